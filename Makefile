@@ -1,0 +1,36 @@
+# mist_ds — the two set-up commands are `make tune` and `make test`; both create .venv on first use.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+# CPU-only machines get the CPU build pinned here (it lies on disk; unpinned torch pulls CUDA wheels).
+TORCH_SPEC ?= $(if $(shell command -v nvidia-smi 2>/dev/null),torch,torch==2.13.0)
+OUT ?= runs/example
+MODEL ?= llama-7b
+PYTEST_ARGS ?=
+
+.PHONY: install tune test test-fast predict examples smoke profile bench wheelhouse clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q "$(TORCH_SPEC)"
+	$(PY) -m pip install -q -e ".[dev]"
+	touch $@
+
+tune: install  ## tune the default example (no GPU needed) and write runs/example/
+	$(PY) -m mist_ds.autotune --model $(MODEL) --nodes 1 --gpus-per-node 4 --global-batch 64 \
+	    --seq-len 4096 --hardware h100-sxm-80gb --out $(OUT)
+
+test: install  ## the whole suite (GPU tests skip without CUDA)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-fast: install  ## pure tests only (no multi-process DeepSpeed runs)
+	$(PY) -m pytest -m "not distributed" $(PYTEST_ARGS)
+
+predict: install  ## predict the plan written by `make tune`
+	$(PY) -m mist_ds.predict $(OUT)/plan.json
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache

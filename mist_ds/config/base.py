@@ -1,0 +1,48 @@
+"""The one pydantic base every mist_ds schema derives from."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import TypeVar
+
+from pydantic import BaseModel, ConfigDict
+
+M = TypeVar("M", bound="StrictModel")
+
+
+class StrictModel(BaseModel):
+    """Frozen, extra-forbidding base; field docstrings become field descriptions."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        strict=True,
+        use_attribute_docstrings=True,
+        validate_default=True,
+    )
+
+    def to_json(self) -> str:
+        """Canonical JSON text: stable key order, two-space indent, trailing newline."""
+        return self.model_dump_json(indent=2) + "\n"
+
+    def content_hash(self) -> str:
+        """Short sha256 of the canonical JSON: identifies a plan or profile in reports."""
+        return hashlib.sha256(self.to_json().encode()).hexdigest()[:16]
+
+    @classmethod
+    def from_json_text(cls: type[M], text: str) -> M:
+        """Parse and validate JSON text (lenient on JSON-native types, e.g. int for float)."""
+        return cls.model_validate(json.loads(text), strict=False)
+
+    @classmethod
+    def load(cls: type[M], path: str | Path) -> M:
+        """Read and validate a JSON file."""
+        return cls.from_json_text(Path(path).read_text())
+
+    def save(self, path: str | Path) -> None:
+        """Write canonical JSON atomically (temp file in the same folder, then rename)."""
+        from mist_ds.fileio import write_text_atomic
+
+        write_text_atomic(Path(path), self.to_json())

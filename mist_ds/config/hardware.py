@@ -1,0 +1,136 @@
+"""HardwareProfile: what one kind of GPU node can do, measured (or, for now, from datasheets)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from mist_ds.config.base import StrictModel
+
+CollectiveKind = Literal["all_reduce", "all_gather", "reduce_scatter", "p2p"]
+Scope = Literal["intra_node", "inter_node"]
+Channel = Literal["compute", "nccl", "h2d", "d2h"]
+
+
+class CollectiveFit(StrictModel):
+    """alpha-beta fit of one NCCL collective at one group size.
+
+    time(bytes) = latency_s + bytes * bus_factor / (bus_bandwidth_gbps * 1e9), where bus_factor is
+    nccl-tests' convention (PERFORMANCE.md in NVIDIA/nccl-tests): 2(n-1)/n for all_reduce,
+    (n-1)/n for all_gather and reduce_scatter (bytes = the full, unsharded buffer), 1 for p2p.
+    """
+
+    kind: CollectiveKind
+    """Which collective."""
+    scope: Scope
+    """Whether the group lies inside one node or spans nodes."""
+    group_size: int = Field(ge=2)
+    """Number of ranks in the group."""
+    latency_s: float = Field(ge=0.0)
+    """Fitted fixed cost alpha, seconds."""
+    bus_bandwidth_gbps: float = Field(gt=0.0)
+    """Fitted bus bandwidth, GB/s (1e9 bytes/s)."""
+    fit_rel_error: float | None = None
+    """Median relative error of the fit over the measured sizes; None for datasheet values."""
+
+
+class MatmulSample(StrictModel):
+    """Measured bf16 GEMM throughput for one (m, n, k) shape."""
+
+    m: int = Field(ge=1)
+    """Rows of the output (tokens)."""
+    n: int = Field(ge=1)
+    """Columns of the output."""
+    k: int = Field(ge=1)
+    """Reduction dimension."""
+    tflops: float = Field(gt=0.0)
+    """Achieved TFLOP/s (2mnk / time)."""
+
+
+class CpuAdamSample(StrictModel):
+    """DeepSpeed CPU Adam throughput at one thread count."""
+
+    num_threads: int = Field(ge=1)
+    """OpenMP threads the optimizer step used."""
+    params_per_s: float = Field(gt=0.0)
+    """fp32 parameters updated per second."""
+
+
+class InterferenceFactor(StrictModel):
+    """Slowdown of each channel when `channels` run concurrently (Mist's interference model)."""
+
+    channels: tuple[Channel, ...] = Field(min_length=2)
+    """The channels that overlap."""
+    slowdowns: tuple[float, ...]
+    """Per-channel time multiplier (>= 1), in the order of `channels`."""
+
+    @model_validator(mode="after")
+    def _one_slowdown_per_channel(self) -> InterferenceFactor:
+        if len(self.slowdowns) != len(self.channels):
+            raise ValueError("interference: need one slowdown per channel")
+        if any(s < 1.0 for s in self.slowdowns):
+            raise ValueError("interference: slowdowns must be >= 1")
+        return self
+
+
+class Provenance(StrictModel):
+    """Where the numbers came from."""
+
+    source: Literal["datasheet", "measured"]
+    """'datasheet' for vendor figures and assumptions, 'measured' for profiler output."""
+    date: str
+    """ISO date of the measurement or of writing the file."""
+    command: str = ""
+    """Command that produced the file."""
+    card: str = ""
+    """GPU model string as the driver reports it."""
+    driver: str = ""
+    """NVIDIA driver / CUDA versions."""
+    software: str = ""
+    """torch, NCCL and DeepSpeed versions."""
+    group_sizes_covered: tuple[int, ...] = ()
+    """Collective group sizes actually measured; larger ones are extrapolated."""
+    notes: str = ""
+    """Free text: assumptions, caveats."""
+
+
+class HardwareProfile(StrictModel):
+    """Capabilities of one node type; the cost model reads nothing else about hardware."""
+
+    name: str
+    """Profile name (file stem), e.g. 'h100-sxm-80gb'."""
+    gpu_name: str
+    """Human-readable GPU model."""
+    gpu_memory_bytes: int = Field(gt=0)
+    """Device memory the framework can allocate (torch.cuda.mem_get_info total)."""
+    num_gpus_per_node: int = Field(ge=1)
+    """GPUs in the profiled node."""
+    host_memory_bytes: int = Field(gt=0)
+    """CPU memory of one node (bounds what offload may use)."""
+    host_cpu_cores: int = Field(ge=1)
+    """Physical CPU cores of one node (shared by the node's ranks for CPU Adam)."""
+    peak_bf16_tflops: float = Field(gt=0.0)
+    """Vendor dense bf16 peak, TFLOP/s (used for MFU)."""
+    matmul_tflops: float = Field(gt=0.0)
+    """Sustained bf16 GEMM throughput on large transformer shapes, TFLOP/s."""
+    matmul_samples: tuple[MatmulSample, ...] = ()
+    """Measured GEMM grid; empty when only the scalar above is known."""
+    attention_tflops: float = Field(gt=0.0)
+    """Sustained causal flash-attention throughput (forward), TFLOP/s."""
+    memory_bandwidth_gbps: float = Field(gt=0.0)
+    """Effective HBM bandwidth of memory-bound kernels (norms, activations), GB/s."""
+    collectives: tuple[CollectiveFit, ...]
+    """alpha-beta fits per collective kind, scope and group size."""
+    h2d_bandwidth_gbps: float = Field(gt=0.0)
+    """Pinned host-to-device bandwidth per GPU with all GPUs of the node copying, GB/s."""
+    d2h_bandwidth_gbps: float = Field(gt=0.0)
+    """Pinned device-to-host bandwidth per GPU with all GPUs of the node copying, GB/s."""
+    pcie_latency_s: float = Field(ge=0.0)
+    """Fixed cost of one host<->device copy, seconds."""
+    cpu_adam: tuple[CpuAdamSample, ...] = Field(min_length=1)
+    """CPU Adam throughput by thread count."""
+    interference: tuple[InterferenceFactor, ...] = ()
+    """Slowdowns of overlapped channels; empty means 'no interference'."""
+    provenance: Provenance
+    """How and when this profile was made."""

@@ -1,0 +1,46 @@
+"""Find and load shipped or user hardware profiles (`--hardware NAME|FILE`)."""
+
+from __future__ import annotations
+
+import difflib
+import os
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from mist_ds.config.hardware import HardwareProfile
+
+
+def profile_dirs() -> list[Path]:
+    """Folders searched for NAME.json: $MIST_DS_PROFILES (os.pathsep-separated), then the
+    repository's profiling/profiles."""
+    extra = [Path(p) for p in os.environ.get("MIST_DS_PROFILES", "").split(os.pathsep) if p]
+    return extra + [Path(__file__).resolve().parents[2] / "profiling" / "profiles"]
+
+
+def available_profiles() -> list[str]:
+    """Names of every profile found in profile_dirs()."""
+    names = {p.stem for d in profile_dirs() if d.is_dir() for p in d.glob("*.json")}
+    return sorted(names)
+
+
+def load_hardware(name_or_path: str) -> HardwareProfile:
+    """Load a profile by name (shipped) or by path; errors are one-line ValueErrors."""
+    path = Path(name_or_path)
+    if not (name_or_path.endswith(".json") or path.exists()):
+        found = [d / f"{name_or_path}.json" for d in profile_dirs() if (d / f"{name_or_path}.json").exists()]
+        if not found:
+            close = difflib.get_close_matches(name_or_path, available_profiles(), n=3, cutoff=0.4)
+            hint = f"did you mean {', '.join(close)}?" if close else f"known: {', '.join(available_profiles())}"
+            raise ValueError(f"unknown hardware profile '{name_or_path}'; {hint}")
+        path = found[0]
+    try:
+        return HardwareProfile.load(path)
+    except FileNotFoundError:
+        raise ValueError(f"hardware profile {path} does not exist") from None
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise ValueError(f"invalid hardware profile {path}: {where}: {first['msg']}") from None
+    except ValueError as err:
+        raise ValueError(f"invalid hardware profile {path}: {err}") from None

@@ -1,0 +1,58 @@
+"""RunReport: what a real training run of a plan measured."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from mist_ds.config.base import StrictModel
+
+RunStatus = Literal["ok", "oom", "error"]
+
+
+class RunReport(StrictModel):
+    """Measurements of `launch/train.py` for one plan on one machine."""
+
+    status: RunStatus
+    """'ok', 'oom' (a rank ran out of GPU memory) or 'error'."""
+    error_message: str = ""
+    """First line of the failure, empty when status is ok."""
+    plan_hash: str
+    """content_hash() of the plan without its prediction."""
+    gpu_name: str
+    """Device name as torch reports it ('cpu' for CPU runs)."""
+    num_gpus: int = Field(ge=1)
+    """Ranks in the run."""
+    torch_version: str
+    """torch.__version__."""
+    deepspeed_version: str
+    """deepspeed.__version__."""
+    num_steps: int = Field(ge=0)
+    """Optimizer steps run in total (warm-up included)."""
+    num_warmup_steps: int = Field(ge=0)
+    """Steps excluded from the timing statistics."""
+    peak_allocated_bytes: tuple[int, ...] = ()
+    """torch.cuda.max_memory_allocated per rank (rank order)."""
+    peak_reserved_bytes: tuple[int, ...] = ()
+    """torch.cuda.max_memory_reserved per rank (rank order)."""
+    iteration_times_s: tuple[float, ...] = ()
+    """Wall time of every step after warm-up, seconds."""
+    median_iteration_time_s: float | None = None
+    """Median of iteration_times_s."""
+    iteration_time_iqr_s: float | None = None
+    """Interquartile range of iteration_times_s (spread)."""
+    tokens_per_s: float | None = None
+    """Global tokens per second at the median iteration time."""
+    achieved_tflops_per_gpu: float | None = None
+    """Model FLOPs (no recompute credit) per second per GPU, TFLOP/s."""
+    mfu: float | None = None
+    """achieved_tflops_per_gpu / the hardware profile's peak."""
+    losses: tuple[float, ...] = ()
+    """Training loss after every step."""
+
+    @model_validator(mode="after")
+    def _error_has_message(self) -> RunReport:
+        if self.status != "ok" and not self.error_message:
+            raise ValueError(f"status '{self.status}' needs an error_message")
+        return self
