@@ -34,3 +34,18 @@ predict: install  ## predict the plan written by `make tune`
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache
+
+# Offline GPU hosts: wheels for what such a host lacks (deepspeed is an sdist: built here into a
+# pure wheel; its compiled ops JIT-build on the GPU host). Target: CPython 3.12, x86-64 manylinux.
+WHEELHOUSE ?= .whl
+WHEEL_PY ?= 3.12
+PLATFORMS := $(foreach p,manylinux_2_28_x86_64 manylinux_2_17_x86_64 manylinux2014_x86_64,--platform $(p))
+wheelhouse: install  ## wheels to carry to an offline GPU host (pip install --no-index .whl/*.whl)
+	mkdir -p $(WHEELHOUSE)
+	$(PY) -m pip wheel -q --no-deps --no-build-isolation -w $(WHEELHOUSE) "deepspeed==$$($(PY) -c 'from importlib.metadata import version; print(version("deepspeed"))')"
+	$(PY) -m pip download -q --no-deps --only-binary=:all: --python-version $(WHEEL_PY) \
+	    --implementation cp $(PLATFORMS) -d $(WHEELHOUSE) \
+	    hjson "pydantic==$$($(PY) -c 'from importlib.metadata import version; print(version("pydantic"))')" \
+	    "pydantic-core==$$($(PY) -c 'from importlib.metadata import version; print(version("pydantic-core"))')" \
+	    annotated-types typing-inspection "typing-extensions>=4.14"
+	ls $(WHEELHOUSE)
