@@ -1,0 +1,86 @@
+"""Build a TuneRequest from command-line arguments (shared by autotune and other CLIs)."""
+
+from __future__ import annotations
+
+import argparse
+
+from mist_ds.cli import UserError
+from mist_ds.config import ClusterSpec, SearchSpace, TuneRequest, resolve_model
+
+GIB = 1024**3
+
+
+def add_request_arguments(parser: argparse.ArgumentParser) -> None:
+    """The model / cluster / batch / search-space flags of the DESIGN.md contract."""
+    parser.add_argument("--model", required=True, help="preset name (e.g. llama-7b) or HF config.json path")
+    parser.add_argument("--nodes", type=int, default=None, help="number of nodes (default 1)")
+    parser.add_argument("--gpus-per-node", type=int, default=None, help="GPUs per node")
+    parser.add_argument("--hostfile", default=None, help="DeepSpeed hostfile ('host slots=N' lines)")
+    parser.add_argument("--global-batch", type=int, required=True, help="sequences per optimizer step")
+    parser.add_argument("--seq-len", type=int, required=True, help="tokens per sequence")
+    parser.add_argument("--dtype", choices=("bf16", "fp16"), default="bf16")
+    parser.add_argument("--memory-gb", type=float, default=None, help="per-GPU memory cap, GiB")
+    space = parser.add_argument_group("search space")
+    space.add_argument("--no-pipeline", action="store_true", help="no pipeline parallelism")
+    space.add_argument("--max-pp", type=int, default=None, help="most pipeline stages")
+    space.add_argument("--no-tp", action="store_true", help="no tensor parallelism")
+    space.add_argument("--max-tp", type=int, default=8, help="largest tensor-parallel degree")
+    space.add_argument("--zero-stages", default="0,1,2,3", help="ZeRO stages to try, e.g. 1,3")
+    space.add_argument("--no-offload", action="store_true", help="no CPU offload of any kind")
+    for kind in ("weights", "gradients", "optimizer", "activations"):
+        space.add_argument(f"--no-offload-{kind}", action="store_true", help=f"no {kind} offload")
+    space.add_argument("--no-recompute", action="store_true", help="no activation recompute")
+    space.add_argument("--max-micro-batch", type=int, default=64, help="largest micro-batch")
+
+
+def cluster_from_args(args: argparse.Namespace) -> ClusterSpec:
+    """--hostfile, or --nodes x --gpus-per-node; both given must agree."""
+    if args.hostfile is None:
+        if args.gpus_per_node is None:
+            raise UserError("give --gpus-per-node (with --nodes) or --hostfile")
+        return ClusterSpec(num_nodes=args.nodes or 1, gpus_per_node=args.gpus_per_node)
+    cluster = ClusterSpec.from_hostfile(args.hostfile)
+    if args.nodes is not None and args.nodes != cluster.num_nodes:
+        raise UserError(f"--nodes {args.nodes} but hostfile {args.hostfile} lists {cluster.num_nodes} hosts")
+    if args.gpus_per_node is not None and args.gpus_per_node != cluster.gpus_per_node:
+        raise UserError(
+            f"--gpus-per-node {args.gpus_per_node} but hostfile {args.hostfile} has "
+            f"slots={cluster.gpus_per_node}"
+        )
+    return cluster
+
+
+def _zero_stages(text: str) -> tuple[int, ...]:
+    try:
+        stages = tuple(sorted({int(part) for part in text.split(",") if part.strip()}))
+    except ValueError:
+        raise UserError(f"--zero-stages '{text}': expected comma-separated stages 0-3") from None
+    if not stages or any(stage not in (0, 1, 2, 3) for stage in stages):
+        raise UserError(f"--zero-stages '{text}': expected comma-separated stages 0-3")
+    return stages
+
+
+def space_from_args(args: argparse.Namespace) -> SearchSpace:
+    """SearchSpace from the switches."""
+    no_offload = args.no_offload
+    return SearchSpace(
+        pipeline=not args.no_pipeline, max_pp=args.max_pp, tensor_parallel=not args.no_tp,
+        max_tp=args.max_tp, zero_stages=_zero_stages(args.zero_stages),
+        offload_weights=not (no_offload or args.no_offload_weights),
+        offload_gradients=not (no_offload or args.no_offload_gradients),
+        offload_optimizer=not (no_offload or args.no_offload_optimizer),
+        offload_activations=not (no_offload or args.no_offload_activations),
+        recompute=not args.no_recompute, max_micro_batch=args.max_micro_batch,
+    )
+
+
+def request_from_args(args: argparse.Namespace) -> TuneRequest:
+    """Validate every flag into a TuneRequest (raises UserError / ValueError with one-line messages)."""
+    if args.memory_gb is not None and args.memory_gb <= 0:
+        raise UserError(f"--memory-gb must be positive, got {args.memory_gb}")
+    cap = None if args.memory_gb is None else int(args.memory_gb * GIB)
+    return TuneRequest(
+        model=resolve_model(args.model), cluster=cluster_from_args(args),
+        global_batch_size=args.global_batch, seq_len=args.seq_len, dtype=args.dtype,
+        space=space_from_args(args), gpu_memory_cap_bytes=cap,
+    )
