@@ -7,11 +7,13 @@ from pathlib import Path
 from mist_ds.config.base import StrictModel
 from mist_ds.config.cluster import ClusterSpec
 from mist_ds.config.hardware import (
+    AttentionSample,
     CollectiveFit,
     CpuAdamSample,
     HardwareProfile,
     InterferenceFactor,
     MatmulSample,
+    MemoryKernelSample,
     Provenance,
 )
 from mist_ds.config.hf_import import model_spec_from_hf_config
@@ -34,8 +36,8 @@ def resolve_model(name_or_path: str) -> ModelSpec:
 
 
 __all__ = [
-    "PRESETS", "ClusterSpec", "CollectiveFit", "CpuAdamSample", "HardwareProfile",
-    "InterferenceFactor", "MatmulSample", "MemoryBreakdown", "ModelSpec", "Plan", "PlanPrediction",
+    "PRESETS", "AttentionSample", "ClusterSpec", "CollectiveFit", "CpuAdamSample", "HardwareProfile",
+    "InterferenceFactor", "MatmulSample", "MemoryBreakdown", "MemoryKernelSample", "ModelSpec", "Plan", "PlanPrediction",
     "Provenance", "RunReport", "SearchSpace", "StagePlan", "StagePrediction", "StrictModel",
     "TimeBreakdown", "TuneRequest", "UnknownPresetError", "get_preset", "model_spec_from_hf_config",
     "resolve_model",

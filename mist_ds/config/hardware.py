@@ -74,6 +74,42 @@ class InterferenceFactor(StrictModel):
         return self
 
 
+class AttentionSample(StrictModel):
+    """Measured fused attention (SDPA flash path, or flash-attn) time for one shape, bf16."""
+
+    batch: int = Field(ge=1)
+    """Micro-batch size."""
+    num_heads: int = Field(ge=1)
+    """Query heads (per tensor-parallel rank)."""
+    num_kv_heads: int = Field(ge=1)
+    """Key/value heads (< num_heads for grouped-query attention)."""
+    seq_len: int = Field(ge=1)
+    """Sequence length (queries = keys)."""
+    head_dim: int = Field(ge=1)
+    """Dimension of one head."""
+    causal: bool
+    """Whether a causal mask was applied."""
+    fwd_time_s: float = Field(gt=0.0)
+    """Median forward time, seconds."""
+    bwd_time_s: float = Field(gt=0.0)
+    """Median backward time (dq, dk, dv), seconds."""
+    backend: str = ""
+    """Kernel that ran, e.g. 'sdpa-flash', 'sdpa-default', 'flash-attn'."""
+
+
+class MemoryKernelSample(StrictModel):
+    """Effective bandwidth of one memory-bound kernel (bytes read + written / time)."""
+
+    kernel: str
+    """Kernel name, e.g. 'layernorm_fwd', 'gelu_fwd', 'add', 'adam_step'."""
+    num_bytes: int = Field(ge=1)
+    """Bytes the kernel must read plus write at the measured size."""
+    time_s: float = Field(gt=0.0)
+    """Median time, seconds."""
+    bandwidth_gbps: float = Field(gt=0.0)
+    """num_bytes / time_s, GB/s."""
+
+
 class Provenance(StrictModel):
     """Where the numbers came from."""
 
@@ -132,5 +168,14 @@ class HardwareProfile(StrictModel):
     """CPU Adam throughput by thread count."""
     interference: tuple[InterferenceFactor, ...] = ()
     """Slowdowns of overlapped channels; empty means 'no interference'."""
+    attention_bwd_tflops: float | None = Field(default=None, gt=0.0)
+    """Sustained causal attention backward throughput, TFLOP/s (counting 2.5x the forward FLOPs,
+    FlashAttention-2's convention); None when not measured (use attention_tflops)."""
+    attention_samples: tuple[AttentionSample, ...] = ()
+    """Measured attention grid (fwd/bwd by batch, heads, sequence, head dim, causal, GQA)."""
+    memory_kernels: tuple[MemoryKernelSample, ...] = ()
+    """Measured memory-bound kernels; memory_bandwidth_gbps is their median."""
+    gpu_adam_params_per_s: float | None = Field(default=None, gt=0.0)
+    """fp32 parameters one GPU updates per second with torch's fused Adam; None if not measured."""
     provenance: Provenance
     """How and when this profile was made."""
