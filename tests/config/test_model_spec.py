@@ -1,0 +1,102 @@
+"""ModelSpec: presets against published parameter counts, HF import, validation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from mist_ds.config import PRESETS, ModelSpec, get_preset, model_spec_from_hf_config, resolve_model
+
+HF = Path(__file__).parents[1] / "data" / "hf_configs"
+
+
+@pytest.mark.parametrize(
+    ("name", "expected", "rel"),
+    [
+        ("gpt-1.3b", 1.3e9, 0.02),     # GPT-3 XL, Brown et al. 2020 table 2.1 ("1.3B")
+        ("gpt-2.7b", 2.7e9, 0.03),
+        ("gpt-6.7b", 6.7e9, 0.01),
+        ("gpt-13b", 13.0e9, 0.02),
+        ("llama-7b", 6_738_415_616, 0.0),   # Llama-2-7b-hf, exact
+        ("llama-13b", 13_015_864_320, 0.0),  # Llama-2-13b-hf, exact
+        ("llama-70b", 68_976_648_192, 0.0),  # Llama-2-70b-hf, exact
+        ("llama3-8b", 8_030_261_248, 0.0),   # Meta-Llama-3-8B, exact
+    ],
+)
+def test_preset_parameter_counts(name: str, expected: float, rel: float) -> None:
+    assert get_preset(name).num_params == pytest.approx(expected, rel=rel, abs=0)
+
+
+def test_every_documented_preset_exists() -> None:
+    documented = {f"gpt-{s}" for s in ("125m", "350m", "760m", "1.3b", "2.7b", "6.7b", "13b", "22b")}
+    documented |= {f"llama-{s}" for s in ("1.3b", "2.7b", "7b", "13b", "30b", "70b")} | {"llama3-8b"}
+    assert documented <= set(PRESETS)
+
+
+@pytest.mark.parametrize(
+    ("folder", "params", "kv_heads"),
+    [
+        ("llama-2-7b", 6_738_415_616, 32),
+        ("meta-llama-3-8b", 8_030_261_248, 8),
+        ("mistral-7b", 7_241_732_096, 8),
+        ("qwen2-0.5b", 494_032_768, 2),
+        ("gpt2", 124_439_808, 12),
+        ("pythia-160m", 162_322_944, 12),
+    ],
+)
+def test_hf_import_matches_published_counts(folder: str, params: int, kv_heads: int) -> None:
+    spec = model_spec_from_hf_config(HF / folder / "config.json")
+    assert spec.num_params == params
+    assert spec.num_kv_heads == kv_heads
+
+
+def test_hf_import_reads_family_flags() -> None:
+    neox = model_spec_from_hf_config(HF / "pythia-160m")
+    assert (neox.family, neox.position_embedding, neox.parallel_residual) == ("gpt", "rope", True)
+    assert neox.rotary_fraction == 0.25
+    qwen = model_spec_from_hf_config(HF / "qwen2-0.5b")
+    assert qwen.qkv_bias and qwen.tie_embeddings and not qwen.linear_bias
+
+
+def test_hf_import_rejects_unknown_model_type(tmp_path: Path) -> None:
+    (tmp_path / "config.json").write_text('{"model_type": "bert"}')
+    with pytest.raises(ValueError, match="model_type 'bert' is not supported"):
+        model_spec_from_hf_config(tmp_path)
+
+
+def test_hf_import_names_missing_field(tmp_path: Path) -> None:
+    (tmp_path / "config.json").write_text('{"model_type": "llama", "hidden_size": 64}')
+    with pytest.raises(ValueError, match="missing field"):
+        model_spec_from_hf_config(tmp_path / "config.json")
+
+
+def test_unknown_preset_suggests_close_names() -> None:
+    with pytest.raises(ValueError, match="did you mean llama-7b"):
+        resolve_model("lama-7b")
+
+
+def test_flops_per_token_follows_palm_formula() -> None:
+    spec = get_preset("gpt-1.3b")
+    n = spec.num_layers * spec.layer_params + spec.vocab_size * spec.hidden_size
+    assert spec.flops_per_token(2048) == 6 * n + 12 * 24 * 2048 * 2048
+
+
+def test_heads_must_divide_hidden() -> None:
+    base = get_preset("gpt-125m").model_dump()
+    with pytest.raises(ValidationError, match="not divisible by num_heads"):
+        ModelSpec(**{**base, "num_heads": 7})
+
+
+def test_kv_heads_must_divide_heads() -> None:
+    base = get_preset("llama3-8b").model_dump()
+    with pytest.raises(ValidationError, match="num_kv_heads"):
+        ModelSpec(**{**base, "num_kv_heads": 5})
+
+
+def test_padded_vocab_is_divisible_by_tp_shards() -> None:
+    spec = get_preset("llama-7b")
+    for tp in (1, 2, 4, 8):
+        padded = spec.padded_vocab_size(tp)
+        assert padded >= spec.vocab_size and padded % (128 * tp) == 0

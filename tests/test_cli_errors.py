@@ -1,0 +1,58 @@
+"""User errors on the CLIs: exactly one stderr line, exit code 2, nothing written."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+BASE = ["--gpus-per-node", "2", "--global-batch", "32", "--seq-len", "2048"]
+
+
+def run_autotune(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, "-m", "mist_ds.autotune", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--model", "gpt-13bb", *BASE], "did you mean gpt-13b"),
+        (["--model", "gpt-1.3b", "--gpus-per-node", "2", "--global-batch", "32",
+          "--seq-len", "4096"], "exceeds"),
+        (["--model", "gpt-1.3b", "--hostfile", "missing-hostfile", "--global-batch", "32",
+          "--seq-len", "2048"], "cannot read hostfile"),
+        (["--model", "gpt-1.3b", "--global-batch", "32", "--seq-len", "2048"], "--gpus-per-node"),
+        (["--model", "gpt-1.3b", "--gpus-per-node", "two", "--global-batch", "32",
+          "--seq-len", "2048"], "invalid int value"),
+        (["--model", "gpt-1.3b", *BASE, "--hardware", "tpu-v9"], "unknown hardware profile"),
+        (["--model", "gpt-1.3b", *BASE, "--memory-gb", "-4"], "--memory-gb must be positive"),
+        (["--model", "gpt-1.3b", *BASE, "--zero-stages", "1,5"], "--zero-stages"),
+        (["--model", "no/such/config.json", *BASE], "does not exist"),
+        (["--model", "gpt-1.3b", "--gpus-per-node", "0", "--global-batch", "32",
+          "--seq-len", "2048"], "gpus_per_node"),
+    ],
+)
+def test_bad_input_gives_one_line_and_exit_2(tmp_path: Path, args: list[str], needle: str) -> None:
+    out = tmp_path / "out"
+    result = run_autotune([*args, "--out", str(out)], cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert needle in lines[0]
+    assert "Traceback" not in result.stderr
+    assert not out.exists()
+
+
+def test_hostfile_disagreeing_with_flags(tmp_path: Path) -> None:
+    hostfile = tmp_path / "hostfile"
+    hostfile.write_text("a slots=4\nb slots=4\n")
+    result = run_autotune(["--model", "gpt-1.3b", "--hostfile", str(hostfile), "--nodes", "3",
+                           "--global-batch", "32", "--seq-len", "2048"], cwd=tmp_path)
+    assert result.returncode == 2
+    assert "lists 2 hosts" in result.stderr and len(result.stderr.strip().splitlines()) == 1
