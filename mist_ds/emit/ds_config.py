@@ -6,7 +6,7 @@ deepspeed/runtime/zero/offload_config.py of the pinned DeepSpeed (0.19.x).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from mist_ds.config import Plan, StagePlan
 
@@ -16,6 +16,8 @@ ALLGATHER_BUCKET_ELEMENTS = 200_000_000
 STAGE3_PREFETCH_ELEMENTS = 50_000_000
 STAGE3_MAX_LIVE_PARAMETERS = 1_000_000_000
 STAGE3_PARAM_PERSISTENCE_THRESHOLD = 100_000
+
+Precision = Literal["bf16", "fp16", "fp32"]
 
 ADAMW = {"type": "AdamW", "params": {"lr": 1e-4, "betas": [0.9, 0.95], "eps": 1e-8,
                                     "weight_decay": 0.1}}
@@ -37,6 +39,19 @@ def uniform_zero_stage(plan: Plan) -> StagePlan:
                     f"{getattr(first, key)}: one DeepSpeed engine takes one setting"
                 )
     return first
+
+
+def check_pipeline_shape(plan: Plan) -> None:
+    """DeepSpeed's pipeline topology (PipeModelDataParallelTopology) is one grid: every stage must
+    have the same dp, tp and micro-batch size."""
+    first = plan.stages[0]
+    for index, stage in enumerate(plan.stages[1:], start=1):
+        for key in ("dp", "tp", "micro_batch_size"):
+            if getattr(stage, key) != getattr(first, key):
+                raise UnsupportedPlanError(
+                    f"stage {index} has {key}={getattr(stage, key)} but stage 0 has "
+                    f"{getattr(first, key)}: a DeepSpeed pipeline needs the same {key} on every stage"
+                )
 
 
 def _offload_optimizer(stage: StagePlan) -> dict[str, Any] | None:
@@ -95,9 +110,13 @@ def zero_section(stage: StagePlan) -> dict[str, Any]:
     return section
 
 
-def build_ds_config(plan: Plan) -> dict[str, Any]:
-    """The DeepSpeed config dict for `plan` (raises UnsupportedPlanError when it cannot be expressed)."""
+def build_ds_config(plan: Plan, precision: Precision | None = None) -> dict[str, Any]:
+    """The DeepSpeed config dict for `plan` (raises UnsupportedPlanError when it cannot be expressed).
+
+    `precision` overrides plan.dtype; 'fp32' (no bf16/fp16 section) is what CPU runs use.
+    """
     stage = uniform_zero_stage(plan)
+    check_pipeline_shape(plan)
     if plan.num_stages > 1 and stage.zero_stage > 1:
         raise UnsupportedPlanError(
             f"DeepSpeed's PipelineEngine refuses ZeRO-{stage.zero_stage} (pipe/engine.py asserts stage < 2)"
@@ -112,8 +131,9 @@ def build_ds_config(plan: Plan) -> dict[str, Any]:
         "steps_per_print": 10**9,
         "wall_clock_breakdown": False,
     }
-    if plan.dtype == "bf16":
+    precision = precision or plan.dtype
+    if precision == "bf16":
         config["bf16"] = {"enabled": True}
-    else:
+    elif precision == "fp16":
         config["fp16"] = {"enabled": True, "loss_scale": 0, "initial_scale_power": 16}
     return config
