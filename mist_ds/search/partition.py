@@ -1,0 +1,195 @@
+"""Exact inter-stage partition: layer counts and recompute counts per pipeline stage.
+
+Objective (1F1B with first/last micro-batch imbalance; Mist, EuroSys'25, section 5.2, and
+mist_ds.cost.pipeline_iteration_time without its partition-independent p2p terms):
+
+    T = sum_i s_i + (G - 1) * max_i s_i + max_i (d_i - sum_{j<i} s_j)
+
+where s_i is stage i's steady per-micro-batch time and d_i its per-iteration extra (gradient sync,
+optimizer step). The optimum is exact, over every split of the layers (no window around uniform):
+
+* enumerate the cap M on max_i s_i over the distinct stable times (ascending, stopping once
+  (G-1)*M + min sum_i s_i exceeds the best found);
+* for each cap, a backward dynamic program over stages whose labels are the Pareto set of
+  (sum of s, Q) per remaining-layer count, Q = max_k (d_k - sum of s before k within the suffix).
+  Prepending a stage (s, d) maps (sum, Q) -> (sum + s, max(d, Q - s)); the final T is monotone in both,
+  so dominated labels are dropped without loss.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+INF = float("inf")
+
+
+@dataclass(frozen=True)
+class StageOptions:
+    """Memory-feasible (stage, layers, recompute) choices of one layout with their times."""
+
+    stage: np.ndarray
+    """Pipeline stage index of each option."""
+    layers: np.ndarray
+    """Transformer blocks in the stage."""
+    recompute: np.ndarray
+    """Blocks of the stage that recompute."""
+    stable: np.ndarray
+    """Steady per-micro-batch time, seconds."""
+    delta: np.ndarray
+    """Per-iteration extra time, seconds."""
+
+    def take(self, keep: np.ndarray) -> StageOptions:
+        """The options selected by a boolean mask or index array."""
+        return StageOptions(self.stage[keep], self.layers[keep], self.recompute[keep],
+                            self.stable[keep], self.delta[keep])
+
+
+@dataclass(frozen=True)
+class Partition:
+    """The chosen per-stage layer and recompute counts and their objective."""
+
+    objective_s: float
+    layers: tuple[int, ...]
+    recompute: tuple[int, ...]
+    stable_s: tuple[float, ...]
+    delta_s: tuple[float, ...]
+
+
+def iteration_objective(stable, delta, grad_accum: int) -> float:
+    """sum s + (G-1) max s + max_i (d_i - sum_{j<i} s_j) for per-stage arrays."""
+    stable, delta = np.asarray(stable, dtype=float), np.asarray(delta, dtype=float)
+    before = np.concatenate(([0.0], np.cumsum(stable)[:-1]))
+    return float(stable.sum() + (grad_accum - 1) * stable.max() + np.max(delta - before))
+
+
+def pareto_by_group(group: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Indices of the (x, y)-minimal points within each group (ties: first in stable order kept),
+    ordered by group descending, then x, then y."""
+    if len(x) == 0:
+        return np.zeros(0, dtype=np.int64)
+    order = np.lexsort((y, x, -group))
+    ys, gs = y[order], group[order].astype(float)
+    span = float(np.max(ys) - np.min(ys)) + 1.0
+    key = ys + gs * span  # groups sorted descending: earlier groups never shadow later ones
+    running = np.minimum.accumulate(key)
+    keep = np.empty(len(key), dtype=bool)
+    keep[0] = True
+    keep[1:] = key[1:] < running[:-1]
+    return order[keep]
+
+
+def prune_options(options: StageOptions) -> StageOptions:
+    """Keep, per (stage, layers), the recompute choices on the (stable, delta) Pareto front."""
+    group = options.stage * 100_000 + options.layers
+    return options.take(np.sort(pareto_by_group(group, options.stable, options.delta)))
+
+
+def dense_min(stage: np.ndarray, layers: np.ndarray, value: np.ndarray, num_stages: int,
+              num_layers: int) -> np.ndarray:
+    """(num_stages, num_layers + 1) table of the smallest value per (stage, layers); inf where none."""
+    table = np.full((num_stages, num_layers + 1), INF)
+    np.minimum.at(table, (stage, layers), value)
+    return table
+
+
+def chain_dp(table: np.ndarray, num_layers: int, combine: str) -> tuple[float, tuple[int, ...]]:
+    """Exact min over layer splits of max_i (combine='max') or sum_i (combine='sum') of table[i, l_i].
+
+    Returns (value, layers per stage); (inf, ()) when no split exists."""
+    num_stages = table.shape[0]
+    r = np.arange(num_layers + 1)[:, None]
+    lay = np.arange(num_layers + 1)[None, :]
+    valid = (lay >= 1) & (lay < r)
+    child_index = np.where(valid, r - lay, 0)
+    best = table[num_stages - 1].copy()
+    best[0] = INF
+    choices = []
+    for i in range(num_stages - 2, -1, -1):
+        child = np.where(valid, best[child_index], INF)
+        own = np.broadcast_to(table[i][None, :], child.shape)
+        total = np.maximum(own, child) if combine == "max" else own + child
+        pick = np.argmin(total, axis=1)
+        choices.append(pick)
+        best = total[np.arange(num_layers + 1), pick]
+    value = float(best[num_layers])
+    if not np.isfinite(value):
+        return INF, ()
+    split, remaining = [], num_layers
+    for pick in reversed(choices):
+        split.append(int(pick[remaining]))
+        remaining -= split[-1]
+    split.append(remaining)
+    return value, tuple(split)
+
+
+def _labels_dp(options: StageOptions, num_stages: int, num_layers: int, extra: float,
+               upper_bound: float) -> list[int] | None:
+    """Backward Pareto-label DP for one cap; returns option indices per stage (stage order) or None."""
+    per_stage = [np.flatnonzero(options.stage == i) for i in range(num_stages)]
+    idx = per_stage[-1]
+    rem, tot, q = options.layers[idx], options.stable[idx], options.delta[idx]
+    parent, chosen = np.full(len(idx), -1), idx
+    history = []
+    for i in range(num_stages - 1, -1, -1):
+        if i < num_stages - 1:
+            own = per_stage[i]
+            lab, opt = np.divmod(np.arange(len(rem) * len(own)), len(own))
+            s, d = options.stable[own][opt], options.delta[own][opt]
+            rem, tot, q = rem[lab] + options.layers[own][opt], tot[lab] + s, np.maximum(d, q[lab] - s)
+            parent, chosen = lab, own[opt]
+        limit_ok = (rem == num_layers) if i == 0 else (rem <= num_layers - i)
+        keep = np.flatnonzero(limit_ok & (extra + tot + q <= upper_bound))
+        keep = keep[pareto_by_group(rem[keep], tot[keep], q[keep])]
+        rem, tot, q, parent, chosen = rem[keep], tot[keep], q[keep], parent[keep], chosen[keep]
+        history.append((parent, chosen))
+        if len(rem) == 0:
+            return None
+    at = int(np.argmin(tot + q))
+    path = []
+    for parent, chosen in reversed(history):
+        path.append(int(chosen[at]))
+        at = int(parent[at])
+    return path
+
+
+def best_partition(options: StageOptions, num_stages: int, num_layers: int, grad_accum: int,
+                   upper_bound: float = INF) -> Partition | None:
+    """The exact minimum of the objective over layer splits and per-stage options, or None when
+    no split fits (or none beats `upper_bound`)."""
+    options = prune_options(options)
+    smin = dense_min(options.stage, options.layers, options.stable, num_stages, num_layers)
+    bottleneck, _ = chain_dp(smin, num_layers, "max")
+    min_sum, _ = chain_dp(smin, num_layers, "sum")
+    if not np.isfinite(bottleneck):
+        return None
+    caps = [INF] if grad_accum == 1 else np.unique(options.stable[options.stable >= bottleneck])
+    best: Partition | None = None
+    for cap in caps:
+        extra = 0.0 if grad_accum == 1 else (grad_accum - 1) * float(cap)
+        if extra + min_sum > upper_bound:
+            break
+        path = _labels_dp(options.take(options.stable <= cap), num_stages, num_layers, extra,
+                          upper_bound)
+        if path is None:
+            continue
+        sub = options.take(options.stable <= cap)
+        found = Partition(
+            objective_s=iteration_objective(sub.stable[path], sub.delta[path], grad_accum),
+            layers=tuple(int(v) for v in sub.layers[path]),
+            recompute=tuple(int(v) for v in sub.recompute[path]),
+            stable_s=tuple(float(v) for v in sub.stable[path]),
+            delta_s=tuple(float(v) for v in sub.delta[path]),
+        )
+        if best is None or found.objective_s < best.objective_s:
+            best, upper_bound = found, min(upper_bound, found.objective_s)
+    return best
+
+
+def lower_bound(options: StageOptions, num_stages: int, num_layers: int, grad_accum: int) -> float:
+    """A bound no partition beats: (G-1) * min-max stable + min-sum stable (Q >= d_0 >= 0)."""
+    smin = dense_min(options.stage, options.layers, options.stable, num_stages, num_layers)
+    bottleneck, _ = chain_dp(smin, num_layers, "max")
+    min_sum, _ = chain_dp(smin, num_layers, "sum")
+    return (grad_accum - 1) * bottleneck + min_sum
