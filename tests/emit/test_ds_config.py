@@ -66,7 +66,8 @@ def test_pipeline_refuses_zero2_and_mismatched_grids():
 
 def test_pipeline_with_per_stage_recompute_is_accepted():
     config = build_ds_config(plan([{"end": 1, "micro_batch_size": 2, "num_recompute_layers": 1},
-                                   {"end": 4, "micro_batch_size": 2, "num_recompute_layers": 0}]))
+                                   {"end": 4, "micro_batch_size": 2, "num_recompute_layers": 0}],
+                                 global_batch=4))
     assert config["zero_optimization"]["stage"] == 1
 
 
@@ -75,6 +76,7 @@ def test_deepspeed_config_model_accepts_it(zero):
     from deepspeed.runtime.config import DeepSpeedConfig
 
     config = build_ds_config(plan([{"end": 4, "micro_batch_size": 2, "dp": 2, "zero_stage": zero}]))
-    parsed = DeepSpeedConfig(config, world_size=2)  # world_size: no process group needed
+    # without a process group DeepSpeedConfig assumes world size 1: the batch of one dp rank
+    parsed = DeepSpeedConfig({**config, "train_batch_size": config["train_batch_size"] // 2})
     assert parsed.zero_optimization_stage == zero
-    assert parsed.train_batch_size == 8
+    assert parsed.train_micro_batch_size_per_gpu == 2
