@@ -168,6 +168,11 @@ class HardwareProfile(StrictModel):
     """CPU Adam throughput by thread count."""
     interference: tuple[InterferenceFactor, ...] = ()
     """Slowdowns of overlapped channels; empty means 'no interference'."""
+    allocator_overhead_fraction: float = Field(default=0.0, ge=0.0, le=1.0)
+    """Memory the CUDA caching allocator needs beyond the live tensors (fragmentation, rounding),
+    as a fraction of the cost model's peak; the cost model adds it to every predicted peak.
+    0.0 = not yet measured: calibrate from GPU runs as max_memory_reserved / max_memory_allocated - 1
+    (DESIGN.md saw 6.3 GiB reserved-but-unallocated next to a ~60 GiB peak, i.e. ~0.1)."""
     attention_bwd_tflops: float | None = Field(default=None, gt=0.0)
     """Sustained causal attention backward throughput, TFLOP/s (counting 2.5x the forward FLOPs,
     FlashAttention-2's convention); None when not measured (use attention_tflops)."""
