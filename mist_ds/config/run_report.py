@@ -50,6 +50,12 @@ class RunReport(StrictModel):
     """achieved_tflops_per_gpu / the hardware profile's peak."""
     losses: tuple[float, ...] = ()
     """Training loss after every step."""
+    precision: str = ""
+    """Compute precision the run used ('bf16', 'fp16', or 'fp32' for CPU runs); empty if unknown."""
+    hardware_name: str = ""
+    """Hardware profile whose peak_bf16_tflops the MFU divides by; empty when no MFU is given."""
+    failed_rank: int | None = None
+    """Global rank that wrote a failure report (oom/error); None when status is ok."""
 
     @model_validator(mode="after")
     def _error_has_message(self) -> RunReport:
