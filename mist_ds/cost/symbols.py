@@ -1,0 +1,37 @@
+"""The sympy symbols of one pipeline stage's strategy (everything the search varies).
+
+Model dimensions and the sequence length are numbers substituted into the expressions; the
+strategy stays symbolic so one compiled function evaluates millions of strategies at once.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+# --- strategy symbols (per stage, per GPU) -------------------------------------------------
+b = sp.Symbol("b", positive=True)            # micro-batch size (sequences per DP rank)
+L = sp.Symbol("L", nonnegative=True)         # transformer blocks in the stage
+dp = sp.Symbol("dp", positive=True)          # data-parallel degree
+tp = sp.Symbol("tp", positive=True)          # tensor-parallel degree
+r = sp.Symbol("r", nonnegative=True)         # recomputed blocks (the stage's first r)
+k = sp.Symbol("k", positive=True)            # in-flight micro-batches whose activations are held
+ow = sp.Symbol("ow", nonnegative=True)       # offloaded fraction of 16-bit weights
+og = sp.Symbol("og", nonnegative=True)       # offloaded fraction of gradients
+oo = sp.Symbol("oo", nonnegative=True)       # offloaded fraction of optimizer states (CPU Adam)
+oa = sp.Symbol("oa", nonnegative=True)       # offloaded fraction of saved activations
+
+# --- indicator symbols (0/1), computed in numpy from the integer arguments -----------------
+Z0, Z1, Z2, Z3 = sp.symbols("Z0 Z1 Z2 Z3", nonnegative=True)  # one-hot ZeRO stage
+BF = sp.Symbol("BF", nonnegative=True)       # ZeRO-0 runs DeepSpeed's BF16_Optimizer (bf16 pipeline)
+E = sp.Symbol("E", nonnegative=True)         # stage holds the embedding
+HD = sp.Symbol("HD", nonnegative=True)       # stage holds final norm + LM head + loss
+HC = sp.Symbol("HC", nonnegative=True)       # stage holds an LM-head matrix (untied, or tied copy, S>1)
+PP = sp.Symbol("PP", nonnegative=True)       # more than one pipeline stage
+RP = sp.Symbol("RP", nonnegative=True)       # r > 0
+VS = sp.Symbol("VS", positive=True)          # vocabulary rows per TP rank (padded vocab / tp)
+
+ARGS = (b, L, dp, tp, r, k, ow, og, oo, oa, Z0, Z1, Z2, Z3, BF, E, HD, HC, PP, RP, VS)
+"""Argument order of every compiled function."""
+
+minimum = sp.Function("minimum")   # printed as minimum(...) and bound to numpy.minimum
+maximum = sp.Function("maximum")   # printed as maximum(...) and bound to numpy.maximum
