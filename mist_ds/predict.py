@@ -1,0 +1,151 @@
+"""`python -m mist_ds.predict PLAN.json [--hardware NAME|FILE] [--json]`: the cost model's time and
+memory breakdown of a plan."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from pydantic import ValidationError
+
+from mist_ds.config import HardwareProfile, Plan, PlanPrediction
+from mist_ds.config.profiles import load_hardware
+from mist_ds.cost import predict_plan
+from mist_ds.emit.ds_config import UnsupportedPlanError, build_ds_config
+
+DEFAULT_HARDWARE = "h100-sxm-80gb"
+GIB = 2**30
+
+
+class UserError(Exception):
+    """A problem with the user's input: one line on stderr, exit code 2."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m mist_ds.predict", description=__doc__)
+    parser.add_argument("plan", help="plan.json written by autotune (or by hand)")
+    parser.add_argument("--hardware", help="profile name or JSON file (default: the plan's "
+                        f"prediction.hardware_name, else {DEFAULT_HARDWARE})")
+    parser.add_argument("--json", action="store_true", help="print a JSON object instead of tables")
+    return parser
+
+
+def load_plan(path: str) -> Plan:
+    """Read and validate a plan; every failure is a one-line UserError."""
+    try:
+        return Plan.load(path)
+    except FileNotFoundError:
+        raise UserError(f"plan file {path} does not exist") from None
+    except IsADirectoryError:
+        raise UserError(f"{path} is a directory, not a plan file") from None
+    except json.JSONDecodeError as err:
+        raise UserError(f"{path} is not valid JSON: {err.msg} (line {err.lineno})") from None
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "plan"
+        raise UserError(f"invalid plan {path}: {where}: {first['msg']}") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise UserError(f"cannot read plan {path}: {err}") from None
+
+
+def resolve_hardware(plan: Plan, name: str | None) -> HardwareProfile:
+    """--hardware, else the hardware the plan was predicted for, else the default profile."""
+    if name is None:
+        name = plan.prediction.hardware_name if plan.prediction else DEFAULT_HARDWARE
+    try:
+        return load_hardware(name)
+    except ValueError as err:
+        raise UserError(str(err)) from None
+
+
+def prediction_dict(plan: Plan, pred: PlanPrediction, hw: HardwareProfile) -> dict[str, Any]:
+    """The --json object."""
+    capacity = plan.gpu_memory_cap_bytes or hw.gpu_memory_bytes
+    try:
+        build_ds_config(plan)
+        unsupported = None
+    except UnsupportedPlanError as err:
+        unsupported = str(err)
+    stages = []
+    for index, (stage, sp_) in enumerate(zip(plan.stages, pred.stages)):
+        mem = sp_.memory_breakdown
+        stages.append({
+            "stage": index, "layers": [stage.layer_start, stage.layer_end],
+            "peak_memory_bytes": sp_.peak_memory_bytes,
+            "fits_gpu_memory": sp_.peak_memory_bytes <= capacity,
+            "memory_breakdown_bytes": {
+                "weights": mem.weights_bytes, "gradients": mem.gradients_bytes,
+                "optimizer_states": mem.optimizer_states_bytes,
+                "activations": mem.activations_bytes, "buffers": mem.buffers_bytes},
+            "time_breakdown_s": sp_.time_breakdown.model_dump(),
+            "cpu_memory_bytes": sp_.cpu_memory_bytes,
+        })
+    return {"iteration_time_s": pred.iteration_time_s,
+            "throughput_tokens_per_s": pred.throughput_tokens_per_s, "mfu": pred.mfu,
+            "hardware_name": pred.hardware_name, "gpu_memory_capacity_bytes": capacity,
+            "deepspeed_unsupported_reason": unsupported, "stages": stages}
+
+
+def print_tables(plan: Plan, result: dict[str, Any]) -> None:
+    """Rich tables: one row per stage for memory and for time."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    console.print(f"[bold]{plan.model.name}[/] on {plan.cluster.num_nodes}x"
+                  f"{plan.cluster.gpus_per_node} GPUs ({result['hardware_name']}), "
+                  f"seq {plan.seq_len}, global batch {plan.global_batch_size}, "
+                  f"grad accum {plan.grad_accum_steps}")
+    console.print(f"iteration {result['iteration_time_s']:.4f} s   "
+                  f"{result['throughput_tokens_per_s']:,.0f} tokens/s   MFU {result['mfu']:.1%}")
+    if result["deepspeed_unsupported_reason"]:
+        console.print(f"[yellow]stock DeepSpeed cannot run this plan: "
+                      f"{result['deepspeed_unsupported_reason']}[/]")
+    mem = Table(title=f"per-GPU memory, GiB (capacity {result['gpu_memory_capacity_bytes'] / GIB:.1f})")
+    for col in ("stage", "layers", "peak", "weights", "grads", "optim", "activ", "buffers", "cpu"):
+        mem.add_column(col, justify="right")
+    for s in result["stages"]:
+        b = s["memory_breakdown_bytes"]
+        peak = f"{s['peak_memory_bytes'] / GIB:.2f}" + ("" if s["fits_gpu_memory"] else " OOM")
+        mem.add_row(str(s["stage"]), f"{s['layers'][0]}-{s['layers'][1]}", peak,
+                    *(f"{b[k] / GIB:.2f}" for k in ("weights", "gradients", "optimizer_states",
+                                                    "activations", "buffers")),
+                    f"{s['cpu_memory_bytes'] / GIB:.2f}")
+    console.print(mem)
+    keys = ("compute_s", "recompute_s", "tp_comm_s", "dp_comm_s", "offload_s", "optimizer_s",
+            "pipeline_s")
+    tim = Table(title="per-stage time per iteration, s (exposed)")
+    tim.add_column("stage", justify="right")
+    for key in keys:
+        tim.add_column(key.removesuffix("_s").replace("_comm", "").replace("recompute", "recomp")
+                       .replace("optimizer", "optim").replace("pipeline", "pipe"), justify="right")
+    for s in result["stages"]:
+        tim.add_row(str(s["stage"]), *(f"{s['time_breakdown_s'][k]:.4f}" for k in keys))
+    console.print(tim)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the exit code."""
+    args = _parser().parse_args(argv)
+    try:
+        plan = load_plan(args.plan)
+        hw = resolve_hardware(plan, args.hardware)
+        try:
+            pred = predict_plan(plan, hw)
+        except ValueError as err:   # e.g. a profile lacking a collective the plan needs
+            raise UserError(str(err)) from None
+    except UserError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    result = prediction_dict(plan, pred, hw)
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print_tables(plan, result)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
