@@ -1,0 +1,154 @@
+"""The search: enumerate layouts, evaluate stage strategies in bulk, prune by memory, then solve the
+exact partition of the most promising layouts first (branch and bound on a partition lower bound)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from mist_ds.config import HardwareProfile, TuneRequest
+from mist_ds.search.costing import StageCostAdapter
+from mist_ds.search.evaluate import Limits, Screen, resolve, screen_layouts
+from mist_ds.search.partition import INF, Partition, best_partition, chain_dp, lower_bound
+from mist_ds.search.space import Layout, enumerate_layouts
+
+Progress = Callable[[int, int], None]
+# Times within this relative distance count as a tie, broken towards simpler plans (less offload,
+# lower ZeRO stage, fewer recomputed layers), then by the layout's fields.
+TIE_RTOL = 1e-6
+# Layouts resolved per vectorised bisection call.
+RESOLVE_BATCH = 8
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One layout with its best partition and predicted iteration time."""
+
+    layout: Layout
+    partition: Partition
+    time_s: float
+    """Predicted iteration time, seconds (the partition objective: stable times include p2p)."""
+
+    def sort_key(self) -> tuple:
+        """Rank by time quantised to TIE_RTOL, then the simpler plan, then the layout (deterministic)."""
+        lay = self.layout
+        offload = lay.offload_weights + lay.offload_gradients + lay.offload_optimizer \
+            + lay.offload_activations
+        quantum = float(f"{self.time_s:.6e}")
+        return (quantum, offload, lay.zero_stage, sum(self.partition.recompute), lay,
+                self.partition.layers, self.partition.recompute)
+
+
+@dataclass(frozen=True)
+class MemoryFloor:
+    """The plan needing the least per-GPU memory, whatever the cap."""
+
+    peak_bytes: float
+    layout: Layout
+    layers: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """Top-k candidates (best first); `floor` is set when nothing fits."""
+
+    ranked: tuple[Candidate, ...]
+    floor: MemoryFloor | None
+    num_layouts: int
+    num_strategies: int
+    """Stage strategies screened by the cost model (rows of the screening pass)."""
+    memory_cap_bytes: int
+
+
+def recompute_mode(request: TuneRequest) -> str:
+    """'tune' (any count per stage), or 'none' when recompute is switched off."""
+    return "tune" if request.space.recompute else "none"
+
+
+def memory_floor(screens: list[Screen], num_layers: int) -> MemoryFloor | None:
+    """Smallest over layouts of the min-max-memory partition (exact minimax DP per layout)."""
+    best: MemoryFloor | None = None
+    for item in screens:
+        peak, layers = chain_dp(item.min_peak, num_layers, "max")
+        if np.isfinite(peak) and (best is None or (peak, item.layout) < (best.peak_bytes, best.layout)):
+            best = MemoryFloor(peak, item.layout, layers)
+    return best
+
+
+def _bounded(screens: list[Screen], num_layers: int) -> list[tuple[float, Screen]]:
+    """(lower bound, screen) of every layout with a feasible split, ascending (ties: layout order)."""
+    out = []
+    for item in screens:
+        options = item.bound_options()
+        if len(options.stage):
+            lay = item.layout
+            bound = lower_bound(options, lay.num_stages, num_layers, lay.grad_accum)
+            if np.isfinite(bound):
+                out.append((bound, item))
+    out.sort(key=lambda entry: (entry[0], entry[1].layout))
+    return out
+
+
+def _limit(ranked: list[Candidate], top_k: int) -> float:
+    """Time to beat to enter the top-k (with a relative slack so near-ties are still solved)."""
+    return ranked[top_k - 1].time_s * (1 + TIE_RTOL) if len(ranked) >= top_k else INF
+
+
+def _rank(adapter, screens: list[Screen], num_layers: int, top_k: int, limits: Limits, mode: str,
+          tick: Callable[[int], None]) -> list[Candidate]:
+    """Branch and bound over layouts by ascending lower bound; exact partition of each survivor."""
+    queue = _bounded(screens, num_layers)
+    tick(len(screens) - len(queue))
+    ranked: list[Candidate] = []
+    position = 0
+    while position < len(queue):
+        limit = _limit(ranked, top_k)
+        batch = [item for bound, item in queue[position:position + RESOLVE_BATCH] if bound <= limit]
+        bounds = [bound for bound, _ in queue[position:position + RESOLVE_BATCH]]
+        position += RESOLVE_BATCH
+        if not batch:
+            tick(len(queue) - position + len(bounds))
+            break
+        for bound, item, options in zip(bounds, batch, resolve(adapter, batch, limits, mode)):
+            tick(1)
+            limit = _limit(ranked, top_k)
+            lay = item.layout
+            if bound > limit:
+                continue
+            found = best_partition(options, lay.num_stages, num_layers, lay.grad_accum, limit)
+            if found is not None:
+                ranked.append(Candidate(lay, found, found.objective_s))
+                ranked.sort(key=Candidate.sort_key)
+                del ranked[top_k:]
+        tick(len(bounds) - len(batch))
+    return ranked
+
+
+def search(request: TuneRequest, hardware: HardwareProfile, *, top_k: int = 5,
+           progress: Progress | None = None, recompute: str | None = None) -> SearchResult:
+    """The `top_k` fastest plans for `request` on `hardware` (exact within the search space).
+
+    recompute: 'tune' (default when allowed), 'all-or-nothing' or 'none'."""
+    layouts = enumerate_layouts(request)
+    cap = request.gpu_memory_cap_bytes or hardware.gpu_memory_bytes
+    limits = Limits(float(cap), request.cluster.gpus_per_node, float(hardware.host_memory_bytes))
+    adapter = StageCostAdapter(request, hardware)
+    total, done = 2 * len(layouts), 0
+
+    def advance(count: int) -> None:
+        nonlocal done
+        done += count
+        if progress is not None:
+            progress(min(done, total), total)
+
+    mode = recompute or recompute_mode(request)
+    num_layers = request.model.num_layers
+    screens = screen_layouts(adapter, layouts, num_layers, limits, recompute=mode != "none",
+                             progress=advance)
+    ranked = _rank(adapter, screens, num_layers, top_k, limits, mode, advance)
+    advance(total)
+    floor = None if ranked else memory_floor(screens, num_layers)
+    rows = sum(len(sc.stage) for sc in screens) * (1 if mode == "none" else 2)
+    return SearchResult(tuple(ranked), floor, len(layouts), rows, cap)
