@@ -27,34 +27,55 @@ from mist_ds.config import ModelSpec
 from mist_ds.cost.symbols import VS, b, tp
 
 Attention = Literal["sdpa", "flash_attn", "math"]
+Platform = Literal["cuda", "cpu"]
 FP32 = 4
 INT64 = 8
 
 
-def layer_saved_bytes(model: ModelSpec, seq_len: int, attention: Attention = "sdpa",
-                      elem: int = 2):
-    """Bytes one block saves for backward per micro-batch (sympy, in b and tp)."""
-    h, f, s = model.hidden_size, model.ffn_hidden_size, seq_len
-    kv = model.kv_dim if attention == "flash_attn" else h
-    bs = b * s
-    # full-width tensors on every TP rank: block input, norm1 output, residual sum, norm2 output
-    replicated = 4 * h if not model.parallel_residual else 2 * h
-    # q, k, v, attention output (saved by SDPA) and the re-laid-out output entering o
-    attn = (h + 2 * kv + h + h) / tp
-    mlp = (4 if model.activation == "swiglu" else 2) * f / tp
-    stats_per_norm = FP32 * (2 if model.norm == "layernorm" else 1)
-    num_norms = 2 if not model.parallel_residual else 1
-    total = elem * bs * (replicated + attn + mlp) + num_norms * stats_per_norm * bs
-    heads = model.num_heads / tp
+def _norm_bytes_per_token(model: ModelSpec, elem: int, platform: Platform) -> float:
+    """Bytes the block's norms save per token (inputs they keep + statistics), both norms."""
+    h = model.hidden_size
+    if model.norm == "rmsnorm" and platform == "cpu":
+        # CPU F.rms_norm is composite: it upcasts and saves x.float() and x * rstd in fp32 (each
+        # norm its own copies) plus the fp32 rstd; the 16-bit input itself is not kept
+        return 2 * (2 * FP32 * h + FP32)
+    stat = FP32 if (platform == "cuda" or model.norm == "rmsnorm") else elem
+    stats = 2 * (2 * stat if model.norm == "layernorm" else stat)
+    # each norm keeps its 16-bit input; with a parallel residual both norms read the same x
+    inputs = (1 if model.parallel_residual else 2) * elem * h
+    return inputs + stats
+
+
+def _attention_bytes_per_token(model: ModelSpec, seq_len: int, attention: Attention, elem: int,
+                               platform: Platform):
+    """q, k, v, output (or the softmax matrix for math) saved per token, on one TP rank."""
+    h, heads = model.hidden_size, model.num_heads / tp
+    partial_rope = model.position_embedding == "rope" and model.rotary_fraction < 1.0
     if attention == "math":
-        # math SDPA keeps the softmax output (b, heads, s, s), the scaled q and k, and v
-        # (torch/_decomp + aten/native/transformers/attention.cpp _scaled_dot_product_attention_math)
-        total += elem * bs * heads * s
-    else:
-        total += FP32 * bs * heads                       # log-sum-exp of the flash kernels
+        # _scaled_dot_product_attention_math keeps q, k, v (repeated to all heads) and the softmax
+        # output; on CPU half inputs are upcast to fp32 first. Its output is re-laid out by a copy.
+        inner = FP32 if platform == "cpu" else elem
+        return inner * (3 * h / tp + heads * seq_len) + elem * h / tp
+    kv = model.kv_dim if attention == "flash_attn" else h   # SDPA path repeats k/v (GQA)
+    # flash kernels write their output in (b, s, heads, d) layout when q is a transposed view, so
+    # the o-projection's input is the same storage; with partial RoPE q comes out of torch.cat
+    # contiguous and the re-layout copies (runtime/blocks.py apply_rope)
+    out_copy = elem * h / tp if partial_rope else 0
+    return elem * (2 * h + 2 * kv) / tp + out_copy + FP32 * heads
+
+
+def layer_saved_bytes(model: ModelSpec, seq_len: int, attention: Attention = "sdpa",
+                      elem: int = 2, platform: Platform = "cuda"):
+    """Bytes one block saves for backward per micro-batch on one TP rank (sympy, in b and tp)."""
+    h, f = model.hidden_size, model.ffn_hidden_size
+    norms = _norm_bytes_per_token(model, elem, platform)
+    norm_outputs = 2 * elem * h                      # inputs of the column-parallel linears
+    attn = _attention_bytes_per_token(model, seq_len, attention, elem, platform)
+    mlp = elem * (4 if model.activation == "swiglu" else 2) * f / tp
+    total = b * seq_len * (norms + norm_outputs + attn + mlp)
     if model.position_embedding == "rope":
         rot = 2 * int(model.head_dim * model.rotary_fraction // 2)
-        total += 2 * elem * s * rot                      # cos and sin tables
+        total += 2 * elem * seq_len * rot            # cos and sin tables, shared by q and k
     return total
 
 
