@@ -1,7 +1,8 @@
 """`python -m mist_ds.autotune`: find the fastest plan for a model on a cluster.
 
-SKELETON (foundation issue): validates the request and prints the model's size and a memory floor.
-The search lands with the search issue; until then this command says so and tunes nothing.
+Searches pipeline depth, dp x tp mesh, layer split, micro-batch, ZeRO stage, CPU offload and
+per-stage recompute with the analytic cost model, then writes plan.json, ds_config.json, hostfile,
+launch.sh, report.md and plan.png into --out. Exit codes: 0 ok, 2 bad input, 3 nothing fits.
 """
 
 from __future__ import annotations
@@ -9,15 +10,18 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from collections.abc import Sequence
+from pathlib import Path
 
-from mist_ds.cli import OneLineParser, run_cli
+from mist_ds.cli import EXIT_INFEASIBLE, OneLineParser, UserError, fail, run_cli
+from mist_ds.config import HardwareProfile, Plan, TuneRequest
 from mist_ds.config.profiles import load_hardware
 from mist_ds.request_args import add_request_arguments, request_from_args
+from mist_ds.search import Candidate, SearchResult, search
+from mist_ds.search.plans import predicted_plan
 
-# bf16 weights (2) + bf16 grads (2) + fp32 master (4) + Adam m, v (8): ZeRO paper (Rajbhandari et al.
-# 2020), section 3.1, "16 bytes per parameter" for mixed-precision Adam.
-MODEL_STATE_BYTES_PER_PARAM = 16
+GIB = 1024**3
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,29 +34,108 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def infeasible_message(result: SearchResult) -> str:
+    """One line: the smallest per-GPU memory any plan needs, by how much it exceeds the cap, which plan."""
+    cap = result.memory_cap_bytes
+    floor = result.floor
+    if floor is None:
+        return (f"no layout of the search space can run this request ({result.num_layouts} layouts; "
+                "check the global batch, the head count against --max-tp and the search switches)")
+    over = floor.peak_bytes - cap
+    split = "/".join(str(v) for v in floor.layers)
+    return (f"no plan fits in {cap / GIB:.2f} GiB per GPU: the smallest per-GPU memory any plan needs "
+            f"is {floor.peak_bytes / GIB:.2f} GiB ({over / GIB:.2f} GiB over the cap), with "
+            f"{floor.layout.describe()}, layers per stage {split}, every layer recomputed where allowed")
+
+
+def _search_with_progress(request: TuneRequest, hardware: HardwareProfile, top: int,
+                          show: bool) -> SearchResult:
+    """search() behind a rich progress bar on stderr (only when stderr is a terminal)."""
+    if not show:
+        return search(request, hardware, top_k=top)
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("searching plans"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                  TimeElapsedColumn(), console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("search", total=None)
+        result = search(request, hardware, top_k=top,
+                        progress=lambda done, total: bar.update(task, completed=done, total=total))
+    return result
+
+
+def _print_table(ranked: list[tuple[Candidate, Plan]], result: SearchResult, seconds: float,
+                 out: str | None) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"top {len(ranked)} plans ({result.num_layouts} layouts, "
+                        f"{result.num_strategies} stage strategies, {seconds:.2f} s)")
+    for column in ("#", "layout", "layers/stage", "recompute", "act offload", "s/iter", "tokens/s", "MFU",
+                   "peak GiB"):
+        table.add_column(column, justify="left" if column == "layout" else "right")
+    for rank, (cand, plan) in enumerate(ranked, start=1):
+        pred = plan.prediction
+        peak = max(s.peak_memory_bytes for s in pred.stages)
+        table.add_row(str(rank), cand.layout.describe(), "/".join(map(str, cand.partition.layers)),
+                      "/".join(map(str, cand.partition.recompute)),
+                      "/".join(f"{a:g}" for a in cand.partition.act_offload), f"{pred.iteration_time_s:.3f}",
+                      f"{pred.throughput_tokens_per_s:,.0f}", f"{pred.mfu:.1%}", f"{peak / GIB:.1f}")
+    console = Console(width=None if sys.stdout.isatty() else 160)
+    console.print(table)
+    if out:
+        console.print(f"wrote {out}/{{plan.json, ds_config.json, hostfile, launch.sh, report.md, plan.png}}; "
+                      f"run: {Path(out) / 'launch.sh'} --steps 20")
+
+
+def _json_summary(ranked: list[tuple[Candidate, Plan]], result: SearchResult, seconds: float,
+                  out: str | None) -> str:
+    plans = [{"rank": rank, "layout": cand.layout.describe(), "iteration_time_s": cand.time_s,
+              "plan": json.loads(plan.to_json())} for rank, (cand, plan) in enumerate(ranked, start=1)]
+    summary = {"search": {"num_layouts": result.num_layouts, "num_strategies": result.num_strategies,
+                          "memory_cap_bytes": result.memory_cap_bytes, "seconds": round(seconds, 3)},
+               "out": out, "plans": plans}
+    return json.dumps(summary, indent=2) + "\n"
+
+
+def _with_predictions(request: TuneRequest, hardware: HardwareProfile,
+                      result: SearchResult) -> list[tuple[Candidate, Plan]]:
+    """(candidate, plan with predict_plan's prediction) for the top-k. A runner-up whose prediction
+    the cost model cannot build is left out with a warning; the winner's failure is an error."""
+    ranked = []
+    for rank, cand in enumerate(result.ranked, start=1):
+        try:
+            ranked.append((cand, predicted_plan(request, cand, hardware)))
+        except ValueError as err:
+            if rank == 1:
+                raise
+            reason = " ".join(str(err).split())[:160]
+            sys.stderr.write(f"warning: plan #{rank} left out of the list: predict_plan failed: {reason}\n")
+    return ranked
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.top < 1:
+        raise UserError(f"--top must be at least 1, got {args.top}")
+    if args.out is not None and Path(args.out).exists() and not Path(args.out).is_dir():
+        raise UserError(f"--out {args.out} exists and is not a folder")
     request = request_from_args(args)
     hardware = load_hardware(args.hardware)
-    params = request.model.num_params
-    floor = params * MODEL_STATE_BYTES_PER_PARAM / request.cluster.num_gpus
-    summary = {
-        "status": "not_tuned",
-        "message": "search not implemented yet: request validated, no plan produced",
-        "model": request.model.name,
-        "num_params": params,
-        "num_gpus": request.cluster.num_gpus,
-        "hardware": hardware.name,
-        "model_state_floor_bytes_per_gpu": int(floor),
-    }
+    start = time.perf_counter()
+    result = _search_with_progress(request, hardware, args.top, not args.json and sys.stderr.isatty())
+    if not result.ranked:
+        fail(f"error: {infeasible_message(result)}", EXIT_INFEASIBLE)
+    ranked = _with_predictions(request, hardware, result)
+    seconds = time.perf_counter() - start
+    if args.out is not None:
+        from mist_ds.emit.outputs import render_outputs, write_outputs
+
+        write_outputs(Path(args.out), render_outputs(Path(args.out), request, hardware, ranked, result))
     if args.json:
-        json.dump(summary, sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        sys.stdout.write(_json_summary(ranked, result, seconds, args.out))
     else:
-        print(f"{request.model.name}: {params / 1e9:.2f}B parameters on {request.cluster.num_gpus} GPUs "
-              f"({hardware.gpu_name})")
-        print(f"model-state floor (ZeRO-3 over all GPUs, no offload): {floor / 2**30:.1f} GiB per GPU")
-        print("NOTE: the plan search is not implemented yet; nothing was tuned or written.")
+        _print_table(ranked, result, seconds, args.out)
     return 0
 
 

@@ -12,7 +12,7 @@ from mist_ds.config import HardwareProfile, TuneRequest
 from mist_ds.search.costing import StageCostAdapter
 from mist_ds.search.evaluate import Limits, Screen, resolve, screen_layouts
 from mist_ds.search.partition import INF, Partition, best_partition, chain_dp, lower_bound
-from mist_ds.search.space import Layout, enumerate_layouts
+from mist_ds.search.space import Layout, activation_ratios, enumerate_layouts
 
 Progress = Callable[[int, int], None]
 # Times within this relative distance count as a tie, broken towards simpler plans (less offload,
@@ -35,7 +35,7 @@ class Candidate:
         """Rank by time quantised to TIE_RTOL, then the simpler plan, then the layout (deterministic)."""
         lay = self.layout
         offload = lay.offload_weights + lay.offload_gradients + lay.offload_optimizer \
-            + lay.offload_activations
+            + sum(self.partition.act_offload)
         quantum = float(f"{self.time_s:.6e}")
         return (quantum, offload, lay.zero_stage, sum(self.partition.recompute), lay,
                 self.partition.layers, self.partition.recompute)
@@ -97,7 +97,7 @@ def _limit(ranked: list[Candidate], top_k: int) -> float:
 
 
 def _rank(adapter, screens: list[Screen], num_layers: int, top_k: int, limits: Limits, mode: str,
-          tick: Callable[[int], None]) -> list[Candidate]:
+          act_ratios: tuple[float, ...], tick: Callable[[int], None]) -> list[Candidate]:
     """Branch and bound over layouts by ascending lower bound; exact partition of each survivor."""
     queue = _bounded(screens, num_layers)
     tick(len(screens) - len(queue))
@@ -111,7 +111,7 @@ def _rank(adapter, screens: list[Screen], num_layers: int, top_k: int, limits: L
         if not batch:
             tick(len(queue) - position + len(bounds))
             break
-        for bound, item, options in zip(bounds, batch, resolve(adapter, batch, limits, mode)):
+        for bound, item, options in zip(bounds, batch, resolve(adapter, batch, limits, mode, act_ratios)):
             tick(1)
             limit = _limit(ranked, top_k)
             lay = item.layout
@@ -145,10 +145,12 @@ def search(request: TuneRequest, hardware: HardwareProfile, *, top_k: int = 5,
 
     mode = recompute or recompute_mode(request)
     num_layers = request.model.num_layers
+    acts = activation_ratios(request)
     screens = screen_layouts(adapter, layouts, num_layers, limits, recompute=mode != "none",
-                             progress=advance)
-    ranked = _rank(adapter, screens, num_layers, top_k, limits, mode, advance)
+                             act_ratios=acts, progress=advance)
+    ranked = _rank(adapter, screens, num_layers, top_k, limits, mode, acts, advance)
     advance(total)
     floor = None if ranked else memory_floor(screens, num_layers)
-    rows = sum(len(sc.stage) for sc in screens) * (1 if mode == "none" else 2)
+    corners = 1 + (mode != "none") + (max(acts) > 0)
+    rows = sum(len(sc.stage) for sc in screens) * corners
     return SearchResult(tuple(ranked), floor, len(layouts), rows, cap)

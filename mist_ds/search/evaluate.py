@@ -2,14 +2,15 @@
 
 Two passes, both vectorised over many layouts at once:
 
-1. *screen*: every (layout, stage, layer count) with no recompute and with full recompute. No
-   recompute is the fastest choice and full recompute the smallest, so this gives every layout an
-   exact feasibility test and a lower bound on its stage times.
-2. *resolve* (only for layouts the branch and bound still needs): the fewest recomputed layers that
-   fit, by bisection. Exact because, in the cost model, recomputing one more layer never lowers the
-   stable time, never changes the per-iteration delta and, from one layer on, never raises the peak
-   (tests/search/test_recompute_monotone.py checks these three properties on the real model); so the
-   fewest fitting layers dominate every other choice of that (stage, layer count).
+1. *screen*: every (layout, stage, layer count) at the fastest corner (no recompute, no activation
+   offload) and at the smallest ones (no or full recompute, with the most activation offload). This
+   gives every layout an exact feasibility test and a lower bound on its stage times.
+2. *resolve* (only for layouts the branch and bound still needs): per activation-offload ratio, the
+   fewest recomputed layers that fit, by bisection. Exact because, in the cost model, recomputing one
+   more layer (or offloading more activations) never lowers the stable time and never changes the
+   per-iteration delta, and, from one recomputed layer on, never raises the peak
+   (tests/search/test_monotone.py checks these properties on the real model); so the fewest fitting
+   layers dominate every other recompute choice of that (stage, layer count, offload ratio).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from mist_ds.search.space import Layout
 # Rows per cost-model call: bounds the temporary arrays (~100 float64 arrays of this length).
 CHUNK_ROWS = 200_000
 LAYOUT_FIELDS = ("num_stages", "tp", "dp", "micro_batch", "grad_accum", "zero_stage",
-                 "offload_weights", "offload_gradients", "offload_optimizer", "offload_activations")
+                 "offload_weights", "offload_gradients", "offload_optimizer")
 
 
 @dataclass(frozen=True)
@@ -45,21 +46,19 @@ class Screen:
     layout: Layout
     stage: np.ndarray
     layers: np.ndarray
-    stable_none: np.ndarray
-    """Stable time (with p2p) without recompute: a lower bound for every recompute count."""
+    stable_fast: np.ndarray
+    """Stable time (with p2p) without recompute or offload: a lower bound for every choice."""
     delta: np.ndarray
-    fits_none: np.ndarray
-    fits_all: np.ndarray
-    """Fits with every layer recomputed (False when recompute is switched off)."""
-    stable_all: np.ndarray
+    fits_any: np.ndarray
+    """Some recompute / activation-offload choice fits."""
     min_peak: np.ndarray
-    """(stages, layers + 1) smallest peak bytes over recompute choices, whatever the cap."""
+    """(stages, layers + 1) smallest peak bytes over recompute and offload choices, whatever the cap."""
 
     def bound_options(self) -> StageOptions:
         """Feasible (stage, layers) rows with their fastest possible stable time."""
-        keep = self.fits_none | self.fits_all
+        keep = self.fits_any
         return StageOptions(self.stage[keep], self.layers[keep], np.zeros(int(keep.sum()), int),
-                            self.stable_none[keep], self.delta[keep])
+                            self.stable_fast[keep], self.delta[keep])
 
 
 @lru_cache(maxsize=64)
@@ -71,104 +70,135 @@ def stage_layer_rows(num_stages: int, num_layers: int) -> tuple[np.ndarray, np.n
     return stage, layers
 
 
-def cost_rows(adapter, layouts: list[Layout], index: np.ndarray, stage: np.ndarray,
-              layers: np.ndarray, recompute: np.ndarray, limits: Limits):
-    """(stable with p2p, delta, peak, fits) for rows given as (layout index, stage, layers, recompute)."""
-    table = np.array([[getattr(lay, f) for f in LAYOUT_FIELDS] for lay in layouts], dtype=float)
-    col = {f: table[index, i] for i, f in enumerate(LAYOUT_FIELDS)}
-    stages, accum = col["num_stages"].astype(np.int64), col["grad_accum"].astype(np.int64)
+@dataclass(frozen=True)
+class Rows:
+    """Flat (layout index, stage, layers) rows over several layouts."""
+
+    layouts: list[Layout]
+    index: np.ndarray
+    stage: np.ndarray
+    layers: np.ndarray
+
+    def take(self, keep: np.ndarray) -> Rows:
+        return Rows(self.layouts, self.index[keep], self.stage[keep], self.layers[keep])
+
+
+def cost_rows(adapter, rows: Rows, recompute: np.ndarray, act_offload: float, limits: Limits):
+    """(stable with p2p, delta, peak, fits) of `rows` at the given recompute counts and offload."""
+    table = np.array([[getattr(lay, f) for f in LAYOUT_FIELDS] for lay in rows.layouts], dtype=float)
+    col = {f: table[rows.index, i] for i, f in enumerate(LAYOUT_FIELDS)}
+    stages, accum, stage = (col["num_stages"].astype(np.int64), col["grad_accum"].astype(np.int64),
+                            rows.stage)
     cost = adapter.model.evaluate(
-        num_layers=layers, micro_batch=col["micro_batch"].astype(np.int64),
+        num_layers=rows.layers, micro_batch=col["micro_batch"].astype(np.int64),
         dp=col["dp"].astype(np.int64), tp=col["tp"].astype(np.int64),
         zero_stage=col["zero_stage"].astype(np.int64), offload_weights=col["offload_weights"],
         offload_gradients=col["offload_gradients"], offload_optimizer=col["offload_optimizer"],
-        offload_activations=col["offload_activations"], num_recompute=recompute,
+        offload_activations=act_offload, num_recompute=recompute,
         # 1F1B: stage i holds min(S - i, G) micro-batches (mist_ds.cost.inflight_microbatches)
         num_inflight=np.maximum(1, np.minimum(stages - stage, accum)), grad_accum=accum,
         has_embedding=stage == 0, has_head=stage == stages - 1, num_stages=stages)
-    size = len(index)
+    size = len(rows.index)
     stable, delta, peak, cpu = [np.broadcast_to(np.asarray(getattr(cost, name), float), (size,))
                                 for name in ("stable_time_s", "delta_time_s", "peak_memory_bytes",
                                              "cpu_memory_bytes")]
     # p2p per micro-batch, once per neighbour, folded into the stable time (the effective stable
     # time of mist_ds.cost.pipeline.pipeline_iteration_time)
-    p2p = np.array([adapter.p2p_s(layout) for layout in layouts])[index]
+    p2p = np.array([adapter.p2p_s(layout) for layout in rows.layouts])[rows.index]
     neighbours = (stage > 0).astype(float) + (stage < stages - 1).astype(float)
     fits = (peak <= limits.gpu_bytes) & ok.host_memory_fits(cpu, limits.gpus_per_node, limits.host_bytes)
     return stable + p2p * neighbours, delta, peak, fits
 
 
-def _screen_chunk(adapter, layouts: list[Layout], num_layers: int, limits: Limits,
-                  recompute: bool) -> list[Screen]:
+def all_rows(layouts: list[Layout], num_layers: int) -> Rows:
+    """Rows of every (stage, layer count) of `layouts`."""
     parts = [stage_layer_rows(lay.num_stages, num_layers) for lay in layouts]
-    index = np.concatenate([np.full(len(p[0]), i) for i, p in enumerate(parts)])
-    stage = np.concatenate([p[0] for p in parts])
-    layers = np.concatenate([p[1] for p in parts])
-    stable0, delta, peak0, fits0 = cost_rows(adapter, layouts, index, stage, layers,
-                                             np.zeros_like(layers), limits)
-    if recompute:
-        stable1, _, peak1, fits1 = cost_rows(adapter, layouts, index, stage, layers, layers, limits)
-    else:
-        stable1, peak1, fits1 = stable0, peak0, np.zeros(len(index), bool)
-    bounds = np.searchsorted(index, np.arange(len(layouts) + 1))
+    return Rows(layouts, np.concatenate([np.full(len(p[0]), i) for i, p in enumerate(parts)]),
+                np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]))
+
+
+def _screen_chunk(adapter, layouts: list[Layout], num_layers: int, limits: Limits,
+                  recompute: bool, max_act: float) -> list[Screen]:
+    rows = all_rows(layouts, num_layers)
+    zeros = np.zeros_like(rows.layers)
+    stable, delta, peak, fits = cost_rows(adapter, rows, zeros, 0.0, limits)
+    corners = ([(zeros, max_act)] if max_act > 0 else []) + ([(rows.layers, max_act)] if recompute else [])
+    for counts, act in corners:
+        _, _, corner_peak, corner_fits = cost_rows(adapter, rows, counts, act, limits)
+        peak, fits = np.minimum(peak, corner_peak), fits | corner_fits
+    bounds = np.searchsorted(rows.index, np.arange(len(layouts) + 1))
     screens = []
     for i, layout in enumerate(layouts):
         s = slice(bounds[i], bounds[i + 1])
-        min_peak = dense_min(stage[s], layers[s], np.minimum(peak0[s], peak1[s]),
-                             layout.num_stages, num_layers)
-        screens.append(Screen(layout, stage[s], layers[s], stable0[s], delta[s], fits0[s], fits1[s],
-                              stable1[s], min_peak))
+        min_peak = dense_min(rows.stage[s], rows.layers[s], peak[s], layout.num_stages, num_layers)
+        screens.append(Screen(layout, rows.stage[s], rows.layers[s], stable[s], delta[s], fits[s],
+                              min_peak))
     return screens
 
 
 def screen_layouts(adapter, layouts: list[Layout], num_layers: int, limits: Limits, *,
-                   recompute: bool = True, progress=None) -> list[Screen]:
+                   recompute: bool = True, act_ratios: tuple[float, ...] = (0.0,),
+                   progress=None) -> list[Screen]:
     """Pass 1 over all layouts, in chunks of about CHUNK_ROWS cost-model rows."""
     screens: list[Screen] = []
     start = 0
     while start < len(layouts):
-        stop, rows = start, 0
-        while stop < len(layouts) and (rows == 0 or rows < CHUNK_ROWS):
-            rows += 2 * layouts[stop].num_stages * (num_layers - layouts[stop].num_stages + 1)
+        stop, count = start, 0
+        while stop < len(layouts) and (count == 0 or count < CHUNK_ROWS):
+            count += 3 * layouts[stop].num_stages * (num_layers - layouts[stop].num_stages + 1)
             stop += 1
-        screens.extend(_screen_chunk(adapter, layouts[start:stop], num_layers, limits, recompute))
+        screens.extend(_screen_chunk(adapter, layouts[start:stop], num_layers, limits, recompute,
+                                     max(act_ratios)))
         if progress is not None:
             progress(stop - start)
         start = stop
     return screens
 
 
-def resolve(adapter, screens: list[Screen], limits: Limits, mode: str) -> list[StageOptions]:
-    """Pass 2: exact options per (stage, layers) of each screened layout.
-
-    mode 'tune': fewest fitting recomputed layers (bisection on [1, l]); 'all-or-nothing': none if
-    it fits, else all; 'none': no recompute."""
-    layouts = [sc.layout for sc in screens]
-    index = np.concatenate([np.full(len(sc.stage), i) for i, sc in enumerate(screens)])
-    stage = np.concatenate([sc.stage for sc in screens])
-    layers = np.concatenate([sc.layers for sc in screens])
-    fits0 = np.concatenate([sc.fits_none for sc in screens])
-    fits1 = np.concatenate([sc.fits_all for sc in screens])
-    stable = np.where(fits0, np.concatenate([sc.stable_none for sc in screens]),
-                      np.concatenate([sc.stable_all for sc in screens]))
-    delta = np.concatenate([sc.delta for sc in screens])
-    chosen = np.where(fits0, 0, layers)
+def _fewest_recompute(adapter, rows: Rows, act: float, limits: Limits, mode: str):
+    """(recompute count, stable, delta, fits) per row at activation offload `act`."""
+    zeros = np.zeros_like(rows.layers)
+    stable, delta, _, fits0 = cost_rows(adapter, rows, zeros, act, limits)
+    chosen = zeros.copy()
+    if mode == "none":
+        return chosen, stable, delta, fits0
+    stable_all, _, _, fits_all = cost_rows(adapter, rows, rows.layers, act, limits)
+    stable = np.where(fits0, stable, stable_all)
+    chosen = np.where(fits0, 0, rows.layers)
     if mode == "tune":
-        todo = np.flatnonzero(~fits0 & fits1 & (layers > 1))
-        lo, hi = np.ones(len(todo), np.int64), layers[todo].copy()
+        todo = np.flatnonzero(~fits0 & fits_all & (rows.layers > 1))
+        lo, hi = np.ones(len(todo), np.int64), rows.layers[todo].copy()
         while len(todo):
             mid = (lo + hi) // 2
-            mid_stable, _, _, mid_fits = cost_rows(adapter, layouts, index[todo], stage[todo],
-                                                   layers[todo], mid, limits)
-            hi = np.where(mid_fits, mid, hi)
-            lo = np.where(mid_fits, lo, mid + 1)
+            mid_stable, _, _, mid_fits = cost_rows(adapter, rows.take(todo), mid, act, limits)
+            hi, lo = np.where(mid_fits, mid, hi), np.where(mid_fits, lo, mid + 1)
             stable[todo] = np.where(mid_fits, mid_stable, stable[todo])
             done = lo >= hi
             chosen[todo[done]] = hi[done]
             todo, lo, hi = todo[~done], lo[~done], hi[~done]
-    keep_rows = fits0 | fits1
+    return chosen, stable, delta, fits0 | fits_all
+
+
+def resolve(adapter, screens: list[Screen], limits: Limits, mode: str,
+            act_ratios: tuple[float, ...] = (0.0,)) -> list[StageOptions]:
+    """Pass 2: exact options per (stage, layers, activation-offload ratio) of each screened layout.
+
+    mode 'tune': fewest fitting recomputed layers (bisection on [1, l]); 'all-or-nothing': none if
+    it fits, else all; 'none': no recompute."""
+    layouts = [sc.layout for sc in screens]
+    rows = Rows(layouts, np.concatenate([np.full(len(sc.stage), i) for i, sc in enumerate(screens)]),
+                np.concatenate([sc.stage for sc in screens]), np.concatenate([sc.layers for sc in screens]))
+    rows = rows.take(np.flatnonzero(np.concatenate([sc.fits_any for sc in screens])))
+    found = []
+    for act in act_ratios:
+        chosen, stable, delta, fits = _fewest_recompute(adapter, rows, act, limits, mode)
+        keep = np.flatnonzero(fits)
+        found.append((rows.index[keep], rows.stage[keep], rows.layers[keep], chosen[keep], stable[keep],
+                      delta[keep], np.full(len(keep), act)))
+    index, stage, layers, chosen, stable, delta, act = (np.concatenate(parts) for parts in zip(*found))
     options = []
     for i in range(len(screens)):
-        rows = np.flatnonzero(keep_rows & (index == i))
-        options.append(StageOptions(stage[rows], layers[rows], chosen[rows], stable[rows], delta[rows]))
+        mine = np.flatnonzero(index == i)
+        options.append(StageOptions(stage[mine], layers[mine], chosen[mine], stable[mine], delta[mine],
+                                    act[mine]))
     return options

@@ -39,11 +39,20 @@ class StageOptions:
     """Steady per-micro-batch time, seconds."""
     delta: np.ndarray
     """Per-iteration extra time, seconds."""
+    act_offload: np.ndarray | None = None
+    """Offloaded fraction of the stage's saved activations (None: all zero)."""
 
     def take(self, keep: np.ndarray) -> StageOptions:
         """The options selected by a boolean mask or index array."""
+        act = None if self.act_offload is None else self.act_offload[keep]
         return StageOptions(self.stage[keep], self.layers[keep], self.recompute[keep],
-                            self.stable[keep], self.delta[keep])
+                            self.stable[keep], self.delta[keep], act)
+
+    def act_offload_of(self, rows) -> tuple[float, ...]:
+        """Activation-offload ratios of the given rows."""
+        if self.act_offload is None:
+            return tuple(0.0 for _ in rows)
+        return tuple(float(self.act_offload[r]) for r in rows)
 
 
 @dataclass(frozen=True)
@@ -55,6 +64,8 @@ class Partition:
     recompute: tuple[int, ...]
     stable_s: tuple[float, ...]
     delta_s: tuple[float, ...]
+    act_offload: tuple[float, ...] = ()
+    """Per-stage activation-offload ratio (empty: none)."""
 
 
 def iteration_objective(stable, delta, grad_accum: int) -> float:
@@ -181,6 +192,7 @@ def best_partition(options: StageOptions, num_stages: int, num_layers: int, grad
             recompute=tuple(int(v) for v in sub.recompute[path]),
             stable_s=tuple(float(v) for v in sub.stable[path]),
             delta_s=tuple(float(v) for v in sub.delta[path]),
+            act_offload=sub.act_offload_of(path),
         )
         if best is None or found.objective_s < best.objective_s:
             best, upper_bound = found, min(upper_bound, found.objective_s)

@@ -10,14 +10,15 @@ def plan_from_candidate(request: TuneRequest, candidate: Candidate) -> Plan:
     """The Plan of one candidate, without prediction; carries the request's --memory-gb cap."""
     layout, partition = candidate.layout, candidate.partition
     stages, start = [], 0
-    for layers, recompute in zip(partition.layers, partition.recompute):
+    act = partition.act_offload or (0.0,) * len(partition.layers)
+    for layers, recompute, act_ratio in zip(partition.layers, partition.recompute, act):
         stages.append(StagePlan(
             layer_start=start, layer_end=start + layers, micro_batch_size=layout.micro_batch,
             dp=layout.dp, tp=layout.tp, zero_stage=layout.zero_stage,
             offload_weights_ratio=layout.offload_weights,
             offload_gradients_ratio=layout.offload_gradients,
             offload_optimizer_ratio=layout.offload_optimizer,
-            offload_activations_ratio=layout.offload_activations,
+            offload_activations_ratio=act_ratio,
             num_recompute_layers=recompute,
         ))
         start += layers

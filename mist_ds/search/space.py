@@ -1,9 +1,10 @@
 """The search space: every layout (mesh, batch split, ZeRO/offload setting) the runtime can execute.
 
 A *layout* fixes everything that one DeepSpeed engine shares across pipeline stages: the stage count,
-the dp x tp grid of every stage, the micro-batch and accumulation, the ZeRO stage and the offload
-ratios. What may differ per stage — its layer count and how many of its layers recompute — is chosen
-by the exact partition (partition.py).
+the dp x tp grid of every stage, the micro-batch and accumulation, the ZeRO stage and the weight /
+gradient / optimizer offload ratios. What may differ per stage — its layer count, how many of its
+layers recompute and the fraction of its saved activations offloaded to CPU memory — is chosen by the
+exact partition (partition.py).
 """
 
 from __future__ import annotations
@@ -33,14 +34,13 @@ class Layout:
     offload_weights: float = 0.0
     offload_gradients: float = 0.0
     offload_optimizer: float = 0.0
-    offload_activations: float = 0.0
 
     def describe(self) -> str:
         """Short human text, e.g. 'pp2 x dp4 x tp1, mb 2, ga 8, ZeRO-1, opt-offload 1'."""
         text = (f"pp{self.num_stages} x dp{self.dp} x tp{self.tp}, mb {self.micro_batch}, "
                 f"ga {self.grad_accum}, ZeRO-{self.zero_stage}")
         for name, ratio in (("w", self.offload_weights), ("g", self.offload_gradients),
-                            ("opt", self.offload_optimizer), ("act", self.offload_activations)):
+                            ("opt", self.offload_optimizer)):
             if ratio:
                 text += f", {name}-offload {ratio:g}"
         return text
@@ -69,20 +69,27 @@ def tp_degrees(model: ModelSpec, cluster: ClusterSpec, request: TuneRequest) -> 
             if t <= request.space.max_tp and ok.tp_within_node(cluster, t) and ok.tp_divides_heads(model, t)]
 
 
-def memory_settings(request: TuneRequest, num_stages: int) -> list[tuple[int, float, float, float, float]]:
-    """(zero, weights, gradients, optimizer, activations) offload settings the runtime accepts."""
+def memory_settings(request: TuneRequest, num_stages: int) -> list[tuple[int, float, float, float]]:
+    """(zero, weights, gradients, optimizer) offload settings the runtime accepts. Gradients are
+    offloaded exactly with the optimizer states (DeepSpeed couples them), so optimizer offload needs
+    both switches on."""
     space = request.space
     opt_allowed = space.offload_optimizer and space.offload_gradients
     opt_grid = OPTIMIZER_RATIOS if opt_allowed else (0.0,)
     w_grid = (0.0, 1.0) if space.offload_weights else (0.0,)
-    a_grid = ACTIVATION_RATIOS if space.offload_activations else (0.0,)
     settings = []
-    for zero, w, o, a in product(space.zero_stages, w_grid, opt_grid, a_grid):
+    for zero, w, o in product(space.zero_stages, w_grid, opt_grid):
         if (ok.pipeline_zero_supported(num_stages, zero) and ok.optimizer_offload_supported(zero, o)
-                and ok.weight_offload_supported(zero, w) and ok.gradient_offload_follows_optimizer(o, o)
-                and ok.activation_offload_supported(a)):
-            settings.append((zero, w, o, o, a))
+                and ok.weight_offload_supported(zero, w) and ok.gradient_offload_follows_optimizer(o, o)):
+            settings.append((zero, w, o, o))
     return settings
+
+
+def activation_ratios(request: TuneRequest) -> tuple[float, ...]:
+    """Per-stage activation-offload ratios the partition may pick from (ascending)."""
+    if not request.space.offload_activations:
+        return (0.0,)
+    return tuple(a for a in ACTIVATION_RATIOS if ok.activation_offload_supported(a))
 
 
 def enumerate_layouts(request: TuneRequest) -> list[Layout]:
