@@ -1,0 +1,198 @@
+"""Raw profiler measurements (a JSON-able dict) -> HardwareProfile. Pure: no torch.
+
+The raw dict is what the GPU side writes (`<profile>.raw.json`); keeping assembly separate lets
+the profile be rebuilt, re-fitted and tested on a CPU from saved or synthetic measurements.
+Anything not measured (inter-node links on a single node, a section that failed) is taken from a
+fallback profile and named in the provenance notes.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from typing import Any
+
+from mist_ds.config.hardware import (
+    AttentionSample,
+    CollectiveFit,
+    CpuAdamSample,
+    HardwareProfile,
+    InterferenceFactor,
+    MatmulSample,
+    MemoryKernelSample,
+    Provenance,
+)
+from mist_ds.config.hw_lookup import bus_factor
+from mist_ds.profile.fit import (
+    fit_alpha_beta,
+    max_slowdown_model,
+    model_error,
+    pairwise_product_model,
+)
+
+Raw = dict[str, Any]
+
+# Dense bf16 peaks from NVIDIA datasheets (H100 SXM5 / H200 SXM: 989.4; H100 PCIe: 756; A100: 312).
+PEAK_BF16_TFLOPS = {"H200": 989.0, "H100 80GB HBM3": 989.0, "H100 PCIe": 756.0, "A100": 312.0}
+
+EXTRAPOLATION_NOTE = (
+    "Collectives at unmeasured group sizes: nearest measured size's bus bandwidth, latency scaled by "
+    "ring steps (2(g-1) all-reduce, g-1 all-gather/reduce-scatter, 1 p2p): mist_ds.config.hw_lookup."
+    "collective_fit. Unmeasured interference sets: product of measured pairwise slowdowns."
+)
+
+
+def attention_fwd_flops(s: AttentionSample | dict[str, Any]) -> float:
+    """Forward FLOPs of attention: 4*b*h*s^2*d (QK^T and PV), halved when causal
+    (FlashAttention-2 paper's counting, Dao 2023, section 4.1)."""
+    get = s.get if isinstance(s, dict) else lambda key: getattr(s, key)
+    flops = 4.0 * get("batch") * get("num_heads") * get("seq_len") ** 2 * get("head_dim")
+    return flops / 2 if get("causal") else flops
+
+
+def peak_for(card: str, fallback: float) -> float:
+    """Vendor dense bf16 peak for a driver card name, else the fallback's."""
+    for key, peak in PEAK_BF16_TFLOPS.items():
+        if key in card:
+            return peak
+    return fallback
+
+
+def _matmul(raw: Raw) -> tuple[tuple[MatmulSample, ...], float | None]:
+    samples = tuple(MatmulSample(m=r["m"], n=r["n"], k=r["k"], tflops=2.0 * r["m"] * r["n"] * r["k"] / r["time_s"] / 1e12)
+                    for r in raw.get("matmul", []))
+    large = [s.tflops for s in samples if min(s.m, s.n, s.k) >= 4096]
+    return samples, (statistics.median(large) if large else None)
+
+
+def _attention(raw: Raw) -> tuple[tuple[AttentionSample, ...], float | None, float | None]:
+    samples = tuple(AttentionSample(**r) for r in raw.get("attention", []))
+    big = [s for s in samples if s.causal and s.seq_len >= 2048] or [s for s in samples if s.causal]
+    if not big:
+        return samples, None, None
+    fwd = statistics.median(attention_fwd_flops(s) / s.fwd_time_s / 1e12 for s in big)
+    bwd = statistics.median(2.5 * attention_fwd_flops(s) / s.bwd_time_s / 1e12 for s in big)
+    return samples, fwd, bwd
+
+
+def _memory(raw: Raw) -> tuple[tuple[MemoryKernelSample, ...], float | None]:
+    samples = tuple(MemoryKernelSample(kernel=r["kernel"], num_bytes=r["num_bytes"], time_s=r["time_s"],
+                                       bandwidth_gbps=r["num_bytes"] / r["time_s"] / 1e9)
+                    for r in raw.get("memory", []))
+    elementwise = [s.bandwidth_gbps for s in samples if s.kernel != "adam_step"]
+    return samples, (statistics.median(elementwise) if elementwise else None)
+
+
+def fit_collectives(records: list[dict[str, Any]]) -> list[CollectiveFit]:
+    """One alpha-beta fit per (kind, scope, group size) over its message sizes."""
+    groups: dict[tuple[str, str, int], list[tuple[float, float]]] = defaultdict(list)
+    for r in records:
+        groups[(r["kind"], r["scope"], r["group_size"])].append((r["nbytes"], r["time_s"]))
+    fits = []
+    for (kind, scope, size), points in sorted(groups.items()):
+        xs = [nbytes * bus_factor(kind, size) for nbytes, _ in points]  # type: ignore[arg-type]
+        ab = fit_alpha_beta(xs, [t for _, t in points])
+        fits.append(CollectiveFit(kind=kind, scope=scope, group_size=size, latency_s=ab.alpha,  # type: ignore[arg-type]
+                                  bus_bandwidth_gbps=1.0 / ab.beta / 1e9, fit_rel_error=ab.rel_error))
+    return fits
+
+
+def _merge_collectives(measured: list[CollectiveFit], fallback: HardwareProfile) -> tuple[CollectiveFit, ...]:
+    """Measured fits, plus fallback fits of every (kind, scope) that was not measured at all."""
+    covered = {(f.kind, f.scope) for f in measured}
+    kept = [f for f in fallback.collectives if (f.kind, f.scope) not in covered]
+    return tuple(sorted(measured + kept, key=lambda f: (f.kind, f.scope, f.group_size)))
+
+
+def _copies(raw: Raw) -> dict[str, tuple[float, float, float]]:
+    """direction -> (bandwidth GB/s, latency s, fit error), from the all-GPUs-copying records."""
+    records = raw.get("copies", [])
+    most = max((r["concurrent_gpus"] for r in records), default=0)
+    out = {}
+    for direction in ("h2d", "d2h"):
+        pts = [(r["nbytes"], r["time_s"]) for r in records
+               if r["direction"] == direction and r["concurrent_gpus"] == most]
+        if len(pts) >= 2:
+            ab = fit_alpha_beta([p[0] for p in pts], [p[1] for p in pts])
+            out[direction] = (1.0 / ab.beta / 1e9, ab.alpha, ab.rel_error)
+    return out
+
+
+def _interference(raw: Raw) -> tuple[tuple[InterferenceFactor, ...], str]:
+    records = raw.get("interference", [])
+    measured = {tuple(r["channels"]): dict(zip(r["channels"], r["slowdowns"])) for r in records}
+    factors = tuple(InterferenceFactor(channels=tuple(r["channels"]),
+                                       slowdowns=tuple(max(1.0, s) for s in r["slowdowns"]))
+                    for r in records)
+    product = model_error(measured, pairwise_product_model(measured))
+    worst = model_error(measured, max_slowdown_model(measured))
+    note = ""
+    if product is not None and worst is not None:
+        note = (f" Interference on sets of 3+ channels predicted from pairs: pairwise-product model "
+                f"median error {product:.1%}, max-of-pairs model {worst:.1%}; all measured sets are "
+                f"stored, so the models matter only for sets not measured.")
+    return factors, note
+
+
+def _provenance(raw: Raw, fits: list[CollectiveFit], fallback_used: list[str], extra: str) -> Provenance:
+    meta = raw.get("meta", {})
+    errors = raw.get("errors", {})
+    notes = (f"Measured by mist_ds.profile on {meta.get('world_size', 1)} GPU(s) in {meta.get('wall_s', 0):.0f} s"
+             f"{' (--quick)' if meta.get('quick') else ''}. {EXTRAPOLATION_NOTE}{extra}")
+    if fallback_used:
+        notes += f" Not measured, taken from the fallback profile: {', '.join(fallback_used)}."
+    if errors:
+        notes += " Failed sections: " + "; ".join(f"{k}: {v}" for k, v in sorted(errors.items())) + "."
+    return Provenance(
+        source="measured", date=meta.get("date", ""), command=meta.get("command", ""),
+        card=meta.get("card", ""), driver=meta.get("driver", ""), software=meta.get("software", ""),
+        group_sizes_covered=tuple(sorted({f.group_size for f in fits})), notes=notes)
+
+
+def assemble_profile(raw: Raw, name: str, fallback: HardwareProfile) -> HardwareProfile:
+    """Build a HardwareProfile from raw measurements; gaps are filled from `fallback`."""
+    meta = raw.get("meta", {})
+    used: list[str] = []
+
+    def pick(value: Any, field: str) -> Any:
+        if value is None:
+            used.append(field)
+            return getattr(fallback, field)
+        return value
+
+    matmul_samples, matmul_tflops = _matmul(raw)
+    att_samples, att_fwd, att_bwd = _attention(raw)
+    mem_samples, mem_bw = _memory(raw)
+    fits = fit_collectives(raw.get("collectives", []))
+    if not any(f.scope == "inter_node" for f in fits):
+        used.append("inter-node collectives")
+    copies = _copies(raw)
+    cpu = tuple(CpuAdamSample(num_threads=r["num_threads"], params_per_s=r["params_per_s"])
+                for r in raw.get("cpu_adam", []))
+    interference, inter_note = _interference(raw)
+    gpu_adam = raw.get("gpu_adam")
+    return HardwareProfile(
+        name=name, gpu_name=pick(meta.get("card") or None, "gpu_name"),
+        gpu_memory_bytes=pick(meta.get("gpu_memory_bytes"), "gpu_memory_bytes"),
+        num_gpus_per_node=pick(meta.get("local_world_size"), "num_gpus_per_node"),
+        host_memory_bytes=pick(meta.get("host_memory_bytes"), "host_memory_bytes"),
+        host_cpu_cores=pick(meta.get("host_cpu_cores"), "host_cpu_cores"),
+        peak_bf16_tflops=peak_for(meta.get("card", ""), fallback.peak_bf16_tflops),
+        matmul_tflops=pick(matmul_tflops, "matmul_tflops"), matmul_samples=matmul_samples,
+        attention_tflops=pick(att_fwd, "attention_tflops"), attention_bwd_tflops=att_bwd,
+        attention_samples=att_samples,
+        memory_bandwidth_gbps=pick(mem_bw, "memory_bandwidth_gbps"), memory_kernels=mem_samples,
+        collectives=_merge_collectives(fits, fallback) if fits else pick(None, "collectives"),
+        h2d_bandwidth_gbps=pick(copies.get("h2d", (None,))[0], "h2d_bandwidth_gbps"),
+        d2h_bandwidth_gbps=pick(copies.get("d2h", (None,))[0], "d2h_bandwidth_gbps"),
+        pcie_latency_s=pick(copies["h2d"][1] if "h2d" in copies else None, "pcie_latency_s"),
+        cpu_adam=cpu or pick(None, "cpu_adam"),
+        interference=interference,
+        gpu_adam_params_per_s=(gpu_adam["num_params"] / gpu_adam["time_s"]) if gpu_adam else None,
+        provenance=_provenance(raw, fits, used, inter_note + _copy_note(copies)),
+    )
+
+
+def _copy_note(copies: dict[str, tuple[float, float, float]]) -> str:
+    parts = [f"{d} fit error {v[2]:.1%}" for d, v in sorted(copies.items())]
+    return f" Pinned copies with all GPUs copying at once: {', '.join(parts)}." if parts else ""

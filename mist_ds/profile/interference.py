@@ -1,0 +1,97 @@
+"""Interference: how much each of compute (bf16 GEMM), NCCL (all-reduce over the node), H2D and
+D2H (pinned) slows down when it overlaps others, measured for every set of two or more channels.
+
+Method: each channel gets its own stream; a `torch.cuda._sleep` gate holds every stream until all
+work is queued, so the channels start together. To measure channel c in a set, c runs work worth
+about T seconds alone while the others run 3x their share in the background, so c overlaps them
+from start to end; slowdown = c's time in the set / c's time alone (same gate and streams). Every
+rank runs the same schedule (NCCL needs matching calls); rank 0's numbers are recorded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+import torch.distributed as dist
+
+from mist_ds.profile.fit import channel_combos
+
+GATE_S = 0.02  # GPU-side hold while the CPU queues the work
+
+
+class _Channels:
+    def __init__(self, dev: torch.device, nccl: bool, copy_bytes: int = 256 * 2**20, gemm: int = 8192):
+        self.dev = dev
+        self.a = torch.randn(gemm, gemm, device=dev, dtype=torch.bfloat16)
+        self.b = torch.randn(gemm, gemm, device=dev, dtype=torch.bfloat16)
+        self.c = torch.empty(gemm, gemm, device=dev, dtype=torch.bfloat16)
+        self.red = torch.randn(copy_bytes // 2, device=dev, dtype=torch.bfloat16) if nccl else None
+        self.host_src = torch.empty(copy_bytes, dtype=torch.uint8, pin_memory=True).random_(0, 255)
+        self.host_dst = torch.empty(copy_bytes, dtype=torch.uint8, pin_memory=True)
+        self.dev_dst = torch.empty(copy_bytes, dtype=torch.uint8, device=dev)
+        self.dev_src = torch.randint(0, 255, (copy_bytes,), dtype=torch.uint8, device=dev)
+        self.streams = {name: torch.cuda.Stream(dev) for name in self.names()}
+        self.ops: dict[str, Callable[[], Any]] = {
+            "compute": lambda: torch.mm(self.a, self.b, out=self.c),
+            "nccl": lambda: dist.all_reduce(self.red),
+            "h2d": lambda: self.dev_dst.copy_(self.host_src, non_blocking=True),
+            "d2h": lambda: self.host_dst.copy_(self.dev_src, non_blocking=True),
+        }
+        self.gate_cycles = int(GATE_S * 2.0e9)  # ~GATE_S at Hopper's ~2 GHz boost clock
+
+    def names(self) -> list[str]:
+        return ["compute"] + (["nccl"] if self.red is not None else []) + ["h2d", "d2h"]
+
+    def run(self, counts: dict[str, int], measured: str) -> float:
+        """Queue counts[ch] ops per channel behind one gate; return the measured channel's seconds."""
+        main = torch.cuda.current_stream(self.dev)
+        torch.cuda._sleep(self.gate_cycles)
+        gate = torch.cuda.Event()
+        gate.record(main)
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        order = [measured] + [c for c in counts if c != measured]
+        for ch in order:
+            stream = self.streams[ch]
+            stream.wait_event(gate)
+            with torch.cuda.stream(stream):
+                if ch == measured:
+                    start.record(stream)
+                for _ in range(counts[ch]):
+                    self.ops[ch]()
+                if ch == measured:
+                    end.record(stream)
+        torch.cuda.synchronize(self.dev)
+        return start.elapsed_time(end) / 1e3
+
+
+def interference(dev: torch.device, nccl: bool, target_s: float, repeats: int,
+                 tick: Callable[[], None]) -> list[dict[str, Any]]:
+    """Slowdown of every channel in every set of >= 2 channels (see module doc)."""
+    ch = _Channels(dev, nccl)
+    names = ch.names()
+    for name in names:  # warm-up: NCCL communicator, cuBLAS handle, pinned pages
+        ch.run({name: 2}, name)
+    unit = {name: min(ch.run({name: 4}, name) / 4 for _ in range(2)) for name in names}
+    counts = {name: max(1, round(target_s / unit[name])) for name in names}
+    if nccl:  # every rank must issue the same number of all-reduces: use rank 0's counts
+        box = [counts]
+        dist.broadcast_object_list(box, src=0)
+        counts = box[0]
+    alone = {name: _median([ch.run({name: counts[name]}, name) for _ in range(repeats)]) for name in names}
+    out = []
+    for combo in channel_combos(names):
+        slowdowns = []
+        for measured in combo:
+            work = {c: counts[c] if c == measured else 3 * counts[c] for c in combo}
+            slowdowns.append(_median([ch.run(work, measured) for _ in range(repeats)]) / alone[measured])
+        out.append({"channels": list(combo), "slowdowns": slowdowns,
+                    "alone_s": [alone[c] for c in combo]})
+        tick()
+    return out
+
+
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[len(ordered) // 2]

@@ -1,0 +1,48 @@
+"""Per-layer forward / backward time of the runtime's own TransformerBlock (tp = 1, bf16), saved
+raw for the CPU-side validation of the cost model (profiling/validate_layers.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+from mist_ds.config import get_preset
+from mist_ds.profile.fit import summarize
+from mist_ds.profile.timing import time_region
+
+# (preset, micro-batch, sequence): GPT and Llama blocks from 1.3B to 13B, MHA and GQA, 2k-8k tokens.
+FULL_SHAPES = (
+    ("gpt-1.3b", 4, 2048), ("gpt-2.7b", 2, 2048), ("gpt-6.7b", 1, 2048), ("gpt-6.7b", 2, 2048),
+    ("gpt-13b", 1, 2048), ("llama-1.3b", 2, 4096), ("llama-7b", 1, 4096), ("llama-7b", 2, 4096),
+    ("llama3-8b", 1, 8192), ("llama-13b", 1, 4096), ("llama-70b", 1, 4096),
+)
+QUICK_SHAPES = (("gpt-1.3b", 4, 2048), ("llama-7b", 1, 4096), ("llama3-8b", 1, 4096))
+
+
+def layer_times(quick: bool, dev: torch.device, repeats: int, warmup: int,
+                tick: Callable[[], None]) -> list[dict[str, Any]]:
+    """Median fwd and bwd (input + weight gradients) time of one block per shape."""
+    from mist_ds.runtime.blocks import TransformerBlock
+
+    out = []
+    for preset, batch, seq in QUICK_SHAPES if quick else FULL_SHAPES:
+        spec = get_preset(preset)
+        block = TransformerBlock(spec, dtype=torch.bfloat16, device=dev)
+        x = torch.randn(batch, seq, spec.hidden_size, device=dev, dtype=torch.bfloat16, requires_grad=True)
+        params = [p for p in block.parameters() if p.requires_grad]
+        fwd = summarize(time_region(lambda: block(x), warmup=warmup, repeats=repeats))
+        y = block(x)
+        g = torch.randn_like(y)
+        bwd = summarize(time_region(lambda: torch.autograd.grad(y, [x, *params], g, retain_graph=True),
+                                    warmup=warmup, repeats=repeats))
+        out.append({"preset": preset, "family": spec.family, "batch": batch, "seq_len": seq,
+                    "spec": spec.model_dump(mode="json"), "fwd_time_s": fwd.median, "fwd_spread": fwd.spread,
+                    "bwd_time_s": bwd.median, "bwd_spread": bwd.spread,
+                    "peak_mem_bytes": torch.cuda.max_memory_allocated(dev)})
+        del block, x, y, g, params
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats(dev)
+        tick()
+    return out

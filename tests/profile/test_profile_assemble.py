@@ -1,0 +1,90 @@
+"""Raw measurements -> HardwareProfile, against synthetic data with known answers."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from mist_ds.config import HardwareProfile
+from mist_ds.config.hw_lookup import collective_fit, collective_time_s, interference_slowdowns
+from mist_ds.config.profiles import load_hardware
+from mist_ds.profile.assemble import assemble_profile, attention_fwd_flops
+from profile_synthetic import ALPHA, BUS_GBPS, PCIE_GBPS, PCIE_LAT, TRUE_TFLOPS, synthetic_raw
+
+FALLBACK = load_hardware("h100-sxm-80gb")
+
+
+def test_assembles_measured_values():
+    hw = assemble_profile(synthetic_raw(), "test-node", FALLBACK)
+    assert hw.name == "test-node"
+    assert hw.provenance.source == "measured"
+    assert hw.provenance.group_sizes_covered == (2,)
+    assert hw.num_gpus_per_node == 2 and hw.host_cpu_cores == 32
+    assert hw.matmul_tflops == pytest.approx(TRUE_TFLOPS)
+    assert len(hw.matmul_samples) == 8
+    assert hw.attention_tflops == pytest.approx(400.0)
+    assert hw.attention_bwd_tflops == pytest.approx(300.0)
+    assert hw.memory_bandwidth_gbps == pytest.approx(2800.0)  # median of the three, adam excluded
+    assert hw.gpu_adam_params_per_s == pytest.approx(1e10)
+    assert hw.h2d_bandwidth_gbps == pytest.approx(PCIE_GBPS / 2, rel=1e-6)  # both GPUs copying
+    assert hw.pcie_latency_s == pytest.approx(PCIE_LAT, rel=1e-4)
+    assert [s.num_threads for s in hw.cpu_adam] == [1, 2, 4, 8, 16, 32]
+
+
+def test_collectives_fitted_and_fallback_kept_for_inter_node():
+    hw = assemble_profile(synthetic_raw(), "n", FALLBACK)
+    fit = collective_fit(hw, "all_reduce", "intra_node", 2)
+    assert fit.latency_s == pytest.approx(ALPHA, rel=1e-6)
+    assert fit.bus_bandwidth_gbps == pytest.approx(BUS_GBPS, rel=1e-6)
+    assert fit.fit_rel_error == pytest.approx(0.0, abs=1e-9)
+    intra_sizes = {f.group_size for f in hw.collectives if f.scope == "intra_node"}
+    assert intra_sizes == {2}  # unmeasured intra sizes are extrapolated, not copied from the datasheet
+    inter = [f for f in hw.collectives if f.scope == "inter_node"]
+    assert inter and all(f.fit_rel_error is None for f in inter)
+    assert "inter-node collectives" in hw.provenance.notes
+
+
+def test_interference_stored_clamped_and_model_error_noted():
+    hw = assemble_profile(synthetic_raw(), "n", FALLBACK)
+    assert len(hw.interference) == 4
+    assert interference_slowdowns(hw, ["h2d", "compute"]) == {"h2d": 1.0, "compute": 1.0}  # 0.99 clamped
+    assert interference_slowdowns(hw, ["compute", "nccl", "h2d"])["nccl"] == pytest.approx(1.5)
+    assert "pairwise-product model median error" in hw.provenance.notes
+
+
+def test_single_gpu_raw_uses_fallback_collectives():
+    hw = assemble_profile(synthetic_raw(num_gpus=1, interference=False), "one", FALLBACK)
+    assert hw.collectives == FALLBACK.collectives
+    assert hw.provenance.group_sizes_covered == ()
+    assert "collectives" in hw.provenance.notes
+    assert hw.h2d_bandwidth_gbps == pytest.approx(PCIE_GBPS, rel=1e-6)
+
+
+def test_empty_raw_is_all_fallback_and_says_so():
+    raw = {"meta": {}, "errors": {"matmul": "RuntimeError: boom"}, "cpu_adam": []}
+    hw = assemble_profile(raw, "empty", FALLBACK)
+    assert hw.matmul_tflops == FALLBACK.matmul_tflops
+    assert "matmul_tflops" in hw.provenance.notes and "boom" in hw.provenance.notes
+
+
+def test_profile_round_trips_through_json(tmp_path):
+    hw = assemble_profile(synthetic_raw(), "n", FALLBACK)
+    path = tmp_path / "n.json"
+    hw.save(path)
+    again = HardwareProfile.load(path)
+    assert again == hw
+    assert json.loads(path.read_text())["provenance"]["card"] == "NVIDIA H100 80GB HBM3"
+
+
+def test_attention_flops_counting():
+    s = {"batch": 2, "num_heads": 4, "seq_len": 8, "head_dim": 16, "causal": False}
+    assert attention_fwd_flops(s) == 4 * 2 * 4 * 64 * 16
+    assert attention_fwd_flops({**s, "causal": True}) == 2 * 2 * 4 * 64 * 16
+
+
+def test_collective_time_uses_bus_factor():
+    hw = assemble_profile(synthetic_raw(), "n", FALLBACK)
+    t = collective_time_s(hw, "all_gather", "intra_node", 2, 2**30)
+    assert t == pytest.approx(ALPHA + 2**30 * 0.5 / (BUS_GBPS * 1e9))
+    assert collective_time_s(hw, "all_reduce", "intra_node", 1, 2**30) == 0.0
