@@ -6,11 +6,13 @@ Two passes, both vectorised over many layouts at once:
    offload) and at the smallest ones (no or full recompute, with the most activation offload). This
    gives every layout an exact feasibility test and a lower bound on its stage times.
 2. *resolve* (only for layouts the branch and bound still needs): per activation-offload ratio, the
-   fewest recomputed layers that fit, by bisection. Exact because, in the cost model, recomputing one
-   more layer (or offloading more activations) never lowers the stable time and never changes the
-   per-iteration delta, and, from one recomputed layer on, never raises the peak
-   (tests/search/test_monotone.py checks these properties on the real model); so the fewest fitting
-   layers dominate every other recompute choice of that (stage, layer count, offload ratio).
+   best recompute count. Without activation offload it is the fewest recomputed layers that fit,
+   found by bisection: exact because, in the cost model, recomputing one more layer then never lowers
+   the stable time, never changes the per-iteration delta and, from one recomputed layer on, never
+   raises the peak (tests/search/test_monotone.py checks these properties on the real model). With
+   activation offload, recompute also shrinks the offload traffic, so every count is evaluated.
+   Offloading more never lowers the stable time either, so the screening corner (no recompute, no
+   offload) bounds every choice from below.
 """
 
 from __future__ import annotations
@@ -155,8 +157,25 @@ def screen_layouts(adapter, layouts: list[Layout], num_layers: int, limits: Limi
     return screens
 
 
+def _fastest_recompute_enumerated(adapter, rows: Rows, act: float, limits: Limits):
+    """(recompute count, stable, delta, fits) per row, trying every count 0..l: with activation
+    offload, recomputing more layers also offloads fewer, so the stable time need not grow with the
+    count (mist_ds/runtime/model.py block_roles offloads a ratio of the non-recomputed layers)."""
+    counts = rows.layers + 1
+    owner = np.repeat(np.arange(len(rows.index)), counts)
+    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    recompute = np.arange(len(owner)) - np.repeat(starts, counts)
+    stable, delta, _, fits = cost_rows(adapter, rows.take(owner), recompute, act, limits)
+    # per row: the fitting count with the smallest stable time (ties: the fewest recomputed layers)
+    order = np.lexsort((recompute, np.where(fits, stable, np.inf), owner))
+    first = order[np.searchsorted(owner[order], np.arange(len(rows.index)))]
+    return recompute[first], stable[first], delta[first], fits[first]
+
+
 def _fewest_recompute(adapter, rows: Rows, act: float, limits: Limits, mode: str):
     """(recompute count, stable, delta, fits) per row at activation offload `act`."""
+    if mode == "tune" and act > 0:
+        return _fastest_recompute_enumerated(adapter, rows, act, limits)
     zeros = np.zeros_like(rows.layers)
     stable, delta, _, fits0 = cost_rows(adapter, rows, zeros, act, limits)
     chosen = zeros.copy()

@@ -1,0 +1,102 @@
+"""The whole search (screening, bisection, branch and bound, partition) against brute force over
+every layout, layer split and per-stage recompute / offload choice, on the real cost model."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from mist_ds.config import ClusterSpec, Plan, SearchSpace, StagePlan, TuneRequest, resolve_model
+from mist_ds.config.profiles import load_hardware
+from mist_ds.cost import StageCostModel, inflight_microbatches, pipeline_iteration_time, predict_plan
+from mist_ds.cost.plan_predict import p2p_time_s
+from mist_ds.search import enumerate_layouts, search
+from mist_ds.search.plans import plan_from_candidate
+from mist_ds.search.space import activation_ratios
+
+GIB = 1024**3
+HW = load_hardware("h100-sxm-80gb")
+
+
+def _request(cap_gib, *, pipeline=True, act=False, gpus=2):
+    return TuneRequest(model=resolve_model("gpt-125m"), cluster=ClusterSpec(num_nodes=1, gpus_per_node=gpus),
+                       global_batch_size=16, seq_len=2048,
+                       space=SearchSpace(pipeline=pipeline, offload_activations=act),
+                       gpu_memory_cap_bytes=int(cap_gib * GIB))
+
+
+def _uniform_plan(request, layout):
+    """Any plan of the layout (p2p depends on the layout only)."""
+    num, layers = layout.num_stages, request.model.num_layers
+    cuts = [layers * i // num for i in range(num + 1)]
+    stages = tuple(StagePlan(layer_start=a, layer_end=b, micro_batch_size=layout.micro_batch, dp=layout.dp,
+                             tp=layout.tp, zero_stage=layout.zero_stage) for a, b in zip(cuts, cuts[1:]))
+    return Plan(model=request.model, cluster=request.cluster, global_batch_size=request.global_batch_size,
+                seq_len=request.seq_len, grad_accum_steps=layout.grad_accum, stages=stages)
+
+
+def _stage_options(model, request, layout, cap):
+    """(stage, layers) -> [(stable, delta)] of every fitting recompute count and offload ratio."""
+    num, total = layout.num_stages, request.model.num_layers
+    rows = [(i, l, c, a) for i in range(num) for l in range(1, total - num + 2) for c in range(l + 1)
+            for a in activation_ratios(request)]
+    i, l, c, a = (np.array(col) for col in zip(*rows))
+    cost = model.evaluate(
+        num_layers=l, micro_batch=layout.micro_batch, dp=layout.dp, tp=layout.tp,
+        zero_stage=layout.zero_stage, offload_weights=layout.offload_weights,
+        offload_gradients=layout.offload_gradients, offload_optimizer=layout.offload_optimizer,
+        offload_activations=a, num_recompute=c,
+        num_inflight=np.array([inflight_microbatches(s, num, layout.grad_accum) for s in i]),
+        grad_accum=layout.grad_accum, has_embedding=i == 0, has_head=i == num - 1, num_stages=num)
+    fits = (cost.peak_memory_bytes <= cap) & (cost.cpu_memory_bytes * request.cluster.gpus_per_node
+                                             <= HW.host_memory_bytes)
+    table = {}
+    for k in np.flatnonzero(fits):
+        table.setdefault((int(i[k]), int(l[k])), []).append(
+            (float(cost.stable_time_s[k]), float(cost.delta_time_s[k])))
+    return table
+
+
+def _brute_force(request):
+    model = StageCostModel(request.model, HW, request.seq_len, request.dtype, 1,
+                           request.cluster.gpus_per_node)
+    best = np.inf
+    for layout in enumerate_layouts(request):
+        table = _stage_options(model, request, layout, request.gpu_memory_cap_bytes)
+        p2p = p2p_time_s(_uniform_plan(request, layout), model)
+        num, total = layout.num_stages, request.model.num_layers
+        for cuts in itertools.combinations(range(1, total), num - 1):
+            split = [b - a for a, b in zip((0, *cuts), (*cuts, total))]
+            choices = [table.get((s, n), []) for s, n in enumerate(split)]
+            for combo in itertools.product(*choices):
+                time = pipeline_iteration_time([x[0] for x in combo], [x[1] for x in combo], p2p,
+                                               layout.grad_accum)
+                best = min(best, time)
+    return best
+
+
+@pytest.mark.parametrize("cap_gib", [3.0, 2.5])
+def test_search_matches_brute_force_with_pipelines(cap_gib):
+    request = _request(cap_gib)
+    result = search(request, HW, top_k=1)
+    expected = _brute_force(request)
+    assert result.ranked[0].time_s == pytest.approx(expected, rel=1e-9)
+
+
+def test_search_matches_brute_force_with_activation_offload():
+    request = _request(2.2, pipeline=False, act=True)
+    result = search(request, HW, top_k=1)
+    assert result.ranked[0].time_s == pytest.approx(_brute_force(request), rel=1e-9)
+
+
+@pytest.mark.parametrize("cap_gib", [3.0, 2.5])
+def test_winner_prediction_is_predict_plan(cap_gib):
+    request = _request(cap_gib)
+    winner = search(request, HW, top_k=1).ranked[0]
+    plan = plan_from_candidate(request, winner)
+    prediction = predict_plan(plan, HW)
+    assert prediction.iteration_time_s == pytest.approx(winner.time_s, rel=1e-9)
+    assert max(s.peak_memory_bytes for s in prediction.stages) <= request.gpu_memory_cap_bytes
+    assert plan.gpu_memory_cap_bytes == request.gpu_memory_cap_bytes

@@ -1,0 +1,83 @@
+"""The search space: every enumerated layout is executable (build_ds_config accepts it), the
+switches shrink it, and the feasibility predicates say what DeepSpeed says."""
+
+from __future__ import annotations
+
+import pytest
+
+from mist_ds.config import ClusterSpec, SearchSpace, TuneRequest, resolve_model
+from mist_ds.emit.ds_config import build_ds_config
+from mist_ds.search import enumerate_layouts
+from mist_ds.search import feasibility as ok
+from mist_ds.search.engine import Candidate
+from mist_ds.search.partition import Partition
+from mist_ds.search.plans import plan_from_candidate
+
+
+def _request(space=SearchSpace(), model="llama-7b", nodes=2, gpus=4, batch=32):
+    return TuneRequest(model=resolve_model(model), cluster=ClusterSpec(num_nodes=nodes, gpus_per_node=gpus),
+                       global_batch_size=batch, seq_len=2048, space=space)
+
+
+def _uniform_candidate(request, layout, act=0.0):
+    num, layers = layout.num_stages, request.model.num_layers
+    split = tuple(layers * (i + 1) // num - layers * i // num for i in range(num))
+    part = Partition(1.0, split, tuple(min(1, n) for n in split), (1.0,) * num, (0.0,) * num, (act,) * num)
+    return Candidate(layout, part, 1.0)
+
+
+def test_every_layout_is_accepted_by_build_ds_config():
+    request = _request()
+    layouts = enumerate_layouts(request)
+    assert len(layouts) > 100
+    assert {lay.num_stages for lay in layouts} == {1, 2, 4, 8}
+    assert {lay.zero_stage for lay in layouts} == {0, 1, 2, 3}
+    assert any(0 < lay.offload_optimizer < 1 for lay in layouts)
+    for layout in layouts:
+        plan = plan_from_candidate(request, _uniform_candidate(request, layout, act=0.5))
+        config = build_ds_config(plan)
+        assert config["train_micro_batch_size_per_gpu"] == layout.micro_batch
+
+
+def test_layouts_respect_divisibility_and_node_boundaries():
+    request = _request(model="llama-70b", nodes=2, gpus=8, batch=24)
+    for lay in enumerate_layouts(request):
+        assert lay.num_stages * lay.dp * lay.tp == 16
+        assert 8 % lay.tp == 0 and 64 % lay.tp == 0 and 8 % lay.tp == 0
+        assert lay.micro_batch * lay.dp * lay.grad_accum == 24
+        if lay.num_stages > 1:
+            assert lay.zero_stage <= 1
+
+
+@pytest.mark.parametrize("space, check", [
+    (SearchSpace(pipeline=False), lambda lay: lay.num_stages == 1),
+    (SearchSpace(max_pp=2), lambda lay: lay.num_stages <= 2),
+    (SearchSpace(tensor_parallel=False), lambda lay: lay.tp == 1),
+    (SearchSpace(max_tp=2), lambda lay: lay.tp <= 2),
+    (SearchSpace(zero_stages=(1, 3)), lambda lay: lay.zero_stage in (1, 3)),
+    (SearchSpace(offload_weights=False, offload_gradients=False, offload_optimizer=False,
+                 offload_activations=False),
+     lambda lay: lay.offload_weights == lay.offload_optimizer == lay.offload_gradients == 0),
+    (SearchSpace(offload_gradients=False), lambda lay: lay.offload_optimizer == 0),
+    (SearchSpace(max_micro_batch=2), lambda lay: lay.micro_batch <= 2),
+])
+def test_switches_shrink_the_space(space, check):
+    full = enumerate_layouts(_request())
+    small = enumerate_layouts(_request(space))
+    assert small and len(small) < len(full)
+    assert all(check(lay) for lay in small)
+    assert set(small) <= set(full)
+
+
+def test_predicates_follow_deepspeed():
+    assert not ok.pipeline_zero_supported(2, 2) and ok.pipeline_zero_supported(1, 3)
+    assert ok.optimizer_offload_supported(3, 0.5) and not ok.optimizer_offload_supported(2, 0.5)
+    assert ok.optimizer_offload_supported(1, 1.0) and not ok.optimizer_offload_supported(0, 1.0)
+    assert ok.weight_offload_supported(3, 1.0) and not ok.weight_offload_supported(3, 0.5)
+    assert not ok.weight_offload_supported(2, 1.0)
+    assert not ok.gradient_offload_follows_optimizer(0.0, 1.0)
+    model = resolve_model("llama-70b")  # 64 heads, 8 kv heads
+    assert ok.tp_divides_heads(model, 8) and not ok.tp_divides_heads(model, 16)
+    assert ok.tp_within_node(ClusterSpec(num_nodes=2, gpus_per_node=4), 4)
+    assert not ok.tp_within_node(ClusterSpec(num_nodes=2, gpus_per_node=4), 8)
+    assert not ok.batch_divides(24, 4, 4) and ok.batch_divides(24, 3, 4)
