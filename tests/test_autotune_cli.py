@@ -1,0 +1,87 @@
+"""`python -m mist_ds.autotune` end to end: the output folder, determinism, --json, exit 3."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+TUNE = ["--model", "llama-7b", "--nodes", "1", "--gpus-per-node", "4", "--global-batch", "64",
+        "--seq-len", "4096", "--hardware", "h100-sxm-80gb"]  # `make tune`
+FILES = {"plan.json", "ds_config.json", "hostfile", "launch.sh", "report.md", "plan.png"}
+
+
+def autotune(args, cwd):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, "-m", "mist_ds.autotune", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def tuned_twice(tmp_path_factory):
+    base = tmp_path_factory.mktemp("tune")
+    runs = [autotune([*TUNE, "--out", str(base / name)], cwd=base) for name in ("a", "b")]
+    return base, runs
+
+
+def test_make_tune_writes_the_folder(tuned_twice):
+    base, runs = tuned_twice
+    assert runs[0].returncode == 0, runs[0].stderr
+    assert {p.name for p in (base / "a").iterdir()} == FILES
+    assert "top" in runs[0].stdout and "llama-7b" not in runs[0].stderr
+    launch = (base / "a" / "launch.sh").read_text()
+    assert "--no_ssh_check" in launch and "launch/train.py --plan" in launch
+    assert (base / "a" / "hostfile").read_text() == "localhost slots=4\n"
+
+
+def test_same_input_gives_byte_identical_plan(tuned_twice):
+    base, _ = tuned_twice
+    for name in ("plan.json", "ds_config.json", "report.md", "hostfile"):
+        assert (base / "a" / name).read_bytes() == (base / "b" / name).read_bytes(), name
+
+
+def test_json_lists_the_top_k(tmp_path):
+    result = autotune(["--model", "gpt-1.3b", "--gpus-per-node", "2", "--global-batch", "32",
+                       "--seq-len", "2048", "--top", "3", "--json"], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    plans = summary["plans"]
+    assert [p["rank"] for p in plans] == [1, 2, 3]
+    assert plans[0]["plan"]["prediction"]["iteration_time_s"] == pytest.approx(plans[0]["iteration_time_s"])
+    assert summary["out"] is None and not any(tmp_path.iterdir())
+
+
+def test_hostfile_cluster(tmp_path):
+    hostfile = tmp_path / "hosts"
+    hostfile.write_text("node-a slots=2\nnode-b slots=2\n")
+    out = tmp_path / "out"
+    result = autotune(["--model", "gpt-1.3b", "--hostfile", str(hostfile), "--global-batch", "32",
+                       "--seq-len", "2048", "--out", str(out)], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (out / "hostfile").read_text() == "node-a slots=2\nnode-b slots=2\n"
+    assert "--no_ssh_check" not in (out / "launch.sh").read_text()
+
+
+def test_impossible_request_exits_3_with_the_memory_floor(tmp_path):
+    out = tmp_path / "out"
+    result = autotune(["--model", "llama-70b", "--gpus-per-node", "1", "--global-batch", "8",
+                       "--seq-len", "4096", "--no-offload", "--out", str(out)], cwd=tmp_path)
+    assert result.returncode == 3, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert "smallest per-GPU memory any plan needs" in lines[0] and "over the cap" in lines[0]
+    assert "pp1 x dp1 x tp1" in lines[0]
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("args, needle", [(["--top", "0"], "--top"), (["--max-micro-batch", "0"], "max_micro_batch")])
+def test_bad_flags_exit_2(tmp_path, args, needle):
+    result = autotune([*TUNE, *args, "--out", str(tmp_path / "out")], cwd=tmp_path)
+    assert result.returncode == 2 and needle in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists()
