@@ -82,8 +82,9 @@ def _offload_param(stage: StagePlan) -> dict[str, Any] | None:
     return {"device": "cpu", "pin_memory": True}
 
 
-def zero_section(stage: StagePlan) -> dict[str, Any]:
-    """The `zero_optimization` block for a stage's strategy."""
+def zero_section(stage: StagePlan, pipelined: bool = False) -> dict[str, Any]:
+    """The `zero_optimization` block for a stage's strategy (overlap_comm off for pipelines: the
+    PipelineEngine turns it off anyway, engine.py _configure_zero_optimizer)."""
     if stage.offload_gradients_ratio != stage.offload_optimizer_ratio:
         raise UnsupportedPlanError(
             "DeepSpeed offloads gradients together with optimizer states: "
@@ -92,7 +93,7 @@ def zero_section(stage: StagePlan) -> dict[str, Any]:
         )
     section: dict[str, Any] = {
         "stage": stage.zero_stage,
-        "overlap_comm": True,
+        "overlap_comm": not pipelined,
         "contiguous_gradients": True,
         "reduce_bucket_size": REDUCE_BUCKET_ELEMENTS,
         "allgather_bucket_size": ALLGATHER_BUCKET_ELEMENTS,
@@ -127,7 +128,7 @@ def build_ds_config(plan: Plan, precision: Precision | None = None) -> dict[str,
         "gradient_accumulation_steps": plan.grad_accum_steps,
         "optimizer": ADAMW,
         "gradient_clipping": 1.0,
-        "zero_optimization": zero_section(stage),
+        "zero_optimization": zero_section(stage, pipelined=plan.num_stages > 1),
         "steps_per_print": 10**9,
         "wall_clock_breakdown": False,
     }

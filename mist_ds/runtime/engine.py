@@ -1,0 +1,86 @@
+"""Plan -> a DeepSpeed engine: process groups, model (pipelined or not), ds_config, memory cap."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import deepspeed
+import torch
+import torch.distributed as dist
+from deepspeed.accelerator import get_accelerator
+
+from mist_ds.config import Plan
+from mist_ds.emit.ds_config import Precision, UnsupportedPlanError, build_ds_config
+from mist_ds.runtime.model import BuildOptions, MistModel
+from mist_ds.runtime.pipeline import MistPipelineModule, plan_roles
+from mist_ds.runtime.topology import MistMpu, make_topology
+
+DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}
+
+
+@dataclass
+class Runtime:
+    """A built engine and the coordinates the training loop needs."""
+
+    engine: object
+    pipelined: bool
+    dp: int
+    dp_rank: int
+    device: object
+    precision: str
+
+
+def on_cpu() -> bool:
+    """True when DeepSpeed's accelerator is the CPU (DS_ACCELERATOR=cpu)."""
+    return get_accelerator().device_name() == "cpu"
+
+
+def init_distributed() -> None:
+    """gloo on CPU, NCCL on GPUs (DeepSpeed reads RANK/WORLD_SIZE/MASTER_* set by its launcher)."""
+    deepspeed.init_distributed(dist_backend="gloo" if on_cpu() else "nccl")
+
+
+def apply_memory_cap(plan: Plan, local_rank: int) -> None:
+    """plan.gpu_memory_cap_bytes -> torch.cuda.set_per_process_memory_fraction (emulates a smaller
+    card: the caching allocator raises OutOfMemoryError beyond it)."""
+    if plan.gpu_memory_cap_bytes is None or on_cpu():
+        return
+    total = torch.cuda.get_device_properties(local_rank).total_memory
+    torch.cuda.set_per_process_memory_fraction(min(1.0, plan.gpu_memory_cap_bytes / total), local_rank)
+
+
+def check_world(plan: Plan) -> None:
+    """The launcher must start exactly the plan's GPU count."""
+    if dist.get_world_size() != plan.cluster.num_gpus:
+        raise UnsupportedPlanError(f"plan needs {plan.cluster.num_gpus} ranks, launched with "
+                                   f"{dist.get_world_size()}")
+
+
+def build_runtime(plan: Plan, local_rank: int, precision: Precision | None = None,
+                  seed: int = 1234, lr: float | None = None) -> Runtime:
+    """Build the model for this rank and wrap it in a DeepSpeed (pipeline) engine."""
+    precision = precision or ("fp32" if on_cpu() else plan.dtype)
+    config = build_ds_config(plan, precision=precision)  # raises before any weight exists
+    if lr is not None:
+        optimizer = config["optimizer"]
+        config["optimizer"] = {**optimizer, "params": {**optimizer["params"], "lr": lr}}
+    check_world(plan)
+    stage = plan.stages[0]
+    device = torch.device(get_accelerator().device_name(local_rank))
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
+        apply_memory_cap(plan, local_rank)
+    topology = make_topology(plan.num_stages, stage.dp, stage.tp)
+    mpu = MistMpu(topology)
+    opts = BuildOptions(tp_group=mpu.tp_group, dtype=DTYPES[precision], device=device, seed=seed)
+    if plan.num_stages > 1:
+        model = MistPipelineModule(plan, opts, topology)
+        engine_mpu = None  # the PipelineEngine uses the module's own grid
+    else:
+        model = MistModel(plan.model, opts, plan_roles(plan))
+        engine_mpu = mpu  # also when tp = 1: deepspeed.utils.groups keeps the last engine's mpu
+    params = [p for p in model.parameters() if p.requires_grad]
+    engine, _, _, _ = deepspeed.initialize(model=model, model_parameters=params, config=config,
+                                           mpu=engine_mpu)
+    return Runtime(engine=engine, pipelined=plan.num_stages > 1, dp=stage.dp,
+                   dp_rank=mpu.get_data_parallel_rank(), device=device, precision=precision)

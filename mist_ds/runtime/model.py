@@ -1,0 +1,134 @@
+"""The model zoo: embedding, blocks, final norm, LM head and loss, as pipeline-ready layers and as
+one plain module for plans without pipelining. GPT vs Llama is only ModelSpec flags (blocks.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torch.autograd.graph import save_on_cpu
+
+from mist_ds.config import ModelSpec
+from mist_ds.runtime.blocks import Norm, TransformerBlock
+from mist_ds.runtime.tp import (INIT_STD, ParallelLinear, VocabParallelEmbedding, seeded_normal,
+                                tp_rank, tp_size, vocab_parallel_cross_entropy)
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    """What every layer constructor needs besides the spec."""
+
+    tp_group: object = None
+    dtype: torch.dtype = torch.float32
+    device: object = None
+    seed: int = 1234
+
+
+class Embedding(nn.Module):
+    """Vocab-parallel token embedding (+ learned positions on the first stage); also the tied head."""
+
+    def __init__(self, spec: ModelSpec, opts: BuildOptions, with_positions: bool = True):
+        super().__init__()
+        padded = spec.padded_vocab_size(tp_size(opts.tp_group))
+        self.tok = VocabParallelEmbedding(padded, spec.hidden_size, key="embed.tok", seed=opts.seed,
+                                          group=opts.tp_group, device=opts.device, dtype=opts.dtype)
+        self.pos = None
+        if with_positions and spec.position_embedding == "learned":
+            self.pos = nn.Parameter(seeded_normal((spec.max_seq_len, spec.hidden_size), "embed.pos",
+                                                  opts.seed, INIT_STD, shard_dim=None, group=None,
+                                                  device=opts.device, dtype=opts.dtype))
+
+    def forward(self, tokens: torch.Tensor, as_head: bool = False) -> torch.Tensor:
+        if as_head:  # a module call (not a method), so ZeRO-3 gathers the weight for the head too
+            return self.tok.logits(tokens)
+        hidden = self.tok(tokens)
+        if self.pos is not None:
+            hidden = hidden + self.pos[: tokens.shape[1]]
+        return hidden
+
+
+def tied_head_forward(embedding: Embedding, hidden: torch.Tensor) -> torch.Tensor:
+    """forward_fn of the LM-head TiedLayerSpec: logits with the embedding matrix."""
+    return embedding(hidden, as_head=True)
+
+
+class LMHead(nn.Module):
+    """Untied output projection, vocab-parallel (column-parallel over the padded vocabulary)."""
+
+    def __init__(self, spec: ModelSpec, opts: BuildOptions):
+        super().__init__()
+        padded = spec.padded_vocab_size(tp_size(opts.tp_group))
+        self.proj = ParallelLinear(spec.hidden_size, padded, mode="column", bias=False, key="lm_head",
+                                   seed=opts.seed, group=opts.tp_group, device=opts.device,
+                                   dtype=opts.dtype)
+
+    def forward(self, hidden: torch.Tensor) -> torch.Tensor:
+        return self.proj(hidden)
+
+
+class VocabParallelLoss:
+    """Mean cross-entropy of this rank's vocabulary slice of the logits (the pipeline's loss_fn)."""
+
+    def __init__(self, spec: ModelSpec, tp_group=None):
+        self.group = tp_group
+        self.start = tp_rank(tp_group) * spec.padded_vocab_size(tp_size(tp_group)) // tp_size(tp_group)
+
+    def __call__(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        return vocab_parallel_cross_entropy(logits, labels, self.group, self.start)
+
+
+class OffloadedBlock(TransformerBlock):
+    """A block whose saved activations live in pinned CPU memory (torch save_on_cpu).
+
+    Synchronous: each saved tensor is copied to the host in forward and back in backward on the
+    compute stream, not overlapped with compute.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        with save_on_cpu(pin_memory=x.is_cuda):
+            return super().forward(x)
+
+
+def block_roles(start: int, end: int, num_recompute: int, offload_ratio: float) -> dict[int, str]:
+    """Per layer of a stage: 'recompute' (the first k), 'offload' (the next round(ratio * rest)), or
+    'keep' (saved on the GPU)."""
+    rest = (end - start) - num_recompute
+    num_offload = round(offload_ratio * rest)
+    roles = {}
+    for index in range(start, end):
+        local = index - start
+        roles[index] = ("recompute" if local < num_recompute
+                        else "offload" if local < num_recompute + num_offload else "keep")
+    return roles
+
+
+def block_class(role: str) -> type[TransformerBlock]:
+    """The block class of a role."""
+    return OffloadedBlock if role == "offload" else TransformerBlock
+
+
+def make_block(spec: ModelSpec, opts: BuildOptions, index: int, role: str) -> TransformerBlock:
+    """Build layer `index` with its recompute/offload role."""
+    return block_class(role)(spec, opts.tp_group, opts.dtype, layer_index=index, seed=opts.seed, device=opts.device,
+               recompute=role == "recompute")
+
+
+class MistModel(nn.Module):
+    """The whole model on one rank (plans without pipelining): forward(tokens, labels) -> loss."""
+
+    def __init__(self, spec: ModelSpec, opts: BuildOptions, roles: dict[int, str]):
+        super().__init__()
+        self.embed = Embedding(spec, opts)
+        self.blocks = nn.ModuleList(make_block(spec, opts, i, roles[i]) for i in range(spec.num_layers))
+        self.norm = Norm(spec, device=opts.device, dtype=opts.dtype)
+        self.head = None if spec.tie_embeddings else LMHead(spec, opts)
+        self.loss_fn = VocabParallelLoss(spec, opts.tp_group)
+
+    def forward(self, tokens: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        hidden = self.embed(tokens)
+        for block in self.blocks:
+            hidden = block(hidden)
+        hidden = self.norm(hidden)
+        logits = tied_head_forward(self.embed, hidden) if self.head is None else self.head(hidden)
+        return self.loss_fn(logits, labels)

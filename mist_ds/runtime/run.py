@@ -1,0 +1,133 @@
+"""`launch/train.py`: train a plan for a few steps on DeepSpeed and write a RunReport.
+
+Exit codes: 0 ok; 1 error (report status 'error'); 2 user error (bad arguments / a plan that cannot
+run here: one line on stderr, nothing written); 3 out of memory on any rank (report status 'oom';
+the failing rank exits at once and DeepSpeed's launcher kills the other ranks and exits with 3).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+
+EXIT_ERROR, EXIT_USAGE, EXIT_OOM = 1, 2, 3
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="launch/train.py", description=__doc__.splitlines()[0])
+    parser.add_argument("--plan", required=True, help="plan.json (mist_ds.config.Plan)")
+    parser.add_argument("--steps", type=int, default=10, help="optimizer steps, warm-up included")
+    parser.add_argument("--warmup", type=int, default=2, help="steps left out of the timing")
+    parser.add_argument("--data", default=None, help="flat token file (numpy memmap); synthetic if unset")
+    parser.add_argument("--data-dtype", default="uint16", choices=("uint16", "uint32"))
+    parser.add_argument("--report", default=None, help="where to write the RunReport JSON")
+    parser.add_argument("--hardware", default=None,
+                        help="profile for the MFU peak (default: the plan's prediction, else h100-sxm-80gb)")
+    parser.add_argument("--precision", default=None, choices=("bf16", "fp16", "fp32"),
+                        help="override plan.dtype (CPU runs default to fp32)")
+    parser.add_argument("--seed", type=int, default=1234)
+    parser.add_argument("--lr", type=float, default=None, help="override the AdamW learning rate")
+    parser.add_argument("--local_rank", type=int, default=None, help="set by the deepspeed launcher")
+    args = parser.parse_args(argv)
+    if args.steps < 1 or args.warmup < 0:
+        parser.error("--steps must be >= 1 and --warmup >= 0")
+    return args
+
+
+def load_inputs(args: argparse.Namespace):
+    """Plan, hardware profile and token source, or a one-line ValueError (pure: before any process
+    group exists, so a user error costs nothing)."""
+    from pydantic import ValidationError
+
+    from mist_ds.config import Plan
+    from mist_ds.config.profiles import load_hardware
+    from mist_ds.emit.ds_config import build_ds_config
+    from mist_ds.runtime.data import TokenSource
+
+    try:
+        plan = Plan.load(args.plan)
+    except FileNotFoundError:
+        raise ValueError(f"plan {args.plan} does not exist") from None
+    except ValidationError as err:
+        first = err.errors()[0]
+        raise ValueError(f"invalid plan {args.plan}: {'.'.join(map(str, first['loc']))}: "
+                         f"{first['msg']}") from None
+    build_ds_config(plan)  # UnsupportedPlanError is a ValueError
+    name = args.hardware or (plan.prediction.hardware_name if plan.prediction else "h100-sxm-80gb")
+    try:
+        hardware = load_hardware(name)
+    except ValueError:
+        if args.hardware:
+            raise
+        hardware = load_hardware("h100-sxm-80gb")
+    source = TokenSource(plan.model.vocab_size, plan.seq_len, args.seed, args.data, args.data_dtype)
+    return plan, hardware, source
+
+
+def finish(code: int) -> None:
+    """barrier -> destroy_process_group -> flush -> os._exit (DESIGN.md: avoids aborts at exit)."""
+    import torch.distributed as dist
+
+    if code == 0 and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def train(args, plan, hardware, source) -> int:
+    """Build, train, report. Returns the exit code."""
+    import torch
+    import torch.distributed as dist
+
+    from mist_ds.runtime import engine as eng
+    from mist_ds.runtime.report import failure_report, success_report, write_report
+    from mist_ds.runtime.trainer import run_steps
+
+    local_rank = args.local_rank if args.local_rank is not None else int(os.environ.get("LOCAL_RANK", 0))
+    precision = args.precision or ("fp32" if eng.on_cpu() else plan.dtype)
+    losses: list[float] = []
+
+    def progress(step, losses_, times):
+        if dist.get_rank() == 0:
+            print(f"[mist_ds] step {step + 1}/{args.steps} loss {losses_[-1]:.5f} "
+                  f"time {times[-1]:.3f}s", flush=True)
+
+    try:
+        rt = eng.build_runtime(plan, local_rank, precision, args.seed, args.lr)
+        losses, times = run_steps(plan, rt, source, args.steps, progress)
+        report = success_report(plan, losses, times, warmup=args.warmup, precision=precision,
+                                hardware=hardware)
+    except torch.OutOfMemoryError as err:
+        write_report(failure_report(plan, "oom", str(err), steps_done=len(losses), warmup=args.warmup,
+                                    precision=precision, losses=losses), args.report)
+        print(f"[mist_ds] rank {dist.get_rank()}: out of memory: {str(err).splitlines()[0]}",
+              file=sys.stderr)
+        return EXIT_OOM
+    except Exception as err:  # every failure becomes a report, never a hang
+        traceback.print_exc()
+        write_report(failure_report(plan, "error", f"{type(err).__name__}: {err}",
+                                    steps_done=len(losses), warmup=args.warmup, precision=precision,
+                                    losses=losses), args.report)
+        return EXIT_ERROR
+    if dist.get_rank() == 0:
+        write_report(report, args.report)
+        print(f"[mist_ds] ok: median {report.median_iteration_time_s} s/iter, "
+              f"tokens/s {report.tokens_per_s}, MFU {report.mfu}", flush=True)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    try:
+        plan, hardware, source = load_inputs(args)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(EXIT_USAGE)
+    from mist_ds.runtime.engine import init_distributed
+
+    init_distributed()
+    finish(train(args, plan, hardware, source))

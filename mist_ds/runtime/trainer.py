@@ -1,0 +1,51 @@
+"""The measured training loop: one optimizer step per iteration, timed after a device sync."""
+
+from __future__ import annotations
+
+import time
+
+import torch
+import torch.distributed as dist
+
+from mist_ds.config import Plan
+from mist_ds.runtime.data import TokenSource, micro_batches
+from mist_ds.runtime.engine import Runtime
+
+
+def _sync(device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def train_step(plan: Plan, rt: Runtime, source: TokenSource, step: int) -> float:
+    """One optimizer step; returns the global mean loss (over micro-batches and dp ranks)."""
+    batches = micro_batches(source, step, global_batch=plan.global_batch_size,
+                            micro_batch=plan.stages[0].micro_batch_size, dp=rt.dp,
+                            dp_rank=rt.dp_rank, grad_accum=plan.grad_accum_steps, device=rt.device)
+    if rt.pipelined:  # DeepSpeed averages over micro-batches and dp, and broadcasts to all stages
+        return float(rt.engine.train_batch(data_iter=iter(batches)))
+    total = torch.zeros((), device=rt.device, dtype=torch.float32)
+    for tokens, labels in batches:
+        loss = rt.engine(tokens, labels)
+        rt.engine.backward(loss)
+        rt.engine.step()
+        total += loss.detach().float()
+    total /= len(batches)
+    dist.all_reduce(total)  # tp ranks hold equal values: the world mean is the dp mean
+    return float(total) / dist.get_world_size()
+
+
+def run_steps(plan: Plan, rt: Runtime, source: TokenSource, steps: int, on_step=None):
+    """Run `steps` optimizer steps; returns (losses, wall seconds per step, max over ranks)."""
+    losses, times = [], []
+    for step in range(steps):
+        _sync(rt.device)
+        start = time.perf_counter()
+        losses.append(train_step(plan, rt, source, step))
+        _sync(rt.device)
+        times.append(time.perf_counter() - start)
+        if on_step is not None:
+            on_step(step, losses, times)
+    slowest = torch.tensor(times, dtype=torch.float64, device=rt.device)
+    dist.all_reduce(slowest, op=dist.ReduceOp.MAX)
+    return losses, slowest.tolist()

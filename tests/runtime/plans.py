@@ -1,0 +1,61 @@
+"""Tiny plans for the CPU runtime tests (2 ranks, fp32): one per configuration compared."""
+
+from __future__ import annotations
+
+from mist_ds.config import ClusterSpec, ModelSpec, Plan, StagePlan
+
+GPT = ModelSpec(name="tiny-gpt", family="gpt", num_layers=4, hidden_size=32, num_heads=4,
+                num_kv_heads=4, ffn_hidden_size=64, vocab_size=256, max_seq_len=64,
+                tie_embeddings=True, norm="layernorm", activation="gelu",
+                position_embedding="learned", linear_bias=True)
+LLAMA = ModelSpec(name="tiny-llama", family="llama", num_layers=3, hidden_size=32, num_heads=4,
+                  num_kv_heads=2, ffn_hidden_size=64, vocab_size=256, max_seq_len=64,
+                  tie_embeddings=False, norm="rmsnorm", activation="swiglu",
+                  position_embedding="rope", linear_bias=False)
+GLOBAL_BATCH, SEQ_LEN = 8, 32
+
+
+def make_plan(model: ModelSpec, stages: list[dict]) -> Plan:
+    """Stages as dicts with 'end' (layer_end) and StagePlan fields; dp/tp/zero default 1/1/1."""
+    built, start = [], 0
+    for stage in stages:
+        fields = {"dp": 1, "tp": 1, "zero_stage": 1, "micro_batch_size": 2, **stage}
+        end = fields.pop("end")
+        built.append(StagePlan.model_validate({"layer_start": start, "layer_end": end, **fields},
+                                              strict=False))
+        start = end
+    first = built[0]
+    grad_accum = GLOBAL_BATCH // (first.micro_batch_size * first.dp)
+    gpus = sum(s.num_gpus for s in built)
+    return Plan(model=model, cluster=ClusterSpec(num_nodes=1, gpus_per_node=gpus),
+                global_batch_size=GLOBAL_BATCH, seq_len=SEQ_LEN, grad_accum_steps=grad_accum,
+                stages=tuple(built))
+
+
+def one_stage(model: ModelSpec = GPT, **fields) -> Plan:
+    """Two data-parallel ranks, no pipeline."""
+    return make_plan(model, [{"end": model.num_layers, "dp": 2, **fields}])
+
+
+CASES: dict[str, Plan] = {
+    "zero0": one_stage(zero_stage=0),
+    "zero1": one_stage(zero_stage=1),
+    "zero2": one_stage(zero_stage=2),
+    "zero3": one_stage(zero_stage=3),
+    "recompute": one_stage(zero_stage=1, num_recompute_layers=4),
+    "act_offload": one_stage(zero_stage=1, offload_activations_ratio=1.0),
+    "pipe_uneven": make_plan(GPT, [{"end": 1}, {"end": 4}]),
+    "pipe_recompute": make_plan(GPT, [{"end": 1, "num_recompute_layers": 1},
+                                      {"end": 4, "num_recompute_layers": 2}]),
+    "zero2_opt_offload": one_stage(zero_stage=2, offload_optimizer_ratio=1.0,
+                                   offload_gradients_ratio=1.0),
+    "llama_tp1": one_stage(LLAMA, zero_stage=1),
+    "llama_tp2": make_plan(LLAMA, [{"end": 3, "tp": 2}]),
+}
+
+# (reference, other): the same seed and data must give the same loss curve.
+PAIRS = [
+    ("zero0", "zero1"), ("zero0", "zero2"), ("zero0", "zero3"), ("zero1", "pipe_uneven"),
+    ("zero1", "recompute"), ("zero1", "act_offload"), ("pipe_uneven", "pipe_recompute"),
+    ("zero2", "zero2_opt_offload"), ("llama_tp1", "llama_tp2"),
+]
