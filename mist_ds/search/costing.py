@@ -20,12 +20,19 @@ class StageCostAdapter:
         self.model = StageCostModel(request.model, hardware, request.seq_len, request.dtype,
                                     num_nodes=cluster.num_nodes, gpus_per_node=cluster.gpus_per_node)
         self.rates = self.model.rates
+        self._p2p: dict[tuple[int, int, int], float] = {}
 
     def p2p_s(self, layout: Layout) -> float:
         """Slowest stage-boundary transfer of one micro-batch's activation (b x s x h 16-bit values),
         by the rule of mist_ds.cost.plan_predict.p2p_time_s: a boundary is inter-node when the last
         GPU of a stage and the first of the next sit on different nodes (stages are consecutive
         rank blocks: DeepSpeed PipeDataParallelTopology, runtime/pipe/topology.py)."""
+        key = (layout.micro_batch, layout.num_stages, layout.dp * layout.tp)
+        if key not in self._p2p:
+            self._p2p[key] = self._p2p_uncached(layout)
+        return self._p2p[key]
+
+    def _p2p_uncached(self, layout: Layout) -> float:
         request = self.request
         nbytes = ELEM * layout.micro_batch * request.seq_len * request.model.hidden_size
         gpn, per_stage = request.cluster.gpus_per_node, layout.dp * layout.tp

@@ -157,11 +157,16 @@ def screen_layouts(adapter, layouts: list[Layout], num_layers: int, limits: Limi
     return screens
 
 
-def _fastest_recompute_enumerated(adapter, rows: Rows, act: float, limits: Limits):
-    """(recompute count, stable, delta, fits) per row, trying every count 0..l: with activation
-    offload, recomputing more layers also offloads fewer, so the stable time need not grow with the
-    count (mist_ds/runtime/model.py block_roles offloads a ratio of the non-recomputed layers)."""
-    counts = rows.layers + 1
+def _fastest_recompute_enumerated(adapter, rows: Rows, act: float, limits: Limits,
+                                  max_count: np.ndarray | None = None):
+    """(recompute count, stable, delta, fits) per row, trying every count 0..max_count (default l):
+    with activation offload, recomputing more layers also offloads fewer, so the stable time need
+    not grow with the count (mist_ds/runtime/model.py block_roles offloads a ratio of the
+    non-recomputed layers)."""
+    if len(rows.index) == 0:
+        empty = np.zeros(0)
+        return empty.astype(np.int64), empty, empty, empty.astype(bool)
+    counts = (rows.layers if max_count is None else np.minimum(max_count, rows.layers)) + 1
     owner = np.repeat(np.arange(len(rows.index)), counts)
     starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
     recompute = np.arange(len(owner)) - np.repeat(starts, counts)
@@ -173,9 +178,8 @@ def _fastest_recompute_enumerated(adapter, rows: Rows, act: float, limits: Limit
 
 
 def _fewest_recompute(adapter, rows: Rows, act: float, limits: Limits, mode: str):
-    """(recompute count, stable, delta, fits) per row at activation offload `act`."""
-    if mode == "tune" and act > 0:
-        return _fastest_recompute_enumerated(adapter, rows, act, limits)
+    """(recompute count, stable, delta, fits) per row at activation offload `act`: the fewest
+    recomputed layers that fit (the fastest choice when the stable time grows with the count)."""
     zeros = np.zeros_like(rows.layers)
     stable, delta, _, fits0 = cost_rows(adapter, rows, zeros, act, limits)
     chosen = zeros.copy()
@@ -203,17 +207,29 @@ def resolve(adapter, screens: list[Screen], limits: Limits, mode: str,
     """Pass 2: exact options per (stage, layers, activation-offload ratio) of each screened layout.
 
     mode 'tune': fewest fitting recomputed layers (bisection on [1, l]); 'all-or-nothing': none if
-    it fits, else all; 'none': no recompute."""
+    it fits, else all; 'none': no recompute. Activation offload is tried only where it can win: on
+    rows where no offload needs c* recomputed layers, an offloading option is faster only with fewer
+    than c* (the stable time grows with offload at a fixed count), so only those counts are tried."""
     layouts = [sc.layout for sc in screens]
     rows = Rows(layouts, np.concatenate([np.full(len(sc.stage), i) for i, sc in enumerate(screens)]),
                 np.concatenate([sc.stage for sc in screens]), np.concatenate([sc.layers for sc in screens]))
     rows = rows.take(np.flatnonzero(np.concatenate([sc.fits_any for sc in screens])))
-    found = []
-    for act in act_ratios:
-        chosen, stable, delta, fits = _fewest_recompute(adapter, rows, act, limits, mode)
-        keep = np.flatnonzero(fits)
-        found.append((rows.index[keep], rows.stage[keep], rows.layers[keep], chosen[keep], stable[keep],
-                      delta[keep], np.full(len(keep), act)))
+    chosen, stable, delta, fits = _fewest_recompute(adapter, rows, 0.0, limits, mode)
+    found = [(rows.index[fits], rows.stage[fits], rows.layers[fits], chosen[fits], stable[fits],
+              delta[fits], np.zeros(int(fits.sum())))]
+    # recompute counts an offloading option may use: below the no-offload optimum (all when none fits)
+    below = np.where(fits, chosen, rows.layers + 1) if mode == "tune" else np.where(fits, 0, 1)
+    candidates = np.flatnonzero(below > 0)
+    for act in (a for a in act_ratios if a > 0):
+        sub = rows.take(candidates)
+        if mode == "tune":
+            got = _fastest_recompute_enumerated(adapter, sub, act, limits, below[candidates] - 1)
+        else:
+            got = _fewest_recompute(adapter, sub, act, limits, mode)
+        a_chosen, a_stable, a_delta, a_fits = got
+        keep = np.flatnonzero(a_fits)
+        found.append((sub.index[keep], sub.stage[keep], sub.layers[keep], a_chosen[keep], a_stable[keep],
+                      a_delta[keep], np.full(len(keep), act)))
     index, stage, layers, chosen, stable, delta, act = (np.concatenate(parts) for parts in zip(*found))
     options = []
     for i in range(len(screens)):

@@ -70,15 +70,15 @@ def test_floor_is_the_minimum_over_layouts():
 
 
 class _FakeModel:
-    """Stable time falls with recompute when activations are offloaded (less to copy), as in the
-    runtime's block_roles; memory falls with both."""
+    """Offloading a layer's activations costs 0.5, recomputing it 1.0; offloading halves what a
+    kept layer holds; recomputing needs a 5-byte working set."""
 
     def evaluate(self, *, num_layers, num_recompute, offload_activations, **_):
         layers, recompute = np.asarray(num_layers, float), np.asarray(num_recompute, float)
         act = np.broadcast_to(np.asarray(offload_activations, float), layers.shape)
         kept = layers - recompute
-        stable = layers + 0.3 * recompute + 2.0 * act * kept
-        peak = 10.0 * kept * (1 - 0.9 * act) + 5.0 * (recompute > 0)
+        stable = layers + 1.0 * recompute + 0.5 * act * kept
+        peak = 10.0 * kept * (1 - 0.5 * act) + 5.0 * (recompute > 0)
         zeros = np.zeros_like(layers)
         return SimpleNamespace(stable_time_s=stable, delta_time_s=zeros + 1.0, peak_memory_bytes=peak,
                                cpu_memory_bytes=zeros)
@@ -92,6 +92,8 @@ def test_resolve_picks_the_fastest_fitting_recompute_with_offload():
     options = resolve(adapter, screens, limits, "tune", (0.0, 1.0))[0]
     row = np.flatnonzero(options.layers == 8)
     got = {(float(options.act_offload[r]), int(options.recompute[r])) for r in row}
-    # ao 0: 10 * kept + 5 <= 30 -> kept <= 2 -> recompute 6 (fewest fitting);
-    # ao 1: 1 * kept + 5 <= 30 fits at any count; stable = 8 + 0.3 r + 2 (8 - r) is smallest at r = 8
-    assert got == {(0.0, 6), (1.0, 8)}
+    # ao 0: 10 kept + 5 <= 30 -> kept <= 2 -> recompute 6 (fewest fitting), stable 14;
+    # ao 1: 5 kept + 5 <= 30 -> recompute >= 3; stable 8 + r + 0.5 (8 - r) = 12 + 0.5 r: 13.5 at 3
+    assert got == {(0.0, 6), (1.0, 3)}
+    stable = {(float(options.act_offload[r]), int(options.recompute[r])): float(options.stable[r]) for r in row}
+    assert stable == {(0.0, 6): 14.0, (1.0, 3): 13.5}

@@ -1,0 +1,149 @@
+"""Tuning-time benchmark (issue 4): GPT-22B, 4 nodes x 8 GPUs, global batch 512, sequence 2048,
+growing the search space step by step, plus one node of 8 GPUs and the end-to-end CLI.
+
+    .venv/bin/python bench/tuning_time.py              # writes bench/results/tuning_time.{md,json}
+
+Each configuration runs in a fresh process: 'cold' is the first search() there (it includes
+compiling the cost model's sympy expressions), 'warm' a second identical search() (compiled
+expressions cached). Times are the minimum over --repeats processes (the machine may be shared).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results"
+GOAL_FULL_S, GOAL_NODE_S = 10.0, 1.0
+
+NO_OFFLOAD = dict(offload_weights=False, offload_gradients=False, offload_optimizer=False,
+                  offload_activations=False)
+# (label, SearchSpace overrides, recompute mode). DeepSpeed offloads gradients together with the
+# optimizer states they feed, so optimizer offload switches both on (and '+gradient offload' then
+# adds nothing new: the row is kept to follow the issue's sequence).
+STEPS = [
+    ("3D only (DP x TP x PP, ZeRO-0/1, recompute all-or-nothing)",
+     dict(zero_stages=(0, 1), **NO_OFFLOAD), "all-or-nothing"),
+    ("+ ZeRO-2/3", dict(NO_OFFLOAD), "all-or-nothing"),
+    ("+ recompute tuning (count per stage)", dict(NO_OFFLOAD), "tune"),
+    ("+ optimizer offload (with its gradients)",
+     dict(offload_weights=False, offload_activations=False), "tune"),
+    ("+ activation offload (ratio per stage)", dict(offload_weights=False), "tune"),
+    ("+ gradient offload (coupled to optimizer offload: no new layouts)", dict(offload_weights=False),
+     "tune"),
+    ("+ weight offload (full space)", dict(), "tune"),
+]
+CASES = {"gpt-22b 4x8": ("gpt-22b", 4, 8, 512, 2048), "gpt-22b 1x8": ("gpt-22b", 1, 8, 512, 2048),
+         "llama-7b 1x8": ("llama-7b", 1, 8, 64, 4096)}
+
+
+def run_one(case: str, step: int) -> dict:
+    """One configuration in this process: cold and warm search times and what was found."""
+    from mist_ds.config import ClusterSpec, SearchSpace, TuneRequest, resolve_model
+    from mist_ds.config.profiles import load_hardware
+    from mist_ds.search import search
+
+    model, nodes, gpus, batch, seq = CASES[case]
+    _, overrides, mode = STEPS[step]
+    request = TuneRequest(model=resolve_model(model), cluster=ClusterSpec(num_nodes=nodes, gpus_per_node=gpus),
+                          global_batch_size=batch, seq_len=seq, space=SearchSpace(**overrides))
+    hardware = load_hardware("h100-sxm-80gb")
+    times = []
+    for _ in range(2):
+        start = time.perf_counter()
+        result = search(request, hardware, top_k=5, recompute=mode)
+        times.append(time.perf_counter() - start)
+    best = result.ranked[0] if result.ranked else None
+    return {"cold_s": times[0], "warm_s": times[1], "layouts": result.num_layouts,
+            "strategies": result.num_strategies,
+            "best_s": best.time_s if best else None,
+            "best": (f"{best.layout.describe()}; layers {'/'.join(map(str, best.partition.layers))}; "
+                     f"recompute {'/'.join(map(str, best.partition.recompute))}") if best else "none fits"}
+
+
+def _subprocess_one(case: str, step: int) -> dict:
+    out = subprocess.run([sys.executable, __file__, "--one", case, str(step)], cwd=ROOT, check=True,
+                         capture_output=True, text=True)
+    return json.loads(out.stdout)
+
+
+def _cli_seconds() -> float:
+    """Wall time of the issue's checked-by command, process start to exit (writes a temp folder)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "mist_ds.autotune", "--model", "gpt-22b", "--nodes", "4",
+                        "--gpus-per-node", "8", "--global-batch", "512", "--seq-len", "2048",
+                        "--hardware", "h100-sxm-80gb", "--out", tmp], cwd=ROOT, check=True,
+                       capture_output=True)
+        return time.perf_counter() - start
+
+
+def measure(repeats: int) -> dict:
+    rows = []
+    for case, steps in (("gpt-22b 4x8", range(len(STEPS))), ("gpt-22b 1x8", [len(STEPS) - 1]),
+                        ("llama-7b 1x8", [len(STEPS) - 1])):
+        for step in steps:
+            runs = [_subprocess_one(case, step) for _ in range(repeats)]
+            row = dict(runs[0], case=case, step=STEPS[step][0])
+            row["cold_s"] = min(r["cold_s"] for r in runs)
+            row["warm_s"] = min(r["warm_s"] for r in runs)
+            rows.append(row)
+            print(f"{case:14s} {row['step'][:45]:45s} cold {row['cold_s']:.2f} s warm {row['warm_s']:.2f} s",
+                  file=sys.stderr)
+    cli = min(_cli_seconds() for _ in range(repeats))
+    return {"rows": rows, "cli_s": cli, "repeats": repeats,
+            "machine": {"cpus": os.cpu_count(), "loadavg_at_end": os.getloadavg(),
+                        "python": platform.python_version(), "processor": platform.processor()}}
+
+
+def markdown(data: dict) -> str:
+    lines = ["# Tuning time", "",
+             "`.venv/bin/python bench/tuning_time.py` (bench/tuning_time.py). Fresh process per row; "
+             "cold = first search() (includes compiling the cost model), warm = second search(); "
+             f"minimum of {data['repeats']} processes. Machine: {data['machine']['cpus']} CPU cores "
+             f"(shared with other jobs; load average at the end {data['machine']['loadavg_at_end'][0]:.1f}), "
+             f"Python {data['machine']['python']}, no GPU.", "",
+             "| case | search space | layouts | stage strategies | cold s | warm s | best s/iter | best plan |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in data["rows"]:
+        best = f"{r['best_s']:.3f}" if r["best_s"] else "-"
+        lines.append(f"| {r['case']} | {r['step']} | {r['layouts']} | {r['strategies']} | {r['cold_s']:.2f} | "
+                     f"{r['warm_s']:.2f} | {best} | {r['best']} |")
+    full = [r for r in data["rows"] if r["case"] == "gpt-22b 4x8"][-1]
+    node = [r for r in data["rows"] if r["case"] == "gpt-22b 1x8"][-1]
+    lines += ["",
+              f"- Goal full space, gpt-22b on 4x8, <= {GOAL_FULL_S:g} s: cold {full['cold_s']:.2f} s, "
+              f"warm {full['warm_s']:.2f} s; the whole CLI (`python -m mist_ds.autotune --model gpt-22b "
+              f"--nodes 4 --gpus-per-node 8 --global-batch 512 --seq-len 2048 --out DIR`, process start to "
+              f"exit, imports and the PNG included) {data['cli_s']:.2f} s.",
+              f"- Goal one node of 8 GPUs <= {GOAL_NODE_S:g} s: gpt-22b on 1x8 cold {node['cold_s']:.2f} s, "
+              f"warm {node['warm_s']:.2f} s.", ""]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--one", nargs=2, metavar=("CASE", "STEP"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:
+        print(json.dumps(run_one(args.one[0], int(args.one[1]))))
+        return
+    data = measure(args.repeats)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "tuning_time.json").write_text(json.dumps(data, indent=2) + "\n")
+    (RESULTS / "tuning_time.md").write_text(markdown(data))
+    print(markdown(data))
+
+
+if __name__ == "__main__":
+    main()
