@@ -19,7 +19,7 @@ Progress = Callable[[int, int], None]
 # lower ZeRO stage, fewer recomputed layers), then by the layout's fields.
 TIE_RTOL = 1e-6
 # Layouts resolved per vectorised bisection call.
-RESOLVE_BATCH = 8
+RESOLVE_BATCH = 16
 
 
 @dataclass(frozen=True)

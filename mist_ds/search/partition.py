@@ -170,6 +170,8 @@ def best_partition(options: StageOptions, num_stages: int, num_layers: int, grad
     """The exact minimum of the objective over layer splits and per-stage options, or None when
     no split fits (or none beats `upper_bound`)."""
     options = prune_options(options)
+    if num_stages == 1:
+        return _single_stage(options, num_layers, grad_accum, upper_bound)
     smin = dense_min(options.stage, options.layers, options.stable, num_stages, num_layers)
     bottleneck, _ = chain_dp(smin, num_layers, "max")
     min_sum, _ = chain_dp(smin, num_layers, "sum")
@@ -199,8 +201,27 @@ def best_partition(options: StageOptions, num_stages: int, num_layers: int, grad
     return best
 
 
+def _single_stage(options: StageOptions, num_layers: int, grad_accum: int,
+                  upper_bound: float) -> Partition | None:
+    """No pipeline: T = G * s + d over the options holding every layer (first minimum wins)."""
+    rows = np.flatnonzero(options.layers == num_layers)
+    if len(rows) == 0:
+        return None
+    totals = grad_accum * options.stable[rows] + options.delta[rows]
+    best = rows[int(np.argmin(totals))]
+    objective = iteration_objective(options.stable[[best]], options.delta[[best]], grad_accum)
+    if objective > upper_bound:
+        return None
+    return Partition(objective, (num_layers,), (int(options.recompute[best]),),
+                     (float(options.stable[best]),), (float(options.delta[best]),),
+                     options.act_offload_of([best]))
+
+
 def lower_bound(options: StageOptions, num_stages: int, num_layers: int, grad_accum: int) -> float:
     """A bound no partition beats: (G-1) * min-max stable + min-sum stable (Q >= d_0 >= 0)."""
+    if num_stages == 1:
+        whole = options.stable[options.layers == num_layers]
+        return grad_accum * float(whole.min()) if len(whole) else INF
     smin = dense_min(options.stage, options.layers, options.stable, num_stages, num_layers)
     bottleneck, _ = chain_dp(smin, num_layers, "max")
     min_sum, _ = chain_dp(smin, num_layers, "sum")
