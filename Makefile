@@ -29,6 +29,9 @@ test: install  ## the whole suite (GPU tests skip without CUDA)
 test-fast: install  ## pure tests only (no multi-process DeepSpeed runs)
 	$(PY) -m pytest -m "not distributed" $(PYTEST_ARGS)
 
+examples: install  ## regenerate ds_configs/ (tests/emit/test_examples.py fails when they drift)
+	$(PY) ds_configs/generate.py
+
 predict: install  ## predict the plan written by `make tune`
 	$(PY) -m mist_ds.predict $(OUT)/plan.json
 
