@@ -38,6 +38,13 @@ predict: install  ## predict the plan written by `make tune`
 clean:
 	rm -rf $(VENV) runs .pytest_cache
 
+# On a GPU node: measure it (one process per GPU, self-launched under torchrun) into a profile;
+# raw measurements go to profiling/profiles/raw/. PROFILE_ARGS=--quick for the <= 2 min version.
+PROFILE_NAME ?= my-node
+PROFILE_ARGS ?=
+profile: install  ## measure this GPU node into profiling/profiles/$(PROFILE_NAME).json
+	$(PY) -m mist_ds.profile --out profiling/profiles/$(PROFILE_NAME).json $(PROFILE_ARGS)
+
 # Offline GPU hosts: wheels for what such a host lacks (deepspeed is an sdist: built here into a
 # pure wheel; its compiled ops JIT-build on the GPU host). Target: CPython 3.12, x86-64 manylinux.
 WHEELHOUSE ?= .whl
