@@ -150,3 +150,42 @@ def interference_slowdowns(hw: HardwareProfile, channels: Sequence[Channel]) -> 
             if other != c and pair is not None:
                 result[c] *= pair.slowdowns[pair.channels.index(c)]
     return result
+
+
+def _attention_flops(batch: int, heads: int, seq: int, head_dim: int, causal: bool) -> float:
+    """Forward FLOPs: 4*b*h*s^2*d, halved when causal (FlashAttention-2, Dao 2023, sec. 4.1)."""
+    return 4.0 * batch * heads * seq * seq * head_dim / (2.0 if causal else 1.0)
+
+
+def attention_time_s(hw: HardwareProfile, batch: int, heads: int, seq: int, head_dim: int,
+                     causal: bool = True) -> tuple[float, float]:
+    """(forward, backward) seconds of fused attention: the throughput of the nearest measured
+    shapes (log distance in batch*heads, sequence and head dim; same causal flag; inverse-distance
+    mean of the 3 nearest) times this shape's FLOPs (backward = 2.5x forward FLOPs). Without
+    samples: attention_tflops and attention_bwd_tflops (or attention_tflops) from the profile."""
+    flops = _attention_flops(batch, heads, seq, head_dim, causal)
+    pool = [s for s in hw.attention_samples if s.causal == causal] or list(hw.attention_samples)
+    if not pool:
+        bwd_rate = hw.attention_bwd_tflops or hw.attention_tflops
+        return flops / (hw.attention_tflops * 1e12), 2.5 * flops / (bwd_rate * 1e12)
+    target = (math.log2(batch * heads), math.log2(seq), 2 * math.log2(head_dim))
+
+    def dist(s) -> float:
+        return math.dist(target, (math.log2(s.batch * s.num_heads), math.log2(s.seq_len), 2 * math.log2(s.head_dim)))
+
+    near = sorted(pool, key=dist)[:3]
+    weights = [1.0 / max(dist(s), 1e-6) ** 2 for s in near]
+    total = sum(weights)
+    fwd_rate = sum(w * _attention_flops(s.batch, s.num_heads, s.seq_len, s.head_dim, s.causal) / s.fwd_time_s
+                   for w, s in zip(weights, near)) / total
+    bwd_rate = sum(w * 2.5 * _attention_flops(s.batch, s.num_heads, s.seq_len, s.head_dim, s.causal) / s.bwd_time_s
+                   for w, s in zip(weights, near)) / total
+    return flops / fwd_rate, 2.5 * flops / bwd_rate
+
+
+def memory_kernel_gbps(hw: HardwareProfile, kernel: str) -> float:
+    """Measured effective bandwidth of a named memory-bound kernel, else memory_bandwidth_gbps."""
+    for sample in hw.memory_kernels:
+        if sample.kernel == kernel:
+            return sample.bandwidth_gbps
+    return hw.memory_bandwidth_gbps

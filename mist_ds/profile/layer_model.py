@@ -1,0 +1,57 @@
+"""Kernel-sum prediction of one transformer block's forward and backward time from a profile.
+
+A diagnostic next to the cost model (mist_ds.cost): it adds up the profile's own measurements
+kernel by kernel -- every GEMM of the runtime's block at its exact (m, n, k) from the matmul
+grid, attention from the nearest measured attention shapes, each element-wise pass at the
+bandwidth measured for its kind -- so a layer-time error can be split into "the profile's
+kernels do not add up to the layer" and "the cost model uses the profile differently". Pure.
+
+Block layout (mist_ds.runtime.blocks, tp = 1): q, k, v, o projections; GELU MLP (up, down) or
+SwiGLU (gate, up, down); two norms; two residual adds; RoPE on q and k for Llama. Backward per
+linear: dX = dY W (m x in x out) and dW = dY^T X (out x in x m) (Narayanan et al. 2021).
+"""
+
+from __future__ import annotations
+
+from mist_ds.config import HardwareProfile, ModelSpec
+from mist_ds.config.hw_lookup import attention_time_s, matmul_time_s, memory_kernel_gbps
+
+ELEM = 2  # bf16 bytes
+# element passes (reads + writes of one activation-sized tensor) of torch's RoPE as the runtime
+# writes it: neg + cat (3), x*cos (3), rotated*sin (3), add (3)
+ROPE_PASSES = 12
+
+
+def linears(spec: ModelSpec) -> list[tuple[int, int]]:
+    """(out_features, in_features) of every linear layer of one block."""
+    h, kv, f = spec.hidden_size, spec.kv_dim, spec.ffn_hidden_size
+    mlp = [(f, h), (f, h), (h, f)] if spec.activation == "swiglu" else [(f, h), (h, f)]
+    return [(h, h), (kv, h), (kv, h), (h, h), *mlp]
+
+
+def _elementwise(spec: ModelSpec, tokens: int, backward: bool) -> list[tuple[str, float]]:
+    """(kernel, bytes) of the block's memory-bound passes; backward reads the saved input and the
+    output gradient and writes the input gradient (3 passes where forward has 2)."""
+    h, kv, f = spec.hidden_size, spec.kv_dim, spec.ffn_hidden_size
+    t = tokens * ELEM
+    norm = "layernorm_fwd" if spec.norm == "layernorm" else "rmsnorm_fwd"
+    scale = 1.5 if backward else 1.0
+    passes = [(norm, 2 * scale * 2 * t * h), ("add", 2 * 3 * t * h), ("copy", 2 * t * h)]
+    if spec.activation == "swiglu":
+        passes += [("silu_fwd", scale * 2 * t * f), ("mul", (2 if backward else 1) * 3 * t * f)]
+    else:
+        passes += [("gelu_bwd" if backward else "gelu_fwd", (3 if backward else 2) * t * f)]
+    if spec.position_embedding == "rope":
+        passes += [("mul", ROPE_PASSES * t * (h + kv))]
+    return passes
+
+
+def predict_layer(hw: HardwareProfile, spec: ModelSpec, batch: int, seq: int) -> tuple[float, float]:
+    """(forward, backward) seconds of one block on one GPU (tp = 1), bf16."""
+    m = batch * seq
+    fwd = sum(matmul_time_s(hw, m, out, inp) for out, inp in linears(spec))
+    bwd = sum(matmul_time_s(hw, m, inp, out) + matmul_time_s(hw, out, inp, m) for out, inp in linears(spec))
+    att_f, att_b = attention_time_s(hw, batch, spec.num_heads, seq, spec.head_dim, causal=True)
+    fwd += att_f + sum(b / (memory_kernel_gbps(hw, k) * 1e9) for k, b in _elementwise(spec, m, False))
+    bwd += att_b + sum(b / (memory_kernel_gbps(hw, k) * 1e9) for k, b in _elementwise(spec, m, True))
+    return fwd, bwd

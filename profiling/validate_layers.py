@@ -1,0 +1,100 @@
+"""Layer-time validation (issue 6, item 5): the cost model's per-layer forward / backward time,
+predicted from a profile, against the block times the profiler measured on the GPU.
+
+Reads the raw measurements (profiling/profiles/raw/NAME.raw.json, section "layers": the runtime's
+TransformerBlock, tp = 1, bf16, one layer) and the profile NAME.json; runs on a CPU.
+
+    python profiling/validate_layers.py h100-sxm-80gb [--json OUT.json] [--markdown OUT.md]
+
+Predictions: mist_ds.cost.StageCostModel(model, hw, seq).evaluate(num_layers=1, micro_batch=b,
+dp=1, tp=1, zero_stage=0): compute_s is forward + backward of the layer; with num_recompute=1 the
+recompute_s term is one more forward, which gives the forward / backward split. A second column
+sums the profile's own kernel measurements (mist_ds.profile.layer_model) to show which part of an
+error comes from the profile and which from the cost model's use of it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from mist_ds.config import ModelSpec
+from mist_ds.config.profiles import load_hardware
+from mist_ds.profile.layer_model import predict_layer
+
+ROOT = Path(__file__).resolve().parent
+
+
+def cost_model_prediction(spec: ModelSpec, hw, batch: int, seq: int) -> tuple[float, float] | None:
+    """(fwd, bwd) seconds of one layer from the cost model; None if it is not importable."""
+    try:
+        from mist_ds.cost.stage import StageCostModel
+    except ImportError:
+        return None
+    model = StageCostModel(spec, hw, seq)
+    cost = model.evaluate(num_layers=1, micro_batch=batch, dp=1, tp=1, zero_stage=0, num_recompute=1)
+    fwd = float(cost.recompute_s)
+    return fwd, float(cost.compute_s) - fwd
+
+
+def rows(name: str) -> list[dict]:
+    """One row per measured layer shape."""
+    raw = json.loads((ROOT / "profiles" / "raw" / f"{name}.raw.json").read_text())
+    hw = load_hardware(name)
+    out = []
+    for rec in raw.get("layers", []):
+        spec = ModelSpec.model_validate(rec["spec"], strict=False)
+        b, s = rec["batch"], rec["seq_len"]
+        row = {"preset": rec["preset"], "batch": b, "seq_len": s,
+               "fwd_ms": 1e3 * rec["fwd_time_s"], "bwd_ms": 1e3 * rec["bwd_time_s"]}
+        cm = cost_model_prediction(spec, hw, b, s)
+        if cm is not None:
+            row.update(cm_fwd_ms=1e3 * cm[0], cm_bwd_ms=1e3 * cm[1])
+        kfwd, kbwd = predict_layer(hw, spec, b, s)
+        row.update(ks_fwd_ms=1e3 * kfwd, ks_bwd_ms=1e3 * kbwd)
+        out.append(row)
+    return out
+
+
+def _err(pred: float | None, meas: float) -> str:
+    return "n/a" if pred is None else f"{(pred - meas) / meas:+.1%}"
+
+
+def markdown(name: str, table: list[dict]) -> str:
+    """The error table (signed relative error, prediction - measured)."""
+    lines = [f"Layer-time validation, profile `{name}` (one layer, tp=1, bf16; errors = predicted/measured - 1)",
+             "", "| layer | b | s | fwd ms | bwd ms | cost-model fwd | err | cost-model bwd | err | "
+             "kernel-sum fwd | err | kernel-sum bwd | err |", "|" + "---|" * 13]
+    for r in table:
+        lines.append(
+            f"| {r['preset']} | {r['batch']} | {r['seq_len']} | {r['fwd_ms']:.2f} | {r['bwd_ms']:.2f} | "
+            f"{r.get('cm_fwd_ms', float('nan')):.2f} | {_err(r.get('cm_fwd_ms'), r['fwd_ms'])} | "
+            f"{r.get('cm_bwd_ms', float('nan')):.2f} | {_err(r.get('cm_bwd_ms'), r['bwd_ms'])} | "
+            f"{r['ks_fwd_ms']:.2f} | {_err(r['ks_fwd_ms'], r['fwd_ms'])} | "
+            f"{r['ks_bwd_ms']:.2f} | {_err(r['ks_bwd_ms'], r['bwd_ms'])} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("name", help="profile name with a raw file in profiling/profiles/raw/")
+    parser.add_argument("--json", help="write the rows as JSON here")
+    parser.add_argument("--markdown", help="write the table as Markdown here")
+    args = parser.parse_args(argv)
+    if not (ROOT / "profiles" / "raw" / f"{args.name}.raw.json").is_file():
+        print(f"validate_layers: no raw measurements for '{args.name}'", file=sys.stderr)
+        return 2
+    table = rows(args.name)
+    text = markdown(args.name, table)
+    print(text)
+    if args.json:
+        Path(args.json).write_text(json.dumps(table, indent=1) + "\n")
+    if args.markdown:
+        Path(args.markdown).write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,96 @@
+"""hw_lookup: collective extrapolation, GEMM-grid interpolation, attention and kernel lookups."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from mist_ds.config import AttentionSample, CollectiveFit, MatmulSample, MemoryKernelSample
+from mist_ds.config.hw_lookup import (
+    attention_time_s,
+    bus_factor,
+    collective_fit,
+    matmul_tflops_at,
+    matmul_time_s,
+    memory_kernel_gbps,
+    ring_steps,
+)
+from mist_ds.config.profiles import load_hardware
+
+BASE = load_hardware("h200")  # any valid profile: the tests replace the fields they look at
+
+
+def _with(**fields):
+    return BASE.model_copy(update=fields)
+
+
+def test_bus_factor_and_steps():
+    assert bus_factor("all_reduce", 4) == 1.5
+    assert bus_factor("all_gather", 4) == 0.75
+    assert bus_factor("p2p", 8) == 1.0
+    assert ring_steps("all_reduce", 8) == 14 and ring_steps("reduce_scatter", 8) == 7 and ring_steps("p2p", 8) == 1
+
+
+def test_collective_extrapolates_latency_by_ring_steps_and_keeps_bandwidth():
+    hw = _with(collectives=(CollectiveFit(kind="all_reduce", scope="intra_node", group_size=2,
+                                          latency_s=10e-6, bus_bandwidth_gbps=300.0, fit_rel_error=0.05),))
+    measured = collective_fit(hw, "all_reduce", "intra_node", 2)
+    assert measured.fit_rel_error == 0.05
+    big = collective_fit(hw, "all_reduce", "intra_node", 8)
+    assert big.latency_s == pytest.approx(10e-6 * 14 / 2)
+    assert big.bus_bandwidth_gbps == 300.0 and big.fit_rel_error is None
+    with pytest.raises(ValueError, match="no inter_node"):
+        collective_fit(hw, "all_reduce", "inter_node", 2)
+    with pytest.raises(ValueError):
+        collective_fit(hw, "all_reduce", "intra_node", 1)
+
+
+def test_collective_uses_nearest_measured_size():
+    fits = tuple(CollectiveFit(kind="all_gather", scope="intra_node", group_size=g, latency_s=g * 1e-6,
+                               bus_bandwidth_gbps=100.0 * g) for g in (2, 8))
+    hw = _with(collectives=fits)
+    assert collective_fit(hw, "all_gather", "intra_node", 16).bus_bandwidth_gbps == 800.0  # largest
+    assert collective_fit(hw, "all_gather", "intra_node", 3).bus_bandwidth_gbps == 200.0   # nearest (log)
+
+
+def _grid(rate):
+    return tuple(MatmulSample(m=m, n=n, k=k, tflops=rate(m, n, k))
+                 for m in (1024, 4096) for n in (1024, 4096) for k in (1024, 4096))
+
+
+def test_matmul_interpolates_in_log_space_and_clamps():
+    hw = _with(matmul_samples=_grid(lambda m, n, k: 100.0 if m == 1024 else 400.0))
+    assert matmul_tflops_at(hw, 1024, 2048, 2048) == pytest.approx(100.0)
+    assert matmul_tflops_at(hw, 2048, 2048, 2048) == pytest.approx(200.0)  # geometric midpoint
+    assert matmul_tflops_at(hw, 65536, 99999, 7) == pytest.approx(400.0)   # clamped
+    assert matmul_time_s(hw, 4096, 4096, 4096) == pytest.approx(2 * 4096**3 / 400e12)
+
+
+def test_matmul_with_holes_uses_nearest_and_scalar_without_grid():
+    samples = _grid(lambda m, n, k: 100.0 + m / 100)[:-1]
+    hw = _with(matmul_samples=samples)
+    assert matmul_tflops_at(hw, 1024, 1024, 1024) == pytest.approx(110.24)
+    assert 110.0 <= matmul_tflops_at(hw, 2048, 2048, 2048) <= 141.0
+    assert matmul_tflops_at(_with(matmul_samples=()), 1, 1, 1) == BASE.matmul_tflops
+
+
+def test_attention_lookup_scales_flops_at_the_nearest_rate():
+    sample = AttentionSample(batch=1, num_heads=32, num_kv_heads=8, seq_len=4096, head_dim=128, causal=True,
+                             fwd_time_s=1e-3, bwd_time_s=3e-3, backend="sdpa-flash")
+    hw = _with(attention_samples=(sample,))
+    fwd, bwd = attention_time_s(hw, 1, 32, 4096, 128)
+    assert fwd == pytest.approx(1e-3) and bwd == pytest.approx(3e-3)
+    fwd2, _ = attention_time_s(hw, 2, 32, 4096, 128)  # twice the work at the same rate
+    assert fwd2 == pytest.approx(2e-3)
+    f0, b0 = attention_time_s(_with(attention_samples=()), 1, 32, 4096, 128)
+    flops = 4 * 32 * 4096**2 * 128 / 2
+    assert f0 == pytest.approx(flops / (BASE.attention_tflops * 1e12))
+    assert b0 == pytest.approx(2.5 * f0 * BASE.attention_tflops / (BASE.attention_bwd_tflops or BASE.attention_tflops))
+
+
+def test_memory_kernel_lookup():
+    hw = _with(memory_kernels=(MemoryKernelSample(kernel="add", num_bytes=100, time_s=1e-9, bandwidth_gbps=100.0),))
+    assert memory_kernel_gbps(hw, "add") == 100.0
+    assert memory_kernel_gbps(hw, "gelu_fwd") == hw.memory_bandwidth_gbps
+    assert math.isfinite(memory_kernel_gbps(BASE, "add"))
