@@ -1,0 +1,139 @@
+"""`python -m mist_ds.compare PLAN.json RUN.json [--json]`: predicted vs measured, side by side.
+
+Predicted: plan.prediction, or mist_ds.cost.predict_plan on the run's hardware profile when the
+plan has none. Measured: the RunReport of launch/train.py. Memory is compared per stage: the
+measured peak of a stage is the largest max_memory_allocated over its ranks (rank layout of
+DeepSpeed's PipeModelDataParallelTopology: stage s owns ranks [s*dp*tp, (s+1)*dp*tp)).
+Relative error = (predicted - measured) / measured. Exit codes: 0 ok, 2 user error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from pydantic import ValidationError
+
+from mist_ds.config import Plan, PlanPrediction, RunReport
+
+GIB = 2**30
+
+
+def rel_error(predicted: float | None, measured: float | None) -> float | None:
+    """(predicted - measured) / measured, None when either is missing or measured is 0."""
+    if predicted is None or not measured:
+        return None
+    return (predicted - measured) / measured
+
+
+def prediction_for(plan: Plan, run: RunReport) -> tuple[PlanPrediction | None, str]:
+    """The plan's own prediction, else the cost model's (if importable), with where it came from."""
+    if plan.prediction is not None:
+        return plan.prediction, "plan.json"
+    try:
+        from mist_ds.config.profiles import load_hardware
+        from mist_ds.cost.plan_predict import predict_plan
+    except ImportError:
+        return None, "none: the plan has no prediction and mist_ds.cost is not available"
+    hardware = load_hardware(run.hardware_name or "h100-sxm-80gb")
+    return predict_plan(plan, hardware), f"mist_ds.cost.predict_plan on {hardware.name}"
+
+
+def stage_peaks(plan: Plan, peaks: tuple[int, ...]) -> list[int | None]:
+    """Measured peak bytes per stage (max over the stage's ranks), None when not measured."""
+    out: list[int | None] = []
+    for index, stage in enumerate(plan.stages):
+        ranks = peaks[index * stage.num_gpus: (index + 1) * stage.num_gpus]
+        out.append(max(ranks) if ranks else None)
+    return out
+
+
+def comparison(plan: Plan, run: RunReport) -> dict:
+    """Machine-readable comparison (what --json prints)."""
+    pred, source = prediction_for(plan, run)
+    measured_mem = stage_peaks(plan, run.peak_allocated_bytes)
+    reserved = stage_peaks(plan, run.peak_reserved_bytes)
+    stages = []
+    for index, peak in enumerate(measured_mem):
+        predicted = pred.stages[index].peak_memory_bytes if pred else None
+        stages.append({"stage": index, "predicted_peak_bytes": predicted, "measured_peak_bytes": peak,
+                       "measured_reserved_bytes": reserved[index],
+                       "rel_error": rel_error(predicted, peak)})
+    measured_t = run.median_iteration_time_s
+    predicted_t = pred.iteration_time_s if pred else None
+    return {
+        "plan_hash": plan.without_prediction().content_hash(), "run_plan_hash": run.plan_hash,
+        "same_plan": plan.without_prediction().content_hash() == run.plan_hash,
+        "status": run.status, "gpu_name": run.gpu_name, "num_gpus": run.num_gpus,
+        "prediction_source": source,
+        "iteration_time": {"predicted_s": predicted_t, "measured_s": measured_t,
+                           "measured_iqr_s": run.iteration_time_iqr_s,
+                           "rel_error": rel_error(predicted_t, measured_t)},
+        "mfu": {"predicted": pred.mfu if pred else None, "measured": run.mfu},
+        "tokens_per_s": {"predicted": pred.throughput_tokens_per_s if pred else None,
+                         "measured": run.tokens_per_s},
+        "stages": stages,
+    }
+
+
+def _fmt(value, scale: float = 1.0, spec: str = ".3f") -> str:
+    return "-" if value is None else format(value / scale, spec)
+
+
+def _pct(value) -> str:
+    return "-" if value is None else f"{100 * value:+.1f}%"
+
+
+def render(result: dict) -> str:
+    """Plain-text table (no rich: this module is importable anywhere)."""
+    t = result["iteration_time"]
+    lines = [f"run: {result['status']} on {result['num_gpus']} x {result['gpu_name']}   "
+             f"prediction: {result['prediction_source']}"]
+    if not result["same_plan"]:
+        lines.append(f"warning: run plan hash {result['run_plan_hash']} != plan {result['plan_hash']}")
+    lines.append(f"{'':24}{'predicted':>12}{'measured':>12}{'rel.err':>10}")
+    lines.append(f"{'iteration time (s)':24}{_fmt(t['predicted_s'], spec='.4g'):>12}"
+                 f"{_fmt(t['measured_s'], spec='.4g'):>12}"
+                 f"{_pct(t['rel_error']):>10}")
+    m = result["mfu"]
+    lines.append(f"{'MFU':24}{_fmt(m['predicted']):>12}{_fmt(m['measured']):>12}")
+    for stage in result["stages"]:
+        lines.append(f"{'stage ' + str(stage['stage']) + ' peak mem (GiB)':24}"
+                     f"{_fmt(stage['predicted_peak_bytes'], GIB, '.2f'):>12}"
+                     f"{_fmt(stage['measured_peak_bytes'], GIB, '.2f'):>12}{_pct(stage['rel_error']):>10}")
+    return "\n".join(lines)
+
+
+def _load(cls, path: str):
+    try:
+        return cls.load(path)
+    except FileNotFoundError:
+        raise ValueError(f"{path} does not exist") from None
+    except ValidationError as err:
+        first = err.errors()[0]
+        raise ValueError(f"{path} is not a valid {cls.__name__}: "
+                         f"{'.'.join(map(str, first['loc']))}: {first['msg']}") from None
+    except ValueError as err:
+        raise ValueError(f"{path}: {err}") from None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m mist_ds.compare",
+                                     description="predicted (plan) vs measured (RunReport)")
+    parser.add_argument("plan")
+    parser.add_argument("run")
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    args = parser.parse_args(argv)
+    try:
+        plan, run = _load(Plan, args.plan), _load(RunReport, args.run)
+        result = comparison(plan, run)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(json.dumps(result, indent=2) if args.json else render(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
