@@ -54,6 +54,8 @@ class RunReport(StrictModel):
     """Compute precision the run used ('bf16', 'fp16', or 'fp32' for CPU runs); empty if unknown."""
     hardware_name: str = ""
     """Hardware profile whose peak_bf16_tflops the MFU divides by; empty when no MFU is given."""
+    adam_impl: str = ""
+    """Optimizer implementation: 'fused_adam' (DeepSpeed FusedAdam), 'torch_adamw' or 'cpu_adam'."""
     failed_rank: int | None = None
     """Global rank that wrote a failure report (oom/error); None when status is ok."""
 
