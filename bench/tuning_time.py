@@ -69,8 +69,10 @@ def run_one(case: str, step: int) -> dict:
 
 
 def _subprocess_one(case: str, step: int) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--one", case, str(step)], cwd=ROOT, check=True,
+    out = subprocess.run([sys.executable, __file__, "--one", case, str(step)], cwd=ROOT,
                          capture_output=True, text=True)
+    if out.returncode != 0:
+        raise SystemExit(f"{case} step {step} failed:\n{out.stderr}")
     return json.loads(out.stdout)
 
 

@@ -45,7 +45,8 @@ def infeasible_message(result: SearchResult) -> str:
     split = "/".join(str(v) for v in floor.layers)
     return (f"no plan fits in {cap / GIB:.2f} GiB per GPU: the smallest per-GPU memory any plan needs "
             f"is {floor.peak_bytes / GIB:.2f} GiB ({over / GIB:.2f} GiB over the cap), with "
-            f"{floor.layout.describe()}, layers per stage {split}, every layer recomputed where allowed")
+            f"{floor.layout.describe()}, layers per stage {split}, with the most recompute and "
+            "activation offload the search space allows")
 
 
 def _search_with_progress(request: TuneRequest, hardware: HardwareProfile, top: int,
