@@ -14,7 +14,7 @@ import sympy as sp
 from mist_ds.config import ModelSpec
 from mist_ds.cost import memory, work
 from mist_ds.cost.activations import Attention
-from mist_ds.cost.symbols import ARGS, oa
+from mist_ds.cost.symbols import ARGS
 
 _NUMPY_FUNCS = {"minimum": np.minimum, "maximum": np.maximum}
 
@@ -27,7 +27,6 @@ def stage_expressions(model: ModelSpec, seq_len: int, attention: Attention,
     exprs.update(memory.activation_exprs(model, seq_len, attention))
     exprs.update(work.compute_exprs(model, seq_len, causal_factor))
     exprs.update(work.comm_exprs(model, seq_len))
-    exprs["act_offload_mb_bytes"] = oa * exprs["saved_per_microbatch"]
     return exprs
 
 

@@ -1,29 +1,33 @@
 """Per-GPU memory of one pipeline stage as DeepSpeed 0.19 allocates it (sympy expressions).
 
-Model states, per GPU, with N = the stage's parameters on one TP rank and e = 2 (bf16/fp16):
+N = the stage's parameters on one TP rank, e = 2 (bf16/fp16). Two phases peak: forward/backward
+(activations, buckets) and the optimizer step (DeepSpeed allocates the fp32 gradient partition in
+step(): DESIGN.md saw the OOM there). Checked against a real 2-rank engine in
+tests/cost/test_deepspeed_states.py (tensors reachable from the engine after backward and inside
+the torch optimizer's step):
 
-* 16-bit weights: e*N; ZeRO-3 partitions them (zero/partition_parameters.py) except "persistent"
-  parameters below stage3_param_persistence_threshold (norms, biases), which stay whole.
-* gradients:
-  - ZeRO-0 without pipeline: DeepSpeed wraps the optimizer in FP16_Optimizer (engine.py
-    _do_optimizer_sanity_check -> DDP_BFLOAT16/FP16 -> fp16/fused_optimizer.py): 16-bit grads e*N,
-    an fp32 master copy 4N and, during step, an fp32 flat gradient 4N;
-  - ZeRO-0 bf16 pipeline: BF16_Optimizer (engine.py -> bf16_optimizer.py): 16-bit grads e*N plus a
-    full grad-accumulation buffer in the grad-accum dtype (bf16 by default, e*N), fp32 master
-    partitioned over DP (4N/dp), and at step the fp32 copy of the grad partition (4N/dp);
-  - ZeRO-1 (stage_1_and_2.py, partition_gradients=False): 16-bit grads e*N stay whole until the
-    boundary; ZeRO-2: the reduced gradient partition e*N/dp; ZeRO-3 (stage3.py): grad partition
-    e*N/dp; all three allocate an fp32 gradient partition 4N/dp in step();
-* optimizer states: fp32 master + Adam m, v = 12 bytes per parameter of the partition
-  (ZeRO-1/2/3 and BF16_Optimizer partition over DP; FP16_Optimizer does not).
-* offload (offload_config.py): the offloaded fraction of fp32 master, moments and fp32 gradient
-  partition lives in pinned CPU memory (DeepSpeedCPUAdam); ZeRO-3 offload_param keeps the 16-bit
-  partition on CPU.
-
-Buffers: the ipg reduce buckets (stage_1_and_2.py setup_buckets: reduce_bucket_size elements,
-two of them with overlap_comm; one with pipeline reduce_gradients; stage3.py: one flat ipg bucket),
-ZeRO-3's gathered working set (one block's full parameters plus the prefetch bucket, bounded by
-stage3_max_live_parameters), the last stage's logits, and the allocator allowance of the profile.
+* ZeRO-0, no pipeline: FP16_Optimizer (engine.py _do_optimizer_sanity_check -> DDP_BFLOAT16/FP16;
+  fp16/fused_optimizer.py): e*N weights + e*N grads + 12N fp32 master/Adam; at step the 16-bit
+  grads are folded into a 4N fp32 flat gradient.
+* ZeRO-0 bf16 pipeline: BF16_Optimizer (bf16_optimizer.py): e*N weights, e*N grads plus a full
+  grad-accumulation buffer in the accum dtype (bf16 default), master/Adam partitioned over DP
+  (12N/dp) and a 4N/dp fp32 copy of the grad partition at step (source reading, not yet measured).
+* ZeRO-1 and ZeRO-2 (stage_1_and_2.py, 0.19: both reduce every micro-batch into a 16-bit gradient
+  partition): e*N weights, e*N/dp grad partition, 12N/dp master/Adam, two reduce_bucket_size ipg
+  buffers during backward (setup_buckets, overlap_comm; one in pipeline reduce_gradients); at step
+  the buckets and the 16-bit partition are gone and the 4N/dp fp32 gradient partition appears.
+  Optimizer offload (only all-or-nothing with ZeRO-1/2): master, Adam, fp32 grad, a pinned 16-bit
+  copy of the partition, a largest-param staging buffer and, for ZeRO-2 with grad accumulation,
+  accumulated 16-bit grads (accumulated_grads_in_cpu) live on the CPU; the GPU keeps a largest-param staging buffer
+  (temp_grad_buffer_for_gpu_offload).
+* ZeRO-3 (stage3.py, partition_parameters.py): e*N/dp weight partition plus whole copies of
+  persistent params (numel <= stage3_param_persistence_threshold; released during step),
+  e*N/dp 16-bit grad partition (grad_partitions_flat_buffer, on the CPU under optimizer offload),
+  12N/dp master/Adam, one persistent reduce_bucket_size ipg bucket, 4N/dp fp32 grad at step.
+  Fractional offload ratio: DeepSpeed offloads whole optimizer sub-groups (sub_group_size), so the
+  effective ratio is quantised (cost/stage.py). offload_param keeps the 16-bit partition on the CPU.
+* ZeRO-3 working set (not visible in the CPU probe: gathered during forward/backward): one block's
+  full parameters plus the prefetch bucket, bounded by stage3_max_live_parameters.
 """
 
 from __future__ import annotations
@@ -33,8 +37,8 @@ import sympy as sp
 from mist_ds.config import ModelSpec
 from mist_ds.cost import activations as act
 from mist_ds.cost.shapes import layer_shapes
-from mist_ds.cost.symbols import (BF, HC, HD, PP, RP, Z0, Z1, Z2, Z3, E, L, b, dp, k, maximum,
-                                  minimum, oa, og, oo, ow, r, tp, VS)
+from mist_ds.cost.symbols import (BF, GA, HC, HD, MP, OF, PP, PS, RP, Z0, Z1, Z2, Z3, E, L, VS, b,
+                                  dp, k, maximum, minimum, oa, oo, ow, r, tp)
 from mist_ds.emit.ds_config import (REDUCE_BUCKET_ELEMENTS, STAGE3_MAX_LIVE_PARAMETERS,
                                     STAGE3_PREFETCH_ELEMENTS)
 
@@ -44,55 +48,63 @@ FP32 = 4
 
 
 def stage_params(model: ModelSpec):
-    """Parameters of the stage on one TP rank (before ZeRO), and the ZeRO-3-persistent part."""
+    """Parameters of the stage on one TP rank (before ZeRO) and the per-layer/end pieces."""
     shapes = layer_shapes(model)
     per_layer = shapes.sharded_params / tp + shapes.replicated_params
     positions = model.max_seq_len * model.hidden_size if model.position_embedding == "learned" else 0
     embedding = VS * model.hidden_size + positions
     head = model.norm_params + HC * VS * model.hidden_size
-    total = L * per_layer + E * embedding + HD * head
-    # params at or below stage3_param_persistence_threshold (1e5) are not partitioned: the
-    # replicated norms/biases of every block and the final norm (stage3.py persistent params)
-    persistent = L * shapes.replicated_params + HD * model.norm_params
-    return total, persistent, per_layer, embedding, head
+    return L * per_layer + E * embedding + HD * head, per_layer, embedding, head
 
 
 def model_state_exprs(model: ModelSpec) -> dict[str, sp.Expr]:
-    """weights, gradients, optimizer states and the step-time fp32 gradient partition, bytes."""
-    n, persistent, per_layer, embedding, head = stage_params(model)
+    """Model states and DeepSpeed buffers of both phases (bytes per GPU) and their CPU bytes."""
+    n, per_layer, embedding, head = stage_params(model)
     fp = Z0 - BF                                     # FP16_Optimizer: nothing partitioned
     shard = fp + (1 - fp) / dp                       # share of optimizer state a rank owns
-    weights = ELEM * ((1 - Z3) * n + Z3 * ((n - persistent) / dp * (1 - ow) + persistent))
-    grads = ELEM * (fp * n + BF * 2 * n + Z1 * n + (Z2 + Z3) * n / dp * (1 - og))
+    z12 = Z1 + Z2
+    part = ELEM * n / dp                             # one 16-bit partition
+    w_part = Z3 * part * (1 - ow)
+    weights = ELEM * (1 - Z3) * n + w_part + Z3 * ELEM * PS
+    grads = ELEM * (fp * n + BF * 2 * n) + (z12 + Z3) * part * (1 - OF)
     optimizer = MASTER_ADAM * n * shard * (1 - oo)
-    step_grad = FP32 * n * shard * (1 - oo)
+    buckets = ELEM * REDUCE_BUCKET_ELEMENTS * (z12 * (2 - PP) + Z3)
     gathered = Z3 * ELEM * minimum(maximum(per_layer, maximum(E * embedding, HD * head))
                                    + STAGE3_PREFETCH_ELEMENTS, STAGE3_MAX_LIVE_PARAMETERS)
-    buckets = ELEM * REDUCE_BUCKET_ELEMENTS * ((Z1 + Z2) * (2 - PP) + Z3)
-    cpu = (FP32 + MASTER_ADAM) * n * shard * oo + Z3 * ELEM * (n - persistent) / dp * ow \
-        + ELEM * (Z2 + Z3) * n / dp * og
-    return {"weights": weights, "gradients": grads, "optimizer": optimizer,
-            "step_grad": step_grad, "gathered": gathered, "buckets": buckets, "cpu_states": cpu,
-            "params": n}
+    staging = z12 * OF * ELEM * MP                  # temp_grad_buffer_for_gpu_offload
+    cpu = ((FP32 + MASTER_ADAM) * n * shard * oo
+           + z12 * OF * (part + ELEM * MP) + Z2 * OF * GA * part
+           + Z3 * (OF * part + ow * part))
+    return {
+        "weights": weights, "gradients": grads, "optimizer": optimizer,
+        "buckets": buckets + staging, "gathered": gathered,
+        "step_weights": ELEM * (1 - Z3) * n + w_part,
+        "step_gradients": Z3 * part * (1 - OF) + FP32 * n * shard * (1 - oo),
+        "step_buffers": ELEM * REDUCE_BUCKET_ELEMENTS * Z3 + staging,
+        "cpu_states": cpu, "params": n,
+    }
 
 
 def activation_exprs(model: ModelSpec, seq_len: int, attention: act.Attention) -> dict[str, sp.Expr]:
     """Saved activations of k in-flight micro-batches, the working set, and logits, bytes.
 
     Recompute keeps only the input of the first r blocks (plus one block's activations while it is
-    recomputed, RP); offload moves the fraction oa of saved activations to CPU memory.
+    recomputed, RP). Activation offload follows the runtime (runtime/model.py block_roles and
+    OffloadedBlock): the fraction oa of the L - r non-recomputed blocks keeps its saved tensors in
+    pinned CPU memory (torch.autograd.graph.save_on_cpu).
     1F1B in-flight count k: Narayanan et al. 2021 (PipeDream-Flush), stage i of S holds S - i.
     """
     full = act.layer_saved_bytes(model, seq_len, attention, ELEM)
     ckpt = act.checkpoint_saved_bytes(model, seq_len, ELEM)
-    saved = (L - r) * full + r * ckpt + E * act.embedding_saved_bytes(seq_len) \
+    offloaded = oa * (L - r) * full
+    saved = (L - r) * full - offloaded + r * ckpt + E * act.embedding_saved_bytes(seq_len) \
         + HD * act.head_saved_bytes(model, seq_len, ELEM)
     # pipeline engine: one input and one output buffer (b, s, h) per in-flight micro-batch
     # (deepspeed/runtime/pipe/engine.py _reserve_pipe_buffers); the input is the first block's
     # saved input, so only the outputs add.
     p2p = PP * k * ELEM * b * seq_len * model.hidden_size
     working = RP * full + act.layer_transient_bytes(model, seq_len, ELEM)
-    gpu_saved = k * saved * (1 - oa)
-    return {"activations": gpu_saved + working + p2p, "cpu_activations": k * saved * oa,
-            "saved_per_microbatch": saved, "logits": HD * act.logits_bytes(seq_len, ELEM),
+    return {"activations": k * saved + working + p2p, "cpu_activations": k * offloaded,
+            "saved_per_microbatch": saved, "offloaded_per_microbatch": offloaded,
+            "logits": HD * act.logits_bytes(seq_len, ELEM),
             "layer_saved": full}

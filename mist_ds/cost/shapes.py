@@ -56,3 +56,57 @@ def vocab_shard(model: ModelSpec, tp):
     tp = np.asarray(tp)
     step = VOCAB_MULTIPLE * tp
     return (-(-model.vocab_size // step) * step) // tp
+
+
+def _layer_tensors(model: ModelSpec, tp: int) -> list[int]:
+    """numel of every parameter tensor of one block on one TP rank (runtime/blocks.py)."""
+    h, kv, f = model.hidden_size, model.kv_dim, model.ffn_hidden_size
+    mats = [h * h // tp, kv * h // tp, kv * h // tp, h * h // tp, f * h // tp, h * f // tp]
+    if model.activation == "swiglu":
+        mats.append(f * h // tp)
+    biases = []
+    if model.linear_bias or model.qkv_bias:
+        biases += [h // tp, kv // tp, kv // tp]
+    if model.linear_bias:
+        biases += [h, f // tp, h] + ([f // tp] if model.activation == "swiglu" else [])
+    norms = [h, h] * (2 if model.norm == "layernorm" else 1)
+    return mats + biases + norms
+
+
+def _end_tensors(model: ModelSpec, tp: int) -> tuple[list[int], list[int], int]:
+    """(embedding tensors, head tensors without the LM matrix, LM matrix numel) on one TP rank."""
+    h = model.hidden_size
+    rows = int(vocab_shard(model, tp))
+    embedding = [rows * h] + ([model.max_seq_len * h] if model.position_embedding == "learned" else [])
+    final_norm = [h] * (2 if model.norm == "layernorm" else 1)
+    return embedding, final_norm, rows * h
+
+
+def param_tensor_stats(model: ModelSpec, tp, layers, has_embedding, has_head, head_matrix,
+                       threshold: int):
+    """(persistent params, largest tensor) of a stage per TP rank, vectorised over arrays.
+
+    persistent: parameters with numel <= `threshold` that ZeRO-3 keeps whole on every rank
+    (partition_parameters.py: ds_persist = ds_numel <= param_persistence_threshold).
+    largest: the biggest tensor (DeepSpeed sizes its offload staging buffers by it,
+    stage_1_and_2.py temp_grad_buffer_for_{gpu,cpu}_offload = largest_param_numel).
+    """
+    import numpy as np
+
+    tp = np.asarray(tp)
+    persistent = np.zeros(tp.shape)
+    largest = np.zeros(tp.shape)
+    for value in np.unique(tp):
+        at = tp == value
+        layer = _layer_tensors(model, int(value))
+        embedding, final_norm, matrix = _end_tensors(model, int(value))
+        small = lambda tensors: sum(n for n in tensors if n <= threshold)  # noqa: E731
+        pers = (np.asarray(layers)[at] * small(layer)
+                + np.asarray(has_embedding)[at] * small(embedding)
+                + np.asarray(has_head)[at] * (small(final_norm)
+                                              + np.asarray(head_matrix)[at] * small([matrix])))
+        big = np.maximum(np.where(np.asarray(layers)[at] > 0, max(layer), 0),
+                         np.maximum(np.asarray(has_embedding)[at] * max(embedding),
+                                    np.asarray(head_matrix)[at] * np.asarray(has_head)[at] * matrix))
+        persistent[at], largest[at] = pers, big
+    return persistent, largest

@@ -9,12 +9,14 @@ import numpy as np
 from mist_ds.config import HardwareProfile, ModelSpec
 from mist_ds.cost.activations import Attention
 from mist_ds.cost.compiled import compile_stage
-from mist_ds.cost.shapes import vocab_shard
+from mist_ds.cost.shapes import layer_shapes, param_tensor_stats, vocab_shard
 from mist_ds.cost.timing import Rates
+from mist_ds.emit.ds_config import STAGE3_PARAM_PERSISTENCE_THRESHOLD
 
 BWD_MATMUL = 2.0    # backward GEMMs = 2x forward (Narayanan et al. 2021)
 BWD_ATTENTION = 2.5  # flash backward = 2.5x forward FLOPs (Dao 2023, FlashAttention-2, sec. 4.1)
 BWD_ELEMENTWISE = 2.0  # backward of an elementwise op reads the saved input and the output grad
+SUB_GROUP_ELEMENTS = 1_000_000_000  # DeepSpeed's default zero_optimization.sub_group_size
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,11 @@ class StageCost:
         return StageCost(**{f.name: getattr(self, f.name)[index] for f in fields(self)})
 
 
+def _as_arrays(*values) -> list[np.ndarray]:
+    """Broadcast scalars/arrays together as float arrays."""
+    return [a.astype(float) for a in np.broadcast_arrays(*[np.asarray(v) for v in values])]
+
+
 class StageCostModel:
     """Memory and time of pipeline stages of one model on one hardware profile.
 
@@ -67,49 +74,73 @@ class StageCostModel:
                  num_recompute=0, num_inflight=1, grad_accum=1, has_embedding=False,
                  has_head=False, num_stages=1) -> StageCost:
         """Cost of every strategy of the broadcast arguments (scalars or numpy arrays)."""
-        arrays = np.broadcast_arrays(*[np.asarray(a) for a in (
-            num_layers, micro_batch, dp, tp, zero_stage, offload_weights, offload_gradients,
-            offload_optimizer, offload_activations, num_recompute, num_inflight, grad_accum,
-            has_embedding, has_head, num_stages)])
-        (layers, b, dp_, tp_, zero, ow, og, oo, oa, r, k, g, emb, head, stages) = [
-            a.astype(float) for a in arrays]
-        terms = self._terms(layers, b, dp_, tp_, zero, ow, og, oo, oa, r, k, emb, head, stages)
+        args = _as_arrays(num_layers, micro_batch, dp, tp, zero_stage, offload_weights,
+                          offload_gradients, offload_optimizer, offload_activations, num_recompute,
+                          num_inflight, has_embedding, has_head, num_stages, grad_accum)
+        terms = self._terms(*args)
         memory = self._memory(terms)
+        layers, b, dp_, tp_, zero, *_, stages, g = args
         timing = self._time(terms, b, dp_, tp_, zero, stages, g)
         return StageCost(**memory, **timing, num_params=terms["params"])
 
-    def _terms(self, layers, b, dp, tp, zero, ow, og, oo, oa, r, k, emb, head, stages):
+    def terms(self, **kwargs) -> dict[str, np.ndarray]:
+        """The raw compiled terms (bytes, FLOPs, volumes) for evaluate()'s keyword arguments;
+        for diagnostics and tests (names: cost/memory.py, cost/work.py)."""
+        defaults = dict(offload_weights=0.0, offload_gradients=0.0, offload_optimizer=0.0,
+                        offload_activations=0.0, num_recompute=0, num_inflight=1,
+                        has_embedding=False, has_head=False, num_stages=1, grad_accum=1)
+        kw = {**defaults, **kwargs}
+        order = ("num_layers", "micro_batch", "dp", "tp", "zero_stage", "offload_weights",
+                 "offload_gradients", "offload_optimizer", "offload_activations", "num_recompute",
+                 "num_inflight", "has_embedding", "has_head", "num_stages", "grad_accum")
+        return self._terms(*_as_arrays(*(kw[name] for name in order)))
+
+    def _terms(self, layers, b, dp, tp, zero, ow, og, oo, oa, r, k, emb, head, stages, g):
         pp = (stages > 1).astype(float)
         z = [(zero == i).astype(float) for i in range(4)]
         bf = z[0] * pp * float(self.dtype == "bf16")
         hc = head * np.maximum(pp, float(not self.model.tie_embeddings))
         vs = vocab_shard(self.model, tp.astype(int)).astype(float)
-        out = self._fn(b, layers, dp, tp, r, k, ow, og, oo, oa, *z, bf, emb, head, hc, pp,
-                       (r > 0).astype(float), vs)
+        persistent, largest = param_tensor_stats(self.model, tp.astype(int), layers, emb, head, hc,
+                                                 STAGE3_PARAM_PERSISTENCE_THRESHOLD)
+        oo_eff = np.where(z[3] > 0, self._subgroup_ratio(layers, dp, tp, emb, head, hc, oo), oo)
+        out = self._fn(b, layers, dp, tp, r, k, ow, og, oo_eff, oa, *z, bf, emb, head, hc, pp,
+                       (r > 0).astype(float), vs, (oo > 0).astype(float), (g > 1).astype(float),
+                       persistent, largest)
         shape = layers.shape
         return {n: np.broadcast_to(np.asarray(v, float), shape) for n, v in zip(self.names, out)}
 
-    def _memory(self, t) -> dict[str, np.ndarray]:
-        """Peak = max(forward/backward peak, optimizer-step peak) + allocator allowance.
+    def _subgroup_ratio(self, layers, dp, tp, emb, head, hc, ratio):
+        """ZeRO-3 offloads whole optimizer sub-groups: of S = ceil(partition / sub_group_size)
+        sub-groups the last S - floor((1 - ratio) * S) go to the CPU (stage3.py
+        _create_fp16_sub_groups and the subgroup_to_device loop); sub_group_size is DeepSpeed's
+        default (zero/config.py), which mist_ds's ds_config does not override."""
+        m = self.model
+        rows = vocab_shard(m, tp.astype(int))
+        shapes = layer_shapes(m)
+        pos = m.max_seq_len * m.hidden_size if m.position_embedding == "learned" else 0
+        n = (layers * (shapes.sharded_params / tp + shapes.replicated_params)
+             + emb * (rows * m.hidden_size + pos) + head * (m.norm_params + hc * rows * m.hidden_size))
+        groups = np.maximum(np.ceil(n / dp / SUB_GROUP_ELEMENTS), 1.0)
+        return (groups - np.floor((1.0 - ratio) * groups)) / groups
 
-        The step peak holds the model states plus the fp32 gradient partition DeepSpeed allocates
-        in step() (DESIGN.md: measured OOM at stage_1_and_2.step); activations and the ipg
-        buckets are released by then (stage_1_and_2.py _release_ipg_buffers).
-        """
-        static = t["weights"] + t["gradients"] + t["optimizer"]
-        buffers = t["buckets"] + t["gathered"] + t["logits"]
-        fwd_bwd = static + t["activations"] + buffers
-        step = static + t["step_grad"]
+    def _memory(self, t) -> dict[str, np.ndarray]:
+        """Peak = max(forward/backward peak, optimizer-step peak) + allocator allowance."""
+        fwd_bwd = (t["weights"] + t["gradients"] + t["optimizer"] + t["activations"]
+                   + t["buckets"] + t["gathered"] + t["logits"])
+        step = t["step_weights"] + t["step_gradients"] + t["optimizer"] + t["step_buffers"]
         at_step = step > fwd_bwd
         raw = np.maximum(fwd_bwd, step)
         allowance = raw * self.allocator_fraction
+        pick = lambda step_value, fb_value: np.where(at_step, step_value, fb_value)  # noqa: E731
         return {
             "peak_memory_bytes": raw + allowance,
-            "weights_bytes": t["weights"],
-            "gradients_bytes": t["gradients"] + np.where(at_step, t["step_grad"], 0.0),
+            "weights_bytes": pick(t["step_weights"], t["weights"]),
+            "gradients_bytes": pick(t["step_gradients"], t["gradients"]),
             "optimizer_states_bytes": t["optimizer"],
-            "activations_bytes": np.where(at_step, 0.0, t["activations"]),
-            "buffers_bytes": np.where(at_step, 0.0, buffers) + allowance,
+            "activations_bytes": pick(0.0, t["activations"]),
+            "buffers_bytes": pick(t["step_buffers"], t["buckets"] + t["gathered"] + t["logits"])
+            + allowance,
             "cpu_memory_bytes": t["cpu_states"] + t["cpu_activations"],
         }
 
@@ -126,13 +157,15 @@ class StageCostModel:
         inter = (dp * tp > self.gpus_per_node) & (self.num_nodes > 1)
         nccl = (rt.collective_s("reduce_scatter", t["dp_rs_mb_bytes"], dp, inter)
                 + 2 * rt.collective_s("all_gather", t["dp_ag_mb_bytes"] / 2, dp, inter))
-        h2d = rt.h2d_s(t["h2d_mb_bytes"] + t["act_offload_mb_bytes"])
-        d2h = rt.d2h_s(t["act_offload_mb_bytes"])
+        # ZeRO-3 offload_param: the partition is copied in before every gather (overlapped by
+        # the prefetch); activation offload is synchronous in the runtime (save_on_cpu on the
+        # compute stream: out in forward, back in backward), so it adds to the micro-batch
+        h2d = rt.h2d_s(t["h2d_mb_bytes"])
+        act_xfer = rt.d2h_s(t["offloaded_per_microbatch"]) + rt.h2d_s(t["offloaded_per_microbatch"])
         busy = fwd + bwd + recompute
-        overlapped = rt.overlapped_s(busy, nccl, h2d, d2h)
+        overlapped = rt.overlapped_s(busy, nccl, h2d, 0.0)
         extra = overlapped - busy
-        xfer = h2d + d2h
-        share_dp = np.where(nccl + xfer > 0, nccl / np.maximum(nccl + xfer, 1e-30), 0.0)
+        share_dp = np.where(nccl + h2d > 0, nccl / np.maximum(nccl + h2d, 1e-30), 0.0)
         # once per step: ZeRO-0 all-reduce; ZeRO-1 reduce-scatter (overlapped with the last
         # backward by overlap_comm when not pipelined); ZeRO-1/2 param all-gather after step
         rs_step = rt.collective_s("reduce_scatter", t["dp_rs_step_bytes"], dp, inter)
@@ -146,11 +179,12 @@ class StageCostModel:
         # Twin-Flow (ZeRO-3 offload ratio): GPU and CPU parts of the step run concurrently
         optimizer = np.maximum(gpu_opt, cpu_side)
         cpu_wins = cpu_side >= gpu_opt
-        stable = overlapped + tp_mb
+        stable = overlapped + tp_mb + act_xfer
         return {
             "stable_time_s": stable, "delta_time_s": step_comm + optimizer,
             "compute_s": g * (fwd + bwd), "recompute_s": g * recompute, "tp_comm_s": g * tp_mb,
             "dp_comm_s": g * extra * share_dp + step_comm,
-            "offload_s": g * extra * (1 - share_dp) + np.where(cpu_wins, transfers, 0.0),
+            "offload_s": (g * (extra * (1 - share_dp) + act_xfer)
+                          + np.where(cpu_wins, transfers, 0.0)),
             "optimizer_s": np.where(cpu_wins, cpu_adam, gpu_opt),
         }

@@ -29,8 +29,13 @@ HC = sp.Symbol("HC", nonnegative=True)       # stage holds an LM-head matrix (un
 PP = sp.Symbol("PP", nonnegative=True)       # more than one pipeline stage
 RP = sp.Symbol("RP", nonnegative=True)       # r > 0
 VS = sp.Symbol("VS", positive=True)          # vocabulary rows per TP rank (padded vocab / tp)
+OF = sp.Symbol("OF", nonnegative=True)       # optimizer offload configured (oo > 0)
+GA = sp.Symbol("GA", nonnegative=True)       # gradient accumulation (grad_accum > 1)
+PS = sp.Symbol("PS", nonnegative=True)       # ZeRO-3 persistent parameters of the stage (per TP rank)
+MP = sp.Symbol("MP", nonnegative=True)       # numel of the stage's largest parameter tensor
 
-ARGS = (b, L, dp, tp, r, k, ow, og, oo, oa, Z0, Z1, Z2, Z3, BF, E, HD, HC, PP, RP, VS)
+ARGS = (b, L, dp, tp, r, k, ow, og, oo, oa, Z0, Z1, Z2, Z3, BF, E, HD, HC, PP, RP, VS, OF, GA,
+        PS, MP)
 """Argument order of every compiled function."""
 
 minimum = sp.Function("minimum")   # printed as minimum(...) and bound to numpy.minimum
