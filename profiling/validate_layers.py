@@ -4,7 +4,7 @@ predicted from a profile, against the block times the profiler measured on the G
 Reads the raw measurements (profiling/profiles/raw/NAME.raw.json, section "layers": the runtime's
 TransformerBlock, tp = 1, bf16, one layer) and the profile NAME.json; runs on a CPU.
 
-    python profiling/validate_layers.py h100-sxm-80gb [--json OUT.json] [--markdown OUT.md]
+    python profiling/validate_layers.py h100-sxm-80gb [--raw RAW.json] [--json OUT.json] [--markdown OUT.md]
 
 Predictions: mist_ds.cost.StageCostModel(model, hw, seq).evaluate(num_layers=1, micro_batch=b,
 dp=1, tp=1, zero_stage=0): compute_s is forward + backward of the layer; with num_recompute=1 the
@@ -39,9 +39,9 @@ def cost_model_prediction(spec: ModelSpec, hw, batch: int, seq: int) -> tuple[fl
     return fwd, float(cost.compute_s) - fwd
 
 
-def rows(name: str) -> list[dict]:
-    """One row per measured layer shape."""
-    raw = json.loads((ROOT / "profiles" / "raw" / f"{name}.raw.json").read_text())
+def rows(name: str, raw_path: Path | None = None) -> list[dict]:
+    """One row per measured layer shape (raw_path: other measurements of the same card)."""
+    raw = json.loads((raw_path or ROOT / "profiles" / "raw" / f"{name}.raw.json").read_text())
     hw = load_hardware(name)
     out = []
     for rec in raw.get("layers", []):
@@ -80,13 +80,15 @@ def markdown(name: str, table: list[dict]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("name", help="profile name with a raw file in profiling/profiles/raw/")
+    parser.add_argument("--raw", help="layer measurements to use (default profiling/profiles/raw/NAME.raw.json)")
     parser.add_argument("--json", help="write the rows as JSON here")
     parser.add_argument("--markdown", help="write the table as Markdown here")
     args = parser.parse_args(argv)
-    if not (ROOT / "profiles" / "raw" / f"{args.name}.raw.json").is_file():
-        print(f"validate_layers: no raw measurements for '{args.name}'", file=sys.stderr)
+    raw = Path(args.raw) if args.raw else ROOT / "profiles" / "raw" / f"{args.name}.raw.json"
+    if not raw.is_file():
+        print(f"validate_layers: no raw measurements at {raw}", file=sys.stderr)
         return 2
-    table = rows(args.name)
+    table = rows(args.name, raw)
     text = markdown(args.name, table)
     print(text)
     if args.json:

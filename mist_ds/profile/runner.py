@@ -29,7 +29,9 @@ class Env:
         self.world = int(os.environ.get("WORLD_SIZE", "1"))
         self.rank = int(os.environ.get("RANK", "0"))
         self.local_rank = int(os.environ.get("LOCAL_RANK", "0"))
-        self.local_world = int(os.environ.get("LOCAL_WORLD_SIZE", str(self.world)))
+        # torchrun sets LOCAL_WORLD_SIZE, the deepspeed launcher LOCAL_SIZE
+        local = os.environ.get("LOCAL_WORLD_SIZE") or os.environ.get("LOCAL_SIZE") or str(self.world)
+        self.local_world = int(local)
 
 
 def _version(pkg: str) -> str:

@@ -1,0 +1,69 @@
+"""GPU measurements on a real card (skipped without CUDA): each section on a tiny grid, then the
+CLI end to end. Checks plausibility (positive, finite, below the card's peak), not speed goals."""
+
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+import sys
+
+import pytest
+
+from mist_ds.config import HardwareProfile
+from mist_ds.config.profiles import load_hardware
+from mist_ds.profile.assemble import assemble_profile
+from mist_ds.profile.grids import make_grids
+
+pytestmark = pytest.mark.gpu
+
+
+@pytest.fixture(scope="module")
+def dev():
+    import torch
+
+    return torch.device("cuda", 0)
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return dataclasses.replace(make_grids(quick=True), matmul_m=(1024, 4096), matmul_nk=(1024, 4096),
+                               memory_numel=16 * 2**20, copy_bytes=(2**20, 2**24), repeats=3, warmup=1)
+
+
+def test_sections_give_plausible_records(dev, tiny):
+    from mist_ds.profile import comm, compute
+    from mist_ds.profile.interference import interference
+
+    raw = {"meta": {}, "errors": {}}
+    raw["matmul"] = compute.matmul_grid(tiny, dev, lambda: None)
+    raw["attention"] = compute.attention(tiny, dev, lambda: None)
+    raw["memory"], raw["gpu_adam"] = compute.memory_kernels(tiny, dev, lambda: None)
+    raw["copies"] = comm.copies(tiny, dev, 1, lambda: None)
+    raw["interference"] = interference(dev, False, 0.005, 1, lambda: None)
+    assert len(raw["matmul"]) == 8 and all(r["time_s"] > 0 for r in raw["matmul"])
+    assert {r["backend"] for r in raw["attention"]} and len(raw["attention"]) == len(tiny.attention)
+    assert {tuple(r["channels"]) for r in raw["interference"]} == {
+        ("compute", "h2d"), ("compute", "d2h"), ("h2d", "d2h"), ("compute", "h2d", "d2h")}
+    hw = assemble_profile(raw, "gpu-test", load_hardware("h100-sxm-80gb"))
+    assert 10 < hw.matmul_tflops < 2 * hw.peak_bf16_tflops
+    assert 100 < hw.memory_bandwidth_gbps < 10_000
+    assert 1 < hw.h2d_bandwidth_gbps < 200
+
+
+def test_layer_times_of_the_runtime_block(dev):
+    from mist_ds.profile.layers import QUICK_SHAPES, layer_times
+
+    rows = layer_times(True, dev, 3, 1, lambda: None)
+    assert [r["preset"] for r in rows] == [p for p, _, _ in QUICK_SHAPES]
+    assert all(0 < r["fwd_time_s"] < r["bwd_time_s"] < 1.0 for r in rows)  # backward does ~2x the work
+
+
+def test_cli_end_to_end_single_gpu(tmp_path):
+    out = tmp_path / "node.json"
+    cmd = [sys.executable, "-m", "mist_ds.profile", "--quick", "--gpus", "1", "--out", str(out),
+           "--sections", "matmul,memory,copies"]
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    hw = HardwareProfile.load(out)
+    assert hw.provenance.source == "measured" and hw.provenance.card
+    assert (tmp_path / "raw" / "node.raw.json").is_file()
