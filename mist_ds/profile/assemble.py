@@ -189,10 +189,15 @@ def assemble_profile(raw: Raw, name: str, fallback: HardwareProfile) -> Hardware
         cpu_adam=cpu or pick(None, "cpu_adam"),
         interference=interference,
         gpu_adam_params_per_s=(gpu_adam["num_params"] / gpu_adam["time_s"]) if gpu_adam else None,
-        provenance=_provenance(raw, fits, used, inter_note + _copy_note(copies)),
+        provenance=_provenance(raw, fits, used, inter_note + _copy_note(copies) + _cpu_note(raw)),
     )
 
 
 def _copy_note(copies: dict[str, tuple[float, float, float]]) -> str:
     parts = [f"{d} fit error {v[2]:.1%}" for d, v in sorted(copies.items())]
     return f" Pinned copies with all GPUs copying at once: {', '.join(parts)}." if parts else ""
+
+
+def _cpu_note(raw: Raw) -> str:
+    impls = sorted({r.get("impl", "") for r in raw.get("cpu_adam", [])} - {""})
+    return f" CPU optimizer rate measured with {', '.join(impls)}." if impls else ""
