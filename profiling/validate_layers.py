@@ -22,7 +22,7 @@ from pathlib import Path
 
 from mist_ds.config import ModelSpec
 from mist_ds.config.profiles import load_hardware
-from mist_ds.profile.layer_model import predict_layer
+from mist_ds.profile.layer_model import predict_layer, predict_layer_parts
 
 ROOT = Path(__file__).resolve().parent
 
@@ -54,6 +54,11 @@ def rows(name: str, raw_path: Path | None = None) -> list[dict]:
             row.update(cm_fwd_ms=1e3 * cm[0], cm_bwd_ms=1e3 * cm[1])
         kfwd, kbwd = predict_layer(hw, spec, b, s)
         row.update(ks_fwd_ms=1e3 * kfwd, ks_bwd_ms=1e3 * kbwd)
+        if "fwd_kernels_ms" in rec:
+            parts = predict_layer_parts(hw, spec, b, s)
+            row["parts"] = {part: {"fwd_ms": rec["fwd_kernels_ms"][part], "bwd_ms": rec["bwd_kernels_ms"][part],
+                                   "pred_fwd_ms": 1e3 * parts[part][0], "pred_bwd_ms": 1e3 * parts[part][1]}
+                            for part in ("gemm", "attention", "other")}
         out.append(row)
     return out
 
@@ -74,7 +79,26 @@ def markdown(name: str, table: list[dict]) -> str:
             f"{r.get('cm_bwd_ms', float('nan')):.2f} | {_err(r.get('cm_bwd_ms'), r['bwd_ms'])} | "
             f"{r['ks_fwd_ms']:.2f} | {_err(r['ks_fwd_ms'], r['fwd_ms'])} | "
             f"{r['ks_bwd_ms']:.2f} | {_err(r['ks_bwd_ms'], r['bwd_ms'])} |")
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + _parts_lines(table)) + "\n"
+
+
+def _parts_lines(table: list[dict]) -> list[str]:
+    """Per-part table: GPU kernel time inside the layer (torch.profiler) vs the kernel-sum part;
+    'gap' is wall time minus the sum of kernel times (launch gaps)."""
+    rows_with = [r for r in table if "parts" in r]
+    if not rows_with:
+        return []
+    lines = ["", "Kernel time inside the layer by part (ms, measured / kernel-sum prediction):", "",
+             "| layer | b | s | gemm fwd | attention fwd | other fwd | gap fwd | gemm bwd | attention bwd | "
+             "other bwd | gap bwd |", "|" + "---|" * 11]
+    for r in rows_with:
+        p = r["parts"]
+        cells = []
+        for phase in ("fwd", "bwd"):
+            cells += [f"{p[k][phase + '_ms']:.2f} / {p[k]['pred_' + phase + '_ms']:.2f}" for k in p]
+            cells.append(f"{r[phase + '_ms'] - sum(p[k][phase + '_ms'] for k in p):.2f}")
+        lines.append(f"| {r['preset']} | {r['batch']} | {r['seq_len']} | " + " | ".join(cells) + " |")
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:

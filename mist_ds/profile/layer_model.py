@@ -14,7 +14,7 @@ linear: dX = dY W (m x in x out) and dW = dY^T X (out x in x m) (Narayanan et al
 from __future__ import annotations
 
 from mist_ds.config import HardwareProfile, ModelSpec
-from mist_ds.config.hw_lookup import attention_time_s, matmul_time_s, memory_kernel_gbps
+from mist_ds.config.hw_lookup import attention_time_s, block_linears, matmul_time_s, memory_kernel_gbps
 
 ELEM = 2  # bf16 bytes
 # element passes (reads + writes of one activation-sized tensor) of torch's RoPE as the runtime
@@ -23,10 +23,8 @@ ROPE_PASSES = 12
 
 
 def linears(spec: ModelSpec) -> list[tuple[int, int]]:
-    """(out_features, in_features) of every linear layer of one block."""
-    h, kv, f = spec.hidden_size, spec.kv_dim, spec.ffn_hidden_size
-    mlp = [(f, h), (f, h), (h, f)] if spec.activation == "swiglu" else [(f, h), (h, f)]
-    return [(h, h), (kv, h), (kv, h), (h, h), *mlp]
+    """(out_features, in_features) of every linear layer of one block (tp = 1)."""
+    return block_linears(spec, 1)
 
 
 def _elementwise(spec: ModelSpec, tokens: int, backward: bool) -> list[tuple[str, float]]:
@@ -46,12 +44,19 @@ def _elementwise(spec: ModelSpec, tokens: int, backward: bool) -> list[tuple[str
     return passes
 
 
+def predict_layer_parts(hw: HardwareProfile, spec: ModelSpec, batch: int, seq: int) -> dict[str, tuple[float, float]]:
+    """(forward, backward) seconds of one block (tp = 1, bf16) per part: 'gemm', 'attention',
+    'other' (element-wise) -- the categories mist_ds.profile.layers records from the profiler."""
+    m = batch * seq
+    gemm = (sum(matmul_time_s(hw, m, out, inp) for out, inp in linears(spec)),
+            sum(matmul_time_s(hw, m, inp, out) + matmul_time_s(hw, out, inp, m) for out, inp in linears(spec)))
+    other = tuple(sum(b / (memory_kernel_gbps(hw, k) * 1e9) for k, b in _elementwise(spec, m, backward))
+                  for backward in (False, True))
+    attention = attention_time_s(hw, batch, spec.num_heads, seq, spec.head_dim, causal=True)
+    return {"gemm": gemm, "attention": attention, "other": other}  # type: ignore[dict-item]
+
+
 def predict_layer(hw: HardwareProfile, spec: ModelSpec, batch: int, seq: int) -> tuple[float, float]:
     """(forward, backward) seconds of one block on one GPU (tp = 1), bf16."""
-    m = batch * seq
-    fwd = sum(matmul_time_s(hw, m, out, inp) for out, inp in linears(spec))
-    bwd = sum(matmul_time_s(hw, m, inp, out) + matmul_time_s(hw, out, inp, m) for out, inp in linears(spec))
-    att_f, att_b = attention_time_s(hw, batch, spec.num_heads, seq, spec.head_dim, causal=True)
-    fwd += att_f + sum(b / (memory_kernel_gbps(hw, k) * 1e9) for k, b in _elementwise(spec, m, False))
-    bwd += att_b + sum(b / (memory_kernel_gbps(hw, k) * 1e9) for k, b in _elementwise(spec, m, True))
-    return fwd, bwd
+    parts = predict_layer_parts(hw, spec, batch, seq).values()
+    return sum(p[0] for p in parts), sum(p[1] for p in parts)

@@ -37,12 +37,46 @@ def layer_times(quick: bool, dev: torch.device, repeats: int, warmup: int,
         g = torch.randn_like(y)
         bwd = summarize(time_region(lambda: torch.autograd.grad(y, [x, *params], g, retain_graph=True),
                                     warmup=warmup, repeats=repeats))
+        breakdown = {"fwd_kernels_ms": _kernel_ms(lambda: block(x)),
+                     "bwd_kernels_ms": _kernel_ms(lambda: torch.autograd.grad(y, [x, *params], g, retain_graph=True))}
         out.append({"preset": preset, "family": spec.family, "batch": batch, "seq_len": seq,
                     "spec": spec.model_dump(mode="json"), "fwd_time_s": fwd.median, "fwd_spread": fwd.spread,
                     "bwd_time_s": bwd.median, "bwd_spread": bwd.spread,
-                    "peak_mem_bytes": torch.cuda.max_memory_allocated(dev)})
+                    "peak_mem_bytes": torch.cuda.max_memory_allocated(dev), **breakdown})
         del block, x, y, g, params
         torch.cuda.empty_cache()
         torch.cuda.reset_peak_memory_stats(dev)
         tick()
     return out
+
+
+def kernel_category(name: str) -> str:
+    """'attention', 'gemm' or 'other' (element-wise, norms, reductions, copies) from a kernel name."""
+    low = name.lower()
+    if any(key in low for key in ("flash", "fmha", "attention", "sdpa")):
+        return "attention"
+    if any(key in low for key in ("gemm", "xmma", "cutlass", "nvjet", "cublas", "wgmma")):
+        return "gemm"
+    return "other"
+
+
+def _kernel_ms(fn: Callable[[], object], runs: int = 3) -> dict[str, Any]:
+    """GPU kernel time per call by category (torch.profiler), plus the five longest kernels: which
+    part of a layer a prediction gets wrong."""
+    from torch.profiler import ProfilerActivity, profile
+
+    fn()
+    torch.cuda.synchronize()
+    with profile(activities=[ProfilerActivity.CUDA]) as prof:
+        for _ in range(runs):
+            fn()
+        torch.cuda.synchronize()
+    totals: dict[str, float] = {"gemm": 0.0, "attention": 0.0, "other": 0.0}
+    kernels = []
+    for event in prof.key_averages():
+        us = getattr(event, "self_device_time_total", None) or getattr(event, "self_cuda_time_total", 0.0)
+        if us <= 0 or str(getattr(event, "device_type", "")).endswith("CPU"):
+            continue
+        totals[kernel_category(event.key)] += us / 1e3 / runs
+        kernels.append((us / 1e3 / runs, event.key[:80]))
+    return {**totals, "top": [[name, round(ms, 4)] for ms, name in sorted(kernels, reverse=True)[:5]]}
