@@ -35,11 +35,40 @@ def gemm_s(m: int, n: int, k: int, sets: int, dev: torch.device) -> float:
     return summarize(time_region(run, warmup=3, repeats=11, inner=inner)).median
 
 
+def variants(dev: torch.device) -> dict:
+    """llama-7b b=2 s=4096 forward GEMMs four ways: torch.mm(out=) as the grid times them,
+    F.linear as the block calls them, F.linear on block-like data (normalised x, 0.02-std
+    weights), and F.linear 20x back to back (sustained power). Kernel names via the profiler."""
+    import torch.nn.functional as F
+    from torch.profiler import ProfilerActivity, profile
+
+    spec, m = get_preset("llama-7b"), 8192
+    result = {}
+    for name in ("mm_out", "linear", "linear_blocklike", "linear_sustained"):
+        total, kernels = 0.0, set()
+        for o, i in linears(spec):
+            x = torch.randn(m, i, device=dev, dtype=torch.bfloat16)
+            w = torch.randn(o, i, device=dev, dtype=torch.bfloat16)
+            if name == "linear_blocklike":
+                x, w = F.rms_norm(x, (i,)), w * 0.02
+            y = torch.empty(m, o, device=dev, dtype=torch.bfloat16)
+            fn = (lambda: torch.mm(x, w.t(), out=y)) if name == "mm_out" else (lambda: F.linear(x, w))
+            inner = 20 if name == "linear_sustained" else 1
+            total += summarize(time_region(fn, warmup=3, repeats=11, inner=inner)).median
+            with profile(activities=[ProfilerActivity.CUDA]) as prof:
+                fn()
+                torch.cuda.synchronize()
+            kernels |= {e.key[:60] for e in prof.key_averages() if "nvjet" in e.key or "gemm" in e.key.lower()}
+        result[name] = {"fwd_ms": 1e3 * total, "kernels": sorted(kernels)}
+        print(name, result[name], flush=True)
+    return result
+
+
 def main(out: str) -> None:
     dev = torch.device("cuda", 0)
     l2 = L2Flusher(dev).l2_bytes
     rows = []
-    for preset, batch, seq in FULL_SHAPES:
+    for preset, batch, seq in FULL_SHAPES if "--variants-only" not in sys.argv else ():
         spec, m = get_preset(preset), batch * seq
         shapes = [(m, o, i) for o, i in linears(spec)]
         shapes += [(m, i, o) for o, i in linears(spec)] + [(o, i, m) for o, i in linears(spec)]
@@ -55,7 +84,7 @@ def main(out: str) -> None:
                      "bwd_warm_ms": 1e3 * sum(t[1] for t in times[nf:])})
         print(rows[-1], flush=True)
     with open(out, "w") as handle:
-        json.dump(rows, handle, indent=1)
+        json.dump({"shapes": rows, "variants": variants(dev)}, handle, indent=1)
 
 
 if __name__ == "__main__":

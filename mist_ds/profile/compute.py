@@ -69,28 +69,50 @@ def _attention_fn(backend: str) -> Callable[..., torch.Tensor]:
 
 
 def _attention_backends() -> list[str]:
+    """flash-attn first when importable, then SDPA's default dispatch: the runtime's block
+    (mist_ds.runtime.blocks.causal_attention) uses exactly these two, in this order."""
     try:
         import flash_attn  # noqa: F401
-        return ["flash-attn", "sdpa-flash", "sdpa-default"]
+        return ["flash-attn", "sdpa-default", "sdpa-flash"]
     except ImportError:
-        return ["sdpa-flash", "sdpa-default"]
+        return ["sdpa-default", "sdpa-flash"]
+
+
+def sdpa_kernel_name(fn, q, k, v, causal: bool) -> str:
+    """Which kernel SDPA's dispatcher picked ('sdpa-cudnn', 'sdpa-flash', 'sdpa-efficient',
+    'sdpa-math'), read from the profiler's kernel names."""
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CUDA]) as prof:
+        fn(q, k, v, causal)
+        torch.cuda.synchronize()
+    names = " ".join(e.key.lower() for e in prof.key_averages())
+    for key, label in (("cudnn", "sdpa-cudnn"), ("flash", "sdpa-flash"), ("fmha", "sdpa-efficient"),
+                       ("efficient", "sdpa-efficient")):
+        if key in names:
+            return label
+    return "sdpa-math"
 
 
 def attention(grids: Grids, dev: torch.device, tick: Tick) -> list[dict[str, Any]]:
     """Forward and backward time of fused attention per (b, heads, kv heads, seq, dim, causal);
-    the first backend that runs the shape is used and recorded."""
+    the first backend that runs the shape is used and recorded. SDPA gets k/v expanded to all
+    heads, as the runtime passes them (repeat_interleave outside the timed region)."""
     out = []
     for b, h, kv, s, d, causal in grids.attention:
-        q = torch.randn(b, h, s, d, device=dev, dtype=torch.bfloat16, requires_grad=True)
-        k = torch.randn(b, kv, s, d, device=dev, dtype=torch.bfloat16, requires_grad=True)
-        v = torch.randn(b, kv, s, d, device=dev, dtype=torch.bfloat16, requires_grad=True)
         for backend in _attention_backends():
+            heads_kv = kv if backend == "flash-attn" else h
+            q = torch.randn(b, h, s, d, device=dev, dtype=torch.bfloat16, requires_grad=True)
+            k = torch.randn(b, heads_kv, s, d, device=dev, dtype=torch.bfloat16, requires_grad=True)
+            v = torch.randn(b, heads_kv, s, d, device=dev, dtype=torch.bfloat16, requires_grad=True)
+            fn = _attention_fn(backend)
             try:
-                fwd, bwd = _time_attention(_attention_fn(backend), q, k, v, causal, grids)
+                fwd, bwd = _time_attention(fn, q, k, v, causal, grids)
             except RuntimeError:
                 continue
+            label = sdpa_kernel_name(fn, q, k, v, causal) if backend == "sdpa-default" else backend
             out.append({"batch": b, "num_heads": h, "num_kv_heads": kv, "seq_len": s, "head_dim": d,
-                        "causal": causal, "fwd_time_s": fwd, "bwd_time_s": bwd, "backend": backend})
+                        "causal": causal, "fwd_time_s": fwd, "bwd_time_s": bwd, "backend": label})
             break
         tick()
     return out
