@@ -39,8 +39,9 @@ def infeasible_message(result: SearchResult) -> str:
     cap = result.memory_cap_bytes
     floor = result.floor
     if floor is None:
-        return (f"no layout of the search space can run this request ({result.num_layouts} layouts; "
-                "check the global batch, the head count against --max-tp and the search switches)")
+        return (f"no plan of the search space can run this request ({result.num_layouts} layouts; none "
+                "whose offloaded state fits the host memory; check the global batch, the head count "
+                "against --max-tp and the search switches)")
     over = floor.peak_bytes - cap
     split = "/".join(str(v) for v in floor.layers)
     return (f"no plan fits in {cap / GIB:.2f} GiB per GPU: the smallest per-GPU memory any plan needs "

@@ -54,7 +54,8 @@ class Screen:
     fits_any: np.ndarray
     """Some recompute / activation-offload choice fits."""
     min_peak: np.ndarray
-    """(stages, layers + 1) smallest peak bytes over recompute and offload choices, whatever the cap."""
+    """(stages, layers + 1) smallest peak bytes over recompute and offload choices, whatever the GPU
+    cap (host memory respected)."""
 
     def bound_options(self) -> StageOptions:
         """Feasible (stage, layers) rows with their fastest possible stable time."""
@@ -86,7 +87,8 @@ class Rows:
 
 
 def cost_rows(adapter, rows: Rows, recompute: np.ndarray, act_offload: float, limits: Limits):
-    """(stable with p2p, delta, peak, fits) of `rows` at the given recompute counts and offload."""
+    """(stable with p2p, delta, peak, fits) of `rows` at the given recompute counts and offload;
+    peak is inf where the host memory cannot hold the offloaded state."""
     table = np.array([[getattr(lay, f) for f in LAYOUT_FIELDS] for lay in rows.layouts], dtype=float)
     col = {f: table[rows.index, i] for i, f in enumerate(LAYOUT_FIELDS)}
     stages, accum, stage = (col["num_stages"].astype(np.int64), col["grad_accum"].astype(np.int64),
@@ -108,8 +110,9 @@ def cost_rows(adapter, rows: Rows, recompute: np.ndarray, act_offload: float, li
     # time of mist_ds.cost.pipeline.pipeline_iteration_time)
     p2p = np.array([adapter.p2p_s(layout) for layout in rows.layouts])[rows.index]
     neighbours = (stage > 0).astype(float) + (stage < stages - 1).astype(float)
-    fits = (peak <= limits.gpu_bytes) & ok.host_memory_fits(cpu, limits.gpus_per_node, limits.host_bytes)
-    return stable + p2p * neighbours, delta, peak, fits
+    # a strategy whose offloaded state overflows the host counts as needing infinite GPU memory
+    peak = np.where(ok.host_memory_fits(cpu, limits.gpus_per_node, limits.host_bytes), peak, np.inf)
+    return stable + p2p * neighbours, delta, peak, peak <= limits.gpu_bytes
 
 
 def all_rows(layouts: list[Layout], num_layers: int) -> Rows:
