@@ -73,13 +73,13 @@ def _print_table(ranked: list[tuple[Candidate, Plan]], result: SearchResult, sec
 
     table = Table(title=f"top {len(ranked)} plans ({result.num_layouts} layouts, "
                         f"{result.num_strategies} stage strategies, {seconds:.2f} s)")
-    for column in ("#", "layout", "layers/stage", "recompute", "act offload", "s/iter", "tokens/s", "MFU",
-                   "peak GiB"):
-        table.add_column(column, justify="left" if column == "layout" else "right")
+    for column in ("#", "layout", "layers", "recompute", "act offload", "s/iter", "tokens/s", "MFU", "GiB"):
+        table.add_column(column, justify="left" if column == "layout" else "right",
+                         no_wrap=column in ("#", "s/iter", "tokens/s", "MFU", "GiB"), overflow="fold")
     for rank, (cand, plan) in enumerate(ranked, start=1):
         pred = plan.prediction
         peak = max(s.peak_memory_bytes for s in pred.stages)
-        table.add_row(str(rank), cand.layout.describe(), "/".join(map(str, cand.partition.layers)),
+        table.add_row(str(rank), cand.layout.short(), "/".join(map(str, cand.partition.layers)),
                       "/".join(map(str, cand.partition.recompute)),
                       "/".join(f"{a:g}" for a in cand.partition.act_offload), f"{pred.iteration_time_s:.3f}",
                       f"{pred.throughput_tokens_per_s:,.0f}", f"{pred.mfu:.1%}", f"{peak / GIB:.1f}")

@@ -35,6 +35,15 @@ class Layout:
     offload_gradients: float = 0.0
     offload_optimizer: float = 0.0
 
+    def short(self) -> str:
+        """Compact text for narrow tables, e.g. 'pp2 dp4 tp1 mb2 ga8 Z1 opt1'."""
+        text = (f"pp{self.num_stages} dp{self.dp} tp{self.tp} mb{self.micro_batch} "
+                f"ga{self.grad_accum} Z{self.zero_stage}")
+        for name, ratio in (("w", self.offload_weights), ("opt", self.offload_optimizer)):
+            if ratio:
+                text += f" {name}{ratio:g}"
+        return text
+
     def describe(self) -> str:
         """Short human text, e.g. 'pp2 x dp4 x tp1, mb 2, ga 8, ZeRO-1, opt-offload 1'."""
         text = (f"pp{self.num_stages} x dp{self.dp} x tp{self.tp}, mb {self.micro_batch}, "
