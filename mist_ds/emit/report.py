@@ -122,6 +122,9 @@ def report_markdown(request: TuneRequest, hardware: HardwareProfile,
     """The whole report.md text (deterministic: no timestamps)."""
     lines = _header(request, hardware, result.memory_cap_bytes)
     lines += _winner(*ranked[0]) + _top_k(ranked) + _why(ranked, result.memory_cap_bytes)
+    lines += ["## Run it", "",
+              "`./launch.sh --steps 20 --report run.json` (DeepSpeed with this folder's hostfile and "
+              "plan.json); `python -m mist_ds.predict plan.json` prints the same prediction.", ""]
     lines += ["## Search", "",
               f"{result.num_layouts} layouts (pipeline depth x mesh x micro-batch x ZeRO/offload), "
               f"{result.num_strategies} stage strategies screened by the cost model; exact layer "
