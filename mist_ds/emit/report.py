@@ -98,22 +98,46 @@ def _totals(plan: Plan) -> dict[str, float]:
     return {k: getattr(stages[pace].time_breakdown, k) for k in _TIME_KINDS}
 
 
+def _mesh(candidate: Candidate) -> tuple:
+    lay = candidate.layout
+    return (lay.num_stages, lay.dp, lay.tp, lay.micro_batch, lay.zero_stage)
+
+
+def _savings(candidate: Candidate) -> str:
+    """The memory savings the plan uses, in words."""
+    lay, part = candidate.layout, candidate.partition
+    used = []
+    if sum(part.recompute):
+        used.append(f"recomputes {sum(part.recompute)} layers")
+    if lay.offload_weights:
+        used.append("offloads the weights")
+    if lay.offload_optimizer:
+        used.append(f"offloads {lay.offload_optimizer:g} of the optimizer states and gradients")
+    if any(part.act_offload):
+        used.append("offloads activations")
+    return ", ".join(used) if used else "needs no recompute or offload"
+
+
 def _why(ranked: list[tuple[Candidate, Plan]], cap: int) -> list[str]:
     lines = ["## Why the winner wins", ""]
     winner, plan = ranked[0]
     headroom = cap - _peak(plan)
     lines.append(f"- Memory: the winner peaks at {_gib(_peak(plan))} GiB, {_gib(headroom)} GiB under "
-                 "the cap; no faster plan of the search space fits.")
+                 f"the cap, and {_savings(winner)}; no faster plan of the search space fits.")
     if len(ranked) == 1:
-        return lines + ["- It is the only plan that fits.", ""]
-    other, other_plan = ranked[1]
+        return lines + ["- It is the only plan listed.", ""]
+    # compare with the best plan of another mesh / batch split / ZeRO stage when the list has one
+    others = [entry for entry in ranked[1:] if _mesh(entry[0]) != _mesh(winner)]
+    label = "The best listed plan with another mesh, micro-batch or ZeRO stage" if others else "The runner-up"
+    other, other_plan = (others or ranked[1:])[0]
     gap = other_plan.prediction.iteration_time_s / plan.prediction.iteration_time_s - 1
-    lines.append(f"- Runner-up ({other.layout.describe()}, layers {_split(other)}) is {gap:.1%} slower.")
+    lines.append(f"- {label} ({other.layout.describe()}, layers {_split(other)}; it {_savings(other)}) "
+                 f"is {gap:.1%} slower.")
     mine, theirs = _totals(plan), _totals(other_plan)
     diffs = sorted(((theirs[k] - mine[k], k) for k in _TIME_KINDS), reverse=True)
     parts = [f"{k.removesuffix('_s')} {d:+.3f} s" for d, k in diffs if abs(d) >= 5e-4]
     if parts:
-        lines.append("- On the pacing stage the runner-up spends (vs the winner): " + ", ".join(parts) + ".")
+        lines.append("- On its pacing stage it spends, per iteration, vs the winner: " + ", ".join(parts) + ".")
     return lines + [""]
 
 
