@@ -139,6 +139,8 @@ def _provenance(raw: Raw, fits: list[CollectiveFit], fallback_used: list[str], e
     errors = raw.get("errors", {})
     notes = (f"Measured by mist_ds.profile on {meta.get('world_size', 1)} GPU(s) in {meta.get('wall_s', 0):.0f} s"
              f"{' (--quick)' if meta.get('quick') else ''}. {EXTRAPOLATION_NOTE}{extra}")
+    if meta.get("notes"):
+        notes += f" {meta['notes']}"
     if fallback_used:
         notes += f" Not measured, taken from the fallback profile: {', '.join(fallback_used)}."
     if errors:
