@@ -102,27 +102,23 @@ def _rank(adapter, screens: list[Screen], num_layers: int, top_k: int, limits: L
     queue = _bounded(screens, num_layers)
     tick(len(screens) - len(queue))
     ranked: list[Candidate] = []
-    position = 0
-    while position < len(queue):
-        limit = _limit(ranked, top_k)
-        batch = [item for bound, item in queue[position:position + RESOLVE_BATCH] if bound <= limit]
-        bounds = [bound for bound, _ in queue[position:position + RESOLVE_BATCH]]
-        position += RESOLVE_BATCH
+    for start in range(0, len(queue), RESOLVE_BATCH):
+        window = queue[start:start + RESOLVE_BATCH]
+        # bounds ascend, so the layouts still worth solving are a prefix of the window
+        batch = [(bound, item) for bound, item in window if bound <= _limit(ranked, top_k)]
         if not batch:
-            tick(len(queue) - position + len(bounds))
             break
-        for bound, item, options in zip(bounds, batch, resolve(adapter, batch, limits, mode, act_ratios)):
+        options = resolve(adapter, [item for _, item in batch], limits, mode, act_ratios)
+        for (bound, item), opts in zip(batch, options):
             tick(1)
-            limit = _limit(ranked, top_k)
-            lay = item.layout
+            limit, lay = _limit(ranked, top_k), item.layout
             if bound > limit:
                 continue
-            found = best_partition(options, lay.num_stages, num_layers, lay.grad_accum, limit)
+            found = best_partition(opts, lay.num_stages, num_layers, lay.grad_accum, limit)
             if found is not None:
                 ranked.append(Candidate(lay, found, found.objective_s))
                 ranked.sort(key=Candidate.sort_key)
                 del ranked[top_k:]
-        tick(len(bounds) - len(batch))
     return ranked
 
 
