@@ -17,6 +17,7 @@ from pathlib import Path
 from mist_ds.cli import EXIT_INFEASIBLE, OneLineParser, UserError, fail, run_cli
 from mist_ds.config import HardwareProfile, Plan, TuneRequest
 from mist_ds.config.profiles import load_hardware
+from mist_ds.emit.launch import has_placeholder_hosts
 from mist_ds.request_args import add_request_arguments, request_from_args
 from mist_ds.search import Candidate, SearchResult, search
 from mist_ds.search.plans import predicted_plan
@@ -94,7 +95,7 @@ def _json_summary(ranked: list[tuple[Candidate, Plan]], result: SearchResult, se
                   out: str | None) -> str:
     plans = [{"rank": rank, "layout": cand.layout.describe(), "iteration_time_s": cand.time_s,
               "plan": json.loads(plan.to_json())} for rank, (cand, plan) in enumerate(ranked, start=1)]
-    summary = {"search": {"num_layouts": result.num_layouts, "num_strategies": result.num_strategies,
+    summary = {"status": "ok", "search": {"num_layouts": result.num_layouts, "num_strategies": result.num_strategies,
                           "memory_cap_bytes": result.memory_cap_bytes, "seconds": round(seconds, 3)},
                "out": out, "plans": plans}
     return json.dumps(summary, indent=2) + "\n"
@@ -116,6 +117,17 @@ def _with_predictions(request: TuneRequest, hardware: HardwareProfile,
     return ranked
 
 
+def _json_infeasible(result: SearchResult) -> str:
+    """--json answer when nothing fits: the memory floor and the plan that reaches it."""
+    floor = result.floor
+    summary = {"status": "infeasible", "memory_cap_bytes": result.memory_cap_bytes,
+               "num_layouts": result.num_layouts, "plans": [],
+               "floor": None if floor is None else {
+                   "peak_bytes": floor.peak_bytes, "over_cap_bytes": floor.peak_bytes - result.memory_cap_bytes,
+                   "layout": floor.layout.describe(), "layers_per_stage": list(floor.layers)}}
+    return json.dumps(summary, indent=2) + "\n"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.top < 1:
@@ -127,7 +139,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     start = time.perf_counter()
     result = _search_with_progress(request, hardware, args.top, not args.json and sys.stderr.isatty())
     if not result.ranked:
+        if args.json:
+            sys.stdout.write(_json_infeasible(result))
         fail(f"error: {infeasible_message(result)}", EXIT_INFEASIBLE)
+    if has_placeholder_hosts(request.cluster):
+        sys.stderr.write(f"note: {request.cluster.num_nodes} nodes without --hostfile: the hostfile names "
+                         "placeholder hosts worker-0.. ; edit it or tune with --hostfile\n")
     ranked = _with_predictions(request, hardware, result)
     seconds = time.perf_counter() - start
     if args.out is not None:

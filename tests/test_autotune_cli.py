@@ -79,6 +79,25 @@ def test_impossible_request_exits_3_with_the_memory_floor(tmp_path):
     assert not out.exists()
 
 
+def test_impossible_request_json_gives_the_floor(tmp_path):
+    result = autotune(["--model", "llama-70b", "--gpus-per-node", "1", "--global-batch", "8",
+                       "--seq-len", "4096", "--no-offload", "--json"], cwd=tmp_path)
+    assert result.returncode == 3
+    summary = json.loads(result.stdout)
+    assert summary["status"] == "infeasible" and summary["plans"] == []
+    assert summary["floor"]["over_cap_bytes"] > 0 and summary["floor"]["layers_per_stage"] == [80]
+
+
+def test_nodes_without_hostfile_get_placeholder_hosts(tmp_path):
+    out = tmp_path / "out"
+    result = autotune(["--model", "gpt-1.3b", "--nodes", "2", "--gpus-per-node", "2", "--global-batch", "32",
+                       "--seq-len", "2048", "--out", str(out)], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "placeholder" in result.stderr
+    lines = (out / "hostfile").read_text().splitlines()
+    assert lines[0].startswith("#") and lines[1:] == ["worker-0 slots=2", "worker-1 slots=2"]
+
+
 @pytest.mark.parametrize("args, needle", [(["--top", "0"], "--top"), (["--max-micro-batch", "0"], "max_micro_batch")])
 def test_bad_flags_exit_2(tmp_path, args, needle):
     result = autotune([*TUNE, *args, "--out", str(tmp_path / "out")], cwd=tmp_path)

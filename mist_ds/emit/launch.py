@@ -11,9 +11,19 @@ from mist_ds.config import ClusterSpec
 TRAIN_SCRIPT = Path(__file__).resolve().parents[2] / "launch" / "train.py"
 
 
+def has_placeholder_hosts(cluster: ClusterSpec) -> bool:
+    """Several nodes but no host names (--nodes without --hostfile): the hostfile names worker-i."""
+    return not cluster.hosts and cluster.num_nodes > 1
+
+
 def hostfile_text(cluster: ClusterSpec) -> str:
-    """DeepSpeed hostfile: the --hostfile hosts, or 'localhost slots=N' for one unnamed node."""
-    return cluster.hostfile_text()
+    """DeepSpeed hostfile: the --hostfile hosts, or 'localhost slots=N' for one unnamed node, or
+    placeholder names under a comment saying so (DeepSpeed's runner skips '#' lines:
+    launcher/runner.py _parse_hostfile)."""
+    text = cluster.hostfile_text()
+    if has_placeholder_hosts(cluster):
+        text = "# placeholder host names: replace worker-N with your nodes, or tune with --hostfile\n" + text
+    return text
 
 
 def is_single_localhost(cluster: ClusterSpec) -> bool:
