@@ -1,4 +1,4 @@
-"""Write the datasheet placeholder profiles (until `python -m mist_ds.profile` replaces them).
+"""Write the datasheet placeholder profiles (a measured profile of the same name is kept).
 
 Figures: NVIDIA H100 / H200 datasheets (dense bf16 989 TFLOP/s, HBM3 3.35 TB/s, HBM3e 4.8 TB/s,
 NVLink 4 900 GB/s bidirectional, PCIe Gen5 x16), DGX H100 host (2 x 56 cores, 2 TiB). Sustained
@@ -46,12 +46,20 @@ def datasheet_profile(name: str, gpu_name: str, memory_bytes: int, hbm_gbps: flo
     )
 
 
+def _save_unless_measured(profile: HardwareProfile, path: Path) -> None:
+    """Never replace a measured profile with a placeholder."""
+    if path.exists() and HardwareProfile.load(path).provenance.source == "measured":
+        print(f"kept measured {path}")
+        return
+    profile.save(path)
+
+
 def main() -> None:
     out = Path(__file__).parent / "profiles"
     # 81559 MiB / 143771 MiB: what nvidia-smi reports as total memory of the 80 GB / 141 GB cards.
-    datasheet_profile("h100-sxm-80gb", "NVIDIA H100 80GB HBM3", 81559 * 2**20, 3350.0).save(
-        out / "h100-sxm-80gb.json")
-    datasheet_profile("h200", "NVIDIA H200", 143771 * 2**20, 4800.0).save(out / "h200.json")
+    _save_unless_measured(datasheet_profile("h100-sxm-80gb", "NVIDIA H100 80GB HBM3", 81559 * 2**20, 3350.0),
+                          out / "h100-sxm-80gb.json")
+    _save_unless_measured(datasheet_profile("h200", "NVIDIA H200", 143771 * 2**20, 4800.0), out / "h200.json")
 
 
 if __name__ == "__main__":

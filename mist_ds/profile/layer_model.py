@@ -17,9 +17,9 @@ from mist_ds.config import HardwareProfile, ModelSpec
 from mist_ds.config.hw_lookup import attention_time_s, block_linears, matmul_time_s, memory_kernel_gbps
 
 ELEM = 2  # bf16 bytes
-# element passes (reads + writes of one activation-sized tensor) of torch's RoPE as the runtime
-# writes it: neg + cat (3), x*cos (3), rotated*sin (3), add (3)
-ROPE_PASSES = 12
+# element passes (reads + writes of one activation-sized tensor) of the runtime's apply_rope:
+# neg of half (1) + cat (2), x*cos (2), rotated*sin (2), add (3); the same again in backward
+ROPE_PASSES = 10
 
 
 def linears(spec: ModelSpec) -> list[tuple[int, int]]:
@@ -28,19 +28,24 @@ def linears(spec: ModelSpec) -> list[tuple[int, int]]:
 
 
 def _elementwise(spec: ModelSpec, tokens: int, backward: bool) -> list[tuple[str, float]]:
-    """(kernel, bytes) of the block's memory-bound passes; backward reads the saved input and the
-    output gradient and writes the input gradient (3 passes where forward has 2)."""
+    """(kernel, bytes) of the block's memory-bound passes, counted from runtime/blocks.py and
+    runtime/tp.py. Forward: 2 norms (read x, write y), 2 residual adds (2 reads, 1 write), the
+    attention-output relayout copy, the activation, RoPE, and with biases the two row-parallel
+    `out + bias` adds. Backward: norm dx (read x, dy; write dx) plus its weight-gradient reduction
+    (read x, dy), the residual gradient sums, the copy, the activation backward (GELU: 3 passes;
+    SwiGLU: silu_backward + two products, 9), RoPE, and one reduction over dY per bias."""
     h, kv, f = spec.hidden_size, spec.kv_dim, spec.ffn_hidden_size
     t = tokens * ELEM
     norm = "layernorm_fwd" if spec.norm == "layernorm" else "rmsnorm_fwd"
-    scale = 1.5 if backward else 1.0
-    passes = [(norm, 2 * scale * 2 * t * h), ("add", 2 * 3 * t * h), ("copy", 2 * t * h)]
+    passes = [(norm, 2 * (5 if backward else 2) * t * h), ("add", 2 * 3 * t * h), ("copy", 2 * t * h)]
     if spec.activation == "swiglu":
-        passes += [("silu_fwd", scale * 2 * t * f), ("mul", (2 if backward else 1) * 3 * t * f)]
+        passes += [("mul", (9 if backward else 5) * t * f)]
     else:
         passes += [("gelu_bwd" if backward else "gelu_fwd", (3 if backward else 2) * t * f)]
     if spec.position_embedding == "rope":
         passes += [("mul", ROPE_PASSES * t * (h + kv))]
+    if spec.linear_bias:
+        passes += [("add", (3 * h + 2 * kv + f) * t)] if backward else [("add", 2 * 2 * t * h)]
     return passes
 
 

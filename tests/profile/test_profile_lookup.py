@@ -94,3 +94,12 @@ def test_memory_kernel_lookup():
     assert memory_kernel_gbps(hw, "add") == 100.0
     assert memory_kernel_gbps(hw, "gelu_fwd") == hw.memory_bandwidth_gbps
     assert math.isfinite(memory_kernel_gbps(BASE, "add"))
+
+
+def test_attention_lookup_tells_heads_from_batch():
+    def sample(batch, heads, fwd):
+        return AttentionSample(batch=batch, num_heads=heads, num_kv_heads=heads, seq_len=2048, head_dim=128,
+                               causal=True, fwd_time_s=fwd, bwd_time_s=3 * fwd, backend="sdpa-cudnn")
+    hw = _with(attention_samples=(sample(4, 8, 2e-3), sample(1, 32, 1e-3)))
+    fwd, _ = attention_time_s(hw, 1, 32, 2048, 128)  # same batch*heads as both samples
+    assert fwd == pytest.approx(1e-3, rel=1e-3)
