@@ -66,7 +66,9 @@ def model_state_exprs(model: ModelSpec) -> dict[str, sp.Expr]:
     part = ELEM * n / dp                             # one 16-bit partition
     w_part = Z3 * part * (1 - ow)
     weights = ELEM * (1 - Z3) * n + w_part + Z3 * ELEM * PS
-    grads = ELEM * (fp * n + BF * 2 * n) + (z12 + Z3) * part * (1 - OF)
+    # pipelined ZeRO-1 accumulates whole 16-bit grads until pipe/engine.py reduces at the end
+    grads = (ELEM * (fp * n + BF * 2 * n + Z1 * PP * n)
+             + (Z1 * (1 - PP) + Z2 + Z3) * part * (1 - OF))
     optimizer = MASTER_ADAM * n * shard * (1 - oo)
     buckets = ELEM * REDUCE_BUCKET_ELEMENTS * (z12 * (2 - PP) + Z3)
     gathered = Z3 * ELEM * minimum(maximum(per_layer, maximum(E * embedding, HD * head))
@@ -103,7 +105,8 @@ def activation_exprs(model: ModelSpec, seq_len: int, attention: act.Attention) -
     # (deepspeed/runtime/pipe/engine.py _reserve_pipe_buffers); the input is the first block's
     # saved input, so only the outputs add.
     p2p = PP * k * ELEM * b * seq_len * model.hidden_size
-    working = RP * full + act.layer_transient_bytes(model, seq_len, ELEM)
+    # a block being recomputed regenerates its activations; its input is the checkpoint itself
+    working = RP * (full - ckpt) + act.layer_transient_bytes(model, seq_len, ELEM)
     return {"activations": k * saved + working + p2p, "cpu_activations": k * offloaded,
             "saved_per_microbatch": saved, "offloaded_per_microbatch": offloaded,
             "logits": HD * act.logits_bytes(seq_len, ELEM),

@@ -93,20 +93,18 @@ def param_tensor_stats(model: ModelSpec, tp, layers, has_embedding, has_head, he
     """
     import numpy as np
 
-    tp = np.asarray(tp)
-    persistent = np.zeros(tp.shape)
-    largest = np.zeros(tp.shape)
-    for value in np.unique(tp):
-        at = tp == value
+    uniq, inverse = np.unique(np.asarray(tp), return_inverse=True)
+    table = np.zeros((len(uniq), 6))   # per tp: small/big of layer, embedding, head matrix + norm
+    for i, value in enumerate(uniq):
         layer = _layer_tensors(model, int(value))
         embedding, final_norm, matrix = _end_tensors(model, int(value))
         small = lambda tensors: sum(n for n in tensors if n <= threshold)  # noqa: E731
-        pers = (np.asarray(layers)[at] * small(layer)
-                + np.asarray(has_embedding)[at] * small(embedding)
-                + np.asarray(has_head)[at] * (small(final_norm)
-                                              + np.asarray(head_matrix)[at] * small([matrix])))
-        big = np.maximum(np.where(np.asarray(layers)[at] > 0, max(layer), 0),
-                         np.maximum(np.asarray(has_embedding)[at] * max(embedding),
-                                    np.asarray(head_matrix)[at] * np.asarray(has_head)[at] * matrix))
-        persistent[at], largest[at] = pers, big
+        table[i] = (small(layer), max(layer), small(embedding), max(embedding),
+                    small([matrix]), matrix)
+    t = table[inverse.reshape(np.shape(tp))]
+    head_norm = sum(n for n in _end_tensors(model, 1)[1] if n <= threshold)
+    persistent = (layers * t[..., 0] + has_embedding * t[..., 2]
+                  + has_head * (head_norm + head_matrix * t[..., 4]))
+    largest = np.maximum(np.where(layers > 0, t[..., 1], 0.0),
+                         np.maximum(has_embedding * t[..., 3], has_head * head_matrix * t[..., 5]))
     return persistent, largest

@@ -9,13 +9,11 @@ import numpy as np
 from mist_ds.config import HardwareProfile, ModelSpec
 from mist_ds.cost.activations import Attention
 from mist_ds.cost.compiled import compile_stage
+from mist_ds.cost.layer_time import block_times
 from mist_ds.cost.shapes import layer_shapes, param_tensor_stats, vocab_shard
 from mist_ds.cost.timing import Rates
 from mist_ds.emit.ds_config import STAGE3_PARAM_PERSISTENCE_THRESHOLD
 
-BWD_MATMUL = 2.0    # backward GEMMs = 2x forward (Narayanan et al. 2021)
-BWD_ATTENTION = 2.5  # flash backward = 2.5x forward FLOPs (Dao 2023, FlashAttention-2, sec. 4.1)
-BWD_ELEMENTWISE = 2.0  # backward of an elementwise op reads the saved input and the output grad
 SUB_GROUP_ELEMENTS = 1_000_000_000  # DeepSpeed's default zero_optimization.sub_group_size
 
 
@@ -64,9 +62,10 @@ class StageCostModel:
                  num_nodes: int = 1, gpus_per_node: int = 1, attention: Attention = "sdpa"):
         self.model, self.hw, self.seq_len, self.dtype = model, hw, seq_len, dtype
         self.num_nodes, self.gpus_per_node = num_nodes, gpus_per_node
-        causal = 1.0 if attention == "math" else 0.5
-        self.names, self._fn = compile_stage(model, seq_len, attention, causal)
+        self.causal = True
+        self.names, self._fn = compile_stage(model, seq_len, attention)
         self.rates = Rates(hw, gpus_per_node)
+        self._hw_json, self._model_json = hw.to_json(), model.to_json()
         self.allocator_fraction = hw.allocator_overhead_fraction
 
     def evaluate(self, *, num_layers, micro_batch, dp, tp, zero_stage, offload_weights=0.0,
@@ -108,7 +107,9 @@ class StageCostModel:
                        (r > 0).astype(float), vs, (oo > 0).astype(float), (g > 1).astype(float),
                        persistent, largest)
         shape = layers.shape
-        return {n: np.broadcast_to(np.asarray(v, float), shape) for n, v in zip(self.names, out)}
+        terms = {n: np.broadcast_to(np.asarray(v, float), shape) for n, v in zip(self.names, out)}
+        terms.update(num_layers=layers, num_recompute=r, has_head=head, has_embedding=emb)
+        return terms
 
     def _subgroup_ratio(self, layers, dp, tp, emb, head, hc, ratio):
         """ZeRO-3 offloads whole optimizer sub-groups: of S = ceil(partition / sub_group_size)
@@ -144,15 +145,23 @@ class StageCostModel:
             "cpu_memory_bytes": t["cpu_states"] + t["cpu_activations"],
         }
 
+    def _compute(self, b, tp) -> np.ndarray:
+        """(..., 4): block fwd, block bwd, head fwd+bwd, embedding fwd+bwd seconds per (b, tp),
+        evaluated once per distinct pair (cost/layer_time.py)."""
+        key = b.astype(np.int64) * 4096 + tp.astype(np.int64)
+        uniq, inverse = np.unique(key.ravel(), return_inverse=True)
+        table = np.array([block_times(self._hw_json, self._model_json, self.seq_len,
+                                      int(k // 4096), int(k % 4096), self.causal) for k in uniq])
+        return table[inverse].reshape(b.shape + (4,))
+
     def _time(self, t, b, dp, tp, zero, stages, g) -> dict[str, np.ndarray]:
         rt = self.rates
-        tokens = b * self.seq_len
-        mm, attn, elt = rt.matmul_s(t["mm_flops"], tokens), rt.attention_s(t["attn_flops"]), \
-            rt.memory_s(t["elt_bytes"])
-        fwd = mm + attn + elt
-        bwd = BWD_MATMUL * mm + BWD_ATTENTION * attn + BWD_ELEMENTWISE * elt
-        recompute = (rt.matmul_s(t["re_mm_flops"], tokens) + rt.attention_s(t["re_attn_flops"])
-                     + rt.memory_s(t["re_elt_bytes"]))
+        times = self._compute(b, tp)
+        block_f, block_b, head, embedding = (times[..., i] for i in range(4))
+        layers, recomputed = t["num_layers"], t["num_recompute"]
+        busy_compute = layers * (block_f + block_b) + t["has_head"] * head + t["has_embedding"] * embedding
+        recompute = recomputed * block_f
+        bwd = layers * block_b
         tp_mb = t["tp_ar_count"] * rt.collective_s("all_reduce", t["tp_ar_bytes"], tp, False)
         inter = (dp * tp > self.gpus_per_node) & (self.num_nodes > 1)
         nccl = (rt.collective_s("reduce_scatter", t["dp_rs_mb_bytes"], dp, inter)
@@ -162,27 +171,27 @@ class StageCostModel:
         # compute stream: out in forward, back in backward), so it adds to the micro-batch
         h2d = rt.h2d_s(t["h2d_mb_bytes"])
         act_xfer = rt.d2h_s(t["offloaded_per_microbatch"]) + rt.h2d_s(t["offloaded_per_microbatch"])
-        busy = fwd + bwd + recompute
+        busy = busy_compute + recompute
         overlapped = rt.overlapped_s(busy, nccl, h2d, 0.0)
         extra = overlapped - busy
         share_dp = np.where(nccl + h2d > 0, nccl / np.maximum(nccl + h2d, 1e-30), 0.0)
-        # once per step: ZeRO-0 all-reduce; ZeRO-1 reduce-scatter (overlapped with the last
-        # backward by overlap_comm when not pipelined); ZeRO-1/2 param all-gather after step
-        rs_step = rt.collective_s("reduce_scatter", t["dp_rs_step_bytes"], dp, inter)
-        rs_step = np.where(stages > 1, rs_step, np.maximum(rs_step - bwd, 0.0))
-        step_comm = (rt.collective_s("all_reduce", t["dp_ar_step_bytes"], dp, inter) + rs_step
+        # once per step: ZeRO-0 all-reduce and pipelined ZeRO-1 reduce after the last backward;
+        # ZeRO-1/2 (and BF16_Optimizer) all-gather the updated partitions after the step
+        step_comm = (rt.collective_s("all_reduce", t["dp_ar_step_bytes"], dp, inter)
+                     + rt.collective_s("reduce_scatter", t["dp_rs_step_bytes"], dp, inter)
                      + rt.collective_s("all_gather", t["dp_ag_step_bytes"], dp, inter))
-        gpu_opt = rt.memory_s(t["gpu_adam_bytes"])
+        gpu_opt = rt.gpu_adam_s(t["gpu_adam_params"])
         cpu_adam = rt.cpu_adam_s(t["cpu_adam_params"])
         transfers = rt.d2h_s(t["opt_d2h_bytes"]) + rt.h2d_s(t["opt_h2d_bytes"])
         cpu_side = cpu_adam + transfers
         # Twin-Flow (ZeRO-3 offload ratio): GPU and CPU parts of the step run concurrently
         optimizer = np.maximum(gpu_opt, cpu_side)
         cpu_wins = cpu_side >= gpu_opt
-        stable = overlapped + tp_mb + act_xfer
+        del bwd
         return {
-            "stable_time_s": stable, "delta_time_s": step_comm + optimizer,
-            "compute_s": g * (fwd + bwd), "recompute_s": g * recompute, "tp_comm_s": g * tp_mb,
+            "stable_time_s": overlapped + tp_mb + act_xfer,
+            "delta_time_s": step_comm + optimizer,
+            "compute_s": g * busy_compute, "recompute_s": g * recompute, "tp_comm_s": g * tp_mb,
             "dp_comm_s": g * extra * share_dp + step_comm,
             "offload_s": (g * (extra * (1 - share_dp) + act_xfer)
                           + np.where(cpu_wins, transfers, 0.0)),

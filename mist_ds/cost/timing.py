@@ -1,119 +1,101 @@
-"""Hardware rates from a HardwareProfile, vectorised over numpy arrays.
+"""Hardware rates from a HardwareProfile, vectorised over numpy arrays of strategies.
 
-Rules (stated once, used everywhere):
-* collectives: the profile's alpha-beta fit (CollectiveFit docstring) of the same kind and scope;
-  latency and bus bandwidth are interpolated linearly in log2(group size) between measured sizes
-  and held at the nearest measured size outside the measured range (ring bus bandwidth is
-  roughly flat in n; nccl-tests PERFORMANCE.md). Group size 1 costs nothing. reduce_scatter and
-  all_gather stand in for each other when one is missing (same bus factor).
-* GEMMs: the measured grid (matmul_samples) interpolated in log2(tokens) = log2(m); without a grid,
-  the scalar matmul_tflops.
+The profile is read through mist_ds.config.hw_lookup, the same rules the profiler states in every
+measured profile's provenance:
+* collectives: the alpha-beta fit of the same kind and scope; an unmeasured group size takes the
+  nearest measured size's bus bandwidth and scales its latency by the ring's step count
+  (hw_lookup.collective_fit). Group size 1 costs nothing.
+* block compute: kernel sums per (micro-batch, tp) (cost/layer_time.py).
 * CPU Adam: params/s interpolated in thread count; each rank gets host_cpu_cores / GPUs-per-node
-  threads (DeepSpeedCPUAdam uses OpenMP threads of its own process).
+  threads (DeepSpeedCPUAdam runs OpenMP threads in every rank's process).
+* GPU Adam: the measured fused-Adam rate, else the adam_step kernel bandwidth over the bytes
+  Adam moves per parameter.
 * interference: Mist's model (MIST.md section 2, interference_estimate_for_one_group): active
   channels run at 1/slowdown of their speed until the first one finishes, then the rest continue
-  with the factors of the smaller set; profile entries give the factors, missing sets mean none.
+  with the factors of the smaller set; factors per set from hw_lookup.interference_slowdowns.
 """
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 
 from mist_ds.config import HardwareProfile
+from mist_ds.config.hw_lookup import (bus_factor, collective_fit, interference_slowdowns,
+                                      memory_kernel_gbps)
 
 CHANNELS = ("compute", "nccl", "h2d", "d2h")
-_BUS_FACTOR = {"all_reduce": lambda n: 2 * (n - 1) / n, "all_gather": lambda n: (n - 1) / n,
-               "reduce_scatter": lambda n: (n - 1) / n, "p2p": lambda n: np.ones_like(n)}
-_STAND_IN = {"reduce_scatter": "all_gather", "all_gather": "reduce_scatter"}
+ADAM_BYTES_PER_PARAM = 4 * 4 + 3 * 4 + 2  # read p, g, m, v; write p, m, v (fp32); write 16-bit p
 
 
 class Rates:
-    """Numeric lookups of one HardwareProfile, precomputed once."""
+    """Numeric lookups of one HardwareProfile, precomputed once per cost model."""
 
     def __init__(self, hw: HardwareProfile, gpus_per_node: int):
         self.hw = hw
-        self._fits = {}
-        for fit in hw.collectives:
-            self._fits.setdefault((fit.kind, fit.scope), []).append(fit)
-        for key in self._fits:
-            self._fits[key].sort(key=lambda f: f.group_size)
+        self._fits: dict[tuple[str, str, int], tuple[float, float]] = {}
         self.threads = max(1, hw.host_cpu_cores // max(1, gpus_per_node))
         samples = sorted(hw.cpu_adam, key=lambda s: s.num_threads)
         self.cpu_adam_params_per_s = float(np.interp(
             self.threads, [s.num_threads for s in samples], [s.params_per_s for s in samples]))
+        self.gpu_adam_params_per_s = hw.gpu_adam_params_per_s or (
+            memory_kernel_gbps(hw, "adam_step") * 1e9 / ADAM_BYTES_PER_PARAM)
         self._interference = _interference_table(hw)
 
-    def _fit_table(self, kind: str, scope: str):
-        fits = self._fits.get((kind, scope)) or self._fits.get((_STAND_IN.get(kind, ""), scope))
-        if not fits:
-            raise ValueError(f"hardware profile {self.hw.name} has no {kind} fit for {scope}")
-        sizes = np.log2([f.group_size for f in fits])
-        return sizes, [f.latency_s for f in fits], [f.bus_bandwidth_gbps for f in fits]
+    def _fit(self, kind: str, scope: str, group: int) -> tuple[float, float]:
+        key = (kind, scope, group)
+        if key not in self._fits:
+            fit = collective_fit(self.hw, kind, scope, group)
+            self._fits[key] = (fit.latency_s, fit.bus_bandwidth_gbps * 1e9)
+        return self._fits[key]
 
     def collective_s(self, kind: str, nbytes, group, inter_node):
         """Seconds of one collective of `nbytes` (full buffer) over `group` ranks."""
         nbytes, group, inter = np.broadcast_arrays(np.asarray(nbytes, float),
                                                    np.asarray(group, float),
                                                    np.asarray(inter_node, bool))
-        out = np.zeros(nbytes.shape)
-        for scope, mask in (("intra_node", ~inter), ("inter_node", inter)):
-            if not mask.any():
-                continue
-            sizes, lat, bw = self._fit_table(kind, scope)
-            n = group[mask]
-            x = np.log2(np.maximum(n, 1))
-            t = np.interp(x, sizes, lat) + nbytes[mask] * _BUS_FACTOR[kind](n) / (
-                np.interp(x, sizes, bw) * 1e9)
-            out[mask] = np.where((n > 1) & (nbytes[mask] > 0), t, 0.0)
-        return out
-
-    def matmul_s(self, flops, tokens):
-        """Seconds of `flops` GEMM work at the rate measured for m = tokens."""
-        samples = self.hw.matmul_samples
-        if not samples:
-            return np.asarray(flops, float) / (self.hw.matmul_tflops * 1e12)
-        by_m: dict[int, list[float]] = {}
-        for smp in samples:
-            by_m.setdefault(smp.m, []).append(smp.tflops)
-        ms = sorted(by_m)
-        rate = np.interp(np.log2(np.asarray(tokens, float)), np.log2(ms),
-                         [float(np.mean(by_m[m])) for m in ms])
-        return np.asarray(flops, float) / (rate * 1e12)
-
-    def attention_s(self, flops):
-        """Seconds of causal attention FLOPs at the profile's attention rate."""
-        return np.asarray(flops, float) / (self.hw.attention_tflops * 1e12)
-
-    def memory_s(self, nbytes):
-        """Seconds of memory-bound traffic at the profile's effective HBM bandwidth."""
-        return np.asarray(nbytes, float) / (self.hw.memory_bandwidth_gbps * 1e9)
+        key = group.astype(np.int64) * 2 + inter
+        uniq, inverse = np.unique(key.ravel(), return_inverse=True)
+        latency, inv_bw = np.zeros(len(uniq)), np.zeros(len(uniq))
+        for i, value in enumerate(uniq):
+            size, scope = int(value // 2), ("inter_node" if value % 2 else "intra_node")
+            if size > 1:
+                lat, bandwidth = self._fit(kind, scope, size)
+                latency[i], inv_bw[i] = lat, bus_factor(kind, size) / bandwidth
+        inverse = inverse.reshape(key.shape)
+        return np.where(nbytes > 0, latency[inverse] + nbytes * inv_bw[inverse], 0.0)
 
     def h2d_s(self, nbytes):
         """Pinned host-to-device copy time (0 bytes -> 0 s)."""
         nbytes = np.asarray(nbytes, float)
-        return np.where(nbytes > 0, self.hw.pcie_latency_s + nbytes / (self.hw.h2d_bandwidth_gbps * 1e9), 0.0)
+        rate = self.hw.h2d_bandwidth_gbps * 1e9
+        return np.where(nbytes > 0, self.hw.pcie_latency_s + nbytes / rate, 0.0)
 
     def d2h_s(self, nbytes):
         """Pinned device-to-host copy time (0 bytes -> 0 s)."""
         nbytes = np.asarray(nbytes, float)
-        return np.where(nbytes > 0, self.hw.pcie_latency_s + nbytes / (self.hw.d2h_bandwidth_gbps * 1e9), 0.0)
+        rate = self.hw.d2h_bandwidth_gbps * 1e9
+        return np.where(nbytes > 0, self.hw.pcie_latency_s + nbytes / rate, 0.0)
 
     def cpu_adam_s(self, params):
         """DeepSpeedCPUAdam step time of `params` fp32 parameters on this rank's threads."""
         return np.asarray(params, float) / self.cpu_adam_params_per_s
 
+    def gpu_adam_s(self, params):
+        """GPU Adam step time of `params` fp32 parameters."""
+        return np.asarray(params, float) / self.gpu_adam_params_per_s
+
     def overlapped_s(self, *channel_times):
         """Wall time of the four channels (compute, nccl, h2d, d2h) run concurrently."""
         rem = np.array(np.broadcast_arrays(*[np.asarray(t, float) for t in channel_times]))
+        if not (rem[1:] > 0).any():
+            return rem[0].copy()              # compute alone: nothing to interfere with
         total = np.zeros(rem.shape[1:])
         weights = (1 << np.arange(len(CHANNELS))).reshape((-1,) + (1,) * total.ndim)
         for _ in CHANNELS:
             active = rem > 0
-            mask = (active * weights).sum(axis=0)
-            if not mask.any():
+            if not active.any():
                 break
+            mask = (active * weights).sum(axis=0)
             slow = np.moveaxis(self._interference[mask], -1, 0)     # (4, ...)
             scaled = np.where(active, rem * slow, np.inf)
             seg = np.min(scaled, axis=0)
@@ -125,15 +107,11 @@ class Rates:
 
 
 def _interference_table(hw: HardwareProfile) -> np.ndarray:
-    """(16, 4) slowdowns indexed by the bitmask of active channels; 1 where not measured."""
+    """(16, 4) slowdowns indexed by the bitmask of active channels (1 for inactive ones)."""
     table = np.ones((1 << len(CHANNELS), len(CHANNELS)))
-    for entry in hw.interference:
-        mask = sum(1 << CHANNELS.index(c) for c in entry.channels)
-        for channel, slowdown in zip(entry.channels, entry.slowdowns):
-            table[mask, CHANNELS.index(channel)] = slowdown
+    for mask in range(1 << len(CHANNELS)):
+        active = [c for i, c in enumerate(CHANNELS) if mask >> i & 1]
+        if len(active) >= 2:
+            for channel, slowdown in interference_slowdowns(hw, active).items():
+                table[mask, CHANNELS.index(channel)] = slowdown
     return table
-
-
-def all_subsets():
-    """Every channel subset of size >= 2 (for documentation and tests)."""
-    return [c for n in range(2, 5) for c in itertools.combinations(CHANNELS, n)]

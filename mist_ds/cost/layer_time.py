@@ -1,0 +1,84 @@
+"""Forward / backward seconds of one block, the embedding and the LM head + loss on one TP rank,
+summed kernel by kernel from a HardwareProfile (mist_ds.config.hw_lookup).
+
+The kernel list follows the runtime (mist_ds/runtime/blocks.py, model.py, tp.py) and the
+profiler's kernel-sum model (mist_ds/profile/layer_model.py, validated there against measured
+block times), extended to tensor parallelism: column-parallel linears have out/tp outputs,
+row-parallel linears in/tp inputs, attention runs heads/tp heads, norms and residual adds stay
+full width (Megatron TP without sequence parallelism). Backward of a linear is two GEMMs,
+dX = dY W and dW = dY^T X (Narayanan et al. 2021); attention backward comes from the measured
+attention grid. Everything is cached per (micro-batch, tp): a search evaluates few distinct pairs.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from mist_ds.config import HardwareProfile, ModelSpec
+from mist_ds.config.hw_lookup import attention_time_s, matmul_time_s, memory_kernel_gbps
+from mist_ds.cost.shapes import vocab_shard
+
+ELEM = 2
+FP32 = 4
+ROPE_PASSES = 12  # neg + cat, x*cos, rotated*sin, add: 4 ops x (2 reads + 1 write) (layer_model.py)
+
+
+def block_linears(model: ModelSpec, tp: int) -> list[tuple[int, int]]:
+    """(out, in) of every linear of one block on one TP rank."""
+    h, kv, f = model.hidden_size, model.kv_dim, model.ffn_hidden_size
+    column = [(h, h), (kv, h), (kv, h)] + [(f, h)] * (2 if model.activation == "swiglu" else 1)
+    row = [(h, h), (h, f)]
+    return [(o // tp, i) for o, i in column] + [(o, i // tp) for o, i in row]
+
+
+def _elementwise(model: ModelSpec, tokens: int, tp: int, backward: bool) -> list[tuple[str, float]]:
+    """(kernel, bytes) of the block's memory-bound passes (layer_model.py, f and heads / tp)."""
+    h, kv, f = model.hidden_size, model.kv_dim / tp, model.ffn_hidden_size / tp
+    t = tokens * ELEM
+    norm = "layernorm_fwd" if model.norm == "layernorm" else "rmsnorm_fwd"
+    scale = 1.5 if backward else 1.0
+    passes = [(norm, 2 * scale * 2 * t * h), ("add", 2 * 3 * t * h), ("copy", 2 * t * h / tp)]
+    if model.activation == "swiglu":
+        passes += [("silu_fwd", scale * 2 * t * f), ("mul", (2 if backward else 1) * 3 * t * f)]
+    else:
+        passes += [("gelu_bwd" if backward else "gelu_fwd", (3 if backward else 2) * t * f)]
+    if model.position_embedding == "rope":
+        passes += [("mul", ROPE_PASSES * t * (h / tp + kv) * model.rotary_fraction)]
+    return passes
+
+
+def _memory_s(hw: HardwareProfile, passes) -> float:
+    return sum(nbytes / (memory_kernel_gbps(hw, kernel) * 1e9) for kernel, nbytes in passes)
+
+
+@functools.lru_cache(maxsize=4096)
+def _block_times(hw_json: str, model_json: str, seq: int, batch: int, tp: int,
+                 causal: bool) -> tuple[float, float, float, float]:
+    """(fwd, bwd, head fwd+bwd, embedding fwd+bwd) seconds (cached on the JSON of the inputs)."""
+    hw = HardwareProfile.from_json_text(hw_json)
+    model = ModelSpec.from_json_text(model_json)
+    m = batch * seq
+    lin = block_linears(model, tp)
+    fwd = sum(matmul_time_s(hw, m, o, i) for o, i in lin)
+    bwd = sum(matmul_time_s(hw, m, i, o) + matmul_time_s(hw, o, i, m) for o, i in lin)
+    att_f, att_b = attention_time_s(hw, batch, model.num_heads // tp, seq, model.head_dim, causal)
+    fwd += att_f + _memory_s(hw, _elementwise(model, m, tp, False))
+    bwd += att_b + _memory_s(hw, _elementwise(model, m, tp, True))
+    h, rows = model.hidden_size, int(vocab_shard(model, tp))
+    # LM head: logits GEMM and its two backward GEMMs; loss in fp32 (tp.py upcasts): upcast,
+    # log-softmax read+write forward, and the same traffic again backward
+    head = (matmul_time_s(hw, m, rows, h) + matmul_time_s(hw, m, h, rows)
+            + matmul_time_s(hw, rows, h, m)
+            + _memory_s(hw, [("copy", m * rows * (ELEM + FP32)), ("copy", 4 * m * rows * FP32)])
+            + _memory_s(hw, [(("layernorm_fwd" if model.norm == "layernorm" else "rmsnorm_fwd"),
+                              2.5 * 2 * m * h * ELEM)]))
+    # embedding: gather forward, scatter-add into the (rows, h) gradient backward
+    embedding = _memory_s(hw, [("copy", 3 * m * h * ELEM), ("copy", rows * h * ELEM)])
+    return fwd, bwd, head, embedding
+
+
+def block_times(hw_json: str, model_json: str, seq: int, batch: int, tp: int,
+                causal: bool = True) -> tuple[float, float, float, float]:
+    """(block forward, block backward, LM head + loss fwd+bwd, embedding fwd+bwd) seconds, from
+    the canonical JSON of the profile and the model (the cache key; serialise them once)."""
+    return _block_times(hw_json, model_json, seq, int(batch), int(tp), causal)
