@@ -151,8 +151,8 @@ def _init(env: Env):
 
     torch.cuda.set_device(env.local_rank)
     dev = torch.device("cuda", env.local_rank)
-    if env.world > 1:
-        dist.init_process_group("nccl", timeout=datetime.timedelta(seconds=300), device_id=dev)
+    if env.world > 1:  # 900 s: other ranks wait at a barrier while rank 0 may still build CPU Adam
+        dist.init_process_group("nccl", timeout=datetime.timedelta(seconds=900), device_id=dev)
     return dev
 
 
