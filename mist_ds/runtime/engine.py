@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 from dataclasses import dataclass
 
 import deepspeed
@@ -28,6 +30,7 @@ class Runtime:
     dp_rank: int
     device: object
     precision: str
+    adam_impl: str = ""
 
 
 def on_cpu() -> bool:
@@ -56,14 +59,35 @@ def check_world(plan: Plan) -> None:
                                    f"{dist.get_world_size()}")
 
 
+def fused_adam_buildable() -> bool:
+    """DeepSpeed's FusedAdam JIT-compiles an op: on GPUs it needs nvcc. On the CPU we never pick it:
+    its JIT build shares a lock in ~/.cache/torch_extensions with every other DeepSpeed process."""
+    if on_cpu():
+        return False
+    return shutil.which("nvcc") is not None or bool(os.environ.get("CUDA_HOME"))
+
+
+def optimizer_config(config: dict, plan: Plan, lr: float | None, impl: str) -> tuple[dict, str]:
+    """The ds_config optimizer section with an lr override and the Adam implementation:
+    'fused' (DeepSpeed FusedAdam), 'torch' (torch.optim.AdamW via DeepSpeed's torch_adam), or
+    'auto' (fused when buildable). Optimizer offload always uses DeepSpeed's CPU Adam."""
+    params = dict(config["optimizer"]["params"])
+    if lr is not None:
+        params["lr"] = lr
+    offloaded = plan.stages[0].offload_optimizer_ratio > 0
+    use_torch = impl == "torch" or (impl == "auto" and not fused_adam_buildable())
+    if use_torch and not offloaded:
+        params["torch_adam"] = True
+    chosen = "cpu_adam" if offloaded else ("torch_adamw" if use_torch else "fused_adam")
+    return {**config, "optimizer": {**config["optimizer"], "params": params}}, chosen
+
+
 def build_runtime(plan: Plan, local_rank: int, precision: Precision | None = None,
-                  seed: int = 1234, lr: float | None = None) -> Runtime:
+                  seed: int = 1234, lr: float | None = None, adam: str = "auto") -> Runtime:
     """Build the model for this rank and wrap it in a DeepSpeed (pipeline) engine."""
     precision = precision or ("fp32" if on_cpu() else plan.dtype)
     config = build_ds_config(plan, precision=precision)  # raises before any weight exists
-    if lr is not None:
-        optimizer = config["optimizer"]
-        config["optimizer"] = {**optimizer, "params": {**optimizer["params"], "lr": lr}}
+    config, adam_impl = optimizer_config(config, plan, lr, adam)
     check_world(plan)
     stage = plan.stages[0]
     device = torch.device(get_accelerator().device_name(local_rank))
@@ -83,4 +107,5 @@ def build_runtime(plan: Plan, local_rank: int, precision: Precision | None = Non
     engine, _, _, _ = deepspeed.initialize(model=model, model_parameters=params, config=config,
                                            mpu=engine_mpu)
     return Runtime(engine=engine, pipelined=plan.num_stages > 1, dp=stage.dp,
-                   dp_rank=mpu.get_data_parallel_rank(), device=device, precision=precision)
+                   dp_rank=mpu.get_data_parallel_rank(), device=device, precision=precision,
+                   adam_impl=adam_impl)

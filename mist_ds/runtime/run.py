@@ -10,9 +10,23 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 import traceback
 
 EXIT_ERROR, EXIT_USAGE, EXIT_OOM = 1, 2, 3
+PEER_GRACE_S = 3.0  # > the deepspeed launcher's 1 s poll of its children (launcher/launch.py)
+
+
+def _has_oom_report(path: str | None) -> bool:
+    """True when another rank already wrote an 'oom' report to `path`."""
+    if path is None or not os.path.exists(path):
+        return False
+    from mist_ds.config import RunReport
+
+    try:
+        return RunReport.load(path).status == "oom"
+    except ValueError:
+        return False
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -29,6 +43,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="override plan.dtype (CPU runs default to fp32)")
     parser.add_argument("--seed", type=int, default=1234)
     parser.add_argument("--lr", type=float, default=None, help="override the AdamW learning rate")
+    parser.add_argument("--adam", default="auto", choices=("auto", "fused", "torch"),
+                        help="Adam implementation: DeepSpeed FusedAdam (JIT-built, needs nvcc), "
+                             "torch.optim.AdamW, or auto (fused when nvcc is found)")
     parser.add_argument("--local_rank", type=int, default=None, help="set by the deepspeed launcher")
     args = parser.parse_args(argv)
     if args.steps < 1 or args.warmup < 0:
@@ -66,6 +83,18 @@ def load_inputs(args: argparse.Namespace):
     return plan, hardware, source
 
 
+def injected_fault() -> tuple[int, int] | None:
+    """MIST_DS_FAULT=oom:RANK:STEP makes RANK raise OutOfMemoryError after STEP (0-based): how the
+    tests check that an OOM on one rank ends every rank with exit code 3 and an 'oom' report."""
+    value = os.environ.get("MIST_DS_FAULT", "")
+    if not value:
+        return None
+    kind, rank, step = value.split(":")
+    if kind != "oom":
+        raise ValueError(f"MIST_DS_FAULT kind must be 'oom', not {kind!r}")
+    return int(rank), int(step)
+
+
 def finish(code: int) -> None:
     """barrier -> destroy_process_group -> flush -> os._exit (DESIGN.md: avoids aborts at exit)."""
     import torch.distributed as dist
@@ -91,16 +120,20 @@ def train(args, plan, hardware, source) -> int:
     precision = args.precision or ("fp32" if eng.on_cpu() else plan.dtype)
     losses: list[float] = []
 
+    fault = injected_fault()
+
     def progress(step, losses_, times):
+        if fault == (dist.get_rank(), step):
+            raise torch.OutOfMemoryError(f"injected by MIST_DS_FAULT at step {step}")
         if dist.get_rank() == 0:
             print(f"[mist_ds] step {step + 1}/{args.steps} loss {losses_[-1]:.5f} "
                   f"time {times[-1]:.3f}s", flush=True)
 
     try:
-        rt = eng.build_runtime(plan, local_rank, precision, args.seed, args.lr)
-        losses, times = run_steps(plan, rt, source, args.steps, progress)
+        rt = eng.build_runtime(plan, local_rank, precision, args.seed, args.lr, args.adam)
+        losses, times = run_steps(plan, rt, source, args.steps, progress, losses)
         report = success_report(plan, losses, times, warmup=args.warmup, precision=precision,
-                                hardware=hardware)
+                                hardware=hardware).model_copy(update={"adam_impl": rt.adam_impl})
     except torch.OutOfMemoryError as err:
         write_report(failure_report(plan, "oom", str(err), steps_done=len(losses), warmup=args.warmup,
                                     precision=precision, losses=losses), args.report)
@@ -109,6 +142,11 @@ def train(args, plan, hardware, source) -> int:
         return EXIT_OOM
     except Exception as err:  # every failure becomes a report, never a hang
         traceback.print_exc()
+        # Often the echo of a peer's OOM (gloo raises when the peer's socket closes): give the
+        # launcher time to see that rank's exit code 3 and kill us first, and never overwrite its report.
+        time.sleep(PEER_GRACE_S)
+        if _has_oom_report(args.report):
+            return EXIT_OOM
         write_report(failure_report(plan, "error", f"{type(err).__name__}: {err}",
                                     steps_done=len(losses), warmup=args.warmup, precision=precision,
                                     losses=losses), args.report)
@@ -129,5 +167,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(EXIT_USAGE)
     from mist_ds.runtime.engine import init_distributed
 
+    if args.report and os.environ.get("RANK", "0") == "0" and os.path.exists(args.report):
+        os.unlink(args.report)  # a stale report must not pass for this run's
     init_distributed()
     finish(train(args, plan, hardware, source))

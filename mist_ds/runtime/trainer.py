@@ -35,9 +35,12 @@ def train_step(plan: Plan, rt: Runtime, source: TokenSource, step: int) -> float
     return float(total) / dist.get_world_size()
 
 
-def run_steps(plan: Plan, rt: Runtime, source: TokenSource, steps: int, on_step=None):
-    """Run `steps` optimizer steps; returns (losses, wall seconds per step, max over ranks)."""
-    losses, times = [], []
+def run_steps(plan: Plan, rt: Runtime, source: TokenSource, steps: int, on_step=None,
+              losses: list[float] | None = None):
+    """Run `steps` optimizer steps; returns (losses, wall seconds per step, max over ranks).
+    `losses`, when given, is filled in place (so a failure handler sees the losses so far)."""
+    losses = [] if losses is None else losses
+    times: list[float] = []
     for step in range(steps):
         _sync(rt.device)
         start = time.perf_counter()

@@ -1,0 +1,74 @@
+"""launch/train.py end to end on 2 CPU ranks: a pipelined plan reports ok; an OOM on one rank ends
+every rank with exit code 3 and an 'oom' report; user errors exit 2 before any process group."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mist_ds.config import Plan, RunReport
+
+from .plans import CASES
+from .test_loss_equivalence import ROOT, cpu_env, deepspeed_cmd
+
+EXAMPLE = ROOT / "launch" / "examples" / "tiny-gpt-pp2.json"
+
+
+def launch(tmp_path: Path, port: int, plan: Path, *extra: str, env=None):
+    hostfile = tmp_path / "hostfile"
+    hostfile.write_text("localhost slots=2\n")
+    report = tmp_path / "run.json"
+    cmd = deepspeed_cmd(hostfile, port, "launch/train.py", "--plan", str(plan), "--steps", "3",
+                        "--warmup", "1", "--report", str(report), *extra)
+    proc = subprocess.run(cmd, cwd=ROOT, env={**cpu_env(), **(env or {})}, capture_output=True,
+                          text=True, timeout=600)
+    return proc, report
+
+
+@pytest.mark.distributed
+def test_pipelined_plan_reports_ok(tmp_path):
+    proc, report_path = launch(tmp_path, 29641, EXAMPLE)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    report = RunReport.load(report_path)
+    plan = Plan.load(EXAMPLE)
+    assert report.status == "ok" and report.num_steps == 3 and len(report.losses) == 3
+    assert report.plan_hash == plan.without_prediction().content_hash()
+    assert len(report.iteration_times_s) == 2 and report.median_iteration_time_s > 0
+    assert report.tokens_per_s == pytest.approx(plan.tokens_per_step / report.median_iteration_time_s)
+    assert report.precision == "fp32" and report.gpu_name == "cpu" and report.mfu is None
+
+
+@pytest.mark.distributed
+def test_oom_on_one_rank_ends_all_ranks_with_exit_code_3(tmp_path):
+    plan_path = tmp_path / "plan.json"
+    CASES["zero1"].save(plan_path)
+    proc, report_path = launch(tmp_path, 29642, plan_path, env={"MIST_DS_FAULT": "oom:1:0"})
+    assert proc.returncode == 3, proc.stdout[-3000:] + proc.stderr[-3000:]
+    report = RunReport.load(report_path)
+    assert report.status == "oom" and report.failed_rank == 1
+    assert "MIST_DS_FAULT" in report.error_message and len(report.losses) == 1
+
+
+def run_train(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "launch/train.py", *args], cwd=ROOT, env=cpu_env(),
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_missing_plan_is_a_user_error(tmp_path):
+    proc = run_train("--plan", str(tmp_path / "nope.json"), "--report", str(tmp_path / "r.json"))
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "does not exist" in proc.stderr
+    assert not (tmp_path / "r.json").exists()
+
+
+def test_unsupported_plan_is_a_user_error(tmp_path):
+    plan = Plan.load(EXAMPLE)
+    bad = plan.model_copy(update={"stages": tuple(s.model_copy(update={"zero_stage": 2})
+                                                  for s in plan.stages)})
+    path = tmp_path / "plan.json"
+    path.write_text(bad.to_json())
+    proc = run_train("--plan", str(path), "--report", str(tmp_path / "r.json"))
+    assert proc.returncode == 2 and "PipelineEngine" in proc.stderr
+    assert not (tmp_path / "r.json").exists()
