@@ -21,8 +21,6 @@ from __future__ import annotations
 
 from typing import Literal
 
-import sympy as sp
-
 from mist_ds.config import ModelSpec
 from mist_ds.cost.symbols import VS, b, tp
 

@@ -16,6 +16,8 @@ the torch optimizer's step):
   partition): e*N weights, e*N/dp grad partition, 12N/dp master/Adam, two reduce_bucket_size ipg
   buffers during backward (setup_buckets, overlap_comm; one in pipeline reduce_gradients); at step
   the buckets and the 16-bit partition are gone and the 4N/dp fp32 gradient partition appears.
+  A pipelined ZeRO-1 keeps whole 16-bit grads until pipe/engine.py reduces once per step
+  (source reading, not measured here).
   Optimizer offload (only all-or-nothing with ZeRO-1/2): master, Adam, fp32 grad, a pinned 16-bit
   copy of the partition, a largest-param staging buffer and, for ZeRO-2 with grad accumulation,
   accumulated 16-bit grads (accumulated_grads_in_cpu) live on the CPU; the GPU keeps a largest-param staging buffer

@@ -55,7 +55,9 @@ def _as_arrays(*values) -> list[np.ndarray]:
 class StageCostModel:
     """Memory and time of pipeline stages of one model on one hardware profile.
 
-    The symbolic terms are compiled once (cost/compiled.py); evaluate() is pure numpy.
+    The symbolic terms are compiled once (cost/compiled.py); evaluate() is pure numpy. `attention`
+    picks whose saved tensors the memory model counts ('sdpa', the runtime's default; 'flash_attn'
+    when flash-attn is importable; 'math'); compute time reads the profile's attention grid.
     """
 
     def __init__(self, model: ModelSpec, hw: HardwareProfile, seq_len: int, dtype: str = "bf16",
@@ -161,7 +163,6 @@ class StageCostModel:
         layers, recomputed = t["num_layers"], t["num_recompute"]
         busy_compute = layers * (block_f + block_b) + t["has_head"] * head + t["has_embedding"] * embedding
         recompute = recomputed * block_f
-        bwd = layers * block_b
         tp_mb = t["tp_ar_count"] * rt.collective_s("all_reduce", t["tp_ar_bytes"], tp, False)
         inter = (dp * tp > self.gpus_per_node) & (self.num_nodes > 1)
         nccl = (rt.collective_s("reduce_scatter", t["dp_rs_mb_bytes"], dp, inter)
@@ -187,7 +188,6 @@ class StageCostModel:
         # Twin-Flow (ZeRO-3 offload ratio): GPU and CPU parts of the step run concurrently
         optimizer = np.maximum(gpu_opt, cpu_side)
         cpu_wins = cpu_side >= gpu_opt
-        del bwd
         return {
             "stable_time_s": overlapped + tp_mb + act_xfer,
             "delta_time_s": step_comm + optimizer,

@@ -3,6 +3,8 @@
 One subprocess (tests/cost/ds_state_probe.py) runs every configuration below on 2 CPU ranks with the
 runtime's own model in bf16 and the emitted ds_config, and reports per rank the bytes held after
 the last backward and inside the optimizer step, split into device and host (offload) memory.
+About 80 s on 2 shared cores; the first run on a machine also JIT-builds DeepSpeed's CPU Adam and
+fused Adam ops (a few minutes, cached in ~/.cache/torch_extensions afterwards).
 """
 
 from __future__ import annotations
@@ -56,7 +58,7 @@ def measured(tmp_path_factory) -> dict[tuple[int, float], dict]:
         paths.append(str(path))
     out = folder / "measured.json"
     proc = subprocess.run([sys.executable, str(PROBE), *paths, str(out), str(free_port())],
-                          capture_output=True, text=True, timeout=600)
+                          capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0 and out.exists(), proc.stderr[-3000:]
     return dict(zip(CONFIGS, json.loads(out.read_text())))
 
