@@ -182,5 +182,10 @@ class HardwareProfile(StrictModel):
     """Measured memory-bound kernels; memory_bandwidth_gbps is their median."""
     gpu_adam_params_per_s: float | None = Field(default=None, gt=0.0)
     """fp32 parameters one GPU updates per second with torch's fused Adam; None if not measured."""
+    zero3_fetch_overhead_s: float = Field(default=0.0, ge=0.0)
+    """Seconds DeepSpeed ZeRO-3 spends on the compute thread per submodule fetch (its pre-forward /
+    pre-backward hooks: bookkeeping, all-gather launch, stream waits), beyond the all-gather's
+    alpha-beta time. 0.0 = not yet measured: calibrate from a ZeRO-3 run against the same plan on
+    ZeRO-1/2 (DESIGN.md's GPT-1.3B, 2xH200 runs imply roughly 4e-4 s)."""
     provenance: Provenance
     """How and when this profile was made."""
