@@ -172,6 +172,8 @@ class StageCostModel:
         # compute stream: out in forward, back in backward), so it adds to the micro-batch
         h2d = rt.h2d_s(t["h2d_mb_bytes"])
         act_xfer = rt.d2h_s(t["offloaded_per_microbatch"]) + rt.h2d_s(t["offloaded_per_microbatch"])
+        # ZeRO-3 hook work on the compute thread per submodule fetch (profile-calibrated)
+        fetch = t["z3_fetches"] * self.hw.zero3_fetch_overhead_s
         busy = busy_compute + recompute
         overlapped = rt.overlapped_s(busy, nccl, h2d, 0.0)
         extra = overlapped - busy
@@ -189,10 +191,10 @@ class StageCostModel:
         optimizer = np.maximum(gpu_opt, cpu_side)
         cpu_wins = cpu_side >= gpu_opt
         return {
-            "stable_time_s": overlapped + tp_mb + act_xfer,
+            "stable_time_s": overlapped + tp_mb + act_xfer + fetch,
             "delta_time_s": step_comm + optimizer,
             "compute_s": g * busy_compute, "recompute_s": g * recompute, "tp_comm_s": g * tp_mb,
-            "dp_comm_s": g * extra * share_dp + step_comm,
+            "dp_comm_s": g * (extra * share_dp + fetch) + step_comm,
             "offload_s": (g * (extra * (1 - share_dp) + act_xfer)
                           + np.where(cpu_wins, transfers, 0.0)),
             "optimizer_s": np.where(cpu_wins, cpu_adam, gpu_opt),

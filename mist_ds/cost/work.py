@@ -51,6 +51,11 @@ def comm_exprs(model: ModelSpec, seq_len: int) -> dict[str, sp.Expr]:
         "dp_ar_step_bytes": Z0 * grad_bytes,
         "dp_rs_step_bytes": Z1 * PP * grad_bytes,
         "dp_ag_step_bytes": (Z1 + Z2 + BF) * grad_bytes,
+        # ZeRO-3 submodule fetches per micro-batch (forward, backward, and the recomputed
+        # forward of checkpointed blocks): every module with parameters of runtime/blocks.py
+        # (2 norms + the linears), the embedding, and the final norm + head
+        "z3_fetches": Z3 * ((2 * L + r) * (2 + shapes.num_column_linears + shapes.num_row_linears)
+                            + 2 * E + 4 * HD),
         # host<->device
         "h2d_mb_bytes": Z3 * ow * 2 * ELEM * (n / dp),
         "opt_d2h_bytes": FP32 * n * shard * oo,

@@ -1,0 +1,123 @@
+"""Measured vs predicted peak GPU memory of single-GPU plans on the real runtime (needs CUDA).
+
+    python tests/cost/gpu_memory_probe.py OUT.json [--quick]
+
+For each plan: build the runtime's engine (mist_ds.runtime.engine.build_runtime, a 1-rank NCCL
+group), run two optimizer steps, reset the allocator's peak counters, run a third, and record
+torch.cuda.max_memory_allocated / max_memory_reserved next to the cost model's prediction.
+Also records the saved-activation bytes of one block on CUDA (saved_tensors_hooks, like
+test_activations.py does on the CPU) next to the formula's CUDA variant.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import sys
+
+import torch
+
+from mist_ds.config import ClusterSpec, Plan, StagePlan, get_preset
+from mist_ds.config.profiles import load_hardware
+from mist_ds.cost import predict_plan
+from mist_ds.cost.activations import layer_saved_bytes
+from mist_ds.cost.symbols import b as B_SYM
+from mist_ds.cost.symbols import tp as TP_SYM
+
+CASES = [  # (preset, seq, micro-batch, grad accum, zero stage, recompute, optimizer offload)
+    ("gpt-350m", 1024, 4, 2, 0, 0, 0.0),
+    ("gpt-350m", 1024, 4, 2, 1, 0, 0.0),
+    ("gpt-350m", 1024, 4, 2, 2, 0, 0.0),
+    ("gpt-350m", 1024, 4, 2, 3, 0, 0.0),
+    ("gpt-350m", 1024, 4, 2, 1, 12, 0.0),
+    ("llama-1.3b", 2048, 2, 2, 1, 0, 0.0),
+    ("llama-1.3b", 2048, 2, 2, 2, 24, 0.0),
+    ("llama-1.3b", 2048, 2, 2, 2, 0, 1.0),
+]
+
+
+def plan_for(preset, seq, micro, accum, zero, recompute, offload) -> Plan:
+    model = get_preset(preset)
+    stage = StagePlan(layer_start=0, layer_end=model.num_layers, micro_batch_size=micro, dp=1, tp=1,
+                      zero_stage=zero, num_recompute_layers=recompute,
+                      offload_optimizer_ratio=offload, offload_gradients_ratio=offload)
+    return Plan(model=model, cluster=ClusterSpec(num_nodes=1, gpus_per_node=1),
+                global_batch_size=micro * accum, seq_len=seq, grad_accum_steps=accum, stages=(stage,))
+
+
+def measure_plan(plan: Plan) -> dict:
+    from mist_ds.runtime.data import TokenSource
+    from mist_ds.runtime.engine import build_runtime
+    from mist_ds.runtime.trainer import train_step
+
+    rt = build_runtime(plan, 0, precision="bf16")
+    source = TokenSource(plan.model.vocab_size, plan.seq_len)
+    for step in range(2):
+        train_step(plan, rt, source, step)
+    torch.cuda.synchronize()
+    torch.cuda.reset_peak_memory_stats()
+    before = torch.cuda.memory_allocated()
+    train_step(plan, rt, source, 2)
+    torch.cuda.synchronize()
+    result = {"allocated_before_step": before, "max_allocated": torch.cuda.max_memory_allocated(),
+              "max_reserved": torch.cuda.max_memory_reserved()}
+    rt.engine.destroy() if hasattr(rt.engine, "destroy") else None
+    del rt
+    gc.collect()
+    torch.cuda.empty_cache()
+    return result
+
+
+def saved_block_bytes(preset: str, batch: int, seq: int) -> tuple[int, float]:
+    from mist_ds.runtime.blocks import TransformerBlock
+
+    model = get_preset(preset)
+    block = TransformerBlock(model, None, torch.bfloat16, device="cuda")
+    params = {p.untyped_storage().data_ptr() for p in block.parameters()}
+    storages: dict[int, int] = {}
+
+    def pack(tensor):
+        if tensor.untyped_storage().data_ptr() not in params:
+            storages[tensor.untyped_storage().data_ptr()] = tensor.untyped_storage().nbytes()
+        return tensor
+
+    x = torch.randn(batch, seq, model.hidden_size, dtype=torch.bfloat16, device="cuda",
+                    requires_grad=True)
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
+        out = block(x)
+    out.float().sum().backward()
+    predicted = float(layer_saved_bytes(model, seq, "sdpa", platform="cuda").subs({B_SYM: batch,
+                                                                                   TP_SYM: 1}))
+    return sum(storages.values()), predicted
+
+
+def main() -> None:
+    out_path = sys.argv[1]
+    quick = "--quick" in sys.argv
+    os.environ.update(RANK="0", LOCAL_RANK="0", WORLD_SIZE="1", MASTER_ADDR="127.0.0.1",
+                      MASTER_PORT=os.environ.get("MASTER_PORT", "29533"))
+    from mist_ds.runtime.engine import init_distributed
+
+    init_distributed()
+    hw = load_hardware("h100-sxm-80gb")
+    results = {"activations": [], "plans": []}
+    for preset, batch, seq in (("gpt-350m", 2, 1024), ("llama-1.3b", 1, 2048)):
+        measured, predicted = saved_block_bytes(preset, batch, seq)
+        results["activations"].append({"preset": preset, "batch": batch, "seq": seq,
+                                       "measured": measured, "predicted": predicted})
+        print("ACT", preset, measured, predicted, measured / predicted, flush=True)
+    for case in CASES[:2] if quick else CASES:
+        plan = plan_for(*case)
+        pred = predict_plan(plan, hw).stages[0]
+        row = {"case": case, "predicted_peak": pred.peak_memory_bytes,
+               "breakdown": pred.memory_breakdown.model_dump(), **measure_plan(plan)}
+        results["plans"].append(row)
+        print("PLAN", case, row["max_allocated"], row["predicted_peak"],
+              row["max_allocated"] / row["predicted_peak"], row["max_reserved"], flush=True)
+        with open(out_path, "w") as handle:
+            json.dump(results, handle, indent=1)
+
+
+if __name__ == "__main__":
+    main()
