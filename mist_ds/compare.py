@@ -90,6 +90,8 @@ def render(result: dict) -> str:
     t = result["iteration_time"]
     lines = [f"run: {result['status']} on {result['num_gpus']} x {result['gpu_name']}   "
              f"prediction: {result['prediction_source']}"]
+    if result["status"] != "ok":
+        lines.append("note: the run failed; its measured memory is the failing rank's peak at the failure")
     if not result["same_plan"]:
         lines.append(f"warning: run plan hash {result['run_plan_hash']} != plan {result['plan_hash']}")
     lines.append(f"{'':24}{'predicted':>12}{'measured':>12}{'rel.err':>10}")
