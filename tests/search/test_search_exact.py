@@ -100,3 +100,37 @@ def test_winner_prediction_is_predict_plan(cap_gib):
     assert prediction.iteration_time_s == pytest.approx(winner.time_s, rel=1e-9)
     assert max(s.peak_memory_bytes for s in prediction.stages) <= request.gpu_memory_cap_bytes
     assert plan.gpu_memory_cap_bytes == request.gpu_memory_cap_bytes
+
+
+@pytest.mark.parametrize("cap_gib", [2.2, 1.6])
+def test_search_matches_brute_force_on_two_nodes_with_deep_pipelines(cap_gib):
+    """2 nodes x 2 GPUs: stage boundaries cross nodes (inter-node p2p), up to 4 stages; both caps give
+    non-uniform splits with a different recompute count per stage."""
+    request = TuneRequest(model=resolve_model("gpt-125m"), cluster=ClusterSpec(num_nodes=2, gpus_per_node=2),
+                          global_batch_size=8, seq_len=2048,
+                          space=SearchSpace(zero_stages=(1,), max_micro_batch=2, offload_weights=False,
+                                            offload_gradients=False, offload_optimizer=False,
+                                            offload_activations=False),
+                          gpu_memory_cap_bytes=int(cap_gib * GIB))
+    result = search(request, HW, top_k=1)
+    assert result.ranked[0].time_s == pytest.approx(_brute_force_multinode(request), rel=1e-9)
+
+
+def _brute_force_multinode(request):
+    model = StageCostModel(request.model, HW, request.seq_len, request.dtype, request.cluster.num_nodes,
+                           request.cluster.gpus_per_node)
+    best = np.inf
+    for layout in enumerate_layouts(request):
+        table = _stage_options(model, request, layout, request.gpu_memory_cap_bytes)
+        # keep, per (stage, layers), the (stable, delta) Pareto front: enough for the brute force
+        table = {key: [v for v in values if not any(w[0] <= v[0] and w[1] <= v[1] and w != v for w in values)]
+                 for key, values in table.items()}
+        p2p = p2p_time_s(_uniform_plan(request, layout), model)
+        num, total = layout.num_stages, request.model.num_layers
+        for cuts in itertools.combinations(range(1, total), num - 1):
+            split = [b - a for a, b in zip((0, *cuts), (*cuts, total))]
+            choices = [table.get((s, n), []) for s, n in enumerate(split)]
+            for combo in itertools.product(*choices):
+                best = min(best, pipeline_iteration_time([x[0] for x in combo], [x[1] for x in combo], p2p,
+                                                         layout.grad_accum))
+    return best
