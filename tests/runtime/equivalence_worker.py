@@ -17,12 +17,14 @@ import torch.distributed as dist  # noqa: E402
 from mist_ds.runtime.data import TokenSource  # noqa: E402
 from mist_ds.runtime.engine import build_runtime, init_distributed  # noqa: E402
 from mist_ds.runtime.trainer import train_step  # noqa: E402
-from tests.runtime.plans import CASES  # noqa: E402
+from tests.runtime.plans import CASES, CASES_4  # noqa: E402
 
 
 def run_case(name: str, steps: int, lr: float) -> dict:
-    plan = CASES[name]
+    plan = {**CASES, **CASES_4}[name]
     rt = build_runtime(plan, int(os.environ.get("LOCAL_RANK", 0)), "fp32", seed=1234, lr=lr)
+    counts = [None] * dist.get_world_size()
+    dist.all_gather_object(counts, sum(p.numel() for p in rt.engine.module.parameters()))
     source = TokenSource(plan.model.vocab_size, plan.seq_len, seed=99)
     losses, norms = [], []
     for step in range(steps):
@@ -32,7 +34,7 @@ def run_case(name: str, steps: int, lr: float) -> dict:
     rt.engine.destroy() if hasattr(rt.engine, "destroy") else None
     del rt
     gc.collect()
-    return {"losses": losses, "grad_norms": norms}
+    return {"losses": losses, "grad_norms": norms, "params_per_rank": counts}
 
 
 def main() -> None:

@@ -53,6 +53,11 @@ CASES: dict[str, Plan] = {
     "llama_tp2": make_plan(LLAMA, [{"end": 3, "tp": 2}]),
 }
 
+# 4 ranks: pipeline x tensor parallel (tied embedding across stages, vocab-parallel on both ends).
+CASES_4: dict[str, Plan] = {
+    "pipe_tp2": make_plan(GPT, [{"end": 1, "tp": 2}, {"end": 4, "tp": 2, "num_recompute_layers": 1}]),
+}
+
 # (reference, other): the same seed and data must give the same loss curve.
 PAIRS = [
     ("zero0", "zero1"), ("zero0", "zero2"), ("zero0", "zero3"), ("zero1", "pipe_uneven"),

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from .plans import CASES, PAIRS
+from .plans import CASES, CASES_4, GPT, PAIRS
 
 pytestmark = pytest.mark.distributed
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,17 +33,25 @@ def cpu_env() -> dict[str, str]:
     return {**os.environ, "DS_ACCELERATOR": "cpu", "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
 
 
-@pytest.fixture(scope="module")
-def curves(tmp_path_factory) -> dict:
-    tmp = tmp_path_factory.mktemp("equivalence")
+def run_worker(tmp: Path, ranks: int, port: int, cases) -> dict:
     hostfile = tmp / "hostfile"
-    hostfile.write_text("localhost slots=2\n")
+    hostfile.write_text(f"localhost slots={ranks}\n")
     out = tmp / "curves.json"
-    cmd = deepspeed_cmd(hostfile, 29631, "tests/runtime/equivalence_worker.py",
-                        "--cases", ",".join(CASES), "--out", str(out), "--steps", "4")
+    cmd = deepspeed_cmd(hostfile, port, "tests/runtime/equivalence_worker.py",
+                        "--cases", ",".join(cases), "--out", str(out), "--steps", "4")
     proc = subprocess.run(cmd, cwd=ROOT, env=cpu_env(), capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return json.loads(out.read_text())
+
+
+@pytest.fixture(scope="module")
+def curves(tmp_path_factory) -> dict:
+    return run_worker(tmp_path_factory.mktemp("equivalence"), 2, 29631, CASES)
+
+
+@pytest.fixture(scope="module")
+def curves_4(tmp_path_factory) -> dict:
+    return run_worker(tmp_path_factory.mktemp("equivalence4"), 4, 29632, CASES_4)
 
 
 def test_training_moves_the_loss_far_beyond_the_tolerance(curves):
@@ -58,3 +66,20 @@ def test_same_loss_curve(curves, reference, other):
     norms = [(a, b) for a, b in zip(ref["grad_norms"], got["grad_norms"]) if None not in (a, b)]
     for a, b in norms:
         assert b == pytest.approx(a, rel=NORM_RTOL)
+
+
+def test_pipeline_x_tensor_parallel_on_4_ranks(curves, curves_4):
+    ref, got = curves["zero1"], curves_4["pipe_tp2"]
+    assert got["losses"] == pytest.approx(ref["losses"], rel=LOSS_RTOL)
+    assert got["grad_norms"] == pytest.approx(ref["grad_norms"], rel=NORM_RTOL)
+    first, _, last, _ = got["params_per_rank"]
+    assert got["params_per_rank"] == [first, first, last, last]  # TP ranks hold equal shards
+    assert first < GPT.embedding_params + GPT.layer_params  # sharded, not replicated
+
+
+def test_each_pipeline_rank_builds_only_its_stage(curves):
+    rank0, rank1 = curves["pipe_uneven"]["params_per_rank"]
+    assert rank0 == GPT.embedding_params + GPT.layer_params
+    # last stage: 3 blocks, final norm, and the tied token matrix (no position table)
+    assert rank1 == 3 * GPT.layer_params + GPT.norm_params + GPT.vocab_size * GPT.hidden_size
+    assert curves["zero0"]["params_per_rank"] == [GPT.num_params] * 2
