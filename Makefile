@@ -35,17 +35,24 @@ examples: install  ## regenerate ds_configs/ (tests/emit/test_examples.py fails 
 predict: install  ## predict the plan written by `make tune`
 	$(PY) -m mist_ds.predict $(OUT)/plan.json
 
-# CPU end-to-end (no GPU): a hand-written tiny GPT plan, pipeline 2 (uneven 1|3 split) + per-stage
-# recompute, 2 ranks through the deepspeed launcher (gloo, fp32) -> runs/smoke/run.json.
+# CPU end-to-end (no GPU), 2 ranks through the deepspeed launcher (gloo, fp32):
+# 1. autotune a tiny GPT (launch/examples/tiny-gpt-hf) for 2 GPUs and run its launch.sh;
+# 2. run a hand-written plan of the same size with pipeline 2 (uneven 1|3 split) + per-stage recompute.
 SMOKE_PLAN ?= launch/examples/tiny-gpt-pp2.json
-smoke: install  ## train a tiny GPT plan on 2 CPU ranks through deepspeed and write a RunReport
-	rm -rf runs/smoke && mkdir -p runs/smoke && printf 'localhost slots=2\n' > runs/smoke/hostfile
-	DS_ACCELERATOR=cpu OMP_NUM_THREADS=1 $(VENV)/bin/deepspeed --hostfile runs/smoke/hostfile \
-	    --no_ssh_check --master_addr 127.0.0.1 --master_port 29650 launch/train.py \
-	    --plan $(SMOKE_PLAN) --steps 6 --warmup 2 --lr 1e-2 --report runs/smoke/run.json
+SMOKE_ENV := DS_ACCELERATOR=cpu OMP_NUM_THREADS=1 PATH=$(abspath $(VENV))/bin:$$PATH
+smoke: install  ## tune + train a tiny GPT on 2 CPU ranks through deepspeed; writes runs/smoke/*.json
+	rm -rf runs/smoke && mkdir -p runs/smoke
+	$(PY) -m mist_ds.autotune --model launch/examples/tiny-gpt-hf/config.json --gpus-per-node 2 \
+	    --global-batch 8 --seq-len 64 --hardware h100-sxm-80gb --no-offload --out runs/smoke/tuned
+	$(SMOKE_ENV) runs/smoke/tuned/launch.sh --steps 4 --warmup 1 --lr 1e-2 --report runs/smoke/tuned_run.json
+	cp runs/smoke/tuned/hostfile runs/smoke/hostfile
+	$(SMOKE_ENV) deepspeed --hostfile runs/smoke/hostfile --no_ssh_check --master_addr 127.0.0.1 \
+	    --master_port 29650 launch/train.py --plan $(SMOKE_PLAN) --steps 6 --warmup 2 --lr 1e-2 \
+	    --report runs/smoke/run.json
 	$(PY) -m mist_ds.compare $(SMOKE_PLAN) runs/smoke/run.json
-	$(PY) -c "from mist_ds.config import RunReport as R; r = R.load('runs/smoke/run.json'); \
-	    assert r.status == 'ok', r.error_message; print('smoke ok: losses', r.losses)"
+	$(PY) -c "from mist_ds.config import RunReport as R; rs = [R.load('runs/smoke/' + f) for f in \
+	    ('tuned_run.json', 'run.json')]; bad = [r.error_message for r in rs if r.status != 'ok']; \
+	    assert not bad, bad; print('smoke ok: losses', [r.losses for r in rs])"
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache
