@@ -49,6 +49,10 @@ CASES: dict[str, Plan] = {
                                       {"end": 4, "num_recompute_layers": 2}]),
     "zero2_opt_offload": one_stage(zero_stage=2, offload_optimizer_ratio=1.0,
                                    offload_gradients_ratio=1.0),
+    "zero3_param_offload": one_stage(zero_stage=3, offload_weights_ratio=1.0,
+                                     offload_optimizer_ratio=1.0, offload_gradients_ratio=1.0),
+    "zero3_half_opt_offload": one_stage(zero_stage=3, offload_optimizer_ratio=0.5,
+                                        offload_gradients_ratio=0.5),
     "llama_tp1": one_stage(LLAMA, zero_stage=1),
     "llama_tp2": make_plan(LLAMA, [{"end": 3, "tp": 2}]),
 }
@@ -62,5 +66,6 @@ CASES_4: dict[str, Plan] = {
 PAIRS = [
     ("zero0", "zero1"), ("zero0", "zero2"), ("zero0", "zero3"), ("zero1", "pipe_uneven"),
     ("zero1", "recompute"), ("zero1", "act_offload"), ("pipe_uneven", "pipe_recompute"),
-    ("zero2", "zero2_opt_offload"), ("llama_tp1", "llama_tp2"),
+    ("zero2", "zero2_opt_offload"), ("zero3", "zero3_param_offload"),
+    ("zero3", "zero3_half_opt_offload"), ("llama_tp1", "llama_tp2"),
 ]

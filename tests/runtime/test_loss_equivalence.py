@@ -3,7 +3,8 @@
 All cases run in ONE pair of CPU processes (deepspeed launcher, gloo, fp32) to keep the suite fast:
 ZeRO 0/1/2/3, pipeline (uneven 1|3 split, tied embeddings) vs none, TP 2 vs 1 (Llama: GQA, RoPE,
 SwiGLU, untied head), recompute on vs off (also per-stage counts in a pipeline), optimizer offload
-(CPU Adam) on vs off, activation offload on vs off.
+(CPU Adam) on vs off, ZeRO-3 parameter offload and fractional (0.5) optimizer offload, activation
+offload on vs off; and, on 4 ranks, pipeline x TP 2.
 """
 
 from __future__ import annotations
