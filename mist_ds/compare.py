@@ -90,6 +90,8 @@ def render(result: dict) -> str:
     t = result["iteration_time"]
     lines = [f"run: {result['status']} on {result['num_gpus']} x {result['gpu_name']}   "
              f"prediction: {result['prediction_source']}"]
+    if result["gpu_name"] == "cpu":
+        lines.append("note: a CPU run (fp32, gloo): the prediction is for the plan's GPUs, not this machine")
     if result["status"] != "ok":
         lines.append("note: the run failed; its measured memory is the failing rank's peak at the failure")
     if not result["same_plan"]:
