@@ -104,6 +104,8 @@ def head_saved_bytes(model: ModelSpec, seq_len: int, elem: int = 2):
 
 
 def logits_bytes(seq_len: int, elem: int = 2):
-    """Peak of the loss on the last stage: 16-bit logits, their fp32 copy and the fp32
-    log-softmax output (runtime/tp.py vocab_parallel_cross_entropy upcasts to fp32), per TP rank."""
-    return (elem + FP32 + FP32) * b * seq_len * VS
+    """Peak of the loss on the last stage, per TP rank: runtime/tp.py upcasts the logits to fp32
+    before cross-entropy, whose log-softmax output (fp32) is saved; at the start of backward the
+    saved log-probabilities, their gradient and the gradient of the fp32 logits are live together
+    (3 x 4 bytes per logit), above the forward's 16-bit logits + fp32 copy + log-probs (2+4+4)."""
+    return max(3 * FP32, elem + 2 * FP32) * b * seq_len * VS

@@ -72,18 +72,33 @@ def model_state_exprs(model: ModelSpec) -> dict[str, sp.Expr]:
     grads = (ELEM * (fp * n + BF * 2 * n + Z1 * PP * n)
              + (Z1 * (1 - PP) + Z2 + Z3) * part * (1 - OF))
     optimizer = MASTER_ADAM * n * shard * (1 - oo)
-    buckets = ELEM * REDUCE_BUCKET_ELEMENTS * (z12 * (2 - PP) + Z3)
+    # ipg buckets (stage_1_and_2.py setup_buckets: two with overlap_comm, one in a pipeline's
+    # reduce_gradients; stage3.py: one, kept). ZeRO-1 keeps its pair between micro-batches when it
+    # accumulates; ZeRO-2 (and ZeRO-1 at the boundary) allocates them when the first parameter
+    # gradient arrives, after the loss backward, and frees them after the reduction. Measured on
+    # H100 (tests/cost/gpu_memory_probe.py): a ZeRO-2 peak carries no buckets beyond ZeRO-0's.
+    bucket = ELEM * REDUCE_BUCKET_ELEMENTS
+    kept_buckets = bucket * (2 * Z1 * GA * (1 - PP) + Z3)
+    passing_buckets = bucket * (2 * (Z2 + Z1 * (1 - GA)) * (1 - PP) + Z1 * PP)
     gathered = Z3 * ELEM * minimum(maximum(per_layer, maximum(E * embedding, HD * head))
                                    + STAGE3_PREFETCH_ELEMENTS, STAGE3_MAX_LIVE_PARAMETERS)
     staging = z12 * OF * ELEM * MP                  # temp_grad_buffer_for_gpu_offload
+    # ZeRO-1/2 copy each parameter's fresh 16-bit gradient into the ipg bucket and free it: at
+    # most one parameter's gradient (the largest) is live beside the buckets during backward
+    fresh_grad = z12 * ELEM * MP
     cpu = ((FP32 + MASTER_ADAM) * n * shard * oo
            + z12 * OF * (part + ELEM * MP) + Z2 * OF * GA * part
            + Z3 * (OF * part + ow * part))
     return {
         "weights": weights, "gradients": grads, "optimizer": optimizer,
-        "buckets": buckets + staging, "gathered": gathered,
+        "buckets": kept_buckets + staging, "passing_buckets": passing_buckets + fresh_grad,
+        "gathered": gathered,
         "step_weights": ELEM * (1 - Z3) * n + w_part,
         "step_gradients": Z3 * part * (1 - OF) + FP32 * n * shard * (1 - oo),
+        # stage_1_and_2.py step(): the 16-bit partition is flattened (a copy) and converted to the
+        # fp32 gradient while both 16-bit versions are alive (measured on H100: 22 bytes/param
+        # at dp=1 = 2 weights + 12 Adam + 2 + 2 + 4)
+        "step_convert": z12 * (1 - OF) * 2 * part,
         "step_buffers": ELEM * REDUCE_BUCKET_ELEMENTS * Z3 + staging,
         "cpu_states": cpu, "params": n,
     }

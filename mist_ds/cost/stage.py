@@ -128,22 +128,28 @@ class StageCostModel:
         return (groups - np.floor((1.0 - ratio) * groups)) / groups
 
     def _memory(self, t) -> dict[str, np.ndarray]:
-        """Peak = max(forward/backward peak, optimizer-step peak) + allocator allowance."""
+        """Peak = max(forward/backward peak, optimizer-step peak) + allocator allowance.
+
+        Forward/backward peaks at the start of the last micro-batch's backward: model states,
+        saved activations, kept buffers, and the larger of the loss's logits working set and the
+        buffers that only exist once parameter gradients flow (cost/memory.py).
+        """
         fwd_bwd = (t["weights"] + t["gradients"] + t["optimizer"] + t["activations"]
-                   + t["buckets"] + t["gathered"] + t["logits"])
-        step = t["step_weights"] + t["step_gradients"] + t["optimizer"] + t["step_buffers"]
+                   + t["buckets"] + t["gathered"] + np.maximum(t["logits"], t["passing_buckets"]))
+        step_grads = t["step_gradients"] + t["step_convert"]
+        step = t["step_weights"] + step_grads + t["optimizer"] + t["step_buffers"]
         at_step = step > fwd_bwd
         raw = np.maximum(fwd_bwd, step)
         allowance = raw * self.allocator_fraction
         pick = lambda step_value, fb_value: np.where(at_step, step_value, fb_value)  # noqa: E731
+        buffers = t["buckets"] + t["gathered"] + np.maximum(t["logits"], t["passing_buckets"])
         return {
             "peak_memory_bytes": raw + allowance,
             "weights_bytes": pick(t["step_weights"], t["weights"]),
-            "gradients_bytes": pick(t["step_gradients"], t["gradients"]),
+            "gradients_bytes": pick(step_grads, t["gradients"]),
             "optimizer_states_bytes": t["optimizer"],
             "activations_bytes": pick(0.0, t["activations"]),
-            "buffers_bytes": pick(t["step_buffers"], t["buckets"] + t["gathered"] + t["logits"])
-            + allowance,
+            "buffers_bytes": pick(t["step_buffers"], buffers) + allowance,
             "cpu_memory_bytes": t["cpu_states"] + t["cpu_activations"],
         }
 

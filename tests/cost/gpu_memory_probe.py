@@ -34,6 +34,8 @@ CASES = [  # (preset, seq, micro-batch, grad accum, zero stage, recompute, optim
     ("llama-1.3b", 2048, 2, 2, 1, 0, 0.0),
     ("llama-1.3b", 2048, 2, 2, 2, 24, 0.0),
     ("llama-1.3b", 2048, 2, 2, 2, 0, 1.0),
+    ("llama-1.3b", 2048, 1, 2, 3, 12, 0.0),
+    ("gpt-1.3b", 2048, 4, 2, 1, 0, 0.0),
 ]
 
 
@@ -51,6 +53,11 @@ def measure_plan(plan: Plan) -> dict:
     from mist_ds.runtime.engine import build_runtime
     from mist_ds.runtime.trainer import train_step
 
+    # DeepSpeed keeps engines alive after their last reference goes (global hooks/registries), so
+    # memory left by earlier cases in this process is measured first and subtracted
+    gc.collect()
+    torch.cuda.synchronize()
+    baseline = torch.cuda.memory_allocated()
     rt = build_runtime(plan, 0, precision="bf16")
     source = TokenSource(plan.model.vocab_size, plan.seq_len)
     for step in range(2):
@@ -60,13 +67,45 @@ def measure_plan(plan: Plan) -> dict:
     before = torch.cuda.memory_allocated()
     train_step(plan, rt, source, 2)
     torch.cuda.synchronize()
-    result = {"allocated_before_step": before, "max_allocated": torch.cuda.max_memory_allocated(),
-              "max_reserved": torch.cuda.max_memory_reserved()}
+    result = {"baseline": baseline, "allocated_before_step": before - baseline,
+              "max_allocated": torch.cuda.max_memory_allocated() - baseline,
+              "max_reserved_over_allocated": (torch.cuda.max_memory_reserved()
+                                              / torch.cuda.max_memory_allocated())}
     rt.engine.destroy() if hasattr(rt.engine, "destroy") else None
     del rt
     gc.collect()
     torch.cuda.empty_cache()
     return result
+
+
+def diagnose(plan: Plan) -> None:
+    """Print the largest live CUDA storages after two steps, with the engine path holding them."""
+    from ds_state_probe import _reachable_tensors
+    from mist_ds.runtime.data import TokenSource
+    from mist_ds.runtime.engine import build_runtime
+    from mist_ds.runtime.trainer import train_step
+
+    rt = build_runtime(plan, 0, precision="bf16")
+    source = TokenSource(plan.model.vocab_size, plan.seq_len)
+    for step in range(2):
+        train_step(plan, rt, source, step)
+    torch.cuda.synchronize()
+    gc.collect()
+    paths: dict = {}
+    reachable = _reachable_tensors(rt.engine, paths)
+    known = {t.untyped_storage().data_ptr(): paths[id(t)] for t in reachable if t.is_cuda}
+    live = {}
+    for obj in gc.get_objects():
+        if isinstance(obj, torch.Tensor) and obj.is_cuda:
+            live[obj.untyped_storage().data_ptr()] = (obj.untyped_storage().nbytes(), obj.dtype,
+                                                      tuple(obj.shape))
+    print("DIAG allocated", torch.cuda.memory_allocated(), "gc-visible", sum(v[0] for v in live.values()),
+          "engine-reachable", sum(live[k][0] for k in known if k in live), flush=True)
+    for ptr, (size, dtype, shape) in sorted(live.items(), key=lambda kv: -kv[1][0])[:25]:
+        print("DIAG", size, dtype, shape, known.get(ptr, "NOT-FROM-ENGINE")[:150], flush=True)
+    del rt
+    gc.collect()
+    torch.cuda.empty_cache()
 
 
 def saved_block_bytes(preset: str, batch: int, seq: int) -> tuple[int, float]:
@@ -100,9 +139,17 @@ def main() -> None:
     from mist_ds.runtime.engine import init_distributed
 
     init_distributed()
+    if "--recompute" in sys.argv:
+        CASES[:] = [("gpt-350m", 1024, 4, 2, 2, 24, 0.0), ("gpt-350m", 1024, 4, 2, 1, 24, 0.0),
+                    ("llama-1.3b", 2048, 2, 2, 1, 24, 0.0), ("llama-1.3b", 2048, 2, 2, 2, 12, 0.0)]
+    if "--diagnose" in sys.argv:
+        for case in (CASES[4], CASES[5]):
+            diagnose(plan_for(*case))
+        return
     hw = load_hardware("h100-sxm-80gb")
     results = {"activations": [], "plans": []}
-    for preset, batch, seq in (("gpt-350m", 2, 1024), ("llama-1.3b", 1, 2048)):
+    for preset, batch, seq in () if "--recompute" in sys.argv else (("gpt-350m", 2, 1024),
+                                                                     ("llama-1.3b", 1, 2048)):
         measured, predicted = saved_block_bytes(preset, batch, seq)
         results["activations"].append({"preset": preset, "batch": batch, "seq": seq,
                                        "measured": measured, "predicted": predicted})
@@ -114,7 +161,8 @@ def main() -> None:
                "breakdown": pred.memory_breakdown.model_dump(), **measure_plan(plan)}
         results["plans"].append(row)
         print("PLAN", case, row["max_allocated"], row["predicted_peak"],
-              row["max_allocated"] / row["predicted_peak"], row["max_reserved"], flush=True)
+              round(row["max_allocated"] / row["predicted_peak"], 4), row["allocated_before_step"],
+              round(row["max_reserved_over_allocated"], 3), flush=True)
         with open(out_path, "w") as handle:
             json.dump(results, handle, indent=1)
 
