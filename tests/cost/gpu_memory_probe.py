@@ -15,6 +15,7 @@ import gc
 import json
 import os
 import sys
+import time
 
 import torch
 
@@ -65,9 +66,11 @@ def measure_plan(plan: Plan) -> dict:
     torch.cuda.synchronize()
     torch.cuda.reset_peak_memory_stats()
     before = torch.cuda.memory_allocated()
+    start = time.perf_counter()
     train_step(plan, rt, source, 2)
     torch.cuda.synchronize()
-    result = {"baseline": baseline, "allocated_before_step": before - baseline,
+    seconds = time.perf_counter() - start
+    result = {"step_time_s": seconds, "baseline": baseline, "allocated_before_step": before - baseline,
               "max_allocated": torch.cuda.max_memory_allocated() - baseline,
               "max_reserved_over_allocated": (torch.cuda.max_memory_reserved()
                                               / torch.cuda.max_memory_allocated())}
@@ -158,11 +161,13 @@ def main() -> None:
         plan = plan_for(*case)
         pred = predict_plan(plan, hw).stages[0]
         row = {"case": case, "predicted_peak": pred.peak_memory_bytes,
+               "predicted_time_s": predict_plan(plan, hw).iteration_time_s,
                "breakdown": pred.memory_breakdown.model_dump(), **measure_plan(plan)}
         results["plans"].append(row)
         print("PLAN", case, row["max_allocated"], row["predicted_peak"],
               round(row["max_allocated"] / row["predicted_peak"], 4), row["allocated_before_step"],
-              round(row["max_reserved_over_allocated"], 3), flush=True)
+              round(row["max_reserved_over_allocated"], 3), "time", round(row["step_time_s"], 4),
+              round(row["predicted_time_s"], 4), flush=True)
         with open(out_path, "w") as handle:
             json.dump(results, handle, indent=1)
 
