@@ -32,18 +32,26 @@ def block_linears(model: ModelSpec, tp: int) -> list[tuple[int, int]]:
 
 
 def _elementwise(model: ModelSpec, tokens: int, tp: int, backward: bool) -> list[tuple[str, float]]:
-    """(kernel, bytes) of the block's memory-bound passes (layer_model.py, f and heads / tp)."""
+    """(kernel, bytes) of the block's memory-bound passes, as mist_ds/profile/layer_model.py counts
+    them from runtime/blocks.py and runtime/tp.py, with the f-, head- and kv-wide tensors / tp.
+    Forward: 2 norms, 2 residual adds, the attention-output relayout copy, the activation, RoPE,
+    and with biases the two row-parallel `out + bias` adds. Backward: norm dx plus its weight
+    gradient reduction, residual gradient sums, the copy, the activation backward (GELU 3 passes,
+    SwiGLU 9), RoPE, and one reduction over dY per bias."""
     h, kv, f = model.hidden_size, model.kv_dim / tp, model.ffn_hidden_size / tp
     t = tokens * ELEM
     norm = "layernorm_fwd" if model.norm == "layernorm" else "rmsnorm_fwd"
-    scale = 1.5 if backward else 1.0
-    passes = [(norm, 2 * scale * 2 * t * h), ("add", 2 * 3 * t * h), ("copy", 2 * t * h / tp)]
+    passes = [(norm, 2 * (5 if backward else 2) * t * h), ("add", 2 * 3 * t * h),
+              ("copy", 2 * t * h / tp)]
     if model.activation == "swiglu":
-        passes += [("silu_fwd", scale * 2 * t * f), ("mul", (2 if backward else 1) * 3 * t * f)]
+        passes += [("mul", (9 if backward else 5) * t * f)]
     else:
         passes += [("gelu_bwd" if backward else "gelu_fwd", (3 if backward else 2) * t * f)]
     if model.position_embedding == "rope":
-        passes += [("mul", ROPE_PASSES * t * (h / tp + kv) * model.rotary_fraction)]
+        passes += [("mul", ROPE_PASSES * t * (h / tp + kv))]
+    if model.linear_bias:
+        passes += ([("add", (h / tp + 2 * h + 2 * kv + f) * t)] if backward
+                   else [("add", 2 * 2 * t * h)])
     return passes
 
 
