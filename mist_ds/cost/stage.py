@@ -167,7 +167,8 @@ class StageCostModel:
         times = self._compute(b, tp)
         block_f, block_b, head, embedding = (times[..., i] for i in range(4))
         layers, recomputed = t["num_layers"], t["num_recompute"]
-        busy_compute = layers * (block_f + block_b) + t["has_head"] * head + t["has_embedding"] * embedding
+        busy_compute = (layers * (block_f + block_b) + t["has_head"] * head
+                        + t["has_embedding"] * embedding + rt.copy_s(t["mb_copy_bytes"]))
         recompute = recomputed * block_f
         tp_mb = t["tp_ar_count"] * rt.collective_s("all_reduce", t["tp_ar_bytes"], tp, False)
         inter = (dp * tp > self.gpus_per_node) & (self.num_nodes > 1)
@@ -189,7 +190,7 @@ class StageCostModel:
         step_comm = (rt.collective_s("all_reduce", t["dp_ar_step_bytes"], dp, inter)
                      + rt.collective_s("reduce_scatter", t["dp_rs_step_bytes"], dp, inter)
                      + rt.collective_s("all_gather", t["dp_ag_step_bytes"], dp, inter))
-        gpu_opt = rt.gpu_adam_s(t["gpu_adam_params"])
+        gpu_opt = rt.gpu_adam_s(t["gpu_adam_params"]) + rt.copy_s(t["step_copy_bytes"])
         cpu_adam = rt.cpu_adam_s(t["cpu_adam_params"])
         transfers = rt.d2h_s(t["opt_d2h_bytes"]) + rt.h2d_s(t["opt_h2d_bytes"])
         cpu_side = cpu_adam + transfers

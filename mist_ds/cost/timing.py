@@ -40,6 +40,7 @@ class Rates:
         self.gpu_adam_params_per_s = hw.gpu_adam_params_per_s or (
             memory_kernel_gbps(hw, "adam_step") * 1e9 / ADAM_BYTES_PER_PARAM)
         self._interference = _interference_table(hw)
+        self.copy_bytes_per_s = memory_kernel_gbps(hw, "copy") * 1e9
 
     def _fit(self, kind: str, scope: str, group: int) -> tuple[float, float]:
         key = (kind, scope, group)
@@ -83,6 +84,10 @@ class Rates:
     def gpu_adam_s(self, params):
         """GPU Adam step time of `params` fp32 parameters."""
         return np.asarray(params, float) / self.gpu_adam_params_per_s
+
+    def copy_s(self, nbytes):
+        """Memory-bound copy traffic (bytes read + written) at the profile's 'copy' kernel rate."""
+        return np.asarray(nbytes, float) / self.copy_bytes_per_s
 
     def overlapped_s(self, *channel_times):
         """Wall time of the four channels (compute, nccl, h2d, d2h) run concurrently."""

@@ -24,7 +24,7 @@ import sympy as sp
 from mist_ds.config import ModelSpec
 from mist_ds.cost.memory import ELEM, FP32, stage_params
 from mist_ds.cost.shapes import layer_shapes
-from mist_ds.cost.symbols import BF, HD, PP, Z0, Z1, Z2, Z3, E, L, b, dp, oo, ow, r
+from mist_ds.cost.symbols import BF, HD, OF, PP, Z0, Z1, Z2, Z3, E, L, b, dp, oo, ow, r
 
 
 def comm_exprs(model: ModelSpec, seq_len: int) -> dict[str, sp.Expr]:
@@ -60,6 +60,18 @@ def comm_exprs(model: ModelSpec, seq_len: int) -> dict[str, sp.Expr]:
         "h2d_mb_bytes": Z3 * ow * 2 * ELEM * (n / dp),
         "opt_d2h_bytes": FP32 * n * shard * oo,
         "opt_h2d_bytes": FP32 * n * shard * oo,
+        # memory-bound DeepSpeed passes outside the model (bytes read + written), GPU side:
+        # per micro-batch, ZeRO-1/2 copy every fresh gradient into the ipg bucket (read 2 + write
+        # 2 per element) and accumulate the reduced slice into the partition (read 4 + write 2 per
+        # partition element) (stage_1_and_2.py reduce_independent_p_g_buckets_and_remove_grads,
+        # copy_grads_in_partition); per step, ZeRO-1/2 flatten + upcast the partition (2+2, 2+4),
+        # clip (norm read 4, scale read 4 + write 4) and copy the updated fp32 partition back to
+        # 16 bits (4+2) (stage_1_and_2.py step, unscale_and_clip_grads); FP16_Optimizer /
+        # BF16_Optimizer flatten + upcast, clip and copy back the same way (fp16/fused_optimizer.py
+        # step, bf16_optimizer.py step); ZeRO-3 clips and copies back (stage3.py _optimizer_step)
+        "mb_copy_bytes": (Z1 * (1 - PP) + Z2) * (1 - OF) * (4 * n + 6 * n / dp),
+        "step_copy_bytes": (((Z1 + Z2 + fp) * 28 * n * shard + BF * 28 * n / dp)
+                            + Z3 * 18 * n / dp) * (1 - OF),
         # optimizer work (parameters updated on GPU / CPU)
         "gpu_adam_params": n * shard * (1 - oo),
         "cpu_adam_params": n * shard * oo,

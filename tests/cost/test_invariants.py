@@ -135,8 +135,8 @@ def test_time_per_token_falls_with_micro_batch_at_fixed_tokens():
                           has_embedding=True, has_head=True, grad_accum=8 // batch)
     step = (8 // batch) * cost.stable_time_s + cost.delta_time_s
     assert np.all(np.diff(step) < 0)
-    compute = cost.compute_s
-    np.testing.assert_allclose(compute, compute[0], rtol=0.02)   # same tokens, same compute
+    # same tokens: the blocks' compute is the same; ZeRO-2's per-micro-batch bucket copies are not
+    assert np.all(np.diff(cost.compute_s) <= 0)
 
 
 def test_breakdown_sums_to_stable_and_delta():
