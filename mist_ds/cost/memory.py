@@ -14,8 +14,10 @@ the torch optimizer's step):
   (12N/dp) and a 4N/dp fp32 copy of the grad partition at step (source reading, not yet measured).
 * ZeRO-1 and ZeRO-2 (stage_1_and_2.py, 0.19: both reduce every micro-batch into a 16-bit gradient
   partition): e*N weights, e*N/dp grad partition, 12N/dp master/Adam, two reduce_bucket_size ipg
-  buffers during backward (setup_buckets, overlap_comm; one in pipeline reduce_gradients); at step
-  the buckets and the 16-bit partition are gone and the 4N/dp fp32 gradient partition appears.
+  buffers (setup_buckets, overlap_comm; one in pipeline reduce_gradients: kept between
+  micro-batches by an accumulating ZeRO-1, allocated only once gradients flow otherwise); at step
+  the buckets are gone, and flattening + upcasting the 16-bit partition briefly holds it, its flat
+  copy and the 4N/dp fp32 gradient (measured on H100, bench/results/cost_memory_h100.md).
   A pipelined ZeRO-1 keeps whole 16-bit grads until pipe/engine.py reduces once per step
   (source reading, not measured here).
   Optimizer offload (only all-or-nothing with ZeRO-1/2): master, Adam, fp32 grad, a pinned 16-bit
