@@ -59,7 +59,8 @@ def comparison(plan: Plan, run: RunReport) -> dict:
         predicted = pred.stages[index].peak_memory_bytes if pred else None
         stages.append({"stage": index, "predicted_peak_bytes": predicted, "measured_peak_bytes": peak,
                        "measured_reserved_bytes": reserved[index],
-                       "rel_error": rel_error(predicted, peak)})
+                       "rel_error": rel_error(predicted, peak),
+                       "rel_error_reserved": rel_error(predicted, reserved[index])})
     measured_t = run.median_iteration_time_s
     predicted_t = pred.iteration_time_s if pred else None
     return {
@@ -106,6 +107,9 @@ def render(result: dict) -> str:
         lines.append(f"{'stage ' + str(stage['stage']) + ' peak mem (GiB)':24}"
                      f"{_fmt(stage['predicted_peak_bytes'], GIB, '.2f'):>12}"
                      f"{_fmt(stage['measured_peak_bytes'], GIB, '.2f'):>12}{_pct(stage['rel_error']):>10}")
+        lines.append(f"{'  vs reserved (GiB)':24}{'':>12}"
+                     f"{_fmt(stage['measured_reserved_bytes'], GIB, '.2f'):>12}"
+                     f"{_pct(stage['rel_error_reserved']):>10}")
     return "\n".join(lines)
 
 

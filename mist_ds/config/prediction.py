@@ -51,7 +51,9 @@ class StagePrediction(StrictModel):
     """Predicted memory and time of one pipeline stage (per GPU of that stage)."""
 
     peak_memory_bytes: int = Field(ge=0)
-    """Predicted peak of torch.cuda.max_memory_allocated on a GPU of this stage."""
+    """Predicted peak GPU memory of this stage: live tensors at the peak (torch.cuda.max_memory_allocated)
+    plus the profile's allocator allowance (so it targets max_memory_reserved; the allowance is counted
+    in buffers_bytes). Compared against the memory cap."""
     memory_breakdown: MemoryBreakdown
     """The peak split by kind."""
     time_breakdown: TimeBreakdown
