@@ -54,6 +54,10 @@ smoke: install  ## tune + train a tiny GPT on 2 CPU ranks through deepspeed; wri
 	    ('tuned_run.json', 'run.json')]; bad = [r.error_message for r in rs if r.status != 'ok']; \
 	    assert not bad, bad; print('smoke ok: losses', [r.losses for r in rs])"
 
+bench: install  ## CPU benchmarks: tuning time and cost-model speed (tables under bench/results/)
+	$(PY) bench/tuning_time.py
+	$(PY) bench/cost_speed.py
+
 clean:
 	rm -rf $(VENV) runs .pytest_cache
 
