@@ -13,8 +13,6 @@ import argparse
 import json
 import sys
 
-from pydantic import ValidationError
-
 from mist_ds.config import Plan, PlanPrediction, RunReport
 
 GIB = 2**30
@@ -114,16 +112,7 @@ def render(result: dict) -> str:
 
 
 def _load(cls, path: str):
-    try:
-        return cls.load(path)
-    except FileNotFoundError:
-        raise ValueError(f"{path} does not exist") from None
-    except ValidationError as err:
-        first = err.errors()[0]
-        raise ValueError(f"{path} is not a valid {cls.__name__}: "
-                         f"{'.'.join(map(str, first['loc']))}: {first['msg']}") from None
-    except ValueError as err:
-        raise ValueError(f"{path}: {err}") from None
+    return cls.load_checked(path)
 
 
 def main(argv: list[str] | None = None) -> int:

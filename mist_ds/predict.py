@@ -8,8 +8,6 @@ import json
 import sys
 from typing import Any
 
-from pydantic import ValidationError
-
 from mist_ds.config import HardwareProfile, Plan, PlanPrediction
 from mist_ds.config.profiles import load_hardware
 from mist_ds.cost import predict_plan
@@ -35,19 +33,9 @@ def _parser() -> argparse.ArgumentParser:
 def load_plan(path: str) -> Plan:
     """Read and validate a plan; every failure is a one-line UserError."""
     try:
-        return Plan.load(path)
-    except FileNotFoundError:
-        raise UserError(f"plan file {path} does not exist") from None
-    except IsADirectoryError:
-        raise UserError(f"{path} is a directory, not a plan file") from None
-    except json.JSONDecodeError as err:
-        raise UserError(f"{path} is not valid JSON: {err.msg} (line {err.lineno})") from None
-    except ValidationError as err:
-        first = err.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "plan"
-        raise UserError(f"invalid plan {path}: {where}: {first['msg']}") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise UserError(f"cannot read plan {path}: {err}") from None
+        return Plan.load_checked(path, "plan")
+    except ValueError as err:
+        raise UserError(str(err)) from None
 
 
 def resolve_hardware(plan: Plan, name: str | None) -> HardwareProfile:

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 M = TypeVar("M", bound="StrictModel")
 
@@ -40,6 +40,26 @@ class StrictModel(BaseModel):
     def load(cls: type[M], path: str | Path) -> M:
         """Read and validate a JSON file."""
         return cls.from_json_text(Path(path).read_text())
+
+    @classmethod
+    def load_checked(cls: type[M], path: str | Path, what: str = "") -> M:
+        """load(), with every failure turned into a one-line ValueError naming the file."""
+        what = what or cls.__name__
+        try:
+            return cls.load(path)
+        except FileNotFoundError:
+            raise ValueError(f"{what} file {path} does not exist") from None
+        except IsADirectoryError:
+            raise ValueError(f"{path} is a directory, not a {what} file") from None
+        except json.JSONDecodeError as err:
+            raise ValueError(f"{path} is not valid JSON: {err.msg} (line {err.lineno})") from None
+        except ValidationError as err:
+            first = err.errors()[0]
+            where = ".".join(str(part) for part in first["loc"]) or what
+            msg = first["msg"].removeprefix("Value error, ")
+            raise ValueError(f"invalid {what} {path}: {where}: {msg}") from None
+        except (OSError, UnicodeDecodeError) as err:
+            raise ValueError(f"cannot read {what} {path}: {err}") from None
 
     def save(self, path: str | Path) -> None:
         """Write canonical JSON atomically (temp file in the same folder, then rename)."""

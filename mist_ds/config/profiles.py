@@ -6,8 +6,6 @@ import difflib
 import os
 from pathlib import Path
 
-from pydantic import ValidationError
-
 from mist_ds.config.hardware import HardwareProfile
 
 
@@ -34,13 +32,4 @@ def load_hardware(name_or_path: str) -> HardwareProfile:
             hint = f"did you mean {', '.join(close)}?" if close else f"known: {', '.join(available_profiles())}"
             raise ValueError(f"unknown hardware profile '{name_or_path}'; {hint}")
         path = found[0]
-    try:
-        return HardwareProfile.load(path)
-    except FileNotFoundError:
-        raise ValueError(f"hardware profile {path} does not exist") from None
-    except ValidationError as err:
-        first = err.errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
-        raise ValueError(f"invalid hardware profile {path}: {where}: {first['msg']}") from None
-    except ValueError as err:
-        raise ValueError(f"invalid hardware profile {path}: {err}") from None
+    return HardwareProfile.load_checked(path, "hardware profile")

@@ -56,21 +56,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def load_inputs(args: argparse.Namespace):
     """Plan, hardware profile and token source, or a one-line ValueError (pure: before any process
     group exists, so a user error costs nothing)."""
-    from pydantic import ValidationError
-
     from mist_ds.config import Plan
     from mist_ds.config.profiles import load_hardware
     from mist_ds.emit.ds_config import build_ds_config
     from mist_ds.runtime.data import TokenSource
 
-    try:
-        plan = Plan.load(args.plan)
-    except FileNotFoundError:
-        raise ValueError(f"plan {args.plan} does not exist") from None
-    except ValidationError as err:
-        first = err.errors()[0]
-        raise ValueError(f"invalid plan {args.plan}: {'.'.join(map(str, first['loc']))}: "
-                         f"{first['msg']}") from None
+    plan = Plan.load_checked(args.plan, "plan")
     build_ds_config(plan)  # UnsupportedPlanError is a ValueError
     name = args.hardware or (plan.prediction.hardware_name if plan.prediction else "h100-sxm-80gb")
     try:
