@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, model_validator
@@ -71,6 +72,13 @@ class ModelSpec(StrictModel):
                 f"num_heads {self.num_heads} is not divisible by num_kv_heads {self.num_kv_heads}"
             )
         return self
+
+    @classmethod
+    def from_hf_config(cls, path: str | Path) -> ModelSpec:
+        """Read a Hugging Face config.json (file or folder) offline; see mist_ds.config.hf_import."""
+        from mist_ds.config.hf_import import model_spec_from_hf_config
+
+        return model_spec_from_hf_config(path)
 
     # ----- derived sizes -------------------------------------------------------------------
     @property

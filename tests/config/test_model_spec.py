@@ -48,6 +48,7 @@ def test_every_documented_preset_exists() -> None:
 )
 def test_hf_import_matches_published_counts(folder: str, params: int, kv_heads: int) -> None:
     spec = model_spec_from_hf_config(HF / folder / "config.json")
+    assert spec == ModelSpec.from_hf_config(HF / folder)
     assert spec.num_params == params
     assert spec.num_kv_heads == kv_heads
 
