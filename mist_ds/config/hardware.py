@@ -153,7 +153,8 @@ class HardwareProfile(StrictModel):
     matmul_samples: tuple[MatmulSample, ...] = ()
     """Measured GEMM grid; empty when only the scalar above is known."""
     attention_tflops: float = Field(gt=0.0)
-    """Sustained causal flash-attention throughput (forward), TFLOP/s."""
+    """Sustained causal attention forward throughput, TFLOP/s, of the kernel the runtime runs (torch SDPA's
+    default dispatch: cuDNN attention on H100/H200 here; flash-attn when importable)."""
     memory_bandwidth_gbps: float = Field(gt=0.0)
     """Effective HBM bandwidth of memory-bound kernels (norms, activations), GB/s."""
     collectives: tuple[CollectiveFit, ...]
