@@ -13,6 +13,7 @@ import torch
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
 from mist_ds.config import ModelSpec
+from mist_ds.config.presets import ARCHITECTURE_VARIANTS, tiny_model
 from mist_ds.cost.activations import checkpoint_saved_bytes, layer_saved_bytes
 from mist_ds.cost.symbols import b as B_SYM
 from mist_ds.cost.symbols import tp as TP_SYM
@@ -21,25 +22,12 @@ from mist_ds.runtime import tp as runtime_tp
 
 
 def spec(**overrides) -> ModelSpec:
-    base = dict(name="probe", family="gpt", num_layers=2, hidden_size=64, num_heads=4,
-                num_kv_heads=4, ffn_hidden_size=256, vocab_size=256, max_seq_len=256,
-                tie_embeddings=True, norm="layernorm", activation="gelu",
-                position_embedding="learned", linear_bias=True)
-    base.update(overrides)
-    return ModelSpec(**base)
+    return tiny_model(**{"name": "probe", "hidden_size": 64, "ffn_hidden_size": 256,
+                         "max_seq_len": 256, **overrides})
 
 
-LLAMA = dict(family="llama", norm="rmsnorm", activation="swiglu", position_embedding="rope",
-             linear_bias=False, tie_embeddings=False)
-VARIANTS = {
-    "gpt": {},
-    "llama": LLAMA,
-    "llama-gqa": {**LLAMA, "num_kv_heads": 2},
-    "qwen-qkv-bias": {**LLAMA, "qkv_bias": True},
-    "neox-partial-rope-parallel": {"position_embedding": "rope", "rotary_fraction": 0.25,
-                                   "parallel_residual": True},
-    "wide-ffn": {"ffn_hidden_size": 384, "hidden_size": 96, "num_heads": 8, "num_kv_heads": 8},
-}
+VARIANTS = {**ARCHITECTURE_VARIANTS,
+            "wide-ffn": {"ffn_hidden_size": 384, "hidden_size": 96, "num_heads": 8, "num_kv_heads": 8}}
 
 
 @pytest.fixture

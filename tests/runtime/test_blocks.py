@@ -5,39 +5,24 @@ from __future__ import annotations
 import pytest
 import torch
 
-from mist_ds.config import ModelSpec
+from mist_ds.config.presets import ARCHITECTURE_VARIANTS, tiny_model
 from mist_ds.runtime.blocks import TransformerBlock, apply_rope, rope_cos_sin
 
 
-def tiny(**overrides) -> ModelSpec:
-    base = dict(name="tiny", family="gpt", num_layers=2, hidden_size=32, num_heads=4, num_kv_heads=4,
-                ffn_hidden_size=64, vocab_size=256, max_seq_len=64, tie_embeddings=True,
-                norm="layernorm", activation="gelu", position_embedding="learned", linear_bias=True)
-    base.update(overrides)
-    return ModelSpec(**base)
-
-
-LLAMA = dict(family="llama", norm="rmsnorm", activation="swiglu", position_embedding="rope",
-             linear_bias=False, tie_embeddings=False)
-VARIANTS = {
-    "gpt": {},
-    "llama": LLAMA,
-    "llama-gqa": {**LLAMA, "num_kv_heads": 2},
-    "qwen-qkv-bias": {**LLAMA, "qkv_bias": True},
-    "neox": {"position_embedding": "rope", "rotary_fraction": 0.25, "parallel_residual": True},
-}
+VARIANTS = ARCHITECTURE_VARIANTS
+LLAMA = ARCHITECTURE_VARIANTS["llama"]
 
 
 @pytest.mark.parametrize("name", sorted(VARIANTS))
 def test_parameter_count_matches_spec(name):
-    spec = tiny(**VARIANTS[name])
+    spec = tiny_model(**VARIANTS[name])
     block = TransformerBlock(spec)
     assert sum(p.numel() for p in block.parameters()) == spec.layer_params
 
 
 @pytest.mark.parametrize("name", sorted(VARIANTS))
 def test_recompute_gives_identical_output_and_gradients(name):
-    spec = tiny(**VARIANTS[name])
+    spec = tiny_model(**VARIANTS[name])
     x = torch.randn(2, 16, spec.hidden_size)
     grads = []
     for recompute in (False, True):
@@ -52,14 +37,14 @@ def test_recompute_gives_identical_output_and_gradients(name):
 
 
 def test_same_layer_index_same_weights_other_index_differs():
-    spec = tiny()
+    spec = tiny_model()
     a, b, c = (TransformerBlock(spec, layer_index=i) for i in (1, 1, 2))
     assert torch.equal(a.attn.q.weight, b.attn.q.weight)
     assert not torch.equal(a.attn.q.weight, c.attn.q.weight)
 
 
 def test_block_is_causal():
-    spec = tiny(**LLAMA)
+    spec = tiny_model(**LLAMA)
     block = TransformerBlock(spec)
     x = torch.randn(1, 8, spec.hidden_size)
     y = x.clone()
@@ -70,8 +55,8 @@ def test_block_is_causal():
 
 def test_parallel_residual_changes_the_function():
     x = torch.randn(1, 8, 32)
-    seq = TransformerBlock(tiny())(x)
-    par = TransformerBlock(tiny(parallel_residual=True))(x)
+    seq = TransformerBlock(tiny_model())(x)
+    par = TransformerBlock(tiny_model(parallel_residual=True))(x)
     assert not torch.allclose(seq, par)
 
 
