@@ -13,26 +13,17 @@ import sys
 import torch
 
 from mist_ds.config import get_preset
+from mist_ds.profile.compute import gemm_summary
 from mist_ds.profile.fit import summarize
-from mist_ds.profile.grids import inner_iterations, rotation_count
+from mist_ds.profile.grids import rotation_count
 from mist_ds.profile.layer_model import linears
 from mist_ds.profile.layers import FULL_SHAPES
-from mist_ds.profile.timing import L2Flusher, estimate_s, time_region
+from mist_ds.profile.timing import L2Flusher, time_region
 
 
 def gemm_s(m: int, n: int, k: int, sets: int, dev: torch.device) -> float:
     """Median seconds of (m x k) @ (k x n) in bf16 cycling through `sets` input sets."""
-    xs = [torch.randn(m, k, device=dev, dtype=torch.bfloat16) for _ in range(sets)]
-    ws = [torch.randn(n, k, device=dev, dtype=torch.bfloat16) for _ in range(sets)]
-    ys = [torch.empty(m, n, device=dev, dtype=torch.bfloat16) for _ in range(sets)]
-    state = {"i": 0}
-
-    def run() -> None:
-        i = state["i"] = (state["i"] + 1) % sets
-        torch.mm(xs[i], ws[i].t(), out=ys[i])
-
-    inner = inner_iterations(estimate_s(run))
-    return summarize(time_region(run, warmup=3, repeats=11, inner=inner)).median
+    return gemm_summary(m, n, k, sets, dev, warmup=3, repeats=11).median
 
 
 def variants(dev: torch.device) -> dict:

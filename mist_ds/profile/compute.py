@@ -35,19 +35,24 @@ def matmul_grid(grids: Grids, dev: torch.device, tick: Tick) -> list[dict[str, A
 def _one_matmul(m: int, n: int, k: int, l2: int, grids: Grids, dev: torch.device) -> dict[str, Any]:
     set_bytes = 2 * (m * k + n * k + m * n)
     count = min(rotation_count(set_bytes, l2), max(1, ROTATION_BYTES_CAP // set_bytes))
-    xs = [torch.randn(m, k, device=dev, dtype=torch.bfloat16) for _ in range(count)]
-    ws = [torch.randn(n, k, device=dev, dtype=torch.bfloat16) for _ in range(count)]
-    ys = [torch.empty(m, n, device=dev, dtype=torch.bfloat16) for _ in range(count)]
+    s = gemm_summary(m, n, k, count, dev, warmup=grids.warmup, repeats=grids.repeats)
+    return {"m": m, "n": n, "k": k, "time_s": s.median, "spread": s.spread}
+
+
+def gemm_summary(m: int, n: int, k: int, sets: int, dev: torch.device, *, warmup: int, repeats: int):
+    """Timing summary of bf16 (m x k) @ (n x k)^T into a preallocated output, cycling through
+    `sets` input sets so that they do not stay in L2 (sets=1: cache-hot)."""
+    xs = [torch.randn(m, k, device=dev, dtype=torch.bfloat16) for _ in range(sets)]
+    ws = [torch.randn(n, k, device=dev, dtype=torch.bfloat16) for _ in range(sets)]
+    ys = [torch.empty(m, n, device=dev, dtype=torch.bfloat16) for _ in range(sets)]
     state = {"i": 0}
 
     def gemm() -> None:
-        i = state["i"] = (state["i"] + 1) % count
+        i = state["i"] = (state["i"] + 1) % sets
         torch.mm(xs[i], ws[i].t(), out=ys[i])
 
     inner = inner_iterations(estimate_s(gemm))
-    s = summarize(time_region(gemm, warmup=grids.warmup, repeats=grids.repeats, inner=inner))
-    del xs, ws, ys
-    return {"m": m, "n": n, "k": k, "time_s": s.median, "spread": s.spread}
+    return summarize(time_region(gemm, warmup=warmup, repeats=repeats, inner=inner))
 
 
 def _attention_fn(backend: str) -> Callable[..., torch.Tensor]:
