@@ -38,7 +38,8 @@ def cluster_from_args(args: argparse.Namespace) -> ClusterSpec:
     if args.hostfile is None:
         if args.gpus_per_node is None:
             raise UserError("give --gpus-per-node (with --nodes) or --hostfile")
-        return ClusterSpec(num_nodes=args.nodes or 1, gpus_per_node=args.gpus_per_node)
+        nodes = 1 if args.nodes is None else args.nodes
+        return ClusterSpec(num_nodes=nodes, gpus_per_node=args.gpus_per_node)
     cluster = ClusterSpec.from_hostfile(args.hostfile)
     if args.nodes is not None and args.nodes != cluster.num_nodes:
         raise UserError(f"--nodes {args.nodes} but hostfile {args.hostfile} lists {cluster.num_nodes} hosts")

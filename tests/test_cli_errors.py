@@ -36,6 +36,7 @@ def run_autotune(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]
         (["--model", "no/such/config.json", *BASE], "does not exist"),
         (["--model", "gpt-1.3b", "--gpus-per-node", "0", "--global-batch", "32",
           "--seq-len", "2048"], "gpus_per_node"),
+        (["--model", "gpt-1.3b", "--nodes", "0", *BASE], "num_nodes"),
     ],
 )
 def test_bad_input_gives_one_line_and_exit_2(tmp_path: Path, args: list[str], needle: str) -> None:
