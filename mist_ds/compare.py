@@ -9,10 +9,10 @@ Relative error = (predicted - measured) / measured. Exit codes: 0 ok, 2 user err
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 
+from mist_ds.cli import OneLineParser
 from mist_ds.config import Plan, PlanPrediction, RunReport
 
 GIB = 2**30
@@ -116,8 +116,8 @@ def _load(cls, path: str):
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m mist_ds.compare",
-                                     description="predicted (plan) vs measured (RunReport)")
+    parser = OneLineParser(prog="python -m mist_ds.compare",
+                           description="predicted (plan) vs measured (RunReport)")
     parser.add_argument("plan")
     parser.add_argument("run")
     parser.add_argument("--json", action="store_true", help="machine-readable output")

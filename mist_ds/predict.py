@@ -8,6 +8,7 @@ import json
 import sys
 from typing import Any
 
+from mist_ds.cli import OneLineParser, UserError
 from mist_ds.config import HardwareProfile, Plan, PlanPrediction
 from mist_ds.config.profiles import load_hardware
 from mist_ds.cost import predict_plan
@@ -17,12 +18,8 @@ DEFAULT_HARDWARE = "h100-sxm-80gb"
 GIB = 2**30
 
 
-class UserError(Exception):
-    """A problem with the user's input: one line on stderr, exit code 2."""
-
-
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m mist_ds.predict", description=__doc__)
+    parser = OneLineParser(prog="python -m mist_ds.predict", description=__doc__)
     parser.add_argument("plan", help="plan.json written by autotune (or by hand)")
     parser.add_argument("--hardware", help="profile name or JSON file (default: the plan's "
                         f"prediction.hardware_name, else {DEFAULT_HARDWARE})")

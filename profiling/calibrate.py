@@ -12,11 +12,11 @@ The profile is rewritten in place (atomically) with a note in its provenance say
 
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
 from pathlib import Path
 
+from mist_ds.cli import OneLineParser, run_cli
 from mist_ds.config import HardwareProfile, Plan, RunReport
 from mist_ds.config.profiles import load_hardware, profile_dirs
 from mist_ds.cost import predict_plan
@@ -26,7 +26,10 @@ PROBE = 1e-3
 
 def allocator_fraction(probe_file: Path) -> float:
     """Smallest reserved/allocated excess among the memory-probe rows."""
-    rows = json.loads(probe_file.read_text())["plans"]
+    try:
+        rows = json.loads(probe_file.read_text())["plans"]
+    except (OSError, json.JSONDecodeError, KeyError) as err:
+        raise ValueError(f"cannot read memory-probe rows from {probe_file}: {err}") from None
     return round(min(row["max_reserved_over_max_allocated"] for row in rows) - 1.0, 4)
 
 
@@ -34,7 +37,8 @@ def zero3_overhead(hw: HardwareProfile, pairs: list[tuple[Path, Path]]) -> float
     """Median per-fetch overhead implied by ok ZeRO-3 runs."""
     implied = []
     for plan_path, run_path in pairs:
-        plan, run = Plan.load(plan_path), RunReport.load(run_path)
+        plan = Plan.load_checked(plan_path, "plan")
+        run = RunReport.load_checked(run_path, "run report")
         if run.status != "ok" or run.median_iteration_time_s is None:
             raise ValueError(f"{run_path}: not an ok run")
         if any(stage.zero_stage != 3 for stage in plan.stages):
@@ -46,12 +50,12 @@ def zero3_overhead(hw: HardwareProfile, pairs: list[tuple[Path, Path]]) -> float
     return float(f"{statistics.median(implied):.3g}")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def main(argv: list[str] | None = None) -> int:
+    parser = OneLineParser(prog="profiling/calibrate.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("--profile", required=True, help="profile name (rewritten in place)")
     parser.add_argument("--memory-probe", type=Path, required=True)
     parser.add_argument("--zero3-run", action="append", default=[], help="PLAN.json:RUN.json")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     hw = load_hardware(args.profile)
     pairs = [tuple(Path(p) for p in item.split(":", 1)) for item in args.zero3_run]
     fraction = allocator_fraction(args.memory_probe)
@@ -66,7 +70,8 @@ def main() -> None:
     target = next(d / f"{args.profile}.json" for d in profile_dirs() if (d / f"{args.profile}.json").exists())
     HardwareProfile.model_validate(calibrated.model_dump()).save(target)
     print(f"{target}: allocator_overhead_fraction={fraction}, zero3_fetch_overhead_s={overhead}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)

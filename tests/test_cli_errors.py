@@ -57,3 +57,23 @@ def test_hostfile_disagreeing_with_flags(tmp_path: Path) -> None:
                            "--global-batch", "32", "--seq-len", "2048"], cwd=tmp_path)
     assert result.returncode == 2
     assert "lists 2 hosts" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["-m", "mist_ds.predict"],
+        ["-m", "mist_ds.predict", "plan.json", "--bogus"],
+        ["-m", "mist_ds.compare", "plan.json"],
+        ["-m", "mist_ds.profile", "--bogus"],
+        [str(ROOT / "launch" / "train.py"), "--plan", "plan.json", "--steps", "0"],
+        [str(ROOT / "profiling" / "calibrate.py"), "--profile", "no-such", "--memory-probe", "x"],
+    ],
+)
+def test_every_cli_reports_usage_errors_in_one_line(tmp_path: Path, command: list[str]) -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    result = subprocess.run([sys.executable, *command], cwd=tmp_path, env=env, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 2, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "Traceback" not in result.stderr

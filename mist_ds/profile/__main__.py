@@ -18,6 +18,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from mist_ds.cli import OneLineParser
 from mist_ds.profile.runner import ALL_SECTIONS
 
 
@@ -26,7 +27,7 @@ class UserError(ValueError):
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m mist_ds.profile", description=__doc__.split("\n")[0])
+    parser = OneLineParser(prog="python -m mist_ds.profile", description=__doc__.split("\n")[0])
     parser.add_argument("--out", required=True, help="profile JSON to write (its stem is the profile name)")
     parser.add_argument("--quick", action="store_true", help="smaller grids (<= 2 min)")
     parser.add_argument("--sections", default=",".join(ALL_SECTIONS),

@@ -30,7 +30,9 @@ def _has_oom_report(path: str | None) -> bool:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="launch/train.py", description=__doc__.splitlines()[0])
+    from mist_ds.cli import OneLineParser
+
+    parser = OneLineParser(prog="launch/train.py", description=__doc__.splitlines()[0])
     parser.add_argument("--plan", required=True, help="plan.json (mist_ds.config.Plan)")
     parser.add_argument("--steps", type=int, default=10, help="optimizer steps, warm-up included")
     parser.add_argument("--warmup", type=int, default=2, help="steps left out of the timing")
