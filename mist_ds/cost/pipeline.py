@@ -13,6 +13,22 @@ def inflight_microbatches(stage_index: int, num_stages: int, grad_accum: int) ->
     return max(1, min(num_stages - stage_index, grad_accum))
 
 
+def slowest_boundary_p2p_s(rates, boundaries: Sequence[tuple[int, float]], gpus_per_node: int,
+                           num_nodes: int) -> float:
+    """Seconds of the slowest stage-boundary p2p transfer of one micro-batch.
+
+    `boundaries` holds (first global rank of the receiving stage, bytes sent) per boundary. Stages
+    occupy consecutive rank blocks (DeepSpeed PipeDataParallelTopology puts the pipe axis
+    outermost, runtime/pipe/topology.py), so a boundary is inter-node when the ranks on either side
+    of it sit on different nodes; the time is the profile's p2p alpha-beta fit (`rates.collective_s`).
+    """
+    worst = 0.0
+    for first_rank, nbytes in boundaries:
+        inter = num_nodes > 1 and (first_rank - 1) // gpus_per_node != first_rank // gpus_per_node
+        worst = max(worst, float(rates.collective_s("p2p", nbytes, 2, inter)))
+    return worst
+
+
 def pipeline_iteration_time(stable_s: Sequence[float], delta_s: Sequence[float], p2p_s: float,
                             grad_accum: int) -> float:
     """Seconds per optimizer step of a 1F1B pipeline.

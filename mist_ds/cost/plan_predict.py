@@ -5,7 +5,8 @@ from __future__ import annotations
 from mist_ds.config import (HardwareProfile, MemoryBreakdown, Plan, PlanPrediction, StagePlan,
                             StagePrediction, TimeBreakdown)
 from mist_ds.cost.memory import ELEM
-from mist_ds.cost.pipeline import inflight_microbatches, pipeline_iteration_time
+from mist_ds.cost.pipeline import (inflight_microbatches, pipeline_iteration_time,
+                                    slowest_boundary_p2p_s)
 from mist_ds.cost.stage import StageCost, StageCostModel
 
 
@@ -17,15 +18,11 @@ def stage_first_gpu(plan: Plan, index: int) -> int:
 
 def p2p_time_s(plan: Plan, model: StageCostModel) -> float:
     """Seconds of the slowest stage-boundary activation transfer (b, s, h) of one micro-batch."""
-    gpn = plan.cluster.gpus_per_node
-    worst = 0.0
-    for index in range(1, plan.num_stages):
-        boundary = stage_first_gpu(plan, index)
-        inter = plan.cluster.num_nodes > 1 and (boundary - 1) // gpn != boundary // gpn
-        stage = plan.stages[index]
-        nbytes = ELEM * stage.micro_batch_size * plan.seq_len * plan.model.hidden_size
-        worst = max(worst, float(model.rates.collective_s("p2p", nbytes, 2, inter)))
-    return worst
+    boundaries = [(stage_first_gpu(plan, index),
+                   ELEM * plan.stages[index].micro_batch_size * plan.seq_len * plan.model.hidden_size)
+                  for index in range(1, plan.num_stages)]
+    return slowest_boundary_p2p_s(model.rates, boundaries, plan.cluster.gpus_per_node,
+                                  plan.cluster.num_nodes)
 
 
 def evaluate_stage(model: StageCostModel, plan: Plan, index: int) -> StageCost:

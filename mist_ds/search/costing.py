@@ -6,9 +6,9 @@ import numpy as np
 
 from mist_ds.config import HardwareProfile, TuneRequest
 from mist_ds.cost.memory import ELEM
+from mist_ds.cost.pipeline import slowest_boundary_p2p_s
 from mist_ds.cost.stage import StageCostModel
 from mist_ds.search.space import Layout
-
 
 
 class StageCostAdapter:
@@ -24,24 +24,17 @@ class StageCostAdapter:
 
     def p2p_s(self, layout: Layout) -> float:
         """Slowest stage-boundary transfer of one micro-batch's activation (b x s x h 16-bit values),
-        by the rule of mist_ds.cost.plan_predict.p2p_time_s: a boundary is inter-node when the last
-        GPU of a stage and the first of the next sit on different nodes (stages are consecutive
-        rank blocks: DeepSpeed PipeDataParallelTopology, runtime/pipe/topology.py)."""
+        cached per (micro-batch, stages, GPUs per stage); mist_ds.cost.pipeline.slowest_boundary_p2p_s."""
         key = (layout.micro_batch, layout.num_stages, layout.dp * layout.tp)
         if key not in self._p2p:
-            self._p2p[key] = self._p2p_uncached(layout)
+            request = self.request
+            nbytes = ELEM * layout.micro_batch * request.seq_len * request.model.hidden_size
+            per_stage = layout.dp * layout.tp
+            boundaries = [(index * per_stage, nbytes) for index in range(1, layout.num_stages)]
+            self._p2p[key] = slowest_boundary_p2p_s(self.rates, boundaries,
+                                                    request.cluster.gpus_per_node,
+                                                    request.cluster.num_nodes)
         return self._p2p[key]
-
-    def _p2p_uncached(self, layout: Layout) -> float:
-        request = self.request
-        nbytes = ELEM * layout.micro_batch * request.seq_len * request.model.hidden_size
-        gpn, per_stage = request.cluster.gpus_per_node, layout.dp * layout.tp
-        worst = 0.0
-        for index in range(1, layout.num_stages):
-            boundary = index * per_stage
-            inter = request.cluster.num_nodes > 1 and (boundary - 1) // gpn != boundary // gpn
-            worst = max(worst, float(self.rates.collective_s("p2p", nbytes, 2, inter)))
-        return worst
 
     def stage_p2p_s(self, layout: Layout, stage: np.ndarray) -> np.ndarray:
         """p2p seconds per micro-batch added to each stage's stable time: one per neighbour
