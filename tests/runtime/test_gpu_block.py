@@ -8,14 +8,16 @@ import torch
 
 from mist_ds.runtime.blocks import TransformerBlock
 
-from .test_blocks import LLAMA, tiny
+from mist_ds.config.presets import ARCHITECTURE_VARIANTS, tiny_model
+
+LLAMA = ARCHITECTURE_VARIANTS["llama"]
 
 pytestmark = pytest.mark.gpu
 
 
 @pytest.mark.parametrize("flags", [{}, LLAMA, {**LLAMA, "num_kv_heads": 2}], ids=["gpt", "llama", "gqa"])
 def test_bf16_block_matches_fp32(flags):
-    spec = tiny(**{**flags, "hidden_size": 256, "num_heads": 4, "ffn_hidden_size": 512})
+    spec = tiny_model(**{**flags, "hidden_size": 256, "num_heads": 4, "ffn_hidden_size": 512})
     x = torch.randn(2, 128, spec.hidden_size, device="cuda")
     outs = []
     for dtype in (torch.float32, torch.bfloat16):
