@@ -6,9 +6,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from mist_ds.runtime.blocks import TransformerBlock
-
 from mist_ds.config.presets import ARCHITECTURE_VARIANTS, tiny_model
+from mist_ds.runtime.blocks import TransformerBlock
 
 LLAMA = ARCHITECTURE_VARIANTS["llama"]
 
