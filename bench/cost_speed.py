@@ -30,21 +30,22 @@ def grid(num_layers: int, limit: int) -> dict[str, np.ndarray]:
     """A search-like Cartesian grid of stage strategies (truncated to `limit` rows)."""
     layers = np.arange(1, num_layers + 1)
     axes = dict(micro_batch=[1, 2, 4, 8], dp=[1, 2, 4, 8], tp=[1, 2, 4, 8], zero_stage=[0, 1, 2, 3],
-                offload_optimizer=[0.0, 0.5, 1.0], offload_activations=[0.0, 0.5],
-                num_inflight=[1, 2, 4], has_head=[False, True])
+                offload_optimizer=[0.0, 0.5, 1.0], num_offloaded=[0, 2],
+                stage_index=[0, 1])
     mesh = np.meshgrid(layers, np.arange(0, num_layers + 1, 4), *axes.values(), indexing="ij")
     flat = [m.ravel()[:limit] for m in mesh]
     out = dict(zip(["num_layers", "num_recompute", *axes], flat))
     out["num_recompute"] = np.minimum(out["num_recompute"], out["num_layers"])
+    out["num_offloaded"] = np.minimum(out["num_offloaded"], out["num_layers"] - out["num_recompute"])
     return out
 
 
 def measure(preset: str, seq: int, gpus: int, total: int, chunk: int, repeats: int) -> dict:
     from mist_ds.config import get_preset
-    from mist_ds.config.profiles import load_hardware
-    from mist_ds.cost import StageCostModel
+    from mist_ds.config.profiles import DEFAULT_PROFILE, load_hardware
+    from mist_ds.cost import StageCostModel, stage_args
 
-    model, hw = get_preset(preset), load_hardware("h100-sxm-80gb")
+    model, hw = get_preset(preset), load_hardware(DEFAULT_PROFILE)
     start = time.perf_counter()
     cost_model = StageCostModel(model, hw, seq, num_nodes=1, gpus_per_node=gpus)
     compile_s = time.perf_counter() - start
@@ -55,7 +56,9 @@ def measure(preset: str, seq: int, gpus: int, total: int, chunk: int, repeats: i
         start = time.perf_counter()
         for lo in range(0, rows, chunk):
             part = {k: v[lo:lo + chunk] for k, v in args.items()}
-            cost_model.evaluate(**part, grad_accum=8, num_stages=2)
+            opt = part.pop("offload_optimizer")
+            cost_model.evaluate(stage_args(**part, grad_accum=8, num_stages=2, offload_weights=0.0,
+                                           offload_gradients=opt, offload_optimizer=opt))
         best = min(best, time.perf_counter() - start)
     return {"model": preset, "seq_len": seq, "strategies": rows, "chunk": chunk,
             "compile_s": round(compile_s, 3), "evaluate_s": round(best, 3),

@@ -46,26 +46,27 @@ CASES = {"gpt-22b 4x8": ("gpt-22b", 4, 8, 512, 2048), "gpt-22b 1x8": ("gpt-22b",
 
 def run_one(case: str, step: int) -> dict:
     """One configuration in this process: cold and warm search times and what was found."""
+    from mist_ds.api import tune
     from mist_ds.config import ClusterSpec, SearchSpace, TuneRequest, resolve_model
-    from mist_ds.config.profiles import load_hardware
-    from mist_ds.search import search
+    from mist_ds.config.profiles import DEFAULT_PROFILE, load_hardware
 
     model, nodes, gpus, batch, seq = CASES[case]
     _, overrides, mode = STEPS[step]
     request = TuneRequest(model=resolve_model(model), cluster=ClusterSpec(num_nodes=nodes, gpus_per_node=gpus),
                           global_batch_size=batch, seq_len=seq, space=SearchSpace(**overrides))
-    hardware = load_hardware("h100-sxm-80gb")
+    hardware = load_hardware(DEFAULT_PROFILE)
     times = []
     for _ in range(2):
         start = time.perf_counter()
-        result = search(request, hardware, top_k=5, recompute=mode)
+        result = tune(request, hardware, top_k=5, recompute=mode)
         times.append(time.perf_counter() - start)
-    best = result.ranked[0] if result.ranked else None
-    return {"cold_s": times[0], "warm_s": times[1], "layouts": result.num_layouts,
-            "strategies": result.num_strategies,
-            "best_s": best.time_s if best else None,
-            "best": (f"{best.layout.describe()}; layers {'/'.join(map(str, best.partition.layers))}; "
-                     f"recompute {'/'.join(map(str, best.partition.recompute))}") if best else "none fits"}
+    best = result.plans[0] if result.plans else None
+    return {"cold_s": times[0], "warm_s": times[1], "layouts": result.stats.num_layouts,
+            "strategies": result.stats.num_strategies,
+            "best_s": best.prediction.iteration_time_s if best else None,
+            "best": (f"{best.describe()}; layers {'/'.join(str(s.num_layers) for s in best.stages)}; "
+                     f"recompute {'/'.join(str(s.num_recompute_layers) for s in best.stages)}")
+            if best else "none fits"}
 
 
 def _subprocess_one(case: str, step: int) -> dict:
@@ -84,7 +85,7 @@ def _cli_seconds() -> float:
         start = time.perf_counter()
         subprocess.run([sys.executable, "-m", "mist_ds.autotune", "--model", "gpt-22b", "--nodes", "4",
                         "--gpus-per-node", "8", "--global-batch", "512", "--seq-len", "2048",
-                        "--hardware", "h100-sxm-80gb", "--out", tmp], cwd=ROOT, check=True,
+                        "--out", tmp], cwd=ROOT, check=True,
                        capture_output=True)
         return time.perf_counter() - start
 

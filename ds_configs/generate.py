@@ -15,13 +15,12 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
+from mist_ds.api import tune  # noqa: E402
 from mist_ds.autotune import build_parser  # noqa: E402
-from mist_ds.config.profiles import load_hardware  # noqa: E402
+from mist_ds.config.profiles import DEFAULT_PROFILE, load_hardware  # noqa: E402
 from mist_ds.emit.outputs import ds_config_text  # noqa: E402
 from mist_ds.fileio import write_files_atomic  # noqa: E402
 from mist_ds.request_args import request_from_args  # noqa: E402
-from mist_ds.search import search  # noqa: E402
-from mist_ds.search.plans import predicted_plan  # noqa: E402
 
 EXAMPLES = {
     "gpt-1.3b-1x2-h100": "--model gpt-1.3b --gpus-per-node 2 --global-batch 32 --seq-len 2048",
@@ -31,7 +30,7 @@ EXAMPLES = {
                                 "--memory-gb 40"),
     "gpt-22b-4x8-h100": "--model gpt-22b --nodes 4 --gpus-per-node 8 --global-batch 512 --seq-len 2048",
 }
-HARDWARE = "h100-sxm-80gb"
+HARDWARE = DEFAULT_PROFILE
 
 
 def render_example(name: str) -> dict[str, bytes]:
@@ -39,8 +38,7 @@ def render_example(name: str) -> dict[str, bytes]:
     args = build_parser().parse_args([*shlex.split(EXAMPLES[name]), "--hardware", HARDWARE])
     request = request_from_args(args)
     hardware = load_hardware(HARDWARE)
-    winner = search(request, hardware, top_k=1).ranked[0]
-    plan = predicted_plan(request, winner, hardware)
+    plan = tune(request, hardware, top_k=1).plans[0]
     return {"plan.json": plan.to_json().encode(), "ds_config.json": ds_config_text(plan).encode()}
 
 

@@ -42,7 +42,7 @@ def stage_peaks(plan: Plan, peaks: tuple[int, ...]) -> list[int | None]:
     """Measured peak bytes per stage (max over the stage's ranks), None when not measured."""
     out: list[int | None] = []
     for index, stage in enumerate(plan.stages):
-        ranks = peaks[index * stage.num_gpus: (index + 1) * stage.num_gpus]
+        ranks = peaks[index * plan.gpus_per_stage: (index + 1) * plan.gpus_per_stage]
         out.append(max(ranks) if ranks else None)
     return out
 

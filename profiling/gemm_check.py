@@ -16,7 +16,7 @@ from mist_ds.config import get_preset
 from mist_ds.profile.compute import gemm_summary
 from mist_ds.profile.fit import summarize
 from mist_ds.profile.grids import rotation_count
-from mist_ds.profile.layer_model import linears
+from mist_ds.cost.layer_time import block_linears as linears
 from mist_ds.profile.layers import FULL_SHAPES
 from mist_ds.profile.timing import L2Flusher, time_region
 

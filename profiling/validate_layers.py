@@ -6,11 +6,9 @@ TransformerBlock, tp = 1, bf16, one layer) and the profile NAME.json; runs on a 
 
     python profiling/validate_layers.py h100-sxm-80gb [--raw RAW.json] [--json OUT.json] [--markdown OUT.md]
 
-Predictions: mist_ds.cost.StageCostModel(model, hw, seq).evaluate(num_layers=1, micro_batch=b,
-dp=1, tp=1, zero_stage=0): compute_s is forward + backward of the layer; with num_recompute=1 the
-recompute_s term is one more forward, which gives the forward / backward split. A second column
-sums the profile's own kernel measurements (mist_ds.profile.layer_model) to show which part of an
-error comes from the profile and which from the cost model's use of it.
+Predictions: mist_ds.cost.layer_time.block_parts, the layer-time model the cost model itself uses
+(cost/stage.py sums it per layer): forward and backward per part ('gemm', 'attention', 'other'),
+compared part by part with the kernel times the profiler recorded inside the layer.
 """
 
 from __future__ import annotations
@@ -22,21 +20,9 @@ from pathlib import Path
 
 from mist_ds.config import ModelSpec
 from mist_ds.config.profiles import load_hardware
-from mist_ds.profile.layer_model import predict_layer, predict_layer_parts
+from mist_ds.cost.layer_time import block_parts
 
 ROOT = Path(__file__).resolve().parent
-
-
-def cost_model_prediction(spec: ModelSpec, hw, batch: int, seq: int) -> tuple[float, float] | None:
-    """(fwd, bwd) seconds of one layer from the cost model; None if it is not importable."""
-    try:
-        from mist_ds.cost.stage import StageCostModel
-    except ImportError:
-        return None
-    model = StageCostModel(spec, hw, seq)
-    cost = model.evaluate(num_layers=1, micro_batch=batch, dp=1, tp=1, zero_stage=0, num_recompute=1)
-    fwd = float(cost.recompute_s)
-    return fwd, float(cost.compute_s) - fwd
 
 
 def rows(name: str, raw_path: Path | None = None) -> list[dict]:
@@ -49,13 +35,10 @@ def rows(name: str, raw_path: Path | None = None) -> list[dict]:
         b, s = rec["batch"], rec["seq_len"]
         row = {"preset": rec["preset"], "batch": b, "seq_len": s,
                "fwd_ms": 1e3 * rec["fwd_time_s"], "bwd_ms": 1e3 * rec["bwd_time_s"]}
-        cm = cost_model_prediction(spec, hw, b, s)
-        if cm is not None:
-            row.update(cm_fwd_ms=1e3 * cm[0], cm_bwd_ms=1e3 * cm[1])
-        kfwd, kbwd = predict_layer(hw, spec, b, s)
-        row.update(ks_fwd_ms=1e3 * kfwd, ks_bwd_ms=1e3 * kbwd)
+        parts = block_parts(hw, spec, b, s)
+        row.update(cm_fwd_ms=1e3 * sum(p[0] for p in parts.values()),
+                   cm_bwd_ms=1e3 * sum(p[1] for p in parts.values()))
         if "fwd_kernels_ms" in rec:
-            parts = predict_layer_parts(hw, spec, b, s)
             row["parts"] = {part: {"fwd_ms": rec["fwd_kernels_ms"][part], "bwd_ms": rec["bwd_kernels_ms"][part],
                                    "pred_fwd_ms": 1e3 * parts[part][0], "pred_bwd_ms": 1e3 * parts[part][1]}
                             for part in ("gemm", "attention", "other")}
@@ -70,25 +53,23 @@ def _err(pred: float | None, meas: float) -> str:
 def markdown(name: str, table: list[dict]) -> str:
     """The error table (signed relative error, prediction - measured)."""
     lines = [f"Layer-time validation, profile `{name}` (one layer, tp=1, bf16; errors = predicted/measured - 1)",
-             "", "| layer | b | s | fwd ms | bwd ms | cost-model fwd | err | cost-model bwd | err | "
-             "kernel-sum fwd | err | kernel-sum bwd | err |", "|" + "---|" * 13]
+             "", "| layer | b | s | fwd ms | bwd ms | cost-model fwd | err | cost-model bwd | err |",
+             "|" + "---|" * 9]
     for r in table:
         lines.append(
             f"| {r['preset']} | {r['batch']} | {r['seq_len']} | {r['fwd_ms']:.2f} | {r['bwd_ms']:.2f} | "
             f"{r.get('cm_fwd_ms', float('nan')):.2f} | {_err(r.get('cm_fwd_ms'), r['fwd_ms'])} | "
-            f"{r.get('cm_bwd_ms', float('nan')):.2f} | {_err(r.get('cm_bwd_ms'), r['bwd_ms'])} | "
-            f"{r['ks_fwd_ms']:.2f} | {_err(r['ks_fwd_ms'], r['fwd_ms'])} | "
-            f"{r['ks_bwd_ms']:.2f} | {_err(r['ks_bwd_ms'], r['bwd_ms'])} |")
+            f"{r.get('cm_bwd_ms', float('nan')):.2f} | {_err(r.get('cm_bwd_ms'), r['bwd_ms'])} |")
     return "\n".join(lines + _parts_lines(table)) + "\n"
 
 
 def _parts_lines(table: list[dict]) -> list[str]:
-    """Per-part table: GPU kernel time inside the layer (torch.profiler) vs the kernel-sum part;
+    """Per-part table: GPU kernel time inside the layer (torch.profiler) vs the cost model's part;
     'gap' is wall time minus the sum of kernel times (launch gaps)."""
     rows_with = [r for r in table if "parts" in r]
     if not rows_with:
         return []
-    lines = ["", "Kernel time inside the layer by part (ms, measured / kernel-sum prediction):", "",
+    lines = ["", "Kernel time inside the layer by part (ms, measured / cost-model prediction):", "",
              "| layer | b | s | gemm fwd | attention fwd | other fwd | gap fwd | gemm bwd | attention bwd | "
              "other bwd | gap bwd |", "|" + "---|" * 11]
     for r in rows_with:

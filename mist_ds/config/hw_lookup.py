@@ -192,13 +192,3 @@ def memory_kernel_gbps(hw: HardwareProfile, kernel: str) -> float:
         if sample.kernel == kernel:
             return sample.bandwidth_gbps
     return hw.memory_bandwidth_gbps
-
-
-def block_linears(model: ModelSpec, tp: int = 1) -> list[tuple[int, int]]:
-    """(out, in) features per TP rank of every linear of one block (runtime/blocks.py layout:
-    q, k, v, up [, gate] column-parallel, o and down row-parallel)."""
-    h, kv, f = model.hidden_size, model.kv_dim, model.ffn_hidden_size
-    column = [(h, h), (kv, h), (kv, h), (f, h)] + ([(f, h)] if model.activation == "swiglu" else [])
-    row = [(h, h), (h, f)]
-    return [(o // tp, i) for o, i in column] + [(o, i // tp) for o, i in row]
-

@@ -1,53 +1,84 @@
-"""Plan / StagePlan: how to train; the output of the search and the input of the runtime."""
+"""Plan: how to train — the output of the search and the input of the runtime (schema version 2).
+
+A plan says exactly what runs. Engine-wide settings appear once (executor, dp x tp mesh, micro-batch,
+gradient accumulation, the ZeRO/offload setting the executor applies to every stage, the attention
+kernel); a stage carries only what really varies per stage (its layers, how many of them recompute,
+how many keep their saved activations in host memory, and — only for executors with
+`per_stage_memory` — its own ZeRO/offload setting). Version-1 files (per-stage copies of every
+setting, fractional activation offload) are read through `migrate_v1` (config/plan_v1.py).
+"""
 
 from __future__ import annotations
+
+from typing import Literal
 
 from pydantic import Field, model_validator
 
 from mist_ds.config.base import StrictModel
 from mist_ds.config.cluster import ClusterSpec
+from mist_ds.config.executors import ExecutorName, get_executor
 from mist_ds.config.model_spec import ModelSpec
 from mist_ds.config.prediction import PlanPrediction
 from mist_ds.config.request import DType, ZeroStage
 
+PLAN_SCHEMA_VERSION = 2
+AttentionKernel = Literal["sdpa", "flash_attn", "math"]
 Ratio = Field(default=0.0, ge=0.0, le=1.0)
 
 
-class StagePlan(StrictModel):
-    """One pipeline stage: its layers, GPUs and memory/parallelism strategy."""
+class MemoryStrategy(StrictModel):
+    """ZeRO stage and CPU offload of the model states (what `zero_optimization` expresses)."""
 
-    layer_start: int = Field(ge=0)
-    """First transformer block of the stage (inclusive)."""
-    layer_end: int = Field(ge=1)
-    """One past the last transformer block of the stage (exclusive)."""
-    micro_batch_size: int = Field(ge=1)
-    """Sequences per micro-batch per data-parallel rank."""
-    dp: int = Field(ge=1)
-    """Data-parallel degree inside the stage."""
-    tp: int = Field(ge=1)
-    """Tensor-parallel degree inside the stage."""
-    zero_stage: ZeroStage
-    """ZeRO stage of the stage's data-parallel group."""
+    zero_stage: ZeroStage = 0
+    """ZeRO stage of the data-parallel group (0: none, 1: optimizer states, 2: + gradients, 3: + weights)."""
     offload_weights_ratio: float = Ratio
     """Fraction of the 16-bit weights kept in CPU memory."""
     offload_gradients_ratio: float = Ratio
     """Fraction of the gradients kept in CPU memory."""
     offload_optimizer_ratio: float = Ratio
     """Fraction of the optimizer states (and their Adam step, on the CPU) kept in CPU memory."""
-    offload_activations_ratio: float = Ratio
-    """Fraction of saved activations kept in CPU memory."""
+
+    @property
+    def offloads_model_states(self) -> bool:
+        """True when any weight, gradient or optimizer state lives in CPU memory."""
+        return (self.offload_weights_ratio + self.offload_gradients_ratio
+                + self.offload_optimizer_ratio) > 0
+
+
+def describe_setting(num_stages: int, dp: int, tp: int, micro_batch: int, grad_accum: int, zero_stage: int,
+                     offload_weights: float = 0.0, offload_optimizer: float = 0.0, short: bool = False) -> str:
+    """One-line text of an engine-wide setting: 'pp2 x dp4 x tp1, mb 2, ga 8, ZeRO-1, opt-offload 1'
+    (short: 'pp2 dp4 tp1 mb2 ga8 Z1 opt1'). Gradients are offloaded with the optimizer states."""
+    offloads = [(name, ratio) for name, ratio in (("w", offload_weights), ("opt", offload_optimizer)) if ratio]
+    if short:
+        return (f"pp{num_stages} dp{dp} tp{tp} mb{micro_batch} ga{grad_accum} Z{zero_stage}"
+                + "".join(f" {name}{ratio:g}" for name, ratio in offloads))
+    return (f"pp{num_stages} x dp{dp} x tp{tp}, mb {micro_batch}, ga {grad_accum}, ZeRO-{zero_stage}"
+            + "".join(f", {name}-offload {ratio:g}" for name, ratio in offloads))
+
+
+class StagePlan(StrictModel):
+    """One pipeline stage: its layers and what it does to save activation memory."""
+
+    layer_start: int = Field(ge=0)
+    """First transformer block of the stage (inclusive)."""
+    layer_end: int = Field(ge=1)
+    """One past the last transformer block of the stage (exclusive)."""
     num_recompute_layers: int = Field(default=0, ge=0)
     """How many of the stage's first layers recompute their activations in backward."""
+    num_offloaded_layers: int = Field(default=0, ge=0)
+    """How many layers right after the recomputed ones keep their saved activations in CPU memory."""
+    memory: MemoryStrategy | None = None
+    """This stage's own ZeRO/offload setting (only executors with per-stage memory); None: the plan's."""
 
     @model_validator(mode="after")
-    def _layer_range_ordered(self) -> StagePlan:
+    def _layers_add_up(self) -> StagePlan:
         if self.layer_end <= self.layer_start:
             raise ValueError(f"empty layer range [{self.layer_start}, {self.layer_end})")
-        if self.num_recompute_layers > self.num_layers:
-            raise ValueError(
-                f"num_recompute_layers {self.num_recompute_layers} exceeds the stage's "
-                f"{self.num_layers} layers"
-            )
+        used = self.num_recompute_layers + self.num_offloaded_layers
+        if used > self.num_layers:
+            raise ValueError(f"{self.num_recompute_layers} recomputed + {self.num_offloaded_layers} "
+                             f"offloaded layers exceed the stage's {self.num_layers} layers")
         return self
 
     @property
@@ -55,15 +86,14 @@ class StagePlan(StrictModel):
         """Transformer blocks in the stage."""
         return self.layer_end - self.layer_start
 
-    @property
-    def num_gpus(self) -> int:
-        """GPUs the stage occupies (dp x tp)."""
-        return self.dp * self.tp
-
 
 class Plan(StrictModel):
     """A complete training configuration with (optionally) its predicted cost."""
 
+    schema_version: Literal[2] = PLAN_SCHEMA_VERSION
+    """Plan file format version (1: per-stage copies of engine-wide settings; read by migration)."""
+    executor: ExecutorName = "deepspeed"
+    """Engine that runs the plan (mist_ds/config/executors.py declares what each can run)."""
     model: ModelSpec
     """The model trained."""
     cluster: ClusterSpec
@@ -74,8 +104,18 @@ class Plan(StrictModel):
     """Tokens per sequence."""
     dtype: DType = "bf16"
     """Compute dtype."""
+    dp: int = Field(ge=1)
+    """Data-parallel degree of every stage."""
+    tp: int = Field(ge=1)
+    """Tensor-parallel degree of every stage."""
+    micro_batch_size: int = Field(ge=1)
+    """Sequences per micro-batch per data-parallel rank."""
     grad_accum_steps: int = Field(ge=1)
     """Micro-batches per optimizer step (per pipeline, per data-parallel rank)."""
+    memory: MemoryStrategy = MemoryStrategy()
+    """ZeRO/offload setting of every stage that does not carry its own."""
+    attention: AttentionKernel = "sdpa"
+    """Attention kernel the runtime uses and the cost model costed (saved tensors differ per kernel)."""
     stages: tuple[StagePlan, ...] = Field(min_length=1)
     """Pipeline stages in order (one stage = no pipelining)."""
     gpu_memory_cap_bytes: int | None = Field(default=None, gt=0)
@@ -83,50 +123,47 @@ class Plan(StrictModel):
     prediction: PlanPrediction | None = None
     """Cost-model prediction, filled in by the search or by predict."""
 
+    @model_validator(mode="before")
+    @classmethod
+    def _read_version_1(cls, data):
+        from mist_ds.config.plan_v1 import is_version_1, migrate_v1
+
+        return migrate_v1(data) if is_version_1(data) else data
+
     @model_validator(mode="after")
     def _stages_cover_model(self) -> Plan:
         expected = 0
         for index, stage in enumerate(self.stages):
             if stage.layer_start != expected:
-                raise ValueError(
-                    f"stage {index} starts at layer {stage.layer_start}, expected {expected}: "
-                    "layer ranges must cover the model contiguously"
-                )
+                raise ValueError(f"stage {index} starts at layer {stage.layer_start}, expected {expected}: "
+                                 "layer ranges must cover the model contiguously")
             expected = stage.layer_end
         if expected != self.model.num_layers:
-            raise ValueError(
-                f"stages cover layers [0, {expected}) but {self.model.name} has "
-                f"{self.model.num_layers} layers"
-            )
+            raise ValueError(f"stages cover layers [0, {expected}) but {self.model.name} has "
+                             f"{self.model.num_layers} layers")
         return self
 
     @model_validator(mode="after")
-    def _batch_divides(self) -> Plan:
-        for index, stage in enumerate(self.stages):
-            per_step = stage.micro_batch_size * stage.dp * self.grad_accum_steps
-            if per_step != self.global_batch_size:
-                raise ValueError(
-                    f"stage {index}: micro_batch {stage.micro_batch_size} x dp {stage.dp} x "
-                    f"grad_accum {self.grad_accum_steps} = {per_step} != global batch "
-                    f"{self.global_batch_size}"
-                )
-        return self
-
-    @model_validator(mode="after")
-    def _tp_divides_heads(self) -> Plan:
-        for index, stage in enumerate(self.stages):
-            if self.model.num_heads % stage.tp or self.model.num_kv_heads % stage.tp:
-                raise ValueError(
-                    f"stage {index}: tp {stage.tp} does not divide {self.model.num_heads} heads "
-                    f"/ {self.model.num_kv_heads} kv heads"
-                )
-        return self
-
-    @model_validator(mode="after")
-    def _gpus_match_cluster(self) -> Plan:
-        used = sum(stage.num_gpus for stage in self.stages)
+    def _mesh_fits(self) -> Plan:
+        per_step = self.micro_batch_size * self.dp * self.grad_accum_steps
+        if per_step != self.global_batch_size:
+            raise ValueError(f"micro_batch {self.micro_batch_size} x dp {self.dp} x grad_accum "
+                             f"{self.grad_accum_steps} = {per_step} != global batch {self.global_batch_size}")
+        if self.model.num_heads % self.tp or self.model.num_kv_heads % self.tp:
+            raise ValueError(f"tp {self.tp} does not divide {self.model.num_heads} heads / "
+                             f"{self.model.num_kv_heads} kv heads")
+        used = self.num_stages * self.dp * self.tp
         if used != self.cluster.num_gpus:
-            raise ValueError(f"stages use {used} GPUs but the cluster has {self.cluster.num_gpus}")
+            raise ValueError(f"{self.num_stages} stages x dp {self.dp} x tp {self.tp} = {used} GPUs "
+                             f"but the cluster has {self.cluster.num_gpus}")
+        return self
+
+    @model_validator(mode="after")
+    def _executor_runs_it(self) -> Plan:
+        problems = get_executor(self.executor).plan_violations(
+            self.num_stages, [self.stage_memory(i) for i in range(self.num_stages)])
+        if problems:
+            raise ValueError(problems[0])
         return self
 
     @property
@@ -135,9 +172,24 @@ class Plan(StrictModel):
         return len(self.stages)
 
     @property
+    def gpus_per_stage(self) -> int:
+        """GPUs of one stage (dp x tp)."""
+        return self.dp * self.tp
+
+    @property
     def tokens_per_step(self) -> int:
         """Tokens per optimizer step."""
         return self.global_batch_size * self.seq_len
+
+    def describe(self, short: bool = False) -> str:
+        """describe_setting of the plan's engine-wide setting (per-stage memory settings not shown)."""
+        m = self.memory
+        return describe_setting(self.num_stages, self.dp, self.tp, self.micro_batch_size, self.grad_accum_steps,
+                                m.zero_stage, m.offload_weights_ratio, m.offload_optimizer_ratio, short)
+
+    def stage_memory(self, index: int) -> MemoryStrategy:
+        """The ZeRO/offload setting stage `index` runs with."""
+        return self.stages[index].memory or self.memory
 
     def without_prediction(self) -> Plan:
         """The same plan with its prediction removed (what the runtime hashes)."""

@@ -60,6 +60,12 @@ class StagePrediction(StrictModel):
     """Where this stage's iteration time goes."""
     cpu_memory_bytes: int = Field(ge=0)
     """Host memory this stage's offloaded state needs, per GPU."""
+    microbatch_forward_s: float = Field(ge=0.0)
+    """Steady-state forward of one micro-batch (the pipeline clock's forward box)."""
+    microbatch_backward_s: float = Field(ge=0.0)
+    """Steady-state backward of one micro-batch, recompute included (the clock's backward box)."""
+    step_s: float = Field(ge=0.0)
+    """Per-iteration work after the last backward: gradient reduction and optimizer step."""
 
 
 class PlanPrediction(StrictModel):
@@ -75,3 +81,7 @@ class PlanPrediction(StrictModel):
     """Per-stage predictions, in pipeline order."""
     hardware_name: str
     """Hardware profile the prediction used."""
+    p2p_s: float = Field(default=0.0, ge=0.0)
+    """One stage-boundary activation (or gradient) transfer of one micro-batch, seconds (the slowest)."""
+    tied_sync_s: float | None = Field(default=None, ge=0.0)
+    """All-reduce of tied embedding gradients between the first and last stage; None: no such sync."""

@@ -8,6 +8,9 @@ from pathlib import Path
 
 from mist_ds.config.hardware import HardwareProfile
 
+DEFAULT_PROFILE = "h100-sxm-80gb"
+"""The profile used when nothing names one (a plan without prediction, the CLIs' --hardware default)."""
+
 
 def profile_dirs() -> list[Path]:
     """Folders searched for NAME.json: $MIST_DS_PROFILES (os.pathsep-separated), then the
@@ -33,3 +36,11 @@ def load_hardware(name_or_path: str) -> HardwareProfile:
             raise ValueError(f"unknown hardware profile '{name_or_path}'; {hint}")
         path = found[0]
     return HardwareProfile.load_checked(path, "hardware profile")
+
+
+def hardware_for_plan(plan, name: str | None = None) -> HardwareProfile:
+    """`name` if given, else the profile the plan was predicted with, else DEFAULT_PROFILE (the one
+    place that rule lives; predict, compare and the runtime use it)."""
+    if name is None:
+        name = plan.prediction.hardware_name if plan.prediction is not None else DEFAULT_PROFILE
+    return load_hardware(name)

@@ -1,13 +1,14 @@
 """Forward / backward seconds of one block, the embedding and the LM head + loss on one TP rank,
-summed kernel by kernel from a HardwareProfile (mist_ds.config.hw_lookup).
+summed kernel by kernel from a HardwareProfile (mist_ds.config.hw_lookup). The one layer-time
+model: the search and predict use it through cost/stage.py, and the profiler's validation
+(profiling/validate_layers.py) compares `block_parts` with measured block times.
 
-The kernel list follows the runtime (mist_ds/runtime/blocks.py, model.py, tp.py) and the
-profiler's kernel-sum model (mist_ds/profile/layer_model.py, validated there against measured
-block times), extended to tensor parallelism: column-parallel linears have out/tp outputs,
-row-parallel linears in/tp inputs, attention runs heads/tp heads, norms and residual adds stay
-full width (Megatron TP without sequence parallelism). Backward of a linear is two GEMMs,
-dX = dY W and dW = dY^T X (Narayanan et al. 2021); attention backward comes from the measured
-attention grid. Everything is cached per (micro-batch, tp): a search evaluates few distinct pairs.
+The kernel list follows the runtime (mist_ds/runtime/blocks.py, model.py, tp.py), extended to tensor
+parallelism: column-parallel linears have out/tp outputs, row-parallel linears in/tp inputs,
+attention runs heads/tp heads, norms and residual adds stay full width (Megatron TP without sequence
+parallelism). Backward of a linear is two GEMMs, dX = dY W and dW = dY^T X (Narayanan et al. 2021);
+attention backward comes from the measured attention grid. Cached per (micro-batch, tp): a search
+evaluates few distinct pairs.
 """
 
 from __future__ import annotations
@@ -20,11 +21,14 @@ from mist_ds.cost.shapes import vocab_shard
 
 ELEM = 2
 FP32 = 4
-ROPE_PASSES = 12  # neg + cat, x*cos, rotated*sin, add: 4 ops x (2 reads + 1 write) (layer_model.py)
+# element passes (reads + writes of one activation-sized tensor) of the runtime's apply_rope
+# (runtime/blocks.py): neg of half (1) + cat (2), x*cos (2), rotated*sin (2), add (3)
+ROPE_PASSES = 10
 
 
-def block_linears(model: ModelSpec, tp: int) -> list[tuple[int, int]]:
-    """(out, in) of every linear of one block on one TP rank."""
+def block_linears(model: ModelSpec, tp: int = 1) -> list[tuple[int, int]]:
+    """(out, in) features per TP rank of every linear of one block (runtime/blocks.py layout:
+    q, k, v, up [, gate] column-parallel, o and down row-parallel)."""
     h, kv, f = model.hidden_size, model.kv_dim, model.ffn_hidden_size
     column = [(h, h), (kv, h), (kv, h)] + [(f, h)] * (2 if model.activation == "swiglu" else 1)
     row = [(h, h), (h, f)]
@@ -32,17 +36,17 @@ def block_linears(model: ModelSpec, tp: int) -> list[tuple[int, int]]:
 
 
 def _elementwise(model: ModelSpec, tokens: int, tp: int, backward: bool) -> list[tuple[str, float]]:
-    """(kernel, bytes) of the block's memory-bound passes, as mist_ds/profile/layer_model.py counts
-    them from runtime/blocks.py and runtime/tp.py, with the f-, head- and kv-wide tensors / tp.
-    Forward: 2 norms, 2 residual adds, the attention-output relayout copy, the activation, RoPE,
-    and with biases the two row-parallel `out + bias` adds. Backward: norm dx plus its weight
-    gradient reduction, residual gradient sums, the copy, the activation backward (GELU 3 passes,
-    SwiGLU 9), RoPE, and one reduction over dY per bias."""
+    """(kernel, bytes) of the block's memory-bound passes, counted from runtime/blocks.py and
+    runtime/tp.py, with the f-, head- and kv-wide tensors / tp. Forward: 2 norms (read x, write y),
+    2 residual adds (2 reads, 1 write), the attention-output relayout copy, the activation, RoPE, and
+    with biases the two row-parallel `out + bias` adds. Backward: norm dx (read x, dy; write dx) plus
+    its weight-gradient reduction (read x, dy), the residual gradient sums, the copy, the activation
+    backward (GELU: 3 passes; SwiGLU: silu_backward + two products, 9), RoPE, and one reduction over
+    dY per bias."""
     h, kv, f = model.hidden_size, model.kv_dim / tp, model.ffn_hidden_size / tp
     t = tokens * ELEM
     norm = "layernorm_fwd" if model.norm == "layernorm" else "rmsnorm_fwd"
-    passes = [(norm, 2 * (5 if backward else 2) * t * h), ("add", 2 * 3 * t * h),
-              ("copy", 2 * t * h / tp)]
+    passes = [(norm, 2 * (5 if backward else 2) * t * h), ("add", 2 * 3 * t * h), ("copy", 2 * t * h / tp)]
     if model.activation == "swiglu":
         passes += [("mul", (9 if backward else 5) * t * f)]
     else:
@@ -50,13 +54,39 @@ def _elementwise(model: ModelSpec, tokens: int, tp: int, backward: bool) -> list
     if model.position_embedding == "rope":
         passes += [("mul", ROPE_PASSES * t * (h / tp + kv))]
     if model.linear_bias:
-        passes += ([("add", (h / tp + 2 * h + 2 * kv + f) * t)] if backward
-                   else [("add", 2 * 2 * t * h)])
+        passes += [("add", (h / tp + 2 * h + 2 * kv + f) * t)] if backward else [("add", 2 * 2 * t * h)]
     return passes
 
 
 def _memory_s(hw: HardwareProfile, passes) -> float:
     return sum(nbytes / (memory_kernel_gbps(hw, kernel) * 1e9) for kernel, nbytes in passes)
+
+
+def block_parts(hw: HardwareProfile, model: ModelSpec, batch: int, seq: int, tp: int = 1,
+                causal: bool = True) -> dict[str, tuple[float, float]]:
+    """(forward, backward) seconds of one block on one TP rank per part: 'gemm', 'attention',
+    'other' (element-wise) -- the categories the profiler records (mist_ds/profile/layers.py)."""
+    m = batch * seq
+    lin = block_linears(model, tp)
+    gemm = (sum(matmul_time_s(hw, m, o, i) for o, i in lin),
+            sum(matmul_time_s(hw, m, i, o) + matmul_time_s(hw, o, i, m) for o, i in lin))
+    attention = attention_time_s(hw, batch, model.num_heads // tp, seq, model.head_dim, causal)
+    other = (_memory_s(hw, _elementwise(model, m, tp, False)), _memory_s(hw, _elementwise(model, m, tp, True)))
+    return {"gemm": gemm, "attention": attention, "other": other}
+
+
+def _head_and_embedding(hw: HardwareProfile, model: ModelSpec, m: int, tp: int) -> tuple[float, float]:
+    """(LM head + loss fwd+bwd, embedding fwd+bwd) seconds for m tokens on one TP rank."""
+    h, rows = model.hidden_size, int(vocab_shard(model, tp))
+    # LM head: logits GEMM and its two backward GEMMs; loss in fp32 (tp.py upcasts): upcast,
+    # log-softmax read+write forward, and the same traffic again backward
+    head = (matmul_time_s(hw, m, rows, h) + matmul_time_s(hw, m, h, rows) + matmul_time_s(hw, rows, h, m)
+            + _memory_s(hw, [("copy", m * rows * (ELEM + FP32)), ("copy", 4 * m * rows * FP32)])
+            + _memory_s(hw, [(("layernorm_fwd" if model.norm == "layernorm" else "rmsnorm_fwd"),
+                              2.5 * 2 * m * h * ELEM)]))
+    # embedding: gather forward, scatter-add into the (rows, h) gradient backward
+    embedding = _memory_s(hw, [("copy", 3 * m * h * ELEM), ("copy", rows * h * ELEM)])
+    return head, embedding
 
 
 @functools.lru_cache(maxsize=4096)
@@ -65,24 +95,9 @@ def _block_times(hw_json: str, model_json: str, seq: int, batch: int, tp: int,
     """(fwd, bwd, head fwd+bwd, embedding fwd+bwd) seconds (cached on the JSON of the inputs)."""
     hw = HardwareProfile.from_json_text(hw_json)
     model = ModelSpec.from_json_text(model_json)
-    m = batch * seq
-    lin = block_linears(model, tp)
-    fwd = sum(matmul_time_s(hw, m, o, i) for o, i in lin)
-    bwd = sum(matmul_time_s(hw, m, i, o) + matmul_time_s(hw, o, i, m) for o, i in lin)
-    att_f, att_b = attention_time_s(hw, batch, model.num_heads // tp, seq, model.head_dim, causal)
-    fwd += att_f + _memory_s(hw, _elementwise(model, m, tp, False))
-    bwd += att_b + _memory_s(hw, _elementwise(model, m, tp, True))
-    h, rows = model.hidden_size, int(vocab_shard(model, tp))
-    # LM head: logits GEMM and its two backward GEMMs; loss in fp32 (tp.py upcasts): upcast,
-    # log-softmax read+write forward, and the same traffic again backward
-    head = (matmul_time_s(hw, m, rows, h) + matmul_time_s(hw, m, h, rows)
-            + matmul_time_s(hw, rows, h, m)
-            + _memory_s(hw, [("copy", m * rows * (ELEM + FP32)), ("copy", 4 * m * rows * FP32)])
-            + _memory_s(hw, [(("layernorm_fwd" if model.norm == "layernorm" else "rmsnorm_fwd"),
-                              2.5 * 2 * m * h * ELEM)]))
-    # embedding: gather forward, scatter-add into the (rows, h) gradient backward
-    embedding = _memory_s(hw, [("copy", 3 * m * h * ELEM), ("copy", rows * h * ELEM)])
-    return fwd, bwd, head, embedding
+    parts = block_parts(hw, model, batch, seq, tp, causal).values()
+    head, embedding = _head_and_embedding(hw, model, batch * seq, tp)
+    return sum(p[0] for p in parts), sum(p[1] for p in parts), head, embedding
 
 
 def block_times(hw_json: str, model_json: str, seq: int, batch: int, tp: int,

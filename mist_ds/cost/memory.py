@@ -39,12 +39,17 @@ from __future__ import annotations
 import sympy as sp
 
 from mist_ds.config import ModelSpec
+from mist_ds.config.executors import STOCK_DEEPSPEED
 from mist_ds.cost import activations as act
 from mist_ds.cost.shapes import layer_shapes
 from mist_ds.cost.symbols import (BF, GA, HC, HD, MP, OF, PP, PS, RP, Z0, Z1, Z2, Z3, E, L, VS, b,
-                                  dp, k, maximum, minimum, oa, oo, ow, r, tp)
-from mist_ds.emit.ds_config import (REDUCE_BUCKET_ELEMENTS, STAGE3_MAX_LIVE_PARAMETERS,
-                                    STAGE3_PREFETCH_ELEMENTS)
+                                  dp, k, maximum, minimum, na, oo, ow, r, tp)
+
+_DS = STOCK_DEEPSPEED.constants  # the values emit/ds_config.py writes into ds_config.json
+REDUCE_BUCKET_ELEMENTS = _DS.reduce_bucket_elements
+STAGE3_MAX_LIVE_PARAMETERS = _DS.stage3_max_live_parameters
+STAGE3_PREFETCH_ELEMENTS = _DS.stage3_prefetch_elements
+SUB_GROUP_ELEMENTS = _DS.sub_group_size_elements
 
 ELEM = 2          # bytes of a bf16 / fp16 element
 MASTER_ADAM = 12  # fp32 master weight + Adam exp_avg + exp_avg_sq, bytes per parameter
@@ -96,7 +101,11 @@ def model_state_exprs(model: ModelSpec) -> dict[str, sp.Expr]:
         "buckets": kept_buckets + staging, "passing_buckets": passing_buckets + fresh_grad,
         "gathered": gathered,
         "step_weights": ELEM * (1 - Z3) * n + w_part,
-        "step_gradients": Z3 * part * (1 - OF) + FP32 * n * shard * (1 - oo),
+        # fp32 gradient at step: ZeRO-0/1/2 upcast the whole partition; ZeRO-3 one optimizer sub-group
+        # at a time (stage3.py step: _prepare_sub_group -> _prepare_fp32_grad_for_sub_group, freed
+        # in _release_sub_group), of at most sub_group_size elements (executors.DeepSpeedConstants)
+        "step_gradients": (Z3 * part * (1 - OF) + (1 - Z3) * FP32 * n * shard * (1 - oo)
+                           + Z3 * FP32 * minimum(n / dp * (1 - oo), SUB_GROUP_ELEMENTS)),
         # stage_1_and_2.py step(): the 16-bit partition is flattened (a copy) and converted to the
         # fp32 gradient while both 16-bit versions are alive (measured on H100: 22 bytes/param
         # at dp=1 = 2 weights + 12 Adam + 2 + 2 + 4)
@@ -111,13 +120,13 @@ def activation_exprs(model: ModelSpec, seq_len: int, attention: act.Attention) -
 
     Recompute keeps only the input of the first r blocks (plus one block's activations while it is
     recomputed, RP). Activation offload follows the runtime (runtime/model.py block_roles and
-    OffloadedBlock): the fraction oa of the L - r non-recomputed blocks keeps its saved tensors in
-    pinned CPU memory (torch.autograd.graph.save_on_cpu).
+    OffloadedBlock): the na blocks after the recomputed ones keep their saved tensors in pinned CPU
+    memory (torch.autograd.graph.save_on_cpu).
     1F1B in-flight count k: Narayanan et al. 2021 (PipeDream-Flush), stage i of S holds S - i.
     """
     full = act.layer_saved_bytes(model, seq_len, attention, ELEM)
     ckpt = act.checkpoint_saved_bytes(model, seq_len, ELEM)
-    offloaded = oa * (L - r) * full
+    offloaded = na * full
     saved = (L - r) * full - offloaded + r * ckpt + E * act.embedding_saved_bytes(seq_len) \
         + HD * act.head_saved_bytes(model, seq_len, ELEM)
     # pipeline engine: one input and one output buffer (b, s, h) per in-flight micro-batch

@@ -2,76 +2,81 @@
 
 from __future__ import annotations
 
-from mist_ds.config import (HardwareProfile, MemoryBreakdown, Plan, PlanPrediction, StagePlan,
-                            StagePrediction, TimeBreakdown)
+from mist_ds.config import (HardwareProfile, MemoryBreakdown, Plan, PlanPrediction, StagePrediction,
+                            TimeBreakdown)
 from mist_ds.cost.memory import ELEM
-from mist_ds.cost.pipeline import (inflight_microbatches, pipeline_iteration_time,
-                                    slowest_boundary_p2p_s)
+from mist_ds.cost.pipeline import PipelineTimeline, simulate_pipeline, slowest_boundary_p2p_s
 from mist_ds.cost.stage import StageCost, StageCostModel
+from mist_ds.cost.stage_args import plan_stage_args
 
 
 def stage_first_gpu(plan: Plan, index: int) -> int:
     """Global rank of a stage's first GPU: DeepSpeed's PipeDataParallelTopology puts the pipe
     axis outermost (runtime/pipe/topology.py), so stages occupy consecutive rank blocks."""
-    return sum(stage.num_gpus for stage in plan.stages[:index])
+    return index * plan.gpus_per_stage
 
 
 def p2p_time_s(plan: Plan, model: StageCostModel) -> float:
     """Seconds of the slowest stage-boundary activation transfer (b, s, h) of one micro-batch."""
-    boundaries = [(stage_first_gpu(plan, index),
-                   ELEM * plan.stages[index].micro_batch_size * plan.seq_len * plan.model.hidden_size)
-                  for index in range(1, plan.num_stages)]
+    nbytes = ELEM * plan.micro_batch_size * plan.seq_len * plan.model.hidden_size
+    boundaries = [(stage_first_gpu(plan, index), nbytes) for index in range(1, plan.num_stages)]
     return slowest_boundary_p2p_s(model.rates, boundaries, plan.cluster.gpus_per_node,
                                   plan.cluster.num_nodes)
 
 
-def evaluate_stage(model: StageCostModel, plan: Plan, index: int) -> StageCost:
-    """StageCostModel.evaluate for stage `index` of `plan` (scalars -> 0-d arrays)."""
-    stage: StagePlan = plan.stages[index]
-    num = plan.num_stages
-    return model.evaluate(
-        num_layers=stage.num_layers, micro_batch=stage.micro_batch_size, dp=stage.dp,
-        tp=stage.tp, zero_stage=stage.zero_stage, offload_weights=stage.offload_weights_ratio,
-        offload_gradients=stage.offload_gradients_ratio,
-        offload_optimizer=stage.offload_optimizer_ratio,
-        offload_activations=stage.offload_activations_ratio,
-        num_recompute=stage.num_recompute_layers,
-        num_inflight=inflight_microbatches(index, num, plan.grad_accum_steps),
-        grad_accum=plan.grad_accum_steps, has_embedding=index == 0, has_head=index == num - 1,
-        num_stages=num)
+def tied_sync_s(plan: Plan, model: StageCostModel) -> float | None:
+    """ReduceTiedGrads of a pipeline with tied embeddings: an all-reduce of the (vocab/tp, h) 16-bit
+    embedding gradient between the first and the last stage (pipe/module.py allreduce_tied_weight_gradients)."""
+    if plan.num_stages == 1 or not plan.model.tie_embeddings:
+        return None
+    rows = plan.model.padded_vocab_size(plan.tp) // plan.tp
+    inter = plan.cluster.num_nodes > 1
+    return float(model.rates.collective_s("all_reduce", ELEM * rows * plan.model.hidden_size, 2, inter))
 
 
-def _stage_prediction(cost: StageCost, pipeline_s: float) -> StagePrediction:
+def _stage_prediction(cost: StageCost, timeline: PipelineTimeline, grad_accum: int) -> StagePrediction:
     memory = MemoryBreakdown(
         weights_bytes=int(round(float(cost.weights_bytes))),
         gradients_bytes=int(round(float(cost.gradients_bytes))),
         optimizer_states_bytes=int(round(float(cost.optimizer_states_bytes))),
         activations_bytes=int(round(float(cost.activations_bytes))),
         buffers_bytes=int(round(float(cost.buffers_bytes))))
+    busy = grad_accum * float(cost.stable_time_s) + float(cost.delta_time_s)
     time = TimeBreakdown(
         compute_s=float(cost.compute_s), recompute_s=float(cost.recompute_s),
         tp_comm_s=float(cost.tp_comm_s), dp_comm_s=float(cost.dp_comm_s),
         offload_s=float(cost.offload_s), optimizer_s=float(cost.optimizer_s),
-        pipeline_s=max(0.0, pipeline_s))
+        pipeline_s=max(0.0, timeline.iteration_s - busy))
+    forward = float(cost.forward_time_s)
     return StagePrediction(peak_memory_bytes=memory.total_bytes, memory_breakdown=memory,
-                           time_breakdown=time,
-                           cpu_memory_bytes=int(round(float(cost.cpu_memory_bytes))))
+                           time_breakdown=time, cpu_memory_bytes=int(round(float(cost.cpu_memory_bytes))),
+                           microbatch_forward_s=forward,
+                           microbatch_backward_s=float(cost.stable_time_s) - forward,
+                           step_s=float(cost.delta_time_s))
 
 
-def predict_plan(plan: Plan, hw: HardwareProfile, attention: str = "sdpa") -> PlanPrediction:
+def timeline_of(plan: Plan, stages: tuple[StagePrediction, ...] | None = None) -> PipelineTimeline:
+    """The pipeline clock (cost/pipeline.py simulate_pipeline) of a predicted plan: what predict_plan
+    reports and plan.png draws, from the prediction's own numbers."""
+    pred = plan.prediction
+    stages = stages if stages is not None else pred.stages
+    return simulate_pipeline([s.microbatch_forward_s for s in stages], [s.microbatch_backward_s for s in stages],
+                             [s.step_s for s in stages], pred.p2p_s, plan.grad_accum_steps, pred.tied_sync_s)
+
+
+def predict_plan(plan: Plan, hw: HardwareProfile) -> PlanPrediction:
     """The cost model's prediction of `plan` on `hw` (PlanPrediction, mist_ds/config/prediction.py)."""
     model = StageCostModel(plan.model, hw, plan.seq_len, plan.dtype, plan.cluster.num_nodes,
-                           plan.cluster.gpus_per_node, attention=attention)
-    costs = [evaluate_stage(model, plan, i) for i in range(plan.num_stages)]
-    grad_accum = plan.grad_accum_steps
-    p2p = p2p_time_s(plan, model)
-    iteration = pipeline_iteration_time([float(c.stable_time_s) for c in costs],
-                                        [float(c.delta_time_s) for c in costs], p2p, grad_accum)
-    stages = tuple(
-        _stage_prediction(c, iteration - grad_accum * float(c.stable_time_s) - float(c.delta_time_s))
-        for c in costs)
+                           plan.cluster.gpus_per_node, attention=plan.attention)
+    costs = [model.evaluate(plan_stage_args(plan, i)) for i in range(plan.num_stages)]
+    p2p, tied = p2p_time_s(plan, model), tied_sync_s(plan, model)
+    forward = [float(c.forward_time_s) for c in costs]
+    timeline = simulate_pipeline(forward, [float(c.stable_time_s) - f for c, f in zip(costs, forward)],
+                                 [float(c.delta_time_s) for c in costs], p2p, plan.grad_accum_steps, tied)
+    iteration = timeline.iteration_s
+    stages = tuple(_stage_prediction(c, timeline, plan.grad_accum_steps) for c in costs)
     tokens = plan.tokens_per_step
     flops = plan.model.flops_per_token(plan.seq_len) * tokens
     mfu = flops / (iteration * plan.cluster.num_gpus * hw.peak_bf16_tflops * 1e12)
     return PlanPrediction(iteration_time_s=iteration, throughput_tokens_per_s=tokens / iteration,
-                          mfu=mfu, stages=stages, hardware_name=hw.name)
+                          mfu=mfu, stages=stages, hardware_name=hw.name, p2p_s=p2p, tied_sync_s=tied)

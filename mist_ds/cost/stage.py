@@ -7,14 +7,16 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from mist_ds.config import HardwareProfile, ModelSpec
+from mist_ds.config.executors import STOCK_DEEPSPEED
 from mist_ds.cost.activations import Attention
 from mist_ds.cost.compiled import compile_stage
 from mist_ds.cost.layer_time import block_times
+from mist_ds.cost.memory import SUB_GROUP_ELEMENTS
 from mist_ds.cost.shapes import layer_shapes, param_tensor_stats, vocab_shard
+from mist_ds.cost.stage_args import StageArgs
 from mist_ds.cost.timing import Rates
-from mist_ds.emit.ds_config import STAGE3_PARAM_PERSISTENCE_THRESHOLD
 
-SUB_GROUP_ELEMENTS = 1_000_000_000  # DeepSpeed's default zero_optimization.sub_group_size
+PERSISTENCE_THRESHOLD = STOCK_DEEPSPEED.constants.stage3_param_persistence_threshold
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,8 @@ class StageCost:
     cpu_memory_bytes: np.ndarray
     stable_time_s: np.ndarray
     """One micro-batch fwd+bwd in steady state (compute, recompute, TP comm, exposed DP/offload)."""
+    forward_time_s: np.ndarray
+    """The forward part of stable_time_s (the rest is the backward: the pipeline clock needs both)."""
     delta_time_s: np.ndarray
     """Per-iteration extra on top of grad_accum * stable (step-time sync, optimizer, transfers)."""
     compute_s: np.ndarray
@@ -70,42 +74,31 @@ class StageCostModel:
         self._hw_json, self._model_json = hw.to_json(), model.to_json()
         self.allocator_fraction = hw.allocator_overhead_fraction
 
-    def evaluate(self, *, num_layers, micro_batch, dp, tp, zero_stage, offload_weights=0.0,
-                 offload_gradients=0.0, offload_optimizer=0.0, offload_activations=0.0,
-                 num_recompute=0, num_inflight=1, grad_accum=1, has_embedding=False,
-                 has_head=False, num_stages=1) -> StageCost:
+    def evaluate(self, args: StageArgs) -> StageCost:
         """Cost of every strategy of the broadcast arguments (scalars or numpy arrays)."""
-        args = _as_arrays(num_layers, micro_batch, dp, tp, zero_stage, offload_weights,
-                          offload_gradients, offload_optimizer, offload_activations, num_recompute,
-                          num_inflight, has_embedding, has_head, num_stages, grad_accum)
-        terms = self._terms(*args)
-        memory = self._memory(terms)
-        layers, b, dp_, tp_, zero, *_, stages, g = args
-        timing = self._time(terms, b, dp_, tp_, zero, stages, g)
-        return StageCost(**memory, **timing, num_params=terms["params"])
+        terms = self.terms(args)
+        a = args.arrays()
+        timing = self._time(terms, a["micro_batch"], a["dp"], a["tp"], a["grad_accum"])
+        return StageCost(**self._memory(terms), **timing, num_params=terms["params"])
 
-    def terms(self, **kwargs) -> dict[str, np.ndarray]:
-        """The raw compiled terms (bytes, FLOPs, volumes) for evaluate()'s keyword arguments;
-        for diagnostics and tests (names: cost/memory.py, cost/work.py)."""
-        defaults = dict(offload_weights=0.0, offload_gradients=0.0, offload_optimizer=0.0,
-                        offload_activations=0.0, num_recompute=0, num_inflight=1,
-                        has_embedding=False, has_head=False, num_stages=1, grad_accum=1)
-        kw = {**defaults, **kwargs}
-        order = ("num_layers", "micro_batch", "dp", "tp", "zero_stage", "offload_weights",
-                 "offload_gradients", "offload_optimizer", "offload_activations", "num_recompute",
-                 "num_inflight", "has_embedding", "has_head", "num_stages", "grad_accum")
-        return self._terms(*_as_arrays(*(kw[name] for name in order)))
+    def terms(self, args: StageArgs) -> dict[str, np.ndarray]:
+        """The raw compiled terms (bytes, FLOPs, volumes; names: cost/memory.py, cost/work.py)."""
+        a = args.arrays()
+        return self._terms(a["num_layers"], a["micro_batch"], a["dp"], a["tp"], a["zero_stage"],
+                           a["offload_weights"], a["offload_gradients"], a["offload_optimizer"],
+                           a["num_offloaded"], a["num_recompute"], a["num_inflight"], a["has_embedding"],
+                           a["has_head"], a["num_stages"], a["grad_accum"])
 
-    def _terms(self, layers, b, dp, tp, zero, ow, og, oo, oa, r, k, emb, head, stages, g):
+    def _terms(self, layers, b, dp, tp, zero, ow, og, oo, na, r, k, emb, head, stages, g):
         pp = (stages > 1).astype(float)
         z = [(zero == i).astype(float) for i in range(4)]
         bf = z[0] * pp * float(self.dtype == "bf16")
         hc = head * np.maximum(pp, float(not self.model.tie_embeddings))
         vs = vocab_shard(self.model, tp.astype(int)).astype(float)
         persistent, largest = param_tensor_stats(self.model, tp.astype(int), layers, emb, head, hc,
-                                                 STAGE3_PARAM_PERSISTENCE_THRESHOLD)
+                                                 PERSISTENCE_THRESHOLD)
         oo_eff = np.where(z[3] > 0, self._subgroup_ratio(layers, dp, tp, emb, head, hc, oo), oo)
-        out = self._fn(b, layers, dp, tp, r, k, ow, og, oo_eff, oa, *z, bf, emb, head, hc, pp,
+        out = self._fn(b, layers, dp, tp, r, k, ow, og, oo_eff, na, *z, bf, emb, head, hc, pp,
                        (r > 0).astype(float), vs, (oo > 0).astype(float), (g > 1).astype(float),
                        persistent, largest)
         shape = layers.shape
@@ -116,8 +109,8 @@ class StageCostModel:
     def _subgroup_ratio(self, layers, dp, tp, emb, head, hc, ratio):
         """ZeRO-3 offloads whole optimizer sub-groups: of S = ceil(partition / sub_group_size)
         sub-groups the last S - floor((1 - ratio) * S) go to the CPU (stage3.py
-        _create_fp16_sub_groups and the subgroup_to_device loop); sub_group_size is DeepSpeed's
-        default (zero/config.py), which mist_ds's ds_config does not override."""
+        _create_fp16_sub_groups and the subgroup_to_device loop); sub_group_size is the executor's
+        constant that emit/ds_config.py writes (config/executors.py)."""
         m = self.model
         rows = vocab_shard(m, tp.astype(int))
         shapes = layer_shapes(m)
@@ -162,7 +155,7 @@ class StageCostModel:
                                       int(k // 4096), int(k % 4096), self.causal) for k in uniq])
         return table[inverse].reshape(b.shape + (4,))
 
-    def _time(self, t, b, dp, tp, zero, stages, g) -> dict[str, np.ndarray]:
+    def _time(self, t, b, dp, tp, g) -> dict[str, np.ndarray]:
         rt = self.rates
         times = self._compute(b, tp)
         block_f, block_b, head, embedding = (times[..., i] for i in range(4))
@@ -197,8 +190,13 @@ class StageCostModel:
         # Twin-Flow (ZeRO-3 offload ratio): GPU and CPU parts of the step run concurrently
         optimizer = np.maximum(gpu_opt, cpu_side)
         cpu_wins = cpu_side >= gpu_opt
+        stable = overlapped + tp_mb + act_xfer + fetch
+        # forward share of the micro-batch: block forwards, a third of the head and embedding
+        # (backward ~ 2x forward, Narayanan et al. 2021 section 3.5), applied to the whole stable time
+        forward_busy = layers * block_f + (t["has_head"] * head + t["has_embedding"] * embedding) / 3
+        forward_share = np.where(busy > 0, forward_busy / np.maximum(busy, 1e-30), 1.0 / 3.0)
         return {
-            "stable_time_s": overlapped + tp_mb + act_xfer + fetch,
+            "stable_time_s": stable, "forward_time_s": stable * forward_share,
             "delta_time_s": step_comm + optimizer,
             "compute_s": g * busy_compute, "recompute_s": g * recompute, "tp_comm_s": g * tp_mb,
             "dp_comm_s": g * (extra * share_dp + fetch) + step_comm,

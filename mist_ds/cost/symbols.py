@@ -18,7 +18,7 @@ k = sp.Symbol("k", positive=True)            # in-flight micro-batches whose act
 ow = sp.Symbol("ow", nonnegative=True)       # offloaded fraction of 16-bit weights
 og = sp.Symbol("og", nonnegative=True)       # offloaded fraction of gradients
 oo = sp.Symbol("oo", nonnegative=True)       # offloaded fraction of optimizer states (CPU Adam)
-oa = sp.Symbol("oa", nonnegative=True)       # offloaded fraction of saved activations
+na = sp.Symbol("na", nonnegative=True)       # blocks whose saved activations live in CPU memory
 
 # --- indicator symbols (0/1), computed in numpy from the integer arguments -----------------
 Z0, Z1, Z2, Z3 = sp.symbols("Z0 Z1 Z2 Z3", nonnegative=True)  # one-hot ZeRO stage
@@ -34,7 +34,7 @@ GA = sp.Symbol("GA", nonnegative=True)       # gradient accumulation (grad_accum
 PS = sp.Symbol("PS", nonnegative=True)       # ZeRO-3 persistent parameters of the stage (per TP rank)
 MP = sp.Symbol("MP", nonnegative=True)       # numel of the stage's largest parameter tensor
 
-ARGS = (b, L, dp, tp, r, k, ow, og, oo, oa, Z0, Z1, Z2, Z3, BF, E, HD, HC, PP, RP, VS, OF, GA,
+ARGS = (b, L, dp, tp, r, k, ow, og, oo, na, Z0, Z1, Z2, Z3, BF, E, HD, HC, PP, RP, VS, OF, GA,
         PS, MP)
 """Argument order of every compiled function."""
 

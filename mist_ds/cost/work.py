@@ -14,7 +14,7 @@ Sources:
 * offload: optimizer offload moves the fp32 gradient partition to the CPU and the updated fp32
   partition back (stage_1_and_2.py async_inplace_copy_grad_to_fp32_buffer / step; stage3.py
   _optimizer_step); ZeRO-3 offload_param copies the 16-bit partition in for every gather;
-  activation offload moves oa of the saved bytes out in forward and back in backward.
+  activation offload moves the saved bytes of na blocks out in forward and back in backward.
 """
 
 from __future__ import annotations

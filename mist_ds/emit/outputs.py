@@ -1,17 +1,20 @@
-"""Render every output file of a tuned plan in memory, then write them atomically."""
+"""Render every output file of predicted plans in memory, then write them atomically.
+
+Works for any plan — the winner of a search (autotune) or a hand-written one (predict --out)."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
-from mist_ds.config import HardwareProfile, Plan, TuneRequest
+from mist_ds.config import HardwareProfile, Plan
 from mist_ds.emit.ds_config import build_ds_config
 from mist_ds.emit.launch import hostfile_text, launch_script
 from mist_ds.emit.plot import plan_png
-from mist_ds.emit.report import report_markdown
+from mist_ds.emit.report import memory_cap, report_markdown
 from mist_ds.fileio import write_files_atomic
-from mist_ds.search import Candidate, SearchResult
+from mist_ds.search import SearchStats
 
 OUTPUT_FILES = ("ds_config.json", "hostfile", "launch.sh", "report.md", "plan.png", "plan.json")
 
@@ -21,22 +24,20 @@ def ds_config_text(plan: Plan) -> str:
     return json.dumps(build_ds_config(plan), indent=2, sort_keys=True) + "\n"
 
 
-def render_outputs(out_dir: Path, request: TuneRequest, hardware: HardwareProfile,
-                   ranked: list[tuple[Candidate, Plan]], result: SearchResult,
-                   with_png: bool = True) -> dict[str, bytes]:
-    """File name -> bytes for the winner (ranked[0]); plan.json last, so it marks a complete folder.
-    Raises (UnsupportedPlanError, ...) before anything is written."""
-    candidate, plan = ranked[0]
+def render_outputs(out_dir: Path, plans: Sequence[Plan], hardware: HardwareProfile,
+                   stats: SearchStats | None = None, with_png: bool = True) -> dict[str, bytes]:
+    """File name -> bytes for plans[0] (the others are listed in report.md); plan.json last, so it marks
+    a complete folder. Raises before anything is written."""
+    plan = plans[0]
     folder = Path(out_dir).resolve()
     files = {
         "ds_config.json": ds_config_text(plan).encode(),
         "hostfile": hostfile_text(plan.cluster).encode(),
         "launch.sh": launch_script(plan.cluster, folder / "hostfile", folder / "plan.json").encode(),
-        "report.md": report_markdown(request, hardware, ranked, result).encode(),
+        "report.md": report_markdown(plans, hardware, stats).encode(),
     }
     if with_png:
-        files["plan.png"] = plan_png(plan, result.memory_cap_bytes, list(candidate.partition.stable_s),
-                                     list(candidate.partition.delta_s))
+        files["plan.png"] = plan_png(plan, memory_cap(plan, hardware))
     files["plan.json"] = plan.to_json().encode()
     return files
 

@@ -12,7 +12,7 @@ import torch.distributed as dist
 from deepspeed.accelerator import get_accelerator
 
 from mist_ds.config import Plan
-from mist_ds.emit.ds_config import Precision, UnsupportedPlanError, build_ds_config
+from mist_ds.emit.ds_config import Precision, UnsupportedPlanError, build_ds_config, with_precision
 from mist_ds.runtime.model import BuildOptions, MistModel
 from mist_ds.runtime.pipeline import MistPipelineModule, plan_roles
 from mist_ds.runtime.topology import MistMpu, make_topology
@@ -74,7 +74,7 @@ def optimizer_config(config: dict, plan: Plan, lr: float | None, impl: str) -> t
     params = dict(config["optimizer"]["params"])
     if lr is not None:
         params["lr"] = lr
-    offloaded = plan.stages[0].offload_optimizer_ratio > 0
+    offloaded = plan.memory.offload_optimizer_ratio > 0
     use_torch = impl == "torch" or (impl == "auto" and not fused_adam_buildable())
     if use_torch and not offloaded:
         params["torch_adam"] = True
@@ -83,18 +83,19 @@ def optimizer_config(config: dict, plan: Plan, lr: float | None, impl: str) -> t
 
 
 def build_runtime(plan: Plan, local_rank: int, precision: Precision | None = None,
-                  seed: int = 1234, lr: float | None = None, adam: str = "auto") -> Runtime:
-    """Build the model for this rank and wrap it in a DeepSpeed (pipeline) engine."""
+                  seed: int = 1234, lr: float | None = None, adam: str = "auto",
+                  ds_config: dict | None = None) -> Runtime:
+    """Build the model for this rank and wrap it in a DeepSpeed (pipeline) engine. `ds_config` is the
+    ds_config.json the plan runs with (run.py checks it against the plan); None: built from the plan."""
     precision = precision or ("fp32" if on_cpu() else plan.dtype)
-    config = build_ds_config(plan, precision=precision)  # raises before any weight exists
+    config = with_precision(ds_config if ds_config is not None else build_ds_config(plan), precision)
     config, adam_impl = optimizer_config(config, plan, lr, adam)
     check_world(plan)
-    stage = plan.stages[0]
     device = torch.device(get_accelerator().device_name(local_rank))
     if device.type == "cuda":
         torch.cuda.set_device(device)
         apply_memory_cap(plan, local_rank)
-    topology = make_topology(plan.num_stages, stage.dp, stage.tp)
+    topology = make_topology(plan.num_stages, plan.dp, plan.tp)
     mpu = MistMpu(topology)
     opts = BuildOptions(tp_group=mpu.tp_group, dtype=DTYPES[precision], device=device, seed=seed)
     if plan.num_stages > 1:
@@ -106,6 +107,6 @@ def build_runtime(plan: Plan, local_rank: int, precision: Precision | None = Non
     params = [p for p in model.parameters() if p.requires_grad]
     engine, _, _, _ = deepspeed.initialize(model=model, model_parameters=params, config=config,
                                            mpu=engine_mpu)
-    return Runtime(engine=engine, pipelined=plan.num_stages > 1, dp=stage.dp,
+    return Runtime(engine=engine, pipelined=plan.num_stages > 1, dp=plan.dp,
                    dp_rank=mpu.get_data_parallel_rank(), device=device, precision=precision,
                    adam_impl=adam_impl)

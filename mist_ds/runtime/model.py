@@ -90,16 +90,14 @@ class OffloadedBlock(TransformerBlock):
             return super().forward(x)
 
 
-def block_roles(start: int, end: int, num_recompute: int, offload_ratio: float) -> dict[int, str]:
-    """Per layer of a stage: 'recompute' (the first k), 'offload' (the next round(ratio * rest)), or
-    'keep' (saved on the GPU)."""
-    rest = (end - start) - num_recompute
-    num_offload = round(offload_ratio * rest)
+def block_roles(start: int, end: int, num_recompute: int, num_offloaded: int) -> dict[int, str]:
+    """Per layer of a stage: 'recompute' (the first num_recompute), 'offload' (the next num_offloaded),
+    or 'keep' (saved on the GPU) — StagePlan's num_recompute_layers / num_offloaded_layers."""
     roles = {}
     for index in range(start, end):
         local = index - start
         roles[index] = ("recompute" if local < num_recompute
-                        else "offload" if local < num_recompute + num_offload else "keep")
+                        else "offload" if local < num_recompute + num_offloaded else "keep")
     return roles
 
 

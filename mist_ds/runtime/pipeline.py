@@ -28,7 +28,7 @@ def plan_roles(plan: Plan) -> dict[int, str]:
     roles: dict[int, str] = {}
     for stage in plan.stages:
         roles.update(block_roles(stage.layer_start, stage.layer_end, stage.num_recompute_layers,
-                                 stage.offload_activations_ratio))
+                                 stage.num_offloaded_layers))
     return roles
 
 

@@ -36,11 +36,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--plan", required=True, help="plan.json (mist_ds.config.Plan)")
     parser.add_argument("--steps", type=int, default=10, help="optimizer steps, warm-up included")
     parser.add_argument("--warmup", type=int, default=2, help="steps left out of the timing")
+    parser.add_argument("--ds-config", default=None,
+                        help="the DeepSpeed config to run with (default: ds_config.json next to the plan, else "
+                             "built from the plan); its batch, ZeRO and precision fields must match the plan")
     parser.add_argument("--data", default=None, help="flat token file (numpy memmap); synthetic if unset")
     parser.add_argument("--data-dtype", default="uint16", choices=("uint16", "uint32"))
     parser.add_argument("--report", default=None, help="where to write the RunReport JSON")
     parser.add_argument("--hardware", default=None,
-                        help="profile for the MFU peak (default: the plan's prediction, else h100-sxm-80gb)")
+                        help="profile for the MFU peak (default: the plan's prediction, else the default profile)")
     parser.add_argument("--precision", default=None, choices=("bf16", "fp16", "fp32"),
                         help="override plan.dtype (CPU runs default to fp32)")
     parser.add_argument("--seed", type=int, default=1234)
@@ -55,25 +58,52 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
+def load_ds_config(plan, plan_path: str, path: str | None) -> dict | None:
+    """The ds_config.json the plan runs with: --ds-config, else the one next to plan.json, else None
+    (the runtime builds it from the plan). A config whose plan-bound fields (emit/ds_config.py
+    PLAN_BOUND_FIELDS) differ from the plan is refused with a one-line ValueError."""
+    import json
+    from pathlib import Path
+
+    from mist_ds.emit.ds_config import config_mismatches
+
+    if path is None:
+        beside = Path(plan_path).resolve().parent / "ds_config.json"
+        if not beside.is_file():
+            return None
+        path = str(beside)
+    try:
+        config = json.loads(Path(path).read_text())
+    except (OSError, UnicodeDecodeError) as err:
+        raise ValueError(f"cannot read ds_config {path}: {err}") from None
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path} is not valid JSON: {err.msg} (line {err.lineno})") from None
+    if not isinstance(config, dict):
+        raise ValueError(f"{path} is not a DeepSpeed config (a JSON object)")
+    problems = config_mismatches(plan, config)
+    if problems:
+        raise ValueError(f"{path} does not run the plan it sits with: {problems[0]} "
+                         f"({len(problems)} mismatch(es); re-run predict --out or autotune to regenerate)")
+    return config
+
+
 def load_inputs(args: argparse.Namespace):
-    """Plan, hardware profile and token source, or a one-line ValueError (pure: before any process
-    group exists, so a user error costs nothing)."""
+    """Plan, ds_config, hardware profile and token source, or a one-line ValueError (pure: before any
+    process group exists, so a user error costs nothing)."""
     from mist_ds.config import Plan
-    from mist_ds.config.profiles import load_hardware
-    from mist_ds.emit.ds_config import build_ds_config
+    from mist_ds.config.profiles import DEFAULT_PROFILE, hardware_for_plan, load_hardware
     from mist_ds.runtime.data import TokenSource
 
     plan = Plan.load_checked(args.plan, "plan")
-    build_ds_config(plan)  # UnsupportedPlanError is a ValueError
-    name = args.hardware or (plan.prediction.hardware_name if plan.prediction else "h100-sxm-80gb")
+    ds_config = load_ds_config(plan, args.plan, args.ds_config)
     try:
-        hardware = load_hardware(name)
+        hardware = hardware_for_plan(plan, args.hardware)
     except ValueError:
         if args.hardware:
             raise
-        hardware = load_hardware("h100-sxm-80gb")
+        hardware = load_hardware(DEFAULT_PROFILE)
     source = TokenSource(plan.model.vocab_size, plan.seq_len, args.seed, args.data, args.data_dtype)
-    return plan, hardware, source
+    return plan, ds_config, hardware, source
 
 
 def injected_fault() -> tuple[int, int] | None:
@@ -100,7 +130,7 @@ def finish(code: int) -> None:
     os._exit(code)
 
 
-def train(args, plan, hardware, source) -> int:
+def train(args, plan, ds_config, hardware, source) -> int:
     """Build, train, report. Returns the exit code."""
     import torch
     import torch.distributed as dist
@@ -123,7 +153,7 @@ def train(args, plan, hardware, source) -> int:
                   f"time {times[-1]:.3f}s", flush=True)
 
     try:
-        rt = eng.build_runtime(plan, local_rank, precision, args.seed, args.lr, args.adam)
+        rt = eng.build_runtime(plan, local_rank, precision, args.seed, args.lr, args.adam, ds_config)
         losses, times = run_steps(plan, rt, source, args.steps, progress, losses)
         report = success_report(plan, losses, times, warmup=args.warmup, precision=precision,
                                 hardware=hardware).model_copy(update={"adam_impl": rt.adam_impl})
@@ -154,7 +184,7 @@ def train(args, plan, hardware, source) -> int:
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     try:
-        plan, hardware, source = load_inputs(args)
+        plan, ds_config, hardware, source = load_inputs(args)
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         sys.exit(EXIT_USAGE)
@@ -163,4 +193,4 @@ def main(argv: list[str] | None = None) -> None:
     if args.report and os.environ.get("RANK", "0") == "0" and os.path.exists(args.report):
         os.unlink(args.report)  # a stale report must not pass for this run's
     init_distributed()
-    finish(train(args, plan, hardware, source))
+    finish(train(args, plan, ds_config, hardware, source))

@@ -20,7 +20,7 @@ def _sync(device) -> None:
 def train_step(plan: Plan, rt: Runtime, source: TokenSource, step: int) -> float:
     """One optimizer step; returns the global mean loss (over micro-batches and dp ranks)."""
     batches = micro_batches(source, step, global_batch=plan.global_batch_size,
-                            micro_batch=plan.stages[0].micro_batch_size, dp=rt.dp,
+                            micro_batch=plan.micro_batch_size, dp=rt.dp,
                             dp_rank=rt.dp_rank, grad_accum=plan.grad_accum_steps, device=rt.device)
     if rt.pipelined:  # DeepSpeed averages over micro-batches and dp, and broadcasts to all stages
         return float(rt.engine.train_batch(data_iter=iter(batches)))

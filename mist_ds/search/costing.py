@@ -35,9 +35,3 @@ class StageCostAdapter:
                                                     request.cluster.gpus_per_node,
                                                     request.cluster.num_nodes)
         return self._p2p[key]
-
-    def stage_p2p_s(self, layout: Layout, stage: np.ndarray) -> np.ndarray:
-        """p2p seconds per micro-batch added to each stage's stable time: one per neighbour
-        (mist_ds.cost.pipeline.pipeline_iteration_time's convention)."""
-        neighbours = (stage > 0).astype(float) + (stage < layout.num_stages - 1).astype(float)
-        return self.p2p_s(layout) * neighbours

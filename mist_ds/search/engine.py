@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
@@ -12,9 +13,10 @@ from mist_ds.config import HardwareProfile, TuneRequest
 from mist_ds.search.costing import StageCostAdapter
 from mist_ds.search.evaluate import Limits, Screen, resolve, screen_layouts
 from mist_ds.search.partition import INF, Partition, best_partition, chain_dp, lower_bound
-from mist_ds.search.space import Layout, activation_ratios, enumerate_layouts
+from mist_ds.search.space import Layout, activation_fractions, enumerate_layouts
 
 Progress = Callable[[int, int], None]
+RecomputeMode = Literal["tune", "all-or-nothing", "none"]
 # Times within this relative distance count as a tie, broken towards simpler plans (less offload,
 # lower ZeRO stage, fewer recomputed layers), then by the layout's fields.
 TIE_RTOL = 1e-6
@@ -29,13 +31,14 @@ class Candidate:
     layout: Layout
     partition: Partition
     time_s: float
-    """Predicted iteration time, seconds (the partition objective: stable times include p2p)."""
+    """The partition objective, seconds: closed_form_bound of the stages (stable times include p2p);
+    mist_ds.api ranks candidates by the pipeline clock (predict_plan) instead."""
 
     def sort_key(self) -> tuple:
         """Rank by time quantised to TIE_RTOL, then the simpler plan, then the layout (deterministic)."""
         lay = self.layout
         offload = lay.offload_weights + lay.offload_gradients + lay.offload_optimizer \
-            + sum(self.partition.act_offload)
+            + sum(self.partition.offloaded)
         quantum = float(f"{self.time_s:.6e}")
         return (quantum, offload, lay.zero_stage, sum(self.partition.recompute), lay,
                 self.partition.layers, self.partition.recompute)
@@ -51,18 +54,32 @@ class MemoryFloor:
 
 
 @dataclass(frozen=True)
+class SearchStats:
+    """How much the search looked at (report.md's "Search" section)."""
+
+    num_layouts: int
+    """Engine-wide settings enumerated (pipeline depth x mesh x micro-batch x ZeRO/offload)."""
+    num_strategies: int
+    """Stage strategies screened by the cost model (rows of the screening pass)."""
+    memory_cap_bytes: int
+    """Per-GPU memory every plan had to fit."""
+
+
+@dataclass(frozen=True)
 class SearchResult:
     """Top-k candidates (best first); `floor` is set when nothing fits."""
 
     ranked: tuple[Candidate, ...]
     floor: MemoryFloor | None
-    num_layouts: int
-    num_strategies: int
-    """Stage strategies screened by the cost model (rows of the screening pass)."""
-    memory_cap_bytes: int
+    stats: SearchStats
+
+    @property
+    def memory_cap_bytes(self) -> int:
+        """The per-GPU cap the search used."""
+        return self.stats.memory_cap_bytes
 
 
-def recompute_mode(request: TuneRequest) -> str:
+def recompute_mode(request: TuneRequest) -> RecomputeMode:
     """'tune' (any count per stage), or 'none' when recompute is switched off."""
     return "tune" if request.space.recompute else "none"
 
@@ -97,7 +114,7 @@ def _limit(ranked: list[Candidate], top_k: int) -> float:
 
 
 def _rank(adapter, screens: list[Screen], num_layers: int, top_k: int, limits: Limits, mode: str,
-          act_ratios: tuple[float, ...], tick: Callable[[int], None]) -> list[Candidate]:
+          act_fractions: tuple[float, ...], tick: Callable[[int], None]) -> list[Candidate]:
     """Branch and bound over layouts by ascending lower bound; exact partition of each survivor."""
     queue = _bounded(screens, num_layers)
     tick(len(screens) - len(queue))
@@ -108,7 +125,7 @@ def _rank(adapter, screens: list[Screen], num_layers: int, top_k: int, limits: L
         batch = [(bound, item) for bound, item in window if bound <= _limit(ranked, top_k)]
         if not batch:
             break
-        options = resolve(adapter, [item for _, item in batch], limits, mode, act_ratios)
+        options = resolve(adapter, [item for _, item in batch], limits, mode, act_fractions)
         for (bound, item), opts in zip(batch, options):
             tick(1)
             limit, lay = _limit(ranked, top_k), item.layout
@@ -123,7 +140,7 @@ def _rank(adapter, screens: list[Screen], num_layers: int, top_k: int, limits: L
 
 
 def search(request: TuneRequest, hardware: HardwareProfile, *, top_k: int = 5,
-           progress: Progress | None = None, recompute: str | None = None) -> SearchResult:
+           progress: Progress | None = None, recompute: RecomputeMode | None = None) -> SearchResult:
     """The `top_k` fastest plans for `request` on `hardware` (exact within the search space).
 
     recompute: 'tune' (default when allowed), 'all-or-nothing' or 'none'."""
@@ -141,12 +158,12 @@ def search(request: TuneRequest, hardware: HardwareProfile, *, top_k: int = 5,
 
     mode = recompute or recompute_mode(request)
     num_layers = request.model.num_layers
-    acts = activation_ratios(request)
+    acts = activation_fractions(request)
     screens = screen_layouts(adapter, layouts, num_layers, limits, recompute=mode != "none",
-                             act_ratios=acts, progress=advance)
+                             act_fractions=acts, progress=advance)
     ranked = _rank(adapter, screens, num_layers, top_k, limits, mode, acts, advance)
     advance(total)
     floor = None if ranked else memory_floor(screens, num_layers)
     corners = 1 + (mode != "none") + (max(acts) > 0)
     rows = sum(len(sc.stage) for sc in screens) * corners
-    return SearchResult(tuple(ranked), floor, len(layouts), rows, cap)
+    return SearchResult(tuple(ranked), floor, SearchStats(len(layouts), rows, cap))

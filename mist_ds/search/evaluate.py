@@ -22,6 +22,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from mist_ds.config.executors import offloaded_layer_count
+from mist_ds.cost.stage_args import stage_args
 from mist_ds.search import feasibility as ok
 from mist_ds.search.partition import StageOptions, dense_min
 from mist_ds.search.space import Layout
@@ -86,28 +88,26 @@ class Rows:
         return Rows(self.layouts, self.index[keep], self.stage[keep], self.layers[keep])
 
 
-def cost_rows(adapter, rows: Rows, recompute: np.ndarray, act_offload: float, limits: Limits):
-    """(stable with p2p, delta, peak, fits) of `rows` at the given recompute counts and offload;
-    peak is inf where the host memory cannot hold the offloaded state."""
+def cost_rows(adapter, rows: Rows, recompute: np.ndarray, act_fraction: float, limits: Limits):
+    """(stable with p2p, delta, peak, fits) of `rows` at the given recompute counts and activation-
+    offload fraction (whole layers: executors.offloaded_layer_count); peak is inf where the host memory
+    cannot hold the offloaded state."""
     table = np.array([[getattr(lay, f) for f in LAYOUT_FIELDS] for lay in rows.layouts], dtype=float)
     col = {f: table[rows.index, i] for i, f in enumerate(LAYOUT_FIELDS)}
-    stages, accum, stage = (col["num_stages"].astype(np.int64), col["grad_accum"].astype(np.int64),
-                            rows.stage)
-    cost = adapter.model.evaluate(
-        num_layers=rows.layers, micro_batch=col["micro_batch"].astype(np.int64),
-        dp=col["dp"].astype(np.int64), tp=col["tp"].astype(np.int64),
+    stages, stage = col["num_stages"].astype(np.int64), rows.stage
+    cost = adapter.model.evaluate(stage_args(
+        stage_index=stage, num_stages=stages, num_layers=rows.layers,
+        micro_batch=col["micro_batch"].astype(np.int64), dp=col["dp"].astype(np.int64),
+        tp=col["tp"].astype(np.int64), grad_accum=col["grad_accum"].astype(np.int64),
         zero_stage=col["zero_stage"].astype(np.int64), offload_weights=col["offload_weights"],
         offload_gradients=col["offload_gradients"], offload_optimizer=col["offload_optimizer"],
-        offload_activations=act_offload, num_recompute=recompute,
-        # 1F1B: stage i holds min(S - i, G) micro-batches (mist_ds.cost.inflight_microbatches)
-        num_inflight=np.maximum(1, np.minimum(stages - stage, accum)), grad_accum=accum,
-        has_embedding=stage == 0, has_head=stage == stages - 1, num_stages=stages)
+        num_recompute=recompute, num_offloaded=offloaded_layer_count(act_fraction, rows.layers - recompute)))
     size = len(rows.index)
     stable, delta, peak, cpu = [np.broadcast_to(np.asarray(getattr(cost, name), float), (size,))
                                 for name in ("stable_time_s", "delta_time_s", "peak_memory_bytes",
                                              "cpu_memory_bytes")]
     # p2p per micro-batch, once per neighbour, folded into the stable time (the effective stable
-    # time of mist_ds.cost.pipeline.pipeline_iteration_time)
+    # time of mist_ds.cost.pipeline.closed_form_bound)
     p2p = np.array([adapter.p2p_s(layout) for layout in rows.layouts])[rows.index]
     neighbours = (stage > 0).astype(float) + (stage < stages - 1).astype(float)
     # a strategy whose offloaded state overflows the host counts as needing infinite GPU memory
@@ -142,7 +142,7 @@ def _screen_chunk(adapter, layouts: list[Layout], num_layers: int, limits: Limit
 
 
 def screen_layouts(adapter, layouts: list[Layout], num_layers: int, limits: Limits, *,
-                   recompute: bool = True, act_ratios: tuple[float, ...] = (0.0,),
+                   recompute: bool = True, act_fractions: tuple[float, ...] = (0.0,),
                    progress=None) -> list[Screen]:
     """Pass 1 over all layouts, in chunks of about CHUNK_ROWS cost-model rows."""
     screens: list[Screen] = []
@@ -153,7 +153,7 @@ def screen_layouts(adapter, layouts: list[Layout], num_layers: int, limits: Limi
             count += 3 * layouts[stop].num_stages * (num_layers - layouts[stop].num_stages + 1)
             stop += 1
         screens.extend(_screen_chunk(adapter, layouts[start:stop], num_layers, limits, recompute,
-                                     max(act_ratios)))
+                                     max(act_fractions)))
         if progress is not None:
             progress(stop - start)
         start = stop
@@ -164,8 +164,7 @@ def _fastest_recompute_enumerated(adapter, rows: Rows, act: float, limits: Limit
                                   max_count: np.ndarray | None = None):
     """(recompute count, stable, delta, fits) per row, trying every count 0..max_count (default l):
     with activation offload, recomputing more layers also offloads fewer, so the stable time need
-    not grow with the count (mist_ds/runtime/model.py block_roles offloads a ratio of the
-    non-recomputed layers)."""
+    not grow with the count (the offloaded layers are a fraction of the non-recomputed ones)."""
     if len(rows.index) == 0:
         empty = np.zeros(0)
         return empty.astype(np.int64), empty, empty, empty.astype(bool)
@@ -206,7 +205,7 @@ def _fewest_recompute(adapter, rows: Rows, act: float, limits: Limits, mode: str
 
 
 def resolve(adapter, screens: list[Screen], limits: Limits, mode: str,
-            act_ratios: tuple[float, ...] = (0.0,)) -> list[StageOptions]:
+            act_fractions: tuple[float, ...] = (0.0,)) -> list[StageOptions]:
     """Pass 2: exact options per (stage, layers, activation-offload ratio) of each screened layout.
 
     mode 'tune': fewest fitting recomputed layers (bisection on [1, l]); 'all-or-nothing': none if
@@ -219,11 +218,11 @@ def resolve(adapter, screens: list[Screen], limits: Limits, mode: str,
     rows = rows.take(np.flatnonzero(np.concatenate([sc.fits_any for sc in screens])))
     chosen, stable, delta, fits = _fewest_recompute(adapter, rows, 0.0, limits, mode)
     found = [(rows.index[fits], rows.stage[fits], rows.layers[fits], chosen[fits], stable[fits],
-              delta[fits], np.zeros(int(fits.sum())))]
+              delta[fits], np.zeros(int(fits.sum()), np.int64))]
     # recompute counts an offloading option may use: below the no-offload optimum (all when none fits)
     below = np.where(fits, chosen, rows.layers + 1) if mode == "tune" else np.where(fits, 0, 1)
     candidates = np.flatnonzero(below > 0)
-    for act in (a for a in act_ratios if a > 0):
+    for act in (a for a in act_fractions if a > 0):
         sub = rows.take(candidates)
         if mode == "tune":
             got = _fastest_recompute_enumerated(adapter, sub, act, limits, below[candidates] - 1)
@@ -231,12 +230,13 @@ def resolve(adapter, screens: list[Screen], limits: Limits, mode: str,
             got = _fewest_recompute(adapter, sub, act, limits, mode)
         a_chosen, a_stable, a_delta, a_fits = got
         keep = np.flatnonzero(a_fits)
+        offloaded = offloaded_layer_count(act, sub.layers[keep] - a_chosen[keep])
         found.append((sub.index[keep], sub.stage[keep], sub.layers[keep], a_chosen[keep], a_stable[keep],
-                      a_delta[keep], np.full(len(keep), act)))
-    index, stage, layers, chosen, stable, delta, act = (np.concatenate(parts) for parts in zip(*found))
+                      a_delta[keep], offloaded))
+    index, stage, layers, chosen, stable, delta, offloaded = (np.concatenate(parts) for parts in zip(*found))
     options = []
     for i in range(len(screens)):
         mine = np.flatnonzero(index == i)
         options.append(StageOptions(stage[mine], layers[mine], chosen[mine], stable[mine], delta[mine],
-                                    act[mine]))
+                                    offloaded[mine]))
     return options

@@ -1,7 +1,7 @@
 """Exact inter-stage partition: layer counts and recompute counts per pipeline stage.
 
-Objective (1F1B with first/last micro-batch imbalance; Mist, EuroSys'25, section 5.2, and
-mist_ds.cost.pipeline_iteration_time without its partition-independent p2p terms):
+Objective: mist_ds.cost.pipeline.closed_form_bound (1F1B with first/last micro-batch imbalance; Mist,
+EuroSys'25, section 5.2), with the p2p terms folded into each stage's stable time:
 
     T = sum_i s_i + (G - 1) * max_i s_i + max_i (d_i - sum_{j<i} s_j)
 
@@ -22,6 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mist_ds.cost.pipeline import closed_form_bound
+
 INF = float("inf")
 
 
@@ -39,20 +41,20 @@ class StageOptions:
     """Steady per-micro-batch time, seconds."""
     delta: np.ndarray
     """Per-iteration extra time, seconds."""
-    act_offload: np.ndarray | None = None
-    """Offloaded fraction of the stage's saved activations (None: all zero)."""
+    offloaded: np.ndarray | None = None
+    """Blocks whose saved activations go to CPU memory (None: none)."""
 
     def take(self, keep: np.ndarray) -> StageOptions:
         """The options selected by a boolean mask or index array."""
-        act = None if self.act_offload is None else self.act_offload[keep]
+        offloaded = None if self.offloaded is None else self.offloaded[keep]
         return StageOptions(self.stage[keep], self.layers[keep], self.recompute[keep],
-                            self.stable[keep], self.delta[keep], act)
+                            self.stable[keep], self.delta[keep], offloaded)
 
-    def act_offload_of(self, rows) -> tuple[float, ...]:
-        """Activation-offload ratios of the given rows."""
-        if self.act_offload is None:
-            return tuple(0.0 for _ in rows)
-        return tuple(float(self.act_offload[r]) for r in rows)
+    def offloaded_of(self, rows) -> tuple[int, ...]:
+        """Activation-offloaded block counts of the given rows."""
+        if self.offloaded is None:
+            return tuple(0 for _ in rows)
+        return tuple(int(self.offloaded[r]) for r in rows)
 
 
 @dataclass(frozen=True)
@@ -64,15 +66,8 @@ class Partition:
     recompute: tuple[int, ...]
     stable_s: tuple[float, ...]
     delta_s: tuple[float, ...]
-    act_offload: tuple[float, ...] = ()
-    """Per-stage activation-offload ratio (empty: none)."""
-
-
-def iteration_objective(stable, delta, grad_accum: int) -> float:
-    """sum s + (G-1) max s + max_i (d_i - sum_{j<i} s_j) for per-stage arrays."""
-    stable, delta = np.asarray(stable, dtype=float), np.asarray(delta, dtype=float)
-    before = np.concatenate(([0.0], np.cumsum(stable)[:-1]))
-    return float(stable.sum() + (grad_accum - 1) * stable.max() + np.max(delta - before))
+    offloaded: tuple[int, ...] = ()
+    """Per-stage activation-offloaded block counts (empty: none)."""
 
 
 def pareto_by_group(group: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -189,12 +184,12 @@ def best_partition(options: StageOptions, num_stages: int, num_layers: int, grad
             continue
         sub = options.take(options.stable <= cap)
         found = Partition(
-            objective_s=iteration_objective(sub.stable[path], sub.delta[path], grad_accum),
+            objective_s=closed_form_bound(sub.stable[path], sub.delta[path], 0.0, grad_accum),
             layers=tuple(int(v) for v in sub.layers[path]),
             recompute=tuple(int(v) for v in sub.recompute[path]),
             stable_s=tuple(float(v) for v in sub.stable[path]),
             delta_s=tuple(float(v) for v in sub.delta[path]),
-            act_offload=sub.act_offload_of(path),
+            offloaded=sub.offloaded_of(path),
         )
         if best is None or found.objective_s < best.objective_s:
             best, upper_bound = found, min(upper_bound, found.objective_s)
@@ -209,12 +204,12 @@ def _single_stage(options: StageOptions, num_layers: int, grad_accum: int,
         return None
     totals = grad_accum * options.stable[rows] + options.delta[rows]
     best = rows[int(np.argmin(totals))]
-    objective = iteration_objective(options.stable[[best]], options.delta[[best]], grad_accum)
+    objective = closed_form_bound(options.stable[[best]], options.delta[[best]], 0.0, grad_accum)
     if objective > upper_bound:
         return None
     return Partition(objective, (num_layers,), (int(options.recompute[best]),),
                      (float(options.stable[best]),), (float(options.delta[best]),),
-                     options.act_offload_of([best]))
+                     options.offloaded_of([best]))
 
 
 def lower_bound(options: StageOptions, num_stages: int, num_layers: int, grad_accum: int) -> float:

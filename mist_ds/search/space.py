@@ -3,22 +3,18 @@
 A *layout* fixes everything that one DeepSpeed engine shares across pipeline stages: the stage count,
 the dp x tp grid of every stage, the micro-batch and accumulation, the ZeRO stage and the weight /
 gradient / optimizer offload ratios. What may differ per stage — its layer count, how many of its
-layers recompute and the fraction of its saved activations offloaded to CPU memory — is chosen by the
+layers recompute and how many keep their saved activations in CPU memory — is chosen by the
 exact partition (partition.py).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from itertools import product
 
 from mist_ds.config import ClusterSpec, ModelSpec, TuneRequest
+from mist_ds.config.executors import ACTIVATION_FRACTIONS, Executor, get_executor
+from mist_ds.config.plan import describe_setting
 from mist_ds.search import feasibility as ok
-
-# Fractional optimizer offload grid (ZeRO-3 only): eighths, as Mist's `oo` grid (0 .. 1 by 1/8).
-OPTIMIZER_RATIOS = tuple(i / 8 for i in range(9))
-# Activation offload grid (used only if the runtime executes activation offload).
-ACTIVATION_RATIOS = (0.0, 0.25, 0.5, 0.75, 1.0)
 
 
 @dataclass(frozen=True, order=True)
@@ -37,22 +33,15 @@ class Layout:
 
     def short(self) -> str:
         """Compact text for narrow tables, e.g. 'pp2 dp4 tp1 mb2 ga8 Z1 opt1'."""
-        text = (f"pp{self.num_stages} dp{self.dp} tp{self.tp} mb{self.micro_batch} "
-                f"ga{self.grad_accum} Z{self.zero_stage}")
-        for name, ratio in (("w", self.offload_weights), ("opt", self.offload_optimizer)):
-            if ratio:
-                text += f" {name}{ratio:g}"
-        return text
+        return self._text(short=True)
 
     def describe(self) -> str:
         """Short human text, e.g. 'pp2 x dp4 x tp1, mb 2, ga 8, ZeRO-1, opt-offload 1'."""
-        text = (f"pp{self.num_stages} x dp{self.dp} x tp{self.tp}, mb {self.micro_batch}, "
-                f"ga {self.grad_accum}, ZeRO-{self.zero_stage}")
-        for name, ratio in (("w", self.offload_weights), ("g", self.offload_gradients),
-                            ("opt", self.offload_optimizer)):
-            if ratio:
-                text += f", {name}-offload {ratio:g}"
-        return text
+        return self._text(short=False)
+
+    def _text(self, short: bool) -> str:
+        return describe_setting(self.num_stages, self.dp, self.tp, self.micro_batch, self.grad_accum,
+                                self.zero_stage, self.offload_weights, self.offload_optimizer, short)
 
 
 def divisors(n: int) -> list[int]:
@@ -78,27 +67,24 @@ def tp_degrees(model: ModelSpec, cluster: ClusterSpec, request: TuneRequest) -> 
             if t <= request.space.max_tp and ok.tp_within_node(cluster, t) and ok.tp_divides_heads(model, t)]
 
 
-def memory_settings(request: TuneRequest, num_stages: int) -> list[tuple[int, float, float, float]]:
-    """(zero, weights, gradients, optimizer) offload settings the runtime accepts. Gradients are
-    offloaded exactly with the optimizer states (DeepSpeed couples them), so optimizer offload needs
-    both switches on."""
+def memory_settings(request: TuneRequest, num_stages: int,
+                    executor: Executor | None = None) -> list[tuple[int, float, float, float]]:
+    """(zero, weights, gradients, optimizer) offload settings the executor accepts (config/executors.py).
+    Gradients are offloaded exactly with the optimizer states (DeepSpeed couples them), so optimizer
+    offload needs both switches on."""
     space = request.space
-    opt_allowed = space.offload_optimizer and space.offload_gradients
-    opt_grid = OPTIMIZER_RATIOS if opt_allowed else (0.0,)
-    w_grid = (0.0, 1.0) if space.offload_weights else (0.0,)
-    settings = []
-    for zero, w, o in product(space.zero_stages, w_grid, opt_grid):
-        if (ok.pipeline_zero_supported(num_stages, zero) and ok.optimizer_offload_supported(zero, o)
-                and ok.weight_offload_supported(zero, w) and ok.gradient_offload_follows_optimizer(o, o)):
-            settings.append((zero, w, o, o))
-    return settings
+    executor = executor or get_executor("deepspeed")
+    settings = executor.memory_settings(num_stages, space.zero_stages, weights=space.offload_weights,
+                                        optimizer=space.offload_optimizer and space.offload_gradients)
+    return [(s.zero_stage, s.offload_weights_ratio, s.offload_gradients_ratio, s.offload_optimizer_ratio)
+            for s in settings]
 
 
-def activation_ratios(request: TuneRequest) -> tuple[float, ...]:
-    """Per-stage activation-offload ratios the partition may pick from (ascending)."""
-    if not request.space.offload_activations:
-        return (0.0,)
-    return tuple(a for a in ACTIVATION_RATIOS if ok.activation_offload_supported(a))
+def activation_fractions(request: TuneRequest) -> tuple[float, ...]:
+    """Per-stage activation-offload fractions the partition may pick from (ascending); a fraction
+    becomes whole layers through executors.offloaded_layer_count. Our runtime executes any count
+    (runtime/model.py block_roles); DeepSpeed's config has no such knob."""
+    return ACTIVATION_FRACTIONS if request.space.offload_activations else (0.0,)
 
 
 def enumerate_layouts(request: TuneRequest) -> list[Layout]:

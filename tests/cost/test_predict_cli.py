@@ -8,21 +8,25 @@ import sys
 
 import pytest
 
-from mist_ds.config import ClusterSpec, Plan, StagePlan, get_preset
+from mist_ds.config import Plan, get_preset
+from mist_ds.emit.outputs import OUTPUT_FILES
 from mist_ds.predict import main
+from tests.helpers import make_plan
+
+
+def _plan(cap_gib=None) -> Plan:
+    model = get_preset("llama-1.3b")
+    half = model.num_layers // 2
+    return make_plan(model, [{"end": half, "num_recompute_layers": 2},
+                             {"end": model.num_layers, "num_recompute_layers": 2}],
+                     dp=2, micro_batch=1, global_batch=16, seq_len=2048,
+                     gpu_memory_cap_bytes=None if cap_gib is None else int(cap_gib * 2**30))
 
 
 @pytest.fixture
 def plan_path(tmp_path):
-    model = get_preset("llama-1.3b")
-    half = model.num_layers // 2
-    stages = tuple(StagePlan(layer_start=a, layer_end=b, micro_batch_size=1, dp=2, tp=1,
-                             zero_stage=1, num_recompute_layers=2) for a, b in ((0, half),
-                                                                               (half, model.num_layers)))
-    plan = Plan(model=model, cluster=ClusterSpec(num_nodes=1, gpus_per_node=4), global_batch_size=16,
-                seq_len=2048, grad_accum_steps=8, stages=stages)
     path = tmp_path / "plan.json"
-    plan.save(path)
+    _plan().save(path)
     return path
 
 
@@ -73,3 +77,30 @@ def test_module_entry_point(plan_path):
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["stages"][0]["peak_memory_bytes"] > 0
+
+
+def test_out_renders_the_autotune_folder_for_a_hand_written_plan(plan_path, tmp_path, capsys):
+    out = tmp_path / "rendered"
+    assert main([str(plan_path), "--out", str(out)]) == 0
+    assert sorted(p.name for p in out.iterdir()) == sorted(OUTPUT_FILES)
+    written = Plan.load(out / "plan.json")
+    assert written.without_prediction() == Plan.load(plan_path)
+    assert written.prediction is not None
+    assert "## Plan" in (out / "report.md").read_text()
+
+
+def test_a_plan_over_its_cap_exits_3_and_writes_nothing(tmp_path, capsys):
+    path = tmp_path / "plan.json"
+    _plan(cap_gib=1).save(path)
+    out = tmp_path / "rendered"
+    assert main([str(path), "--out", str(out)]) == 3
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "GiB over the 1.00 GiB cap" in err
+    assert not out.exists()
+
+
+def test_a_seq_len_beyond_the_model_is_refused_like_autotune(tmp_path, capsys):
+    path = tmp_path / "plan.json"
+    path.write_text(_plan().model_copy(update={"seq_len": 10**6}).to_json())
+    assert main([str(path)]) == 2
+    assert "exceeds" in capsys.readouterr().err

@@ -7,14 +7,13 @@ import json
 
 import pytest
 
+from mist_ds.api import tune
 from mist_ds.config import ClusterSpec, Plan, TuneRequest, resolve_model
 from mist_ds.config.profiles import load_hardware
+from mist_ds.config.units import GIB
 from mist_ds.emit.outputs import OUTPUT_FILES, render_outputs, write_outputs
-from mist_ds.search import search
-from mist_ds.search.plans import predicted_plan
 
 HW = load_hardware("h100-sxm-80gb")
-GIB = 1024**3
 CASES = {
     "zero3-fractional-offload": ("llama-7b", 1, 4, 64, 4096, 30),
     "pipeline": ("gpt-22b", 4, 8, 512, 2048, None),
@@ -29,54 +28,53 @@ def tuned(request):
     req = TuneRequest(model=resolve_model(model), cluster=ClusterSpec(num_nodes=nodes, gpus_per_node=gpus),
                       global_batch_size=batch, seq_len=seq,
                       gpu_memory_cap_bytes=None if cap is None else int(cap * GIB))
-    result = search(req, HW, top_k=3)
-    ranked = [(c, predicted_plan(req, c, HW)) for c in result.ranked]
-    return req, result, ranked
+    return req, tune(req, HW, top_k=3)
 
 
 def test_ds_config_is_valid_for_deepspeed(tuned, tmp_path):
     from deepspeed.runtime.config import DeepSpeedConfig
     from deepspeed.runtime.zero.config import DeepSpeedZeroConfig
 
-    req, result, ranked = tuned
-    files = render_outputs(tmp_path, req, HW, ranked, result, with_png=False)
+    req, result = tuned
+    files = render_outputs(tmp_path, result.plans, HW, result.stats, with_png=False)
     config = json.loads(files["ds_config.json"])
     plan = Plan.from_json_text(files["plan.json"].decode())
-    dp = plan.stages[0].dp
+    dp = plan.dp
     # without a process group DeepSpeedConfig takes world size 1: give it one data-parallel rank's batch
     parsed = DeepSpeedConfig({**config, "train_batch_size": config["train_batch_size"] // dp})
-    assert parsed.zero_optimization_stage == plan.stages[0].zero_stage
+    assert parsed.zero_optimization_stage == plan.memory.zero_stage
     assert parsed.gradient_accumulation_steps == plan.grad_accum_steps
-    assert parsed.train_micro_batch_size_per_gpu == plan.stages[0].micro_batch_size
+    assert parsed.train_micro_batch_size_per_gpu == plan.micro_batch_size
     zero = DeepSpeedZeroConfig(**config["zero_optimization"])
-    ratio = plan.stages[0].offload_optimizer_ratio
+    ratio = plan.memory.offload_optimizer_ratio
     assert (zero.offload_optimizer is not None) == (ratio > 0)
     if zero.offload_optimizer is not None:
         assert zero.offload_optimizer.ratio == pytest.approx(ratio)
-    assert (zero.offload_param is not None) == (plan.stages[0].offload_weights_ratio > 0)
+    assert (zero.offload_param is not None) == (plan.memory.offload_weights_ratio > 0)
 
 
 def test_plan_json_round_trips_and_carries_the_prediction(tuned, tmp_path):
-    req, result, ranked = tuned
-    files = render_outputs(tmp_path, req, HW, ranked, result, with_png=False)
+    req, result = tuned
+    files = render_outputs(tmp_path, result.plans, HW, result.stats, with_png=False)
     plan = Plan.from_json_text(files["plan.json"].decode())
-    assert plan == ranked[0][1]
+    assert plan == result.plans[0]
     assert plan.to_json().encode() == files["plan.json"]
-    assert plan.prediction.iteration_time_s == pytest.approx(ranked[0][0].time_s, rel=1e-9)
     assert plan.gpu_memory_cap_bytes == req.gpu_memory_cap_bytes
     report = files["report.md"].decode()
-    for heading in ("## Winner", "## Top plans", "## Why the winner wins", "## Search"):
+    for heading in ("## Plan", "## Top plans", "## Why this plan", "## Search"):
         assert heading in report
-    assert report.count("\n| ") >= len(ranked) + plan.num_stages * 2
+    # the report's numbers are the plans' predictions (one clock): each listed plan's s/iter appears
+    for listed in result.plans:
+        assert f"| {listed.prediction.iteration_time_s:.3f} |" in report
+    assert report.count("\n| ") >= len(result.plans) + plan.num_stages * 2
 
 
 def test_written_folder(tmp_path):
     req = TuneRequest(model=resolve_model("gpt-125m"), cluster=ClusterSpec(num_nodes=1, gpus_per_node=2),
                       global_batch_size=8, seq_len=1024)
-    result = search(req, HW, top_k=2)
-    ranked = [(c, predicted_plan(req, c, HW)) for c in result.ranked]
+    result = tune(req, HW, top_k=2)
     out = tmp_path / "out dir"
-    write_outputs(out, render_outputs(out, req, HW, ranked, result))
+    write_outputs(out, render_outputs(out, result.plans, HW, result.stats))
     assert sorted(p.name for p in out.iterdir()) == sorted(OUTPUT_FILES)
     assert (out / "launch.sh").stat().st_mode & 0o111
     assert (out / "plan.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from mist_ds.config import ClusterSpec, ModelSpec, Plan, StagePlan
+from mist_ds.config import ModelSpec, Plan
+from tests import helpers
 
 GPT = ModelSpec(name="tiny-gpt", family="gpt", num_layers=4, hidden_size=32, num_heads=4,
                 num_kv_heads=4, ffn_hidden_size=64, vocab_size=256, max_seq_len=64,
@@ -15,26 +16,16 @@ LLAMA = ModelSpec(name="tiny-llama", family="llama", num_layers=3, hidden_size=3
 GLOBAL_BATCH, SEQ_LEN = 8, 32
 
 
-def make_plan(model: ModelSpec, stages: list[dict]) -> Plan:
-    """Stages as dicts with 'end' (layer_end) and StagePlan fields; dp/tp/zero default 1/1/1."""
-    built, start = [], 0
-    for stage in stages:
-        fields = {"dp": 1, "tp": 1, "zero_stage": 1, "micro_batch_size": 2, **stage}
-        end = fields.pop("end")
-        built.append(StagePlan.model_validate({"layer_start": start, "layer_end": end, **fields},
-                                              strict=False))
-        start = end
-    first = built[0]
-    grad_accum = GLOBAL_BATCH // (first.micro_batch_size * first.dp)
-    gpus = sum(s.num_gpus for s in built)
-    return Plan(model=model, cluster=ClusterSpec(num_nodes=1, gpus_per_node=gpus),
-                global_batch_size=GLOBAL_BATCH, seq_len=SEQ_LEN, grad_accum_steps=grad_accum,
-                stages=tuple(built))
+def make_plan(model: ModelSpec, stages: list[dict], **kw) -> Plan:
+    """tests.helpers.make_plan at the runtime tests' batch (8) and sequence (32); ZeRO-1 by default."""
+    return helpers.make_plan(model, stages, global_batch=GLOBAL_BATCH, seq_len=SEQ_LEN, **kw)
 
 
-def one_stage(model: ModelSpec = GPT, **fields) -> Plan:
-    """Two data-parallel ranks, no pipeline."""
-    return make_plan(model, [{"end": model.num_layers, "dp": 2, **fields}])
+def one_stage(model: ModelSpec = GPT, **kw) -> Plan:
+    """Two data-parallel ranks, no pipeline; stage fields (num_recompute_layers, num_offloaded_layers)
+    go to the stage, the rest to the plan."""
+    stage = {k: kw.pop(k) for k in ("num_recompute_layers", "num_offloaded_layers") if k in kw}
+    return make_plan(model, [{"end": model.num_layers, **stage}], dp=2, **kw)
 
 
 CASES: dict[str, Plan] = {
@@ -43,23 +34,20 @@ CASES: dict[str, Plan] = {
     "zero2": one_stage(zero_stage=2),
     "zero3": one_stage(zero_stage=3),
     "recompute": one_stage(zero_stage=1, num_recompute_layers=4),
-    "act_offload": one_stage(zero_stage=1, offload_activations_ratio=1.0),
+    "act_offload": one_stage(zero_stage=1, num_offloaded_layers=4),
     "pipe_uneven": make_plan(GPT, [{"end": 1}, {"end": 4}]),
     "pipe_recompute": make_plan(GPT, [{"end": 1, "num_recompute_layers": 1},
                                       {"end": 4, "num_recompute_layers": 2}]),
-    "zero2_opt_offload": one_stage(zero_stage=2, offload_optimizer_ratio=1.0,
-                                   offload_gradients_ratio=1.0),
-    "zero3_param_offload": one_stage(zero_stage=3, offload_weights_ratio=1.0,
-                                     offload_optimizer_ratio=1.0, offload_gradients_ratio=1.0),
-    "zero3_half_opt_offload": one_stage(zero_stage=3, offload_optimizer_ratio=0.5,
-                                        offload_gradients_ratio=0.5),
+    "zero2_opt_offload": one_stage(zero_stage=2, offload_optimizer=1.0),
+    "zero3_param_offload": one_stage(zero_stage=3, offload_weights=1.0, offload_optimizer=1.0),
+    "zero3_half_opt_offload": one_stage(zero_stage=3, offload_optimizer=0.5),
     "llama_tp1": one_stage(LLAMA, zero_stage=1),
-    "llama_tp2": make_plan(LLAMA, [{"end": 3, "tp": 2}]),
+    "llama_tp2": make_plan(LLAMA, [{"end": 3}], tp=2),
 }
 
 # 4 ranks: pipeline x tensor parallel (tied embedding across stages, vocab-parallel on both ends).
 CASES_4: dict[str, Plan] = {
-    "pipe_tp2": make_plan(GPT, [{"end": 1, "tp": 2}, {"end": 4, "tp": 2, "num_recompute_layers": 1}]),
+    "pipe_tp2": make_plan(GPT, [{"end": 1}, {"end": 4, "num_recompute_layers": 1}], tp=2),
 }
 
 # (reference, other): the same seed and data must give the same loss curve.

@@ -28,9 +28,18 @@ def test_spec_boundaries_follow_the_plan_split():
 
 
 def test_block_roles_recompute_first_then_offload_then_keep():
-    roles = block_roles(4, 10, num_recompute=2, offload_ratio=0.5)
-    assert [roles[i] for i in range(4, 10)] == ["recompute"] * 2 + ["offload"] * 2 + ["keep"] * 2
-    assert set(block_roles(0, 3, 3, 1.0).values()) == {"recompute"}
+    roles = block_roles(4, 10, num_recompute=2, num_offloaded=3)
+    assert [roles[i] for i in range(4, 10)] == ["recompute"] * 2 + ["offload"] * 3 + ["keep"]
+    assert set(block_roles(0, 3, 3, 0).values()) == {"recompute"}
+
+
+def test_the_runtime_offloads_the_layers_the_cost_model_counts():
+    # one integer per stage: the plan's count is what the runtime offloads and what the cost model
+    # moves to the host (tests/cost/test_pipeline_and_plan.py checks the bytes of that count)
+    plan = make_plan(GPT, [{"end": 2, "num_offloaded_layers": 1}, {"end": 4, "num_recompute_layers": 1,
+                                                                    "num_offloaded_layers": 1}])
+    roles = plan_roles(plan)
+    assert [roles[i] for i in range(4)] == ["offload", "keep", "recompute", "offload"]
 
 
 def test_plan_roles_use_each_stages_own_count():

@@ -8,15 +8,16 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from mist_ds.api import tune
 from mist_ds.config import ClusterSpec, SearchSpace, TuneRequest, resolve_model
 from mist_ds.config.profiles import load_hardware
+from mist_ds.config.units import GIB
 from mist_ds.search import search
 from mist_ds.search.evaluate import Limits, resolve, screen_layouts
 from mist_ds.search.plans import plan_from_candidate
 from mist_ds.search.space import Layout
 
 HW = load_hardware("h100-sxm-80gb")
-GIB = 1024**3
 
 
 def _request(model="llama-7b", gpus=4, batch=64, seq=4096, cap=None, space=SearchSpace()):
@@ -61,24 +62,29 @@ def test_infeasible_gives_the_memory_floor():
 
 
 def test_floor_is_the_minimum_over_layouts():
+    # the floor is the least memory any plan needs: just above it a plan fits (and the winner is
+    # within the cap), just below it none does (were any plan smaller, it would fit there)
     request = _request(model="llama-13b", gpus=2, batch=8, cap=1)
     result = search(request, HW)
     assert result.ranked == () and result.floor.peak_bytes > GIB
-    loose = _request(model="llama-13b", gpus=2, batch=8, cap=result.floor.peak_bytes / GIB * 1.001)
-    winner = search(loose, HW, top_k=1).ranked[0]
-    assert winner is not None
+    floor_gib = result.floor.peak_bytes / GIB
+    above = search(_request(model="llama-13b", gpus=2, batch=8, cap=floor_gib * 1.001), HW, top_k=1)
+    assert len(above.ranked) == 1
+    plan = tune(_request(model="llama-13b", gpus=2, batch=8, cap=floor_gib * 1.001), HW, top_k=1).plans[0]
+    assert max(s.peak_memory_bytes for s in plan.prediction.stages) <= floor_gib * 1.001 * GIB
+    below = search(_request(model="llama-13b", gpus=2, batch=8, cap=floor_gib * 0.999), HW, top_k=1)
+    assert below.ranked == () and below.floor.peak_bytes == pytest.approx(result.floor.peak_bytes)
 
 
 class _FakeModel:
     """Offloading a layer's activations costs 0.5, recomputing it 1.0; offloading halves what a
     kept layer holds; recomputing needs a 5-byte working set."""
 
-    def evaluate(self, *, num_layers, num_recompute, offload_activations, **_):
-        layers, recompute = np.asarray(num_layers, float), np.asarray(num_recompute, float)
-        act = np.broadcast_to(np.asarray(offload_activations, float), layers.shape)
-        kept = layers - recompute
-        stable = layers + 1.0 * recompute + 0.5 * act * kept
-        peak = 10.0 * kept * (1 - 0.5 * act) + 5.0 * (recompute > 0)
+    def evaluate(self, args):
+        layers, recompute = np.asarray(args.num_layers, float), np.asarray(args.num_recompute, float)
+        offloaded = np.broadcast_to(np.asarray(args.num_offloaded, float), layers.shape)
+        stable = layers + 1.0 * recompute + 0.5 * offloaded
+        peak = 10.0 * (layers - recompute) - 5.0 * offloaded + 5.0 * (recompute > 0)
         zeros = np.zeros_like(layers)
         return SimpleNamespace(stable_time_s=stable, delta_time_s=zeros + 1.0, peak_memory_bytes=peak,
                                cpu_memory_bytes=zeros)
@@ -88,12 +94,13 @@ def test_resolve_picks_the_fastest_fitting_recompute_with_offload():
     adapter = SimpleNamespace(model=_FakeModel(), p2p_s=lambda layout: 0.0)
     layout = Layout(1, 1, 1, 1, 1, 0)
     limits = Limits(gpu_bytes=30.0, gpus_per_node=1, host_bytes=1.0)
-    screens = screen_layouts(adapter, [layout], 8, limits, act_ratios=(0.0, 1.0))
+    screens = screen_layouts(adapter, [layout], 8, limits, act_fractions=(0.0, 1.0))
     options = resolve(adapter, screens, limits, "tune", (0.0, 1.0))[0]
     row = np.flatnonzero(options.layers == 8)
-    got = {(float(options.act_offload[r]), int(options.recompute[r])) for r in row}
-    # ao 0: 10 kept + 5 <= 30 -> kept <= 2 -> recompute 6 (fewest fitting), stable 14;
-    # ao 1: 5 kept + 5 <= 30 -> recompute >= 3; stable 8 + r + 0.5 (8 - r) = 12 + 0.5 r: 13.5 at 3
-    assert got == {(0.0, 6), (1.0, 3)}
-    stable = {(float(options.act_offload[r]), int(options.recompute[r])): float(options.stable[r]) for r in row}
-    assert stable == {(0.0, 6): 14.0, (1.0, 3): 13.5}
+    got = {(int(options.offloaded[r]), int(options.recompute[r])) for r in row}
+    # no offload: 10 kept + 5 <= 30 -> kept <= 2 -> recompute 6 (fewest fitting), stable 14;
+    # fraction 1 (all 8 - r kept layers offloaded at half size): 5 (8 - r) + 5 <= 30 -> r >= 3;
+    # stable 8 + r + 0.5 (8 - r) = 12 + 0.5 r: 13.5 at r = 3, with 5 layers offloaded
+    assert got == {(0, 6), (5, 3)}
+    stable = {(int(options.offloaded[r]), int(options.recompute[r])): float(options.stable[r]) for r in row}
+    assert stable == {(0, 6): 14.0, (5, 3): 13.5}

@@ -7,12 +7,12 @@ import itertools
 import numpy as np
 import pytest
 
+from mist_ds.cost.pipeline import closed_form_bound
 from mist_ds.search.partition import (
     StageOptions,
     best_partition,
     chain_dp,
     dense_min,
-    iteration_objective,
     lower_bound,
     pareto_by_group,
 )
@@ -48,7 +48,7 @@ def _brute_force(options, stages, layers, accum):
         choices = [by_key.get((i, l), []) for i, l in enumerate(split)]
         for combo in itertools.product(*choices):
             combo = list(combo)
-            best = min(best, iteration_objective(options.stable[combo], options.delta[combo], accum))
+            best = min(best, closed_form_bound(options.stable[combo], options.delta[combo], 0.0, accum))
     return best
 
 
@@ -68,7 +68,7 @@ def test_partition_matches_brute_force(seed):
     assert sum(found.layers) == layers and len(found.layers) == stages
     assert found.objective_s == pytest.approx(expected, rel=1e-12)
     assert lower_bound(options, stages, layers, accum) <= expected + 1e-9
-    assert iteration_objective(found.stable_s, found.delta_s, accum) == pytest.approx(found.objective_s)
+    assert closed_form_bound(found.stable_s, found.delta_s, 0.0, accum) == pytest.approx(found.objective_s)
 
 
 def test_partition_is_non_uniform_when_first_stage_is_heavier():

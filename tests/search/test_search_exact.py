@@ -1,5 +1,6 @@
 """The whole search (screening, bisection, branch and bound, partition) against brute force over
-every layout, layer split and per-stage recompute / offload choice, on the real cost model."""
+every layout, layer split and per-stage recompute / offload choice, on the real cost model, for the
+search's objective (cost.pipeline.closed_form_bound); and mist_ds.api.tune's ranking by the clock."""
 
 from __future__ import annotations
 
@@ -8,15 +9,17 @@ import itertools
 import numpy as np
 import pytest
 
+from mist_ds.api import tune
 from mist_ds.config import ClusterSpec, Plan, SearchSpace, StagePlan, TuneRequest, resolve_model
+from mist_ds.config.executors import offloaded_layer_count
+from mist_ds.config.plan import MemoryStrategy
 from mist_ds.config.profiles import load_hardware
-from mist_ds.cost import StageCostModel, inflight_microbatches, pipeline_iteration_time, predict_plan
+from mist_ds.config.units import GIB
+from mist_ds.cost import StageCostModel, closed_form_bound, predict_plan, stage_args
 from mist_ds.cost.plan_predict import p2p_time_s
 from mist_ds.search import enumerate_layouts, search
-from mist_ds.search.plans import plan_from_candidate
-from mist_ds.search.space import activation_ratios
+from mist_ds.search.space import activation_fractions
 
-GIB = 1024**3
 HW = load_hardware("h100-sxm-80gb")
 
 
@@ -31,25 +34,25 @@ def _uniform_plan(request, layout):
     """Any plan of the layout (p2p depends on the layout only)."""
     num, layers = layout.num_stages, request.model.num_layers
     cuts = [layers * i // num for i in range(num + 1)]
-    stages = tuple(StagePlan(layer_start=a, layer_end=b, micro_batch_size=layout.micro_batch, dp=layout.dp,
-                             tp=layout.tp, zero_stage=layout.zero_stage) for a, b in zip(cuts, cuts[1:]))
+    stages = tuple(StagePlan(layer_start=a, layer_end=b) for a, b in zip(cuts, cuts[1:]))
     return Plan(model=request.model, cluster=request.cluster, global_batch_size=request.global_batch_size,
-                seq_len=request.seq_len, grad_accum_steps=layout.grad_accum, stages=stages)
+                seq_len=request.seq_len, dp=layout.dp, tp=layout.tp, micro_batch_size=layout.micro_batch,
+                grad_accum_steps=layout.grad_accum, memory=MemoryStrategy(zero_stage=layout.zero_stage),
+                stages=stages)
 
 
 def _stage_options(model, request, layout, cap):
-    """(stage, layers) -> [(stable, delta)] of every fitting recompute count and offload ratio."""
+    """(stage, layers) -> [(stable, delta)] of every fitting recompute count and offload fraction."""
     num, total = layout.num_stages, request.model.num_layers
     rows = [(i, l, c, a) for i in range(num) for l in range(1, total - num + 2) for c in range(l + 1)
-            for a in activation_ratios(request)]
+            for a in activation_fractions(request)]
     i, l, c, a = (np.array(col) for col in zip(*rows))
-    cost = model.evaluate(
-        num_layers=l, micro_batch=layout.micro_batch, dp=layout.dp, tp=layout.tp,
-        zero_stage=layout.zero_stage, offload_weights=layout.offload_weights,
-        offload_gradients=layout.offload_gradients, offload_optimizer=layout.offload_optimizer,
-        offload_activations=a, num_recompute=c,
-        num_inflight=np.array([inflight_microbatches(s, num, layout.grad_accum) for s in i]),
-        grad_accum=layout.grad_accum, has_embedding=i == 0, has_head=i == num - 1, num_stages=num)
+    cost = model.evaluate(stage_args(
+        stage_index=i, num_stages=num, num_layers=l, micro_batch=layout.micro_batch, dp=layout.dp,
+        tp=layout.tp, grad_accum=layout.grad_accum, zero_stage=layout.zero_stage,
+        offload_weights=layout.offload_weights, offload_gradients=layout.offload_gradients,
+        offload_optimizer=layout.offload_optimizer, num_recompute=c,
+        num_offloaded=offloaded_layer_count(a, l - c)))
     fits = (cost.peak_memory_bytes <= cap) & (cost.cpu_memory_bytes * request.cluster.gpus_per_node
                                              <= HW.host_memory_bytes)
     table = {}
@@ -59,21 +62,28 @@ def _stage_options(model, request, layout, cap):
     return table
 
 
+def _pareto(values):
+    """The (stable, delta) Pareto front: enough for the brute force, and keeps it small."""
+    return [v for v in values if not any(w[0] <= v[0] and w[1] <= v[1] and w != v for w in values)]
+
+
 def _brute_force(request):
-    model = StageCostModel(request.model, HW, request.seq_len, request.dtype, 1,
-                           request.cluster.gpus_per_node)
+    """The smallest closed-form objective over every layout, split and per-stage choice."""
+    cluster = request.cluster
+    model = StageCostModel(request.model, HW, request.seq_len, request.dtype, cluster.num_nodes,
+                           cluster.gpus_per_node)
     best = np.inf
     for layout in enumerate_layouts(request):
-        table = _stage_options(model, request, layout, request.gpu_memory_cap_bytes)
+        table = {key: _pareto(v) for key, v in
+                 _stage_options(model, request, layout, request.gpu_memory_cap_bytes).items()}
         p2p = p2p_time_s(_uniform_plan(request, layout), model)
         num, total = layout.num_stages, request.model.num_layers
         for cuts in itertools.combinations(range(1, total), num - 1):
             split = [b - a for a, b in zip((0, *cuts), (*cuts, total))]
             choices = [table.get((s, n), []) for s, n in enumerate(split)]
             for combo in itertools.product(*choices):
-                time = pipeline_iteration_time([x[0] for x in combo], [x[1] for x in combo], p2p,
-                                               layout.grad_accum)
-                best = min(best, time)
+                best = min(best, closed_form_bound([x[0] for x in combo], [x[1] for x in combo], p2p,
+                                                   layout.grad_accum))
     return best
 
 
@@ -92,14 +102,15 @@ def test_search_matches_brute_force_with_activation_offload():
 
 
 @pytest.mark.parametrize("cap_gib", [3.0, 2.5])
-def test_winner_prediction_is_predict_plan(cap_gib):
+def test_tune_ranks_by_the_clock_and_fits_the_cap(cap_gib):
     request = _request(cap_gib)
-    winner = search(request, HW, top_k=1).ranked[0]
-    plan = plan_from_candidate(request, winner)
-    prediction = predict_plan(plan, HW)
-    assert prediction.iteration_time_s == pytest.approx(winner.time_s, rel=1e-9)
-    assert max(s.peak_memory_bytes for s in prediction.stages) <= request.gpu_memory_cap_bytes
-    assert plan.gpu_memory_cap_bytes == request.gpu_memory_cap_bytes
+    result = tune(request, HW, top_k=3)
+    times = [plan.prediction.iteration_time_s for plan in result.plans]
+    assert times == sorted(times)
+    for plan in result.plans:
+        assert plan.prediction == predict_plan(plan.without_prediction(), HW)
+        assert max(s.peak_memory_bytes for s in plan.prediction.stages) <= request.gpu_memory_cap_bytes
+        assert plan.gpu_memory_cap_bytes == request.gpu_memory_cap_bytes
 
 
 @pytest.mark.parametrize("cap_gib", [2.2, 1.6])
@@ -113,24 +124,4 @@ def test_search_matches_brute_force_on_two_nodes_with_deep_pipelines(cap_gib):
                                             offload_activations=False),
                           gpu_memory_cap_bytes=int(cap_gib * GIB))
     result = search(request, HW, top_k=1)
-    assert result.ranked[0].time_s == pytest.approx(_brute_force_multinode(request), rel=1e-9)
-
-
-def _brute_force_multinode(request):
-    model = StageCostModel(request.model, HW, request.seq_len, request.dtype, request.cluster.num_nodes,
-                           request.cluster.gpus_per_node)
-    best = np.inf
-    for layout in enumerate_layouts(request):
-        table = _stage_options(model, request, layout, request.gpu_memory_cap_bytes)
-        # keep, per (stage, layers), the (stable, delta) Pareto front: enough for the brute force
-        table = {key: [v for v in values if not any(w[0] <= v[0] and w[1] <= v[1] and w != v for w in values)]
-                 for key, values in table.items()}
-        p2p = p2p_time_s(_uniform_plan(request, layout), model)
-        num, total = layout.num_stages, request.model.num_layers
-        for cuts in itertools.combinations(range(1, total), num - 1):
-            split = [b - a for a, b in zip((0, *cuts), (*cuts, total))]
-            choices = [table.get((s, n), []) for s, n in enumerate(split)]
-            for combo in itertools.product(*choices):
-                best = min(best, pipeline_iteration_time([x[0] for x in combo], [x[1] for x in combo], p2p,
-                                                         layout.grad_accum))
-    return best
+    assert result.ranked[0].time_s == pytest.approx(_brute_force(request), rel=1e-9)

@@ -1,0 +1,60 @@
+"""The one layer-time model (cost/layer_time.py) against hand counts."""
+
+from __future__ import annotations
+
+import pytest
+
+from mist_ds.config import MatmulSample, get_preset
+from mist_ds.config.profiles import load_hardware
+from mist_ds.cost.layer_time import block_linears, block_parts
+
+# every GEMM at exactly 500 TFLOP/s, no attention or element-wise measurements (datasheet fallbacks)
+FLAT = load_hardware("h200").model_copy(update={
+    "matmul_samples": tuple(MatmulSample(m=m, n=n, k=k, tflops=500.0)
+                            for m in (256, 65536) for n in (256, 65536) for k in (256, 65536)),
+    "attention_samples": (), "memory_kernels": ()})
+
+
+@pytest.mark.parametrize("preset", ["gpt-1.3b", "llama-7b", "llama3-8b"])
+def test_linears_cover_the_block_weights(preset):
+    spec = get_preset(preset)
+    weights = sum(o * i for o, i in block_linears(spec))
+    biases = (spec.layer_params - 2 * spec.norm_params) - weights
+    assert 0 <= biases < 20 * spec.hidden_size  # only bias vectors are left over
+
+
+@pytest.mark.parametrize("preset, b, s", [("llama-7b", 1, 4096), ("gpt-1.3b", 4, 2048)])
+def test_gemm_part_is_6_flops_per_weight_and_token(preset, b, s):
+    # forward 2 FLOPs per weight per token (Y = X W), backward 4 (dX = dY W^T and dW = X^T dY):
+    # Kaplan et al. 2020 / Narayanan et al. 2021, at the flat 500 TFLOP/s
+    spec = get_preset(preset)
+    weights = sum(o * i for o, i in block_linears(spec))
+    gemm_fwd, gemm_bwd = block_parts(FLAT, spec, b, s)["gemm"]
+    assert gemm_fwd == pytest.approx(2 * b * s * weights / 500e12, rel=1e-9)
+    assert gemm_bwd == pytest.approx(4 * b * s * weights / 500e12, rel=1e-9)
+
+
+def test_tensor_parallel_splits_the_gemms_and_heads():
+    spec = get_preset("llama-7b")
+    one, two = block_parts(FLAT, spec, 1, 4096, tp=1), block_parts(FLAT, spec, 1, 4096, tp=2)
+    assert two["gemm"][0] == pytest.approx(one["gemm"][0] / 2, rel=1e-9)
+    assert two["other"][0] < one["other"][0]       # f- and head-wide passes shrink, norms do not
+    assert two["other"][0] > one["other"][0] / 2
+
+
+def test_rope_passes_follow_the_runtime():
+    # llama (RoPE) minus an otherwise identical learned-position model: 10 passes over q and k
+    # forward (neg 1 + cat 2 + x*cos 2 + rotated*sin 2 + add 3: runtime/blocks.py apply_rope)
+    llama = get_preset("llama-7b")
+    plain = llama.model_copy(update={"position_embedding": "learned"})
+    m, elem = 4096, 2
+    extra = block_parts(FLAT, llama, 1, m)["other"][0] - block_parts(FLAT, plain, 1, m)["other"][0]
+    rope_bytes = 10 * m * elem * (llama.hidden_size + llama.kv_dim)
+    assert extra == pytest.approx(rope_bytes / (FLAT.memory_bandwidth_gbps * 1e9), rel=1e-9)
+
+
+def test_time_grows_with_batch_and_sequence():
+    spec = get_preset("gpt-1.3b")
+    total = lambda b, s: sum(p[0] for p in block_parts(FLAT, spec, b, s).values())  # noqa: E731
+    assert total(2, 2048) == pytest.approx(2 * total(1, 2048), rel=1e-6)  # flat rates: linear in batch
+    assert total(1, 4096) > total(2, 2048)  # attention is quadratic in sequence
