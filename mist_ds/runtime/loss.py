@@ -48,10 +48,15 @@ def _chunk_stats(x: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, t
 
 def _chunk_grad(x: torch.Tensor, lse: torch.Tensor, target: torch.Tensor, hit: torch.Tensor,
                 scale: torch.Tensor) -> torch.Tensor:
-    """(softmax - onehot) * scale of a chunk, returned in x's dtype."""
+    """(softmax - onehot) * scale of a chunk, in fp32 (the caller's copy_ converts it)."""
     p = x.to(torch.float32, copy=True).sub_(lse.unsqueeze(1)).exp_()
     p.scatter_add_(1, target.unsqueeze(1), -hit.to(torch.float32).unsqueeze(1))
-    return p.mul_(scale.unsqueeze(1)).to(x.dtype)
+    return p.mul_(scale.unsqueeze(1))
+
+
+def _chunk_grad_low(x, lse, target, hit, scale) -> torch.Tensor:
+    """_chunk_grad in x's dtype: compiled, the conversion fuses into the one kernel."""
+    return _chunk_grad(x, lse, target, hit, scale).to(x.dtype)
 
 
 @functools.cache
@@ -61,7 +66,7 @@ def _compiled(fn):
 
 def _kernels(compiled: bool, x: torch.Tensor):
     if compiled and x.is_cuda:
-        return _compiled(_chunk_stats), _compiled(_chunk_grad)
+        return _compiled(_chunk_stats), _compiled(_chunk_grad_low)
     return _chunk_stats, _chunk_grad
 
 
