@@ -67,7 +67,9 @@ def test_loss_matches_fp32_reference_and_holds_no_fp32_logits(impl):
 
 
 @pytest.mark.parametrize("impl", ["liger", "compile"])
-@pytest.mark.parametrize("flags", [{}, LLAMA, {**LLAMA, "num_kv_heads": 2}], ids=["gpt", "llama", "gqa"])
+@pytest.mark.parametrize("flags", [{}, LLAMA, {**LLAMA, "num_kv_heads": 2},
+                                   ARCHITECTURE_VARIANTS["neox-partial-rope-parallel"]],
+                         ids=["gpt", "llama", "gqa", "partial-rope"])
 def test_fused_kernels_match_the_torch_block(impl, flags):
     from mist_ds.runtime.kernels import Kernels
 
