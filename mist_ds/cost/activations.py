@@ -22,12 +22,24 @@ from __future__ import annotations
 from typing import Literal
 
 from mist_ds.config import ModelSpec
-from mist_ds.cost.symbols import VS, b, tp
+from mist_ds.cost.symbols import PP, VS, b, tp
 
 Attention = Literal["sdpa", "flash_attn", "math"]
 Platform = Literal["cuda", "cpu"]
 FP32 = 4
 INT64 = 8
+
+# The runtime's selectable attention kernels (mist_ds/runtime/kernels.py causal_attention) and the
+# saved-tensor family of each: every SDPA kernel but math saves q, k, v (k/v repeated to all
+# heads), its output and an fp32 log-sum-exp ('sdpa'); 'auto' is flash-attn where importable.
+ATTENTION_KERNELS = ("auto", "sdpa", "sdpa_flash", "sdpa_cudnn", "sdpa_efficient", "flash_attn",
+                     "math")
+ATTENTION_SAVES: dict[str, Attention] = {"auto": "sdpa", "sdpa": "sdpa", "sdpa_flash": "sdpa",
+                                         "sdpa_cudnn": "sdpa", "sdpa_efficient": "sdpa",
+                                         "flash_attn": "flash_attn", "math": "math"}
+# Logits per chunk of the runtime's loss (mist_ds/runtime/loss.py CHUNK_LOGITS; a test keeps the
+# two equal): its fp32 working buffer is FP32 * LOSS_CHUNK_LOGITS bytes.
+LOSS_CHUNK_LOGITS = 1 << 24
 
 
 def _norm_bytes_per_token(model: ModelSpec, elem: int, platform: Platform) -> float:
@@ -51,9 +63,13 @@ def _attention_bytes_per_token(model: ModelSpec, seq_len: int, attention: Attent
     partial_rope = model.position_embedding == "rope" and model.rotary_fraction < 1.0
     if attention == "math":
         # _scaled_dot_product_attention_math keeps q, k, v (repeated to all heads) and the softmax
-        # output; on CPU half inputs are upcast to fp32 first. Its output is re-laid out by a copy.
-        inner = FP32 if platform == "cpu" else elem
-        return inner * (3 * h / tp + heads * seq_len) + elem * h / tp
+        # output, upcast to fp32 from 16-bit inputs on every device: the upcast is skipped only
+        # when torch.backends.cuda.allow_fp16_bf16_reduction_math_sdp(True) was called (the flag
+        # is off by default: torch/include/ATen/Context.h allow_fp16_bf16_reduction_mathSDP =
+        # false; the math kernel, aten/src/ATen/native/transformers/attention.cpp, is shared by
+        # CPU and CUDA). tests/cost/test_activations.py shows the flag, not the device, decides.
+        # Its output is re-laid out by a copy.
+        return FP32 * (3 * h / tp + heads * seq_len) + elem * h / tp
     kv = model.kv_dim if attention == "flash_attn" else h   # SDPA path repeats k/v (GQA)
     # flash kernels write their output in (b, s, heads, d) layout when q is a transposed view, so
     # the o-projection's input is the same storage; with partial RoPE q comes out of torch.cat
@@ -62,14 +78,25 @@ def _attention_bytes_per_token(model: ModelSpec, seq_len: int, attention: Attent
     return elem * (2 * h + 2 * kv) / tp + out_copy + FP32 * heads
 
 
+def _mlp_bytes_per_token(model: ModelSpec, elem: int, activation_kernel: str) -> float:
+    """GELU saves its input and output (2 f-wide); eager SwiGLU saves the fused gate|up output,
+    silu(gate) and the product (4 f-wide); a fused SwiGLU kernel (runtime/kernels.py 'liger':
+    LigerFusedGateUpSiLUMulFunction saves only gate|up, or 'compile') recomputes silu(gate) in
+    backward: 3 f-wide (tests/runtime/test_gpu_block.py checks both on a GPU)."""
+    if model.activation != "swiglu":
+        return 2 * elem * model.ffn_hidden_size / tp
+    return (4 if activation_kernel == "torch" else 3) * elem * model.ffn_hidden_size / tp
+
+
 def layer_saved_bytes(model: ModelSpec, seq_len: int, attention: Attention = "sdpa",
-                      elem: int = 2, platform: Platform = "cuda"):
-    """Bytes one block saves for backward per micro-batch on one TP rank (sympy, in b and tp)."""
-    h, f = model.hidden_size, model.ffn_hidden_size
+                      elem: int = 2, platform: Platform = "cuda", activation_kernel: str = "torch"):
+    """Bytes one block saves for backward per micro-batch on one TP rank (sympy, in b and tp).
+    `activation_kernel` is the runtime's Kernels.activation (runtime/kernels.py)."""
+    h = model.hidden_size
     norms = _norm_bytes_per_token(model, elem, platform)
     norm_outputs = 2 * elem * h                      # inputs of the column-parallel linears
     attn = _attention_bytes_per_token(model, seq_len, attention, elem, platform)
-    mlp = elem * (4 if model.activation == "swiglu" else 2) * f / tp
+    mlp = _mlp_bytes_per_token(model, elem, activation_kernel)
     total = b * seq_len * (norms + norm_outputs + attn + mlp)
     if model.position_embedding == "rope":
         rot = 2 * int(model.head_dim * model.rotary_fraction // 2)
@@ -104,8 +131,14 @@ def head_saved_bytes(model: ModelSpec, seq_len: int, elem: int = 2):
 
 
 def logits_bytes(seq_len: int, elem: int = 2):
-    """Peak of the loss on the last stage, per TP rank: runtime/tp.py upcasts the logits to fp32
-    before cross-entropy, whose log-softmax output (fp32) is saved; at the start of backward the
-    saved log-probabilities, their gradient and the gradient of the fp32 logits are live together
-    (3 x 4 bytes per logit), above the forward's 16-bit logits + fp32 copy + log-probs (2+4+4)."""
-    return max(3 * FP32, elem + 2 * FP32) * b * seq_len * VS
+    """Peak of the loss on the last stage, per TP rank (mist_ds/runtime/loss.py
+    ChunkedCrossEntropy, the runtime's default loss): the 16-bit logits, which the loss keeps for
+    backward and overwrites in place with their gradient (elem bytes per logit, never an fp32 copy),
+    one fp32 chunk of CHUNK_LOGITS logits being worked on, and per token the fp32 log-sum-exp and
+    target logit, the int64 target index and two bool masks (18 bytes).
+    With more than one stage DeepSpeed's PipelineEngine keeps the previous micro-batch's logits in
+    pipe_buffers['outputs'] until the next forward has returned (deepspeed/runtime/pipe/engine.py
+    _exec_forward_pass stores them; _exec_backward_pass returns early on the last stage before
+    clearing them), so a second set of 16-bit logits is live at the end of that forward (PP)."""
+    per_token = 2 * FP32 + INT64 + 2
+    return (elem * (1 + PP) * VS + per_token) * b * seq_len + FP32 * LOSS_CHUNK_LOGITS

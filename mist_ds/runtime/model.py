@@ -11,8 +11,10 @@ from torch.autograd.graph import save_on_cpu
 
 from mist_ds.config import ModelSpec
 from mist_ds.runtime.blocks import Norm, TransformerBlock
+from mist_ds.runtime.kernels import DEFAULT_KERNELS, Kernels
+from mist_ds.runtime.loss import LOSS_IMPLS, cross_entropy
 from mist_ds.runtime.tp import (INIT_STD, ParallelLinear, VocabParallelEmbedding, seeded_normal,
-                                tp_rank, tp_size, vocab_parallel_cross_entropy)
+                                tp_rank, tp_size)
 
 
 @dataclass(frozen=True)
@@ -23,6 +25,16 @@ class BuildOptions:
     dtype: torch.dtype = torch.float32
     device: object = None
     seed: int = 1234
+    kernels: Kernels = DEFAULT_KERNELS   # norm / SwiGLU / RoPE / attention kernels (runtime/kernels.py)
+    loss: str = "chunked"                # cross-entropy implementation (runtime/loss.py LOSS_IMPLS)
+
+    def __post_init__(self) -> None:
+        if self.loss not in LOSS_IMPLS:
+            raise ValueError(f"loss must be one of {LOSS_IMPLS}, not {self.loss!r}")
+
+    def block_kwargs(self) -> dict:
+        """Keyword arguments of TransformerBlock besides spec, layer_index, recompute."""
+        return dict(seed=self.seed, device=self.device, kernels=self.kernels)
 
 
 class Embedding(nn.Module):
@@ -68,14 +80,15 @@ class LMHead(nn.Module):
 
 
 class VocabParallelLoss:
-    """Mean cross-entropy of this rank's vocabulary slice of the logits (the pipeline's loss_fn)."""
+    """Mean cross-entropy of this rank's vocabulary slice of the logits (the pipeline's loss_fn);
+    `impl` names the implementation (runtime/loss.py: the chunked loss holds no fp32 logits)."""
 
-    def __init__(self, spec: ModelSpec, tp_group=None):
-        self.group = tp_group
+    def __init__(self, spec: ModelSpec, tp_group=None, impl: str = "chunked"):
+        self.group, self.impl = tp_group, impl
         self.start = tp_rank(tp_group) * spec.padded_vocab_size(tp_size(tp_group)) // tp_size(tp_group)
 
     def __call__(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        return vocab_parallel_cross_entropy(logits, labels, self.group, self.start)
+        return cross_entropy(logits, labels, self.group, self.start, self.impl)
 
 
 class OffloadedBlock(TransformerBlock):
@@ -108,8 +121,8 @@ def block_class(role: str) -> type[TransformerBlock]:
 
 def make_block(spec: ModelSpec, opts: BuildOptions, index: int, role: str) -> TransformerBlock:
     """Build layer `index` with its recompute/offload role."""
-    return block_class(role)(spec, opts.tp_group, opts.dtype, layer_index=index, seed=opts.seed, device=opts.device,
-               recompute=role == "recompute")
+    return block_class(role)(spec, opts.tp_group, opts.dtype, layer_index=index,
+                             recompute=role == "recompute", **opts.block_kwargs())
 
 
 class MistModel(nn.Module):
@@ -119,9 +132,9 @@ class MistModel(nn.Module):
         super().__init__()
         self.embed = Embedding(spec, opts)
         self.blocks = nn.ModuleList(make_block(spec, opts, i, roles[i]) for i in range(spec.num_layers))
-        self.norm = Norm(spec, device=opts.device, dtype=opts.dtype)
+        self.norm = Norm(spec, device=opts.device, dtype=opts.dtype, impl=opts.kernels.norm)
         self.head = None if spec.tie_embeddings else LMHead(spec, opts)
-        self.loss_fn = VocabParallelLoss(spec, opts.tp_group)
+        self.loss_fn = VocabParallelLoss(spec, opts.tp_group, opts.loss)
 
     def forward(self, tokens: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         hidden = self.embed(tokens)

@@ -102,3 +102,28 @@ def test_recompute_saves_only_the_block_input(name):
     measured = measured_saved_bytes(model, 2, 32, recompute=True)
     assert measured == pytest.approx(predicted(model, 2, 32, recompute=True), rel=0.02)
     assert measured < measured_saved_bytes(model, 2, 32) / 5
+
+
+def test_math_attention_upcast_follows_the_reduction_flag_not_the_device():
+    """The fp32 upcast inside math SDPA is governed by allow_fp16_bf16_reduction_math_sdp (off by
+    default), in the device-independent math kernel: turning the flag on removes it on the CPU
+    too, so the model charges the upcast on CUDA as well (activations.py _attention_bytes_per_token)."""
+    model = spec(**VARIANTS["gpt"])
+    batch, seq = 2, 48
+    with sdpa_kernel(SDPBackend.MATH):
+        upcast = measured_saved_bytes(model, batch, seq)
+    before = torch.backends.cuda.fp16_bf16_reduction_math_sdp_allowed()
+    torch.backends.cuda.allow_fp16_bf16_reduction_math_sdp(True)
+    try:
+        with sdpa_kernel(SDPBackend.MATH):
+            reduced = measured_saved_bytes(model, batch, seq)
+    finally:
+        torch.backends.cuda.allow_fp16_bf16_reduction_math_sdp(before)
+    h, heads = model.hidden_size, model.num_heads
+    # q, k, v and the softmax matrix drop from 4 to 2 bytes per element
+    assert upcast - reduced == 2 * batch * seq * (3 * h + heads * seq)
+    cuda = layer_saved_bytes(model, seq, "math", platform="cuda")
+    cpu = layer_saved_bytes(model, seq, "math", platform="cpu")
+    sdpa_cuda = layer_saved_bytes(model, seq, "sdpa", platform="cuda")
+    sdpa_cpu = layer_saved_bytes(model, seq, "sdpa", platform="cpu")
+    assert sp_subs(cuda - sdpa_cuda, batch, 1) == sp_subs(cpu - sdpa_cpu, batch, 1)

@@ -6,7 +6,10 @@ import pytest
 import torch
 
 from mist_ds.config.presets import ARCHITECTURE_VARIANTS, tiny_model
+from mist_ds.runtime import blocks as runtime_blocks
+from mist_ds.runtime import tp as runtime_tp
 from mist_ds.runtime.blocks import TransformerBlock, apply_rope, rope_cos_sin
+from mist_ds.runtime.tp import ParallelLinear
 
 
 VARIANTS = ARCHITECTURE_VARIANTS
@@ -39,8 +42,8 @@ def test_recompute_gives_identical_output_and_gradients(name):
 def test_same_layer_index_same_weights_other_index_differs():
     spec = tiny_model()
     a, b, c = (TransformerBlock(spec, layer_index=i) for i in (1, 1, 2))
-    assert torch.equal(a.attn.q.weight, b.attn.q.weight)
-    assert not torch.equal(a.attn.q.weight, c.attn.q.weight)
+    assert torch.equal(a.attn.qkv.weight, b.attn.qkv.weight)
+    assert not torch.equal(a.attn.qkv.weight, c.attn.qkv.weight)
 
 
 def test_block_is_causal():
@@ -67,3 +70,45 @@ def test_partial_rope_leaves_the_rest_untouched():
     assert torch.equal(out[..., 2:], x[..., 2:])
     assert torch.equal(out[:, :, 0], x[:, :, 0])  # position 0 is not rotated
     assert not torch.allclose(out[:, :, 1:, :2], x[:, :, 1:, :2])
+
+
+@pytest.mark.parametrize("name", ["llama", "llama-gqa"])
+def test_fused_linears_hold_the_separate_linears_weights(name):
+    """qkv and gate|up are the concatenation of what separate linears of the same keys draw, so
+    a checkpoint or a loss curve does not depend on the fusion."""
+    spec = tiny_model(**VARIANTS[name])
+    block = TransformerBlock(spec, layer_index=2, seed=7)
+    h, kv, f = spec.hidden_size, spec.kv_dim, spec.ffn_hidden_size
+    parts = [("layer2.attn.q", h), ("layer2.attn.k", kv), ("layer2.attn.v", kv)]
+    separate = [ParallelLinear(h, out, mode="column", bias=False, key=key, seed=7).weight
+                for key, out in parts]
+    assert torch.equal(block.attn.qkv.weight, torch.cat(separate))
+    gate_up = [ParallelLinear(h, f, mode="column", bias=False, key=f"layer2.mlp.{part}", seed=7).weight
+               for part in ("gate", "up")]
+    assert torch.equal(block.mlp.gate_up.weight, torch.cat(gate_up))
+
+
+@pytest.fixture
+def counted_tp(monkeypatch):
+    """`group=2` behaves like rank 0 of a TP group of 2; every all-reduce is counted."""
+    calls = []
+    monkeypatch.setattr(runtime_tp, "tp_size", lambda group: 1 if group is None else group)
+    monkeypatch.setattr(runtime_tp, "tp_rank", lambda group: 0)
+    monkeypatch.setattr(runtime_tp, "_all_reduce",
+                        lambda tensor, group, op=None: calls.append(tensor.shape) or tensor)
+    monkeypatch.setattr(runtime_blocks, "tp_size", runtime_tp.tp_size)
+    return calls
+
+
+@pytest.mark.parametrize("name", sorted(VARIANTS))
+def test_one_backward_all_reduce_per_sub_layer(counted_tp, name):
+    spec = tiny_model(**{**VARIANTS[name], "num_heads": 4,
+                         "num_kv_heads": 2 if name == "llama-gqa" else 4})
+    block = TransformerBlock(spec, 2)
+    x = torch.randn(2, 8, spec.hidden_size, requires_grad=True)
+    out = block(x)
+    assert len(counted_tp) == 2  # forward: the row-parallel outputs of attention and MLP
+    counted_tp.clear()
+    out.square().sum().backward()
+    # backward: the input gradient of attention's qkv and of the MLP's first linear, once each
+    assert counted_tp == [x.shape, x.shape]

@@ -1,0 +1,92 @@
+"""Element-wise ops of the block, forward + backward, per implementation (issue 14 item 3):
+runtime/kernels.py's 'torch' (eager, the default), 'liger' (Liger-Kernel Triton) and 'compile'
+(torch.compile of the eager function), on the shapes of llama-7b (RMSNorm, SwiGLU, RoPE) and
+gpt-6.7b (LayerNorm; its GELU has no alternative kernel) at seq 4096. Inputs are laid out as the
+block passes them (q/k are transposed views of the fused qkv output). 'compile' times exclude
+compilation (warm-up calls compile first).
+"""
+
+from __future__ import annotations
+
+import torch
+
+from bench.runtime.timing import Budget, liger_available, run_case, time_ms
+from mist_ds.runtime import kernels as K
+
+MODELS = {
+    "llama-7b": dict(hidden=4096, ffn=11008, heads=32, head_dim=128, norm="rmsnorm", swiglu=True),
+    "gpt-6.7b": dict(hidden=4096, ffn=16384, heads=32, head_dim=128, norm="layernorm", swiglu=False),
+}
+SMALL_MODELS = {"tiny-llama": dict(hidden=64, ffn=128, heads=4, head_dim=16, norm="rmsnorm",
+                                   swiglu=True)}
+SEQ, SMALL_SEQ = 4096, 32
+
+
+def impls(device: torch.device) -> list[str]:
+    if device.type != "cuda":
+        return ["torch"]
+    return ["torch", "compile"] + (["liger"] if liger_available() else [])
+
+
+def _leaf(*shape, device, scale=1.0):
+    return (scale * torch.randn(*shape, device=device)).to(torch.bfloat16).requires_grad_(True)
+
+
+def op_fns(model: dict, batch: int, seq: int, impl: str, device: torch.device) -> dict:
+    """{op: step()} for this model's ops; each step runs forward + backward."""
+    h, f, heads, d = model["hidden"], model["ffn"], model["heads"], model["head_dim"]
+    x = _leaf(batch, seq, h, device=device)
+    weight = torch.ones(h, device=device, dtype=torch.bfloat16, requires_grad=True)
+    bias = (torch.zeros(h, device=device, dtype=torch.bfloat16, requires_grad=True)
+            if model["norm"] == "layernorm" else None)
+    grad_h = torch.randn(batch, seq, h, device=device, dtype=torch.bfloat16)
+    steps = {model["norm"]: lambda: K.norm(x, weight, bias, 1e-5, impl).backward(grad_h)}
+    if model["swiglu"]:
+        gate_up = _leaf(batch, seq, 2 * f, device=device)
+        grad_f = torch.randn(batch, seq, f, device=device, dtype=torch.bfloat16)
+        steps["swiglu"] = lambda: K.swiglu(gate_up, impl).backward(grad_f)
+        qkv = _leaf(batch, seq, 3 * heads * d, device=device)
+        cos, sin = K.rope_cos_sin(seq, d, 10000.0, device, torch.bfloat16)
+        grad_q = torch.randn(batch, heads, seq, d, device=device, dtype=torch.bfloat16)
+
+        def rope():
+            q, k, _ = (p.view(batch, seq, heads, d).transpose(1, 2) for p in qkv.split(heads * d, -1))
+            torch.autograd.backward(K.rope(q, k, cos, sin, impl), (grad_q, grad_q))
+        steps["rope"] = rope
+    return steps
+
+
+def run(device: torch.device, budget: Budget, small: bool, micro_batches=(1, 2, 4)) -> dict:
+    """{model: {f'mb{b}': {op: {impl: {'time_ms': ...}}}}}."""
+    results = {}
+    seq = SMALL_SEQ if small else SEQ
+    for name, model in (SMALL_MODELS if small else MODELS).items():
+        per_batch = {}
+        for batch in micro_batches:
+            ops: dict[str, dict] = {}
+            for impl in impls(device):
+                def measure(impl=impl):
+                    return {op: time_ms(step, device, warmup=3, repeats=10)
+                            for op, step in op_fns(model, batch, seq, impl, device).items()}
+                got = run_case(budget, measure)
+                for op in (model["norm"], "swiglu", "rope") if model["swiglu"] else (model["norm"],):
+                    ops.setdefault(op, {})[impl] = ({"time_ms": got[op]} if op in got else got)
+            per_batch[f"mb{batch}"] = ops
+        results[name] = {"seq": seq, **per_batch}
+    return results
+
+
+def pick(results: dict) -> dict:
+    """Per op: the implementation with the smallest summed time over models and micro-batches
+    where every implementation ran."""
+    totals: dict[str, dict[str, float]] = {}
+    for entry in results.values():
+        for key, ops in entry.items():
+            if not key.startswith("mb"):
+                continue
+            for op, by_impl in ops.items():
+                if all("time_ms" in r for r in by_impl.values()):
+                    for impl, r in by_impl.items():
+                        totals.setdefault(op, {}).setdefault(impl, 0.0)
+                        totals[op][impl] += r["time_ms"]
+    return {op: min(t, key=t.get) for op, t in totals.items()}

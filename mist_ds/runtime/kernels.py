@@ -1,0 +1,181 @@
+"""Selectable kernels of the block's element-wise work and attention, each with a CPU fallback.
+
+`Kernels` names one implementation per op: norm (RMSNorm / LayerNorm), activation (SwiGLU; GELU
+has no Liger kernel and always runs torch's single fused kernel), rope, and the attention kernel.
+Element-wise choices (ELEMENTWISE_IMPLS):
+  'torch'   - the eager torch ops (the default until GPU measurements pick otherwise);
+  'liger'   - Liger-Kernel's Triton kernels (liger_kernel.ops: LigerRMSNormFunction,
+              LigerLayerNormFunction, LigerFusedGateUpSiLUMulFunction, LigerRopeFunction);
+  'compile' - torch.compile of the same eager function (Inductor fuses it into Triton kernels).
+'liger' and 'compile' apply to CUDA tensors only; CPU tensors always take the 'torch' path, so
+CPU tests exercise the same module code. 'liger' on a CUDA tensor without liger_kernel installed
+is an error, not a silent fallback.
+
+Attention (mist_ds.cost.activations ATTENTION_KERNELS): 'auto' (flash-attn when importable for a
+CUDA 16-bit tensor, else SDPA's own dispatch: the behaviour before this switch existed), 'sdpa'
+(SDPA's dispatch), 'sdpa_flash' / 'sdpa_cudnn' / 'sdpa_efficient' / 'math' (one SDPA backend forced
+with torch.nn.attention.sdpa_kernel), 'flash_attn' (flash_attn_func). SDPA paths get k/v repeated
+to all heads for grouped-query attention (what the cost model's 'sdpa' figure counts); flash-attn
+takes them at kv width. The CUDA-only kernels ('sdpa_cudnn', 'sdpa_efficient', 'flash_attn') run
+SDPA's dispatch on CPU tensors.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from mist_ds.cost.activations import ATTENTION_KERNELS
+
+ELEMENTWISE_IMPLS = ("torch", "liger", "compile")
+_CUDA_ONLY_ATTENTION = ("sdpa_cudnn", "sdpa_efficient", "flash_attn")
+
+try:  # optional: flash-attn ships no wheels (DESIGN.md); SDPA is the default path
+    from flash_attn import flash_attn_func
+except ImportError:  # pragma: no cover - depends on the machine
+    flash_attn_func = None
+
+
+@dataclass(frozen=True)
+class Kernels:
+    """Which implementation each op of the block uses (module docstring)."""
+
+    norm: str = "torch"
+    activation: str = "torch"
+    rope: str = "torch"
+    attention: str = "auto"
+
+    def __post_init__(self) -> None:
+        for op in ("norm", "activation", "rope"):
+            if getattr(self, op) not in ELEMENTWISE_IMPLS:
+                raise ValueError(f"kernel for {op} must be one of {ELEMENTWISE_IMPLS}, "
+                                 f"not {getattr(self, op)!r}")
+        if self.attention not in ATTENTION_KERNELS:
+            raise ValueError(f"attention kernel must be one of {ATTENTION_KERNELS}, "
+                             f"not {self.attention!r}")
+
+
+DEFAULT_KERNELS = Kernels()
+
+
+def _liger_ops():
+    try:
+        from liger_kernel import ops
+    except ImportError as err:
+        raise ImportError("kernel 'liger' needs the liger-kernel package (and Triton)") from err
+    return ops
+
+
+@functools.cache
+def _compiled(fn):
+    return torch.compile(fn, dynamic=False)
+
+
+def _pick(impl: str, x: torch.Tensor) -> str:
+    """The implementation that really runs: 'torch' for CPU tensors."""
+    return impl if x.is_cuda else "torch"
+
+
+def torch_norm(x, weight, bias, eps: float):
+    """LayerNorm when a bias is given, else RMSNorm (eager torch)."""
+    shape = (x.shape[-1],)
+    if bias is not None:
+        return F.layer_norm(x, shape, weight, bias, eps)
+    return F.rms_norm(x, shape, weight, eps)
+
+
+def norm(x, weight, bias, eps: float, impl: str = "torch"):
+    """LayerNorm (bias given) or RMSNorm of the last dimension."""
+    impl = _pick(impl, x)
+    if impl == "liger":
+        ops = _liger_ops()
+        if bias is not None:
+            return ops.LigerLayerNormFunction.apply(x, weight, bias, eps)
+        return ops.LigerRMSNormFunction.apply(x, weight, eps, 0.0, "llama", False, None)
+    return (_compiled(torch_norm) if impl == "compile" else torch_norm)(x, weight, bias, eps)
+
+
+def torch_swiglu(gate_up: torch.Tensor) -> torch.Tensor:
+    """silu(gate) * up of a fused [gate | up] tensor (eager torch)."""
+    gate, up = gate_up.chunk(2, dim=-1)
+    return F.silu(gate) * up
+
+
+def swiglu(gate_up: torch.Tensor, impl: str = "torch") -> torch.Tensor:
+    """SwiGLU of the fused gate/up linear's output [..., 2f] -> [..., f]."""
+    impl = _pick(impl, gate_up)
+    if impl == "liger":
+        return _liger_ops().LigerFusedGateUpSiLUMulFunction.apply(gate_up, False)
+    return (_compiled(torch_swiglu) if impl == "compile" else torch_swiglu)(gate_up)
+
+
+def rope_cos_sin(seq_len: int, rot_dim: int, theta: float, device, dtype):
+    """cos/sin tables (seq, rot_dim) of rotary embeddings (Su et al. 2021, RoFormer, eq. 34)."""
+    inv = 1.0 / (theta ** (torch.arange(0, rot_dim, 2, device=device, dtype=torch.float32) / rot_dim))
+    angles = torch.outer(torch.arange(seq_len, device=device, dtype=torch.float32), inv)
+    angles = torch.cat((angles, angles), dim=-1)
+    return angles.cos().to(dtype), angles.sin().to(dtype)
+
+
+def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    """Rotate the first cos.shape[-1] dims of each head of x (b, heads, s, d); GPT-NeoX half layout."""
+    rot = cos.shape[-1]
+    x_rot, x_pass = x[..., :rot], x[..., rot:]
+    half = rot // 2
+    rotated = torch.cat((-x_rot[..., half:], x_rot[..., :half]), dim=-1)
+    x_rot = x_rot * cos + rotated * sin
+    return torch.cat((x_rot, x_pass), dim=-1) if x_pass.shape[-1] else x_rot
+
+
+def torch_rope_qk(q, k, cos, sin):
+    """RoPE of q and k (eager torch)."""
+    return apply_rope(q, cos, sin), apply_rope(k, cos, sin)
+
+
+def rope(q: torch.Tensor, k: torch.Tensor, cos, sin, impl: str = "torch"):
+    """RoPE of q (b, heads, s, d) and k (b, kv_heads, s, d) with (s, rot_dim) tables."""
+    impl = _pick(impl, q)
+    if impl == "liger":
+        return _liger_ops().LigerRopeFunction.apply(q, k, cos, sin, None, 1, None)
+    return (_compiled(torch_rope_qk) if impl == "compile" else torch_rope_qk)(q, k, cos, sin)
+
+
+def _sdpa_backend(kernel: str):
+    from torch.nn.attention import SDPBackend
+
+    return {"sdpa_flash": SDPBackend.FLASH_ATTENTION, "sdpa_cudnn": SDPBackend.CUDNN_ATTENTION,
+            "sdpa_efficient": SDPBackend.EFFICIENT_ATTENTION, "math": SDPBackend.MATH}.get(kernel)
+
+
+def resolve_attention(kernel: str, q: torch.Tensor) -> str:
+    """The kernel that really runs for this input ('auto' and CPU fallbacks resolved)."""
+    half = q.dtype in (torch.bfloat16, torch.float16)
+    if kernel == "auto":
+        return "flash_attn" if flash_attn_func is not None and q.is_cuda and half else "sdpa"
+    if kernel in _CUDA_ONLY_ATTENTION and not q.is_cuda:
+        return "sdpa"
+    if kernel == "flash_attn" and flash_attn_func is None:
+        raise ImportError("attention kernel 'flash_attn' needs the flash-attn package")
+    return kernel
+
+
+def causal_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
+                     kernel: str = "auto") -> torch.Tensor:
+    """Causal attention of (b, heads, s, d) tensors; k/v may have fewer (grouped) heads."""
+    kernel = resolve_attention(kernel, q)
+    if kernel == "flash_attn" and q.is_cuda:
+        out = flash_attn_func(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), causal=True)
+        return out.transpose(1, 2)
+    if k.shape[1] != q.shape[1]:
+        repeat = q.shape[1] // k.shape[1]
+        k, v = k.repeat_interleave(repeat, dim=1), v.repeat_interleave(repeat, dim=1)
+    backend = _sdpa_backend(kernel)
+    if backend is None:
+        return F.scaled_dot_product_attention(q, k, v, is_causal=True)
+    from torch.nn.attention import sdpa_kernel
+
+    with sdpa_kernel(backend):
+        return F.scaled_dot_product_attention(q, k, v, is_causal=True)

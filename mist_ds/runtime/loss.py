@@ -1,0 +1,170 @@
+"""Cross-entropy of (vocab-parallel) logits that never holds an fp32 copy of the logit matrix.
+
+`chunked_cross_entropy` is a custom autograd Function over the 16-bit logits. Forward walks the
+rows in chunks of about CHUNK_LOGITS logits, upcasting one chunk at a time to fp32 to get each
+token's log-sum-exp and target logit; with a TP group the per-rank partial results are combined
+by two small all-reduces of per-token vectors (max of the local log-sum-exps, then the sums of
+exp(lse_r - max) and of the target logits), as Megatron's vocab-parallel cross-entropy does
+(megatron/core/tensor_parallel/cross_entropy.py) but without its full fp32 softmax buffer.
+Backward walks the chunks again and writes softmax - onehot, scaled by grad / num_tokens, in the
+logits' dtype straight into the saved logits buffer (its storage becomes the gradient). So the
+loss holds the 16-bit logits (2 bytes per logit in bf16) plus one fp32 chunk (4 * CHUNK_LOGITS
+bytes) and a few per-token vectors; mist_ds/cost/activations.py logits_bytes models exactly that.
+
+The in-place write is safe because nothing reads logits after the loss backward: the head's
+backward needs only its input and weight. Writing bumps the tensor's version counter, so a second
+backward through the same graph raises autograd's "modified by an inplace operation" error instead
+of reading gradients as logits. Non-contiguous logits get a fresh gradient tensor instead.
+
+Implementations selectable by name (LOSS_IMPLS): 'chunked' (this module, eager torch; the default
+everywhere), 'chunked_compile' (the same with its two chunk kernels through torch.compile on
+CUDA), 'liger' (Liger-Kernel's Triton cross-entropy: tp = 1 and CUDA only; it writes the gradient
+into the logits already in forward), 'fp32' (the former upcast-everything path, runtime/tp.py
+vocab_parallel_cross_entropy; kept as the reference). Labels equal to IGNORE_INDEX add no loss and
+no gradient, as in torch.nn.functional.cross_entropy.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import torch
+
+from mist_ds.runtime.tp import vocab_parallel_cross_entropy
+
+CHUNK_LOGITS = 1 << 24   # logits per chunk: a 64 MiB fp32 working buffer
+IGNORE_INDEX = -100
+LOSS_IMPLS = ("chunked", "chunked_compile", "liger", "fp32")
+
+
+def _chunk_stats(x: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Log-sum-exp and target logit of each row of a chunk, in fp32; one fp32 copy of the chunk."""
+    xf = x.to(torch.float32, copy=True)
+    picked = xf.gather(1, target.unsqueeze(1)).squeeze(1)
+    peak = xf.amax(dim=1)
+    lse = peak + xf.sub_(peak.unsqueeze(1)).exp_().sum(dim=1).log()
+    return lse, picked
+
+
+def _chunk_grad(x: torch.Tensor, lse: torch.Tensor, target: torch.Tensor, hit: torch.Tensor,
+                scale: torch.Tensor) -> torch.Tensor:
+    """(softmax - onehot) * scale of a chunk, in fp32 (the caller's copy_ converts it)."""
+    p = x.to(torch.float32, copy=True).sub_(lse.unsqueeze(1)).exp_()
+    p.scatter_add_(1, target.unsqueeze(1), -hit.to(torch.float32).unsqueeze(1))
+    return p.mul_(scale.unsqueeze(1))
+
+
+def _chunk_grad_low(x, lse, target, hit, scale) -> torch.Tensor:
+    """_chunk_grad in x's dtype: compiled, the conversion fuses into the one kernel."""
+    return _chunk_grad(x, lse, target, hit, scale).to(x.dtype)
+
+
+@functools.cache
+def _compiled(fn):
+    return torch.compile(fn, dynamic=False)
+
+
+def _kernels(compiled: bool, x: torch.Tensor):
+    if compiled and x.is_cuda:
+        return _compiled(_chunk_stats), _compiled(_chunk_grad_low)
+    return _chunk_stats, _chunk_grad
+
+
+def _global_lse(lse: torch.Tensor, picked: torch.Tensor, group) -> tuple[torch.Tensor, torch.Tensor]:
+    """Combine per-rank log-sum-exps and (zero off-rank) target logits over the TP group."""
+    import torch.distributed as dist
+
+    peak = lse.clone()
+    dist.all_reduce(peak, op=dist.ReduceOp.MAX, group=group)
+    sums = torch.stack(((lse - peak).exp(), picked))
+    dist.all_reduce(sums, op=dist.ReduceOp.SUM, group=group)
+    return peak + sums[0].log(), sums[1]
+
+
+def _rows_per_chunk(vocab_rows: int, chunk_logits: int) -> int:
+    return max(1, chunk_logits // max(1, vocab_rows))
+
+
+class ChunkedCrossEntropy(torch.autograd.Function):
+    """Mean cross-entropy of (tokens, local vocab) logits; see the module docstring."""
+
+    @staticmethod
+    def forward(ctx, logits, labels, group, vocab_start, chunk_logits, compiled):
+        vocab = logits.shape[-1]
+        x = logits.reshape(-1, vocab)
+        local = labels.reshape(-1) - vocab_start
+        valid = labels.reshape(-1) != IGNORE_INDEX
+        hit = valid & (local >= 0) & (local < vocab)
+        target = local.masked_fill(~hit, 0)
+        lse = torch.empty(x.shape[0], device=x.device, dtype=torch.float32)
+        picked = torch.empty_like(lse)
+        stats, _ = _kernels(compiled, x)
+        step = _rows_per_chunk(vocab, chunk_logits)
+        for start in range(0, x.shape[0], step):
+            lse[start:start + step], picked[start:start + step] = stats(
+                x[start:start + step], target[start:start + step])
+        picked = picked.masked_fill(~hit, 0.0)
+        if group is not None:
+            lse, picked = _global_lse(lse, picked, group)
+        count = valid.sum().clamp(min=1).to(torch.float32)
+        loss = ((lse - picked) * valid).sum() / count
+        ctx.save_for_backward(logits, lse, target, hit, valid, count)
+        ctx.chunk_logits, ctx.compiled = chunk_logits, compiled
+        return loss
+
+    @staticmethod
+    def backward(ctx, grad):
+        logits, lse, target, hit, valid, count = ctx.saved_tensors
+        x = logits.reshape(-1, logits.shape[-1])
+        out = logits if logits.is_contiguous() else torch.empty_like(x)
+        out = out.view(x.shape)
+        scale = (grad.to(torch.float32) / count) * valid
+        _, grad_kernel = _kernels(ctx.compiled, x)
+        step = _rows_per_chunk(x.shape[1], ctx.chunk_logits)
+        with torch.no_grad():
+            for start in range(0, x.shape[0], step):
+                rows = slice(start, start + step)
+                out[rows].copy_(grad_kernel(x[rows], lse[rows], target[rows], hit[rows], scale[rows]))
+        return out.view(logits.shape), None, None, None, None, None
+
+
+def chunked_cross_entropy(logits: torch.Tensor, labels: torch.Tensor, group=None,
+                          vocab_start: int = 0, chunk_logits: int = CHUNK_LOGITS,
+                          compiled: bool = False) -> torch.Tensor:
+    """Mean token cross-entropy of this rank's vocabulary slice [vocab_start, vocab_start + V)
+    of the logits (..., V); labels (...) are global vocabulary ids."""
+    return ChunkedCrossEntropy.apply(logits, labels, group, vocab_start, chunk_logits, compiled)
+
+
+def liger_available() -> bool:
+    """Liger-Kernel's cross-entropy importable (it needs Triton, so CUDA machines only)."""
+    try:
+        from liger_kernel.transformers.functional import liger_cross_entropy  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _liger_cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    from liger_kernel.transformers.functional import liger_cross_entropy
+
+    return liger_cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1),
+                               ignore_index=IGNORE_INDEX)
+
+
+def cross_entropy(logits: torch.Tensor, labels: torch.Tensor, group=None, vocab_start: int = 0,
+                  impl: str = "chunked", chunk_logits: int | None = None) -> torch.Tensor:
+    """Mean cross-entropy through the named implementation (LOSS_IMPLS). 'liger' needs tp = 1 and
+    CUDA logits; on CPU tensors it falls back to 'chunked' (CPU always runs ours). chunk_logits:
+    the chunked loss's chunk size (CHUNK_LOGITS when None)."""
+    if impl not in LOSS_IMPLS:
+        raise ValueError(f"loss implementation must be one of {LOSS_IMPLS}, not {impl!r}")
+    if impl == "fp32":
+        return vocab_parallel_cross_entropy(logits, labels, group, vocab_start)
+    if impl == "liger" and logits.is_cuda:
+        if group is not None:
+            raise ValueError("loss 'liger' has no vocab-parallel variant here: use 'chunked' with tp > 1")
+        return _liger_cross_entropy(logits, labels)
+    return chunked_cross_entropy(logits, labels, group, vocab_start,
+                                 chunk_logits=chunk_logits or CHUNK_LOGITS,
+                                 compiled=impl == "chunked_compile")

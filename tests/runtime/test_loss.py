@@ -1,0 +1,157 @@
+"""The chunked cross-entropy (runtime/loss.py) equals torch's fp32 cross-entropy, loss and logit
+gradient, at TP 1 (in process) and TP 2 (two real gloo ranks), and holds no fp32 copy of the
+logits: the gradient is written into the logits' own storage."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from mist_ds.config.presets import tiny_model
+from mist_ds.cost import activations
+from mist_ds.cost.symbols import PP, VS, b
+from mist_ds.runtime import loss as runtime_loss
+from mist_ds.runtime.loss import IGNORE_INDEX, chunked_cross_entropy, cross_entropy
+from mist_ds.runtime.model import BuildOptions, MistModel
+
+from .test_loss_equivalence import ROOT, cpu_env, deepspeed_cmd
+
+TOL = {torch.float32: 1e-5, torch.bfloat16: 1e-2}
+
+
+def logits_and_labels(dtype, shape=(3, 5), vocab=37, seed=0):
+    gen = torch.Generator().manual_seed(seed)
+    logits = (4 * torch.randn(*shape, vocab, generator=gen)).to(dtype)
+    labels = torch.randint(0, vocab, shape, generator=gen)
+    labels[1, 2] = IGNORE_INDEX
+    return logits, labels
+
+
+def reference(logits, labels):
+    """fp32 torch cross-entropy: loss and the logits' gradient."""
+    ref = logits.detach().float().clone().requires_grad_(True)
+    loss = F.cross_entropy(ref.flatten(0, -2), labels.flatten(), ignore_index=IGNORE_INDEX)
+    loss.backward()
+    return loss.detach(), ref.grad
+
+
+def rel(a, b):
+    return ((a.float() - b.float()).norm() / b.float().norm()).item()
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+@pytest.mark.parametrize("chunk_logits", [1, 37 * 2, 37 * 4 + 5, 1 << 24])
+def test_loss_and_gradient_equal_the_fp32_reference(dtype, chunk_logits):
+    logits, labels = logits_and_labels(dtype)
+    want_loss, want_grad = reference(logits, labels)
+    x = logits.clone().requires_grad_(True)
+    loss = chunked_cross_entropy(x, labels, chunk_logits=chunk_logits)
+    (3.0 * loss).backward()
+    assert loss.dtype == torch.float32
+    assert loss.item() == pytest.approx(want_loss.item(), rel=TOL[dtype])
+    assert x.grad.dtype == dtype
+    assert rel(x.grad, 3.0 * want_grad) < TOL[dtype]
+    assert torch.all(x.grad[1, 2] == 0)  # ignored token: no gradient
+
+
+def test_gradient_is_written_into_the_logits_storage_once():
+    hidden = torch.randn(2, 4, 8, requires_grad=True)
+    head = torch.nn.Linear(8, 50, bias=False)
+    logits = head(hidden)
+    seen = []
+    logits.register_hook(lambda grad: seen.append(grad.untyped_storage().data_ptr()))
+    loss = chunked_cross_entropy(logits, torch.randint(0, 50, (2, 4)), chunk_logits=64)
+    loss.backward(retain_graph=True)
+    assert seen == [logits.untyped_storage().data_ptr()]   # no second logit-sized tensor
+    with pytest.raises(RuntimeError, match="inplace"):      # the saved logits are gone
+        loss.backward()
+
+
+def test_non_contiguous_logits_get_their_own_gradient():
+    logits, labels = logits_and_labels(torch.float32, shape=(5, 3))
+    base = logits.transpose(0, 1).contiguous().requires_grad_(True)  # (3, 5, V)
+    view = base.transpose(0, 1)                                      # (5, 3, V), strided
+    before = view.detach().clone()
+    loss = chunked_cross_entropy(view, labels, chunk_logits=40)
+    loss.backward()
+    want_loss, want_grad = reference(before, labels)
+    assert loss.item() == pytest.approx(want_loss.item(), rel=1e-5)
+    assert rel(base.grad.transpose(0, 1), want_grad) < 1e-5
+    assert torch.equal(view.detach(), before)
+
+
+def test_saved_tensors_are_the_16bit_logits_and_per_token_vectors():
+    """What the loss keeps for backward: the bf16 logits and 14 bytes per token, no fp32 logits;
+    the cost model's logits_bytes is that (plus the fp32 target logits, 4 bytes per token, live in
+    forward) and one fp32 chunk."""
+    tokens, vocab = (4, 64), 1000
+    logits = torch.randn(*tokens, vocab, dtype=torch.bfloat16, requires_grad=True)
+    labels = torch.randint(0, vocab, tokens)
+    storages = {}
+
+    def pack(t):
+        storages[t.untyped_storage().data_ptr()] = t.untyped_storage().nbytes()
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        loss = chunked_cross_entropy(logits, labels)
+    loss.backward()
+    n = tokens[0] * tokens[1]
+    assert sum(storages.values()) == 2 * n * vocab + 14 * n + 4
+    model = activations.logits_bytes(tokens[1]).subs({b: tokens[0], VS: vocab, PP: 0})
+    chunk = 4 * activations.LOSS_CHUNK_LOGITS
+    assert float(model) - chunk == pytest.approx(2 * n * vocab + 18 * n, rel=1e-9)
+
+
+def test_cost_model_chunk_is_the_runtime_chunk():
+    assert activations.LOSS_CHUNK_LOGITS == runtime_loss.CHUNK_LOGITS
+
+
+def test_implementations_agree_and_names_are_checked():
+    logits, labels = logits_and_labels(torch.float32)
+    labels[1, 2] = 0   # the fp32 path at tp > 1 has no ignore_index; keep the cases comparable
+    got = {impl: cross_entropy(logits, labels, impl=impl).item()
+           for impl in ("chunked", "chunked_compile", "liger", "fp32")}  # CPU: liger -> chunked
+    assert max(got.values()) == pytest.approx(min(got.values()), rel=1e-6)
+    with pytest.raises(ValueError, match="loss implementation"):
+        cross_entropy(logits, labels, impl="nope")
+    with pytest.raises(ValueError, match="loss must be one of"):
+        BuildOptions(loss="nope")
+
+
+@pytest.mark.parametrize("tie", [True, False])
+def test_model_loss_and_gradients_match_the_fp32_loss(tie):
+    """The whole model (tied or untied head) trains the same with the chunked loss as with the
+    former fp32 loss."""
+    spec = tiny_model(tie_embeddings=tie)
+    tokens = torch.randint(0, spec.vocab_size, (2, 16))
+    labels = torch.randint(0, spec.vocab_size, (2, 16))
+    results = []
+    for impl in ("fp32", "chunked"):
+        model = MistModel(spec, BuildOptions(loss=impl), {0: "keep", 1: "recompute"})
+        loss = model(tokens, labels)
+        loss.backward()
+        results.append((loss.item(), [p.grad for p in model.parameters()]))
+    (ref, ref_grads), (got, got_grads) = results
+    assert got == pytest.approx(ref, rel=1e-6)
+    assert all(rel(g, r) < 1e-5 for g, r in zip(got_grads, ref_grads) if r.norm() > 0)
+
+
+@pytest.mark.distributed
+def test_vocab_parallel_loss_on_two_gloo_ranks(tmp_path):
+    import subprocess
+
+    hostfile = tmp_path / "hostfile"
+    hostfile.write_text("localhost slots=2\n")
+    out = tmp_path / "loss.json"
+    cmd = deepspeed_cmd(hostfile, 29641, "tests/runtime/loss_worker.py", "--out", str(out))
+    proc = subprocess.run(cmd, cwd=ROOT, env=cpu_env(), capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    results = json.loads(out.read_text())
+    assert len(results) == 6
+    for name, errs in results.items():
+        tol = 1e-5 if "float32" in name else 1e-2
+        assert errs["loss_rel_err"] < tol and errs["grad_rel_err"] < tol, (name, errs)
