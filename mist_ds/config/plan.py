@@ -22,7 +22,9 @@ from mist_ds.config.prediction import PlanPrediction
 from mist_ds.config.request import DType, ZeroStage
 
 PLAN_SCHEMA_VERSION = 2
-AttentionKernel = Literal["sdpa", "flash_attn", "math"]
+AttentionKernel = Literal["sdpa", "sdpa_flash", "sdpa_cudnn", "sdpa_efficient", "flash_attn", "math"]
+"""Attention kernels a plan can name (runtime/kernels.py causal_attention): SDPA's own dispatch, one
+SDPA backend forced, flash-attn's flash_attn_func, or the math reference."""
 Ratio = Field(default=0.0, ge=0.0, le=1.0)
 
 
@@ -115,7 +117,8 @@ class Plan(StrictModel):
     memory: MemoryStrategy = MemoryStrategy()
     """ZeRO/offload setting of every stage that does not carry its own."""
     attention: AttentionKernel = "sdpa"
-    """Attention kernel the runtime uses and the cost model costed (saved tensors differ per kernel)."""
+    """Attention kernel the runtime uses and the cost model costed (saved tensors differ per kernel:
+    cost/activations.py ATTENTION_SAVES)."""
     stages: tuple[StagePlan, ...] = Field(min_length=1)
     """Pipeline stages in order (one stage = no pipelining)."""
     gpu_memory_cap_bytes: int | None = Field(default=None, gt=0)

@@ -19,9 +19,10 @@ block in tests/cost/test_activations.py.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 from mist_ds.config import ModelSpec
+from mist_ds.config.plan import AttentionKernel
 from mist_ds.cost.symbols import PP, VS, b, tp
 
 Attention = Literal["sdpa", "flash_attn", "math"]
@@ -32,8 +33,7 @@ INT64 = 8
 # The runtime's selectable attention kernels (mist_ds/runtime/kernels.py causal_attention) and the
 # saved-tensor family of each: every SDPA kernel but math saves q, k, v (k/v repeated to all
 # heads), its output and an fp32 log-sum-exp ('sdpa'); 'auto' is flash-attn where importable.
-ATTENTION_KERNELS = ("auto", "sdpa", "sdpa_flash", "sdpa_cudnn", "sdpa_efficient", "flash_attn",
-                     "math")
+ATTENTION_KERNELS = ("auto", *get_args(AttentionKernel))  # 'auto': the runtime's machine-dependent default
 ATTENTION_SAVES: dict[str, Attention] = {"auto": "sdpa", "sdpa": "sdpa", "sdpa_flash": "sdpa",
                                          "sdpa_cudnn": "sdpa", "sdpa_efficient": "sdpa",
                                          "flash_attn": "flash_attn", "math": "math"}

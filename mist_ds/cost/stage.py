@@ -8,7 +8,7 @@ import numpy as np
 
 from mist_ds.config import HardwareProfile, ModelSpec
 from mist_ds.config.executors import STOCK_DEEPSPEED
-from mist_ds.cost.activations import Attention
+from mist_ds.cost.activations import ATTENTION_SAVES
 from mist_ds.cost.compiled import compile_stage
 from mist_ds.cost.layer_time import block_times
 from mist_ds.cost.memory import SUB_GROUP_ELEMENTS
@@ -59,17 +59,18 @@ def _as_arrays(*values) -> list[np.ndarray]:
 class StageCostModel:
     """Memory and time of pipeline stages of one model on one hardware profile.
 
-    The symbolic terms are compiled once (cost/compiled.py); evaluate() is pure numpy. `attention`
-    picks whose saved tensors the memory model counts ('sdpa', the runtime's default; 'flash_attn'
-    when flash-attn is importable; 'math'); compute time reads the profile's attention grid.
+    The symbolic terms are compiled once (cost/compiled.py); evaluate() is pure numpy. `attention` is
+    the plan's attention kernel (config/plan.py AttentionKernel); its saved-tensor family
+    (activations.ATTENTION_SAVES) is what the memory model counts; compute time reads the profile's
+    attention grid (measured with SDPA's default dispatch).
     """
 
     def __init__(self, model: ModelSpec, hw: HardwareProfile, seq_len: int, dtype: str = "bf16",
-                 num_nodes: int = 1, gpus_per_node: int = 1, attention: Attention = "sdpa"):
+                 num_nodes: int = 1, gpus_per_node: int = 1, attention: str = "sdpa"):
         self.model, self.hw, self.seq_len, self.dtype = model, hw, seq_len, dtype
         self.num_nodes, self.gpus_per_node = num_nodes, gpus_per_node
         self.causal = True
-        self.names, self._fn = compile_stage(model, seq_len, attention)
+        self.names, self._fn = compile_stage(model, seq_len, ATTENTION_SAVES[attention])
         self.rates = Rates(hw, gpus_per_node)
         self._hw_json, self._model_json = hw.to_json(), model.to_json()
         self.allocator_fraction = hw.allocator_overhead_fraction

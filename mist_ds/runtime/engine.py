@@ -13,6 +13,7 @@ from deepspeed.accelerator import get_accelerator
 
 from mist_ds.config import Plan
 from mist_ds.emit.ds_config import Precision, UnsupportedPlanError, build_ds_config, with_precision
+from mist_ds.runtime.kernels import Kernels
 from mist_ds.runtime.model import BuildOptions, MistModel
 from mist_ds.runtime.pipeline import MistPipelineModule, plan_roles
 from mist_ds.runtime.topology import MistMpu, make_topology
@@ -97,7 +98,8 @@ def build_runtime(plan: Plan, local_rank: int, precision: Precision | None = Non
         apply_memory_cap(plan, local_rank)
     topology = make_topology(plan.num_stages, plan.dp, plan.tp)
     mpu = MistMpu(topology)
-    opts = BuildOptions(tp_group=mpu.tp_group, dtype=DTYPES[precision], device=device, seed=seed)
+    opts = BuildOptions(tp_group=mpu.tp_group, dtype=DTYPES[precision], device=device, seed=seed,
+                        kernels=Kernels(attention=plan.attention))
     if plan.num_stages > 1:
         model = MistPipelineModule(plan, opts, topology)
         engine_mpu = None  # the PipelineEngine uses the module's own grid

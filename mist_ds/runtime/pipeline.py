@@ -46,9 +46,9 @@ def layer_specs(plan: Plan, opts: BuildOptions) -> list:
                 TiedLayerSpec("embed", Embedding, spec, opts, False, forward_fn=tied_head_forward,
                               tied_weight_attr=["tok.weight"]))
     blocks = [LayerSpec(block_class(roles[i]), spec, opts.tp_group, opts.dtype, layer_index=i,
-                        seed=opts.seed, device=opts.device, recompute=roles[i] == "recompute")
+                        recompute=roles[i] == "recompute", **opts.block_kwargs())
               for i in range(spec.num_layers)]
-    norm = LayerSpec(Norm, spec, device=opts.device, dtype=opts.dtype)
+    norm = LayerSpec(Norm, spec, device=opts.device, dtype=opts.dtype, impl=opts.kernels.norm)
     return [first, *blocks, norm, last]
 
 
@@ -59,7 +59,7 @@ class MistPipelineModule(PipelineModule):
         # set before PipelineModule.__init__, which calls _partition_layers from inside
         object.__setattr__(self, "_mist_parts", spec_boundaries(plan))
         super().__init__(layers=layer_specs(plan, opts), topology=topology,
-                         loss_fn=VocabParallelLoss(plan.model, opts.tp_group),
+                         loss_fn=VocabParallelLoss(plan.model, opts.tp_group, opts.loss),
                          partition_method="mist-explicit")
 
     def _partition_layers(self, method: str = "mist-explicit") -> None:
