@@ -16,6 +16,20 @@ from mist_ds.cli import OneLineParser
 from mist_ds.config import Plan, PlanPrediction, RunReport
 
 GIB = 2**30
+# GPU names as torch / nvidia-smi report them -> shipped profile (profiling/profiles/NAME.json).
+# Order matters: the first pattern found in the name wins.
+GPU_PROFILES = (("H200", "h200"), ("H100", "h100-sxm-80gb"))
+
+
+def profile_for_gpu(gpu_name: str) -> str:
+    """The shipped hardware profile of a GPU a run reports ('NVIDIA H200' -> 'h200'), or a one-line
+    ValueError when none matches (e.g. a CPU run): then name the profile yourself (--hardware)."""
+    for pattern, profile in GPU_PROFILES:
+        if pattern.lower() in gpu_name.lower():
+            return profile
+    known = ", ".join(f"'{pattern}' -> {profile}" for pattern, profile in GPU_PROFILES)
+    raise ValueError(f"no shipped hardware profile for GPU '{gpu_name}' (known: {known}); "
+                     "pass --hardware NAME|FILE")
 
 
 def rel_error(predicted: float | None, measured: float | None) -> float | None:
