@@ -69,7 +69,7 @@ MEM = "memory-binding (predicted within ~10% of the cap)"
 OFF = dict(offload_optimizer=1.0)
 
 # Batch 1 (2 GPUs): the families where the model was worst (issue 10): ZeRO-3 time (+24..36%),
-# TP without ZeRO (optimizer-step OOM), ZeRO-1/2 optimizer offload (GPU memory -26%, time -25%).
+# TP without ZeRO (optimizer-step OOM), ZeRO-1 optimizer offload (GPU memory -26%, time -25%).
 B1 = [
     _case("l7-2g-c78-z3-mb1-rc0", 2, 78, 4096, 8, 1, 3, note=MEM),
     _case("l7-2g-c78-tp2-z0-mb1-rc16", 2, 78, 4096, 8, 1, 0, tp=2, recompute=16,
@@ -78,25 +78,16 @@ B1 = [
           note="ZeRO-1 + optimizer offload keeps 16-bit gradients on the GPU (issue 10: +11.7 GiB)"),
     _case("l7-2g-c78-z3-mb2-rc32", 2, 78, 4096, 8, 2, 3, recompute=32),
     _case("l7-2g-c78-tp2-z1-mb1-rc0", 2, 78, 4096, 8, 1, 1, tp=2, note=MEM),
-    _case("l7-2g-c78-z3-mb4-rc32", 2, 78, 4096, 8, 4, 3, recompute=32),
-    _case("l7-2g-c40-b4-z2-off1-rc32", 2, 40, 4096, 4, 1, 2, recompute=32, **OFF),
     AutotuneCase("auto-l38b-2g-c78-s8192-b4", "llama3-8b", 2, 78, 8192, 4,
                  note="the search's winner is TP 2 without ZeRO (optimizer-step peak), seq 8192, GQA"),
 ]
 
-# Batch 2 (2 GPUs): ZeRO-3 optimizer offload at ratios 0.5 / 1.0, weight offload, activation
-# offload, the 13B model and the GQA model.
+# Batch 2 (2 GPUs): ZeRO-3 optimizer offload at ratios 0.5 / 1.0, weight offload (GQA model).
 B2 = [
     _case("l7-2g-c40-b4-z3-off05-rc32", 2, 40, 4096, 4, 1, 3, recompute=32, offload_optimizer=0.5),
     _case("l7-2g-c40-b4-z3-off1-rc32", 2, 40, 4096, 4, 1, 3, recompute=32, **OFF),
     _case("l38b-2g-c40-b4-z3-w1-off1-rc32", 2, 40, 4096, 4, 1, 3, recompute=32, offload_weights=1.0,
           **OFF, note="weight offload, GQA (8 kv heads), 128k vocabulary"),
-    _case("l7-2g-c78-z3-mb1-rc16-act16", 2, 78, 4096, 8, 1, 3, recompute=16, act_offload=16),
-    _case("l13-2g-c78-b4-z3-off05-rc40", 2, 78, 4096, 4, 1, 3, recompute=40, offload_optimizer=0.5,
-          note="13B: half the optimizer states on the GPU"),
-    _case("l38b-2g-c78-b4-z3-off05-rc32", 2, 78, 4096, 4, 1, 3, recompute=32, offload_optimizer=0.5),
-    _case("l7-2g-c24-s2048-b4-z3-w1-off1-rc32", 2, 24, 2048, 4, 1, 3, recompute=32,
-          offload_weights=1.0, **OFF),
 ]
 
 # Batch 3 (1-GPU cases, no CPU offload: two at a time on a 2-GPU machine): ZeRO 0-3 x micro-batch x
@@ -129,11 +120,6 @@ B4 = [
     _case("g13-1g-c24-s2048-z3-off1-mb2", 1, 24, 2048, 8, 2, 3, **OFF),
     _case("g13-1g-c24-s2048-z3-w1-off1-mb2", 1, 24, 2048, 8, 2, 3, offload_weights=1.0, **OFF),
     _case("l13b-1g-c40-s2048-z1-mb4-act24", 1, 40, 2048, 8, 4, 1, act_offload=24),
-    _case("g13-1g-c40-s2048-z0-mb4-rc12-act12", 1, 40, 2048, 8, 4, 0, recompute=12, act_offload=12),
-    _case("l27-1g-c24-s2048-z2-off1-mb2", 1, 24, 2048, 8, 2, 2, **OFF),
-    _case("l27-1g-c24-s2048-z3-off05-mb2-rc32", 1, 24, 2048, 8, 2, 3, recompute=32,
-          offload_optimizer=0.5),
-    _case("l27-1g-c24-s2048-z3-w1-off1-mb2", 1, 24, 2048, 8, 2, 3, offload_weights=1.0, **OFF),
 ]
 
 # Batch 5 (2 GPUs): pipelines with even and uneven splits and per-stage recompute; TP 2 at 6.7B.
@@ -150,7 +136,8 @@ B5 = [
           note="TP 2 without ZeRO at 6.7B (issue 10: OOM at the first optimizer step)"),
 ]
 
-# Batch 6 (2 GPUs): a 2.7B Llama at 40 GiB: TP 2, pipeline, ZeRO-2/3, activation offload in a pipeline.
+# Batch 6 (2 GPUs): a 2.7B Llama at 40 GiB: TP 2, pipeline, ZeRO-2/3, activation offload in a
+# pipeline; and ZeRO-3 at micro-batch 4 for the 7B workload.
 B6 = [
     _case("l27-2g-c40-tp2-z0-mb2", 2, 40, 4096, 8, 2, 0, tp=2, note=MEM),
     _case("l27-2g-c40-tp2-z1-mb2-rc16", 2, 40, 4096, 8, 2, 1, tp=2, recompute=16),
@@ -160,9 +147,10 @@ B6 = [
     _case("l27-2g-c40-z2-mb1", 2, 40, 4096, 8, 1, 2, note=MEM),
     _case("l27-2g-c40-pp2-18x14-z1-act9x0", 2, 40, 4096, 8, 1, 1, pp=2, layers=(18, 14),
           act_offload=(9, 0)),
+    _case("l7-2g-c78-z3-mb4-rc32", 2, 78, 4096, 8, 4, 3, recompute=32),
 ]
 
-# Batch 7 (2 GPUs): the search's winners, a plan predicted over its cap, and host-memory binding.
+# Batch 7 (2 GPUs): the search's winners, a plan predicted over its cap, ZeRO-2 offload.
 B7 = [
     AutotuneCase("auto-l7-2g-c78-s4096-b8", "llama-7b", 2, 78, 4096, 8),
     _case("l7-2g-c78-z3-mb1-rc16", 2, 78, 4096, 8, 1, 3, recompute=16),
@@ -170,13 +158,39 @@ B7 = [
     AutotuneCase("auto-g27-1g-c24-s2048-b8", "gpt-2.7b", 1, 24, 2048, 8),
     _case("l7-2g-c78-z2-mb1-rc32", 2, 78, 4096, 8, 1, 2, recompute=32,
           note="predicted just over the cap; the issue-10 ZeRO-2 optimizer-step OOM"),
+    _case("l7-2g-c40-b4-z2-off1-rc32", 2, 40, 4096, 4, 1, 2, recompute=32, **OFF),
+]
+
+# Batch 8 (1 GPU, CPU offload): the 2.7B Llama's offload plans, activation offload with recompute.
+B8 = [
+    _case("g13-1g-c40-s2048-z0-mb4-rc12-act12", 1, 40, 2048, 8, 4, 0, recompute=12, act_offload=12),
+    _case("l27-1g-c24-s2048-z2-off1-mb2", 1, 24, 2048, 8, 2, 2, **OFF),
+    _case("l27-1g-c24-s2048-z3-off05-mb2-rc32", 1, 24, 2048, 8, 2, 3, recompute=32,
+          offload_optimizer=0.5),
+    _case("l27-1g-c24-s2048-z3-w1-off1-mb2", 1, 24, 2048, 8, 2, 3, offload_weights=1.0, **OFF),
+]
+
+# Batch 9 (2 GPUs): 13B and 8B ZeRO-3 offload, 7B weight offload at 24 GiB.
+B9 = [
+    _case("l13-2g-c78-b4-z3-off05-rc40", 2, 78, 4096, 4, 1, 3, recompute=40, offload_optimizer=0.5,
+          note="13B: half the optimizer states on the GPU"),
+    _case("l38b-2g-c78-b4-z3-off05-rc32", 2, 78, 4096, 4, 1, 3, recompute=32, offload_optimizer=0.5),
+    _case("l7-2g-c24-s2048-b4-z3-w1-off1-rc32", 2, 24, 2048, 4, 1, 3, recompute=32,
+          offload_weights=1.0, **OFF),
+]
+
+# Batch 10 (2 GPUs): activation offload at 7B; then host-memory binding (issue 18): ~110 GiB of CPU
+# state per GPU on a 256 GiB node, last, since it may take minutes to be killed.
+B10 = [
+    _case("l7-2g-c78-z3-mb1-rc16-act16", 2, 78, 4096, 8, 1, 3, recompute=16, act_offload=16),
     _case("l13-2g-c78-b4-z3-off1-rc40", 2, 78, 4096, 4, 1, 3, recompute=40, **OFF,
           note="host-memory binding: ~110 GiB of CPU state per GPU on a 256 GiB node (issue 18)"),
 ]
 
 BATCHES: dict[str, list[Case | AutotuneCase]] = {
     "b1-zero3-tp-offload": B1, "b2-zero3-offload": B2, "b3-1gpu-pairs": B3, "b4-1gpu-offload": B4,
-    "b5-pipeline-tp": B5, "b6-llama27-40g": B6, "b7-autotune-host": B7,
+    "b5-pipeline-tp": B5, "b6-llama27-40g": B6, "b7-autotune": B7, "b8-1gpu-offload": B8,
+    "b9-13b-offload": B9, "b10-host-memory": B10,
 }
 CASES: dict[str, Case | AutotuneCase] = {c.name: c for batch in BATCHES.values() for c in batch}
 

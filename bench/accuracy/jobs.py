@@ -138,3 +138,17 @@ def outcome(job: Job, returncode: int | None, timed_out: bool, report_path: Path
         if key.startswith("node_mem") and not base.get(key):
             update.setdefault(key, value)
     return RunReport.model_validate({**base, **update}, strict=False)
+
+
+def estimate_batch_s(jobs: list[Job], num_gpus: int) -> float:
+    """Expected wall time of a batch under the runner's schedule: exclusive runs one after another,
+    1-GPU runs without offload side by side on `num_gpus` lanes (greedy, in order)."""
+    clock, lanes = 0.0, [0.0] * num_gpus
+    for job in jobs:
+        if job.exclusive:
+            clock = max([clock, *lanes]) + job.expected_s
+            lanes = [clock] * num_gpus
+        else:
+            lane = min(range(num_gpus), key=lambda i: max(lanes[i], clock))
+            lanes[lane] = max(lanes[lane], clock) + job.expected_s
+    return max([clock, *lanes])
