@@ -264,11 +264,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--gpus", type=int, default=None, help="GPUs to use (default: nvidia-smi's count)")
     parser.add_argument("--plans", default=str(PLANS), help="folder of <case>.plan.json")
     parser.add_argument("--no-build", action="store_true", help="skip the JIT op builds")
+    parser.add_argument("--skip-existing", action="store_true",
+                        help="leave out cases whose <case>.run.json already lies beside their plan")
     args = parser.parse_args(argv)
     started = time.monotonic()
     try:
         jobs = catalogue_jobs(args.batch, Path(args.plans)) if args.batch else file_jobs(Path(args.jobs))
         num_gpus = detect_gpus(args.gpus)
+        if args.skip_existing:
+            jobs = [j for j in jobs if not j.plan_path.with_name(f"{j.name}.run.json").exists()]
     except (ValueError, KeyError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
