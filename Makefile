@@ -8,7 +8,7 @@ OUT ?= runs/example
 MODEL ?= llama-7b
 PYTEST_ARGS ?=
 
-.PHONY: install tune test test-fast predict examples smoke profile bench wheelhouse clean
+.PHONY: install tune test test-fast predict examples smoke profile bench accuracy wheelhouse clean
 
 install: $(VENV)/.installed
 
@@ -16,7 +16,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q "$(TORCH_SPEC)"
-	$(PY) -m pip install -q -e ".[dev]"
+	$(PY) -m pip install -q -e ".[dev,hf]"
 	touch $@
 
 tune: install  ## tune the default example (no GPU needed) and write runs/example/
@@ -57,6 +57,13 @@ smoke: install  ## tune + train a tiny GPT on 2 CPU ranks through deepspeed; wri
 bench: install  ## CPU benchmarks: tuning time and cost-model speed (tables under bench/results/)
 	$(PY) bench/tuning_time.py
 	$(PY) bench/cost_speed.py
+
+# Cost-model regression suite (CPU only): re-predict every committed GPU run (bench/results/accuracy/,
+# runs_h200x2_*) with the current cost model; writes bench/results/accuracy.{md,json}. GPU side:
+# bench/accuracy/README.md.
+accuracy: install  ## re-score the committed GPU runs: bench/results/accuracy.{md,json}
+	$(PY) bench/accuracy/generate.py --check
+	$(PY) bench/accuracy/report.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

@@ -1,10 +1,15 @@
-"""`python -m mist_ds.compare PLAN.json RUN.json [--json]`: predicted vs measured, side by side.
+"""`python -m mist_ds.compare PLAN.json RUN.json [--json] [--hardware NAME] [--stored] [--force]`:
+predicted vs measured, side by side.
 
-Predicted: plan.prediction, or mist_ds.cost.predict_plan on the run's hardware profile when the
-plan has none. Measured: the RunReport of launch/train.py. Memory is compared per stage: the
-measured peak of a stage is the largest max_memory_allocated over its ranks (rank layout of
-DeepSpeed's PipeModelDataParallelTopology: stage s owns ranks [s*dp*tp, (s+1)*dp*tp)).
-Relative error = (predicted - measured) / measured. Exit codes: 0 ok, 2 user error.
+Predicted: the current cost model (mist_ds.cost.predict_plan) on the hardware profile of the GPU
+the run reports (profile_for_gpu: 'NVIDIA H200' -> h200, ... ; --hardware overrides). When no
+shipped profile matches (a CPU run, an unknown card) the plan's stored prediction is shown and the
+output says so; --stored always shows the stored one. Measured: the RunReport of launch/train.py.
+Memory is compared per stage: the measured peak of a stage is the largest max_memory_allocated
+over its ranks (rank layout of DeepSpeed's PipeModelDataParallelTopology: stage s owns ranks
+[s*dp*tp, (s+1)*dp*tp)). Relative error = (predicted - measured) / measured.
+A run of another plan (plan_hash mismatch) is refused with exit 2 unless --force.
+Exit codes: 0 ok, 2 user error.
 """
 
 from __future__ import annotations
@@ -16,6 +21,20 @@ from mist_ds.cli import OneLineParser
 from mist_ds.config import Plan, PlanPrediction, RunReport
 
 GIB = 2**30
+# GPU names as torch / nvidia-smi report them -> shipped profile (profiling/profiles/NAME.json).
+# Order matters: the first pattern found in the name wins.
+GPU_PROFILES = (("H200", "h200"), ("H100", "h100-sxm-80gb"))
+
+
+def profile_for_gpu(gpu_name: str) -> str:
+    """The shipped hardware profile of a GPU a run reports ('NVIDIA H200' -> 'h200'), or a one-line
+    ValueError when none matches (e.g. a CPU run): then name the profile yourself (--hardware)."""
+    for pattern, profile in GPU_PROFILES:
+        if pattern.lower() in gpu_name.lower():
+            return profile
+    known = ", ".join(f"'{pattern}' -> {profile}" for pattern, profile in GPU_PROFILES)
+    raise ValueError(f"no shipped hardware profile for GPU '{gpu_name}' (known: {known}); "
+                     "pass --hardware NAME|FILE")
 
 
 def rel_error(predicted: float | None, measured: float | None) -> float | None:
@@ -25,17 +44,28 @@ def rel_error(predicted: float | None, measured: float | None) -> float | None:
     return (predicted - measured) / measured
 
 
-def prediction_for(plan: Plan, run: RunReport) -> tuple[PlanPrediction | None, str]:
-    """The plan's own prediction, else the cost model's (if importable), with where it came from."""
+def prediction_for(plan: Plan, run: RunReport, hardware: str | None = None,
+                   stored: bool = False) -> tuple[PlanPrediction | None, str]:
+    """The prediction to compare with, and a sentence saying where it came from: the cost model on
+    `hardware` or on the profile of the run's GPU; else (or with `stored`) the plan's own."""
+    reason = "--stored"
+    if not stored:
+        try:
+            name = hardware or profile_for_gpu(run.gpu_name)
+            from mist_ds.config.profiles import load_hardware
+            from mist_ds.cost.plan_predict import predict_plan
+
+            profile = load_hardware(name)
+            return predict_plan(plan, profile), f"mist_ds.cost.predict_plan on {profile.name}"
+        except ImportError:
+            reason = "mist_ds.cost is not available"
+        except ValueError as err:
+            if hardware:
+                raise
+            reason = str(err).split(" (known")[0]
     if plan.prediction is not None:
-        return plan.prediction, "plan.json"
-    try:
-        from mist_ds.config.profiles import load_hardware
-        from mist_ds.cost.plan_predict import predict_plan
-    except ImportError:
-        return None, "none: the plan has no prediction and mist_ds.cost is not available"
-    hardware = load_hardware(run.hardware_name or "h100-sxm-80gb")
-    return predict_plan(plan, hardware), f"mist_ds.cost.predict_plan on {hardware.name}"
+        return plan.prediction, f"plan.json's stored prediction ({plan.prediction.hardware_name}; {reason})"
+    return None, f"none: {reason}, and the plan stores no prediction"
 
 
 def stage_peaks(plan: Plan, peaks: tuple[int, ...]) -> list[int | None]:
@@ -47,9 +77,9 @@ def stage_peaks(plan: Plan, peaks: tuple[int, ...]) -> list[int | None]:
     return out
 
 
-def comparison(plan: Plan, run: RunReport) -> dict:
+def comparison(plan: Plan, run: RunReport, hardware: str | None = None, stored: bool = False) -> dict:
     """Machine-readable comparison (what --json prints)."""
-    pred, source = prediction_for(plan, run)
+    pred, source = prediction_for(plan, run, hardware, stored)
     measured_mem = stage_peaks(plan, run.peak_allocated_bytes)
     reserved = stage_peaks(plan, run.peak_reserved_bytes)
     stages = []
@@ -121,10 +151,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("plan")
     parser.add_argument("run")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.add_argument("--hardware", default=None,
+                        help="profile to predict with (default: the one of the GPU the run reports)")
+    parser.add_argument("--stored", action="store_true", help="use the plan's stored prediction")
+    parser.add_argument("--force", action="store_true", help="compare even when the run is of another plan")
     args = parser.parse_args(argv)
     try:
         plan, run = _load(Plan, args.plan), _load(RunReport, args.run)
-        result = comparison(plan, run)
+        plan_hash = plan.without_prediction().content_hash()
+        if run.plan_hash != plan_hash and not args.force:
+            raise ValueError(f"{args.run} is a run of plan {run.plan_hash}, not of {args.plan} "
+                             f"({plan_hash}); --force compares anyway")
+        result = comparison(plan, run, args.hardware, args.stored)
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -8,14 +8,15 @@ from pydantic import Field, model_validator
 
 from mist_ds.config.base import StrictModel
 
-RunStatus = Literal["ok", "oom", "error"]
+RunStatus = Literal["ok", "oom", "error", "killed", "timeout"]
 
 
 class RunReport(StrictModel):
     """Measurements of `launch/train.py` for one plan on one machine."""
 
     status: RunStatus
-    """'ok', 'oom' (a rank ran out of GPU memory) or 'error'."""
+    """'ok', 'oom' (a rank ran out of GPU memory), 'error', 'killed' (a rank died by a signal, e.g. the
+    kernel's OOM killer: see `signal`) or 'timeout' (stopped by the runner's time limit)."""
     error_message: str = ""
     """First line of the failure, empty when status is ok."""
     plan_hash: str
@@ -58,9 +59,40 @@ class RunReport(StrictModel):
     """Optimizer implementation: 'fused_adam' (DeepSpeed FusedAdam), 'torch_adamw' or 'cpu_adam'."""
     failed_rank: int | None = None
     """Global rank that wrote a failure report (oom/error); None when status is ok."""
+    signal: int | None = Field(default=None, ge=1)
+    """Number of the signal that killed a rank (status 'killed'), as the launcher reported it."""
+    host_peak_rss_bytes: tuple[int, ...] = ()
+    """Peak resident host memory per rank (getrusage ru_maxrss), rank order; empty if unmeasured."""
+    host_pinned_peak_bytes: tuple[int, ...] = ()
+    """Peak bytes held by torch's pinned host allocator per rank (torch.cuda.host_memory_stats,
+    blocks rounded up to powers of two); empty on CPU runs or where torch has no such statistic."""
+    node_mem_available_start_bytes: tuple[int, ...] = ()
+    """MemAvailable (/proc/meminfo) per node when the measurement started, node order of first rank."""
+    node_mem_available_min_bytes: tuple[int, ...] = ()
+    """Lowest MemAvailable seen per node while the run was measured (sampled twice a second)."""
+    node_mem_total_bytes: tuple[int, ...] = ()
+    """MemTotal (/proc/meminfo) per node."""
+    date_utc: str = ""
+    """When the report was written, ISO 8601 UTC; empty in reports older than the field."""
+    driver_version: str = ""
+    """GPU driver version (nvidia-smi), filled in by the benchmark runner; empty if unknown."""
 
     @model_validator(mode="after")
     def _error_has_message(self) -> RunReport:
         if self.status != "ok" and not self.error_message:
             raise ValueError(f"status '{self.status}' needs an error_message")
+        return self
+
+    @model_validator(mode="after")
+    def _killed_has_signal(self) -> RunReport:
+        if (self.status == "killed") != (self.signal is not None):
+            raise ValueError("a signal number goes with status 'killed', and only with it")
+        return self
+
+    @model_validator(mode="after")
+    def _nodes_agree(self) -> RunReport:
+        lengths = {len(t) for t in (self.node_mem_available_start_bytes,
+                                    self.node_mem_available_min_bytes, self.node_mem_total_bytes) if t}
+        if len(lengths) > 1:
+            raise ValueError("per-node host memory fields must list the same number of nodes")
         return self

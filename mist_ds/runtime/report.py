@@ -1,7 +1,15 @@
-"""Assemble and write RunReports (ok, oom, error) from inside a training process."""
+"""Assemble and write RunReports (ok, oom, error) from inside a training process.
+
+Host memory (issue 18): every rank records its peak RSS and the peak of torch's pinned host allocator,
+and samples its node's MemAvailable from the moment this module is imported: launch/train.py
+(mist_ds/runtime/run.py, train) imports it before the model or the engine allocates anything, so the
+minimum covers model build, engine set-up and every step.
+"""
 
 from __future__ import annotations
 
+import datetime
+import socket
 from pathlib import Path
 
 import deepspeed
@@ -9,7 +17,11 @@ import torch
 import torch.distributed as dist
 
 from mist_ds.config import HardwareProfile, Plan, RunReport
-from mist_ds.runtime.measure import throughput, timing_stats
+from mist_ds.runtime.measure import NodeMemoryMonitor, merge_nodes, peak_rss_bytes, throughput, timing_stats
+
+NODE_MEMORY = NodeMemoryMonitor().start()
+# torch.cuda.host_memory_stats keys of the pinned allocator's peak, newest name first.
+PINNED_PEAK_KEYS = ("allocated_bytes.peak", "reserved_bytes.peak")
 
 
 def device_name() -> str:
@@ -24,23 +36,53 @@ def memory_peaks() -> tuple[int, int]:
     return torch.cuda.max_memory_allocated(), torch.cuda.max_memory_reserved()
 
 
+def pinned_peak_bytes() -> int | None:
+    """Peak bytes of torch's pinned (page-locked) host allocator, which serves tensor.pin_memory()
+    (DeepSpeed's offload buffers: accelerator/cuda_accelerator.py pin_memory) and
+    torch.empty(pin_memory=True) (save_on_cpu); None on CPU runs or without the statistic."""
+    stats_fn = getattr(torch.cuda, "host_memory_stats", None)
+    if not torch.cuda.is_available() or stats_fn is None:
+        return None
+    stats = stats_fn()
+    return next((int(stats[key]) for key in PINNED_PEAK_KEYS if key in stats), None)
+
+
+def host_sample() -> tuple:
+    """This rank's host-memory readings: (host, MemAvailable at start, lowest MemAvailable,
+    MemTotal, peak RSS, pinned peak)."""
+    NODE_MEMORY.sample()
+    return (socket.gethostname(), NODE_MEMORY.start_bytes, NODE_MEMORY.min_bytes,
+            NODE_MEMORY.total_bytes, peak_rss_bytes(), pinned_peak_bytes())
+
+
+def host_fields(samples: list[tuple]) -> dict:
+    """RunReport host-memory fields from the host_sample() of one or more ranks (rank order)."""
+    starts, lows, totals = merge_nodes([sample[:4] for sample in samples])
+    pinned = [sample[5] for sample in samples]
+    return dict(host_peak_rss_bytes=tuple(sample[4] for sample in samples),
+                host_pinned_peak_bytes=() if None in pinned else tuple(pinned),
+                node_mem_available_start_bytes=starts, node_mem_available_min_bytes=lows,
+                node_mem_total_bytes=totals)
+
+
 def _base(plan: Plan, steps: int, warmup: int, precision: str) -> dict:
     return dict(plan_hash=plan.without_prediction().content_hash(), gpu_name=device_name(),
                 num_gpus=plan.cluster.num_gpus, torch_version=torch.__version__,
                 deepspeed_version=deepspeed.__version__, num_steps=steps,
-                num_warmup_steps=min(warmup, steps), precision=precision)
+                num_warmup_steps=min(warmup, steps), precision=precision,
+                date_utc=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"))
 
 
 def failure_report(plan: Plan, status: str, message: str, *, steps_done: int, warmup: int,
                    precision: str, losses: list[float]) -> RunReport:
-    """What a failing rank knows: its own peak memory and the losses so far."""
+    """What a failing rank knows: its own peak memory (GPU and host) and the losses so far."""
     alloc, reserved = memory_peaks()
     rank = dist.get_rank() if dist.is_initialized() else 0
     first_line = (message.strip().splitlines() or [type(message).__name__])[0][:500]
     return RunReport(status=status, error_message=first_line or status,
                      peak_allocated_bytes=(alloc,) if alloc else (),
                      peak_reserved_bytes=(reserved,) if reserved else (),
-                     losses=tuple(losses), failed_rank=rank,
+                     losses=tuple(losses), failed_rank=rank, **host_fields([host_sample()]),
                      **_base(plan, steps_done, warmup, precision))
 
 
@@ -48,18 +90,20 @@ def success_report(plan: Plan, losses: list[float], times: list[float], *, warmu
                    precision: str, hardware: HardwareProfile | None) -> RunReport:
     """Gather every rank's memory peaks (collective: all ranks call it) and build the report."""
     peaks = [None] * dist.get_world_size()
-    dist.all_gather_object(peaks, memory_peaks())
+    dist.all_gather_object(peaks, (memory_peaks(), host_sample()))
     timed = times[warmup:]
     median, iqr = timing_stats(timed)
     on_gpu = torch.cuda.is_available()
     peak = hardware.peak_bf16_tflops if (hardware is not None and on_gpu) else None
     tokens_s, tflops, mfu = throughput(plan, median, plan.cluster.num_gpus, peak)
-    return RunReport(status="ok", peak_allocated_bytes=tuple(a for a, _ in peaks) if on_gpu else (),
-                     peak_reserved_bytes=tuple(r for _, r in peaks) if on_gpu else (),
+    gpu = [gpu_peaks for gpu_peaks, _ in peaks]
+    return RunReport(status="ok", peak_allocated_bytes=tuple(a for a, _ in gpu) if on_gpu else (),
+                     peak_reserved_bytes=tuple(r for _, r in gpu) if on_gpu else (),
                      iteration_times_s=tuple(timed), median_iteration_time_s=median,
                      iteration_time_iqr_s=iqr, tokens_per_s=tokens_s, achieved_tflops_per_gpu=tflops,
                      mfu=mfu, losses=tuple(losses),
                      hardware_name=hardware.name if (hardware is not None and on_gpu) else "",
+                     **host_fields([host for _, host in peaks]),
                      **_base(plan, len(losses), warmup, precision))
 
 

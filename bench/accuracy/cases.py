@@ -1,0 +1,216 @@
+"""The accuracy suite's catalogue: named GPU cases (plain data) grouped into batches.
+
+A case is a Knobs (bench/accuracy/schema.py: the only place that knows the Plan schema) or an
+AutotuneCase (the search's winner for a request). Families and workloads derive from the knobs, so
+the report classifies older committed runs the same way. Every batch fits one ~9-minute call of a
+1- or 2-GPU machine (bench/accuracy/run_batch.py skips what would overrun its budget).
+
+Naming: <model>-<gpus>g-c<cap GiB>[-s<seq>][-b<global batch>]-<strategy>; model shorthand
+l7 llama-7b, l13 llama-13b, l38b llama3-8b (GQA), l13b llama-1.3b, l27 llama-2.7b, g13 gpt-1.3b,
+g27 gpt-2.7b, g67 gpt-6.7b.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bench.accuracy.schema import Knobs
+
+
+@dataclass(frozen=True)
+class Case:
+    """One plan to run, with why it is in the suite."""
+
+    name: str
+    knobs: Knobs
+    note: str = ""
+    """What the case tests (memory-binding, a known failure, ...)."""
+    in_sample: tuple[str, ...] = ()
+    """Fitted cost-model terms (profile field names) whose fit used this case's run: the report
+    lists these runs apart from held-out ones."""
+
+
+@dataclass(frozen=True)
+class AutotuneCase:
+    """The search's winner for a request, generated with the cost model of its day and then frozen
+    (the generator never replaces a plan that already has a run)."""
+
+    name: str
+    model: str
+    num_gpus: int
+    cap_gib: float
+    seq_len: int
+    global_batch: int
+    hardware: str = "h200"
+    space: dict = field(default_factory=dict)
+    """mist_ds.config.SearchSpace overrides."""
+    note: str = ""
+    in_sample: tuple[str, ...] = ()
+
+
+SHORT = {"l7": "llama-7b", "l13": "llama-13b", "l38b": "llama3-8b", "l13b": "llama-1.3b",
+         "l27": "llama-2.7b", "g13": "gpt-1.3b", "g27": "gpt-2.7b", "g67": "gpt-6.7b"}
+
+
+def _case(name: str, gpus: int, cap: float, seq: int, gb: int, mb: int, zero: int, *,
+          note: str = "", **knobs) -> Case:
+    """A case whose model is the name's first token; dp defaults to the GPUs left by pp and tp."""
+    pp, tp = knobs.get("pp", 1), knobs.get("tp", 1)
+    knobs.setdefault("dp", gpus // (pp * tp))
+    for key in ("recompute", "act_offload", "layers"):
+        if isinstance(knobs.get(key), int):
+            knobs[key] = (knobs[key],)
+    model = SHORT[name.split("-")[0]]
+    return Case(name, Knobs(model=model, num_gpus=gpus, cap_gib=cap, seq_len=seq, global_batch=gb,
+                            micro_batch=mb, zero=zero, **knobs), note)
+
+
+MEM = "memory-binding (predicted within ~10% of the cap)"
+OFF = dict(offload_optimizer=1.0)
+
+# Batch 1 (2 GPUs): the families where the model was worst (issue 10): ZeRO-3 time (+24..36%),
+# TP without ZeRO (optimizer-step OOM), ZeRO-1 optimizer offload (GPU memory -26%, time -25%).
+B1 = [
+    _case("l7-2g-c78-z3-mb1-rc0", 2, 78, 4096, 8, 1, 3, note=MEM),
+    _case("l7-2g-c78-tp2-z0-mb1-rc16", 2, 78, 4096, 8, 1, 0, tp=2, recompute=16,
+          note="TP 2 without ZeRO: optimizer-step peak (a 6.7B TP-2 ZeRO-0 plan OOMed)"),
+    _case("l7-2g-c40-b4-z1-off1-rc32", 2, 40, 4096, 4, 1, 1, recompute=32, **OFF,
+          note="ZeRO-1 + optimizer offload keeps 16-bit gradients on the GPU (issue 10: +11.7 GiB)"),
+    _case("l7-2g-c78-z3-mb2-rc32", 2, 78, 4096, 8, 2, 3, recompute=32),
+    _case("l7-2g-c78-tp2-z1-mb1-rc0", 2, 78, 4096, 8, 1, 1, tp=2, note=MEM),
+    AutotuneCase("auto-l38b-2g-c78-s8192-b4", "llama3-8b", 2, 78, 8192, 4,
+                 note="the search's winner is TP 2 without ZeRO (optimizer-step peak), seq 8192, GQA"),
+]
+
+# Batch 2 (2 GPUs): ZeRO-3 optimizer offload at ratios 0.5 / 1.0, weight offload (GQA model).
+B2 = [
+    _case("l7-2g-c40-b4-z3-off05-rc32", 2, 40, 4096, 4, 1, 3, recompute=32, offload_optimizer=0.5),
+    _case("l7-2g-c40-b4-z3-off1-rc32", 2, 40, 4096, 4, 1, 3, recompute=32, **OFF),
+    _case("l38b-2g-c40-b4-z3-w1-off1-rc32", 2, 40, 4096, 4, 1, 3, recompute=32, offload_weights=1.0,
+          **OFF, note="weight offload, GQA (8 kv heads), 128k vocabulary"),
+]
+
+# Batch 3 (1-GPU cases, no CPU offload: two at a time on a 2-GPU machine): ZeRO 0-3 x micro-batch x
+# recompute on four small-model workloads (each >= 4 plans for the rank correlation).
+B3 = [
+    _case("g13-1g-c40-s2048-z0-mb2", 1, 40, 2048, 8, 2, 0),
+    _case("g13-1g-c40-s2048-z3-mb2", 1, 40, 2048, 8, 2, 3),
+    _case("g13-1g-c40-s2048-z1-mb2", 1, 40, 2048, 8, 2, 1),
+    _case("g13-1g-c40-s2048-z3-mb4-rc24", 1, 40, 2048, 8, 4, 3, recompute=24),
+    _case("g13-1g-c40-s2048-z2-mb4-rc24", 1, 40, 2048, 8, 4, 2, recompute=24),
+    _case("l13b-1g-c40-s2048-z0-mb4-rc24", 1, 40, 2048, 8, 4, 0, recompute=24),
+    _case("l13b-1g-c40-s2048-z1-mb2", 1, 40, 2048, 8, 2, 1),
+    _case("l13b-1g-c40-s2048-z2-mb2", 1, 40, 2048, 8, 2, 2),
+    _case("l13b-1g-c40-s2048-z3-mb4-rc24", 1, 40, 2048, 8, 4, 3, recompute=24),
+    _case("g27-1g-c78-s2048-z0-mb2", 1, 78, 2048, 8, 2, 0),
+    _case("g27-1g-c78-s2048-z1-mb4-rc24", 1, 78, 2048, 8, 4, 1, recompute=24),
+    _case("g27-1g-c78-s2048-z2-mb4-rc0", 1, 78, 2048, 8, 4, 2, note=MEM),
+    _case("g27-1g-c78-s2048-z3-mb4-rc24", 1, 78, 2048, 8, 4, 3, recompute=24),
+    _case("l27-1g-c78-b4-z1-mb1", 1, 78, 4096, 4, 1, 1),
+    _case("l27-1g-c78-b4-z2-mb2-rc32", 1, 78, 4096, 4, 2, 2, recompute=32),
+    _case("l27-1g-c78-b4-z3-mb2-rc16", 1, 78, 4096, 4, 2, 3, recompute=16),
+    _case("l27-1g-c78-b4-z0-mb4-rc32", 1, 78, 4096, 4, 4, 0, recompute=32),
+]
+
+# Batch 4 (1 GPU, CPU offload: one at a time; fits a 1-GPU machine's 128 GiB of host memory).
+B4 = [
+    _case("g13-1g-c24-s2048-z1-off1-mb2", 1, 24, 2048, 8, 2, 1, **OFF),
+    _case("g13-1g-c24-s2048-z2-off1-mb2", 1, 24, 2048, 8, 2, 2, **OFF),
+    _case("g13-1g-c24-s2048-z3-off05-mb2", 1, 24, 2048, 8, 2, 3, offload_optimizer=0.5),
+    _case("g13-1g-c24-s2048-z3-off1-mb2", 1, 24, 2048, 8, 2, 3, **OFF),
+    _case("g13-1g-c24-s2048-z3-w1-off1-mb2", 1, 24, 2048, 8, 2, 3, offload_weights=1.0, **OFF),
+    _case("l13b-1g-c40-s2048-z1-mb4-act24", 1, 40, 2048, 8, 4, 1, act_offload=24),
+]
+
+# Batch 5 (2 GPUs): pipelines with even and uneven splits and per-stage recompute; TP 2 at 6.7B.
+B5 = [
+    _case("l7-2g-c78-pp2-16x16-z1-rc0x6", 2, 78, 4096, 8, 1, 1, pp=2, recompute=(0, 6), note=MEM),
+    _case("l7-2g-c78-pp2-15x17-z1-rc4x8", 2, 78, 4096, 8, 1, 1, pp=2, layers=(15, 17), recompute=(4, 8)),
+    _case("g67-2g-c78-s2048-b16-pp2-18x14-z0-rc6x0", 2, 78, 2048, 16, 1, 0, pp=2, layers=(18, 14),
+          recompute=(6, 0), note=MEM),
+    _case("g67-2g-c78-s2048-b16-pp2-14x18-z0-rc0x8", 2, 78, 2048, 16, 1, 0, pp=2, layers=(14, 18),
+          recompute=(0, 8)),
+    _case("g67-2g-c78-s2048-b16-pp2-16x16-z0", 2, 78, 2048, 16, 1, 0, pp=2),
+    _case("g67-2g-c78-s2048-b16-z3-mb2-rc32", 2, 78, 2048, 16, 2, 3, recompute=32),
+    _case("g67-2g-c78-s2048-b16-tp2-z0-mb1-rc32", 2, 78, 2048, 16, 1, 0, tp=2, recompute=32,
+          note="TP 2 without ZeRO at 6.7B (issue 10: OOM at the first optimizer step)"),
+]
+
+# Batch 6 (2 GPUs): a 2.7B Llama at 40 GiB: TP 2, pipeline, ZeRO-2/3, activation offload in a
+# pipeline; and ZeRO-3 at micro-batch 4 for the 7B workload.
+B6 = [
+    _case("l27-2g-c40-tp2-z0-mb2", 2, 40, 4096, 8, 2, 0, tp=2, note=MEM),
+    _case("l27-2g-c40-tp2-z1-mb2-rc16", 2, 40, 4096, 8, 2, 1, tp=2, recompute=16),
+    _case("l27-2g-c40-tp2-z0-mb4-rc32", 2, 40, 4096, 8, 4, 0, tp=2, recompute=32),
+    _case("l27-2g-c40-pp2-14x18-z1-rc0x8", 2, 40, 4096, 8, 1, 1, pp=2, layers=(14, 18), recompute=(0, 8)),
+    _case("l27-2g-c40-z3-mb2-rc16", 2, 40, 4096, 8, 2, 3, recompute=16, note=MEM),
+    _case("l27-2g-c40-z2-mb1", 2, 40, 4096, 8, 1, 2, note=MEM),
+    _case("l27-2g-c40-pp2-18x14-z1-act9x0", 2, 40, 4096, 8, 1, 1, pp=2, layers=(18, 14),
+          act_offload=(9, 0)),
+    _case("l7-2g-c78-z3-mb4-rc32", 2, 78, 4096, 8, 4, 3, recompute=32),
+]
+
+# Batch 7 (2 GPUs): the search's winners, a plan predicted over its cap, ZeRO-2 offload.
+B7 = [
+    AutotuneCase("auto-l7-2g-c78-s4096-b8", "llama-7b", 2, 78, 4096, 8),
+    _case("l7-2g-c78-z3-mb1-rc16", 2, 78, 4096, 8, 1, 3, recompute=16),
+    AutotuneCase("auto-l27-2g-c40-s4096-b8", "llama-2.7b", 2, 40, 4096, 8),
+    AutotuneCase("auto-g27-1g-c24-s2048-b8", "gpt-2.7b", 1, 24, 2048, 8),
+    _case("l7-2g-c78-z2-mb1-rc32", 2, 78, 4096, 8, 1, 2, recompute=32,
+          note="predicted just over the cap; the issue-10 ZeRO-2 optimizer-step OOM"),
+    _case("l7-2g-c40-b4-z2-off1-rc32", 2, 40, 4096, 4, 1, 2, recompute=32, **OFF),
+]
+
+# Batch 8 (1 GPU, CPU offload): the 2.7B Llama's offload plans, activation offload with recompute.
+B8 = [
+    _case("g13-1g-c40-s2048-z0-mb4-rc12-act12", 1, 40, 2048, 8, 4, 0, recompute=12, act_offload=12),
+    _case("l27-1g-c24-s2048-z2-off1-mb2", 1, 24, 2048, 8, 2, 2, **OFF),
+    _case("l27-1g-c24-s2048-z3-off05-mb2-rc32", 1, 24, 2048, 8, 2, 3, recompute=32,
+          offload_optimizer=0.5),
+    _case("l27-1g-c24-s2048-z3-w1-off1-mb2", 1, 24, 2048, 8, 2, 3, offload_weights=1.0, **OFF),
+]
+
+# Batch 9 (2 GPUs): 13B and 8B ZeRO-3 offload, 7B weight offload at 24 GiB.
+B9 = [
+    _case("l13-2g-c78-b4-z3-off05-rc40", 2, 78, 4096, 4, 1, 3, recompute=40, offload_optimizer=0.5,
+          note="13B: half the optimizer states on the GPU"),
+    _case("l38b-2g-c78-b4-z3-off05-rc32", 2, 78, 4096, 4, 1, 3, recompute=32, offload_optimizer=0.5),
+    _case("l7-2g-c24-s2048-b4-z3-w1-off1-rc32", 2, 24, 2048, 4, 1, 3, recompute=32,
+          offload_weights=1.0, **OFF),
+]
+
+# Batch 10 (2 GPUs): activation offload at 7B; then host-memory binding (issue 18): ~110 GiB of CPU
+# state per GPU on a 256 GiB node, last, since it may take minutes to be killed.
+B10 = [
+    _case("l7-2g-c78-z3-mb1-rc16-act16", 2, 78, 4096, 8, 1, 3, recompute=16, act_offload=16),
+    _case("l13-2g-c78-b4-z3-off1-rc40", 2, 78, 4096, 4, 1, 3, recompute=40, **OFF,
+          note="host-memory binding: ~110 GiB of CPU state per GPU on a 256 GiB node (issue 18)"),
+]
+
+BATCHES: dict[str, list[Case | AutotuneCase]] = {
+    "b1-zero3-tp-offload": B1, "b2-zero3-offload": B2, "b3-1gpu-pairs": B3, "b4-1gpu-offload": B4,
+    "b5-pipeline-tp": B5, "b6-llama27-40g": B6, "b7-autotune": B7, "b8-1gpu-offload": B8,
+    "b9-13b-offload": B9, "b10-host-memory": B10,
+}
+CASES: dict[str, Case | AutotuneCase] = {c.name: c for batch in BATCHES.values() for c in batch}
+
+
+def family(knobs: Knobs) -> str:
+    """The strategy family a plan belongs to (what sets it apart, most specific first)."""
+    if knobs.offload_weights > 0:
+        return "weight-offload"
+    if knobs.offload_optimizer > 0:
+        return "zero3-offload" if knobs.zero == 3 else "zero12-offload"
+    if any(knobs.act_offload):
+        return "activation-offload"
+    if knobs.tp > 1:
+        return "tensor-parallel"
+    if knobs.pp > 1:
+        return "pipeline"
+    return f"zero{knobs.zero}"
+
+
+def workload(knobs: Knobs) -> str:
+    """Plans of one workload answer the same request: model, GPUs, cap, sequence, global batch."""
+    cap = "full" if knobs.cap_gib is None else f"{knobs.cap_gib:g}GiB"
+    return f"{knobs.model}/{knobs.num_gpus}gpu/{cap}/s{knobs.seq_len}/b{knobs.global_batch}"

@@ -1,0 +1,205 @@
+#!/usr/bin/env python3
+"""Re-score every committed (plan, run) pair with the current cost model (`make accuracy`, CPU only).
+
+    python bench/accuracy/report.py [--out bench/results/accuracy]   # writes accuracy.md + accuracy.json
+
+Pairs: bench/results/accuracy/<case>.plan.json + <case>.run.json (the suite), and the older runs
+bench/results/runs_h200x2_*.json matched by plan hash to bench/results/gpu_plans/*.json. Each run is
+re-predicted on the shipped profile of the GPU it reports (mist_ds.compare.profile_for_gpu). A run is
+in-sample when its case says so (Case.in_sample) or when a profile's provenance names its file as
+the data of a calibrated term. Exit 2 on bad input (e.g. a run on a GPU without a shipped profile).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from bench.accuracy.cases import CASES  # noqa: E402
+from bench.accuracy.scoring import Scored, rank_correlations, score, summary  # noqa: E402
+from mist_ds.config import Plan, RunReport  # noqa: E402
+from mist_ds.fileio import write_text_atomic  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+RESULTS = ROOT / "bench" / "results"
+GIB = 2**30
+TARGETS = {"time median": 0.05, "time max": 0.10, "memory median": 0.02, "memory max": 0.05,
+           "host max": 0.10, "spearman": 0.9, "runs": 40}
+
+
+def suite_pairs(folder: Path) -> list[tuple[str, Path, Path]]:
+    return [(run.name[: -len(".run.json")], folder / run.name.replace(".run.json", ".plan.json"), run)
+            for run in sorted(folder.glob("*.run.json"))]
+
+
+def older_pairs(results: Path) -> list[tuple[str, Path, Path]]:
+    """runs_h200x2_*.json whose plan_hash matches a gpu_plans/*.json plan."""
+    plans = {Plan.load(p).without_prediction().content_hash(): p for p in sorted((results / "gpu_plans").glob("*.json"))}
+    out = []
+    for run in sorted(results.glob("runs_h200x2_*.json")):
+        plan = plans.get(RunReport.load(run).plan_hash)
+        if plan is not None:
+            out.append(("older:" + run.stem.removeprefix("runs_h200x2_"), plan, run))
+    return out
+
+
+def provenance_terms(run_path: Path, notes: list[str]) -> tuple[str, ...]:
+    """Calibrated terms whose provenance sentence names this run's file."""
+    rel = str(run_path.resolve().relative_to(ROOT)) if run_path.resolve().is_relative_to(ROOT) else run_path.name
+    terms = []
+    for note in notes:
+        for part in re.split(r";\s|\.\s", note):
+            if rel in part:
+                terms += re.findall(r"(\w+)=", part)[:1] or ["profile calibration"]
+    return tuple(terms)
+
+
+def collect(folder: Path, results: Path) -> tuple[list[Scored], list[str]]:
+    from mist_ds.config.profiles import available_profiles, load_hardware
+
+    notes = [load_hardware(name).provenance.notes for name in available_profiles()]
+    cache: dict = {}
+    rows, unscored = [], []
+    for source, pairs in (("suite", suite_pairs(folder)), ("older", older_pairs(results))):
+        for name, plan, run in pairs:
+            if not plan.exists():
+                unscored.append(f"{name}: no {plan.name} beside {run.name}")
+                continue
+            case = CASES.get(name)
+            in_sample = tuple(dict.fromkeys((case.in_sample if case else ()) + provenance_terms(run, notes)))
+            rows.append(score(name, source, plan, run, in_sample, cache))
+    return rows, unscored
+
+
+def _pct(value) -> str:
+    return "-" if value is None else f"{100 * value:+.1f}%"
+
+
+def _abs_pct(value) -> str:
+    return "-" if value is None else f"{100 * value:.1f}%"
+
+
+def _rho(value) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+def _gib(value) -> str:
+    return "-" if value is None else f"{value / GIB:.2f}"
+
+
+def targets(overall: dict, corr: dict) -> list[tuple[str, str, bool]]:
+    t, m, h = overall["time"], overall["memory_vs_reserved"], overall["host_memory"]
+    worst_rho = min((c["spearman"] for c in corr.values() if c["spearman"] is not None), default=None)
+
+    def le(value, goal):
+        return value is not None and value <= goal
+
+    return [
+        (f"time: >= {TARGETS['runs']} runs, median |error| <= 5%, max <= 10%",
+         f"{t['n']} runs, median {_abs_pct(t['median'])}, max {_abs_pct(t['max'])}",
+         t["n"] >= TARGETS["runs"] and le(t["median"], TARGETS["time median"]) and le(t["max"], TARGETS["time max"])),
+        ("Spearman >= 0.9 in every workload with >= 4 plans",
+         f"{len(corr)} workloads, lowest {_rho(worst_rho)}",
+         bool(corr) and worst_rho is not None and worst_rho >= TARGETS["spearman"]),
+        ("memory vs max_memory_reserved: median <= 2%, max <= 5%",
+         f"median {_abs_pct(m['median'])}, max {_abs_pct(m['max'])}",
+         le(m["median"], TARGETS["memory median"]) and le(m["max"], TARGETS["memory max"])),
+        ("host memory of offload plans within 10%", f"{h['n']} runs, max {_abs_pct(h['max'])}",
+         h["n"] > 0 and le(h["max"], TARGETS["host max"])),
+        ("0 plans predicted to fit that ran out of memory", str(overall["oom_predicted_to_fit"]),
+         overall["oom_predicted_to_fit"] == 0),
+    ]
+
+
+def family_rows(rows: list[Scored]) -> list[str]:
+    out = ["| family | runs | ok | time median | time max | mem (reserved) median | max | "
+           "mem (allocated) median | max | host median | host max | OOM predicted to fit |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    groups = sorted({r.family for r in rows})
+    for label, group in [(f, [r for r in rows if r.family == f]) for f in groups] + [
+            ("**all**", rows), ("**held-out**", [r for r in rows if not r.in_sample])]:
+        s = summary(group)
+        out.append(f"| {label} | {s['runs']} | {s['ok']} | {_abs_pct(s['time']['median'])} | "
+                   f"{_abs_pct(s['time']['max'])} | {_abs_pct(s['memory_vs_reserved']['median'])} | "
+                   f"{_abs_pct(s['memory_vs_reserved']['max'])} | {_abs_pct(s['memory_vs_allocated']['median'])} | "
+                   f"{_abs_pct(s['memory_vs_allocated']['max'])} | {_abs_pct(s['host_memory']['median'])} | "
+                   f"{_abs_pct(s['host_memory']['max'])} | {s['oom_predicted_to_fit']} |")
+    return out
+
+
+def run_rows(rows: list[Scored]) -> list[str]:
+    out = ["| run | family | status | predicted s | measured s | time err | predicted GiB | reserved GiB | "
+           "err | allocated err | host pred / RSS GiB | host err | in-sample |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        worst = max(r.memory, key=lambda m: m["predicted_bytes"])
+        status = r.status + ("" if r.same_plan else " (plan changed since the run)")
+        if r.status == "oom":
+            status += " (predicted to fit)" if r.predicted_fit else " (predicted over the cap)"
+        host = f"{_gib(r.host_predicted_bytes)} / {_gib(r.host_measured_bytes)}" if r.host_measured_bytes else "-"
+        out.append(f"| {r.name} | {r.family} | {status} | {r.predicted_s:.3f} | "
+                   f"{'-' if r.measured_s is None else f'{r.measured_s:.3f}'} | {_pct(r.time_error)} | "
+                   f"{_gib(worst['predicted_bytes'])} | {_gib(worst['reserved_bytes'])} | "
+                   f"{_pct(r.mem_error_reserved)} | {_pct(r.mem_error_allocated)} | {host} | "
+                   f"{_pct(r.host_error)} | {', '.join(r.in_sample) or '-'} |")
+    return out
+
+
+def render(rows: list[Scored], unscored: list[str]) -> str:
+    overall, corr = summary(rows), rank_correlations(rows)
+    gpus = sorted({f"{r.gpu_name} ({r.hardware})" for r in rows})
+    dates = sorted({r.date for r in rows if r.date})
+    lines = ["# Cost-model accuracy", "",
+             "Written by `make accuracy` (`bench/accuracy/report.py`): every committed plan + run pair "
+             "re-predicted by the current cost model on the shipped profile of the GPU the run reports. "
+             "Errors are (predicted - measured) / measured; a plan's memory error is its worst stage's. "
+             "Host memory compares the predicted offloaded state per GPU with the rank's peak RSS (which "
+             "also holds the process's own base).", "",
+             f"Runs: {overall['runs']} ({overall['ok']} ok, {overall['oom']} out of memory, "
+             f"{overall['killed']} killed, {overall['timeout_or_error']} time-out/error) on "
+             f"{', '.join(gpus) or '-'}; run dates {dates[0] + ' .. ' + dates[-1] if dates else 'not recorded'}.",
+             "", "## Targets (issue 10)", "", "| target | now | met |", "|---|---|---|"]
+    lines += [f"| {goal} | {now} | {'yes' if met else '**no**'} |" for goal, now, met in targets(overall, corr)]
+    lines += ["", "## By family", ""] + family_rows(rows)
+    lines += ["", "## Rank correlation per workload (>= 4 successful plans)", "",
+              "| workload | plans | Spearman |", "|---|---|---|"]
+    lines += [f"| {w} | {c['plans']} | {_rho(c['spearman'])} |"
+              for w, c in corr.items()] or ["| (none yet) | | |"]
+    lines += ["", "## Runs", ""] + run_rows(rows)
+    if unscored:
+        lines += ["", "## Not scored", ""] + [f"- {line}" for line in unscored]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    from mist_ds.cli import OneLineParser
+
+    parser = OneLineParser(prog="bench/accuracy/report.py", description=__doc__.splitlines()[0])
+    parser.add_argument("--suite", default=str(RESULTS / "accuracy"), help="folder of <case>.{plan,run}.json")
+    parser.add_argument("--older", default=str(RESULTS), help="folder of runs_h200x2_*.json and gpu_plans/")
+    parser.add_argument("--out", default=str(RESULTS / "accuracy"), help="writes OUT.md and OUT.json")
+    args = parser.parse_args(argv)
+    try:
+        rows, unscored = collect(Path(args.suite), Path(args.older))
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    out = Path(args.out)
+    data = {"summary": summary(rows), "held_out": summary([r for r in rows if not r.in_sample]),
+            "families": {f: summary([r for r in rows if r.family == f]) for f in sorted({r.family for r in rows})},
+            "rank_correlation": rank_correlations(rows), "runs": [asdict(r) for r in rows],
+            "not_scored": unscored}
+    write_text_atomic(out.with_suffix(".json"), json.dumps(data, indent=1) + "\n")
+    write_text_atomic(out.with_suffix(".md"), render(rows, unscored))
+    print(f"wrote {out.with_suffix('.md')} and .json: {len(rows)} runs")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

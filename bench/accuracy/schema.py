@@ -1,0 +1,103 @@
+"""The ONE place of the accuracy suite that knows the Plan schema (mist_ds/config/plan.py).
+
+`to_plan` turns a case's knobs into a Plan; `knobs_of` reads the same knobs back from any Plan (the
+report classifies committed plans, older runs' plans included, by them). When the Plan schema
+changes, port these two functions and nothing else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mist_ds.config import ClusterSpec, Plan, StagePlan, get_preset
+
+GIB = 2**30
+
+
+@dataclass(frozen=True)
+class Knobs:
+    """A plan as the suite describes it: plain data, independent of the Plan schema."""
+
+    model: str
+    """mist_ds preset name."""
+    num_gpus: int
+    cap_gib: float | None
+    """Per-GPU memory cap in GiB (None: the whole card)."""
+    seq_len: int
+    global_batch: int
+    micro_batch: int
+    zero: int
+    pp: int = 1
+    dp: int = 1
+    tp: int = 1
+    layers: tuple[int, ...] = ()
+    """Blocks per pipeline stage (empty: an even split, earlier stages take the remainder)."""
+    recompute: tuple[int, ...] = (0,)
+    """Recomputed blocks per stage (one value: the same for every stage)."""
+    act_offload: tuple[int, ...] = (0,)
+    """Blocks per stage whose saved activations go to CPU memory (after the recomputed ones)."""
+    offload_optimizer: float = 0.0
+    """Fraction of optimizer states and gradients offloaded (DeepSpeed moves both together)."""
+    offload_weights: float = 0.0
+    """Fraction of 16-bit weights offloaded (ZeRO-3 only, all or nothing in DeepSpeed)."""
+
+
+def _per_stage(values: tuple[int, ...], pp: int, what: str) -> tuple[int, ...]:
+    if len(values) == 1:
+        return values * pp
+    if len(values) != pp:
+        raise ValueError(f"{what} lists {len(values)} stages, the plan has {pp}")
+    return values
+
+
+def stage_layers(num_layers: int, knobs: Knobs) -> tuple[int, ...]:
+    """Blocks per stage: the knobs' split, or an even one."""
+    if knobs.layers:
+        return _per_stage(knobs.layers, knobs.pp, "layers")
+    base, extra = divmod(num_layers, knobs.pp)
+    return tuple(base + (i < extra) for i in range(knobs.pp))
+
+
+def to_plan(knobs: Knobs) -> Plan:
+    """The Plan the runtime runs for these knobs (raises ValueError on an inconsistent case)."""
+    model = get_preset(knobs.model)
+    if knobs.pp * knobs.dp * knobs.tp != knobs.num_gpus:
+        raise ValueError(f"pp {knobs.pp} x dp {knobs.dp} x tp {knobs.tp} != {knobs.num_gpus} GPUs")
+    per_rank = knobs.micro_batch * knobs.dp
+    if knobs.global_batch % per_rank:
+        raise ValueError(f"global batch {knobs.global_batch} is not a multiple of micro-batch x dp {per_rank}")
+    layers = stage_layers(model.num_layers, knobs)
+    recompute = _per_stage(knobs.recompute, knobs.pp, "recompute")
+    act = _per_stage(knobs.act_offload, knobs.pp, "act_offload")
+    stages, start = [], 0
+    for count, rc, off in zip(layers, recompute, act):
+        rest = count - rc
+        stages.append(StagePlan(
+            layer_start=start, layer_end=start + count, micro_batch_size=knobs.micro_batch,
+            dp=knobs.dp, tp=knobs.tp, zero_stage=knobs.zero,
+            offload_weights_ratio=knobs.offload_weights,
+            offload_gradients_ratio=knobs.offload_optimizer,
+            offload_optimizer_ratio=knobs.offload_optimizer,
+            offload_activations_ratio=off / rest if rest else 0.0,
+            num_recompute_layers=rc))
+        start += count
+    cap = None if knobs.cap_gib is None else int(knobs.cap_gib * GIB)
+    return Plan(model=model, cluster=ClusterSpec(num_nodes=1, gpus_per_node=knobs.num_gpus),
+                global_batch_size=knobs.global_batch, seq_len=knobs.seq_len,
+                grad_accum_steps=knobs.global_batch // per_rank, stages=tuple(stages),
+                gpu_memory_cap_bytes=cap)
+
+
+def knobs_of(plan: Plan) -> Knobs:
+    """The knobs of any Plan (inverse of to_plan for the plans it makes)."""
+    first = plan.stages[0]
+    act = tuple(round(s.offload_activations_ratio * (s.num_layers - s.num_recompute_layers))
+                for s in plan.stages)
+    cap = None if plan.gpu_memory_cap_bytes is None else round(plan.gpu_memory_cap_bytes / GIB, 3)
+    return Knobs(model=plan.model.name, num_gpus=plan.cluster.num_gpus, cap_gib=cap,
+                 seq_len=plan.seq_len, global_batch=plan.global_batch_size,
+                 micro_batch=first.micro_batch_size, zero=first.zero_stage, pp=plan.num_stages,
+                 dp=first.dp, tp=first.tp, layers=tuple(s.num_layers for s in plan.stages),
+                 recompute=tuple(s.num_recompute_layers for s in plan.stages), act_offload=act,
+                 offload_optimizer=first.offload_optimizer_ratio,
+                 offload_weights=first.offload_weights_ratio)

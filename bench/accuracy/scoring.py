@@ -1,0 +1,151 @@
+"""Score committed (plan, run) pairs against the CURRENT cost model: per-run errors and the
+statistics the accuracy report prints. Pure apart from reading files; no torch.
+
+Errors are relative: (predicted - measured) / measured. Memory is per stage: the measured peak of
+a stage is the largest over its ranks (mist_ds.compare.stage_peaks); a plan's memory error is the
+error of its worst stage. Host memory (offload plans): the prediction's per-GPU cpu_memory_bytes
+against the largest per-rank peak RSS of the stage (RSS includes the process's own base, which
+the prediction may leave out; the report says so).
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench.accuracy.cases import family, workload
+from bench.accuracy.schema import knobs_of
+from mist_ds.compare import profile_for_gpu, rel_error, stage_peaks
+from mist_ds.config import HardwareProfile, Plan, RunReport
+from mist_ds.config.profiles import load_hardware
+from mist_ds.cost import predict_plan
+
+
+@dataclass
+class Scored:
+    """One committed pair, re-predicted."""
+
+    name: str
+    source: str
+    """'suite' (bench/results/accuracy) or 'older' (bench/results/runs_h200x2_* + gpu_plans)."""
+    plan_path: str
+    run_path: str
+    family: str
+    workload: str
+    status: str
+    gpu_name: str
+    date: str
+    hardware: str
+    same_plan: bool
+    in_sample: tuple[str, ...]
+    predicted_fit: bool
+    predicted_s: float
+    measured_s: float | None
+    time_error: float | None
+    memory: list[dict] = field(default_factory=list)
+    mem_error_reserved: float | None = None
+    mem_error_allocated: float | None = None
+    host_predicted_bytes: int | None = None
+    host_measured_bytes: int | None = None
+    host_error: float | None = None
+    error_message: str = ""
+
+
+def _worst(errors: list[float | None]) -> float | None:
+    known = [e for e in errors if e is not None]
+    return max(known, key=abs) if known else None
+
+
+def hardware_of(run: RunReport, cache: dict[str, HardwareProfile]) -> HardwareProfile:
+    """The shipped profile of the GPU the run reports (one-line ValueError if none)."""
+    name = profile_for_gpu(run.gpu_name)
+    if name not in cache:
+        cache[name] = load_hardware(name)
+    return cache[name]
+
+
+def score(name: str, source: str, plan_path: Path, run_path: Path, in_sample: tuple[str, ...],
+          cache: dict[str, HardwareProfile]) -> Scored:
+    plan, run = Plan.load_checked(plan_path, "plan"), RunReport.load_checked(run_path, "run report")
+    hw = hardware_of(run, cache)
+    bare = plan.without_prediction()
+    pred = predict_plan(bare, hw)
+    knobs = knobs_of(plan)
+    cap = plan.gpu_memory_cap_bytes or hw.gpu_memory_bytes
+    ok = run.status == "ok"
+    alloc, reserved = stage_peaks(plan, run.peak_allocated_bytes), stage_peaks(plan, run.peak_reserved_bytes)
+    rss = stage_peaks(plan, run.host_peak_rss_bytes)
+    memory = [{"stage": i, "predicted_bytes": s.peak_memory_bytes, "allocated_bytes": alloc[i],
+               "reserved_bytes": reserved[i], "host_predicted_bytes": s.cpu_memory_bytes,
+               "host_rss_bytes": rss[i]} for i, s in enumerate(pred.stages)]
+    offload = any(s.cpu_memory_bytes > 0 for s in pred.stages)
+    host = [(s.cpu_memory_bytes, r) for s, r in zip(pred.stages, rss) if r]
+    host_pred, host_meas = max(host, key=lambda pair: pair[1]) if (offload and ok and host) else (None, None)
+    return Scored(
+        name=name, source=source, plan_path=str(plan_path), run_path=str(run_path),
+        family=family(knobs), workload=workload(knobs), status=run.status, gpu_name=run.gpu_name,
+        date=run.date_utc[:10], hardware=hw.name, same_plan=run.plan_hash == bare.content_hash(),
+        in_sample=in_sample, predicted_fit=max(s.peak_memory_bytes for s in pred.stages) <= cap,
+        predicted_s=pred.iteration_time_s, measured_s=run.median_iteration_time_s if ok else None,
+        time_error=rel_error(pred.iteration_time_s, run.median_iteration_time_s) if ok else None,
+        memory=memory,
+        mem_error_reserved=_worst([rel_error(m["predicted_bytes"], m["reserved_bytes"]) for m in memory]) if ok else None,
+        mem_error_allocated=_worst([rel_error(m["predicted_bytes"], m["allocated_bytes"]) for m in memory]) if ok else None,
+        host_predicted_bytes=host_pred, host_measured_bytes=host_meas,
+        host_error=rel_error(host_pred, host_meas), error_message=run.error_message)
+
+
+def spearman(xs: list[float], ys: list[float]) -> float | None:
+    """Spearman's rank correlation (ties get their average rank); None for < 2 points or no spread."""
+    def ranks(values: list[float]) -> list[float]:
+        order = sorted(range(len(values)), key=values.__getitem__)
+        out = [0.0] * len(values)
+        i = 0
+        while i < len(order):
+            j = i
+            while j + 1 < len(order) and values[order[j + 1]] == values[order[i]]:
+                j += 1
+            for k in range(i, j + 1):
+                out[order[k]] = (i + j) / 2 + 1
+            i = j + 1
+        return out
+
+    if len(xs) < 2:
+        return None
+    rx, ry = ranks(xs), ranks(ys)
+    mx, my = statistics.fmean(rx), statistics.fmean(ry)
+    cov = sum((a - mx) * (b - my) for a, b in zip(rx, ry))
+    var = (sum((a - mx) ** 2 for a in rx) * sum((b - my) ** 2 for b in ry)) ** 0.5
+    return cov / var if var else None
+
+
+def summary(rows: list[Scored]) -> dict:
+    """Counts, median and max |error| of time, memory (vs reserved and allocated) and host memory."""
+    def stats(values: list[float | None]) -> dict:
+        known = [abs(v) for v in values if v is not None]
+        return {"n": len(known), "median": statistics.median(known) if known else None,
+                "max": max(known) if known else None}
+
+    return {
+        "runs": len(rows), "ok": sum(r.status == "ok" for r in rows),
+        "time": stats([r.time_error for r in rows]),
+        "memory_vs_reserved": stats([r.mem_error_reserved for r in rows]),
+        "memory_vs_allocated": stats([r.mem_error_allocated for r in rows]),
+        "host_memory": stats([r.host_error for r in rows]),
+        "oom_predicted_to_fit": sum(r.status == "oom" and r.predicted_fit for r in rows),
+        "oom": sum(r.status == "oom" for r in rows),
+        "killed": sum(r.status == "killed" for r in rows),
+        "timeout_or_error": sum(r.status in ("timeout", "error") for r in rows),
+    }
+
+
+def rank_correlations(rows: list[Scored], min_plans: int = 4) -> dict[str, dict]:
+    """Spearman of predicted vs measured time per workload with >= min_plans successful runs."""
+    by: dict[str, list[Scored]] = {}
+    for row in rows:
+        if row.measured_s is not None:
+            by.setdefault(row.workload, []).append(row)
+    return {name: {"plans": len(group),
+                   "spearman": spearman([r.predicted_s for r in group], [r.measured_s for r in group])}
+            for name, group in sorted(by.items()) if len(group) >= min_plans}

@@ -1,0 +1,326 @@
+#!/usr/bin/env python3
+"""The grid a DeepSpeed user explores, run with the baseline script (bench/baseline/train_hf.py).
+
+    python bench/baseline/grid.py run --workload llama7b-2g-c78-s4096-b32 --out $OUT --budget-s 500
+    python bench/baseline/grid.py unpack $OUT/baseline_<workload>.json   # -> bench/results/baseline/<workload>/
+
+Grid (DeepSpeed Autotuner's space plus checkpointing): ZeRO 0-3 x micro-batch x HF gradient
+checkpointing off/on; then ZeRO-Offload (ZeRO-2/3 + CPU Adam, checkpointing on) only when nothing
+else ran. Skipped without running: a configuration whose model states alone exceed the cap
+(DeepSpeed's own estimate, autotuning/autotuner.py get_instantiation_memory_required_per_gpu), one
+dominated by a recorded OOM (same ZeRO stage, checkpointing and offload, smaller or equal
+micro-batch), and one already committed under --results (so a workload can span several calls).
+Runs are sequential (each uses every GPU of the workload), each with a time limit from a FLOP
+estimate; an OOM, a time-out or a signal is a result. Exit 0 when the grid ran, 2 on bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from bench.accuracy import machine  # noqa: E402
+from bench.accuracy.jobs import killing_signal, last_error_line  # noqa: E402
+from mist_ds.config import ModelSpec, RunReport, get_preset  # noqa: E402
+from mist_ds.fileio import write_text_atomic  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+RESULTS = ROOT / "bench" / "results" / "baseline"
+GIB = 2**30
+MICRO_BATCHES = (1, 2, 4, 8)
+ASSUMED_MFU = 0.35         # for time limits only
+CKPT_FACTOR, OFFLOAD_FACTOR = 4 / 3, 3.0
+STARTUP_S, PER_BPARAM_S, OFFLOAD_PER_BPARAM_S = 40.0, 3.0, 8.0
+BASE_PORT = 29811
+
+
+@dataclass(frozen=True)
+class Workload:
+    model: str
+    """mist_ds preset name or a ModelSpec JSON file."""
+    num_gpus: int
+    cap_gib: float | None
+    seq_len: int
+    global_batch: int
+    max_seq_len: int | None = None
+    """Override of the preset's max_seq_len (a GPT shape at seq 4096)."""
+    hardware: str = "h200"
+
+    def spec(self) -> ModelSpec:
+        spec = ModelSpec.load(self.model) if self.model.endswith(".json") else get_preset(self.model)
+        return spec.model_copy(update={"max_seq_len": self.max_seq_len}) if self.max_seq_len else spec
+
+
+# The plan-quality workloads of issue 10 (2 GPUs unless said).
+WORKLOADS = {
+    "llama7b-2g-c78-s4096-b32": Workload("llama-7b", 2, 78, 4096, 32),
+    "gpt6.7b-2g-c78-s4096-b32": Workload("gpt-6.7b", 2, 78, 4096, 32, max_seq_len=4096),
+    "llama13b-2g-c78-s4096-b32": Workload("llama-13b", 2, 78, 4096, 32),
+    "llama7b-2g-c40-s4096-b32": Workload("llama-7b", 2, 40, 4096, 32),
+    "llama2.7b-2g-c24-s4096-b32": Workload("llama-2.7b", 2, 24, 4096, 32),
+    "llama3-8b-2g-c78-s8192-b16": Workload("llama3-8b", 2, 78, 8192, 16),
+    "llama2.7b-1g-c78-s4096-b16": Workload("llama-2.7b", 1, 78, 4096, 16),
+}
+
+
+@dataclass(frozen=True)
+class Config:
+    zero: int
+    micro_batch: int
+    checkpointing: bool
+    offload: bool = False
+
+    @property
+    def name(self) -> str:
+        return (f"z{self.zero}-mb{self.micro_batch}-{'ckpt' if self.checkpointing else 'nockpt'}"
+                + ("-offload" if self.offload else ""))
+
+
+def model_states_bytes(params: int, zero: int, dp: int, offload: bool) -> float:
+    """DeepSpeed autotuner's per-GPU model-state estimate for 16-bit training with Adam: 2 B
+    weights, 2 B gradients, 16 B optimizer per parameter, divided by dp from ZeRO stage 3/2/1 on;
+    with optimizer offload the optimizer bytes leave the GPU."""
+    weights, grads, optim = 2.0 * params, 2.0 * params, (0.0 if offload else 16.0 * params)
+    if zero >= 1:
+        optim /= dp
+    if zero >= 2:
+        grads /= dp
+    if zero >= 3:
+        weights /= dp
+    return weights + grads + optim
+
+
+def grid(w: Workload, zeros=(0, 1, 2, 3), micro_batches=MICRO_BATCHES, ckpts=(False, True),
+         offload: bool = False) -> list[Config]:
+    """The configurations in run order (checkpointing off first, ascending micro-batch per group)."""
+    per_rank = w.global_batch // w.num_gpus
+    stages = (2, 3) if offload else zeros
+    return [Config(z, mb, ck, offload) for ck in ((True,) if offload else ckpts) for z in stages
+            for mb in micro_batches if mb <= per_rank and per_rank % mb == 0]
+
+
+def skip_reason(w: Workload, config: Config, done: dict[str, dict]) -> str | None:
+    """Why `config` is not worth a run, or None."""
+    if config.name in done:
+        return "already done"
+    cap = (w.cap_gib or 1e9) * GIB
+    if model_states_bytes(w.spec().num_params, config.zero, w.num_gpus, config.offload) > cap:
+        return "model states exceed the cap (DeepSpeed autotuner estimate)"
+    for result in done.values():
+        c = result["baseline_config"]
+        if (result["status"] == "oom" and c["zero"] == config.zero and c["checkpointing"] == config.checkpointing
+                and c["offload_optimizer"] == config.offload and c["micro_batch"] <= config.micro_batch):
+            return f"dominated by the OOM of micro-batch {c['micro_batch']}"
+    return None
+
+
+def estimates(w: Workload, config: Config, steps: int) -> tuple[float, float]:
+    """(expected seconds, time limit) from a FLOP estimate at ASSUMED_MFU of the profile's peak."""
+    from mist_ds.config.profiles import load_hardware
+
+    spec = w.spec()
+    peak = load_hardware(w.hardware).peak_bf16_tflops * 1e12
+    step = spec.flops_per_token(w.seq_len) * w.global_batch * w.seq_len / (w.num_gpus * peak * ASSUMED_MFU)
+    step *= (CKPT_FACTOR if config.checkpointing else 1.0) * (OFFLOAD_FACTOR if config.offload else 1.0)
+    billions = spec.num_params / 1e9
+    start = STARTUP_S + billions * (PER_BPARAM_S + (OFFLOAD_PER_BPARAM_S if config.offload else 0.0))
+    return start + 1.3 * steps * step, 90.0 + 2 * start + 3.0 * steps * step
+
+
+def launch_argv(w: Workload, config: Config, port: int, hostfile: Path, report: Path, steps: int,
+                warmup: int) -> list[str]:
+    argv = [sys.executable, "-u", "-m", "deepspeed.launcher.runner", "--hostfile", str(hostfile),
+            "--no_ssh_check", "--master_addr", "127.0.0.1", "--master_port", str(port),
+            "--include", "localhost:" + ",".join(map(str, range(w.num_gpus))),
+            str(ROOT / "bench" / "baseline" / "train_hf.py"), "--model", w.model,
+            "--seq-len", str(w.seq_len), "--global-batch", str(w.global_batch),
+            "--micro-batch", str(config.micro_batch), "--zero", str(config.zero),
+            "--steps", str(steps), "--warmup", str(warmup), "--hardware", w.hardware, "--report", str(report)]
+    argv += ["--max-seq-len", str(w.max_seq_len)] if w.max_seq_len else []
+    argv += ["--cap-gib", str(w.cap_gib)] if w.cap_gib else []
+    argv += ["--checkpointing"] if config.checkpointing else []
+    return argv + (["--offload-optimizer"] if config.offload else [])
+
+
+def synthesized(w: Workload, config: Config, status: str, message: str, info: dict, signal=None) -> dict:
+    """A result for a run that left none (time-out, killed, crashed before writing)."""
+    fields = {"status": status, "error_message": message[:500], "plan_hash": "hf-none",
+              "gpu_name": info["gpu_name"], "num_gpus": w.num_gpus, "torch_version": info["torch"],
+              "deepspeed_version": info["deepspeed"], "num_steps": 0, "num_warmup_steps": 0,
+              "signal": signal, "driver_version": info["driver_version"]}
+    report = RunReport.model_validate(fields, strict=False)
+    cfg = {"model": w.model, "max_seq_len": w.max_seq_len, "seq_len": w.seq_len, "global_batch": w.global_batch,
+           "micro_batch": config.micro_batch, "zero": config.zero, "offload_optimizer": config.offload,
+           "checkpointing": config.checkpointing, "cap_gib": w.cap_gib}
+    return {**json.loads(report.to_json()), "baseline_config": cfg}
+
+
+def run_one(w: Workload, config: Config, port: int, scratch: Path, limit_s: float, steps: int,
+            warmup: int, info: dict) -> dict:
+    """Launch one configuration; its result (never raises for a failed run)."""
+    report, log = scratch / f"{config.name}.json", scratch / f"{config.name}.log"
+    (scratch / "hostfile").write_text(f"localhost slots={max(w.num_gpus, 1)}\n")
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "NCCL_NVLS_ENABLE": "0",
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    argv = launch_argv(w, config, port, scratch / "hostfile", report, steps, warmup)
+    start, timed_out = time.monotonic(), False
+    with open(log, "w") as handle:
+        proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+        try:
+            proc.wait(timeout=limit_s)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            os.killpg(proc.pid, 15)
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, 9)
+                proc.wait()
+    text = log.read_text(errors="replace")
+    signal = killing_signal(text)
+    result = json.loads(report.read_text()) if report.exists() else None
+    if timed_out and not (result and result["status"] == "ok"):
+        result = synthesized(w, config, "timeout", f"stopped by the grid's time limit of {limit_s:.0f} s", info)
+    elif signal is not None and not (result and result["status"] == "ok"):
+        result = synthesized(w, config, "killed", f"a rank was killed by signal {signal}", info, signal)
+    elif result is None:
+        result = synthesized(w, config, "error", f"exit {proc.returncode}: {last_error_line(text)}", info)
+    result["driver_version"] = info["driver_version"]
+    kept = [ln for ln in text.splitlines() if ln.strip() and "Warning" not in ln and "warnings.warn" not in ln]
+    return {"config": config.name, "returncode": proc.returncode, "timed_out": timed_out,
+            "wall_s": round(time.monotonic() - start, 1), "limit_s": round(limit_s, 1),
+            "result": result, "log_tail": "\n".join(kept)[-4000:]}
+
+
+def committed(results: Path, name: str) -> dict[str, dict]:
+    folder = results / name
+    return {p.stem: json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))} if folder.is_dir() else {}
+
+
+def next_config(w: Workload, configs: list[Config], done: dict[str, dict], skipped: dict[str, str]) -> Config | None:
+    """The first configuration worth running (records the reason of every one skipped on the way)."""
+    for config in configs:
+        if config.name in skipped:
+            continue
+        reason = skip_reason(w, config, done)
+        if reason is None:
+            return config
+        if reason != "already done":
+            skipped[config.name] = reason
+    return None
+
+
+def run_workload(name: str, w: Workload, configs: list[Config], out: Path, budget_s: float, steps: int,
+                 warmup: int, results: Path, build: bool) -> dict:
+    started = time.monotonic()
+    info = machine.machine_info()
+    bundle = {"workload": name, "definition": asdict(w), "machine": info, "runs": [], "not_run": []}
+    path = out / f"baseline_{name}.json"
+    if build and not machine.on_cpu():
+        ops = ["fused_adam", "cpu_adam"]
+        bundle["op_builds"] = machine.finish_op_builds(machine.start_op_builds(ops), 300.0)
+    done, skipped = committed(results, name), {}
+    offload_phase, port = False, BASE_PORT
+    with tempfile.TemporaryDirectory(prefix="mist_grid_") as scratch:
+        while True:
+            config = next_config(w, configs, done, skipped)
+            if config is None and not offload_phase and not any(r["status"] == "ok" for r in done.values()):
+                offload_phase, configs = True, grid(w, offload=True)
+                continue
+            if config is None:
+                break
+            expected, limit = estimates(w, config, steps)
+            remaining = budget_s - (time.monotonic() - started)
+            if expected > remaining:
+                skipped[config.name] = "would overrun the budget"
+                continue
+            port += 1
+            entry = run_one(w, config, port, Path(scratch), min(limit, remaining), steps, warmup, info)
+            bundle["runs"].append(entry)
+            done[config.name] = entry["result"]
+            print(f"{config.name}: {entry['result']['status']} after {entry['wall_s']} s"
+                  + (f", {entry['result']['median_iteration_time_s']:.3f} s/iter"
+                     if entry["result"].get("median_iteration_time_s") else ""), flush=True)
+            bundle["not_run"] = [{"config": k, "reason": v} for k, v in skipped.items()]
+            write_text_atomic(path, json.dumps(bundle, indent=1) + "\n")
+    bundle["not_run"] = [{"config": k, "reason": v} for k, v in skipped.items()]
+    bundle["elapsed_s"] = round(time.monotonic() - started, 1)
+    write_text_atomic(path, json.dumps(bundle, indent=1) + "\n")
+    return bundle
+
+
+def unpack(bundle: dict, results: Path) -> list[str]:
+    """bench/results/baseline/<workload>/<config>.json per run (a later run of a config replaces it)."""
+    lines = []
+    for run in bundle["runs"]:
+        RunReport.model_validate({k: v for k, v in run["result"].items() if k != "baseline_config"}, strict=False)
+        target = results / bundle["workload"] / f"{run['config']}.json"
+        write_text_atomic(target, json.dumps(run["result"], indent=2) + "\n")
+        lines.append(f"wrote {target}: {run['result']['status']}")
+    return lines
+
+
+def _ints(text: str) -> tuple[int, ...]:
+    return tuple(int(x) for x in text.split(",") if x)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from mist_ds.cli import OneLineParser
+
+    parser = OneLineParser(prog="bench/baseline/grid.py", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run a workload's grid here (GPU machine)")
+    which = run.add_mutually_exclusive_group(required=True)
+    which.add_argument("--workload", help=f"one of {', '.join(WORKLOADS)}")
+    which.add_argument("--workload-json", help="an ad-hoc Workload as JSON (tests)")
+    run.add_argument("--name", default=None, help="name of an ad-hoc workload")
+    run.add_argument("--out", required=True)
+    run.add_argument("--budget-s", type=float, default=500.0)
+    run.add_argument("--steps", type=int, default=5)
+    run.add_argument("--warmup", type=int, default=2)
+    run.add_argument("--zero-stages", default="0,1,2,3")
+    run.add_argument("--micro-batches", default=",".join(map(str, MICRO_BATCHES)))
+    run.add_argument("--checkpointing", default="off,on", help="off, on or off,on")
+    run.add_argument("--results", default=str(RESULTS), help="committed results (skipped, used for dominance)")
+    run.add_argument("--no-build", action="store_true")
+    unpack_cmd = sub.add_parser("unpack", help="bundle -> bench/results/baseline/<workload>/<config>.json")
+    unpack_cmd.add_argument("bundle")
+    unpack_cmd.add_argument("--results", default=str(RESULTS))
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "unpack":
+            print("\n".join(unpack(json.loads(Path(args.bundle).read_text()), Path(args.results))))
+            return 0
+        if args.workload:
+            if args.workload not in WORKLOADS:
+                raise ValueError(f"unknown workload '{args.workload}'; known: {', '.join(WORKLOADS)}")
+            name, w = args.workload, WORKLOADS[args.workload]
+        else:
+            w = Workload(**json.loads(args.workload_json))
+            name = args.name or "adhoc"
+        ckpts = tuple({"off": False, "on": True}[x] for x in args.checkpointing.split(","))
+        configs = grid(w, _ints(args.zero_stages), _ints(args.micro_batches), ckpts)
+        w.spec()
+    except (ValueError, KeyError, OSError, TypeError) as err:
+        print(f"error: {err}".splitlines()[0], file=sys.stderr)
+        return 2
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    bundle = run_workload(name, w, configs, out, args.budget_s, args.steps, args.warmup,
+                          Path(args.results), not args.no_build)
+    print(f"{name}: {len(bundle['runs'])} runs, {len(bundle['not_run'])} skipped, {bundle['elapsed_s']} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,168 @@
+#!/usr/bin/env python3
+"""Plan quality (issue 10): mist_ds's winner vs the baseline grid's measured best, per workload.
+
+    python bench/plan_quality.py plans      # the search's winner per workload -> bench/results/plan_quality/
+    python bench/plan_quality.py report     # -> bench/results/plan_quality.{json,md}
+
+Workloads are bench/baseline/grid.py WORKLOADS (the baseline grid runs the same names). `plans`
+writes <workload>.plan.json (autotune winner on h200 under the workload's cap; never rewritten once
+it has a run) and jobs.json, which the accuracy runner runs on a GPU machine:
+    python3 bench/accuracy/run_batch.py --jobs bench/results/plan_quality/jobs.json --out $OUT
+    python bench/accuracy/unpack.py BUNDLE --results bench/results/plan_quality
+`report` pairs each <workload>.run.json with bench/results/baseline/<workload>/*.json and writes
+plan_quality.json: [{"workload", "mist_ds_run", "baseline_runs"}] (paths from the repository root)
+and plan_quality.md: speedup (baseline best s/iter / mist_ds s/iter), MFU of both, GPU, date.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.baseline.grid import WORKLOADS, Workload  # noqa: E402
+from mist_ds.config import ClusterSpec, Plan, RunReport, TuneRequest  # noqa: E402
+from mist_ds.fileio import write_text_atomic  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results"
+GIB = 2**30
+
+
+def winner(w: Workload) -> Plan:
+    """The search's best plan for the workload's request, with its prediction."""
+    from mist_ds.config.profiles import load_hardware
+    from mist_ds.search import search
+    from mist_ds.search.plans import predicted_plan
+
+    hardware = load_hardware(w.hardware)
+    request = TuneRequest(model=w.spec(), cluster=ClusterSpec(num_nodes=1, gpus_per_node=w.num_gpus),
+                          global_batch_size=w.global_batch, seq_len=w.seq_len,
+                          gpu_memory_cap_bytes=int(w.cap_gib * GIB) if w.cap_gib else None)
+    result = search(request, hardware, top_k=1)
+    if not result.ranked:
+        raise ValueError("the search finds no plan that fits")
+    return predicted_plan(request, result.ranked[0], hardware)
+
+
+def write_plans(folder: Path, names: list[str]) -> None:
+    jobs = []
+    for name in names:
+        plan_path, run_path = folder / f"{name}.plan.json", folder / f"{name}.run.json"
+        if not run_path.exists():
+            try:
+                winner(WORKLOADS[name]).save(plan_path)
+            except ValueError as err:
+                print(f"{name}: {err}")
+                continue
+        plan = Plan.load(plan_path)
+        pred = plan.prediction
+        print(f"{name}: {'kept' if run_path.exists() else 'wrote'} {plan_path.name}, predicted "
+              f"{pred.iteration_time_s:.2f} s/iter" if pred else name)
+        jobs.append({"name": name, "plan": str(plan_path.relative_to(ROOT))})
+    write_text_atomic(folder / "jobs.json", json.dumps(jobs, indent=1) + "\n")
+
+
+def _rel(path: Path) -> str:
+    return str(path.resolve().relative_to(ROOT)) if path.resolve().is_relative_to(ROOT) else str(path)
+
+
+def entries(folder: Path, baseline: Path) -> list[dict]:
+    out = []
+    for name in WORKLOADS:
+        run = folder / f"{name}.run.json"
+        base = sorted((baseline / name).glob("*.json")) if (baseline / name).is_dir() else []
+        if run.exists() or base:
+            out.append({"workload": name, "mist_ds_run": _rel(run) if run.exists() else None,
+                        "baseline_runs": [_rel(p) for p in base]})
+    return out
+
+
+def load_result(path: str) -> RunReport:
+    data = json.loads((ROOT / path).read_text())
+    data.pop("baseline_config", None)
+    return RunReport.model_validate(data, strict=False)
+
+
+def _f(value, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def row(entry: dict) -> tuple[str, float | None]:
+    """One table row and the workload's speedup (None when either side has no successful run)."""
+    mist = load_result(entry["mist_ds_run"]) if entry["mist_ds_run"] else None
+    base = [(p, load_result(p)) for p in entry["baseline_runs"]]
+    ok = [(p, r) for p, r in base if r.status == "ok" and r.median_iteration_time_s]
+    best_path, best = min(ok, key=lambda pr: pr[1].median_iteration_time_s) if ok else (None, None)
+    mist_s = mist.median_iteration_time_s if (mist and mist.status == "ok") else None
+    speedup = best.median_iteration_time_s / mist_s if (best and mist_s) else None
+    config = Path(best_path).stem if best_path else "-"
+    gpu = (mist or best).gpu_name if (mist or best) else "-"
+    date = ((mist or best).date_utc or "")[:10] if (mist or best) else ""
+    status = mist.status if mist else "not run"
+    text = (f"| {entry['workload']} | {_f(mist_s, '.3f')} ({status}) | {_f(mist.mfu if mist else None, '.1%')} | "
+            f"{_f(best.median_iteration_time_s if best else None, '.3f')} ({config}, {len(ok)}/{len(base)} ran) | "
+            f"{_f(best.mfu if best else None, '.1%')} | {_f(speedup, '.2f')}x | {gpu} | {date or '-'} |")
+    return text, speedup
+
+
+def render(items: list[dict]) -> str:
+    lines = ["# Plan quality: mist_ds's winner vs the DeepSpeed baseline's measured best", "",
+             "Written by `python bench/plan_quality.py report`. Baseline: a Hugging Face model trained with "
+             "plain DeepSpeed (`bench/baseline/`), best of its grid (ZeRO 0-3 x micro-batch x checkpointing, "
+             "ZeRO-Offload when nothing else fits). Speedup = baseline best s/iter / mist_ds s/iter.", "",
+             "| workload | mist_ds s/iter | mist_ds MFU | baseline best s/iter | baseline MFU | speedup | GPU | date |",
+             "|---|---|---|---|---|---|---|---|"]
+    speedups = []
+    for entry in items:
+        text, speedup = row(entry)
+        lines.append(text)
+        if speedup is not None:
+            speedups.append(speedup)
+    if speedups:
+        geo = math.exp(sum(math.log(s) for s in speedups) / len(speedups))
+        lines += ["", f"Geometric mean over {len(speedups)} workloads: {geo:.2f}x (target >= 1.3x); lowest "
+                  f"{min(speedups):.2f}x (target >= 1.0x in every workload)."]
+    else:
+        lines += ["", "No workload has both a mist_ds run and a successful baseline run yet."]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    from mist_ds.cli import OneLineParser
+
+    parser = OneLineParser(prog="bench/plan_quality.py", description=__doc__.splitlines()[0])
+    parser.add_argument("command", choices=("plans", "report"))
+    parser.add_argument("--workloads", default="", help="comma-separated (default: all)")
+    parser.add_argument("--folder", default=str(RESULTS / "plan_quality"), help="mist_ds plans and runs")
+    parser.add_argument("--baseline", default=str(RESULTS / "baseline"), help="baseline results")
+    parser.add_argument("--out", default=str(RESULTS / "plan_quality"), help="writes OUT.json and OUT.md")
+    args = parser.parse_args(argv)
+    names = [n for n in args.workloads.split(",") if n] or list(WORKLOADS)
+    unknown = [n for n in names if n not in WORKLOADS]
+    if unknown:
+        print(f"error: unknown workload(s): {', '.join(unknown)}", file=sys.stderr)
+        return 2
+    folder = Path(args.folder)
+    if args.command == "plans":
+        write_plans(folder, names)
+        return 0
+    try:
+        items = [e for e in entries(folder, Path(args.baseline)) if e["workload"] in names]
+        text = render(items)
+    except (ValueError, OSError) as err:
+        print(f"error: {err}".splitlines()[0], file=sys.stderr)
+        return 2
+    out = Path(args.out)
+    write_text_atomic(out.with_suffix(".json"), json.dumps(items, indent=1) + "\n")
+    write_text_atomic(out.with_suffix(".md"), text)
+    print(f"wrote {out.with_suffix('.md')}: {len(items)} workloads")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,119 @@
+"""The accuracy report: scoring against the current cost model, rank correlation, in-sample
+detection, and the report CLI end to end on CPU."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bench.accuracy import report
+from bench.accuracy.cases import CASES
+from bench.accuracy.schema import to_plan
+from bench.accuracy.scoring import rank_correlations, score, spearman, summary
+from mist_ds.config import RunReport
+from mist_ds.config.profiles import load_hardware
+from mist_ds.cost import predict_plan
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_spearman_against_hand_values():
+    assert spearman([1, 2, 3, 4], [10, 20, 30, 40]) == pytest.approx(1.0)
+    assert spearman([1, 2, 3, 4], [4, 3, 2, 1]) == pytest.approx(-1.0)
+    # ties: ranks (1, 2.5, 2.5, 4) vs (1, 2, 3, 4): cov 4.5, variances 4.5 and 5
+    assert spearman([1, 2, 2, 3], [1, 2, 3, 4]) == pytest.approx(4.5 / (4.5 * 5) ** 0.5)
+    assert spearman([1], [2]) is None and spearman([1, 1], [1, 2]) is None
+
+
+def write_pair(folder: Path, name: str, gpu: str = "NVIDIA H200", status: str = "ok",
+               time_scale: float = 1.1, mem_scale: float = 0.95, rss: int | None = None) -> dict:
+    plan = to_plan(CASES[name].knobs)
+    pred = predict_plan(plan, load_hardware("h200"))
+    plan.save(folder / f"{name}.plan.json")
+    peaks = tuple(int(stage.peak_memory_bytes * mem_scale)  # every rank of a stage, stage order
+                  for stage, ranks in zip(pred.stages, plan.stages) for _ in range(ranks.num_gpus))
+    fields = dict(status=status, plan_hash=plan.content_hash(), gpu_name=gpu, num_gpus=plan.cluster.num_gpus,
+                  torch_version="t", deepspeed_version="d", num_steps=5, num_warmup_steps=2,
+                  peak_allocated_bytes=tuple(int(p * 0.9) for p in peaks), peak_reserved_bytes=peaks,
+                  date_utc="2026-12-01T00:00:00+00:00")
+    if rss is not None:
+        fields["host_peak_rss_bytes"] = (rss,) * plan.cluster.num_gpus
+    if status == "ok":
+        fields["median_iteration_time_s"] = pred.iteration_time_s * time_scale
+    else:
+        fields["error_message"] = "CUDA out of memory"
+    RunReport.model_validate(fields, strict=False).save(folder / f"{name}.run.json")
+    return {"plan": plan, "pred": pred}
+
+
+def test_score_uses_the_runs_gpu_and_the_current_model(tmp_path):
+    name = "l7-2g-c78-z3-mb2-rc32"
+    pair = write_pair(tmp_path, name)
+    row = score(name, "suite", tmp_path / f"{name}.plan.json", tmp_path / f"{name}.run.json", (), {})
+    assert row.hardware == "h200" and row.same_plan and row.family == "zero3"
+    assert row.time_error == pytest.approx(1 / 1.1 - 1)
+    assert row.mem_error_reserved == pytest.approx(1 / 0.95 - 1, abs=1e-6)
+    assert row.mem_error_allocated == pytest.approx(1 / (0.95 * 0.9) - 1, abs=1e-6)
+    assert row.predicted_s == pytest.approx(pair["pred"].iteration_time_s) and row.host_error is None
+
+
+def test_host_memory_error_of_an_offload_plan(tmp_path):
+    name = "l7-2g-c40-b4-z1-off1-rc32"
+    pair = write_pair(tmp_path, name, rss=80 * 2**30)
+    row = score(name, "suite", tmp_path / f"{name}.plan.json", tmp_path / f"{name}.run.json", (), {})
+    host = pair["pred"].stages[0].cpu_memory_bytes
+    assert row.host_predicted_bytes == host and row.host_error == pytest.approx(host / (80 * 2**30) - 1)
+
+
+def test_oom_of_a_plan_predicted_to_fit_is_counted(tmp_path):
+    rows = []
+    for name, status in (("l7-2g-c78-z3-mb1-rc0", "oom"), ("l7-2g-c78-z2-mb1-rc32", "oom"),
+                         ("l7-2g-c78-z3-mb2-rc32", "ok")):
+        write_pair(tmp_path, name, status=status)
+        rows.append(score(name, "suite", tmp_path / f"{name}.plan.json", tmp_path / f"{name}.run.json", (), {}))
+    stats = summary(rows)
+    assert stats["oom"] == 2 and stats["oom_predicted_to_fit"] == 1  # the z2 plan is predicted over its cap
+    assert stats["time"]["n"] == 1 and rows[0].time_error is None
+
+
+def test_rank_correlation_needs_four_plans_of_one_workload(tmp_path):
+    names = ["l7-2g-c78-z3-mb1-rc0", "l7-2g-c78-z3-mb2-rc32", "l7-2g-c78-tp2-z0-mb1-rc16"]
+    rows = []
+    for name in names:
+        write_pair(tmp_path, name)
+        rows.append(score(name, "suite", tmp_path / f"{name}.plan.json", tmp_path / f"{name}.run.json", (), {}))
+    assert rank_correlations(rows) == {}
+    write_pair(tmp_path, "l7-2g-c78-tp2-z1-mb1-rc0")
+    rows.append(score("x", "suite", tmp_path / "l7-2g-c78-tp2-z1-mb1-rc0.plan.json",
+                      tmp_path / "l7-2g-c78-tp2-z1-mb1-rc0.run.json", (), {}))
+    corr = rank_correlations(rows)
+    assert list(corr.values()) == [{"plans": 4, "spearman": pytest.approx(1.0)}]  # same 1.1 factor
+
+
+def test_provenance_names_the_calibration_run():
+    notes = [load_hardware("h200").provenance.notes]
+    run = ROOT / "bench/results/runs_h200x2_llama-7b-zero3.json"
+    assert report.provenance_terms(run, notes) == ("zero3_fetch_overhead_s",)
+    assert report.provenance_terms(ROOT / "bench/results/runs_h200x2_gpt-1.3b.json", notes) == ()
+
+
+def test_report_cli_end_to_end(tmp_path):
+    write_pair(tmp_path, "l7-2g-c78-z3-mb2-rc32")
+    out = tmp_path / "acc"
+    assert report.main(["--suite", str(tmp_path), "--out", str(out)]) == 0
+    data = json.loads(out.with_suffix(".json").read_text())
+    names = [r["name"] for r in data["runs"]]
+    assert "l7-2g-c78-z3-mb2-rc32" in names and "older:llama-7b-zero3" in names
+    older = next(r for r in data["runs"] if r["name"] == "older:llama-7b-zero3")
+    assert older["in_sample"] == ["zero3_fetch_overhead_s"]
+    text = out.with_suffix(".md").read_text()
+    assert "| l7-2g-c78-z3-mb2-rc32 | zero3 | ok |" in text and "## Targets" in text
+
+
+def test_a_run_on_a_gpu_without_a_profile_is_a_one_line_error(tmp_path, capsys):
+    write_pair(tmp_path, "l7-2g-c78-z3-mb2-rc32", gpu="NVIDIA A100-SXM4-80GB")
+    assert report.main(["--suite", str(tmp_path), "--out", str(tmp_path / "acc")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "A100" in err

@@ -1,0 +1,101 @@
+"""The independent baseline: HF config mapping, the grid's pruning, and a 2-rank CPU run of two grid
+points end to end (skipped without transformers: `pip install .[hf]`)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench.baseline.grid import Config, Workload, grid, model_states_bytes, next_config, skip_reason, unpack
+from mist_ds.config import RunReport, get_preset
+from tests.runtime.plans import LLAMA
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize("name", ["llama-7b", "llama3-8b", "gpt-1.3b"])
+def test_hf_models_have_exactly_the_presets_parameters(name):
+    pytest.importorskip("transformers")
+    import torch
+
+    from bench.baseline.hf_model import build_model
+
+    spec = get_preset(name)
+    with torch.device("meta"):
+        model = build_model(spec, torch.bfloat16)
+    assert sum(p.numel() for p in model.parameters()) == spec.num_params
+    assert model.config._attn_implementation == "sdpa"
+    if spec.family == "llama":
+        assert model.config.num_key_value_heads == spec.num_kv_heads
+        assert model.config.tie_word_embeddings is False and model.config.mlp_bias is False
+
+
+def test_shapes_hf_cannot_express_are_refused():
+    pytest.importorskip("transformers")
+    from bench.baseline.hf_model import hf_config
+
+    with pytest.raises(ValueError, match="GPT2Config"):
+        hf_config(get_preset("gpt-1.3b").model_copy(update={"tie_embeddings": False}))
+
+
+def test_model_states_follow_deepspeeds_estimate():
+    n = 1_000_000
+    assert model_states_bytes(n, 0, 2, False) == 20 * n
+    assert model_states_bytes(n, 1, 2, False) == 4 * n + 8 * n
+    assert model_states_bytes(n, 2, 2, False) == 2 * n + 1 * n + 8 * n
+    assert model_states_bytes(n, 3, 2, False) == 10 * n
+    assert model_states_bytes(n, 3, 2, True) == 2 * n
+
+
+def test_grid_prunes_infeasible_and_oom_dominated_configs():
+    w = Workload("llama-7b", 2, 78, 4096, 32)
+    configs = grid(w)
+    assert configs[0] == Config(0, 1, False) and len(configs) == 2 * 4 * 4
+    assert "model states" in skip_reason(w, Config(0, 1, False), {})
+    assert skip_reason(w, Config(3, 2, True), {}) is None
+    oom = {"z3-mb2-ckpt": {"status": "oom", "baseline_config": {"zero": 3, "checkpointing": True,
+                                                                 "offload_optimizer": False, "micro_batch": 2}}}
+    assert "dominated" in skip_reason(w, Config(3, 4, True), oom)
+    assert skip_reason(w, Config(3, 4, False), oom) is None and skip_reason(w, Config(2, 4, True), oom) is None
+    skipped = {}
+    assert next_config(w, configs, oom, skipped) == Config(1, 1, False)
+    assert all("model states" in reason for reason in skipped.values())
+
+
+def test_offload_is_the_fallback_grid():
+    w = Workload("llama-7b", 2, 40, 4096, 32)
+    assert next_config(w, grid(w), {}, {}) is None  # nothing fits without offload
+    offload = grid(w, offload=True)
+    assert {c.zero for c in offload} == {2, 3} and all(c.offload and c.checkpointing for c in offload)
+    assert next_config(w, offload, {}, {}) == Config(2, 1, True, True)
+
+
+@pytest.mark.distributed
+def test_two_grid_points_on_two_cpu_ranks(tmp_path):
+    pytest.importorskip("transformers")
+    LLAMA.save(tmp_path / "tiny.json")
+    workload = {"model": str(tmp_path / "tiny.json"), "num_gpus": 2, "cap_gib": None, "seq_len": 32,
+                "global_batch": 8}
+    env = {**os.environ, "DS_ACCELERATOR": "cpu", "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT),
+           "PATH": str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")}
+    proc = subprocess.run([sys.executable, "bench/baseline/grid.py", "run", "--workload-json", json.dumps(workload),
+                           "--name", "tiny", "--out", str(tmp_path / "out"), "--zero-stages", "1,3",
+                           "--micro-batches", "4", "--checkpointing", "on", "--steps", "3", "--warmup", "1",
+                           "--results", str(tmp_path / "results")],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    bundle = json.loads((tmp_path / "out" / "baseline_tiny.json").read_text())
+    assert [run["config"] for run in bundle["runs"]] == ["z1-mb4-ckpt", "z3-mb4-ckpt"]
+    for run in bundle["runs"]:
+        result = run["result"]
+        assert result["status"] == "ok", run["log_tail"][-2000:]
+        assert result["baseline_config"]["checkpointing"] and result["num_gpus"] == 2
+        report = RunReport.model_validate({k: v for k, v in result.items() if k != "baseline_config"}, strict=False)
+        assert report.median_iteration_time_s > 0 and len(report.losses) == 3 and report.gpu_name == "cpu"
+    lines = unpack(bundle, tmp_path / "results")
+    assert len(lines) == 2 and (tmp_path / "results" / "tiny" / "z3-mb4-ckpt.json").exists()

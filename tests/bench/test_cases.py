@@ -1,0 +1,76 @@
+"""The accuracy catalogue: coverage the issue asks for, knobs <-> Plan round trip, committed plans in
+sync, and batches sized to one ~9-minute GPU call."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bench.accuracy import generate
+from bench.accuracy.cases import BATCHES, CASES, AutotuneCase, Case, family, workload
+from bench.accuracy.jobs import estimate_batch_s, make_job
+from bench.accuracy.schema import Knobs, knobs_of, to_plan
+from mist_ds.config import get_preset
+
+KNOB_CASES = [c for c in CASES.values() if isinstance(c, Case)]
+BUILD_ALLOWANCE_S = 60.0   # FusedAdam + CPUAdam JIT builds on a cold machine
+BUDGET_S = 500.0
+
+
+def test_catalogue_covers_what_the_issue_asks_for():
+    assert len(CASES) >= 40
+    models = {c.knobs.model for c in KNOB_CASES}
+    assert len(models) >= 4 and {get_preset(m).family for m in models} == {"gpt", "llama"}
+    assert any(get_preset(m).num_kv_heads < get_preset(m).num_heads for m in models)  # GQA
+    assert {c.knobs.num_gpus for c in KNOB_CASES} == {1, 2}
+    assert {c.knobs.cap_gib for c in KNOB_CASES} == {78, 40, 24}
+    families = {family(c.knobs) for c in KNOB_CASES}
+    assert {"zero0", "zero1", "zero2", "zero3", "pipeline", "tensor-parallel", "zero12-offload",
+            "zero3-offload", "weight-offload", "activation-offload"} <= families
+    ratios = {c.knobs.offload_optimizer for c in KNOB_CASES if family(c.knobs) == "zero3-offload"}
+    assert {0.5, 1.0} <= ratios
+    assert {c.knobs.zero for c in KNOB_CASES if family(c.knobs) == "zero12-offload"} == {1, 2}
+    assert any(len(set(c.knobs.layers)) > 1 for c in KNOB_CASES if c.knobs.pp > 1)  # uneven splits
+    assert any(isinstance(c, AutotuneCase) for c in CASES.values())
+
+
+@pytest.mark.parametrize("case", KNOB_CASES, ids=[c.name for c in KNOB_CASES])
+def test_knobs_round_trip_through_the_plan(case):
+    plan = to_plan(case.knobs)
+    back = knobs_of(plan)
+    assert to_plan(back) == plan
+    assert family(back) == family(case.knobs) and workload(back) == workload(case.knobs)
+
+
+def test_inconsistent_knobs_are_one_line_errors():
+    base = dict(model="gpt-1.3b", num_gpus=2, cap_gib=40, seq_len=1024, global_batch=8, micro_batch=1, zero=1)
+    with pytest.raises(ValueError, match="GPUs"):
+        to_plan(Knobs(**base, dp=1))
+    with pytest.raises(ValueError, match="multiple"):
+        to_plan(Knobs(**{**base, "global_batch": 7}, dp=2))
+
+
+def test_activation_offload_counts_become_the_runtime_layers():
+    from mist_ds.runtime.model import block_roles
+
+    knobs = CASES["l7-2g-c78-z3-mb1-rc16-act16"].knobs
+    stage = to_plan(knobs).stages[0]
+    roles = block_roles(stage.layer_start, stage.layer_end, stage.num_recompute_layers,
+                        stage.offload_activations_ratio)
+    assert list(roles.values()).count("offload") == 16 and list(roles.values()).count("recompute") == 16
+
+
+def test_committed_plans_match_the_catalogue():
+    assert generate.main(["--check"]) == 0
+
+
+@pytest.mark.parametrize("name", list(BATCHES))
+def test_each_batch_fits_one_gpu_call(name):
+    jobs = [make_job(c.name, generate.plan_path(c.name)) for c in BATCHES[name]]
+    assert estimate_batch_s(jobs, 2) + BUILD_ALLOWANCE_S <= BUDGET_S
+
+
+def test_every_case_is_in_exactly_one_batch():
+    names = [c.name for batch in BATCHES.values() for c in batch]
+    assert len(names) == len(set(names)) == len(CASES)

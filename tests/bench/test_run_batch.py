@@ -1,0 +1,127 @@
+"""bench/accuracy/run_batch.py end to end on CPU ranks (DS_ACCELERATOR=cpu, gloo): two 1-rank runs
+side by side, an injected OOM, a time-out, a rank killed by a signal, all bundled; then unpack."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from bench.accuracy.jobs import make_job, outcome
+from bench.accuracy.run_batch import Batch
+from bench.accuracy.unpack import unpack
+from mist_ds.config import RunReport
+from tests.runtime.plans import CASES, GPT, make_plan
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def cpu_env() -> dict:
+    venv_bin = str(Path(sys.executable).parent)
+    return {**os.environ, "DS_ACCELERATOR": "cpu", "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT),
+            "PATH": venv_bin + os.pathsep + os.environ.get("PATH", "")}
+
+
+@pytest.fixture(scope="module")
+def batch_run(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("batch")
+    one_rank = make_plan(GPT, [{"end": GPT.num_layers, "zero_stage": 0, "micro_batch_size": 4}])
+    paths = {"one_a": tmp / "one_a.plan.json", "two": tmp / "two.plan.json"}
+    one_rank.save(paths["one_a"])
+    CASES["zero1"].save(paths["two"])
+    jobs = [
+        {"name": "one_a", "plan": str(paths["one_a"]), "steps": 3, "warmup": 1},
+        {"name": "one_b", "plan": str(paths["one_a"]), "steps": 3, "warmup": 1},
+        {"name": "oom", "plan": str(paths["two"]), "steps": 3, "warmup": 1, "env": {"MIST_DS_FAULT": "oom:1:0"}},
+        {"name": "slow", "plan": str(paths["two"]), "steps": 3, "warmup": 1, "timeout_s": 3},
+        {"name": "killed", "plan": str(paths["two"]), "train_script": str(ROOT / "tests/bench/fake_train.py")},
+    ]
+    (tmp / "jobs.json").write_text(json.dumps(jobs))
+    out = tmp / "out"
+    proc = subprocess.run([sys.executable, "bench/accuracy/run_batch.py", "--jobs", str(tmp / "jobs.json"),
+                           "--out", str(out), "--gpus", "2", "--budget-s", "400"],
+                          cwd=ROOT, env=cpu_env(), capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    bundle = json.loads((out / "accuracy_jobs.json").read_text())
+    return tmp, bundle, {run["case"]: run for run in bundle["runs"]}
+
+
+@pytest.mark.distributed
+def test_every_outcome_is_a_result(batch_run):
+    _, bundle, runs = batch_run
+    assert set(runs) == {"one_a", "one_b", "oom", "slow", "killed"} and not bundle["not_run"]
+    status = {name: run["report"]["status"] for name, run in runs.items()}
+    assert status == {"one_a": "ok", "one_b": "ok", "oom": "oom", "slow": "timeout", "killed": "killed"}
+    assert runs["oom"]["returncode"] == 3 and runs["oom"]["report"]["failed_rank"] == 1
+    assert runs["killed"]["report"]["signal"] == 9 and runs["slow"]["timed_out"]
+    assert bundle["machine"]["gpu_name"] == "cpu" and bundle["machine"]["torch"]
+
+
+@pytest.mark.distributed
+def test_one_rank_runs_share_the_machine_on_distinct_devices_and_ports(batch_run):
+    _, _, runs = batch_run
+    a, b = runs["one_a"], runs["one_b"]
+    assert a["concurrent_with"] == ["one_b"] and {a["gpus"][0], b["gpus"][0]} == {0, 1}
+    assert len({run["port"] for run in runs.values()}) == len(runs)
+    assert runs["oom"]["concurrent_with"] == []  # a 2-rank run waits for both devices
+
+
+@pytest.mark.distributed
+def test_reports_carry_host_memory_and_log_tails(batch_run):
+    _, _, runs = batch_run
+    ok = RunReport.model_validate(runs["one_a"]["report"], strict=False)
+    assert len(ok.host_peak_rss_bytes) == 1 and ok.host_peak_rss_bytes[0] > 50 * 2**20
+    assert ok.node_mem_available_min_bytes and ok.date_utc
+    killed = RunReport.model_validate(runs["killed"]["report"], strict=False)
+    assert killed.node_mem_available_min_bytes  # filled from the runner's own sampling
+    assert "[mist_ds]" in runs["one_a"]["log_tail"] and "return code = -9" in runs["killed"]["log_tail"]
+
+
+@pytest.mark.distributed
+def test_unpack_writes_runs_beside_their_plans(batch_run, tmp_path):
+    tmp, bundle, _ = batch_run
+    (tmp_path / "one_a.plan.json").write_text((tmp / "one_a.plan.json").read_text())
+    (tmp_path / "oom.plan.json").write_text((tmp / "one_a.plan.json").read_text())  # not what ran
+    lines = unpack(bundle, tmp_path)
+    assert (tmp_path / "one_a.run.json").exists() and not (tmp_path / "oom.run.json").exists()
+    assert any(line.startswith("refused oom") for line in lines)
+    assert any(line.startswith("skipped slow") for line in lines)
+
+
+def test_a_run_that_would_overrun_the_budget_is_recorded_not_run(tmp_path):
+    path = tmp_path / "p.json"
+    CASES["zero1"].save(path)
+    job = make_job("big", path)
+    batch = Batch("t", [job], tmp_path, budget_s=1.0, num_gpus=2, scratch=tmp_path, hardware=None,
+                  info={"gpu_name": "cpu"})
+    start = time.monotonic()
+    batch.run(2)
+    assert time.monotonic() - start < 5
+    bundle = json.loads((tmp_path / "accuracy_t.json").read_text())
+    assert bundle["not_run"][0]["case"] == "big" and "budget" in bundle["not_run"][0]["reason"]
+
+
+def test_a_plan_for_more_gpus_than_the_machine_is_not_run(tmp_path):
+    path = tmp_path / "p.json"
+    CASES["zero1"].save(path)
+    batch = Batch("t", [make_job("two", path)], tmp_path, budget_s=100, num_gpus=1, scratch=tmp_path,
+                  hardware=None, info={"gpu_name": "cpu"})
+    batch.run(1)
+    assert "needs 2 GPUs" in json.loads((tmp_path / "accuracy_t.json").read_text())["not_run"][0]["reason"]
+
+
+def test_outcome_without_a_report_keeps_the_error_line(tmp_path):
+    path = tmp_path / "p.json"
+    CASES["zero1"].save(path)
+    job = make_job("x", path)
+    fallback = {"plan_hash": "h", "gpu_name": "g", "num_gpus": 2, "torch_version": "t",
+                "deepspeed_version": "d"}
+    report = outcome(job, 1, False, tmp_path / "none.json", "a\nValueError: bad thing\nexit\n", fallback)
+    assert report.status == "error" and "ValueError: bad thing" in report.error_message
+    killed = outcome(job, 247, False, tmp_path / "none.json", "x exits with return code = -9\n", fallback)
+    assert killed.status == "killed" and killed.signal == 9

@@ -1,0 +1,63 @@
+"""compare: predicts with the profile of the GPU the run reports, and refuses a run of another plan."""
+
+from __future__ import annotations
+
+import pytest
+
+from mist_ds import compare
+from mist_ds.config import RunReport
+from mist_ds.config.profiles import load_hardware
+from mist_ds.cost import predict_plan
+
+from .plans import CASES
+
+
+def run_of(plan, gpu: str = "NVIDIA H200", **fields) -> RunReport:
+    base = dict(status="ok", plan_hash=plan.without_prediction().content_hash(), gpu_name=gpu,
+                num_gpus=plan.cluster.num_gpus, torch_version="x", deepspeed_version="y",
+                num_steps=5, num_warmup_steps=2, median_iteration_time_s=1.0)
+    return RunReport(**{**base, **fields})
+
+
+@pytest.mark.parametrize("name,profile", [("NVIDIA H200", "h200"), ("NVIDIA H100 80GB HBM3", "h100-sxm-80gb"),
+                                          ("nvidia h200 nvl", "h200")])
+def test_gpu_names_map_to_shipped_profiles(name, profile):
+    assert compare.profile_for_gpu(name) == profile
+    load_hardware(profile)  # every mapped profile is shipped
+
+
+def test_an_unknown_gpu_is_a_one_line_error():
+    with pytest.raises(ValueError, match="no shipped hardware profile for GPU 'NVIDIA A100") as err:
+        compare.profile_for_gpu("NVIDIA A100-SXM4-80GB")
+    assert "\n" not in str(err.value)
+
+
+def test_prediction_uses_the_runs_gpu_not_the_plans_stored_hardware():
+    plan = CASES["zero1"]
+    stored = plan.model_copy(update={"prediction": predict_plan(plan, load_hardware("h100-sxm-80gb"))})
+    pred, source = compare.prediction_for(stored, run_of(plan))
+    assert source.endswith("on h200") and pred == predict_plan(plan, load_hardware("h200"))
+    pred, source = compare.prediction_for(stored, run_of(plan), stored=True)
+    assert pred == stored.prediction and "stored" in source
+
+
+def test_a_cpu_run_falls_back_to_the_stored_prediction_and_says_why():
+    plan = CASES["zero1"]
+    stored = plan.model_copy(update={"prediction": predict_plan(plan, load_hardware("h200"))})
+    pred, source = compare.prediction_for(stored, run_of(plan, gpu="cpu"))
+    assert pred == stored.prediction and "no shipped hardware profile for GPU 'cpu'" in source
+    pred, source = compare.prediction_for(plan, run_of(plan, gpu="cpu"))
+    assert pred is None and source.startswith("none:")
+    pred, source = compare.prediction_for(plan, run_of(plan, gpu="cpu"), hardware="h100-sxm-80gb")
+    assert source.endswith("h100-sxm-80gb")
+
+
+def test_a_run_of_another_plan_is_refused_unless_forced(tmp_path, capsys):
+    plan_path, run_path = tmp_path / "plan.json", tmp_path / "run.json"
+    CASES["zero1"].save(plan_path)
+    run_of(CASES["zero2"]).save(run_path)
+    assert compare.main([str(plan_path), str(run_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--force" in err
+    assert compare.main([str(plan_path), str(run_path), "--force"]) == 0
+    assert "warning: run plan hash" in capsys.readouterr().out
