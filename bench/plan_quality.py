@@ -27,26 +27,25 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.baseline.grid import WORKLOADS, Workload  # noqa: E402
 from mist_ds.config import ClusterSpec, Plan, RunReport, TuneRequest  # noqa: E402
 from mist_ds.fileio import write_text_atomic  # noqa: E402
+from mist_ds.config.units import GIB  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
-GIB = 2**30
 
 
 def winner(w: Workload) -> Plan:
     """The search's best plan for the workload's request, with its prediction."""
     from mist_ds.config.profiles import load_hardware
-    from mist_ds.search import search
-    from mist_ds.search.plans import predicted_plan
+    from mist_ds.api import tune
 
     hardware = load_hardware(w.hardware)
     request = TuneRequest(model=w.spec(), cluster=ClusterSpec(num_nodes=1, gpus_per_node=w.num_gpus),
                           global_batch_size=w.global_batch, seq_len=w.seq_len,
                           gpu_memory_cap_bytes=int(w.cap_gib * GIB) if w.cap_gib else None)
-    result = search(request, hardware, top_k=1)
-    if not result.ranked:
+    result = tune(request, hardware, top_k=1)
+    if not result.plans:
         raise ValueError("the search finds no plan that fits")
-    return predicted_plan(request, result.ranked[0], hardware)
+    return result.plans[0]
 
 
 def write_plans(folder: Path, names: list[str]) -> None:

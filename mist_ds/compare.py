@@ -19,8 +19,8 @@ import sys
 
 from mist_ds.cli import OneLineParser
 from mist_ds.config import Plan, PlanPrediction, RunReport
+from mist_ds.config.units import GIB
 
-GIB = 2**30
 # GPU names as torch / nvidia-smi report them -> shipped profile (profiling/profiles/NAME.json).
 # Order matters: the first pattern found in the name wins.
 GPU_PROFILES = (("H200", "h200"), ("H100", "h100-sxm-80gb"))

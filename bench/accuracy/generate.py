@@ -36,18 +36,17 @@ def run_path(name: str, results: Path = RESULTS) -> Path:
 
 def autotune_plan(case: AutotuneCase, hardware) -> Plan:
     """The search's winner for the case's request, with its prediction."""
-    from mist_ds.search import search
-    from mist_ds.search.plans import predicted_plan
+    from mist_ds.api import tune
 
     request = TuneRequest(model=get_preset(case.model),
                           cluster=ClusterSpec(num_nodes=1, gpus_per_node=case.num_gpus),
                           global_batch_size=case.global_batch, seq_len=case.seq_len,
                           space=SearchSpace.model_validate(case.space, strict=False),
                           gpu_memory_cap_bytes=int(case.cap_gib * GIB))
-    result = search(request, hardware, top_k=1)
-    if not result.ranked:
+    result = tune(request, hardware, top_k=1)
+    if not result.plans:
         raise ValueError(f"{case.name}: the search finds no plan that fits")
-    return predicted_plan(request, result.ranked[0], hardware)
+    return result.plans[0]
 
 
 def build(case: Case | AutotuneCase, hardware) -> Plan:

@@ -52,15 +52,14 @@ class Job:
     def exclusive(self) -> bool:
         """Runs alone: uses every GPU of a 2-GPU plan, or the host (CPU offload of any kind), where a
         neighbour would share CPU cores, host memory and PCIe."""
-        return self.num_gpus > 1 or any(
-            s.offload_optimizer_ratio or s.offload_weights_ratio or s.offload_activations_ratio
-            for s in self.plan.stages)
+        return (self.num_gpus > 1 or self.plan.memory.offloads_model_states
+                or any(s.num_offloaded_layers for s in self.plan.stages))
 
 
 def startup_s(plan: Plan) -> float:
     """Expected seconds from launch to the first step."""
     billions = plan.model.num_params / 1e9
-    offloads = any(s.offload_optimizer_ratio or s.offload_weights_ratio for s in plan.stages)
+    offloads = plan.memory.offloads_model_states
     return STARTUP_BASE_S + billions * (STARTUP_PER_BPARAM_S + (OFFLOAD_PER_BPARAM_S if offloads else 0.0))
 
 

@@ -25,10 +25,10 @@ from bench.accuracy.cases import CASES  # noqa: E402
 from bench.accuracy.scoring import Scored, rank_correlations, score, summary  # noqa: E402
 from mist_ds.config import Plan, RunReport  # noqa: E402
 from mist_ds.fileio import write_text_atomic  # noqa: E402
+from mist_ds.config.units import GIB  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "bench" / "results"
-GIB = 2**30
 TARGETS = {"time median": 0.05, "time max": 0.10, "memory median": 0.02, "memory max": 0.05,
            "host max": 0.10, "spearman": 0.9, "runs": 40}
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mist_ds.config import ClusterSpec, Plan, StagePlan, get_preset
-
-GIB = 2**30
+from mist_ds.config.plan import MemoryStrategy
+from mist_ds.config.units import GIB
 
 
 @dataclass(frozen=True)
@@ -71,33 +71,29 @@ def to_plan(knobs: Knobs) -> Plan:
     act = _per_stage(knobs.act_offload, knobs.pp, "act_offload")
     stages, start = [], 0
     for count, rc, off in zip(layers, recompute, act):
-        rest = count - rc
-        stages.append(StagePlan(
-            layer_start=start, layer_end=start + count, micro_batch_size=knobs.micro_batch,
-            dp=knobs.dp, tp=knobs.tp, zero_stage=knobs.zero,
-            offload_weights_ratio=knobs.offload_weights,
-            offload_gradients_ratio=knobs.offload_optimizer,
-            offload_optimizer_ratio=knobs.offload_optimizer,
-            offload_activations_ratio=off / rest if rest else 0.0,
-            num_recompute_layers=rc))
+        stages.append(StagePlan(layer_start=start, layer_end=start + count, num_recompute_layers=rc,
+                                num_offloaded_layers=off))
         start += count
+    memory = MemoryStrategy(zero_stage=knobs.zero, offload_weights_ratio=knobs.offload_weights,
+                            offload_gradients_ratio=knobs.offload_optimizer,
+                            offload_optimizer_ratio=knobs.offload_optimizer)
     cap = None if knobs.cap_gib is None else int(knobs.cap_gib * GIB)
     return Plan(model=model, cluster=ClusterSpec(num_nodes=1, gpus_per_node=knobs.num_gpus),
-                global_batch_size=knobs.global_batch, seq_len=knobs.seq_len,
-                grad_accum_steps=knobs.global_batch // per_rank, stages=tuple(stages),
-                gpu_memory_cap_bytes=cap)
+                global_batch_size=knobs.global_batch, seq_len=knobs.seq_len, dp=knobs.dp, tp=knobs.tp,
+                micro_batch_size=knobs.micro_batch, grad_accum_steps=knobs.global_batch // per_rank,
+                memory=memory, stages=tuple(stages), gpu_memory_cap_bytes=cap)
 
 
 def knobs_of(plan: Plan) -> Knobs:
-    """The knobs of any Plan (inverse of to_plan for the plans it makes)."""
-    first = plan.stages[0]
-    act = tuple(round(s.offload_activations_ratio * (s.num_layers - s.num_recompute_layers))
-                for s in plan.stages)
+    """The knobs of any Plan (inverse of to_plan for the plans it makes; version-1 files are migrated
+    on load, config/plan_v1.py)."""
+    memory = plan.memory
     cap = None if plan.gpu_memory_cap_bytes is None else round(plan.gpu_memory_cap_bytes / GIB, 3)
     return Knobs(model=plan.model.name, num_gpus=plan.cluster.num_gpus, cap_gib=cap,
                  seq_len=plan.seq_len, global_batch=plan.global_batch_size,
-                 micro_batch=first.micro_batch_size, zero=first.zero_stage, pp=plan.num_stages,
-                 dp=first.dp, tp=first.tp, layers=tuple(s.num_layers for s in plan.stages),
-                 recompute=tuple(s.num_recompute_layers for s in plan.stages), act_offload=act,
-                 offload_optimizer=first.offload_optimizer_ratio,
-                 offload_weights=first.offload_weights_ratio)
+                 micro_batch=plan.micro_batch_size, zero=memory.zero_stage, pp=plan.num_stages,
+                 dp=plan.dp, tp=plan.tp, layers=tuple(s.num_layers for s in plan.stages),
+                 recompute=tuple(s.num_recompute_layers for s in plan.stages),
+                 act_offload=tuple(s.num_offloaded_layers for s in plan.stages),
+                 offload_optimizer=memory.offload_optimizer_ratio,
+                 offload_weights=memory.offload_weights_ratio)

@@ -32,10 +32,10 @@ from bench.accuracy import machine  # noqa: E402
 from bench.accuracy.jobs import killing_signal, last_error_line  # noqa: E402
 from mist_ds.config import ModelSpec, RunReport, get_preset  # noqa: E402
 from mist_ds.fileio import write_text_atomic  # noqa: E402
+from mist_ds.config.units import GIB  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "bench" / "results" / "baseline"
-GIB = 2**30
 MICRO_BATCHES = (1, 2, 4, 8)
 ASSUMED_MFU = 0.35         # for time limits only
 CKPT_FACTOR, OFFLOAD_FACTOR = 4 / 3, 3.0
