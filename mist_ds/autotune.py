@@ -19,7 +19,7 @@ from mist_ds.cli import EXIT_INFEASIBLE, OneLineParser, UserError, exit_code
 from mist_ds.config import HardwareProfile, Plan, TuneRequest
 from mist_ds.config.profiles import load_hardware
 from mist_ds.emit.launch import has_placeholder_hosts
-from mist_ds.fileio import check_output_folder, write_folder_atomic
+from mist_ds.fileio import MAX_INPUT_BYTES, check_output_folder, write_folder_atomic
 from mist_ds.request_args import add_request_arguments, check_memory_cap, request_from_args
 from mist_ds.search import Candidate, SearchResult, enumerate_layouts, search
 from mist_ds.search.plans import predicted_plan
@@ -143,6 +143,15 @@ MAX_SEARCH_ROWS = 1_500_000
 SHELL_SAFE_PATH = re.compile(r"[A-Za-z0-9_@%+=:,./-]+")
 
 
+def _check_hardware_arg(name_or_path: str) -> None:
+    """A --hardware path must be a regular file of sane size (profiles are read whole; this keeps
+    `--hardware /dev/zero` from filling memory)."""
+    path = Path(name_or_path)
+    if path.exists() and (not path.is_file() or path.stat().st_size > MAX_INPUT_BYTES):
+        raise UserError(f"--hardware {name_or_path}: not a hardware profile file (a regular file of at "
+                        f"most {MAX_INPUT_BYTES // 1024**2} MiB)")
+
+
 def _output_folder(args: argparse.Namespace, request: TuneRequest) -> Path | None:
     """The resolved --out folder, checked creatable and writable before any search (or None)."""
     if args.out is None:
@@ -191,6 +200,7 @@ def _tune(argv: Sequence[str] | None) -> int:
     if args.out is not None and not args.out.strip():
         raise UserError("--out is empty: name a folder")
     request = request_from_args(args)
+    _check_hardware_arg(args.hardware)
     hardware = load_hardware(args.hardware)
     check_memory_cap(request, hardware, args.force_memory)
     folder = _output_folder(args, request)
