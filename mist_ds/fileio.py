@@ -18,6 +18,12 @@ from pathlib import Path, PurePosixPath
 MAX_INPUT_BYTES = 16 * 1024**2
 
 
+# Longest output folder name: NAME_MAX (255 bytes on every Linux filesystem) less the temporary
+# sibling's '.NAME.tmp-XXXXXXXX' decoration; and a whole path well under PATH_MAX (4096).
+MAX_NAME_BYTES = 200
+MAX_PATH_BYTES = 3000
+
+
 def read_text_bounded(path: str | Path, what: str, limit: int = MAX_INPUT_BYTES) -> str:
     """UTF-8 text of a user-given file, at most `limit` bytes; every failure is a one-line ValueError."""
     path = Path(path)
@@ -137,6 +143,10 @@ def check_output_folder(text: str, files: Collection[str], folders: Collection[s
     folder = Path(text).resolve()
     if folder == folder.parent:
         raise ValueError(f"{label} {text}: a filesystem root cannot be an output folder")
+    too_long = [part for part in folder.parts if len(os.fsencode(part)) > MAX_NAME_BYTES]
+    if too_long or len(os.fsencode(str(folder))) > MAX_PATH_BYTES:
+        raise ValueError(f"{label}: path or folder name too long (at most {MAX_NAME_BYTES} bytes per "
+                         f"name, {MAX_PATH_BYTES} in all)")
     cwd = _current_folder()
     if cwd is not None and cwd.is_relative_to(folder):
         raise ValueError(f"{label} {text}: holds the current folder; the output folder is replaced "

@@ -109,6 +109,8 @@ def request_from_args(args: argparse.Namespace) -> TuneRequest:
     cap = memory_cap_bytes(args.memory_gb)
     if not args.model.strip():
         raise UserError("--model is empty: give a preset name or an HF config.json path")
+    if len(args.model) > 4096:
+        raise UserError(f"--model is {len(args.model)} characters long: not a preset name or a path")
     return TuneRequest(
         model=resolve_model(args.model), cluster=cluster_from_args(args),
         global_batch_size=args.global_batch, seq_len=args.seq_len, dtype=args.dtype,

@@ -91,6 +91,9 @@ CASES = {
     "search too large": (lambda t: ["--model", _hf(t, num_hidden_layers=256), "--nodes", "720",
                                     "--gpus-per-node", "8", "--global-batch", "720720", "--seq-len", "1024",
                                     "--max-micro-batch", "1048576"], 2, "stage strategies"),
+    "--out name too long": (lambda t: [*GPT, "--out", str(t / "new" / ("b" * 250))], 2, "name too long"),
+    "--model 5000 characters": (lambda t: ["--model", "a" * 5000, "--gpus-per-node", "2", *SMALL],
+                                2, "5000 characters long"),
     "--top 1000000": (lambda t: [*GPT, "--top", "1000000"], 2, "--top must be between 1 and 100"),
 }
 
