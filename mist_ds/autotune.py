@@ -166,22 +166,23 @@ def _output_folder(args: argparse.Namespace, request: TuneRequest) -> Path | Non
 
 
 def _check_search_size(request: TuneRequest) -> None:
-    """Refuse a request with no executable layout (exit 3) or one whose search is too large (exit 2),
-    in a fraction of a second instead of after the search."""
+    """Refuse, in a fraction of a second, a request whose search would run for minutes (exit 2)."""
     layouts = enumerate_layouts(request)
-    num_layers, cluster = request.model.num_layers, request.cluster
-    if not layouts:
-        raise UserError(
-            f"no layout of the search space splits global batch {request.global_batch_size} over "
-            f"{cluster.num_gpus} GPUs: every pipeline depth (dividing the GPU count, at most "
-            f"{num_layers} layers) x tensor degree leaves a data-parallel degree that does not divide "
-            "the batch; change --global-batch, the GPU count or --max-pp / --max-tp", EXIT_INFEASIBLE)
+    num_layers = request.model.num_layers
     rows = sum(lay.num_stages * (num_layers - lay.num_stages + 1) for lay in layouts)
     if rows > MAX_SEARCH_ROWS:
         raise UserError(
             f"this search would screen {rows:,} stage strategies ({len(layouts):,} layouts; the limit "
             f"is {MAX_SEARCH_ROWS:,}); narrow it with --max-pp, --max-micro-batch, --max-tp, "
             "--zero-stages or --no-offload")
+
+
+def _no_layout_message(request: TuneRequest) -> str:
+    """Why a request has no layout at all (the batch cannot be split), instead of a memory story."""
+    return (f"no layout of the search space splits global batch {request.global_batch_size} over "
+            f"{request.cluster.num_gpus} GPUs: every pipeline depth (dividing the GPU count, at most "
+            f"{request.model.num_layers} layers) x tensor degree leaves a data-parallel degree that does "
+            "not divide the batch; change --global-batch, the GPU count or --max-pp / --max-tp")
 
 
 def _write(folder: Path, request: TuneRequest, hardware: HardwareProfile,
@@ -210,7 +211,8 @@ def _tune(argv: Sequence[str] | None) -> int:
     if not result.ranked:
         if args.json:
             sys.stdout.write(_json_infeasible(result))
-        raise UserError(infeasible_message(result), EXIT_INFEASIBLE)
+        why = _no_layout_message(request) if result.num_layouts == 0 else infeasible_message(result)
+        raise UserError(why, EXIT_INFEASIBLE)
     ranked = _with_predictions(request, hardware, result)
     seconds = time.perf_counter() - start
     if folder is not None:

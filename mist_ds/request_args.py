@@ -87,7 +87,8 @@ def memory_cap_bytes(memory_gb: float | None) -> int | None:
     if not math.isfinite(memory_gb) or memory_gb <= 0:
         raise UserError(f"--memory-gb must be positive, got {memory_gb}: give a finite number of GiB")
     if memory_gb * GIB > MAX_MEMORY_CAP_BYTES:
-        raise UserError(f"--memory-gb {memory_gb:g} is above the limit of {MAX_MEMORY_CAP_BYTES // GIB} GiB")
+        raise UserError(f"--memory-gb {memory_gb:g} is above the limit of {MAX_MEMORY_CAP_BYTES // GIB} GiB "
+                        "(no accelerator has more than a few hundred GiB)")
     cap = int(memory_gb * GIB)
     if cap < 1024**2:
         raise UserError(f"--memory-gb {memory_gb:g} is below 1 MiB")
@@ -100,8 +101,8 @@ def check_memory_cap(request: TuneRequest, hardware: HardwareProfile, force: boo
     if cap is not None and cap > hardware.gpu_memory_bytes and not force:
         raise UserError(
             f"--memory-gb {cap / GIB:g} is above the {hardware.gpu_memory_bytes / GIB:.2f} GiB of a "
-            f"{hardware.gpu_name} (hardware profile {hardware.name}); plans would not fit the card. "
-            "Pass --force-memory to tune for it anyway")
+            f"{hardware.gpu_name} (hardware profile {hardware.name}): its plans would run out of memory "
+            "on the card; pass --force-memory to tune for it anyway")
 
 
 def request_from_args(args: argparse.Namespace) -> TuneRequest:
