@@ -140,7 +140,10 @@ def check_output_folder(text: str, files: Collection[str], folders: Collection[s
     (symlinks resolved) that write_folder_atomic should be given. Raises one-line ValueErrors."""
     if not text.strip():
         raise ValueError(f"{label} is empty: name a folder")
-    folder = Path(text).resolve()
+    try:
+        folder = Path(text).resolve()
+    except (OSError, RuntimeError) as err:  # RuntimeError: a symlink loop (Python < 3.13)
+        raise ValueError(f"{label} {text}: {err}") from None
     if folder == folder.parent:
         raise ValueError(f"{label} {text}: a filesystem root cannot be an output folder")
     too_long = [part for part in folder.parts if len(os.fsencode(part)) > MAX_NAME_BYTES]

@@ -82,6 +82,8 @@ def test_failed_swap_keeps_the_earlier_folder(tmp_path: Path, monkeypatch: pytes
         (None, ".", "holds the current folder"),
         (None, "/", "filesystem root"),
         (None, "/proc/no-such-folder/out", "cannot write in /proc"),
+        ("loop", "loop/out", "loop"),
+        (None, "x" * 250, "name too long"),
     ],
 )
 def test_bad_output_folders_are_refused_before_any_work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
@@ -93,6 +95,8 @@ def test_bad_output_folders_are_refused_before_any_work(tmp_path: Path, monkeypa
         (tmp_path / "out").mkdir()
         (tmp_path / "out" / "plan.json").write_text("{}")
         (tmp_path / "out" / "notes.txt").write_text("mine")
+    elif setup == "loop":
+        (tmp_path / "loop").symlink_to("loop")
     elif setup == "dir-at-file":
         (tmp_path / "out" / "launch.sh").mkdir(parents=True)
     before = _tree(tmp_path)
