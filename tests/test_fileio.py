@@ -16,8 +16,13 @@ NAMES = ("plan.json", "launch.sh", "report.md")
 
 
 def _tree(root: Path) -> dict[str, bytes | None]:
-    """Every path below root (hidden ones too) -> bytes (None for folders)."""
-    return {str(p.relative_to(root)): (None if p.is_dir() else p.read_bytes()) for p in root.rglob("*")}
+    """Every path below root (hidden ones too) -> bytes (None for folders, '->target' for links)."""
+    def content(p: Path) -> bytes | None:
+        if p.is_symlink():
+            return b"->" + os.fsencode(os.readlink(p))
+        return None if p.is_dir() else p.read_bytes()
+
+    return {str(p.relative_to(root)): content(p) for p in root.rglob("*")}
 
 
 def test_new_folder_and_missing_parents_are_created(tmp_path: Path) -> None:
