@@ -1,4 +1,5 @@
-"""Shared CLI plumbing: turn user errors into one stderr line and exit code 2."""
+"""Shared CLI plumbing: the one UserError, and the one way a CLI ends on an error (one stderr line,
+exit code 2 for bad input, 3 for a request nothing can satisfy)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,20 @@ from typing import NoReturn
 
 from pydantic import ValidationError
 
+EXIT_OK = 0
 EXIT_USAGE = 2
 EXIT_INFEASIBLE = 3
+EXIT_INTERRUPTED = 130
 
 
 class UserError(Exception):
-    """A mistake in what the user asked for: reported as one line, exit code 2."""
+    """A mistake in what the user asked for (exit code 2), or a well-formed request that nothing can
+    satisfy (raise with code=EXIT_INFEASIBLE): reported as one line, never as a traceback."""
+
+    def __init__(self, message: str, code: int = EXIT_USAGE) -> None:
+        super().__init__(message)
+        self.code = code
+        """The exit code the CLI ends with."""
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -24,10 +33,21 @@ class OneLineParser(argparse.ArgumentParser):
         fail(f"{self.prog}: {message}")
 
 
-def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
-    """Print `message` as one line on stderr and exit."""
-    sys.stderr.write(" ".join(str(message).split()) + "\n")
-    raise SystemExit(code)
+def one_line(message: object) -> str:
+    """`message` with every run of whitespace (newlines included) folded into one space."""
+    return " ".join(str(message).split())
+
+
+def report(message: object, code: int) -> int:
+    """Write `message` as one line on stderr; return `code`."""
+    sys.stderr.write(one_line(message) + "\n")
+    sys.stderr.flush()
+    return code
+
+
+def fail(message: object, code: int = EXIT_USAGE) -> NoReturn:
+    """Print `message` as one line on stderr and exit with `code`."""
+    raise SystemExit(report(message, code))
 
 
 def validation_message(err: ValidationError) -> str:
@@ -38,14 +58,27 @@ def validation_message(err: ValidationError) -> str:
     return f"{where}: {msg}" if where else msg
 
 
-def run_cli(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | None = None) -> NoReturn:
-    """Run `main`, mapping UserError/ValueError/ValidationError to one line and exit 2."""
+def exit_code(main: Callable[[Sequence[str] | None], int | None], argv: Sequence[str] | None = None) -> int:
+    """Run `main(argv)` and return its exit code instead of raising: UserError -> its code,
+    ValidationError / ValueError / OSError -> 2, each as one stderr line; an argparse exit
+    (OneLineParser.error, --help) -> its code. CLIs' `main()` return this, so that an in-process
+    caller (tests) gets the code without catching anything; unexpected exceptions (bugs) still raise."""
     try:
-        code = main(argv)
+        return int(main(argv) or EXIT_OK)
+    except SystemExit as err:
+        if err.code is None or isinstance(err.code, int):
+            return err.code or EXIT_OK
+        return report(err.code, EXIT_USAGE)
     except ValidationError as err:
-        fail(f"error: {validation_message(err)}")
-    except (UserError, ValueError, FileNotFoundError) as err:
-        fail(f"error: {err}")
+        return report(f"error: {validation_message(err)}", EXIT_USAGE)
+    except UserError as err:
+        return report(f"error: {err}", err.code)
+    except (ValueError, OSError) as err:
+        return report(f"error: {err}", EXIT_USAGE)
     except KeyboardInterrupt:
-        fail("interrupted", 130)
-    raise SystemExit(code)
+        return report("interrupted", EXIT_INTERRUPTED)
+
+
+def run_cli(main: Callable[[Sequence[str] | None], int | None], argv: Sequence[str] | None = None) -> NoReturn:
+    """Process entry: exit with exit_code(main, argv)."""
+    raise SystemExit(exit_code(main, argv))

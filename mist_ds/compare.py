@@ -2,7 +2,7 @@
 predicted vs measured, side by side.
 
 Predicted: the current cost model (mist_ds.cost.predict_plan) on the hardware profile of the GPU
-the run reports (profile_for_gpu: 'NVIDIA H200' -> h200, ... ; --hardware overrides). When no
+the run reports (config.profiles.profile_for_gpu: 'NVIDIA H200' -> h200, ...; --hardware overrides). When no
 shipped profile matches (a CPU run, an unknown card) the plan's stored prediction is shown and the
 output says so; --stored always shows the stored one. Measured: the RunReport of launch/train.py.
 Memory is compared per stage: the measured peak of a stage is the largest max_memory_allocated
@@ -19,24 +19,12 @@ import sys
 
 from mist_ds.cli import OneLineParser
 from mist_ds.config import Plan, PlanPrediction, RunReport
+from mist_ds.config.plan import plan_file_hashes
+from mist_ds.config.profiles import load_hardware, profile_for_gpu
 from mist_ds.config.units import GIB
 
 # GPU names as torch / nvidia-smi report them -> shipped profile (profiling/profiles/NAME.json).
 # Order matters: the first pattern found in the name wins.
-GPU_PROFILES = (("H200", "h200"), ("H100", "h100-sxm-80gb"))
-
-
-def profile_for_gpu(gpu_name: str) -> str:
-    """The shipped hardware profile of a GPU a run reports ('NVIDIA H200' -> 'h200'), or a one-line
-    ValueError when none matches (e.g. a CPU run): then name the profile yourself (--hardware)."""
-    for pattern, profile in GPU_PROFILES:
-        if pattern.lower() in gpu_name.lower():
-            return profile
-    known = ", ".join(f"'{pattern}' -> {profile}" for pattern, profile in GPU_PROFILES)
-    raise ValueError(f"no shipped hardware profile for GPU '{gpu_name}' (known: {known}); "
-                     "pass --hardware NAME|FILE")
-
-
 def rel_error(predicted: float | None, measured: float | None) -> float | None:
     """(predicted - measured) / measured, None when either is missing or measured is 0."""
     if predicted is None or not measured:
@@ -52,7 +40,6 @@ def prediction_for(plan: Plan, run: RunReport, hardware: str | None = None,
     if not stored:
         try:
             name = hardware or profile_for_gpu(run.gpu_name)
-            from mist_ds.config.profiles import load_hardware
             from mist_ds.cost.plan_predict import predict_plan
 
             profile = load_hardware(name)
@@ -77,8 +64,10 @@ def stage_peaks(plan: Plan, peaks: tuple[int, ...]) -> list[int | None]:
     return out
 
 
-def comparison(plan: Plan, run: RunReport, hardware: str | None = None, stored: bool = False) -> dict:
-    """Machine-readable comparison (what --json prints)."""
+def comparison(plan: Plan, run: RunReport, hardware: str | None = None, stored: bool = False,
+               hashes: frozenset[str] | None = None) -> dict:
+    """Machine-readable comparison (what --json prints); `hashes`: the plan file's run hashes
+    (config/plan.py plan_file_hashes; default: the plan's content hash)."""
     pred, source = prediction_for(plan, run, hardware, stored)
     measured_mem = stage_peaks(plan, run.peak_allocated_bytes)
     reserved = stage_peaks(plan, run.peak_reserved_bytes)
@@ -93,7 +82,7 @@ def comparison(plan: Plan, run: RunReport, hardware: str | None = None, stored: 
     predicted_t = pred.iteration_time_s if pred else None
     return {
         "plan_hash": plan.without_prediction().content_hash(), "run_plan_hash": run.plan_hash,
-        "same_plan": plan.without_prediction().content_hash() == run.plan_hash,
+        "same_plan": run.plan_hash in (hashes or {plan.without_prediction().content_hash()}),
         "status": run.status, "gpu_name": run.gpu_name, "num_gpus": run.num_gpus,
         "prediction_source": source,
         "iteration_time": {"predicted_s": predicted_t, "measured_s": measured_t,
@@ -158,11 +147,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         plan, run = _load(Plan, args.plan), _load(RunReport, args.run)
-        plan_hash = plan.without_prediction().content_hash()
-        if run.plan_hash != plan_hash and not args.force:
+        hashes = plan_file_hashes(args.plan)
+        if run.plan_hash not in hashes and not args.force:
             raise ValueError(f"{args.run} is a run of plan {run.plan_hash}, not of {args.plan} "
-                             f"({plan_hash}); --force compares anyway")
-        result = comparison(plan, run, args.hardware, args.stored)
+                             f"({', '.join(sorted(hashes))}); --force compares anyway")
+        result = comparison(plan, run, args.hardware, args.stored, hashes)
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

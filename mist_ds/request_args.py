@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import math
 
 from mist_ds.cli import UserError
-from mist_ds.config import ClusterSpec, SearchSpace, TuneRequest, resolve_model
+from mist_ds.config import ClusterSpec, HardwareProfile, SearchSpace, TuneRequest, resolve_model
+from mist_ds.config.request import MAX_MEMORY_CAP_BYTES
 
 GIB = 1024**3
 
@@ -19,7 +21,10 @@ def add_request_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--global-batch", type=int, required=True, help="sequences per optimizer step")
     parser.add_argument("--seq-len", type=int, required=True, help="tokens per sequence")
     parser.add_argument("--dtype", choices=("bf16", "fp16"), default="bf16")
-    parser.add_argument("--memory-gb", type=float, default=None, help="per-GPU memory cap, GiB")
+    parser.add_argument("--memory-gb", type=float, default=None,
+                        help="per-GPU memory cap, GiB (default: the hardware profile's card memory)")
+    parser.add_argument("--force-memory", action="store_true",
+                        help="allow a --memory-gb above the profile's card memory")
     space = parser.add_argument_group("search space")
     space.add_argument("--no-pipeline", action="store_true", help="no pipeline parallelism")
     space.add_argument("--max-pp", type=int, default=None, help="most pipeline stages")
@@ -75,11 +80,38 @@ def space_from_args(args: argparse.Namespace) -> SearchSpace:
     )
 
 
+def memory_cap_bytes(memory_gb: float | None) -> int | None:
+    """--memory-gb in bytes: a positive, finite number of GiB, at most MAX_MEMORY_CAP_BYTES."""
+    if memory_gb is None:
+        return None
+    if not math.isfinite(memory_gb) or memory_gb <= 0:
+        raise UserError(f"--memory-gb must be positive, got {memory_gb}: give a finite number of GiB")
+    if memory_gb * GIB > MAX_MEMORY_CAP_BYTES:
+        raise UserError(f"--memory-gb {memory_gb:g} is above the limit of {MAX_MEMORY_CAP_BYTES // GIB} GiB "
+                        "(no accelerator has more than a few hundred GiB)")
+    cap = int(memory_gb * GIB)
+    if cap < 1024**2:
+        raise UserError(f"--memory-gb {memory_gb:g} is below 1 MiB")
+    return cap
+
+
+def check_memory_cap(request: TuneRequest, hardware: HardwareProfile, force: bool = False) -> None:
+    """A cap above the card's memory would give plans that cannot run: refuse it unless forced."""
+    cap = request.gpu_memory_cap_bytes
+    if cap is not None and cap > hardware.gpu_memory_bytes and not force:
+        raise UserError(
+            f"--memory-gb {cap / GIB:g} is above the {hardware.gpu_memory_bytes / GIB:.2f} GiB of a "
+            f"{hardware.gpu_name} (hardware profile {hardware.name}): its plans would run out of memory "
+            "on the card; pass --force-memory to tune for it anyway")
+
+
 def request_from_args(args: argparse.Namespace) -> TuneRequest:
     """Validate every flag into a TuneRequest (raises UserError / ValueError with one-line messages)."""
-    if args.memory_gb is not None and args.memory_gb <= 0:
-        raise UserError(f"--memory-gb must be positive, got {args.memory_gb}")
-    cap = None if args.memory_gb is None else int(args.memory_gb * GIB)
+    cap = memory_cap_bytes(args.memory_gb)
+    if not args.model.strip():
+        raise UserError("--model is empty: give a preset name or an HF config.json path")
+    if len(args.model) > 4096:
+        raise UserError(f"--model is {len(args.model)} characters long: not a preset name or a path")
     return TuneRequest(
         model=resolve_model(args.model), cluster=cluster_from_args(args),
         global_batch_size=args.global_batch, seq_len=args.seq_len, dtype=args.dtype,

@@ -26,7 +26,7 @@ def run_autotune(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]
         (["--model", "gpt-1.3b", "--gpus-per-node", "2", "--global-batch", "32",
           "--seq-len", "4096"], "exceeds"),
         (["--model", "gpt-1.3b", "--hostfile", "missing-hostfile", "--global-batch", "32",
-          "--seq-len", "2048"], "cannot read hostfile"),
+          "--seq-len", "2048"], "hostfile missing-hostfile does not exist"),
         (["--model", "gpt-1.3b", "--global-batch", "32", "--seq-len", "2048"], "--gpus-per-node"),
         (["--model", "gpt-1.3b", "--gpus-per-node", "two", "--global-batch", "32",
           "--seq-len", "2048"], "invalid int value"),

@@ -5,7 +5,7 @@
 
 Pairs: bench/results/accuracy/<case>.plan.json + <case>.run.json (the suite), and the older runs
 bench/results/runs_h200x2_*.json matched by plan hash to bench/results/gpu_plans/*.json. Each run is
-re-predicted on the shipped profile of the GPU it reports (mist_ds.compare.profile_for_gpu). A run is
+re-predicted on the shipped profile of the GPU it reports (mist_ds.config.profiles.profile_for_gpu). A run is
 in-sample when its case says so (Case.in_sample) or when a profile's provenance names its file as
 the data of a calibrated term. Exit 2 on bad input (e.g. a run on a GPU without a shipped profile).
 """
@@ -23,9 +23,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from bench.accuracy.cases import CASES  # noqa: E402
 from bench.accuracy.scoring import Scored, rank_correlations, score, summary  # noqa: E402
-from mist_ds.config import Plan, RunReport  # noqa: E402
-from mist_ds.fileio import write_text_atomic  # noqa: E402
+from mist_ds.config import RunReport  # noqa: E402
+from mist_ds.config.plan import plan_file_hashes  # noqa: E402
 from mist_ds.config.units import GIB  # noqa: E402
+from mist_ds.fileio import write_text_atomic  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "bench" / "results"
@@ -40,7 +41,7 @@ def suite_pairs(folder: Path) -> list[tuple[str, Path, Path]]:
 
 def older_pairs(results: Path) -> list[tuple[str, Path, Path]]:
     """runs_h200x2_*.json whose plan_hash matches a gpu_plans/*.json plan."""
-    plans = {Plan.load(p).without_prediction().content_hash(): p for p in sorted((results / "gpu_plans").glob("*.json"))}
+    plans = {h: p for p in sorted((results / "gpu_plans").glob("*.json")) for h in plan_file_hashes(p)}
     out = []
     for run in sorted(results.glob("runs_h200x2_*.json")):
         plan = plans.get(RunReport.load(run).plan_hash)

@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from bench.accuracy import machine  # noqa: E402
 from bench.accuracy.jobs import ROOT, Job, command, make_job, outcome  # noqa: E402
-from mist_ds.compare import profile_for_gpu  # noqa: E402
+from mist_ds.config.profiles import profile_for_gpu  # noqa: E402
 from mist_ds.fileio import write_text_atomic  # noqa: E402
 from mist_ds.runtime.measure import read_meminfo  # noqa: E402
 

@@ -16,7 +16,9 @@ from pathlib import Path
 
 from bench.accuracy.cases import family, workload
 from bench.accuracy.schema import knobs_of
-from mist_ds.compare import profile_for_gpu, rel_error, stage_peaks
+from mist_ds.compare import rel_error, stage_peaks
+from mist_ds.config.plan import plan_file_hashes
+from mist_ds.config.profiles import profile_for_gpu
 from mist_ds.config import HardwareProfile, Plan, RunReport
 from mist_ds.config.profiles import load_hardware
 from mist_ds.cost import predict_plan
@@ -85,7 +87,7 @@ def score(name: str, source: str, plan_path: Path, run_path: Path, in_sample: tu
     return Scored(
         name=name, source=source, plan_path=str(plan_path), run_path=str(run_path),
         family=family(knobs), workload=workload(knobs), status=run.status, gpu_name=run.gpu_name,
-        date=run.date_utc[:10], hardware=hw.name, same_plan=run.plan_hash == bare.content_hash(),
+        date=run.date_utc[:10], hardware=hw.name, same_plan=run.plan_hash in plan_file_hashes(plan_path),
         in_sample=in_sample, predicted_fit=max(s.peak_memory_bytes for s in pred.stages) <= cap,
         predicted_s=pred.iteration_time_s, measured_s=run.median_iteration_time_s if ok else None,
         time_error=rel_error(pred.iteration_time_s, run.median_iteration_time_s) if ok else None,

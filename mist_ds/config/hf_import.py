@@ -1,90 +1,176 @@
-"""Read a Hugging Face `config.json` into a ModelSpec, offline (no hub access, no transformers)."""
+"""Read a Hugging Face `config.json` into ModelSpec fields, offline (no hub access, no transformers).
+
+This module knows the HF key names and nothing of ModelSpec itself (no import of
+mist_ds.config.model_spec at module level): `ModelSpec.from_hf_config` calls read_hf_fields and
+validates the fields (sizes against ModelSpec's caps). Every value is type- and range-checked here,
+naming the HF key: integers must be JSON integers ("4096" and 4096.0 are errors), floats finite,
+flags booleans, head counts positive, key/value heads 1..heads and dividing them.
+"""
 
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-from mist_ds.config.model_spec import ModelSpec
+from mist_ds.fileio import read_text_bounded
 
-_LLAMA_LIKE = ("llama", "mistral", "qwen2")
+if TYPE_CHECKING:
+    from mist_ds.config.model_spec import ModelSpec
+
+_MISSING = object()
+Fields = dict[str, Any]
+KeyOf = dict[str, str]
+"""ModelSpec field -> the HF key it came from (to name it in errors)."""
 
 
-def _llama_like(cfg: dict[str, Any], name: str) -> ModelSpec:
-    hidden, heads = cfg["hidden_size"], cfg["num_attention_heads"]
-    head_dim = cfg.get("head_dim") or hidden // heads
+class _Config:
+    """A config.json object with typed, range-checked reads whose errors name the key."""
+
+    def __init__(self, cfg: dict[str, Any], origin: str) -> None:
+        self.cfg, self.origin = cfg, origin
+
+    def fail(self, key: str, message: str) -> ValueError:
+        return ValueError(f"{self.origin}: {key} {message}")
+
+    def get(self, key: str, default: Any = _MISSING) -> Any:
+        value = self.cfg.get(key, default)
+        if value is _MISSING:
+            raise ValueError(f"{self.origin}: missing field '{key}' for model_type '{self.cfg['model_type']}'")
+        return value
+
+    def int(self, key: str, default: Any = _MISSING) -> int:
+        """A JSON integer >= 1 (bools are not integers)."""
+        value = self.get(key, default)
+        if type(value) is not int:
+            raise self.fail(key, f"must be an integer, got {_show(value)}")
+        if value < 1:
+            raise self.fail(key, f"must be at least 1, got {value}")
+        return value
+
+    def optional_int(self, key: str) -> int | None:
+        """int(), where a missing key or null means 'not given'."""
+        return None if self.cfg.get(key) is None else self.int(key)
+
+    def float(self, key: str, default: float) -> float:
+        """A finite JSON number > 0."""
+        value = self.get(key, default)
+        if type(value) not in (int, float) or not math.isfinite(value) or value <= 0:
+            raise self.fail(key, f"must be a finite positive number, got {_show(value)}")
+        return float(value)
+
+    def bool(self, key: str, default: bool) -> bool:
+        value = self.get(key, default)
+        if type(value) is not bool:
+            raise self.fail(key, f"must be true or false, got {_show(value)}")
+        return value
+
+
+def _show(value: Any) -> str:
+    text = json.dumps(value) if isinstance(value, (str, int, float, bool, type(None))) else type(value).__name__
+    return text if len(text) <= 40 else text[:40] + "..."
+
+
+def _llama_like(c: _Config) -> tuple[Fields, KeyOf]:
+    hidden, heads = c.int("hidden_size"), c.int("num_attention_heads")
+    head_dim = c.optional_int("head_dim") or hidden // heads
     if head_dim * heads != hidden:
-        raise ValueError(f"head_dim {head_dim} x {heads} heads != hidden_size {hidden}: not supported")
-    if cfg.get("hidden_act", "silu") != "silu":
-        raise ValueError(f"hidden_act '{cfg['hidden_act']}' is not supported for {cfg['model_type']}")
-    return ModelSpec(
-        name=name, family="llama", num_layers=cfg["num_hidden_layers"], hidden_size=hidden,
-        num_heads=heads, num_kv_heads=cfg.get("num_key_value_heads") or heads,
-        ffn_hidden_size=cfg["intermediate_size"], vocab_size=cfg["vocab_size"],
-        max_seq_len=cfg.get("max_position_embeddings", 4096),
-        tie_embeddings=bool(cfg.get("tie_word_embeddings", False)), norm="rmsnorm",
-        activation="swiglu", position_embedding="rope",
-        rope_theta=float(cfg.get("rope_theta", 10000.0)), linear_bias=False,
-        qkv_bias=cfg["model_type"] == "qwen2", norm_eps=float(cfg.get("rms_norm_eps", 1e-6)),
+        raise c.fail("head_dim", f"{head_dim} x {heads} heads != hidden_size {hidden}: not supported")
+    kv = c.optional_int("num_key_value_heads") or heads
+    if kv > heads or heads % kv:
+        raise c.fail("num_key_value_heads", f"{kv} must be between 1 and num_attention_heads {heads} "
+                     "and divide it")
+    act = c.get("hidden_act", "silu")
+    if act != "silu":
+        raise c.fail("hidden_act", f"{_show(act)} is not supported for {c.cfg['model_type']} (only \"silu\")")
+    fields = dict(
+        family="llama", num_layers=c.int("num_hidden_layers"), hidden_size=hidden, num_heads=heads,
+        num_kv_heads=kv, ffn_hidden_size=c.int("intermediate_size"), vocab_size=c.int("vocab_size"),
+        max_seq_len=c.int("max_position_embeddings", 4096),
+        tie_embeddings=c.bool("tie_word_embeddings", False), norm="rmsnorm", activation="swiglu",
+        position_embedding="rope", rope_theta=c.float("rope_theta", 10000.0), linear_bias=False,
+        qkv_bias=c.cfg["model_type"] == "qwen2", norm_eps=c.float("rms_norm_eps", 1e-6),
     )
+    return fields, {"num_layers": "num_hidden_layers", "num_heads": "num_attention_heads",
+                    "num_kv_heads": "num_key_value_heads", "ffn_hidden_size": "intermediate_size",
+                    "max_seq_len": "max_position_embeddings", "norm_eps": "rms_norm_eps"}
 
 
-def _gpt2(cfg: dict[str, Any], name: str) -> ModelSpec:
-    hidden = cfg["n_embd"]
-    return ModelSpec(
-        name=name, family="gpt", num_layers=cfg["n_layer"], hidden_size=hidden,
-        num_heads=cfg["n_head"], num_kv_heads=cfg["n_head"],
-        ffn_hidden_size=cfg.get("n_inner") or 4 * hidden, vocab_size=cfg["vocab_size"],
-        max_seq_len=cfg.get("n_positions", 1024),
-        tie_embeddings=bool(cfg.get("tie_word_embeddings", True)), norm="layernorm",
-        activation="gelu", position_embedding="learned", linear_bias=True,
-        norm_eps=float(cfg.get("layer_norm_epsilon", 1e-5)),
+def _gpt2(c: _Config) -> tuple[Fields, KeyOf]:
+    hidden = c.int("n_embd")
+    heads = c.int("n_head")
+    fields = dict(
+        family="gpt", num_layers=c.int("n_layer"), hidden_size=hidden, num_heads=heads,
+        num_kv_heads=heads, ffn_hidden_size=c.optional_int("n_inner") or 4 * hidden,
+        vocab_size=c.int("vocab_size"), max_seq_len=c.int("n_positions", 1024),
+        tie_embeddings=c.bool("tie_word_embeddings", True), norm="layernorm", activation="gelu",
+        position_embedding="learned", linear_bias=True, norm_eps=c.float("layer_norm_epsilon", 1e-5),
     )
+    return fields, {"num_layers": "n_layer", "hidden_size": "n_embd", "num_heads": "n_head",
+                    "num_kv_heads": "n_head", "ffn_hidden_size": "n_inner", "max_seq_len": "n_positions",
+                    "norm_eps": "layer_norm_epsilon"}
 
 
-def _gpt_neox(cfg: dict[str, Any], name: str) -> ModelSpec:
-    return ModelSpec(
-        name=name, family="gpt", num_layers=cfg["num_hidden_layers"],
-        hidden_size=cfg["hidden_size"], num_heads=cfg["num_attention_heads"],
-        num_kv_heads=cfg["num_attention_heads"], ffn_hidden_size=cfg["intermediate_size"],
-        vocab_size=cfg["vocab_size"], max_seq_len=cfg.get("max_position_embeddings", 2048),
-        tie_embeddings=bool(cfg.get("tie_word_embeddings", False)), norm="layernorm",
-        activation="gelu", position_embedding="rope",
-        rotary_fraction=float(cfg.get("rotary_pct", 0.25)),
-        rope_theta=float(cfg.get("rotary_emb_base", 10000.0)), linear_bias=True,
-        parallel_residual=bool(cfg.get("use_parallel_residual", True)),
-        norm_eps=float(cfg.get("layer_norm_eps", 1e-5)),
+def _gpt_neox(c: _Config) -> tuple[Fields, KeyOf]:
+    heads = c.int("num_attention_heads")
+    fields = dict(
+        family="gpt", num_layers=c.int("num_hidden_layers"), hidden_size=c.int("hidden_size"),
+        num_heads=heads, num_kv_heads=heads, ffn_hidden_size=c.int("intermediate_size"),
+        vocab_size=c.int("vocab_size"), max_seq_len=c.int("max_position_embeddings", 2048),
+        tie_embeddings=c.bool("tie_word_embeddings", False), norm="layernorm", activation="gelu",
+        position_embedding="rope", rotary_fraction=c.float("rotary_pct", 0.25),
+        rope_theta=c.float("rotary_emb_base", 10000.0), linear_bias=True,
+        parallel_residual=c.bool("use_parallel_residual", True), norm_eps=c.float("layer_norm_eps", 1e-5),
     )
+    return fields, {"num_layers": "num_hidden_layers", "num_heads": "num_attention_heads",
+                    "num_kv_heads": "num_attention_heads", "ffn_hidden_size": "intermediate_size",
+                    "max_seq_len": "max_position_embeddings", "rotary_fraction": "rotary_pct",
+                    "rope_theta": "rotary_emb_base", "norm_eps": "layer_norm_eps"}
 
 
-_READERS: dict[str, Callable[[dict[str, Any], str], ModelSpec]] = {
-    **{kind: _llama_like for kind in _LLAMA_LIKE},
-    "gpt2": _gpt2,
-    "gpt_neox": _gpt_neox,
+_READERS: dict[str, Callable[[_Config], tuple[Fields, KeyOf]]] = {
+    "llama": _llama_like, "mistral": _llama_like, "qwen2": _llama_like,
+    "gpt2": _gpt2, "gpt_neox": _gpt_neox,
 }
+SUPPORTED_MODEL_TYPES = tuple(sorted(_READERS))
 
 
-def model_spec_from_hf_config(path: str | Path) -> ModelSpec:
-    """Build a ModelSpec from a Hugging Face config.json (a file, or a folder holding one)."""
+def _load_json(path: Path) -> dict[str, Any]:
+    text = read_text_bounded(path, "model config")
+    try:
+        cfg = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path} is not valid JSON: {err.msg} (line {err.lineno})") from None
+    except (ValueError, RecursionError) as err:  # 5,000-digit integers, deeply nested arrays
+        raise ValueError(f"{path} is not a usable JSON config: {str(err)[:80]}") from None
+    if not isinstance(cfg, dict):
+        raise ValueError(f"{path} is not a JSON object")
+    return cfg
+
+
+def read_hf_fields(path: str | Path) -> tuple[Fields, str, KeyOf]:
+    """(ModelSpec fields, the file read, field -> HF key) from a Hugging Face config.json (a file,
+    or a folder holding one). Raises one-line ValueErrors."""
     path = Path(path)
     if path.is_dir():
         path = path / "config.json"
-    try:
-        cfg = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise ValueError(f"model config {path} does not exist") from None
-    except (OSError, json.JSONDecodeError) as err:
-        raise ValueError(f"cannot read model config {path}: {err}") from None
-    if not isinstance(cfg, dict):
-        raise ValueError(f"{path} is not a JSON object")
+    cfg = _load_json(path)
     kind = cfg.get("model_type")
-    if kind not in _READERS:
-        raise ValueError(
-            f"{path}: model_type '{kind}' is not supported (supported: {', '.join(sorted(_READERS))})"
-        )
-    name = cfg.get("_name_or_path") or path.parent.name or kind
-    try:
-        return _READERS[kind](cfg, str(name))
-    except KeyError as err:
-        raise ValueError(f"{path}: missing field {err} for model_type '{kind}'") from None
+    if not isinstance(kind, str) or kind not in _READERS:
+        shown = f"'{kind}'" if isinstance(kind, str) else _show(kind)
+        raise ValueError(f"{path}: model_type {shown} is not supported (supported families: "
+                         f"{', '.join(SUPPORTED_MODEL_TYPES)})")
+    fields, key_of = _READERS[kind](_Config(cfg, str(path)))
+    name = cfg.get("_name_or_path")
+    if not isinstance(name, str) or not name.strip():
+        name = path.parent.name or kind
+    fields["name"] = name.strip()[:256]
+    return fields, str(path), key_of
+
+
+def model_spec_from_hf_config(path: str | Path) -> ModelSpec:
+    """ModelSpec.from_hf_config(path), under the name mist_ds.config exports."""
+    from mist_ds.config.model_spec import ModelSpec
+
+    return ModelSpec.from_hf_config(path)

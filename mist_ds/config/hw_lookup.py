@@ -24,7 +24,6 @@ from mist_ds.config.hardware import (
     MatmulSample,
     Scope,
 )
-from mist_ds.config.model_spec import ModelSpec
 
 
 def bus_factor(kind: CollectiveKind, group_size: int) -> float:

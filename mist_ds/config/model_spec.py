@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationError, model_validator
 
 from mist_ds.config.base import StrictModel
 
@@ -14,27 +14,46 @@ NormKind = Literal["layernorm", "rmsnorm"]
 ActivationKind = Literal["gelu", "swiglu"]
 PositionKind = Literal["learned", "rope"]
 
+# Size caps: each is far above every published dense transformer, and each keeps the work and the
+# memory of a search bounded (the search evaluates every (stage, layer count, recompute count) of a
+# layout, so its work grows with the square of the layer count and more; the sizes enter float64
+# byte and FLOP counts, which stay exact below 2**53).
+MAX_LAYERS = 256
+"""Transformer blocks. Deepest published LLMs: PaLM-540B 118, Llama-3.1-405B 126, Megatron-1T 128;
+2x headroom. The exact pipeline partition's work grows faster than the square of the layer count:
+measured on 2 CPU cores, 64 8-GPU nodes, micro-batch 1: 128 layers 3 s, 256 layers 9 s, 512 layers
+150 s (and 2,000 layers ran out of memory)."""
+MAX_HIDDEN = 2**17
+"""Model width. Widest published: PaLM-540B 18,432, MT-NLG-530B 20,480; 6x headroom."""
+MAX_FFN = 2**19
+"""MLP inner width. Widest published: PaLM-540B 73,728; 7x headroom."""
+MAX_VOCAB = 2**22
+"""Vocabulary. Largest published: Gemma 256,000 (PaLM 256K); 16x headroom."""
+MAX_SEQ_LEN = 2**24
+"""Context length (16,777,216 tokens). Longest published: Llama-4-Scout's 10M."""
+
 
 class ModelSpec(StrictModel):
     """A GPT- or Llama-style decoder; every size the cost model and runtime need derives from it."""
 
-    name: str = Field(min_length=1)
+    name: str = Field(min_length=1, max_length=256)
     """Preset name or a label for an imported config (used in reports and file names)."""
     family: Family
     """Block family: 'gpt' (pre-LN, GELU MLP) or 'llama' (RMSNorm, SwiGLU, RoPE, GQA)."""
-    num_layers: int = Field(ge=1)
-    """Number of transformer blocks."""
-    hidden_size: int = Field(ge=1)
-    """Model width h."""
-    num_heads: int = Field(ge=1)
-    """Number of query attention heads."""
-    num_kv_heads: int = Field(ge=1)
-    """Number of key/value heads (== num_heads without grouped-query attention)."""
-    ffn_hidden_size: int = Field(ge=1)
+    num_layers: int = Field(ge=1, le=MAX_LAYERS)
+    """Number of transformer blocks (at most MAX_LAYERS)."""
+    hidden_size: int = Field(ge=1, le=MAX_HIDDEN)
+    """Model width h (at most MAX_HIDDEN)."""
+    num_heads: int = Field(ge=1, le=MAX_HIDDEN)
+    """Number of query attention heads (divides hidden_size)."""
+    num_kv_heads: int = Field(ge=1, le=MAX_HIDDEN)
+    """Number of key/value heads, 1..num_heads and dividing it (== num_heads without grouped-query
+    attention)."""
+    ffn_hidden_size: int = Field(ge=1, le=MAX_FFN)
     """Inner width of the MLP (per gate/up projection for SwiGLU)."""
-    vocab_size: int = Field(ge=1)
+    vocab_size: int = Field(ge=1, le=MAX_VOCAB)
     """Vocabulary size of the embedding and LM head."""
-    max_seq_len: int = Field(ge=1)
+    max_seq_len: int = Field(ge=1, le=MAX_SEQ_LEN)
     """Longest sequence the model supports (size of learned position table, RoPE range)."""
     tie_embeddings: bool
     """True when the LM head reuses the input embedding matrix."""
@@ -44,9 +63,9 @@ class ModelSpec(StrictModel):
     """MLP activation: 'gelu' (two matrices) or 'swiglu' (three matrices)."""
     position_embedding: PositionKind
     """Learned absolute positions or rotary embeddings."""
-    rotary_fraction: float = Field(default=1.0, gt=0.0, le=1.0)
+    rotary_fraction: float = Field(default=1.0, gt=0.0, le=1.0, allow_inf_nan=False)
     """Fraction of each head's dimensions that RoPE rotates (GPT-NeoX: 0.25); ignored for learned positions."""
-    rope_theta: float = Field(default=10000.0, gt=0.0)
+    rope_theta: float = Field(default=10000.0, gt=0.0, allow_inf_nan=False)
     """RoPE base frequency."""
     linear_bias: bool
     """True when every linear layer has a bias (GPT-2, GPT-NeoX)."""
@@ -54,7 +73,7 @@ class ModelSpec(StrictModel):
     """True when only the q/k/v projections have biases (Qwen2); implied by linear_bias."""
     parallel_residual: bool = False
     """True when attention and MLP read the same input and are summed (GPT-NeoX), else sequential."""
-    norm_eps: float = Field(default=1e-5, gt=0.0)
+    norm_eps: float = Field(default=1e-5, gt=0.0, allow_inf_nan=False)
     """Epsilon of the normalisation layers."""
 
     @model_validator(mode="after")
@@ -67,18 +86,28 @@ class ModelSpec(StrictModel):
 
     @model_validator(mode="after")
     def _kv_heads_divide_heads(self) -> ModelSpec:
-        if self.num_heads % self.num_kv_heads:
-            raise ValueError(
-                f"num_heads {self.num_heads} is not divisible by num_kv_heads {self.num_kv_heads}"
-            )
+        if self.num_kv_heads > self.num_heads or self.num_heads % self.num_kv_heads:
+            raise ValueError(f"num_kv_heads {self.num_kv_heads} must divide num_heads {self.num_heads} "
+                             "(grouped-query attention shares each key/value head among whole groups)")
         return self
 
     @classmethod
     def from_hf_config(cls, path: str | Path) -> ModelSpec:
-        """Read a Hugging Face config.json (file or folder) offline; see mist_ds.config.hf_import."""
-        from mist_ds.config.hf_import import model_spec_from_hf_config
+        """Read a Hugging Face config.json (file or folder) offline; one-line ValueError on bad input.
 
-        return model_spec_from_hf_config(path)
+        mist_ds.config.hf_import reads the JSON into ModelSpec fields and knows nothing of this class
+        (imported here, not at module level, so neither module imports the other at import time)."""
+        from mist_ds.config.hf_import import read_hf_fields
+
+        fields, origin, key_of = read_hf_fields(path)
+        try:
+            return cls.model_validate(fields)
+        except ValidationError as err:
+            first = err.errors()[0]
+            field = ".".join(str(part) for part in first["loc"])
+            msg = first["msg"].removeprefix("Value error, ")
+            where = f"{key_of.get(field, field)}: " if field else ""
+            raise ValueError(f"{origin}: {where}{msg}") from None
 
     # ----- derived sizes -------------------------------------------------------------------
     @property

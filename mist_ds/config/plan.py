@@ -197,3 +197,15 @@ class Plan(StrictModel):
     def without_prediction(self) -> Plan:
         """The same plan with its prediction removed (what the runtime hashes)."""
         return self.model_copy(update={"prediction": None})
+
+
+def plan_file_hashes(path) -> frozenset[str]:
+    """Every RunReport.plan_hash that means "a run of the plan in this file": the content hash of the
+    plan without its prediction, and for a version-1 file the hash its runtime recorded."""
+    from pathlib import Path
+
+    from mist_ds.config.plan_v1 import version_1_hash
+
+    text = Path(path).read_text()
+    hashes = {Plan.from_json_text(text).without_prediction().content_hash(), version_1_hash(text)}
+    return frozenset(h for h in hashes if h is not None)

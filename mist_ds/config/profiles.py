@@ -10,6 +10,19 @@ from mist_ds.config.hardware import HardwareProfile
 
 DEFAULT_PROFILE = "h100-sxm-80gb"
 """The profile used when nothing names one (a plan without prediction, the CLIs' --hardware default)."""
+GPU_PROFILES = (("H200", "h200"), ("H100", "h100-sxm-80gb"))
+"""(substring of torch's device name, shipped profile): which profile describes a GPU a run reports."""
+
+
+def profile_for_gpu(gpu_name: str) -> str:
+    """The shipped hardware profile of a GPU a run reports ('NVIDIA H200' -> 'h200'), or a one-line
+    ValueError when none matches (e.g. a CPU run): then name the profile yourself (--hardware)."""
+    for pattern, profile in GPU_PROFILES:
+        if pattern.lower() in gpu_name.lower():
+            return profile
+    known = ", ".join(f"'{pattern}' -> {profile}" for pattern, profile in GPU_PROFILES)
+    raise ValueError(f"no shipped hardware profile for GPU '{gpu_name}' (known: {known}); "
+                     "pass --hardware NAME|FILE")
 
 
 def profile_dirs() -> list[Path]:

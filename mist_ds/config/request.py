@@ -7,11 +7,19 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from mist_ds.config.base import StrictModel
-from mist_ds.config.cluster import ClusterSpec
-from mist_ds.config.model_spec import ModelSpec
+from mist_ds.config.cluster import MAX_GPUS, MAX_GPUS_PER_NODE, ClusterSpec
+from mist_ds.config.model_spec import MAX_SEQ_LEN, ModelSpec
 
 DType = Literal["bf16", "fp16"]
 ZeroStage = Literal[0, 1, 2, 3]
+
+# Caps that keep every request's work bounded (the search enumerates the divisors of the batch as
+# micro-batch sizes). Published global batches are at most ~16M tokens (e.g. 4,096 x 4,096;
+# Llama-3-405B: 2,048 x 8,192), i.e. under 2**14 sequences of >= 1K tokens: 2**20 sequences leaves
+# 64x headroom even for short-sequence batches (BERT's LAMB: 65,536 x 128).
+MAX_GLOBAL_BATCH = 2**20
+# 1 PiB: no accelerator has more than ~0.3 TB; keeps byte counts far inside float64's exact range.
+MAX_MEMORY_CAP_BYTES = 2**50
 
 
 class SearchSpace(StrictModel):
@@ -19,11 +27,11 @@ class SearchSpace(StrictModel):
 
     pipeline: bool = True
     """Allow pipeline parallelism (more than one stage)."""
-    max_pp: int | None = Field(default=None, ge=1)
+    max_pp: int | None = Field(default=None, ge=1, le=MAX_GPUS)
     """Upper bound on pipeline stages; None = no bound beyond the GPU count."""
     tensor_parallel: bool = True
     """Allow tensor parallelism."""
-    max_tp: int = Field(default=8, ge=1)
+    max_tp: int = Field(default=8, ge=1, le=MAX_GPUS_PER_NODE)
     """Upper bound on the tensor-parallel degree (always kept inside one node)."""
     zero_stages: tuple[ZeroStage, ...] = (0, 1, 2, 3)
     """ZeRO stages the search may use."""
@@ -37,7 +45,7 @@ class SearchSpace(StrictModel):
     """Allow offloading a fraction of the saved activations to CPU memory."""
     recompute: bool = True
     """Allow activation recomputation (per-stage layer count)."""
-    max_micro_batch: int = Field(default=64, ge=1)
+    max_micro_batch: int = Field(default=64, ge=1, le=MAX_GLOBAL_BATCH)
     """Largest micro-batch size considered."""
 
     @model_validator(mode="after")
@@ -60,15 +68,15 @@ class TuneRequest(StrictModel):
     """The model to train."""
     cluster: ClusterSpec
     """The GPUs to train it on."""
-    global_batch_size: int = Field(ge=1)
+    global_batch_size: int = Field(ge=1, le=MAX_GLOBAL_BATCH)
     """Sequences per optimizer step (all data-parallel ranks, all accumulation steps)."""
-    seq_len: int = Field(ge=1)
+    seq_len: int = Field(ge=1, le=MAX_SEQ_LEN)
     """Tokens per sequence."""
     dtype: DType = "bf16"
     """Compute / 16-bit weight dtype (master weights and Adam states are fp32)."""
     space: SearchSpace = SearchSpace()
     """Which optimisations the search may use."""
-    gpu_memory_cap_bytes: int | None = Field(default=None, gt=0)
+    gpu_memory_cap_bytes: int | None = Field(default=None, gt=0, le=MAX_MEMORY_CAP_BYTES)
     """Per-GPU memory budget; None uses the hardware profile's capacity."""
 
     @model_validator(mode="after")

@@ -61,9 +61,12 @@ def check_args(args: argparse.Namespace) -> tuple[Path, Path, list[str]]:
 
 def fallback_profile(args: argparse.Namespace, card: str):
     """The profile that fills what was not measured."""
-    from mist_ds.config.profiles import load_hardware
+    from mist_ds.config.profiles import DEFAULT_PROFILE, load_hardware, profile_for_gpu
 
-    name = args.fallback or ("h200" if "H200" in card else "h100-sxm-80gb")
+    try:
+        name = args.fallback or profile_for_gpu(card)
+    except ValueError:
+        name = DEFAULT_PROFILE
     return load_hardware(name)
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from mist_ds.config import HardwareProfile, TuneRequest
 from mist_ds.cost.memory import ELEM
 from mist_ds.cost.pipeline import slowest_boundary_p2p_s

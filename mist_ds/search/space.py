@@ -45,8 +45,19 @@ class Layout:
 
 
 def divisors(n: int) -> list[int]:
-    """Positive divisors of n, ascending."""
-    return [d for d in range(1, n + 1) if n % d == 0]
+    """Positive divisors of n, ascending. O(sqrt n) trial division: n is at most a schema cap
+    (2**20 GPUs or sequences, mist_ds.config), so this is at most ~1,000 steps."""
+    if n < 1:
+        raise ValueError(f"divisors() needs a positive integer, got {n}")
+    small, large = [], []
+    d = 1
+    while d * d <= n:
+        if n % d == 0:
+            small.append(d)
+            if d * d != n:
+                large.append(n // d)
+        d += 1
+    return small + large[::-1]
 
 
 def stage_counts(request: TuneRequest) -> list[int]:

@@ -33,7 +33,7 @@ def write_pair(folder: Path, name: str, gpu: str = "NVIDIA H200", status: str = 
     pred = predict_plan(plan, load_hardware("h200"))
     plan.save(folder / f"{name}.plan.json")
     peaks = tuple(int(stage.peak_memory_bytes * mem_scale)  # every rank of a stage, stage order
-                  for stage, ranks in zip(pred.stages, plan.stages) for _ in range(ranks.num_gpus))
+                  for stage in pred.stages for _ in range(plan.gpus_per_stage))
     fields = dict(status=status, plan_hash=plan.content_hash(), gpu_name=gpu, num_gpus=plan.cluster.num_gpus,
                   torch_version="t", deepspeed_version="d", num_steps=5, num_warmup_steps=2,
                   peak_allocated_bytes=tuple(int(p * 0.9) for p in peaks), peak_reserved_bytes=peaks,

@@ -57,7 +57,7 @@ def test_activation_offload_counts_become_the_runtime_layers():
     knobs = CASES["l7-2g-c78-z3-mb1-rc16-act16"].knobs
     stage = to_plan(knobs).stages[0]
     roles = block_roles(stage.layer_start, stage.layer_end, stage.num_recompute_layers,
-                        stage.offload_activations_ratio)
+                        stage.num_offloaded_layers)
     assert list(roles.values()).count("offload") == 16 and list(roles.values()).count("recompute") == 16
 
 

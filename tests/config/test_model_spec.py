@@ -101,3 +101,21 @@ def test_padded_vocab_is_divisible_by_tp_shards() -> None:
     for tp in (1, 2, 4, 8):
         padded = spec.padded_vocab_size(tp)
         assert padded >= spec.vocab_size and padded % (128 * tp) == 0
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"num_layers": 257}, "less than or equal to 256"),
+        ({"hidden_size": 2**18, "num_heads": 2**10, "num_kv_heads": 2**10}, "less than or equal to 131072"),
+        ({"vocab_size": 2**22 + 1}, "less than or equal to 4194304"),
+        ({"max_seq_len": 2**24 + 1}, "less than or equal to 16777216"),
+        ({"rope_theta": float("inf")}, "finite number"),
+        ({"norm_eps": float("nan")}, "finite number"),
+        ({"num_kv_heads": 64}, "num_kv_heads 64 must divide num_heads 32"),
+    ],
+)
+def test_model_sizes_are_capped_and_finite(change: dict, message: str) -> None:
+    base = get_preset("llama-7b").model_dump()
+    with pytest.raises(ValidationError, match=message):
+        ModelSpec(**{**base, **change})

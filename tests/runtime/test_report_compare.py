@@ -6,7 +6,7 @@ import pytest
 
 from mist_ds import compare
 from mist_ds.config import RunReport
-from mist_ds.config.profiles import load_hardware
+from mist_ds.config.profiles import load_hardware, profile_for_gpu
 from mist_ds.cost import predict_plan
 
 from .plans import CASES
@@ -22,13 +22,13 @@ def run_of(plan, gpu: str = "NVIDIA H200", **fields) -> RunReport:
 @pytest.mark.parametrize("name,profile", [("NVIDIA H200", "h200"), ("NVIDIA H100 80GB HBM3", "h100-sxm-80gb"),
                                           ("nvidia h200 nvl", "h200")])
 def test_gpu_names_map_to_shipped_profiles(name, profile):
-    assert compare.profile_for_gpu(name) == profile
+    assert profile_for_gpu(name) == profile
     load_hardware(profile)  # every mapped profile is shipped
 
 
 def test_an_unknown_gpu_is_a_one_line_error():
     with pytest.raises(ValueError, match="no shipped hardware profile for GPU 'NVIDIA A100") as err:
-        compare.profile_for_gpu("NVIDIA A100-SXM4-80GB")
+        profile_for_gpu("NVIDIA A100-SXM4-80GB")
     assert "\n" not in str(err.value)
 
 

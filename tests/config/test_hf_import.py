@@ -1,0 +1,108 @@
+"""HF config.json import: every value type- and range-checked, one-line errors naming the HF key."""
+
+from __future__ import annotations
+
+import ast
+import json
+from pathlib import Path
+
+import pytest
+
+from mist_ds.config import ModelSpec, model_spec_from_hf_config
+from mist_ds.config.model_spec import MAX_LAYERS
+
+ROOT = Path(__file__).resolve().parents[2]
+HF = ROOT / "tests" / "data" / "hf_configs"
+
+
+def _write(tmp_path: Path, base: str, **changes) -> Path:
+    cfg = json.loads((HF / base / "config.json").read_text())
+    for key, value in changes.items():
+        if value is None:
+            cfg.pop(key, None)
+        else:
+            cfg[key] = value
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(cfg))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("base", "changes", "message"),
+    [
+        ("llama-2-7b", {"num_attention_heads": 0}, "num_attention_heads must be at least 1, got 0"),
+        ("llama-2-7b", {"hidden_size": "4096"}, 'hidden_size must be an integer, got "4096"'),
+        ("llama-2-7b", {"num_hidden_layers": 32.0}, "num_hidden_layers must be an integer"),
+        ("llama-2-7b", {"num_hidden_layers": True}, "num_hidden_layers must be an integer"),
+        ("llama-2-7b", {"num_key_value_heads": 0}, "num_key_value_heads must be at least 1, got 0"),
+        ("llama-2-7b", {"num_key_value_heads": 64}, "num_key_value_heads 64 must be between 1"),
+        ("llama-2-7b", {"num_key_value_heads": 5}, "num_key_value_heads 5 must be between 1"),
+        ("llama-2-7b", {"head_dim": 0}, "head_dim must be at least 1"),
+        ("llama-2-7b", {"rope_theta": "1e4"}, "rope_theta must be a finite positive number"),
+        ("llama-2-7b", {"rms_norm_eps": -1}, "rms_norm_eps must be a finite positive number"),
+        ("llama-2-7b", {"tie_word_embeddings": 0}, "tie_word_embeddings must be true or false"),
+        ("llama-2-7b", {"hidden_act": "gelu"}, "hidden_act \"gelu\" is not supported"),
+        ("llama-2-7b", {"num_hidden_layers": 10**9}, f"num_hidden_layers: Input should be less than or equal to {MAX_LAYERS}"),
+        ("llama-2-7b", {"vocab_size": 10**15}, "vocab_size: Input should be less than or equal to"),
+        ("llama-2-7b", {"num_attention_heads": 4097}, "head_dim 0 x 4097 heads != hidden_size"),
+        ("llama-2-7b", {"intermediate_size": None}, "missing field 'intermediate_size'"),
+        ("gpt2", {"n_head": 0}, "n_head must be at least 1"),
+        ("gpt2", {"n_embd": 770}, "not divisible by num_heads"),
+        ("gpt2", {"n_layer": [12]}, "n_layer must be an integer, got list"),
+        ("pythia-160m", {"rotary_pct": 2.0}, "rotary_pct: Input should be less than or equal to 1"),
+        ("pythia-160m", {"model_type": ["gpt_neox"]}, "model_type list is not supported"),
+        ("pythia-160m", {"model_type": "bert"}, "supported families: gpt2, gpt_neox, llama, mistral, qwen2"),
+    ],
+)
+def test_bad_values_are_one_line_errors(tmp_path: Path, base: str, changes: dict, message: str) -> None:
+    path = _write(tmp_path, base, **changes)
+    with pytest.raises(ValueError, match=None) as err:
+        model_spec_from_hf_config(path)
+    text = str(err.value)
+    assert message in text and "\n" not in text and text.startswith(str(path))
+
+
+def test_non_finite_json_numbers_are_refused(tmp_path: Path) -> None:
+    cfg = (HF / "llama-2-7b" / "config.json").read_text()
+    (tmp_path / "config.json").write_text(cfg.replace('"rms_norm_eps": 1e-05', '"rms_norm_eps": NaN'))
+    with pytest.raises(ValueError, match="rms_norm_eps must be a finite positive number, got NaN"):
+        model_spec_from_hf_config(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[" * 100_000, "not a usable JSON config"),
+        ('{"model_type": "llama", "hidden_size": ' + "9" * 5000 + "}", "not a usable JSON config"),
+        ("[1, 2]", "is not a JSON object"),
+        ("{", "is not valid JSON"),
+    ],
+)
+def test_hostile_json_is_one_line(tmp_path: Path, text: str, message: str) -> None:
+    (tmp_path / "config.json").write_text(text)
+    with pytest.raises(ValueError, match=message):
+        model_spec_from_hf_config(tmp_path / "config.json")
+
+
+def test_folder_holding_config_json_works(tmp_path: Path) -> None:
+    folder = tmp_path / "my-llama"
+    folder.mkdir()
+    (folder / "config.json").write_text((HF / "llama-2-7b" / "config.json").read_text())
+    assert ModelSpec.from_hf_config(folder) == model_spec_from_hf_config(folder / "config.json")
+
+
+def _module_level_imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    names = set()
+    for node in tree.body:  # top level only: imports inside functions are deliberate
+        if isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+        elif isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+    return names
+
+
+def test_model_spec_and_hf_import_do_not_import_each_other_at_module_level() -> None:
+    config = ROOT / "mist_ds" / "config"
+    assert "mist_ds.config.hf_import" not in _module_level_imports(config / "model_spec.py")
+    assert "mist_ds.config.model_spec" not in _module_level_imports(config / "hf_import.py")
