@@ -21,7 +21,7 @@ def test_bf16_block_matches_fp32(flags):
     outs = []
     for dtype in (torch.float32, torch.bfloat16):
         block = TransformerBlock(spec, dtype=dtype, device="cuda", layer_index=1)
-        xi = x.to(dtype).requires_grad_(True)
+        xi = x.detach().to(dtype).requires_grad_(True)  # a fresh leaf for each dtype
         out = block(xi)
         out.float().square().mean().backward()
         outs.append((out.float(), xi.grad.float()))
