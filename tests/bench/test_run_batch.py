@@ -30,7 +30,7 @@ def cpu_env() -> dict:
 @pytest.fixture(scope="module")
 def batch_run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("batch")
-    one_rank = make_plan(GPT, [{"end": GPT.num_layers, "zero_stage": 0, "micro_batch_size": 4}])
+    one_rank = make_plan(GPT, [{"end": GPT.num_layers}], zero_stage=0, micro_batch=4)
     paths = {"one_a": tmp / "one_a.plan.json", "two": tmp / "two.plan.json"}
     one_rank.save(paths["one_a"])
     CASES["zero1"].save(paths["two"])
