@@ -240,7 +240,7 @@ def needed_ops(jobs: list[Job]) -> list[str]:
     """FusedAdam for any GPU run, CPUAdam when a plan offloads the optimizer."""
     if machine.on_cpu():
         return []
-    offload = any(s.offload_optimizer_ratio > 0 for job in jobs for s in job.plan.stages)
+    offload = any(job.plan.memory.offload_optimizer_ratio > 0 for job in jobs)
     return ["fused_adam"] + (["cpu_adam"] if offload else [])
 
 

@@ -109,7 +109,7 @@ def _probe_plan(plan_path: str) -> dict:
     engine, _, _, _ = deepspeed.initialize(model=model, model_parameters=list(model.parameters()),
                                            config=build_ds_config(plan))
     basic = engine.optimizer.optimizer if hasattr(engine.optimizer, "optimizer") else engine.optimizer
-    offload = plan.stages[0].offload_optimizer_ratio > 0
+    offload = plan.memory.offload_optimizer_ratio > 0
     result = {"optimizer_class": type(engine.optimizer).__name__}
     original_step = basic.step
 
@@ -118,7 +118,7 @@ def _probe_plan(plan_path: str) -> dict:
         result["step"] = _measure(engine, basic, offload)
         return out
 
-    seq, batch = plan.seq_len, plan.stages[0].micro_batch_size
+    seq, batch = plan.seq_len, plan.micro_batch_size
     for step in range(2):
         for micro in range(plan.grad_accum_steps):
             tokens = torch.randint(0, plan.model.vocab_size, (batch, seq))

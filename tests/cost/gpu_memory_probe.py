@@ -20,6 +20,7 @@ import time
 import torch
 
 from mist_ds.config import ClusterSpec, Plan, StagePlan, get_preset
+from mist_ds.config.plan import MemoryStrategy
 from mist_ds.config.profiles import load_hardware
 from mist_ds.cost import predict_plan
 from mist_ds.cost.activations import layer_saved_bytes
@@ -42,11 +43,11 @@ CASES = [  # (preset, seq, micro-batch, grad accum, zero stage, recompute, optim
 
 def plan_for(preset, seq, micro, accum, zero, recompute, offload) -> Plan:
     model = get_preset(preset)
-    stage = StagePlan(layer_start=0, layer_end=model.num_layers, micro_batch_size=micro, dp=1, tp=1,
-                      zero_stage=zero, num_recompute_layers=recompute,
-                      offload_optimizer_ratio=offload, offload_gradients_ratio=offload)
-    return Plan(model=model, cluster=ClusterSpec(num_nodes=1, gpus_per_node=1),
-                global_batch_size=micro * accum, seq_len=seq, grad_accum_steps=accum, stages=(stage,))
+    return Plan(model=model, cluster=ClusterSpec(num_nodes=1, gpus_per_node=1), global_batch_size=micro * accum,
+                seq_len=seq, dp=1, tp=1, micro_batch_size=micro, grad_accum_steps=accum,
+                memory=MemoryStrategy(zero_stage=zero, offload_optimizer_ratio=offload,
+                                      offload_gradients_ratio=offload),
+                stages=(StagePlan(layer_start=0, layer_end=model.num_layers, num_recompute_layers=recompute),))
 
 
 def measure_plan(plan: Plan) -> dict:

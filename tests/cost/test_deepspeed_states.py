@@ -17,9 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from mist_ds.config import ClusterSpec, ModelSpec, Plan, StagePlan
+from mist_ds.config import ModelSpec, Plan
 from mist_ds.config.profiles import load_hardware
-from mist_ds.cost import StageCostModel
+from mist_ds.cost import StageCostModel, plan_stage_args
+from tests import helpers
 
 pytestmark = pytest.mark.distributed
 
@@ -34,12 +35,9 @@ GRAD_ACCUM = 2
 
 
 def make_plan(zero: int, offload: float) -> Plan:
-    stage = StagePlan(layer_start=0, layer_end=MODEL.num_layers, micro_batch_size=2, dp=2, tp=1,
-                      zero_stage=zero, offload_optimizer_ratio=offload,
-                      offload_gradients_ratio=offload)
-    return Plan(model=MODEL, cluster=ClusterSpec(num_nodes=1, gpus_per_node=2),
-                global_batch_size=2 * 2 * GRAD_ACCUM, seq_len=32, grad_accum_steps=GRAD_ACCUM,
-                stages=(stage,))
+    return helpers.make_plan(MODEL, [{"end": MODEL.num_layers}], dp=2, micro_batch=2,
+                             global_batch=2 * 2 * GRAD_ACCUM, seq_len=32, zero_stage=zero,
+                             offload_optimizer=offload)
 
 
 def free_port() -> int:
@@ -66,9 +64,7 @@ def measured(tmp_path_factory) -> dict[tuple[int, float], dict]:
 def predicted(zero: int, offload: float) -> dict[str, float]:
     plan = make_plan(zero, offload)
     model = StageCostModel(MODEL, load_hardware("h100-sxm-80gb"), plan.seq_len, gpus_per_node=2)
-    t = model.terms(num_layers=MODEL.num_layers, micro_batch=2, dp=2, tp=1, zero_stage=zero,
-                    offload_optimizer=offload, offload_gradients=offload, has_embedding=True,
-                    has_head=True, grad_accum=GRAD_ACCUM)
+    t = model.terms(plan_stage_args(plan, 0))
     value = {name: float(array) for name, array in t.items()}
     persistent_buffers = value["step_buffers"]   # ZeRO-3 ipg bucket, offload staging buffer
     return {
