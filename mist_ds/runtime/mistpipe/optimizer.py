@@ -1,0 +1,150 @@
+"""ShardedAdam: the stage's optimizer over this rank's shard of every unit.
+
+Per unit it holds fp32 master weights, Adam m and v, and fp32 gradients for the rank's shard
+(layout.py), split at `split_point(shard, offload_optimizer_ratio)`: the head lives on the device and
+is updated by torch's AdamW (fused CUDA kernel on GPUs; the same update rule as DeepSpeed's
+FusedAdam, with nothing to JIT-build), the tail lives in host memory and is updated by DeepSpeed's
+`DeepSpeedCPUAdam` (the ZeRO-Offload kernel; DeepSpeed's own Twin-Flow partial offload uses it the
+same way). Gradient clipping follows DeepSpeed's ZeRO optimizer (runtime/zero/stage_1_and_2.py:
+`get_grad_norm_direct` and `unscale_and_clip_grads`): the norm sums every element once (tensor-
+parallel replicas only on TP rank 0, pipeline-tied copies only on their first stage), over the DP
+group then over DeepSpeed's model-parallel group (all stages and TP ranks of this data index), and
+gradients are divided by max(1, (norm + 1e-6) / clip).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.distributed as dist
+
+from mist_ds.runtime.mistpipe.layout import split_point
+from mist_ds.runtime.mistpipe.streams import host_buffer
+from mist_ds.runtime.mistpipe.unit import FlatUnit, UnitEnv
+
+
+class UnitShard:
+    """fp32 master weights and gradients of one unit's shard, device head and host tail."""
+
+    def __init__(self, unit: FlatUnit, env: UnitEnv, offload_ratio: float, counted):
+        shard = unit.initial_shard
+        self.numel = shard.numel()
+        self.head = split_point(self.numel, offload_ratio)
+        self.master_dev = shard[: self.head].float().clone()
+        self.master_host = host_buffer(self.numel - self.head, torch.float32, env.pinned)
+        self.master_host.copy_(shard[self.head:])
+        self.grad_dev = torch.zeros_like(self.master_dev)
+        self.grad_host = host_buffer(self.numel - self.head, torch.float32, env.pinned)
+        self.host16 = host_buffer(self.numel - self.head, env.dtype, env.pinned)
+        self.host16_free = None  # event: the last copy out of host16 finished
+        self.master_dev.grad, self.master_host.grad = self.grad_dev, self.grad_host
+        self.dev_ranges = [(a, min(b, self.head)) for a, b in counted if a < self.head]
+        self.host_ranges = [(max(a, self.head) - self.head, b - self.head) for a, b in counted
+                            if b > self.head]
+
+
+def adam_hyperparameters(ds_config: dict) -> dict:
+    """lr, betas, eps and weight_decay of the ds_config's AdamW section."""
+    section = ds_config.get("optimizer") or {}
+    kind = str(section.get("type", "AdamW")).lower()
+    if kind not in ("adamw", "adam"):
+        raise ValueError(f"mistpipe runs AdamW; ds_config asks for optimizer {section.get('type')!r}")
+    params = section.get("params", {})
+    return {"lr": params.get("lr", 1e-3), "betas": tuple(params.get("betas", (0.9, 0.999))),
+            "eps": params.get("eps", 1e-8), "weight_decay": params.get("weight_decay", 0.0)}
+
+
+class ShardedAdam:
+    """AdamW over the rank's shards: device heads on the device, host tails with CPU Adam."""
+
+    def __init__(self, units: list[FlatUnit], env: UnitEnv, hyper: dict, offload_ratio: float,
+                 clip: float, counted: list[list[tuple[int, int]]], mp_group=None, store_fn=None):
+        self.units, self.env, self.clip, self.mp_group = units, env, clip, mp_group
+        self.store = store_fn or (lambda unit, shard16: unit.store_update(shard16, None))
+        self.shards = [UnitShard(u, env, offload_ratio, c) for u, c in zip(units, counted)]
+        heads = [s.master_dev for s in self.shards if s.head]
+        tails = [s.master_host for s in self.shards if s.numel > s.head]
+        fused = env.device.type == "cuda"
+        self.device_adam = torch.optim.AdamW(heads, fused=fused, **hyper) if heads else None
+        self.host_adam = None
+        if tails:
+            from deepspeed.ops.adam import DeepSpeedCPUAdam
+
+            self.host_adam = DeepSpeedCPUAdam(tails, adamw_mode=True, **hyper)
+        self.param_groups = [{"lr": hyper["lr"]}]  # what DeepSpeedEngine.get_lr() reads
+        self.global_grad_norm: float | None = None
+        self._host_events: list = []
+        max_shard = max(s.numel for s in self.shards)
+        self._shard16 = torch.empty(max_shard, device=env.device, dtype=env.dtype)
+
+    def take_chunk(self, index: int, offset: int, chunk: torch.Tensor) -> None:
+        """Average a reduced gradient chunk over DP and store it in fp32 at shard position
+        `offset` of unit `index` (device head, and the host tail through a d2h copy)."""
+        shard, scale, end = self.shards[index], 1.0 / self.env.dp_world, offset + chunk.numel()
+        if offset < shard.head:
+            stop = min(end, shard.head)
+            shard.grad_dev[offset:stop].copy_(chunk[: stop - offset]).mul_(scale)
+        if end > shard.head:
+            lo = max(offset, shard.head)
+            tail = chunk[lo - offset:].float().mul_(scale)
+            streams = self.env.streams
+            streams.fork("d2h")
+            streams.keep_alive(tail, "d2h")
+            with streams.on("d2h"):
+                shard.grad_host[lo - shard.head: end - shard.head].copy_(tail, non_blocking=True)
+                self._host_events.append(streams.record("d2h"))
+
+    def _global_norm(self) -> float:
+        device = self.env.device
+        total = torch.zeros((), dtype=torch.float32, device=device)
+        host_total = torch.zeros((), dtype=torch.float32)
+        for shard in self.shards:
+            for a, b in shard.dev_ranges:
+                total += shard.grad_dev[a:b].pow(2).sum()
+            for a, b in shard.host_ranges:
+                host_total += shard.grad_host[a:b].pow(2).sum()
+        total += host_total.to(device)
+        if self.env.opt_world > 1:
+            dist.all_reduce(total, group=self.env.dp_group)
+        if self.mp_group is not None and dist.get_world_size(self.mp_group) > 1:
+            dist.all_reduce(total, group=self.mp_group)
+        return float(total.sqrt())
+
+    def step(self) -> list:
+        """Clip, update every shard, and hand each unit its new 16-bit shard. Returns the events
+        after which the units' weight stores are written."""
+        for event in self._host_events:  # the host gradients have landed
+            self.env.streams.host_wait(event)
+        self._host_events = []
+        norm = self._global_norm()
+        self.global_grad_norm = norm
+        if self.clip > 0:
+            coef = max(1.0, (norm + 1e-6) / self.clip)
+            for shard in self.shards:
+                shard.grad_dev.mul_(1.0 / coef)
+                shard.grad_host.mul_(1.0 / coef)
+        if self.device_adam is not None:
+            self.device_adam.step()
+        if self.host_adam is not None:
+            self.host_adam.step()
+        return self._write_back()
+
+    def _write_back(self) -> list:
+        streams, events, previous = self.env.streams, [], None
+        for unit, shard in zip(self.units, self.shards):
+            streams.wait(previous, "compute")  # the shared 16-bit buffer is free again
+            shard16 = self._shard16[: shard.numel]
+            shard16[: shard.head].copy_(shard.master_dev)
+            if shard.numel > shard.head:
+                streams.host_wait(shard.host16_free)  # last step's copy out of host16 is done
+                shard.host16.copy_(shard.master_host)
+                shard16[shard.head:].copy_(shard.host16, non_blocking=True)
+                shard.host16_free = streams.record("compute")
+            previous = self.store(unit, shard16)
+            events.append(previous)
+        return events
+
+    def state_numel(self) -> dict[str, int]:
+        """Elements of fp32 state on the device and on the host (for tests and reports)."""
+        head = sum(s.head for s in self.shards)
+        tail = sum(s.numel - s.head for s in self.shards)
+        return {"device": head, "host": tail}

@@ -1,0 +1,75 @@
+"""Tiny pipeline cases for the mistpipe CPU tests: a stock-DeepSpeed reference per mesh, and the
+memory strategies mistpipe must match it with (same seed, data and mesh -> the same losses)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mist_ds.runtime.mistpipe import StageMemory
+
+from .plans import GPT
+
+
+@dataclass(frozen=True)
+class Case:
+    """A pipeline layout (make_plan stage dicts) and per-stage memory (None: stock DeepSpeed)."""
+
+    stages: tuple
+    memory: tuple | None = None
+
+    @property
+    def num_ranks(self) -> int:
+        return sum(s.get("dp", 1) * s.get("tp", 1) for s in self.stages)
+
+
+def mesh(pp: int, dp: int, recompute: tuple = (0, 0)) -> tuple:
+    """Stage dicts for GPT (4 blocks): pp 1 -> one stage; pp 2 -> blocks 0-1 | 2-3."""
+    ends = (GPT.num_layers,) if pp == 1 else (2, GPT.num_layers)
+    return tuple({"end": end, "dp": dp, "num_recompute_layers": recompute[i]}
+                 for i, end in enumerate(ends))
+
+
+def mem(**fields) -> StageMemory:
+    return StageMemory(**fields)
+
+
+DP2, PP2, PP2_RECOMPUTE, PP2DP2 = mesh(1, 2), mesh(2, 1), mesh(2, 1, (1, 0)), mesh(2, 2)
+
+CASES_2 = {
+    # one stage, two data-parallel ranks: sharding inside the stage
+    "stock_dp2": Case(DP2),
+    "dp2_zero0": Case(DP2, (mem(zero_stage=0),)),
+    "dp2_zero1": Case(DP2, (mem(zero_stage=1),)),
+    "dp2_zero2": Case(DP2, (mem(zero_stage=2),)),
+    "dp2_zero3": Case(DP2, (mem(zero_stage=3),)),
+    "dp2_zero3_offload": Case(DP2, (mem(zero_stage=3, offload_weights_ratio=0.5,
+                                        offload_gradients_ratio=0.5, offload_optimizer_ratio=0.5),)),
+    "dp2_zero1_weights_offload": Case(DP2, (mem(zero_stage=1, offload_weights_ratio=0.5),)),
+    # two stages, one rank each: each offload kind at a fractional ratio, per stage
+    "stock_pp2": Case(PP2),
+    "pp2_weights_offload": Case(PP2, (mem(offload_weights_ratio=0.5), mem(offload_weights_ratio=0.25))),
+    "pp2_grads_offload": Case(PP2, (mem(offload_gradients_ratio=0.5), mem(offload_gradients_ratio=0.75))),
+    "pp2_optimizer_offload": Case(PP2, (mem(offload_optimizer_ratio=0.5), mem(offload_optimizer_ratio=0.3))),
+    "pp2_act_offload": Case(PP2, (mem(num_offloaded_activation_layers=2), mem(num_offloaded_activation_layers=1))),
+    "stock_pp2_recompute": Case(PP2_RECOMPUTE),
+    "pp2_recompute_mixed": Case(PP2_RECOMPUTE, (
+        mem(zero_stage=3, offload_weights_ratio=0.5, num_offloaded_activation_layers=1),
+        mem(offload_gradients_ratio=0.5, offload_optimizer_ratio=0.5, num_offloaded_activation_layers=2))),
+}
+
+CASES_4 = {
+    "stock_pp2dp2": Case(PP2DP2),
+    "pp2dp2_zero2": Case(PP2DP2, (mem(zero_stage=2), mem(zero_stage=2))),
+    "pp2dp2_zero3": Case(PP2DP2, (mem(zero_stage=3), mem(zero_stage=3))),
+    "pp2dp2_mixed": Case(PP2DP2, (
+        mem(zero_stage=3, offload_weights_ratio=0.5, offload_gradients_ratio=0.5,
+            num_offloaded_activation_layers=1),
+        mem(zero_stage=2, offload_optimizer_ratio=0.5, num_offloaded_activation_layers=2))),
+}
+
+# (reference, other) pairs that must give the same losses and gradient norms
+PAIRS_2 = [("stock_dp2", name) for name in CASES_2 if name.startswith("dp2_")] + \
+          [("stock_pp2", name) for name in ("pp2_weights_offload", "pp2_grads_offload",
+                                            "pp2_optimizer_offload", "pp2_act_offload")] + \
+          [("stock_pp2_recompute", "pp2_recompute_mixed")]
+PAIRS_4 = [("stock_pp2dp2", name) for name in CASES_4 if name != "stock_pp2dp2"]
