@@ -16,6 +16,7 @@ class Case:
 
     stages: tuple
     memory: tuple | None = None
+    lr: float | None = None  # None: the worker's --lr
 
     @property
     def num_ranks(self) -> int:
@@ -47,6 +48,7 @@ CASES_2 = {
     "dp2_zero1_weights_offload": Case(DP2, (mem(zero_stage=1, offload_weights_ratio=0.5),)),
     # two stages, one rank each: each offload kind at a fractional ratio, per stage
     "stock_pp2": Case(PP2),
+    "stock_pp2_frozen": Case(PP2, lr=0.0),  # no update: shows the curves really train
     "pp2_weights_offload": Case(PP2, (mem(offload_weights_ratio=0.5), mem(offload_weights_ratio=0.25))),
     "pp2_grads_offload": Case(PP2, (mem(offload_gradients_ratio=0.5), mem(offload_gradients_ratio=0.75))),
     "pp2_optimizer_offload": Case(PP2, (mem(offload_optimizer_ratio=0.5), mem(offload_optimizer_ratio=0.3))),

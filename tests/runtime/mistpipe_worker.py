@@ -48,8 +48,15 @@ def build(case, lr: float):
     return engine, plan, first.dp, mpu.get_data_parallel_rank()
 
 
+def gather_stats(engine) -> list:
+    runtime = getattr(engine, "stage_runtime", None)
+    stats = [None] * dist.get_world_size()
+    dist.all_gather_object(stats, runtime.stats() if runtime else None)
+    return stats
+
+
 def run_case(case, steps: int, lr: float) -> dict:
-    engine, plan, dp, dp_rank = build(case, lr)
+    engine, plan, dp, dp_rank = build(case, lr if case.lr is None else case.lr)
     source = TokenSource(plan.model.vocab_size, plan.seq_len, seed=99)
     losses, norms = [], []
     for step in range(steps):
@@ -59,13 +66,13 @@ def run_case(case, steps: int, lr: float) -> dict:
         losses.append(float(engine.train_batch(data_iter=iter(batches))))
         norm = engine.get_global_grad_norm()
         norms.append(None if norm is None else float(norm))
-    runtime = getattr(engine, "stage_runtime", None)
-    stats = [None] * dist.get_world_size()
-    dist.all_gather_object(stats, runtime.stats() if runtime else None)
+        if step == 0:
+            first_stats = gather_stats(engine)
+    stats = gather_stats(engine)
     engine.destroy()
     del engine
     gc.collect()
-    return {"losses": losses, "grad_norms": norms, "stats": stats}
+    return {"losses": losses, "grad_norms": norms, "stats": stats, "stats_after_step_1": first_stats}
 
 
 def main() -> None:

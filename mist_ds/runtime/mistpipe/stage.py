@@ -85,7 +85,7 @@ class StageRuntime:
         self._grad_slot: dict[int, tuple[int, object]] = {}
         self._arrived = [0] * len(self.blocks)
         self._backward_pass = [0] * len(self.blocks)
-        self.num_fills = 0
+        self.num_fills = self.num_weight_views = 0
         self._install()
 
     # ---- construction
@@ -136,8 +136,11 @@ class StageRuntime:
 
         def pack(tensor):
             view = weight_view(tensor, self._weights_base(u))
+            if view is not None and unit.managed:
+                self.num_weight_views += 1
+                return view
             if view is not None:
-                return view if unit.managed else tensor
+                return tensor
             if offload and not isinstance(tensor, nn.Parameter) and self.offloader.wants(tensor):
                 return self.offloader.pack(key, tensor)
             return tensor
@@ -288,5 +291,6 @@ class StageRuntime:
                 "stored_weight_numel_host": sum(u.store_host.numel() for u in self.units if u.managed),
                 "grad_numel_host": sum(u.host_numel for u in self.units),
                 "optimizer_numel_device": opt["device"], "optimizer_numel_host": opt["host"],
-                "weight_fills": self.num_fills, "activation_bytes_offloaded": self.offloader.packed_bytes,
+                "weight_fills": self.num_fills, "weight_views_saved": self.num_weight_views,
+                "activation_bytes_offloaded": self.offloader.packed_bytes,
                 "pinned_allocations": self.pool.num_allocations}
