@@ -52,7 +52,8 @@ CASES_2 = {
     "pp2_weights_offload": Case(PP2, (mem(offload_weights_ratio=0.5), mem(offload_weights_ratio=0.25))),
     "pp2_grads_offload": Case(PP2, (mem(offload_gradients_ratio=0.5), mem(offload_gradients_ratio=0.75))),
     "pp2_optimizer_offload": Case(PP2, (mem(offload_optimizer_ratio=0.5), mem(offload_optimizer_ratio=0.3))),
-    "pp2_act_offload": Case(PP2, (mem(num_offloaded_activation_layers=2), mem(num_offloaded_activation_layers=1))),
+    "pp2_act_offload": Case(PP2, (mem(num_offloaded_activation_layers=2),
+                                  mem(num_offloaded_activation_layers=1))),
     "stock_pp2_recompute": Case(PP2_RECOMPUTE),
     "pp2_recompute_mixed": Case(PP2_RECOMPUTE, (
         mem(zero_stage=3, offload_weights_ratio=0.5, num_offloaded_activation_layers=1),

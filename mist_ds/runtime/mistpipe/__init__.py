@@ -1,4 +1,84 @@
-"""mistpipe: DESIGN NOTE PLACEHOLDER (written below once the phases land)."""
+"""mistpipe: DeepSpeed's pipeline engine with a per-stage memory strategy (issue 13).
+
+Entry point
+-----------
+    engine = build_mistpipe_engine(module, stage_memory, ds_config)
+    loss = engine.train_batch(data_iter)            # as with DeepSpeed's PipelineEngine
+
+`module` is the PipelineModule of this rank's stage (MistPipelineModule), built in the ds_config's
+precision on this rank's device; `stage_memory` is this rank's stage entry (StageMemory, or any
+object with its five fields: zero_stage, offload_{weights,gradients,optimizer}_ratio,
+num_offloaded_activation_layers); `ds_config` is the stock dict (batch sizes and gradient
+accumulation go to DeepSpeed; optimizer, gradient_clipping, bf16 and data_types are read here;
+zero_optimization is ignored). It replaces `deepspeed.initialize` for pipeline plans this engine
+runs; `deepspeed --hostfile ... launch/train.py --plan plan.json` stays the way to run them.
+
+Why not stock DeepSpeed
+-----------------------
+- `PipelineEngine.__init__` (deepspeed/runtime/pipe/engine.py, 0.19.8 lines 76-77) asserts
+  `self.zero_optimization_stage() < ZeroStageEnum.gradients` ("ZeRO-2 and ZeRO-3 are incompatible
+  with pipeline parallelism"): no gradient or weight sharding inside a pipeline.
+- One DeepSpeed engine has one ZeRO/offload setting; a plan wants one per stage.
+- A fractional `offload_optimizer.ratio` is accepted only with ZeRO-3 (runtime/zero/config.py,
+  `offload_ratio_check`: "Partial offloading only supported for ZeRO Stage 3"), weight offload
+  (`offload_param`) has no ratio at all, and gradients are offloaded only with the optimizer.
+- `cpu_checkpointing` offloads all checkpointed activations; torch's `save_on_cpu` copies on the
+  compute stream. Neither offloads chosen non-recomputed blocks with overlapped copies.
+
+What is whose
+-------------
+DeepSpeed's: the PipelineEngine itself (1F1B `TrainSchedule` as data, micro-batch loading, p2p
+activation/gradient exchange, forward/backward instructions, loss aggregation), PipelineModule and
+its grid and tied-weight groups, DeepSpeedConfig, `DeepSpeedCPUAdam` for host-side Adam, and the
+gradient-norm/clipping rule of its ZeRO optimizer (zero/stage_1_and_2.py). torch's: fused AdamW on
+the device (the same update as DeepSpeed's FusedAdam without a JIT build), collectives, saved-tensor
+hooks, streams and events. Ours (engine.py, stage.py, unit.py, optimizer.py, actoffload.py,
+streams.py, layout.py): the model call and backward without a DeepSpeed optimizer wrapper; flat
+per-block units with gradient accumulation through post-accumulate-grad hooks; one reduce-scatter
+per iteration; the sharded fp32 optimizer with a host/device split; gathered (ZeRO-3-like) and
+host-stored block weights with prefetch; host gradient sections; overlapped activation offload.
+
+Memory semantics (what a cost model should charge, per stage and rank)
+----------------------------------------------------------------------
+Units: every block of the stage is a unit; the stage's other parameters (embedding, final norm,
+head) are one resident unit (never weight- or gradient-offloaded, never ZeRO-3-sharded). Each
+unit's flat space is padded to a multiple of dp x 64 elements.
+- Gradients: a full-size accumulation buffer in the weight dtype (or data_types.grad_accum_dtype),
+  persistent; its last `offload_gradients_ratio` (blocks only) lives in pinned host memory and is
+  staged through one of 3 device slots (largest block section) around each backward of the block.
+  Reduced once per iteration, after the last micro-batch (reduce-scatter if ZeRO >= 1, all-reduce
+  if ZeRO-0), into an fp32 gradient shard (1/dp of the unit, or all of it with ZeRO-0).
+- Optimizer: fp32 master + Adam m + v + fp32 gradient for the shard (16 B/element); its last
+  `offload_optimizer_ratio` lives on the host and is updated by CPU Adam. ZeRO-1 and ZeRO-2 are the
+  same code here (the only difference in DeepSpeed, when gradients are reduced, is fixed to "once").
+- Weights: resident units and blocks without ZeRO-3/weight offload keep full weights on the device.
+  Otherwise a block stores its 1/dp shard (ZeRO-3) or all of it, with `offload_weights_ratio` of
+  that store in pinned host memory, plus 3 device slots of the largest block's full weights (the
+  block in use, the prefetched next one, one cached).
+- Activations: blocks `[recompute, recompute + num_offloaded_activation_layers)` keep saved
+  tensors (>= 1024 elements) in pinned host buffers from a pool that stops growing after the first
+  iteration; prefetched back when the next block's backward starts (one block of device copies).
+- Transient at the step: a fp32 copy of each offloaded gradient chunk, two 16-bit shard buffers.
+
+Overlap
+-------
+Copies run on an h2d and a d2h stream, collectives (weight all-gathers, gradient reduce-scatters)
+on a comm stream, all ordered against compute only through events (streams.py); off CUDA the same
+calls run synchronously, which is how the CPU tests execute this code. Prefetch: block i+1's
+weights when block i's forward starts; block i-1's weights, host gradient section and offloaded
+activations when block i's backward starts.
+
+Not done (issue 13 item 4): the deferred per-layer optimizer step overlapped with the next forward
+and the later stages' step inside the warm-up bubble. It would take: (1) ShardedAdam.step split per
+unit and queued on a side stream, the unit's new weights published before its first forward of the
+next iteration (`_forward_begin` waits on that unit's step event instead of the whole step); (2) a
+global-norm all-reduce that no longer blocks on the host (clip coefficient kept on the device and
+passed to the fused kernel as a tensor, or clipping dropped/deferred one step as Mist does); (3) for
+stages s > 0, a MistTrainSchedule that moves ReduceScatterGrads/ShardedOptimizerStep of iteration
+k into the first S-1-s idle steps of iteration k+1 (instructions stay data, so the schedule test
+extends), with the p2p of the first micro-batch waiting for that stage's step. fp16 (loss scaling)
+and checkpoint save/load of the sharded state are not supported either.
+"""
 
 from mist_ds.runtime.mistpipe.memory import StageMemory
 

@@ -26,7 +26,7 @@ from mist_ds.runtime.mistpipe.unit import UnitEnv
 # ds_config sections this engine implements itself: DeepSpeed must not build an optimizer, a ZeRO
 # wrapper or a mixed-precision wrapper around the stage (mistpipe reads them, then drops them).
 OWN_SECTIONS = ("optimizer", "scheduler", "zero_optimization", "bf16", "fp16", "gradient_clipping",
-                "torch_autocast", "amp")
+                "data_types", "torch_autocast", "amp")
 
 
 class _ModuleCall(DeepSpeedEngine):
@@ -64,7 +64,7 @@ class MistPipeEngine(PipelineEngine, _ModuleCall):
                       dp_world=grid.get_data_parallel_world_size(),
                       dp_rank=grid.get_data_parallel_rank(),
                       opt_world=grid.get_data_parallel_world_size() if stage_memory.shards_optimizer else 1,
-                      pinned=runtime_options.get("pin_memory", True))
+                      pinned=runtime_options.get("pin_memory", True), grad_dtype=own_config["grad_dtype"])
         self.stage_runtime = StageRuntime(
             self.module, stage_memory, env, hyper=own_config["adam"], clip=own_config["clip"],
             mp_group=grid.get_model_parallel_group(), tp_rank=grid.get_slice_parallel_rank(),
@@ -111,7 +111,11 @@ def split_config(ds_config: dict) -> tuple[dict, dict]:
     if (ds_config.get("fp16") or {}).get("enabled"):
         raise ValueError("mistpipe runs bf16 or fp32 (fp16 needs loss scaling, which it does not do)")
     dtype = torch.bfloat16 if (ds_config.get("bf16") or {}).get("enabled") else torch.float32
-    own = {"dtype": dtype, "adam": adam_hyperparameters(ds_config),
+    accum = (ds_config.get("data_types") or {}).get("grad_accum_dtype")
+    grad_dtype = {None: None, "fp32": torch.float32, "bf16": torch.bfloat16}.get(accum, "bad")
+    if grad_dtype == "bad":
+        raise ValueError(f"mistpipe: data_types.grad_accum_dtype must be fp32 or bf16, not {accum!r}")
+    own = {"dtype": dtype, "grad_dtype": grad_dtype, "adam": adam_hyperparameters(ds_config),
            "clip": float(ds_config.get("gradient_clipping", 0.0))}
     return {k: v for k, v in ds_config.items() if k not in OWN_SECTIONS}, own
 

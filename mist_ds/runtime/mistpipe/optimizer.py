@@ -74,7 +74,10 @@ class ShardedAdam:
         self.global_grad_norm: float | None = None
         self._host_events: list = []
         max_shard = max(s.numel for s in self.shards)
-        self._shard16 = torch.empty(max_shard, device=env.device, dtype=env.dtype)
+        # two 16-bit staging buffers for the new shards: unit k+1 is written while unit k's
+        # all-gather / store copies still read the other one
+        self._shard16 = [torch.empty(max_shard, device=env.device, dtype=env.dtype) for _ in range(2)]
+        self._shard16_free: list = [None, None]
 
     def take_chunk(self, index: int, offset: int, chunk: torch.Tensor) -> None:
         """Average a reduced gradient chunk over DP and store it in fp32 at shard position
@@ -129,18 +132,20 @@ class ShardedAdam:
         return self._write_back()
 
     def _write_back(self) -> list:
-        streams, events, previous = self.env.streams, [], None
-        for unit, shard in zip(self.units, self.shards):
-            streams.wait(previous, "compute")  # the shared 16-bit buffer is free again
-            shard16 = self._shard16[: shard.numel]
+        streams, events = self.env.streams, []
+        for index, (unit, shard) in enumerate(zip(self.units, self.shards)):
+            which = index % 2
+            streams.wait(self._shard16_free[which], "compute")  # its last readers are done
+            shard16 = self._shard16[which][: shard.numel]
             shard16[: shard.head].copy_(shard.master_dev)
             if shard.numel > shard.head:
                 streams.host_wait(shard.host16_free)  # last step's copy out of host16 is done
                 shard.host16.copy_(shard.master_host)
                 shard16[shard.head:].copy_(shard.host16, non_blocking=True)
                 shard.host16_free = streams.record("compute")
-            previous = self.store(unit, shard16)
-            events.append(previous)
+            done = self.store(unit, shard16)
+            self._shard16_free[which] = done
+            events.append(done)
         return events
 
     def state_numel(self) -> dict[str, int]:

@@ -58,6 +58,16 @@ def counted_spans(unit: FlatUnit, tp_rank: int) -> list[tuple[int, int]]:
     return spans
 
 
+def check_no_save_on_cpu(blocks) -> None:
+    """Blocks built with the 'offload' role (model.OffloadedBlock: torch's synchronous save_on_cpu)
+    would copy every saved tensor, gathered weights included, on the compute stream."""
+    from mist_ds.runtime.model import OffloadedBlock
+
+    if any(isinstance(block, OffloadedBlock) for block in blocks):
+        raise ValueError("mistpipe offloads activations itself: build the stage's blocks without the "
+                         "'offload' role and pass num_offloaded_activation_layers instead")
+
+
 class StageRuntime:
     """Units, slots, pools, hooks and the optimizer of one stage on one rank."""
 
@@ -67,12 +77,13 @@ class StageRuntime:
         self.memory, self.env, self.streams = memory, env, env.streams
         layers = getattr(module, "forward_funcs", list(module.children()))
         self.blocks = [m for m in layers if isinstance(m, nn.Module) and is_block(m)]
+        check_no_save_on_cpu(self.blocks)
         self.units = self._build_units(module, memory, env)
         managed = [u for u in self.units if u.managed]
         self.wslots = (DeviceSlots(self.streams, num_slots, max(u.layout.padded_numel for u in managed),
                                    env.dtype) if managed else None)
         host = [u.host_numel for u in self.units if u.host_numel]
-        self.gslots = DeviceSlots(self.streams, num_slots, max(host), env.dtype) if host else None
+        self.gslots = DeviceSlots(self.streams, num_slots, max(host), env.accum_dtype) if host else None
         self.pool = PinnedPool(self.streams, env.pinned)
         self.offloader = ActivationOffloader(self.streams, self.pool, min_offload_numel)
         self.offloaded = self._offloaded_blocks(memory.num_offloaded_activation_layers)
@@ -80,6 +91,8 @@ class StageRuntime:
                    (u.layout.shard_ranges(env.opt_rank, counted_spans(u, tp_rank)) for u in self.units)]
         self.optimizer = ShardedAdam(self.units, env, hyper, memory.offload_optimizer_ratio, clip,
                                      counted, mp_group=mp_group, store_fn=self._store)
+        for unit in self.units:
+            unit.initial_shard = None  # the optimizer holds its fp32 copy now
         self.pass_id = 0
         self._weight_slot: dict[int, int] = {}
         self._grad_slot: dict[int, tuple[int, object]] = {}
@@ -265,8 +278,9 @@ class StageRuntime:
         """The optimizer step; the compute stream then waits for the new weights."""
         if self.wslots is not None:
             self.wslots.invalidate()
-        for event in self.optimizer.step():
-            self.streams.wait(event, "compute")
+        for unit, event in zip(self.units, self.optimizer.step()):
+            if not unit.managed:  # managed units order their next fill after their store events
+                self.streams.wait(event, "compute")
 
     def _store(self, unit: FlatUnit, shard16: torch.Tensor):
         """Hand a unit its new 16-bit shard, lending a slot when the store needs an all-gather

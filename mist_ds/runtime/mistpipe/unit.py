@@ -37,6 +37,11 @@ class UnitEnv:
     dp_rank: int
     opt_world: int
     pinned: bool
+    grad_dtype: torch.dtype | None = None  # gradient accumulation and reduction; None: dtype
+
+    @property
+    def accum_dtype(self) -> torch.dtype:
+        return self.grad_dtype or self.dtype
 
     @property
     def device(self) -> torch.device:
@@ -88,8 +93,8 @@ class FlatUnit:
         sections = self.layout.sections
         self.dev_numel = sum(s.numel for s in sections if not s.on_host)
         self.host_numel = self.layout.padded_numel - self.dev_numel
-        self.acc_dev = torch.zeros(self.dev_numel, device=env.device, dtype=env.dtype)
-        self.acc_host = host_buffer(self.host_numel, env.dtype, env.pinned)
+        self.acc_dev = torch.zeros(self.dev_numel, device=env.device, dtype=env.accum_dtype)
+        self.acc_host = host_buffer(self.host_numel, env.accum_dtype, env.pinned)
         self.staging: torch.Tensor | None = None  # device slot holding the host section in backward
         self.fresh = True  # no micro-batch has accumulated since the last reduction
         self.host_done = None  # event: the last copy into acc_host finished
@@ -136,8 +141,9 @@ class FlatUnit:
     def _scatter_store_into(self, full: torch.Tensor, head: int) -> None:
         """Copy the stored shard (device head, host tail) to this rank's places in `full`."""
         for flat_start, shard_start, length in self.owned_copies(self.layout.shard_numel):
-            for lo, hi, source, base in ((shard_start, min(shard_start + length, head), self.store_dev, 0),
-                                         (max(shard_start, head), shard_start + length, self.store_host, head)):
+            end = shard_start + length
+            for lo, hi, source, base in ((shard_start, min(end, head), self.store_dev, 0),
+                                         (max(shard_start, head), end, self.store_host, head)):
                 if lo < hi:
                     dest = full[flat_start + lo - shard_start: flat_start + hi - shard_start]
                     dest.copy_(source[lo - base: hi - base], non_blocking=True)
