@@ -135,14 +135,17 @@ class ShardedAdam:
         streams, events = self.env.streams, []
         for index, (unit, shard) in enumerate(zip(self.units, self.shards)):
             which = index % 2
-            streams.wait(self._shard16_free[which], "compute")  # its last readers are done
+            for stream in ("compute", "h2d"):  # the buffer's last readers are done
+                streams.wait(self._shard16_free[which], stream)
             shard16 = self._shard16[which][: shard.numel]
             shard16[: shard.head].copy_(shard.master_dev)
             if shard.numel > shard.head:
                 streams.host_wait(shard.host16_free)  # last step's copy out of host16 is done
                 shard.host16.copy_(shard.master_host)
-                shard16[shard.head:].copy_(shard.host16, non_blocking=True)
-                shard.host16_free = streams.record("compute")
+                with streams.on("h2d"):
+                    shard16[shard.head:].copy_(shard.host16, non_blocking=True)
+                    shard.host16_free = streams.record("h2d")
+                streams.wait(shard.host16_free, "compute")
             done = self.store(unit, shard16)
             self._shard16_free[which] = done
             events.append(done)

@@ -87,6 +87,7 @@ class FlatUnit:
             self.store_host = host_buffer(store.numel() - head, env.dtype, env.pinned)
             self.store_host.copy_(store[head:])
             self.store_events: list = []
+            self.fill_done = None  # event: the last fill finished reading the store
             self.unbind()
         else:
             self.bind(full)
@@ -136,6 +137,7 @@ class FlatUnit:
             ready = streams.record("h2d")
         if self.weight_world > 1:
             ready = self.all_gather_in_place(full, ready)
+        self.fill_done = ready
         return ready
 
     def _scatter_store_into(self, full: torch.Tensor, head: int) -> None:
@@ -178,6 +180,8 @@ class FlatUnit:
             done, source = streams.record("compute"), shard16
         head = self.store_dev.numel()
         streams.wait(done, "compute")
+        for stream in ("compute", "d2h"):  # no fill still reads the old store
+            streams.wait(self.fill_done, stream)
         self.store_dev.copy_(source[:head])
         written = streams.record("compute")
         streams.fork("d2h")
