@@ -5,7 +5,8 @@ of host-device copy time hidden under compute (torch.profiler trace, mistpipe/tr
         bench/engine/mistpipe_offload.py --out $OUT/mistpipe_offload.json
 
 Variants (all PP2 x DP1, bf16, same model, data and batch): `stock` is DeepSpeed's PipelineEngine
-(ZeRO-1); `none` is mistpipe with nothing offloaded; the others offload one kind each, then all.
+(ZeRO-1); `none` is mistpipe with nothing offloaded; the others offload one kind each, then all
+(`*_swap`: the optimizer tail updated by GPU AdamW over swapped-in states instead of CPU Adam).
 Each variant: build, --warmup steps, --steps timed steps, one profiled step. Rank 0 prints a table
 and writes JSON (per variant: step times, tokens/s, peak memory and copy overlap per rank).
 """
@@ -41,19 +42,30 @@ from mist_ds.runtime.pipeline import MistPipelineModule  # noqa: E402
 from mist_ds.runtime.topology import MistMpu, make_topology  # noqa: E402
 
 
-def variants(layers_per_stage: int) -> dict[str, StageMemory | None]:
-    """name -> the memory strategy of both stages (None: stock DeepSpeed)."""
+SWAP = {"optimizer_offload_path": "gpu_swap"}
+
+
+def variants(layers_per_stage: int) -> dict[str, tuple[StageMemory | None, dict]]:
+    """name -> (the memory strategy of both stages (None: stock DeepSpeed), engine options)."""
     act = max(1, layers_per_stage // 6)
+    every = StageMemory(offload_weights_ratio=0.25, offload_gradients_ratio=0.25,
+                        offload_optimizer_ratio=0.5, num_offloaded_activation_layers=act)
     return {
-        "stock": None,
-        "none": StageMemory(),
-        "activations": StageMemory(num_offloaded_activation_layers=act),
-        "weights": StageMemory(offload_weights_ratio=0.5),
-        "gradients": StageMemory(offload_gradients_ratio=0.5),
-        "optimizer": StageMemory(offload_optimizer_ratio=0.5),
-        "all": StageMemory(offload_weights_ratio=0.25, offload_gradients_ratio=0.25,
-                           offload_optimizer_ratio=0.5, num_offloaded_activation_layers=act),
+        "stock": (None, {}),
+        "none": (StageMemory(), {}),
+        "activations": (StageMemory(num_offloaded_activation_layers=act), {}),
+        "weights": (StageMemory(offload_weights_ratio=0.5), {}),
+        "gradients": (StageMemory(offload_gradients_ratio=0.5), {}),
+        "optimizer": (StageMemory(offload_optimizer_ratio=0.5), {}),
+        "optimizer_swap": (StageMemory(offload_optimizer_ratio=0.5), SWAP),
+        "all": (every, {}),
+        "all_swap": (every, SWAP),
     }
+
+
+# all but all_swap: about 25 s each on 2 x H200 (build, 4 steps, one profiled step) + CPU Adam's
+# first JIT build, which keeps the default run under 4 minutes
+DEFAULT_VARIANTS = "stock,none,activations,weights,gradients,optimizer,optimizer_swap,all"
 
 
 def make_plan(args) -> Plan:
@@ -68,7 +80,7 @@ def make_plan(args) -> Plan:
                 stages=stages)
 
 
-def build(plan: Plan, memory: StageMemory | None, precision: str, device):
+def build(plan: Plan, memory: StageMemory | None, options: dict, precision: str, device):
     topology = make_topology(2, 1, 1)
     mpu = MistMpu(topology)
     dtype = torch.bfloat16 if precision == "bf16" else torch.float32
@@ -79,7 +91,7 @@ def build(plan: Plan, memory: StageMemory | None, precision: str, device):
         engine, _, _, _ = deepspeed.initialize(model=module, config=config,
                                                model_parameters=[p for p in module.parameters()])
     else:
-        engine = build_mistpipe_engine(module, memory, config)
+        engine = build_mistpipe_engine(module, memory, config, **options)
     return engine
 
 
@@ -109,11 +121,11 @@ def profiled_overlap(engine, plan, source, step, device) -> dict | None:
         return trace_overlap(path, min_bytes=1 << 16)
 
 
-def run_variant(name, memory, plan, args, device) -> dict:
+def run_variant(name, memory, options, plan, args, device) -> dict:
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
     start = time.perf_counter()
-    engine = build(plan, memory, args.precision, device)
+    engine = build(plan, memory, options, args.precision, device)
     build_s = time.perf_counter() - start
     source = TokenSource(plan.model.vocab_size, plan.seq_len, seed=7)
     losses, times = [], []
@@ -138,14 +150,15 @@ def run_variant(name, memory, plan, args, device) -> dict:
     per_rank = [None] * dist.get_world_size()
     dist.all_gather_object(per_rank, {"peak_gib": peak, "overlap": overlap, "stats": stats})
     median = statistics.median(slowest.tolist())
-    return {"memory": None if memory is None else memory.__dict__, "build_s": build_s,
+    return {"memory": None if memory is None else memory.__dict__, "options": options,
+            "build_s": build_s,
             "losses": losses, "step_times_s": slowest.tolist(), "median_s": median,
             "tokens_per_s": plan.global_batch_size * plan.seq_len / median, "ranks": per_rank}
 
 
 def table(results: dict) -> str:
     base = results.get("none", {}).get("median_s")
-    lines = [f"{'variant':<12} {'s/iter':>8} {'tok/s':>9} {'vs none':>8} {'peak GiB r0/r1':>15} "
+    lines = [f"{'variant':<14} {'s/iter':>8} {'tok/s':>9} {'vs none':>8} {'peak GiB r0/r1':>15} "
              f"{'copy ms r0/r1':>14} {'hidden r0/r1':>13}"]
     for name, row in results.items():
         ranks = row["ranks"]
@@ -155,7 +168,7 @@ def table(results: dict) -> str:
         hidden = "/".join("-" if not r["overlap"] or r["overlap"]["hidden_fraction"] is None
                           else f"{r['overlap']['hidden_fraction']:.2f}" for r in ranks)
         rel = f"{row['median_s'] / base:.3f}" if base else "-"
-        lines.append(f"{name:<12} {row['median_s']:>8.3f} {row['tokens_per_s']:>9.0f} {rel:>8} "
+        lines.append(f"{name:<14} {row['median_s']:>8.3f} {row['tokens_per_s']:>9.0f} {rel:>8} "
                      f"{peak:>15} {copy:>14} {hidden:>13}")
     return "\n".join(lines)
 
@@ -167,9 +180,10 @@ def main() -> None:
     parser.add_argument("--seq", type=int, default=2048)
     parser.add_argument("--global-batch", type=int, default=16)
     parser.add_argument("--micro-batch", type=int, default=4)
-    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--warmup", type=int, default=1)
     parser.add_argument("--steps", type=int, default=3)
-    parser.add_argument("--variants", default=None, help="comma-separated subset")
+    parser.add_argument("--variants", default=DEFAULT_VARIANTS,
+                        help=f"comma-separated subset of: {', '.join(variants(12))}")
     parser.add_argument("--precision", default=None, choices=("bf16", "fp32"))
     parser.add_argument("--local_rank", type=int, default=None)
     args = parser.parse_args()
@@ -181,11 +195,13 @@ def main() -> None:
         torch.cuda.set_device(device)
     plan = make_plan(args)
     chosen = variants(plan.stages[0].layer_end - plan.stages[0].layer_start)
-    if args.variants:
-        chosen = {k: v for k, v in chosen.items() if k in args.variants.split(",")}
+    unknown = set(args.variants.split(",")) - set(chosen)
+    if unknown:
+        raise SystemExit(f"error: unknown variants {sorted(unknown)}; known: {', '.join(chosen)}")
+    chosen = {k: v for k, v in chosen.items() if k in args.variants.split(",")}
     results, started = {}, time.perf_counter()
-    for name, memory in chosen.items():
-        results[name] = run_variant(name, memory, plan, args, device)
+    for name, (memory, options) in chosen.items():
+        results[name] = run_variant(name, memory, options, plan, args, device)
         if dist.get_rank() == 0:
             print(f"[bench] {name}: {results[name]['median_s']:.3f} s/iter "
                   f"({time.perf_counter() - started:.0f} s elapsed)", flush=True)

@@ -17,6 +17,7 @@ class Case:
     stages: tuple
     memory: tuple | None = None
     lr: float | None = None  # None: the worker's --lr
+    options: tuple = ()  # extra build_mistpipe_engine keywords, as (name, value) pairs
 
     @property
     def num_ranks(self) -> int:
@@ -52,6 +53,9 @@ CASES_2 = {
     "pp2_weights_offload": Case(PP2, (mem(offload_weights_ratio=0.5), mem(offload_weights_ratio=0.25))),
     "pp2_grads_offload": Case(PP2, (mem(offload_gradients_ratio=0.5), mem(offload_gradients_ratio=0.75))),
     "pp2_optimizer_offload": Case(PP2, (mem(offload_optimizer_ratio=0.5), mem(offload_optimizer_ratio=0.3))),
+    "pp2_optimizer_offload_swap": Case(
+        PP2, (mem(offload_optimizer_ratio=0.5), mem(offload_optimizer_ratio=0.3)),
+        options=(("optimizer_offload_path", "gpu_swap"),)),
     "pp2_act_offload": Case(PP2, (mem(num_offloaded_activation_layers=2),
                                   mem(num_offloaded_activation_layers=1))),
     "stock_pp2_recompute": Case(PP2_RECOMPUTE),
@@ -73,6 +77,7 @@ CASES_4 = {
 # (reference, other) pairs that must give the same losses and gradient norms
 PAIRS_2 = [("stock_dp2", name) for name in CASES_2 if name.startswith("dp2_")] + \
           [("stock_pp2", name) for name in ("pp2_weights_offload", "pp2_grads_offload",
-                                            "pp2_optimizer_offload", "pp2_act_offload")] + \
+                                            "pp2_optimizer_offload", "pp2_optimizer_offload_swap",
+                                            "pp2_act_offload")] + \
           [("stock_pp2_recompute", "pp2_recompute_mixed")]
 PAIRS_4 = [("stock_pp2dp2", name) for name in CASES_4 if name != "stock_pp2dp2"]

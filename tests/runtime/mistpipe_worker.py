@@ -44,7 +44,7 @@ def build(case, lr: float):
         engine, _, _, _ = deepspeed.initialize(model=module, config=config,
                                                model_parameters=list(module.parameters()))
     else:
-        engine = build_mistpipe_engine(module, case.memory[mpu.coord.pipe], config)
+        engine = build_mistpipe_engine(module, case.memory[mpu.coord.pipe], config, **dict(case.options))
     return engine, plan, first.dp, mpu.get_data_parallel_rank()
 
 

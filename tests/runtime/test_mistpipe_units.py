@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from mist_ds.runtime.blocks import TransformerBlock
-from mist_ds.runtime.mistpipe import StageMemory
+from mist_ds.runtime.mistpipe import StageMemory, swapadam
 from mist_ds.runtime.mistpipe.stage import StageRuntime
 from mist_ds.runtime.mistpipe.streams import Streams
 from mist_ds.runtime.mistpipe.unit import UnitEnv
@@ -49,11 +49,12 @@ def reference(model, batches) -> list[float]:
     return losses
 
 
-def with_runtime(model, batches, memory: StageMemory):
+def with_runtime(model, batches, memory: StageMemory, host_path: str = "cpu_adam"):
     env = UnitEnv(streams=Streams(torch.device("cpu")), dtype=torch.float32, dp_group=None,
                   dp_world=1, dp_rank=0, opt_world=1, pinned=False)
     rt = StageRuntime(model, memory, env, hyper=HYPER, clip=CLIP, mp_group=None, tp_rank=0,
-                      is_block=lambda m: isinstance(m, TransformerBlock), min_offload_numel=64)
+                      is_block=lambda m: isinstance(m, TransformerBlock), min_offload_numel=64,
+                      optimizer_offload_path=host_path)
     losses, allocations = [], []
     for micro in batches:
         for x in micro:
@@ -74,6 +75,7 @@ MEMORIES = {
     "weights_grads_optimizer_offload": (False, StageMemory(
         zero_stage=3, offload_weights_ratio=0.5, offload_gradients_ratio=0.5, offload_optimizer_ratio=0.5)),
     "activation_offload": (False, StageMemory(num_offloaded_activation_layers=2)),
+    "optimizer_offload_gpu_swap": (False, StageMemory(offload_optimizer_ratio=0.6)),
     "recompute_then_everything": (True, StageMemory(
         zero_stage=3, offload_weights_ratio=0.3, offload_gradients_ratio=0.6,
         offload_optimizer_ratio=0.2, num_offloaded_activation_layers=2)),
@@ -81,17 +83,22 @@ MEMORIES = {
 
 
 @pytest.mark.parametrize("name", list(MEMORIES))
-def test_runtime_trains_like_plain_autograd(name):
+def test_runtime_trains_like_plain_autograd(name, monkeypatch):
+    monkeypatch.setattr(swapadam, "SWAP_CHUNK_NUMEL", 5000)  # several chunks per tail, both slots
     recompute, memory = MEMORIES[name]
     model, batches = stack(recompute), inputs()
     expected = reference(copy.deepcopy(model), batches)
-    got, rt, allocations = with_runtime(model, batches, memory)
+    got, rt, allocations = with_runtime(model, batches, memory,
+                                        "gpu_swap" if name.endswith("gpu_swap") else "cpu_adam")
     assert got == pytest.approx(expected, rel=1e-6)
     assert max(abs(a - b) for a, b in zip(expected[MICRO:], expected[:-MICRO])) > 1e-3  # it trains
     stats = rt.stats()
     if memory.num_offloaded_activation_layers:
         assert stats["activation_bytes_offloaded"] > 0
         assert allocations[0] == allocations[-1] > 0  # the pinned pool stops growing after step 1
+    if name.endswith("gpu_swap"):
+        assert rt.optimizer.swap is not None and rt.optimizer.host_adam is None
+        assert rt.optimizer.swap.numel() == stats["optimizer_numel_host"] > 0
     if memory.zero_stage == 3:
         assert stats["managed_units"] == 3 and stats["weight_views_saved"] > 0
         assert stats["stored_weight_numel_host"] > 0 and stats["grad_numel_host"] > 0

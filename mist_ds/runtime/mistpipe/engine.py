@@ -69,7 +69,8 @@ class MistPipeEngine(PipelineEngine, _ModuleCall):
             self.module, stage_memory, env, hyper=own_config["adam"], clip=own_config["clip"],
             mp_group=grid.get_model_parallel_group(), tp_rank=grid.get_slice_parallel_rank(),
             is_block=runtime_options["is_block"], num_slots=runtime_options.get("num_slots", 3),
-            min_offload_numel=runtime_options.get("min_offload_numel", 1024))
+            min_offload_numel=runtime_options.get("min_offload_numel", 1024),
+            optimizer_offload_path=runtime_options.get("optimizer_offload_path", "cpu_adam"))
         self.optimizer = self.stage_runtime.optimizer  # PipelineEngine asserts one exists
 
     def _train_schedule(self):
@@ -128,20 +129,24 @@ def default_is_block(module: torch.nn.Module) -> bool:
 
 def build_mistpipe_engine(module, stage_memory, ds_config: dict, *, is_block=default_is_block,
                           pin_memory: bool = True, num_slots: int = 3,
-                          min_offload_numel: int = 1024) -> MistPipeEngine:
+                          min_offload_numel: int = 1024,
+                          optimizer_offload_path: str = "cpu_adam") -> MistPipeEngine:
     """This rank's MistPipeEngine for `module` (a PipelineModule holding this rank's stage, built
     in the ds_config's precision on this rank's device) with `stage_memory` (a StageMemory or any
     object with its five attributes: the stage's plan entry). `ds_config` is the stock one
     (emit.ds_config.build_ds_config): batch sizes and gradient accumulation go to DeepSpeed; the
     optimizer, gradient_clipping and bf16 sections are read here; zero_optimization is ignored
     (stage_memory decides). Call after torch.distributed is initialised, instead of
-    deepspeed.initialize; train with engine.train_batch(data_iter)."""
+    deepspeed.initialize; train with engine.train_batch(data_iter). `optimizer_offload_path`:
+    'cpu_adam' (DeepSpeedCPUAdam on the host) or 'gpu_swap' (AdamW on the device over swapped-in
+    host states); `is_block` picks the stage's layers that become per-block units."""
     memory = StageMemory.of(stage_memory)
     config, own = split_config(ds_config)
     grid = module.mpu()
     config_class = DeepSpeedConfig(config, grid)
     options = {"is_block": is_block, "pin_memory": pin_memory, "num_slots": num_slots,
-               "min_offload_numel": min_offload_numel}
+               "min_offload_numel": min_offload_numel,
+               "optimizer_offload_path": optimizer_offload_path}
     engine = MistPipeEngine(memory, own, options, args=None, model=module,
                             model_parameters=[p for p in module.parameters() if p.requires_grad],
                             mpu=grid, config=config, config_class=config_class)

@@ -3,9 +3,11 @@
 Per unit it holds fp32 master weights, Adam m and v, and fp32 gradients for the rank's shard
 (layout.py), split at `split_point(shard, offload_optimizer_ratio)`: the head lives on the device and
 is updated by torch's AdamW (fused CUDA kernel on GPUs; the same update rule as DeepSpeed's
-FusedAdam, with nothing to JIT-build), the tail lives in host memory and is updated by DeepSpeed's
-`DeepSpeedCPUAdam` (the ZeRO-Offload kernel; DeepSpeed's own Twin-Flow partial offload uses it the
-same way). Gradient clipping follows DeepSpeed's ZeRO optimizer (runtime/zero/stage_1_and_2.py:
+FusedAdam, with nothing to JIT-build), the tail lives in host memory and is updated either by
+DeepSpeed's `DeepSpeedCPUAdam` on the host (host_path 'cpu_adam', the default: the ZeRO-Offload
+kernel, as DeepSpeed's own Twin-Flow partial offload uses it) or on the device over swapped-in
+chunks (host_path 'gpu_swap', swapadam.py, as Mist does); bench/engine/adam_paths.py measures which
+is faster on a machine. Gradient clipping follows DeepSpeed's ZeRO optimizer (runtime/zero/stage_1_and_2.py:
 `get_grad_norm_direct` and `unscale_and_clip_grads`): the norm sums every element once (tensor-
 parallel replicas only on TP rank 0, pipeline-tied copies only on their first stage), over the DP
 group then over DeepSpeed's model-parallel group (all stages and TP ranks of this data index), and
@@ -19,13 +21,17 @@ import torch.distributed as dist
 
 from mist_ds.runtime.mistpipe.layout import split_point
 from mist_ds.runtime.mistpipe.streams import host_buffer
+from mist_ds.runtime.mistpipe.swapadam import SwapAdam
 from mist_ds.runtime.mistpipe.unit import FlatUnit, UnitEnv
+
+
+HOST_PATHS = ("cpu_adam", "gpu_swap")
 
 
 class UnitShard:
     """fp32 master weights and gradients of one unit's shard, device head and host tail."""
 
-    def __init__(self, unit: FlatUnit, env: UnitEnv, offload_ratio: float, counted):
+    def __init__(self, unit: FlatUnit, env: UnitEnv, offload_ratio: float, counted, host16: bool):
         shard = unit.initial_shard
         self.numel = shard.numel()
         self.head = split_point(self.numel, offload_ratio)
@@ -34,7 +40,7 @@ class UnitShard:
         self.master_host.copy_(shard[self.head:])
         self.grad_dev = torch.zeros_like(self.master_dev)
         self.grad_host = host_buffer(self.numel - self.head, torch.float32, env.pinned)
-        self.host16 = host_buffer(self.numel - self.head, env.dtype, env.pinned)
+        self.host16 = host_buffer(self.numel - self.head if host16 else 0, env.dtype, env.pinned)
         self.host16_free = None  # event: the last copy out of host16 finished
         self.master_dev.grad, self.master_host.grad = self.grad_dev, self.grad_host
         self.dev_ranges = [(a, min(b, self.head)) for a, b in counted if a < self.head]
@@ -57,16 +63,23 @@ class ShardedAdam:
     """AdamW over the rank's shards: device heads on the device, host tails with CPU Adam."""
 
     def __init__(self, units: list[FlatUnit], env: UnitEnv, hyper: dict, offload_ratio: float,
-                 clip: float, counted: list[list[tuple[int, int]]], mp_group=None, store_fn=None):
+                 clip: float, counted: list[list[tuple[int, int]]], mp_group=None, store_fn=None,
+                 host_path: str = "cpu_adam"):
+        if host_path not in HOST_PATHS:
+            raise ValueError(f"optimizer offload path must be one of {HOST_PATHS}, not {host_path!r}")
         self.units, self.env, self.clip, self.mp_group = units, env, clip, mp_group
         self.store = store_fn or (lambda unit, shard16: unit.store_update(shard16, None))
-        self.shards = [UnitShard(u, env, offload_ratio, c) for u, c in zip(units, counted)]
+        self.shards = [UnitShard(u, env, offload_ratio, c, host16=host_path == "cpu_adam")
+                       for u, c in zip(units, counted)]
         heads = [s.master_dev for s in self.shards if s.head]
         tails = [s.master_host for s in self.shards if s.numel > s.head]
         fused = env.device.type == "cuda"
         self.device_adam = torch.optim.AdamW(heads, fused=fused, **hyper) if heads else None
-        self.host_adam = None
-        if tails:
+        self.host_adam = self.swap = None
+        if tails and host_path == "gpu_swap":
+            self.swap = SwapAdam(tails, env.streams, hyper, env.pinned)
+            self._swap_index = {id(t): i for i, t in enumerate(tails)}
+        elif tails:
             from deepspeed.ops.adam import DeepSpeedCPUAdam
 
             self.host_adam = DeepSpeedCPUAdam(tails, adamw_mode=True, **hyper)
@@ -129,6 +142,8 @@ class ShardedAdam:
             self.device_adam.step()
         if self.host_adam is not None:
             self.host_adam.step()
+        if self.swap is not None:
+            self.swap.begin_step()
         return self._write_back()
 
     def _write_back(self) -> list:
@@ -139,7 +154,9 @@ class ShardedAdam:
                 streams.wait(self._shard16_free[which], stream)
             shard16 = self._shard16[which][: shard.numel]
             shard16[: shard.head].copy_(shard.master_dev)
-            if shard.numel > shard.head:
+            if shard.numel > shard.head and self.swap is not None:
+                self.swap.update(self._swap_index[id(shard.master_host)], shard16[shard.head:])
+            elif shard.numel > shard.head:
                 streams.host_wait(shard.host16_free)  # last step's copy out of host16 is done
                 shard.host16.copy_(shard.master_host)
                 with streams.on("h2d"):

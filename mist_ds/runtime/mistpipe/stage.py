@@ -73,7 +73,7 @@ class StageRuntime:
 
     def __init__(self, module: nn.Module, memory: StageMemory, env: UnitEnv, *, hyper: dict,
                  clip: float, mp_group, tp_rank: int, is_block, num_slots: int = 3,
-                 min_offload_numel: int = 1024):
+                 min_offload_numel: int = 1024, optimizer_offload_path: str = "cpu_adam"):
         self.memory, self.env, self.streams = memory, env, env.streams
         layers = getattr(module, "forward_funcs", list(module.children()))
         self.blocks = [m for m in layers if isinstance(m, nn.Module) and is_block(m)]
@@ -90,7 +90,8 @@ class StageRuntime:
         counted = [env_spans for env_spans in
                    (u.layout.shard_ranges(env.opt_rank, counted_spans(u, tp_rank)) for u in self.units)]
         self.optimizer = ShardedAdam(self.units, env, hyper, memory.offload_optimizer_ratio, clip,
-                                     counted, mp_group=mp_group, store_fn=self._store)
+                                     counted, mp_group=mp_group, store_fn=self._store,
+                                     host_path=optimizer_offload_path)
         for unit in self.units:
             unit.initial_shard = None  # the optimizer holds its fp32 copy now
         self.pass_id = 0
