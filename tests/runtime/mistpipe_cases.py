@@ -47,6 +47,8 @@ CASES_2 = {
     "dp2_zero3_offload": Case(DP2, (mem(zero_stage=3, offload_weights_ratio=0.5,
                                         offload_gradients_ratio=0.5, offload_optimizer_ratio=0.5),)),
     "dp2_zero1_weights_offload": Case(DP2, (mem(zero_stage=1, offload_weights_ratio=0.5),)),
+    "dp2_zero3_deferred_step": Case(DP2, (mem(zero_stage=3, offload_optimizer_ratio=0.5),),
+                                    options=(("defer_optimizer_step", "first"),)),
     # two stages, one rank each: each offload kind at a fractional ratio, per stage
     "stock_pp2": Case(PP2),
     "stock_pp2_frozen": Case(PP2, lr=0.0),  # no update: shows the curves really train
@@ -58,6 +60,9 @@ CASES_2 = {
         options=(("optimizer_offload_path", "gpu_swap"),)),
     "pp2_act_offload": Case(PP2, (mem(num_offloaded_activation_layers=2),
                                   mem(num_offloaded_activation_layers=1))),
+    "pp2_deferred_step": Case(
+        PP2, (mem(offload_weights_ratio=0.5, offload_optimizer_ratio=0.5), mem(offload_gradients_ratio=0.5)),
+        options=(("defer_optimizer_step", "all"),)),
     "stock_pp2_recompute": Case(PP2_RECOMPUTE),
     "pp2_recompute_mixed": Case(PP2_RECOMPUTE, (
         mem(zero_stage=3, offload_weights_ratio=0.5, num_offloaded_activation_layers=1),
@@ -72,12 +77,16 @@ CASES_4 = {
         mem(zero_stage=3, offload_weights_ratio=0.5, offload_gradients_ratio=0.5,
             num_offloaded_activation_layers=1),
         mem(zero_stage=2, offload_optimizer_ratio=0.5, num_offloaded_activation_layers=2))),
+    "pp2dp2_deferred_swap": Case(PP2DP2, (
+        mem(zero_stage=3, offload_weights_ratio=0.5, offload_optimizer_ratio=0.5),
+        mem(zero_stage=1, offload_optimizer_ratio=0.5, num_offloaded_activation_layers=1)),
+        options=(("defer_optimizer_step", "all"), ("optimizer_offload_path", "gpu_swap"))),
 }
 
 # (reference, other) pairs that must give the same losses and gradient norms
 PAIRS_2 = [("stock_dp2", name) for name in CASES_2 if name.startswith("dp2_")] + \
           [("stock_pp2", name) for name in ("pp2_weights_offload", "pp2_grads_offload",
                                             "pp2_optimizer_offload", "pp2_optimizer_offload_swap",
-                                            "pp2_act_offload")] + \
+                                            "pp2_act_offload", "pp2_deferred_step")] + \
           [("stock_pp2_recompute", "pp2_recompute_mixed")]
 PAIRS_4 = [("stock_pp2dp2", name) for name in CASES_4 if name != "stock_pp2dp2"]

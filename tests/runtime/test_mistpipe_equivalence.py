@@ -101,3 +101,11 @@ def test_pinned_buffers_are_reused_after_the_first_step(curves_2, curves_4):
         after_first = [r["pinned_allocations"] for r in curves[name]["stats_after_step_1"]]
         at_end = [r["pinned_allocations"] for r in curves[name]["stats"]]
         assert after_first == at_end and max(at_end) > 0
+
+
+def test_deferred_steps_wait_for_the_next_forward(curves_2, curves_4):
+    # after the last step, each deferring stage still holds its blocks' updates
+    assert [r["deferred_block_steps_pending"] for r in stats(curves_2, "dp2_zero3_deferred_step")] == [4, 4]
+    assert [r["deferred_block_steps_pending"] for r in stats(curves_2, "pp2_deferred_step")] == [2, 2]
+    assert [r["deferred_block_steps_pending"] for r in stats(curves_4, "pp2dp2_deferred_swap")] == [2] * 4
+    assert [r["deferred_block_steps_pending"] for r in stats(curves_2, "pp2_optimizer_offload")] == [0, 0]

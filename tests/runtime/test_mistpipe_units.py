@@ -49,17 +49,18 @@ def reference(model, batches) -> list[float]:
     return losses
 
 
-def with_runtime(model, batches, memory: StageMemory, host_path: str = "cpu_adam"):
+def with_runtime(model, batches, memory: StageMemory, **options):
     env = UnitEnv(streams=Streams(torch.device("cpu")), dtype=torch.float32, dp_group=None,
                   dp_world=1, dp_rank=0, opt_world=1, pinned=False)
     rt = StageRuntime(model, memory, env, hyper=HYPER, clip=CLIP, mp_group=None, tp_rank=0,
                       is_block=lambda m: isinstance(m, TransformerBlock), min_offload_numel=64,
-                      optimizer_offload_path=host_path)
+                      **options)
     losses, allocations = [], []
     for micro in batches:
         for x in micro:
             rt.begin_pass()
             loss = model(x).pow(2).mean()
+            assert not rt._pending  # a forward runs every deferred block step
             if rt.wslots is not None:  # forward over: every gathered block is released again
                 assert not any(rt.wslots.busy)
             (loss / MICRO).backward()
@@ -70,34 +71,40 @@ def with_runtime(model, batches, memory: StageMemory, host_path: str = "cpu_adam
     return losses, rt, allocations
 
 
+SWAP, DEFER = {"optimizer_offload_path": "gpu_swap"}, {"defer_step": True}
+EVERYTHING = StageMemory(zero_stage=3, offload_weights_ratio=0.3, offload_gradients_ratio=0.6,
+                         offload_optimizer_ratio=0.2, num_offloaded_activation_layers=2)
+# name: (recompute the first block, memory, StageRuntime options)
 MEMORIES = {
-    "plain": (False, StageMemory(zero_stage=0)),
+    "plain": (False, StageMemory(zero_stage=0), {}),
     "weights_grads_optimizer_offload": (False, StageMemory(
-        zero_stage=3, offload_weights_ratio=0.5, offload_gradients_ratio=0.5, offload_optimizer_ratio=0.5)),
-    "activation_offload": (False, StageMemory(num_offloaded_activation_layers=2)),
-    "optimizer_offload_gpu_swap": (False, StageMemory(offload_optimizer_ratio=0.6)),
-    "recompute_then_everything": (True, StageMemory(
-        zero_stage=3, offload_weights_ratio=0.3, offload_gradients_ratio=0.6,
-        offload_optimizer_ratio=0.2, num_offloaded_activation_layers=2)),
+        zero_stage=3, offload_weights_ratio=0.5, offload_gradients_ratio=0.5,
+        offload_optimizer_ratio=0.5), {}),
+    "activation_offload": (False, StageMemory(num_offloaded_activation_layers=2), {}),
+    "optimizer_offload_gpu_swap": (False, StageMemory(offload_optimizer_ratio=0.6), SWAP),
+    "recompute_then_everything": (True, EVERYTHING, {}),
+    "deferred_step": (False, StageMemory(offload_optimizer_ratio=0.5), DEFER),
+    "deferred_step_everything_swap": (True, EVERYTHING, {**DEFER, **SWAP}),
 }
 
 
 @pytest.mark.parametrize("name", list(MEMORIES))
 def test_runtime_trains_like_plain_autograd(name, monkeypatch):
     monkeypatch.setattr(swapadam, "SWAP_CHUNK_NUMEL", 5000)  # several chunks per tail, both slots
-    recompute, memory = MEMORIES[name]
+    recompute, memory, options = MEMORIES[name]
     model, batches = stack(recompute), inputs()
     expected = reference(copy.deepcopy(model), batches)
-    got, rt, allocations = with_runtime(model, batches, memory,
-                                        "gpu_swap" if name.endswith("gpu_swap") else "cpu_adam")
+    got, rt, allocations = with_runtime(model, batches, memory, **options)
     assert got == pytest.approx(expected, rel=1e-6)
     assert max(abs(a - b) for a, b in zip(expected[MICRO:], expected[:-MICRO])) > 1e-3  # it trains
     stats = rt.stats()
     if memory.num_offloaded_activation_layers:
         assert stats["activation_bytes_offloaded"] > 0
         assert allocations[0] == allocations[-1] > 0  # the pinned pool stops growing after step 1
-    if name.endswith("gpu_swap"):
-        assert rt.optimizer.swap is not None and rt.optimizer.host_adam is None
+    if options.get("defer_step"):  # the last step's block updates wait for a next forward
+        assert rt._pending == set(range(3))
+    if options.get("optimizer_offload_path") == "gpu_swap":
+        assert rt.optimizer.swap is not None and set(rt.optimizer.host_adams) == {None}
         assert rt.optimizer.swap.numel() == stats["optimizer_numel_host"] > 0
     if memory.zero_stage == 3:
         assert stats["managed_units"] == 3 and stats["weight_views_saved"] > 0

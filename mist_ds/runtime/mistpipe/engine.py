@@ -70,7 +70,9 @@ class MistPipeEngine(PipelineEngine, _ModuleCall):
             mp_group=grid.get_model_parallel_group(), tp_rank=grid.get_slice_parallel_rank(),
             is_block=runtime_options["is_block"], num_slots=runtime_options.get("num_slots", 3),
             min_offload_numel=runtime_options.get("min_offload_numel", 1024),
-            optimizer_offload_path=runtime_options.get("optimizer_offload_path", "cpu_adam"))
+            optimizer_offload_path=runtime_options.get("optimizer_offload_path", "cpu_adam"),
+            defer_step=defers_step(runtime_options.get("defer_optimizer_step", "none"),
+                                   self.stage_id))
         self.optimizer = self.stage_runtime.optimizer  # PipelineEngine asserts one exists
 
     def _train_schedule(self):
@@ -97,6 +99,19 @@ class MistPipeEngine(PipelineEngine, _ModuleCall):
         ReduceScatterGrads: _exec_reduce_scatter_grads,
         ShardedOptimizerStep: _exec_sharded_step,
     })
+
+
+DEFER_MODES = ("none", "first", "all")
+
+
+def defers_step(mode: str, stage_id: int) -> bool:
+    """Whether stage `stage_id` defers its blocks' optimizer steps into the next forward. 'first':
+    only stage 0 (later stages' eager step already runs in the pipeline's warm-up bubble: it
+    starts when the global-norm all-reduce returns, right after stage 0's last backward, and
+    stage s waits s forward passes for its first activation)."""
+    if mode not in DEFER_MODES:
+        raise ValueError(f"defer_optimizer_step must be one of {DEFER_MODES}, not {mode!r}")
+    return mode == "all" or (mode == "first" and stage_id == 0)
 
 
 def check_dtypes(module: torch.nn.Module, dtype: torch.dtype) -> None:
@@ -129,8 +144,8 @@ def default_is_block(module: torch.nn.Module) -> bool:
 
 def build_mistpipe_engine(module, stage_memory, ds_config: dict, *, is_block=default_is_block,
                           pin_memory: bool = True, num_slots: int = 3,
-                          min_offload_numel: int = 1024,
-                          optimizer_offload_path: str = "cpu_adam") -> MistPipeEngine:
+                          min_offload_numel: int = 1024, optimizer_offload_path: str = "cpu_adam",
+                          defer_optimizer_step: str = "none") -> MistPipeEngine:
     """This rank's MistPipeEngine for `module` (a PipelineModule holding this rank's stage, built
     in the ds_config's precision on this rank's device) with `stage_memory` (a StageMemory or any
     object with its five attributes: the stage's plan entry). `ds_config` is the stock one
@@ -139,14 +154,17 @@ def build_mistpipe_engine(module, stage_memory, ds_config: dict, *, is_block=def
     (stage_memory decides). Call after torch.distributed is initialised, instead of
     deepspeed.initialize; train with engine.train_batch(data_iter). `optimizer_offload_path`:
     'cpu_adam' (DeepSpeedCPUAdam on the host) or 'gpu_swap' (AdamW on the device over swapped-in
-    host states); `is_block` picks the stage's layers that become per-block units."""
+    host states); `defer_optimizer_step`: 'none', 'first' (stage 0 defers each block's update into
+    the next forward, overlapped on a side stream) or 'all'; `is_block` picks the stage's layers
+    that become per-block units."""
     memory = StageMemory.of(stage_memory)
     config, own = split_config(ds_config)
     grid = module.mpu()
     config_class = DeepSpeedConfig(config, grid)
     options = {"is_block": is_block, "pin_memory": pin_memory, "num_slots": num_slots,
                "min_offload_numel": min_offload_numel,
-               "optimizer_offload_path": optimizer_offload_path}
+               "optimizer_offload_path": optimizer_offload_path,
+               "defer_optimizer_step": defer_optimizer_step}
     engine = MistPipeEngine(memory, own, options, args=None, model=module,
                             model_parameters=[p for p in module.parameters() if p.requires_grad],
                             mpu=grid, config=config, config_class=config_class)

@@ -60,7 +60,9 @@ def adam_hyperparameters(ds_config: dict) -> dict:
 
 
 class ShardedAdam:
-    """AdamW over the rank's shards: device heads on the device, host tails with CPU Adam."""
+    """AdamW over the rank's shards: device heads on the device, host tails on the host (CPU Adam)
+    or streamed through the device (SwapAdam). `step()` updates everything; `prepare()` then
+    `step_unit(i)` per unit is the same update, split so units can be stepped later (deferred)."""
 
     def __init__(self, units: list[FlatUnit], env: UnitEnv, hyper: dict, offload_ratio: float,
                  clip: float, counted: list[list[tuple[int, int]]], mp_group=None, store_fn=None,
@@ -71,18 +73,21 @@ class ShardedAdam:
         self.store = store_fn or (lambda unit, shard16: unit.store_update(shard16, None))
         self.shards = [UnitShard(u, env, offload_ratio, c, host16=host_path == "cpu_adam")
                        for u, c in zip(units, counted)]
-        heads = [s.master_dev for s in self.shards if s.head]
-        tails = [s.master_host for s in self.shards if s.numel > s.head]
+        # one optimizer per unit and side, so a unit can be stepped on its own (deferred step)
         fused = env.device.type == "cuda"
-        self.device_adam = torch.optim.AdamW(heads, fused=fused, **hyper) if heads else None
-        self.host_adam = self.swap = None
+        self.device_adams = [torch.optim.AdamW([s.master_dev], fused=fused, **hyper) if s.head
+                             else None for s in self.shards]
+        tails = [s.master_host for s in self.shards if s.numel > s.head]
+        self.host_adams: list = [None] * len(self.shards)
+        self.swap = None
         if tails and host_path == "gpu_swap":
             self.swap = SwapAdam(tails, env.streams, hyper, env.pinned)
             self._swap_index = {id(t): i for i, t in enumerate(tails)}
         elif tails:
             from deepspeed.ops.adam import DeepSpeedCPUAdam
 
-            self.host_adam = DeepSpeedCPUAdam(tails, adamw_mode=True, **hyper)
+            self.host_adams = [DeepSpeedCPUAdam([s.master_host], adamw_mode=True, **hyper)
+                               if s.numel > s.head else None for s in self.shards]
         self.param_groups = [{"lr": hyper["lr"]}]  # what DeepSpeedEngine.get_lr() reads
         self.global_grad_norm: float | None = None
         self._host_events: list = []
@@ -91,6 +96,7 @@ class ShardedAdam:
         # all-gather / store copies still read the other one
         self._shard16 = [torch.empty(max_shard, device=env.device, dtype=env.dtype) for _ in range(2)]
         self._shard16_free: list = [None, None]
+        self._turn = 0
 
     def take_chunk(self, index: int, offset: int, chunk: torch.Tensor) -> None:
         """Average a reduced gradient chunk over DP and store it in fp32 at shard position
@@ -125,9 +131,8 @@ class ShardedAdam:
             dist.all_reduce(total, group=self.mp_group)
         return float(total.sqrt())
 
-    def step(self) -> list:
-        """Clip, update every shard, and hand each unit its new 16-bit shard. Returns the events
-        after which the units' weight stores are written."""
+    def prepare(self) -> None:
+        """Global norm and clipping of every shard's gradients (the step's only global part)."""
         for event in self._host_events:  # the host gradients have landed
             self.env.streams.host_wait(event)
         self._host_events = []
@@ -138,35 +143,40 @@ class ShardedAdam:
             for shard in self.shards:
                 shard.grad_dev.mul_(1.0 / coef)
                 shard.grad_host.mul_(1.0 / coef)
-        if self.device_adam is not None:
-            self.device_adam.step()
-        if self.host_adam is not None:
-            self.host_adam.step()
         if self.swap is not None:
             self.swap.begin_step()
-        return self._write_back()
 
-    def _write_back(self) -> list:
-        streams, events = self.env.streams, []
-        for index, (unit, shard) in enumerate(zip(self.units, self.shards)):
-            which = index % 2
-            for stream in ("compute", "h2d"):  # the buffer's last readers are done
-                streams.wait(self._shard16_free[which], stream)
-            shard16 = self._shard16[which][: shard.numel]
-            shard16[: shard.head].copy_(shard.master_dev)
-            if shard.numel > shard.head and self.swap is not None:
-                self.swap.update(self._swap_index[id(shard.master_host)], shard16[shard.head:])
-            elif shard.numel > shard.head:
-                streams.host_wait(shard.host16_free)  # last step's copy out of host16 is done
-                shard.host16.copy_(shard.master_host)
-                with streams.on("h2d"):
-                    shard16[shard.head:].copy_(shard.host16, non_blocking=True)
-                    shard.host16_free = streams.record("h2d")
-                streams.wait(shard.host16_free, "compute")
-            done = self.store(unit, shard16)
-            self._shard16_free[which] = done
-            events.append(done)
-        return events
+    def step(self) -> list:
+        """Clip, update every shard and hand each unit its new 16-bit shard. Returns, per unit,
+        the event after which its weights are written."""
+        self.prepare()
+        return [self.step_unit(index) for index in range(len(self.shards))]
+
+    def step_unit(self, index: int):
+        """Adam on unit `index`'s shard (after prepare), and its new weights handed over."""
+        streams, unit, shard = self.env.streams, self.units[index], self.shards[index]
+        if self.device_adams[index] is not None:
+            self.device_adams[index].step()
+        if self.host_adams[index] is not None:
+            self.host_adams[index].step()  # on the host, while the device runs what is queued
+        which = self._turn % 2
+        self._turn += 1
+        for stream in ("compute", "h2d"):  # the buffer's last readers are done
+            streams.wait(self._shard16_free[which], stream)
+        shard16 = self._shard16[which][: shard.numel]
+        shard16[: shard.head].copy_(shard.master_dev)
+        if shard.numel > shard.head and self.swap is not None:
+            self.swap.update(self._swap_index[id(shard.master_host)], shard16[shard.head:])
+        elif shard.numel > shard.head:
+            streams.host_wait(shard.host16_free)  # last step's copy out of host16 is done
+            shard.host16.copy_(shard.master_host)
+            with streams.on("h2d"):
+                shard16[shard.head:].copy_(shard.host16, non_blocking=True)
+                shard.host16_free = streams.record("h2d")
+            streams.wait(shard.host16_free, "compute")
+        done = self.store(unit, shard16)
+        self._shard16_free[which] = done
+        return done
 
     def state_numel(self) -> dict[str, int]:
         """Elements of fp32 state on the device and on the host (for tests and reports)."""

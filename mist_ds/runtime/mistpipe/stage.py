@@ -73,7 +73,8 @@ class StageRuntime:
 
     def __init__(self, module: nn.Module, memory: StageMemory, env: UnitEnv, *, hyper: dict,
                  clip: float, mp_group, tp_rank: int, is_block, num_slots: int = 3,
-                 min_offload_numel: int = 1024, optimizer_offload_path: str = "cpu_adam"):
+                 min_offload_numel: int = 1024, optimizer_offload_path: str = "cpu_adam",
+                 defer_step: bool = False):
         self.memory, self.env, self.streams = memory, env, env.streams
         layers = getattr(module, "forward_funcs", list(module.children()))
         self.blocks = [m for m in layers if isinstance(m, nn.Module) and is_block(m)]
@@ -95,6 +96,10 @@ class StageRuntime:
         for unit in self.units:
             unit.initial_shard = None  # the optimizer holds its fp32 copy now
         self.pass_id = 0
+        self.defer_step = defer_step
+        self._pending: set[int] = set()  # blocks whose optimizer step waits for their next forward
+        self._step_done: dict[int, object] = {}  # block -> event: its deferred step wrote weights
+        self._prepared = None  # event: the global part of the last step (norm, clipping) is done
         self._weight_slot: dict[int, int] = {}
         self._grad_slot: dict[int, tuple[int, object]] = {}
         self._arrived = [0] * len(self.blocks)
@@ -213,12 +218,27 @@ class StageRuntime:
 
     # ---- hook bodies
     def _forward_begin(self, u: int) -> None:
+        self._run_deferred(u)  # only the first block: the others were stepped during the previous
+        self.streams.wait(self._step_done.pop(u, None), "compute")
         self._bind_weights(u)
-        if u + 1 < len(self.blocks):
+        if u + 1 < len(self.blocks) and u + 1 not in self._pending:
             self._prefetch_weights(u + 1)
 
     def _forward_end(self, u: int) -> None:
         self._release_weights(u)
+        if u + 1 < len(self.blocks) and u + 1 in self._pending:
+            self._run_deferred(u + 1)  # while block u still runs on the device
+            self._prefetch_weights(u + 1)
+
+    def _run_deferred(self, u: int) -> None:
+        """Block u's deferred optimizer step, on the opt stream (its host part, CPU Adam, on the
+        host meanwhile); the compute stream waits for it only when block u runs."""
+        if u not in self._pending:
+            return
+        self._pending.discard(u)
+        with self.streams.as_compute("opt"):
+            self.streams.wait(self._prepared, "compute")
+            self._step_done[u] = self.optimizer.step_unit(u)
 
     def backward_begin(self, u: int, pass_id: int) -> None:
         """Block u's backward (of forward pass `pass_id`) starts: make its inputs ready and
@@ -276,12 +296,24 @@ class StageRuntime:
                 self.gslots.release(index, keep=False)
 
     def step(self) -> None:
-        """The optimizer step; the compute stream then waits for the new weights."""
+        """The optimizer step. Eager: every unit now, the compute stream then waits for the new
+        weights of resident units (managed ones order their next fill after their store events).
+        Deferred: the global part (norm, clipping) and the non-block units now; each block's own
+        update runs when the next forward reaches the block before it (`_forward_end`)."""
+        if self._pending:
+            raise RuntimeError(f"deferred optimizer steps of blocks {sorted(self._pending)} never ran")
         if self.wslots is not None:
             self.wslots.invalidate()
-        for unit, event in zip(self.units, self.optimizer.step()):
-            if not unit.managed:  # managed units order their next fill after their store events
-                self.streams.wait(event, "compute")
+        if not self.defer_step:
+            for unit, event in zip(self.units, self.optimizer.step()):
+                if not unit.managed:
+                    self.streams.wait(event, "compute")
+            return
+        self.optimizer.prepare()
+        self._prepared = self.streams.record("compute")
+        for u in range(len(self.blocks), len(self.units)):
+            self.streams.wait(self.optimizer.step_unit(u), "compute")
+        self._pending = set(range(len(self.blocks)))
 
     def _store(self, unit: FlatUnit, shard16: torch.Tensor):
         """Hand a unit its new 16-bit shard, lending a slot when the store needs an all-gather
@@ -308,4 +340,5 @@ class StageRuntime:
                 "optimizer_numel_device": opt["device"], "optimizer_numel_host": opt["host"],
                 "weight_fills": self.num_fills, "weight_views_saved": self.num_weight_views,
                 "activation_bytes_offloaded": self.offloader.packed_bytes,
-                "pinned_allocations": self.pool.num_allocations}
+                "pinned_allocations": self.pool.num_allocations,
+                "deferred_block_steps_pending": len(self._pending)}

@@ -1,16 +1,17 @@
 """Side streams with events, and bounded buffer pools, for copies and collectives off the compute
-stream. On CUDA: one stream each for host-to-device copies, device-to-host copies and collectives;
-work on them is ordered against the compute stream only through events. Elsewhere (CPU tests) the
-same calls run synchronously: streams are absent and events are None, so the code path is shared.
+stream. On CUDA: one stream each for host-to-device copies, device-to-host copies, collectives and
+deferred optimizer steps; work on them is ordered against the compute stream only through events.
+Elsewhere (CPU tests) the same calls run synchronously: streams are absent and events are None, so
+the code path is shared.
 """
 
 from __future__ import annotations
 
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 
 import torch
 
-SIDE_STREAMS = ("h2d", "d2h", "comm")
+SIDE_STREAMS = ("h2d", "d2h", "comm", "opt")
 
 
 class Streams:
@@ -20,42 +21,58 @@ class Streams:
         self.device = device
         self.cuda = device.type == "cuda"
         self._streams = {}
+        self._alias: dict[str, str] = {}
         if self.cuda:
             self._streams["compute"] = torch.cuda.current_stream(device)
             for name in SIDE_STREAMS:
                 self._streams[name] = torch.cuda.Stream(device)
 
     def stream(self, name: str):
-        """The CUDA stream called `name`, or None off CUDA."""
-        return self._streams.get(name)
+        """The CUDA stream called `name` (after aliasing), or None off CUDA."""
+        return self._streams.get(self._alias.get(name, name))
 
     def on(self, name: str):
         """Context that makes `name` the current stream (a no-op off CUDA)."""
-        return torch.cuda.stream(self._streams[name]) if self.cuda else nullcontext()
+        return torch.cuda.stream(self.stream(name)) if self.cuda else nullcontext()
+
+    @contextmanager
+    def as_compute(self, name: str):
+        """Run a block of work on side stream `name` as if it were the compute stream: every
+        record/wait/fork naming "compute" inside refers to `name` (a deferred optimizer step)."""
+        previous = self._alias.get("compute")
+        self._alias["compute"] = name
+        try:
+            with self.on(name):
+                yield
+        finally:
+            if previous is None:
+                del self._alias["compute"]
+            else:
+                self._alias["compute"] = previous
 
     def record(self, name: str = "compute"):
         """An event marking everything queued on `name` so far (None off CUDA)."""
         if not self.cuda:
             return None
         event = torch.cuda.Event()
-        event.record(self._streams[name])
+        event.record(self.stream(name))
         return event
 
     def wait(self, event, name: str = "compute") -> None:
         """Make stream `name` wait for `event` (nothing when event is None)."""
         if event is not None:
-            self._streams[name].wait_event(event)
+            self.stream(name).wait_event(event)
 
     def fork(self, name: str) -> None:
         """Make side stream `name` wait for all work queued on the compute stream so far."""
         if self.cuda:
-            self._streams[name].wait_stream(self._streams["compute"])
+            self.stream(name).wait_stream(self.stream("compute"))
 
     def keep_alive(self, tensor: torch.Tensor, name: str) -> None:
         """Tell the caching allocator that `tensor` (allocated on the compute stream) is used by
         side stream `name`, so its memory is not reused before that work finishes."""
         if self.cuda and tensor.is_cuda:
-            tensor.record_stream(self._streams[name])
+            tensor.record_stream(self.stream(name))
 
     @staticmethod
     def host_wait(event) -> None:
