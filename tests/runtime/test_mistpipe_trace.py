@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from mist_ds.runtime.mistpipe.trace import copy_overlap, trace_overlap
+from mist_ds.runtime.mistpipe.trace import copy_overlap, kernel_overlap, trace_overlap
 
 
 def ev(cat, name, ts, dur, stream):
@@ -36,3 +36,11 @@ def test_copies_on_the_compute_stream_are_not_side_stream_copies(tmp_path):
     small = ev("gpu_memcpy", "Memcpy DtoH", 0, 5, 7)
     small["args"]["bytes"] = 4
     assert copy_overlap(events + [small], min_bytes=1024)["copy_time_us"] == 10
+
+
+def test_kernels_by_name_against_the_compute_stream():
+    events = [ev("kernel", "gemm", 0, 100, 7), ev("kernel", "FusedAdamMath", 50, 80, 20),
+              ev("kernel", "multi_tensor_apply<Adam>", 200, 10, 7)]
+    got = kernel_overlap(events, "adam")
+    assert got["compute_stream"] == 7 and got["streams"] == [7, 20]
+    assert got["time_us"] == 90 and got["overlap_us"] == 50 and got["num_kernels"] == 2

@@ -39,6 +39,13 @@ def _intersection(a, b) -> float:
     return total
 
 
+def _sorted(values) -> list:
+    try:
+        return sorted(values)
+    except TypeError:  # mixed stream ids (ints and strings)
+        return sorted(values, key=str)
+
+
 def _stream(event: dict):
     return (event.get("args") or {}).get("stream", event.get("tid"))
 
@@ -63,13 +70,35 @@ def copy_overlap(events: list[dict], min_bytes: int = 0) -> dict:
     return {"copy_time_us": copy_time, "hidden_us": hidden,
             "hidden_fraction": hidden / copy_time if copy_time else None,
             "compute_time_us": _measure(compute_union), "compute_stream": compute,
-            "copy_streams": sorted({_stream(e) for e in copies}, key=str),
+            "copy_streams": _sorted({_stream(e) for e in copies}),
             "side_stream_copy_fraction": side / all_copy if all_copy else None,
             "num_copies": len(copies)}
 
 
-def trace_overlap(path: str | Path, min_bytes: int = 0) -> dict:
-    """copy_overlap of a Chrome trace file."""
+def kernel_overlap(events: list[dict], name_part: str) -> dict:
+    """Kernels whose name contains `name_part` (e.g. 'adam'): their time, the part of it that ran
+    while the compute stream ran other kernels, and their streams."""
+    kernels = [e for e in events if e.get("cat") == "kernel" and not e["name"].lower().startswith("nccl")]
+    chosen = [e for e in kernels if name_part in e["name"].lower()]
+    others = [e for e in kernels if name_part not in e["name"].lower()]
+    per_stream: dict = {}
+    for event in others:
+        per_stream[_stream(event)] = per_stream.get(_stream(event), 0.0) + event["dur"]
+    compute = max(per_stream, key=per_stream.get) if per_stream else None
+    mine = _union([(e["ts"], e["ts"] + e["dur"]) for e in chosen])
+    busy = _union([(e["ts"], e["ts"] + e["dur"]) for e in others if _stream(e) == compute])
+    return {"time_us": _measure(mine), "overlap_us": _intersection(mine, busy),
+            "streams": _sorted({_stream(e) for e in chosen}), "compute_stream": compute,
+            "num_kernels": len(chosen)}
+
+
+def load_events(path: str | Path) -> list[dict]:
+    """The complete ('X') events of a Chrome trace file."""
     data = json.loads(Path(path).read_text())
     events = data["traceEvents"] if isinstance(data, dict) else data
-    return copy_overlap([e for e in events if e.get("ph") == "X" and "dur" in e], min_bytes)
+    return [e for e in events if e.get("ph") == "X" and "dur" in e]
+
+
+def trace_overlap(path: str | Path, min_bytes: int = 0) -> dict:
+    """copy_overlap of a Chrome trace file."""
+    return copy_overlap(load_events(path), min_bytes)
