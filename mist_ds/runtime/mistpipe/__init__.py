@@ -68,16 +68,21 @@ calls run synchronously, which is how the CPU tests execute this code. Prefetch:
 weights when block i's forward starts; block i-1's weights, host gradient section and offloaded
 activations when block i's backward starts.
 
-Not done (issue 13 item 4): the deferred per-layer optimizer step overlapped with the next forward
-and the later stages' step inside the warm-up bubble. It would take: (1) ShardedAdam.step split per
-unit and queued on a side stream, the unit's new weights published before its first forward of the
-next iteration (`_forward_begin` waits on that unit's step event instead of the whole step); (2) a
-global-norm all-reduce that no longer blocks on the host (clip coefficient kept on the device and
-passed to the fused kernel as a tensor, or clipping dropped/deferred one step as Mist does); (3) for
-stages s > 0, a MistTrainSchedule that moves ReduceScatterGrads/ShardedOptimizerStep of iteration
-k into the first S-1-s idle steps of iteration k+1 (instructions stay data, so the schedule test
-extends), with the p2p of the first micro-batch waiting for that stage's step. fp16 (loss scaling)
-and checkpoint save/load of the sharded state are not supported either.
+Optimizer path for the offloaded fraction: `optimizer_offload_path='cpu_adam'` (default:
+DeepSpeedCPUAdam on the host; 6 B/element over PCIe per step) or `'gpu_swap'` (Mist: fp32 master, m
+and v streamed through two device slots and updated by fused AdamW; 32 B/element). Not measured on
+a GPU yet: bench/engine/adam_paths.py decides; switch the default if gpu_swap wins there.
+
+Deferred step (issue 13 item 4), opt-in `defer_optimizer_step='first'|'all'`: at the end of the
+batch only the global part runs (gradient norm, clipping, non-block units); each block's own Adam
+update and weight publication run on the opt stream when the next forward finishes the block
+before it (CPU Adam's share on the host meanwhile), and that block's forward waits for it. Later
+stages' eager step already sits in the warm-up bubble: it starts when the global-norm all-reduce
+returns (right after stage 0's last backward) and stage s waits s forward passes for its first
+activation; hence 'first'. Not done: removing the host-side synchronisation on the global norm
+(keep the clip coefficient on the device and pass it to the update kernels; Mist's runtime does not
+clip at all), which would let stages s > 0 start their step before stage 0 finishes its backward.
+fp16 (loss scaling) and checkpoint save/load of the sharded state are not supported.
 """
 
 from mist_ds.runtime.mistpipe.memory import StageMemory
