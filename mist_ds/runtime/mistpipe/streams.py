@@ -18,6 +18,9 @@ class Streams:
     """The compute stream and the side streams of one device."""
 
     def __init__(self, device: torch.device):
+        device = torch.device(device)
+        if device.type == "cuda" and device.index is None:  # 'cuda' != 'cuda:0' in comparisons
+            device = torch.device("cuda", torch.cuda.current_device())
         self.device = device
         self.cuda = device.type == "cuda"
         self._streams = {}
