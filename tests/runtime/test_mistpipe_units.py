@@ -101,6 +101,7 @@ def test_runtime_trains_like_plain_autograd(name, monkeypatch):
     if memory.num_offloaded_activation_layers:
         assert stats["activation_bytes_offloaded"] > 0
         assert allocations[0] == allocations[-1] > 0  # the pinned pool stops growing after step 1
+        assert rt.offloader.num_saved > rt.offloader.num_packed  # q/k/v's shared input: one copy
     if options.get("defer_step"):  # the last step's block updates wait for a next forward
         assert rt._pending == set(range(3))
     if options.get("optimizer_offload_path") == "gpu_swap":

@@ -31,6 +31,7 @@ class Packed:
     device_tensor: torch.Tensor | None = None
     loaded: object = None  # event: the h2d copy finished
     returned: bool = False  # the host buffer went back to the pool
+    refs: int = 1  # saved-tensor slots holding it (a tensor saved by several ops is copied once)
 
 
 @dataclass(frozen=True)
@@ -57,14 +58,27 @@ def rebuild(view: WeightView, base: torch.Tensor) -> torch.Tensor:
     return base.as_strided(view.size, view.stride, base.storage_offset() + view.offset)
 
 
+def identity(tensor: torch.Tensor) -> tuple:
+    """What makes two saved tensors the same data while both are alive."""
+    return (tensor.untyped_storage().data_ptr(), tensor.storage_offset(), tuple(tensor.shape),
+            tuple(tensor.stride()), tensor.dtype, tensor._version)
+
+
 class ActivationOffloader:
-    """Pinned-host copies of saved activations, keyed by (forward pass, unit)."""
+    """Pinned-host copies of saved activations, keyed by (forward pass, unit).
+
+    A tensor saved by several ops of the block (a linear's input shared by q, k and v) is copied
+    once: while the block's forward runs, its saved tensors are kept alive (`seal` lets go at the
+    block's end), so equal storage, offset, geometry and version mean equal data.
+    """
 
     def __init__(self, streams: Streams, pool: PinnedPool, min_numel: int = 1024):
         self.streams, self.pool, self.min_numel = streams, pool, min_numel
         self.records: dict[tuple[int, int], list[Packed]] = {}
+        self._open: dict[tuple, Packed] = {}  # identity -> Packed, during the current block forward
+        self._alive: list[torch.Tensor] = []
         self.packed_bytes = 0
-        self.num_packed = 0
+        self.num_packed = self.num_saved = 0
 
     def wants(self, tensor: torch.Tensor) -> bool:
         """Offload only floating-point device tensors of at least min_numel elements."""
@@ -72,7 +86,12 @@ class ActivationOffloader:
                 and tensor.numel() >= self.min_numel)
 
     def pack(self, key: tuple[int, int], tensor: torch.Tensor) -> Packed:
-        """Start copying `tensor` to a pinned buffer (d2h stream) and forget the device copy."""
+        """Start copying `tensor` to a pinned buffer (d2h stream); autograd keeps the Packed."""
+        self.num_saved += 1
+        seen = self._open.get(identity(tensor))
+        if seen is not None:
+            seen.refs += 1
+            return seen
         streams = self.streams
         host = self.pool.take(tensor.numel(), tensor.dtype, "d2h")
         streams.fork("d2h")
@@ -82,9 +101,16 @@ class ActivationOffloader:
             stored = streams.record("d2h")
         packed = Packed(host=host, shape=tensor.shape, stored=stored)
         self.records.setdefault(key, []).append(packed)
+        self._open[identity(tensor)] = packed
+        self._alive.append(tensor)
         self.packed_bytes += tensor.numel() * tensor.element_size()
         self.num_packed += 1
         return packed
+
+    def seal(self) -> None:
+        """The block's forward is over: its device activations may be freed now."""
+        self._open.clear()
+        self._alive.clear()
 
     def _load(self, packed: Packed) -> None:
         streams = self.streams
@@ -107,8 +133,11 @@ class ActivationOffloader:
         if packed.device_tensor is None:
             self._load(packed)
         self.streams.wait(packed.loaded, "compute")
-        tensor, packed.device_tensor = packed.device_tensor, None  # autograd owns it now
-        self._give_back(packed)
+        tensor = packed.device_tensor
+        packed.refs -= 1
+        if packed.refs == 0:  # the last saved slot: autograd owns the device copy now
+            packed.device_tensor = None
+            self._give_back(packed)
         return tensor
 
     def _give_back(self, packed: Packed) -> None:

@@ -225,6 +225,7 @@ class StageRuntime:
             self._prefetch_weights(u + 1)
 
     def _forward_end(self, u: int) -> None:
+        self.offloader.seal()
         self._release_weights(u)
         if u + 1 < len(self.blocks) and u + 1 in self._pending:
             self._run_deferred(u + 1)  # while block u still runs on the device
