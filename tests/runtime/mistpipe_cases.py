@@ -24,10 +24,10 @@ class Case:
         return sum(s.get("dp", 1) * s.get("tp", 1) for s in self.stages)
 
 
-def mesh(pp: int, dp: int, recompute: tuple = (0, 0)) -> tuple:
+def mesh(pp: int, dp: int, recompute: tuple = (0, 0), tp: int = 1) -> tuple:
     """Stage dicts for GPT (4 blocks): pp 1 -> one stage; pp 2 -> blocks 0-1 | 2-3."""
     ends = (GPT.num_layers,) if pp == 1 else (2, GPT.num_layers)
-    return tuple({"end": end, "dp": dp, "num_recompute_layers": recompute[i]}
+    return tuple({"end": end, "dp": dp, "tp": tp, "num_recompute_layers": recompute[i]}
                  for i, end in enumerate(ends))
 
 
@@ -36,6 +36,7 @@ def mem(**fields) -> StageMemory:
 
 
 DP2, PP2, PP2_RECOMPUTE, PP2DP2 = mesh(1, 2), mesh(2, 1), mesh(2, 1, (1, 0)), mesh(2, 2)
+PP2TP2 = mesh(2, 1, tp=2)
 
 CASES_2 = {
     # one stage, two data-parallel ranks: sharding inside the stage
@@ -77,6 +78,10 @@ CASES_4 = {
         mem(zero_stage=3, offload_weights_ratio=0.5, offload_gradients_ratio=0.5,
             num_offloaded_activation_layers=1),
         mem(zero_stage=2, offload_optimizer_ratio=0.5, num_offloaded_activation_layers=2))),
+    "stock_pp2tp2": Case(PP2TP2),
+    "pp2tp2_mixed": Case(PP2TP2, (
+        mem(offload_weights_ratio=0.5, offload_gradients_ratio=0.5, num_offloaded_activation_layers=1),
+        mem(offload_optimizer_ratio=0.5, num_offloaded_activation_layers=2))),
     "pp2dp2_deferred_swap": Case(PP2DP2, (
         mem(zero_stage=3, offload_weights_ratio=0.5, offload_optimizer_ratio=0.5),
         mem(zero_stage=1, offload_optimizer_ratio=0.5, num_offloaded_activation_layers=1)),
@@ -89,4 +94,5 @@ PAIRS_2 = [("stock_dp2", name) for name in CASES_2 if name.startswith("dp2_")] +
                                             "pp2_optimizer_offload", "pp2_optimizer_offload_swap",
                                             "pp2_act_offload", "pp2_deferred_step")] + \
           [("stock_pp2_recompute", "pp2_recompute_mixed")]
-PAIRS_4 = [("stock_pp2dp2", name) for name in CASES_4 if name != "stock_pp2dp2"]
+PAIRS_4 = [("stock_pp2dp2", name) for name in CASES_4 if name.startswith("pp2dp2_")] + \
+          [("stock_pp2tp2", "pp2tp2_mixed")]

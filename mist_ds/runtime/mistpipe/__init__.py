@@ -56,8 +56,10 @@ unit's flat space is padded to a multiple of dp x 64 elements.
   that store in pinned host memory, plus 3 device slots of the largest block's full weights (the
   block in use, the prefetched next one, one cached).
 - Activations: blocks `[recompute, recompute + num_offloaded_activation_layers)` keep saved
-  tensors (>= 1024 elements) in pinned host buffers from a pool that stops growing after the first
-  iteration; prefetched back when the next block's backward starts (one block of device copies).
+  tensors (>= 1024 elements; a tensor saved by several ops once) in pinned host buffers from a pool
+  that stops growing after the first iteration. On the device: the running block's own saved
+  tensors until its forward ends, and one block's copies prefetched back when the next block's
+  backward starts.
 - Transient at the step: a fp32 copy of each offloaded gradient chunk, two 16-bit shard buffers.
 
 Overlap
