@@ -15,7 +15,7 @@ class Case:
     """A pipeline layout (make_plan stage dicts) and per-stage memory (None: stock DeepSpeed)."""
 
     stages: tuple
-    memory: tuple | None = None
+    memory: tuple | str | None = None  # "plan": each stage's StagePlan
     lr: float | None = None  # None: the worker's --lr
     options: tuple = ()  # extra build_mistpipe_engine keywords, as (name, value) pairs
 
@@ -37,6 +37,8 @@ def mem(**fields) -> StageMemory:
 
 DP2, PP2, PP2_RECOMPUTE, PP2DP2 = mesh(1, 2), mesh(2, 1), mesh(2, 1, (1, 0)), mesh(2, 2)
 PP2TP2 = mesh(2, 1, tp=2)
+PLAN_ROLES = ({"end": 2, "num_recompute_layers": 1, "offload_activations_ratio": 1.0},
+              {"end": 4, "offload_activations_ratio": 0.5, "zero_stage": 1})
 
 CASES_2 = {
     # one stage, two data-parallel ranks: sharding inside the stage
@@ -65,6 +67,9 @@ CASES_2 = {
         PP2, (mem(offload_weights_ratio=0.5, offload_optimizer_ratio=0.5), mem(offload_gradients_ratio=0.5)),
         options=(("defer_optimizer_step", "all"),)),
     "stock_pp2_recompute": Case(PP2_RECOMPUTE),
+    # a module built from plan roles (OffloadedBlock = save_on_cpu) and the memory read off the plan
+    "stock_pp2_plan_roles": Case(PLAN_ROLES),
+    "pp2_plan_roles": Case(PLAN_ROLES, "plan"),
     "pp2_recompute_mixed": Case(PP2_RECOMPUTE, (
         mem(zero_stage=3, offload_weights_ratio=0.5, num_offloaded_activation_layers=1),
         mem(offload_gradients_ratio=0.5, offload_optimizer_ratio=0.5, num_offloaded_activation_layers=2))),
@@ -93,6 +98,6 @@ PAIRS_2 = [("stock_dp2", name) for name in CASES_2 if name.startswith("dp2_")] +
           [("stock_pp2", name) for name in ("pp2_weights_offload", "pp2_grads_offload",
                                             "pp2_optimizer_offload", "pp2_optimizer_offload_swap",
                                             "pp2_act_offload", "pp2_deferred_step")] + \
-          [("stock_pp2_recompute", "pp2_recompute_mixed")]
+          [("stock_pp2_recompute", "pp2_recompute_mixed"), ("stock_pp2_plan_roles", "pp2_plan_roles")]
 PAIRS_4 = [("stock_pp2dp2", name) for name in CASES_4 if name.startswith("pp2dp2_")] + \
           [("stock_pp2tp2", "pp2tp2_mixed")]

@@ -44,7 +44,9 @@ def build(case, lr: float):
         engine, _, _, _ = deepspeed.initialize(model=module, config=config,
                                                model_parameters=list(module.parameters()))
     else:
-        engine = build_mistpipe_engine(module, case.memory[mpu.coord.pipe], config, **dict(case.options))
+        stage = mpu.coord.pipe
+        memory = plan.stages[stage] if case.memory == "plan" else case.memory[stage]
+        engine = build_mistpipe_engine(module, memory, config, **dict(case.options))
     return engine, plan, first.dp, mpu.get_data_parallel_rank()
 
 

@@ -109,3 +109,8 @@ def test_deferred_steps_wait_for_the_next_forward(curves_2, curves_4):
     assert [r["deferred_block_steps_pending"] for r in stats(curves_2, "pp2_deferred_step")] == [2, 2]
     assert [r["deferred_block_steps_pending"] for r in stats(curves_4, "pp2dp2_deferred_swap")] == [2] * 4
     assert [r["deferred_block_steps_pending"] for r in stats(curves_2, "pp2_optimizer_offload")] == [0, 0]
+
+
+def test_activation_offload_read_off_the_plan_replaces_save_on_cpu(curves_2):
+    first, second = stats(curves_2, "pp2_plan_roles")  # ratio 1.0 of 1 kept block, 0.5 of 2
+    assert first["activation_bytes_offloaded"] > 0 and second["activation_bytes_offloaded"] > 0

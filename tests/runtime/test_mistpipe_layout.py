@@ -70,3 +70,17 @@ def test_stage_memory_validates_and_copies_any_object_with_its_fields():
 
     memory = StageMemory.of(PlanStage())
     assert memory == StageMemory(3, 0.5, 0.25, 0.75, 2) and memory.shards_weights
+
+
+def test_stage_memory_counts_offloaded_blocks_like_the_model_builder():
+    from mist_ds.runtime.model import block_roles
+
+    from .plans import GPT, make_plan
+
+    plan = make_plan(GPT, [{"end": 4, "num_recompute_layers": 1, "offload_activations_ratio": 0.5}])
+    stage = plan.stages[0]
+    roles = block_roles(stage.layer_start, stage.layer_end, stage.num_recompute_layers,
+                        stage.offload_activations_ratio)
+    memory = StageMemory.of(stage)
+    assert memory.num_offloaded_activation_layers == list(roles.values()).count("offload") == 2
+    assert memory.zero_stage == stage.zero_stage

@@ -43,10 +43,16 @@ class StageMemory:
 
     @classmethod
     def of(cls, obj) -> "StageMemory":
-        """A StageMemory from any object carrying the same attribute names (a plan's stage)."""
+        """A StageMemory from any object carrying the same attribute names (a plan's stage). A
+        stage that gives `offload_activations_ratio` instead of the count gets the count the model
+        builder uses (model.block_roles: round(ratio * non-recomputed blocks))."""
         if isinstance(obj, cls):
             return obj
-        return cls(**{name: getattr(obj, name) for name in cls.__dataclass_fields__})
+        fields = {name: getattr(obj, name) for name in cls.__dataclass_fields__ if hasattr(obj, name)}
+        if "num_offloaded_activation_layers" not in fields:
+            kept = (obj.layer_end - obj.layer_start) - obj.num_recompute_layers
+            fields["num_offloaded_activation_layers"] = round(obj.offload_activations_ratio * kept)
+        return cls(**fields)
 
     @property
     def shards_weights(self) -> bool:

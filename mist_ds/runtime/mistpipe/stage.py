@@ -58,14 +58,14 @@ def counted_spans(unit: FlatUnit, tp_rank: int) -> list[tuple[int, int]]:
     return spans
 
 
-def check_no_save_on_cpu(blocks) -> None:
-    """Blocks built with the 'offload' role (model.OffloadedBlock: torch's synchronous save_on_cpu)
-    would copy every saved tensor, gathered weights included, on the compute stream."""
-    from mist_ds.runtime.model import OffloadedBlock
+def plain_forward(block: nn.Module):
+    """The block's forward without torch's synchronous save_on_cpu: a block built with the 'offload'
+    role (model.OffloadedBlock) runs as a TransformerBlock; StageMemory decides what is offloaded."""
+    from mist_ds.runtime.model import OffloadedBlock, TransformerBlock
 
-    if any(isinstance(block, OffloadedBlock) for block in blocks):
-        raise ValueError("mistpipe offloads activations itself: build the stage's blocks without the "
-                         "'offload' role and pass num_offloaded_activation_layers instead")
+    if isinstance(block, OffloadedBlock):
+        return partial(TransformerBlock.forward, block)
+    return block.forward
 
 
 class StageRuntime:
@@ -78,7 +78,6 @@ class StageRuntime:
         self.memory, self.env, self.streams = memory, env, env.streams
         layers = getattr(module, "forward_funcs", list(module.children()))
         self.blocks = [m for m in layers if isinstance(m, nn.Module) and is_block(m)]
-        check_no_save_on_cpu(self.blocks)
         self.units = self._build_units(module, memory, env)
         managed = [u for u in self.units if u.managed]
         self.wslots = (DeviceSlots(self.streams, num_slots, max(u.layout.padded_numel for u in managed),
@@ -133,7 +132,7 @@ class StageRuntime:
             for i, param in enumerate(unit.params):
                 param.register_post_accumulate_grad_hook(partial(self._on_grad, u, i))
         for u, block in enumerate(self.blocks):
-            block.forward = self._wrapped_forward(u, block.forward)
+            block.forward = self._wrapped_forward(u, plain_forward(block))
 
     def _wrapped_forward(self, u: int, original):
         def forward(*args, **kwargs):
