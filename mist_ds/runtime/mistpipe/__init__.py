@@ -6,9 +6,11 @@ Entry point
     loss = engine.train_batch(data_iter)            # as with DeepSpeed's PipelineEngine
 
 `module` is the PipelineModule of this rank's stage (MistPipelineModule), built in the ds_config's
-precision on this rank's device; `stage_memory` is this rank's stage entry (StageMemory, or any
-object with its five fields: zero_stage, offload_{weights,gradients,optimizer}_ratio,
-num_offloaded_activation_layers); `ds_config` is the stock dict (batch sizes and gradient
+precision on this rank's device (blocks built with the 'offload' role run without their
+synchronous save_on_cpu: `stage_memory` decides); `stage_memory` is this rank's stage entry
+(StageMemory, or any object with its five fields: zero_stage, offload_{weights,gradients,
+optimizer}_ratio, num_offloaded_activation_layers, or offload_activations_ratio instead of the
+last, counted as model.block_roles does); `ds_config` is the stock dict (batch sizes and gradient
 accumulation go to DeepSpeed; optimizer, gradient_clipping, bf16 and data_types are read here;
 zero_optimization is ignored). It replaces `deepspeed.initialize` for pipeline plans this engine
 runs; `deepspeed --hostfile ... launch/train.py --plan plan.json` stays the way to run them.
