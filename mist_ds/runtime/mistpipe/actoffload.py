@@ -130,6 +130,9 @@ class ActivationOffloader:
 
     def unpack(self, packed: Packed) -> torch.Tensor:
         """The device copy (loaded now if no prefetch did it), ordered before its use."""
+        if packed.device_tensor is None and packed.returned:
+            raise RuntimeError("mistpipe: an offloaded activation was unpacked after its block's "
+                               "backward ended (a saved tensor used outside the block?)")
         if packed.device_tensor is None:
             self._load(packed)
         self.streams.wait(packed.loaded, "compute")

@@ -165,7 +165,10 @@ class StageRuntime:
 
         def unpack(saved):
             if isinstance(saved, WeightView):
-                return rebuild(saved, self._weights_base(u))
+                base = self._weights_base(u)
+                if base is None:
+                    raise RuntimeError(f"mistpipe: block {u}'s weights were used after its backward")
+                return rebuild(saved, base)
             if isinstance(saved, Packed):
                 return self.offloader.unpack(saved)
             return saved
@@ -217,7 +220,7 @@ class StageRuntime:
 
     # ---- hook bodies
     def _forward_begin(self, u: int) -> None:
-        self._run_deferred(u)  # only the first block: the others were stepped during the previous
+        self._run_deferred(u)  # only block 0 still waits here: _forward_end(u - 1) ran the others
         self.streams.wait(self._step_done.pop(u, None), "compute")
         self._bind_weights(u)
         if u + 1 < len(self.blocks) and u + 1 not in self._pending:
