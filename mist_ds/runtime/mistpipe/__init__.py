@@ -1,0 +1,102 @@
+"""mistpipe: DeepSpeed's pipeline engine with a per-stage memory strategy (issue 13).
+
+Entry point
+-----------
+    engine = build_mistpipe_engine(module, stage_memory, ds_config)
+    loss = engine.train_batch(data_iter)            # as with DeepSpeed's PipelineEngine
+
+`module` is the PipelineModule of this rank's stage (MistPipelineModule), built in the ds_config's
+precision on this rank's device (blocks built with the 'offload' role run without their
+synchronous save_on_cpu: `stage_memory` decides); `stage_memory` is this rank's stage entry
+(StageMemory, or any object with its five fields: zero_stage, offload_{weights,gradients,
+optimizer}_ratio, num_offloaded_activation_layers, or offload_activations_ratio instead of the
+last, counted as model.block_roles does); `ds_config` is the stock dict (batch sizes and gradient
+accumulation go to DeepSpeed; optimizer, gradient_clipping, bf16 and data_types are read here;
+zero_optimization is ignored). It replaces `deepspeed.initialize` for pipeline plans this engine
+runs; `deepspeed --hostfile ... launch/train.py --plan plan.json` stays the way to run them.
+
+Why not stock DeepSpeed
+-----------------------
+- `PipelineEngine.__init__` (deepspeed/runtime/pipe/engine.py, 0.19.8 lines 76-77) asserts
+  `self.zero_optimization_stage() < ZeroStageEnum.gradients` ("ZeRO-2 and ZeRO-3 are incompatible
+  with pipeline parallelism"): no gradient or weight sharding inside a pipeline.
+- One DeepSpeed engine has one ZeRO/offload setting; a plan wants one per stage.
+- A fractional `offload_optimizer.ratio` is accepted only with ZeRO-3 (runtime/zero/config.py,
+  `offload_ratio_check`: "Partial offloading only supported for ZeRO Stage 3"), weight offload
+  (`offload_param`) has no ratio at all, and gradients are offloaded only with the optimizer.
+- `cpu_checkpointing` offloads all checkpointed activations; torch's `save_on_cpu` copies on the
+  compute stream. Neither offloads chosen non-recomputed blocks with overlapped copies.
+
+What is whose
+-------------
+DeepSpeed's: the PipelineEngine itself (1F1B `TrainSchedule` as data, micro-batch loading, p2p
+activation/gradient exchange, forward/backward instructions, loss aggregation), PipelineModule and
+its grid and tied-weight groups, DeepSpeedConfig, `DeepSpeedCPUAdam` for host-side Adam, and the
+gradient-norm/clipping rule of its ZeRO optimizer (zero/stage_1_and_2.py). torch's: fused AdamW on
+the device (the same update as DeepSpeed's FusedAdam without a JIT build), collectives, saved-tensor
+hooks, streams and events. Ours (engine.py, stage.py, unit.py, optimizer.py, actoffload.py,
+streams.py, layout.py): the model call and backward without a DeepSpeed optimizer wrapper; flat
+per-block units with gradient accumulation through post-accumulate-grad hooks; one reduce-scatter
+per iteration; the sharded fp32 optimizer with a host/device split; gathered (ZeRO-3-like) and
+host-stored block weights with prefetch; host gradient sections; overlapped activation offload.
+
+Memory semantics (what a cost model should charge, per stage and rank)
+----------------------------------------------------------------------
+Units: every block of the stage is a unit; the stage's other parameters (embedding, final norm,
+head) are one resident unit (never weight- or gradient-offloaded, never ZeRO-3-sharded). Each
+unit's flat space is padded to a multiple of dp x 64 elements.
+- Gradients: a full-size accumulation buffer in the weight dtype (or data_types.grad_accum_dtype),
+  persistent; its last `offload_gradients_ratio` (blocks only) lives in pinned host memory and is
+  staged through one of 3 device slots (largest block section) around each backward of the block.
+  Reduced once per iteration, after the last micro-batch (reduce-scatter if ZeRO >= 1, all-reduce
+  if ZeRO-0), into an fp32 gradient shard (1/dp of the unit, or all of it with ZeRO-0).
+- Optimizer: fp32 master + Adam m + v + fp32 gradient for the shard (16 B/element); its last
+  `offload_optimizer_ratio` lives on the host and is updated by CPU Adam. ZeRO-1 and ZeRO-2 are the
+  same code here (the only difference in DeepSpeed, when gradients are reduced, is fixed to "once").
+- Weights: resident units and blocks without ZeRO-3/weight offload keep full weights on the device.
+  Otherwise a block stores its 1/dp shard (ZeRO-3) or all of it, with `offload_weights_ratio` of
+  that store in pinned host memory, plus 3 device slots of the largest block's full weights (the
+  block in use, the prefetched next one, one cached).
+- Activations: blocks `[recompute, recompute + num_offloaded_activation_layers)` keep saved
+  tensors (>= 1024 elements; a tensor saved by several ops once) in pinned host buffers from a pool
+  that stops growing after the first iteration. On the device: the running block's own saved
+  tensors until its forward ends, and one block's copies prefetched back when the next block's
+  backward starts.
+- Transient at the step: a fp32 copy of each offloaded gradient chunk, two 16-bit shard buffers.
+
+Overlap
+-------
+Copies run on an h2d and a d2h stream, collectives (weight all-gathers, gradient reduce-scatters)
+on a comm stream, all ordered against compute only through events (streams.py); off CUDA the same
+calls run synchronously, which is how the CPU tests execute this code. Prefetch: block i+1's
+weights when block i's forward starts; block i-1's weights, host gradient section and offloaded
+activations when block i's backward starts.
+
+Optimizer path for the offloaded fraction: `optimizer_offload_path='cpu_adam'` (default:
+DeepSpeedCPUAdam on the host; 6 B/element over PCIe per step) or `'gpu_swap'` (Mist: fp32 master, m
+and v streamed through two device slots and updated by fused AdamW; 32 B/element). Not measured on
+a GPU yet: bench/engine/adam_paths.py decides; switch the default if gpu_swap wins there.
+
+Deferred step (issue 13 item 4), opt-in `defer_optimizer_step='first'|'all'`: at the end of the
+batch only the global part runs (gradient norm, clipping, non-block units); each block's own Adam
+update and weight publication run on the opt stream when the next forward finishes the block
+before it (CPU Adam's share on the host meanwhile), and that block's forward waits for it. Later
+stages' eager step already sits in the warm-up bubble: it starts when the global-norm all-reduce
+returns (right after stage 0's last backward) and stage s waits s forward passes for its first
+activation; hence 'first'. Not done: removing the host-side synchronisation on the global norm
+(keep the clip coefficient on the device and pass it to the update kernels; Mist's runtime does not
+clip at all), which would let stages s > 0 start their step before stage 0 finishes its backward.
+fp16 (loss scaling) and checkpoint save/load of the sharded state are not supported.
+"""
+
+from mist_ds.runtime.mistpipe.memory import StageMemory
+
+__all__ = ["StageMemory", "build_mistpipe_engine"]
+
+
+def __getattr__(name):
+    if name == "build_mistpipe_engine":  # lazy: importing the package must not import deepspeed
+        from mist_ds.runtime.mistpipe.engine import build_mistpipe_engine
+
+        return build_mistpipe_engine
+    raise AttributeError(name)

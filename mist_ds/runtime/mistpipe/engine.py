@@ -1,0 +1,172 @@
+"""MistPipeEngine: DeepSpeed's PipelineEngine running a stage's own memory strategy.
+
+What stays DeepSpeed's: the 1F1B schedule (as data), micro-batch loading, p2p activation/gradient
+exchange, the forward/backward instructions and loss aggregation (PipelineEngine's own methods).
+What is ours: the model call and loss backward (`_ModuleCall`: no DeepSpeed optimizer wraps them)
+and the end-of-batch instructions (tied-gradient reduction, ReduceScatterGrads,
+ShardedOptimizerStep), executed by StageRuntime over the stage's flat units.
+"""
+
+from __future__ import annotations
+
+import torch
+from deepspeed.runtime.config import DeepSpeedConfig
+from deepspeed.runtime.engine import DeepSpeedEngine
+from deepspeed.runtime.pipe import schedule as ds_schedule
+from deepspeed.runtime.pipe.engine import PipelineEngine
+
+from mist_ds.runtime.mistpipe.memory import StageMemory
+from mist_ds.runtime.mistpipe.optimizer import adam_hyperparameters
+from mist_ds.runtime.mistpipe.schedule import (MistTrainSchedule, ReduceScatterGrads,
+                                               ShardedOptimizerStep)
+from mist_ds.runtime.mistpipe.stage import StageRuntime
+from mist_ds.runtime.mistpipe.streams import Streams
+from mist_ds.runtime.mistpipe.unit import UnitEnv
+
+# ds_config sections this engine implements itself: DeepSpeed must not build an optimizer, a ZeRO
+# wrapper or a mixed-precision wrapper around the stage (mistpipe reads them, then drops them).
+OWN_SECTIONS = ("optimizer", "scheduler", "zero_optimization", "bf16", "fp16", "gradient_clipping",
+                "data_types", "torch_autocast", "amp")
+
+
+class _ModuleCall(DeepSpeedEngine):
+    """Sits between PipelineEngine and DeepSpeedEngine in MistPipeEngine's MRO, so PipelineEngine's
+    `super().forward(inputs)` and `super().backward(loss)` land here: a plain module call (counted
+    as a forward pass of the stage) and a backward of loss / gradient_accumulation_steps (what
+    DeepSpeedEngine.backward does before any optimizer-specific scaling)."""
+
+    def forward(self, *inputs, **kwargs):
+        self.stage_runtime.begin_pass()
+        return self.module(*inputs, **kwargs)
+
+    def backward(self, loss, retain_graph=False, scale_wrt_gas=True):
+        scaled = loss / self.gradient_accumulation_steps() if scale_wrt_gas else loss
+        scaled.backward(retain_graph=retain_graph)
+        return scaled
+
+
+class MistPipeEngine(PipelineEngine, _ModuleCall):
+    """A PipelineEngine whose stage shards and offloads per its StageMemory (see package doc)."""
+
+    _INSTRUCTION_MAP = {
+        **{kind: fn for kind, fn in PipelineEngine._INSTRUCTION_MAP.items()
+           if kind not in (ds_schedule.ReduceGrads, ds_schedule.OptimizerStep)},
+    }
+
+    def __init__(self, stage_memory: StageMemory, own_config: dict, runtime_options: dict, **kwargs):
+        super().__init__(has_bool_tensors=False, **kwargs)
+        self.stage_memory = stage_memory
+        self.compute_dtype = own_config["dtype"]
+        check_dtypes(self.module, self.compute_dtype)
+        grid = self.grid
+        env = UnitEnv(streams=Streams(self.device), dtype=self.compute_dtype,
+                      dp_group=grid.get_data_parallel_group(),
+                      dp_world=grid.get_data_parallel_world_size(),
+                      dp_rank=grid.get_data_parallel_rank(),
+                      opt_world=grid.get_data_parallel_world_size() if stage_memory.shards_optimizer else 1,
+                      pinned=runtime_options.get("pin_memory", True), grad_dtype=own_config["grad_dtype"])
+        self.stage_runtime = StageRuntime(
+            self.module, stage_memory, env, hyper=own_config["adam"], clip=own_config["clip"],
+            mp_group=grid.get_model_parallel_group(), tp_rank=grid.get_slice_parallel_rank(),
+            is_block=runtime_options["is_block"], num_slots=runtime_options.get("num_slots", 3),
+            min_offload_numel=runtime_options.get("min_offload_numel", 1024),
+            optimizer_offload_path=runtime_options.get("optimizer_offload_path", "cpu_adam"),
+            defer_step=defers_step(runtime_options.get("defer_optimizer_step", "none"),
+                                   self.stage_id))
+        self.optimizer = self.stage_runtime.optimizer  # PipelineEngine asserts one exists
+
+    def _train_schedule(self):
+        return MistTrainSchedule(micro_batches=self.micro_batches, stages=self.num_stages,
+                                 stage_id=self.stage_id)
+
+    def _exec_reduce_tied_grads(self):
+        self.stage_runtime.reduce_tied(self.module.get_tied_weights_and_groups())
+
+    def _exec_reduce_scatter_grads(self):
+        self.stage_runtime.reduce_gradients()
+
+    def _exec_sharded_step(self):
+        self.stage_runtime.step()
+        self._global_grad_norm = self.stage_runtime.optimizer.global_grad_norm
+        self.global_steps += 1
+        self.global_samples += self.train_batch_size()
+
+    def get_global_grad_norm(self) -> float | None:
+        return self._global_grad_norm
+
+    _INSTRUCTION_MAP.update({
+        ds_schedule.ReduceTiedGrads: _exec_reduce_tied_grads,
+        ReduceScatterGrads: _exec_reduce_scatter_grads,
+        ShardedOptimizerStep: _exec_sharded_step,
+    })
+
+
+DEFER_MODES = ("none", "first", "all")
+
+
+def defers_step(mode: str, stage_id: int) -> bool:
+    """Whether stage `stage_id` defers its blocks' optimizer steps into the next forward. 'first':
+    only stage 0 (later stages' eager step already runs in the pipeline's warm-up bubble: it
+    starts when the global-norm all-reduce returns, right after stage 0's last backward, and
+    stage s waits s forward passes for its first activation)."""
+    if mode not in DEFER_MODES:
+        raise ValueError(f"defer_optimizer_step must be one of {DEFER_MODES}, not {mode!r}")
+    return mode == "all" or (mode == "first" and stage_id == 0)
+
+
+def check_dtypes(module: torch.nn.Module, dtype: torch.dtype) -> None:
+    """The stage must be built in the compute dtype (DeepSpeed does not cast it for us here)."""
+    wrong = {p.dtype for p in module.parameters()} - {dtype}
+    if wrong:
+        raise ValueError(f"mistpipe: the stage's parameters are {sorted(map(str, wrong))}, the "
+                         f"ds_config asks for {dtype}; build the module in that dtype")
+
+
+def split_config(ds_config: dict) -> tuple[dict, dict]:
+    """(config DeepSpeed sees, what mistpipe takes from the rest: dtype, Adam, clipping)."""
+    if (ds_config.get("fp16") or {}).get("enabled"):
+        raise ValueError("mistpipe runs bf16 or fp32 (fp16 needs loss scaling, which it does not do)")
+    dtype = torch.bfloat16 if (ds_config.get("bf16") or {}).get("enabled") else torch.float32
+    accum = (ds_config.get("data_types") or {}).get("grad_accum_dtype")
+    grad_dtype = {None: None, "fp32": torch.float32, "bf16": torch.bfloat16}.get(accum, "bad")
+    if grad_dtype == "bad":
+        raise ValueError(f"mistpipe: data_types.grad_accum_dtype must be fp32 or bf16, not {accum!r}")
+    own = {"dtype": dtype, "grad_dtype": grad_dtype, "adam": adam_hyperparameters(ds_config),
+           "clip": float(ds_config.get("gradient_clipping", 0.0))}
+    return {k: v for k, v in ds_config.items() if k not in OWN_SECTIONS}, own
+
+
+def default_is_block(module: torch.nn.Module) -> bool:
+    from mist_ds.runtime.blocks import TransformerBlock
+
+    return isinstance(module, TransformerBlock)
+
+
+def build_mistpipe_engine(module, stage_memory, ds_config: dict, *, is_block=default_is_block,
+                          pin_memory: bool = True, num_slots: int = 3,
+                          min_offload_numel: int = 1024, optimizer_offload_path: str = "cpu_adam",
+                          defer_optimizer_step: str = "none") -> MistPipeEngine:
+    """This rank's MistPipeEngine for `module` (a PipelineModule holding this rank's stage, built
+    in the ds_config's precision on this rank's device) with `stage_memory` (a StageMemory or any
+    object with its five attributes: the stage's plan entry). `ds_config` is the stock one
+    (emit.ds_config.build_ds_config): batch sizes and gradient accumulation go to DeepSpeed; the
+    optimizer, gradient_clipping and bf16 sections are read here; zero_optimization is ignored
+    (stage_memory decides). Call after torch.distributed is initialised, instead of
+    deepspeed.initialize; train with engine.train_batch(data_iter). `optimizer_offload_path`:
+    'cpu_adam' (DeepSpeedCPUAdam on the host) or 'gpu_swap' (AdamW on the device over swapped-in
+    host states); `defer_optimizer_step`: 'none', 'first' (stage 0 defers each block's update into
+    the next forward, overlapped on a side stream) or 'all'; `is_block` picks the stage's layers
+    that become per-block units."""
+    memory = StageMemory.of(stage_memory)
+    config, own = split_config(ds_config)
+    grid = module.mpu()
+    config_class = DeepSpeedConfig(config, grid)
+    options = {"is_block": is_block, "pin_memory": pin_memory, "num_slots": num_slots,
+               "min_offload_numel": min_offload_numel,
+               "optimizer_offload_path": optimizer_offload_path,
+               "defer_optimizer_step": defer_optimizer_step}
+    engine = MistPipeEngine(memory, own, options, args=None, model=module,
+                            model_parameters=[p for p in module.parameters() if p.requires_grad],
+                            mpu=grid, config=config, config_class=config_class)
+    engine._configure_python_gc()
+    return engine

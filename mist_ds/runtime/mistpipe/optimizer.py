@@ -1,0 +1,185 @@
+"""ShardedAdam: the stage's optimizer over this rank's shard of every unit.
+
+Per unit it holds fp32 master weights, Adam m and v, and fp32 gradients for the rank's shard
+(layout.py), split at `split_point(shard, offload_optimizer_ratio)`: the head lives on the device and
+is updated by torch's AdamW (fused CUDA kernel on GPUs; the same update rule as DeepSpeed's
+FusedAdam, with nothing to JIT-build), the tail lives in host memory and is updated either by
+DeepSpeed's `DeepSpeedCPUAdam` on the host (host_path 'cpu_adam', the default: the ZeRO-Offload
+kernel, as DeepSpeed's own Twin-Flow partial offload uses it) or on the device over swapped-in
+chunks (host_path 'gpu_swap', swapadam.py, as Mist does); bench/engine/adam_paths.py measures which
+is faster on a machine. Gradient clipping follows DeepSpeed's ZeRO optimizer (runtime/zero/stage_1_and_2.py:
+`get_grad_norm_direct` and `unscale_and_clip_grads`): the norm sums every element once (tensor-
+parallel replicas only on TP rank 0, pipeline-tied copies only on their first stage), over the DP
+group then over DeepSpeed's model-parallel group (all stages and TP ranks of this data index), and
+gradients are divided by max(1, (norm + 1e-6) / clip).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.distributed as dist
+
+from mist_ds.runtime.mistpipe.layout import split_point
+from mist_ds.runtime.mistpipe.streams import host_buffer
+from mist_ds.runtime.mistpipe.swapadam import SwapAdam
+from mist_ds.runtime.mistpipe.unit import FlatUnit, UnitEnv
+
+
+HOST_PATHS = ("cpu_adam", "gpu_swap")
+
+
+class UnitShard:
+    """fp32 master weights and gradients of one unit's shard, device head and host tail."""
+
+    def __init__(self, unit: FlatUnit, env: UnitEnv, offload_ratio: float, counted, host16: bool):
+        shard = unit.initial_shard
+        self.numel = shard.numel()
+        self.head = split_point(self.numel, offload_ratio)
+        self.master_dev = shard[: self.head].float().clone()
+        self.master_host = host_buffer(self.numel - self.head, torch.float32, env.pinned)
+        self.master_host.copy_(shard[self.head:])
+        self.grad_dev = torch.zeros_like(self.master_dev)
+        self.grad_host = host_buffer(self.numel - self.head, torch.float32, env.pinned)
+        self.host16 = host_buffer(self.numel - self.head if host16 else 0, env.dtype, env.pinned)
+        self.host16_free = None  # event: the last copy out of host16 finished
+        self.master_dev.grad, self.master_host.grad = self.grad_dev, self.grad_host
+        self.dev_ranges = [(a, min(b, self.head)) for a, b in counted if a < self.head]
+        self.host_ranges = [(max(a, self.head) - self.head, b - self.head) for a, b in counted
+                            if b > self.head]
+
+
+def adam_hyperparameters(ds_config: dict) -> dict:
+    """lr, betas, eps and weight_decay of the ds_config's AdamW section."""
+    section = ds_config.get("optimizer") or {}
+    kind = str(section.get("type", "AdamW")).lower()
+    if kind not in ("adamw", "adam"):
+        raise ValueError(f"mistpipe runs AdamW; ds_config asks for optimizer {section.get('type')!r}")
+    params = section.get("params", {})
+    return {"lr": params.get("lr", 1e-3), "betas": tuple(params.get("betas", (0.9, 0.999))),
+            "eps": params.get("eps", 1e-8), "weight_decay": params.get("weight_decay", 0.0)}
+
+
+class ShardedAdam:
+    """AdamW over the rank's shards: device heads on the device, host tails on the host (CPU Adam)
+    or streamed through the device (SwapAdam). `step()` updates everything; `prepare()` then
+    `step_unit(i)` per unit is the same update, split so units can be stepped later (deferred)."""
+
+    def __init__(self, units: list[FlatUnit], env: UnitEnv, hyper: dict, offload_ratio: float,
+                 clip: float, counted: list[list[tuple[int, int]]], mp_group=None, store_fn=None,
+                 host_path: str = "cpu_adam"):
+        if host_path not in HOST_PATHS:
+            raise ValueError(f"optimizer offload path must be one of {HOST_PATHS}, not {host_path!r}")
+        self.units, self.env, self.clip, self.mp_group = units, env, clip, mp_group
+        self.store = store_fn or (lambda unit, shard16: unit.store_update(shard16, None))
+        self.shards = [UnitShard(u, env, offload_ratio, c, host16=host_path == "cpu_adam")
+                       for u, c in zip(units, counted)]
+        # one optimizer per unit and side, so a unit can be stepped on its own (deferred step)
+        fused = env.device.type == "cuda"
+        self.device_adams = [torch.optim.AdamW([s.master_dev], fused=fused, **hyper) if s.head
+                             else None for s in self.shards]
+        tails = [s.master_host for s in self.shards if s.numel > s.head]
+        self.host_adams: list = [None] * len(self.shards)
+        self.swap = None
+        if tails and host_path == "gpu_swap":
+            self.swap = SwapAdam(tails, env.streams, hyper, env.pinned)
+            self._swap_index = {id(t): i for i, t in enumerate(tails)}
+        elif tails:
+            from deepspeed.ops.adam import DeepSpeedCPUAdam
+
+            self.host_adams = [DeepSpeedCPUAdam([s.master_host], adamw_mode=True, **hyper)
+                               if s.numel > s.head else None for s in self.shards]
+        self.param_groups = [{"lr": hyper["lr"]}]  # what DeepSpeedEngine.get_lr() reads
+        self.global_grad_norm: float | None = None
+        self._host_events: list = []
+        max_shard = max(s.numel for s in self.shards)
+        # two 16-bit staging buffers for the new shards: unit k+1 is written while unit k's
+        # all-gather / store copies still read the other one
+        self._shard16 = [torch.empty(max_shard, device=env.device, dtype=env.dtype) for _ in range(2)]
+        self._shard16_free: list = [None, None]
+        self._turn = 0
+
+    def take_chunk(self, index: int, offset: int, chunk: torch.Tensor) -> None:
+        """Average a reduced gradient chunk over DP and store it in fp32 at shard position
+        `offset` of unit `index` (device head, and the host tail through a d2h copy)."""
+        shard, scale, end = self.shards[index], 1.0 / self.env.dp_world, offset + chunk.numel()
+        if offset < shard.head:
+            stop = min(end, shard.head)
+            shard.grad_dev[offset:stop].copy_(chunk[: stop - offset]).mul_(scale)
+        if end > shard.head:
+            lo = max(offset, shard.head)
+            tail = chunk[lo - offset:].float().mul_(scale)
+            streams = self.env.streams
+            streams.fork("d2h")
+            streams.keep_alive(tail, "d2h")
+            with streams.on("d2h"):
+                shard.grad_host[lo - shard.head: end - shard.head].copy_(tail, non_blocking=True)
+                self._host_events.append(streams.record("d2h"))
+
+    def _global_norm(self) -> float:
+        device = self.env.device
+        total = torch.zeros((), dtype=torch.float32, device=device)
+        host_total = torch.zeros((), dtype=torch.float32)
+        for shard in self.shards:
+            for a, b in shard.dev_ranges:
+                total += shard.grad_dev[a:b].pow(2).sum()
+            for a, b in shard.host_ranges:
+                host_total += shard.grad_host[a:b].pow(2).sum()
+        total += host_total.to(device)
+        if self.env.opt_world > 1:
+            dist.all_reduce(total, group=self.env.dp_group)
+        if self.mp_group is not None and dist.get_world_size(self.mp_group) > 1:
+            dist.all_reduce(total, group=self.mp_group)
+        return float(total.sqrt())
+
+    def prepare(self) -> None:
+        """Global norm and clipping of every shard's gradients (the step's only global part)."""
+        for event in self._host_events:  # the host gradients have landed
+            self.env.streams.host_wait(event)
+        self._host_events = []
+        norm = self._global_norm()
+        self.global_grad_norm = norm
+        if self.clip > 0:
+            coef = max(1.0, (norm + 1e-6) / self.clip)
+            for shard in self.shards:
+                shard.grad_dev.mul_(1.0 / coef)
+                shard.grad_host.mul_(1.0 / coef)
+        if self.swap is not None:
+            self.swap.begin_step()
+
+    def step(self) -> list:
+        """Clip, update every shard and hand each unit its new 16-bit shard. Returns, per unit,
+        the event after which its weights are written."""
+        self.prepare()
+        return [self.step_unit(index) for index in range(len(self.shards))]
+
+    def step_unit(self, index: int):
+        """Adam on unit `index`'s shard (after prepare), and its new weights handed over."""
+        streams, unit, shard = self.env.streams, self.units[index], self.shards[index]
+        if self.device_adams[index] is not None:
+            self.device_adams[index].step()
+        if self.host_adams[index] is not None:
+            self.host_adams[index].step()  # on the host, while the device runs what is queued
+        which = self._turn % 2
+        self._turn += 1
+        for stream in ("compute", "h2d"):  # the buffer's last readers are done
+            streams.wait(self._shard16_free[which], stream)
+        shard16 = self._shard16[which][: shard.numel]
+        shard16[: shard.head].copy_(shard.master_dev)
+        if shard.numel > shard.head and self.swap is not None:
+            self.swap.update(self._swap_index[id(shard.master_host)], shard16[shard.head:])
+        elif shard.numel > shard.head:
+            streams.host_wait(shard.host16_free)  # last step's copy out of host16 is done
+            shard.host16.copy_(shard.master_host)
+            with streams.on("h2d"):
+                shard16[shard.head:].copy_(shard.host16, non_blocking=True)
+                shard.host16_free = streams.record("h2d")
+            streams.wait(shard.host16_free, "compute")
+        done = self.store(unit, shard16)
+        self._shard16_free[which] = done
+        return done
+
+    def state_numel(self) -> dict[str, int]:
+        """Elements of fp32 state on the device and on the host (for tests and reports)."""
+        head = sum(s.head for s in self.shards)
+        tail = sum(s.numel - s.head for s in self.shards)
+        return {"device": head, "host": tail}

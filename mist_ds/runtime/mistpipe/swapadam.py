@@ -1,0 +1,79 @@
+"""SwapAdam: AdamW over host-resident fp32 state streamed through the device (Mist's way of
+updating offloaded optimizer states: "swap in offloaded states, GPU Adam, swap out").
+
+The alternative to DeepSpeedCPUAdam for the offloaded tail of a shard: per chunk, master weights,
+Adam m and v and the fp32 gradient go host -> device on the h2d stream, torch's AdamW (fused on
+CUDA) updates them in one of two device slots, the new 16-bit weights are written straight into the
+caller's device buffer, and master, m and v go back device -> host on the d2h stream while the next
+chunk is loaded into the other slot. PCIe traffic: 16 B/element in, 12 B/element out per step
+(CPU Adam: 2 B in, plus the 4 B gradient out that both paths pay). bench/engine/adam_paths.py
+measures which path is faster on a machine.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from mist_ds.runtime.mistpipe.streams import Streams, host_buffer
+
+
+SWAP_CHUNK_NUMEL = 1 << 24  # elements per device slot (64 MiB of fp32 per state)
+
+
+class _Slot:
+    """A device chunk with its own AdamW (whose state tensors are the slot's m and v)."""
+
+    def __init__(self, chunk: int, device, hyper: dict):
+        self.param = torch.zeros(chunk, device=device)
+        self.param.grad = torch.zeros_like(self.param)
+        self.adam = torch.optim.AdamW([self.param], fused=device.type == "cuda", **hyper)
+        self.adam.step()  # materialises exp_avg, exp_avg_sq and step
+        self.state = self.adam.state[self.param]
+        self.free = None  # event: the last copy out of this slot finished
+
+    def views(self, n: int):
+        return self.param[:n], self.state["exp_avg"][:n], self.state["exp_avg_sq"][:n], \
+            self.param.grad[:n]
+
+
+class SwapAdam:
+    """Host-resident AdamW states for several tails, updated chunk by chunk on the device."""
+
+    def __init__(self, tails: list[torch.Tensor], streams: Streams, hyper: dict, pinned: bool,
+                 chunk_numel: int | None = None):
+        self.tails, self.streams = tails, streams  # fp32 host masters, .grad = fp32 host grads
+        self.m = [host_buffer(t.numel(), torch.float32, pinned).zero_() for t in tails]
+        self.v = [host_buffer(t.numel(), torch.float32, pinned).zero_() for t in tails]
+        chunk = min(chunk_numel or SWAP_CHUNK_NUMEL, max(t.numel() for t in tails))
+        self.slots = [_Slot(chunk, streams.device, hyper) for _ in range(2)]
+        self.chunk, self.steps, self._turn = chunk, 0, 0
+
+    def begin_step(self) -> None:
+        self.steps += 1
+
+    def update(self, index: int, out16: torch.Tensor) -> None:
+        """Update tail `index` (all its chunks) and write its new weights into `out16` (device)."""
+        streams, tail = self.streams, self.tails[index]
+        hosts = (tail, self.m[index], self.v[index], tail.grad)
+        for start in range(0, tail.numel(), self.chunk):
+            n = min(self.chunk, tail.numel() - start)
+            slot = self.slots[self._turn % 2]
+            self._turn += 1
+            views = slot.views(n)
+            streams.wait(slot.free, "h2d")
+            with streams.on("h2d"):
+                for dest, host in zip(views, hosts):
+                    dest.copy_(host[start:start + n], non_blocking=True)
+                loaded = streams.record("h2d")
+            streams.wait(loaded, "compute")
+            slot.state["step"].fill_(self.steps - 1)  # AdamW adds 1: bias correction of this step
+            slot.adam.step()
+            out16[start:start + n].copy_(views[0])
+            streams.fork("d2h")
+            with streams.on("d2h"):
+                for dest, host in zip(views[:3], hosts[:3]):
+                    host[start:start + n].copy_(dest, non_blocking=True)
+                slot.free = streams.record("d2h")
+
+    def numel(self) -> int:
+        return sum(t.numel() for t in self.tails)

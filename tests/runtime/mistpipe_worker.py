@@ -1,0 +1,101 @@
+"""Launched by `deepspeed` on CPU (gloo, fp32): train mistpipe cases and their stock-DeepSpeed
+references in one set of processes; rank 0 writes {case: {losses, grad_norms, stats}}."""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+import deepspeed  # noqa: E402
+import torch  # noqa: E402
+import torch.distributed as dist  # noqa: E402
+
+from mist_ds.emit.ds_config import build_ds_config  # noqa: E402
+from mist_ds.runtime.data import TokenSource, micro_batches  # noqa: E402
+from mist_ds.runtime.engine import init_distributed, optimizer_config  # noqa: E402
+from mist_ds.runtime.mistpipe import build_mistpipe_engine  # noqa: E402
+from mist_ds.runtime.model import BuildOptions  # noqa: E402
+from mist_ds.runtime.pipeline import MistPipelineModule  # noqa: E402
+from mist_ds.runtime.topology import MistMpu, make_topology  # noqa: E402
+from tests.runtime.mistpipe_cases import CASES_2, CASES_4  # noqa: E402
+from tests.runtime.plans import GPT, make_plan  # noqa: E402
+
+CLIP = 0.4
+
+
+def build(case, lr: float):
+    """(engine, plan, dp, dp_rank) for one case on this rank."""
+    plan = make_plan(GPT, [dict(s) for s in case.stages])
+    first = plan.stages[0]
+    topology = make_topology(plan.num_stages, first.dp, first.tp)
+    mpu = MistMpu(topology)
+    opts = BuildOptions(tp_group=mpu.tp_group, dtype=torch.float32, device=torch.device("cpu"),
+                        seed=1234)
+    module = MistPipelineModule(plan, opts, topology)
+    config, _ = optimizer_config(build_ds_config(plan, precision="fp32"), plan, lr, "torch")
+    config["gradient_clipping"] = CLIP  # below the first steps' norms: clipping is exercised
+    if case.memory is None:
+        engine, _, _, _ = deepspeed.initialize(model=module, config=config,
+                                               model_parameters=list(module.parameters()))
+    else:
+        stage = mpu.coord.pipe
+        memory = plan.stages[stage] if case.memory == "plan" else case.memory[stage]
+        engine = build_mistpipe_engine(module, memory, config, **dict(case.options))
+    return engine, plan, first.dp, mpu.get_data_parallel_rank()
+
+
+def gather_stats(engine) -> list:
+    runtime = getattr(engine, "stage_runtime", None)
+    stats = [None] * dist.get_world_size()
+    dist.all_gather_object(stats, runtime.stats() if runtime else None)
+    return stats
+
+
+def run_case(case, steps: int, lr: float) -> dict:
+    engine, plan, dp, dp_rank = build(case, lr if case.lr is None else case.lr)
+    source = TokenSource(plan.model.vocab_size, plan.seq_len, seed=99)
+    losses, norms = [], []
+    for step in range(steps):
+        batches = micro_batches(source, step, global_batch=plan.global_batch_size,
+                                micro_batch=plan.stages[0].micro_batch_size, dp=dp, dp_rank=dp_rank,
+                                grad_accum=plan.grad_accum_steps, device=torch.device("cpu"))
+        losses.append(float(engine.train_batch(data_iter=iter(batches))))
+        norm = engine.get_global_grad_norm()
+        norms.append(None if norm is None else float(norm))
+        if step == 0:
+            first_stats = gather_stats(engine)
+    stats = gather_stats(engine)
+    engine.destroy()
+    del engine
+    gc.collect()
+    return {"losses": losses, "grad_norms": norms, "stats": stats, "stats_after_step_1": first_stats}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--cases", required=True)
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--steps", type=int, default=3)
+    parser.add_argument("--lr", type=float, default=1e-2)
+    parser.add_argument("--local_rank", type=int, default=0)
+    args = parser.parse_args()
+    init_distributed()
+    cases = {**CASES_2, **CASES_4}
+    results = {name: run_case(cases[name], args.steps, args.lr) for name in args.cases.split(",")}
+    if dist.get_rank() == 0:
+        Path(args.out).write_text(json.dumps(results, indent=1))
+    dist.barrier()
+    dist.destroy_process_group()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,116 @@
+"""mistpipe against stock DeepSpeed: same seed, data and mesh -> the same losses and gradient norms.
+
+Each case below is a stage memory strategy DeepSpeed's PipelineEngine cannot run (ZeRO-2/3 inside
+pipeline stages, fractional weight / gradient / optimizer offload per stage, overlapped activation
+offload); its reference is the stock PipelineEngine (ZeRO-1) on the same pipeline mesh. All cases of
+a world size run in one set of CPU processes (deepspeed launcher, gloo, fp32); gradient clipping is
+set below the first steps' norms so the clipped path is compared too.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from .mistpipe_cases import CASES_2, CASES_4, PAIRS_2, PAIRS_4
+from .test_loss_equivalence import ROOT, cpu_env, deepspeed_cmd
+
+pytestmark = pytest.mark.distributed
+LOSS_RTOL, NORM_RTOL, STEPS = 1e-6, 1e-5, 4
+
+
+def run(tmp: Path, ranks: int, port: int, cases) -> dict:
+    import subprocess
+
+    hostfile = tmp / "hostfile"
+    hostfile.write_text(f"localhost slots={ranks}\n")
+    out = tmp / "curves.json"
+    cmd = deepspeed_cmd(hostfile, port, "tests/runtime/mistpipe_worker.py", "--cases", ",".join(cases),
+                        "--out", str(out), "--steps", str(STEPS))
+    proc = subprocess.run(cmd, cwd=ROOT, env=cpu_env(), capture_output=True, text=True, timeout=1200)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return json.loads(out.read_text())
+
+
+@pytest.fixture(scope="module")
+def curves_2(tmp_path_factory) -> dict:
+    return run(tmp_path_factory.mktemp("mistpipe2"), 2, 29641, CASES_2)
+
+
+@pytest.fixture(scope="module")
+def curves_4(tmp_path_factory) -> dict:
+    return run(tmp_path_factory.mktemp("mistpipe4"), 4, 29642, CASES_4)
+
+
+def same_curve(ref: dict, got: dict) -> None:
+    assert got["losses"] == pytest.approx(ref["losses"], rel=LOSS_RTOL)
+    assert got["grad_norms"] == pytest.approx(ref["grad_norms"], rel=NORM_RTOL)
+
+
+def test_the_reference_trains_far_beyond_the_tolerance(curves_2):
+    trained, frozen = curves_2["stock_pp2"]["losses"], curves_2["stock_pp2_frozen"]["losses"]
+    assert trained[0] == frozen[0]
+    assert max(abs(a - b) / b for a, b in zip(trained[1:], frozen[1:])) > 100 * LOSS_RTOL
+
+
+@pytest.mark.parametrize("reference,other", PAIRS_2, ids=[b for _, b in PAIRS_2])
+def test_two_ranks_same_curve(curves_2, reference, other):
+    same_curve(curves_2[reference], curves_2[other])
+
+
+@pytest.mark.parametrize("reference,other", PAIRS_4, ids=[b for _, b in PAIRS_4])
+def test_pp2_dp2_same_curve(curves_4, reference, other):
+    same_curve(curves_4[reference], curves_4[other])
+
+
+def stats(curves: dict, name: str) -> list[dict]:
+    return curves[name]["stats"]
+
+
+def test_sharding_holds_a_share_per_rank(curves_2, curves_4):
+    for rank in stats(curves_2, "dp2_zero0"):  # every rank holds everything
+        assert rank["optimizer_numel_device"] >= rank["unit_numel"]
+    for name in ("dp2_zero1", "dp2_zero2"):
+        for rank in stats(curves_2, name):
+            assert rank["optimizer_numel_device"] < 0.51 * rank["unit_numel"]
+            assert rank["managed_units"] == 0
+    for rank in stats(curves_2, "dp2_zero3"):  # 4 blocks sharded, embedding/norm resident
+        assert rank["managed_units"] == 4 and rank["weight_fills"] > 0
+        assert rank["stored_weight_numel_device"] < 0.7 * rank["unit_numel"]
+    for rank in stats(curves_4, "pp2dp2_zero3"):
+        assert rank["managed_units"] == 2
+
+
+def test_each_offload_kind_moves_its_fraction_to_the_host(curves_2):
+    first, second = stats(curves_2, "pp2_weights_offload")
+    assert first["stored_weight_numel_host"] > 0 and second["stored_weight_numel_host"] > 0
+    first, second = stats(curves_2, "pp2_grads_offload")
+    assert 0 < first["grad_numel_host"] < second["grad_numel_host"]  # ratio 0.5 vs 0.75
+    for rank, ratio in zip(stats(curves_2, "pp2_optimizer_offload"), (0.5, 0.3)):
+        total = rank["optimizer_numel_device"] + rank["optimizer_numel_host"]
+        assert rank["optimizer_numel_host"] == pytest.approx(ratio * total, abs=3)
+    for rank in stats(curves_2, "pp2_act_offload"):
+        assert rank["activation_bytes_offloaded"] > 0
+
+
+def test_pinned_buffers_are_reused_after_the_first_step(curves_2, curves_4):
+    for curves, name in ((curves_2, "pp2_act_offload"), (curves_2, "pp2_recompute_mixed"),
+                         (curves_4, "pp2dp2_mixed")):
+        after_first = [r["pinned_allocations"] for r in curves[name]["stats_after_step_1"]]
+        at_end = [r["pinned_allocations"] for r in curves[name]["stats"]]
+        assert after_first == at_end and max(at_end) > 0
+
+
+def test_deferred_steps_wait_for_the_next_forward(curves_2, curves_4):
+    # after the last step, each deferring stage still holds its blocks' updates
+    assert [r["deferred_block_steps_pending"] for r in stats(curves_2, "dp2_zero3_deferred_step")] == [4, 4]
+    assert [r["deferred_block_steps_pending"] for r in stats(curves_2, "pp2_deferred_step")] == [2, 2]
+    assert [r["deferred_block_steps_pending"] for r in stats(curves_4, "pp2dp2_deferred_swap")] == [2] * 4
+    assert [r["deferred_block_steps_pending"] for r in stats(curves_2, "pp2_optimizer_offload")] == [0, 0]
+
+
+def test_activation_offload_read_off_the_plan_replaces_save_on_cpu(curves_2):
+    first, second = stats(curves_2, "pp2_plan_roles")  # ratio 1.0 of 1 kept block, 0.5 of 2
+    assert first["activation_bytes_offloaded"] > 0 and second["activation_bytes_offloaded"] > 0

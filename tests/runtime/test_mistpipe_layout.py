@@ -1,0 +1,86 @@
+"""Flat-unit layout arithmetic and the StageMemory schema (pure)."""
+
+from __future__ import annotations
+
+import pytest
+
+from mist_ds.runtime.mistpipe import StageMemory
+from mist_ds.runtime.mistpipe.layout import split_point, unit_layout
+
+SHAPES = [(1, 1, 0.0), (1000, 2, 0.0), (1000, 2, 0.5), (12345, 4, 0.25), (777, 8, 1.0), (64, 3, 0.9)]
+
+
+@pytest.mark.parametrize("numel,world,host", SHAPES)
+def test_sections_cover_the_padded_space_in_whole_granules(numel, world, host):
+    layout = unit_layout(numel, world, host, align=16)
+    assert layout.sections[0].start == 0 and layout.padded_numel >= numel
+    for a, b in zip(layout.sections, layout.sections[1:]):
+        assert a.end == b.start and not a.on_host and b.on_host
+    for section in layout.sections:
+        assert section.numel > 0 and section.numel % (world * 16) == 0
+    host_numel = sum(s.numel for s in layout.sections if s.on_host)
+    assert abs(host_numel - host * numel) <= world * 16 or host == 0 and host_numel == 0
+
+
+@pytest.mark.parametrize("numel,world,host", SHAPES)
+def test_the_ranks_own_every_element_exactly_once(numel, world, host):
+    layout = unit_layout(numel, world, host, align=16)
+    owned = []
+    for rank in range(world):
+        ranges = layout.owned_ranges(rank)
+        assert sum(end - start for start, end, _ in ranges) == layout.shard_numel
+        shard_starts = [s for _, _, s in ranges]
+        assert shard_starts == sorted(shard_starts) and shard_starts[0] == 0
+        owned += [i for start, end, _ in ranges for i in range(start, end)]
+    assert sorted(owned) == list(range(layout.padded_numel))
+
+
+def test_norm_spans_map_to_each_owner_once():
+    layout = unit_layout(1000, 4, 0.5, align=16)
+    spans = [(0, 100), (100, 300), (450, 999)]  # (300, 450) is not counted; 100 touches
+    covered = []
+    for rank in range(4):
+        ranges = layout.shard_ranges(rank, spans)
+        assert all(a < b for a, b in ranges)
+        assert all(b1 < a2 for (_, b1), (a2, _) in zip(ranges, ranges[1:]))  # merged, sorted
+        flat = {shard: flat_start + shard - shard_start
+                for flat_start, flat_end, shard_start in layout.owned_ranges(rank)
+                for shard in range(shard_start, shard_start + flat_end - flat_start)}
+        covered += [flat[i] for a, b in ranges for i in range(a, b)]
+    assert sorted(covered) == [i for a, b in spans for i in range(a, b)]
+
+
+def test_split_point_and_bad_input():
+    assert split_point(10, 0.0) == 10 and split_point(10, 1.0) == 0 and split_point(10, 0.25) == 8
+    with pytest.raises(ValueError):
+        split_point(10, 1.5)
+    with pytest.raises(ValueError):
+        unit_layout(0, 2)
+
+
+def test_stage_memory_validates_and_copies_any_object_with_its_fields():
+    with pytest.raises(ValueError, match="zero_stage"):
+        StageMemory(zero_stage=4)
+    with pytest.raises(ValueError, match="offload_gradients_ratio"):
+        StageMemory(offload_gradients_ratio=-0.1)
+
+    class PlanStage:
+        zero_stage, offload_weights_ratio, offload_gradients_ratio = 3, 0.5, 0.25
+        offload_optimizer_ratio, num_offloaded_activation_layers, dp = 0.75, 2, 4
+
+    memory = StageMemory.of(PlanStage())
+    assert memory == StageMemory(3, 0.5, 0.25, 0.75, 2) and memory.shards_weights
+
+
+def test_stage_memory_counts_offloaded_blocks_like_the_model_builder():
+    from mist_ds.runtime.model import block_roles
+
+    from .plans import GPT, make_plan
+
+    plan = make_plan(GPT, [{"end": 4, "num_recompute_layers": 1, "offload_activations_ratio": 0.5}])
+    stage = plan.stages[0]
+    roles = block_roles(stage.layer_start, stage.layer_end, stage.num_recompute_layers,
+                        stage.offload_activations_ratio)
+    memory = StageMemory.of(stage)
+    assert memory.num_offloaded_activation_layers == list(roles.values()).count("offload") == 2
+    assert memory.zero_stage == stage.zero_stage
