@@ -51,11 +51,11 @@ def variants(layers_per_stage: int) -> dict[str, tuple[StageMemory | None, dict]
     """name -> (the memory strategy of both stages (None: stock DeepSpeed), engine options)."""
     act = max(1, layers_per_stage // 12)  # activation copies are ~1.4/h bytes per flop
     every = StageMemory(offload_weights_ratio=0.25, offload_gradients_ratio=0.25,
-                        offload_optimizer_ratio=0.5, num_offloaded_activation_layers=act)
+                        offload_optimizer_ratio=0.5, num_offloaded_layers=act)
     return {
         "stock": (None, {}),
         "none": (StageMemory(), {}),
-        "activations": (StageMemory(num_offloaded_activation_layers=act), {}),
+        "activations": (StageMemory(num_offloaded_layers=act), {}),
         "weights": (StageMemory(offload_weights_ratio=0.5), {}),
         "gradients": (StageMemory(offload_gradients_ratio=0.5), {}),
         "optimizer": (StageMemory(offload_optimizer_ratio=0.5), {}),

@@ -1,11 +1,15 @@
 """What each executor can run, declared once as data: its constants and its rules.
 
-An *executor* is the engine a plan runs on. Today there is one: stock DeepSpeed (`deepspeed`), one
-`deepspeed.initialize` engine (a `PipelineEngine` for pipelines) configured by `ds_config.json`. The
-custom pipeline engine of issue 13 will be a second entry in EXECUTORS.
+An *executor* is the engine a plan runs on:
+* `deepspeed` — stock DeepSpeed, one `deepspeed.initialize` engine (a `PipelineEngine` for pipelines)
+  configured by `ds_config.json`, one ZeRO/offload setting for every stage;
+* `mistpipe` — our pipeline engine (mist_ds/runtime/mistpipe, issue 13): DeepSpeed's PipelineEngine
+  and 1F1B schedule with each stage's own ZeRO-0..3 and fractional weight / gradient / optimizer
+  offload (`per_stage_memory`), built by `build_mistpipe_engine` instead of `deepspeed.initialize`.
 
 Everything that depends on "what the executor accepts" reads it from here:
-* the search enumerates memory settings with `Executor.memory_settings` (search/space.py);
+* the search enumerates memory settings with `Executor.memory_settings` (search/space.py), on the
+  executor's grids (`zero_grid`, `weight_ratios`, `gradient_ratios`, `optimizer_ratios`);
 * `Plan` validation and `emit.ds_config` call `Executor.plan_violations` / `setting_violations`;
 * the cost model reads the executor's DeepSpeed constants (bucket sizes, sub-group size, thresholds),
   which `emit.ds_config` also writes into ds_config.json, so the bytes the model counts are the
@@ -21,7 +25,7 @@ from dataclasses import dataclass
 from itertools import product
 from typing import Literal, Protocol
 
-ExecutorName = Literal["deepspeed"]
+ExecutorName = Literal["deepspeed", "mistpipe"]
 
 # Fractional optimizer/gradient offload grid (ZeRO-3 only in stock DeepSpeed): eighths, as Mist's
 # `oo` grid (0 .. 1 by 1/8; MIST.md section 3).
@@ -30,6 +34,13 @@ WEIGHT_RATIOS = (0.0, 1.0)
 # Activation-offload fractions the search tries per stage; a stage offloads
 # offloaded_layer_count(fraction, layers - recomputed) whole layers (search/space.py).
 ACTIVATION_FRACTIONS = (0.0, 0.25, 0.5, 0.75, 1.0)
+# mistpipe's grids: any ratio in [0, 1] runs (runtime/mistpipe/layout.py split_point and unit_layout
+# cut anywhere); the search tries halves of weights and gradients (2 bytes/parameter each) and
+# quarters of the optimizer states (16 bytes/parameter: the finer grid pays off there, as Mist's
+# eighths do, MIST.md section 3) to keep the per-stage enumeration small.
+MISTPIPE_WEIGHT_RATIOS = (0.0, 0.5, 1.0)
+MISTPIPE_GRADIENT_RATIOS = (0.0, 0.5, 1.0)
+MISTPIPE_OPTIMIZER_RATIOS = (0.0, 0.25, 0.5, 0.75, 1.0)
 
 
 @dataclass(frozen=True)
@@ -52,6 +63,22 @@ class DeepSpeedConstants:
     """`sub_group_size`: ZeRO-3 optimizer sub-group; fractional optimizer offload moves whole sub-groups,
     so it must be small enough for a ratio to bite (DeepSpeed's default, 1e9, offloads everything of a
     model under a billion parameters per rank as soon as the ratio is above 0)."""
+
+
+@dataclass(frozen=True)
+class MistpipeConstants:
+    """Sizes mist_ds/runtime/mistpipe uses (build_mistpipe_engine's defaults read them here), which
+    the cost model (cost/mistpipe.py) charges."""
+
+    num_slots: int = 3
+    """Device slots for gathered block weights and for staged host gradient sections (stage.py
+    StageRuntime: the block in use, the prefetched neighbour, one cached)."""
+    align_elements: int = 64
+    """Shard granule: a unit's flat space is padded to a multiple of dp x this (layout.py ALIGN)."""
+    min_offload_numel: int = 1024
+    """Saved tensors smaller than this stay on the device under activation offload (actoffload.py)."""
+    swap_chunk_elements: int = 1 << 24
+    """Elements per device slot of the 'gpu_swap' optimizer path (swapadam.py)."""
 
 
 class MemorySetting(Protocol):
@@ -107,6 +134,10 @@ def gradients_follow_optimizer(num_stages: int, m: MemorySetting) -> str | None:
 
 STOCK_DEEPSPEED_RULES: tuple[Rule, ...] = (pipeline_zero, optimizer_offload, weight_offload,
                                            gradients_follow_optimizer)
+# mistpipe runs every ZeRO stage with any pipeline depth and any offload ratios in [0, 1] (its
+# engine shards and splits flat units itself: runtime/mistpipe/unit.py, optimizer.py); what it cannot
+# run is a dtype rule (Executor.dtypes) and TP/mesh limits shared with stock DeepSpeed.
+MISTPIPE_RULES: tuple[Rule, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -124,21 +155,33 @@ class Executor:
     """One engine a plan can run on: its constants, its rules and its enumeration grids."""
 
     name: ExecutorName
-    constants: DeepSpeedConstants
+    constants: DeepSpeedConstants | MistpipeConstants
     rules: tuple[Rule, ...]
     per_stage_memory: bool
     """Whether stages of one pipeline may use different ZeRO/offload settings."""
     weight_ratios: tuple[float, ...] = WEIGHT_RATIOS
     optimizer_ratios: tuple[float, ...] = OPTIMIZER_RATIOS
+    gradient_ratios: tuple[float, ...] | None = None
+    """Gradient offload grid; None: gradients follow the optimizer states (gradients_follow_optimizer)."""
+    zero_grid: tuple[int, ...] = (0, 1, 2, 3)
+    """ZeRO stages the search enumerates (a stage that runs the same code as another is left out)."""
+    dtypes: tuple[str, ...] = ("bf16", "fp16")
+    """Plan dtypes the executor trains in."""
 
     def setting_violations(self, num_stages: int, setting: MemorySetting) -> list[str]:
         """Why this executor cannot run `setting` in a `num_stages`-stage pipeline (empty: it can)."""
         return [msg for rule in self.rules if (msg := rule(num_stages, setting)) is not None]
 
-    def plan_violations(self, num_stages: int, settings: Iterable[MemorySetting]) -> list[str]:
-        """Violations of every stage's setting, plus per-stage differences where not supported."""
+    def plan_violations(self, num_stages: int, settings: Iterable[MemorySetting],
+                        dtype: str | None = None) -> list[str]:
+        """Violations of every stage's setting, plus per-stage differences where not supported, and
+        the plan's `dtype` when the executor does not train in it."""
         settings = list(settings)
         problems: list[str] = []
+        if dtype is not None and dtype not in self.dtypes:
+            problems.append(f"executor '{self.name}' trains in {'/'.join(self.dtypes)}, not {dtype}"
+                            + (" (mistpipe does no loss scaling: runtime/mistpipe/engine.py split_config)"
+                               if self.name == "mistpipe" else ""))
         if not self.per_stage_memory and any(s != settings[0] for s in settings[1:]):
             problems.append(f"executor '{self.name}' runs one ZeRO/offload setting for all stages")
         for setting in dict.fromkeys(settings):
@@ -146,23 +189,41 @@ class Executor:
         return problems
 
     def memory_settings(self, num_stages: int, zero_stages: Iterable[int], *, weights: bool = True,
-                        optimizer: bool = True) -> list[Setting]:
-        """Every setting on the grids that this executor accepts, in a fixed order. `weights` /
-        `optimizer` switch those offload kinds on; gradients are offloaded with the optimizer
-        states (gradients_follow_optimizer)."""
+                        optimizer: bool = True, gradients: bool | None = None) -> list[Setting]:
+        """Every setting on the grids that this executor accepts, in a fixed order, for the ZeRO
+        stages of `zero_stages` on `zero_grid`. `weights` / `optimizer` / `gradients` switch those
+        offload kinds on; an executor without a gradient grid offloads gradients with the optimizer
+        states (gradients_follow_optimizer; `gradients` is then ignored)."""
         w_grid = self.weight_ratios if weights else (0.0,)
         o_grid = self.optimizer_ratios if optimizer else (0.0,)
+        g_grid = (None,) if self.gradient_ratios is None else (
+            self.gradient_ratios if (optimizer if gradients is None else gradients) else (0.0,))
         out = []
-        for zero, w, o in product(zero_stages, w_grid, o_grid):
-            setting = Setting(zero, w, o, o)
+        zeros = [z for z in zero_stages if z in self.zero_grid]
+        for zero, w, g, o in product(zeros, w_grid, g_grid, o_grid):
+            setting = Setting(zero, w, o if g is None else g, o)
             if not self.setting_violations(num_stages, setting):
                 out.append(setting)
         return out
 
+    def on_grids(self, setting: MemorySetting) -> bool:
+        """Whether `setting` lies on the grids the search enumerates."""
+        g_ok = (setting.offload_gradients_ratio == setting.offload_optimizer_ratio
+                if self.gradient_ratios is None else setting.offload_gradients_ratio in self.gradient_ratios)
+        return (setting.zero_stage in self.zero_grid and setting.offload_weights_ratio in self.weight_ratios
+                and setting.offload_optimizer_ratio in self.optimizer_ratios and g_ok)
+
 
 STOCK_DEEPSPEED = Executor(name="deepspeed", constants=DeepSpeedConstants(), rules=STOCK_DEEPSPEED_RULES,
                            per_stage_memory=False)
-EXECUTORS: dict[str, Executor] = {STOCK_DEEPSPEED.name: STOCK_DEEPSPEED}
+# ZeRO-2 is accepted but not enumerated: in mistpipe it runs ZeRO-1's code (gradients accumulate in
+# a full-size buffer and are reduce-scattered once per iteration either way: runtime/mistpipe/
+# memory.py StageMemory.zero_stage, stage.py _build_units reads only zero_stage == 3).
+MISTPIPE = Executor(name="mistpipe", constants=MistpipeConstants(), rules=MISTPIPE_RULES,
+                    per_stage_memory=True, weight_ratios=MISTPIPE_WEIGHT_RATIOS,
+                    optimizer_ratios=MISTPIPE_OPTIMIZER_RATIOS, gradient_ratios=MISTPIPE_GRADIENT_RATIOS,
+                    zero_grid=(0, 1, 3), dtypes=("bf16",))
+EXECUTORS: dict[str, Executor] = {STOCK_DEEPSPEED.name: STOCK_DEEPSPEED, MISTPIPE.name: MISTPIPE}
 
 
 def get_executor(name: str) -> Executor:

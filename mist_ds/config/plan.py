@@ -48,15 +48,32 @@ class MemoryStrategy(StrictModel):
 
 
 def describe_setting(num_stages: int, dp: int, tp: int, micro_batch: int, grad_accum: int, zero_stage: int,
-                     offload_weights: float = 0.0, offload_optimizer: float = 0.0, short: bool = False) -> str:
+                     offload_weights: float = 0.0, offload_optimizer: float = 0.0, short: bool = False,
+                     offload_gradients: float | None = None) -> str:
     """One-line text of an engine-wide setting: 'pp2 x dp4 x tp1, mb 2, ga 8, ZeRO-1, opt-offload 1'
-    (short: 'pp2 dp4 tp1 mb2 ga8 Z1 opt1'). Gradients are offloaded with the optimizer states."""
-    offloads = [(name, ratio) for name, ratio in (("w", offload_weights), ("opt", offload_optimizer)) if ratio]
+    (short: 'pp2 dp4 tp1 mb2 ga8 Z1 opt1'). Gradients are offloaded with the optimizer states unless
+    `offload_gradients` says otherwise (then shown as 'grad')."""
+    return (describe_mesh(num_stages, dp, tp, micro_batch, grad_accum, short)
+            + describe_memory(zero_stage, offload_weights, offload_optimizer, short, offload_gradients))
+
+
+def describe_mesh(num_stages: int, dp: int, tp: int, micro_batch: int, grad_accum: int, short: bool) -> str:
+    """The mesh and batch part of describe_setting ('pp2 x dp4 x tp1, mb 2, ga 8' / 'pp2 dp4 tp1 mb2 ga8')."""
+    return (f"pp{num_stages} dp{dp} tp{tp} mb{micro_batch} ga{grad_accum}" if short else
+            f"pp{num_stages} x dp{dp} x tp{tp}, mb {micro_batch}, ga {grad_accum}")
+
+
+def describe_memory(zero_stage: int, offload_weights: float, offload_optimizer: float, short: bool,
+                    offload_gradients: float | None = None) -> str:
+    """The ZeRO/offload part of describe_setting, with its leading separator (' Z1 opt1' / ', ZeRO-1, opt-offload 1')."""
+    kinds = [("w", offload_weights)]
+    if offload_gradients is not None and offload_gradients != offload_optimizer:
+        kinds.append(("grad", offload_gradients))
+    kinds.append(("opt", offload_optimizer))
+    offloads = [(name, ratio) for name, ratio in kinds if ratio]
     if short:
-        return (f"pp{num_stages} dp{dp} tp{tp} mb{micro_batch} ga{grad_accum} Z{zero_stage}"
-                + "".join(f" {name}{ratio:g}" for name, ratio in offloads))
-    return (f"pp{num_stages} x dp{dp} x tp{tp}, mb {micro_batch}, ga {grad_accum}, ZeRO-{zero_stage}"
-            + "".join(f", {name}-offload {ratio:g}" for name, ratio in offloads))
+        return f" Z{zero_stage}" + "".join(f" {name}{ratio:g}" for name, ratio in offloads)
+    return f", ZeRO-{zero_stage}" + "".join(f", {name}-offload {ratio:g}" for name, ratio in offloads)
 
 
 class StagePlan(StrictModel):
@@ -164,7 +181,7 @@ class Plan(StrictModel):
     @model_validator(mode="after")
     def _executor_runs_it(self) -> Plan:
         problems = get_executor(self.executor).plan_violations(
-            self.num_stages, [self.stage_memory(i) for i in range(self.num_stages)])
+            self.num_stages, [self.stage_memory(i) for i in range(self.num_stages)], self.dtype)
         if problems:
             raise ValueError(problems[0])
         return self
@@ -185,10 +202,21 @@ class Plan(StrictModel):
         return self.global_batch_size * self.seq_len
 
     def describe(self, short: bool = False) -> str:
-        """describe_setting of the plan's engine-wide setting (per-stage memory settings not shown)."""
+        """describe_setting of the plan's engine-wide setting; a mistpipe plan names its executor and,
+        where stages differ, every stage's ZeRO/offload setting ('... | stages Z3 w0.5 / Z1')."""
         m = self.memory
-        return describe_setting(self.num_stages, self.dp, self.tp, self.micro_batch_size, self.grad_accum_steps,
-                                m.zero_stage, m.offload_weights_ratio, m.offload_optimizer_ratio, short)
+        text = describe_setting(self.num_stages, self.dp, self.tp, self.micro_batch_size, self.grad_accum_steps,
+                                m.zero_stage, m.offload_weights_ratio, m.offload_optimizer_ratio, short,
+                                m.offload_gradients_ratio)
+        if self.executor == "deepspeed":
+            return text
+        settings = [self.stage_memory(i) for i in range(self.num_stages)]
+        if all(s == settings[0] for s in settings):
+            return f"{self.executor}: {text}"
+        per_stage = " / ".join(describe_memory(s.zero_stage, s.offload_weights_ratio, s.offload_optimizer_ratio,
+                                               True, s.offload_gradients_ratio).strip() for s in settings)
+        mesh = describe_mesh(self.num_stages, self.dp, self.tp, self.micro_batch_size, self.grad_accum_steps, short)
+        return f"{self.executor}: {mesh}{' ' if short else ', '}stages {per_stage}"
 
     def stage_memory(self, index: int) -> MemoryStrategy:
         """The ZeRO/offload setting stage `index` runs with."""

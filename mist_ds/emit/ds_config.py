@@ -1,7 +1,11 @@
 """Plan -> DeepSpeed config dict (the `ds_config.json` a plan runs with), and the check that a
 config a user may have edited still runs the plan that was costed.
 
-ds_config.json is the source the runtime hands to `deepspeed.initialize` (runtime/engine.py): a user
+ds_config.json is the source the runtime hands to `deepspeed.initialize` (runtime/engine.py), or for a
+plan whose executor is `mistpipe` to `build_mistpipe_engine` (mist_ds/runtime/mistpipe), which reads
+only the batch sizes, `optimizer`, `gradient_clipping`, `bf16` and `data_types.grad_accum_dtype`;
+its config has no `zero_optimization` section and a `mistpipe` section instead that says so and lists
+each stage's ZeRO/offload setting (the engine takes those from plan.json). A user
 may edit what the cost model does not depend on (optimizer hyper-parameters, clipping, logging, ...);
 the fields that fix what was costed (PLAN_BOUND_FIELDS) must still equal what this module writes, or
 the runtime refuses to start. Field meanings: DeepSpeed docs, "DeepSpeed Configuration JSON", and
@@ -23,8 +27,13 @@ ADAMW = {"type": "AdamW", "params": {"lr": 1e-4, "betas": [0.9, 0.95], "eps": 1e
 # (path in the config) of every value the cost model's prediction depends on
 PLAN_BOUND_FIELDS = (
     ("train_batch_size",), ("train_micro_batch_size_per_gpu",), ("gradient_accumulation_steps",),
-    ("zero_optimization",), ("bf16",), ("fp16",),
+    ("zero_optimization",), ("bf16",), ("fp16",), ("mistpipe",),
 )
+MISTPIPE_NOTE = ("executor 'mistpipe': read by mist_ds.runtime.mistpipe.build_mistpipe_engine, not "
+                 "deepspeed.initialize. It uses train_batch_size, train_micro_batch_size_per_gpu, "
+                 "gradient_accumulation_steps, optimizer (AdamW), gradient_clipping, bf16 and "
+                 "data_types.grad_accum_dtype; each stage's ZeRO/offload setting below comes from "
+                 "plan.json (no zero_optimization section).")
 
 
 class UnsupportedPlanError(ValueError):
@@ -71,19 +80,34 @@ def build_ds_config(plan: Plan, precision: Precision | None = None) -> dict[str,
 
     `precision` overrides plan.dtype; 'fp32' (no bf16/fp16 section) is what CPU runs use.
     """
-    if plan.executor != "deepspeed":
-        raise UnsupportedPlanError(f"executor '{plan.executor}' has no ds_config.json")
     config: dict[str, Any] = {
         "train_batch_size": plan.global_batch_size,
         "train_micro_batch_size_per_gpu": plan.micro_batch_size,
         "gradient_accumulation_steps": plan.grad_accum_steps,
         "optimizer": ADAMW,
         "gradient_clipping": 1.0,
-        "zero_optimization": zero_section(plan, plan.memory),
         "steps_per_print": 10**9,
         "wall_clock_breakdown": False,
     }
+    if plan.executor == "mistpipe":
+        config["mistpipe"] = mistpipe_section(plan)
+    else:
+        config["zero_optimization"] = zero_section(plan, plan.memory)
     return with_precision(config, precision or plan.dtype)
+
+
+def mistpipe_section(plan: Plan) -> dict[str, Any]:
+    """The label of a mistpipe config: what reads it, and every stage's setting (informational: the
+    engine takes them from the plan; config_mismatches keeps the two equal)."""
+    stages = []
+    for index, stage in enumerate(plan.stages):
+        memory = plan.stage_memory(index)
+        stages.append({"layers": [stage.layer_start, stage.layer_end], "zero_stage": memory.zero_stage,
+                       "offload_weights_ratio": memory.offload_weights_ratio,
+                       "offload_gradients_ratio": memory.offload_gradients_ratio,
+                       "offload_optimizer_ratio": memory.offload_optimizer_ratio,
+                       "num_offloaded_layers": stage.num_offloaded_layers})
+    return {"note": MISTPIPE_NOTE, "stages": stages}
 
 
 def with_precision(config: dict[str, Any], precision: Precision) -> dict[str, Any]:

@@ -1,4 +1,9 @@
-"""Plan -> a DeepSpeed engine: process groups, model (pipelined or not), ds_config, memory cap."""
+"""Plan -> an engine: process groups, model (pipelined or not), ds_config, memory cap.
+
+A plan whose executor is `deepspeed` runs on `deepspeed.initialize` (a PipelineEngine when it has
+stages); a `mistpipe` plan (per-stage ZeRO/offload, config/executors.py) always builds a
+MistPipelineModule and runs on `build_mistpipe_engine` (runtime/mistpipe), one or more stages.
+"""
 
 from __future__ import annotations
 
@@ -71,10 +76,16 @@ def fused_adam_buildable() -> bool:
 def optimizer_config(config: dict, plan: Plan, lr: float | None, impl: str) -> tuple[dict, str]:
     """The ds_config optimizer section with an lr override and the Adam implementation:
     'fused' (DeepSpeed FusedAdam), 'torch' (torch.optim.AdamW via DeepSpeed's torch_adam), or
-    'auto' (fused when buildable). Optimizer offload always uses DeepSpeed's CPU Adam."""
+    'auto' (fused when buildable). Optimizer offload always uses DeepSpeed's CPU Adam. A mistpipe
+    plan's engine runs its own Adam (runtime/mistpipe/optimizer.py ShardedAdam) whatever `impl` says:
+    torch's AdamW (fused on CUDA) on the device, DeepSpeedCPUAdam for offloaded fractions."""
     params = dict(config["optimizer"]["params"])
     if lr is not None:
         params["lr"] = lr
+    if plan.executor == "mistpipe":
+        offloaded = any(plan.stage_memory(i).offload_optimizer_ratio > 0 for i in range(plan.num_stages))
+        chosen = "torch_adamw" + ("+cpu_adam" if offloaded else "")
+        return {**config, "optimizer": {**config["optimizer"], "params": params}}, chosen
     offloaded = plan.memory.offload_optimizer_ratio > 0
     use_torch = impl == "torch" or (impl == "auto" and not fused_adam_buildable())
     if use_torch and not offloaded:
@@ -86,7 +97,7 @@ def optimizer_config(config: dict, plan: Plan, lr: float | None, impl: str) -> t
 def build_runtime(plan: Plan, local_rank: int, precision: Precision | None = None,
                   seed: int = 1234, lr: float | None = None, adam: str = "auto",
                   ds_config: dict | None = None) -> Runtime:
-    """Build the model for this rank and wrap it in a DeepSpeed (pipeline) engine. `ds_config` is the
+    """Build the model for this rank and wrap it in its executor's engine. `ds_config` is the
     ds_config.json the plan runs with (run.py checks it against the plan); None: built from the plan."""
     precision = precision or ("fp32" if on_cpu() else plan.dtype)
     config = with_precision(ds_config if ds_config is not None else build_ds_config(plan), precision)
@@ -100,6 +111,17 @@ def build_runtime(plan: Plan, local_rank: int, precision: Precision | None = Non
     mpu = MistMpu(topology)
     opts = BuildOptions(tp_group=mpu.tp_group, dtype=DTYPES[precision], device=device, seed=seed,
                         kernels=Kernels(attention=plan.attention))
+    if plan.executor == "mistpipe":
+        engine = build_mistpipe(plan, opts, topology, mpu, config)
+    else:
+        engine = build_deepspeed(plan, opts, topology, mpu, config)
+    return Runtime(engine=engine, pipelined=plan.num_stages > 1 or plan.executor == "mistpipe", dp=plan.dp,
+                   dp_rank=mpu.get_data_parallel_rank(), device=device, precision=precision,
+                   adam_impl=adam_impl)
+
+
+def build_deepspeed(plan: Plan, opts: BuildOptions, topology, mpu: MistMpu, config: dict):
+    """Stock DeepSpeed: a PipelineEngine for pipelines, else a DeepSpeedEngine over MistModel."""
     if plan.num_stages > 1:
         model = MistPipelineModule(plan, opts, topology)
         engine_mpu = None  # the PipelineEngine uses the module's own grid
@@ -109,6 +131,13 @@ def build_runtime(plan: Plan, local_rank: int, precision: Precision | None = Non
     params = [p for p in model.parameters() if p.requires_grad]
     engine, _, _, _ = deepspeed.initialize(model=model, model_parameters=params, config=config,
                                            mpu=engine_mpu)
-    return Runtime(engine=engine, pipelined=plan.num_stages > 1, dp=plan.dp,
-                   dp_rank=mpu.get_data_parallel_rank(), device=device, precision=precision,
-                   adam_impl=adam_impl)
+    return engine
+
+
+def build_mistpipe(plan: Plan, opts: BuildOptions, topology, mpu: MistMpu, config: dict):
+    """mistpipe: this rank's stage as a MistPipelineModule (one stage too) on build_mistpipe_engine
+    with the stage's own memory setting (StageMemory.from_plan)."""
+    from mist_ds.runtime.mistpipe import StageMemory, build_mistpipe_engine
+
+    model = MistPipelineModule(plan, opts, topology)
+    return build_mistpipe_engine(model, StageMemory.from_plan(plan, mpu.coord.pipe), config)

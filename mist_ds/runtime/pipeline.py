@@ -2,8 +2,9 @@
 
 Layer list: [embedding, block 0 .. block L-1, final norm, LM head]; stage s owns blocks
 [layer_start, layer_end) of plan.stages[s], stage 0 also the embedding, the last stage the norm and
-head. With tied embeddings and more than one stage the embedding and head are one TiedLayerSpec
-(DeepSpeed all-reduces the tied gradient between the first and last stage). Layers are LayerSpecs,
+head. With tied embeddings the embedding and head are one TiedLayerSpec (DeepSpeed all-reduces the
+tied gradient between the first and last stage; with one stage — a mistpipe plan, or mistpipe's
+tests — both are the same module). Layers are LayerSpecs,
 so each rank builds only its own stage (DeepSpeed PipelineModule._build).
 """
 
@@ -34,17 +35,14 @@ def plan_roles(plan: Plan) -> dict[int, str]:
 
 def layer_specs(plan: Plan, opts: BuildOptions) -> list:
     """The lazily built layer list of the whole model."""
-    spec, tied = plan.model, plan.model.tie_embeddings and plan.num_stages > 1
+    spec = plan.model
     roles = plan_roles(plan)
-    if tied:
+    if spec.tie_embeddings:  # one stage: PipelineModule builds the "embed" key once and shares it
         first = TiedLayerSpec("embed", Embedding, spec, opts, True, tied_weight_attr=["tok.weight"])
         last = TiedLayerSpec("embed", Embedding, spec, opts, False, forward_fn=tied_head_forward,
                              tied_weight_attr=["tok.weight"])
     else:
-        first = LayerSpec(Embedding, spec, opts)
-        last = (LayerSpec(LMHead, spec, opts) if not spec.tie_embeddings else
-                TiedLayerSpec("embed", Embedding, spec, opts, False, forward_fn=tied_head_forward,
-                              tied_weight_attr=["tok.weight"]))
+        first, last = LayerSpec(Embedding, spec, opts), LayerSpec(LMHead, spec, opts)
     blocks = [LayerSpec(block_class(roles[i]), spec, opts.tp_group, opts.dtype, layer_index=i,
                         recompute=roles[i] == "recompute", **opts.block_kwargs())
               for i in range(spec.num_layers)]

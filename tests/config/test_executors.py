@@ -7,8 +7,8 @@ import itertools
 
 import pytest
 
-from mist_ds.config.executors import (OPTIMIZER_RATIOS, STOCK_DEEPSPEED, Setting, get_executor,
-                                      offloaded_layer_count)
+from mist_ds.config.executors import (EXECUTORS, MISTPIPE, OPTIMIZER_RATIOS, STOCK_DEEPSPEED, Setting,
+                                      get_executor, offloaded_layer_count)
 
 RATIOS = sorted(set(OPTIMIZER_RATIOS) | {0.3})  # 0.3: off the grid, accepted but never enumerated
 
@@ -18,15 +18,45 @@ def _all_settings():
         yield Setting(zero, w, g, o)
 
 
+@pytest.mark.parametrize("name", sorted(EXECUTORS))
 @pytest.mark.parametrize("stages", [1, 2, 4])
-def test_enumerated_iff_accepted_on_the_grids(stages):
-    enumerated = set(STOCK_DEEPSPEED.memory_settings(stages, range(4)))
-    grid_w, grid_o = set(STOCK_DEEPSPEED.weight_ratios), set(STOCK_DEEPSPEED.optimizer_ratios)
+def test_enumerated_iff_accepted_on_the_grids(name, stages):
+    executor = EXECUTORS[name]
+    enumerated = executor.memory_settings(stages, range(4))
+    assert len(set(enumerated)) == len(enumerated)
+    # the grids by hand (not through on_grids): stock couples gradients to the optimizer states
+    grid_w, grid_o = set(executor.weight_ratios), set(executor.optimizer_ratios)
     for setting in _all_settings():
-        accepted = not STOCK_DEEPSPEED.setting_violations(stages, setting)
-        on_grid = setting.offload_weights_ratio in grid_w and setting.offload_optimizer_ratio in grid_o
+        accepted = not executor.setting_violations(stages, setting)
+        grads_ok = (setting.offload_gradients_ratio == setting.offload_optimizer_ratio
+                    if executor.gradient_ratios is None
+                    else setting.offload_gradients_ratio in executor.gradient_ratios)
+        on_grid = (setting.offload_weights_ratio in grid_w and setting.offload_optimizer_ratio in grid_o
+                   and grads_ok and setting.zero_stage in executor.zero_grid)
         assert (setting in enumerated) == (accepted and on_grid), setting
-    assert all(not STOCK_DEEPSPEED.setting_violations(stages, s) for s in enumerated)
+        assert executor.on_grids(setting) == on_grid
+    assert all(not executor.setting_violations(stages, s) for s in enumerated)
+
+
+def test_offload_switches_shrink_the_enumeration_per_kind():
+    full = MISTPIPE.memory_settings(2, range(4))
+    assert len(full) == 3 * 3 * 3 * 5  # ZeRO 0/1/3 x weights x gradients x optimizer grids
+    no_grads = MISTPIPE.memory_settings(2, range(4), gradients=False)
+    assert {s.offload_gradients_ratio for s in no_grads} == {0.0} and len(no_grads) == 3 * 3 * 5
+    only_opt = MISTPIPE.memory_settings(2, [1], weights=False, gradients=False)
+    assert [s.offload_optimizer_ratio for s in only_opt] == list(MISTPIPE.optimizer_ratios)
+    # stock: the gradient switch follows the optimizer's (DeepSpeed couples them)
+    assert STOCK_DEEPSPEED.memory_settings(1, [2], weights=False) == \
+        STOCK_DEEPSPEED.memory_settings(1, [2], weights=False, gradients=False)
+
+
+def test_mistpipe_runs_what_stock_deepspeed_refuses():
+    run = lambda *s: not MISTPIPE.setting_violations(2, Setting(*s))  # noqa: E731
+    assert run(2) and run(3) and run(3, 0.5, 0.25, 0.75) and run(0, 0.5, 0.5, 0.5) and run(1, 0, 1.0, 0)
+    assert not MISTPIPE.plan_violations(2, [Setting(3, 0.5), Setting(1)], "bf16")  # per-stage settings
+    assert "trains in bf16, not fp16" in MISTPIPE.plan_violations(2, [Setting(1)], "fp16")[0]
+    assert not STOCK_DEEPSPEED.plan_violations(2, [Setting(1)], "fp16")
+    assert 2 not in MISTPIPE.zero_grid  # ZeRO-2 is accepted, but runs ZeRO-1's code: not enumerated
 
 
 def test_stock_deepspeed_rules():
@@ -61,7 +91,7 @@ def test_the_constants_are_what_ds_config_writes():
 
 
 def test_unknown_executor_is_a_one_line_error():
-    with pytest.raises(ValueError, match="unknown executor 'megatron'; known: deepspeed"):
+    with pytest.raises(ValueError, match="unknown executor 'megatron'; known: deepspeed, mistpipe"):
         get_executor("megatron")
 
 

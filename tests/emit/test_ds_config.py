@@ -79,3 +79,54 @@ def test_deepspeed_config_model_accepts_it(zero):
     parsed = DeepSpeedConfig({**config, "train_batch_size": config["train_batch_size"] // 2})
     assert parsed.zero_optimization_stage == zero
     assert parsed.train_micro_batch_size_per_gpu == 2
+
+
+def mistpipe_pipeline():
+    from mist_ds.config.plan import MemoryStrategy
+
+    own = MemoryStrategy(zero_stage=3, offload_weights_ratio=0.5, offload_gradients_ratio=0.5)
+    return make_plan(SPEC, [{"end": 1, "memory": own, "num_offloaded_layers": 1}, {"end": 4}], micro_batch=2,
+                     global_batch=4, zero_stage=1, offload_optimizer=0.25, executor="mistpipe")
+
+
+def test_a_mistpipe_config_is_labelled_and_has_no_zero_section():
+    config = build_ds_config(mistpipe_pipeline())
+    assert "zero_optimization" not in config
+    label = config["mistpipe"]
+    assert "build_mistpipe_engine" in label["note"] and "not deepspeed.initialize" in label["note"]
+    assert label["stages"] == [
+        {"layers": [0, 1], "zero_stage": 3, "offload_weights_ratio": 0.5, "offload_gradients_ratio": 0.5,
+         "offload_optimizer_ratio": 0.0, "num_offloaded_layers": 1},
+        {"layers": [1, 4], "zero_stage": 1, "offload_weights_ratio": 0.0, "offload_gradients_ratio": 0.25,
+         "offload_optimizer_ratio": 0.25, "num_offloaded_layers": 0}]
+    assert (config["train_batch_size"], config["gradient_accumulation_steps"], config["bf16"]) == \
+        (4, 2, {"enabled": True})
+
+
+def test_mismatches_are_found_for_both_executors():
+    import json
+
+    plan = mistpipe_pipeline()
+    config = json.loads(json.dumps(build_ds_config(plan)))  # as read back from ds_config.json
+    assert config_mismatches(plan, config) == []
+    edited = json.loads(json.dumps(config))
+    edited["mistpipe"]["stages"][0]["zero_stage"] = 1
+    assert "mistpipe" in config_mismatches(plan, edited)[0]
+    stock = build_ds_config(plan.model_copy(update={"executor": "deepspeed", "stages": (
+        plan.stages[0].model_copy(update={"memory": None}), plan.stages[1])}))
+    problems = config_mismatches(plan, stock)  # a stock config beside a mistpipe plan
+    assert any(p.startswith("zero_optimization") for p in problems) and any(p.startswith("mistpipe") for p in problems)
+    assert config_mismatches(one_stage(), build_ds_config(one_stage())) == []
+
+
+def test_what_mistpipe_hands_deepspeed_is_a_valid_config():
+    from deepspeed.runtime.config import DeepSpeedConfig
+
+    from mist_ds.runtime.mistpipe.engine import split_config
+
+    config = build_ds_config(mistpipe_pipeline())
+    for_deepspeed, own = split_config(config)
+    assert "mistpipe" not in for_deepspeed and "optimizer" not in for_deepspeed
+    assert own["clip"] == 1.0 and own["adam"]["lr"] == config["optimizer"]["params"]["lr"]
+    parsed = DeepSpeedConfig(for_deepspeed)
+    assert parsed.gradient_accumulation_steps == 2 and parsed.zero_optimization_stage == 0

@@ -12,23 +12,30 @@ from .plans import GPT
 
 @dataclass(frozen=True)
 class Case:
-    """A pipeline layout (make_plan stage dicts) and per-stage memory (None: stock DeepSpeed)."""
+    """A pipeline layout (make_plan stage dicts + mesh) and per-stage memory (None: stock DeepSpeed;
+    "plan": a mistpipe plan whose stages carry `plan_memory` and the engine reads it off the plan)."""
 
     stages: tuple
-    memory: tuple | str | None = None  # "plan": each stage's StagePlan
+    memory: tuple | str | None = None
     lr: float | None = None  # None: the worker's --lr
     options: tuple = ()  # extra build_mistpipe_engine keywords, as (name, value) pairs
+    dp: int = 1
+    tp: int = 1
+    plan_memory: tuple = ()  # memory == "plan": MemoryStrategy fields of each stage
 
     @property
     def num_ranks(self) -> int:
-        return sum(s.get("dp", 1) * s.get("tp", 1) for s in self.stages)
+        return len(self.stages) * self.dp * self.tp
+
+    def with_memory(self, memory, **kw) -> Case:
+        return Case(self.stages, memory, dp=self.dp, tp=self.tp, **kw)
 
 
-def mesh(pp: int, dp: int, recompute: tuple = (0, 0), tp: int = 1) -> tuple:
-    """Stage dicts for GPT (4 blocks): pp 1 -> one stage; pp 2 -> blocks 0-1 | 2-3."""
+def mesh(pp: int, dp: int, recompute: tuple = (0, 0), tp: int = 1) -> Case:
+    """A stock case for GPT (4 blocks): pp 1 -> one stage; pp 2 -> blocks 0-1 | 2-3."""
     ends = (GPT.num_layers,) if pp == 1 else (2, GPT.num_layers)
-    return tuple({"end": end, "dp": dp, "tp": tp, "num_recompute_layers": recompute[i]}
-                 for i, end in enumerate(ends))
+    return Case(tuple({"end": end, "num_recompute_layers": recompute[i]} for i, end in enumerate(ends)),
+                dp=dp, tp=tp)
 
 
 def mem(**fields) -> StageMemory:
@@ -36,61 +43,67 @@ def mem(**fields) -> StageMemory:
 
 
 DP2, PP2, PP2_RECOMPUTE, PP2DP2 = mesh(1, 2), mesh(2, 1), mesh(2, 1, (1, 0)), mesh(2, 2)
-PP2TP2 = mesh(2, 1, tp=2)
-PLAN_ROLES = ({"end": 2, "num_recompute_layers": 1, "offload_activations_ratio": 1.0},
-              {"end": 4, "offload_activations_ratio": 0.5, "zero_stage": 1})
+PP2TP2, DP2TP2 = mesh(2, 1, tp=2), mesh(1, 2, tp=2)
+PLAN_ROLES = Case(({"end": 2, "num_recompute_layers": 1, "num_offloaded_layers": 1},
+                   {"end": 4, "num_offloaded_layers": 1}))
 
 CASES_2 = {
     # one stage, two data-parallel ranks: sharding inside the stage
-    "stock_dp2": Case(DP2),
-    "dp2_zero0": Case(DP2, (mem(zero_stage=0),)),
-    "dp2_zero1": Case(DP2, (mem(zero_stage=1),)),
-    "dp2_zero2": Case(DP2, (mem(zero_stage=2),)),
-    "dp2_zero3": Case(DP2, (mem(zero_stage=3),)),
-    "dp2_zero3_offload": Case(DP2, (mem(zero_stage=3, offload_weights_ratio=0.5,
-                                        offload_gradients_ratio=0.5, offload_optimizer_ratio=0.5),)),
-    "dp2_zero1_weights_offload": Case(DP2, (mem(zero_stage=1, offload_weights_ratio=0.5),)),
-    "dp2_zero3_deferred_step": Case(DP2, (mem(zero_stage=3, offload_optimizer_ratio=0.5),),
-                                    options=(("defer_optimizer_step", "first"),)),
+    "stock_dp2": DP2,
+    "dp2_zero0": DP2.with_memory((mem(zero_stage=0),)),
+    "dp2_zero1": DP2.with_memory((mem(zero_stage=1),)),
+    "dp2_zero2": DP2.with_memory((mem(zero_stage=2),)),
+    "dp2_zero3": DP2.with_memory((mem(zero_stage=3),)),
+    "dp2_zero3_offload": DP2.with_memory((mem(zero_stage=3, offload_weights_ratio=0.5,
+                                              offload_gradients_ratio=0.5, offload_optimizer_ratio=0.5),)),
+    "dp2_zero1_weights_offload": DP2.with_memory((mem(zero_stage=1, offload_weights_ratio=0.5),)),
+    "dp2_zero3_deferred_step": DP2.with_memory((mem(zero_stage=3, offload_optimizer_ratio=0.5),),
+                                               options=(("defer_optimizer_step", "first"),)),
     # two stages, one rank each: each offload kind at a fractional ratio, per stage
-    "stock_pp2": Case(PP2),
-    "stock_pp2_frozen": Case(PP2, lr=0.0),  # no update: shows the curves really train
-    "pp2_weights_offload": Case(PP2, (mem(offload_weights_ratio=0.5), mem(offload_weights_ratio=0.25))),
-    "pp2_grads_offload": Case(PP2, (mem(offload_gradients_ratio=0.5), mem(offload_gradients_ratio=0.75))),
-    "pp2_optimizer_offload": Case(PP2, (mem(offload_optimizer_ratio=0.5), mem(offload_optimizer_ratio=0.3))),
-    "pp2_optimizer_offload_swap": Case(
-        PP2, (mem(offload_optimizer_ratio=0.5), mem(offload_optimizer_ratio=0.3)),
+    "stock_pp2": PP2,
+    "stock_pp2_frozen": PP2.with_memory(None, lr=0.0),  # no update: shows the curves really train
+    "pp2_weights_offload": PP2.with_memory((mem(offload_weights_ratio=0.5), mem(offload_weights_ratio=0.25))),
+    "pp2_grads_offload": PP2.with_memory((mem(offload_gradients_ratio=0.5), mem(offload_gradients_ratio=0.75))),
+    "pp2_optimizer_offload": PP2.with_memory((mem(offload_optimizer_ratio=0.5), mem(offload_optimizer_ratio=0.3))),
+    "pp2_optimizer_offload_swap": PP2.with_memory(
+        (mem(offload_optimizer_ratio=0.5), mem(offload_optimizer_ratio=0.3)),
         options=(("optimizer_offload_path", "gpu_swap"),)),
-    "pp2_act_offload": Case(PP2, (mem(num_offloaded_activation_layers=2),
-                                  mem(num_offloaded_activation_layers=1))),
-    "pp2_deferred_step": Case(
-        PP2, (mem(offload_weights_ratio=0.5, offload_optimizer_ratio=0.5), mem(offload_gradients_ratio=0.5)),
+    "pp2_act_offload": PP2.with_memory((mem(num_offloaded_layers=2), mem(num_offloaded_layers=1))),
+    "pp2_deferred_step": PP2.with_memory(
+        (mem(offload_weights_ratio=0.5, offload_optimizer_ratio=0.5), mem(offload_gradients_ratio=0.5)),
         options=(("defer_optimizer_step", "all"),)),
-    "stock_pp2_recompute": Case(PP2_RECOMPUTE),
-    # a module built from plan roles (OffloadedBlock = save_on_cpu) and the memory read off the plan
-    "stock_pp2_plan_roles": Case(PLAN_ROLES),
-    "pp2_plan_roles": Case(PLAN_ROLES, "plan"),
-    "pp2_recompute_mixed": Case(PP2_RECOMPUTE, (
-        mem(zero_stage=3, offload_weights_ratio=0.5, num_offloaded_activation_layers=1),
-        mem(offload_gradients_ratio=0.5, offload_optimizer_ratio=0.5, num_offloaded_activation_layers=2))),
+    "stock_pp2_recompute": PP2_RECOMPUTE,
+    # a module built from plan roles (OffloadedBlock = save_on_cpu) and a mistpipe plan whose stages
+    # carry their own memory settings: the engine reads both off the plan (StageMemory.from_plan)
+    "stock_pp2_plan_roles": PLAN_ROLES,
+    "pp2_plan_roles": PLAN_ROLES.with_memory("plan", plan_memory=(
+        {"zero_stage": 3, "offload_weights_ratio": 0.5, "offload_gradients_ratio": 0.5},
+        {"zero_stage": 1, "offload_optimizer_ratio": 0.25})),
+    "pp2_recompute_mixed": PP2_RECOMPUTE.with_memory((
+        mem(zero_stage=3, offload_weights_ratio=0.5, num_offloaded_layers=1),
+        mem(offload_gradients_ratio=0.5, offload_optimizer_ratio=0.5, num_offloaded_layers=2))),
 }
 
 CASES_4 = {
-    "stock_pp2dp2": Case(PP2DP2),
-    "pp2dp2_zero2": Case(PP2DP2, (mem(zero_stage=2), mem(zero_stage=2))),
-    "pp2dp2_zero3": Case(PP2DP2, (mem(zero_stage=3), mem(zero_stage=3))),
-    "pp2dp2_mixed": Case(PP2DP2, (
-        mem(zero_stage=3, offload_weights_ratio=0.5, offload_gradients_ratio=0.5,
-            num_offloaded_activation_layers=1),
-        mem(zero_stage=2, offload_optimizer_ratio=0.5, num_offloaded_activation_layers=2))),
-    "stock_pp2tp2": Case(PP2TP2),
-    "pp2tp2_mixed": Case(PP2TP2, (
-        mem(offload_weights_ratio=0.5, offload_gradients_ratio=0.5, num_offloaded_activation_layers=1),
-        mem(offload_optimizer_ratio=0.5, num_offloaded_activation_layers=2))),
-    "pp2dp2_deferred_swap": Case(PP2DP2, (
+    "stock_pp2dp2": PP2DP2,
+    "pp2dp2_zero2": PP2DP2.with_memory((mem(zero_stage=2), mem(zero_stage=2))),
+    "pp2dp2_zero3": PP2DP2.with_memory((mem(zero_stage=3), mem(zero_stage=3))),
+    "pp2dp2_mixed": PP2DP2.with_memory((
+        mem(zero_stage=3, offload_weights_ratio=0.5, offload_gradients_ratio=0.5, num_offloaded_layers=1),
+        mem(zero_stage=2, offload_optimizer_ratio=0.5, num_offloaded_layers=2))),
+    "stock_pp2tp2": PP2TP2,
+    "pp2tp2_mixed": PP2TP2.with_memory((
+        mem(offload_weights_ratio=0.5, offload_gradients_ratio=0.5, num_offloaded_layers=1),
+        mem(offload_optimizer_ratio=0.5, num_offloaded_layers=2))),
+    "pp2dp2_deferred_swap": PP2DP2.with_memory((
         mem(zero_stage=3, offload_weights_ratio=0.5, offload_optimizer_ratio=0.5),
-        mem(zero_stage=1, offload_optimizer_ratio=0.5, num_offloaded_activation_layers=1)),
+        mem(zero_stage=1, offload_optimizer_ratio=0.5, num_offloaded_layers=1)),
         options=(("defer_optimizer_step", "all"), ("optimizer_offload_path", "gpu_swap"))),
+    # ZeRO-3 weight sharding (and weight offload) under tensor parallelism
+    "stock_dp2tp2": DP2TP2,
+    "dp2tp2_zero3": DP2TP2.with_memory((mem(zero_stage=3, offload_weights_ratio=0.5,
+                                            offload_gradients_ratio=0.5, offload_optimizer_ratio=0.5,
+                                            num_offloaded_layers=1),)),
 }
 
 # (reference, other) pairs that must give the same losses and gradient norms
@@ -100,4 +113,4 @@ PAIRS_2 = [("stock_dp2", name) for name in CASES_2 if name.startswith("dp2_")] +
                                             "pp2_act_offload", "pp2_deferred_step")] + \
           [("stock_pp2_recompute", "pp2_recompute_mixed"), ("stock_pp2_plan_roles", "pp2_plan_roles")]
 PAIRS_4 = [("stock_pp2dp2", name) for name in CASES_4 if name.startswith("pp2dp2_")] + \
-          [("stock_pp2tp2", "pp2tp2_mixed")]
+          [("stock_pp2tp2", "pp2tp2_mixed"), ("stock_dp2tp2", "dp2tp2_zero3")]

@@ -19,7 +19,8 @@ import torch.distributed as dist  # noqa: E402
 from mist_ds.emit.ds_config import build_ds_config  # noqa: E402
 from mist_ds.runtime.data import TokenSource, micro_batches  # noqa: E402
 from mist_ds.runtime.engine import init_distributed, optimizer_config  # noqa: E402
-from mist_ds.runtime.mistpipe import build_mistpipe_engine  # noqa: E402
+from mist_ds.config.plan import MemoryStrategy  # noqa: E402
+from mist_ds.runtime.mistpipe import StageMemory, build_mistpipe_engine  # noqa: E402
 from mist_ds.runtime.model import BuildOptions  # noqa: E402
 from mist_ds.runtime.pipeline import MistPipelineModule  # noqa: E402
 from mist_ds.runtime.topology import MistMpu, make_topology  # noqa: E402
@@ -29,11 +30,21 @@ from tests.runtime.plans import GPT, make_plan  # noqa: E402
 CLIP = 0.4
 
 
+def case_plan(case):
+    """The plan of a case: stock DeepSpeed (ZeRO-1), or for memory "plan" a mistpipe plan whose
+    stages carry their own settings."""
+    stages = [dict(s) for s in case.stages]
+    if case.memory != "plan":
+        return make_plan(GPT, stages, dp=case.dp, tp=case.tp)
+    for stage, fields in zip(stages, case.plan_memory):
+        stage["memory"] = MemoryStrategy(**fields)
+    return make_plan(GPT, stages, dp=case.dp, tp=case.tp, executor="mistpipe")
+
+
 def build(case, lr: float):
     """(engine, plan, dp, dp_rank) for one case on this rank."""
-    plan = make_plan(GPT, [dict(s) for s in case.stages])
-    first = plan.stages[0]
-    topology = make_topology(plan.num_stages, first.dp, first.tp)
+    plan = case_plan(case)
+    topology = make_topology(plan.num_stages, plan.dp, plan.tp)
     mpu = MistMpu(topology)
     opts = BuildOptions(tp_group=mpu.tp_group, dtype=torch.float32, device=torch.device("cpu"),
                         seed=1234)
@@ -45,9 +56,9 @@ def build(case, lr: float):
                                                model_parameters=list(module.parameters()))
     else:
         stage = mpu.coord.pipe
-        memory = plan.stages[stage] if case.memory == "plan" else case.memory[stage]
+        memory = StageMemory.from_plan(plan, stage) if case.memory == "plan" else case.memory[stage]
         engine = build_mistpipe_engine(module, memory, config, **dict(case.options))
-    return engine, plan, first.dp, mpu.get_data_parallel_rank()
+    return engine, plan, plan.dp, mpu.get_data_parallel_rank()
 
 
 def gather_stats(engine) -> list:
@@ -63,7 +74,7 @@ def run_case(case, steps: int, lr: float) -> dict:
     losses, norms = [], []
     for step in range(steps):
         batches = micro_batches(source, step, global_batch=plan.global_batch_size,
-                                micro_batch=plan.stages[0].micro_batch_size, dp=dp, dp_rank=dp_rank,
+                                micro_batch=plan.micro_batch_size, dp=dp, dp_rank=dp_rank,
                                 grad_accum=plan.grad_accum_steps, device=torch.device("cpu"))
         losses.append(float(engine.train_batch(data_iter=iter(batches))))
         norm = engine.get_global_grad_norm()

@@ -81,6 +81,8 @@ def test_sharding_holds_a_share_per_rank(curves_2, curves_4):
         assert rank["stored_weight_numel_device"] < 0.7 * rank["unit_numel"]
     for rank in stats(curves_4, "pp2dp2_zero3"):
         assert rank["managed_units"] == 2
+    for rank in stats(curves_4, "dp2tp2_zero3"):  # ZeRO-3 shards each TP rank's block slices over dp
+        assert rank["managed_units"] == 4 and rank["stored_weight_numel_host"] > 0
 
 
 def test_each_offload_kind_moves_its_fraction_to_the_host(curves_2):
@@ -111,6 +113,8 @@ def test_deferred_steps_wait_for_the_next_forward(curves_2, curves_4):
     assert [r["deferred_block_steps_pending"] for r in stats(curves_2, "pp2_optimizer_offload")] == [0, 0]
 
 
-def test_activation_offload_read_off_the_plan_replaces_save_on_cpu(curves_2):
-    first, second = stats(curves_2, "pp2_plan_roles")  # ratio 1.0 of 1 kept block, 0.5 of 2
+def test_memory_read_off_a_mistpipe_plan(curves_2):
+    first, second = stats(curves_2, "pp2_plan_roles")  # one offloaded block per stage (save_on_cpu bypassed)
     assert first["activation_bytes_offloaded"] > 0 and second["activation_bytes_offloaded"] > 0
+    assert first["managed_units"] == 2 and first["stored_weight_numel_host"] > 0 and first["grad_numel_host"] > 0
+    assert second["managed_units"] == 0 and second["optimizer_numel_host"] > 0

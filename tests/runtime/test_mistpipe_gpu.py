@@ -18,7 +18,7 @@ pytestmark = pytest.mark.gpu
 
 HYPER = {"lr": 1e-4, "betas": (0.9, 0.95), "eps": 1e-8, "weight_decay": 0.1}
 MEMORY = StageMemory(zero_stage=3, offload_weights_ratio=0.5, offload_gradients_ratio=0.5,
-                     num_offloaded_activation_layers=2)
+                     num_offloaded_layers=2)
 
 
 def profiled_iteration(tmp_path, memory: StageMemory, **options):

@@ -64,23 +64,25 @@ def test_stage_memory_validates_and_copies_any_object_with_its_fields():
     with pytest.raises(ValueError, match="offload_gradients_ratio"):
         StageMemory(offload_gradients_ratio=-0.1)
 
-    class PlanStage:
+    class Entry:
         zero_stage, offload_weights_ratio, offload_gradients_ratio = 3, 0.5, 0.25
-        offload_optimizer_ratio, num_offloaded_activation_layers, dp = 0.75, 2, 4
+        offload_optimizer_ratio, num_offloaded_layers, dp = 0.75, 2, 4
 
-    memory = StageMemory.of(PlanStage())
+    memory = StageMemory.of(Entry())
     assert memory == StageMemory(3, 0.5, 0.25, 0.75, 2) and memory.shards_weights
 
 
-def test_stage_memory_counts_offloaded_blocks_like_the_model_builder():
+def test_stage_memory_from_a_plan_takes_the_stage_setting_and_its_offloaded_blocks():
+    from mist_ds.config.plan import MemoryStrategy
     from mist_ds.runtime.model import block_roles
 
     from .plans import GPT, make_plan
 
-    plan = make_plan(GPT, [{"end": 4, "num_recompute_layers": 1, "offload_activations_ratio": 0.5}])
-    stage = plan.stages[0]
-    roles = block_roles(stage.layer_start, stage.layer_end, stage.num_recompute_layers,
-                        stage.offload_activations_ratio)
-    memory = StageMemory.of(stage)
-    assert memory.num_offloaded_activation_layers == list(roles.values()).count("offload") == 2
-    assert memory.zero_stage == stage.zero_stage
+    own = MemoryStrategy(zero_stage=3, offload_weights_ratio=0.5, offload_gradients_ratio=0.25)
+    plan = make_plan(GPT, [{"end": 3, "num_recompute_layers": 1, "num_offloaded_layers": 2, "memory": own},
+                           {"end": 4}], executor="mistpipe", zero_stage=1, offload_optimizer=0.5)
+    first, second = StageMemory.from_plan(plan, 0), StageMemory.from_plan(plan, 1)
+    assert first == StageMemory(3, 0.5, 0.25, 0.0, 2)
+    assert second == StageMemory(1, 0.0, 0.5, 0.5, 0)  # the plan's setting (gradients follow in make_plan)
+    roles = block_roles(0, 3, 1, first.num_offloaded_layers)
+    assert list(roles.values()) == ["recompute", "offload", "offload"]

@@ -8,12 +8,12 @@ Entry point
 `module` is the PipelineModule of this rank's stage (MistPipelineModule), built in the ds_config's
 precision on this rank's device (blocks built with the 'offload' role run without their
 synchronous save_on_cpu: `stage_memory` decides); `stage_memory` is this rank's stage entry
-(StageMemory, or any object with its five fields: zero_stage, offload_{weights,gradients,
-optimizer}_ratio, num_offloaded_activation_layers, or offload_activations_ratio instead of the
-last, counted as model.block_roles does); `ds_config` is the stock dict (batch sizes and gradient
-accumulation go to DeepSpeed; optimizer, gradient_clipping, bf16 and data_types are read here;
-zero_optimization is ignored). It replaces `deepspeed.initialize` for pipeline plans this engine
-runs; `deepspeed --hostfile ... launch/train.py --plan plan.json` stays the way to run them.
+(`StageMemory.from_plan(plan, stage_id)`: the plan's `stage_memory(i)` and the stage's
+`num_offloaded_layers`); `ds_config` is the one `emit.ds_config.build_ds_config` writes for a
+`mistpipe` plan (batch sizes and gradient accumulation go to DeepSpeed; optimizer,
+gradient_clipping, bf16 and data_types are read here; there is no zero_optimization section).
+It replaces `deepspeed.initialize` for plans whose executor is `mistpipe` (runtime/engine.py);
+`deepspeed --hostfile ... launch/train.py --plan plan.json` stays the way to run them.
 
 Why not stock DeepSpeed
 -----------------------
@@ -57,7 +57,7 @@ unit's flat space is padded to a multiple of dp x 64 elements.
   Otherwise a block stores its 1/dp shard (ZeRO-3) or all of it, with `offload_weights_ratio` of
   that store in pinned host memory, plus 3 device slots of the largest block's full weights (the
   block in use, the prefetched next one, one cached).
-- Activations: blocks `[recompute, recompute + num_offloaded_activation_layers)` keep saved
+- Activations: blocks `[recompute, recompute + num_offloaded_layers)` keep saved
   tensors (>= 1024 elements; a tensor saved by several ops once) in pinned host buffers from a pool
   that stops growing after the first iteration. On the device: the running block's own saved
   tensors until its forward ends, and one block's copies prefetched back when the next block's

@@ -15,6 +15,7 @@ from deepspeed.runtime.engine import DeepSpeedEngine
 from deepspeed.runtime.pipe import schedule as ds_schedule
 from deepspeed.runtime.pipe.engine import PipelineEngine
 
+from mist_ds.config.executors import MISTPIPE
 from mist_ds.runtime.mistpipe.memory import StageMemory
 from mist_ds.runtime.mistpipe.optimizer import adam_hyperparameters
 from mist_ds.runtime.mistpipe.schedule import (MistTrainSchedule, ReduceScatterGrads,
@@ -26,7 +27,8 @@ from mist_ds.runtime.mistpipe.unit import UnitEnv
 # ds_config sections this engine implements itself: DeepSpeed must not build an optimizer, a ZeRO
 # wrapper or a mixed-precision wrapper around the stage (mistpipe reads them, then drops them).
 OWN_SECTIONS = ("optimizer", "scheduler", "zero_optimization", "bf16", "fp16", "gradient_clipping",
-                "data_types", "torch_autocast", "amp")
+                "data_types", "torch_autocast", "amp", "mistpipe")
+SIZES = MISTPIPE.constants  # slot counts and thresholds the cost model charges (config/executors.py)
 
 
 class _ModuleCall(DeepSpeedEngine):
@@ -68,8 +70,8 @@ class MistPipeEngine(PipelineEngine, _ModuleCall):
         self.stage_runtime = StageRuntime(
             self.module, stage_memory, env, hyper=own_config["adam"], clip=own_config["clip"],
             mp_group=grid.get_model_parallel_group(), tp_rank=grid.get_slice_parallel_rank(),
-            is_block=runtime_options["is_block"], num_slots=runtime_options.get("num_slots", 3),
-            min_offload_numel=runtime_options.get("min_offload_numel", 1024),
+            is_block=runtime_options["is_block"], num_slots=runtime_options.get("num_slots", SIZES.num_slots),
+            min_offload_numel=runtime_options.get("min_offload_numel", SIZES.min_offload_numel),
             optimizer_offload_path=runtime_options.get("optimizer_offload_path", "cpu_adam"),
             defer_step=defers_step(runtime_options.get("defer_optimizer_step", "none"),
                                    self.stage_id))
@@ -143,14 +145,16 @@ def default_is_block(module: torch.nn.Module) -> bool:
 
 
 def build_mistpipe_engine(module, stage_memory, ds_config: dict, *, is_block=default_is_block,
-                          pin_memory: bool = True, num_slots: int = 3,
-                          min_offload_numel: int = 1024, optimizer_offload_path: str = "cpu_adam",
+                          pin_memory: bool = True, num_slots: int = SIZES.num_slots,
+                          min_offload_numel: int = SIZES.min_offload_numel,
+                          optimizer_offload_path: str = "cpu_adam",
                           defer_optimizer_step: str = "none") -> MistPipeEngine:
     """This rank's MistPipeEngine for `module` (a PipelineModule holding this rank's stage, built
-    in the ds_config's precision on this rank's device) with `stage_memory` (a StageMemory or any
-    object with its five attributes: the stage's plan entry). `ds_config` is the stock one
-    (emit.ds_config.build_ds_config): batch sizes and gradient accumulation go to DeepSpeed; the
-    optimizer, gradient_clipping and bf16 sections are read here; zero_optimization is ignored
+    in the ds_config's precision on this rank's device) with `stage_memory` (a StageMemory, e.g.
+    StageMemory.from_plan(plan, stage_id), or any object with its five attributes).
+    `ds_config` is what emit.ds_config.build_ds_config writes (for a mistpipe plan, or a stock
+    one): batch sizes and gradient accumulation go to DeepSpeed; the optimizer, gradient_clipping
+    and bf16 sections are read here; zero_optimization and the mistpipe label are ignored
     (stage_memory decides). Call after torch.distributed is initialised, instead of
     deepspeed.initialize; train with engine.train_batch(data_iter). `optimizer_offload_path`:
     'cpu_adam' (DeepSpeedCPUAdam on the host) or 'gpu_swap' (AdamW on the device over swapped-in

@@ -15,7 +15,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-ALIGN = 64  # elements per shard granule: 128-byte aligned 16-bit chunks, and a whole vector width
+from mist_ds.config.executors import MISTPIPE
+
+# elements per shard granule: 128-byte aligned 16-bit chunks, and a whole vector width
+ALIGN = MISTPIPE.constants.align_elements
 
 
 def round_up(value: int, multiple: int) -> int:

@@ -1,7 +1,8 @@
 """StageMemory: the memory strategy of one pipeline stage, as the engine reads it.
 
-The plan schema carries the same five numbers per stage; `build_mistpipe_engine` accepts this class
-or any object with these attributes (`StageMemory.of(obj)` copies and validates them).
+A plan (schema version 2) carries the same numbers: the stage's ZeRO/offload setting is
+`plan.stage_memory(i)` (the stage's own `memory`, else the plan's) and its activation offload is
+`plan.stages[i].num_offloaded_layers`; `StageMemory.from_plan(plan, i)` joins them.
 """
 
 from __future__ import annotations
@@ -27,9 +28,10 @@ class StageMemory:
     offload_optimizer_ratio: float = 0.0
     """Fraction of the rank's optimizer shard (fp32 master weights, Adam m and v, fp32 gradients)
     held in host memory and updated there by DeepSpeed's CPU Adam."""
-    num_offloaded_activation_layers: int = 0
+    num_offloaded_layers: int = 0
     """Blocks right after the stage's recomputed ones whose saved activations are copied to pinned
-    host memory on a side stream in forward and prefetched back before their backward."""
+    host memory on a side stream in forward and prefetched back before their backward
+    (StagePlan.num_offloaded_layers)."""
 
     def __post_init__(self) -> None:
         if self.zero_stage not in (0, 1, 2, 3):
@@ -38,21 +40,24 @@ class StageMemory:
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} must be in [0, 1], got {value}")
-        if self.num_offloaded_activation_layers < 0:
-            raise ValueError("num_offloaded_activation_layers must be >= 0")
+        if self.num_offloaded_layers < 0:
+            raise ValueError("num_offloaded_layers must be >= 0")
 
     @classmethod
     def of(cls, obj) -> "StageMemory":
-        """A StageMemory from any object carrying the same attribute names (a plan's stage). A
-        stage that gives `offload_activations_ratio` instead of the count gets the count the model
-        builder uses (model.block_roles: round(ratio * non-recomputed blocks))."""
+        """A StageMemory from any object carrying the same five attribute names."""
         if isinstance(obj, cls):
             return obj
-        fields = {name: getattr(obj, name) for name in cls.__dataclass_fields__ if hasattr(obj, name)}
-        if "num_offloaded_activation_layers" not in fields:
-            kept = (obj.layer_end - obj.layer_start) - obj.num_recompute_layers
-            fields["num_offloaded_activation_layers"] = round(obj.offload_activations_ratio * kept)
-        return cls(**fields)
+        return cls(**{name: getattr(obj, name) for name in cls.__dataclass_fields__})
+
+    @classmethod
+    def from_plan(cls, plan, index: int) -> "StageMemory":
+        """Stage `index` of a (version-2) Plan: its ZeRO/offload setting and activation offload."""
+        memory = plan.stage_memory(index)
+        return cls(zero_stage=memory.zero_stage, offload_weights_ratio=memory.offload_weights_ratio,
+                   offload_gradients_ratio=memory.offload_gradients_ratio,
+                   offload_optimizer_ratio=memory.offload_optimizer_ratio,
+                   num_offloaded_layers=plan.stages[index].num_offloaded_layers)
 
     @property
     def shards_weights(self) -> bool:

@@ -86,7 +86,7 @@ class StageRuntime:
         self.gslots = DeviceSlots(self.streams, num_slots, max(host), env.accum_dtype) if host else None
         self.pool = PinnedPool(self.streams, env.pinned)
         self.offloader = ActivationOffloader(self.streams, self.pool, min_offload_numel)
-        self.offloaded = self._offloaded_blocks(memory.num_offloaded_activation_layers)
+        self.offloaded = self._offloaded_blocks(memory.num_offloaded_layers)
         counted = [env_spans for env_spans in
                    (u.layout.shard_ranges(env.opt_rank, counted_spans(u, tp_rank)) for u in self.units)]
         self.optimizer = ShardedAdam(self.units, env, hyper, memory.offload_optimizer_ratio, clip,

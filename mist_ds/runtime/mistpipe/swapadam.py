@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import torch
 
+from mist_ds.config.executors import MISTPIPE
+
 from mist_ds.runtime.mistpipe.streams import Streams, host_buffer
 
 
-SWAP_CHUNK_NUMEL = 1 << 24  # elements per device slot (64 MiB of fp32 per state)
+SWAP_CHUNK_NUMEL = MISTPIPE.constants.swap_chunk_elements  # per device slot (64 MiB of fp32 per state)
 
 
 class _Slot:
