@@ -5,6 +5,7 @@ from __future__ import annotations
 from mist_ds.config import (HardwareProfile, MemoryBreakdown, Plan, PlanPrediction, StagePrediction,
                             TimeBreakdown)
 from mist_ds.cost.memory import ELEM
+from mist_ds.cost.mistpipe import cost_model_for
 from mist_ds.cost.pipeline import PipelineTimeline, simulate_pipeline, slowest_boundary_p2p_s
 from mist_ds.cost.stage import StageCost, StageCostModel
 from mist_ds.cost.stage_args import plan_stage_args
@@ -66,7 +67,7 @@ def timeline_of(plan: Plan, stages: tuple[StagePrediction, ...] | None = None) -
 
 def predict_plan(plan: Plan, hw: HardwareProfile) -> PlanPrediction:
     """The cost model's prediction of `plan` on `hw` (PlanPrediction, mist_ds/config/prediction.py)."""
-    model = StageCostModel(plan.model, hw, plan.seq_len, plan.dtype, plan.cluster.num_nodes,
+    model = cost_model_for(plan.executor, plan.model, hw, plan.seq_len, plan.dtype, plan.cluster.num_nodes,
                            plan.cluster.gpus_per_node, attention=plan.attention)
     costs = [model.evaluate(plan_stage_args(plan, i)) for i in range(plan.num_stages)]
     p2p, tied = p2p_time_s(plan, model), tied_sync_s(plan, model)

@@ -1,0 +1,224 @@
+"""MistpipeStageCostModel: memory and time of one pipeline stage that mist_ds/runtime/mistpipe runs.
+
+The stage's own ZeRO stage z, offload ratios (ow weights, og gradients, oo optimizer states) and
+activation-offloaded block count na are StageArgs' fields, as for stock DeepSpeed; what differs is
+what the engine allocates and when it moves data. Sources are the engine's modules (package doc
+runtime/mistpipe/__init__.py, "Memory semantics"), e = 2 bytes (bf16), N_b the parameters of one
+block and N_r the stage's resident ones (embedding, final norm, LM head) on one TP rank:
+
+* units (stage.py _build_units): every block is a unit, N_r one resident unit; the optimizer shards
+  each unit over W = dp ranks when z >= 1, else W = 1 (engine.py UnitEnv.opt_world); padding to a
+  multiple of W x 64 elements (layout.py unit_layout) is left out (< 1 KiB per unit);
+* weights (unit.py FlatUnit): resident units and blocks without ZeRO-3 / weight offload hold e*N full;
+  otherwise ("managed") a block stores its shard (1/dp with ZeRO-3, else all of it) with the last ow
+  of it in pinned host memory, plus num_slots device slots of one block's full weights (stage.py
+  StageRuntime.wslots);
+* gradients (unit.py accumulate): a full-size accumulation buffer in the weight dtype per unit,
+  its last og (blocks only) in pinned host memory, staged through num_slots device slots of one
+  block's host section (StageRuntime.gslots);
+* optimizer (optimizer.py UnitShard, ShardedAdam): per shard element fp32 master + fp32 gradient +
+  Adam m and v = 16 bytes; the last oo on the host, where DeepSpeedCPUAdam keeps its own m and v and
+  a 16-bit staging copy (18 bytes); two 16-bit staging buffers of the largest shard on the device;
+* activations: the stock terms (cost/memory.py activation_exprs: the na blocks' saved tensors are
+  in host memory) plus the offloader's device working set — the running block's own saved tensors
+  and one block's copies prefetched back (actoffload.py ActivationOffloader) — and, as every
+  PipelineEngine stage that computes the loss, the previous micro-batch's logits
+  (pipe/engine.py _exec_forward_pass keeps pipe_buffers['outputs']) even with one stage;
+* transients at the step: the gradient-norm pass squares one unit's device shard into a temporary
+  (optimizer.py _global_norm: pow(2)), fp32, and the host tail of a chunk is upcast (take_chunk).
+
+Time, per micro-batch (copies and collectives on side streams, streams.py): block gathers
+(L + max(L - num_slots, 0) fills: the forward fills every block, the backward finds the last
+num_slots still in the LRU slots), their host parts (h2d), host gradient sections in and out, and
+activations out and back, run concurrently with compute under Mist's interference model
+(Rates.overlapped_s, MIST.md section 2); the accumulation add of every gradient (read 2e, write e
+per element) is compute-stream work. Exposed: the fetch of the stage's last block's activations when
+it is offloaded (nothing earlier prefetches it: stage.py backward_begin). Per iteration (schedule.py:
+ReduceScatterGrads then ShardedOptimizerStep after the last backward, not overlapped): the first
+fill after the step (the step invalidates the slots), one reduce-scatter (all-reduce for z = 0) per
+unit, the fp32 gradient copy, norm and clip, Adam on the device beside CPU Adam on the host for the
+oo share (optimizer.py step_unit runs both per unit, concurrently), the 16-bit publication
+(an all-gather per unit for z = 1/2, the ZeRO-3 store written in place) and the store's host copy.
+Not modelled: the cross-stage synchronisation of the global gradient norm (every stage's step waits
+for the slowest stage's reduction), as for stock pipelines; the deferred step (off by default).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mist_ds.config.executors import MISTPIPE
+from mist_ds.cost.memory import ELEM, FP32
+from mist_ds.cost.shapes import layer_shapes, param_tensor_stats, vocab_shard
+from mist_ds.cost.stage import PERSISTENCE_THRESHOLD, StageCost, StageCostModel
+from mist_ds.cost.stage_args import StageArgs
+
+SLOTS = MISTPIPE.constants.num_slots
+DEVICE_OPT_BYTES = 4 * FP32        # master, gradient, Adam m, v per device shard element
+HOST_OPT_BYTES = 4 * FP32 + ELEM   # the same on the host, plus CPU Adam's 16-bit staging copy
+TAKE_CHUNK_BYTES = ELEM + 3 * FP32  # read the reduced 16-bit chunk, write fp32, scale in place (r+w)
+NORM_CLIP_BYTES = 3 * FP32          # norm reads the fp32 gradient; clipping reads and writes it
+PUBLISH_BYTES = FP32 + ELEM         # read the fp32 master, write the 16-bit shard
+
+
+class MistpipeStageCostModel(StageCostModel):
+    """StageCostModel's interface (evaluate(StageArgs) -> StageCost) for mistpipe stages; the
+    compiled stock terms supply saved activations, logits and TP collectives, the rest is above."""
+
+    def evaluate(self, args: StageArgs) -> StageCost:
+        t, a = self.terms(args), args.arrays()
+        sizes = self._sizes(a)
+        memory = self._states(sizes, t, a, args)
+        timing = self._mp_time(sizes, t, a)
+        return StageCost(**memory, **timing, num_params=t["params"])
+
+    def _sizes(self, a) -> dict[str, np.ndarray]:
+        """Parameters per block and resident unit on one TP rank, unit worlds and flags."""
+        m, tp = self.model, a["tp"].astype(int)
+        shapes = layer_shapes(m)
+        block = shapes.sharded_params / a["tp"] + shapes.replicated_params
+        rows = vocab_shard(m, tp).astype(float)
+        pp = (a["num_stages"] > 1).astype(float)
+        head_matrix = a["has_head"] * np.maximum(pp, float(not m.tie_embeddings))
+        positions = m.max_seq_len * m.hidden_size if m.position_embedding == "learned" else 0
+        resident = (a["has_embedding"] * (rows * m.hidden_size + positions)
+                    + a["has_head"] * (m.norm_params + head_matrix * rows * m.hidden_size))
+        _, largest = param_tensor_stats(m, tp, a["num_layers"], a["has_embedding"], a["has_head"],
+                                        head_matrix, PERSISTENCE_THRESHOLD)
+        zero, layers = a["zero_stage"], a["num_layers"]
+        return {"block": block, "resident": resident, "layers": layers, "largest": largest,
+                "opt_world": np.where(zero >= 1, a["dp"], 1.0),
+                "weight_world": np.where(zero == 3, a["dp"], 1.0),
+                "managed": ((zero == 3) | (a["offload_weights"] > 0)) & (layers > 0),
+                "fills": layers + np.maximum(layers - SLOTS, 0.0), "rows": rows, "pp": pp}
+
+    def state_parts(self, args: StageArgs) -> dict[str, np.ndarray]:
+        """Bytes of what the engine allocates for the stage's model states, per kind (device and
+        host): the module docstring's list, before activations and transients."""
+        a = args.arrays()
+        s = self._sizes(a)
+        ow, og, oo = a["offload_weights"], a["offload_gradients"], a["offload_optimizer"]
+        block, resident, layers, managed = s["block"], s["resident"], s["layers"], s["managed"]
+        stored = block / s["weight_world"]
+        shard = (layers * block + resident) / s["opt_world"]
+        largest_shard = np.maximum(np.where(layers > 0, block, 0.0), resident) / s["opt_world"]
+        return {
+            "weights": ELEM * resident + np.where(managed, ELEM * layers * stored * (1 - ow), ELEM * layers * block),
+            "weight_slots": np.where(managed, SLOTS * ELEM * block, 0.0),
+            "gradients": ELEM * (resident + layers * block * (1 - og)),
+            "gradient_slots": np.where((og > 0) & (layers > 0), SLOTS * ELEM * og * block, 0.0),
+            "optimizer": DEVICE_OPT_BYTES * shard * (1 - oo),
+            "staging": 2 * ELEM * largest_shard,
+            "step_transient": FP32 * largest_shard,
+            "host_weights": np.where(managed, ELEM * layers * stored * ow, 0.0),
+            "host_gradients": ELEM * layers * block * og,
+            "host_optimizer": HOST_OPT_BYTES * shard * oo,
+        }
+
+    def _states(self, s, t, a, args) -> dict[str, np.ndarray]:
+        """Device bytes at the forward/backward and step peaks, and the host bytes (module doc)."""
+        p = self.state_parts(args)
+        kept = p["weights"] + p["gradients"] + p["optimizer"]
+        slots = p["weight_slots"] + p["gradient_slots"] + p["staging"]
+        # the previous micro-batch's logits (PipelineEngine outputs buffer), already counted with PP
+        logits = (t["logits"] + (1 - s["pp"]) * a["has_head"] * ELEM * s["rows"] * a["micro_batch"]
+                  * self.seq_len)
+        activations = t["activations"] + np.minimum(a["num_offloaded"], 2.0) * t["layer_saved"]
+        passing = np.maximum(logits, ELEM * s["largest"])  # or one fresh parameter gradient
+        fwd_bwd = kept + slots + activations + passing
+        step = kept + slots + p["step_transient"]
+        at_step = step > fwd_bwd
+        raw = np.maximum(fwd_bwd, step)
+        allowance = raw * self.allocator_fraction
+        cpu = p["host_weights"] + p["host_gradients"] + p["host_optimizer"] + t["cpu_activations"]
+        return {"peak_memory_bytes": raw + allowance, "weights_bytes": p["weights"],
+                "gradients_bytes": p["gradients"], "optimizer_states_bytes": p["optimizer"],
+                "activations_bytes": np.where(at_step, 0.0, activations),
+                "buffers_bytes": slots + np.where(at_step, p["step_transient"], passing) + allowance,
+                "cpu_memory_bytes": cpu}
+
+    def _collective(self, kind, nbytes, a):
+        """One DP collective of `nbytes` over the stage's dp ranks (inter-node when dp x tp spans nodes)."""
+        inter = (a["dp"] * a["tp"] > self.gpus_per_node) & (self.num_nodes > 1)
+        return self.rates.collective_s(kind, nbytes, a["dp"], inter)
+
+    def _microbatch(self, s, t, a) -> dict[str, np.ndarray]:
+        """Channel times of one micro-batch (compute, nccl, h2d, d2h) and the exposed extra."""
+        rt = self.rates
+        times = self._compute(a["micro_batch"], a["tp"])
+        block_f, block_b, head, embedding = (times[..., i] for i in range(4))
+        layers, block, g = s["layers"], s["block"], a["grad_accum"]
+        ow, og = a["offload_weights"], a["offload_gradients"]
+        accumulate = rt.copy_s(3 * ELEM * (layers * block + s["resident"]))
+        compute = (layers * (block_f + block_b) + a["has_head"] * head + a["has_embedding"] * embedding
+                   + accumulate)
+        recompute = a["num_recompute"] * block_f
+        fills = np.where(s["managed"], s["fills"], 0.0)
+        stored = block / s["weight_world"]
+        gather = np.where(s["weight_world"] > 1, self._collective("all_gather", ELEM * block, a), 0.0)
+        fill_h2d = rt.h2d_s(ELEM * stored * ow) + rt.copy_s(2 * ELEM * stored * (1 - ow))
+        section = ELEM * og * block
+        acts = t["offloaded_per_microbatch"]
+        per_act = t["layer_saved"]
+        h2d = (fills * fill_h2d + layers * rt.h2d_s(section) * (g - 1) / g
+               + a["num_offloaded"] * rt.h2d_s(per_act) * (acts > 0))
+        d2h = layers * rt.d2h_s(section) + a["num_offloaded"] * rt.d2h_s(per_act) * (acts > 0)
+        nccl = fills * gather
+        last_offloaded = (a["num_offloaded"] > 0) & (a["num_recompute"] + a["num_offloaded"] >= layers)
+        exposed = np.where(last_offloaded, rt.h2d_s(per_act), 0.0)
+        tp_mb = t["tp_ar_count"] * rt.collective_s("all_reduce", t["tp_ar_bytes"], a["tp"], False)
+        forward = layers * block_f + (a["has_head"] * head + a["has_embedding"] * embedding) / 3
+        return {"compute": compute, "recompute": recompute, "nccl": nccl, "h2d": h2d, "d2h": d2h,
+                "exposed": exposed, "tp": tp_mb, "forward": forward, "first_fill": np.where(
+                    s["managed"], rt.h2d_s(ELEM * stored * ow) + gather, 0.0), "first_fill_comm": gather}
+
+    def _iteration(self, s, a) -> dict[str, np.ndarray]:
+        """Per-iteration work after the last backward (schedule.py), split by kind."""
+        rt = self.rates
+        layers, block, resident = s["layers"], s["block"], s["resident"]
+        ow, og, oo = a["offload_weights"], a["offload_gradients"], a["offload_optimizer"]
+        sharded = s["opt_world"] > 1
+        kind_bytes = [ELEM * block, ELEM * resident]
+        reduce = sum(count * np.where(sharded, self._collective("reduce_scatter", nbytes, a),
+                                      self._collective("all_reduce", nbytes, a))
+                     for count, nbytes in zip((layers, 1.0), kind_bytes))
+        publish = np.where(sharded, layers * np.where(a["zero_stage"] == 3, 0.0,
+                                                      self._collective("all_gather", ELEM * block, a))
+                           + self._collective("all_gather", ELEM * resident, a), 0.0)
+        shard = (layers * block + resident) / s["opt_world"]
+        device = shard * (1 - oo)
+        host_copies = (layers * rt.h2d_s(ELEM * og * block) + rt.d2h_s(FP32 * shard * oo)
+                       + layers * np.where(s["managed"], rt.d2h_s(ELEM * block / s["weight_world"] * ow), 0.0))
+        gpu = rt.gpu_adam_s(device) + rt.copy_s((TAKE_CHUNK_BYTES + NORM_CLIP_BYTES + PUBLISH_BYTES) * device)
+        cpu = rt.cpu_adam_s(shard * oo) + rt.h2d_s(ELEM * shard * oo)
+        return {"reduce": reduce, "publish": publish, "host_copies": host_copies,
+                "optimizer": np.maximum(gpu, cpu)}
+
+    def _mp_time(self, s, t, a) -> dict[str, np.ndarray]:
+        """Stable and delta times with their breakdown (they sum to G x stable + delta)."""
+        g = a["grad_accum"]
+        mb, it = self._microbatch(s, t, a), self._iteration(s, a)
+        busy = mb["compute"] + mb["recompute"]
+        overlapped = self.rates.overlapped_s(busy, mb["nccl"], mb["h2d"], mb["d2h"])
+        extra = overlapped - busy
+        moved = mb["nccl"] + mb["h2d"] + mb["d2h"]
+        share_dp = np.where(moved > 0, mb["nccl"] / np.maximum(moved, 1e-30), 0.0)
+        stable = overlapped + mb["tp"] + mb["exposed"]
+        delta = mb["first_fill"] + it["reduce"] + it["publish"] + it["host_copies"] + it["optimizer"]
+        share = np.where(busy > 0, mb["forward"] / np.maximum(busy, 1e-30), 1.0 / 3.0)
+        fill_comm = mb["first_fill_comm"] * (mb["first_fill"] > 0)
+        return {
+            "stable_time_s": stable, "forward_time_s": stable * share, "delta_time_s": delta,
+            "compute_s": g * mb["compute"], "recompute_s": g * mb["recompute"], "tp_comm_s": g * mb["tp"],
+            "dp_comm_s": g * extra * share_dp + it["reduce"] + it["publish"] + fill_comm,
+            "offload_s": (g * (extra * (1 - share_dp) + mb["exposed"]) + it["host_copies"]
+                          + mb["first_fill"] - fill_comm),
+            "optimizer_s": it["optimizer"],
+        }
+
+
+def cost_model_for(executor: str, model, hw, seq_len: int, dtype: str = "bf16", num_nodes: int = 1,
+                   gpus_per_node: int = 1, attention: str = "sdpa") -> StageCostModel:
+    """The stage cost model of an executor (config/executors.py): mistpipe's, else stock DeepSpeed's."""
+    cls = MistpipeStageCostModel if executor == "mistpipe" else StageCostModel
+    return cls(model, hw, seq_len, dtype, num_nodes, gpus_per_node, attention=attention)

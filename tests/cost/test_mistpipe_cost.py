@@ -1,0 +1,157 @@
+"""mistpipe's stage cost model (cost/mistpipe.py) against the engine that runs the plans.
+
+Oracle for the memory terms: the tensors a real StageRuntime (runtime/mistpipe, one CPU process,
+bf16 blocks) holds after an iteration, device-side and host-side, counted from the objects themselves;
+the cost model never reads them. Time terms: hand arithmetic and invariants.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mist_ds.config import ClusterSpec, get_preset
+from mist_ds.config.plan import MemoryStrategy, Plan, StagePlan
+from mist_ds.config.profiles import load_hardware
+from mist_ds.cost import predict_plan
+from mist_ds.cost.mistpipe import SLOTS, MistpipeStageCostModel
+from mist_ds.cost.shapes import layer_shapes
+from mist_ds.cost.stage_args import stage_args
+
+from tests.runtime.plans import GPT
+
+HW = load_hardware("h200")
+
+
+def middle_stage(layers=3, dp=1, zero=0, ow=0.0, og=0.0, oo=0.0, na=0, r=0, micro=2, accum=4, tp=1):
+    """A stage without embedding or head (index 1 of 3)."""
+    return stage_args(stage_index=1, num_stages=3, num_layers=layers, micro_batch=micro, dp=dp, tp=tp,
+                      grad_accum=accum, zero_stage=zero, offload_weights=ow, offload_gradients=og,
+                      offload_optimizer=oo, num_recompute=r, num_offloaded=na)
+
+
+def engine_bytes(memory, layers: int = 3) -> dict[str, int]:
+    """Bytes of what a StageRuntime over `layers` bf16 GPT blocks holds after one iteration."""
+    import torch
+
+    from mist_ds.runtime.blocks import TransformerBlock
+    from mist_ds.runtime.mistpipe import StageMemory
+    from mist_ds.runtime.mistpipe.stage import StageRuntime
+    from mist_ds.runtime.mistpipe.streams import Streams
+    from mist_ds.runtime.mistpipe.unit import UnitEnv
+
+    torch.manual_seed(0)
+    blocks = torch.nn.Sequential(*[TransformerBlock(GPT, dtype=torch.bfloat16, layer_index=i) for i in range(layers)])
+    env = UnitEnv(streams=Streams(torch.device("cpu")), dtype=torch.bfloat16, dp_group=None, dp_world=1,
+                  dp_rank=0, opt_world=1, pinned=False)
+    rt = StageRuntime(blocks, StageMemory.of(memory) if not isinstance(memory, StageMemory) else memory, env,
+                      hyper={"lr": 1e-3, "betas": (0.9, 0.95), "eps": 1e-8, "weight_decay": 0.0}, clip=1.0,
+                      mp_group=None, tp_rank=0, is_block=lambda m: isinstance(m, TransformerBlock))
+    x = torch.randn(2, 8, GPT.hidden_size, dtype=torch.bfloat16)
+    rt.begin_pass()
+    blocks(x).float().pow(2).mean().backward()
+    rt.reduce_gradients()
+    rt.step()
+    size = lambda *tensors: sum(t.numel() * t.element_size() for t in tensors if t is not None)  # noqa: E731
+    opt = rt.optimizer
+    dev_states = [v for adam in opt.device_adams if adam is not None for st in adam.state.values()
+                  for v in st.values() if torch.is_tensor(v) and v.numel() > 1]
+    host_states = [v for adam in opt.host_adams if adam is not None for st in adam.state.values()
+                   for v in st.values() if torch.is_tensor(v) and v.numel() > 1]
+    return {
+        "weights": size(*[u.store_dev if u.managed else u.full for u in rt.units]),
+        "weight_slots": size(*(rt.wslots.buffers if rt.wslots else [])),
+        "gradients": size(*[u.acc_dev for u in rt.units]),
+        "gradient_slots": size(*(rt.gslots.buffers if rt.gslots else [])),
+        "optimizer": size(*[t for s in opt.shards for t in (s.master_dev, s.grad_dev)], *dev_states),
+        "staging": size(*opt._shard16),
+        "host_weights": size(*[u.store_host for u in rt.units if u.managed]),
+        "host_gradients": size(*[u.acc_host for u in rt.units]),
+        "host_optimizer": size(*[t for s in opt.shards for t in (s.master_host, s.grad_host, s.host16)],
+                               *host_states),
+    }
+
+
+MEMORIES = {
+    "plain": MemoryStrategy(zero_stage=0),
+    "zero3_everything_half": MemoryStrategy(zero_stage=3, offload_weights_ratio=0.5, offload_gradients_ratio=0.5,
+                                            offload_optimizer_ratio=0.5),
+    "weights_all_host": MemoryStrategy(zero_stage=1, offload_weights_ratio=1.0),
+    "grads_and_optimizer_host": MemoryStrategy(zero_stage=1, offload_gradients_ratio=1.0,
+                                               offload_optimizer_ratio=1.0),
+}
+
+
+@pytest.mark.parametrize("name", list(MEMORIES))
+def test_state_bytes_are_what_the_engine_allocates(name):
+    from mist_ds.runtime.mistpipe import StageMemory
+
+    m = MEMORIES[name]
+    memory = StageMemory(m.zero_stage, m.offload_weights_ratio, m.offload_gradients_ratio,
+                         m.offload_optimizer_ratio)
+    got = engine_bytes(memory)
+    model = MistpipeStageCostModel(GPT, HW, seq_len=32)
+    parts = model.state_parts(middle_stage(zero=m.zero_stage, ow=m.offload_weights_ratio,
+                                           og=m.offload_gradients_ratio, oo=m.offload_optimizer_ratio))
+    for kind, nbytes in got.items():
+        # each unit's flat space is padded to 64 elements (layout.py): under 2% of a tiny block
+        assert float(parts[kind]) == pytest.approx(nbytes, rel=0.02, abs=0), kind
+
+
+def test_sharding_divides_what_each_rank_keeps():
+    model = MistpipeStageCostModel(get_preset("llama-7b"), HW, seq_len=4096)
+    one, four = (model.state_parts(middle_stage(layers=8, dp=dp, zero=3)) for dp in (1, 4))
+    assert float(four["weights"]) == pytest.approx(float(one["weights"]) / 4)
+    assert float(four["optimizer"]) == pytest.approx(float(one["optimizer"]) / 4)
+    # gradients accumulate in a full-size buffer whatever the ZeRO stage (unit.py acc_dev)
+    assert float(four["gradients"]) == float(one["gradients"])
+    block = layer_shapes(get_preset("llama-7b")).sharded_params + layer_shapes(get_preset("llama-7b")).replicated_params
+    assert float(four["weight_slots"]) == SLOTS * 2 * block  # three full blocks, bf16
+
+
+def test_zero_above_0_with_one_data_parallel_rank_is_never_better():
+    """What search/space.py relies on to enumerate only ZeRO-0 for dp = 1 mistpipe stages."""
+    model = MistpipeStageCostModel(get_preset("gpt-1.3b"), HW, seq_len=2048)
+    grid = dict(layers=np.arange(1, 13)[:, None], ow=np.array([0.0, 0.5, 1.0])[None, :])
+    base = model.evaluate(middle_stage(zero=0, **grid))
+    for zero in (1, 2, 3):
+        other = model.evaluate(middle_stage(zero=zero, **grid))
+        assert np.all(other.peak_memory_bytes >= base.peak_memory_bytes - 1e-6)
+        assert np.all(other.stable_time_s >= base.stable_time_s - 1e-12)
+        assert np.all(other.delta_time_s >= base.delta_time_s - 1e-12)
+
+
+def test_time_breakdown_adds_up_and_offload_is_hidden_until_it_outgrows_compute():
+    model = MistpipeStageCostModel(get_preset("llama-7b"), HW, seq_len=4096)
+    args = middle_stage(layers=8, dp=2, zero=3, ow=np.array([0.0, 0.5, 1.0]), og=0.5, oo=0.25, na=2, accum=8)
+    cost = model.evaluate(args)
+    parts = cost.compute_s + cost.recompute_s + cost.tp_comm_s + cost.dp_comm_s + cost.offload_s + cost.optimizer_s
+    assert np.allclose(parts, 8 * cost.stable_time_s + cost.delta_time_s)
+    # H200: 8 blocks' fwd+bwd of a (2, 4096) micro-batch take far longer than copying their weights
+    assert np.allclose(cost.stable_time_s, cost.stable_time_s[0], rtol=0.05)
+    assert np.all(np.diff(cost.peak_memory_bytes) < 0)
+
+
+def test_fills_per_micro_batch_hand_count():
+    """L blocks: the forward fills all L, the backward finds the last SLOTS in the LRU slots."""
+    model = MistpipeStageCostModel(get_preset("llama-7b"), HW, seq_len=4096)
+    a = middle_stage(layers=np.array([2, 3, 8]), dp=2, zero=3).arrays()
+    assert model._sizes(a)["fills"].tolist() == [2, 3, 8 + 8 - SLOTS]
+
+
+def test_predict_costs_a_per_stage_mistpipe_plan():
+    model = get_preset("llama-7b")
+    stages = (StagePlan(layer_start=0, layer_end=16, num_recompute_layers=4, num_offloaded_layers=2,
+                        memory=MemoryStrategy(zero_stage=0, offload_optimizer_ratio=0.75)),
+              StagePlan(layer_start=16, layer_end=32, num_recompute_layers=0))
+    plan = Plan(executor="mistpipe", model=model, cluster=ClusterSpec(num_nodes=1, gpus_per_node=2),
+                global_batch_size=16, seq_len=4096, dp=1, tp=1, micro_batch_size=1, grad_accum_steps=16,
+                memory=MemoryStrategy(zero_stage=0, offload_optimizer_ratio=0.25, offload_gradients_ratio=0.0),
+                stages=stages)
+    pred = predict_plan(plan, HW)
+    first, second = pred.stages
+    assert first.cpu_memory_bytes > second.cpu_memory_bytes > 0  # 0.75 vs 0.25 of the optimizer on the host
+    assert first.memory_breakdown.optimizer_states_bytes < second.memory_breakdown.optimizer_states_bytes
+    stock = plan.model_copy(update={"executor": "deepspeed", "memory": MemoryStrategy(zero_stage=1),
+                                    "stages": tuple(s.model_copy(update={"memory": None}) for s in stages)})
+    assert predict_plan(stock, HW).iteration_time_s != pred.iteration_time_s
