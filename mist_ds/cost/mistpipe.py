@@ -45,13 +45,21 @@ for the slowest stage's reduction), as for stock pipelines; the deferred step (o
 
 from __future__ import annotations
 
-import numpy as np
+import functools
+from dataclasses import fields
 
+import numpy as np
+import sympy as sp
+
+from mist_ds.config import ModelSpec
 from mist_ds.config.executors import MISTPIPE
-from mist_ds.cost.memory import ELEM, FP32
+from mist_ds.cost.activations import ATTENTION_SAVES
+from mist_ds.cost.memory import ELEM, FP32, activation_exprs
 from mist_ds.cost.shapes import layer_shapes, param_tensor_stats, vocab_shard
 from mist_ds.cost.stage import PERSISTENCE_THRESHOLD, StageCost, StageCostModel
 from mist_ds.cost.stage_args import StageArgs
+from mist_ds.cost.timing import Rates
+from mist_ds.cost.work import comm_exprs
 
 SLOTS = MISTPIPE.constants.num_slots
 DEVICE_OPT_BYTES = 4 * FP32        # master, gradient, Adam m, v per device shard element
@@ -61,63 +69,122 @@ NORM_CLIP_BYTES = 3 * FP32          # norm reads the fp32 gradient; clipping rea
 PUBLISH_BYTES = FP32 + ELEM         # read the fp32 master, write the 16-bit shard
 
 
+ACTIVATION_TERMS = ("activations", "cpu_activations", "offloaded_per_microbatch", "layer_saved", "logits")
+TP_TERMS = ("tp_ar_count", "tp_ar_bytes")
+
+
+@functools.lru_cache(maxsize=32)
+def _compiled(model_json: str, seq_len: int, attention: str):
+    """The stock model's activation and TP-collective expressions (cost/memory.py activation_exprs,
+    cost/work.py comm_exprs) that a mistpipe stage shares, compiled once: (symbol names, function)."""
+    model = ModelSpec.from_json_text(model_json)
+    exprs = {**activation_exprs(model, seq_len, attention), **comm_exprs(model, seq_len)}
+    chosen = [sp.sympify(exprs[name]) for name in ACTIVATION_TERMS + TP_TERMS]
+    free = sorted({s for e in chosen for s in e.free_symbols}, key=lambda s: s.name)
+    fn = sp.lambdify(free, chosen, modules=[{"minimum": np.minimum, "maximum": np.maximum}, "numpy"], cse=True)
+    return tuple(s.name for s in free), fn
+
+
+def stage_sizes(model: ModelSpec, a) -> dict[str, np.ndarray]:
+    """Parameters per block and resident unit on one TP rank, unit worlds and flags."""
+    m, tp = model, a["tp"].astype(int)
+    shapes = layer_shapes(m)
+    block = shapes.sharded_params / a["tp"] + shapes.replicated_params
+    rows = vocab_shard(m, tp).astype(float)
+    pp = (a["num_stages"] > 1).astype(float)
+    head_matrix = a["has_head"] * np.maximum(pp, float(not m.tie_embeddings))
+    positions = m.max_seq_len * m.hidden_size if m.position_embedding == "learned" else 0
+    resident = (a["has_embedding"] * (rows * m.hidden_size + positions)
+                + a["has_head"] * (m.norm_params + head_matrix * rows * m.hidden_size))
+    _, largest = param_tensor_stats(m, tp, a["num_layers"], a["has_embedding"], a["has_head"],
+                                    head_matrix, PERSISTENCE_THRESHOLD)
+    zero, layers = a["zero_stage"], a["num_layers"]
+    return {"block": block, "resident": resident, "layers": layers, "largest": largest,
+            "params": layers * block + resident,
+            "opt_world": np.where(zero >= 1, a["dp"], 1.0),
+            "weight_world": np.where(zero == 3, a["dp"], 1.0),
+            "managed": ((zero == 3) | (a["offload_weights"] > 0)) & (layers > 0),
+            "fills": layers + np.maximum(layers - SLOTS, 0.0), "rows": rows, "pp": pp}
+
+
+def state_bytes(a, s) -> dict[str, np.ndarray]:
+    """Bytes of what the engine allocates for a stage's model states, per kind (device and host):
+    the module docstring's list, before activations and transients. `a`: StageArgs.arrays(), `s`:
+    stage_sizes."""
+    ow, og, oo = a["offload_weights"], a["offload_gradients"], a["offload_optimizer"]
+    block, resident, layers, managed = s["block"], s["resident"], s["layers"], s["managed"]
+    stored = block / s["weight_world"]
+    shard = (layers * block + resident) / s["opt_world"]
+    largest_shard = np.maximum(np.where(layers > 0, block, 0.0), resident) / s["opt_world"]
+    return {
+        "weights": ELEM * resident + np.where(managed, ELEM * layers * stored * (1 - ow), ELEM * layers * block),
+        "weight_slots": np.where(managed, SLOTS * ELEM * block, 0.0),
+        "gradients": ELEM * (resident + layers * block * (1 - og)),
+        "gradient_slots": np.where((og > 0) & (layers > 0), SLOTS * ELEM * og * block, 0.0),
+        "optimizer": DEVICE_OPT_BYTES * shard * (1 - oo),
+        "staging": 2 * ELEM * largest_shard,
+        "step_transient": FP32 * largest_shard,
+        "host_weights": np.where(managed, ELEM * layers * stored * ow, 0.0),
+        "host_gradients": ELEM * layers * block * og,
+        "host_optimizer": HOST_OPT_BYTES * shard * oo,
+    }
+
+
 class MistpipeStageCostModel(StageCostModel):
-    """StageCostModel's interface (evaluate(StageArgs) -> StageCost) for mistpipe stages; the
-    compiled stock terms supply saved activations, logits and TP collectives, the rest is above."""
+    """StageCostModel's interface (evaluate(StageArgs) -> StageCost) for mistpipe stages: saved
+    activations, logits and TP collectives from the stock model's expressions, the rest above."""
+
+    def __init__(self, model: ModelSpec, hw, seq_len: int, dtype: str = "bf16", num_nodes: int = 1,
+                 gpus_per_node: int = 1, attention: str = "sdpa"):
+        # StageCostModel's attributes without its compiled stock terms (this model compiles its own)
+        self.model, self.hw, self.seq_len, self.dtype = model, hw, seq_len, dtype
+        self.num_nodes, self.gpus_per_node, self.attention = num_nodes, gpus_per_node, attention
+        self.causal = True
+        self.rates = Rates(hw, gpus_per_node)
+        self._hw_json, self._model_json = hw.to_json(), model.to_json()
+        self.allocator_fraction = hw.allocator_overhead_fraction
 
     def evaluate(self, args: StageArgs) -> StageCost:
-        t, a = self.terms(args), args.arrays()
-        sizes = self._sizes(a)
-        memory = self._states(sizes, t, a, args)
+        a = args.arrays()
+        sizes, t = self._sizes(a), self._shared_terms(a)
+        memory = self._states(sizes, t, a)
         timing = self._mp_time(sizes, t, a)
-        return StageCost(**memory, **timing, num_params=t["params"])
+        return StageCost(**memory, **timing, num_params=sizes["params"])
+
+    def state_floor(self, args: StageArgs) -> tuple[np.ndarray, np.ndarray]:
+        """(device, host) bytes no recompute or activation-offload choice goes below: the model
+        states and their buffers in the step phase (with the allocator allowance; the forward/
+        backward phase only adds activations and logits) and the offloaded states on the host."""
+        a = args.arrays()
+        p = state_bytes(a, stage_sizes(self.model, a))
+        kept = sum(p[k] for k in ("weights", "weight_slots", "gradients", "gradient_slots", "optimizer", "staging"))
+        device = (kept + p["step_transient"]) * (1 + self.allocator_fraction)
+        return device, p["host_weights"] + p["host_gradients"] + p["host_optimizer"]
+
+    def _shared_terms(self, a) -> dict[str, np.ndarray]:
+        names, fn = _compiled(self._model_json, self.seq_len, ATTENTION_SAVES[self.attention])
+        values = {"b": a["micro_batch"], "L": a["num_layers"], "tp": a["tp"], "r": a["num_recompute"],
+                  "k": a["num_inflight"], "na": a["num_offloaded"], "E": a["has_embedding"],
+                  "HD": a["has_head"], "PP": (a["num_stages"] > 1).astype(float),
+                  "RP": (a["num_recompute"] > 0).astype(float),
+                  "VS": vocab_shard(self.model, a["tp"].astype(int)).astype(float)}
+        out = fn(*[values[n] for n in names])
+        shape = a["num_layers"].shape
+        return {n: np.broadcast_to(np.asarray(v, float), shape)
+                for n, v in zip(ACTIVATION_TERMS + TP_TERMS, out)}
 
     def _sizes(self, a) -> dict[str, np.ndarray]:
-        """Parameters per block and resident unit on one TP rank, unit worlds and flags."""
-        m, tp = self.model, a["tp"].astype(int)
-        shapes = layer_shapes(m)
-        block = shapes.sharded_params / a["tp"] + shapes.replicated_params
-        rows = vocab_shard(m, tp).astype(float)
-        pp = (a["num_stages"] > 1).astype(float)
-        head_matrix = a["has_head"] * np.maximum(pp, float(not m.tie_embeddings))
-        positions = m.max_seq_len * m.hidden_size if m.position_embedding == "learned" else 0
-        resident = (a["has_embedding"] * (rows * m.hidden_size + positions)
-                    + a["has_head"] * (m.norm_params + head_matrix * rows * m.hidden_size))
-        _, largest = param_tensor_stats(m, tp, a["num_layers"], a["has_embedding"], a["has_head"],
-                                        head_matrix, PERSISTENCE_THRESHOLD)
-        zero, layers = a["zero_stage"], a["num_layers"]
-        return {"block": block, "resident": resident, "layers": layers, "largest": largest,
-                "opt_world": np.where(zero >= 1, a["dp"], 1.0),
-                "weight_world": np.where(zero == 3, a["dp"], 1.0),
-                "managed": ((zero == 3) | (a["offload_weights"] > 0)) & (layers > 0),
-                "fills": layers + np.maximum(layers - SLOTS, 0.0), "rows": rows, "pp": pp}
+        return stage_sizes(self.model, a)
 
-    def state_parts(self, args: StageArgs) -> dict[str, np.ndarray]:
+    def state_parts(self, args: StageArgs, a=None, s=None) -> dict[str, np.ndarray]:
         """Bytes of what the engine allocates for the stage's model states, per kind (device and
         host): the module docstring's list, before activations and transients."""
-        a = args.arrays()
-        s = self._sizes(a)
-        ow, og, oo = a["offload_weights"], a["offload_gradients"], a["offload_optimizer"]
-        block, resident, layers, managed = s["block"], s["resident"], s["layers"], s["managed"]
-        stored = block / s["weight_world"]
-        shard = (layers * block + resident) / s["opt_world"]
-        largest_shard = np.maximum(np.where(layers > 0, block, 0.0), resident) / s["opt_world"]
-        return {
-            "weights": ELEM * resident + np.where(managed, ELEM * layers * stored * (1 - ow), ELEM * layers * block),
-            "weight_slots": np.where(managed, SLOTS * ELEM * block, 0.0),
-            "gradients": ELEM * (resident + layers * block * (1 - og)),
-            "gradient_slots": np.where((og > 0) & (layers > 0), SLOTS * ELEM * og * block, 0.0),
-            "optimizer": DEVICE_OPT_BYTES * shard * (1 - oo),
-            "staging": 2 * ELEM * largest_shard,
-            "step_transient": FP32 * largest_shard,
-            "host_weights": np.where(managed, ELEM * layers * stored * ow, 0.0),
-            "host_gradients": ELEM * layers * block * og,
-            "host_optimizer": HOST_OPT_BYTES * shard * oo,
-        }
+        a = args.arrays() if a is None else a
+        return state_bytes(a, stage_sizes(self.model, a) if s is None else s)
 
-    def _states(self, s, t, a, args) -> dict[str, np.ndarray]:
+    def _states(self, s, t, a) -> dict[str, np.ndarray]:
         """Device bytes at the forward/backward and step peaks, and the host bytes (module doc)."""
-        p = self.state_parts(args)
+        p = self.state_parts(None, a, s)
         kept = p["weights"] + p["gradients"] + p["optimizer"]
         slots = p["weight_slots"] + p["gradient_slots"] + p["staging"]
         # the previous micro-batch's logits (PipelineEngine outputs buffer), already counted with PP
@@ -194,14 +261,24 @@ class MistpipeStageCostModel(StageCostModel):
         return {"reduce": reduce, "publish": publish, "host_copies": host_copies,
                 "optimizer": np.maximum(gpu, cpu)}
 
+    def _overlapped(self, *channels) -> np.ndarray:
+        """Rates.overlapped_s, run only on rows where something moves beside compute."""
+        shape = np.shape(channels[0])
+        table = np.stack([np.broadcast_to(c, shape).ravel() for c in channels], axis=1).astype(float)
+        out = table[:, 0].copy()
+        side = np.flatnonzero(table[:, 1:].sum(axis=1) > 0)
+        if len(side):
+            out[side] = self.rates.overlapped_s(*table[side].T)
+        return out.reshape(shape)
+
     def _mp_time(self, s, t, a) -> dict[str, np.ndarray]:
         """Stable and delta times with their breakdown (they sum to G x stable + delta)."""
         g = a["grad_accum"]
         mb, it = self._microbatch(s, t, a), self._iteration(s, a)
         busy = mb["compute"] + mb["recompute"]
-        overlapped = self.rates.overlapped_s(busy, mb["nccl"], mb["h2d"], mb["d2h"])
-        extra = overlapped - busy
         moved = mb["nccl"] + mb["h2d"] + mb["d2h"]
+        overlapped = self._overlapped(busy, mb["nccl"], mb["h2d"], mb["d2h"])
+        extra = overlapped - busy
         share_dp = np.where(moved > 0, mb["nccl"] / np.maximum(moved, 1e-30), 0.0)
         stable = overlapped + mb["tp"] + mb["exposed"]
         delta = mb["first_fill"] + it["reduce"] + it["publish"] + it["host_copies"] + it["optimizer"]
@@ -222,3 +299,55 @@ def cost_model_for(executor: str, model, hw, seq_len: int, dtype: str = "bf16", 
     """The stage cost model of an executor (config/executors.py): mistpipe's, else stock DeepSpeed's."""
     cls = MistpipeStageCostModel if executor == "mistpipe" else StageCostModel
     return cls(model, hw, seq_len, dtype, num_nodes, gpus_per_node, attention=attention)
+
+
+def evaluate_by_executor(stock: StageCostModel, mistpipe: MistpipeStageCostModel, args: StageArgs,
+                         is_mistpipe) -> StageCost:
+    """One StageCost over rows of both executors: `is_mistpipe` (a boolean array of the broadcast
+    shape) picks mistpipe's model per row, stock DeepSpeed's elsewhere."""
+    mask = np.asarray(is_mistpipe, bool)
+    if not mask.any():
+        return stock.evaluate(args)
+    if mask.all():
+        return mistpipe.evaluate(args)
+    arrays = args.arrays()
+    mask = np.broadcast_to(mask, next(iter(arrays.values())).shape)
+    parts = [model.evaluate(StageArgs(**{k: v[rows] for k, v in arrays.items()}))
+             for model, rows in ((stock, ~mask), (mistpipe, mask))]
+    merged = {}
+    for field in fields(StageCost):
+        out = np.empty(mask.shape)
+        out[~mask], out[mask] = (np.broadcast_to(getattr(p, field.name), (int(m.sum()),))
+                                 for p, m in zip(parts, (~mask, mask)))
+        merged[field.name] = out
+    return StageCost(**merged)
+
+
+@functools.lru_cache(maxsize=256)
+def bounding_settings(model_json: str, settings: tuple, dp: int, tp: int, num_stages: int) -> tuple[int, ...]:
+    """Indices of a subset of `settings` (zero, weights, gradients, optimizer) on which the smallest
+    device peak over all of them is always found: a setting is left out when, at every layer count a
+    stage can hold and every stage position, some kept one needs no more state bytes in both phases
+    (forward/backward and step). Recompute and activation offload add the same bytes to every setting
+    of a stage (state_bytes is all that differs), so a left-out setting never has the smaller peak."""
+    model = ModelSpec.from_json_text(model_json)
+    z, w, g, o = (np.array(col, float)[:, None, None] for col in zip(*settings))
+    positions = [(1.0, 1.0)] if num_stages == 1 else [(1.0, 0.0), (0.0, 0.0), (0.0, 1.0)]
+    emb, head = (np.array(col)[None, :, None] for col in zip(*positions))
+    layers = np.arange(1.0, model.num_layers - num_stages + 2)[None, None, :]
+    a = {"tp": float(tp), "num_stages": float(num_stages), "has_embedding": emb, "has_head": head,
+         "num_layers": layers, "zero_stage": z, "dp": float(dp), "offload_weights": w,
+         "offload_gradients": g, "offload_optimizer": o}
+    a = dict(zip(a, np.broadcast_arrays(*[np.asarray(v, float) for v in a.values()])))
+    p = state_bytes(a, stage_sizes(model, a))
+    fwd = sum(p[k] for k in ("weights", "weight_slots", "gradients", "gradient_slots", "optimizer", "staging"))
+    step = fwd + p["step_transient"]
+    fwd, step = fwd.reshape(len(settings), -1), step.reshape(len(settings), -1)  # (settings, cases)
+    kept: list[int] = []
+    for i in np.argsort(fwd.sum(axis=1) + step.sum(axis=1), kind="stable"):
+        if kept:
+            covered = ((fwd[kept] <= fwd[i]) & (step[kept] <= step[i])).any(axis=0)
+            if covered.all():
+                continue
+        kept.append(int(i))
+    return tuple(sorted(kept))

@@ -1,9 +1,13 @@
-"""The search's view of the cost model: one StageCostModel per request, plus pipeline p2p time."""
+"""The search's view of the cost model: one stage cost model per executor and request, plus pipeline
+p2p time."""
 
 from __future__ import annotations
 
+import numpy as np
+
 from mist_ds.config import HardwareProfile, TuneRequest
 from mist_ds.cost.memory import ELEM
+from mist_ds.cost.mistpipe import MistpipeStageCostModel, evaluate_by_executor
 from mist_ds.cost.pipeline import slowest_boundary_p2p_s
 from mist_ds.cost.stage import StageCostModel
 from mist_ds.search.space import Layout
@@ -19,6 +23,22 @@ class StageCostAdapter:
                                     num_nodes=cluster.num_nodes, gpus_per_node=cluster.gpus_per_node)
         self.rates = self.model.rates
         self._p2p: dict[tuple[int, int, int], float] = {}
+        self._mistpipe: MistpipeStageCostModel | None = None
+
+    def evaluate(self, args, per_stage_memory=False):
+        """StageCost of `args`; rows flagged `per_stage_memory` are mistpipe stages (cost/mistpipe.py)."""
+        if not np.any(per_stage_memory):
+            return self.model.evaluate(args)
+        return evaluate_by_executor(self.model, self.mistpipe, args, per_stage_memory)
+
+    @property
+    def mistpipe(self) -> MistpipeStageCostModel:
+        """mistpipe's stage cost model for the request (built on first use)."""
+        if self._mistpipe is None:
+            request, cluster = self.request, self.request.cluster
+            self._mistpipe = MistpipeStageCostModel(request.model, self.model.hw, request.seq_len, request.dtype,
+                                                    num_nodes=cluster.num_nodes, gpus_per_node=cluster.gpus_per_node)
+        return self._mistpipe
 
     def p2p_s(self, layout: Layout) -> float:
         """Slowest stage-boundary transfer of one micro-batch's activation (b x s x h 16-bit values),

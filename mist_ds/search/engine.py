@@ -35,13 +35,15 @@ class Candidate:
     mist_ds.api ranks candidates by the pipeline clock (predict_plan) instead."""
 
     def sort_key(self) -> tuple:
-        """Rank by time quantised to TIE_RTOL, then the simpler plan, then the layout (deterministic)."""
-        lay = self.layout
+        """Rank by time quantised to TIE_RTOL, then stock DeepSpeed before other executors, then the
+        simpler plan, then the layout (deterministic)."""
+        lay, memory = self.layout, self.partition.memory
         offload = lay.offload_weights + lay.offload_gradients + lay.offload_optimizer \
-            + sum(self.partition.offloaded)
+            + sum(self.partition.offloaded) + sum(w + g + o for _, w, g, o in memory)
+        zero = max([lay.zero_stage] + [z for z, *_ in memory])
         quantum = float(f"{self.time_s:.6e}")
-        return (quantum, offload, lay.zero_stage, sum(self.partition.recompute), lay,
-                self.partition.layers, self.partition.recompute)
+        return (quantum, lay.executor != "deepspeed", offload, zero, sum(self.partition.recompute), lay,
+                self.partition.layers, self.partition.recompute, memory)
 
 
 @dataclass(frozen=True)
@@ -125,7 +127,8 @@ def _rank(adapter, screens: list[Screen], num_layers: int, top_k: int, limits: L
         batch = [(bound, item) for bound, item in window if bound <= _limit(ranked, top_k)]
         if not batch:
             break
-        options = resolve(adapter, [item for _, item in batch], limits, mode, act_fractions)
+        options = resolve(adapter, [item for _, item in batch], limits, mode, act_fractions,
+                          _limit(ranked, top_k))
         for (bound, item), opts in zip(batch, options):
             tick(1)
             limit, lay = _limit(ranked, top_k), item.layout
@@ -140,11 +143,13 @@ def _rank(adapter, screens: list[Screen], num_layers: int, top_k: int, limits: L
 
 
 def search(request: TuneRequest, hardware: HardwareProfile, *, top_k: int = 5,
-           progress: Progress | None = None, recompute: RecomputeMode | None = None) -> SearchResult:
+           progress: Progress | None = None, recompute: RecomputeMode | None = None,
+           executors: tuple[str, ...] | None = None) -> SearchResult:
     """The `top_k` fastest plans for `request` on `hardware` (exact within the search space).
 
-    recompute: 'tune' (default when allowed), 'all-or-nothing' or 'none'."""
-    layouts = enumerate_layouts(request)
+    recompute: 'tune' (default when allowed), 'all-or-nothing' or 'none'; executors: the engines
+    to search (config/executors.py; default all that train in the request's dtype)."""
+    layouts = enumerate_layouts(request, executors)
     cap = request.gpu_memory_cap_bytes or hardware.gpu_memory_bytes
     limits = Limits(float(cap), request.cluster.gpus_per_node, float(hardware.host_memory_bytes))
     adapter = StageCostAdapter(request, hardware)

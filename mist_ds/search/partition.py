@@ -1,4 +1,5 @@
-"""Exact inter-stage partition: layer counts and recompute counts per pipeline stage.
+"""Exact inter-stage partition: layer counts, recompute counts and (for executors with per-stage
+memory, config/executors.py) memory settings per pipeline stage.
 
 Objective: mist_ds.cost.pipeline.closed_form_bound (1F1B with first/last micro-batch imbalance; Mist,
 EuroSys'25, section 5.2), with the p2p terms folded into each stage's stable time:
@@ -14,6 +15,10 @@ optimizer step). The optimum is exact, over every split of the layers (no window
   (sum of s, Q) per remaining-layer count, Q = max_k (d_k - sum of s before k within the suffix).
   Prepending a stage (s, d) maps (sum, Q) -> (sum + s, max(d, Q - s)); the final T is monotone in both,
   so dominated labels are dropped without loss.
+
+An option is one (stage, layers, recompute, activation offload, memory setting) choice; the objective
+only sees its (stable, delta), so a per-stage memory setting is just more options per (stage, layers):
+the program stays exact over every combination of settings across stages.
 """
 
 from __future__ import annotations
@@ -43,12 +48,23 @@ class StageOptions:
     """Per-iteration extra time, seconds."""
     offloaded: np.ndarray | None = None
     """Blocks whose saved activations go to CPU memory (None: none)."""
+    setting: np.ndarray | None = None
+    """Per option, an index into `setting_table`: the stage's own memory setting (None: the layout's)."""
+    setting_table: tuple = ()
+    """(zero stage, weights, gradients, optimizer offload ratios) of each index `setting` uses."""
 
     def take(self, keep: np.ndarray) -> StageOptions:
         """The options selected by a boolean mask or index array."""
         offloaded = None if self.offloaded is None else self.offloaded[keep]
+        setting = None if self.setting is None else self.setting[keep]
         return StageOptions(self.stage[keep], self.layers[keep], self.recompute[keep],
-                            self.stable[keep], self.delta[keep], offloaded)
+                            self.stable[keep], self.delta[keep], offloaded, setting, self.setting_table)
+
+    def memory_of(self, rows) -> tuple[tuple, ...]:
+        """The memory settings of the given rows (empty: the layout's, shared by all stages)."""
+        if self.setting is None:
+            return ()
+        return tuple(self.setting_table[int(self.setting[r])] for r in rows)
 
     def offloaded_of(self, rows) -> tuple[int, ...]:
         """Activation-offloaded block counts of the given rows."""
@@ -68,6 +84,8 @@ class Partition:
     delta_s: tuple[float, ...]
     offloaded: tuple[int, ...] = ()
     """Per-stage activation-offloaded block counts (empty: none)."""
+    memory: tuple[tuple, ...] = ()
+    """Per-stage (zero stage, weights, gradients, optimizer offload ratios) (empty: the layout's)."""
 
 
 def pareto_by_group(group: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -84,6 +102,30 @@ def pareto_by_group(group: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarr
     keep[0] = True
     keep[1:] = key[1:] < running[:-1]
     return order[keep]
+
+
+def dominated_by(ref_key: np.ndarray, ref_stable: np.ndarray, ref_delta: np.ndarray, key: np.ndarray,
+                 stable: np.ndarray, delta: np.ndarray) -> np.ndarray:
+    """Per query (key, stable, delta): whether some reference with the same key has stable <= and
+    delta <= the query's (weak Pareto dominance; vectorised: references sorted by key then delta,
+    a running minimum of stable per key, one binary search per query)."""
+    if len(ref_key) == 0 or len(key) == 0:
+        return np.zeros(len(key), bool)
+    n = len(ref_key)
+    d_rank = np.unique(np.concatenate([ref_delta, delta]), return_inverse=True)[1].astype(np.int64)
+    s_rank = np.unique(np.concatenate([ref_stable, stable]), return_inverse=True)[1].astype(np.int64)
+    width, span = int(d_rank.max()) + 1, int(s_rank.max()) + 1
+    ref_code = ref_key.astype(np.int64) * width + d_rank[:n]
+    order = np.argsort(ref_code, kind="stable")
+    code, ref_key, best = ref_code[order], ref_key.astype(np.int64)[order], s_rank[:n][order]
+    # exact integer ranks; earlier keys get larger offsets, so a running minimum never crosses keys
+    top = int(ref_key.max())
+    shifted = np.minimum.accumulate(best + (top - ref_key) * span)
+    at = np.searchsorted(code, key.astype(np.int64) * width + d_rank[n:], side="right") - 1
+    found = at >= 0
+    at = np.maximum(at, 0)
+    same = found & (ref_key[at] == key)
+    return same & (shifted[at] - (top - ref_key[at]) * span <= s_rank[n:])
 
 
 def prune_options(options: StageOptions) -> StageOptions:
@@ -190,6 +232,7 @@ def best_partition(options: StageOptions, num_stages: int, num_layers: int, grad
             stable_s=tuple(float(v) for v in sub.stable[path]),
             delta_s=tuple(float(v) for v in sub.delta[path]),
             offloaded=sub.offloaded_of(path),
+            memory=sub.memory_of(path),
         )
         if best is None or found.objective_s < best.objective_s:
             best, upper_bound = found, min(upper_bound, found.objective_s)
@@ -209,7 +252,7 @@ def _single_stage(options: StageOptions, num_layers: int, grad_accum: int,
         return None
     return Partition(objective, (num_layers,), (int(options.recompute[best]),),
                      (float(options.stable[best]),), (float(options.delta[best]),),
-                     options.offloaded_of([best]))
+                     options.offloaded_of([best]), options.memory_of([best]))
 
 
 def lower_bound(options: StageOptions, num_stages: int, num_layers: int, grad_accum: int) -> float:

@@ -7,19 +7,29 @@ from mist_ds.config.plan import MemoryStrategy
 from mist_ds.search.engine import Candidate
 
 
+def _memory(setting: tuple) -> MemoryStrategy:
+    zero, weights, gradients, optimizer = setting
+    return MemoryStrategy(zero_stage=int(zero), offload_weights_ratio=weights, offload_gradients_ratio=gradients,
+                          offload_optimizer_ratio=optimizer)
+
+
 def plan_from_candidate(request: TuneRequest, candidate: Candidate) -> Plan:
-    """The Plan of one candidate, without prediction; carries the request's memory cap."""
+    """The Plan of one candidate, without prediction; carries the request's memory cap. With
+    per-stage memory settings the plan's `memory` is the first stage's, and every stage whose
+    setting differs carries its own."""
     layout, partition = candidate.layout, candidate.partition
     offloaded = partition.offloaded or (0,) * len(partition.layers)
+    per_stage = [_memory(s) for s in partition.memory]
+    memory = per_stage[0] if per_stage else _memory((layout.zero_stage, layout.offload_weights,
+                                                     layout.offload_gradients, layout.offload_optimizer))
+    own = [m if m != memory else None for m in per_stage] or [None] * len(partition.layers)
     stages, start = [], 0
-    for layers, recompute, count in zip(partition.layers, partition.recompute, offloaded):
+    for layers, recompute, count, stage_memory in zip(partition.layers, partition.recompute, offloaded, own):
         stages.append(StagePlan(layer_start=start, layer_end=start + layers, num_recompute_layers=recompute,
-                                num_offloaded_layers=count))
+                                num_offloaded_layers=count, memory=stage_memory))
         start += layers
-    memory = MemoryStrategy(zero_stage=layout.zero_stage, offload_weights_ratio=layout.offload_weights,
-                            offload_gradients_ratio=layout.offload_gradients,
-                            offload_optimizer_ratio=layout.offload_optimizer)
-    return Plan(model=request.model, cluster=request.cluster, global_batch_size=request.global_batch_size,
+    return Plan(executor=layout.executor, model=request.model, cluster=request.cluster,
+                global_batch_size=request.global_batch_size,
                 seq_len=request.seq_len, dtype=request.dtype, dp=layout.dp, tp=layout.tp,
                 micro_batch_size=layout.micro_batch, grad_accum_steps=layout.grad_accum, memory=memory,
                 stages=tuple(stages), gpu_memory_cap_bytes=request.gpu_memory_cap_bytes)

@@ -1,10 +1,12 @@
 """The search space: every layout (mesh, batch split, ZeRO/offload setting) the runtime can execute.
 
-A *layout* fixes everything that one DeepSpeed engine shares across pipeline stages: the stage count,
-the dp x tp grid of every stage, the micro-batch and accumulation, the ZeRO stage and the weight /
-gradient / optimizer offload ratios. What may differ per stage — its layer count, how many of its
-layers recompute and how many keep their saved activations in CPU memory — is chosen by the
-exact partition (partition.py).
+A *layout* fixes everything that one engine shares across pipeline stages: the executor, the stage
+count, the dp x tp grid of every stage, the micro-batch and accumulation and — for stock DeepSpeed,
+which runs one setting for all stages — the ZeRO stage and the weight / gradient / optimizer offload
+ratios. What may differ per stage — its layer count, how many of its layers recompute, how many keep
+their saved activations in CPU memory and, for an executor with per-stage memory (mistpipe,
+config/executors.py), its own ZeRO/offload setting from `layout_settings` — is chosen by the exact
+partition (partition.py).
 """
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mist_ds.config import ClusterSpec, ModelSpec, TuneRequest
-from mist_ds.config.executors import ACTIVATION_FRACTIONS, Executor, get_executor
-from mist_ds.config.plan import describe_setting
+from mist_ds.config.executors import ACTIVATION_FRACTIONS, EXECUTORS, Executor, get_executor
+from mist_ds.config.plan import describe_mesh, describe_setting
+from mist_ds.cost.mistpipe import bounding_settings
 from mist_ds.search import feasibility as ok
 
 
@@ -30,6 +33,13 @@ class Layout:
     offload_weights: float = 0.0
     offload_gradients: float = 0.0
     offload_optimizer: float = 0.0
+    executor: str = "deepspeed"
+    """Engine (config/executors.py); with per-stage memory the four fields above are unused (0)."""
+
+    @property
+    def per_stage_memory(self) -> bool:
+        """Whether each stage picks its own ZeRO/offload setting (layout_settings)."""
+        return get_executor(self.executor).per_stage_memory
 
     def short(self) -> str:
         """Compact text for narrow tables, e.g. 'pp2 dp4 tp1 mb2 ga8 Z1 opt1'."""
@@ -40,8 +50,12 @@ class Layout:
         return self._text(short=False)
 
     def _text(self, short: bool) -> str:
+        if self.per_stage_memory:
+            mesh = describe_mesh(self.num_stages, self.dp, self.tp, self.micro_batch, self.grad_accum, short)
+            return f"{self.executor}: {mesh}{' ' if short else ', '}memory per stage"
         return describe_setting(self.num_stages, self.dp, self.tp, self.micro_batch, self.grad_accum,
-                                self.zero_stage, self.offload_weights, self.offload_optimizer, short)
+                                self.zero_stage, self.offload_weights, self.offload_optimizer, short,
+                                self.offload_gradients)
 
 
 def divisors(n: int) -> list[int]:
@@ -80,15 +94,67 @@ def tp_degrees(model: ModelSpec, cluster: ClusterSpec, request: TuneRequest) -> 
 
 def memory_settings(request: TuneRequest, num_stages: int,
                     executor: Executor | None = None) -> list[tuple[int, float, float, float]]:
-    """(zero, weights, gradients, optimizer) offload settings the executor accepts (config/executors.py).
-    Gradients are offloaded exactly with the optimizer states (DeepSpeed couples them), so optimizer
-    offload needs both switches on."""
+    """(zero, weights, gradients, optimizer) offload settings the executor accepts on its grids
+    (config/executors.py). Stock DeepSpeed offloads gradients exactly with the optimizer states (it
+    couples them), so its optimizer offload needs both switches on; mistpipe switches each kind."""
     space = request.space
     executor = executor or get_executor("deepspeed")
-    settings = executor.memory_settings(num_stages, space.zero_stages, weights=space.offload_weights,
-                                        optimizer=space.offload_optimizer and space.offload_gradients)
+    if executor.gradient_ratios is None:
+        settings = executor.memory_settings(num_stages, space.zero_stages, weights=space.offload_weights,
+                                            optimizer=space.offload_optimizer and space.offload_gradients)
+    else:
+        settings = executor.memory_settings(num_stages, space.zero_stages, weights=space.offload_weights,
+                                            optimizer=space.offload_optimizer, gradients=space.offload_gradients)
     return [(s.zero_stage, s.offload_weights_ratio, s.offload_gradients_ratio, s.offload_optimizer_ratio)
             for s in settings]
+
+
+def layout_settings(request: TuneRequest, layout: Layout) -> tuple[tuple[int, float, float, float], ...]:
+    """The memory settings a layout's stages choose from: its own one (stock DeepSpeed), or every
+    setting of the executor's grids (per-stage memory). With one data-parallel rank mistpipe's ZeRO
+    stages shard over a group of one — ZeRO-1/2 run ZeRO-0's code (engine.py: opt_world = 1) and ZeRO-3
+    only adds gather slots and copies (stage.py _build_units; never cheaper in cost/mistpipe.py,
+    tests/cost/test_mistpipe_cost.py) — so only the lowest allowed ZeRO stage is kept there."""
+    if not layout.per_stage_memory:
+        return ((layout.zero_stage, layout.offload_weights, layout.offload_gradients, layout.offload_optimizer),)
+    return _per_stage_settings(request, layout.executor, layout.num_stages, layout.dp == 1)
+
+
+_SETTINGS_CACHE: dict[tuple, tuple] = {}
+
+
+def _per_stage_settings(request: TuneRequest, name: str, num_stages: int, single_rank: bool) -> tuple:
+    space = request.space
+    key = (space.zero_stages, space.offload_weights, space.offload_gradients, space.offload_optimizer, name,
+           num_stages, single_rank)
+    if key not in _SETTINGS_CACHE:
+        settings = memory_settings(request, num_stages, get_executor(name))
+        if single_rank and settings:
+            lowest = min(z for z, *_ in settings)
+            settings = [s for s in settings if s[0] == lowest]
+        _SETTINGS_CACHE[key] = tuple(settings)
+    return _SETTINGS_CACHE[key]
+
+
+def screen_settings(request: TuneRequest, layout: Layout) -> tuple[int, tuple[int, ...]]:
+    """(fastest, memory-bounding) settings of a layout for the screening pass, as indices into
+    layout_settings. Fastest: no offload at the lowest ZeRO stage — nothing moves beside compute, and
+    copies and gathers only lengthen a micro-batch (cost/mistpipe.py), so no setting has a smaller
+    stable time. Memory-bounding: the settings no other one beats on device state bytes
+    (cost/mistpipe.py bounding_settings), so the smallest peak over all settings is found on them
+    (tests/search/test_mistpipe_search.py checks both claims against every setting). Host memory is
+    not bounded this way: evaluate.py _smallest says what that costs."""
+    settings = layout_settings(request, layout)
+    if len(settings) == 1:
+        return 0, (0,)
+    fastest = min(range(len(settings)), key=lambda i: (sum(settings[i][1:]) > 0, settings[i]))
+    return fastest, bounding_settings(request.model.to_json(), settings, layout.dp, layout.tp, layout.num_stages)
+
+
+def executors_for(request: TuneRequest, names: tuple[str, ...] | None = None) -> tuple[str, ...]:
+    """Executors the search enumerates: `names` (default: all, config/executors.py) that train in the
+    request's dtype."""
+    return tuple(n for n in (names or tuple(EXECUTORS)) if request.dtype in get_executor(n).dtypes)
 
 
 def activation_fractions(request: TuneRequest) -> tuple[float, ...]:
@@ -98,12 +164,15 @@ def activation_fractions(request: TuneRequest) -> tuple[float, ...]:
     return ACTIVATION_FRACTIONS if request.space.offload_activations else (0.0,)
 
 
-def enumerate_layouts(request: TuneRequest) -> list[Layout]:
-    """Every executable layout of the request, sorted (deterministic)."""
+def enumerate_layouts(request: TuneRequest, executors: tuple[str, ...] | None = None) -> list[Layout]:
+    """Every executable layout of the request, sorted (deterministic): stock DeepSpeed's one per
+    memory setting, a per-stage-memory executor's one per mesh and batch split."""
     cluster, model, batch = request.cluster, request.model, request.global_batch_size
+    names = executors_for(request, executors)
     layouts = []
     for stages in stage_counts(request):
-        settings = memory_settings(request, stages)
+        settings = memory_settings(request, stages) if "deepspeed" in names else []
+        per_stage = [n for n in names if get_executor(n).per_stage_memory]
         for tp in tp_degrees(model, cluster, request):
             if not ok.uniform_mesh(cluster, stages, tp):
                 continue
@@ -113,4 +182,6 @@ def enumerate_layouts(request: TuneRequest) -> list[Layout]:
                     continue
                 accum = batch // (micro * dp)
                 layouts.extend(Layout(stages, tp, dp, micro, accum, *setting) for setting in settings)
+                layouts.extend(Layout(stages, tp, dp, micro, accum, 0, executor=name) for name in per_stage
+                               if _per_stage_settings(request, name, stages, dp == 1))
     return sorted(layouts)

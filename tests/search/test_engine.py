@@ -91,7 +91,7 @@ class _FakeModel:
 
 
 def test_resolve_picks_the_fastest_fitting_recompute_with_offload():
-    adapter = SimpleNamespace(model=_FakeModel(), p2p_s=lambda layout: 0.0)
+    adapter = SimpleNamespace(model=_FakeModel(), p2p_s=lambda layout: 0.0, request=None)
     layout = Layout(1, 1, 1, 1, 1, 0)
     limits = Limits(gpu_bytes=30.0, gpus_per_node=1, host_bytes=1.0)
     screens = screen_layouts(adapter, [layout], 8, limits, act_fractions=(0.0, 1.0))

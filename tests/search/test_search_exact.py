@@ -1,6 +1,7 @@
 """The whole search (screening, bisection, branch and bound, partition) against brute force over
-every layout, layer split and per-stage recompute / offload choice, on the real cost model, for the
-search's objective (cost.pipeline.closed_form_bound); and mist_ds.api.tune's ranking by the clock."""
+every layout, layer split and per-stage recompute / offload choice (and, for mistpipe layouts, per-stage
+memory setting), on the real cost models, for the search's objective (cost.pipeline.closed_form_bound);
+and mist_ds.api.tune's ranking by the clock."""
 
 from __future__ import annotations
 
@@ -15,10 +16,11 @@ from mist_ds.config.executors import offloaded_layer_count
 from mist_ds.config.plan import MemoryStrategy
 from mist_ds.config.profiles import load_hardware
 from mist_ds.config.units import GIB
-from mist_ds.cost import StageCostModel, closed_form_bound, predict_plan, stage_args
+from mist_ds.cost import closed_form_bound, predict_plan, stage_args
+from mist_ds.cost.mistpipe import cost_model_for
 from mist_ds.cost.plan_predict import p2p_time_s
 from mist_ds.search import enumerate_layouts, search
-from mist_ds.search.space import activation_fractions
+from mist_ds.search.space import activation_fractions, layout_settings
 
 HW = load_hardware("h100-sxm-80gb")
 
@@ -42,17 +44,16 @@ def _uniform_plan(request, layout):
 
 
 def _stage_options(model, request, layout, cap):
-    """(stage, layers) -> [(stable, delta)] of every fitting recompute count and offload fraction."""
+    """(stage, layers) -> [(stable, delta)] of every fitting recompute count, offload fraction and
+    (per-stage memory) setting."""
     num, total = layout.num_stages, request.model.num_layers
-    rows = [(i, l, c, a) for i in range(num) for l in range(1, total - num + 2) for c in range(l + 1)
-            for a in activation_fractions(request)]
-    i, l, c, a = (np.array(col) for col in zip(*rows))
+    rows = [(i, l, c, a, *m) for i in range(num) for l in range(1, total - num + 2) for c in range(l + 1)
+            for a in activation_fractions(request) for m in layout_settings(request, layout)]
+    i, l, c, a, z, w, g, o = (np.array(col) for col in zip(*rows))
     cost = model.evaluate(stage_args(
         stage_index=i, num_stages=num, num_layers=l, micro_batch=layout.micro_batch, dp=layout.dp,
-        tp=layout.tp, grad_accum=layout.grad_accum, zero_stage=layout.zero_stage,
-        offload_weights=layout.offload_weights, offload_gradients=layout.offload_gradients,
-        offload_optimizer=layout.offload_optimizer, num_recompute=c,
-        num_offloaded=offloaded_layer_count(a, l - c)))
+        tp=layout.tp, grad_accum=layout.grad_accum, zero_stage=z, offload_weights=w, offload_gradients=g,
+        offload_optimizer=o, num_recompute=c, num_offloaded=offloaded_layer_count(a, l - c)))
     fits = (cost.peak_memory_bytes <= cap) & (cost.cpu_memory_bytes * request.cluster.gpus_per_node
                                              <= HW.host_memory_bytes)
     table = {}
@@ -67,13 +68,14 @@ def _pareto(values):
     return [v for v in values if not any(w[0] <= v[0] and w[1] <= v[1] and w != v for w in values)]
 
 
-def _brute_force(request):
+def _brute_force(request, executors=None):
     """The smallest closed-form objective over every layout, split and per-stage choice."""
     cluster = request.cluster
-    model = StageCostModel(request.model, HW, request.seq_len, request.dtype, cluster.num_nodes,
-                           cluster.gpus_per_node)
+    models = {name: cost_model_for(name, request.model, HW, request.seq_len, request.dtype, cluster.num_nodes,
+                                   cluster.gpus_per_node) for name in ("deepspeed", "mistpipe")}
     best = np.inf
-    for layout in enumerate_layouts(request):
+    for layout in enumerate_layouts(request, executors):
+        model = models[layout.executor]
         table = {key: _pareto(v) for key, v in
                  _stage_options(model, request, layout, request.gpu_memory_cap_bytes).items()}
         p2p = p2p_time_s(_uniform_plan(request, layout), model)
@@ -125,3 +127,29 @@ def test_search_matches_brute_force_on_two_nodes_with_deep_pipelines(cap_gib):
                           gpu_memory_cap_bytes=int(cap_gib * GIB))
     result = search(request, HW, top_k=1)
     assert result.ranked[0].time_s == pytest.approx(_brute_force(request), rel=1e-9)
+
+
+@pytest.mark.parametrize("cap_gib", [1.6, 1.1])
+def test_search_matches_brute_force_over_per_stage_memory_settings(cap_gib):
+    """mistpipe alone, a batch of 5 (no dp split, TP off): two stages whose best ZeRO/offload settings
+    differ (at these caps the optimum gives the stages different optimizer offload ratios)."""
+    request = TuneRequest(model=resolve_model("gpt-125m"), cluster=ClusterSpec(num_nodes=1, gpus_per_node=2),
+                          global_batch_size=5, seq_len=2048,
+                          space=SearchSpace(offload_activations=False, tensor_parallel=False, max_micro_batch=2),
+                          gpu_memory_cap_bytes=int(cap_gib * GIB))
+    best = search(request, HW, top_k=1, executors=("mistpipe",)).ranked[0]
+    assert best.layout.executor == "mistpipe" and len(set(best.partition.memory)) == 2
+    assert best.time_s == pytest.approx(_brute_force(request, ("mistpipe",)), rel=1e-9)
+
+
+def test_search_matches_brute_force_across_both_executors():
+    """Both executors in one search; at this cap a fractional optimizer offload with ZeRO-1 (mistpipe
+    only: DeepSpeed needs ZeRO-3 for a ratio) wins."""
+    request = TuneRequest(model=resolve_model("gpt-125m"), cluster=ClusterSpec(num_nodes=1, gpus_per_node=2),
+                          global_batch_size=16, seq_len=2048, space=SearchSpace(offload_activations=False),
+                          gpu_memory_cap_bytes=int(2.0 * GIB))
+    best = search(request, HW, top_k=1).ranked[0]
+    assert best.layout.executor == "mistpipe"
+    assert best.time_s == pytest.approx(_brute_force(request), rel=1e-9)
+    stock = search(request, HW, top_k=1, executors=("deepspeed",)).ranked[0]
+    assert stock.time_s == pytest.approx(_brute_force(request, ("deepspeed",)), rel=1e-9) and stock.time_s > best.time_s

@@ -1,0 +1,83 @@
+"""Search over mistpipe's per-stage memory settings: ranking against stock DeepSpeed, the options the
+partition sees, and a real request where per-stage settings win."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mist_ds.config import ClusterSpec, SearchSpace, TuneRequest, resolve_model
+from mist_ds.config.profiles import load_hardware
+from mist_ds.config.units import GIB
+from mist_ds.search import search
+from mist_ds.search.engine import TIE_RTOL, Candidate
+from mist_ds.search.partition import Partition
+from mist_ds.search.space import Layout
+
+HW = load_hardware("h100-sxm-80gb")
+
+
+def _candidate(layout, time_s, memory=()):
+    return Candidate(layout, Partition(time_s, (6, 6), (0, 0), (1.0, 1.0), (0.0, 0.0), memory=memory), time_s)
+
+
+def test_stock_deepspeed_wins_ties_and_loses_real_gaps():
+    stock = _candidate(Layout(2, 1, 1, 1, 8, 1, 0.0, 1.0, 1.0), 1.0)
+    mist = _candidate(Layout(2, 1, 1, 1, 8, 0, executor="mistpipe"), 1.0, ((0, 0.0, 0.0, 0.0),) * 2)
+    assert sorted([mist, stock], key=Candidate.sort_key)[0] is stock  # equal time: stock first
+    faster = _candidate(mist.layout, 1.0 - 10 * TIE_RTOL, mist.partition.memory)
+    assert sorted([stock, faster], key=Candidate.sort_key)[0] is faster
+
+
+def test_a_per_stage_setting_is_one_more_option_per_stage_and_layer_count():
+    """Both executors searched: each mistpipe candidate's stages carry settings from its grid, and
+    the fastest plan has a setting stock DeepSpeed cannot run (fractional optimizer offload below ZeRO-3)."""
+    request = TuneRequest(model=resolve_model("gpt-125m"), cluster=ClusterSpec(num_nodes=1, gpus_per_node=2),
+                          global_batch_size=16, seq_len=2048, space=SearchSpace(offload_activations=False),
+                          gpu_memory_cap_bytes=int(2.0 * GIB))
+    ranked = search(request, HW, top_k=5).ranked
+    best = ranked[0]
+    assert best.layout.executor == "mistpipe"
+    (zero, _, _, optimizer), = set(best.partition.memory)
+    assert zero < 3 and 0 < optimizer < 1
+    for cand in ranked:
+        assert len(cand.partition.memory) == (cand.layout.num_stages if cand.layout.per_stage_memory else 0)
+    times = [c.time_s for c in ranked]
+    assert times == sorted(times) and np.isfinite(times).all()
+
+
+def test_screening_settings_bound_every_setting():
+    """space.screen_settings against all settings of the layout, on mistpipe's cost model: no setting
+    is faster than the 'fastest' one without recompute or offload, and none needs less GPU memory than
+    the best 'bounding' one, at every stage, layer count and screening corner; and recompute or
+    activation offload never make a setting faster than it is without them (what evaluate.py's
+    pruning of per-stage settings relies on)."""
+    from mist_ds.cost.mistpipe import MistpipeStageCostModel
+    from mist_ds.cost.stage_args import stage_args
+    from mist_ds.search.space import enumerate_layouts, layout_settings, screen_settings
+
+    request = TuneRequest(model=resolve_model("llama-1.3b"), cluster=ClusterSpec(num_nodes=1, gpus_per_node=4),
+                          global_batch_size=16, seq_len=2048)
+    model = MistpipeStageCostModel(request.model, HW, request.seq_len, gpus_per_node=4)
+    layouts = [lay for lay in enumerate_layouts(request) if lay.executor == "mistpipe" and lay.micro_batch == 2]
+    assert {(lay.num_stages, lay.dp) for lay in layouts} >= {(1, 4), (2, 2), (4, 1)}
+    for lay in layouts:
+        settings = np.array(layout_settings(request, lay))
+        fastest, bounding = screen_settings(request, lay)
+        assert len(bounding) < len(settings) / 4
+        layers = np.arange(1, request.model.num_layers - lay.num_stages + 2)
+        stage, count, which = np.meshgrid(np.arange(lay.num_stages), layers, np.arange(len(settings)), indexing="ij")
+        fast = None
+        for recompute, act in ((0, 0.0), (0, 1.0), (None, 1.0), (None, 0.0), (1, 0.5)):
+            r = count if recompute is None else np.minimum(recompute, count)
+            z, w, g, o = (settings[which][..., i] for i in range(4))
+            cost = model.evaluate(stage_args(stage_index=stage, num_stages=lay.num_stages, num_layers=count,
+                                             micro_batch=lay.micro_batch, dp=lay.dp, tp=lay.tp,
+                                             grad_accum=lay.grad_accum, zero_stage=z, offload_weights=w,
+                                             offload_gradients=g, offload_optimizer=o, num_recompute=r,
+                                             num_offloaded=np.floor(act * (count - r) + 0.5)))
+            peak = cost.peak_memory_bytes
+            assert np.allclose(peak[..., list(bounding)].min(axis=-1), peak.min(axis=-1), rtol=1e-12)
+            if fast is None:
+                assert np.allclose(cost.stable_time_s[..., fastest], cost.stable_time_s.min(axis=-1), rtol=1e-12)
+                fast = cost.stable_time_s
+            assert np.all(cost.stable_time_s >= fast * (1 - 1e-12))
