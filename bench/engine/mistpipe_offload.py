@@ -9,7 +9,9 @@ Variants (all PP2 x DP1, bf16, same model, data and batch): `stock` is DeepSpeed
 (`*_swap`: the optimizer tail updated by GPU AdamW over swapped-in states instead of CPU Adam;
 `*_deferred`: stage 0 defers each block's update into the next forward).
 Each variant: build, --warmup steps, --steps timed steps, one profiled step. Rank 0 prints a table
-and writes JSON (per variant: step times, tokens/s, peak memory and copy overlap per rank).
+and writes JSON (per variant: step times, tokens/s, peak memory and copy overlap per rank, and the
+cost model's prediction of the same plan on --hardware: predict_plan of a mistpipe plan whose stages
+carry the variant's memory setting; none for *_swap / *_deferred, which the model does not cost).
 """
 
 from __future__ import annotations
@@ -32,7 +34,10 @@ import torch  # noqa: E402
 import torch.distributed as dist  # noqa: E402
 
 from mist_ds.config import ClusterSpec, Plan, StagePlan, get_preset  # noqa: E402
+from mist_ds.config.plan import MemoryStrategy  # noqa: E402
 from mist_ds.config.presets import tiny_model  # noqa: E402
+from mist_ds.config.profiles import load_hardware  # noqa: E402
+from mist_ds.cost import predict_plan  # noqa: E402
 from mist_ds.emit.ds_config import build_ds_config  # noqa: E402
 from mist_ds.runtime.data import TokenSource, micro_batches  # noqa: E402
 from mist_ds.runtime.engine import init_distributed, on_cpu, optimizer_config  # noqa: E402
@@ -73,15 +78,33 @@ DEFAULT_VARIANTS = "stock,none,activations,weights,gradients,optimizer,all,all_d
 
 
 def make_plan(args) -> Plan:
+    """The stock reference: PP2 x DP1, ZeRO-1, layers split in half."""
     spec = tiny_model(num_layers=4) if args.model == "tiny" else get_preset(args.model)
     half = spec.num_layers // 2
     grad_accum = args.global_batch // args.micro_batch
-    stages = tuple(StagePlan(layer_start=start, layer_end=end, micro_batch_size=args.micro_batch,
-                             dp=1, tp=1, zero_stage=1)
-                   for start, end in ((0, half), (half, spec.num_layers)))
+    stages = tuple(StagePlan(layer_start=start, layer_end=end) for start, end in ((0, half), (half, spec.num_layers)))
     return Plan(model=spec, cluster=ClusterSpec(num_nodes=1, gpus_per_node=2),
-                global_batch_size=args.global_batch, seq_len=args.seq, grad_accum_steps=grad_accum,
-                stages=stages)
+                global_batch_size=args.global_batch, seq_len=args.seq, dp=1, tp=1,
+                micro_batch_size=args.micro_batch, grad_accum_steps=grad_accum,
+                memory=MemoryStrategy(zero_stage=1), stages=stages)
+
+
+def variant_plan(plan: Plan, memory: StageMemory | None) -> Plan:
+    """The plan a variant runs: the stock one, or a mistpipe plan with `memory` on both stages."""
+    if memory is None:
+        return plan
+    setting = MemoryStrategy(zero_stage=memory.zero_stage, offload_weights_ratio=memory.offload_weights_ratio,
+                             offload_gradients_ratio=memory.offload_gradients_ratio,
+                             offload_optimizer_ratio=memory.offload_optimizer_ratio)
+    stages = tuple(s.model_copy(update={"num_offloaded_layers": memory.num_offloaded_layers}) for s in plan.stages)
+    return Plan.model_validate({**plan.model_dump(), "executor": "mistpipe", "memory": setting, "stages": stages})
+
+
+def predicted_s(plan: Plan, memory: StageMemory | None, options: dict, hardware) -> float | None:
+    """The cost model's iteration time of the variant (None for engine options it does not cost)."""
+    if options:
+        return None
+    return predict_plan(variant_plan(plan, memory), hardware).iteration_time_s
 
 
 def build(plan: Plan, memory: StageMemory | None, options: dict, precision: str, device):
@@ -106,7 +129,7 @@ def sync(device) -> None:
 
 def train_step(engine, plan: Plan, source, step: int, device) -> float:
     batches = micro_batches(source, step, global_batch=plan.global_batch_size,
-                            micro_batch=plan.stages[0].micro_batch_size, dp=1, dp_rank=0,
+                            micro_batch=plan.micro_batch_size, dp=1, dp_rank=0,
                             grad_accum=plan.grad_accum_steps, device=device)
     return float(engine.train_batch(data_iter=iter(batches)))
 
@@ -155,14 +178,14 @@ def run_variant(name, memory, options, plan, args, device) -> dict:
     dist.all_gather_object(per_rank, {"peak_gib": peak, "overlap": overlap, "stats": stats})
     median = statistics.median(slowest.tolist())
     return {"memory": None if memory is None else memory.__dict__, "options": options,
-            "build_s": build_s,
+            "build_s": build_s, "predicted_s": predicted_s(plan, memory, options, args.hardware_profile),
             "losses": losses, "step_times_s": slowest.tolist(), "median_s": median,
             "tokens_per_s": plan.global_batch_size * plan.seq_len / median, "ranks": per_rank}
 
 
 def table(results: dict) -> str:
     base = results.get("none", {}).get("median_s")
-    lines = [f"{'variant':<14} {'s/iter':>8} {'tok/s':>9} {'vs none':>8} {'peak GiB r0/r1':>15} "
+    lines = [f"{'variant':<14} {'s/iter':>8} {'pred':>8} {'tok/s':>9} {'vs none':>8} {'peak GiB r0/r1':>15} "
              f"{'copy ms r0/r1':>14} {'hidden r0/r1':>13}"]
     for name, row in results.items():
         ranks = row["ranks"]
@@ -172,7 +195,8 @@ def table(results: dict) -> str:
         hidden = "/".join("-" if not r["overlap"] or r["overlap"]["hidden_fraction"] is None
                           else f"{r['overlap']['hidden_fraction']:.2f}" for r in ranks)
         rel = f"{row['median_s'] / base:.3f}" if base else "-"
-        lines.append(f"{name:<14} {row['median_s']:>8.3f} {row['tokens_per_s']:>9.0f} {rel:>8} "
+        pred = "-" if row["predicted_s"] is None else f"{row['predicted_s']:.3f}"
+        lines.append(f"{name:<14} {row['median_s']:>8.3f} {pred:>8} {row['tokens_per_s']:>9.0f} {rel:>8} "
                      f"{peak:>15} {copy:>14} {hidden:>13}")
     return "\n".join(lines)
 
@@ -189,10 +213,12 @@ def main() -> None:
     parser.add_argument("--variants", default=DEFAULT_VARIANTS,
                         help=f"comma-separated subset of: {', '.join(variants(12))}")
     parser.add_argument("--precision", default=None, choices=("bf16", "fp32"))
+    parser.add_argument("--hardware", default="h200", help="profile the predictions use")
     parser.add_argument("--local_rank", type=int, default=None)
     args = parser.parse_args()
     init_distributed()
     args.precision = args.precision or ("fp32" if on_cpu() else "bf16")
+    args.hardware_profile = load_hardware(args.hardware)
     local = int(os.environ.get("LOCAL_RANK", 0))
     device = torch.device("cpu") if on_cpu() else torch.device("cuda", local)
     if device.type == "cuda":
@@ -211,6 +237,7 @@ def main() -> None:
                   f"({time.perf_counter() - started:.0f} s elapsed)", flush=True)
     if dist.get_rank() == 0:
         report = {"model": plan.model.name, "seq": args.seq, "global_batch": args.global_batch,
+                  "hardware_profile": args.hardware,
                   "micro_batch": args.micro_batch, "precision": args.precision,
                   "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
                   "wall_s": time.perf_counter() - started, "variants": results}

@@ -40,11 +40,20 @@ def test_ds_config_is_valid_for_deepspeed(tuned, tmp_path):
     config = json.loads(files["ds_config.json"])
     plan = Plan.from_json_text(files["plan.json"].decode())
     dp = plan.dp
+    if plan.executor == "mistpipe":  # what build_mistpipe_engine hands DeepSpeed, the rest it reads itself
+        from mist_ds.runtime.mistpipe.engine import split_config
+
+        config, own = split_config(config)
+        assert "zero_optimization" not in config and own["dtype"] is not None
     # without a process group DeepSpeedConfig takes world size 1: give it one data-parallel rank's batch
     parsed = DeepSpeedConfig({**config, "train_batch_size": config["train_batch_size"] // dp})
-    assert parsed.zero_optimization_stage == plan.memory.zero_stage
+    assert parsed.zero_optimization_stage == (0 if plan.executor == "mistpipe" else plan.memory.zero_stage)
     assert parsed.gradient_accumulation_steps == plan.grad_accum_steps
     assert parsed.train_micro_batch_size_per_gpu == plan.micro_batch_size
+    if plan.executor == "mistpipe":
+        assert [s["zero_stage"] for s in json.loads(files["ds_config.json"])["mistpipe"]["stages"]] == \
+            [plan.stage_memory(i).zero_stage for i in range(plan.num_stages)]
+        return
     zero = DeepSpeedZeroConfig(**config["zero_optimization"])
     ratio = plan.memory.offload_optimizer_ratio
     assert (zero.offload_optimizer is not None) == (ratio > 0)

@@ -43,6 +43,9 @@ CASES: dict[str, Plan] = {
     "zero3_half_opt_offload": one_stage(zero_stage=3, offload_optimizer=0.5),
     "llama_tp1": one_stage(LLAMA, zero_stage=1),
     "llama_tp2": make_plan(LLAMA, [{"end": 3}], tp=2),
+    # mistpipe through build_runtime: one stage (a one-stage PipelineModule with the tied embedding
+    # shared), ZeRO-3 with half of the optimizer states and gradients on the host
+    "mistpipe_one_stage": one_stage(zero_stage=3, offload_optimizer=0.5, executor="mistpipe"),
 }
 
 # 4 ranks: pipeline x tensor parallel (tied embedding across stages, vocab-parallel on both ends).
@@ -55,5 +58,5 @@ PAIRS = [
     ("zero0", "zero1"), ("zero0", "zero2"), ("zero0", "zero3"), ("zero1", "pipe_uneven"),
     ("zero1", "recompute"), ("zero1", "act_offload"), ("pipe_uneven", "pipe_recompute"),
     ("zero2", "zero2_opt_offload"), ("zero3", "zero3_param_offload"),
-    ("zero3", "zero3_half_opt_offload"), ("llama_tp1", "llama_tp2"),
+    ("zero3", "zero3_half_opt_offload"), ("llama_tp1", "llama_tp2"), ("zero1", "mistpipe_one_stage"),
 ]
