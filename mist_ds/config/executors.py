@@ -134,9 +134,11 @@ def gradients_follow_optimizer(num_stages: int, m: MemorySetting) -> str | None:
 
 STOCK_DEEPSPEED_RULES: tuple[Rule, ...] = (pipeline_zero, optimizer_offload, weight_offload,
                                            gradients_follow_optimizer)
-# mistpipe runs every ZeRO stage with any pipeline depth and any offload ratios in [0, 1] (its
-# engine shards and splits flat units itself: runtime/mistpipe/unit.py, optimizer.py); what it cannot
-# run is a dtype rule (Executor.dtypes) and TP/mesh limits shared with stock DeepSpeed.
+# mistpipe runs every ZeRO stage with any pipeline depth (one stage included) and any offload ratios
+# in [0, 1]: its engine shards and splits flat units itself (runtime/mistpipe/unit.py, optimizer.py),
+# per TP rank under tensor parallelism (ZeRO-3 + weight offload with TP 2 trains like stock DeepSpeed:
+# tests/runtime/mistpipe_cases.py dp2tp2_zero3). What it cannot run is a dtype (Executor.dtypes: no
+# loss scaling, so no fp16) and the mesh limits it shares with stock DeepSpeed (search/feasibility.py).
 MISTPIPE_RULES: tuple[Rule, ...] = ()
 
 
