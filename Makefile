@@ -65,8 +65,14 @@ accuracy: install  ## re-score the committed GPU runs: bench/results/accuracy.{m
 	$(PY) bench/accuracy/generate.py --check
 	$(PY) bench/accuracy/report.py
 
+# Not part of `make test` (minutes): mutation testing of the pure core's decision code (setup.cfg [mutmut]).
+mutation: install  ## mutmut over the clock, stage args, executors and partition -> bench/results/mutation.md
+	$(PY) -m pip install -q "mutmut>=3.3"
+	rm -rf mutants && $(VENV)/bin/mutmut run || true
+	$(PY) bench/mutation_report.py
+
 clean:
-	rm -rf $(VENV) runs .pytest_cache
+	rm -rf $(VENV) runs .pytest_cache mutants
 
 # On a GPU node: measure it (one process per GPU, self-launched under torchrun) into a profile;
 # raw measurements go to profiling/profiles/raw/. PROFILE_ARGS=--quick for the <= 2 min version.
