@@ -23,8 +23,10 @@ tune: install  ## tune the default example (no GPU needed) and write runs/exampl
 	$(PY) -m mist_ds.autotune --model $(MODEL) --nodes 1 --gpus-per-node 4 --global-batch 64 \
 	    --seq-len 4096 --hardware h100-sxm-80gb --out $(OUT)
 
-test: install  ## the whole suite (GPU tests skip without CUDA)
-	$(PY) -m pytest $(PYTEST_ARGS)
+TEST_WORKERS ?= 2
+test: install  ## the whole suite (GPU tests skip without CUDA), files spread over TEST_WORKERS workers
+	@start=$$(date +%s); $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --durations=25 $(PYTEST_ARGS); \
+	code=$$?; echo "make test: $$(( $$(date +%s) - start )) s (exit $$code)"; exit $$code
 
 test-fast: install  ## pure tests only (no multi-process DeepSpeed runs)
 	$(PY) -m pytest -m "not distributed" $(PYTEST_ARGS)

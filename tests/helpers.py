@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 from mist_ds.config import ClusterSpec, ModelSpec, Plan, StagePlan
 from mist_ds.config.plan import MemoryStrategy
 
@@ -26,3 +28,10 @@ def make_plan(model: ModelSpec, stages: list[dict], *, dp: int = 1, tp: int = 1,
                 seq_len=seq_len, dp=dp, tp=tp, micro_batch_size=micro_batch,
                 grad_accum_steps=global_batch // (micro_batch * dp), memory=memory, stages=tuple(built),
                 **plan_fields)
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on now (for a test's DeepSpeed master; tests may run in parallel)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

@@ -10,7 +10,6 @@ fused Adam ops (a few minutes, cached in ~/.cache/torch_extensions afterwards).
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -21,6 +20,7 @@ from mist_ds.config import ModelSpec, Plan
 from mist_ds.config.profiles import load_hardware
 from mist_ds.cost import StageCostModel, plan_stage_args
 from tests import helpers
+from tests.helpers import free_port
 
 pytestmark = pytest.mark.distributed
 
@@ -39,11 +39,6 @@ def make_plan(zero: int, offload: float) -> Plan:
                              global_batch=2 * 2 * GRAD_ACCUM, seq_len=32, zero_stage=zero,
                              offload_optimizer=offload)
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

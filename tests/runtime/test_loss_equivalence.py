@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import free_port
 from .plans import CASES, CASES_4, GPT, PAIRS
 
 pytestmark = pytest.mark.distributed
@@ -50,12 +51,12 @@ def run_worker(tmp: Path, ranks: int, port: int, cases) -> dict:
 
 @pytest.fixture(scope="module")
 def curves(tmp_path_factory) -> dict:
-    return run_worker(tmp_path_factory.mktemp("equivalence"), 2, 29631, CASES)
+    return run_worker(tmp_path_factory.mktemp("equivalence"), 2, free_port(), CASES)
 
 
 @pytest.fixture(scope="module")
 def curves_4(tmp_path_factory) -> dict:
-    return run_worker(tmp_path_factory.mktemp("equivalence4"), 4, 29632, CASES_4)
+    return run_worker(tmp_path_factory.mktemp("equivalence4"), 4, free_port(), CASES_4)
 
 
 def test_training_moves_the_loss_far_beyond_the_tolerance(curves):
