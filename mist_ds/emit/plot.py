@@ -8,7 +8,7 @@ import io
 
 from mist_ds.config import Plan
 from mist_ds.cost.plan_predict import timeline_of
-from mist_ds.emit.report import MEMORY_UNITS, TIME_UNITS, bytes_text, pick_unit, seconds_text
+from mist_ds.emit.readable import MEMORY_UNITS, TIME_UNITS, bytes_text, pick_unit, seconds_text
 
 _COLOURS = {"F": "#4C72B0", "B": "#DD8452", "step": "#55A868"}
 _LABELS = {"F": "forward", "B": "backward (+ recompute)", "step": "grad sync + optimizer"}

@@ -7,12 +7,12 @@ Rendered from predicted Plans alone (plus optional search statistics), so `autot
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import NamedTuple
 
 from mist_ds.config import HardwareProfile, Plan
-from mist_ds.config.request import HostLimits, host_need_bytes
-from mist_ds.config.units import GIB
+from mist_ds.config.request import HostLimits
 from mist_ds.emit.hf import hf_trainer_blocker
+from mist_ds.emit.host import host_lines
+from mist_ds.emit.readable import MEMORY_UNITS, TIME_UNITS, Unit, bytes_text, in_unit, pick_unit, seconds_text
 from mist_ds.search import SearchStats
 
 TIME_KINDS = ("compute_s", "recompute_s", "tp_comm_s", "dp_comm_s", "offload_s", "optimizer_s", "pipeline_s")
@@ -26,47 +26,6 @@ def legend_line() -> str:
     """The one-line key to the short plan settings ('pp1 dp2 tp1 mb4 ga1 Z1 opt1') and the columns of
     the autotune table and report.md."""
     return LEGEND
-
-
-class Unit(NamedTuple):
-    """A display unit: its name and its size in base units (seconds or bytes)."""
-
-    name: str
-    scale: float
-
-
-TIME_UNITS = (Unit("s", 1.0), Unit("ms", 1e-3), Unit("us", 1e-6))
-MEMORY_UNITS = (Unit("GiB", GIB), Unit("MiB", 2**20), Unit("KiB", 2**10), Unit("B", 1))
-
-
-def pick_unit(largest: float, units: tuple[Unit, ...]) -> Unit:
-    """The largest unit in which `largest` is at least 1 (the smallest unit for 0), so a column of
-    tiny values reads '29.1 ms', not '0.000 s'."""
-    for unit in units:
-        if abs(largest) >= unit.scale:
-            return unit
-    return units[-1]
-
-
-def in_unit(value: float, unit: Unit) -> str:
-    """`value` in `unit` with two decimals under 10, one under 1000, none above (no unit name)."""
-    scaled = value / unit.scale
-    if scaled == 0:
-        return "0"
-    digits = 0 if abs(scaled) >= 1000 else 1 if abs(scaled) >= 10 else 2
-    return f"{scaled:.{digits}f}"
-
-
-def seconds_text(seconds: float) -> str:
-    """A duration with its own readable unit: '7.10 s', '29.1 ms'."""
-    unit = pick_unit(seconds, TIME_UNITS)
-    return f"{in_unit(seconds, unit)} {unit.name}"
-
-
-def bytes_text(nbytes: float) -> str:
-    """A size with its own readable unit: '59.2 GiB', '310 MiB'."""
-    unit = pick_unit(nbytes, MEMORY_UNITS)
-    return f"{in_unit(nbytes, unit)} {unit.name}"
 
 
 def layer_range(start: int, end: int) -> str:
@@ -216,39 +175,6 @@ def _why(plans: Sequence[Plan], hardware: HardwareProfile) -> list[str]:
              if abs(d) >= shown]
     if parts:
         lines.append("- On its pacing stage it spends, per iteration, vs this plan: " + ", ".join(parts) + ".")
-    return lines + [""]
-
-
-def node_offload_bytes(plan: Plan) -> list[list[int]]:
-    """Per node, the predicted host bytes of each of its GPU processes: stages hold consecutive rank
-    blocks of dp x tp ranks (cost/plan_predict.py stage_first_gpu), nodes consecutive blocks of
-    gpus_per_node ranks."""
-    per_rank = [sp.cpu_memory_bytes for sp in plan.prediction.stages for _ in range(plan.gpus_per_stage)]
-    size = plan.cluster.gpus_per_node
-    return [per_rank[start:start + size] for start in range(0, len(per_rank), size)]
-
-
-def _source(from_profile: bool, host: HostLimits, flag: str) -> str:
-    return f"hardware profile `{host.profile_name}`; {flag} overrides" if from_profile else flag
-
-
-def host_lines(plan: Plan, host: HostLimits) -> list[str]:
-    """## Host: the node limits used (and where they came from) and the plan's host headroom per node."""
-    lines = ["## Host (per node)", "",
-             f"- memory {bytes_text(host.memory_bytes)} ({_source(host.memory_from_profile, host, '--host-memory-gb')}), "
-             f"CPU cores {host.cpu_cores} ({_source(host.cores_from_profile, host, '--cpu-cores')}); a process that "
-             f"offloads keeps {bytes_text(host.margin_bytes)} free beyond its predicted offloaded state "
-             "(--host-memory-margin).", ""]
-    nodes = node_offload_bytes(plan)
-    if not any(any(node) for node in nodes):
-        return lines + ["The plan offloads nothing to host memory.", ""]
-    lines += ["| node | offloaded state | with margin | headroom |", "|---|---|---|---|"]
-    shown = nodes if len(nodes) <= 8 else [max(nodes, key=sum)]
-    for index, ranks in enumerate(shown):
-        need = sum(float(host_need_bytes(b, host.margin_bytes, 1)) for b in ranks)
-        label = str(index) if len(nodes) <= 8 else f"fullest of {len(nodes)}"
-        lines.append(f"| {label} | {bytes_text(sum(ranks))} | {bytes_text(need)} | "
-                     f"{bytes_text(host.memory_bytes - need)} |")
     return lines + [""]
 
 
