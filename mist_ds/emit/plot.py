@@ -18,8 +18,16 @@ _MEMORY_KINDS = (("weights_bytes", "weights"), ("gradients_bytes", "gradients"),
 
 
 def plan_png(plan: Plan, memory_cap_bytes: int) -> bytes:
-    """PNG bytes: left, the predicted timeline of one iteration; right, peak memory by kind per stage;
-    one legend for both below them (constrained layout keeps it off the bars and the axis labels)."""
+    """PNG bytes of plan_figure."""
+    buffer = io.BytesIO()
+    plan_figure(plan, memory_cap_bytes).savefig(buffer, format="png", metadata={"Software": None})
+    return buffer.getvalue()
+
+
+def plan_figure(plan: Plan, memory_cap_bytes: int):
+    """matplotlib Figure (Agg): left, the predicted timeline of one iteration; right, peak memory by kind
+    per stage; one legend for both below them (constrained layout keeps it off the bars and the axis
+    labels)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -31,13 +39,11 @@ def plan_png(plan: Plan, memory_cap_bytes: int) -> bytes:
     _draw_memory(memory, plan, memory_cap_bytes)
     handles, labels = [], []
     for ax in (timeline, memory):
-        h, l = ax.get_legend_handles_labels()
-        handles, labels = handles + h, labels + l
+        more_handles, more_labels = ax.get_legend_handles_labels()
+        handles, labels = handles + more_handles, labels + more_labels
     fig.legend(handles, labels, loc="outside lower center", ncol=5, fontsize=8, frameon=False)
     fig.suptitle(f"{plan.model.name}: {plan.describe()}")
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", metadata={"Software": None})
-    return buffer.getvalue()
+    return fig
 
 
 def _draw_timeline(ax, plan: Plan) -> None:
