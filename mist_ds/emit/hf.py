@@ -154,7 +154,8 @@ def hf_readme(plan: Plan) -> str:
         "choose the learning rate and the rest as usual (transformers 5 calls gradient_checkpointing "
         "activation_checkpointing and still accepts the old name).",
         "- `accelerate.yaml`: `accelerate launch --config_file accelerate.yaml train.py` from this folder "
-        "(or `deepspeed --num_gpus N train.py --deepspeed ds_config.json`).", "",
+        f"(or, on each node, `deepspeed --num_gpus {cluster.gpus_per_node} train.py --deepspeed ds_config.json` "
+        "with a script that parses TrainingArguments).", "",
         "The prediction in ../report.md is for mist_ds's own model and runtime; a transformers model of the "
         "same shape runs the same ZeRO setting but its kernels (attention, loss) may need more memory and time.",
         "",
