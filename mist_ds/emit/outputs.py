@@ -45,3 +45,15 @@ def render_outputs(out_dir: Path, plans: Sequence[Plan], hardware: HardwareProfi
 def write_outputs(out_dir: Path, files: dict[str, bytes]) -> None:
     """Write the rendered files (each atomically; launch.sh executable)."""
     write_files_atomic(Path(out_dir), files, executable=frozenset({"launch.sh"}))
+
+
+# --- Hugging Face Trainer / accelerate files (emit/hf.py); added by the ecosystem branch -------------------
+HF_FOLDER = "hf"
+
+
+def hf_output_files(plan: Plan) -> dict[str, bytes]:
+    """'hf/<name>' -> bytes of the Hugging Face files for a plan the Trainer can express ({} when the plan
+    needs mist_ds's runtime: emit.hf.hf_trainer_blocker says why, and report.md says it too)."""
+    from mist_ds.emit.hf import hf_files
+
+    return {f"{HF_FOLDER}/{name}": text.encode() for name, text in hf_files(plan).items()}

@@ -22,6 +22,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from mist_ds.config import HardwareProfile, TuneRequest
 from mist_ds.config.executors import offloaded_layer_count
 from mist_ds.cost.stage_args import stage_args
 from mist_ds.search import feasibility as ok
@@ -39,8 +40,21 @@ class Limits:
     """What a stage strategy must fit in."""
 
     gpu_bytes: float
+    """Per-GPU memory cap."""
     gpus_per_node: int
+    """GPU processes sharing one node's host memory."""
     host_bytes: float
+    """Host memory of one node."""
+    host_margin_bytes: float = 0.0
+    """Host memory kept free per GPU process of a strategy that offloads."""
+
+    @classmethod
+    def of(cls, request: TuneRequest, hardware: HardwareProfile) -> Limits:
+        """The limits of `request`: its GPU memory cap (else the card's) and its host limits
+        (TuneRequest.host_limits: --host-memory-gb / --host-memory-margin, else the profile's)."""
+        host = request.host_limits(hardware)
+        cap = request.gpu_memory_cap_bytes or hardware.gpu_memory_bytes
+        return cls(float(cap), request.cluster.gpus_per_node, float(host.memory_bytes), float(host.margin_bytes))
 
 
 @dataclass(frozen=True)
@@ -111,7 +125,8 @@ def cost_rows(adapter, rows: Rows, recompute: np.ndarray, act_fraction: float, l
     p2p = np.array([adapter.p2p_s(layout) for layout in rows.layouts])[rows.index]
     neighbours = (stage > 0).astype(float) + (stage < stages - 1).astype(float)
     # a strategy whose offloaded state overflows the host counts as needing infinite GPU memory
-    peak = np.where(ok.host_memory_fits(cpu, limits.gpus_per_node, limits.host_bytes), peak, np.inf)
+    host_fits = ok.host_memory_fits(cpu, limits.gpus_per_node, limits.host_bytes, limits.host_margin_bytes)
+    peak = np.where(host_fits, peak, np.inf)
     return stable + p2p * neighbours, delta, peak, peak <= limits.gpu_bytes
 
 

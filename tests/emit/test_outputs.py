@@ -12,6 +12,7 @@ from mist_ds.config import ClusterSpec, Plan, TuneRequest, resolve_model
 from mist_ds.config.profiles import load_hardware
 from mist_ds.config.units import GIB
 from mist_ds.emit.outputs import OUTPUT_FILES, render_outputs, write_outputs
+from mist_ds.emit.report import in_unit, table_units
 
 HW = load_hardware("h100-sxm-80gb")
 CASES = {
@@ -63,9 +64,12 @@ def test_plan_json_round_trips_and_carries_the_prediction(tuned, tmp_path):
     report = files["report.md"].decode()
     for heading in ("## Plan", "## Top plans", "## Why this plan", "## Search"):
         assert heading in report
-    # the report's numbers are the plans' predictions (one clock): each listed plan's s/iter appears
+    # the report's numbers are the plans' predictions (one clock): each listed plan's time per iteration
+    # appears, in the unit of the table's column
+    clock, _ = table_units(result.plans)
+    assert f"| {clock.name}/iter |" in report
     for listed in result.plans:
-        assert f"| {listed.prediction.iteration_time_s:.3f} |" in report
+        assert f"| {in_unit(listed.prediction.iteration_time_s, clock)} |" in report
     assert report.count("\n| ") >= len(result.plans) + plan.num_stages * 2
 
 
