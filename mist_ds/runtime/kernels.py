@@ -144,7 +144,17 @@ def swiglu(gate_up: torch.Tensor, impl: str = "auto") -> torch.Tensor:
 
 
 def rope_cos_sin(seq_len: int, rot_dim: int, theta: float, device, dtype):
-    """cos/sin tables (seq, rot_dim) of rotary embeddings (Su et al. 2021, RoFormer, eq. 34)."""
+    """cos/sin tables (seq, rot_dim) of rotary embeddings (Su et al. 2021, RoFormer, eq. 34).
+
+    Computed once per (seq_len, rot_dim, theta, device, dtype) and shared by every layer and pass
+    (read-only constants, no gradient): building them per layer cost ~8 small kernel launches per
+    layer forward, recompute included (HF computes them once per model forward)."""
+    device = torch.get_default_device() if device is None else torch.device(device)
+    return _rope_tables(seq_len, rot_dim, float(theta), device, dtype)
+
+
+@functools.lru_cache(maxsize=32)
+def _rope_tables(seq_len: int, rot_dim: int, theta: float, device: torch.device, dtype):
     inv = 1.0 / (theta ** (torch.arange(0, rot_dim, 2, device=device, dtype=torch.float32) / rot_dim))
     angles = torch.outer(torch.arange(seq_len, device=device, dtype=torch.float32), inv)
     angles = torch.cat((angles, angles), dim=-1)
