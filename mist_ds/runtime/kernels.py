@@ -89,11 +89,14 @@ def _liger_ops():
 
 
 @functools.cache
-def _compiled(fn):
+def compiled(fn):
+    """torch.compile(fn) for fixed shapes, once per function (shared by kernels.py and loss.py)."""
     import torch._dynamo
 
-    if torch._dynamo.config.recompile_limit < RECOMPILE_LIMIT:
-        torch._dynamo.config.recompile_limit = RECOMPILE_LIMIT
+    config = torch._dynamo.config
+    name = "recompile_limit" if hasattr(config, "recompile_limit") else "cache_size_limit"  # torch < 2.6
+    if getattr(config, name) < RECOMPILE_LIMIT:
+        setattr(config, name, RECOMPILE_LIMIT)
     return torch.compile(fn, dynamic=False)
 
 
@@ -124,7 +127,7 @@ def norm(x, weight, bias, eps: float, impl: str = "auto"):
         if bias is not None:
             return ops.LigerLayerNormFunction.apply(x, weight, bias, eps)
         return ops.LigerRMSNormFunction.apply(x, weight, eps, 0.0, "llama", False, None)
-    return (_compiled(torch_norm) if impl == "compile" else torch_norm)(x, weight, bias, eps)
+    return (compiled(torch_norm) if impl == "compile" else torch_norm)(x, weight, bias, eps)
 
 
 def torch_swiglu(gate_up: torch.Tensor) -> torch.Tensor:
@@ -140,7 +143,7 @@ def swiglu(gate_up: torch.Tensor, impl: str = "auto") -> torch.Tensor:
         rows = gate_up.reshape(-1, gate_up.shape[-1])
         out = _liger_ops().LigerFusedGateUpSiLUMulFunction.apply(rows, False)
         return out.view(*gate_up.shape[:-1], out.shape[-1])
-    return (_compiled(torch_swiglu) if impl == "compile" else torch_swiglu)(gate_up)
+    return (compiled(torch_swiglu) if impl == "compile" else torch_swiglu)(gate_up)
 
 
 def rope_cos_sin(seq_len: int, rot_dim: int, theta: float, device, dtype):
@@ -184,7 +187,7 @@ def rope(q: torch.Tensor, k: torch.Tensor, cos, sin, impl: str = "auto"):
         # already contiguous that "copy" would be the caller's tensor, so give it its own
         q, k = (t.clone() if t.transpose(1, 2).is_contiguous() else t for t in (q, k))
         return _liger_ops().LigerRopeFunction.apply(q, k, cos, sin, None, 1, None)
-    return (_compiled(torch_rope_qk) if impl == "compile" else torch_rope_qk)(q, k, cos, sin)
+    return (compiled(torch_rope_qk) if impl == "compile" else torch_rope_qk)(q, k, cos, sin)
 
 
 def _sdpa_backend(kernel: str):

@@ -34,6 +34,7 @@ import functools
 import torch
 
 from mist_ds.config.kernel_picks import loss_impl
+from mist_ds.runtime.kernels import compiled as compile_fixed_shapes
 from mist_ds.runtime.tp import tp_size, vocab_parallel_cross_entropy
 
 CHUNK_LOGITS = 1 << 24   # logits per chunk: a 64 MiB fp32 working buffer
@@ -63,14 +64,9 @@ def _chunk_grad_low(x, lse, target, hit, scale) -> torch.Tensor:
     return _chunk_grad(x, lse, target, hit, scale).to(x.dtype)
 
 
-@functools.cache
-def _compiled(fn):
-    return torch.compile(fn, dynamic=False)
-
-
 def _kernels(compiled: bool, x: torch.Tensor):
     if compiled and x.is_cuda:
-        return _compiled(_chunk_stats), _compiled(_chunk_grad_low)
+        return compile_fixed_shapes(_chunk_stats), compile_fixed_shapes(_chunk_grad_low)
     return _chunk_stats, _chunk_grad
 
 
