@@ -21,6 +21,13 @@ from mist_ds.cost.shapes import vocab_shard
 
 ELEM = 2
 FP32 = 4
+# bytes read + written per logit by the runtime's chunked cross-entropy (runtime/loss.py), each
+# chunk: forward upcast copy (2 + 4), amax (4), sub_ (4 + 4), exp_ (4 + 4), sum (4); backward
+# upcast copy (2 + 4), sub_ (8), exp_ (8), scale mul_ (8), copy_ back to 16 bits (4 + 2). Measured
+# on H200 (bench/results/runtime/gpu_bench_h200_2026-11-30.json, loss.*.methods.chunked.loss):
+# 25.9 / 26.8 ps per logit for gpt-1.3b / llama-7b shapes, i.e. 66 bytes at ~2.5 TB/s; the model
+# charges them at the profile's copy bandwidth (~17 ps per logit on H200).
+LOSS_BYTES_PER_LOGIT = 30 + 36
 # element passes (reads + writes of one activation-sized tensor) of the runtime's apply_rope
 # (runtime/blocks.py): neg of half (1) + cat (2), x*cos (2), rotated*sin (2), add (3)
 ROPE_PASSES = 10
@@ -78,10 +85,10 @@ def block_parts(hw: HardwareProfile, model: ModelSpec, batch: int, seq: int, tp:
 def _head_and_embedding(hw: HardwareProfile, model: ModelSpec, m: int, tp: int) -> tuple[float, float]:
     """(LM head + loss fwd+bwd, embedding fwd+bwd) seconds for m tokens on one TP rank."""
     h, rows = model.hidden_size, int(vocab_shard(model, tp))
-    # LM head: logits GEMM and its two backward GEMMs; loss in fp32 (tp.py upcasts): upcast,
-    # log-softmax read+write forward, and the same traffic again backward
+    # LM head: logits GEMM and its two backward GEMMs; the loss is the runtime's chunked
+    # cross-entropy (runtime/loss.py ChunkedCrossEntropy), LOSS_BYTES_PER_LOGIT of traffic
     head = (matmul_time_s(hw, m, rows, h) + matmul_time_s(hw, m, h, rows) + matmul_time_s(hw, rows, h, m)
-            + _memory_s(hw, [("copy", m * rows * (ELEM + FP32)), ("copy", 4 * m * rows * FP32)])
+            + _memory_s(hw, [("copy", m * rows * LOSS_BYTES_PER_LOGIT)])
             + _memory_s(hw, [(("layernorm_fwd" if model.norm == "layernorm" else "rmsnorm_fwd"),
                               2.5 * 2 * m * h * ELEM)]))
     # embedding: gather forward, scatter-add into the (rows, h) gradient backward

@@ -122,28 +122,33 @@ class StageCostModel:
         return (groups - np.floor((1.0 - ratio) * groups)) / groups
 
     def _memory(self, t) -> dict[str, np.ndarray]:
-        """Peak = max(forward/backward peak, optimizer-step peak) + allocator allowance.
+        """Peak = max(forward/backward, optimizer step, build) + allocator allowance.
 
-        Forward/backward peaks at the start of the last micro-batch's backward: model states,
-        saved activations, kept buffers, and the larger of the loss's logits working set and the
-        buffers that only exist once parameter gradients flow (cost/memory.py).
+        Forward/backward peaks at the start of the last micro-batch's backward: model states (the
+        larger of the gradient partition and ZeRO-1's accumulated whole gradients), saved
+        activations, kept buffers, and the larger of the loss's logits working set and the buffers
+        that only exist once parameter gradients flow. Build: the whole 16-bit stage on the GPU
+        before ZeRO-3 partitions it (cost/memory.py).
         """
-        fwd_bwd = (t["weights"] + t["gradients"] + t["optimizer"] + t["activations"]
+        grads = np.maximum(t["gradients"], t["accumulated_gradients"])
+        fwd_bwd = (t["weights"] + grads + t["optimizer"] + t["activations"]
                    + t["buckets"] + t["gathered"] + np.maximum(t["logits"], t["passing_buckets"]))
         step_grads = t["step_gradients"] + t["step_convert"]
         step = t["step_weights"] + step_grads + t["optimizer"] + t["step_buffers"]
-        at_step = step > fwd_bwd
-        raw = np.maximum(fwd_bwd, step)
+        build = t["build_weights"]
+        raw = np.maximum(np.maximum(fwd_bwd, step), build)
+        phase = np.where(build >= raw, 2, np.where(step > fwd_bwd, 1, 0))  # 0 fwd/bwd, 1 step, 2 build
         allowance = raw * self.allocator_fraction
-        pick = lambda step_value, fb_value: np.where(at_step, step_value, fb_value)  # noqa: E731
+        pick = lambda fb_value, step_value, build_value=0.0: np.choose(  # noqa: E731
+            phase, np.broadcast_arrays(fb_value, step_value, build_value))
         buffers = t["buckets"] + t["gathered"] + np.maximum(t["logits"], t["passing_buckets"])
         return {
             "peak_memory_bytes": raw + allowance,
-            "weights_bytes": pick(t["step_weights"], t["weights"]),
-            "gradients_bytes": pick(step_grads, t["gradients"]),
-            "optimizer_states_bytes": t["optimizer"],
-            "activations_bytes": pick(0.0, t["activations"]),
-            "buffers_bytes": pick(t["step_buffers"], buffers) + allowance,
+            "weights_bytes": pick(t["weights"], t["step_weights"], build),
+            "gradients_bytes": pick(grads, step_grads),
+            "optimizer_states_bytes": pick(t["optimizer"], t["optimizer"]),
+            "activations_bytes": pick(t["activations"], 0.0),
+            "buffers_bytes": pick(buffers, t["step_buffers"]) + allowance,
             "cpu_memory_bytes": t["cpu_states"] + t["cpu_activations"],
         }
 
@@ -157,7 +162,7 @@ class StageCostModel:
         return table[inverse].reshape(b.shape + (4,))
 
     def _time(self, t, b, dp, tp, g) -> dict[str, np.ndarray]:
-        rt = self.rates
+        rt, hw = self.rates, self.hw
         times = self._compute(b, tp)
         block_f, block_b, head, embedding = (times[..., i] for i in range(4))
         layers, recomputed = t["num_layers"], t["num_recompute"]
@@ -168,40 +173,44 @@ class StageCostModel:
         inter = (dp * tp > self.gpus_per_node) & (self.num_nodes > 1)
         nccl = (rt.collective_s("reduce_scatter", t["dp_rs_mb_bytes"], dp, inter)
                 + 2 * rt.collective_s("all_gather", t["dp_ag_mb_bytes"] / 2, dp, inter))
-        # ZeRO-3 offload_param: the partition is copied in before every gather (overlapped by
-        # the prefetch); activation offload is synchronous in the runtime (save_on_cpu on the
-        # compute stream: out in forward, back in backward), so it adds to the micro-batch
-        h2d = rt.h2d_s(t["h2d_mb_bytes"])
-        act_xfer = rt.d2h_s(t["offloaded_per_microbatch"]) + rt.h2d_s(t["offloaded_per_microbatch"])
-        # ZeRO-3 hook work on the compute thread per submodule fetch (profile-calibrated)
-        fetch = t["z3_fetches"] * self.hw.zero3_fetch_overhead_s
+        # side-stream copies (ZeRO-3 weight offload gathers, ZeRO-3 offload's gradient partition)
+        # overlap compute; activation offload is synchronous in the runtime (save_on_cpu on the
+        # compute stream: out in forward, back in backward), and so are ZeRO-2 offload's per-parameter
+        # accumulation copies (cost/work.py): they add to the micro-batch
+        h2d, d2h = rt.h2d_s(t["h2d_mb_bytes"]), rt.d2h_s(t["d2h_mb_bytes"])
+        sync_xfer = (rt.d2h_s(t["offloaded_per_microbatch"]) + rt.h2d_s(t["offloaded_per_microbatch"])
+                     + rt.d2h_s(t["sync_offload_mb_bytes"]) + rt.h2d_s(t["sync_offload_mb_bytes"]))
+        # host time the GPU waits for (profile-calibrated): ZeRO-3 hooks per submodule fetch,
+        # launch gaps per block pass, the training loop's per-micro-batch work
+        fetch = t["z3_fetches"] * hw.zero3_fetch_overhead_s
+        host_mb = t["block_passes"] * hw.host_layer_overhead_s + hw.host_microbatch_overhead_s
         busy = busy_compute + recompute
-        overlapped = rt.overlapped_s(busy, nccl, h2d, 0.0)
+        overlapped = rt.overlapped_s(busy, nccl, h2d, d2h)
         extra = overlapped - busy
-        share_dp = np.where(nccl + h2d > 0, nccl / np.maximum(nccl + h2d, 1e-30), 0.0)
+        share_dp = np.where(nccl + h2d + d2h > 0, nccl / np.maximum(nccl + h2d + d2h, 1e-30), 0.0)
         # once per step: ZeRO-0 all-reduce and pipelined ZeRO-1 reduce after the last backward;
         # ZeRO-1/2 (and BF16_Optimizer) all-gather the updated partitions after the step
         step_comm = (rt.collective_s("all_reduce", t["dp_ar_step_bytes"], dp, inter)
                      + rt.collective_s("reduce_scatter", t["dp_rs_step_bytes"], dp, inter)
                      + rt.collective_s("all_gather", t["dp_ag_step_bytes"], dp, inter))
         gpu_opt = rt.gpu_adam_s(t["gpu_adam_params"]) + rt.copy_s(t["step_copy_bytes"])
-        cpu_adam = rt.cpu_adam_s(t["cpu_adam_params"])
+        cpu_adam = rt.cpu_adam_s(t["cpu_adam_params"]) + rt.host_pass_s(t["cpu_pass_bytes"])
         transfers = rt.d2h_s(t["opt_d2h_bytes"]) + rt.h2d_s(t["opt_h2d_bytes"])
         cpu_side = cpu_adam + transfers
         # Twin-Flow (ZeRO-3 offload ratio): GPU and CPU parts of the step run concurrently
         optimizer = np.maximum(gpu_opt, cpu_side)
         cpu_wins = cpu_side >= gpu_opt
-        stable = overlapped + tp_mb + act_xfer + fetch
+        stable = overlapped + tp_mb + sync_xfer + fetch + host_mb
         # forward share of the micro-batch: block forwards, a third of the head and embedding
         # (backward ~ 2x forward, Narayanan et al. 2021 section 3.5), applied to the whole stable time
         forward_busy = layers * block_f + (t["has_head"] * head + t["has_embedding"] * embedding) / 3
         forward_share = np.where(busy > 0, forward_busy / np.maximum(busy, 1e-30), 1.0 / 3.0)
         return {
             "stable_time_s": stable, "forward_time_s": stable * forward_share,
-            "delta_time_s": step_comm + optimizer,
-            "compute_s": g * busy_compute, "recompute_s": g * recompute, "tp_comm_s": g * tp_mb,
+            "delta_time_s": step_comm + optimizer + hw.host_step_overhead_s,
+            "compute_s": g * (busy_compute + host_mb), "recompute_s": g * recompute, "tp_comm_s": g * tp_mb,
             "dp_comm_s": g * (extra * share_dp + fetch) + step_comm,
-            "offload_s": (g * (extra * (1 - share_dp) + act_xfer)
+            "offload_s": (g * (extra * (1 - share_dp) + sync_xfer)
                           + np.where(cpu_wins, transfers, 0.0)),
-            "optimizer_s": np.where(cpu_wins, cpu_adam, gpu_opt),
+            "optimizer_s": np.where(cpu_wins, cpu_adam, gpu_opt) + hw.host_step_overhead_s,
         }

@@ -6,8 +6,14 @@ measured profile's provenance:
   nearest measured size's bus bandwidth and scales its latency by the ring's step count
   (hw_lookup.collective_fit). Group size 1 costs nothing.
 * block compute: kernel sums per (micro-batch, tp) (cost/layer_time.py).
-* CPU Adam: params/s interpolated in thread count; each rank gets host_cpu_cores / GPUs-per-node
-  threads (DeepSpeedCPUAdam runs OpenMP threads in every rank's process).
+* CPU Adam: params/s interpolated in thread count. The deepspeed launcher leaves OMP_NUM_THREADS
+  unset unless --bind_cores_to_rank (launcher/launch.py; emit/launch.py does not pass it), so every
+  rank's DeepSpeedCPUAdam runs OpenMP threads on all host_cpu_cores, and the node's ranks step at the
+  same time: they share the node's rate at host_cpu_cores threads, each getting 1/GPUs-per-node of it.
+  (Measured on 2xH200, l7-2g-c40-b4-z1-off1-rc32: 3.48 s/iter, which the single-process 16-thread
+  rate the former rule gave under-predicted by 44%.)
+* host passes of the offloaded step: bytes at the profile's calibrated host_memory_bandwidth_gbps,
+  shared by the node's ranks (0 s while it is not calibrated).
 * GPU Adam: the measured fused-Adam rate, else the adam_step kernel bandwidth over the bytes
   Adam moves per parameter.
 * interference: Mist's model (MIST.md section 2, interference_estimate_for_one_group): active
@@ -33,10 +39,13 @@ class Rates:
     def __init__(self, hw: HardwareProfile, gpus_per_node: int):
         self.hw = hw
         self._fits: dict[tuple[str, str, int], tuple[float, float]] = {}
-        self.threads = max(1, hw.host_cpu_cores // max(1, gpus_per_node))
+        self.threads = hw.host_cpu_cores
+        self.ranks_per_node = max(1, gpus_per_node)
         samples = sorted(hw.cpu_adam, key=lambda s: s.num_threads)
         self.cpu_adam_params_per_s = float(np.interp(
-            self.threads, [s.num_threads for s in samples], [s.params_per_s for s in samples]))
+            self.threads, [s.num_threads for s in samples], [s.params_per_s for s in samples])) / self.ranks_per_node
+        self.host_pass_bytes_per_s = (None if hw.host_memory_bandwidth_gbps is None
+                                      else hw.host_memory_bandwidth_gbps * 1e9 / self.ranks_per_node)
         self.gpu_adam_params_per_s = hw.gpu_adam_params_per_s or (
             memory_kernel_gbps(hw, "adam_step") * 1e9 / ADAM_BYTES_PER_PARAM)
         self._interference = _interference_table(hw)
@@ -78,8 +87,14 @@ class Rates:
         return np.where(nbytes > 0, self.hw.pcie_latency_s + nbytes / rate, 0.0)
 
     def cpu_adam_s(self, params):
-        """DeepSpeedCPUAdam step time of `params` fp32 parameters on this rank's threads."""
+        """DeepSpeedCPUAdam step time of `params` fp32 parameters on this rank's share of the node."""
         return np.asarray(params, float) / self.cpu_adam_params_per_s
+
+    def host_pass_s(self, nbytes):
+        """Torch CPU passes of `nbytes` (read + written) on this rank's share of host bandwidth."""
+        if self.host_pass_bytes_per_s is None:
+            return np.zeros_like(np.asarray(nbytes, float))
+        return np.asarray(nbytes, float) / self.host_pass_bytes_per_s
 
     def gpu_adam_s(self, params):
         """GPU Adam step time of `params` fp32 parameters."""
