@@ -11,12 +11,15 @@ from mist_ds.config.executors import STOCK_DEEPSPEED
 from mist_ds.cost.activations import ATTENTION_SAVES
 from mist_ds.cost.compiled import compile_stage
 from mist_ds.cost.layer_time import block_times
-from mist_ds.cost.memory import SUB_GROUP_ELEMENTS
-from mist_ds.cost.shapes import layer_shapes, param_tensor_stats, vocab_shard
+from mist_ds.cost.host_memory import host_peak_bytes
+from mist_ds.cost.memory import ELEM, SUB_GROUP_ELEMENTS
+from mist_ds.cost.shapes import (layer_shapes, param_tensor_stats, pinned_matrix_rounding,
+                                 pinned_tensor_bytes, vocab_shard)
 from mist_ds.cost.stage_args import StageArgs
 from mist_ds.cost.timing import Rates
 
 PERSISTENCE_THRESHOLD = STOCK_DEEPSPEED.constants.stage3_param_persistence_threshold
+HOST_DEFAULTS = {"pinned_accumulated": 0.0, "pinned_param_partitions": 0.0, "packed_weight_rounding": 1.0}
 
 
 @dataclass(frozen=True)
@@ -98,20 +101,31 @@ class StageCostModel:
         vs = vocab_shard(self.model, tp.astype(int)).astype(float)
         persistent, largest = param_tensor_stats(self.model, tp.astype(int), layers, emb, head, hc,
                                                  PERSISTENCE_THRESHOLD)
-        oo_eff = np.where(z[3] > 0, self._subgroup_ratio(layers, dp, tp, emb, head, hc, oo), oo)
+        groups, cpu_groups = self._sub_groups(layers, dp, tp, emb, head, hc, oo)
+        oo_eff = np.where(z[3] > 0, cpu_groups / groups, oo)
         out = self._fn(b, layers, dp, tp, r, k, ow, og, oo_eff, na, *z, bf, emb, head, hc, pp,
                        (r > 0).astype(float), vs, (oo > 0).astype(float), (g > 1).astype(float),
                        persistent, largest)
         shape = layers.shape
         terms = {n: np.broadcast_to(np.asarray(v, float), shape) for n, v in zip(self.names, out)}
-        terms.update(num_layers=layers, num_recompute=r, has_head=head, has_embedding=emb)
+        terms.update(num_layers=layers, num_recompute=r, has_head=head, has_embedding=emb,
+                     z1=z[1], z2=z[2], z3=z[3], cpu_sub_groups=np.where(z[3] > 0, cpu_groups, 0.0))
+        if np.any(terms["cpu_packed_weights"] > 0):   # activation offload packs the weights too
+            terms["packed_weight_rounding"] = pinned_matrix_rounding(self.model, tp)
+        if np.any(terms["host_accumulated"] > 0):     # ZeRO-2 offload: whole tensors of the partition
+            terms["pinned_accumulated"] = pinned_tensor_bytes(self.model, tp, dp, layers, emb, head, hc,
+                                                              ELEM, split=False)
+        if np.any(terms["host_z3_params16"] > 0):     # ZeRO-3 offload_param: each tensor's partition
+            terms["pinned_param_partitions"] = pinned_tensor_bytes(self.model, tp, dp, layers, emb, head,
+                                                                   hc, ELEM, split=True)
         return terms
 
-    def _subgroup_ratio(self, layers, dp, tp, emb, head, hc, ratio):
-        """ZeRO-3 offloads whole optimizer sub-groups: of S = ceil(partition / sub_group_size)
-        sub-groups the last S - floor((1 - ratio) * S) go to the CPU (stage3.py
-        _create_fp16_sub_groups and the subgroup_to_device loop); sub_group_size is the executor's
-        constant that emit/ds_config.py writes (config/executors.py)."""
+    def _sub_groups(self, layers, dp, tp, emb, head, hc, ratio):
+        """(sub-groups, CPU sub-groups) of a ZeRO-3 partition: DeepSpeed offloads whole optimizer
+        sub-groups: of S = ceil(partition / sub_group_size) sub-groups the last
+        S - floor((1 - ratio) * S) go to the CPU (stage3.py _create_fp16_sub_groups and the
+        subgroup_to_device loop); sub_group_size is the executor's constant that emit/ds_config.py
+        writes (config/executors.py)."""
         m = self.model
         rows = vocab_shard(m, tp.astype(int))
         shapes = layer_shapes(m)
@@ -119,7 +133,7 @@ class StageCostModel:
         n = (layers * (shapes.sharded_params / tp + shapes.replicated_params)
              + emb * (rows * m.hidden_size + pos) + head * (m.norm_params + hc * rows * m.hidden_size))
         groups = np.maximum(np.ceil(n / dp / SUB_GROUP_ELEMENTS), 1.0)
-        return (groups - np.floor((1.0 - ratio) * groups)) / groups
+        return groups, groups - np.floor((1.0 - ratio) * groups)
 
     def _memory(self, t) -> dict[str, np.ndarray]:
         """Peak = max(forward/backward, optimizer step, build) + allocator allowance.
@@ -149,7 +163,8 @@ class StageCostModel:
             "optimizer_states_bytes": pick(t["optimizer"], t["optimizer"]),
             "activations_bytes": pick(t["activations"], 0.0),
             "buffers_bytes": pick(buffers, t["step_buffers"]) + allowance,
-            "cpu_memory_bytes": t["cpu_states"] + t["cpu_activations"],
+            "cpu_memory_bytes": host_peak_bytes({**HOST_DEFAULTS, **t}, self.hw.host_process_base_bytes,
+                                                SUB_GROUP_ELEMENTS),
         }
 
     def _compute(self, b, tp) -> np.ndarray:

@@ -5,7 +5,8 @@ volumes, host<->device bytes and optimizer work. Hardware turns these into secon
 Sources:
 * TP collectives: this runtime's layout (runtime/tp.py): every row-parallel linear all-reduces its
   (b, s, h) output in forward; every column-parallel linear all-reduces its input gradient in
-  backward (one per linear: q, k, v, up [, gate]); recompute repeats the forward ones;
+  backward (one per fused linear: q|k|v and up or gate|up, FusedColumnLinear); recompute repeats
+  the forward ones;
 * DP: ZeRO-0 all-reduces 16-bit gradients once per step (engine.py allreduce_gradients);
   ZeRO-1/2 reduce-scatter gradients (stage_1_and_2.py average_tensor) every micro-batch (0.19;
   a pipeline's ZeRO-1 once per step) then all-gather updated 16-bit partitions after step
@@ -80,7 +81,7 @@ def comm_exprs(model: ModelSpec, seq_len: int) -> dict[str, sp.Expr]:
         "opt_d2h_bytes": FP32 * n * shard * oo,
         "opt_h2d_bytes": (ELEM * (Z1 + Z2) + FP32 * Z3) * n * shard * oo,
         # torch CPU passes of the offloaded step (bytes read + written in host memory)
-        "cpu_pass_bytes": (8 + 6 * (Z1 + Z2)) * n * shard * oo,
+        "cpu_pass_bytes": (8 + 6 * (Z1 + Z2) + 4 * Z3) * n * shard * oo,
         # memory-bound DeepSpeed passes outside the model (bytes read + written), GPU side:
         # per micro-batch, ZeRO-1/2 copy every fresh gradient into the ipg bucket (read 2 + write
         # 2 per element) and accumulate the reduced slice into the partition (read 4 + write 2 per
