@@ -204,11 +204,11 @@ class HardwareProfile(StrictModel):
     (DeepSpeed's step bookkeeping, per-tensor gradient norms with host synchronisations, zero_grad,
     the training loop's loss all-reduce). Run-derived: 0.0 = not calibrated; fitted by
     `python -m mist_ds.calibrate`."""
-    host_memory_bandwidth_gbps: float | None = Field(default=None, gt=0.0)
-    """Effective host-memory bandwidth, GB/s per node, of the torch CPU passes that DeepSpeed's
-    optimizer offload makes each step beside CPU Adam (clipping the fp32 gradient partition,
-    converting the updated fp32 partition to 16 bits), shared by the node's ranks. Run-derived:
-    None = not calibrated (the passes are not charged); fitted by `python -m mist_ds.calibrate`."""
+    pageable_h2d_bandwidth_gbps: float | None = Field(default=None, gt=0.0)
+    """Host-to-device bandwidth from pageable (not pinned) host memory, GB/s per node, shared by the
+    node's ranks: DeepSpeed ZeRO-3 optimizer offload writes each updated parameter partition back
+    from its unpinned fp32 master copy (cost/work.py). Run-derived: None = not calibrated (charged at
+    the pinned h2d_bandwidth_gbps); fitted by `python -m mist_ds.calibrate`."""
     host_process_base_bytes: int = Field(default=0, ge=0)
     """Peak resident memory of one training process apart from the offloaded states the cost model
     counts (Python, torch, CUDA context and libraries, DeepSpeed, NCCL buffers), bytes. Run-derived:

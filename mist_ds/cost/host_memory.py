@@ -41,12 +41,8 @@ from mist_ds.cost.shapes import pow2_bytes
 FP32 = 4
 
 
-def host_peak_bytes(t: dict[str, np.ndarray], base_bytes: float, sub_group_elements: int) -> np.ndarray:
-    """Peak RSS of one rank of the stage: base + max(start-up transient, steady offloaded state).
-
-    `t` holds the compiled host terms (cost/memory.py), the ZeRO-stage indicators z1..z3, the number
-    of CPU optimizer sub-groups (cpu_sub_groups) and the per-tensor pinned sums of the stage
-    (pinned_accumulated, pinned_param_partitions) from cost/stage.py."""
+def _steady_bytes(t: dict[str, np.ndarray], sub_group_elements: int) -> np.ndarray:
+    """Offloaded state in host memory: pinned allocations rounded, pageable ones as they are."""
     z12, z3 = t["z1"] + t["z2"], t["z3"]
     pinned = (z12 * (pow2_bytes(t["host_master"]) + pow2_bytes(t["host_fp32_grads"]))
               + pow2_bytes(t["host_bf16_buffer"]) + pow2_bytes(t["host_staging"])
@@ -56,6 +52,17 @@ def host_peak_bytes(t: dict[str, np.ndarray], base_bytes: float, sub_group_eleme
               + np.where(t["host_z3_params16"] > 0,
                          pow2_bytes(t["host_z3_params16"]) + t["pinned_param_partitions"], 0.0))
     pageable = t["host_adam"] + z3 * t["host_master"]
-    steady = (pinned + pageable + t["cpu_activations"]
-              + t["cpu_packed_weights"] * t["packed_weight_rounding"])
-    return base_bytes + np.maximum(steady, t["host_defragment"])
+    return (pinned + pageable + t["cpu_activations"]
+            + t["cpu_packed_weights"] * t["packed_weight_rounding"])
+
+
+def host_peak_bytes(t: dict[str, np.ndarray], base_bytes: float, sub_group_elements: int) -> np.ndarray:
+    """Peak RSS of one rank of the stage: base + max(start-up transient, steady offloaded state).
+
+    `t` holds the compiled host terms (cost/memory.py; zero where t['host_rows'] is False: nothing
+    offloaded), the ZeRO-stage indicators z1..z3, the number of CPU optimizer sub-groups
+    (cpu_sub_groups), the start-up transient (host_defragment) and the per-tensor pinned sums of the
+    stage (pinned_accumulated, pinned_param_partitions, packed_weight_rounding) from cost/stage.py."""
+    if not np.any(t["host_rows"]):
+        return base_bytes + t["host_defragment"]
+    return base_bytes + np.maximum(_steady_bytes(t, sub_group_elements), t["host_defragment"])

@@ -134,11 +134,8 @@ def model_state_exprs(model: ModelSpec) -> dict[str, sp.Expr]:
         "host_accumulated": Z2 * OF * GA * part,       # accumulated_grads_in_cpu (per parameter)
         "host_z3_grads16": Z3 * OF * part,             # grad_partitions_flat_buffer
         "host_z3_params16": Z3 * ow * part,            # offload_param: 16-bit partitions
-        # stage3.py _create_fp16_partitions_with_defragmentation -> zero/utils.py defragment: the
-        # 16-bit partitions pass through a CPU buffer once at start-up (without offload_param)
-        "host_defragment": Z3 * (1 - ow) * part,
     }
-    cpu = sum(value for key, value in host.items() if key != "host_defragment")
+    cpu = sum(host.values())
     tp_rank_masked = minimum(tp - 1, 1)              # 1 when TP > 1: a rank > 0 exists
     return {
         "weights": weights, "gradients": grads + Z3 * OF * z3_fp32_grads, "optimizer": optimizer,

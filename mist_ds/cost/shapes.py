@@ -121,8 +121,8 @@ def pow2_bytes(nbytes):
     (aten/src/ATen/core/CachingHostAllocator.h: c10::llvm::PowerOf2Ceil); 0 stays 0."""
     import numpy as np
 
-    nbytes = np.asarray(nbytes, float)
-    return np.where(nbytes > 0, 2.0 ** np.ceil(np.log2(np.maximum(nbytes, 1.0))), 0.0)
+    mantissa, exponent = np.frexp(np.asarray(nbytes, float))   # x = m * 2**e, m in [0.5, 1)
+    return np.where(mantissa > 0, np.ldexp(1.0, exponent - (mantissa == 0.5)), 0.0)
 
 
 def pinned_tensor_bytes(model: ModelSpec, tp, dp, layers, has_embedding, has_head, head_matrix,

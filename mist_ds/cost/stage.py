@@ -19,7 +19,7 @@ from mist_ds.cost.stage_args import StageArgs
 from mist_ds.cost.timing import Rates
 
 PERSISTENCE_THRESHOLD = STOCK_DEEPSPEED.constants.stage3_param_persistence_threshold
-HOST_DEFAULTS = {"pinned_accumulated": 0.0, "pinned_param_partitions": 0.0, "packed_weight_rounding": 1.0}
+HOST_DEFAULTS = ("pinned_accumulated", "pinned_param_partitions")
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,8 @@ class StageCostModel:
         self.model, self.hw, self.seq_len, self.dtype = model, hw, seq_len, dtype
         self.num_nodes, self.gpus_per_node = num_nodes, gpus_per_node
         self.causal = True
-        self.names, self._fn = compile_stage(model, seq_len, ATTENTION_SAVES[attention])
+        self.names, self._fn, self.host_names, self._host_fn = compile_stage(
+            model, seq_len, ATTENTION_SAVES[attention])
         self.rates = Rates(hw, gpus_per_node)
         self._hw_json, self._model_json = hw.to_json(), model.to_json()
         self.allocator_fraction = hw.allocator_overhead_fraction
@@ -103,22 +104,38 @@ class StageCostModel:
                                                  PERSISTENCE_THRESHOLD)
         groups, cpu_groups = self._sub_groups(layers, dp, tp, emb, head, hc, oo)
         oo_eff = np.where(z[3] > 0, cpu_groups / groups, oo)
-        out = self._fn(b, layers, dp, tp, r, k, ow, og, oo_eff, na, *z, bf, emb, head, hc, pp,
-                       (r > 0).astype(float), vs, (oo > 0).astype(float), (g > 1).astype(float),
-                       persistent, largest)
+        args = (b, layers, dp, tp, r, k, ow, og, oo_eff, na, *z, bf, emb, head, hc, pp,
+                (r > 0).astype(float), vs, (oo > 0).astype(float), (g > 1).astype(float), persistent, largest)
         shape = layers.shape
-        terms = {n: np.broadcast_to(np.asarray(v, float), shape) for n, v in zip(self.names, out)}
+        terms = {n: np.broadcast_to(np.asarray(v, float), shape) for n, v in zip(self.names, self._fn(*args))}
         terms.update(num_layers=layers, num_recompute=r, has_head=head, has_embedding=emb,
-                     z1=z[1], z2=z[2], z3=z[3], cpu_sub_groups=np.where(z[3] > 0, cpu_groups, 0.0))
-        if np.any(terms["cpu_packed_weights"] > 0):   # activation offload packs the weights too
-            terms["packed_weight_rounding"] = pinned_matrix_rounding(self.model, tp)
-        if np.any(terms["host_accumulated"] > 0):     # ZeRO-2 offload: whole tensors of the partition
-            terms["pinned_accumulated"] = pinned_tensor_bytes(self.model, tp, dp, layers, emb, head, hc,
-                                                              ELEM, split=False)
-        if np.any(terms["host_z3_params16"] > 0):     # ZeRO-3 offload_param: each tensor's partition
-            terms["pinned_param_partitions"] = pinned_tensor_bytes(self.model, tp, dp, layers, emb, head,
-                                                                   hc, ELEM, split=True)
+                     z1=z[1], z2=z[2], z3=z[3], cpu_sub_groups=np.where(z[3] > 0, cpu_groups, 0.0),
+                     # zero/utils.py defragment (stage3.py _create_fp16_partitions_with_defragmentation):
+                     # the 16-bit partitions pass through a CPU buffer at start-up, without offload_param
+                     host_defragment=z[3] * (1 - ow) * ELEM * terms["params"] / dp)
+        terms.update(self._host_terms(args, (oo > 0) | (ow > 0) | (na > 0), tp, dp, layers, emb, head, hc))
         return terms
+
+    def _host_terms(self, args, rows, tp, dp, layers, emb, head, hc) -> dict[str, np.ndarray]:
+        """The host-memory terms (cost/host_memory.py), zero unless some of `rows` offload;
+        rows is returned as 'host_rows'."""
+        shape = layers.shape
+        out = {"host_rows": np.broadcast_to(rows, shape), "packed_weight_rounding": 1.0,
+               **{k: 0.0 for k in HOST_DEFAULTS}}
+        if not np.any(rows):
+            out.update({n: np.zeros(shape) for n in self.host_names})
+            return out
+        out.update({n: np.broadcast_to(np.asarray(v, float), shape)
+                    for n, v in zip(self.host_names, self._host_fn(*args))})
+        if np.any(out["cpu_packed_weights"] > 0):   # activation offload packs the weights too
+            out["packed_weight_rounding"] = pinned_matrix_rounding(self.model, tp)
+        if np.any(out["host_accumulated"] > 0):     # ZeRO-2 offload: whole tensors of the partition
+            out["pinned_accumulated"] = pinned_tensor_bytes(self.model, tp, dp, layers, emb, head, hc,
+                                                            ELEM, split=False)
+        if np.any(out["host_z3_params16"] > 0):     # ZeRO-3 offload_param: each tensor's partition
+            out["pinned_param_partitions"] = pinned_tensor_bytes(self.model, tp, dp, layers, emb, head,
+                                                                 hc, ELEM, split=True)
+        return out
 
     def _sub_groups(self, layers, dp, tp, emb, head, hc, ratio):
         """(sub-groups, CPU sub-groups) of a ZeRO-3 partition: DeepSpeed offloads whole optimizer
@@ -151,10 +168,10 @@ class StageCostModel:
         step = t["step_weights"] + step_grads + t["optimizer"] + t["step_buffers"]
         build = t["build_weights"]
         raw = np.maximum(np.maximum(fwd_bwd, step), build)
-        phase = np.where(build >= raw, 2, np.where(step > fwd_bwd, 1, 0))  # 0 fwd/bwd, 1 step, 2 build
+        at_build, at_step = build >= raw, (build < raw) & (step > fwd_bwd)
         allowance = raw * self.allocator_fraction
-        pick = lambda fb_value, step_value, build_value=0.0: np.choose(  # noqa: E731
-            phase, np.broadcast_arrays(fb_value, step_value, build_value))
+        pick = lambda fb_value, step_value, build_value=0.0: np.where(  # noqa: E731
+            at_build, build_value, np.where(at_step, step_value, fb_value))
         buffers = t["buckets"] + t["gathered"] + np.maximum(t["logits"], t["passing_buckets"])
         return {
             "peak_memory_bytes": raw + allowance,
@@ -163,8 +180,7 @@ class StageCostModel:
             "optimizer_states_bytes": pick(t["optimizer"], t["optimizer"]),
             "activations_bytes": pick(t["activations"], 0.0),
             "buffers_bytes": pick(buffers, t["step_buffers"]) + allowance,
-            "cpu_memory_bytes": host_peak_bytes({**HOST_DEFAULTS, **t}, self.hw.host_process_base_bytes,
-                                                SUB_GROUP_ELEMENTS),
+            "cpu_memory_bytes": host_peak_bytes(t, self.hw.host_process_base_bytes, SUB_GROUP_ELEMENTS),
         }
 
     def _compute(self, b, tp) -> np.ndarray:
@@ -209,8 +225,9 @@ class StageCostModel:
                      + rt.collective_s("reduce_scatter", t["dp_rs_step_bytes"], dp, inter)
                      + rt.collective_s("all_gather", t["dp_ag_step_bytes"], dp, inter))
         gpu_opt = rt.gpu_adam_s(t["gpu_adam_params"]) + rt.copy_s(t["step_copy_bytes"])
-        cpu_adam = rt.cpu_adam_s(t["cpu_adam_params"]) + rt.host_pass_s(t["cpu_pass_bytes"])
-        transfers = rt.d2h_s(t["opt_d2h_bytes"]) + rt.h2d_s(t["opt_h2d_bytes"])
+        cpu_adam = rt.cpu_adam_s(t["cpu_adam_params"])
+        transfers = (rt.d2h_s(t["opt_d2h_bytes"]) + rt.h2d_s(t["opt_h2d_bytes"])
+                     + rt.pageable_h2d_s(t["pageable_h2d_bytes"]))
         cpu_side = cpu_adam + transfers
         # Twin-Flow (ZeRO-3 offload ratio): GPU and CPU parts of the step run concurrently
         optimizer = np.maximum(gpu_opt, cpu_side)

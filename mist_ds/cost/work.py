@@ -14,15 +14,16 @@ Sources:
   reduce-scatters gradients every micro-batch (stage3.py, partitioned_param_coordinator.py);
 * offload: optimizer offload moves the fp32 gradient partition to the CPU at the boundary
   (stage_1_and_2.py async_inplace_copy_grad_to_fp32_buffer_from_gpu; stage3.py
-  _offload_grad_partition_at_boundary) and the updated partition back: ZeRO-1/2 as 16 bits
-  (step: bit16_partitions.copy_(param_buffer_of_bit16_for_cpu_offload_groups)), ZeRO-3 from the
-  fp32 partition (_reassign_or_swap_out_partitioned_parameters). Every micro-batch ZeRO-3 offload
+  _offload_grad_partition_at_boundary) and the updated partition back as 16 bits: ZeRO-1/2 from a
+  pinned buffer (step: bit16_partitions.copy_(param_buffer_of_bit16_for_cpu_offload_groups)), ZeRO-3
+  from its fp32 master partition, which _create_fp32_partitions does not pin
+  (_reassign_or_swap_out_partitioned_parameters: a blocking copy_ that converts to 16 bits on the CPU,
+  then copies from pageable memory: torch aten/src/ATen/native/cuda/Copy.cu copy_kernel_cuda).
+  Every micro-batch ZeRO-3 offload
   keeps the 16-bit gradient partition in CPU memory and accumulates through the GPU (partition_grads:
   copy out, copy back, add), and ZeRO-2 offload with accumulation does the same per parameter
   (async_accumulate_grad_in_cpu_via_gpu), waiting on the previous copy's event before each
-  parameter (_wait_for_offload_copies), so its copies do not overlap compute. Beside CPU Adam the
-  step makes torch CPU passes over the fp32 partition: unscale_and_clip_grads (read + write 4
-  bytes) and, for ZeRO-1/2, the fp32 -> 16-bit copy into the pinned buffer (4 + 2).
+  parameter (_wait_for_offload_copies), so its copies do not overlap compute.
   ZeRO-3 offload_param copies the 16-bit partition in for every gather; activation offload moves
   the saved bytes of na blocks out in forward and back in backward.
 """
@@ -79,9 +80,9 @@ def comm_exprs(model: ModelSpec, seq_len: int) -> dict[str, sp.Expr]:
         # ... or synchronous (ZeRO-2 offload accumulating per parameter, both directions)
         "sync_offload_mb_bytes": Z2 * OF * GA * ELEM * n / dp,
         "opt_d2h_bytes": FP32 * n * shard * oo,
-        "opt_h2d_bytes": (ELEM * (Z1 + Z2) + FP32 * Z3) * n * shard * oo,
-        # torch CPU passes of the offloaded step (bytes read + written in host memory)
-        "cpu_pass_bytes": (8 + 6 * (Z1 + Z2) + 4 * Z3) * n * shard * oo,
+        "opt_h2d_bytes": ELEM * (Z1 + Z2) * n * shard * oo,
+        # (with offload_param the 16-bit partition stays on the CPU: no write-back copy)
+        "pageable_h2d_bytes": ELEM * Z3 * (1 - ow) * n * shard * oo,
         # memory-bound DeepSpeed passes outside the model (bytes read + written), GPU side:
         # per micro-batch, ZeRO-1/2 copy every fresh gradient into the ipg bucket (read 2 + write
         # 2 per element) and accumulate the reduced slice into the partition (read 4 + write 2 per
