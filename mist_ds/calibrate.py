@@ -22,6 +22,7 @@ import sys
 from pathlib import Path
 
 from mist_ds.calibration import Calibration, calibrate, load_pairs
+from mist_ds.calibration.fit import TIME_TERMS
 from mist_ds.cli import OneLineParser, run_cli
 from mist_ds.config import HardwareProfile
 from mist_ds.config.profiles import load_hardware
@@ -39,6 +40,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--plans", type=Path, default=None,
                         help="folder holding NAME.plan.json for each NAME.run.json (default: beside each run)")
     parser.add_argument("--name", default=None, help="name of the written profile (default: --out's file stem)")
+    parser.add_argument("--fit", default=",".join(TIME_TERMS),
+                        help="comma-separated time terms to fit (default: all); the others keep the profile's values")
     return parser
 
 
@@ -73,7 +76,7 @@ def summary(result: Calibration) -> str:
     lines = [f"fitted on {len(result.used)} run(s)" + (f", skipped {len(result.skipped)}: "
                                                       + "; ".join(result.skipped) if result.skipped else "")]
     lines += [f"  {term} = {_value(term, value)}" for term, value in result.fitted.items()]
-    lines += [f"  {term}: no run exercises it, kept" for term in result.kept]
+    lines += [f"  {term}: not fitted (not in --fit, or no run exercises it), kept" for term in result.kept]
     errors = sorted(abs(e) for e in result.time_errors.values())
     if errors:
         lines.append(f"in-sample time error: median {100 * errors[len(errors) // 2]:.1f}%, "
@@ -85,9 +88,13 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.out.suffix != ".json":
         raise ValueError(f"--out {args.out}: a profile is a .json file")
+    only = tuple(t.strip() for t in args.fit.split(",") if t.strip())
+    unknown = [t for t in only if t not in TIME_TERMS]
+    if unknown or not only:
+        raise ValueError(f"--fit {args.fit}: time terms are {', '.join(TIME_TERMS)}")
     hw = load_hardware(args.hardware)
     pairs = load_pairs(list(args.runs), args.plans, hw)
-    result = calibrate(hw, pairs)
+    result = calibrate(hw, pairs, only)
     profile = calibrated_profile(hw, result, list(args.runs), args.name or args.out.stem)
     profile.save(args.out)
     print(summary(result))

@@ -54,19 +54,24 @@ class Calibration:
     """Run -> relative time error of the calibrated profile (in-sample)."""
 
 
-def zeroed(hw: HardwareProfile) -> HardwareProfile:
-    """`hw` with every run-derived time term off (0 s, no host-bandwidth charge)."""
-    return hw.model_copy(update={t: (None if t in INVERSE_TERMS else 0.0) for t in TIME_TERMS})
+FREE_GBPS = 1e12
+"""A bandwidth at which the base prediction's copies cost nothing (time is linear in 1 / bandwidth)."""
 
 
-def time_system(hw: HardwareProfile, pairs: list[RunPair]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(base seconds, J (runs x terms), measured seconds) of the ok runs."""
-    base_hw = zeroed(hw)
+def zeroed(hw: HardwareProfile, terms: tuple[str, ...] = TIME_TERMS) -> HardwareProfile:
+    """`hw` with the run-derived time `terms` off (0 s; a bandwidth term: copies free)."""
+    return hw.model_copy(update={t: (FREE_GBPS if t in INVERSE_TERMS else 0.0) for t in terms})
+
+
+def time_system(hw: HardwareProfile, pairs: list[RunPair],
+                terms: tuple[str, ...] = TIME_TERMS) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(base seconds, J (runs x terms), measured seconds) of the ok runs, `terms` at zero in base."""
+    base_hw = zeroed(hw, terms)
     base, rows, measured = [], [], []
     for pair in pairs:
         t0 = predict_plan(pair.plan, base_hw).iteration_time_s
         row = []
-        for term in TIME_TERMS:
+        for term in terms:
             probe = base_hw.model_copy(update={term: PROBE[term]})
             # inverse terms: x = 1 / bandwidth; at bandwidth PROBE the added time is bytes * x
             scale = 1.0 / PROBE[term] if term not in INVERSE_TERMS else PROBE[term]
@@ -74,7 +79,7 @@ def time_system(hw: HardwareProfile, pairs: list[RunPair]) -> tuple[np.ndarray, 
         base.append(t0)
         rows.append(row)
         measured.append(pair.run.median_iteration_time_s)
-    return np.array(base), np.array(rows).reshape(len(pairs), len(TIME_TERMS)), np.array(measured)
+    return np.array(base), np.array(rows).reshape(len(pairs), len(terms)), np.array(measured)
 
 
 def nnls(a: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -95,22 +100,25 @@ def nnls(a: np.ndarray, y: np.ndarray) -> np.ndarray:
     return best_x
 
 
-def fit_time(hw: HardwareProfile, pairs: list[RunPair]) -> tuple[dict[str, float | None], list[str]]:
-    """Fitted time terms (those the runs exercise) and the names of the ones kept."""
-    base, jac, measured = time_system(hw, pairs)
-    active = [i for i in range(len(TIME_TERMS)) if np.any(np.abs(jac[:, i]) > 1e-15)]
+def fit_time(hw: HardwareProfile, pairs: list[RunPair],
+             only: tuple[str, ...] = TIME_TERMS) -> tuple[dict[str, float | None], list[str]]:
+    """Fitted time terms (those of `only` the runs exercise) and the names of the ones kept. Terms
+    left out of `only` keep the profile's value and stay in the base prediction."""
+    fixed = hw.model_copy(update={t: getattr(hw, t) for t in TIME_TERMS if t not in only})
+    base, jac, measured = time_system(fixed, pairs, only)
+    active = [i for i in range(len(only)) if np.any(np.abs(jac[:, i]) > 1e-15)]
     if len(pairs) < len(active):
         raise ValueError(f"{len(pairs)} ok run(s) cannot determine {len(active)} time terms "
-                         f"({', '.join(TIME_TERMS[i] for i in active)}): give more runs")
+                         f"({', '.join(only[i] for i in active)}): give more runs or fewer --fit terms")
     x = nnls(jac[:, active] / measured[:, None], (measured - base) / measured)
     fitted: dict[str, float | None] = {}
     for i, value in zip(active, x):
-        term = TIME_TERMS[i]
+        term = only[i]
         if term in INVERSE_TERMS:
             fitted[term] = None if value <= 0 else float(f"{1.0 / value:.4g}")
         else:
             fitted[term] = float(f"{value:.4g}")
-    return fitted, [TIME_TERMS[i] for i in range(len(TIME_TERMS)) if i not in active]
+    return fitted, [t for t in TIME_TERMS if t not in fitted]
 
 
 def _stage_values(pair: RunPair, measured: tuple[int, ...]) -> list[int]:
@@ -139,14 +147,15 @@ def fit_host_base(hw: HardwareProfile, pairs: list[RunPair]) -> int | None:
     return max(0, int(statistics.median(gaps))) if gaps else None
 
 
-def calibrate(hw: HardwareProfile, pairs: list[RunPair]) -> Calibration:
-    """Fit every run-derived term the ok runs determine; the profile carries the fitted values."""
+def calibrate(hw: HardwareProfile, pairs: list[RunPair], only: tuple[str, ...] = TIME_TERMS) -> Calibration:
+    """Fit every run-derived term the ok runs determine (of the time terms, those in `only`); the
+    profile carries the fitted values."""
     ok = [p for p in pairs if p.run.status == "ok" and p.run.median_iteration_time_s]
     result = Calibration(profile=hw, used=[p.name for p in ok],
                          skipped=[f"{p.name}: status {p.run.status}" for p in pairs if p not in ok])
     if not ok:
         raise ValueError("no run with status 'ok' and a measured iteration time: nothing to fit")
-    time_terms, result.kept = fit_time(hw, ok)
+    time_terms, result.kept = fit_time(hw, ok, only)
     result.fitted.update(time_terms)
     fraction, base = fit_allocator_fraction(hw, ok), fit_host_base(hw, ok)
     for term, value in (("allocator_overhead_fraction", fraction), ("host_process_base_bytes", base)):

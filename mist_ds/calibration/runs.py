@@ -31,14 +31,22 @@ def run_stem(path: Path) -> str:
     return name
 
 
-def plan_path_for(run_path: Path, plans_dir: Path | None) -> Path:
-    """Where the plan of `run_path` lies: NAME.plan.json in `plans_dir` (if given) or beside the run."""
+def plan_path_for(run_path: Path, plan_hash: str, plans_dir: Path | None) -> Path:
+    """Where the plan of `run_path` lies: NAME.plan.json in `plans_dir` (if given) or beside the run;
+    else, in `plans_dir`, the one JSON file whose plan hash is the run's."""
     folder = plans_dir if plans_dir is not None else run_path.parent
     candidate = folder / f"{run_stem(run_path)}.plan.json"
-    if not candidate.is_file():
-        where = f"in {plans_dir}" if plans_dir is not None else f"beside {run_path.name}"
-        raise ValueError(f"{run_path}: no plan {candidate.name} {where} (pass --plans DIR)")
-    return candidate
+    if candidate.is_file():
+        return candidate
+    if plans_dir is not None:
+        for path in sorted(plans_dir.glob("*.json")):
+            try:
+                if plan_hash in plan_file_hashes(path):
+                    return path
+            except (ValueError, OSError):
+                continue               # not a (readable) plan file
+    where = f"in {plans_dir} (by name or plan hash {plan_hash})" if plans_dir is not None else f"beside {run_path.name}"
+    raise ValueError(f"{run_path}: no plan {candidate.name} {where} (pass --plans DIR)")
 
 
 def _same_gpu(hw: HardwareProfile, gpu_name: str) -> bool:
@@ -50,7 +58,7 @@ def load_pair(run_path: Path, plans_dir: Path | None, hw: HardwareProfile) -> Ru
     """Read one run and its plan; one-line ValueErrors for a missing or mismatched plan or a run
     measured on another GPU than the profile describes."""
     run = RunReport.load_checked(run_path, "run report")
-    plan_path = plan_path_for(run_path, plans_dir)
+    plan_path = plan_path_for(run_path, run.plan_hash, plans_dir)
     plan = Plan.load_checked(plan_path, "plan")
     if run.plan_hash not in plan_file_hashes(plan_path):
         raise ValueError(f"{run_path}: measured another plan than {plan_path} (plan hash {run.plan_hash})")
