@@ -121,29 +121,28 @@ def fit_time(hw: HardwareProfile, pairs: list[RunPair],
     return fitted, [t for t in TIME_TERMS if t not in fitted]
 
 
-def _stage_values(pair: RunPair, measured: tuple[int, ...]) -> list[int]:
-    return [value for value in stage_peaks(pair.plan, measured) if value]
+def stage_pairs(hw: HardwareProfile, pairs: list[RunPair], predicted: str,
+                measured: str) -> list[tuple[float, float]]:
+    """(measured, predicted) per stage with a measurement: `predicted` names a StagePrediction field
+    (from `hw`), `measured` a per-rank RunReport field (the stage's largest rank, compare.stage_peaks)."""
+    out = []
+    for pair in pairs:
+        values = [getattr(s, predicted) for s in predict_plan(pair.plan, hw).stages]
+        out += [(m, p) for m, p in zip(stage_peaks(pair.plan, getattr(pair.run, measured)), values) if m]
+    return out
 
 
 def fit_allocator_fraction(hw: HardwareProfile, pairs: list[RunPair]) -> float | None:
     """Median reserved / predicted-without-allowance - 1 over measured stages (None: no data)."""
     bare = hw.model_copy(update={"allocator_overhead_fraction": 0.0})
-    ratios = []
-    for pair in pairs:
-        predicted = [s.peak_memory_bytes for s in predict_plan(pair.plan, bare).stages]
-        reserved = stage_peaks(pair.plan, pair.run.peak_reserved_bytes)
-        ratios += [r / p - 1.0 for r, p in zip(reserved, predicted) if r and p]
+    ratios = [m / p - 1.0 for m, p in stage_pairs(bare, pairs, "peak_memory_bytes", "peak_reserved_bytes") if p]
     return round(min(1.0, max(0.0, statistics.median(ratios))), 4) if ratios else None
 
 
 def fit_host_base(hw: HardwareProfile, pairs: list[RunPair]) -> int | None:
     """Median peak RSS - predicted host memory without base over measured stages (None: no data)."""
     bare = hw.model_copy(update={"host_process_base_bytes": 0})
-    gaps = []
-    for pair in pairs:
-        predicted = [s.cpu_memory_bytes for s in predict_plan(pair.plan, bare).stages]
-        rss = stage_peaks(pair.plan, pair.run.host_peak_rss_bytes)
-        gaps += [r - p for r, p in zip(rss, predicted) if r]
+    gaps = [m - p for m, p in stage_pairs(bare, pairs, "cpu_memory_bytes", "host_peak_rss_bytes")]
     return max(0, int(statistics.median(gaps))) if gaps else None
 
 

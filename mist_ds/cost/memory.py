@@ -124,17 +124,7 @@ def model_state_exprs(model: ModelSpec) -> dict[str, sp.Expr]:
     # ZeRO-1/2 copy each parameter's fresh 16-bit gradient into the ipg bucket and free it: at
     # most one parameter's gradient (the largest) is live beside the buckets during backward
     fresh_grad = z12 * ELEM * MP
-    # host (CPU) side of offload, one term per allocation (cost/host_memory.py rounds the pinned ones)
-    host = {
-        "host_master": FP32 * n * shard * oo,          # fp32 master partition
-        "host_adam": 2 * FP32 * n * shard * oo,        # exp_avg, exp_avg_sq (pageable, CPU Adam)
-        "host_fp32_grads": FP32 * n * shard * oo,      # fp32 gradient partition
-        "host_bf16_buffer": z12 * OF * part,           # param_buffer_of_bit16_for_cpu_offload_groups
-        "host_staging": z12 * OF * ELEM * MP,          # temp_grad_buffer_for_cpu_offload
-        "host_accumulated": Z2 * OF * GA * part,       # accumulated_grads_in_cpu (per parameter)
-        "host_z3_grads16": Z3 * OF * part,             # grad_partitions_flat_buffer
-        "host_z3_params16": Z3 * ow * part,            # offload_param: 16-bit partitions
-    }
+    host = host_allocation_exprs(n * shard * oo, part)
     cpu = sum(host.values())
     tp_rank_masked = minimum(tp - 1, 1)              # 1 when TP > 1: a rank > 0 exists
     return {
@@ -159,6 +149,23 @@ def model_state_exprs(model: ModelSpec) -> dict[str, sp.Expr]:
                          + fp * maximum((ELEM + FP32) * n, tp_rank_masked * (2 * FP32 + 1) * n)),
         "step_buffers": ELEM * REDUCE_BUCKET_ELEMENTS * Z3 + staging,
         "cpu_states": cpu, "params": n, **host,
+    }
+
+
+def host_allocation_exprs(offloaded, part) -> dict[str, sp.Expr]:
+    """The host (CPU) side of offload, one term per allocation, bytes per GPU (cost/host_memory.py
+    rounds the pinned ones); `offloaded` = parameters whose optimizer state is on the CPU, `part` =
+    one 16-bit partition."""
+    z12 = Z1 + Z2
+    return {
+        "host_master": FP32 * offloaded,               # fp32 master partition
+        "host_adam": 2 * FP32 * offloaded,             # exp_avg, exp_avg_sq (pageable, CPU Adam)
+        "host_fp32_grads": FP32 * offloaded,           # fp32 gradient partition
+        "host_bf16_buffer": z12 * OF * part,           # param_buffer_of_bit16_for_cpu_offload_groups
+        "host_staging": z12 * OF * ELEM * MP,          # temp_grad_buffer_for_cpu_offload
+        "host_accumulated": Z2 * OF * GA * part,       # accumulated_grads_in_cpu (per parameter)
+        "host_z3_grads16": Z3 * OF * part,             # grad_partitions_flat_buffer
+        "host_z3_params16": Z3 * ow * part,            # offload_param: 16-bit partitions
     }
 
 
