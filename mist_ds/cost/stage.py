@@ -33,6 +33,8 @@ class StageCost:
     activations_bytes: np.ndarray
     buffers_bytes: np.ndarray
     cpu_memory_bytes: np.ndarray
+    """Peak resident host memory of one rank: the profile's process base plus the offloaded state as
+    DeepSpeed and torch allocate it (cost/host_memory.py)."""
     stable_time_s: np.ndarray
     """One micro-batch fwd+bwd in steady state (compute, recompute, TP comm, exposed DP/offload)."""
     forward_time_s: np.ndarray
