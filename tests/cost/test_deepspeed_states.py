@@ -82,6 +82,20 @@ def test_device_bytes_in_optimizer_step(measured, zero, offload):
     assert got == pytest.approx(predicted(zero, offload)["step"], rel=0.01)
 
 
+@pytest.mark.parametrize("zero,offload", [c for c in CONFIGS if c[0] == 1])
+def test_zero1_accumulates_whole_16bit_gradients_before_the_boundary(measured, zero, offload):
+    """After a non-boundary micro-batch ZeRO-1 holds every parameter's whole 16-bit gradient
+    (reduce_ready_partitions_and_remove_grads reduces only at the boundary), with or without
+    optimizer offload: the cost model's accumulated_gradients term."""
+    plan = make_plan(zero, offload)
+    model = StageCostModel(MODEL, load_hardware("h100-sxm-80gb"), plan.seq_len, gpus_per_node=2)
+    t = {name: float(array) for name, array in model.terms(plan_stage_args(plan, 0)).items()}
+    # + the kept ipg buckets (two reduce_bucket_size buffers) and the offload staging buffer
+    expected = t["weights"] + t["accumulated_gradients"] + t["optimizer"] + t["buckets"]
+    assert t["accumulated_gradients"] == 2 * t["params"]          # bf16, whatever dp
+    assert measured[(zero, offload)]["accumulating"]["device"] == pytest.approx(expected, rel=0.01)
+
+
 @pytest.mark.parametrize("zero,offload", CONFIGS)
 def test_host_bytes_of_offloaded_states(measured, zero, offload):
     got = measured[(zero, offload)]["step"]["host"]
