@@ -53,10 +53,10 @@ def measured_picks(result: dict) -> dict[str, str | None]:
 def committed_pick(key: str) -> str:
     """The default of a measured_picks key in mist_ds/config/kernel_picks.py."""
     if key == "loss_tp1":
-        return kernel_picks.loss_impl(True, 1)
+        return kernel_picks.loss_impl(True, 1, fastest=True)
     if key == "loss_tp2":
-        return kernel_picks.loss_impl(True, 2)
-    return kernel_picks.elementwise_impl(BENCH_OP_FIELD[key], True)
+        return kernel_picks.loss_impl(True, 2, fastest=True)
+    return kernel_picks.elementwise_impl(BENCH_OP_FIELD[key], True, fastest=True)
 
 
 def disagreements(result: dict) -> list[str]:

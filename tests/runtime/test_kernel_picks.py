@@ -40,8 +40,13 @@ def test_a_faster_measured_kernel_is_reported():
         "rmsnorm: measured fastest 'liger', default 'torch'"]
 
 
-def test_auto_resolves_to_the_picks_on_cuda_and_torch_on_cpu():
-    assert K.resolved(K.DEFAULT_KERNELS, on_cuda=True) == kernel_picks.CUDA_ELEMENTWISE
+def test_auto_resolves_to_the_picks_on_cuda_only_when_switched_on_and_torch_on_cpu():
+    eager = dict.fromkeys(kernel_picks.ELEMENTWISE_OPS, "torch")
+    on_cuda = kernel_picks.CUDA_ELEMENTWISE if kernel_picks.AUTO_USES_FASTEST else eager
+    assert K.resolved(K.DEFAULT_KERNELS, on_cuda=True) == on_cuda
+    assert {op: kernel_picks.elementwise_impl(op, True, fastest=True) for op in eager} == kernel_picks.CUDA_ELEMENTWISE
+    assert kernel_picks.loss_impl(True, 1, fastest=True) == "liger"
+    assert kernel_picks.loss_impl(True, 1, fastest=False) == "chunked"
     assert K.resolved(K.DEFAULT_KERNELS, on_cuda=False) == dict.fromkeys(kernel_picks.ELEMENTWISE_OPS, "torch")
     assert K.resolved(K.Kernels(rope="liger"), on_cuda=True)["rope"] == "liger"
     assert K.runtime_kernels("sdpa") == K.Kernels(attention="sdpa")
@@ -50,6 +55,8 @@ def test_auto_resolves_to_the_picks_on_cuda_and_torch_on_cpu():
 
 
 def test_auto_loss_resolution(monkeypatch):
+    monkeypatch.setattr(kernel_picks, "AUTO_USES_FASTEST", True)
+    monkeypatch.setattr(kernel_picks.loss_impl, "__defaults__", (True, True))  # fastest=True
     monkeypatch.setattr(runtime_loss, "liger_available", lambda: True)
     assert runtime_loss.resolve_loss("auto", on_cuda=True, tp=1) == "liger"
     assert runtime_loss.resolve_loss("auto", on_cuda=True, tp=2) == "chunked_compile"
@@ -57,6 +64,8 @@ def test_auto_loss_resolution(monkeypatch):
     assert runtime_loss.resolve_loss("liger", on_cuda=False, tp=1) == "chunked"
     monkeypatch.setattr(runtime_loss, "liger_available", lambda: False)
     assert runtime_loss.resolve_loss("auto", on_cuda=True, tp=1) == "chunked_compile"
+    monkeypatch.setattr(kernel_picks.loss_impl, "__defaults__", (True, False))  # the committed default
+    assert runtime_loss.resolve_loss("auto", on_cuda=True, tp=1) == "chunked"
 
 
 @pytest.mark.parametrize("name", ["gpt", "llama", "neox-partial-rope-parallel"])
