@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import re
 import shlex
 import sys
 import time
@@ -25,7 +24,7 @@ from mist_ds.cli import EXIT_INFEASIBLE, OneLineParser, UserError, exit_code
 from mist_ds.config import HardwareProfile, TuneRequest
 from mist_ds.config.profiles import DEFAULT_PROFILE, load_hardware
 from mist_ds.config.units import GIB
-from mist_ds.emit.launch import has_placeholder_hosts
+from mist_ds.emit.launch import SHELL_SAFE_PATH, has_placeholder_hosts
 from mist_ds.emit.report import offload_text, peak_bytes, recompute_text, split_text
 from mist_ds.fileio import MAX_INPUT_BYTES, check_output_folder, write_folder_atomic
 from mist_ds.request_args import add_request_arguments, check_memory_cap, request_from_args
@@ -198,10 +197,6 @@ MAX_TOP = 100
 # ~0.9M (a 126-layer model on 2,048 8-GPU nodes: 0.85M, 2.1 s). Larger searches are refused with
 # the switches that shrink them rather than left to run for minutes.
 MAX_SEARCH_ROWS = 1_500_000
-# A multi-node plan's path reaches remote shells unquoted (DeepSpeed's pdsh runner joins the user
-# arguments into one ssh command: launcher/multinode_runner.py PDSHRunner), so it may hold only
-# characters no shell interprets (shlex.quote's safe set).
-SHELL_SAFE_PATH = re.compile(r"[A-Za-z0-9_@%+=:,./-]+")
 
 
 def _check_hardware_arg(name_or_path: str) -> None:

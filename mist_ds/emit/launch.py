@@ -4,12 +4,17 @@ an out-of-memory failure)."""
 
 from __future__ import annotations
 
+import re
 import shlex
 import sys
 from pathlib import Path
 
 from mist_ds.config import ClusterSpec
 
+# A multi-node plan's path reaches remote shells unquoted (DeepSpeed's pdsh runner joins the user
+# arguments into one ssh command: launcher/multinode_runner.py PDSHRunner), so it may hold only
+# characters no shell interprets (shlex.quote's safe set).
+SHELL_SAFE_PATH = re.compile(r"[A-Za-z0-9_@%+=:,./-]+")
 TRAIN_MODULE = "mist_ds.train"
 """The rank entry `deepspeed --module` starts (mist_ds/train.py; launch/train.py wraps it)."""
 
