@@ -78,7 +78,7 @@ elif deepspeed="$(command -v deepspeed)"; then
   python="$(dirname -- "$deepspeed")/python"
   if [[ ! -x "$python" ]]; then  # the interpreter of deepspeed's own '#!' line, else python3
     read -r shebang < "$deepspeed" || true
-    python="${{shebang#\#!}}"; python="${{python%% *}}"
+    python="${{shebang#\\#!}}"; python="${{python%% *}}"
     [[ -x "$python" && "$python" != */env ]] || python="$(command -v python3 || echo python3)"
   fi
 else
