@@ -125,16 +125,26 @@ def tune(request: TuneRequest, hardware: HardwareProfile, *, top_k: int = 5, pro
     return TuneResult(ordered[:top_k], result.stats, result.floor, tuple(warnings), groups[:top_k], tie_rtol)
 
 
+MIN_FALLBACK_SAVING_RATIO = DEFAULT_MEMORY_MARGIN_RATIO
+"""A fallback must be predicted to need at least this fraction less memory (GPU or host) than the plan
+it replaces: a smaller saving is inside the model's median memory error, so the fallback would likely
+fail the same way (mist_ds.run applies the same rule at run time)."""
+
+
+def saves_memory(plan_bytes: int, failed_bytes: int) -> bool:
+    """True when `plan_bytes` is less than `failed_bytes` by at least MIN_FALLBACK_SAVING_RATIO of it."""
+    return plan_bytes < (1.0 - MIN_FALLBACK_SAVING_RATIO) * failed_bytes
+
+
 def fallback_plans(result: TuneResult, hardware: HardwareProfile, count: int) -> tuple[Plan, ...]:
-    """Up to `count` plans to run, in rank order, when the winner runs out of memory: each needs less
-    predicted per-GPU peak memory or less host memory per GPU than the winner (a plan that needs at
-    least as much of both would fail the same way; mist_ds.run skips, at run time, those needing as
-    much of the memory that ran out)."""
+    """Up to `count` plans to run, in rank order, when the winner runs out of memory: each is predicted
+    to need clearly less per-GPU peak memory or less host memory per GPU than the winner (saves_memory;
+    mist_ds.run skips, at run time, those not saving the memory that ran out)."""
     if not result.plans:
         return ()
     winner = result.plans[0]
     gpu, host = peak_bytes(winner), host_bytes_per_gpu(winner)
-    chosen = [p for p in result.plans[1:] if peak_bytes(p) < gpu or host_bytes_per_gpu(p) < host]
+    chosen = [p for p in result.plans[1:] if saves_memory(peak_bytes(p), gpu) or saves_memory(host_bytes_per_gpu(p), host)]
     return tuple(chosen[:count])
 
 

@@ -108,12 +108,16 @@ def needs(plan: Plan, kind: str) -> int | None:
 
 
 def skip_reason(plan: Plan, failed: Plan, kind: str) -> str | None:
-    """Why `plan` is not worth running after `failed` ran out of `kind` memory (None: run it). A
-    failed plan predicted to need none of it (a kill of a plan that offloads nothing) says nothing."""
+    """Why `plan` is not worth running after `failed` ran out of `kind` memory (None: run it): it is not
+    predicted to save MIN_FALLBACK_SAVING_RATIO of that memory. A failed plan predicted to need none
+    of it (a kill of a plan that offloads nothing) says nothing."""
+    from mist_ds.api import MIN_FALLBACK_SAVING_RATIO, saves_memory
+
     mine, theirs = needs(plan, kind), needs(failed, kind)
-    if mine is None or not theirs or mine < theirs:
+    if mine is None or not theirs or saves_memory(mine, theirs):
         return None
-    return f"predicted to need as much {kind.upper() if kind == 'gpu' else kind} memory as the plan that ran out"
+    return (f"predicted to need {mine / theirs:.0%} of the {kind.upper() if kind == 'gpu' else kind} memory of the "
+            f"plan that ran out (a fallback must save at least {MIN_FALLBACK_SAVING_RATIO:.0%})")
 
 
 def plan_chain(folder: Path, fallbacks: int | None) -> list[Path]:

@@ -81,9 +81,10 @@ def _result(plans) -> TuneResult:
 def test_fallbacks_need_less_gpu_or_host_memory_than_the_winner():
     winner = _predicted(dp(), 1.0, 8.0, host_gib=4.0)
     more = _predicted(dp(micro_batch=1), 1.5, 9.0, host_gib=4.0)     # needs more of both: skipped
+    barely = _predicted(dp(micro_batch=4), 1.6, 7.5, host_gib=3.8)   # saves < 9% of either: skipped
     less_gpu = _predicted(pp(), 2.0, 6.0, host_gib=4.0)
     less_host = _predicted(make_plan(GPT, [{"end": 4}], tp=2), 3.0, 9.0, host_gib=1.0)
-    result = _result([winner, more, less_gpu, less_host])
+    result = _result([winner, more, barely, less_gpu, less_host])
     assert result.plans[0] == winner
     assert fallback_plans(result, HW, 5) == (less_gpu, less_host)
     assert fallback_plans(result, HW, 1) == (less_gpu,)

@@ -63,8 +63,8 @@ def test_installed_package_tunes_and_a_moved_folder_runs(tmp_path):
     where = _run([str(venv / "bin" / "python"), "-c", "import mist_ds; print(mist_ds.__file__)"], env, work)
     assert where.stdout.startswith(str(venv))
     _run([str(venv / "bin" / "mist-ds"), "autotune", "--model", "config.json", "--gpus-per-node", "2",
-          "--global-batch", "8", "--seq-len", "64", "--hardware", "h100-sxm-80gb", "--no-offload",
-          "--fallbacks", "1", "--out", "tuned"], env, work)
+          "--global-batch", "32", "--seq-len", "64", "--hardware", "h100-sxm-80gb", "--no-offload",
+          "--zero-stages", "0", "--fallbacks", "1", "--out", "tuned"], env, work)
     moved = tmp_path / "copied to the cluster"
     shutil.move(str(work / "tuned"), moved)
     run_env = {"PATH": "/usr/bin:/bin", "HOME": env["HOME"], "DS_ACCELERATOR": "cpu", "OMP_NUM_THREADS": "1"}

@@ -49,8 +49,8 @@ def ranking_markdown(plans: Sequence[Plan], hardware: HardwareProfile, ranking: 
     lines.append("")
     if fallbacks:
         lines += ["If a plan runs out of memory (every rank exits 3) or a rank is killed by a signal, `launch.sh` "
-                  "runs the next of these, skipping one predicted to need at least as much of the memory that "
-                  "ran out; `attempts.json` records every attempt:", ""]
+                  "runs the next of these, skipping one not predicted to save at least the model's memory error "
+                  "of the memory that ran out; `attempts.json` records every attempt:", ""]
         lines += [f"{i}. `{folder}/`: {plan.describe()}, peak {peak_bytes(plan) / GIB:.2f} GiB per GPU, "
                   f"{plan.prediction.iteration_time_s:.3f} s/iter" for i, (folder, plan) in enumerate(fallbacks, 1)]
         lines.append("")
