@@ -226,14 +226,41 @@ def _attempt_report(plan: Plan, status: str, returncode: int, report_path: Path)
     return report
 
 
-def _run(argv: Sequence[str] | None) -> int:
-    args, extra = _parser().parse_known_args(argv)
-    train_flags, user_report = split_report_flag(extra)
+def _attempt(index: int, folder: Path, plan: Plan, record: dict, args: argparse.Namespace,
+             train_flags: list[str], deepspeed: str) -> tuple[dict, RunReport | None, int]:
+    """Run one plan of the chain: (its attempts.json record, its RunReport, the exit code to end with)."""
+    report_path = folder / REPORT_FILE
+    report_path.unlink(missing_ok=True)
+    command = launch_argv(plan.cluster, folder / "hostfile", folder / "plan.json", deepspeed, args.master_port)
+    command += [*train_flags, "--report", str(report_path)]
+    _say(f"attempt {index + 1}: {record['folder']} ({plan.describe()})")
+    start = time.monotonic()
+    returncode, interrupted = run_attempt(command, index)
+    status = "interrupted" if interrupted else outcome(returncode)
+    report = _attempt_report(plan, status, returncode, report_path)
+    record = {**record, "status": status, "returncode": returncode, "signal": signal_of(returncode),
+              "seconds": round(time.monotonic() - start, 1), "command": command,
+              "report": None if report is None else json.loads(report.to_json())}
+    code = EXIT_INTERRUPTED if interrupted else (128 + signal_of(returncode) if status == "killed" else returncode)
+    return record, report, code
+
+
+def _check_folder(args: argparse.Namespace, user_report: str | None) -> Path:
+    """The resolved folder, checked before anything runs (one-line UserErrors)."""
     root = Path(args.folder).resolve()
     if not (root / "plan.json").is_file() or not (root / "hostfile").is_file():
         raise UserError(f"{args.folder}: not an autotune output folder (needs plan.json and hostfile)")
     if args.fallbacks is not None and args.fallbacks < 0:
         raise UserError(f"--fallbacks must be >= 0, got {args.fallbacks}")
+    if user_report is not None and not Path(user_report).resolve().parent.is_dir():
+        raise UserError(f"--report {user_report}: its folder does not exist")
+    return root
+
+
+def _run(argv: Sequence[str] | None) -> int:
+    args, extra = _parser().parse_known_args(argv)
+    train_flags, user_report = split_report_flag(extra)
+    root = _check_folder(args, user_report)
     deepspeed = find_deepspeed(args.deepspeed)
     chain = plan_chain(root, args.fallbacks)
     plans = [_load_plan(folder) for folder in chain]
@@ -243,33 +270,20 @@ def _run(argv: Sequence[str] | None) -> int:
     log, failed, code = Attempts(root), None, 0
     for index, (folder, plan) in enumerate(zip(chain, plans)):
         record = _record(index, folder, root, plan)
-        why = skip_reason(plan, failed[0], failed[1]) if failed else None
+        why = skip_reason(plan, *failed) if failed else None
         if why is not None:
             _say(f"skipping {record['folder']} ({plan.describe()}): {why}")
             log.add({**record, "status": "skipped", "reason": why})
             continue
-        report_path = folder / REPORT_FILE
-        report_path.unlink(missing_ok=True)
-        command = launch_argv(plan.cluster, folder / "hostfile", folder / "plan.json", deepspeed, args.master_port)
-        command += [*train_flags, "--report", str(report_path)]
-        _say(f"attempt {index + 1}: {record['folder']} ({plan.describe()})")
-        start = time.monotonic()
-        returncode, interrupted = run_attempt(command, index)
-        status = "interrupted" if interrupted else outcome(returncode)
-        report = _attempt_report(plan, status, returncode, report_path)
-        log.add({**record, "status": status, "returncode": returncode, "signal": signal_of(returncode),
-                 "seconds": round(time.monotonic() - start, 1), "command": command,
-                 "report": None if report is None else json.loads(report.to_json())})
+        record, report, code = _attempt(index, folder, plan, record, args, train_flags, deepspeed)
+        log.add(record)
         if user_report and report is not None:
             report.save(user_report)
-        code = EXIT_INTERRUPTED if interrupted else (128 + signal_of(returncode) if status == "killed"
-                                                      else returncode)
-        if status not in MEMORY_FAILURES:
+        if record["status"] not in MEMORY_FAILURES:
             break
-        kind = exhausted(report) if report is not None else "gpu"
-        failed = (plan, kind)
-        what = (f"a rank was killed by signal {signal_of(returncode)} (likely the kernel's out-of-memory killer)"
-                if status == "killed" else f"ran out of {kind} memory (exit {returncode})")
+        failed = (plan, exhausted(report) if report is not None else "gpu")
+        what = (f"a rank was killed by signal {record['signal']} (likely the kernel's out-of-memory killer)"
+                if record["status"] == "killed" else f"ran out of {failed[1]} memory (exit {record['returncode']})")
         _say(f"{record['folder']}: {what}"
              + ("; trying the next plan" if index + 1 < len(chain) else "; no fallback plan left"))
     return code
