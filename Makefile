@@ -8,7 +8,7 @@ OUT ?= runs/example
 MODEL ?= llama-7b
 PYTEST_ARGS ?=
 
-.PHONY: install tune test test-fast predict examples smoke profile bench accuracy wheelhouse clean
+.PHONY: install tune test test-fast test-install predict examples smoke profile bench accuracy wheelhouse clean
 
 install: $(VENV)/.installed
 
@@ -30,6 +30,11 @@ test: install  ## the whole suite (GPU tests skip without CUDA), files spread ov
 
 test-fast: install  ## pure tests only (no multi-process DeepSpeed runs)
 	$(PY) -m pytest -m "not distributed" $(PYTEST_ARGS)
+
+# Slow (1-3 min: a wheel build and a 2-rank CPU run), so not part of `make test`: a fresh environment with a
+# non-editable pip install, outside the checkout, tunes a tiny model, moves the folder and runs its launch.sh.
+test-install: install  ## pip-installed mist_ds (not editable) tunes, and the moved folder runs (tests/test_install.py)
+	MIST_DS_TEST_INSTALL=1 $(PY) -m pytest tests/test_install.py $(PYTEST_ARGS)
 
 examples: install  ## regenerate ds_configs/ (tests/emit/test_examples.py fails when they drift)
 	$(PY) ds_configs/generate.py

@@ -9,7 +9,7 @@ import re
 import pytest
 
 from mist_ds.api import tune
-from mist_ds.config import ClusterSpec, ModelSpec, TuneRequest, resolve_model
+from mist_ds.config import SearchSpace, ClusterSpec, ModelSpec, TuneRequest, resolve_model
 from mist_ds.config.profiles import load_hardware
 from mist_ds.config.units import GIB
 from mist_ds.emit.host import node_offload_bytes
@@ -64,7 +64,8 @@ def test_legend_explains_every_short_setting_token(tiny_result):
 def test_host_section_shows_the_limits_used_and_the_headroom_per_node():
     request = TuneRequest(model=resolve_model("llama-7b"), cluster=ClusterSpec(num_nodes=1, gpus_per_node=4),
                           global_batch_size=64, seq_len=4096, gpu_memory_cap_bytes=40 * GIB,
-                          host_memory_bytes=512 * GIB, host_memory_margin_bytes=10 * GIB)
+                          host_memory_bytes=512 * GIB, host_memory_margin_bytes=10 * GIB,
+                          space=SearchSpace(pipeline=False, tensor_parallel=False))  # a winner that offloads
     result = tune(request, HW, top_k=1)
     plan = result.plans[0]
     report = report_markdown(result.plans, HW, result.stats, request.host_limits(HW))
