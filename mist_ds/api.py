@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from mist_ds.config import HardwareProfile, Plan, TuneRequest
+from mist_ds.config.request import MAX_HOST_MEMORY_BYTES
 from mist_ds.emit.report import memory_cap, peak_bytes
 from mist_ds.search import MemoryFloor, search
 from mist_ds.search.engine import (DEFAULT_MEMORY_MARGIN_RATIO, MODEL_TIME_ERROR_RATIO, Progress,
@@ -112,6 +113,7 @@ def tune(request: TuneRequest, hardware: HardwareProfile, *, top_k: int = 5, pro
     less `memory_margin_ratio` of it, in honest_order (memory_margin_ratio 0 and tie_rtol 0: the
     fastest plans by predicted iteration time, ties keeping the search's order: simpler first)."""
     pool = max(top_k, MIN_POOL)
+    hardware = request.host_profile(hardware)  # --host-memory-gb / --cpu-cores reach the cost model
     result = search(request, hardware, top_k=CANDIDATE_FACTOR * pool, progress=progress, recompute=recompute,
                     memory_margin_ratio=memory_margin_ratio)
     plans, warnings = [], []
@@ -170,17 +172,20 @@ class BindingLimit:
 
 
 def binding_limit(request: TuneRequest, hardware: HardwareProfile, result: TuneResult) -> BindingLimit:
-    """Which limit makes `result` empty. For 'host' the search runs again with unlimited host memory
-    (same size as the first: bounded by autotune's search-size check)."""
+    """Which limit makes `result` empty. The search runs once more without a host limit (the request's
+    --host-memory-gb and margin lifted; same size as the first: bounded by autotune's search-size check)
+    to tell host memory from GPU memory."""
     stats, floor = result.stats, result.floor
     if stats.num_layouts == 0:
         return BindingLimit("batch")
     if floor is not None and floor.peak_bytes <= stats.memory_cap_bytes:
         return BindingLimit("margin")
-    unlimited = hardware.model_copy(update={"host_memory_bytes": 2**62})
-    again = search(request, unlimited, top_k=1, memory_margin_ratio=stats.memory_margin_ratio)
+    node_bytes = request.host_limits(hardware).memory_bytes
+    relaxed = request.model_copy(update={"host_memory_bytes": MAX_HOST_MEMORY_BYTES, "host_memory_margin_bytes": 0})
+    again = search(relaxed, relaxed.host_profile(hardware), top_k=1, memory_margin_ratio=stats.memory_margin_ratio)
     if again.ranked:
-        return BindingLimit("host", predicted_plan(request, again.ranked[0], unlimited), hardware.host_memory_bytes)
+        example = predicted_plan(request, again.ranked[0], request.host_profile(hardware))
+        return BindingLimit("host", example, node_bytes)
     if floor is None:
         return BindingLimit("none")
-    return BindingLimit("gpu", host_memory_bytes=hardware.host_memory_bytes, unlimited_floor=again.floor)
+    return BindingLimit("gpu", host_memory_bytes=node_bytes, unlimited_floor=again.floor)

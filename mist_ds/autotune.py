@@ -28,7 +28,7 @@ from mist_ds.emit.launch import SHELL_SAFE_PATH, has_placeholder_hosts
 from mist_ds.emit.report import offload_text, peak_bytes, recompute_text, split_text
 from mist_ds.fileio import MAX_INPUT_BYTES, check_output_folder, write_folder_atomic
 from mist_ds.request_args import add_request_arguments, check_memory_cap, request_from_args
-from mist_ds.search import enumerate_layouts, search
+from mist_ds.search import enumerate_layouts
 from mist_ds.search.engine import DEFAULT_MEMORY_MARGIN_RATIO
 
 # Fallback plans written beside the winner (--fallbacks): each is a full attempt of the run, so a few.
@@ -85,7 +85,7 @@ def infeasible_message(result: TuneResult, binding: BindingLimit | None = None) 
         return (f"no plan fits: host memory binds. Plans fit {_over_cap_text(result)} only by offloading "
                 f"to CPU memory, e.g. {plan.describe()} needs {node / GIB:.1f} GiB of host memory per node "
                 f"({host_bytes_per_gpu(plan) / GIB:.1f} GiB per GPU x {plan.cluster.gpus_per_node}); the "
-                f"hardware profile gives a node {binding.host_memory_bytes / GIB:.1f} GiB"
+                f"node has {binding.host_memory_bytes / GIB:.1f} GiB (--host-memory-gb, else the hardware profile)"
                 + ("" if floor is None else f"; within that, the smallest per-GPU memory any plan needs is "
                    f"{floor.peak_bytes / GIB:.2f} GiB"))
     unlimited = binding.unlimited_floor if binding is not None else None
@@ -248,13 +248,15 @@ def _no_layout_message(request: TuneRequest) -> str:
             "not divide the batch; change --global-batch, the GPU count or --max-pp / --max-tp")
 
 
-def _write(folder: Path, hardware: HardwareProfile, result: TuneResult, fallbacks: tuple) -> None:
+def _write(folder: Path, request: TuneRequest, hardware: HardwareProfile, result: TuneResult,
+           fallbacks: tuple) -> None:
     """Render every file first, then put the whole folder in place at once (fileio.write_folder_atomic)."""
     from mist_ds.emit.outputs import render_outputs
     from mist_ds.emit.ranking import Ranking
 
     ranking = Ranking(result.tie_groups, result.tie_rtol, result.stats.memory_margin_ratio)
-    files = render_outputs(folder, result.plans, hardware, result.stats, ranking=ranking, fallbacks=fallbacks)
+    files = render_outputs(folder, result.plans, hardware, result.stats, ranking=ranking, fallbacks=fallbacks,
+                           host=request.host_limits(hardware))
     write_folder_atomic(folder, files, executable=("launch.sh",))
 
 
@@ -294,7 +296,7 @@ def _tune(argv: Sequence[str] | None) -> int:
     fallbacks = fallback_plans(result, hardware, args.fallbacks)
     result = result.first(args.top)
     if folder is not None:
-        _write(folder, hardware, result, fallbacks)
+        _write(folder, request, hardware, result, fallbacks)
     if has_placeholder_hosts(request.cluster):
         sys.stderr.write(f"note: {request.cluster.num_nodes} nodes without --hostfile: the hostfile names "
                          "placeholder hosts worker-0.. ; edit it or tune with --hostfile\n")

@@ -13,7 +13,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 TUNE = ["--model", "llama-7b", "--nodes", "1", "--gpus-per-node", "4", "--global-batch", "64",
         "--seq-len", "4096", "--hardware", "h100-sxm-80gb"]  # `make tune`
-FILES = {"plan.json", "ds_config.json", "hostfile", "launch.sh", "report.md", "plan.png", "fallback"}
+FILES = {"plan.json", "ds_config.json", "hostfile", "launch.sh", "report.md", "plan.png", "fallback", "hf"}
 
 
 def autotune(args, cwd):

@@ -3,11 +3,9 @@ host headroom per node (issue 18: an offload plan predicted at 95% of its node's
 
 from __future__ import annotations
 
-from mist_ds.config import HardwareProfile, Plan, TuneRequest
-from mist_ds.config.request import MAX_HOST_MEMORY_BYTES, HostLimits, host_need_bytes
+from mist_ds.config import Plan
+from mist_ds.config.request import HostLimits, host_need_bytes
 from mist_ds.emit.readable import bytes_text
-from mist_ds.search import search
-from mist_ds.search.plans import predicted_plan
 
 
 # Nodes listed one per row in report.md; beyond this, only the fullest.
@@ -51,21 +49,3 @@ def node_need_bytes(plan: Plan, host: HostLimits) -> list[float]:
     """Per node, the host memory the plan needs: each process's offloaded state plus the margin of
     each process that offloads (config/request.py host_need_bytes)."""
     return [sum(float(host_need_bytes(b, host.margin_bytes, 1)) for b in ranks) for ranks in node_offload_bytes(plan)]
-
-
-def host_binding_note(request: TuneRequest, hardware: HardwareProfile) -> str | None:
-    """For a request nothing fits: one line saying that host memory is the binding limit (a plan fits
-    the GPUs once the host limit is lifted), with what a node would need; None when it is not (the GPU
-    memory or the batch binds). Runs one more search without a host limit."""
-    relaxed = request.model_copy(update={"host_memory_bytes": MAX_HOST_MEMORY_BYTES, "host_memory_margin_bytes": 0})
-    found = search(relaxed, relaxed.host_profile(hardware), top_k=1).ranked
-    if not found:
-        return None
-    plan = predicted_plan(request, found[0], request.host_profile(hardware))
-    host = request.host_limits(hardware)
-    need = max(node_need_bytes(plan, host))
-    where = f"hardware profile `{host.profile_name}`" if host.memory_from_profile else "--host-memory-gb"
-    return (f"host memory binds: without a host limit plans fit the GPUs, but the fastest ({plan.describe()}) "
-            f"needs {bytes_text(need)} of host memory per node (offloaded state plus {bytes_text(host.margin_bytes)} "
-            f"per GPU process) and a node has {bytes_text(host.memory_bytes)} ({where}); give the nodes' real "
-            "memory with --host-memory-gb or lower --host-memory-margin")

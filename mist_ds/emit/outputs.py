@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from mist_ds.config import HardwareProfile, Plan
+from mist_ds.config.request import HostLimits
 from mist_ds.emit.ds_config import build_ds_config
 from mist_ds.emit.launch import hostfile_text, launch_script
 from mist_ds.emit.plot import plan_png
@@ -19,7 +20,7 @@ from mist_ds.fileio import write_files_atomic
 from mist_ds.search import SearchStats
 
 OUTPUT_FILES = ("ds_config.json", "hostfile", "launch.sh", "report.md", "plan.png", "plan.json")
-OUTPUT_FOLDERS = ("fallback",)
+OUTPUT_FOLDERS = ("fallback", "hf")
 """Folders autotune writes: fallback/K/ holds the K-th fallback plan (FALLBACK_FILES)."""
 FALLBACK_FILES = ("ds_config.json", "hostfile", "report.md", "plan.json")
 
@@ -44,12 +45,12 @@ def _fallback_files(index: int, plan: Plan, hardware: HardwareProfile) -> dict[s
 
 def render_outputs(out_dir: Path, plans: Sequence[Plan], hardware: HardwareProfile,
                    stats: SearchStats | None = None, with_png: bool = True, *, ranking: Ranking | None = None,
-                   fallbacks: Sequence[Plan] = ()) -> dict[str, bytes]:
+                   fallbacks: Sequence[Plan] = (), host: HostLimits | None = None) -> dict[str, bytes]:
     """File name -> bytes for plans[0] (the others are listed in report.md) and for each fallback
     plan (fallback/K/...); plan.json last, so it marks a complete folder. Raises before anything is
     written. launch.sh finds its files relative to itself, so `out_dir` does not enter any file."""
     plan = plans[0]
-    report = report_markdown(plans, hardware, stats)
+    report = report_markdown(plans, hardware, stats, host)
     if ranking is not None:
         named = [(fallback_folder(i), fb) for i, fb in enumerate(fallbacks, start=1)]
         report += "\n" + ranking_markdown(plans, hardware, ranking, named)
@@ -63,6 +64,7 @@ def render_outputs(out_dir: Path, plans: Sequence[Plan], hardware: HardwareProfi
         files["plan.png"] = plan_png(plan, memory_cap(plan, hardware))
     for index, fallback in enumerate(fallbacks, start=1):
         files.update(_fallback_files(index, fallback, hardware))
+    files.update(hf_output_files(plan))
     files["plan.json"] = plan.to_json().encode()
     return files
 
@@ -72,8 +74,8 @@ def write_outputs(out_dir: Path, files: dict[str, bytes]) -> None:
     write_files_atomic(Path(out_dir), files, executable=frozenset({"launch.sh"}))
 
 
-# --- Hugging Face Trainer / accelerate files (emit/hf.py); added by the ecosystem branch -------------------
-HF_FOLDER = "hf"
+# --- Hugging Face Trainer / accelerate files (emit/hf.py) ---------------------------------------------------
+HF_FOLDER = OUTPUT_FOLDERS[1]  # "hf"
 
 
 def hf_output_files(plan: Plan) -> dict[str, bytes]:

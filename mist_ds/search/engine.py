@@ -174,7 +174,8 @@ def search(request: TuneRequest, hardware: HardwareProfile, *, top_k: int = 5,
     layouts = enumerate_layouts(request)
     cap = request.gpu_memory_cap_bytes or hardware.gpu_memory_bytes
     stats = SearchStats(len(layouts), 0, cap, memory_margin_ratio)
-    limits = Limits(float(stats.usable_bytes), request.cluster.gpus_per_node, float(hardware.host_memory_bytes))
+    host = Limits.of(request, hardware)  # the request's host memory / margin, else the profile's
+    limits = Limits(float(stats.usable_bytes), host.gpus_per_node, host.host_bytes, host.host_margin_bytes)
     adapter = StageCostAdapter(request, hardware)
     total, done = 2 * len(layouts), 0
 

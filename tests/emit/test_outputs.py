@@ -11,6 +11,7 @@ from mist_ds.api import tune
 from mist_ds.config import ClusterSpec, Plan, TuneRequest, resolve_model
 from mist_ds.config.profiles import load_hardware
 from mist_ds.config.units import GIB
+from mist_ds.emit.hf import hf_trainer_blocker
 from mist_ds.emit.outputs import OUTPUT_FILES, render_outputs, write_outputs
 from mist_ds.emit.report import in_unit, table_units
 
@@ -79,7 +80,11 @@ def test_written_folder(tmp_path):
     result = tune(req, HW, top_k=2)
     out = tmp_path / "out dir"
     write_outputs(out, render_outputs(out, result.plans, HW, result.stats))
-    assert sorted(p.name for p in out.iterdir()) == sorted(OUTPUT_FILES)
+    # a data-parallel plan: the Hugging Face Trainer can run it too, so hf/ is written (emit/hf.py)
+    assert hf_trainer_blocker(result.plans[0]) is None
+    assert sorted(p.name for p in out.iterdir()) == sorted([*OUTPUT_FILES, "hf"])
+    assert sorted(p.name for p in (out / "hf").iterdir()) == ["README.md", "accelerate.yaml", "ds_config.json",
+                                                              "training_args.json"]
     assert (out / "launch.sh").stat().st_mode & 0o111
     assert (out / "plan.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     launch = (out / "launch.sh").read_text()

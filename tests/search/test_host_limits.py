@@ -125,12 +125,12 @@ def test_cpu_cores_change_the_cpu_adam_rate_the_cost_model_uses():
     assert slow.cpu_adam_params_per_s < fast.cpu_adam_params_per_s
 
 
-def test_host_binding_note_names_host_memory_only_when_it_binds():
-    from mist_ds.emit.host import host_binding_note
+def test_binding_limit_names_host_memory_only_when_it_binds():
+    from mist_ds.api import binding_limit, tune
 
     small = ISSUE_18.model_copy(update={"host_memory_bytes": 64 * GIB})
-    note = host_binding_note(small, H200)
-    assert note is not None and note.startswith("host memory binds") and "64.0 GiB (--host-memory-gb)" in note
+    binding = binding_limit(small, H200, tune(small, H200, top_k=1))
+    assert binding.kind == "host" and binding.host_memory_bytes == 64 * GIB  # the request's, not the profile's
     # a GPU cap nothing fits even with unlimited host memory: host memory is not what binds
     tiny_gpu = small.model_copy(update={"gpu_memory_cap_bytes": 64 * 2**20})
-    assert host_binding_note(tiny_gpu, H200) is None
+    assert binding_limit(tiny_gpu, H200, tune(tiny_gpu, H200, top_k=1)).kind == "gpu"
