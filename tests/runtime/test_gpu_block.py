@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from mist_ds.config.presets import ARCHITECTURE_VARIANTS, tiny_model
+from tests.helpers import ARCHITECTURE_VARIANTS, tiny_model
 from mist_ds.runtime.blocks import TransformerBlock
 
 LLAMA = ARCHITECTURE_VARIANTS["llama"]

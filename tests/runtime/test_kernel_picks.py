@@ -11,7 +11,7 @@ import torch
 
 from bench.runtime import picks_check
 from mist_ds.config import kernel_picks
-from mist_ds.config.presets import ARCHITECTURE_VARIANTS, tiny_model
+from tests.helpers import ARCHITECTURE_VARIANTS, tiny_model
 from mist_ds.runtime import kernels as K
 from mist_ds.runtime import loss as runtime_loss
 from mist_ds.runtime.blocks import TransformerBlock

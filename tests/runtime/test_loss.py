@@ -10,7 +10,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from mist_ds.config.presets import tiny_model
+from tests.helpers import tiny_model
 from mist_ds.cost import activations
 from mist_ds.cost.symbols import PP, VS, b
 from mist_ds.runtime import loss as runtime_loss
