@@ -8,7 +8,7 @@ OUT ?= runs/example
 MODEL ?= llama-7b
 PYTEST_ARGS ?=
 
-.PHONY: install tune test test-fast predict examples smoke profile bench accuracy wheelhouse clean
+.PHONY: install tune test test-fast test-install predict examples smoke profile bench accuracy wheelhouse clean
 
 install: $(VENV)/.installed
 
@@ -23,11 +23,18 @@ tune: install  ## tune the default example (no GPU needed) and write runs/exampl
 	$(PY) -m mist_ds.autotune --model $(MODEL) --nodes 1 --gpus-per-node 4 --global-batch 64 \
 	    --seq-len 4096 --hardware h100-sxm-80gb --out $(OUT)
 
-test: install  ## the whole suite (GPU tests skip without CUDA)
-	$(PY) -m pytest $(PYTEST_ARGS)
+TEST_WORKERS ?= 2
+test: install  ## the whole suite (GPU tests skip without CUDA), files spread over TEST_WORKERS workers
+	@start=$$(date +%s); $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --durations=25 $(PYTEST_ARGS); \
+	code=$$?; echo "make test: $$(( $$(date +%s) - start )) s (exit $$code)"; exit $$code
 
 test-fast: install  ## pure tests only (no multi-process DeepSpeed runs)
 	$(PY) -m pytest -m "not distributed" $(PYTEST_ARGS)
+
+# Slow (1-3 min: a wheel build and a 2-rank CPU run), so not part of `make test`: a fresh environment with a
+# non-editable pip install, outside the checkout, tunes a tiny model, moves the folder and runs its launch.sh.
+test-install: install  ## pip-installed mist_ds (not editable) tunes, and the moved folder runs (tests/test_install.py)
+	MIST_DS_TEST_INSTALL=1 $(PY) -m pytest tests/test_install.py $(PYTEST_ARGS)
 
 examples: install  ## regenerate ds_configs/ (tests/emit/test_examples.py fails when they drift)
 	$(PY) ds_configs/generate.py
@@ -65,8 +72,14 @@ accuracy: install  ## re-score the committed GPU runs: bench/results/accuracy.{m
 	$(PY) bench/accuracy/generate.py --check
 	$(PY) bench/accuracy/report.py
 
+# Not part of `make test` (minutes): mutation testing of the pure core's decision code (setup.cfg [mutmut]).
+mutation: install  ## mutmut over the clock, stage args, executors and partition -> bench/results/mutation.md
+	$(PY) -m pip install -q "mutmut>=3.3"
+	rm -rf mutants && $(VENV)/bin/mutmut run || true
+	$(PY) bench/mutation_report.py
+
 clean:
-	rm -rf $(VENV) runs .pytest_cache
+	rm -rf $(VENV) runs .pytest_cache mutants
 
 # On a GPU node: measure it (one process per GPU, self-launched under torchrun) into a profile;
 # raw measurements go to profiling/profiles/raw/. PROFILE_ARGS=--quick for the <= 2 min version.

@@ -1,30 +1,41 @@
 """`python -m mist_ds.autotune`: find the fastest plan for a model on a cluster.
 
 Searches pipeline depth, dp x tp mesh, layer split, micro-batch, ZeRO stage, CPU offload and
-per-stage recompute with the analytic cost model, then writes plan.json, ds_config.json, hostfile,
-launch.sh, report.md and plan.png into --out. Exit codes: 0 ok, 2 bad input, 3 nothing fits.
+per-stage recompute with the analytic cost model, keeping a margin of each GPU's memory free; ranks
+plans closer than the model's measured time error as ties; then writes plan.json, ds_config.json,
+hostfile, launch.sh, report.md, plan.png and fallback/1.. (the next plans launch.sh runs when one runs
+out of memory) into --out. Exit codes: 0 ok, 2 bad input, 3 nothing fits.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import re
+import math
+import shlex
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from mist_ds.api import TuneResult, tune
+from mist_ds.api import (MIN_POOL, BindingLimit, TuneResult, binding_limit, fallback_plans, headroom_bytes,
+                         host_bytes_per_gpu, moving_parts, tune)
 from mist_ds.cli import EXIT_INFEASIBLE, OneLineParser, UserError, exit_code
 from mist_ds.config import HardwareProfile, TuneRequest
 from mist_ds.config.profiles import DEFAULT_PROFILE, load_hardware
 from mist_ds.config.units import GIB
-from mist_ds.emit.launch import has_placeholder_hosts
+from mist_ds.emit.launch import SHELL_SAFE_PATH, has_placeholder_hosts
 from mist_ds.emit.report import offload_text, peak_bytes, recompute_text, split_text
 from mist_ds.fileio import MAX_INPUT_BYTES, check_output_folder, write_folder_atomic
 from mist_ds.request_args import add_request_arguments, check_memory_cap, request_from_args
 from mist_ds.search import enumerate_layouts
+from mist_ds.search.engine import DEFAULT_MEMORY_MARGIN_RATIO
+
+# Fallback plans written beside the winner (--fallbacks): each is a full attempt of the run, so a few.
+DEFAULT_FALLBACKS = 2
+MAX_FALLBACKS = 8
+# A margin keeps at most this much of the card free (a larger one leaves too little memory to plan in).
+MAX_MEMORY_MARGIN_RATIO = 0.9
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,80 +44,155 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--hardware", default=DEFAULT_PROFILE, help="profile name or JSON path")
     parser.add_argument("--out", default=None, help="folder for plan.json, ds_config.json, ...")
     parser.add_argument("--top", type=int, default=5, help="how many plans to list")
+    parser.add_argument("--memory-margin", type=float, default=DEFAULT_MEMORY_MARGIN_RATIO, metavar="RATIO",
+                        help="fraction of the per-GPU memory cap kept free (default "
+                             f"{DEFAULT_MEMORY_MARGIN_RATIO:g}: the cost model's median measured memory error; "
+                             "0 plans up to the cap)")
+    parser.add_argument("--fallbacks", type=int, default=DEFAULT_FALLBACKS, metavar="K",
+                        help=f"next-best plans written as fallback/1..K for launch.sh to run when a plan runs "
+                             f"out of memory (default {DEFAULT_FALLBACKS}; 0: none)")
     parser.add_argument("--json", action="store_true", help="machine-readable output on stdout")
     return parser
 
 
-def infeasible_message(result: TuneResult) -> str:
-    """One line: the smallest per-GPU memory any plan needs, by how much it exceeds the cap, which plan."""
-    cap = result.stats.memory_cap_bytes
-    floor = result.floor
-    if floor is None:
-        return (f"no plan of the search space can run this request ({result.stats.num_layouts} layouts; none "
+def _over_cap_text(result: TuneResult) -> str:
+    stats = result.stats
+    if not stats.memory_margin_ratio:
+        return f"{stats.memory_cap_bytes / GIB:.2f} GiB per GPU"
+    return (f"{stats.usable_bytes / GIB:.2f} GiB per GPU (the {stats.memory_cap_bytes / GIB:.2f} GiB cap less the "
+            f"{stats.memory_margin_ratio:.0%} --memory-margin)")
+
+
+def infeasible_message(result: TuneResult, binding: BindingLimit | None = None) -> str:
+    """One line naming the binding limit: the global batch, the memory margin, the node's host memory
+    or the GPU memory (then the smallest per-GPU memory any plan needs, by how much it exceeds the
+    cap, and with which plan)."""
+    kind = binding.kind if binding is not None else ("gpu" if result.floor is not None else "none")
+    floor, stats = result.floor, result.stats
+    if kind == "none":
+        return (f"no plan of the search space can run this request ({stats.num_layouts} layouts; none "
                 "whose offloaded state fits the host memory; check the global batch, the head count "
                 "against --max-tp and the search switches)")
-    over = floor.peak_bytes - cap
+    if kind == "margin":
+        return (f"no plan fits in {_over_cap_text(result)}: the margin binds; the smallest plan needs "
+                f"{floor.peak_bytes / GIB:.2f} GiB per GPU ({floor.layout.describe()}), "
+                f"{(stats.memory_cap_bytes - floor.peak_bytes) / GIB:.2f} GiB under the cap; a smaller "
+                "--memory-margin accepts less headroom (the model's memory error is about "
+                f"{DEFAULT_MEMORY_MARGIN_RATIO:.0%})")
+    if kind == "host":
+        plan = binding.host_example
+        node = host_bytes_per_gpu(plan) * plan.cluster.gpus_per_node
+        return (f"no plan fits: host memory binds. Plans fit {_over_cap_text(result)} only by offloading "
+                f"to CPU memory, e.g. {plan.describe()} needs {node / GIB:.1f} GiB of host memory per node "
+                f"({host_bytes_per_gpu(plan) / GIB:.1f} GiB per GPU x {plan.cluster.gpus_per_node}); the "
+                f"node has {binding.host_memory_bytes / GIB:.1f} GiB (--host-memory-gb, else the hardware profile)"
+                + ("" if floor is None else f"; within that, the smallest per-GPU memory any plan needs is "
+                   f"{floor.peak_bytes / GIB:.2f} GiB"))
+    unlimited = binding.unlimited_floor if binding is not None else None
+    host_note = ""
+    if unlimited is not None and unlimited.peak_bytes < floor.peak_bytes:
+        # more offload would lower the floor but the node's host memory does not hold it: say both
+        host_note = (f" ({floor.peak_bytes / GIB:.2f} GiB within the node's "
+                     f"{binding.host_memory_bytes / GIB:.1f} GiB of host memory)")
+        floor = unlimited
+    over = floor.peak_bytes - stats.usable_bytes
     split = "/".join(str(v) for v in floor.layers)
-    return (f"no plan fits in {cap / GIB:.2f} GiB per GPU: the smallest per-GPU memory any plan needs "
-            f"is {floor.peak_bytes / GIB:.2f} GiB ({over / GIB:.2f} GiB over the cap), with "
+    return (f"no plan fits in {_over_cap_text(result)}: GPU memory binds; the smallest per-GPU memory any "
+            f"plan needs is {floor.peak_bytes / GIB:.2f} GiB{host_note} ({over / GIB:.2f} GiB over the cap"
+            f"{' less the margin' if stats.memory_margin_ratio else ''}), with "
             f"{floor.layout.describe()}, layers per stage {split}, with the most recompute and "
             "activation offload the search space allows")
 
 
-def _tune_with_progress(request: TuneRequest, hardware: HardwareProfile, top: int, show: bool) -> TuneResult:
-    """tune() behind a rich progress bar on stderr (only when stderr is a terminal)."""
+def _tune_with_progress(request: TuneRequest, hardware: HardwareProfile, args: argparse.Namespace,
+                        show: bool) -> TuneResult:
+    """tune() behind a rich progress bar on stderr (only when stderr is a terminal). Ranks at least
+    MIN_POOL plans (the fallbacks come from them); the table lists --top."""
+    top = max(args.top, MIN_POOL)
     if not show:
-        return tune(request, hardware, top_k=top)
+        return tune(request, hardware, top_k=top, memory_margin_ratio=args.memory_margin)
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     with Progress(TextColumn("searching plans"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                   TimeElapsedColumn(), console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task("search", total=None)
-        result = tune(request, hardware, top_k=top,
+        result = tune(request, hardware, top_k=top, memory_margin_ratio=args.memory_margin,
                       progress=lambda done, total: bar.update(task, completed=done, total=total))
     return result
 
 
-def _print_table(result: TuneResult, seconds: float, out: str | None) -> None:
+def tie_text(result: TuneResult, index: int) -> str:
+    """'' for a plan no other listed plan ties with, else the tied ranks ('1-3' or '1,4')."""
+    ranks = result.tied_ranks(index)
+    if len(ranks) < 2:
+        return ""
+    if ranks == tuple(range(ranks[0], ranks[-1] + 1)):
+        return f"{ranks[0]}-{ranks[-1]}"
+    return ",".join(str(r) for r in ranks)
+
+
+def _print_table(result: TuneResult, hardware: HardwareProfile, seconds: float, out: Path | None,
+                 fallbacks: int) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    stats = result.stats
-    table = Table(title=f"top {len(result.plans)} plans ({stats.num_layouts} layouts, "
+    stats, plans = result.stats, result.plans
+    table = Table(title=f"top {len(plans)} plans ({stats.num_layouts} layouts, "
                         f"{stats.num_strategies} stage strategies, {seconds:.2f} s)")
-    for column in ("#", "setting", "layers", "recompute", "act offload", "s/iter", "tokens/s", "MFU", "GiB/GPU"):
+    right = ("#", "s/iter", "tokens/s", "MFU", "GiB/GPU", "headroom", "tie")
+    for column in ("#", "setting", "layers", "recompute", "act offload", *right[1:]):
         table.add_column(column, justify="left" if column == "setting" else "right",
-                         no_wrap=column in ("#", "s/iter", "tokens/s", "MFU", "GiB/GPU"), overflow="fold")
-    for rank, plan in enumerate(result.plans, start=1):
+                         no_wrap=column in right, overflow="fold")
+    for rank, plan in enumerate(plans, start=1):
         pred = plan.prediction
         table.add_row(str(rank), plan.describe(short=True), split_text(plan), recompute_text(plan),
                       offload_text(plan), f"{pred.iteration_time_s:.3f}", f"{pred.throughput_tokens_per_s:,.0f}",
-                      f"{pred.mfu:.1%}", f"{peak_bytes(plan) / GIB:.1f}")
+                      f"{pred.mfu:.1%}", f"{peak_bytes(plan) / GIB:.1f}",
+                      f"{headroom_bytes(plan, hardware) / GIB:.1f}", tie_text(result, rank - 1))
     console = Console(width=None if sys.stdout.isatty() else 160)
     console.print(table)
-    if out:
-        console.print(f"wrote {out}/{{plan.json, ds_config.json, hostfile, launch.sh, report.md, plan.png}}; "
-                      f"run: {Path(out) / 'launch.sh'} --steps 20")
+    console.print(f"GiB/GPU: predicted peak per GPU; headroom: GiB of the {stats.memory_cap_bytes / GIB:.1f} GiB cap "
+                  f"left free (the search kept >= {stats.memory_margin_ratio:.0%}: --memory-margin); tie: ranks "
+                  f"predicted within {result.tie_rtol:.0%} (the model's measured time error) of each other, "
+                  "ordered by fewer moving parts (pipeline, TP, offload), then headroom")
+    if out is not None:
+        console.print(f"wrote {out}/{{plan.json, ds_config.json, hostfile, launch.sh, report.md, plan.png}}"
+                      + (f" and {fallbacks} fallback plan(s) in fallback/" if fallbacks else "")
+                      + f"; run: {shlex.quote(str(out / 'launch.sh'))} --steps 20")
 
 
-def _json_summary(result: TuneResult, seconds: float, out: str | None) -> str:
-    plans = [{"rank": rank, "layout": plan.describe(), "iteration_time_s": plan.prediction.iteration_time_s,
-              "plan": json.loads(plan.to_json())} for rank, plan in enumerate(result.plans, start=1)]
+def _plan_summary(result: TuneResult, hardware: HardwareProfile, index: int) -> dict:
+    plan = result.plans[index]
+    return {"rank": index + 1, "layout": plan.describe(), "iteration_time_s": plan.prediction.iteration_time_s,
+            "peak_bytes": peak_bytes(plan), "headroom_bytes": headroom_bytes(plan, hardware),
+            "tie_group": result.tie_groups[index], "tied_with": list(result.tied_ranks(index)),
+            "moving_parts": moving_parts(plan), "plan": json.loads(plan.to_json())}
+
+
+def _json_summary(result: TuneResult, hardware: HardwareProfile, seconds: float, out: str | None,
+                  fallbacks: tuple) -> str:
     stats = result.stats
-    summary = {"status": "ok", "search": {"num_layouts": stats.num_layouts, "num_strategies": stats.num_strategies,
-                                          "memory_cap_bytes": stats.memory_cap_bytes, "seconds": round(seconds, 3)},
-               "out": out, "plans": plans}
+    summary = {"status": "ok",
+               "search": {"num_layouts": stats.num_layouts, "num_strategies": stats.num_strategies,
+                          "memory_cap_bytes": stats.memory_cap_bytes,
+                          "memory_margin_ratio": stats.memory_margin_ratio, "usable_bytes": stats.usable_bytes,
+                          "tie_rtol": result.tie_rtol, "seconds": round(seconds, 3)},
+               "out": out, "plans": [_plan_summary(result, hardware, i) for i in range(len(result.plans))],
+               "fallbacks": [{"folder": f"fallback/{i}", "layout": plan.describe(), "peak_bytes": peak_bytes(plan),
+                              "iteration_time_s": plan.prediction.iteration_time_s}
+                             for i, plan in enumerate(fallbacks, start=1)]}
     return json.dumps(summary, indent=2) + "\n"
 
 
-def _json_infeasible(result: TuneResult) -> str:
-    """--json answer when nothing fits: the memory floor and the plan that reaches it."""
-    floor, cap = result.floor, result.stats.memory_cap_bytes
-    summary = {"status": "infeasible", "memory_cap_bytes": cap,
-               "num_layouts": result.stats.num_layouts, "plans": [],
+def _json_infeasible(result: TuneResult, binding: BindingLimit) -> str:
+    """--json answer when nothing fits: the binding limit, the memory floor and the plan that reaches it."""
+    floor, stats = result.floor, result.stats
+    summary = {"status": "infeasible", "binding_limit": binding.kind, "memory_cap_bytes": stats.memory_cap_bytes,
+               "memory_margin_ratio": stats.memory_margin_ratio, "usable_bytes": stats.usable_bytes,
+               "num_layouts": stats.num_layouts, "plans": [],
                "floor": None if floor is None else {
-                   "peak_bytes": floor.peak_bytes, "over_cap_bytes": floor.peak_bytes - cap,
+                   "peak_bytes": floor.peak_bytes, "over_cap_bytes": floor.peak_bytes - stats.usable_bytes,
                    "layout": floor.layout.describe(), "layers_per_stage": list(floor.layers)}}
     return json.dumps(summary, indent=2) + "\n"
 
@@ -118,10 +204,6 @@ MAX_TOP = 100
 # ~0.9M (a 126-layer model on 2,048 8-GPU nodes: 0.85M, 2.1 s). Larger searches are refused with
 # the switches that shrink them rather than left to run for minutes.
 MAX_SEARCH_ROWS = 1_500_000
-# A multi-node plan's path reaches remote shells unquoted (DeepSpeed's pdsh runner joins the user
-# arguments into one ssh command: launcher/multinode_runner.py PDSHRunner), so it may hold only
-# characters no shell interprets (shlex.quote's safe set).
-SHELL_SAFE_PATH = re.compile(r"[A-Za-z0-9_@%+=:,./-]+")
 
 
 def _check_hardware_arg(name_or_path: str) -> None:
@@ -137,9 +219,9 @@ def _output_folder(args: argparse.Namespace, request: TuneRequest) -> Path | Non
     """The resolved --out folder, checked creatable and writable before any search (or None)."""
     if args.out is None:
         return None
-    from mist_ds.emit.outputs import OUTPUT_FILES
+    from mist_ds.emit.outputs import OUTPUT_FILES, OUTPUT_FOLDERS
 
-    folder = check_output_folder(args.out, files=OUTPUT_FILES)
+    folder = check_output_folder(args.out, files=OUTPUT_FILES, folders=OUTPUT_FOLDERS)
     if request.cluster.num_nodes > 1 and not SHELL_SAFE_PATH.fullmatch(str(folder)):
         raise UserError(f"--out {folder}: a multi-node plan's path is passed unquoted to remote shells "
                         "(DeepSpeed's pdsh runner); use only letters, digits and _@%+=:,./-")
@@ -166,20 +248,34 @@ def _no_layout_message(request: TuneRequest) -> str:
             "not divide the batch; change --global-batch, the GPU count or --max-pp / --max-tp")
 
 
-def _write(folder: Path, hardware: HardwareProfile, result: TuneResult) -> None:
+def _write(folder: Path, request: TuneRequest, hardware: HardwareProfile, result: TuneResult,
+           fallbacks: tuple) -> None:
     """Render every file first, then put the whole folder in place at once (fileio.write_folder_atomic)."""
     from mist_ds.emit.outputs import render_outputs
+    from mist_ds.emit.ranking import Ranking
 
-    files = render_outputs(folder, result.plans, hardware, result.stats)
+    ranking = Ranking(result.tie_groups, result.tie_rtol, result.stats.memory_margin_ratio)
+    files = render_outputs(folder, result.plans, hardware, result.stats, ranking=ranking, fallbacks=fallbacks,
+                           host=request.host_limits(hardware))
     write_folder_atomic(folder, files, executable=("launch.sh",))
 
 
-def _tune(argv: Sequence[str] | None) -> int:
-    args = build_parser().parse_args(argv)
+def _check_args(args: argparse.Namespace) -> None:
+    """Range checks of autotune's own flags (one-line UserErrors)."""
     if not 1 <= args.top <= MAX_TOP:
         raise UserError(f"--top must be between 1 and {MAX_TOP}, got {args.top}")
     if args.out is not None and not args.out.strip():
         raise UserError("--out is empty: name a folder")
+    if not (math.isfinite(args.memory_margin) and 0 <= args.memory_margin <= MAX_MEMORY_MARGIN_RATIO):
+        raise UserError(f"--memory-margin must be a fraction between 0 and {MAX_MEMORY_MARGIN_RATIO:g} of the "
+                        f"per-GPU memory cap, got {args.memory_margin:g}")
+    if not 0 <= args.fallbacks <= MAX_FALLBACKS:
+        raise UserError(f"--fallbacks must be between 0 and {MAX_FALLBACKS}, got {args.fallbacks}")
+
+
+def _tune(argv: Sequence[str] | None) -> int:
+    args = build_parser().parse_args(argv)
+    _check_args(args)
     request = request_from_args(args)
     _check_hardware_arg(args.hardware)
     hardware = load_hardware(args.hardware)
@@ -187,24 +283,27 @@ def _tune(argv: Sequence[str] | None) -> int:
     folder = _output_folder(args, request)
     _check_search_size(request)
     start = time.perf_counter()
-    result = _tune_with_progress(request, hardware, args.top, not args.json and sys.stderr.isatty())
+    result = _tune_with_progress(request, hardware, args, not args.json and sys.stderr.isatty())
     for warning in result.warnings:
         sys.stderr.write(f"warning: {warning}\n")
     if not result.plans:
+        binding = binding_limit(request, hardware, result)
         if args.json:
-            sys.stdout.write(_json_infeasible(result))
-        why = _no_layout_message(request) if result.stats.num_layouts == 0 else infeasible_message(result)
+            sys.stdout.write(_json_infeasible(result, binding))
+        why = _no_layout_message(request) if binding.kind == "batch" else infeasible_message(result, binding)
         raise UserError(why, EXIT_INFEASIBLE)
     seconds = time.perf_counter() - start
+    fallbacks = fallback_plans(result, hardware, args.fallbacks)
+    result = result.first(args.top)
     if folder is not None:
-        _write(folder, hardware, result)
+        _write(folder, request, hardware, result, fallbacks)
     if has_placeholder_hosts(request.cluster):
         sys.stderr.write(f"note: {request.cluster.num_nodes} nodes without --hostfile: the hostfile names "
                          "placeholder hosts worker-0.. ; edit it or tune with --hostfile\n")
     if args.json:
-        sys.stdout.write(_json_summary(result, seconds, args.out))
+        sys.stdout.write(_json_summary(result, hardware, seconds, args.out, fallbacks))
     else:
-        _print_table(result, seconds, args.out)
+        _print_table(result, hardware, seconds, folder, len(fallbacks) if folder else 0)
     return 0
 
 

@@ -82,3 +82,36 @@ def exit_code(main: Callable[[Sequence[str] | None], int | None], argv: Sequence
 def run_cli(main: Callable[[Sequence[str] | None], int | None], argv: Sequence[str] | None = None) -> NoReturn:
     """Process entry: exit with exit_code(main, argv)."""
     raise SystemExit(exit_code(main, argv))
+
+
+# ----- the `mist-ds` console script -----------------------------------------------------------------
+
+COMMANDS = {
+    "autotune": "mist_ds.autotune", "predict": "mist_ds.predict", "compare": "mist_ds.compare",
+    "profile": "mist_ds.profile.__main__", "calibrate": "mist_ds.calibrate", "run": "mist_ds.run",
+}
+"""`mist-ds NAME ...` -> the module whose main(argv) runs it (each also runs as `python -m MODULE`)."""
+
+
+def console_main(argv: Sequence[str] | None = None) -> int:
+    """`mist-ds autotune|predict|compare|profile|calibrate|run ARGS`: the same CLIs as `python -m
+    mist_ds.NAME ARGS`; returns the command's exit code (unknown command or one this install lacks:
+    one line, exit 2)."""
+    import importlib
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    names = "|".join(COMMANDS)
+    if not args or args[0] in ("-h", "--help"):
+        sys.stdout.write(f"usage: mist-ds {{{names}}} [ARGS]   (mist-ds NAME --help for each)\n")
+        return EXIT_OK if args else EXIT_USAGE
+    module = COMMANDS.get(args[0])
+    if module is None:
+        return report(f"mist-ds: unknown command '{args[0]}'; one of {names}", EXIT_USAGE)
+    try:
+        command = importlib.import_module(module)
+    except ModuleNotFoundError as err:
+        if err.name != module:
+            raise
+        return report(f"mist-ds {args[0]}: not available in this version of mist_ds (no {module} module)",
+                      EXIT_USAGE)
+    return exit_code(command.main, args[1:])

@@ -16,15 +16,14 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
 
-from mist_ds.cli import OneLineParser
+from mist_ds.cli import OneLineParser, UserError, exit_code
 from mist_ds.config import Plan, PlanPrediction, RunReport
 from mist_ds.config.plan import plan_file_hashes
 from mist_ds.config.profiles import load_hardware, profile_for_gpu
 from mist_ds.config.units import GIB
 
-# GPU names as torch / nvidia-smi report them -> shipped profile (profiling/profiles/NAME.json).
-# Order matters: the first pattern found in the name wins.
 def rel_error(predicted: float | None, measured: float | None) -> float | None:
     """(predicted - measured) / measured, None when either is missing or measured is 0."""
     if predicted is None or not measured:
@@ -134,7 +133,7 @@ def _load(cls, path: str):
     return cls.load_checked(path)
 
 
-def main(argv: list[str] | None = None) -> int:
+def _compare(argv: Sequence[str] | None) -> int:
     parser = OneLineParser(prog="python -m mist_ds.compare",
                            description="predicted (plan) vs measured (RunReport)")
     parser.add_argument("plan")
@@ -145,18 +144,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stored", action="store_true", help="use the plan's stored prediction")
     parser.add_argument("--force", action="store_true", help="compare even when the run is of another plan")
     args = parser.parse_args(argv)
-    try:
-        plan, run = _load(Plan, args.plan), _load(RunReport, args.run)
-        hashes = plan_file_hashes(args.plan)
-        if run.plan_hash not in hashes and not args.force:
-            raise ValueError(f"{args.run} is a run of plan {run.plan_hash}, not of {args.plan} "
-                             f"({', '.join(sorted(hashes))}); --force compares anyway")
-        result = comparison(plan, run, args.hardware, args.stored, hashes)
-    except ValueError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    plan, run = _load(Plan, args.plan), _load(RunReport, args.run)
+    hashes = plan_file_hashes(args.plan)
+    if run.plan_hash not in hashes and not args.force:
+        raise UserError(f"{args.run} is a run of plan {run.plan_hash}, not of {args.plan} "
+                        f"({', '.join(sorted(hashes))}); --force compares anyway")
+    result = comparison(plan, run, args.hardware, args.stored, hashes)
     print(json.dumps(result, indent=2) if args.json else render(result))
     return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit code (mist_ds.cli.exit_code: one stderr line and 2 on bad input)."""
+    return exit_code(_compare, argv)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,8 @@
 """`python -m mist_ds.predict PLAN.json [--hardware NAME|FILE] [--json] [--out DIR]`: the cost model's time
 and memory breakdown of any plan (tuned or hand-written); --out writes the same files autotune writes
-(plan.json with this prediction, ds_config.json, hostfile, launch.sh, report.md, plan.png).
+(plan.json with this prediction, ds_config.json, hostfile, launch.sh, report.md, plan.png). The plan's
+request passes autotune's checks (TuneRequest's validators, --memory-gb against the card: --force-memory);
+a plan predicted to leave less free than the search's default memory margin gets a warning.
 Exit codes: 0 ok, 2 bad input, 3 the plan is predicted not to fit its GPU memory (nothing written)."""
 
 from __future__ import annotations
@@ -8,16 +10,18 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
-from pathlib import Path
-
-from mist_ds.cli import EXIT_INFEASIBLE, OneLineParser, UserError
-from mist_ds.config import HardwareProfile, Plan, PlanPrediction
+from mist_ds.cli import EXIT_INFEASIBLE, OneLineParser, UserError, exit_code
+from mist_ds.config import HardwareProfile, Plan, PlanPrediction, TuneRequest
 from mist_ds.config.profiles import DEFAULT_PROFILE, hardware_for_plan
 from mist_ds.config.units import GIB
 from mist_ds.cost import predict_plan
 from mist_ds.emit.report import layer_range
+from mist_ds.request_args import check_memory_cap
+from mist_ds.search.engine import DEFAULT_MEMORY_MARGIN_RATIO
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -28,6 +32,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--json", action="store_true", help="print a JSON object instead of tables")
     parser.add_argument("--out", default=None, help="also write plan.json (with this prediction), ds_config.json, "
                         "hostfile, launch.sh, report.md and plan.png into this folder")
+    parser.add_argument("--force-memory", action="store_true",
+                        help="accept a plan whose gpu_memory_cap_bytes is above the profile's card memory")
     return parser
 
 
@@ -47,10 +53,11 @@ def resolve_hardware(plan: Plan, name: str | None) -> HardwareProfile:
         raise UserError(str(err)) from None
 
 
-def check_request(plan: Plan) -> None:
-    """The request checks autotune applies, for a hand-written plan (TuneRequest's validators)."""
-    if plan.seq_len > plan.model.max_seq_len:
-        raise UserError(f"seq_len {plan.seq_len} exceeds {plan.model.name}'s max_seq_len {plan.model.max_seq_len}")
+def request_of(plan: Plan) -> TuneRequest:
+    """The request a plan answers, through TuneRequest's validators (the checks autotune applies to
+    its flags: seq_len within the model, batch and memory-cap bounds); errors are one-line."""
+    return TuneRequest(model=plan.model, cluster=plan.cluster, global_batch_size=plan.global_batch_size,
+                       seq_len=plan.seq_len, dtype=plan.dtype, gpu_memory_cap_bytes=plan.gpu_memory_cap_bytes)
 
 
 def prediction_dict(plan: Plan, pred: PlanPrediction, hw: HardwareProfile) -> dict[str, Any]:
@@ -70,9 +77,11 @@ def prediction_dict(plan: Plan, pred: PlanPrediction, hw: HardwareProfile) -> di
             "time_breakdown_s": sp_.time_breakdown.model_dump(),
             "cpu_memory_bytes": sp_.cpu_memory_bytes,
         })
+    peak = max(s["peak_memory_bytes"] for s in stages)
     return {"iteration_time_s": pred.iteration_time_s,
             "throughput_tokens_per_s": pred.throughput_tokens_per_s, "mfu": pred.mfu,
             "hardware_name": pred.hardware_name, "gpu_memory_capacity_bytes": capacity,
+            "peak_memory_bytes": peak, "headroom_bytes": capacity - peak,
             "executor": plan.executor, "stages": stages}
 
 
@@ -87,7 +96,8 @@ def print_tables(plan: Plan, result: dict[str, Any]) -> None:
                   f"seq {plan.seq_len}, global batch {plan.global_batch_size}, "
                   f"grad accum {plan.grad_accum_steps}")
     console.print(f"iteration {result['iteration_time_s']:.4f} s   "
-                  f"{result['throughput_tokens_per_s']:,.0f} tokens/s   MFU {result['mfu']:.1%}")
+                  f"{result['throughput_tokens_per_s']:,.0f} tokens/s   MFU {result['mfu']:.1%}   "
+                  f"headroom {result['headroom_bytes'] / GIB:.2f} GiB per GPU")
     mem = Table(title=f"per-GPU memory, GiB (capacity {result['gpu_memory_capacity_bytes'] / GIB:.1f})")
     for col in ("stage", "layers", "peak", "weights", "grads", "optim", "activ", "buffers", "cpu"):
         mem.add_column(col, justify="right")
@@ -118,32 +128,50 @@ def over_cap_message(plan: Plan, result: dict[str, Any]) -> str | None:
     over = worst["peak_memory_bytes"] - capacity
     if over <= 0:
         return None
-    return (f"error: stage {worst['stage']} of {plan.model.name} is predicted to need "
+    return (f"stage {worst['stage']} of {plan.model.name} is predicted to need "
             f"{worst['peak_memory_bytes'] / GIB:.2f} GiB per GPU, {over / GIB:.2f} GiB over the "
             f"{capacity / GIB:.2f} GiB cap")
 
 
-def write_plan_outputs(out: str, plan: Plan, hw: HardwareProfile) -> None:
-    """The folder autotune would write for this (predicted) plan."""
-    from mist_ds.emit.outputs import render_outputs, write_outputs
+def margin_warning(result: dict[str, Any]) -> str | None:
+    """A warning when the plan leaves less free than the search's default memory margin."""
+    capacity, headroom = result["gpu_memory_capacity_bytes"], result["headroom_bytes"]
+    if headroom < 0 or headroom >= DEFAULT_MEMORY_MARGIN_RATIO * capacity:
+        return None
+    return (f"warning: the plan leaves {headroom / GIB:.2f} GiB ({headroom / capacity:.1%}) of the {capacity / GIB:.2f} "
+            f"GiB cap free, less than autotune's {DEFAULT_MEMORY_MARGIN_RATIO:.0%} margin (the cost model's median "
+            "measured memory error): it may run out of memory")
 
-    write_outputs(Path(out), render_outputs(Path(out), [plan], hw))
+
+def _output_folder(out: str | None) -> Path | None:
+    """--out checked creatable and writable before predicting (mist_ds.fileio.check_output_folder)."""
+    if out is None:
+        return None
+    from mist_ds.emit.outputs import OUTPUT_FILES
+    from mist_ds.fileio import check_output_folder
+
+    return check_output_folder(out, files=OUTPUT_FILES)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point; returns the exit code."""
+def write_plan_outputs(folder: Path, plan: Plan, hw: HardwareProfile) -> None:
+    """The folder autotune would write for this (predicted) plan, put in place as a whole."""
+    from mist_ds.emit.outputs import render_outputs
+    from mist_ds.fileio import write_folder_atomic
+
+    write_folder_atomic(folder, render_outputs(folder, [plan], hw), executable=("launch.sh",))
+
+
+def _predict(argv: Sequence[str] | None) -> int:
     args = _parser().parse_args(argv)
+    plan = load_plan(args.plan)
+    request = request_of(plan)
+    hw = resolve_hardware(plan, args.hardware)
+    check_memory_cap(request, hw, args.force_memory)
+    folder = _output_folder(args.out)
     try:
-        plan = load_plan(args.plan)
-        check_request(plan)
-        hw = resolve_hardware(plan, args.hardware)
-        try:
-            pred = predict_plan(plan, hw)
-        except ValueError as err:   # e.g. a profile lacking a collective the plan needs
-            raise UserError(str(err)) from None
-    except UserError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+        pred = predict_plan(plan, hw)
+    except ValueError as err:  # e.g. a profile lacking a collective the plan needs
+        raise UserError(str(err)) from None
     result = prediction_dict(plan, pred, hw)
     if args.json:
         print(json.dumps(result, indent=2))
@@ -151,11 +179,18 @@ def main(argv: list[str] | None = None) -> int:
         print_tables(plan, result)
     over = over_cap_message(plan, result)
     if over is not None:
-        print(over, file=sys.stderr)
-        return EXIT_INFEASIBLE
-    if args.out is not None:
-        write_plan_outputs(args.out, plan.model_copy(update={"prediction": pred}), hw)
+        raise UserError(over, EXIT_INFEASIBLE)
+    warning = margin_warning(result)
+    if warning is not None:
+        print(warning, file=sys.stderr)
+    if folder is not None:
+        write_plan_outputs(folder, plan.model_copy(update={"prediction": pred}), hw)
     return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit code (mist_ds.cli.exit_code: one stderr line on 2 / 3)."""
+    return exit_code(_predict, argv)
 
 
 if __name__ == "__main__":

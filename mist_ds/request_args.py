@@ -7,35 +7,53 @@ import math
 
 from mist_ds.cli import UserError
 from mist_ds.config import ClusterSpec, HardwareProfile, SearchSpace, TuneRequest, resolve_model
-from mist_ds.config.request import MAX_MEMORY_CAP_BYTES
-
-GIB = 1024**3
+from mist_ds.config.request import (DEFAULT_HOST_MEMORY_MARGIN_BYTES, MAX_CPU_CORES, MAX_HOST_MEMORY_BYTES,
+                                    MAX_MEMORY_CAP_BYTES)
+from mist_ds.config.units import GIB
 
 
 def add_request_arguments(parser: argparse.ArgumentParser) -> None:
-    """The model / cluster / batch / search-space flags of the DESIGN.md contract."""
-    parser.add_argument("--model", required=True, help="preset name (e.g. llama-7b) or HF config.json path")
-    parser.add_argument("--nodes", type=int, default=None, help="number of nodes (default 1)")
-    parser.add_argument("--gpus-per-node", type=int, default=None, help="GPUs per node")
-    parser.add_argument("--hostfile", default=None, help="DeepSpeed hostfile ('host slots=N' lines)")
-    parser.add_argument("--global-batch", type=int, required=True, help="sequences per optimizer step")
-    parser.add_argument("--seq-len", type=int, required=True, help="tokens per sequence")
-    parser.add_argument("--dtype", choices=("bf16", "fp16"), default="bf16")
+    """The model / cluster / batch / search-space flags of the DESIGN.md contract; every help text
+    says the default (the CLIs' parsers need no special formatter)."""
+    parser.add_argument("--model", required=True,
+                        help="preset name (e.g. llama-7b), or an HF config.json or a folder holding one "
+                             "(a downloaded model snapshot); required")
+    parser.add_argument("--nodes", type=int, default=None, help="number of nodes (default: 1, or the hostfile's)")
+    parser.add_argument("--gpus-per-node", type=int, default=None,
+                        help="GPUs per node (default: the hostfile's slots; one of the two is required)")
+    parser.add_argument("--hostfile", default=None, help="DeepSpeed hostfile ('host slots=N' lines) (default: none)")
+    parser.add_argument("--global-batch", type=int, required=True, help="sequences per optimizer step; required")
+    parser.add_argument("--seq-len", type=int, required=True, help="tokens per sequence; required")
+    parser.add_argument("--dtype", choices=("bf16", "fp16"), default="bf16", help="compute dtype (default: %(default)s)")
     parser.add_argument("--memory-gb", type=float, default=None,
                         help="per-GPU memory cap, GiB (default: the hardware profile's card memory)")
     parser.add_argument("--force-memory", action="store_true",
-                        help="allow a --memory-gb above the profile's card memory")
+                        help="allow a --memory-gb above the profile's card memory (default: off)")
+    _add_host_arguments(parser.add_argument_group("host (per node)"))
     space = parser.add_argument_group("search space")
-    space.add_argument("--no-pipeline", action="store_true", help="no pipeline parallelism")
-    space.add_argument("--max-pp", type=int, default=None, help="most pipeline stages")
-    space.add_argument("--no-tp", action="store_true", help="no tensor parallelism")
-    space.add_argument("--max-tp", type=int, default=8, help="largest tensor-parallel degree")
-    space.add_argument("--zero-stages", default="0,1,2,3", help="ZeRO stages to try, e.g. 1,3")
-    space.add_argument("--no-offload", action="store_true", help="no CPU offload of any kind")
+    space.add_argument("--no-pipeline", action="store_true", help="no pipeline parallelism (default: allowed)")
+    space.add_argument("--max-pp", type=int, default=None, help="most pipeline stages (default: no limit)")
+    space.add_argument("--no-tp", action="store_true", help="no tensor parallelism (default: allowed)")
+    space.add_argument("--max-tp", type=int, default=8, help="largest tensor-parallel degree (default: %(default)s)")
+    space.add_argument("--zero-stages", default="0,1,2,3", help="ZeRO stages to try, e.g. 1,3 (default: %(default)s)")
+    space.add_argument("--no-offload", action="store_true", help="no CPU offload of any kind (default: allowed)")
     for kind in ("weights", "gradients", "optimizer", "activations"):
-        space.add_argument(f"--no-offload-{kind}", action="store_true", help=f"no {kind} offload")
-    space.add_argument("--no-recompute", action="store_true", help="no activation recompute")
-    space.add_argument("--max-micro-batch", type=int, default=64, help="largest micro-batch")
+        space.add_argument(f"--no-offload-{kind}", action="store_true", help=f"no {kind} offload (default: allowed)")
+    space.add_argument("--no-recompute", action="store_true", help="no activation recompute (default: allowed)")
+    space.add_argument("--max-micro-batch", type=int, default=64, help="largest micro-batch (default: %(default)s)")
+
+
+def _add_host_arguments(group) -> None:
+    """--host-memory-gb, --cpu-cores, --host-memory-margin (TuneRequest host fields)."""
+    group.add_argument("--host-memory-gb", type=float, default=None,
+                       help="CPU memory per node, GiB (default: the hardware profile's, i.e. the node it was "
+                            "measured on; report.md shows the value used)")
+    group.add_argument("--cpu-cores", type=int, default=None,
+                       help="CPU cores per node, shared by its ranks' CPU Adam (default: the hardware profile's)")
+    group.add_argument("--host-memory-margin", type=float, default=DEFAULT_HOST_MEMORY_MARGIN_BYTES / GIB,
+                       help="GiB of host memory kept free per GPU process of a plan that offloads, beyond its "
+                            "predicted offloaded state (default: %(default)g, the largest excess of peak RSS "
+                            "over prediction in the committed GPU runs)")
 
 
 def cluster_from_args(args: argparse.Namespace) -> ClusterSpec:
@@ -82,17 +100,38 @@ def space_from_args(args: argparse.Namespace) -> SearchSpace:
 
 def memory_cap_bytes(memory_gb: float | None) -> int | None:
     """--memory-gb in bytes: a positive, finite number of GiB, at most MAX_MEMORY_CAP_BYTES."""
-    if memory_gb is None:
+    return gib_flag_bytes("--memory-gb", memory_gb, MAX_MEMORY_CAP_BYTES,
+                          "no accelerator has more than a few hundred GiB")
+
+
+def gib_flag_bytes(flag: str, value_gb: float | None, maximum_bytes: int, why: str,
+                   allow_zero: bool = False) -> int | None:
+    """A GiB flag in bytes: finite, positive (or zero where allowed), at least 1 MiB when positive,
+    at most `maximum_bytes`; None stays None."""
+    if value_gb is None:
         return None
-    if not math.isfinite(memory_gb) or memory_gb <= 0:
-        raise UserError(f"--memory-gb must be positive, got {memory_gb}: give a finite number of GiB")
-    if memory_gb * GIB > MAX_MEMORY_CAP_BYTES:
-        raise UserError(f"--memory-gb {memory_gb:g} is above the limit of {MAX_MEMORY_CAP_BYTES // GIB} GiB "
-                        "(no accelerator has more than a few hundred GiB)")
-    cap = int(memory_gb * GIB)
-    if cap < 1024**2:
-        raise UserError(f"--memory-gb {memory_gb:g} is below 1 MiB")
-    return cap
+    if not math.isfinite(value_gb) or value_gb < 0 or (value_gb == 0 and not allow_zero):
+        sign = "zero or positive" if allow_zero else "positive"
+        raise UserError(f"{flag} must be {sign}, got {value_gb}: give a finite number of GiB")
+    if value_gb * GIB > maximum_bytes:
+        raise UserError(f"{flag} {value_gb:g} is above the limit of {maximum_bytes // GIB} GiB ({why})")
+    nbytes = int(value_gb * GIB)
+    if 0 < value_gb and nbytes < 1024**2:
+        raise UserError(f"{flag} {value_gb:g} is below 1 MiB")
+    return nbytes
+
+
+def host_fields(args: argparse.Namespace) -> dict:
+    """TuneRequest's host fields from --host-memory-gb, --cpu-cores and --host-memory-margin."""
+    cores = args.cpu_cores
+    if cores is not None and not 1 <= cores <= MAX_CPU_CORES:
+        raise UserError(f"--cpu-cores must be between 1 and {MAX_CPU_CORES}, got {cores}")
+    return {"host_memory_bytes": gib_flag_bytes("--host-memory-gb", args.host_memory_gb, MAX_HOST_MEMORY_BYTES,
+                                                "no server holds that much memory"),
+            "host_cpu_cores": cores,
+            "host_memory_margin_bytes": gib_flag_bytes("--host-memory-margin", args.host_memory_margin,
+                                                       MAX_HOST_MEMORY_BYTES, "no server holds that much memory",
+                                                       allow_zero=True)}
 
 
 def check_memory_cap(request: TuneRequest, hardware: HardwareProfile, force: bool = False) -> None:
@@ -115,5 +154,5 @@ def request_from_args(args: argparse.Namespace) -> TuneRequest:
     return TuneRequest(
         model=resolve_model(args.model), cluster=cluster_from_args(args),
         global_batch_size=args.global_batch, seq_len=args.seq_len, dtype=args.dtype,
-        space=space_from_args(args), gpu_memory_cap_bytes=cap,
+        space=space_from_args(args), gpu_memory_cap_bytes=cap, **host_fields(args),
     )

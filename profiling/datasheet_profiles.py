@@ -55,7 +55,7 @@ def _save_unless_measured(profile: HardwareProfile, path: Path) -> None:
 
 
 def main() -> None:
-    out = Path(__file__).parent / "profiles"
+    out = Path(__file__).resolve().parents[1] / "mist_ds" / "profiles"  # shipped as package data
     # 81559 MiB / 143771 MiB: what nvidia-smi reports as total memory of the 80 GB / 141 GB cards.
     _save_unless_measured(datasheet_profile("h100-sxm-80gb", "NVIDIA H100 80GB HBM3", 81559 * 2**20, 3350.0),
                           out / "h100-sxm-80gb.json")

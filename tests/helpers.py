@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import socket
+from typing import Any
+
 from mist_ds.config import ClusterSpec, ModelSpec, Plan, StagePlan
 from mist_ds.config.plan import MemoryStrategy
 
@@ -26,3 +29,35 @@ def make_plan(model: ModelSpec, stages: list[dict], *, dp: int = 1, tp: int = 1,
                 seq_len=seq_len, dp=dp, tp=tp, micro_batch_size=micro_batch,
                 grad_accum_steps=global_batch // (micro_batch * dp), memory=memory, stages=tuple(built),
                 **plan_fields)
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on now (for a test's DeepSpeed master; tests may run in parallel)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+# Block flag combinations the runtime and cost model must both handle (GPT-2, Llama, GQA, Qwen2's
+# q/k/v bias, GPT-NeoX's partial RoPE + parallel residual); overrides for tiny_model() (test fixtures).
+_LLAMA_FLAGS = dict(family="llama", norm="rmsnorm", activation="swiglu", position_embedding="rope",
+                    linear_bias=False, tie_embeddings=False)
+ARCHITECTURE_VARIANTS: dict[str, dict[str, Any]] = {
+    "gpt": {},
+    "llama": _LLAMA_FLAGS,
+    "llama-gqa": {**_LLAMA_FLAGS, "num_kv_heads": 2},
+    "qwen-qkv-bias": {**_LLAMA_FLAGS, "qkv_bias": True},
+    "neox-partial-rope-parallel": {"position_embedding": "rope", "rotary_fraction": 0.25,
+                                   "parallel_residual": True},
+}
+
+
+def tiny_model(**overrides: Any) -> ModelSpec:
+    """A 2-layer GPT small enough for CPU tests and smoke runs; `overrides` change any field."""
+    fields: dict[str, Any] = dict(
+        name="tiny", family="gpt", num_layers=2, hidden_size=32, num_heads=4, num_kv_heads=4,
+        ffn_hidden_size=64, vocab_size=256, max_seq_len=64, tie_embeddings=True, norm="layernorm",
+        activation="gelu", position_embedding="learned", linear_bias=True,
+    )
+    fields.update(overrides)
+    return ModelSpec(**fields)

@@ -13,7 +13,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 TUNE = ["--model", "llama-7b", "--nodes", "1", "--gpus-per-node", "4", "--global-batch", "64",
         "--seq-len", "4096", "--hardware", "h100-sxm-80gb"]  # `make tune`
-FILES = {"plan.json", "ds_config.json", "hostfile", "launch.sh", "report.md", "plan.png"}
+FILES = {"plan.json", "ds_config.json", "hostfile", "launch.sh", "report.md", "plan.png", "fallback", "hf"}
 
 
 def autotune(args, cwd):
@@ -35,7 +35,7 @@ def test_make_tune_writes_the_folder(tuned_twice):
     assert {p.name for p in (base / "a").iterdir()} == FILES
     assert "top" in runs[0].stdout and "llama-7b" not in runs[0].stderr
     launch = (base / "a" / "launch.sh").read_text()
-    assert "--no_ssh_check" in launch and "launch/train.py --plan" in launch
+    assert "--no_ssh_check" in launch and "--module mist_ds.train --plan plan.json" in launch
     assert (base / "a" / "hostfile").read_text() == "localhost slots=4\n"
 
 

@@ -6,6 +6,11 @@
         --global-batch 32 --micro-batch 4 --zero 3 [--offload-optimizer] [--checkpointing] \
         --cap-gib 78 --steps 6 --warmup 2 --report result.json
 
+Parity mode (bench/runtime/parity.py): `--pipeline-stages N` trains the HF Llama as a plain DeepSpeed
+PipelineModule (bench/baseline/hf_pipe.py; ZeRO 0/1, DeepSpeed's own recompute with --checkpointing);
+`--zero-config FILE` takes the zero_optimization block of a ds_config.json (e.g. the one mist_ds emits)
+instead of DeepSpeed's defaults; `--trace-dir DIR` profiles the last step (bench/runtime/trace_summary.py).
+
 It shares no code with mist_ds/runtime (only mist_ds.config: presets, profiles, the RunReport
 schema). Measured like the runtime: each step timed between device synchronisations, the slowest
 rank's time, median after warm-up; the memory cap is torch.cuda.set_per_process_memory_fraction.
@@ -48,26 +53,50 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--hardware", default="h200", help="profile whose bf16 peak the MFU divides by")
     parser.add_argument("--report", default=None)
     parser.add_argument("--seed", type=int, default=1234)
+    parser.add_argument("--pipeline-stages", type=int, default=1,
+                        help="parity mode: a DeepSpeed PipelineModule of this many stages (Llama, ZeRO 0/1)")
+    parser.add_argument("--zero-config", default=None,
+                        help="parity mode: a ds_config.json whose zero_optimization block replaces the defaults")
+    parser.add_argument("--trace-dir", default=None, help="profile the last step into this folder")
+    parser.add_argument("--trace-name", default="hf", help="file name stem of the trace summaries")
     parser.add_argument("--local_rank", type=int, default=None, help="set by the deepspeed launcher")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.pipeline_stages < 1 or (args.pipeline_stages > 1 and args.zero > 1):
+        parser.error("--pipeline-stages must be >= 1, and DeepSpeed pipelines run ZeRO 0 or 1 only")
+    return args
 
 
 def config_of(args: argparse.Namespace) -> dict:
     """The baseline configuration a result records (and hashes as its plan_hash)."""
-    return {k: getattr(args, k) for k in ("model", "max_seq_len", "seq_len", "global_batch", "micro_batch",
-                                          "zero", "offload_optimizer", "checkpointing", "cap_gib")}
+    config = {k: getattr(args, k) for k in ("model", "max_seq_len", "seq_len", "global_batch", "micro_batch",
+                                            "zero", "offload_optimizer", "checkpointing", "cap_gib")}
+    if args.pipeline_stages > 1:  # parity-mode keys only when used: grid results keep their hashes
+        config["pipeline_stages"] = args.pipeline_stages
+    if args.zero_config:
+        config["zero_config"] = Path(args.zero_config).name
+    return config
+
+
+def zero_block(args: argparse.Namespace) -> dict:
+    """The zero_optimization block: DeepSpeed's defaults plus what a plain user sets, or --zero-config's."""
+    zero = {"stage": args.zero, "overlap_comm": args.zero > 0, "contiguous_gradients": True}
+    if args.zero_config:
+        given = json.loads(Path(args.zero_config).read_text())
+        zero = {**dict(given.get("zero_optimization", given)), "stage": args.zero}
+    if args.offload_optimizer:
+        zero["offload_optimizer"] = {"device": "cpu", "pin_memory": True}
+    return zero
 
 
 def ds_config(args: argparse.Namespace, world: int, on_cpu: bool) -> dict:
     """A plain user's ds_config: AdamW, bf16 (fp32 on CPU), ZeRO stage with DeepSpeed's defaults."""
-    zero = {"stage": args.zero, "overlap_comm": args.zero > 0, "contiguous_gradients": True}
-    if args.offload_optimizer:
-        zero["offload_optimizer"] = {"device": "cpu", "pin_memory": True}
+    zero = zero_block(args)
+    dp = world // args.pipeline_stages
     params = {"lr": 1e-4, "betas": [0.9, 0.95], "eps": 1e-8, "weight_decay": 0.1}
     if on_cpu and not args.offload_optimizer:
         params["torch_adam"] = True  # no nvcc for FusedAdam on CPU-only hosts
     config = {"train_batch_size": args.global_batch, "train_micro_batch_size_per_gpu": args.micro_batch,
-              "gradient_accumulation_steps": args.global_batch // (args.micro_batch * world),
+              "gradient_accumulation_steps": args.global_batch // (args.micro_batch * dp),
               "optimizer": {"type": "AdamW", "params": params}, "gradient_clipping": 1.0,
               "zero_optimization": zero, "steps_per_print": 10**9, "wall_clock_breakdown": False}
     if not on_cpu:
@@ -82,6 +111,12 @@ def build_engine(args, spec, config: dict, device, dtype):
     from bench.baseline.hf_model import build_model, preload
 
     preload()
+    if args.pipeline_stages > 1:
+        from bench.baseline.hf_pipe import build_pipeline
+
+        model = build_pipeline(spec, args.pipeline_stages, device, dtype, args.checkpointing)
+        params = [p for p in model.parameters() if p.requires_grad]
+        return deepspeed.initialize(model=model, model_parameters=params, config=config)[0]
     if args.zero == 3:  # the model is born partitioned, as the HF integration does under ZeRO-3
         with deepspeed.zero.Init(config_dict_or_path=config):
             model = build_model(spec, dtype)
@@ -94,30 +129,42 @@ def build_engine(args, spec, config: dict, device, dtype):
     return engine
 
 
-def train(args, engine, spec, device, world: int, rank: int, times: list, losses: list) -> None:
-    import torch
-    import torch.distributed as dist
+def step_fn(args, engine, batches: list):
+    """One optimizer step over the micro-batches; returns the mean loss (a host sync, as before)."""
+    if args.pipeline_stages > 1:
+        return lambda: float(engine.train_batch(data_iter=iter([(t, t) for t in batches])))
 
-    accum = args.global_batch // (args.micro_batch * world)
-    gen = torch.Generator().manual_seed(args.seed + rank)
-    for _ in range(args.steps):
-        batches = [torch.randint(0, spec.vocab_size, (args.micro_batch, args.seq_len), generator=gen).to(device)
-                   for _ in range(accum)]
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        start = time.perf_counter()
+    def step():
         total = 0.0
         for tokens in batches:
             loss = engine(input_ids=tokens, labels=tokens).loss
             engine.backward(loss)
             engine.step()
             total += float(loss.detach())
+        return total / len(batches)
+    return step
+
+
+def train(args, engine, spec, device, world: int, rank: int, times: list, losses: list, tracer=None) -> None:
+    import torch
+    import torch.distributed as dist
+
+    accum = args.global_batch // (args.micro_batch * (world // args.pipeline_stages))
+    gen = torch.Generator().manual_seed(args.seed + rank)
+    for index in range(args.steps):
+        batches = [torch.randint(0, spec.vocab_size, (args.micro_batch, args.seq_len), generator=gen).to(device)
+                   for _ in range(accum)]
+        step = step_fn(args, engine, batches)
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        loss = tracer.run(step) if tracer is not None and index == args.steps - 1 else step()
         if device.type == "cuda":
             torch.cuda.synchronize()
         slowest = torch.tensor([time.perf_counter() - start], dtype=torch.float64, device=device)
         dist.all_reduce(slowest, op=dist.ReduceOp.MAX)
         times.append(float(slowest))
-        losses.append(total / accum)
+        losses.append(loss)
         if rank == 0:
             print(f"[baseline] step {len(times)}/{args.steps} loss {losses[-1]:.4f} time {times[-1]:.3f}s", flush=True)
 
@@ -206,7 +253,14 @@ def main(argv=None) -> None:
     try:
         engine = build_engine(args, spec, ds_config(args, world, on_cpu), device,
                               torch.float32 if on_cpu else torch.bfloat16)
-        train(args, engine, spec, device, world, rank, times, losses)
+        tracer = None
+        if args.trace_dir:
+            from bench.runtime.trace_summary import Tracer
+
+            tracer = Tracer(args.trace_dir, args.trace_name, rank, device.type == "cuda")
+        train(args, engine, spec, device, world, rank, times, losses, tracer)
+        if tracer is not None:
+            tracer.write()
         peaks = [None] * world
         dist.all_gather_object(peaks, host_and_gpu(device))
         if rank == 0:

@@ -35,7 +35,7 @@ import torch.distributed as dist  # noqa: E402
 
 from mist_ds.config import ClusterSpec, Plan, StagePlan, get_preset  # noqa: E402
 from mist_ds.config.plan import MemoryStrategy  # noqa: E402
-from mist_ds.config.presets import tiny_model  # noqa: E402
+from tests.helpers import tiny_model  # noqa: E402
 from mist_ds.config.profiles import load_hardware  # noqa: E402
 from mist_ds.cost import predict_plan  # noqa: E402
 from mist_ds.emit.ds_config import build_ds_config  # noqa: E402

@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
 
-from bench.runtime import attention_bench, loss_bench, ops_bench  # noqa: E402
+from bench.runtime import attention_bench, loss_bench, ops_bench, picks_check  # noqa: E402
 from bench.runtime.timing import Budget, flash_attn_available, liger_available  # noqa: E402
 from mist_ds.cli import OneLineParser  # noqa: E402
 
@@ -81,6 +81,7 @@ def run(args: argparse.Namespace) -> dict:
     if "ops" in args.sections:
         result["ops"] = ops_bench.run(device, budget, args.small, args.micro_batches)
         result["picks"]["ops"] = ops_bench.pick(result["ops"])
+    result["defaults_disagree"] = picks_check.disagreements(result)
     return result
 
 
@@ -107,6 +108,8 @@ def table(result: dict) -> str:
                     cells = "  ".join(f"{i}={_fmt(r.get('time_ms'), '.3f')}" for i, r in by_impl.items())
                     lines.append(f"ops {model} {key} {op}: {cells}  (ms fwd+bwd)")
     lines.append("picks: " + json.dumps(result["picks"]))
+    lines.append("defaults (mist_ds/config/kernel_picks.py) vs this run: "
+                 + ("; ".join(result.get("defaults_disagree", [])) or "agree"))
     return "\n".join(lines)
 
 

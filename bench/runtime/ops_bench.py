@@ -57,7 +57,8 @@ def op_fns(model: dict, batch: int, seq: int, impl: str, device: torch.device) -
 
 
 def run(device: torch.device, budget: Budget, small: bool, micro_batches=(1, 2, 4)) -> dict:
-    """{model: {f'mb{b}': {op: {impl: {'time_ms': ...}}}}}."""
+    """{model: {f'mb{b}': {op: {impl: {'time_ms': ...} or {'error': ...}}}}}: each (op, impl) is
+    its own case, so one kernel that fails a shape leaves the others measured."""
     results = {}
     seq = SMALL_SEQ if small else SEQ
     for name, model in (SMALL_MODELS if small else MODELS).items():
@@ -65,28 +66,41 @@ def run(device: torch.device, budget: Budget, small: bool, micro_batches=(1, 2, 
         for batch in micro_batches:
             ops: dict[str, dict] = {}
             for impl in impls(device):
-                def measure(impl=impl):
-                    return {op: time_ms(step, device, warmup=3, repeats=10)
-                            for op, step in op_fns(model, batch, seq, impl, device).items()}
-                got = run_case(budget, measure)
-                for op in (model["norm"], "swiglu", "rope") if model["swiglu"] else (model["norm"],):
-                    ops.setdefault(op, {})[impl] = ({"time_ms": got[op]} if op in got else got)
+                steps = run_case(budget, lambda impl=impl: op_fns(model, batch, seq, impl, device))
+                for op in op_names(model):
+                    if op not in steps:   # building the inputs failed or the budget is spent
+                        ops.setdefault(op, {})[impl] = steps
+                        continue
+                    ops.setdefault(op, {})[impl] = run_case(budget, lambda step=steps[op]: {
+                        "time_ms": time_ms(step, device, warmup=3, repeats=10)})
+                del steps
+                if device.type == "cuda":
+                    torch.cuda.empty_cache()
             per_batch[f"mb{batch}"] = ops
         results[name] = {"seq": seq, **per_batch}
     return results
 
 
+def op_names(model: dict) -> tuple[str, ...]:
+    return (model["norm"], "swiglu", "rope") if model["swiglu"] else (model["norm"],)
+
+
 def pick(results: dict) -> dict:
-    """Per op: the implementation with the smallest summed time over models and micro-batches
-    where every implementation ran."""
-    totals: dict[str, dict[str, float]] = {}
-    for entry in results.values():
+    """Per op: the implementation with the smallest summed time over the models and micro-batches
+    where it ran, among the implementations that ran at every point any of them ran (one that
+    failed or was not measured somewhere is left out rather than compared on fewer points)."""
+    points: dict[str, dict[str, dict]] = {}
+    for model, entry in results.items():
         for key, ops in entry.items():
-            if not key.startswith("mb"):
-                continue
-            for op, by_impl in ops.items():
-                if all("time_ms" in r for r in by_impl.values()):
-                    for impl, r in by_impl.items():
-                        totals.setdefault(op, {}).setdefault(impl, 0.0)
-                        totals[op][impl] += r["time_ms"]
-    return {op: min(t, key=t.get) for op, t in totals.items()}
+            if key.startswith("mb"):
+                for op, by_impl in ops.items():
+                    points.setdefault(op, {})[f"{model}/{key}"] = by_impl
+    picks = {}
+    for op, by_point in points.items():
+        impls_seen = {impl for by_impl in by_point.values() for impl in by_impl}
+        totals = {impl: sum(r[impl]["time_ms"] for r in by_point.values())
+                  for impl in impls_seen
+                  if all("time_ms" in r.get(impl, {}) for r in by_point.values())}
+        if totals:
+            picks[op] = min(totals, key=totals.get)
+    return picks

@@ -186,7 +186,32 @@ class HardwareProfile(StrictModel):
     zero3_fetch_overhead_s: float = Field(default=0.0, ge=0.0)
     """Seconds DeepSpeed ZeRO-3 spends on the compute thread per submodule fetch (its pre-forward /
     pre-backward hooks: bookkeeping, all-gather launch, stream waits), beyond the all-gather's
-    alpha-beta time. 0.0 = not yet measured: calibrate from a ZeRO-3 run against the same plan on
-    ZeRO-1/2 (DESIGN.md's GPT-1.3B, 2xH200 runs imply roughly 4e-4 s)."""
+    alpha-beta time; the cost model counts one fetch per module of the runtime's model per pass
+    (cost/work.py z3_fetches). Run-derived: 0.0 = not calibrated; `python -m mist_ds.calibrate`
+    fits it from ZeRO-3 runs."""
+    host_microbatch_overhead_s: float = Field(default=0.0, ge=0.0)
+    """Seconds per micro-batch and pipeline stage that the training loop spends outside the modelled
+    kernels and transfers while the GPU waits (DeepSpeed engine forward / backward / step calls,
+    gradient hooks, the batch's host-to-device copy, synchronisations). Run-derived: 0.0 = not
+    calibrated; `python -m mist_ds.calibrate` fits it."""
+    host_layer_overhead_s: float = Field(default=0.0, ge=0.0)
+    """Seconds per transformer-block pass (forward, backward, recomputed forward) and micro-batch that
+    the GPU idles beyond the block's summed kernel times: launch gaps of eager kernels and autograd
+    bookkeeping (profiling/results/layer_validation.md shows such gaps inside single blocks).
+    Run-derived: 0.0 = not calibrated; `python -m mist_ds.calibrate` fits it."""
+    host_step_overhead_s: float = Field(default=0.0, ge=0.0)
+    """Seconds per optimizer step outside the modelled optimizer kernels, copies and collectives
+    (DeepSpeed's step bookkeeping, per-tensor gradient norms with host synchronisations, zero_grad,
+    the training loop's loss all-reduce). Run-derived: 0.0 = not calibrated; fitted by
+    `python -m mist_ds.calibrate`."""
+    pageable_h2d_bandwidth_gbps: float | None = Field(default=None, gt=0.0)
+    """Host-to-device bandwidth from pageable (not pinned) host memory, GB/s per node, shared by the
+    node's ranks: DeepSpeed ZeRO-3 optimizer offload writes each updated parameter partition back
+    from its unpinned fp32 master copy (cost/work.py). Run-derived: None = not calibrated (charged at
+    the pinned h2d_bandwidth_gbps); fitted by `python -m mist_ds.calibrate`."""
+    host_process_base_bytes: int = Field(default=0, ge=0)
+    """Peak resident memory of one training process apart from the offloaded states the cost model
+    counts (Python, torch, CUDA context and libraries, DeepSpeed, NCCL buffers), bytes. Run-derived:
+    0 = not calibrated; fitted by `python -m mist_ds.calibrate` from runs' peak RSS."""
     provenance: Provenance
     """How and when this profile was made."""

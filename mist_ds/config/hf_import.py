@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -149,12 +150,41 @@ def _load_json(path: Path) -> dict[str, Any]:
     return cfg
 
 
+# A Hugging Face Hub model id: 'org/name' (what a user may paste instead of a downloaded folder).
+_HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
+
+
+def config_path(given: str | Path) -> Path:
+    """The config.json that `given` names (the file, or a folder holding one), or a one-line
+    ValueError saying what to pass instead (mist_ds reads configs offline, never from the Hub)."""
+    path = Path(given)
+    if path.is_dir():
+        if not (path / "config.json").exists():
+            raise ValueError(f"folder {path} holds no config.json (a downloaded Hugging Face model folder has one)")
+        return path / "config.json"
+    if not path.exists() and _HUB_ID.fullmatch(str(given)) and not str(given).endswith(".json"):
+        raise ValueError(f"model '{given}' is neither a preset nor a local path: mist_ds reads config.json "
+                         f"offline; download it first (`hf download {given} config.json --local-dir DIR`) "
+                         "and pass DIR")
+    return path
+
+
+def _model_name(cfg: dict[str, Any], path: Path, kind: str) -> str:
+    """config's _name_or_path, else 'org/name' of a Hub cache snapshot
+    (.../models--org--name/snapshots/HASH/config.json), else the folder's name."""
+    name = cfg.get("_name_or_path")
+    if isinstance(name, str) and name.strip():
+        return name.strip()[:256]
+    parents = path.parent.parts
+    if len(parents) >= 3 and parents[-2] == "snapshots" and parents[-3].startswith("models--"):
+        return parents[-3].removeprefix("models--").replace("--", "/")[:256]
+    return (path.parent.name or kind)[:256]
+
+
 def read_hf_fields(path: str | Path) -> tuple[Fields, str, KeyOf]:
     """(ModelSpec fields, the file read, field -> HF key) from a Hugging Face config.json (a file,
     or a folder holding one). Raises one-line ValueErrors."""
-    path = Path(path)
-    if path.is_dir():
-        path = path / "config.json"
+    path = config_path(path)
     cfg = _load_json(path)
     kind = cfg.get("model_type")
     if not isinstance(kind, str) or kind not in _READERS:
@@ -162,10 +192,7 @@ def read_hf_fields(path: str | Path) -> tuple[Fields, str, KeyOf]:
         raise ValueError(f"{path}: model_type {shown} is not supported (supported families: "
                          f"{', '.join(SUPPORTED_MODEL_TYPES)})")
     fields, key_of = _READERS[kind](_Config(cfg, str(path)))
-    name = cfg.get("_name_or_path")
-    if not isinstance(name, str) or not name.strip():
-        name = path.parent.name or kind
-    fields["name"] = name.strip()[:256]
+    fields["name"] = _model_name(cfg, path, kind)
     return fields, str(path), key_of
 
 

@@ -70,28 +70,3 @@ def get_preset(name: str) -> ModelSpec:
     close = difflib.get_close_matches(name, PRESETS, n=3, cutoff=0.5)
     hint = f"; did you mean {', '.join(close)}?" if close else f"; known: {', '.join(PRESETS)}"
     raise UnknownPresetError(f"unknown model preset '{name}'{hint}")
-
-
-# Block flag combinations the runtime and cost model must both handle (GPT-2, Llama, GQA, Qwen2's
-# q/k/v bias, GPT-NeoX's partial RoPE + parallel residual); overrides for tiny_model().
-_LLAMA_FLAGS = dict(family="llama", norm="rmsnorm", activation="swiglu", position_embedding="rope",
-                    linear_bias=False, tie_embeddings=False)
-ARCHITECTURE_VARIANTS: dict[str, dict[str, Any]] = {
-    "gpt": {},
-    "llama": _LLAMA_FLAGS,
-    "llama-gqa": {**_LLAMA_FLAGS, "num_kv_heads": 2},
-    "qwen-qkv-bias": {**_LLAMA_FLAGS, "qkv_bias": True},
-    "neox-partial-rope-parallel": {"position_embedding": "rope", "rotary_fraction": 0.25,
-                                   "parallel_residual": True},
-}
-
-
-def tiny_model(**overrides: Any) -> ModelSpec:
-    """A 2-layer GPT small enough for CPU tests and smoke runs; `overrides` change any field."""
-    fields: dict[str, Any] = dict(
-        name="tiny", family="gpt", num_layers=2, hidden_size=32, num_heads=4, num_kv_heads=4,
-        ffn_hidden_size=64, vocab_size=256, max_seq_len=64, tie_embeddings=True, norm="layernorm",
-        activation="gelu", position_embedding="learned", linear_bias=True,
-    )
-    fields.update(overrides)
-    return ModelSpec(**fields)

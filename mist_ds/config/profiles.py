@@ -25,11 +25,18 @@ def profile_for_gpu(gpu_name: str) -> str:
                      "pass --hardware NAME|FILE")
 
 
+SHIPPED_PROFILES = Path(__file__).resolve().parents[1] / "profiles"
+"""The profiles shipped inside the package (mist_ds/profiles/NAME.json: package data, so a plain
+`pip install` has them)."""
+
+
 def profile_dirs() -> list[Path]:
-    """Folders searched for NAME.json: $MIST_DS_PROFILES (os.pathsep-separated), then the
-    repository's profiling/profiles."""
+    """Folders searched for NAME.json, first match wins: $MIST_DS_PROFILES (os.pathsep-separated),
+    then a checkout's profiling/profiles (where `make profile` writes profiles measured here; absent
+    in an installed package), then the shipped profiles."""
     extra = [Path(p) for p in os.environ.get("MIST_DS_PROFILES", "").split(os.pathsep) if p]
-    return extra + [Path(__file__).resolve().parents[2] / "profiling" / "profiles"]
+    checkout = Path(__file__).resolve().parents[2] / "profiling" / "profiles"
+    return extra + ([checkout] if checkout.is_dir() else []) + [SHIPPED_PROFILES]
 
 
 def available_profiles() -> list[str]:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import Field, model_validator
 
 from mist_ds.config.base import StrictModel
 from mist_ds.config.cluster import MAX_GPUS, MAX_GPUS_PER_NODE, ClusterSpec
+from mist_ds.config.hardware import HardwareProfile
 from mist_ds.config.model_spec import MAX_SEQ_LEN, ModelSpec
+from mist_ds.config.units import GIB
 
 DType = Literal["bf16", "fp16"]
 ZeroStage = Literal[0, 1, 2, 3]
@@ -20,6 +23,16 @@ ZeroStage = Literal[0, 1, 2, 3]
 MAX_GLOBAL_BATCH = 2**20
 # 1 PiB: no accelerator has more than ~0.3 TB; keeps byte counts far inside float64's exact range.
 MAX_MEMORY_CAP_BYTES = 2**50
+# Host memory per node: the largest single-node servers hold a few tens of TiB; 1 PiB bounds the input.
+MAX_HOST_MEMORY_BYTES = 2**50
+# CPU cores per node: the largest servers have under 2,000 hardware threads.
+MAX_CPU_CORES = 2**16
+# Host memory kept free per GPU process of a plan that offloads (the --host-memory-margin default).
+# Measured: in bench/results/accuracy.json (the committed GPU runs, re-predicted by the current cost
+# model, whose host prediction includes the process base: cost/host_memory.py), a rank's peak RSS
+# exceeds its predicted host bytes by at most 3.3 GiB; 4 GiB covers the largest.
+# tests/search/test_host_limits.py recomputes it from that file.
+DEFAULT_HOST_MEMORY_MARGIN_BYTES = 4 * GIB
 
 
 class SearchSpace(StrictModel):
@@ -78,6 +91,14 @@ class TuneRequest(StrictModel):
     """Which optimisations the search may use."""
     gpu_memory_cap_bytes: int | None = Field(default=None, gt=0, le=MAX_MEMORY_CAP_BYTES)
     """Per-GPU memory budget; None uses the hardware profile's capacity."""
+    host_memory_bytes: int | None = Field(default=None, gt=0, le=MAX_HOST_MEMORY_BYTES)
+    """CPU memory of one node; None uses the hardware profile's (the node it was measured on)."""
+    host_cpu_cores: int | None = Field(default=None, ge=1, le=MAX_CPU_CORES)
+    """CPU cores of one node (shared by its ranks' CPU Adam threads); None uses the profile's."""
+    host_memory_margin_bytes: int = Field(default=DEFAULT_HOST_MEMORY_MARGIN_BYTES, ge=0,
+                                          le=MAX_HOST_MEMORY_BYTES)
+    """Host memory kept free per GPU process of a plan that offloads, beyond its predicted offloaded
+    state (DEFAULT_HOST_MEMORY_MARGIN_BYTES: measured)."""
 
     @model_validator(mode="after")
     def _seq_fits_model(self) -> TuneRequest:
@@ -91,3 +112,62 @@ class TuneRequest(StrictModel):
     def tokens_per_step(self) -> int:
         """Tokens consumed by one optimizer step."""
         return self.global_batch_size * self.seq_len
+
+    def host_limits(self, hardware: HardwareProfile) -> HostLimits:
+        """The host memory / cores per node the plans must respect: the request's, else the profile's."""
+        return HostLimits.of(hardware, self.cluster.gpus_per_node, self.host_memory_bytes, self.host_cpu_cores,
+                             self.host_memory_margin_bytes)
+
+    def host_profile(self, hardware: HardwareProfile) -> HardwareProfile:
+        """`hardware` with this request's host memory and cores: what the cost model should read
+        (CPU Adam threads per rank = cores / GPUs per node, cost/timing.py Rates)."""
+        limits = self.host_limits(hardware)
+        if (limits.memory_bytes, limits.cpu_cores) == (hardware.host_memory_bytes, hardware.host_cpu_cores):
+            return hardware
+        return hardware.model_copy(update={"host_memory_bytes": limits.memory_bytes,
+                                           "host_cpu_cores": limits.cpu_cores})
+
+
+def host_need_bytes(cpu_bytes_per_gpu, margin_bytes: float, gpus_per_node: int):
+    """Host memory a node needs when each of its `gpus_per_node` processes offloads `cpu_bytes_per_gpu`
+    (a number or a numpy array): the offloaded state plus the margin per process; nothing for a
+    strategy that offloads nothing (its processes' base memory is the margin's job only with offload:
+    the committed runs without offload peaked at 1.8-7.6 GiB RSS per rank)."""
+    return (cpu_bytes_per_gpu + margin_bytes) * gpus_per_node * (cpu_bytes_per_gpu > 0)
+
+
+@dataclass(frozen=True)
+class HostLimits:
+    """Host memory and cores of one node as a search uses them, and where each value came from."""
+
+    memory_bytes: int
+    """CPU memory of one node."""
+    cpu_cores: int
+    """CPU cores of one node."""
+    margin_bytes: int
+    """Host memory kept free per GPU process of a plan that offloads."""
+    gpus_per_node: int
+    """GPU processes per node."""
+    memory_from_profile: bool
+    """True when memory_bytes is the hardware profile's (no --host-memory-gb)."""
+    cores_from_profile: bool
+    """True when cpu_cores is the hardware profile's (no --cpu-cores)."""
+    profile_name: str
+    """The hardware profile the defaults came from."""
+
+    @classmethod
+    def of(cls, hardware: HardwareProfile, gpus_per_node: int, memory_bytes: int | None = None,
+           cpu_cores: int | None = None, margin_bytes: int = DEFAULT_HOST_MEMORY_MARGIN_BYTES) -> HostLimits:
+        """The given values, each None replaced by the hardware profile's."""
+        return cls(memory_bytes=memory_bytes or hardware.host_memory_bytes,
+                   cpu_cores=cpu_cores or hardware.host_cpu_cores, margin_bytes=margin_bytes,
+                   gpus_per_node=gpus_per_node, memory_from_profile=memory_bytes is None,
+                   cores_from_profile=cpu_cores is None, profile_name=hardware.name)
+
+    def node_need_bytes(self, cpu_bytes_per_gpu: float) -> float:
+        """host_need_bytes of a node of this request."""
+        return float(host_need_bytes(cpu_bytes_per_gpu, self.margin_bytes, self.gpus_per_node))
+
+    def headroom_bytes(self, cpu_bytes_per_gpu: float) -> float:
+        """Host memory left on a node (negative: over) after node_need_bytes."""
+        return self.memory_bytes - self.node_need_bytes(cpu_bytes_per_gpu)

@@ -28,16 +28,25 @@ def stage_expressions(model: ModelSpec, seq_len: int, attention: Attention) -> d
     return exprs
 
 
+def is_host_term(name: str) -> bool:
+    """Host-memory terms: compiled apart, evaluated only for strategies that offload something."""
+    return name.startswith("host_") or name in ("cpu_states", "cpu_activations", "cpu_packed_weights")
+
+
+def _lambdify(exprs: dict[str, sp.Expr], names: tuple[str, ...]):
+    return sp.lambdify(ARGS, [sp.sympify(exprs[n]) for n in names], modules=[_NUMPY_FUNCS, "numpy"], cse=True)
+
+
 @functools.lru_cache(maxsize=32)
 def _compile_cached(model_json: str, seq_len: int, attention: str):
     model = ModelSpec.from_json_text(model_json)
     exprs = stage_expressions(model, seq_len, attention)
-    names = tuple(exprs)
-    fn = sp.lambdify(ARGS, [sp.sympify(exprs[n]) for n in names],
-                     modules=[_NUMPY_FUNCS, "numpy"], cse=True)
-    return names, fn
+    names = tuple(n for n in exprs if not is_host_term(n))
+    host = tuple(n for n in exprs if is_host_term(n))
+    return names, _lambdify(exprs, names), host, _lambdify(exprs, host)
 
 
 def compile_stage(model: ModelSpec, seq_len: int, attention: Attention = "sdpa"):
-    """(names, f) where f(*ARGS) returns the terms in `names` order (cached per process)."""
+    """(names, f, host_names, host_f): f(*ARGS) returns the terms in `names` order, host_f those in
+    `host_names` (is_host_term); cached per process."""
     return _compile_cached(model.to_json(), seq_len, attention)

@@ -21,9 +21,19 @@ from mist_ds.cost.shapes import vocab_shard
 
 ELEM = 2
 FP32 = 4
+# bytes read + written per logit by the runtime's chunked cross-entropy (runtime/loss.py), each
+# chunk: forward upcast copy (2 + 4), amax (4), sub_ (4 + 4), exp_ (4 + 4), sum (4); backward
+# upcast copy (2 + 4), sub_ (8), exp_ (8), scale mul_ (8), copy_ back to 16 bits (4 + 2). Measured
+# on H200 (bench/results/runtime/gpu_bench_h200_2026-11-30.json, loss.*.methods.chunked.loss):
+# 25.9 / 26.8 ps per logit for gpt-1.3b / llama-7b shapes, i.e. 66 bytes at ~2.5 TB/s; the model
+# charges them at the profile's copy bandwidth (~17 ps per logit on H200).
+LOSS_BYTES_PER_LOGIT = 30 + 36
 # element passes (reads + writes of one activation-sized tensor) of the runtime's apply_rope
-# (runtime/blocks.py): neg of half (1) + cat (2), x*cos (2), rotated*sin (2), add (3)
+# (runtime/kernels.py): neg of half (1) + cat (2), x*cos (2), rotated*sin (2), add (3); its autograd
+# backward: g*cos (2), g*sin (2), neg (1), two slice_backward zero-fill + copy (2 + 2), summing the
+# three gradients of x_rot (3 + 3) and the slice_backward of x[..., :rot] (3)
 ROPE_PASSES = 10
+ROPE_BWD_PASSES = 18
 
 
 def block_linears(model: ModelSpec, tp: int = 1) -> list[tuple[int, int]]:
@@ -42,17 +52,27 @@ def _elementwise(model: ModelSpec, tokens: int, tp: int, backward: bool) -> list
     with biases the two row-parallel `out + bias` adds. Backward: norm dx (read x, dy; write dx) plus
     its weight-gradient reduction (read x, dy), the residual gradient sums, the copy, the activation
     backward (GELU: 3 passes; SwiGLU: silu_backward + two products, 9), RoPE, and one reduction over
-    dY per bias."""
+    dY per bias. Fused linears (runtime/tp.py FusedColumnLinear: qkv, SwiGLU's gate|up) get their
+    input gradient from the parts' gradients concatenated by split/chunk's backward (read + write
+    the fused width). With RoPE, q and k become new tensors and blocks.py _own_storage copies v
+    out of the fused output; SDPA gets grouped k/v repeated to all heads (repeat_interleave:
+    read kv, write h each; backward sums them back)."""
     h, kv, f = model.hidden_size, model.kv_dim / tp, model.ffn_hidden_size / tp
     t = tokens * ELEM
     norm = "layernorm_fwd" if model.norm == "layernorm" else "rmsnorm_fwd"
     passes = [(norm, 2 * (5 if backward else 2) * t * h), ("add", 2 * 3 * t * h), ("copy", 2 * t * h / tp)]
+    if backward:
+        passes += [("copy", 2 * t * (h / tp + 2 * kv))]                        # qkv split backward
     if model.activation == "swiglu":
         passes += [("mul", (9 if backward else 5) * t * f)]
+        passes += [("copy", 4 * t * f)] if backward else []                  # gate|up chunk backward
     else:
         passes += [("gelu_bwd" if backward else "gelu_fwd", (3 if backward else 2) * t * f)]
     if model.position_embedding == "rope":
-        passes += [("mul", ROPE_PASSES * t * (h / tp + kv))]
+        passes += [("mul", (ROPE_BWD_PASSES if backward else ROPE_PASSES) * t * (h / tp + kv))]
+        passes += [] if backward else [("copy", 2 * t * kv)]                 # v out of the fused qkv
+    if model.num_kv_heads != model.num_heads:
+        passes += [("copy", 2 * t * (kv + h / tp))]                          # k, v repeat_interleave
     if model.linear_bias:
         passes += [("add", (h / tp + 2 * h + 2 * kv + f) * t)] if backward else [("add", 2 * 2 * t * h)]
     return passes
@@ -78,10 +98,10 @@ def block_parts(hw: HardwareProfile, model: ModelSpec, batch: int, seq: int, tp:
 def _head_and_embedding(hw: HardwareProfile, model: ModelSpec, m: int, tp: int) -> tuple[float, float]:
     """(LM head + loss fwd+bwd, embedding fwd+bwd) seconds for m tokens on one TP rank."""
     h, rows = model.hidden_size, int(vocab_shard(model, tp))
-    # LM head: logits GEMM and its two backward GEMMs; loss in fp32 (tp.py upcasts): upcast,
-    # log-softmax read+write forward, and the same traffic again backward
+    # LM head: logits GEMM and its two backward GEMMs; the loss is the runtime's chunked
+    # cross-entropy (runtime/loss.py ChunkedCrossEntropy), LOSS_BYTES_PER_LOGIT of traffic
     head = (matmul_time_s(hw, m, rows, h) + matmul_time_s(hw, m, h, rows) + matmul_time_s(hw, rows, h, m)
-            + _memory_s(hw, [("copy", m * rows * (ELEM + FP32)), ("copy", 4 * m * rows * FP32)])
+            + _memory_s(hw, [("copy", m * rows * LOSS_BYTES_PER_LOGIT)])
             + _memory_s(hw, [(("layernorm_fwd" if model.norm == "layernorm" else "rmsnorm_fwd"),
                               2.5 * 2 * m * h * ELEM)]))
     # embedding: gather forward, scatter-add into the (rows, h) gradient backward

@@ -7,17 +7,35 @@ tests/cost/test_deepspeed_states.py (tensors reachable from the engine after bac
 the torch optimizer's step):
 
 * ZeRO-0, no pipeline: FP16_Optimizer (engine.py _do_optimizer_sanity_check -> DDP_BFLOAT16/FP16;
-  fp16/fused_optimizer.py): e*N weights + e*N grads + 12N fp32 master/Adam; at step the 16-bit
-  grads are folded into a 4N fp32 flat gradient.
+  fp16/fused_optimizer.py): e*N weights + e*N grads + 12N fp32 master/Adam (states created in
+  __init__ by initialize_optimizer_states); at step the 16-bit grads are folded into a 4N fp32 flat
+  gradient. step() builds it as _flatten_dense_tensors([p.grad.to(fp32) ...]): the list of 4N
+  per-parameter fp32 copies and the 4N flat result are alive together with the 16-bit grads, so the
+  step peaks at 24N (measured on 2xH200: 29.5 / 30.6 / 59.3 / 60.5 GiB allocated for the 1-GPU
+  ZeRO-0 runs of bench/results/accuracy = 24N within 1%). On a TP rank > 0 the replicated
+  parameters are masked out of the grad norm (fused_optimizer.py _get_norm_mask_idx ->
+  runtime/utils.py get_flattened_grad_norm): an fp32 zeros(4N), its cumsum (4N) and a bool mask (N)
+  next to the flat gradient, 27N (l7-2g-c78-tp2-z0-mb1-rc16 ran out of memory asking for that cumsum
+  with 22N allocated).
 * ZeRO-0 bf16 pipeline: BF16_Optimizer (bf16_optimizer.py): e*N weights, e*N grads plus a full
   grad-accumulation buffer in the accum dtype (bf16 default), master/Adam partitioned over DP
-  (12N/dp) and a 4N/dp fp32 copy of the grad partition at step (source reading, not yet measured).
+  (12N/dp); step() adds a 4N/dp fp32 copy of the grad partition while the 16-bit grads and the
+  accumulation buffer are still alive (g67-2g-c78-s2048-b16-pp2-18x14-z0-rc6x0: out of memory asking
+  for that copy, 14.3 GiB = 4N, with 64.4 GiB = 18N allocated).
 * ZeRO-1 and ZeRO-2 (stage_1_and_2.py, 0.19: both reduce every micro-batch into a 16-bit gradient
   partition): e*N weights, e*N/dp grad partition, 12N/dp master/Adam, two reduce_bucket_size ipg
   buffers (setup_buckets, overlap_comm; one in pipeline reduce_gradients: kept between
   micro-batches by an accumulating ZeRO-1, allocated only once gradients flow otherwise); at step
   the buckets are gone, and flattening + upcasting the 16-bit partition briefly holds it, its flat
   copy and the 4N/dp fp32 gradient (measured on H100, bench/results/cost_memory_h100.md).
+  ZeRO-1 (partition_gradients off) reduces only at the accumulation boundary
+  (reduce_ready_partitions_and_remove_grads): before it, autograd accumulates whole 16-bit grads in
+  param.grad (e*N, whatever dp, with or without offload); they are moved into the buckets and the
+  partition during the boundary backward, so the backward holds the larger of the two
+  (l7-2g-c40-b4-z1-off1-rc32 and g13-1g-c24-s2048-z1-off1-mb2 hold 2.0 bytes/param more than a
+  model without them). ZeRO-2 with accumulation keeps the first micro-batch's partition as the
+  accumulator (all_grad_tensors) and fills a fresh grads_in_partition in every later backward
+  (copy_grads_in_partition; freed by _release_ipg_buffers): one more partition while gradients flow.
   A pipelined ZeRO-1 keeps whole 16-bit grads until pipe/engine.py reduces once per step
   (source reading, not measured here).
   Optimizer offload (only all-or-nothing with ZeRO-1/2): master, Adam, fp32 grad, a pinned 16-bit
@@ -29,7 +47,15 @@ the torch optimizer's step):
   e*N/dp 16-bit grad partition (grad_partitions_flat_buffer, on the CPU under optimizer offload),
   12N/dp master/Adam, one persistent reduce_bucket_size ipg bucket, 4N/dp fp32 grad at step.
   Fractional offload ratio: DeepSpeed offloads whole optimizer sub-groups (sub_group_size), so the
-  effective ratio is quantised (cost/stage.py). offload_param keeps the 16-bit partition on the CPU.
+  effective ratio is quantised (cost/stage.py). Under optimizer offload every sub-group keeps a
+  persistent fp32 gradient on its own device (stage3.py initialize_optimizer_states:
+  subgroup_gradient_buffer.to(subgroup_to_device); _release_sub_group keeps it): 4 bytes per
+  parameter of the GPU sub-groups. offload_param keeps the 16-bit partition on the CPU.
+* Build (ZeRO-3): the runtime builds the whole stage on the GPU before deepspeed.initialize
+  partitions it (mist_ds/runtime/engine.py build_runtime; stage3.py converts the built module), so
+  e*N is allocated once at start-up, plus two copies of the largest tensor while it is partitioned
+  (measured: l7-2g-c40-b4-z3-off1-rc32 peaked at 13.04 GiB allocated = 12.55 GiB of 16-bit model +
+  2 x 0.24 GiB embedding; l38b-2g-c40-b4-z3-w1-off1-rc32 at 16.91 = 14.96 + 2 x 0.98 GiB).
 * ZeRO-3 working set (not visible in the CPU probe: gathered during forward/backward): one block's
   full parameters plus the prefetch bucket, bounded by stage3_max_live_parameters.
 """
@@ -79,6 +105,10 @@ def model_state_exprs(model: ModelSpec) -> dict[str, sp.Expr]:
     grads = (ELEM * (fp * n + BF * 2 * n + Z1 * PP * n)
              + (Z1 * (1 - PP) + Z2 + Z3) * part * (1 - OF))
     optimizer = MASTER_ADAM * n * shard * (1 - oo)
+    # ZeRO-1 before its accumulation boundary: whole 16-bit grads in param.grad (module docstring)
+    accumulated = ELEM * n * Z1 * (1 - PP) * GA
+    # ZeRO-3 + optimizer offload: persistent fp32 grads of the GPU sub-groups (module docstring)
+    z3_fp32_grads = Z3 * FP32 * (OF * (1 - oo) * n / dp + (1 - OF) * minimum(n / dp, SUB_GROUP_ELEMENTS))
     # ipg buckets (stage_1_and_2.py setup_buckets: two with overlap_comm, one in a pipeline's
     # reduce_gradients; stage3.py: one, kept). ZeRO-1 keeps its pair between micro-batches when it
     # accumulates; ZeRO-2 (and ZeRO-1 at the boundary) allocates them when the first parameter
@@ -86,32 +116,56 @@ def model_state_exprs(model: ModelSpec) -> dict[str, sp.Expr]:
     # H100 (tests/cost/gpu_memory_probe.py): a ZeRO-2 peak carries no buckets beyond ZeRO-0's.
     bucket = ELEM * REDUCE_BUCKET_ELEMENTS
     kept_buckets = bucket * (2 * Z1 * GA * (1 - PP) + Z3)
-    passing_buckets = bucket * (2 * (Z2 + Z1 * (1 - GA)) * (1 - PP) + Z1 * PP)
+    passing_buckets = (bucket * (2 * (Z2 + Z1 * (1 - GA)) * (1 - PP) + Z1 * PP)
+                       + Z2 * GA * part * (1 - OF))   # ZeRO-2's fresh partition beside the accumulator
     gathered = Z3 * ELEM * minimum(maximum(per_layer, maximum(E * embedding, HD * head))
                                    + STAGE3_PREFETCH_ELEMENTS, STAGE3_MAX_LIVE_PARAMETERS)
     staging = z12 * OF * ELEM * MP                  # temp_grad_buffer_for_gpu_offload
     # ZeRO-1/2 copy each parameter's fresh 16-bit gradient into the ipg bucket and free it: at
     # most one parameter's gradient (the largest) is live beside the buckets during backward
     fresh_grad = z12 * ELEM * MP
-    cpu = ((FP32 + MASTER_ADAM) * n * shard * oo
-           + z12 * OF * (part + ELEM * MP) + Z2 * OF * GA * part
-           + Z3 * (OF * part + ow * part))
+    host = host_allocation_exprs(n * shard * oo, part)
+    cpu = sum(host.values())
+    tp_rank_masked = minimum(tp - 1, 1)              # 1 when TP > 1: a rank > 0 exists
     return {
-        "weights": weights, "gradients": grads, "optimizer": optimizer,
+        "weights": weights, "gradients": grads + Z3 * OF * z3_fp32_grads, "optimizer": optimizer,
+        "accumulated_gradients": accumulated,
         "buckets": kept_buckets + staging, "passing_buckets": passing_buckets + fresh_grad,
         "gathered": gathered,
+        "build_weights": Z3 * ELEM * (n + 2 * MP),
         "step_weights": ELEM * (1 - Z3) * n + w_part,
         # fp32 gradient at step: ZeRO-0/1/2 upcast the whole partition; ZeRO-3 one optimizer sub-group
         # at a time (stage3.py step: _prepare_sub_group -> _prepare_fp32_grad_for_sub_group, freed
-        # in _release_sub_group), of at most sub_group_size elements (executors.DeepSpeedConstants)
+        # in _release_sub_group), of at most sub_group_size elements (executors.DeepSpeedConstants),
+        # or, under offload, the persistent grads of the GPU sub-groups; BF16_Optimizer also still
+        # holds its 16-bit grads and accumulation buffer (module docstring)
         "step_gradients": (Z3 * part * (1 - OF) + (1 - Z3) * FP32 * n * shard * (1 - oo)
-                           + Z3 * FP32 * minimum(n / dp * (1 - oo), SUB_GROUP_ELEMENTS)),
+                           + z3_fp32_grads + BF * 2 * ELEM * n),
         # stage_1_and_2.py step(): the 16-bit partition is flattened (a copy) and converted to the
         # fp32 gradient while both 16-bit versions are alive (measured on H100: 22 bytes/param
-        # at dp=1 = 2 weights + 12 Adam + 2 + 2 + 4)
-        "step_convert": z12 * (1 - OF) * 2 * part,
+        # at dp=1 = 2 weights + 12 Adam + 2 + 2 + 4); FP16_Optimizer: its 16-bit grads and the list
+        # of fp32 copies beside the flat result, or the grad-norm mask of a TP rank > 0
+        "step_convert": (z12 * (1 - OF) * 2 * part
+                         + fp * maximum((ELEM + FP32) * n, tp_rank_masked * (2 * FP32 + 1) * n)),
         "step_buffers": ELEM * REDUCE_BUCKET_ELEMENTS * Z3 + staging,
-        "cpu_states": cpu, "params": n,
+        "cpu_states": cpu, "params": n, **host,
+    }
+
+
+def host_allocation_exprs(offloaded, part) -> dict[str, sp.Expr]:
+    """The host (CPU) side of offload, one term per allocation, bytes per GPU (cost/host_memory.py
+    rounds the pinned ones); `offloaded` = parameters whose optimizer state is on the CPU, `part` =
+    one 16-bit partition."""
+    z12 = Z1 + Z2
+    return {
+        "host_master": FP32 * offloaded,               # fp32 master partition
+        "host_adam": 2 * FP32 * offloaded,             # exp_avg, exp_avg_sq (pageable, CPU Adam)
+        "host_fp32_grads": FP32 * offloaded,           # fp32 gradient partition
+        "host_bf16_buffer": z12 * OF * part,           # param_buffer_of_bit16_for_cpu_offload_groups
+        "host_staging": z12 * OF * ELEM * MP,          # temp_grad_buffer_for_cpu_offload
+        "host_accumulated": Z2 * OF * GA * part,       # accumulated_grads_in_cpu (per parameter)
+        "host_z3_grads16": Z3 * OF * part,             # grad_partitions_flat_buffer
+        "host_z3_params16": Z3 * ow * part,            # offload_param: 16-bit partitions
     }
 
 
@@ -121,12 +175,16 @@ def activation_exprs(model: ModelSpec, seq_len: int, attention: act.Attention) -
     Recompute keeps only the input of the first r blocks (plus one block's activations while it is
     recomputed, RP). Activation offload follows the runtime (runtime/model.py block_roles and
     OffloadedBlock): the na blocks after the recomputed ones keep their saved tensors in pinned CPU
-    memory (torch.autograd.graph.save_on_cpu).
+    memory (torch.autograd.graph.save_on_cpu). save_on_cpu packs every tensor autograd saves,
+    including the weight matrices the linears save for their input gradient (ZeRO-3: the gathered
+    ones), so those are copied out and back too (l7-2g-c78-z3-mb1-rc16-act16: 21.1 GiB pinned for
+    9.4 GiB of activations and 6.0 GiB of 16 blocks' weights, before power-of-two rounding).
     1F1B in-flight count k: Narayanan et al. 2021 (PipeDream-Flush), stage i of S holds S - i.
     """
     full = act.layer_saved_bytes(model, seq_len, attention, ELEM)
     ckpt = act.checkpoint_saved_bytes(model, seq_len, ELEM)
     offloaded = na * full
+    packed_weights = na * ELEM * layer_shapes(model).matmul_params / tp
     saved = (L - r) * full - offloaded + r * ckpt + E * act.embedding_saved_bytes(seq_len) \
         + HD * act.head_saved_bytes(model, seq_len, ELEM)
     # pipeline engine: one input and one output buffer (b, s, h) per in-flight micro-batch
@@ -136,6 +194,7 @@ def activation_exprs(model: ModelSpec, seq_len: int, attention: act.Attention) -
     # a block being recomputed regenerates its activations; its input is the checkpoint itself
     working = RP * (full - ckpt) + act.layer_transient_bytes(model, seq_len, ELEM)
     return {"activations": k * saved + working + p2p, "cpu_activations": k * offloaded,
-            "saved_per_microbatch": saved, "offloaded_per_microbatch": offloaded,
+            "cpu_packed_weights": k * packed_weights,
+            "saved_per_microbatch": saved, "offloaded_per_microbatch": offloaded + packed_weights,
             "logits": HD * act.logits_bytes(seq_len, ELEM),
             "layer_saved": full}

@@ -25,7 +25,11 @@ block and N_r the stage's resident ones (embedding, final norm, LM head) on one 
   PipelineEngine stage that computes the loss, the previous micro-batch's logits
   (pipe/engine.py _exec_forward_pass keeps pipe_buffers['outputs']) even with one stage;
 * transients at the step: the gradient-norm pass squares one unit's device shard into a temporary
-  (optimizer.py _global_norm: pow(2)), fp32, and the host tail of a chunk is upcast (take_chunk).
+  (optimizer.py _global_norm: pow(2)), fp32, and the host tail of a chunk is upcast (take_chunk);
+* start-up: the stage is built whole in 16 bits on the device (runtime/engine.py build_mistpipe,
+  pipeline.py) before the units copy, shard and offload it, and every unit keeps its 16-bit shard
+  (unit.py initial_shard) until ShardedAdam has made the fp32 master and gradient heads; the peak is
+  the largest of the forward/backward, step, optimizer-build and build phases (phase_bytes).
 
 Time, per micro-batch (copies and collectives on side streams, streams.py): block gathers
 (L + max(L - num_slots, 0) fills: the forward fills every block, the backward finds the last
@@ -39,6 +43,10 @@ fill after the step (the step invalidates the slots), one reduce-scatter (all-re
 unit, the fp32 gradient copy, norm and clip, Adam on the device beside CPU Adam on the host for the
 oo share (optimizer.py step_unit runs both per unit, concurrently), the 16-bit publication
 (an all-gather per unit for z = 1/2, the ZeRO-3 store written in place) and the store's host copy.
+Host side, as the stock model (cost/stage.py, cost/host_memory.py): the profile's per-block-pass and
+per-micro-batch host overheads on the stable time and its per-step overhead on the delta (fitted on
+stock runs), and host memory = the process base + the pinned buffers rounded to powers of two + CPU
+Adam's pageable moments + the activation pool.
 Not modelled: the cross-stage synchronisation of the global gradient norm (every stage's step waits
 for the slowest stage's reduction), as for stock pipelines; the deferred step (off by default).
 """
@@ -55,7 +63,7 @@ from mist_ds.config import ModelSpec
 from mist_ds.config.executors import MISTPIPE
 from mist_ds.cost.activations import ATTENTION_SAVES
 from mist_ds.cost.memory import ELEM, FP32, activation_exprs
-from mist_ds.cost.shapes import layer_shapes, param_tensor_stats, vocab_shard
+from mist_ds.cost.shapes import layer_shapes, param_tensor_stats, pow2_bytes, vocab_shard
 from mist_ds.cost.stage import PERSISTENCE_THRESHOLD, StageCost, StageCostModel
 from mist_ds.cost.stage_args import StageArgs
 from mist_ds.cost.timing import Rates
@@ -124,10 +132,38 @@ def state_bytes(a, s) -> dict[str, np.ndarray]:
         "optimizer": DEVICE_OPT_BYTES * shard * (1 - oo),
         "staging": 2 * ELEM * largest_shard,
         "step_transient": FP32 * largest_shard,
+        # start-up (engine.py, stage.py StageRuntime.__init__): the stage is built whole in 16 bits
+        # before the units copy and shard it (one unit's flat copy and shard clone beside it); then
+        # each unit keeps its 16-bit shard until ShardedAdam has made the fp32 master and gradient
+        "build": ELEM * (layers * block + resident + 2 * np.maximum(np.where(layers > 0, block, 0.0), resident)),
+        "init_optimizer": ELEM * shard + 2 * FP32 * shard * (1 - oo),
         "host_weights": np.where(managed, ELEM * layers * stored * ow, 0.0),
         "host_gradients": ELEM * layers * block * og,
         "host_optimizer": HOST_OPT_BYTES * shard * oo,
     }
+
+
+def host_allocated_bytes(a, s) -> np.ndarray:
+    """Host memory of the offloaded states as allocated: per unit, the pinned buffers (weight store
+    tail, gradient section, fp32 master and gradient tails, CPU Adam's 16-bit staging copy; streams.py
+    host_buffer) rounded up to a power of two by torch's CachingHostAllocator (cost/host_memory.py),
+    and DeepSpeedCPUAdam's exp_avg / exp_avg_sq, pageable, as they are."""
+    ow, og, oo = a["offload_weights"], a["offload_gradients"], a["offload_optimizer"]
+    layers, block, resident = s["layers"], s["block"], s["resident"]
+    stored = block / s["weight_world"]
+    per_unit = [(layers, block / s["opt_world"] * oo), (1.0, resident / s["opt_world"] * oo)]
+    optimizer = sum(count * (2 * pow2_bytes(FP32 * tail) + pow2_bytes(ELEM * tail) + 2 * FP32 * tail)
+                    for count, tail in per_unit)
+    return (layers * (np.where(s["managed"], pow2_bytes(ELEM * stored * ow), 0.0) + pow2_bytes(ELEM * og * block))
+            + optimizer)
+
+
+def phase_bytes(p: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Device state bytes of each phase (state_bytes `p`): 'train' (forward/backward, before
+    activations and logits), 'step', 'init' (the optimizer being built) and 'build'."""
+    kept = p["weights"] + p["weight_slots"] + p["gradients"] + p["gradient_slots"] + p["staging"]
+    return {"train": kept + p["optimizer"], "step": kept + p["optimizer"] + p["step_transient"],
+            "init": kept + p["init_optimizer"], "build": p["build"]}
 
 
 class MistpipeStageCostModel(StageCostModel):
@@ -152,13 +188,13 @@ class MistpipeStageCostModel(StageCostModel):
         return StageCost(**memory, **timing, num_params=sizes["params"])
 
     def state_floor(self, args: StageArgs) -> tuple[np.ndarray, np.ndarray]:
-        """(device, host) bytes no recompute or activation-offload choice goes below: the model
-        states and their buffers in the step phase (with the allocator allowance; the forward/
-        backward phase only adds activations and logits) and the offloaded states on the host."""
+        """(device, host) bytes no recompute or activation-offload choice goes below: the largest
+        phase without activations (with the allocator allowance; the forward/backward phase only adds
+        activations and logits) and the offloaded states on the host."""
         a = args.arrays()
         p = state_bytes(a, stage_sizes(self.model, a))
-        kept = sum(p[k] for k in ("weights", "weight_slots", "gradients", "gradient_slots", "optimizer", "staging"))
-        device = (kept + p["step_transient"]) * (1 + self.allocator_fraction)
+        phases = phase_bytes(p)
+        device = np.maximum.reduce([phases["step"], phases["init"], phases["build"]]) * (1 + self.allocator_fraction)
         return device, p["host_weights"] + p["host_gradients"] + p["host_optimizer"]
 
     def _shared_terms(self, a) -> dict[str, np.ndarray]:
@@ -183,25 +219,28 @@ class MistpipeStageCostModel(StageCostModel):
         return state_bytes(a, stage_sizes(self.model, a) if s is None else s)
 
     def _states(self, s, t, a) -> dict[str, np.ndarray]:
-        """Device bytes at the forward/backward and step peaks, and the host bytes (module doc)."""
+        """Device bytes at the peak of the forward/backward, step, optimizer-build and build phases
+        (with the allocator allowance), and the host bytes (module doc)."""
         p = self.state_parts(None, a, s)
-        kept = p["weights"] + p["gradients"] + p["optimizer"]
+        phases = phase_bytes(p)
         slots = p["weight_slots"] + p["gradient_slots"] + p["staging"]
         # the previous micro-batch's logits (PipelineEngine outputs buffer), already counted with PP
         logits = (t["logits"] + (1 - s["pp"]) * a["has_head"] * ELEM * s["rows"] * a["micro_batch"]
                   * self.seq_len)
         activations = t["activations"] + np.minimum(a["num_offloaded"], 2.0) * t["layer_saved"]
         passing = np.maximum(logits, ELEM * s["largest"])  # or one fresh parameter gradient
-        fwd_bwd = kept + slots + activations + passing
-        step = kept + slots + p["step_transient"]
-        at_step = step > fwd_bwd
-        raw = np.maximum(fwd_bwd, step)
+        peaks = np.stack([phases["train"] + activations + passing, phases["step"], phases["init"], phases["build"]])
+        raw = peaks.max(axis=0)
+        phase = peaks.argmax(axis=0)  # 0 train, 1 step, 2 init, 3 build
         allowance = raw * self.allocator_fraction
-        cpu = p["host_weights"] + p["host_gradients"] + p["host_optimizer"] + t["cpu_activations"]
-        return {"peak_memory_bytes": raw + allowance, "weights_bytes": p["weights"],
-                "gradients_bytes": p["gradients"], "optimizer_states_bytes": p["optimizer"],
-                "activations_bytes": np.where(at_step, 0.0, activations),
-                "buffers_bytes": slots + np.where(at_step, p["step_transient"], passing) + allowance,
+        pick = lambda *values: np.choose(phase, [np.broadcast_to(v, raw.shape) for v in values])  # noqa: E731
+        cpu = self.hw.host_process_base_bytes + host_allocated_bytes(a, s) + t["cpu_activations"]
+        return {"peak_memory_bytes": raw + allowance,
+                "weights_bytes": pick(p["weights"], p["weights"], p["weights"], p["build"]),
+                "gradients_bytes": pick(p["gradients"], p["gradients"], p["gradients"], 0.0),
+                "optimizer_states_bytes": pick(p["optimizer"], p["optimizer"], p["init_optimizer"], 0.0),
+                "activations_bytes": pick(activations, 0.0, 0.0, 0.0),
+                "buffers_bytes": pick(slots + passing, slots + p["step_transient"], slots, 0.0) + allowance,
                 "cpu_memory_bytes": cpu}
 
     def _collective(self, kind, nbytes, a):
@@ -235,7 +274,10 @@ class MistpipeStageCostModel(StageCostModel):
         exposed = np.where(last_offloaded, rt.h2d_s(per_act), 0.0)
         tp_mb = t["tp_ar_count"] * rt.collective_s("all_reduce", t["tp_ar_bytes"], a["tp"], False)
         forward = layers * block_f + (a["has_head"] * head + a["has_embedding"] * embedding) / 3
-        return {"compute": compute, "recompute": recompute, "nccl": nccl, "h2d": h2d, "d2h": d2h,
+        # host time the GPU waits for, as the stock model charges it (profile-calibrated on stock runs:
+        # launch gaps per block pass, the loop's per-micro-batch work; mistpipe's own hooks not fitted)
+        host = (2 * layers + a["num_recompute"]) * self.hw.host_layer_overhead_s + self.hw.host_microbatch_overhead_s
+        return {"compute": compute, "recompute": recompute, "nccl": nccl, "h2d": h2d, "d2h": d2h, "host": host,
                 "exposed": exposed, "tp": tp_mb, "forward": forward, "first_fill": np.where(
                     s["managed"], rt.h2d_s(ELEM * stored * ow) + gather, 0.0), "first_fill_comm": gather}
 
@@ -280,17 +322,19 @@ class MistpipeStageCostModel(StageCostModel):
         overlapped = self._overlapped(busy, mb["nccl"], mb["h2d"], mb["d2h"])
         extra = overlapped - busy
         share_dp = np.where(moved > 0, mb["nccl"] / np.maximum(moved, 1e-30), 0.0)
-        stable = overlapped + mb["tp"] + mb["exposed"]
-        delta = mb["first_fill"] + it["reduce"] + it["publish"] + it["host_copies"] + it["optimizer"]
+        stable = overlapped + mb["tp"] + mb["exposed"] + mb["host"]
+        delta = (mb["first_fill"] + it["reduce"] + it["publish"] + it["host_copies"] + it["optimizer"]
+                 + self.hw.host_step_overhead_s)
         share = np.where(busy > 0, mb["forward"] / np.maximum(busy, 1e-30), 1.0 / 3.0)
         fill_comm = mb["first_fill_comm"] * (mb["first_fill"] > 0)
         return {
             "stable_time_s": stable, "forward_time_s": stable * share, "delta_time_s": delta,
-            "compute_s": g * mb["compute"], "recompute_s": g * mb["recompute"], "tp_comm_s": g * mb["tp"],
+            "compute_s": g * (mb["compute"] + mb["host"]), "recompute_s": g * mb["recompute"],
+            "tp_comm_s": g * mb["tp"],
             "dp_comm_s": g * extra * share_dp + it["reduce"] + it["publish"] + fill_comm,
             "offload_s": (g * (extra * (1 - share_dp) + mb["exposed"]) + it["host_copies"]
                           + mb["first_fill"] - fill_comm),
-            "optimizer_s": it["optimizer"],
+            "optimizer_s": it["optimizer"] + self.hw.host_step_overhead_s,
         }
 
 
@@ -327,9 +371,10 @@ def evaluate_by_executor(stock: StageCostModel, mistpipe: MistpipeStageCostModel
 def bounding_settings(model_json: str, settings: tuple, dp: int, tp: int, num_stages: int) -> tuple[int, ...]:
     """Indices of a subset of `settings` (zero, weights, gradients, optimizer) on which the smallest
     device peak over all of them is always found: a setting is left out when, at every layer count a
-    stage can hold and every stage position, some kept one needs no more state bytes in both phases
-    (forward/backward and step). Recompute and activation offload add the same bytes to every setting
-    of a stage (state_bytes is all that differs), so a left-out setting never has the smaller peak."""
+    stage can hold and every stage position, some kept one needs no more state bytes in every phase
+    (phase_bytes: forward/backward, step, optimizer build; the build phase is the same for all).
+    Recompute and activation offload add the same bytes to every setting of a stage (state_bytes is
+    all that differs), so a left-out setting never has the smaller peak."""
     model = ModelSpec.from_json_text(model_json)
     z, w, g, o = (np.array(col, float)[:, None, None] for col in zip(*settings))
     positions = [(1.0, 1.0)] if num_stages == 1 else [(1.0, 0.0), (0.0, 0.0), (0.0, 1.0)]
@@ -339,15 +384,12 @@ def bounding_settings(model_json: str, settings: tuple, dp: int, tp: int, num_st
          "num_layers": layers, "zero_stage": z, "dp": float(dp), "offload_weights": w,
          "offload_gradients": g, "offload_optimizer": o}
     a = dict(zip(a, np.broadcast_arrays(*[np.asarray(v, float) for v in a.values()])))
-    p = state_bytes(a, stage_sizes(model, a))
-    fwd = sum(p[k] for k in ("weights", "weight_slots", "gradients", "gradient_slots", "optimizer", "staging"))
-    step = fwd + p["step_transient"]
-    fwd, step = fwd.reshape(len(settings), -1), step.reshape(len(settings), -1)  # (settings, cases)
+    phases = phase_bytes(state_bytes(a, stage_sizes(model, a)))
+    # (settings, phases x cases): a setting's bytes in every phase, stage position and layer count
+    table = np.stack([phases[k].reshape(len(settings), -1) for k in ("train", "step", "init")], axis=1)
     kept: list[int] = []
-    for i in np.argsort(fwd.sum(axis=1) + step.sum(axis=1), kind="stable"):
-        if kept:
-            covered = ((fwd[kept] <= fwd[i]) & (step[kept] <= step[i])).any(axis=0)
-            if covered.all():
-                continue
+    for i in np.argsort(table.sum(axis=(1, 2)), kind="stable"):
+        if kept and (table[kept] <= table[i]).all(axis=1).any(axis=0).all():
+            continue  # at every case some kept setting needs no more in every phase
         kept.append(int(i))
     return tuple(sorted(kept))

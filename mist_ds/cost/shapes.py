@@ -26,7 +26,8 @@ class LayerShapes:
     matmul_params: int
     """Weights that take part in matmuls (q, k, v, o, MLP matrices), before TP sharding."""
     num_column_linears: int
-    """Column-parallel linears per block (each has its own copy_to_tp: one backward all-reduce)."""
+    """Column-parallel linears per block (each has its own copy_to_tp: one backward all-reduce);
+    q|k|v and up (or gate|up) are one fused linear each (runtime/tp.py FusedColumnLinear)."""
     num_row_linears: int
     """Row-parallel linears per block (each all-reduces its output in forward)."""
     mlp_matrices: int
@@ -46,7 +47,7 @@ def layer_shapes(model: ModelSpec) -> LayerShapes:
     replicated = row_bias + 2 * model.norm_params
     if sharded + replicated != model.layer_params:  # keeps the split honest if ModelSpec changes
         raise ValueError(f"layer parameter split {sharded}+{replicated} != {model.layer_params}")
-    return LayerShapes(sharded, replicated, matmul, 3 + (2 if swiglu else 1), 2, mlp_mats)
+    return LayerShapes(sharded, replicated, matmul, 2, 2, mlp_mats)
 
 
 def vocab_shard(model: ModelSpec, tp):
@@ -58,19 +59,24 @@ def vocab_shard(model: ModelSpec, tp):
     return (-(-model.vocab_size // step) * step) // tp
 
 
-def _layer_tensors(model: ModelSpec, tp: int) -> list[int]:
-    """numel of every parameter tensor of one block on one TP rank (runtime/blocks.py)."""
+def layer_matrices(model: ModelSpec, tp: int) -> list[int]:
+    """numel of the weight matrices of one block on one TP rank as the runtime holds them:
+    q|k|v and SwiGLU's gate|up are one fused parameter each (runtime/tp.py FusedColumnLinear)."""
     h, kv, f = model.hidden_size, model.kv_dim, model.ffn_hidden_size
-    mats = [h * h // tp, kv * h // tp, kv * h // tp, h * h // tp, f * h // tp, h * f // tp]
-    if model.activation == "swiglu":
-        mats.append(f * h // tp)
+    up = (2 if model.activation == "swiglu" else 1) * f
+    return [(h + 2 * kv) * h // tp, h * h // tp, up * h // tp, h * f // tp]
+
+
+def _layer_tensors(model: ModelSpec, tp: int) -> list[int]:
+    """numel of every parameter tensor of one block on one TP rank (runtime/blocks.py, tp.py)."""
+    h, kv, f = model.hidden_size, model.kv_dim, model.ffn_hidden_size
     biases = []
     if model.linear_bias or model.qkv_bias:
-        biases += [h // tp, kv // tp, kv // tp]
+        biases += [(h + 2 * kv) // tp]
     if model.linear_bias:
-        biases += [h, f // tp, h] + ([f // tp] if model.activation == "swiglu" else [])
+        biases += [h, (2 if model.activation == "swiglu" else 1) * f // tp, h]
     norms = [h, h] * (2 if model.norm == "layernorm" else 1)
-    return mats + biases + norms
+    return layer_matrices(model, tp) + biases + norms
 
 
 def _end_tensors(model: ModelSpec, tp: int) -> tuple[list[int], list[int], int]:
@@ -108,3 +114,50 @@ def param_tensor_stats(model: ModelSpec, tp, layers, has_embedding, has_head, he
     largest = np.maximum(np.where(layers > 0, t[..., 1], 0.0),
                          np.maximum(has_embedding * t[..., 3], has_head * head_matrix * t[..., 5]))
     return persistent, largest
+
+
+def pow2_bytes(nbytes):
+    """torch's pinned host allocations round each request up to a power of two
+    (aten/src/ATen/core/CachingHostAllocator.h: c10::llvm::PowerOf2Ceil); 0 stays 0."""
+    import numpy as np
+
+    mantissa, exponent = np.frexp(np.asarray(nbytes, float))   # x = m * 2**e, m in [0.5, 1)
+    return np.where(mantissa > 0, np.ldexp(1.0, exponent - (mantissa == 0.5)), 0.0)
+
+
+def pinned_tensor_bytes(model: ModelSpec, tp, dp, layers, has_embedding, has_head, head_matrix,
+                        elem: int, split: bool):
+    """Sum over the stage's parameter tensors (per TP rank) of the pinned bytes of one host copy
+    each, at `elem` bytes per element: the whole tensor divided among dp ranks (split=False: a
+    rank keeps whole tensors of its 1/dp share, ZeRO-2's accumulated_grads_in_cpu) or each tensor's
+    1/dp partition (split=True: ZeRO-3 offload_param's ds_tensor). Vectorised over arrays."""
+    import numpy as np
+
+    tp, dp = np.broadcast_arrays(np.asarray(tp, np.int64), np.asarray(dp, np.int64))
+    key = tp * 4096 + dp
+    uniq, inverse = np.unique(key.ravel(), return_inverse=True)
+    table = np.zeros((len(uniq), 4))      # per (tp, dp): one layer, embedding, head matrix, final norm
+    for i, value in enumerate(uniq):
+        t, d = int(value // 4096), int(value % 4096)
+        embedding, final_norm, matrix = _end_tensors(model, t)
+
+        def rounded(tensors, d=d):
+            sizes = np.asarray(tensors, float)
+            return float(pow2_bytes(elem * np.ceil(sizes / d)).sum() if split
+                         else pow2_bytes(elem * sizes).sum() / d)
+        table[i] = (rounded(_layer_tensors(model, t)), rounded(embedding), rounded([matrix]),
+                    rounded(final_norm))
+    t = table[inverse.reshape(key.shape)]
+    return (layers * t[..., 0] + has_embedding * t[..., 1]
+            + has_head * (t[..., 3] + head_matrix * t[..., 2]))
+
+
+def pinned_matrix_rounding(model: ModelSpec, tp):
+    """Pinned bytes over raw bytes of one block's 16-bit weight matrices copied to the host one
+    tensor at a time (each rounded up to a power of two); vectorised over tp."""
+    import numpy as np
+
+    uniq, inverse = np.unique(np.asarray(tp, np.int64), return_inverse=True)
+    ratio = np.array([float(pow2_bytes(2.0 * np.asarray(layer_matrices(model, int(t)))).sum())
+                      / (2.0 * sum(layer_matrices(model, int(t)))) for t in uniq])
+    return ratio[inverse.reshape(np.shape(tp))]

@@ -11,12 +11,15 @@ from mist_ds.config.executors import STOCK_DEEPSPEED
 from mist_ds.cost.activations import ATTENTION_SAVES
 from mist_ds.cost.compiled import compile_stage
 from mist_ds.cost.layer_time import block_times
-from mist_ds.cost.memory import SUB_GROUP_ELEMENTS
-from mist_ds.cost.shapes import layer_shapes, param_tensor_stats, vocab_shard
+from mist_ds.cost.host_memory import host_peak_bytes
+from mist_ds.cost.memory import ELEM, SUB_GROUP_ELEMENTS
+from mist_ds.cost.shapes import (layer_shapes, param_tensor_stats, pinned_matrix_rounding,
+                                 pinned_tensor_bytes, vocab_shard)
 from mist_ds.cost.stage_args import StageArgs
 from mist_ds.cost.timing import Rates
 
 PERSISTENCE_THRESHOLD = STOCK_DEEPSPEED.constants.stage3_param_persistence_threshold
+HOST_DEFAULTS = ("pinned_accumulated", "pinned_param_partitions")
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,8 @@ class StageCost:
     activations_bytes: np.ndarray
     buffers_bytes: np.ndarray
     cpu_memory_bytes: np.ndarray
+    """Peak resident host memory of one rank: the profile's process base plus the offloaded state as
+    DeepSpeed and torch allocate it (cost/host_memory.py)."""
     stable_time_s: np.ndarray
     """One micro-batch fwd+bwd in steady state (compute, recompute, TP comm, exposed DP/offload)."""
     forward_time_s: np.ndarray
@@ -70,7 +75,8 @@ class StageCostModel:
         self.model, self.hw, self.seq_len, self.dtype = model, hw, seq_len, dtype
         self.num_nodes, self.gpus_per_node = num_nodes, gpus_per_node
         self.causal = True
-        self.names, self._fn = compile_stage(model, seq_len, ATTENTION_SAVES[attention])
+        self.names, self._fn, self.host_names, self._host_fn = compile_stage(
+            model, seq_len, ATTENTION_SAVES[attention])
         self.rates = Rates(hw, gpus_per_node)
         self._hw_json, self._model_json = hw.to_json(), model.to_json()
         self.allocator_fraction = hw.allocator_overhead_fraction
@@ -98,20 +104,47 @@ class StageCostModel:
         vs = vocab_shard(self.model, tp.astype(int)).astype(float)
         persistent, largest = param_tensor_stats(self.model, tp.astype(int), layers, emb, head, hc,
                                                  PERSISTENCE_THRESHOLD)
-        oo_eff = np.where(z[3] > 0, self._subgroup_ratio(layers, dp, tp, emb, head, hc, oo), oo)
-        out = self._fn(b, layers, dp, tp, r, k, ow, og, oo_eff, na, *z, bf, emb, head, hc, pp,
-                       (r > 0).astype(float), vs, (oo > 0).astype(float), (g > 1).astype(float),
-                       persistent, largest)
+        groups, cpu_groups = self._sub_groups(layers, dp, tp, emb, head, hc, oo)
+        oo_eff = np.where(z[3] > 0, cpu_groups / groups, oo)
+        args = (b, layers, dp, tp, r, k, ow, og, oo_eff, na, *z, bf, emb, head, hc, pp,
+                (r > 0).astype(float), vs, (oo > 0).astype(float), (g > 1).astype(float), persistent, largest)
         shape = layers.shape
-        terms = {n: np.broadcast_to(np.asarray(v, float), shape) for n, v in zip(self.names, out)}
-        terms.update(num_layers=layers, num_recompute=r, has_head=head, has_embedding=emb)
+        terms = {n: np.broadcast_to(np.asarray(v, float), shape) for n, v in zip(self.names, self._fn(*args))}
+        terms.update(num_layers=layers, num_recompute=r, has_head=head, has_embedding=emb,
+                     z1=z[1], z2=z[2], z3=z[3], cpu_sub_groups=np.where(z[3] > 0, cpu_groups, 0.0),
+                     # zero/utils.py defragment (stage3.py _create_fp16_partitions_with_defragmentation):
+                     # the 16-bit partitions pass through a CPU buffer at start-up, without offload_param
+                     host_defragment=z[3] * (1 - ow) * ELEM * terms["params"] / dp)
+        terms.update(self._host_terms(args, (oo > 0) | (ow > 0) | (na > 0), tp, dp, layers, emb, head, hc))
         return terms
 
-    def _subgroup_ratio(self, layers, dp, tp, emb, head, hc, ratio):
-        """ZeRO-3 offloads whole optimizer sub-groups: of S = ceil(partition / sub_group_size)
-        sub-groups the last S - floor((1 - ratio) * S) go to the CPU (stage3.py
-        _create_fp16_sub_groups and the subgroup_to_device loop); sub_group_size is the executor's
-        constant that emit/ds_config.py writes (config/executors.py)."""
+    def _host_terms(self, args, rows, tp, dp, layers, emb, head, hc) -> dict[str, np.ndarray]:
+        """The host-memory terms (cost/host_memory.py), zero unless some of `rows` offload;
+        rows is returned as 'host_rows'."""
+        shape = layers.shape
+        out = {"host_rows": np.broadcast_to(rows, shape), "packed_weight_rounding": 1.0,
+               **{k: 0.0 for k in HOST_DEFAULTS}}
+        if not np.any(rows):
+            out.update({n: np.zeros(shape) for n in self.host_names})
+            return out
+        out.update({n: np.broadcast_to(np.asarray(v, float), shape)
+                    for n, v in zip(self.host_names, self._host_fn(*args))})
+        if np.any(out["cpu_packed_weights"] > 0):   # activation offload packs the weights too
+            out["packed_weight_rounding"] = pinned_matrix_rounding(self.model, tp)
+        if np.any(out["host_accumulated"] > 0):     # ZeRO-2 offload: whole tensors of the partition
+            out["pinned_accumulated"] = pinned_tensor_bytes(self.model, tp, dp, layers, emb, head, hc,
+                                                            ELEM, split=False)
+        if np.any(out["host_z3_params16"] > 0):     # ZeRO-3 offload_param: each tensor's partition
+            out["pinned_param_partitions"] = pinned_tensor_bytes(self.model, tp, dp, layers, emb, head,
+                                                                 hc, ELEM, split=True)
+        return out
+
+    def _sub_groups(self, layers, dp, tp, emb, head, hc, ratio):
+        """(sub-groups, CPU sub-groups) of a ZeRO-3 partition: DeepSpeed offloads whole optimizer
+        sub-groups: of S = ceil(partition / sub_group_size) sub-groups the last
+        S - floor((1 - ratio) * S) go to the CPU (stage3.py _create_fp16_sub_groups and the
+        subgroup_to_device loop); sub_group_size is the executor's constant that emit/ds_config.py
+        writes (config/executors.py)."""
         m = self.model
         rows = vocab_shard(m, tp.astype(int))
         shapes = layer_shapes(m)
@@ -119,32 +152,37 @@ class StageCostModel:
         n = (layers * (shapes.sharded_params / tp + shapes.replicated_params)
              + emb * (rows * m.hidden_size + pos) + head * (m.norm_params + hc * rows * m.hidden_size))
         groups = np.maximum(np.ceil(n / dp / SUB_GROUP_ELEMENTS), 1.0)
-        return (groups - np.floor((1.0 - ratio) * groups)) / groups
+        return groups, groups - np.floor((1.0 - ratio) * groups)
 
     def _memory(self, t) -> dict[str, np.ndarray]:
-        """Peak = max(forward/backward peak, optimizer-step peak) + allocator allowance.
+        """Peak = max(forward/backward, optimizer step, build) + allocator allowance.
 
-        Forward/backward peaks at the start of the last micro-batch's backward: model states,
-        saved activations, kept buffers, and the larger of the loss's logits working set and the
-        buffers that only exist once parameter gradients flow (cost/memory.py).
+        Forward/backward peaks at the start of the last micro-batch's backward: model states (the
+        larger of the gradient partition and ZeRO-1's accumulated whole gradients), saved
+        activations, kept buffers, and the larger of the loss's logits working set and the buffers
+        that only exist once parameter gradients flow. Build: the whole 16-bit stage on the GPU
+        before ZeRO-3 partitions it (cost/memory.py).
         """
-        fwd_bwd = (t["weights"] + t["gradients"] + t["optimizer"] + t["activations"]
+        grads = np.maximum(t["gradients"], t["accumulated_gradients"])
+        fwd_bwd = (t["weights"] + grads + t["optimizer"] + t["activations"]
                    + t["buckets"] + t["gathered"] + np.maximum(t["logits"], t["passing_buckets"]))
         step_grads = t["step_gradients"] + t["step_convert"]
         step = t["step_weights"] + step_grads + t["optimizer"] + t["step_buffers"]
-        at_step = step > fwd_bwd
-        raw = np.maximum(fwd_bwd, step)
+        build = t["build_weights"]
+        raw = np.maximum(np.maximum(fwd_bwd, step), build)
+        at_build, at_step = build >= raw, (build < raw) & (step > fwd_bwd)
         allowance = raw * self.allocator_fraction
-        pick = lambda step_value, fb_value: np.where(at_step, step_value, fb_value)  # noqa: E731
+        pick = lambda fb_value, step_value, build_value=0.0: np.where(  # noqa: E731
+            at_build, build_value, np.where(at_step, step_value, fb_value))
         buffers = t["buckets"] + t["gathered"] + np.maximum(t["logits"], t["passing_buckets"])
         return {
             "peak_memory_bytes": raw + allowance,
-            "weights_bytes": pick(t["step_weights"], t["weights"]),
-            "gradients_bytes": pick(step_grads, t["gradients"]),
-            "optimizer_states_bytes": t["optimizer"],
-            "activations_bytes": pick(0.0, t["activations"]),
-            "buffers_bytes": pick(t["step_buffers"], buffers) + allowance,
-            "cpu_memory_bytes": t["cpu_states"] + t["cpu_activations"],
+            "weights_bytes": pick(t["weights"], t["step_weights"], build),
+            "gradients_bytes": pick(grads, step_grads),
+            "optimizer_states_bytes": pick(t["optimizer"], t["optimizer"]),
+            "activations_bytes": pick(t["activations"], 0.0),
+            "buffers_bytes": pick(buffers, t["step_buffers"]) + allowance,
+            "cpu_memory_bytes": host_peak_bytes(t, self.hw.host_process_base_bytes, SUB_GROUP_ELEMENTS),
         }
 
     def _compute(self, b, tp) -> np.ndarray:
@@ -157,7 +195,7 @@ class StageCostModel:
         return table[inverse].reshape(b.shape + (4,))
 
     def _time(self, t, b, dp, tp, g) -> dict[str, np.ndarray]:
-        rt = self.rates
+        rt, hw = self.rates, self.hw
         times = self._compute(b, tp)
         block_f, block_b, head, embedding = (times[..., i] for i in range(4))
         layers, recomputed = t["num_layers"], t["num_recompute"]
@@ -168,17 +206,21 @@ class StageCostModel:
         inter = (dp * tp > self.gpus_per_node) & (self.num_nodes > 1)
         nccl = (rt.collective_s("reduce_scatter", t["dp_rs_mb_bytes"], dp, inter)
                 + 2 * rt.collective_s("all_gather", t["dp_ag_mb_bytes"] / 2, dp, inter))
-        # ZeRO-3 offload_param: the partition is copied in before every gather (overlapped by
-        # the prefetch); activation offload is synchronous in the runtime (save_on_cpu on the
-        # compute stream: out in forward, back in backward), so it adds to the micro-batch
-        h2d = rt.h2d_s(t["h2d_mb_bytes"])
-        act_xfer = rt.d2h_s(t["offloaded_per_microbatch"]) + rt.h2d_s(t["offloaded_per_microbatch"])
-        # ZeRO-3 hook work on the compute thread per submodule fetch (profile-calibrated)
-        fetch = t["z3_fetches"] * self.hw.zero3_fetch_overhead_s
+        # side-stream copies (ZeRO-3 weight offload gathers, ZeRO-3 offload's gradient partition)
+        # overlap compute; activation offload is synchronous in the runtime (save_on_cpu on the
+        # compute stream: out in forward, back in backward), and so are ZeRO-2 offload's per-parameter
+        # accumulation copies (cost/work.py): they add to the micro-batch
+        h2d, d2h = rt.h2d_s(t["h2d_mb_bytes"]), rt.d2h_s(t["d2h_mb_bytes"])
+        sync_xfer = (rt.d2h_s(t["offloaded_per_microbatch"]) + rt.h2d_s(t["offloaded_per_microbatch"])
+                     + rt.d2h_s(t["sync_offload_mb_bytes"]) + rt.h2d_s(t["sync_offload_mb_bytes"]))
+        # host time the GPU waits for (profile-calibrated): ZeRO-3 hooks per submodule fetch,
+        # launch gaps per block pass, the training loop's per-micro-batch work
+        fetch = t["z3_fetches"] * hw.zero3_fetch_overhead_s
+        host_mb = t["block_passes"] * hw.host_layer_overhead_s + hw.host_microbatch_overhead_s
         busy = busy_compute + recompute
-        overlapped = rt.overlapped_s(busy, nccl, h2d, 0.0)
+        overlapped = rt.overlapped_s(busy, nccl, h2d, d2h)
         extra = overlapped - busy
-        share_dp = np.where(nccl + h2d > 0, nccl / np.maximum(nccl + h2d, 1e-30), 0.0)
+        share_dp = np.where(nccl + h2d + d2h > 0, nccl / np.maximum(nccl + h2d + d2h, 1e-30), 0.0)
         # once per step: ZeRO-0 all-reduce and pipelined ZeRO-1 reduce after the last backward;
         # ZeRO-1/2 (and BF16_Optimizer) all-gather the updated partitions after the step
         step_comm = (rt.collective_s("all_reduce", t["dp_ar_step_bytes"], dp, inter)
@@ -186,22 +228,23 @@ class StageCostModel:
                      + rt.collective_s("all_gather", t["dp_ag_step_bytes"], dp, inter))
         gpu_opt = rt.gpu_adam_s(t["gpu_adam_params"]) + rt.copy_s(t["step_copy_bytes"])
         cpu_adam = rt.cpu_adam_s(t["cpu_adam_params"])
-        transfers = rt.d2h_s(t["opt_d2h_bytes"]) + rt.h2d_s(t["opt_h2d_bytes"])
+        transfers = (rt.d2h_s(t["opt_d2h_bytes"]) + rt.h2d_s(t["opt_h2d_bytes"])
+                     + rt.pageable_h2d_s(t["pageable_h2d_bytes"]))
         cpu_side = cpu_adam + transfers
         # Twin-Flow (ZeRO-3 offload ratio): GPU and CPU parts of the step run concurrently
         optimizer = np.maximum(gpu_opt, cpu_side)
         cpu_wins = cpu_side >= gpu_opt
-        stable = overlapped + tp_mb + act_xfer + fetch
+        stable = overlapped + tp_mb + sync_xfer + fetch + host_mb
         # forward share of the micro-batch: block forwards, a third of the head and embedding
         # (backward ~ 2x forward, Narayanan et al. 2021 section 3.5), applied to the whole stable time
         forward_busy = layers * block_f + (t["has_head"] * head + t["has_embedding"] * embedding) / 3
         forward_share = np.where(busy > 0, forward_busy / np.maximum(busy, 1e-30), 1.0 / 3.0)
         return {
             "stable_time_s": stable, "forward_time_s": stable * forward_share,
-            "delta_time_s": step_comm + optimizer,
-            "compute_s": g * busy_compute, "recompute_s": g * recompute, "tp_comm_s": g * tp_mb,
+            "delta_time_s": step_comm + optimizer + hw.host_step_overhead_s,
+            "compute_s": g * (busy_compute + host_mb), "recompute_s": g * recompute, "tp_comm_s": g * tp_mb,
             "dp_comm_s": g * (extra * share_dp + fetch) + step_comm,
-            "offload_s": (g * (extra * (1 - share_dp) + act_xfer)
+            "offload_s": (g * (extra * (1 - share_dp) + sync_xfer)
                           + np.where(cpu_wins, transfers, 0.0)),
-            "optimizer_s": np.where(cpu_wins, cpu_adam, gpu_opt),
+            "optimizer_s": np.where(cpu_wins, cpu_adam, gpu_opt) + hw.host_step_overhead_s,
         }

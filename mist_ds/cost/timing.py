@@ -6,8 +6,14 @@ measured profile's provenance:
   nearest measured size's bus bandwidth and scales its latency by the ring's step count
   (hw_lookup.collective_fit). Group size 1 costs nothing.
 * block compute: kernel sums per (micro-batch, tp) (cost/layer_time.py).
-* CPU Adam: params/s interpolated in thread count; each rank gets host_cpu_cores / GPUs-per-node
-  threads (DeepSpeedCPUAdam runs OpenMP threads in every rank's process).
+* CPU Adam: params/s interpolated in thread count. The deepspeed launcher leaves OMP_NUM_THREADS
+  unset unless --bind_cores_to_rank (launcher/launch.py; emit/launch.py does not pass it), so every
+  rank's DeepSpeedCPUAdam runs OpenMP threads on all host_cpu_cores, and the node's ranks step at the
+  same time: they share the node's rate at host_cpu_cores threads, each getting 1/GPUs-per-node of it.
+  (Measured on 2xH200, l7-2g-c40-b4-z1-off1-rc32: 3.48 s/iter, which the single-process 16-thread
+  rate the former rule gave under-predicted by 44%.)
+* copies from pageable host memory: the profile's calibrated pageable_h2d_bandwidth_gbps shared by
+  the node's ranks (the pinned rate while it is not calibrated).
 * GPU Adam: the measured fused-Adam rate, else the adam_step kernel bandwidth over the bytes
   Adam moves per parameter.
 * interference: Mist's model (MIST.md section 2, interference_estimate_for_one_group): active
@@ -33,10 +39,13 @@ class Rates:
     def __init__(self, hw: HardwareProfile, gpus_per_node: int):
         self.hw = hw
         self._fits: dict[tuple[str, str, int], tuple[float, float]] = {}
-        self.threads = max(1, hw.host_cpu_cores // max(1, gpus_per_node))
+        self.threads = hw.host_cpu_cores
+        self.ranks_per_node = max(1, gpus_per_node)
         samples = sorted(hw.cpu_adam, key=lambda s: s.num_threads)
         self.cpu_adam_params_per_s = float(np.interp(
-            self.threads, [s.num_threads for s in samples], [s.params_per_s for s in samples]))
+            self.threads, [s.num_threads for s in samples], [s.params_per_s for s in samples])) / self.ranks_per_node
+        self.pageable_h2d_bytes_per_s = (None if hw.pageable_h2d_bandwidth_gbps is None
+                                         else hw.pageable_h2d_bandwidth_gbps * 1e9 / self.ranks_per_node)
         self.gpu_adam_params_per_s = hw.gpu_adam_params_per_s or (
             memory_kernel_gbps(hw, "adam_step") * 1e9 / ADAM_BYTES_PER_PARAM)
         self._interference = _interference_table(hw)
@@ -78,8 +87,15 @@ class Rates:
         return np.where(nbytes > 0, self.hw.pcie_latency_s + nbytes / rate, 0.0)
 
     def cpu_adam_s(self, params):
-        """DeepSpeedCPUAdam step time of `params` fp32 parameters on this rank's threads."""
+        """DeepSpeedCPUAdam step time of `params` fp32 parameters on this rank's share of the node."""
         return np.asarray(params, float) / self.cpu_adam_params_per_s
+
+    def pageable_h2d_s(self, nbytes):
+        """Host-to-device copy from pageable memory on this rank's share of the node's rate."""
+        if self.pageable_h2d_bytes_per_s is None:
+            return self.h2d_s(nbytes)
+        nbytes = np.asarray(nbytes, float)
+        return np.where(nbytes > 0, self.hw.pcie_latency_s + nbytes / self.pageable_h2d_bytes_per_s, 0.0)
 
     def gpu_adam_s(self, params):
         """GPU Adam step time of `params` fp32 parameters."""
@@ -94,21 +110,24 @@ class Rates:
         rem = np.array(np.broadcast_arrays(*[np.asarray(t, float) for t in channel_times]))
         if not (rem[1:] > 0).any():
             return rem[0].copy()              # compute alone: nothing to interfere with
-        total = np.zeros(rem.shape[1:])
-        weights = (1 << np.arange(len(CHANNELS))).reshape((-1,) + (1,) * total.ndim)
+        shape = rem.shape[1:]
+        rem = rem.reshape(len(CHANNELS), -1)
+        total = np.zeros(rem.shape[1])
+        rows = np.arange(rem.shape[1])        # the strategies with a channel still running
+        weights = (1 << np.arange(len(CHANNELS)))[:, None]
         for _ in CHANNELS:
             active = rem > 0
-            if not active.any():
+            live = active.any(axis=0)
+            if not live.all():               # drop finished strategies: later segments get cheaper
+                rem, active, rows = rem[:, live], active[:, live], rows[live]
+            if rows.size == 0:
                 break
-            mask = (active * weights).sum(axis=0)
-            slow = np.moveaxis(self._interference[mask], -1, 0)     # (4, ...)
-            scaled = np.where(active, rem * slow, np.inf)
-            seg = np.min(scaled, axis=0)
-            seg = np.where(np.isfinite(seg), seg, 0.0)
+            slow = self._interference[(active * weights).sum(axis=0)].T     # (4, n)
+            seg = np.min(np.where(active, rem * slow, np.inf), axis=0)
             rem = np.where(active, np.maximum(rem - seg / slow, 0.0), 0.0)
-            rem = np.where(rem < 1e-15, 0.0, rem)
-            total += seg
-        return total
+            rem[rem < 1e-15] = 0.0
+            total[rows] += seg
+        return total.reshape(shape)
 
 
 def _interference_table(hw: HardwareProfile) -> np.ndarray:

@@ -5,16 +5,27 @@ volumes, host<->device bytes and optimizer work. Hardware turns these into secon
 Sources:
 * TP collectives: this runtime's layout (runtime/tp.py): every row-parallel linear all-reduces its
   (b, s, h) output in forward; every column-parallel linear all-reduces its input gradient in
-  backward (one per linear: q, k, v, up [, gate]); recompute repeats the forward ones;
+  backward (one per fused linear: q|k|v and up or gate|up, FusedColumnLinear); recompute repeats
+  the forward ones;
 * DP: ZeRO-0 all-reduces 16-bit gradients once per step (engine.py allreduce_gradients);
   ZeRO-1/2 reduce-scatter gradients (stage_1_and_2.py average_tensor) every micro-batch (0.19;
   a pipeline's ZeRO-1 once per step) then all-gather updated 16-bit partitions after step
   (all_gather_dp_groups); ZeRO-3 all-gathers parameters in forward and backward of every micro-batch and
   reduce-scatters gradients every micro-batch (stage3.py, partitioned_param_coordinator.py);
-* offload: optimizer offload moves the fp32 gradient partition to the CPU and the updated fp32
-  partition back (stage_1_and_2.py async_inplace_copy_grad_to_fp32_buffer / step; stage3.py
-  _optimizer_step); ZeRO-3 offload_param copies the 16-bit partition in for every gather;
-  activation offload moves the saved bytes of na blocks out in forward and back in backward.
+* offload: optimizer offload moves the fp32 gradient partition to the CPU at the boundary
+  (stage_1_and_2.py async_inplace_copy_grad_to_fp32_buffer_from_gpu; stage3.py
+  _offload_grad_partition_at_boundary) and the updated partition back as 16 bits: ZeRO-1/2 from a
+  pinned buffer (step: bit16_partitions.copy_(param_buffer_of_bit16_for_cpu_offload_groups)), ZeRO-3
+  from its fp32 master partition, which _create_fp32_partitions does not pin
+  (_reassign_or_swap_out_partitioned_parameters: a blocking copy_ that converts to 16 bits on the CPU,
+  then copies from pageable memory: torch aten/src/ATen/native/cuda/Copy.cu copy_kernel_cuda).
+  Every micro-batch ZeRO-3 offload
+  keeps the 16-bit gradient partition in CPU memory and accumulates through the GPU (partition_grads:
+  copy out, copy back, add), and ZeRO-2 offload with accumulation does the same per parameter
+  (async_accumulate_grad_in_cpu_via_gpu), waiting on the previous copy's event before each
+  parameter (_wait_for_offload_copies), so its copies do not overlap compute.
+  ZeRO-3 offload_param copies the 16-bit partition in for every gather; activation offload moves
+  the saved bytes of na blocks out in forward and back in backward.
 """
 
 from __future__ import annotations
@@ -24,7 +35,12 @@ import sympy as sp
 from mist_ds.config import ModelSpec
 from mist_ds.cost.memory import ELEM, FP32, stage_params
 from mist_ds.cost.shapes import layer_shapes
-from mist_ds.cost.symbols import BF, HD, OF, PP, Z0, Z1, Z2, Z3, E, L, b, dp, oo, ow, r
+from mist_ds.cost.symbols import BF, GA, HD, OF, PP, Z0, Z1, Z2, Z3, E, L, b, dp, oo, ow, r
+
+# Modules of the runtime's block whose ZeRO-3 hooks run per pass (runtime/blocks.py: the block,
+# norm1, attn, attn.qkv, attn.o, norm2, mlp, mlp.gate_up | mlp.up, mlp.down); DeepSpeed registers
+# the fetch/release hooks on every submodule (parameter_offload.py _register_deepspeed_module).
+Z3_MODULES_PER_BLOCK = 9
 
 
 def comm_exprs(model: ModelSpec, seq_len: int) -> dict[str, sp.Expr]:
@@ -52,14 +68,21 @@ def comm_exprs(model: ModelSpec, seq_len: int) -> dict[str, sp.Expr]:
         "dp_rs_step_bytes": Z1 * PP * grad_bytes,
         "dp_ag_step_bytes": (Z1 + Z2 + BF) * grad_bytes,
         # ZeRO-3 submodule fetches per micro-batch (forward, backward, and the recomputed
-        # forward of checkpointed blocks): every module with parameters of runtime/blocks.py
-        # (2 norms + the linears), the embedding, and the final norm + head
-        "z3_fetches": Z3 * ((2 * L + r) * (2 + shapes.num_column_linears + shapes.num_row_linears)
-                            + 2 * E + 4 * HD),
-        # host<->device
-        "h2d_mb_bytes": Z3 * ow * 2 * ELEM * (n / dp),
+        # forward of checkpointed blocks): every module of a block (Z3_MODULES_PER_BLOCK), the
+        # embedding (Embedding + its vocab-parallel table) and the final norm + head
+        "z3_fetches": Z3 * ((2 * L + r) * Z3_MODULES_PER_BLOCK + 4 * E + 6 * HD),
+        # block passes per micro-batch (forward, backward, recomputed forward)
+        "block_passes": 2 * L + r,
+        # host<->device: overlapped with compute on DeepSpeed's side streams (weight offload's
+        # gathers; ZeRO-3 offload's 16-bit gradient partition out and back every micro-batch) ...
+        "h2d_mb_bytes": Z3 * ow * 2 * ELEM * (n / dp) + Z3 * OF * ELEM * n / dp,
+        "d2h_mb_bytes": Z3 * OF * ELEM * n / dp,
+        # ... or synchronous (ZeRO-2 offload accumulating per parameter, both directions)
+        "sync_offload_mb_bytes": Z2 * OF * GA * ELEM * n / dp,
         "opt_d2h_bytes": FP32 * n * shard * oo,
-        "opt_h2d_bytes": FP32 * n * shard * oo,
+        "opt_h2d_bytes": ELEM * (Z1 + Z2) * n * shard * oo,
+        # (with offload_param the 16-bit partition stays on the CPU: no write-back copy)
+        "pageable_h2d_bytes": ELEM * Z3 * (1 - ow) * n * shard * oo,
         # memory-bound DeepSpeed passes outside the model (bytes read + written), GPU side:
         # per micro-batch, ZeRO-1/2 copy every fresh gradient into the ipg bucket (read 2 + write
         # 2 per element) and accumulate the reduced slice into the partition (read 4 + write 2 per

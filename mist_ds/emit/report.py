@@ -9,14 +9,23 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from mist_ds.config import HardwareProfile, Plan
-from mist_ds.config.units import GIB
+from mist_ds.config.request import HostLimits
+from mist_ds.emit.hf import hf_trainer_blocker
+from mist_ds.emit.host import host_lines
+from mist_ds.emit.readable import MEMORY_UNITS, TIME_UNITS, Unit, bytes_text, in_unit, pick_unit, seconds_text
 from mist_ds.search import SearchStats
 
 TIME_KINDS = ("compute_s", "recompute_s", "tp_comm_s", "dp_comm_s", "offload_s", "optimizer_s", "pipeline_s")
+LEGEND = ("setting: pp pipeline stages, dp data-parallel and tp tensor-parallel degree; mb micro-batch per GPU; "
+          "ga gradient-accumulation steps; Z ZeRO stage; opt fraction of optimizer states (and their gradients) "
+          "and w fraction of weights offloaded to CPU memory. layers, recompute, act offload: layers per "
+          "pipeline stage ('/' between stages). Memory is the predicted peak per GPU (its worst stage).")
 
 
-def _gib(value: float) -> str:
-    return f"{value / GIB:.2f}"
+def legend_line() -> str:
+    """The one-line key to the short plan settings ('pp1 dp2 tp1 mb4 ga1 Z1 opt1') and the columns of
+    the autotune table and report.md."""
+    return LEGEND
 
 
 def layer_range(start: int, end: int) -> str:
@@ -51,7 +60,7 @@ def memory_cap(plan: Plan, hardware: HardwareProfile) -> int:
 
 def _header(plan: Plan, hardware: HardwareProfile) -> list[str]:
     model, cluster = plan.model, plan.cluster
-    cap_text = f"{_gib(memory_cap(plan, hardware))} GiB" + (
+    cap_text = bytes_text(memory_cap(plan, hardware)) + (
         " (plan's gpu_memory_cap_bytes)" if plan.gpu_memory_cap_bytes else f" (whole {hardware.gpu_name})")
     return [
         f"# mist_ds plan: {model.name} on {cluster.num_nodes} x {cluster.gpus_per_node} GPUs", "",
@@ -66,19 +75,23 @@ def _header(plan: Plan, hardware: HardwareProfile) -> list[str]:
 
 def _stage_tables(plan: Plan) -> list[str]:
     pred = plan.prediction
-    lines = ["| stage | layers | recompute | act offload | peak GiB | weights | gradients | optimizer | "
-             "activations | buffers | CPU GiB |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+    mem = pick_unit(max(max(s.peak_memory_bytes, s.cpu_memory_bytes) for s in pred.stages), MEMORY_UNITS)
+    lines = [f"Memory per GPU, {mem.name}:", "",
+             f"| stage | layers | recompute | act offload | peak {mem.name} per GPU | weights | gradients | optimizer | "
+             f"activations | buffers | CPU {mem.name} |", "|---|---|---|---|---|---|---|---|---|---|---|"]
     for index, (stage, sp) in enumerate(zip(plan.stages, pred.stages)):
         m = sp.memory_breakdown
+        cells = [in_unit(v, mem) for v in (sp.peak_memory_bytes, m.weights_bytes, m.gradients_bytes,
+                                            m.optimizer_states_bytes, m.activations_bytes, m.buffers_bytes,
+                                            sp.cpu_memory_bytes)]
         lines.append(f"| {index} | {layer_range(stage.layer_start, stage.layer_end)} | {stage.num_recompute_layers} | "
-                     f"{stage.num_offloaded_layers} | {_gib(sp.peak_memory_bytes)} | {_gib(m.weights_bytes)} | "
-                     f"{_gib(m.gradients_bytes)} | {_gib(m.optimizer_states_bytes)} | {_gib(m.activations_bytes)} | "
-                     f"{_gib(m.buffers_bytes)} | {_gib(sp.cpu_memory_bytes)} |")
-    lines += ["", "Seconds per iteration by activity (exposed time):", "",
+                     f"{stage.num_offloaded_layers} | " + " | ".join(cells) + " |")
+    clock = pick_unit(pred.iteration_time_s, TIME_UNITS)
+    lines += ["", f"Time per iteration by activity (exposed time), {clock.name}:", "",
               "| stage | " + " | ".join(k.removesuffix("_s") for k in TIME_KINDS) + " |",
               "|---" * (len(TIME_KINDS) + 1) + "|"]
     for index, sp in enumerate(pred.stages):
-        values = " | ".join(f"{getattr(sp.time_breakdown, k):.3f}" for k in TIME_KINDS)
+        values = " | ".join(in_unit(getattr(sp.time_breakdown, k), clock) for k in TIME_KINDS)
         lines.append(f"| {index} | {values} |")
     return lines + [""]
 
@@ -88,21 +101,31 @@ def _winner(plan: Plan) -> list[str]:
     return ["## Plan", "",
             f"**{plan.describe()}**, layers per stage {split_text(plan)}, recomputed layers per stage "
             f"{recompute_text(plan)}, activation-offloaded layers per stage {offload_text(plan)}.", "",
-            f"Predicted: {pred.iteration_time_s:.3f} s per iteration, {pred.throughput_tokens_per_s:,.0f} tokens/s, "
-            f"MFU {pred.mfu:.1%}, peak {_gib(peak_bytes(plan))} GiB per GPU.", "", *_stage_tables(plan)]
+            f"Predicted: {seconds_text(pred.iteration_time_s)} per iteration, "
+            f"{pred.throughput_tokens_per_s:,.0f} tokens/s, MFU {pred.mfu:.1%}, peak {bytes_text(peak_bytes(plan))} "
+            "per GPU.", "", *_stage_tables(plan)]
+
+
+def table_units(plans: Sequence[Plan]) -> tuple[Unit, Unit]:
+    """(time unit, memory unit) for a table of plans: chosen from the slowest and the largest, so every
+    row of a column reads in one unit (use with in_unit)."""
+    return (pick_unit(max(p.prediction.iteration_time_s for p in plans), TIME_UNITS),
+            pick_unit(max(peak_bytes(p) for p in plans), MEMORY_UNITS))
 
 
 def _top_k(plans: Sequence[Plan]) -> list[str]:
     best = plans[0].prediction.iteration_time_s
+    clock, mem = table_units(plans)
     lines = ["## Top plans", "",
-             "| rank | setting | layers/stage | recompute | act offload | s/iter | tokens/s | MFU | peak GiB/GPU "
-             "| vs best |", "|---|---|---|---|---|---|---|---|---|---|"]
+             f"| rank | setting | layers/stage | recompute | act offload | {clock.name}/iter | tokens/s | MFU | "
+             f"peak {mem.name} per GPU | vs best |", "|---|---|---|---|---|---|---|---|---|---|"]
     for rank, plan in enumerate(plans, start=1):
         pred = plan.prediction
         lines.append(f"| {rank} | {plan.describe()} | {split_text(plan)} | {recompute_text(plan)} | "
-                     f"{offload_text(plan)} | {pred.iteration_time_s:.3f} | {pred.throughput_tokens_per_s:,.0f} | "
-                     f"{pred.mfu:.1%} | {_gib(peak_bytes(plan))} | {pred.iteration_time_s / best - 1:+.1%} |")
-    return lines + [""]
+                     f"{offload_text(plan)} | {in_unit(pred.iteration_time_s, clock)} | "
+                     f"{pred.throughput_tokens_per_s:,.0f} | {pred.mfu:.1%} | {in_unit(peak_bytes(plan), mem)} | "
+                     f"{pred.iteration_time_s / best - 1:+.1%} |")
+    return lines + ["", legend_line(), ""]
 
 
 def _pacing_totals(plan: Plan) -> dict[str, float]:
@@ -135,7 +158,7 @@ def _why(plans: Sequence[Plan], hardware: HardwareProfile) -> list[str]:
     plan = plans[0]
     headroom = memory_cap(plan, hardware) - peak_bytes(plan)
     lines = ["## Why this plan", "",
-             f"- Memory: it peaks at {_gib(peak_bytes(plan))} GiB per GPU, {_gib(headroom)} GiB under the cap, "
+             f"- Memory: it peaks at {bytes_text(peak_bytes(plan))} per GPU, {bytes_text(headroom)} under the cap, "
              f"and {savings_text(plan)}."]
     if len(plans) == 1:
         return lines + ["- No alternative is listed.", ""]
@@ -147,18 +170,34 @@ def _why(plans: Sequence[Plan], hardware: HardwareProfile) -> list[str]:
                  f"is {gap:.1%} slower.")
     mine, theirs = _pacing_totals(plan), _pacing_totals(other)
     diffs = sorted(((theirs[k] - mine[k], k) for k in TIME_KINDS), reverse=True)
-    parts = [f"{k.removesuffix('_s')} {d:+.3f} s" for d, k in diffs if abs(d) >= 5e-4]
+    shown = 1e-3 * plan.prediction.iteration_time_s  # differences under 0.1% of an iteration are noise
+    parts = [f"{k.removesuffix('_s')} {'+' if d > 0 else '-'}{seconds_text(abs(d))}" for d, k in diffs
+             if abs(d) >= shown]
     if parts:
         lines.append("- On its pacing stage it spends, per iteration, vs this plan: " + ", ".join(parts) + ".")
     return lines + [""]
 
 
-def report_markdown(plans: Sequence[Plan], hardware: HardwareProfile, stats: SearchStats | None = None) -> str:
-    """The whole report.md text for predicted `plans` (best first; deterministic: no timestamps)."""
-    lines = _header(plans[0], hardware) + _winner(plans[0]) + _top_k(plans) + _why(plans, hardware)
+def hf_line(plan: Plan) -> str:
+    """report.md's one line on the Hugging Face Trainer: where its files are, or why there are none."""
+    reason = hf_trainer_blocker(plan)
+    if reason is None:
+        return ("Hugging Face Trainer / accelerate: `hf/` holds this plan's ds_config.json (HF conventions), "
+                "training_args.json and accelerate.yaml (see hf/README.md).")
+    return f"Hugging Face Trainer: this plan {reason}."
+
+
+def report_markdown(plans: Sequence[Plan], hardware: HardwareProfile, stats: SearchStats | None = None,
+                    host: HostLimits | None = None) -> str:
+    """The whole report.md text for predicted `plans` (best first; deterministic: no timestamps).
+    `host`: the request's host limits (TuneRequest.host_limits); None: the hardware profile's."""
+    plan = plans[0]
+    host = host or HostLimits.of(hardware, plan.cluster.gpus_per_node)
+    lines = _header(plan, hardware) + _winner(plan) + _top_k(plans) + _why(plans, hardware) + host_lines(plan, host)
     lines += ["## Run it", "",
               "`./launch.sh --steps 20 --report run.json` (DeepSpeed with this folder's hostfile, plan.json and "
-              "ds_config.json); `python -m mist_ds.predict plan.json` prints the same prediction.", ""]
+              "ds_config.json); `python -m mist_ds.predict plan.json` prints the same prediction.", "",
+              hf_line(plan), ""]
     if stats is not None:
         lines += ["## Search", "",
                   f"{stats.num_layouts} layouts (pipeline depth x mesh x micro-batch x ZeRO/offload), "

@@ -1,5 +1,10 @@
 """Per-layer forward / backward time of the runtime's own TransformerBlock (tp = 1, bf16), saved
-raw for the CPU-side validation of the cost model (profiling/validate_layers.py)."""
+raw for the CPU-side validation of the cost model (profiling/validate_layers.py).
+
+The block is built exactly as the runtime builds it for a plan with the default attention kernel:
+runtime/kernels.py runtime_kernels (element-wise ops 'auto', i.e. the measured picks of
+mist_ds/config/kernel_picks.py), and each record names the kernels that ran ("kernels"), so a
+profile's per-layer numbers follow the runtime's kernel choices."""
 
 from __future__ import annotations
 
@@ -26,10 +31,11 @@ def layer_times(quick: bool, dev: torch.device, repeats: int, warmup: int,
     """Median fwd and bwd (input + weight gradients) time of one block per shape."""
     from mist_ds.runtime.blocks import TransformerBlock
 
+    kernels = profiled_kernels()
     out = []
     for preset, batch, seq in QUICK_SHAPES if quick else FULL_SHAPES:
         spec = get_preset(preset)
-        block = TransformerBlock(spec, dtype=torch.bfloat16, device=dev)
+        block = TransformerBlock(spec, dtype=torch.bfloat16, device=dev, kernels=kernels)
         x = torch.randn(batch, seq, spec.hidden_size, device=dev, dtype=torch.bfloat16, requires_grad=True)
         params = [p for p in block.parameters() if p.requires_grad]
         fwd = summarize(time_region(lambda: block(x), warmup=warmup, repeats=repeats))
@@ -42,12 +48,28 @@ def layer_times(quick: bool, dev: torch.device, repeats: int, warmup: int,
         out.append({"preset": preset, "family": spec.family, "batch": batch, "seq_len": seq,
                     "spec": spec.model_dump(mode="json"), "fwd_time_s": fwd.median, "fwd_spread": fwd.spread,
                     "bwd_time_s": bwd.median, "bwd_spread": bwd.spread,
-                    "peak_mem_bytes": torch.cuda.max_memory_allocated(dev), **breakdown})
+                    "peak_mem_bytes": torch.cuda.max_memory_allocated(dev),
+                    "kernels": kernel_names(kernels, dev), **breakdown})
         del block, x, y, g, params
         torch.cuda.empty_cache()
         torch.cuda.reset_peak_memory_stats(dev)
         tick()
     return out
+
+
+def profiled_kernels():
+    """The Kernels the runtime runs a plan with when the plan keeps the default attention kernel."""
+    from mist_ds.config import Plan
+    from mist_ds.runtime.kernels import runtime_kernels
+
+    return runtime_kernels(Plan.model_fields["attention"].default)
+
+
+def kernel_names(kernels, dev: torch.device) -> dict[str, str]:
+    """{'norm', 'activation', 'rope': the implementation that ran, 'attention': the kernel name}."""
+    from mist_ds.runtime.kernels import resolved
+
+    return {**resolved(kernels, dev.type == "cuda"), "attention": kernels.attention}
 
 
 def kernel_category(name: str) -> str:

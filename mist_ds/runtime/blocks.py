@@ -5,8 +5,9 @@ rope, with rotary_fraction and rope_theta), num_kv_heads (grouped-query attentio
 qkv_bias, parallel_residual. q/k/v are one fused column-parallel linear, and so are SwiGLU's gate
 and up (runtime/tp.py FusedColumnLinear): with TP each sub-layer all-reduces its input gradient
 once. Which kernels run the norms, SwiGLU, RoPE and attention is `kernels` (runtime/kernels.py;
-the default is eager torch and 'auto' attention: flash-attn when importable for a CUDA 16-bit
-tensor, else torch SDPA's dispatch). `TransformerBlock(spec)` needs no process group (tp = 1), so
+the default is 'auto': on CUDA the implementation config/kernel_picks.py measured fastest per op,
+eager torch on the CPU; 'auto' attention is flash-attn when importable for a CUDA 16-bit tensor,
+else torch SDPA's dispatch). `TransformerBlock(spec)` needs no process group (tp = 1), so
 a cost-model probe can build and measure it in a plain process.
 """
 
@@ -28,7 +29,7 @@ from mist_ds.runtime.tp import INIT_STD, FusedColumnLinear, ParallelLinear, tp_s
 class Norm(nn.Module):
     """LayerNorm (weight + bias) or RMSNorm (weight), as the spec says."""
 
-    def __init__(self, spec: ModelSpec, device=None, dtype=torch.float32, impl: str = "torch"):
+    def __init__(self, spec: ModelSpec, device=None, dtype=torch.float32, impl: str = "auto"):
         super().__init__()
         self.kind, self.eps, self.impl = spec.norm, spec.norm_eps, impl
         self.weight = nn.Parameter(torch.ones(spec.hidden_size, device=device, dtype=dtype))

@@ -3,13 +3,15 @@
 `Kernels` names one implementation per op: norm (RMSNorm / LayerNorm), activation (SwiGLU; GELU
 has no Liger kernel and always runs torch's single fused kernel), rope, and the attention kernel.
 Element-wise choices (ELEMENTWISE_IMPLS):
-  'torch'   - the eager torch ops (the default until GPU measurements pick otherwise);
+  'auto'    - the default: the implementation mist_ds/config/kernel_picks.py measured fastest on
+              CUDA (norms 'torch', SwiGLU and RoPE 'compile'), 'torch' on CPU tensors;
+  'torch'   - the eager torch ops;
   'liger'   - Liger-Kernel's Triton kernels (liger_kernel.ops: LigerRMSNormFunction,
               LigerLayerNormFunction, LigerFusedGateUpSiLUMulFunction, LigerRopeFunction);
   'compile' - torch.compile of the same eager function (Inductor fuses it into Triton kernels).
 'liger' and 'compile' apply to CUDA tensors only; CPU tensors always take the 'torch' path, so
 CPU tests exercise the same module code. 'liger' on a CUDA tensor without liger_kernel installed
-is an error, not a silent fallback.
+is an error, not a silent fallback. `resolved(kernels, on_cuda)` says what really runs.
 
 Attention (mist_ds.cost.activations ATTENTION_KERNELS): 'auto' (flash-attn when importable for a
 CUDA 16-bit tensor, else SDPA's own dispatch: the behaviour before this switch existed), 'sdpa'
@@ -17,7 +19,8 @@ CUDA 16-bit tensor, else SDPA's own dispatch: the behaviour before this switch e
 with torch.nn.attention.sdpa_kernel), 'flash_attn' (flash_attn_func). SDPA paths get k/v repeated
 to all heads for grouped-query attention (what the cost model's 'sdpa' figure counts); flash-attn
 takes them at kv width. The CUDA-only kernels ('sdpa_cudnn', 'sdpa_efficient', 'flash_attn') run
-SDPA's dispatch on CPU tensors.
+SDPA's dispatch on CPU tensors. `runtime_kernels(attention)` is the Kernels the runtime builds for
+a plan (runtime/engine.py) and the profiler measures (mist_ds/profile/layers.py).
 """
 
 from __future__ import annotations
@@ -28,9 +31,14 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from mist_ds.config.kernel_picks import elementwise_impl
 from mist_ds.cost.activations import ATTENTION_KERNELS
 
-ELEMENTWISE_IMPLS = ("torch", "liger", "compile")
+ELEMENTWISE_IMPLS = ("auto", "torch", "liger", "compile")
+# torch.compile'd functions are specialised per input shape (dynamic=False); the profiler measures
+# a dozen block shapes in one process, more than dynamo's default recompile limit (8) per function,
+# past which it would silently run the eager function
+RECOMPILE_LIMIT = 64
 _CUDA_ONLY_ATTENTION = ("sdpa_cudnn", "sdpa_efficient", "flash_attn")
 
 try:  # optional: flash-attn ships no wheels (DESIGN.md); SDPA is the default path
@@ -43,9 +51,9 @@ except ImportError:  # pragma: no cover - depends on the machine
 class Kernels:
     """Which implementation each op of the block uses (module docstring)."""
 
-    norm: str = "torch"
-    activation: str = "torch"
-    rope: str = "torch"
+    norm: str = "auto"
+    activation: str = "auto"
+    rope: str = "auto"
     attention: str = "auto"
 
     def __post_init__(self) -> None:
@@ -59,6 +67,17 @@ class Kernels:
 
 
 DEFAULT_KERNELS = Kernels()
+EAGER_KERNELS = Kernels(norm="torch", activation="torch", rope="torch")
+
+
+def runtime_kernels(attention: str) -> Kernels:
+    """The Kernels the runtime runs a plan with (plan.attention, element-wise ops 'auto')."""
+    return Kernels(attention=attention)
+
+
+def resolved(kernels: Kernels, on_cuda: bool) -> dict[str, str]:
+    """What each element-wise op really runs for CUDA (on_cuda) or CPU tensors."""
+    return {op: _resolve(op, getattr(kernels, op), on_cuda) for op in ("norm", "activation", "rope")}
 
 
 def _liger_ops():
@@ -70,13 +89,26 @@ def _liger_ops():
 
 
 @functools.cache
-def _compiled(fn):
+def compiled(fn):
+    """torch.compile(fn) for fixed shapes, once per function (shared by kernels.py and loss.py)."""
+    import torch._dynamo
+
+    config = torch._dynamo.config
+    name = "recompile_limit" if hasattr(config, "recompile_limit") else "cache_size_limit"  # torch < 2.6
+    if getattr(config, name) < RECOMPILE_LIMIT:
+        setattr(config, name, RECOMPILE_LIMIT)
     return torch.compile(fn, dynamic=False)
 
 
-def _pick(impl: str, x: torch.Tensor) -> str:
-    """The implementation that really runs: 'torch' for CPU tensors."""
-    return impl if x.is_cuda else "torch"
+def _resolve(op: str, impl: str, on_cuda: bool) -> str:
+    if not on_cuda:
+        return "torch"
+    return elementwise_impl(op, True) if impl == "auto" else impl
+
+
+def _pick(op: str, impl: str, x: torch.Tensor) -> str:
+    """The implementation that really runs: the measured pick for 'auto', 'torch' for CPU tensors."""
+    return _resolve(op, impl, x.is_cuda)
 
 
 def torch_norm(x, weight, bias, eps: float):
@@ -87,15 +119,15 @@ def torch_norm(x, weight, bias, eps: float):
     return F.rms_norm(x, shape, weight, eps)
 
 
-def norm(x, weight, bias, eps: float, impl: str = "torch"):
+def norm(x, weight, bias, eps: float, impl: str = "auto"):
     """LayerNorm (bias given) or RMSNorm of the last dimension."""
-    impl = _pick(impl, x)
+    impl = _pick("norm", impl, x)
     if impl == "liger":
         ops = _liger_ops()
         if bias is not None:
             return ops.LigerLayerNormFunction.apply(x, weight, bias, eps)
         return ops.LigerRMSNormFunction.apply(x, weight, eps, 0.0, "llama", False, None)
-    return (_compiled(torch_norm) if impl == "compile" else torch_norm)(x, weight, bias, eps)
+    return (compiled(torch_norm) if impl == "compile" else torch_norm)(x, weight, bias, eps)
 
 
 def torch_swiglu(gate_up: torch.Tensor) -> torch.Tensor:
@@ -104,16 +136,28 @@ def torch_swiglu(gate_up: torch.Tensor) -> torch.Tensor:
     return F.silu(gate) * up
 
 
-def swiglu(gate_up: torch.Tensor, impl: str = "torch") -> torch.Tensor:
+def swiglu(gate_up: torch.Tensor, impl: str = "auto") -> torch.Tensor:
     """SwiGLU of the fused gate/up linear's output [..., 2f] -> [..., f]."""
-    impl = _pick(impl, gate_up)
-    if impl == "liger":
-        return _liger_ops().LigerFusedGateUpSiLUMulFunction.apply(gate_up, False)
-    return (_compiled(torch_swiglu) if impl == "compile" else torch_swiglu)(gate_up)
+    impl = _pick("activation", impl, gate_up)
+    if impl == "liger":  # Liger's kernel takes rows (BT, 2f) and returns its gradient as rows
+        rows = gate_up.reshape(-1, gate_up.shape[-1])
+        out = _liger_ops().LigerFusedGateUpSiLUMulFunction.apply(rows, False)
+        return out.view(*gate_up.shape[:-1], out.shape[-1])
+    return (compiled(torch_swiglu) if impl == "compile" else torch_swiglu)(gate_up)
 
 
 def rope_cos_sin(seq_len: int, rot_dim: int, theta: float, device, dtype):
-    """cos/sin tables (seq, rot_dim) of rotary embeddings (Su et al. 2021, RoFormer, eq. 34)."""
+    """cos/sin tables (seq, rot_dim) of rotary embeddings (Su et al. 2021, RoFormer, eq. 34).
+
+    Computed once per (seq_len, rot_dim, theta, device, dtype) and shared by every layer and pass
+    (read-only constants, no gradient): building them per layer cost ~8 small kernel launches per
+    layer forward, recompute included (HF computes them once per model forward)."""
+    device = torch.get_default_device() if device is None else torch.device(device)
+    return _rope_tables(seq_len, rot_dim, float(theta), device, dtype)
+
+
+@functools.lru_cache(maxsize=32)
+def _rope_tables(seq_len: int, rot_dim: int, theta: float, device: torch.device, dtype):
     inv = 1.0 / (theta ** (torch.arange(0, rot_dim, 2, device=device, dtype=torch.float32) / rot_dim))
     angles = torch.outer(torch.arange(seq_len, device=device, dtype=torch.float32), inv)
     angles = torch.cat((angles, angles), dim=-1)
@@ -135,12 +179,15 @@ def torch_rope_qk(q, k, cos, sin):
     return apply_rope(q, cos, sin), apply_rope(k, cos, sin)
 
 
-def rope(q: torch.Tensor, k: torch.Tensor, cos, sin, impl: str = "torch"):
+def rope(q: torch.Tensor, k: torch.Tensor, cos, sin, impl: str = "auto"):
     """RoPE of q (b, heads, s, d) and k (b, kv_heads, s, d) with (s, rot_dim) tables."""
-    impl = _pick(impl, q)
+    impl = _pick("rope", impl, q)
     if impl == "liger":
+        # Liger rotates a contiguous (b, s, heads, d) copy in place; where the transposed input is
+        # already contiguous that "copy" would be the caller's tensor, so give it its own
+        q, k = (t.clone() if t.transpose(1, 2).is_contiguous() else t for t in (q, k))
         return _liger_ops().LigerRopeFunction.apply(q, k, cos, sin, None, 1, None)
-    return (_compiled(torch_rope_qk) if impl == "compile" else torch_rope_qk)(q, k, cos, sin)
+    return (compiled(torch_rope_qk) if impl == "compile" else torch_rope_qk)(q, k, cos, sin)
 
 
 def _sdpa_backend(kernel: str):

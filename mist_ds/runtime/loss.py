@@ -16,11 +16,14 @@ backward needs only its input and weight. Writing bumps the tensor's version cou
 backward through the same graph raises autograd's "modified by an inplace operation" error instead
 of reading gradients as logits. Non-contiguous logits get a fresh gradient tensor instead.
 
-Implementations selectable by name (LOSS_IMPLS): 'chunked' (this module, eager torch; the default
-everywhere), 'chunked_compile' (the same with its two chunk kernels through torch.compile on
-CUDA), 'liger' (Liger-Kernel's Triton cross-entropy: tp = 1 and CUDA only; it writes the gradient
-into the logits already in forward), 'fp32' (the former upcast-everything path, runtime/tp.py
-vocab_parallel_cross_entropy; kept as the reference). Labels equal to IGNORE_INDEX add no loss and
+Implementations selectable by name (LOSS_IMPLS): 'auto' (the default: what
+mist_ds/config/kernel_picks.py measured fastest within 4 bytes per logit - 'liger' for CUDA logits
+at tp = 1 where liger-kernel is installed, else 'chunked_compile' on CUDA, 'chunked' on the CPU),
+'chunked' (this module, eager torch), 'chunked_compile' (the same with its two chunk kernels
+through torch.compile on CUDA), 'liger' (Liger-Kernel's Triton cross-entropy: tp = 1 and CUDA
+only; it writes the gradient into the logits already in forward, so it too holds 2 bytes per
+logit), 'fp32' (the former upcast-everything path, runtime/tp.py vocab_parallel_cross_entropy;
+kept as the reference). Labels equal to IGNORE_INDEX add no loss and
 no gradient, as in torch.nn.functional.cross_entropy.
 """
 
@@ -30,11 +33,13 @@ import functools
 
 import torch
 
-from mist_ds.runtime.tp import vocab_parallel_cross_entropy
+from mist_ds.config.kernel_picks import loss_impl
+from mist_ds.runtime.kernels import compiled as compile_fixed_shapes
+from mist_ds.runtime.tp import tp_size, vocab_parallel_cross_entropy
 
 CHUNK_LOGITS = 1 << 24   # logits per chunk: a 64 MiB fp32 working buffer
 IGNORE_INDEX = -100
-LOSS_IMPLS = ("chunked", "chunked_compile", "liger", "fp32")
+LOSS_IMPLS = ("auto", "chunked", "chunked_compile", "liger", "fp32")
 
 
 def _chunk_stats(x: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -59,14 +64,9 @@ def _chunk_grad_low(x, lse, target, hit, scale) -> torch.Tensor:
     return _chunk_grad(x, lse, target, hit, scale).to(x.dtype)
 
 
-@functools.cache
-def _compiled(fn):
-    return torch.compile(fn, dynamic=False)
-
-
 def _kernels(compiled: bool, x: torch.Tensor):
     if compiled and x.is_cuda:
-        return _compiled(_chunk_stats), _compiled(_chunk_grad_low)
+        return compile_fixed_shapes(_chunk_stats), compile_fixed_shapes(_chunk_grad_low)
     return _chunk_stats, _chunk_grad
 
 
@@ -136,32 +136,50 @@ def chunked_cross_entropy(logits: torch.Tensor, labels: torch.Tensor, group=None
     return ChunkedCrossEntropy.apply(logits, labels, group, vocab_start, chunk_logits, compiled)
 
 
+@functools.cache
 def liger_available() -> bool:
     """Liger-Kernel's cross-entropy importable (it needs Triton, so CUDA machines only)."""
     try:
-        from liger_kernel.transformers.functional import liger_cross_entropy  # noqa: F401
+        from liger_kernel.ops import LigerCrossEntropyFunction  # noqa: F401
     except ImportError:
         return False
     return True
 
 
 def _liger_cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    from liger_kernel.transformers.functional import liger_cross_entropy
+    """Mean cross-entropy through LigerCrossEntropyFunction (liger_kernel.ops.cross_entropy; the
+    arguments of liger_kernel.transformers.functional.liger_cross_entropy, without importing
+    transformers): weight None, lse_square_scale 0, label_smoothing 0, 'mean', no softcap, no
+    z-loss / accuracy / predicted tokens."""
+    from liger_kernel.ops import LigerCrossEntropyFunction
 
-    return liger_cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1),
-                               ignore_index=IGNORE_INDEX)
+    loss, *_ = LigerCrossEntropyFunction.apply(
+        logits.reshape(-1, logits.shape[-1]), labels.reshape(-1), None, IGNORE_INDEX, 0.0, 0.0,
+        "mean", None, False, False, False)
+    return loss
+
+
+def resolve_loss(impl: str, on_cuda: bool, tp: int) -> str:
+    """The implementation that really runs for `impl` ('auto' resolved; CPU logits never run 'liger'
+    or a compiled kernel)."""
+    if impl not in LOSS_IMPLS:
+        raise ValueError(f"loss implementation must be one of {LOSS_IMPLS}, not {impl!r}")
+    if impl == "auto":
+        return loss_impl(on_cuda, tp, liger_available())
+    if not on_cuda and impl in ("liger", "chunked_compile"):
+        return "chunked"
+    return impl
 
 
 def cross_entropy(logits: torch.Tensor, labels: torch.Tensor, group=None, vocab_start: int = 0,
-                  impl: str = "chunked", chunk_logits: int | None = None) -> torch.Tensor:
+                  impl: str = "auto", chunk_logits: int | None = None) -> torch.Tensor:
     """Mean cross-entropy through the named implementation (LOSS_IMPLS). 'liger' needs tp = 1 and
     CUDA logits; on CPU tensors it falls back to 'chunked' (CPU always runs ours). chunk_logits:
     the chunked loss's chunk size (CHUNK_LOGITS when None)."""
-    if impl not in LOSS_IMPLS:
-        raise ValueError(f"loss implementation must be one of {LOSS_IMPLS}, not {impl!r}")
+    impl = resolve_loss(impl, logits.is_cuda, tp_size(group))
     if impl == "fp32":
         return vocab_parallel_cross_entropy(logits, labels, group, vocab_start)
-    if impl == "liger" and logits.is_cuda:
+    if impl == "liger":
         if group is not None:
             raise ValueError("loss 'liger' has no vocab-parallel variant here: use 'chunked' with tp > 1")
         return _liger_cross_entropy(logits, labels)

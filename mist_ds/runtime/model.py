@@ -26,7 +26,7 @@ class BuildOptions:
     device: object = None
     seed: int = 1234
     kernels: Kernels = DEFAULT_KERNELS   # norm / SwiGLU / RoPE / attention kernels (runtime/kernels.py)
-    loss: str = "chunked"                # cross-entropy implementation (runtime/loss.py LOSS_IMPLS)
+    loss: str = "auto"                   # cross-entropy implementation (runtime/loss.py LOSS_IMPLS)
 
     def __post_init__(self) -> None:
         if self.loss not in LOSS_IMPLS:
@@ -81,9 +81,10 @@ class LMHead(nn.Module):
 
 class VocabParallelLoss:
     """Mean cross-entropy of this rank's vocabulary slice of the logits (the pipeline's loss_fn);
-    `impl` names the implementation (runtime/loss.py: the chunked loss holds no fp32 logits)."""
+    `impl` names the implementation (runtime/loss.py; 'auto': the measured pick, none of which holds
+    fp32 logits)."""
 
-    def __init__(self, spec: ModelSpec, tp_group=None, impl: str = "chunked"):
+    def __init__(self, spec: ModelSpec, tp_group=None, impl: str = "auto"):
         self.group, self.impl = tp_group, impl
         self.start = tp_rank(tp_group) * spec.padded_vocab_size(tp_size(tp_group)) // tp_size(tp_group)
 

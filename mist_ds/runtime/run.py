@@ -1,14 +1,18 @@
-"""`launch/train.py`: train a plan for a few steps on DeepSpeed and write a RunReport.
+"""One training rank (`deepspeed --module mist_ds.train`, or `launch/train.py`): train a plan for a
+few steps on DeepSpeed and write a RunReport.
 
 Exit codes: 0 ok; 1 error (report status 'error'); 2 user error (bad arguments / a plan that cannot
 run here: one line on stderr, nothing written); 3 out of memory on any rank (report status 'oom';
-the failing rank exits at once and DeepSpeed's launcher kills the other ranks and exits with 3).
+the failing rank exits at once and DeepSpeed's launcher kills the other ranks and exits with 3), or
+a node without the host memory the plan needs (runtime/host_check.py: checked before the model is
+built; every rank exits 3, one line, report status 'oom' with a 'host memory:' message).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import time
 import traceback
@@ -32,7 +36,7 @@ def _has_oom_report(path: str | None) -> bool:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     from mist_ds.cli import OneLineParser
 
-    parser = OneLineParser(prog="launch/train.py", description=__doc__.splitlines()[0])
+    parser = OneLineParser(prog="mist_ds.train", description=__doc__.splitlines()[0])
     parser.add_argument("--plan", required=True, help="plan.json (mist_ds.config.Plan)")
     parser.add_argument("--steps", type=int, default=10, help="optimizer steps, warm-up included")
     parser.add_argument("--warmup", type=int, default=2, help="steps left out of the timing")
@@ -51,6 +55,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--adam", default="auto", choices=("auto", "fused", "torch"),
                         help="Adam implementation: DeepSpeed FusedAdam (JIT-built, needs nvcc), "
                              "torch.optim.AdamW, or auto (fused when nvcc is found)")
+    parser.add_argument("--no-host-check", action="store_true",
+                        help="skip the check of each node's available memory against the plan's host need")
     parser.add_argument("--local_rank", type=int, default=None, help="set by the deepspeed launcher")
     args = parser.parse_args(argv)
     if args.steps < 1 or args.warmup < 0:
@@ -106,16 +112,47 @@ def load_inputs(args: argparse.Namespace):
     return plan, ds_config, hardware, source
 
 
-def injected_fault() -> tuple[int, int] | None:
-    """MIST_DS_FAULT=oom:RANK:STEP makes RANK raise OutOfMemoryError after STEP (0-based): how the
-    tests check that an OOM on one rank ends every rank with exit code 3 and an 'oom' report."""
+FAULT_KINDS = ("oom", "kill")
+
+
+def injected_fault() -> tuple[str, int, int] | None:
+    """MIST_DS_FAULT=KIND:RANK:STEP[:ATTEMPT] makes RANK, after STEP (0-based), raise OutOfMemoryError
+    (KIND 'oom') or die by SIGKILL as the kernel's OOM killer would (KIND 'kill'); with ATTEMPT, only
+    in that attempt of `python -m mist_ds.run` (it sets MIST_DS_ATTEMPT: 0 the winner, K fallback K).
+    How the tests check that an OOM ends every rank with exit code 3 and an 'oom' report, and that
+    the run wrapper moves on to the fallback plans."""
     value = os.environ.get("MIST_DS_FAULT", "")
     if not value:
         return None
-    kind, rank, step = value.split(":")
-    if kind != "oom":
-        raise ValueError(f"MIST_DS_FAULT kind must be 'oom', not {kind!r}")
-    return int(rank), int(step)
+    parts = value.split(":")
+    if len(parts) not in (3, 4) or parts[0] not in FAULT_KINDS or not all(p.isdigit() for p in parts[1:]):
+        raise ValueError(f"MIST_DS_FAULT={value!r}: expected KIND:RANK:STEP[:ATTEMPT], KIND one of {FAULT_KINDS}")
+    if len(parts) == 4 and parts[3] != os.environ.get("MIST_DS_ATTEMPT", "0"):
+        return None
+    return parts[0], int(parts[1]), int(parts[2])
+
+
+def host_memory_stop(plan, args, precision: str) -> int | None:
+    """The host-memory check (runtime/host_check.py) before anything large is allocated: None when
+    every node fits (or --no-host-check), else 3 after rank 0 printed the one line and wrote the
+    report (the other ranks wait for that at a barrier, so the launcher cannot kill rank 0 first)."""
+    import torch.distributed as dist
+
+    from mist_ds.runtime.host_check import check_host_memory
+    from mist_ds.runtime.report import failure_report, write_report
+
+    if args.no_host_check:
+        return None
+    local_rank = args.local_rank if args.local_rank is not None else int(os.environ.get("LOCAL_RANK", 0))
+    message = check_host_memory(plan, local_rank)
+    if message is None:
+        return None
+    if dist.get_rank() == 0:
+        print(f"error: {message}", file=sys.stderr, flush=True)
+        write_report(failure_report(plan, "oom", message, steps_done=0, warmup=args.warmup,
+                                    precision=precision, losses=[]), args.report)
+    dist.barrier()
+    return EXIT_OOM
 
 
 def finish(code: int) -> None:
@@ -144,9 +181,14 @@ def train(args, plan, ds_config, hardware, source) -> int:
     losses: list[float] = []
 
     fault = injected_fault()
+    stop = host_memory_stop(plan, args, precision)
+    if stop is not None:
+        return stop
 
     def progress(step, losses_, times):
-        if fault == (dist.get_rank(), step):
+        if fault is not None and fault[1:] == (dist.get_rank(), step):
+            if fault[0] == "kill":
+                os.kill(os.getpid(), signal.SIGKILL)
             raise torch.OutOfMemoryError(f"injected by MIST_DS_FAULT at step {step}")
         if dist.get_rank() == 0:
             print(f"[mist_ds] step {step + 1}/{args.steps} loss {losses_[-1]:.5f} "
@@ -185,6 +227,11 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     try:
         plan, ds_config, hardware, source = load_inputs(args)
+        injected_fault()  # a malformed MIST_DS_FAULT is a user error, before any process group
+        if not args.no_host_check:
+            from mist_ds.runtime.host_check import available_bytes
+
+            available_bytes()  # likewise a malformed MIST_DS_HOST_MEMORY_AVAILABLE_BYTES
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         sys.exit(EXIT_USAGE)

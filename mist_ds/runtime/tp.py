@@ -84,9 +84,11 @@ def seeded_normal(shape: tuple[int, ...], key: str, seed: int, std: float, *, sh
     The full tensor is drawn then sliced, so every TP degree and every pipeline split sees the same
     full weights (what the loss-equivalence tests rely on); only one matrix is ever materialised.
     """
-    gen = torch.Generator(device=device)
-    gen.manual_seed((seed * 1_000_003 + zlib.crc32(key.encode())) % (2**63))
-    full = torch.empty(shape, device=device, dtype=torch.float32).normal_(0.0, std, generator=gen)
+    full = torch.empty(shape, device=device, dtype=torch.float32)
+    if full.device.type != "meta":  # meta tensors (shape-only models: bench/runtime/parity_static.py)
+        gen = torch.Generator(device=device)
+        gen.manual_seed((seed * 1_000_003 + zlib.crc32(key.encode())) % (2**63))
+        full.normal_(0.0, std, generator=gen)
     if shard_dim is not None and group is not None:
         full = full.chunk(tp_size(group), dim=shard_dim)[tp_rank(group)]
     return full.to(dtype).contiguous()

@@ -18,8 +18,24 @@ from mist_ds.search.space import Layout, activation_fractions, enumerate_layouts
 Progress = Callable[[int, int], None]
 RecomputeMode = Literal["tune", "all-or-nothing", "none"]
 # Times within this relative distance count as a tie, broken towards simpler plans (less offload,
-# lower ZeRO stage, fewer recomputed layers), then by the layout's fields.
+# lower ZeRO stage, fewer recomputed layers), then by the layout's fields. (Float noise only: the
+# ranking that treats plans within the cost model's measured error as equal is mist_ds/api.py's.)
 TIE_RTOL = 1e-6
+
+# --- What the committed accuracy runs say about the cost model (bench/results/accuracy.json,
+# `make accuracy`: 42 plan + run pairs on 2x H200, 36 of them ran, re-predicted by the current model).
+# tests/search/test_margins.py re-derives both numbers from that file and fails when a new accuracy
+# report moves them.
+DEFAULT_MEMORY_MARGIN_RATIO = 0.07
+"""Fraction of the per-GPU memory cap the search keeps free by default (autotune --memory-margin):
+the median |predicted peak - measured max_memory_reserved| / measured of the runs that ran (summary
+memory_vs_reserved.median, 6.4%), rounded up to a whole percent. A plan predicted at p fits when
+p <= cap x (1 - margin). The one run predicted to fit that ran out of memory (a llama-7b pipeline run
+without expandable segments, the runtime's default since) sat at 2.6% headroom, inside this margin."""
+MODEL_TIME_ERROR_RATIO = 0.08
+"""The cost model's measured time error: the median |predicted - measured| / measured iteration time
+of the runs that ran (summary time.median, 7.6%), rounded up to a whole percent. Plans whose
+predicted times differ by less than this are a tie (mist_ds/api.py honest_order)."""
 # Layouts resolved per vectorised bisection call.
 RESOLVE_BATCH = 16
 
@@ -64,7 +80,14 @@ class SearchStats:
     num_strategies: int
     """Stage strategies screened by the cost model (rows of the screening pass)."""
     memory_cap_bytes: int
-    """Per-GPU memory every plan had to fit."""
+    """Per-GPU memory cap of the request (--memory-gb, else the card's memory)."""
+    memory_margin_ratio: float = 0.0
+    """Fraction of the cap kept free: every plan fits in memory_cap_bytes x (1 - this)."""
+
+    @property
+    def usable_bytes(self) -> int:
+        """The per-GPU memory plans had to fit: the cap less the margin."""
+        return int(self.memory_cap_bytes * (1.0 - self.memory_margin_ratio))
 
 
 @dataclass(frozen=True)
@@ -144,14 +167,19 @@ def _rank(adapter, screens: list[Screen], num_layers: int, top_k: int, limits: L
 
 def search(request: TuneRequest, hardware: HardwareProfile, *, top_k: int = 5,
            progress: Progress | None = None, recompute: RecomputeMode | None = None,
-           executors: tuple[str, ...] | None = None) -> SearchResult:
-    """The `top_k` fastest plans for `request` on `hardware` (exact within the search space).
+           memory_margin_ratio: float = 0.0, executors: tuple[str, ...] | None = None) -> SearchResult:
+    """The `top_k` fastest plans for `request` on `hardware` (exact within the search space) whose
+    predicted peak fits the per-GPU cap less `memory_margin_ratio` of it.
 
     recompute: 'tune' (default when allowed), 'all-or-nothing' or 'none'; executors: the engines
     to search (config/executors.py; default all that train in the request's dtype)."""
+    if not 0.0 <= memory_margin_ratio < 1.0:
+        raise ValueError(f"memory margin must be in [0, 1), got {memory_margin_ratio}")
     layouts = enumerate_layouts(request, executors)
     cap = request.gpu_memory_cap_bytes or hardware.gpu_memory_bytes
-    limits = Limits(float(cap), request.cluster.gpus_per_node, float(hardware.host_memory_bytes))
+    stats = SearchStats(len(layouts), 0, cap, memory_margin_ratio)
+    host = Limits.of(request, hardware)  # the request's host memory / margin, else the profile's
+    limits = Limits(float(stats.usable_bytes), host.gpus_per_node, host.host_bytes, host.host_margin_bytes)
     adapter = StageCostAdapter(request, hardware)
     total, done = 2 * len(layouts), 0
 
@@ -171,4 +199,4 @@ def search(request: TuneRequest, hardware: HardwareProfile, *, top_k: int = 5,
     floor = None if ranked else memory_floor(screens, num_layers)
     corners = 1 + (mode != "none") + (max(acts) > 0)
     rows = sum(len(sc.stage) for sc in screens) * corners
-    return SearchResult(tuple(ranked), floor, SearchStats(len(layouts), rows, cap))
+    return SearchResult(tuple(ranked), floor, SearchStats(len(layouts), rows, cap, memory_margin_ratio))

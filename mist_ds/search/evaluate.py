@@ -26,6 +26,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from mist_ds.config import HardwareProfile, TuneRequest
 from mist_ds.config.executors import offloaded_layer_count
 from mist_ds.cost.stage_args import stage_args
 from mist_ds.search import feasibility as ok
@@ -43,8 +44,21 @@ class Limits:
     """What a stage strategy must fit in."""
 
     gpu_bytes: float
+    """Per-GPU memory cap."""
     gpus_per_node: int
+    """GPU processes sharing one node's host memory."""
     host_bytes: float
+    """Host memory of one node."""
+    host_margin_bytes: float = 0.0
+    """Host memory kept free per GPU process of a strategy that offloads."""
+
+    @classmethod
+    def of(cls, request: TuneRequest, hardware: HardwareProfile) -> Limits:
+        """The limits of `request`: its GPU memory cap (else the card's) and its host limits
+        (TuneRequest.host_limits: --host-memory-gb / --host-memory-margin, else the profile's)."""
+        host = request.host_limits(hardware)
+        cap = request.gpu_memory_cap_bytes or hardware.gpu_memory_bytes
+        return cls(float(cap), request.cluster.gpus_per_node, float(host.memory_bytes), float(host.margin_bytes))
 
 
 @dataclass(frozen=True)
@@ -143,8 +157,9 @@ def cost_rows(adapter, rows: Rows, recompute: np.ndarray, act_fraction: float, l
     p2p = np.array([adapter.p2p_s(layout) for layout in rows.layouts])[rows.index]
     neighbours = (stage > 0).astype(float) + (stage < stages - 1).astype(float)
     # a strategy whose offloaded state overflows the host counts as needing infinite GPU memory
+    host_fits = ok.host_memory_fits(cpu, limits.gpus_per_node, limits.host_bytes, limits.host_margin_bytes)
     device = peak
-    peak = np.where(ok.host_memory_fits(cpu, limits.gpus_per_node, limits.host_bytes), peak, np.inf)
+    peak = np.where(host_fits, peak, np.inf)
     if gpu_peak:
         return stable + p2p * neighbours, delta, peak, peak <= limits.gpu_bytes, device
     return stable + p2p * neighbours, delta, peak, peak <= limits.gpu_bytes
@@ -309,7 +324,7 @@ def _undominated_settings(adapter, rows: Rows, limits: Limits, upper_bound: floa
     args, per_stage = row_args(adapter, rows, np.zeros_like(rows.layers), 0.0)
     device, host = adapter.mistpipe.state_floor(args)
     rows = rows.take(np.flatnonzero(~per_stage | ((device <= limits.gpu_bytes) & ok.host_memory_fits(
-        host, limits.gpus_per_node, limits.host_bytes))))
+        host, limits.gpus_per_node, limits.host_bytes, limits.host_margin_bytes))))
     fast, delta, _, fits = cost_rows(adapter, rows, np.zeros_like(rows.layers), 0.0, limits)
     key = _key(rows)
     accum = np.array([lay.grad_accum for lay in rows.layouts], float)[rows.index]

@@ -7,6 +7,7 @@ executor (mist_ds/config/executors.py), which the search enumerates from.
 from __future__ import annotations
 
 from mist_ds.config import ClusterSpec, ModelSpec
+from mist_ds.config.request import host_need_bytes
 
 
 def tp_divides_heads(model: ModelSpec, tp: int) -> bool:
@@ -39,7 +40,9 @@ def batch_divides(global_batch: int, micro_batch: int, dp: int) -> bool:
     return global_batch % (micro_batch * dp) == 0
 
 
-def host_memory_fits(cpu_bytes_per_gpu, gpus_per_node: int, host_memory_bytes: int):
-    """Offloaded state of all ranks of a node must fit in the node's host memory (HardwareProfile
-    host_memory_bytes); vectorised over numpy arrays."""
-    return cpu_bytes_per_gpu * gpus_per_node <= host_memory_bytes
+def host_memory_fits(cpu_bytes_per_gpu, gpus_per_node: int, host_memory_bytes: float, margin_bytes: float = 0.0):
+    """Offloaded state of all ranks of a node, plus a margin per rank when it offloads anything, must
+    fit in the node's host memory (TuneRequest.host_limits: --host-memory-gb, else the profile's;
+    issue 18: a plan predicted at 95% of host memory was killed by the kernel); vectorised over
+    numpy arrays (config/request.py host_need_bytes)."""
+    return host_need_bytes(cpu_bytes_per_gpu, margin_bytes, gpus_per_node) <= host_memory_bytes

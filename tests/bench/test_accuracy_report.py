@@ -93,10 +93,12 @@ def test_rank_correlation_needs_four_plans_of_one_workload(tmp_path):
 
 
 def test_provenance_names_the_calibration_run():
+    # the h200 profile's run-derived terms were fitted by python -m mist_ds.calibrate on named runs
     notes = [load_hardware("h200").provenance.notes]
-    run = ROOT / "bench/results/runs_h200x2_llama-7b-zero3.json"
-    assert report.provenance_terms(run, notes) == ("zero3_fetch_overhead_s",)
-    assert report.provenance_terms(ROOT / "bench/results/runs_h200x2_gpt-1.3b.json", notes) == ()
+    run = ROOT / "bench/results/accuracy/g13-1g-c40-s2048-z0-mb2.run.json"
+    assert report.provenance_terms(run, notes) == ("host_microbatch_overhead_s",)
+    held_out = ROOT / "bench/results/accuracy/l7-2g-c78-z3-mb2-rc32.run.json"
+    assert report.provenance_terms(held_out, notes) == ()
 
 
 def test_report_cli_end_to_end(tmp_path):

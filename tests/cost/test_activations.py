@@ -13,7 +13,7 @@ import torch
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
 from mist_ds.config import ModelSpec
-from mist_ds.config.presets import ARCHITECTURE_VARIANTS, tiny_model
+from tests.helpers import ARCHITECTURE_VARIANTS, tiny_model
 from mist_ds.cost.activations import checkpoint_saved_bytes, layer_saved_bytes
 from mist_ds.cost.symbols import b as B_SYM
 from mist_ds.cost.symbols import tp as TP_SYM

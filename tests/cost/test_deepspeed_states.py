@@ -10,7 +10,6 @@ fused Adam ops (a few minutes, cached in ~/.cache/torch_extensions afterwards).
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -21,6 +20,7 @@ from mist_ds.config import ModelSpec, Plan
 from mist_ds.config.profiles import load_hardware
 from mist_ds.cost import StageCostModel, plan_stage_args
 from tests import helpers
+from tests.helpers import free_port
 
 pytestmark = pytest.mark.distributed
 
@@ -39,11 +39,6 @@ def make_plan(zero: int, offload: float) -> Plan:
                              global_batch=2 * 2 * GRAD_ACCUM, seq_len=32, zero_stage=zero,
                              offload_optimizer=offload)
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -85,6 +80,20 @@ def test_device_bytes_after_backward(measured, zero, offload):
 def test_device_bytes_in_optimizer_step(measured, zero, offload):
     got = measured[(zero, offload)]["step"]["device"]
     assert got == pytest.approx(predicted(zero, offload)["step"], rel=0.01)
+
+
+@pytest.mark.parametrize("zero,offload", [c for c in CONFIGS if c[0] == 1])
+def test_zero1_accumulates_whole_16bit_gradients_before_the_boundary(measured, zero, offload):
+    """After a non-boundary micro-batch ZeRO-1 holds every parameter's whole 16-bit gradient
+    (reduce_ready_partitions_and_remove_grads reduces only at the boundary), with or without
+    optimizer offload: the cost model's accumulated_gradients term."""
+    plan = make_plan(zero, offload)
+    model = StageCostModel(MODEL, load_hardware("h100-sxm-80gb"), plan.seq_len, gpus_per_node=2)
+    t = {name: float(array) for name, array in model.terms(plan_stage_args(plan, 0)).items()}
+    # + the kept ipg buckets (two reduce_bucket_size buffers) and the offload staging buffer
+    expected = t["weights"] + t["accumulated_gradients"] + t["optimizer"] + t["buckets"]
+    assert t["accumulated_gradients"] == 2 * t["params"]          # bf16, whatever dp
+    assert measured[(zero, offload)]["accumulating"]["device"] == pytest.approx(expected, rel=0.01)
 
 
 @pytest.mark.parametrize("zero,offload", CONFIGS)

@@ -44,13 +44,30 @@ def test_tensor_parallel_splits_the_gemms_and_heads():
 
 def test_rope_passes_follow_the_runtime():
     # llama (RoPE) minus an otherwise identical learned-position model: 10 passes over q and k
-    # forward (neg 1 + cat 2 + x*cos 2 + rotated*sin 2 + add 3: runtime/blocks.py apply_rope)
+    # forward (neg 1 + cat 2 + x*cos 2 + rotated*sin 2 + add 3: runtime/kernels.py apply_rope) plus
+    # the copy of v out of the fused qkv output (read + write kv: blocks.py _own_storage); backward
+    # 18 passes over q and k (g*cos 2, g*sin 2, neg 1, two slice_backward 2 + 2, summing three
+    # gradients 3 + 3, slice_backward of x[..., :rot] 3)
     llama = get_preset("llama-7b")
     plain = llama.model_copy(update={"position_embedding": "learned"})
     m, elem = 4096, 2
-    extra = block_parts(FLAT, llama, 1, m)["other"][0] - block_parts(FLAT, plain, 1, m)["other"][0]
-    rope_bytes = 10 * m * elem * (llama.hidden_size + llama.kv_dim)
-    assert extra == pytest.approx(rope_bytes / (FLAT.memory_bandwidth_gbps * 1e9), rel=1e-9)
+    rate = FLAT.memory_bandwidth_gbps * 1e9
+    rope, no_rope = block_parts(FLAT, llama, 1, m)["other"], block_parts(FLAT, plain, 1, m)["other"]
+    forward = (10 * (llama.hidden_size + llama.kv_dim) + 2 * llama.kv_dim) * m * elem
+    backward = 18 * m * elem * (llama.hidden_size + llama.kv_dim)
+    assert rope[0] - no_rope[0] == pytest.approx(forward / rate, rel=1e-9)
+    assert rope[1] - no_rope[1] == pytest.approx(backward / rate, rel=1e-9)
+
+
+def test_fused_linears_concatenate_their_input_gradients():
+    # split/chunk backward of the fused q|k|v and gate|up outputs (runtime/tp.py FusedColumnLinear)
+    # writes the fused gradient: read + write (h + 2 kv) and 2 f per token, backward only
+    llama = get_preset("llama-7b")
+    gelu = llama.model_copy(update={"activation": "gelu"})
+    m, elem, rate = 4096, 2, FLAT.memory_bandwidth_gbps * 1e9
+    swiglu_bwd, gelu_bwd = block_parts(FLAT, llama, 1, m)["other"][1], block_parts(FLAT, gelu, 1, m)["other"][1]
+    # SwiGLU backward: 9 passes + the 4-pass gate|up concatenation; GELU: 3 passes, no fused MLP input
+    assert swiglu_bwd - gelu_bwd == pytest.approx((9 + 4 - 3) * m * elem * llama.ffn_hidden_size / rate, rel=1e-9)
 
 
 def test_time_grows_with_batch_and_sequence():

@@ -155,3 +155,22 @@ def test_predict_costs_a_per_stage_mistpipe_plan():
     stock = plan.model_copy(update={"executor": "deepspeed", "memory": MemoryStrategy(zero_stage=1),
                                     "stages": tuple(s.model_copy(update={"memory": None}) for s in stages)})
     assert predict_plan(stock, HW).iteration_time_s != pred.iteration_time_s
+
+
+def test_the_stage_is_built_whole_before_anything_is_sharded_or_offloaded():
+    """runtime/engine.py builds MistPipelineModule on the device in 16 bits, and StageRuntime only then
+    copies and shards it: however much a setting offloads, the peak is at least the stage's 16-bit
+    weights (2 bytes x parameters, here 69e9 / 2 stages), at the build or while the optimizer is made."""
+    spec = get_preset("llama-70b")
+    model = MistpipeStageCostModel(spec, HW, seq_len=4096)
+    args = stage_args(stage_index=0, num_stages=2, num_layers=spec.num_layers // 2, micro_batch=1, dp=1, tp=1,
+                      grad_accum=8, zero_stage=0, offload_weights=1.0, offload_gradients=1.0,
+                      offload_optimizer=1.0, num_recompute=spec.num_layers // 2, num_offloaded=0)
+    cost = model.evaluate(args)
+    stage_weights = 2 * float(cost.num_params)
+    assert float(cost.peak_memory_bytes) >= stage_weights > 60 * 2**30
+    assert float(model.state_floor(args)[0]) >= stage_weights
+    # with one rank the peak is the optimizer's build: every unit still holds its 16-bit shard (all of
+    # it, dp = 1: unit.py FlatUnit.initial_shard) when ShardedAdam makes the fp32 masters
+    short = MistpipeStageCostModel(spec, HW, seq_len=256).evaluate(args)
+    assert float(short.optimizer_states_bytes) >= stage_weights and float(short.activations_bytes) == 0

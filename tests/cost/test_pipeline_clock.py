@@ -102,3 +102,40 @@ def test_closed_form_bounds_the_clock_at_a_fixed_forward_share():
 def test_clock_rejects_mismatched_inputs(bad):
     with pytest.raises(ValueError):
         simulate_pipeline(p2p_s=0.0, grad_accum=1, **bad)
+
+
+@pytest.mark.parametrize("stages, accum", [(2, 3), (3, 4), (4, 8), (5, 2)])
+def test_micro_batch_of_every_step_is_deepspeeds(stages, accum):
+    from deepspeed.runtime.pipe import schedule as ds
+
+    from mist_ds.cost.pipeline import _step_to_micro_batch
+
+    for stage in range(stages):
+        theirs = ds.TrainSchedule(micro_batches=accum, stages=stages, stage_id=stage)
+        for step in range(2 * (accum + stages - 1)):
+            assert _step_to_micro_batch(step, stage, stages) == theirs._step_to_micro_batch(step)
+
+
+def test_every_stage_runs_every_micro_batch_forward_and_backward_once():
+    clock = simulate_pipeline([1.0, 1.5, 0.5], [2.0, 3.0, 1.0], [0.1, 0.2, 0.3], 0.0, 5)
+    for stage in range(3):
+        for kind in ("F", "B"):
+            assert sorted(s.micro_batch for s in clock.slots if s.stage == stage and s.kind == kind) == list(range(5))
+        assert [s.micro_batch for s in clock.slots if s.stage == stage and s.kind == "step"] == [-1]
+
+
+def test_tied_sync_needs_two_stages_and_holds_both_ends():
+    one = simulate_pipeline([1.0], [2.0], [0.5], 0.0, 3, tied_sync_s=9.0)
+    assert one.iteration_s == pytest.approx(3 * 3.0 + 0.5)   # nothing to tie with one stage
+    three = simulate_pipeline([1.0, 1.0, 1.0], [2.0, 2.0, 2.0], [0.0, 0.0, 0.0], 0.0, 2, tied_sync_s=0.5)
+    first_end = max(s.start_s + s.duration_s for s in three.slots if s.stage == 0 and s.kind == "B")
+    steps = {s.stage: s.start_s for s in three.slots if s.kind == "step"}
+    assert steps[0] == pytest.approx(first_end + 0.5) and steps[2] == pytest.approx(first_end + 0.5)
+    assert steps[1] < steps[0]   # the middle stage holds no tied weight
+
+
+def test_closed_form_pays_p2p_once_per_neighbour():
+    # S = 3, G = 5, stable 1 s, p2p 0.1 s: effective stages 1.1, 1.2, 1.1 (ends have one neighbour)
+    # T = 3.4 + 4 * 1.2 + max(0.3 - 0, 0.3 - 1.1, 2.0 - 2.3) = 8.5
+    assert closed_form_bound([1.0, 1.0, 1.0], [0.3, 0.3, 2.0], 0.1, 5) == pytest.approx(8.5)
+    assert closed_form_bound([2.0], [0.5], 1.0, 4) == pytest.approx(8.5)   # one stage: no p2p

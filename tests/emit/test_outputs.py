@@ -11,7 +11,9 @@ from mist_ds.api import tune
 from mist_ds.config import ClusterSpec, Plan, TuneRequest, resolve_model
 from mist_ds.config.profiles import load_hardware
 from mist_ds.config.units import GIB
+from mist_ds.emit.hf import hf_trainer_blocker
 from mist_ds.emit.outputs import OUTPUT_FILES, render_outputs, write_outputs
+from mist_ds.emit.report import in_unit, table_units
 
 HW = load_hardware("h100-sxm-80gb")
 CASES = {
@@ -72,9 +74,12 @@ def test_plan_json_round_trips_and_carries_the_prediction(tuned, tmp_path):
     report = files["report.md"].decode()
     for heading in ("## Plan", "## Top plans", "## Why this plan", "## Search"):
         assert heading in report
-    # the report's numbers are the plans' predictions (one clock): each listed plan's s/iter appears
+    # the report's numbers are the plans' predictions (one clock): each listed plan's time per iteration
+    # appears, in the unit of the table's column
+    clock, _ = table_units(result.plans)
+    assert f"| {clock.name}/iter |" in report
     for listed in result.plans:
-        assert f"| {listed.prediction.iteration_time_s:.3f} |" in report
+        assert f"| {in_unit(listed.prediction.iteration_time_s, clock)} |" in report
     assert report.count("\n| ") >= len(result.plans) + plan.num_stages * 2
 
 
@@ -84,7 +89,12 @@ def test_written_folder(tmp_path):
     result = tune(req, HW, top_k=2)
     out = tmp_path / "out dir"
     write_outputs(out, render_outputs(out, result.plans, HW, result.stats))
-    assert sorted(p.name for p in out.iterdir()) == sorted(OUTPUT_FILES)
+    # a data-parallel plan: the Hugging Face Trainer can run it too, so hf/ is written (emit/hf.py)
+    assert hf_trainer_blocker(result.plans[0]) is None
+    assert sorted(p.name for p in out.iterdir()) == sorted([*OUTPUT_FILES, "hf"])
+    assert sorted(p.name for p in (out / "hf").iterdir()) == ["README.md", "accelerate.yaml", "ds_config.json",
+                                                              "training_args.json"]
     assert (out / "launch.sh").stat().st_mode & 0o111
     assert (out / "plan.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert str(out / "plan.json") in (out / "launch.sh").read_text().replace("'", "")
+    launch = (out / "launch.sh").read_text()
+    assert str(out) not in launch and 'python" -m mist_ds.run "$here"' in launch  # relocatable

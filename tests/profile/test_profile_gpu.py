@@ -56,6 +56,10 @@ def test_layer_times_of_the_runtime_block(dev):
     rows = layer_times(True, dev, 3, 1, lambda: None)
     assert [r["preset"] for r in rows] == [p for p, _, _ in QUICK_SHAPES]
     assert all(0 < r["fwd_time_s"] < r["bwd_time_s"] < 1.0 for r in rows)  # backward does ~2x the work
+    # measured as the runtime runs it: the CUDA picks of config/kernel_picks.py, the plan's attention
+    from mist_ds.config.kernel_picks import CUDA_ELEMENTWISE
+
+    assert all(r["kernels"] == {**CUDA_ELEMENTWISE, "attention": "sdpa"} for r in rows)
 
 
 def test_cli_end_to_end_single_gpu(tmp_path):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from mist_ds.config.presets import ARCHITECTURE_VARIANTS, tiny_model
+from tests.helpers import ARCHITECTURE_VARIANTS, tiny_model
 from mist_ds.runtime import blocks as runtime_blocks
 from mist_ds.runtime import tp as runtime_tp
 from mist_ds.runtime.blocks import TransformerBlock, apply_rope, rope_cos_sin

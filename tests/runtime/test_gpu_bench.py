@@ -47,6 +47,8 @@ def test_small_cpu_run_writes_every_section(bench, tmp_path, capsys):
     assert set(ops["mb1"]) == {"rmsnorm", "swiglu", "rope"}
     assert result["picks"]["ops"] == {"rmsnorm": "torch", "swiglu": "torch", "rope": "torch"}
     assert result["picks"]["loss"]["tiny"] in {"fp32", "chunked"}
+    # the CPU measures only eager torch: it disagrees with the CUDA defaults where those fuse
+    assert "swiglu: measured fastest 'torch', default 'compile'" in result["defaults_disagree"]
     assert "picks:" in capsys.readouterr().out
 
 

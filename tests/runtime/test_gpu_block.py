@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from mist_ds.config.presets import ARCHITECTURE_VARIANTS, tiny_model
+from tests.helpers import ARCHITECTURE_VARIANTS, tiny_model
 from mist_ds.runtime.blocks import TransformerBlock
 
 LLAMA = ARCHITECTURE_VARIANTS["llama"]
@@ -34,7 +34,7 @@ def _liger_or_skip():
     pytest.importorskip("liger_kernel", reason="liger-kernel not installed")
 
 
-@pytest.mark.parametrize("impl", ["chunked", "chunked_compile", "liger"])
+@pytest.mark.parametrize("impl", ["chunked", "chunked_compile", "liger", "auto"])
 def test_loss_matches_fp32_reference_and_holds_no_fp32_logits(impl):
     """bf16 logits (4096 tokens x 32000): loss and gradient equal torch's fp32 cross-entropy, and
     the loss's fwd+bwd peak above the logits is one fp32 chunk plus per-token vectors."""
@@ -66,7 +66,7 @@ def test_loss_matches_fp32_reference_and_holds_no_fp32_logits(impl):
     assert extra < 0.5 * n * vocab
 
 
-@pytest.mark.parametrize("impl", ["liger", "compile"])
+@pytest.mark.parametrize("impl", ["liger", "compile", "auto"])
 @pytest.mark.parametrize("flags", [{}, LLAMA, {**LLAMA, "num_kv_heads": 2},
                                    ARCHITECTURE_VARIANTS["neox-partial-rope-parallel"]],
                          ids=["gpt", "llama", "gqa", "partial-rope"])
@@ -78,7 +78,8 @@ def test_fused_kernels_match_the_torch_block(impl, flags):
     spec = tiny_model(**{**flags, "hidden_size": 256, "num_heads": 4, "ffn_hidden_size": 512})
     x = torch.randn(2, 128, spec.hidden_size, device="cuda", dtype=torch.bfloat16)
     outs = []
-    for kernels in (Kernels(), Kernels(norm=impl, activation=impl, rope=impl)):
+    for kernels in (Kernels(norm="torch", activation="torch", rope="torch"),
+                    Kernels(norm=impl, activation=impl, rope=impl)):
         block = TransformerBlock(spec, dtype=torch.bfloat16, device="cuda", layer_index=1,
                                  kernels=kernels)
         xi = x.clone().requires_grad_(True)

@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
-from mist_ds.config.presets import ARCHITECTURE_VARIANTS, tiny_model
+from tests.helpers import ARCHITECTURE_VARIANTS, tiny_model
 from mist_ds.cost.activations import ATTENTION_KERNELS, ATTENTION_SAVES
 from mist_ds.runtime import kernels as K
 from mist_ds.runtime.blocks import TransformerBlock

@@ -10,13 +10,14 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from mist_ds.config.presets import tiny_model
+from tests.helpers import tiny_model
 from mist_ds.cost import activations
 from mist_ds.cost.symbols import PP, VS, b
 from mist_ds.runtime import loss as runtime_loss
 from mist_ds.runtime.loss import IGNORE_INDEX, chunked_cross_entropy, cross_entropy
 from mist_ds.runtime.model import BuildOptions, MistModel
 
+from tests.helpers import free_port
 from .test_loss_equivalence import ROOT, cpu_env, deepspeed_cmd
 
 TOL = {torch.float32: 1e-5, torch.bfloat16: 1e-2}
@@ -147,7 +148,7 @@ def test_vocab_parallel_loss_on_two_gloo_ranks(tmp_path):
     hostfile = tmp_path / "hostfile"
     hostfile.write_text("localhost slots=2\n")
     out = tmp_path / "loss.json"
-    cmd = deepspeed_cmd(hostfile, 29641, "tests/runtime/loss_worker.py", "--out", str(out))
+    cmd = deepspeed_cmd(hostfile, free_port(), "tests/runtime/loss_worker.py", "--out", str(out))
     proc = subprocess.run(cmd, cwd=ROOT, env=cpu_env(), capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     results = json.loads(out.read_text())

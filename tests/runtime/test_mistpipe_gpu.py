@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from mist_ds.config.presets import tiny_model
+from tests.helpers import tiny_model
 from mist_ds.runtime.blocks import TransformerBlock
 from mist_ds.runtime.mistpipe import StageMemory
 from mist_ds.runtime.mistpipe.stage import StageRuntime

@@ -11,6 +11,7 @@ import pytest
 
 from mist_ds.config import Plan, RunReport
 
+from tests.helpers import free_port
 from .plans import CASES
 from .test_loss_equivalence import ROOT, cpu_env, deepspeed_cmd
 
@@ -30,7 +31,7 @@ def launch(tmp_path: Path, port: int, plan: Path, *extra: str, env=None):
 
 @pytest.mark.distributed
 def test_pipelined_plan_reports_ok(tmp_path):
-    proc, report_path = launch(tmp_path, 29641, EXAMPLE)
+    proc, report_path = launch(tmp_path, free_port(), EXAMPLE)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     report = RunReport.load(report_path)
     plan = Plan.load(EXAMPLE)
@@ -45,7 +46,7 @@ def test_pipelined_plan_reports_ok(tmp_path):
 def test_oom_on_one_rank_ends_all_ranks_with_exit_code_3(tmp_path):
     plan_path = tmp_path / "plan.json"
     CASES["zero1"].save(plan_path)
-    proc, report_path = launch(tmp_path, 29642, plan_path, env={"MIST_DS_FAULT": "oom:1:0"})
+    proc, report_path = launch(tmp_path, free_port(), plan_path, env={"MIST_DS_FAULT": "oom:1:0"})
     assert proc.returncode == 3, proc.stdout[-3000:] + proc.stderr[-3000:]
     report = RunReport.load(report_path)
     assert report.status == "oom" and report.failed_rank == 1

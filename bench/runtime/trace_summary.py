@@ -1,0 +1,147 @@
+"""A torch.profiler trace of one training step, kept small: a JSON summary plus a filtered trace.
+
+`Tracer.run(fn)` profiles one call (CPU ops, and CUDA kernels on a GPU); `Tracer.write()` (call it
+after the timed loop: exporting takes seconds) writes, per rank,
+  <name>.rank<r>.summary.json - step wall time, GPU busy time (union of kernel intervals) and idle
+      share, kernel time by category (gemm / attention / nccl / triton / other / memcpy), NCCL calls
+      by collective, the 25 longest kernels, kernel launches, host synchronisations (the CUDA runtime
+      calls that block the CPU: stream / device / event synchronize, synchronous memcpy, and
+      device-to-host copies), and the 20 CPU ops with the most self time;
+  <name>.rank<r>.trace.json.gz - the GPU side of the chrome trace (kernels, memcpy, memset) plus
+      the blocking runtime calls, dropped when it would exceed MAX_TRACE_BYTES compressed.
+Used by both sides of bench/runtime/parity.py (bench/runtime/traced_train.py for mist_ds, the
+`--trace-dir` option of bench/baseline/train_hf.py), so their numbers are comparable.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import tempfile
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+
+MAX_TRACE_BYTES = 3 * 2**20
+SYNC_CALLS = ("cudaStreamSynchronize", "cudaDeviceSynchronize", "cudaEventSynchronize", "cudaMemcpy",
+              "cuStreamSynchronize", "cuCtxSynchronize")
+LAUNCH_CALLS = ("cudaLaunchKernel", "cuLaunchKernel", "cuLaunchKernelEx", "cudaLaunchKernelExC")
+NCCL_OPS = ("AllGather", "ReduceScatter", "AllReduce", "Broadcast", "SendRecv", "Send", "Recv")
+GPU_CATS = ("kernel", "gpu_memcpy", "gpu_memset")
+
+
+def kernel_category(name: str) -> str:
+    """gemm / attention / nccl / triton (Inductor or Liger kernels) / other (eager element-wise)."""
+    low = name.lower()
+    if "nccl" in low:
+        return "nccl"
+    if any(key in low for key in ("flash", "fmha", "attention", "sdpa", "cudnn")):
+        return "attention"
+    if any(key in low for key in ("gemm", "xmma", "cutlass", "nvjet", "cublas", "wgmma")):
+        return "gemm"
+    if not low.startswith("void") and ("triton" in low or low.endswith("_kernel")):
+        return "triton"
+    return "other"
+
+
+def _union_us(intervals: list[tuple[float, float]]) -> float:
+    total, end = 0.0, float("-inf")
+    for start, stop in sorted(intervals):
+        if stop <= end:
+            continue
+        total += stop - max(start, end)
+        end = stop
+    return total
+
+
+def _nccl_op(name: str) -> str:
+    return next((op for op in NCCL_OPS if op.lower() in name.lower()), "other")
+
+
+def summarize(events: list[dict], wall_s: float) -> dict:
+    """The summary of one step's chrome-trace events (module docstring)."""
+    kernels = [e for e in events if e.get("ph") == "X" and e.get("cat") in GPU_CATS]
+    runtime = [e for e in events if e.get("ph") == "X" and e.get("cat") in ("cuda_runtime", "cuda_driver")]
+    by_cat: dict[str, float] = defaultdict(float)
+    per_name: dict[str, list[float]] = defaultdict(lambda: [0, 0.0])
+    nccl: Counter = Counter()
+    for e in kernels:
+        name = e.get("name", "")
+        cat = "memcpy" if e["cat"] != "kernel" else kernel_category(name)
+        by_cat[cat] += e.get("dur", 0.0) / 1e3
+        per_name[name[:120]][0] += 1
+        per_name[name[:120]][1] += e.get("dur", 0.0) / 1e3
+        if cat == "nccl":
+            nccl[_nccl_op(name)] += 1
+    busy_ms = _union_us([(e["ts"], e["ts"] + e.get("dur", 0.0)) for e in kernels]) / 1e3
+    syncs = [e for e in runtime if e.get("name", "").startswith(SYNC_CALLS)]
+    d2h = [e for e in kernels if e["cat"] == "gpu_memcpy" and "DtoH" in e.get("name", "")]
+    top = sorted(per_name.items(), key=lambda item: -item[1][1])[:25]
+    return {
+        "wall_ms": round(1e3 * wall_s, 3),
+        "gpu_busy_ms": round(busy_ms, 3),
+        "gpu_idle_share": round(1 - busy_ms / (1e3 * wall_s), 4) if kernels and wall_s > 0 else None,
+        "kernel_ms_by_category": {k: round(v, 3) for k, v in sorted(by_cat.items())},
+        "num_kernels": sum(1 for e in kernels if e["cat"] == "kernel"),
+        "nccl_calls": dict(nccl),
+        "kernel_launches": sum(1 for e in runtime if e.get("name", "").startswith(LAUNCH_CALLS)),
+        "host_syncs": {"count": len(syncs), "cpu_ms": round(sum(e.get("dur", 0.0) for e in syncs) / 1e3, 3),
+                       "by_call": dict(Counter(e["name"] for e in syncs)), "device_to_host_copies": len(d2h)},
+        "top_kernels": [{"name": name, "count": n, "total_ms": round(ms, 3)} for name, (n, ms) in top],
+    }
+
+
+def gpu_trace(events: list[dict]) -> list[dict]:
+    """The events the filtered trace keeps: GPU work and blocking runtime calls."""
+    return [e for e in events if e.get("cat") in GPU_CATS
+            or (e.get("cat") in ("cuda_runtime", "cuda_driver") and e.get("name", "").startswith(SYNC_CALLS))]
+
+
+class Tracer:
+    """Profile one call of a training step and write its summary later (module docstring)."""
+
+    def __init__(self, out_dir: str | Path, name: str, rank: int, cuda: bool):
+        self.out_dir, self.name, self.rank, self.cuda = Path(out_dir), name, rank, cuda
+        self.prof, self.wall_s = None, 0.0
+
+    def run(self, fn):
+        from torch.profiler import ProfilerActivity, profile
+
+        activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if self.cuda else [])
+        with profile(activities=activities) as prof:
+            start = time.perf_counter()
+            result = fn()
+            if self.cuda:
+                import torch
+
+                torch.cuda.synchronize()
+            self.wall_s = time.perf_counter() - start
+        self.prof = prof
+        return result
+
+    def write(self) -> list[Path]:
+        """Write the summary (and the filtered trace when small enough); the paths written."""
+        if self.prof is None:
+            return []
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(suffix=".json", dir=self.out_dir)
+        os.close(fd)
+        try:
+            self.prof.export_chrome_trace(tmp)
+            events = json.loads(Path(tmp).read_text()).get("traceEvents", [])
+        finally:
+            os.unlink(tmp)
+        summary = summarize(events, self.wall_s)
+        summary["cpu_ops_by_self_ms"] = [
+            {"name": e.key[:100], "count": e.count, "self_cpu_ms": round(e.self_cpu_time_total / 1e3, 3)}
+            for e in sorted(self.prof.key_averages(), key=lambda e: -e.self_cpu_time_total)[:20]]
+        stem = f"{self.name}.rank{self.rank}"
+        written = [self.out_dir / f"{stem}.summary.json"]
+        written[0].write_text(json.dumps(summary, indent=1) + "\n")
+        packed = gzip.compress(json.dumps({"traceEvents": gpu_trace(events)}).encode())
+        if self.cuda and len(packed) <= MAX_TRACE_BYTES:
+            written.append(self.out_dir / f"{stem}.trace.json.gz")
+            written[-1].write_bytes(packed)
+        self.prof = None
+        return written

@@ -1,0 +1,64 @@
+"""Which implementation runs each op of the block and the loss by default, and the fastest one measured.
+
+The one place that holds these choices. The runtime resolves its 'auto' kernels through it
+(mist_ds/runtime/kernels.py, runtime/loss.py), so training, the profiler (which measures the runtime's
+own block) and the cost model (which counts the passes and saved tensors of what runs) agree. CPU
+tensors always take the eager torch path ('torch' element-wise ops, the 'chunked' loss).
+
+Measurement: MEASUREMENT_FILE, 1x NVIDIA H200 (driver 580.159.04), torch 2.11.0+cu130,
+liger-kernel 0.8.5, `python3 bench/runtime/gpu_bench.py --out ... --budget-s 125`; milliseconds of
+forward + backward at seq 4096 for micro-batch 1 / 2 / 4 (ops: llama-7b, LayerNorm gpt-6.7b):
+  RMSNorm    torch 0.21 / 0.29 / 0.49   compile 0.66 / 0.58 / 0.70                   -> torch
+  LayerNorm  torch 0.25 / 0.33 / 0.53   compile 0.59 / 0.71 / 0.82  liger 0.78 / 0.72 / 0.79 -> torch
+  SwiGLU     torch 0.83 / 1.63 / 3.17   compile 0.80 / 1.18 / 1.60                   -> compile
+  RoPE q+k   torch 1.28 / 2.39 / 4.65   compile 0.91 / 1.25 / 1.67                   -> compile
+(compile wins SwiGLU and RoPE at micro-batch 1 too, so the pick does not depend on the micro-batch).
+Liger's RMSNorm, SwiGLU and RoPE have no numbers in that file: its SwiGLU call failed on 3-D input
+and the benchmark recorded the error for all three (both fixed since); until a run measures them,
+they are not picked. tests/runtime/test_kernel_picks.py re-derives every pick from the file.
+LM head + loss, forward + backward (llama-7b head: micro-batch 2 x 4096 tokens, vocab 32000;
+gpt-1.3b head: 8 x 2048, vocab 50304), ms and loss bytes per logit:
+  fp32 11.29 / 22.57 (12 B)  chunked 14.47 / 33.13 (2 B)  chunked_compile 10.14 / 26.11 (2 B)
+  liger 9.28 / 14.82 (2 B: Liger writes the gradient into the logits in forward)
+  -> 'liger' at tp 1 (it takes logits, so a tied or untied head and a pipeline's separate loss_fn
+  work alike); it has no vocab-parallel variant within 4 bytes per logit (liger's
+  LigerVocabParallelCEFunction keeps an fp32 exp buffer, 4 B more per logit), so tp > 1, and tp 1
+  where liger-kernel is not installed, run 'chunked_compile'.
+Attention: SDPA's own dispatch was fastest, or within 1% of cuDNN, on every shape measured (flash
+backend ~1.8x, efficient ~4x slower): the plan's default 'sdpa' (config/plan.py) stays.
+"""
+
+from __future__ import annotations
+
+MEASUREMENT_FILE = "bench/results/runtime/gpu_bench_h200_2026-11-30.json"
+AUTO_USES_FASTEST = False
+"""Whether 'auto' runs the fastest implementations below (True) or the eager torch ops and the 'chunked'
+loss (False). False for now: the fastest set is measured by microbenchmarks only, never in a training
+run, while the committed accuracy-suite runs (bench/results/accuracy/, 2026-11-30) ran the eager set and
+the h200 profile's fitted terms describe it. Flip it after a GPU call runs the fastest set end to end
+(bench/runtime/parity.py, an accuracy batch) and the cost model's pass counts follow
+(bench/runtime/README.md lists the changes); runs then need the kernels recorded to stay comparable."""
+ELEMENTWISE_OPS = ("norm", "activation", "rope")
+CUDA_ELEMENTWISE: dict[str, str] = {"norm": "torch", "activation": "compile", "rope": "compile"}
+"""Element-wise op -> implementation on CUDA tensors (runtime/kernels.py ELEMENTWISE_IMPLS)."""
+CUDA_LOSS_TP1 = "liger"
+"""Loss on CUDA logits without tensor parallelism, where liger-kernel is installed."""
+CUDA_LOSS = "chunked_compile"
+"""Loss on CUDA logits otherwise (tp > 1, or no liger-kernel)."""
+CPU_LOSS = "chunked"
+"""Loss on CPU logits (eager torch)."""
+
+
+def elementwise_impl(op: str, on_cuda: bool, fastest: bool = AUTO_USES_FASTEST) -> str:
+    """The implementation an 'auto' element-wise op runs: the CUDA pick when `fastest`, else 'torch'."""
+    if op not in CUDA_ELEMENTWISE:
+        raise ValueError(f"element-wise op must be one of {ELEMENTWISE_OPS}, not {op!r}")
+    return CUDA_ELEMENTWISE[op] if (on_cuda and fastest) else "torch"
+
+
+def loss_impl(on_cuda: bool, tp: int, liger_installed: bool = True, fastest: bool = AUTO_USES_FASTEST) -> str:
+    """The implementation the 'auto' loss runs (runtime/loss.py LOSS_IMPLS): the measured pick when
+    `fastest`, else the eager 'chunked' loss."""
+    if not (on_cuda and fastest):
+        return CPU_LOSS
+    return CUDA_LOSS_TP1 if tp == 1 and liger_installed else CUDA_LOSS

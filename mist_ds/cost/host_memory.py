@@ -1,0 +1,68 @@
+"""Peak resident host memory (RSS) of one rank: the process base plus every host allocation
+DeepSpeed 0.19 makes for offload, as the allocator really sizes it (issue 18). Pure numpy over the
+compiled terms of cost/memory.py (one term per allocation); no torch.
+
+Allocations (bytes per rank; n = the stage's parameters per TP rank, P = n / dp, r = the offloaded
+optimizer ratio; DeepSpeed files under deepspeed/runtime/zero/):
+* ZeRO-1/2 optimizer offload (stage_1_and_2.py __init__ / initialize_optimizer_states): the fp32
+  master partition (4P, pin_memory), its fp32 gradient (4P, pinned), the 16-bit copy the step
+  writes back from (param_buffer_of_bit16_for_cpu_offload_groups, 2P, pinned), the largest-tensor
+  staging buffer (temp_grad_buffer_for_cpu_offload, pinned); with gradient accumulation ZeRO-2 also
+  keeps a pinned 16-bit copy of every parameter of its partition (accumulated_grads_in_cpu,
+  async_accumulate_grad_in_cpu_via_gpu); DeepSpeedCPUAdam's exp_avg / exp_avg_sq (8P, pageable).
+* ZeRO-3 optimizer offload (stage3.py): the 16-bit gradient partition of every sub-group on the CPU
+  (grad_partitions_flat_buffer, 2P, pinned); a pinned fp32 gradient per CPU sub-group
+  (initialize_optimizer_states: subgroup_gradient_buffer, about sub_group_size elements each);
+  fp32 master partitions of the CPU sub-groups (_create_fp32_partitions: .to('cpu').clone(),
+  pageable, 4rP) and their Adam states (8rP, pageable). offload_param: the 16-bit partitions in one
+  pinned flat buffer (_create_param_groups_fp16_flat_cpu_memory, 2P) after each parameter's own
+  pinned partition (partition_parameters.py _partition_param) was freed into torch's host cache.
+  Without offload_param, defragment (zero/utils.py) copies the 16-bit partitions through a CPU
+  buffer once at start-up (2P, pageable, freed before the optimizer states exist).
+* Activation offload: the saved tensors of the offloaded blocks (torch save_on_cpu, pinned), the
+  blocks' weight matrices among them (cost/memory.py activation_exprs), each tensor rounded (the
+  weights here; the activations' own rounding is not modelled).
+* Pinned memory comes from torch's CachingHostAllocator, which rounds every request up to a power
+  of two (aten/src/ATen/core/CachingHostAllocator.h) and keeps freed blocks cached; pinned pages are
+  resident, so they count in RSS.
+Measured on 2xH200 (bench/results/accuracy, host_pinned_peak_bytes): g13-1g-c24-s2048-z1-off1-mb2
+pinned 20.25 GiB = 8 + 8 + 4 GiB (4P, 4P, 2P rounded) + 0.25 GiB staging; l7-2g-c40-b4-z1-off1-rc32
+40.25 GiB = 16 + 16 + 8 + 0.25.
+The process base (Python, torch, CUDA context and libraries, DeepSpeed, NCCL) is the profile's
+run-derived host_process_base_bytes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mist_ds.cost.shapes import pow2_bytes
+
+FP32 = 4
+
+
+def _steady_bytes(t: dict[str, np.ndarray], sub_group_elements: int) -> np.ndarray:
+    """Offloaded state in host memory: pinned allocations rounded, pageable ones as they are."""
+    z12, z3 = t["z1"] + t["z2"], t["z3"]
+    pinned = (z12 * (pow2_bytes(t["host_master"]) + pow2_bytes(t["host_fp32_grads"]))
+              + pow2_bytes(t["host_bf16_buffer"]) + pow2_bytes(t["host_staging"])
+              + np.where(t["host_accumulated"] > 0, t["pinned_accumulated"], 0.0)
+              + pow2_bytes(t["host_z3_grads16"])
+              + z3 * t["cpu_sub_groups"] * pow2_bytes(FP32 * sub_group_elements)
+              + np.where(t["host_z3_params16"] > 0,
+                         pow2_bytes(t["host_z3_params16"]) + t["pinned_param_partitions"], 0.0))
+    pageable = t["host_adam"] + z3 * t["host_master"]
+    return (pinned + pageable + t["cpu_activations"]
+            + t["cpu_packed_weights"] * t["packed_weight_rounding"])
+
+
+def host_peak_bytes(t: dict[str, np.ndarray], base_bytes: float, sub_group_elements: int) -> np.ndarray:
+    """Peak RSS of one rank of the stage: base + max(start-up transient, steady offloaded state).
+
+    `t` holds the compiled host terms (cost/memory.py; zero where t['host_rows'] is False: nothing
+    offloaded), the ZeRO-stage indicators z1..z3, the number of CPU optimizer sub-groups
+    (cpu_sub_groups), the start-up transient (host_defragment) and the per-tensor pinned sums of the
+    stage (pinned_accumulated, pinned_param_partitions, packed_weight_rounding) from cost/stage.py."""
+    if not np.any(t["host_rows"]):
+        return base_bytes + t["host_defragment"]
+    return base_bytes + np.maximum(_steady_bytes(t, sub_group_elements), t["host_defragment"])

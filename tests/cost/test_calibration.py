@@ -1,0 +1,148 @@
+"""Calibration (mist_ds/calibration, python -m mist_ds.calibrate) on the committed 2xH200 runs and on
+synthetic runs whose true terms are known."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mist_ds.calibrate import main
+from mist_ds.calibration import calibrate, load_pairs
+from mist_ds.calibration.fit import TIME_TERMS, nnls
+from mist_ds.cli import exit_code
+from mist_ds.config import HardwareProfile, RunReport
+from mist_ds.config.profiles import load_hardware
+from mist_ds.cost import predict_plan
+
+ROOT = Path(__file__).resolve().parents[2]
+SUITE = ROOT / "bench" / "results" / "accuracy"
+# ZeRO-0/1/2/3 and ZeRO-1/3 offload runs of two 1-GPU workloads (bench/accuracy/cases.py B3, B4)
+RUNS = ["g13-1g-c40-s2048-z0-mb2", "g13-1g-c40-s2048-z1-mb2", "g13-1g-c40-s2048-z2-mb4-rc24",
+        "g13-1g-c40-s2048-z3-mb2", "g13-1g-c40-s2048-z3-mb4-rc24", "l27-1g-c78-b4-z0-mb4-rc32",
+        "l27-1g-c78-b4-z1-mb1", "l27-1g-c78-b4-z3-mb2-rc16", "g13-1g-c24-s2048-z1-off1-mb2",
+        "g13-1g-c24-s2048-z3-off05-mb2", "g13-1g-c24-s2048-z3-off1-mb2"]
+
+
+def run_paths(names=RUNS) -> list[Path]:
+    return [SUITE / f"{name}.run.json" for name in names]
+
+
+def test_nnls_matches_brute_force_over_active_sets():
+    # oracle: the minimum of ||a x - y|| over x >= 0 lies on one face (an active set) of the orthant;
+    # a fine grid search over x in [0, 2]^2 must not beat the solver
+    rng = np.random.default_rng(3)
+    for _ in range(5):
+        a, y = rng.normal(size=(12, 2)), rng.normal(size=12)
+        x = nnls(a, y)
+        assert np.all(x >= 0)
+        grid = np.linspace(0, 2, 201)
+        best = min(np.sum((a @ np.array(p) - y) ** 2) for p in itertools.product(grid, grid))
+        assert np.sum((a @ x - y) ** 2) <= best + 1e-12
+
+
+def test_nnls_recovers_an_exact_nonnegative_solution():
+    a = np.array([[1.0, 0.0, 2.0], [0.0, 1.0, 1.0], [1.0, 1.0, 0.0], [2.0, 0.0, 1.0]])
+    truth = np.array([0.5, 0.0, 1.5])
+    np.testing.assert_allclose(nnls(a, a @ truth), truth, atol=1e-12)
+
+
+def synthetic_runs(tmp_path: Path, truth: HardwareProfile) -> list[Path]:
+    """Copies of committed plan + run pairs whose measured time is what `truth` predicts."""
+    out = []
+    for run in run_paths():
+        plan = run.with_name(run.name.replace(".run.json", ".plan.json"))
+        shutil.copy(plan, tmp_path / plan.name)
+        pair = load_pairs([run], None, truth)[0]
+        seconds = predict_plan(pair.plan, truth).iteration_time_s
+        report = json.loads(run.read_text())
+        report["median_iteration_time_s"] = seconds
+        (tmp_path / run.name).write_text(json.dumps(report))
+        out.append(tmp_path / run.name)
+    return out
+
+
+def test_fit_recovers_known_time_terms(tmp_path):
+    # synthetic measurements from a profile with known terms: the fit must give them back
+    truth = load_hardware("h200").model_copy(update={
+        "host_microbatch_overhead_s": 4e-3, "host_layer_overhead_s": 3e-4, "host_step_overhead_s": 2e-2,
+        "zero3_fetch_overhead_s": 5e-4, "pageable_h2d_bandwidth_gbps": 6.0})
+    pairs = load_pairs(synthetic_runs(tmp_path, truth), None, truth)
+    result = calibrate(load_hardware("h200"), pairs)
+    for term in TIME_TERMS:
+        assert result.fitted[term] == pytest.approx(getattr(truth, term), rel=2e-3), term
+    assert max(abs(e) for e in result.time_errors.values()) < 1e-3
+
+
+def test_cli_on_committed_runs_writes_a_profile_naming_its_runs(tmp_path, capsys):
+    out = tmp_path / "calibrated.json"
+    assert exit_code(main, [*map(str, run_paths()), "--hardware", "h200", "--out", str(out)]) == 0
+    profile = HardwareProfile.load(out)
+    assert profile.name == "calibrated"
+    assert all(name in profile.provenance.notes for name in RUNS)
+    assert profile.provenance.notes.count("Run-derived terms") == 1     # replaces, never stacks
+    # every 1-GPU process holds ~1.8 GiB besides offloaded state (runs' RSS: 1.77-1.85 GiB)
+    assert 1.5 * 2**30 < profile.host_process_base_bytes < 2.1 * 2**30
+    assert 0.0 < profile.allocator_overhead_fraction < 0.2
+    assert profile.zero3_fetch_overhead_s > 0 and profile.host_layer_overhead_s > 0
+    assert "fitted on 11 run(s)" in capsys.readouterr().out
+
+
+def test_terms_no_run_exercises_keep_the_input_values(tmp_path):
+    # no ZeRO-3 and no offload run: the ZeRO-3 fetch cost and the pageable bandwidth cannot be fitted
+    names = [n for n in RUNS if "-z3-" not in n and "off" not in n]
+    hw = load_hardware("h200")
+    result = calibrate(hw, load_pairs(run_paths(names), None, hw))
+    assert {"zero3_fetch_overhead_s", "pageable_h2d_bandwidth_gbps"} <= set(result.kept)
+    assert result.profile.zero3_fetch_overhead_s == hw.zero3_fetch_overhead_s
+
+
+def test_measured_pinned_bytes_of_zero1_offload_are_the_rounded_allocations():
+    # stage_1_and_2.py pins the fp32 master (4 B/param), its fp32 gradient (4 B) and a 16-bit copy
+    # (2 B) of the 1.316e9-parameter partition, plus a largest-tensor staging buffer (the 103M-row
+    # tied embedding, 2 B): 5.26 GB -> 8 GiB, 5.26 GB -> 8 GiB, 2.63 GB -> 4 GiB, 206 MB -> 256 MiB
+    # (torch's pinned allocator rounds to powers of two); the run measured 20.25 GiB pinned. Adam's
+    # 8 B/param are pageable. So RSS - base = 20.25 GiB + 8 * params.
+    hw = load_hardware("h200").model_copy(update={"host_process_base_bytes": 0})
+    pair = load_pairs(run_paths(["g13-1g-c24-s2048-z1-off1-mb2"]), None, hw)[0]
+    params = pair.plan.model.num_params
+    predicted = predict_plan(pair.plan, hw).stages[0].cpu_memory_bytes
+    assert predicted == pytest.approx((8 + 8 + 4 + 0.25) * 2**30 + 8 * params, rel=1e-3)
+    assert pair.run.host_pinned_peak_bytes[0] == pytest.approx((8 + 8 + 4 + 0.25) * 2**30, rel=1e-3)
+
+
+@pytest.mark.parametrize("case", ["no plan", "other plan", "other gpu", "not json", "only oom", "bad fit"])
+def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, case):
+    run = run_paths(["g13-1g-c40-s2048-z0-mb2"])[0]
+    args = [str(run), "--hardware", "h200", "--out", str(tmp_path / "p.json")]
+    if case == "no plan":
+        shutil.copy(run, tmp_path / run.name)
+        args[0] = str(tmp_path / run.name)
+    elif case == "other plan":
+        args += ["--plans", str(tmp_path)]
+        shutil.copy(SUITE / "g27-1g-c78-s2048-z0-mb2.plan.json", tmp_path / run.name.replace(".run.", ".plan."))
+    elif case == "other gpu":
+        args[2] = "h100-sxm-80gb"
+    elif case == "not json":
+        (tmp_path / "x.run.json").write_text("{")
+        args[0] = str(tmp_path / "x.run.json")
+    elif case == "only oom":
+        args[0] = str(SUITE / "l7-2g-c78-tp2-z0-mb1-rc16.run.json")
+    else:
+        args += ["--fit", "host_microbatch_overhead_s,nonsense"]
+    assert exit_code(main, args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error:")
+    assert not (tmp_path / "p.json").exists()
+
+
+def test_skips_runs_that_did_not_finish():
+    hw = load_hardware("h200")
+    names = RUNS[:4] + ["l7-2g-c78-tp2-z0-mb1-rc16"]
+    result = calibrate(hw, load_pairs(run_paths(names), None, hw), ("host_microbatch_overhead_s",))
+    assert result.skipped == ["l7-2g-c78-tp2-z0-mb1-rc16: status oom"]
+    assert RunReport.load(run_paths(names)[-1]).status == "oom"

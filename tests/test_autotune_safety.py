@@ -1,0 +1,99 @@
+"""autotune's margin, headroom, ties, fallback folders and binding-limit messages (in-process CLI)."""
+
+from __future__ import annotations
+
+import json
+import shlex
+from pathlib import Path
+
+import pytest
+
+from mist_ds.autotune import main
+from mist_ds.config import Plan
+from mist_ds.config.units import GIB
+from mist_ds.search.engine import DEFAULT_MEMORY_MARGIN_RATIO, MODEL_TIME_ERROR_RATIO
+
+GPT13 = ["--model", "gpt-1.3b", "--gpus-per-node", "1", "--global-batch", "8", "--seq-len", "2048"]
+
+
+def _one_line(capsys) -> str:
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    return err
+
+
+@pytest.mark.parametrize("flags", [["--memory-margin", "0.95"], ["--memory-margin", "-0.1"],
+                                   ["--memory-margin", "nan"], ["--fallbacks", "99"], ["--fallbacks", "-1"]])
+def test_bad_margin_or_fallbacks_is_one_line_exit_2(flags, capsys, tmp_path):
+    assert main([*GPT13, *flags, "--out", str(tmp_path / "o")]) == 2
+    assert ("--memory-margin" if "--memory-margin" in flags else "--fallbacks") in _one_line(capsys)
+    assert not (tmp_path / "o").exists()
+
+
+def test_llama_70b_on_one_gpu_names_both_limits(capsys):
+    # with unlimited host memory the floor is the start-up build (the runtime builds the model whole
+    # on the GPU before ZeRO-3 partitions it: ~2 bytes x 69e9 params > 80 GB); within the node's 256
+    # GiB, offloading 70B states is impossible and the floor is far higher: the line says both
+    args = ["--model", "llama-70b", "--gpus-per-node", "1", "--global-batch", "8", "--seq-len", "4096"]
+    assert main(args) == 3
+    line = _one_line(capsys)
+    assert "GPU memory binds" in line and "within the node's 256.0 GiB of host memory" in line
+    assert "w-offload 1" in line
+
+
+def test_a_plan_inside_the_margin_is_refused_saying_so_and_accepted_without_it(capsys):
+    # the smallest gpt-1.3b plan without offload needs ~22.2 GiB: above 23 GiB less 7%, under 23 GiB
+    args = [*GPT13, "--memory-gb", "23", "--no-offload"]
+    assert main(args) == 3
+    assert "the margin binds" in _one_line(capsys)
+    assert main([*args, "--memory-margin", "0", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["search"]["memory_margin_ratio"] == 0
+
+
+def test_gpu_memory_binding_names_the_margin(capsys):
+    assert main([*GPT13, "--memory-gb", "10", "--no-offload"]) == 3
+    line = _one_line(capsys)
+    usable = 10 * (1 - DEFAULT_MEMORY_MARGIN_RATIO)
+    assert "GPU memory binds" in line and "over the cap less the margin" in line and f"{usable:.2f} GiB per GPU" in line
+
+
+def test_json_shows_headroom_ties_and_fallbacks(capsys):
+    assert main(["--model", "llama-7b", "--gpus-per-node", "4", "--global-batch", "64", "--seq-len", "4096",
+                 "--top", "4", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    cap, margin = summary["search"]["memory_cap_bytes"], summary["search"]["memory_margin_ratio"]
+    assert margin == DEFAULT_MEMORY_MARGIN_RATIO and summary["search"]["tie_rtol"] == MODEL_TIME_ERROR_RATIO
+    assert len(summary["plans"]) == 4
+    for entry in summary["plans"]:
+        plan = Plan.from_json_text(json.dumps(entry["plan"]))
+        peak = max(s.peak_memory_bytes for s in plan.prediction.stages)
+        assert entry["headroom_bytes"] == cap - peak >= margin * cap
+        assert entry["rank"] in entry["tied_with"]
+    first = summary["plans"][0]
+    # every plan tied with the winner is predicted within the tie tolerance of the fastest of them
+    tied = [p for p in summary["plans"] if p["tie_group"] == first["tie_group"]]
+    fastest = min(p["iteration_time_s"] for p in tied)
+    assert all(p["iteration_time_s"] <= (1 + MODEL_TIME_ERROR_RATIO) * fastest for p in tied)
+    assert 1 <= len(summary["fallbacks"]) <= 2
+
+
+def test_out_writes_fallback_folders_and_a_quoted_run_hint(tmp_path, capsys):
+    out = tmp_path / "my runs" / "llama"
+    args = ["--model", "llama-7b", "--gpus-per-node", "4", "--global-batch", "64", "--seq-len", "4096",
+            "--out", str(out)]
+    assert main([*args, "--fallbacks", "2"]) == 0
+    hint = capsys.readouterr().out.replace("\n", "")
+    assert shlex.quote(str(out / "launch.sh")) in hint and "'" in shlex.quote(str(out / "launch.sh"))
+    winner = Plan.load(out / "plan.json")
+    peak = max(s.peak_memory_bytes for s in winner.prediction.stages)
+    for index in (1, 2):
+        folder = out / "fallback" / str(index)
+        assert sorted(p.name for p in folder.iterdir()) == ["ds_config.json", "hostfile", "plan.json", "report.md"]
+        fallback = Plan.load(folder / "plan.json")
+        assert fallback != winner and max(s.peak_memory_bytes for s in fallback.prediction.stages) < peak
+    report = (out / "report.md").read_text()
+    assert "## Ranking, headroom and fallbacks" in report and "`fallback/1/`" in report
+    # re-tuning into the same folder replaces it, fallback folder included
+    assert main([*args, "--fallbacks", "0"]) == 0
+    assert not (out / "fallback").exists()
