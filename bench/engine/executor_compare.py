@@ -6,7 +6,8 @@ stock DeepSpeed ... report MFU of both").
         --global-batch 32 --seq-len 4096 --memory-gb 78 --hardware h200 --steps 5
 
 For each executor it tunes the request restricted to that executor (mist_ds.search.search with
-`executors=`, then predict_plan: the same ranking as mist_ds.api.tune), writes the winner's folder
+`executors=`, the default memory margin and the request's host limits, then predict_plan and
+api.honest_order, as mist_ds.api.tune ranks), writes the winner's folder
 (plan.json, ds_config.json, report.md; as autotune does) under --out/{deepspeed,mistpipe}/, then runs
 `deepspeed launch/train.py --plan` on this host's GPUs, one plan after the other, and writes
 --out/executor_compare.json and .md: predicted vs measured seconds per iteration, MFU, peak memory and
@@ -31,21 +32,23 @@ EXECUTORS = ("deepspeed", "mistpipe")
 
 def best_plans(args):
     """executor -> its fastest predicted plan for the request (None when nothing fits)."""
+    from mist_ds.api import honest_order
     from mist_ds.config import ClusterSpec, TuneRequest, resolve_model
     from mist_ds.config.profiles import load_hardware
     from mist_ds.config.units import GIB
     from mist_ds.search import search
+    from mist_ds.search.engine import DEFAULT_MEMORY_MARGIN_RATIO
     from mist_ds.search.plans import predicted_plan
 
     request = TuneRequest(model=resolve_model(args.model), cluster=ClusterSpec(num_nodes=1, gpus_per_node=args.gpus),
                           global_batch_size=args.global_batch, seq_len=args.seq_len,
                           gpu_memory_cap_bytes=int(args.memory_gb * GIB) if args.memory_gb else None)
-    hardware = load_hardware(args.hardware)
+    hardware = request.host_profile(load_hardware(args.hardware))
     out = {}
     for name in EXECUTORS:
-        found = search(request, hardware, top_k=args.candidates, executors=(name,)).ranked
-        plans = sorted((predicted_plan(request, c, hardware) for c in found),
-                       key=lambda p: p.prediction.iteration_time_s)
+        found = search(request, hardware, top_k=args.candidates, executors=(name,),
+                       memory_margin_ratio=DEFAULT_MEMORY_MARGIN_RATIO).ranked
+        plans, _ = honest_order([predicted_plan(request, c, hardware) for c in found], hardware)
         out[name] = plans[0] if plans else None
     return out, hardware
 
@@ -125,7 +128,7 @@ def main() -> None:
     parser.add_argument("--seq-len", type=int, default=4096)
     parser.add_argument("--memory-gb", type=float, default=78.0, help="per-GPU cap, GiB (0: the whole card)")
     parser.add_argument("--hardware", default="h200")
-    parser.add_argument("--candidates", type=int, default=3, help="search top-k per executor before predict ranks")
+    parser.add_argument("--candidates", type=int, default=10, help="search top-k per executor before predict ranks")
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--timeout-s", type=float, default=280.0, help="per run")
