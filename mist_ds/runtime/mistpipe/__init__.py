@@ -15,6 +15,14 @@ gradient_clipping, bf16 and data_types are read here; there is no zero_optimizat
 It replaces `deepspeed.initialize` for plans whose executor is `mistpipe` (runtime/engine.py);
 `deepspeed --hostfile ... launch/train.py --plan plan.json` stays the way to run them.
 
+Plans
+-----
+The executor is data (config/executors.py MISTPIPE: per-stage memory, any ZeRO stage and offload
+ratio, bf16 only); its cost model is cost/mistpipe.py (what this package allocates and moves, the
+"Memory semantics" below); the search gives every stage of a mistpipe layout its own setting from the
+executor's grids (search/space.py layout_settings, search/partition.py StageOptions.setting), and
+emit/ds_config.py writes the config this engine reads, labelled.
+
 Why not stock DeepSpeed
 -----------------------
 - `PipelineEngine.__init__` (deepspeed/runtime/pipe/engine.py, 0.19.8 lines 76-77) asserts
