@@ -65,7 +65,8 @@ def describe_mesh(num_stages: int, dp: int, tp: int, micro_batch: int, grad_accu
 
 def describe_memory(zero_stage: int, offload_weights: float, offload_optimizer: float, short: bool,
                     offload_gradients: float | None = None) -> str:
-    """The ZeRO/offload part of describe_setting, with its leading separator (' Z1 opt1' / ', ZeRO-1, opt-offload 1')."""
+    """The ZeRO/offload part of describe_setting, with its leading separator (' Z1 opt1' /
+    ', ZeRO-1, opt-offload 1')."""
     kinds = [("w", offload_weights)]
     if offload_gradients is not None and offload_gradients != offload_optimizer:
         kinds.append(("grad", offload_gradients))

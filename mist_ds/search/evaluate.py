@@ -209,9 +209,11 @@ def _screen_chunk(adapter, layouts: list[Layout], num_layers: int, limits: Limit
     zeros = np.zeros_like(rows.layers)
     stable, delta, peak, fits = cost_rows(adapter, rows, zeros, 0.0, limits)
     bounds = np.searchsorted(rows.index, np.arange(len(layouts) + 1))
-    corners = ([(np.zeros_like, max_act)] if max_act > 0 else []) + ([(lambda r: r.layers, max_act)] if recompute else [])
+    corners = (([(np.zeros_like, max_act)] if max_act > 0 else [])
+               + ([(lambda r: r.layers, max_act)] if recompute else []))
     small, slot = all_rows(layouts, num_layers, request, "bounding")
-    corner_peak, corner_fits = _smallest(adapter, small, bounds[small.index] + slot, len(rows.index), corners, limits)
+    corner_peak, corner_fits = _smallest(adapter, small, bounds[small.index] + slot, len(rows.index), corners,
+                                         limits)
     peak, fits = np.minimum(peak, corner_peak), fits | corner_fits
     screens = []
     for i, layout in enumerate(layouts):
