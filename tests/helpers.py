@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
+import os
 import socket
+import subprocess
 from typing import Any
 
 from mist_ds.config import ClusterSpec, ModelSpec, Plan, StagePlan
@@ -61,3 +65,20 @@ def tiny_model(**overrides: Any) -> ModelSpec:
     )
     fields.update(overrides)
     return ModelSpec(**fields)
+
+
+def run_in_process(main, args: list[str], cwd) -> subprocess.CompletedProcess:
+    """A CLI's `main(argv)` called in this process from folder `cwd`, with its stdout / stderr captured:
+    a CompletedProcess like subprocess.run gives (the CLI tests run in-process; each CLI keeps one
+    subprocess test of its real `python -m` entry)."""
+    out, err, before = io.StringIO(), io.StringIO(), os.getcwd()
+    try:
+        os.chdir(cwd)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main(list(args))
+            except SystemExit as stop:  # a CLI that exits instead of returning its code
+                code = stop.code if isinstance(stop.code, int) else 1
+    finally:
+        os.chdir(before)
+    return subprocess.CompletedProcess(list(args), code, out.getvalue(), err.getvalue())

@@ -1,4 +1,5 @@
-"""`python -m mist_ds.autotune` end to end: the output folder, determinism, --json, exit 3."""
+"""`python -m mist_ds.autotune` end to end: the output folder, determinism, --json, exit 3. Calls
+`main(argv)` in-process (fast); one run goes through the real `python -m` entry in a subprocess."""
 
 from __future__ import annotations
 
@@ -10,22 +11,32 @@ from pathlib import Path
 
 import pytest
 
+from mist_ds.autotune import main
+from tests.helpers import run_in_process
+
 ROOT = Path(__file__).resolve().parents[1]
 TUNE = ["--model", "llama-7b", "--nodes", "1", "--gpus-per-node", "4", "--global-batch", "64",
         "--seq-len", "4096", "--hardware", "h100-sxm-80gb"]  # `make tune`
 FILES = {"plan.json", "ds_config.json", "hostfile", "launch.sh", "report.md", "plan.png", "fallback", "hf"}
 
 
-def autotune(args, cwd):
+def autotune_subprocess(args, cwd):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.run([sys.executable, "-m", "mist_ds.autotune", *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=300)
 
 
+def autotune(args, cwd):
+    """mist_ds.autotune.main(args) in this process, in `cwd`."""
+    return run_in_process(main, args, cwd)
+
+
 @pytest.fixture(scope="module")
 def tuned_twice(tmp_path_factory):
+    # the first through `python -m mist_ds.autotune` (the real entry), the second in-process
     base = tmp_path_factory.mktemp("tune")
-    runs = [autotune([*TUNE, "--out", str(base / name)], cwd=base) for name in ("a", "b")]
+    runs = [autotune_subprocess([*TUNE, "--out", str(base / "a")], cwd=base),
+            autotune([*TUNE, "--out", str(base / "b")], cwd=base)]
     return base, runs
 
 

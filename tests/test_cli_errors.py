@@ -9,14 +9,17 @@ from pathlib import Path
 
 import pytest
 
+from mist_ds.autotune import main as autotune_main
+from tests.helpers import run_in_process
+
 ROOT = Path(__file__).resolve().parents[1]
 BASE = ["--gpus-per-node", "2", "--global-batch", "32", "--seq-len", "2048"]
 
 
 def run_autotune(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, "-m", "mist_ds.autotune", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=120)
+    """mist_ds.autotune.main in-process (test_every_cli_reports_usage_errors_in_one_line below runs
+    each CLI's real entry in a subprocess)."""
+    return run_in_process(autotune_main, args, cwd)
 
 
 @pytest.mark.parametrize(

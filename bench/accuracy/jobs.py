@@ -9,8 +9,11 @@ been 2x off on ZeRO-3); what a run really took is in the bundle, to refine these
 from __future__ import annotations
 
 import math
+import os
 import re
+import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -90,6 +93,28 @@ def command(job: Job, gpu_ids: list[int], port: int, hostfile: Path, report: Pat
             "--plan", str(job.plan_path), "--steps", str(job.steps), "--warmup", str(job.warmup),
             "--report", str(report)]
     return argv + (["--hardware", hardware] if hardware else [])
+
+
+def run_with_limit(argv: list[str], env: dict, cwd: Path, limit_s: float, log: Path,
+                   grace_s: float = 10.0) -> tuple[int, bool, float]:
+    """Run `argv` in its own process group with stdout+stderr to `log`; past `limit_s` SIGTERM the group,
+    then SIGKILL after `grace_s`. Returns (return code, timed out, wall seconds); never raises for a
+    failed run (the baseline grid and the parity benchmark launch through it)."""
+    start, timed_out = time.monotonic(), False
+    with open(log, "w") as handle:
+        proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=handle, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+        try:
+            proc.wait(timeout=limit_s)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            os.killpg(proc.pid, 15)
+            try:
+                proc.wait(timeout=grace_s)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, 9)
+                proc.wait()
+    return proc.returncode, timed_out, time.monotonic() - start
 
 
 def killing_signal(log_text: str) -> int | None:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,7 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from bench.accuracy import machine  # noqa: E402
-from bench.accuracy.jobs import killing_signal, last_error_line  # noqa: E402
+from bench.accuracy.jobs import killing_signal, last_error_line, run_with_limit  # noqa: E402
 from mist_ds.config import ModelSpec, RunReport, get_preset  # noqa: E402
 from mist_ds.fileio import write_text_atomic  # noqa: E402
 from mist_ds.config.units import GIB  # noqa: E402
@@ -172,20 +171,7 @@ def run_one(w: Workload, config: Config, port: int, scratch: Path, limit_s: floa
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "NCCL_NVLS_ENABLE": "0",
            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     argv = launch_argv(w, config, port, scratch / "hostfile", report, steps, warmup)
-    start, timed_out = time.monotonic(), False
-    with open(log, "w") as handle:
-        proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT,
-                                start_new_session=True)
-        try:
-            proc.wait(timeout=limit_s)
-        except subprocess.TimeoutExpired:
-            timed_out = True
-            os.killpg(proc.pid, 15)
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, 9)
-                proc.wait()
+    returncode, timed_out, wall_s = run_with_limit(argv, env, ROOT, limit_s, log, grace_s=5.0)
     text = log.read_text(errors="replace")
     signal = killing_signal(text)
     result = json.loads(report.read_text()) if report.exists() else None
@@ -194,11 +180,11 @@ def run_one(w: Workload, config: Config, port: int, scratch: Path, limit_s: floa
     elif signal is not None and not (result and result["status"] == "ok"):
         result = synthesized(w, config, "killed", f"a rank was killed by signal {signal}", info, signal)
     elif result is None:
-        result = synthesized(w, config, "error", f"exit {proc.returncode}: {last_error_line(text)}", info)
+        result = synthesized(w, config, "error", f"exit {returncode}: {last_error_line(text)}", info)
     result["driver_version"] = info["driver_version"]
     kept = [ln for ln in text.splitlines() if ln.strip() and "Warning" not in ln and "warnings.warn" not in ln]
-    return {"config": config.name, "returncode": proc.returncode, "timed_out": timed_out,
-            "wall_s": round(time.monotonic() - start, 1), "limit_s": round(limit_s, 1),
+    return {"config": config.name, "returncode": returncode, "timed_out": timed_out,
+            "wall_s": round(wall_s, 1), "limit_s": round(limit_s, 1),
             "result": result, "log_tail": "\n".join(kept)[-4000:]}
 
 

@@ -25,7 +25,6 @@ import argparse
 import json
 import math
 import os
-import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass
@@ -35,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from bench.accuracy import machine  # noqa: E402
-from bench.accuracy.jobs import killing_signal, last_error_line  # noqa: E402
+from bench.accuracy.jobs import killing_signal, last_error_line, run_with_limit  # noqa: E402
 from mist_ds.config import ModelSpec, Plan, get_preset  # noqa: E402
 from mist_ds.config.cluster import ClusterSpec  # noqa: E402
 from mist_ds.config.plan import MemoryStrategy, StagePlan  # noqa: E402
@@ -140,25 +139,12 @@ def hf_argv(w: Workload, c: ParityConfig, report: Path, steps: int, trace_dir: P
 
 def run_side(argv: list[str], env: dict, limit_s: float, log: Path) -> dict:
     """Run one launch; its outcome (never raises for a failed run)."""
-    start, timed_out = time.monotonic(), False
-    with open(log, "w") as handle:
-        proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT,
-                                start_new_session=True)
-        try:
-            proc.wait(timeout=limit_s)
-        except subprocess.TimeoutExpired:
-            timed_out = True
-            os.killpg(proc.pid, 15)
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, 9)
-                proc.wait()
+    returncode, timed_out, wall_s = run_with_limit(argv, env, ROOT, limit_s, log)
     text = log.read_text(errors="replace")
     kept = [ln for ln in text.splitlines() if ln.strip() and "Warning" not in ln and "warnings.warn" not in ln]
-    return {"returncode": proc.returncode, "timed_out": timed_out, "wall_s": round(time.monotonic() - start, 1),
+    return {"returncode": returncode, "timed_out": timed_out, "wall_s": round(wall_s, 1),
             "limit_s": round(limit_s, 1), "signal": killing_signal(text),
-            "error_line": "" if proc.returncode == 0 else last_error_line(text), "log_tail": "\n".join(kept)[-3000:]}
+            "error_line": "" if returncode == 0 else last_error_line(text), "log_tail": "\n".join(kept)[-3000:]}
 
 
 def read_result(path: Path) -> dict | None:
