@@ -82,11 +82,12 @@ def moving_parts(plan: Plan) -> int:
 
 
 def _tie_break_key(plan: Plan, hardware: HardwareProfile) -> tuple:
-    """Inside a tie group: fewer moving parts, then more headroom in whole steps of the model's
+    """Inside a tie group: stock DeepSpeed before another executor (mistpipe has no measured runs
+    yet: config/executors.py), fewer moving parts, then more headroom in whole steps of the model's
     memory error (at most MAX_HEADROOM_STEPS), then the faster prediction, then more headroom."""
     free = headroom_bytes(plan, hardware) / memory_cap(plan, hardware)
     steps = min(MAX_HEADROOM_STEPS, math.floor(max(free, 0.0) / DEFAULT_MEMORY_MARGIN_RATIO))
-    return (moving_parts(plan), -steps, plan.prediction.iteration_time_s, -free)
+    return (plan.executor != "deepspeed", moving_parts(plan), -steps, plan.prediction.iteration_time_s, -free)
 
 
 def honest_order(plans: Sequence[Plan], hardware: HardwareProfile,

@@ -83,3 +83,21 @@ def test_screening_settings_bound_every_setting():
                 assert np.allclose(cost.stable_time_s[..., fastest], cost.stable_time_s.min(axis=-1), rtol=1e-12)
                 fast = cost.stable_time_s
             assert np.all(cost.stable_time_s >= fast * (1 - 1e-12))
+
+
+def test_autotune_keeps_stock_deepspeed_when_mistpipe_is_only_within_the_model_error():
+    """llama-7b on 8 GPUs: mistpipe has a plan as fast as stock ZeRO-1/2 (within api.honest_order's
+    tie) with more headroom; the tie goes to stock DeepSpeed (api._tie_break_key), and mistpipe plans
+    still rank inside the group."""
+    from mist_ds.api import tune, honest_order
+    from mist_ds.search.plans import predicted_plan
+
+    request = TuneRequest(model=resolve_model("llama-7b"), cluster=ClusterSpec(num_nodes=1, gpus_per_node=8),
+                          global_batch_size=64, seq_len=4096)
+    result = tune(request, HW, top_k=10)
+    assert result.plans[0].executor == "deepspeed"
+    mist = search(request, HW, top_k=1, executors=("mistpipe",)).ranked[0]
+    mist_plan = predicted_plan(request, mist, HW)
+    stock = result.plans[0]
+    assert abs(mist_plan.prediction.iteration_time_s / stock.prediction.iteration_time_s - 1) < result.tie_rtol
+    assert honest_order([mist_plan, stock], HW)[0][0] is stock
