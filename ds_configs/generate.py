@@ -29,6 +29,8 @@ EXAMPLES = {
     "llama-13b-1x4-h100-40gb": ("--model llama-13b --gpus-per-node 4 --global-batch 64 --seq-len 4096 "
                                 "--memory-gb 40"),
     "gpt-22b-4x8-h100": "--model gpt-22b --nodes 4 --gpus-per-node 8 --global-batch 512 --seq-len 2048",
+    "llama-13b-1x4-h100-40gb-mistpipe": ("--model llama-13b --gpus-per-node 4 --global-batch 64 --seq-len 4096 "
+                                         "--memory-gb 40 --executors deepspeed,mistpipe"),
 }
 HARDWARE = DEFAULT_PROFILE
 

@@ -36,6 +36,10 @@ def add_request_arguments(parser: argparse.ArgumentParser) -> None:
     space.add_argument("--no-tp", action="store_true", help="no tensor parallelism (default: allowed)")
     space.add_argument("--max-tp", type=int, default=8, help="largest tensor-parallel degree (default: %(default)s)")
     space.add_argument("--zero-stages", default="0,1,2,3", help="ZeRO stages to try, e.g. 1,3 (default: %(default)s)")
+    space.add_argument("--executors", default="deepspeed",
+                       help="engines to propose plans for: deepspeed (stock), mistpipe (mist_ds's pipeline engine "
+                            "with per-stage ZeRO/offload; CPU-tested only so far), e.g. deepspeed,mistpipe "
+                            "(default: %(default)s)")
     space.add_argument("--no-offload", action="store_true", help="no CPU offload of any kind (default: allowed)")
     for kind in ("weights", "gradients", "optimizer", "activations"):
         space.add_argument(f"--no-offload-{kind}", action="store_true", help=f"no {kind} offload (default: allowed)")
@@ -95,7 +99,19 @@ def space_from_args(args: argparse.Namespace) -> SearchSpace:
         offload_optimizer=not (no_offload or args.no_offload_optimizer),
         offload_activations=not (no_offload or args.no_offload_activations),
         recompute=not args.no_recompute, max_micro_batch=args.max_micro_batch,
+        executors=_executors(args.executors),
     )
+
+
+def _executors(text: str) -> tuple[str, ...]:
+    """--executors: comma-separated names of config/executors.py EXECUTORS (one-line UserError otherwise)."""
+    from mist_ds.config.executors import EXECUTORS
+
+    names = tuple(dict.fromkeys(part.strip() for part in text.split(",") if part.strip()))
+    unknown = [n for n in names if n not in EXECUTORS]
+    if not names or unknown:
+        raise UserError(f"--executors '{text}': expected comma-separated names of {', '.join(EXECUTORS)}")
+    return names
 
 
 def memory_cap_bytes(memory_gb: float | None) -> int | None:

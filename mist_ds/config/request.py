@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from mist_ds.config.base import StrictModel
+from mist_ds.config.executors import ExecutorName
 from mist_ds.config.cluster import MAX_GPUS, MAX_GPUS_PER_NODE, ClusterSpec
 from mist_ds.config.hardware import HardwareProfile
 from mist_ds.config.model_spec import MAX_SEQ_LEN, ModelSpec
@@ -60,6 +61,10 @@ class SearchSpace(StrictModel):
     """Allow activation recomputation (per-stage layer count)."""
     max_micro_batch: int = Field(default=64, ge=1, le=MAX_GLOBAL_BATCH)
     """Largest micro-batch size considered."""
+    executors: tuple[ExecutorName, ...] = ("deepspeed",)
+    """Engines the search may propose (config/executors.py). Stock DeepSpeed by default: mist_ds's own
+    pipeline engine ('mistpipe': per-stage ZeRO/offload inside pipelines) has run on CPU only so far, so
+    it is opt-in (autotune --executors deepspeed,mistpipe); searching it also takes several times longer."""
 
     @model_validator(mode="after")
     def _some_zero_stage(self) -> SearchSpace:

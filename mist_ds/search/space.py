@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mist_ds.config import ClusterSpec, ModelSpec, TuneRequest
-from mist_ds.config.executors import ACTIVATION_FRACTIONS, EXECUTORS, Executor, get_executor
+from mist_ds.config.executors import ACTIVATION_FRACTIONS, Executor, get_executor
 from mist_ds.config.plan import describe_mesh, describe_setting
 from mist_ds.cost.mistpipe import bounding_settings
 from mist_ds.search import feasibility as ok
@@ -152,9 +152,9 @@ def screen_settings(request: TuneRequest, layout: Layout) -> tuple[int, tuple[in
 
 
 def executors_for(request: TuneRequest, names: tuple[str, ...] | None = None) -> tuple[str, ...]:
-    """Executors the search enumerates: `names` (default: all, config/executors.py) that train in the
-    request's dtype."""
-    return tuple(n for n in (names or tuple(EXECUTORS)) if request.dtype in get_executor(n).dtypes)
+    """Executors the search enumerates: `names` (default: the request's SearchSpace.executors) that
+    train in the request's dtype."""
+    return tuple(n for n in (names or request.space.executors) if request.dtype in get_executor(n).dtypes)
 
 
 def activation_fractions(request: TuneRequest) -> tuple[float, ...]:

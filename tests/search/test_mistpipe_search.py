@@ -34,7 +34,8 @@ def test_a_per_stage_setting_is_one_more_option_per_stage_and_layer_count():
     from mist_ds.config.executors import STOCK_DEEPSPEED, Setting
 
     request = TuneRequest(model=resolve_model("gpt-125m"), cluster=ClusterSpec(num_nodes=1, gpus_per_node=2),
-                          global_batch_size=16, seq_len=2048, space=SearchSpace(offload_activations=False),
+                          global_batch_size=16, seq_len=2048,
+                          space=SearchSpace(offload_activations=False, executors=("deepspeed", "mistpipe")),
                           gpu_memory_cap_bytes=int(2.0 * GIB))
     ranked = search(request, HW, top_k=5).ranked
     best = ranked[0]
@@ -58,7 +59,7 @@ def test_screening_settings_bound_every_setting():
     from mist_ds.search.space import enumerate_layouts, layout_settings, screen_settings
 
     request = TuneRequest(model=resolve_model("llama-1.3b"), cluster=ClusterSpec(num_nodes=1, gpus_per_node=4),
-                          global_batch_size=16, seq_len=2048)
+                          global_batch_size=16, seq_len=2048, space=SearchSpace(executors=("deepspeed", "mistpipe")))
     model = MistpipeStageCostModel(request.model, HW, request.seq_len, gpus_per_node=4)
     layouts = [lay for lay in enumerate_layouts(request) if lay.executor == "mistpipe" and lay.micro_batch == 2]
     assert {(lay.num_stages, lay.dp) for lay in layouts} >= {(1, 4), (2, 2), (4, 1)}

@@ -146,7 +146,8 @@ def test_search_matches_brute_force_across_both_executors():
     """Both executors in one search; at this cap a mistpipe setting wins (stock DeepSpeed offloads
     weights only with ZeRO-3 and gradients only with the optimizer states)."""
     request = TuneRequest(model=resolve_model("gpt-125m"), cluster=ClusterSpec(num_nodes=1, gpus_per_node=2),
-                          global_batch_size=16, seq_len=2048, space=SearchSpace(offload_activations=False),
+                          global_batch_size=16, seq_len=2048,
+                          space=SearchSpace(offload_activations=False, executors=("deepspeed", "mistpipe")),
                           gpu_memory_cap_bytes=int(2.0 * GIB))
     best = search(request, HW, top_k=1).ranked[0]
     assert best.layout.executor == "mistpipe"

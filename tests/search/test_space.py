@@ -89,8 +89,15 @@ def test_mesh_predicates_follow_deepspeed():
     assert not ok.batch_divides(24, 4, 4) and ok.batch_divides(24, 3, 4)
 
 
+BOTH = SearchSpace(executors=("deepspeed", "mistpipe"))
+
+
+def test_stock_deepspeed_is_the_default_executor():
+    assert {lay.executor for lay in enumerate_layouts(_request(nodes=1, gpus=2))} == {"deepspeed"}
+
+
 def test_mistpipe_layouts_leave_memory_to_the_stages():
-    request = _request(nodes=1, gpus=2)
+    request = _request(BOTH, nodes=1, gpus=2)
     layouts = enumerate_layouts(request)
     stock = [lay for lay in layouts if lay.executor == "deepspeed"]
     mist = [lay for lay in layouts if lay.executor == "mistpipe"]
@@ -107,12 +114,12 @@ def test_mistpipe_layouts_leave_memory_to_the_stages():
 
 
 def test_fp16_requests_search_only_stock_deepspeed():
-    request = _request(nodes=1, gpus=2).model_copy(update={"dtype": "fp16"})
+    request = _request(BOTH, nodes=1, gpus=2).model_copy(update={"dtype": "fp16"})
     assert {lay.executor for lay in enumerate_layouts(request)} == {"deepspeed"}
 
 
 def test_a_candidate_with_per_stage_settings_becomes_a_mistpipe_plan():
-    request = _request(nodes=1, gpus=2)
+    request = _request(BOTH, nodes=1, gpus=2)
     layout = next(lay for lay in enumerate_layouts(request) if lay.executor == "mistpipe" and lay.num_stages == 2)
     part = Partition(1.0, (20, 12), (4, 0), (1.0, 1.0), (0.0, 0.0), (2, 0),
                      memory=((0, 0.5, 0.0, 0.75), (0, 0.0, 0.5, 0.25)))
