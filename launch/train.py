@@ -5,7 +5,7 @@ installed package runs with `deepspeed --module mist_ds.train ...`):
     deepspeed --hostfile H launch/train.py --plan plan.json --steps 20 --report run.json
 
 CPU (no GPU): DS_ACCELERATOR=cpu deepspeed --num_gpus 2 --no_ssh_check --master_addr 127.0.0.1 \
-    launch/train.py --plan plan.json        (gloo, fp32). See mist_ds/runtime/run.py for exit codes.
+    launch/train.py --plan plan.json        (gloo, fp32). See mist_ds/runtime/rank.py for exit codes.
 """
 
 import sys

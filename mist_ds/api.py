@@ -2,7 +2,7 @@
 
 `python -m mist_ds.autotune`, `ds_configs/generate.py`, the benchmarks and the tests all tune through
 here, so ranking and prediction happen one way. The search (mist_ds/search) finds the best layouts and
-partitions under the partition objective (cost/pipeline.py closed_form_bound) that fit the per-GPU
+partitions under the partition objective (cost/clock.py closed_form_bound) that fit the per-GPU
 cap less a memory margin; `tune` then predicts each candidate's plan with `predict_plan` — the
 pipeline clock, the numbers predict, report.md and plan.png show — and ranks the plans by that,
 honestly: plans closer in predicted time than the cost model's measured error are a tie
@@ -19,7 +19,7 @@ from mist_ds.config import HardwareProfile, Plan, TuneRequest
 from mist_ds.config.request import MAX_HOST_MEMORY_BYTES
 from mist_ds.emit.report import memory_cap, peak_bytes
 from mist_ds.search import MemoryFloor, search
-from mist_ds.search.engine import (DEFAULT_MEMORY_MARGIN_RATIO, MODEL_TIME_ERROR_RATIO, Progress,
+from mist_ds.search.driver import (DEFAULT_MEMORY_MARGIN_RATIO, MODEL_TIME_ERROR_RATIO, Progress,
                                    RecomputeMode, SearchStats)
 from mist_ds.search.plans import predicted_plan
 

@@ -29,7 +29,7 @@ from mist_ds.emit.report import offload_text, peak_bytes, recompute_text, split_
 from mist_ds.fileio import MAX_INPUT_BYTES, check_output_folder, write_folder_atomic
 from mist_ds.request_args import add_request_arguments, check_memory_cap, request_from_args
 from mist_ds.search import enumerate_layouts
-from mist_ds.search.engine import DEFAULT_MEMORY_MARGIN_RATIO
+from mist_ds.search.driver import DEFAULT_MEMORY_MARGIN_RATIO
 
 # Fallback plans written beside the winner (--fallbacks): each is a full attempt of the run, so a few.
 DEFAULT_FALLBACKS = 2

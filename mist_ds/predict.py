@@ -21,7 +21,7 @@ from mist_ds.config.units import GIB
 from mist_ds.cost import predict_plan
 from mist_ds.emit.report import layer_range
 from mist_ds.request_args import check_memory_cap
-from mist_ds.search.engine import DEFAULT_MEMORY_MARGIN_RATIO
+from mist_ds.search.driver import DEFAULT_MEMORY_MARGIN_RATIO
 
 
 def _parser() -> argparse.ArgumentParser:

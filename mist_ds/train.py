@@ -3,7 +3,7 @@
     deepspeed --hostfile H --module mist_ds.train --plan plan.json --steps 20 --report run.json
 
 (`launch/train.py` is the same entry as a script, for a checkout.) Flags and exit codes:
-mist_ds/runtime/run.py. `python -m mist_ds.run FOLDER` (what launch.sh calls) runs this for a tuned
+mist_ds/runtime/rank.py. `python -m mist_ds.run FOLDER` (what launch.sh calls) runs this for a tuned
 folder and falls back to the next plan when one runs out of memory.
 """
 
@@ -18,8 +18,8 @@ os.environ.setdefault("PYTORCH_CUDA_ALLOC_CONF", "expandable_segments:True")
 
 
 def main() -> None:
-    """Run one rank (exits the process: mist_ds.runtime.run.finish)."""
-    from mist_ds.runtime.run import main as run_rank
+    """Run one rank (exits the process: mist_ds.runtime.rank.finish)."""
+    from mist_ds.runtime.rank import main as run_rank
 
     run_rank()
 

@@ -11,7 +11,7 @@ import pytest
 from mist_ds.autotune import main
 from mist_ds.config import Plan
 from mist_ds.config.units import GIB
-from mist_ds.search.engine import DEFAULT_MEMORY_MARGIN_RATIO, MODEL_TIME_ERROR_RATIO
+from mist_ds.search.driver import DEFAULT_MEMORY_MARGIN_RATIO, MODEL_TIME_ERROR_RATIO
 
 GPT13 = ["--model", "gpt-1.3b", "--gpus-per-node", "1", "--global-batch", "8", "--seq-len", "2048"]
 

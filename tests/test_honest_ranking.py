@@ -10,7 +10,7 @@ from mist_ds.config import ClusterSpec, TuneRequest, resolve_model
 from mist_ds.config.prediction import MemoryBreakdown, PlanPrediction, StagePrediction, TimeBreakdown
 from mist_ds.config.profiles import load_hardware
 from mist_ds.config.units import GIB
-from mist_ds.search.engine import DEFAULT_MEMORY_MARGIN_RATIO, SearchStats
+from mist_ds.search.driver import DEFAULT_MEMORY_MARGIN_RATIO, SearchStats
 
 from tests.helpers import make_plan
 from tests.runtime.plans import GPT

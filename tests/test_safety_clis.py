@@ -13,7 +13,7 @@ from mist_ds.config import Plan, get_preset
 from mist_ds.config.profiles import load_hardware
 from mist_ds.config.units import GIB
 from tests.helpers import make_plan
-from mist_ds.search.engine import DEFAULT_MEMORY_MARGIN_RATIO
+from mist_ds.search.driver import DEFAULT_MEMORY_MARGIN_RATIO
 
 HW = load_hardware("h100-sxm-80gb")
 

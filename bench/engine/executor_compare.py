@@ -37,7 +37,7 @@ def best_plans(args):
     from mist_ds.config.profiles import load_hardware
     from mist_ds.config.units import GIB
     from mist_ds.search import search
-    from mist_ds.search.engine import DEFAULT_MEMORY_MARGIN_RATIO
+    from mist_ds.search.driver import DEFAULT_MEMORY_MARGIN_RATIO
     from mist_ds.search.plans import predicted_plan
 
     request = TuneRequest(model=resolve_model(args.model), cluster=ClusterSpec(num_nodes=1, gpus_per_node=args.gpus),

@@ -40,11 +40,11 @@ from mist_ds.config.profiles import load_hardware  # noqa: E402
 from mist_ds.cost import predict_plan  # noqa: E402
 from mist_ds.emit.ds_config import build_ds_config  # noqa: E402
 from mist_ds.runtime.data import TokenSource, micro_batches  # noqa: E402
-from mist_ds.runtime.engine import init_distributed, on_cpu, optimizer_config  # noqa: E402
+from mist_ds.runtime.build import init_distributed, on_cpu, optimizer_config  # noqa: E402
 from mist_ds.runtime.mistpipe import StageMemory, build_mistpipe_engine  # noqa: E402
 from mist_ds.runtime.mistpipe.trace import trace_overlap  # noqa: E402
 from mist_ds.runtime.model import BuildOptions  # noqa: E402
-from mist_ds.runtime.pipeline import MistPipelineModule  # noqa: E402
+from mist_ds.runtime.pipeline_module import MistPipelineModule  # noqa: E402
 from mist_ds.runtime.topology import MistMpu, make_topology  # noqa: E402
 
 

@@ -4,7 +4,7 @@
     MIST_DS_TRACE_DIR=DIR MIST_DS_TRACE_STEP=K MIST_DS_TRACE_NAME=NAME \\
         deepspeed ... bench/runtime/traced_train.py --plan plan.json --steps N ...
 
-Runs mist_ds.runtime.run.main unchanged except that step K (0-based) of
+Runs mist_ds.runtime.rank.main unchanged except that step K (0-based) of
 mist_ds.runtime.trainer.run_steps is profiled, and the trace is summarised (bench/runtime/
 trace_summary.py) after the timed loop has returned, so the export never counts in a step's time.
 Without MIST_DS_TRACE_DIR it is launch/train.py.
@@ -50,6 +50,6 @@ if __name__ == "__main__":
     if os.environ.get("MIST_DS_TRACE_DIR"):
         install_tracer(os.environ["MIST_DS_TRACE_DIR"], int(os.environ.get("MIST_DS_TRACE_STEP", "0")),
                        os.environ.get("MIST_DS_TRACE_NAME", "mist_ds"))
-    from mist_ds.runtime.run import main
+    from mist_ds.runtime.rank import main
 
     main()

@@ -125,7 +125,7 @@ class TuneRequest(StrictModel):
 
     def host_profile(self, hardware: HardwareProfile) -> HardwareProfile:
         """`hardware` with this request's host memory and cores: what the cost model should read
-        (CPU Adam threads per rank = cores / GPUs per node, cost/timing.py Rates)."""
+        (CPU Adam threads per rank = cores / GPUs per node, cost/rates.py Rates)."""
         limits = self.host_limits(hardware)
         if (limits.memory_bytes, limits.cpu_cores) == (hardware.host_memory_bytes, hardware.host_cpu_cores):
             return hardware

@@ -3,7 +3,7 @@ compiled once to vectorised numpy. Pure: no torch, torch.distributed, deepspeed 
 
 from __future__ import annotations
 
-from mist_ds.cost.pipeline import closed_form_bound, simulate_pipeline
+from mist_ds.cost.clock import closed_form_bound, simulate_pipeline
 from mist_ds.cost.plan_predict import predict_plan
 from mist_ds.cost.stage import StageCost, StageCostModel
 from mist_ds.cost.stage_args import StageArgs, inflight_microbatches, plan_stage_args, stage_args

@@ -52,7 +52,7 @@ the torch optimizer's step):
   subgroup_gradient_buffer.to(subgroup_to_device); _release_sub_group keeps it): 4 bytes per
   parameter of the GPU sub-groups. offload_param keeps the 16-bit partition on the CPU.
 * Build (ZeRO-3): the runtime builds the whole stage on the GPU before deepspeed.initialize
-  partitions it (mist_ds/runtime/engine.py build_runtime; stage3.py converts the built module), so
+  partitions it (mist_ds/runtime/build.py build_runtime; stage3.py converts the built module), so
   e*N is allocated once at start-up, plus two copies of the largest tensor while it is partitioned
   (measured: l7-2g-c40-b4-z3-off1-rc32 peaked at 13.04 GiB allocated = 12.55 GiB of 16-bit model +
   2 x 0.24 GiB embedding; l38b-2g-c40-b4-z3-w1-off1-rc32 at 16.91 = 14.96 + 2 x 0.98 GiB).

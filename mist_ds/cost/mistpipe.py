@@ -26,7 +26,7 @@ block and N_r the stage's resident ones (embedding, final norm, LM head) on one 
   (pipe/engine.py _exec_forward_pass keeps pipe_buffers['outputs']) even with one stage;
 * transients at the step: the gradient-norm pass squares one unit's device shard into a temporary
   (optimizer.py _global_norm: pow(2)), fp32, and the host tail of a chunk is upcast (take_chunk);
-* start-up: the stage is built whole in 16 bits on the device (runtime/engine.py build_mistpipe,
+* start-up: the stage is built whole in 16 bits on the device (runtime/build.py build_mistpipe,
   pipeline.py) before the units copy, shard and offload it, and every unit keeps its 16-bit shard
   (unit.py initial_shard) until ShardedAdam has made the fp32 master and gradient heads; the peak is
   the largest of the forward/backward, step, optimizer-build and build phases (phase_bytes).
@@ -66,7 +66,7 @@ from mist_ds.cost.memory import ELEM, FP32, activation_exprs
 from mist_ds.cost.shapes import layer_shapes, param_tensor_stats, pow2_bytes, vocab_shard
 from mist_ds.cost.stage import PERSISTENCE_THRESHOLD, StageCost, StageCostModel
 from mist_ds.cost.stage_args import StageArgs
-from mist_ds.cost.timing import Rates
+from mist_ds.cost.rates import Rates
 from mist_ds.cost.work import comm_exprs
 
 SLOTS = MISTPIPE.constants.num_slots

@@ -6,7 +6,7 @@ from mist_ds.config import (HardwareProfile, MemoryBreakdown, Plan, PlanPredicti
                             TimeBreakdown)
 from mist_ds.cost.memory import ELEM
 from mist_ds.cost.mistpipe import cost_model_for
-from mist_ds.cost.pipeline import PipelineTimeline, simulate_pipeline, slowest_boundary_p2p_s
+from mist_ds.cost.clock import PipelineTimeline, simulate_pipeline, slowest_boundary_p2p_s
 from mist_ds.cost.stage import StageCost, StageCostModel
 from mist_ds.cost.stage_args import plan_stage_args
 
@@ -57,7 +57,7 @@ def _stage_prediction(cost: StageCost, timeline: PipelineTimeline, grad_accum: i
 
 
 def timeline_of(plan: Plan, stages: tuple[StagePrediction, ...] | None = None) -> PipelineTimeline:
-    """The pipeline clock (cost/pipeline.py simulate_pipeline) of a predicted plan: what predict_plan
+    """The pipeline clock (cost/clock.py simulate_pipeline) of a predicted plan: what predict_plan
     reports and plan.png draws, from the prediction's own numbers."""
     pred = plan.prediction
     stages = stages if stages is not None else pred.stages

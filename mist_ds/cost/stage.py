@@ -16,7 +16,7 @@ from mist_ds.cost.memory import ELEM, SUB_GROUP_ELEMENTS
 from mist_ds.cost.shapes import (layer_shapes, param_tensor_stats, pinned_matrix_rounding,
                                  pinned_tensor_bytes, vocab_shard)
 from mist_ds.cost.stage_args import StageArgs
-from mist_ds.cost.timing import Rates
+from mist_ds.cost.rates import Rates
 
 PERSISTENCE_THRESHOLD = STOCK_DEEPSPEED.constants.stage3_param_persistence_threshold
 HOST_DEFAULTS = ("pinned_accumulated", "pinned_param_partitions")

@@ -1,6 +1,6 @@
 """Communication of one micro-batch / one iteration of a stage, per GPU (sympy): collective
 volumes, host<->device bytes and optimizer work. Hardware turns these into seconds
-(cost/timing.py); compute time comes from the profile's kernel grid (cost/layer_time.py).
+(cost/rates.py); compute time comes from the profile's kernel grid (cost/layer_time.py).
 
 Sources:
 * TP collectives: this runtime's layout (runtime/tp.py): every row-parallel linear all-reduces its

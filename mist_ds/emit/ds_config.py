@@ -1,7 +1,7 @@
 """Plan -> DeepSpeed config dict (the `ds_config.json` a plan runs with), and the check that a
 config a user may have edited still runs the plan that was costed.
 
-ds_config.json is the source the runtime hands to `deepspeed.initialize` (runtime/engine.py), or for a
+ds_config.json is the source the runtime hands to `deepspeed.initialize` (runtime/build.py), or for a
 plan whose executor is `mistpipe` to `build_mistpipe_engine` (mist_ds/runtime/mistpipe), which reads
 only the batch sizes, `optimizer`, `gradient_clipping`, `bf16` and `data_types.grad_accum_dtype`;
 its config has no `zero_optimization` section and a `mistpipe` section instead that says so and lists

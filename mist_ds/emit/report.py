@@ -203,5 +203,5 @@ def report_markdown(plans: Sequence[Plan], hardware: HardwareProfile, stats: Sea
                   f"{stats.num_layouts} layouts (pipeline depth x mesh x micro-batch x ZeRO/offload), "
                   f"{stats.num_strategies} stage strategies screened by the cost model; exact layer split and "
                   "per-stage recompute by dynamic programming (mist_ds/search/partition.py); plans ranked by the "
-                  "pipeline clock (mist_ds/cost/pipeline.py).", ""]
+                  "pipeline clock (mist_ds/cost/clock.py).", ""]
     return "\n".join(lines).rstrip("\n") + "\n"

@@ -85,7 +85,7 @@ def check_host_memory(plan: Plan, local_rank: int) -> str | None:
     import torch
     import torch.distributed as dist
 
-    from mist_ds.runtime.engine import on_cpu
+    from mist_ds.runtime.build import on_cpu
     from mist_ds.runtime.measure import peak_rss_bytes
 
     rank = dist.get_rank()

@@ -20,7 +20,7 @@ with torch.nn.attention.sdpa_kernel), 'flash_attn' (flash_attn_func). SDPA paths
 to all heads for grouped-query attention (what the cost model's 'sdpa' figure counts); flash-attn
 takes them at kv width. The CUDA-only kernels ('sdpa_cudnn', 'sdpa_efficient', 'flash_attn') run
 SDPA's dispatch on CPU tensors. `runtime_kernels(attention)` is the Kernels the runtime builds for
-a plan (runtime/engine.py) and the profiler measures (mist_ds/profile/layers.py).
+a plan (runtime/build.py) and the profiler measures (mist_ds/profile/layers.py).
 """
 
 from __future__ import annotations

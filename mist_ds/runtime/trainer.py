@@ -9,7 +9,7 @@ import torch.distributed as dist
 
 from mist_ds.config import Plan
 from mist_ds.runtime.data import TokenSource, micro_batches
-from mist_ds.runtime.engine import Runtime
+from mist_ds.runtime.build import Runtime
 
 
 def _sync(device) -> None:

@@ -8,7 +8,7 @@ import numpy as np
 from mist_ds.config import HardwareProfile, TuneRequest
 from mist_ds.cost.memory import ELEM
 from mist_ds.cost.mistpipe import MistpipeStageCostModel, evaluate_by_executor
-from mist_ds.cost.pipeline import slowest_boundary_p2p_s
+from mist_ds.cost.clock import slowest_boundary_p2p_s
 from mist_ds.cost.stage import StageCostModel
 from mist_ds.search.space import Layout
 
@@ -42,7 +42,7 @@ class StageCostAdapter:
 
     def p2p_s(self, layout: Layout) -> float:
         """Slowest stage-boundary transfer of one micro-batch's activation (b x s x h 16-bit values),
-        cached per (micro-batch, stages, GPUs per stage); mist_ds.cost.pipeline.slowest_boundary_p2p_s."""
+        cached per (micro-batch, stages, GPUs per stage); mist_ds.cost.clock.slowest_boundary_p2p_s."""
         key = (layout.micro_batch, layout.num_stages, layout.dp * layout.tp)
         if key not in self._p2p:
             request = self.request

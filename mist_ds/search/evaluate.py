@@ -153,7 +153,7 @@ def cost_rows(adapter, rows: Rows, recompute: np.ndarray, act_fraction: float, l
                                 for name in ("stable_time_s", "delta_time_s", "peak_memory_bytes",
                                              "cpu_memory_bytes")]
     # p2p per micro-batch, once per neighbour, folded into the stable time (the effective stable
-    # time of mist_ds.cost.pipeline.closed_form_bound)
+    # time of mist_ds.cost.clock.closed_form_bound)
     p2p = np.array([adapter.p2p_s(layout) for layout in rows.layouts])[rows.index]
     neighbours = (stage > 0).astype(float) + (stage < stages - 1).astype(float)
     # a strategy whose offloaded state overflows the host counts as needing infinite GPU memory

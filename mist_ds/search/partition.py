@@ -1,7 +1,7 @@
 """Exact inter-stage partition: layer counts, recompute counts and (for executors with per-stage
 memory, config/executors.py) memory settings per pipeline stage.
 
-Objective: mist_ds.cost.pipeline.closed_form_bound (1F1B with first/last micro-batch imbalance; Mist,
+Objective: mist_ds.cost.clock.closed_form_bound (1F1B with first/last micro-batch imbalance; Mist,
 EuroSys'25, section 5.2), with the p2p terms folded into each stage's stable time:
 
     T = sum_i s_i + (G - 1) * max_i s_i + max_i (d_i - sum_{j<i} s_j)
@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mist_ds.cost.pipeline import closed_form_bound
+from mist_ds.cost.clock import closed_form_bound
 
 INF = float("inf")
 

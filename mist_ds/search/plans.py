@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from mist_ds.config import Plan, StagePlan, TuneRequest
 from mist_ds.config.plan import MemoryStrategy
-from mist_ds.search.engine import Candidate
+from mist_ds.search.driver import Candidate
 
 
 def _memory(setting: tuple) -> MemoryStrategy:

@@ -101,7 +101,7 @@ def _probe_plan(plan_path: str) -> dict:
     from mist_ds.config import Plan
     from mist_ds.emit.ds_config import build_ds_config
     from mist_ds.runtime.model import BuildOptions, MistModel
-    from mist_ds.runtime.pipeline import plan_roles
+    from mist_ds.runtime.pipeline_module import plan_roles
 
     plan = Plan.load(plan_path)
     torch.manual_seed(0)

@@ -2,7 +2,7 @@
 
     python tests/cost/gpu_memory_probe.py OUT.json [--quick]
 
-For each plan: build the runtime's engine (mist_ds.runtime.engine.build_runtime, a 1-rank NCCL
+For each plan: build the runtime's engine (mist_ds.runtime.build.build_runtime, a 1-rank NCCL
 group), run two optimizer steps, reset the allocator's peak counters, run a third, and record
 torch.cuda.max_memory_allocated / max_memory_reserved next to the cost model's prediction.
 Also records the saved-activation bytes of one block on CUDA (saved_tensors_hooks, like
@@ -52,7 +52,7 @@ def plan_for(preset, seq, micro, accum, zero, recompute, offload) -> Plan:
 
 def measure_plan(plan: Plan) -> dict:
     from mist_ds.runtime.data import TokenSource
-    from mist_ds.runtime.engine import build_runtime
+    from mist_ds.runtime.build import build_runtime
     from mist_ds.runtime.trainer import train_step
 
     # DeepSpeed keeps engines alive after their last reference goes (global hooks/registries), so
@@ -86,7 +86,7 @@ def diagnose(plan: Plan) -> None:
     """Print the largest live CUDA storages after two steps, with the engine path holding them."""
     from ds_state_probe import _reachable_tensors
     from mist_ds.runtime.data import TokenSource
-    from mist_ds.runtime.engine import build_runtime
+    from mist_ds.runtime.build import build_runtime
     from mist_ds.runtime.trainer import train_step
 
     rt = build_runtime(plan, 0, precision="bf16")
@@ -140,7 +140,7 @@ def main() -> None:
     quick = "--quick" in sys.argv
     os.environ.update(RANK="0", LOCAL_RANK="0", WORLD_SIZE="1", MASTER_ADDR="127.0.0.1",
                       MASTER_PORT=os.environ.get("MASTER_PORT", "29533"))
-    from mist_ds.runtime.engine import init_distributed
+    from mist_ds.runtime.build import init_distributed
 
     init_distributed()
     if "--recompute" in sys.argv:

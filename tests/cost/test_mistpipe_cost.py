@@ -158,7 +158,7 @@ def test_predict_costs_a_per_stage_mistpipe_plan():
 
 
 def test_the_stage_is_built_whole_before_anything_is_sharded_or_offloaded():
-    """runtime/engine.py builds MistPipelineModule on the device in 16 bits, and StageRuntime only then
+    """runtime/build.py builds MistPipelineModule on the device in 16 bits, and StageRuntime only then
     copies and shards it: however much a setting offloads, the peak is at least the stage's 16-bit
     weights (2 bytes x parameters, here 69e9 / 2 stages), at the build or while the optimizer is made."""
     spec = get_preset("llama-70b")

@@ -11,7 +11,7 @@ from mist_ds.config.hw_lookup import collective_time_s
 from mist_ds.config.plan import MemoryStrategy
 from mist_ds.config.profiles import load_hardware
 from mist_ds.cost import StageCostModel, inflight_microbatches, plan_stage_args, predict_plan
-from mist_ds.cost.timing import Rates
+from mist_ds.cost.rates import Rates
 
 
 def test_inflight_is_stage_distance_to_the_end_capped_by_grad_accum():

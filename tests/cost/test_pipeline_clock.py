@@ -1,4 +1,4 @@
-"""The pipeline clock (cost/pipeline.py): DeepSpeed's instruction stream, hand-computed makespans on
+"""The pipeline clock (cost/clock.py): DeepSpeed's instruction stream, hand-computed makespans on
 uniform and uneven stages, and how Mist's closed form relates to it."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from mist_ds.cost.pipeline import closed_form_bound, simulate_pipeline, train_schedule_steps
+from mist_ds.cost.clock import closed_form_bound, simulate_pipeline, train_schedule_steps
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -108,7 +108,7 @@ def test_clock_rejects_mismatched_inputs(bad):
 def test_micro_batch_of_every_step_is_deepspeeds(stages, accum):
     from deepspeed.runtime.pipe import schedule as ds
 
-    from mist_ds.cost.pipeline import _step_to_micro_batch
+    from mist_ds.cost.clock import _step_to_micro_batch
 
     for stage in range(stages):
         theirs = ds.TrainSchedule(micro_batches=accum, stages=stages, stage_id=stage)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mist_ds.config import get_preset
-from mist_ds.cost.pipeline import slowest_boundary_p2p_s
+from mist_ds.cost.clock import slowest_boundary_p2p_s
 from mist_ds.cost.stage_args import plan_stage_args
 from tests.helpers import make_plan
 

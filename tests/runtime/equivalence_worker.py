@@ -15,8 +15,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 import torch.distributed as dist  # noqa: E402
 
 from mist_ds.runtime.data import TokenSource  # noqa: E402
-from mist_ds.runtime.run import finish  # noqa: E402
-from mist_ds.runtime.engine import build_runtime, init_distributed  # noqa: E402
+from mist_ds.runtime.rank import finish  # noqa: E402
+from mist_ds.runtime.build import build_runtime, init_distributed  # noqa: E402
 from mist_ds.runtime.trainer import train_step  # noqa: E402
 from tests.runtime.plans import CASES, CASES_4  # noqa: E402
 
@@ -50,7 +50,7 @@ def main() -> None:
     results = {name: run_case(name, args.steps, args.lr) for name in args.cases.split(",")}
     if dist.get_rank() == 0:
         Path(args.out).write_text(json.dumps(results, indent=1))
-    finish(0)  # the runtime's own exit sequence (runtime/run.py)
+    finish(0)  # the runtime's own exit sequence (runtime/rank.py)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ import torch.distributed as dist  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 from mist_ds.runtime.loss import IGNORE_INDEX, cross_entropy  # noqa: E402
-from mist_ds.runtime.run import finish  # noqa: E402
+from mist_ds.runtime.rank import finish  # noqa: E402
 
 TOKENS, VOCAB = (3, 7), 64
 
@@ -56,7 +56,7 @@ def main() -> None:
                for chunk in ((False, True) if impl == "chunked" else (False,))}
     if dist.get_rank() == 0:
         Path(args.out).write_text(json.dumps(results, indent=1))
-    finish(0)  # the runtime's own exit sequence (runtime/run.py)
+    finish(0)  # the runtime's own exit sequence (runtime/rank.py)
 
 
 if __name__ == "__main__":

@@ -18,11 +18,11 @@ import torch.distributed as dist  # noqa: E402
 
 from mist_ds.emit.ds_config import build_ds_config  # noqa: E402
 from mist_ds.runtime.data import TokenSource, micro_batches  # noqa: E402
-from mist_ds.runtime.engine import init_distributed, optimizer_config  # noqa: E402
+from mist_ds.runtime.build import init_distributed, optimizer_config  # noqa: E402
 from mist_ds.config.plan import MemoryStrategy  # noqa: E402
 from mist_ds.runtime.mistpipe import StageMemory, build_mistpipe_engine  # noqa: E402
 from mist_ds.runtime.model import BuildOptions  # noqa: E402
-from mist_ds.runtime.pipeline import MistPipelineModule  # noqa: E402
+from mist_ds.runtime.pipeline_module import MistPipelineModule  # noqa: E402
 from mist_ds.runtime.topology import MistMpu, make_topology  # noqa: E402
 from tests.runtime.mistpipe_cases import CASES_2, CASES_4  # noqa: E402
 from tests.runtime.plans import GPT, make_plan  # noqa: E402

@@ -14,7 +14,7 @@ from mist_ds.config import RunReport
 from mist_ds.runtime.data import TokenSource, micro_batches
 from mist_ds.runtime.measure import throughput, timing_stats
 from mist_ds.runtime.model import block_roles
-from mist_ds.runtime.pipeline import plan_roles, spec_boundaries
+from mist_ds.runtime.pipeline_module import plan_roles, spec_boundaries
 
 from .plans import CASES, GPT, make_plan
 

@@ -18,7 +18,7 @@ from mist_ds.cli import UserError
 from mist_ds.config import RunReport
 from mist_ds.config.units import GIB
 from mist_ds.runtime.host_check import MESSAGE_PREFIX, RankHost, rank_need_bytes, shortfall_message
-from mist_ds.search.engine import DEFAULT_MEMORY_MARGIN_RATIO
+from mist_ds.search.driver import DEFAULT_MEMORY_MARGIN_RATIO
 from tests.runtime.plans import CASES
 from tests.test_honest_ranking import _predicted, dp, pp
 

@@ -120,7 +120,7 @@ def test_cpu_cores_change_the_cpu_adam_rate_the_cost_model_uses():
     fewer = ISSUE_18.model_copy(update={"host_cpu_cores": 4})
     slow, fast = (StageCostAdapter(r, r.host_profile(H200)).rates for r in (fewer, ISSUE_18))
     # every rank's CPU Adam runs on all of the node's cores (the launcher sets no thread count) and
-    # the node's ranks share that rate (cost/timing.py Rates): 4 cores against the profile's 32
+    # the node's ranks share that rate (cost/rates.py Rates): 4 cores against the profile's 32
     assert (slow.threads, fast.threads) == (4, 32)
     assert slow.cpu_adam_params_per_s < fast.cpu_adam_params_per_s
 

@@ -13,7 +13,7 @@ import pytest
 
 from mist_ds.api import MAX_HEADROOM_STEPS
 from mist_ds.config.units import GIB
-from mist_ds.search.engine import DEFAULT_MEMORY_MARGIN_RATIO, MODEL_TIME_ERROR_RATIO
+from mist_ds.search.driver import DEFAULT_MEMORY_MARGIN_RATIO, MODEL_TIME_ERROR_RATIO
 
 ACCURACY = Path(__file__).resolve().parents[2] / "bench" / "results" / "accuracy.json"
 

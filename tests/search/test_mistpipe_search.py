@@ -9,7 +9,7 @@ from mist_ds.config import ClusterSpec, SearchSpace, TuneRequest, resolve_model
 from mist_ds.config.profiles import load_hardware
 from mist_ds.config.units import GIB
 from mist_ds.search import search
-from mist_ds.search.engine import TIE_RTOL, Candidate
+from mist_ds.search.driver import TIE_RTOL, Candidate
 from mist_ds.search.partition import Partition
 from mist_ds.search.space import Layout
 

@@ -7,7 +7,7 @@ import itertools
 import numpy as np
 import pytest
 
-from mist_ds.cost.pipeline import closed_form_bound
+from mist_ds.cost.clock import closed_form_bound
 from mist_ds.search.partition import (
     StageOptions,
     best_partition,

@@ -1,6 +1,6 @@
 """The whole search (screening, bisection, branch and bound, partition) against brute force over
 every layout, layer split and per-stage recompute / offload choice (and, for mistpipe layouts, per-stage
-memory setting), on the real cost models, for the search's objective (cost.pipeline.closed_form_bound);
+memory setting), on the real cost models, for the search's objective (cost.clock.closed_form_bound);
 and mist_ds.api.tune's ranking by the clock."""
 
 from __future__ import annotations

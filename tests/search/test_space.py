@@ -12,7 +12,7 @@ from mist_ds.config import ClusterSpec, SearchSpace, TuneRequest, resolve_model
 from mist_ds.emit.ds_config import build_ds_config
 from mist_ds.search import enumerate_layouts
 from mist_ds.search import feasibility as ok
-from mist_ds.search.engine import Candidate
+from mist_ds.search.driver import Candidate
 from mist_ds.search.partition import Partition
 from mist_ds.search.plans import plan_from_candidate
 from mist_ds.search.space import layout_settings

@@ -12,7 +12,7 @@ synchronous save_on_cpu: `stage_memory` decides); `stage_memory` is this rank's 
 `num_offloaded_layers`); `ds_config` is the one `emit.ds_config.build_ds_config` writes for a
 `mistpipe` plan (batch sizes and gradient accumulation go to DeepSpeed; optimizer,
 gradient_clipping, bf16 and data_types are read here; there is no zero_optimization section).
-It replaces `deepspeed.initialize` for plans whose executor is `mistpipe` (runtime/engine.py);
+It replaces `deepspeed.initialize` for plans whose executor is `mistpipe` (runtime/build.py);
 `deepspeed --hostfile ... launch/train.py --plan plan.json` stays the way to run them.
 
 Plans

@@ -2,7 +2,7 @@
 
 Host memory (issue 18): every rank records its peak RSS and the peak of torch's pinned host allocator,
 and samples its node's MemAvailable from the moment this module is imported: launch/train.py
-(mist_ds/runtime/run.py, train) imports it before the model or the engine allocates anything, so the
+(mist_ds/runtime/rank.py, train) imports it before the model or the engine allocates anything, so the
 minimum covers model build, engine set-up and every step.
 """
 

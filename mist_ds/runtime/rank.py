@@ -139,7 +139,7 @@ def host_memory_stop(plan, args, precision: str) -> int | None:
     import torch.distributed as dist
 
     from mist_ds.runtime.host_check import check_host_memory
-    from mist_ds.runtime.report import failure_report, write_report
+    from mist_ds.runtime.reporting import failure_report, write_report
 
     if args.no_host_check:
         return None
@@ -172,8 +172,8 @@ def train(args, plan, ds_config, hardware, source) -> int:
     import torch
     import torch.distributed as dist
 
-    from mist_ds.runtime import engine as eng
-    from mist_ds.runtime.report import failure_report, success_report, write_report
+    from mist_ds.runtime import build as eng
+    from mist_ds.runtime.reporting import failure_report, success_report, write_report
     from mist_ds.runtime.trainer import run_steps
 
     local_rank = args.local_rank if args.local_rank is not None else int(os.environ.get("LOCAL_RANK", 0))
@@ -235,7 +235,7 @@ def main(argv: list[str] | None = None) -> None:
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         sys.exit(EXIT_USAGE)
-    from mist_ds.runtime.engine import init_distributed
+    from mist_ds.runtime.build import init_distributed
 
     if args.report and os.environ.get("RANK", "0") == "0" and os.path.exists(args.report):
         os.unlink(args.report)  # a stale report must not pass for this run's

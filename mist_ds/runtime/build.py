@@ -20,7 +20,7 @@ from mist_ds.config import Plan
 from mist_ds.emit.ds_config import Precision, UnsupportedPlanError, build_ds_config, with_precision
 from mist_ds.runtime.kernels import Kernels
 from mist_ds.runtime.model import BuildOptions, MistModel
-from mist_ds.runtime.pipeline import MistPipelineModule, plan_roles
+from mist_ds.runtime.pipeline_module import MistPipelineModule, plan_roles
 from mist_ds.runtime.topology import MistMpu, make_topology
 
 DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}
