@@ -56,11 +56,6 @@ class StageCost:
         return StageCost(**{f.name: getattr(self, f.name)[index] for f in fields(self)})
 
 
-def _as_arrays(*values) -> list[np.ndarray]:
-    """Broadcast scalars/arrays together as float arrays."""
-    return [a.astype(float) for a in np.broadcast_arrays(*[np.asarray(v) for v in values])]
-
-
 class StageCostModel:
     """Memory and time of pipeline stages of one model on one hardware profile.
 

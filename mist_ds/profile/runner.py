@@ -10,7 +10,6 @@ import datetime as dt
 import importlib.metadata
 import os
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from contextlib import nullcontext
