@@ -20,6 +20,7 @@ from mist_ds.config.hardware import (
     InterferenceFactor,
     MatmulSample,
     MemoryKernelSample,
+    RUN_DERIVED_FIELDS,
     Provenance,
 )
 from mist_ds.config.hw_lookup import bus_factor
@@ -152,7 +153,9 @@ def _provenance(raw: Raw, fits: list[CollectiveFit], fallback_used: list[str], e
 
 
 def assemble_profile(raw: Raw, name: str, fallback: HardwareProfile) -> HardwareProfile:
-    """Build a HardwareProfile from raw measurements; gaps are filled from `fallback`."""
+    """Build a HardwareProfile from raw measurements; gaps are filled from `fallback`, and the
+    run-derived terms (config/hardware.py RUN_DERIVED_FIELDS: calibrated from training runs, absent from
+    any raw file) are `fallback`'s, so rebuilding a calibrated profile keeps its calibration."""
     meta = raw.get("meta", {})
     used: list[str] = []
 
@@ -173,7 +176,8 @@ def assemble_profile(raw: Raw, name: str, fallback: HardwareProfile) -> Hardware
                 for r in raw.get("cpu_adam", []))
     interference, inter_note = _interference(raw)
     gpu_adam = raw.get("gpu_adam")
-    return HardwareProfile(
+    kept = {field: getattr(fallback, field) for field in RUN_DERIVED_FIELDS}  # from runs, not the raw file
+    return HardwareProfile(**kept,
         name=name, gpu_name=pick(meta.get("card") or None, "gpu_name"),
         gpu_memory_bytes=pick(meta.get("gpu_memory_bytes"), "gpu_memory_bytes"),
         num_gpus_per_node=pick(meta.get("local_world_size"), "num_gpus_per_node"),

@@ -88,3 +88,15 @@ def test_collective_time_uses_bus_factor():
     t = collective_time_s(hw, "all_gather", "intra_node", 2, 2**30)
     assert t == pytest.approx(ALPHA + 2**30 * 0.5 / (BUS_GBPS * 1e9))
     assert collective_time_s(hw, "all_reduce", "intra_node", 1, 2**30) == 0.0
+
+
+def test_rebuilding_from_raw_keeps_the_run_derived_terms():
+    # the shipped h200 profile's calibrated terms come from training runs, not from any raw file: a
+    # profile rebuilt from raw measurements (profile --from-raw) must keep them (issue 12)
+    from mist_ds.config.hardware import RUN_DERIVED_FIELDS
+
+    calibrated = load_hardware("h200")
+    assert calibrated.allocator_overhead_fraction > 0 and calibrated.host_process_base_bytes > 0
+    rebuilt = assemble_profile(synthetic_raw(), "rebuilt", calibrated)
+    for field in RUN_DERIVED_FIELDS:
+        assert getattr(rebuilt, field) == getattr(calibrated, field), field
