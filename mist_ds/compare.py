@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from collections.abc import Sequence
 
 from mist_ds.cli import OneLineParser, UserError, exit_code
@@ -143,6 +144,8 @@ def _compare(argv: Sequence[str] | None) -> int:
                         help="profile to predict with (default: the one of the GPU the run reports)")
     parser.add_argument("--stored", action="store_true", help="use the plan's stored prediction")
     parser.add_argument("--force", action="store_true", help="compare even when the run is of another plan")
+    parser.add_argument("--plot", default=None, metavar="FILE.png",
+                        help="also write a PNG: per-stage memory and the iteration time, predicted vs measured")
     args = parser.parse_args(argv)
     plan, run = _load(Plan, args.plan), _load(RunReport, args.run)
     hashes = plan_file_hashes(args.plan)
@@ -150,6 +153,12 @@ def _compare(argv: Sequence[str] | None) -> int:
         raise UserError(f"{args.run} is a run of plan {run.plan_hash}, not of {args.plan} "
                         f"({', '.join(sorted(hashes))}); --force compares anyway")
     result = comparison(plan, run, args.hardware, args.stored, hashes)
+    if args.plot is not None:
+        from mist_ds.emit.compare_plot import comparison_png
+        from mist_ds.fileio import write_bytes_atomic
+
+        write_bytes_atomic(Path(args.plot), comparison_png(result, prediction_for(plan, run, args.hardware,
+                                                                                   args.stored)[0]))
     print(json.dumps(result, indent=2) if args.json else render(result))
     return 0
 
