@@ -54,6 +54,16 @@ class Scored:
     error_message: str = ""
 
 
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def repo_relative(path: Path) -> str:
+    """`path` relative to the checkout when inside it (committed reports must not name this machine's
+    folders), else as given."""
+    resolved = Path(path).resolve()
+    return str(resolved.relative_to(ROOT)) if resolved.is_relative_to(ROOT) else str(path)
+
+
 def _worst(errors: list[float | None]) -> float | None:
     known = [e for e in errors if e is not None]
     return max(known, key=abs) if known else None
@@ -85,7 +95,7 @@ def score(name: str, source: str, plan_path: Path, run_path: Path, in_sample: tu
     host = [(s.cpu_memory_bytes, r) for s, r in zip(pred.stages, rss) if r]
     host_pred, host_meas = max(host, key=lambda pair: pair[1]) if (offload and ok and host) else (None, None)
     return Scored(
-        name=name, source=source, plan_path=str(plan_path), run_path=str(run_path),
+        name=name, source=source, plan_path=repo_relative(plan_path), run_path=repo_relative(run_path),
         family=family(knobs), workload=workload(knobs), status=run.status, gpu_name=run.gpu_name,
         date=run.date_utc[:10], hardware=hw.name, same_plan=run.plan_hash in plan_file_hashes(plan_path),
         in_sample=in_sample, predicted_fit=max(s.peak_memory_bytes for s in pred.stages) <= cap,

@@ -11,13 +11,13 @@ from pathlib import Path
 
 from mist_ds.config import HardwareProfile, Plan
 from mist_ds.config.request import HostLimits
+from mist_ds.config.search_stats import SearchStats
 from mist_ds.emit.ds_config import build_ds_config
 from mist_ds.emit.launch import hostfile_text, launch_script
 from mist_ds.emit.plot import plan_png
 from mist_ds.emit.ranking import Ranking, ranking_markdown
 from mist_ds.emit.report import memory_cap, report_markdown
 from mist_ds.fileio import write_files_atomic
-from mist_ds.search import SearchStats
 
 OUTPUT_FILES = ("ds_config.json", "hostfile", "launch.sh", "report.md", "plan.png", "plan.json")
 OUTPUT_FOLDERS = ("fallback", "hf")

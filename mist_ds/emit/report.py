@@ -10,10 +10,10 @@ from collections.abc import Sequence
 
 from mist_ds.config import HardwareProfile, Plan
 from mist_ds.config.request import HostLimits
+from mist_ds.config.search_stats import SearchStats
 from mist_ds.emit.hf import hf_trainer_blocker
 from mist_ds.emit.host import host_lines
 from mist_ds.emit.readable import MEMORY_UNITS, TIME_UNITS, Unit, bytes_text, in_unit, pick_unit, seconds_text
-from mist_ds.search import SearchStats
 
 TIME_KINDS = ("compute_s", "recompute_s", "tp_comm_s", "dp_comm_s", "offload_s", "optimizer_s", "pipeline_s")
 LEGEND = ("setting: pp pipeline stages, dp data-parallel and tp tensor-parallel degree; mb micro-batch per GPU; "

@@ -10,6 +10,7 @@ from typing import Literal
 import numpy as np
 
 from mist_ds.config import HardwareProfile, TuneRequest
+from mist_ds.config.search_stats import SearchStats
 from mist_ds.search.costing import StageCostAdapter
 from mist_ds.search.evaluate import Limits, Screen, resolve, screen_layouts
 from mist_ds.search.partition import INF, Partition, best_partition, chain_dp, lower_bound
@@ -69,25 +70,6 @@ class MemoryFloor:
     peak_bytes: float
     layout: Layout
     layers: tuple[int, ...]
-
-
-@dataclass(frozen=True)
-class SearchStats:
-    """How much the search looked at (report.md's "Search" section)."""
-
-    num_layouts: int
-    """Engine-wide settings enumerated (pipeline depth x mesh x micro-batch x ZeRO/offload)."""
-    num_strategies: int
-    """Stage strategies screened by the cost model (rows of the screening pass)."""
-    memory_cap_bytes: int
-    """Per-GPU memory cap of the request (--memory-gb, else the card's memory)."""
-    memory_margin_ratio: float = 0.0
-    """Fraction of the cap kept free: every plan fits in memory_cap_bytes x (1 - this)."""
-
-    @property
-    def usable_bytes(self) -> int:
-        """The per-GPU memory plans had to fit: the cap less the margin."""
-        return int(self.memory_cap_bytes * (1.0 - self.memory_margin_ratio))
 
 
 @dataclass(frozen=True)
