@@ -187,6 +187,14 @@ B10 = [
           note="host-memory binding: ~110 GiB of CPU state per GPU on a 256 GiB node (issue 18)"),
 ]
 
+# Batch 11 (2 GPUs): issue 18's request as a user types it (autotune --zero-stages 2,3), its winner
+# run through the folder's launch.sh (the fallback wrapper), not through run_batch.
+B11 = [
+    AutotuneCase("auto-l13-2g-c78-s4096-b32-z23", "llama-13b", 2, 78, 4096, 32,
+                 space={"zero_stages": (2, 3)},
+                 note="issue 18's request; run by launch.sh --steps 3 --warmup 1 (2 timed steps)"),
+]
+
 # In-sample runs: the shipped h200 profile's run-derived terms were fitted on these runs alone
 # (python -m mist_ds.calibrate; profiling/profiles/h200.json provenance names them): every 1-GPU run
 # of batches b3 and b4, and of each 2-GPU family with two or more runs the first by name. Every
@@ -207,7 +215,7 @@ def _marked(batch: list[Case | AutotuneCase]) -> list[Case | AutotuneCase]:
 BATCHES: dict[str, list[Case | AutotuneCase]] = {name: _marked(batch) for name, batch in {
     "b1-zero3-tp-offload": B1, "b2-zero3-offload": B2, "b3-1gpu-pairs": B3, "b4-1gpu-offload": B4,
     "b5-pipeline-tp": B5, "b6-llama27-40g": B6, "b7-autotune": B7, "b8-1gpu-offload": B8,
-    "b9-13b-offload": B9, "b10-host-memory": B10,
+    "b9-13b-offload": B9, "b10-host-memory": B10, "b11-issue18": B11,
 }.items()}
 CASES: dict[str, Case | AutotuneCase] = {c.name: c for batch in BATCHES.values() for c in batch}
 
