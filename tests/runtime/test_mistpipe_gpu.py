@@ -21,8 +21,9 @@ MEMORY = StageMemory(zero_stage=3, offload_weights_ratio=0.5, offload_gradients_
                      num_offloaded_layers=2)
 
 
-def profiled_iteration(tmp_path, memory: StageMemory, **options):
-    """(trace path, runtime): profile of the third iteration of a 6-block bf16 stack."""
+def profiled_iteration(tmp_path, memory: StageMemory, batch: int = 4, **options):
+    """(trace path, runtime): profile of the third iteration of a 6-block bf16 stack, micro-batches
+    of `batch` x 1024 tokens."""
     spec = tiny_model(num_layers=6, hidden_size=1024, num_heads=16, num_kv_heads=16,
                       ffn_hidden_size=4096, max_seq_len=1024)
     device = torch.device("cuda")
@@ -32,7 +33,7 @@ def profiled_iteration(tmp_path, memory: StageMemory, **options):
                   dp_rank=0, opt_world=1, pinned=True)
     rt = StageRuntime(blocks, memory, env, hyper=HYPER, clip=1.0, mp_group=None, tp_rank=0,
                       is_block=lambda m: isinstance(m, TransformerBlock), **options)
-    x = torch.randn(4, 1024, spec.hidden_size, device=device, dtype=torch.bfloat16)
+    x = torch.randn(batch, 1024, spec.hidden_size, device=device, dtype=torch.bfloat16)
     losses = []
 
     def iteration():
@@ -68,7 +69,10 @@ def test_copies_run_on_side_streams_under_compute(tmp_path):
 
 
 def test_deferred_block_steps_run_beside_the_next_forward(tmp_path):
-    path, rt = profiled_iteration(tmp_path, StageMemory(), defer_step=True)
+    # 16 x 1024 tokens: at 4 x 1024 (2x H200, 2026-11-30) the adam kernels ran on the opt stream but
+    # overlapped no compute kernel (overlap_us 0): a block's forward finished on the device before
+    # the host had queued the next block's step, so the stack must be device-bound to show overlap
+    path, rt = profiled_iteration(tmp_path, StageMemory(), batch=16, defer_step=True)
     got = kernel_overlap(load_events(path), "adam")
     assert got["num_kernels"] > 0 and got["compute_stream"] not in got["streams"], got
     assert got["overlap_us"] > 0, got

@@ -113,13 +113,21 @@ class ActivationOffloader:
         self._alive.clear()
 
     def _load(self, packed: Packed) -> None:
+        """Allocate the device copy on the h2d stream itself, then mark it used by compute.
+
+        Allocated on the compute stream (the first version), the caching allocator could hand out
+        a block the compute stream had freed but still had queued kernels reading, and the h2d
+        copy, ordered only after the d2h event, overwrote it: an illegal memory access on 2x H200
+        (bench/engine/mistpipe_offload.py, variant 'activations'; gone under CUDA_LAUNCH_BLOCKING=1).
+        A block allocated on the h2d stream is reused only in that stream's order; record_stream
+        keeps it from reuse until the compute stream's reads of it are done."""
         streams = self.streams
-        device = torch.empty(packed.shape, dtype=packed.host.dtype, device=streams.device)
         streams.wait(packed.stored, "h2d")
-        streams.keep_alive(device, "h2d")
         with streams.on("h2d"):
+            device = torch.empty(packed.shape, dtype=packed.host.dtype, device=streams.device)
             device.copy_(packed.host.view(packed.shape), non_blocking=True)
             packed.loaded = streams.record("h2d")
+        streams.keep_alive(device, "compute")
         packed.device_tensor = device
 
     def prefetch(self, key: tuple[int, int]) -> None:

@@ -72,8 +72,8 @@ class Streams:
             self.stream(name).wait_stream(self.stream("compute"))
 
     def keep_alive(self, tensor: torch.Tensor, name: str) -> None:
-        """Tell the caching allocator that `tensor` (allocated on the compute stream) is used by
-        side stream `name`, so its memory is not reused before that work finishes."""
+        """Tell the caching allocator that `tensor` (allocated on another stream) is used by stream
+        `name`, so its memory is not reused before that work finishes."""
         if self.cuda and tensor.is_cuda:
             tensor.record_stream(self.stream(name))
 
