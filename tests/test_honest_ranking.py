@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from mist_ds.api import TuneResult, fallback_plans, honest_order, moving_parts, tune
+from mist_ds.api import MIN_FALLBACK_SAVING_RATIO, TuneResult, fallback_plans, honest_order, moving_parts, tune
 from mist_ds.config import ClusterSpec, TuneRequest, resolve_model
 from mist_ds.config.prediction import MemoryBreakdown, PlanPrediction, StagePrediction, TimeBreakdown
 from mist_ds.config.profiles import load_hardware
@@ -81,7 +81,8 @@ def _result(plans) -> TuneResult:
 def test_fallbacks_need_less_gpu_or_host_memory_than_the_winner():
     winner = _predicted(dp(), 1.0, 8.0, host_gib=4.0)
     more = _predicted(dp(micro_batch=1), 1.5, 9.0, host_gib=4.0)     # needs more of both: skipped
-    barely = _predicted(dp(micro_batch=4), 1.6, 7.5, host_gib=3.8)   # saves < 9% of either: skipped
+    small = 1 - MIN_FALLBACK_SAVING_RATIO / 2                         # saves half the minimum of either
+    barely = _predicted(dp(micro_batch=4), 1.6, 8.0 * small, host_gib=4.0 * small)   # skipped
     less_gpu = _predicted(pp(), 2.0, 6.0, host_gib=4.0)
     less_host = _predicted(make_plan(GPT, [{"end": 4}], tp=2), 3.0, 9.0, host_gib=1.0)
     result = _result([winner, more, barely, less_gpu, less_host])

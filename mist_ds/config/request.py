@@ -31,9 +31,10 @@ MAX_CPU_CORES = 2**16
 # Host memory kept free per GPU process of a plan that offloads (the --host-memory-margin default).
 # Measured: in bench/results/accuracy.json (the committed GPU runs, re-predicted by the current cost
 # model, whose host prediction includes the process base: cost/host_memory.py), a rank's peak RSS
-# exceeds its predicted host bytes by at most 3.3 GiB; 4 GiB covers the largest.
+# exceeds its predicted host bytes by at most 5.4 GiB (llama-13b, ZeRO-3 with weights and half the
+# optimizer offloaded: 113.8 GiB measured, 108.4 predicted); 6 GiB covers the largest.
 # tests/search/test_host_limits.py recomputes it from that file.
-DEFAULT_HOST_MEMORY_MARGIN_BYTES = 4 * GIB
+DEFAULT_HOST_MEMORY_MARGIN_BYTES = 6 * GIB
 
 
 class SearchSpace(StrictModel):
