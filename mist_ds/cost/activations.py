@@ -13,8 +13,12 @@ fp16, dropout, no flash), adapted to this runtime:
   * RoPE saves its cos/sin tables (s x rot_dim each, shared by q and k);
   * Megatron TP without sequence parallelism: tensors entering column-parallel linears are full
     width on every rank, everything between column and row linears is 1/tp.
-Every count below is checked against torch.autograd.graph.saved_tensors_hooks on the runtime's
-block in tests/cost/test_activations.py.
+The block's saves are listed once, one entry per save call (block_saves): GPU memory holds each
+storage once (layer_saved_bytes, the NEW entries), while torch's save_on_cpu allocates one pinned
+host tensor per call, each rounded up to a power of two (pinned_call_bytes), so host memory under
+activation offload is derived from the same list. Every count below is checked against
+torch.autograd.graph.saved_tensors_hooks on the runtime's block in tests/cost/test_activations.py
+(bytes per storage) and tests/cost/test_saved_calls.py (call by call).
 """
 
 from __future__ import annotations
