@@ -13,17 +13,26 @@ fp16, dropout, no flash), adapted to this runtime:
   * RoPE saves its cos/sin tables (s x rot_dim each, shared by q and k);
   * Megatron TP without sequence parallelism: tensors entering column-parallel linears are full
     width on every rank, everything between column and row linears is 1/tp.
-Every count below is checked against torch.autograd.graph.saved_tensors_hooks on the runtime's
-block in tests/cost/test_activations.py.
+The block's saves are listed once, one entry per save call (block_saves): GPU memory holds each
+storage once (layer_saved_bytes, the NEW entries), while torch's save_on_cpu allocates one pinned
+host tensor per call, each rounded up to a power of two (pinned_call_bytes), so host memory under
+activation offload is derived from the same list. Every count below is checked against
+torch.autograd.graph.saved_tensors_hooks on the runtime's block in tests/cost/test_activations.py
+(bytes per storage) and tests/cost/test_saved_calls.py (call by call).
 """
 
 from __future__ import annotations
 
-from typing import Literal, get_args
+from dataclasses import dataclass
+from typing import Any, Literal, get_args
+
+import numpy as np
 
 from mist_ds.config import ModelSpec
 from mist_ds.config.plan import AttentionKernel
-from mist_ds.cost.symbols import PP, VS, b, tp
+from mist_ds.cost.shapes import pow2_bytes
+from mist_ds.cost.symbols import PP, VS, b
+from mist_ds.cost.symbols import tp as TP_SYM
 
 Attention = Literal["sdpa", "flash_attn", "math"]
 Platform = Literal["cuda", "cpu"]
@@ -42,66 +51,167 @@ ATTENTION_SAVES: dict[str, Attention] = {"auto": "sdpa", "sdpa": "sdpa", "sdpa_f
 LOSS_CHUNK_LOGITS = 1 << 24
 
 
-def _norm_bytes_per_token(model: ModelSpec, elem: int, platform: Platform) -> float:
-    """Bytes the block's norms save per token (inputs they keep + statistics), both norms."""
+NEW, VIEW, SAME = "new", "view", "same"
+
+
+@dataclass(frozen=True)
+class SavedTensor:
+    """One save call of the block's forward: one tensor autograd hands to the saved-tensor pack hook."""
+
+    name: str
+    per_token: Any
+    """Bytes per token of the micro-batch (a number, or sympy in tp)."""
+    itemsize: int
+    """Bytes per element (numel = bytes / itemsize)."""
+    fixed: float = 0
+    """Bytes independent of the micro-batch (RoPE's (seq, rot_dim) tables)."""
+    repeat: str = NEW
+    """NEW: bytes no earlier save of the block holds; VIEW: another view of an earlier save's
+    bytes (a reshape: a new tensor object); SAME: the very tensor of an earlier save again."""
+
+    def nbytes(self, tokens):
+        """Bytes of the tensor handed to the hook for `tokens` = micro-batch x seq tokens."""
+        return self.per_token * tokens + self.fixed
+
+
+def _norm_saves(model: ModelSpec, elem: int, platform: Platform) -> list[SavedTensor]:
+    """What the block's two norms save (inputs they keep + statistics), and their outputs (the
+    inputs of the column-parallel linears q|k|v and up / gate|up, full width under TP)."""
     h = model.hidden_size
+    outputs = [SavedTensor(f"norm{i} output", elem * h, elem) for i in (1, 2)]
     if model.norm == "rmsnorm" and platform == "cpu":
-        # CPU F.rms_norm is composite: it upcasts and saves x.float() and x * rstd in fp32 (each
-        # norm its own copies) plus the fp32 rstd; the 16-bit input itself is not kept
-        return 2 * (2 * FP32 * h + FP32)
+        # CPU F.rms_norm is composite: x.float() is saved by pow and by the mul with rstd, rstd by
+        # rsqrt and by that mul, then x * rstd by the weight's mul, all fp32 (each norm its own
+        # copies); the 16-bit input itself is not kept
+        one = [("x.float()", FP32 * h, NEW), ("rstd", FP32, NEW), ("rstd", FP32, SAME),
+               ("x.float()", FP32 * h, SAME), ("x * rstd", FP32 * h, NEW)]
+        return [SavedTensor(f"norm{i} {name}", size, FP32, repeat=rep)
+                for i in (1, 2) for name, size, rep in one] + outputs
+    # native layer norm saves input, mean and rstd; CUDA's fused RMSNorm (aten _fused_rms_norm)
+    # input and rstd; statistics are fp32 on CUDA (16-bit on the CPU for LayerNorm)
     stat = FP32 if (platform == "cuda" or model.norm == "rmsnorm") else elem
-    stats = 2 * (2 * stat if model.norm == "layernorm" else stat)
-    # each norm keeps its 16-bit input; with a parallel residual both norms read the same x
-    inputs = (1 if model.parallel_residual else 2) * elem * h
-    return inputs + stats
+    stats = ("mean", "rstd") if model.norm == "layernorm" else ("rstd",)
+    saves = []
+    for i in (1, 2):
+        # with a parallel residual both norms read the same x: the second save is the same tensor
+        repeat = SAME if (i == 2 and model.parallel_residual) else NEW
+        saves.append(SavedTensor(f"norm{i} input", elem * h, elem, repeat=repeat))
+        saves += [SavedTensor(f"norm{i} {name}", stat, stat) for name in stats]
+    return saves + outputs
 
 
-def _attention_bytes_per_token(model: ModelSpec, seq_len: int, attention: Attention, elem: int,
-                               platform: Platform):
-    """q, k, v, output (or the softmax matrix for math) saved per token, on one TP rank."""
+def _attention_saves(model: ModelSpec, seq_len: int, attention: Attention, elem: int,
+                     tp) -> list[SavedTensor]:
+    """q, k, v, output (or the softmax matrix for math) and the o-projection's input, one TP rank."""
     h, heads = model.hidden_size, model.num_heads / tp
     partial_rope = model.position_embedding == "rope" and model.rotary_fraction < 1.0
     if attention == "math":
         # _scaled_dot_product_attention_math keeps q, k, v (repeated to all heads) and the softmax
-        # output, upcast to fp32 from 16-bit inputs on every device: the upcast is skipped only
-        # when torch.backends.cuda.allow_fp16_bf16_reduction_math_sdp(True) was called (the flag
-        # is off by default: torch/include/ATen/Context.h allow_fp16_bf16_reduction_mathSDP =
-        # false; the math kernel, aten/src/ATen/native/transformers/attention.cpp, is shared by
-        # CPU and CUDA). tests/cost/test_activations.py shows the flag, not the device, decides.
-        # Its output is re-laid out by a copy.
-        return FP32 * (3 * h / tp + heads * seq_len) + elem * h / tp
+        # output (saved by softmax and, as a view, by the matmul with v), upcast to fp32 from 16-bit
+        # inputs on every device: the upcast is skipped only when
+        # torch.backends.cuda.allow_fp16_bf16_reduction_math_sdp(True) was called (the flag is off
+        # by default: torch/include/ATen/Context.h allow_fp16_bf16_reduction_mathSDP = false; the
+        # math kernel, aten/src/ATen/native/transformers/attention.cpp, is shared by CPU and CUDA).
+        # tests/cost/test_activations.py shows the flag, not the device, decides. Its output is
+        # re-laid out by a copy, which the o-projection saves.
+        return ([SavedTensor(f"{name} fp32", FP32 * h / tp, FP32) for name in "qkv"]
+                + [SavedTensor("softmax", FP32 * heads * seq_len, FP32),
+                   SavedTensor("softmax view", FP32 * heads * seq_len, FP32, repeat=VIEW),
+                   SavedTensor("o input", elem * h / tp, elem)])
     kv = model.kv_dim if attention == "flash_attn" else h   # SDPA path repeats k/v (GQA)
     # flash kernels write their output in (b, s, heads, d) layout when q is a transposed view, so
-    # the o-projection's input is the same storage; with partial RoPE q comes out of torch.cat
-    # contiguous and the re-layout copies (runtime/blocks.py apply_rope)
-    out_copy = elem * h / tp if partial_rope else 0
-    return elem * (2 * h + 2 * kv) / tp + out_copy + FP32 * heads
+    # the o-projection's input is a view of the same storage; with partial RoPE q comes out of
+    # torch.cat contiguous and the re-layout copies (runtime/blocks.py apply_rope)
+    return [SavedTensor("q", elem * h / tp, elem), SavedTensor("k", elem * kv / tp, elem),
+            SavedTensor("v", elem * kv / tp, elem), SavedTensor("log-sum-exp", FP32 * heads, FP32),
+            SavedTensor("attention output", elem * h / tp, elem),
+            SavedTensor("o input", elem * h / tp, elem, repeat=NEW if partial_rope else VIEW)]
 
 
-def _mlp_bytes_per_token(model: ModelSpec, elem: int, activation_kernel: str) -> float:
-    """GELU saves its input and output (2 f-wide); eager SwiGLU saves the fused gate|up output,
-    silu(gate) and the product (4 f-wide); a fused SwiGLU kernel (runtime/kernels.py 'liger':
-    LigerFusedGateUpSiLUMulFunction saves only gate|up, or 'compile') recomputes silu(gate) in
-    backward: 3 f-wide (tests/runtime/test_gpu_block.py checks both on a GPU)."""
+def _rope_saves(model: ModelSpec, seq_len: int, elem: int) -> list[SavedTensor]:
+    """RoPE's cos and sin tables (seq x rot_dim): eager apply_rope's muls save them for q and
+    again for k (runtime/kernels.py apply_rope), the same two tensors (rope_cos_sin caches them)."""
+    if model.position_embedding != "rope":
+        return []
+    rot = 2 * int(model.head_dim * model.rotary_fraction // 2)
+    table = elem * seq_len * rot
+    return [SavedTensor(f"{name} for {x}", 0, elem, fixed=table, repeat=NEW if x == "q" else SAME)
+            for x in ("q", "k") for name in ("cos", "sin")]
+
+
+def _mlp_saves(model: ModelSpec, elem: int, activation_kernel: str, tp) -> list[SavedTensor]:
+    """GELU saves its input and the down projection its output (2 f-wide); eager SwiGLU saves gate
+    and up (silu's and the mul's views of the fused gate|up output), silu(gate) and the product
+    (4 f-wide); a fused SwiGLU kernel (runtime/kernels.py 'liger': LigerFusedGateUpSiLUMulFunction
+    saves only gate|up, or 'compile') recomputes silu(gate) in backward: gate|up and the product,
+    3 f-wide (tests/runtime/test_gpu_block.py checks the bytes of both on a GPU)."""
+    f = elem * model.ffn_hidden_size / tp
     if model.activation != "swiglu":
-        return 2 * elem * model.ffn_hidden_size / tp
-    return (4 if activation_kernel == "torch" else 3) * elem * model.ffn_hidden_size / tp
+        return [SavedTensor("up output", f, elem), SavedTensor("gelu output", f, elem)]
+    if activation_kernel == "torch":
+        return [SavedTensor(name, f, elem) for name in ("gate", "up", "silu(gate)", "product")]
+    return [SavedTensor("gate|up", 2 * f, elem), SavedTensor("product", f, elem)]
+
+
+def block_saves(model: ModelSpec, seq_len: int, attention: Attention = "sdpa", elem: int = 2,
+                platform: Platform = "cuda", activation_kernel: str = "torch",
+                tp=TP_SYM) -> list[SavedTensor]:
+    """Every tensor one block's forward saves for backward, one entry per save call, on one TP
+    rank (Megatron TP without sequence parallelism), parameters excluded (shapes.saved_weight_numels
+    lists those). Checked call by call against saved_tensors_hooks on the runtime's block in
+    tests/cost/test_saved_calls.py. Scalars of a few bytes some CUDA kernels also save (flash
+    attention's RNG seed and offset) are left out."""
+    return (_norm_saves(model, elem, platform) + _attention_saves(model, seq_len, attention, elem, tp)
+            + _rope_saves(model, seq_len, elem) + _mlp_saves(model, elem, activation_kernel, tp))
 
 
 def layer_saved_bytes(model: ModelSpec, seq_len: int, attention: Attention = "sdpa",
                       elem: int = 2, platform: Platform = "cuda", activation_kernel: str = "torch"):
-    """Bytes one block saves for backward per micro-batch on one TP rank (sympy, in b and tp).
+    """Bytes one block saves for backward per micro-batch on one TP rank (sympy, in b and tp): the
+    NEW saves of block_saves (GPU memory holds each storage once, however many ops save it).
     `activation_kernel` is the runtime's Kernels.activation (runtime/kernels.py)."""
-    h = model.hidden_size
-    norms = _norm_bytes_per_token(model, elem, platform)
-    norm_outputs = 2 * elem * h                      # inputs of the column-parallel linears
-    attn = _attention_bytes_per_token(model, seq_len, attention, elem, platform)
-    mlp = _mlp_bytes_per_token(model, elem, activation_kernel)
-    total = b * seq_len * (norms + norm_outputs + attn + mlp)
-    if model.position_embedding == "rope":
-        rot = 2 * int(model.head_dim * model.rotary_fraction // 2)
-        total += 2 * elem * seq_len * rot            # cos and sin tables, shared by q and k
+    saves = block_saves(model, seq_len, attention, elem, platform, activation_kernel)
+    new = [s for s in saves if s.repeat == NEW]
+    return b * seq_len * sum(s.per_token for s in new) + sum(s.fixed for s in new)
+
+
+def pinned_call_bytes(saves: list[SavedTensor], tokens: int, dedupe: bool = False,
+                      min_numel: int = 0) -> float:
+    """Pinned host bytes of one block's saves copied out one tensor per save call, each rounded up
+    to a power of two by torch's CachingHostAllocator (shapes.pow2_bytes).
+
+    dedupe=False: torch.autograd.graph.save_on_cpu(pin_memory=True) (torch/autograd/graph.py
+    pack_to_cpu) allocates torch.empty(tensor.size(), pin_memory=True) for every call, sized as the
+    saved tensor or view, even for a tensor it has packed before. dedupe=True: mistpipe's
+    ActivationOffloader (runtime/mistpipe/actoffload.py pack) copies a tensor saved again (same
+    storage, offset, geometry, version: SAME) once, a new view (VIEW) again, and leaves tensors of
+    fewer than min_numel elements on the device; its PinnedPool allocates with
+    torch.empty(pin_memory=True) too (runtime/mistpipe/streams.py host_buffer)."""
+    total = 0.0
+    for s in saves:
+        nbytes = float(s.nbytes(tokens))
+        if (dedupe and s.repeat == SAME) or nbytes / s.itemsize < min_numel:
+            continue
+        total += float(pow2_bytes(nbytes))
     return total
+
+
+def pinned_activation_rounding(model: ModelSpec, seq_len: int, attention: Attention, micro_batch, tp,
+                               activation_kernel: str = "torch", dedupe: bool = False,
+                               min_numel: int = 0, elem: int = 2):
+    """Pinned bytes of one offloaded block's saved activations (pinned_call_bytes) over its
+    layer_saved_bytes, on CUDA; vectorised over arrays of micro-batch size and tp."""
+    mb, tp = np.broadcast_arrays(np.asarray(micro_batch, np.int64), np.asarray(tp, np.int64))
+    key = mb * 4096 + tp
+    uniq, inverse = np.unique(key.ravel(), return_inverse=True)
+    ratio = np.ones(len(uniq))
+    for i, value in enumerate(uniq):
+        batch, t = int(value // 4096), int(value % 4096)
+        saves = block_saves(model, seq_len, attention, elem, "cuda", activation_kernel, tp=t)
+        saved = sum(float(s.nbytes(batch * seq_len)) for s in saves if s.repeat == NEW)
+        if saved > 0:
+            ratio[i] = pinned_call_bytes(saves, batch * seq_len, dedupe, min_numel) / saved
+    return ratio[inverse].reshape(key.shape)
 
 
 def checkpoint_saved_bytes(model: ModelSpec, seq_len: int, elem: int = 2):
@@ -116,7 +226,7 @@ def layer_transient_bytes(model: ModelSpec, seq_len: int, elem: int = 2):
     the activation and of its input are live together with the h-wide input gradient.
     """
     f, h = model.ffn_hidden_size, model.hidden_size
-    return elem * b * seq_len * (2 * f / tp + 2 * h)
+    return elem * b * seq_len * (2 * f / TP_SYM + 2 * h)
 
 
 def embedding_saved_bytes(seq_len: int):

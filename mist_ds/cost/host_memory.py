@@ -20,8 +20,15 @@ optimizer ratio; DeepSpeed files under deepspeed/runtime/zero/):
   Without offload_param, defragment (zero/utils.py) copies the 16-bit partitions through a CPU
   buffer once at start-up (2P, pageable, freed before the optimizer states exist).
 * Activation offload: the saved tensors of the offloaded blocks (torch save_on_cpu, pinned), the
-  blocks' weight matrices among them (cost/memory.py activation_exprs), each tensor rounded (the
-  weights here; the activations' own rounding is not modelled).
+  blocks' weights among them (cost/memory.py activation_exprs). save_on_cpu's pack hook
+  (torch/autograd/graph.py pack_to_cpu) allocates one pinned tensor per save call, sized as the
+  saved tensor or view, so a tensor saved by two ops is copied twice, and each is rounded:
+  cpu_activations (unique storages) times activation_rounding (cost/activations.py
+  pinned_activation_rounding), cpu_packed_weights times packed_weight_rounding (shapes.py
+  pinned_weight_rounding). l7-2g-c78-z3-mb1-rc16-act16 (llama-7b, mb 1, seq 4096, 16 blocks):
+  per block 603 MiB of activations become 805 MiB pinned (SwiGLU's four 86 MiB tensors 128 MiB
+  each, the attention output saved again by the o-projection, RoPE's tables twice) and 386 MiB
+  of weights 544 MiB: 21.1 GiB for 16 blocks, as measured (host_pinned_peak_bytes).
 * Pinned memory comes from torch's CachingHostAllocator, which rounds every request up to a power
   of two (aten/src/ATen/core/CachingHostAllocator.h) and keeps freed blocks cached; pinned pages are
   resident, so they count in RSS.
@@ -52,7 +59,7 @@ def _steady_bytes(t: dict[str, np.ndarray], sub_group_elements: int) -> np.ndarr
               + np.where(t["host_z3_params16"] > 0,
                          pow2_bytes(t["host_z3_params16"]) + t["pinned_param_partitions"], 0.0))
     pageable = t["host_adam"] + z3 * t["host_master"]
-    return (pinned + pageable + t["cpu_activations"]
+    return (pinned + pageable + t["cpu_activations"] * t["activation_rounding"]
             + t["cpu_packed_weights"] * t["packed_weight_rounding"])
 
 
@@ -62,7 +69,8 @@ def host_peak_bytes(t: dict[str, np.ndarray], base_bytes: float, sub_group_eleme
     `t` holds the compiled host terms (cost/memory.py; zero where t['host_rows'] is False: nothing
     offloaded), the ZeRO-stage indicators z1..z3, the number of CPU optimizer sub-groups
     (cpu_sub_groups), the start-up transient (host_defragment) and the per-tensor pinned sums of the
-    stage (pinned_accumulated, pinned_param_partitions, packed_weight_rounding) from cost/stage.py."""
+    stage (pinned_accumulated, pinned_param_partitions, packed_weight_rounding, activation_rounding)
+    from cost/stage.py."""
     if not np.any(t["host_rows"]):
         return base_bytes + t["host_defragment"]
     return base_bytes + np.maximum(_steady_bytes(t, sub_group_elements), t["host_defragment"])

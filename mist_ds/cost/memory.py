@@ -178,13 +178,16 @@ def activation_exprs(model: ModelSpec, seq_len: int, attention: act.Attention) -
     memory (torch.autograd.graph.save_on_cpu). save_on_cpu packs every tensor autograd saves,
     including the weight matrices the linears save for their input gradient (ZeRO-3: the gathered
     ones), so those are copied out and back too (l7-2g-c78-z3-mb1-rc16-act16: 21.1 GiB pinned for
-    9.4 GiB of activations and 6.0 GiB of 16 blocks' weights, before power-of-two rounding).
+    9.4 GiB of activations and 6.0 GiB of 16 blocks' weights, before power-of-two rounding; the
+    pinned sizes, one allocation per save call, are cost/stage.py's activation_rounding and
+    packed_weight_rounding).
     1F1B in-flight count k: Narayanan et al. 2021 (PipeDream-Flush), stage i of S holds S - i.
     """
     full = act.layer_saved_bytes(model, seq_len, attention, ELEM)
     ckpt = act.checkpoint_saved_bytes(model, seq_len, ELEM)
     offloaded = na * full
-    packed_weights = na * ELEM * layer_shapes(model).matmul_params / tp
+    # every weight the block's forward saves (shapes.saved_weight_numels): matrices and norms
+    packed_weights = na * ELEM * (layer_shapes(model).matmul_params / tp + 2 * model.norm_params)
     saved = (L - r) * full - offloaded + r * ckpt + E * act.embedding_saved_bytes(seq_len) \
         + HD * act.head_saved_bytes(model, seq_len, ELEM)
     # pipeline engine: one input and one output buffer (b, s, h) per in-flight micro-batch

@@ -46,7 +46,7 @@ oo share (optimizer.py step_unit runs both per unit, concurrently), the 16-bit p
 Host side, as the stock model (cost/stage.py, cost/host_memory.py): the profile's per-block-pass and
 per-micro-batch host overheads on the stable time and its per-step overhead on the delta (fitted on
 stock runs), and host memory = the process base + the pinned buffers rounded to powers of two + CPU
-Adam's pageable moments + the activation pool.
+Adam's pageable moments + the activation pool (one pinned buffer per offloaded tensor, rounded).
 Not modelled: the cross-stage synchronisation of the global gradient norm (every stage's step waits
 for the slowest stage's reduction), as for stock pipelines; the deferred step (off by default).
 """
@@ -61,7 +61,7 @@ import sympy as sp
 
 from mist_ds.config import ModelSpec
 from mist_ds.config.executors import MISTPIPE
-from mist_ds.cost.activations import ATTENTION_SAVES
+from mist_ds.cost.activations import ATTENTION_SAVES, pinned_activation_rounding
 from mist_ds.cost.memory import ELEM, FP32, activation_exprs
 from mist_ds.cost.shapes import layer_shapes, param_tensor_stats, pow2_bytes, vocab_shard
 from mist_ds.cost.stage import PERSISTENCE_THRESHOLD, StageCost, StageCostModel
@@ -234,7 +234,7 @@ class MistpipeStageCostModel(StageCostModel):
         phase = peaks.argmax(axis=0)  # 0 train, 1 step, 2 init, 3 build
         allowance = raw * self.allocator_fraction
         pick = lambda *values: np.choose(phase, [np.broadcast_to(v, raw.shape) for v in values])  # noqa: E731
-        cpu = self.hw.host_process_base_bytes + host_allocated_bytes(a, s) + t["cpu_activations"]
+        cpu = self.hw.host_process_base_bytes + host_allocated_bytes(a, s) + self._activation_pool(t, a)
         return {"peak_memory_bytes": raw + allowance,
                 "weights_bytes": pick(p["weights"], p["weights"], p["weights"], p["build"]),
                 "gradients_bytes": pick(p["gradients"], p["gradients"], p["gradients"], 0.0),
@@ -242,6 +242,16 @@ class MistpipeStageCostModel(StageCostModel):
                 "activations_bytes": pick(activations, 0.0, 0.0, 0.0),
                 "buffers_bytes": pick(slots + passing, slots + p["step_transient"], slots, 0.0) + allowance,
                 "cpu_memory_bytes": cpu}
+
+    def _activation_pool(self, t, a) -> np.ndarray:
+        """Pinned bytes of the offloaded blocks' activations: actoffload.py copies each saved tensor
+        of at least min_offload_numel elements once (not the weights) into its own PinnedPool buffer,
+        rounded up to a power of two (activations.pinned_call_bytes, dedupe=True)."""
+        if not np.any(t["cpu_activations"] > 0):
+            return t["cpu_activations"]
+        return t["cpu_activations"] * pinned_activation_rounding(
+            self.model, self.seq_len, ATTENTION_SAVES[self.attention], a["micro_batch"], a["tp"],
+            dedupe=True, min_numel=MISTPIPE.constants.min_offload_numel)
 
     def _collective(self, kind, nbytes, a):
         """One DP collective of `nbytes` over the stage's dp ranks (inter-node when dp x tp spans nodes)."""

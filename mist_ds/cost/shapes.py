@@ -152,12 +152,22 @@ def pinned_tensor_bytes(model: ModelSpec, tp, dp, layers, has_embedding, has_hea
             + has_head * (t[..., 3] + head_matrix * t[..., 2]))
 
 
-def pinned_matrix_rounding(model: ModelSpec, tp):
-    """Pinned bytes over raw bytes of one block's 16-bit weight matrices copied to the host one
-    tensor at a time (each rounded up to a power of two); vectorised over tp."""
+def saved_weight_numels(model: ModelSpec, tp: int) -> list[int]:
+    """numel of every parameter one block's forward saves for backward, one entry per save call, on
+    one TP rank: each linear saves its weight (F.linear: the weight.t() view, as large as the
+    fused parameter, layer_matrices), each norm its weight and, LayerNorm, its bias (native layer
+    norm, CUDA's fused RMSNorm and the CPU composite alike); biases of linears are not saved.
+    Checked against saved_tensors_hooks in tests/cost/test_saved_calls.py."""
+    norm = [model.hidden_size] * (2 if model.norm == "layernorm" else 1)
+    return layer_matrices(model, tp) + norm + norm
+
+
+def pinned_weight_rounding(model: ModelSpec, tp):
+    """Pinned bytes over raw bytes of one block's saved 16-bit weights (saved_weight_numels) copied
+    to the host one tensor at a time, each rounded up to a power of two; vectorised over tp."""
     import numpy as np
 
     uniq, inverse = np.unique(np.asarray(tp, np.int64), return_inverse=True)
-    ratio = np.array([float(pow2_bytes(2.0 * np.asarray(layer_matrices(model, int(t)))).sum())
-                      / (2.0 * sum(layer_matrices(model, int(t)))) for t in uniq])
+    ratio = np.array([float(pow2_bytes(2.0 * np.asarray(saved_weight_numels(model, int(t)))).sum())
+                      / (2.0 * sum(saved_weight_numels(model, int(t)))) for t in uniq])
     return ratio[inverse.reshape(np.shape(tp))]

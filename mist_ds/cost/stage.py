@@ -8,13 +8,13 @@ import numpy as np
 
 from mist_ds.config import HardwareProfile, ModelSpec
 from mist_ds.config.executors import STOCK_DEEPSPEED
-from mist_ds.cost.activations import ATTENTION_SAVES
+from mist_ds.cost.activations import ATTENTION_SAVES, pinned_activation_rounding
 from mist_ds.cost.compiled import compile_stage
 from mist_ds.cost.layer_time import block_times
 from mist_ds.cost.host_memory import host_peak_bytes
 from mist_ds.cost.memory import ELEM, SUB_GROUP_ELEMENTS
-from mist_ds.cost.shapes import (layer_shapes, param_tensor_stats, pinned_matrix_rounding,
-                                 pinned_tensor_bytes, vocab_shard)
+from mist_ds.cost.shapes import (layer_shapes, param_tensor_stats, pinned_tensor_bytes,
+                                 pinned_weight_rounding, vocab_shard)
 from mist_ds.cost.stage_args import StageArgs
 from mist_ds.cost.rates import Rates
 
@@ -70,8 +70,8 @@ class StageCostModel:
         self.model, self.hw, self.seq_len, self.dtype = model, hw, seq_len, dtype
         self.num_nodes, self.gpus_per_node = num_nodes, gpus_per_node
         self.causal = True
-        self.names, self._fn, self.host_names, self._host_fn = compile_stage(
-            model, seq_len, ATTENTION_SAVES[attention])
+        self.saves = ATTENTION_SAVES[attention]
+        self.names, self._fn, self.host_names, self._host_fn = compile_stage(model, seq_len, self.saves)
         self.rates = Rates(hw, gpus_per_node)
         self._hw_json, self._model_json = hw.to_json(), model.to_json()
         self.allocator_fraction = hw.allocator_overhead_fraction
@@ -110,22 +110,25 @@ class StageCostModel:
                      # zero/utils.py defragment (stage3.py _create_fp16_partitions_with_defragmentation):
                      # the 16-bit partitions pass through a CPU buffer at start-up, without offload_param
                      host_defragment=z[3] * (1 - ow) * ELEM * terms["params"] / dp)
-        terms.update(self._host_terms(args, (oo > 0) | (ow > 0) | (na > 0), tp, dp, layers, emb, head, hc))
+        terms.update(self._host_terms(args, (oo > 0) | (ow > 0) | (na > 0), b, tp, dp, layers, emb, head, hc))
         return terms
 
-    def _host_terms(self, args, rows, tp, dp, layers, emb, head, hc) -> dict[str, np.ndarray]:
+    def _host_terms(self, args, rows, b, tp, dp, layers, emb, head, hc) -> dict[str, np.ndarray]:
         """The host-memory terms (cost/host_memory.py), zero unless some of `rows` offload;
         rows is returned as 'host_rows'."""
         shape = layers.shape
         out = {"host_rows": np.broadcast_to(rows, shape), "packed_weight_rounding": 1.0,
-               **{k: 0.0 for k in HOST_DEFAULTS}}
+               "activation_rounding": 1.0, **{k: 0.0 for k in HOST_DEFAULTS}}
         if not np.any(rows):
             out.update({n: np.zeros(shape) for n in self.host_names})
             return out
         out.update({n: np.broadcast_to(np.asarray(v, float), shape)
                     for n, v in zip(self.host_names, self._host_fn(*args))})
+        if np.any(out["cpu_activations"] > 0):      # save_on_cpu: one pinned tensor per save call
+            out["activation_rounding"] = pinned_activation_rounding(self.model, self.seq_len, self.saves,
+                                                                    b, tp)
         if np.any(out["cpu_packed_weights"] > 0):   # activation offload packs the weights too
-            out["packed_weight_rounding"] = pinned_matrix_rounding(self.model, tp)
+            out["packed_weight_rounding"] = pinned_weight_rounding(self.model, tp)
         if np.any(out["host_accumulated"] > 0):     # ZeRO-2 offload: whole tensors of the partition
             out["pinned_accumulated"] = pinned_tensor_bytes(self.model, tp, dp, layers, emb, head, hc,
                                                             ELEM, split=False)
