@@ -47,8 +47,11 @@ def comm_exprs(model: ModelSpec, seq_len: int) -> dict[str, sp.Expr]:
     """Collective and host<->device volumes (bytes of the full buffer, nccl-tests convention)."""
     shapes = layer_shapes(model)
     act_bytes = ELEM * b * seq_len * model.hidden_size
-    n = stage_params(model)[0]
+    n, per_layer = stage_params(model)[:2]
     grad_bytes = ELEM * n
+    # ZeRO-3 gathers a block's weights in its forward, its backward and again in the recomputed
+    # forward of a checkpointed block (the same fetch hooks z3_fetches counts)
+    gathered = 2 * n + r * per_layer
     fp = Z0 - BF
     shard = fp + (1 - fp) / dp
     return {
@@ -60,7 +63,7 @@ def comm_exprs(model: ModelSpec, seq_len: int) -> dict[str, sp.Expr]:
         # (stage_1_and_2.py 0.19 reduces every micro-batch into the partition, measured in
         # tests/cost/test_deepspeed_states.py); ZeRO-3 gathers (fwd + bwd)
         "dp_rs_mb_bytes": (Z1 * (1 - PP) + Z2 + Z3) * grad_bytes,
-        "dp_ag_mb_bytes": Z3 * 2 * grad_bytes,
+        "dp_ag_mb_bytes": Z3 * ELEM * gathered,
         # once per step: ZeRO-0 all-reduce (engine.allreduce_gradients; BF16_Optimizer too),
         # pipelined ZeRO-1 reduce (pipe/engine.py _exec_reduce_grads -> reduce_gradients),
         # ZeRO-1/2 and BF16_Optimizer all-gather of the updated 16-bit partitions
@@ -75,7 +78,7 @@ def comm_exprs(model: ModelSpec, seq_len: int) -> dict[str, sp.Expr]:
         "block_passes": 2 * L + r,
         # host<->device: overlapped with compute on DeepSpeed's side streams (weight offload's
         # gathers; ZeRO-3 offload's 16-bit gradient partition out and back every micro-batch) ...
-        "h2d_mb_bytes": Z3 * ow * 2 * ELEM * (n / dp) + Z3 * OF * ELEM * n / dp,
+        "h2d_mb_bytes": Z3 * ow * ELEM * gathered / dp + Z3 * OF * ELEM * n / dp,
         "d2h_mb_bytes": Z3 * OF * ELEM * n / dp,
         # ... or synchronous (ZeRO-2 offload accumulating per parameter, both directions)
         "sync_offload_mb_bytes": Z2 * OF * GA * ELEM * n / dp,

@@ -35,7 +35,7 @@ p <= cap x (1 - margin). The one run predicted to fit that ran out of memory (a 
 without expandable segments, the runtime's default since) sat at 2.6% headroom, inside this margin."""
 MODEL_TIME_ERROR_RATIO = 0.09
 """The cost model's measured time error: the median |predicted - measured| / measured iteration time
-of the runs that ran (summary time.median, 8.6%), rounded up to a whole percent. Plans whose
+of the runs that ran (summary time.median, 8.5%), rounded up to a whole percent. Plans whose
 predicted times differ by less than this are a tie (mist_ds/api.py honest_order)."""
 # Layouts resolved per vectorised bisection call.
 RESOLVE_BATCH = 16
