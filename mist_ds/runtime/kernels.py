@@ -199,10 +199,14 @@ def _sdpa_backend(kernel: str):
 
 def resolve_attention(kernel: str, q: torch.Tensor) -> str:
     """The kernel that really runs for this input ('auto' and CPU fallbacks resolved)."""
-    half = q.dtype in (torch.bfloat16, torch.float16)
+    return attention_for(kernel, q.is_cuda, q.dtype in (torch.bfloat16, torch.float16))
+
+
+def attention_for(kernel: str, on_cuda: bool, half: bool) -> str:
+    """resolve_attention for CUDA (on_cuda) or CPU inputs, 16-bit (half) or not."""
     if kernel == "auto":
-        return "flash_attn" if flash_attn_func is not None and q.is_cuda and half else "sdpa"
-    if kernel in _CUDA_ONLY_ATTENTION and not q.is_cuda:
+        return "flash_attn" if flash_attn_func is not None and on_cuda and half else "sdpa"
+    if kernel in _CUDA_ONLY_ATTENTION and not on_cuda:
         return "sdpa"
     if kernel == "flash_attn" and flash_attn_func is None:
         raise ImportError("attention kernel 'flash_attn' needs the flash-attn package")
