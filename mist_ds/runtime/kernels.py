@@ -19,8 +19,10 @@ CUDA 16-bit tensor, else SDPA's own dispatch: the behaviour before this switch e
 with torch.nn.attention.sdpa_kernel), 'flash_attn' (flash_attn_func). SDPA paths get k/v repeated
 to all heads for grouped-query attention (what the cost model's 'sdpa' figure counts); flash-attn
 takes them at kv width. The CUDA-only kernels ('sdpa_cudnn', 'sdpa_efficient', 'flash_attn') run
-SDPA's dispatch on CPU tensors. `runtime_kernels(attention)` is the Kernels the runtime builds for
-a plan (runtime/build.py) and the profiler measures (mist_ds/profile/layers.py).
+SDPA's dispatch on CPU tensors. `runtime_kernels(attention)` is the Kernels the runtime runs a
+plan with and the profiler measures (mist_ds/profile/layers.py); the runtime resolves it once for
+its device and dtype (runtime/build.py resolve_kernels: `resolved`, `attention_for`), builds the
+modules with the resolved names and records them in RunReport.kernels.
 """
 
 from __future__ import annotations
