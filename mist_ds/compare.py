@@ -8,6 +8,8 @@ output says so; --stored always shows the stored one. Measured: the RunReport of
 Memory is compared per stage: the measured peak of a stage is the largest max_memory_allocated
 over its ranks (rank layout of DeepSpeed's PipeModelDataParallelTopology: stage s owns ranks
 [s*dp*tp, (s+1)*dp*tp)). Relative error = (predicted - measured) / measured.
+The kernels the run recorded (RunReport.kernels) are shown in one line; runs older than that
+record show none.
 A run of another plan (plan_hash mismatch) is refused with exit 2 unless --force.
 Exit codes: 0 ok, 2 user error.
 """
@@ -23,7 +25,17 @@ from mist_ds.cli import OneLineParser, UserError, exit_code
 from mist_ds.config import Plan, PlanPrediction, RunReport
 from mist_ds.config.plan import plan_file_hashes
 from mist_ds.config.profiles import load_hardware, profile_for_gpu
+from mist_ds.config.run_report import KERNEL_KEYS
 from mist_ds.config.units import GIB
+
+
+def kernel_summary(kernels: dict[str, str]) -> str:
+    """One line of a RunReport's kernels ('norm torch, activation compile, ...'); 'not recorded'
+    for a report without them."""
+    if not kernels:
+        return "not recorded"
+    return ", ".join(f"{op} {kernels[op]}" for op in KERNEL_KEYS if op in kernels)
+
 
 def rel_error(predicted: float | None, measured: float | None) -> float | None:
     """(predicted - measured) / measured, None when either is missing or measured is 0."""
@@ -84,7 +96,7 @@ def comparison(plan: Plan, run: RunReport, hardware: str | None = None, stored: 
         "plan_hash": plan.without_prediction().content_hash(), "run_plan_hash": run.plan_hash,
         "same_plan": run.plan_hash in (hashes or {plan.without_prediction().content_hash()}),
         "status": run.status, "gpu_name": run.gpu_name, "num_gpus": run.num_gpus,
-        "prediction_source": source,
+        "prediction_source": source, "kernels": dict(run.kernels),
         "iteration_time": {"predicted_s": predicted_t, "measured_s": measured_t,
                            "measured_iqr_s": run.iteration_time_iqr_s,
                            "rel_error": rel_error(predicted_t, measured_t)},
@@ -108,6 +120,8 @@ def render(result: dict) -> str:
     t = result["iteration_time"]
     lines = [f"run: {result['status']} on {result['num_gpus']} x {result['gpu_name']}   "
              f"prediction: {result['prediction_source']}"]
+    if result.get("kernels"):
+        lines.append(f"kernels: {kernel_summary(result['kernels'])}")
     if result["gpu_name"] == "cpu":
         lines.append("note: a CPU run (fp32, gloo): the prediction is for the plan's GPUs, not this machine")
     if result["status"] != "ok":

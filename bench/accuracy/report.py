@@ -152,6 +152,17 @@ def run_rows(rows: list[Scored]) -> list[str]:
     return out
 
 
+def kernel_note(rows: list[Scored]) -> str:
+    """One line: how many runs recorded which kernel set (RunReport.kernels)."""
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row.kernels] = counts.get(row.kernels, 0) + 1
+    sets = sorted(counts.items(), key=lambda item: (item[0] == "not recorded", -item[1], item[0]))
+    return "Kernels (RunReport.kernels): " + ("; ".join(
+        f"{n} run{'s' if n != 1 else ''} {label if label == 'not recorded' else 'ran ' + label}"
+        for label, n in sets) or "-") + "."
+
+
 def render(rows: list[Scored], unscored: list[str]) -> str:
     overall, corr = summary(rows), rank_correlations(rows)
     gpus = sorted({f"{r.gpu_name} ({r.hardware})" for r in rows})
@@ -165,7 +176,7 @@ def render(rows: list[Scored], unscored: list[str]) -> str:
              f"Runs: {overall['runs']} ({overall['ok']} ok, {overall['oom']} out of memory, "
              f"{overall['killed']} killed, {overall['timeout_or_error']} time-out/error) on "
              f"{', '.join(gpus) or '-'}; run dates {dates[0] + ' .. ' + dates[-1] if dates else 'not recorded'}.",
-             "", "## Targets (issue 10)", "", "| target | now | met |", "|---|---|---|"]
+             "", kernel_note(rows), "", "## Targets (issue 10)", "", "| target | now | met |", "|---|---|---|"]
     lines += [f"| {goal} | {now} | {'yes' if met else '**no**'} |" for goal, now, met in targets(overall, corr)]
     lines += ["", "## By family", ""] + family_rows(rows)
     lines += ["", "## Rank correlation per workload (>= 4 successful plans)", "",

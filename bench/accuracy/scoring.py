@@ -16,7 +16,7 @@ from pathlib import Path
 
 from bench.accuracy.cases import family, workload
 from bench.accuracy.schema import knobs_of
-from mist_ds.compare import rel_error, stage_peaks
+from mist_ds.compare import kernel_summary, rel_error, stage_peaks
 from mist_ds.config.plan import plan_file_hashes
 from mist_ds.config.profiles import profile_for_gpu
 from mist_ds.config import HardwareProfile, Plan, RunReport
@@ -52,6 +52,9 @@ class Scored:
     host_measured_bytes: int | None = None
     host_error: float | None = None
     error_message: str = ""
+    kernels: str = "not recorded"
+    """The kernels the run recorded (mist_ds.compare.kernel_summary of RunReport.kernels), or
+    'not recorded' for a run older than that record."""
 
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -107,7 +110,8 @@ def score(name: str, source: str, plan_path: Path, run_path: Path, in_sample: tu
         mem_error_reserved=_worst([rel_error(m["predicted_bytes"], m["reserved_bytes"]) for m in memory]) if ok else None,
         mem_error_allocated=_worst([rel_error(m["predicted_bytes"], m["allocated_bytes"]) for m in memory]) if ok else None,
         host_predicted_bytes=host_pred, host_measured_bytes=host_meas,
-        host_error=rel_error(host_pred, host_meas), error_message=run.error_message)
+        host_error=rel_error(host_pred, host_meas), error_message=run.error_message,
+        kernels=kernel_summary(run.kernels))
 
 
 def spearman(xs: list[float], ys: list[float]) -> float | None:

@@ -9,6 +9,8 @@ from pydantic import Field, model_validator
 from mist_ds.config.base import StrictModel
 
 RunStatus = Literal["ok", "oom", "error", "killed", "timeout"]
+KERNEL_KEYS = ("norm", "activation", "rope", "attention", "loss")
+"""Keys of RunReport.kernels, in the order reports print them."""
 
 
 class RunReport(StrictModel):
@@ -76,6 +78,20 @@ class RunReport(StrictModel):
     """When the report was written, ISO 8601 UTC; empty in reports older than the field."""
     driver_version: str = ""
     """GPU driver version (nvidia-smi), filled in by the benchmark runner; empty if unknown."""
+    kernels: dict[str, str] = Field(default_factory=dict)
+    """What the runtime ran for the block's element-wise ops, attention and the loss, every 'auto' and
+    CPU fallback resolved (mist_ds/runtime/build.py resolve_kernels; the modules are built with exactly
+    these names). Keys (KERNEL_KEYS):
+      norm       - RMSNorm / LayerNorm: 'torch', 'compile' or 'liger' (runtime/kernels.py ELEMENTWISE_IMPLS);
+      activation - SwiGLU: 'torch', 'compile' or 'liger'; 'torch' for GELU models (torch's fused gelu);
+      rope       - rotary embedding of q and k: 'torch', 'compile' or 'liger'; 'none' without RoPE;
+      attention  - 'sdpa' (SDPA's own backend dispatch), 'sdpa_flash', 'sdpa_cudnn', 'sdpa_efficient',
+                   'math' (one SDPA backend forced) or 'flash_attn';
+      loss       - 'chunked', 'chunked_compile', 'liger' or 'fp32' (runtime/loss.py LOSS_IMPLS).
+    Every rank reports its own; where ranks differ (a machine without liger-kernel or flash-attn next
+    to one with it), the value lists each with its ranks, e.g. 'liger on ranks 0,1; chunked_compile on
+    ranks 2,3'. A failure report holds the failing rank's own view, or nothing when it failed before
+    the model was built. Empty: not recorded (every report written before the field existed)."""
 
     @model_validator(mode="after")
     def _error_has_message(self) -> RunReport:
@@ -87,6 +103,12 @@ class RunReport(StrictModel):
     def _killed_has_signal(self) -> RunReport:
         if (self.status == "killed") != (self.signal is not None):
             raise ValueError("a signal number goes with status 'killed', and only with it")
+        return self
+
+    @model_validator(mode="after")
+    def _kernels_complete(self) -> RunReport:
+        if self.kernels and (set(self.kernels) != set(KERNEL_KEYS) or not all(self.kernels.values())):
+            raise ValueError(f"kernels must name every one of {', '.join(KERNEL_KEYS)} (or none)")
         return self
 
     @model_validator(mode="after")

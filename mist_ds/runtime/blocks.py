@@ -26,6 +26,13 @@ from mist_ds.runtime.kernels import (DEFAULT_KERNELS, Kernels, apply_rope,  # no
 from mist_ds.runtime.tp import INIT_STD, FusedColumnLinear, ParallelLinear, tp_size
 
 
+def rotary_dims(spec: ModelSpec) -> int:
+    """Dimensions of each head that RoPE rotates (rotary_fraction of head_dim, even); 0 without RoPE."""
+    if spec.position_embedding != "rope":
+        return 0
+    return 2 * int(spec.head_dim * spec.rotary_fraction // 2)
+
+
 class Norm(nn.Module):
     """LayerNorm (weight + bias) or RMSNorm (weight), as the spec says."""
 
@@ -62,7 +69,7 @@ class Attention(nn.Module):
         self.heads, self.kv_heads = spec.num_heads // world, spec.num_kv_heads // world
         self.head_dim = spec.head_dim
         self.rope = spec.position_embedding == "rope"
-        self.rot_dim = 2 * int(spec.head_dim * spec.rotary_fraction // 2)
+        self.rot_dim = rotary_dims(spec)
         self.theta = spec.rope_theta
         self.kernels = kernels
         qkv_bias = spec.linear_bias or spec.qkv_bias

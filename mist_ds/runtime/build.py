@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import deepspeed
 import torch
@@ -18,7 +18,9 @@ from deepspeed.accelerator import get_accelerator
 
 from mist_ds.config import Plan
 from mist_ds.emit.ds_config import Precision, UnsupportedPlanError, build_ds_config, with_precision
-from mist_ds.runtime.kernels import Kernels
+from mist_ds.runtime.blocks import rotary_dims
+from mist_ds.runtime.kernels import Kernels, attention_for, resolved, runtime_kernels
+from mist_ds.runtime.loss import resolve_loss
 from mist_ds.runtime.model import BuildOptions, MistModel
 from mist_ds.runtime.pipeline_module import MistPipelineModule, plan_roles
 from mist_ds.runtime.topology import MistMpu, make_topology
@@ -37,6 +39,8 @@ class Runtime:
     device: object
     precision: str
     adam_impl: str = ""
+    kernels: dict[str, str] = field(default_factory=dict)
+    """What the model runs (resolve_kernels; RunReport.kernels)."""
 
 
 def on_cpu() -> bool:
@@ -94,6 +98,22 @@ def optimizer_config(config: dict, plan: Plan, lr: float | None, impl: str) -> t
     return {**config, "optimizer": {**config["optimizer"], "params": params}}, chosen
 
 
+def resolve_kernels(plan: Plan, on_cuda: bool, dtype: torch.dtype,
+                    loss: str = "auto") -> tuple[Kernels, str, dict[str, str]]:
+    """Resolve once what the model runs: the plan's attention and 'auto' element-wise ops
+    (runtime/kernels.py runtime_kernels) and loss on this device and dtype. Returns the concrete
+    Kernels and loss the modules are built with (their per-call resolution keeps a concrete name on
+    tensors of this device, so what runs is these) and the RunReport.kernels record of them."""
+    elementwise = resolved(runtime_kernels(plan.attention), on_cuda)
+    attention = attention_for(plan.attention, on_cuda, dtype in (torch.bfloat16, torch.float16))
+    loss = resolve_loss(loss, on_cuda, plan.tp)
+    swiglu = plan.model.activation == "swiglu"
+    record = {"norm": elementwise["norm"], "activation": elementwise["activation"] if swiglu else "torch",
+              "rope": elementwise["rope"] if rotary_dims(plan.model) else "none",
+              "attention": attention, "loss": loss}
+    return Kernels(**elementwise, attention=attention), loss, record
+
+
 def build_runtime(plan: Plan, local_rank: int, precision: Precision | None = None,
                   seed: int = 1234, lr: float | None = None, adam: str = "auto",
                   ds_config: dict | None = None) -> Runtime:
@@ -109,15 +129,16 @@ def build_runtime(plan: Plan, local_rank: int, precision: Precision | None = Non
         apply_memory_cap(plan, local_rank)
     topology = make_topology(plan.num_stages, plan.dp, plan.tp)
     mpu = MistMpu(topology)
+    kernels, loss, record = resolve_kernels(plan, device.type == "cuda", DTYPES[precision])
     opts = BuildOptions(tp_group=mpu.tp_group, dtype=DTYPES[precision], device=device, seed=seed,
-                        kernels=Kernels(attention=plan.attention))
+                        kernels=kernels, loss=loss)
     if plan.executor == "mistpipe":
         engine = build_mistpipe(plan, opts, topology, mpu, config)
     else:
         engine = build_deepspeed(plan, opts, topology, mpu, config)
     return Runtime(engine=engine, pipelined=plan.num_stages > 1 or plan.executor == "mistpipe", dp=plan.dp,
                    dp_rank=mpu.get_data_parallel_rank(), device=device, precision=precision,
-                   adam_impl=adam_impl)
+                   adam_impl=adam_impl, kernels=record)
 
 
 def build_deepspeed(plan: Plan, opts: BuildOptions, topology, mpu: MistMpu, config: dict):

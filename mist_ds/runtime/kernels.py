@@ -19,8 +19,10 @@ CUDA 16-bit tensor, else SDPA's own dispatch: the behaviour before this switch e
 with torch.nn.attention.sdpa_kernel), 'flash_attn' (flash_attn_func). SDPA paths get k/v repeated
 to all heads for grouped-query attention (what the cost model's 'sdpa' figure counts); flash-attn
 takes them at kv width. The CUDA-only kernels ('sdpa_cudnn', 'sdpa_efficient', 'flash_attn') run
-SDPA's dispatch on CPU tensors. `runtime_kernels(attention)` is the Kernels the runtime builds for
-a plan (runtime/build.py) and the profiler measures (mist_ds/profile/layers.py).
+SDPA's dispatch on CPU tensors. `runtime_kernels(attention)` is the Kernels the runtime runs a
+plan with and the profiler measures (mist_ds/profile/layers.py); the runtime resolves it once for
+its device and dtype (runtime/build.py resolve_kernels: `resolved`, `attention_for`), builds the
+modules with the resolved names and records them in RunReport.kernels.
 """
 
 from __future__ import annotations
@@ -199,10 +201,14 @@ def _sdpa_backend(kernel: str):
 
 def resolve_attention(kernel: str, q: torch.Tensor) -> str:
     """The kernel that really runs for this input ('auto' and CPU fallbacks resolved)."""
-    half = q.dtype in (torch.bfloat16, torch.float16)
+    return attention_for(kernel, q.is_cuda, q.dtype in (torch.bfloat16, torch.float16))
+
+
+def attention_for(kernel: str, on_cuda: bool, half: bool) -> str:
+    """resolve_attention for CUDA (on_cuda) or CPU inputs, 16-bit (half) or not."""
     if kernel == "auto":
-        return "flash_attn" if flash_attn_func is not None and q.is_cuda and half else "sdpa"
-    if kernel in _CUDA_ONLY_ATTENTION and not q.is_cuda:
+        return "flash_attn" if flash_attn_func is not None and on_cuda and half else "sdpa"
+    if kernel in _CUDA_ONLY_ATTENTION and not on_cuda:
         return "sdpa"
     if kernel == "flash_attn" and flash_attn_func is None:
         raise ImportError("attention kernel 'flash_attn' needs the flash-attn package")

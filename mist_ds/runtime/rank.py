@@ -179,6 +179,7 @@ def train(args, plan, ds_config, hardware, source) -> int:
     local_rank = args.local_rank if args.local_rank is not None else int(os.environ.get("LOCAL_RANK", 0))
     precision = args.precision or ("fp32" if eng.on_cpu() else plan.dtype)
     losses: list[float] = []
+    kernels: dict[str, str] = {}  # what the model runs, once it is built
 
     fault = injected_fault()
     stop = host_memory_stop(plan, args, precision)
@@ -196,12 +197,14 @@ def train(args, plan, ds_config, hardware, source) -> int:
 
     try:
         rt = eng.build_runtime(plan, local_rank, precision, args.seed, args.lr, args.adam, ds_config)
+        kernels = rt.kernels
         losses, times = run_steps(plan, rt, source, args.steps, progress, losses)
         report = success_report(plan, losses, times, warmup=args.warmup, precision=precision,
-                                hardware=hardware).model_copy(update={"adam_impl": rt.adam_impl})
+                                hardware=hardware, kernels=kernels)
+        report = report.model_copy(update={"adam_impl": rt.adam_impl})
     except torch.OutOfMemoryError as err:
         write_report(failure_report(plan, "oom", str(err), steps_done=len(losses), warmup=args.warmup,
-                                    precision=precision, losses=losses), args.report)
+                                    precision=precision, losses=losses, kernels=kernels), args.report)
         print(f"[mist_ds] rank {dist.get_rank()}: out of memory: {str(err).splitlines()[0]}",
               file=sys.stderr)
         return EXIT_OOM
@@ -214,7 +217,7 @@ def train(args, plan, ds_config, hardware, source) -> int:
             return EXIT_OOM
         write_report(failure_report(plan, "error", f"{type(err).__name__}: {err}",
                                     steps_done=len(losses), warmup=args.warmup, precision=precision,
-                                    losses=losses), args.report)
+                                    losses=losses, kernels=kernels), args.report)
         return EXIT_ERROR
     if dist.get_rank() == 0:
         write_report(report, args.report)

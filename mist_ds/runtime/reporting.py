@@ -65,6 +65,22 @@ def host_fields(samples: list[tuple]) -> dict:
                 node_mem_total_bytes=totals)
 
 
+def merge_kernels(per_rank: list[dict[str, str]]) -> dict[str, str]:
+    """RunReport.kernels from every rank's record (rank order): the common name of each op, or, where
+    ranks differ, each name with its ranks ('liger on ranks 0,1; chunked_compile on ranks 2,3');
+    empty when a rank recorded nothing."""
+    if not per_rank or not all(per_rank):
+        return {}
+    merged = {}
+    for op in per_rank[0]:
+        ranks: dict[str, list[str]] = {}
+        for rank, record in enumerate(per_rank):
+            ranks.setdefault(record[op], []).append(str(rank))
+        merged[op] = next(iter(ranks)) if len(ranks) == 1 else "; ".join(
+            f"{name} on ranks {','.join(who)}" for name, who in ranks.items())
+    return merged
+
+
 def _base(plan: Plan, steps: int, warmup: int, precision: str) -> dict:
     return dict(plan_hash=plan.without_prediction().content_hash(), gpu_name=device_name(),
                 num_gpus=plan.cluster.num_gpus, torch_version=torch.__version__,
@@ -74,36 +90,41 @@ def _base(plan: Plan, steps: int, warmup: int, precision: str) -> dict:
 
 
 def failure_report(plan: Plan, status: str, message: str, *, steps_done: int, warmup: int,
-                   precision: str, losses: list[float]) -> RunReport:
-    """What a failing rank knows: its own peak memory (GPU and host) and the losses so far."""
+                   precision: str, losses: list[float], kernels: dict[str, str] | None = None) -> RunReport:
+    """What a failing rank knows: its own peak memory (GPU and host), the losses so far and the
+    kernels its model was built with (None: it failed before)."""
     alloc, reserved = memory_peaks()
     rank = dist.get_rank() if dist.is_initialized() else 0
     first_line = (message.strip().splitlines() or [type(message).__name__])[0][:500]
     return RunReport(status=status, error_message=first_line or status,
                      peak_allocated_bytes=(alloc,) if alloc else (),
                      peak_reserved_bytes=(reserved,) if reserved else (),
-                     losses=tuple(losses), failed_rank=rank, **host_fields([host_sample()]),
+                     losses=tuple(losses), failed_rank=rank, kernels=dict(kernels or {}),
+                     **host_fields([host_sample()]),
                      **_base(plan, steps_done, warmup, precision))
 
 
 def success_report(plan: Plan, losses: list[float], times: list[float], *, warmup: int,
-                   precision: str, hardware: HardwareProfile | None) -> RunReport:
-    """Gather every rank's memory peaks (collective: all ranks call it) and build the report."""
+                   precision: str, hardware: HardwareProfile | None,
+                   kernels: dict[str, str] | None = None) -> RunReport:
+    """Gather every rank's memory peaks and kernels (collective: all ranks call it) and build the
+    report; `kernels`: this rank's (runtime/build.py resolve_kernels)."""
     peaks = [None] * dist.get_world_size()
-    dist.all_gather_object(peaks, (memory_peaks(), host_sample()))
+    dist.all_gather_object(peaks, (memory_peaks(), host_sample(), dict(kernels or {})))
     timed = times[warmup:]
     median, iqr = timing_stats(timed)
     on_gpu = torch.cuda.is_available()
     peak = hardware.peak_bf16_tflops if (hardware is not None and on_gpu) else None
     tokens_s, tflops, mfu = throughput(plan, median, plan.cluster.num_gpus, peak)
-    gpu = [gpu_peaks for gpu_peaks, _ in peaks]
+    gpu = [gpu_peaks for gpu_peaks, _, _ in peaks]
     return RunReport(status="ok", peak_allocated_bytes=tuple(a for a, _ in gpu) if on_gpu else (),
                      peak_reserved_bytes=tuple(r for _, r in gpu) if on_gpu else (),
                      iteration_times_s=tuple(timed), median_iteration_time_s=median,
                      iteration_time_iqr_s=iqr, tokens_per_s=tokens_s, achieved_tflops_per_gpu=tflops,
                      mfu=mfu, losses=tuple(losses),
                      hardware_name=hardware.name if (hardware is not None and on_gpu) else "",
-                     **host_fields([host for _, host in peaks]),
+                     kernels=merge_kernels([ran for _, _, ran in peaks]),
+                     **host_fields([host for _, host, _ in peaks]),
                      **_base(plan, len(losses), warmup, precision))
 
 
