@@ -37,7 +37,8 @@ loss (False). False for now: the fastest set is measured by microbenchmarks only
 run, while the committed accuracy-suite runs (bench/results/accuracy/, 2026-11-30) ran the eager set and
 the h200 profile's fitted terms describe it. Flip it after a GPU call runs the fastest set end to end
 (bench/runtime/parity.py, an accuracy batch) and the cost model's pass counts follow
-(bench/runtime/README.md lists the changes); runs record what they ran in RunReport.kernels (the 48 committed accuracy runs predate it: eager set, chunked loss)."""
+(bench/runtime/README.md lists the changes). Runs record what they ran in RunReport.kernels; the 48
+committed accuracy runs predate that field (eager set, chunked loss)."""
 ELEMENTWISE_OPS = ("norm", "activation", "rope")
 CUDA_ELEMENTWISE: dict[str, str] = {"norm": "torch", "activation": "compile", "rope": "compile"}
 """Element-wise op -> implementation on CUDA tensors (runtime/kernels.py ELEMENTWISE_IMPLS)."""
