@@ -88,7 +88,11 @@ class Screen:
 
 @lru_cache(maxsize=64)
 def stage_layer_rows(num_stages: int, num_layers: int) -> tuple[np.ndarray, np.ndarray]:
-    """(stage, layers) of every stage and every layer count it can hold."""
+    """(stage, layers) of every stage and every layer count it can hold in some split: without a
+    pipeline only all the layers (the partition, the bound and the memory floor read no other row of
+    a one-stage layout: partition.py _single_stage, lower_bound, chain_dp)."""
+    if num_stages == 1:
+        return np.zeros(1, np.int64), np.full(1, num_layers, np.int64)
     span = num_layers - num_stages + 1
     stage = np.repeat(np.arange(num_stages), span)
     layers = np.tile(np.arange(1, span + 1), num_stages)
