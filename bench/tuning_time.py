@@ -39,7 +39,10 @@ STEPS = [
     ("+ gradient offload (coupled to optimizer offload: no new layouts)", dict(offload_weights=False),
      "tune"),
     ("+ weight offload (full space)", dict(), "tune"),
+    ("+ mistpipe executor (per-stage ZeRO/offload; opt-in --executors deepspeed,mistpipe)",
+     dict(executors=("deepspeed", "mistpipe")), "tune"),
 ]
+FULL = 6  # the full stock-DeepSpeed space (STEPS index); the last step adds mistpipe
 CASES = {"gpt-22b 4x8": ("gpt-22b", 4, 8, 512, 2048), "gpt-22b 1x8": ("gpt-22b", 1, 8, 512, 2048),
          "llama-7b 1x8": ("llama-7b", 1, 8, 64, 4096)}
 
@@ -92,8 +95,8 @@ def _cli_seconds() -> float:
 
 def measure(repeats: int) -> dict:
     rows = []
-    for case, steps in (("gpt-22b 4x8", range(len(STEPS))), ("gpt-22b 1x8", [len(STEPS) - 1]),
-                        ("llama-7b 1x8", [len(STEPS) - 1])):
+    for case, steps in (("gpt-22b 4x8", range(len(STEPS))), ("gpt-22b 1x8", [FULL, len(STEPS) - 1]),
+                        ("llama-7b 1x8", [FULL, len(STEPS) - 1])):
         for step in steps:
             runs = [_subprocess_one(case, step) for _ in range(repeats)]
             row = dict(runs[0], case=case, step=STEPS[step][0])
@@ -121,15 +124,19 @@ def markdown(data: dict) -> str:
         best = f"{r['best_s']:.3f}" if r["best_s"] else "-"
         lines.append(f"| {r['case']} | {r['step']} | {r['layouts']} | {r['strategies']} | {r['cold_s']:.2f} | "
                      f"{r['warm_s']:.2f} | {best} | {r['best']} |")
-    full = [r for r in data["rows"] if r["case"] == "gpt-22b 4x8"][-1]
-    node = [r for r in data["rows"] if r["case"] == "gpt-22b 1x8"][-1]
+    full = [r for r in data["rows"] if r["case"] == "gpt-22b 4x8"][FULL]
+    node = [r for r in data["rows"] if r["case"] == "gpt-22b 1x8"][0]
+    both = {r["case"]: r for r in data["rows"] if r["step"] == STEPS[-1][0]}
     lines += ["",
               f"- Goal full space, gpt-22b on 4x8, <= {GOAL_FULL_S:g} s: cold {full['cold_s']:.2f} s, "
               f"warm {full['warm_s']:.2f} s; the whole CLI (`python -m mist_ds.autotune --model gpt-22b "
               f"--nodes 4 --gpus-per-node 8 --global-batch 512 --seq-len 2048 --out DIR`, process start to "
               f"exit, imports and the PNG included) {data['cli_s']:.2f} s.",
               f"- Goal one node of 8 GPUs <= {GOAL_NODE_S:g} s: gpt-22b on 1x8 cold {node['cold_s']:.2f} s, "
-              f"warm {node['warm_s']:.2f} s.", ""]
+              f"warm {node['warm_s']:.2f} s.",
+              "- Both executors (opt-in), same goals: gpt-22b 4x8 cold "
+              f"{both['gpt-22b 4x8']['cold_s']:.2f} s, gpt-22b 1x8 cold {both['gpt-22b 1x8']['cold_s']:.2f} s, "
+              f"llama-7b 1x8 cold {both['llama-7b 1x8']['cold_s']:.2f} s.", ""]
     return "\n".join(lines)
 
 
