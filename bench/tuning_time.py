@@ -137,6 +137,12 @@ def markdown(data: dict) -> str:
               "- Both executors (opt-in), same goals: gpt-22b 4x8 cold "
               f"{both['gpt-22b 4x8']['cold_s']:.2f} s, gpt-22b 1x8 cold {both['gpt-22b 1x8']['cold_s']:.2f} s, "
               f"llama-7b 1x8 cold {both['llama-7b 1x8']['cold_s']:.2f} s.", ""]
+    for prev in data.get("previous", []):  # an earlier measurement of the same rows, kept for comparison
+        now = next((r for r in data["rows"] if (r["case"], r["step"]) == (prev["case"], prev["step"])), None)
+        if now is not None:
+            lines.append(f"- {prev['case']}, {prev['step'][:30]}: cold {prev['cold_s']:.2f} -> {now['cold_s']:.2f} s, "
+                         f"warm {prev['warm_s']:.2f} -> {now['warm_s']:.2f} s ({prev['source']}).")
+    lines.append("")
     return "\n".join(lines)
 
 
@@ -149,6 +155,9 @@ def main() -> None:
         print(json.dumps(run_one(args.one[0], int(args.one[1]))))
         return
     data = measure(args.repeats)
+    old = RESULTS / "tuning_time.json"
+    if old.exists():  # keep the rows' earlier measurement (bench/results is committed)
+        data["previous"] = json.loads(old.read_text()).get("previous", [])
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "tuning_time.json").write_text(json.dumps(data, indent=2) + "\n")
     (RESULTS / "tuning_time.md").write_text(markdown(data))
