@@ -50,6 +50,14 @@ def older_pairs(results: Path) -> list[tuple[str, Path, Path]]:
     return out
 
 
+def parity_pairs(results: Path) -> list[tuple[str, Path, Path]]:
+    """The mist_ds side of the runtime-parity runs (bench/runtime/parity.py unpack):
+    runtime/parity/<config>.mist.run.json beside <config>.plan.json."""
+    folder = results / "runtime" / "parity"
+    return [("parity:" + run.name.removesuffix(".mist.run.json"), folder / run.name.replace(".mist.run.json", ".plan.json"),
+             run) for run in sorted(folder.glob("*.mist.run.json"))]
+
+
 def provenance_terms(run_path: Path, notes: list[str]) -> tuple[str, ...]:
     """Calibrated terms whose provenance sentence names this run's file."""
     rel = str(run_path.resolve().relative_to(ROOT)) if run_path.resolve().is_relative_to(ROOT) else run_path.name
@@ -67,7 +75,8 @@ def collect(folder: Path, results: Path) -> tuple[list[Scored], list[str]]:
     notes = [load_hardware(name).provenance.notes for name in available_profiles()]
     cache: dict = {}
     rows, unscored = [], []
-    for source, pairs in (("suite", suite_pairs(folder)), ("older", older_pairs(results))):
+    for source, pairs in (("suite", suite_pairs(folder)), ("older", older_pairs(results)),
+                          ("parity", parity_pairs(results))):
         for name, plan, run in pairs:
             if not plan.exists():
                 unscored.append(f"{name}: no {plan.name} beside {run.name}")

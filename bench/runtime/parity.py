@@ -27,7 +27,7 @@ import math
 import os
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -92,6 +92,13 @@ def make_plan(w: Workload, c: ParityConfig) -> Plan:
                 global_batch_size=w.global_batch, seq_len=w.seq_len, dp=dp, tp=1,
                 micro_batch_size=c.micro_batch, grad_accum_steps=w.global_batch // (c.micro_batch * dp),
                 memory=MemoryStrategy(zero_stage=c.zero), stages=plan_stages)
+
+
+def rebuilt_plan(pair: dict) -> Plan:
+    """The plan a bundle's pair ran (make_plan is deterministic), with today's prediction."""
+    known = {f.name for f in fields(Workload)}
+    w = Workload(**{k: v for k, v in pair["config"].items() if k in known})
+    return with_prediction(make_plan(w, CONFIGS[pair["config"]["name"]]), w.hardware)
 
 
 def with_prediction(plan: Plan, hardware: str) -> Plan:
@@ -272,7 +279,7 @@ def main(argv=None) -> int:
         try:
             bundle = Path(args.bundle)
             print("\n".join(unpack(json.loads(bundle.read_text()), bundle.parent, Path(args.results),
-                                   args.best_run)))
+                                   args.best_run, rebuild=rebuilt_plan)))
         except (OSError, ValueError, KeyError) as err:
             print(f"error: {err}".splitlines()[0], file=sys.stderr)
             return 2

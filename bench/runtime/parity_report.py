@@ -83,8 +83,10 @@ def _checked_report(data: dict, what: str) -> dict:
     return data
 
 
-def unpack(bundle: dict, folder: Path, results: Path, best_runs: list[str]) -> list[str]:
-    """Commit a parity bundle (module docstring); the lines to print."""
+def unpack(bundle: dict, folder: Path, results: Path, best_runs: list[str], rebuild=None) -> list[str]:
+    """Commit a parity bundle (module docstring); the lines to print. `rebuild(pair)` (parity.py) makes
+    the plan of a pair whose plans/ file did not come back with the bundle; it is committed only when
+    its hash is the run's plan_hash."""
     target = results / "runtime" / "parity"
     base = results.parent.parent
     speed_path = results / "runtime_speed.json"
@@ -103,6 +105,8 @@ def unpack(bundle: dict, folder: Path, results: Path, best_runs: list[str]) -> l
         plan = folder / "plans" / f"{name}.plan.json"
         if plan.exists():
             shutil.copyfile(plan, target / plan.name)
+        elif rebuild is not None:
+            lines += _rebuilt_plan(rebuild(pair), mist, target / plan.name)
         for trace in sorted((folder / "traces").glob(f"{name}.*")):
             (target / "traces").mkdir(parents=True, exist_ok=True)
             shutil.copyfile(trace, target / "traces" / trace.name)
@@ -119,6 +123,14 @@ def unpack(bundle: dict, folder: Path, results: Path, best_runs: list[str]) -> l
     write_text_atomic(speed_path, json.dumps(speed, indent=2) + "\n")
     write_text_atomic(speed_path.with_suffix(".md"), speed_markdown(speed, base) + "\n")
     return lines + [f"wrote {speed_path} and {speed_path.with_suffix('.md')}"]
+
+
+def _rebuilt_plan(plan, mist: dict, path: Path) -> list[str]:
+    """Write a rebuilt plan when it is the plan the mist_ds run reports (same hash)."""
+    if plan.without_prediction().content_hash() != mist.get("plan_hash"):
+        return [f"{path.name}: not written (the rebuilt plan is not the one that ran)"]
+    write_text_atomic(path, plan.to_json() + "\n")
+    return [f"{path.name}: rebuilt (its plans/ file did not come back; same plan_hash)"]
 
 
 def speed_markdown(speed: dict, base: Path) -> str:
