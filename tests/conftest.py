@@ -1,8 +1,36 @@
-"""Shared pytest set-up: skip GPU tests without CUDA."""
+"""Shared pytest set-up: skip GPU tests without CUDA; read the CPU's info once per session."""
 
 from __future__ import annotations
 
+import json
+import os
+import tempfile
+
 import pytest
+
+CPUINFO_ENV = "MIST_DS_TEST_CPUINFO"
+_CREATED = pytest.StashKey[str]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """py-cpuinfo's get_cpu_info() costs a Python subprocess and a 1 s sleep per call (DeepSpeed calls it
+    per DeepSpeedCPUAdam and per op build): the first pytest process asks once and writes the answer to
+    a file that its xdist workers and every launched process (tests/subprocess_site/sitecustomize.py)
+    read instead; this process uses it too."""
+    try:
+        import cpuinfo
+    except ImportError:
+        return
+    path = os.environ.get(CPUINFO_ENV)
+    if not (path and os.path.isfile(path)):
+        fd, path = tempfile.mkstemp(prefix="mist_ds_test_cpuinfo_", suffix=".json")
+        with os.fdopen(fd, "w") as file:
+            json.dump(cpuinfo.get_cpu_info(), file)
+        os.environ[CPUINFO_ENV] = path
+        config.stash[_CREATED] = path
+    with open(path) as file:
+        info = json.load(file)
+    cpuinfo.get_cpu_info = lambda: dict(info)
 
 
 def _cuda_available() -> bool:
@@ -11,6 +39,12 @@ def _cuda_available() -> bool:
     except ImportError:
         return False
     return torch.cuda.is_available()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    path = config.stash.get(_CREATED, None)
+    if path:
+        os.unlink(path)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

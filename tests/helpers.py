@@ -35,6 +35,12 @@ def make_plan(model: ModelSpec, stages: list[dict], *, dp: int = 1, tp: int = 1,
                 **plan_fields)
 
 
+def child_pythonpath(root) -> str:
+    """PYTHONPATH for a process a test launches: the repository `root` first, then
+    tests/subprocess_site, whose sitecustomize reads the CPU info the session measured once."""
+    return os.pathsep.join([str(root), os.path.join(os.path.dirname(os.path.abspath(__file__)), "subprocess_site")])
+
+
 def free_port() -> int:
     """A TCP port nothing listens on now (for a test's DeepSpeed master; tests may run in parallel)."""
     with socket.socket() as sock:

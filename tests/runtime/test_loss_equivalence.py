@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import free_port
+from tests.helpers import child_pythonpath, free_port
 from .plans import CASES, CASES_4, GPT, PAIRS
 
 pytestmark = pytest.mark.distributed
@@ -35,7 +35,7 @@ def deepspeed_cmd(hostfile: Path, port: int, script: str, *args: str) -> list[st
 
 
 def cpu_env() -> dict[str, str]:
-    return {**os.environ, "DS_ACCELERATOR": "cpu", "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    return {**os.environ, "DS_ACCELERATOR": "cpu", "OMP_NUM_THREADS": "1", "PYTHONPATH": child_pythonpath(ROOT)}
 
 
 def run_worker(tmp: Path, ranks: int, port: int, cases) -> dict:

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import free_port
+
 from .mistpipe_cases import CASES_2, CASES_4, PAIRS_2, PAIRS_4
 from .test_loss_equivalence import ROOT, cpu_env, deepspeed_cmd
 
@@ -36,12 +38,12 @@ def run(tmp: Path, ranks: int, port: int, cases) -> dict:
 
 @pytest.fixture(scope="module")
 def curves_2(tmp_path_factory) -> dict:
-    return run(tmp_path_factory.mktemp("mistpipe2"), 2, 29641, CASES_2)
+    return run(tmp_path_factory.mktemp("mistpipe2"), 2, free_port(), CASES_2)
 
 
 @pytest.fixture(scope="module")
 def curves_4(tmp_path_factory) -> dict:
-    return run(tmp_path_factory.mktemp("mistpipe4"), 4, 29642, CASES_4)
+    return run(tmp_path_factory.mktemp("mistpipe4"), 4, free_port(), CASES_4)
 
 
 def same_curve(ref: dict, got: dict) -> None:
