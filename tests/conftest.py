@@ -47,7 +47,32 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         os.unlink(path)
 
 
+# make test runs files on 2 workers in this order (--dist loadfile --no-loadscope-reorder): the longest
+# first, so that the two workers finish together instead of one starting a 70 s file at the end
+# (bench/results/test_durations.md has the measured times; a file not listed runs after these).
+LONGEST_FILES_FIRST = (
+    "tests/runtime/test_mistpipe_equivalence.py",
+    "tests/bench/test_parity.py",
+    "tests/runtime/test_loss_equivalence.py",
+    "tests/runtime/test_run_wrapper.py",
+    "tests/cost/test_deepspeed_states.py",
+    "tests/runtime/test_mistpipe_train_cli.py",
+    "tests/runtime/test_train_cli.py",
+    "tests/bench/test_run_batch.py",
+    "tests/bench/test_baseline.py",
+    "tests/runtime/test_mistpipe_units.py",
+    "tests/test_readme_commands.py",
+    "tests/runtime/test_loss.py",
+)
+
+
+def _file_rank(item: pytest.Item) -> int:
+    path = item.nodeid.split("::", 1)[0]
+    return LONGEST_FILES_FIRST.index(path) if path in LONGEST_FILES_FIRST else len(LONGEST_FILES_FIRST)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    items.sort(key=_file_rank)  # stable: each file's tests keep their order, files stay contiguous
     if _cuda_available():
         return
     skip = pytest.mark.skip(reason="needs CUDA")
