@@ -7,6 +7,9 @@ import io
 import os
 import socket
 import subprocess
+import sys
+import tempfile
+import time
 from typing import Any
 
 from mist_ds.config import ClusterSpec, ModelSpec, Plan, StagePlan
@@ -39,6 +42,37 @@ def child_pythonpath(root) -> str:
     """PYTHONPATH for a process a test launches: the repository `root` first, then
     tests/subprocess_site, whose sitecustomize reads the CPU info the session measured once."""
     return os.pathsep.join([str(root), os.path.join(os.path.dirname(os.path.abspath(__file__)), "subprocess_site")])
+
+
+def spawn_ranks(script: str, ranks: int, port: int, args: list[str], *, cwd, env: dict,
+                timeout: float) -> subprocess.CompletedProcess:
+    """`ranks` processes `python -u SCRIPT --local_rank=I ARGS` on this host with the environment DeepSpeed's
+    launcher gives its ranks on one node (deepspeed/launcher/launch.py: MASTER_*, WORLD_SIZE, RANK,
+    LOCAL_RANK, LOCAL_SIZE, CROSS_*), without the launcher's own two processes (`deepspeed` and
+    launch.py, two more `import deepspeed`s and a 1 s polling loop, 5-10 s a launch on 2 cores). When one
+    rank fails the others are killed, as launch.py does. For tests of worker code, not of the launcher:
+    the tests of launch/train.py, launch.sh and the fallback wrapper keep the real `deepspeed`."""
+    base = {**env, "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port), "WORLD_SIZE": str(ranks),
+            "CROSS_RANK": "0", "CROSS_SIZE": "1", "LOCAL_SIZE": str(ranks)}
+    argv = [sys.executable, "-u", script]
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        procs = [subprocess.Popen([*argv, f"--local_rank={rank}", *args], cwd=cwd, stdout=out, stderr=err,
+                                  env={**base, "RANK": str(rank), "LOCAL_RANK": str(rank)})
+                 for rank in range(ranks)]
+        deadline, code = time.monotonic() + timeout, 0
+        while any(p.poll() is None for p in procs) and not code:
+            code = next((p.returncode for p in procs if p.returncode not in (None, 0)), 0)
+            if time.monotonic() > deadline:
+                code = -9
+            time.sleep(0.05)
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
+        code = code or next((p.returncode for p in procs if p.returncode), 0)
+        out.seek(0)
+        err.seek(0)
+        return subprocess.CompletedProcess(argv, code, out.read(), err.read())
 
 
 def free_port() -> int:
