@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import tempfile
 
 import pytest
@@ -12,11 +13,25 @@ CPUINFO_ENV = "MIST_DS_TEST_CPUINFO"
 _CREATED = pytest.StashKey[str]()
 
 
+def _one_ninja() -> None:
+    """Every process of the session builds DeepSpeed's JIT ops with the venv's ninja (its bin folder
+    first on PATH). torch runs whichever `ninja` PATH finds, and the venv's (1.13, log format v7) and
+    the system's (/usr/bin, 1.11, v5) each read the other's .ninja_log in ~/.cache/torch_extensions
+    as stale: tests that put the venv first and tests that did not took turns recompiling the shm
+    comm op (25-60 s each, holding the build lock every other DeepSpeed process waits on), 3-6 times
+    a run."""
+    venv_bin = os.path.dirname(sys.executable)
+    parts = os.environ.get("PATH", "").split(os.pathsep)
+    if parts[0] != venv_bin:
+        os.environ["PATH"] = os.pathsep.join([venv_bin, *parts])
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """py-cpuinfo's get_cpu_info() costs a Python subprocess and a 1 s sleep per call (DeepSpeed calls it
     per DeepSpeedCPUAdam and per op build): the first pytest process asks once and writes the answer to
     a file that its xdist workers and every launched process (tests/subprocess_site/sitecustomize.py)
-    read instead; this process uses it too."""
+    read instead; this process uses it too. And one ninja for the whole session (_one_ninja)."""
+    _one_ninja()
     try:
         import cpuinfo
     except ImportError:
