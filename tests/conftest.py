@@ -56,6 +56,13 @@ def _cuda_available() -> bool:
     return torch.cuda.is_available()
 
 
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """DeepSpeed's shm all-reduce buffers of this process's runs (tests/helpers.py: USED_PORTS)."""
+    from tests import helpers
+
+    helpers.remove_shm_buffers(helpers.USED_PORTS)
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     path = config.stash.get(_CREATED, None)
     if path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import glob
 import io
 import os
 import socket
@@ -69,17 +70,35 @@ def spawn_ranks(script: str, ranks: int, port: int, args: list[str], *, cwd, env
             if proc.poll() is None:
                 proc.kill()
             proc.wait()
+        remove_shm_buffers([port])
         code = code or next((p.returncode for p in procs if p.returncode), 0)
         out.seek(0)
         err.seek(0)
         return subprocess.CompletedProcess(argv, code, out.read(), err.read())
 
 
+# ports handed out by free_port() in this process: DeepSpeed's CPU shm all-reduce (its deepspeed_shm_comm
+# op, loaded by every CPU rank) creates /dev/shm/deepspeed_allreduce_buffer_0_<addr>_<port>_<rank>
+# (66 MiB each) and never unlinks them; tmpfs counts against host memory, so the runtime's host-memory
+# check saw 2.5 of 23 GiB available after a few runs. remove_shm_buffers() deletes this session's.
+USED_PORTS: set[int] = set()
+
+
 def free_port() -> int:
     """A TCP port nothing listens on now (for a test's DeepSpeed master; tests may run in parallel)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        port = sock.getsockname()[1]
+    USED_PORTS.add(port)
+    return port
+
+
+def remove_shm_buffers(ports) -> None:
+    """Delete DeepSpeed's leaked shm all-reduce buffers of finished runs on these master ports."""
+    for port in ports:
+        for path in glob.glob(f"/dev/shm/deepspeed_allreduce_buffer_*_127.0.0.1_{port}_*"):
+            with contextlib.suppress(OSError):
+                os.unlink(path)
 
 
 # Block flag combinations the runtime and cost model must both handle (GPT-2, Llama, GQA, Qwen2's
