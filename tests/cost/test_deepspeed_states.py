@@ -3,8 +3,9 @@
 One subprocess (tests/cost/ds_state_probe.py) runs every configuration below on 2 CPU ranks with the
 runtime's own model in bf16 and the emitted ds_config, and reports per rank the bytes held after
 the last backward and inside the optimizer step, split into device and host (offload) memory.
-About 15 s on 2 idle cores (50-80 s before the session cached the CPU info, tests/conftest.py); the first run on a machine also JIT-builds DeepSpeed's CPU Adam and
-fused Adam ops (a few minutes, cached in ~/.cache/torch_extensions afterwards).
+About 15 s on 2 idle cores (50-80 s before the session cached the CPU info, tests/conftest.py); the
+first run on a machine also JIT-builds DeepSpeed's CPU Adam and fused Adam ops (a few minutes, cached
+in ~/.cache/torch_extensions afterwards).
 """
 
 from __future__ import annotations
