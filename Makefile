@@ -25,7 +25,7 @@ tune: install  ## tune the default example (no GPU needed) and write runs/exampl
 
 TEST_WORKERS ?= 2
 test: install  ## the whole suite (GPU tests skip without CUDA), files spread over TEST_WORKERS workers
-	@start=$$(date +%s); $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --durations=25 $(PYTEST_ARGS); \
+	@start=$$(date +%s); $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=25 $(PYTEST_ARGS); \
 	code=$$?; echo "make test: $$(( $$(date +%s) - start )) s (exit $$code)"; exit $$code
 
 test-fast: install  ## pure tests only (no multi-process DeepSpeed runs)

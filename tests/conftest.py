@@ -1,8 +1,51 @@
-"""Shared pytest set-up: skip GPU tests without CUDA."""
+"""Shared pytest set-up: skip GPU tests without CUDA; read the CPU's info once per session."""
 
 from __future__ import annotations
 
+import json
+import os
+import sys
+import tempfile
+
 import pytest
+
+CPUINFO_ENV = "MIST_DS_TEST_CPUINFO"
+_CREATED = pytest.StashKey[str]()
+
+
+def _one_ninja() -> None:
+    """Every process of the session builds DeepSpeed's JIT ops with the venv's ninja (its bin folder
+    first on PATH). torch runs whichever `ninja` PATH finds, and the venv's (1.13, log format v7) and
+    the system's (/usr/bin, 1.11, v5) each read the other's .ninja_log in ~/.cache/torch_extensions
+    as stale: tests that put the venv first and tests that did not took turns recompiling the shm
+    comm op (25-60 s each, holding the build lock every other DeepSpeed process waits on), 3-6 times
+    a run."""
+    venv_bin = os.path.dirname(sys.executable)
+    parts = os.environ.get("PATH", "").split(os.pathsep)
+    if parts[0] != venv_bin:
+        os.environ["PATH"] = os.pathsep.join([venv_bin, *parts])
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """py-cpuinfo's get_cpu_info() costs a Python subprocess and a 1 s sleep per call (DeepSpeed calls it
+    per DeepSpeedCPUAdam and per op build): the first pytest process asks once and writes the answer to
+    a file that its xdist workers and every launched process (tests/subprocess_site/sitecustomize.py)
+    read instead; this process uses it too. And one ninja for the whole session (_one_ninja)."""
+    _one_ninja()
+    try:
+        import cpuinfo
+    except ImportError:
+        return
+    path = os.environ.get(CPUINFO_ENV)
+    if not (path and os.path.isfile(path)):
+        fd, path = tempfile.mkstemp(prefix="mist_ds_test_cpuinfo_", suffix=".json")
+        with os.fdopen(fd, "w") as file:
+            json.dump(cpuinfo.get_cpu_info(), file)
+        os.environ[CPUINFO_ENV] = path
+        config.stash[_CREATED] = path
+    with open(path) as file:
+        info = json.load(file)
+    cpuinfo.get_cpu_info = lambda: dict(info)
 
 
 def _cuda_available() -> bool:
@@ -13,7 +56,45 @@ def _cuda_available() -> bool:
     return torch.cuda.is_available()
 
 
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """DeepSpeed's shm all-reduce buffers of this process's runs (tests/helpers.py: USED_PORTS)."""
+    from tests import helpers
+
+    helpers.remove_shm_buffers(helpers.USED_PORTS)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    path = config.stash.get(_CREATED, None)
+    if path:
+        os.unlink(path)
+
+
+# make test runs files on 2 workers in this order (--dist loadfile --no-loadscope-reorder): the longest
+# first, so that the two workers finish together instead of one starting a 70 s file at the end
+# (bench/results/test_durations.md has the measured times; a file not listed runs after these).
+LONGEST_FILES_FIRST = (
+    "tests/runtime/test_mistpipe_equivalence.py",
+    "tests/bench/test_parity.py",
+    "tests/runtime/test_loss_equivalence.py",
+    "tests/runtime/test_run_wrapper.py",
+    "tests/cost/test_deepspeed_states.py",
+    "tests/runtime/test_mistpipe_train_cli.py",
+    "tests/runtime/test_train_cli.py",
+    "tests/bench/test_run_batch.py",
+    "tests/bench/test_baseline.py",
+    "tests/runtime/test_mistpipe_units.py",
+    "tests/test_readme_commands.py",
+    "tests/runtime/test_loss.py",
+)
+
+
+def _file_rank(item: pytest.Item) -> int:
+    path = item.nodeid.split("::", 1)[0]
+    return LONGEST_FILES_FIRST.index(path) if path in LONGEST_FILES_FIRST else len(LONGEST_FILES_FIRST)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    items.sort(key=_file_rank)  # stable: each file's tests keep their order, files stay contiguous
     if _cuda_available():
         return
     skip = pytest.mark.skip(reason="needs CUDA")

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import glob
 import io
 import os
 import socket
 import subprocess
+import sys
+import tempfile
+import time
 from typing import Any
 
 from mist_ds.config import ClusterSpec, ModelSpec, Plan, StagePlan
@@ -35,11 +39,66 @@ def make_plan(model: ModelSpec, stages: list[dict], *, dp: int = 1, tp: int = 1,
                 **plan_fields)
 
 
+def child_pythonpath(root) -> str:
+    """PYTHONPATH for a process a test launches: the repository `root` first, then
+    tests/subprocess_site, whose sitecustomize reads the CPU info the session measured once."""
+    return os.pathsep.join([str(root), os.path.join(os.path.dirname(os.path.abspath(__file__)), "subprocess_site")])
+
+
+def spawn_ranks(script: str, ranks: int, port: int, args: list[str], *, cwd, env: dict,
+                timeout: float) -> subprocess.CompletedProcess:
+    """`ranks` processes `python -u SCRIPT --local_rank=I ARGS` on this host with the environment DeepSpeed's
+    launcher gives its ranks on one node (deepspeed/launcher/launch.py: MASTER_*, WORLD_SIZE, RANK,
+    LOCAL_RANK, LOCAL_SIZE, CROSS_*), without the launcher's own two processes (`deepspeed` and
+    launch.py, two more `import deepspeed`s and a 1 s polling loop, 5-10 s a launch on 2 cores). When one
+    rank fails the others are killed, as launch.py does. For tests of worker code, not of the launcher:
+    the tests of launch/train.py, launch.sh and the fallback wrapper keep the real `deepspeed`."""
+    base = {**env, "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port), "WORLD_SIZE": str(ranks),
+            "CROSS_RANK": "0", "CROSS_SIZE": "1", "LOCAL_SIZE": str(ranks)}
+    argv = [sys.executable, "-u", script]
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        procs = [subprocess.Popen([*argv, f"--local_rank={rank}", *args], cwd=cwd, stdout=out, stderr=err,
+                                  env={**base, "RANK": str(rank), "LOCAL_RANK": str(rank)})
+                 for rank in range(ranks)]
+        deadline, code = time.monotonic() + timeout, 0
+        while any(p.poll() is None for p in procs) and not code:
+            code = next((p.returncode for p in procs if p.returncode not in (None, 0)), 0)
+            if time.monotonic() > deadline:
+                code = -9
+            time.sleep(0.05)
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
+        remove_shm_buffers([port])
+        code = code or next((p.returncode for p in procs if p.returncode), 0)
+        out.seek(0)
+        err.seek(0)
+        return subprocess.CompletedProcess(argv, code, out.read(), err.read())
+
+
+# ports handed out by free_port() in this process: DeepSpeed's CPU shm all-reduce (its deepspeed_shm_comm
+# op, loaded by every CPU rank) creates /dev/shm/deepspeed_allreduce_buffer_0_<addr>_<port>_<rank>
+# (66 MiB each) and never unlinks them; tmpfs counts against host memory, so the runtime's host-memory
+# check saw 2.5 of 23 GiB available after a few runs. remove_shm_buffers() deletes this session's.
+USED_PORTS: set[int] = set()
+
+
 def free_port() -> int:
     """A TCP port nothing listens on now (for a test's DeepSpeed master; tests may run in parallel)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        port = sock.getsockname()[1]
+    USED_PORTS.add(port)
+    return port
+
+
+def remove_shm_buffers(ports) -> None:
+    """Delete DeepSpeed's leaked shm all-reduce buffers of finished runs on these master ports."""
+    for port in ports:
+        for path in glob.glob(f"/dev/shm/deepspeed_allreduce_buffer_*_127.0.0.1_{port}_*"):
+            with contextlib.suppress(OSError):
+                os.unlink(path)
 
 
 # Block flag combinations the runtime and cost model must both handle (GPT-2, Llama, GQA, Qwen2's

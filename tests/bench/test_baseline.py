@@ -13,6 +13,7 @@ import pytest
 
 from bench.baseline.grid import Config, Workload, grid, model_states_bytes, next_config, skip_reason, unpack
 from mist_ds.config import RunReport, get_preset
+from tests.helpers import child_pythonpath
 from tests.runtime.plans import LLAMA
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -81,7 +82,7 @@ def test_two_grid_points_on_two_cpu_ranks(tmp_path):
     LLAMA.save(tmp_path / "tiny.json")
     workload = {"model": str(tmp_path / "tiny.json"), "num_gpus": 2, "cap_gib": None, "seq_len": 32,
                 "global_batch": 8}
-    env = {**os.environ, "DS_ACCELERATOR": "cpu", "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT),
+    env = {**os.environ, "DS_ACCELERATOR": "cpu", "OMP_NUM_THREADS": "1", "PYTHONPATH": child_pythonpath(ROOT),
            "PATH": str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")}
     proc = subprocess.run([sys.executable, "bench/baseline/grid.py", "run", "--workload-json", json.dumps(workload),
                            "--name", "tiny", "--out", str(tmp_path / "out"), "--zero-stages", "1,3",

@@ -14,6 +14,7 @@ import pytest
 
 from bench.runtime import parity, parity_report, trace_summary
 from mist_ds.config import RunReport
+from tests.helpers import child_pythonpath
 from tests.runtime.plans import LLAMA
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -126,7 +127,7 @@ def test_static_block_counts():
 def test_zero3_and_pipeline_pairs_on_two_cpu_ranks(tmp_path):
     pytest.importorskip("transformers")
     LLAMA.model_copy(update={"num_layers": 2}).save(tmp_path / "tiny.json")
-    env = {**os.environ, "DS_ACCELERATOR": "cpu", "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT),
+    env = {**os.environ, "DS_ACCELERATOR": "cpu", "OMP_NUM_THREADS": "1", "PYTHONPATH": child_pythonpath(ROOT),
            "PATH": str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")}
     out = tmp_path / "out"
     proc = subprocess.run([sys.executable, "bench/runtime/parity.py", "run", "--out", str(out), "--model",

@@ -16,6 +16,7 @@ from bench.accuracy.jobs import make_job, outcome
 from bench.accuracy.run_batch import Batch
 from bench.accuracy.unpack import unpack
 from mist_ds.config import RunReport
+from tests.helpers import child_pythonpath
 from tests.runtime.plans import CASES, GPT, make_plan
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -23,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def cpu_env() -> dict:
     venv_bin = str(Path(sys.executable).parent)
-    return {**os.environ, "DS_ACCELERATOR": "cpu", "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT),
+    return {**os.environ, "DS_ACCELERATOR": "cpu", "OMP_NUM_THREADS": "1", "PYTHONPATH": child_pythonpath(ROOT),
             "PATH": venv_bin + os.pathsep + os.environ.get("PATH", "")}
 
 

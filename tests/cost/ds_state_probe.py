@@ -144,6 +144,7 @@ def _worker(rank: int, plan_paths: list[str], out_path: str, port: int) -> None:
     import torch.distributed as dist
 
     deepspeed.init_distributed(dist_backend="gloo")
+    gc.freeze()  # torch's and deepspeed's objects stay out of each plan's gc.collect() (0.3 s a call)
     results = [_probe_plan(path) for path in plan_paths]
     if rank == 0:
         with open(out_path, "w") as handle:

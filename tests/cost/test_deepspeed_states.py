@@ -3,13 +3,15 @@
 One subprocess (tests/cost/ds_state_probe.py) runs every configuration below on 2 CPU ranks with the
 runtime's own model in bf16 and the emitted ds_config, and reports per rank the bytes held after
 the last backward and inside the optimizer step, split into device and host (offload) memory.
-About 80 s on 2 shared cores; the first run on a machine also JIT-builds DeepSpeed's CPU Adam and
-fused Adam ops (a few minutes, cached in ~/.cache/torch_extensions afterwards).
+About 15 s on 2 idle cores (50-80 s before the session cached the CPU info, tests/conftest.py); the
+first run on a machine also JIT-builds DeepSpeed's CPU Adam and fused Adam ops (a few minutes, cached
+in ~/.cache/torch_extensions afterwards).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -20,7 +22,7 @@ from mist_ds.config import ModelSpec, Plan
 from mist_ds.config.profiles import load_hardware
 from mist_ds.cost import StageCostModel, plan_stage_args
 from tests import helpers
-from tests.helpers import free_port
+from tests.helpers import child_pythonpath, free_port
 
 pytestmark = pytest.mark.distributed
 
@@ -51,6 +53,7 @@ def measured(tmp_path_factory) -> dict[tuple[int, float], dict]:
         paths.append(str(path))
     out = folder / "measured.json"
     proc = subprocess.run([sys.executable, str(PROBE), *paths, str(out), str(free_port())],
+                          env={**os.environ, "PYTHONPATH": child_pythonpath(PROBE.parents[2])},
                           capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0 and out.exists(), proc.stderr[-3000:]
     return dict(zip(CONFIGS, json.loads(out.read_text())))

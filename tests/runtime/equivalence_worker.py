@@ -47,6 +47,7 @@ def main() -> None:
     parser.add_argument("--local_rank", type=int, default=0)
     args = parser.parse_args()
     init_distributed()
+    gc.freeze()  # torch's and deepspeed's objects stay out of each case's gc.collect() (0.3 s a call)
     results = {name: run_case(name, args.steps, args.lr) for name in args.cases.split(",")}
     if dist.get_rank() == 0:
         Path(args.out).write_text(json.dumps(results, indent=1))

@@ -97,6 +97,7 @@ def main() -> None:
     parser.add_argument("--local_rank", type=int, default=0)
     args = parser.parse_args()
     init_distributed()
+    gc.freeze()  # torch's and deepspeed's objects stay out of each case's gc.collect() (0.3 s a call)
     cases = {**CASES_2, **CASES_4}
     results = {name: run_case(cases[name], args.steps, args.lr) for name in args.cases.split(",")}
     if dist.get_rank() == 0:

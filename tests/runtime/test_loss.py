@@ -17,8 +17,8 @@ from mist_ds.runtime import loss as runtime_loss
 from mist_ds.runtime.loss import IGNORE_INDEX, chunked_cross_entropy, cross_entropy
 from mist_ds.runtime.model import BuildOptions, MistModel
 
-from tests.helpers import free_port
-from .test_loss_equivalence import ROOT, cpu_env, deepspeed_cmd
+from tests.helpers import free_port, spawn_ranks
+from .test_loss_equivalence import ROOT, cpu_env
 
 TOL = {torch.float32: 1e-5, torch.bfloat16: 1e-2}
 
@@ -143,13 +143,9 @@ def test_model_loss_and_gradients_match_the_fp32_loss(tie):
 
 @pytest.mark.distributed
 def test_vocab_parallel_loss_on_two_gloo_ranks(tmp_path):
-    import subprocess
-
-    hostfile = tmp_path / "hostfile"
-    hostfile.write_text("localhost slots=2\n")
     out = tmp_path / "loss.json"
-    cmd = deepspeed_cmd(hostfile, free_port(), "tests/runtime/loss_worker.py", "--out", str(out))
-    proc = subprocess.run(cmd, cwd=ROOT, env=cpu_env(), capture_output=True, text=True, timeout=600)
+    proc = spawn_ranks("tests/runtime/loss_worker.py", 2, free_port(), ["--out", str(out)], cwd=ROOT,
+                       env=cpu_env(), timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     results = json.loads(out.read_text())
     assert len(results) == 6

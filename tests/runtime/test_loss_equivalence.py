@@ -1,6 +1,6 @@
 """Same seed and data -> the same loss curve, whatever the plan's memory/parallelism strategy.
 
-All cases run in ONE pair of CPU processes (deepspeed launcher, gloo, fp32) to keep the suite fast:
+All cases run in ONE pair of CPU processes (rank processes as DeepSpeed's launcher starts them, gloo, fp32) to keep the suite fast:
 ZeRO 0/1/2/3, pipeline (uneven 1|3 split, tied embeddings) vs none, TP 2 vs 1 (Llama: GQA, RoPE,
 SwiGLU, untied head), recompute on vs off (also per-stage counts in a pipeline), optimizer offload
 (CPU Adam) on vs off, ZeRO-3 parameter offload and fractional (0.5) optimizer offload, activation
@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import free_port
+from tests.helpers import child_pythonpath, free_port, spawn_ranks
 from .plans import CASES, CASES_4, GPT, PAIRS
 
 pytestmark = pytest.mark.distributed
@@ -35,16 +34,14 @@ def deepspeed_cmd(hostfile: Path, port: int, script: str, *args: str) -> list[st
 
 
 def cpu_env() -> dict[str, str]:
-    return {**os.environ, "DS_ACCELERATOR": "cpu", "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    return {**os.environ, "DS_ACCELERATOR": "cpu", "OMP_NUM_THREADS": "1", "PYTHONPATH": child_pythonpath(ROOT)}
 
 
 def run_worker(tmp: Path, ranks: int, port: int, cases) -> dict:
-    hostfile = tmp / "hostfile"
-    hostfile.write_text(f"localhost slots={ranks}\n")
     out = tmp / "curves.json"
-    cmd = deepspeed_cmd(hostfile, port, "tests/runtime/equivalence_worker.py",
-                        "--cases", ",".join(cases), "--out", str(out), "--steps", "4")
-    proc = subprocess.run(cmd, cwd=ROOT, env=cpu_env(), capture_output=True, text=True, timeout=900)
+    proc = spawn_ranks("tests/runtime/equivalence_worker.py", ranks, port,
+                       ["--cases", ",".join(cases), "--out", str(out), "--steps", "4"],
+                       cwd=ROOT, env=cpu_env(), timeout=900)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return json.loads(out.read_text())
 

@@ -3,7 +3,7 @@
 Each case below is a stage memory strategy DeepSpeed's PipelineEngine cannot run (ZeRO-2/3 inside
 pipeline stages, fractional weight / gradient / optimizer offload per stage, overlapped activation
 offload); its reference is the stock PipelineEngine (ZeRO-1) on the same pipeline mesh. All cases of
-a world size run in one set of CPU processes (deepspeed launcher, gloo, fp32); gradient clipping is
+a world size run in one set of CPU processes (ranks started as DeepSpeed's launcher starts them, gloo, fp32); gradient clipping is
 set below the first steps' norms so the clipped path is compared too.
 """
 
@@ -14,34 +14,32 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import free_port, spawn_ranks
+
 from .mistpipe_cases import CASES_2, CASES_4, PAIRS_2, PAIRS_4
-from .test_loss_equivalence import ROOT, cpu_env, deepspeed_cmd
+from .test_loss_equivalence import ROOT, cpu_env
 
 pytestmark = pytest.mark.distributed
 LOSS_RTOL, NORM_RTOL, STEPS = 1e-6, 1e-5, 4
 
 
 def run(tmp: Path, ranks: int, port: int, cases) -> dict:
-    import subprocess
-
-    hostfile = tmp / "hostfile"
-    hostfile.write_text(f"localhost slots={ranks}\n")
     out = tmp / "curves.json"
-    cmd = deepspeed_cmd(hostfile, port, "tests/runtime/mistpipe_worker.py", "--cases", ",".join(cases),
-                        "--out", str(out), "--steps", str(STEPS))
-    proc = subprocess.run(cmd, cwd=ROOT, env=cpu_env(), capture_output=True, text=True, timeout=1200)
+    proc = spawn_ranks("tests/runtime/mistpipe_worker.py", ranks, port,
+                       ["--cases", ",".join(cases), "--out", str(out), "--steps", str(STEPS)],
+                       cwd=ROOT, env=cpu_env(), timeout=1200)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return json.loads(out.read_text())
 
 
 @pytest.fixture(scope="module")
 def curves_2(tmp_path_factory) -> dict:
-    return run(tmp_path_factory.mktemp("mistpipe2"), 2, 29641, CASES_2)
+    return run(tmp_path_factory.mktemp("mistpipe2"), 2, free_port(), CASES_2)
 
 
 @pytest.fixture(scope="module")
 def curves_4(tmp_path_factory) -> dict:
-    return run(tmp_path_factory.mktemp("mistpipe4"), 4, 29642, CASES_4)
+    return run(tmp_path_factory.mktemp("mistpipe4"), 4, free_port(), CASES_4)
 
 
 def same_curve(ref: dict, got: dict) -> None:

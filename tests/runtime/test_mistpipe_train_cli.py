@@ -17,6 +17,8 @@ from mist_ds.emit.outputs import render_outputs, write_outputs
 from mist_ds.search import search
 from mist_ds.search.plans import predicted_plan
 
+from tests.helpers import free_port
+
 from .plans import GPT
 from .test_train_cli import launch
 
@@ -59,12 +61,12 @@ def run(tmp_path, plan: Plan, port: int) -> RunReport:
 def test_a_tuned_mistpipe_plan_trains_through_launch_train(tmp_path):
     plan = tuned_mistpipe_plan()
     assert plan.executor == "mistpipe" and plan.num_stages == 2 and plan.grad_accum_steps == 5
-    tuned = run(tmp_path / "tuned", plan, 29651)
+    tuned = run(tmp_path / "tuned", plan, free_port())
     assert tuned.status == "ok" and tuned.num_steps == 3 and len(tuned.losses) == 3
     assert tuned.plan_hash == plan.without_prediction().content_hash()
     assert tuned.adam_impl == "torch_adamw"
     edited_plan = with_stage_memory(plan)
-    edited = run(tmp_path / "edited", edited_plan, 29652)
+    edited = run(tmp_path / "edited", edited_plan, free_port())
     assert edited.status == "ok" and edited.adam_impl == "torch_adamw+cpu_adam"
     assert edited.plan_hash == edited_plan.without_prediction().content_hash() != tuned.plan_hash
     assert edited.losses == pytest.approx(tuned.losses, rel=1e-5)

@@ -19,6 +19,7 @@ from mist_ds.config import RunReport
 from mist_ds.config.units import GIB
 from mist_ds.runtime.host_check import MESSAGE_PREFIX, RankHost, rank_need_bytes, shortfall_message
 from mist_ds.search.driver import DEFAULT_MEMORY_MARGIN_RATIO
+from tests.helpers import child_pythonpath, free_port
 from tests.runtime.plans import CASES
 from tests.test_honest_ranking import _predicted, dp, pp
 
@@ -106,7 +107,7 @@ def _fake_run(tmp_path: Path, folder: Path, codes: dict, *extra: str) -> tuple[i
     fake.chmod(0o755)
     log = tmp_path / "log.jsonl"
     log.unlink(missing_ok=True)
-    env = {**os.environ, "FAKE_PLAN": json.dumps(codes), "FAKE_LOG": str(log), "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "FAKE_PLAN": json.dumps(codes), "FAKE_LOG": str(log), "PYTHONPATH": child_pythonpath(ROOT)}
     proc = subprocess.run([sys.executable, "-m", "mist_ds.run", str(folder), "--deepspeed", str(fake), *extra],
                           env=env, capture_output=True, text=True, timeout=120)
     calls = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
@@ -168,7 +169,7 @@ def test_host_need_per_rank_and_the_one_line_per_node():
 
 def _cpu_env(**extra: str) -> dict[str, str]:
     path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
-    return {**os.environ, "DS_ACCELERATOR": "cpu", "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT),
+    return {**os.environ, "DS_ACCELERATOR": "cpu", "OMP_NUM_THREADS": "1", "PYTHONPATH": child_pythonpath(ROOT),
             "PATH": path, **extra}
 
 
@@ -178,12 +179,12 @@ def _launch(folder: Path, port: int, **env: str) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.distributed
-@pytest.mark.parametrize("fault,status,port", [("oom", "oom", 29661), ("kill", "killed", 29662)])
-def test_launch_sh_runs_the_fallback_after_an_injected_failure(tmp_path, fault, status, port):
+@pytest.mark.parametrize("fault,status", [("oom", "oom"), ("kill", "killed")])
+def test_launch_sh_runs_the_fallback_after_an_injected_failure(tmp_path, fault, status):
     folder = _tuned_folder(tmp_path, fallbacks=1)
     moved = tmp_path / "moved folder"
     folder.rename(moved)
-    proc = _launch(moved, port, MIST_DS_FAULT=f"{fault}:1:0:0")
+    proc = _launch(moved, free_port(), MIST_DS_FAULT=f"{fault}:1:0:0")
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     log = json.loads((moved / "attempts.json").read_text())
     assert [a["status"] for a in log["attempts"]] == [status, "ok"]
@@ -196,7 +197,7 @@ def test_launch_sh_runs_the_fallback_after_an_injected_failure(tmp_path, fault, 
 def test_a_node_without_the_host_memory_stops_before_the_model_in_one_line(tmp_path):
     # h200: its host prediction includes the measured process base (1.8 GiB), more than a CPU test rank holds
     folder = _tuned_folder(tmp_path, fallbacks=0, hardware="h200")
-    proc = _launch(folder, 29663, MIST_DS_HOST_MEMORY_AVAILABLE_BYTES=str(2**20))
+    proc = _launch(folder, free_port(), MIST_DS_HOST_MEMORY_AVAILABLE_BYTES=str(2**20))
     assert proc.returncode == 3, proc.stdout[-3000:] + proc.stderr[-3000:]
     ours = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
     assert len(ours) == 1 and f"error: {MESSAGE_PREFIX} node 0 needs" in ours[0] and "0.0 GiB available" in ours[0]
