@@ -170,9 +170,12 @@ def layer_saved_bytes(model: ModelSpec, seq_len: int, attention: Attention = "sd
     """Bytes one block saves for backward per micro-batch on one TP rank (sympy, in b and tp): the
     NEW saves of block_saves (GPU memory holds each storage once, however many ops save it).
     `activation_kernel` is the runtime's Kernels.activation (runtime/kernels.py)."""
-    saves = block_saves(model, seq_len, attention, elem, platform, activation_kernel)
-    new = [s for s in saves if s.repeat == NEW]
-    return b * seq_len * sum(s.per_token for s in new) + sum(s.fixed for s in new)
+    return stored_bytes(block_saves(model, seq_len, attention, elem, platform, activation_kernel), b * seq_len)
+
+
+def stored_bytes(saves: list[SavedTensor], tokens):
+    """Bytes the saves hold in device memory for `tokens` tokens: each storage once (the NEW ones)."""
+    return sum(s.nbytes(tokens) for s in saves if s.repeat == NEW)
 
 
 def pinned_call_bytes(saves: list[SavedTensor], tokens: int, dedupe: bool = False,
@@ -202,16 +205,14 @@ def pinned_activation_rounding(model: ModelSpec, seq_len: int, attention: Attent
     """Pinned bytes of one offloaded block's saved activations (pinned_call_bytes) over its
     layer_saved_bytes, on CUDA; vectorised over arrays of micro-batch size and tp."""
     mb, tp = np.broadcast_arrays(np.asarray(micro_batch, np.int64), np.asarray(tp, np.int64))
-    key = mb * 4096 + tp
-    uniq, inverse = np.unique(key.ravel(), return_inverse=True)
-    ratio = np.ones(len(uniq))
-    for i, value in enumerate(uniq):
-        batch, t = int(value // 4096), int(value % 4096)
+    pairs, inverse = np.unique(np.stack([mb.ravel(), tp.ravel()], axis=1), axis=0, return_inverse=True)
+    ratio = np.ones(len(pairs))
+    for i, (batch, t) in enumerate(pairs.tolist()):
         saves = block_saves(model, seq_len, attention, elem, "cuda", activation_kernel, tp=t)
-        saved = sum(float(s.nbytes(batch * seq_len)) for s in saves if s.repeat == NEW)
+        saved = float(stored_bytes(saves, batch * seq_len))
         if saved > 0:
             ratio[i] = pinned_call_bytes(saves, batch * seq_len, dedupe, min_numel) / saved
-    return ratio[inverse].reshape(key.shape)
+    return ratio[inverse.ravel()].reshape(mb.shape)
 
 
 def checkpoint_saved_bytes(model: ModelSpec, seq_len: int, elem: int = 2):
