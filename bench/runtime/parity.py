@@ -260,6 +260,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     unpack_cmd = sub.add_parser("unpack", help="commit a bundle under bench/results")
     unpack_cmd.add_argument("bundle")
     unpack_cmd.add_argument("--results", default=str(RESULTS))
+    unpack_cmd.add_argument("--label", default="", help="commit the pairs as '<config><label>' (e.g. +fastest)")
     unpack_cmd.add_argument("--best-run", action="append", default=[],
                             help="a committed RunReport of a best 7B plan (repeatable)")
     args = parser.parse_args(argv)
@@ -279,7 +280,7 @@ def main(argv=None) -> int:
         try:
             bundle = Path(args.bundle)
             print("\n".join(unpack(json.loads(bundle.read_text()), bundle.parent, Path(args.results),
-                                   args.best_run, rebuild=rebuilt_plan)))
+                                   args.best_run, rebuild=rebuilt_plan, label=args.label)))
         except (OSError, ValueError, KeyError) as err:
             print(f"error: {err}".splitlines()[0], file=sys.stderr)
             return 2

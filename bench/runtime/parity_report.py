@@ -41,11 +41,17 @@ def _row(name: str, mist: dict | None, plain: dict | None) -> str:
     return (f"| {name} | {m.get('status', 'none')} | {_fmt(m.get('median_iteration_time_s'), '.3f')} | "
             f"{p.get('status', 'none')} | {_fmt(p.get('median_iteration_time_s'), '.3f')} | "
             f"{_fmt(ratio(mist, plain), '.3f')} | {_fmt(m.get('mfu'), '.3f')} | {_fmt(p.get('mfu'), '.3f')} | "
-            f"{_fmt(_peak_gib(mist), '.1f')} | {_fmt(_peak_gib(plain), '.1f')} |")
+            f"{_fmt(_peak_gib(mist), '.1f')} | {_fmt(_peak_gib(plain), '.1f')} | {_kernels(mist)} |")
+
+
+def _kernels(mist: dict | None) -> str:
+    """The mist_ds side's element-wise ops and loss (RunReport.kernels; '-' where not recorded)."""
+    kernels = (mist or {}).get("kernels") or {}
+    return ", ".join(f"{op} {kernels[op]}" for op in ("norm", "activation", "rope", "loss") if op in kernels) or "-"
 
 
 HEADER = ("| config | mist_ds | s/iter | plain DS | s/iter | ratio (plain/mist) | MFU mist | MFU plain | "
-          "peak GiB mist | peak GiB plain |\n|---|---|---|---|---|---|---|---|---|---|")
+          "peak GiB mist | peak GiB plain | mist_ds kernels |\n|---|---|---|---|---|---|---|---|---|---|---|")
 TRACE_HEADER = ("| run (rank 0, traced step) | wall ms | GPU busy ms | idle | kernels | launches | host syncs | "
                 "NCCL calls | gemm ms | attention ms | nccl ms | triton ms | other ms |\n"
                 "|---|---|---|---|---|---|---|---|---|---|---|---|---|")
@@ -83,17 +89,21 @@ def _checked_report(data: dict, what: str) -> dict:
     return data
 
 
-def unpack(bundle: dict, folder: Path, results: Path, best_runs: list[str], rebuild=None) -> list[str]:
+def unpack(bundle: dict, folder: Path, results: Path, best_runs: list[str], rebuild=None,
+           label: str = "") -> list[str]:
     """Commit a parity bundle (module docstring); the lines to print. `rebuild(pair)` (parity.py) makes
     the plan of a pair whose plans/ file did not come back with the bundle; it is committed only when
-    its hash is the run's plan_hash."""
+    its hash is the run's plan_hash. A non-empty `label` commits the pairs as '<config><label>' (files
+    and runtime_speed.json entries), beside rather than over an unlabelled run of the same configuration
+    (e.g. '+fastest' for a run with config/kernel_picks.py's fastest set)."""
     target = results / "runtime" / "parity"
     base = results.parent.parent
     speed_path = results / "runtime_speed.json"
     speed = json.loads(speed_path.read_text()) if speed_path.exists() else {"parity": [], "best_7b_runs": []}
     lines, entries = [], {e["config"]["name"]: e for e in speed["parity"]}
     for pair in bundle["pairs"]:
-        name = pair["config"]["name"]
+        config_name = pair["config"]["name"]
+        name = config_name + label
         mist, plain = pair.get("mist_ds", {}).get("result"), pair.get("plain_deepspeed", {}).get("result")
         if mist is None or plain is None:
             lines.append(f"{name}: not committed (a side left no result)")
@@ -102,15 +112,15 @@ def unpack(bundle: dict, folder: Path, results: Path, best_runs: list[str], rebu
                  f"{name}.hf.json": _checked_report(plain, "plain DeepSpeed")}
         for file, data in files.items():
             write_text_atomic(target / file, json.dumps(data, indent=2) + "\n")
-        plan = folder / "plans" / f"{name}.plan.json"
+        plan = folder / "plans" / f"{config_name}.plan.json"
         if plan.exists():
-            shutil.copyfile(plan, target / plan.name)
+            shutil.copyfile(plan, target / f"{name}.plan.json")
         elif rebuild is not None:
-            lines += _rebuilt_plan(rebuild(pair), mist, target / plan.name)
-        for trace in sorted((folder / "traces").glob(f"{name}.*")):
+            lines += _rebuilt_plan(rebuild(pair), mist, target / f"{name}.plan.json")
+        for trace in sorted((folder / "traces").glob(f"{config_name}.*")):
             (target / "traces").mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(trace, target / "traces" / trace.name)
-        entries[name] = {"config": pair["config"],
+            shutil.copyfile(trace, target / "traces" / (name + trace.name[len(config_name):]))
+        entries[name] = {"config": {**pair["config"], "name": name},
                          "mist_ds_run": str((target / f"{name}.mist.run.json").relative_to(base)),
                          "plain_deepspeed_run": str((target / f"{name}.hf.json").relative_to(base))}
         lines.append(f"{name}: committed ({mist.get('status')} / {plain.get('status')}, "
@@ -136,11 +146,21 @@ def _rebuilt_plan(plan, mist: dict, path: Path) -> list[str]:
 def speed_markdown(speed: dict, base: Path) -> str:
     """runtime_speed.md, recomputed from the committed run files."""
     lines = ["# Runtime speed (issue 14)", "", "Same configuration through mist_ds and plain DeepSpeed "
-             "(bench/runtime/parity.py); ratio = plain DeepSpeed s/iter / mist_ds s/iter.", "", HEADER]
+             "(bench/runtime/parity.py); ratio = plain DeepSpeed s/iter / mist_ds s/iter. Both sides of a row "
+             "ran back to back in one machine call; compare rows only through their ratios.", "",
+             "Command: `python3 bench/runtime/parity.py run --out $OUT [--configs ...] [--trace]` on 2 GPUs, then "
+             "`python bench/runtime/parity.py unpack $OUT/parity.json [--label=-fastest]`; a '-fastest' row ran "
+             "with mist_ds/config/kernel_picks.py AUTO_USES_FASTEST set to True on the GPU machine. Machine "
+             "files: bench/results/runtime/machine_*.txt.", "", HEADER]
     for entry in speed["parity"]:
         mist = json.loads((base / entry["mist_ds_run"]).read_text())
         plain = json.loads((base / entry["plain_deepspeed_run"]).read_text())
         lines.append(_row(entry["config"]["name"], mist, plain))
+    lines += ["", "| config | GPUs | date (UTC, mist_ds run) | driver |", "|---|---|---|---|"]
+    for entry in speed["parity"]:
+        mist = json.loads((base / entry["mist_ds_run"]).read_text())
+        lines.append(f"| {entry['config']['name']} | {mist.get('num_gpus')}x {mist.get('gpu_name')} | "
+                     f"{mist.get('date_utc') or '-'} | {mist.get('driver_version') or '-'} |")
     if speed["best_7b_runs"]:
         lines += ["", "| best 7B run | s/iter | MFU |", "|---|---|---|"]
         for path in speed["best_7b_runs"]:

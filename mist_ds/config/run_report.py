@@ -77,7 +77,8 @@ class RunReport(StrictModel):
     date_utc: str = ""
     """When the report was written, ISO 8601 UTC; empty in reports older than the field."""
     driver_version: str = ""
-    """GPU driver version (nvidia-smi), filled in by the benchmark runner; empty if unknown."""
+    """GPU driver version (nvidia-smi, mist_ds/gpuinfo.py), recorded by CUDA runs; empty on CPU runs, where
+    nvidia-smi fails, and in reports written before 2026-11-30 09:30 UTC (the runtime left it empty)."""
     kernels: dict[str, str] = Field(default_factory=dict)
     """What the runtime ran for the block's element-wise ops, attention and the loss, every 'auto' and
     CPU fallback resolved (mist_ds/runtime/build.py resolve_kernels; the modules are built with exactly

@@ -9,12 +9,13 @@ from __future__ import annotations
 import datetime as dt
 import importlib.metadata
 import os
-import subprocess
 import time
 from collections.abc import Callable
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
+
+from mist_ds.gpuinfo import driver_version
 
 LOCAL_SECTIONS = ("matmul", "layers", "attention", "memory")
 NODE_SECTIONS = ("collectives", "copies", "interference")
@@ -40,15 +41,6 @@ def _version(pkg: str) -> str:
         return "absent"
 
 
-def _driver() -> str:
-    try:
-        out = subprocess.run(["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"],
-                             capture_output=True, text=True, timeout=30).stdout.split("\n")[0].strip()
-    except (OSError, subprocess.SubprocessError):
-        out = "unknown"
-    return out
-
-
 def collect_meta(env: Env, cuda: bool, host_memory_gib: float | None, command: str, quick: bool) -> dict[str, Any]:
     """Provenance and node facts (card, driver, versions, memory, cores)."""
     import psutil
@@ -65,7 +57,7 @@ def collect_meta(env: Env, cuda: bool, host_memory_gib: float | None, command: s
     if cuda:
         nccl = ".".join(str(v) for v in torch.cuda.nccl.version())
         meta.update(card=torch.cuda.get_device_name(), gpu_memory_bytes=torch.cuda.mem_get_info()[1],
-                    driver=f"driver {_driver()}, CUDA {torch.version.cuda}")
+                    driver=f"driver {driver_version() or 'unknown'}, CUDA {torch.version.cuda}")
         software += f", NCCL {nccl}"
     meta["software"] = software
     return meta

@@ -17,6 +17,7 @@ import torch
 import torch.distributed as dist
 
 from mist_ds.config import HardwareProfile, Plan, RunReport
+from mist_ds.gpuinfo import driver_version
 from mist_ds.runtime.measure import NodeMemoryMonitor, merge_nodes, peak_rss_bytes, throughput, timing_stats
 
 NODE_MEMORY = NodeMemoryMonitor().start()
@@ -86,7 +87,8 @@ def _base(plan: Plan, steps: int, warmup: int, precision: str) -> dict:
                 num_gpus=plan.cluster.num_gpus, torch_version=torch.__version__,
                 deepspeed_version=deepspeed.__version__, num_steps=steps,
                 num_warmup_steps=min(warmup, steps), precision=precision,
-                date_utc=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"))
+                date_utc=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+                driver_version=driver_version() if torch.cuda.is_available() else "")
 
 
 def failure_report(plan: Plan, status: str, message: str, *, steps_done: int, warmup: int,

@@ -87,6 +87,9 @@ def _report(median: float, **extra) -> dict:
     return json.loads(RunReport.model_validate(data, strict=False).to_json()) | extra
 
 
+FASTEST = {"norm": "torch", "activation": "compile", "rope": "compile", "attention": "sdpa", "loss": "liger"}
+
+
 def test_unpack_commits_the_issue_format(tmp_path):
     results = tmp_path / "repo" / "bench" / "results"
     best = results / "runs" / "best.json"
@@ -105,6 +108,16 @@ def test_unpack_commits_the_issue_format(tmp_path):
     assert "ratio 1.250" in lines[0] and "zero2: not committed" in lines[1]
     markdown = (results / "runtime_speed.md").read_text()
     assert "| zero1 | ok | 2.000 | ok | 2.500 | 1.250 |" in markdown
+    # a labelled bundle (another kernel set) lands beside the first, not over it
+    fast = dict(bundle["pairs"][0], mist_ds={"result": _report(1.6, kernels=FASTEST), "traces": {}})
+    parity_report.unpack({"pairs": [fast]}, tmp_path, results, [], label="-fastest")
+    speed = json.loads((results / "runtime_speed.json").read_text())
+    assert [e["config"]["name"] for e in speed["parity"]] == ["zero1", "zero1-fastest"]
+    assert speed["parity"][1]["mist_ds_run"] == "bench/results/runtime/parity/zero1-fastest.mist.run.json"
+    markdown = (results / "runtime_speed.md").read_text()
+    assert "| zero1 | ok | 2.000 | ok | 2.500 | 1.250 |" in markdown
+    assert ("| zero1-fastest | ok | 1.600 | ok | 2.500 | 1.562 |" in markdown
+            and "norm torch, activation compile, rope compile, loss liger |" in markdown)
     bundle["pairs"][0]["mist_ds"]["result"] = {"status": "ok"}   # not a RunReport
     with pytest.raises(ValueError, match="mist_ds result is not a RunReport"):
         parity_report.unpack(bundle, tmp_path, results, [])
