@@ -222,6 +222,8 @@ CASES: dict[str, Case | AutotuneCase] = {c.name: c for batch in BATCHES.values()
 
 def family(knobs: Knobs) -> str:
     """The strategy family a plan belongs to (what sets it apart, most specific first)."""
+    if knobs.executor == "mistpipe":
+        return "mistpipe"
     if knobs.offload_weights > 0:
         return "weight-offload"
     if knobs.offload_optimizer > 0:

@@ -40,6 +40,8 @@ class Knobs:
     """Fraction of optimizer states and gradients offloaded (DeepSpeed moves both together)."""
     offload_weights: float = 0.0
     """Fraction of 16-bit weights offloaded (ZeRO-3 only, all or nothing in DeepSpeed)."""
+    executor: str = "deepspeed"
+    """Plan.executor: 'deepspeed' (stock engines) or 'mistpipe' (mist_ds/runtime/mistpipe)."""
 
 
 def _per_stage(values: tuple[int, ...], pp: int, what: str) -> tuple[int, ...]:
@@ -81,7 +83,7 @@ def to_plan(knobs: Knobs) -> Plan:
     return Plan(model=model, cluster=ClusterSpec(num_nodes=1, gpus_per_node=knobs.num_gpus),
                 global_batch_size=knobs.global_batch, seq_len=knobs.seq_len, dp=knobs.dp, tp=knobs.tp,
                 micro_batch_size=knobs.micro_batch, grad_accum_steps=knobs.global_batch // per_rank,
-                memory=memory, stages=tuple(stages), gpu_memory_cap_bytes=cap)
+                memory=memory, stages=tuple(stages), gpu_memory_cap_bytes=cap, executor=knobs.executor)
 
 
 def knobs_of(plan: Plan) -> Knobs:
@@ -96,4 +98,4 @@ def knobs_of(plan: Plan) -> Knobs:
                  recompute=tuple(s.num_recompute_layers for s in plan.stages),
                  act_offload=tuple(s.num_offloaded_layers for s in plan.stages),
                  offload_optimizer=memory.offload_optimizer_ratio,
-                 offload_weights=memory.offload_weights_ratio)
+                 offload_weights=memory.offload_weights_ratio, executor=plan.executor)

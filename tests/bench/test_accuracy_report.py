@@ -119,3 +119,28 @@ def test_a_run_on_a_gpu_without_a_profile_is_a_one_line_error(tmp_path, capsys):
     assert report.main(["--suite", str(tmp_path), "--out", str(tmp_path / "acc")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "A100" in err
+
+
+def test_runs_of_another_kernel_set_are_not_scored(tmp_path):
+    name = "l7-2g-c78-z3-mb2-rc32"
+    write_pair(tmp_path, name)
+    plan, run = tmp_path / f"{name}.plan.json", tmp_path / f"{name}.run.json"
+    assert report.kernel_mismatch(plan, run) is None   # no record: the eager set ran (older runs)
+    data = json.loads(run.read_text())
+    eager = {"norm": "torch", "activation": "torch", "rope": "torch", "attention": "sdpa", "loss": "chunked"}
+    run.write_text(json.dumps({**data, "kernels": eager}))
+    assert report.kernel_mismatch(plan, run) is None   # AUTO_USES_FASTEST is False: the default set
+    run.write_text(json.dumps({**data, "kernels": {**eager, "activation": "compile", "loss": "liger"}}))
+    assert report.kernel_mismatch(plan, run) == "activation compile (default torch), loss liger (default chunked)"
+
+
+def test_executor_compare_runs_are_scored_as_committed(tmp_path):
+    results = tmp_path / "results"
+    folder = results / "engine" / "executor_compare_l7"
+    folder.mkdir(parents=True)
+    name = "l7-2g-c78-z3-mb2-rc32"
+    write_pair(folder, name)
+    for suffix in ("plan", "run"):
+        (folder / f"{name}.{suffix}.json").rename(folder / f"mistpipe.{suffix}.json")
+    assert report.engine_pairs(results) == [("engine:l7/mistpipe", folder / "mistpipe.plan.json",
+                                             folder / "mistpipe.run.json")]

@@ -3,6 +3,7 @@ sync, and batches sized to one ~9-minute GPU call."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -74,3 +75,13 @@ def test_each_batch_fits_one_gpu_call(name):
 def test_every_case_is_in_exactly_one_batch():
     names = [c.name for batch in BATCHES.values() for c in batch]
     assert len(names) == len(set(names)) == len(CASES)
+
+
+def test_a_mistpipe_plan_is_its_own_family_and_round_trips():
+    from mist_ds.config import Plan
+
+    plan = Plan.load(Path(__file__).resolve().parents[2] / "bench/results/engine/executor_compare_llama13b_2gpu_b/mistpipe.plan.json")
+    knobs = knobs_of(plan)
+    assert knobs.executor == "mistpipe" and family(knobs) == "mistpipe"
+    assert family(knobs_of(to_plan(replace(knobs, executor="deepspeed")))) == "zero3-offload"
+    assert to_plan(knobs).executor == "mistpipe"
