@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.baseline.grid import WORKLOADS, Workload  # noqa: E402
+from bench.baseline.grid import WORKLOADS, Workload, run_report  # noqa: E402
 from mist_ds.config import ClusterSpec, Plan, RunReport, TuneRequest  # noqa: E402
 from mist_ds.fileio import write_text_atomic  # noqa: E402
 from mist_ds.config.units import GIB  # noqa: E402
@@ -82,9 +82,7 @@ def entries(folder: Path, baseline: Path) -> list[dict]:
 
 
 def load_result(path: str) -> RunReport:
-    data = json.loads((ROOT / path).read_text())
-    data.pop("baseline_config", None)
-    return RunReport.model_validate(data, strict=False)
+    return run_report(json.loads((ROOT / path).read_text()))
 
 
 def _f(value, spec: str) -> str:

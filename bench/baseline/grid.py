@@ -11,7 +11,9 @@ else ran. Skipped without running: a configuration whose model states alone exce
 dominated by a recorded OOM (same ZeRO stage, checkpointing and offload, smaller or equal
 micro-batch), and one already committed under --results (so a workload can span several calls).
 Runs are sequential (each uses every GPU of the workload), each with a time limit from a FLOP
-estimate; an OOM, a time-out or a signal is a result. Exit 0 when the grid ran, 2 on bad input.
+estimate; an OOM, a time-out or a signal is a result. Once a run has finished, a later one stops
+after its first timed step when that step is EARLY_STOP_RATIO slower than the best median so far
+(recorded as "stopped_early_above_s"). Exit 0 when the grid ran, 2 on bad input.
 """
 
 from __future__ import annotations
@@ -40,6 +42,12 @@ ASSUMED_MFU = 0.35         # for time limits only
 CKPT_FACTOR, OFFLOAD_FACTOR = 4 / 3, 3.0
 STARTUP_S, PER_BPARAM_S, OFFLOAD_PER_BPARAM_S = 40.0, 3.0, 8.0
 BASE_PORT = 29811
+EARLY_STOP_RATIO = 1.25
+"""A run stops after its first timed step when that step took longer than this times the best median so
+far. (DeepSpeed's autotuner also stops early, differently: after `tuner_early_stopping` experiments without
+improvement, autotuning/config.py.) Iteration times
+of one configuration vary by a few percent (RunReport.iteration_time_iqr_s of the committed runs), so a
+configuration 25% slower on its first timed step cannot become the best."""
 
 
 @dataclass(frozen=True)
@@ -122,8 +130,32 @@ def skip_reason(w: Workload, config: Config, done: dict[str, dict]) -> str | Non
     return None
 
 
-def estimates(w: Workload, config: Config, steps: int) -> tuple[float, float]:
-    """(expected seconds, time limit) from a FLOP estimate at ASSUMED_MFU of the profile's peak."""
+BASELINE_KEYS = ("baseline_config", "stopped_early_above_s")
+"""What a baseline result holds beyond RunReport's fields (bench/baseline/train_hf.py result)."""
+
+
+def run_report(result: dict) -> RunReport:
+    """The RunReport part of a baseline result."""
+    return RunReport.model_validate({k: v for k, v in result.items() if k not in BASELINE_KEYS}, strict=False)
+
+
+def best_median_s(done: dict[str, dict]) -> float | None:
+    """The fastest median s/iter among the full runs so far (early-stopped runs never count)."""
+    medians = [r["median_iteration_time_s"] for r in done.values()
+               if r["status"] == "ok" and r.get("median_iteration_time_s") and "stopped_early_above_s" not in r]
+    return min(medians, default=None)
+
+
+def early_stop_s(done: dict[str, dict], ratio: float = EARLY_STOP_RATIO) -> float | None:
+    """The --stop-above-s of the next run: `ratio` x the best median; None before any, or when ratio is 0."""
+    best = best_median_s(done)
+    return None if best is None or not ratio else ratio * best
+
+
+def estimates(w: Workload, config: Config, steps: int, warmup: int = 0,
+              stop_above_s: float | None = None) -> tuple[float, float]:
+    """(expected seconds, time limit) from a FLOP estimate at ASSUMED_MFU of the profile's peak; with an
+    early stop, the run is expected to end after its first timed step or to run near stop_above_s."""
     from mist_ds.config.profiles import load_hardware
 
     spec = w.spec()
@@ -132,11 +164,14 @@ def estimates(w: Workload, config: Config, steps: int) -> tuple[float, float]:
     step *= (CKPT_FACTOR if config.checkpointing else 1.0) * (OFFLOAD_FACTOR if config.offload else 1.0)
     billions = spec.num_params / 1e9
     start = STARTUP_S + billions * (PER_BPARAM_S + (OFFLOAD_PER_BPARAM_S if config.offload else 0.0))
-    return start + 1.3 * steps * step, 90.0 + 2 * start + 3.0 * steps * step
+    expected = 1.3 * steps * step
+    if stop_above_s is not None and steps > warmup + 1:
+        expected = min(expected, 1.3 * (warmup + 1) * step + (steps - warmup - 1) * stop_above_s)
+    return start + expected, 90.0 + 2 * start + 3.0 * steps * step
 
 
 def launch_argv(w: Workload, config: Config, port: int, hostfile: Path, report: Path, steps: int,
-                warmup: int) -> list[str]:
+                warmup: int, stop_above_s: float | None = None) -> list[str]:
     argv = [sys.executable, "-u", "-m", "deepspeed.launcher.runner", "--hostfile", str(hostfile),
             "--no_ssh_check", "--master_addr", "127.0.0.1", "--master_port", str(port),
             "--include", "localhost:" + ",".join(map(str, range(w.num_gpus))),
@@ -147,6 +182,7 @@ def launch_argv(w: Workload, config: Config, port: int, hostfile: Path, report: 
     argv += ["--max-seq-len", str(w.max_seq_len)] if w.max_seq_len else []
     argv += ["--cap-gib", str(w.cap_gib)] if w.cap_gib else []
     argv += ["--checkpointing"] if config.checkpointing else []
+    argv += ["--stop-above-s", f"{stop_above_s:.3f}"] if stop_above_s is not None else []
     return argv + (["--offload-optimizer"] if config.offload else [])
 
 
@@ -164,13 +200,13 @@ def synthesized(w: Workload, config: Config, status: str, message: str, info: di
 
 
 def run_one(w: Workload, config: Config, port: int, scratch: Path, limit_s: float, steps: int,
-            warmup: int, info: dict) -> dict:
+            warmup: int, info: dict, stop_above_s: float | None = None) -> dict:
     """Launch one configuration; its result (never raises for a failed run)."""
     report, log = scratch / f"{config.name}.json", scratch / f"{config.name}.log"
     (scratch / "hostfile").write_text(f"localhost slots={max(w.num_gpus, 1)}\n")
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "NCCL_NVLS_ENABLE": "0",
            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
-    argv = launch_argv(w, config, port, scratch / "hostfile", report, steps, warmup)
+    argv = launch_argv(w, config, port, scratch / "hostfile", report, steps, warmup, stop_above_s)
     returncode, timed_out, wall_s = run_with_limit(argv, env, ROOT, limit_s, log, grace_s=5.0)
     text = log.read_text(errors="replace")
     signal = killing_signal(text)
@@ -207,7 +243,7 @@ def next_config(w: Workload, configs: list[Config], done: dict[str, dict], skipp
 
 
 def run_workload(name: str, w: Workload, configs: list[Config], out: Path, budget_s: float, steps: int,
-                 warmup: int, results: Path, build: bool) -> dict:
+                 warmup: int, results: Path, build: bool, early_stop_ratio: float = EARLY_STOP_RATIO) -> dict:
     started = time.monotonic()
     info = machine.machine_info()
     bundle = {"workload": name, "definition": asdict(w), "machine": info, "runs": [], "not_run": []}
@@ -225,18 +261,21 @@ def run_workload(name: str, w: Workload, configs: list[Config], out: Path, budge
                 continue
             if config is None:
                 break
-            expected, limit = estimates(w, config, steps)
+            stop_above = early_stop_s(done, early_stop_ratio)
+            expected, limit = estimates(w, config, steps, warmup, stop_above)
             remaining = budget_s - (time.monotonic() - started)
             if expected > remaining:
                 skipped[config.name] = "would overrun the budget"
                 continue
             port += 1
-            entry = run_one(w, config, port, Path(scratch), min(limit, remaining), steps, warmup, info)
+            entry = run_one(w, config, port, Path(scratch), min(limit, remaining), steps, warmup, info, stop_above)
             bundle["runs"].append(entry)
             done[config.name] = entry["result"]
             print(f"{config.name}: {entry['result']['status']} after {entry['wall_s']} s"
                   + (f", {entry['result']['median_iteration_time_s']:.3f} s/iter"
-                     if entry["result"].get("median_iteration_time_s") else ""), flush=True)
+                     if entry["result"].get("median_iteration_time_s") else "")
+                  + (" (stopped early: slower than the best)" if "stopped_early_above_s" in entry["result"] else ""),
+                  flush=True)
             bundle["not_run"] = [{"config": k, "reason": v} for k, v in skipped.items()]
             write_text_atomic(path, json.dumps(bundle, indent=1) + "\n")
     bundle["not_run"] = [{"config": k, "reason": v} for k, v in skipped.items()]
@@ -249,7 +288,7 @@ def unpack(bundle: dict, results: Path) -> list[str]:
     """bench/results/baseline/<workload>/<config>.json per run (a later run of a config replaces it)."""
     lines = []
     for run in bundle["runs"]:
-        RunReport.model_validate({k: v for k, v in run["result"].items() if k != "baseline_config"}, strict=False)
+        run_report(run["result"])
         target = results / bundle["workload"] / f"{run['config']}.json"
         write_text_atomic(target, json.dumps(run["result"], indent=2) + "\n")
         lines.append(f"wrote {target}: {run['result']['status']}")
@@ -279,6 +318,8 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--checkpointing", default="off,on", help="off, on or off,on")
     run.add_argument("--results", default=str(RESULTS), help="committed results (skipped, used for dominance)")
     run.add_argument("--no-build", action="store_true")
+    run.add_argument("--early-stop-ratio", type=float, default=EARLY_STOP_RATIO,
+                     help="stop a run whose first timed step is this times slower than the best (0: never)")
     unpack_cmd = sub.add_parser("unpack", help="bundle -> bench/results/baseline/<workload>/<config>.json")
     unpack_cmd.add_argument("bundle")
     unpack_cmd.add_argument("--results", default=str(RESULTS))
@@ -303,7 +344,7 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     bundle = run_workload(name, w, configs, out, args.budget_s, args.steps, args.warmup,
-                          Path(args.results), not args.no_build)
+                          Path(args.results), not args.no_build, args.early_stop_ratio)
     print(f"{name}: {len(bundle['runs'])} runs, {len(bundle['not_run'])} skipped, {bundle['elapsed_s']} s")
     return 0
 

@@ -14,7 +14,9 @@ instead of DeepSpeed's defaults; `--trace-dir DIR` profiles the last step (bench
 It shares no code with mist_ds/runtime (only mist_ds.config: presets, profiles, the RunReport
 schema). Measured like the runtime: each step timed between device synchronisations, the slowest
 rank's time, median after warm-up; the memory cap is torch.cuda.set_per_process_memory_fraction.
-The result file is a RunReport's fields plus "baseline_config" (bench/baseline/results.py).
+The result file is a RunReport's fields plus "baseline_config" (bench/baseline/results.py), and
+"stopped_early_above_s" when `--stop-above-s` ended the run after its first timed step (it was
+slower than that; its one timed step is its median).
 Exit 0 ok, 1 error, 3 out of memory (that rank writes the report), 2 bad arguments.
 """
 
@@ -59,6 +61,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="parity mode: a ds_config.json whose zero_optimization block replaces the defaults")
     parser.add_argument("--trace-dir", default=None, help="profile the last step into this folder")
     parser.add_argument("--trace-name", default="hf", help="file name stem of the trace summaries")
+    parser.add_argument("--stop-above-s", type=float, default=None,
+                        help="stop after the first timed step when it took longer (the grid's early stop)")
     parser.add_argument("--local_rank", type=int, default=None, help="set by the deepspeed launcher")
     args = parser.parse_args(argv)
     if args.pipeline_stages < 1 or (args.pipeline_stages > 1 and args.zero > 1):
@@ -167,6 +171,14 @@ def train(args, engine, spec, device, world: int, rank: int, times: list, losses
         losses.append(loss)
         if rank == 0:
             print(f"[baseline] step {len(times)}/{args.steps} loss {losses[-1]:.4f} time {times[-1]:.3f}s", flush=True)
+        if stops_early(times, args.warmup, args.stop_above_s):
+            break
+
+
+def stops_early(times: list[float], warmup: int, above_s: float | None) -> bool:
+    """True once the first timed step (the step after the warm-up) took longer than `above_s`: every
+    rank sees the same all-reduced times, so all ranks stop together."""
+    return above_s is not None and len(times) == warmup + 1 and times[-1] > above_s
 
 
 def host_and_gpu(device) -> dict:
@@ -209,7 +221,9 @@ def result(args, spec, status: str, message: str, times: list, losses: list, pea
         "precision": "bf16" if on_gpu else "fp32", "hardware_name": args.hardware if on_gpu else "",
         "failed_rank": failed_rank,
         "date_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}, strict=False)
-    return {**json.loads(report.to_json()), "baseline_config": config}
+    extra = {"stopped_early_above_s": args.stop_above_s} if stops_early(times[:args.warmup + 1], args.warmup,
+                                                                          args.stop_above_s) else {}
+    return {**json.loads(report.to_json()), "baseline_config": config, **extra}
 
 
 def peer_oom(path) -> bool:

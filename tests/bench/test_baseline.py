@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from bench.baseline.grid import Config, Workload, grid, model_states_bytes, next_config, skip_reason, unpack
-from mist_ds.config import RunReport, get_preset
+from bench.baseline.grid import (Config, Workload, grid, model_states_bytes, next_config, run_report, skip_reason,
+                                 unpack)
+from mist_ds.config import get_preset
 from tests.helpers import child_pythonpath
 from tests.runtime.plans import LLAMA
 
@@ -87,16 +88,21 @@ def test_two_grid_points_on_two_cpu_ranks(tmp_path):
     proc = subprocess.run([sys.executable, "bench/baseline/grid.py", "run", "--workload-json", json.dumps(workload),
                            "--name", "tiny", "--out", str(tmp_path / "out"), "--zero-stages", "1,3",
                            "--micro-batches", "4", "--checkpointing", "on", "--steps", "3", "--warmup", "1",
-                           "--results", str(tmp_path / "results")],
+                           "--results", str(tmp_path / "results"), "--early-stop-ratio", "1e-6"],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     bundle = json.loads((tmp_path / "out" / "baseline_tiny.json").read_text())
     assert [run["config"] for run in bundle["runs"]] == ["z1-mb4-ckpt", "z3-mb4-ckpt"]
-    for run in bundle["runs"]:
+    # the second point runs with --stop-above-s 1e-6 x the first's median: it stops after its first timed step
+    for run, steps in zip(bundle["runs"], (3, 2)):
         result = run["result"]
         assert result["status"] == "ok", run["log_tail"][-2000:]
         assert result["baseline_config"]["checkpointing"] and result["num_gpus"] == 2
-        report = RunReport.model_validate({k: v for k, v in result.items() if k != "baseline_config"}, strict=False)
-        assert report.median_iteration_time_s > 0 and len(report.losses) == 3 and report.gpu_name == "cpu"
+        report = run_report(result)
+        assert report.median_iteration_time_s > 0 and len(report.losses) == steps and report.gpu_name == "cpu"
+    first = bundle["runs"][0]["result"]
+    assert "stopped_early_above_s" not in first
+    assert bundle["runs"][1]["result"]["stopped_early_above_s"] == pytest.approx(
+        1e-6 * first["median_iteration_time_s"], abs=1e-3)
     lines = unpack(bundle, tmp_path / "results")
     assert len(lines) == 2 and (tmp_path / "results" / "tiny" / "z3-mb4-ckpt.json").exists()
