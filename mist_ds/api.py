@@ -165,8 +165,9 @@ class BindingLimit:
     kind: str
     host_example: Plan | None = None
     """For 'host': the fastest plan that fits the GPUs when host memory is unlimited."""
-    host_memory_bytes: int = 0
-    """For 'host' and 'gpu': the node's host memory the search allowed (the hardware profile's)."""
+    host_memory_bytes: float = 0
+    """For 'host' and 'gpu': the node's host memory the search let offloaded state take
+    (HostLimits.usable_bytes: the request's or the hardware profile's, less the share kept free)."""
     unlimited_floor: MemoryFloor | None = None
     """For 'gpu': the memory floor with unlimited host memory (below the result's own floor when more
     offload would help, yet still over the cap)."""
@@ -181,8 +182,9 @@ def binding_limit(request: TuneRequest, hardware: HardwareProfile, result: TuneR
         return BindingLimit("batch")
     if floor is not None and floor.peak_bytes <= stats.memory_cap_bytes:
         return BindingLimit("margin")
-    node_bytes = request.host_limits(hardware).memory_bytes
-    relaxed = request.model_copy(update={"host_memory_bytes": MAX_HOST_MEMORY_BYTES, "host_memory_margin_bytes": 0})
+    node_bytes = request.host_limits(hardware).usable_bytes
+    relaxed = request.model_copy(update={"host_memory_bytes": MAX_HOST_MEMORY_BYTES, "host_memory_margin_bytes": 0,
+                                         "host_memory_free_fraction": 0.0})
     again = search(relaxed, relaxed.host_profile(hardware), top_k=1, memory_margin_ratio=stats.memory_margin_ratio)
     if again.ranked:
         example = predicted_plan(request, again.ranked[0], request.host_profile(hardware))

@@ -85,15 +85,16 @@ def infeasible_message(result: TuneResult, binding: BindingLimit | None = None) 
         return (f"no plan fits: host memory binds. Plans fit {_over_cap_text(result)} only by offloading "
                 f"to CPU memory, e.g. {plan.describe()} needs {node / GIB:.1f} GiB of host memory per node "
                 f"({host_bytes_per_gpu(plan) / GIB:.1f} GiB per GPU x {plan.cluster.gpus_per_node}); the "
-                f"node has {binding.host_memory_bytes / GIB:.1f} GiB (--host-memory-gb, else the hardware profile)"
+                f"node lets offloaded state take {binding.host_memory_bytes / GIB:.1f} GiB (--host-memory-gb, else "
+                "the hardware profile, less the share --host-memory-free keeps free)"
                 + ("" if floor is None else f"; within that, the smallest per-GPU memory any plan needs is "
                    f"{floor.peak_bytes / GIB:.2f} GiB"))
     unlimited = binding.unlimited_floor if binding is not None else None
     host_note = ""
     if unlimited is not None and unlimited.peak_bytes < floor.peak_bytes:
         # more offload would lower the floor but the node's host memory does not hold it: say both
-        host_note = (f" ({floor.peak_bytes / GIB:.2f} GiB within the node's "
-                     f"{binding.host_memory_bytes / GIB:.1f} GiB of host memory)")
+        host_note = (f" ({floor.peak_bytes / GIB:.2f} GiB within the {binding.host_memory_bytes / GIB:.1f} GiB "
+                     "of the node's host memory that offloaded state may take)")
         floor = unlimited
     over = floor.peak_bytes - stats.usable_bytes
     split = "/".join(str(v) for v in floor.layers)

@@ -35,6 +35,16 @@ MAX_CPU_CORES = 2**16
 # optimizer offloaded: 113.8 GiB measured, 108.4 predicted); 6 GiB covers the largest.
 # tests/search/test_host_limits.py recomputes it from that file.
 DEFAULT_HOST_MEMORY_MARGIN_BYTES = 6 * GIB
+# Share of a node's host memory a plan that offloads must leave free (the --host-memory-free default).
+# Measured: in bench/results/accuracy.json the four runs whose node's MemAvailable fell to 1.4-19.0 GiB
+# (of 251.8; llama-13b on 2x H200, ZeRO-3 with offload, stock and mistpipe) ran 38-48% slower than
+# predicted, while every run that kept 71.6 GiB or more free was within the usual error: the kernel's
+# reclaim and the eviction of the processes' file-backed pages cost throughput long before memory runs
+# out. In the model's own terms (offloaded state + margin per rank, over the profile's host memory) those
+# slow runs needed 89.4-99.5%, the fullest good run 76.3% (llama3-8b on 2 GPUs at a 40 GiB cap, ZeRO-3 with
+# weights and optimizer offloaded; 28% stayed free); 20% free keeps every good run and rejects every slow
+# one. tests/search/test_host_limits.py recomputes both bounds.
+DEFAULT_HOST_MEMORY_FREE_FRACTION = 0.2
 
 
 class SearchSpace(StrictModel):
@@ -105,6 +115,9 @@ class TuneRequest(StrictModel):
                                           le=MAX_HOST_MEMORY_BYTES)
     """Host memory kept free per GPU process of a plan that offloads, beyond its predicted offloaded
     state (DEFAULT_HOST_MEMORY_MARGIN_BYTES: measured)."""
+    host_memory_free_fraction: float = Field(default=DEFAULT_HOST_MEMORY_FREE_FRACTION, ge=0.0, le=0.9)
+    """Share of a node's host memory a plan that offloads leaves free, for the OS and the processes'
+    file-backed pages (DEFAULT_HOST_MEMORY_FREE_FRACTION: measured)."""
 
     @model_validator(mode="after")
     def _seq_fits_model(self) -> TuneRequest:
@@ -122,7 +135,7 @@ class TuneRequest(StrictModel):
     def host_limits(self, hardware: HardwareProfile) -> HostLimits:
         """The host memory / cores per node the plans must respect: the request's, else the profile's."""
         return HostLimits.of(hardware, self.cluster.gpus_per_node, self.host_memory_bytes, self.host_cpu_cores,
-                             self.host_memory_margin_bytes)
+                             self.host_memory_margin_bytes, self.host_memory_free_fraction)
 
     def host_profile(self, hardware: HardwareProfile) -> HardwareProfile:
         """`hardware` with this request's host memory and cores: what the cost model should read
@@ -152,6 +165,8 @@ class HostLimits:
     """CPU cores of one node."""
     margin_bytes: int
     """Host memory kept free per GPU process of a plan that offloads."""
+    free_fraction: float
+    """Share of memory_bytes a plan that offloads leaves free (usable_bytes is the rest)."""
     gpus_per_node: int
     """GPU processes per node."""
     memory_from_profile: bool
@@ -163,17 +178,24 @@ class HostLimits:
 
     @classmethod
     def of(cls, hardware: HardwareProfile, gpus_per_node: int, memory_bytes: int | None = None,
-           cpu_cores: int | None = None, margin_bytes: int = DEFAULT_HOST_MEMORY_MARGIN_BYTES) -> HostLimits:
+           cpu_cores: int | None = None, margin_bytes: int = DEFAULT_HOST_MEMORY_MARGIN_BYTES,
+           free_fraction: float = DEFAULT_HOST_MEMORY_FREE_FRACTION) -> HostLimits:
         """The given values, each None replaced by the hardware profile's."""
         return cls(memory_bytes=memory_bytes or hardware.host_memory_bytes,
                    cpu_cores=cpu_cores or hardware.host_cpu_cores, margin_bytes=margin_bytes,
+                   free_fraction=free_fraction,
                    gpus_per_node=gpus_per_node, memory_from_profile=memory_bytes is None,
                    cores_from_profile=cpu_cores is None, profile_name=hardware.name)
+
+    @property
+    def usable_bytes(self) -> float:
+        """Host memory of one node that a plan's offloaded state (with its margins) may take."""
+        return self.memory_bytes * (1.0 - self.free_fraction)
 
     def node_need_bytes(self, cpu_bytes_per_gpu: float) -> float:
         """host_need_bytes of a node of this request."""
         return float(host_need_bytes(cpu_bytes_per_gpu, self.margin_bytes, self.gpus_per_node))
 
     def headroom_bytes(self, cpu_bytes_per_gpu: float) -> float:
-        """Host memory left on a node (negative: over) after node_need_bytes."""
-        return self.memory_bytes - self.node_need_bytes(cpu_bytes_per_gpu)
+        """Usable host memory left on a node (negative: over) after node_need_bytes."""
+        return self.usable_bytes - self.node_need_bytes(cpu_bytes_per_gpu)

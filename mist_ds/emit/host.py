@@ -31,7 +31,8 @@ def host_lines(plan: Plan, host: HostLimits) -> list[str]:
              f"- memory {bytes_text(host.memory_bytes)} ({_source(host.memory_from_profile, host, '--host-memory-gb')}), "
              f"CPU cores {host.cpu_cores} ({_source(host.cores_from_profile, host, '--cpu-cores')}); a process that "
              f"offloads keeps {bytes_text(host.margin_bytes)} free beyond its predicted offloaded state "
-             "(--host-memory-margin).", ""]
+             f"(--host-memory-margin), and the node keeps {host.free_fraction:.0%} of its memory free "
+             f"(--host-memory-free): offloaded state may take {bytes_text(host.usable_bytes)}.", ""]
     nodes = node_offload_bytes(plan)
     if not any(any(node) for node in nodes):
         return lines + ["The plan offloads nothing to host memory.", ""]
@@ -41,7 +42,7 @@ def host_lines(plan: Plan, host: HostLimits) -> list[str]:
     for index in shown:
         label = str(index) if len(nodes) <= MAX_NODE_ROWS else f"fullest of {len(nodes)} (node {index})"
         lines.append(f"| {label} | {bytes_text(sum(nodes[index]))} | {bytes_text(needs[index])} | "
-                     f"{bytes_text(host.memory_bytes - needs[index])} |")
+                     f"{bytes_text(host.usable_bytes - needs[index])} |")
     return lines + [""]
 
 

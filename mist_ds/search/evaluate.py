@@ -48,7 +48,7 @@ class Limits:
     gpus_per_node: int
     """GPU processes sharing one node's host memory."""
     host_bytes: float
-    """Host memory of one node."""
+    """Host memory of one node that offloaded state may take (HostLimits.usable_bytes)."""
     host_margin_bytes: float = 0.0
     """Host memory kept free per GPU process of a strategy that offloads."""
 
@@ -58,7 +58,7 @@ class Limits:
         (TuneRequest.host_limits: --host-memory-gb / --host-memory-margin, else the profile's)."""
         host = request.host_limits(hardware)
         cap = request.gpu_memory_cap_bytes or hardware.gpu_memory_bytes
-        return cls(float(cap), request.cluster.gpus_per_node, float(host.memory_bytes), float(host.margin_bytes))
+        return cls(float(cap), request.cluster.gpus_per_node, float(host.usable_bytes), float(host.margin_bytes))
 
 
 @dataclass(frozen=True)

@@ -73,8 +73,9 @@ def test_host_section_shows_the_limits_used_and_the_headroom_per_node():
     assert f"CPU cores {HW.host_cpu_cores} (hardware profile `{HW.name}`; --cpu-cores overrides)" in report
     per_gpu = plan.prediction.stages[0].cpu_memory_bytes
     assert per_gpu > 0 and node_offload_bytes(plan) == [[per_gpu] * 4]
-    # headroom by hand: 512 GiB - 4 x (offloaded state + 10 GiB margin)
-    headroom = 512 * GIB - 4 * (per_gpu + 10 * GIB)
+    # headroom by hand: 80% of 512 GiB (20% kept free) - 4 x (offloaded state + 10 GiB margin)
+    assert "the node keeps 20% of its memory free (--host-memory-free): offloaded state may take 409.6 GiB" in report
+    headroom = 0.8 * 512 * GIB - 4 * (per_gpu + 10 * GIB)
     assert f"| 0 | {bytes_text(4 * per_gpu)} | {bytes_text(4 * (per_gpu + 10 * GIB))} | {bytes_text(headroom)} |" in report
     # without the request's limits the report says they are the profile's
     assert f"memory {bytes_text(HW.host_memory_bytes)} (hardware profile" in report_markdown(result.plans, HW)
