@@ -200,7 +200,17 @@ def kernel_note(rows: list[Scored]) -> str:
         for label, n in sets) or "-") + "."
 
 
-def render(rows: list[Scored], unscored: list[str]) -> str:
+def rejected_rows(rows: list[Scored]) -> list[str]:
+    """The runs of plans the current search would not emit, and why."""
+    out = ["| run | family | status | predicted s | measured s | time err | why the search rejects it now |",
+           "|---|---|---|---|---|---|---|"]
+    return out + [f"| {r.name} | {r.family} | {r.status} | {r.predicted_s:.3f} | "
+                  f"{'-' if r.measured_s is None else f'{r.measured_s:.3f}'} | {_pct(r.time_error)} | {r.rejected} |"
+                  for r in rows]
+
+
+def render(all_rows: list[Scored], unscored: list[str]) -> str:
+    rows = [r for r in all_rows if not r.rejected]
     overall, corr = summary(rows), rank_correlations(rows)
     gpus = sorted({f"{r.gpu_name} ({r.hardware})" for r in rows})
     dates = sorted({r.date for r in rows if r.date})
@@ -212,7 +222,9 @@ def render(rows: list[Scored], unscored: list[str]) -> str:
              "also holds the process's own base).", "",
              f"Runs: {overall['runs']} ({overall['ok']} ok, {overall['oom']} out of memory, "
              f"{overall['killed']} killed, {overall['timeout_or_error']} time-out/error) on "
-             f"{', '.join(gpus) or '-'}; run dates {dates[0] + ' .. ' + dates[-1] if dates else 'not recorded'}.",
+             f"{', '.join(gpus) or '-'}; run dates {dates[0] + ' .. ' + dates[-1] if dates else 'not recorded'}"
+             + (f"; and {len(all_rows) - len(rows)} runs of plans the current search rejects (listed apart)."
+                if len(all_rows) > len(rows) else "."),
              "", kernel_note(rows), "", "## Targets (issue 10)", "", "| target | now | met |", "|---|---|---|"]
     lines += [f"| {goal} | {now} | {'yes' if met else '**no**'} |" for goal, now, met in targets(overall, corr)]
     lines += ["", "## By family", ""] + family_rows(rows)
@@ -221,6 +233,10 @@ def render(rows: list[Scored], unscored: list[str]) -> str:
     lines += [f"| {w} | {c['plans']} | {_rho(c['spearman'])} |"
               for w, c in corr.items()] or ["| (none yet) | | |"]
     lines += ["", "## Runs", ""] + run_rows(rows)
+    rejected = [r for r in all_rows if r.rejected]
+    if rejected:
+        lines += ["", "## Runs of plans the current search rejects (not in the targets above)", ""]
+        lines += rejected_rows(rejected)
     if unscored:
         lines += ["", "## Not scored", ""] + [f"- {line}" for line in unscored]
     return "\n".join(lines) + "\n"
@@ -240,10 +256,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     out = Path(args.out)
-    data = {"summary": summary(rows), "held_out": summary([r for r in rows if not r.in_sample]),
-            "families": {f: summary([r for r in rows if r.family == f]) for f in sorted({r.family for r in rows})},
-            "rank_correlation": rank_correlations(rows), "runs": [asdict(r) for r in rows],
-            "not_scored": unscored}
+    kept = [r for r in rows if not r.rejected]   # the targets cover plans the current search emits
+    data = {"summary": summary(kept), "held_out": summary([r for r in kept if not r.in_sample]),
+            "families": {f: summary([r for r in kept if r.family == f]) for f in sorted({r.family for r in kept})},
+            "rank_correlation": rank_correlations(kept), "runs": [asdict(r) for r in rows],
+            "rejected": [r.name for r in rows if r.rejected], "not_scored": unscored}
     write_text_atomic(out.with_suffix(".json"), json.dumps(data, indent=1) + "\n")
     write_text_atomic(out.with_suffix(".md"), render(rows, unscored))
     print(f"wrote {out.with_suffix('.md')} and .json: {len(rows)} runs")

@@ -21,7 +21,10 @@ from mist_ds.config.plan import plan_file_hashes
 from mist_ds.config.profiles import profile_for_gpu
 from mist_ds.config import HardwareProfile, Plan, RunReport
 from mist_ds.config.profiles import load_hardware
+from mist_ds.config.request import HostLimits
+from mist_ds.config.units import GIB
 from mist_ds.cost import predict_plan
+from mist_ds.emit.host import node_need_bytes
 
 
 @dataclass
@@ -55,6 +58,9 @@ class Scored:
     kernels: str = "not recorded"
     """The kernels the run recorded (mist_ds.compare.kernel_summary of RunReport.kernels), or
     'not recorded' for a run older than that record."""
+    rejected: str = ""
+    """Why the current search would not emit this plan (its host-memory rule), or '' when it would;
+    the report lists such runs apart and leaves them out of the targets."""
 
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -78,6 +84,19 @@ def hardware_of(run: RunReport, cache: dict[str, HardwareProfile]) -> HardwarePr
     if name not in cache:
         cache[name] = load_hardware(name)
     return cache[name]
+
+
+def host_rejection(plan: Plan, prediction, hw: HardwareProfile, offloads: bool) -> str:
+    """Why the current host-memory rule (config/request.py HostLimits with its defaults: the profile's
+    memory, the margin per process, the share kept free) rejects an offloading plan, or ''."""
+    if not offloads:
+        return ""
+    host = HostLimits.of(hw, plan.cluster.gpus_per_node)
+    need = max(node_need_bytes(plan.model_copy(update={"prediction": prediction}), host))
+    if need <= host.usable_bytes:
+        return ""
+    return (f"host memory: its node needs {need / GIB:.1f} GiB of the {host.usable_bytes / GIB:.1f} GiB offloaded "
+            f"state may take ({host.free_fraction:.0%} of {host.memory_bytes / GIB:.0f} GiB kept free)")
 
 
 def score(name: str, source: str, plan_path: Path, run_path: Path, in_sample: tuple[str, ...],
@@ -111,7 +130,7 @@ def score(name: str, source: str, plan_path: Path, run_path: Path, in_sample: tu
         mem_error_allocated=_worst([rel_error(m["predicted_bytes"], m["allocated_bytes"]) for m in memory]) if ok else None,
         host_predicted_bytes=host_pred, host_measured_bytes=host_meas,
         host_error=rel_error(host_pred, host_meas), error_message=run.error_message,
-        kernels=kernel_summary(run.kernels))
+        kernels=kernel_summary(run.kernels), rejected=host_rejection(plan, pred, hw, offload))
 
 
 def spearman(xs: list[float], ys: list[float]) -> float | None:

@@ -144,3 +144,16 @@ def test_executor_compare_runs_are_scored_as_committed(tmp_path):
         (folder / f"{name}.{suffix}.json").rename(folder / f"mistpipe.{suffix}.json")
     assert report.engine_pairs(results) == [("engine:l7/mistpipe", folder / "mistpipe.plan.json",
                                              folder / "mistpipe.run.json")]
+
+
+def test_runs_of_plans_the_host_rule_now_rejects_are_listed_apart(tmp_path):
+    # ~110 GiB of CPU state per GPU on a 2-GPU node of 256 GiB: over the 80% offloaded state may take
+    starved, roomy = "l13-2g-c78-b4-z3-off1-rc40", "l7-2g-c40-b4-z3-off05-rc32"
+    for name in (starved, roomy):
+        write_pair(tmp_path, name, rss=50 * 2**30)
+    rows = [score(n, "suite", tmp_path / f"{n}.plan.json", tmp_path / f"{n}.run.json", (), {}) for n in (starved, roomy)]
+    assert rows[0].rejected.startswith("host memory: its node needs") and "204.8 GiB" in rows[0].rejected
+    assert rows[1].rejected == ""
+    text = report.render(rows, [])
+    assert "1 runs of plans the current search rejects" in text and f"| {starved} |" in text.split("## Runs of plans")[1]
+    assert f"| {starved} |" not in text.split("## Runs of plans")[0]          # not scored against the targets
