@@ -95,18 +95,25 @@ def block_parts(hw: HardwareProfile, model: ModelSpec, batch: int, seq: int, tp:
     return {"gemm": gemm, "attention": attention, "other": other}
 
 
+def head_parts(hw: HardwareProfile, model: ModelSpec, m: int, tp: int) -> dict[str, float]:
+    """Seconds of the stage-edge work for m tokens on one TP rank, forward + backward, per part:
+    'head_gemm' (the logits GEMM and its two backward GEMMs), 'loss' (the runtime's chunked
+    cross-entropy, runtime/loss.py ChunkedCrossEntropy: LOSS_BYTES_PER_LOGIT of traffic),
+    'final_norm' and 'embedding' (gather forward, scatter-add into the (rows, h) gradient backward)."""
+    h, rows = model.hidden_size, int(vocab_shard(model, tp))
+    norm = "layernorm_fwd" if model.norm == "layernorm" else "rmsnorm_fwd"
+    return {
+        "head_gemm": matmul_time_s(hw, m, rows, h) + matmul_time_s(hw, m, h, rows) + matmul_time_s(hw, rows, h, m),
+        "loss": _memory_s(hw, [("copy", m * rows * LOSS_BYTES_PER_LOGIT)]),
+        "final_norm": _memory_s(hw, [(norm, 2.5 * 2 * m * h * ELEM)]),
+        "embedding": _memory_s(hw, [("copy", 3 * m * h * ELEM), ("copy", rows * h * ELEM)]),
+    }
+
+
 def _head_and_embedding(hw: HardwareProfile, model: ModelSpec, m: int, tp: int) -> tuple[float, float]:
     """(LM head + loss fwd+bwd, embedding fwd+bwd) seconds for m tokens on one TP rank."""
-    h, rows = model.hidden_size, int(vocab_shard(model, tp))
-    # LM head: logits GEMM and its two backward GEMMs; the loss is the runtime's chunked
-    # cross-entropy (runtime/loss.py ChunkedCrossEntropy), LOSS_BYTES_PER_LOGIT of traffic
-    head = (matmul_time_s(hw, m, rows, h) + matmul_time_s(hw, m, h, rows) + matmul_time_s(hw, rows, h, m)
-            + _memory_s(hw, [("copy", m * rows * LOSS_BYTES_PER_LOGIT)])
-            + _memory_s(hw, [(("layernorm_fwd" if model.norm == "layernorm" else "rmsnorm_fwd"),
-                              2.5 * 2 * m * h * ELEM)]))
-    # embedding: gather forward, scatter-add into the (rows, h) gradient backward
-    embedding = _memory_s(hw, [("copy", 3 * m * h * ELEM), ("copy", rows * h * ELEM)])
-    return head, embedding
+    parts = head_parts(hw, model, m, tp)
+    return parts["head_gemm"] + parts["loss"] + parts["final_norm"], parts["embedding"]
 
 
 @functools.lru_cache(maxsize=4096)
