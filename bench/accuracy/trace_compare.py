@@ -208,17 +208,14 @@ def measure(kernels: list[Kernel], num_layers: int) -> dict[str, Phase]:
 
 
 def _first_start(kernels: list[Kernel], first_fwd: float, prev: MicroBatch | None) -> float:
-    """Start of a micro-batch: the first kernel after the previous micro-batch's last backward
-    attention kernel's block (the previous tail's embedding backward excluded by the largest idle
-    gap between them), or the first kernel of the trace."""
+    """Start of a micro-batch: the end of the longest GPU idle gap between the previous micro-batch's
+    last backward attention kernel and this one's first forward one (the host's turn between
+    them), or the first kernel of the trace."""
     if prev is None:
         return kernels[0].start
-    window = [k for k in kernels if prev.bwd[-1] < k.start <= first_fwd]
-    best, start = -1.0, first_fwd
-    for a, b in zip(window, window[1:]):
-        if b.start - a.end > best:
-            best, start = b.start - a.end, b.start
-    return start
+    spans = _union([(k.start, k.end) for k in kernels if prev.bwd[-1] <= k.start <= first_fwd])
+    gaps = [(b[0] - a[1], b[0]) for a, b in zip(spans, spans[1:])]
+    return max(gaps)[1] if gaps else first_fwd
 
 
 def model_components(plan: Plan, hw: HardwareProfile, stage: int = 0) -> dict[str, float]:
