@@ -44,7 +44,7 @@ from mist_ds.cost.plan_predict import predict_plan  # noqa: E402
 from mist_ds.cost.stage_args import plan_stage_args  # noqa: E402
 
 GPU_CATS = ("kernel", "gpu_memcpy", "gpu_memset")
-CATEGORIES = ("gemm", "attention", "other", "triton", "memcpy", "memset", "nccl")
+CATEGORIES = ("gemm", "attention", "other", "triton", "memcpy", "memset", "side_stream", "nccl")
 
 
 class TraceError(ValueError):
@@ -80,6 +80,14 @@ def load_kernels(path: Path) -> list[Kernel]:
                           int(stream), cat))
     if not out:
         raise TraceError(f"trace {path} holds no GPU events")
+    # non-NCCL kernels off the compute stream (the one with the most events): DeepSpeed's passes on
+    # its reduction stream (average_tensor's div_, the copies into the partition)
+    counts: dict[int, int] = defaultdict(int)
+    for k in out:
+        counts[k.stream] += 1
+    main = max(counts, key=counts.get)
+    out = [k if k.stream == main or k.category == "nccl" else
+           Kernel(k.name, k.start, k.end, k.stream, "side_stream") for k in out]
     return sorted(out, key=lambda k: k.start)
 
 
@@ -264,10 +272,11 @@ def rows(m: dict[str, float], t: dict[str, Phase]) -> list[tuple[str, float | No
         out += [(f"blocks {d}: gemm", m[f"blocks_{d}_gemm"], k(phase, "gemm")),
                 (f"blocks {d}: attention", m[f"blocks_{d}_attention"], k(phase, "attention")),
                 (f"blocks {d}: element-wise", m[f"blocks_{d}_other"], _other(phase))]
-    out += [("blocks bwd: memcpy (DeepSpeed bucket copies)", m["deepspeed_copies"], k(bwd, "memcpy") + k(fwd, "memcpy")),
+    out += [("DeepSpeed gradient passes (bucket copy, div_, partition)", m["deepspeed_copies"],
+             sum(k(p, "memcpy") + k(p, "side_stream") for p in (fwd, bwd, edges))),
             ("recompute (inside blocks bwd)", m["recompute"], None),
             ("head + loss + embedding: gemm", m["edges_gemm"], k(edges, "gemm")),
-            ("head + loss + embedding: element-wise, memcpy", m["edges_other"], _other(edges) + k(edges, "memcpy")),
+            ("head + loss + embedding: element-wise", m["edges_other"], _other(edges)),
             ("micro-batches: compute kernels (no NCCL)", m["busy"],
              sum(sum(v for c, v in p.kernel_ms.items() if c != "nccl") for p in (fwd, bwd, edges))),
             ("micro-batches: DP communication (kernel time)", m["dp_comm"], nccl_mb),

@@ -211,7 +211,8 @@ class StageCostModel:
                                 + p["deepspeed_copies_mb"])
         p["tp_comm_mb"] = t["tp_ar_count"] * rt.collective_s("all_reduce", t["tp_ar_bytes"], tp, False)
         inter = (dp * tp > self.gpus_per_node) & (self.num_nodes > 1)
-        p["dp_comm_mb"] = (rt.collective_s("reduce_scatter", t["dp_rs_mb_bytes"], dp, inter)
+        p["dp_comm_mb"] = (rt.collective_s("all_reduce", t["dp_ar_mb_bytes"], dp, inter)
+                           + rt.collective_s("reduce_scatter", t["dp_rs_mb_bytes"], dp, inter)
                            + 2 * rt.collective_s("all_gather", t["dp_ag_mb_bytes"] / 2, dp, inter))
         # side-stream copies (ZeRO-3 weight offload gathers, ZeRO-3 offload's gradient partition)
         # overlap compute; activation offload is synchronous in the runtime (save_on_cpu on the
@@ -229,7 +230,6 @@ class StageCostModel:
         # once per step: ZeRO-0 all-reduce and pipelined ZeRO-1 reduce after the last backward;
         # ZeRO-1/2 (and BF16_Optimizer) all-gather the updated partitions after the step
         p["step_comm"] = (rt.collective_s("all_reduce", t["dp_ar_step_bytes"], dp, inter)
-                          + rt.collective_s("reduce_scatter", t["dp_rs_step_bytes"], dp, inter)
                           + rt.collective_s("all_gather", t["dp_ag_step_bytes"], dp, inter))
         p["gpu_adam"], p["step_copies"] = rt.gpu_adam_s(t["gpu_adam_params"]), rt.copy_s(t["step_copy_bytes"])
         p["cpu_adam"] = rt.cpu_adam_s(t["cpu_adam_params"])
