@@ -34,19 +34,34 @@ LOSS_BYTES_PER_LOGIT = 30 + 36
 # three gradients of x_rot (3 + 3) and the slice_backward of x[..., :rot] (3)
 ROPE_PASSES = 10
 ROPE_BWD_PASSES = 18
+# Eager element-wise ops on strided or broadcast operands (RoPE on the transposed q/k views of the
+# fused qkv output with broadcast cos/sin, the v copy out of it, SwiGLU on the gate/up halves of
+# the fused gate|up output) run torch's non-vectorized TensorIterator path
+# (`elementwise_kernel<128, 4, gpu_kernel_impl_nocast<...>>` in the ZeRO-2 trace
+# bench/results/runtime/parity/traces/zero2.mist.rank0.trace.json.gz), not the vectorized kernels
+# the profile's memory_kernels time on contiguous tensors. Their passes run at this fraction of the
+# profile's rate. Fitted on bench/results/runtime/gpu_bench_h200_2026-11-30.json
+# (ops.llama-7b.mb{1,2,4}: torch swiglu's 14 passes and rope's 28, laid out as the block passes
+# them; 0.34-0.42, mean 0.39); no accuracy run is in its fit. The trace's kernels agree: RoPE
+# forward 0.33, silu 0.41, silu * up 0.51, the v copy 0.39.
+NONVECTORIZED_FRACTION = 0.39
 
 
 def block_linears(model: ModelSpec, tp: int = 1) -> list[tuple[int, int]]:
-    """(out, in) features per TP rank of every linear of one block (runtime/blocks.py layout:
-    q, k, v, up [, gate] column-parallel, o and down row-parallel)."""
+    """(out, in) features per TP rank of every GEMM of one block (runtime/blocks.py layout: q|k|v
+    one fused column-parallel linear, SwiGLU's gate|up another (runtime/tp.py FusedColumnLinear:
+    one GEMM over the concatenated shards), o and down row-parallel). The fused shapes are what
+    the profile's GEMM table is read at: in the ZeRO-2 trace
+    (bench/results/runtime/parity/traces/zero2.mist.rank0.trace.json.gz) a llama-7b block's
+    forward runs 4 GEMMs, the qkv one (4096 x 12288 x 4096) in 0.51 ms."""
     h, kv, f = model.hidden_size, model.kv_dim, model.ffn_hidden_size
-    column = [(h, h), (kv, h), (kv, h)] + [(f, h)] * (2 if model.activation == "swiglu" else 1)
-    row = [(h, h), (h, f)]
-    return [(o // tp, i) for o, i in column] + [(o, i // tp) for o, i in row]
+    column = [(h // tp + 2 * (kv // tp), h), ((2 if model.activation == "swiglu" else 1) * (f // tp), h)]
+    row = [(h, h // tp), (h, f // tp)]
+    return column + row
 
 
 def _elementwise(model: ModelSpec, tokens: int, tp: int, backward: bool) -> list[tuple[str, float]]:
-    """(kernel, bytes) of the block's memory-bound passes, counted from runtime/blocks.py and
+    """(kernel, bytes[, vectorized]) of the block's memory-bound passes, counted from runtime/blocks.py and
     runtime/tp.py, with the f-, head- and kv-wide tensors / tp. Forward: 2 norms (read x, write y),
     2 residual adds (2 reads, 1 write), the attention-output relayout copy, the activation, RoPE, and
     with biases the two row-parallel `out + bias` adds. Backward: norm dx (read x, dy; write dx) plus
@@ -63,14 +78,14 @@ def _elementwise(model: ModelSpec, tokens: int, tp: int, backward: bool) -> list
     passes = [(norm, 2 * (5 if backward else 2) * t * h), ("add", 2 * 3 * t * h), ("copy", 2 * t * h / tp)]
     if backward:
         passes += [("copy", 2 * t * (h / tp + 2 * kv))]                        # qkv split backward
-    if model.activation == "swiglu":
-        passes += [("mul", (9 if backward else 5) * t * f)]
+    if model.activation == "swiglu":                     # on the gate/up halves: non-vectorized
+        passes += [("mul", (9 if backward else 5) * t * f, False)]
         passes += [("copy", 4 * t * f)] if backward else []                  # gate|up chunk backward
     else:
         passes += [("gelu_bwd" if backward else "gelu_fwd", (3 if backward else 2) * t * f)]
-    if model.position_embedding == "rope":
-        passes += [("mul", (ROPE_BWD_PASSES if backward else ROPE_PASSES) * t * (h / tp + kv))]
-        passes += [] if backward else [("copy", 2 * t * kv)]                 # v out of the fused qkv
+    if model.position_embedding == "rope":               # transposed q/k views: non-vectorized
+        passes += [("mul", (ROPE_BWD_PASSES if backward else ROPE_PASSES) * t * (h / tp + kv), False)]
+        passes += [] if backward else [("copy", 2 * t * kv, False)]          # v out of the fused qkv
     if model.num_kv_heads != model.num_heads:
         passes += [("copy", 2 * t * (kv + h / tp))]                          # k, v repeat_interleave
     if model.linear_bias:
@@ -79,7 +94,10 @@ def _elementwise(model: ModelSpec, tokens: int, tp: int, backward: bool) -> list
 
 
 def _memory_s(hw: HardwareProfile, passes) -> float:
-    return sum(nbytes / (memory_kernel_gbps(hw, kernel) * 1e9) for kernel, nbytes in passes)
+    """Seconds of (kernel, bytes[, vectorized]) passes: the profile's rate of that kernel, times
+    NONVECTORIZED_FRACTION for a pass marked not vectorized."""
+    return sum(p[1] / (memory_kernel_gbps(hw, p[0]) * 1e9 * (1.0 if len(p) < 3 or p[2] else NONVECTORIZED_FRACTION))
+               for p in passes)
 
 
 def block_parts(hw: HardwareProfile, model: ModelSpec, batch: int, seq: int, tp: int = 1,
@@ -95,18 +113,25 @@ def block_parts(hw: HardwareProfile, model: ModelSpec, batch: int, seq: int, tp:
     return {"gemm": gemm, "attention": attention, "other": other}
 
 
+def head_parts(hw: HardwareProfile, model: ModelSpec, m: int, tp: int) -> dict[str, float]:
+    """Seconds of the stage-edge work for m tokens on one TP rank, forward + backward, per part:
+    'head_gemm' (the logits GEMM and its two backward GEMMs), 'loss' (the runtime's chunked
+    cross-entropy, runtime/loss.py ChunkedCrossEntropy: LOSS_BYTES_PER_LOGIT of traffic),
+    'final_norm' and 'embedding' (gather forward, scatter-add into the (rows, h) gradient backward)."""
+    h, rows = model.hidden_size, int(vocab_shard(model, tp))
+    norm = "layernorm_fwd" if model.norm == "layernorm" else "rmsnorm_fwd"
+    return {
+        "head_gemm": matmul_time_s(hw, m, rows, h) + matmul_time_s(hw, m, h, rows) + matmul_time_s(hw, rows, h, m),
+        "loss": _memory_s(hw, [("copy", m * rows * LOSS_BYTES_PER_LOGIT)]),
+        "final_norm": _memory_s(hw, [(norm, 2.5 * 2 * m * h * ELEM)]),
+        "embedding": _memory_s(hw, [("copy", 3 * m * h * ELEM), ("copy", rows * h * ELEM)]),
+    }
+
+
 def _head_and_embedding(hw: HardwareProfile, model: ModelSpec, m: int, tp: int) -> tuple[float, float]:
     """(LM head + loss fwd+bwd, embedding fwd+bwd) seconds for m tokens on one TP rank."""
-    h, rows = model.hidden_size, int(vocab_shard(model, tp))
-    # LM head: logits GEMM and its two backward GEMMs; the loss is the runtime's chunked
-    # cross-entropy (runtime/loss.py ChunkedCrossEntropy), LOSS_BYTES_PER_LOGIT of traffic
-    head = (matmul_time_s(hw, m, rows, h) + matmul_time_s(hw, m, h, rows) + matmul_time_s(hw, rows, h, m)
-            + _memory_s(hw, [("copy", m * rows * LOSS_BYTES_PER_LOGIT)])
-            + _memory_s(hw, [(("layernorm_fwd" if model.norm == "layernorm" else "rmsnorm_fwd"),
-                              2.5 * 2 * m * h * ELEM)]))
-    # embedding: gather forward, scatter-add into the (rows, h) gradient backward
-    embedding = _memory_s(hw, [("copy", 3 * m * h * ELEM), ("copy", rows * h * ELEM)])
-    return head, embedding
+    parts = head_parts(hw, model, m, tp)
+    return parts["head_gemm"] + parts["loss"] + parts["final_norm"], parts["embedding"]
 
 
 @functools.lru_cache(maxsize=4096)

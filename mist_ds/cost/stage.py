@@ -192,57 +192,79 @@ class StageCostModel:
                                       int(k // 4096), int(k % 4096), self.causal) for k in uniq])
         return table[inverse].reshape(b.shape + (4,))
 
-    def _time(self, t, b, dp, tp, g) -> dict[str, np.ndarray]:
+    def time_parts(self, args: StageArgs) -> dict[str, np.ndarray]:
+        """The named components the stage's time is assembled from (`_time_parts`): what
+        bench/accuracy/trace_compare.py sets beside a profiled step."""
+        a = args.arrays()
+        return self._time_parts(self.terms(args), a["micro_batch"], a["dp"], a["tp"])
+
+    def _time_parts(self, t, b, dp, tp) -> dict[str, np.ndarray]:
+        """Per micro-batch ('*_mb') and per step components of the stage's time, in seconds."""
         rt, hw = self.rates, self.hw
         times = self._compute(b, tp)
         block_f, block_b, head, embedding = (times[..., i] for i in range(4))
         layers, recomputed = t["num_layers"], t["num_recompute"]
-        busy_compute = (layers * (block_f + block_b) + t["has_head"] * head
-                        + t["has_embedding"] * embedding + rt.copy_s(t["mb_copy_bytes"]))
-        recompute = recomputed * block_f
-        tp_mb = t["tp_ar_count"] * rt.collective_s("all_reduce", t["tp_ar_bytes"], tp, False)
+        p = {"blocks_fwd_mb": layers * block_f, "blocks_bwd_mb": layers * block_b,
+             "head_mb": t["has_head"] * head, "embedding_mb": t["has_embedding"] * embedding,
+             "deepspeed_copies_mb": rt.copy_s(t["mb_copy_bytes"]), "recompute_mb": recomputed * block_f}
+        p["busy_compute_mb"] = (layers * (block_f + block_b) + p["head_mb"] + p["embedding_mb"]
+                                + p["deepspeed_copies_mb"])
+        p["tp_comm_mb"] = t["tp_ar_count"] * rt.collective_s("all_reduce", t["tp_ar_bytes"], tp, False)
         inter = (dp * tp > self.gpus_per_node) & (self.num_nodes > 1)
-        nccl = (rt.collective_s("reduce_scatter", t["dp_rs_mb_bytes"], dp, inter)
-                + 2 * rt.collective_s("all_gather", t["dp_ag_mb_bytes"] / 2, dp, inter))
+        p["dp_comm_mb"] = (rt.collective_s("all_reduce", t["dp_ar_mb_bytes"], dp, inter)
+                           + rt.collective_s("reduce_scatter", t["dp_rs_mb_bytes"], dp, inter)
+                           + 2 * rt.collective_s("all_gather", t["dp_ag_mb_bytes"] / 2, dp, inter))
         # side-stream copies (ZeRO-3 weight offload gathers, ZeRO-3 offload's gradient partition)
         # overlap compute; activation offload is synchronous in the runtime (save_on_cpu on the
         # compute stream: out in forward, back in backward), and so are ZeRO-2 offload's per-parameter
         # accumulation copies (cost/work.py): they add to the micro-batch
-        h2d, d2h = rt.h2d_s(t["h2d_mb_bytes"]), rt.d2h_s(t["d2h_mb_bytes"])
-        sync_xfer = (rt.d2h_s(t["offloaded_per_microbatch"]) + rt.h2d_s(t["offloaded_per_microbatch"])
-                     + rt.d2h_s(t["sync_offload_mb_bytes"]) + rt.h2d_s(t["sync_offload_mb_bytes"]))
+        p["h2d_mb"], p["d2h_mb"] = rt.h2d_s(t["h2d_mb_bytes"]), rt.d2h_s(t["d2h_mb_bytes"])
+        p["sync_transfer_mb"] = (rt.d2h_s(t["offloaded_per_microbatch"]) + rt.h2d_s(t["offloaded_per_microbatch"])
+                                 + rt.d2h_s(t["sync_offload_mb_bytes"]) + rt.h2d_s(t["sync_offload_mb_bytes"]))
         # host time the GPU waits for (profile-calibrated): ZeRO-3 hooks per submodule fetch,
         # launch gaps per block pass, the training loop's per-micro-batch work
-        fetch = t["z3_fetches"] * hw.zero3_fetch_overhead_s
-        host_mb = t["block_passes"] * hw.host_layer_overhead_s + hw.host_microbatch_overhead_s
-        busy = busy_compute + recompute
-        overlapped = rt.overlapped_s(busy, nccl, h2d, d2h)
-        extra = overlapped - busy
-        share_dp = np.where(nccl + h2d + d2h > 0, nccl / np.maximum(nccl + h2d + d2h, 1e-30), 0.0)
+        p["zero3_fetch_mb"] = t["z3_fetches"] * hw.zero3_fetch_overhead_s
+        p["host_mb"] = t["block_passes"] * hw.host_layer_overhead_s + hw.host_microbatch_overhead_s
+        busy = p["busy_compute_mb"] + p["recompute_mb"]
+        p["overlapped_mb"] = rt.overlapped_s(busy, p["dp_comm_mb"], p["h2d_mb"], p["d2h_mb"])
         # once per step: ZeRO-0 all-reduce and pipelined ZeRO-1 reduce after the last backward;
         # ZeRO-1/2 (and BF16_Optimizer) all-gather the updated partitions after the step
-        step_comm = (rt.collective_s("all_reduce", t["dp_ar_step_bytes"], dp, inter)
-                     + rt.collective_s("reduce_scatter", t["dp_rs_step_bytes"], dp, inter)
-                     + rt.collective_s("all_gather", t["dp_ag_step_bytes"], dp, inter))
-        gpu_opt = rt.gpu_adam_s(t["gpu_adam_params"]) + rt.copy_s(t["step_copy_bytes"])
-        cpu_adam = rt.cpu_adam_s(t["cpu_adam_params"])
-        transfers = (rt.d2h_s(t["opt_d2h_bytes"]) + rt.h2d_s(t["opt_h2d_bytes"])
-                     + rt.pageable_h2d_s(t["pageable_h2d_bytes"]))
+        p["step_comm"] = (rt.collective_s("all_reduce", t["dp_ar_step_bytes"], dp, inter)
+                          + rt.collective_s("all_gather", t["dp_ag_step_bytes"], dp, inter))
+        p["gpu_adam"], p["step_copies"] = rt.gpu_adam_s(t["gpu_adam_params"]), rt.copy_s(t["step_copy_bytes"])
+        p["cpu_adam"] = rt.cpu_adam_s(t["cpu_adam_params"])
+        p["step_transfers"] = (rt.d2h_s(t["opt_d2h_bytes"]) + rt.h2d_s(t["opt_h2d_bytes"])
+                               + rt.pageable_h2d_s(t["pageable_h2d_bytes"]))
+        p["host_step"] = np.broadcast_to(hw.host_step_overhead_s, np.shape(busy))
+        return p
+
+    def _time(self, t, b, dp, tp, g) -> dict[str, np.ndarray]:
+        p = self._time_parts(t, b, dp, tp)
+        busy_compute, recompute, nccl = p["busy_compute_mb"], p["recompute_mb"], p["dp_comm_mb"]
+        h2d, d2h, sync_xfer, fetch, host_mb = p["h2d_mb"], p["d2h_mb"], p["sync_transfer_mb"], p["zero3_fetch_mb"], p["host_mb"]
+        busy = busy_compute + recompute
+        overlapped = p["overlapped_mb"]
+        extra = overlapped - busy
+        share_dp = np.where(nccl + h2d + d2h > 0, nccl / np.maximum(nccl + h2d + d2h, 1e-30), 0.0)
+        step_comm = p["step_comm"]
+        gpu_opt = p["gpu_adam"] + p["step_copies"]
+        cpu_adam, transfers = p["cpu_adam"], p["step_transfers"]
         cpu_side = cpu_adam + transfers
         # Twin-Flow (ZeRO-3 offload ratio): GPU and CPU parts of the step run concurrently
         optimizer = np.maximum(gpu_opt, cpu_side)
         cpu_wins = cpu_side >= gpu_opt
+        tp_mb = p["tp_comm_mb"]
         stable = overlapped + tp_mb + sync_xfer + fetch + host_mb
         # forward share of the micro-batch: block forwards, a third of the head and embedding
         # (backward ~ 2x forward, Narayanan et al. 2021 section 3.5), applied to the whole stable time
-        forward_busy = layers * block_f + (t["has_head"] * head + t["has_embedding"] * embedding) / 3
+        forward_busy = p["blocks_fwd_mb"] + (p["head_mb"] + p["embedding_mb"]) / 3
         forward_share = np.where(busy > 0, forward_busy / np.maximum(busy, 1e-30), 1.0 / 3.0)
         return {
             "stable_time_s": stable, "forward_time_s": stable * forward_share,
-            "delta_time_s": step_comm + optimizer + hw.host_step_overhead_s,
+            "delta_time_s": step_comm + optimizer + self.hw.host_step_overhead_s,
             "compute_s": g * (busy_compute + host_mb), "recompute_s": g * recompute, "tp_comm_s": g * tp_mb,
             "dp_comm_s": g * (extra * share_dp + fetch) + step_comm,
             "offload_s": (g * (extra * (1 - share_dp) + sync_xfer)
                           + np.where(cpu_wins, transfers, 0.0)),
-            "optimizer_s": np.where(cpu_wins, cpu_adam, gpu_opt) + hw.host_step_overhead_s,
+            "optimizer_s": np.where(cpu_wins, cpu_adam, gpu_opt) + self.hw.host_step_overhead_s,
         }

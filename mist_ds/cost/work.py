@@ -8,9 +8,15 @@ Sources:
   backward (one per fused linear: q|k|v and up or gate|up, FusedColumnLinear); recompute repeats
   the forward ones;
 * DP: ZeRO-0 all-reduces 16-bit gradients once per step (engine.py allreduce_gradients);
-  ZeRO-1/2 reduce-scatter gradients (stage_1_and_2.py average_tensor) every micro-batch (0.19;
-  a pipeline's ZeRO-1 once per step) then all-gather updated 16-bit partitions after step
-  (all_gather_dp_groups); ZeRO-3 all-gathers parameters in forward and backward of every micro-batch and
+  ZeRO-1/2 reduce gradients every micro-batch (0.19; a pipeline's ZeRO-1 once per step,
+  pipe/engine.py _exec_reduce_grads -> reduce_gradients) by ALL-REDUCING each ipg bucket:
+  stage_1_and_2.py average_tensor puts every slice under the ("allreduce", group) key while
+  `use_multi_rank_bucket_allreduce` (zero/config.py, default True; emit/ds_config.py leaves it) holds,
+  and allreduce_and_scatter -> allreduce_bucket calls dist.all_reduce, each rank then keeping its
+  own slices (allreduce_and_copy_with_multiple_ranks). Measured: the ZeRO-2 trace
+  (bench/results/runtime/parity/traces/zero2.mist.rank0.trace.json.gz) runs 176
+  ncclDevKernel_AllReduce_Sum_bf16 and no ReduceScatter. Then all-gather updated 16-bit
+  partitions after step (all_gather_dp_groups); ZeRO-3 all-gathers parameters in forward and backward of every micro-batch and
   reduce-scatters gradients every micro-batch (stage3.py, partitioned_param_coordinator.py);
 * offload: optimizer offload moves the fp32 gradient partition to the CPU at the boundary
   (stage_1_and_2.py async_inplace_copy_grad_to_fp32_buffer_from_gpu; stage3.py
@@ -59,16 +65,17 @@ def comm_exprs(model: ModelSpec, seq_len: int) -> dict[str, sp.Expr]:
         "tp_ar_count": (L * (shapes.num_row_linears + shapes.num_column_linears)
                         + r * shapes.num_row_linears + E + HD),
         "tp_ar_bytes": act_bytes,
-        # per micro-batch (ZeRO-1/2 without pipeline, ZeRO-3): gradient reduce-scatter
-        # (stage_1_and_2.py 0.19 reduces every micro-batch into the partition, measured in
-        # tests/cost/test_deepspeed_states.py); ZeRO-3 gathers (fwd + bwd)
-        "dp_rs_mb_bytes": (Z1 * (1 - PP) + Z2 + Z3) * grad_bytes,
+        # per micro-batch: ZeRO-1/2 without pipeline all-reduce the gradient buckets (module
+        # docstring; stage_1_and_2.py 0.19 reduces every micro-batch into the partition, measured
+        # in tests/cost/test_deepspeed_states.py); ZeRO-3 reduce-scatters them and gathers (fwd + bwd)
+        "dp_ar_mb_bytes": (Z1 * (1 - PP) + Z2) * grad_bytes,
+        "dp_rs_mb_bytes": Z3 * grad_bytes,
         "dp_ag_mb_bytes": Z3 * ELEM * gathered,
         # once per step: ZeRO-0 all-reduce (engine.allreduce_gradients; BF16_Optimizer too),
-        # pipelined ZeRO-1 reduce (pipe/engine.py _exec_reduce_grads -> reduce_gradients),
-        # ZeRO-1/2 and BF16_Optimizer all-gather of the updated 16-bit partitions
-        "dp_ar_step_bytes": Z0 * grad_bytes,
-        "dp_rs_step_bytes": Z1 * PP * grad_bytes,
+        # pipelined ZeRO-1 all-reduce of its buckets (pipe/engine.py _exec_reduce_grads ->
+        # reduce_gradients -> reduce_ipg_grads -> average_tensor), ZeRO-1/2 and BF16_Optimizer
+        # all-gather of the updated 16-bit partitions
+        "dp_ar_step_bytes": (Z0 + Z1 * PP) * grad_bytes,
         "dp_ag_step_bytes": (Z1 + Z2 + BF) * grad_bytes,
         # ZeRO-3 submodule fetches per micro-batch (forward, backward, and the recomputed
         # forward of checkpointed blocks): every module of a block (Z3_MODULES_PER_BLOCK), the
@@ -88,14 +95,16 @@ def comm_exprs(model: ModelSpec, seq_len: int) -> dict[str, sp.Expr]:
         "pageable_h2d_bytes": ELEM * Z3 * (1 - ow) * n * shard * oo,
         # memory-bound DeepSpeed passes outside the model (bytes read + written), GPU side:
         # per micro-batch, ZeRO-1/2 copy every fresh gradient into the ipg bucket (read 2 + write
-        # 2 per element) and accumulate the reduced slice into the partition (read 4 + write 2 per
-        # partition element) (stage_1_and_2.py reduce_independent_p_g_buckets_and_remove_grads,
-        # copy_grads_in_partition); per step, ZeRO-1/2 flatten + upcast the partition (2+2, 2+4),
+        # 2 per element), divide the bucket by the DP size in place before reducing it (read 2 +
+        # write 2: average_tensor's tensor.div_ while gradient_average; the BUnaryFunctor kernels
+        # on the reduction stream of the ZeRO-2 trace) and accumulate the reduced slice into the
+        # partition (read 4 + write 2 per partition element) (stage_1_and_2.py
+        # reduce_independent_p_g_buckets_and_remove_grads, copy_grads_in_partition); per step, ZeRO-1/2 flatten + upcast the partition (2+2, 2+4),
         # clip (norm read 4, scale read 4 + write 4) and copy the updated fp32 partition back to
         # 16 bits (4+2) (stage_1_and_2.py step, unscale_and_clip_grads); FP16_Optimizer /
         # BF16_Optimizer flatten + upcast, clip and copy back the same way (fp16/fused_optimizer.py
         # step, bf16_optimizer.py step); ZeRO-3 clips and copies back (stage3.py _optimizer_step)
-        "mb_copy_bytes": (Z1 * (1 - PP) + Z2) * (1 - OF) * (4 * n + 6 * n / dp),
+        "mb_copy_bytes": (Z1 * (1 - PP) + Z2) * (1 - OF) * (8 * n + 6 * n / dp),
         "step_copy_bytes": (((Z1 + Z2 + fp) * 28 * n * shard + BF * 28 * n / dp)
                             + Z3 * 18 * n / dp) * (1 - OF),
         # optimizer work (parameters updated on GPU / CPU)

@@ -88,7 +88,9 @@ def test_cli_on_committed_runs_writes_a_profile_naming_its_runs(tmp_path, capsys
     # every 1-GPU process holds ~1.8 GiB besides offloaded state (runs' RSS: 1.77-1.85 GiB)
     assert 1.5 * 2**30 < profile.host_process_base_bytes < 2.1 * 2**30
     assert 0.0 < profile.allocator_overhead_fraction < 0.2
-    assert profile.zero3_fetch_overhead_s > 0 and profile.host_layer_overhead_s > 0
+    # the per-layer host term fits to 0 since the element-wise passes are counted at their measured
+    # rates (bench/results/cost_trace_zero2.md: it had absorbed that GPU time); a bound, never negative
+    assert profile.zero3_fetch_overhead_s > 0 and profile.host_layer_overhead_s >= 0
     assert "fitted on 11 run(s)" in capsys.readouterr().out
 
 
