@@ -8,7 +8,7 @@ its host-memory check) or a rank is killed by a signal (the kernel's OOM killer:
 FOLDER/fallback/1, /2, ... run in turn, up to K, skipping a plan predicted to need at least as much
 of the memory that ran out (GPU, or host for a kill / a host-memory stop). Each attempt writes its
 RunReport to run.json in its plan's folder; FOLDER/attempts.json records every attempt (rewritten
-after each one); --report PATH also gets the last attempt's report. TRAIN FLAGS (--steps 20, ...) go
+after each one; a memory failure's record names the memory, "gpu" or "host", beside its status); --report PATH also gets the last attempt's report. TRAIN FLAGS (--steps 20, ...) go
 to every attempt. Exit codes: the last attempt's (0 ok, 1 error, 2 bad input, 3 out of memory,
 128 + N killed by signal N), 130 interrupted.
 """
@@ -276,12 +276,14 @@ def _run(argv: Sequence[str] | None) -> int:
             log.add({**record, "status": "skipped", "reason": why})
             continue
         record, report, code = _attempt(index, folder, plan, record, args, train_flags, deepspeed)
+        if record["status"] in MEMORY_FAILURES:   # 'oom' covers the runtime's host-memory stop too
+            record["memory"] = exhausted(report) if report is not None else "gpu"
         log.add(record)
         if user_report and report is not None:
             report.save(user_report)
         if record["status"] not in MEMORY_FAILURES:
             break
-        failed = (plan, exhausted(report) if report is not None else "gpu")
+        failed = (plan, record["memory"])
         what = (f"a rank was killed by signal {record['signal']} (likely the kernel's out-of-memory killer)"
                 if record["status"] == "killed" else f"ran out of {failed[1]} memory (exit {record['returncode']})")
         _say(f"{record['folder']}: {what}"

@@ -125,6 +125,7 @@ def test_oom_then_kill_then_ok_runs_three_plans_and_logs_them(tmp_path, capsys):
         assert args[args.index("--module") + 1] == "mist_ds.train" and "--no_ssh_check" in args
     log = json.loads((folder / "attempts.json").read_text())
     assert [a["status"] for a in log["attempts"]] == ["oom", "killed", "ok"] and log["final_status"] == "ok"
+    assert [a.get("memory") for a in log["attempts"]] == ["gpu", "host", None]   # which memory ran out
     killed = RunReport.model_validate(log["attempts"][1]["report"], strict=False)
     assert killed.status == "killed" and killed.signal == 9
     assert RunReport.load(final).status == "ok" and RunReport.load(folder / "fallback" / "2" / "run.json").status == "ok"
