@@ -1,6 +1,7 @@
 """Score committed (plan, run) pairs against the CURRENT cost model: per-run errors and the
 statistics the accuracy report prints. Pure apart from reading files; no torch.
 
+Each run is predicted for the kernels it ran (RunReport.kernels; none recorded: the eager set).
 Errors are relative: (predicted - measured) / measured. Memory is per stage: the measured peak of
 a stage is the largest over its ranks (mist_ds.compare.stage_peaks); a plan's memory error is the
 error of its worst stage. Host memory (offload plans): the prediction's per-GPU cpu_memory_bytes
@@ -24,6 +25,7 @@ from mist_ds.config.profiles import load_hardware
 from mist_ds.config.request import HostLimits
 from mist_ds.config.units import GIB
 from mist_ds.cost import predict_plan
+from mist_ds.cost.kernel_set import KernelSet
 from mist_ds.emit.host import node_need_bytes
 
 
@@ -104,7 +106,7 @@ def score(name: str, source: str, plan_path: Path, run_path: Path, in_sample: tu
     plan, run = Plan.load_checked(plan_path, "plan"), RunReport.load_checked(run_path, "run report")
     hw = hardware_of(run, cache)
     bare = plan.without_prediction()
-    pred = predict_plan(bare, hw)
+    pred = predict_plan(bare, hw, run_kernels(run))
     knobs = knobs_of(plan)
     cap = plan.gpu_memory_cap_bytes or hw.gpu_memory_bytes
     ok = run.status == "ok"
@@ -131,6 +133,12 @@ def score(name: str, source: str, plan_path: Path, run_path: Path, in_sample: tu
         host_predicted_bytes=host_pred, host_measured_bytes=host_meas,
         host_error=rel_error(host_pred, host_meas), error_message=run.error_message,
         kernels=kernel_summary(run.kernels), rejected=host_rejection(plan, pred, hw, offload))
+
+
+def run_kernels(run: RunReport) -> KernelSet:
+    """The element-wise and loss kernels a run ran (RunReport.kernels; an empty record is the eager
+    set, which every run before the record existed ran): the set its prediction is made for."""
+    return KernelSet.from_record(run.kernels)
 
 
 def spearman(xs: list[float], ys: list[float]) -> float | None:

@@ -33,12 +33,17 @@ from __future__ import annotations
 MEASUREMENT_FILE = "bench/results/runtime/gpu_bench_h200_2026-11-30.json"
 AUTO_USES_FASTEST = False
 """Whether 'auto' runs the fastest implementations below (True) or the eager torch ops and the 'chunked'
-loss (False). False for now: the fastest set is measured by microbenchmarks only, never in a training
-run, while the committed accuracy-suite runs (bench/results/accuracy/, 2026-11-30) ran the eager set and
-the h200 profile's fitted terms describe it. Flip it after a GPU call runs the fastest set end to end
-(bench/runtime/parity.py, an accuracy batch) and the cost model's pass counts follow
-(bench/runtime/README.md lists the changes). Runs record what they ran in RunReport.kernels; the 48
-committed accuracy runs predate that field (eager set, chunked loss)."""
+loss (False). The cost model follows either (mist_ds/cost/kernel_set.py: the search costs
+this module's CUDA resolution per tp; bench/accuracy scores each run for RunReport.kernels). Still False:
+the three training runs of the fastest set (bench/results/runtime/parity/*-fastest.mist.run.json,
+2x H200, llama-7b) ran 8-10% faster than their eager twins, but the model, with the fused kernels' rates
+fitted on the microbenchmark (cost/layer_time.py COMPILED_FRACTION), credits them with 11-14%: errors
+-4.2% (zero1), +9.4% (zero3-rc), -5.7% (pp2) against the twins' +0.5%, +11.4%, -1.2%
+(bench/results/accuracy.md), so the search would be 4-5% optimistic on its default plans. Flip it once a
+profiled '-fastest' step (bench/accuracy/trace_compare.py) shows where the in-situ compiled kernels
+cost more than the benchmark, and mist_ds/calibration predicts each committed run with its own kernels
+(KernelSet.from_record) rather than the default. The 48 accuracy-suite runs predate RunReport.kernels
+(eager set, chunked loss)."""
 ELEMENTWISE_OPS = ("norm", "activation", "rope")
 CUDA_ELEMENTWISE: dict[str, str] = {"norm": "torch", "activation": "compile", "rope": "compile"}
 """Element-wise op -> implementation on CUDA tensors (runtime/kernels.py ELEMENTWISE_IMPLS)."""

@@ -200,15 +200,17 @@ def pinned_call_bytes(saves: list[SavedTensor], tokens: int, dedupe: bool = Fals
 
 
 def pinned_activation_rounding(model: ModelSpec, seq_len: int, attention: Attention, micro_batch, tp,
-                               activation_kernel: str = "torch", dedupe: bool = False,
+                               activation_kernel=None, dedupe: bool = False,
                                min_numel: int = 0, elem: int = 2):
     """Pinned bytes of one offloaded block's saved activations (pinned_call_bytes) over its
-    layer_saved_bytes, on CUDA; vectorised over arrays of micro-batch size and tp."""
+    layer_saved_bytes, on CUDA; vectorised over arrays of micro-batch size and tp. `activation_kernel`:
+    the SwiGLU implementation, a name or a function of tp (None: 'torch')."""
+    kernel_of = activation_kernel if callable(activation_kernel) else (lambda t: activation_kernel or "torch")
     mb, tp = np.broadcast_arrays(np.asarray(micro_batch, np.int64), np.asarray(tp, np.int64))
     pairs, inverse = np.unique(np.stack([mb.ravel(), tp.ravel()], axis=1), axis=0, return_inverse=True)
     ratio = np.ones(len(pairs))
     for i, (batch, t) in enumerate(pairs.tolist()):
-        saves = block_saves(model, seq_len, attention, elem, "cuda", activation_kernel, tp=t)
+        saves = block_saves(model, seq_len, attention, elem, "cuda", kernel_of(t), tp=t)
         saved = float(stored_bytes(saves, batch * seq_len))
         if saved > 0:
             ratio[i] = pinned_call_bytes(saves, batch * seq_len, dedupe, min_numel) / saved
@@ -241,15 +243,26 @@ def head_saved_bytes(model: ModelSpec, seq_len: int, elem: int = 2):
     return (2 * elem * model.hidden_size + stats) * b * seq_len
 
 
-def logits_bytes(seq_len: int, elem: int = 2):
-    """Peak of the loss on the last stage, per TP rank (mist_ds/runtime/loss.py
-    ChunkedCrossEntropy, the runtime's default loss): the 16-bit logits, which the loss keeps for
-    backward and overwrites in place with their gradient (elem bytes per logit, never an fp32 copy),
-    one fp32 chunk of CHUNK_LOGITS logits being worked on, and per token the fp32 log-sum-exp and
-    target logit, the int64 target index and two bool masks (18 bytes).
+def logits_bytes(seq_len: int, elem: int = 2, loss: str = "chunked"):
+    """Peak of the loss on the last stage, per TP rank, for the loss implementation that runs
+    (cost/kernel_set.py LOSS_IMPLS). 'chunked' and 'chunked_compile' (mist_ds/runtime/loss.py
+    ChunkedCrossEntropy): the 16-bit logits, which the loss keeps for backward and overwrites in
+    place with their gradient (elem bytes per logit, never an fp32 copy), one fp32 chunk of
+    CHUNK_LOGITS logits being worked on, and per token the fp32 log-sum-exp and target logit, the
+    int64 target index and two bool masks (18 bytes). 'liger' (liger_kernel/ops/cross_entropy.py
+    cross_entropy_forward, bench/runtime/README.md): the logits too, holding the gradient written in
+    forward, no fp32 chunk, and per token one fp32 loss, the int64 target and its bool mask (13
+    bytes). 'fp32' (runtime/tp.py vocab_parallel_cross_entropy, kept as the reference): 12 bytes per
+    logit beside the 16-bit logits (fp32 copies of the logits and their gradient; measured,
+    gpu_bench_h200_2026-11-30.json loss.*.methods.fp32.loss.extra_bytes_per_logit), per token as
+    'chunked'.
     With more than one stage DeepSpeed's PipelineEngine keeps the previous micro-batch's logits in
     pipe_buffers['outputs'] until the next forward has returned (deepspeed/runtime/pipe/engine.py
     _exec_forward_pass stores them; _exec_backward_pass returns early on the last stage before
     clearing them), so a second set of 16-bit logits is live at the end of that forward (PP)."""
+    if loss == "liger":
+        return (elem * (1 + PP) * VS + FP32 + INT64 + 1) * b * seq_len
     per_token = 2 * FP32 + INT64 + 2
+    if loss == "fp32":
+        return ((elem * (1 + PP) + 3 * FP32) * VS + per_token) * b * seq_len
     return (elem * (1 + PP) * VS + per_token) * b * seq_len + FP32 * LOSS_CHUNK_LOGITS

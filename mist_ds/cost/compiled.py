@@ -14,16 +14,19 @@ import sympy as sp
 from mist_ds.config import ModelSpec
 from mist_ds.cost import memory, work
 from mist_ds.cost.activations import Attention
+from mist_ds.cost.kernel_set import KernelChoice
 from mist_ds.cost.symbols import ARGS
 
 _NUMPY_FUNCS = {"minimum": np.minimum, "maximum": np.maximum}
 
 
-def stage_expressions(model: ModelSpec, seq_len: int, attention: Attention) -> dict[str, sp.Expr]:
-    """Every per-stage term (memory bytes, FLOPs, traffic) as sympy expressions of ARGS."""
+def stage_expressions(model: ModelSpec, seq_len: int, attention: Attention,
+                      kernels: KernelChoice | None = None) -> dict[str, sp.Expr]:
+    """Every per-stage term (memory bytes, FLOPs, traffic) as sympy expressions of ARGS, for the
+    kernel set that runs (None: the runtime's default)."""
     exprs: dict[str, sp.Expr] = {}
     exprs.update(memory.model_state_exprs(model))
-    exprs.update(memory.activation_exprs(model, seq_len, attention))
+    exprs.update(memory.activation_exprs(model, seq_len, attention, kernels))
     exprs.update(work.comm_exprs(model, seq_len))
     return exprs
 
@@ -38,15 +41,16 @@ def _lambdify(exprs: dict[str, sp.Expr], names: tuple[str, ...]):
 
 
 @functools.lru_cache(maxsize=32)
-def _compile_cached(model_json: str, seq_len: int, attention: str):
+def _compile_cached(model_json: str, seq_len: int, attention: str, kernels: KernelChoice):
     model = ModelSpec.from_json_text(model_json)
-    exprs = stage_expressions(model, seq_len, attention)
+    exprs = stage_expressions(model, seq_len, attention, kernels)
     names = tuple(n for n in exprs if not is_host_term(n))
     host = tuple(n for n in exprs if is_host_term(n))
     return names, _lambdify(exprs, names), host, _lambdify(exprs, host)
 
 
-def compile_stage(model: ModelSpec, seq_len: int, attention: Attention = "sdpa"):
+def compile_stage(model: ModelSpec, seq_len: int, attention: Attention = "sdpa",
+                  kernels: KernelChoice | None = None):
     """(names, f, host_names, host_f): f(*ARGS) returns the terms in `names` order, host_f those in
-    `host_names` (is_host_term); cached per process."""
-    return _compile_cached(model.to_json(), seq_len, attention)
+    `host_names` (is_host_term); cached per process and kernel set (None: the runtime's default)."""
+    return _compile_cached(model.to_json(), seq_len, attention, KernelChoice.of(kernels))

@@ -17,17 +17,28 @@ import functools
 
 from mist_ds.config import HardwareProfile, ModelSpec
 from mist_ds.config.hw_lookup import attention_time_s, matmul_time_s, memory_kernel_gbps
+from mist_ds.cost.kernel_set import EAGER, KernelChoice, KernelSet
 from mist_ds.cost.shapes import vocab_shard
 
 ELEM = 2
 FP32 = 4
-# bytes read + written per logit by the runtime's chunked cross-entropy (runtime/loss.py), each
-# chunk: forward upcast copy (2 + 4), amax (4), sub_ (4 + 4), exp_ (4 + 4), sum (4); backward
-# upcast copy (2 + 4), sub_ (8), exp_ (8), scale mul_ (8), copy_ back to 16 bits (4 + 2). Measured
-# on H200 (bench/results/runtime/gpu_bench_h200_2026-11-30.json, loss.*.methods.chunked.loss):
-# 25.9 / 26.8 ps per logit for gpt-1.3b / llama-7b shapes, i.e. 66 bytes at ~2.5 TB/s; the model
-# charges them at the profile's copy bandwidth (~17 ps per logit on H200).
-LOSS_BYTES_PER_LOGIT = 30 + 36
+# Traffic of the loss per logit, forward + backward, as bytes at the profile's copy bandwidth: each
+# implementation's measured time on H200 (bench/results/runtime/gpu_bench_h200_2026-11-30.json,
+# loss.<shape>.methods.<impl>.loss.time_ms, the loss alone at gradient 1) times that profile's copy
+# bandwidth (3835 GB/s) over the logits, the mean of the two shapes measured (llama-7b head: 2 x 4096
+# tokens x vocab 32000 = 262.1M logits; gpt-1.3b: 8 x 2048 x 50304 = 824.2M), so other GPUs scale
+# with their own copy bandwidth; tests/cost/test_kernel_set.py re-derives each from the file:
+#   chunked          7.03 / 21.33 ms -> 102.8 / 99.3 B  (eager: upcast copies, amax, sub_, exp_, sum,
+#                    and in backward copy, sub_, exp_, scale, copy_ back; 66 B by pass count, ~2.5 TB/s)
+#   chunked_compile  4.63 / 20.29 ms ->  67.7 / 94.4 B  (the same two chunk kernels through Inductor)
+#   liger            1.22 /  2.23 ms ->  17.9 / 10.4 B  (one Triton kernel per row: reads the 16-bit
+#                    logits twice, writes the gradient into them in forward; not bandwidth-bound)
+#   fp32             3.34 / 10.70 ms ->  48.8 / 49.8 B
+# Liger's backward scales the stored gradient in place unless the incoming gradient is 1
+# (liger_kernel/ops/cross_entropy.py cross_entropy_backward, element_mul_kernel: read 2 + write 2
+# bytes per logit); DeepSpeed divides the loss by the gradient-accumulation steps, so charged always
+# (at grad_accum 1 it is skipped: 4 B per logit over-charged).
+LOSS_BYTES_PER_LOGIT = {"chunked": 101.0, "chunked_compile": 81.0, "liger": 14.1 + 4, "fp32": 49.3}
 # element passes (reads + writes of one activation-sized tensor) of the runtime's apply_rope
 # (runtime/kernels.py): neg of half (1) + cat (2), x*cos (2), rotated*sin (2), add (3); its autograd
 # backward: g*cos (2), g*sin (2), neg (1), two slice_backward zero-fill + copy (2 + 2), summing the
@@ -45,6 +56,27 @@ ROPE_BWD_PASSES = 18
 # them; 0.34-0.42, mean 0.39); no accuracy run is in its fit. The trace's kernels agree: RoPE
 # forward 0.33, silu 0.41, silu * up 0.51, the v copy 0.39.
 NONVECTORIZED_FRACTION = 0.39
+# The 'compile' SwiGLU and RoPE are Inductor's Triton kernels for these very layouts, not torch's
+# non-vectorized TensorIterator path; their passes (FUSED_*_PASSES) run at this fraction of the
+# profile's rate, fitted on the same benchmark the same way as NONVECTORIZED_FRACTION
+# (gpu_bench_h200_2026-11-30.json ops.llama-7b.mb{1,2,4}.<op>.compile, the passes alone, bytes over
+# the slope of time in micro-batch size): SwiGLU 0.258 ms per micro-batch for 8 passes of 11008 ->
+# 0.65, RoPE 0.247 ms for 4 passes of q + k (8192) -> 0.25 (its benchmark also runs the split
+# backward and the gradient accumulation into the fused qkv input, ~7 more passes, which count
+# against the 4 here as the eager fit's extras count against its 28). The intercept (0.59 / 0.70 ms
+# per forward + backward call, against 0.06 / 0.16 eager) is the compiled call's host work, which
+# the GPU does not wait for in a training step (the '-fastest' parity runs gained ~0.1 s per
+# iteration, not the ~0.17 s of 64 calls x 4 micro-batches x 0.65 ms that it would cost).
+# No measurement of Liger's SwiGLU / RoPE exists (kernel_picks.py): their passes count at the rate.
+COMPILED_FRACTION = {"activation": 0.65, "rope": 0.25}
+# element passes (fwd, bwd) of the fused SwiGLU and RoPE kernels (bench/runtime/README.md, "What
+# the cost model must follow"). SwiGLU 'compile' (one Inductor kernel each way) and 'liger'
+# (liger_kernel/ops/swiglu.py fused gate-up kernels): read gate|up (2), write the product (1);
+# backward reads gate|up and dY (3) and writes dgate|dup as one tensor (2), so the eager chunk's
+# backward copy goes too. RoPE 'compile': read q, k, write q', k' (backward dq', dk' -> dq, dk);
+# 'liger': a contiguous copy of the transposed q/k (2), then an in-place rotation (2), each way.
+FUSED_SWIGLU_PASSES = (3, 5)
+FUSED_ROPE_PASSES = {"compile": (2, 2), "liger": (4, 4)}
 
 
 def block_linears(model: ModelSpec, tp: int = 1) -> list[tuple[int, int]]:
@@ -60,7 +92,8 @@ def block_linears(model: ModelSpec, tp: int = 1) -> list[tuple[int, int]]:
     return column + row
 
 
-def _elementwise(model: ModelSpec, tokens: int, tp: int, backward: bool) -> list[tuple[str, float]]:
+def _elementwise(model: ModelSpec, tokens: int, tp: int, backward: bool,
+                 kernels: KernelSet = EAGER) -> list[tuple[str, float]]:
     """(kernel, bytes[, vectorized]) of the block's memory-bound passes, counted from runtime/blocks.py and
     runtime/tp.py, with the f-, head- and kv-wide tensors / tp. Forward: 2 norms (read x, write y),
     2 residual adds (2 reads, 1 write), the attention-output relayout copy, the activation, RoPE, and
@@ -71,19 +104,25 @@ def _elementwise(model: ModelSpec, tokens: int, tp: int, backward: bool) -> list
     input gradient from the parts' gradients concatenated by split/chunk's backward (read + write
     the fused width). With RoPE, q and k become new tensors and blocks.py _own_storage copies v
     out of the fused output; SDPA gets grouped k/v repeated to all heads (repeat_interleave:
-    read kv, write h each; backward sums them back)."""
+    read kv, write h each; backward sums them back). `kernels` picks each op's implementation: the
+    eager torch ops above, or the fused SwiGLU / RoPE kernels (FUSED_SWIGLU_PASSES, FUSED_ROPE_PASSES,
+    vectorized); the norms count the same for every implementation (only 'torch' is ever picked)."""
     h, kv, f = model.hidden_size, model.kv_dim / tp, model.ffn_hidden_size / tp
     t = tokens * ELEM
     norm = "layernorm_fwd" if model.norm == "layernorm" else "rmsnorm_fwd"
     passes = [(norm, 2 * (5 if backward else 2) * t * h), ("add", 2 * 3 * t * h), ("copy", 2 * t * h / tp)]
     if backward:
         passes += [("copy", 2 * t * (h / tp + 2 * kv))]                        # qkv split backward
-    if model.activation == "swiglu":                     # on the gate/up halves: non-vectorized
+    if model.activation == "swiglu" and kernels.activation != "torch":
+        passes += [("mul", FUSED_SWIGLU_PASSES[backward] * t * f, _fused_rate(kernels, "activation"))]
+    elif model.activation == "swiglu":                   # on the gate/up halves: non-vectorized
         passes += [("mul", (9 if backward else 5) * t * f, False)]
         passes += [("copy", 4 * t * f)] if backward else []                  # gate|up chunk backward
     else:
         passes += [("gelu_bwd" if backward else "gelu_fwd", (3 if backward else 2) * t * f)]
-    if model.position_embedding == "rope":               # transposed q/k views: non-vectorized
+    if model.position_embedding == "rope" and kernels.rope != "torch":
+        passes += [("mul", FUSED_ROPE_PASSES[kernels.rope][backward] * t * (h / tp + kv), _fused_rate(kernels, "rope"))]
+    elif model.position_embedding == "rope":             # transposed q/k views: non-vectorized
         passes += [("mul", (ROPE_BWD_PASSES if backward else ROPE_PASSES) * t * (h / tp + kv), False)]
         passes += [] if backward else [("copy", 2 * t * kv, False)]          # v out of the fused qkv
     if model.num_kv_heads != model.num_heads:
@@ -93,60 +132,77 @@ def _elementwise(model: ModelSpec, tokens: int, tp: int, backward: bool) -> list
     return passes
 
 
+def _fused_rate(kernels: KernelSet, op: str) -> float:
+    """Fraction of the profile's rate a fused SwiGLU / RoPE kernel runs at (COMPILED_FRACTION)."""
+    return COMPILED_FRACTION[op] if getattr(kernels, op) == "compile" else 1.0
+
+
 def _memory_s(hw: HardwareProfile, passes) -> float:
-    """Seconds of (kernel, bytes[, vectorized]) passes: the profile's rate of that kernel, times
-    NONVECTORIZED_FRACTION for a pass marked not vectorized."""
-    return sum(p[1] / (memory_kernel_gbps(hw, p[0]) * 1e9 * (1.0 if len(p) < 3 or p[2] else NONVECTORIZED_FRACTION))
-               for p in passes)
+    """Seconds of (kernel, bytes[, rate]) passes: the profile's rate of that kernel, times the
+    fraction given (False: NONVECTORIZED_FRACTION, for a pass marked not vectorized; absent: 1)."""
+    def fraction(p) -> float:
+        if len(p) < 3 or p[2] is True:
+            return 1.0
+        return NONVECTORIZED_FRACTION if p[2] is False else float(p[2])
+
+    return sum(p[1] / (memory_kernel_gbps(hw, p[0]) * 1e9 * fraction(p)) for p in passes)
 
 
 def block_parts(hw: HardwareProfile, model: ModelSpec, batch: int, seq: int, tp: int = 1,
-                causal: bool = True) -> dict[str, tuple[float, float]]:
+                causal: bool = True, kernels: KernelSet | None = None) -> dict[str, tuple[float, float]]:
     """(forward, backward) seconds of one block on one TP rank per part: 'gemm', 'attention',
-    'other' (element-wise) -- the categories the profiler records (mist_ds/profile/layers.py)."""
+    'other' (element-wise) -- the categories the profiler records (mist_ds/profile/layers.py).
+    `kernels`: the set that runs (cost/kernel_set.py); None is the runtime's default at this tp."""
+    kernels = KernelChoice.of(kernels).at(tp)
     m = batch * seq
     lin = block_linears(model, tp)
     gemm = (sum(matmul_time_s(hw, m, o, i) for o, i in lin),
             sum(matmul_time_s(hw, m, i, o) + matmul_time_s(hw, o, i, m) for o, i in lin))
     attention = attention_time_s(hw, batch, model.num_heads // tp, seq, model.head_dim, causal)
-    other = (_memory_s(hw, _elementwise(model, m, tp, False)), _memory_s(hw, _elementwise(model, m, tp, True)))
+    other = (_memory_s(hw, _elementwise(model, m, tp, False, kernels)),
+             _memory_s(hw, _elementwise(model, m, tp, True, kernels)))
     return {"gemm": gemm, "attention": attention, "other": other}
 
 
-def head_parts(hw: HardwareProfile, model: ModelSpec, m: int, tp: int) -> dict[str, float]:
+def head_parts(hw: HardwareProfile, model: ModelSpec, m: int, tp: int,
+               kernels: KernelSet | None = None) -> dict[str, float]:
     """Seconds of the stage-edge work for m tokens on one TP rank, forward + backward, per part:
-    'head_gemm' (the logits GEMM and its two backward GEMMs), 'loss' (the runtime's chunked
-    cross-entropy, runtime/loss.py ChunkedCrossEntropy: LOSS_BYTES_PER_LOGIT of traffic),
-    'final_norm' and 'embedding' (gather forward, scatter-add into the (rows, h) gradient backward)."""
+    'head_gemm' (the logits GEMM and its two backward GEMMs), 'loss' (the cross-entropy that runs,
+    runtime/loss.py: LOSS_BYTES_PER_LOGIT[kernels.loss] of traffic; None: the runtime's default at
+    this tp), 'final_norm' and 'embedding' (gather forward, scatter-add into the (rows, h) gradient
+    backward)."""
+    loss = KernelChoice.of(kernels).at(tp).loss
     h, rows = model.hidden_size, int(vocab_shard(model, tp))
     norm = "layernorm_fwd" if model.norm == "layernorm" else "rmsnorm_fwd"
     return {
         "head_gemm": matmul_time_s(hw, m, rows, h) + matmul_time_s(hw, m, h, rows) + matmul_time_s(hw, rows, h, m),
-        "loss": _memory_s(hw, [("copy", m * rows * LOSS_BYTES_PER_LOGIT)]),
+        "loss": _memory_s(hw, [("copy", m * rows * LOSS_BYTES_PER_LOGIT[loss])]),
         "final_norm": _memory_s(hw, [(norm, 2.5 * 2 * m * h * ELEM)]),
         "embedding": _memory_s(hw, [("copy", 3 * m * h * ELEM), ("copy", rows * h * ELEM)]),
     }
 
 
-def _head_and_embedding(hw: HardwareProfile, model: ModelSpec, m: int, tp: int) -> tuple[float, float]:
+def _head_and_embedding(hw: HardwareProfile, model: ModelSpec, m: int, tp: int,
+                        kernels: KernelSet) -> tuple[float, float]:
     """(LM head + loss fwd+bwd, embedding fwd+bwd) seconds for m tokens on one TP rank."""
-    parts = head_parts(hw, model, m, tp)
+    parts = head_parts(hw, model, m, tp, kernels)
     return parts["head_gemm"] + parts["loss"] + parts["final_norm"], parts["embedding"]
 
 
 @functools.lru_cache(maxsize=4096)
 def _block_times(hw_json: str, model_json: str, seq: int, batch: int, tp: int,
-                 causal: bool) -> tuple[float, float, float, float]:
+                 causal: bool, kernels: KernelSet) -> tuple[float, float, float, float]:
     """(fwd, bwd, head fwd+bwd, embedding fwd+bwd) seconds (cached on the JSON of the inputs)."""
     hw = HardwareProfile.from_json_text(hw_json)
     model = ModelSpec.from_json_text(model_json)
-    parts = block_parts(hw, model, batch, seq, tp, causal).values()
-    head, embedding = _head_and_embedding(hw, model, batch * seq, tp)
+    parts = block_parts(hw, model, batch, seq, tp, causal, kernels).values()
+    head, embedding = _head_and_embedding(hw, model, batch * seq, tp, kernels)
     return sum(p[0] for p in parts), sum(p[1] for p in parts), head, embedding
 
 
 def block_times(hw_json: str, model_json: str, seq: int, batch: int, tp: int,
-                causal: bool = True) -> tuple[float, float, float, float]:
+                causal: bool = True, kernels: KernelSet | None = None) -> tuple[float, float, float, float]:
     """(block forward, block backward, LM head + loss fwd+bwd, embedding fwd+bwd) seconds, from
-    the canonical JSON of the profile and the model (the cache key; serialise them once)."""
-    return _block_times(hw_json, model_json, seq, int(batch), int(tp), causal)
+    the canonical JSON of the profile and the model (the cache key; serialise them once), for the
+    kernel set `kernels` (None: the runtime's default at this tp)."""
+    return _block_times(hw_json, model_json, seq, int(batch), int(tp), causal, KernelChoice.of(kernels).at(tp))

@@ -67,6 +67,7 @@ import sympy as sp
 from mist_ds.config import ModelSpec
 from mist_ds.config.executors import STOCK_DEEPSPEED
 from mist_ds.cost import activations as act
+from mist_ds.cost.kernel_set import KernelChoice
 from mist_ds.cost.shapes import layer_shapes
 from mist_ds.cost.symbols import (BF, GA, HC, HD, MP, OF, PP, PS, RP, Z0, Z1, Z2, Z3, E, L, VS, b,
                                   dp, k, maximum, minimum, na, oo, ow, r, tp)
@@ -169,8 +170,11 @@ def host_allocation_exprs(offloaded, part) -> dict[str, sp.Expr]:
     }
 
 
-def activation_exprs(model: ModelSpec, seq_len: int, attention: act.Attention) -> dict[str, sp.Expr]:
-    """Saved activations of k in-flight micro-batches, the working set, and logits, bytes.
+def activation_exprs(model: ModelSpec, seq_len: int, attention: act.Attention,
+                     kernels: KernelChoice | None = None) -> dict[str, sp.Expr]:
+    """Saved activations of k in-flight micro-batches, the working set, and logits, bytes, for the
+    kernel set that runs (cost/kernel_set.py; None: the runtime's default): the SwiGLU kernel
+    decides the block's saved tensors, the loss its working memory.
 
     Recompute keeps only the input of the first r blocks (plus one block's activations while it is
     recomputed, RP). Activation offload follows the runtime (runtime/model.py block_roles and
@@ -183,7 +187,9 @@ def activation_exprs(model: ModelSpec, seq_len: int, attention: act.Attention) -
     packed_weight_rounding).
     1F1B in-flight count k: Narayanan et al. 2021 (PipeDream-Flush), stage i of S holds S - i.
     """
-    full = act.layer_saved_bytes(model, seq_len, attention, ELEM)
+    kernels = KernelChoice.of(kernels)
+    full = kernels.blend(lambda ks: act.layer_saved_bytes(model, seq_len, attention, ELEM,
+                                                          activation_kernel=ks.activation))
     ckpt = act.checkpoint_saved_bytes(model, seq_len, ELEM)
     offloaded = na * full
     # every weight the block's forward saves (shapes.saved_weight_numels): matrices and norms
@@ -199,5 +205,5 @@ def activation_exprs(model: ModelSpec, seq_len: int, attention: act.Attention) -
     return {"activations": k * saved + working + p2p, "cpu_activations": k * offloaded,
             "cpu_packed_weights": k * packed_weights,
             "saved_per_microbatch": saved, "offloaded_per_microbatch": offloaded + packed_weights,
-            "logits": HD * act.logits_bytes(seq_len, ELEM),
+            "logits": HD * kernels.blend(lambda ks: act.logits_bytes(seq_len, ELEM, ks.loss)),
             "layer_saved": full}

@@ -62,6 +62,7 @@ import sympy as sp
 from mist_ds.config import ModelSpec
 from mist_ds.config.executors import MISTPIPE
 from mist_ds.cost.activations import ATTENTION_SAVES, pinned_activation_rounding
+from mist_ds.cost.kernel_set import KernelChoice, KernelSet
 from mist_ds.cost.memory import ELEM, FP32, activation_exprs
 from mist_ds.cost.shapes import layer_shapes, param_tensor_stats, pow2_bytes, vocab_shard
 from mist_ds.cost.stage import PERSISTENCE_THRESHOLD, StageCost, StageCostModel
@@ -82,11 +83,12 @@ TP_TERMS = ("tp_ar_count", "tp_ar_bytes")
 
 
 @functools.lru_cache(maxsize=32)
-def _compiled(model_json: str, seq_len: int, attention: str):
+def _compiled(model_json: str, seq_len: int, attention: str, kernels: KernelChoice):
     """The stock model's activation and TP-collective expressions (cost/memory.py activation_exprs,
-    cost/work.py comm_exprs) that a mistpipe stage shares, compiled once: (symbol names, function)."""
+    cost/work.py comm_exprs) that a mistpipe stage shares, compiled once per kernel set: (symbol
+    names, function)."""
     model = ModelSpec.from_json_text(model_json)
-    exprs = {**activation_exprs(model, seq_len, attention), **comm_exprs(model, seq_len)}
+    exprs = {**activation_exprs(model, seq_len, attention, kernels), **comm_exprs(model, seq_len)}
     chosen = [sp.sympify(exprs[name]) for name in ACTIVATION_TERMS + TP_TERMS]
     free = sorted({s for e in chosen for s in e.free_symbols}, key=lambda s: s.name)
     fn = sp.lambdify(free, chosen, modules=[{"minimum": np.minimum, "maximum": np.maximum}, "numpy"], cse=True)
@@ -171,8 +173,9 @@ class MistpipeStageCostModel(StageCostModel):
     activations, logits and TP collectives from the stock model's expressions, the rest above."""
 
     def __init__(self, model: ModelSpec, hw, seq_len: int, dtype: str = "bf16", num_nodes: int = 1,
-                 gpus_per_node: int = 1, attention: str = "sdpa"):
+                 gpus_per_node: int = 1, attention: str = "sdpa", kernels: KernelSet | None = None):
         # StageCostModel's attributes without its compiled stock terms (this model compiles its own)
+        self.kernels = KernelChoice.of(kernels)
         self.model, self.hw, self.seq_len, self.dtype = model, hw, seq_len, dtype
         self.num_nodes, self.gpus_per_node, self.attention = num_nodes, gpus_per_node, attention
         self.causal = True
@@ -198,7 +201,7 @@ class MistpipeStageCostModel(StageCostModel):
         return device, p["host_weights"] + p["host_gradients"] + p["host_optimizer"]
 
     def _shared_terms(self, a) -> dict[str, np.ndarray]:
-        names, fn = _compiled(self._model_json, self.seq_len, ATTENTION_SAVES[self.attention])
+        names, fn = _compiled(self._model_json, self.seq_len, ATTENTION_SAVES[self.attention], self.kernels)
         values = {"b": a["micro_batch"], "L": a["num_layers"], "tp": a["tp"], "r": a["num_recompute"],
                   "k": a["num_inflight"], "na": a["num_offloaded"], "E": a["has_embedding"],
                   "HD": a["has_head"], "PP": (a["num_stages"] > 1).astype(float),
@@ -251,7 +254,7 @@ class MistpipeStageCostModel(StageCostModel):
             return t["cpu_activations"]
         return t["cpu_activations"] * pinned_activation_rounding(
             self.model, self.seq_len, ATTENTION_SAVES[self.attention], a["micro_batch"], a["tp"],
-            dedupe=True, min_numel=MISTPIPE.constants.min_offload_numel)
+            lambda t: self.kernels.at(t).activation, dedupe=True, min_numel=MISTPIPE.constants.min_offload_numel)
 
     def _collective(self, kind, nbytes, a):
         """One DP collective of `nbytes` over the stage's dp ranks (inter-node when dp x tp spans nodes)."""
@@ -349,10 +352,12 @@ class MistpipeStageCostModel(StageCostModel):
 
 
 def cost_model_for(executor: str, model, hw, seq_len: int, dtype: str = "bf16", num_nodes: int = 1,
-                   gpus_per_node: int = 1, attention: str = "sdpa") -> StageCostModel:
-    """The stage cost model of an executor (config/executors.py): mistpipe's, else stock DeepSpeed's."""
+                   gpus_per_node: int = 1, attention: str = "sdpa",
+                   kernels: KernelSet | None = None) -> StageCostModel:
+    """The stage cost model of an executor (config/executors.py): mistpipe's, else stock DeepSpeed's,
+    for the kernel set `kernels` (None: the runtime's default)."""
     cls = MistpipeStageCostModel if executor == "mistpipe" else StageCostModel
-    return cls(model, hw, seq_len, dtype, num_nodes, gpus_per_node, attention=attention)
+    return cls(model, hw, seq_len, dtype, num_nodes, gpus_per_node, attention=attention, kernels=kernels)
 
 
 def evaluate_by_executor(stock: StageCostModel, mistpipe: MistpipeStageCostModel, args: StageArgs,

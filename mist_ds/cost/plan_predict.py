@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from mist_ds.config import (HardwareProfile, MemoryBreakdown, Plan, PlanPrediction, StagePrediction,
                             TimeBreakdown)
+from mist_ds.cost.kernel_set import KernelSet
 from mist_ds.cost.memory import ELEM
 from mist_ds.cost.mistpipe import cost_model_for
 from mist_ds.cost.clock import PipelineTimeline, simulate_pipeline, slowest_boundary_p2p_s
@@ -65,10 +66,13 @@ def timeline_of(plan: Plan, stages: tuple[StagePrediction, ...] | None = None) -
                              [s.step_s for s in stages], pred.p2p_s, plan.grad_accum_steps, pred.tied_sync_s)
 
 
-def predict_plan(plan: Plan, hw: HardwareProfile) -> PlanPrediction:
-    """The cost model's prediction of `plan` on `hw` (PlanPrediction, mist_ds/config/prediction.py)."""
+def predict_plan(plan: Plan, hw: HardwareProfile, kernels: KernelSet | None = None) -> PlanPrediction:
+    """The cost model's prediction of `plan` on `hw` (PlanPrediction, mist_ds/config/prediction.py)
+    when it runs the element-wise and loss kernels `kernels` (cost/kernel_set.py; e.g.
+    KernelSet.from_record(run.kernels)); None: the set the runtime runs by default on CUDA at the
+    plan's tp (config/kernel_picks.py)."""
     model = cost_model_for(plan.executor, plan.model, hw, plan.seq_len, plan.dtype, plan.cluster.num_nodes,
-                           plan.cluster.gpus_per_node, attention=plan.attention)
+                           plan.cluster.gpus_per_node, attention=plan.attention, kernels=kernels)
     costs = [model.evaluate(plan_stage_args(plan, i)) for i in range(plan.num_stages)]
     p2p, tied = p2p_time_s(plan, model), tied_sync_s(plan, model)
     forward = [float(c.forward_time_s) for c in costs]

@@ -12,6 +12,7 @@ from mist_ds.cost.activations import ATTENTION_SAVES, pinned_activation_rounding
 from mist_ds.cost.compiled import compile_stage
 from mist_ds.cost.layer_time import block_times
 from mist_ds.cost.host_memory import host_peak_bytes
+from mist_ds.cost.kernel_set import KernelChoice, KernelSet
 from mist_ds.cost.memory import ELEM, SUB_GROUP_ELEMENTS
 from mist_ds.cost.shapes import (layer_shapes, param_tensor_stats, pinned_tensor_bytes,
                                  pinned_weight_rounding, vocab_shard)
@@ -62,16 +63,21 @@ class StageCostModel:
     The symbolic terms are compiled once (cost/compiled.py); evaluate() is pure numpy. `attention` is
     the plan's attention kernel (config/plan.py AttentionKernel); its saved-tensor family
     (activations.ATTENTION_SAVES) is what the memory model counts; compute time reads the profile's
-    attention grid (measured with SDPA's default dispatch).
+    attention grid (measured with SDPA's default dispatch). `kernels` is the element-wise and loss
+    kernel set (cost/kernel_set.py): None, the search's case, costs what the runtime runs by default
+    at each strategy's tp (config/kernel_picks.py); a KernelSet one fixed set (a run's record).
     """
 
     def __init__(self, model: ModelSpec, hw: HardwareProfile, seq_len: int, dtype: str = "bf16",
-                 num_nodes: int = 1, gpus_per_node: int = 1, attention: str = "sdpa"):
+                 num_nodes: int = 1, gpus_per_node: int = 1, attention: str = "sdpa",
+                 kernels: KernelSet | None = None):
         self.model, self.hw, self.seq_len, self.dtype = model, hw, seq_len, dtype
         self.num_nodes, self.gpus_per_node = num_nodes, gpus_per_node
         self.causal = True
         self.saves = ATTENTION_SAVES[attention]
-        self.names, self._fn, self.host_names, self._host_fn = compile_stage(model, seq_len, self.saves)
+        self.kernels = KernelChoice.of(kernels)
+        self.names, self._fn, self.host_names, self._host_fn = compile_stage(model, seq_len, self.saves,
+                                                                             self.kernels)
         self.rates = Rates(hw, gpus_per_node)
         self._hw_json, self._model_json = hw.to_json(), model.to_json()
         self.allocator_fraction = hw.allocator_overhead_fraction
@@ -125,8 +131,8 @@ class StageCostModel:
         out.update({n: np.broadcast_to(np.asarray(v, float), shape)
                     for n, v in zip(self.host_names, self._host_fn(*args))})
         if np.any(out["cpu_activations"] > 0):      # save_on_cpu: one pinned tensor per save call
-            out["activation_rounding"] = pinned_activation_rounding(self.model, self.seq_len, self.saves,
-                                                                    b, tp)
+            out["activation_rounding"] = pinned_activation_rounding(
+                self.model, self.seq_len, self.saves, b, tp, lambda t: self.kernels.at(t).activation)
         if np.any(out["cpu_packed_weights"] > 0):   # activation offload packs the weights too
             out["packed_weight_rounding"] = pinned_weight_rounding(self.model, tp)
         if np.any(out["host_accumulated"] > 0):     # ZeRO-2 offload: whole tensors of the partition
@@ -188,8 +194,9 @@ class StageCostModel:
         evaluated once per distinct pair (cost/layer_time.py)."""
         key = b.astype(np.int64) * 4096 + tp.astype(np.int64)
         uniq, inverse = np.unique(key.ravel(), return_inverse=True)
-        table = np.array([block_times(self._hw_json, self._model_json, self.seq_len,
-                                      int(k // 4096), int(k % 4096), self.causal) for k in uniq])
+        table = np.array([block_times(self._hw_json, self._model_json, self.seq_len, int(k // 4096),
+                                      int(k % 4096), self.causal, self.kernels.at(int(k % 4096)))
+                          for k in uniq])
         return table[inverse].reshape(b.shape + (4,))
 
     def time_parts(self, args: StageArgs) -> dict[str, np.ndarray]:

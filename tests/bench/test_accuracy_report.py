@@ -15,6 +15,7 @@ from bench.accuracy.scoring import rank_correlations, score, spearman, summary
 from mist_ds.config import RunReport
 from mist_ds.config.profiles import load_hardware
 from mist_ds.cost import predict_plan
+from mist_ds.cost.kernel_set import EAGER, KernelSet
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -30,7 +31,7 @@ def test_spearman_against_hand_values():
 def write_pair(folder: Path, name: str, gpu: str = "NVIDIA H200", status: str = "ok",
                time_scale: float = 1.1, mem_scale: float = 0.95, rss: int | None = None) -> dict:
     plan = to_plan(CASES[name].knobs)
-    pred = predict_plan(plan, load_hardware("h200"))
+    pred = predict_plan(plan, load_hardware("h200"), EAGER)   # the run records no kernels: eager
     plan.save(folder / f"{name}.plan.json")
     peaks = tuple(int(stage.peak_memory_bytes * mem_scale)  # every rank of a stage, stage order
                   for stage in pred.stages for _ in range(plan.gpus_per_stage))
@@ -121,17 +122,28 @@ def test_a_run_on_a_gpu_without_a_profile_is_a_one_line_error(tmp_path, capsys):
     assert err.count("\n") == 1 and "A100" in err
 
 
-def test_runs_of_another_kernel_set_are_not_scored(tmp_path):
+def test_each_run_is_scored_for_the_kernels_it_ran(tmp_path):
     name = "l7-2g-c78-z3-mb2-rc32"
-    write_pair(tmp_path, name)
+    pair = write_pair(tmp_path, name)
     plan, run = tmp_path / f"{name}.plan.json", tmp_path / f"{name}.run.json"
-    assert report.kernel_mismatch(plan, run) is None   # no record: the eager set ran (older runs)
+    hw = load_hardware("h200")
+    fastest = {"norm": "torch", "activation": "compile", "rope": "compile", "attention": "sdpa", "loss": "liger"}
+    unrecorded = score(name, "suite", plan, run, (), {})     # no record: the eager set ran (older runs)
+    assert unrecorded.predicted_s == pytest.approx(pair["pred"].iteration_time_s)
     data = json.loads(run.read_text())
-    eager = {"norm": "torch", "activation": "torch", "rope": "torch", "attention": "sdpa", "loss": "chunked"}
-    run.write_text(json.dumps({**data, "kernels": eager}))
-    assert report.kernel_mismatch(plan, run) is None   # AUTO_USES_FASTEST is False: the default set
-    run.write_text(json.dumps({**data, "kernels": {**eager, "activation": "compile", "loss": "liger"}}))
-    assert report.kernel_mismatch(plan, run) == "activation compile (default torch), loss liger (default chunked)"
+    run.write_text(json.dumps({**data, "kernels": fastest}))
+    row = score(name, "suite", plan, run, (), {})
+    expected = predict_plan(pair["plan"], hw, KernelSet(activation="compile", rope="compile", loss="liger"))
+    assert row.predicted_s == pytest.approx(expected.iteration_time_s)
+    # the fused SwiGLU and RoPE and Liger's loss are cheaper than the eager set, and the fused
+    # SwiGLU saves one f-wide tensor fewer per block
+    assert row.predicted_s < unrecorded.predicted_s
+    assert row.memory[0]["predicted_bytes"] < unrecorded.memory[0]["predicted_bytes"]
+    assert row.kernels == "norm torch, activation compile, rope compile, attention sdpa, loss liger"
+    # nothing is left unscored for its kernels: the report scores the run
+    rows, unscored = report.collect(tmp_path, tmp_path / "no-older")
+    assert [r.name for r in rows] == [name] and unscored == []
+    assert rows[0].predicted_s == pytest.approx(expected.iteration_time_s)
 
 
 def test_executor_compare_runs_are_scored_as_committed(tmp_path):

@@ -1,0 +1,108 @@
+"""The kernel set the cost model charges (cost/kernel_set.py): the runtime's default per tp, a run's
+record, the per-kernel terms and the measurements their constants come from."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mist_ds.config import get_preset, kernel_picks
+from mist_ds.config.profiles import load_hardware
+from mist_ds.cost import StageCostModel, stage_args
+from mist_ds.cost.activations import layer_saved_bytes, logits_bytes
+from mist_ds.cost.kernel_set import EAGER, KernelChoice, KernelSet, runtime_default
+from mist_ds.cost.layer_time import COMPILED_FRACTION, LOSS_BYTES_PER_LOGIT, block_parts, head_parts
+from mist_ds.cost.symbols import PP, VS, b, tp
+
+ROOT = Path(__file__).resolve().parents[2]
+HW = load_hardware("h200")
+LLAMA = get_preset("llama-7b")
+FASTEST = KernelSet(activation="compile", rope="compile", loss="liger")
+
+
+def bench() -> dict:
+    return json.loads((ROOT / kernel_picks.MEASUREMENT_FILE).read_text())
+
+
+@pytest.mark.parametrize("fastest", [False, True])
+def test_the_default_follows_kernel_picks_and_depends_on_tp_only_through_tp_above_1(monkeypatch, fastest):
+    monkeypatch.setattr(kernel_picks, "AUTO_USES_FASTEST", fastest)
+    one = runtime_default(1)
+    assert one == (KernelSet(activation="compile", rope="compile", loss="liger") if fastest else EAGER)
+    assert all(runtime_default(t) == runtime_default(2) for t in (2, 4, 8, 16, 64))
+    assert runtime_default(2).loss == ("chunked_compile" if fastest else "chunked")
+    choice = KernelChoice.of(None)
+    assert (choice.at(1), choice.at(4)) == (one, runtime_default(4))
+    assert KernelChoice.of(FASTEST).at(8) == FASTEST
+
+
+def test_a_record_names_its_set_and_no_record_is_eager():
+    assert KernelSet.from_record(None) == KernelSet.from_record({}) == EAGER
+    record = {"norm": "torch", "activation": "compile", "rope": "compile", "attention": "sdpa", "loss": "liger"}
+    assert KernelSet.from_record(record) == FASTEST
+    with pytest.raises(ValueError, match="loss kernel"):
+        KernelSet.from_record({**record, "loss": "softmax"})
+
+
+def test_loss_bytes_per_logit_are_the_measured_times_at_the_profiles_copy_bandwidth():
+    copy_gbps = 3835.0   # the h200 profile's copy rate the constants were converted at
+    for impl in ("chunked", "chunked_compile", "liger", "fp32"):
+        per_shape = []
+        for entry in bench()["loss"].values():
+            shape = entry["shape"]
+            logits = shape["batch"] * shape["seq"] * shape["vocab"]
+            per_shape.append(entry["methods"][impl]["loss"]["time_ms"] * 1e-3 * copy_gbps * 1e9 / logits)
+        scale_pass = 4 if impl == "liger" else 0   # Liger's in-place scale by 1 / grad_accum
+        assert LOSS_BYTES_PER_LOGIT[impl] == pytest.approx(np.mean(per_shape) + scale_pass, abs=0.6), impl
+
+
+@pytest.mark.parametrize("op, passes, width", [("swiglu", 8, 11008), ("rope", 4, 2 * 4096)])
+def test_compiled_fraction_is_fitted_on_the_benchmark_slope(op, passes, width):
+    ops = bench()["ops"]["llama-7b"]
+    batches = np.array([1, 2, 4])
+    times = [ops[f"mb{m}"][op]["compile"]["time_ms"] for m in batches]
+    slope_s = np.polyfit(batches, times, 1)[0] * 1e-3
+    mul_gbps = 4271.2   # the h200 profile's 'mul' rate
+    fraction = passes * 4096 * 2 * width / slope_s / (mul_gbps * 1e9)
+    assert COMPILED_FRACTION["activation" if op == "swiglu" else "rope"] == pytest.approx(fraction, abs=0.01)
+
+
+def test_fused_kernels_cut_the_element_wise_time_and_keep_the_rest():
+    eager, fast = (block_parts(HW, LLAMA, 1, 4096, 1, True, k) for k in (EAGER, FASTEST))
+    assert eager["gemm"] == fast["gemm"] and eager["attention"] == fast["attention"]
+    assert fast["other"][0] < eager["other"][0] and fast["other"][1] < eager["other"][1]
+    # the norm stays 'torch' in both: changing only the norm's name changes nothing the model counts
+    assert block_parts(HW, LLAMA, 1, 4096, 1, True, KernelSet(norm="compile")) == eager
+    eager_head, fast_head = head_parts(HW, LLAMA, 4096, 1, EAGER), head_parts(HW, LLAMA, 4096, 1, FASTEST)
+    assert fast_head["loss"] == pytest.approx(eager_head["loss"] * LOSS_BYTES_PER_LOGIT["liger"]
+                                              / LOSS_BYTES_PER_LOGIT["chunked"])
+
+
+def test_memory_terms_follow_the_kernels():
+    f = LLAMA.ffn_hidden_size
+    saved = {k: layer_saved_bytes(LLAMA, 4096, activation_kernel=k).subs({b: 1, tp: 1}) for k in ("torch", "compile")}
+    assert saved["torch"] - saved["compile"] == 2 * f * 4096          # one f-wide tensor fewer
+    chunked, liger = (logits_bytes(4096, 2, loss).subs({b: 1, VS: 32000, PP: 0}) for loss in ("chunked", "liger"))
+    assert chunked - liger == 4 * (1 << 24) + (18 - 13) * 4096        # no fp32 chunk, 13 B per token
+
+
+def test_the_vectorised_default_costs_each_tp_with_its_own_set(monkeypatch):
+    """The search's model (kernels=None) at tp 1 and 2 in one call equals fixed-set models per tp."""
+    monkeypatch.setattr(kernel_picks, "AUTO_USES_FASTEST", True)
+    tps = np.array([1, 2])
+    args = stage_args(stage_index=0, num_stages=1, num_layers=np.array([32, 32]), micro_batch=np.array([1, 1]),
+                      dp=np.array([2, 1]), tp=tps, grad_accum=np.array([4, 8]), zero_stage=np.array([1, 1]),
+                      offload_weights=0.0, offload_gradients=0.0, offload_optimizer=0.0,
+                      num_recompute=np.array([0, 0]), num_offloaded=np.array([0, 0]))
+    search = StageCostModel(LLAMA, HW, 4096, gpus_per_node=2)
+    both = search.evaluate(args)
+    for i, t in enumerate(tps):
+        fixed = StageCostModel(LLAMA, HW, 4096, gpus_per_node=2, kernels=runtime_default(int(t))).evaluate(args)
+        assert both.stable_time_s[i] == pytest.approx(fixed.stable_time_s[i])
+        assert both.peak_memory_bytes[i] == pytest.approx(fixed.peak_memory_bytes[i])
+    eager = StageCostModel(LLAMA, HW, 4096, gpus_per_node=2, kernels=EAGER)
+    assert np.all(both.stable_time_s < eager.evaluate(args).stable_time_s)
+    assert np.all(search.terms(args)["activations"] < eager.terms(args)["activations"])
