@@ -47,15 +47,18 @@ def rel_error(predicted: float | None, measured: float | None) -> float | None:
 def prediction_for(plan: Plan, run: RunReport, hardware: str | None = None,
                    stored: bool = False) -> tuple[PlanPrediction | None, str]:
     """The prediction to compare with, and a sentence saying where it came from: the cost model on
-    `hardware` or on the profile of the run's GPU; else (or with `stored`) the plan's own."""
+    `hardware` or on the profile of the run's GPU, for the kernels the run recorded (none recorded:
+    the eager set); else (or with `stored`) the plan's own."""
     reason = "--stored"
     if not stored:
         try:
             name = hardware or profile_for_gpu(run.gpu_name)
+            from mist_ds.cost.kernel_set import KernelSet
             from mist_ds.cost.plan_predict import predict_plan
 
             profile = load_hardware(name)
-            return predict_plan(plan, profile), f"mist_ds.cost.predict_plan on {profile.name}"
+            kernels = KernelSet.from_record(run.kernels)
+            return predict_plan(plan, profile, kernels=kernels), f"mist_ds.cost.predict_plan on {profile.name}"
         except ImportError:
             reason = "mist_ds.cost is not available"
         except ValueError as err:

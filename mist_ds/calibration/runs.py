@@ -7,6 +7,7 @@ from pathlib import Path
 
 from mist_ds.config import HardwareProfile, Plan, RunReport
 from mist_ds.config.plan import plan_file_hashes
+from mist_ds.cost.kernel_set import KernelSet
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,12 @@ class RunPair:
     plan: Plan
     """The plan without its stored prediction (the cost model re-predicts it)."""
     run: RunReport
+
+    @property
+    def kernels(self) -> KernelSet:
+        """The kernel set the run ran (RunReport.kernels; none recorded: the eager set), which the
+        cost model must predict, whatever the runtime's default is now."""
+        return KernelSet.from_record(self.run.kernels)
 
 
 def run_stem(path: Path) -> str:
