@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A profiled step beside the cost model's components (CPU only).
 
-    python bench/accuracy/trace_compare.py TRACE.trace.json.gz PLAN.json [--hardware h200] [--json]
+    python bench/accuracy/trace_compare.py TRACE.trace.json.gz PLAN.json [--hardware h200] [--run RUN.json] [--json]
 
 TRACE is the GPU side of one step's chrome trace (bench/runtime/trace_summary.py writes it: kernels,
 memcpy, memset and the blocking runtime calls). The step is cut by its own structure: every block
@@ -19,7 +19,8 @@ on any stream) are summed per phase.
 
 The model side is the cost model itself: cost/layer_time.py block_parts and head_parts per block
 and for the head, cost/stage.py StageCostModel.time_parts for DP communication, DeepSpeed's copies,
-the optimizer step and the host terms, cost/plan_predict.py predict_plan for the iteration.
+the optimizer step and the host terms, cost/plan_predict.py predict_plan for the iteration; all for
+the kernels the traced run recorded (--run: its RunReport.kernels), else the runtime's default set.
 Exit 2 on bad input (unreadable files, a trace whose attention kernels do not match the plan).
 """
 
@@ -36,9 +37,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from bench.runtime.trace_summary import kernel_category  # noqa: E402
-from mist_ds.config import HardwareProfile, Plan  # noqa: E402
+from mist_ds.config import HardwareProfile, Plan, RunReport  # noqa: E402
 from mist_ds.config.profiles import load_hardware  # noqa: E402
 from mist_ds.cost.layer_time import block_parts, head_parts  # noqa: E402
+from mist_ds.cost.kernel_set import KernelSet  # noqa: E402
 from mist_ds.cost.mistpipe import cost_model_for  # noqa: E402
 from mist_ds.cost.plan_predict import predict_plan  # noqa: E402
 from mist_ds.cost.stage_args import plan_stage_args  # noqa: E402
@@ -226,14 +228,16 @@ def _first_start(kernels: list[Kernel], first_fwd: float, prev: MicroBatch | Non
     return max(gaps)[1] if gaps else first_fwd
 
 
-def model_components(plan: Plan, hw: HardwareProfile, stage: int = 0) -> dict[str, float]:
-    """The cost model's components of one iteration of `stage`, in milliseconds (module docstring)."""
+def model_components(plan: Plan, hw: HardwareProfile, stage: int = 0,
+                     kernels: KernelSet | None = None) -> dict[str, float]:
+    """The cost model's components of one iteration of `stage`, in milliseconds (module docstring),
+    for the element-wise and loss `kernels` (None: the runtime's default set)."""
     model = cost_model_for(plan.executor, plan.model, hw, plan.seq_len, plan.dtype, plan.cluster.num_nodes,
-                           plan.cluster.gpus_per_node, attention=plan.attention)
+                           plan.cluster.gpus_per_node, attention=plan.attention, kernels=kernels)
     parts = {k: float(v) for k, v in model.time_parts(plan_stage_args(plan, stage)).items()}
     layers, g = plan.stages[stage].num_layers, plan.grad_accum_steps
-    blocks = block_parts(hw, plan.model, plan.micro_batch_size, plan.seq_len, plan.tp)
-    edge = head_parts(hw, plan.model, plan.micro_batch_size * plan.seq_len, plan.tp)
+    blocks = block_parts(hw, plan.model, plan.micro_batch_size, plan.seq_len, plan.tp, kernels=kernels)
+    edge = head_parts(hw, plan.model, plan.micro_batch_size * plan.seq_len, plan.tp, kernels=kernels)
     last, first = stage == plan.num_stages - 1, stage == 0
     out = {f"blocks_{d}_{cat}": 1e3 * g * layers * blocks[cat][i]
            for i, d in enumerate(("fwd", "bwd")) for cat in ("gemm", "attention", "other")}
@@ -253,7 +257,7 @@ def model_components(plan: Plan, hw: HardwareProfile, stage: int = 0) -> dict[st
         "host_step": 1e3 * parts["host_step"],
     })
     out["micro_batches"] = 1e3 * g * float(model.evaluate(plan_stage_args(plan, stage)).stable_time_s)
-    out["iteration"] = 1e3 * predict_plan(plan, hw).iteration_time_s
+    out["iteration"] = 1e3 * predict_plan(plan, hw, kernels=kernels).iteration_time_s
     return out
 
 
@@ -306,9 +310,12 @@ def render(table: list[tuple[str, float | None, float | None]], title: str) -> s
     return "\n".join(lines) + "\n"
 
 
-def compare(trace: Path, plan_path: Path, hardware: str | None, stage: int = 0) -> dict:
-    """Both sides of one profiled step: {'rows', 'model', 'trace'} (JSON-ready)."""
+def compare(trace: Path, plan_path: Path, hardware: str | None, stage: int = 0,
+            run_path: Path | None = None) -> dict:
+    """Both sides of one profiled step: {'rows', 'model', 'trace'} (JSON-ready). `run_path`: the traced
+    run's RunReport, whose recorded kernels the model then costs (without it: the runtime's default)."""
     plan = Plan.load(plan_path)
+    kernels = KernelSet.from_record(RunReport.load(run_path).kernels) if run_path else None
     if not 0 <= stage < plan.num_stages:
         raise TraceError(f"plan has {plan.num_stages} stage(s), not stage {stage}")
     hw = load_hardware(hardware or (plan.prediction.hardware_name if plan.prediction else "h200"))
@@ -316,7 +323,7 @@ def compare(trace: Path, plan_path: Path, hardware: str | None, stage: int = 0) 
     count = int(phases["micro_batches"].kernel_ms["count"])
     if count != plan.grad_accum_steps:
         raise TraceError(f"trace holds {count} micro-batches, the plan {plan.grad_accum_steps}")
-    model = model_components(plan, hw, stage)
+    model = model_components(plan, hw, stage, kernels)
     return {"rows": rows(model, phases), "model": model,
             "trace": {name: {"kernel_ms": dict(p.kernel_ms), "nccl_exposed_ms": p.nccl_exposed_ms,
                              "idle_ms": p.idle_ms, "wall_ms": p.wall_ms} for name, p in phases.items()}}
@@ -328,10 +335,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("plan", type=Path, help="the plan that ran")
     parser.add_argument("--hardware", help="profile name or path (default: the plan's prediction's)")
     parser.add_argument("--stage", type=int, default=0, help="the traced rank's pipeline stage")
+    parser.add_argument("--run", type=Path, help="the traced run's RunReport: cost the kernels it recorded")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = parser.parse_args(argv)
     try:
-        result = compare(args.trace, args.plan, args.hardware, args.stage)
+        result = compare(args.trace, args.plan, args.hardware, args.stage, args.run)
     except (TraceError, OSError, ValueError) as exc:
         print(f"error: {str(exc).splitlines()[0]}", file=sys.stderr)
         return 2

@@ -110,3 +110,16 @@ def test_committed_zero2_trace_matches_its_summary():
     assert phases["micro_batches"]["kernel_ms"]["count"] == 4
     names = [row[0] for row in result["rows"]]
     assert "micro-batches: DP communication (kernel time)" in names and "step: wall" in names
+
+
+def test_the_run_record_sets_the_kernels_the_model_costs(tmp_path):
+    trace, plan = PARITY / "traces" / "zero2.mist.rank0.trace.json.gz", PARITY / "zero2.plan.json"
+    run = json.loads((PARITY / "zero2.mist.run.json").read_text())
+    eager = tc.compare(trace, plan, "h200", run_path=PARITY / "zero2.mist.run.json")["model"]
+    assert eager == tc.compare(trace, plan, "h200")["model"]   # it ran the eager set, the default today
+    fused = tmp_path / "fused.run.json"
+    fused.write_text(json.dumps({**run, "kernels": {**run["kernels"], "activation": "compile", "rope": "compile",
+                                                    "loss": "liger"}}))
+    fast = tc.compare(trace, plan, "h200", run_path=fused)["model"]
+    assert fast["blocks_fwd_other"] < eager["blocks_fwd_other"] and fast["iteration"] < eager["iteration"]
+    assert fast["blocks_fwd_gemm"] == eager["blocks_fwd_gemm"]
