@@ -199,7 +199,7 @@ def run_variant(name, memory, options, plan, args, device) -> dict:
     source = TokenSource(plan.model.vocab_size, plan.seq_len, seed=7)
     digest = (None if args.digest_dir is None
               else Path(args.digest_dir) / f"{name}_rank{dist.get_rank()}.digest.json.gz")
-    overlap = None if memory is None or name == "none" else profiled_overlap(
+    overlap = None if memory is None or (name == "none" and digest is None) else profiled_overlap(
         engine, plan, source, args.warmup + args.steps, device, digest)
     peak = torch.cuda.max_memory_allocated(device) / 2**30 if device.type == "cuda" else None
     stats = engine.stage_runtime.stats() if memory is not None else None
