@@ -24,11 +24,11 @@ variant() {  # variant NAME [ENV=VALUE ...]: one mistpipe_offload.py process (bo
 }
 variant none
 variant optimizer
+variant optimizer OMP_NUM_THREADS=32
 variant activations
 variant all
 variant all_deferred
 variant optimizer_swap
-variant optimizer OMP_NUM_THREADS=32
-variant deferred
-timeout 150 python3 bench/engine/host_step.py --out $R/host_step.json --configs 2x0,2x16,1x0 --repeats 2 > $R/host_step.log 2>&1; echo "rc $?" >> $R/host_step.log
+timeout 100 python3 bench/engine/host_step.py --out $R/host_step.json --configs 2x0,2x16 --repeats 2 > $R/host_step.log 2>&1; echo "rc $?" >> $R/host_step.log
 pack
+variant deferred
