@@ -3,8 +3,9 @@
 `ActivationOffloader` moves a block's saved activations to pinned host buffers on its own d2h stream
 as forward saves them (`torch.autograd.graph.saved_tensors_hooks`), and brings them back on its own
 h2d stream when the stage asks (`prefetch`: when a block's backward starts, the stage asks for the
-next offloaded block below it, however many kept blocks lie between), so the copies overlap compute instead of running on the compute stream as torch's synchronous `save_on_cpu`
-does. Pinned buffers come from a PinnedPool (steady state: no allocation).
+next offloaded block below it, however many kept blocks lie between), so the copies overlap
+compute instead of running on the compute stream as torch's synchronous `save_on_cpu` does. Pinned
+buffers come from a PinnedPool (steady state: no allocation).
 
 `WeightView` is what a managed unit's forward saves instead of a tensor that views its gathered
 weights (a parameter, or e.g. the `weight.t()` a linear saves): the view is rebuilt over the unit's
