@@ -68,8 +68,9 @@ unit's flat space is padded to a multiple of dp x 64 elements.
 - Activations: blocks `[recompute, recompute + num_offloaded_layers)` keep saved
   tensors (>= 1024 elements; a tensor saved by several ops once) in pinned host buffers from a pool
   that stops growing after the first iteration. On the device: the running block's own saved
-  tensors until its forward ends, and one block's copies prefetched back when the next block's
-  backward starts.
+  tensors until its forward ends; in backward, the running offloaded block's copies and those of
+  the next offloaded block below it, fetched when the backward of any block above that one starts
+  (at most two offloaded blocks' copies, as cost/mistpipe.py charges: min(na, 2) x layer_saved).
 - Transient at the step: a fp32 copy of each offloaded gradient chunk, two 16-bit shard buffers.
 
 Overlap
