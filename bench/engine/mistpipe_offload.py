@@ -8,10 +8,15 @@ Variants (all PP2 x DP1, bf16, same model, data and batch): `stock` is DeepSpeed
 (ZeRO-1); `none` is mistpipe with nothing offloaded; the others offload one kind each, then all
 (`*_swap`: the optimizer tail updated by GPU AdamW over swapped-in states instead of CPU Adam;
 `*_deferred`: stage 0 defers each block's update into the next forward).
-Each variant: build, --warmup steps, --steps timed steps, one profiled step. Rank 0 prints a table
-and writes JSON (per variant: step times, tokens/s, peak memory and copy overlap per rank, and the
-cost model's prediction of the same plan on --hardware: predict_plan of a mistpipe plan whose stages
-carry the variant's memory setting; none for *_swap / *_deferred, which the model does not cost).
+Each variant: build, --warmup steps, --steps timed steps, one profiled step, then its engine is
+destroyed and collected and the peak counter restarts, so each peak is the variant's own (the JSON
+keeps, per rank, the GiB still allocated before and after it: 'left GiB' in the table, ~0 when
+nothing leaks). Rank 0 prints a table and writes JSON (per variant: step times, tokens/s, peak
+memory, copy overlap and torch threads per rank, and the cost model's prediction of the same plan on
+--hardware: predict_plan of a mistpipe plan whose stages carry the variant's memory setting; none
+for *_swap / *_deferred, which the model does not cost). One variant per process (--variants V) is
+what bench/calls/engine_check.sh runs: nothing of another variant (allocator state, CPU Adam's
+threads, the pinned-memory cache) can touch its numbers.
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ from mist_ds.runtime.data import TokenSource, micro_batches  # noqa: E402
 from mist_ds.runtime.build import init_distributed, on_cpu, optimizer_config  # noqa: E402
 from mist_ds.runtime.mistpipe import StageMemory, build_mistpipe_engine  # noqa: E402
 from mist_ds.runtime.mistpipe.trace import trace_overlap  # noqa: E402
+from bench.engine.trace_digest import write_digest  # noqa: E402
 from mist_ds.runtime.model import BuildOptions  # noqa: E402
 from mist_ds.runtime.pipeline_module import MistPipelineModule  # noqa: E402
 from mist_ds.runtime.topology import MistMpu, make_topology  # noqa: E402
@@ -134,8 +140,9 @@ def train_step(engine, plan: Plan, source, step: int, device) -> float:
     return float(engine.train_batch(data_iter=iter(batches)))
 
 
-def profiled_overlap(engine, plan, source, step, device) -> dict | None:
-    """Copy overlap of one profiled step on this rank (None off CUDA)."""
+def profiled_overlap(engine, plan, source, step, device, digest_to: Path | None = None) -> dict | None:
+    """Copy overlap of one profiled step on this rank (None off CUDA); the trace's GPU timeline and
+    long host ops go to `digest_to` (bench/engine/trace_digest.py) when given."""
     if device.type != "cuda":
         return None
     activities = [torch.profiler.ProfilerActivity.CPU, torch.profiler.ProfilerActivity.CUDA]
@@ -145,15 +152,32 @@ def profiled_overlap(engine, plan, source, step, device) -> dict | None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "trace.json"
         prof.export_chrome_trace(str(path))
+        if digest_to is not None:
+            write_digest(path, digest_to)
         return trace_overlap(path, min_bytes=1 << 16)
 
 
-def run_variant(name, memory, options, plan, args, device) -> dict:
-    if device.type == "cuda":
-        torch.cuda.reset_peak_memory_stats(device)
-    start = time.perf_counter()
-    engine = build(plan, memory, options, args.precision, device)
-    build_s = time.perf_counter() - start
+def fresh_memory(device) -> float | None:
+    """Free what the last variant left (collected engine, cached blocks) and restart the peak
+    counter; returns the GiB still allocated, which should be ~0 (the data, nothing else)."""
+    gc.collect()
+    if device.type != "cuda":
+        return None
+    torch.cuda.synchronize(device)
+    torch.cuda.empty_cache()
+    torch.cuda.reset_peak_memory_stats(device)
+    return torch.cuda.memory_allocated(device) / 2**30
+
+
+def drop_engine(engine) -> None:
+    """DeepSpeed's destroy (mistpipe's also takes its hooks off the module), then let go."""
+    engine.destroy()
+    if hasattr(engine, "stage_runtime"):
+        engine.stage_runtime = None
+    engine.optimizer = None
+
+
+def timed_steps(engine, plan, args, device) -> tuple[list[float], list[float]]:
     source = TokenSource(plan.model.vocab_size, plan.seq_len, seed=7)
     losses, times = [], []
     for step in range(args.warmup + args.steps):
@@ -162,20 +186,32 @@ def run_variant(name, memory, options, plan, args, device) -> dict:
         losses.append(train_step(engine, plan, source, step, device))
         sync(device)
         times.append(time.perf_counter() - begin)
+    return losses, times
+
+
+def run_variant(name, memory, options, plan, args, device) -> dict:
+    start_gib = fresh_memory(device)
+    start = time.perf_counter()
+    engine = build(plan, memory, options, args.precision, device)
+    build_s = time.perf_counter() - start
+    losses, times = timed_steps(engine, plan, args, device)
     timed = times[args.warmup:]
-    overlap = None if memory is None or name == "none" else profiled_overlap(
-        engine, plan, source, args.warmup + args.steps, device)
+    source = TokenSource(plan.model.vocab_size, plan.seq_len, seed=7)
+    digest = (None if args.digest_dir is None
+              else Path(args.digest_dir) / f"{name}_rank{dist.get_rank()}.digest.json.gz")
+    overlap = None if memory is None or (name == "none" and digest is None) else profiled_overlap(
+        engine, plan, source, args.warmup + args.steps, device, digest)
     peak = torch.cuda.max_memory_allocated(device) / 2**30 if device.type == "cuda" else None
     stats = engine.stage_runtime.stats() if memory is not None else None
-    engine.destroy()
+    drop_engine(engine)
     del engine
-    gc.collect()
-    if device.type == "cuda":
-        torch.cuda.empty_cache()
+    end_gib = fresh_memory(device)
     slowest = torch.tensor(timed, dtype=torch.float64, device=device)
     dist.all_reduce(slowest, op=dist.ReduceOp.MAX)
     per_rank = [None] * dist.get_world_size()
-    dist.all_gather_object(per_rank, {"peak_gib": peak, "overlap": overlap, "stats": stats})
+    dist.all_gather_object(per_rank, {"peak_gib": peak, "overlap": overlap, "stats": stats,
+                                      "start_allocated_gib": start_gib, "end_allocated_gib": end_gib,
+                                      "torch_threads": torch.get_num_threads()})
     median = statistics.median(slowest.tolist())
     return {"memory": None if memory is None else memory.__dict__, "options": options,
             "build_s": build_s, "predicted_s": predicted_s(plan, memory, options, args.hardware_profile),
@@ -186,7 +222,7 @@ def run_variant(name, memory, options, plan, args, device) -> dict:
 def table(results: dict) -> str:
     base = results.get("none", {}).get("median_s")
     lines = [f"{'variant':<14} {'s/iter':>8} {'pred':>8} {'tok/s':>9} {'vs none':>8} {'peak GiB r0/r1':>15} "
-             f"{'copy ms r0/r1':>14} {'hidden r0/r1':>13}"]
+             f"{'copy ms r0/r1':>14} {'hidden r0/r1':>13} {'left GiB':>9}"]
     for name, row in results.items():
         ranks = row["ranks"]
         peak = "/".join("-" if r["peak_gib"] is None else f"{r['peak_gib']:.1f}" for r in ranks)
@@ -194,10 +230,12 @@ def table(results: dict) -> str:
                         for r in ranks)
         hidden = "/".join("-" if not r["overlap"] or r["overlap"]["hidden_fraction"] is None
                           else f"{r['overlap']['hidden_fraction']:.2f}" for r in ranks)
+        left = "/".join("-" if r.get("end_allocated_gib") is None else f"{r['end_allocated_gib']:.1f}"
+                        for r in ranks)
         rel = f"{row['median_s'] / base:.3f}" if base else "-"
         pred = "-" if row["predicted_s"] is None else f"{row['predicted_s']:.3f}"
         lines.append(f"{name:<14} {row['median_s']:>8.3f} {pred:>8} {row['tokens_per_s']:>9.0f} {rel:>8} "
-                     f"{peak:>15} {copy:>14} {hidden:>13}")
+                     f"{peak:>15} {copy:>14} {hidden:>13} {left:>9}")
     return "\n".join(lines)
 
 
@@ -214,6 +252,8 @@ def main() -> None:
                         help=f"comma-separated subset of: {', '.join(variants(12))}")
     parser.add_argument("--precision", default=None, choices=("bf16", "fp32"))
     parser.add_argument("--hardware", default="h200", help="profile the predictions use")
+    parser.add_argument("--digest-dir", default=None,
+                        help="write each profiled step's trace digest here (trace_digest.py)")
     parser.add_argument("--local_rank", type=int, default=None)
     args = parser.parse_args()
     init_distributed()

@@ -69,9 +69,10 @@ def test_copies_run_on_side_streams_under_compute(tmp_path):
 
 
 def test_deferred_block_steps_run_beside_the_next_forward(tmp_path):
-    # 16 x 1024 tokens: at 4 x 1024 (2x H200, 2026-11-30) the adam kernels ran on the opt stream but
-    # overlapped no compute kernel (overlap_us 0): a block's forward finished on the device before
-    # the host had queued the next block's step, so the stack must be device-bound to show overlap
+    # the adam kernels ran on the opt stream but overlapped no compute kernel (overlap_us 0, 2x H200,
+    # 2026-11-30, at 4 x 1024 and at 16 x 1024 tokens): block u + 1's update was queued after block
+    # u's kernels, which the device had run by then. It is now queued before them (stage.py
+    # _start_deferred), so it overlaps however fast the host launches
     path, rt = profiled_iteration(tmp_path, StageMemory(), batch=16, defer_step=True)
     got = kernel_overlap(load_events(path), "adam")
     assert got["num_kernels"] > 0 and got["compute_stream"] not in got["streams"], got

@@ -68,17 +68,19 @@ unit's flat space is padded to a multiple of dp x 64 elements.
 - Activations: blocks `[recompute, recompute + num_offloaded_layers)` keep saved
   tensors (>= 1024 elements; a tensor saved by several ops once) in pinned host buffers from a pool
   that stops growing after the first iteration. On the device: the running block's own saved
-  tensors until its forward ends, and one block's copies prefetched back when the next block's
-  backward starts.
+  tensors until its forward ends; in backward, the running offloaded block's copies and those of
+  the next offloaded block below it, fetched when the backward of any block above that one starts
+  (at most two offloaded blocks' copies, as cost/mistpipe.py charges: min(na, 2) x layer_saved).
 - Transient at the step: a fp32 copy of each offloaded gradient chunk, two 16-bit shard buffers.
 
 Overlap
 -------
-Copies run on an h2d and a d2h stream, collectives (weight all-gathers, gradient reduce-scatters)
-on a comm stream, all ordered against compute only through events (streams.py); off CUDA the same
-calls run synchronously, which is how the CPU tests execute this code. Prefetch: block i+1's
-weights when block i's forward starts; block i-1's weights, host gradient section and offloaded
-activations when block i's backward starts.
+Copies run on an h2d and a d2h stream (activation offload on a pair of its own), collectives
+(weight all-gathers, gradient reduce-scatters) on a comm stream, all ordered against compute only
+through events (streams.py); off CUDA the same calls run synchronously, which is how the CPU tests
+execute this code. Prefetch: block i+1's weights when block i's forward starts; block i-1's weights
+and host gradient section when block i's backward starts, and the offloaded activations of the
+next offloaded block below i (at most one such block ahead of the running one).
 
 Optimizer path for the offloaded fraction: `optimizer_offload_path='cpu_adam'` (default:
 DeepSpeedCPUAdam on the host; 6 B/element over PCIe per step) or `'gpu_swap'` (Mist: fp32 master, m
@@ -86,12 +88,13 @@ and v streamed through two device slots and updated by fused AdamW; 32 B/element
 a GPU yet: bench/engine/adam_paths.py decides; switch the default if gpu_swap wins there.
 
 Deferred step (issue 13 item 4), opt-in `defer_optimizer_step='first'|'all'`: at the end of the
-batch only the global part runs (gradient norm, clipping, non-block units); each block's own Adam
-update and weight publication run on the opt stream when the next forward finishes the block
-before it (CPU Adam's share on the host meanwhile), and that block's forward waits for it. Later
-stages' eager step already sits in the warm-up bubble: it starts when the global-norm all-reduce
-returns (right after stage 0's last backward) and stage s waits s forward passes for its first
-activation; hence 'first'. Not done: removing the host-side synchronisation on the global norm
+batch only the global part runs (gradient norm, clipping, non-block units); each block's own
+device Adam update is queued on the opt stream when the next forward starts the block before it
+(ahead of that block's kernels, so it runs beside them however fast the host launches), its CPU
+Adam share and weight publication when that block's forward ends, and the block's forward waits
+for them. Later stages' eager step already sits in the warm-up bubble: it starts when the
+global-norm all-reduce returns (right after stage 0's last backward) and stage s waits s forward
+passes for its first activation; hence 'first'. Not done: removing the host-side synchronisation on the global norm
 (keep the clip coefficient on the device and pass it to the update kernels; Mist's runtime does not
 clip at all), which would let stages s > 0 start their step before stage 0 finishes its backward.
 fp16 (loss scaling) and checkpoint save/load of the sharded state are not supported.

@@ -1,10 +1,11 @@
 """Saved-tensor handling of a block: overlapped activation offload and weight descriptors.
 
-`ActivationOffloader` moves a block's saved activations to pinned host buffers on the d2h stream
-as forward saves them (`torch.autograd.graph.saved_tensors_hooks`), and brings them back on the h2d
-stream when the stage asks (`prefetch`, issued when the *next* block's backward starts), so the
-copies overlap compute instead of running on the compute stream as torch's synchronous `save_on_cpu`
-does. Pinned buffers come from a PinnedPool (steady state: no allocation).
+`ActivationOffloader` moves a block's saved activations to pinned host buffers on its own d2h stream
+as forward saves them (`torch.autograd.graph.saved_tensors_hooks`), and brings them back on its own
+h2d stream when the stage asks (`prefetch`: when a block's backward starts, the stage asks for the
+next offloaded block below it, however many kept blocks lie between), so the copies overlap
+compute instead of running on the compute stream as torch's synchronous `save_on_cpu` does. Pinned
+buffers come from a PinnedPool (steady state: no allocation).
 
 `WeightView` is what a managed unit's forward saves instead of a tensor that views its gathered
 weights (a parameter, or e.g. the `weight.t()` a linear saves): the view is rebuilt over the unit's
@@ -19,6 +20,11 @@ from dataclasses import dataclass
 import torch
 
 from mist_ds.runtime.mistpipe.streams import PinnedPool, Streams
+
+# The offloader's own copy streams. On the h2d stream that weight fills and gradient sections use,
+# a load waits (stream-wise) for its tensor's d2h copy, so every fill or section queued after it
+# waited too; and a load issued early, to hide it behind more compute, would hold them up longer.
+OUT, IN = "act_d2h", "act_h2d"
 
 
 @dataclass
@@ -93,12 +99,12 @@ class ActivationOffloader:
             seen.refs += 1
             return seen
         streams = self.streams
-        host = self.pool.take(tensor.numel(), tensor.dtype, "d2h")
-        streams.fork("d2h")
-        streams.keep_alive(tensor, "d2h")
-        with streams.on("d2h"):
+        host = self.pool.take(tensor.numel(), tensor.dtype, OUT)
+        streams.fork(OUT)
+        streams.keep_alive(tensor, OUT)
+        with streams.on(OUT):
             host.view(tensor.shape).copy_(tensor, non_blocking=True)
-            stored = streams.record("d2h")
+            stored = streams.record(OUT)
         packed = Packed(host=host, shape=tensor.shape, stored=stored)
         self.records.setdefault(key, []).append(packed)
         self._open[identity(tensor)] = packed
@@ -122,11 +128,11 @@ class ActivationOffloader:
         A block allocated on the h2d stream is reused only in that stream's order; record_stream
         keeps it from reuse until the compute stream's reads of it are done."""
         streams = self.streams
-        streams.wait(packed.stored, "h2d")
-        with streams.on("h2d"):
+        streams.wait(packed.stored, IN)
+        with streams.on(IN):
             device = torch.empty(packed.shape, dtype=packed.host.dtype, device=streams.device)
             device.copy_(packed.host.view(packed.shape), non_blocking=True)
-            packed.loaded = streams.record("h2d")
+            packed.loaded = streams.record(IN)
         streams.keep_alive(device, "compute")
         packed.device_tensor = device
 

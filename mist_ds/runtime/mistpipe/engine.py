@@ -9,6 +9,8 @@ ShardedOptimizerStep), executed by StageRuntime over the stage's flat units.
 
 from __future__ import annotations
 
+import os
+
 import torch
 from deepspeed.runtime.config import DeepSpeedConfig
 from deepspeed.runtime.engine import DeepSpeedEngine
@@ -96,6 +98,13 @@ class MistPipeEngine(PipelineEngine, _ModuleCall):
     def get_global_grad_norm(self) -> float | None:
         return self._global_grad_norm
 
+    def destroy(self):
+        """DeepSpeed's destroy, after taking the stage runtime's hooks off the module."""
+        runtime = getattr(self, "stage_runtime", None)
+        if runtime is not None:
+            runtime.release()
+        super().destroy()
+
     _INSTRUCTION_MAP.update({
         ds_schedule.ReduceTiedGrads: _exec_reduce_tied_grads,
         ReduceScatterGrads: _exec_reduce_scatter_grads,
@@ -114,6 +123,26 @@ def defers_step(mode: str, stage_id: int) -> bool:
     if mode not in DEFER_MODES:
         raise ValueError(f"defer_optimizer_step must be one of {DEFER_MODES}, not {mode!r}")
     return mode == "all" or (mode == "first" and stage_id == 0)
+
+
+def share_host_cores(requested: int | None = None) -> int:
+    """Set this rank's torch intra-op (OpenMP) thread count for the host side of the optimizer
+    step; returns it. Every rank of a node runs that host work at the same moment (the global
+    norm's all-reduce lines the stages up), and by default each rank's torch, hence DeepSpeedCPUAdam
+    (whose OpenMP loop runs on torch's OpenMP runtime: its extension links no libgomp of its own),
+    uses every CPU: 2 ranks x 32 threads on the 32-CPU H200 host (bench/results/engine/
+    adam_paths_h200_2026-11-30.json: torch_threads 32). `requested` None: the CPUs this process
+    may run on divided by the node's ranks (LOCAL_SIZE from DeepSpeed's launcher, LOCAL_WORLD_SIZE
+    from torchrun), as DeepSpeed's own `--bind_cores_to_rank` sets OMP_NUM_THREADS; an explicit
+    OMP_NUM_THREADS in the environment wins. Never raises the count."""
+    if requested is None:
+        if os.environ.get("OMP_NUM_THREADS"):
+            return torch.get_num_threads()
+        local = int(os.environ.get("LOCAL_SIZE") or os.environ.get("LOCAL_WORLD_SIZE") or 1)
+        requested = max(1, len(os.sched_getaffinity(0)) // max(1, local))
+    threads = max(1, min(int(requested), torch.get_num_threads()))
+    torch.set_num_threads(threads)
+    return threads
 
 
 def check_dtypes(module: torch.nn.Module, dtype: torch.dtype) -> None:
@@ -148,7 +177,8 @@ def build_mistpipe_engine(module, stage_memory, ds_config: dict, *, is_block=def
                           pin_memory: bool = True, num_slots: int = SIZES.num_slots,
                           min_offload_numel: int = SIZES.min_offload_numel,
                           optimizer_offload_path: str = "cpu_adam",
-                          defer_optimizer_step: str = "none") -> MistPipeEngine:
+                          defer_optimizer_step: str = "none",
+                          host_threads: int | None = None) -> MistPipeEngine:
     """This rank's MistPipeEngine for `module` (a PipelineModule holding this rank's stage, built
     in the ds_config's precision on this rank's device) with `stage_memory` (a StageMemory, e.g.
     StageMemory.from_plan(plan, stage_id), or any object with its five attributes).
@@ -160,8 +190,11 @@ def build_mistpipe_engine(module, stage_memory, ds_config: dict, *, is_block=def
     'cpu_adam' (DeepSpeedCPUAdam on the host) or 'gpu_swap' (AdamW on the device over swapped-in
     host states); `defer_optimizer_step`: 'none', 'first' (stage 0 defers each block's update into
     the next forward, overlapped on a side stream) or 'all'; `is_block` picks the stage's layers
-    that become per-block units."""
+    that become per-block units; `host_threads`: this rank's torch threads when the stage updates
+    optimizer states on the host (share_host_cores; None: the node's CPUs divided by its ranks)."""
     memory = StageMemory.of(stage_memory)
+    if memory.offload_optimizer_ratio > 0:
+        share_host_cores(host_threads)
     config, own = split_config(ds_config)
     grid = module.mpu()
     config_class = DeepSpeedConfig(config, grid)

@@ -15,6 +15,7 @@ else runs from hooks the runtime installs on the stage's modules:
 
 from __future__ import annotations
 
+import weakref
 from contextlib import nullcontext
 from functools import partial
 
@@ -42,6 +43,17 @@ class _BlockBoundary(torch.autograd.Function):
     def backward(ctx, grad):
         ctx.runtime.backward_begin(ctx.unit, ctx.pass_id)
         return grad, None, None, None
+
+
+def _grad_hook(runtime_ref, u: int, i: int, param: nn.Parameter) -> None:
+    """Post-accumulate-grad hook body. It holds the runtime by weak reference: torch's garbage
+    collector does not see through a parameter's post-accumulate-grad hooks (a hook that refers to
+    an object holding the parameter is an uncollectable cycle), and a strong reference kept every
+    stage's units, slots and optimizer alive after its engine was dropped (+8-13 GiB per variant in
+    bench/engine/mistpipe_offload.py on 2x H200, 2026-11-30)."""
+    runtime = runtime_ref()
+    if runtime is not None:
+        runtime._on_grad(u, i, param)
 
 
 def counted_spans(unit: FlatUnit, tp_rank: int) -> list[tuple[int, int]]:
@@ -97,6 +109,7 @@ class StageRuntime:
         self.pass_id = 0
         self.defer_step = defer_step
         self._pending: set[int] = set()  # blocks whose optimizer step waits for their next forward
+        self._started: set[int] = set()  # pending blocks whose device update is already queued
         self._step_done: dict[int, object] = {}  # block -> event: its deferred step wrote weights
         self._prepared = None  # event: the global part of the last step (norm, clipping) is done
         self._weight_slot: dict[int, int] = {}
@@ -128,11 +141,19 @@ class StageRuntime:
         return set(kept[:count])
 
     def _install(self) -> None:
-        for u, unit in enumerate(self.units):
-            for i, param in enumerate(unit.params):
-                param.register_post_accumulate_grad_hook(partial(self._on_grad, u, i))
+        me = weakref.ref(self)
+        self._hooks = [param.register_post_accumulate_grad_hook(partial(_grad_hook, me, u, i))
+                       for u, unit in enumerate(self.units) for i, param in enumerate(unit.params)]
         for u, block in enumerate(self.blocks):
             block.forward = self._wrapped_forward(u, plain_forward(block))
+
+    def release(self) -> None:
+        """Take the runtime's hooks off the stage's parameters and blocks (engine.destroy)."""
+        for handle in self._hooks:
+            handle.remove()
+        self._hooks = []
+        for block in self.blocks:
+            block.__dict__.pop("forward", None)
 
     def _wrapped_forward(self, u: int, original):
         def forward(*args, **kwargs):
@@ -223,29 +244,48 @@ class StageRuntime:
         self._run_deferred(u)  # only block 0 still waits here: _forward_end(u - 1) ran the others
         self.streams.wait(self._step_done.pop(u, None), "compute")
         self._bind_weights(u)
-        if u + 1 < len(self.blocks) and u + 1 not in self._pending:
+        if u + 1 < len(self.blocks) and u + 1 in self._pending:
+            self._start_deferred(u + 1)  # queued before block u's kernels, so it runs beside them
+        elif u + 1 < len(self.blocks):
             self._prefetch_weights(u + 1)
 
     def _forward_end(self, u: int) -> None:
         self.offloader.seal()
         self._release_weights(u)
         if u + 1 < len(self.blocks) and u + 1 in self._pending:
-            self._run_deferred(u + 1)  # while block u still runs on the device
+            self._run_deferred(u + 1)  # the host part, while block u still runs on the device
             self._prefetch_weights(u + 1)
 
-    def _run_deferred(self, u: int) -> None:
-        """Block u's deferred optimizer step, on the opt stream (its host part, CPU Adam, on the
-        host meanwhile); the compute stream waits for it only when block u runs."""
-        if u not in self._pending:
+    def _start_deferred(self, u: int) -> None:
+        """Queue block u's deferred device update (AdamW over the device head) on the opt stream,
+        when block u - 1's forward starts, before its kernels. Queued after them (the first
+        version), it found block u - 1 already finished whenever the host launched kernels no
+        faster than the device ran them: 0 us of overlap on 2x H200 (a 6-block stack under the
+        profiler, test_mistpipe_gpu.py::test_deferred_block_steps_run_beside_the_next_forward)."""
+        if u not in self._pending or u in self._started:
             return
-        self._pending.discard(u)
+        self._started.add(u)
         with self.streams.as_compute("opt"):
             self.streams.wait(self._prepared, "compute")
-            self._step_done[u] = self.optimizer.step_unit(u)
+            self.optimizer.step_device(u)
+
+    def _run_deferred(self, u: int) -> None:
+        """Finish block u's deferred optimizer step on the opt stream (its host part, CPU Adam, on
+        the host meanwhile; the device update first if not yet queued); the compute stream waits
+        for it only when block u runs."""
+        if u not in self._pending:
+            return
+        self._start_deferred(u)
+        self._pending.discard(u)
+        self._started.discard(u)
+        with self.streams.as_compute("opt"):
+            self._step_done[u] = self.optimizer.finish_unit(u)
 
     def backward_begin(self, u: int, pass_id: int) -> None:
-        """Block u's backward (of forward pass `pass_id`) starts: make its inputs ready and
-        prefetch those of block u - 1."""
+        """Block u's backward (of forward pass `pass_id`) starts: make its inputs ready, prefetch
+        block u - 1's weights and gradient section and the activations of the next offloaded block
+        below u (fetched one block ahead, its copy had only block u's backward to hide behind:
+        54% of activation copy time hidden on the last stage of gpt-1.3b PP2, 2x H200)."""
         self._bind_weights(u)
         self._ensure_staging(u)
         self.offloader.prefetch((pass_id, u))
@@ -253,7 +293,9 @@ class StageRuntime:
         if u > 0:
             self._prefetch_weights(u - 1)
             self._prefetch_staging(u - 1)
-            self.offloader.prefetch((pass_id, u - 1))
+        below = [j for j in self.offloaded if j < u]
+        if below:  # the next offloaded block, however many kept blocks lie in between
+            self.offloader.prefetch((pass_id, max(below)))
 
     def _on_grad(self, u: int, i: int, param: nn.Parameter) -> None:
         self.units[u].accumulate(i, param.grad)

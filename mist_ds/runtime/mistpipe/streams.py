@@ -1,8 +1,8 @@
 """Side streams with events, and bounded buffer pools, for copies and collectives off the compute
 stream. On CUDA: one stream each for host-to-device copies, device-to-host copies, collectives and
-deferred optimizer steps; work on them is ordered against the compute stream only through events.
-Elsewhere (CPU tests) the same calls run synchronously: streams are absent and events are None, so
-the code path is shared.
+deferred optimizer steps, and a pair of copy streams of activation offload's own; work on them is
+ordered against the compute stream only through events. Elsewhere (CPU tests) the same calls run
+synchronously: streams are absent and events are None, so the code path is shared.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from contextlib import contextmanager, nullcontext
 
 import torch
 
-SIDE_STREAMS = ("h2d", "d2h", "comm", "opt")
+SIDE_STREAMS = ("h2d", "d2h", "comm", "opt", "act_h2d", "act_d2h")
 
 
 class Streams:

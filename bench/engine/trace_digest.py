@@ -1,0 +1,64 @@
+"""A torch.profiler Chrome trace cut down to its GPU timeline, small enough to bring back from a GPU
+machine (the traces themselves run to tens of MiB).
+
+    python3 bench/engine/trace_digest.py TRACE.json --out $OUT/r/NAME.digest.json.gz
+
+Writes gzipped JSON: the copy overlap summary (mistpipe/trace.py copy_overlap, all sizes and
+>= 64 KiB), the busy time per stream, and every kernel and copy, and every host op of at least
+--min-cpu-us (what the host did while the GPU waited), as [stream (host ops: 'cpu'), start_us,
+duration_us, kind, bytes, name[:60]] (start relative to the first GPU event), sorted by start.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from mist_ds.runtime.mistpipe.trace import (_stream, copy_overlap, kernel_overlap,  # noqa: E402
+                                            load_events)
+
+
+def digest(events: list[dict], min_cpu_us: float = 500.0) -> dict:
+    gpu = [e for e in events if e.get("cat") in ("kernel", "gpu_memcpy", "gpu_memset")]
+    host = [e for e in events if e.get("cat") == "cpu_op" and e["dur"] >= min_cpu_us]
+    origin = min((e["ts"] for e in gpu), default=0.0)
+    rows = [[str(_stream(e)), round(e["ts"] - origin, 1), round(e["dur"], 1), e["cat"],
+             (e.get("args") or {}).get("bytes"), e["name"][:60]] for e in gpu]
+    rows += [["cpu", round(e["ts"] - origin, 1), round(e["dur"], 1), "cpu_op", None, e["name"][:60]]
+             for e in host]
+    rows.sort(key=lambda r: r[1])
+    busy: dict[str, float] = {}
+    for row in rows:
+        busy[row[0]] = busy.get(row[0], 0.0) + row[2]
+    return {"copy_overlap": copy_overlap(events), "copy_overlap_64k": copy_overlap(events, 1 << 16),
+            "adam_overlap": kernel_overlap(events, "adam"), "busy_us_per_stream": busy,
+            "columns": ["stream", "start_us", "dur_us", "cat", "bytes", "name"], "events": rows}
+
+
+def write_digest(trace: str | Path, out: str | Path, min_cpu_us: float = 500.0) -> dict:
+    """digest() of a trace file, written gzipped to `out`; returns it."""
+    result = digest(load_events(trace), min_cpu_us)
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    with gzip.open(out, "wt") as handle:
+        json.dump(result, handle)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("trace")
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--min-cpu-us", type=float, default=500.0)
+    args = parser.parse_args()
+    out = write_digest(args.trace, args.out, args.min_cpu_us)
+    print(f"{args.trace}: {len(out['events'])} events, busy us per stream "
+          f"{ {k: round(v) for k, v in out['busy_us_per_stream'].items()} }")
+
+
+if __name__ == "__main__":
+    main()
