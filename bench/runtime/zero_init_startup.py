@@ -38,11 +38,16 @@ from mist_ds.runtime.rank import finish  # noqa: E402
 from mist_ds.runtime.trainer import run_steps  # noqa: E402
 
 GIB = 2**30
+ON_GPU = torch.cuda.is_available()  # a CPU run (DS_ACCELERATOR=cpu) is only a smoke test: memory reads 0
+
+
+def allocated() -> int:
+    return torch.cuda.max_memory_allocated() if ON_GPU else 0
 
 
 def predicted(plan: Plan) -> dict:
     """The cost model's start-up terms (stage 0, bytes) and peaks both ways on the run's GPU profile."""
-    hw = load_hardware(profile_for_gpu(torch.cuda.get_device_name()))
+    hw = load_hardware(profile_for_gpu(torch.cuda.get_device_name()) if ON_GPU else "h200")
     model = cost_model_for(plan.executor, plan.model, hw, plan.seq_len, plan.dtype, plan.cluster.num_nodes,
                            plan.cluster.gpus_per_node, attention=plan.attention)
     terms = model.terms(plan_stage_args(plan, 0))
@@ -59,7 +64,7 @@ def build(plan: Plan, mode: str) -> tuple[eng.Runtime, int]:
 
     def measured_init(self, *args, **kwargs):
         original(self, *args, **kwargs)
-        after_model["bytes"] = torch.cuda.max_memory_allocated()
+        after_model["bytes"] = allocated()
 
     eng.MistModel.__init__ = measured_init
     if mode == "whole":
@@ -81,18 +86,22 @@ def main() -> None:
     args = parser.parse_args()
     plan = Plan.load_checked(args.plan, "plan")
     eng.init_distributed()
-    torch.cuda.reset_peak_memory_stats()
+    if ON_GPU:
+        torch.cuda.reset_peak_memory_stats()
     rt, after_model = build(plan, args.build)
-    after_init = torch.cuda.max_memory_allocated()
+    if args.build == "whole":  # build_runtime records what uses_zero_init says, not what ran
+        rt.zero_init = False
+    after_init = allocated()
     source = TokenSource(plan.model.vocab_size, plan.seq_len, 1234)
     losses, times = run_steps(plan, rt, source, args.steps)
     mine = {"after_model_bytes": after_model, "after_initialize_bytes": after_init,
-            "after_steps_bytes": torch.cuda.max_memory_allocated(),
-            "after_steps_reserved_bytes": torch.cuda.max_memory_reserved()}
+            "after_steps_bytes": allocated(),
+            "after_steps_reserved_bytes": torch.cuda.max_memory_reserved() if ON_GPU else 0}
     ranks = [None] * dist.get_world_size()
     dist.all_gather_object(ranks, mine)
     if dist.get_rank() == 0:
-        result = {"plan": args.plan, "build": args.build, "zero_init": rt.zero_init, "gpu": torch.cuda.get_device_name(),
+        result = {"plan": args.plan, "build": args.build, "zero_init": rt.zero_init,
+                  "gpu": torch.cuda.get_device_name() if ON_GPU else "cpu",
                   "ranks": ranks, "losses": losses, "step_s": times, "predicted": predicted(plan)}
         Path(args.out).write_text(json.dumps(result, indent=1))
         gib = {k: round(max(r[k] for r in ranks) / GIB, 2) for k in mine}
