@@ -357,11 +357,8 @@ def cost_model_for(executor: str, model, hw, seq_len: int, dtype: str = "bf16", 
     """The stage cost model of an executor (config/executors.py): mistpipe's, else stock DeepSpeed's,
     for the kernel set `kernels` (None: the runtime's default). `zero_init` (stock DeepSpeed only:
     mistpipe always builds its stage whole, state_bytes 'build'): StageCostModel's start-up choice."""
-    if executor == "mistpipe":
-        return MistpipeStageCostModel(model, hw, seq_len, dtype, num_nodes, gpus_per_node, attention=attention,
-                                      kernels=kernels)
-    return StageCostModel(model, hw, seq_len, dtype, num_nodes, gpus_per_node, attention=attention, kernels=kernels,
-                          zero_init=zero_init)
+    cls, extra = (MistpipeStageCostModel, {}) if executor == "mistpipe" else (StageCostModel, {"zero_init": zero_init})
+    return cls(model, hw, seq_len, dtype, num_nodes, gpus_per_node, attention=attention, kernels=kernels, **extra)
 
 
 def evaluate_by_executor(stock: StageCostModel, mistpipe: MistpipeStageCostModel, args: StageArgs,
