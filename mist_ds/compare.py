@@ -9,7 +9,8 @@ Memory is compared per stage: the measured peak of a stage is the largest max_me
 over its ranks (rank layout of DeepSpeed's PipeModelDataParallelTopology: stage s owns ranks
 [s*dp*tp, (s+1)*dp*tp)). Relative error = (predicted - measured) / measured.
 The kernels the run recorded (RunReport.kernels) are shown in one line; runs older than that
-record show none.
+record show none. The prediction follows the run's ZeRO-3 start-up too (RunReport.zero_init: under
+deepspeed.zero.Init, or the whole-model build of runs that recorded none).
 A run of another plan (plan_hash mismatch) is refused with exit 2 unless --force.
 Exit codes: 0 ok, 2 user error.
 """
@@ -54,11 +55,12 @@ def prediction_for(plan: Plan, run: RunReport, hardware: str | None = None,
         try:
             name = hardware or profile_for_gpu(run.gpu_name)
             from mist_ds.cost.kernel_set import KernelSet
-            from mist_ds.cost.plan_predict import predict_plan
+            from mist_ds.cost.plan_predict import predict_plan, zero_init_of
 
             profile = load_hardware(name)
             kernels = KernelSet.from_record(run.kernels)
-            return predict_plan(plan, profile, kernels=kernels), f"mist_ds.cost.predict_plan on {profile.name}"
+            return (predict_plan(plan, profile, kernels=kernels, zero_init=zero_init_of(run.zero_init)),
+                    f"mist_ds.cost.predict_plan on {profile.name}")
         except ImportError:
             reason = "mist_ds.cost is not available"
         except ValueError as err:
@@ -99,7 +101,7 @@ def comparison(plan: Plan, run: RunReport, hardware: str | None = None, stored: 
         "plan_hash": plan.without_prediction().content_hash(), "run_plan_hash": run.plan_hash,
         "same_plan": run.plan_hash in (hashes or {plan.without_prediction().content_hash()}),
         "status": run.status, "gpu_name": run.gpu_name, "num_gpus": run.num_gpus,
-        "prediction_source": source, "kernels": dict(run.kernels),
+        "prediction_source": source, "kernels": dict(run.kernels), "zero_init": run.zero_init,
         "iteration_time": {"predicted_s": predicted_t, "measured_s": measured_t,
                            "measured_iqr_s": run.iteration_time_iqr_s,
                            "rel_error": rel_error(predicted_t, measured_t)},
@@ -125,6 +127,8 @@ def render(result: dict) -> str:
              f"prediction: {result['prediction_source']}"]
     if result.get("kernels"):
         lines.append(f"kernels: {kernel_summary(result['kernels'])}")
+    if result.get("zero_init"):
+        lines.append("build: under deepspeed.zero.Init (ZeRO-3 parameters partitioned as they were created)")
     if result["gpu_name"] == "cpu":
         lines.append("note: a CPU run (fp32, gloo): the prediction is for the plan's GPUs, not this machine")
     if result["status"] != "ok":

@@ -1,7 +1,8 @@
 """Score committed (plan, run) pairs against the CURRENT cost model: per-run errors and the
 statistics the accuracy report prints. Pure apart from reading files; no torch.
 
-Each run is predicted for the kernels it ran (RunReport.kernels; none recorded: the eager set).
+Each run is predicted for the kernels it ran (RunReport.kernels; none recorded: the eager set) and
+for the ZeRO-3 start-up it had (RunReport.zero_init; none recorded: the whole-model build).
 Errors are relative: (predicted - measured) / measured. Memory is per stage: the measured peak of
 a stage is the largest over its ranks (mist_ds.compare.stage_peaks); a plan's memory error is the
 error of its worst stage. Host memory (offload plans): the prediction's per-GPU cpu_memory_bytes
@@ -26,6 +27,7 @@ from mist_ds.config.request import HostLimits
 from mist_ds.config.units import GIB
 from mist_ds.cost import predict_plan
 from mist_ds.cost.kernel_set import KernelSet
+from mist_ds.cost.plan_predict import zero_init_of
 from mist_ds.emit.host import node_need_bytes
 
 
@@ -60,6 +62,9 @@ class Scored:
     kernels: str = "not recorded"
     """The kernels the run recorded (mist_ds.compare.kernel_summary of RunReport.kernels), or
     'not recorded' for a run older than that record."""
+    zero_init: bool | None = None
+    """RunReport.zero_init of the run (None: not recorded, the whole-model build): the ZeRO-3
+    start-up term its prediction used (cost/memory.py, Build)."""
     rejected: str = ""
     """Why the current search would not emit this plan (its host-memory rule), or '' when it would;
     the report lists such runs apart and leaves them out of the targets."""
@@ -106,7 +111,7 @@ def score(name: str, source: str, plan_path: Path, run_path: Path, in_sample: tu
     plan, run = Plan.load_checked(plan_path, "plan"), RunReport.load_checked(run_path, "run report")
     hw = hardware_of(run, cache)
     bare = plan.without_prediction()
-    pred = predict_plan(bare, hw, run_kernels(run))
+    pred = predict_plan(bare, hw, run_kernels(run), zero_init_of(run.zero_init))
     knobs = knobs_of(plan)
     cap = plan.gpu_memory_cap_bytes or hw.gpu_memory_bytes
     ok = run.status == "ok"
@@ -132,7 +137,7 @@ def score(name: str, source: str, plan_path: Path, run_path: Path, in_sample: tu
         mem_error_allocated=_worst([rel_error(m["predicted_bytes"], m["allocated_bytes"]) for m in memory]) if ok else None,
         host_predicted_bytes=host_pred, host_measured_bytes=host_meas,
         host_error=rel_error(host_pred, host_meas), error_message=run.error_message,
-        kernels=kernel_summary(run.kernels), rejected=host_rejection(plan, pred, hw, offload))
+        kernels=kernel_summary(run.kernels), zero_init=run.zero_init, rejected=host_rejection(plan, pred, hw, offload))
 
 
 def run_kernels(run: RunReport) -> KernelSet:

@@ -8,6 +8,7 @@ from pathlib import Path
 from mist_ds.config import HardwareProfile, Plan, RunReport
 from mist_ds.config.plan import plan_file_hashes
 from mist_ds.cost.kernel_set import KernelSet
+from mist_ds.cost.plan_predict import zero_init_of
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,12 @@ class RunPair:
         """The kernel set the run ran (RunReport.kernels; none recorded: the eager set), which the
         cost model must predict, whatever the runtime's default is now."""
         return KernelSet.from_record(self.run.kernels)
+
+    @property
+    def zero_init(self) -> bool:
+        """Whether the run built its ZeRO-3 model under deepspeed.zero.Init (RunReport.zero_init;
+        none recorded: the whole-model build), which the cost model's start-up term must follow."""
+        return zero_init_of(self.run.zero_init)
 
 
 def run_stem(path: Path) -> str:

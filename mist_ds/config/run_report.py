@@ -93,6 +93,13 @@ class RunReport(StrictModel):
     to one with it), the value lists each with its ranks, e.g. 'liger on ranks 0,1; chunked_compile on
     ranks 2,3'. A failure report holds the failing rank's own view, or nothing when it failed before
     the model was built. Empty: not recorded (every report written before the field existed)."""
+    zero_init: bool | None = None
+    """Whether the runtime built the model under deepspeed.zero.Init (mist_ds/runtime/build.py
+    uses_zero_init: ZeRO-3 plans on stock DeepSpeed), which partitions each parameter as it is created,
+    so no rank ever holds the whole 16-bit model at start-up; False: the model (or pipeline stage) was
+    built whole on the device and partitioned, if at all, by deepspeed.initialize. None: not recorded
+    (every report written before the field existed), which is the whole-model build; the cost model
+    predicts such runs with the whole-model start-up term (cost/memory.py 'build_weights')."""
 
     @model_validator(mode="after")
     def _error_has_message(self) -> RunReport:

@@ -51,11 +51,25 @@ the torch optimizer's step):
   persistent fp32 gradient on its own device (stage3.py initialize_optimizer_states:
   subgroup_gradient_buffer.to(subgroup_to_device); _release_sub_group keeps it): 4 bytes per
   parameter of the GPU sub-groups. offload_param keeps the 16-bit partition on the CPU.
-* Build (ZeRO-3): the runtime builds the whole stage on the GPU before deepspeed.initialize
-  partitions it (mist_ds/runtime/build.py build_runtime; stage3.py converts the built module), so
-  e*N is allocated once at start-up, plus two copies of the largest tensor while it is partitioned
-  (measured: l7-2g-c40-b4-z3-off1-rc32 peaked at 13.04 GiB allocated = 12.55 GiB of 16-bit model +
-  2 x 0.24 GiB embedding; l38b-2g-c40-b4-z3-w1-off1-rc32 at 16.91 = 14.96 + 2 x 0.98 GiB).
+* Build (ZeRO-3), two ways (StageCostModel's zero_init picks one; RunReport.zero_init records
+  which a run used):
+  - whole ('build_weights'; every run before RunReport.zero_init existed): the runtime built the
+    whole stage on the GPU before deepspeed.initialize partitioned it (zero/parameter_offload.py
+    _convert_to_zero_parameters -> Init(module=...)), so e*N was allocated once at start-up, plus
+    two copies of the largest tensor while it is partitioned (measured:
+    l7-2g-c40-b4-z3-off1-rc32 peaked at 13.04 GiB allocated = 12.55 GiB of 16-bit model +
+    2 x 0.24 GiB embedding; l38b-2g-c40-b4-z3-w1-off1-rc32 at 16.91 = 14.96 + 2 x 0.98 GiB).
+  - under deepspeed.zero.Init ('build_weights_zero_init'; runtime/build.py zero_init_context, the
+    default): each module's parameters are partitioned when its __init__ returns
+    (partition_parameters.py partition_after -> Init._post_init_method -> _zero_init_param ->
+    _partition_param: the partition is allocated on the remote device, 'cpu' under offload_param,
+    then free_param drops the whole tensor). The GPU holds the partitions built so far, e*N/dp
+    (none with offload_param), plus the tensor being built: runtime/tp.py seeded_normal draws the
+    whole fp32 tensor before its TP shard is taken (4*tp*MP) beside the 16-bit shard (e*MP), an
+    upper bound also of FusedColumnLinear's shards + concatenation (2e*MP) and of the partition
+    copy (e*MP/dp). stage3.py _create_fp16_partitions_with_defragmentation then moves the partitions
+    through a CPU buffer into one flat GPU buffer (zero/utils.py defragment: the old ones are freed
+    first), e*N/dp again; no whole 16-bit copy of the stage exists.
 * ZeRO-3 working set (not visible in the CPU probe: gathered during forward/backward): one block's
   full parameters plus the prefetch bucket, bounded by stage3_max_live_parameters.
 """
@@ -134,6 +148,7 @@ def model_state_exprs(model: ModelSpec) -> dict[str, sp.Expr]:
         "buckets": kept_buckets + staging, "passing_buckets": passing_buckets + fresh_grad,
         "gathered": gathered,
         "build_weights": Z3 * ELEM * (n + 2 * MP),
+        "build_weights_zero_init": Z3 * (ELEM * n * (1 - ow) / dp + (FP32 * tp + ELEM) * MP),
         "step_weights": ELEM * (1 - Z3) * n + w_part,
         # fp32 gradient at step: ZeRO-0/1/2 upcast the whole partition; ZeRO-3 one optimizer sub-group
         # at a time (stage3.py step: _prepare_sub_group -> _prepare_fp32_grad_for_sub_group, freed

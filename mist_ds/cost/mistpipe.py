@@ -353,11 +353,12 @@ class MistpipeStageCostModel(StageCostModel):
 
 def cost_model_for(executor: str, model, hw, seq_len: int, dtype: str = "bf16", num_nodes: int = 1,
                    gpus_per_node: int = 1, attention: str = "sdpa",
-                   kernels: KernelSet | None = None) -> StageCostModel:
+                   kernels: KernelSet | None = None, zero_init: bool = True) -> StageCostModel:
     """The stage cost model of an executor (config/executors.py): mistpipe's, else stock DeepSpeed's,
-    for the kernel set `kernels` (None: the runtime's default)."""
-    cls = MistpipeStageCostModel if executor == "mistpipe" else StageCostModel
-    return cls(model, hw, seq_len, dtype, num_nodes, gpus_per_node, attention=attention, kernels=kernels)
+    for the kernel set `kernels` (None: the runtime's default). `zero_init` (stock DeepSpeed only:
+    mistpipe always builds its stage whole, state_bytes 'build'): StageCostModel's start-up choice."""
+    cls, extra = (MistpipeStageCostModel, {}) if executor == "mistpipe" else (StageCostModel, {"zero_init": zero_init})
+    return cls(model, hw, seq_len, dtype, num_nodes, gpus_per_node, attention=attention, kernels=kernels, **extra)
 
 
 def evaluate_by_executor(stock: StageCostModel, mistpipe: MistpipeStageCostModel, args: StageArgs,

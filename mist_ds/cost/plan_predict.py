@@ -66,13 +66,17 @@ def timeline_of(plan: Plan, stages: tuple[StagePrediction, ...] | None = None) -
                              [s.step_s for s in stages], pred.p2p_s, plan.grad_accum_steps, pred.tied_sync_s)
 
 
-def predict_plan(plan: Plan, hw: HardwareProfile, kernels: KernelSet | None = None) -> PlanPrediction:
+def predict_plan(plan: Plan, hw: HardwareProfile, kernels: KernelSet | None = None,
+                 zero_init: bool = True) -> PlanPrediction:
     """The cost model's prediction of `plan` on `hw` (PlanPrediction, mist_ds/config/prediction.py)
     when it runs the element-wise and loss kernels `kernels` (cost/kernel_set.py; e.g.
     KernelSet.from_record(run.kernels)); None: the set the runtime runs by default on CUDA at the
-    plan's tp (config/kernel_picks.py)."""
+    plan's tp (config/kernel_picks.py). `zero_init`: a ZeRO-3 model is built under
+    deepspeed.zero.Init (the runtime's way, runtime/build.py uses_zero_init) or, False, whole on
+    the GPU first (runs whose RunReport.zero_init is not True: zero_init_of)."""
     model = cost_model_for(plan.executor, plan.model, hw, plan.seq_len, plan.dtype, plan.cluster.num_nodes,
-                           plan.cluster.gpus_per_node, attention=plan.attention, kernels=kernels)
+                           plan.cluster.gpus_per_node, attention=plan.attention, kernels=kernels,
+                           zero_init=zero_init)
     costs = [model.evaluate(plan_stage_args(plan, i)) for i in range(plan.num_stages)]
     p2p, tied = p2p_time_s(plan, model), tied_sync_s(plan, model)
     forward = [float(c.forward_time_s) for c in costs]
@@ -85,3 +89,10 @@ def predict_plan(plan: Plan, hw: HardwareProfile, kernels: KernelSet | None = No
     mfu = flops / (iteration * plan.cluster.num_gpus * hw.peak_bf16_tflops * 1e12)
     return PlanPrediction(iteration_time_s=iteration, throughput_tokens_per_s=tokens / iteration,
                           mfu=mfu, stages=stages, hardware_name=hw.name, p2p_s=p2p, tied_sync_s=tied)
+
+
+def zero_init_of(recorded: bool | None) -> bool:
+    """predict_plan's zero_init for a run that recorded RunReport.zero_init = `recorded`: only a
+    recorded True built under deepspeed.zero.Init; None (every report written before the field)
+    is the whole-model build the runtime did then."""
+    return recorded is True

@@ -66,11 +66,16 @@ class StageCostModel:
     attention grid (measured with SDPA's default dispatch). `kernels` is the element-wise and loss
     kernel set (cost/kernel_set.py): None, the search's case, costs what the runtime runs by default
     at each strategy's tp (config/kernel_picks.py); a KernelSet one fixed set (a run's record).
+    `zero_init`: ZeRO-3 stages are built under deepspeed.zero.Init (True: what the runtime does,
+    runtime/build.py uses_zero_init, and what the search costs) or whole on the GPU before
+    deepspeed.initialize partitions them (False: runs whose RunReport.zero_init is not True); it
+    picks the start-up term (cost/memory.py, Build).
     """
 
     def __init__(self, model: ModelSpec, hw: HardwareProfile, seq_len: int, dtype: str = "bf16",
                  num_nodes: int = 1, gpus_per_node: int = 1, attention: str = "sdpa",
-                 kernels: KernelSet | None = None):
+                 kernels: KernelSet | None = None, zero_init: bool = True):
+        self.zero_init = zero_init
         self.model, self.hw, self.seq_len, self.dtype = model, hw, seq_len, dtype
         self.num_nodes, self.gpus_per_node = num_nodes, gpus_per_node
         self.causal = True
@@ -164,15 +169,16 @@ class StageCostModel:
         Forward/backward peaks at the start of the last micro-batch's backward: model states (the
         larger of the gradient partition and ZeRO-1's accumulated whole gradients), saved
         activations, kept buffers, and the larger of the loss's logits working set and the buffers
-        that only exist once parameter gradients flow. Build: the whole 16-bit stage on the GPU
-        before ZeRO-3 partitions it (cost/memory.py).
+        that only exist once parameter gradients flow. Build: ZeRO-3's start-up, under
+        deepspeed.zero.Init or (zero_init False) the whole 16-bit stage on the GPU before
+        deepspeed.initialize partitions it (cost/memory.py).
         """
         grads = np.maximum(t["gradients"], t["accumulated_gradients"])
         fwd_bwd = (t["weights"] + grads + t["optimizer"] + t["activations"]
                    + t["buckets"] + t["gathered"] + np.maximum(t["logits"], t["passing_buckets"]))
         step_grads = t["step_gradients"] + t["step_convert"]
         step = t["step_weights"] + step_grads + t["optimizer"] + t["step_buffers"]
-        build = t["build_weights"]
+        build = t["build_weights_zero_init" if self.zero_init else "build_weights"]
         raw = np.maximum(np.maximum(fwd_bwd, step), build)
         at_build, at_step = build >= raw, (build < raw) & (step > fwd_bwd)
         allowance = raw * self.allocator_fraction

@@ -7,6 +7,7 @@ MistPipelineModule and runs on `build_mistpipe_engine` (runtime/mistpipe), one o
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from dataclasses import dataclass, field
@@ -41,6 +42,8 @@ class Runtime:
     adam_impl: str = ""
     kernels: dict[str, str] = field(default_factory=dict)
     """What the model runs (resolve_kernels; RunReport.kernels)."""
+    zero_init: bool = False
+    """The model was built under deepspeed.zero.Init (uses_zero_init; RunReport.zero_init)."""
 
 
 def on_cpu() -> bool:
@@ -138,16 +141,46 @@ def build_runtime(plan: Plan, local_rank: int, precision: Precision | None = Non
         engine = build_deepspeed(plan, opts, topology, mpu, config)
     return Runtime(engine=engine, pipelined=plan.num_stages > 1 or plan.executor == "mistpipe", dp=plan.dp,
                    dp_rank=mpu.get_data_parallel_rank(), device=device, precision=precision,
-                   adam_impl=adam_impl, kernels=record)
+                   adam_impl=adam_impl, kernels=record, zero_init=uses_zero_init(plan))
+
+
+def uses_zero_init(plan: Plan) -> bool:
+    """True when the runtime builds the plan's model under deepspeed.zero.Init: ZeRO-3 on stock
+    DeepSpeed (never pipelined there: config/executors.py pipeline_zero). mistpipe and ZeRO 0-2
+    build the whole model (stage) on the device."""
+    return plan.executor == "deepspeed" and plan.num_stages == 1 and plan.memory.zero_stage == 3
+
+
+def zero_init_context(plan: Plan, opts: BuildOptions, mpu: MistMpu, config: dict):
+    """deepspeed.zero.Init for a uses_zero_init plan (else a no-op context): each module's
+    parameters are partitioned over the data-parallel group as soon as its __init__ returns
+    (partition_parameters.py InsertPostInitMethodToModuleSubClasses.partition_after ->
+    Init._post_init_method), onto the CPU when the plan offloads weights (offload_param: remote_device
+    'cpu', pinned as the config says), so no rank ever holds the whole 16-bit model. The group is the
+    one deepspeed.initialize would partition over (zero/parameter_offload.py
+    _convert_to_zero_parameters: mpu.get_data_parallel_group()). tensor_overrides=[]: our
+    constructors give every tensor its device and dtype; DeepSpeed's default overrides would turn
+    runtime/tp.py seeded_normal's fp32 draw into a 16-bit draw and change the weights."""
+    if not uses_zero_init(plan):
+        return contextlib.nullcontext()
+    offload = config.get("zero_optimization", {}).get("offload_param") or {}
+    on_host = offload.get("device", "none") == "cpu"
+    return deepspeed.zero.Init(config_dict_or_path=config, mpu=mpu,
+                               data_parallel_group=mpu.get_data_parallel_group(),
+                               remote_device="cpu" if on_host else None,
+                               pin_memory=on_host and bool(offload.get("pin_memory", False)),
+                               dtype=opts.dtype, tensor_overrides=[])
 
 
 def build_deepspeed(plan: Plan, opts: BuildOptions, topology, mpu: MistMpu, config: dict):
-    """Stock DeepSpeed: a PipelineEngine for pipelines, else a DeepSpeedEngine over MistModel."""
+    """Stock DeepSpeed: a PipelineEngine for pipelines, else a DeepSpeedEngine over MistModel (built
+    under deepspeed.zero.Init for ZeRO-3: zero_init_context)."""
     if plan.num_stages > 1:
         model = MistPipelineModule(plan, opts, topology)
         engine_mpu = None  # the PipelineEngine uses the module's own grid
     else:
-        model = MistModel(plan.model, opts, plan_roles(plan))
+        with zero_init_context(plan, opts, mpu, config):
+            model = MistModel(plan.model, opts, plan_roles(plan))
         engine_mpu = mpu  # also when tp = 1: deepspeed.utils.groups keeps the last engine's mpu
     params = [p for p in model.parameters() if p.requires_grad]
     engine, _, _, _ = deepspeed.initialize(model=model, model_parameters=params, config=config,

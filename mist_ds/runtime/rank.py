@@ -180,6 +180,7 @@ def train(args, plan, ds_config, hardware, source) -> int:
     precision = args.precision or ("fp32" if eng.on_cpu() else plan.dtype)
     losses: list[float] = []
     kernels: dict[str, str] = {}  # what the model runs, once it is built
+    zero_init = eng.uses_zero_init(plan)  # how it is built (RunReport.zero_init)
 
     fault = injected_fault()
     stop = host_memory_stop(plan, args, precision)
@@ -200,11 +201,12 @@ def train(args, plan, ds_config, hardware, source) -> int:
         kernels = rt.kernels
         losses, times = run_steps(plan, rt, source, args.steps, progress, losses)
         report = success_report(plan, losses, times, warmup=args.warmup, precision=precision,
-                                hardware=hardware, kernels=kernels)
+                                hardware=hardware, kernels=kernels, zero_init=rt.zero_init)
         report = report.model_copy(update={"adam_impl": rt.adam_impl})
     except torch.OutOfMemoryError as err:
         write_report(failure_report(plan, "oom", str(err), steps_done=len(losses), warmup=args.warmup,
-                                    precision=precision, losses=losses, kernels=kernels), args.report)
+                                    precision=precision, losses=losses, kernels=kernels,
+                                    zero_init=zero_init), args.report)
         print(f"[mist_ds] rank {dist.get_rank()}: out of memory: {str(err).splitlines()[0]}",
               file=sys.stderr)
         return EXIT_OOM
@@ -217,7 +219,7 @@ def train(args, plan, ds_config, hardware, source) -> int:
             return EXIT_OOM
         write_report(failure_report(plan, "error", f"{type(err).__name__}: {err}",
                                     steps_done=len(losses), warmup=args.warmup, precision=precision,
-                                    losses=losses, kernels=kernels), args.report)
+                                    losses=losses, kernels=kernels, zero_init=zero_init), args.report)
         return EXIT_ERROR
     if dist.get_rank() == 0:
         write_report(report, args.report)

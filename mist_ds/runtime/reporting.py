@@ -92,25 +92,28 @@ def _base(plan: Plan, steps: int, warmup: int, precision: str) -> dict:
 
 
 def failure_report(plan: Plan, status: str, message: str, *, steps_done: int, warmup: int,
-                   precision: str, losses: list[float], kernels: dict[str, str] | None = None) -> RunReport:
-    """What a failing rank knows: its own peak memory (GPU and host), the losses so far and the
-    kernels its model was built with (None: it failed before)."""
+                   precision: str, losses: list[float], kernels: dict[str, str] | None = None,
+                   zero_init: bool | None = None) -> RunReport:
+    """What a failing rank knows: its own peak memory (GPU and host), the losses so far, the
+    kernels its model was built with (None: it failed before) and whether its build used
+    deepspeed.zero.Init (None: it failed before the build began)."""
     alloc, reserved = memory_peaks()
     rank = dist.get_rank() if dist.is_initialized() else 0
     first_line = (message.strip().splitlines() or [type(message).__name__])[0][:500]
     return RunReport(status=status, error_message=first_line or status,
                      peak_allocated_bytes=(alloc,) if alloc else (),
                      peak_reserved_bytes=(reserved,) if reserved else (),
-                     losses=tuple(losses), failed_rank=rank, kernels=dict(kernels or {}),
+                     losses=tuple(losses), failed_rank=rank, kernels=dict(kernels or {}), zero_init=zero_init,
                      **host_fields([host_sample()]),
                      **_base(plan, steps_done, warmup, precision))
 
 
 def success_report(plan: Plan, losses: list[float], times: list[float], *, warmup: int,
                    precision: str, hardware: HardwareProfile | None,
-                   kernels: dict[str, str] | None = None) -> RunReport:
+                   kernels: dict[str, str] | None = None, zero_init: bool | None = None) -> RunReport:
     """Gather every rank's memory peaks and kernels (collective: all ranks call it) and build the
-    report; `kernels`: this rank's (runtime/build.py resolve_kernels)."""
+    report; `kernels`: this rank's (runtime/build.py resolve_kernels); `zero_init`: whether the model
+    was built under deepspeed.zero.Init (runtime/build.py uses_zero_init; the same on every rank)."""
     peaks = [None] * dist.get_world_size()
     dist.all_gather_object(peaks, (memory_peaks(), host_sample(), dict(kernels or {})))
     timed = times[warmup:]
@@ -125,7 +128,7 @@ def success_report(plan: Plan, losses: list[float], times: list[float], *, warmu
                      iteration_time_iqr_s=iqr, tokens_per_s=tokens_s, achieved_tflops_per_gpu=tflops,
                      mfu=mfu, losses=tuple(losses),
                      hardware_name=hardware.name if (hardware is not None and on_gpu) else "",
-                     kernels=merge_kernels([ran for _, _, ran in peaks]),
+                     kernels=merge_kernels([ran for _, _, ran in peaks]), zero_init=zero_init,
                      **host_fields([host for _, host, _ in peaks]),
                      **_base(plan, len(losses), warmup, precision))
 

@@ -43,6 +43,10 @@ CASES: dict[str, Plan] = {
     "zero3_half_opt_offload": one_stage(zero_stage=3, offload_optimizer=0.5),
     "llama_tp1": one_stage(LLAMA, zero_stage=1),
     "llama_tp2": make_plan(LLAMA, [{"end": 3}], tp=2),
+    # ZeRO-3 builds under deepspeed.zero.Init: Llama's fused q|k|v and gate|up, RoPE and untied head
+    # partitioned at creation over 2 ranks, and the TP layers (tp 2, one data-parallel rank)
+    "llama_zero3": one_stage(LLAMA, zero_stage=3),
+    "llama_tp2_zero3": make_plan(LLAMA, [{"end": 3}], tp=2, zero_stage=3),
     # mistpipe through build_runtime: one stage (a one-stage PipelineModule with the tied embedding
     # shared), ZeRO-3 with half of the optimizer states and gradients on the host
     "mistpipe_one_stage": one_stage(zero_stage=3, offload_optimizer=0.5, executor="mistpipe"),
@@ -59,4 +63,5 @@ PAIRS = [
     ("zero1", "recompute"), ("zero1", "act_offload"), ("pipe_uneven", "pipe_recompute"),
     ("zero2", "zero2_opt_offload"), ("zero3", "zero3_param_offload"),
     ("zero3", "zero3_half_opt_offload"), ("llama_tp1", "llama_tp2"), ("zero1", "mistpipe_one_stage"),
+    ("llama_tp1", "llama_zero3"), ("llama_tp1", "llama_tp2_zero3"),
 ]
