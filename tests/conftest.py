@@ -89,19 +89,22 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 # make test runs files on 2 workers in this order (--dist loadfile --no-loadscope-reorder): the longest
 # first, so that the two workers finish together instead of one starting a 70 s file at the end
-# (bench/results/test_durations.md has the measured times; a file not listed runs after these).
+# (bench/results/test_durations.md has the measured times; a file not listed runs after these). A file
+# that makes a shared run (tests/shared_runs.py) comes well before the other file reading it, so that
+# the reader finds it made instead of waiting for the lock: test_parity.py before test_report_kernels.py
+# (not listed), test_run_batch.py before test_train_cli.py.
 LONGEST_FILES_FIRST = (
     "tests/runtime/test_mistpipe_equivalence.py",
     "tests/bench/test_parity.py",
-    "tests/runtime/test_loss_equivalence.py",
     "tests/runtime/test_run_wrapper.py",
-    "tests/cost/test_deepspeed_states.py",
-    "tests/runtime/test_mistpipe_train_cli.py",
-    "tests/runtime/test_train_cli.py",
     "tests/bench/test_run_batch.py",
+    "tests/runtime/test_loss_equivalence.py",
     "tests/bench/test_baseline.py",
-    "tests/runtime/test_mistpipe_units.py",
+    "tests/runtime/test_mistpipe_train_cli.py",
+    "tests/cost/test_deepspeed_states.py",
     "tests/test_readme_commands.py",
+    "tests/runtime/test_train_cli.py",
+    "tests/runtime/test_mistpipe_units.py",
     "tests/runtime/test_loss.py",
 )
 
