@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sys
 import tempfile
 
 import pytest
+
+from tests.shared_runs import batch_cpu_run, parity_cpu_run  # noqa: F401 (fixtures of two test files each)
 
 CPUINFO_ENV = "MIST_DS_TEST_CPUINFO"
 _CREATED = pytest.StashKey[str]()
@@ -26,12 +29,27 @@ def _one_ninja() -> None:
         os.environ["PATH"] = os.pathsep.join([venv_bin, *parts])
 
 
+def _own_extensions_dir() -> None:
+    """DeepSpeed's JIT ops of the session (cpu_adam, fused_adam, the shm comm op) build in a folder of
+    this venv's own (TORCH_EXTENSIONS_DIR, unless set): in torch's shared default, any other process on
+    the machine that builds an op with /usr/bin/ninja (a script run without the venv on PATH) rewrites
+    the .ninja_log in its format, and the session's next op load recompiles (cpu_adam: 30-190 s, under
+    the build lock every DeepSpeed process of the session waits on; twice in one measured run)."""
+    if "TORCH_EXTENSIONS_DIR" in os.environ:
+        return
+    key = hashlib.sha1(f"{sys.prefix}|{sys.version}".encode()).hexdigest()[:10]
+    folder = os.path.join(os.path.expanduser("~"), ".cache", "torch_extensions", f"mist_ds_tests_{key}")
+    os.environ["TORCH_EXTENSIONS_DIR"] = folder
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """py-cpuinfo's get_cpu_info() costs a Python subprocess and a 1 s sleep per call (DeepSpeed calls it
     per DeepSpeedCPUAdam and per op build): the first pytest process asks once and writes the answer to
     a file that its xdist workers and every launched process (tests/subprocess_site/sitecustomize.py)
-    read instead; this process uses it too. And one ninja for the whole session (_one_ninja)."""
+    read instead; this process uses it too. And one ninja and one build folder for the whole session
+    (_one_ninja, _own_extensions_dir)."""
     _one_ninja()
+    _own_extensions_dir()
     try:
         import cpuinfo
     except ImportError:
@@ -71,19 +89,22 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 # make test runs files on 2 workers in this order (--dist loadfile --no-loadscope-reorder): the longest
 # first, so that the two workers finish together instead of one starting a 70 s file at the end
-# (bench/results/test_durations.md has the measured times; a file not listed runs after these).
+# (bench/results/test_durations.md has the measured times; a file not listed runs after these). A file
+# that makes a shared run (tests/shared_runs.py) comes well before the other file reading it, so that
+# the reader finds it made instead of waiting for the lock: test_parity.py before test_report_kernels.py
+# (not listed), test_run_batch.py before test_train_cli.py.
 LONGEST_FILES_FIRST = (
     "tests/runtime/test_mistpipe_equivalence.py",
     "tests/bench/test_parity.py",
-    "tests/runtime/test_loss_equivalence.py",
     "tests/runtime/test_run_wrapper.py",
-    "tests/cost/test_deepspeed_states.py",
-    "tests/runtime/test_mistpipe_train_cli.py",
-    "tests/runtime/test_train_cli.py",
     "tests/bench/test_run_batch.py",
+    "tests/runtime/test_loss_equivalence.py",
     "tests/bench/test_baseline.py",
-    "tests/runtime/test_mistpipe_units.py",
+    "tests/runtime/test_mistpipe_train_cli.py",
+    "tests/cost/test_deepspeed_states.py",
     "tests/test_readme_commands.py",
+    "tests/runtime/test_train_cli.py",
+    "tests/runtime/test_mistpipe_units.py",
     "tests/runtime/test_loss.py",
 )
 

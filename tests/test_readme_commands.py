@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import child_pythonpath
+
 ROOT = Path(__file__).resolve().parents[1]
 BLOCK = re.compile(r"(?:<!-- readme-test: skip \((?P<why>.+?)\) -->\n)?```(?P<lang>[\w-]*)\n(?P<body>.*?)^```",
                    re.S | re.M)
@@ -65,7 +67,7 @@ def fresh_folder(tmp_path_factory) -> Path:
 @pytest.mark.parametrize("body", _runnable())
 def test_readme_block_runs(body: str, fresh_folder: Path):
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-           "PYTHONPATH": str(fresh_folder)}
+           "PYTHONPATH": child_pythonpath(fresh_folder)}  # + tests/subprocess_site, as every launch of the suite
     env.pop("MIST_DS_PROFILES", None)
     done = subprocess.run(["bash", "-euo", "pipefail", "-c", body], cwd=fresh_folder, env=env, text=True,
                           capture_output=True, timeout=600, stdin=subprocess.DEVNULL)

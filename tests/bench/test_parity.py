@@ -5,19 +5,12 @@ a ZeRO-3 + recompute pair and a pipeline pair, traced, end to end (tiny Llama)."
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from bench.runtime import parity, parity_report, trace_summary
 from mist_ds.config import RunReport
-from tests.helpers import child_pythonpath
-from tests.runtime.plans import LLAMA
 
-ROOT = Path(__file__).resolve().parents[2]
 W7B = parity.Workload()
 
 
@@ -137,17 +130,12 @@ def test_static_block_counts():
 
 
 @pytest.mark.distributed
-def test_zero3_and_pipeline_pairs_on_two_cpu_ranks(tmp_path):
+def test_zero3_and_pipeline_pairs_on_two_cpu_ranks(parity_cpu_run):
+    """The run (tests/shared_runs.py, made once: its mist_ds sides are also the runs whose kernels
+    tests/runtime/test_report_kernels.py checks): `parity.py run --configs zero3-rc,pp2 --trace` on a
+    2-layer tiny Llama, seq 32, batch 8, 2 CPU ranks."""
     pytest.importorskip("transformers")
-    LLAMA.model_copy(update={"num_layers": 2}).save(tmp_path / "tiny.json")
-    env = {**os.environ, "DS_ACCELERATOR": "cpu", "OMP_NUM_THREADS": "1", "PYTHONPATH": child_pythonpath(ROOT),
-           "PATH": str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")}
-    out = tmp_path / "out"
-    proc = subprocess.run([sys.executable, "bench/runtime/parity.py", "run", "--out", str(out), "--model",
-                           str(tmp_path / "tiny.json"), "--seq-len", "32", "--global-batch", "8",
-                           "--configs", "zero3-rc,pp2", "--trace"],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=1200)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    out = parity_cpu_run
     bundle = json.loads((out / "parity.json").read_text())
     assert [p["config"]["name"] for p in bundle["pairs"]] == ["zero3-rc", "pp2"]
     for pair in bundle["pairs"]:

@@ -4,11 +4,7 @@ side by side, an injected OOM, a time-out, a rank killed by a signal, all bundle
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 
@@ -16,45 +12,15 @@ from bench.accuracy.jobs import make_job, outcome
 from bench.accuracy.run_batch import Batch
 from bench.accuracy.unpack import unpack
 from mist_ds.config import RunReport
-from tests.helpers import child_pythonpath
-from tests.runtime.plans import CASES, GPT, make_plan
+from tests.runtime.plans import CASES
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def cpu_env() -> dict:
-    venv_bin = str(Path(sys.executable).parent)
-    return {**os.environ, "DS_ACCELERATOR": "cpu", "OMP_NUM_THREADS": "1", "PYTHONPATH": child_pythonpath(ROOT),
-            "PATH": venv_bin + os.pathsep + os.environ.get("PATH", "")}
-
-
-@pytest.fixture(scope="module")
-def batch_run(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("batch")
-    one_rank = make_plan(GPT, [{"end": GPT.num_layers}], zero_stage=0, micro_batch=4)
-    paths = {"one_a": tmp / "one_a.plan.json", "two": tmp / "two.plan.json"}
-    one_rank.save(paths["one_a"])
-    CASES["zero1"].save(paths["two"])
-    jobs = [
-        {"name": "one_a", "plan": str(paths["one_a"]), "steps": 3, "warmup": 1},
-        {"name": "one_b", "plan": str(paths["one_a"]), "steps": 3, "warmup": 1},
-        {"name": "oom", "plan": str(paths["two"]), "steps": 3, "warmup": 1, "env": {"MIST_DS_FAULT": "oom:1:0"}},
-        {"name": "slow", "plan": str(paths["two"]), "steps": 3, "warmup": 1, "timeout_s": 3},
-        {"name": "killed", "plan": str(paths["two"]), "train_script": str(ROOT / "tests/bench/fake_train.py")},
-    ]
-    (tmp / "jobs.json").write_text(json.dumps(jobs))
-    out = tmp / "out"
-    proc = subprocess.run([sys.executable, "bench/accuracy/run_batch.py", "--jobs", str(tmp / "jobs.json"),
-                           "--out", str(out), "--gpus", "2", "--budget-s", "400"],
-                          cwd=ROOT, env=cpu_env(), capture_output=True, text=True, timeout=900)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    bundle = json.loads((out / "accuracy_jobs.json").read_text())
-    return tmp, bundle, {run["case"]: run for run in bundle["runs"]}
+# the batch the distributed tests read is tests/shared_runs.py's batch_cpu_run (made once per session: its
+# 'oom' job is also the OOM run tests/runtime/test_train_cli.py checks)
 
 
 @pytest.mark.distributed
-def test_every_outcome_is_a_result(batch_run):
-    _, bundle, runs = batch_run
+def test_every_outcome_is_a_result(batch_cpu_run):
+    _, bundle, runs = batch_cpu_run
     assert set(runs) == {"one_a", "one_b", "oom", "slow", "killed"} and not bundle["not_run"]
     status = {name: run["report"]["status"] for name, run in runs.items()}
     assert status == {"one_a": "ok", "one_b": "ok", "oom": "oom", "slow": "timeout", "killed": "killed"}
@@ -64,8 +30,8 @@ def test_every_outcome_is_a_result(batch_run):
 
 
 @pytest.mark.distributed
-def test_one_rank_runs_share_the_machine_on_distinct_devices_and_ports(batch_run):
-    _, _, runs = batch_run
+def test_one_rank_runs_share_the_machine_on_distinct_devices_and_ports(batch_cpu_run):
+    _, _, runs = batch_cpu_run
     a, b = runs["one_a"], runs["one_b"]
     assert a["concurrent_with"] == ["one_b"] and {a["gpus"][0], b["gpus"][0]} == {0, 1}
     assert len({run["port"] for run in runs.values()}) == len(runs)
@@ -73,8 +39,8 @@ def test_one_rank_runs_share_the_machine_on_distinct_devices_and_ports(batch_run
 
 
 @pytest.mark.distributed
-def test_reports_carry_host_memory_and_log_tails(batch_run):
-    _, _, runs = batch_run
+def test_reports_carry_host_memory_and_log_tails(batch_cpu_run):
+    _, _, runs = batch_cpu_run
     ok = RunReport.model_validate(runs["one_a"]["report"], strict=False)
     assert len(ok.host_peak_rss_bytes) == 1 and ok.host_peak_rss_bytes[0] > 50 * 2**20
     assert ok.node_mem_available_min_bytes and ok.date_utc
@@ -84,8 +50,8 @@ def test_reports_carry_host_memory_and_log_tails(batch_run):
 
 
 @pytest.mark.distributed
-def test_unpack_writes_runs_beside_their_plans(batch_run, tmp_path):
-    tmp, bundle, _ = batch_run
+def test_unpack_writes_runs_beside_their_plans(batch_cpu_run, tmp_path):
+    tmp, bundle, _ = batch_cpu_run
     (tmp_path / "one_a.plan.json").write_text((tmp / "one_a.plan.json").read_text())
     (tmp_path / "oom.plan.json").write_text((tmp / "one_a.plan.json").read_text())  # not what ran
     lines = unpack(bundle, tmp_path)

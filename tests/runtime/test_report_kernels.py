@@ -1,62 +1,64 @@
-"""RunReport.kernels: the runtime records the kernels and loss it resolved (a 2-rank CPU run), the
-resolution is the one the modules run, old run files without the record still load, and compare
-prints the record."""
+"""RunReport.kernels: the runtime records the kernels and loss it resolved (2-rank CPU runs of a
+SwiGLU + RoPE model: the mist_ds sides of the parity run, tests/shared_runs.py), the resolution is the
+one the modules run, old run files without the record still load, and compare prints the record."""
 
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
 import torch
 
 from mist_ds import compare
-from mist_ds.config import RunReport, kernel_picks
+from mist_ds.config import Plan, RunReport, kernel_picks
 from mist_ds.config.run_report import KERNEL_KEYS
 from mist_ds.runtime import build, kernels as K, loss as L
 from mist_ds.runtime.reporting import merge_kernels
 
-from tests.helpers import free_port
+from tests.shared_runs import PARITY_CONFIGS
 from .plans import CASES
-from .test_loss_equivalence import ROOT, cpu_env, deepspeed_cmd
+from .test_loss_equivalence import ROOT
 
 LLAMA = CASES["llama_tp1"]   # SwiGLU + RoPE: every recorded op runs
 GPT = CASES["zero1"]         # GELU, learned positions
 
 
 @pytest.fixture(scope="module")
-def cpu_run(tmp_path_factory) -> tuple[Path, Path]:
-    """One 2-rank CPU (gloo) launch of launch/train.py: (plan file, its RunReport file)."""
-    tmp = tmp_path_factory.mktemp("kernels_run")
-    plan_path = tmp / "plan.json"
-    LLAMA.save(plan_path)
-    (tmp / "hostfile").write_text("localhost slots=2\n")
-    report_path = tmp / "run.json"
-    cmd = deepspeed_cmd(tmp / "hostfile", free_port(), "launch/train.py", "--plan", str(plan_path),
-                        "--steps", "2", "--warmup", "1", "--report", str(report_path))
-    proc = subprocess.run(cmd, cwd=ROOT, env=cpu_env(), capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return plan_path, report_path
+def cpu_runs(parity_cpu_run) -> dict[str, tuple[Plan, Path, Path, int]]:
+    """The mist_ds sides of tests/shared_runs.py's parity run (made once for this file and
+    tests/bench/test_parity.py): 2-rank CPU (gloo) launches of launch/train.py (bench/runtime/
+    traced_train.py: launch/train.py with one step profiled) of a 2-layer tiny Llama, ZeRO-3 +
+    recompute and a 2-stage pipeline. Config name -> (plan, plan file, RunReport file, steps run)."""
+    pairs = json.loads((parity_cpu_run / "parity.json").read_text())["pairs"]
+    runs = {}
+    for name, pair in zip(PARITY_CONFIGS, pairs, strict=True):
+        plan_path = parity_cpu_run / "plans" / f"{name}.plan.json"
+        runs[name] = (Plan.load(plan_path), plan_path, parity_cpu_run / "reports" / f"{name}.mist.run.json",
+                      pair["steps"])
+    return runs
 
 
 @pytest.mark.distributed
-def test_a_cpu_run_records_what_the_runtime_resolved(cpu_run):
-    report = RunReport.load(cpu_run[1])
-    assert report.status == "ok" and report.num_steps == 2
-    expected = {**K.resolved(K.runtime_kernels(LLAMA.attention), on_cuda=False),
-                "attention": K.resolve_attention(LLAMA.attention, torch.zeros(1, dtype=torch.float32)),
-                "loss": L.resolve_loss("auto", on_cuda=False, tp=LLAMA.tp)}
+@pytest.mark.parametrize("name", PARITY_CONFIGS)
+def test_a_cpu_run_records_what_the_runtime_resolved(cpu_runs, name):
+    plan, _, run_path, steps = cpu_runs[name]
+    assert plan.model.activation == "swiglu" and plan.model.position_embedding == "rope"  # every op runs
+    report = RunReport.load(run_path)
+    assert report.status == "ok" and report.num_steps == steps
+    expected = {**K.resolved(K.runtime_kernels(plan.attention), on_cuda=False),
+                "attention": K.resolve_attention(plan.attention, torch.zeros(1, dtype=torch.float32)),
+                "loss": L.resolve_loss("auto", on_cuda=False, tp=plan.tp)}
     assert report.kernels == expected
     # the CPU path is the eager set and the chunked loss whatever config/kernel_picks.py picks for CUDA
     assert report.kernels == {"norm": "torch", "activation": "torch", "rope": "torch",
                               "attention": "sdpa", "loss": "chunked"}
-    assert list(json.loads(cpu_run[1].read_text())["kernels"]) == list(KERNEL_KEYS)
+    assert list(json.loads(run_path.read_text())["kernels"]) == list(KERNEL_KEYS)
 
 
 @pytest.mark.distributed
-def test_compare_shows_the_recorded_kernels(cpu_run, capsys):
-    plan_path, run_path = cpu_run
+def test_compare_shows_the_recorded_kernels(cpu_runs, capsys):
+    _, plan_path, run_path, _ = cpu_runs[PARITY_CONFIGS[0]]
     assert compare.main([str(plan_path), str(run_path)]) == 0
     lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("kernels:")]
     assert lines == ["kernels: norm torch, activation torch, rope torch, attention sdpa, loss chunked"]

@@ -1,5 +1,7 @@
 """launch/train.py end to end on 2 CPU ranks: a pipelined plan reports ok; an OOM on one rank ends
-every rank with exit code 3 and an 'oom' report; user errors exit 2 before any process group."""
+every rank with exit code 3 and an 'oom' report (the run is bench/accuracy/run_batch.py's 'oom' job,
+made once for this file and tests/bench/test_run_batch.py: tests/shared_runs.py); user errors exit 2
+before any process group."""
 
 from __future__ import annotations
 
@@ -12,7 +14,6 @@ import pytest
 from mist_ds.config import Plan, RunReport
 
 from tests.helpers import free_port
-from .plans import CASES
 from .test_loss_equivalence import ROOT, cpu_env, deepspeed_cmd
 
 EXAMPLE = ROOT / "launch" / "examples" / "tiny-gpt-pp2.json"
@@ -43,12 +44,12 @@ def test_pipelined_plan_reports_ok(tmp_path):
 
 
 @pytest.mark.distributed
-def test_oom_on_one_rank_ends_all_ranks_with_exit_code_3(tmp_path):
-    plan_path = tmp_path / "plan.json"
-    CASES["zero1"].save(plan_path)
-    proc, report_path = launch(tmp_path, free_port(), plan_path, env={"MIST_DS_FAULT": "oom:1:0"})
-    assert proc.returncode == 3, proc.stdout[-3000:] + proc.stderr[-3000:]
-    report = RunReport.load(report_path)
+def test_oom_on_one_rank_ends_all_ranks_with_exit_code_3(batch_cpu_run):
+    """The run is run_batch's 'oom' job (tests/shared_runs.py: made once for both files): `deepspeed
+    launch/train.py --plan <zero1> --steps 3 --warmup 1 --report R` with MIST_DS_FAULT=oom:1:0."""
+    job = batch_cpu_run[2]["oom"]
+    assert job["returncode"] == 3, job["log_tail"][-3000:]
+    report = RunReport.model_validate(job["report"], strict=False)
     assert report.status == "oom" and report.failed_rank == 1
     assert "MIST_DS_FAULT" in report.error_message and len(report.losses) == 1
 
