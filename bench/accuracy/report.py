@@ -190,6 +190,17 @@ def rejected_rows(rows: list[Scored]) -> list[str]:
                   for r in rows]
 
 
+def build_note(rows: list[Scored]) -> str:
+    """One line: how the runs' ZeRO-3 models were built (RunReport.zero_init), which sets the start-up
+    term they are scored with."""
+    zero3 = [r for r in rows if r.family in ("zero3", "zero3-offload", "weight-offload")]
+    counts = {label: sum(1 for r in zero3 if r.zero_init is value)
+              for label, value in (("under deepspeed.zero.Init", True), ("whole, recorded", False),
+                                   ("not recorded (whole-model build)", None))}
+    return ("ZeRO-3 builds (RunReport.zero_init): "
+            + "; ".join(f"{n} {label}" for label, n in counts.items() if n) + "." if zero3 else "")
+
+
 def render(all_rows: list[Scored], unscored: list[str]) -> str:
     rows = [r for r in all_rows if not r.rejected]
     overall, corr = summary(rows), rank_correlations(rows)
@@ -206,7 +217,7 @@ def render(all_rows: list[Scored], unscored: list[str]) -> str:
              f"{', '.join(gpus) or '-'}; run dates {dates[0] + ' .. ' + dates[-1] if dates else 'not recorded'}"
              + (f"; and {len(all_rows) - len(rows)} runs of plans the current search rejects (listed apart)."
                 if len(all_rows) > len(rows) else "."),
-             "", kernel_note(rows), "", "## Targets (issue 10)", "", "| target | now | met |", "|---|---|---|"]
+             "", kernel_note(rows), "", build_note(rows), "", "## Targets (issue 10)", "", "| target | now | met |", "|---|---|---|"]
     lines += [f"| {goal} | {now} | {'yes' if met else '**no**'} |" for goal, now, met in targets(overall, corr)]
     lines += ["", "## By family", ""] + family_rows(rows)
     lines += ["", "## Rank correlation per workload (>= 4 successful plans)", "",
