@@ -41,10 +41,14 @@ fitted on the microbenchmark (cost/layer_time.py COMPILED_FRACTION), credits the
 -4.2% (zero1), +9.4% (zero3-rc), -5.7% (pp2) against the twins' +0.5%, +11.4%, -1.2%
 (bench/results/accuracy.md), so the search would be 4-5% optimistic on its default plans. Flip it once a
 profiled '-fastest' step (bench/accuracy/trace_compare.py) shows where the in-situ compiled kernels
-cost more than the benchmark, and mist_ds/calibration predicts each committed run with its own kernels
-(KernelSet.from_record) rather than the default. The 48 accuracy-suite runs predate RunReport.kernels
+cost more than the benchmark (calibration, compare and the accuracy report already predict each run
+with the kernels it recorded: cost/kernel_set.py KernelSet.from_record). The 48 accuracy-suite runs predate RunReport.kernels
 (eager set, chunked loss)."""
 ELEMENTWISE_OPS = ("norm", "activation", "rope")
+ELEMENTWISE_IMPLS = ("torch", "liger", "compile")
+"""Implementations an element-wise op can run (runtime/kernels.py adds 'auto', which resolves to one)."""
+LOSS_IMPLS = ("chunked", "chunked_compile", "liger", "fp32")
+"""Loss implementations that can run (runtime/loss.py adds 'auto', which resolves to one)."""
 CUDA_ELEMENTWISE: dict[str, str] = {"norm": "torch", "activation": "compile", "rope": "compile"}
 """Element-wise op -> implementation on CUDA tensors (runtime/kernels.py ELEMENTWISE_IMPLS)."""
 CUDA_LOSS_TP1 = "liger"

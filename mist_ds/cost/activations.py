@@ -245,7 +245,7 @@ def head_saved_bytes(model: ModelSpec, seq_len: int, elem: int = 2):
 
 def logits_bytes(seq_len: int, elem: int = 2, loss: str = "chunked"):
     """Peak of the loss on the last stage, per TP rank, for the loss implementation that runs
-    (cost/kernel_set.py LOSS_IMPLS). 'chunked' and 'chunked_compile' (mist_ds/runtime/loss.py
+    (config/kernel_picks.py LOSS_IMPLS). 'chunked' and 'chunked_compile' (mist_ds/runtime/loss.py
     ChunkedCrossEntropy): the 16-bit logits, which the loss keeps for backward and overwrites in
     place with their gradient (elem bytes per logit, never an fp32 copy), one fp32 chunk of
     CHUNK_LOGITS logits being worked on, and per token the fp32 log-sum-exp and target logit, the

@@ -18,12 +18,8 @@ from typing import Callable
 import sympy as sp
 
 from mist_ds.config import kernel_picks
+from mist_ds.config.kernel_picks import ELEMENTWISE_IMPLS, LOSS_IMPLS
 from mist_ds.cost.symbols import minimum, tp as TP_SYM
-
-ELEMENTWISE_IMPLS = ("torch", "compile", "liger")
-"""Implementations of an element-wise op that can run (runtime/kernels.py ELEMENTWISE_IMPLS less 'auto')."""
-LOSS_IMPLS = ("chunked", "chunked_compile", "liger", "fp32")
-"""Loss implementations that can run (runtime/loss.py LOSS_IMPLS less 'auto')."""
 
 
 @dataclass(frozen=True)

@@ -33,10 +33,11 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from mist_ds.config import kernel_picks
 from mist_ds.config.kernel_picks import elementwise_impl
 from mist_ds.cost.activations import ATTENTION_KERNELS
 
-ELEMENTWISE_IMPLS = ("auto", "torch", "liger", "compile")
+ELEMENTWISE_IMPLS = ("auto", *kernel_picks.ELEMENTWISE_IMPLS)
 # torch.compile'd functions are specialised per input shape (dynamic=False); the profiler measures
 # a dozen block shapes in one process, more than dynamo's default recompile limit (8) per function,
 # past which it would silently run the eager function

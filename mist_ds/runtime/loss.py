@@ -33,13 +33,14 @@ import functools
 
 import torch
 
+from mist_ds.config import kernel_picks
 from mist_ds.config.kernel_picks import loss_impl
 from mist_ds.runtime.kernels import compiled as compile_fixed_shapes
 from mist_ds.runtime.tp import tp_size, vocab_parallel_cross_entropy
 
 CHUNK_LOGITS = 1 << 24   # logits per chunk: a 64 MiB fp32 working buffer
 IGNORE_INDEX = -100
-LOSS_IMPLS = ("auto", "chunked", "chunked_compile", "liger", "fp32")
+LOSS_IMPLS = ("auto", *kernel_picks.LOSS_IMPLS)
 
 
 def _chunk_stats(x: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
