@@ -5,8 +5,9 @@
     python bench/plan_quality.py report     # -> bench/results/plan_quality.{json,md}
 
 Workloads are bench/baseline/grid.py WORKLOADS (the baseline grid runs the same names). `plans`
-writes <workload>.plan.json (autotune winner on h200 under the workload's cap; never rewritten once
-it has a run) and jobs.json, which the accuracy runner runs on a GPU machine:
+writes <workload>.plan.json (autotune winner on h200 under the workload's cap; a plan that ran is
+kept, and `plans --refresh` moves it with its run to superseded/ when today's winner differs) and
+jobs.json (the plans still to run), which the accuracy runner runs on a GPU machine:
     python3 bench/accuracy/run_batch.py --jobs bench/results/plan_quality/jobs.json --out $OUT
     python bench/accuracy/unpack.py BUNDLE --results bench/results/plan_quality
 `report` pairs each <workload>.run.json with bench/results/baseline/<workload>/*.json and writes
@@ -48,20 +49,44 @@ def winner(w: Workload) -> Plan:
     return result.plans[0]
 
 
-def write_plans(folder: Path, names: list[str]) -> None:
+def same_plan(a: Plan, b: Plan) -> bool:
+    """Whether two plans run the same way (their predictions may differ)."""
+    return a.without_prediction().content_hash() == b.without_prediction().content_hash()
+
+
+def supersede(folder: Path, name: str) -> str:
+    """Move a workload's ran plan and its run to folder/superseded/<name>.<run date>.{plan,run}.json;
+    returns the new plan path's stem."""
+    run = RunReport.model_validate_json((folder / f"{name}.run.json").read_text())
+    stamp = (run.date_utc or "undated")[:19].replace(":", "")
+    target = folder / "superseded"
+    target.mkdir(parents=True, exist_ok=True)
+    for kind in ("plan", "run"):
+        (folder / f"{name}.{kind}.json").rename(target / f"{name}.{stamp}.{kind}.json")
+    return f"{name}.{stamp}"
+
+
+def write_plans(folder: Path, names: list[str], refresh: bool = False) -> None:
+    """Write each workload's winner unless it already ran; with `refresh`, a ran plan that is no
+    longer the search's winner (the cost model changed) is superseded by today's winner."""
     jobs = []
     for name in names:
         plan_path, run_path = folder / f"{name}.plan.json", folder / f"{name}.run.json"
-        if not run_path.exists():
-            try:
-                winner(WORKLOADS[name]).save(plan_path)
-            except ValueError as err:
-                print(f"{name}: {err}")
-                continue
-        plan = Plan.load(plan_path)
-        pred = plan.prediction
-        print(f"{name}: {'kept' if run_path.exists() else 'wrote'} {plan_path.name}, predicted "
-              f"{pred.iteration_time_s:.2f} s/iter" if pred else name)
+        if run_path.exists() and not refresh:
+            print(f"{name}: kept {plan_path.name} (it ran)")
+            continue
+        try:
+            best = winner(WORKLOADS[name])
+        except ValueError as err:
+            print(f"{name}: {err}")
+            continue
+        if run_path.exists() and same_plan(best, Plan.load(plan_path)):
+            print(f"{name}: kept {plan_path.name} (ran, still the winner)")
+            continue
+        if run_path.exists():
+            print(f"{name}: superseded the ran plan ({supersede(folder, name)})")
+        best.save(plan_path)
+        print(f"{name}: wrote {plan_path.name}, predicted {best.prediction.iteration_time_s:.2f} s/iter")
         jobs.append({"name": name, "plan": str(plan_path.relative_to(ROOT))})
     write_text_atomic(folder / "jobs.json", json.dumps(jobs, indent=1) + "\n")
 
@@ -126,7 +151,23 @@ def render(items: list[dict]) -> str:
                   f"{min(speedups):.2f}x (target >= 1.0x in every workload)."]
     else:
         lines += ["", "No workload has both a mist_ds run and a successful baseline run yet."]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + superseded_lines(items)) + "\n"
+
+
+def superseded_lines(items: list[dict]) -> list[str]:
+    """Earlier winners that ran and were superseded after a cost-model change (plans --refresh)."""
+    lines = []
+    for entry in items:
+        if not entry["mist_ds_run"]:
+            continue
+        for run in sorted((ROOT / entry["mist_ds_run"]).parent.glob(f"superseded/{entry['workload']}.*.run.json")):
+            report = RunReport.model_validate_json(run.read_text())
+            lines.append(f"| {entry['workload']} | `{_rel(run)}` | {report.status} | "
+                         f"{_f(report.median_iteration_time_s, '.3f')} | {_f(report.mfu, '.1%')} |")
+    if not lines:
+        return []
+    return ["", "Earlier winners (superseded by today's search; kept with their runs):", "",
+            "| workload | run | status | s/iter | MFU |", "|---|---|---|---|---|", *lines]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -138,6 +179,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--folder", default=str(RESULTS / "plan_quality"), help="mist_ds plans and runs")
     parser.add_argument("--baseline", default=str(RESULTS / "baseline"), help="baseline results")
     parser.add_argument("--out", default=str(RESULTS / "plan_quality"), help="writes OUT.json and OUT.md")
+    parser.add_argument("--refresh", action="store_true",
+                        help="plans: replace a ran plan that is no longer the winner (kept in superseded/)")
     args = parser.parse_args(argv)
     names = [n for n in args.workloads.split(",") if n] or list(WORKLOADS)
     unknown = [n for n in names if n not in WORKLOADS]
@@ -146,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     folder = Path(args.folder)
     if args.command == "plans":
-        write_plans(folder, names)
+        write_plans(folder, names, args.refresh)
         return 0
     try:
         items = [e for e in entries(folder, Path(args.baseline)) if e["workload"] in names]

@@ -52,3 +52,34 @@ def test_committed_winner_plans_load(name):
 
     plan = Plan.load(plan_quality.RESULTS / "plan_quality" / f"{name}.plan.json")
     assert plan.prediction is not None and plan.global_batch_size == 32
+
+
+def test_refresh_supersedes_a_ran_plan_that_is_no_longer_the_winner(tmp_path, monkeypatch):
+    from mist_ds.config import Plan
+
+    name = "llama7b-2g-c78-s4096-b32"
+    folder = tmp_path / "pq"
+    folder.mkdir()
+    committed = Plan.load(plan_quality.RESULTS / "plan_quality" / f"{name}.plan.json")
+    committed.save(folder / f"{name}.plan.json")
+    result(folder / f"{name}.run.json", 7.7, mfu=0.4)
+    other = committed.model_copy(update={"micro_batch_size": committed.micro_batch_size * 2,
+                                         "grad_accum_steps": committed.grad_accum_steps // 2})
+    monkeypatch.setattr(plan_quality, "winner", lambda w: other)
+    monkeypatch.setattr(plan_quality, "ROOT", tmp_path)
+    plan_quality.write_plans(folder, [name])  # no refresh: the ran plan stays, nothing to run
+    assert json.loads((folder / "jobs.json").read_text()) == []
+    plan_quality.write_plans(folder, [name], refresh=True)
+    old = folder / "superseded" / f"{name}.2026-12-01T100000"
+    assert Plan.load(old.with_name(old.name + ".plan.json")).micro_batch_size == committed.micro_batch_size
+    assert (old.with_name(old.name + ".run.json")).exists() and not (folder / f"{name}.run.json").exists()
+    assert Plan.load(folder / f"{name}.plan.json").micro_batch_size == other.micro_batch_size
+    assert [j["name"] for j in json.loads((folder / "jobs.json").read_text())] == [name]
+    monkeypatch.setattr(plan_quality, "winner", lambda w: Plan.load(folder / f"{name}.plan.json"))
+    result(folder / f"{name}.run.json", 6.0)
+    plan_quality.write_plans(folder, [name], refresh=True)  # still the winner: kept
+    assert (folder / f"{name}.run.json").exists() and len(list((folder / "superseded").iterdir())) == 2
+    out = tmp_path / "plan_quality"
+    assert plan_quality.main(["report", "--folder", str(folder), "--baseline", str(tmp_path / "b"),
+                              "--out", str(out)]) == 0
+    assert "Earlier winners" in out.with_suffix(".md").read_text()
