@@ -2,7 +2,7 @@
 """Table of the reserved - allocated gap of every committed ok run, beside the cost model's terms
 (issue 10: what the allocator allowance has to explain). CPU only; prints markdown.
 
-    PYTHONPATH=$PWD python bench/accuracy/memory_gap.py > bench/accuracy/MEMORY_GAP.md.table
+    PYTHONPATH=$PWD python bench/accuracy/memory_gap.py   # the table of bench/accuracy/MEMORY_GAP.md
 
 Per rank: measured peak allocated and reserved (RunReport), the plan's memory cap, the cost model's
 raw peak (no allowance) and the phase that sets it (fb: forward/backward, step, build), the
