@@ -46,10 +46,12 @@ class KernelSet:
     @classmethod
     def from_record(cls, kernels: dict[str, str] | None) -> KernelSet:
         """The set a RunReport.kernels record names (its 'attention' is the plan's and left out); an
-        empty or missing record is the eager set (runs that predate the record ran it)."""
+        empty or missing record is the eager set (runs that predate the record ran it). An op recorded
+        'none' did not run (rope of a model without rotary embeddings, runtime/build.py) and keeps the
+        default, which the cost model charges nothing for such a model."""
         if not kernels:
             return cls()
-        return cls(**{f.name: kernels[f.name] for f in fields(cls) if f.name in kernels})
+        return cls(**{f.name: kernels[f.name] for f in fields(cls) if kernels.get(f.name, "none") != "none"})
 
     def summary(self) -> str:
         """'norm torch, activation compile, rope compile, loss liger'."""

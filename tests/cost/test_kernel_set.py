@@ -106,3 +106,10 @@ def test_the_vectorised_default_costs_each_tp_with_its_own_set(monkeypatch):
     eager = StageCostModel(LLAMA, HW, 4096, gpus_per_node=2, kernels=EAGER)
     assert np.all(both.stable_time_s < eager.evaluate(args).stable_time_s)
     assert np.all(search.terms(args)["activations"] < eager.terms(args)["activations"])
+
+
+def test_an_op_recorded_none_did_not_run_and_keeps_the_default():
+    # what a GPT run records (runtime/build.py: no rotary embeddings, rope 'none')
+    gpt = {"norm": "torch", "activation": "torch", "rope": "none", "attention": "sdpa", "loss": "chunked"}
+    assert KernelSet.from_record(gpt) == EAGER
+    assert KernelSet.from_record({**gpt, "activation": "compile"}).activation == "compile"
