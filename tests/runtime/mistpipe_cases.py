@@ -104,7 +104,7 @@ CASES_4 = {
         options=(("defer_optimizer_step", "all"), ("optimizer_offload_path", "gpu_swap"))),
     "pp2dp2_cpu_adam": PP2DP2.with_memory((
         mem(zero_stage=2, offload_gradients_ratio=0.5, offload_optimizer_ratio=0.5),
-        mem(zero_stage=1, offload_optimizer_ratio=0.5)), options=(("optimizer_offload_path", "cpu_adam"),)),
+        mem(zero_stage=1)), options=(("optimizer_offload_path", "cpu_adam"),)),
     # ZeRO-3 weight sharding (and weight offload) under tensor parallelism
     "stock_dp2tp2": DP2TP2,
     "dp2tp2_zero3": DP2TP2.with_memory((mem(zero_stage=3, offload_weights_ratio=0.5,
