@@ -6,7 +6,8 @@ of host-device copy time hidden under compute (torch.profiler trace, mistpipe/tr
 
 Variants (all PP2 x DP1, bf16, same model, data and batch): `stock` is DeepSpeed's PipelineEngine
 (ZeRO-1); `none` is mistpipe with nothing offloaded; the others offload one kind each, then all
-(`*_swap`: the optimizer tail updated by GPU AdamW over swapped-in states instead of CPU Adam;
+(the optimizer tail by the engine's default path, GPU AdamW over swapped-in states; `*_cpu`: by
+DeepSpeedCPUAdam instead, `*_swap`: the swap path named explicitly;
 `*_deferred`: stage 0 defers each block's update into the next forward).
 Each variant: build, --warmup steps, --steps timed steps, one profiled step, then its engine is
 destroyed and collected and the peak counter restarts, so each peak is the variant's own (the JSON
@@ -14,7 +15,8 @@ keeps, per rank, the GiB still allocated before and after it: 'left GiB' in the 
 nothing leaks). Rank 0 prints a table and writes JSON (per variant: step times, tokens/s, peak
 memory, copy overlap and torch threads per rank, and the cost model's prediction of the same plan on
 --hardware: predict_plan of a mistpipe plan whose stages carry the variant's memory setting; none
-for *_swap / *_deferred, which the model does not cost). One variant per process (--variants V) is
+for *_deferred, which the model does not cost; *_cpu priced by swapping the model's cost of the
+offloaded share's update for the cpu_adam path's, cost/mistpipe_step.py offload_step_s). One variant per process (--variants V) is
 what bench/calls/engine_check.sh runs: nothing of another variant (allocator state, CPU Adam's
 threads, the pinned-memory cache) can touch its numbers.
 """
@@ -29,6 +31,7 @@ import statistics
 import sys
 import tempfile
 import time
+from unittest import mock
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
@@ -42,7 +45,7 @@ from mist_ds.config import ClusterSpec, Plan, StagePlan, get_preset  # noqa: E40
 from mist_ds.config.plan import MemoryStrategy  # noqa: E402
 from tests.helpers import tiny_model  # noqa: E402
 from mist_ds.config.profiles import load_hardware  # noqa: E402
-from mist_ds.cost import predict_plan  # noqa: E402
+from mist_ds.cost import mistpipe_step, predict_plan  # noqa: E402
 from mist_ds.emit.ds_config import build_ds_config  # noqa: E402
 from mist_ds.runtime.data import TokenSource, micro_batches  # noqa: E402
 from mist_ds.runtime.build import init_distributed, on_cpu, optimizer_config  # noqa: E402
@@ -54,7 +57,8 @@ from mist_ds.runtime.pipeline_module import MistPipelineModule  # noqa: E402
 from mist_ds.runtime.topology import MistMpu, make_topology  # noqa: E402
 
 
-SWAP = {"optimizer_offload_path": "gpu_swap"}
+SWAP = {"optimizer_offload_path": "gpu_swap"}  # the engine's default since engine5
+CPU = {"optimizer_offload_path": "cpu_adam"}
 DEFER = {"defer_optimizer_step": "first"}
 
 
@@ -71,8 +75,10 @@ def variants(layers_per_stage: int) -> dict[str, tuple[StageMemory | None, dict]
         "gradients": (StageMemory(offload_gradients_ratio=0.5), {}),
         "optimizer": (StageMemory(offload_optimizer_ratio=0.5), {}),
         "optimizer_swap": (StageMemory(offload_optimizer_ratio=0.5), SWAP),
+        "optimizer_cpu": (StageMemory(offload_optimizer_ratio=0.5), CPU),
         "all": (every, {}),
         "all_swap": (every, SWAP),
+        "all_cpu": (every, CPU),
         "deferred": (StageMemory(), DEFER),
         "all_deferred": (every, DEFER),
     }
@@ -80,7 +86,7 @@ def variants(layers_per_stage: int) -> dict[str, tuple[StageMemory | None, dict]
 
 # about 25 s each on 2 x H200 (build, 4 steps, one profiled step) + CPU Adam's first JIT build:
 # the default set stays under 4 minutes; optimizer_swap, all_swap and deferred on request
-DEFAULT_VARIANTS = "stock,none,activations,weights,gradients,optimizer,all,all_deferred"
+DEFAULT_VARIANTS = "stock,none,activations,weights,gradients,optimizer,optimizer_cpu,all,all_deferred"
 
 
 def make_plan(args) -> Plan:
@@ -108,9 +114,11 @@ def variant_plan(plan: Plan, memory: StageMemory | None) -> Plan:
 
 def predicted_s(plan: Plan, memory: StageMemory | None, options: dict, hardware) -> float | None:
     """The cost model's iteration time of the variant (None for engine options it does not cost)."""
-    if options:
+    path = options.get("optimizer_offload_path")
+    if set(options) - {"optimizer_offload_path"}:
         return None
-    return predict_plan(variant_plan(plan, memory), hardware).iteration_time_s
+    with mock.patch.object(mistpipe_step, "OPTIMIZER_PATH", path or mistpipe_step.OPTIMIZER_PATH):
+        return predict_plan(variant_plan(plan, memory), hardware).iteration_time_s
 
 
 def build(plan: Plan, memory: StageMemory | None, options: dict, precision: str, device):

@@ -17,8 +17,10 @@ block and N_r the stage's resident ones (embedding, final norm, LM head) on one 
   its last og (blocks only) in pinned host memory, staged through num_slots device slots of one
   block's host section (StageRuntime.gslots);
 * optimizer (optimizer.py UnitShard, ShardedAdam): per shard element fp32 master + fp32 gradient +
-  Adam m and v = 16 bytes; the last oo on the host, where DeepSpeedCPUAdam keeps its own m and v and
-  a 16-bit staging copy (18 bytes); two 16-bit staging buffers of the largest shard on the device;
+  Adam m and v = 16 bytes; the last oo on the host, pinned (the default gpu_swap path, swapadam.py:
+  plus two device slots of master, gradient, m and v of up to swap_chunk_elements each; the
+  cpu_adam path: DeepSpeedCPUAdam's pageable m and v and a 16-bit staging copy, 18 bytes); two
+  16-bit staging buffers of the largest shard on the device;
 * activations: the stock terms (cost/memory.py activation_exprs: the na blocks' saved tensors are
   in host memory) plus the offloader's device working set — the running block's own saved tensors
   and one block's copies prefetched back (actoffload.py ActivationOffloader) — and, as every
@@ -40,8 +42,9 @@ per element) is compute-stream work. Exposed: the fetch of the stage's last bloc
 it is offloaded (nothing earlier prefetches it: stage.py backward_begin). Per iteration (schedule.py:
 ReduceScatterGrads then ShardedOptimizerStep after the last backward, not overlapped): the first
 fill after the step (the step invalidates the slots), one reduce-scatter (all-reduce for z = 0) per
-unit, the fp32 gradient copy, norm and clip, Adam on the device beside CPU Adam on the host for the
-oo share (optimizer.py step_unit runs both per unit, concurrently), the 16-bit publication
+unit, the fp32 gradient copy, norm and clip (on the device, host tails included), Adam on the
+device beside the oo share's update (offload_step_s: the engine's gpu_swap path, or cpu_adam),
+the 16-bit publication
 (an all-gather per unit for z = 1/2, the ZeRO-3 store written in place) and the store's host copy.
 Host side, as the stock model (cost/stage.py, cost/host_memory.py): the profile's per-block-pass and
 per-micro-batch host overheads on the stable time and its per-step overhead on the delta (fitted on
@@ -69,6 +72,7 @@ from mist_ds.cost.stage import PERSISTENCE_THRESHOLD, StageCost, StageCostModel
 from mist_ds.cost.stage_args import StageArgs
 from mist_ds.cost.rates import Rates
 from mist_ds.cost.work import comm_exprs
+from mist_ds.cost.mistpipe_step import OPTIMIZER_PATH, SWAP_IN_BYTES, offload_step_s
 
 SLOTS = MISTPIPE.constants.num_slots
 DEVICE_OPT_BYTES = 4 * FP32        # master, gradient, Adam m, v per device shard element
@@ -126,6 +130,7 @@ def state_bytes(a, s) -> dict[str, np.ndarray]:
     stored = block / s["weight_world"]
     shard = (layers * block + resident) / s["opt_world"]
     largest_shard = np.maximum(np.where(layers > 0, block, 0.0), resident) / s["opt_world"]
+    swap_chunk = np.minimum(MISTPIPE.constants.swap_chunk_elements, largest_shard * oo)
     return {
         "weights": ELEM * resident + np.where(managed, ELEM * layers * stored * (1 - ow), ELEM * layers * block),
         "weight_slots": np.where(managed, SLOTS * ELEM * block, 0.0),
@@ -133,6 +138,8 @@ def state_bytes(a, s) -> dict[str, np.ndarray]:
         "gradient_slots": np.where((og > 0) & (layers > 0), SLOTS * ELEM * og * block, 0.0),
         "optimizer": DEVICE_OPT_BYTES * shard * (1 - oo),
         "staging": 2 * ELEM * largest_shard,
+        "swap_slots": (2 * SWAP_IN_BYTES * swap_chunk * (oo > 0) if OPTIMIZER_PATH == "gpu_swap"
+                       else 0.0 * oo),  # swapadam.py _Slot: param, grad, m, v per slot
         "step_transient": FP32 * largest_shard,
         # start-up (engine.py, stage.py StageRuntime.__init__): the stage is built whole in 16 bits
         # before the units copy and shard it (one unit's flat copy and shard clone beside it); then
@@ -141,7 +148,7 @@ def state_bytes(a, s) -> dict[str, np.ndarray]:
         "init_optimizer": ELEM * shard + 2 * FP32 * shard * (1 - oo),
         "host_weights": np.where(managed, ELEM * layers * stored * ow, 0.0),
         "host_gradients": ELEM * layers * block * og,
-        "host_optimizer": HOST_OPT_BYTES * shard * oo,
+        "host_optimizer": (4 * FP32 if OPTIMIZER_PATH == "gpu_swap" else HOST_OPT_BYTES) * shard * oo,
     }
 
 
@@ -154,8 +161,11 @@ def host_allocated_bytes(a, s) -> np.ndarray:
     layers, block, resident = s["layers"], s["block"], s["resident"]
     stored = block / s["weight_world"]
     per_unit = [(layers, block / s["opt_world"] * oo), (1.0, resident / s["opt_world"] * oo)]
-    optimizer = sum(count * (2 * pow2_bytes(FP32 * tail) + pow2_bytes(ELEM * tail) + 2 * FP32 * tail)
-                    for count, tail in per_unit)
+    if OPTIMIZER_PATH == "gpu_swap":  # master, gradient, m, v all pinned (swapadam.py)
+        optimizer = sum(count * 4 * pow2_bytes(FP32 * tail) for count, tail in per_unit)
+    else:
+        optimizer = sum(count * (2 * pow2_bytes(FP32 * tail) + pow2_bytes(ELEM * tail) + 2 * FP32 * tail)
+                        for count, tail in per_unit)
     return (layers * (np.where(s["managed"], pow2_bytes(ELEM * stored * ow), 0.0) + pow2_bytes(ELEM * og * block))
             + optimizer)
 
@@ -163,7 +173,8 @@ def host_allocated_bytes(a, s) -> np.ndarray:
 def phase_bytes(p: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Device state bytes of each phase (state_bytes `p`): 'train' (forward/backward, before
     activations and logits), 'step', 'init' (the optimizer being built) and 'build'."""
-    kept = p["weights"] + p["weight_slots"] + p["gradients"] + p["gradient_slots"] + p["staging"]
+    kept = (p["weights"] + p["weight_slots"] + p["gradients"] + p["gradient_slots"] + p["staging"]
+            + p["swap_slots"])
     return {"train": kept + p["optimizer"], "step": kept + p["optimizer"] + p["step_transient"],
             "init": kept + p["init_optimizer"], "build": p["build"]}
 
@@ -226,7 +237,7 @@ class MistpipeStageCostModel(StageCostModel):
         (with the allocator allowance), and the host bytes (module doc)."""
         p = self.state_parts(None, a, s)
         phases = phase_bytes(p)
-        slots = p["weight_slots"] + p["gradient_slots"] + p["staging"]
+        slots = p["weight_slots"] + p["gradient_slots"] + p["staging"] + p["swap_slots"]
         # the previous micro-batch's logits (PipelineEngine outputs buffer), already counted with PP
         logits = (t["logits"] + (1 - s["pp"]) * a["has_head"] * ELEM * s["rows"] * a["micro_batch"]
                   * self.seq_len)
@@ -309,12 +320,13 @@ class MistpipeStageCostModel(StageCostModel):
                            + self._collective("all_gather", ELEM * resident, a), 0.0)
         shard = (layers * block + resident) / s["opt_world"]
         device = shard * (1 - oo)
-        host_copies = (layers * rt.h2d_s(ELEM * og * block) + rt.d2h_s(FP32 * shard * oo)
+        in_sections = layers * block / s["opt_world"] * np.minimum(og, oo)  # tail from host grad sections
+        step, early = offload_step_s(rt, shard * oo, in_sections, layers + 1)
+        host_copies = (layers * rt.h2d_s(ELEM * og * block) + early
                        + layers * np.where(s["managed"], rt.d2h_s(ELEM * block / s["weight_world"] * ow), 0.0))
         gpu = rt.gpu_adam_s(device) + rt.copy_s((TAKE_CHUNK_BYTES + NORM_CLIP_BYTES + PUBLISH_BYTES) * device)
-        cpu = rt.cpu_adam_s(shard * oo) + rt.h2d_s(ELEM * shard * oo)
         return {"reduce": reduce, "publish": publish, "host_copies": host_copies,
-                "optimizer": np.maximum(gpu, cpu)}
+                "optimizer": np.maximum(gpu, step)}
 
     def _overlapped(self, *channels) -> np.ndarray:
         """Rates.overlapped_s, run only on rows where something moves beside compute."""

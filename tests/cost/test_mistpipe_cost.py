@@ -68,7 +68,11 @@ def engine_bytes(memory, layers: int = 3) -> dict[str, int]:
         "host_weights": size(*[u.store_host for u in rt.units if u.managed]),
         "host_gradients": size(*[u.acc_host for u in rt.units]),
         "host_optimizer": size(*[t for s in opt.shards for t in (s.master_host, s.grad_host, s.host16)],
-                               *host_states),
+                               *host_states, *(opt.swap.m + opt.swap.v if opt.swap else [])),
+        # the gpu_swap path's device slots: master chunk, its gradient, Adam m and v
+        "swap_slots": size(*[t for slot in (opt.swap.slots if opt.swap else [])
+                             for t in (slot.param, slot.param.grad, slot.state["exp_avg"],
+                                       slot.state["exp_avg_sq"])]),
     }
 
 
@@ -174,3 +178,37 @@ def test_the_stage_is_built_whole_before_anything_is_sharded_or_offloaded():
     # it, dp = 1: unit.py FlatUnit.initial_shard) when ShardedAdam makes the fp32 masters
     short = MistpipeStageCostModel(spec, HW, seq_len=256).evaluate(args)
     assert float(short.optimizer_states_bytes) >= stage_weights and float(short.activations_bytes) == 0
+
+
+@pytest.mark.parametrize("profile", ["h200", "h100-sxm-80gb"])
+def test_where_the_default_swap_path_is_priced_faster_than_cpu_adam(profile):
+    """Why gpu_swap is the engine's default (cost/mistpipe_step.py): on both shipped profiles, from
+    1e8 offloaded elements per rank (gpt-1.3b PP2 at half offload: 3.6e8) streaming 16 B in and 12
+    out per element beats the host's Adam + 16-bit copy at the rank's share of the cores, by 10-30%.
+    Below ~6e7 the swap's exposed first chunk (16M elements) makes CPU Adam the faster path, by
+    under 10 ms a step: the engine still runs the swap there (one path per engine, not per stage)."""
+    from mist_ds.cost.mistpipe_step import offload_step_s
+    from mist_ds.cost.rates import Rates
+
+    rates = Rates(load_hardware(profile), gpus_per_node=2)
+    n = np.logspace(8, 10, 5)[:, None]
+    share = np.array([0.0, 0.5, 1.0])[None, :]
+    swap = sum(offload_step_s(rates, n, share * n, 9, "gpu_swap"))
+    cpu = sum(offload_step_s(rates, n, share * n, 9, "cpu_adam"))
+    assert np.all(swap < 0.95 * cpu)
+    small = np.logspace(6, 7.5, 4)
+    gap = sum(offload_step_s(rates, small, 0 * small, 9, "gpu_swap")) - sum(
+        offload_step_s(rates, small, 0 * small, 9, "cpu_adam"))
+    assert np.all((gap > 0) & (gap < 0.01))
+
+
+def test_cpu_adam_host_step_matches_host_step_json():
+    """The cpu_adam path's host side on the H200 profile, 2 ranks: Adam + 16-bit copy of 355.8M
+    elements = 0.122 + 0.038 s measured (bench/results/engine/s4_offload/host_step.json, 16 threads
+    per rank), within 5%."""
+    from mist_ds.cost.mistpipe_step import HOST_BF16_PER_ADAM, host_adam_rate
+    from mist_ds.cost.rates import Rates
+
+    n = 355_758_080
+    host = n / host_adam_rate(Rates(HW, gpus_per_node=2)) * (1 + HOST_BF16_PER_ADAM)
+    assert host == pytest.approx(0.122 + 0.038, rel=0.05)

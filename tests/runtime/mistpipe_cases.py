@@ -68,6 +68,9 @@ CASES_2 = {
     "pp2_optimizer_offload_swap": PP2.with_memory(
         (mem(offload_optimizer_ratio=0.5), mem(offload_optimizer_ratio=0.3)),
         options=(("optimizer_offload_path", "gpu_swap"),)),
+    "pp2_optimizer_offload_cpu_adam": PP2.with_memory(
+        (mem(offload_optimizer_ratio=0.5), mem(offload_gradients_ratio=0.25, offload_optimizer_ratio=0.3)),
+        options=(("optimizer_offload_path", "cpu_adam"),)),
     "pp2_act_offload": PP2.with_memory((mem(num_offloaded_layers=2), mem(num_offloaded_layers=1))),
     "pp2_deferred_step": PP2.with_memory(
         (mem(offload_weights_ratio=0.5, offload_optimizer_ratio=0.5), mem(offload_gradients_ratio=0.5)),
@@ -99,6 +102,9 @@ CASES_4 = {
         mem(zero_stage=3, offload_weights_ratio=0.5, offload_optimizer_ratio=0.5),
         mem(zero_stage=1, offload_optimizer_ratio=0.5, num_offloaded_layers=1)),
         options=(("defer_optimizer_step", "all"), ("optimizer_offload_path", "gpu_swap"))),
+    "pp2dp2_cpu_adam": PP2DP2.with_memory((
+        mem(zero_stage=2, offload_gradients_ratio=0.5, offload_optimizer_ratio=0.5),
+        mem(zero_stage=1)), options=(("optimizer_offload_path", "cpu_adam"),)),
     # ZeRO-3 weight sharding (and weight offload) under tensor parallelism
     "stock_dp2tp2": DP2TP2,
     "dp2tp2_zero3": DP2TP2.with_memory((mem(zero_stage=3, offload_weights_ratio=0.5,
@@ -110,6 +116,7 @@ CASES_4 = {
 PAIRS_2 = [("stock_dp2", name) for name in CASES_2 if name.startswith("dp2_")] + \
           [("stock_pp2", name) for name in ("pp2_weights_offload", "pp2_grads_offload",
                                             "pp2_optimizer_offload", "pp2_optimizer_offload_swap",
+                                            "pp2_optimizer_offload_cpu_adam",
                                             "pp2_act_offload", "pp2_deferred_step")] + \
           [("stock_pp2_recompute", "pp2_recompute_mixed"), ("stock_pp2_plan_roles", "pp2_plan_roles")]
 PAIRS_4 = [("stock_pp2dp2", name) for name in CASES_4 if name.startswith("pp2dp2_")] + \

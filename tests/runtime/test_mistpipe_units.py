@@ -74,6 +74,7 @@ def with_runtime(model, batches, memory: StageMemory, **options):
 
 
 SWAP, DEFER = {"optimizer_offload_path": "gpu_swap"}, {"defer_step": True}
+CPU = {"optimizer_offload_path": "cpu_adam"}
 EVERYTHING = StageMemory(zero_stage=3, offload_weights_ratio=0.3, offload_gradients_ratio=0.6,
                          offload_optimizer_ratio=0.2, num_offloaded_layers=2)
 # name: (recompute the first block, memory, StageRuntime options)
@@ -85,8 +86,13 @@ MEMORIES = {
     "activation_offload": (False, StageMemory(num_offloaded_layers=2), {}),
     "activation_offload_then_kept_blocks": (False, StageMemory(num_offloaded_layers=1), {}),
     "optimizer_offload_gpu_swap": (False, StageMemory(offload_optimizer_ratio=0.6), SWAP),
+    # CPU Adam: tails of device gradient sections sent after the norm, clipped on the device;
+    # those of host gradient sections sent early and clipped on the host
+    "optimizer_offload_cpu_adam": (False, StageMemory(offload_optimizer_ratio=0.6), CPU),
+    "grads_and_optimizer_offload_cpu_adam": (False, StageMemory(
+        offload_gradients_ratio=0.3, offload_optimizer_ratio=0.6), CPU),
     "recompute_then_everything": (True, EVERYTHING, {}),
-    "deferred_step": (False, StageMemory(offload_optimizer_ratio=0.5), DEFER),
+    "deferred_step": (False, StageMemory(offload_optimizer_ratio=0.5), {**DEFER, **CPU}),
     "deferred_step_everything_swap": (True, EVERYTHING, {**DEFER, **SWAP}),
 }
 

@@ -66,7 +66,10 @@ def test_screening_settings_bound_every_setting():
     for lay in layouts:
         settings = np.array(layout_settings(request, lay))
         fastest, bounding = screen_settings(request, lay)
-        assert len(bounding) < len(settings) / 4
+        # a third at most: the gpu_swap optimizer path's device slots (cost/mistpipe.py swap_slots) are a
+        # fixed cost of any offloaded optimizer share, so at small layer counts a small share no longer
+        # beats none on every phase and both stay (14 of 45 here, 11 before the slots)
+        assert len(bounding) < len(settings) / 3
         layers = np.arange(1, request.model.num_layers - lay.num_stages + 2)
         stage, count, which = np.meshgrid(np.arange(lay.num_stages), layers, np.arange(len(settings)), indexing="ij")
         fast = None

@@ -82,10 +82,15 @@ execute this code. Prefetch: block i+1's weights when block i's forward starts; 
 and host gradient section when block i's backward starts, and the offloaded activations of the
 next offloaded block below i (at most one such block ahead of the running one).
 
-Optimizer path for the offloaded fraction: `optimizer_offload_path='cpu_adam'` (default:
-DeepSpeedCPUAdam on the host; 6 B/element over PCIe per step) or `'gpu_swap'` (Mist: fp32 master, m
-and v streamed through two device slots and updated by fused AdamW; 32 B/element). Not measured on
-a GPU yet: bench/engine/adam_paths.py decides; switch the default if gpu_swap wins there.
+Optimizer path for the offloaded fraction: `optimizer_offload_path='gpu_swap'` (default; Mist:
+fp32 master, m, v and gradient streamed through two device slots and updated by fused AdamW, the
+clip applied on the device; 16 B/element in, 12 out, plus the 4 B gradient d2h) or `'cpu_adam'`
+(DeepSpeedCPUAdam on the host; 6 B/element over PCIe, the gradient clipped on the device before
+its d2h). Measured on gpt-1.3b PP2 with half the optimizer offloaded (2x H200, 32-core host,
+bench/results/engine/s4_offload): 0.682 vs 0.765 s/iter, both still with the host norm and clip
+removed since; cost/mistpipe.py offload_step_s prices both paths and finds the swap faster on both
+shipped profiles (its test says where). The global gradient norm is summed on the device, the host
+never reads gradients for it (optimizer.py).
 
 Deferred step (issue 13 item 4), opt-in `defer_optimizer_step='first'|'all'`: at the end of the
 batch only the global part runs (gradient norm, clipping, non-block units); each block's own

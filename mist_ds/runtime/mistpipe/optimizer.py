@@ -4,10 +4,15 @@ Per unit it holds fp32 master weights, Adam m and v, and fp32 gradients for the 
 (layout.py), split at `split_point(shard, offload_optimizer_ratio)`: the head lives on the device and
 is updated by torch's AdamW (fused CUDA kernel on GPUs; the same update rule as DeepSpeed's
 FusedAdam, with nothing to JIT-build), the tail lives in host memory and is updated either by
-DeepSpeed's `DeepSpeedCPUAdam` on the host (host_path 'cpu_adam', the default: the ZeRO-Offload
-kernel, as DeepSpeed's own Twin-Flow partial offload uses it) or on the device over swapped-in
-chunks (host_path 'gpu_swap', swapadam.py, as Mist does); bench/engine/adam_paths.py measures which
-is faster on a machine. Gradient clipping follows DeepSpeed's ZeRO optimizer (runtime/zero/stage_1_and_2.py:
+DeepSpeed's `DeepSpeedCPUAdam` on the host (host_path 'cpu_adam': the ZeRO-Offload kernel, as
+DeepSpeed's own Twin-Flow partial offload uses it) or on the device over swapped-in chunks
+(host_path 'gpu_swap', the default, swapadam.py, as Mist does: 0.682 against 0.765 s/iter on
+gpt-1.3b PP2 with half the optimizer offloaded, 2x H200, bench/results/engine/s4_offload; the cost
+model prices both, cost/mistpipe.py offload_step_s). The global norm never reads host memory: the
+host tails' squares are summed on the device from the fp32 upcast of the reduced chunks
+(take_chunk), and with CPU Adam the tails of device gradient sections go to the host only after the
+norm, clipped on the device (_send_late); host_step.json there: the host norm and clip had cost
+0.15 s of that step, as much as CPU Adam. Gradient clipping follows DeepSpeed's ZeRO optimizer (runtime/zero/stage_1_and_2.py:
 `get_grad_norm_direct` and `unscale_and_clip_grads`): the norm sums every element once (tensor-
 parallel replicas only on TP rank 0, pipeline-tied copies only on their first stage), over the DP
 group then over DeepSpeed's model-parallel group (all stages and TP ranks of this data index), and
@@ -21,7 +26,7 @@ import torch.distributed as dist
 
 from mist_ds.runtime.mistpipe.layout import split_point
 from mist_ds.runtime.mistpipe.streams import host_buffer
-from mist_ds.runtime.mistpipe.swapadam import SwapAdam
+from mist_ds.runtime.mistpipe.swapadam import SWAP_CHUNK_NUMEL, SwapAdam
 from mist_ds.runtime.mistpipe.unit import FlatUnit, UnitEnv
 
 
@@ -46,6 +51,7 @@ class UnitShard:
         self.dev_ranges = [(a, min(b, self.head)) for a, b in counted if a < self.head]
         self.host_ranges = [(max(a, self.head) - self.head, b - self.head) for a, b in counted
                             if b > self.head]
+        self.eager: list[tuple[int, int]] = []  # tail ranges sent unclipped this step
 
 
 def square_norm(tensor: torch.Tensor) -> torch.Tensor:
@@ -76,7 +82,7 @@ class ShardedAdam:
 
     def __init__(self, units: list[FlatUnit], env: UnitEnv, hyper: dict, offload_ratio: float,
                  clip: float, counted: list[list[tuple[int, int]]], mp_group=None, store_fn=None,
-                 host_path: str = "cpu_adam"):
+                 host_path: str = "gpu_swap"):
         if host_path not in HOST_PATHS:
             raise ValueError(f"optimizer offload path must be one of {HOST_PATHS}, not {host_path!r}")
         self.units, self.env, self.clip, self.mp_group = units, env, clip, mp_group
@@ -100,7 +106,11 @@ class ShardedAdam:
                                if s.numel > s.head else None for s in self.shards]
         self.param_groups = [{"lr": hyper["lr"]}]  # what DeepSpeedEngine.get_lr() reads
         self.global_grad_norm: float | None = None
-        self._host_events: list = []
+        self._host_events: list = []  # d2h of host tails sent before the norm (take_chunk)
+        self._tail_square = None  # device sum of squares of the host tails' counted elements
+        self._late: list = []  # (unit, tail start, kept chunk) sent after the norm (_send_late)
+        self._late_events: dict = {}  # unit -> event: its late host gradients landed
+        self._late_buffers = None  # two fp32 device buffers of SWAP_CHUNK_NUMEL, made on first use
         max_shard = max(s.numel for s in self.shards)
         # two 16-bit staging buffers for the new shards: unit k+1 is written while unit k's
         # all-gather / store copies still read the other one
@@ -108,33 +118,53 @@ class ShardedAdam:
         self._shard16_free: list = [None, None]
         self._turn = 0
 
-    def take_chunk(self, index: int, offset: int, chunk: torch.Tensor) -> None:
-        """Average a reduced gradient chunk over DP and store it in fp32 at shard position
-        `offset` of unit `index` (device head, and the host tail through a d2h copy)."""
+    def take_chunk(self, index: int, offset: int, chunk: torch.Tensor, kept: bool = False) -> None:
+        """Average a reduced gradient chunk over DP and store it in fp32 at shard position `offset`
+        of unit `index`: the device head now; the host tail's share of the global norm now (on the
+        device, from the fp32 upcast), and its values either now (d2h, unclipped) or, when `kept`
+        (the chunk stays valid on the device until the unit's next accumulation) and the host path
+        is CPU Adam, after the norm is known (prepare: upcast, averaged and clipped on the device,
+        then d2h), so the host never reads the gradients for a norm or clips them."""
         shard, scale, end = self.shards[index], 1.0 / self.env.dp_world, offset + chunk.numel()
         if offset < shard.head:
             stop = min(end, shard.head)
             shard.grad_dev[offset:stop].copy_(chunk[: stop - offset]).mul_(scale)
-        if end > shard.head:
-            lo = max(offset, shard.head)
-            tail = chunk[lo - offset:].float().mul_(scale)
-            streams = self.env.streams
-            streams.fork("d2h")
-            streams.keep_alive(tail, "d2h")
-            with streams.on("d2h"):
-                shard.grad_host[lo - shard.head: end - shard.head].copy_(tail, non_blocking=True)
-                self._host_events.append(streams.record("d2h"))
+        if end <= shard.head:
+            return
+        lo = max(offset, shard.head)
+        tail = chunk[lo - offset:].float().mul_(scale)
+        self._add_tail_square(shard, lo - shard.head, tail)
+        if kept and self.swap is None:
+            self._late.append((index, lo - shard.head, chunk[lo - offset:]))
+            return
+        shard.eager.append((lo - shard.head, end - shard.head))
+        streams = self.env.streams
+        streams.fork("d2h")
+        streams.keep_alive(tail, "d2h")
+        with streams.on("d2h"):
+            shard.grad_host[lo - shard.head: end - shard.head].copy_(tail, non_blocking=True)
+            self._host_events.append(streams.record("d2h"))
+
+    def _add_tail_square(self, shard: UnitShard, start: int, tail: torch.Tensor) -> None:
+        """Add the counted part of host-tail positions [start, start + len(tail)) to the device sum
+        of squares (compute stream: no host pass over the offloaded gradients)."""
+        stop = start + tail.numel()
+        for a, b in shard.host_ranges:
+            lo, hi = max(a, start), min(b, stop)
+            if lo < hi:
+                part = square_norm(tail[lo - start: hi - start])
+                self._tail_square = part if self._tail_square is None else self._tail_square + part
 
     def _global_norm(self) -> float:
-        device = self.env.device
-        total = torch.zeros((), dtype=torch.float32, device=device)
-        host_total = torch.zeros((), dtype=torch.float32)
+        """sqrt of the summed squares of every counted gradient element: device heads here, host
+        tails already summed on the device by take_chunk; one all-reduce per group, one host read."""
+        total = torch.zeros((), dtype=torch.float32, device=self.env.device)
         for shard in self.shards:
             for a, b in shard.dev_ranges:
                 total += shard.grad_dev[a:b].pow(2).sum()
-            for a, b in shard.host_ranges:
-                host_total += square_norm(shard.grad_host[a:b])
-        total += host_total.to(device)
+        if self._tail_square is not None:
+            total += self._tail_square
+        self._tail_square = None
         if self.env.opt_world > 1:
             dist.all_reduce(total, group=self.env.dp_group)
         if self.mp_group is not None and dist.get_world_size(self.mp_group) > 1:
@@ -142,19 +172,56 @@ class ShardedAdam:
         return float(total.sqrt())
 
     def prepare(self) -> None:
-        """Global norm and clipping of every shard's gradients (the step's only global part)."""
-        for event in self._host_events:  # the host gradients have landed
+        """Global norm and clipping of every shard's gradients (the step's only global part).
+        Clipping: device heads on the device; host tails taken late (take_chunk `kept`) on the
+        device before their d2h (`_send_late`); tails sent early by CPU Adam on the host (only
+        those of host gradient sections); with GPU swap on the device after each chunk's swap-in
+        (SwapAdam.update)."""
+        for event in self._host_events:  # the early host gradients have landed
             self.env.streams.host_wait(event)
         self._host_events = []
         norm = self._global_norm()
         self.global_grad_norm = norm
         coef = max(1.0, (norm + 1e-6) / self.clip) if self.clip > 0 else 1.0
-        if coef > 1.0:  # x * 1.0 is x: no pass over the (host) gradients when nothing is clipped
-            for shard in self.shards:
-                shard.grad_dev.mul_(1.0 / coef)
-                shard.grad_host.mul_(1.0 / coef)
+        inverse = 1.0 / coef if coef > 1.0 else None  # x * 1.0 is x: no pass when nothing is clipped
+        for shard in self.shards:
+            if inverse is not None:
+                shard.grad_dev.mul_(inverse)
+            if inverse is not None and self.swap is None:
+                for a, b in shard.eager:
+                    shard.grad_host[a:b].mul_(inverse)
+            shard.eager = []
+        self._send_late(inverse)
         if self.swap is not None:
-            self.swap.begin_step()
+            self.swap.begin_step(inverse)
+
+    def _send_late(self, inverse: float | None) -> None:
+        """The kept host-tail chunks: upcast, averaged and clipped through two device buffers and
+        copied to the host, all on the d2h stream (in stream order no buffer is overwritten early,
+        and the compute stream stays free for the device Adam). Each unit's last copy is recorded:
+        its CPU Adam waits for it (finish_unit), its accumulation buffer is zeroed after it."""
+        if not self._late:
+            return
+        streams, scale = self.env.streams, 1.0 / self.env.dp_world
+        if self._late_buffers is None:
+            size = min(SWAP_CHUNK_NUMEL, max(c.numel() for _, _, c in self._late))
+            self._late_buffers = [torch.empty(size, device=self.env.device) for _ in range(2)]
+        size, turn = self._late_buffers[0].numel(), 0
+        streams.fork("d2h")
+        with streams.on("d2h"):
+            for index, start, chunk in self._late:
+                host = self.shards[index].grad_host
+                for piece in range(0, chunk.numel(), size):
+                    n = min(size, chunk.numel() - piece)
+                    buffer = self._late_buffers[turn % 2][:n]
+                    turn += 1
+                    buffer.copy_(chunk[piece: piece + n]).mul_(scale)
+                    if inverse is not None:
+                        buffer.mul_(inverse)
+                    host[start + piece: start + piece + n].copy_(buffer, non_blocking=True)
+                self._late_events[index] = streams.record("d2h")
+                self.units[index].zero_after(self._late_events[index])
+        self._late = []
 
     def step(self) -> list:
         """Clip, update every shard and hand each unit its new 16-bit shard. Returns, per unit,
@@ -177,6 +244,7 @@ class ShardedAdam:
         unit's new 16-bit shard handed over. Returns the event after which its weights are written."""
         streams, unit, shard = self.env.streams, self.units[index], self.shards[index]
         if self.host_adams[index] is not None:
+            streams.host_wait(self._late_events.pop(index, None))  # its clipped gradients landed
             self.host_adams[index].step()  # on the host, while the device runs what is queued
         which = self._turn % 2
         self._turn += 1

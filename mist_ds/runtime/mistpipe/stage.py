@@ -85,7 +85,7 @@ class StageRuntime:
 
     def __init__(self, module: nn.Module, memory: StageMemory, env: UnitEnv, *, hyper: dict,
                  clip: float, mp_group, tp_rank: int, is_block, num_slots: int = 3,
-                 min_offload_numel: int = 1024, optimizer_offload_path: str = "cpu_adam",
+                 min_offload_numel: int = 1024, optimizer_offload_path: str = "gpu_swap",
                  defer_step: bool = False):
         self.memory, self.env, self.streams = memory, env, env.streams
         layers = getattr(module, "forward_funcs", list(module.children()))
@@ -327,6 +327,7 @@ class StageRuntime:
             for unit in self.units:
                 for param, (start, end) in zip(unit.params, unit.spans):
                     if param is weight:
+                        unit.clear_reduced()
                         dist.all_reduce(unit.acc_dev[start:end], group=group)
 
     def reduce_gradients(self) -> None:

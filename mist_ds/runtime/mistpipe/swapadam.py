@@ -49,9 +49,13 @@ class SwapAdam:
         chunk = min(chunk_numel or SWAP_CHUNK_NUMEL, max(t.numel() for t in tails))
         self.slots = [_Slot(chunk, streams.device, hyper) for _ in range(2)]
         self.chunk, self.steps, self._turn = chunk, 0, 0
+        self.inverse_clip: float | None = None
 
-    def begin_step(self) -> None:
+    def begin_step(self, inverse_clip: float | None = None) -> None:
+        """A new step; `inverse_clip` (None: not clipped) scales every gradient chunk on the device
+        after its swap-in (the same fp32 multiply the host would do, with no host pass)."""
         self.steps += 1
+        self.inverse_clip = inverse_clip
 
     def update(self, index: int, out16: torch.Tensor) -> None:
         """Update tail `index` (all its chunks) and write its new weights into `out16` (device)."""
@@ -68,6 +72,8 @@ class SwapAdam:
                     dest.copy_(host[start:start + n], non_blocking=True)
                 loaded = streams.record("h2d")
             streams.wait(loaded, "compute")
+            if self.inverse_clip is not None:
+                views[3].mul_(self.inverse_clip)
             slot.state["step"].fill_(self.steps - 1)  # AdamW adds 1: bias correction of this step
             slot.adam.step()
             out16[start:start + n].copy_(views[0])

@@ -46,6 +46,12 @@ def _sorted(values) -> list:
         return sorted(values, key=str)
 
 
+def gpu_span_us(events: list[dict]) -> float:
+    """First GPU event's start to last GPU event's end (kernels, copies, memsets)."""
+    gpu = [e for e in events if e.get("cat") in ("kernel", "gpu_memcpy", "gpu_memset")]
+    return max(e["ts"] + e["dur"] for e in gpu) - min(e["ts"] for e in gpu) if gpu else 0.0
+
+
 def _stream(event: dict):
     return (event.get("args") or {}).get("stream", event.get("tid"))
 
@@ -72,7 +78,7 @@ def copy_overlap(events: list[dict], min_bytes: int = 0) -> dict:
             "compute_time_us": _measure(compute_union), "compute_stream": compute,
             "copy_streams": _sorted({_stream(e) for e in copies}),
             "side_stream_copy_fraction": side / all_copy if all_copy else None,
-            "num_copies": len(copies)}
+            "num_copies": len(copies), "span_us": gpu_span_us(events)}
 
 
 def kernel_overlap(events: list[dict], name_part: str) -> dict:
@@ -89,7 +95,7 @@ def kernel_overlap(events: list[dict], name_part: str) -> dict:
     busy = _union([(e["ts"], e["ts"] + e["dur"]) for e in others if _stream(e) == compute])
     return {"time_us": _measure(mine), "overlap_us": _intersection(mine, busy),
             "streams": _sorted({_stream(e) for e in chosen}), "compute_stream": compute,
-            "num_kernels": len(chosen)}
+            "num_kernels": len(chosen), "compute_busy_us": _measure(busy), "span_us": gpu_span_us(events)}
 
 
 def load_events(path: str | Path) -> list[dict]:

@@ -99,6 +99,8 @@ class FlatUnit:
         self.staging: torch.Tensor | None = None  # device slot holding the host section in backward
         self.fresh = True  # no micro-batch has accumulated since the last reduction
         self.host_done = None  # event: the last copy into acc_host finished
+        self.needs_zero = False  # acc_dev still holds the last reduction (zeroed before next use)
+        self.zeroable = None  # event: the last reader of that reduction (the optimizer's d2h)
 
     # ---- layout helpers
     def shard_of(self, full: torch.Tensor) -> torch.Tensor:
@@ -195,8 +197,21 @@ class FlatUnit:
             full[flat_start: flat_start + length].copy_(shard[shard_start: shard_start + length])
 
     # ---- gradients
+    def zero_after(self, event) -> None:
+        """The reduced gradients in acc_dev are read until `event` (the optimizer's late d2h)."""
+        self.zeroable = event
+
+    def clear_reduced(self) -> None:
+        """Zero acc_dev if it still holds the last iteration's reduction, on the compute stream
+        after its last reader (called before any accumulation or reduction uses it)."""
+        if self.needs_zero:
+            self.env.streams.wait(self.zeroable, "compute")
+            self.acc_dev.zero_()
+            self.needs_zero, self.zeroable = False, None
+
     def accumulate(self, index: int, grad: torch.Tensor) -> None:
         """Add parameter `index`'s fresh gradient into the accumulation buffer(s)."""
+        self.clear_reduced()
         start, end = self.spans[index]
         flat, split = grad.reshape(-1), self.dev_numel
         if start < split:
@@ -238,9 +253,12 @@ class FlatUnit:
     def reduce(self, staging: torch.Tensor | None, on_chunk) -> None:
         """Sum the accumulated gradients over the DP group, once per iteration: an in-place
         reduce-scatter per section when the optimizer is sharded, an all-reduce otherwise (comm
-        stream; the host section goes through `staging`). `on_chunk(shard_start, chunk)` receives
-        each reduced (not yet averaged) chunk of this rank's shard on the compute stream."""
+        stream; the host section goes through `staging`). `on_chunk(shard_start, chunk, kept)` receives
+        each reduced (not yet averaged) chunk of this rank's shard on the compute stream, and whether
+        it stays valid until the unit's next accumulation (device sections: acc_dev is zeroed
+        only then, clear_reduced; host sections pass through `staging`, reused at once)."""
         streams, env = self.env.streams, self.env
+        self.clear_reduced()  # nothing accumulated since the last reduction
         ready = streams.record("compute")
         for section, offset, chunk in self.layout.section_chunks():
             if section.on_host and self.fresh:  # nothing accumulated this iteration
@@ -261,6 +279,6 @@ class FlatUnit:
                 elif env.dp_world > 1:
                     dist.all_reduce(region, group=env.dp_group)
                 streams.wait(streams.record("comm"), "compute")
-            on_chunk(offset, mine)
-        self.acc_dev.zero_()
+            on_chunk(offset, mine, not section.on_host)
+        self.needs_zero = True  # zeroed before the next accumulation: the optimizer may read it late
         self.fresh = True
