@@ -129,10 +129,12 @@ def test_search_matches_brute_force_on_two_nodes_with_deep_pipelines(cap_gib):
     assert result.ranked[0].time_s == pytest.approx(_brute_force(request), rel=1e-9)
 
 
-@pytest.mark.parametrize("cap_gib", [1.6, 1.1])
+@pytest.mark.parametrize("cap_gib", [1.8, 1.5])
 def test_search_matches_brute_force_over_per_stage_memory_settings(cap_gib):
     """mistpipe alone, a batch of 5 (no dp split, TP off): two stages whose best ZeRO/offload settings
-    differ (at these caps the optimum gives the stages different optimizer offload ratios)."""
+    differ (at these caps the optimum gives the stages different optimizer offload ratios). Below
+    ~1.5 GiB nothing fits since the gpu_swap optimizer path's two device slots (cost/mistpipe.py
+    swap_slots, up to the embedding's offloaded share here) are charged."""
     request = TuneRequest(model=resolve_model("gpt-125m"), cluster=ClusterSpec(num_nodes=1, gpus_per_node=2),
                           global_batch_size=5, seq_len=2048,
                           space=SearchSpace(offload_activations=False, tensor_parallel=False, max_micro_batch=2),
