@@ -232,23 +232,28 @@ def build_note(rows: list[Scored]) -> str:
             + "; ".join(f"{n} {label}" for label, n in counts.items() if n) + "." if zero3 else "")
 
 
+def intro(rows: list[Scored]) -> str:
+    """What the report compares, and how memory is scored."""
+    return ("Written by `make accuracy` (`bench/accuracy/report.py`): every committed plan + run pair "
+            "re-predicted by the current cost model on the shipped profile of the GPU the run reports. "
+            "Errors are (predicted - measured) / measured; a plan's memory error is its worst stage's. "
+            "Memory is scored twice. The predicted peak targets max_memory_allocated: that decides whether "
+            "a plan runs out of memory, since under expandable segments (the runtime's default) the caching "
+            "allocator releases its cache and retries before it fails (the OOM runs held "
+            f"{unreleased_text(rows)} reserved but unallocated when they failed). Reserved memory is "
+            "predicted as min(cap, predicted peak x (1 + the profile's allocator_cache_fraction)), uncapped "
+            "runs taking the card's memory as the cap, and is reported only. Host memory compares the "
+            "predicted offloaded state per GPU with the rank's peak RSS (which also holds the process's "
+            "own base).")
+
+
 def render(all_rows: list[Scored], unscored: list[str]) -> str:
     rows = scored(all_rows)
     overall, corr = summary(rows), rank_correlations(rows)
     gpus = sorted({f"{r.gpu_name} ({r.hardware})" for r in rows})
     dates = sorted({r.date for r in rows if r.date})
     lines = ["# Cost-model accuracy", "",
-             "Written by `make accuracy` (`bench/accuracy/report.py`): every committed plan + run pair "
-             "re-predicted by the current cost model on the shipped profile of the GPU the run reports. "
-             "Errors are (predicted - measured) / measured; a plan's memory error is its worst stage's. "
-             "Memory is scored twice. The predicted peak targets max_memory_allocated: that decides whether "
-             "a plan runs out of memory, since under expandable segments (the runtime's default) the caching "
-             "allocator releases its cache and retries before it fails (the OOM runs held "
-             f"{unreleased_text(rows)} reserved but unallocated when they failed). Reserved memory is predicted as min(cap, predicted "
-             "peak x (1 + the profile's allocator_cache_fraction)), uncapped runs taking the card's memory "
-             "as the cap, and is reported only. "
-             "Host memory compares the predicted offloaded state per GPU with the rank's peak RSS (which "
-             "also holds the process's own base).", "",
+             intro(rows), "",
              f"Runs: {overall['runs']} ({overall['ok']} ok, {overall['oom']} out of memory, "
              f"{overall['killed']} killed, {overall['timeout_or_error']} time-out/error) on "
              f"{', '.join(gpus) or '-'}; run dates {dates[0] + ' .. ' + dates[-1] if dates else 'not recorded'}"

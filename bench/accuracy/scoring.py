@@ -173,7 +173,8 @@ def score(name: str, source: str, plan_path: Path, run_path: Path, in_sample: tu
         host_error=rel_error(host_pred, host_meas), error_message=run.error_message,
         kernels=kernel_summary(run.kernels), zero_init=run.zero_init, rejected=host_rejection(plan, pred, hw, offload),
         unreleased_bytes=unreleased_at_oom(run.status, run.error_message),
-        no_expandable_segments=NO_EXPANDABLE_SEGMENTS_REASON if repo_relative(run_path) in NO_EXPANDABLE_SEGMENTS else "")
+        no_expandable_segments=(NO_EXPANDABLE_SEGMENTS_REASON if repo_relative(run_path) in NO_EXPANDABLE_SEGMENTS
+                                else ""))
 
 
 UNRELEASED = re.compile(r"([\d.]+) (GiB|MiB|KiB) is reserved by PyTorch but unallocated")
