@@ -46,8 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--top", type=int, default=5, help="how many plans to list")
     parser.add_argument("--memory-margin", type=float, default=DEFAULT_MEMORY_MARGIN_RATIO, metavar="RATIO",
                         help="fraction of the per-GPU memory cap kept free (default "
-                             f"{DEFAULT_MEMORY_MARGIN_RATIO:g}: the cost model's median measured memory error; "
-                             "0 plans up to the cap)")
+                             f"{DEFAULT_MEMORY_MARGIN_RATIO:g}: covers 9 in 10 of the cost model's measured "
+                             "under-predictions of allocated memory, which decides OOM; 0 plans up to the cap)")
     parser.add_argument("--fallbacks", type=int, default=DEFAULT_FALLBACKS, metavar="K",
                         help=f"next-best plans written as fallback/1..K for launch.sh to run when a plan runs "
                              f"out of memory (default {DEFAULT_FALLBACKS}; 0: none)")
@@ -77,8 +77,8 @@ def infeasible_message(result: TuneResult, binding: BindingLimit | None = None) 
         return (f"no plan fits in {_over_cap_text(result)}: the margin binds; the smallest plan needs "
                 f"{floor.peak_bytes / GIB:.2f} GiB per GPU ({floor.layout.describe()}), "
                 f"{(stats.memory_cap_bytes - floor.peak_bytes) / GIB:.2f} GiB under the cap; a smaller "
-                "--memory-margin accepts less headroom (the model's memory error is about "
-                f"{DEFAULT_MEMORY_MARGIN_RATIO:.0%})")
+                "--memory-margin accepts less headroom (the margin covers 9 in 10 of the model's measured "
+                f"memory under-predictions: {DEFAULT_MEMORY_MARGIN_RATIO:.0%})")
     if kind == "host":
         plan = binding.host_example
         node = host_bytes_per_gpu(plan) * plan.cluster.gpus_per_node

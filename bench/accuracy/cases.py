@@ -201,7 +201,7 @@ B11 = [
 # other run is held out of the fit.
 CALIBRATED_TERMS = ("host_microbatch_overhead_s", "host_layer_overhead_s", "host_step_overhead_s",
                     "zero3_fetch_overhead_s", "pageable_h2d_bandwidth_gbps",
-                    "allocator_overhead_fraction", "host_process_base_bytes")
+                    "allocator_overhead_fraction", "allocator_cache_fraction", "host_process_base_bytes")
 IN_SAMPLE = frozenset({
     *(c.name for c in B3), *(c.name for c in B4 if c.name != "l13b-1g-c40-s2048-z1-mb4-act24"),  # not run
     "l7-2g-c78-pp2-15x17-z1-rc4x8", "l7-2g-c78-z3-mb1-rc0", "l7-2g-c40-b4-z3-off05-rc32",

@@ -8,10 +8,18 @@ a stage is the largest over its ranks (mist_ds.compare.stage_peaks); a plan's me
 error of its worst stage. Host memory (offload plans): the prediction's per-GPU cpu_memory_bytes
 against the largest per-rank peak RSS of the stage (RSS includes the process's own base, which
 the prediction may leave out; the report says so).
+
+Memory: the predicted peak targets max_memory_allocated, which decides OOM under expandable segments
+(config/hardware.py allocator_overhead_fraction). Reserved memory is predicted as
+min(cap, predicted peak x (1 + the profile's allocator_cache_fraction)), the cap being the plan's
+memory cap or, uncapped, the card's memory: the allocator cannot reserve beyond it.
+Runs without expandable segments (NO_EXPANDABLE_SEGMENTS) used an allocator the runtime no longer
+uses; the report scores them apart.
 """
 
 from __future__ import annotations
 
+import re
 import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,12 +73,30 @@ class Scored:
     zero_init: bool | None = None
     """RunReport.zero_init of the run (None: not recorded, the whole-model build): the ZeRO-3
     start-up term its prediction used (cost/memory.py, Build)."""
+    unreleased_bytes: int | None = None
+    """An OOM run's memory reserved but unallocated when it failed (torch's message; None otherwise):
+    what the allocator could not release, which the search's memory margin has to cover."""
+    no_expandable_segments: str = ""
+    """Why this run is scored apart (NO_EXPANDABLE_SEGMENTS_REASON) when it ran without expandable
+    segments, else ''; the report lists such runs apart and leaves them out of the targets."""
     rejected: str = ""
     """Why the current search would not emit this plan (its host-memory rule), or '' when it would;
     the report lists such runs apart and leaves them out of the targets."""
 
 
 ROOT = Path(__file__).resolve().parents[2]
+
+NO_EXPANDABLE_SEGMENTS_REASON = (
+    "ran without PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True, which the runtime sets since "
+    "2026-11-26 17:20 UTC (commit be873db; bench/results/runs_h200x2_README.md): that allocator keeps "
+    "its fragmented cache at OOM (18.25 GiB reserved but unallocated in the pp2 run), so allocated "
+    "memory does not decide whether such a run fits")
+NO_EXPANDABLE_SEGMENTS = frozenset({
+    f"bench/results/runs_h200x2_{name}.json" for name in (
+        "gpt-1.3b", "llama-7b", "llama-7b-zero3", "llama-7b-zero3-mb2-rc14",   # rounds 1-2, 16:47-16:54 UTC
+        "gpt-1.3b-calibrated", "llama-7b-pp2-calibrated-noexpseg")})          # round 3, before be873db
+"""Run files (repo-relative) of the runs made before the runtime set expandable segments (the
+README's rounds 1-3; `runs_h200x2_llama-7b-pp2-calibrated.json` is the same plan re-run with them)."""
 
 
 def repo_relative(path: Path) -> str:
@@ -106,6 +132,12 @@ def host_rejection(plan: Plan, prediction, hw: HardwareProfile, offloads: bool) 
             f"state may take ({host.free_fraction:.0%} of {host.memory_bytes / GIB:.0f} GiB kept free)")
 
 
+def predicted_reserved(peak_bytes: int, cap_bytes: int, hw: HardwareProfile) -> int:
+    """max_memory_reserved a predicted (allocated) peak comes with: the allocator's cache on top,
+    HardwareProfile.allocator_cache_fraction of it, cut off at the cap the allocator may reserve."""
+    return min(cap_bytes, round(peak_bytes * (1.0 + hw.allocator_cache_fraction)))
+
+
 def score(name: str, source: str, plan_path: Path, run_path: Path, in_sample: tuple[str, ...],
           cache: dict[str, HardwareProfile]) -> Scored:
     plan, run = Plan.load_checked(plan_path, "plan"), RunReport.load_checked(run_path, "run report")
@@ -118,6 +150,7 @@ def score(name: str, source: str, plan_path: Path, run_path: Path, in_sample: tu
     alloc, reserved = stage_peaks(plan, run.peak_allocated_bytes), stage_peaks(plan, run.peak_reserved_bytes)
     rss = stage_peaks(plan, run.host_peak_rss_bytes)
     memory = [{"stage": i, "predicted_bytes": s.peak_memory_bytes, "allocated_bytes": alloc[i],
+               "predicted_reserved_bytes": predicted_reserved(s.peak_memory_bytes, cap, hw),
                "reserved_bytes": reserved[i], "host_predicted_bytes": s.cpu_memory_bytes,
                "host_rss_bytes": rss[i]} for i, s in enumerate(pred.stages)]
     # a plan that keeps state or activations in host memory (every prediction holds the process base)
@@ -133,11 +166,25 @@ def score(name: str, source: str, plan_path: Path, run_path: Path, in_sample: tu
         predicted_s=pred.iteration_time_s, measured_s=run.median_iteration_time_s if ok else None,
         time_error=rel_error(pred.iteration_time_s, run.median_iteration_time_s) if ok else None,
         memory=memory,
-        mem_error_reserved=_worst([rel_error(m["predicted_bytes"], m["reserved_bytes"]) for m in memory]) if ok else None,
+        mem_error_reserved=_worst([rel_error(m["predicted_reserved_bytes"], m["reserved_bytes"])
+                                   for m in memory]) if ok else None,
         mem_error_allocated=_worst([rel_error(m["predicted_bytes"], m["allocated_bytes"]) for m in memory]) if ok else None,
         host_predicted_bytes=host_pred, host_measured_bytes=host_meas,
         host_error=rel_error(host_pred, host_meas), error_message=run.error_message,
-        kernels=kernel_summary(run.kernels), zero_init=run.zero_init, rejected=host_rejection(plan, pred, hw, offload))
+        kernels=kernel_summary(run.kernels), zero_init=run.zero_init, rejected=host_rejection(plan, pred, hw, offload),
+        unreleased_bytes=unreleased_at_oom(run.status, run.error_message),
+        no_expandable_segments=(NO_EXPANDABLE_SEGMENTS_REASON if repo_relative(run_path) in NO_EXPANDABLE_SEGMENTS
+                                else ""))
+
+
+UNRELEASED = re.compile(r"([\d.]+) (GiB|MiB|KiB) is reserved by PyTorch but unallocated")
+
+
+def unreleased_at_oom(status: str, error_message: str) -> int | None:
+    """Bytes the allocator still held reserved but unallocated when the run ran out of memory (torch's
+    OutOfMemoryError message), or None (not an OOM, or a message without the figure)."""
+    found = UNRELEASED.search(error_message) if status == "oom" else None
+    return None if found is None else round(float(found[1]) * {"GiB": 2**30, "MiB": 2**20, "KiB": 2**10}[found[2]])
 
 
 def run_kernels(run: RunReport) -> KernelSet:

@@ -7,8 +7,11 @@
   with x >= 0 (exact non-negative least squares over the few terms: every active set is tried).
   A term that no run exercises (a zero column: no ZeRO-3 run, no offload run) keeps the input
   profile's value. pageable_h2d_bandwidth_gbps enters as its inverse (s per GB).
-* allocator_overhead_fraction: the median over measured stages of max_memory_reserved / predicted
-  peak without allowance - 1 (the median minimises the median |error| against reserved memory).
+* allocator_overhead_fraction: the median over measured stages of max_memory_allocated / predicted
+  peak without allowance - 1 (the median minimises the median |error| against allocated memory, which
+  decides OOM under expandable segments: config/hardware.py).
+* allocator_cache_fraction: the median over measured stages of max_memory_reserved /
+  max_memory_allocated - 1 (what the cache holds beyond the live peak; reported, never searched on).
 * host_process_base_bytes: the median over measured stages of peak RSS - predicted host memory
   without base (cost/host_memory.py).
 Only runs with status 'ok' are used; the others are listed as skipped.
@@ -133,9 +136,21 @@ def stage_pairs(hw: HardwareProfile, pairs: list[RunPair], predicted: str,
 
 
 def fit_allocator_fraction(hw: HardwareProfile, pairs: list[RunPair]) -> float | None:
-    """Median reserved / predicted-without-allowance - 1 over measured stages (None: no data)."""
+    """Median allocated / predicted-without-allowance - 1 over measured stages, clamped to [0, 1]
+    (None: no data)."""
     bare = hw.model_copy(update={"allocator_overhead_fraction": 0.0})
-    ratios = [m / p - 1.0 for m, p in stage_pairs(bare, pairs, "peak_memory_bytes", "peak_reserved_bytes") if p]
+    ratios = [m / p - 1.0 for m, p in stage_pairs(bare, pairs, "peak_memory_bytes", "peak_allocated_bytes") if p]
+    return round(min(1.0, max(0.0, statistics.median(ratios))), 4) if ratios else None
+
+
+def fit_cache_fraction(pairs: list[RunPair]) -> float | None:
+    """Median max_memory_reserved / max_memory_allocated - 1 over measured stages (each stage's
+    largest rank of both, compare.stage_peaks), clamped to [0, 1] (None: no data)."""
+    ratios = []
+    for pair in pairs:
+        allocated = stage_peaks(pair.plan, pair.run.peak_allocated_bytes)
+        reserved = stage_peaks(pair.plan, pair.run.peak_reserved_bytes)
+        ratios += [r / a - 1.0 for a, r in zip(allocated, reserved) if a and r]
     return round(min(1.0, max(0.0, statistics.median(ratios))), 4) if ratios else None
 
 
@@ -156,8 +171,9 @@ def calibrate(hw: HardwareProfile, pairs: list[RunPair], only: tuple[str, ...] =
         raise ValueError("no run with status 'ok' and a measured iteration time: nothing to fit")
     time_terms, result.kept = fit_time(hw, ok, only)
     result.fitted.update(time_terms)
-    fraction, base = fit_allocator_fraction(hw, ok), fit_host_base(hw, ok)
-    for term, value in (("allocator_overhead_fraction", fraction), ("host_process_base_bytes", base)):
+    fraction, cache, base = fit_allocator_fraction(hw, ok), fit_cache_fraction(ok), fit_host_base(hw, ok)
+    for term, value in (("allocator_overhead_fraction", fraction), ("allocator_cache_fraction", cache),
+                        ("host_process_base_bytes", base)):
         if value is None:
             result.kept.append(term)
         else:

@@ -131,9 +131,9 @@ class Provenance(StrictModel):
     """Free text: assumptions, caveats."""
 
 
-RUN_DERIVED_FIELDS = ("allocator_overhead_fraction", "zero3_fetch_overhead_s", "host_microbatch_overhead_s",
-                      "host_layer_overhead_s", "host_step_overhead_s", "pageable_h2d_bandwidth_gbps",
-                      "host_process_base_bytes")
+RUN_DERIVED_FIELDS = ("allocator_overhead_fraction", "allocator_cache_fraction", "zero3_fetch_overhead_s",
+                      "host_microbatch_overhead_s", "host_layer_overhead_s", "host_step_overhead_s",
+                      "pageable_h2d_bandwidth_gbps", "host_process_base_bytes")
 """HardwareProfile fields fitted from training runs (python -m mist_ds.calibrate), not measured by the
 profiler: a profile rebuilt from raw measurements (profile --from-raw) keeps them from the profile it
 rebuilds (profile/assemble.py)."""
@@ -178,10 +178,21 @@ class HardwareProfile(StrictModel):
     interference: tuple[InterferenceFactor, ...] = ()
     """Slowdowns of overlapped channels; empty means 'no interference'."""
     allocator_overhead_fraction: float = Field(default=0.0, ge=0.0, le=1.0)
-    """Memory the CUDA caching allocator needs beyond the live tensors (fragmentation, rounding),
-    as a fraction of the cost model's peak; the cost model adds it to every predicted peak.
-    0.0 = not yet measured: calibrate from GPU runs as max_memory_reserved / max_memory_allocated - 1
-    (DESIGN.md saw 6.3 GiB reserved-but-unallocated next to a ~60 GiB peak, i.e. ~0.1)."""
+    """Live-tensor bytes the cost model's terms miss at the peak, as a fraction of its modelled peak
+    (alignment, small tensors, workspaces); the cost model adds it to every predicted peak, which
+    thereby targets torch.cuda.max_memory_allocated. That, not max_memory_reserved, decides whether a
+    plan fits: under expandable segments (PYTORCH_CUDA_ALLOC_CONF, which mist_ds/train.py sets) the
+    caching allocator unmaps its cached pages and retries before it raises OutOfMemoryError (torch
+    c10/cuda/CUDACachingAllocator.cpp, Note [Expandable Segments]); the committed OOM runs held 66-275
+    MiB reserved but unallocated when they failed (bench/accuracy/MEMORY_GAP.md), which the search's
+    memory margin covers (search/driver.py DEFAULT_MEMORY_MARGIN_RATIO). Calibrated from GPU runs as
+    the median max_memory_allocated / modelled peak - 1 (calibration/fit.py); 0.0 = not measured."""
+    allocator_cache_fraction: float = Field(default=0.0, ge=0.0, le=1.0)
+    """What the caching allocator keeps reserved beyond the allocated peak, as a fraction of it:
+    the median max_memory_reserved / max_memory_allocated - 1 of calibration runs (calibration/fit.py).
+    Read only to report reserved memory (bench/accuracy/scoring.py: min(cap, predicted peak x (1 +
+    this))); the search never reads it, since the cache is released before an OOM (above).
+    0.0 = not measured."""
     attention_bwd_tflops: float | None = Field(default=None, gt=0.0)
     """Sustained causal attention backward throughput, TFLOP/s (counting 2.5x the forward FLOPs,
     FlashAttention-2's convention); None when not measured (use attention_tflops)."""

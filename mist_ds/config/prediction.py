@@ -51,9 +51,12 @@ class StagePrediction(StrictModel):
     """Predicted memory and time of one pipeline stage (per GPU of that stage)."""
 
     peak_memory_bytes: int = Field(ge=0)
-    """Predicted peak GPU memory of this stage: live tensors at the peak (torch.cuda.max_memory_allocated)
-    plus the profile's allocator allowance (so it targets max_memory_reserved; the allowance is counted
-    in buffers_bytes). Compared against the memory cap."""
+    """Predicted peak GPU memory of this stage: live tensors at the peak plus the profile's allocator
+    allowance (HardwareProfile.allocator_overhead_fraction, counted in buffers_bytes), so it targets
+    torch.cuda.max_memory_allocated, which decides OOM under expandable segments (the allocator
+    releases its cache before failing). Compared against the memory cap less the search's margin.
+    Not max_memory_reserved: the cache above it (HardwareProfile.allocator_cache_fraction) is only
+    reported (bench/accuracy/scoring.py)."""
     memory_breakdown: MemoryBreakdown
     """The peak split by kind."""
     time_breakdown: TimeBreakdown

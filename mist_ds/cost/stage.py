@@ -164,7 +164,9 @@ class StageCostModel:
         return groups, groups - np.floor((1.0 - ratio) * groups)
 
     def _memory(self, t) -> dict[str, np.ndarray]:
-        """Peak = max(forward/backward, optimizer step, build) + allocator allowance.
+        """Peak = max(forward/backward, optimizer step, build) + allocator allowance: the profile's
+        allocator_overhead_fraction of it, fitted so the peak targets max_memory_allocated, which
+        decides OOM under expandable segments (config/hardware.py).
 
         Forward/backward peaks at the start of the last micro-batch's backward: model states (the
         larger of the gradient partition and ZeRO-1's accumulated whole gradients), saved

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.accuracy import report
+from bench.accuracy import report, scoring
 from bench.accuracy.cases import CASES
 from bench.accuracy.schema import to_plan
 from bench.accuracy.scoring import rank_correlations, score, spearman, summary
@@ -55,9 +55,26 @@ def test_score_uses_the_runs_gpu_and_the_current_model(tmp_path):
     row = score(name, "suite", tmp_path / f"{name}.plan.json", tmp_path / f"{name}.run.json", (), {})
     assert row.hardware == "h200" and row.same_plan and row.family == "zero3"
     assert row.time_error == pytest.approx(1 / 1.1 - 1)
-    assert row.mem_error_reserved == pytest.approx(1 / 0.95 - 1, abs=1e-6)
+    # reserved is predicted as the peak plus the profile's cache fraction (55 GiB: under the 78 GiB cap)
+    cache = load_hardware("h200").allocator_cache_fraction
+    assert cache > 0 and row.mem_error_reserved == pytest.approx((1 + cache) / 0.95 - 1, abs=1e-6)
     assert row.mem_error_allocated == pytest.approx(1 / (0.95 * 0.9) - 1, abs=1e-6)
+    assert not row.no_expandable_segments and row.unreleased_bytes is None
     assert row.predicted_s == pytest.approx(pair["pred"].iteration_time_s) and row.host_error is None
+
+
+def test_predicted_reserved_memory_is_cut_at_the_cap():
+    hw = load_hardware("h200").model_copy(update={"allocator_cache_fraction": 0.1})
+    assert scoring.predicted_reserved(50 * 2**30, 78 * 2**30, hw) == 55 * 2**30
+    assert scoring.predicted_reserved(75 * 2**30, 78 * 2**30, hw) == 78 * 2**30
+
+
+def test_unreleased_bytes_come_from_the_oom_message():
+    message = ("CUDA out of memory. Tried to allocate 12.55 GiB. ... Of the allocated memory 69.10 GiB is "
+               "allocated by PyTorch, and 66.16 MiB is reserved by PyTorch but unallocated. If reserved")
+    assert scoring.unreleased_at_oom("oom", message) == round(66.16 * 2**20)
+    assert scoring.unreleased_at_oom("oom", message.replace("66.16 MiB", "18.25 GiB")) == round(18.25 * 2**30)
+    assert scoring.unreleased_at_oom("ok", message) is None and scoring.unreleased_at_oom("oom", "boom") is None
 
 
 def test_host_memory_error_of_an_offload_plan(tmp_path):
@@ -70,12 +87,12 @@ def test_host_memory_error_of_an_offload_plan(tmp_path):
 
 def test_oom_of_a_plan_predicted_to_fit_is_counted(tmp_path):
     rows = []
-    for name, status in (("l7-2g-c78-z3-mb1-rc0", "oom"), ("l7-2g-c78-z2-mb1-rc32", "oom"),
+    for name, status in (("l7-2g-c78-z3-mb1-rc0", "oom"), ("l7-2g-c78-tp2-z0-mb1-rc16", "oom"),
                          ("l7-2g-c78-z3-mb2-rc32", "ok")):
         write_pair(tmp_path, name, status=status)
         rows.append(score(name, "suite", tmp_path / f"{name}.plan.json", tmp_path / f"{name}.run.json", (), {}))
     stats = summary(rows)
-    assert stats["oom"] == 2 and stats["oom_predicted_to_fit"] == 1  # the z2 plan is predicted over its cap
+    assert stats["oom"] == 2 and stats["oom_predicted_to_fit"] == 1  # the tp2 plan is predicted over its cap
     assert stats["time"]["n"] == 1 and rows[0].time_error is None
 
 
@@ -113,6 +130,12 @@ def test_report_cli_end_to_end(tmp_path):
     assert older["in_sample"] == ["zero3_fetch_overhead_s"]
     text = out.with_suffix(".md").read_text()
     assert "| l7-2g-c78-z3-mb2-rc32 | zero3 | ok |" in text and "## Targets" in text
+    # the runs made before the runtime set expandable segments are scored apart, with the reason
+    assert older["no_expandable_segments"] and "older:llama-7b-zero3" in data["no_expandable_segments"]
+    assert "older:llama-7b-pp2-calibrated" not in data["no_expandable_segments"]   # re-run with them
+    assert data["summary"]["runs"] == len(data["runs"]) - len(set(data["rejected"]) | set(data["no_expandable_segments"]))
+    apart = text[text.index("## Runs without expandable segments"):]
+    assert "| older:llama-7b-zero3 | zero3 | ok |" in apart and "expandable_segments:True" in apart
 
 
 def test_a_run_on_a_gpu_without_a_profile_is_a_one_line_error(tmp_path, capsys):
