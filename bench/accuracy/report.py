@@ -3,8 +3,9 @@
 
     python bench/accuracy/report.py [--out bench/results/accuracy]   # writes accuracy.md + accuracy.json
 
-Pairs: bench/results/accuracy/<case>.plan.json + <case>.run.json (the suite), and the older runs
-bench/results/runs_h200x2_*.json matched by plan hash to bench/results/gpu_plans/*.json. Each run is
+Pairs: bench/results/accuracy/<case>.plan.json + <case>.run.json (the suite), the older runs
+bench/results/runs_h200x2_*.json matched by plan hash to bench/results/gpu_plans/*.json, the runtime
+parity runs' mist_ds side, the executor comparisons and the plan-quality winners. Each run is
 re-predicted on the shipped profile of the GPU it reports (mist_ds.config.profiles.profile_for_gpu), for the
 element-wise and loss kernels it ran (RunReport.kernels; none recorded: the eager set). A run is
 in-sample when its case says so (Case.in_sample) or when a profile's provenance names its file as
@@ -67,6 +68,15 @@ def engine_pairs(results: Path) -> list[tuple[str, Path, Path]]:
             for run in sorted((results / "engine").glob("executor_compare_*/*.run.json"))]
 
 
+def plan_quality_pairs(results: Path) -> list[tuple[str, Path, Path]]:
+    """The search's winners run for plan quality (bench/plan_quality.py): plan_quality/<workload>.run.json
+    beside <workload>.plan.json, and the superseded ones under plan_quality/superseded/."""
+    folder = results / "plan_quality"
+    runs = sorted(folder.glob("*.run.json")) + sorted(folder.glob("superseded/*.run.json"))
+    return [("plan-quality:" + run.name.removesuffix(".run.json"), run.with_name(run.name.replace(".run.json", ".plan.json")),
+             run) for run in runs]
+
+
 def provenance_terms(run_path: Path, notes: list[str]) -> tuple[str, ...]:
     """Calibrated terms whose provenance sentence names this run's file."""
     rel = str(run_path.resolve().relative_to(ROOT)) if run_path.resolve().is_relative_to(ROOT) else run_path.name
@@ -85,7 +95,8 @@ def collect(folder: Path, results: Path) -> tuple[list[Scored], list[str]]:
     cache: dict = {}
     rows, unscored = [], []
     for source, pairs in (("suite", suite_pairs(folder)), ("older", older_pairs(results)),
-                          ("parity", parity_pairs(results)), ("engine", engine_pairs(results))):
+                          ("parity", parity_pairs(results)), ("engine", engine_pairs(results)),
+                          ("plan-quality", plan_quality_pairs(results))):
         for name, plan, run in pairs:
             if not plan.exists():
                 unscored.append(f"{name}: no {plan.name} beside {run.name}")
