@@ -139,8 +139,8 @@ def margin_warning(result: dict[str, Any]) -> str | None:
     if headroom < 0 or headroom >= DEFAULT_MEMORY_MARGIN_RATIO * capacity:
         return None
     return (f"warning: the plan leaves {headroom / GIB:.2f} GiB ({headroom / capacity:.1%}) of the {capacity / GIB:.2f} "
-            f"GiB cap free, less than autotune's {DEFAULT_MEMORY_MARGIN_RATIO:.0%} margin (the cost model's median "
-            "measured memory error): it may run out of memory")
+            f"GiB cap free, less than autotune's {DEFAULT_MEMORY_MARGIN_RATIO:.0%} margin (9 in 10 of the cost model's "
+            "measured under-predictions of allocated memory are smaller): it may run out of memory")
 
 
 def _output_folder(out: str | None) -> Path | None:

@@ -132,12 +132,6 @@ def host_rejection(plan: Plan, prediction, hw: HardwareProfile, offloads: bool) 
             f"state may take ({host.free_fraction:.0%} of {host.memory_bytes / GIB:.0f} GiB kept free)")
 
 
-def predicted_reserved(peak_bytes: int, cap_bytes: int, hw: HardwareProfile) -> int:
-    """max_memory_reserved a predicted (allocated) peak comes with: the allocator's cache on top,
-    HardwareProfile.allocator_cache_fraction of it, cut off at the cap the allocator may reserve."""
-    return min(cap_bytes, round(peak_bytes * (1.0 + hw.allocator_cache_fraction)))
-
-
 def score(name: str, source: str, plan_path: Path, run_path: Path, in_sample: tuple[str, ...],
           cache: dict[str, HardwareProfile]) -> Scored:
     plan, run = Plan.load_checked(plan_path, "plan"), RunReport.load_checked(run_path, "run report")
@@ -150,7 +144,7 @@ def score(name: str, source: str, plan_path: Path, run_path: Path, in_sample: tu
     alloc, reserved = stage_peaks(plan, run.peak_allocated_bytes), stage_peaks(plan, run.peak_reserved_bytes)
     rss = stage_peaks(plan, run.host_peak_rss_bytes)
     memory = [{"stage": i, "predicted_bytes": s.peak_memory_bytes, "allocated_bytes": alloc[i],
-               "predicted_reserved_bytes": predicted_reserved(s.peak_memory_bytes, cap, hw),
+               "predicted_reserved_bytes": hw.reserved_bytes(s.peak_memory_bytes, cap),
                "reserved_bytes": reserved[i], "host_predicted_bytes": s.cpu_memory_bytes,
                "host_rss_bytes": rss[i]} for i, s in enumerate(pred.stages)]
     # a plan that keeps state or activations in host memory (every prediction holds the process base)

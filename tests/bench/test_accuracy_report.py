@@ -65,8 +65,9 @@ def test_score_uses_the_runs_gpu_and_the_current_model(tmp_path):
 
 def test_predicted_reserved_memory_is_cut_at_the_cap():
     hw = load_hardware("h200").model_copy(update={"allocator_cache_fraction": 0.1})
-    assert scoring.predicted_reserved(50 * 2**30, 78 * 2**30, hw) == 55 * 2**30
-    assert scoring.predicted_reserved(75 * 2**30, 78 * 2**30, hw) == 78 * 2**30
+    assert hw.reserved_bytes(50 * 2**30, 78 * 2**30) == 55 * 2**30
+    assert hw.reserved_bytes(75 * 2**30, 78 * 2**30) == 78 * 2**30
+    assert hw.reserved_bytes(135 * 2**30) == hw.gpu_memory_bytes  # uncapped: the card's memory
 
 
 def test_unreleased_bytes_come_from_the_oom_message():
