@@ -96,7 +96,8 @@ NO_EXPANDABLE_SEGMENTS = frozenset({
         "gpt-1.3b", "llama-7b", "llama-7b-zero3", "llama-7b-zero3-mb2-rc14",   # rounds 1-2, 16:47-16:54 UTC
         "gpt-1.3b-calibrated", "llama-7b-pp2-calibrated-noexpseg")})          # round 3, before be873db
 """Run files (repo-relative) of the runs made before the runtime set expandable segments (the
-README's rounds 1-3; `runs_h200x2_llama-7b-pp2-calibrated.json` is the same plan re-run with them)."""
+README's rounds 1-3; `runs_h200x2_llama-7b-pp2-calibrated.json` is the same plan re-run with them).
+Runs since 2026-11-30 record their allocator setting themselves (RunReport.cuda_alloc_conf)."""
 
 
 def repo_relative(path: Path) -> str:
@@ -167,8 +168,16 @@ def score(name: str, source: str, plan_path: Path, run_path: Path, in_sample: tu
         host_error=rel_error(host_pred, host_meas), error_message=run.error_message,
         kernels=kernel_summary(run.kernels), zero_init=run.zero_init, rejected=host_rejection(plan, pred, hw, offload),
         unreleased_bytes=unreleased_at_oom(run.status, run.error_message),
-        no_expandable_segments=(NO_EXPANDABLE_SEGMENTS_REASON if repo_relative(run_path) in NO_EXPANDABLE_SEGMENTS
-                                else ""))
+        no_expandable_segments=NO_EXPANDABLE_SEGMENTS_REASON if without_expandable_segments(run, run_path) else "")
+
+
+def without_expandable_segments(run: RunReport, run_path: Path) -> bool:
+    """Whether the run's allocator could not release its cache before an OOM: its own record
+    (RunReport.cuda_alloc_conf) when it has one, else the list of runs made before the runtime set
+    expandable segments (NO_EXPANDABLE_SEGMENTS)."""
+    if run.cuda_alloc_conf is not None:
+        return "expandable_segments:true" not in run.cuda_alloc_conf.replace(" ", "").lower()
+    return repo_relative(run_path) in NO_EXPANDABLE_SEGMENTS
 
 
 UNRELEASED = re.compile(r"([\d.]+) (GiB|MiB|KiB) is reserved by PyTorch but unallocated")
