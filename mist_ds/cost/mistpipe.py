@@ -64,7 +64,7 @@ from dataclasses import fields
 import numpy as np
 import sympy as sp
 
-from mist_ds.config import ModelSpec
+from mist_ds.config import HardwareProfile, ModelSpec
 from mist_ds.config.executors import MISTPIPE
 from mist_ds.cost.activations import ATTENTION_SAVES, pinned_activation_rounding
 from mist_ds.cost.kernel_set import KernelChoice, KernelSet
@@ -426,15 +426,18 @@ def evaluate_by_executor(stock: StageCostModel, mistpipe: MistpipeStageCostModel
 
 
 @functools.lru_cache(maxsize=256)
-def bounding_settings(model_json: str, settings: tuple, dp: int, tp: int, num_stages: int) -> tuple[int, ...]:
+def bounding_settings(model_json: str, settings: tuple, dp: int, tp: int, num_stages: int,
+                      hw_json: str | None = None, gpus_per_node: int = 1) -> tuple[int, ...]:
     """Indices of a subset of `settings` (zero, weights, gradients, optimizer) on which the smallest
     device peak over all of them is always found: a setting is left out when, at every layer count a
     stage can hold and every stage position, some kept one needs no more state bytes in every phase
     (phase_bytes: forward/backward, step, optimizer build; the build phase is the same for all).
     Recompute and activation offload add the same bytes to every setting of a stage (state_bytes is
     all that differs), so a left-out setting never has the smaller peak. The optimizer path depends
-    on the hardware (mistpipe_step.optimizer_path), so a setting is compared at its fewest bytes (the
-    cpu_adam path: no swap slots) against a kept one at its most (gpu_swap): exact whichever runs."""
+    on the hardware (mistpipe_step.optimizer_path): given the profile (`hw_json`, with the node's
+    `gpus_per_node`), every setting's bytes are its chosen path's, as the cost model charges them;
+    without it, a setting is compared at its fewest bytes (the cpu_adam path: no swap slots) against
+    a kept one at its most (gpu_swap), which holds whichever path runs but keeps more settings."""
     model = ModelSpec.from_json_text(model_json)
     z, w, g, o = (np.array(col, float)[:, None, None] for col in zip(*settings))
     positions = [(1.0, 1.0)] if num_stages == 1 else [(1.0, 0.0), (0.0, 0.0), (0.0, 1.0)]
@@ -445,9 +448,14 @@ def bounding_settings(model_json: str, settings: tuple, dp: int, tp: int, num_st
          "offload_gradients": g, "offload_optimizer": o}
     a = dict(zip(a, np.broadcast_arrays(*[np.asarray(v, float) for v in a.values()])))
     sizes = stage_sizes(model, a)
+    if hw_json is None:
+        paths = (True, False)
+    else:
+        rates = Rates(HardwareProfile.from_json_text(hw_json), gpus_per_node)
+        paths = (priced_path(rates, *offloaded_share(a, sizes))[0],) * 2
     # (settings, phases x cases): a setting's bytes in every phase, stage position and layer count
     most, fewest = (np.stack([phase_bytes(state_bytes(a, sizes, swap))[k].reshape(len(settings), -1)
-                              for k in ("train", "step", "init")], axis=1) for swap in (True, False))
+                              for k in ("train", "step", "init")], axis=1) for swap in paths)
     kept: list[int] = []
     for i in np.argsort(fewest.sum(axis=(1, 2)), kind="stable"):
         if kept and (most[kept] <= fewest[i]).all(axis=1).any(axis=0).all():
