@@ -92,10 +92,8 @@ def path_reason(rt: Rates, n: float, in_sections: float, units: float, forced: s
     swap = float(sum(offload_step_s(rt, n, in_sections, units, "gpu_swap")))
     cpu = float(sum(offload_step_s(rt, n, in_sections, units, "cpu_adam")))
     path = "gpu_swap" if bool(optimizer_path(rt, n, in_sections, units, forced)) else "cpu_adam"
-    priced = f"{n / 1e6:.1f}M elements/rank: gpu_swap {swap * 1e3:.0f} ms, cpu_adam {cpu * 1e3:.0f} ms"
-    if forced or OPTIMIZER_PATH:
-        return path, f"forced; {priced}"
-    return path, f"{priced} (the faster one)"
+    priced = f"{n:.3g} elements/rank offloaded: gpu_swap {swap * 1e3:.0f} ms vs cpu_adam {cpu * 1e3:.0f} ms a step"
+    return path, (f"forced; {priced}" if forced or OPTIMIZER_PATH else f"the faster: {priced}")
 
 
 def stage_optimizer_paths(plan, hw, forced: str | None = None) -> tuple[tuple[str, str], ...]:

@@ -185,11 +185,11 @@ def test_the_stage_is_built_whole_before_anything_is_sharded_or_offloaded():
 
 @pytest.mark.parametrize("profile", ["h200", "h100-sxm-80gb"])
 def test_where_the_default_swap_path_is_priced_faster_than_cpu_adam(profile):
-    """Why gpu_swap is the engine's default (cost/mistpipe_step.py): on both shipped profiles, from
-    1e8 offloaded elements per rank (gpt-1.3b PP2 at half offload: 3.6e8) streaming 16 B in and 12
-    out per element beats the host's Adam + 16-bit copy at the rank's share of the cores, by 10-30%.
-    Below ~6e7 the swap's exposed first chunk (16M elements) makes CPU Adam the faster path, by
-    under 10 ms a step: the engine still runs the swap there (one path per engine, not per stage)."""
+    """Where each path wins (cost/mistpipe_step.py optimizer_path picks per stage): on both shipped
+    profiles, from 1e8 offloaded elements per rank (gpt-1.3b PP2 at half offload: 3.6e8) streaming
+    16 B in and 12 out per element beats the host's Adam + 16-bit copy at the rank's share of the
+    cores, by 10-30%. Below ~6e7 the swap's exposed first chunk (16M elements) makes CPU Adam the
+    faster path, by under 10 ms a step (tests/cost/test_mistpipe_paths.py: the rule takes it there)."""
     from mist_ds.cost.mistpipe_step import offload_step_s
     from mist_ds.cost.rates import Rates
 
