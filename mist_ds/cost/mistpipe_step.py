@@ -65,8 +65,8 @@ def optimizer_path(rt: Rates, n, in_sections, units, forced: str | None = None):
     from host gradient sections, over `units` units): True where 'gpu_swap', False where 'cpu_adam'.
     The path whose offload_step_s (step + early d2h) is smaller; a tie (n = 0 included) is the swap.
     The swap streams 28 B/element and exposes its first chunk's load (up to swap_chunk_elements), so
-    CPU Adam wins small shares (below ~6e7 elements per rank on the H200 profile with 2 ranks/node)
-    and the swap large ones (measured: 0.682 vs 0.765 s/iter at 3.6e8, bench/results/engine/README.md
+    CPU Adam wins small shares (on the H200 profile below 5.0e7 elements per rank with 2 ranks per
+    node, 1.7e7 with 4, never with 8: the ranks share the host's cores) and the swap large ones (measured: 0.682 vs 0.765 s/iter at 3.6e8, bench/results/engine/README.md
     S4-1). `forced` (or OPTIMIZER_PATH): that path everywhere."""
     return priced_path(rt, n, in_sections, units, forced)[0]
 
