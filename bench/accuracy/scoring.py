@@ -2,7 +2,8 @@
 statistics the accuracy report prints. Pure apart from reading files; no torch.
 
 Each run is predicted for the kernels it ran (RunReport.kernels; none recorded: the eager set) and
-for the ZeRO-3 start-up it had (RunReport.zero_init; none recorded: the whole-model build).
+for the ZeRO-3 start-up it had (RunReport.zero_init; none recorded: the whole-model build) and, for
+mistpipe, the optimizer offload path it ran (RunReport.adam_impl: plan_predict.optimizer_path_of).
 Errors are relative: (predicted - measured) / measured. Memory is per stage: the measured peak of
 a stage is the largest over its ranks (mist_ds.compare.stage_peaks); a plan's memory error is the
 error of its worst stage. Host memory (offload plans): the prediction's per-GPU cpu_memory_bytes
@@ -35,7 +36,7 @@ from mist_ds.config.request import HostLimits
 from mist_ds.config.units import GIB
 from mist_ds.cost import predict_plan
 from mist_ds.cost.kernel_set import KernelSet
-from mist_ds.cost.plan_predict import zero_init_of
+from mist_ds.cost.plan_predict import optimizer_path_of, zero_init_of
 from mist_ds.emit.host import node_need_bytes
 
 
@@ -138,7 +139,7 @@ def score(name: str, source: str, plan_path: Path, run_path: Path, in_sample: tu
     plan, run = Plan.load_checked(plan_path, "plan"), RunReport.load_checked(run_path, "run report")
     hw = hardware_of(run, cache)
     bare = plan.without_prediction()
-    pred = predict_plan(bare, hw, run_kernels(run), zero_init_of(run.zero_init))
+    pred = predict_plan(bare, hw, run_kernels(run), zero_init_of(run.zero_init), optimizer_path_of(run.adam_impl))
     knobs = knobs_of(plan)
     cap = plan.gpu_memory_cap_bytes or hw.gpu_memory_bytes
     ok = run.status == "ok"

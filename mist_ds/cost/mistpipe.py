@@ -17,10 +17,12 @@ block and N_r the stage's resident ones (embedding, final norm, LM head) on one 
   its last og (blocks only) in pinned host memory, staged through num_slots device slots of one
   block's host section (StageRuntime.gslots);
 * optimizer (optimizer.py UnitShard, ShardedAdam): per shard element fp32 master + fp32 gradient +
-  Adam m and v = 16 bytes; the last oo on the host, pinned (the default gpu_swap path, swapadam.py:
+  Adam m and v = 16 bytes; the last oo on the host, pinned (the gpu_swap path, swapadam.py:
   plus two device slots of master, gradient, m and v of up to swap_chunk_elements each; the
   cpu_adam path: DeepSpeedCPUAdam's pageable m and v and a 16-bit staging copy, 18 bytes); two
-  16-bit staging buffers of the largest shard on the device;
+  16-bit staging buffers of the largest shard on the device. Each stage's path is the one
+  mistpipe_step.optimizer_path picks for its offloaded share (the faster by offload_step_s), which the
+  emitted ds_config carries to the engine (emit/ds_config.py mistpipe_section);
 * activations: the stock terms (cost/memory.py activation_exprs: the na blocks' saved tensors are
   in host memory) plus the offloader's device working set — the running block's own saved tensors
   and one block's copies prefetched back (actoffload.py ActivationOffloader) — and, as every
@@ -43,7 +45,7 @@ it is offloaded (nothing earlier prefetches it: stage.py backward_begin). Per it
 ReduceScatterGrads then ShardedOptimizerStep after the last backward, not overlapped): the first
 fill after the step (the step invalidates the slots), one reduce-scatter (all-reduce for z = 0) per
 unit, the fp32 gradient copy, norm and clip (on the device, host tails included), Adam on the
-device beside the oo share's update (offload_step_s: the engine's gpu_swap path, or cpu_adam),
+device beside the oo share's update (offload_step_s of the stage's path: gpu_swap or cpu_adam),
 the 16-bit publication
 (an all-gather per unit for z = 1/2, the ZeRO-3 store written in place) and the store's host copy.
 Host side, as the stock model (cost/stage.py, cost/host_memory.py): the profile's per-block-pass and
@@ -62,7 +64,7 @@ from dataclasses import fields
 import numpy as np
 import sympy as sp
 
-from mist_ds.config import ModelSpec
+from mist_ds.config import HardwareProfile, ModelSpec
 from mist_ds.config.executors import MISTPIPE
 from mist_ds.cost.activations import ATTENTION_SAVES, pinned_activation_rounding
 from mist_ds.cost.kernel_set import KernelChoice, KernelSet
@@ -72,7 +74,7 @@ from mist_ds.cost.stage import PERSISTENCE_THRESHOLD, StageCost, StageCostModel
 from mist_ds.cost.stage_args import StageArgs
 from mist_ds.cost.rates import Rates
 from mist_ds.cost.work import comm_exprs
-from mist_ds.cost.mistpipe_step import OPTIMIZER_PATH, SWAP_IN_BYTES, offload_step_s
+from mist_ds.cost.mistpipe_step import SWAP_IN_BYTES, priced_path
 
 SLOTS = MISTPIPE.constants.num_slots
 DEVICE_OPT_BYTES = 4 * FP32        # master, gradient, Adam m, v per device shard element
@@ -121,10 +123,20 @@ def stage_sizes(model: ModelSpec, a) -> dict[str, np.ndarray]:
             "fills": layers + np.maximum(layers - SLOTS, 0.0), "rows": rows, "pp": pp}
 
 
-def state_bytes(a, s) -> dict[str, np.ndarray]:
+def offloaded_share(a, s) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(elements per rank of the offloaded optimizer share, those of them whose gradients come from
+    host gradient sections, units): what mistpipe_step.optimizer_path and offload_step_s take."""
+    layers, block, oo = s["layers"], s["block"], a["offload_optimizer"]
+    shard = (layers * block + s["resident"]) / s["opt_world"]
+    in_sections = layers * block / s["opt_world"] * np.minimum(a["offload_gradients"], oo)
+    return shard * oo, in_sections, layers + 1.0
+
+
+def state_bytes(a, s, swap=True) -> dict[str, np.ndarray]:
     """Bytes of what the engine allocates for a stage's model states, per kind (device and host):
     the module docstring's list, before activations and transients. `a`: StageArgs.arrays(), `s`:
-    stage_sizes."""
+    stage_sizes, `swap`: True where the stage's offloaded share takes the gpu_swap path, False where
+    cpu_adam (mistpipe_step.optimizer_path)."""
     ow, og, oo = a["offload_weights"], a["offload_gradients"], a["offload_optimizer"]
     block, resident, layers, managed = s["block"], s["resident"], s["layers"], s["managed"]
     stored = block / s["weight_world"]
@@ -138,8 +150,8 @@ def state_bytes(a, s) -> dict[str, np.ndarray]:
         "gradient_slots": np.where((og > 0) & (layers > 0), SLOTS * ELEM * og * block, 0.0),
         "optimizer": DEVICE_OPT_BYTES * shard * (1 - oo),
         "staging": 2 * ELEM * largest_shard,
-        "swap_slots": (2 * SWAP_IN_BYTES * swap_chunk * (oo > 0) if OPTIMIZER_PATH == "gpu_swap"
-                       else 0.0 * oo),  # swapadam.py _Slot: param, grad, m, v per slot
+        "swap_slots": np.where(swap, 2 * SWAP_IN_BYTES * swap_chunk * (oo > 0), 0.0),  # swapadam.py _Slot:
+        # param, grad, m, v per slot
         "step_transient": FP32 * largest_shard,
         # start-up (engine.py, stage.py StageRuntime.__init__): the stage is built whole in 16 bits
         # before the units copy and shard it (one unit's flat copy and shard clone beside it); then
@@ -148,24 +160,23 @@ def state_bytes(a, s) -> dict[str, np.ndarray]:
         "init_optimizer": ELEM * shard + 2 * FP32 * shard * (1 - oo),
         "host_weights": np.where(managed, ELEM * layers * stored * ow, 0.0),
         "host_gradients": ELEM * layers * block * og,
-        "host_optimizer": (4 * FP32 if OPTIMIZER_PATH == "gpu_swap" else HOST_OPT_BYTES) * shard * oo,
+        "host_optimizer": np.where(swap, 4 * FP32, HOST_OPT_BYTES) * shard * oo,
     }
 
 
-def host_allocated_bytes(a, s) -> np.ndarray:
+def host_allocated_bytes(a, s, swap=True) -> np.ndarray:
     """Host memory of the offloaded states as allocated: per unit, the pinned buffers (weight store
     tail, gradient section, fp32 master and gradient tails, CPU Adam's 16-bit staging copy; streams.py
     host_buffer) rounded up to a power of two by torch's CachingHostAllocator (cost/host_memory.py),
-    and DeepSpeedCPUAdam's exp_avg / exp_avg_sq, pageable, as they are."""
+    and DeepSpeedCPUAdam's exp_avg / exp_avg_sq, pageable, as they are (`swap`: state_bytes')."""
     ow, og, oo = a["offload_weights"], a["offload_gradients"], a["offload_optimizer"]
     layers, block, resident = s["layers"], s["block"], s["resident"]
     stored = block / s["weight_world"]
     per_unit = [(layers, block / s["opt_world"] * oo), (1.0, resident / s["opt_world"] * oo)]
-    if OPTIMIZER_PATH == "gpu_swap":  # master, gradient, m, v all pinned (swapadam.py)
-        optimizer = sum(count * 4 * pow2_bytes(FP32 * tail) for count, tail in per_unit)
-    else:
-        optimizer = sum(count * (2 * pow2_bytes(FP32 * tail) + pow2_bytes(ELEM * tail) + 2 * FP32 * tail)
-                        for count, tail in per_unit)
+    pinned = sum(count * 4 * pow2_bytes(FP32 * tail) for count, tail in per_unit)  # swapadam.py: all
+    host_adam = sum(count * (2 * pow2_bytes(FP32 * tail) + pow2_bytes(ELEM * tail) + 2 * FP32 * tail)
+                    for count, tail in per_unit)
+    optimizer = np.where(swap, pinned, host_adam)
     return (layers * (np.where(s["managed"], pow2_bytes(ELEM * stored * ow), 0.0) + pow2_bytes(ELEM * og * block))
             + optimizer)
 
@@ -184,7 +195,10 @@ class MistpipeStageCostModel(StageCostModel):
     activations, logits and TP collectives from the stock model's expressions, the rest above."""
 
     def __init__(self, model: ModelSpec, hw, seq_len: int, dtype: str = "bf16", num_nodes: int = 1,
-                 gpus_per_node: int = 1, attention: str = "sdpa", kernels: KernelSet | None = None):
+                 gpus_per_node: int = 1, attention: str = "sdpa", kernels: KernelSet | None = None,
+                 optimizer_path: str | None = None):
+        # `optimizer_path`: force that path on every stage (a run that recorded it); None: the rule
+        self.optimizer_path = optimizer_path
         # StageCostModel's attributes without its compiled stock terms (this model compiles its own)
         self.kernels = KernelChoice.of(kernels)
         self.model, self.hw, self.seq_len, self.dtype = model, hw, seq_len, dtype
@@ -206,7 +220,8 @@ class MistpipeStageCostModel(StageCostModel):
         phase without activations (with the allocator allowance; the forward/backward phase only adds
         activations and logits) and the offloaded states on the host."""
         a = args.arrays()
-        p = state_bytes(a, stage_sizes(self.model, a))
+        s = stage_sizes(self.model, a)
+        p = state_bytes(a, s, self.swaps(a, s))
         phases = phase_bytes(p)
         device = np.maximum.reduce([phases["step"], phases["init"], phases["build"]]) * (1 + self.allocator_fraction)
         return device, p["host_weights"] + p["host_gradients"] + p["host_optimizer"]
@@ -224,13 +239,24 @@ class MistpipeStageCostModel(StageCostModel):
                 for n, v in zip(ACTIVATION_TERMS + TP_TERMS, out)}
 
     def _sizes(self, a) -> dict[str, np.ndarray]:
-        return stage_sizes(self.model, a)
+        s = stage_sizes(self.model, a)
+        self.swaps(a, s)
+        return s
+
+    def swaps(self, a, s) -> np.ndarray:
+        """True where the stage's offloaded optimizer share takes the gpu_swap path, False where
+        cpu_adam (mistpipe_step.optimizer_path on this model's rates, or the forced path)."""
+        if "swap" not in s:  # kept in the stage_sizes dict with the chosen path's (step, early d2h)
+            s["swap"], s["offload_step"], s["offload_early"] = priced_path(
+                self.rates, *offloaded_share(a, s), forced=self.optimizer_path)
+        return s["swap"]
 
     def state_parts(self, args: StageArgs, a=None, s=None) -> dict[str, np.ndarray]:
         """Bytes of what the engine allocates for the stage's model states, per kind (device and
         host): the module docstring's list, before activations and transients."""
         a = args.arrays() if a is None else a
-        return state_bytes(a, stage_sizes(self.model, a) if s is None else s)
+        s = stage_sizes(self.model, a) if s is None else s
+        return state_bytes(a, s, self.swaps(a, s))
 
     def _states(self, s, t, a) -> dict[str, np.ndarray]:
         """Device bytes at the peak of the forward/backward, step, optimizer-build and build phases
@@ -248,7 +274,8 @@ class MistpipeStageCostModel(StageCostModel):
         phase = peaks.argmax(axis=0)  # 0 train, 1 step, 2 init, 3 build
         allowance = raw * self.allocator_fraction
         pick = lambda *values: np.choose(phase, [np.broadcast_to(v, raw.shape) for v in values])  # noqa: E731
-        cpu = self.hw.host_process_base_bytes + host_allocated_bytes(a, s) + self._activation_pool(t, a)
+        cpu = (self.hw.host_process_base_bytes + host_allocated_bytes(a, s, self.swaps(a, s))
+               + self._activation_pool(t, a))
         return {"peak_memory_bytes": raw + allowance,
                 "weights_bytes": pick(p["weights"], p["weights"], p["weights"], p["build"]),
                 "gradients_bytes": pick(p["gradients"], p["gradients"], p["gradients"], 0.0),
@@ -320,8 +347,8 @@ class MistpipeStageCostModel(StageCostModel):
                            + self._collective("all_gather", ELEM * resident, a), 0.0)
         shard = (layers * block + resident) / s["opt_world"]
         device = shard * (1 - oo)
-        in_sections = layers * block / s["opt_world"] * np.minimum(og, oo)  # tail from host grad sections
-        step, early = offload_step_s(rt, shard * oo, in_sections, layers + 1)
+        self.swaps(a, s)
+        step, early = s["offload_step"], s["offload_early"]  # the stage's path (swaps)
         host_copies = (layers * rt.h2d_s(ELEM * og * block) + early
                        + layers * np.where(s["managed"], rt.d2h_s(ELEM * block / s["weight_world"] * ow), 0.0))
         gpu = rt.gpu_adam_s(device) + rt.copy_s((TAKE_CHUNK_BYTES + NORM_CLIP_BYTES + PUBLISH_BYTES) * device)
@@ -365,11 +392,14 @@ class MistpipeStageCostModel(StageCostModel):
 
 def cost_model_for(executor: str, model, hw, seq_len: int, dtype: str = "bf16", num_nodes: int = 1,
                    gpus_per_node: int = 1, attention: str = "sdpa",
-                   kernels: KernelSet | None = None, zero_init: bool = True) -> StageCostModel:
+                   kernels: KernelSet | None = None, zero_init: bool = True,
+                   optimizer_path: str | None = None) -> StageCostModel:
     """The stage cost model of an executor (config/executors.py): mistpipe's, else stock DeepSpeed's,
     for the kernel set `kernels` (None: the runtime's default). `zero_init` (stock DeepSpeed only:
-    mistpipe always builds its stage whole, state_bytes 'build'): StageCostModel's start-up choice."""
-    cls, extra = (MistpipeStageCostModel, {}) if executor == "mistpipe" else (StageCostModel, {"zero_init": zero_init})
+    mistpipe always builds its stage whole, state_bytes 'build'): StageCostModel's start-up choice. `optimizer_path` (mistpipe only): force that optimizer offload path on every stage
+    (mistpipe_step.optimizer_path; None: each stage's by the rule)."""
+    cls, extra = ((MistpipeStageCostModel, {"optimizer_path": optimizer_path}) if executor == "mistpipe"
+                  else (StageCostModel, {"zero_init": zero_init}))
     return cls(model, hw, seq_len, dtype, num_nodes, gpus_per_node, attention=attention, kernels=kernels, **extra)
 
 
@@ -396,13 +426,18 @@ def evaluate_by_executor(stock: StageCostModel, mistpipe: MistpipeStageCostModel
 
 
 @functools.lru_cache(maxsize=256)
-def bounding_settings(model_json: str, settings: tuple, dp: int, tp: int, num_stages: int) -> tuple[int, ...]:
+def bounding_settings(model_json: str, settings: tuple, dp: int, tp: int, num_stages: int,
+                      hw_json: str | None = None, gpus_per_node: int = 1) -> tuple[int, ...]:
     """Indices of a subset of `settings` (zero, weights, gradients, optimizer) on which the smallest
     device peak over all of them is always found: a setting is left out when, at every layer count a
     stage can hold and every stage position, some kept one needs no more state bytes in every phase
     (phase_bytes: forward/backward, step, optimizer build; the build phase is the same for all).
     Recompute and activation offload add the same bytes to every setting of a stage (state_bytes is
-    all that differs), so a left-out setting never has the smaller peak."""
+    all that differs), so a left-out setting never has the smaller peak. The optimizer path depends
+    on the hardware (mistpipe_step.optimizer_path): given the profile (`hw_json`, with the node's
+    `gpus_per_node`), every setting's bytes are its chosen path's, as the cost model charges them;
+    without it, a setting is compared at its fewest bytes (the cpu_adam path: no swap slots) against
+    a kept one at its most (gpu_swap), which holds whichever path runs but keeps more settings."""
     model = ModelSpec.from_json_text(model_json)
     z, w, g, o = (np.array(col, float)[:, None, None] for col in zip(*settings))
     positions = [(1.0, 1.0)] if num_stages == 1 else [(1.0, 0.0), (0.0, 0.0), (0.0, 1.0)]
@@ -412,12 +447,18 @@ def bounding_settings(model_json: str, settings: tuple, dp: int, tp: int, num_st
          "num_layers": layers, "zero_stage": z, "dp": float(dp), "offload_weights": w,
          "offload_gradients": g, "offload_optimizer": o}
     a = dict(zip(a, np.broadcast_arrays(*[np.asarray(v, float) for v in a.values()])))
-    phases = phase_bytes(state_bytes(a, stage_sizes(model, a)))
+    sizes = stage_sizes(model, a)
+    if hw_json is None:
+        paths = (True, False)
+    else:
+        rates = Rates(HardwareProfile.from_json_text(hw_json), gpus_per_node)
+        paths = (priced_path(rates, *offloaded_share(a, sizes))[0],) * 2
     # (settings, phases x cases): a setting's bytes in every phase, stage position and layer count
-    table = np.stack([phases[k].reshape(len(settings), -1) for k in ("train", "step", "init")], axis=1)
+    most, fewest = (np.stack([phase_bytes(state_bytes(a, sizes, swap))[k].reshape(len(settings), -1)
+                              for k in ("train", "step", "init")], axis=1) for swap in paths)
     kept: list[int] = []
-    for i in np.argsort(table.sum(axis=(1, 2)), kind="stable"):
-        if kept and (table[kept] <= table[i]).all(axis=1).any(axis=0).all():
+    for i in np.argsort(fewest.sum(axis=(1, 2)), kind="stable"):
+        if kept and (most[kept] <= fewest[i]).all(axis=1).any(axis=0).all():
             continue  # at every case some kept setting needs no more in every phase
         kept.append(int(i))
     return tuple(sorted(kept))
