@@ -28,7 +28,6 @@ import numpy as np
 from mist_ds.calibration.runs import RunPair
 from mist_ds.compare import stage_peaks
 from mist_ds.config import HardwareProfile
-from mist_ds.cost import predict_plan
 
 TIME_TERMS = ("host_microbatch_overhead_s", "host_layer_overhead_s", "host_step_overhead_s",
               "zero3_fetch_overhead_s", "pageable_h2d_bandwidth_gbps")
@@ -72,13 +71,13 @@ def time_system(hw: HardwareProfile, pairs: list[RunPair],
     base_hw = zeroed(hw, terms)
     base, rows, measured = [], [], []
     for pair in pairs:
-        t0 = predict_plan(pair.plan, base_hw, kernels=pair.kernels, zero_init=pair.zero_init).iteration_time_s
+        t0 = pair.predict(base_hw).iteration_time_s
         row = []
         for term in terms:
             probe = base_hw.model_copy(update={term: PROBE[term]})
             # inverse terms: x = 1 / bandwidth; at bandwidth PROBE the added time is bytes * x
             scale = 1.0 / PROBE[term] if term not in INVERSE_TERMS else PROBE[term]
-            row.append((predict_plan(pair.plan, probe, kernels=pair.kernels, zero_init=pair.zero_init).iteration_time_s - t0) * scale)
+            row.append((pair.predict(probe).iteration_time_s - t0) * scale)
         base.append(t0)
         rows.append(row)
         measured.append(pair.run.median_iteration_time_s)
@@ -130,7 +129,7 @@ def stage_pairs(hw: HardwareProfile, pairs: list[RunPair], predicted: str,
     (from `hw`), `measured` a per-rank RunReport field (the stage's largest rank, compare.stage_peaks)."""
     out = []
     for pair in pairs:
-        values = [getattr(s, predicted) for s in predict_plan(pair.plan, hw, kernels=pair.kernels, zero_init=pair.zero_init).stages]
+        values = [getattr(s, predicted) for s in pair.predict(hw).stages]
         out += [(m, p) for m, p in zip(stage_peaks(pair.plan, getattr(pair.run, measured)), values) if m]
     return out
 
@@ -180,6 +179,6 @@ def calibrate(hw: HardwareProfile, pairs: list[RunPair], only: tuple[str, ...] =
             result.fitted[term] = value
     result.profile = hw.model_copy(update=result.fitted)
     for pair in ok:
-        predicted = predict_plan(pair.plan, result.profile, kernels=pair.kernels, zero_init=pair.zero_init).iteration_time_s
+        predicted = pair.predict(result.profile).iteration_time_s
         result.time_errors[pair.name] = predicted / pair.run.median_iteration_time_s - 1.0
     return result

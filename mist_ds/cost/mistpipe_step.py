@@ -15,9 +15,6 @@ from mist_ds.cost.rates import Rates
 SWAP_IN_BYTES, SWAP_OUT_BYTES = 4 * FP32, 3 * FP32  # swapadam.py: master, m, v, grad in; master, m, v out
 PATHS = ("gpu_swap", "cpu_adam")
 DEFAULT_PATH = "gpu_swap"  # what the engine runs when nothing says otherwise (runtime/mistpipe/engine.py)
-# None: every stage's path by `optimizer_path`; a path name forces it on every stage (read at call time:
-# bench/engine/mistpipe_offload.py patches it to price both paths)
-OPTIMIZER_PATH: str | None = None
 # The host side of the cpu_adam path, bench/results/engine/s4_offload/host_step.json (355.8M fp32
 # elements per rank, 2 ranks x 16 threads at once, the 32-core H200 host): DeepSpeedCPUAdam 0.343
 # ns/element where the profile's one-process 16-thread rate says 0.194 (profiles/h200.json cpu_adam:
@@ -67,13 +64,12 @@ def optimizer_path(rt: Rates, n, in_sections, units, forced: str | None = None):
     The swap streams 28 B/element and exposes its first chunk's load (up to swap_chunk_elements), so
     CPU Adam wins small shares (on the H200 profile below 5.0e7 elements per rank with 2 ranks per
     node, 1.7e7 with 4, never with 8: the ranks share the host's cores) and the swap large ones (measured: 0.682 vs 0.765 s/iter at 3.6e8, bench/results/engine/README.md
-    S4-1). `forced` (or OPTIMIZER_PATH): that path everywhere."""
+    S4-1). `forced`: that path everywhere (predict_plan's optimizer_path)."""
     return priced_path(rt, n, in_sections, units, forced)[0]
 
 
 def priced_path(rt: Rates, n, in_sections, units, forced: str | None = None):
     """(optimizer_path's choice, offload_step_s's (step, early) of the chosen path)."""
-    forced = forced or OPTIMIZER_PATH
     if forced is not None and forced not in PATHS:
         raise ValueError(f"optimizer offload path must be one of {PATHS}, not {forced!r}")
     swap_step, swap_early = offload_step_s(rt, n, in_sections, units, "gpu_swap")
@@ -93,7 +89,7 @@ def path_reason(rt: Rates, n: float, in_sections: float, units: float, forced: s
     cpu = float(sum(offload_step_s(rt, n, in_sections, units, "cpu_adam")))
     path = "gpu_swap" if bool(optimizer_path(rt, n, in_sections, units, forced)) else "cpu_adam"
     priced = f"{n:.3g} elements/rank offloaded: gpu_swap {swap * 1e3:.0f} ms vs cpu_adam {cpu * 1e3:.0f} ms a step"
-    return path, (f"forced; {priced}" if forced or OPTIMIZER_PATH else f"the faster: {priced}")
+    return path, (f"forced; {priced}" if forced else f"the faster: {priced}")
 
 
 def stage_optimizer_paths(plan, hw, forced: str | None = None) -> tuple[tuple[str, str], ...]:
