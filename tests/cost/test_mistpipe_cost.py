@@ -14,7 +14,8 @@ from mist_ds.config import ClusterSpec, get_preset
 from mist_ds.config.plan import MemoryStrategy, Plan, StagePlan
 from mist_ds.config.profiles import load_hardware
 from mist_ds.cost import predict_plan
-from mist_ds.cost.mistpipe import SLOTS, MistpipeStageCostModel
+from mist_ds.cost.mistpipe import MistpipeStageCostModel
+from mist_ds.cost.mistpipe_state import SLOTS
 from mist_ds.cost.shapes import layer_shapes
 from mist_ds.cost.stage_args import stage_args
 

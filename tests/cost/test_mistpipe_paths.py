@@ -15,7 +15,8 @@ from mist_ds.config import Plan, get_preset
 from mist_ds.config.plan import MemoryStrategy
 from mist_ds.config.profiles import load_hardware
 from mist_ds.cost import predict_plan
-from mist_ds.cost.mistpipe import MistpipeStageCostModel, stage_sizes
+from mist_ds.cost.mistpipe import MistpipeStageCostModel
+from mist_ds.cost.mistpipe_state import stage_sizes
 from mist_ds.cost.mistpipe_step import offload_step_s, optimizer_path, stage_optimizer_paths
 from mist_ds.cost.plan_predict import optimizer_path_of
 from mist_ds.cost.rates import Rates

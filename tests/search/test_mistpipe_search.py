@@ -54,7 +54,8 @@ def test_screening_settings_bound_every_setting():
     the best 'bounding' one, at every stage, layer count and screening corner; and recompute or
     activation offload never make a setting faster than it is without them (what evaluate.py's
     pruning of per-stage settings relies on)."""
-    from mist_ds.cost.mistpipe import MistpipeStageCostModel, bounding_settings
+    from mist_ds.cost.mistpipe import MistpipeStageCostModel
+    from mist_ds.cost.mistpipe_state import bounding_settings
     from mist_ds.cost.stage_args import stage_args
     from mist_ds.search.space import enumerate_layouts, layout_settings, screen_settings
 
