@@ -243,9 +243,9 @@ class StageCostModel:
         p["d2h_mb"] = rt.d2h_s(t["d2h_mb_bytes"])
         p["sync_transfer_mb"] = (rt.d2h_s(t["offloaded_per_microbatch"]) + rt.h2d_s(t["offloaded_per_microbatch"])
                                  + rt.d2h_s(t["sync_offload_mb_bytes"]) + rt.h2d_s(t["sync_offload_mb_bytes"]))
-        # host-thread time per micro-batch (profile-calibrated): ZeRO-3 hooks per submodule fetch,
-        # launch gaps per block pass, the training loop's per-micro-batch work; it overlaps the GPU's
-        # queued kernels (_time, host_overlap)
+        # host-thread time per micro-batch (profile-calibrated): ZeRO-3 hooks per submodule fetch and
+        # launch gaps per block pass overlap the GPU's queued kernels (host_overlap); the training
+        # loop's per-micro-batch work does not (host_overlap's docstring: a sync ends every backward)
         p["zero3_fetch_mb"] = t["z3_fetches"] * hw.zero3_fetch_overhead_s
         p["host_mb"] = t["block_passes"] * hw.host_layer_overhead_s + hw.host_microbatch_overhead_s
         # forward share of the per-block host work: L of the 2L + r block passes
@@ -261,8 +261,9 @@ class StageCostModel:
                        + p["weight_h2d_host_mb"])
         p["host_side_mb"] = host_blocks + hw.host_microbatch_overhead_s
         gpu_f = p["gpu_side_mb"] * p["forward_share"]
-        host_f = host_blocks * p["host_forward_fraction"] + hw.host_microbatch_overhead_s
-        p["stable_mb"] = host_overlap(gpu_f, p["gpu_side_mb"] - gpu_f, host_f, p["host_side_mb"] - host_f)
+        host_f = host_blocks * p["host_forward_fraction"]
+        p["stable_mb"] = (host_overlap(gpu_f, p["gpu_side_mb"] - gpu_f, host_f, host_blocks - host_f)
+                          + hw.host_microbatch_overhead_s)
         p["host_exposed_mb"] = p["stable_mb"] - p["gpu_side_mb"]
         # once per step: ZeRO-0 all-reduce and pipelined ZeRO-1 reduce after the last backward;
         # ZeRO-1/2 (and BF16_Optimizer) all-gather the updated partitions after the step
@@ -317,5 +318,17 @@ def host_overlap(gpu_forward, gpu_backward, host_forward, host_backward):
     Per pass, not per micro-batch: the host cannot run a whole pass ahead (ZeRO-3 holds at most
     two fetch events in flight, partitioned_param_coordinator.py __max_ongoing_fetch_events, and
     its all-gathers queue behind the backward's reduce-scatters on the process group's NCCL
-    stream), so a light forward cannot hide a heavy backward's host work."""
+    stream), so a light forward cannot hide a heavy backward's host work.
+
+    The per-micro-batch host work (hw.host_microbatch_overhead_s: engine forward/backward/step
+    bookkeeping, the next batch's start) is added outside the max, as are the per-step terms: every
+    backward ends in a host wait that drains the GPU queue, so nothing queued is left to hide it.
+    DeepSpeed 0.19.8: engine.backward -> _backward_epilogue -> the optimizer's
+    independent_gradient_partition_epilogue, which under ZeRO-3 runs
+    reduce_and_partition_stream.synchronize() (zero/stage3.py, that stream waits on the compute
+    stream before each bucket) and under ZeRO-1/2 with overlap_comm get_accelerator().synchronize()
+    (zero/stage_1_and_2.py); the pipeline engine exchanges activations and gradients by blocking
+    p2p.send / p2p.recv (pipe/p2p.py, async_op asserted False) once per micro-batch and stage.
+    offload_param's `ds_tensor.to(device)` waits only on the allgather stream (memcpy_and_sync of
+    that stream), not on the compute queue, so it stays on the overlapping side."""
     return np.maximum(gpu_forward, host_forward) + np.maximum(gpu_backward, host_backward)

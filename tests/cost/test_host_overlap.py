@@ -38,14 +38,25 @@ def test_stable_time_is_gpu_time_plus_exposed_host_and_breakdown_sums(fetch_s):
     model, args = _zero3(hw, 2)
     p = model.time_parts(args)
     cost = model.evaluate(args)
-    gpu = float(p["gpu_side_mb"])
-    if fetch_s < 1e-3:      # host well under the GPU: hidden
-        assert float(p["host_side_mb"]) < gpu and float(cost.stable_time_s) == pytest.approx(gpu)
+    gpu, per_mb = float(p["gpu_side_mb"]), hw.host_microbatch_overhead_s
+    assert per_mb > 0
+    if fetch_s < 1e-3:      # hooks well under the GPU: hidden; the per-micro-batch work always adds
+        assert float(p["host_side_mb"]) < gpu
+        assert float(cost.stable_time_s) == pytest.approx(gpu + per_mb)
     else:                   # ~0.05 s x 874 fetches: the host binds and its excess shows
-        assert float(cost.stable_time_s) > gpu + 0.5 * (float(p["host_side_mb"]) - gpu)
+        assert float(cost.stable_time_s) > gpu + per_mb + 0.5 * (float(p["host_side_mb"]) - per_mb - gpu)
     total = sum(float(getattr(cost, f)) for f in ("compute_s", "recompute_s", "tp_comm_s", "dp_comm_s",
                                                   "offload_s", "optimizer_s"))
     assert total == pytest.approx(2 * float(cost.stable_time_s) + float(cost.delta_time_s), rel=1e-9)
+
+
+def test_per_microbatch_host_work_adds_even_when_the_gpu_is_busy():
+    # a sync ends every backward (stage3.py independent_gradient_partition_epilogue): nothing hides it
+    hw = load_hardware("h200").model_copy(update={"zero3_fetch_overhead_s": 1e-5})
+    model, args = _zero3(hw, 2)
+    base = float(model.evaluate(args).stable_time_s)
+    model2, _ = _zero3(hw.model_copy(update={"host_microbatch_overhead_s": hw.host_microbatch_overhead_s + 0.1}), 2)
+    assert float(model2.evaluate(args).stable_time_s) == pytest.approx(base + 0.1)
 
 
 def test_weight_offload_copies_block_the_host_only_when_gathering():
