@@ -83,9 +83,12 @@ def comm_exprs(model: ModelSpec, seq_len: int) -> dict[str, sp.Expr]:
         "z3_fetches": Z3 * ((2 * L + r) * Z3_MODULES_PER_BLOCK + 4 * E + 6 * HD),
         # block passes per micro-batch (forward, backward, recomputed forward)
         "block_passes": 2 * L + r,
-        # host<->device: overlapped with compute on DeepSpeed's side streams (weight offload's
-        # gathers; ZeRO-3 offload's 16-bit gradient partition out and back every micro-batch) ...
-        "h2d_mb_bytes": Z3 * ow * ELEM * gathered / dp + Z3 * OF * ELEM * n / dp,
+        # host<->device: weight offload's copies of the 16-bit partition in for every gather
+        # (the gathers above); cost/stage.py puts them on the host thread or on a side stream by dp
+        "weight_h2d_mb_bytes": Z3 * ow * ELEM * gathered / dp,
+        # ... overlapped with compute on DeepSpeed's side streams (ZeRO-3 offload's 16-bit gradient
+        # partition out and back every micro-batch: stage3.py partition_grads, non_blocking) ...
+        "h2d_mb_bytes": Z3 * OF * ELEM * n / dp,
         "d2h_mb_bytes": Z3 * OF * ELEM * n / dp,
         # ... or synchronous (ZeRO-2 offload accumulating per parameter, both directions)
         "sync_offload_mb_bytes": Z2 * OF * GA * ELEM * n / dp,
@@ -104,7 +107,14 @@ def comm_exprs(model: ModelSpec, seq_len: int) -> dict[str, sp.Expr]:
         # 16 bits (4+2) (stage_1_and_2.py step, unscale_and_clip_grads); FP16_Optimizer /
         # BF16_Optimizer flatten + upcast, clip and copy back the same way (fp16/fused_optimizer.py
         # step, bf16_optimizer.py step); ZeRO-3 clips and copies back (stage3.py _optimizer_step)
-        "mb_copy_bytes": (Z1 * (1 - PP) + Z2) * (1 - OF) * (8 * n + 6 * n / dp),
+        # ZeRO-3, per micro-batch: copy every gradient into the reduce bucket (2+2: stage3.py
+        # __add_grad_to_ipg_bucket), flatten the bucket's partitions (2+2: comm/coalesced_collectives.py
+        # reduce_scatter_coalesced torch.cat) and pre-divide it in place (2+2: its div_), then copy
+        # or accumulate the rank's slice into the gradient partition (about 5 per partition element:
+        # stage3.py partition_grads copy_ / add_). Measured: 76.9 ms of such kernels in the zero3-rc
+        # trace (llama-7b, mb 2, ga 2; bench/accuracy/trace_compare.py), which the model left out.
+        "mb_copy_bytes": ((Z1 * (1 - PP) + Z2) * (1 - OF) * (8 * n + 6 * n / dp)
+                          + Z3 * (12 * n + 5 * n / dp)),
         "step_copy_bytes": (((Z1 + Z2 + fp) * 28 * n * shard + BF * 28 * n / dp)
                             + Z3 * 18 * n / dp) * (1 - OF),
         # optimizer work (parameters updated on GPU / CPU)
