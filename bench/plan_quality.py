@@ -132,7 +132,7 @@ def row(entry: dict) -> tuple[str, float | None]:
     return text, speedup
 
 
-def render(items: list[dict]) -> str:
+def render(items: list[dict], folder: Path | None = None) -> str:
     lines = ["# Plan quality: mist_ds's winner vs the DeepSpeed baseline's measured best", "",
              "Written by `python bench/plan_quality.py report`. Baseline: a Hugging Face model trained with "
              "plain DeepSpeed (`bench/baseline/`), best of its grid (ZeRO 0-3 x micro-batch x checkpointing, "
@@ -151,19 +151,17 @@ def render(items: list[dict]) -> str:
                   f"{min(speedups):.2f}x (target >= 1.0x in every workload)."]
     else:
         lines += ["", "No workload has both a mist_ds run and a successful baseline run yet."]
-    return "\n".join(lines + superseded_lines(items)) + "\n"
+    return "\n".join(lines + superseded_lines(folder or RESULTS / "plan_quality")) + "\n"
 
 
-def superseded_lines(items: list[dict]) -> list[str]:
+def superseded_lines(folder: Path) -> list[str]:
     """Earlier winners that ran and were superseded after a cost-model change (plans --refresh)."""
     lines = []
-    for entry in items:
-        if not entry["mist_ds_run"]:
-            continue
-        for run in sorted((ROOT / entry["mist_ds_run"]).parent.glob(f"superseded/{entry['workload']}.*.run.json")):
-            report = RunReport.model_validate_json(run.read_text())
-            lines.append(f"| {entry['workload']} | `{_rel(run)}` | {report.status} | "
-                         f"{_f(report.median_iteration_time_s, '.3f')} | {_f(report.mfu, '.1%')} |")
+    for run in sorted(folder.glob("superseded/*.run.json")):
+        report = RunReport.model_validate_json(run.read_text())
+        workload = next((w for w in WORKLOADS if run.name.startswith(w + ".")), run.name)
+        lines.append(f"| {workload} | `{_rel(run)}` | {report.status} | "
+                     f"{_f(report.median_iteration_time_s, '.3f')} | {_f(report.mfu, '.1%')} |")
     if not lines:
         return []
     return ["", "Earlier winners (superseded by today's search; kept with their runs):", "",
@@ -193,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         items = [e for e in entries(folder, Path(args.baseline)) if e["workload"] in names]
-        text = render(items)
+        text = render(items, folder)
     except (ValueError, OSError) as err:
         print(f"error: {err}".splitlines()[0], file=sys.stderr)
         return 2

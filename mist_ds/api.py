@@ -29,9 +29,10 @@ CANDIDATE_FACTOR = 2
 # Plans ranked (and tie-broken) whatever top_k asks for, so that the winner does not depend on how
 # many plans a caller lists (generate.py asks for 1, autotune for 5).
 MIN_POOL = 10
-# Headroom counts in whole steps of the model's median memory error, up to this many steps: within
-# one step two plans are equally safe; beyond 3 steps (21% of the cap, more than 34 of the 36
-# measured memory errors: bench/results/accuracy.json) more free memory buys no more safety.
+# Headroom counts in whole steps of the search's memory margin (DEFAULT_MEMORY_MARGIN_RATIO), up to
+# this many steps: within one step two plans are equally safe; beyond 3 steps (12% of the cap, more
+# than every measured under-prediction of allocated memory but one: bench/results/accuracy.json,
+# tests/search/test_margins.py) more free memory buys no more safety.
 MAX_HEADROOM_STEPS = 3
 
 

@@ -4,9 +4,11 @@ fit a hardware profile's run-derived terms from your own GPU runs and write the 
 Each RUN.json is a RunReport written by `launch/train.py --report`; its plan is NAME.plan.json
 beside NAME.run.json (or NAME.json), or in --plans DIR. The profile (--hardware) supplies every
 measured rate; calibration fits only the terms a microbenchmark cannot see, from the runs' median
-iteration times, reserved GPU memory and peak RSS (mist_ds/calibration/fit.py):
+iteration times, allocated and reserved GPU memory and peak RSS (mist_ds/calibration/fit.py):
   host_microbatch_overhead_s, host_layer_overhead_s, host_step_overhead_s, zero3_fetch_overhead_s,
-  pageable_h2d_bandwidth_gbps, allocator_overhead_fraction, host_process_base_bytes.
+  pageable_h2d_bandwidth_gbps, allocator_overhead_fraction (peak allocated over the modelled bytes:
+  what decides OOM), allocator_cache_fraction (reserved over allocated: reported only),
+  host_process_base_bytes.
 A term none of the runs exercises (e.g. the ZeRO-3 fetch cost without a ZeRO-3 run) keeps the input
 profile's value. Runs that did not finish ('oom', 'killed', ...) are skipped. The output profile's
 provenance names the runs that fitted it; autotune / predict take it like any other

@@ -7,7 +7,9 @@ shipped profile matches (a CPU run, an unknown card) the plan's stored predictio
 output says so; --stored always shows the stored one. Measured: the RunReport of launch/train.py.
 Memory is compared per stage: the measured peak of a stage is the largest max_memory_allocated
 over its ranks (rank layout of DeepSpeed's PipeModelDataParallelTopology: stage s owns ranks
-[s*dp*tp, (s+1)*dp*tp)). Relative error = (predicted - measured) / measured.
+[s*dp*tp, (s+1)*dp*tp)); the predicted peak is allocated memory (what decides OOM), and the reserved
+line adds the profile's allocator cache (HardwareProfile.reserved_bytes, cut at the plan's cap).
+Relative error = (predicted - measured) / measured.
 The kernels the run recorded (RunReport.kernels) are shown in one line; runs older than that
 record show none. The prediction follows the run's ZeRO-3 start-up too (RunReport.zero_init: under
 deepspeed.zero.Init, or the whole-model build of runs that recorded none).
@@ -45,6 +47,17 @@ def rel_error(predicted: float | None, measured: float | None) -> float | None:
     return (predicted - measured) / measured
 
 
+def reserved_of(plan: Plan, predicted: int | None, pred: PlanPrediction | None) -> int | None:
+    """The reserved memory a predicted (allocated) peak comes with, on the prediction's profile
+    (HardwareProfile.reserved_bytes, cut at the plan's cap); None without a loadable profile."""
+    if predicted is None or pred is None:
+        return None
+    try:
+        return load_hardware(pred.hardware_name).reserved_bytes(predicted, plan.gpu_memory_cap_bytes)
+    except ValueError:
+        return None
+
+
 def prediction_for(plan: Plan, run: RunReport, hardware: str | None = None,
                    stored: bool = False) -> tuple[PlanPrediction | None, str]:
     """The prediction to compare with, and a sentence saying where it came from: the cost model on
@@ -55,11 +68,12 @@ def prediction_for(plan: Plan, run: RunReport, hardware: str | None = None,
         try:
             name = hardware or profile_for_gpu(run.gpu_name)
             from mist_ds.cost.kernel_set import KernelSet
-            from mist_ds.cost.plan_predict import predict_plan, zero_init_of
+            from mist_ds.cost.plan_predict import optimizer_path_of, predict_plan, zero_init_of
 
             profile = load_hardware(name)
             kernels = KernelSet.from_record(run.kernels)
-            return (predict_plan(plan, profile, kernels=kernels, zero_init=zero_init_of(run.zero_init)),
+            return (predict_plan(plan, profile, kernels=kernels, zero_init=zero_init_of(run.zero_init),
+                                 optimizer_path=optimizer_path_of(run.adam_impl)),
                     f"mist_ds.cost.predict_plan on {profile.name}")
         except ImportError:
             reason = "mist_ds.cost is not available"
@@ -91,10 +105,12 @@ def comparison(plan: Plan, run: RunReport, hardware: str | None = None, stored: 
     stages = []
     for index, peak in enumerate(measured_mem):
         predicted = pred.stages[index].peak_memory_bytes if pred else None
+        # the predicted peak is allocated memory (what decides OOM); reserved adds the allocator's cache
+        expected_reserved = reserved_of(plan, predicted, pred)
         stages.append({"stage": index, "predicted_peak_bytes": predicted, "measured_peak_bytes": peak,
-                       "measured_reserved_bytes": reserved[index],
+                       "predicted_reserved_bytes": expected_reserved, "measured_reserved_bytes": reserved[index],
                        "rel_error": rel_error(predicted, peak),
-                       "rel_error_reserved": rel_error(predicted, reserved[index])})
+                       "rel_error_reserved": rel_error(expected_reserved, reserved[index])})
     measured_t = run.median_iteration_time_s
     predicted_t = pred.iteration_time_s if pred else None
     return {
@@ -145,7 +161,7 @@ def render(result: dict) -> str:
         lines.append(f"{'stage ' + str(stage['stage']) + ' peak mem (GiB)':24}"
                      f"{_fmt(stage['predicted_peak_bytes'], GIB, '.2f'):>12}"
                      f"{_fmt(stage['measured_peak_bytes'], GIB, '.2f'):>12}{_pct(stage['rel_error']):>10}")
-        lines.append(f"{'  vs reserved (GiB)':24}{'':>12}"
+        lines.append(f"{'  reserved (GiB)':24}{_fmt(stage['predicted_reserved_bytes'], GIB, '.2f'):>12}"
                      f"{_fmt(stage['measured_reserved_bytes'], GIB, '.2f'):>12}"
                      f"{_pct(stage['rel_error_reserved']):>10}")
     return "\n".join(lines)

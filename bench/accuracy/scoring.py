@@ -2,7 +2,8 @@
 statistics the accuracy report prints. Pure apart from reading files; no torch.
 
 Each run is predicted for the kernels it ran (RunReport.kernels; none recorded: the eager set) and
-for the ZeRO-3 start-up it had (RunReport.zero_init; none recorded: the whole-model build).
+for the ZeRO-3 start-up it had (RunReport.zero_init; none recorded: the whole-model build) and, for
+mistpipe, the optimizer offload path it ran (RunReport.adam_impl: plan_predict.optimizer_path_of).
 Errors are relative: (predicted - measured) / measured. Memory is per stage: the measured peak of
 a stage is the largest over its ranks (mist_ds.compare.stage_peaks); a plan's memory error is the
 error of its worst stage. Host memory (offload plans): the prediction's per-GPU cpu_memory_bytes
@@ -35,7 +36,7 @@ from mist_ds.config.request import HostLimits
 from mist_ds.config.units import GIB
 from mist_ds.cost import predict_plan
 from mist_ds.cost.kernel_set import KernelSet
-from mist_ds.cost.plan_predict import zero_init_of
+from mist_ds.cost.plan_predict import optimizer_path_of, zero_init_of
 from mist_ds.emit.host import node_need_bytes
 
 
@@ -96,7 +97,8 @@ NO_EXPANDABLE_SEGMENTS = frozenset({
         "gpt-1.3b", "llama-7b", "llama-7b-zero3", "llama-7b-zero3-mb2-rc14",   # rounds 1-2, 16:47-16:54 UTC
         "gpt-1.3b-calibrated", "llama-7b-pp2-calibrated-noexpseg")})          # round 3, before be873db
 """Run files (repo-relative) of the runs made before the runtime set expandable segments (the
-README's rounds 1-3; `runs_h200x2_llama-7b-pp2-calibrated.json` is the same plan re-run with them)."""
+README's rounds 1-3; `runs_h200x2_llama-7b-pp2-calibrated.json` is the same plan re-run with them).
+Runs since 2026-11-30 record their allocator setting themselves (RunReport.cuda_alloc_conf)."""
 
 
 def repo_relative(path: Path) -> str:
@@ -132,25 +134,19 @@ def host_rejection(plan: Plan, prediction, hw: HardwareProfile, offloads: bool) 
             f"state may take ({host.free_fraction:.0%} of {host.memory_bytes / GIB:.0f} GiB kept free)")
 
 
-def predicted_reserved(peak_bytes: int, cap_bytes: int, hw: HardwareProfile) -> int:
-    """max_memory_reserved a predicted (allocated) peak comes with: the allocator's cache on top,
-    HardwareProfile.allocator_cache_fraction of it, cut off at the cap the allocator may reserve."""
-    return min(cap_bytes, round(peak_bytes * (1.0 + hw.allocator_cache_fraction)))
-
-
 def score(name: str, source: str, plan_path: Path, run_path: Path, in_sample: tuple[str, ...],
           cache: dict[str, HardwareProfile]) -> Scored:
     plan, run = Plan.load_checked(plan_path, "plan"), RunReport.load_checked(run_path, "run report")
     hw = hardware_of(run, cache)
     bare = plan.without_prediction()
-    pred = predict_plan(bare, hw, run_kernels(run), zero_init_of(run.zero_init))
+    pred = predict_plan(bare, hw, run_kernels(run), zero_init_of(run.zero_init), optimizer_path_of(run.adam_impl))
     knobs = knobs_of(plan)
     cap = plan.gpu_memory_cap_bytes or hw.gpu_memory_bytes
     ok = run.status == "ok"
     alloc, reserved = stage_peaks(plan, run.peak_allocated_bytes), stage_peaks(plan, run.peak_reserved_bytes)
     rss = stage_peaks(plan, run.host_peak_rss_bytes)
     memory = [{"stage": i, "predicted_bytes": s.peak_memory_bytes, "allocated_bytes": alloc[i],
-               "predicted_reserved_bytes": predicted_reserved(s.peak_memory_bytes, cap, hw),
+               "predicted_reserved_bytes": hw.reserved_bytes(s.peak_memory_bytes, cap),
                "reserved_bytes": reserved[i], "host_predicted_bytes": s.cpu_memory_bytes,
                "host_rss_bytes": rss[i]} for i, s in enumerate(pred.stages)]
     # a plan that keeps state or activations in host memory (every prediction holds the process base)
@@ -173,8 +169,16 @@ def score(name: str, source: str, plan_path: Path, run_path: Path, in_sample: tu
         host_error=rel_error(host_pred, host_meas), error_message=run.error_message,
         kernels=kernel_summary(run.kernels), zero_init=run.zero_init, rejected=host_rejection(plan, pred, hw, offload),
         unreleased_bytes=unreleased_at_oom(run.status, run.error_message),
-        no_expandable_segments=(NO_EXPANDABLE_SEGMENTS_REASON if repo_relative(run_path) in NO_EXPANDABLE_SEGMENTS
-                                else ""))
+        no_expandable_segments=NO_EXPANDABLE_SEGMENTS_REASON if without_expandable_segments(run, run_path) else "")
+
+
+def without_expandable_segments(run: RunReport, run_path: Path) -> bool:
+    """Whether the run's allocator could not release its cache before an OOM: its own record
+    (RunReport.cuda_alloc_conf) when it has one, else the list of runs made before the runtime set
+    expandable segments (NO_EXPANDABLE_SEGMENTS)."""
+    if run.cuda_alloc_conf is not None:
+        return "expandable_segments:true" not in run.cuda_alloc_conf.replace(" ", "").lower()
+    return repo_relative(run_path) in NO_EXPANDABLE_SEGMENTS
 
 
 UNRELEASED = re.compile(r"([\d.]+) (GiB|MiB|KiB) is reserved by PyTorch but unallocated")

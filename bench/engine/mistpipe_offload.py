@@ -15,8 +15,8 @@ keeps, per rank, the GiB still allocated before and after it: 'left GiB' in the 
 nothing leaks). Rank 0 prints a table and writes JSON (per variant: step times, tokens/s, peak
 memory, copy overlap and torch threads per rank, and the cost model's prediction of the same plan on
 --hardware: predict_plan of a mistpipe plan whose stages carry the variant's memory setting; none
-for *_deferred, which the model does not cost; *_cpu priced by swapping the model's cost of the
-offloaded share's update for the cpu_adam path's, cost/mistpipe_step.py offload_step_s). One variant per process (--variants V) is
+for *_deferred, which the model does not cost; each variant priced for the optimizer path it runs:
+predict_plan's optimizer_path, gpu_swap unless the variant forces cpu_adam). One variant per process (--variants V) is
 what bench/calls/engine_check.sh runs: nothing of another variant (allocator state, CPU Adam's
 threads, the pinned-memory cache) can touch its numbers.
 """
@@ -31,7 +31,6 @@ import statistics
 import sys
 import tempfile
 import time
-from unittest import mock
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
@@ -45,7 +44,7 @@ from mist_ds.config import ClusterSpec, Plan, StagePlan, get_preset  # noqa: E40
 from mist_ds.config.plan import MemoryStrategy  # noqa: E402
 from tests.helpers import tiny_model  # noqa: E402
 from mist_ds.config.profiles import load_hardware  # noqa: E402
-from mist_ds.cost import mistpipe_step, predict_plan  # noqa: E402
+from mist_ds.cost import predict_plan  # noqa: E402
 from mist_ds.emit.ds_config import build_ds_config  # noqa: E402
 from mist_ds.runtime.data import TokenSource, micro_batches  # noqa: E402
 from mist_ds.runtime.build import init_distributed, on_cpu, optimizer_config  # noqa: E402
@@ -114,11 +113,11 @@ def variant_plan(plan: Plan, memory: StageMemory | None) -> Plan:
 
 def predicted_s(plan: Plan, memory: StageMemory | None, options: dict, hardware) -> float | None:
     """The cost model's iteration time of the variant (None for engine options it does not cost)."""
-    path = options.get("optimizer_offload_path")
     if set(options) - {"optimizer_offload_path"}:
         return None
-    with mock.patch.object(mistpipe_step, "OPTIMIZER_PATH", path or mistpipe_step.OPTIMIZER_PATH):
-        return predict_plan(variant_plan(plan, memory), hardware).iteration_time_s
+    # build() hands the engine a stock plan's ds_config (no per-stage path): it runs gpu_swap unless forced
+    path = options.get("optimizer_offload_path", "gpu_swap")
+    return predict_plan(variant_plan(plan, memory), hardware, optimizer_path=path).iteration_time_s
 
 
 def build(plan: Plan, memory: StageMemory | None, options: dict, precision: str, device):

@@ -31,7 +31,6 @@ import numpy as np
 from mist_ds.calibration.runs import RunPair
 from mist_ds.compare import stage_peaks
 from mist_ds.config import HardwareProfile
-from mist_ds.cost import predict_plan
 
 TIME_TERMS = ("host_microbatch_overhead_s", "host_layer_overhead_s", "host_step_overhead_s",
               "zero3_fetch_overhead_s", "pageable_h2d_bandwidth_gbps")
@@ -87,7 +86,7 @@ def start_point(hw: HardwareProfile, terms: tuple[str, ...]) -> np.ndarray:
 
 def predict_times(hw: HardwareProfile, pairs: list[RunPair]) -> np.ndarray:
     """Predicted iteration seconds of every pair under `hw`."""
-    return np.array([predict_plan(p.plan, hw, kernels=p.kernels, zero_init=p.zero_init).iteration_time_s
+    return np.array([p.predict(hw).iteration_time_s
                      for p in pairs])
 
 
@@ -183,7 +182,7 @@ def stage_pairs(hw: HardwareProfile, pairs: list[RunPair], predicted: str,
     (from `hw`), `measured` a per-rank RunReport field (the stage's largest rank, compare.stage_peaks)."""
     out = []
     for pair in pairs:
-        values = [getattr(s, predicted) for s in predict_plan(pair.plan, hw, kernels=pair.kernels, zero_init=pair.zero_init).stages]
+        values = [getattr(s, predicted) for s in pair.predict(hw).stages]
         out += [(m, p) for m, p in zip(stage_peaks(pair.plan, getattr(pair.run, measured)), values) if m]
     return out
 
@@ -233,6 +232,6 @@ def calibrate(hw: HardwareProfile, pairs: list[RunPair], only: tuple[str, ...] =
             result.fitted[term] = value
     result.profile = hw.model_copy(update=result.fitted)
     for pair in ok:
-        predicted = predict_plan(pair.plan, result.profile, kernels=pair.kernels, zero_init=pair.zero_init).iteration_time_s
+        predicted = pair.predict(result.profile).iteration_time_s
         result.time_errors[pair.name] = predicted / pair.run.median_iteration_time_s - 1.0
     return result

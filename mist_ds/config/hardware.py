@@ -190,8 +190,8 @@ class HardwareProfile(StrictModel):
     allocator_cache_fraction: float = Field(default=0.0, ge=0.0, le=1.0)
     """What the caching allocator keeps reserved beyond the allocated peak, as a fraction of it:
     the median max_memory_reserved / max_memory_allocated - 1 of calibration runs (calibration/fit.py).
-    Read only to report reserved memory (bench/accuracy/scoring.py: min(cap, predicted peak x (1 +
-    this))); the search never reads it, since the cache is released before an OOM (above).
+    Read only to report reserved memory (HardwareProfile.reserved_bytes: min(cap, predicted peak x (1 +
+    this)), in bench/accuracy/scoring.py and mist_ds.compare); the search never reads it, since the cache is released before an OOM (above).
     0.0 = not measured."""
     attention_bwd_tflops: float | None = Field(default=None, gt=0.0)
     """Sustained causal attention backward throughput, TFLOP/s (counting 2.5x the forward FLOPs,
@@ -234,3 +234,10 @@ class HardwareProfile(StrictModel):
     0 = not calibrated; fitted by `python -m mist_ds.calibrate` from runs' peak RSS."""
     provenance: Provenance
     """How and when this profile was made."""
+
+    def reserved_bytes(self, peak_bytes: int, cap_bytes: int | None = None) -> int:
+        """max_memory_reserved a predicted (allocated) peak comes with: the allocator's cache on top,
+        allocator_cache_fraction of it, cut off at the cap the allocator may reserve (default: the
+        card's memory). For reports and comparisons only; fitting uses the allocated peak."""
+        cap = cap_bytes or self.gpu_memory_bytes
+        return min(cap, round(peak_bytes * (1.0 + self.allocator_cache_fraction)))

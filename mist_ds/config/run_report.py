@@ -100,6 +100,12 @@ class RunReport(StrictModel):
     built whole on the device and partitioned, if at all, by deepspeed.initialize. None: not recorded
     (every report written before the field existed), which is the whole-model build; the cost model
     predicts such runs with the whole-model start-up term (cost/memory.py 'build_weights')."""
+    cuda_alloc_conf: str | None = None
+    """PYTORCH_CUDA_ALLOC_CONF as the run's processes saw it ('' when unset), e.g.
+    'expandable_segments:True', which mist_ds/train.py sets unless the user set it: whether the caching
+    allocator could release its cache before an OOM (bench/accuracy/MEMORY_GAP.md). None: not recorded
+    (reports written before the field existed; bench/accuracy/scoring.py lists those that ran
+    without expandable segments)."""
 
     @model_validator(mode="after")
     def _error_has_message(self) -> RunReport:

@@ -1,4 +1,5 @@
-"""MistpipeStageCostModel: memory and time of one pipeline stage that mist_ds/runtime/mistpipe runs.
+"""MistpipeStageCostModel: memory and time of one pipeline stage that mist_ds/runtime/mistpipe runs
+(the model-state bytes of the list below are computed in cost/mistpipe_state.py).
 
 The stage's own ZeRO stage z, offload ratios (ow weights, og gradients, oo optimizer states) and
 activation-offloaded block count na are StageArgs' fields, as for stock DeepSpeed; what differs is
@@ -17,10 +18,12 @@ block and N_r the stage's resident ones (embedding, final norm, LM head) on one 
   its last og (blocks only) in pinned host memory, staged through num_slots device slots of one
   block's host section (StageRuntime.gslots);
 * optimizer (optimizer.py UnitShard, ShardedAdam): per shard element fp32 master + fp32 gradient +
-  Adam m and v = 16 bytes; the last oo on the host, pinned (the default gpu_swap path, swapadam.py:
+  Adam m and v = 16 bytes; the last oo on the host, pinned (the gpu_swap path, swapadam.py:
   plus two device slots of master, gradient, m and v of up to swap_chunk_elements each; the
   cpu_adam path: DeepSpeedCPUAdam's pageable m and v and a 16-bit staging copy, 18 bytes); two
-  16-bit staging buffers of the largest shard on the device;
+  16-bit staging buffers of the largest shard on the device. Each stage's path is the one
+  mistpipe_step.optimizer_path picks for its offloaded share (the faster by offload_step_s), which the
+  emitted ds_config carries to the engine (emit/ds_config.py mistpipe_section);
 * activations: the stock terms (cost/memory.py activation_exprs: the na blocks' saved tensors are
   in host memory) plus the offloader's device working set — the running block's own saved tensors
   and one block's copies prefetched back (actoffload.py ActivationOffloader) — and, as every
@@ -43,7 +46,7 @@ it is offloaded (nothing earlier prefetches it: stage.py backward_begin). Per it
 ReduceScatterGrads then ShardedOptimizerStep after the last backward, not overlapped): the first
 fill after the step (the step invalidates the slots), one reduce-scatter (all-reduce for z = 0) per
 unit, the fp32 gradient copy, norm and clip (on the device, host tails included), Adam on the
-device beside the oo share's update (offload_step_s: the engine's gpu_swap path, or cpu_adam),
+device beside the oo share's update (offload_step_s of the stage's path: gpu_swap or cpu_adam),
 the 16-bit publication
 (an all-gather per unit for z = 1/2, the ZeRO-3 store written in place) and the store's host copy.
 Host side, as the stock model (cost/stage.py, cost/host_memory.py): the profile's per-block-pass and
@@ -67,16 +70,14 @@ from mist_ds.config.executors import MISTPIPE
 from mist_ds.cost.activations import ATTENTION_SAVES, pinned_activation_rounding
 from mist_ds.cost.kernel_set import KernelChoice, KernelSet
 from mist_ds.cost.memory import ELEM, FP32, activation_exprs
-from mist_ds.cost.shapes import layer_shapes, param_tensor_stats, pow2_bytes, vocab_shard
-from mist_ds.cost.stage import PERSISTENCE_THRESHOLD, StageCost, StageCostModel
+from mist_ds.cost.shapes import vocab_shard
+from mist_ds.cost.stage import StageCost, StageCostModel
 from mist_ds.cost.stage_args import StageArgs
 from mist_ds.cost.rates import Rates
 from mist_ds.cost.work import comm_exprs
-from mist_ds.cost.mistpipe_step import OPTIMIZER_PATH, SWAP_IN_BYTES, offload_step_s
+from mist_ds.cost.mistpipe_step import priced_path
+from mist_ds.cost.mistpipe_state import host_allocated_bytes, offloaded_share, phase_bytes, stage_sizes, state_bytes
 
-SLOTS = MISTPIPE.constants.num_slots
-DEVICE_OPT_BYTES = 4 * FP32        # master, gradient, Adam m, v per device shard element
-HOST_OPT_BYTES = 4 * FP32 + ELEM   # the same on the host, plus CPU Adam's 16-bit staging copy
 TAKE_CHUNK_BYTES = ELEM + 3 * FP32  # read the reduced 16-bit chunk, write fp32, scale in place (r+w)
 NORM_CLIP_BYTES = 3 * FP32          # norm reads the fp32 gradient; clipping reads and writes it
 PUBLISH_BYTES = FP32 + ELEM         # read the fp32 master, write the 16-bit shard
@@ -99,92 +100,15 @@ def _compiled(model_json: str, seq_len: int, attention: str, kernels: KernelChoi
     return tuple(s.name for s in free), fn
 
 
-def stage_sizes(model: ModelSpec, a) -> dict[str, np.ndarray]:
-    """Parameters per block and resident unit on one TP rank, unit worlds and flags."""
-    m, tp = model, a["tp"].astype(int)
-    shapes = layer_shapes(m)
-    block = shapes.sharded_params / a["tp"] + shapes.replicated_params
-    rows = vocab_shard(m, tp).astype(float)
-    pp = (a["num_stages"] > 1).astype(float)
-    head_matrix = a["has_head"] * np.maximum(pp, float(not m.tie_embeddings))
-    positions = m.max_seq_len * m.hidden_size if m.position_embedding == "learned" else 0
-    resident = (a["has_embedding"] * (rows * m.hidden_size + positions)
-                + a["has_head"] * (m.norm_params + head_matrix * rows * m.hidden_size))
-    _, largest = param_tensor_stats(m, tp, a["num_layers"], a["has_embedding"], a["has_head"],
-                                    head_matrix, PERSISTENCE_THRESHOLD)
-    zero, layers = a["zero_stage"], a["num_layers"]
-    return {"block": block, "resident": resident, "layers": layers, "largest": largest,
-            "params": layers * block + resident,
-            "opt_world": np.where(zero >= 1, a["dp"], 1.0),
-            "weight_world": np.where(zero == 3, a["dp"], 1.0),
-            "managed": ((zero == 3) | (a["offload_weights"] > 0)) & (layers > 0),
-            "fills": layers + np.maximum(layers - SLOTS, 0.0), "rows": rows, "pp": pp}
-
-
-def state_bytes(a, s) -> dict[str, np.ndarray]:
-    """Bytes of what the engine allocates for a stage's model states, per kind (device and host):
-    the module docstring's list, before activations and transients. `a`: StageArgs.arrays(), `s`:
-    stage_sizes."""
-    ow, og, oo = a["offload_weights"], a["offload_gradients"], a["offload_optimizer"]
-    block, resident, layers, managed = s["block"], s["resident"], s["layers"], s["managed"]
-    stored = block / s["weight_world"]
-    shard = (layers * block + resident) / s["opt_world"]
-    largest_shard = np.maximum(np.where(layers > 0, block, 0.0), resident) / s["opt_world"]
-    swap_chunk = np.minimum(MISTPIPE.constants.swap_chunk_elements, largest_shard * oo)
-    return {
-        "weights": ELEM * resident + np.where(managed, ELEM * layers * stored * (1 - ow), ELEM * layers * block),
-        "weight_slots": np.where(managed, SLOTS * ELEM * block, 0.0),
-        "gradients": ELEM * (resident + layers * block * (1 - og)),
-        "gradient_slots": np.where((og > 0) & (layers > 0), SLOTS * ELEM * og * block, 0.0),
-        "optimizer": DEVICE_OPT_BYTES * shard * (1 - oo),
-        "staging": 2 * ELEM * largest_shard,
-        "swap_slots": (2 * SWAP_IN_BYTES * swap_chunk * (oo > 0) if OPTIMIZER_PATH == "gpu_swap"
-                       else 0.0 * oo),  # swapadam.py _Slot: param, grad, m, v per slot
-        "step_transient": FP32 * largest_shard,
-        # start-up (engine.py, stage.py StageRuntime.__init__): the stage is built whole in 16 bits
-        # before the units copy and shard it (one unit's flat copy and shard clone beside it); then
-        # each unit keeps its 16-bit shard until ShardedAdam has made the fp32 master and gradient
-        "build": ELEM * (layers * block + resident + 2 * np.maximum(np.where(layers > 0, block, 0.0), resident)),
-        "init_optimizer": ELEM * shard + 2 * FP32 * shard * (1 - oo),
-        "host_weights": np.where(managed, ELEM * layers * stored * ow, 0.0),
-        "host_gradients": ELEM * layers * block * og,
-        "host_optimizer": (4 * FP32 if OPTIMIZER_PATH == "gpu_swap" else HOST_OPT_BYTES) * shard * oo,
-    }
-
-
-def host_allocated_bytes(a, s) -> np.ndarray:
-    """Host memory of the offloaded states as allocated: per unit, the pinned buffers (weight store
-    tail, gradient section, fp32 master and gradient tails, CPU Adam's 16-bit staging copy; streams.py
-    host_buffer) rounded up to a power of two by torch's CachingHostAllocator (cost/host_memory.py),
-    and DeepSpeedCPUAdam's exp_avg / exp_avg_sq, pageable, as they are."""
-    ow, og, oo = a["offload_weights"], a["offload_gradients"], a["offload_optimizer"]
-    layers, block, resident = s["layers"], s["block"], s["resident"]
-    stored = block / s["weight_world"]
-    per_unit = [(layers, block / s["opt_world"] * oo), (1.0, resident / s["opt_world"] * oo)]
-    if OPTIMIZER_PATH == "gpu_swap":  # master, gradient, m, v all pinned (swapadam.py)
-        optimizer = sum(count * 4 * pow2_bytes(FP32 * tail) for count, tail in per_unit)
-    else:
-        optimizer = sum(count * (2 * pow2_bytes(FP32 * tail) + pow2_bytes(ELEM * tail) + 2 * FP32 * tail)
-                        for count, tail in per_unit)
-    return (layers * (np.where(s["managed"], pow2_bytes(ELEM * stored * ow), 0.0) + pow2_bytes(ELEM * og * block))
-            + optimizer)
-
-
-def phase_bytes(p: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Device state bytes of each phase (state_bytes `p`): 'train' (forward/backward, before
-    activations and logits), 'step', 'init' (the optimizer being built) and 'build'."""
-    kept = (p["weights"] + p["weight_slots"] + p["gradients"] + p["gradient_slots"] + p["staging"]
-            + p["swap_slots"])
-    return {"train": kept + p["optimizer"], "step": kept + p["optimizer"] + p["step_transient"],
-            "init": kept + p["init_optimizer"], "build": p["build"]}
-
-
 class MistpipeStageCostModel(StageCostModel):
     """StageCostModel's interface (evaluate(StageArgs) -> StageCost) for mistpipe stages: saved
     activations, logits and TP collectives from the stock model's expressions, the rest above."""
 
     def __init__(self, model: ModelSpec, hw, seq_len: int, dtype: str = "bf16", num_nodes: int = 1,
-                 gpus_per_node: int = 1, attention: str = "sdpa", kernels: KernelSet | None = None):
+                 gpus_per_node: int = 1, attention: str = "sdpa", kernels: KernelSet | None = None,
+                 optimizer_path: str | None = None):
+        # `optimizer_path`: force that path on every stage (a run that recorded it); None: the rule
+        self.optimizer_path = optimizer_path
         # StageCostModel's attributes without its compiled stock terms (this model compiles its own)
         self.kernels = KernelChoice.of(kernels)
         self.model, self.hw, self.seq_len, self.dtype = model, hw, seq_len, dtype
@@ -206,7 +130,8 @@ class MistpipeStageCostModel(StageCostModel):
         phase without activations (with the allocator allowance; the forward/backward phase only adds
         activations and logits) and the offloaded states on the host."""
         a = args.arrays()
-        p = state_bytes(a, stage_sizes(self.model, a))
+        s = stage_sizes(self.model, a)
+        p = state_bytes(a, s, self.swaps(a, s))
         phases = phase_bytes(p)
         device = np.maximum.reduce([phases["step"], phases["init"], phases["build"]]) * (1 + self.allocator_fraction)
         return device, p["host_weights"] + p["host_gradients"] + p["host_optimizer"]
@@ -224,13 +149,24 @@ class MistpipeStageCostModel(StageCostModel):
                 for n, v in zip(ACTIVATION_TERMS + TP_TERMS, out)}
 
     def _sizes(self, a) -> dict[str, np.ndarray]:
-        return stage_sizes(self.model, a)
+        s = stage_sizes(self.model, a)
+        self.swaps(a, s)
+        return s
+
+    def swaps(self, a, s) -> np.ndarray:
+        """True where the stage's offloaded optimizer share takes the gpu_swap path, False where
+        cpu_adam (mistpipe_step.optimizer_path on this model's rates, or the forced path)."""
+        if "swap" not in s:  # kept in the stage_sizes dict with the chosen path's (step, early d2h)
+            s["swap"], s["offload_step"], s["offload_early"] = priced_path(
+                self.rates, *offloaded_share(a, s), forced=self.optimizer_path)
+        return s["swap"]
 
     def state_parts(self, args: StageArgs, a=None, s=None) -> dict[str, np.ndarray]:
         """Bytes of what the engine allocates for the stage's model states, per kind (device and
         host): the module docstring's list, before activations and transients."""
         a = args.arrays() if a is None else a
-        return state_bytes(a, stage_sizes(self.model, a) if s is None else s)
+        s = stage_sizes(self.model, a) if s is None else s
+        return state_bytes(a, s, self.swaps(a, s))
 
     def _states(self, s, t, a) -> dict[str, np.ndarray]:
         """Device bytes at the peak of the forward/backward, step, optimizer-build and build phases
@@ -248,7 +184,8 @@ class MistpipeStageCostModel(StageCostModel):
         phase = peaks.argmax(axis=0)  # 0 train, 1 step, 2 init, 3 build
         allowance = raw * self.allocator_fraction
         pick = lambda *values: np.choose(phase, [np.broadcast_to(v, raw.shape) for v in values])  # noqa: E731
-        cpu = self.hw.host_process_base_bytes + host_allocated_bytes(a, s) + self._activation_pool(t, a)
+        cpu = (self.hw.host_process_base_bytes + host_allocated_bytes(a, s, self.swaps(a, s))
+               + self._activation_pool(t, a))
         return {"peak_memory_bytes": raw + allowance,
                 "weights_bytes": pick(p["weights"], p["weights"], p["weights"], p["build"]),
                 "gradients_bytes": pick(p["gradients"], p["gradients"], p["gradients"], 0.0),
@@ -320,8 +257,8 @@ class MistpipeStageCostModel(StageCostModel):
                            + self._collective("all_gather", ELEM * resident, a), 0.0)
         shard = (layers * block + resident) / s["opt_world"]
         device = shard * (1 - oo)
-        in_sections = layers * block / s["opt_world"] * np.minimum(og, oo)  # tail from host grad sections
-        step, early = offload_step_s(rt, shard * oo, in_sections, layers + 1)
+        self.swaps(a, s)
+        step, early = s["offload_step"], s["offload_early"]  # the stage's path (swaps)
         host_copies = (layers * rt.h2d_s(ELEM * og * block) + early
                        + layers * np.where(s["managed"], rt.d2h_s(ELEM * block / s["weight_world"] * ow), 0.0))
         gpu = rt.gpu_adam_s(device) + rt.copy_s((TAKE_CHUNK_BYTES + NORM_CLIP_BYTES + PUBLISH_BYTES) * device)
@@ -365,11 +302,14 @@ class MistpipeStageCostModel(StageCostModel):
 
 def cost_model_for(executor: str, model, hw, seq_len: int, dtype: str = "bf16", num_nodes: int = 1,
                    gpus_per_node: int = 1, attention: str = "sdpa",
-                   kernels: KernelSet | None = None, zero_init: bool = True) -> StageCostModel:
+                   kernels: KernelSet | None = None, zero_init: bool = True,
+                   optimizer_path: str | None = None) -> StageCostModel:
     """The stage cost model of an executor (config/executors.py): mistpipe's, else stock DeepSpeed's,
     for the kernel set `kernels` (None: the runtime's default). `zero_init` (stock DeepSpeed only:
-    mistpipe always builds its stage whole, state_bytes 'build'): StageCostModel's start-up choice."""
-    cls, extra = (MistpipeStageCostModel, {}) if executor == "mistpipe" else (StageCostModel, {"zero_init": zero_init})
+    mistpipe always builds its stage whole, state_bytes 'build'): StageCostModel's start-up choice. `optimizer_path` (mistpipe only): force that optimizer offload path on every stage
+    (mistpipe_step.optimizer_path; None: each stage's by the rule)."""
+    cls, extra = ((MistpipeStageCostModel, {"optimizer_path": optimizer_path}) if executor == "mistpipe"
+                  else (StageCostModel, {"zero_init": zero_init}))
     return cls(model, hw, seq_len, dtype, num_nodes, gpus_per_node, attention=attention, kernels=kernels, **extra)
 
 
@@ -393,31 +333,3 @@ def evaluate_by_executor(stock: StageCostModel, mistpipe: MistpipeStageCostModel
                                  for p, m in zip(parts, (~mask, mask)))
         merged[field.name] = out
     return StageCost(**merged)
-
-
-@functools.lru_cache(maxsize=256)
-def bounding_settings(model_json: str, settings: tuple, dp: int, tp: int, num_stages: int) -> tuple[int, ...]:
-    """Indices of a subset of `settings` (zero, weights, gradients, optimizer) on which the smallest
-    device peak over all of them is always found: a setting is left out when, at every layer count a
-    stage can hold and every stage position, some kept one needs no more state bytes in every phase
-    (phase_bytes: forward/backward, step, optimizer build; the build phase is the same for all).
-    Recompute and activation offload add the same bytes to every setting of a stage (state_bytes is
-    all that differs), so a left-out setting never has the smaller peak."""
-    model = ModelSpec.from_json_text(model_json)
-    z, w, g, o = (np.array(col, float)[:, None, None] for col in zip(*settings))
-    positions = [(1.0, 1.0)] if num_stages == 1 else [(1.0, 0.0), (0.0, 0.0), (0.0, 1.0)]
-    emb, head = (np.array(col)[None, :, None] for col in zip(*positions))
-    layers = np.arange(1.0, model.num_layers - num_stages + 2)[None, None, :]
-    a = {"tp": float(tp), "num_stages": float(num_stages), "has_embedding": emb, "has_head": head,
-         "num_layers": layers, "zero_stage": z, "dp": float(dp), "offload_weights": w,
-         "offload_gradients": g, "offload_optimizer": o}
-    a = dict(zip(a, np.broadcast_arrays(*[np.asarray(v, float) for v in a.values()])))
-    phases = phase_bytes(state_bytes(a, stage_sizes(model, a)))
-    # (settings, phases x cases): a setting's bytes in every phase, stage position and layer count
-    table = np.stack([phases[k].reshape(len(settings), -1) for k in ("train", "step", "init")], axis=1)
-    kept: list[int] = []
-    for i in np.argsort(table.sum(axis=(1, 2)), kind="stable"):
-        if kept and (table[kept] <= table[i]).all(axis=1).any(axis=0).all():
-            continue  # at every case some kept setting needs no more in every phase
-        kept.append(int(i))
-    return tuple(sorted(kept))

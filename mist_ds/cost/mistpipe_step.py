@@ -1,6 +1,8 @@
 """The offloaded optimizer share's update in a mistpipe stage, priced for both of the engine's paths
 (runtime/mistpipe/optimizer.py, swapadam.py): `offload_step_s` for cost/mistpipe.py's per-iteration
-term, `host_adam_rate` for the cpu_adam path's host side. Pure: numpy only."""
+term, `host_adam_rate` for the cpu_adam path's host side, and `optimizer_path`, the one rule that picks
+a stage's path (the cost model charges it, the emitted ds_config carries it, the engine runs it).
+Pure: numpy only."""
 
 from __future__ import annotations
 
@@ -11,7 +13,8 @@ from mist_ds.cost.memory import ELEM, FP32
 from mist_ds.cost.rates import Rates
 
 SWAP_IN_BYTES, SWAP_OUT_BYTES = 4 * FP32, 3 * FP32  # swapadam.py: master, m, v, grad in; master, m, v out
-OPTIMIZER_PATH = "gpu_swap"  # the engine's default path for the offloaded share (runtime/mistpipe/engine.py)
+PATHS = ("gpu_swap", "cpu_adam")
+DEFAULT_PATH = "gpu_swap"  # what the engine runs when nothing says otherwise (runtime/mistpipe/engine.py)
 # The host side of the cpu_adam path, bench/results/engine/s4_offload/host_step.json (355.8M fp32
 # elements per rank, 2 ranks x 16 threads at once, the 32-core H200 host): DeepSpeedCPUAdam 0.343
 # ns/element where the profile's one-process 16-thread rate says 0.194 (profiles/h200.json cpu_adam:
@@ -38,8 +41,8 @@ def offload_step_s(rt: Rates, n, in_sections, units, path: str | None = None):
     rest goes d2h after the norm, clipped on the device, unit by unit under the host's work (the
     first unit's copy exposed); the host runs Adam, the 16-bit copy and the clip of the early tails
     (host_step.json ratios), then each unit's 16-bit weights go h2d (the last one exposed).
-    `path` None: OPTIMIZER_PATH, the engine's default."""
-    path = path or OPTIMIZER_PATH  # read at call time: bench/engine/mistpipe_offload.py prices both
+    `path` None: DEFAULT_PATH."""
+    path = path or DEFAULT_PATH
     n, in_sections = np.asarray(n, float), np.asarray(in_sections, float)
     if path == "gpu_swap":
         first = np.minimum(n, MISTPIPE.constants.swap_chunk_elements)
@@ -52,3 +55,55 @@ def offload_step_s(rt: Rates, n, in_sections, units, path: str | None = None):
     step = (np.maximum(host, rt.d2h_s(FP32 * late)) + rt.d2h_s(FP32 * late / units)
             + rt.h2d_s(ELEM * n / units))
     return np.where(n > 0, step, 0.0), rt.d2h_s(FP32 * in_sections)
+
+
+def optimizer_path(rt: Rates, n, in_sections, units, forced: str | None = None):
+    """Which path updates a stage's offloaded share of `n` elements per rank (`in_sections` of them
+    from host gradient sections, over `units` units): True where 'gpu_swap', False where 'cpu_adam'.
+    The path whose offload_step_s (step + early d2h) is smaller; a tie (n = 0 included) is the swap.
+    The swap streams 28 B/element and exposes its first chunk's load (up to swap_chunk_elements), so
+    CPU Adam wins small shares (on the H200 profile below 5.0e7 elements per rank with 2 ranks per
+    node, 1.7e7 with 4, never with 8: the ranks share the host's cores) and the swap large ones (measured: 0.682 vs 0.765 s/iter at 3.6e8, bench/results/engine/README.md
+    S4-1). `forced`: that path everywhere (predict_plan's optimizer_path)."""
+    return priced_path(rt, n, in_sections, units, forced)[0]
+
+
+def priced_path(rt: Rates, n, in_sections, units, forced: str | None = None):
+    """(optimizer_path's choice, offload_step_s's (step, early) of the chosen path)."""
+    if forced is not None and forced not in PATHS:
+        raise ValueError(f"optimizer offload path must be one of {PATHS}, not {forced!r}")
+    swap_step, swap_early = offload_step_s(rt, n, in_sections, units, "gpu_swap")
+    cpu_step, cpu_early = offload_step_s(rt, n, in_sections, units, "cpu_adam")
+    if forced is None:
+        swap = np.asarray(swap_step + swap_early <= cpu_step + cpu_early)
+    else:
+        swap = np.full(np.shape(swap_step + cpu_step), forced == "gpu_swap")
+    return swap, np.where(swap, swap_step, cpu_step), np.where(swap, swap_early, cpu_early)
+
+
+def path_reason(rt: Rates, n: float, in_sections: float, units: float, forced: str | None = None) -> tuple[str, str]:
+    """(path, one-line why) of one stage with a scalar offloaded share (optimizer_path's rule)."""
+    if n <= 0:
+        return "none", "no optimizer state offloaded"
+    swap = float(sum(offload_step_s(rt, n, in_sections, units, "gpu_swap")))
+    cpu = float(sum(offload_step_s(rt, n, in_sections, units, "cpu_adam")))
+    path = "gpu_swap" if bool(optimizer_path(rt, n, in_sections, units, forced)) else "cpu_adam"
+    priced = f"{n:.3g} elements/rank offloaded: gpu_swap {swap * 1e3:.0f} ms vs cpu_adam {cpu * 1e3:.0f} ms a step"
+    return path, (f"forced; {priced}" if forced else f"the faster: {priced}")
+
+
+def stage_optimizer_paths(plan, hw, forced: str | None = None) -> tuple[tuple[str, str], ...]:
+    """(path, one-line why) of every stage of a mistpipe `plan` on profile `hw`: what the cost model
+    charges (cost/mistpipe.py MistpipeStageCostModel.swaps) and the engine runs (the emitted ds_config
+    carries it: emit/ds_config.py mistpipe_section). 'none' for a stage that offloads no optimizer state."""
+    from mist_ds.cost.mistpipe_state import offloaded_share, stage_sizes  # noqa: PLC0415 (it imports this module)
+    from mist_ds.cost.stage_args import plan_stage_args  # noqa: PLC0415
+
+    rt = Rates(hw, plan.cluster.gpus_per_node)
+    out = []
+    for index in range(plan.num_stages):
+        a = plan_stage_args(plan, index).arrays()
+        n, in_sections, units = (float(np.asarray(v).ravel()[0])
+                                 for v in offloaded_share(a, stage_sizes(plan.model, a)))
+        out.append(path_reason(rt, n, in_sections, units, forced))
+    return tuple(out)

@@ -67,16 +67,18 @@ def timeline_of(plan: Plan, stages: tuple[StagePrediction, ...] | None = None) -
 
 
 def predict_plan(plan: Plan, hw: HardwareProfile, kernels: KernelSet | None = None,
-                 zero_init: bool = True) -> PlanPrediction:
+                 zero_init: bool = True, optimizer_path: str | None = None) -> PlanPrediction:
     """The cost model's prediction of `plan` on `hw` (PlanPrediction, mist_ds/config/prediction.py)
     when it runs the element-wise and loss kernels `kernels` (cost/kernel_set.py; e.g.
     KernelSet.from_record(run.kernels)); None: the set the runtime runs by default on CUDA at the
     plan's tp (config/kernel_picks.py). `zero_init`: a ZeRO-3 model is built under
     deepspeed.zero.Init (the runtime's way, runtime/build.py uses_zero_init) or, False, whole on
-    the GPU first (runs whose RunReport.zero_init is not True: zero_init_of)."""
+    the GPU first (runs whose RunReport.zero_init is not True: zero_init_of). `optimizer_path`
+    (mistpipe): the optimizer offload path every stage ran ('gpu_swap' or 'cpu_adam', a run's record:
+    optimizer_path_of); None: each stage's by the rule the engine follows (cost/mistpipe_step.py)."""
     model = cost_model_for(plan.executor, plan.model, hw, plan.seq_len, plan.dtype, plan.cluster.num_nodes,
                            plan.cluster.gpus_per_node, attention=plan.attention, kernels=kernels,
-                           zero_init=zero_init)
+                           zero_init=zero_init, optimizer_path=optimizer_path)
     costs = [model.evaluate(plan_stage_args(plan, i)) for i in range(plan.num_stages)]
     p2p, tied = p2p_time_s(plan, model), tied_sync_s(plan, model)
     forward = [float(c.forward_time_s) for c in costs]
@@ -96,3 +98,12 @@ def zero_init_of(recorded: bool | None) -> bool:
     recorded True built under deepspeed.zero.Init; None (every report written before the field)
     is the whole-model build the runtime did then."""
     return recorded is True
+
+
+def optimizer_path_of(adam_impl: str) -> str | None:
+    """predict_plan's optimizer_path for a run that recorded RunReport.adam_impl = `adam_impl`: a
+    mistpipe run's optimizer record names the offload path it ran ('torch_adamw+gpu_swap',
+    'torch_adamw+cpu_adam'; every committed run before the swap path existed recorded the latter and
+    ran DeepSpeedCPUAdam). Both named (stages on different paths) or neither: None, the rule."""
+    named = [path for path in ("gpu_swap", "cpu_adam") if path in adam_impl.split("+")]
+    return named[0] if len(named) == 1 else None

@@ -5,7 +5,11 @@ ds_config.json is the source the runtime hands to `deepspeed.initialize` (runtim
 plan whose executor is `mistpipe` to `build_mistpipe_engine` (mist_ds/runtime/mistpipe), which reads
 only the batch sizes, `optimizer`, `gradient_clipping`, `bf16` and `data_types.grad_accum_dtype`;
 its config has no `zero_optimization` section and a `mistpipe` section instead that says so and lists
-each stage's ZeRO/offload setting (the engine takes those from plan.json). A user
+each stage's ZeRO/offload setting (the engine takes those from plan.json) and, where a stage offloads
+optimizer state, the path that updates it (`optimizer_offload_path`, 'gpu_swap' or 'cpu_adam', with
+`optimizer_offload_why`): the cost model's choice (cost/mistpipe_step.py optimizer_path on the profile
+the plan was predicted with), which the engine runs; a user may change it like any engine option (the
+prediction then no longer describes the run; the run records the path it ran). A user
 may edit what the cost model does not depend on (optimizer hyper-parameters, clipping, logging, ...);
 the fields that fix what was costed (PLAN_BOUND_FIELDS) must still equal what this module writes, or
 the runtime refuses to start. Field meanings: DeepSpeed docs, "DeepSpeed Configuration JSON", and
@@ -34,6 +38,7 @@ MISTPIPE_NOTE = ("executor 'mistpipe': read by mist_ds.runtime.mistpipe.build_mi
                  "gradient_accumulation_steps, optimizer (AdamW), gradient_clipping, bf16 and "
                  "data_types.grad_accum_dtype; each stage's ZeRO/offload setting below comes from "
                  "plan.json (no zero_optimization section).")
+PATH_KEYS = ("optimizer_offload_path", "optimizer_offload_why")  # mistpipe_section: not plan-bound
 
 
 class UnsupportedPlanError(ValueError):
@@ -98,16 +103,37 @@ def build_ds_config(plan: Plan, precision: Precision | None = None) -> dict[str,
 
 def mistpipe_section(plan: Plan) -> dict[str, Any]:
     """The label of a mistpipe config: what reads it, and every stage's setting (informational: the
-    engine takes them from the plan; config_mismatches keeps the two equal)."""
+    engine takes them from the plan; config_mismatches keeps the two equal) with, where the stage
+    offloads optimizer state, the path the engine runs for it (PATH_KEYS, optimizer_paths)."""
     stages = []
+    paths = optimizer_paths(plan)
     for index, stage in enumerate(plan.stages):
         memory = plan.stage_memory(index)
-        stages.append({"layers": [stage.layer_start, stage.layer_end], "zero_stage": memory.zero_stage,
-                       "offload_weights_ratio": memory.offload_weights_ratio,
-                       "offload_gradients_ratio": memory.offload_gradients_ratio,
-                       "offload_optimizer_ratio": memory.offload_optimizer_ratio,
-                       "num_offloaded_layers": stage.num_offloaded_layers})
+        entry = {"layers": [stage.layer_start, stage.layer_end], "zero_stage": memory.zero_stage,
+                 "offload_weights_ratio": memory.offload_weights_ratio,
+                 "offload_gradients_ratio": memory.offload_gradients_ratio,
+                 "offload_optimizer_ratio": memory.offload_optimizer_ratio,
+                 "num_offloaded_layers": stage.num_offloaded_layers}
+        if memory.offload_optimizer_ratio > 0:
+            entry.update(zip(PATH_KEYS, paths[index]))
+        stages.append(entry)
     return {"note": MISTPIPE_NOTE, "stages": stages}
+
+
+def optimizer_paths(plan: Plan) -> tuple[tuple[str, str], ...]:
+    """(path, why) per stage (cost/mistpipe_step.py stage_optimizer_paths) on the profile the plan
+    was predicted with (config/profiles.py hardware_for_plan; an unknown one: DEFAULT_PROFILE, as the
+    runtime falls back); no profile is read when no stage offloads optimizer state."""
+    if all(plan.stage_memory(i).offload_optimizer_ratio == 0 for i in range(plan.num_stages)):
+        return tuple(("none", "") for _ in plan.stages)
+    from mist_ds.config.profiles import DEFAULT_PROFILE, hardware_for_plan, load_hardware
+    from mist_ds.cost.mistpipe_step import stage_optimizer_paths
+
+    try:
+        hw = hardware_for_plan(plan)
+    except ValueError:
+        hw = load_hardware(DEFAULT_PROFILE)
+    return stage_optimizer_paths(plan, hw)
 
 
 def with_precision(config: dict[str, Any], precision: Precision) -> dict[str, Any]:
@@ -134,7 +160,17 @@ def config_mismatches(plan: Plan, config: dict[str, Any], precision: Precision |
     expected = build_ds_config(plan, precision)
     out = []
     for path in PLAN_BOUND_FIELDS:
-        want, got = _get(expected, path), _get(config, path)
+        want, got = _unbound(_get(expected, path)), _unbound(_get(config, path))
         if want != got:
             out.append(f"{'.'.join(path)} is {got!r} in ds_config.json but the plan was costed with {want!r}")
     return out
+
+
+def _unbound(section: Any) -> Any:
+    """A mistpipe section without its stages' PATH_KEYS (an engine option a user may change), as
+    config_mismatches compares it; any other value as it is."""
+    if not (isinstance(section, dict) and isinstance(section.get("stages"), list)):
+        return section
+    stages = [{k: v for k, v in s.items() if k not in PATH_KEYS} if isinstance(s, dict) else s
+              for s in section["stages"]]
+    return {**section, "stages": stages}

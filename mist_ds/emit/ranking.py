@@ -35,7 +35,8 @@ def ranking_markdown(plans: Sequence[Plan], hardware: HardwareProfile, ranking: 
     cap = memory_cap(plans[0], hardware)
     lines = ["## Ranking, headroom and fallbacks", "",
              f"Every plan keeps at least {ranking.memory_margin_ratio:.0%} of the {cap / GIB:.2f} GiB per-GPU cap "
-             "free (`--memory-margin`; the default is the cost model's median measured memory error). Plans "
+             "free (`--memory-margin`; the default covers 9 in 10 of the cost model's measured under-predictions of "
+             "allocated memory, which decides OOM). Plans "
              f"predicted within {ranking.tie_rtol:.0%} of each other (the model's median measured time error) "
              "are a tie (same `=N`): the model cannot tell which is faster, so inside a tie fewer moving parts "
              "(pipeline, tensor parallelism, weight / optimizer / activation offload) rank first, then more "

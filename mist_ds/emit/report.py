@@ -96,6 +96,22 @@ def _stage_tables(plan: Plan) -> list[str]:
     return lines + [""]
 
 
+def optimizer_path_lines(plan: Plan, hardware: HardwareProfile) -> list[str]:
+    """For a mistpipe plan that offloads optimizer state: which path updates each stage's offloaded
+    share and why (cost/mistpipe_step.py stage_optimizer_paths; ds_config.json's mistpipe section
+    carries the same to the engine)."""
+    if plan.executor != "mistpipe" or all(plan.stage_memory(i).offload_optimizer_ratio == 0
+                                          for i in range(plan.num_stages)):
+        return []
+    from mist_ds.cost.mistpipe_step import stage_optimizer_paths
+
+    lines = ["Offloaded optimizer update per stage (gpu_swap: Adam on the GPU over states streamed from "
+             "host memory; cpu_adam: DeepSpeed's CPU Adam on the host):", ""]
+    for index, (path, why) in enumerate(stage_optimizer_paths(plan, hardware)):
+        lines.append(f"- stage {index}: {path}" + (f" ({why})" if why else ""))
+    return lines + [""]
+
+
 def _winner(plan: Plan) -> list[str]:
     pred = plan.prediction
     return ["## Plan", "",
@@ -193,7 +209,8 @@ def report_markdown(plans: Sequence[Plan], hardware: HardwareProfile, stats: Sea
     `host`: the request's host limits (TuneRequest.host_limits); None: the hardware profile's."""
     plan = plans[0]
     host = host or HostLimits.of(hardware, plan.cluster.gpus_per_node)
-    lines = _header(plan, hardware) + _winner(plan) + _top_k(plans) + _why(plans, hardware) + host_lines(plan, host)
+    lines = (_header(plan, hardware) + _winner(plan) + optimizer_path_lines(plan, hardware) + _top_k(plans)
+             + _why(plans, hardware) + host_lines(plan, host))
     lines += ["## Run it", "",
               "`./launch.sh --steps 20 --report run.json` (DeepSpeed with this folder's hostfile, plan.json and "
               "ds_config.json); `python -m mist_ds.predict plan.json` prints the same prediction.", "",

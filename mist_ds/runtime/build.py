@@ -85,13 +85,17 @@ def optimizer_config(config: dict, plan: Plan, lr: float | None, impl: str) -> t
     'fused' (DeepSpeed FusedAdam), 'torch' (torch.optim.AdamW via DeepSpeed's torch_adam), or
     'auto' (fused when buildable). Optimizer offload always uses DeepSpeed's CPU Adam. A mistpipe
     plan's engine runs its own Adam (runtime/mistpipe/optimizer.py ShardedAdam) whatever `impl` says:
-    torch's AdamW (fused on CUDA) on the device, DeepSpeedCPUAdam for offloaded fractions."""
+    torch's AdamW (fused on CUDA) on the device and, for a stage's offloaded fraction, the path its
+    ds_config names (gpu_swap or DeepSpeedCPUAdam: runtime/mistpipe/memory.py offload_path), recorded
+    as e.g. 'torch_adamw+gpu_swap' (adam_impl_of)."""
     params = dict(config["optimizer"]["params"])
     if lr is not None:
         params["lr"] = lr
     if plan.executor == "mistpipe":
-        offloaded = any(plan.stage_memory(i).offload_optimizer_ratio > 0 for i in range(plan.num_stages))
-        chosen = "torch_adamw" + ("+cpu_adam" if offloaded else "")
+        from mist_ds.runtime.mistpipe.memory import adam_impl_of
+
+        offloading = [i for i in range(plan.num_stages) if plan.stage_memory(i).offload_optimizer_ratio > 0]
+        chosen = adam_impl_of(config, offloading)
         return {**config, "optimizer": {**config["optimizer"], "params": params}}, chosen
     offloaded = plan.memory.offload_optimizer_ratio > 0
     use_torch = impl == "torch" or (impl == "auto" and not fused_adam_buildable())

@@ -9,6 +9,7 @@ minimum covers model build, engine set-up and every step.
 from __future__ import annotations
 
 import datetime
+import os
 import socket
 from pathlib import Path
 
@@ -88,7 +89,8 @@ def _base(plan: Plan, steps: int, warmup: int, precision: str) -> dict:
                 deepspeed_version=deepspeed.__version__, num_steps=steps,
                 num_warmup_steps=min(warmup, steps), precision=precision,
                 date_utc=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-                driver_version=driver_version() if torch.cuda.is_available() else "")
+                driver_version=driver_version() if torch.cuda.is_available() else "",
+                cuda_alloc_conf=os.environ.get("PYTORCH_CUDA_ALLOC_CONF", ""))
 
 
 def failure_report(plan: Plan, status: str, message: str, *, steps_done: int, warmup: int,

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from mist_ds.config import ClusterSpec, ModelSpec, TuneRequest
 from mist_ds.config.executors import ACTIVATION_FRACTIONS, Executor, get_executor
 from mist_ds.config.plan import describe_mesh, describe_setting
-from mist_ds.cost.mistpipe import bounding_settings
+from mist_ds.cost.mistpipe_state import bounding_settings
 from mist_ds.search import feasibility as ok
 
 

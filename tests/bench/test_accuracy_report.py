@@ -65,8 +65,9 @@ def test_score_uses_the_runs_gpu_and_the_current_model(tmp_path):
 
 def test_predicted_reserved_memory_is_cut_at_the_cap():
     hw = load_hardware("h200").model_copy(update={"allocator_cache_fraction": 0.1})
-    assert scoring.predicted_reserved(50 * 2**30, 78 * 2**30, hw) == 55 * 2**30
-    assert scoring.predicted_reserved(75 * 2**30, 78 * 2**30, hw) == 78 * 2**30
+    assert hw.reserved_bytes(50 * 2**30, 78 * 2**30) == 55 * 2**30
+    assert hw.reserved_bytes(75 * 2**30, 78 * 2**30) == 78 * 2**30
+    assert hw.reserved_bytes(135 * 2**30) == hw.gpu_memory_bytes  # uncapped: the card's memory
 
 
 def test_unreleased_bytes_come_from_the_oom_message():
@@ -192,3 +193,16 @@ def test_runs_of_plans_the_host_rule_now_rejects_are_listed_apart(tmp_path):
     text = report.render(rows, [])
     assert "1 runs of plans the current search rejects" in text and f"| {starved} |" in text.split("## Runs of plans")[1]
     assert f"| {starved} |" not in text.split("## Runs of plans")[0]          # not scored against the targets
+
+
+def test_a_run_that_records_its_allocator_setting_is_judged_by_it(tmp_path):
+    from mist_ds.config import RunReport
+
+    base = RunReport.model_validate({"status": "ok", "plan_hash": "h", "gpu_name": "NVIDIA H200", "num_gpus": 2,
+                                     "torch_version": "t", "deepspeed_version": "d", "num_steps": 5,
+                                     "num_warmup_steps": 2})
+    listed = tmp_path / "listed.run.json"
+    assert not scoring.without_expandable_segments(base, listed)  # no record, not listed
+    for conf, apart in (("expandable_segments:True", False), ("", True),
+                        ("max_split_size_mb:128,expandable_segments:False", True)):
+        assert scoring.without_expandable_segments(base.model_copy(update={"cuda_alloc_conf": conf}), listed) is apart

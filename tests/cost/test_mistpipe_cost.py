@@ -14,7 +14,8 @@ from mist_ds.config import ClusterSpec, get_preset
 from mist_ds.config.plan import MemoryStrategy, Plan, StagePlan
 from mist_ds.config.profiles import load_hardware
 from mist_ds.cost import predict_plan
-from mist_ds.cost.mistpipe import SLOTS, MistpipeStageCostModel
+from mist_ds.cost.mistpipe import MistpipeStageCostModel
+from mist_ds.cost.mistpipe_state import SLOTS
 from mist_ds.cost.shapes import layer_shapes
 from mist_ds.cost.stage_args import stage_args
 
@@ -30,8 +31,9 @@ def middle_stage(layers=3, dp=1, zero=0, ow=0.0, og=0.0, oo=0.0, na=0, r=0, micr
                       offload_optimizer=oo, num_recompute=r, num_offloaded=na)
 
 
-def engine_bytes(memory, layers: int = 3) -> dict[str, int]:
-    """Bytes of what a StageRuntime over `layers` bf16 GPT blocks holds after one iteration."""
+def engine_bytes(memory, path: str = "gpu_swap", layers: int = 3) -> dict[str, int]:
+    """Bytes of what a StageRuntime over `layers` bf16 GPT blocks holds after one iteration, its
+    offloaded optimizer share on `path`."""
     import torch
 
     from mist_ds.runtime.blocks import TransformerBlock
@@ -46,7 +48,8 @@ def engine_bytes(memory, layers: int = 3) -> dict[str, int]:
                   dp_rank=0, opt_world=1, pinned=False)
     rt = StageRuntime(blocks, StageMemory.of(memory) if not isinstance(memory, StageMemory) else memory, env,
                       hyper={"lr": 1e-3, "betas": (0.9, 0.95), "eps": 1e-8, "weight_decay": 0.0}, clip=1.0,
-                      mp_group=None, tp_rank=0, is_block=lambda m: isinstance(m, TransformerBlock))
+                      mp_group=None, tp_rank=0, is_block=lambda m: isinstance(m, TransformerBlock),
+                      optimizer_offload_path=path)
     x = torch.randn(2, 8, GPT.hidden_size, dtype=torch.bfloat16)
     rt.begin_pass()
     blocks(x).float().pow(2).mean().backward()
@@ -86,15 +89,16 @@ MEMORIES = {
 }
 
 
+@pytest.mark.parametrize("path", ["gpu_swap", "cpu_adam"])
 @pytest.mark.parametrize("name", list(MEMORIES))
-def test_state_bytes_are_what_the_engine_allocates(name):
+def test_state_bytes_are_what_the_engine_allocates(name, path):
     from mist_ds.runtime.mistpipe import StageMemory
 
     m = MEMORIES[name]
     memory = StageMemory(m.zero_stage, m.offload_weights_ratio, m.offload_gradients_ratio,
                          m.offload_optimizer_ratio)
-    got = engine_bytes(memory)
-    model = MistpipeStageCostModel(GPT, HW, seq_len=32)
+    got = engine_bytes(memory, path)
+    model = MistpipeStageCostModel(GPT, HW, seq_len=32, optimizer_path=path)
     parts = model.state_parts(middle_stage(zero=m.zero_stage, ow=m.offload_weights_ratio,
                                            og=m.offload_gradients_ratio, oo=m.offload_optimizer_ratio))
     for kind, nbytes in got.items():
@@ -182,11 +186,11 @@ def test_the_stage_is_built_whole_before_anything_is_sharded_or_offloaded():
 
 @pytest.mark.parametrize("profile", ["h200", "h100-sxm-80gb"])
 def test_where_the_default_swap_path_is_priced_faster_than_cpu_adam(profile):
-    """Why gpu_swap is the engine's default (cost/mistpipe_step.py): on both shipped profiles, from
-    1e8 offloaded elements per rank (gpt-1.3b PP2 at half offload: 3.6e8) streaming 16 B in and 12
-    out per element beats the host's Adam + 16-bit copy at the rank's share of the cores, by 10-30%.
-    Below ~6e7 the swap's exposed first chunk (16M elements) makes CPU Adam the faster path, by
-    under 10 ms a step: the engine still runs the swap there (one path per engine, not per stage)."""
+    """Where each path wins (cost/mistpipe_step.py optimizer_path picks per stage): on both shipped
+    profiles, from 1e8 offloaded elements per rank (gpt-1.3b PP2 at half offload: 3.6e8) streaming
+    16 B in and 12 out per element beats the host's Adam + 16-bit copy at the rank's share of the
+    cores, by 10-30%. Below ~6e7 the swap's exposed first chunk (16M elements) makes CPU Adam the
+    faster path, by under 10 ms a step (tests/cost/test_mistpipe_paths.py: the rule takes it there)."""
     from mist_ds.cost.mistpipe_step import offload_step_s
     from mist_ds.cost.rates import Rates
 

@@ -94,11 +94,13 @@ def test_a_mistpipe_config_is_labelled_and_has_no_zero_section():
     assert "zero_optimization" not in config
     label = config["mistpipe"]
     assert "build_mistpipe_engine" in label["note"] and "not deepspeed.initialize" in label["note"]
+    why = label["stages"][1].pop("optimizer_offload_why")  # the tiny share: CPU Adam is the faster path
+    assert why.startswith("the faster:") and "cpu_adam" in why
     assert label["stages"] == [
         {"layers": [0, 1], "zero_stage": 3, "offload_weights_ratio": 0.5, "offload_gradients_ratio": 0.5,
          "offload_optimizer_ratio": 0.0, "num_offloaded_layers": 1},
         {"layers": [1, 4], "zero_stage": 1, "offload_weights_ratio": 0.0, "offload_gradients_ratio": 0.25,
-         "offload_optimizer_ratio": 0.25, "num_offloaded_layers": 0}]
+         "offload_optimizer_ratio": 0.25, "num_offloaded_layers": 0, "optimizer_offload_path": "cpu_adam"}]
     assert (config["train_batch_size"], config["gradient_accumulation_steps"], config["bf16"]) == \
         (4, 2, {"enabled": True})
 

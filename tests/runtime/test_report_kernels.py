@@ -54,6 +54,8 @@ def test_a_cpu_run_records_what_the_runtime_resolved(cpu_runs, name):
     assert report.kernels == {"norm": "torch", "activation": "torch", "rope": "torch",
                               "attention": "sdpa", "loss": "chunked"}
     assert list(json.loads(run_path.read_text())["kernels"]) == list(KERNEL_KEYS)
+    # the allocator setting the processes saw: the default launch/train.py sets before torch loads
+    assert report.cuda_alloc_conf == "expandable_segments:True"
 
 
 @pytest.mark.distributed

@@ -18,7 +18,7 @@ from deepspeed.runtime.pipe import schedule as ds_schedule
 from deepspeed.runtime.pipe.engine import PipelineEngine
 
 from mist_ds.config.executors import MISTPIPE
-from mist_ds.runtime.mistpipe.memory import StageMemory
+from mist_ds.runtime.mistpipe.memory import StageMemory, offload_path
 from mist_ds.runtime.mistpipe.optimizer import adam_hyperparameters
 from mist_ds.runtime.mistpipe.schedule import (MistTrainSchedule, ReduceScatterGrads,
                                                ShardedOptimizerStep)
@@ -74,10 +74,12 @@ class MistPipeEngine(PipelineEngine, _ModuleCall):
             mp_group=grid.get_model_parallel_group(), tp_rank=grid.get_slice_parallel_rank(),
             is_block=runtime_options["is_block"], num_slots=runtime_options.get("num_slots", SIZES.num_slots),
             min_offload_numel=runtime_options.get("min_offload_numel", SIZES.min_offload_numel),
-            optimizer_offload_path=runtime_options.get("optimizer_offload_path", "gpu_swap"),
+            optimizer_offload_path=runtime_options["optimizer_offload_path"],
             defer_step=defers_step(runtime_options.get("defer_optimizer_step", "none"),
                                    self.stage_id))
         self.optimizer = self.stage_runtime.optimizer  # PipelineEngine asserts one exists
+        self.optimizer_offload_path = runtime_options["optimizer_offload_path"]
+        """The path this stage's offloaded optimizer share takes (memory.py offload_path)."""
 
     def _train_schedule(self):
         return MistTrainSchedule(micro_batches=self.micro_batches, stages=self.num_stages,
@@ -176,7 +178,7 @@ def default_is_block(module: torch.nn.Module) -> bool:
 def build_mistpipe_engine(module, stage_memory, ds_config: dict, *, is_block=default_is_block,
                           pin_memory: bool = True, num_slots: int = SIZES.num_slots,
                           min_offload_numel: int = SIZES.min_offload_numel,
-                          optimizer_offload_path: str = "gpu_swap",
+                          optimizer_offload_path: str | None = None,
                           defer_optimizer_step: str = "none",
                           host_threads: int | None = None) -> MistPipeEngine:
     """This rank's MistPipeEngine for `module` (a PipelineModule holding this rank's stage, built
@@ -187,12 +189,15 @@ def build_mistpipe_engine(module, stage_memory, ds_config: dict, *, is_block=def
     and bf16 sections are read here; zero_optimization and the mistpipe label are ignored
     (stage_memory decides). Call after torch.distributed is initialised, instead of
     deepspeed.initialize; train with engine.train_batch(data_iter). `optimizer_offload_path`:
-    'gpu_swap' (default: AdamW on the device over swapped-in host states) or 'cpu_adam'
-    (DeepSpeedCPUAdam on the host; cost/mistpipe.py offload_step_s prices both); `defer_optimizer_step`: 'none', 'first' (stage 0 defers each block's update into
+    'gpu_swap' (AdamW on the device over swapped-in host states) or 'cpu_adam' (DeepSpeedCPUAdam on
+    the host) forces that path; None: the stage's path in the ds_config's mistpipe section (the cost
+    model's choice, the faster by cost/mistpipe_step.py offload_step_s), else gpu_swap
+    (memory.py offload_path); `defer_optimizer_step`: 'none', 'first' (stage 0 defers each block's update into
     the next forward, overlapped on a side stream) or 'all'; `is_block` picks the stage's layers
     that become per-block units; `host_threads`: this rank's torch threads when the stage updates
     optimizer states on the host (share_host_cores; None: the node's CPUs divided by its ranks)."""
     memory = StageMemory.of(stage_memory)
+    optimizer_offload_path = offload_path(ds_config, module.stage_id, optimizer_offload_path)
     if memory.offload_optimizer_ratio > 0 and optimizer_offload_path == "cpu_adam":
         share_host_cores(host_threads)
     config, own = split_config(ds_config)

@@ -27,7 +27,7 @@ class StageMemory:
     micro-batches: copied in before the block's backward and out after it."""
     offload_optimizer_ratio: float = 0.0
     """Fraction of the rank's optimizer shard (fp32 master weights, Adam m and v, fp32 gradients)
-    held in host memory and updated there by DeepSpeed's CPU Adam."""
+    held in host memory and updated by the stage's optimizer offload path (offload_path)."""
     num_offloaded_layers: int = 0
     """Blocks right after the stage's recomputed ones whose saved activations are copied to pinned
     host memory on a side stream in forward and prefetched back before their backward
@@ -66,3 +66,27 @@ class StageMemory:
     @property
     def shards_optimizer(self) -> bool:
         return self.zero_stage >= 1
+
+
+def offload_path(ds_config: dict, stage_id: int, forced: str | None = None) -> str:
+    """The path that updates stage `stage_id`'s offloaded optimizer share: `forced` (an engine option),
+    else what the ds_config's mistpipe section says for the stage (emit/ds_config.py writes the cost
+    model's choice, cost/mistpipe_step.py optimizer_path, so prediction and run agree), else the
+    default (a ds_config written by hand or before the choice was recorded)."""
+    from mist_ds.cost.mistpipe_step import DEFAULT_PATH, PATHS
+
+    stages = (ds_config.get("mistpipe") or {}).get("stages") or []
+    entry = stages[stage_id] if 0 <= stage_id < len(stages) and isinstance(stages[stage_id], dict) else {}
+    path = forced or entry.get("optimizer_offload_path") or DEFAULT_PATH
+    if path not in PATHS:
+        raise ValueError(f"mistpipe: optimizer_offload_path must be one of {PATHS}, not {path!r}")
+    return path
+
+
+def adam_impl_of(ds_config: dict, offloading_stages, forced: str | None = None) -> str:
+    """RunReport.adam_impl of a mistpipe run: torch's AdamW on the device plus the offload path of
+    each stage in `offloading_stages` (those with an offloaded optimizer share), e.g.
+    'torch_adamw+gpu_swap', 'torch_adamw+cpu_adam+gpu_swap' (cost/plan_predict.py optimizer_path_of
+    reads it back)."""
+    paths = sorted({offload_path(ds_config, s, forced) for s in offloading_stages})
+    return "+".join(["torch_adamw", *paths])

@@ -6,9 +6,9 @@ is updated by torch's AdamW (fused CUDA kernel on GPUs; the same update rule as 
 FusedAdam, with nothing to JIT-build), the tail lives in host memory and is updated either by
 DeepSpeed's `DeepSpeedCPUAdam` on the host (host_path 'cpu_adam': the ZeRO-Offload kernel, as
 DeepSpeed's own Twin-Flow partial offload uses it) or on the device over swapped-in chunks
-(host_path 'gpu_swap', the default, swapadam.py, as Mist does: 0.682 against 0.765 s/iter on
-gpt-1.3b PP2 with half the optimizer offloaded, 2x H200, bench/results/engine/s4_offload; the cost
-model prices both, cost/mistpipe.py offload_step_s). The global norm never reads host memory: the
+(host_path 'gpu_swap', swapadam.py, as Mist does: 0.682 against 0.765 s/iter on gpt-1.3b PP2 with
+half the optimizer offloaded, 2x H200, bench/results/engine/s4_offload; the cost model prices both,
+cost/mistpipe_step.py offload_step_s, and picks the faster per stage, optimizer_path). The global norm never reads host memory: the
 host tails' squares are summed on the device from the fp32 upcast of the reduced chunks
 (take_chunk), and with CPU Adam the tails of device gradient sections go to the host only after the
 norm, clipped on the device (_send_late); host_step.json there: the host norm and clip had cost

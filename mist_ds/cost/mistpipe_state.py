@@ -1,0 +1,150 @@
+"""The model states a mistpipe stage allocates, per kind, on the device and the host (the list in
+cost/mistpipe.py's docstring, which cites the engine code each term follows), and the screening
+subset of memory settings the search evaluates first (bounding_settings). Pure: numpy only; split
+from cost/mistpipe.py, which prices time and assembles the stage's peak from these."""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from mist_ds.config import HardwareProfile, ModelSpec
+from mist_ds.config.executors import MISTPIPE
+from mist_ds.cost.memory import ELEM, FP32
+from mist_ds.cost.mistpipe_step import SWAP_IN_BYTES, priced_path
+from mist_ds.cost.rates import Rates
+from mist_ds.cost.shapes import layer_shapes, param_tensor_stats, pow2_bytes, vocab_shard
+from mist_ds.cost.stage import PERSISTENCE_THRESHOLD
+
+SLOTS = MISTPIPE.constants.num_slots
+DEVICE_OPT_BYTES = 4 * FP32        # master, gradient, Adam m, v per device shard element
+HOST_OPT_BYTES = 4 * FP32 + ELEM   # the same on the host, plus CPU Adam's 16-bit staging copy
+
+
+def stage_sizes(model: ModelSpec, a) -> dict[str, np.ndarray]:
+    """Parameters per block and resident unit on one TP rank, unit worlds and flags."""
+    m, tp = model, a["tp"].astype(int)
+    shapes = layer_shapes(m)
+    block = shapes.sharded_params / a["tp"] + shapes.replicated_params
+    rows = vocab_shard(m, tp).astype(float)
+    pp = (a["num_stages"] > 1).astype(float)
+    head_matrix = a["has_head"] * np.maximum(pp, float(not m.tie_embeddings))
+    positions = m.max_seq_len * m.hidden_size if m.position_embedding == "learned" else 0
+    resident = (a["has_embedding"] * (rows * m.hidden_size + positions)
+                + a["has_head"] * (m.norm_params + head_matrix * rows * m.hidden_size))
+    _, largest = param_tensor_stats(m, tp, a["num_layers"], a["has_embedding"], a["has_head"],
+                                    head_matrix, PERSISTENCE_THRESHOLD)
+    zero, layers = a["zero_stage"], a["num_layers"]
+    return {"block": block, "resident": resident, "layers": layers, "largest": largest,
+            "params": layers * block + resident,
+            "opt_world": np.where(zero >= 1, a["dp"], 1.0),
+            "weight_world": np.where(zero == 3, a["dp"], 1.0),
+            "managed": ((zero == 3) | (a["offload_weights"] > 0)) & (layers > 0),
+            "fills": layers + np.maximum(layers - SLOTS, 0.0), "rows": rows, "pp": pp}
+
+
+def offloaded_share(a, s) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(elements per rank of the offloaded optimizer share, those of them whose gradients come from
+    host gradient sections, units): what mistpipe_step.optimizer_path and offload_step_s take."""
+    layers, block, oo = s["layers"], s["block"], a["offload_optimizer"]
+    shard = (layers * block + s["resident"]) / s["opt_world"]
+    in_sections = layers * block / s["opt_world"] * np.minimum(a["offload_gradients"], oo)
+    return shard * oo, in_sections, layers + 1.0
+
+
+def state_bytes(a, s, swap=True) -> dict[str, np.ndarray]:
+    """Bytes of what the engine allocates for a stage's model states, per kind (device and host):
+    the module docstring's list, before activations and transients. `a`: StageArgs.arrays(), `s`:
+    stage_sizes, `swap`: True where the stage's offloaded share takes the gpu_swap path, False where
+    cpu_adam (mistpipe_step.optimizer_path)."""
+    ow, og, oo = a["offload_weights"], a["offload_gradients"], a["offload_optimizer"]
+    block, resident, layers, managed = s["block"], s["resident"], s["layers"], s["managed"]
+    stored = block / s["weight_world"]
+    shard = (layers * block + resident) / s["opt_world"]
+    largest_shard = np.maximum(np.where(layers > 0, block, 0.0), resident) / s["opt_world"]
+    swap_chunk = np.minimum(MISTPIPE.constants.swap_chunk_elements, largest_shard * oo)
+    return {
+        "weights": ELEM * resident + np.where(managed, ELEM * layers * stored * (1 - ow), ELEM * layers * block),
+        "weight_slots": np.where(managed, SLOTS * ELEM * block, 0.0),
+        "gradients": ELEM * (resident + layers * block * (1 - og)),
+        "gradient_slots": np.where((og > 0) & (layers > 0), SLOTS * ELEM * og * block, 0.0),
+        "optimizer": DEVICE_OPT_BYTES * shard * (1 - oo),
+        "staging": 2 * ELEM * largest_shard,
+        "swap_slots": np.where(swap, 2 * SWAP_IN_BYTES * swap_chunk * (oo > 0), 0.0),  # swapadam.py _Slot:
+        # param, grad, m, v per slot
+        "step_transient": FP32 * largest_shard,
+        # start-up (engine.py, stage.py StageRuntime.__init__): the stage is built whole in 16 bits
+        # before the units copy and shard it (one unit's flat copy and shard clone beside it); then
+        # each unit keeps its 16-bit shard until ShardedAdam has made the fp32 master and gradient
+        "build": ELEM * (layers * block + resident + 2 * np.maximum(np.where(layers > 0, block, 0.0), resident)),
+        "init_optimizer": ELEM * shard + 2 * FP32 * shard * (1 - oo),
+        "host_weights": np.where(managed, ELEM * layers * stored * ow, 0.0),
+        "host_gradients": ELEM * layers * block * og,
+        "host_optimizer": np.where(swap, 4 * FP32, HOST_OPT_BYTES) * shard * oo,
+    }
+
+
+def host_allocated_bytes(a, s, swap=True) -> np.ndarray:
+    """Host memory of the offloaded states as allocated: per unit, the pinned buffers (weight store
+    tail, gradient section, fp32 master and gradient tails, CPU Adam's 16-bit staging copy; streams.py
+    host_buffer) rounded up to a power of two by torch's CachingHostAllocator (cost/host_memory.py),
+    and DeepSpeedCPUAdam's exp_avg / exp_avg_sq, pageable, as they are (`swap`: state_bytes')."""
+    ow, og, oo = a["offload_weights"], a["offload_gradients"], a["offload_optimizer"]
+    layers, block, resident = s["layers"], s["block"], s["resident"]
+    stored = block / s["weight_world"]
+    per_unit = [(layers, block / s["opt_world"] * oo), (1.0, resident / s["opt_world"] * oo)]
+    pinned = sum(count * 4 * pow2_bytes(FP32 * tail) for count, tail in per_unit)  # swapadam.py: all
+    host_adam = sum(count * (2 * pow2_bytes(FP32 * tail) + pow2_bytes(ELEM * tail) + 2 * FP32 * tail)
+                    for count, tail in per_unit)
+    optimizer = np.where(swap, pinned, host_adam)
+    return (layers * (np.where(s["managed"], pow2_bytes(ELEM * stored * ow), 0.0) + pow2_bytes(ELEM * og * block))
+            + optimizer)
+
+
+def phase_bytes(p: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Device state bytes of each phase (state_bytes `p`): 'train' (forward/backward, before
+    activations and logits), 'step', 'init' (the optimizer being built) and 'build'."""
+    kept = (p["weights"] + p["weight_slots"] + p["gradients"] + p["gradient_slots"] + p["staging"]
+            + p["swap_slots"])
+    return {"train": kept + p["optimizer"], "step": kept + p["optimizer"] + p["step_transient"],
+            "init": kept + p["init_optimizer"], "build": p["build"]}
+
+
+@functools.lru_cache(maxsize=256)
+def bounding_settings(model_json: str, settings: tuple, dp: int, tp: int, num_stages: int,
+                      hw_json: str | None = None, gpus_per_node: int = 1) -> tuple[int, ...]:
+    """Indices of a subset of `settings` (zero, weights, gradients, optimizer) on which the smallest
+    device peak over all of them is always found: a setting is left out when, at every layer count a
+    stage can hold and every stage position, some kept one needs no more state bytes in every phase
+    (phase_bytes: forward/backward, step, optimizer build; the build phase is the same for all).
+    Recompute and activation offload add the same bytes to every setting of a stage (state_bytes is
+    all that differs), so a left-out setting never has the smaller peak. The optimizer path depends
+    on the hardware (mistpipe_step.optimizer_path): given the profile (`hw_json`, with the node's
+    `gpus_per_node`), every setting's bytes are its chosen path's, as the cost model charges them;
+    without it, a setting is compared at its fewest bytes (the cpu_adam path: no swap slots) against
+    a kept one at its most (gpu_swap), which holds whichever path runs but keeps more settings."""
+    model = ModelSpec.from_json_text(model_json)
+    z, w, g, o = (np.array(col, float)[:, None, None] for col in zip(*settings))
+    positions = [(1.0, 1.0)] if num_stages == 1 else [(1.0, 0.0), (0.0, 0.0), (0.0, 1.0)]
+    emb, head = (np.array(col)[None, :, None] for col in zip(*positions))
+    layers = np.arange(1.0, model.num_layers - num_stages + 2)[None, None, :]
+    a = {"tp": float(tp), "num_stages": float(num_stages), "has_embedding": emb, "has_head": head,
+         "num_layers": layers, "zero_stage": z, "dp": float(dp), "offload_weights": w,
+         "offload_gradients": g, "offload_optimizer": o}
+    a = dict(zip(a, np.broadcast_arrays(*[np.asarray(v, float) for v in a.values()])))
+    sizes = stage_sizes(model, a)
+    if hw_json is None:
+        paths = (True, False)
+    else:
+        rates = Rates(HardwareProfile.from_json_text(hw_json), gpus_per_node)
+        paths = (priced_path(rates, *offloaded_share(a, sizes))[0],) * 2
+    # (settings, phases x cases): a setting's bytes in every phase, stage position and layer count
+    most, fewest = (np.stack([phase_bytes(state_bytes(a, sizes, swap))[k].reshape(len(settings), -1)
+                              for k in ("train", "step", "init")], axis=1) for swap in paths)
+    kept: list[int] = []
+    for i in np.argsort(fewest.sum(axis=(1, 2)), kind="stable"):
+        if kept and (most[kept] <= fewest[i]).all(axis=1).any(axis=0).all():
+            continue  # at every case some kept setting needs no more in every phase
+        kept.append(int(i))
+    return tuple(sorted(kept))

@@ -1,0 +1,119 @@
+"""The optimizer offload path of a mistpipe stage (cost/mistpipe_step.py optimizer_path): one rule,
+charged by the cost model, carried by the emitted ds_config, run by the engine, and followed when a
+committed run is scored (cost/plan_predict.py optimizer_path_of)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mist_ds.config import Plan, get_preset
+from mist_ds.config.plan import MemoryStrategy
+from mist_ds.config.profiles import load_hardware
+from mist_ds.cost import predict_plan
+from mist_ds.cost.mistpipe import MistpipeStageCostModel
+from mist_ds.cost.mistpipe_state import stage_sizes
+from mist_ds.cost.mistpipe_step import offload_step_s, optimizer_path, stage_optimizer_paths
+from mist_ds.cost.plan_predict import optimizer_path_of
+from mist_ds.cost.rates import Rates
+from mist_ds.cost.stage_args import plan_stage_args
+from mist_ds.emit.ds_config import build_ds_config, config_mismatches
+from mist_ds.runtime.mistpipe.memory import adam_impl_of, offload_path
+
+from tests.helpers import make_plan
+
+HW = load_hardware("h200")
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def two_stage(small: float = 0.01, large: float = 0.5) -> Plan:
+    """llama-7b PP2 on 2 GPUs: stage 0 offloads `small` of its optimizer states (3.4e7 elements per
+    rank at 0.01), stage 1 `large` (1.7e9 at 0.5)."""
+    memory = [MemoryStrategy(zero_stage=1, offload_optimizer_ratio=r) for r in (small, large)]
+    model = get_preset("llama-7b")
+    return make_plan(model, [{"end": 16, "memory": memory[0]}, {"end": model.num_layers, "memory": memory[1]}],
+                     executor="mistpipe", micro_batch=1, global_batch=8, seq_len=4096)
+
+
+@pytest.mark.parametrize("profile", ["h200", "h100-sxm-80gb"])
+def test_the_rule_takes_cpu_adam_for_small_shares_and_the_swap_for_large_ones(profile):
+    rates = Rates(load_hardware(profile), gpus_per_node=2)
+    n = np.array([1e6, 1e7, 3e7, 2e8, 1e9, 1e10])
+    swap = optimizer_path(rates, n, 0 * n, 9)
+    assert swap.tolist() == [False, False, False, True, True, True]
+    # it is the faster path by offload_step_s (step + early d2h), on both sides of the crossover
+    both = [sum(offload_step_s(rates, n, 0 * n, 9, p)) for p in ("gpu_swap", "cpu_adam")]
+    assert np.array_equal(swap, both[0] <= both[1])
+    assert optimizer_path(rates, n, 0 * n, 9, forced="cpu_adam").tolist() == [False] * 6
+    assert bool(optimizer_path(rates, 0.0, 0.0, 9)) is True  # nothing offloaded: the default, no cost
+    with pytest.raises(ValueError, match="must be one of"):
+        optimizer_path(rates, n, 0 * n, 9, forced="nvme")
+
+
+def test_the_cost_model_charges_each_stage_its_own_path():
+    plan = two_stage()
+    assert [p for p, _ in stage_optimizer_paths(plan, HW)] == ["cpu_adam", "gpu_swap"]
+    model = MistpipeStageCostModel(plan.model, HW, plan.seq_len, gpus_per_node=2)
+    small, large = (model.state_parts(plan_stage_args(plan, i)) for i in range(2))
+    assert float(small["swap_slots"]) == 0 and float(large["swap_slots"]) == 2 * 16 * 16 * 2**20
+    a = plan_stage_args(plan, 0).arrays()
+    shard = float(stage_sizes(plan.model, a)["params"]) * 0.01
+    assert float(small["host_optimizer"]) == pytest.approx(18 * shard)  # CPU Adam: + the 16-bit copy
+    # forcing the swap on every stage costs stage 0 its slots and time
+    forced = predict_plan(plan, HW, optimizer_path="gpu_swap")
+    rule = predict_plan(plan, HW)
+    assert forced.stages[0].peak_memory_bytes > rule.stages[0].peak_memory_bytes
+    assert forced.stages[0].step_s > rule.stages[0].step_s
+    assert forced.stages[1] == rule.stages[1]
+
+
+def test_the_engine_runs_the_path_the_cost_model_charged():
+    """CPU only, no process group: the engine's resolution (runtime/mistpipe/memory.py offload_path)
+    reads the path the emitted ds_config carries, which is the cost model's choice per stage."""
+    plan = two_stage()
+    config = build_ds_config(plan)
+    model = MistpipeStageCostModel(plan.model, HW, plan.seq_len, gpus_per_node=2)
+    for index in range(plan.num_stages):
+        a = plan_stage_args(plan, index).arrays()
+        charged = "gpu_swap" if bool(model.swaps(a, stage_sizes(plan.model, a))) else "cpu_adam"
+        assert offload_path(config, index) == charged
+        assert config["mistpipe"]["stages"][index]["optimizer_offload_why"].startswith("the faster:")
+        assert offload_path(config, index, "gpu_swap") == "gpu_swap"  # an engine option overrides
+    assert [offload_path(config, i) for i in range(2)] == ["cpu_adam", "gpu_swap"]
+    # a ds_config written by hand (no mistpipe section) runs the default; a stage without offload has no entry
+    assert offload_path({}, 0) == "gpu_swap"
+    assert "optimizer_offload_path" not in build_ds_config(two_stage(0.0, 0.5))["mistpipe"]["stages"][0]
+    # the path is an engine option: editing it in ds_config.json does not make the config refuse the plan
+    edited = json.loads(json.dumps(config))
+    edited["mistpipe"]["stages"][0]["optimizer_offload_path"] = "gpu_swap"
+    assert config_mismatches(plan, edited) == [] and offload_path(edited, 0) == "gpu_swap"
+    # what the run records reads back as the path it ran
+    assert adam_impl_of(config, [0, 1]) == "torch_adamw+cpu_adam+gpu_swap"
+    assert optimizer_path_of(adam_impl_of(config, [1])) == "gpu_swap"
+    assert optimizer_path_of(adam_impl_of(config, [0])) == "cpu_adam"
+    assert optimizer_path_of(adam_impl_of(config, [0, 1])) is None  # mixed: each stage by the rule
+    assert optimizer_path_of("fused_adam") is None and optimizer_path_of("") is None
+
+
+def test_a_committed_run_is_scored_on_the_path_it_recorded(tmp_path):
+    """engine:llama13b_2gpu_c/mistpipe ran DeepSpeedCPUAdam (adam_impl 'torch_adamw+cpu_adam'); the
+    rule would pick the swap for its 4.9e9 elements per rank, so scoring must follow the record."""
+    from bench.accuracy.scoring import score
+
+    source = ROOT / "bench" / "results" / "engine" / "executor_compare_llama13b_2gpu_c"
+    plan_path, run_path = tmp_path / "m.plan.json", tmp_path / "m.run.json"
+    shutil.copy(source / "mistpipe.plan.json", plan_path)
+    run = json.loads((source / "mistpipe.run.json").read_text())
+    assert run["adam_impl"] == "torch_adamw+cpu_adam"
+    plan = Plan.load_checked(plan_path, "plan").without_prediction()
+    predicted = {p: predict_plan(plan, HW, optimizer_path=p) for p in ("cpu_adam", "gpu_swap")}
+    assert predict_plan(plan, HW).iteration_time_s == predicted["gpu_swap"].iteration_time_s
+    for record, path in (("torch_adamw+cpu_adam", "cpu_adam"), ("torch_adamw+gpu_swap", "gpu_swap")):
+        run_path.write_text(json.dumps({**run, "adam_impl": record}))
+        row = score("m", "engine", plan_path, run_path, (), {})
+        assert row.predicted_s == pytest.approx(predicted[path].iteration_time_s)
+    assert predicted["cpu_adam"].stages[0].cpu_memory_bytes > predicted["gpu_swap"].stages[0].cpu_memory_bytes
