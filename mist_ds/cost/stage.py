@@ -10,7 +10,7 @@ from mist_ds.config import HardwareProfile, ModelSpec
 from mist_ds.config.executors import STOCK_DEEPSPEED
 from mist_ds.cost.activations import ATTENTION_SAVES, pinned_activation_rounding
 from mist_ds.cost.compiled import compile_stage
-from mist_ds.cost.layer_time import block_times
+from mist_ds.cost.layer_time import block_launches, block_times
 from mist_ds.cost.host_memory import host_peak_bytes
 from mist_ds.cost.kernel_set import KernelChoice, KernelSet
 from mist_ds.cost.memory import ELEM, SUB_GROUP_ELEMENTS
@@ -207,6 +207,15 @@ class StageCostModel:
                           for k in uniq])
         return table[inverse].reshape(b.shape + (4,))
 
+    def _launches(self, tp) -> tuple[np.ndarray, np.ndarray]:
+        """(forward, backward) kernel launches of one block pass per tp (layer_time.block_launches)."""
+        tp = np.asarray(tp)
+        fwd, bwd = np.zeros(tp.shape), np.zeros(tp.shape)
+        for v in np.unique(tp):
+            f, b = block_launches(self.model, int(v), self.kernels.at(int(v)))
+            fwd, bwd = np.where(tp == v, float(f), fwd), np.where(tp == v, float(b), bwd)
+        return fwd, bwd
+
     def time_parts(self, args: StageArgs) -> dict[str, np.ndarray]:
         """The named components the stage's time is assembled from (`_time_parts`): what
         bench/accuracy/trace_compare.py sets beside a profiled step."""
@@ -249,9 +258,14 @@ class StageCostModel:
         # launch gaps per block pass overlap the GPU's queued kernels (host_overlap); the training
         # loop's per-micro-batch work does not (host_overlap's docstring: a sync ends every backward)
         p["zero3_fetch_mb"] = t["z3_fetches"] * hw.zero3_fetch_overhead_s
-        p["host_mb"] = t["block_passes"] * hw.host_layer_overhead_s + hw.host_microbatch_overhead_s
-        # forward share of the per-block host work: L of the 2L + r block passes
-        p["host_forward_fraction"] = layers / np.maximum(2 * layers + recomputed, 1e-30)
+        # per block pass: its kernel launches (layer_time.block_launches, by model and kernel set)
+        launch_f, launch_b = self._launches(tp)
+        p["launches_fwd_mb"] = (layers + recomputed) * launch_f
+        p["launches_mb"] = p["launches_fwd_mb"] + layers * launch_b
+        p["host_mb"] = (t["block_passes"] * hw.host_layer_overhead_s + p["launches_mb"] * hw.host_launch_overhead_s
+                        + hw.host_microbatch_overhead_s)
+        # forward share of the per-pass host work: L of the 2L + r block passes (fetches, copies)
+        pass_f = layers / np.maximum(2 * layers + recomputed, 1e-30)
         busy = p["busy_compute_mb"] + p["recompute_mb"]
         p["overlapped_mb"] = rt.overlapped_s(busy, p["dp_comm_mb"], p["h2d_mb"], p["d2h_mb"])
         # forward share of the GPU's micro-batch: block forwards, a third of the head and embedding
@@ -259,11 +273,15 @@ class StageCostModel:
         forward_busy = p["blocks_fwd_mb"] + (p["head_mb"] + p["embedding_mb"]) / 3
         p["forward_share"] = np.where(busy > 0, forward_busy / np.maximum(busy, 1e-30), 1.0 / 3.0)
         p["gpu_side_mb"] = p["overlapped_mb"] + p["tp_comm_mb"] + p["sync_transfer_mb"]
-        host_blocks = (p["zero3_fetch_mb"] + t["block_passes"] * hw.host_layer_overhead_s
-                       + p["weight_h2d_host_mb"])
+        per_pass = p["zero3_fetch_mb"] + t["block_passes"] * hw.host_layer_overhead_s + p["weight_h2d_host_mb"]
+        launch_s = p["launches_mb"] * hw.host_launch_overhead_s
+        host_blocks = per_pass + launch_s
         p["host_side_mb"] = host_blocks + hw.host_microbatch_overhead_s
         gpu_f = p["gpu_side_mb"] * p["forward_share"]
-        host_f = host_blocks * p["host_forward_fraction"]
+        # the forward pass: L of the 2L + r passes' fetches and copies, and the forward blocks' launches
+        # (a recomputed forward runs inside the backward)
+        host_f = per_pass * pass_f + layers * launch_f * hw.host_launch_overhead_s
+        p["host_forward_fraction"] = host_f / np.maximum(host_blocks, 1e-30)
         p["stable_mb"] = (host_overlap(gpu_f, p["gpu_side_mb"] - gpu_f, host_f, host_blocks - host_f)
                           + hw.host_microbatch_overhead_s)
         p["host_exposed_mb"] = p["stable_mb"] - p["gpu_side_mb"]
