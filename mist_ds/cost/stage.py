@@ -254,18 +254,6 @@ class StageCostModel:
         p["d2h_mb"] = rt.d2h_s(t["d2h_mb_bytes"])
         p["sync_transfer_mb"] = (rt.d2h_s(t["offloaded_per_microbatch"]) + rt.h2d_s(t["offloaded_per_microbatch"])
                                  + rt.d2h_s(t["sync_offload_mb_bytes"]) + rt.h2d_s(t["sync_offload_mb_bytes"]))
-        # host-thread time per micro-batch (profile-calibrated): ZeRO-3 hooks per submodule fetch and
-        # launch gaps per block pass overlap the GPU's queued kernels (host_overlap); the training
-        # loop's per-micro-batch work does not (host_overlap's docstring: a sync ends every backward)
-        p["zero3_fetch_mb"] = t["z3_fetches"] * hw.zero3_fetch_overhead_s
-        # per block pass: its kernel launches (layer_time.block_launches, by model and kernel set)
-        launch_f, launch_b = self._launches(tp)
-        p["launches_fwd_mb"] = (layers + recomputed) * launch_f
-        p["launches_mb"] = p["launches_fwd_mb"] + layers * launch_b
-        p["host_mb"] = (t["block_passes"] * hw.host_layer_overhead_s + p["launches_mb"] * hw.host_launch_overhead_s
-                        + hw.host_microbatch_overhead_s)
-        # forward share of the per-pass host work: L of the 2L + r block passes (fetches, copies)
-        pass_f = layers / np.maximum(2 * layers + recomputed, 1e-30)
         busy = p["busy_compute_mb"] + p["recompute_mb"]
         p["overlapped_mb"] = rt.overlapped_s(busy, p["dp_comm_mb"], p["h2d_mb"], p["d2h_mb"])
         # forward share of the GPU's micro-batch: block forwards, a third of the head and embedding
@@ -273,6 +261,34 @@ class StageCostModel:
         forward_busy = p["blocks_fwd_mb"] + (p["head_mb"] + p["embedding_mb"]) / 3
         p["forward_share"] = np.where(busy > 0, forward_busy / np.maximum(busy, 1e-30), 1.0 / 3.0)
         p["gpu_side_mb"] = p["overlapped_mb"] + p["tp_comm_mb"] + p["sync_transfer_mb"]
+        self._host_parts(p, t, layers, recomputed, tp)
+        # once per step: ZeRO-0 all-reduce and pipelined ZeRO-1 reduce after the last backward;
+        # ZeRO-1/2 (and BF16_Optimizer) all-gather the updated partitions after the step
+        p["step_comm"] = (rt.collective_s("all_reduce", t["dp_ar_step_bytes"], dp, inter)
+                          + rt.collective_s("all_gather", t["dp_ag_step_bytes"], dp, inter))
+        p["gpu_adam"], p["step_copies"] = rt.gpu_adam_s(t["gpu_adam_params"]), rt.copy_s(t["step_copy_bytes"])
+        p["cpu_adam"] = rt.cpu_adam_s(t["cpu_adam_params"])
+        p["step_transfers"] = (rt.d2h_s(t["opt_d2h_bytes"]) + rt.h2d_s(t["opt_h2d_bytes"])
+                               + rt.pageable_h2d_s(t["pageable_h2d_bytes"]))
+        p["host_step"] = np.broadcast_to(hw.host_step_overhead_s, np.shape(busy))
+        return p
+
+    def _host_parts(self, p, t, layers, recomputed, tp) -> None:
+        """The host side of a micro-batch and the stable time it leaves (adds to `p`)."""
+        hw = self.hw
+        # host-thread time per micro-batch (profile-calibrated): ZeRO-3 hooks per submodule fetch and
+        # launch gaps per block pass overlap the GPU's queued kernels (host_overlap); the training
+        # loop's per-micro-batch work does not (host_overlap's docstring: a sync ends every backward)
+        p["zero3_fetch_mb"] = t["z3_fetches"] * hw.zero3_fetch_overhead_s
+        # per block pass of a ZeRO-3 stage: its kernel launches (layer_time.block_launches, by model
+        # and kernel set; config/hardware.py host_launch_overhead_s says why ZeRO-3 only)
+        launch_f, launch_b = (n * t["z3"] for n in self._launches(tp))
+        p["launches_fwd_mb"] = (layers + recomputed) * launch_f
+        p["launches_mb"] = p["launches_fwd_mb"] + layers * launch_b
+        p["host_mb"] = (t["block_passes"] * hw.host_layer_overhead_s + p["launches_mb"] * hw.host_launch_overhead_s
+                        + hw.host_microbatch_overhead_s)
+        # forward share of the per-pass host work: L of the 2L + r block passes (fetches, copies)
+        pass_f = layers / np.maximum(2 * layers + recomputed, 1e-30)
         per_pass = p["zero3_fetch_mb"] + t["block_passes"] * hw.host_layer_overhead_s + p["weight_h2d_host_mb"]
         launch_s = p["launches_mb"] * hw.host_launch_overhead_s
         host_blocks = per_pass + launch_s
@@ -285,16 +301,6 @@ class StageCostModel:
         p["stable_mb"] = (host_overlap(gpu_f, p["gpu_side_mb"] - gpu_f, host_f, host_blocks - host_f)
                           + hw.host_microbatch_overhead_s)
         p["host_exposed_mb"] = p["stable_mb"] - p["gpu_side_mb"]
-        # once per step: ZeRO-0 all-reduce and pipelined ZeRO-1 reduce after the last backward;
-        # ZeRO-1/2 (and BF16_Optimizer) all-gather the updated partitions after the step
-        p["step_comm"] = (rt.collective_s("all_reduce", t["dp_ar_step_bytes"], dp, inter)
-                          + rt.collective_s("all_gather", t["dp_ag_step_bytes"], dp, inter))
-        p["gpu_adam"], p["step_copies"] = rt.gpu_adam_s(t["gpu_adam_params"]), rt.copy_s(t["step_copy_bytes"])
-        p["cpu_adam"] = rt.cpu_adam_s(t["cpu_adam_params"])
-        p["step_transfers"] = (rt.d2h_s(t["opt_d2h_bytes"]) + rt.h2d_s(t["opt_h2d_bytes"])
-                               + rt.pageable_h2d_s(t["pageable_h2d_bytes"]))
-        p["host_step"] = np.broadcast_to(hw.host_step_overhead_s, np.shape(busy))
-        return p
 
     def _time(self, t, b, dp, tp, g) -> dict[str, np.ndarray]:
         p = self._time_parts(t, b, dp, tp)

@@ -63,3 +63,8 @@ def test_launch_cost_scales_the_host_side_by_the_count():
     assert float(p["launches_mb"]) == (32 + 8) * fwd + 32 * bwd
     assert float(p["host_side_mb"]) == pytest.approx(float(p["launches_mb"]) * 1e-5 + hw.host_microbatch_overhead_s)
     assert float(p["host_forward_fraction"]) == pytest.approx(32 * fwd / float(p["launches_mb"]))
+    # charged under ZeRO-3 only (config/hardware.py host_launch_overhead_s)
+    zero2 = model.time_parts(stage_args(stage_index=0, num_stages=1, num_layers=32, micro_batch=1, dp=2, tp=1,
+                                        grad_accum=2, zero_stage=2, offload_weights=0.0, offload_gradients=0.0,
+                                        offload_optimizer=0.0, num_recompute=8, num_offloaded=0))
+    assert float(zero2["launches_mb"]) == 0.0
