@@ -199,7 +199,8 @@ B11 = [
 # (python -m mist_ds.calibrate; profiling/profiles/h200.json provenance names them): every 1-GPU run
 # of batches b3 and b4, and of each 2-GPU family with two or more runs the first by name. Every
 # other run is held out of the fit.
-CALIBRATED_TERMS = ("host_microbatch_overhead_s", "host_layer_overhead_s", "host_step_overhead_s",
+CALIBRATED_TERMS = ("host_microbatch_overhead_s", "host_layer_overhead_s", "host_launch_overhead_s",
+                    "host_step_overhead_s",
                     "zero3_fetch_overhead_s", "pageable_h2d_bandwidth_gbps",
                     "allocator_overhead_fraction", "allocator_cache_fraction", "host_process_base_bytes")
 IN_SAMPLE = frozenset({

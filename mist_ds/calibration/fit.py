@@ -1,12 +1,15 @@
 """Fit a HardwareProfile's run-derived terms from measured runs.
 
-* Time terms (TIME_TERMS): predicted iteration time is linear in each of them (they add seconds per
-  micro-batch, block pass, ZeRO-3 fetch or step, or bytes / bandwidth), so each run gives one linear
-  equation in the unknowns: base + J x = measured, with base the prediction with every time term
-  at zero and J its finite-difference derivative. The fit minimises the squared *relative* errors
-  with x >= 0 (exact non-negative least squares over the few terms: every active set is tried).
-  A term that no run exercises (a zero column: no ZeRO-3 run, no offload run) keeps the input
-  profile's value. pageable_h2d_bandwidth_gbps enters as its inverse (s per GB).
+* Time terms (TIME_TERMS): each adds seconds per micro-batch, block pass, ZeRO-3 fetch or step
+  (or bytes / bandwidth), but the host-thread ones count only where the host falls behind the GPU
+  (cost/stage.py host_overlap: max(GPU, host) per pass), so predicted time is piecewise linear in
+  them, not linear. The fit minimises the squared *relative* errors with x >= 0 by iterated
+  linearisation: at the current x each run gives base + J (x' - x) = measured (J by forward
+  differences), exact non-negative least squares solves for x' (every active set is tried), and a
+  step is kept only if the true objective falls (else it is halved), until it stops falling. It
+  starts from the input profile's values and from all zero and keeps the better end. A term that changes no run's time even at a large value
+  (no ZeRO-3 run, no offload run) keeps the input profile's value. pageable_h2d_bandwidth_gbps
+  enters as its inverse (s per GB).
 * allocator_overhead_fraction: the median over measured stages of max_memory_allocated / predicted
   peak without allowance - 1 (the median minimises the median |error| against allocated memory, which
   decides OOM under expandable segments: config/hardware.py).
@@ -29,14 +32,19 @@ from mist_ds.calibration.runs import RunPair
 from mist_ds.compare import stage_peaks
 from mist_ds.config import HardwareProfile
 
-TIME_TERMS = ("host_microbatch_overhead_s", "host_layer_overhead_s", "host_step_overhead_s",
-              "zero3_fetch_overhead_s", "pageable_h2d_bandwidth_gbps")
+TIME_TERMS = ("host_microbatch_overhead_s", "host_layer_overhead_s", "host_launch_overhead_s",
+              "host_step_overhead_s", "zero3_fetch_overhead_s", "pageable_h2d_bandwidth_gbps")
 """Run-derived time terms of HardwareProfile, in fitting order."""
 INVERSE_TERMS = ("pageable_h2d_bandwidth_gbps",)
 """Terms fitted as 1 / value (a bandwidth: time is linear in its inverse)."""
-PROBE = {"host_microbatch_overhead_s": 1e-3, "host_layer_overhead_s": 1e-4, "host_step_overhead_s": 1e-2,
-         "zero3_fetch_overhead_s": 1e-4, "pageable_h2d_bandwidth_gbps": 1.0}
-"""Finite-difference step of each term (the derivative is exact: time is linear in them)."""
+STEP = {"host_microbatch_overhead_s": 1e-4, "host_layer_overhead_s": 1e-5, "host_launch_overhead_s": 1e-6,
+        "host_step_overhead_s": 1e-3, "zero3_fetch_overhead_s": 1e-5, "pageable_h2d_bandwidth_gbps": 1e-2}
+"""Forward-difference step of each term, in fitted units (s; s per GB for inverse terms)."""
+LARGE = {"host_microbatch_overhead_s": 10.0, "host_layer_overhead_s": 1.0, "host_launch_overhead_s": 0.1,
+         "host_step_overhead_s": 10.0, "zero3_fetch_overhead_s": 1.0, "pageable_h2d_bandwidth_gbps": 1e-3}
+"""A value of each term (profile units) at which it shows in every run that exercises it: the
+activity probe (host work this large exceeds any GPU time)."""
+MAX_ITERATIONS = 50
 
 
 @dataclass
@@ -57,31 +65,49 @@ class Calibration:
 
 
 FREE_GBPS = 1e12
-"""A bandwidth at which the base prediction's copies cost nothing (time is linear in 1 / bandwidth)."""
+"""A bandwidth at which copies cost nothing (the fitted inverse 0)."""
 
 
-def zeroed(hw: HardwareProfile, terms: tuple[str, ...] = TIME_TERMS) -> HardwareProfile:
-    """`hw` with the run-derived time `terms` off (0 s; a bandwidth term: copies free)."""
-    return hw.model_copy(update={t: (FREE_GBPS if t in INVERSE_TERMS else 0.0) for t in terms})
+def with_terms(hw: HardwareProfile, terms: tuple[str, ...], x) -> HardwareProfile:
+    """`hw` with the time `terms` at fitted values `x` (inverse terms: x = 1 / bandwidth)."""
+    update = {}
+    for term, value in zip(terms, x):
+        value = max(float(value), 0.0)
+        update[term] = (1.0 / value if value > 1.0 / FREE_GBPS else FREE_GBPS) if term in INVERSE_TERMS else value
+    return hw.model_copy(update=update)
 
 
-def time_system(hw: HardwareProfile, pairs: list[RunPair],
-                terms: tuple[str, ...] = TIME_TERMS) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(base seconds, J (runs x terms), measured seconds) of the ok runs, `terms` at zero in base."""
-    base_hw = zeroed(hw, terms)
-    base, rows, measured = [], [], []
-    for pair in pairs:
-        t0 = pair.predict(base_hw).iteration_time_s
-        row = []
-        for term in terms:
-            probe = base_hw.model_copy(update={term: PROBE[term]})
-            # inverse terms: x = 1 / bandwidth; at bandwidth PROBE the added time is bytes * x
-            scale = 1.0 / PROBE[term] if term not in INVERSE_TERMS else PROBE[term]
-            row.append((pair.predict(probe).iteration_time_s - t0) * scale)
-        base.append(t0)
-        rows.append(row)
-        measured.append(pair.run.median_iteration_time_s)
-    return np.array(base), np.array(rows).reshape(len(pairs), len(terms)), np.array(measured)
+def start_point(hw: HardwareProfile, terms: tuple[str, ...]) -> np.ndarray:
+    """The profile's values of `terms` in fitted units (an unset bandwidth: 0, copies free)."""
+    values = [getattr(hw, t) for t in terms]
+    return np.array([(0.0 if not v else 1.0 / v) if t in INVERSE_TERMS else float(v or 0.0)
+                     for t, v in zip(terms, values)])
+
+
+def predict_times(hw: HardwareProfile, pairs: list[RunPair]) -> np.ndarray:
+    """Predicted iteration seconds of every pair under `hw`."""
+    return np.array([p.predict(hw).iteration_time_s
+                     for p in pairs])
+
+
+def time_system(hw: HardwareProfile, pairs: list[RunPair], terms: tuple[str, ...],
+                x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(predicted seconds, J (runs x terms)) of the pairs with `terms` at `x`."""
+    base = predict_times(with_terms(hw, terms, x), pairs)
+    cols = []
+    for i, term in enumerate(terms):
+        probe = x.copy()
+        probe[i] += STEP[term]
+        cols.append((predict_times(with_terms(hw, terms, probe), pairs) - base) / STEP[term])
+    return base, np.array(cols).T.reshape(len(pairs), len(terms))
+
+
+def exercised(hw: HardwareProfile, pairs: list[RunPair], terms: tuple[str, ...]) -> list[int]:
+    """Indices of the `terms` that change some run's time at a LARGE value (from the others' zero)."""
+    zero = with_terms(hw, terms, np.zeros(len(terms)))
+    base = predict_times(zero, pairs)
+    return [i for i, t in enumerate(terms)
+            if np.any(np.abs(predict_times(zero.model_copy(update={t: LARGE[t]}), pairs) - base) > 1e-12)]
 
 
 def nnls(a: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -102,22 +128,49 @@ def nnls(a: np.ndarray, y: np.ndarray) -> np.ndarray:
     return best_x
 
 
+def objective(hw: HardwareProfile, pairs: list[RunPair], terms: tuple[str, ...], x: np.ndarray) -> float:
+    """Sum of squared relative time errors of the pairs with `terms` at `x`."""
+    measured = np.array([p.run.median_iteration_time_s for p in pairs])
+    return float(np.sum((predict_times(with_terms(hw, terms, x), pairs) / measured - 1) ** 2))
+
+
+def solve_time(hw: HardwareProfile, pairs: list[RunPair], terms: tuple[str, ...], x: np.ndarray) -> np.ndarray:
+    """Iterated linearisation of the relative squared time error over x >= 0 (module docstring)."""
+    measured = np.array([p.run.median_iteration_time_s for p in pairs])
+    best = objective(hw, pairs, terms, x)
+    for _ in range(MAX_ITERATIONS):
+        base, jac = time_system(hw, pairs, terms, x)
+        target = nnls(jac / measured[:, None], (measured - base + jac @ x) / measured)
+        step, improved = target - x, False
+        for _ in range(12):                     # halve the step until the true objective falls
+            trial = np.maximum(x + step, 0.0)
+            value = objective(hw, pairs, terms, trial)
+            if value < best - 1e-12 * max(best, 1e-30):
+                x, best, improved = trial, value, True
+                break
+            step = step / 2
+        if not improved:
+            break
+    return x
+
+
 def fit_time(hw: HardwareProfile, pairs: list[RunPair],
              only: tuple[str, ...] = TIME_TERMS) -> tuple[dict[str, float | None], list[str]]:
     """Fitted time terms (those of `only` the runs exercise) and the names of the ones kept. Terms
-    left out of `only` keep the profile's value and stay in the base prediction."""
-    fixed = hw.model_copy(update={t: getattr(hw, t) for t in TIME_TERMS if t not in only})
-    base, jac, measured = time_system(fixed, pairs, only)
-    active = [i for i in range(len(only)) if np.any(np.abs(jac[:, i]) > 1e-15)]
+    left out of `only` keep the profile's value."""
+    active = [only[i] for i in exercised(hw, pairs, only)]
     if len(pairs) < len(active):
         raise ValueError(f"{len(pairs)} ok run(s) cannot determine {len(active)} time terms "
-                         f"({', '.join(only[i] for i in active)}): give more runs or fewer --fit terms")
-    x = nnls(jac[:, active] / measured[:, None], (measured - base) / measured)
+                         f"({', '.join(active)}): give more runs or fewer --fit terms")
+    terms = tuple(active)
+    x = np.zeros(0)
+    if terms:       # piecewise linear: two starts (the profile's values, all zero), the better kept
+        x = min((solve_time(hw, pairs, terms, start) for start in (start_point(hw, terms), np.zeros(len(terms)))),
+                key=lambda v: objective(hw, pairs, terms, v))
     fitted: dict[str, float | None] = {}
-    for i, value in zip(active, x):
-        term = only[i]
+    for term, value in zip(terms, x):
         if term in INVERSE_TERMS:
-            fitted[term] = None if value <= 0 else float(f"{1.0 / value:.4g}")
+            fitted[term] = None if value <= 1.0 / FREE_GBPS else float(f"{1.0 / value:.4g}")
         else:
             fitted[term] = float(f"{value:.4g}")
     return fitted, [t for t in TIME_TERMS if t not in fitted]

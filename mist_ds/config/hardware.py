@@ -132,8 +132,8 @@ class Provenance(StrictModel):
 
 
 RUN_DERIVED_FIELDS = ("allocator_overhead_fraction", "allocator_cache_fraction", "zero3_fetch_overhead_s",
-                      "host_microbatch_overhead_s", "host_layer_overhead_s", "host_step_overhead_s",
-                      "pageable_h2d_bandwidth_gbps", "host_process_base_bytes")
+                      "host_microbatch_overhead_s", "host_layer_overhead_s", "host_launch_overhead_s",
+                      "host_step_overhead_s", "pageable_h2d_bandwidth_gbps", "host_process_base_bytes")
 """HardwareProfile fields fitted from training runs (python -m mist_ds.calibrate), not measured by the
 profiler: a profile rebuilt from raw measurements (profile --from-raw) keeps them from the profile it
 rebuilds (profile/assemble.py)."""
@@ -218,6 +218,19 @@ class HardwareProfile(StrictModel):
     the GPU idles beyond the block's summed kernel times: launch gaps of eager kernels and autograd
     bookkeeping (profiling/results/layer_validation.md shows such gaps inside single blocks).
     Run-derived: 0.0 = not calibrated; `python -m mist_ds.calibrate` fits it."""
+    host_launch_overhead_s: float = Field(default=0.0, ge=0.0)
+    """Host-thread seconds per kernel launch of a transformer-block pass (forward, backward,
+    recomputed forward), micro-batch and stage of a ZeRO-3 stage: the op dispatch, autograd and
+    launch work behind each kernel, memset and copy the block issues (cost/layer_time.py
+    block_launches counts them per model and kernel set: 27 / 50 for an eager Llama block, 17 / 33
+    for a GPT block). It overlaps the GPU's queued work like the fetch hooks (cost/stage.py
+    host_overlap). Charged under ZeRO-3 only: there the host thread waits on the GPU inside every
+    pass (the zero3-rc trace's 142 cudaEventSynchronize per step, none in the ZeRO-2 trace;
+    bench/results/runtime/parity/traces/*.summary.json host_syncs), so it cannot run ahead and hide
+    its launches; without ZeRO-3 the per-pass host work is host_layer_overhead_s. Run-derived:
+    0.0 = not calibrated; `python -m mist_ds.calibrate` fits it (on the h200 runs it takes the
+    ZeRO-3 host time that zero3_fetch_overhead_s held before: Llama's ZeRO-3 runs measured up to
+    23% over and GPT's 17% under one shared per-fetch cost)."""
     host_step_overhead_s: float = Field(default=0.0, ge=0.0)
     """Seconds per optimizer step outside the modelled optimizer kernels, copies and collectives
     (DeepSpeed's step bookkeeping, per-tensor gradient norms with host synchronisations, zero_grad,

@@ -206,3 +206,55 @@ def block_times(hw_json: str, model_json: str, seq: int, batch: int, tp: int,
     the canonical JSON of the profile and the model (the cache key; serialise them once), for the
     kernel set `kernels` (None: the runtime's default at this tp)."""
     return _block_times(hw_json, model_json, seq, int(batch), int(tp), causal, KernelChoice.of(kernels).at(tp))
+
+
+# Kernel launches (kernels, memsets and copies the host thread issues on the compute stream) of one
+# block pass, by op, (forward, backward); a recomputed forward launches the forward's again. Counted
+# in the ZeRO-2 trace bench/results/runtime/parity/traces/zero2.mist.rank0.trace.json.gz (llama-7b,
+# eager set: a block forward is 27 launches between consecutive cuDNN fprop kernels, a backward 58
+# of which 8 are DeepSpeed's: 6 DtoD bucket copies, the bucket's div_ and all-reduce) and the
+# ZeRO-3 + recompute trace zero3-rc.mist.rank0 (a recomputed forward + backward: 77 model launches
+# between consecutive bprop kernels besides the 2 all-gathers). Each GEMM launches its kernel after
+# a cuBLASLt workspace memset (2; backward: dX and dW, 4); cuDNN SDPA: memset + fprop (2), backward
+# memset + compute_dot_do_o + bprop + convert_dq_to_16bits (4); a norm: one kernel (torch >= 2.9 runs
+# F.rms_norm as the layer-norm kernel), backward grad-input + gamma/beta (2); a residual add (1, its
+# gradient sum 1); eager SwiGLU: silu, mul (backward mul, mul, silu_backward, the gate|up cat: 4);
+# eager RoPE per tensor: neg, cat, mul, mul, add (5; backward mul, mul, fill, copy, add, neg, fill,
+# copy, add: 9); v copied out of the fused qkv (runtime/blocks.py _own_storage) where RoPE replaced
+# q and k; backward: the q|k|v gradient cat and one layout copy (2).
+LAUNCHES_GEMM = (2, 4)
+LAUNCHES_ATTENTION = (2, 4)
+LAUNCHES_NORM = {"torch": (1, 2), "compile": (1, 2), "liger": (1, 2)}
+LAUNCHES_SWIGLU = {"torch": (2, 4), "compile": (1, 1), "liger": (1, 1)}
+LAUNCHES_ROPE = {"torch": (10, 18), "compile": (1, 1), "liger": (3, 3)}
+# Not traced (no GPT / GQA / tp > 1 / fused-kernel trace is committed): counted from the ops.
+# GELU: torch's one tanh-GELU kernel each way; a row-parallel linear's `out + bias` add
+# (runtime/tp.py ParallelLinear) in forward and one dY reduction per biased linear in backward
+# (F.linear's bias rides the GEMM epilogue in forward); GQA's k/v repeat_interleave (2; backward the
+# sums back, 2); with tp > 1 the two row-parallel output all-reduces (forward) and the two
+# column-parallel input-gradient all-reduces (backward). Liger RoPE: the contiguous q/k copies + one
+# kernel each way; compiled SwiGLU / RoPE: one Inductor kernel each way.
+LAUNCHES_GELU = (1, 1)
+
+
+def block_launches(model: ModelSpec, tp: int = 1, kernels: KernelSet = EAGER) -> tuple[int, int]:
+    """(forward, backward) launches the host thread issues for one block pass of the runtime's block
+    (runtime/blocks.py) on one TP rank with the kernel set `kernels`; DeepSpeed's own per-parameter
+    work (bucket copies, ZeRO-3 fetches) is not included (cost/work.py counts fetches)."""
+    linears = len(block_linears(model, tp))
+    parts = [tuple(linears * n for n in LAUNCHES_GEMM), LAUNCHES_ATTENTION,
+             tuple(2 * n for n in LAUNCHES_NORM[kernels.norm]), (2, 2)]       # two norms, two residual adds
+    if model.activation == "swiglu":
+        parts.append(LAUNCHES_SWIGLU[kernels.activation])
+    else:
+        parts.append(LAUNCHES_GELU)
+    if model.position_embedding == "rope" and model.rotary_fraction > 0:
+        parts += [LAUNCHES_ROPE[kernels.rope], (1, 0)]                         # + the v copy
+    parts.append((0, 2))                                                       # qkv gradient cat + copy
+    if model.num_kv_heads != model.num_heads:
+        parts.append((2, 2))
+    if model.linear_bias:
+        parts.append((2, linears))
+    if int(tp) > 1:
+        parts.append((2, 2))
+    return sum(p[0] for p in parts), sum(p[1] for p in parts)

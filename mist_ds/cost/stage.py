@@ -10,7 +10,7 @@ from mist_ds.config import HardwareProfile, ModelSpec
 from mist_ds.config.executors import STOCK_DEEPSPEED
 from mist_ds.cost.activations import ATTENTION_SAVES, pinned_activation_rounding
 from mist_ds.cost.compiled import compile_stage
-from mist_ds.cost.layer_time import block_times
+from mist_ds.cost.layer_time import block_launches, block_times
 from mist_ds.cost.host_memory import host_peak_bytes
 from mist_ds.cost.kernel_set import KernelChoice, KernelSet
 from mist_ds.cost.memory import ELEM, SUB_GROUP_ELEMENTS
@@ -207,6 +207,15 @@ class StageCostModel:
                           for k in uniq])
         return table[inverse].reshape(b.shape + (4,))
 
+    def _launches(self, tp) -> tuple[np.ndarray, np.ndarray]:
+        """(forward, backward) kernel launches of one block pass per tp (layer_time.block_launches)."""
+        tp = np.asarray(tp)
+        fwd, bwd = np.zeros(tp.shape), np.zeros(tp.shape)
+        for v in np.unique(tp):
+            f, b = block_launches(self.model, int(v), self.kernels.at(int(v)))
+            fwd, bwd = np.where(tp == v, float(f), fwd), np.where(tp == v, float(b), bwd)
+        return fwd, bwd
+
     def time_parts(self, args: StageArgs) -> dict[str, np.ndarray]:
         """The named components the stage's time is assembled from (`_time_parts`): what
         bench/accuracy/trace_compare.py sets beside a profiled step."""
@@ -229,19 +238,30 @@ class StageCostModel:
         p["dp_comm_mb"] = (rt.collective_s("all_reduce", t["dp_ar_mb_bytes"], dp, inter)
                            + rt.collective_s("reduce_scatter", t["dp_rs_mb_bytes"], dp, inter)
                            + 2 * rt.collective_s("all_gather", t["dp_ag_mb_bytes"] / 2, dp, inter))
-        # side-stream copies (ZeRO-3 weight offload gathers, ZeRO-3 offload's gradient partition)
-        # overlap compute; activation offload is synchronous in the runtime (save_on_cpu on the
-        # compute stream: out in forward, back in backward), and so are ZeRO-2 offload's per-parameter
-        # accumulation copies (cost/work.py): they add to the micro-batch
-        p["h2d_mb"], p["d2h_mb"] = rt.h2d_s(t["h2d_mb_bytes"]), rt.d2h_s(t["d2h_mb_bytes"])
+        # side-stream copies (ZeRO-3 offload's gradient partition, stage3.py partition_grads
+        # non_blocking) overlap compute; activation offload is synchronous in the runtime (save_on_cpu
+        # on the compute stream: out in forward, back in backward), and so are ZeRO-2 offload's
+        # per-parameter accumulation copies (cost/work.py): they add to the micro-batch
+        weight_h2d = rt.h2d_s(t["weight_h2d_mb_bytes"])
+        # ZeRO-3 offload_param: with dp > 1 every gather copies the pinned 16-bit partition in by
+        # `p.ds_tensor.to(device)` without non_blocking (partition_parameters.py _all_gather_dtype,
+        # _all_gather_sequential) on the allgather stream: torch's copy_kernel_cuda then runs
+        # at::cuda::memcpy_and_sync, so the host thread waits for each copy (host-side time, below);
+        # with dp == 1 no gather runs and _no_gather_coalesced copies non_blocking (a side stream)
+        host_copy = dp > 1
+        p["h2d_mb"] = rt.h2d_s(t["h2d_mb_bytes"]) + np.where(host_copy, 0.0, weight_h2d)
+        p["weight_h2d_host_mb"] = np.where(host_copy, weight_h2d, 0.0)
+        p["d2h_mb"] = rt.d2h_s(t["d2h_mb_bytes"])
         p["sync_transfer_mb"] = (rt.d2h_s(t["offloaded_per_microbatch"]) + rt.h2d_s(t["offloaded_per_microbatch"])
                                  + rt.d2h_s(t["sync_offload_mb_bytes"]) + rt.h2d_s(t["sync_offload_mb_bytes"]))
-        # host time the GPU waits for (profile-calibrated): ZeRO-3 hooks per submodule fetch,
-        # launch gaps per block pass, the training loop's per-micro-batch work
-        p["zero3_fetch_mb"] = t["z3_fetches"] * hw.zero3_fetch_overhead_s
-        p["host_mb"] = t["block_passes"] * hw.host_layer_overhead_s + hw.host_microbatch_overhead_s
         busy = p["busy_compute_mb"] + p["recompute_mb"]
         p["overlapped_mb"] = rt.overlapped_s(busy, p["dp_comm_mb"], p["h2d_mb"], p["d2h_mb"])
+        # forward share of the GPU's micro-batch: block forwards, a third of the head and embedding
+        # (backward ~ 2x forward, Narayanan et al. 2021 section 3.5)
+        forward_busy = p["blocks_fwd_mb"] + (p["head_mb"] + p["embedding_mb"]) / 3
+        p["forward_share"] = np.where(busy > 0, forward_busy / np.maximum(busy, 1e-30), 1.0 / 3.0)
+        p["gpu_side_mb"] = p["overlapped_mb"] + p["tp_comm_mb"] + p["sync_transfer_mb"]
+        self._host_parts(p, t, layers, recomputed, tp)
         # once per step: ZeRO-0 all-reduce and pipelined ZeRO-1 reduce after the last backward;
         # ZeRO-1/2 (and BF16_Optimizer) all-gather the updated partitions after the step
         p["step_comm"] = (rt.collective_s("all_reduce", t["dp_ar_step_bytes"], dp, inter)
@@ -253,13 +273,40 @@ class StageCostModel:
         p["host_step"] = np.broadcast_to(hw.host_step_overhead_s, np.shape(busy))
         return p
 
+    def _host_parts(self, p, t, layers, recomputed, tp) -> None:
+        """The host side of a micro-batch and the stable time it leaves (adds to `p`)."""
+        hw = self.hw
+        # host-thread time per micro-batch (profile-calibrated): ZeRO-3 hooks per submodule fetch and
+        # launch gaps per block pass overlap the GPU's queued kernels (host_overlap); the training
+        # loop's per-micro-batch work does not (host_overlap's docstring: a sync ends every backward)
+        p["zero3_fetch_mb"] = t["z3_fetches"] * hw.zero3_fetch_overhead_s
+        # per block pass of a ZeRO-3 stage: its kernel launches (layer_time.block_launches, by model
+        # and kernel set; config/hardware.py host_launch_overhead_s says why ZeRO-3 only)
+        launch_f, launch_b = (n * t["z3"] for n in self._launches(tp))
+        p["launches_fwd_mb"] = (layers + recomputed) * launch_f
+        p["launches_mb"] = p["launches_fwd_mb"] + layers * launch_b
+        p["host_mb"] = (t["block_passes"] * hw.host_layer_overhead_s + p["launches_mb"] * hw.host_launch_overhead_s
+                        + hw.host_microbatch_overhead_s)
+        # forward share of the per-pass host work: L of the 2L + r block passes (fetches, copies)
+        pass_f = layers / np.maximum(2 * layers + recomputed, 1e-30)
+        per_pass = p["zero3_fetch_mb"] + t["block_passes"] * hw.host_layer_overhead_s + p["weight_h2d_host_mb"]
+        launch_s = p["launches_mb"] * hw.host_launch_overhead_s
+        host_blocks = per_pass + launch_s
+        p["host_side_mb"] = host_blocks + hw.host_microbatch_overhead_s
+        gpu_f = p["gpu_side_mb"] * p["forward_share"]
+        # the forward pass: L of the 2L + r passes' fetches and copies, and the forward blocks' launches
+        # (a recomputed forward runs inside the backward)
+        host_f = per_pass * pass_f + layers * launch_f * hw.host_launch_overhead_s
+        p["host_forward_fraction"] = host_f / np.maximum(host_blocks, 1e-30)
+        p["stable_mb"] = (host_overlap(gpu_f, p["gpu_side_mb"] - gpu_f, host_f, host_blocks - host_f)
+                          + hw.host_microbatch_overhead_s)
+        p["host_exposed_mb"] = p["stable_mb"] - p["gpu_side_mb"]
+
     def _time(self, t, b, dp, tp, g) -> dict[str, np.ndarray]:
         p = self._time_parts(t, b, dp, tp)
         busy_compute, recompute, nccl = p["busy_compute_mb"], p["recompute_mb"], p["dp_comm_mb"]
-        h2d, d2h, sync_xfer, fetch, host_mb = p["h2d_mb"], p["d2h_mb"], p["sync_transfer_mb"], p["zero3_fetch_mb"], p["host_mb"]
-        busy = busy_compute + recompute
-        overlapped = p["overlapped_mb"]
-        extra = overlapped - busy
+        h2d, d2h, sync_xfer = p["h2d_mb"], p["d2h_mb"], p["sync_transfer_mb"]
+        extra = p["overlapped_mb"] - (busy_compute + recompute)
         share_dp = np.where(nccl + h2d + d2h > 0, nccl / np.maximum(nccl + h2d + d2h, 1e-30), 0.0)
         step_comm = p["step_comm"]
         gpu_opt = p["gpu_adam"] + p["step_copies"]
@@ -268,18 +315,46 @@ class StageCostModel:
         # Twin-Flow (ZeRO-3 offload ratio): GPU and CPU parts of the step run concurrently
         optimizer = np.maximum(gpu_opt, cpu_side)
         cpu_wins = cpu_side >= gpu_opt
-        tp_mb = p["tp_comm_mb"]
-        stable = overlapped + tp_mb + sync_xfer + fetch + host_mb
-        # forward share of the micro-batch: block forwards, a third of the head and embedding
-        # (backward ~ 2x forward, Narayanan et al. 2021 section 3.5), applied to the whole stable time
-        forward_busy = p["blocks_fwd_mb"] + (p["head_mb"] + p["embedding_mb"]) / 3
-        forward_share = np.where(busy > 0, forward_busy / np.maximum(busy, 1e-30), 1.0 / 3.0)
+        tp_mb, stable = p["tp_comm_mb"], p["stable_mb"]
+        # the host time the GPU waits for, by its parts' shares: ZeRO-3 fetch hooks count as DP
+        # communication, offload_param's blocking copies as offload, the rest as compute
+        exposed, host = p["host_exposed_mb"], np.maximum(p["host_side_mb"], 1e-30)
+        fetch_x, copy_x = exposed * p["zero3_fetch_mb"] / host, exposed * p["weight_h2d_host_mb"] / host
         return {
-            "stable_time_s": stable, "forward_time_s": stable * forward_share,
+            "stable_time_s": stable, "forward_time_s": stable * p["forward_share"],
             "delta_time_s": step_comm + optimizer + self.hw.host_step_overhead_s,
-            "compute_s": g * (busy_compute + host_mb), "recompute_s": g * recompute, "tp_comm_s": g * tp_mb,
-            "dp_comm_s": g * (extra * share_dp + fetch) + step_comm,
-            "offload_s": (g * (extra * (1 - share_dp) + sync_xfer)
+            "compute_s": g * (busy_compute + exposed - fetch_x - copy_x), "recompute_s": g * recompute,
+            "tp_comm_s": g * tp_mb,
+            "dp_comm_s": g * (extra * share_dp + fetch_x) + step_comm,
+            "offload_s": (g * (extra * (1 - share_dp) + sync_xfer + copy_x)
                           + np.where(cpu_wins, transfers, 0.0)),
             "optimizer_s": np.where(cpu_wins, cpu_adam, gpu_opt) + self.hw.host_step_overhead_s,
         }
+
+
+def host_overlap(gpu_forward, gpu_backward, host_forward, host_backward):
+    """Wall time of one micro-batch whose host thread and GPU work overlap, per pass:
+    max(GPU, host) of the forward plus that of the backward (with its recomputed forwards).
+
+    The host thread (DeepSpeed's hooks, launches, offload_param's blocking copies) runs ahead of
+    the GPU while kernels are queued, so its time shows only where it exceeds the GPU's. Measured:
+    the profiled ZeRO-3 + recompute step bench/results/runtime/parity/traces/zero3-rc.mist.rank0
+    .trace.json.gz (llama-7b, 2x H200, mb 2, ga 2) has 10.6 ms of GPU idle in its micro-batches
+    while the former model added 556 ms of host time to the GPU's (bench/accuracy/trace_compare.py).
+    Per pass, not per micro-batch: the host cannot run a whole pass ahead (ZeRO-3 holds at most
+    two fetch events in flight, partitioned_param_coordinator.py __max_ongoing_fetch_events, and
+    its all-gathers queue behind the backward's reduce-scatters on the process group's NCCL
+    stream), so a light forward cannot hide a heavy backward's host work.
+
+    The per-micro-batch host work (hw.host_microbatch_overhead_s: engine forward/backward/step
+    bookkeeping, the next batch's start) is added outside the max, as are the per-step terms: every
+    backward ends in a host wait that drains the GPU queue, so nothing queued is left to hide it.
+    DeepSpeed 0.19.8: engine.backward -> _backward_epilogue -> the optimizer's
+    independent_gradient_partition_epilogue, which under ZeRO-3 runs
+    reduce_and_partition_stream.synchronize() (zero/stage3.py, that stream waits on the compute
+    stream before each bucket) and under ZeRO-1/2 with overlap_comm get_accelerator().synchronize()
+    (zero/stage_1_and_2.py); the pipeline engine exchanges activations and gradients by blocking
+    p2p.send / p2p.recv (pipe/p2p.py, async_op asserted False) once per micro-batch and stage.
+    offload_param's `ds_tensor.to(device)` waits only on the allgather stream (memcpy_and_sync of
+    that stream), not on the compute queue, so it stays on the overlapping side."""
+    return np.maximum(gpu_forward, host_forward) + np.maximum(gpu_backward, host_backward)

@@ -83,9 +83,12 @@ def comm_exprs(model: ModelSpec, seq_len: int) -> dict[str, sp.Expr]:
         "z3_fetches": Z3 * ((2 * L + r) * Z3_MODULES_PER_BLOCK + 4 * E + 6 * HD),
         # block passes per micro-batch (forward, backward, recomputed forward)
         "block_passes": 2 * L + r,
-        # host<->device: overlapped with compute on DeepSpeed's side streams (weight offload's
-        # gathers; ZeRO-3 offload's 16-bit gradient partition out and back every micro-batch) ...
-        "h2d_mb_bytes": Z3 * ow * ELEM * gathered / dp + Z3 * OF * ELEM * n / dp,
+        # host<->device: weight offload's copies of the 16-bit partition in for every gather
+        # (the gathers above); cost/stage.py puts them on the host thread or on a side stream by dp
+        "weight_h2d_mb_bytes": Z3 * ow * ELEM * gathered / dp,
+        # ... overlapped with compute on DeepSpeed's side streams (ZeRO-3 offload's 16-bit gradient
+        # partition out and back every micro-batch: stage3.py partition_grads, non_blocking) ...
+        "h2d_mb_bytes": Z3 * OF * ELEM * n / dp,
         "d2h_mb_bytes": Z3 * OF * ELEM * n / dp,
         # ... or synchronous (ZeRO-2 offload accumulating per parameter, both directions)
         "sync_offload_mb_bytes": Z2 * OF * GA * ELEM * n / dp,
@@ -103,10 +106,24 @@ def comm_exprs(model: ModelSpec, seq_len: int) -> dict[str, sp.Expr]:
         # clip (norm read 4, scale read 4 + write 4) and copy the updated fp32 partition back to
         # 16 bits (4+2) (stage_1_and_2.py step, unscale_and_clip_grads); FP16_Optimizer /
         # BF16_Optimizer flatten + upcast, clip and copy back the same way (fp16/fused_optimizer.py
-        # step, bf16_optimizer.py step); ZeRO-3 clips and copies back (stage3.py _optimizer_step)
-        "mb_copy_bytes": (Z1 * (1 - PP) + Z2) * (1 - OF) * (8 * n + 6 * n / dp),
+        # step, bf16_optimizer.py step); ZeRO-3, per partition element and step (stage3.py step,
+        # DeepSpeed 0.19): the norm casts every gradient to fp64 (2+8) and reduces it (8)
+        # (get_grad_norm_direct, zero/utils.py get_norm_dtype), each sub-group flattens (2+2) and
+        # upcasts (2+4) its gradients (_prepare_fp32_grad_for_sub_group), clips (4+4:
+        # unscale_and_clip_grads mul_) and copies the updated fp32 partition back to 16 bits (4+2:
+        # _reassign_or_swap_out_partitioned_parameters): 42 bytes. Measured: 51.7 ms of these kernels
+        # (direct_copy casts 24.3, clip 11.6, fp64 norm 7.8, copy back 4.7, cat 3.3) on a 3.37e9-element
+        # partition in the zero3-rc trace's step, where the former 18 bytes gave 15.8 ms
+        # ZeRO-3, per micro-batch: copy every gradient into the reduce bucket (2+2: stage3.py
+        # __add_grad_to_ipg_bucket), flatten the bucket's partitions (2+2: comm/coalesced_collectives.py
+        # reduce_scatter_coalesced torch.cat) and pre-divide it in place (2+2: its div_), then copy
+        # or accumulate the rank's slice into the gradient partition (about 5 per partition element:
+        # stage3.py partition_grads copy_ / add_). Measured: 76.9 ms of such kernels in the zero3-rc
+        # trace (llama-7b, mb 2, ga 2; bench/accuracy/trace_compare.py), which the model left out.
+        "mb_copy_bytes": ((Z1 * (1 - PP) + Z2) * (1 - OF) * (8 * n + 6 * n / dp)
+                          + Z3 * (12 * n + 5 * n / dp)),
         "step_copy_bytes": (((Z1 + Z2 + fp) * 28 * n * shard + BF * 28 * n / dp)
-                            + Z3 * 18 * n / dp) * (1 - OF),
+                            + Z3 * 42 * n / dp) * (1 - OF),
         # optimizer work (parameters updated on GPU / CPU)
         "gpu_adam_params": n * shard * (1 - oo),
         "cpu_adam_params": n * shard * oo,

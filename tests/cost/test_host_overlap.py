@@ -1,0 +1,69 @@
+"""The stock model's host/GPU overlap (cost/stage.py host_overlap): host-thread time shows only
+where it exceeds the GPU's, per pass."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from mist_ds.config import get_preset
+from mist_ds.config.profiles import load_hardware
+from mist_ds.cost.stage import StageCostModel, host_overlap
+from mist_ds.cost.stage_args import stage_args
+
+
+def test_host_below_gpu_adds_nothing():
+    assert host_overlap(0.3, 0.6, 0.1, 0.2) == pytest.approx(0.9)
+
+
+def test_host_above_gpu_exposes_the_difference_per_pass():
+    # forward: host 0.5 > GPU 0.3 exposes 0.2; backward: host 0.2 < GPU 0.6 hides
+    assert host_overlap(0.3, 0.6, 0.5, 0.2) == pytest.approx(1.1)
+    # a light forward cannot hide a heavy backward's host work (per pass, not per micro-batch)
+    assert host_overlap(0.3, 0.6, 0.0, 0.8) == pytest.approx(1.1)
+
+
+def _zero3(hw, dp):
+    model = StageCostModel(get_preset("llama-7b"), hw, 4096, gpus_per_node=2)
+    args = stage_args(stage_index=0, num_stages=1, num_layers=32, micro_batch=2, dp=dp, tp=1, grad_accum=2,
+                      zero_stage=3, offload_weights=0.0, offload_gradients=0.0, offload_optimizer=0.0,
+                      num_recompute=32, num_offloaded=0)
+    return model, args
+
+
+@pytest.mark.parametrize("fetch_s", [1e-4, 0.05])
+def test_stable_time_is_gpu_time_plus_exposed_host_and_breakdown_sums(fetch_s):
+    hw = load_hardware("h200").model_copy(update={"zero3_fetch_overhead_s": fetch_s})
+    model, args = _zero3(hw, 2)
+    p = model.time_parts(args)
+    cost = model.evaluate(args)
+    gpu, per_mb = float(p["gpu_side_mb"]), hw.host_microbatch_overhead_s
+    assert per_mb > 0
+    if fetch_s < 1e-3:      # hooks well under the GPU: hidden; the per-micro-batch work always adds
+        assert float(p["host_side_mb"]) < gpu
+        assert float(cost.stable_time_s) == pytest.approx(gpu + per_mb)
+    else:                   # ~0.05 s x 874 fetches: the host binds and its excess shows
+        assert float(cost.stable_time_s) > gpu + per_mb + 0.5 * (float(p["host_side_mb"]) - per_mb - gpu)
+    total = sum(float(getattr(cost, f)) for f in ("compute_s", "recompute_s", "tp_comm_s", "dp_comm_s",
+                                                  "offload_s", "optimizer_s"))
+    assert total == pytest.approx(2 * float(cost.stable_time_s) + float(cost.delta_time_s), rel=1e-9)
+
+
+def test_per_microbatch_host_work_adds_even_when_the_gpu_is_busy():
+    # a sync ends every backward (stage3.py independent_gradient_partition_epilogue): nothing hides it
+    hw = load_hardware("h200").model_copy(update={"zero3_fetch_overhead_s": 1e-5})
+    model, args = _zero3(hw, 2)
+    base = float(model.evaluate(args).stable_time_s)
+    model2, _ = _zero3(hw.model_copy(update={"host_microbatch_overhead_s": hw.host_microbatch_overhead_s + 0.1}), 2)
+    assert float(model2.evaluate(args).stable_time_s) == pytest.approx(base + 0.1)
+
+
+def test_weight_offload_copies_block_the_host_only_when_gathering():
+    # dp > 1: _all_gather_dtype's ds_tensor.to(device) (host waits); dp == 1: non_blocking side stream
+    hw = load_hardware("h200")
+    for dp, host_copy in ((2, True), (1, False)):
+        model, args = _zero3(hw, dp)
+        args = dataclasses.replace(args, offload_weights=1.0)
+        p = model.time_parts(args)
+        assert (float(p["weight_h2d_host_mb"]) > 0) is host_copy
