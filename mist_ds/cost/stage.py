@@ -283,15 +283,11 @@ class StageCostModel:
         # per block pass of a ZeRO-3 stage: its kernel launches (layer_time.block_launches, by model
         # and kernel set; config/hardware.py host_launch_overhead_s says why ZeRO-3 only)
         launch_f, launch_b = (n * t["z3"] for n in self._launches(tp))
-        p["launches_fwd_mb"] = (layers + recomputed) * launch_f
-        p["launches_mb"] = p["launches_fwd_mb"] + layers * launch_b
-        p["host_mb"] = (t["block_passes"] * hw.host_layer_overhead_s + p["launches_mb"] * hw.host_launch_overhead_s
-                        + hw.host_microbatch_overhead_s)
+        p["launches_mb"] = (layers + recomputed) * launch_f + layers * launch_b
         # forward share of the per-pass host work: L of the 2L + r block passes (fetches, copies)
         pass_f = layers / np.maximum(2 * layers + recomputed, 1e-30)
         per_pass = p["zero3_fetch_mb"] + t["block_passes"] * hw.host_layer_overhead_s + p["weight_h2d_host_mb"]
-        launch_s = p["launches_mb"] * hw.host_launch_overhead_s
-        host_blocks = per_pass + launch_s
+        host_blocks = per_pass + p["launches_mb"] * hw.host_launch_overhead_s
         p["host_side_mb"] = host_blocks + hw.host_microbatch_overhead_s
         gpu_f = p["gpu_side_mb"] * p["forward_share"]
         # the forward pass: L of the 2L + r passes' fetches and copies, and the forward blocks' launches
