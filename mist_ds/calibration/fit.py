@@ -7,8 +7,9 @@
   linearisation: at the current x each run gives base + J (x' - x) = measured (J by forward
   differences), exact non-negative least squares solves for x' (every active set is tried), and a
   step is kept only if the true objective falls (else it is halved), until it stops falling. It
-  starts from the input profile's values and from all zero and keeps the better end. A term that changes no run's time even at a large value
-  (no ZeRO-3 run, no offload run) keeps the input profile's value. pageable_h2d_bandwidth_gbps
+  starts from the input profile's values and from all zero and keeps the better end. A term that
+  changes no run's time even at a large value (no ZeRO-3 run, no offload run) keeps the input
+  profile's value. pageable_h2d_bandwidth_gbps
   enters as its inverse (s per GB).
 * allocator_overhead_fraction: the median over measured stages of max_memory_allocated / predicted
   peak without allowance - 1 (the median minimises the median |error| against allocated memory, which

@@ -306,7 +306,8 @@ def cost_model_for(executor: str, model, hw, seq_len: int, dtype: str = "bf16", 
                    optimizer_path: str | None = None) -> StageCostModel:
     """The stage cost model of an executor (config/executors.py): mistpipe's, else stock DeepSpeed's,
     for the kernel set `kernels` (None: the runtime's default). `zero_init` (stock DeepSpeed only:
-    mistpipe always builds its stage whole, state_bytes 'build'): StageCostModel's start-up choice. `optimizer_path` (mistpipe only): force that optimizer offload path on every stage
+    mistpipe always builds its stage whole, state_bytes 'build'): StageCostModel's start-up choice.
+    `optimizer_path` (mistpipe only): force that optimizer offload path on every stage
     (mistpipe_step.optimizer_path; None: each stage's by the rule)."""
     cls, extra = ((MistpipeStageCostModel, {"optimizer_path": optimizer_path}) if executor == "mistpipe"
                   else (StageCostModel, {"zero_init": zero_init}))
