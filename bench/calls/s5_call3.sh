@@ -1,7 +1,7 @@
 # Session 5 call 3 (nvidia-h200-x2, <= 10 min; the parity pair last, cut first if time runs out): issue 13's second workload - llama-7b on 2 GPUs capped at 24 GiB,
 # the best stock and best mistpipe plans in one call - then a traced ZeRO-1 parity pair with the fastest kernel set
 # (issue 14: where the cost model over-credits the fused kernels; unpack with `parity.py unpack --label=-fastest`),
-# and a profiled step of the ZeRO-3 run without recompute that branch z3gpu under-predicts by 24% (issue 10:
+# and a profiled step (CPU and GPU activity) of the ZeRO-3 run without recompute the model under-predicts by 14% (issue 10:
 # `bench/accuracy/trace_compare.py TRACE bench/results/accuracy/l7-2g-c78-z3-mb1-rc0.plan.json --run RUN`).
 source bench/calls/prefix.sh
 prebuild
