@@ -124,12 +124,24 @@ def _elementwise(model: ModelSpec, tokens: int, tp: int, backward: bool,
         passes += [("mul", FUSED_ROPE_PASSES[kernels.rope][backward] * t * (h / tp + kv), _fused_rate(kernels, "rope"))]
     elif model.position_embedding == "rope":             # transposed q/k views: non-vectorized
         passes += [("mul", (ROPE_BWD_PASSES if backward else ROPE_PASSES) * t * (h / tp + kv), False)]
-        passes += [] if backward else [("copy", 2 * t * kv, False)]          # v out of the fused qkv
+    if _copies_v(model) and not backward:                # v out of the fused qkv, every RoPE kernel
+        passes += [("copy", 2 * t * kv, False)]
     if model.num_kv_heads != model.num_heads:
         passes += [("copy", 2 * t * (kv + h / tp))]                          # k, v repeat_interleave
     if model.linear_bias:
         passes += [("add", (h / tp + 2 * h + 2 * kv + f) * t)] if backward else [("add", 2 * 2 * t * h)]
     return passes
+
+
+def _copies_v(model: ModelSpec) -> bool:
+    """Whether the block copies v out of the fused qkv output (runtime/blocks.py _own_storage): when
+    RoPE made q and k new tensors, whichever implementation ran it ('torch', 'compile': Inductor's
+    outputs; 'liger': its contiguous copies), while v is still a view. SDPA's grouped-query path
+    repeats k and v into new tensors first (blocks.py Attention.forward), so nothing is left to copy.
+    One non-vectorized direct_copy of kv width in forward (ZeRO-2 trace
+    bench/results/runtime/parity/traces/zero2.mist.rank0.trace.json.gz: 0.048 ms per block at
+    micro-batch 1, seq 4096)."""
+    return model.position_embedding == "rope" and model.rotary_fraction > 0 and model.num_kv_heads == model.num_heads
 
 
 def _fused_rate(kernels: KernelSet, op: str) -> float:
@@ -249,7 +261,9 @@ def block_launches(model: ModelSpec, tp: int = 1, kernels: KernelSet = EAGER) ->
     else:
         parts.append(LAUNCHES_GELU)
     if model.position_embedding == "rope" and model.rotary_fraction > 0:
-        parts += [LAUNCHES_ROPE[kernels.rope], (1, 0)]                         # + the v copy
+        parts.append(LAUNCHES_ROPE[kernels.rope])
+    if _copies_v(model):
+        parts.append((1, 0))                                                   # the v copy
     parts.append((0, 2))                                                       # qkv gradient cat + copy
     if model.num_kv_heads != model.num_heads:
         parts.append((2, 2))

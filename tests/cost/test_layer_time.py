@@ -78,3 +78,20 @@ def test_time_grows_with_batch_and_sequence():
     total = lambda b, s: sum(p[0] for p in block_parts(FLAT, spec, b, s).values())  # noqa: E731
     assert total(2, 2048) == pytest.approx(2 * total(1, 2048), rel=1e-6)  # flat rates: linear in batch
     assert total(1, 4096) > total(2, 2048)  # attention is quadratic in sequence
+
+
+@pytest.mark.parametrize("rope", ["torch", "compile", "liger"])
+def test_v_copy_follows_own_storage(rope):
+    # runtime/blocks.py _own_storage copies v out of the fused qkv whenever RoPE (any kernel) made
+    # q and k new tensors; SDPA's grouped-query repeat makes k and v new first, so nothing is copied
+    from mist_ds.cost.kernel_set import KernelSet
+    from mist_ds.cost.layer_time import _elementwise, block_launches
+    kernels = KernelSet(rope=rope)
+    for preset, copied in (("llama-7b", True), ("llama3-8b", False)):
+        spec = get_preset(preset)
+        kv_copy = ("copy", 2 * 4096 * 2 * spec.kv_dim, False)
+        assert (kv_copy in _elementwise(spec, 4096, 1, False, kernels)) is copied
+        assert kv_copy not in _elementwise(spec, 4096, 1, True, kernels)
+        without = block_launches(spec.model_copy(update={"num_kv_heads": 1}) if copied else spec, 1, kernels)
+        if copied:  # the launch count drops by the copy when GQA removes it (plus GQA's own 2)
+            assert block_launches(spec, 1, kernels)[0] == without[0] - 2 + 1
