@@ -36,14 +36,14 @@ AUTO_USES_FASTEST = False
 loss (False). The cost model follows either (mist_ds/cost/kernel_set.py: the search costs
 this module's CUDA resolution per tp; bench/accuracy scores each run for RunReport.kernels). Still False:
 the three training runs of the fastest set (bench/results/runtime/parity/*-fastest.mist.run.json,
-2x H200, llama-7b) ran 8-10% faster than their eager twins, but the model, with the fused kernels' rates
-fitted on the microbenchmark (cost/layer_time.py COMPILED_FRACTION), credits them with 11-14%: errors
--4.2% (zero1), +9.4% (zero3-rc), -5.7% (pp2) against the twins' +0.5%, +11.4%, -1.2%
-(bench/results/accuracy.md), so the search would be 4-5% optimistic on its default plans. Flip it once a
-profiled '-fastest' step (bench/accuracy/trace_compare.py) shows where the in-situ compiled kernels
-cost more than the benchmark (calibration, compare and the accuracy report already predict each run
-with the kernels it recorded: cost/kernel_set.py KernelSet.from_record). The 48 accuracy-suite runs predate RunReport.kernels
-(eager set, chunked loss)."""
+2x H200, llama-7b) are predicted 4.5% (zero1), 6.7% (pp2) and 12.8% (zero3-rc) too fast where their
+eager twins are -0.1%, -2.4% and -7.4% (bench/results/accuracy.md): the model credits the fused kernels
+with more than the runs gained, so the search would be ~4-5% optimistic on its default plans. The eager
+side is priced to within 3.5% of a traced block; no mechanism for the rest is established
+(bench/accuracy/FUSED_CREDIT.md). Flip it once a profiled '-fastest' step (bench/accuracy/trace_compare.py)
+shows where the in-situ compiled kernels cost more than the benchmark (calibration, compare and the
+accuracy report already predict each run with the kernels it recorded: cost/kernel_set.py
+KernelSet.from_record)."""
 ELEMENTWISE_OPS = ("norm", "activation", "rope")
 ELEMENTWISE_IMPLS = ("torch", "liger", "compile")
 """Implementations an element-wise op can run (runtime/kernels.py adds 'auto', which resolves to one)."""

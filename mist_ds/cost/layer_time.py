@@ -64,9 +64,10 @@ NONVECTORIZED_FRACTION = 0.39
 # 0.65, RoPE 0.247 ms for 4 passes of q + k (8192) -> 0.25 (its benchmark also runs the split
 # backward and the gradient accumulation into the fused qkv input, ~7 more passes, which count
 # against the 4 here as the eager fit's extras count against its 28). The intercept (0.59 / 0.70 ms
-# per forward + backward call, against 0.06 / 0.16 eager) is the compiled call's host work, which
-# the GPU does not wait for in a training step (the '-fastest' parity runs gained ~0.1 s per
-# iteration, not the ~0.17 s of 64 calls x 4 micro-batches x 0.65 ms that it would cost).
+# per forward + backward call, against 0.06 / 0.16 eager) is taken as the compiled call's host work,
+# which the GPU does not wait for in a training step. Not established: the '-fastest' parity runs,
+# the held-out check of this choice, gained less than the model credits (bench/accuracy/FUSED_CREDIT.md;
+# a fixed ~0.12 ms per compiled call would close the gap, with no trace showing it on the GPU yet).
 # No measurement of Liger's SwiGLU / RoPE exists (kernel_picks.py): their passes count at the rate.
 COMPILED_FRACTION = {"activation": 0.65, "rope": 0.25}
 # element passes (fwd, bwd) of the fused SwiGLU and RoPE kernels (bench/runtime/README.md, "What
