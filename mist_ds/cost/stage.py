@@ -269,7 +269,11 @@ class StageCostModel:
         p["gpu_adam"], p["step_copies"] = rt.gpu_adam_s(t["gpu_adam_params"]), rt.copy_s(t["step_copy_bytes"])
         p["cpu_adam"] = rt.cpu_adam_s(t["cpu_adam_params"])
         p["step_transfers"] = (rt.d2h_s(t["opt_d2h_bytes"]) + rt.h2d_s(t["opt_h2d_bytes"])
-                               + rt.pageable_h2d_s(t["pageable_h2d_bytes"]))
+                               + rt.pageable_h2d_s(t["pageable_h2d_bytes"])
+                               # the host thread's blocking write-back of the GPU sub-groups under
+                               # offload_param (cost/work.py), priced at the calibrated rate of the
+                               # mirror copy (pageable, converted on the CPU; its D2H rate is unmeasured)
+                               + rt.pageable_h2d_s(t["pageable_d2h_bytes"]))
         p["host_step"] = np.broadcast_to(hw.host_step_overhead_s, np.shape(busy))
         return p
 

@@ -96,6 +96,13 @@ def comm_exprs(model: ModelSpec, seq_len: int) -> dict[str, sp.Expr]:
         "opt_h2d_bytes": ELEM * (Z1 + Z2) * n * shard * oo,
         # (with offload_param the 16-bit partition stays on the CPU: no write-back copy)
         "pageable_h2d_bytes": ELEM * Z3 * (1 - ow) * n * shard * oo,
+        # ... but then the GPU-resident sub-groups of a partial optimizer offload (ratio < 1) write
+        # their updated fp32 master back to that pinned 16-bit CPU partition: the same blocking
+        # cross-device, cross-dtype copy_ in the other direction (stage3.py
+        # _reassign_or_swap_out_partitioned_parameters), which torch converts on the CPU, so the fp32
+        # partition crosses into a fresh pageable fp32 temporary (copy_kernel_cuda: conversion_device
+        # kCPU when blocking; bench/accuracy/WEIGHT_OFFLOAD.md), 4 bytes per element
+        "pageable_d2h_bytes": FP32 * Z3 * ow * OF * n * shard * (1 - oo),
         # memory-bound DeepSpeed passes outside the model (bytes read + written), GPU side:
         # per micro-batch, ZeRO-1/2 copy every fresh gradient into the ipg bucket (read 2 + write
         # 2 per element), divide the bucket by the DP size in place before reducing it (read 2 +
