@@ -87,8 +87,7 @@ def start_point(hw: HardwareProfile, terms: tuple[str, ...]) -> np.ndarray:
 
 def predict_times(hw: HardwareProfile, pairs: list[RunPair]) -> np.ndarray:
     """Predicted iteration seconds of every pair under `hw`."""
-    return np.array([p.predict(hw).iteration_time_s
-                     for p in pairs])
+    return np.array([p.predict(hw).iteration_time_s for p in pairs])
 
 
 def time_system(hw: HardwareProfile, pairs: list[RunPair], terms: tuple[str, ...],

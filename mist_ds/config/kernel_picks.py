@@ -47,6 +47,16 @@ KernelSet.from_record)."""
 ELEMENTWISE_OPS = ("norm", "activation", "rope")
 ELEMENTWISE_IMPLS = ("torch", "liger", "compile")
 """Implementations an element-wise op can run (runtime/kernels.py adds 'auto', which resolves to one)."""
+
+
+def check_elementwise(kernels, allowed: tuple[str, ...]) -> None:
+    """ValueError (one line) unless each of kernels' ELEMENTWISE_OPS attributes is one of `allowed`:
+    what runtime/kernels.py Kernels (with 'auto') and cost/kernel_set.py KernelSet both check."""
+    for op in ELEMENTWISE_OPS:
+        if getattr(kernels, op) not in allowed:
+            raise ValueError(f"kernel for {op} must be one of {allowed}, not {getattr(kernels, op)!r}")
+
+
 LOSS_IMPLS = ("chunked", "chunked_compile", "liger", "fp32")
 """Loss implementations that can run (runtime/loss.py adds 'auto', which resolves to one)."""
 CUDA_ELEMENTWISE: dict[str, str] = {"norm": "torch", "activation": "compile", "rope": "compile"}

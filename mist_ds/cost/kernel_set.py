@@ -37,9 +37,7 @@ class KernelSet:
     """Cross-entropy: one of LOSS_IMPLS."""
 
     def __post_init__(self) -> None:
-        for op in ("norm", "activation", "rope"):
-            if getattr(self, op) not in ELEMENTWISE_IMPLS:
-                raise ValueError(f"kernel for {op} must be one of {ELEMENTWISE_IMPLS}, not {getattr(self, op)!r}")
+        kernel_picks.check_elementwise(self, ELEMENTWISE_IMPLS)
         if self.loss not in LOSS_IMPLS:
             raise ValueError(f"loss kernel must be one of {LOSS_IMPLS}, not {self.loss!r}")
 

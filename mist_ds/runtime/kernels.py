@@ -60,10 +60,7 @@ class Kernels:
     attention: str = "auto"
 
     def __post_init__(self) -> None:
-        for op in ("norm", "activation", "rope"):
-            if getattr(self, op) not in ELEMENTWISE_IMPLS:
-                raise ValueError(f"kernel for {op} must be one of {ELEMENTWISE_IMPLS}, "
-                                 f"not {getattr(self, op)!r}")
+        kernel_picks.check_elementwise(self, ELEMENTWISE_IMPLS)
         if self.attention not in ATTENTION_KERNELS:
             raise ValueError(f"attention kernel must be one of {ATTENTION_KERNELS}, "
                              f"not {self.attention!r}")
