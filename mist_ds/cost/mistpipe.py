@@ -36,25 +36,38 @@ block and N_r the stage's resident ones (embedding, final norm, LM head) on one 
   (unit.py initial_shard) until ShardedAdam has made the fp32 master and gradient heads; the peak is
   the largest of the forward/backward, step, optimizer-build and build phases (phase_bytes).
 
-Time, per micro-batch (copies and collectives on side streams, streams.py): block gathers
-(L + max(L - num_slots, 0) fills: the forward fills every block, the backward finds the last
-num_slots still in the LRU slots), their host parts (h2d), host gradient sections in and out, and
-activations out and back, run concurrently with compute under Mist's interference model
-(Rates.overlapped_s, MIST.md section 2); the accumulation add of every gradient (read 2e, write e
-per element) is compute-stream work. Exposed: the fetch of the stage's last block's activations when
-it is offloaded (nothing earlier prefetches it: stage.py backward_begin). Per iteration (schedule.py:
+Time, per micro-batch (copies and collectives on side streams, streams.py): block gathers (the
+fills of fills_per_iteration: a pass finds the previous pass's last num_slots blocks in the LRU
+slots), their host parts (h2d), host gradient sections in and out, and activations out and back;
+the accumulation add of every gradient (read 2e, write e per element) is compute-stream work. The
+GPU's micro-batch is the longer of two bounds: (1) the channel totals run concurrently under Mist's
+interference model (Rates.overlapped_s, MIST.md section 2): the link's bandwidth over the whole
+micro-batch; (2) the per-block copy windows (_windows) of the engine's prefetch order
+(runtime/mistpipe/stage.py): a fill hides behind one block's pass (forward: _forward_begin
+prefetches block u+1; backward: backward_begin prefetches block u-1 and its gradient section); an
+offloaded block's activations come back behind the backward of the blocks between it and the next
+offloaded block above (backward_begin: one offloaded block ahead; the top one behind the kept
+blocks above it, or exposed when there are none); the activations' d2h is a queue that nothing
+waits for (actoffload.py pack), started by the forward and left over into the backward, where it
+slows the windows' h2d copies. Host: the profile's per-block-pass overhead overlaps the GPU per pass
+(cost/stage.py host_overlap) and its per-micro-batch overhead adds in full, as the stock model.
+Per iteration (schedule.py:
 ReduceScatterGrads then ShardedOptimizerStep after the last backward, not overlapped): the first
 fill after the step (the step invalidates the slots), one reduce-scatter (all-reduce for z = 0) per
 unit, the fp32 gradient copy, norm and clip (on the device, host tails included), Adam on the
 device beside the oo share's update (offload_step_s of the stage's path: gpu_swap or cpu_adam),
 the 16-bit publication
 (an all-gather per unit for z = 1/2, the ZeRO-3 store written in place) and the store's host copy.
-Host side, as the stock model (cost/stage.py, cost/host_memory.py): the profile's per-block-pass and
-per-micro-batch host overheads on the stable time and its per-step overhead on the delta (fitted on
-stock runs), and host memory = the process base + the pinned buffers rounded to powers of two + CPU
-Adam's pageable moments + the activation pool (one pinned buffer per offloaded tensor, rounded).
-Not modelled: the cross-stage synchronisation of the global gradient norm (every stage's step waits
-for the slowest stage's reduction), as for stock pipelines; the deferred step (off by default).
+Host side, as the stock model (cost/stage.py, cost/host_memory.py): its per-step overhead on the
+delta (fitted on stock runs), and host memory = the process base + the pinned buffers rounded to
+powers of two + CPU Adam's pageable moments + the activation pool (one pinned buffer per offloaded
+tensor, rounded).
+Not modelled: the device memory of the d2h queue (each offloaded tensor stays on the device until
+its copy is done: streams.keep_alive; the activations term counts two blocks), so neither the
+allocator's wait for it under a memory cap; the host running ahead of the GPU (the windows take a
+prefetch as issued when the GPU reaches it); the cross-stage synchronisation of the global gradient
+norm (every stage's step waits for the slowest stage's reduction), as for stock pipelines; the
+deferred step (off by default).
 """
 
 from __future__ import annotations
@@ -71,12 +84,14 @@ from mist_ds.cost.activations import ATTENTION_SAVES, pinned_activation_rounding
 from mist_ds.cost.kernel_set import KernelChoice, KernelSet
 from mist_ds.cost.memory import ELEM, FP32, activation_exprs
 from mist_ds.cost.shapes import vocab_shard
-from mist_ds.cost.stage import StageCost, StageCostModel
+from mist_ds.config.hw_lookup import interference_slowdowns
+from mist_ds.cost.stage import StageCost, StageCostModel, host_overlap
 from mist_ds.cost.stage_args import StageArgs
 from mist_ds.cost.rates import Rates
 from mist_ds.cost.work import comm_exprs
-from mist_ds.cost.mistpipe_step import priced_path
-from mist_ds.cost.mistpipe_state import host_allocated_bytes, offloaded_share, phase_bytes, stage_sizes, state_bytes
+from mist_ds.cost.mistpipe_step import overlapped, priced_path, window_walls
+from mist_ds.cost.mistpipe_state import (SLOTS, fills_per_iteration, host_allocated_bytes, offloaded_share,
+                                         phase_bytes, stage_sizes, state_bytes)
 
 TAKE_CHUNK_BYTES = ELEM + 3 * FP32  # read the reduced 16-bit chunk, write fp32, scale in place (r+w)
 NORM_CLIP_BYTES = 3 * FP32          # norm reads the fp32 gradient; clipping reads and writes it
@@ -117,6 +132,8 @@ class MistpipeStageCostModel(StageCostModel):
         self.rates = Rates(hw, gpus_per_node)
         self._hw_json, self._model_json = hw.to_json(), model.to_json()
         self.allocator_fraction = hw.allocator_overhead_fraction
+        # the d2h channel's slowdown beside compute and h2d (a background queue: _windows)
+        self._d2h_slowdown = interference_slowdowns(hw, ("compute", "h2d", "d2h"))["d2h"]
 
     def evaluate(self, args: StageArgs) -> StageCost:
         a = args.arrays()
@@ -210,37 +227,94 @@ class MistpipeStageCostModel(StageCostModel):
         return self.rates.collective_s(kind, nbytes, a["dp"], inter)
 
     def _microbatch(self, s, t, a) -> dict[str, np.ndarray]:
-        """Channel times of one micro-batch (compute, nccl, h2d, d2h) and the exposed extra."""
+        """Channel totals of one micro-batch (compute, nccl, h2d, d2h), the per-block copy windows'
+        forward and backward walls (_windows), the TP collectives and the per-iteration first fill."""
         rt = self.rates
         times = self._compute(a["micro_batch"], a["tp"])
         block_f, block_b, head, embedding = (times[..., i] for i in range(4))
         layers, block, g = s["layers"], s["block"], a["grad_accum"]
         ow, og = a["offload_weights"], a["offload_gradients"]
-        accumulate = rt.copy_s(3 * ELEM * (layers * block + s["resident"]))
-        compute = (layers * (block_f + block_b) + a["has_head"] * head + a["has_embedding"] * embedding
-                   + accumulate)
-        recompute = a["num_recompute"] * block_f
-        fills = np.where(s["managed"], s["fills"], 0.0)
+        accumulate = rt.copy_s(3 * ELEM * block)  # per block's backward (unit.py accumulate)
+        resident_acc = rt.copy_s(3 * ELEM * s["resident"])
+        compute = (layers * (block_f + block_b + accumulate) + a["has_head"] * head
+                   + a["has_embedding"] * embedding + resident_acc)
+        steady, extra = fills_per_iteration(layers, g, a["num_inflight"])
+        fills = np.where(s["managed"], steady + extra / g, 0.0)
         stored = block / s["weight_world"]
         gather = np.where(s["weight_world"] > 1, self._collective("all_gather", ELEM * block, a), 0.0)
-        fill_h2d = rt.h2d_s(ELEM * stored * ow) + rt.copy_s(2 * ELEM * stored * (1 - ow))
+        fill_h2d = np.where(s["managed"], rt.h2d_s(ELEM * stored * ow)
+                            + rt.copy_s(2 * ELEM * stored * (1 - ow)), 0.0)
         section = ELEM * og * block
-        acts = t["offloaded_per_microbatch"]
-        per_act = t["layer_saved"]
-        h2d = (fills * fill_h2d + layers * rt.h2d_s(section) * (g - 1) / g
-               + a["num_offloaded"] * rt.h2d_s(per_act) * (acts > 0))
-        d2h = layers * rt.d2h_s(section) + a["num_offloaded"] * rt.d2h_s(per_act) * (acts > 0)
-        nccl = fills * gather
+        act = np.where(t["offloaded_per_microbatch"] > 0, t["layer_saved"], 0.0)  # one block's saves
+        copies = {"fill": fill_h2d, "gather": np.where(s["managed"], gather, 0.0),
+                  "section_in": rt.h2d_s(section) * (g - 1) / g, "act_in": rt.h2d_s(act),
+                  "act_out": a["num_offloaded"] * rt.d2h_s(act), "section_out": layers * rt.d2h_s(section)}
+        h2d = fills * fill_h2d + layers * copies["section_in"] + a["num_offloaded"] * copies["act_in"]
         last_offloaded = (a["num_offloaded"] > 0) & (a["num_recompute"] + a["num_offloaded"] >= layers)
-        exposed = np.where(last_offloaded, rt.h2d_s(per_act), 0.0)
-        tp_mb = t["tp_ar_count"] * rt.collective_s("all_reduce", t["tp_ar_bytes"], a["tp"], False)
-        forward = layers * block_f + (a["has_head"] * head + a["has_embedding"] * embedding) / 3
-        # host time the GPU waits for, as the stock model charges it (profile-calibrated on stock runs:
-        # launch gaps per block pass, the loop's per-micro-batch work; mistpipe's own hooks not fitted)
-        host = (2 * layers + a["num_recompute"]) * self.hw.host_layer_overhead_s + self.hw.host_microbatch_overhead_s
-        return {"compute": compute, "recompute": recompute, "nccl": nccl, "h2d": h2d, "d2h": d2h, "host": host,
-                "exposed": exposed, "tp": tp_mb, "forward": forward, "first_fill": np.where(
-                    s["managed"], rt.h2d_s(ELEM * stored * ow) + gather, 0.0), "first_fill_comm": gather}
+        forward_wall, backward_wall = self._windows(a, layers, (block_f, block_b + accumulate),
+                                                    (a["has_head"] * head, a["has_embedding"] * embedding), copies)
+        return {"compute": compute, "recompute": a["num_recompute"] * block_f, "nccl": fills * gather,
+                "h2d": h2d, "d2h": copies["act_out"] + copies["section_out"],
+                "exposed": np.where(last_offloaded, copies["act_in"], 0.0),
+                "tp": t["tp_ar_count"] * rt.collective_s("all_reduce", t["tp_ar_bytes"], a["tp"], False),
+                "forward_wall": forward_wall, "backward_wall": backward_wall + resident_acc,
+                "first_fill": np.where(s["managed"], rt.h2d_s(ELEM * stored * ow) + gather, 0.0),
+                "first_fill_comm": gather}
+
+    def _windows(self, a, layers, block, ends, copies) -> tuple[np.ndarray, np.ndarray]:
+        """Forward and backward wall times of one micro-batch summed over per-block copy windows
+        (mistpipe_step.window_walls), by the engine's prefetch order (runtime/mistpipe/stage.py):
+        * forward (_forward_begin): block u's forward hides block u+1's weight fill; blocks 0..SLOTS-1
+          are still in the slots from the backward before (fills_per_iteration), so windows
+          SLOTS-1..L-2 carry a fill. Offloaded blocks r..r+na-1 (block_roles: after the r recomputed
+          ones) queue their saved tensors d2h as forward saves them (actoffload.py pack): a background
+          queue that nothing waits for, from block r on, left over into the backward;
+        * backward (backward_begin(u)): block u's backward (a recomputed block's with its forward)
+          hides block u-1's fill (blocks L-1..L-SLOTS hit the slots) and gradient section (u >= 1),
+          and the load of the next offloaded block below u. So the top offloaded block's load hides
+          behind the K = L - r - na kept blocks above it (with K = 0 nothing hides it: the backward
+          starts by fetching it), and each other offloaded block's load behind the one offloaded
+          block above it alone. The head's backward runs before block L-1's and hides nothing.
+        `block`: (forward, backward with the accumulation) of one block; `ends`: (head, embedding),
+        split 1/3 forward, 2/3 backward as in cost/stage.py."""
+        rt, d2h_bg = self.rates, self._d2h_slowdown
+        (f, b), (head, emb) = block, ends
+        r, na = a["num_recompute"], a["num_offloaded"]
+        fill, gather, section = copies["fill"], copies["gather"], copies["section_in"]
+        last_fill = layers - SLOTS  # highest block index a backward window fills for: u - 1 <= L - 1 - SLOTS
+
+        def span(lo, hi, a_, b_):  # integers in [lo, hi] and [a_, b_]
+            return np.maximum(np.minimum(hi, b_) - np.maximum(lo, a_) + 1, 0.0)
+
+        def forward(lo, hi):  # forward windows of blocks lo..hi: with a fill (u in SLOTS-1..L-2) or not
+            with_fill = span(lo, hi, SLOTS - 1, layers - 2) * (fill > 0)
+            return [(with_fill, f, gather, fill), (span(lo, hi, 0, layers - 1) - with_fill, f, 0.0, 0.0)]
+
+        def backward(lo, hi, c, load=0.0):  # backward windows lo..hi: fill (u <= L-SLOTS) + section (u >= 1)
+            with_fill = span(lo, hi, 1, last_fill) * (fill > 0)
+            with_section = span(lo, hi, 1, layers - 1) - with_fill
+            rest = span(lo, hi, 0, layers - 1) - with_fill - with_section
+            return [(with_fill, c, gather, fill + section + load), (with_section, c, 0.0, section + load),
+                    (rest, c, 0.0, load)]
+
+        early, _ = window_walls(rt, d2h_bg, [(1.0, emb / 3, 0.0, 0.0)] + forward(0, r - 1), 0.0)
+        late, left = window_walls(rt, d2h_bg, forward(r, layers - 1) + [(1.0, head / 3, 0.0, 0.0)],
+                                  copies["act_out"])
+        head_b, left = window_walls(rt, d2h_bg, [(1.0, 2 * head / 3, 0.0, 0.0)], left + copies["section_out"])
+        # the kept blocks above the offloaded ones: each hides its own fill and section, and together
+        # the top offloaded block's load (one window of their summed backward)
+        kept = layers - r - na
+        top_lo = layers - kept
+        top_fills = span(top_lo, layers - 1, 1, last_fill) * (fill > 0)
+        top_sections = span(top_lo, layers - 1, 1, layers - 1)
+        joint, left_joint = window_walls(rt, d2h_bg, [(1.0, kept * b, top_fills * gather, top_fills * fill
+                                                       + top_sections * section + copies["act_in"])], left)
+        each, left_each = window_walls(rt, d2h_bg, backward(top_lo, layers - 1, b), left)
+        groups = (backward(r + 1, r + na - 1, b, copies["act_in"])
+                  + backward(np.where(na > 0, r, top_lo), np.where(na > 0, r, top_lo - 1), b)
+                  + backward(0, r - 1, b + f) + [(1.0, 2 * emb / 3, 0.0, 0.0)])
+        below, _ = window_walls(rt, d2h_bg, groups, np.minimum(left_joint, left_each))
+        return early + late, head_b + np.maximum(joint, each) + below
 
     def _iteration(self, s, a) -> dict[str, np.ndarray]:
         """Per-iteration work after the last backward (schedule.py), split by kind."""
@@ -265,38 +339,40 @@ class MistpipeStageCostModel(StageCostModel):
         return {"reduce": reduce, "publish": publish, "host_copies": host_copies,
                 "optimizer": np.maximum(gpu, step)}
 
-    def _overlapped(self, *channels) -> np.ndarray:
-        """Rates.overlapped_s, run only on rows where something moves beside compute."""
-        shape = np.shape(channels[0])
-        table = np.stack([np.broadcast_to(c, shape).ravel() for c in channels], axis=1).astype(float)
-        out = table[:, 0].copy()
-        side = np.flatnonzero(table[:, 1:].sum(axis=1) > 0)
-        if len(side):
-            out[side] = self.rates.overlapped_s(*table[side].T)
-        return out.reshape(shape)
-
     def _mp_time(self, s, t, a) -> dict[str, np.ndarray]:
-        """Stable and delta times with their breakdown (they sum to G x stable + delta)."""
-        g = a["grad_accum"]
+        """Stable and delta times with their breakdown (they sum to G x stable + delta). The GPU's
+        micro-batch is the longer of the per-block copy windows (_windows: where a copy has less to
+        hide behind than the whole micro-batch) and the channel totals run at once (Rates
+        .overlapped_s, Mist's interference: the link's bandwidth over the micro-batch), plus the TP
+        collectives; the host's per-pass work overlaps it per pass (cost/stage.py host_overlap)."""
+        g, hw = a["grad_accum"], self.hw
         mb, it = self._microbatch(s, t, a), self._iteration(s, a)
         busy = mb["compute"] + mb["recompute"]
         moved = mb["nccl"] + mb["h2d"] + mb["d2h"]
-        overlapped = self._overlapped(busy, mb["nccl"], mb["h2d"], mb["d2h"])
-        extra = overlapped - busy
+        channels = overlapped(self.rates, busy, mb["nccl"], mb["h2d"], mb["d2h"]) + mb["exposed"]
+        windows = mb["forward_wall"] + mb["backward_wall"]
+        gpu = np.maximum(channels, windows) + mb["tp"]
+        extra = gpu - mb["tp"] - busy
         share_dp = np.where(moved > 0, mb["nccl"] / np.maximum(moved, 1e-30), 0.0)
-        stable = overlapped + mb["tp"] + mb["exposed"] + mb["host"]
+        share = np.where(windows > 0, mb["forward_wall"] / np.maximum(windows, 1e-30), 1.0 / 3.0)
+        # host: (2L + r) block passes, L of them in the forward (cost/stage.py _host_parts; the
+        # profile's per-pass and per-micro-batch overheads, fitted on stock runs)
+        layers, r = s["layers"], a["num_recompute"]
+        passes = (2 * layers + r) * hw.host_layer_overhead_s
+        host_f = layers * hw.host_layer_overhead_s
+        stable = (host_overlap(gpu * share, gpu * (1 - share), host_f, passes - host_f)
+                  + hw.host_microbatch_overhead_s)
+        host = stable - gpu  # host time the GPU waits for
         delta = (mb["first_fill"] + it["reduce"] + it["publish"] + it["host_copies"] + it["optimizer"]
-                 + self.hw.host_step_overhead_s)
-        share = np.where(busy > 0, mb["forward"] / np.maximum(busy, 1e-30), 1.0 / 3.0)
+                 + hw.host_step_overhead_s)
         fill_comm = mb["first_fill_comm"] * (mb["first_fill"] > 0)
         return {
             "stable_time_s": stable, "forward_time_s": stable * share, "delta_time_s": delta,
-            "compute_s": g * (mb["compute"] + mb["host"]), "recompute_s": g * mb["recompute"],
+            "compute_s": g * (mb["compute"] + host), "recompute_s": g * mb["recompute"],
             "tp_comm_s": g * mb["tp"],
             "dp_comm_s": g * extra * share_dp + it["reduce"] + it["publish"] + fill_comm,
-            "offload_s": (g * (extra * (1 - share_dp) + mb["exposed"]) + it["host_copies"]
-                          + mb["first_fill"] - fill_comm),
-            "optimizer_s": it["optimizer"] + self.hw.host_step_overhead_s,
+            "offload_s": g * extra * (1 - share_dp) + it["host_copies"] + mb["first_fill"] - fill_comm,
+            "optimizer_s": it["optimizer"] + hw.host_step_overhead_s,
         }
 
 

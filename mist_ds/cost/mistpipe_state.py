@@ -41,7 +41,25 @@ def stage_sizes(model: ModelSpec, a) -> dict[str, np.ndarray]:
             "opt_world": np.where(zero >= 1, a["dp"], 1.0),
             "weight_world": np.where(zero == 3, a["dp"], 1.0),
             "managed": ((zero == 3) | (a["offload_weights"] > 0)) & (layers > 0),
-            "fills": layers + np.maximum(layers - SLOTS, 0.0), "rows": rows, "pp": pp}
+            "rows": rows, "pp": pp}
+
+
+def fills_per_iteration(layers, grad_accum, inflight) -> tuple[np.ndarray, np.ndarray]:
+    """(steady fills per micro-batch, the iteration's extra fills) of a managed stage's L blocks.
+    A pass finds the last SLOTS blocks the previous pass used still in the LRU slots (stage.py
+    _prefetch_weights, streams.py DeviceSlots.acquire; released with keep=True): a forward after a
+    backward (which ended at blocks SLOTS-1..0) and a backward after a forward (ended at L-SLOTS..L-1)
+    fill L - SLOTS blocks each. Misses in full: the first forward after the step (StageRuntime.step
+    invalidates the slots) and, with L > SLOTS, a forward after a forward or a backward after a
+    backward: the k - 1 warm-up forwards and as many cool-down backwards of 1F1B (k in-flight
+    micro-batches, PipeDream-Flush). Measured: gpt-1.3b PP2, 12 blocks a stage, 4 micro-batches,
+    5 steps: 405 fills on stage 0 and 375 on stage 1 (bench/results/engine/s5_offload/
+    offload_all.json, stats weight_fills) = 5 x (72 + 9) and 5 x (72 + 3)."""
+    layers, g = np.asarray(layers, float), np.asarray(grad_accum, float)
+    warm = np.minimum(np.asarray(inflight, float), g) - 1
+    steady = 2 * np.maximum(layers - SLOTS, 0.0)
+    extra = np.minimum(layers, SLOTS) + 2 * warm * SLOTS * (layers > SLOTS)
+    return steady, extra
 
 
 def offloaded_share(a, s) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -15,7 +15,7 @@ from mist_ds.config.plan import MemoryStrategy, Plan, StagePlan
 from mist_ds.config.profiles import load_hardware
 from mist_ds.cost import predict_plan
 from mist_ds.cost.mistpipe import MistpipeStageCostModel
-from mist_ds.cost.mistpipe_state import SLOTS
+from mist_ds.cost.mistpipe_state import SLOTS, fills_per_iteration
 from mist_ds.cost.shapes import layer_shapes
 from mist_ds.cost.stage_args import stage_args
 
@@ -140,11 +140,54 @@ def test_time_breakdown_adds_up_and_offload_is_hidden_until_it_outgrows_compute(
     assert np.all(np.diff(cost.peak_memory_bytes) < 0)
 
 
-def test_fills_per_micro_batch_hand_count():
-    """L blocks: the forward fills all L, the backward finds the last SLOTS in the LRU slots."""
+def test_fills_per_iteration_match_the_engines_counts():
+    """A pass finds the previous pass's last SLOTS blocks in the LRU slots; the engine's own counter
+    (StageRuntime.num_fills) on 2x H200, gpt-1.3b PP2, 12 blocks a stage, 4 micro-batches, 5 steps
+    (bench/results/engine/s5_offload/offload_all.json: 405 on stage 0, 375 on stage 1)."""
+    for inflight, measured in ((2, 405), (1, 375)):
+        steady, extra = fills_per_iteration(12, 4, inflight)
+        assert 5 * (4 * steady + extra) == measured
+    steady, extra = fills_per_iteration(np.array([2, 3, 8]), 4, 1)
+    assert (4 * steady + extra).tolist() == [2, 3, 4 * 2 * (8 - SLOTS) + SLOTS]  # few blocks: all stay
+
+
+def test_activation_loads_hide_only_behind_the_block_above():
+    """stage.py backward_begin: the top offloaded block's load hides behind the kept blocks above it
+    (or nothing: exposed), each other one behind one block's backward. With loads longer than a
+    block's backward (llama-7b, mb 1, seq 4096: ~11 ms of h2d against ~7 ms), each of the na - 1
+    lower loads shows its excess; the whole-micro-batch channel overlap would hide all of them."""
     model = MistpipeStageCostModel(get_preset("llama-7b"), HW, seq_len=4096)
-    a = middle_stage(layers=np.array([2, 3, 8]), dp=2, zero=3).arrays()
-    assert model._sizes(a)["fills"].tolist() == [2, 3, 8 + 8 - SLOTS]
+    a = middle_stage(layers=16, micro=1, accum=32, r=1, na=np.array([0, 2, 11])).arrays()
+    s, t = model._sizes(a), model._shared_terms(a)
+    mb = model._microbatch(s, t, a)
+    f, b = (float(model._compute(np.array(1.0), np.array(1.0))[..., i]) for i in range(2))
+    b += float(model.rates.copy_s(3 * 2 * s["block"][0]))  # the gradient accumulation's add
+    load = float(model.rates.h2d_s(t["layer_saved"][0]))
+    assert load > b + 1e-3
+    excess = mb["forward_wall"] + mb["backward_wall"] - mb["compute"] - mb["recompute"]
+    assert abs(excess[0]) < 0.01 * mb["compute"][0]  # nothing offloaded: the windows are the compute
+    for i, na in ((1, 2), (2, 11)):  # 4 kept blocks above hide the top load; each lower one shows its excess
+        assert excess[i] >= (na - 1) * (load - b) * 0.99
+    assert excess[2] > 5 * excess[1]
+    top = middle_stage(layers=12, micro=1, accum=32, r=1, na=11).arrays()  # no kept block above
+    mb_top = model._microbatch(model._sizes(top), model._shared_terms(top), top)
+    excess_top = mb_top["forward_wall"] + mb_top["backward_wall"] - mb_top["compute"] - mb_top["recompute"]
+    assert excess_top[()] >= excess[2] + load * 0.99  # the top block's own load, fetched when it starts
+    cost = model.evaluate(middle_stage(layers=16, micro=1, accum=32, r=1, na=np.array([0, 11])))
+    assert cost.stable_time_s[1] > cost.stable_time_s[0] + 10 * (load - b) * 0.99
+
+
+def test_host_passes_overlap_the_gpu_per_pass():
+    """cost/stage.py host_overlap: a stage's per-pass host work (profile host_layer_overhead_s) shows
+    only where it exceeds the GPU's pass; the per-micro-batch work is added in full."""
+    model = MistpipeStageCostModel(get_preset("gpt-1.3b"), HW, seq_len=2048)
+    a = middle_stage(layers=12, micro=4, accum=4).arrays()
+    s, t = model._sizes(a), model._shared_terms(a)
+    mb = model._microbatch(s, t, a)
+    gpu = np.maximum(mb["forward_wall"] + mb["backward_wall"], mb["compute"] + mb["recompute"])
+    cost = model.evaluate(middle_stage(layers=12, micro=4, accum=4))
+    assert 12 * HW.host_layer_overhead_s < 0.5 * float(mb["forward_wall"])  # per pass: the GPU's is longer
+    assert np.isclose(cost.stable_time_s, gpu + HW.host_microbatch_overhead_s, rtol=1e-9)
 
 
 def test_predict_costs_a_per_stage_mistpipe_plan():
@@ -216,3 +259,24 @@ def test_cpu_adam_host_step_matches_host_step_json():
     n = 355_758_080
     host = n / host_adam_rate(Rates(HW, gpus_per_node=2)) * (1 + HOST_BF16_PER_ADAM)
     assert host == pytest.approx(0.122 + 0.038, rel=0.05)
+
+
+def test_a_background_d2h_queue_slows_the_windows_h2d_copies():
+    """mistpipe_step.window_walls: without a d2h queue a window is Rates.overlapped_s of its compute and
+    due copies; beside a queue that outlasts it, its h2d runs at the profile's h2d slowdown among
+    h2d and d2h (compute done first; within 1%: _under_d2h keeps the d2h at its slowdown beside
+    compute too) and the queue shrinks by what the window moved."""
+    from mist_ds.config.hw_lookup import interference_slowdowns
+    from mist_ds.cost.mistpipe_step import window_walls
+    from mist_ds.cost.rates import Rates
+
+    rt = Rates(HW, 2)
+    slow = interference_slowdowns(HW, ("compute", "h2d", "d2h"))["d2h"]
+    alone, left = window_walls(rt, slow, [(1.0, 1e-3, 0.0, 10e-3)], 0.0)
+    assert np.isclose(alone, 10e-3) and left == 0
+    beside, left = window_walls(rt, slow, [(1.0, 1e-3, 0.0, 10e-3)], 1.0)
+    pair = interference_slowdowns(HW, ("h2d", "d2h"))["h2d"]
+    assert 10e-3 * pair * 0.99 < beside < 10e-3 * interference_slowdowns(HW, ("compute", "h2d", "d2h"))["h2d"]
+    assert np.isclose(1.0 - left, beside / slow)
+    two, _ = window_walls(rt, slow, [(2.0, 1e-3, 0.0, 10e-3)], beside / slow)  # the queue covers one of two
+    assert np.isclose(two, beside + alone)
