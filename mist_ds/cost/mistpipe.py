@@ -42,7 +42,7 @@ slots), their host parts (h2d), host gradient sections in and out, and activatio
 the accumulation add of every gradient (read 2e, write e per element) is compute-stream work. The
 GPU's micro-batch is the longer of two bounds: (1) the channel totals run concurrently under Mist's
 interference model (Rates.overlapped_s, MIST.md section 2): the link's bandwidth over the whole
-micro-batch; (2) the per-block copy windows (_windows) of the engine's prefetch order
+micro-batch; (2) the per-block copy windows (mistpipe_windows.copy_window_walls) of the engine's prefetch order
 (runtime/mistpipe/stage.py): a fill hides behind one block's pass (forward: _forward_begin
 prefetches block u+1; backward: backward_begin prefetches block u-1 and its gradient section); an
 offloaded block's activations come back behind the backward of the blocks between it and the next
@@ -89,8 +89,9 @@ from mist_ds.cost.stage import StageCost, StageCostModel, host_overlap
 from mist_ds.cost.stage_args import StageArgs
 from mist_ds.cost.rates import Rates
 from mist_ds.cost.work import comm_exprs
-from mist_ds.cost.mistpipe_step import overlapped, priced_path, window_walls
-from mist_ds.cost.mistpipe_state import (SLOTS, fills_per_iteration, host_allocated_bytes, offloaded_share,
+from mist_ds.cost.mistpipe_step import priced_path
+from mist_ds.cost.mistpipe_windows import copy_window_walls, overlapped
+from mist_ds.cost.mistpipe_state import (fills_per_iteration, host_allocated_bytes, offloaded_share,
                                          phase_bytes, stage_sizes, state_bytes)
 
 TAKE_CHUNK_BYTES = ELEM + 3 * FP32  # read the reduced 16-bit chunk, write fp32, scale in place (r+w)
@@ -132,7 +133,7 @@ class MistpipeStageCostModel(StageCostModel):
         self.rates = Rates(hw, gpus_per_node)
         self._hw_json, self._model_json = hw.to_json(), model.to_json()
         self.allocator_fraction = hw.allocator_overhead_fraction
-        # the d2h channel's slowdown beside compute and h2d (a background queue: _windows)
+        # the d2h channel's slowdown beside compute and h2d (a background queue: copy_window_walls)
         self._d2h_slowdown = interference_slowdowns(hw, ("compute", "h2d", "d2h"))["d2h"]
 
     def evaluate(self, args: StageArgs) -> StageCost:
@@ -228,7 +229,7 @@ class MistpipeStageCostModel(StageCostModel):
 
     def _microbatch(self, s, t, a) -> dict[str, np.ndarray]:
         """Channel totals of one micro-batch (compute, nccl, h2d, d2h), the per-block copy windows'
-        forward and backward walls (_windows), the TP collectives and the per-iteration first fill."""
+        forward and backward walls (copy_window_walls), the TP collectives and the per-iteration first fill."""
         rt = self.rates
         times = self._compute(a["micro_batch"], a["tp"])
         block_f, block_b, head, embedding = (times[..., i] for i in range(4))
@@ -251,7 +252,7 @@ class MistpipeStageCostModel(StageCostModel):
                   "act_out": a["num_offloaded"] * rt.d2h_s(act), "section_out": layers * rt.d2h_s(section)}
         h2d = fills * fill_h2d + layers * copies["section_in"] + a["num_offloaded"] * copies["act_in"]
         last_offloaded = (a["num_offloaded"] > 0) & (a["num_recompute"] + a["num_offloaded"] >= layers)
-        forward_wall, backward_wall = self._windows(a, layers, (block_f, block_b + accumulate),
+        forward_wall, backward_wall = copy_window_walls(self.rates, self._d2h_slowdown, a, layers, (block_f, block_b + accumulate),
                                                     (a["has_head"] * head, a["has_embedding"] * embedding), copies)
         return {"compute": compute, "recompute": a["num_recompute"] * block_f, "nccl": fills * gather,
                 "h2d": h2d, "d2h": copies["act_out"] + copies["section_out"],
@@ -260,61 +261,6 @@ class MistpipeStageCostModel(StageCostModel):
                 "forward_wall": forward_wall, "backward_wall": backward_wall + resident_acc,
                 "first_fill": np.where(s["managed"], rt.h2d_s(ELEM * stored * ow) + gather, 0.0),
                 "first_fill_comm": gather}
-
-    def _windows(self, a, layers, block, ends, copies) -> tuple[np.ndarray, np.ndarray]:
-        """Forward and backward wall times of one micro-batch summed over per-block copy windows
-        (mistpipe_step.window_walls), by the engine's prefetch order (runtime/mistpipe/stage.py):
-        * forward (_forward_begin): block u's forward hides block u+1's weight fill; blocks 0..SLOTS-1
-          are still in the slots from the backward before (fills_per_iteration), so windows
-          SLOTS-1..L-2 carry a fill. Offloaded blocks r..r+na-1 (block_roles: after the r recomputed
-          ones) queue their saved tensors d2h as forward saves them (actoffload.py pack): a background
-          queue that nothing waits for, from block r on, left over into the backward;
-        * backward (backward_begin(u)): block u's backward (a recomputed block's with its forward)
-          hides block u-1's fill (blocks L-1..L-SLOTS hit the slots) and gradient section (u >= 1),
-          and the load of the next offloaded block below u. So the top offloaded block's load hides
-          behind the K = L - r - na kept blocks above it (with K = 0 nothing hides it: the backward
-          starts by fetching it), and each other offloaded block's load behind the one offloaded
-          block above it alone. The head's backward runs before block L-1's and hides nothing.
-        `block`: (forward, backward with the accumulation) of one block; `ends`: (head, embedding),
-        split 1/3 forward, 2/3 backward as in cost/stage.py."""
-        rt, d2h_bg = self.rates, self._d2h_slowdown
-        (f, b), (head, emb) = block, ends
-        r, na = a["num_recompute"], a["num_offloaded"]
-        fill, gather, section = copies["fill"], copies["gather"], copies["section_in"]
-        last_fill = layers - SLOTS  # highest block index a backward window fills for: u - 1 <= L - 1 - SLOTS
-
-        def span(lo, hi, a_, b_):  # integers in [lo, hi] and [a_, b_]
-            return np.maximum(np.minimum(hi, b_) - np.maximum(lo, a_) + 1, 0.0)
-
-        def forward(lo, hi):  # forward windows of blocks lo..hi: with a fill (u in SLOTS-1..L-2) or not
-            with_fill = span(lo, hi, SLOTS - 1, layers - 2) * (fill > 0)
-            return [(with_fill, f, gather, fill), (span(lo, hi, 0, layers - 1) - with_fill, f, 0.0, 0.0)]
-
-        def backward(lo, hi, c, load=0.0):  # backward windows lo..hi: fill (u <= L-SLOTS) + section (u >= 1)
-            with_fill = span(lo, hi, 1, last_fill) * (fill > 0)
-            with_section = span(lo, hi, 1, layers - 1) - with_fill
-            rest = span(lo, hi, 0, layers - 1) - with_fill - with_section
-            return [(with_fill, c, gather, fill + section + load), (with_section, c, 0.0, section + load),
-                    (rest, c, 0.0, load)]
-
-        early, _ = window_walls(rt, d2h_bg, [(1.0, emb / 3, 0.0, 0.0)] + forward(0, r - 1), 0.0)
-        late, left = window_walls(rt, d2h_bg, forward(r, layers - 1) + [(1.0, head / 3, 0.0, 0.0)],
-                                  copies["act_out"])
-        head_b, left = window_walls(rt, d2h_bg, [(1.0, 2 * head / 3, 0.0, 0.0)], left + copies["section_out"])
-        # the kept blocks above the offloaded ones: each hides its own fill and section, and together
-        # the top offloaded block's load (one window of their summed backward)
-        kept = layers - r - na
-        top_lo = layers - kept
-        top_fills = span(top_lo, layers - 1, 1, last_fill) * (fill > 0)
-        top_sections = span(top_lo, layers - 1, 1, layers - 1)
-        joint, left_joint = window_walls(rt, d2h_bg, [(1.0, kept * b, top_fills * gather, top_fills * fill
-                                                       + top_sections * section + copies["act_in"])], left)
-        each, left_each = window_walls(rt, d2h_bg, backward(top_lo, layers - 1, b), left)
-        groups = (backward(r + 1, r + na - 1, b, copies["act_in"])
-                  + backward(np.where(na > 0, r, top_lo), np.where(na > 0, r, top_lo - 1), b)
-                  + backward(0, r - 1, b + f) + [(1.0, 2 * emb / 3, 0.0, 0.0)])
-        below, _ = window_walls(rt, d2h_bg, groups, np.minimum(left_joint, left_each))
-        return early + late, head_b + np.maximum(joint, each) + below
 
     def _iteration(self, s, a) -> dict[str, np.ndarray]:
         """Per-iteration work after the last backward (schedule.py), split by kind."""
@@ -341,7 +287,7 @@ class MistpipeStageCostModel(StageCostModel):
 
     def _mp_time(self, s, t, a) -> dict[str, np.ndarray]:
         """Stable and delta times with their breakdown (they sum to G x stable + delta). The GPU's
-        micro-batch is the longer of the per-block copy windows (_windows: where a copy has less to
+        micro-batch is the longer of the per-block copy windows (copy_window_walls: where a copy has less to
         hide behind than the whole micro-batch) and the channel totals run at once (Rates
         .overlapped_s, Mist's interference: the link's bandwidth over the micro-batch), plus the TP
         collectives; the host's per-pass work overlaps it per pass (cost/stage.py host_overlap)."""

@@ -2,8 +2,7 @@
 (runtime/mistpipe/optimizer.py, swapadam.py): `offload_step_s` for cost/mistpipe.py's per-iteration
 term, `host_adam_rate` for the cpu_adam path's host side, and `optimizer_path`, the one rule that picks
 a stage's path (the cost model charges it, the emitted ds_config carries it, the engine runs it).
-Also the copy windows of a micro-batch (`window_walls`, `overlapped`): what cost/mistpipe.py's
-structural per-block time is summed from. Pure: numpy only."""
+Pure: numpy only."""
 
 from __future__ import annotations
 
@@ -109,48 +108,3 @@ def stage_optimizer_paths(plan, hw, forced: str | None = None) -> tuple[tuple[st
         out.append(path_reason(rt, n, in_sections, units, forced))
     return tuple(out)
 
-
-def overlapped(rt: Rates, *channels) -> np.ndarray:
-    """Rates.overlapped_s (compute, nccl, h2d, d2h), run only on rows where something moves beside
-    compute (the rest is compute alone)."""
-    shape = np.broadcast_shapes(*[np.shape(c) for c in channels])
-    table = np.stack([np.broadcast_to(np.asarray(c, float), shape).ravel() for c in channels], axis=1)
-    out = table[:, 0].copy()
-    side = np.flatnonzero(table[:, 1:].sum(axis=1) > 0)
-    if len(side):
-        out[side] = rt.overlapped_s(*table[side].T)
-    return out.reshape(shape)
-
-
-def _under_d2h(rt: Rates, d2h_slowdown: float, compute, nccl, h2d) -> np.ndarray:
-    """Wall time of a window's compute and due copies while a d2h copy runs beside them the whole
-    time (a backlog of offloaded activations, actoffload.py pack: nothing waits for it): the fixed
-    point of overlapped(compute, nccl, h2d, W / s) = W, s the d2h channel's slowdown among compute,
-    h2d and d2h (the d2h moves W / s seconds of its own work while the window lasts; once compute
-    is done it moves a little faster, profile h200: slowdown 1.077 instead of 1.087, which this
-    leaves out: under 1% of such a window)."""
-    wall = overlapped(rt, compute, nccl, h2d, 0.0)
-    for _ in range(6):  # contracts: the window's slope in the d2h work is below 1 (s_h2d - 1 < s_d2h)
-        wall = overlapped(rt, compute, nccl, h2d, wall / d2h_slowdown)
-    return wall
-
-
-def window_walls(rt: Rates, d2h_slowdown: float, groups, d2h_work):
-    """(summed wall time, d2h work left) of consecutive groups of copy windows, in the order the
-    stage runs them. A group is (count, compute, nccl, h2d) per window: `compute` the compute-stream
-    work of the window, `nccl` / `h2d` the copies that must finish by its end (the engine's
-    prefetches, issued as the window starts: runtime/mistpipe/stage.py). `d2h_work` (seconds at the
-    d2h rate) is a background copy queue (offloaded activations, gradient sections out): it runs
-    beside the windows from the first one until drained, slowing their h2d copies (Mist's
-    interference, Rates.overlapped_s); windows after it drains run without it. Within a group the
-    drained point falls between windows: `covered` windows see the queue, the rest do not."""
-    total = 0.0
-    left = np.asarray(d2h_work, float)
-    for count, compute, nccl, h2d in groups:
-        alone = overlapped(rt, compute, nccl, h2d, 0.0)
-        beside = _under_d2h(rt, d2h_slowdown, compute, nccl, h2d)
-        moved = beside / d2h_slowdown  # d2h work one window moves
-        covered = np.clip(left / np.maximum(moved, 1e-30), 0.0, count)
-        total = total + covered * beside + (count - covered) * alone
-        left = np.maximum(left - covered * moved, 0.0)
-    return total, left

@@ -262,12 +262,12 @@ def test_cpu_adam_host_step_matches_host_step_json():
 
 
 def test_a_background_d2h_queue_slows_the_windows_h2d_copies():
-    """mistpipe_step.window_walls: without a d2h queue a window is Rates.overlapped_s of its compute and
+    """mistpipe_windows.window_walls: without a d2h queue a window is Rates.overlapped_s of its compute and
     due copies; beside a queue that outlasts it, its h2d runs at the profile's h2d slowdown among
     h2d and d2h (compute done first; within 1%: _under_d2h keeps the d2h at its slowdown beside
     compute too) and the queue shrinks by what the window moved."""
     from mist_ds.config.hw_lookup import interference_slowdowns
-    from mist_ds.cost.mistpipe_step import window_walls
+    from mist_ds.cost.mistpipe_windows import window_walls
     from mist_ds.cost.rates import Rates
 
     rt = Rates(HW, 2)

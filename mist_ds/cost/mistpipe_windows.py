@@ -1,0 +1,113 @@
+"""The copy windows of one mistpipe micro-batch: what cost/mistpipe.py's structural per-block time is
+summed from (copy_window_walls), by the engine's prefetch order (runtime/mistpipe/stage.py), with
+Mist's interference model for what runs at once (Rates.overlapped_s, MIST.md section 2).
+Pure: numpy only."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mist_ds.cost.mistpipe_state import SLOTS
+from mist_ds.cost.rates import Rates
+
+
+def overlapped(rt: Rates, *channels) -> np.ndarray:
+    """Rates.overlapped_s (compute, nccl, h2d, d2h), run only on rows where something moves beside
+    compute (the rest is compute alone)."""
+    shape = np.broadcast_shapes(*[np.shape(c) for c in channels])
+    table = np.stack([np.broadcast_to(np.asarray(c, float), shape).ravel() for c in channels], axis=1)
+    out = table[:, 0].copy()
+    side = np.flatnonzero(table[:, 1:].sum(axis=1) > 0)
+    if len(side):
+        out[side] = rt.overlapped_s(*table[side].T)
+    return out.reshape(shape)
+
+
+def _under_d2h(rt: Rates, d2h_slowdown: float, compute, nccl, h2d) -> np.ndarray:
+    """Wall time of a window's compute and due copies while a d2h copy runs beside them the whole
+    time (a backlog of offloaded activations, actoffload.py pack: nothing waits for it): the fixed
+    point of overlapped(compute, nccl, h2d, W / s) = W, s the d2h channel's slowdown among compute,
+    h2d and d2h (the d2h moves W / s seconds of its own work while the window lasts; once compute
+    is done it moves a little faster, profile h200: slowdown 1.077 instead of 1.087, which this
+    leaves out: under 1% of such a window)."""
+    wall = overlapped(rt, compute, nccl, h2d, 0.0)
+    for _ in range(6):  # contracts: the window's slope in the d2h work is below 1 (s_h2d - 1 < s_d2h)
+        wall = overlapped(rt, compute, nccl, h2d, wall / d2h_slowdown)
+    return wall
+
+
+def window_walls(rt: Rates, d2h_slowdown: float, groups, d2h_work):
+    """(summed wall time, d2h work left) of consecutive groups of copy windows, in the order the
+    stage runs them. A group is (count, compute, nccl, h2d) per window: `compute` the compute-stream
+    work of the window, `nccl` / `h2d` the copies that must finish by its end (the engine's
+    prefetches, issued as the window starts: runtime/mistpipe/stage.py). `d2h_work` (seconds at the
+    d2h rate) is a background copy queue (offloaded activations, gradient sections out): it runs
+    beside the windows from the first one until drained, slowing their h2d copies (Mist's
+    interference, Rates.overlapped_s); windows after it drains run without it. Within a group the
+    drained point falls between windows: `covered` windows see the queue, the rest do not."""
+    total = 0.0
+    left = np.asarray(d2h_work, float)
+    for count, compute, nccl, h2d in groups:
+        alone = overlapped(rt, compute, nccl, h2d, 0.0)
+        beside = _under_d2h(rt, d2h_slowdown, compute, nccl, h2d)
+        moved = beside / d2h_slowdown  # d2h work one window moves
+        covered = np.clip(left / np.maximum(moved, 1e-30), 0.0, count)
+        total = total + covered * beside + (count - covered) * alone
+        left = np.maximum(left - covered * moved, 0.0)
+    return total, left
+
+
+def copy_window_walls(rt: Rates, d2h_bg: float, a, layers, block, ends, copies) -> tuple[np.ndarray, np.ndarray]:
+    """Forward and backward wall times of one micro-batch summed over per-block copy windows
+    (window_walls), by the engine's prefetch order (runtime/mistpipe/stage.py):
+    * forward (_forward_begin): block u's forward hides block u+1's weight fill; blocks 0..SLOTS-1
+      are still in the slots from the backward before (fills_per_iteration), so windows
+      SLOTS-1..L-2 carry a fill. Offloaded blocks r..r+na-1 (block_roles: after the r recomputed
+      ones) queue their saved tensors d2h as forward saves them (actoffload.py pack): a background
+      queue that nothing waits for, from block r on, left over into the backward;
+    * backward (backward_begin(u)): block u's backward (a recomputed block's with its forward)
+      hides block u-1's fill (blocks L-1..L-SLOTS hit the slots) and gradient section (u >= 1),
+      and the load of the next offloaded block below u. So the top offloaded block's load hides
+      behind the K = L - r - na kept blocks above it (with K = 0 nothing hides it: the backward
+      starts by fetching it), and each other offloaded block's load behind the one offloaded
+      block above it alone. The head's backward runs before block L-1's and hides nothing.
+    `block`: (forward, backward with the accumulation) of one block; `ends`: (head, embedding),
+    split 1/3 forward, 2/3 backward as in cost/stage.py; `d2h_bg` the d2h channel's slowdown beside
+    compute and h2d (the profile's interference factors)."""
+    (f, b), (head, emb) = block, ends
+    r, na = a["num_recompute"], a["num_offloaded"]
+    fill, gather, section = copies["fill"], copies["gather"], copies["section_in"]
+    last_fill = layers - SLOTS  # highest block index a backward window fills for: u - 1 <= L - 1 - SLOTS
+
+    def span(lo, hi, a_, b_):  # integers in [lo, hi] and [a_, b_]
+        return np.maximum(np.minimum(hi, b_) - np.maximum(lo, a_) + 1, 0.0)
+
+    def forward(lo, hi):  # forward windows of blocks lo..hi: with a fill (u in SLOTS-1..L-2) or not
+        with_fill = span(lo, hi, SLOTS - 1, layers - 2) * (fill > 0)
+        return [(with_fill, f, gather, fill), (span(lo, hi, 0, layers - 1) - with_fill, f, 0.0, 0.0)]
+
+    def backward(lo, hi, c, load=0.0):  # backward windows lo..hi: fill (u <= L-SLOTS) + section (u >= 1)
+        with_fill = span(lo, hi, 1, last_fill) * (fill > 0)
+        with_section = span(lo, hi, 1, layers - 1) - with_fill
+        rest = span(lo, hi, 0, layers - 1) - with_fill - with_section
+        return [(with_fill, c, gather, fill + section + load), (with_section, c, 0.0, section + load),
+                (rest, c, 0.0, load)]
+
+    early, _ = window_walls(rt, d2h_bg, [(1.0, emb / 3, 0.0, 0.0)] + forward(0, r - 1), 0.0)
+    late, left = window_walls(rt, d2h_bg, forward(r, layers - 1) + [(1.0, head / 3, 0.0, 0.0)],
+                              copies["act_out"])
+    head_b, left = window_walls(rt, d2h_bg, [(1.0, 2 * head / 3, 0.0, 0.0)], left + copies["section_out"])
+    # the kept blocks above the offloaded ones: each hides its own fill and section, and together
+    # the top offloaded block's load (one window of their summed backward)
+    kept = layers - r - na
+    top_lo = layers - kept
+    top_fills = span(top_lo, layers - 1, 1, last_fill) * (fill > 0)
+    top_sections = span(top_lo, layers - 1, 1, layers - 1)
+    joint, left_joint = window_walls(rt, d2h_bg, [(1.0, kept * b, top_fills * gather, top_fills * fill
+                                                   + top_sections * section + copies["act_in"])], left)
+    each, left_each = window_walls(rt, d2h_bg, backward(top_lo, layers - 1, b), left)
+    groups = (backward(r + 1, r + na - 1, b, copies["act_in"])
+              + backward(np.where(na > 0, r, top_lo), np.where(na > 0, r, top_lo - 1), b)
+              + backward(0, r - 1, b + f) + [(1.0, 2 * emb / 3, 0.0, 0.0)])
+    below, _ = window_walls(rt, d2h_bg, groups, np.minimum(left_joint, left_each))
+    return early + late, head_b + np.maximum(joint, each) + below
