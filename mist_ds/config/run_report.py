@@ -39,6 +39,12 @@ class RunReport(StrictModel):
     """torch.cuda.max_memory_allocated per rank (rank order)."""
     peak_reserved_bytes: tuple[int, ...] = ()
     """torch.cuda.max_memory_reserved per rank (rank order)."""
+    alloc_retries: tuple[int, ...] = ()
+    """torch.cuda.memory_stats()['num_alloc_retries'] per rank (rank order) at the end of the run: how
+    often the caching allocator found no cached block that fit, released its cache (synchronising the
+    device) and retried cudaMalloc. Each retry stalls the rank, so a count that grows with the steps
+    means memory pressure at the cap slowed the run, which the cost model does not price. Empty on
+    CPU runs and in reports written before the field existed."""
     iteration_times_s: tuple[float, ...] = ()
     """Wall time of every step after warm-up, seconds."""
     median_iteration_time_s: float | None = None

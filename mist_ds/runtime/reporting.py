@@ -38,6 +38,14 @@ def memory_peaks() -> tuple[int, int]:
     return torch.cuda.max_memory_allocated(), torch.cuda.max_memory_reserved()
 
 
+def alloc_retries() -> int | None:
+    """How often this rank's caching allocator freed its cache and retried a cudaMalloc
+    (torch.cuda.memory_stats num_alloc_retries); None on CPU."""
+    if not torch.cuda.is_available():
+        return None
+    return int(torch.cuda.memory_stats().get("num_alloc_retries", 0))
+
+
 def pinned_peak_bytes() -> int | None:
     """Peak bytes of torch's pinned (page-locked) host allocator, which serves tensor.pin_memory()
     (DeepSpeed's offload buffers: accelerator/cuda_accelerator.py pin_memory) and
@@ -100,11 +108,13 @@ def failure_report(plan: Plan, status: str, message: str, *, steps_done: int, wa
     kernels its model was built with (None: it failed before) and whether its build used
     deepspeed.zero.Init (None: it failed before the build began)."""
     alloc, reserved = memory_peaks()
+    retries = alloc_retries()
     rank = dist.get_rank() if dist.is_initialized() else 0
     first_line = (message.strip().splitlines() or [type(message).__name__])[0][:500]
     return RunReport(status=status, error_message=first_line or status,
                      peak_allocated_bytes=(alloc,) if alloc else (),
                      peak_reserved_bytes=(reserved,) if reserved else (),
+                     alloc_retries=(retries,) if retries is not None else (),
                      losses=tuple(losses), failed_rank=rank, kernels=dict(kernels or {}), zero_init=zero_init,
                      **host_fields([host_sample()]),
                      **_base(plan, steps_done, warmup, precision))
@@ -117,21 +127,22 @@ def success_report(plan: Plan, losses: list[float], times: list[float], *, warmu
     report; `kernels`: this rank's (runtime/build.py resolve_kernels); `zero_init`: whether the model
     was built under deepspeed.zero.Init (runtime/build.py uses_zero_init; the same on every rank)."""
     peaks = [None] * dist.get_world_size()
-    dist.all_gather_object(peaks, (memory_peaks(), host_sample(), dict(kernels or {})))
+    dist.all_gather_object(peaks, (memory_peaks(), host_sample(), dict(kernels or {}), alloc_retries()))
     timed = times[warmup:]
     median, iqr = timing_stats(timed)
     on_gpu = torch.cuda.is_available()
     peak = hardware.peak_bf16_tflops if (hardware is not None and on_gpu) else None
     tokens_s, tflops, mfu = throughput(plan, median, plan.cluster.num_gpus, peak)
-    gpu = [gpu_peaks for gpu_peaks, _, _ in peaks]
+    gpu, hosts, ran, retries = zip(*peaks)
     return RunReport(status="ok", peak_allocated_bytes=tuple(a for a, _ in gpu) if on_gpu else (),
                      peak_reserved_bytes=tuple(r for _, r in gpu) if on_gpu else (),
+                     alloc_retries=() if None in retries else tuple(retries),
                      iteration_times_s=tuple(timed), median_iteration_time_s=median,
                      iteration_time_iqr_s=iqr, tokens_per_s=tokens_s, achieved_tflops_per_gpu=tflops,
                      mfu=mfu, losses=tuple(losses),
                      hardware_name=hardware.name if (hardware is not None and on_gpu) else "",
-                     kernels=merge_kernels([ran for _, _, ran in peaks]), zero_init=zero_init,
-                     **host_fields([host for _, host, _ in peaks]),
+                     kernels=merge_kernels(list(ran)), zero_init=zero_init,
+                     **host_fields(list(hosts)),
                      **_base(plan, len(losses), warmup, precision))
 
 

@@ -106,3 +106,18 @@ def test_host_fields_round_trip_through_json():
                        node_mem_available_start_bytes=[9], node_mem_available_min_bytes=[5],
                        node_mem_total_bytes=[10], status="timeout", error_message="limit")
     assert RunReport.from_json_text(json.dumps(json.loads(report.to_json()))) == report
+
+
+def test_alloc_retries_reads_the_caching_allocators_count(monkeypatch):
+    """reporting.alloc_retries: torch.cuda.memory_stats' num_alloc_retries on CUDA (0 when the key is
+    absent, i.e. no retry yet), None without CUDA."""
+    import torch
+
+    from mist_ds.runtime import reporting
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert reporting.alloc_retries() is None
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "memory_stats", lambda: {"num_alloc_retries": 7, "num_ooms": 0})
+    assert reporting.alloc_retries() == 7
+    monkeypatch.setattr(torch.cuda, "memory_stats", lambda: {})
+    assert reporting.alloc_retries() == 0

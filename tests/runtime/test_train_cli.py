@@ -41,6 +41,7 @@ def test_pipelined_plan_reports_ok(tmp_path):
     assert len(report.iteration_times_s) == 2 and report.median_iteration_time_s > 0
     assert report.tokens_per_s == pytest.approx(plan.tokens_per_step / report.median_iteration_time_s)
     assert report.precision == "fp32" and report.gpu_name == "cpu" and report.mfu is None
+    assert report.alloc_retries == ()  # no caching allocator on CPU
 
 
 @pytest.mark.distributed
