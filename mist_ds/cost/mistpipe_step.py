@@ -107,4 +107,3 @@ def stage_optimizer_paths(plan, hw, forced: str | None = None) -> tuple[tuple[st
                                  for v in offloaded_share(a, stage_sizes(plan.model, a)))
         out.append(path_reason(rt, n, in_sections, units, forced))
     return tuple(out)
-
