@@ -1,0 +1,19 @@
+# Session 6 call 4 (nvidia-h200-x2, <= 8 min): ZeRO-3 prefetch depth (bench/accuracy/ZERO3_EXPOSED.md finding 3:
+# reduce-scatters and all-gathers share one NCCL communicator, and the 5e7-element prefetch bucket is a quarter of
+# a Llama-7B block). Two committed ZeRO-3 plans, each at stage3_prefetch_bucket_size 5e7 (today's) and 2e8 (one
+# block), same call. A win moves DeepSpeedConstants.stage3_prefetch_elements (mist_ds/config/executors.py) and the
+# cost model's fetch-ahead with it (issue 14: runtime speed; issue 10: the ZeRO-3 family's error).
+source bench/calls/prefix.sh
+prebuild
+A=bench/results/accuracy
+run_plan() {  # NAME PLAN PORT LIMIT
+  timeout $4 python3 -m deepspeed.launcher.runner --num_gpus 2 --no_ssh_check --master_addr 127.0.0.1 --master_port $3 \
+    launch/train.py --plan $2 --steps 4 --warmup 1 --report $R/$1.run.json --hardware h200 > $R/$1.log 2>&1
+  echo "rc $?" >> $R/$1.log; grep "ok: median" $R/$1.log; pack
+}
+for prefetch in 50_000_000 200_000_000; do
+  sed -i "s/stage3_prefetch_elements: int = [0-9_]*/stage3_prefetch_elements: int = $prefetch/" mist_ds/config/executors.py
+  run_plan z3-mb1-rc0-pf$prefetch $A/l7-2g-c78-z3-mb1-rc0.plan.json $((29900 + ${#prefetch})) 110
+  run_plan z3-mb2-rc32-pf$prefetch $A/l7-2g-c78-z3-mb2-rc32.plan.json $((29910 + ${#prefetch})) 110
+done
+git checkout mist_ds/config/executors.py 2>/dev/null || true
