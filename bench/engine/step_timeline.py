@@ -140,6 +140,33 @@ def timeline(digest: dict) -> dict:
     return out
 
 
+def pass_waits(digest: dict, min_gap_us: float = 200.0) -> dict[str, list]:
+    """Compute-stream gaps of at least `min_gap_us` inside the passes (first to last GEMM), each
+    put on the side-stream copy that ended last inside it (what the compute stream most likely
+    waited for: a fill's device part 'DtoD' on the h2d stream, a gradient section or activation
+    copy), else 'none' (a host wait, or the other stage): {stream/bytes/kind: [count, ms]}."""
+    compute = str(digest["copy_overlap"]["compute_stream"])
+    events = [e for e in digest["events"] if e[0] != "cpu"]
+    kernels = sorted((e for e in events if e[0] == compute), key=lambda e: e[1])
+    copies = [e for e in events if e[0] != compute and e[3] == "gpu_memcpy"]
+    gemms = [e for e in kernels if "nvjet" in e[5] or "gemm" in e[5].lower()]
+    lo, hi = min(e[1] for e in gemms), max(e[1] + e[2] for e in gemms)
+    out: dict[str, list] = {}
+    end = None
+    for e in kernels:
+        if end is not None and e[1] - end >= min_gap_us and lo <= e[1] <= hi:
+            inside = [c for c in copies if end - 10 < c[1] + c[2] <= e[1] + 5]
+            key = "none"
+            if inside:
+                c = max(inside, key=lambda c: c[1] + c[2])
+                key = f"stream {c[0]} {c[5].split('(')[0].replace('Memcpy', '').strip()} {c[4] / 2**20:.1f} MiB"
+            row = out.setdefault(key, [0, 0.0])
+            row[0] += 1
+            row[1] = round(row[1] + (e[1] - end) / 1e3, 2)
+        end = e[1] + e[2] if end is None else max(end, e[1] + e[2])
+    return dict(sorted(out.items(), key=lambda kv: -kv[1][1]))
+
+
 def variant_digests(root: Path) -> dict[str, list[Path]]:
     """variant -> its ranks' digests under `root`/<variant>/<variant>_rank<r>.digest.json.gz."""
     return {d.name: sorted(d.glob(f"{d.name}_rank*.digest.json.gz"))
@@ -164,14 +191,21 @@ def main() -> None:
     parser.add_argument("digests", nargs="*")
     parser.add_argument("--variants-dir", default=None, help="every <variant>/<variant>_rank*.digest.json.gz under it")
     parser.add_argument("--json", default=None, help="write the per-digest phases here")
+    parser.add_argument("--waits", action="store_true", help="also the passes' compute-stream waits (pass_waits)")
     args = parser.parse_args()
     paths = [Path(p) for p in args.digests]
     if args.variants_dir:
         paths += [p for group in variant_digests(Path(args.variants_dir)).values() for p in group]
     if not paths:
         raise SystemExit("error: no digests given")
-    rows = {p.name.replace(".digest.json.gz", ""): timeline(load(p)) for p in paths}
+    digests = {p.name.replace(".digest.json.gz", ""): load(p) for p in paths}
+    rows = {name: timeline(d) for name, d in digests.items()}
     print(report(rows))
+    for name, d in digests.items() if args.waits else ():
+        rows[name]["pass_waits"] = waits = pass_waits(d)
+        total = sum(ms for _, ms in waits.values())
+        print(f"{name}: compute-stream waits in the passes {total:.1f} ms: "
+              + "; ".join(f"{k} x{n} {ms} ms" for k, (n, ms) in waits.items()))
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1))
 
