@@ -54,10 +54,14 @@ slows the windows' h2d copies. Host: the profile's per-block-pass overhead overl
 Per iteration (schedule.py:
 ReduceScatterGrads then ShardedOptimizerStep after the last backward, not overlapped): the first
 fill after the step (the step invalidates the slots), one reduce-scatter (all-reduce for z = 0) per
-unit, the fp32 gradient copy, norm and clip (on the device, host tails included), Adam on the
-device beside the oo share's update (offload_step_s of the stage's path: gpu_swap or cpu_adam),
-the 16-bit publication
-(an all-gather per unit for z = 1/2, the ZeRO-3 store written in place) and the store's host copy.
+unit, the host gradient sections copied in (unit.py reduce) beside the tails' early d2h (take_chunk),
+at once under the interference model; then, serial (optimizer.py prepare: the host reads the norm
+before any unit is updated), the fp32 upcast of every chunk (tails too: their squares are summed on
+the device), the norm and the clip; then per unit (finish_unit) the device head's Adam and 16-bit
+copy beside the oo share's update (offload_step_s of the stage's path: gpu_swap, whose loads and
+stores share the link, mistpipe_step.swap_s, or cpu_adam); the 16-bit publication (an all-gather
+per unit for z = 1/2, the ZeRO-3 store written in place) and the store's host copy.
+Measured step timelines against these terms: bench/engine/STEP_TIMELINE.md.
 Host side, as the stock model (cost/stage.py, cost/host_memory.py): its per-step overhead on the
 delta (fitted on stock runs), and host memory = the process base + the pinned buffers rounded to
 powers of two + CPU Adam's pageable moments + the activation pool (one pinned buffer per offloaded
@@ -97,6 +101,7 @@ from mist_ds.cost.mistpipe_state import (fills_per_iteration, host_allocated_byt
 TAKE_CHUNK_BYTES = ELEM + 3 * FP32  # read the reduced 16-bit chunk, write fp32, scale in place (r+w)
 NORM_CLIP_BYTES = 3 * FP32          # norm reads the fp32 gradient; clipping reads and writes it
 PUBLISH_BYTES = FP32 + ELEM         # read the fp32 master, write the 16-bit shard
+TAIL_NORM_BYTES = ELEM + 3 * FP32 + FP32  # a tail's take_chunk: upcast, scale (r+w), square-sum read
 
 
 ACTIVATION_TERMS = ("activations", "cpu_activations", "offloaded_per_microbatch", "layer_saved", "logits")
@@ -276,14 +281,22 @@ class MistpipeStageCostModel(StageCostModel):
                                                       self._collective("all_gather", ELEM * block, a))
                            + self._collective("all_gather", ELEM * resident, a), 0.0)
         shard = (layers * block + resident) / s["opt_world"]
-        device = shard * (1 - oo)
+        device, offloaded = shard * (1 - oo), shard * oo
         self.swaps(a, s)
         step, early = s["offload_step"], s["offload_early"]  # the stage's path (swaps)
-        host_copies = (layers * rt.h2d_s(ELEM * og * block) + early
+        # unit.py reduce copies each host gradient section in (h2d stream) while take_chunk sends
+        # the tails out (d2h stream): both before the norm, at once (Mist's interference)
+        sections_in = layers * rt.h2d_s(ELEM * og * block)
+        host_copies = (overlapped(rt, 0.0, 0.0, sections_in, early)
                        + layers * np.where(s["managed"], rt.d2h_s(ELEM * block / s["weight_world"] * ow), 0.0))
-        gpu = rt.gpu_adam_s(device) + rt.copy_s((TAKE_CHUNK_BYTES + NORM_CLIP_BYTES + PUBLISH_BYTES) * device)
+        # optimizer.py: take_chunk upcasts every chunk (tails too: their squares are summed on the
+        # device) and prepare() runs the norm, waits for it on the host (float) and clips before
+        # any unit is updated: serial; then per unit the device head's AdamW and the publication
+        # copy beside the offloaded share's update (finish_unit)
+        before = rt.copy_s((TAKE_CHUNK_BYTES + NORM_CLIP_BYTES) * device + TAIL_NORM_BYTES * offloaded)
+        gpu = rt.gpu_adam_s(device) + rt.copy_s(PUBLISH_BYTES * device)
         return {"reduce": reduce, "publish": publish, "host_copies": host_copies,
-                "optimizer": np.maximum(gpu, step)}
+                "optimizer": before + np.maximum(gpu, step)}
 
     def _mp_time(self, s, t, a) -> dict[str, np.ndarray]:
         """Stable and delta times with their breakdown (they sum to G x stable + delta). The GPU's

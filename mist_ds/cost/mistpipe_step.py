@@ -36,19 +36,15 @@ def offload_step_s(rt: Rates, n, in_sections, units, path: str | None = None):
     """(step, early d2h) seconds of the offloaded share's update, n elements of which `in_sections`
     come from host gradient sections, over `units` units (optimizer.py, swapadam.py).
     gpu_swap: every tail's fp32 gradient goes d2h while the gradients are reduced (early); the
-    step streams 16 B/element in and 12 out (full duplex, double-buffered: the first chunk's load
-    exposed), Adam and the clip on the device. cpu_adam: only the host-section tails go early; the
-    rest goes d2h after the norm, clipped on the device, unit by unit under the host's work (the
-    first unit's copy exposed); the host runs Adam, the 16-bit copy and the clip of the early tails
-    (host_step.json ratios), then each unit's 16-bit weights go h2d (the last one exposed).
-    `path` None: DEFAULT_PATH."""
+    step is swap_s (the chunk pipeline of swapadam.py). cpu_adam: only the host-section tails go
+    early; the rest goes d2h after the norm, clipped on the device, unit by unit under the host's
+    work (the first unit's copy exposed); the host runs Adam, the 16-bit copy and the clip of the
+    early tails (host_step.json ratios), then each unit's 16-bit weights go h2d (the last one
+    exposed). `path` None: DEFAULT_PATH."""
     path = path or DEFAULT_PATH
     n, in_sections = np.asarray(n, float), np.asarray(in_sections, float)
     if path == "gpu_swap":
-        first = np.minimum(n, MISTPIPE.constants.swap_chunk_elements)
-        step = (np.maximum(rt.h2d_s(SWAP_IN_BYTES * n), rt.d2h_s(SWAP_OUT_BYTES * n))
-                + rt.h2d_s(SWAP_IN_BYTES * first) + rt.gpu_adam_s(n))
-        return np.where(n > 0, step, 0.0), rt.d2h_s(FP32 * n)
+        return np.where(n > 0, swap_s(rt, n, units), 0.0), rt.d2h_s(FP32 * n)
     adam = n / host_adam_rate(rt)
     host = adam * (1 + HOST_BF16_PER_ADAM) + in_sections / host_adam_rate(rt) * HOST_CLIP_PER_ADAM
     late = n - in_sections
@@ -57,14 +53,36 @@ def offload_step_s(rt: Rates, n, in_sections, units, path: str | None = None):
     return np.where(n > 0, step, 0.0), rt.d2h_s(FP32 * in_sections)
 
 
+def swap_s(rt: Rates, n, units):
+    """Wall seconds of SwapAdam.update over every unit's tail, n elements per rank over `units`
+    units (swapadam.py): per chunk of up to swap_chunk_elements (a unit's tail is cut into chunks,
+    so a chunk is the smaller of that and n / units), master, m, v and gradient go in on the h2d
+    stream (16 B/element), the compute stream's AdamW runs when they land, and master, m, v go out
+    on the d2h stream (12 B/element) after it; two device slots, so the next chunk loads while the
+    last one is stored. In the stream order: the first chunk's load runs alone (nothing is stored
+    yet), the last chunk's store and Adam after the last load; in between the two directions run
+    at once, under the profile's interference (Rates.overlapped_s, MIST.md section 2: h2d beside
+    d2h, 1.66 / 1.08 on the H200 profile: not full duplex), with the device Adam beside them.
+    Measured, gpt-1.3b PP2 with 0.5 of the optimizer offloaded (355.8M elements per rank, 2x H200,
+    bench/engine/STEP_TIMELINE.md): h2d busy 146 ms of a 153 ms update, 88 ms of it beside d2h."""
+    n = np.asarray(n, float)
+    chunk = np.minimum(MISTPIPE.constants.swap_chunk_elements, n / np.maximum(units, 1.0))
+    rest = n - chunk
+    both = rt.overlapped_s(rt.gpu_adam_s(rest), 0.0, rt.h2d_s(SWAP_IN_BYTES * rest),
+                           rt.d2h_s(SWAP_OUT_BYTES * rest))
+    return rt.h2d_s(SWAP_IN_BYTES * chunk) + both + rt.gpu_adam_s(chunk) + rt.d2h_s(SWAP_OUT_BYTES * chunk)
+
+
 def optimizer_path(rt: Rates, n, in_sections, units, forced: str | None = None):
     """Which path updates a stage's offloaded share of `n` elements per rank (`in_sections` of them
     from host gradient sections, over `units` units): True where 'gpu_swap', False where 'cpu_adam'.
     The path whose offload_step_s (step + early d2h) is smaller; a tie (n = 0 included) is the swap.
-    The swap streams 28 B/element and exposes its first chunk's load (up to swap_chunk_elements), so
-    CPU Adam wins small shares (on the H200 profile below 5.0e7 elements per rank with 2 ranks per
-    node, 1.7e7 with 4, never with 8: the ranks share the host's cores) and the swap large ones (measured: 0.682 vs 0.765 s/iter at 3.6e8, bench/results/engine/README.md
-    S4-1). `forced`: that path everywhere (predict_plan's optimizer_path)."""
+    The swap streams 28 B/element, both directions at once under the profile's interference
+    (swap_s), and exposes its first chunk's load, so CPU Adam wins small shares (on the H200 profile
+    below 1.7e8 elements per rank with 2 ranks per node; never with 4 or 8: the ranks share the
+    host's cores) and the swap large ones, by 3% without host gradient sections (measured: 0.617
+    vs 0.638 s/iter at 3.6e8, bench/results/engine/s5_offload; 0.682 vs 0.765 in S4-1,
+    bench/results/engine/README.md). `forced`: that path everywhere (predict_plan's optimizer_path)."""
     return priced_path(rt, n, in_sections, units, forced)[0]
 
 
