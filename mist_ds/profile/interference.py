@@ -5,7 +5,14 @@ Method: each channel gets its own stream; a `torch.cuda._sleep` gate holds every
 work is queued, so the channels start together. To measure channel c in a set, c runs work worth
 about T seconds alone while the others run 3x their share in the background, so c overlaps them
 from start to end; slowdown = c's time in the set / c's time alone (same gate and streams). Every
-rank runs the same schedule (NCCL needs matching calls); rank 0's numbers are recorded.
+rank runs the same schedule (NCCL needs matching calls) and starts each measurement together (a barrier
+before the gate), so a set's slowdowns are those of every GPU of the node running it at once, as the
+cost model assumes (the ranks of a plan copy at the same time) and as the profile's copy bandwidths are
+measured (comm.py copies). Without the barrier, sets without NCCL could drift apart across ranks: the
+h200 profile's h2d+d2h pair (1.66 / 1.08, measured so) is milder than both GPUs copying both ways at
+once (bench/engine/pcie_share.py: 33.7 GB/s per direction against 50.8 / 53.2 one way: 1.51 / 1.58)
+and than the optimizer swap's traffic (bench/engine/STEP_TIMELINE.md: 1.98 / 1.25). Rank 0's numbers
+are recorded.
 """
 
 from __future__ import annotations
@@ -45,7 +52,10 @@ class _Channels:
         return ["compute"] + (["nccl"] if self.red is not None else []) + ["h2d", "d2h"]
 
     def run(self, counts: dict[str, int], measured: str) -> float:
-        """Queue counts[ch] ops per channel behind one gate; return the measured channel's seconds."""
+        """Queue counts[ch] ops per channel behind one gate, every rank at once; return the measured
+        channel's seconds."""
+        if dist.is_initialized():
+            dist.barrier()
         main = torch.cuda.current_stream(self.dev)
         torch.cuda._sleep(self.gate_cycles)
         gate = torch.cuda.Event()
