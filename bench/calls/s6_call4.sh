@@ -1,4 +1,4 @@
-# Session 6 call 4 (nvidia-h200-x2, <= 8 min): ZeRO-3 prefetch depth (bench/accuracy/ZERO3_EXPOSED.md finding 3:
+# Session 6 call 4 (nvidia-h200-x2, <= 9.5 min): ZeRO-3 prefetch depth (bench/accuracy/ZERO3_EXPOSED.md finding 3:
 # reduce-scatters and all-gathers share one NCCL communicator, and the 5e7-element prefetch bucket is a quarter of
 # a Llama-7B block). Two committed ZeRO-3 plans, each at stage3_prefetch_bucket_size 5e7 (today's) and 2e8 (one
 # block), same call. A win moves DeepSpeedConstants.stage3_prefetch_elements (mist_ds/config/executors.py) and the
@@ -17,3 +17,9 @@ for prefetch in 50_000_000 200_000_000; do
   run_plan z3-mb2-rc32-pf$prefetch $A/l7-2g-c78-z3-mb2-rc32.plan.json $((29910 + ${#prefetch})) 110
 done
 git checkout mist_ds/config/executors.py 2>/dev/null || true
+# the interference factors again, every rank starting each set together (profile/interference.py barrier; the
+# shipped h200 pair h2d+d2h, 1.66 / 1.08, is milder than pcie_share and the swap traces show): take its
+# 'interference' into mist_ds/profiles/h200.json with provenance if the pair factors move
+timeout 150 python3 -m mist_ds.profile --sections interference,copies --out $R/h200_interference.json --fallback h200 \
+  --host-memory-gib 256 > $R/profile.log 2>&1; echo "rc $?" >> $R/profile.log
+pack
