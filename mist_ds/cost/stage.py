@@ -238,6 +238,16 @@ class StageCostModel:
         p["dp_comm_mb"] = (rt.collective_s("all_reduce", t["dp_ar_mb_bytes"], dp, inter)
                            + rt.collective_s("reduce_scatter", t["dp_rs_mb_bytes"], dp, inter)
                            + 2 * rt.collective_s("all_gather", t["dp_ag_mb_bytes"] / 2, dp, inter))
+        # ZeRO-3's reduce-scatters share one NCCL communicator with its all-gathers, which runs them
+        # in issue order, and each bucket's waits for the compute that produced its gradients
+        # (stage3.py __add_grad_to_ipg_bucket: reduce_and_partition_stream.wait_stream(current_stream()));
+        # an all-gather issued after it queues behind it and the next module's backward waits for
+        # that all-gather (partitioned_param_coordinator.py fetch_sub_module ends in
+        # current_stream().wait_stream(allgather_stream)): the chain compute -> reduce-scatter ->
+        # all-gather -> compute runs the reduce-scatter off the overlap, serial with the backward.
+        # Charged whole, the chain's bound: the profiled ZeRO-3 step showed 35% of it exposed
+        # (bench/accuracy/ZERO3_EXPOSED.md finding 3; one trace does not size a fraction)
+        p["rs_serial_mb"] = rt.collective_s("reduce_scatter", t["dp_rs_mb_bytes"], dp, inter)
         # side-stream copies (ZeRO-3 offload's gradient partition, stage3.py partition_grads
         # non_blocking) overlap compute; activation offload is synchronous in the runtime (save_on_cpu
         # on the compute stream: out in forward, back in backward), and so are ZeRO-2 offload's
@@ -255,13 +265,13 @@ class StageCostModel:
         p["sync_transfer_mb"] = (rt.d2h_s(t["offloaded_per_microbatch"]) + rt.h2d_s(t["offloaded_per_microbatch"])
                                  + rt.d2h_s(t["sync_offload_mb_bytes"]) + rt.h2d_s(t["sync_offload_mb_bytes"]))
         busy = p["busy_compute_mb"] + p["recompute_mb"]
-        p["overlapped_mb"] = rt.overlapped_s(busy, p["dp_comm_mb"], p["h2d_mb"], p["d2h_mb"])
+        p["overlapped_mb"] = rt.overlapped_s(busy, p["dp_comm_mb"] - p["rs_serial_mb"], p["h2d_mb"], p["d2h_mb"])
         # forward share of the GPU's micro-batch: block forwards, a third of the head and embedding
         # (backward ~ 2x forward, Narayanan et al. 2021 section 3.5)
         forward_busy = p["blocks_fwd_mb"] + (p["head_mb"] + p["embedding_mb"]) / 3
         p["forward_share"] = np.where(busy > 0, forward_busy / np.maximum(busy, 1e-30), 1.0 / 3.0)
-        p["gpu_side_mb"] = p["overlapped_mb"] + p["tp_comm_mb"] + p["sync_transfer_mb"]
-        self._host_parts(p, t, layers, recomputed, tp)
+        p["gpu_side_mb"] = p["overlapped_mb"] + p["tp_comm_mb"] + p["sync_transfer_mb"] + p["rs_serial_mb"]
+        self._host_parts(p, t, layers, recomputed, tp, dp, inter)
         # once per step: ZeRO-0 all-reduce and pipelined ZeRO-1 reduce after the last backward;
         # ZeRO-1/2 (and BF16_Optimizer) all-gather the updated partitions after the step
         p["step_comm"] = (rt.collective_s("all_reduce", t["dp_ar_step_bytes"], dp, inter)
@@ -277,9 +287,23 @@ class StageCostModel:
         p["host_step"] = np.broadcast_to(hw.host_step_overhead_s, np.shape(busy))
         return p
 
-    def _host_parts(self, p, t, layers, recomputed, tp) -> None:
-        """The host side of a micro-batch and the stable time it leaves (adds to `p`)."""
-        hw = self.hw
+    def _host_parts(self, p, t, layers, recomputed, tp, dp, inter) -> None:
+        """The host side of a micro-batch and the stable time it leaves (adds to `p`): per pass,
+        max(GPU, host path) (host_overlap); the serial reduce-scatters (rs_serial_mb) are
+        backward GPU time.
+
+        The host path of a ZeRO-3 pass is its hook and launch work plus the all-gathers it waits
+        for: fetch_sub_module (partitioned_param_coordinator.py) blocks the training thread on the
+        oldest fetch event once more than __max_ongoing_fetch_events = 2 are outstanding
+        (`popleft().synchronize()`), in every pass (the forward flag changes only event names and
+        the backward's leaf-module lock), so the host cannot run more than about three fetches ahead
+        of the gathers' completion and each gather's transfer lies on its path. With dp == 1 no
+        gather runs (partition_parameters.py all_gather_coalesced -> _no_gather_coalesced). Not
+        modelled: with dp > 1 every all-gather ties the ranks, so a host-bound pass runs at the
+        slower host's pace (bench/accuracy/ZERO3_EXPOSED.md finding 1); with identical ranks its
+        expected cost is the expected maximum of the ranks' host jitter, which no committed
+        measurement sizes, so the fitted host terms carry its mean at the dp of their runs."""
+        hw, rt = self.hw, self.rates
         # host-thread time per micro-batch (profile-calibrated): ZeRO-3 hooks per submodule fetch and
         # launch gaps per block pass overlap the GPU's queued kernels (host_overlap); the training
         # loop's per-micro-batch work does not (host_overlap's docstring: a sync ends every backward)
@@ -290,13 +314,17 @@ class StageCostModel:
         p["launches_mb"] = (layers + recomputed) * launch_f + layers * launch_b
         # forward share of the per-pass host work: L of the 2L + r block passes (fetches, copies)
         pass_f = layers / np.maximum(2 * layers + recomputed, 1e-30)
+        # the all-gathers on the host path (docstring): the forward's L of the 2L + r block gathers
+        gather_f = rt.collective_s("all_gather", t["dp_ag_mb_bytes"] * pass_f, dp, inter)
+        gather_b = rt.collective_s("all_gather", t["dp_ag_mb_bytes"] * (1 - pass_f), dp, inter)
+        p["gather_host_mb"] = gather_f + gather_b
         per_pass = p["zero3_fetch_mb"] + t["block_passes"] * hw.host_layer_overhead_s + p["weight_h2d_host_mb"]
-        host_blocks = per_pass + p["launches_mb"] * hw.host_launch_overhead_s
+        host_blocks = per_pass + p["launches_mb"] * hw.host_launch_overhead_s + p["gather_host_mb"]
         p["host_side_mb"] = host_blocks + hw.host_microbatch_overhead_s
-        gpu_f = p["gpu_side_mb"] * p["forward_share"]
-        # the forward pass: L of the 2L + r passes' fetches and copies, and the forward blocks' launches
-        # (a recomputed forward runs inside the backward)
-        host_f = per_pass * pass_f + layers * launch_f * hw.host_launch_overhead_s
+        gpu_f = (p["gpu_side_mb"] - p["rs_serial_mb"]) * p["forward_share"]
+        # the forward pass: L of the 2L + r passes' fetches and copies, the forward blocks' launches
+        # and gathers (a recomputed forward runs inside the backward)
+        host_f = per_pass * pass_f + layers * launch_f * hw.host_launch_overhead_s + gather_f
         p["host_forward_fraction"] = host_f / np.maximum(host_blocks, 1e-30)
         p["stable_mb"] = (host_overlap(gpu_f, p["gpu_side_mb"] - gpu_f, host_f, host_blocks - host_f)
                           + hw.host_microbatch_overhead_s)
@@ -304,7 +332,8 @@ class StageCostModel:
 
     def _time(self, t, b, dp, tp, g) -> dict[str, np.ndarray]:
         p = self._time_parts(t, b, dp, tp)
-        busy_compute, recompute, nccl = p["busy_compute_mb"], p["recompute_mb"], p["dp_comm_mb"]
+        busy_compute, recompute = p["busy_compute_mb"], p["recompute_mb"]
+        nccl = p["dp_comm_mb"] - p["rs_serial_mb"]      # the overlapped collectives
         h2d, d2h, sync_xfer = p["h2d_mb"], p["d2h_mb"], p["sync_transfer_mb"]
         extra = p["overlapped_mb"] - (busy_compute + recompute)
         share_dp = np.where(nccl + h2d + d2h > 0, nccl / np.maximum(nccl + h2d + d2h, 1e-30), 0.0)
@@ -319,13 +348,14 @@ class StageCostModel:
         # the host time the GPU waits for, by its parts' shares: ZeRO-3 fetch hooks count as DP
         # communication, offload_param's blocking copies as offload, the rest as compute
         exposed, host = p["host_exposed_mb"], np.maximum(p["host_side_mb"], 1e-30)
-        fetch_x, copy_x = exposed * p["zero3_fetch_mb"] / host, exposed * p["weight_h2d_host_mb"] / host
+        fetch_x = exposed * (p["zero3_fetch_mb"] + p["gather_host_mb"]) / host
+        copy_x = exposed * p["weight_h2d_host_mb"] / host
         return {
             "stable_time_s": stable, "forward_time_s": stable * p["forward_share"],
             "delta_time_s": step_comm + optimizer + self.hw.host_step_overhead_s,
             "compute_s": g * (busy_compute + exposed - fetch_x - copy_x), "recompute_s": g * recompute,
             "tp_comm_s": g * tp_mb,
-            "dp_comm_s": g * (extra * share_dp + fetch_x) + step_comm,
+            "dp_comm_s": g * (extra * share_dp + fetch_x + p["rs_serial_mb"]) + step_comm,
             "offload_s": (g * (extra * (1 - share_dp) + sync_xfer + copy_x)
                           + np.where(cpu_wins, transfers, 0.0)),
             "optimizer_s": np.where(cpu_wins, cpu_adam, gpu_opt) + self.hw.host_step_overhead_s,

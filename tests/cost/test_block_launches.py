@@ -55,10 +55,12 @@ def test_launch_cost_scales_the_host_side_by_the_count():
     hw = load_hardware("h200").model_copy(update={"zero3_fetch_overhead_s": 0.0, "host_layer_overhead_s": 0.0,
                                                    "host_launch_overhead_s": 1e-5})
     model = StageCostModel(get_preset("llama-7b"), hw, 4096, gpus_per_node=2, kernels=EAGER)
-    args = stage_args(stage_index=0, num_stages=1, num_layers=32, micro_batch=1, dp=2, tp=1, grad_accum=2,
+    # dp 1: no all-gather on the host path (tests/cost/test_host_overlap.py covers dp > 1)
+    args = stage_args(stage_index=0, num_stages=1, num_layers=32, micro_batch=1, dp=1, tp=1, grad_accum=2,
                       zero_stage=3, offload_weights=0.0, offload_gradients=0.0, offload_optimizer=0.0,
                       num_recompute=8, num_offloaded=0)
     p = model.time_parts(args)
+    assert float(p["gather_host_mb"]) == 0.0
     fwd, bwd = block_launches(get_preset("llama-7b"), 1, EAGER)
     assert float(p["launches_mb"]) == (32 + 8) * fwd + 32 * bwd
     assert float(p["host_side_mb"]) == pytest.approx(float(p["launches_mb"]) * 1e-5 + hw.host_microbatch_overhead_s)

@@ -67,3 +67,40 @@ def test_weight_offload_copies_block_the_host_only_when_gathering():
         args = dataclasses.replace(args, offload_weights=1.0)
         p = model.time_parts(args)
         assert (float(p["weight_h2d_host_mb"]) > 0) is host_copy
+
+
+def _host_free(hw):
+    return hw.model_copy(update={"host_launch_overhead_s": 0.0, "host_layer_overhead_s": 0.0,
+                                 "zero3_fetch_overhead_s": 0.0, "host_microbatch_overhead_s": 0.0})
+
+
+def test_reduce_scatter_runs_serial_with_the_backward_only_when_gathering():
+    # one NCCL communicator runs the reduce-scatters and all-gathers in issue order (ZERO3_EXPOSED.md
+    # finding 3): with dp > 1 the reduce-scatter leaves the overlap and adds to the backward
+    for dp in (1, 2):
+        model, args = _zero3(_host_free(load_hardware("h200")), dp)
+        p = model.time_parts(args)
+        rs = float(model.rates.collective_s("reduce_scatter", model.terms(args)["dp_rs_mb_bytes"], dp, False))
+        assert float(p["rs_serial_mb"]) == pytest.approx(rs)
+        assert (rs > 0) is (dp > 1)
+        assert float(p["gpu_side_mb"]) == pytest.approx(float(p["overlapped_mb"] + p["tp_comm_mb"]
+                                                               + p["sync_transfer_mb"]) + rs)
+        assert float(p["stable_mb"]) == pytest.approx(float(p["gpu_side_mb"]))   # no host time at all
+
+
+def test_a_host_bound_pass_waits_for_its_gathers_only_when_gathering():
+    # the fetch throttle (__max_ongoing_fetch_events) puts each pass's all-gathers on its host path;
+    # with dp == 1 DeepSpeed gathers nothing (_no_gather_coalesced)
+    hw = load_hardware("h200").model_copy(update={"host_launch_overhead_s": 0.01})   # host-bound passes
+    stable = {}
+    for dp in (1, 2):
+        model, args = _zero3(hw, dp)
+        p = model.time_parts(args)
+        terms = model.terms(args)
+        gathers = float(model.rates.collective_s("all_gather", terms["dp_ag_mb_bytes"] * 32 / 96, dp, False)
+                        + model.rates.collective_s("all_gather", terms["dp_ag_mb_bytes"] * 64 / 96, dp, False))
+        assert float(p["gather_host_mb"]) == pytest.approx(gathers)
+        assert (gathers > 0) is (dp > 1)
+        assert float(p["stable_mb"]) == pytest.approx(float(p["host_side_mb"]))    # host-bound both passes
+        stable[dp] = float(p["stable_mb"]) - gathers
+    assert stable[1] == pytest.approx(stable[2])     # the rest of the host path does not depend on dp

@@ -186,7 +186,7 @@ def test_host_passes_overlap_the_gpu_per_pass():
     mb = model._microbatch(s, t, a)
     gpu = np.maximum(mb["forward_wall"] + mb["backward_wall"], mb["compute"] + mb["recompute"])
     cost = model.evaluate(middle_stage(layers=12, micro=4, accum=4))
-    assert 12 * HW.host_layer_overhead_s < 0.5 * float(mb["forward_wall"])  # per pass: the GPU's is longer
+    assert 12 * HW.host_layer_overhead_s < float(mb["forward_wall"])  # per pass: the GPU's is longer
     assert np.isclose(cost.stable_time_s, gpu + HW.host_microbatch_overhead_s, rtol=1e-9)
 
 
