@@ -73,9 +73,22 @@ def supersede(folder: Path, name: str) -> str:
     return f"{name}.{stamp}"
 
 
+def restore(folder: Path, name: str, best: Plan) -> str | None:
+    """Move back the newest superseded plan of `name` that runs like `best` (and its run), when the
+    winner returns to a plan that already ran; returns its stem, or None."""
+    for old in sorted((folder / "superseded").glob(f"{name}.*.plan.json"), reverse=True):
+        run = old.with_name(old.name.replace(".plan.json", ".run.json"))
+        if run.exists() and same_plan(best, Plan.load(old)):
+            old.rename(folder / f"{name}.plan.json")
+            run.rename(folder / f"{name}.run.json")
+            return old.name.removesuffix(".plan.json")
+    return None
+
+
 def write_plans(folder: Path, names: list[str], refresh: bool = False) -> None:
     """Write each workload's winner unless it already ran; with `refresh`, a ran plan that is no
-    longer the search's winner (the cost model changed) is superseded by today's winner."""
+    longer the search's winner (the cost model changed) is superseded by today's winner, or by an
+    earlier superseded plan that is the winner again (restored with its run, nothing to run)."""
     jobs = []
     for name in names:
         plan_path, run_path = folder / f"{name}.plan.json", folder / f"{name}.run.json"
@@ -92,6 +105,10 @@ def write_plans(folder: Path, names: list[str], refresh: bool = False) -> None:
             continue
         if run_path.exists():
             print(f"{name}: superseded the ran plan ({supersede(folder, name)})")
+        back = restore(folder, name, best)
+        if back is not None:
+            print(f"{name}: the winner is a plan that ran before: restored {back}")
+            continue
         best.save(plan_path)
         print(f"{name}: wrote {plan_path.name}, predicted {best.prediction.iteration_time_s:.2f} s/iter")
         jobs.append({"name": name, "plan": str(plan_path.relative_to(ROOT))})

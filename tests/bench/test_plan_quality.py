@@ -83,3 +83,25 @@ def test_refresh_supersedes_a_ran_plan_that_is_no_longer_the_winner(tmp_path, mo
     assert plan_quality.main(["report", "--folder", str(folder), "--baseline", str(tmp_path / "b"),
                               "--out", str(out)]) == 0
     assert "Earlier winners" in out.with_suffix(".md").read_text()
+
+
+def test_refresh_restores_a_superseded_plan_that_wins_again(tmp_path, monkeypatch):
+    from mist_ds.config import Plan
+
+    name = "llama7b-2g-c78-s4096-b32"
+    folder = tmp_path / "pq"
+    folder.mkdir()
+    first = Plan.load(plan_quality.RESULTS / "plan_quality" / f"{name}.plan.json")
+    first.save(folder / f"{name}.plan.json")
+    result(folder / f"{name}.run.json", 7.7, mfu=0.4)
+    other = first.model_copy(update={"micro_batch_size": first.micro_batch_size * 2,
+                                     "grad_accum_steps": first.grad_accum_steps // 2})
+    monkeypatch.setattr(plan_quality, "ROOT", tmp_path)
+    monkeypatch.setattr(plan_quality, "winner", lambda w: other)
+    plan_quality.write_plans(folder, [name], refresh=True)  # superseded, `other` queued
+    assert [j["name"] for j in json.loads((folder / "jobs.json").read_text())] == [name]
+    monkeypatch.setattr(plan_quality, "winner", lambda w: first)
+    plan_quality.write_plans(folder, [name], refresh=True)  # `other` never ran: the first plan comes back
+    assert Plan.load(folder / f"{name}.plan.json").micro_batch_size == first.micro_batch_size
+    assert (folder / f"{name}.run.json").exists() and not list((folder / "superseded").iterdir())
+    assert json.loads((folder / "jobs.json").read_text()) == []
