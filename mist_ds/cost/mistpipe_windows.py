@@ -57,6 +57,34 @@ def window_walls(rt: Rates, d2h_slowdown: float, groups, d2h_work):
     return total, left
 
 
+def load_queue_stall(layers, top_lo, b, fill, section, load, last_fill) -> np.ndarray:
+    """Compute-stream stall of the kept blocks' backward windows behind the top offloaded block's
+    activation load. backward_begin(L-1) (runtime/mistpipe/stage.py) issues, in this order, block
+    L-2's fill and gradient section (h2d stream) and the top offloaded block's load (the next
+    offloaded block below: actoffload.py prefetch, act_h2d stream); every later window u issues
+    block u-1's fill and section on the h2d stream. The two streams are separate but their
+    host-to-device copies share the device's h2d copy engine, which runs them in issue order (S5
+    trace digest of 'all', rank 1: the section-in of a window starts when the 576 MiB load ends,
+    and the compute stream resumes when it is done, bench/engine/STEP_TIMELINE.md section 6). So
+    window u's copies, issued (L-1-u) windows after the load, are ready at `load` + the copies of
+    windows L-1..u, and are needed when window u-1 starts, (L-u) windows of `b` after the first:
+    the stall is the largest lateness over the kept windows u in [top_lo, L-2] that issue a copy
+    (max over n = L - u >= 2 of load + copies(L-n..L-1) - n b, clipped at 0). Without copies behind
+    it (no fills or sections) the load delays nothing here: its own deadline, the top offloaded
+    block's backward, is the joint window of copy_window_walls."""
+    layers = np.asarray(layers, float)
+    out = np.zeros(np.broadcast_shapes(np.shape(layers), np.shape(top_lo), np.shape(b), np.shape(fill),
+                                       np.shape(section), np.shape(load)))
+    for n in range(2, int(np.max(layers, initial=0)) + 1):
+        u = layers - n  # the window whose copies (for block u-1) are late
+        issues = ((u >= 1) & (u <= last_fill) & (fill > 0)) | ((u >= 1) & (section > 0))
+        fills = np.maximum(np.minimum(layers - 1, last_fill) - np.maximum(u, 1) + 1, 0.0) * (fill > 0)
+        sections = np.maximum(layers - 1 - np.maximum(u, 1) + 1, 0.0)
+        late = load + fills * fill + sections * section - n * b
+        out = np.where(issues & (u >= top_lo) & (load > 0), np.maximum(out, late), out)
+    return out
+
+
 def copy_window_walls(rt: Rates, d2h_bg: float, a, layers, block, ends, copies) -> tuple[np.ndarray, np.ndarray]:
     """Forward and backward wall times of one micro-batch summed over per-block copy windows
     (window_walls), by the engine's prefetch order (runtime/mistpipe/stage.py):
@@ -106,6 +134,7 @@ def copy_window_walls(rt: Rates, d2h_bg: float, a, layers, block, ends, copies) 
     joint, left_joint = window_walls(rt, d2h_bg, [(1.0, kept * b, top_fills * gather, top_fills * fill
                                                    + top_sections * section + copies["act_in"])], left)
     each, left_each = window_walls(rt, d2h_bg, backward(top_lo, layers - 1, b), left)
+    each = each + load_queue_stall(layers, top_lo, b, fill, section, copies["act_in"], last_fill)
     groups = (backward(r + 1, r + na - 1, b, copies["act_in"])
               + backward(np.where(na > 0, r, top_lo), np.where(na > 0, r, top_lo - 1), b)
               + backward(0, r - 1, b + f) + [(1.0, 2 * emb / 3, 0.0, 0.0)])

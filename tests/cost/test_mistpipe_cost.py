@@ -311,3 +311,20 @@ def test_a_background_d2h_queue_slows_the_windows_h2d_copies():
     assert np.isclose(1.0 - left, beside / slow)
     two, _ = window_walls(rt, slow, [(2.0, 1e-3, 0.0, 10e-3)], beside / slow)  # the queue covers one of two
     assert np.isclose(two, beside + alone)
+
+
+def test_load_queue_stall_only_delays_copies_queued_behind_the_activation_load():
+    """mistpipe_windows.load_queue_stall: the top offloaded block's load (issued at the backward's
+    first window) holds up the fills/sections issued after it on the shared h2d copy engine."""
+    from mist_ds.cost.mistpipe_windows import load_queue_stall
+    layers, top_lo, b, last_fill = np.array(12.0), np.array(1.0), 4.5, 12 - 3
+    # 11 ms load, 1 ms of section per window: window L-2's section is ready at 11 + 2 x 1 = 13 ms,
+    # needed at 2 x 4.5 = 9 ms -> 4 ms late (the later windows catch up: 1 ms copies, 4.5 ms windows)
+    stall = load_queue_stall(layers, top_lo, b, 0.0, 1.0, 11.0, last_fill)
+    assert float(stall) == pytest.approx(4.0)
+    # nothing queued behind the load (activation offload alone): no stall from this term
+    assert float(load_queue_stall(layers, top_lo, b, 0.0, 0.0, 11.0, last_fill)) == 0.0
+    # no load: nothing to queue behind
+    assert float(load_queue_stall(layers, top_lo, b, 0.5, 1.0, 0.0, last_fill)) == 0.0
+    # a short load hides: 1 + 2 x 1 < 9
+    assert float(load_queue_stall(layers, top_lo, b, 0.0, 1.0, 1.0, last_fill)) == 0.0
