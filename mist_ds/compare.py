@@ -8,7 +8,7 @@ output says so; --stored always shows the stored one. Measured: the RunReport of
 Memory is compared per stage: the measured peak of a stage is the largest max_memory_allocated
 over its ranks (rank layout of DeepSpeed's PipeModelDataParallelTopology: stage s owns ranks
 [s*dp*tp, (s+1)*dp*tp)); the predicted peak is allocated memory (what decides OOM), and the reserved
-line adds the profile's allocator cache (HardwareProfile.reserved_bytes, cut at the plan's cap).
+line adds the allocator's holes (mist_ds/cost/reserved.py, cut at the plan's cap).
 Relative error = (predicted - measured) / measured.
 The kernels the run recorded (RunReport.kernels) are shown in one line; runs older than that
 record show none. The prediction follows the run's ZeRO-3 start-up too (RunReport.zero_init: under
@@ -47,14 +47,17 @@ def rel_error(predicted: float | None, measured: float | None) -> float | None:
     return (predicted - measured) / measured
 
 
-def reserved_of(plan: Plan, predicted: int | None, pred: PlanPrediction | None) -> int | None:
-    """The reserved memory a predicted (allocated) peak comes with, on the prediction's profile
-    (HardwareProfile.reserved_bytes, cut at the plan's cap); None without a loadable profile."""
+def reserved_of(plan: Plan, index: int, predicted: int | None, pred: PlanPrediction | None) -> int | None:
+    """The reserved memory stage `index`'s predicted (allocated) peak comes with, on the prediction's
+    profile (mist_ds/cost/reserved.py predicted_reserved_bytes: the allocator's holes, cut at the
+    plan's cap); None without a loadable profile or without mist_ds.cost."""
     if predicted is None or pred is None:
         return None
     try:
-        return load_hardware(pred.hardware_name).reserved_bytes(predicted, plan.gpu_memory_cap_bytes)
-    except ValueError:
+        from mist_ds.cost.reserved import predicted_reserved_bytes
+
+        return predicted_reserved_bytes(plan, index, predicted, load_hardware(pred.hardware_name))
+    except (ValueError, ImportError):
         return None
 
 
@@ -105,8 +108,8 @@ def comparison(plan: Plan, run: RunReport, hardware: str | None = None, stored: 
     stages = []
     for index, peak in enumerate(measured_mem):
         predicted = pred.stages[index].peak_memory_bytes if pred else None
-        # the predicted peak is allocated memory (what decides OOM); reserved adds the allocator's cache
-        expected_reserved = reserved_of(plan, predicted, pred)
+        # the predicted peak is allocated memory (what decides OOM); reserved adds the allocator's holes
+        expected_reserved = reserved_of(plan, index, predicted, pred)
         stages.append({"stage": index, "predicted_peak_bytes": predicted, "measured_peak_bytes": peak,
                        "predicted_reserved_bytes": expected_reserved, "measured_reserved_bytes": reserved[index],
                        "rel_error": rel_error(predicted, peak),

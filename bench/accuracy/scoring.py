@@ -11,9 +11,10 @@ against the largest per-rank peak RSS of the stage (RSS includes the process's o
 the prediction may leave out; the report says so).
 
 Memory: the predicted peak targets max_memory_allocated, which decides OOM under expandable segments
-(config/hardware.py allocator_overhead_fraction). Reserved memory is predicted as
-min(cap, predicted peak x (1 + the profile's allocator_cache_fraction)), the cap being the plan's
-memory cap or, uncapped, the card's memory: the allocator cannot reserve beyond it.
+(config/hardware.py allocator_overhead_fraction). Reserved memory is predicted by
+mist_ds/cost/reserved.py predicted_reserved_bytes: the predicted peak plus the allocator's holes in
+16-bit partitions per ZeRO/offload class, or the peak alone where that would pass the cap (the
+plan's memory cap or, uncapped, the card's memory), since the allocator then releases its cache.
 Runs without expandable segments (NO_EXPANDABLE_SEGMENTS) used an allocator the runtime no longer
 uses; the report scores them apart.
 """
@@ -37,6 +38,7 @@ from mist_ds.config.units import GIB
 from mist_ds.cost import predict_plan
 from mist_ds.cost.kernel_set import KernelSet
 from mist_ds.cost.plan_predict import optimizer_path_of, zero_init_of
+from mist_ds.cost.reserved import predicted_reserved_bytes
 from mist_ds.emit.host import node_need_bytes
 
 
@@ -146,7 +148,7 @@ def score(name: str, source: str, plan_path: Path, run_path: Path, in_sample: tu
     alloc, reserved = stage_peaks(plan, run.peak_allocated_bytes), stage_peaks(plan, run.peak_reserved_bytes)
     rss = stage_peaks(plan, run.host_peak_rss_bytes)
     memory = [{"stage": i, "predicted_bytes": s.peak_memory_bytes, "allocated_bytes": alloc[i],
-               "predicted_reserved_bytes": hw.reserved_bytes(s.peak_memory_bytes, cap),
+               "predicted_reserved_bytes": predicted_reserved_bytes(plan, i, s.peak_memory_bytes, hw, cap),
                "reserved_bytes": reserved[i], "host_predicted_bytes": s.cpu_memory_bytes,
                "host_rss_bytes": rss[i]} for i, s in enumerate(pred.stages)]
     # a plan that keeps state or activations in host memory (every prediction holds the process base)

@@ -190,9 +190,10 @@ class HardwareProfile(StrictModel):
     allocator_cache_fraction: float = Field(default=0.0, ge=0.0, le=1.0)
     """What the caching allocator keeps reserved beyond the allocated peak, as a fraction of it:
     the median max_memory_reserved / max_memory_allocated - 1 of calibration runs (calibration/fit.py).
-    Read only to report reserved memory (HardwareProfile.reserved_bytes: min(cap, predicted peak x
-    (1 + this)), in bench/accuracy/scoring.py and mist_ds.compare); the search never reads it, since
-    the cache is released before an OOM (above). 0.0 = not measured."""
+    Read only to report reserved memory of executors other than stock DeepSpeed (HardwareProfile.
+    reserved_bytes: min(cap, predicted peak x (1 + this)); DeepSpeed stages use the allocator holes
+    of mist_ds/cost/reserved.py); the search never reads it, since the cache is released before an
+    OOM (above). 0.0 = not measured."""
     attention_bwd_tflops: float | None = Field(default=None, gt=0.0)
     """Sustained causal attention backward throughput, TFLOP/s (counting 2.5x the forward FLOPs,
     FlashAttention-2's convention); None when not measured (use attention_tflops)."""

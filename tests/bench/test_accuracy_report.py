@@ -16,6 +16,7 @@ from mist_ds.config import RunReport
 from mist_ds.config.profiles import load_hardware
 from mist_ds.cost import predict_plan
 from mist_ds.cost.kernel_set import EAGER, KernelSet
+from mist_ds.cost.reserved import HOLE_PARTITIONS, stage_num_params
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -55,9 +56,11 @@ def test_score_uses_the_runs_gpu_and_the_current_model(tmp_path):
     row = score(name, "suite", tmp_path / f"{name}.plan.json", tmp_path / f"{name}.run.json", (), {})
     assert row.hardware == "h200" and row.same_plan and row.family == "zero3"
     assert row.time_error == pytest.approx(1 / 1.1 - 1)
-    # reserved is predicted as the peak plus the profile's cache fraction (55 GiB: under the 78 GiB cap)
-    cache = load_hardware("h200").allocator_cache_fraction
-    assert cache > 0 and row.mem_error_reserved == pytest.approx((1 + cache) / 0.95 - 1, abs=1e-6)
+    # reserved is predicted as the peak plus ZeRO-3's holes (cost/reserved.py; 55 GiB: under the 78 GiB cap)
+    plan, hw = pair["plan"], load_hardware("h200")
+    peak = pair["pred"].stages[0].peak_memory_bytes
+    holes = HOLE_PARTITIONS["zero3"] * 2 * stage_num_params(plan.model, plan, 0) / plan.dp
+    assert holes > 0 and row.mem_error_reserved == pytest.approx((1 + holes / peak) / 0.95 - 1, abs=1e-6)
     assert row.mem_error_allocated == pytest.approx(1 / (0.95 * 0.9) - 1, abs=1e-6)
     assert not row.no_expandable_segments and row.unreleased_bytes is None
     assert row.predicted_s == pytest.approx(pair["pred"].iteration_time_s) and row.host_error is None

@@ -1,0 +1,54 @@
+"""mist_ds/cost/reserved.py: the reserved-memory prediction (allocator holes in 16-bit partitions)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bench.accuracy.cases import CASES
+from bench.accuracy.schema import to_plan
+from mist_ds.config.plan import MemoryStrategy
+from mist_ds.config.profiles import load_hardware
+from mist_ds.cost.reserved import HOLE_PARTITIONS, allocator_class, predicted_reserved_bytes, stage_num_params
+from mist_ds.cost.stage import StageCostModel
+from mist_ds.cost.stage_args import plan_stage_args
+
+GIB = 2**30
+
+
+def test_classes_follow_zero_stage_offload_dp_and_pipeline():
+    z = lambda stage, oo=0.0, ow=0.0: MemoryStrategy(zero_stage=stage, offload_optimizer_ratio=oo,  # noqa: E731
+                                                     offload_weights_ratio=ow)
+    assert allocator_class(z(3), dp=1, num_stages=1) == "zero3_dp1"
+    assert allocator_class(z(3), dp=2, num_stages=1) == "zero3"
+    assert allocator_class(z(3, oo=1.0), dp=2, num_stages=1) == "zero3_offload"
+    assert allocator_class(z(1, oo=1.0), dp=1, num_stages=2) == "zero12_offload"   # offload before pipeline
+    assert allocator_class(z(1), dp=1, num_stages=2) == "pipeline"
+    assert allocator_class(z(2), dp=2, num_stages=1) == "zero2"
+    assert set(HOLE_PARTITIONS) >= {allocator_class(z(s), 2, 1) for s in range(4)}
+    assert HOLE_PARTITIONS["zero3_dp1"] == 0.0
+
+
+@pytest.mark.parametrize("name", ["l7-2g-c78-z3-mb2-rc32", "l7-2g-c78-pp2-16x16-z1-rc0x6", "l27-2g-c40-tp2-z1-mb2-rc16"])
+def test_stage_parameters_match_the_cost_models(name):
+    plan, hw = to_plan(CASES[name].knobs), load_hardware("h200")
+    model = StageCostModel(plan.model, hw, plan.seq_len, plan.dtype)
+    for index in range(plan.num_stages):
+        params = float(np.asarray(model.terms(plan_stage_args(plan, index))["params"]).ravel()[0])
+        assert stage_num_params(plan.model, plan, index) == pytest.approx(params, abs=1)
+
+
+def test_holes_are_added_below_the_cap_and_dropped_above_it():
+    plan, hw = to_plan(CASES["l7-2g-c78-z3-mb2-rc32"].knobs), load_hardware("h200")
+    holes = HOLE_PARTITIONS["zero3"] * 2 * stage_num_params(plan.model, plan, 0) / plan.dp
+    assert predicted_reserved_bytes(plan, 0, 50 * GIB, hw) == round(50 * GIB + holes)
+    # past the 78 GiB cap the allocator releases its cache and retries: the allocated peak stays
+    assert predicted_reserved_bytes(plan, 0, 75 * GIB, hw) == 75 * GIB
+    assert predicted_reserved_bytes(plan, 0, 80 * GIB, hw) == 78 * GIB
+    assert predicted_reserved_bytes(plan, 0, 75 * GIB, hw, cap_bytes=100 * GIB) == round(75 * GIB + holes)
+
+
+def test_other_executors_keep_the_profiles_cache_fraction():
+    plan = to_plan(CASES["l7-2g-c78-z3-mb2-rc32"].knobs).model_copy(update={"executor": "mistpipe"})
+    hw = load_hardware("h200")
+    assert predicted_reserved_bytes(plan, 0, 50 * GIB, hw) == hw.reserved_bytes(50 * GIB, 78 * GIB)
