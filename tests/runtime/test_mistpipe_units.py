@@ -196,3 +196,48 @@ def test_deferred_device_updates_are_queued_before_the_previous_block_computes()
         assert log.index(("step_device", u + 1)) < log.index(("compute", u)) \
             < log.index(("finish_unit", u + 1)) < log.index(("compute", u + 1))
     assert log.count(("step_device", 1)) == log.count(("finish_unit", 1)) == 1
+
+
+def test_weight_view_quick_refusal_agrees_with_the_storage_test():
+    from mist_ds.runtime.mistpipe.actoffload import storage_span, weight_view
+
+    base = torch.randn(4096)[16:]  # a buffer that does not start its storage
+    other = torch.randn(4096)
+    span = storage_span(base)
+    tensors = [base, base[100:300].view(10, 20), base[5:405].view(20, 20).t(), base[-8:], base[:0],
+               other, other[10:20], torch.randn(3, 3), base.clone()]
+    for tensor in tensors:
+        assert weight_view(tensor, base, span) == weight_view(tensor, base)
+    assert weight_view(base[100:300].view(10, 20), base, span) is not None
+    assert weight_view(other, base, span) is None and weight_view(other, None, storage_span(None)) is None
+
+
+def test_bind_reuses_its_views_and_follows_the_buffer():
+    env = UnitEnv(streams=Streams(torch.device("cpu")), dtype=torch.float32, dp_group=None,
+                  dp_world=1, dp_rank=0, opt_world=1, pinned=False)
+    params = [torch.nn.Parameter(torch.randn(3, 4)), torch.nn.Parameter(torch.randn(5))]
+    from mist_ds.runtime.mistpipe.unit import FlatUnit
+
+    unit = FlatUnit("u", params, env, managed=True, weight_offload=0.5)
+    slots = [torch.randn(unit.layout.padded_numel + 7) for _ in range(2)]
+    for slot in (slots[0], slots[1], slots[0]):
+        unit.bind(slot)
+        assert params[0].data_ptr() == slot.data_ptr() and params[0].shape == (3, 4)
+        assert torch.equal(params[1].data, slot[12:17])
+        unit.unbind()
+        assert params[0].numel() == 0
+    assert len(unit._views) == 2
+
+
+def test_accumulate_adds_a_non_contiguous_gradient_elementwise():
+    env = UnitEnv(streams=Streams(torch.device("cpu")), dtype=torch.float32, dp_group=None,
+                  dp_world=1, dp_rank=0, opt_world=1, pinned=False)
+    params = [torch.nn.Parameter(torch.randn(4, 6)), torch.nn.Parameter(torch.randn(6))]
+    from mist_ds.runtime.mistpipe.unit import FlatUnit
+
+    unit = FlatUnit("u", params, env)
+    grad = torch.randn(6, 4).t()  # shape (4, 6), column-major
+    unit.accumulate(0, grad)
+    unit.accumulate(0, grad)
+    assert torch.equal(unit.acc_dev[:24], (grad + grad).reshape(-1))
+    assert not unit.acc_dev[24:].any()

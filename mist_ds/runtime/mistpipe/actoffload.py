@@ -49,8 +49,25 @@ class WeightView:
     offset: int
 
 
-def weight_view(tensor: torch.Tensor, base: torch.Tensor) -> WeightView | None:
-    """A WeightView of `tensor` when it lives in `base`'s storage, else None."""
+def storage_span(base: torch.Tensor | None) -> tuple[int, int] | None:
+    """[first, last] byte address of `base`'s storage (None: no base): `weight_view`'s quick test."""
+    if base is None:
+        return None
+    storage = base.untyped_storage()
+    return storage.data_ptr(), storage.data_ptr() + storage.nbytes()
+
+
+def weight_view(tensor: torch.Tensor, base: torch.Tensor, span: tuple[int, int] | None = None
+                ) -> WeightView | None:
+    """A WeightView of `tensor` when it lives in `base`'s storage, else None. With `span`
+    (storage_span(base)), a tensor whose data pointer lies outside it is refused at once: storages
+    alive at once never overlap, so it cannot be in base's storage (the full test, storage
+    objects and a device comparison, cost ~2 us per saved tensor: bench/engine/host_hooks.py).
+    An empty tensor's data pointer is 0: it takes the full test."""
+    if span is not None:
+        pointer = tensor.data_ptr()
+        if pointer and not span[0] <= pointer <= span[1]:
+            return None
     if base is None or tensor.device != base.device:
         return None
     if tensor.untyped_storage().data_ptr() != base.untyped_storage().data_ptr():
@@ -65,9 +82,12 @@ def rebuild(view: WeightView, base: torch.Tensor) -> torch.Tensor:
 
 
 def identity(tensor: torch.Tensor) -> tuple:
-    """What makes two saved tensors the same data while both are alive."""
-    return (tensor.untyped_storage().data_ptr(), tensor.storage_offset(), tuple(tensor.shape),
-            tuple(tensor.stride()), tensor.dtype, tensor._version)
+    """What makes two saved tensors the same data while both are alive: storages alive at once
+    never overlap, so an equal data pointer means the same storage and offset (what the storage's
+    own pointer and the offset said before, for ~1 us more per saved tensor). An empty tensor's
+    pointer is 0: the tensor object stands for it."""
+    return (tensor.data_ptr() or id(tensor), tensor.shape, tensor.stride(), tensor.dtype,
+            tensor._version)
 
 
 class ActivationOffloader:
@@ -94,7 +114,8 @@ class ActivationOffloader:
     def pack(self, key: tuple[int, int], tensor: torch.Tensor) -> Packed:
         """Start copying `tensor` to a pinned buffer (d2h stream); autograd keeps the Packed."""
         self.num_saved += 1
-        seen = self._open.get(identity(tensor))
+        ident = identity(tensor)
+        seen = self._open.get(ident)
         if seen is not None:
             seen.refs += 1
             return seen
@@ -107,7 +128,7 @@ class ActivationOffloader:
             stored = streams.record(OUT)
         packed = Packed(host=host, shape=tensor.shape, stored=stored)
         self.records.setdefault(key, []).append(packed)
-        self._open[identity(tensor)] = packed
+        self._open[ident] = packed
         self._alive.append(tensor)
         self.packed_bytes += tensor.numel() * tensor.element_size()
         self.num_packed += 1

@@ -24,7 +24,7 @@ import torch.distributed as dist
 from torch import nn
 
 from mist_ds.runtime.mistpipe.actoffload import (ActivationOffloader, Packed, WeightView, rebuild,
-                                                 weight_view)
+                                                 storage_span, weight_view)
 from mist_ds.runtime.mistpipe.memory import StageMemory
 from mist_ds.runtime.mistpipe.optimizer import ShardedAdam
 from mist_ds.runtime.mistpipe.streams import DeviceSlots, PinnedPool
@@ -99,6 +99,8 @@ class StageRuntime:
         self.pool = PinnedPool(self.streams, env.pinned)
         self.offloader = ActivationOffloader(self.streams, self.pool, min_offload_numel)
         self.offloaded = self._offloaded_blocks(memory.num_offloaded_layers)
+        self._offloaded_below = [max((j for j in self.offloaded if j < u), default=None)
+                                 for u in range(len(self.blocks))]
         counted = [env_spans for env_spans in
                    (u.layout.shard_ranges(env.opt_rank, counted_spans(u, tp_rank)) for u in self.units)]
         self.optimizer = ShardedAdam(self.units, env, hyper, memory.offload_optimizer_ratio, clip,
@@ -172,9 +174,11 @@ class StageRuntime:
         if getattr(self.blocks[u], "recompute", False) or not (unit.managed or offload):
             return nullcontext()  # recomputed blocks save only their input (torch checkpoint)
         key = (self.pass_id, u)
+        base = self._weights_base(u)  # bound by _forward_begin; released only after the forward
+        span = storage_span(base)
 
         def pack(tensor):
-            view = weight_view(tensor, self._weights_base(u))
+            view = weight_view(tensor, base, span)
             if view is not None and unit.managed:
                 self.num_weight_views += 1
                 return view
@@ -293,9 +297,9 @@ class StageRuntime:
         if u > 0:
             self._prefetch_weights(u - 1)
             self._prefetch_staging(u - 1)
-        below = [j for j in self.offloaded if j < u]
-        if below:  # the next offloaded block, however many kept blocks lie in between
-            self.offloader.prefetch((pass_id, max(below)))
+        below = self._offloaded_below[u]
+        if below is not None:  # the next offloaded block, however many kept blocks lie in between
+            self.offloader.prefetch((pass_id, below))
 
     def _on_grad(self, u: int, i: int, param: nn.Parameter) -> None:
         self.units[u].accumulate(i, param.grad)

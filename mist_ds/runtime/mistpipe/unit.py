@@ -77,6 +77,7 @@ class FlatUnit:
         self.layout: UnitLayout = unit_layout(offsets[-1], env.opt_world, grad_offload)
         full = flatten_params(params, self.layout.padded_numel, env.device, env.dtype)
         self.initial_shard = self.shard_of(full)  # the optimizer builds its fp32 master from it
+        self._views: dict[int, tuple[torch.Tensor, list[torch.Tensor]]] = {}  # bind's, per buffer
         self.full = None if managed else full
         self._empty = torch.empty(0, device=env.device, dtype=env.dtype)
         if managed:
@@ -95,6 +96,9 @@ class FlatUnit:
         self.dev_numel = sum(s.numel for s in sections if not s.on_host)
         self.host_numel = self.layout.padded_numel - self.dev_numel
         self.acc_dev = torch.zeros(self.dev_numel, device=env.device, dtype=env.accum_dtype)
+        # accumulate's destination of each parameter wholly in the device section, shaped like it
+        self._acc_views = [self.acc_dev[start:end].view(shape) if end <= self.dev_numel else None
+                           for (start, end), shape in zip(self.spans, self.shapes)]
         self.acc_host = host_buffer(self.host_numel, env.accum_dtype, env.pinned)
         self.staging: torch.Tensor | None = None  # device slot holding the host section in backward
         self.fresh = True  # no micro-batch has accumulated since the last reduction
@@ -115,9 +119,16 @@ class FlatUnit:
 
     # ---- weights
     def bind(self, full: torch.Tensor) -> None:
-        """Point every parameter at its place in `full` (the flat weights)."""
-        for param, (start, end), shape in zip(self.params, self.spans, self.shapes):
-            param.data = full[start:end].view(shape)
+        """Point every parameter at its place in `full` (the flat weights). The views of each
+        buffer are made once (a managed unit is bound to the same few device slots twice per
+        micro-batch; slicing and viewing them again cost ~1 us a parameter, host_hooks.py)."""
+        cached = self._views.get(id(full))
+        if cached is None or cached[0] is not full:  # the buffer is kept: its id stays its own
+            cached = (full, [full[start:end].view(shape)
+                             for (start, end), shape in zip(self.spans, self.shapes)])
+            self._views[id(full)] = cached
+        for param, view in zip(self.params, cached[1]):
+            param.data = view
 
     def unbind(self) -> None:
         """Detach the parameters from any full buffer (a managed unit between uses)."""
@@ -211,7 +222,12 @@ class FlatUnit:
 
     def accumulate(self, index: int, grad: torch.Tensor) -> None:
         """Add parameter `index`'s fresh gradient into the accumulation buffer(s)."""
-        self.clear_reduced()
+        if self.needs_zero:
+            self.clear_reduced()
+        dest = self._acc_views[index]
+        if dest is not None:  # the same elements as the flat path below, without its views
+            dest.add_(grad)
+            return
         start, end = self.spans[index]
         flat, split = grad.reshape(-1), self.dev_numel
         if start < split:
