@@ -9,9 +9,8 @@ measured profile's provenance:
 * CPU Adam: params/s interpolated in thread count. The deepspeed launcher leaves OMP_NUM_THREADS
   unset unless --bind_cores_to_rank (launcher/launch.py; emit/launch.py does not pass it), so every
   rank's DeepSpeedCPUAdam runs OpenMP threads on all host_cpu_cores, and the node's ranks step at the
-  same time: they share the node's rate at host_cpu_cores threads, each getting 1/GPUs-per-node of it.
-  (Measured on 2xH200, l7-2g-c40-b4-z1-off1-rc32: 3.48 s/iter, which the single-process 16-thread
-  rate the former rule gave under-predicted by 44%.)
+  same time: each gets an equal share of the node's best one-process rate (Rates.cpu_adam_s; measured
+  with 2 processes x 32 threads at once in bench/results/engine/s4_offload/host_step.json).
 * copies from pageable host memory: the profile's calibrated pageable_h2d_bandwidth_gbps shared by
   the node's ranks (the pinned rate while it is not calibrated).
 * GPU Adam: the measured fused-Adam rate, else the adam_step kernel bandwidth over the bytes
@@ -87,8 +86,20 @@ class Rates:
         return np.where(nbytes > 0, self.hw.pcie_latency_s + nbytes / rate, 0.0)
 
     def cpu_adam_s(self, params):
-        """DeepSpeedCPUAdam step time of `params` fp32 parameters on this rank's share of the node."""
-        return np.asarray(params, float) / self.cpu_adam_params_per_s
+        """DeepSpeedCPUAdam step time of `params` fp32 parameters on one rank while all the node's
+        ranks step at once (module docstring): an equal share of the node's throughput, the best rate
+        of the profile's one-process curve (Adam is bound by host memory bandwidth, 28 bytes per
+        parameter). The curve's 32-thread point (2.81e9/s, below the 16-thread 5.15e9/s on the
+        32-vCPU H200 host) is one process oversubscribing the host, not the node's limit: measured,
+        bench/results/engine/s4_offload/host_step.json (2 processes x 32 threads at once, 355.8M
+        elements each) gives 0.401 ns per element per process, where this rule gives 0.389 ns and the
+        former one (the 32-thread rate split between the 2 ranks) 0.712 ns. With one rank the rule
+        takes the best point (0.194 ns): not measured in a training process; the 1-GPU offload runs
+        (g13-1g-c24-s2048-z1/z2-off1-mb2) fit it, the 32-thread point over-predicts them by 25-30%
+        (bench/accuracy/ZERO3_OFFLOAD.md)."""
+        samples = sorted(self.hw.cpu_adam, key=lambda s: s.num_threads)
+        rate = max(s.params_per_s for s in samples) / self.ranks_per_node
+        return np.asarray(params, float) / rate
 
     def pageable_h2d_s(self, nbytes):
         """Host-to-device copy from pageable memory on this rank's share of the node's rate."""

@@ -14,6 +14,7 @@ from mist_ds.cost.layer_time import block_launches, block_times
 from mist_ds.cost.host_memory import host_peak_bytes
 from mist_ds.cost.kernel_set import KernelChoice, KernelSet
 from mist_ds.cost.memory import ELEM, SUB_GROUP_ELEMENTS
+from mist_ds.cost.mistpipe_step import HOST_BF16_PER_ADAM, HOST_CLIP_PER_ADAM
 from mist_ds.cost.shapes import (layer_shapes, param_tensor_stats, pinned_tensor_bytes,
                                  pinned_weight_rounding, vocab_shard)
 from mist_ds.cost.stage_args import StageArgs
@@ -277,7 +278,16 @@ class StageCostModel:
         p["step_comm"] = (rt.collective_s("all_reduce", t["dp_ar_step_bytes"], dp, inter)
                           + rt.collective_s("all_gather", t["dp_ag_step_bytes"], dp, inter))
         p["gpu_adam"], p["step_copies"] = rt.gpu_adam_s(t["gpu_adam_params"]), rt.copy_s(t["step_copy_bytes"])
-        p["cpu_adam"] = rt.cpu_adam_s(t["cpu_adam_params"])
+        # the host's passes beside DeepSpeedCPUAdam, on the same thread, every step: the fp32 gradient
+        # is scaled in place before Adam (unscale_and_clip_grads `mul_` on the CPU gradient, clipping
+        # or not: stage3.py step per CPU sub-group, stage_1_and_2.py step) and, where cost/work.py
+        # cpu_host16_params says so, the updated master is converted to 16 bits on the host. Both
+        # measured with the node's ranks at once as fractions of Adam's time
+        # (bench/results/engine/s4_offload/host_step.json clip_mul, to_bf16: mistpipe_step.py
+        # HOST_CLIP_PER_ADAM, HOST_BF16_PER_ADAM)
+        adam_param_s = rt.cpu_adam_s(1.0)
+        p["cpu_adam"] = adam_param_s * (t["cpu_adam_params"] * (1 + HOST_CLIP_PER_ADAM)
+                                        + t["cpu_host16_params"] * HOST_BF16_PER_ADAM)
         p["step_transfers"] = (rt.d2h_s(t["opt_d2h_bytes"]) + rt.h2d_s(t["opt_h2d_bytes"])
                                + rt.pageable_h2d_s(t["pageable_h2d_bytes"])
                                # the host thread's blocking write-back of the GPU sub-groups under
@@ -285,7 +295,26 @@ class StageCostModel:
                                # mirror copy (pageable, converted on the CPU; its D2H rate is unmeasured)
                                + rt.pageable_h2d_s(t["pageable_d2h_bytes"]))
         p["host_step"] = np.broadcast_to(hw.host_step_overhead_s, np.shape(busy))
+        p["boundary_mb"] = self._boundary(p, t)
         return p
+
+    def _boundary(self, p, t):
+        """What ZeRO-3 optimizer offload adds to the last micro-batch of a step (per step): its
+        backward also copies the CPU sub-groups' fp32 gradients out (cost/work.py boundary_d2h_bytes).
+        Every copy of partition_grads runs on reduce_and_partition_stream (stage3.py
+        __reduce_and_partition_ipg_grads: `with stream(self.reduce_and_partition_stream)`), one
+        stream, so the 16-bit round trip (h2d_mb + d2h_mb) and the fp32 copy run one after another,
+        beside the backward (offload_param's weight copies run on the all-gather stream instead), and the backward's epilogue waits for them
+        (independent_gradient_partition_epilogue: reduce_and_partition_stream.synchronize()): the
+        step pays what the longer stream adds beyond the backward. The backward counted is its block,
+        head and embedding gradient compute only (two thirds of head and embedding, as forward_share),
+        not its recomputed forwards or host time: the search requires a step term that recompute and
+        activation offload leave unchanged (tests/search/test_monotone.py), so this bound is the
+        larger of the two possible charges."""
+        backward = p["blocks_bwd_mb"] + (p["head_mb"] + p["embedding_mb"]) * 2 / 3
+        stream = self.rates.h2d_s(t["h2d_mb_bytes"]) + self.rates.d2h_s(t["d2h_mb_bytes"])
+        extra = self.rates.d2h_s(t["boundary_d2h_bytes"])
+        return np.maximum(stream + extra - backward, 0.0) - np.maximum(stream - backward, 0.0)
 
     def _host_parts(self, p, t, layers, recomputed, tp, dp, inter) -> None:
         """The host side of a micro-batch and the stable time it leaves (adds to `p`): per pass,
@@ -352,12 +381,12 @@ class StageCostModel:
         copy_x = exposed * p["weight_h2d_host_mb"] / host
         return {
             "stable_time_s": stable, "forward_time_s": stable * p["forward_share"],
-            "delta_time_s": step_comm + optimizer + self.hw.host_step_overhead_s,
+            "delta_time_s": step_comm + optimizer + p["boundary_mb"] + self.hw.host_step_overhead_s,
             "compute_s": g * (busy_compute + exposed - fetch_x - copy_x), "recompute_s": g * recompute,
             "tp_comm_s": g * tp_mb,
             "dp_comm_s": g * (extra * share_dp + fetch_x + p["rs_serial_mb"]) + step_comm,
             "offload_s": (g * (extra * (1 - share_dp) + sync_xfer + copy_x)
-                          + np.where(cpu_wins, transfers, 0.0)),
+                          + np.where(cpu_wins, transfers, 0.0) + p["boundary_mb"]),
             "optimizer_s": np.where(cpu_wins, cpu_adam, gpu_opt) + self.hw.host_step_overhead_s,
         }
 

@@ -92,7 +92,17 @@ def comm_exprs(model: ModelSpec, seq_len: int) -> dict[str, sp.Expr]:
         "d2h_mb_bytes": Z3 * OF * ELEM * n / dp,
         # ... or synchronous (ZeRO-2 offload accumulating per parameter, both directions)
         "sync_offload_mb_bytes": Z2 * OF * GA * ELEM * n / dp,
-        "opt_d2h_bytes": FP32 * n * shard * oo,
+        # ZeRO-1/2: the fp32 gradient partition out at the boundary, charged to the step
+        "opt_d2h_bytes": FP32 * n * shard * oo * (1 - Z3),
+        # ZeRO-3: the CPU sub-groups' fp32 gradients leave during the LAST micro-batch's backward:
+        # partition_grads (stage3.py), on reduce_and_partition_stream, calls
+        # _offload_grad_partition_at_boundary while is_gradient_accumulation_boundary() (the engine
+        # sets it before that backward, engine.py _backward_prologue), which upcasts the accumulated
+        # partition on the GPU and copies it non_blocking into the pinned fp32 .grad of its sub-group
+        # (initialize_optimizer_states: pinned when offload_optimizer.pin_memory); the epilogue
+        # synchronizes that stream (independent_gradient_partition_epilogue). Same stream, so serial
+        # with that backward's 16-bit round trip below (cost/stage.py _time_parts boundary_mb)
+        "boundary_d2h_bytes": FP32 * Z3 * n * shard * oo,
         "opt_h2d_bytes": ELEM * (Z1 + Z2) * n * shard * oo,
         # (with offload_param the 16-bit partition stays on the CPU: no write-back copy)
         "pageable_h2d_bytes": ELEM * Z3 * (1 - ow) * n * shard * oo,
@@ -134,4 +144,10 @@ def comm_exprs(model: ModelSpec, seq_len: int) -> dict[str, sp.Expr]:
         # optimizer work (parameters updated on GPU / CPU)
         "gpu_adam_params": n * shard * (1 - oo),
         "cpu_adam_params": n * shard * oo,
+        # ... of which the host converts the updated fp32 master into a pinned 16-bit CPU buffer:
+        # ZeRO-1/2 offload (stage_1_and_2.py step: param_buffer_of_bit16_for_cpu_offload_groups
+        # .copy_(fp32_partition), then a non_blocking H2D) and ZeRO-3 with offload_param (the CPU
+        # sub-groups' _reassign_or_swap_out_partitioned_parameters copies into the pinned CPU 16-bit
+        # partition); ZeRO-3 without it converts inside the pageable write-back (pageable_h2d_bytes)
+        "cpu_host16_params": n * shard * oo * (1 - Z3 * (1 - ow)),
     }
