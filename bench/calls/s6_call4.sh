@@ -23,3 +23,8 @@ git checkout mist_ds/config/executors.py 2>/dev/null || true
 timeout 150 python3 -m mist_ds.profile --sections interference,copies --out $R/h200_interference.json --fallback h200 \
   --host-memory-gib 256 > $R/profile.log 2>&1; echo "rc $?" >> $R/profile.log
 pack
+# mistpipe's per-block hook host time with real CUDA calls (bench/engine/host_hooks.py; the CPU run leaves out every
+# stream/event call and launch): the per-block host term the mistpipe cost model lacks (STEP_TIMELINE.md section 6)
+timeout 120 python3 bench/engine/host_hooks.py --device cuda --out $R/host_hooks_cuda.json > $R/host_hooks_cuda.log 2>&1
+echo "rc $?" >> $R/host_hooks_cuda.log
+pack

@@ -1,6 +1,7 @@
 """Host time of mistpipe's per-block hooks (runtime/mistpipe/stage.py), on the CPU, per block pass.
 
     PYTHONPATH=$PWD DS_ACCELERATOR=cpu python3 bench/engine/host_hooks.py --out host_hooks.json
+    PYTHONPATH=$PWD python3 bench/engine/host_hooks.py --device cuda --out host_hooks_cuda.json   # on a GPU
 
 A stack of `--blocks` TransformerBlocks (GPT family, hidden `--hidden`, tiny so that compute is
 negligible) runs forward + backward under a StageRuntime built as tests/runtime/test_mistpipe_units.py
@@ -18,7 +19,9 @@ What the CPU number leaves out (CPU streams are absent, events None, copies sync
 CUDA stream call (event create/record, wait_event, wait_stream, record_stream, stream context
 switches) and the launch cost of each device op the hooks queue (copy_, zero_, add_, empty); the
 CPU copies of the tiny buffers stand in for those launches. The `stream_calls` and `device_ops`
-columns count them per block pass, so that a GPU per-call cost times the count adds the rest.
+columns count them per block pass, so that a GPU per-call cost times the count adds the rest;
+`--device cuda` measures the same hooks with the real calls (pinned host buffers, CUDA streams), and
+its `overhead` includes the tiny stack's kernel time on the device.
 """
 
 from __future__ import annotations
@@ -76,12 +79,13 @@ def stack(model: ModelSpec, recompute: bool) -> torch.nn.Sequential:
                                  for i in range(model.num_layers)])
 
 
-def runtime(module: torch.nn.Module, fields: dict) -> StageRuntime:
+def runtime(module: torch.nn.Module, fields: dict, device: torch.device) -> StageRuntime:
     fields = dict(fields)
     if fields.pop("offload_all", False):
         fields["num_offloaded_layers"] = len(module)
-    env = UnitEnv(streams=Streams(torch.device("cpu")), dtype=torch.float32, dp_group=None,
-                  dp_world=1, dp_rank=0, opt_world=1, pinned=False)
+    cuda = device.type == "cuda"
+    env = UnitEnv(streams=Streams(device), dtype=torch.float32, dp_group=None,
+                  dp_world=1, dp_rank=0, opt_world=1, pinned=cuda)
     return StageRuntime(module, StageMemory(**fields), env, hyper=HYPER, clip=1.0, mp_group=None,
                         tp_rank=0, is_block=lambda m: isinstance(m, TransformerBlock),
                         min_offload_numel=1)  # on a GPU every saved activation is big enough
@@ -93,9 +97,17 @@ def one_pass(model, rt, x) -> tuple[float, float]:
         rt.begin_pass()
     start = time.perf_counter()
     loss = model(x).sum()
+    _sync(x)
     mid = time.perf_counter()
     loss.backward()
+    _sync(x)
     return mid - start, time.perf_counter() - mid
+
+
+def _sync(x: torch.Tensor) -> None:
+    """Wait for the device (CUDA runs: a pass's wall time includes its queued work)."""
+    if x.is_cuda:
+        torch.cuda.synchronize(x.device)
 
 
 def best_round(model, rt, x, passes: int, repeats: int) -> tuple[float, float]:
@@ -188,15 +200,16 @@ def measure(name: str, args, plain_cache: dict) -> dict:
     """Overhead, hook breakdown and CUDA-call counts of one configuration, per block pass."""
     recompute, fields = CONFIGS[name]
     model_spec, n = spec(args.hidden, args.blocks), args.blocks
-    x = torch.randn(args.micro_batch, args.seq, args.hidden, requires_grad=True)
-    base = stack(model_spec, recompute)
+    device = torch.device(args.device)
+    x = torch.randn(args.micro_batch, args.seq, args.hidden, device=device, requires_grad=True)
+    base = stack(model_spec, recompute).to(device)
     if recompute not in plain_cache:
         plain = copy.deepcopy(base)
         one_pass(plain, None, x)
         plain_cache[recompute] = (best_round(plain, None, x, args.passes, args.repeats),
                                   ops_of_a_pass(plain, None, x))
     (plain_f, plain_b), (plain_fops, plain_bops) = plain_cache[recompute]
-    rt = runtime(base, fields)
+    rt = runtime(base, fields, device)
     for _ in range(3):  # warm-up: slots, pools, a non-fresh gradient section
         one_pass(base, rt, x)
     fwd, bwd = best_round(base, rt, x, args.passes, args.repeats)
@@ -259,6 +272,8 @@ def main(argv=None) -> dict:
     parser.add_argument("--passes", type=int, default=20)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--device", default="cpu", help="cpu, or cuda: the hooks' host time with real "
+                        "CUDA stream, event and launch calls (what the CPU run leaves out)")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     names = args.configs.split(",")
