@@ -10,17 +10,11 @@ import numpy as np
 
 from mist_ds.config.executors import MISTPIPE
 from mist_ds.cost.memory import ELEM, FP32
-from mist_ds.cost.rates import Rates
+from mist_ds.cost.rates import HOST_BF16_PER_ADAM, HOST_CLIP_PER_ADAM, HOST_CONCURRENCY, Rates
 
 SWAP_IN_BYTES, SWAP_OUT_BYTES = 4 * FP32, 3 * FP32  # swapadam.py: master, m, v, grad in; master, m, v out
 PATHS = ("gpu_swap", "cpu_adam")
 DEFAULT_PATH = "gpu_swap"  # what the engine runs when nothing says otherwise (runtime/mistpipe/engine.py)
-# The host side of the cpu_adam path, bench/results/engine/s4_offload/host_step.json (355.8M fp32
-# elements per rank, 2 ranks x 16 threads at once, the 32-core H200 host): DeepSpeedCPUAdam 0.343
-# ns/element where the profile's one-process 16-thread rate says 0.194 (profiles/h200.json cpu_adam:
-# ranks stepping together get 0.566 of it, memory bandwidth), the fp32 -> 16-bit copy 0.106 ns and the
-# clip multiply 0.095 ns: 0.31 and 0.28 of Adam's time. (The host norm, 0.323 ns, is gone: optimizer.py.)
-HOST_CONCURRENCY, HOST_BF16_PER_ADAM, HOST_CLIP_PER_ADAM = 0.566, 0.31, 0.28
 
 
 def host_adam_rate(rt: Rates) -> float:

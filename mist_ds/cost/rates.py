@@ -30,6 +30,13 @@ from mist_ds.config.hw_lookup import (bus_factor, collective_fit, interference_s
 
 CHANNELS = ("compute", "nccl", "h2d", "d2h")
 ADAM_BYTES_PER_PARAM = 4 * 4 + 3 * 4 + 2  # read p, g, m, v; write p, m, v (fp32); write 16-bit p
+# The host's work beside DeepSpeedCPUAdam, bench/results/engine/s4_offload/host_step.json (355.8M fp32
+# elements per rank, 2 ranks x 16 threads at once, the 32-core H200 host): DeepSpeedCPUAdam 0.343
+# ns/element where the profile's one-process 16-thread rate says 0.194 (profiles/h200.json cpu_adam:
+# ranks stepping together get 0.566 of it, memory bandwidth), the fp32 -> 16-bit copy 0.106 ns and the
+# clip multiply 0.095 ns: 0.31 and 0.28 of Adam's time. Read by the stock model (cost/stage.py) and
+# mistpipe's cpu_adam path (cost/mistpipe_step.py).
+HOST_CONCURRENCY, HOST_BF16_PER_ADAM, HOST_CLIP_PER_ADAM = 0.566, 0.31, 0.28
 
 
 class Rates:
@@ -40,9 +47,11 @@ class Rates:
         self._fits: dict[tuple[str, str, int], tuple[float, float]] = {}
         self.threads = hw.host_cpu_cores
         self.ranks_per_node = max(1, gpus_per_node)
+        # cpu_adam_s: the best rate the host's cores reach (the curve up to host_cpu_cores), shared
         samples = sorted(hw.cpu_adam, key=lambda s: s.num_threads)
-        self.cpu_adam_params_per_s = float(np.interp(
-            self.threads, [s.num_threads for s in samples], [s.params_per_s for s in samples])) / self.ranks_per_node
+        at_cores = float(np.interp(self.threads, [s.num_threads for s in samples], [s.params_per_s for s in samples]))
+        self.cpu_adam_params_per_s = max([at_cores] + [s.params_per_s for s in samples
+                                                        if s.num_threads <= self.threads]) / self.ranks_per_node
         self.pageable_h2d_bytes_per_s = (None if hw.pageable_h2d_bandwidth_gbps is None
                                          else hw.pageable_h2d_bandwidth_gbps * 1e9 / self.ranks_per_node)
         self.gpu_adam_params_per_s = hw.gpu_adam_params_per_s or (
@@ -88,7 +97,8 @@ class Rates:
     def cpu_adam_s(self, params):
         """DeepSpeedCPUAdam step time of `params` fp32 parameters on one rank while all the node's
         ranks step at once (module docstring): an equal share of the node's throughput, the best rate
-        of the profile's one-process curve (Adam is bound by host memory bandwidth, 28 bytes per
+        of the profile's one-process curve at up to host_cpu_cores threads (a smaller host, --cpu-cores,
+        reaches less of it; Adam is bound by host memory bandwidth, 28 bytes per
         parameter). The curve's 32-thread point (2.81e9/s, below the 16-thread 5.15e9/s on the
         32-vCPU H200 host) is one process oversubscribing the host, not the node's limit: measured,
         bench/results/engine/s4_offload/host_step.json (2 processes x 32 threads at once, 355.8M
@@ -97,9 +107,7 @@ class Rates:
         takes the best point (0.194 ns): not measured in a training process; the 1-GPU offload runs
         (g13-1g-c24-s2048-z1/z2-off1-mb2) fit it, the 32-thread point over-predicts them by 25-30%
         (bench/accuracy/ZERO3_OFFLOAD.md)."""
-        samples = sorted(self.hw.cpu_adam, key=lambda s: s.num_threads)
-        rate = max(s.params_per_s for s in samples) / self.ranks_per_node
-        return np.asarray(params, float) / rate
+        return np.asarray(params, float) / self.cpu_adam_params_per_s
 
     def pageable_h2d_s(self, nbytes):
         """Host-to-device copy from pageable memory on this rank's share of the node's rate."""

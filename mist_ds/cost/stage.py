@@ -14,11 +14,10 @@ from mist_ds.cost.layer_time import block_launches, block_times
 from mist_ds.cost.host_memory import host_peak_bytes
 from mist_ds.cost.kernel_set import KernelChoice, KernelSet
 from mist_ds.cost.memory import ELEM, SUB_GROUP_ELEMENTS
-from mist_ds.cost.mistpipe_step import HOST_BF16_PER_ADAM, HOST_CLIP_PER_ADAM
 from mist_ds.cost.shapes import (layer_shapes, param_tensor_stats, pinned_tensor_bytes,
                                  pinned_weight_rounding, vocab_shard)
 from mist_ds.cost.stage_args import StageArgs
-from mist_ds.cost.rates import Rates
+from mist_ds.cost.rates import HOST_BF16_PER_ADAM, HOST_CLIP_PER_ADAM, Rates
 
 PERSISTENCE_THRESHOLD = STOCK_DEEPSPEED.constants.stage3_param_persistence_threshold
 HOST_DEFAULTS = ("pinned_accumulated", "pinned_param_partitions")
@@ -283,7 +282,7 @@ class StageCostModel:
         # or not: stage3.py step per CPU sub-group, stage_1_and_2.py step) and, where cost/work.py
         # cpu_host16_params says so, the updated master is converted to 16 bits on the host. Both
         # measured with the node's ranks at once as fractions of Adam's time
-        # (bench/results/engine/s4_offload/host_step.json clip_mul, to_bf16: mistpipe_step.py
+        # (bench/results/engine/s4_offload/host_step.json clip_mul, to_bf16: rates.py
         # HOST_CLIP_PER_ADAM, HOST_BF16_PER_ADAM)
         adam_param_s = rt.cpu_adam_s(1.0)
         p["cpu_adam"] = adam_param_s * (t["cpu_adam_params"] * (1 + HOST_CLIP_PER_ADAM)

@@ -284,7 +284,8 @@ def test_cpu_adam_host_step_matches_host_step_json():
     """The cpu_adam path's host side on the H200 profile, 2 ranks: Adam + 16-bit copy of 355.8M
     elements = 0.122 + 0.038 s measured (bench/results/engine/s4_offload/host_step.json, 16 threads
     per rank), within 5%."""
-    from mist_ds.cost.mistpipe_step import HOST_BF16_PER_ADAM, host_adam_rate
+    from mist_ds.cost.mistpipe_step import host_adam_rate
+    from mist_ds.cost.rates import HOST_BF16_PER_ADAM
     from mist_ds.cost.rates import Rates
 
     n = 355_758_080
