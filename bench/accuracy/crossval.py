@@ -28,6 +28,7 @@ import argparse
 import datetime
 import json
 import random
+import re
 import statistics
 import sys
 import time
@@ -156,16 +157,16 @@ def run_fold(fold: Fold, runs: list[Run], start: HardwareProfile, shipped: Hardw
         for name in names:
             run = by_name[name]
             predicted, err = error(run.pair, profile)
-            rows.append({"name": name, "role": role, "family": run.family, "workload": run.workload,
-                         "gpus": run.gpus, "measured_s": run.pair.run.median_iteration_time_s,
-                         "predicted_s": predicted, "error": err, "shipped_error": error(run.pair, shipped)[1]})
+            rows.append({"name": name, "role": role, "predicted_s": round(predicted, 5), "error": round(err, 5),
+                         "shipped_error": round(error(run.pair, shipped)[1], 5)})
     test = [r for r in rows if r["role"] == "test"]
-    families = sorted({r["family"] for r in test})
+    family = {r.name: r.family for r in runs}
+    families = sorted({family[r["name"]] for r in test})
     return {"label": fold.label, **fitted, "fit_s": round(time.monotonic() - began, 1),
             "train": stats([r["error"] for r in rows if r["role"] == "train"]),
             "test": stats([r["error"] for r in test]), "test_shipped": stats([r["shipped_error"] for r in test]),
-            "test_families": {f: {"fitted": stats([r["error"] for r in test if r["family"] == f]),
-                                  "shipped": stats([r["shipped_error"] for r in test if r["family"] == f])}
+            "test_families": {f: {"fitted": stats([r["error"] for r in test if family[r["name"]] == f]),
+                                  "shipped": stats([r["shipped_error"] for r in test if family[r["name"]] == f])}
                               for f in families},
             "runs": rows}
 
@@ -202,9 +203,9 @@ def _mm(s: dict) -> str:
     return f"{_pct(s['median'])} / {_pct(s['max'])}"
 
 
-def split_lines(split: str, result: list[dict]) -> list[str]:
+def split_lines(split: str, result: list[dict], labels: dict[str, dict]) -> list[str]:
     """Markdown for one split: the folds with their fitted values and errors, the test group by
-    family, and each run's held-out error."""
+    family, and each run's held-out error (`labels`: run -> family, measured_s)."""
     heads = [UNITS[t][0] for t in TIME_TERMS]
     lines = [f"## Split `{split}`", "",
              "| fold | train runs | test runs | " + " | ".join(heads) + " | train median / max | "
@@ -222,8 +223,9 @@ def split_lines(split: str, result: list[dict]) -> list[str]:
     lines += ["", "Held-out runs (each run's error in the fold that tests it):", "",
               "| run | family | fold | measured s | predicted s | error | shipped profile |", "|---|---|---|---|---|---|---|"]
     tested = sorted(((r, f["label"]) for f in result for r in f["runs"] if r["role"] == "test"),
-                    key=lambda item: (item[0]["family"], item[0]["name"], item[1]))
-    lines += [f"| {r['name']} | {r['family']} | {label} | {r['measured_s']:.3f} | {r['predicted_s']:.3f} | "
+                    key=lambda item: (labels[item[0]["name"]]["family"], item[0]["name"], item[1]))
+    lines += [f"| {r['name']} | {labels[r['name']]['family']} | {label} | {labels[r['name']]['measured_s']:.3f} | "
+              f"{r['predicted_s']:.3f} | "
               f"{100 * r['error']:+.1f}% | {100 * r['shipped_error']:+.1f}% |" for r, label in tested]
     return lines + [""]
 
@@ -258,8 +260,14 @@ def render(data: dict) -> str:
         lines.append(f"| {split} | {p['folds']} | {p['fitted']['n']} | {_mm(p['fitted'])} | {_mm(p['shipped'])} |")
     lines.append("")
     for split, result in data["splits"].items():
-        lines += split_lines(split, result)
+        lines += split_lines(split, result, data["runs"])
     return "\n".join(lines)
+
+
+def to_json(data: dict) -> str:
+    """`data` as indented JSON with each run row of a fold on one line (rows hold scalars only)."""
+    text = json.dumps(data, indent=1)
+    return re.sub(r'\{\n\s*"name"[^{}\[\]]*\}', lambda m: " ".join(m[0].split()), text) + "\n"
 
 
 def text_lines(split: str, result: list[dict]) -> list[str]:
@@ -311,13 +319,15 @@ def main(argv: list[str] | None = None) -> int:
     command = "python bench/accuracy/crossval.py " + " ".join(sys.argv[1:] if argv is None else argv)
     data = {"command": command.strip(), "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
             "profile": shipped.name, "start": args.start, "terms": list(terms), "seed": args.seed,
-            "runtime_s": round(time.monotonic() - began, 1), "runs": [r.name for r in runs], "left_out": left,
+            "runtime_s": round(time.monotonic() - began, 1), "left_out": left,
+            "runs": {r.name: {"family": r.family, "workload": r.workload, "gpus": r.gpus,
+                              "measured_s": r.pair.run.median_iteration_time_s} for r in runs},
             "shipped_values": {t: getattr(shipped, t) for t in TIME_TERMS}, "splits": results}
-    print(json.dumps(data, indent=1) if args.json
+    print(to_json(data).rstrip("\n") if args.json
           else "\n".join(line for s, r in results.items() for line in text_lines(s, r)))
     if args.write:
         out = Path(args.write)
-        write_text_atomic(out.with_suffix(".json"), json.dumps(data, indent=1) + "\n")
+        write_text_atomic(out.with_suffix(".json"), to_json(data))
         write_text_atomic(out.with_suffix(".md"), render(data))
         print(f"wrote {out.with_suffix('.md')} and .json ({data['runtime_s']:.0f} s)", file=sys.stderr)
     return 0

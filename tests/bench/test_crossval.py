@@ -93,9 +93,9 @@ def test_fit_comes_from_the_training_runs_only(loaded, hw):
     for row in base["runs"]:
         pair = next(r.pair for r in runs if r.name == row["name"])
         assert row["error"] == pytest.approx(pair.predict(profile).iteration_time_s
-                                             / pair.run.median_iteration_time_s - 1.0)
+                                             / pair.run.median_iteration_time_s - 1.0, abs=1e-5)
         assert row["shipped_error"] == pytest.approx(pair.predict(hw).iteration_time_s
-                                                     / pair.run.median_iteration_time_s - 1.0)
+                                                     / pair.run.median_iteration_time_s - 1.0, abs=1e-5)
     assert base["test"]["n"] == len(TWO_GPU) and base["train"]["n"] == len(train)
 
 
@@ -108,7 +108,8 @@ def test_report_lists_every_run_once_per_fold(loaded, hw):
         assert roles == Counter([(n, "train") for n in train] + [(n, "test") for n in test])
         assert sum(s["fitted"]["n"] for s in fold["test_families"].values()) == len(test)
     data = {"command": "c", "date": "d", "profile": "h200", "start": "shipped", "terms": list(TERMS[:1]),
-            "runtime_s": 1.0, "runs": [r.name for r in runs], "left_out": [], "splits": {"gpus": result}}
+            "runtime_s": 1.0, "left_out": [], "splits": {"gpus": result},
+            "runs": {r.name: {"family": r.family, "measured_s": 1.0} for r in runs}}
     held_out = crossval.render(data).split("Held-out runs")[1]
     assert all(held_out.count(f"| {n} |") == 1 for n in ONE_GPU + TWO_GPU)
 
