@@ -241,9 +241,13 @@ class HardwareProfile(StrictModel):
     the training loop's loss all-reduce). Run-derived: 0.0 = not calibrated; fitted by
     `python -m mist_ds.calibrate`."""
     pageable_h2d_bandwidth_gbps: float | None = Field(default=None, gt=0.0)
-    """Host-to-device bandwidth from pageable (not pinned) host memory, GB/s per node, shared by the
-    node's ranks: DeepSpeed ZeRO-3 optimizer offload writes each updated parameter partition back
-    from its unpinned fp32 master copy (cost/work.py). Run-derived: None = not calibrated (charged at
+    """Host-to-device bandwidth from pageable (not pinned) host memory, GB/s per rank: DeepSpeed ZeRO-3
+    optimizer offload writes each updated parameter partition back from its unpinned fp32 master copy
+    (cost/work.py), converting it on the CPU. Per rank, not shared by the node's ranks: fitted that
+    way on 1-GPU runs alone and on 2-GPU runs alone it agrees (2.42 / 2.51 GB/s), where a per-node
+    rate came out 2.3x apart (bench/results/crossval.md: the conversion, not the node's memory
+    bandwidth, bounds it; a plain pageable memcpy does halve with two GPUs, bench/engine/pcie_share.py,
+    at 13.4 GB/s, 5x this rate). Run-derived: None = not calibrated (charged at
     the pinned h2d_bandwidth_gbps); fitted by `python -m mist_ds.calibrate`."""
     host_process_base_bytes: int = Field(default=0, ge=0)
     """Peak resident memory of one training process apart from the offloaded states the cost model

@@ -11,8 +11,8 @@ measured profile's provenance:
   rank's DeepSpeedCPUAdam runs OpenMP threads on all host_cpu_cores, and the node's ranks step at the
   same time: each gets an equal share of the node's best one-process rate (Rates.cpu_adam_s; measured
   with 2 processes x 32 threads at once in bench/results/engine/s4_offload/host_step.json).
-* copies from pageable host memory: the profile's calibrated pageable_h2d_bandwidth_gbps shared by
-  the node's ranks (the pinned rate while it is not calibrated).
+* copies from pageable host memory: the profile's calibrated pageable_h2d_bandwidth_gbps per rank
+  (config/hardware.py says why not shared; the pinned rate while it is not calibrated).
 * GPU Adam: the measured fused-Adam rate, else the adam_step kernel bandwidth over the bytes
   Adam moves per parameter.
 * interference: Mist's model (MIST.md section 2, interference_estimate_for_one_group): active
@@ -53,7 +53,7 @@ class Rates:
         self.cpu_adam_params_per_s = max([at_cores] + [s.params_per_s for s in samples
                                                         if s.num_threads <= self.threads]) / self.ranks_per_node
         self.pageable_h2d_bytes_per_s = (None if hw.pageable_h2d_bandwidth_gbps is None
-                                         else hw.pageable_h2d_bandwidth_gbps * 1e9 / self.ranks_per_node)
+                                         else hw.pageable_h2d_bandwidth_gbps * 1e9)
         self.gpu_adam_params_per_s = hw.gpu_adam_params_per_s or (
             memory_kernel_gbps(hw, "adam_step") * 1e9 / ADAM_BYTES_PER_PARAM)
         self._interference = _interference_table(hw)
@@ -110,7 +110,7 @@ class Rates:
         return np.asarray(params, float) / self.cpu_adam_params_per_s
 
     def pageable_h2d_s(self, nbytes):
-        """Host-to-device copy from pageable memory on this rank's share of the node's rate."""
+        """Host-to-device copy from pageable memory at this rank's rate."""
         if self.pageable_h2d_bytes_per_s is None:
             return self.h2d_s(nbytes)
         nbytes = np.asarray(nbytes, float)
