@@ -54,10 +54,11 @@ def test_committed_winner_plans_load(name):
     assert plan.prediction is not None and plan.global_batch_size == 32
 
 
-def test_refresh_supersedes_a_ran_plan_that_is_no_longer_the_winner(tmp_path, monkeypatch):
+def ran_winner(tmp_path, monkeypatch, name: str):
+    """(folder, the committed winner, another plan): the winner copied into tmp_path/pq with a run,
+    plan_quality.ROOT at tmp_path and the search's winner patched to the other plan."""
     from mist_ds.config import Plan
 
-    name = "llama7b-2g-c78-s4096-b32"
     folder = tmp_path / "pq"
     folder.mkdir()
     committed = Plan.load(plan_quality.RESULTS / "plan_quality" / f"{name}.plan.json")
@@ -67,6 +68,14 @@ def test_refresh_supersedes_a_ran_plan_that_is_no_longer_the_winner(tmp_path, mo
                                          "grad_accum_steps": committed.grad_accum_steps // 2})
     monkeypatch.setattr(plan_quality, "winner", lambda w: other)
     monkeypatch.setattr(plan_quality, "ROOT", tmp_path)
+    return folder, committed, other
+
+
+def test_refresh_supersedes_a_ran_plan_that_is_no_longer_the_winner(tmp_path, monkeypatch):
+    from mist_ds.config import Plan
+
+    name = "llama7b-2g-c78-s4096-b32"
+    folder, committed, other = ran_winner(tmp_path, monkeypatch, name)
     plan_quality.write_plans(folder, [name])  # no refresh: the ran plan stays, nothing to run
     assert json.loads((folder / "jobs.json").read_text()) == []
     plan_quality.write_plans(folder, [name], refresh=True)
@@ -89,15 +98,7 @@ def test_refresh_restores_a_superseded_plan_that_wins_again(tmp_path, monkeypatc
     from mist_ds.config import Plan
 
     name = "llama7b-2g-c78-s4096-b32"
-    folder = tmp_path / "pq"
-    folder.mkdir()
-    first = Plan.load(plan_quality.RESULTS / "plan_quality" / f"{name}.plan.json")
-    first.save(folder / f"{name}.plan.json")
-    result(folder / f"{name}.run.json", 7.7, mfu=0.4)
-    other = first.model_copy(update={"micro_batch_size": first.micro_batch_size * 2,
-                                     "grad_accum_steps": first.grad_accum_steps // 2})
-    monkeypatch.setattr(plan_quality, "ROOT", tmp_path)
-    monkeypatch.setattr(plan_quality, "winner", lambda w: other)
+    folder, first, other = ran_winner(tmp_path, monkeypatch, name)
     plan_quality.write_plans(folder, [name], refresh=True)  # superseded, `other` queued
     assert [j["name"] for j in json.loads((folder / "jobs.json").read_text())] == [name]
     monkeypatch.setattr(plan_quality, "winner", lambda w: first)
