@@ -43,6 +43,7 @@ from mist_ds.cost.layer_time import block_parts, head_parts  # noqa: E402
 from mist_ds.cost.kernel_set import KernelSet  # noqa: E402
 from mist_ds.cost.mistpipe import cost_model_for  # noqa: E402
 from mist_ds.cost.plan_predict import predict_plan  # noqa: E402
+from mist_ds.runtime.mistpipe.trace import union  # noqa: E402
 from mist_ds.cost.stage_args import plan_stage_args  # noqa: E402
 
 GPU_CATS = ("kernel", "gpu_memcpy", "gpu_memset")
@@ -151,14 +152,7 @@ class Phase:
     wall_ms: float = 0.0
 
 
-def _union(intervals: list[tuple[float, float]]) -> list[tuple[float, float]]:
-    merged: list[list[float]] = []
-    for start, end in sorted(intervals):
-        if merged and start <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], end)
-        else:
-            merged.append([start, end])
-    return [(a, b) for a, b in merged]
+_union = union  # the one interval union (mist_ds/runtime/mistpipe/trace.py); zero3_exposed.py imports it
 
 
 def _covered(start: float, end: float, spans: list[tuple[float, float]]) -> float:

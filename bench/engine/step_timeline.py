@@ -25,25 +25,15 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from mist_ds.runtime.mistpipe.trace import measure, union  # noqa: E402
 
 NORM_KERNEL = "AllReduce_Sum_f32"  # optimizer.py _global_norm's fp32 scalar all-reduce
 ADAM_KERNEL = "multi_tensor"       # torch's fused AdamW (multi_tensor_apply_kernel)
-
-
-def union(intervals):
-    """Sorted disjoint union of (start, end) intervals."""
-    out: list[list[float]] = []
-    for start, end in sorted(intervals):
-        if out and start <= out[-1][1]:
-            out[-1][1] = max(out[-1][1], end)
-        else:
-            out.append([start, end])
-    return [tuple(x) for x in out]
-
-
-def measure(intervals) -> float:
-    return sum(end - start for start, end in intervals)
 
 
 def intersect(a, b):

@@ -12,7 +12,8 @@ import json
 from pathlib import Path
 
 
-def _union(intervals: list[tuple[float, float]]) -> list[tuple[float, float]]:
+def union(intervals: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Sorted disjoint union of (start, end) intervals."""
     merged: list[tuple[float, float]] = []
     for start, end in sorted(intervals):
         if merged and start <= merged[-1][1]:
@@ -22,7 +23,7 @@ def _union(intervals: list[tuple[float, float]]) -> list[tuple[float, float]]:
     return merged
 
 
-def _measure(intervals) -> float:
+def measure(intervals) -> float:
     return sum(end - start for start, end in intervals)
 
 
@@ -67,15 +68,15 @@ def copy_overlap(events: list[dict], min_bytes: int = 0) -> dict:
     for event in kernels:
         per_stream[_stream(event)] = per_stream.get(_stream(event), 0.0) + event["dur"]
     compute = max(per_stream, key=per_stream.get) if per_stream else None
-    compute_union = _union([(e["ts"], e["ts"] + e["dur"]) for e in kernels if _stream(e) == compute])
-    copy_union = _union([(e["ts"], e["ts"] + e["dur"]) for e in copies])
-    copy_time = _measure(copy_union)
+    compute_union = union([(e["ts"], e["ts"] + e["dur"]) for e in kernels if _stream(e) == compute])
+    copy_union = union([(e["ts"], e["ts"] + e["dur"]) for e in copies])
+    copy_time = measure(copy_union)
     hidden = _intersection(copy_union, compute_union)
     side = sum(e["dur"] for e in copies if _stream(e) != compute)
     all_copy = sum(e["dur"] for e in copies)
     return {"copy_time_us": copy_time, "hidden_us": hidden,
             "hidden_fraction": hidden / copy_time if copy_time else None,
-            "compute_time_us": _measure(compute_union), "compute_stream": compute,
+            "compute_time_us": measure(compute_union), "compute_stream": compute,
             "copy_streams": _sorted({_stream(e) for e in copies}),
             "side_stream_copy_fraction": side / all_copy if all_copy else None,
             "num_copies": len(copies), "span_us": gpu_span_us(events)}
@@ -91,11 +92,11 @@ def kernel_overlap(events: list[dict], name_part: str) -> dict:
     for event in others:
         per_stream[_stream(event)] = per_stream.get(_stream(event), 0.0) + event["dur"]
     compute = max(per_stream, key=per_stream.get) if per_stream else None
-    mine = _union([(e["ts"], e["ts"] + e["dur"]) for e in chosen])
-    busy = _union([(e["ts"], e["ts"] + e["dur"]) for e in others if _stream(e) == compute])
-    return {"time_us": _measure(mine), "overlap_us": _intersection(mine, busy),
+    mine = union([(e["ts"], e["ts"] + e["dur"]) for e in chosen])
+    busy = union([(e["ts"], e["ts"] + e["dur"]) for e in others if _stream(e) == compute])
+    return {"time_us": measure(mine), "overlap_us": _intersection(mine, busy),
             "streams": _sorted({_stream(e) for e in chosen}), "compute_stream": compute,
-            "num_kernels": len(chosen), "compute_busy_us": _measure(busy), "span_us": gpu_span_us(events)}
+            "num_kernels": len(chosen), "compute_busy_us": measure(busy), "span_us": gpu_span_us(events)}
 
 
 def load_events(path: str | Path) -> list[dict]:
