@@ -61,11 +61,12 @@ def parity_pairs(results: Path) -> list[tuple[str, Path, Path]]:
 
 
 def engine_pairs(results: Path) -> list[tuple[str, Path, Path]]:
-    """The runs of bench/engine/executor_compare.py, as committed: engine/executor_compare_<workload>/
-    <executor>.run.json beside <executor>.plan.json."""
+    """The engine's runs, as committed: engine/<folder>/<name>.run.json beside <name>.plan.json
+    (bench/engine/executor_compare.py writes executor_compare_<workload>/<executor>.*; profiled runs are
+    kept as *.profiled-run.json and not scored: the profiler slows the step)."""
     return [(f"engine:{run.parent.name.removeprefix('executor_compare_')}/{run.name.removesuffix('.run.json')}",
              run.with_name(run.name.replace(".run.json", ".plan.json")), run)
-            for run in sorted((results / "engine").glob("executor_compare_*/*.run.json"))]
+            for run in sorted((results / "engine").glob("*/*.run.json"))]
 
 
 def plan_quality_pairs(results: Path) -> list[tuple[str, Path, Path]]:
@@ -221,6 +222,18 @@ def no_expseg_rows(rows: list[Scored]) -> list[str]:
     return out
 
 
+def retry_rows(rows: list[Scored]) -> list[str]:
+    """The runs whose caching allocator retried (released its cache and synchronised), with their errors."""
+    out = ["| run | family | allocator retries per rank | predicted s | measured s | time err | "
+           "reserved GiB measured / predicted (worst stage) |", "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        worst = max(r.memory, key=lambda m: m["reserved_bytes"] or 0)
+        out.append(f"| {r.name} | {r.family} | {r.alloc_retries} | {r.predicted_s:.3f} | "
+                   f"{'-' if r.measured_s is None else f'{r.measured_s:.3f}'} | {_pct(r.time_error)} | "
+                   f"{_gib(worst['reserved_bytes'])} / {_gib(worst['predicted_reserved_bytes'])} |")
+    return out
+
+
 def unreleased_text(rows: list[Scored]) -> str:
     """'A-B MiB' of memory reserved but unallocated at the runs' OOMs (their torch messages)."""
     held = sorted(r.unreleased_bytes for r in rows if r.unreleased_bytes is not None)
@@ -280,6 +293,12 @@ def render(all_rows: list[Scored], unscored: list[str]) -> str:
     lines += [f"| {w} | {c['plans']} | {_rho(c['spearman'])} |"
               for w, c in corr.items()] or ["| (none yet) | | |"]
     lines += ["", "## Runs", ""] + run_rows(rows)
+    retried = [r for r in rows if r.alloc_retries and max(r.alloc_retries) > 0]
+    if retried:
+        lines += ["", "## Runs whose caching allocator retried (RunReport.alloc_retries, recorded since 2026-11-30)",
+                  "", "A retry frees the cache and synchronises the device; the cost model does not price it. "
+                  "bench/results/engine/README.md (S6-2) measured what it costs a plan at its cap.", ""]
+        lines += retry_rows(retried)
     old = [r for r in all_rows if r.no_expandable_segments and not r.rejected]
     if old:
         lines += ["", "## Runs without expandable segments (not in the targets above)", "",

@@ -82,6 +82,9 @@ class Scored:
     no_expandable_segments: str = ""
     """Why this run is scored apart (NO_EXPANDABLE_SEGMENTS_REASON) when it ran without expandable
     segments, else ''; the report lists such runs apart and leaves them out of the targets."""
+    alloc_retries: list[int] | None = None
+    """RunReport.alloc_retries per rank (the caching allocator's num_alloc_retries: each one released
+    cached blocks and synchronised the device), None when the run did not record it."""
     rejected: str = ""
     """Why the current search would not emit this plan (its host-memory rule), or '' when it would;
     the report lists such runs apart and leaves them out of the targets."""
@@ -170,7 +173,7 @@ def score(name: str, source: str, plan_path: Path, run_path: Path, in_sample: tu
         host_predicted_bytes=host_pred, host_measured_bytes=host_meas,
         host_error=rel_error(host_pred, host_meas), error_message=run.error_message,
         kernels=kernel_summary(run.kernels), zero_init=run.zero_init, rejected=host_rejection(plan, pred, hw, offload),
-        unreleased_bytes=unreleased_at_oom(run.status, run.error_message),
+        unreleased_bytes=unreleased_at_oom(run.status, run.error_message), alloc_retries=list(run.alloc_retries or ()) or None,
         no_expandable_segments=NO_EXPANDABLE_SEGMENTS_REASON if without_expandable_segments(run, run_path) else "")
 
 

@@ -209,3 +209,25 @@ def test_a_run_that_records_its_allocator_setting_is_judged_by_it(tmp_path):
     for conf, apart in (("expandable_segments:True", False), ("", True),
                         ("max_split_size_mb:128,expandable_segments:False", True)):
         assert scoring.without_expandable_segments(base.model_copy(update={"cuda_alloc_conf": conf}), listed) is apart
+
+
+def test_runs_whose_allocator_retried_are_listed_with_their_retries(tmp_path):
+    names = ("l7-2g-c78-z3-mb2-rc32", "l7-2g-c78-z3-mb1-rc0")
+    for name in names:
+        write_pair(tmp_path, name)
+    retried, calm = names
+    run = RunReport.load_checked(tmp_path / f"{retried}.run.json", "run")
+    run.model_copy(update={"alloc_retries": (22, 3)}).save(tmp_path / f"{retried}.run.json")
+    rows = [score(n, "suite", tmp_path / f"{n}.plan.json", tmp_path / f"{n}.run.json", (), {}) for n in names]
+    assert rows[0].alloc_retries == [22, 3] and rows[1].alloc_retries is None
+    section = report.render(rows, []).split("## Runs whose caching allocator retried")[1]
+    assert f"| {retried} | zero3 | [22, 3] |" in section and f"| {calm} |" not in section
+
+
+def test_profiled_engine_runs_are_not_scored(tmp_path):
+    folder = tmp_path / "engine" / "l7c24_ga8"
+    folder.mkdir(parents=True)
+    for name in ("plain.plan.json", "plain.run.json", "traced.profiled-run.json"):
+        (folder / name).write_text("{}")
+    assert report.engine_pairs(tmp_path) == [("engine:l7c24_ga8/plain", folder / "plain.plan.json",
+                                              folder / "plain.run.json")]
