@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shlex
 from pathlib import Path
 
@@ -42,9 +43,21 @@ def test_llama_70b_on_one_gpu_names_both_limits(capsys):
     assert "lets offloaded state take 204.8 GiB" in line and "smallest per-GPU memory any plan needs is" in line
 
 
+def _floor_gib(capsys) -> float:
+    """The smallest per-GPU memory a gpt-1.3b plan without offload needs, as autotune's infeasibility
+    line reports it (the search's own memory floor)."""
+    assert main([*GPT13, "--memory-gb", "10", "--no-offload"]) == 3
+    found = re.search(r"the smallest per-GPU memory any plan needs is ([\d.]+) GiB", _one_line(capsys))
+    assert found
+    return float(found[1])
+
+
 def test_a_plan_inside_the_margin_is_refused_saying_so_and_accepted_without_it(capsys):
-    # the smallest gpt-1.3b plan without offload needs ~20.9 GiB: above 21.5 GiB less 4%, under 21.5 GiB
-    args = [*GPT13, "--memory-gb", "21.5", "--no-offload"]
+    # a cap the smallest plan fits under, but not under the cap less the margin (half a margin above it)
+    floor = _floor_gib(capsys)
+    cap = floor / (1 - DEFAULT_MEMORY_MARGIN_RATIO / 2)
+    assert cap * (1 - DEFAULT_MEMORY_MARGIN_RATIO) < floor - 0.1 and floor + 0.1 < cap
+    args = [*GPT13, "--memory-gb", f"{cap:.2f}", "--no-offload"]
     assert main(args) == 3
     assert "the margin binds" in _one_line(capsys)
     assert main([*args, "--memory-margin", "0", "--json"]) == 0

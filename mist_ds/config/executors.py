@@ -57,6 +57,9 @@ class DeepSpeedConstants:
     """`stage3_prefetch_bucket_size`: ZeRO-3 parameters fetched ahead of use."""
     stage3_max_live_parameters: int = 1_000_000_000
     """`stage3_max_live_parameters`: gathered ZeRO-3 parameters kept at most."""
+    stage3_max_reuse_distance: int = 1_000_000_000
+    """`stage3_max_reuse_distance`: a ZeRO-3 parameter whose next use comes within this many elements of
+    fetches is not released (partitioned_param_coordinator.py __params_to_release; DeepSpeed's default)."""
     stage3_param_persistence_threshold: int = 100_000
     """`stage3_param_persistence_threshold`: ZeRO-3 keeps parameters this small whole on every rank."""
     sub_group_size_elements: int = 100_000_000

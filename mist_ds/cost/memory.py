@@ -70,8 +70,9 @@ the torch optimizer's step):
     copy (e*MP/dp). stage3.py _create_fp16_partitions_with_defragmentation then moves the partitions
     through a CPU buffer into one flat GPU buffer (zero/utils.py defragment: the old ones are freed
     first), e*N/dp again; no whole 16-bit copy of the stage exists.
-* ZeRO-3 working set (not visible in the CPU probe: gathered during forward/backward): one block's
-  full parameters plus the prefetch bucket, bounded by stage3_max_live_parameters.
+* ZeRO-3 working set (not visible in the CPU probe: gathered during forward/backward): at the turn
+  from forward to backward, the blocks kept gathered for reuse within stage3_max_reuse_distance, the
+  head or embedding and the prefetch bucket; nothing with dp 1 and no parameter offload ('gathered').
 """
 
 from __future__ import annotations
@@ -88,8 +89,8 @@ from mist_ds.cost.symbols import (BF, GA, HC, HD, MP, OF, PP, PS, RP, Z0, Z1, Z2
 
 _DS = STOCK_DEEPSPEED.constants  # the values emit/ds_config.py writes into ds_config.json
 REDUCE_BUCKET_ELEMENTS = _DS.reduce_bucket_elements
-STAGE3_MAX_LIVE_PARAMETERS = _DS.stage3_max_live_parameters
 STAGE3_PREFETCH_ELEMENTS = _DS.stage3_prefetch_elements
+STAGE3_MAX_REUSE_DISTANCE = _DS.stage3_max_reuse_distance
 SUB_GROUP_ELEMENTS = _DS.sub_group_size_elements
 
 ELEM = 2          # bytes of a bf16 / fp16 element
@@ -133,8 +134,20 @@ def model_state_exprs(model: ModelSpec) -> dict[str, sp.Expr]:
     kept_buckets = bucket * (2 * Z1 * GA * (1 - PP) + Z3)
     passing_buckets = (bucket * (2 * (Z2 + Z1 * (1 - GA)) * (1 - PP) + Z1 * PP)
                        + Z2 * GA * part * (1 - OF))   # ZeRO-2's fresh partition beside the accumulator
-    gathered = Z3 * ELEM * minimum(maximum(per_layer, maximum(E * embedding, HD * head))
-                                   + STAGE3_PREFETCH_ELEMENTS, STAGE3_MAX_LIVE_PARAMETERS)
+    # ZeRO-3's gathered parameters at the turn from forward to backward (the activation peak): a
+    # released module keeps its parameters when their next use lies within stage3_max_reuse_distance
+    # elements of fetches (partitioned_param_coordinator.py __params_to_release), so the last blocks
+    # of the forward, reused by the first backwards, stay gathered: block i of L with 2 (L - 1 - i)
+    # blocks and the head's forward and backward before its reuse (counted in whole blocks: the
+    # trace is per submodule, so the oldest kept block may be partly released, at most one block
+    # over: llama-7b keeps 1.83 blocks, counted 2); plus the head (or embedding) in
+    # use and the prefetch bucket in flight, at most the stage's parameters (a model within the
+    # distance stays gathered whole). None with dp 1 and no offload_param: the one partition
+    # is the parameter (NoGatherHandle: ds_tensor.to(device) on the device returns it)
+    ends = maximum(E * embedding, HD * head)
+    kept_layers = minimum(L, maximum(sp.ceiling((STAGE3_MAX_REUSE_DISTANCE - 2 * ends) / (2 * per_layer)), 1))
+    gathers = minimum(dp - 1 + ow, 1)
+    gathered = Z3 * gathers * ELEM * minimum(kept_layers * per_layer + ends + STAGE3_PREFETCH_ELEMENTS, n)
     staging = z12 * OF * ELEM * MP                  # temp_grad_buffer_for_gpu_offload
     # ZeRO-1/2 copy each parameter's fresh 16-bit gradient into the ipg bucket and free it: at
     # most one parameter's gradient (the largest) is live beside the buckets during backward

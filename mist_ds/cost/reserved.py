@@ -19,11 +19,15 @@ retries instead of failing (release_cached_blocks), so the reserved peak stays a
 allocated one.
 
 HOLE_PARTITIONS holds, per class, the median (measured reserved - predicted allocated peak) /
-partition over the committed runs with expandable segments (bench/accuracy/RESERVED.md lists the
-runs, and the two half-splits each class was also fitted on and checked against).
+partition over the committed runs with expandable segments, as bench/accuracy/reserved_fit.py
+derives it from bench/results/accuracy.json (bench/accuracy/RESERVED.md: the runs, and the two
+half-splits each class was also fitted on and checked against; tests/cost/test_reserved.py fails
+when the committed runs move a coefficient).
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 from mist_ds.config import HardwareProfile, ModelSpec, Plan
 from mist_ds.config.plan import MemoryStrategy
@@ -35,12 +39,12 @@ HOLE_PARTITIONS: dict[str, float] = {
     "zero0": 0.58,           # FP16_Optimizer / BF16_Optimizer: fp32 flat gradient beside the 16-bit grads
     "zero1": 1.29,           # stage_1_and_2.py step: flat 16-bit copy left below the fp32 gradient
     "zero2": 1.92,           # the same plus ZeRO-2's per-micro-batch grads_in_partition
-    "zero12_offload": 0.13,  # optimizer offload: the step runs on the CPU, only staging buffers move
+    "zero12_offload": 0.15,  # optimizer offload: the step runs on the CPU, only staging buffers move
     "pipeline": 0.98,        # pipelined ZeRO-1 (pipe/engine.py reduces once per step)
-    "zero3": 0.92,           # ZeRO-3, dp > 1: reduce-scatter into the gradient partition
-    "zero3_dp1": 0.0,        # ZeRO-3, dp = 1: no reduce-scatter (fitted -0.09, clamped at 0)
-    "zero3_offload": 0.48,   # ZeRO-3 with optimizer or parameter offload, dp > 1
-    "zero3_offload_dp1": 0.76,
+    "zero3": 0.75,           # ZeRO-3, dp > 1: reduce-scatter into the gradient partition
+    "zero3_dp1": 0.0,        # ZeRO-3, dp = 1: no reduce-scatter (fitted -0.04, clamped at 0)
+    "zero3_offload": 0.39,   # ZeRO-3 with optimizer or parameter offload, dp > 1
+    "zero3_offload_dp1": 0.88,
 }
 """Free-but-reserved bytes at the reserved peak, in 16-bit partitions (2N/dp bytes), per class
 (allocator_class); fitted on the committed H200 runs (module docstring)."""
@@ -69,16 +73,20 @@ def stage_num_params(model: ModelSpec, plan: Plan, index: int) -> int:
                  + last * (model.norm_params + head_matrix * rows * model.hidden_size))
 
 
+def partition_bytes(plan: Plan, index: int) -> float:
+    """Stage `index`'s 16-bit parameter partition 2N/dp on one rank: the unit holes are counted in."""
+    return ELEM * stage_num_params(plan.model, plan, index) / plan.dp
+
+
 def predicted_reserved_bytes(plan: Plan, index: int, peak_bytes: int, hw: HardwareProfile,
-                             cap_bytes: int | None = None) -> int:
+                             cap_bytes: int | None = None, holes: Mapping[str, float] = HOLE_PARTITIONS) -> int:
     """max_memory_reserved of stage `index` given its predicted (allocated) peak: the peak plus
-    HOLE_PARTITIONS of its class x its 16-bit partition, or the peak alone when that would pass the
-    cap (default: the plan's cap, else the card's memory). Executors other than stock DeepSpeed
-    (mistpipe) keep the profile's allocator_cache_fraction (HardwareProfile.reserved_bytes)."""
+    `holes` (default HOLE_PARTITIONS) of its class x its 16-bit partition, or the peak alone when
+    that would pass the cap (default: the plan's cap, else the card's memory). Executors other than
+    stock DeepSpeed (mistpipe) keep the profile's allocator_cache_fraction (HardwareProfile.reserved_bytes)."""
     cap = cap_bytes or plan.gpu_memory_cap_bytes or hw.gpu_memory_bytes
     if plan.executor != "deepspeed":
         return hw.reserved_bytes(peak_bytes, cap)
-    memory = plan.stage_memory(index)
-    partition = ELEM * stage_num_params(plan.model, plan, index) / plan.dp
-    reserved = round(peak_bytes + HOLE_PARTITIONS[allocator_class(memory, plan.dp, plan.num_stages)] * partition)
+    hole = holes[allocator_class(plan.stage_memory(index), plan.dp, plan.num_stages)]
+    reserved = round(peak_bytes + hole * partition_bytes(plan, index))
     return reserved if reserved <= cap else min(peak_bytes, cap)

@@ -70,6 +70,7 @@ def zero_section(plan: Plan, memory: MemoryStrategy) -> dict[str, Any]:
         section.update({
             "stage3_prefetch_bucket_size": ds.stage3_prefetch_elements,
             "stage3_max_live_parameters": ds.stage3_max_live_parameters,
+            "stage3_max_reuse_distance": ds.stage3_max_reuse_distance,
             "stage3_param_persistence_threshold": ds.stage3_param_persistence_threshold,
             "sub_group_size": ds.sub_group_size_elements,
         })

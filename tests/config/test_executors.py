@@ -84,10 +84,11 @@ def test_the_constants_are_what_ds_config_writes():
     zero = build_ds_config(plan)["zero_optimization"]
     c = STOCK_DEEPSPEED.constants
     assert (zero["reduce_bucket_size"], zero["allgather_bucket_size"], zero["stage3_prefetch_bucket_size"],
-            zero["stage3_max_live_parameters"], zero["stage3_param_persistence_threshold"],
-            zero["sub_group_size"]) == (c.reduce_bucket_elements, c.allgather_bucket_elements,
-                                        c.stage3_prefetch_elements, c.stage3_max_live_parameters,
-                                        c.stage3_param_persistence_threshold, c.sub_group_size_elements)
+            zero["stage3_max_live_parameters"], zero["stage3_max_reuse_distance"],
+            zero["stage3_param_persistence_threshold"], zero["sub_group_size"]) == (
+        c.reduce_bucket_elements, c.allgather_bucket_elements, c.stage3_prefetch_elements,
+        c.stage3_max_live_parameters, c.stage3_max_reuse_distance, c.stage3_param_persistence_threshold,
+        c.sub_group_size_elements)
 
 
 def test_unknown_executor_is_a_one_line_error():

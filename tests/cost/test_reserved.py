@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
 from bench.accuracy.cases import CASES
+from bench.accuracy.reserved_fit import ACCURACY, fit, load_plans, plan_errors, samples, targeted
 from bench.accuracy.schema import to_plan
 from mist_ds.config.plan import MemoryStrategy
 from mist_ds.config.profiles import load_hardware
-from mist_ds.cost.reserved import HOLE_PARTITIONS, allocator_class, predicted_reserved_bytes, stage_num_params
+from mist_ds.cost.reserved import (HOLE_PARTITIONS, allocator_class, partition_bytes, predicted_reserved_bytes,
+                                   stage_num_params)
 from mist_ds.cost.stage import StageCostModel
 from mist_ds.cost.stage_args import plan_stage_args
 
@@ -52,3 +56,39 @@ def test_other_executors_keep_the_profiles_cache_fraction():
     plan = to_plan(CASES["l7-2g-c78-z3-mb2-rc32"].knobs).model_copy(update={"executor": "mistpipe"})
     hw = load_hardware("h200")
     assert predicted_reserved_bytes(plan, 0, 50 * GIB, hw) == hw.reserved_bytes(50 * GIB, 78 * GIB)
+
+
+def test_explicit_holes_replace_the_shipped_coefficients():
+    plan, hw = to_plan(CASES["l7-2g-c78-z3-mb2-rc32"].knobs), load_hardware("h200")
+    holes = dict(HOLE_PARTITIONS, zero3=2.0)
+    assert predicted_reserved_bytes(plan, 0, 50 * GIB, hw, holes=holes) == round(50 * GIB + 2.0 * partition_bytes(plan, 0))
+
+
+def test_fit_takes_the_median_clamps_at_zero_and_keeps_classes_without_samples():
+    fitted = fit({"zero1": [1.0, 1.234, 3.0], "zero3_dp1": [-0.2, -0.1, 0.05]})
+    assert fitted["zero1"] == 1.23 and fitted["zero3_dp1"] == 0.0
+    assert {k: v for k, v in fitted.items() if k not in ("zero1", "zero3_dp1")} == {
+        k: v for k, v in HOLE_PARTITIONS.items() if k not in ("zero1", "zero3_dp1")}
+
+
+@pytest.fixture(scope="module")
+def committed():
+    runs = targeted(json.loads(ACCURACY.read_text()))
+    return runs, load_plans(runs)
+
+
+def test_coefficients_are_the_fit_of_the_committed_runs(committed):
+    """HOLE_PARTITIONS is what bench/accuracy/reserved_fit.py derives from bench/results/accuracy.json:
+    a new report (a cost-model change moves the predicted peaks) that moves a median fails here until
+    the coefficients are re-derived."""
+    runs, plans = committed
+    by_class = samples(runs, plans)
+    assert len(runs) >= 50 and sum(map(len, by_class.values())) > len(runs)   # pipelines give a sample per stage
+    assert set(by_class) <= set(HOLE_PARTITIONS)
+    assert fit(by_class) == HOLE_PARTITIONS
+
+
+def test_plan_errors_score_like_the_report(committed):
+    runs, plans = committed
+    errors = plan_errors(runs, plans, HOLE_PARTITIONS)
+    assert errors == pytest.approx([abs(run["mem_error_reserved"]) for run in runs], abs=1e-9)

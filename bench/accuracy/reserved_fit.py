@@ -1,0 +1,142 @@
+#!/usr/bin/env python3
+"""Re-derive the allocator-hole coefficients of mist_ds/cost/reserved.py (HOLE_PARTITIONS) from the
+committed runs as bench/accuracy/RESERVED.md documents them. CPU only; prints markdown.
+
+    PYTHONPATH=$PWD python bench/accuracy/reserved_fit.py [--accuracy bench/results/accuracy.json]
+
+Input: the accuracy report's JSON (bench/accuracy/report.py, `make accuracy`): its per-stage predicted
+allocated peak P (cost model only: independent of HOLE_PARTITIONS) and measured max_memory_reserved
+(max over the stage's ranks). Run the report first after a cost-model change, then this, then the
+report again (only its reserved columns move).
+
+Samples: every stage of every run the report's targets cover (status 'ok', a plan the current search
+emits, run with expandable segments) that ran on stock DeepSpeed (mistpipe keeps the profile's
+allocator_cache_fraction). A sample is (measured reserved - P) / the stage's 16-bit partition 2N/dp
+(cost/reserved.py partition_bytes), in the stage's class (cost/reserved.py allocator_class).
+Coefficient of a class: the median of its samples, rounded to 0.01 and clamped at 0 (a negative median
+is an over-predicted P, not a hole).
+
+Hold-out: runs split by crc32(name) parity (the stages of one run together); the coefficients fitted on
+one half score the other (a class absent from the fitting half keeps the shipped coefficient). A plan's
+error is its worst stage's, as in the report; runs of other executors are scored as the report does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import zlib
+from collections.abc import Mapping
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from mist_ds.compare import rel_error  # noqa: E402
+from mist_ds.config import Plan  # noqa: E402
+from mist_ds.config.profiles import load_hardware  # noqa: E402
+from mist_ds.cost.reserved import HOLE_PARTITIONS, allocator_class, partition_bytes, predicted_reserved_bytes  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+ACCURACY = ROOT / "bench" / "results" / "accuracy.json"
+
+
+def targeted(report: dict) -> list[dict]:
+    """The runs the report's targets cover that finished: ok, emitted by the current search, with
+    expandable segments (report.py scored)."""
+    return [run for run in report["runs"]
+            if run["status"] == "ok" and not run["rejected"] and not run["no_expandable_segments"]]
+
+
+def half_of(run: dict) -> int:
+    """The hold-out half of a run: crc32 of its name, modulo 2."""
+    return zlib.crc32(run["name"].encode()) % 2
+
+
+def samples(runs: list[dict], plans: Mapping[str, Plan]) -> dict[str, list[float]]:
+    """Per class, (measured reserved - predicted allocated peak) / 16-bit partition of every stock
+    DeepSpeed stage of `runs`."""
+    out: dict[str, list[float]] = {}
+    for run in runs:
+        plan = plans[run["plan_path"]]
+        if plan.executor != "deepspeed":
+            continue
+        for stage in run["memory"]:
+            index = stage["stage"]
+            gap = (stage["reserved_bytes"] - stage["predicted_bytes"]) / partition_bytes(plan, index)
+            out.setdefault(allocator_class(plan.stage_memory(index), plan.dp, plan.num_stages), []).append(gap)
+    return out
+
+
+def fit(by_class: Mapping[str, list[float]], fallback: Mapping[str, float] = HOLE_PARTITIONS) -> dict[str, float]:
+    """Coefficient per class: the median sample rounded to 0.01, clamped at 0; a class without
+    samples keeps `fallback`'s value."""
+    return {name: (max(0.0, round(statistics.median(by_class[name]), 2)) if by_class.get(name) else value)
+            for name, value in fallback.items()}
+
+
+def plan_errors(runs: list[dict], plans: Mapping[str, Plan], holes: Mapping[str, float]) -> list[float]:
+    """|reserved error| of each run's worst stage with the coefficients `holes` (cut at the cap, as
+    the report scores it)."""
+    hardware: dict = {}
+    errors = []
+    for run in runs:
+        plan = plans[run["plan_path"]]
+        hw = hardware.setdefault(run["hardware"], load_hardware(run["hardware"]))
+        cap = plan.gpu_memory_cap_bytes or hw.gpu_memory_bytes
+        errors.append(max(abs(rel_error(predicted_reserved_bytes(plan, s["stage"], s["predicted_bytes"], hw, cap,
+                                                                 holes), s["reserved_bytes"]))
+                          for s in run["memory"]))
+    return errors
+
+
+def load_plans(runs: list[dict]) -> dict[str, Plan]:
+    return {run["plan_path"]: Plan.load_checked(ROOT / run["plan_path"], "plan") for run in runs}
+
+
+def _stats(errors: list[float]) -> str:
+    return f"{len(errors)} | {100 * statistics.median(errors):.1f}% | {100 * max(errors):.1f}%"
+
+
+def render(runs: list[dict], plans: Mapping[str, Plan]) -> list[str]:
+    halves = [[run for run in runs if half_of(run) == h] for h in (0, 1)]
+    every = samples(runs, plans)
+    fitted = fit(every)
+    half_fits = [fit(samples(half, plans)) for half in halves]
+    lines = ["| class | stages | median gap / partition | fitted | half 0 | half 1 | shipped |",
+             "|---|---|---|---|---|---|---|"]
+    for name in HOLE_PARTITIONS:
+        gaps = every.get(name, [])
+        median = f"{statistics.median(gaps):+.2f}" if gaps else "-"
+        lines.append(f"| {name} | {len(gaps)} | {median} | {fitted[name]:.2f} | {half_fits[0][name]:.2f} | "
+                     f"{half_fits[1][name]:.2f} | {HOLE_PARTITIONS[name]:.2f} |")
+    lines += ["", "| coefficients | scored on | runs | median | max |", "|---|---|---|---|---|",
+              f"| shipped | all | {_stats(plan_errors(runs, plans, HOLE_PARTITIONS))} |",
+              f"| fitted on all (in-sample) | all | {_stats(plan_errors(runs, plans, fitted))} |"]
+    for h in (0, 1):
+        other = halves[1 - h]
+        lines += [f"| shipped | half {1 - h} | {_stats(plan_errors(other, plans, HOLE_PARTITIONS))} |",
+                  f"| fitted on half {h} | half {1 - h} | {_stats(plan_errors(other, plans, half_fits[h]))} |"]
+    body = ", ".join(f'"{name}": {value:.2f}' for name, value in fitted.items())
+    return lines + ["", f"HOLE_PARTITIONS fitted on all {len(runs)} runs: {{{body}}}"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    from mist_ds.cli import OneLineParser
+
+    parser = OneLineParser(prog="bench/accuracy/reserved_fit.py", description=__doc__.splitlines()[0])
+    parser.add_argument("--accuracy", default=str(ACCURACY), help="the accuracy report's JSON (report.py)")
+    args = parser.parse_args(argv)
+    try:
+        runs = targeted(json.loads(Path(args.accuracy).read_text()))
+        plans = load_plans(runs)
+    except (OSError, ValueError, KeyError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print("\n".join(render(runs, plans)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
