@@ -69,8 +69,7 @@ def serialized_forward(gpu_forward, host_forward, serial_gpu, serial_host, host_
     (`serial_gpu`), their host work (`serial_host`) and the device-to-host copies (`d2h`) one after
     another (module docstring: memcpy_and_sync drains the compute stream at every save call).
     `host_share` is the part of `host_forward` the offloaded blocks' own passes take (`serial_host`
-    may exceed it: it also holds their launches where the overlapped host path leaves launches out,
-    and the packs). With nothing offloaded (all three zero) this is max(gpu_forward, host_forward)."""
+    holds it and the packs). With nothing offloaded (all zero) this is max(gpu_forward, host_forward)."""
     rest = np.maximum(gpu_forward - serial_gpu, host_forward - host_share)
     return rest + serial_gpu + serial_host + d2h
 
@@ -92,26 +91,31 @@ def offload_copies(model: ModelSpec, seq_len: int, attention: Attention, kernels
             "act_h2d_mb": np.where(n > 0, n * rates.h2d_s(per_call), 0.0)}
 
 
-def pass_walls(t, p, launches_f, gpu_f, gpu_b, host_f, host_b, launch_s):
-    """(forward, backward, offload host work) of one micro-batch, seconds, per pass as
-    cost/stage.py host_overlap takes them, with activation offload's serialisation.
+def pack_host_s(z3, launches, hw):
+    """Host seconds of one pack (or unpack): one more eager op of the block's pass, priced as the
+    stock model prices the pass's own launches (cost/stage.py _host_parts, config/hardware.py):
+    under ZeRO-3 each launch on the host path costs host_launch_overhead_s; without ZeRO-3 a whole
+    pass costs host_layer_overhead_s, i.e. host_layer_overhead_s / `launches` (the pass's launches,
+    layer_time.block_launches) per launch. A pack runs no module hooks, so it is a launch of the
+    pass and nothing more."""
+    return z3 * hw.host_launch_overhead_s + (1.0 - z3) * hw.host_layer_overhead_s / np.maximum(launches, 1.0)
+
+
+def pass_walls(t, p, launches, gpu_f, gpu_b, host_f, host_b, hw):
+    """(forward, backward, pack host work) of one micro-batch, seconds, per pass as cost/stage.py
+    host_overlap takes them, with activation offload's serialisation.
 
     Forward: serialized_forward with the na offloaded blocks' kernels (blocks_fwd_mb / L each),
     their host work and the copies out (act_d2h_mb). Their host work: their share of the forward
-    host path `host_f` (per-pass hooks, and under ZeRO-3 launches and gathers), their launches
-    where that path leaves them out (a stage without ZeRO-3: config/hardware.py
-    host_launch_overhead_s says the host hides them by running ahead, which the packs' syncs stop;
-    `launches_f` per block, layer_time.block_launches) and one launch per pack (its copy_, as
-    block_launches counts the block's own copies), each at `launch_s`.
-    Backward: the copies back are GPU time (gpu_b holds act_h2d_mb); each unpack's `.to` is one
-    more launch on the host path where launches are on it (ZeRO-3).
-    The third value (act_host_mb) is the pack and unpack launches and the launches the forward
-    adds; everything is zero without offload."""
+    host path `host_f` (the per-pass work; under ZeRO-3 also the fetch hooks, launches and
+    gathers) and the packs (act_calls per block, pack_host_s each). Backward: the copies back are
+    GPU time (gpu_b holds act_h2d_mb); each unpack's `.to` is one more op on the backward host path.
+    `launches`: (forward, backward) launches of one block pass. The third value (act_host_mb) is
+    the packs' and unpacks' host time; everything is zero without offload."""
     na, z3, calls = t["num_offloaded"], t["z3"], p["act_calls"]
-    layers = np.maximum(t["num_layers"], 1.0)
-    share = host_f * na / layers
-    added_f = na * ((1.0 - z3) * launches_f + calls) * launch_s
-    unpacks = z3 * na * calls * launch_s
-    forward = serialized_forward(gpu_f, host_f, na * p["blocks_fwd_mb"] / layers, share + added_f, share,
-                                 p["act_d2h_mb"])
-    return forward, np.maximum(gpu_b, host_b + unpacks), added_f + unpacks
+    share = host_f * na / np.maximum(t["num_layers"], 1.0)
+    packs = na * calls * pack_host_s(z3, launches[0], hw)
+    unpacks = na * calls * pack_host_s(z3, launches[1], hw)
+    forward = serialized_forward(gpu_f, host_f, na * p["blocks_fwd_mb"] / np.maximum(t["num_layers"], 1.0),
+                                 share + packs, share, p["act_d2h_mb"])
+    return forward, np.maximum(gpu_b, host_b + unpacks), packs + unpacks

@@ -361,8 +361,8 @@ class StageCostModel:
         # and gathers (a recomputed forward runs inside the backward)
         host_f = per_pass * pass_f + layers * launch_f * hw.host_launch_overhead_s + gather_f
         p["host_forward_fraction"] = host_f / np.maximum(host_blocks, 1e-30)
-        forward, backward, p["act_host_mb"] = pass_walls(t, p, raw_f, gpu_f, gpu_b, host_f, host_blocks - host_f,
-                                                         hw.host_launch_overhead_s)
+        forward, backward, p["act_host_mb"] = pass_walls(t, p, (raw_f, raw_b), gpu_f, gpu_b, host_f,
+                                                         host_blocks - host_f, hw)
         p["clock_forward_share"] = np.where(t["num_offloaded"] > 0, forward / np.maximum(forward + backward, 1e-30),
                                             p["forward_share"])
         p["stable_mb"] = forward + backward + hw.host_microbatch_overhead_s

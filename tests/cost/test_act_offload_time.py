@@ -9,7 +9,7 @@ import pytest
 
 from mist_ds.config import get_preset
 from mist_ds.config.profiles import load_hardware
-from mist_ds.cost.act_offload import pass_walls, save_calls, serialized_forward
+from mist_ds.cost.act_offload import pack_host_s, pass_walls, save_calls, serialized_forward
 from mist_ds.cost.activations import block_saves, stored_bytes
 from mist_ds.cost.shapes import saved_weight_numels
 from mist_ds.cost.stage import StageCostModel, host_overlap
@@ -76,14 +76,20 @@ def test_copies_scale_with_the_micro_batch_and_calls_do_not(model):
     assert 3.5 * act1 < act4 < 4.0 * act1    # activations x4; latencies and RoPE tables do not scale
 
 
-def test_unblocked_host_launches_join_the_forward_without_zero3():
+def test_a_pack_costs_one_launch_of_the_pass_as_the_stage_prices_it():
+    # ZeRO-3: a launch on the host path costs host_launch_overhead_s; otherwise a pass costs
+    # host_layer_overhead_s over its launches (config/hardware.py)
+    assert float(pack_host_s(1.0, 27, HW)) == pytest.approx(HW.host_launch_overhead_s)
+    assert float(pack_host_s(0.0, 27, HW)) == pytest.approx(HW.host_layer_overhead_s / 27)
     t = {"num_offloaded": np.array(8.0), "num_layers": np.array(32.0)}
     p = {"act_calls": np.array(26.0), "blocks_fwd_mb": np.array(0.1), "act_d2h_mb": np.array(0.2)}
-    walls = {z: pass_walls({**t, "z3": np.array(float(z))}, p, 27, 0.3, 0.6, 0.05, 0.1, 1e-4) for z in (0, 1)}
-    # without ZeRO-3 the offloaded blocks' 27 launches each join the forward; the unpacks join the
-    # backward's host path only where launches are on it (ZeRO-3)
-    assert float(walls[0][2] - walls[1][2]) == pytest.approx(8 * 27 * 1e-4 - 8 * 26 * 1e-4)
-    assert float(walls[0][0] - walls[1][0]) == pytest.approx(8 * 27 * 1e-4)
+    for z in (0.0, 1.0):
+        forward, backward, host = pass_walls({**t, "z3": np.array(z)}, p, (27, 50), 0.3, 0.6, 0.05, 0.1, HW)
+        packs = 8 * 26 * float(pack_host_s(z, 27, HW))
+        # GPU-bound rest (0.3 - 8 blocks' 0.025 of kernels): then kernels, host share, packs, copies
+        assert float(forward) == pytest.approx(0.275 + 0.025 + 0.05 * 8 / 32 + packs + 0.2)
+        assert float(backward) == pytest.approx(0.6)      # unpacks hide behind the copies back
+        assert float(host) == pytest.approx(packs + 8 * 26 * float(pack_host_s(z, 50, HW)))
 
 
 def test_breakdown_sums_and_charges_the_serialisation_as_offload(model):
