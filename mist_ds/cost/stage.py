@@ -8,6 +8,7 @@ import numpy as np
 
 from mist_ds.config import HardwareProfile, ModelSpec
 from mist_ds.config.executors import STOCK_DEEPSPEED
+from mist_ds.cost.act_offload import offload_copies, pass_walls
 from mist_ds.cost.activations import ATTENTION_SAVES, pinned_activation_rounding
 from mist_ds.cost.compiled import compile_stage
 from mist_ds.cost.layer_time import block_launches, block_times
@@ -116,7 +117,7 @@ class StageCostModel:
                 (r > 0).astype(float), vs, (oo > 0).astype(float), (g > 1).astype(float), persistent, largest)
         shape = layers.shape
         terms = {n: np.broadcast_to(np.asarray(v, float), shape) for n, v in zip(self.names, self._fn(*args))}
-        terms.update(num_layers=layers, num_recompute=r, has_head=head, has_embedding=emb,
+        terms.update(num_layers=layers, num_recompute=r, num_offloaded=na, has_head=head, has_embedding=emb,
                      z1=z[1], z2=z[2], z3=z[3], cpu_sub_groups=np.where(z[3] > 0, cpu_groups, 0.0),
                      # zero/utils.py defragment (stage3.py _create_fp16_partitions_with_defragmentation):
                      # the 16-bit partitions pass through a CPU buffer at start-up, without offload_param
@@ -249,9 +250,10 @@ class StageCostModel:
         # (bench/accuracy/ZERO3_EXPOSED.md finding 3; one trace does not size a fraction)
         p["rs_serial_mb"] = rt.collective_s("reduce_scatter", t["dp_rs_mb_bytes"], dp, inter)
         # side-stream copies (ZeRO-3 offload's gradient partition, stage3.py partition_grads
-        # non_blocking) overlap compute; activation offload is synchronous in the runtime (save_on_cpu
-        # on the compute stream: out in forward, back in backward), and so are ZeRO-2 offload's
-        # per-parameter accumulation copies (cost/work.py): they add to the micro-batch
+        # non_blocking) overlap compute; activation offload's copies run on the compute stream (torch
+        # save_on_cpu: out in forward blocking the host, back in backward; cost/act_offload.py, whose
+        # serialisation _host_parts prices), and so do ZeRO-2 offload's per-parameter accumulation
+        # copies (cost/work.py): they add to the micro-batch
         weight_h2d = rt.h2d_s(t["weight_h2d_mb_bytes"])
         # ZeRO-3 offload_param: with dp > 1 every gather copies the pinned 16-bit partition in by
         # `p.ds_tensor.to(device)` without non_blocking (partition_parameters.py _all_gather_dtype,
@@ -262,7 +264,8 @@ class StageCostModel:
         p["h2d_mb"] = rt.h2d_s(t["h2d_mb_bytes"]) + np.where(host_copy, 0.0, weight_h2d)
         p["weight_h2d_host_mb"] = np.where(host_copy, weight_h2d, 0.0)
         p["d2h_mb"] = rt.d2h_s(t["d2h_mb_bytes"])
-        p["sync_transfer_mb"] = (rt.d2h_s(t["offloaded_per_microbatch"]) + rt.h2d_s(t["offloaded_per_microbatch"])
+        p.update(offload_copies(self.model, self.seq_len, self.saves, self.kernels, rt, t, b, tp))
+        p["sync_transfer_mb"] = (p["act_d2h_mb"] + p["act_h2d_mb"]
                                  + rt.d2h_s(t["sync_offload_mb_bytes"]) + rt.h2d_s(t["sync_offload_mb_bytes"]))
         busy = p["busy_compute_mb"] + p["recompute_mb"]
         p["overlapped_mb"] = rt.overlapped_s(busy, p["dp_comm_mb"] - p["rs_serial_mb"], p["h2d_mb"], p["d2h_mb"])
@@ -338,7 +341,8 @@ class StageCostModel:
         p["zero3_fetch_mb"] = t["z3_fetches"] * hw.zero3_fetch_overhead_s
         # per block pass of a ZeRO-3 stage: its kernel launches (layer_time.block_launches, by model
         # and kernel set; config/hardware.py host_launch_overhead_s says why ZeRO-3 only)
-        launch_f, launch_b = (n * t["z3"] for n in self._launches(tp))
+        raw_f, raw_b = self._launches(tp)
+        launch_f, launch_b = raw_f * t["z3"], raw_b * t["z3"]
         p["launches_mb"] = (layers + recomputed) * launch_f + layers * launch_b
         # forward share of the per-pass host work: L of the 2L + r block passes (fetches, copies)
         pass_f = layers / np.maximum(2 * layers + recomputed, 1e-30)
@@ -349,13 +353,22 @@ class StageCostModel:
         per_pass = p["zero3_fetch_mb"] + t["block_passes"] * hw.host_layer_overhead_s + p["weight_h2d_host_mb"]
         host_blocks = per_pass + p["launches_mb"] * hw.host_launch_overhead_s + p["gather_host_mb"]
         p["host_side_mb"] = host_blocks + hw.host_microbatch_overhead_s
-        gpu_f = (p["gpu_side_mb"] - p["rs_serial_mb"]) * p["forward_share"]
+        # activation offload's copies: out in the forward, back in the backward (cost/act_offload.py)
+        d2h = p["act_d2h_mb"]
+        gpu_f = (p["gpu_side_mb"] - d2h - p["act_h2d_mb"] - p["rs_serial_mb"]) * p["forward_share"]
+        gpu_b = p["gpu_side_mb"] - d2h - gpu_f
         # the forward pass: L of the 2L + r passes' fetches and copies, the forward blocks' launches
         # and gathers (a recomputed forward runs inside the backward)
         host_f = per_pass * pass_f + layers * launch_f * hw.host_launch_overhead_s + gather_f
         p["host_forward_fraction"] = host_f / np.maximum(host_blocks, 1e-30)
-        p["stable_mb"] = (host_overlap(gpu_f, p["gpu_side_mb"] - gpu_f, host_f, host_blocks - host_f)
-                          + hw.host_microbatch_overhead_s)
+        forward, backward, p["act_host_mb"] = pass_walls(t, p, (raw_f, raw_b), gpu_f, gpu_b, host_f,
+                                                         host_blocks - host_f, hw)
+        p["clock_forward_share"] = np.where(t["num_offloaded"] > 0, forward / np.maximum(forward + backward, 1e-30),
+                                            p["forward_share"])
+        p["stable_mb"] = forward + backward + hw.host_microbatch_overhead_s
+        # the serialisation's price: beyond what the same copies cost if the pack did not block
+        p["act_serial_mb"] = p["stable_mb"] - (host_overlap(gpu_f + d2h, gpu_b, host_f, host_blocks - host_f)
+                                               + hw.host_microbatch_overhead_s)
         p["host_exposed_mb"] = p["stable_mb"] - p["gpu_side_mb"]
 
     def _time(self, t, b, dp, tp, g) -> dict[str, np.ndarray]:
@@ -375,16 +388,16 @@ class StageCostModel:
         tp_mb, stable = p["tp_comm_mb"], p["stable_mb"]
         # the host time the GPU waits for, by its parts' shares: ZeRO-3 fetch hooks count as DP
         # communication, offload_param's blocking copies as offload, the rest as compute
-        exposed, host = p["host_exposed_mb"], np.maximum(p["host_side_mb"], 1e-30)
+        exposed, host = p["host_exposed_mb"] - p["act_serial_mb"], np.maximum(p["host_side_mb"], 1e-30)
         fetch_x = exposed * (p["zero3_fetch_mb"] + p["gather_host_mb"]) / host
         copy_x = exposed * p["weight_h2d_host_mb"] / host
         return {
-            "stable_time_s": stable, "forward_time_s": stable * p["forward_share"],
+            "stable_time_s": stable, "forward_time_s": stable * p["clock_forward_share"],
             "delta_time_s": step_comm + optimizer + p["boundary_mb"] + self.hw.host_step_overhead_s,
             "compute_s": g * (busy_compute + exposed - fetch_x - copy_x), "recompute_s": g * recompute,
             "tp_comm_s": g * tp_mb,
             "dp_comm_s": g * (extra * share_dp + fetch_x + p["rs_serial_mb"]) + step_comm,
-            "offload_s": (g * (extra * (1 - share_dp) + sync_xfer + copy_x)
+            "offload_s": (g * (extra * (1 - share_dp) + sync_xfer + copy_x + p["act_serial_mb"])
                           + np.where(cpu_wins, transfers, 0.0) + p["boundary_mb"]),
             "optimizer_s": np.where(cpu_wins, cpu_adam, gpu_opt) + self.hw.host_step_overhead_s,
         }
