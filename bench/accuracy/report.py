@@ -265,8 +265,9 @@ def intro(rows: list[Scored]) -> str:
             "a plan runs out of memory, since under expandable segments (the runtime's default) the caching "
             "allocator releases its cache and retries before it fails (the OOM runs held "
             f"{unreleased_text(rows)} reserved but unallocated when they failed). Reserved memory is "
-            "predicted as min(cap, predicted peak x (1 + the profile's allocator_cache_fraction)), uncapped "
-            "runs taking the card's memory as the cap, and is reported only. Host memory compares the "
+            "predicted as the allocated peak plus the holes DeepSpeed's partition-sized transient buffers "
+            "leave, per ZeRO class (mist_ds/cost/reserved.py, bench/accuracy/RESERVED.md), at most the cap "
+            "(uncapped runs take the card's memory), and is reported only. Host memory compares the "
             "predicted offloaded state per GPU with the rank's peak RSS (which also holds the process's "
             "own base).")
 

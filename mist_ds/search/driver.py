@@ -24,22 +24,22 @@ RecomputeMode = Literal["tune", "all-or-nothing", "none"]
 TIE_RTOL = 1e-6
 
 # --- What the committed accuracy runs say about the cost model (bench/results/accuracy.json,
-# `make accuracy`: 48 plan + run pairs on 2x H200 of plans the search would emit, run with expandable
-# segments, 45 of them ran, re-predicted by the current model for the kernels each ran).
+# `make accuracy`: 61 plan + run pairs on 1-2 H200 of plans the search would emit, run with expandable
+# segments, 58 of them ran, re-predicted by the current model for the kernels each ran).
 # tests/search/test_margins.py re-derives both numbers from that file and fails when a new accuracy
 # report moves them.
 DEFAULT_MEMORY_MARGIN_RATIO = 0.04
 """Fraction of the per-GPU memory cap the search keeps free by default (autotune --memory-margin).
 It is measured against what decides OOM: max_memory_allocated (under expandable segments the allocator
 releases its cache before failing; config/hardware.py allocator_overhead_fraction). The margin is the
-90th percentile of the model's under-prediction of allocated memory over the runs that ran (3.5%: 9 in
+90th percentile of the model's under-prediction of allocated memory over the runs that ran (2.8%: 9 in
 10 plans need no more), plus the largest share of its cap an OOM run still held reserved but
 unallocated when it failed (0.34%: 275 MiB of 78 GiB), rounded up to a whole percent. A plan predicted
 at p fits when p <= cap x (1 - margin). No run with expandable segments that ran out of memory was
 predicted within it; the runs without them (an allocator the runtime no longer uses) are scored apart."""
 MODEL_TIME_ERROR_RATIO = 0.05
 """The cost model's measured time error: the median |predicted - measured| / measured iteration time
-of the runs that ran (summary time.median, 4.8% over 56 runs), rounded up to a whole percent. Plans whose
+of the runs that ran (summary time.median, 4.3% over 58 runs), rounded up to a whole percent. Plans whose
 predicted times differ by less than this are a tie (mist_ds/api.py honest_order)."""
 # Layouts resolved per vectorised bisection call.
 RESOLVE_BATCH = 16
