@@ -5,6 +5,7 @@ its values and strides out of one slab per block, with no allocation after the f
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from mist_ds.runtime.mistpipe.actoffload import ActivationOffloader, copy_span
@@ -137,3 +138,24 @@ def test_tensors_that_do_not_fit_the_slab_are_loaded_on_their_own():
     big = [torch.randn(32, generator=gen), torch.randn(4096, generator=gen)]
     assert all(torch.equal(t, r) for t, r in zip(big, round_trip(off, (2, 0), big)))
     assert off.num_reload_allocations == 1  # the small one still went into the slab
+
+
+def test_the_cost_model_keeps_the_slabs_through_the_optimizer_step():
+    """The slabs are allocated at the first backward and never freed (ReloadPool.reserve), so a
+    stage whose peak is its optimizer step (a short sequence, states on the device) holds them
+    there too: min(na, 2) blocks of saved bytes (cost/mistpipe.py _states)."""
+    from mist_ds.config import get_preset
+    from mist_ds.config.profiles import load_hardware
+    from mist_ds.cost.mistpipe import MistpipeStageCostModel
+    from mist_ds.cost.stage_args import stage_args
+
+    hw = load_hardware("h200")
+    model = MistpipeStageCostModel(get_preset("llama-7b"), hw, seq_len=128)
+    costs = [model.evaluate(stage_args(stage_index=1, num_stages=2, num_layers=16, micro_batch=1, dp=1, tp=1,
+                                       grad_accum=8, zero_stage=0, offload_weights=0.0, offload_gradients=0.0,
+                                       offload_optimizer=0.0, num_recompute=0, num_offloaded=na))
+             for na in (0, 1, 2, 5)]
+    slabs = [float(c.activations_bytes) for c in costs]  # at the step, the only activations
+    assert slabs[0] == 0 < slabs[1] and slabs[2] == slabs[3] == 2 * slabs[1]
+    peaks = [float(c.peak_memory_bytes) for c in costs]
+    assert peaks[2] - peaks[0] == pytest.approx(slabs[2] * (1 + hw.allocator_overhead_fraction))
