@@ -230,7 +230,7 @@ def test_deferred_device_updates_are_queued_before_the_previous_block_computes()
 
 
 def test_weight_view_quick_refusal_agrees_with_the_storage_test():
-    from mist_ds.runtime.mistpipe.actoffload import storage_span, weight_view
+    from mist_ds.runtime.mistpipe.weightview import storage_span, weight_view
 
     base = torch.randn(4096)[16:]  # a buffer that does not start its storage
     other = torch.randn(4096)

@@ -23,12 +23,12 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from mist_ds.runtime.mistpipe.actoffload import (RELOAD_SLABS, ActivationOffloader, Saved, WeightView,
-                                                 rebuild, storage_span, weight_view)
+from mist_ds.runtime.mistpipe.actoffload import RELOAD_SLABS, ActivationOffloader, Saved
 from mist_ds.runtime.mistpipe.memory import StageMemory
 from mist_ds.runtime.mistpipe.optimizer import ShardedAdam
 from mist_ds.runtime.mistpipe.streams import DeviceSlots, PinnedPool
 from mist_ds.runtime.mistpipe.unit import FlatUnit, UnitEnv
+from mist_ds.runtime.mistpipe.weightview import WeightView, rebuild, storage_span, weight_view
 
 
 class _BlockBoundary(torch.autograd.Function):
