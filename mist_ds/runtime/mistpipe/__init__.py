@@ -44,10 +44,11 @@ gradient-norm/clipping rule of its ZeRO optimizer (zero/stage_1_and_2.py). torch
 the device (the same update as DeepSpeed's FusedAdam without a JIT build), collectives, saved-tensor
 hooks, streams and events. Ours (engine.py, stage.py, unit.py, optimizer.py, actoffload.py,
 actpool.py, weightview.py, streams.py, layout.py): the model call and backward without a DeepSpeed
-optimizer wrapper; flat per-block units with gradient accumulation through post-accumulate-grad hooks; one reduce-scatter
-per iteration; the sharded fp32 optimizer with a host/device split; gathered (ZeRO-3-like) and
-host-stored block weights with prefetch; host gradient sections; overlapped activation offload
-into reused device slabs (actoffload.py says why DeepSpeed's activation offload engine is not it).
+optimizer wrapper; flat per-block units with gradient accumulation through post-accumulate-grad
+hooks; one reduce-scatter per iteration; the sharded fp32 optimizer with a host/device split;
+gathered (ZeRO-3-like) and host-stored block weights with prefetch; host gradient sections;
+overlapped activation offload into reused device slabs (actoffload.py says why DeepSpeed's
+activation offload engine is not it).
 
 Memory semantics (what a cost model should charge, per stage and rank)
 ----------------------------------------------------------------------
