@@ -19,7 +19,8 @@ Device memory stays bounded and allocated once:
   prefetched below it), sized at the first backward for the largest offloaded block's copies of one
   micro-batch and never reallocated; each block's reloads are views into one slab, and a slab is
   written again only after the compute stream has finished the backward that read it (its event,
-  waited for by the h2d stream, never by the host). Before, every reload was a fresh allocation on
+  recorded when the next block's backward starts, `retire`, and waited for by the h2d stream, never
+  by the host). Before, every reload was a fresh allocation on
   the h2d stream (that stream's own allocator pool, of varied sizes, interleaved with the backward's
   working allocations); a tensor that does not fit a slab is still loaded that way (counted);
 - the forward's sources: by default the caching allocator keeps each offloaded tensor until its d2h
