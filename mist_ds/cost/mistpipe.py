@@ -25,10 +25,15 @@ block and N_r the stage's resident ones (embedding, final norm, LM head) on one 
   mistpipe_step.optimizer_path picks for its offloaded share (the faster by offload_step_s), which the
   emitted ds_config carries to the engine (emit/ds_config.py mistpipe_section);
 * activations: the stock terms (cost/memory.py activation_exprs: the na blocks' saved tensors are
-  in host memory) plus the offloader's device working set — the running block's own saved tensors
-  and one block's copies prefetched back (actoffload.py ActivationOffloader) — and, as every
-  PipelineEngine stage that computes the loss, the previous micro-batch's logits
-  (pipe/engine.py _exec_forward_pass keeps pipe_buffers['outputs']) even with one stage;
+  in host memory) plus the offloader's reload slabs — min(na, 2) device buffers of one block's
+  offloaded saved bytes, the running offloaded block's reloads and the next one's prefetched
+  (actoffload.py ReloadPool, RELOAD_SLABS), allocated at the first backward and kept, so also at the
+  step — and, as every PipelineEngine stage that computes the loss, the previous micro-batch's
+  logits (pipe/engine.py _exec_forward_pass keeps pipe_buffers['outputs']) even with one stage. In
+  forward an offloaded block's own saved tensors sit beside the slabs until its forward ends, but
+  the offloaded blocks run first in the stage's forward (stage.py _offloaded_blocks: the first na
+  blocks after the recomputed ones), while the micro-batch's later saves do not exist yet: the
+  train peak is the start of a backward, with k micro-batches' saves and the slabs;
 * transients at the step: the gradient-norm pass squares one unit's device shard into a temporary
   (optimizer.py _global_norm: pow(2)), fp32, and the host tail of a chunk is upcast (take_chunk);
 * start-up: the stage is built whole in 16 bits on the device (runtime/build.py build_mistpipe,
@@ -67,8 +72,10 @@ delta (fitted on stock runs), and host memory = the process base + the pinned bu
 powers of two + CPU Adam's pageable moments + the activation pool (one pinned buffer per offloaded
 tensor, rounded).
 Not modelled: the device memory of the d2h queue (each offloaded tensor stays on the device until
-its copy is done: streams.keep_alive; the activations term counts two blocks), so neither the
-allocator's wait for it under a memory cap; the host running ahead of the GPU (the windows take a
+its copy is done: by default the caching allocator holds it, record_stream, in memory_reserved but
+not memory_allocated; with the engine's opt-in d2h_queue_bytes the offloader holds up to that many
+bytes and the compute stream waits beyond it, actoffload.py), so neither the allocator's wait for it
+under a memory cap; the host running ahead of the GPU (the windows take a
 prefetch as issued when the GPU reaches it); the cross-stage synchronisation of the global gradient
 norm (every stage's step waits for the slowest stage's reduction), as for stock pipelines; the
 deferred step (off by default).
@@ -200,9 +207,11 @@ class MistpipeStageCostModel(StageCostModel):
         # the previous micro-batch's logits (PipelineEngine outputs buffer), already counted with PP
         logits = (t["logits"] + (1 - s["pp"]) * a["has_head"] * ELEM * s["rows"] * a["micro_batch"]
                   * self.seq_len)
-        activations = t["activations"] + np.minimum(a["num_offloaded"], 2.0) * t["layer_saved"]
+        slabs = np.minimum(a["num_offloaded"], 2.0) * t["layer_saved"]  # reload slabs (module doc)
+        activations = t["activations"] + slabs
         passing = np.maximum(logits, ELEM * s["largest"])  # or one fresh parameter gradient
-        peaks = np.stack([phases["train"] + activations + passing, phases["step"], phases["init"], phases["build"]])
+        peaks = np.stack([phases["train"] + activations + passing, phases["step"] + slabs, phases["init"],
+                          phases["build"]])
         raw = peaks.max(axis=0)
         phase = peaks.argmax(axis=0)  # 0 train, 1 step, 2 init, 3 build
         allowance = raw * self.allocator_fraction
@@ -213,7 +222,7 @@ class MistpipeStageCostModel(StageCostModel):
                 "weights_bytes": pick(p["weights"], p["weights"], p["weights"], p["build"]),
                 "gradients_bytes": pick(p["gradients"], p["gradients"], p["gradients"], 0.0),
                 "optimizer_states_bytes": pick(p["optimizer"], p["optimizer"], p["init_optimizer"], 0.0),
-                "activations_bytes": pick(activations, 0.0, 0.0, 0.0),
+                "activations_bytes": pick(activations, slabs, 0.0, 0.0),
                 "buffers_bytes": pick(slots + passing, slots + p["step_transient"], slots, 0.0) + allowance,
                 "cpu_memory_bytes": cpu}
 

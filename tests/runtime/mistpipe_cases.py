@@ -22,13 +22,14 @@ class Case:
     dp: int = 1
     tp: int = 1
     plan_memory: tuple = ()  # memory == "plan": MemoryStrategy fields of each stage
+    model: str = "gpt"  # "gpt" (plans.GPT, 4 blocks) or "llama" (plans.LLAMA, 3 blocks)
 
     @property
     def num_ranks(self) -> int:
         return len(self.stages) * self.dp * self.tp
 
     def with_memory(self, memory, **kw) -> Case:
-        return Case(self.stages, memory, dp=self.dp, tp=self.tp, **kw)
+        return Case(self.stages, memory, dp=self.dp, tp=self.tp, model=self.model, **kw)
 
 
 def mesh(pp: int, dp: int, recompute: tuple = (0, 0), tp: int = 1) -> Case:
@@ -44,6 +45,7 @@ def mem(**fields) -> StageMemory:
 
 DP2, PP2, PP2_RECOMPUTE, PP2DP2 = mesh(1, 2), mesh(2, 1), mesh(2, 1, (1, 0)), mesh(2, 2)
 PP2TP2, DP2TP2 = mesh(2, 1, tp=2), mesh(1, 2, tp=2)
+PP2_LLAMA = Case(({"end": 2}, {"end": 3}), model="llama")
 PLAN_ROLES = Case(({"end": 2, "num_recompute_layers": 1, "num_offloaded_layers": 1},
                    {"end": 4, "num_offloaded_layers": 1}))
 
@@ -72,6 +74,12 @@ CASES_2 = {
         (mem(offload_optimizer_ratio=0.5), mem(offload_gradients_ratio=0.25, offload_optimizer_ratio=0.3)),
         options=(("optimizer_offload_path", "cpu_adam"),)),
     "pp2_act_offload": PP2.with_memory((mem(num_offloaded_layers=2), mem(num_offloaded_layers=1))),
+    # Llama blocks save strided SwiGLU halves, transposed q/k and a reshaped attention output; on the
+    # CPU their RMSNorm unpacks x after its weight's gradient (actoffload.py copy_span, retire)
+    "stock_pp2_llama": PP2_LLAMA,
+    "pp2_llama_act_offload": PP2_LLAMA.with_memory((mem(num_offloaded_layers=2), mem(num_offloaded_layers=1))),
+    "pp2_llama_act_offload_d2h_queue": PP2_LLAMA.with_memory(
+        (mem(num_offloaded_layers=2), mem(num_offloaded_layers=1)), options=(("d2h_queue_bytes", 0),)),
     "pp2_deferred_step": PP2.with_memory(
         (mem(offload_weights_ratio=0.5, offload_optimizer_ratio=0.5), mem(offload_gradients_ratio=0.5)),
         options=(("defer_optimizer_step", "all"),)),
@@ -118,6 +126,7 @@ PAIRS_2 = [("stock_dp2", name) for name in CASES_2 if name.startswith("dp2_")] +
                                             "pp2_optimizer_offload", "pp2_optimizer_offload_swap",
                                             "pp2_optimizer_offload_cpu_adam",
                                             "pp2_act_offload", "pp2_deferred_step")] + \
-          [("stock_pp2_recompute", "pp2_recompute_mixed"), ("stock_pp2_plan_roles", "pp2_plan_roles")]
+          [("stock_pp2_recompute", "pp2_recompute_mixed"), ("stock_pp2_plan_roles", "pp2_plan_roles")] + \
+          [("stock_pp2_llama", name) for name in ("pp2_llama_act_offload", "pp2_llama_act_offload_d2h_queue")]
 PAIRS_4 = [("stock_pp2dp2", name) for name in CASES_4 if name.startswith("pp2dp2_")] + \
           [("stock_pp2tp2", "pp2tp2_mixed"), ("stock_dp2tp2", "dp2tp2_zero3")]

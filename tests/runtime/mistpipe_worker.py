@@ -25,9 +25,10 @@ from mist_ds.runtime.model import BuildOptions  # noqa: E402
 from mist_ds.runtime.pipeline_module import MistPipelineModule  # noqa: E402
 from mist_ds.runtime.topology import MistMpu, make_topology  # noqa: E402
 from tests.runtime.mistpipe_cases import CASES_2, CASES_4  # noqa: E402
-from tests.runtime.plans import GPT, make_plan  # noqa: E402
+from tests.runtime.plans import GPT, LLAMA, make_plan  # noqa: E402
 
 CLIP = 0.4
+MODELS = {"gpt": GPT, "llama": LLAMA}
 
 
 def case_plan(case):
@@ -35,10 +36,10 @@ def case_plan(case):
     stages carry their own settings."""
     stages = [dict(s) for s in case.stages]
     if case.memory != "plan":
-        return make_plan(GPT, stages, dp=case.dp, tp=case.tp)
+        return make_plan(MODELS[case.model], stages, dp=case.dp, tp=case.tp)
     for stage, fields in zip(stages, case.plan_memory):
         stage["memory"] = MemoryStrategy(**fields)
-    return make_plan(GPT, stages, dp=case.dp, tp=case.tp, executor="mistpipe")
+    return make_plan(MODELS[case.model], stages, dp=case.dp, tp=case.tp, executor="mistpipe")
 
 
 def build(case, lr: float):

@@ -113,6 +113,23 @@ def test_pinned_buffers_are_reused_after_the_first_step(curves_2, curves_4):
         assert after_first == at_end and max(at_end) > 0
 
 
+RELOAD_COUNTERS = ("reload_slab_allocations", "reload_allocations", "reload_slab_escapes", "d2h_staged")
+
+
+def test_reloads_go_into_slabs_allocated_in_the_first_step(curves_2, curves_4):
+    for curves, name in ((curves_2, "pp2_act_offload"), (curves_2, "pp2_recompute_mixed"),
+                         (curves_2, "pp2_llama_act_offload"), (curves_2, "pp2_llama_act_offload_d2h_queue"),
+                         (curves_4, "pp2dp2_mixed")):
+        after_first = [[r[c] for c in RELOAD_COUNTERS] for r in curves[name]["stats_after_step_1"]]
+        at_end = [[r[c] for c in RELOAD_COUNTERS] for r in curves[name]["stats"]]
+        assert after_first == at_end, name
+        for rank in curves[name]["stats"]:  # a slab per offloaded block, at most 2; nothing else
+            assert rank["reload_slab_allocations"] in (1, 2) and rank["reload_slab_bytes"] > 0, name
+            assert rank["reload_allocations"] == rank["reload_slab_escapes"] == rank["d2h_staged"] == 0, name
+    for rank, slabs in zip(stats(curves_2, "pp2_llama_act_offload"), (2, 1)):  # 2 and 1 blocks offloaded
+        assert rank["reload_slab_allocations"] == slabs
+
+
 def test_deferred_steps_wait_for_the_next_forward(curves_2, curves_4):
     # after the last step, each deferring stage still holds its blocks' updates
     assert [r["deferred_block_steps_pending"] for r in stats(curves_2, "dp2_zero3_deferred_step")] == [4, 4]

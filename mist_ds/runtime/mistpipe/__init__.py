@@ -43,10 +43,12 @@ its grid and tied-weight groups, DeepSpeedConfig, `DeepSpeedCPUAdam` for host-si
 gradient-norm/clipping rule of its ZeRO optimizer (zero/stage_1_and_2.py). torch's: fused AdamW on
 the device (the same update as DeepSpeed's FusedAdam without a JIT build), collectives, saved-tensor
 hooks, streams and events. Ours (engine.py, stage.py, unit.py, optimizer.py, actoffload.py,
-streams.py, layout.py): the model call and backward without a DeepSpeed optimizer wrapper; flat
-per-block units with gradient accumulation through post-accumulate-grad hooks; one reduce-scatter
-per iteration; the sharded fp32 optimizer with a host/device split; gathered (ZeRO-3-like) and
-host-stored block weights with prefetch; host gradient sections; overlapped activation offload.
+actpool.py, weightview.py, streams.py, layout.py): the model call and backward without a DeepSpeed
+optimizer wrapper; flat per-block units with gradient accumulation through post-accumulate-grad
+hooks; one reduce-scatter per iteration; the sharded fp32 optimizer with a host/device split;
+gathered (ZeRO-3-like) and host-stored block weights with prefetch; host gradient sections;
+overlapped activation offload into reused device slabs (actoffload.py says why DeepSpeed's
+activation offload engine is not it).
 
 Memory semantics (what a cost model should charge, per stage and rank)
 ----------------------------------------------------------------------
@@ -66,11 +68,13 @@ unit's flat space is padded to a multiple of dp x 64 elements.
   that store in pinned host memory, plus 3 device slots of the largest block's full weights (the
   block in use, the prefetched next one, one cached).
 - Activations: blocks `[recompute, recompute + num_offloaded_layers)` keep saved
-  tensors (>= 1024 elements; a tensor saved by several ops once) in pinned host buffers from a pool
-  that stops growing after the first iteration. On the device: the running block's own saved
-  tensors until its forward ends; in backward, the running offloaded block's copies and those of
-  the next offloaded block below it, fetched when the backward of any block above that one starts
-  (at most two offloaded blocks' copies, as cost/mistpipe.py charges: min(na, 2) x layer_saved).
+  tensors (>= 1024 elements; a byte span saved by several ops once) in pinned host buffers from a
+  pool that stops growing after the first iteration. On the device: the running block's own saved
+  tensors until its forward ends (and, by default, in the caching allocator until their copy to
+  the host is done); from the first backward on, min(na, 2) reload slabs of one block's copies,
+  never freed: the running offloaded block's reloads and those of the next offloaded block below
+  it, fetched when the backward of any block above that one starts (as cost/mistpipe.py charges:
+  min(na, 2) x layer_saved, at the backward's start and at the step; actoffload.py ReloadPool).
 - Transient at the step: a fp32 copy of each offloaded gradient chunk, two 16-bit shard buffers.
 
 Overlap

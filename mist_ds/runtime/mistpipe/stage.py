@@ -23,12 +23,12 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from mist_ds.runtime.mistpipe.actoffload import (ActivationOffloader, Packed, WeightView, rebuild,
-                                                 storage_span, weight_view)
+from mist_ds.runtime.mistpipe.actoffload import RELOAD_SLABS, ActivationOffloader, Saved
 from mist_ds.runtime.mistpipe.memory import StageMemory
 from mist_ds.runtime.mistpipe.optimizer import ShardedAdam
 from mist_ds.runtime.mistpipe.streams import DeviceSlots, PinnedPool
 from mist_ds.runtime.mistpipe.unit import FlatUnit, UnitEnv
+from mist_ds.runtime.mistpipe.weightview import WeightView, rebuild, storage_span, weight_view
 
 
 class _BlockBoundary(torch.autograd.Function):
@@ -86,7 +86,8 @@ class StageRuntime:
     def __init__(self, module: nn.Module, memory: StageMemory, env: UnitEnv, *, hyper: dict,
                  clip: float, mp_group, tp_rank: int, is_block, num_slots: int = 3,
                  min_offload_numel: int = 1024, optimizer_offload_path: str = "gpu_swap",
-                 defer_step: bool = False):
+                 defer_step: bool = False, num_reload_slabs: int = RELOAD_SLABS,
+                 d2h_queue_bytes: int | None = None):
         self.memory, self.env, self.streams = memory, env, env.streams
         layers = getattr(module, "forward_funcs", list(module.children()))
         self.blocks = [m for m in layers if isinstance(m, nn.Module) and is_block(m)]
@@ -97,8 +98,10 @@ class StageRuntime:
         host = [u.host_numel for u in self.units if u.host_numel]
         self.gslots = DeviceSlots(self.streams, num_slots, max(host), env.accum_dtype) if host else None
         self.pool = PinnedPool(self.streams, env.pinned)
-        self.offloader = ActivationOffloader(self.streams, self.pool, min_offload_numel)
         self.offloaded = self._offloaded_blocks(memory.num_offloaded_layers)
+        self.offloader = ActivationOffloader(self.streams, self.pool, min_offload_numel,
+                                             num_slabs=min(num_reload_slabs, len(self.offloaded)),
+                                             d2h_queue_bytes=d2h_queue_bytes)
         self._offloaded_below = [max((j for j in self.offloaded if j < u), default=None)
                                  for u in range(len(self.blocks))]
         counted = [env_spans for env_spans in
@@ -194,7 +197,7 @@ class StageRuntime:
                 if base is None:
                     raise RuntimeError(f"mistpipe: block {u}'s weights were used after its backward")
                 return rebuild(saved, base)
-            if isinstance(saved, Packed):
+            if isinstance(saved, Saved):
                 return self.offloader.unpack(saved)
             return saved
         return torch.autograd.graph.saved_tensors_hooks(pack, unpack)
@@ -290,6 +293,7 @@ class StageRuntime:
         block u - 1's weights and gradient section and the activations of the next offloaded block
         below u (fetched one block ahead, its copy had only block u's backward to hide behind:
         54% of activation copy time hidden on the last stage of gpt-1.3b PP2, 2x H200)."""
+        self.offloader.retire()  # the blocks above have run all their nodes (ActivationOffloader.retire)
         self._bind_weights(u)
         self._ensure_staging(u)
         self.offloader.prefetch((pass_id, u))
@@ -317,11 +321,12 @@ class StageRuntime:
         else:
             unit.end_backward()
         self._release_weights(u)
-        self.offloader.drop((self._backward_pass[u], u))
+        self.offloader.finish((self._backward_pass[u], u))
 
     # ---- engine-facing
     def begin_pass(self) -> None:
         """A new forward pass of the stage (one micro-batch) starts."""
+        self.offloader.retire()  # the last backward has returned
         self.pass_id += 1
 
     def reduce_tied(self, tied) -> None:
@@ -389,6 +394,6 @@ class StageRuntime:
                 "grad_numel_host": sum(u.host_numel for u in self.units),
                 "optimizer_numel_device": opt["device"], "optimizer_numel_host": opt["host"],
                 "weight_fills": self.num_fills, "weight_views_saved": self.num_weight_views,
-                "activation_bytes_offloaded": self.offloader.packed_bytes,
+                **self.offloader.stats(),
                 "pinned_allocations": self.pool.num_allocations,
                 "deferred_block_steps_pending": len(self._pending)}
