@@ -1,6 +1,6 @@
 # Session 7, issue 13 (nvidia-h200-x2, timeouts sum to 545 s): the llama-7b 24 GiB mistpipe plan at grad accum 8
 # (bench/results/engine/l7c24_ga8/) after the activation reload pool (actoffload.py ReloadPool: two slabs per stage,
-# no per-reload allocation; byte-span copies, no device temporary in the d2h path). S6-3 measured 3.29 s/iter
+# no per-reload allocation; byte-span copies, no device temporary in the d2h path). S6-2 measured 3.29 s/iter
 # uncapped (reserved 43.2 / 32.7 GB for 21.6 / 24.0 GB allocated) and 4.4-5.5 s capped (alloc_retries 22 / 3).
 # 1. capped, 2. uncapped through launch/train.py (RunReport: alloc_retries, peak reserved); 3. capped under
 # bench/engine/alloc_frag.py (allocator history: pending-free bytes per stream = blocks a side stream still used,

@@ -82,6 +82,9 @@ class MistpipeConstants:
     """Saved tensors smaller than this stay on the device under activation offload (actoffload.py)."""
     swap_chunk_elements: int = 1 << 24
     """Elements per device slot of the 'gpu_swap' optimizer path (swapadam.py)."""
+    num_reload_slabs: int = 2
+    """Device slabs per stage that offloaded activations are reloaded into (actoffload.py ReloadPool): the
+    running offloaded block's and the next one's, prefetched; the cost model keeps min(na, this) blocks."""
 
 
 class MemorySetting(Protocol):

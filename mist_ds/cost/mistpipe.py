@@ -207,7 +207,8 @@ class MistpipeStageCostModel(StageCostModel):
         # the previous micro-batch's logits (PipelineEngine outputs buffer), already counted with PP
         logits = (t["logits"] + (1 - s["pp"]) * a["has_head"] * ELEM * s["rows"] * a["micro_batch"]
                   * self.seq_len)
-        slabs = np.minimum(a["num_offloaded"], 2.0) * t["layer_saved"]  # reload slabs (module doc)
+        reload_slabs = float(MISTPIPE.constants.num_reload_slabs)  # module doc
+        slabs = np.minimum(a["num_offloaded"], reload_slabs) * t["layer_saved"]
         activations = t["activations"] + slabs
         passing = np.maximum(logits, ELEM * s["largest"])  # or one fresh parameter gradient
         peaks = np.stack([phases["train"] + activations + passing, phases["step"] + slabs, phases["init"],

@@ -48,6 +48,7 @@ from dataclasses import dataclass
 
 import torch
 
+from mist_ds.config.executors import MISTPIPE
 from mist_ds.runtime.mistpipe.actpool import CopyQueue, SlabRing, slab_layout
 from mist_ds.runtime.mistpipe.streams import PinnedPool, Streams
 
@@ -55,7 +56,7 @@ from mist_ds.runtime.mistpipe.streams import PinnedPool, Streams
 # a load waits (stream-wise) for its tensor's d2h copy, so every fill or section queued after it
 # waited too; and a load issued early, to hide it behind more compute, would hold them up longer.
 OUT, IN = "act_d2h", "act_h2d"
-RELOAD_SLABS = 2
+RELOAD_SLABS = MISTPIPE.constants.num_reload_slabs
 """Slabs per stage: the running offloaded block's reloads and those of the next offloaded block
 below it, prefetched when the running one's backward starts (stage.py backward_begin); the cost
 model charges min(num_offloaded, 2) blocks of saved bytes (cost/mistpipe.py _states)."""
