@@ -9,6 +9,10 @@ from pydantic import Field, model_validator
 from mist_ds.config.base import StrictModel
 
 RunStatus = Literal["ok", "oom", "error", "killed", "timeout"]
+ActOffloadCopy = Literal["blocking", "non_blocking"]
+"""How the stock executor's activation offload copies a saved tensor out in forward (RunReport.
+activation_offload_copy, cost/act_offload.py): 'blocking' holds the host until the copy is done
+(torch < 2.13 save_on_cpu), 'non_blocking' queues it and lets the host run on (runtime/host_saves.py)."""
 KERNEL_KEYS = ("norm", "activation", "rope", "attention", "loss")
 """Keys of RunReport.kernels, in the order reports print them."""
 
@@ -112,6 +116,14 @@ class RunReport(StrictModel):
     allocator could release its cache before an OOM (bench/accuracy/MEMORY_GAP.md). None: not recorded
     (reports written before the field existed; bench/accuracy/scoring.py lists those that ran
     without expandable segments)."""
+
+    activation_offload_copy: ActOffloadCopy | None = None
+    """How the stock executor's offloaded blocks copied their saved tensors to the host in forward:
+    'non_blocking' (mist_ds/runtime/host_saves.py: pinned buffer, copy_(non_blocking=True) on the
+    compute stream, the host not held) or 'blocking' (the pack waits for the copy, as torch < 2.13's
+    save_on_cpu did). None: no block was offloaded that way (no activation offload, or mistpipe) or
+    not recorded (every report written before the field existed); those runs used torch's
+    save_on_cpu, whose mode follows torch_version (cost/plan_predict.py act_offload_copy_of)."""
 
     @model_validator(mode="after")
     def _error_has_message(self) -> RunReport:

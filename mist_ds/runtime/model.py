@@ -7,10 +7,10 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
-from torch.autograd.graph import save_on_cpu
 
 from mist_ds.config import ModelSpec
 from mist_ds.runtime.blocks import Norm, TransformerBlock
+from mist_ds.runtime.host_saves import save_on_host
 from mist_ds.runtime.kernels import DEFAULT_KERNELS, Kernels
 from mist_ds.runtime.loss import LOSS_IMPLS, cross_entropy
 from mist_ds.runtime.tp import (INIT_STD, ParallelLinear, VocabParallelEmbedding, seeded_normal,
@@ -93,14 +93,17 @@ class VocabParallelLoss:
 
 
 class OffloadedBlock(TransformerBlock):
-    """A block whose saved activations live in pinned CPU memory (torch save_on_cpu).
+    """A block whose saved activations live in pinned host memory (runtime/host_saves.py save_on_host:
+    torch 2.13's save_on_cpu(pin_memory=True) on every torch version).
 
-    Synchronous: each saved tensor is copied to the host in forward and back in backward on the
-    compute stream, not overlapped with compute.
+    Each tensor autograd saves is copied to the host in forward and back in backward on the compute
+    stream: serial with the block's kernels on the GPU, but the host is not blocked (the pack's copy
+    is non_blocking), so it keeps running ahead as in any other block (cost/act_offload.py prices
+    this as 'non_blocking').
     """
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        with save_on_cpu(pin_memory=x.is_cuda):
+        with save_on_host():
             return super().forward(x)
 
 

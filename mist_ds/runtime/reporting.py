@@ -19,6 +19,7 @@ import torch.distributed as dist
 
 from mist_ds.config import HardwareProfile, Plan, RunReport
 from mist_ds.gpuinfo import driver_version
+from mist_ds.runtime.host_saves import activation_offload_copy
 from mist_ds.runtime.measure import NodeMemoryMonitor, merge_nodes, peak_rss_bytes, throughput, timing_stats
 
 NODE_MEMORY = NodeMemoryMonitor().start()
@@ -98,7 +99,8 @@ def _base(plan: Plan, steps: int, warmup: int, precision: str) -> dict:
                 num_warmup_steps=min(warmup, steps), precision=precision,
                 date_utc=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
                 driver_version=driver_version() if torch.cuda.is_available() else "",
-                cuda_alloc_conf=os.environ.get("PYTORCH_CUDA_ALLOC_CONF", ""))
+                cuda_alloc_conf=os.environ.get("PYTORCH_CUDA_ALLOC_CONF", ""),
+                activation_offload_copy=activation_offload_copy(plan))
 
 
 def failure_report(plan: Plan, status: str, message: str, *, steps_done: int, warmup: int,
