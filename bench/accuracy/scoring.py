@@ -3,7 +3,10 @@ statistics the accuracy report prints. Pure apart from reading files; no torch.
 
 Each run is predicted for the kernels it ran (RunReport.kernels; none recorded: the eager set) and
 for the ZeRO-3 start-up it had (RunReport.zero_init; none recorded: the whole-model build) and, for
-mistpipe, the optimizer offload path it ran (RunReport.adam_impl: plan_predict.optimizer_path_of).
+mistpipe, the optimizer offload path it ran (RunReport.adam_impl: plan_predict.optimizer_path_of) and,
+for stock activation offload, the pack's copy mode it ran (RunReport.activation_offload_copy; none
+recorded: torch's save_on_cpu of its RunReport.torch_version, blocking before 2.13:
+plan_predict.act_offload_copy_of).
 Errors are relative: (predicted - measured) / measured. Memory is per stage: the measured peak of
 a stage is the largest over its ranks (mist_ds.compare.stage_peaks); a plan's memory error is the
 error of its worst stage. Host memory (offload plans): the prediction's per-GPU cpu_memory_bytes
@@ -36,8 +39,9 @@ from mist_ds.config.profiles import load_hardware
 from mist_ds.config.request import HostLimits
 from mist_ds.config.units import GIB
 from mist_ds.cost import predict_plan
+from mist_ds.cost.act_offload import COPY_DEFAULT
 from mist_ds.cost.kernel_set import KernelSet
-from mist_ds.cost.plan_predict import optimizer_path_of, zero_init_of
+from mist_ds.cost.plan_predict import act_offload_copy_of, optimizer_path_of, zero_init_of
 from mist_ds.cost.reserved import predicted_reserved_bytes
 from mist_ds.emit.host import node_need_bytes
 
@@ -76,6 +80,9 @@ class Scored:
     zero_init: bool | None = None
     """RunReport.zero_init of the run (None: not recorded, the whole-model build): the ZeRO-3
     start-up term its prediction used (cost/memory.py, Build)."""
+    act_offload_copy: str | None = None
+    """The activation-offload copy mode its prediction used (plan_predict.act_offload_copy_of of the
+    run's record and torch version) for a stock plan with offloaded blocks; None for other plans."""
     unreleased_bytes: int | None = None
     """An OOM run's memory reserved but unallocated when it failed (torch's message; None otherwise):
     what the allocator could not release, which the search's memory margin has to cover."""
@@ -144,7 +151,10 @@ def score(name: str, source: str, plan_path: Path, run_path: Path, in_sample: tu
     plan, run = Plan.load_checked(plan_path, "plan"), RunReport.load_checked(run_path, "run report")
     hw = hardware_of(run, cache)
     bare = plan.without_prediction()
-    pred = predict_plan(bare, hw, run_kernels(run), zero_init_of(run.zero_init), optimizer_path_of(run.adam_impl))
+    # the pack's copy mode matters only where stock DeepSpeed offloads blocks
+    copy = act_offload_copy_of(run.activation_offload_copy, run.torch_version) if stock_act_offload(plan) else None
+    pred = predict_plan(bare, hw, run_kernels(run), zero_init_of(run.zero_init), optimizer_path_of(run.adam_impl),
+                        act_offload_copy=copy or COPY_DEFAULT)
     knobs = knobs_of(plan)
     cap = plan.gpu_memory_cap_bytes or hw.gpu_memory_bytes
     ok = run.status == "ok"
@@ -172,9 +182,15 @@ def score(name: str, source: str, plan_path: Path, run_path: Path, in_sample: tu
         mem_error_allocated=_worst([rel_error(m["predicted_bytes"], m["allocated_bytes"]) for m in memory]) if ok else None,
         host_predicted_bytes=host_pred, host_measured_bytes=host_meas,
         host_error=rel_error(host_pred, host_meas), error_message=run.error_message,
-        kernels=kernel_summary(run.kernels), zero_init=run.zero_init, rejected=host_rejection(plan, pred, hw, offload),
+        kernels=kernel_summary(run.kernels), zero_init=run.zero_init,
+        act_offload_copy=copy, rejected=host_rejection(plan, pred, hw, offload),
         unreleased_bytes=unreleased_at_oom(run.status, run.error_message), alloc_retries=list(run.alloc_retries or ()) or None,
         no_expandable_segments=NO_EXPANDABLE_SEGMENTS_REASON if without_expandable_segments(run, run_path) else "")
+
+
+def stock_act_offload(plan: Plan) -> bool:
+    """Whether the stock executor offloads some of `plan`'s blocks (the pack's copy mode matters)."""
+    return plan.executor != "mistpipe" and any(stage.num_offloaded_layers > 0 for stage in plan.stages)
 
 
 def without_expandable_segments(run: RunReport, run_path: Path) -> bool:

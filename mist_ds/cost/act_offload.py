@@ -1,31 +1,38 @@
-"""Time of the stock executor's activation offload: the na blocks after the recomputed ones run under
-torch.autograd.graph.save_on_cpu(pin_memory=True) (runtime/model.py OffloadedBlock, block_roles).
+"""Time of the stock executor's activation offload: the na blocks after the recomputed ones keep
+their saved tensors in pinned host memory (runtime/model.py OffloadedBlock, block_roles), copied
+out in forward by a pack hook and back in backward by an unpack hook. How the pack copies is a
+parameter, `copy` (config/run_report.py ActOffloadCopy, RunReport.activation_offload_copy):
 
-What torch does (torch 2.11.0, the GPU machine's torch: every RunReport.torch_version of the
-committed runs, bench/results/accuracy/*.run.json), torch/autograd/graph.py save_on_cpu:
-* pack_to_cpu, once per save call of the block's forward (every tensor autograd saves, the gathered
-  weights of ZeRO-3 among them; a view or a tensor saved before is copied again): allocates
-  `torch.empty(tensor.size(), pin_memory=True)` and copies with `packed.copy_(tensor)`, WITHOUT
-  non_blocking. A blocking device-to-host copy runs at::cuda::memcpy_and_sync on the current stream
+* 'non_blocking' (COPY_DEFAULT: the runtime since runtime/host_saves.py save_on_host, on every
+  torch; torch >= 2.13's save_on_cpu, pytorch/pytorch PR 175421, torch/autograd/graph.py
+  pack_to_cpu `packed.copy_(tensor, non_blocking=is_pinnable)`): the copy is queued on the compute
+  stream, serial with the block's kernels on the GPU, and the host runs on. The forward is then
+  host_overlap's max(GPU + copies out, host + packs): no serialisation.
+* 'blocking' (torch < 2.13's save_on_cpu, which the runs before the record used: every committed
+  RunReport.torch_version is 2.11.0, bench/results/accuracy/*.run.json; plan_predict.py
+  act_offload_copy_of): pack_to_cpu copies with `packed.copy_(tensor)`, WITHOUT non_blocking. A
+  blocking device-to-host copy runs at::cuda::memcpy_and_sync on the current stream
   (aten/src/ATen/native/cuda/Copy.cu copy_kernel_cuda): the host thread waits until the compute
-  stream has run everything queued before the copy and the copy itself. Almost every op of the block
-  saves a tensor (cost/activations.py block_saves: 20 activation saves and 6 weights for a Llama
-  block), so inside an offloaded block's forward the host never runs ahead of the GPU: its launch
-  and hook work, the block's kernels and the copies run one after another.
-* unpack_from_cpu, on first use of a saved tensor in backward (inside the block's backward, not
+  stream has run everything queued before the copy and the copy itself. Almost every op of the
+  block saves a tensor (cost/activations.py block_saves: 20 activation saves and 6 weights for a
+  Llama block), so inside an offloaded block's forward the host never runs ahead of the GPU: its
+  launch and hook work, the block's kernels and the copies run one after another
+  (serialized_forward; bench/accuracy/ACT_OFFLOAD.md).
+
+What both modes share (torch 2.11 and 2.13 save_on_cpu, runtime/host_saves.py):
+* one pack per save call of the block's forward (every tensor autograd saves, the gathered weights
+  of ZeRO-3 among them; a view or a tensor saved before is copied again): `torch.empty(tensor.size(),
+  pin_memory=True)` and a copy into it; each pack is one more op on the forward's host path;
+* unpack, on first use of a saved tensor in backward (inside the block's backward, not
   prefetched): `tensor.to(device, non_blocking=True)` from the pinned copy: asynchronous for the
-  host, but on the current (compute) stream, so the copy is serial with the backward's kernels.
-* The pinned buffers come from torch's CachingHostAllocator (aten/src/ATen/core/
+  host, but on the current (compute) stream, so the copy is serial with the backward's kernels;
+* the pinned buffers come from torch's CachingHostAllocator (aten/src/ATen/core/
   CachingHostAllocator.h allocate: PowerOf2Ceil size, free list per size, blocks cached when freed,
-  reused once the unpack's recorded event completes), so after the first step no micro-batch pays
+  reused once the copies' recorded events complete), so after the first step no micro-batch pays
   cudaHostAlloc: the measured pinned peak of l7-2g-c78-z3-mb1-rc16-act16 (21.07 GiB per rank,
   RunReport.host_pinned_peak_bytes) is one micro-batch's rounded set (cost/host_memory.py), not a
   growing one. The copies run at the profile's pinned rates measured with all GPUs copying at once
   (config/hardware.py d2h_bandwidth_gbps, h2d_bandwidth_gbps; mist_ds/profile/comm.py copies).
-
-torch 2.13 (the CPU development venv; pytorch/pytorch PR 175421, Feb 2026) packs with
-`non_blocking=is_pinnable` instead: there the host is not blocked and `serialized_forward` would
-over-charge by the host and GPU work of the offloaded blocks' forwards (bench/accuracy/ACT_OFFLOAD.md).
 """
 
 from __future__ import annotations
@@ -37,6 +44,18 @@ import numpy as np
 from mist_ds.config import ModelSpec
 from mist_ds.cost.activations import Attention, block_saves, stored_bytes
 from mist_ds.cost.shapes import saved_weight_numels
+
+COPY_MODES = ("blocking", "non_blocking")
+"""The pack's copy modes (config/run_report.py ActOffloadCopy)."""
+COPY_DEFAULT = "non_blocking"
+"""The mode the runtime packs with (runtime/host_saves.py COPY_MODE): what the search and predict cost."""
+
+
+def check_copy_mode(copy: str) -> str:
+    """`copy` if it names a COPY_MODES entry, else ValueError."""
+    if copy not in COPY_MODES:
+        raise ValueError(f"activation offload copy must be one of {', '.join(COPY_MODES)}, not {copy!r}")
+    return copy
 
 
 def save_calls(model: ModelSpec, seq_len: int, attention: Attention, micro_batch, tp,
@@ -101,21 +120,26 @@ def pack_host_s(z3, launches, hw):
     return z3 * hw.host_launch_overhead_s + (1.0 - z3) * hw.host_layer_overhead_s / np.maximum(launches, 1.0)
 
 
-def pass_walls(t, p, launches, gpu_f, gpu_b, host_f, host_b, hw):
+def pass_walls(t, p, launches, gpu_f, gpu_b, host_f, host_b, hw, copy: str = COPY_DEFAULT):
     """(forward, backward, pack host work) of one micro-batch, seconds, per pass as cost/stage.py
-    host_overlap takes them, with activation offload's serialisation.
+    host_overlap takes them, with activation offload's copies priced for the pack's `copy` mode.
 
-    Forward: serialized_forward with the na offloaded blocks' kernels (blocks_fwd_mb / L each),
-    their host work and the copies out (act_d2h_mb). Their host work: their share of the forward
-    host path `host_f` (the per-pass work; under ZeRO-3 also the fetch hooks, launches and
-    gathers) and the packs (act_calls per block, pack_host_s each). Backward: the copies back are
-    GPU time (gpu_b holds act_h2d_mb); each unpack's `.to` is one more op on the backward host path.
-    `launches`: (forward, backward) launches of one block pass. The third value (act_host_mb) is
-    the packs' and unpacks' host time; everything is zero without offload."""
+    Forward, 'non_blocking': max(GPU + copies out (act_d2h_mb), host + packs): the copies queue on
+    the compute stream behind the block's kernels and the host runs ahead as in any pass.
+    Forward, 'blocking': serialized_forward with the na offloaded blocks' kernels (blocks_fwd_mb / L
+    each), their host work and the copies out: their share of the forward host path `host_f` (the
+    per-pass work; under ZeRO-3 also the fetch hooks, launches and gathers) and the packs.
+    Packs: act_calls per block, pack_host_s each, in both modes. Backward (both modes): the copies
+    back are GPU time (gpu_b holds act_h2d_mb); each unpack's `.to` is one more op on the backward
+    host path. `launches`: (forward, backward) launches of one block pass. The third value
+    (act_host_mb) is the packs' and unpacks' host time; everything is zero without offload."""
     na, z3, calls = t["num_offloaded"], t["z3"], p["act_calls"]
-    share = host_f * na / np.maximum(t["num_layers"], 1.0)
     packs = na * calls * pack_host_s(z3, launches[0], hw)
     unpacks = na * calls * pack_host_s(z3, launches[1], hw)
-    forward = serialized_forward(gpu_f, host_f, na * p["blocks_fwd_mb"] / np.maximum(t["num_layers"], 1.0),
-                                 share + packs, share, p["act_d2h_mb"])
+    if check_copy_mode(copy) == "blocking":
+        share = host_f * na / np.maximum(t["num_layers"], 1.0)
+        forward = serialized_forward(gpu_f, host_f, na * p["blocks_fwd_mb"] / np.maximum(t["num_layers"], 1.0),
+                                     share + packs, share, p["act_d2h_mb"])
+    else:
+        forward = np.maximum(gpu_f + p["act_d2h_mb"], host_f + packs)
     return forward, np.maximum(gpu_b, host_b + unpacks), packs + unpacks

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 from mist_ds.config import (HardwareProfile, MemoryBreakdown, Plan, PlanPrediction, StagePrediction,
                             TimeBreakdown)
+from mist_ds.cost.act_offload import COPY_DEFAULT, check_copy_mode
 from mist_ds.cost.kernel_set import KernelSet
 from mist_ds.cost.memory import ELEM
 from mist_ds.cost.mistpipe import cost_model_for
@@ -67,7 +70,8 @@ def timeline_of(plan: Plan, stages: tuple[StagePrediction, ...] | None = None) -
 
 
 def predict_plan(plan: Plan, hw: HardwareProfile, kernels: KernelSet | None = None,
-                 zero_init: bool = True, optimizer_path: str | None = None) -> PlanPrediction:
+                 zero_init: bool = True, optimizer_path: str | None = None,
+                 act_offload_copy: str = COPY_DEFAULT) -> PlanPrediction:
     """The cost model's prediction of `plan` on `hw` (PlanPrediction, mist_ds/config/prediction.py)
     when it runs the element-wise and loss kernels `kernels` (cost/kernel_set.py; e.g.
     KernelSet.from_record(run.kernels)); None: the set the runtime runs by default on CUDA at the
@@ -75,10 +79,14 @@ def predict_plan(plan: Plan, hw: HardwareProfile, kernels: KernelSet | None = No
     deepspeed.zero.Init (the runtime's way, runtime/build.py uses_zero_init) or, False, whole on
     the GPU first (runs whose RunReport.zero_init is not True: zero_init_of). `optimizer_path`
     (mistpipe): the optimizer offload path every stage ran ('gpu_swap' or 'cpu_adam', a run's record:
-    optimizer_path_of); None: each stage's by the rule the engine follows (cost/mistpipe_step.py)."""
+    optimizer_path_of); None: each stage's by the rule the engine follows (cost/mistpipe_step.py).
+    `act_offload_copy` (stock DeepSpeed): how offloaded blocks' packs copy (cost/act_offload.py):
+    'non_blocking', the runtime's, or 'blocking' (a run's record: act_offload_copy_of)."""
     model = cost_model_for(plan.executor, plan.model, hw, plan.seq_len, plan.dtype, plan.cluster.num_nodes,
                            plan.cluster.gpus_per_node, attention=plan.attention, kernels=kernels,
                            zero_init=zero_init, optimizer_path=optimizer_path)
+    if plan.executor != "mistpipe":   # mistpipe moves activations itself (cost/mistpipe.py)
+        model.act_offload_copy = check_copy_mode(act_offload_copy)
     costs = [model.evaluate(plan_stage_args(plan, i)) for i in range(plan.num_stages)]
     p2p, tied = p2p_time_s(plan, model), tied_sync_s(plan, model)
     forward = [float(c.forward_time_s) for c in costs]
@@ -107,3 +115,21 @@ def optimizer_path_of(adam_impl: str) -> str | None:
     ran DeepSpeedCPUAdam). Both named (stages on different paths) or neither: None, the rule."""
     named = [path for path in ("gpu_swap", "cpu_adam") if path in adam_impl.split("+")]
     return named[0] if len(named) == 1 else None
+
+
+NON_BLOCKING_SAVE_ON_CPU = (2, 13)
+"""First torch (major, minor) whose save_on_cpu packs non_blocking (pytorch/pytorch PR 175421)."""
+
+
+def act_offload_copy_of(recorded: str | None, torch_version: str) -> str:
+    """predict_plan's act_offload_copy for a run that recorded RunReport.activation_offload_copy =
+    `recorded` under RunReport.torch_version = `torch_version`: the record where there is one; else
+    the run used torch's save_on_cpu (the runtime before runtime/host_saves.py), which blocks on
+    torch < 2.13 and not from 2.13 on. A version that does not start with 'major.minor': ValueError."""
+    if recorded is not None:
+        return check_copy_mode(recorded)
+    match = re.match(r"(\d+)\.(\d+)", torch_version)
+    if match is None:
+        raise ValueError(f"torch version {torch_version!r} does not start with major.minor")
+    version = (int(match.group(1)), int(match.group(2)))
+    return "blocking" if version < NON_BLOCKING_SAVE_ON_CPU else "non_blocking"

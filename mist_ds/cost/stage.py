@@ -8,7 +8,7 @@ import numpy as np
 
 from mist_ds.config import HardwareProfile, ModelSpec
 from mist_ds.config.executors import STOCK_DEEPSPEED
-from mist_ds.cost.act_offload import offload_copies, pass_walls
+from mist_ds.cost.act_offload import COPY_DEFAULT, check_copy_mode, offload_copies, pass_walls
 from mist_ds.cost.activations import ATTENTION_SAVES, pinned_activation_rounding
 from mist_ds.cost.compiled import compile_stage
 from mist_ds.cost.layer_time import block_launches, block_times
@@ -70,13 +70,17 @@ class StageCostModel:
     `zero_init`: ZeRO-3 stages are built under deepspeed.zero.Init (True: what the runtime does,
     runtime/build.py uses_zero_init, and what the search costs) or whole on the GPU before
     deepspeed.initialize partitions them (False: runs whose RunReport.zero_init is not True); it
-    picks the start-up term (cost/memory.py, Build).
+    picks the start-up term (cost/memory.py, Build). `act_offload_copy`: how offloaded blocks' packs
+    copy ('non_blocking', the runtime's and the search's, or 'blocking': runs on torch < 2.13's
+    save_on_cpu; cost/act_offload.py pass_walls).
     """
 
     def __init__(self, model: ModelSpec, hw: HardwareProfile, seq_len: int, dtype: str = "bf16",
                  num_nodes: int = 1, gpus_per_node: int = 1, attention: str = "sdpa",
-                 kernels: KernelSet | None = None, zero_init: bool = True):
+                 kernels: KernelSet | None = None, zero_init: bool = True,
+                 act_offload_copy: str = COPY_DEFAULT):
         self.zero_init = zero_init
+        self.act_offload_copy = check_copy_mode(act_offload_copy)
         self.model, self.hw, self.seq_len, self.dtype = model, hw, seq_len, dtype
         self.num_nodes, self.gpus_per_node = num_nodes, gpus_per_node
         self.causal = True
@@ -251,8 +255,8 @@ class StageCostModel:
         p["rs_serial_mb"] = rt.collective_s("reduce_scatter", t["dp_rs_mb_bytes"], dp, inter)
         # side-stream copies (ZeRO-3 offload's gradient partition, stage3.py partition_grads
         # non_blocking) overlap compute; activation offload's copies run on the compute stream (torch
-        # save_on_cpu: out in forward blocking the host, back in backward; cost/act_offload.py, whose
-        # serialisation _host_parts prices), and so do ZeRO-2 offload's per-parameter accumulation
+        # hooks: out in forward, back in backward; cost/act_offload.py, whose pack mode _host_parts
+        # prices), and so do ZeRO-2 offload's per-parameter accumulation
         # copies (cost/work.py): they add to the micro-batch
         weight_h2d = rt.h2d_s(t["weight_h2d_mb_bytes"])
         # ZeRO-3 offload_param: with dp > 1 every gather copies the pinned 16-bit partition in by
@@ -362,11 +366,12 @@ class StageCostModel:
         host_f = per_pass * pass_f + layers * launch_f * hw.host_launch_overhead_s + gather_f
         p["host_forward_fraction"] = host_f / np.maximum(host_blocks, 1e-30)
         forward, backward, p["act_host_mb"] = pass_walls(t, p, (raw_f, raw_b), gpu_f, gpu_b, host_f,
-                                                         host_blocks - host_f, hw)
+                                                         host_blocks - host_f, hw, self.act_offload_copy)
         p["clock_forward_share"] = np.where(t["num_offloaded"] > 0, forward / np.maximum(forward + backward, 1e-30),
                                             p["forward_share"])
         p["stable_mb"] = forward + backward + hw.host_microbatch_overhead_s
-        # the serialisation's price: beyond what the same copies cost if the pack did not block
+        # activation offload's host price: beyond the overlap of the same copies without packs (a
+        # blocking pack's serialisation; a non-blocking one's packs and unpacks where they show)
         p["act_serial_mb"] = p["stable_mb"] - (host_overlap(gpu_f + d2h, gpu_b, host_f, host_blocks - host_f)
                                                + hw.host_microbatch_overhead_s)
         p["host_exposed_mb"] = p["stable_mb"] - p["gpu_side_mb"]

@@ -231,3 +231,29 @@ def test_profiled_engine_runs_are_not_scored(tmp_path):
         (folder / name).write_text("{}")
     assert report.engine_pairs(tmp_path) == [("engine:l7c24_ga8/plain", folder / "plain.plan.json",
                                               folder / "plain.run.json")]
+
+
+def test_each_activation_offload_run_is_priced_with_the_pack_copy_it_ran(tmp_path):
+    # torch 2.11 and no record: torch's save_on_cpu, which blocked (cost/act_offload.py); a record
+    # ('non_blocking': runtime/host_saves.py) or torch >= 2.13 without one: non-blocking
+    name = "l7-2g-c78-z3-mb1-rc16-act16"
+    pair = write_pair(tmp_path, name)
+    plan, run = tmp_path / f"{name}.plan.json", tmp_path / f"{name}.run.json"
+    data = json.loads(run.read_text())
+    hw = load_hardware("h200")
+    expected = {mode: predict_plan(pair["plan"], hw, EAGER, act_offload_copy=mode).iteration_time_s
+                for mode in ("blocking", "non_blocking")}
+    assert expected["blocking"] > expected["non_blocking"]
+    for record, torch_version, mode in ((None, "2.11.0+cu130", "blocking"), (None, "2.13.0+cu130", "non_blocking"),
+                                        ("non_blocking", "2.11.0+cu130", "non_blocking"),
+                                        ("blocking", "2.13.0", "blocking")):
+        run.write_text(json.dumps({**data, "torch_version": torch_version, "activation_offload_copy": record}))
+        row = score(name, "suite", plan, run, (), {})
+        assert row.act_offload_copy == mode
+        assert row.predicted_s == pytest.approx(expected[mode], rel=1e-12)
+
+
+def test_the_copy_mode_is_left_out_of_plans_without_stock_activation_offload(tmp_path):
+    name = "l7-2g-c78-z3-mb2-rc32"
+    write_pair(tmp_path, name)   # torch_version 't': never parsed, since the mode does not matter here
+    assert score(name, "suite", tmp_path / f"{name}.plan.json", tmp_path / f"{name}.run.json", (), {}).act_offload_copy is None

@@ -1,8 +1,12 @@
-"""Activation offload's time under the stock executor (cost/act_offload.py): torch 2.11's save_on_cpu
-blocks the host on every pack, so an offloaded block's forward runs its host work, its kernels and
-its copies one after another; the copies back in backward are GPU time."""
+"""Activation offload's time under the stock executor (cost/act_offload.py), per pack copy mode:
+'blocking' (torch < 2.13's save_on_cpu) holds the host on every pack, so an offloaded block's forward
+runs its host work, its kernels and its copies one after another; 'non_blocking' (the runtime's
+runtime/host_saves.py) queues the copies on the compute stream and lets the host run on. The copies
+back in backward are GPU time in both."""
 
 from __future__ import annotations
+
+from dataclasses import fields
 
 import numpy as np
 import pytest
@@ -13,6 +17,7 @@ from mist_ds.cost.act_offload import pack_host_s, pass_walls, save_calls, serial
 from mist_ds.cost.activations import block_saves, stored_bytes
 from mist_ds.cost.shapes import saved_weight_numels
 from mist_ds.cost.stage import StageCostModel, host_overlap
+from mist_ds.cost.plan_predict import act_offload_copy_of
 from mist_ds.cost.stage_args import stage_args
 
 HW = load_hardware("h200")
@@ -29,7 +34,12 @@ def _args(**over):
 
 @pytest.fixture(scope="module")
 def model():
-    return StageCostModel(LLAMA, HW, 4096, gpus_per_node=2)
+    return StageCostModel(LLAMA, HW, 4096, gpus_per_node=2, act_offload_copy="blocking")
+
+
+@pytest.fixture(scope="module")
+def nb_model():
+    return StageCostModel(LLAMA, HW, 4096, gpus_per_node=2)   # the runtime's mode, the default
 
 
 def test_serialized_forward_is_the_overlap_without_offload_and_adds_the_blocks_with_it():
@@ -84,12 +94,20 @@ def test_a_pack_costs_one_launch_of_the_pass_as_the_stage_prices_it():
     t = {"num_offloaded": np.array(8.0), "num_layers": np.array(32.0)}
     p = {"act_calls": np.array(26.0), "blocks_fwd_mb": np.array(0.1), "act_d2h_mb": np.array(0.2)}
     for z in (0.0, 1.0):
-        forward, backward, host = pass_walls({**t, "z3": np.array(z)}, p, (27, 50), 0.3, 0.6, 0.05, 0.1, HW)
+        tz = {**t, "z3": np.array(z)}
+        forward, backward, host = pass_walls(tz, p, (27, 50), 0.3, 0.6, 0.05, 0.1, HW, "blocking")
         packs = 8 * 26 * float(pack_host_s(z, 27, HW))
         # GPU-bound rest (0.3 - 8 blocks' 0.025 of kernels): then kernels, host share, packs, copies
         assert float(forward) == pytest.approx(0.275 + 0.025 + 0.05 * 8 / 32 + packs + 0.2)
         assert float(backward) == pytest.approx(0.6)      # unpacks hide behind the copies back
         assert float(host) == pytest.approx(packs + 8 * 26 * float(pack_host_s(z, 50, HW)))
+        # non-blocking: the copies out join the GPU side, the packs the host side, and they overlap
+        nb = pass_walls(tz, p, (27, 50), 0.3, 0.6, 0.05, 0.1, HW, "non_blocking")
+        assert float(nb[0]) == pytest.approx(max(0.3 + 0.2, 0.05 + packs))
+        assert float(nb[1]) == pytest.approx(float(backward)) and float(nb[2]) == pytest.approx(float(host))
+        # a host-bound pass (0.6 s of host work): the packs show, the copies hide behind the host
+        hb = pass_walls(tz, p, (27, 50), 0.3, 0.6, 0.6, 0.1, HW, "non_blocking")
+        assert float(hb[0]) == pytest.approx(0.6 + packs)
 
 
 def test_breakdown_sums_and_charges_the_serialisation_as_offload(model):
@@ -98,3 +116,36 @@ def test_breakdown_sums_and_charges_the_serialisation_as_offload(model):
     total = sum(float(getattr(cost, f)) for f in BREAKDOWN)
     assert total == pytest.approx(4 * float(cost.stable_time_s) + float(cost.delta_time_s), rel=1e-9)
     assert float(cost.offload_s) >= 4 * float(p["act_serial_mb"] + p["act_d2h_mb"] + p["act_h2d_mb"]) - 1e-9
+
+
+@pytest.mark.parametrize("zero", [0, 1, 2, 3])
+def test_a_blocking_pack_costs_more_than_a_non_blocking_one_and_nothing_without_offload(model, nb_model, zero):
+    na = np.array([0, 0, 4, 16])
+    args = _args(zero_stage=zero, num_offloaded=na, num_recompute=np.array([0, 16, 0, 16]),
+                 micro_batch=np.array([1, 2, 1, 2]))
+    blocking, non_blocking = model.evaluate(args), nb_model.evaluate(args)
+    off, on = na == 0, na > 0
+    for f in fields(blocking):       # nothing offloaded: every field identical, bit for bit
+        assert np.array_equal(getattr(blocking, f.name)[off], getattr(non_blocking, f.name)[off]), f.name
+    assert np.all(blocking.stable_time_s[on] > non_blocking.stable_time_s[on])
+    # the copies and the host work of packs and unpacks are the same in both modes
+    pb, pn = model.time_parts(args), nb_model.time_parts(args)
+    for key in ("act_d2h_mb", "act_h2d_mb", "act_host_mb", "act_calls"):
+        assert np.array_equal(pb[key], pn[key]), key
+    # non-blocking: what offload adds beyond the plain overlap is at most the packs' host time
+    assert np.all(pn["act_serial_mb"] <= pn["act_host_mb"] + 1e-12)
+    assert np.all(pn["act_serial_mb"] >= -1e-12)
+
+
+def test_an_unknown_copy_mode_is_refused():
+    with pytest.raises(ValueError, match="blocking, non_blocking"):
+        StageCostModel(LLAMA, HW, 4096, act_offload_copy="async")
+
+
+def test_the_copy_mode_of_a_run_follows_its_record_then_its_torch():
+    assert act_offload_copy_of(None, "2.11.0+cu130") == "blocking"      # every committed run
+    assert act_offload_copy_of(None, "2.12.1") == "blocking"
+    assert act_offload_copy_of(None, "2.13.0+cpu") == act_offload_copy_of(None, "3.0") == "non_blocking"
+    assert act_offload_copy_of("non_blocking", "2.11.0") == "non_blocking"
+    with pytest.raises(ValueError, match="major.minor"):
+        act_offload_copy_of(None, "nightly")
