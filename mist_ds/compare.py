@@ -70,14 +70,10 @@ def prediction_for(plan: Plan, run: RunReport, hardware: str | None = None,
     if not stored:
         try:
             name = hardware or profile_for_gpu(run.gpu_name)
-            from mist_ds.cost.kernel_set import KernelSet
-            from mist_ds.cost.plan_predict import optimizer_path_of, predict_plan, zero_init_of
+            from mist_ds.cost.plan_predict import predict_as_run
 
             profile = load_hardware(name)
-            kernels = KernelSet.from_record(run.kernels)
-            return (predict_plan(plan, profile, kernels=kernels, zero_init=zero_init_of(run.zero_init),
-                                 optimizer_path=optimizer_path_of(run.adam_impl)),
-                    f"mist_ds.cost.predict_plan on {profile.name}")
+            return predict_as_run(plan, profile, run), f"mist_ds.cost.predict_plan on {profile.name}"
         except ImportError:
             reason = "mist_ds.cost is not available"
         except ValueError as err:

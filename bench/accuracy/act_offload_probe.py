@@ -7,8 +7,9 @@
 Runs `--blocks` blocks of the preset (runtime/blocks.py TransformerBlock, eager kernels, SDPA)
 forward and backward, per variant of where the saved tensors live:
   keep        - on the GPU (no hooks);
-  save_on_cpu - the runtime's OffloadedBlock: torch.autograd.graph.save_on_cpu(pin_memory=True) of
-                the torch installed here (2.11 packs with a blocking copy_, 2.13 with non_blocking);
+  runtime     - the runtime's OffloadedBlock (runtime/host_saves.py save_on_host: torch 2.13's
+                save_on_cpu on every torch, a non_blocking pack; before it the runtime used torch's own
+                save_on_cpu, whose pack blocks on torch 2.11);
   blocking    - saved_tensors_hooks packing into pinned memory with a blocking copy_ (torch 2.11's
                 pack_to_cpu), unpacking with .to(device, non_blocking=True);
   nonblocking - the same with a non_blocking copy_ (torch 2.13's pack_to_cpu).
@@ -45,7 +46,7 @@ from mist_ds.runtime.blocks import TransformerBlock  # noqa: E402
 from mist_ds.runtime.kernels import Kernels  # noqa: E402
 from mist_ds.runtime.model import OffloadedBlock  # noqa: E402
 
-VARIANTS = ("keep", "save_on_cpu", "blocking", "nonblocking")
+VARIANTS = ("keep", "runtime", "blocking", "nonblocking")
 KERNELS = Kernels(norm="torch", activation="torch", rope="torch", attention="sdpa")
 
 
@@ -83,7 +84,7 @@ def busy_wait_hook(microseconds: float):
 
 def build(preset: str, variant: str, blocks: int, hook_us: float, device) -> torch.nn.ModuleList:
     spec = get_preset(preset)
-    cls = OffloadedBlock if variant == "save_on_cpu" else TransformerBlock
+    cls = OffloadedBlock if variant == "runtime" else TransformerBlock
     layers = torch.nn.ModuleList(cls(spec, None, torch.bfloat16, layer_index=i, device=device, kernels=KERNELS)
                                  for i in range(blocks))
     if hook_us > 0:
@@ -185,7 +186,7 @@ def summary(results: dict, hooks: list[float], blocks: int, d2h_gbps: float) -> 
     for hook in hooks:
         host = results["keep"][str(hook)]["fwd_host_s"]
         pack = (results["nonblocking"][str(hook)]["fwd_host_s"] - host) / max(calls, 1.0)
-        for variant in ("blocking", "nonblocking", "save_on_cpu"):
+        for variant in ("blocking", "nonblocking", "runtime"):
             rows.append({"hook_us": hook, "variant": variant, "fwd_wall_s": results[variant][str(hook)]["fwd_wall_s"],
                          "host_s": host, "kernels_s": kernels, "copies_s": copies,
                          "serial_rule_s": host + kernels + copies, "overlap_rule_s": max(host, kernels + copies),

@@ -1,12 +1,8 @@
 """Score committed (plan, run) pairs against the CURRENT cost model: per-run errors and the
 statistics the accuracy report prints. Pure apart from reading files; no torch.
 
-Each run is predicted for the kernels it ran (RunReport.kernels; none recorded: the eager set) and
-for the ZeRO-3 start-up it had (RunReport.zero_init; none recorded: the whole-model build) and, for
-mistpipe, the optimizer offload path it ran (RunReport.adam_impl: plan_predict.optimizer_path_of) and,
-for stock activation offload, the pack's copy mode it ran (RunReport.activation_offload_copy; none
-recorded: torch's save_on_cpu of its RunReport.torch_version, blocking before 2.13:
-plan_predict.act_offload_copy_of).
+Each run is predicted as it ran (mist_ds/cost/plan_predict.py predict_as_run: its kernels, ZeRO-3
+start-up, mistpipe optimizer path and stock activation-offload copy mode, from its RunReport).
 Errors are relative: (predicted - measured) / measured. Memory is per stage: the measured peak of
 a stage is the largest over its ranks (mist_ds.compare.stage_peaks); a plan's memory error is the
 error of its worst stage. Host memory (offload plans): the prediction's per-GPU cpu_memory_bytes
@@ -38,10 +34,8 @@ from mist_ds.config import HardwareProfile, Plan, RunReport
 from mist_ds.config.profiles import load_hardware
 from mist_ds.config.request import HostLimits
 from mist_ds.config.units import GIB
-from mist_ds.cost import predict_plan
-from mist_ds.cost.act_offload import COPY_DEFAULT
 from mist_ds.cost.kernel_set import KernelSet
-from mist_ds.cost.plan_predict import act_offload_copy_of, optimizer_path_of, zero_init_of
+from mist_ds.cost.plan_predict import act_offload_copy_of, predict_as_run, stock_act_offload
 from mist_ds.cost.reserved import predicted_reserved_bytes
 from mist_ds.emit.host import node_need_bytes
 
@@ -151,10 +145,7 @@ def score(name: str, source: str, plan_path: Path, run_path: Path, in_sample: tu
     plan, run = Plan.load_checked(plan_path, "plan"), RunReport.load_checked(run_path, "run report")
     hw = hardware_of(run, cache)
     bare = plan.without_prediction()
-    # the pack's copy mode matters only where stock DeepSpeed offloads blocks
-    copy = act_offload_copy_of(run.activation_offload_copy, run.torch_version) if stock_act_offload(plan) else None
-    pred = predict_plan(bare, hw, run_kernels(run), zero_init_of(run.zero_init), optimizer_path_of(run.adam_impl),
-                        act_offload_copy=copy or COPY_DEFAULT)
+    pred = predict_as_run(bare, hw, run)
     knobs = knobs_of(plan)
     cap = plan.gpu_memory_cap_bytes or hw.gpu_memory_bytes
     ok = run.status == "ok"
@@ -183,14 +174,10 @@ def score(name: str, source: str, plan_path: Path, run_path: Path, in_sample: tu
         host_predicted_bytes=host_pred, host_measured_bytes=host_meas,
         host_error=rel_error(host_pred, host_meas), error_message=run.error_message,
         kernels=kernel_summary(run.kernels), zero_init=run.zero_init,
-        act_offload_copy=copy, rejected=host_rejection(plan, pred, hw, offload),
+        act_offload_copy=act_offload_copy_of(run.activation_offload_copy, run.torch_version)
+        if stock_act_offload(plan) else None, rejected=host_rejection(plan, pred, hw, offload),
         unreleased_bytes=unreleased_at_oom(run.status, run.error_message), alloc_retries=list(run.alloc_retries or ()) or None,
         no_expandable_segments=NO_EXPANDABLE_SEGMENTS_REASON if without_expandable_segments(run, run_path) else "")
-
-
-def stock_act_offload(plan: Plan) -> bool:
-    """Whether the stock executor offloads some of `plan`'s blocks (the pack's copy mode matters)."""
-    return plan.executor != "mistpipe" and any(stage.num_offloaded_layers > 0 for stage in plan.stages)
 
 
 def without_expandable_segments(run: RunReport, run_path: Path) -> bool:

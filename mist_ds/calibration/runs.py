@@ -7,8 +7,7 @@ from pathlib import Path
 
 from mist_ds.config import HardwareProfile, Plan, PlanPrediction, RunReport
 from mist_ds.config.plan import plan_file_hashes
-from mist_ds.cost.kernel_set import KernelSet
-from mist_ds.cost.plan_predict import optimizer_path_of, predict_plan, zero_init_of
+from mist_ds.cost.plan_predict import predict_as_run
 
 
 @dataclass(frozen=True)
@@ -23,29 +22,10 @@ class RunPair:
     """The plan without its stored prediction (the cost model re-predicts it)."""
     run: RunReport
 
-    @property
-    def kernels(self) -> KernelSet:
-        """The kernel set the run ran (RunReport.kernels; none recorded: the eager set), which the
-        cost model must predict, whatever the runtime's default is now."""
-        return KernelSet.from_record(self.run.kernels)
-
-    @property
-    def zero_init(self) -> bool:
-        """Whether the run built its ZeRO-3 model under deepspeed.zero.Init (RunReport.zero_init;
-        none recorded: the whole-model build), which the cost model's start-up term must follow."""
-        return zero_init_of(self.run.zero_init)
-
-    @property
-    def optimizer_path(self) -> str | None:
-        """The mistpipe optimizer offload path the run ran (RunReport.adam_impl; None: the rule),
-        which predict_plan's optimizer_path must follow."""
-        return optimizer_path_of(self.run.adam_impl)
-
     def predict(self, hw: HardwareProfile) -> PlanPrediction:
-        """The cost model's prediction of the plan as this run ran it: its kernels, ZeRO-3 build and
-        mistpipe optimizer path (the properties above)."""
-        return predict_plan(self.plan, hw, kernels=self.kernels, zero_init=self.zero_init,
-                            optimizer_path=self.optimizer_path)
+        """The cost model's prediction of the plan as this run ran it (cost/plan_predict.py predict_as_run:
+        its kernels, ZeRO-3 build, mistpipe optimizer path and activation-offload copy mode)."""
+        return predict_as_run(self.plan, hw, self.run)
 
 
 def run_stem(path: Path) -> str:

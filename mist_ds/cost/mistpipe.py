@@ -91,6 +91,7 @@ import sympy as sp
 
 from mist_ds.config import ModelSpec
 from mist_ds.config.executors import MISTPIPE
+from mist_ds.cost.act_offload import COPY_DEFAULT
 from mist_ds.cost.activations import ATTENTION_SAVES, pinned_activation_rounding
 from mist_ds.cost.kernel_set import KernelChoice, KernelSet
 from mist_ds.cost.memory import ELEM, FP32, activation_exprs
@@ -348,14 +349,15 @@ class MistpipeStageCostModel(StageCostModel):
 def cost_model_for(executor: str, model, hw, seq_len: int, dtype: str = "bf16", num_nodes: int = 1,
                    gpus_per_node: int = 1, attention: str = "sdpa",
                    kernels: KernelSet | None = None, zero_init: bool = True,
-                   optimizer_path: str | None = None) -> StageCostModel:
+                   optimizer_path: str | None = None, act_offload_copy: str = COPY_DEFAULT) -> StageCostModel:
     """The stage cost model of an executor (config/executors.py): mistpipe's, else stock DeepSpeed's,
     for the kernel set `kernels` (None: the runtime's default). `zero_init` (stock DeepSpeed only:
     mistpipe always builds its stage whole, state_bytes 'build'): StageCostModel's start-up choice.
-    `optimizer_path` (mistpipe only): force that optimizer offload path on every stage
-    (mistpipe_step.optimizer_path; None: each stage's by the rule)."""
+    `act_offload_copy` (stock DeepSpeed only: mistpipe moves activations itself): the pack's copy
+    mode (cost/act_offload.py). `optimizer_path` (mistpipe only): force that optimizer offload path on
+    every stage (mistpipe_step.optimizer_path; None: each stage's by the rule)."""
     cls, extra = ((MistpipeStageCostModel, {"optimizer_path": optimizer_path}) if executor == "mistpipe"
-                  else (StageCostModel, {"zero_init": zero_init}))
+                  else (StageCostModel, {"zero_init": zero_init, "act_offload_copy": act_offload_copy}))
     return cls(model, hw, seq_len, dtype, num_nodes, gpus_per_node, attention=attention, kernels=kernels, **extra)
 
 

@@ -84,9 +84,7 @@ def predict_plan(plan: Plan, hw: HardwareProfile, kernels: KernelSet | None = No
     'non_blocking', the runtime's, or 'blocking' (a run's record: act_offload_copy_of)."""
     model = cost_model_for(plan.executor, plan.model, hw, plan.seq_len, plan.dtype, plan.cluster.num_nodes,
                            plan.cluster.gpus_per_node, attention=plan.attention, kernels=kernels,
-                           zero_init=zero_init, optimizer_path=optimizer_path)
-    if plan.executor != "mistpipe":   # mistpipe moves activations itself (cost/mistpipe.py)
-        model.act_offload_copy = check_copy_mode(act_offload_copy)
+                           zero_init=zero_init, optimizer_path=optimizer_path, act_offload_copy=act_offload_copy)
     costs = [model.evaluate(plan_stage_args(plan, i)) for i in range(plan.num_stages)]
     p2p, tied = p2p_time_s(plan, model), tied_sync_s(plan, model)
     forward = [float(c.forward_time_s) for c in costs]
@@ -133,3 +131,18 @@ def act_offload_copy_of(recorded: str | None, torch_version: str) -> str:
         raise ValueError(f"torch version {torch_version!r} does not start with major.minor")
     version = (int(match.group(1)), int(match.group(2)))
     return "blocking" if version < NON_BLOCKING_SAVE_ON_CPU else "non_blocking"
+
+
+def stock_act_offload(plan: Plan) -> bool:
+    """Whether the stock executor offloads some of `plan`'s blocks (where the pack's copy mode matters)."""
+    return plan.executor != "mistpipe" and any(stage.num_offloaded_layers > 0 for stage in plan.stages)
+
+
+def predict_as_run(plan: Plan, hw: HardwareProfile, run) -> PlanPrediction:
+    """predict_plan of `plan` as the run (a RunReport) ran it: its kernels (none recorded: the eager set), its
+    ZeRO-3 build, its mistpipe optimizer path and, where stock DeepSpeed offloads blocks, its pack's copy mode.
+    The one place that turns a run's records into predict_plan's arguments (accuracy scoring, calibration,
+    compare)."""
+    copy = act_offload_copy_of(run.activation_offload_copy, run.torch_version) if stock_act_offload(plan) else None
+    return predict_plan(plan, hw, KernelSet.from_record(run.kernels), zero_init_of(run.zero_init),
+                        optimizer_path_of(run.adam_impl), act_offload_copy=copy or COPY_DEFAULT)

@@ -170,8 +170,7 @@ def test_allocator_terms_are_medians_against_allocated_and_reserved_memory():
     bare = hw.model_copy(update={"allocator_overhead_fraction": 0.0})
     pairs = []
     for pair in load_pairs(run_paths(RUNS[:4]), None, hw):
-        peaks = [s.peak_memory_bytes for s in predict_plan(pair.plan, bare, kernels=pair.kernels,
-                                                          zero_init=pair.zero_init).stages]
+        peaks = [s.peak_memory_bytes for s in pair.predict(bare).stages]
         allocated = tuple(round(p * 1.03) for p in peaks for _ in range(pair.plan.gpus_per_stage))
         run = pair.run.model_copy(update={"peak_allocated_bytes": allocated,
                                           "peak_reserved_bytes": tuple(round(a * 1.10) for a in allocated)})
