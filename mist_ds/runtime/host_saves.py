@@ -43,6 +43,8 @@ from __future__ import annotations
 import torch
 from torch.autograd.graph import saved_tensors_hooks
 
+from mist_ds.cost.plan_predict import stock_act_offload
+
 COPY_MODE = "non_blocking"
 """How the pack copies (RunReport.activation_offload_copy; cost/act_offload.py prices each mode)."""
 
@@ -72,6 +74,4 @@ def activation_offload_copy(plan) -> str | None:
     """RunReport.activation_offload_copy of a run of `plan`: COPY_MODE where the stock executor
     offloads blocks through these hooks; None otherwise (no offloaded block, or mistpipe, whose
     engine moves activations itself and runs offloaded blocks as plain blocks)."""
-    if plan.executor != "deepspeed":
-        return None
-    return COPY_MODE if any(stage.num_offloaded_layers > 0 for stage in plan.stages) else None
+    return COPY_MODE if stock_act_offload(plan) else None
