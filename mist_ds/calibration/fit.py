@@ -2,7 +2,7 @@
 
 * Time terms (TIME_TERMS): each adds seconds per micro-batch, block pass, ZeRO-3 fetch or step
   (or bytes / bandwidth), but the host-thread ones count only where the host falls behind the GPU
-  (cost/stage.py host_overlap: max(GPU, host) per pass), so predicted time is piecewise linear in
+  (cost/host_overlap.py: max(GPU, host) per pass), so predicted time is piecewise linear in
   them, not linear. The fit minimises the squared *relative* errors with x >= 0 by iterated
   linearisation: at the current x each run gives base + J (x' - x) = measured (J by forward
   differences), exact non-negative least squares solves for x' (every active set is tried), and a

@@ -83,7 +83,7 @@ def save_calls(model: ModelSpec, seq_len: int, attention: Attention, micro_batch
 def serialized_forward(gpu_forward, host_forward, serial_gpu, serial_host, host_share, d2h):
     """Wall time of a micro-batch's forward whose offloaded blocks block the host on every pack.
 
-    The blocks that are not offloaded overlap as every pass does (cost/stage.py host_overlap):
+    The blocks that are not offloaded overlap as every pass does (cost/host_overlap.py):
     max(GPU, host) of what is left of the pass. The offloaded blocks add their GPU work
     (`serial_gpu`), their host work (`serial_host`) and the device-to-host copies (`d2h`) one after
     another (module docstring: memcpy_and_sync drains the compute stream at every save call).

@@ -55,7 +55,7 @@ offloaded block above (backward_begin: one offloaded block ahead; the top one be
 blocks above it, or exposed when there are none); the activations' d2h is a queue that nothing
 waits for (actoffload.py pack), started by the forward and left over into the backward, where it
 slows the windows' h2d copies. Host: the profile's per-block-pass overhead overlaps the GPU per pass
-(cost/stage.py host_overlap) and its per-micro-batch overhead adds in full, as the stock model.
+(cost/host_overlap.py) and its per-micro-batch overhead adds in full, as the stock model.
 Per iteration (schedule.py:
 ReduceScatterGrads then ShardedOptimizerStep after the last backward, not overlapped): the first
 fill after the step (the step invalidates the slots), one reduce-scatter (all-reduce for z = 0) per
@@ -97,7 +97,8 @@ from mist_ds.cost.kernel_set import KernelChoice, KernelSet
 from mist_ds.cost.memory import ELEM, FP32, activation_exprs
 from mist_ds.cost.shapes import vocab_shard
 from mist_ds.config.hw_lookup import interference_slowdowns
-from mist_ds.cost.stage import StageCost, StageCostModel, host_overlap
+from mist_ds.cost.host_overlap import host_overlap
+from mist_ds.cost.stage import StageCost, StageCostModel
 from mist_ds.cost.stage_args import StageArgs
 from mist_ds.cost.rates import Rates
 from mist_ds.cost.work import comm_exprs
@@ -314,7 +315,7 @@ class MistpipeStageCostModel(StageCostModel):
         micro-batch is the longer of the per-block copy windows (copy_window_walls: where a copy has less to
         hide behind than the whole micro-batch) and the channel totals run at once (Rates
         .overlapped_s, Mist's interference: the link's bandwidth over the micro-batch), plus the TP
-        collectives; the host's per-pass work overlaps it per pass (cost/stage.py host_overlap)."""
+        collectives; the host's per-pass work overlaps it per pass (cost/host_overlap.py)."""
         g, hw = a["grad_accum"], self.hw
         mb, it = self._microbatch(s, t, a), self._iteration(s, a)
         busy = mb["compute"] + mb["recompute"]

@@ -16,7 +16,8 @@ from mist_ds.config.profiles import load_hardware
 from mist_ds.cost.act_offload import pack_host_s, pass_walls, save_calls, serialized_forward
 from mist_ds.cost.activations import block_saves, stored_bytes
 from mist_ds.cost.shapes import saved_weight_numels
-from mist_ds.cost.stage import StageCostModel, host_overlap
+from mist_ds.cost.host_overlap import host_overlap
+from mist_ds.cost.stage import StageCostModel
 from mist_ds.cost.plan_predict import act_offload_copy_of
 from mist_ds.cost.stage_args import stage_args
 

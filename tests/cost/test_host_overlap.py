@@ -9,7 +9,8 @@ import pytest
 
 from mist_ds.config import get_preset
 from mist_ds.config.profiles import load_hardware
-from mist_ds.cost.stage import StageCostModel, host_overlap
+from mist_ds.cost.host_overlap import host_overlap
+from mist_ds.cost.stage import StageCostModel
 from mist_ds.cost.stage_args import stage_args
 
 
