@@ -6,9 +6,13 @@
 
 Grid (DeepSpeed Autotuner's space plus checkpointing): ZeRO 0-3 x micro-batch x HF gradient
 checkpointing off/on; then ZeRO-Offload (ZeRO-2/3 + CPU Adam, checkpointing on) only when nothing
-else ran. Skipped without running: a configuration whose model states alone exceed the cap
-(DeepSpeed's own estimate, autotuning/autotuner.py get_instantiation_memory_required_per_gpu), one
-dominated by a recorded OOM (same ZeRO stage, checkpointing and offload, smaller or equal
+else ran. ZeRO-3 points run after the ZeRO 0-2 ones (grid() says why). Skipped without running: a
+configuration whose model states alone exceed the cap (DeepSpeed's own estimate, autotuning/autotuner.py
+get_instantiation_memory_required_per_gpu), one whose model states plus activations exceed the cap by
+more than memory.SAFETY_FACTOR (bench/baseline/memory.py: Korthikanti et al. 2022 per-layer activations,
+HF's fp32 loss; DeepSpeed's autotuner prunes micro-batches with activation memory too, measured at
+micro-batch 1 in a profiling run and scaled linearly, autotuner.py tune_space), one dominated by a
+recorded OOM (same ZeRO stage, checkpointing and offload, smaller or equal
 micro-batch), and one already committed under --results (so a workload can span several calls).
 Runs are sequential (each uses every GPU of the workload), each with a time limit from a FLOP
 estimate; an OOM, a time-out or a signal is a result. Once a run has finished, a later one stops
@@ -18,7 +22,6 @@ after its first timed step when that step is EARLY_STOP_RATIO slower than the be
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
@@ -31,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from bench.accuracy import machine  # noqa: E402
 from bench.accuracy.jobs import killing_signal, last_error_line, run_with_limit  # noqa: E402
+from bench.baseline.memory import FORMULA, SAFETY_FACTOR, estimate_bytes, model_states_bytes  # noqa: E402
 from mist_ds.config import ModelSpec, RunReport, get_preset  # noqa: E402
 from mist_ds.fileio import write_text_atomic  # noqa: E402
 from mist_ds.config.units import GIB  # noqa: E402
@@ -97,27 +101,21 @@ class Config:
                 + ("-offload" if self.offload else ""))
 
 
-def model_states_bytes(params: int, zero: int, dp: int, offload: bool) -> float:
-    """DeepSpeed autotuner's per-GPU model-state estimate for 16-bit training with Adam: 2 B
-    weights, 2 B gradients, 16 B optimizer per parameter, divided by dp from ZeRO stage 3/2/1 on;
-    with optimizer offload the optimizer bytes leave the GPU."""
-    weights, grads, optim = 2.0 * params, 2.0 * params, (0.0 if offload else 16.0 * params)
-    if zero >= 1:
-        optim /= dp
-    if zero >= 2:
-        grads /= dp
-    if zero >= 3:
-        weights /= dp
-    return weights + grads + optim
-
-
 def grid(w: Workload, zeros=(0, 1, 2, 3), micro_batches=MICRO_BATCHES, ckpts=(False, True),
          offload: bool = False) -> list[Config]:
-    """The configurations in run order (checkpointing off first, ascending micro-batch per group)."""
+    """The configurations in run order: ZeRO 0-2 before ZeRO-3; within each, checkpointing off before on,
+    then ascending ZeRO stage, then ascending micro-batch (smaller first: its OOM dominates the larger ones).
+
+    ZeRO-3 goes last because the committed runs price it above checkpointing: ZeRO-3 without checkpointing
+    took 9.14 s/iter (gpt6.7b-2g-c78) and 17.82 s/iter (llama7b-2g-c78) against 6.38 and 7.80 for ZeRO-1
+    with checkpointing, 1.43x and 2.28x, more than checkpointing's recompute (CKPT_FACTOR); the ZeRO-3
+    points, run last, are also the ones the early stop cuts short. Micro-batch order is kept: larger
+    micro-batches were never faster (ZeRO-1 mb 2 vs mb 1: +0.6% gpt6.7b, +1.8% llama7b; ZeRO-0 llama2.7b +0.1%)."""
     per_rank = w.global_batch // w.num_gpus
     stages = (2, 3) if offload else zeros
-    return [Config(z, mb, ck, offload) for ck in ((True,) if offload else ckpts) for z in stages
-            for mb in micro_batches if mb <= per_rank and per_rank % mb == 0]
+    configs = [Config(z, mb, ck, offload) for ck in ((True,) if offload else ckpts) for z in stages
+               for mb in micro_batches if mb <= per_rank and per_rank % mb == 0]
+    return sorted(configs, key=lambda c: c.zero == 3)  # stable: the order above within each part
 
 
 def skip_reason(w: Workload, config: Config, done: dict[str, dict]) -> str | None:
@@ -127,6 +125,11 @@ def skip_reason(w: Workload, config: Config, done: dict[str, dict]) -> str | Non
     cap = (w.cap_gib or 1e9) * GIB
     if model_states_bytes(w.spec().num_params, config.zero, w.num_gpus, config.offload) > cap:
         return "model states exceed the cap (DeepSpeed autotuner estimate)"
+    estimate = estimate_bytes(w.spec(), w.seq_len, config.micro_batch, config.zero, w.num_gpus,
+                              config.checkpointing, config.offload)
+    if estimate > SAFETY_FACTOR * cap:
+        return (f"estimated {estimate / GIB:.1f} GiB > {SAFETY_FACTOR} x the {cap / GIB:.0f} GiB cap "
+                f"({FORMULA})")
     for result in done.values():
         c = result["baseline_config"]
         if (result["status"] == "oom" and c["zero"] == config.zero and c["checkpointing"] == config.checkpointing
