@@ -118,8 +118,8 @@ def grid(w: Workload, zeros=(0, 1, 2, 3), micro_batches=MICRO_BATCHES, ckpts=(Fa
     return sorted(configs, key=lambda c: c.zero == 3)  # stable: the order above within each part
 
 
-def skip_reason(w: Workload, config: Config, done: dict[str, dict]) -> str | None:
-    """Why `config` is not worth a run, or None."""
+def skip_reason(w: Workload, config: Config, done: dict[str, dict], factor: float = SAFETY_FACTOR) -> str | None:
+    """Why `config` is not worth a run, or None (`factor`: memory.SAFETY_FACTOR; inf never skips on the estimate)."""
     if config.name in done:
         return "already done"
     cap = (w.cap_gib or 1e9) * GIB
@@ -127,8 +127,8 @@ def skip_reason(w: Workload, config: Config, done: dict[str, dict]) -> str | Non
         return "model states exceed the cap (DeepSpeed autotuner estimate)"
     estimate = estimate_bytes(w.spec(), w.seq_len, config.micro_batch, config.zero, w.num_gpus,
                               config.checkpointing, config.offload)
-    if estimate > SAFETY_FACTOR * cap:
-        return (f"estimated {estimate / GIB:.1f} GiB > {SAFETY_FACTOR} x the {cap / GIB:.0f} GiB cap "
+    if estimate > factor * cap:
+        return (f"estimated {estimate / GIB:.1f} GiB > {factor} x the {cap / GIB:.0f} GiB cap "
                 f"({FORMULA})")
     for result in done.values():
         c = result["baseline_config"]
@@ -237,12 +237,13 @@ def committed(results: Path, name: str) -> dict[str, dict]:
     return {p.stem: json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))} if folder.is_dir() else {}
 
 
-def next_config(w: Workload, configs: list[Config], done: dict[str, dict], skipped: dict[str, str]) -> Config | None:
+def next_config(w: Workload, configs: list[Config], done: dict[str, dict], skipped: dict[str, str],
+                factor: float = SAFETY_FACTOR) -> Config | None:
     """The first configuration worth running (records the reason of every one skipped on the way)."""
     for config in configs:
         if config.name in skipped:
             continue
-        reason = skip_reason(w, config, done)
+        reason = skip_reason(w, config, done, factor)
         if reason is None:
             return config
         if reason != "already done":
@@ -251,7 +252,8 @@ def next_config(w: Workload, configs: list[Config], done: dict[str, dict], skipp
 
 
 def run_workload(name: str, w: Workload, configs: list[Config], out: Path, budget_s: float, steps: int,
-                 warmup: int, results: Path, build: bool, early_stop_ratio: float = EARLY_STOP_RATIO) -> dict:
+                 warmup: int, results: Path, build: bool, early_stop_ratio: float = EARLY_STOP_RATIO,
+                 safety_factor: float = SAFETY_FACTOR) -> dict:
     started = time.monotonic()
     info = machine.machine_info()
     bundle = {"workload": name, "definition": asdict(w), "machine": info, "runs": [], "not_run": []}
@@ -263,7 +265,7 @@ def run_workload(name: str, w: Workload, configs: list[Config], out: Path, budge
     offload_phase, port = False, BASE_PORT
     with tempfile.TemporaryDirectory(prefix="mist_grid_") as scratch:
         while True:
-            config = next_config(w, configs, done, skipped)
+            config = next_config(w, configs, done, skipped, safety_factor)
             if config is None and not offload_phase and not any(r["status"] == "ok" for r in done.values()):
                 offload_phase, configs = True, grid(w, offload=True)
                 continue
@@ -328,6 +330,8 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--no-build", action="store_true")
     run.add_argument("--early-stop-ratio", type=float, default=EARLY_STOP_RATIO,
                      help="stop a run whose first timed step is this times slower than the best (0: never)")
+    run.add_argument("--memory-safety-factor", type=float, default=SAFETY_FACTOR,
+                     help="skip a point whose memory estimate exceeds this times the cap (inf: never)")
     unpack_cmd = sub.add_parser("unpack", help="bundle -> bench/results/baseline/<workload>/<config>.json")
     unpack_cmd.add_argument("bundle")
     unpack_cmd.add_argument("--results", default=str(RESULTS))
@@ -343,6 +347,8 @@ def main(argv: list[str] | None = None) -> int:
         else:
             w = Workload(**json.loads(args.workload_json))
             name = args.name or "adhoc"
+        if not args.memory_safety_factor > 0:
+            raise ValueError(f"--memory-safety-factor must be > 0, got {args.memory_safety_factor}")
         ckpts = tuple({"off": False, "on": True}[x] for x in args.checkpointing.split(","))
         configs = grid(w, _ints(args.zero_stages), _ints(args.micro_batches), ckpts)
         w.spec()
@@ -352,7 +358,7 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     bundle = run_workload(name, w, configs, out, args.budget_s, args.steps, args.warmup,
-                          Path(args.results), not args.no_build, args.early_stop_ratio)
+                          Path(args.results), not args.no_build, args.early_stop_ratio, args.memory_safety_factor)
     print(f"{name}: {len(bundle['runs'])} runs, {len(bundle['not_run'])} skipped, {bundle['elapsed_s']} s")
     return 0
 

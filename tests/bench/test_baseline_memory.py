@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from bench.baseline import memory
 from bench.baseline.grid import WORKLOADS, Config, Workload, grid, skip_reason
 from mist_ds.config.units import GIB
@@ -100,3 +102,15 @@ def test_first_points_run_on_the_committed_workloads():
 def test_no_cap_never_skips():
     w = Workload("llama-7b", 2, None, 4096, 32)
     assert all(skip_reason(w, c, {}) is None for c in grid(w))
+
+
+def test_the_factor_is_a_cli_option():
+    """llama3-8b at seq 8192: every point without offload is over the threshold (ZeRO-3 mb 1 with checkpointing at
+    1.15 x cap, 11.7 GiB of it the fp32 loss of the 128k vocabulary); --memory-safety-factor inf runs it anyway."""
+    from bench.baseline.grid import main
+
+    w = WORKLOADS["llama3-8b-2g-c78-s8192-b16"]
+    assert _ratio(w, Config(3, 1, True)) == pytest.approx(1.149, abs=0.001)
+    assert "estimated" in skip_reason(w, Config(3, 1, True), {})
+    assert skip_reason(w, Config(3, 1, True), {}, factor=float("inf")) is None
+    assert main(["run", "--workload", "llama7b-2g-c78-s4096-b32", "--out", "x", "--memory-safety-factor", "0"]) == 2
