@@ -176,7 +176,8 @@ def score(name: str, source: str, plan_path: Path, run_path: Path, in_sample: tu
         kernels=kernel_summary(run.kernels), zero_init=run.zero_init,
         act_offload_copy=act_offload_copy_of(run.activation_offload_copy, run.torch_version)
         if stock_act_offload(plan) else None, rejected=host_rejection(plan, pred, hw, offload),
-        unreleased_bytes=unreleased_at_oom(run.status, run.error_message), alloc_retries=list(run.alloc_retries or ()) or None,
+        unreleased_bytes=unreleased_at_oom(run.status, run.error_message),
+        alloc_retries=list(run.alloc_retries or ()) or None,
         no_expandable_segments=NO_EXPANDABLE_SEGMENTS_REASON if without_expandable_segments(run, run_path) else "")
 
 

@@ -16,8 +16,8 @@ H200 at a 78 GiB cap, tests/bench/test_baseline_memory.py recomputes all of this
 cap is at most 1.054 for an ok point (gpt6.7b-2g-c78 z1-mb2-ckpt: 82.2 GiB estimated, 74.7 GiB measured)
 and at least 1.119 for an OOM point (llama7b-2g-c78 z1-mb4-ckpt). 1.10 keeps the tightest ok point 4.4%
 (3.6 GiB) below the threshold; every committed OOM point is above it (the 7 without checkpointing are
-skipped). The estimate overshoots because ZeRO-1/2's states peak (optimizer step) and the activation peak (start of backward) are not
-simultaneous, and the autotuner's 16 B/parameter optimizer term is an upper bound."""
+skipped). The estimate overshoots because ZeRO-1/2's states peak (optimizer step) and the activation peak
+(start of backward) are not simultaneous, and the autotuner's 16 B/parameter optimizer term is an upper bound."""
 
 
 def model_states_bytes(params: int, zero: int, dp: int, offload: bool) -> float:

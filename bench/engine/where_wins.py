@@ -30,7 +30,8 @@ def summary(plan) -> str:
         return "nothing fits"
     m = plan.memory
     return (f"pp{len(plan.stages)} dp{plan.dp} tp{plan.tp} mb{plan.micro_batch_size} ga{plan.grad_accum_steps} "
-            f"Z{m.zero_stage} w{m.offload_weights_ratio:g} g{m.offload_gradients_ratio:g} o{m.offload_optimizer_ratio:g}"
+            f"Z{m.zero_stage} w{m.offload_weights_ratio:g} g{m.offload_gradients_ratio:g} "
+            f"o{m.offload_optimizer_ratio:g}"
             f" rc{[s.num_recompute_layers for s in plan.stages]} act{[s.num_offloaded_layers for s in plan.stages]}"
             + "".join(f"; stage {i}: Z{s.memory.zero_stage} w{s.memory.offload_weights_ratio:g} "
                       f"g{s.memory.offload_gradients_ratio:g} o{s.memory.offload_optimizer_ratio:g}"
