@@ -203,7 +203,7 @@ def unreleased_at_oom(status: str, error_message: str) -> int | None:
 def run_kernels(run: RunReport) -> KernelSet:
     """The element-wise and loss kernels a run ran (RunReport.kernels; an empty record is the eager
     set, which every run before the record existed ran): the set its prediction is made for."""
-    return KernelSet.from_record(run.kernels)
+    return KernelSet.from_record(run.kernels, run.date_utc)
 
 
 def spearman(xs: list[float], ys: list[float]) -> float | None:

@@ -311,7 +311,8 @@ def compare(trace: Path, plan_path: Path, hardware: str | None, stage: int = 0,
     """Both sides of one profiled step: {'rows', 'model', 'trace'} (JSON-ready). `run_path`: the traced
     run's RunReport, whose recorded kernels the model then costs (without it: the runtime's default)."""
     plan = Plan.load(plan_path)
-    kernels = KernelSet.from_record(RunReport.load(run_path).kernels) if run_path else None
+    run = RunReport.load(run_path) if run_path else None
+    kernels = KernelSet.from_record(run.kernels, run.date_utc) if run else None
     if not 0 <= stage < plan.num_stages:
         raise TraceError(f"plan has {plan.num_stages} stage(s), not stage {stage}")
     hw = load_hardware(hardware or (plan.prediction.hardware_name if plan.prediction else "h200"))

@@ -2,8 +2,10 @@
 runtime/kernels.py's 'torch' (eager, the default), 'liger' (Liger-Kernel Triton) and 'compile'
 (torch.compile of the eager function), on the shapes of llama-7b (RMSNorm, SwiGLU, RoPE) and
 gpt-6.7b (LayerNorm; its GELU has no alternative kernel) at seq 4096. Inputs are laid out as the
-block passes them (q/k are transposed views of the fused qkv output). 'compile' times exclude
-compilation (warm-up calls compile first).
+block passes them; 'rope' runs from the fused q|k|v projection to SDPA's q, k, v and back (_rope_step;
+files before 2026-11-30 18:00 UTC timed q and k alone from transposed views, with contiguous
+gradients and the fused input's gradient accumulated). 'compile' times exclude compilation
+(warm-up calls compile first).
 """
 
 from __future__ import annotations
@@ -45,15 +47,29 @@ def op_fns(model: dict, batch: int, seq: int, impl: str, device: torch.device) -
         gate_up = _leaf(batch, seq, 2 * f, device=device)
         grad_f = torch.randn(batch, seq, f, device=device, dtype=torch.bfloat16)
         steps["swiglu"] = lambda: K.swiglu(gate_up, impl).backward(grad_f)
-        qkv = _leaf(batch, seq, 3 * heads * d, device=device)
-        cos, sin = K.rope_cos_sin(seq, d, 10000.0, device, torch.bfloat16)
-        grad_q = torch.randn(batch, heads, seq, d, device=device, dtype=torch.bfloat16)
-
-        def rope():
-            q, k, _ = (p.view(batch, seq, heads, d).transpose(1, 2) for p in qkv.split(heads * d, -1))
-            torch.autograd.backward(K.rope(q, k, cos, sin, impl), (grad_q, grad_q))
-        steps["rope"] = rope
+        steps["rope"] = _rope_step(batch, seq, heads, d, impl, device)
     return steps
+
+
+def _rope_step(batch: int, seq: int, heads: int, d: int, impl: str, device: torch.device):
+    """RoPE as the block runs it (runtime/blocks.py Attention): from the fused q|k|v projection to
+    the q, k, v SDPA reads (kernels.split_qkv, then _own_storage's v copy where v is still a view),
+    and back with gradients laid out as SDPA's backward writes them (like its inputs: cuDNN's
+    empty_like), so the split's backward into the fused gradient is timed and nothing else: the
+    fused input's gradient is dropped before each step (no accumulation, as in the block)."""
+    from mist_ds.runtime.blocks import _own_storage
+
+    qkv = _leaf(batch, seq, 3 * heads * d, device=device)
+    cos, sin = K.rope_cos_sin(seq, d, 10000.0, device, torch.bfloat16)
+
+    def forward():
+        return _own_storage(list(K.split_qkv(qkv, (heads, heads, heads), d, cos, sin, impl)), qkv)
+    grads = [torch.randn_like(t) for t in forward()]
+
+    def rope():
+        qkv.grad = None
+        torch.autograd.backward(forward(), grads)
+    return rope
 
 
 def run(device: torch.device, budget: Budget, small: bool, micro_batches=(1, 2, 4)) -> dict:

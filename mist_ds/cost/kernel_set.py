@@ -12,7 +12,7 @@ runs by default on CUDA - what the search costs - and `KernelChoice.of(KernelSet
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Callable
 
 import sympy as sp
@@ -20,6 +20,15 @@ import sympy as sp
 from mist_ds.config import kernel_picks
 from mist_ds.config.kernel_picks import ELEMENTWISE_IMPLS, LOSS_IMPLS
 from mist_ds.cost.symbols import minimum, tp as TP_SYM
+
+
+ROPE_COMPILED_ON_VIEWS = "compile_views"
+"""The 'compile' RoPE as the runtime ran it until FUSED_QKV_ROPE_SINCE: torch.compile of the rotation of
+the transposed q / k views, v copied out eagerly (runtime/kernels.py now compiles the fused projection's
+split instead: torch_qkv_rope). Only committed runs' records name it (from_record); nothing runs it."""
+FUSED_QKV_ROPE_SINCE = "2026-11-30T18:00:00"
+"""RunReport.date_utc from which a recorded 'compile' RoPE is the fused-projection one (the runtime change
+was committed after the last run of the old one, 2026-11-30 17:42 UTC)."""
 
 
 @dataclass(frozen=True)
@@ -32,24 +41,30 @@ class KernelSet:
     activation: str = "torch"
     """SwiGLU (GELU always runs torch's fused kernel): one of ELEMENTWISE_IMPLS."""
     rope: str = "torch"
-    """RoPE of q and k: one of ELEMENTWISE_IMPLS."""
+    """RoPE of q and k: one of ELEMENTWISE_IMPLS (or ROPE_COMPILED_ON_VIEWS, what older runs ran)."""
     loss: str = "chunked"
     """Cross-entropy: one of LOSS_IMPLS."""
 
     def __post_init__(self) -> None:
-        kernel_picks.check_elementwise(self, ELEMENTWISE_IMPLS)
+        checked = replace(self, rope="torch") if self.rope == ROPE_COMPILED_ON_VIEWS else self
+        kernel_picks.check_elementwise(checked, ELEMENTWISE_IMPLS)
         if self.loss not in LOSS_IMPLS:
             raise ValueError(f"loss kernel must be one of {LOSS_IMPLS}, not {self.loss!r}")
 
     @classmethod
-    def from_record(cls, kernels: dict[str, str] | None) -> KernelSet:
+    def from_record(cls, kernels: dict[str, str] | None, date_utc: str | None = None) -> KernelSet:
         """The set a RunReport.kernels record names (its 'attention' is the plan's and left out); an
         empty or missing record is the eager set (runs that predate the record ran it). An op recorded
         'none' did not run (rope of a model without rotary embeddings, runtime/build.py) and keeps the
-        default, which the cost model charges nothing for such a model."""
+        default, which the cost model charges nothing for such a model. A 'compile' RoPE of a run
+        dated (RunReport.date_utc) before FUSED_QKV_ROPE_SINCE ran on the transposed q / k views:
+        ROPE_COMPILED_ON_VIEWS."""
         if not kernels:
             return cls()
-        return cls(**{f.name: kernels[f.name] for f in fields(cls) if kernels.get(f.name, "none") != "none"})
+        named = {f.name: kernels[f.name] for f in fields(cls) if kernels.get(f.name, "none") != "none"}
+        if named.get("rope") == "compile" and date_utc is not None and date_utc < FUSED_QKV_ROPE_SINCE:
+            named["rope"] = ROPE_COMPILED_ON_VIEWS
+        return cls(**named)
 
     def summary(self) -> str:
         """'norm torch, activation compile, rope compile, loss liger'."""

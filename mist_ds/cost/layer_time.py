@@ -17,7 +17,7 @@ import functools
 
 from mist_ds.config import HardwareProfile, ModelSpec
 from mist_ds.config.hw_lookup import attention_time_s, matmul_time_s, memory_kernel_gbps
-from mist_ds.cost.kernel_set import EAGER, KernelChoice, KernelSet
+from mist_ds.cost.kernel_set import EAGER, ROPE_COMPILED_ON_VIEWS, KernelChoice, KernelSet
 from mist_ds.cost.shapes import vocab_shard
 
 ELEM = 2
@@ -58,18 +58,23 @@ ROPE_BWD_PASSES = 18
 NONVECTORIZED_FRACTION = 0.39
 # The 'compile' SwiGLU and RoPE are Inductor's Triton kernels for these very layouts, not torch's
 # non-vectorized TensorIterator path; their passes (FUSED_*_PASSES) run at this fraction of the
-# profile's rate, fitted on the same benchmark the same way as NONVECTORIZED_FRACTION
-# (gpu_bench_h200_2026-11-30.json ops.llama-7b.mb{1,2,4}.<op>.compile, the passes alone, bytes over
-# the slope of time in micro-batch size): SwiGLU 0.258 ms per micro-batch for 8 passes of 11008 ->
-# 0.65, RoPE 0.247 ms for 4 passes of q + k (8192) -> 0.25 (its benchmark also runs the split
-# backward and the gradient accumulation into the fused qkv input, ~7 more passes, which count
-# against the 4 here as the eager fit's extras count against its 28). The intercept (0.59 / 0.70 ms
-# per forward + backward call, against 0.06 / 0.16 eager) is taken as the compiled call's host work,
-# which the GPU does not wait for in a training step. Not established: the '-fastest' parity runs,
-# the held-out check of this choice, gained less than the model credits (bench/accuracy/FUSED_CREDIT.md;
-# a fixed ~0.12 ms per compiled call would close the gap, with no trace showing it on the GPU yet).
-# No measurement of Liger's SwiGLU / RoPE exists (kernel_picks.py): their passes count at the rate.
+# profile's rate, fitted on the same benchmark the same way as NONVECTORIZED_FRACTION (ops.llama-7b.
+# mb{1,2,4}.<op>.compile, the passes alone, bytes over the slope of time in micro-batch size): SwiGLU
+# 0.258 ms per micro-batch for 8 passes of 11008 -> 0.65 (gpu_bench_h200_2026-11-30.json). RoPE:
+# PROVISIONAL 0.25 (the old kernel's figure, VIEWS_ROPE_FRACTION) until the benchmark of the fused-
+# projection kernel (ops_bench._rope_step) is committed. The intercept (0.59 ms per SwiGLU forward +
+# backward call, against 0.06 eager) is taken as the compiled call's host work, which the GPU does not
+# wait for in a training step. No measurement of Liger's SwiGLU / RoPE exists (kernel_picks.py): their
+# passes count at the rate.
 COMPILED_FRACTION = {"activation": 0.65, "rope": 0.25}
+# The compiled RoPE the runtime ran until 2026-11-30 18:00 UTC (kernel_set.ROPE_COMPILED_ON_VIEWS, on
+# the transposed q / k views), priced as it was for the runs that ran it: 0.247 ms per micro-batch for
+# 4 passes of q + k (8192) -> 0.25 (gpu_bench_h200_2026-11-30.json ops.llama-7b.mb{1,2,4}.rope.compile;
+# that benchmark also ran the split backward and the gradient accumulation into the fused input).
+# Those runs gained ~4% less than this credits: the profiled step of bench/results/runtime/fastest_1g/
+# shows five strided copies per block backward (AOTAutograd's tangent copies and the re-layouts into the
+# fused gradient) that no term here counts; the fused-projection kernel removes them.
+VIEWS_ROPE_FRACTION = 0.25
 # element passes (fwd, bwd) of the fused SwiGLU and RoPE kernels (bench/runtime/README.md, "What
 # the cost model must follow"). SwiGLU 'compile' (one Inductor kernel each way) and 'liger'
 # (liger_kernel/ops/swiglu.py fused gate-up kernels): read gate|up (2), write the product (1);
@@ -77,7 +82,12 @@ COMPILED_FRACTION = {"activation": 0.65, "rope": 0.25}
 # backward copy goes too. RoPE 'compile': read q, k, write q', k' (backward dq', dk' -> dq, dk);
 # 'liger': a contiguous copy of the transposed q/k (2), then an in-place rotation (2), each way.
 FUSED_SWIGLU_PASSES = (3, 5)
-FUSED_ROPE_PASSES = {"compile": (2, 2), "liger": (4, 4)}
+FUSED_ROPE_PASSES = {"liger": (4, 4), ROPE_COMPILED_ON_VIEWS: (2, 2)}
+# 'compile' RoPE (runtime/kernels.py torch_qkv_rope) runs on the fused q|k|v projection: forward reads
+# it and writes q', k' and v's copy (2 passes of q + k + v), backward reads dq', dk', dv and writes the
+# fused gradient (2 passes of q + k + v), each one Inductor kernel per the profiled step of
+# bench/results/runtime/fastest_1g/ (README.md).
+FUSED_QKV_ROPE_PASSES = 2
 
 
 def block_linears(model: ModelSpec, tp: int = 1) -> list[tuple[int, int]]:
@@ -112,7 +122,7 @@ def _elementwise(model: ModelSpec, tokens: int, tp: int, backward: bool,
     t = tokens * ELEM
     norm = "layernorm_fwd" if model.norm == "layernorm" else "rmsnorm_fwd"
     passes = [(norm, 2 * (5 if backward else 2) * t * h), ("add", 2 * 3 * t * h), ("copy", 2 * t * h / tp)]
-    if backward:
+    if backward and not _rope_on_fused(model, kernels):
         passes += [("copy", 2 * t * (h / tp + 2 * kv))]                        # qkv split backward
     if model.activation == "swiglu" and kernels.activation != "torch":
         passes += [("mul", FUSED_SWIGLU_PASSES[backward] * t * f, _fused_rate(kernels, "activation"))]
@@ -121,11 +131,13 @@ def _elementwise(model: ModelSpec, tokens: int, tp: int, backward: bool,
         passes += [("copy", 4 * t * f)] if backward else []                  # gate|up chunk backward
     else:
         passes += [("gelu_bwd" if backward else "gelu_fwd", (3 if backward else 2) * t * f)]
-    if model.position_embedding == "rope" and kernels.rope != "torch":
+    if _rope_on_fused(model, kernels):                   # q|k|v in and out, split backward included
+        passes += [("mul", FUSED_QKV_ROPE_PASSES * t * (h / tp + 2 * kv), _fused_rate(kernels, "rope"))]
+    elif model.position_embedding == "rope" and kernels.rope != "torch":
         passes += [("mul", FUSED_ROPE_PASSES[kernels.rope][backward] * t * (h / tp + kv), _fused_rate(kernels, "rope"))]
     elif model.position_embedding == "rope":             # transposed q/k views: non-vectorized
         passes += [("mul", (ROPE_BWD_PASSES if backward else ROPE_PASSES) * t * (h / tp + kv), False)]
-    if _copies_v(model) and not backward:                # v out of the fused qkv, every RoPE kernel
+    if _copies_v(model, kernels) and not backward:       # v out of the fused qkv
         passes += [("copy", 2 * t * kv, False)]
     if model.num_kv_heads != model.num_heads:
         passes += [("copy", 2 * t * (kv + h / tp))]                          # k, v repeat_interleave
@@ -134,20 +146,31 @@ def _elementwise(model: ModelSpec, tokens: int, tp: int, backward: bool,
     return passes
 
 
-def _copies_v(model: ModelSpec) -> bool:
+def _copies_v(model: ModelSpec, kernels: KernelSet) -> bool:
     """Whether the block copies v out of the fused qkv output (runtime/blocks.py _own_storage): when
-    RoPE made q and k new tensors, whichever implementation ran it ('torch', 'compile': Inductor's
-    outputs; 'liger': its contiguous copies), while v is still a view. SDPA's grouped-query path
+    RoPE made q and k new tensors ('torch'; 'liger': its contiguous copies) while v is still a view.
+    The compiled RoPE copies v inside its own kernel (_rope_on_fused). SDPA's grouped-query path
     repeats k and v into new tensors first (blocks.py Attention.forward), so nothing is left to copy.
     One non-vectorized direct_copy of kv width in forward (ZeRO-2 trace
     bench/results/runtime/parity/traces/zero2.mist.rank0.trace.json.gz: 0.048 ms per block at
     micro-batch 1, seq 4096)."""
-    return model.position_embedding == "rope" and model.rotary_fraction > 0 and model.num_kv_heads == model.num_heads
+    return (model.position_embedding == "rope" and model.num_kv_heads == model.num_heads
+            and not _rope_on_fused(model, kernels))
+
+
+def _rope_on_fused(model: ModelSpec, kernels: KernelSet) -> bool:
+    """Whether RoPE runs as one compiled function of the fused q|k|v projection (runtime/kernels.py
+    split_qkv, torch_qkv_rope): it writes q', k' and v's copy in one kernel and, in backward, the
+    fused gradient (split's backward) in one kernel: no v copy, no qkv gradient cat."""
+    return model.position_embedding == "rope" and kernels.rope == "compile"
 
 
 def _fused_rate(kernels: KernelSet, op: str) -> float:
     """Fraction of the profile's rate a fused SwiGLU / RoPE kernel runs at (COMPILED_FRACTION)."""
-    return COMPILED_FRACTION[op] if getattr(kernels, op) == "compile" else 1.0
+    impl = getattr(kernels, op)
+    if impl == ROPE_COMPILED_ON_VIEWS:
+        return VIEWS_ROPE_FRACTION
+    return COMPILED_FRACTION[op] if impl == "compile" else 1.0
 
 
 def _memory_s(hw: HardwareProfile, passes) -> float:
@@ -239,7 +262,7 @@ LAUNCHES_GEMM = (2, 4)
 LAUNCHES_ATTENTION = (2, 4)
 LAUNCHES_NORM = {"torch": (1, 2), "compile": (1, 2), "liger": (1, 2)}
 LAUNCHES_SWIGLU = {"torch": (2, 4), "compile": (1, 1), "liger": (1, 1)}
-LAUNCHES_ROPE = {"torch": (10, 18), "compile": (1, 1), "liger": (3, 3)}
+LAUNCHES_ROPE = {"torch": (10, 18), "compile": (1, 1), "liger": (3, 3), ROPE_COMPILED_ON_VIEWS: (1, 1)}
 # Not traced (no GPT / GQA / tp > 1 / fused-kernel trace is committed): counted from the ops.
 # GELU: torch's one tanh-GELU kernel each way; a row-parallel linear's `out + bias` add
 # (runtime/tp.py ParallelLinear) in forward and one dY reduction per biased linear in backward
@@ -263,9 +286,10 @@ def block_launches(model: ModelSpec, tp: int = 1, kernels: KernelSet = EAGER) ->
         parts.append(LAUNCHES_GELU)
     if model.position_embedding == "rope" and model.rotary_fraction > 0:
         parts.append(LAUNCHES_ROPE[kernels.rope])
-    if _copies_v(model):
+    if _copies_v(model, kernels):
         parts.append((1, 0))                                                   # the v copy
-    parts.append((0, 2))                                                       # qkv gradient cat + copy
+    if not _rope_on_fused(model, kernels):
+        parts.append((0, 2))                                                   # qkv gradient cat + copy
     if model.num_kv_heads != model.num_heads:
         parts.append((2, 2))
     if model.linear_bias:

@@ -144,5 +144,5 @@ def predict_as_run(plan: Plan, hw: HardwareProfile, run) -> PlanPrediction:
     The one place that turns a run's records into predict_plan's arguments (accuracy scoring, calibration,
     compare)."""
     copy = act_offload_copy_of(run.activation_offload_copy, run.torch_version) if stock_act_offload(plan) else None
-    return predict_plan(plan, hw, KernelSet.from_record(run.kernels), zero_init_of(run.zero_init),
+    return predict_plan(plan, hw, KernelSet.from_record(run.kernels, run.date_utc), zero_init_of(run.zero_init),
                         optimizer_path_of(run.adam_impl), act_offload_copy=copy or COPY_DEFAULT)

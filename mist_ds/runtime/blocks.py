@@ -84,11 +84,7 @@ class Attention(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b, s, _ = x.shape
         fused = self.qkv(x)
-        q, k, v = (part.view(b, s, heads, self.head_dim).transpose(1, 2) for part, heads in
-                   zip(fused.split(self.qkv.sizes, dim=-1), (self.heads, self.kv_heads, self.kv_heads)))
-        if self.rope and self.rot_dim:
-            cos, sin = K.rope_cos_sin(s, self.rot_dim, self.theta, x.device, x.dtype)
-            q, k = K.rope(q, k, cos, sin, self.kernels.rope)
+        q, k, v = self._qkv(fused)
         kernel = K.resolve_attention(self.kernels.attention, q)
         if kernel != "flash_attn" and self.kv_heads != self.heads:  # SDPA gets k/v repeated
             repeat = self.heads // self.kv_heads
@@ -96,6 +92,14 @@ class Attention(nn.Module):
         q, k, v = _own_storage([q, k, v], fused)
         out = K.causal_attention(q, k, v, kernel)
         return self.o(out.transpose(1, 2).reshape(b, s, self.heads * self.head_dim))
+
+    def _qkv(self, fused: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """q, k, v (b, heads, s, d) of the fused projection, q and k rotated (kernels.split_qkv)."""
+        sizes = (self.heads, self.kv_heads, self.kv_heads)
+        if not (self.rope and self.rot_dim):
+            return K.split_qkv(fused, sizes, self.head_dim)
+        cos, sin = K.rope_cos_sin(fused.shape[1], self.rot_dim, self.theta, fused.device, fused.dtype)
+        return K.split_qkv(fused, sizes, self.head_dim, cos, sin, self.kernels.rope)
 
 
 class MLP(nn.Module):

@@ -179,15 +179,54 @@ def torch_rope_qk(q, k, cos, sin):
     return apply_rope(q, cos, sin), apply_rope(k, cos, sin)
 
 
+def torch_qkv_rope(fused: torch.Tensor, sizes: tuple[int, int, int], head_dim: int, cos, sin):
+    """q, k, v of the fused q|k|v projection (b, s, sum(sizes) * head_dim) as (b, s, heads, d)
+    tensors of their own, q and k rotated: what the 'compile' RoPE compiles (split_qkv).
+
+    Laid out (b, s, heads, d) contiguous, each is the layout SDPA reads through a transpose: cuDNN
+    SDPA allocates dq, dk, dv like q, k, v (empty_like), so the gradients come back contiguous in
+    exactly the outputs' layout, the compiled backward takes them without AOTAutograd's tangent
+    copies, and it writes the fused input's gradient itself (split's backward, the cat, in the same
+    kernel). v is copied out here too (blocks.py _own_storage would copy it eagerly otherwise).
+    Compiling the rotation of the transposed (b, heads, s, d) views instead cost five strided copies
+    per block backward besides the cat, and the v copy forward (bench/results/runtime/fastest_1g/
+    README.md, the profiled step of session 7's second call)."""
+    b, s, _ = fused.shape
+    q, k, v = (part.view(b, s, n, head_dim)
+               for part, n in zip(fused.split([n * head_dim for n in sizes], dim=-1), sizes))
+    cos, sin = cos[:, None, :], sin[:, None, :]      # (s, 1, rot): broadcast over the heads
+    return apply_rope(q, cos, sin), apply_rope(k, cos, sin), v.clone(memory_format=torch.contiguous_format)
+
+
+def split_qkv(fused: torch.Tensor, sizes: tuple[int, int, int], head_dim: int, cos=None, sin=None,
+              impl: str = "auto") -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """q, k, v (b, heads, s, d) for attention from the fused q|k|v projection (b, s, sum(sizes) * d),
+    q and k rotated when cos / sin (seq, rot_dim) are given. 'compile' RoPE runs torch_qkv_rope on
+    the fused output itself (compiled; transposed views of its outputs come back); 'torch' and
+    'liger' rotate transposed views of the split (v stays a view: blocks.py _own_storage)."""
+    b, s, _ = fused.shape
+    if cos is not None and _pick("rope", impl, fused) == "compile":
+        outputs = compiled(torch_qkv_rope)(fused, tuple(sizes), head_dim, cos, sin)
+        return tuple(t.transpose(1, 2) for t in outputs)
+    q, k, v = (part.view(b, s, n, head_dim).transpose(1, 2)
+               for part, n in zip(fused.split([n * head_dim for n in sizes], dim=-1), sizes))
+    if cos is not None:
+        q, k = rope(q, k, cos, sin, impl)
+    return q, k, v
+
+
 def rope(q: torch.Tensor, k: torch.Tensor, cos, sin, impl: str = "auto"):
-    """RoPE of q (b, heads, s, d) and k (b, kv_heads, s, d) with (s, rot_dim) tables."""
+    """RoPE of q (b, heads, s, d) and k (b, kv_heads, s, d) with (s, rot_dim) tables, 'torch' or
+    'liger' ('compile' rotates the fused projection: split_qkv)."""
     impl = _pick("rope", impl, q)
+    if impl == "compile":
+        raise ValueError("the compiled RoPE runs on the fused q|k|v projection: use split_qkv")
     if impl == "liger":
         # Liger rotates a contiguous (b, s, heads, d) copy in place; where the transposed input is
         # already contiguous that "copy" would be the caller's tensor, so give it its own
         q, k = (t.clone() if t.transpose(1, 2).is_contiguous() else t for t in (q, k))
         return _liger_ops().LigerRopeFunction.apply(q, k, cos, sin, None, 1, None)
-    return (compiled(torch_rope_qk) if impl == "compile" else torch_rope_qk)(q, k, cos, sin)
+    return torch_rope_qk(q, k, cos, sin)
 
 
 def _sdpa_backend(kernel: str):

@@ -82,12 +82,13 @@ def test_time_grows_with_batch_and_sequence():
 
 @pytest.mark.parametrize("rope", ["torch", "compile", "liger"])
 def test_v_copy_follows_own_storage(rope):
-    # runtime/blocks.py _own_storage copies v out of the fused qkv whenever RoPE (any kernel) made
-    # q and k new tensors; SDPA's grouped-query repeat makes k and v new first, so nothing is copied
+    # runtime/blocks.py _own_storage copies v out of the fused qkv whenever RoPE made q and k new
+    # tensors and v is still a view ('torch', 'liger'); the compiled RoPE copies v in its own kernel
+    # (kernels.torch_qkv_rope); SDPA's grouped-query repeat makes k and v new first, so nothing is copied
     from mist_ds.cost.kernel_set import KernelSet
     from mist_ds.cost.layer_time import _elementwise, block_launches
     kernels = KernelSet(rope=rope)
-    for preset, copied in (("llama-7b", True), ("llama3-8b", False)):
+    for preset, copied in (("llama-7b", rope != "compile"), ("llama3-8b", False)):
         spec = get_preset(preset)
         kv_copy = ("copy", 2 * 4096 * 2 * spec.kv_dim, False)
         assert (kv_copy in _elementwise(spec, 4096, 1, False, kernels)) is copied
@@ -95,3 +96,20 @@ def test_v_copy_follows_own_storage(rope):
         without = block_launches(spec.model_copy(update={"num_kv_heads": 1}) if copied else spec, 1, kernels)
         if copied:  # the launch count drops by the copy when GQA removes it (plus GQA's own 2)
             assert block_launches(spec, 1, kernels)[0] == without[0] - 2 + 1
+
+
+def test_the_compiled_rope_on_the_fused_projection_replaces_the_split_backward_cat():
+    # kernels.torch_qkv_rope: one kernel each way over q + k + v (FUSED_QKV_ROPE_PASSES), and its
+    # backward writes the fused gradient, so neither the v copy nor the qkv gradient cat is charged
+    from mist_ds.cost.kernel_set import KernelSet
+    from mist_ds.cost.layer_time import COMPILED_FRACTION, FUSED_QKV_ROPE_PASSES, _elementwise, block_launches
+    spec, t = get_preset("llama-7b"), 4096 * 2
+    width = spec.hidden_size + 2 * spec.kv_dim
+    eager, fused = KernelSet(), KernelSet(rope="compile")
+    for backward in (False, True):
+        passes = _elementwise(spec, 4096, 1, backward, fused)
+        assert ("mul", FUSED_QKV_ROPE_PASSES * t * width, COMPILED_FRACTION["rope"]) in passes
+        assert ("copy", 2 * t * width) not in passes
+    assert ("copy", 2 * t * width) in _elementwise(spec, 4096, 1, True, eager)
+    fwd, bwd = block_launches(spec, 1, fused)
+    assert (fwd, bwd) == (block_launches(spec, 1, eager)[0] - 10 + 1 - 1, block_launches(spec, 1, eager)[1] - 18 + 1 - 2)

@@ -140,3 +140,39 @@ def test_attention_kernels_agree_on_gpu(kernel):
     assert ((got.float() - ref).norm() / ref.norm()).item() < 2e-2
     got.float().sum().backward()
     assert q.grad is not None and torch.isfinite(q.grad).all()
+
+
+def _backward_copy_kernels(rope_impl: str) -> list[str]:
+    """Names of the copy / cat kernels the backward of split_qkv + cuDNN SDPA launches (llama-7b
+    heads at seq 1024)."""
+    import torch.nn.functional as F
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+    from torch.profiler import ProfilerActivity, profile
+
+    from mist_ds.runtime import kernels as K
+    from mist_ds.runtime.blocks import _own_storage
+
+    heads, d, seq = 32, 128, 1024
+    fused = torch.randn(1, seq, 3 * heads * d, device="cuda", dtype=torch.bfloat16, requires_grad=True)
+    cos, sin = K.rope_cos_sin(seq, d, 10000.0, "cuda", torch.bfloat16)
+    with sdpa_kernel(SDPBackend.CUDNN_ATTENTION):
+        for step in range(2):    # the first one compiles
+            q, k, v = _own_storage(list(K.split_qkv(fused, (heads, heads, heads), d, cos, sin, rope_impl)), fused)
+            out = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+            grad = torch.randn_like(out)
+            torch.cuda.synchronize()
+            with profile(activities=[ProfilerActivity.CUDA]) as prof:
+                out.backward(grad)
+                torch.cuda.synchronize()
+            fused.grad = None
+    return [e.name for e in prof.events() if e.device_type.name == "CUDA"
+            and ("direct_copy" in e.name or "CatArray" in e.name)]
+
+
+def test_compiled_rope_backward_writes_the_fused_gradient_without_copies():
+    """The compiled RoPE on the fused projection (kernels.torch_qkv_rope) takes SDPA's gradients as
+    they come and writes the fused gradient itself: no layout copies and no cat in the backward
+    (cost/layer_time.py _rope_on_fused), where the eager path's split backward cats (a check that
+    the profiler sees these kernels at all)."""
+    assert _backward_copy_kernels("compile") == []
+    assert any("CatArray" in name for name in _backward_copy_kernels("torch"))
