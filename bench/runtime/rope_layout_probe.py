@@ -51,7 +51,7 @@ def measure(name, heads, d, batch, seq):
         fused.grad = None
         q, k, v = variant(name, fused, heads, d, cos, sin)
         if record:
-            q.register_hook(lambda g: strides.setdefault("dq", list(g.stride())))
+            q.register_hook(lambda g: strides.update(dq=list(g.stride())))
             strides["q"] = list(q.stride())
         with sdpa_kernel(SDPBackend.CUDNN_ATTENTION):
             out = F.scaled_dot_product_attention(q, k, v, is_causal=True)
