@@ -69,6 +69,15 @@ def engine_pairs(results: Path) -> list[tuple[str, Path, Path]]:
             for run in sorted((results / "engine").glob("*/*.run.json"))]
 
 
+def kernel_run_pairs(results: Path) -> list[tuple[str, Path, Path]]:
+    """Runs of one plan with different kernel sets (runtime/<folder>/, parity/ aside):
+    <plan>.<label>.run.json beside <plan>.plan.json (e.g. runtime/fastest_1g/; profiled runs are kept
+    as *.profiled-run.json and not scored)."""
+    runs = [run for run in sorted((results / "runtime").glob("*/*.run.json")) if run.parent.name != "parity"]
+    return [(f"kernels:{run.parent.name}/{run.name.removesuffix('.run.json')}",
+             run.with_name(run.name.removesuffix(".run.json").rsplit(".", 1)[0] + ".plan.json"), run) for run in runs]
+
+
 def plan_quality_pairs(results: Path) -> list[tuple[str, Path, Path]]:
     """The search's winners run for plan quality (bench/plan_quality.py): plan_quality/<workload>.run.json
     beside <workload>.plan.json, and the superseded ones under plan_quality/superseded/."""
@@ -97,6 +106,7 @@ def collect(folder: Path, results: Path) -> tuple[list[Scored], list[str]]:
     rows, unscored = [], []
     for source, pairs in (("suite", suite_pairs(folder)), ("older", older_pairs(results)),
                           ("parity", parity_pairs(results)), ("engine", engine_pairs(results)),
+                          ("kernels", kernel_run_pairs(results)),
                           ("plan-quality", plan_quality_pairs(results))):
         for name, plan, run in pairs:
             if not plan.exists():

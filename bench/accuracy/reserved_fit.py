@@ -10,7 +10,7 @@ allocated peak P (cost model only: independent of HOLE_PARTITIONS) and measured 
 report again (only its reserved columns move).
 
 Samples: every stage of every run the report's targets cover (status 'ok', a plan the current search
-emits, run with expandable segments) that ran on stock DeepSpeed (mistpipe keeps the profile's
+emits, run with expandable segments) that ran on stock DeepSpeed, one run per distinct plan (mistpipe keeps the profile's
 allocator_cache_fraction). A sample is (measured reserved - P) / the stage's 16-bit partition 2N/dp
 (cost/reserved.py partition_bytes), in the stage's class (cost/reserved.py allocator_class).
 Coefficient of a class: the median of its samples, rounded to 0.01 and clamped at 0 (a negative median
@@ -56,12 +56,16 @@ def half_of(run: dict) -> int:
 
 def samples(runs: list[dict], plans: Mapping[str, Plan]) -> dict[str, list[float]]:
     """Per class, (measured reserved - predicted allocated peak) / 16-bit partition of every stock
-    DeepSpeed stage of `runs`."""
+    DeepSpeed stage of `runs`, each distinct plan once (its first run in `runs`' order): repeats of
+    one plan (other kernel sets, other calls) are not independent evidence of a class's holes."""
     out: dict[str, list[float]] = {}
+    seen: set[str] = set()
     for run in runs:
         plan = plans[run["plan_path"]]
-        if plan.executor != "deepspeed":
+        key = plan.without_prediction().content_hash()
+        if plan.executor != "deepspeed" or key in seen:
             continue
+        seen.add(key)
         for stage in run["memory"]:
             index = stage["stage"]
             gap = (stage["reserved_bytes"] - stage["predicted_bytes"]) / partition_bytes(plan, index)

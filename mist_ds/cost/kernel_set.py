@@ -26,9 +26,9 @@ ROPE_COMPILED_ON_VIEWS = "compile_views"
 """The 'compile' RoPE as the runtime ran it until FUSED_QKV_ROPE_SINCE: torch.compile of the rotation of
 the transposed q / k views, v copied out eagerly (runtime/kernels.py now compiles the fused projection's
 split instead: torch_qkv_rope). Only committed runs' records name it (from_record); nothing runs it."""
-FUSED_QKV_ROPE_SINCE = "2026-11-30T18:00:00"
+FUSED_QKV_ROPE_SINCE = "2026-11-30T17:50:00"
 """RunReport.date_utc from which a recorded 'compile' RoPE is the fused-projection one (the runtime change
-was committed after the last run of the old one, 2026-11-30 17:42 UTC)."""
+was committed at 17:58 UTC; the last call with the old one ended 17:47, the next began 17:59)."""
 
 
 @dataclass(frozen=True)

@@ -60,13 +60,18 @@ NONVECTORIZED_FRACTION = 0.39
 # non-vectorized TensorIterator path; their passes (FUSED_*_PASSES) run at this fraction of the
 # profile's rate, fitted on the same benchmark the same way as NONVECTORIZED_FRACTION (ops.llama-7b.
 # mb{1,2,4}.<op>.compile, the passes alone, bytes over the slope of time in micro-batch size): SwiGLU
-# 0.258 ms per micro-batch for 8 passes of 11008 -> 0.65 (gpu_bench_h200_2026-11-30.json). RoPE:
-# PROVISIONAL 0.25 (the old kernel's figure, VIEWS_ROPE_FRACTION) until the benchmark of the fused-
-# projection kernel (ops_bench._rope_step) is committed. The intercept (0.59 ms per SwiGLU forward +
-# backward call, against 0.06 eager) is taken as the compiled call's host work, which the GPU does not
-# wait for in a training step. No measurement of Liger's SwiGLU / RoPE exists (kernel_picks.py): their
-# passes count at the rate.
-COMPILED_FRACTION = {"activation": 0.65, "rope": 0.25}
+# 0.258 ms per micro-batch for 8 passes of 11008 -> 0.65 (gpu_bench_h200_2026-11-30.json). RoPE (the
+# fused-projection kernel, runtime/kernels.py torch_qkv_rope): fitted in situ, its forward + backward
+# kernels beside cuDNN SDPA at micro-batch 2, seq 4096 (bench/runtime/rope_layout_probe.py ->
+# bench/results/runtime/rope_layout_h200_2026-11-30.json, variant 'bshd'): 4 passes of q + k + v at
+# llama-7b's 32 x 128 heads run at 0.63 of the rate, at llama-2.7b's 32 x 80 at 0.37 (its backward
+# kernel, the slice / cat of the fused gradient, is the slow part) -> their mean, 0.50. The isolated
+# benchmark (gpu_bench_ops_h200_2026-11-30T1800.json, the slope over micro-batches 1-4) gives 0.73 at
+# llama-7b. The intercept (0.59 ms per SwiGLU forward + backward call, 0.61 RoPE, against 0.06 eager) is
+# taken as the compiled call's host work, which the GPU does not wait for in a training step. No
+# measurement of Liger's SwiGLU / RoPE in a training step exists (kernel_picks.py): their passes count
+# at the rate.
+COMPILED_FRACTION = {"activation": 0.65, "rope": 0.50}
 # The compiled RoPE the runtime ran until 2026-11-30 18:00 UTC (kernel_set.ROPE_COMPILED_ON_VIEWS, on
 # the transposed q / k views), priced as it was for the runs that ran it: 0.247 ms per micro-batch for
 # 4 passes of q + k (8192) -> 0.25 (gpu_bench_h200_2026-11-30.json ops.llama-7b.mb{1,2,4}.rope.compile;
