@@ -33,17 +33,14 @@ from __future__ import annotations
 MEASUREMENT_FILE = "bench/results/runtime/gpu_bench_h200_2026-11-30.json"
 AUTO_USES_FASTEST = False
 """Whether 'auto' runs the fastest implementations below (True) or the eager torch ops and the 'chunked'
-loss (False). The cost model follows either (mist_ds/cost/kernel_set.py: the search costs
-this module's CUDA resolution per tp; bench/accuracy scores each run for RunReport.kernels). Still False:
-the three training runs of the fastest set (bench/results/runtime/parity/*-fastest.mist.run.json,
-2x H200, llama-7b) are predicted 4.5% (zero1), 6.7% (pp2) and 12.8% (zero3-rc) too fast where their
-eager twins are -0.1%, -2.4% and -7.4% (bench/results/accuracy.md): the model credits the fused kernels
-with more than the runs gained, so the search would be ~4-5% optimistic on its default plans. The eager
-side is priced to within 3.5% of a traced block; no mechanism for the rest is established
-(bench/accuracy/FUSED_CREDIT.md). Flip it once a profiled '-fastest' step (bench/accuracy/trace_compare.py)
-shows where the in-situ compiled kernels cost more than the benchmark (calibration, compare and the
-accuracy report already predict each run with the kernels it recorded: cost/kernel_set.py
-KernelSet.from_record)."""
+loss (False). The cost model follows either (mist_ds/cost/kernel_set.py: the search costs this module's
+CUDA resolution per tp; bench/accuracy scores each run for RunReport.kernels). Still False: the fastest set
+ran 15.4% faster than eager in one call (bench/results/runtime/fastest_1g/README.md, 1x H200, llama-2.7b),
+but the model predicts that run 8.4% too fast where its eager twin is -3.1% (head_dim 80: cuDNN attention and
+the compiled RoPE backward run slower than priced), no run of the current compiled RoPE at head_dim 128
+exists, and flipping it changes every plan the search emits, whose 2-GPU plan-quality winners must then be
+re-run (bench/calls/s7_call_fastest.sh). Where the earlier ~4% over-credit came from (five strided copies
+per block backward around the compiled RoPE of transposed views, now gone): bench/accuracy/FUSED_CREDIT.md."""
 ELEMENTWISE_OPS = ("norm", "activation", "rope")
 ELEMENTWISE_IMPLS = ("torch", "liger", "compile")
 """Implementations an element-wise op can run (runtime/kernels.py adds 'auto', which resolves to one)."""

@@ -72,7 +72,7 @@ NONVECTORIZED_FRACTION = 0.39
 # measurement of Liger's SwiGLU / RoPE in a training step exists (kernel_picks.py): their passes count
 # at the rate.
 COMPILED_FRACTION = {"activation": 0.65, "rope": 0.50}
-# The compiled RoPE the runtime ran until 2026-11-30 18:00 UTC (kernel_set.ROPE_COMPILED_ON_VIEWS, on
+# The compiled RoPE the runtime ran until 2026-11-30 17:56 UTC (kernel_set.ROPE_COMPILED_ON_VIEWS, on
 # the transposed q / k views), priced as it was for the runs that ran it: 0.247 ms per micro-batch for
 # 4 passes of q + k (8192) -> 0.25 (gpu_bench_h200_2026-11-30.json ops.llama-7b.mb{1,2,4}.rope.compile;
 # that benchmark also ran the split backward and the gradient accumulation into the fused input).
