@@ -28,7 +28,7 @@ the transposed q / k views, v copied out eagerly (runtime/kernels.py now compile
 split instead: torch_qkv_rope). Only committed runs' records name it (from_record); nothing runs it."""
 FUSED_QKV_ROPE_SINCE = "2026-11-30T17:50:00"
 """RunReport.date_utc from which a recorded 'compile' RoPE is the fused-projection one (the runtime change
-was committed at 17:58 UTC; the last call with the old one ended 17:47, the next began 17:59)."""
+was committed at 17:56 UTC; the last call with the old one ended 17:47, the next began 17:59)."""
 
 
 @dataclass(frozen=True)
