@@ -157,6 +157,21 @@ def _attention_flops(batch: int, heads: int, seq: int, head_dim: int, causal: bo
     return 4.0 * batch * heads * seq * seq * head_dim / (2.0 if causal else 1.0)
 
 
+ATTENTION_HEAD_DIM_TILE = 64
+"""Head dims the fused attention kernels compute in: a head dim between tiles costs the next tile's work.
+Measured: llama-2.7b's head dim 80 (32 heads, seq 4096, micro-batch 2, cuDNN SM90 flash kernels) ran
+541 us forward and ~1.59 ms backward per block in the profiled steps of bench/results/runtime/fastest_1g/
+(traces/*.trace.json.gz, `python bench/accuracy/trace_compare.py`), what this profile predicts at head dim
+128 (537.5 us / 1.63 ms), not at 80 (396 us / 1.20 ms); cuDNN's kernel names carry 64-wide tiles
+('..._64x64x128_...'). FlashAttention-2 instantiates head dims 32, 64, 96, 128, ... (its kHeadDim
+templates): a coarser rule than flash-attn's, kept for the kernels the runtime runs (SDPA's dispatch)."""
+
+
+def tiled_head_dim(head_dim: int) -> int:
+    """The head dim the fused kernel computes in: head_dim rounded up to ATTENTION_HEAD_DIM_TILE."""
+    return -(-int(head_dim) // ATTENTION_HEAD_DIM_TILE) * ATTENTION_HEAD_DIM_TILE
+
+
 def attention_time_s(hw: HardwareProfile, batch: int, heads: int, seq: int, head_dim: int,
                      causal: bool = True) -> tuple[float, float]:
     """(forward, backward) seconds of fused attention: the throughput of the nearest measured
@@ -164,6 +179,7 @@ def attention_time_s(hw: HardwareProfile, batch: int, heads: int, seq: int, head
     (4 x 8 heads) runs at half the FLOP rate of (1 x 32); same causal flag; inverse-distance mean of
     the 3 nearest) times this shape's FLOPs (backward = 2.5x forward FLOPs). Without
     samples: attention_tflops and attention_bwd_tflops (or attention_tflops) from the profile."""
+    head_dim = tiled_head_dim(head_dim)
     flops = _attention_flops(batch, heads, seq, head_dim, causal)
     pool = [s for s in hw.attention_samples if s.causal == causal] or list(hw.attention_samples)
     if not pool:

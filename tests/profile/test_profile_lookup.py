@@ -103,3 +103,14 @@ def test_attention_lookup_tells_heads_from_batch():
     hw = _with(attention_samples=(sample(4, 8, 2e-3), sample(1, 32, 1e-3)))
     fwd, _ = attention_time_s(hw, 1, 32, 2048, 128)  # same batch*heads as both samples
     assert fwd == pytest.approx(1e-3, rel=1e-3)
+
+
+def test_a_head_dim_between_tiles_costs_the_next_tile():
+    """cuDNN's flash kernels compute head dim 80 in 128-wide work (hw_lookup.ATTENTION_HEAD_DIM_TILE:
+    the profiled llama-2.7b steps ran what the profile predicts at 128)."""
+    from mist_ds.config.hw_lookup import tiled_head_dim
+
+    assert [tiled_head_dim(d) for d in (32, 64, 80, 96, 128, 160)] == [64, 64, 128, 128, 128, 192]
+    hw = load_hardware("h200")
+    assert attention_time_s(hw, 2, 32, 4096, 80) == attention_time_s(hw, 2, 32, 4096, 128)
+    assert attention_time_s(hw, 2, 32, 4096, 64) < attention_time_s(hw, 2, 32, 4096, 80)
