@@ -15,7 +15,9 @@ iteration_times_s are two untraced steps and the traced one, in that order) and 
      model's GPU and host time per pass (cost/stage.py _host_parts: forward = max(GPU, host), ...);
   3. the bias adds of ZeRO-3's linear in the forward blocks (cost/zero3_linear.py): measured per block
      against the model's price;
-  4. the optimizer step (--step: only this, for all committed ZeRO-3 traces): fused Adam, the
+  4. the factor on the model's three fitted host terms that reproduces each measurement, and g27
+     predicted at g13's factor with and without the two host costs the traces show (what_if);
+  5. the optimizer step (--step: only this, for all committed ZeRO-3 traces): fused Adam, the
      DeepSpeed passes (every other non-NCCL kernel after the host gap that follows the backward's
      epilogue), the host gap, against the model (rates.py ZERO3_STEP_PASS_FRACTION, fitted on the
      first row).
@@ -55,9 +57,20 @@ STEP_TRACES = (  # (trace, plan): the fit row first
 BIAS_ADD = "elementwise_kernel<128, 4, at::native::gpu_kernel_impl_nocast<at::native::CUDAFunctor_add"
 
 
-def model_parts(plan: Plan) -> dict[str, float]:
-    """The model's per-micro-batch GPU and host time per pass and its per-step terms, seconds."""
+HOST_TERMS = ("host_microbatch_overhead_s", "host_layer_overhead_s", "host_launch_overhead_s")
+CHECKPOINT_TRACED_S, PROFILER_SLOWDOWN, STEP_GAP_S = 0.77e-3, 1.24, 10e-3
+"""Section 7's what-if terms, measured in section 3 / 5 of ZERO3_DP1.md (traced), not model terms."""
+
+
+def scaled_hw(scale: float):
+    """The h200 profile with its three fitted host-thread terms times `scale`."""
     hw = load_hardware("h200")
+    return hw.model_copy(update={k: getattr(hw, k) * scale for k in HOST_TERMS})
+
+
+def model_parts(plan: Plan, hw=None) -> dict[str, float]:
+    """The model's per-micro-batch GPU and host time per pass and its per-step terms, seconds."""
+    hw = hw or load_hardware("h200")
     m = cost_model_for(plan.executor, plan.model, hw, plan.seq_len, plan.dtype, plan.cluster.num_nodes,
                        plan.cluster.gpus_per_node, attention=plan.attention)
     args = plan_stage_args(plan, 0)
@@ -183,6 +196,46 @@ def step_section() -> None:
     print()
 
 
+def host_scale(plan: Plan, measured: float) -> float:
+    """The factor on the host terms that makes the model's iteration time `measured` (bisection)."""
+    lo, hi = 0.05, 5.0
+    for _ in range(50):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if predict_plan(plan, scaled_hw(mid)).iteration_time_s < measured else (lo, mid)
+    return (lo + hi) / 2
+
+
+def what_if(plan: Plan, scale: float, checkpoint_s: float, gap_s: float) -> float:
+    """Iteration seconds with the host terms x `scale`, `checkpoint_s` more host per checkpointed
+    forward block (forward pass) and `gap_s` of host before the step's kernels; per pass max(GPU, host)."""
+    m = model_parts(plan, scaled_hw(scale))
+    forward = max(m["gpu_f"], m["host_f"] + plan.stages[0].num_recompute_layers * checkpoint_s)
+    micro = forward + max(m["gpu_b"], m["host_b"]) + m["mb_host"]
+    return plan.grad_accum_steps * micro + m["adam"] + m["passes"] + gap_s
+
+
+def scale_section() -> None:
+    print("### Host-term factors that match each measurement, and g27 at g13's factor\n")
+    print("| case | suite (paired) | alone |\n|---|---|---|")
+    factors = {}
+    for case, _ in CASES:
+        plan = Plan.load(ACC / f"{case}.plan.json")
+        alone = statistics.median(RunReport.load(ACC / f"{case}.profiled-run.json").iteration_times_s[:-1])
+        suite = RunReport.load(ACC / f"{case}.run.json").median_iteration_time_s
+        factors[case] = (host_scale(plan, suite), host_scale(plan, alone), suite, alone)
+        print(f"| {case} | {factors[case][0]:.3f} | {factors[case][1]:.3f} |")
+    g27, g13 = (Plan.load(ACC / f"{c}.plan.json") for c, _ in CASES)
+    ckpt = CHECKPOINT_TRACED_S / PROFILER_SLOWDOWN
+    print("\n| g27 at | checkpoint, step gap | predicted s | measured s | error |\n|---|---|---|---|---|")
+    for i, cond in ((1, "alone"), (0, "suite")):
+        s, measured = factors[CASES[1][0]][i], factors[CASES[0][0]][2 + i]
+        for c, g in ((0.0, 0.0), (ckpt, 0.0), (ckpt, STEP_GAP_S)):
+            t = what_if(g27, s, c, g)
+            print(f"| g13's {cond} factor {s:.3f} | {c * 1e3:.2f} ms x {g27.stages[0].num_recompute_layers}, "
+                  f"{g * 1e3:.0f} ms | {t:.3f} | {measured:.3f} | {(t / measured - 1) * 100:+.1f}% |")
+    print()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--step", action="store_true", help="only the optimizer-step table")
@@ -195,6 +248,7 @@ def main(argv: list[str] | None = None) -> int:
             runs_section(case, plan, m)
             passes_section(ks, plan, m)
             bias_section(ks, plan)
+        scale_section()
     step_section()
     return 0
 
