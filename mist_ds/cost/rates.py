@@ -37,6 +37,18 @@ ADAM_BYTES_PER_PARAM = 4 * 4 + 3 * 4 + 2  # read p, g, m, v; write p, m, v (fp32
 # clip multiply 0.095 ns: 0.31 and 0.28 of Adam's time. Read by the stock model (cost/stage.py) and
 # mistpipe's cpu_adam path (cost/mistpipe_step.py).
 HOST_CONCURRENCY, HOST_BF16_PER_ADAM, HOST_CLIP_PER_ADAM = 0.566, 0.31, 0.28
+# ZeRO-3's step passes (cost/work.py z3_step_copy_bytes: 42 bytes per partition element) run below the
+# profile's copy rate: half their bytes go through torch's non-vectorized kernels (the dtype-converting
+# copies bf16 -> fp64 of get_grad_norm_direct and bf16 -> fp32 of _prepare_fp32_grad_for_sub_group run
+# as `unrolled_elementwise_kernel<direct_copy_kernel_cuda>`, the clip mul_ by a 0-dim tensor as
+# `elementwise_kernel<128, 4, gpu_kernel_impl<BinaryFunctor<float...MulFunctor>>>`; stage3.py step).
+# Fitted on one committed trace, the one cost/work.py counts the bytes on: the zero3-rc step
+# (bench/results/runtime/parity/traces/zero3-rc.mist.rank0, llama-7b dp 2, 3.369e9-element partition:
+# 52.6 ms of these kernels for 141.5 GB, 2.69 TB/s = 0.70 of the 3835 GB/s copy rate). Held out
+# (bench/accuracy/ZERO3_DP1.md, `bench/accuracy/zero3_dp1.py --step`): l7-z3-rc0 (llama-7b dp 2)
+# 52.0 ms measured / 52.7 predicted, g27-z3-rc24 (gpt-2.7b dp 1) 43.2 / 41.5, g13-z3 (gpt-1.3b dp 1)
+# 21.7 / 20.6; at the copy rate the model said 36.9, 36.9, 29.0, 14.4.
+ZERO3_STEP_PASS_FRACTION = 0.70
 
 
 class Rates:
@@ -123,6 +135,10 @@ class Rates:
     def copy_s(self, nbytes):
         """Memory-bound copy traffic (bytes read + written) at the profile's 'copy' kernel rate."""
         return np.asarray(nbytes, float) / self.copy_bytes_per_s
+
+    def zero3_step_copy_s(self, nbytes):
+        """ZeRO-3's step passes (bytes read + written) at ZERO3_STEP_PASS_FRACTION of the copy rate."""
+        return self.copy_s(nbytes) / ZERO3_STEP_PASS_FRACTION
 
     def overlapped_s(self, *channel_times):
         """Wall time of the four channels (compute, nccl, h2d, d2h) run concurrently."""

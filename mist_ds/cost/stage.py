@@ -20,6 +20,7 @@ from mist_ds.cost.shapes import (layer_shapes, param_tensor_stats, pinned_tensor
                                  pinned_weight_rounding, vocab_shard)
 from mist_ds.cost.stage_args import StageArgs
 from mist_ds.cost.rates import HOST_BF16_PER_ADAM, HOST_CLIP_PER_ADAM, Rates
+from mist_ds.cost.zero3_linear import bias_add_forward_s
 
 PERSISTENCE_THRESHOLD = STOCK_DEEPSPEED.constants.stage3_param_persistence_threshold
 HOST_DEFAULTS = ("pinned_accumulated", "pinned_param_partitions")
@@ -233,6 +234,9 @@ class StageCostModel:
         rt, hw = self.rates, self.hw
         times = self._compute(b, tp)
         block_f, block_b, head, embedding = (times[..., i] for i in range(4))
+        # ZeRO-3's linear adds the biased column-parallel linears' bias as kernels of their own
+        # (cost/zero3_linear.py), in every forward and recomputed forward
+        block_f = block_f + t["z3"] * bias_add_forward_s(self.hw, self.model, self.seq_len, b, tp)
         layers, recomputed = t["num_layers"], t["num_recompute"]
         p = {"blocks_fwd_mb": layers * block_f, "blocks_bwd_mb": layers * block_b,
              "head_mb": t["has_head"] * head, "embedding_mb": t["has_embedding"] * embedding,
@@ -284,7 +288,8 @@ class StageCostModel:
         # ZeRO-1/2 (and BF16_Optimizer) all-gather the updated partitions after the step
         p["step_comm"] = (rt.collective_s("all_reduce", t["dp_ar_step_bytes"], dp, inter)
                           + rt.collective_s("all_gather", t["dp_ag_step_bytes"], dp, inter))
-        p["gpu_adam"], p["step_copies"] = rt.gpu_adam_s(t["gpu_adam_params"]), rt.copy_s(t["step_copy_bytes"])
+        p["gpu_adam"] = rt.gpu_adam_s(t["gpu_adam_params"])
+        p["step_copies"] = rt.copy_s(t["step_copy_bytes"]) + rt.zero3_step_copy_s(t["z3_step_copy_bytes"])
         # the host's passes beside DeepSpeedCPUAdam, on the same thread, every step: the fp32 gradient
         # is scaled in place before Adam (unscale_and_clip_grads `mul_` on the CPU gradient, clipping
         # or not: stage3.py step per CPU sub-group, stage_1_and_2.py step) and, where cost/work.py

@@ -130,7 +130,8 @@ def comm_exprs(model: ModelSpec, seq_len: int) -> dict[str, sp.Expr]:
         # unscale_and_clip_grads mul_) and copies the updated fp32 partition back to 16 bits (4+2:
         # _reassign_or_swap_out_partitioned_parameters): 42 bytes. Measured: 51.7 ms of these kernels
         # (direct_copy casts 24.3, clip 11.6, fp64 norm 7.8, copy back 4.7, cat 3.3) on a 3.37e9-element
-        # partition in the zero3-rc trace's step, where the former 18 bytes gave 15.8 ms
+        # partition in the zero3-rc trace's step, where the former 18 bytes gave 15.8 ms (the 42 bytes
+        # run below the copy rate: rates.py ZERO3_STEP_PASS_FRACTION prices z3_step_copy_bytes)
         # ZeRO-3, per micro-batch: copy every gradient into the reduce bucket (2+2: stage3.py
         # __add_grad_to_ipg_bucket), flatten the bucket's partitions (2+2: comm/coalesced_collectives.py
         # reduce_scatter_coalesced torch.cat) and pre-divide it in place (2+2: its div_), then copy
@@ -139,8 +140,8 @@ def comm_exprs(model: ModelSpec, seq_len: int) -> dict[str, sp.Expr]:
         # trace (llama-7b, mb 2, ga 2; bench/accuracy/trace_compare.py), which the model left out.
         "mb_copy_bytes": ((Z1 * (1 - PP) + Z2) * (1 - OF) * (8 * n + 6 * n / dp)
                           + Z3 * (12 * n + 5 * n / dp)),
-        "step_copy_bytes": (((Z1 + Z2 + fp) * 28 * n * shard + BF * 28 * n / dp)
-                            + Z3 * 42 * n / dp) * (1 - OF),
+        "step_copy_bytes": ((Z1 + Z2 + fp) * 28 * n * shard + BF * 28 * n / dp) * (1 - OF),
+        "z3_step_copy_bytes": Z3 * 42 * n / dp * (1 - OF),
         # optimizer work (parameters updated on GPU / CPU)
         "gpu_adam_params": n * shard * (1 - oo),
         "cpu_adam_params": n * shard * oo,
