@@ -10,7 +10,7 @@ from mist_ds.config import ClusterSpec, TuneRequest, resolve_model
 from mist_ds.config.prediction import MemoryBreakdown, PlanPrediction, StagePrediction, TimeBreakdown
 from mist_ds.config.profiles import load_hardware
 from mist_ds.config.units import GIB
-from mist_ds.search.driver import DEFAULT_MEMORY_MARGIN_RATIO, SearchStats
+from mist_ds.search.driver import DEFAULT_MEMORY_MARGIN_RATIO, MODEL_TIME_ERROR_RATIO, SearchStats
 
 from tests.helpers import make_plan
 from tests.runtime.plans import GPT
@@ -64,10 +64,11 @@ def test_a_tie_prefers_fewer_moving_parts_and_ties_are_anchored_on_the_fastest()
 def test_headroom_counts_in_whole_margin_steps_up_to_three():
     step = DEFAULT_MEMORY_MARGIN_RATIO * 10  # GiB per step of a 10 GiB cap
     tight = _predicted(dp(), 1.00, 10 - 0.5 * step)         # 0 steps of headroom
-    roomy = _predicted(dp(micro_batch=1), 1.05, 10 - 2.5 * step)  # 2 steps: wins the tie
+    within = 1.0 + 0.75 * MODEL_TIME_ERROR_RATIO                  # inside the default tie
+    roomy = _predicted(dp(micro_batch=1), within, 10 - 2.5 * step)  # 2 steps: wins the tie
     assert honest_order([tight, roomy], HW)[0] == (roomy, tight)
     plenty = _predicted(dp(), 1.00, 10 - 3.5 * step)        # 3 steps
-    more = _predicted(dp(micro_batch=1), 1.05, 10 - 5.0 * step)  # 5 steps count as 3: time decides
+    more = _predicted(dp(micro_batch=1), within, 10 - 5.0 * step)  # 5 steps count as 3: time decides
     assert honest_order([more, plenty], HW)[0] == (plenty, more)
     same = _predicted(dp(micro_batch=1), 1.00, 10 - 3.2 * step)  # equal steps and time: more headroom
     assert honest_order([same, plenty], HW)[0] == (plenty, same)
