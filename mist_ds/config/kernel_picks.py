@@ -36,10 +36,9 @@ AUTO_USES_FASTEST = False
 loss (False). The cost model follows either (mist_ds/cost/kernel_set.py: the search costs this module's
 CUDA resolution per tp; bench/accuracy scores each run for RunReport.kernels). Still False: the fastest set
 ran 15.4% faster than eager in one call (bench/results/runtime/fastest_1g/README.md, 1x H200, llama-2.7b),
-but the model predicts that run 8.4% too fast where its eager twin is -3.1% (head_dim 80: cuDNN attention and
-the compiled RoPE backward run slower than priced), no run of the current compiled RoPE at head_dim 128
-exists, and flipping it changes every plan the search emits, whose 2-GPU plan-quality winners must then be
-re-run (bench/calls/s7_call_fastest.sh). Where the earlier ~4% over-credit came from (five strided copies
+and the model predicts it within 2.5% (its eager twin +1.9%), but no run of the current compiled RoPE at
+head_dim 128 exists, and flipping it changes every plan the search emits, whose 2-GPU plan-quality winners
+must then be re-run (bench/calls/s7_call_fastest.sh). Where the earlier ~4% over-credit came from (five strided copies
 per block backward around the compiled RoPE of transposed views, now gone): bench/accuracy/FUSED_CREDIT.md."""
 ELEMENTWISE_OPS = ("norm", "activation", "rope")
 ELEMENTWISE_IMPLS = ("torch", "liger", "compile")
