@@ -146,8 +146,8 @@ def _elementwise(model: ModelSpec, tokens: int, tp: int, backward: bool,
         passes += [("copy", 2 * t * kv, False)]
     if model.num_kv_heads != model.num_heads:
         passes += [("copy", 2 * t * (kv + h / tp))]                          # k, v repeat_interleave
-    if model.linear_bias:   # forward: the row-parallel `out + bias` adds, a broadcast operand: non-vectorized
-        passes += [("add", (h / tp + 2 * h + 2 * kv + f) * t)] if backward else [("add", 2 * 2 * t * h, False)]
+    if model.linear_bias:
+        passes += [("add", (h / tp + 2 * h + 2 * kv + f) * t)] if backward else [("add", 2 * 2 * t * h)]
     return passes
 
 

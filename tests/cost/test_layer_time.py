@@ -113,14 +113,3 @@ def test_the_compiled_rope_on_the_fused_projection_replaces_the_split_backward_c
     assert ("copy", 2 * t * width) in _elementwise(spec, 4096, 1, True, eager)
     fwd, bwd = block_launches(spec, 1, fused)
     assert (fwd, bwd) == (block_launches(spec, 1, eager)[0] - 10 + 1 - 1, block_launches(spec, 1, eager)[1] - 18 + 1 - 2)
-
-
-def test_row_parallel_bias_adds_run_non_vectorized():
-    # runtime/tp.py ParallelLinear 'row' adds its bias after the all-reduce (`out + self.bias`): a
-    # broadcast operand, TensorIterator's non-vectorized kernel in the profiled GPT ZeRO-3 steps
-    from mist_ds.cost.layer_time import _elementwise
-    spec = get_preset("gpt-2.7b")
-    t = 2048 * 2
-    assert ("add", 2 * 2 * t * spec.hidden_size, False) in _elementwise(spec, 2048, 1, False)
-    assert not any(p[0] == "add" and len(p) == 2 and p[1] == 2 * 2 * t * spec.hidden_size
-                   for p in _elementwise(spec, 2048, 1, False))
