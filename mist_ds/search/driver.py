@@ -39,7 +39,7 @@ at p fits when p <= cap x (1 - margin). No run with expandable segments that ran
 predicted within it; the runs without them (an allocator the runtime no longer uses) are scored apart."""
 MODEL_TIME_ERROR_RATIO = 0.04
 """The cost model's measured time error: the median |predicted - measured| / measured iteration time
-of the runs that ran (summary time.median, 3.8% over 65 runs), rounded up to a whole percent. Plans whose
+of the runs that ran (summary time.median, 3.7% over 65 runs), rounded up to a whole percent. Plans whose
 predicted times differ by less than this are a tie (mist_ds/api.py honest_order)."""
 # Layouts resolved per vectorised bisection call.
 RESOLVE_BATCH = 16
