@@ -129,3 +129,19 @@ def test_an_op_recorded_none_did_not_run_and_keeps_the_default():
     gpt = {"norm": "torch", "activation": "torch", "rope": "none", "attention": "sdpa", "loss": "chunked"}
     assert KernelSet.from_record(gpt) == EAGER
     assert KernelSet.from_record({**gpt, "activation": "compile"}).activation == "compile"
+
+
+def test_a_compiled_rope_record_is_read_by_the_run_date():
+    """Runs before FUSED_QKV_ROPE_SINCE ran the compiled RoPE of transposed views (its v copy and the
+    q|k|v gradient cat included); later ones the fused-projection kernel, which prices neither."""
+    from mist_ds.cost.kernel_set import FUSED_QKV_ROPE_SINCE, ROPE_COMPILED_ON_VIEWS
+    from mist_ds.cost.layer_time import block_launches
+
+    record = {"norm": "torch", "activation": "compile", "rope": "compile", "attention": "sdpa", "loss": "liger"}
+    old = KernelSet.from_record(record, "2026-11-30T17:42:00+00:00")
+    new = KernelSet.from_record(record, "2026-11-30T18:00:36+00:00")
+    assert "2026-11-30T17:42:00+00:00" < FUSED_QKV_ROPE_SINCE < "2026-11-30T18:00:36+00:00"
+    assert old.rope == ROPE_COMPILED_ON_VIEWS and new == FASTEST == KernelSet.from_record(record)
+    assert block_launches(LLAMA, 1, old) == tuple(n + d for n, d in zip(block_launches(LLAMA, 1, new), (1, 2)))
+    with pytest.raises(ValueError, match="kernel for norm"):
+        KernelSet(norm=ROPE_COMPILED_ON_VIEWS)
