@@ -24,6 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from bench.accuracy.cases import CASES  # noqa: E402
+from bench.accuracy.repeats import repeat_pairs, spread_rows  # noqa: E402
 from bench.accuracy.scoring import Scored, rank_correlations, score, summary  # noqa: E402
 from mist_ds.config import RunReport  # noqa: E402
 from mist_ds.config.plan import plan_file_hashes  # noqa: E402
@@ -104,7 +105,8 @@ def collect(folder: Path, results: Path) -> tuple[list[Scored], list[str]]:
     notes = [load_hardware(name).provenance.notes for name in available_profiles()]
     cache: dict = {}
     rows, unscored = [], []
-    for source, pairs in (("suite", suite_pairs(folder)), ("older", older_pairs(results)),
+    for source, pairs in (("suite", suite_pairs(folder)), ("repeat", repeat_pairs(folder)),
+                          ("older", older_pairs(results)),
                           ("parity", parity_pairs(results)), ("engine", engine_pairs(results)),
                           ("kernels", kernel_run_pairs(results)),
                           ("plan-quality", plan_quality_pairs(results))):
@@ -304,6 +306,10 @@ def render(all_rows: list[Scored], unscored: list[str]) -> str:
     lines += [f"| {w} | {c['plans']} | {_rho(c['spearman'])} |"
               for w, c in corr.items()] or ["| (none yet) | | |"]
     lines += ["", "## Runs", ""] + run_rows(rows)
+    lines += ["", "## Plans measured more than once (bench/accuracy/repeats.py)", "",
+              "The spread is what the measurement itself varies between runs of one plan and kernel set "
+              "(different machine calls, or alone vs two runs per host): no model can be more accurate on "
+              "that plan than this.", ""] + spread_rows(rows)
     retried = [r for r in rows if r.alloc_retries and max(r.alloc_retries) > 0]
     if retried:
         lines += ["", "## Runs whose caching allocator retried (RunReport.alloc_retries, recorded since 2026-11-30)",

@@ -1,0 +1,100 @@
+"""Repeated measurements of suite plans, and how far one plan's measurements spread.
+
+    python bench/accuracy/repeats.py add BUNDLE.json LABEL   # runs -> bench/results/accuracy/repeats/
+
+A repeat is another run of a committed suite plan in a later machine call (bench/calls/s8_call_alone.sh:
+alone vs two per host). It is kept as repeats/<case>.<label>.run.json and scored as a run of its own
+(report.py, source 'repeat'), beside the plan bench/results/accuracy/<case>.plan.json, so the suite's
+first measurement is not silently replaced. `spread_rows` lists every plan measured more than once
+(suite, repeats, kernel and plan-quality re-runs with the same kernels): the spread is what the
+measurement itself varies, a floor under any per-run time error.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from mist_ds.config import RunReport  # noqa: E402
+from mist_ds.config.plan import plan_file_hashes  # noqa: E402
+from mist_ds.fileio import write_text_atomic  # noqa: E402
+
+SUITE = Path(__file__).resolve().parents[2] / "bench" / "results" / "accuracy"
+
+
+def repeat_pairs(suite: Path) -> list[tuple[str, Path, Path]]:
+    """repeats/<case>.<label>.run.json beside the suite's <case>.plan.json."""
+    return [("repeat:" + run.name.removesuffix(".run.json"),
+             suite / (run.name.removesuffix(".run.json").rsplit(".", 1)[0] + ".plan.json"), run)
+            for run in sorted((suite / "repeats").glob("*.run.json"))]
+
+
+def kernel_class(kernels: str) -> str:
+    """The kernel set a run's record names, with runs that recorded none (older than the record, which
+    ran the eager set: scoring.run_kernels) and recorded eager runs as one class, 'eager'."""
+    if kernels == "not recorded" or ("compile" not in kernels and "loss chunked" in kernels):
+        return "eager"
+    return kernels
+
+
+def spread_rows(rows) -> list[str]:
+    """Markdown rows: per plan and kernel set measured more than once (ok runs), each run's s/iter,
+    the spread (max / min - 1) and the prediction's error against the median of the runs."""
+    groups: dict[tuple[str, str], list] = {}
+    for row in rows:
+        if row.measured_s is not None:
+            groups.setdefault((row.plan_path, kernel_class(row.kernels)), []).append(row)
+    lines = ["| plan | kernels | runs: s/iter | spread | predicted | error vs median |", "|---|---|---|---|---|---|"]
+    for (plan, kernels), group in sorted(groups.items()):
+        if len(group) < 2:
+            continue
+        times = sorted(r.measured_s for r in group)
+        median = times[len(times) // 2] if len(times) % 2 else (times[len(times) // 2 - 1] + times[len(times) // 2]) / 2
+        runs = ", ".join(f"{r.name} {r.measured_s:.3f}" for r in group)
+        lines.append(f"| `{Path(plan).name}` | {kernels} | {runs} | {times[-1] / times[0] - 1:.1%} | "
+                     f"{group[0].predicted_s:.3f} | {group[0].predicted_s / median - 1:+.1%} |")
+    return lines
+
+
+def add(bundle_path: Path, label: str, suite: Path = SUITE) -> list[str]:
+    """Write each run of a runner bundle as repeats/<case>.<label>.run.json (refused when its plan hash
+    is not the committed plan's); the bundle goes to repeats/bundles/<label>.json."""
+    bundle = json.loads(bundle_path.read_text())
+    lines = []
+    for run in bundle["runs"]:
+        plan = suite / f"{run['case']}.plan.json"
+        report = RunReport.model_validate(run["report"], strict=False)
+        if not plan.exists() or report.plan_hash not in plan_file_hashes(plan):
+            lines.append(f"refused {run['case']}: no committed plan with hash {report.plan_hash}")
+            continue
+        write_text_atomic(suite / "repeats" / f"{run['case']}.{label}.run.json", report.model_dump_json(indent=1) + "\n")
+        lines.append(f"wrote repeats/{run['case']}.{label}.run.json ({report.status}, {report.median_iteration_time_s})")
+    write_text_atomic(suite / "repeats" / "bundles" / f"{label}.json", json.dumps(bundle, indent=1) + "\n")
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    from mist_ds.cli import OneLineParser
+
+    parser = OneLineParser(prog="bench/accuracy/repeats.py", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    cmd = sub.add_parser("add", help="commit a bundle's runs as repeats")
+    cmd.add_argument("bundle", type=Path)
+    cmd.add_argument("label", help="a name for the call, e.g. S8-2-alone (letters, digits, '-')")
+    args = parser.parse_args(argv)
+    if not args.label.replace("-", "").isalnum():
+        print(f"error: label {args.label!r}: letters, digits and '-' only", file=sys.stderr)
+        return 2
+    try:
+        print("\n".join(add(args.bundle, args.label)))
+    except (OSError, ValueError, KeyError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,59 @@
+"""Repeated measurements of suite plans (bench/accuracy/repeats.py): committing a bundle's runs beside
+the suite's plans, refusing runs of another plan, and the spread table the report prints."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bench.accuracy import repeats
+from bench.accuracy.scoring import score
+from mist_ds.config import RunReport
+from tests.bench.test_accuracy_report import write_pair
+
+NAME = "l7-2g-c78-z3-mb2-rc32"
+
+
+def bundle_of(tmp_path, time_s: float, plan_hash: str | None = None) -> dict:
+    run = RunReport.load(tmp_path / f"{NAME}.run.json").model_dump(mode="json")
+    run["median_iteration_time_s"] = time_s
+    if plan_hash:
+        run["plan_hash"] = plan_hash
+    return {"batch": "b", "runs": [{"case": NAME, "report": run}]}
+
+
+def test_add_writes_a_labelled_repeat_and_refuses_another_plans_run(tmp_path):
+    write_pair(tmp_path, NAME)
+    (tmp_path / "b.json").write_text(json.dumps(bundle_of(tmp_path, 2.0)))
+    lines = repeats.add(tmp_path / "b.json", "S9-1", suite=tmp_path)
+    assert lines[0].startswith("wrote") and (tmp_path / "repeats" / f"{NAME}.S9-1.run.json").exists()
+    assert (tmp_path / "repeats" / "bundles" / "S9-1.json").exists()
+    (tmp_path / "c.json").write_text(json.dumps(bundle_of(tmp_path, 2.0, plan_hash="0" * 16)))
+    assert repeats.add(tmp_path / "c.json", "S9-2", suite=tmp_path)[0].startswith("refused")
+    assert not (tmp_path / "repeats" / f"{NAME}.S9-2.run.json").exists()
+    [(label, plan, run)] = repeats.repeat_pairs(tmp_path)
+    assert label == f"repeat:{NAME}.S9-1" and plan == tmp_path / f"{NAME}.plan.json"
+
+
+def test_spread_groups_a_plans_runs_and_scores_the_median(tmp_path):
+    pair = write_pair(tmp_path, NAME, time_scale=1.0)
+    predicted = pair["pred"].iteration_time_s
+    for label, scale in (("a", 1.2), ("b", 1.5)):
+        (tmp_path / f"{label}.json").write_text(json.dumps(bundle_of(tmp_path, predicted * scale)))
+        repeats.add(tmp_path / f"{label}.json", label, suite=tmp_path)
+    rows = [score(name, "suite", plan, run, (), {}) for name, plan, run in
+            [(NAME, tmp_path / f"{NAME}.plan.json", tmp_path / f"{NAME}.run.json")] + repeats.repeat_pairs(tmp_path)]
+    table = repeats.spread_rows(rows)
+    assert len(table) == 3   # header, rule, one plan
+    cells = [c.strip() for c in table[2].split("|")]
+    assert cells[2] == "eager" and cells[4] == "50.0%"          # 1.5 / 1.0 - 1
+    assert cells[6] == f"{1 / 1.2 - 1:+.1%}"                    # against the median, 1.2x the prediction
+
+
+@pytest.mark.parametrize("kernels, cls", [("not recorded", "eager"),
+                                          ("norm torch, activation torch, rope none, attention sdpa, loss chunked", "eager"),
+                                          ("norm torch, activation compile, rope compile, attention sdpa, loss liger",
+                                           "norm torch, activation compile, rope compile, attention sdpa, loss liger")])
+def test_kernel_class(kernels, cls):
+    assert repeats.kernel_class(kernels) == cls
