@@ -26,6 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.baseline.grid import WORKLOADS, Workload, run_report  # noqa: E402
+from mist_ds.compare import kernel_summary  # noqa: E402
 from mist_ds.config import ClusterSpec, Plan, RunReport, TuneRequest  # noqa: E402
 from mist_ds.fileio import write_text_atomic  # noqa: E402
 from mist_ds.config.units import GIB  # noqa: E402
@@ -152,6 +153,7 @@ def row(entry: dict) -> tuple[str, float | None]:
     date = ((mist or best).date_utc or "")[:10] if (mist or best) else ""
     status = mist.status if mist else "not run"
     text = (f"| {entry['workload']} | {_f(mist_s, '.3f')} ({status}) | {_f(mist.mfu if mist else None, '.1%')} | "
+            f"{kernel_summary(mist.kernels) if mist else '-'} | "
             f"{_f(best.median_iteration_time_s if best else None, '.3f')} ({config}, {len(ok)}/{len(base)} ran) | "
             f"{_f(best.mfu if best else None, '.1%')} | {_f(speedup, '.2f')}x | {gpu} | {date or '-'} |")
     return text, speedup
@@ -162,8 +164,11 @@ def render(items: list[dict], folder: Path | None = None) -> str:
              "Written by `python bench/plan_quality.py report`. Baseline: a Hugging Face model trained with "
              "plain DeepSpeed (`bench/baseline/`), best of its grid (ZeRO 0-3 x micro-batch x checkpointing, "
              "ZeRO-Offload when nothing else fits). Speedup = baseline best s/iter / mist_ds s/iter.", "",
-             "| workload | mist_ds s/iter | mist_ds MFU | baseline best s/iter | baseline MFU | speedup | GPU | date |",
-             "|---|---|---|---|---|---|---|---|"]
+             "The mist_ds run's kernels are those it recorded (RunReport.kernels): the runtime's default set is "
+             "mist_ds/config/kernel_picks.py's fastest since 2026-11-30 (AUTO_USES_FASTEST), so a run of the "
+             "eager set ('activation torch, ..., loss chunked') understates what the plan runs at today.", "",
+             "| workload | mist_ds s/iter | mist_ds MFU | mist_ds kernels | baseline best s/iter | baseline MFU | speedup | GPU | date |",
+             "|---|---|---|---|---|---|---|---|---|"]
     speedups = []
     for entry in items:
         text, speedup = row(entry)

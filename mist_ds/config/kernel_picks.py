@@ -31,15 +31,17 @@ backend ~1.8x, efficient ~4x slower): the plan's default 'sdpa' (config/plan.py)
 from __future__ import annotations
 
 MEASUREMENT_FILE = "bench/results/runtime/gpu_bench_h200_2026-11-30.json"
-AUTO_USES_FASTEST = False
+AUTO_USES_FASTEST = True
 """Whether 'auto' runs the fastest implementations below (True) or the eager torch ops and the 'chunked'
 loss (False). The cost model follows either (mist_ds/cost/kernel_set.py: the search costs this module's
-CUDA resolution per tp; bench/accuracy scores each run for RunReport.kernels). Still False: the fastest set
-ran 15.4% faster than eager in one call (bench/results/runtime/fastest_1g/README.md, 1x H200, llama-2.7b),
-and the model predicts it within 2.5% (its eager twin +1.9%), but no run of the current compiled RoPE at
-head_dim 128 exists, and flipping it changes every plan the search emits, whose 2-GPU plan-quality winners
-must then be re-run (bench/calls/s7_call_fastest.sh). Where the earlier ~4% over-credit came from (five strided copies
-per block backward around the compiled RoPE of transposed views, now gone): bench/accuracy/FUSED_CREDIT.md."""
+CUDA resolution per tp; bench/accuracy scores each run for RunReport.kernels). True since session 8
+(2026-11-30): the fastest set was faster in every run of it, each against plain DeepSpeed or eager in
+one call: 1-GPU llama-2.7b winner 2.471 vs eager 2.922 s/iter (bench/results/runtime/fastest_1g/);
+traced ZeRO-1 parity (llama-7b, 2 GPUs) 1.159x plain DeepSpeed, ZeRO-3 + recompute 1.186x, pp2 1.131x
+(bench/results/runtime_speed.md); the 2-GPU plan-quality winners 5.683 (gpt-6.7b) and 5.665 (llama-7b)
+s/iter, 54.0% / 53.9% MFU (bench/results/runtime/best7b/), where the eager runs of the same plans took
+5.711 and 6.397 in earlier calls. The model still credits the set ~4 points more than it gains
+(bench/accuracy/FUSED_CREDIT.md). Set it False to run (and cost) the eager ops."""
 ELEMENTWISE_OPS = ("norm", "activation", "rope")
 ELEMENTWISE_IMPLS = ("torch", "liger", "compile")
 """Implementations an element-wise op can run (runtime/kernels.py adds 'auto', which resolves to one)."""

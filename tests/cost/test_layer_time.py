@@ -7,6 +7,7 @@ import pytest
 from mist_ds.config import MatmulSample, get_preset
 from mist_ds.config.profiles import load_hardware
 from mist_ds.cost.layer_time import NONVECTORIZED_FRACTION as NV
+from mist_ds.cost.kernel_set import EAGER
 from mist_ds.cost.layer_time import block_linears, block_parts
 
 # every GEMM at exactly 500 TFLOP/s, no attention or element-wise measurements (datasheet fallbacks)
@@ -53,7 +54,7 @@ def test_rope_passes_follow_the_runtime():
     plain = llama.model_copy(update={"position_embedding": "learned"})
     m, elem = 4096, 2
     rate = FLAT.memory_bandwidth_gbps * 1e9
-    rope, no_rope = block_parts(FLAT, llama, 1, m)["other"], block_parts(FLAT, plain, 1, m)["other"]
+    rope, no_rope = block_parts(FLAT, llama, 1, m, kernels=EAGER)["other"], block_parts(FLAT, plain, 1, m, kernels=EAGER)["other"]
     forward = (10 * (llama.hidden_size + llama.kv_dim) + 2 * llama.kv_dim) * m * elem
     backward = 18 * m * elem * (llama.hidden_size + llama.kv_dim)
     assert rope[0] - no_rope[0] == pytest.approx(forward / (NV * rate), rel=1e-9)
@@ -66,7 +67,8 @@ def test_fused_linears_concatenate_their_input_gradients():
     llama = get_preset("llama-7b")
     gelu = llama.model_copy(update={"activation": "gelu"})
     m, elem, rate = 4096, 2, FLAT.memory_bandwidth_gbps * 1e9
-    swiglu_bwd, gelu_bwd = block_parts(FLAT, llama, 1, m)["other"][1], block_parts(FLAT, gelu, 1, m)["other"][1]
+    swiglu_bwd = block_parts(FLAT, llama, 1, m, kernels=EAGER)["other"][1]
+    gelu_bwd = block_parts(FLAT, gelu, 1, m, kernels=EAGER)["other"][1]
     # SwiGLU backward: 9 non-vectorized passes (on the gate/up halves) + the 4-pass gate|up
     # concatenation; GELU: 3 passes, no fused MLP input
     passes = 9 / NV + 4 - 3

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mist_ds.config import Plan, get_preset
+from mist_ds.config import Plan, RunReport, get_preset
 from mist_ds.config.plan import MemoryStrategy
 from mist_ds.config.profiles import load_hardware
 from mist_ds.cost import predict_plan
@@ -102,7 +102,7 @@ def test_the_engine_runs_the_path_the_cost_model_charged():
 def test_a_committed_run_is_scored_on_the_path_it_recorded(tmp_path):
     """engine:llama13b_2gpu_c/mistpipe ran DeepSpeedCPUAdam (adam_impl 'torch_adamw+cpu_adam'); the
     rule would pick the swap for its 4.9e9 elements per rank, so scoring must follow the record."""
-    from bench.accuracy.scoring import score
+    from bench.accuracy.scoring import run_kernels, score
 
     source = ROOT / "bench" / "results" / "engine" / "executor_compare_llama13b_2gpu_c"
     plan_path, run_path = tmp_path / "m.plan.json", tmp_path / "m.run.json"
@@ -110,8 +110,9 @@ def test_a_committed_run_is_scored_on_the_path_it_recorded(tmp_path):
     run = json.loads((source / "mistpipe.run.json").read_text())
     assert run["adam_impl"] == "torch_adamw+cpu_adam"
     plan = Plan.load_checked(plan_path, "plan").without_prediction()
-    predicted = {p: predict_plan(plan, HW, optimizer_path=p) for p in ("cpu_adam", "gpu_swap")}
-    assert predict_plan(plan, HW).iteration_time_s == predicted["gpu_swap"].iteration_time_s
+    kernels = run_kernels(RunReport.model_validate(run, strict=False))   # what the run ran
+    predicted = {p: predict_plan(plan, HW, kernels, optimizer_path=p) for p in ("cpu_adam", "gpu_swap")}
+    assert predict_plan(plan, HW, kernels).iteration_time_s == predicted["gpu_swap"].iteration_time_s
     for record, path in (("torch_adamw+cpu_adam", "cpu_adam"), ("torch_adamw+gpu_swap", "gpu_swap")):
         run_path.write_text(json.dumps({**run, "adam_impl": record}))
         row = score("m", "engine", plan_path, run_path, (), {})

@@ -15,8 +15,9 @@ import pytest
 
 from mist_ds import run as wrapper
 from mist_ds.cli import UserError
-from mist_ds.config import RunReport
+from mist_ds.config import Plan, RunReport
 from mist_ds.config.units import GIB
+from mist_ds.run import needs
 from mist_ds.runtime.host_check import MESSAGE_PREFIX, RankHost, rank_need_bytes, shortfall_message
 from mist_ds.search.driver import DEFAULT_MEMORY_MARGIN_RATIO
 from tests.helpers import child_pythonpath, free_port
@@ -131,8 +132,16 @@ def test_oom_then_kill_then_ok_runs_three_plans_and_logs_them(tmp_path, capsys):
     assert RunReport.load(final).status == "ok" and RunReport.load(folder / "fallback" / "2" / "run.json").status == "ok"
 
 
+def _predicted_to_need_as_much(second: Path, first: Path) -> None:
+    """Give `second`'s plan the predicted GPU peak of `first`'s (a fallback that saves nothing)."""
+    plan, peak = Plan.load(second / "plan.json"), needs(Plan.load(first / "plan.json"), "gpu")
+    stages = tuple(s.model_copy(update={"peak_memory_bytes": peak}) for s in plan.prediction.stages)
+    plan.model_copy(update={"prediction": plan.prediction.model_copy(update={"stages": stages})}).save(second / "plan.json")
+
+
 def test_every_plan_out_of_memory_exits_3_and_an_error_stops_the_chain(tmp_path):
     folder = _tuned_folder(tmp_path)
+    _predicted_to_need_as_much(folder / "fallback" / "2", folder / "fallback" / "1")
     code, calls = _fake_run(tmp_path, folder, {"0": 3, "1": 3, "2": 3})
     assert code == 3 and [c[0] for c in calls] == ["0", "1"]
     log = json.loads((folder / "attempts.json").read_text())
