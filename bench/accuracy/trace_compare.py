@@ -222,6 +222,50 @@ def _first_start(kernels: list[Kernel], first_fwd: float, prev: MicroBatch | Non
     return max(gaps)[1] if gaps else first_fwd
 
 
+def block_op(kernel: Kernel, previous: Kernel | None, backward: bool) -> str:
+    """The block op a kernel belongs to (block_ops): 'gemm', 'attention', 'swiglu' / 'rope' (the
+    compiled Triton kernels: Inductor names them by the ops they fuse, 'silu' for SwiGLU), 'norm',
+    'residual add' (forward: every vectorized add; backward: the add right after a norm's gamma
+    backward), 'gradient accumulation add' (the other backward adds: autograd's AccumulateGrad into
+    .grad between micro-batches), 'eager' (any other element-wise kernel), else the category."""
+    name = kernel.name
+    if kernel.category == "triton":
+        return "swiglu" if "silu" in name else "rope"
+    if kernel.category != "other":
+        return kernel.category
+    if "layer_norm" in name or "GammaBeta" in name:
+        return "norm"
+    if "vectorized_elementwise_kernel<8, at::native::CUDAFunctor_add" in name:
+        residual = not backward or (previous is not None and "GammaBeta" in previous.name)
+        return "residual add" if residual else "gradient accumulation add"
+    return "eager"
+
+
+def block_ops(kernels: list[Kernel], num_layers: int) -> dict[str, dict[str, float]]:
+    """Mean microseconds per block pass of each block op ('fwd' / 'bwd' -> block_op -> us), over the
+    windows from one attention kernel of a pass to the next: each holds one of every op of a block
+    (forward: o-proj and MLP of block i, norm, q|k|v and RoPE of block i + 1; backward the reverse).
+    Runs with recomputed blocks are refused (their forwards fall inside the backward windows)."""
+    mbs = micro_batches(kernels, num_layers)
+    if any(mb.recompute for mb in mbs) or num_layers < 2:
+        raise TraceError("block_ops needs a step without recomputed blocks and at least 2 layers")
+    out: dict[str, dict[str, float]] = {"fwd": defaultdict(float), "bwd": defaultdict(float)}
+    count, i = 0, 0
+    for mb in mbs:
+        count += num_layers - 1
+        for direction, starts in (("fwd", mb.fwd), ("bwd", mb.bwd)):
+            for lo, hi in zip(starts, starts[1:]):
+                while kernels[i].start < lo:
+                    i += 1
+                previous, j = None, i
+                while j < len(kernels) and kernels[j].start < hi:
+                    k = kernels[j]
+                    out[direction][block_op(k, previous, direction == "bwd")] += k.end - k.start
+                    previous = k if k.category not in ("nccl", "side_stream") else previous
+                    j += 1
+    return {d: {op: us / count for op, us in ops.items()} for d, ops in out.items()}
+
+
 def model_components(plan: Plan, hw: HardwareProfile, stage: int = 0,
                      kernels: KernelSet | None = None) -> dict[str, float]:
     """The cost model's components of one iteration of `stage`, in milliseconds (module docstring),
@@ -334,8 +378,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stage", type=int, default=0, help="the traced rank's pipeline stage")
     parser.add_argument("--run", type=Path, help="the traced run's RunReport: cost the kernels it recorded")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument("--ops", action="store_true",
+                        help="print the mean us per block pass of each block op (block_ops) instead")
     args = parser.parse_args(argv)
     try:
+        if args.ops:
+            plan = Plan.load(args.plan)
+            ops = block_ops(load_kernels(args.trace), plan.stages[args.stage].num_layers)
+            print(json.dumps({d: dict(sorted(v.items())) for d, v in ops.items()}, indent=1))
+            return 0
         result = compare(args.trace, args.plan, args.hardware, args.stage, args.run)
     except (TraceError, OSError, ValueError) as exc:
         print(f"error: {str(exc).splitlines()[0]}", file=sys.stderr)

@@ -57,21 +57,25 @@ ROPE_BWD_PASSES = 18
 # forward 0.33, silu 0.41, silu * up 0.51, the v copy 0.39.
 NONVECTORIZED_FRACTION = 0.39
 # The 'compile' SwiGLU and RoPE are Inductor's Triton kernels for these very layouts, not torch's
-# non-vectorized TensorIterator path; their passes (FUSED_*_PASSES) run at this fraction of the
-# profile's rate, fitted on the same benchmark the same way as NONVECTORIZED_FRACTION (ops.llama-7b.
-# mb{1,2,4}.<op>.compile, the passes alone, bytes over the slope of time in micro-batch size): SwiGLU
-# 0.258 ms per micro-batch for 8 passes of 11008 -> 0.65 (gpu_bench_h200_2026-11-30.json). RoPE (the
-# fused-projection kernel, runtime/kernels.py torch_qkv_rope): fitted in situ, its forward + backward
-# kernels beside cuDNN SDPA at micro-batch 2, seq 4096 (bench/runtime/rope_layout_probe.py ->
-# bench/results/runtime/rope_layout_h200_2026-11-30.json, variant 'bshd'): 4 passes of q + k + v at
-# llama-7b's 32 x 128 heads run at 0.63 of the rate, at llama-2.7b's 32 x 80 at 0.37 (its backward
-# kernel, the slice / cat of the fused gradient, is the slow part) -> their mean, 0.50. The isolated
-# benchmark (gpu_bench_ops_h200_2026-11-30T1800.json, the slope over micro-batches 1-4) gives 0.73 at
-# llama-7b. The intercept (0.59 ms per SwiGLU forward + backward call, 0.61 RoPE, against 0.06 eager) is
-# taken as the compiled call's host work, which the GPU does not wait for in a training step. No
-# measurement of Liger's SwiGLU / RoPE in a training step exists (kernel_picks.py): their passes count
-# at the rate.
-COMPILED_FRACTION = {"activation": 0.65, "rope": 0.50}
+# non-vectorized TensorIterator path; their passes (FUSED_SWIGLU_PASSES, FUSED_QKV_ROPE_PASSES) run at
+# these (forward, backward) fractions of the profile's 'mul' rate, fitted on the kernels' durations in
+# the profiled training steps (bench/accuracy/trace_compare.py --ops, mean us per block pass; bytes of
+# the passes over the duration; FUSED_CREDIT.md "Session 9"): llama-7b at micro-batch 1, seq 4096
+# (bench/results/runtime/parity/traces/zero1-fastest-traced.mist.rank0, 2x H200 ZeRO-1) and
+# llama-2.7b at micro-batch 2 (bench/results/runtime/fastest_1g/traces/l27pq-qkvrope.rank0, 1x H200):
+#   SwiGLU forward  63.7 / 78.6 us   -> 0.99 / 1.01, mean 1.00 (one pass each way over gate|up, out)
+#   SwiGLU backward 226.2 / 262.5 us -> 0.47 / 0.51, mean 0.49
+#   RoPE forward    53.5 / 67.3 us   -> 0.88 / 0.88 (the rotation and v's clone, two kernels)
+#   RoPE backward   125.6 / 303.3 us -> 0.38 / 0.19, mean 0.28 (head_dim 128 / 80: the kernel that
+#                   writes the fused gradient runs at half the rate at 80; the mean is a compromise)
+# The backward kernels run at about half the forward ones' rate in both models. The isolated
+# benchmarks priced both directions at one fraction: SwiGLU 0.65 (gpu_bench_h200_2026-11-30.json, the
+# slope over micro-batches 1-4) and RoPE 0.50 (rope_layout_h200_2026-11-30.json, forward + backward
+# beside SDPA); in situ the forward runs faster and the backward slower than those. The benchmark's
+# intercept (0.59 ms per SwiGLU forward + backward call, 0.61 RoPE, against 0.06 eager) is taken as
+# the compiled call's host work, which the GPU does not wait for in a training step. No measurement
+# of Liger's SwiGLU / RoPE in a training step exists (kernel_picks.py): their passes count at the rate.
+COMPILED_FRACTION = {"activation": (1.00, 0.49), "rope": (0.88, 0.28)}
 # The compiled RoPE the runtime ran until 2026-11-30 17:56 UTC (kernel_set.ROPE_COMPILED_ON_VIEWS, on
 # the transposed q / k views), priced as it was for the runs that ran it: 0.247 ms per micro-batch for
 # 4 passes of q + k (8192) -> 0.25 (gpu_bench_h200_2026-11-30.json ops.llama-7b.mb{1,2,4}.rope.compile;
@@ -122,24 +126,31 @@ def _elementwise(model: ModelSpec, tokens: int, tp: int, backward: bool,
     out of the fused output; SDPA gets grouped k/v repeated to all heads (repeat_interleave:
     read kv, write h each; backward sums them back). `kernels` picks each op's implementation: the
     eager torch ops above, or the fused SwiGLU / RoPE kernels (FUSED_SWIGLU_PASSES, FUSED_ROPE_PASSES,
-    vectorized); the norms count the same for every implementation (only 'torch' is ever picked)."""
+    vectorized); the norms count the same for every implementation (only 'torch' is ever picked).
+    The compiled fused-projection RoPE (_rope_on_fused) runs no relayout copy either way: its q, k, v
+    are (b, s, heads, d) tensors of their own, SDPA's output and gradients come back in that layout,
+    and the profiled steps with it (parity/traces/zero1-fastest-traced.mist.rank0, fastest_1g/traces/
+    l27pq-qkvrope.rank0: trace_compare.py --ops) hold no copy kernel in a block, forward or backward."""
     h, kv, f = model.hidden_size, model.kv_dim / tp, model.ffn_hidden_size / tp
     t = tokens * ELEM
     norm = "layernorm_fwd" if model.norm == "layernorm" else "rmsnorm_fwd"
-    passes = [(norm, 2 * (5 if backward else 2) * t * h), ("add", 2 * 3 * t * h), ("copy", 2 * t * h / tp)]
+    passes = [(norm, 2 * (5 if backward else 2) * t * h), ("add", 2 * 3 * t * h)]
+    if not _rope_on_fused(model, kernels):
+        passes += [("copy", 2 * t * h / tp)]                                   # the relayout copy
     if backward and not _rope_on_fused(model, kernels):
         passes += [("copy", 2 * t * (h / tp + 2 * kv))]                        # qkv split backward
     if model.activation == "swiglu" and kernels.activation != "torch":
-        passes += [("mul", FUSED_SWIGLU_PASSES[backward] * t * f, _fused_rate(kernels, "activation"))]
+        passes += [("mul", FUSED_SWIGLU_PASSES[backward] * t * f, _fused_rate(kernels, "activation", backward))]
     elif model.activation == "swiglu":                   # on the gate/up halves: non-vectorized
         passes += [("mul", (9 if backward else 5) * t * f, False)]
         passes += [("copy", 4 * t * f)] if backward else []                  # gate|up chunk backward
     else:
         passes += [("gelu_bwd" if backward else "gelu_fwd", (3 if backward else 2) * t * f)]
     if _rope_on_fused(model, kernels):                   # q|k|v in and out, split backward included
-        passes += [("mul", FUSED_QKV_ROPE_PASSES * t * (h / tp + 2 * kv), _fused_rate(kernels, "rope"))]
+        passes += [("mul", FUSED_QKV_ROPE_PASSES * t * (h / tp + 2 * kv), _fused_rate(kernels, "rope", backward))]
     elif model.position_embedding == "rope" and kernels.rope != "torch":
-        passes += [("mul", FUSED_ROPE_PASSES[kernels.rope][backward] * t * (h / tp + kv), _fused_rate(kernels, "rope"))]
+        passes += [("mul", FUSED_ROPE_PASSES[kernels.rope][backward] * t * (h / tp + kv),
+                    _fused_rate(kernels, "rope", backward))]
     elif model.position_embedding == "rope":             # transposed q/k views: non-vectorized
         passes += [("mul", (ROPE_BWD_PASSES if backward else ROPE_PASSES) * t * (h / tp + kv), False)]
     if _copies_v(model, kernels) and not backward:       # v out of the fused qkv
@@ -170,12 +181,13 @@ def _rope_on_fused(model: ModelSpec, kernels: KernelSet) -> bool:
     return model.position_embedding == "rope" and kernels.rope == "compile"
 
 
-def _fused_rate(kernels: KernelSet, op: str) -> float:
-    """Fraction of the profile's rate a fused SwiGLU / RoPE kernel runs at (COMPILED_FRACTION)."""
+def _fused_rate(kernels: KernelSet, op: str, backward: bool) -> float:
+    """Fraction of the profile's rate a fused SwiGLU / RoPE kernel runs at in this direction
+    (COMPILED_FRACTION; the old views RoPE: VIEWS_ROPE_FRACTION both ways; Liger: 1)."""
     impl = getattr(kernels, op)
     if impl == ROPE_COMPILED_ON_VIEWS:
         return VIEWS_ROPE_FRACTION
-    return COMPILED_FRACTION[op] if impl == "compile" else 1.0
+    return COMPILED_FRACTION[op][backward] if impl == "compile" else 1.0
 
 
 def _memory_s(hw: HardwareProfile, passes) -> float:

@@ -110,8 +110,12 @@ def test_the_compiled_rope_on_the_fused_projection_replaces_the_split_backward_c
     eager, fused = KernelSet(), KernelSet(rope="compile")
     for backward in (False, True):
         passes = _elementwise(spec, 4096, 1, backward, fused)
-        assert ("mul", FUSED_QKV_ROPE_PASSES * t * width, COMPILED_FRACTION["rope"]) in passes
+        rate = COMPILED_FRACTION["rope"][backward]
+        assert ("mul", FUSED_QKV_ROPE_PASSES * t * width, rate) in passes
         assert ("copy", 2 * t * width) not in passes
+        # no attention relayout copy either (the profiled steps with this kernel hold none)
+        assert ("copy", 2 * t * spec.hidden_size) not in passes
+        assert ("copy", 2 * t * spec.hidden_size) in _elementwise(spec, 4096, 1, backward, eager)
     assert ("copy", 2 * t * width) in _elementwise(spec, 4096, 1, True, eager)
     fwd, bwd = block_launches(spec, 1, fused)
     assert (fwd, bwd) == (block_launches(spec, 1, eager)[0] - 10 + 1 - 1, block_launches(spec, 1, eager)[1] - 18 + 1 - 2)
