@@ -41,7 +41,7 @@ HOLE_PARTITIONS: dict[str, float] = {
     "zero2": 1.92,           # the same plus ZeRO-2's per-micro-batch grads_in_partition
     "zero12_offload": 0.15,  # optimizer offload: the step runs on the CPU, only staging buffers move
     "pipeline": 0.98,        # pipelined ZeRO-1 (pipe/engine.py reduces once per step)
-    "zero3": 0.75,           # ZeRO-3, dp > 1: reduce-scatter into the gradient partition
+    "zero3": 0.74,           # ZeRO-3, dp > 1: reduce-scatter into the gradient partition
     "zero3_dp1": 0.0,        # ZeRO-3, dp = 1: no reduce-scatter (fitted -0.04, clamped at 0)
     "zero3_offload": 0.43,   # ZeRO-3 with optimizer or parameter offload, dp > 1
     "zero3_offload_dp1": 0.88,
