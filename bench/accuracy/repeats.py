@@ -13,6 +13,7 @@ measurement itself varies, a floor under any per-run time error.
 from __future__ import annotations
 
 import json
+import statistics
 import sys
 from pathlib import Path
 
@@ -52,7 +53,7 @@ def spread_rows(rows) -> list[str]:
         if len(group) < 2:
             continue
         times = sorted(r.measured_s for r in group)
-        median = times[len(times) // 2] if len(times) % 2 else (times[len(times) // 2 - 1] + times[len(times) // 2]) / 2
+        median = statistics.median(times)
         runs = ", ".join(f"{r.name} {r.measured_s:.3f}" for r in group)
         lines.append(f"| `{Path(plan).name}` | {kernels} | {runs} | {times[-1] / times[0] - 1:.1%} | "
                      f"{group[0].predicted_s:.3f} | {group[0].predicted_s / median - 1:+.1%} |")
