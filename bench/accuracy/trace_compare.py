@@ -255,7 +255,7 @@ def block_ops(kernels: list[Kernel], num_layers: int) -> dict[str, dict[str, flo
         count += num_layers - 1
         for direction, starts in (("fwd", mb.fwd), ("bwd", mb.bwd)):
             for lo, hi in zip(starts, starts[1:]):
-                while kernels[i].start < lo:
+                while i < len(kernels) and kernels[i].start < lo:
                     i += 1
                 previous, j = None, i
                 while j < len(kernels) and kernels[j].start < hi:

@@ -33,14 +33,15 @@ DEFAULT_MEMORY_MARGIN_RATIO = 0.04
 It is measured against what decides OOM: max_memory_allocated (under expandable segments the allocator
 releases its cache before failing; config/hardware.py allocator_overhead_fraction). The margin is the
 90th percentile of the model's under-prediction of allocated memory over the plans that ran, each at
-its worst run (2.8%: 9 in 10 plans need no more), plus the largest share of its cap an OOM run still held reserved but
-unallocated when it failed (0.34%: 275 MiB of 78 GiB), rounded up to a whole percent. A plan predicted
-at p fits when p <= cap x (1 - margin). No run with expandable segments that ran out of memory was
+its worst run (2.8%: 9 in 10 plans need no more), plus the largest share of its cap an OOM run still
+held reserved but unallocated when it failed (0.34%: 275 MiB of 78 GiB), rounded up to a whole
+percent. A plan predicted at p fits when p <= cap x (1 - margin). No run with expandable segments that ran out of memory was
 predicted within it; the runs without them (an allocator the runtime no longer uses) are scored apart."""
 MODEL_TIME_ERROR_RATIO = 0.05
 """The cost model's measured time error: the median |predicted - measured| / measured iteration time
-of the runs that ran (summary time.median, 4.7% over 79 runs, repeated measurements included), rounded up to a whole percent. Plans whose
-predicted times differ by less than this are a tie (mist_ds/api.py honest_order)."""
+of the runs that ran (summary time.median, 4.7% over 83 runs, the repeats of bench/accuracy/repeats.py
+included), rounded up to a whole percent. Plans whose predicted times differ by less than this are a
+tie (mist_ds/api.py honest_order)."""
 # Layouts resolved per vectorised bisection call.
 RESOLVE_BATCH = 16
 
