@@ -6,7 +6,7 @@
 
 Grid (DeepSpeed Autotuner's space plus checkpointing): ZeRO 0-3 x micro-batch x HF gradient
 checkpointing off/on; then ZeRO-Offload (ZeRO-2/3 + CPU Adam, checkpointing on) only when nothing
-else ran. ZeRO-3 points run after the ZeRO 0-2 ones (grid() says why). Skipped without running: a
+else ran (--zero-stages and --micro-batches narrow that phase too). ZeRO-3 points run after the ZeRO 0-2 ones (grid() says why). Skipped without running: a
 configuration whose model states alone exceed the cap (DeepSpeed's own estimate, autotuning/autotuner.py
 get_instantiation_memory_required_per_gpu), one whose model states plus activations exceed the cap by
 more than memory.SAFETY_FACTOR (bench/baseline/memory.py: Korthikanti et al. 2022 per-layer activations,
@@ -112,7 +112,7 @@ def grid(w: Workload, zeros=(0, 1, 2, 3), micro_batches=MICRO_BATCHES, ckpts=(Fa
     points, run last, are also the ones the early stop cuts short. Micro-batch order is kept: larger
     micro-batches were never faster (ZeRO-1 mb 2 vs mb 1: +0.6% gpt6.7b, +1.8% llama7b; ZeRO-0 llama2.7b +0.1%)."""
     per_rank = w.global_batch // w.num_gpus
-    stages = (2, 3) if offload else zeros
+    stages = tuple(z for z in zeros if z in (2, 3)) if offload else zeros
     configs = [Config(z, mb, ck, offload) for ck in ((True,) if offload else ckpts) for z in stages
                for mb in micro_batches if mb <= per_rank and per_rank % mb == 0]
     return sorted(configs, key=lambda c: c.zero == 3)  # stable: the order above within each part
@@ -257,7 +257,8 @@ def next_config(w: Workload, configs: list[Config], done: dict[str, dict], skipp
 
 def run_workload(name: str, w: Workload, configs: list[Config], out: Path, budget_s: float, steps: int,
                  warmup: int, results: Path, build: bool, early_stop_ratio: float = EARLY_STOP_RATIO,
-                 safety_factor: float = SAFETY_FACTOR) -> dict:
+                 safety_factor: float = SAFETY_FACTOR, offload_configs: list[Config] | None = None) -> dict:
+    """Run `configs`, then `offload_configs` (default: the whole offload grid) when none of them ran."""
     started = time.monotonic()
     info = machine.machine_info()
     bundle = {"workload": name, "definition": asdict(w), "machine": info, "runs": [], "not_run": []}
@@ -271,7 +272,8 @@ def run_workload(name: str, w: Workload, configs: list[Config], out: Path, budge
         while True:
             config = next_config(w, configs, done, skipped, safety_factor)
             if config is None and not offload_phase and not any(r["status"] == "ok" for r in done.values()):
-                offload_phase, configs = True, grid(w, offload=True)
+                offload_phase = True
+                configs = grid(w, offload=True) if offload_configs is None else offload_configs
                 continue
             if config is None:
                 break
@@ -355,6 +357,7 @@ def main(argv: list[str] | None = None) -> int:
             raise ValueError(f"--memory-safety-factor must be > 0, got {args.memory_safety_factor}")
         ckpts = tuple({"off": False, "on": True}[x] for x in args.checkpointing.split(","))
         configs = grid(w, _ints(args.zero_stages), _ints(args.micro_batches), ckpts)
+        offload_configs = grid(w, _ints(args.zero_stages), _ints(args.micro_batches), offload=True)
         w.spec()
     except (ValueError, KeyError, OSError, TypeError) as err:
         print(f"error: {err}".splitlines()[0], file=sys.stderr)
@@ -362,7 +365,8 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     bundle = run_workload(name, w, configs, out, args.budget_s, args.steps, args.warmup,
-                          Path(args.results), not args.no_build, args.early_stop_ratio, args.memory_safety_factor)
+                          Path(args.results), not args.no_build, args.early_stop_ratio, args.memory_safety_factor,
+                          offload_configs)
     print(f"{name}: {len(bundle['runs'])} runs, {len(bundle['not_run'])} skipped, {bundle['elapsed_s']} s")
     return 0
 

@@ -5,3 +5,4 @@ R=$OUT/r; mkdir -p $R
 { nvidia-smi --query-gpu=index,name,driver_version,memory.total --format=csv; date -u; python3 -c "import torch, deepspeed; print('torch', torch.__version__, 'deepspeed', deepspeed.__version__)"; nproc; } > $R/machine.txt 2>&1
 prebuild() { timeout 200 python3 -c "from deepspeed.ops.op_builder import CPUAdamBuilder, FusedAdamBuilder; CPUAdamBuilder().load(); FusedAdamBuilder().load()" > $R/build.log 2>&1; }
 pack() { tar czf $OUT/results.tgz -C $OUT r; }
+clocklog() { nvidia-smi --query-gpu=timestamp,index,clocks.sm,clocks.mem,power.draw,temperature.gpu,clocks_throttle_reasons.active --format=csv -lms 200 > $R/clocks.csv 2>&1 & }

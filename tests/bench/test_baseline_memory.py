@@ -91,6 +91,12 @@ def test_zero3_runs_after_zero_0_to_2():
     assert [c.name for c in grid(w, offload=True)][:1] == ["z2-mb1-ckpt-offload"]
 
 
+def test_offload_phase_keeps_the_command_lines_narrowing():
+    w = WORKLOADS["llama13b-2g-c78-s4096-b32"]
+    assert [c.name for c in grid(w, zeros=(1, 2), micro_batches=(4,), offload=True)] == ["z2-mb4-ckpt-offload"]
+    assert [c.name for c in grid(w, zeros=(0, 1), offload=True)] == []
+
+
 def test_first_points_run_on_the_committed_workloads():
     """What a fresh call (nothing committed) runs first: the committed best of each 78 GiB 7B workload."""
     for name, first in (("llama7b-2g-c78-s4096-b32", "z1-mb1-ckpt"), ("gpt6.7b-2g-c78-s4096-b32", "z1-mb1-ckpt"),
