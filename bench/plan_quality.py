@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.baseline.grid import WORKLOADS, Workload, run_report  # noqa: E402
+from bench.baseline.grid import WORKLOADS, Workload, committed, run_report, untried  # noqa: E402
 from mist_ds.compare import kernel_summary  # noqa: E402
 from mist_ds.config import ClusterSpec, Plan, RunReport, TuneRequest  # noqa: E402
 from mist_ds.fileio import write_text_atomic  # noqa: E402
@@ -140,8 +140,9 @@ def _f(value, spec: str) -> str:
     return "-" if value is None else format(value, spec)
 
 
-def row(entry: dict) -> tuple[str, float | None]:
-    """One table row and the workload's speedup (None when either side has no successful run)."""
+def row(entry: dict, baseline: Path) -> tuple[str, float | None, list[str]]:
+    """One table row, the workload's speedup (None when either side has no successful run) and the baseline
+    grid's points still untried (bench/baseline/grid.py untried; `baseline`: the committed grid results)."""
     mist = load_result(entry["mist_ds_run"]) if entry["mist_ds_run"] else None
     base = [(p, load_result(p)) for p in entry["baseline_runs"]]
     ok = [(p, r) for p, r in base if r.status == "ok" and r.median_iteration_time_s]
@@ -149,17 +150,19 @@ def row(entry: dict) -> tuple[str, float | None]:
     mist_s = mist.median_iteration_time_s if (mist and mist.status == "ok") else None
     speedup = best.median_iteration_time_s / mist_s if (best and mist_s) else None
     config = Path(best_path).stem if best_path else "-"
+    left = untried(WORKLOADS[entry["workload"]], committed(baseline, entry["workload"]))
     gpu = (mist or best).gpu_name if (mist or best) else "-"
     date = ((mist or best).date_utc or "")[:10] if (mist or best) else ""
     status = mist.status if mist else "not run"
     text = (f"| {entry['workload']} | {_f(mist_s, '.3f')} ({status}) | {_f(mist.mfu if mist else None, '.1%')} | "
             f"{kernel_summary(mist.kernels) if mist else '-'} | "
             f"{_f(best.median_iteration_time_s if best else None, '.3f')} ({config}, {len(ok)}/{len(base)} ran) | "
-            f"{_f(best.mfu if best else None, '.1%')} | {_f(speedup, '.2f')}x | {gpu} | {date or '-'} |")
-    return text, speedup
+            f"{_f(best.mfu if best else None, '.1%')} | {'<= ' if left and speedup else ''}{_f(speedup, '.2f')}x | "
+            f"{', '.join(left) if left else 'none'} | {gpu} | {date or '-'} |")
+    return text, speedup, left
 
 
-def render(items: list[dict], folder: Path | None = None) -> str:
+def render(items: list[dict], folder: Path | None = None, baseline: Path = RESULTS / "baseline") -> str:
     lines = ["# Plan quality: mist_ds's winner vs the DeepSpeed baseline's measured best", "",
              "Written by `python bench/plan_quality.py report`. Baseline: a Hugging Face model trained with "
              "plain DeepSpeed (`bench/baseline/`), best of its grid (ZeRO 0-3 x micro-batch x checkpointing, "
@@ -167,18 +170,24 @@ def render(items: list[dict], folder: Path | None = None) -> str:
              "The mist_ds run's kernels are those it recorded (RunReport.kernels): the runtime's default set is "
              "mist_ds/config/kernel_picks.py's fastest since 2026-11-30 (AUTO_USES_FASTEST), so a run of the "
              "eager set ('activation torch, ..., loss chunked') understates what the plan runs at today.", "",
-             "| workload | mist_ds s/iter | mist_ds MFU | mist_ds kernels | baseline best s/iter | baseline MFU | speedup | GPU | date |",
-             "|---|---|---|---|---|---|---|---|---|"]
-    speedups = []
+             "A baseline grid cut short by its call's budget leaves points untried (the last column: neither "
+             "run nor skipped for memory or an OOM's dominance, bench/baseline/grid.py untried); such a "
+             "workload's speedup is an upper bound ('<=').", "",
+             "| workload | mist_ds s/iter | mist_ds MFU | mist_ds kernels | baseline best s/iter | baseline MFU | "
+             "speedup | baseline points untried | GPU | date |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    speedups, bounds = [], 0
     for entry in items:
-        text, speedup = row(entry)
+        text, speedup, left = row(entry, baseline)
         lines.append(text)
         if speedup is not None:
             speedups.append(speedup)
+            bounds += bool(left)
     if speedups:
         geo = math.exp(sum(math.log(s) for s in speedups) / len(speedups))
         lines += ["", f"Geometric mean over {len(speedups)} workloads: {geo:.2f}x (target >= 1.3x); lowest "
-                  f"{min(speedups):.2f}x (target >= 1.0x in every workload)."]
+                  f"{min(speedups):.2f}x (target >= 1.0x in every workload). {bounds} of the {len(speedups)} "
+                  "speedups are upper bounds (baseline grid not finished)."]
     else:
         lines += ["", "No workload has both a mist_ds run and a successful baseline run yet."]
     return "\n".join(lines + superseded_lines(folder or RESULTS / "plan_quality")) + "\n"
@@ -221,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         items = [e for e in entries(folder, Path(args.baseline)) if e["workload"] in names]
-        text = render(items, folder)
+        text = render(items, folder, Path(args.baseline))
     except (ValueError, OSError) as err:
         print(f"error: {err}".splitlines()[0], file=sys.stderr)
         return 2

@@ -241,6 +241,21 @@ def committed(results: Path, name: str) -> dict[str, dict]:
     return {p.stem: json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))} if folder.is_dir() else {}
 
 
+def needs_offload(done: dict[str, dict]) -> bool:
+    """The grid turns to ZeRO-Offload when no configuration without offload ran (a resumed grid whose offload
+    points ran keeps running the rest of them)."""
+    return not any(r["status"] == "ok" and not r["baseline_config"]["offload_optimizer"] for r in done.values())
+
+
+def untried(w: Workload, done: dict[str, dict]) -> list[str]:
+    """The points of the full grid a run would still try given `done`: neither run nor skipped for memory
+    or an OOM's dominance (a grid cut short by its budget leaves these; its best is then an upper bound)."""
+    names = [c.name for c in grid(w) if skip_reason(w, c, done) is None]
+    if needs_offload(done):
+        names += [c.name for c in grid(w, offload=True) if skip_reason(w, c, done) is None]
+    return names
+
+
 def next_config(w: Workload, configs: list[Config], done: dict[str, dict], skipped: dict[str, str],
                 factor: float = SAFETY_FACTOR) -> Config | None:
     """The first configuration worth running (records the reason of every one skipped on the way)."""
@@ -271,7 +286,7 @@ def run_workload(name: str, w: Workload, configs: list[Config], out: Path, budge
     with tempfile.TemporaryDirectory(prefix="mist_grid_") as scratch:
         while True:
             config = next_config(w, configs, done, skipped, safety_factor)
-            if config is None and not offload_phase and not any(r["status"] == "ok" for r in done.values()):
+            if config is None and not offload_phase and needs_offload(done):
                 offload_phase = True
                 configs = grid(w, offload=True) if offload_configs is None else offload_configs
                 continue

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bench.baseline import memory
-from bench.baseline.grid import WORKLOADS, Config, Workload, grid, skip_reason
+from bench.baseline.grid import WORKLOADS, Config, Workload, grid, skip_reason, untried
 from mist_ds.config.units import GIB
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -89,6 +89,15 @@ def test_zero3_runs_after_zero_0_to_2():
     assert names[24:] == [f"z3-mb{mb}-{ck}" for ck in ("nockpt", "ckpt") for mb in (1, 2, 4, 8)]
     assert names.index("z2-mb8-nockpt") < names.index("z0-mb1-ckpt")  # checkpointing off first within ZeRO 0-2
     assert [c.name for c in grid(w, offload=True)][:1] == ["z2-mb1-ckpt-offload"]
+
+
+def test_a_resumed_offload_grid_offers_its_remaining_offload_points():
+    w = WORKLOADS["llama7b-2g-c40-s4096-b32"]
+    done = {"z2-mb4-ckpt-offload": {"status": "ok", "baseline_config": {
+        "zero": 2, "micro_batch": 4, "checkpointing": True, "offload_optimizer": True}}}
+    left = untried(w, done)
+    assert "z2-mb4-ckpt-offload" not in left and {"z2-mb8-ckpt-offload", "z3-mb1-ckpt-offload"} <= set(left)
+    assert not any(name.endswith("ckpt") or name.endswith("nockpt") for name in left)  # model states > 40 GiB
 
 
 def test_offload_phase_keeps_the_command_lines_narrowing():

@@ -9,6 +9,10 @@ import pytest
 from bench import plan_quality
 
 
+def cfg(zero, micro_batch=1, checkpointing=False, offload=False):
+    return {"zero": zero, "micro_batch": micro_batch, "checkpointing": checkpointing, "offload_optimizer": offload}
+
+
 def result(path, median, status="ok", mfu=0.4, config=None):
     data = {"status": status, "plan_hash": "h", "gpu_name": "NVIDIA H200", "num_gpus": 2, "torch_version": "t",
             "deepspeed_version": "d", "num_steps": 5, "num_warmup_steps": 2, "median_iteration_time_s": median,
@@ -25,10 +29,10 @@ def test_report_pairs_the_winner_with_the_best_baseline(tmp_path):
     name = "llama7b-2g-c78-s4096-b32"
     folder, baseline = tmp_path / "pq", tmp_path / "baseline"
     result(folder / f"{name}.run.json", 6.0, mfu=0.5)
-    result(baseline / name / "z3-mb4-ckpt.json", 8.25, config={"zero": 3})
-    result(baseline / name / "z2-mb1-nockpt.json", 9.0, config={"zero": 2})
-    result(baseline / name / "z1-mb1-nockpt.json", None, status="oom", config={"zero": 1})
-    result(baseline / "llama13b-2g-c78-s4096-b32" / "z3-mb4-ckpt-offload.json", 21.0, config={"zero": 3})
+    result(baseline / name / "z3-mb4-ckpt.json", 8.25, config=cfg(3, 4, True))
+    result(baseline / name / "z2-mb1-nockpt.json", 9.0, config=cfg(2))
+    result(baseline / name / "z1-mb1-nockpt.json", None, status="oom", config=cfg(1))
+    result(baseline / "llama13b-2g-c78-s4096-b32" / "z3-mb4-ckpt-offload.json", 21.0, config=cfg(3, 4, True, True))
     out = tmp_path / "plan_quality"
     assert plan_quality.main(["report", "--folder", str(folder), "--baseline", str(baseline), "--out", str(out)]) == 0
     items = json.loads(out.with_suffix(".json").read_text())
@@ -37,8 +41,11 @@ def test_report_pairs_the_winner_with_the_best_baseline(tmp_path):
     assert first["workload"] == name and first["mist_ds_run"].endswith(f"{name}.run.json")
     assert len(first["baseline_runs"]) == 3 and items[1]["mist_ds_run"] is None
     text = out.with_suffix(".md").read_text()
-    assert f"{8.25 / 6.0:.2f}x" in text and "z3-mb4-ckpt, 2/3 ran" in text and "50.0%" in text
-    assert "Geometric mean over 1 workloads" in text
+    assert f"<= {8.25 / 6.0:.2f}x" in text and "z3-mb4-ckpt, 2/3 ran" in text and "50.0%" in text
+    row = next(line for line in text.splitlines() if line.startswith(f"| {name} "))
+    assert "z1-mb2-ckpt" in row and "z1-mb2-nockpt" not in row  # dominated by the mb-1 OOM
+    assert "offload" not in row  # a point without offload ran: the grid never turns to ZeRO-Offload
+    assert "Geometric mean over 1 workloads" in text and "1 of the 1 speedups are upper bounds" in text
 
 
 def test_unknown_workload_is_a_one_line_error(capsys):
