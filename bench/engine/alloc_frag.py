@@ -4,11 +4,11 @@ allocator's history recorded (torch.cuda.memory._record_memory_history) over its
 
     python3 -m deepspeed.launcher.runner --num_gpus 2 --no_ssh_check --master_addr 127.0.0.1 \\
         bench/engine/alloc_frag.py --out $OUT/frag --plan plan.json --steps 3 --warmup 1 \\
-        --report $OUT/frag/run.json --hardware h200 [--d2h-queue-gib 3] [--reload-slabs 0]
+        --report $OUT/frag/run.json --hardware h200 [--d2h-queue-gib 3 | --d2h-queue-blocks 0] [--reload-slabs 0]
 
 Everything after alloc_frag's own options goes to mist_ds.runtime.rank (launch/train.py's
-options), which runs unchanged; `--d2h-queue-gib` and `--reload-slabs` are handed to every
-mistpipe engine it builds (build_mistpipe_engine's d2h_queue_bytes and num_reload_slabs; default:
+options), which runs unchanged; `--d2h-queue-gib`, `--d2h-queue-blocks` and `--reload-slabs` are handed to
+every mistpipe engine it builds (build_mistpipe_engine's d2h_queue_bytes, d2h_queue_blocks and num_reload_slabs; default:
 the engine's own). Each rank writes `--out/alloc_frag.rank{R}.json`, also when its run fails (an
 out-of-memory error, say), and prints one line; it holds:
 - the allocator's counters at the end: max_memory_allocated / max_memory_reserved,
@@ -231,6 +231,8 @@ def engine_options(args) -> dict:
     options = {}
     if args.d2h_queue_gib is not None:
         options["d2h_queue_bytes"] = int(args.d2h_queue_gib * GIB)
+    if args.d2h_queue_blocks is not None:
+        options["d2h_queue_blocks"] = args.d2h_queue_blocks
     if args.reload_slabs is not None:
         options["num_reload_slabs"] = args.reload_slabs
     return options
@@ -240,7 +242,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True, help="folder for alloc_frag.rank{R}.json")
     parser.add_argument("--d2h-queue-gib", type=float, default=None,
-                        help="engine d2h_queue_bytes in GiB (default: the engine's, allocator-held)")
+                        help="engine d2h_queue_bytes in GiB (default: the engine's bound in blocks)")
+    parser.add_argument("--d2h-queue-blocks", type=int, default=None,
+                        help="engine d2h_queue_blocks (0: the allocator holds the copies' sources; default: the engine's)")
     parser.add_argument("--reload-slabs", type=int, default=None,
                         help="engine num_reload_slabs (0: a buffer per reload; default: the engine's)")
     args, rest = parser.parse_known_args()

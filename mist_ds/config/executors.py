@@ -85,6 +85,13 @@ class MistpipeConstants:
     num_reload_slabs: int = 2
     """Device slabs per stage that offloaded activations are reloaded into (actoffload.py ReloadPool): the
     running offloaded block's and the next one's, prefetched; the cost model keeps min(na, this) blocks."""
+    d2h_queue_blocks: int = 4
+    """Offloaded blocks' worth of forward activations whose copies to the host may be in flight at once
+    (actoffload.py: the offloader holds their device sources, counted as allocated, and the compute stream
+    waits for the oldest copy beyond this; 0: the caching allocator holds them, uncounted, and a memory cap
+    makes it synchronise and retry). 4: the bound measured in bench/results/engine/README.md session 8
+    (2 GiB, about 3.4 blocks of llama-7b at micro-batch 1 and seq 4096; 3 allocator retries instead of 18 and
+    12.7% faster at a 24 GiB cap), rounded up; the cost model charges min(na, this) x layer_saved."""
 
 
 class MemorySetting(Protocol):

@@ -125,6 +125,13 @@ class RunReport(StrictModel):
     not recorded (every report written before the field existed); those runs used torch's
     save_on_cpu, whose mode follows torch_version (cost/plan_predict.py act_offload_copy_of)."""
 
+    d2h_queue_blocks: int | None = Field(default=None, ge=0)
+    """mistpipe runs that offload activations: how many offloaded blocks' copies to the host the engine let
+    be in flight (runtime/mistpipe/actoffload.py; MistpipeConstants.d2h_queue_blocks; 0: unbounded, the
+    caching allocator holding their sources). None: no such offload, or not recorded (every report
+    written before the bound became the default, which ran unbounded: cost/plan_predict.py
+    d2h_queue_blocks_of)."""
+
     @model_validator(mode="after")
     def _error_has_message(self) -> RunReport:
         if self.status != "ok" and not self.error_message:

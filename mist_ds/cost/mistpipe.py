@@ -71,11 +71,12 @@ Host side, as the stock model (cost/stage.py, cost/host_memory.py): its per-step
 delta (fitted on stock runs), and host memory = the process base + the pinned buffers rounded to
 powers of two + CPU Adam's pageable moments + the activation pool (one pinned buffer per offloaded
 tensor, rounded).
-Not modelled: the device memory of the d2h queue (each offloaded tensor stays on the device until
-its copy is done: by default the caching allocator holds it, record_stream, in memory_reserved but
-not memory_allocated; with the engine's opt-in d2h_queue_bytes the offloader holds up to that many
-bytes and the compute stream waits beyond it, actoffload.py), so neither the allocator's wait for it
-under a memory cap; the host running ahead of the GPU (the windows take a
+The d2h queue: each offloaded tensor stays on the device until its copy to the host is done; the
+offloader holds up to MistpipeConstants.d2h_queue_blocks blocks of them (allocated) and the compute
+stream waits beyond that (actoffload.py), charged as min(na, that) x layer_saved at the forward/backward
+peak (beside the reload slabs: conservative, the queue drains as the backward starts) and in time by
+mistpipe_windows.py bounded_queue. Measured with a 2 GiB bound (about 3.4 blocks): +1.9 GB allocated,
+bench/results/engine/README.md session 8. Not modelled: the host running ahead of the GPU (the windows take a
 prefetch as issued when the GPU reaches it); the cross-stage synchronisation of the global gradient
 norm (every stage's step waits for the slowest stage's reduction), as for stock pipelines; the
 deferred step (off by default).
@@ -103,7 +104,7 @@ from mist_ds.cost.stage_args import StageArgs
 from mist_ds.cost.rates import Rates
 from mist_ds.cost.work import comm_exprs
 from mist_ds.cost.mistpipe_step import priced_path
-from mist_ds.cost.mistpipe_windows import copy_window_walls, overlapped
+from mist_ds.cost.mistpipe_windows import QUEUE_BLOCKS, copy_window_walls, overlapped
 from mist_ds.cost.mistpipe_state import (fills_per_iteration, host_allocated_bytes, offloaded_share,
                                          phase_bytes, stage_sizes, state_bytes)
 
@@ -136,9 +137,11 @@ class MistpipeStageCostModel(StageCostModel):
 
     def __init__(self, model: ModelSpec, hw, seq_len: int, dtype: str = "bf16", num_nodes: int = 1,
                  gpus_per_node: int = 1, attention: str = "sdpa", kernels: KernelSet | None = None,
-                 optimizer_path: str | None = None):
+                 optimizer_path: str | None = None, d2h_queue_blocks: int = QUEUE_BLOCKS):
         # `optimizer_path`: force that path on every stage (a run that recorded it); None: the rule
         self.optimizer_path = optimizer_path
+        # the offloader's d2h bound in blocks (MistpipeConstants; 0: a run before it, allocator-held)
+        self.queue_blocks = d2h_queue_blocks
         # StageCostModel's attributes without its compiled stock terms (this model compiles its own)
         self.kernels = KernelChoice.of(kernels)
         self.model, self.hw, self.seq_len, self.dtype = model, hw, seq_len, dtype
@@ -211,7 +214,9 @@ class MistpipeStageCostModel(StageCostModel):
                   * self.seq_len)
         reload_slabs = float(MISTPIPE.constants.num_reload_slabs)  # module doc
         slabs = np.minimum(a["num_offloaded"], reload_slabs) * t["layer_saved"]
-        activations = t["activations"] + slabs
+        # the d2h queue's sources, held by the offloader until their copies are done (module doc)
+        queue = np.minimum(a["num_offloaded"], float(self.queue_blocks)) * t["layer_saved"]
+        activations = t["activations"] + slabs + queue
         passing = np.maximum(logits, ELEM * s["largest"])  # or one fresh parameter gradient
         peaks = np.stack([phases["train"] + activations + passing, phases["step"] + slabs, phases["init"],
                           phases["build"]])
@@ -269,8 +274,9 @@ class MistpipeStageCostModel(StageCostModel):
                   "act_out": a["num_offloaded"] * rt.d2h_s(act), "section_out": layers * rt.d2h_s(section)}
         h2d = fills * fill_h2d + layers * copies["section_in"] + a["num_offloaded"] * copies["act_in"]
         last_offloaded = (a["num_offloaded"] > 0) & (a["num_recompute"] + a["num_offloaded"] >= layers)
-        forward_wall, backward_wall = copy_window_walls(self.rates, self._d2h_slowdown, a, layers, (block_f, block_b + accumulate),
-                                                    (a["has_head"] * head, a["has_embedding"] * embedding), copies)
+        forward_wall, backward_wall = copy_window_walls(
+            self.rates, self._d2h_slowdown, a, layers, (block_f, block_b + accumulate),
+            (a["has_head"] * head, a["has_embedding"] * embedding), copies, self.queue_blocks)
         return {"compute": compute, "recompute": a["num_recompute"] * block_f, "nccl": fills * gather,
                 "h2d": h2d, "d2h": copies["act_out"] + copies["section_out"],
                 "exposed": np.where(last_offloaded, copies["act_in"], 0.0),
@@ -350,15 +356,19 @@ class MistpipeStageCostModel(StageCostModel):
 def cost_model_for(executor: str, model, hw, seq_len: int, dtype: str = "bf16", num_nodes: int = 1,
                    gpus_per_node: int = 1, attention: str = "sdpa",
                    kernels: KernelSet | None = None, zero_init: bool = True,
-                   optimizer_path: str | None = None, act_offload_copy: str = COPY_DEFAULT) -> StageCostModel:
+                   optimizer_path: str | None = None, act_offload_copy: str = COPY_DEFAULT,
+                   d2h_queue_blocks: int = QUEUE_BLOCKS) -> StageCostModel:
     """The stage cost model of an executor (config/executors.py): mistpipe's, else stock DeepSpeed's,
     for the kernel set `kernels` (None: the runtime's default). `zero_init` (stock DeepSpeed only:
     mistpipe always builds its stage whole, state_bytes 'build'): StageCostModel's start-up choice.
     `act_offload_copy` (stock DeepSpeed only: mistpipe moves activations itself): the pack's copy
     mode (cost/act_offload.py). `optimizer_path` (mistpipe only): force that optimizer offload path on
-    every stage (mistpipe_step.optimizer_path; None: each stage's by the rule)."""
-    cls, extra = ((MistpipeStageCostModel, {"optimizer_path": optimizer_path}) if executor == "mistpipe"
-                  else (StageCostModel, {"zero_init": zero_init, "act_offload_copy": act_offload_copy}))
+    every stage (mistpipe_step.optimizer_path; None: each stage's by the rule). `d2h_queue_blocks`
+    (mistpipe only): the offloader's d2h bound (MistpipeConstants.d2h_queue_blocks; 0: unbounded)."""
+    if executor == "mistpipe":
+        cls, extra = MistpipeStageCostModel, {"optimizer_path": optimizer_path, "d2h_queue_blocks": d2h_queue_blocks}
+    else:
+        cls, extra = StageCostModel, {"zero_init": zero_init, "act_offload_copy": act_offload_copy}
     return cls(model, hw, seq_len, dtype, num_nodes, gpus_per_node, attention=attention, kernels=kernels, **extra)
 
 

@@ -7,8 +7,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from mist_ds.config.executors import MISTPIPE
 from mist_ds.cost.mistpipe_state import SLOTS
 from mist_ds.cost.rates import Rates
+
+QUEUE_BLOCKS = MISTPIPE.constants.d2h_queue_blocks
+"""Offloaded blocks' copies the engine lets be in flight at once (bounded_queue)."""
 
 
 def overlapped(rt: Rates, *channels) -> np.ndarray:
@@ -57,6 +61,20 @@ def window_walls(rt: Rates, d2h_slowdown: float, groups, d2h_work):
     return total, left
 
 
+def bounded_queue(wall, left, act_out, na, blocks: int = QUEUE_BLOCKS):
+    """(wall, d2h work left) of the offloaded blocks' forward windows under the offloader's bound
+    (runtime/mistpipe/actoffload.py CopyQueue, MistpipeConstants.d2h_queue_blocks): a block's pack
+    waits on the compute stream until at most `blocks` blocks' copies are in flight, so when the
+    last offloaded block's forward ends at most min(na, blocks) blocks' copies are left; the
+    excess drained while compute waited, the d2h copy engine alone (its own rate: `left` is seconds
+    of d2h work). The waits are summed at the end: the same total as spread over the blocks.
+    `blocks` 0: no bound (the caching allocator holds the sources; nothing waits)."""
+    if blocks <= 0:
+        return wall, left
+    kept = np.minimum(na, blocks) * act_out / np.maximum(na, 1)
+    return wall + np.maximum(left - kept, 0.0), np.minimum(left, kept)
+
+
 def load_queue_stall(layers, top_lo, b, fill, section, load, last_fill) -> np.ndarray:
     """Compute-stream stall of the kept blocks' backward windows behind the top offloaded block's
     activation load. backward_begin(L-1) (runtime/mistpipe/stage.py) issues, in this order, block
@@ -85,14 +103,16 @@ def load_queue_stall(layers, top_lo, b, fill, section, load, last_fill) -> np.nd
     return out
 
 
-def copy_window_walls(rt: Rates, d2h_bg: float, a, layers, block, ends, copies) -> tuple[np.ndarray, np.ndarray]:
+def copy_window_walls(rt: Rates, d2h_bg: float, a, layers, block, ends, copies,
+                      queue_blocks: int = QUEUE_BLOCKS) -> tuple[np.ndarray, np.ndarray]:
     """Forward and backward wall times of one micro-batch summed over per-block copy windows
     (window_walls), by the engine's prefetch order (runtime/mistpipe/stage.py):
     * forward (_forward_begin): block u's forward hides block u+1's weight fill; blocks 0..SLOTS-1
       are still in the slots from the backward before (fills_per_iteration), so windows
       SLOTS-1..L-2 carry a fill. Offloaded blocks r..r+na-1 (block_roles: after the r recomputed
       ones) queue their saved tensors d2h as forward saves them (actoffload.py pack): a background
-      queue that nothing waits for, from block r on, left over into the backward;
+      queue from block r on, left over into the backward, of at most `queue_blocks` blocks' copies
+      when their forward ends (bounded_queue);
     * backward (backward_begin(u)): block u's backward (a recomputed block's with its forward)
       hides block u-1's fill (blocks L-1..L-SLOTS hit the slots) and gradient section (u >= 1),
       and the load of the next offloaded block below u. So the top offloaded block's load hides
@@ -122,8 +142,10 @@ def copy_window_walls(rt: Rates, d2h_bg: float, a, layers, block, ends, copies) 
                 (rest, c, 0.0, load)]
 
     early, _ = window_walls(rt, d2h_bg, [(1.0, emb / 3, 0.0, 0.0)] + forward(0, r - 1), 0.0)
-    late, left = window_walls(rt, d2h_bg, forward(r, layers - 1) + [(1.0, head / 3, 0.0, 0.0)],
-                              copies["act_out"])
+    offloaded, left = bounded_queue(*window_walls(rt, d2h_bg, forward(r, r + na - 1), copies["act_out"]),
+                                    copies["act_out"], na, queue_blocks)
+    kept_f, left = window_walls(rt, d2h_bg, forward(r + na, layers - 1) + [(1.0, head / 3, 0.0, 0.0)], left)
+    late = offloaded + kept_f
     head_b, left = window_walls(rt, d2h_bg, [(1.0, 2 * head / 3, 0.0, 0.0)], left + copies["section_out"])
     # the kept blocks above the offloaded ones: each hides its own fill and section, and together
     # the top offloaded block's load (one window of their summed backward)

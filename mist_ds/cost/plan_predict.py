@@ -10,6 +10,7 @@ from mist_ds.cost.act_offload import COPY_DEFAULT, check_copy_mode
 from mist_ds.cost.kernel_set import KernelSet
 from mist_ds.cost.memory import ELEM
 from mist_ds.cost.mistpipe import cost_model_for
+from mist_ds.cost.mistpipe_windows import QUEUE_BLOCKS
 from mist_ds.cost.clock import PipelineTimeline, simulate_pipeline, slowest_boundary_p2p_s
 from mist_ds.cost.stage import StageCost, StageCostModel
 from mist_ds.cost.stage_args import plan_stage_args
@@ -71,7 +72,7 @@ def timeline_of(plan: Plan, stages: tuple[StagePrediction, ...] | None = None) -
 
 def predict_plan(plan: Plan, hw: HardwareProfile, kernels: KernelSet | None = None,
                  zero_init: bool = True, optimizer_path: str | None = None,
-                 act_offload_copy: str = COPY_DEFAULT) -> PlanPrediction:
+                 act_offload_copy: str = COPY_DEFAULT, d2h_queue_blocks: int = QUEUE_BLOCKS) -> PlanPrediction:
     """The cost model's prediction of `plan` on `hw` (PlanPrediction, mist_ds/config/prediction.py)
     when it runs the element-wise and loss kernels `kernels` (cost/kernel_set.py; e.g.
     KernelSet.from_record(run.kernels)); None: the set the runtime runs by default on CUDA at the
@@ -81,10 +82,13 @@ def predict_plan(plan: Plan, hw: HardwareProfile, kernels: KernelSet | None = No
     (mistpipe): the optimizer offload path every stage ran ('gpu_swap' or 'cpu_adam', a run's record:
     optimizer_path_of); None: each stage's by the rule the engine follows (cost/mistpipe_step.py).
     `act_offload_copy` (stock DeepSpeed): how offloaded blocks' packs copy (cost/act_offload.py):
-    'non_blocking', the runtime's, or 'blocking' (a run's record: act_offload_copy_of)."""
+    'non_blocking', the runtime's, or 'blocking' (a run's record: act_offload_copy_of).
+    `d2h_queue_blocks` (mistpipe): the activation offloader's d2h bound in blocks (a run's record:
+    d2h_queue_blocks_of; 0: unbounded, the allocator holding the copies' sources)."""
     model = cost_model_for(plan.executor, plan.model, hw, plan.seq_len, plan.dtype, plan.cluster.num_nodes,
                            plan.cluster.gpus_per_node, attention=plan.attention, kernels=kernels,
-                           zero_init=zero_init, optimizer_path=optimizer_path, act_offload_copy=act_offload_copy)
+                           zero_init=zero_init, optimizer_path=optimizer_path, act_offload_copy=act_offload_copy,
+                           d2h_queue_blocks=d2h_queue_blocks)
     costs = [model.evaluate(plan_stage_args(plan, i)) for i in range(plan.num_stages)]
     p2p, tied = p2p_time_s(plan, model), tied_sync_s(plan, model)
     forward = [float(c.forward_time_s) for c in costs]
@@ -115,6 +119,12 @@ def optimizer_path_of(adam_impl: str) -> str | None:
     return named[0] if len(named) == 1 else None
 
 
+def d2h_queue_blocks_of(recorded: int | None) -> int:
+    """predict_plan's d2h_queue_blocks for a run that recorded RunReport.d2h_queue_blocks = `recorded`:
+    None (every mistpipe run before the bound became the engine's default, 2026-12-01) ran unbounded, 0."""
+    return 0 if recorded is None else recorded
+
+
 NON_BLOCKING_SAVE_ON_CPU = (2, 13)
 """First torch (major, minor) whose save_on_cpu packs non_blocking (pytorch/pytorch PR 175421)."""
 
@@ -140,9 +150,11 @@ def stock_act_offload(plan: Plan) -> bool:
 
 def predict_as_run(plan: Plan, hw: HardwareProfile, run) -> PlanPrediction:
     """predict_plan of `plan` as the run (a RunReport) ran it: its kernels (none recorded: the eager set), its
-    ZeRO-3 build, its mistpipe optimizer path and, where stock DeepSpeed offloads blocks, its pack's copy mode.
+    ZeRO-3 build, its mistpipe optimizer path and d2h bound and, where stock DeepSpeed offloads blocks, its pack's
+    copy mode.
     The one place that turns a run's records into predict_plan's arguments (accuracy scoring, calibration,
     compare)."""
     copy = act_offload_copy_of(run.activation_offload_copy, run.torch_version) if stock_act_offload(plan) else None
     return predict_plan(plan, hw, KernelSet.from_record(run.kernels, run.date_utc), zero_init_of(run.zero_init),
-                        optimizer_path_of(run.adam_impl), act_offload_copy=copy or COPY_DEFAULT)
+                        optimizer_path_of(run.adam_impl), act_offload_copy=copy or COPY_DEFAULT,
+                        d2h_queue_blocks=d2h_queue_blocks_of(run.d2h_queue_blocks))

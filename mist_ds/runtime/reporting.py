@@ -21,6 +21,7 @@ from mist_ds.config import HardwareProfile, Plan, RunReport
 from mist_ds.gpuinfo import driver_version
 from mist_ds.runtime.host_saves import activation_offload_copy
 from mist_ds.runtime.measure import NodeMemoryMonitor, merge_nodes, peak_rss_bytes, throughput, timing_stats
+from mist_ds.runtime.mistpipe.actoffload import recorded_queue_blocks
 
 NODE_MEMORY = NodeMemoryMonitor().start()
 # torch.cuda.host_memory_stats keys of the pinned allocator's peak, newest name first.
@@ -100,7 +101,7 @@ def _base(plan: Plan, steps: int, warmup: int, precision: str) -> dict:
                 date_utc=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
                 driver_version=driver_version() if torch.cuda.is_available() else "",
                 cuda_alloc_conf=os.environ.get("PYTORCH_CUDA_ALLOC_CONF", ""),
-                activation_offload_copy=activation_offload_copy(plan))
+                activation_offload_copy=activation_offload_copy(plan), d2h_queue_blocks=recorded_queue_blocks(plan))
 
 
 def failure_report(plan: Plan, status: str, message: str, *, steps_done: int, warmup: int,

@@ -329,3 +329,29 @@ def test_load_queue_stall_only_delays_copies_queued_behind_the_activation_load()
     assert float(load_queue_stall(layers, top_lo, b, 0.5, 1.0, 0.0, last_fill)) == 0.0
     # a short load hides: 1 + 2 x 1 < 9
     assert float(load_queue_stall(layers, top_lo, b, 0.0, 1.0, 1.0, last_fill)) == 0.0
+
+
+def test_the_bounded_d2h_queue_makes_the_forward_wait_and_holds_its_blocks():
+    """mistpipe_windows.bounded_queue and the stage peak: the engine lets at most d2h_queue_blocks
+    offloaded blocks' copies be in flight (actoffload.py CopyQueue), so a forward whose copies outrun
+    it waits for the excess, and those blocks' sources are device memory at the peak."""
+    from mist_ds.config.executors import MISTPIPE
+    from mist_ds.cost.mistpipe_windows import bounded_queue
+
+    k = MISTPIPE.constants.d2h_queue_blocks
+    assert k == 4
+    wall, left = bounded_queue(np.array([1.0, 1.0, 1.0]), np.array([6.0, 1.5, 0.0]), np.array([8.0, 2.0, 0.0]),
+                               np.array([8, 2, 0]))
+    assert wall.tolist() == [3.0, 1.0, 1.0] and left.tolist() == [4.0, 1.5, 0.0]
+    # llama-7b, mb 1, seq 4096: a block's copy out (~0.59 GiB) takes several block forwards, so 11
+    # offloaded blocks' forward takes at least the copies of the 7 beyond the bound
+    model = MistpipeStageCostModel(get_preset("llama-7b"), HW, seq_len=4096)
+    a = middle_stage(layers=16, micro=1, accum=8, r=1, na=np.array([0, 11])).arrays()
+    s, t = model._sizes(a), model._shared_terms(a)
+    mb = model._microbatch(s, t, a)
+    copy = float(model.rates.d2h_s(t["layer_saved"][1]))
+    assert mb["forward_wall"][1] >= (11 - k) * copy
+    cost = model.evaluate(middle_stage(layers=16, micro=1, accum=8, r=1, na=np.array([2, 11])))
+    held = (np.minimum([2, 11], 2) + np.minimum([2, 11], k)) * t["layer_saved"][1]  # reload slabs + queue
+    assert np.allclose(cost.activations_bytes - held, model._shared_terms(
+        middle_stage(layers=16, micro=1, accum=8, r=1, na=np.array([2, 11])).arrays())["activations"])

@@ -13,6 +13,7 @@ import torch
 
 from mist_ds.runtime.blocks import TransformerBlock
 from mist_ds.runtime.mistpipe import StageMemory, swapadam
+from mist_ds.runtime.mistpipe.actoffload import QUEUE_BLOCKS
 from mist_ds.runtime.mistpipe.stage import StageRuntime
 from mist_ds.runtime.mistpipe.streams import Streams
 from mist_ds.runtime.mistpipe.unit import UnitEnv
@@ -124,7 +125,7 @@ def test_runtime_trains_like_plain_autograd(name, monkeypatch):
 
 
 LLAMA_OFFLOAD = {"reload_slabs": {}, "d2h_queue_0": {"d2h_queue_bytes": 0},
-                 "no_slabs": {"num_reload_slabs": 0}}
+                 "allocator_held": {"d2h_queue_blocks": 0}, "no_slabs": {"num_reload_slabs": 0}}
 RELOAD_COUNTERS = ("reload_slab_allocations", "reload_allocations", "pinned_allocations")
 
 
@@ -150,6 +151,9 @@ def test_llama_activation_offload_trains_like_plain_autograd(name):
     assert counters[0][:2] == [2, 0]
     per_block = stats["activation_bytes_offloaded"] / (STEPS * MICRO * 2)
     assert per_block <= stats["reload_slab_bytes"] / 2 < per_block + 32 * 512  # sized to one block
+    # the d2h queue's bound: 0 bytes, none (the allocator holds the sources), or the default blocks' worth
+    limit = {"d2h_queue_0": 0, "allocator_held": 0}.get(name, QUEUE_BLOCKS * per_block)
+    assert stats["d2h_queue_limit_bytes"] == limit
 
 
 def test_a_tensor_saved_by_several_ops_is_offloaded_once():

@@ -70,8 +70,9 @@ unit's flat space is padded to a multiple of dp x 64 elements.
 - Activations: blocks `[recompute, recompute + num_offloaded_layers)` keep saved
   tensors (>= 1024 elements; a byte span saved by several ops once) in pinned host buffers from a
   pool that stops growing after the first iteration. On the device: the running block's own saved
-  tensors until its forward ends (and, by default, in the caching allocator until their copy to
-  the host is done); from the first backward on, min(na, 2) reload slabs of one block's copies,
+  tensors until its forward ends, then the sources of copies to the host still in flight, at most
+  d2h_queue_blocks (4) blocks' worth (the compute stream waits beyond that; cost/mistpipe.py charges
+  min(na, 4) x layer_saved); from the first backward on, min(na, 2) reload slabs of one block's copies,
   never freed: the running offloaded block's reloads and those of the next offloaded block below
   it, fetched when the backward of any block above that one starts (as cost/mistpipe.py charges:
   min(na, 2) x layer_saved, at the backward's start and at the step; actoffload.py ReloadPool).

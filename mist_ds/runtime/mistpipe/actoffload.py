@@ -26,10 +26,11 @@ Device memory stays bounded and allocated once:
 - the forward's sources: by default the caching allocator keeps each offloaded tensor until its d2h
   copy is done (record_stream): freed blocks wait in the allocator, uncounted in memory_allocated
   but in memory_reserved, and a cap makes it synchronise on their events and retry
-  (num_alloc_retries). With `d2h_queue_bytes` set, the offloader holds them itself instead (counted
-  as allocated), lets each go as soon as its copy is seen done, and beyond that many bytes makes
-  the compute stream wait for the oldest copies (a stream wait, not a host sync) and lets them go:
-  their memory is reusable at once in the compute stream's order.
+  (num_alloc_retries). By default (`d2h_queue_blocks`, MistpipeConstants) the offloader holds them
+  itself instead (counted as allocated), lets each go as soon as its copy is seen done, and beyond
+  that many blocks' bytes (or `d2h_queue_bytes`, when given) makes the compute stream wait for the
+  oldest copies (a stream wait, not a host sync) and lets them go: their memory is reusable at once
+  in the compute stream's order. `d2h_queue_blocks=0` without `d2h_queue_bytes`: the allocator's way.
 Pinned buffers come from a PinnedPool (steady state: no allocation).
 
 Why ours and not DeepSpeed's: DeepSpeed 0.19.8's `_ActivationOffloadEngine`
@@ -60,6 +61,17 @@ RELOAD_SLABS = MISTPIPE.constants.num_reload_slabs
 """Slabs per stage: the running offloaded block's reloads and those of the next offloaded block
 below it, prefetched when the running one's backward starts (stage.py backward_begin); the cost
 model charges min(num_offloaded, 2) blocks of saved bytes (cost/mistpipe.py _states)."""
+QUEUE_BLOCKS = MISTPIPE.constants.d2h_queue_blocks
+"""Default bound of the d2h queue in offloaded blocks (MistpipeConstants.d2h_queue_blocks)."""
+
+
+def recorded_queue_blocks(plan) -> int | None:
+    """RunReport.d2h_queue_blocks of a run of `plan` (launch/train.py: runtime/build.py builds the engine
+    with the default bound): QUEUE_BLOCKS for a mistpipe plan that offloads some block; else None."""
+    offloads = plan.executor == MISTPIPE.name and any(s.num_offloaded_layers for s in plan.stages)
+    return QUEUE_BLOCKS if offloads else None
+
+
 STORAGE_COPY_FACTOR = 4
 """A strided view is copied as its whole storage when that is at most this many times the view
 (its storage's other parts are saved too: q, k, v of a fused qkv, gate and up of gate|up)."""
@@ -224,10 +236,15 @@ class ActivationOffloader:
     """
 
     def __init__(self, streams: Streams, pool: PinnedPool, min_numel: int = 1024,
-                 num_slabs: int = RELOAD_SLABS, d2h_queue_bytes: int | None = None):
+                 num_slabs: int = RELOAD_SLABS, d2h_queue_bytes: int | None = None,
+                 d2h_queue_blocks: int = QUEUE_BLOCKS):
         self.streams, self.pool, self.min_numel = streams, pool, min_numel
         self.reloads = ReloadPool(streams, num_slabs) if num_slabs > 0 else None
         self.queue = CopyQueue(d2h_queue_bytes)
+        # the offloader holds the copies' sources (else the allocator does); a byte bound wins over blocks
+        self.holds = d2h_queue_bytes is not None or d2h_queue_blocks > 0
+        self.queue_blocks = 0 if d2h_queue_bytes is not None else d2h_queue_blocks
+        self._block_bytes = self._largest_block_bytes = 0  # copied out by the running block / the largest
         self.records: dict[tuple[int, int], list[Packed]] = {}
         self._open: dict[tuple, Packed] = {}  # span identity -> Packed, during the current block forward
         self._alive: list[torch.Tensor] = []
@@ -267,7 +284,8 @@ class ActivationOffloader:
         with streams.on(OUT):
             host.view(source.dtype).view(source.shape).copy_(source, non_blocking=True)
             stored = streams.record(OUT)
-        if self.queue.limit_bytes is None:
+        self._block_bytes += span.nbytes
+        if not self.holds:
             streams.keep_alive(tensor, OUT)  # the allocator holds it until the copy is done
             self.queue.push(None, span.nbytes, stored)
         else:
@@ -280,7 +298,13 @@ class ActivationOffloader:
         return packed
 
     def seal(self) -> None:
-        """The block's forward is over: its device activations may be freed now."""
+        """The block's forward is over: its device activations may be freed now. With a bound in blocks,
+        the queue's byte limit follows the largest block copied out so far (the first offloaded block
+        sets it; until then nothing waits)."""
+        self._largest_block_bytes = max(self._largest_block_bytes, self._block_bytes)
+        self._block_bytes = 0
+        if self.queue_blocks and self._largest_block_bytes:
+            self.queue.limit_bytes = self.queue_blocks * self._largest_block_bytes
         self._open.clear()
         self._alive.clear()
         self._settle()
@@ -384,4 +408,5 @@ class ActivationOffloader:
                 "reload_allocations": self.num_reload_allocations,
                 "d2h_staged": self.num_staged,
                 "d2h_queue_peak_bytes": self.queue.peak_bytes,
+                "d2h_queue_limit_bytes": self.queue.limit_bytes or 0,
                 "d2h_queue_waits": self.queue.num_waits}

@@ -23,7 +23,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from mist_ds.runtime.mistpipe.actoffload import RELOAD_SLABS, ActivationOffloader, Saved
+from mist_ds.runtime.mistpipe.actoffload import QUEUE_BLOCKS, RELOAD_SLABS, ActivationOffloader, Saved
 from mist_ds.runtime.mistpipe.memory import StageMemory
 from mist_ds.runtime.mistpipe.optimizer import ShardedAdam
 from mist_ds.runtime.mistpipe.streams import DeviceSlots, PinnedPool
@@ -87,7 +87,7 @@ class StageRuntime:
                  clip: float, mp_group, tp_rank: int, is_block, num_slots: int = 3,
                  min_offload_numel: int = 1024, optimizer_offload_path: str = "gpu_swap",
                  defer_step: bool = False, num_reload_slabs: int = RELOAD_SLABS,
-                 d2h_queue_bytes: int | None = None):
+                 d2h_queue_bytes: int | None = None, d2h_queue_blocks: int = QUEUE_BLOCKS):
         self.memory, self.env, self.streams = memory, env, env.streams
         layers = getattr(module, "forward_funcs", list(module.children()))
         self.blocks = [m for m in layers if isinstance(m, nn.Module) and is_block(m)]
@@ -101,7 +101,8 @@ class StageRuntime:
         self.offloaded = self._offloaded_blocks(memory.num_offloaded_layers)
         self.offloader = ActivationOffloader(self.streams, self.pool, min_offload_numel,
                                              num_slabs=min(num_reload_slabs, len(self.offloaded)),
-                                             d2h_queue_bytes=d2h_queue_bytes)
+                                             d2h_queue_bytes=d2h_queue_bytes,
+                                             d2h_queue_blocks=d2h_queue_blocks)
         self._offloaded_below = [max((j for j in self.offloaded if j < u), default=None)
                                  for u in range(len(self.blocks))]
         counted = [env_spans for env_spans in
