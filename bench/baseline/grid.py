@@ -49,7 +49,11 @@ session 6, which left the llama7b-c40 grid (only ZeRO-Offload fits) unrun: measu
 the estimate with checkpointing's factor (first wave's llama-13b ZeRO-3 + offload + checkpointing, 20.98 s vs
 22.0; plan_quality/llama7b-2g-c40-s4096-b32.run.json, ZeRO-1 offload without, 8.38 s vs 8.73); 1.5 keeps a margin.
 """
-STARTUP_S, PER_BPARAM_S, OFFLOAD_PER_BPARAM_S = 40.0, 3.0, 8.0
+STARTUP_S, PER_BPARAM_S, OFFLOAD_PER_BPARAM_S = 40.0, 3.0, 5.0
+"""Start-up seconds of a run, for time limits and the budget only. OFFLOAD_PER_BPARAM_S was 8.0 until session 9,
+whose ZeRO-2 + CPU Adam runs started in 60-65 s (llama-2.7b) and 89 s (llama-7b): wall minus 5 x the median step,
+bench/results/baseline/llama2.7b-2g-c24-s4096-b32/ and llama7b-2g-c40-s4096-b32/ (8.0 estimated 70 and 114 s,
+so a call's budget skipped points that would have fit); 5.0 gives 62 and 94 s."""
 BASE_PORT = 29811
 EARLY_STOP_RATIO = 1.25
 """A run stops after its first timed step when that step took longer than this times the best median so
