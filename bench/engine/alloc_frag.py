@@ -253,6 +253,10 @@ def main() -> None:
         from mist_ds.runtime.mistpipe import engine
 
         engine.build_mistpipe_engine = partial(engine.build_mistpipe_engine, **options)
+    if "d2h_queue_blocks" in options:  # the RunReport records the bound the engine really ran with
+        from mist_ds.runtime import reporting
+
+        reporting.recorded_queue_blocks = lambda plan, blocks=options["d2h_queue_blocks"]: blocks
     Recorder(Path(args.out), options).install()
     from mist_ds.runtime.rank import main as rank_main
 

@@ -3,7 +3,12 @@
 
 from __future__ import annotations
 
-from bench.engine.alloc_frag import replay, segment_summary
+from argparse import Namespace
+from pathlib import Path
+
+from bench.engine.alloc_frag import engine_options, replay, segment_summary
+from mist_ds.config import Plan
+from mist_ds.runtime.mistpipe.actoffload import QUEUE_BLOCKS, recorded_queue_blocks
 
 NAMES = {1: "compute", 2: "act_h2d"}
 
@@ -35,3 +40,14 @@ def test_segment_summary_finds_each_streams_largest_free_hole():
                                            "free": 600, "largest_hole": 400, "segments": 1}
     assert out["by_stream"]["act_h2d"]["largest_hole"] == 0
     assert [r["total"] for r in out["largest_segments"]] == [1000, 512]
+
+
+def test_the_run_records_the_d2h_bound_it_ran_with():
+    """RunReport.d2h_queue_blocks: the engine's default for a mistpipe plan that offloads activations (what
+    launch/train.py builds), None for a stock plan; alloc_frag.py hands its --d2h-queue-blocks to the engine."""
+    results = Path(__file__).resolve().parents[2] / "bench" / "results"
+    mistpipe = Plan.load(results / "engine" / "l7c24_ga8" / "mistpipe_ga8.plan.json")
+    stock = Plan.load(results / "plan_quality" / "llama7b-2g-c78-s4096-b32.plan.json")
+    assert recorded_queue_blocks(mistpipe) == QUEUE_BLOCKS == 4 and recorded_queue_blocks(stock) is None
+    assert engine_options(Namespace(d2h_queue_gib=None, d2h_queue_blocks=0, reload_slabs=None)) == {
+        "d2h_queue_blocks": 0}
