@@ -35,7 +35,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from bench.accuracy.trace_compare import Kernel, load_kernels, micro_batches, _union  # noqa: E402
+from bench.accuracy.trace_kernels import Kernel, load_kernels, micro_batches  # noqa: E402
 from bench.accuracy.zero3_exposed import covered  # noqa: E402
 from mist_ds.config import Plan, RunReport  # noqa: E402
 from mist_ds.config.profiles import load_hardware  # noqa: E402
@@ -44,6 +44,7 @@ from mist_ds.cost.plan_predict import predict_plan  # noqa: E402
 from mist_ds.cost.rates import ZERO3_STEP_PASS_FRACTION  # noqa: E402
 from mist_ds.cost.stage_args import plan_stage_args  # noqa: E402
 from mist_ds.cost.zero3_linear import bias_add_forward_s, biased_column_widths  # noqa: E402
+from mist_ds.runtime.mistpipe.trace import union  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 ACC = ROOT / "bench" / "results" / "accuracy"
@@ -118,7 +119,7 @@ def _window(ks: list[Kernel], lo: float, hi: float, busy) -> tuple[float, float,
 def passes_section(ks: list[Kernel], plan: Plan, m: dict) -> None:
     layers = plan.stages[0].num_layers
     mbs = micro_batches(ks, layers)
-    busy = _union([(k.start, k.end) for k in ks])
+    busy = union([(k.start, k.end) for k in ks])
     fprops = [k.start for k in ks if "fprop" in k.name or "flash_fwd" in k.name]
     scale = layers / (layers - 1)
     rows: dict[str, list[float]] = {}
@@ -173,7 +174,7 @@ def step_parts(ks: list[Kernel], layers: int) -> tuple[float, float, float, floa
     """(host gap ms, fused Adam ms, other non-NCCL kernels ms, NCCL ms) of the step: what starts after
     the longest GPU idle gap in the 30 ms after the last backward attention kernel."""
     last = micro_batches(ks, layers)[-1].bwd[-1]
-    spans = _union([(k.start, k.end) for k in ks if k.start > last])
+    spans = union([(k.start, k.end) for k in ks if k.start > last])
     gap, start = max((b[0] - a[1], b[0]) for a, b in zip(spans, spans[1:]) if b[0] - last < 30e3)
     step = [k for k in ks if k.start >= start]
     adam = sum(k.end - k.start for k in step if "AdamFunctor" in k.name) / 1e3

@@ -22,7 +22,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from bench.accuracy.trace_compare import Kernel, load_kernels, micro_batches, _union  # noqa: E402
+from bench.accuracy.trace_kernels import Kernel, load_kernels, micro_batches  # noqa: E402
+from mist_ds.runtime.mistpipe.trace import union  # noqa: E402
 
 KINDS = ("AllGather", "ReduceScatter", "AllReduce")
 
@@ -75,7 +76,7 @@ def phase_of(mbs, ts: float) -> str:
 
 def exposed_split(ks: list[Kernel], mbs, both: dict, rank: int) -> dict[tuple[str, str, str], float]:
     """NCCL-only ms by (phase, collective, 'wait-peer' | 'transfer')."""
-    compute = _union([(k.start, k.end) for k in ks if k.category != "nccl"])
+    compute = union([(k.start, k.end) for k in ks if k.category != "nccl"])
     out: dict[tuple[str, str, str], float] = defaultdict(float)
     for k in ks:
         if k.category != "nccl":
@@ -113,9 +114,9 @@ def main(argv: list[str] | None = None) -> int:
     print("\n## per pass (blocks 0..L-2 of each pass: first to last attention kernel), ms\n")
     print("| micro-batch | pass | rank | start | wall | compute | NCCL-only | idle |\n|---|---|---|---|---|---|---|---|")
     for r, (ks, m) in enumerate(zip(ranks, mbs)):
-        compute = _union([(k.start, k.end) for k in ks if k.category != "nccl"])
-        busy = _union([(k.start, k.end) for k in ks])
-        nccl_only = minus(_union([(k.start, k.end) for k in ks if k.category == "nccl"]), compute)
+        compute = union([(k.start, k.end) for k in ks if k.category != "nccl"])
+        busy = union([(k.start, k.end) for k in ks])
+        nccl_only = minus(union([(k.start, k.end) for k in ks if k.category == "nccl"]), compute)
         for i, mb in enumerate(m):
             for name, ts in (("fwd", mb.fwd), ("bwd", mb.bwd)):
                 lo, hi = ts[0], ts[-1]

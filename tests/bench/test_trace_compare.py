@@ -1,6 +1,6 @@
-"""bench/accuracy/trace_compare.py: cutting a step at its attention kernels, the per-phase sums
-(scaled blocks, the edges as the rest, exposed NCCL, idle gaps), bad traces, and the committed
-ZeRO-2 trace against its own summary."""
+"""bench/accuracy/trace_kernels.py and trace_compare.py: cutting a step at its attention kernels, the
+per-phase sums (scaled blocks, the edges as the rest, exposed NCCL, idle gaps), bad traces, and the
+committed ZeRO-2 trace against its own summary."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from bench.accuracy import trace_compare as tc
+from bench.accuracy import trace_kernels as tk
 
 ROOT = Path(__file__).resolve().parents[2]
 PARITY = ROOT / "bench" / "results" / "runtime" / "parity"
@@ -51,8 +52,8 @@ def _write(tmp_path: Path, events: list[dict]) -> Path:
 
 
 def test_phases_of_a_synthetic_step(tmp_path):
-    kernels = tc.load_kernels(_write(tmp_path, _step()))
-    mbs = tc.micro_batches(kernels, 3)
+    kernels = tk.load_kernels(_write(tmp_path, _step()))
+    mbs = tk.micro_batches(kernels, 3)
     assert len(mbs) == 2 and all(len(mb.fwd) == len(mb.bwd) == 3 and mb.recompute == 0 for mb in mbs)
     phases = tc.measure(kernels, 3)
     # 3 blocks x 2 micro-batches: 6 forward GEMMs of 10 us, 6 element-wise of 2, 6 attention of 5
@@ -75,22 +76,22 @@ def test_exposed_nccl_and_recompute(tmp_path):
     events = _step(num_layers=2, num_mbs=1)
     events.append(_event("ncclDevKernel_AllReduce_Sum_bf16", 1000, 40, stream=33))   # nothing beside it
     events.insert(7, _event(FPROP, 58.5, 1))  # a recomputed forward inside the backward
-    kernels = tc.load_kernels(_write(tmp_path, events))
-    assert tc.micro_batches(kernels, 2)[0].recompute == 1
+    kernels = tk.load_kernels(_write(tmp_path, events))
+    assert tk.micro_batches(kernels, 2)[0].recompute == 1
     phases = tc.measure(kernels, 2)
     assert phases["step"].nccl_exposed_ms == pytest.approx(0.040)
 
 
 def test_bad_traces(tmp_path):
-    with pytest.raises(tc.TraceError, match="no GPU events"):
-        tc.load_kernels(_write(tmp_path, [_event("x", 0, 1, cat="cpu_op")]))
-    with pytest.raises(tc.TraceError, match="backward attention kernel after 3 forward"):
-        tc.micro_batches(tc.load_kernels(_write(tmp_path, _step(num_layers=3))), 4)
+    with pytest.raises(tk.TraceError, match="no GPU events"):
+        tk.load_kernels(_write(tmp_path, [_event("x", 0, 1, cat="cpu_op")]))
+    with pytest.raises(tk.TraceError, match="backward attention kernel after 3 forward"):
+        tk.micro_batches(tk.load_kernels(_write(tmp_path, _step(num_layers=3))), 4)
     cut = [e for e in _step(num_layers=3, num_mbs=1) if e["name"] != BPROP][:-1]
-    with pytest.raises(tc.TraceError, match="ends inside a micro-batch"):
-        tc.micro_batches(tc.load_kernels(_write(tmp_path, cut)), 3)
-    with pytest.raises(tc.TraceError, match="no attention kernels"):
-        tc.micro_batches(tc.load_kernels(_write(tmp_path, [_event("nvjet_gemm", 0, 1)])), 2)
+    with pytest.raises(tk.TraceError, match="ends inside a micro-batch"):
+        tk.micro_batches(tk.load_kernels(_write(tmp_path, cut)), 3)
+    with pytest.raises(tk.TraceError, match="no attention kernels"):
+        tk.micro_batches(tk.load_kernels(_write(tmp_path, [_event("nvjet_gemm", 0, 1)])), 2)
     bad = tmp_path / "bad.json.gz"
     bad.write_bytes(b"not gzip")
     assert tc.main([str(bad), str(PARITY / "zero2.plan.json")]) == 2

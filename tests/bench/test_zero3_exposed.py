@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.accuracy import trace_compare as tc
+from bench.accuracy import trace_kernels as tk
 from bench.accuracy import zero3_exposed as z3
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -20,12 +20,12 @@ def test_minus_cuts_every_covered_piece():
     assert z3.minus([(0, 10)], [(0, 10)]) == []
 
 
-def _k(name: str, start: float, end: float, stream: int = 7) -> tc.Kernel:
+def _k(name: str, start: float, end: float, stream: int = 7) -> tk.Kernel:
     category = "nccl" if name.startswith("ncclDevKernel") else "attention" if "prop" in name else "gemm"
-    return tc.Kernel(name, start, end, stream, category)
+    return tk.Kernel(name, start, end, stream, category)
 
 
-def _rank(ag_start: float) -> list[tc.Kernel]:
+def _rank(ag_start: float) -> list[tk.Kernel]:
     """One one-block micro-batch: forward attention at 0, an all-gather on stream 25 from `ag_start`
     to 100 (both ranks' kernels end together), backward attention at 150 (after a GEMM 100-150)."""
     return [_k("cudnn_fprop", 0, 5), _k("ncclDevKernel_AllGather_RING_LL", ag_start, 100, 25),
@@ -34,7 +34,7 @@ def _rank(ag_start: float) -> list[tc.Kernel]:
 
 def test_waiting_for_the_later_rank_is_split_from_the_transfer():
     ranks = [_rank(10.0), _rank(60.0)]   # rank 0 starts 50 us before rank 1
-    mbs = [tc.micro_batches(ks, 1) for ks in ranks]
+    mbs = [tk.micro_batches(ks, 1) for ks in ranks]
     both = z3.twins(ranks)
     early = z3.exposed_split(ranks[0], mbs[0], both, 0)
     late = z3.exposed_split(ranks[1], mbs[1], both, 1)

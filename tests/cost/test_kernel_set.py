@@ -72,7 +72,7 @@ IN_SITU = {"llama-7b": (f"{RUNTIME}/parity/traces/zero1-fastest-traced.mist.rank
 def in_situ_fractions() -> dict[str, list[tuple[float, float]]]:
     """(forward, backward) fraction of the 'mul' rate per model for each compiled op: the bytes of its
     passes over its kernels' mean duration per block pass in the committed trace."""
-    from bench.accuracy.trace_compare import block_ops, load_kernels
+    from bench.accuracy.trace_kernels import block_ops, load_kernels
     from mist_ds.cost.layer_time import FUSED_QKV_ROPE_PASSES, FUSED_SWIGLU_PASSES
 
     out: dict[str, list[tuple[float, float]]] = {"activation": [], "rope": []}

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from bench.accuracy.zero3_dp1 import ACC, BIAS_ADD, ROOT, STEP_TRACES, model_parts, step_parts
-from bench.accuracy.trace_compare import load_kernels, micro_batches
+from bench.accuracy.trace_kernels import load_kernels, micro_batches
 from mist_ds.config import Plan, get_preset
 from mist_ds.config.profiles import load_hardware
 from mist_ds.cost.rates import ZERO3_STEP_PASS_FRACTION, Rates
