@@ -14,8 +14,8 @@ forward and backward, per variant of where the saved tensors live:
                 pack_to_cpu), unpacking with .to(device, non_blocking=True);
   nonblocking - the same with a non_blocking copy_ (torch 2.13's pack_to_cpu).
 `--hook-us`: a busy-wait forward pre-hook on every block submodule that owns parameters (norms,
-q|k|v, o, gate|up, down), standing in for ZeRO-3's fetch hooks and launch work (cost/stage.py
-_host_parts puts ~5.6 ms of host work on a llama-7b block's forward at micro-batch 1: 6 hooks of
+q|k|v, o, gate|up, down), standing in for ZeRO-3's fetch hooks and launch work (cost/stage_time.py
+host_parts puts ~5.6 ms of host work on a llama-7b block's forward at micro-batch 1: 6 hooks of
 ~800 us after the block's own launches), once per value.
 Per variant and hook time: host seconds (perf_counter to the call's return, no sync), GPU seconds
 (CUDA events around the pass on the compute stream) and wall seconds (to a synchronize), forward

@@ -12,7 +12,7 @@ iteration_times_s are two untraced steps and the traced one, in that order) and 
   2. per micro-batch and pass, GPU busy / GPU idle / wall of the trace (block passes cut at the
      attention kernels as bench/accuracy/trace_compare.py does, scaled from L - 1 to L blocks; the
      backward's blocks split into those with a recomputed forward and those without) beside the
-     model's GPU and host time per pass (cost/stage.py _host_parts: forward = max(GPU, host), ...);
+     model's GPU and host time per pass (cost/stage_time.py host_parts: forward = max(GPU, host), ...);
   3. the bias adds of ZeRO-3's linear in the forward blocks (cost/zero3_linear.py): measured per block
      against the model's price;
   4. the factor on the model's three fitted host terms that reproduces each measurement, and g27

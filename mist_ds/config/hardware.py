@@ -232,7 +232,7 @@ class HardwareProfile(StrictModel):
     0.0 = not calibrated; `python -m mist_ds.calibrate` fits it (on the h200 runs it takes the
     ZeRO-3 host time that zero3_fetch_overhead_s held before: Llama's ZeRO-3 runs measured up to
     23% over and GPT's 17% under one shared per-fetch cost). With dp > 1 the all-gathers a pass
-    waits for lie on the same host path (cost/stage.py _host_parts, measured rates, not fitted);
+    waits for lie on the same host path (cost/stage_time.py host_parts, measured rates, not fitted);
     the fitted host terms also carry the mean pacing of a pass by the slower rank at the dp of
     their runs (ZeRO-3 runs with dp 1 and 2 only: not modelled by dp)."""
     host_step_overhead_s: float = Field(default=0.0, ge=0.0)

@@ -112,7 +112,7 @@ def offload_copies(model: ModelSpec, seq_len: int, attention: Attention, kernels
 
 def pack_host_s(z3, launches, hw):
     """Host seconds of one pack (or unpack): one more eager op of the block's pass, priced as the
-    stock model prices the pass's own launches (cost/stage.py _host_parts, config/hardware.py):
+    stock model prices the pass's own launches (cost/stage_time.py host_parts, config/hardware.py):
     under ZeRO-3 each launch on the host path costs host_launch_overhead_s; without ZeRO-3 a whole
     pass costs host_layer_overhead_s, i.e. host_layer_overhead_s / `launches` (the pass's launches,
     layer_time.block_launches) per launch. A pack runs no module hooks, so it is a launch of the
@@ -121,8 +121,8 @@ def pack_host_s(z3, launches, hw):
 
 
 def pass_walls(t, p, launches, gpu_f, gpu_b, host_f, host_b, hw, copy: str = COPY_DEFAULT):
-    """(forward, backward, pack host work) of one micro-batch, seconds, per pass as cost/stage.py
-    host_overlap takes them, with activation offload's copies priced for the pack's `copy` mode.
+    """(forward, backward, pack host work) of one micro-batch, seconds, per pass as cost/stage_time.py
+    host_parts gives host_overlap them, with activation offload's copies priced for the pack's `copy` mode.
 
     Forward, 'non_blocking': max(GPU + copies out (act_d2h_mb), host + packs): the copies queue on
     the compute stream behind the block's kernels and the host runs ahead as in any pass.

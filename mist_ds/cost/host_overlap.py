@@ -1,5 +1,6 @@
-"""How a micro-batch's host thread and GPU work overlap: the stock DeepSpeed model's rule (cost/stage.py),
-which the mistpipe model (cost/mistpipe.py) and activation offload (cost/act_offload.py) reuse."""
+"""How a micro-batch's host thread and GPU work overlap: the stock DeepSpeed model's rule
+(cost/stage_time.py), which the mistpipe model (cost/mistpipe.py) and activation offload
+(cost/act_offload.py) reuse."""
 
 from __future__ import annotations
 

@@ -332,7 +332,7 @@ class MistpipeStageCostModel(StageCostModel):
         extra = gpu - mb["tp"] - busy
         share_dp = np.where(moved > 0, mb["nccl"] / np.maximum(moved, 1e-30), 0.0)
         share = np.where(windows > 0, mb["forward_wall"] / np.maximum(windows, 1e-30), 1.0 / 3.0)
-        # host: (2L + r) block passes, L of them in the forward (cost/stage.py _host_parts; the
+        # host: (2L + r) block passes, L of them in the forward (cost/stage_time.py host_parts; the
         # profile's per-pass and per-micro-batch overheads, fitted on stock runs)
         layers, r = s["layers"], a["num_recompute"]
         passes = (2 * layers + r) * hw.host_layer_overhead_s

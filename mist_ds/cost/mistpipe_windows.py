@@ -120,7 +120,7 @@ def copy_window_walls(rt: Rates, d2h_bg: float, a, layers, block, ends, copies,
       starts by fetching it), and each other offloaded block's load behind the one offloaded
       block above it alone. The head's backward runs before block L-1's and hides nothing.
     `block`: (forward, backward with the accumulation) of one block; `ends`: (head, embedding),
-    split 1/3 forward, 2/3 backward as in cost/stage.py; `d2h_bg` the d2h channel's slowdown beside
+    split 1/3 forward, 2/3 backward as in cost/stage_time.py; `d2h_bg` the d2h channel's slowdown beside
     compute and h2d (the profile's interference factors)."""
     (f, b), (head, emb) = block, ends
     r, na = a["num_recompute"], a["num_offloaded"]

@@ -34,7 +34,7 @@ ADAM_BYTES_PER_PARAM = 4 * 4 + 3 * 4 + 2  # read p, g, m, v; write p, m, v (fp32
 # elements per rank, 2 ranks x 16 threads at once, the 32-core H200 host): DeepSpeedCPUAdam 0.343
 # ns/element where the profile's one-process 16-thread rate says 0.194 (profiles/h200.json cpu_adam:
 # ranks stepping together get 0.566 of it, memory bandwidth), the fp32 -> 16-bit copy 0.106 ns and the
-# clip multiply 0.095 ns: 0.31 and 0.28 of Adam's time. Read by the stock model (cost/stage.py) and
+# clip multiply 0.095 ns: 0.31 and 0.28 of Adam's time. Read by the stock model (cost/stage_time.py) and
 # mistpipe's cpu_adam path (cost/mistpipe_step.py).
 HOST_CONCURRENCY, HOST_BF16_PER_ADAM, HOST_CLIP_PER_ADAM = 0.566, 0.31, 0.28
 # ZeRO-3's step passes (cost/work.py z3_step_copy_bytes: 42 bytes per partition element) run below the

@@ -84,7 +84,7 @@ def comm_exprs(model: ModelSpec, seq_len: int) -> dict[str, sp.Expr]:
         # block passes per micro-batch (forward, backward, recomputed forward)
         "block_passes": 2 * L + r,
         # host<->device: weight offload's copies of the 16-bit partition in for every gather
-        # (the gathers above); cost/stage.py puts them on the host thread or on a side stream by dp
+        # (the gathers above); cost/stage_time.py puts them on the host thread or on a side stream by dp
         "weight_h2d_mb_bytes": Z3 * ow * ELEM * gathered / dp,
         # ... overlapped with compute on DeepSpeed's side streams (ZeRO-3 offload's 16-bit gradient
         # partition out and back every micro-batch: stage3.py partition_grads, non_blocking) ...
@@ -101,7 +101,7 @@ def comm_exprs(model: ModelSpec, seq_len: int) -> dict[str, sp.Expr]:
         # partition on the GPU and copies it non_blocking into the pinned fp32 .grad of its sub-group
         # (initialize_optimizer_states: pinned when offload_optimizer.pin_memory); the epilogue
         # synchronizes that stream (independent_gradient_partition_epilogue). Same stream, so serial
-        # with that backward's 16-bit round trip below (cost/stage.py _time_parts boundary_mb)
+        # with that backward's 16-bit round trip below (cost/stage_time.py boundary_s)
         "boundary_d2h_bytes": FP32 * Z3 * n * shard * oo,
         "opt_h2d_bytes": ELEM * (Z1 + Z2) * n * shard * oo,
         # (with offload_param the 16-bit partition stays on the CPU: no write-back copy)
