@@ -18,7 +18,7 @@ of `python -m mist_ds.calibrate --hardware h200` gets) starts from the shipped v
 runs some of which a fold tests: they choose the fitter's start, never enter its objective.
 --start uncalibrated starts from the uncalibrated values (0 s, pageable bandwidth unset): at 0 a
 host-thread term changes a prediction only where the host path already outlasts the GPU
-(cost/stage.py host_overlap: max(GPU, host)), so the fitter may not move it and puts the time
+(cost/host_overlap.py host_overlap: max(GPU, host)), so the fitter may not move it and puts the time
 elsewhere. The 'shipped' columns score the same test runs with the shipped profile.
 """
 

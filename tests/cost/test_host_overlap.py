@@ -1,4 +1,4 @@
-"""The stock model's host/GPU overlap (cost/stage.py host_overlap): host-thread time shows only
+"""The stock model's host/GPU overlap (cost/host_overlap.py host_overlap): host-thread time shows only
 where it exceeds the GPU's, per pass."""
 
 from __future__ import annotations

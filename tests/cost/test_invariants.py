@@ -116,7 +116,7 @@ def test_more_layers_or_larger_micro_batches_cost_more(s):
     assert np.all(np.diff(layers.stable_time_s) >= 0)
     batches = model.evaluate(A(**{**s, "micro_batch": np.array([1, 2, 4, 8, 16])}))
     assert np.all(np.diff(batches.peak_memory_bytes) >= 0)
-    # never less; equal where the host thread binds (cost/stage.py host_overlap: host work per
+    # never less; equal where the host thread binds (cost/host_overlap.py host_overlap: host work per
     # micro-batch does not grow with its size while the GPU's stays under it)
     assert np.all(np.diff(batches.stable_time_s) >= 0)
     assert batches.stable_time_s[-1] > batches.stable_time_s[0]

@@ -178,7 +178,7 @@ def test_activation_loads_hide_only_behind_the_block_above():
 
 
 def test_host_passes_overlap_the_gpu_per_pass():
-    """cost/stage.py host_overlap: a stage's per-pass host work (profile host_layer_overhead_s) shows
+    """cost/host_overlap.py host_overlap: a stage's per-pass host work (profile host_layer_overhead_s) shows
     only where it exceeds the GPU's pass; the per-micro-batch work is added in full."""
     model = MistpipeStageCostModel(get_preset("gpt-1.3b"), HW, seq_len=2048)
     a = middle_stage(layers=12, micro=4, accum=4).arrays()
