@@ -74,7 +74,7 @@ def test_fit_recovers_known_time_terms(tmp_path):
         "zero3_fetch_overhead_s": 5e-4, "pageable_h2d_bandwidth_gbps": 6.0})
     pairs = load_pairs(synthetic_runs(tmp_path, truth), None, truth)
     result = calibrate(load_hardware("h200"), pairs)
-    # the per-fetch and per-block-pass host work counts only where it exceeds the GPU's (cost/stage.py
+    # the per-fetch and per-block-pass host work counts only where it exceeds the GPU's (cost/host_overlap.py
     # host_overlap), so time is piecewise linear in those terms and they trade against each other
     # (and, where they show, against the additive per-micro-batch term): the step, pageable-copy and
     # per-micro-batch terms come back, the others only as their combined effect (the runs' times)
