@@ -24,8 +24,8 @@ RecomputeMode = Literal["tune", "all-or-nothing", "none"]
 TIE_RTOL = 1e-6
 
 # --- What the committed accuracy runs say about the cost model (bench/results/accuracy.json,
-# `make accuracy`: 61 plan + run pairs on 1-2 H200 of plans the search would emit, run with expandable
-# segments, 58 of them ran, re-predicted by the current model for the kernels each ran).
+# `make accuracy`: 93 plan + run pairs on 1-2 H200 of plans the search would emit, run with expandable
+# segments, 90 of them ran (72 distinct plans), re-predicted by the current model for the kernels each ran).
 # tests/search/test_margins.py re-derives both numbers from that file and fails when a new accuracy
 # report moves them.
 DEFAULT_MEMORY_MARGIN_RATIO = 0.04
@@ -39,7 +39,7 @@ percent. A plan predicted at p fits when p <= cap x (1 - margin). No run with ex
 predicted within it; the runs without them (an allocator the runtime no longer uses) are scored apart."""
 MODEL_TIME_ERROR_RATIO = 0.05
 """The cost model's measured time error: the median |predicted - measured| / measured iteration time
-of the runs that ran (summary time.median, 4.7% over 83 runs, the repeats of bench/accuracy/repeats.py
+of the runs that ran (summary time.median, 4.6% over 90 runs, the repeats of bench/accuracy/repeats.py
 included), rounded up to a whole percent. Plans whose predicted times differ by less than this are a
 tie (mist_ds/api.py honest_order)."""
 # Layouts resolved per vectorised bisection call.
