@@ -12,15 +12,15 @@ from mist_ds.config.executors import STOCK_DEEPSPEED
 from mist_ds.cost.act_offload import COPY_DEFAULT, check_copy_mode
 from mist_ds.cost.activations import ATTENTION_SAVES, pinned_activation_rounding
 from mist_ds.cost.compiled import compile_stage
-from mist_ds.cost.layer_time import block_times
 from mist_ds.cost.host_memory import host_peak_bytes
+from mist_ds.cost.layer_time import block_times
 from mist_ds.cost.kernel_set import KernelChoice, KernelSet
 from mist_ds.cost.memory import ELEM, SUB_GROUP_ELEMENTS
+from mist_ds.cost.rates import Rates
 from mist_ds.cost.shapes import (layer_shapes, param_tensor_stats, pinned_tensor_bytes,
                                  pinned_weight_rounding, vocab_shard)
 from mist_ds.cost.stage_args import StageArgs
 from mist_ds.cost.stage_time import time_components, time_fields
-from mist_ds.cost.rates import Rates
 
 PERSISTENCE_THRESHOLD = STOCK_DEEPSPEED.constants.stage3_param_persistence_threshold
 HOST_DEFAULTS = ("pinned_accumulated", "pinned_param_partitions")
