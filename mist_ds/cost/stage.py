@@ -13,8 +13,8 @@ from mist_ds.cost.act_offload import COPY_DEFAULT, check_copy_mode
 from mist_ds.cost.activations import ATTENTION_SAVES, pinned_activation_rounding
 from mist_ds.cost.compiled import compile_stage
 from mist_ds.cost.host_memory import host_peak_bytes
-from mist_ds.cost.layer_time import block_times
 from mist_ds.cost.kernel_set import KernelChoice, KernelSet
+from mist_ds.cost.layer_time import block_times
 from mist_ds.cost.memory import ELEM, SUB_GROUP_ELEMENTS
 from mist_ds.cost.rates import Rates
 from mist_ds.cost.shapes import (layer_shapes, param_tensor_stats, pinned_tensor_bytes,
