@@ -20,11 +20,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.runtime.trace_summary import kernel_category
-
-GPU_CATS = ("kernel", "gpu_memcpy", "gpu_memset")
-# the values of Kernel.category: trace_summary.kernel_category's, 'memcpy', 'memset' and 'side_stream'
-CATEGORIES = ("gemm", "attention", "other", "triton", "memcpy", "memset", "side_stream", "nccl")
+from bench.runtime.trace_summary import GPU_CATS, kernel_category
 
 
 class TraceError(ValueError):
@@ -39,6 +35,8 @@ class Kernel:
     start: float
     end: float
     stream: int
+    # trace_summary.kernel_category's ('gemm', 'attention', 'triton', 'nccl', 'other'), 'memcpy', 'memset'
+    # or 'side_stream'
     category: str
 
 
