@@ -301,10 +301,11 @@ def render(all_rows: list[Scored], unscored: list[str]) -> str:
              "", kernel_note(rows), "", build_note(rows), "", "## Targets (issue 10)", "", "| target | now | met |", "|---|---|---|"]
     lines += [f"| {goal} | {now} | {'yes' if met else '**no**'} |" for goal, now, met in targets(overall, corr)]
     lines += ["", "## By family", ""] + family_rows(rows)
-    lines += ["", "## Rank correlation per workload (>= 4 successful plans)", "",
-              "| workload | plans | Spearman |", "|---|---|---|"]
-    lines += [f"| {w} | {c['plans']} | {_rho(c['spearman'])} |"
-              for w, c in corr.items()] or ["| (none yet) | | |"]
+    lines += ["", "## Rank correlation per workload (>= 4 distinct plans that ran)", "",
+              "A plan (a plan file with one kernel set) run more than once counts once, at its median measured time.",
+              "", "| workload | plans | runs | Spearman |", "|---|---|---|---|"]
+    lines += [f"| {w} | {c['plans']} | {c['runs']} | {_rho(c['spearman'])} |"
+              for w, c in corr.items()] or ["| (none yet) | | | |"]
     lines += ["", "## Runs", ""] + run_rows(rows)
     lines += ["", "## Plans measured more than once (bench/accuracy/repeats.py)", "",
               "The spread is what the measurement itself varies between runs of one plan and kernel set "

@@ -251,11 +251,15 @@ def summary(rows: list[Scored]) -> dict:
 
 
 def rank_correlations(rows: list[Scored], min_plans: int = 4) -> dict[str, dict]:
-    """Spearman of predicted vs measured time per workload with >= min_plans successful runs."""
-    by: dict[str, list[Scored]] = {}
+    """Spearman of predicted vs measured time per workload with >= min_plans distinct plans that ran.
+    A plan is a plan file run with one kernel set (one prediction); its repeats (bench/accuracy/repeats.py)
+    are one point at their median measured time: they measure the machine's spread, not the ranking,
+    and as separate points their equal predictions tie against unequal measurements."""
+    by: dict[str, dict[tuple[str, float], list[float]]] = {}
     for row in rows:
         if row.measured_s is not None:
-            by.setdefault(row.workload, []).append(row)
-    return {name: {"plans": len(group),
-                   "spearman": spearman([r.predicted_s for r in group], [r.measured_s for r in group])}
-            for name, group in sorted(by.items()) if len(group) >= min_plans}
+            by.setdefault(row.workload, {}).setdefault((row.plan_path, row.predicted_s), []).append(row.measured_s)
+    return {name: {"plans": len(plans), "runs": sum(map(len, plans.values())),
+                   "spearman": spearman([predicted for _, predicted in plans],
+                                        [statistics.median(times) for times in plans.values()])}
+            for name, plans in sorted(by.items()) if len(plans) >= min_plans}

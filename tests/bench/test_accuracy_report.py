@@ -4,6 +4,7 @@ detection, and the report CLI end to end on CPU."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -111,7 +112,16 @@ def test_rank_correlation_needs_four_plans_of_one_workload(tmp_path):
     rows.append(score("x", "suite", tmp_path / "l7-2g-c78-tp2-z1-mb1-rc0.plan.json",
                       tmp_path / "l7-2g-c78-tp2-z1-mb1-rc0.run.json", (), {}))
     corr = rank_correlations(rows)
-    assert list(corr.values()) == [{"plans": 4, "spearman": pytest.approx(1.0)}]  # same 1.1 factor
+    assert list(corr.values()) == [{"plans": 4, "runs": 4, "spearman": pytest.approx(1.0)}]  # same 1.1 factor
+    # repeats of one plan are one point at their median measured time, not more plans tied in prediction
+    slowest = max(range(4), key=lambda i: rows[i].predicted_s)
+    plan = rows[slowest]
+    rows += [replace(plan, measured_s=plan.measured_s * 0.1), replace(plan, measured_s=plan.measured_s * 0.12)]
+    medians = [plan.measured_s * 0.12 if i == slowest else rows[i].measured_s for i in range(4)]
+    corr = rank_correlations(rows)
+    assert list(corr.values()) == [{"plans": 4, "runs": 6, "spearman": pytest.approx(
+        spearman([r.predicted_s for r in rows[:4]], medians))}]
+    assert list(corr.values())[0]["spearman"] < 0.9  # the fast repeats moved that plan's rank
 
 
 def test_provenance_names_the_calibration_run():
