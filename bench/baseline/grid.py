@@ -6,8 +6,8 @@
 
 Grid (DeepSpeed Autotuner's space plus checkpointing): ZeRO 0-3 x micro-batch x HF gradient
 checkpointing off/on; then ZeRO-Offload (ZeRO-2/3 + CPU Adam, checkpointing on) only when nothing
-else ran (--zero-stages and --micro-batches narrow that phase too). ZeRO-3 points run after the ZeRO 0-2 ones (grid() says why). Skipped without running: a
-configuration whose model states alone exceed the cap (DeepSpeed's own estimate, autotuning/autotuner.py
+else ran (--zero-stages and --micro-batches narrow that phase too). ZeRO-3 points run after the
+ZeRO 0-2 ones (grid() says why). Skipped without running: a configuration whose model states alone exceed the cap (DeepSpeed's own estimate, autotuning/autotuner.py
 get_instantiation_memory_required_per_gpu), one whose model states plus activations exceed the cap by
 more than memory.SAFETY_FACTOR (bench/baseline/memory.py: Korthikanti et al. 2022 per-layer activations,
 HF's fp32 loss; DeepSpeed's autotuner prunes micro-batches with activation memory too, measured at
@@ -277,7 +277,8 @@ def next_config(w: Workload, configs: list[Config], done: dict[str, dict], skipp
 def run_workload(name: str, w: Workload, configs: list[Config], out: Path, budget_s: float, steps: int,
                  warmup: int, results: Path, build: bool, early_stop_ratio: float = EARLY_STOP_RATIO,
                  safety_factor: float = SAFETY_FACTOR, offload_configs: list[Config] | None = None) -> dict:
-    """Run `configs`, then `offload_configs` (default: the whole offload grid) when none of them ran."""
+    """Run `configs`, then `offload_configs` (default: the whole offload grid) when no configuration without
+    offload has run (needs_offload)."""
     started = time.monotonic()
     info = machine.machine_info()
     bundle = {"workload": name, "definition": asdict(w), "machine": info, "runs": [], "not_run": []}
