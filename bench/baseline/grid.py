@@ -7,8 +7,8 @@
 Grid (DeepSpeed Autotuner's space plus checkpointing): ZeRO 0-3 x micro-batch x HF gradient
 checkpointing off/on; then ZeRO-Offload (ZeRO-2/3 + CPU Adam, checkpointing on) only when nothing
 else ran (--zero-stages and --micro-batches narrow that phase too). ZeRO-3 points run after the
-ZeRO 0-2 ones (grid() says why). Skipped without running: a configuration whose model states alone exceed the cap (DeepSpeed's own estimate, autotuning/autotuner.py
-get_instantiation_memory_required_per_gpu), one whose model states plus activations exceed the cap by
+ZeRO 0-2 ones (grid() says why). Skipped without running: a configuration whose model states alone
+exceed the cap (DeepSpeed's own estimate, autotuning/autotuner.py get_instantiation_memory_required_per_gpu), one whose model states plus activations exceed the cap by
 more than memory.SAFETY_FACTOR (bench/baseline/memory.py: Korthikanti et al. 2022 per-layer activations,
 HF's fp32 loss; DeepSpeed's autotuner prunes micro-batches with activation memory too, measured at
 micro-batch 1 in a profiling run and scaled linearly, autotuner.py tune_space), one dominated by a
