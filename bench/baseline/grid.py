@@ -4,20 +4,20 @@
     python bench/baseline/grid.py run --workload llama7b-2g-c78-s4096-b32 --out $OUT --budget-s 500
     python bench/baseline/grid.py unpack $OUT/baseline_<workload>.json   # -> bench/results/baseline/<workload>/
 
-Grid (DeepSpeed Autotuner's space plus checkpointing): ZeRO 0-3 x micro-batch x HF gradient
-checkpointing off/on; then ZeRO-Offload (ZeRO-2/3 + CPU Adam, checkpointing on) only when nothing
-else ran (--zero-stages and --micro-batches narrow that phase too). ZeRO-3 points run after the
-ZeRO 0-2 ones (grid() says why). Skipped without running: a configuration whose model states alone
-exceed the cap (DeepSpeed's own estimate, autotuning/autotuner.py get_instantiation_memory_required_per_gpu), one whose model states plus activations exceed the cap by
-more than memory.SAFETY_FACTOR (bench/baseline/memory.py: Korthikanti et al. 2022 per-layer activations,
-HF's fp32 loss; DeepSpeed's autotuner prunes micro-batches with activation memory too, measured at
-micro-batch 1 in a profiling run and scaled linearly, autotuner.py tune_space), one dominated by a
-recorded OOM (same ZeRO stage, checkpointing and offload, smaller or equal
-micro-batch), and one already committed under --results (so a workload can span several calls).
-Runs are sequential (each uses every GPU of the workload), each with a time limit from a FLOP
-estimate; an OOM, a time-out or a signal is a result. Once a run has finished, a later one stops
-after its first timed step when that step is EARLY_STOP_RATIO slower than the best median so far
-(recorded as "stopped_early_above_s"). Exit 0 when the grid ran, 2 on bad input.
+Grid (DeepSpeed Autotuner's space plus checkpointing): ZeRO 0-3 x micro-batch x HF gradient checkpointing
+off/on; then ZeRO-Offload (ZeRO-2/3 + CPU Adam, checkpointing on) only when nothing else ran (--zero-stages
+and --micro-batches narrow that phase too). ZeRO-3 points run after the ZeRO 0-2 ones (grid() says why).
+Skipped without running: a configuration whose model states alone exceed the cap (DeepSpeed's own estimate,
+autotuning/autotuner.py get_instantiation_memory_required_per_gpu), one whose model states plus activations
+exceed the cap by more than memory.SAFETY_FACTOR (bench/baseline/memory.py: Korthikanti et al. 2022 per-
+layer activations, HF's fp32 loss; DeepSpeed's autotuner prunes micro-batches with activation memory too,
+measured at micro-batch 1 in a profiling run and scaled linearly, autotuner.py tune_space), one dominated by
+a recorded OOM (same ZeRO stage, checkpointing and offload, smaller or equal micro-batch), and one already
+committed under --results (so a workload can span several calls). Runs are sequential (each uses every GPU
+of the workload), each with a time limit from a FLOP estimate; an OOM, a time-out or a signal is a result.
+Once a run has finished, a later one stops after its first timed step when that step is EARLY_STOP_RATIO
+slower than the best median so far (recorded as "stopped_early_above_s"). Exit 0 when the grid ran, 2 on bad
+input.
 """
 
 from __future__ import annotations
