@@ -83,7 +83,7 @@ class MistpipeConstants:
     swap_chunk_elements: int = 1 << 24
     """Elements per device slot of the 'gpu_swap' optimizer path (swapadam.py)."""
     num_reload_slabs: int = 2
-    """Device slabs per stage that offloaded activations are reloaded into (actoffload.py ReloadPool): the
+    """Device slabs per stage that offloaded activations are reloaded into (reload_pool.py ReloadPool): the
     running offloaded block's and the next one's, prefetched; the cost model keeps min(na, this) blocks."""
     d2h_queue_blocks: int = 4
     """Offloaded blocks' worth of forward activations whose copies to the host may be in flight at once

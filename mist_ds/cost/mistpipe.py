@@ -27,7 +27,7 @@ block and N_r the stage's resident ones (embedding, final norm, LM head) on one 
 * activations: the stock terms (cost/memory.py activation_exprs: the na blocks' saved tensors are
   in host memory) plus the offloader's reload slabs — min(na, 2) device buffers of one block's
   offloaded saved bytes, the running offloaded block's reloads and the next one's prefetched
-  (actoffload.py ReloadPool, RELOAD_SLABS), allocated at the first backward and kept, so also at the
+  (reload_pool.py ReloadPool, actoffload.py RELOAD_SLABS), allocated at the first backward and kept, so also at the
   step — and, as every PipelineEngine stage that computes the loss, the previous micro-batch's
   logits (pipe/engine.py _exec_forward_pass keeps pipe_buffers['outputs']) even with one stage. In
   forward an offloaded block's own saved tensors sit beside the slabs until its forward ends, but

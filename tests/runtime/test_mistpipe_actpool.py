@@ -1,5 +1,5 @@
 """Activation offload's bounded device memory (runtime/mistpipe/actpool.py, pure bookkeeping; and
-actoffload.py's ReloadPool and copy forms on the CPU): where reloads lie in a slab, when a slab may
+reload_pool.py's ReloadPool and actoffload.py's copy forms on the CPU): where reloads lie in a slab, when a slab may
 be written again, how the d2h queue lets sources go, and that every saved tensor comes back with
 its values and strides out of one slab per block, with no allocation after the first pass."""
 

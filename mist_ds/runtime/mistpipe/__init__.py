@@ -75,7 +75,7 @@ unit's flat space is padded to a multiple of dp x 64 elements.
   min(na, 4) x layer_saved); from the first backward on, min(na, 2) reload slabs of one block's copies,
   never freed: the running offloaded block's reloads and those of the next offloaded block below
   it, fetched when the backward of any block above that one starts (as cost/mistpipe.py charges:
-  min(na, 2) x layer_saved, at the backward's start and at the step; actoffload.py ReloadPool).
+  min(na, 2) x layer_saved, at the backward's start and at the step; reload_pool.py ReloadPool).
 - Transient at the step: a fp32 copy of each offloaded gradient chunk, two 16-bit shard buffers.
 
 Overlap
