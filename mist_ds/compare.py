@@ -69,7 +69,7 @@ def prediction_for(plan: Plan, run: RunReport, hardware: str | None = None,
     reason = "--stored"
     if not stored:
         try:
-            name = hardware or profile_for_gpu(run.gpu_name)
+            name = hardware or profile_for_gpu(run.gpu_name, run.host_cpu_cores)
             from mist_ds.cost.plan_predict import predict_as_run
 
             profile = load_hardware(name)

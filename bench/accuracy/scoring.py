@@ -119,9 +119,24 @@ def _worst(errors: list[float | None]) -> float | None:
     return max(known, key=abs) if known else None
 
 
-def hardware_of(run: RunReport, cache: dict[str, HardwareProfile]) -> HardwareProfile:
-    """The shipped profile of the GPU the run reports (one-line ValueError if none)."""
-    name = profile_for_gpu(run.gpu_name)
+def machine_file_cores(run_path: Path) -> int | None:
+    """The CPU count the machine files beside a run recorded (bench/calls/prefix.sh writes `nproc` as
+    the last line of $R/machine.txt; the call's files are committed as machine*.txt next to its runs),
+    when every such file in the run's folder agrees; else None."""
+    counts = set()
+    for path in Path(run_path).parent.glob("machine*.txt"):
+        lines = path.read_text().split()
+        if lines and lines[-1].isdigit():
+            counts.add(int(lines[-1]))
+    return counts.pop() if len(counts) == 1 else None
+
+
+def hardware_of(run: RunReport, cache: dict[str, HardwareProfile], run_path: Path | None = None) -> HardwareProfile:
+    """The shipped profile of the GPU and node kind the run reports (config/profiles.py profile_for_gpu;
+    the node's cores from RunReport.host_cpu_cores, else from the machine files beside the run); one-line
+    ValueError if the GPU has none."""
+    cores = run.host_cpu_cores or (machine_file_cores(run_path) if run_path is not None else None)
+    name = profile_for_gpu(run.gpu_name, cores)
     if name not in cache:
         cache[name] = load_hardware(name)
     return cache[name]
@@ -143,7 +158,7 @@ def host_rejection(plan: Plan, prediction, hw: HardwareProfile, offloads: bool) 
 def score(name: str, source: str, plan_path: Path, run_path: Path, in_sample: tuple[str, ...],
           cache: dict[str, HardwareProfile]) -> Scored:
     plan, run = Plan.load_checked(plan_path, "plan"), RunReport.load_checked(run_path, "run report")
-    hw = hardware_of(run, cache)
+    hw = hardware_of(run, cache, run_path)
     bare = plan.without_prediction()
     pred = predict_as_run(bare, hw, run)
     knobs = knobs_of(plan)

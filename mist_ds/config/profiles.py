@@ -14,15 +14,32 @@ GPU_PROFILES = (("H200", "h200"), ("H100", "h100-sxm-80gb"))
 """(substring of torch's device name, shipped profile): which profile describes a GPU a run reports."""
 
 
-def profile_for_gpu(gpu_name: str) -> str:
+def profile_for_gpu(gpu_name: str, host_cpu_cores: int | None = None) -> str:
     """The shipped hardware profile of a GPU a run reports ('NVIDIA H200' -> 'h200'), or a one-line
-    ValueError when none matches (e.g. a CPU run): then name the profile yourself (--hardware)."""
+    ValueError when none matches (e.g. a CPU run): then name the profile yourself (--hardware).
+    `host_cpu_cores` (RunReport.host_cpu_cores): where the GPU's profile describes another node kind
+    (its host_cpu_cores differ) and a shipped profile of the same card was measured on a node with these
+    cores, that one: the node's host side (CPU Adam rate, host-device copies at once) differs between
+    node kinds of one card (mist_ds/profiles/h200-1gpu-node.json, profiling/README.md)."""
     for pattern, profile in GPU_PROFILES:
         if pattern.lower() in gpu_name.lower():
-            return profile
+            return profile if host_cpu_cores is None else _node_profile(profile, host_cpu_cores)
     known = ", ".join(f"'{pattern}' -> {profile}" for pattern, profile in GPU_PROFILES)
     raise ValueError(f"no shipped hardware profile for GPU '{gpu_name}' (known: {known}); "
                      "pass --hardware NAME|FILE")
+
+
+def _node_profile(card_profile: str, host_cpu_cores: int) -> str:
+    """The shipped profile of `card_profile`'s card measured on a node with `host_cpu_cores` cores, else
+    `card_profile` itself (first in name order when several match)."""
+    card = load_hardware(card_profile)
+    if card.host_cpu_cores == host_cpu_cores:
+        return card_profile
+    for path in sorted(SHIPPED_PROFILES.glob("*.json")):
+        other = HardwareProfile.load_checked(path, "hardware profile")
+        if other.gpu_name == card.gpu_name and other.host_cpu_cores == host_cpu_cores:
+            return other.name
+    return card_profile
 
 
 SHIPPED_PROFILES = Path(__file__).resolve().parents[1] / "profiles"

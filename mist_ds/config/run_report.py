@@ -125,6 +125,11 @@ class RunReport(StrictModel):
     not recorded (every report written before the field existed); those runs used torch's
     save_on_cpu, whose mode follows torch_version (cost/plan_predict.py act_offload_copy_of)."""
 
+    host_cpu_cores: int | None = Field(default=None, ge=1)
+    """Physical CPU cores of the node rank 0 ran on (mist_ds/gpuinfo.py host_cpu_cores, as a profile records
+    them): which node kind's profile re-predicts the run (config/profiles.py profile_for_gpu). None in reports
+    written before 2026-12-01 05:00 UTC; bench/accuracy/scoring.py then reads the machine file beside the run."""
+
     d2h_queue_blocks: int | None = Field(default=None, ge=0)
     """mistpipe runs that offload activations: how many offloaded blocks' copies to the host the engine let
     be in flight (runtime/mistpipe/actoffload.py; MistpipeConstants.d2h_queue_blocks; 0: unbounded, the

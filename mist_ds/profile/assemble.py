@@ -155,7 +155,10 @@ def _provenance(raw: Raw, fits: list[CollectiveFit], fallback_used: list[str], e
 def assemble_profile(raw: Raw, name: str, fallback: HardwareProfile) -> HardwareProfile:
     """Build a HardwareProfile from raw measurements; gaps are filled from `fallback`, and the
     run-derived terms (config/hardware.py RUN_DERIVED_FIELDS: calibrated from training runs, absent from
-    any raw file) are `fallback`'s, so rebuilding a calibrated profile keeps its calibration."""
+    any raw file) are `fallback`'s, so rebuilding a calibrated profile keeps its calibration. A section
+    not measured (`--sections`) takes all its fields from `fallback`, sample tables included: a profile
+    of a node's host side alone (cpu_adam, copies, interference) keeps the card's GEMM, attention and
+    memory-kernel tables rather than dropping to their scalar rates."""
     meta = raw.get("meta", {})
     used: list[str] = []
 
@@ -166,8 +169,14 @@ def assemble_profile(raw: Raw, name: str, fallback: HardwareProfile) -> Hardware
         return value
 
     matmul_samples, matmul_tflops = _matmul(raw)
+    if not matmul_samples:
+        matmul_samples = pick(None, "matmul_samples")
     att_samples, att_fwd, att_bwd = _attention(raw)
+    if not att_samples:
+        att_samples, att_bwd = pick(None, "attention_samples"), fallback.attention_bwd_tflops
     mem_samples, mem_bw = _memory(raw)
+    if not mem_samples:
+        mem_samples = pick(None, "memory_kernels")
     fits = fit_collectives(raw.get("collectives", []))
     if not any(f.scope == "inter_node" for f in fits):
         used.append("inter-node collectives")
@@ -175,7 +184,10 @@ def assemble_profile(raw: Raw, name: str, fallback: HardwareProfile) -> Hardware
     cpu = tuple(CpuAdamSample(num_threads=r["num_threads"], params_per_s=r["params_per_s"])
                 for r in raw.get("cpu_adam", []))
     interference, inter_note = _interference(raw)
+    if not interference:
+        interference = pick(None, "interference")
     gpu_adam = raw.get("gpu_adam")
+    gpu_adam_rate = gpu_adam["num_params"] / gpu_adam["time_s"] if gpu_adam else pick(None, "gpu_adam_params_per_s")
     kept = {field: getattr(fallback, field) for field in RUN_DERIVED_FIELDS}  # from runs, not the raw file
     return HardwareProfile(**kept,
         name=name, gpu_name=pick(meta.get("card") or None, "gpu_name"),
@@ -194,7 +206,7 @@ def assemble_profile(raw: Raw, name: str, fallback: HardwareProfile) -> Hardware
         pcie_latency_s=pick(copies["h2d"][1] if "h2d" in copies else None, "pcie_latency_s"),
         cpu_adam=cpu or pick(None, "cpu_adam"),
         interference=interference,
-        gpu_adam_params_per_s=(gpu_adam["num_params"] / gpu_adam["time_s"]) if gpu_adam else None,
+        gpu_adam_params_per_s=gpu_adam_rate,
         provenance=_provenance(raw, fits, used, inter_note + _copy_note(copies) + _cpu_note(raw)),
     )
 

@@ -15,7 +15,7 @@ from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
-from mist_ds.gpuinfo import driver_version
+from mist_ds.gpuinfo import driver_version, host_cpu_cores
 
 LOCAL_SECTIONS = ("matmul", "layers", "attention", "memory")
 NODE_SECTIONS = ("collectives", "copies", "interference")
@@ -49,7 +49,7 @@ def collect_meta(env: Env, cuda: bool, host_memory_gib: float | None, command: s
     meta: dict[str, Any] = {
         "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%MZ"), "command": command,
         "world_size": env.world, "local_world_size": env.local_world, "quick": quick,
-        "host_cpu_cores": psutil.cpu_count(logical=False) or os.cpu_count() or 1,
+        "host_cpu_cores": host_cpu_cores(),
         "host_memory_bytes": int(host_memory_gib * 2**30) if host_memory_gib else psutil.virtual_memory().total,
         "card": "", "driver": "", "gpu_memory_bytes": None, "section_wall_s": {},
     }

@@ -18,7 +18,7 @@ import torch
 import torch.distributed as dist
 
 from mist_ds.config import HardwareProfile, Plan, RunReport
-from mist_ds.gpuinfo import driver_version
+from mist_ds.gpuinfo import driver_version, host_cpu_cores
 from mist_ds.runtime.host_saves import activation_offload_copy
 from mist_ds.runtime.measure import NodeMemoryMonitor, merge_nodes, peak_rss_bytes, throughput, timing_stats
 from mist_ds.runtime.mistpipe.actoffload import recorded_queue_blocks
@@ -99,7 +99,7 @@ def _base(plan: Plan, steps: int, warmup: int, precision: str) -> dict:
                 deepspeed_version=deepspeed.__version__, num_steps=steps,
                 num_warmup_steps=min(warmup, steps), precision=precision,
                 date_utc=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-                driver_version=driver_version() if torch.cuda.is_available() else "",
+                driver_version=driver_version() if torch.cuda.is_available() else "", host_cpu_cores=host_cpu_cores(),
                 cuda_alloc_conf=os.environ.get("PYTORCH_CUDA_ALLOC_CONF", ""),
                 activation_offload_copy=activation_offload_copy(plan), d2h_queue_blocks=recorded_queue_blocks(plan))
 

@@ -67,6 +67,25 @@ def test_score_uses_the_runs_gpu_and_the_current_model(tmp_path):
     assert row.predicted_s == pytest.approx(pair["pred"].iteration_time_s) and row.host_error is None
 
 
+def test_a_run_is_scored_on_the_profile_of_its_node(tmp_path):
+    """RunReport.host_cpu_cores picks the node kind's profile; an older report takes its cores from the
+    machine files beside it, and machine files that disagree leave the card's profile."""
+    name = "g13-1g-c24-s2048-z1-off1-mb2"
+    write_pair(tmp_path, name)
+    plan_path, run_path = tmp_path / f"{name}.plan.json", tmp_path / f"{name}.run.json"
+    assert score(name, "suite", plan_path, run_path, (), {}).hardware == "h200"
+    (tmp_path / "machine_S1.txt").write_text("0, NVIDIA H200, 580, 143771 MiB\nTue Dec 1\ntorch x\n16\n")
+    row = score(name, "suite", plan_path, run_path, (), {})
+    assert row.hardware == "h200-1gpu-node"
+    run = RunReport.load(run_path)
+    pred = predict_plan(to_plan(CASES[name].knobs), load_hardware("h200-1gpu-node"), EAGER)
+    assert row.predicted_s == pytest.approx(pred.iteration_time_s)
+    (tmp_path / "machine_S2.txt").write_text("0, NVIDIA H200\n32\n")
+    assert score(name, "suite", plan_path, run_path, (), {}).hardware == "h200"
+    run.model_copy(update={"host_cpu_cores": 16}).save(run_path)
+    assert score(name, "suite", plan_path, run_path, (), {}).hardware == "h200-1gpu-node"
+
+
 def test_predicted_reserved_memory_is_cut_at_the_cap():
     hw = load_hardware("h200").model_copy(update={"allocator_cache_fraction": 0.1})
     assert hw.reserved_bytes(50 * 2**30, 78 * 2**30) == 55 * 2**30

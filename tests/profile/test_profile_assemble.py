@@ -68,6 +68,23 @@ def test_empty_raw_is_all_fallback_and_says_so():
     assert "matmul_tflops" in hw.provenance.notes and "boom" in hw.provenance.notes
 
 
+def test_host_sections_alone_keep_the_cards_tables():
+    """`--sections cpu_adam,copies` on another node of the same card: the GEMM, attention, memory-kernel
+    tables, GPU Adam rate and interference come from the fallback, and the notes say so."""
+    raw = synthetic_raw(num_gpus=1, interference=False)
+    host_only = {k: raw[k] for k in ("meta", "copies", "cpu_adam")}
+    hw = assemble_profile(host_only, "host", FALLBACK)
+    assert hw.matmul_samples == FALLBACK.matmul_samples and hw.matmul_samples
+    assert hw.attention_samples == FALLBACK.attention_samples and hw.attention_samples
+    assert hw.attention_bwd_tflops == FALLBACK.attention_bwd_tflops
+    assert hw.memory_kernels == FALLBACK.memory_kernels and hw.memory_kernels
+    assert hw.gpu_adam_params_per_s == FALLBACK.gpu_adam_params_per_s
+    assert hw.interference == FALLBACK.interference
+    assert [s.num_threads for s in hw.cpu_adam] == [1, 2, 4, 8, 16, 32]  # measured, not the fallback's
+    for field in ("matmul_samples", "attention_samples", "memory_kernels", "interference"):
+        assert field in hw.provenance.notes
+
+
 def test_profile_round_trips_through_json(tmp_path):
     hw = assemble_profile(synthetic_raw(), "n", FALLBACK)
     path = tmp_path / "n.json"

@@ -27,6 +27,20 @@ def test_gpu_names_map_to_shipped_profiles(name, profile):
     load_hardware(profile)  # every mapped profile is shipped
 
 
+@pytest.mark.parametrize("cores,profile", [(None, "h200"), (32, "h200"), (16, "h200-1gpu-node"), (7, "h200")])
+def test_a_runs_node_picks_the_profile_of_that_node_kind(cores, profile):
+    """The 1-GPU H200 node (16 cores) has its own shipped profile; a node kind without one takes the card's."""
+    assert profile_for_gpu("NVIDIA H200", cores) == profile
+    assert load_hardware(profile).gpu_name == "NVIDIA H200"
+
+
+def test_compare_predicts_on_the_profile_of_the_node_the_run_reports():
+    plan = CASES["zero1"]
+    pred, source = compare.prediction_for(plan, run_of(plan, host_cpu_cores=16))
+    assert source.endswith("on h200-1gpu-node")
+    assert pred == predict_plan(plan, load_hardware("h200-1gpu-node"), EAGER)
+
+
 def test_an_unknown_gpu_is_a_one_line_error():
     with pytest.raises(ValueError, match="no shipped hardware profile for GPU 'NVIDIA A100") as err:
         profile_for_gpu("NVIDIA A100-SXM4-80GB")
