@@ -22,6 +22,10 @@ WORKLOADS = (  # model, GPUs, global batch, seq len, cap GiB
     ("llama-7b", 2, 32, 4096, 24), ("gpt-13b", 2, 32, 2048, 78), ("gpt-13b", 2, 32, 2048, 40),
     ("llama-7b", 1, 16, 4096, 40), ("llama-7b", 1, 16, 4096, 24), ("gpt-6.7b", 2, 32, 2048, 24),
 )
+NODE_WORKLOADS = (  # model, GPUs, global batch, seq len, cap GiB, profile: the 1-GPU node's own (measured in S10)
+    ("llama-2.7b", 1, 16, 4096, 16, "h200-1gpu-node"), ("llama-2.7b", 1, 16, 4096, 24, "h200-1gpu-node"),
+    ("llama-7b", 1, 16, 4096, 40, "h200-1gpu-node"), ("llama-7b", 1, 16, 4096, 24, "h200-1gpu-node"),
+)
 
 
 def summary(plan) -> str:
@@ -54,13 +58,17 @@ def main() -> int:
     parser.add_argument("--out", required=True)
     parser.add_argument("--hardware", default="h200")
     args = parser.parse_args()
+    header = ["| model | GPUs | batch | seq | cap GiB | stock s | stock plan | mistpipe s | mistpipe plan | predicted |",
+              "|---|---|---|---|---|---|---|---|---|---|"]
     lines = ["# Where the search predicts mistpipe beats stock DeepSpeed", "",
              f"`python bench/engine/where_wins.py --out {args.out}` (profile {args.hardware}); predicted s/iter of each"
-             " executor's best plan. Predictions only: the measured pairs are in README.md.", "",
-             "| model | GPUs | batch | seq | cap GiB | stock s | stock plan | mistpipe s | mistpipe plan | predicted |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             " executor's best plan. Predictions only: the measured pairs are in README.md.", "", *header]
     for w in WORKLOADS:
         lines.append(row(*w, args.hardware))
+        print(lines[-1], flush=True)
+    lines += ["", "On the 1-GPU H200 node's own profile (`h200-1gpu-node`: its host side, measured there):", "", *header]
+    for *w, profile in NODE_WORKLOADS:
+        lines.append(row(*w, profile))
         print(lines[-1], flush=True)
     Path(args.out).write_text("\n".join(lines) + "\n")
     return 0
