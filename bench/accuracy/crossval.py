@@ -299,7 +299,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--terms", default=",".join(TIME_TERMS), help="time terms to fit (default: all six)")
     parser.add_argument("--start", default="shipped", choices=("shipped", "uncalibrated"),
                         help="profile values the fit starts from (module docstring)")
-    parser.add_argument("--hardware", default="h200", help="shipped profile; runs on other GPUs are left out")
+    parser.add_argument("--hardware", default="h200",
+                        help="shipped profile; runs scored on another (another GPU or node kind) are left out")
     parser.add_argument("--seed", type=int, default=0, help="seed of random:K")
     parser.add_argument("--jobs", type=int, default=1, help="folds fitted in parallel processes")
     parser.add_argument("--json", action="store_true", help="print the JSON instead of the text summary")

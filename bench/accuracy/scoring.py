@@ -131,7 +131,8 @@ def machine_file_cores(run_path: Path) -> int | None:
     return counts.pop() if len(counts) == 1 else None
 
 
-def hardware_of(run: RunReport, cache: dict[str, HardwareProfile], run_path: Path | None = None) -> HardwareProfile:
+def hardware_of(run: RunReport, cache: dict[str, HardwareProfile],
+                run_path: Path | None = None) -> HardwareProfile:
     """The shipped profile of the GPU and node kind the run reports (config/profiles.py profile_for_gpu;
     the node's cores from RunReport.host_cpu_cores, else from the machine files beside the run); one-line
     ValueError if the GPU has none."""

@@ -58,15 +58,16 @@ def main() -> int:
     parser.add_argument("--out", required=True)
     parser.add_argument("--hardware", default="h200")
     args = parser.parse_args()
-    header = ["| model | GPUs | batch | seq | cap GiB | stock s | stock plan | mistpipe s | mistpipe plan | predicted |",
-              "|---|---|---|---|---|---|---|---|---|---|"]
+    header = ["| model | GPUs | batch | seq | cap GiB | stock s | stock plan | mistpipe s | mistpipe plan "
+              "| predicted |", "|---|---|---|---|---|---|---|---|---|---|"]
     lines = ["# Where the search predicts mistpipe beats stock DeepSpeed", "",
              f"`python bench/engine/where_wins.py --out {args.out}` (profile {args.hardware}); predicted s/iter of each"
              " executor's best plan. Predictions only: the measured pairs are in README.md.", "", *header]
     for w in WORKLOADS:
         lines.append(row(*w, args.hardware))
         print(lines[-1], flush=True)
-    lines += ["", "On the 1-GPU H200 node's own profile (`h200-1gpu-node`: its host side, measured there):", "", *header]
+    lines += ["", "On the 1-GPU H200 node's own profile (`h200-1gpu-node`: its host side, measured there):", "",
+              *header]
     for *w, profile in NODE_WORKLOADS:
         lines.append(row(*w, profile))
         print(lines[-1], flush=True)

@@ -128,7 +128,7 @@ class RunReport(StrictModel):
     host_cpu_cores: int | None = Field(default=None, ge=1)
     """Physical CPU cores of the node rank 0 ran on (mist_ds/gpuinfo.py host_cpu_cores, as a profile records
     them): which node kind's profile re-predicts the run (config/profiles.py profile_for_gpu). None in reports
-    written before 2026-12-01 05:00 UTC; bench/accuracy/scoring.py then reads the machine file beside the run."""
+    written before 2026-12-01 04:31 UTC; bench/accuracy/scoring.py then reads the machine files beside the run."""
 
     d2h_queue_blocks: int | None = Field(default=None, ge=0)
     """mistpipe runs that offload activations: how many offloaded blocks' copies to the host the engine let

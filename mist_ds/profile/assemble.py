@@ -187,7 +187,7 @@ def assemble_profile(raw: Raw, name: str, fallback: HardwareProfile) -> Hardware
     if not interference:
         interference = pick(None, "interference")
     gpu_adam = raw.get("gpu_adam")
-    gpu_adam_rate = gpu_adam["num_params"] / gpu_adam["time_s"] if gpu_adam else pick(None, "gpu_adam_params_per_s")
+    gpu_adam_rate = (gpu_adam["num_params"] / gpu_adam["time_s"]) if gpu_adam else pick(None, "gpu_adam_params_per_s")
     kept = {field: getattr(fallback, field) for field in RUN_DERIVED_FIELDS}  # from runs, not the raw file
     return HardwareProfile(**kept,
         name=name, gpu_name=pick(meta.get("card") or None, "gpu_name"),

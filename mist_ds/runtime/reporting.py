@@ -99,7 +99,8 @@ def _base(plan: Plan, steps: int, warmup: int, precision: str) -> dict:
                 deepspeed_version=deepspeed.__version__, num_steps=steps,
                 num_warmup_steps=min(warmup, steps), precision=precision,
                 date_utc=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-                driver_version=driver_version() if torch.cuda.is_available() else "", host_cpu_cores=host_cpu_cores(),
+                driver_version=driver_version() if torch.cuda.is_available() else "",
+                host_cpu_cores=host_cpu_cores(),
                 cuda_alloc_conf=os.environ.get("PYTORCH_CUDA_ALLOC_CONF", ""),
                 activation_offload_copy=activation_offload_copy(plan), d2h_queue_blocks=recorded_queue_blocks(plan))
 

@@ -12,8 +12,8 @@ import torch
 
 from mist_ds import compare
 from mist_ds.config import Plan, RunReport, kernel_picks
-from mist_ds.gpuinfo import host_cpu_cores
 from mist_ds.config.run_report import KERNEL_KEYS
+from mist_ds.gpuinfo import host_cpu_cores
 from mist_ds.runtime import build, kernels as K, loss as L
 from mist_ds.runtime.reporting import merge_kernels
 
