@@ -6,7 +6,9 @@
 
 Runs: every pair `make accuracy` scores (bench/accuracy/report.py collect + scored: the suite, older,
 parity, engine and plan-quality pairs, less the runs without expandable segments and the plans the
-search now rejects) that finished ('ok') on the GPU of --hardware. Each fold fits the time terms with
+search now rejects) that finished ('ok') on the GPU of --hardware; a run scored on the profile of another
+node kind of that card (h200-1gpu-node) is predicted on that profile with the fold's fitted run-derived
+terms (mist_ds/calibration/runs.py RunPair.node). Each fold fits the time terms with
 mist_ds.calibration.calibrate (what `python -m mist_ds.calibrate` runs) on its training runs only,
 then re-predicts its test runs with the fitted profile and the current cost model. Splits: `gpus`
 (fit on the runs of one GPU count, test the others), `family` (leave one strategy family out),
@@ -73,18 +75,24 @@ class Fold:
 
 def load_runs(suite: Path, results: Path, hardware: str) -> tuple[list[Run], list[str]]:
     """The runs report.py scores (collect + scored) that finished on `hardware`'s GPU, and
-    'name: why' for the scored ones left out."""
+    'name: why' for the scored ones left out. A run scored on another node kind's profile of the same
+    card (h200-1gpu-node beside h200) joins with that profile as its node (RunPair.node: its measured
+    host side, the fold's fitted terms)."""
     rows, _ = collect(suite, results)
+    card = load_hardware(hardware)
+    nodes = {name: load_hardware(name) for name in {row.hardware for row in rows}}
     runs, left = [], []
     for row in scored(rows):
-        if row.hardware != hardware or row.measured_s is None:
-            left.append(f"{row.name}: " + (f"ran on {row.hardware}" if row.hardware != hardware
+        same_card = nodes[row.hardware].gpu_name == card.gpu_name
+        if not same_card or row.measured_s is None:
+            left.append(f"{row.name}: " + (f"ran on {row.hardware}" if not same_card
                                            else f"status {row.status}, no time"))
             continue
         plan, run = Path(row.plan_path), Path(row.run_path)
         plan, run = (p if p.is_absolute() else ROOT / p for p in (plan, run))
         pair = RunPair(row.name, run, plan, Plan.load_checked(plan, "plan").without_prediction(),
-                       RunReport.load_checked(run, "run report"))
+                       RunReport.load_checked(run, "run report"),
+                       node=nodes[row.hardware] if row.hardware != hardware else None)
         runs.append(Run(pair, row.family, row.workload, pair.plan.cluster.num_gpus))
     return runs, left
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mist_ds.config import HardwareProfile, Plan, PlanPrediction, RunReport
+from mist_ds.config.hardware import RUN_DERIVED_FIELDS
 from mist_ds.config.plan import plan_file_hashes
 from mist_ds.cost.plan_predict import predict_as_run
 
@@ -21,10 +22,16 @@ class RunPair:
     plan: Plan
     """The plan without its stored prediction (the cost model re-predicts it)."""
     run: RunReport
+    node: HardwareProfile | None = None
+    """The profile of the node kind the run ran on, where it is not the calibrated profile's (e.g. the
+    1-GPU H200 node's beside h200): its measured side, with the run-derived terms under fit (predict)."""
 
     def predict(self, hw: HardwareProfile) -> PlanPrediction:
         """The cost model's prediction of the plan as this run ran it (cost/plan_predict.py predict_as_run:
-        its kernels, ZeRO-3 build, mistpipe optimizer path and activation-offload copy mode)."""
+        its kernels, ZeRO-3 build, mistpipe optimizer path and activation-offload copy mode), on `hw`, or
+        on its node's profile carrying `hw`'s run-derived terms (config/hardware.py RUN_DERIVED_FIELDS)."""
+        if self.node is not None and self.node.name != hw.name:
+            hw = self.node.model_copy(update={f: getattr(hw, f) for f in RUN_DERIVED_FIELDS})
         return predict_as_run(self.plan, hw, self.run)
 
 

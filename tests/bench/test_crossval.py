@@ -50,6 +50,22 @@ def test_load_runs_takes_the_reports_finished_runs(loaded):
     assert all(": " in line for line in left)
 
 
+def test_runs_on_another_node_of_the_card_join_on_their_nodes_profile(loaded, hw):
+    """The 1-GPU node's runs are in, each predicted on h200-1gpu-node with the profile's run-derived terms."""
+    from mist_ds.config.hardware import RUN_DERIVED_FIELDS
+    from mist_ds.cost.plan_predict import predict_as_run
+
+    node_runs = [r for r in loaded[0] if r.pair.node is not None]
+    assert node_runs and {r.pair.node.name for r in node_runs} == {"h200-1gpu-node"}
+    assert all(r.pair.node is None for r in subset(loaded[0], ONE_GPU + TWO_GPU))
+    pair = next(r.pair for r in node_runs if r.family == "mistpipe")
+    fitted = hw.model_copy(update={"host_step_overhead_s": 0.05})
+    on_node = pair.node.model_copy(update={f: getattr(fitted, f) for f in RUN_DERIVED_FIELDS})
+    assert pair.predict(fitted) == predict_as_run(pair.plan, on_node, pair.run)
+    assert pair.predict(fitted).iteration_time_s != pair.predict(hw).iteration_time_s  # the fitted term reaches it
+    assert pair.predict(hw) != predict_as_run(pair.plan, hw, pair.run)              # and its node's host side
+
+
 @pytest.mark.parametrize("split", ["gpus", "family", "workload", "random:3"])
 def test_every_split_partitions_the_runs_and_tests_each_once(loaded, split):
     runs = loaded[0]
