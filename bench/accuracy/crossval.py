@@ -250,7 +250,8 @@ def render(data: dict) -> str:
     lines = ["# Cross-validation of the run-derived time terms", "",
              f"Written by `{data['command']}` on {data['date']} (profile {data['profile']}, "
              f"start {data['start']}; {data['runtime_s']:.0f} s).", "",
-             f"{len(data['runs'])} finished runs that `make accuracy` scores on {data['profile']}; each fold fits "
+             f"{len(data['runs'])} finished runs that `make accuracy` scores on {data['profile']} or on the profile "
+             "of another node kind of its card (predicted there, with the fold's fitted terms); each fold fits "
              f"{', '.join(data['terms'])} with `mist_ds.calibration.calibrate` on its training runs only and "
              "re-predicts the test runs with the current cost model. Errors are |predicted / measured - 1| of "
              "the median iteration time. A value in parentheses was not fitted (no training run exercises the "
