@@ -27,6 +27,7 @@ from mist_ds.config.units import GIB
 from mist_ds.emit.launch import SHELL_SAFE_PATH, has_placeholder_hosts
 from mist_ds.emit.report import offload_text, peak_bytes, recompute_text, split_text
 from mist_ds.fileio import MAX_INPUT_BYTES, check_output_folder, write_folder_atomic
+from mist_ds.gpuinfo import hardware_arg
 from mist_ds.request_args import add_request_arguments, check_memory_cap, request_from_args
 from mist_ds.search import enumerate_layouts
 from mist_ds.search.driver import DEFAULT_MEMORY_MARGIN_RATIO
@@ -41,7 +42,8 @@ MAX_MEMORY_MARGIN_RATIO = 0.9
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(prog="python -m mist_ds.autotune", description=__doc__)
     add_request_arguments(parser)
-    parser.add_argument("--hardware", default=DEFAULT_PROFILE, help="profile name or JSON path")
+    parser.add_argument("--hardware", default=DEFAULT_PROFILE,
+                        help=f"profile name or JSON path, or auto: this node's (default {DEFAULT_PROFILE})")
     parser.add_argument("--out", default=None, help="folder for plan.json, ds_config.json, ...")
     parser.add_argument("--top", type=int, default=5, help="how many plans to list")
     parser.add_argument("--memory-margin", type=float, default=DEFAULT_MEMORY_MARGIN_RATIO, metavar="RATIO",
@@ -139,7 +141,7 @@ def _print_table(result: TuneResult, hardware: HardwareProfile, seconds: float, 
     from rich.table import Table
 
     stats, plans = result.stats, result.plans
-    table = Table(title=f"top {len(plans)} plans ({stats.num_layouts} layouts, "
+    table = Table(title=f"top {len(plans)} plans on {hardware.name} ({stats.num_layouts} layouts, "
                         f"{stats.num_strategies} stage strategies, {seconds:.2f} s)")
     right = ("#", "s/iter", "tokens/s", "MFU", "GiB/GPU", "headroom", "tie")
     for column in ("#", "setting", "layers", "recompute", "act offload", *right[1:]):
@@ -278,8 +280,9 @@ def _tune(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     _check_args(args)
     request = request_from_args(args)
-    _check_hardware_arg(args.hardware)
-    hardware = load_hardware(args.hardware)
+    name = hardware_arg(args.hardware)
+    _check_hardware_arg(name)
+    hardware = load_hardware(name)
     check_memory_cap(request, hardware, args.force_memory)
     folder = _output_folder(args, request)
     _check_search_size(request)

@@ -1,4 +1,4 @@
-"""`python -m mist_ds.calibrate RUN.json [RUN.json ...] --hardware NAME|FILE --out PROFILE.json`:
+"""`python -m mist_ds.calibrate RUN.json [RUN.json ...] --hardware NAME|FILE|auto --out PROFILE.json`:
 fit a hardware profile's run-derived terms from your own GPU runs and write the calibrated profile.
 
 Each RUN.json is a RunReport written by `launch/train.py --report`; its plan is NAME.plan.json
@@ -30,6 +30,7 @@ from mist_ds.cli import OneLineParser, run_cli
 from mist_ds.config import HardwareProfile
 from mist_ds.config.profiles import load_hardware
 from mist_ds.config.units import GIB
+from mist_ds.gpuinfo import hardware_arg
 
 NOTE_MARKERS = (" Run-derived terms", " Calibrated (profiling/calibrate.py)")
 """Where an earlier calibration's sentence starts in provenance.notes (replaced, not stacked)."""
@@ -38,7 +39,8 @@ NOTE_MARKERS = (" Run-derived terms", " Calibrated (profiling/calibrate.py)")
 def _parser() -> argparse.ArgumentParser:
     parser = OneLineParser(prog="python -m mist_ds.calibrate", description=__doc__.split("\n\n")[0])
     parser.add_argument("runs", nargs="+", type=Path, help="RunReport JSON files (launch/train.py --report)")
-    parser.add_argument("--hardware", required=True, help="profile to calibrate: shipped name or JSON file")
+    parser.add_argument("--hardware", required=True,
+                        help="profile to calibrate: shipped name or JSON file, or auto: this node's")
     parser.add_argument("--out", required=True, type=Path, help="where to write the calibrated profile")
     parser.add_argument("--plans", type=Path, default=None,
                         help="folder holding NAME.plan.json for each NAME.run.json (default: beside each run)")
@@ -95,13 +97,13 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [t for t in only if t not in TIME_TERMS]
     if unknown or not only:
         raise ValueError(f"--fit {args.fit}: time terms are {', '.join(TIME_TERMS)}")
-    hw = load_hardware(args.hardware)
+    hw = load_hardware(hardware_arg(args.hardware))
     pairs = load_pairs(list(args.runs), args.plans, hw)
     result = calibrate(hw, pairs, only)
     profile = calibrated_profile(hw, result, list(args.runs), args.name or args.out.stem)
     profile.save(args.out)
     print(summary(result))
-    print(f"wrote {args.out}")
+    print(f"wrote {args.out} (calibrated from {hw.name})")
     return 0
 
 

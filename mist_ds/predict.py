@@ -1,4 +1,4 @@
-"""`python -m mist_ds.predict PLAN.json [--hardware NAME|FILE] [--json] [--out DIR]`: the cost model's time
+"""`python -m mist_ds.predict PLAN.json [--hardware NAME|FILE|auto] [--json] [--out DIR]`: the cost model's time
 and memory breakdown of any plan (tuned or hand-written); --out writes the same files autotune writes
 (plan.json with this prediction, ds_config.json, hostfile, launch.sh, report.md, plan.png). The plan's
 request passes autotune's checks (TuneRequest's validators, --memory-gb against the card: --force-memory);
@@ -20,6 +20,7 @@ from mist_ds.config.profiles import DEFAULT_PROFILE, hardware_for_plan
 from mist_ds.config.units import GIB
 from mist_ds.cost import predict_plan
 from mist_ds.emit.report import layer_range
+from mist_ds.gpuinfo import hardware_arg
 from mist_ds.request_args import check_memory_cap
 from mist_ds.search.driver import DEFAULT_MEMORY_MARGIN_RATIO
 
@@ -27,8 +28,8 @@ from mist_ds.search.driver import DEFAULT_MEMORY_MARGIN_RATIO
 def _parser() -> argparse.ArgumentParser:
     parser = OneLineParser(prog="python -m mist_ds.predict", description=__doc__)
     parser.add_argument("plan", help="plan.json written by autotune (or by hand)")
-    parser.add_argument("--hardware", help="profile name or JSON file (default: the plan's "
-                        f"prediction.hardware_name, else {DEFAULT_PROFILE})")
+    parser.add_argument("--hardware", help="profile name or JSON file, or auto: this node's (default: the "
+                        f"plan's prediction.hardware_name, else {DEFAULT_PROFILE})")
     parser.add_argument("--json", action="store_true", help="print a JSON object instead of tables")
     parser.add_argument("--out", default=None, help="also write plan.json (with this prediction), ds_config.json, "
                         "hostfile, launch.sh, report.md and plan.png into this folder")
@@ -46,9 +47,10 @@ def load_plan(path: str) -> Plan:
 
 
 def resolve_hardware(plan: Plan, name: str | None) -> HardwareProfile:
-    """--hardware, else the hardware the plan was predicted for, else the default profile."""
+    """--hardware (auto: this node's profile), else the hardware the plan was predicted for, else the
+    default profile."""
     try:
-        return hardware_for_plan(plan, name)
+        return hardware_for_plan(plan, None if name is None else hardware_arg(name))
     except ValueError as err:
         raise UserError(str(err)) from None
 

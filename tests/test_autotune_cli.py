@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from mist_ds import gpuinfo
 from mist_ds.autotune import main
 from tests.helpers import run_in_process
 
@@ -118,4 +119,30 @@ def test_bad_flags_exit_2(tmp_path, args, needle):
     result = autotune([*TUNE, *args, "--out", str(tmp_path / "out")], cwd=tmp_path)
     assert result.returncode == 2 and needle in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists()
+
+
+AUTO = ["--model", "gpt-1.3b", "--gpus-per-node", "1", "--global-batch", "8", "--seq-len", "2048",
+        "--hardware", "auto"]
+
+
+@pytest.mark.parametrize("cores, profile", [(16, "h200-1gpu-node"), (32, "h200")])
+def test_hardware_auto_tunes_on_this_nodes_profile(tmp_path, monkeypatch, cores, profile):
+    monkeypatch.setattr(gpuinfo, "local_gpu_name", lambda: "NVIDIA H200")
+    monkeypatch.setattr(gpuinfo, "host_cpu_cores", lambda: cores)
+    table = autotune(AUTO, cwd=tmp_path)
+    assert table.returncode == 0, table.stderr
+    assert f"plans on {profile} (" in table.stdout and "auto" not in table.stdout
+    summary = json.loads(autotune([*AUTO, "--json"], cwd=tmp_path).stdout)
+    assert {p["plan"]["prediction"]["hardware_name"] for p in summary["plans"]} == {profile}
+
+
+@pytest.mark.parametrize("gpu, fragment", [(None, "no GPU visible"), ("Tesla T4", "'Tesla T4'")])
+def test_hardware_auto_without_a_shipped_profile_exits_2(tmp_path, monkeypatch, gpu, fragment):
+    monkeypatch.setattr(gpuinfo, "local_gpu_name", lambda: gpu)
+    monkeypatch.setattr(gpuinfo, "host_cpu_cores", lambda: 16)
+    result = autotune([*AUTO, "--out", str(tmp_path / "out")], cwd=tmp_path)
+    assert result.returncode == 2 and result.stdout == ""
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert fragment in result.stderr and "python -m mist_ds.profile" in result.stderr
     assert not (tmp_path / "out").exists()

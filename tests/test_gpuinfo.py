@@ -1,9 +1,14 @@
-"""mist_ds.gpuinfo.driver_version reads nvidia-smi's first line, and is empty where nvidia-smi fails."""
+"""mist_ds.gpuinfo: driver_version and local_gpu_name read nvidia-smi's first line (empty / None where it
+fails); hardware_arg resolves `--hardware auto` to the shipped profile of this node's GPU and cores."""
 
 import os
 import stat
+import sys
 
-from mist_ds.gpuinfo import driver_version
+import pytest
+
+from mist_ds import gpuinfo
+from mist_ds.gpuinfo import driver_version, hardware_arg, local_gpu_name
 
 
 def _fake_smi(tmp_path, body: str) -> str:
@@ -24,3 +29,39 @@ def test_failing_or_absent_nvidia_smi_gives_empty(tmp_path, monkeypatch):
     assert driver_version() == ""
     monkeypatch.setenv("PATH", str(tmp_path / "nowhere"))
     assert driver_version() == ""
+
+
+def test_gpu_name_is_nvidia_smis_first_line(tmp_path, monkeypatch):
+    fake = _fake_smi(tmp_path, "printf 'NVIDIA H200\\nNVIDIA H200\\n'")
+    monkeypatch.setenv("PATH", fake + os.pathsep + os.environ["PATH"])
+    assert local_gpu_name() == "NVIDIA H200"
+
+
+def test_no_nvidia_smi_and_no_torch_means_no_gpu(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path / "nowhere"))
+    monkeypatch.setitem(sys.modules, "torch", None)     # import torch raises ImportError
+    assert local_gpu_name() is None
+
+
+def _node(monkeypatch, gpu, cores):
+    monkeypatch.setattr(gpuinfo, "local_gpu_name", lambda: gpu)
+    monkeypatch.setattr(gpuinfo, "host_cpu_cores", lambda: cores)
+
+
+@pytest.mark.parametrize("cores, profile", [(16, "h200-1gpu-node"), (32, "h200"), (64, "h200")])
+def test_auto_is_the_profile_of_this_nodes_card_and_cores(monkeypatch, cores, profile):
+    _node(monkeypatch, "NVIDIA H200", cores)
+    assert hardware_arg("auto") == profile
+
+
+def test_a_named_profile_passes_through_without_looking_at_the_node(monkeypatch):
+    _node(monkeypatch, None, 16)
+    assert hardware_arg("h100-sxm-80gb") == "h100-sxm-80gb"
+
+
+@pytest.mark.parametrize("gpu, fragment", [(None, "no GPU visible"), ("NVIDIA A100-SXM4-80GB", "'NVIDIA A100")])
+def test_auto_without_a_shipped_profile_says_what_to_do(monkeypatch, gpu, fragment):
+    _node(monkeypatch, gpu, 16)
+    with pytest.raises(ValueError, match="--hardware auto") as err:
+        hardware_arg("auto")
+    assert fragment in str(err.value) and "python -m mist_ds.profile" in str(err.value)

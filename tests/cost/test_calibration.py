@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from mist_ds import gpuinfo
 from mist_ds.calibrate import main
 from mist_ds.calibration import calibrate, load_pairs
 from mist_ds.calibration.fit import fit_allocator_fraction, fit_cache_fraction, nnls
@@ -152,6 +153,20 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, case):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("error:")
     assert not (tmp_path / "p.json").exists()
+
+
+@pytest.mark.parametrize("gpu, code", [("NVIDIA H200", 0), (None, 2)])
+def test_hardware_auto_calibrates_this_nodes_profile(tmp_path, capsys, monkeypatch, gpu, code):
+    monkeypatch.setattr(gpuinfo, "local_gpu_name", lambda: gpu)
+    monkeypatch.setattr(gpuinfo, "host_cpu_cores", lambda: 32)
+    out = tmp_path / "p.json"
+    args = [*map(str, run_paths(RUNS[:2])), "--hardware", "auto", "--out", str(out), "--fit", "host_step_overhead_s"]
+    assert exit_code(main, args) == code
+    captured = capsys.readouterr()
+    if code == 0:
+        assert "(calibrated from h200)" in captured.out and HardwareProfile.load(out).gpu_name == "NVIDIA H200"
+    else:
+        assert captured.err.count("\n") == 1 and "no GPU visible" in captured.err and not out.exists()
 
 
 def test_skips_runs_that_did_not_finish():

@@ -8,6 +8,7 @@ import sys
 
 import pytest
 
+from mist_ds import gpuinfo
 from mist_ds.config import Plan, get_preset
 from mist_ds.emit.outputs import OUTPUT_FILES
 from mist_ds.predict import main
@@ -64,6 +65,17 @@ def test_bad_plans_are_one_line_errors(tmp_path, capsys, content, fragment):
     captured = capsys.readouterr()
     assert captured.out == ""
     assert fragment in captured.err and captured.err.count("\n") == 1
+
+
+def test_hardware_auto_predicts_on_this_nodes_profile(plan_path, capsys, monkeypatch):
+    monkeypatch.setattr(gpuinfo, "local_gpu_name", lambda: "NVIDIA H200")
+    monkeypatch.setattr(gpuinfo, "host_cpu_cores", lambda: 16)
+    assert main([str(plan_path), "--hardware", "auto", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["hardware_name"] == "h200-1gpu-node"
+    monkeypatch.setattr(gpuinfo, "local_gpu_name", lambda: None)
+    assert main([str(plan_path), "--hardware", "auto"]) == 2
+    err = capsys.readouterr().err
+    assert "no GPU visible" in err and err.count("\n") == 1
 
 
 def test_unknown_hardware_is_a_one_line_error(plan_path, capsys):
