@@ -302,7 +302,9 @@ def render(all_rows: list[Scored], unscored: list[str]) -> str:
     lines += [f"| {goal} | {now} | {'yes' if met else '**no**'} |" for goal, now, met in targets(overall, corr)]
     lines += ["", "## By family", ""] + family_rows(rows)
     lines += ["", "## Rank correlation per workload (>= 4 distinct plans that ran)", "",
-              "A plan (a plan file with one kernel set) run more than once counts once, at its median measured time.",
+              "A plan file counts once, under the kernel set of its first run, at the median measured time of its "
+              "runs under that set; its runs under other kernel sets compare kernels across machine calls and are "
+              "scored, not ranked (bench/accuracy/scoring.py rank_correlations).",
               "", "| workload | plans | runs | Spearman |", "|---|---|---|---|"]
     lines += [f"| {w} | {c['plans']} | {c['runs']} | {_rho(c['spearman'])} |"
               for w, c in corr.items()] or ["| (none yet) | | | |"]

@@ -34,7 +34,7 @@ from mist_ds.config import HardwareProfile, Plan, RunReport
 from mist_ds.config.profiles import load_hardware
 from mist_ds.config.request import HostLimits
 from mist_ds.config.units import GIB
-from mist_ds.cost.kernel_set import KernelSet
+from mist_ds.cost.kernel_set import EAGER, KernelSet
 from mist_ds.cost.plan_predict import act_offload_copy_of, predict_as_run, stock_act_offload
 from mist_ds.cost.reserved import predicted_reserved_bytes
 from mist_ds.emit.host import node_need_bytes
@@ -71,6 +71,14 @@ class Scored:
     kernels: str = "not recorded"
     """The kernels the run recorded (mist_ds.compare.kernel_summary of RunReport.kernels), or
     'not recorded' for a run older than that record."""
+    kernel_set: str = EAGER.summary()
+    """The kernel set its prediction is made for (run_kernels: an empty record is the eager set; an op
+    recorded 'none' keeps the default), as KernelSet.summary() names it (rank_correlations)."""
+    plan_id: str = ""
+    """Content hash of the plan without its prediction: copies of one plan file in several folders
+    (a plan re-run under other kernels) are one plan (rank_correlations)."""
+    date_utc: str = ""
+    """RunReport.date_utc of the run (when it started; rank_correlations takes a plan's first run)."""
     zero_init: bool | None = None
     """RunReport.zero_init of the run (None: not recorded, the whole-model build): the ZeRO-3
     start-up term its prediction used (cost/memory.py, Build)."""
@@ -189,7 +197,9 @@ def score(name: str, source: str, plan_path: Path, run_path: Path, in_sample: tu
         mem_error_allocated=_worst([rel_error(m["predicted_bytes"], m["allocated_bytes"]) for m in memory]) if ok else None,
         host_predicted_bytes=host_pred, host_measured_bytes=host_meas,
         host_error=rel_error(host_pred, host_meas), error_message=run.error_message,
-        kernels=kernel_summary(run.kernels), zero_init=run.zero_init,
+        kernels=kernel_summary(run.kernels), kernel_set=run_kernels(run).summary(), date_utc=run.date_utc,
+        plan_id=bare.content_hash(),
+        zero_init=run.zero_init,
         act_offload_copy=act_offload_copy_of(run.activation_offload_copy, run.torch_version)
         if stock_act_offload(plan) else None, rejected=host_rejection(plan, pred, hw, offload),
         unreleased_bytes=unreleased_at_oom(run.status, run.error_message),
@@ -268,14 +278,29 @@ def summary(rows: list[Scored]) -> dict:
 
 def rank_correlations(rows: list[Scored], min_plans: int = 4) -> dict[str, dict]:
     """Spearman of predicted vs measured time per workload with >= min_plans distinct plans that ran.
-    A plan is a plan file run with one kernel set (one prediction); its repeats (bench/accuracy/repeats.py)
-    are one point at their median measured time: they measure the machine's spread, not the ranking,
-    and as separate points their equal predictions tie against unequal measurements."""
-    by: dict[str, dict[tuple[str, float], list[float]]] = {}
+    A plan (Scored.plan_id: copies of one plan file are one plan) is one point, under the kernel set of
+    its first run (the run it was committed for): the search ranks plans, not kernel sets. A plan's later
+    runs under other sets compare kernels (bench/results/runtime/fastest_1g/, swiglu_1g_S11/) across
+    machine calls whose machines differ by more than the sets do (swiglu_1g_S11/README.md: one plan and
+    set 3.5% apart in two calls, the sets 1.5-2% apart within one): scored for their errors, not ranked.
+    Its runs under that set (repeats, bench/accuracy/repeats.py) are one point at their median measured
+    time: they measure the machine's spread, not the ranking, and as separate points their equal
+    predictions tie against unequal measurements."""
+    by: dict[str, dict[str, list[Scored]]] = {}
     for row in rows:
         if row.measured_s is not None:
-            by.setdefault(row.workload, {}).setdefault((row.plan_path, row.predicted_s), []).append(row.measured_s)
-    return {name: {"plans": len(plans), "runs": sum(map(len, plans.values())),
-                   "spearman": spearman([predicted for _, predicted in plans],
-                                        [statistics.median(times) for times in plans.values()])}
-            for name, plans in sorted(by.items()) if len(plans) >= min_plans}
+            by.setdefault(row.workload, {}).setdefault(row.plan_id or row.plan_path, []).append(row)
+    out = {}
+    for name, plans in sorted(by.items()):
+        points = [_plan_point(runs) for runs in plans.values()]
+        if len(points) >= min_plans:
+            out[name] = {"plans": len(points), "runs": sum(n for *_, n in points),
+                         "spearman": spearman([p for p, _, _ in points], [m for _, m, _ in points])}
+    return out
+
+
+def _plan_point(runs: list[Scored]) -> tuple[float, float, int]:
+    """(predicted, median measured, run count) of one plan file under the kernel set of its first run."""
+    kernel_set = min(runs, key=lambda r: r.date_utc).kernel_set
+    same = [r for r in runs if r.kernel_set == kernel_set]
+    return same[0].predicted_s, statistics.median(r.measured_s for r in same), len(same)

@@ -138,9 +138,20 @@ def test_rank_correlation_needs_four_plans_of_one_workload(tmp_path):
     rows += [replace(plan, measured_s=plan.measured_s * 0.1), replace(plan, measured_s=plan.measured_s * 0.12)]
     medians = [plan.measured_s * 0.12 if i == slowest else rows[i].measured_s for i in range(4)]
     corr = rank_correlations(rows)
-    assert list(corr.values()) == [{"plans": 4, "runs": 6, "spearman": pytest.approx(
-        spearman([r.predicted_s for r in rows[:4]], medians))}]
-    assert list(corr.values())[0]["spearman"] < 0.9  # the fast repeats moved that plan's rank
+    (only,) = corr.values()
+    assert (only["plans"], only["runs"]) == (4, 6)
+    assert only["spearman"] == pytest.approx(spearman([r.predicted_s for r in rows[:4]], medians))
+    assert only["spearman"] < 0.9  # the fast repeats moved that plan's rank
+    # a later run of a plan under another kernel set is scored, not ranked: the plan stays one point
+    # under the set of its first run (runs without a record: the eager set, dated by their report)
+    later = replace(rows[0], kernel_set="norm torch, activation liger, rope compile, loss liger",
+                    date_utc="9999", predicted_s=rows[0].predicted_s * 0.5, measured_s=rows[0].measured_s * 2)
+    assert rank_correlations(rows + [later]) == corr
+    # and a plan first run under another set is ranked by that run alone
+    earlier = replace(later, date_utc="")
+    runs_of_first = sum(r.plan_path == rows[0].plan_path for r in rows)
+    (moved,) = rank_correlations(rows + [earlier]).values()
+    assert moved["runs"] == 6 - runs_of_first + 1
 
 
 def test_provenance_names_the_calibration_run():
