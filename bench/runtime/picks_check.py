@@ -4,11 +4,14 @@
 benchmark measured (ops_bench.pick) and of the loss at tp = 1 and at tp > 1 (the fastest LM head +
 loss within MAX_LOSS_BYTES_PER_LOGIT, summed over the measured heads; tp > 1 leaves out Liger,
 which has no vocab-parallel variant within that budget). `disagreements(result)` lists where the
-committed defaults differ. gpu_bench.py prints it after every run; tests/runtime/test_kernel_picks.py
+committed defaults differ; `committed_measurement` is the result they follow. gpu_bench.py prints it after every run; tests/runtime/test_kernel_picks.py
 holds the committed defaults to the committed measurement.
 """
 
 from __future__ import annotations
+
+import json
+from pathlib import Path
 
 from bench.runtime import ops_bench
 from mist_ds.config import kernel_picks
@@ -48,6 +51,14 @@ def measured_picks(result: dict) -> dict[str, str | None]:
         picks["loss_tp1"] = loss_pick(result["loss"], 1)
         picks["loss_tp2"] = loss_pick(result["loss"], 2)
     return picks
+
+
+def committed_measurement(root: Path) -> dict:
+    """The committed measurement the defaults follow: the element-wise ops of
+    kernel_picks.OPS_MEASUREMENT_FILE and the loss of kernel_picks.MEASUREMENT_FILE (under `root`)."""
+    ops = json.loads((root / kernel_picks.OPS_MEASUREMENT_FILE).read_text())
+    main = json.loads((root / kernel_picks.MEASUREMENT_FILE).read_text())
+    return {"ops": ops["ops"], "loss": main["loss"]}
 
 
 def committed_pick(key: str) -> str:

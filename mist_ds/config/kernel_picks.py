@@ -5,18 +5,21 @@ The one place that holds these choices. The runtime resolves its 'auto' kernels 
 own block) and the cost model (which counts the passes and saved tensors of what runs) agree. CPU
 tensors always take the eager torch path ('torch' element-wise ops, the 'chunked' loss).
 
-Measurement: MEASUREMENT_FILE, 1x NVIDIA H200 (driver 580.159.04), torch 2.11.0+cu130,
-liger-kernel 0.8.5, `python3 bench/runtime/gpu_bench.py --out ... --budget-s 125`; milliseconds of
+Element-wise ops: OPS_MEASUREMENT_FILE, 1x NVIDIA H200 (driver 580.159.04), torch 2.11.0+cu130,
+liger-kernel 0.8.5, `python3 bench/runtime/gpu_bench.py --sections ops --budget-s 110`; milliseconds of
 forward + backward at seq 4096 for micro-batch 1 / 2 / 4 (ops: llama-7b, LayerNorm gpt-6.7b):
-  RMSNorm    torch 0.21 / 0.29 / 0.49   compile 0.66 / 0.58 / 0.70                   -> torch
-  LayerNorm  torch 0.25 / 0.33 / 0.53   compile 0.59 / 0.71 / 0.82  liger 0.78 / 0.72 / 0.79 -> torch
-  SwiGLU     torch 0.83 / 1.63 / 3.17   compile 0.80 / 1.18 / 1.60                   -> compile
-  RoPE q+k   torch 1.28 / 2.39 / 4.65   compile 0.91 / 1.25 / 1.67                   -> compile
-(compile wins SwiGLU and RoPE at micro-batch 1 too, so the pick does not depend on the micro-batch).
-Liger's RMSNorm, SwiGLU and RoPE have no numbers in that file: its SwiGLU call failed on 3-D input
-and the benchmark recorded the error for all three (both fixed since); until a run measures them,
-they are not picked. tests/runtime/test_kernel_picks.py re-derives every pick from the file.
-LM head + loss, forward + backward (llama-7b head: micro-batch 2 x 4096 tokens, vocab 32000;
+  RMSNorm    torch 0.18 / 0.26 / 0.51   compile 0.70 / 0.57 / 0.75  liger 0.69 / 0.97 / 0.95 -> torch
+  LayerNorm  torch 0.26 / 0.33 / 0.48   compile 0.83 / 1.06 / 0.80  liger 0.92 / 0.84 / 0.96 -> torch
+  SwiGLU     torch 0.84 / 1.58 / 3.10   compile 0.81 / 1.25 / 1.72  liger 0.54 / 0.93 / 1.38 -> liger
+  RoPE q+k   torch 1.48 / 2.63 / 5.01   compile 0.68 / 0.95 / 1.10  liger 0.70 / 0.82 / 1.37 -> compile
+(bench/runtime/ops_bench.py pick: the fastest summed over the micro-batches). In a training step
+(bench/results/runtime/swiglu_1g_S11/, 1x H200, the 1-GPU llama-2.7b plan-quality winner, same call)
+Liger's SwiGLU made the iteration 2.0% faster than the compiled one (2.457 / 2.445 vs 2.492 / 2.509
+s/iter). The compiled RoPE stays: it runs on the fused q|k|v projection (runtime/kernels.py
+torch_qkv_rope) without the copies Liger's needs. tests/runtime/test_kernel_picks.py re-derives every
+pick from the files. Where liger-kernel is not importable, 'auto' SwiGLU runs CUDA_WITHOUT_LIGER's.
+LM head + loss (MEASUREMENT_FILE, `python3 bench/runtime/gpu_bench.py --out ... --budget-s 125`),
+forward + backward (llama-7b head: micro-batch 2 x 4096 tokens, vocab 32000;
 gpt-1.3b head: 8 x 2048, vocab 50304), ms and loss bytes per logit:
   fp32 11.29 / 22.57 (12 B)  chunked 14.47 / 33.13 (2 B)  chunked_compile 10.14 / 26.11 (2 B)
   liger 9.28 / 14.82 (2 B: Liger writes the gradient into the logits in forward)
@@ -31,6 +34,9 @@ backend ~1.8x, efficient ~4x slower): the plan's default 'sdpa' (config/plan.py)
 from __future__ import annotations
 
 MEASUREMENT_FILE = "bench/results/runtime/gpu_bench_h200_2026-11-30.json"
+"""The benchmark the loss picks (and the attention note) come from."""
+OPS_MEASUREMENT_FILE = "bench/results/runtime/gpu_bench_ops_h200_2026-11-30T1800.json"
+"""The benchmark the element-wise picks come from (every implementation measured, Liger's included)."""
 AUTO_USES_FASTEST = True
 """Whether 'auto' runs the fastest implementations below (True) or the eager torch ops and the 'chunked'
 loss (False). The cost model follows either (mist_ds/cost/kernel_set.py: the search costs this module's
@@ -57,8 +63,11 @@ def check_elementwise(kernels, allowed: tuple[str, ...]) -> None:
 
 LOSS_IMPLS = ("chunked", "chunked_compile", "liger", "fp32")
 """Loss implementations that can run (runtime/loss.py adds 'auto', which resolves to one)."""
-CUDA_ELEMENTWISE: dict[str, str] = {"norm": "torch", "activation": "compile", "rope": "compile"}
+CUDA_ELEMENTWISE: dict[str, str] = {"norm": "torch", "activation": "liger", "rope": "compile"}
 """Element-wise op -> implementation on CUDA tensors (runtime/kernels.py ELEMENTWISE_IMPLS)."""
+CUDA_WITHOUT_LIGER: dict[str, str] = {"activation": "compile"}
+"""The runner-up for a 'liger' pick, where liger-kernel is not importable (the GPU image lacks it unless
+the wheelhouse carries it: bench/results/runtime/swiglu_1g_S11/README.md)."""
 CUDA_LOSS_TP1 = "liger"
 """Loss on CUDA logits without tensor parallelism, where liger-kernel is installed."""
 CUDA_LOSS = "chunked_compile"
@@ -67,11 +76,15 @@ CPU_LOSS = "chunked"
 """Loss on CPU logits (eager torch)."""
 
 
-def elementwise_impl(op: str, on_cuda: bool, fastest: bool = AUTO_USES_FASTEST) -> str:
-    """The implementation an 'auto' element-wise op runs: the CUDA pick when `fastest`, else 'torch'."""
+def elementwise_impl(op: str, on_cuda: bool, fastest: bool = AUTO_USES_FASTEST, liger_installed: bool = True) -> str:
+    """The implementation an 'auto' element-wise op runs: the CUDA pick when `fastest` (its
+    CUDA_WITHOUT_LIGER runner-up for a 'liger' pick without liger-kernel), else 'torch'."""
     if op not in CUDA_ELEMENTWISE:
         raise ValueError(f"element-wise op must be one of {ELEMENTWISE_OPS}, not {op!r}")
-    return CUDA_ELEMENTWISE[op] if (on_cuda and fastest) else "torch"
+    if not (on_cuda and fastest):
+        return "torch"
+    pick = CUDA_ELEMENTWISE[op]
+    return CUDA_WITHOUT_LIGER[op] if pick == "liger" and not liger_installed else pick
 
 
 def loss_impl(on_cuda: bool, tp: int, liger_installed: bool = True, fastest: bool = AUTO_USES_FASTEST) -> str:

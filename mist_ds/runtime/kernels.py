@@ -103,7 +103,17 @@ def compiled(fn):
 def _resolve(op: str, impl: str, on_cuda: bool) -> str:
     if not on_cuda:
         return "torch"
-    return elementwise_impl(op, True) if impl == "auto" else impl
+    return elementwise_impl(op, True, liger_installed=liger_installed()) if impl == "auto" else impl
+
+
+@functools.cache
+def liger_installed() -> bool:
+    """Liger-Kernel's ops importable (they need Triton: CUDA machines only)."""
+    try:
+        from liger_kernel import ops  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def _pick(op: str, impl: str, x: torch.Tensor) -> str:

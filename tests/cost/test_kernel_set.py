@@ -31,7 +31,7 @@ def bench() -> dict:
 def test_the_default_follows_kernel_picks_and_depends_on_tp_only_through_tp_above_1(monkeypatch, fastest):
     monkeypatch.setattr(kernel_picks, "AUTO_USES_FASTEST", fastest)
     one = runtime_default(1)
-    assert one == (KernelSet(activation="compile", rope="compile", loss="liger") if fastest else EAGER)
+    assert one == (KernelSet(activation="liger", rope="compile", loss="liger") if fastest else EAGER)
     assert all(runtime_default(t) == runtime_default(2) for t in (2, 4, 8, 16, 64))
     assert runtime_default(2).loss == ("chunked_compile" if fastest else "chunked")
     choice = KernelChoice.of(None)

@@ -20,27 +20,37 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_defaults_are_the_fastest_measured():
-    result = json.loads((ROOT / kernel_picks.MEASUREMENT_FILE).read_text())
+    result = picks_check.committed_measurement(ROOT)
     picks = picks_check.measured_picks(result)
     # every op the defaults name was measured, and the measured fastest is the default
     assert {"rmsnorm", "layernorm", "swiglu", "rope", "loss_tp1", "loss_tp2"} <= set(picks)
     assert picks_check.disagreements(result) == []
-    # hand check of the two closest calls in that file (ms, fwd + bwd, llama-7b, mb 1):
-    # SwiGLU compile 0.801 < torch 0.826; RMSNorm torch 0.207 < compile 0.658
+    # hand check of the two closest calls in the ops file (ms, fwd + bwd, llama-7b, mb 1):
+    # SwiGLU liger 0.542 < compile 0.813 < torch 0.840; RMSNorm torch 0.179 < liger 0.685 < compile 0.705
     mb1 = result["ops"]["llama-7b"]["mb1"]
-    assert mb1["swiglu"]["compile"]["time_ms"] < mb1["swiglu"]["torch"]["time_ms"]
-    assert mb1["rmsnorm"]["torch"]["time_ms"] < mb1["rmsnorm"]["compile"]["time_ms"]
+    assert mb1["swiglu"]["liger"]["time_ms"] < mb1["swiglu"]["compile"]["time_ms"] < mb1["swiglu"]["torch"]["time_ms"]
+    assert mb1["rmsnorm"]["torch"]["time_ms"] < mb1["rmsnorm"]["liger"]["time_ms"]
 
 
 def test_a_faster_measured_kernel_is_reported():
-    result = json.loads((ROOT / kernel_picks.MEASUREMENT_FILE).read_text())
+    result = picks_check.committed_measurement(ROOT)
     for mb in ("mb1", "mb2", "mb4"):
         result["ops"]["llama-7b"][mb]["rmsnorm"]["liger"] = {"time_ms": 0.01}
     assert picks_check.disagreements(result) == [
         "rmsnorm: measured fastest 'liger', default 'torch'"]
 
 
-def test_auto_resolves_to_the_picks_on_cuda_only_when_switched_on_and_torch_on_cpu():
+def test_a_liger_pick_falls_back_to_its_runner_up_without_liger_kernel(monkeypatch):
+    assert kernel_picks.elementwise_impl("activation", True, fastest=True) == "liger"
+    assert kernel_picks.elementwise_impl("activation", True, fastest=True, liger_installed=False) == "compile"
+    assert kernel_picks.elementwise_impl("rope", True, fastest=True, liger_installed=False) == "compile"
+    monkeypatch.setattr(K, "liger_installed", lambda: False)
+    assert K.resolved(K.DEFAULT_KERNELS, on_cuda=True)["activation"] == (
+        "compile" if kernel_picks.AUTO_USES_FASTEST else "torch")
+
+
+def test_auto_resolves_to_the_picks_on_cuda_only_when_switched_on_and_torch_on_cpu(monkeypatch):
+    monkeypatch.setattr(K, "liger_installed", lambda: True)  # as on the GPU machines (the wheelhouse)
     eager = dict.fromkeys(kernel_picks.ELEMENTWISE_OPS, "torch")
     on_cuda = kernel_picks.CUDA_ELEMENTWISE if kernel_picks.AUTO_USES_FASTEST else eager
     assert K.resolved(K.DEFAULT_KERNELS, on_cuda=True) == on_cuda
