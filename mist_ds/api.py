@@ -26,6 +26,11 @@ from mist_ds.search.plans import predicted_plan
 # The search keeps this many times the candidate pool under its objective, so the clock's re-ranking
 # can promote a candidate the closed form placed just outside it.
 CANDIDATE_FACTOR = 2
+# ... and as many stock DeepSpeed candidates beside them (search keep_stock), so that honest_order
+# measures every other executor's plans against the stock plans a stock-only search would rank: with
+# both executors searched, mistpipe's per-stage variants of one mesh can otherwise fill the candidate
+# list under the closed form (llama-13b on 2 GPUs at 78 GiB: its 20 best candidates are all mistpipe)
+# and leave no stock plan for a near-tie to fall back on.
 # Plans ranked (and tie-broken) whatever top_k asks for, so that the winner does not depend on how
 # many plans a caller lists (generate.py asks for 1, autotune for 5).
 MIN_POOL = 10
@@ -82,28 +87,42 @@ def moving_parts(plan: Plan) -> int:
             + int(any(s.num_offloaded_layers > 0 for s in plan.stages)))
 
 
-def _tie_break_key(plan: Plan, hardware: HardwareProfile) -> tuple:
-    """Inside a tie group: stock DeepSpeed before another executor (mistpipe has no measured runs
-    yet: config/executors.py), fewer moving parts, then more headroom in whole steps of the model's
-    memory error (at most MAX_HEADROOM_STEPS), then the faster prediction, then more headroom."""
+def _tie_break_key(plan: Plan, hardware: HardwareProfile, stock_s: float, tie_rtol: float) -> tuple:
+    """Inside a tie group: last, a plan of another executor than stock DeepSpeed that is not predicted
+    more than `tie_rtol` faster than `stock_s` (the fastest stock plan ranked), so a stock plan wins
+    every tie it is part of (the cost model's measured record is mostly stock DeepSpeed's:
+    bench/results/accuracy.md, "By family"); then fewer moving parts, then more headroom in whole steps
+    of the model's memory error (at most MAX_HEADROOM_STEPS), then the faster prediction, then more
+    headroom."""
     free = headroom_bytes(plan, hardware) / memory_cap(plan, hardware)
     steps = min(MAX_HEADROOM_STEPS, math.floor(max(free, 0.0) / DEFAULT_MEMORY_MARGIN_RATIO))
-    return (plan.executor != "deepspeed", moving_parts(plan), -steps, plan.prediction.iteration_time_s, -free)
+    time_s = plan.prediction.iteration_time_s
+    near_stock = plan.executor != "deepspeed" and stock_s <= time_s * (1.0 + tie_rtol)
+    return (near_stock, moving_parts(plan), -steps, time_s, -free)
 
 
 def honest_order(plans: Sequence[Plan], hardware: HardwareProfile,
                  tie_rtol: float = MODEL_TIME_ERROR_RATIO) -> tuple[tuple[Plan, ...], tuple[int, ...]]:
     """(plans, tie group per plan): groups in order of predicted time, each holding the fastest plan
     not yet placed and every plan predicted at most `tie_rtol` slower than it (a tie: the model
-    cannot tell them apart); inside a group, _tie_break_key decides. tie_rtol 0: by time alone."""
+    cannot tell them apart); inside a group, _tie_break_key decides. tie_rtol 0: by time alone.
+
+    Against stock DeepSpeed a plan of another executor (mistpipe) so comes first only when it is
+    predicted more than `tie_rtol` faster than every stock plan of `plans`: a group holding a stock
+    plan puts it first (the other executor's plans of the group are within `tie_rtol` of it), and a
+    group faster than every stock plan is anchored on a plan more than `tie_rtol` faster than all of
+    them, which the key puts before its group's plans that are not."""
     remaining = sorted(plans, key=lambda p: p.prediction.iteration_time_s)
+    stock_s = min((p.prediction.iteration_time_s for p in plans if p.executor == "deepspeed"), default=math.inf)
     ordered: list[Plan] = []
     groups: list[int] = []
     while remaining:
         limit = remaining[0].prediction.iteration_time_s * (1.0 + tie_rtol)
         group = [p for p in remaining if p.prediction.iteration_time_s <= limit]
         remaining = remaining[len(group):]
-        ordered += sorted(group, key=lambda p: _tie_break_key(p, hardware)) if tie_rtol > 0 else group
+        if tie_rtol > 0:
+            group.sort(key=lambda p: _tie_break_key(p, hardware, stock_s, tie_rtol))
+        ordered += group
         groups += [groups[-1] + 1 if groups else 1] * len(group)
     return tuple(ordered), tuple(groups)
 
@@ -117,7 +136,7 @@ def tune(request: TuneRequest, hardware: HardwareProfile, *, top_k: int = 5, pro
     pool = max(top_k, MIN_POOL)
     hardware = request.host_profile(hardware)  # --host-memory-gb / --cpu-cores reach the cost model
     result = search(request, hardware, top_k=CANDIDATE_FACTOR * pool, progress=progress, recompute=recompute,
-                    memory_margin_ratio=memory_margin_ratio)
+                    memory_margin_ratio=memory_margin_ratio, keep_stock=CANDIDATE_FACTOR * pool)
     plans, warnings = [], []
     for rank, candidate in enumerate(result.ranked, start=1):
         try:

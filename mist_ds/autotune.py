@@ -158,7 +158,7 @@ def _print_table(result: TuneResult, hardware: HardwareProfile, seconds: float, 
     console.print(f"GiB/GPU: predicted peak per GPU; headroom: GiB of the {stats.memory_cap_bytes / GIB:.1f} GiB cap "
                   f"left free (the search kept >= {stats.memory_margin_ratio:.0%}: --memory-margin); tie: ranks "
                   f"predicted within {result.tie_rtol:.0%} (the model's measured time error) of each other, "
-                  "ordered by fewer moving parts (pipeline, TP, offload), then headroom")
+                  "ordered stock DeepSpeed first, then by fewer moving parts (pipeline, TP, offload), then headroom")
     if out is not None:
         console.print(f"wrote {out}/{{plan.json, ds_config.json, hostfile, launch.sh, report.md, plan.png}}"
                       + (f" and {fallbacks} fallback plan(s) in fallback/" if fallbacks else "")

@@ -72,10 +72,14 @@ class SearchSpace(StrictModel):
     """Allow activation recomputation (per-stage layer count)."""
     max_micro_batch: int = Field(default=64, ge=1, le=MAX_GLOBAL_BATCH)
     """Largest micro-batch size considered."""
-    executors: tuple[ExecutorName, ...] = ("deepspeed",)
-    """Engines the search may propose (config/executors.py). Stock DeepSpeed by default: mist_ds's own
-    pipeline engine ('mistpipe': per-stage ZeRO/offload inside pipelines) has run on CPU only so far, so
-    it is opt-in (autotune --executors deepspeed,mistpipe); searching it also takes several times longer."""
+    executors: tuple[ExecutorName, ...] = ("deepspeed", "mistpipe")
+    """Engines the search may propose (config/executors.py): stock DeepSpeed and mist_ds's own pipeline
+    engine ('mistpipe': per-stage ZeRO/offload), whose search winners ran 1.10-1.69x stock DeepSpeed's in
+    the same call on four H200 workloads (one earlier loss, 0.73x, came from a plan the model then
+    mispredicted by 36%: bench/results/engine/README.md). A mistpipe plan wins only when predicted more
+    than the model's time error faster than every stock plan ranked (mist_ds/api.py honest_order).
+    ("deepspeed",) is the stock-only search (autotune --executors deepspeed). mistpipe trains in bf16
+    only: an fp16 request searches stock DeepSpeed alone."""
 
     @model_validator(mode="after")
     def _some_zero_stage(self) -> SearchSpace:

@@ -160,6 +160,14 @@ class MistpipeStageCostModel(StageCostModel):
         timing = self._mp_time(sizes, t, a)
         return StageCost(**memory, **timing, num_params=sizes["params"])
 
+    def memory(self, args: StageArgs) -> tuple[np.ndarray, np.ndarray]:
+        """(peak_memory_bytes, cpu_memory_bytes) of evaluate(args) without its time terms: the copy
+        windows (mistpipe_windows.py) are most of evaluate's work, and the search's memory screening
+        reads only these two."""
+        a = args.arrays()
+        memory = self._states(self._sizes(a), self._shared_terms(a), a)
+        return memory["peak_memory_bytes"], memory["cpu_memory_bytes"]
+
     def state_floor(self, args: StageArgs) -> tuple[np.ndarray, np.ndarray]:
         """(device, host) bytes no recompute or activation-offload choice goes below: the largest
         phase without activations (with the allocator allowance; the forward/backward phase only adds
@@ -370,6 +378,24 @@ def cost_model_for(executor: str, model, hw, seq_len: int, dtype: str = "bf16", 
     else:
         cls, extra = StageCostModel, {"zero_init": zero_init, "act_offload_copy": act_offload_copy}
     return cls(model, hw, seq_len, dtype, num_nodes, gpus_per_node, attention=attention, kernels=kernels, **extra)
+
+
+def memory_by_executor(stock: StageCostModel, mistpipe: MistpipeStageCostModel, args: StageArgs,
+                       is_mistpipe) -> tuple[np.ndarray, np.ndarray]:
+    """(peak_memory_bytes, cpu_memory_bytes) of evaluate_by_executor, from each model's memory()."""
+    mask = np.asarray(is_mistpipe, bool)
+    if not mask.any():
+        return stock.memory(args)
+    if mask.all():
+        return mistpipe.memory(args)
+    arrays = args.arrays()
+    mask = np.broadcast_to(mask, next(iter(arrays.values())).shape)
+    out = (np.empty(mask.shape), np.empty(mask.shape))
+    for model, rows in ((stock, ~mask), (mistpipe, mask)):
+        got = model.memory(StageArgs(**{k: v[rows] for k, v in arrays.items()}))
+        for target, values in zip(out, got):
+            target[rows] = np.broadcast_to(values, (int(rows.sum()),))
+    return out
 
 
 def evaluate_by_executor(stock: StageCostModel, mistpipe: MistpipeStageCostModel, args: StageArgs,

@@ -40,6 +40,40 @@ def _under_d2h(rt: Rates, d2h_slowdown: float, compute, nccl, h2d) -> np.ndarray
     return wall
 
 
+def distinct_rows(shape, *columns) -> tuple[list[np.ndarray], np.ndarray]:
+    """(the distinct rows of `columns` broadcast to `shape`, one array per column; the index of each
+    flattened row among them). A search's rows repeat few window inputs (they are per block and
+    per setting, not per layer or recompute count: consecutive rows often repeat), and
+    Rates.overlapped_s works row by row, so computing it on the distinct rows gives the same numbers.
+    Runs of equal consecutive rows count once; each column of the runs is coded by its sorted
+    distinct values (a scalar column by 0) and a row by the mixed-radix number of its codes (int64:
+    when that could overflow, every run is its own)."""
+    size = int(np.prod(shape))
+    flats = [np.broadcast_to(np.asarray(c, float), shape).ravel() for c in columns]
+    starts = np.zeros(size, bool)
+    starts[:1] = True
+    for column, flat in zip(columns, flats):
+        if np.ndim(column) > 0:
+            starts[1:] |= flat[1:] != flat[:-1]
+    heads = np.flatnonzero(starts)
+    run = np.cumsum(starts) - 1
+    key = np.zeros(len(heads), np.int64)
+    radix = 1
+    for column, flat in zip(columns, flats):
+        if np.ndim(column) == 0:
+            continue
+        values, code = np.unique(flat[heads], return_inverse=True)
+        radix *= max(len(values), 1)
+        if radix >= 2**62:
+            return [flat[heads] for flat in flats], run
+        key = key * len(values) + code.reshape(-1)
+    _, inverse = np.unique(key, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    first = np.empty(int(inverse.max(initial=-1)) + 1, np.int64)
+    first[inverse] = heads  # any row of each distinct key: they are equal
+    return [flat[first] for flat in flats], inverse[run]
+
+
 def window_walls(rt: Rates, d2h_slowdown: float, groups, d2h_work):
     """(summed wall time, d2h work left) of consecutive groups of copy windows, in the order the
     stage runs them. A group is (count, compute, nccl, h2d) per window: `compute` the compute-stream
@@ -48,12 +82,21 @@ def window_walls(rt: Rates, d2h_slowdown: float, groups, d2h_work):
     d2h rate) is a background copy queue (offloaded activations, gradient sections out): it runs
     beside the windows from the first one until drained, slowing their h2d copies (Mist's
     interference, Rates.overlapped_s); windows after it drains run without it. Within a group the
-    drained point falls between windows: `covered` windows see the queue, the rest do not."""
+    drained point falls between windows: `covered` windows see the queue, the rest do not. Work
+    skipped or shared (the same sums): a group with no window on any row, the queue's fixed point
+    when no row has a queue, and repeated rows (distinct_rows)."""
     total = 0.0
     left = np.asarray(d2h_work, float)
     for count, compute, nccl, h2d in groups:
-        alone = overlapped(rt, compute, nccl, h2d, 0.0)
-        beside = _under_d2h(rt, d2h_slowdown, compute, nccl, h2d)
+        if not np.any(count):
+            continue
+        shape = np.broadcast_shapes(*(np.shape(x) for x in (count, compute, nccl, h2d, left)))
+        keys, inverse = distinct_rows(shape, compute, nccl, h2d)
+        alone = overlapped(rt, *keys, 0.0)[inverse].reshape(shape)
+        if not np.any(left > 0):
+            total = total + count * alone
+            continue
+        beside = _under_d2h(rt, d2h_slowdown, *keys)[inverse].reshape(shape)
         moved = beside / d2h_slowdown  # d2h work one window moves
         covered = np.clip(left / np.maximum(moved, 1e-30), 0.0, count)
         total = total + covered * beside + (count - covered) * alone

@@ -102,6 +102,12 @@ class StageCostModel:
         timing = time_fields(parts, a["grad_accum"], self.hw.host_step_overhead_s)
         return StageCost(**self._memory(terms), **timing, num_params=terms["params"])
 
+    def memory(self, args: StageArgs) -> tuple[np.ndarray, np.ndarray]:
+        """(peak_memory_bytes, cpu_memory_bytes) of evaluate(args), without its time terms (what the
+        search's memory screening reads)."""
+        memory = self._memory(self.terms(args))
+        return memory["peak_memory_bytes"], memory["cpu_memory_bytes"]
+
     def terms(self, args: StageArgs) -> dict[str, np.ndarray]:
         """The raw compiled terms (bytes, FLOPs, volumes; names: cost/memory.py, cost/work.py)."""
         a = args.arrays()

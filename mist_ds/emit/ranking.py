@@ -38,9 +38,10 @@ def ranking_markdown(plans: Sequence[Plan], hardware: HardwareProfile, ranking: 
              "free (`--memory-margin`; the default covers 9 in 10 of the cost model's measured under-predictions of "
              "allocated memory, which decides OOM). Plans "
              f"predicted within {ranking.tie_rtol:.0%} of each other (the model's median measured time error) "
-             "are a tie (same `=N`): the model cannot tell which is faster, so inside a tie fewer moving parts "
-             "(pipeline, tensor parallelism, weight / optimizer / activation offload) rank first, then more "
-             "headroom (in whole steps of the memory error), then the faster prediction.", "",
+             "are a tie (same `=N`): the model cannot tell which is faster, so inside a tie stock DeepSpeed ranks "
+             "before mist_ds's pipeline engine (mistpipe leads only when predicted more than that faster than every "
+             "stock plan), then fewer moving parts (pipeline, tensor parallelism, weight / optimizer / activation "
+             "offload), then more headroom (in whole steps of the memory error), then the faster prediction.", "",
              "| rank | setting | s/iter | peak GiB/GPU | headroom GiB | tie |", "|---|---|---|---|---|---|"]
     marks = _tie_marks(ranking.tie_groups)
     for rank, (plan, mark) in enumerate(zip(plans, marks), start=1):

@@ -7,7 +7,7 @@ import numpy as np
 
 from mist_ds.config import HardwareProfile, TuneRequest
 from mist_ds.cost.memory import ELEM
-from mist_ds.cost.mistpipe import MistpipeStageCostModel, evaluate_by_executor
+from mist_ds.cost.mistpipe import MistpipeStageCostModel, evaluate_by_executor, memory_by_executor
 from mist_ds.cost.clock import slowest_boundary_p2p_s
 from mist_ds.cost.stage import StageCostModel
 from mist_ds.search.space import Layout
@@ -30,6 +30,13 @@ class StageCostAdapter:
         if not np.any(per_stage_memory):
             return self.model.evaluate(args)
         return evaluate_by_executor(self.model, self.mistpipe, args, per_stage_memory)
+
+    def memory(self, args, per_stage_memory=False) -> tuple[np.ndarray, np.ndarray]:
+        """(peak_memory_bytes, cpu_memory_bytes) of evaluate(args, per_stage_memory), without the time
+        terms."""
+        if not np.any(per_stage_memory):
+            return self.model.memory(args)
+        return memory_by_executor(self.model, self.mistpipe, args, per_stage_memory)
 
     @property
     def mistpipe(self) -> MistpipeStageCostModel:

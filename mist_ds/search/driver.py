@@ -121,45 +121,81 @@ def _bounded(screens: list[Screen], num_layers: int) -> list[tuple[float, Screen
 
 
 def _limit(ranked: list[Candidate], top_k: int) -> float:
-    """Time to beat to enter the top-k (with a relative slack so near-ties are still solved)."""
+    """Time to beat to enter the top-k (with a relative slack so near-ties are still solved); -inf
+    for a top-0."""
+    if top_k <= 0:
+        return -INF
     return ranked[top_k - 1].time_s * (1 + TIE_RTOL) if len(ranked) >= top_k else INF
 
 
+class _Leaders:
+    """The top_k candidates, and beside them the keep_stock best stock DeepSpeed ones."""
+
+    def __init__(self, top_k: int, keep_stock: int):
+        self.top_k, self.keep_stock = top_k, keep_stock
+        self.ranked: list[Candidate] = []
+        self.stock: list[Candidate] = []
+
+    def limit(self, layout: Layout | None = None) -> float:
+        """Time a candidate of `layout` must beat to be kept (None: of any layout, the loosest)."""
+        own = _limit(self.ranked, self.top_k)
+        if layout is not None and layout.executor != "deepspeed":
+            return own
+        return max(own, _limit(self.stock, self.keep_stock))
+
+    def add(self, candidate: Candidate) -> None:
+        for kept, size in ((self.ranked, self.top_k),
+                           (self.stock, self.keep_stock if candidate.layout.executor == "deepspeed" else 0)):
+            if size > 0:
+                kept.append(candidate)
+                kept.sort(key=Candidate.sort_key)
+                del kept[size:]
+
+    def result(self) -> list[Candidate]:
+        """The top_k, then the kept stock candidates outside them, in Candidate.sort_key order."""
+        extra = [c for c in self.stock if c not in self.ranked]
+        return sorted(self.ranked + extra, key=Candidate.sort_key)
+
+
 def _rank(adapter, screens: list[Screen], num_layers: int, top_k: int, limits: Limits, mode: str,
-          act_fractions: tuple[float, ...], tick: Callable[[int], None]) -> list[Candidate]:
-    """Branch and bound over layouts by ascending lower bound; exact partition of each survivor."""
+          act_fractions: tuple[float, ...], tick: Callable[[int], None], keep_stock: int = 0) -> list[Candidate]:
+    """Branch and bound over layouts by ascending lower bound; exact partition of each survivor.
+    A stock DeepSpeed layout is also solved while it may enter the keep_stock best stock candidates."""
     queue = _bounded(screens, num_layers)
     tick(len(screens) - len(queue))
-    ranked: list[Candidate] = []
+    leaders = _Leaders(top_k, keep_stock)
     for start in range(0, len(queue), RESOLVE_BATCH):
         window = queue[start:start + RESOLVE_BATCH]
-        # bounds ascend, so the layouts still worth solving are a prefix of the window
-        batch = [(bound, item) for bound, item in window if bound <= _limit(ranked, top_k)]
-        if not batch:
+        # bounds ascend, so nothing after a window whose first bound beats every limit is worth solving
+        batch = [(bound, item) for bound, item in window if bound <= leaders.limit(item.layout)]
+        if window[0][0] > leaders.limit():
             break
-        options = resolve(adapter, [item for _, item in batch], limits, mode, act_fractions,
-                          _limit(ranked, top_k))
+        if not batch:
+            continue
+        options = resolve(adapter, [item for _, item in batch], limits, mode, act_fractions, leaders.limit())
         for (bound, item), opts in zip(batch, options):
             tick(1)
-            limit, lay = _limit(ranked, top_k), item.layout
+            lay = item.layout
+            limit = leaders.limit(lay)
             if bound > limit:
                 continue
             found = best_partition(opts, lay.num_stages, num_layers, lay.grad_accum, limit)
             if found is not None:
-                ranked.append(Candidate(lay, found, found.objective_s))
-                ranked.sort(key=Candidate.sort_key)
-                del ranked[top_k:]
-    return ranked
+                leaders.add(Candidate(lay, found, found.objective_s))
+    return leaders.result()
 
 
 def search(request: TuneRequest, hardware: HardwareProfile, *, top_k: int = 5,
            progress: Progress | None = None, recompute: RecomputeMode | None = None,
-           memory_margin_ratio: float = 0.0, executors: tuple[str, ...] | None = None) -> SearchResult:
+           memory_margin_ratio: float = 0.0, executors: tuple[str, ...] | None = None,
+           keep_stock: int = 0) -> SearchResult:
     """The `top_k` fastest plans for `request` on `hardware` (exact within the search space) whose
-    predicted peak fits the per-GPU cap less `memory_margin_ratio` of it.
+    predicted peak fits the per-GPU cap less `memory_margin_ratio` of it, and with them the
+    `keep_stock` fastest stock DeepSpeed plans that are not among them (those a stock-only search
+    with top_k = keep_stock returns).
 
     recompute: 'tune' (default when allowed), 'all-or-nothing' or 'none'; executors: the engines
-    to search (config/executors.py; default all that train in the request's dtype)."""
+    to search (config/executors.py; default the request's that train in its dtype)."""
     if not 0.0 <= memory_margin_ratio < 1.0:
         raise ValueError(f"memory margin must be in [0, 1), got {memory_margin_ratio}")
     layouts = enumerate_layouts(request, executors)
@@ -181,7 +217,7 @@ def search(request: TuneRequest, hardware: HardwareProfile, *, top_k: int = 5,
     acts = activation_fractions(request)
     screens = screen_layouts(adapter, layouts, num_layers, limits, recompute=mode != "none",
                              act_fractions=acts, progress=advance)
-    ranked = _rank(adapter, screens, num_layers, top_k, limits, mode, acts, advance)
+    ranked = _rank(adapter, screens, num_layers, top_k, limits, mode, acts, advance, keep_stock)
     advance(total)
     floor = None if ranked else memory_floor(screens, num_layers)
     corners = 1 + (mode != "none") + (max(acts) > 0)

@@ -143,11 +143,10 @@ def row_args(adapter, rows: Rows, recompute, act_fraction: float):
     return args, per_stage
 
 
-def cost_rows(adapter, rows: Rows, recompute: np.ndarray, act_fraction: float, limits: Limits,
-              gpu_peak: bool = False):
+def cost_rows(adapter, rows: Rows, recompute: np.ndarray, act_fraction: float, limits: Limits):
     """(stable with p2p, delta, peak, fits) of `rows` at the given recompute counts and activation-
     offload fraction (whole layers: executors.offloaded_layer_count); peak is inf where the host memory
-    cannot hold the offloaded state. `gpu_peak`: also the GPU peak whatever the host."""
+    cannot hold the offloaded state (memory_rows: the memory terms alone)."""
     args, per_stage = row_args(adapter, rows, recompute, act_fraction)
     evaluate = (lambda args: adapter.evaluate(args, per_stage)) if per_stage.any() else adapter.model.evaluate
     cost = evaluate(args)
@@ -162,11 +161,19 @@ def cost_rows(adapter, rows: Rows, recompute: np.ndarray, act_fraction: float, l
     neighbours = (stage > 0).astype(float) + (stage < stages - 1).astype(float)
     # a strategy whose offloaded state overflows the host counts as needing infinite GPU memory
     host_fits = ok.host_memory_fits(cpu, limits.gpus_per_node, limits.host_bytes, limits.host_margin_bytes)
-    device = peak
     peak = np.where(host_fits, peak, np.inf)
-    if gpu_peak:
-        return stable + p2p * neighbours, delta, peak, peak <= limits.gpu_bytes, device
     return stable + p2p * neighbours, delta, peak, peak <= limits.gpu_bytes
+
+
+def memory_rows(adapter, rows: Rows, recompute: np.ndarray, act_fraction: float, limits: Limits):
+    """(peak, fits, GPU peak whatever the host) of `rows` as cost_rows, from the cost models' memory
+    terms alone (StageCostModel.memory): the screening's memory corners read no time."""
+    args, per_stage = row_args(adapter, rows, recompute, act_fraction)
+    memory = adapter.memory(args, per_stage) if per_stage.any() else adapter.model.memory(args)
+    device, cpu = (np.broadcast_to(np.asarray(v, float), (len(rows.index),)) for v in memory)
+    host_fits = ok.host_memory_fits(cpu, limits.gpus_per_node, limits.host_bytes, limits.host_margin_bytes)
+    peak = np.where(host_fits, device, np.inf)
+    return peak, peak <= limits.gpu_bytes, device
 
 
 def all_rows(layouts: list[Layout], num_layers: int, request, which: str = "all") -> tuple[Rows, np.ndarray]:
@@ -196,8 +203,7 @@ def _smallest(adapter, rows: Rows, keys: np.ndarray, size: int, corners, limits:
     peak, fits = np.full(size, np.inf), np.zeros(size, bool)
     per_stage = np.array([lay.per_stage_memory for lay in rows.layouts], bool)[rows.index]
     for counts, act in corners:
-        _, _, corner_peak, corner_fits, gpu_peak = cost_rows(adapter, rows, counts(rows), act, limits,
-                                                             gpu_peak=True)
+        corner_peak, corner_fits, gpu_peak = memory_rows(adapter, rows, counts(rows), act, limits)
         np.minimum.at(peak, keys, corner_peak)
         np.logical_or.at(fits, keys, np.where(per_stage, gpu_peak <= limits.gpu_bytes, corner_fits))
     return peak, fits

@@ -355,3 +355,26 @@ def test_the_bounded_d2h_queue_makes_the_forward_wait_and_holds_its_blocks():
     held = (np.minimum([2, 11], 2) + np.minimum([2, 11], k)) * t["layer_saved"][1]  # reload slabs + queue
     assert np.allclose(cost.activations_bytes - held, model._shared_terms(
         middle_stage(layers=16, micro=1, accum=8, r=1, na=np.array([2, 11])).arrays())["activations"])
+
+
+def test_distinct_rows_code_every_row_and_window_walls_share_them_exactly():
+    """mistpipe_windows.distinct_rows: every row is its distinct row (runs and repeats far apart alike, a
+    scalar column too), and window_walls computed on the distinct rows equals it computed row by row."""
+    from mist_ds.cost.mistpipe_windows import distinct_rows, window_walls
+    from mist_ds.cost.rates import Rates
+
+    rng = np.random.default_rng(0)
+    pool = rng.uniform(1e-4, 1e-2, size=(5, 2))
+    picks = np.concatenate([np.repeat(rng.integers(0, 5, 40), 3), [0, 0, 4]])
+    compute, h2d = pool[picks, 0], pool[picks, 1]
+    keys, inverse = distinct_rows(compute.shape, compute, 0.0, h2d)
+    assert len(keys[0]) == len(set(zip(compute, h2d))) == len(np.unique(picks))
+    assert np.array_equal(keys[0][inverse], compute) and np.array_equal(keys[2][inverse], h2d)
+    assert np.all(keys[1] == 0.0)
+    rt = Rates(load_hardware("h200"), 2)
+    queue = rng.uniform(0.0, 0.05, size=compute.shape) * (rng.random(compute.shape) > 0.3)
+    groups = [(2.0, compute, 0.0, h2d), (np.arange(len(picks)) % 3, compute * 2, h2d / 2, h2d)]
+    total, left = window_walls(rt, 1.08, groups, queue)
+    for i in range(len(picks)):
+        one = [tuple(v if np.ndim(v) == 0 else v[i] for v in group) for group in groups]
+        assert window_walls(rt, 1.08, one, queue[i]) == (total[i], left[i])

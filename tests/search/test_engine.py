@@ -90,6 +90,10 @@ class _FakeModel:
         return SimpleNamespace(stable_time_s=stable, delta_time_s=zeros + 1.0, peak_memory_bytes=peak,
                                cpu_memory_bytes=zeros)
 
+    def memory(self, args):
+        cost = self.evaluate(args)
+        return cost.peak_memory_bytes, cost.cpu_memory_bytes
+
 
 def test_resolve_picks_the_fastest_fitting_recompute_with_offload():
     adapter = SimpleNamespace(model=_FakeModel(), p2p_s=lambda layout: 0.0, request=None)

@@ -31,8 +31,11 @@ def _uniform_candidate(request, layout, act=0.0):
     return Candidate(layout, part, 1.0)
 
 
+STOCK = SearchSpace(executors=("deepspeed",))
+
+
 def test_every_layout_is_a_valid_plan_with_a_ds_config():
-    request = _request()
+    request = _request(STOCK)
     layouts = enumerate_layouts(request)
     assert len(layouts) > 100
     assert {lay.num_stages for lay in layouts} == {1, 2, 4, 8}
@@ -45,7 +48,7 @@ def test_every_layout_is_a_valid_plan_with_a_ds_config():
 
 
 def test_layouts_respect_divisibility_and_node_boundaries():
-    request = _request(model="llama-70b", nodes=2, gpus=8, batch=24)
+    request = _request(STOCK, model="llama-70b", nodes=2, gpus=8, batch=24)
     for lay in enumerate_layouts(request):
         assert lay.num_stages * lay.dp * lay.tp == 16
         assert 8 % lay.tp == 0 and 64 % lay.tp == 0 and 8 % lay.tp == 0
@@ -92,8 +95,12 @@ def test_mesh_predicates_follow_deepspeed():
 BOTH = SearchSpace(executors=("deepspeed", "mistpipe"))
 
 
-def test_stock_deepspeed_is_the_default_executor():
-    assert {lay.executor for lay in enumerate_layouts(_request(nodes=1, gpus=2))} == {"deepspeed"}
+def test_both_executors_are_the_default_and_the_stock_only_space_is_stock_only():
+    assert {lay.executor for lay in enumerate_layouts(_request(nodes=1, gpus=2))} == {"deepspeed", "mistpipe"}
+    assert {lay.executor for lay in enumerate_layouts(_request(STOCK, nodes=1, gpus=2))} == {"deepspeed"}
+    # mistpipe trains in bf16 only: an fp16 request searches stock DeepSpeed alone
+    fp16 = _request(nodes=1, gpus=2).model_copy(update={"dtype": "fp16"})
+    assert {lay.executor for lay in enumerate_layouts(fp16)} == {"deepspeed"}
 
 
 def test_mistpipe_layouts_leave_memory_to_the_stages():
