@@ -48,7 +48,7 @@ def test_small_cpu_run_writes_every_section(bench, tmp_path, capsys):
     assert result["picks"]["ops"] == {"rmsnorm": "torch", "swiglu": "torch", "rope": "torch"}
     assert result["picks"]["loss"]["tiny"] in {"fp32", "chunked"}
     # the CPU measures only eager torch: it disagrees with the CUDA defaults where those fuse
-    assert "swiglu: measured fastest 'torch', default 'compile'" in result["defaults_disagree"]
+    assert "swiglu: measured fastest 'torch', default 'liger'" in result["defaults_disagree"]
     assert "picks:" in capsys.readouterr().out
 
 

@@ -93,7 +93,9 @@ def test_the_record_is_what_the_modules_run(monkeypatch, fastest, on_cuda):
     """The modules get the concrete names; their per-call resolution (kernels._resolve,
     attention_for, resolve_loss on tensors of the run's device) keeps each one, also with the
     fastest CUDA set (config/kernel_picks.py AUTO_USES_FASTEST flipped)."""
-    monkeypatch.setattr(K, "elementwise_impl", lambda op, cuda: kernel_picks.elementwise_impl(op, cuda, fastest))
+    monkeypatch.setattr(K, "liger_installed", lambda: False)  # as on CPU machines: Liger's SwiGLU pick falls back
+    monkeypatch.setattr(K, "elementwise_impl", lambda op, cuda, liger_installed=True:
+                        kernel_picks.elementwise_impl(op, cuda, fastest, liger_installed))
     monkeypatch.setattr(L, "loss_impl", lambda cuda, tp, liger: kernel_picks.loss_impl(cuda, tp, liger, fastest))
     for plan in (LLAMA, CASES["llama_tp2"]):
         concrete, loss, record = build.resolve_kernels(plan, on_cuda, torch.bfloat16)
