@@ -383,38 +383,36 @@ def cost_model_for(executor: str, model, hw, seq_len: int, dtype: str = "bf16", 
 def memory_by_executor(stock: StageCostModel, mistpipe: MistpipeStageCostModel, args: StageArgs,
                        is_mistpipe) -> tuple[np.ndarray, np.ndarray]:
     """(peak_memory_bytes, cpu_memory_bytes) of evaluate_by_executor, from each model's memory()."""
-    mask = np.asarray(is_mistpipe, bool)
-    if not mask.any():
-        return stock.memory(args)
-    if mask.all():
-        return mistpipe.memory(args)
-    arrays = args.arrays()
-    mask = np.broadcast_to(mask, next(iter(arrays.values())).shape)
-    out = (np.empty(mask.shape), np.empty(mask.shape))
-    for model, rows in ((stock, ~mask), (mistpipe, mask)):
-        got = model.memory(StageArgs(**{k: v[rows] for k, v in arrays.items()}))
-        for target, values in zip(out, got):
-            target[rows] = np.broadcast_to(values, (int(rows.sum()),))
-    return out
+    return _by_executor(stock.memory, mistpipe.memory, args, is_mistpipe,
+                        lambda pair: dict(enumerate(pair)), lambda merged: (merged[0], merged[1]))
 
 
 def evaluate_by_executor(stock: StageCostModel, mistpipe: MistpipeStageCostModel, args: StageArgs,
                          is_mistpipe) -> StageCost:
     """One StageCost over rows of both executors: `is_mistpipe` (a boolean array of the broadcast
     shape) picks mistpipe's model per row, stock DeepSpeed's elsewhere."""
+    return _by_executor(stock.evaluate, mistpipe.evaluate, args, is_mistpipe,
+                        lambda cost: {f.name: getattr(cost, f.name) for f in fields(StageCost)},
+                        lambda merged: StageCost(**merged))
+
+
+def _by_executor(stock_call, mistpipe_call, args: StageArgs, is_mistpipe, to_dict, from_dict):
+    """stock_call on the rows `is_mistpipe` leaves to stock DeepSpeed, mistpipe_call on the others, their
+    results (to_dict: name -> array per row) merged row by row into one (from_dict); one call when every
+    row is one executor's."""
     mask = np.asarray(is_mistpipe, bool)
     if not mask.any():
-        return stock.evaluate(args)
+        return stock_call(args)
     if mask.all():
-        return mistpipe.evaluate(args)
+        return mistpipe_call(args)
     arrays = args.arrays()
     mask = np.broadcast_to(mask, next(iter(arrays.values())).shape)
-    parts = [model.evaluate(StageArgs(**{k: v[rows] for k, v in arrays.items()}))
-             for model, rows in ((stock, ~mask), (mistpipe, mask))]
+    parts = [(to_dict(call(StageArgs(**{k: v[rows] for k, v in arrays.items()}))), rows)
+             for call, rows in ((stock_call, ~mask), (mistpipe_call, mask))]
     merged = {}
-    for field in fields(StageCost):
+    for name in parts[0][0]:
         out = np.empty(mask.shape)
-        out[~mask], out[mask] = (np.broadcast_to(getattr(p, field.name), (int(m.sum()),))
-                                 for p, m in zip(parts, (~mask, mask)))
-        merged[field.name] = out
-    return StageCost(**merged)
+        for values, rows in parts:
+            out[rows] = np.broadcast_to(values[name], (int(rows.sum()),))
+        merged[name] = out
+    return from_dict(merged)
