@@ -46,6 +46,8 @@ class Job:
     timeout_s: float
     env: dict = field(default_factory=dict)
     train_script: Path = TRAIN
+    train_args: tuple[str, ...] = ()
+    """More flags for the training script (e.g. ('--gc', 'manual'))."""
 
     @property
     def num_gpus(self) -> int:
@@ -68,7 +70,7 @@ def startup_s(plan: Plan) -> float:
 
 def make_job(name: str, plan_path: Path, *, steps: int | None = None, warmup: int | None = None,
              timeout_s: float | None = None, env: dict | None = None,
-             train_script: Path | None = None) -> Job:
+             train_script: Path | None = None, train_args: tuple[str, ...] = ()) -> Job:
     """A Job for a plan file; steps/warmup/limit from its prediction unless given."""
     plan = Plan.load_checked(plan_path, "plan")
     iteration = plan.prediction.iteration_time_s if plan.prediction else DEFAULT_ITER_S
@@ -80,7 +82,7 @@ def make_job(name: str, plan_path: Path, *, steps: int | None = None, warmup: in
     limit = LIMIT_BASE_S + 2 * start + LIMIT_FACTOR * steps * iteration
     return Job(name=name, plan_path=Path(plan_path), plan=plan, steps=steps, warmup=warmup,
                expected_s=expected, timeout_s=limit if timeout_s is None else timeout_s,
-               env=dict(env or {}), train_script=Path(train_script or TRAIN))
+               env=dict(env or {}), train_script=Path(train_script or TRAIN), train_args=tuple(train_args))
 
 
 def command(job: Job, gpu_ids: list[int], port: int, hostfile: Path, report: Path,
@@ -91,7 +93,7 @@ def command(job: Job, gpu_ids: list[int], port: int, hostfile: Path, report: Pat
             "--no_ssh_check", "--master_addr", "127.0.0.1", "--master_port", str(port),
             "--include", "localhost:" + ",".join(map(str, gpu_ids)), str(job.train_script),
             "--plan", str(job.plan_path), "--steps", str(job.steps), "--warmup", str(job.warmup),
-            "--report", str(report)]
+            "--report", str(report), *job.train_args]
     return argv + (["--hardware", hardware] if hardware else [])
 
 

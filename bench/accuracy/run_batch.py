@@ -13,7 +13,8 @@ built first, so no run pays for a build. The bundle (accuracy_<batch>.json: mach
 builds, every RunReport with its log tail) is rewritten after every run, so a call cut short still
 leaves a valid file; accuracy_<batch>.log is the human-readable trace.
 --jobs FILE: a JSON list of {"name", "plan", optional "steps", "warmup", "timeout_s", "env",
-"train_script"}. Exit 0 when the batch ran (whatever the runs' outcomes), 2 on bad input.
+"train_script", "train_args" (a list of more flags for the training script)}. Exit 0 when the batch ran
+(whatever the runs' outcomes), 2 on bad input.
 """
 
 from __future__ import annotations
@@ -218,7 +219,7 @@ def file_jobs(path: Path) -> list[Job]:
         raise ValueError(f"cannot read jobs file {path}: {err}") from None
     jobs = []
     for entry in entries:
-        extra = {k: entry[k] for k in ("steps", "warmup", "timeout_s", "env") if k in entry}
+        extra = {k: entry[k] for k in ("steps", "warmup", "timeout_s", "env", "train_args") if k in entry}
         script = entry.get("train_script")
         jobs.append(make_job(entry["name"], Path(entry["plan"]),
                              train_script=Path(script) if script else None, **extra))

@@ -137,6 +137,21 @@ class RunReport(StrictModel):
     written before the bound became the default, which ran unbounded: cost/plan_predict.py
     d2h_queue_blocks_of)."""
 
+    gc_mode: str = ""
+    """Python garbage-collection policy of the timed steps (mist_ds/runtime/host_clock.py GC_MODES):
+    'auto' (CPython's thresholds) or 'manual:<N>' (model objects frozen, automatic collection off, a full
+    collection inside every N-th step). Empty: not recorded (reports written before the field existed,
+    which all ran 'auto')."""
+
+    gc_pause_s: tuple[float, ...] = ()
+    """Per step after warm-up (as iteration_times_s): seconds the garbage collector paused the training
+    thread, the most over ranks. Empty: not recorded."""
+
+    host_probe_s: tuple[float, ...] = ()
+    """Per rank (rank order): seconds of a fixed pure-Python workload before the first step
+    (runtime/host_clock.py host_probe_s), the host's single-thread speed; comparable between runs of one
+    Python version. Empty: not recorded."""
+
     @model_validator(mode="after")
     def _error_has_message(self) -> RunReport:
         if self.status != "ok" and not self.error_message:

@@ -35,6 +35,7 @@ def _has_oom_report(path: str | None) -> bool:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     from mist_ds.cli import OneLineParser
+    from mist_ds.runtime.host_clock import DEFAULT_GC_INTERVAL, GC_MODES
 
     parser = OneLineParser(prog="mist_ds.train", description=__doc__.splitlines()[0])
     parser.add_argument("--plan", required=True, help="plan.json (mist_ds.config.Plan)")
@@ -55,12 +56,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--adam", default="auto", choices=("auto", "fused", "torch"),
                         help="Adam implementation: DeepSpeed FusedAdam (JIT-built, needs nvcc), "
                              "torch.optim.AdamW, or auto (fused when nvcc is found)")
+    parser.add_argument("--gc", default="auto", choices=GC_MODES,
+                        help="Python garbage collection during the steps: CPython's automatic collection, or "
+                             "manual (model frozen, a collection every --gc-interval steps; "
+                             "mist_ds/runtime/host_clock.py)")
+    parser.add_argument("--gc-interval", type=int, default=DEFAULT_GC_INTERVAL,
+                        help="steps between manual collections (--gc manual)")
     parser.add_argument("--no-host-check", action="store_true",
                         help="skip the check of each node's available memory against the plan's host need")
     parser.add_argument("--local_rank", type=int, default=None, help="set by the deepspeed launcher")
     args = parser.parse_args(argv)
     if args.steps < 1 or args.warmup < 0:
         parser.error("--steps must be >= 1 and --warmup >= 0")
+    if args.gc_interval < 1:
+        parser.error("--gc-interval must be >= 1")
     return args
 
 
@@ -174,6 +183,7 @@ def train(args, plan, ds_config, hardware, source) -> int:
 
     from mist_ds.runtime import build as eng
     from mist_ds.runtime.reporting import failure_report, success_report, write_report
+    from mist_ds.runtime.host_clock import StepHost
     from mist_ds.runtime.trainer import run_steps
 
     local_rank = args.local_rank if args.local_rank is not None else int(os.environ.get("LOCAL_RANK", 0))
@@ -199,9 +209,10 @@ def train(args, plan, ds_config, hardware, source) -> int:
     try:
         rt = eng.build_runtime(plan, local_rank, precision, args.seed, args.lr, args.adam, ds_config)
         kernels = rt.kernels
-        losses, times = run_steps(plan, rt, source, args.steps, progress, losses)
+        host = StepHost(args.gc, args.gc_interval)
+        losses, times = run_steps(plan, rt, source, args.steps, progress, losses, host)
         report = success_report(plan, losses, times, warmup=args.warmup, precision=precision,
-                                hardware=hardware, kernels=kernels, zero_init=rt.zero_init)
+                                hardware=hardware, kernels=kernels, zero_init=rt.zero_init, host=host)
         report = report.model_copy(update={"adam_impl": rt.adam_impl})
     except torch.OutOfMemoryError as err:
         write_report(failure_report(plan, "oom", str(err), steps_done=len(losses), warmup=args.warmup,

@@ -19,6 +19,7 @@ import torch.distributed as dist
 
 from mist_ds.config import HardwareProfile, Plan, RunReport
 from mist_ds.gpuinfo import driver_version, host_cpu_cores
+from mist_ds.runtime.host_clock import StepHost
 from mist_ds.runtime.host_saves import activation_offload_copy
 from mist_ds.runtime.measure import NodeMemoryMonitor, merge_nodes, peak_rss_bytes, throughput, timing_stats
 from mist_ds.runtime.mistpipe.actoffload import recorded_queue_blocks
@@ -124,20 +125,33 @@ def failure_report(plan: Plan, status: str, message: str, *, steps_done: int, wa
                      **_base(plan, steps_done, warmup, precision))
 
 
+def host_step_fields(per_rank: list[StepHost | None], warmup: int) -> dict:
+    """RunReport gc_mode, gc_pause_s (per timed step, the most over ranks) and host_probe_s (per rank)
+    from every rank's StepHost (None: not measured)."""
+    if not per_rank or None in per_rank:
+        return {}
+    pauses = [max(step) for step in zip(*(host.gc_pause_s[warmup:] for host in per_rank))]
+    probes = [host.probe_s for host in per_rank]
+    return dict(gc_mode=per_rank[0].label(), gc_pause_s=tuple(pauses),
+                host_probe_s=() if None in probes else tuple(probes))
+
+
 def success_report(plan: Plan, losses: list[float], times: list[float], *, warmup: int,
                    precision: str, hardware: HardwareProfile | None,
-                   kernels: dict[str, str] | None = None, zero_init: bool | None = None) -> RunReport:
-    """Gather every rank's memory peaks and kernels (collective: all ranks call it) and build the
-    report; `kernels`: this rank's (runtime/build.py resolve_kernels); `zero_init`: whether the model
-    was built under deepspeed.zero.Init (runtime/build.py uses_zero_init; the same on every rank)."""
+                   kernels: dict[str, str] | None = None, zero_init: bool | None = None,
+                   host: StepHost | None = None) -> RunReport:
+    """Gather every rank's memory peaks, kernels and step host record (collective: all ranks call it)
+    and build the report; `kernels`: this rank's (runtime/build.py resolve_kernels); `zero_init`:
+    whether the model was built under deepspeed.zero.Init (runtime/build.py uses_zero_init; the same on
+    every rank); `host`: this rank's StepHost after run_steps."""
     peaks = [None] * dist.get_world_size()
-    dist.all_gather_object(peaks, (memory_peaks(), host_sample(), dict(kernels or {}), alloc_retries()))
+    dist.all_gather_object(peaks, (memory_peaks(), host_sample(), dict(kernels or {}), alloc_retries(), host))
     timed = times[warmup:]
     median, iqr = timing_stats(timed)
     on_gpu = torch.cuda.is_available()
     peak = hardware.peak_bf16_tflops if (hardware is not None and on_gpu) else None
     tokens_s, tflops, mfu = throughput(plan, median, plan.cluster.num_gpus, peak)
-    gpu, hosts, ran, retries = zip(*peaks)
+    gpu, hosts, ran, retries, steps = zip(*peaks)
     return RunReport(status="ok", peak_allocated_bytes=tuple(a for a, _ in gpu) if on_gpu else (),
                      peak_reserved_bytes=tuple(r for _, r in gpu) if on_gpu else (),
                      alloc_retries=() if None in retries else tuple(retries),
@@ -146,7 +160,7 @@ def success_report(plan: Plan, losses: list[float], times: list[float], *, warmu
                      mfu=mfu, losses=tuple(losses),
                      hardware_name=hardware.name if (hardware is not None and on_gpu) else "",
                      kernels=merge_kernels(list(ran)), zero_init=zero_init,
-                     **host_fields(list(hosts)),
+                     **host_fields(list(hosts)), **host_step_fields(list(steps), warmup),
                      **_base(plan, len(losses), warmup, precision))
 
 

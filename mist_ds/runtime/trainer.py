@@ -10,6 +10,7 @@ import torch.distributed as dist
 from mist_ds.config import Plan
 from mist_ds.runtime.data import TokenSource, micro_batches
 from mist_ds.runtime.build import Runtime
+from mist_ds.runtime.host_clock import StepHost
 
 
 def _sync(device) -> None:
@@ -36,19 +37,28 @@ def train_step(plan: Plan, rt: Runtime, source: TokenSource, step: int) -> float
 
 
 def run_steps(plan: Plan, rt: Runtime, source: TokenSource, steps: int, on_step=None,
-              losses: list[float] | None = None):
+              losses: list[float] | None = None, host: StepHost | None = None):
     """Run `steps` optimizer steps; returns (losses, wall seconds per step, max over ranks).
-    `losses`, when given, is filled in place (so a failure handler sees the losses so far)."""
+    `losses`, when given, is filled in place (so a failure handler sees the losses so far); `host`,
+    when given, applies its garbage-collection policy and records each step's collector pauses
+    (inside the step's timing: a manual collection is part of the step it runs in)."""
     losses = [] if losses is None else losses
     times: list[float] = []
-    for step in range(steps):
-        _sync(rt.device)
-        start = time.perf_counter()
-        losses.append(train_step(plan, rt, source, step))
-        _sync(rt.device)
-        times.append(time.perf_counter() - start)
-        if on_step is not None:
-            on_step(step, losses, times)
+    host = host if host is not None else StepHost()
+    host.start()
+    try:
+        for step in range(steps):
+            _sync(rt.device)
+            start = time.perf_counter()
+            host.before_step(step)
+            losses.append(train_step(plan, rt, source, step))
+            _sync(rt.device)
+            times.append(time.perf_counter() - start)
+            host.after_step()
+            if on_step is not None:
+                on_step(step, losses, times)
+    finally:
+        host.stop()
     slowest = torch.tensor(times, dtype=torch.float64, device=rt.device)
     dist.all_reduce(slowest, op=dist.ReduceOp.MAX)
     return losses, slowest.tolist()

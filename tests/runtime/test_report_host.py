@@ -121,3 +121,14 @@ def test_alloc_retries_reads_the_caching_allocators_count(monkeypatch):
     assert reporting.alloc_retries() == 7
     monkeypatch.setattr(torch.cuda, "memory_stats", lambda: {})
     assert reporting.alloc_retries() == 0
+
+
+def test_host_step_fields_take_each_steps_longest_pause_over_ranks():
+    from mist_ds.runtime.host_clock import StepHost
+    from mist_ds.runtime.reporting import host_step_fields
+
+    ranks = [StepHost("manual", 5, gc_pause_s=[0.5, 0.0, 0.02, 0.0], probe_s=0.021),
+             StepHost("manual", 5, gc_pause_s=[0.1, 0.01, 0.0, 0.03], probe_s=0.025)]
+    fields = host_step_fields(ranks, warmup=1)
+    assert fields == {"gc_mode": "manual:5", "gc_pause_s": (0.01, 0.02, 0.03), "host_probe_s": (0.021, 0.025)}
+    assert host_step_fields([ranks[0], None], warmup=1) == {}  # a rank that did not measure: nothing

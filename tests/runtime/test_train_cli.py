@@ -32,7 +32,7 @@ def launch(tmp_path: Path, port: int, plan: Path, *extra: str, env=None):
 
 @pytest.mark.distributed
 def test_pipelined_plan_reports_ok(tmp_path):
-    proc, report_path = launch(tmp_path, free_port(), EXAMPLE)
+    proc, report_path = launch(tmp_path, free_port(), EXAMPLE, "--gc", "manual", "--gc-interval", "1")
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     report = RunReport.load(report_path)
     plan = Plan.load(EXAMPLE)
@@ -42,6 +42,9 @@ def test_pipelined_plan_reports_ok(tmp_path):
     assert report.tokens_per_s == pytest.approx(plan.tokens_per_step / report.median_iteration_time_s)
     assert report.precision == "fp32" and report.gpu_name == "cpu" and report.mfu is None
     assert report.alloc_retries == ()  # no caching allocator on CPU
+    assert report.gc_mode == "manual:1" and len(report.gc_pause_s) == 2  # a collection in every step
+    assert all(pause > 0 for pause in report.gc_pause_s)
+    assert len(report.host_probe_s) == 2 and all(probe > 0 for probe in report.host_probe_s)
 
 
 @pytest.mark.distributed
@@ -63,6 +66,13 @@ def run_train(*args: str) -> subprocess.CompletedProcess:
 def test_missing_plan_is_a_user_error(tmp_path):
     proc = run_train("--plan", str(tmp_path / "nope.json"), "--report", str(tmp_path / "r.json"))
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "does not exist" in proc.stderr
+    assert not (tmp_path / "r.json").exists()
+
+
+def test_bad_gc_interval_is_a_user_error(tmp_path):
+    proc = run_train("--plan", str(EXAMPLE), "--gc", "manual", "--gc-interval", "0",
+                     "--report", str(tmp_path / "r.json"))
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "--gc-interval" in proc.stderr
     assert not (tmp_path / "r.json").exists()
 
 
