@@ -147,6 +147,11 @@ class RunReport(StrictModel):
     """Per step after warm-up (as iteration_times_s): seconds the garbage collector paused the training
     thread, the most over ranks. Empty: not recorded."""
 
+    host_steal_s: tuple[float, ...] = ()
+    """Per step after warm-up: the node's hypervisor steal time over the step per CPU, seconds (the most
+    over nodes; runtime/host_clock.py steal_per_cpu_s): time other guests of a virtual machine's host
+    took from this node's cores. Empty: not recorded, or no /proc/stat."""
+
     host_probe_s: tuple[float, ...] = ()
     """Per rank (rank order): seconds of a fixed pure-Python workload before the first step
     (runtime/host_clock.py host_probe_s), the host's single-thread speed; comparable between runs of one

@@ -22,6 +22,7 @@ Policies (GC_MODES):
 from __future__ import annotations
 
 import gc
+import os
 import time
 from dataclasses import dataclass, field
 
@@ -42,11 +43,15 @@ class StepHost:
     """'manual': a full collection before steps interval, 2 * interval, ... (inside the step's timing)."""
     gc_pause_s: list[float] = field(default_factory=list)
     """Per step: seconds the collector held this thread (automatic and manual collections)."""
+    steal_s: list[float] = field(default_factory=list)
+    """Per step: the node's steal time over the step divided by its CPU count (seconds per CPU); empty
+    where /proc/stat cannot be read."""
     probe_s: float | None = None
     """host_probe_s() at start(), before the first step."""
     _paused: float = 0.0
     _gc_began: float | None = None
     _step_began: float = 0.0
+    _steal_began: float | None = None
 
     def __post_init__(self) -> None:
         if self.mode not in GC_MODES:
@@ -76,11 +81,15 @@ class StepHost:
 
     def before_step(self, step: int) -> None:
         self._step_began = self._paused
+        self._steal_began = steal_per_cpu_s()
         if self.mode == "manual" and step > 0 and step % self.interval == 0:
             gc.collect()
 
     def after_step(self) -> None:
         self.gc_pause_s.append(self._paused - self._step_began)
+        steal = steal_per_cpu_s()
+        if steal is not None and self._steal_began is not None:
+            self.steal_s.append(steal - self._steal_began)
 
     def stop(self) -> None:
         """Remove the measurement hook and restore automatic collection (the frozen objects stay frozen:
@@ -89,6 +98,21 @@ class StepHost:
             gc.callbacks.remove(self._on_gc)
         if self.mode == "manual":
             gc.enable()
+
+
+def steal_per_cpu_s(stat: str = "/proc/stat") -> float | None:
+    """The node's total steal time since boot divided by its CPU count, seconds (None where the file
+    cannot be read, e.g. not Linux). proc(5): the aggregate 'cpu' line's 8th value, in USER_HZ ticks."""
+    try:
+        with open(stat) as handle:
+            lines = handle.read().splitlines()
+    except OSError:
+        return None
+    fields = lines[0].split() if lines else []
+    cpus = sum(1 for line in lines if line.startswith("cpu") and line[3:4].isdigit())
+    if len(fields) < 9 or fields[0] != "cpu" or not cpus:
+        return None
+    return int(fields[8]) / os.sysconf("SC_CLK_TCK") / cpus
 
 
 PROBE_ITEMS = 200_000

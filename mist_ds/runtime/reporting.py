@@ -126,13 +126,14 @@ def failure_report(plan: Plan, status: str, message: str, *, steps_done: int, wa
 
 
 def host_step_fields(per_rank: list[StepHost | None], warmup: int) -> dict:
-    """RunReport gc_mode, gc_pause_s (per timed step, the most over ranks) and host_probe_s (per rank)
-    from every rank's StepHost (None: not measured)."""
+    """RunReport gc_mode, gc_pause_s and host_steal_s (per timed step, the most over ranks) and
+    host_probe_s (per rank) from every rank's StepHost (None: not measured)."""
     if not per_rank or None in per_rank:
         return {}
     pauses = [max(step) for step in zip(*(host.gc_pause_s[warmup:] for host in per_rank))]
+    steals = [max(step) for step in zip(*(host.steal_s[warmup:] for host in per_rank))]
     probes = [host.probe_s for host in per_rank]
-    return dict(gc_mode=per_rank[0].label(), gc_pause_s=tuple(pauses),
+    return dict(gc_mode=per_rank[0].label(), gc_pause_s=tuple(pauses), host_steal_s=tuple(steals),
                 host_probe_s=() if None in probes else tuple(probes))
 
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import gc
+import os
 
 import pytest
 
-from mist_ds.runtime.host_clock import StepHost, host_probe_s
+from mist_ds.runtime.host_clock import StepHost, host_probe_s, steal_per_cpu_s
 
 
 def _cycles(count: int = 20_000) -> None:
@@ -82,3 +83,20 @@ def test_probe_times_the_host_and_leaves_gc_as_found():
 def test_bad_policy_is_refused(kwargs):
     with pytest.raises(ValueError):
         StepHost(**kwargs)
+
+
+def test_steal_is_the_aggregate_lines_eighth_value_per_cpu(tmp_path):
+    stat = tmp_path / "stat"
+    ticks = os.sysconf("SC_CLK_TCK")
+    stat.write_text(f"cpu  10 0 5 900 1 0 0 {4 * ticks} 0 0\ncpu0 5 0 2 450 0 0 0 {2 * ticks} 0 0\n"
+                    f"cpu1 5 0 3 450 1 0 0 {2 * ticks} 0 0\nintr 1 2\nctxt 99\n")
+    assert steal_per_cpu_s(str(stat)) == pytest.approx(2.0)  # 4 s stolen over 2 CPUs
+    assert steal_per_cpu_s(str(tmp_path / "missing")) is None
+    stat.write_text("intr 1 2\n")
+    assert steal_per_cpu_s(str(stat)) is None
+
+
+@pytest.mark.skipif(steal_per_cpu_s() is None, reason="no /proc/stat")
+def test_each_step_records_the_nodes_steal_time():
+    host = run(StepHost(), 3, work=lambda: None)
+    assert len(host.steal_s) == 3 and all(steal >= 0 for steal in host.steal_s)
