@@ -7,7 +7,12 @@
 - gpu_swap (Mist's runtime: "swap in offloaded states, GPU Adam, swap out"): fp32 master, m, v h2d
   (12 B/element) and back d2h (12 B/element) in chunks, double-buffered on two copy streams, with
   torch's fused AdamW on the device (the gradient never leaves the device).
-Prints seconds per step and ns per element of both, and which is faster on this machine.
+- hybrid (--swap-shares): both at once on one step's offloaded share, split: the gpu_swap part is queued on the
+  device's streams first (its copies and kernels need no host after they are queued), then the host runs CPU Adam
+  on the rest while the device works, so the two paths' times overlap instead of adding. DeepSpeedCPUAdam's
+  adam_update holds the GIL (csrc/adam/cpu_adam.cpp binds it without gil_scoped_release), which is why the
+  gpu_swap part is queued before it, not run from a thread beside it.
+Prints seconds per step and ns per element of each, and which is faster on this machine.
 """
 
 from __future__ import annotations
@@ -34,22 +39,51 @@ def timed(fn, repeats: int) -> float:
     return best
 
 
-def cpu_adam_path(numel: int):
-    from deepspeed.ops.adam import DeepSpeedCPUAdam
+class CpuAdamPath:
+    """The cpu_adam path in two halves: send() queues the fp32 gradient d2h on a stream of its own,
+    finish() waits for that copy only, runs DeepSpeedCPUAdam, converts to bf16 and queues the h2d."""
 
-    master = torch.randn(numel).pin_memory()
-    master.grad = torch.empty(numel).pin_memory()
-    host16 = torch.empty(numel, dtype=torch.bfloat16).pin_memory()
-    grad_dev = torch.randn(numel, device="cuda") * 1e-3
-    param_dev = torch.empty(numel, dtype=torch.bfloat16, device="cuda")
-    adam = DeepSpeedCPUAdam([master], adamw_mode=True, **HYPER)
+    def __init__(self, numel: int):
+        from deepspeed.ops.adam import DeepSpeedCPUAdam
+
+        self.master = torch.randn(numel).pin_memory()
+        self.master.grad = torch.empty(numel).pin_memory()
+        self.host16 = torch.empty(numel, dtype=torch.bfloat16).pin_memory()
+        self.grad_dev = torch.randn(numel, device="cuda") * 1e-3
+        self.param_dev = torch.empty(numel, dtype=torch.bfloat16, device="cuda")
+        self.adam = DeepSpeedCPUAdam([self.master], adamw_mode=True, **HYPER)
+        self.stream, self.sent = torch.cuda.Stream(), torch.cuda.Event()
+
+    def send(self) -> None:
+        self.stream.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(self.stream):
+            self.master.grad.copy_(self.grad_dev, non_blocking=True)
+            self.sent.record(self.stream)
+
+    def finish(self) -> None:
+        self.sent.synchronize()
+        self.adam.step()
+        self.host16.copy_(self.master)
+        self.param_dev.copy_(self.host16, non_blocking=True)
+
+    def step(self) -> None:
+        self.send()
+        self.finish()
+
+
+def cpu_adam_path(numel: int):
+    return CpuAdamPath(numel).step
+
+
+def hybrid_path(numel: int, chunk: int, swap_share: float):
+    """gpu_swap on `swap_share` of the elements (whole chunks), cpu_adam on the rest, overlapped."""
+    swapped = round(numel * swap_share / chunk) * chunk
+    swap, cpu = gpu_swap_path(swapped, chunk), CpuAdamPath(numel - swapped)
 
     def step():
-        master.grad.copy_(grad_dev, non_blocking=True)
-        torch.cuda.synchronize()
-        adam.step()
-        host16.copy_(master)
-        param_dev.copy_(host16, non_blocking=True)
+        cpu.send()  # the gradient d2h first: CPU Adam waits for it, the swap does not
+        swap()      # queued; runs on the device's streams while the host does CPU Adam
+        cpu.finish()
     return step
 
 
@@ -99,10 +133,15 @@ def main() -> None:
     parser.add_argument("--numel", type=int, default=1 << 28, help="offloaded fp32 elements")
     parser.add_argument("--chunk", type=int, default=1 << 25, help="gpu_swap chunk (elements)")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--swap-shares", default="",
+                        help="comma-separated gpu_swap shares of the hybrid path to time too, e.g. 0.5,0.6")
     args = parser.parse_args()
     results = {}
-    for name, make in (("cpu_adam", lambda: cpu_adam_path(args.numel)),
-                       ("gpu_swap", lambda: gpu_swap_path(args.numel, args.chunk))):
+    paths = [("cpu_adam", lambda: cpu_adam_path(args.numel)),
+             ("gpu_swap", lambda: gpu_swap_path(args.numel, args.chunk))]
+    for share in filter(None, args.swap_shares.split(",")):
+        paths.append((f"hybrid_{float(share):.2f}", lambda s=float(share): hybrid_path(args.numel, args.chunk, s)))
+    for name, make in paths:
         seconds = timed(make(), args.repeats)
         results[name] = {"s_per_step": seconds, "ns_per_element": seconds / args.numel * 1e9}
         torch.cuda.empty_cache()
