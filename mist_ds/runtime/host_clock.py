@@ -17,6 +17,11 @@ Policies (GC_MODES):
              permanent generation (never scanned again) and automatic collection is disabled; a full
              gc.collect() runs inside the timed step every `interval` steps, so its cost is measured,
              and cycles made during training are still freed.
+DeepSpeed 0.19's ds_config key `disable_python_gc` (runtime/python_gc.py, called from the engine's
+_configure_python_gc) does the disabling part alone: one collection at engine start-up, then none unless the
+script calls engine.collect_python_gc(). 'manual' adds the freeze, which keeps a periodic full collection from
+scanning the whole model again, and the periodic collection, and it is applied around the steps, so it holds
+for every executor (mistpipe builds its engine itself). A ds_config that sets the key is run as written.
 """
 
 from __future__ import annotations
