@@ -9,6 +9,7 @@ from pydantic import Field, model_validator
 from mist_ds.config.base import StrictModel
 
 RunStatus = Literal["ok", "oom", "error", "killed", "timeout"]
+SwapGradients = Literal["device", "host"]
 ActOffloadCopy = Literal["blocking", "non_blocking"]
 """How the stock executor's activation offload copies a saved tensor out in forward (RunReport.
 activation_offload_copy, cost/act_offload.py): 'blocking' holds the host until the copy is done
@@ -136,6 +137,14 @@ class RunReport(StrictModel):
     caching allocator holding their sources). None: no such offload, or not recorded (every report
     written before the bound became the default, which ran unbounded: cost/plan_predict.py
     d2h_queue_blocks_of)."""
+
+    swap_gradients: SwapGradients | None = None
+    """mistpipe runs that offload optimizer states: where the gpu_swap path read the gradients of the
+    offloaded share's device gradient sections: 'device' (the accumulation buffer, since 2026-12-01
+    11:00 UTC: runtime/mistpipe/optimizer.py take_chunk) or 'host' (sent there by the reduction and
+    swapped back in). None: no such offload, or not recorded (every report written before, which ran
+    'host': cost/plan_predict.py swap_gradients_of). Runs on the cpu_adam path record it too; it does
+    not apply to them."""
 
     gc_mode: str = ""
     """Python garbage-collection policy of the timed steps (mist_ds/runtime/host_clock.py GC_MODES):

@@ -137,9 +137,12 @@ class MistpipeStageCostModel(StageCostModel):
 
     def __init__(self, model: ModelSpec, hw, seq_len: int, dtype: str = "bf16", num_nodes: int = 1,
                  gpus_per_node: int = 1, attention: str = "sdpa", kernels: KernelSet | None = None,
-                 optimizer_path: str | None = None, d2h_queue_blocks: int = QUEUE_BLOCKS):
+                 optimizer_path: str | None = None, d2h_queue_blocks: int = QUEUE_BLOCKS,
+                 swap_gradients: str = "device"):
         # `optimizer_path`: force that path on every stage (a run that recorded it); None: the rule
         self.optimizer_path = optimizer_path
+        # where the gpu_swap path reads device-section gradients (mistpipe_step.offload_step_s)
+        self.swap_gradients = swap_gradients
         # the offloader's d2h bound in blocks (MistpipeConstants; 0: a run before it, allocator-held)
         self.queue_blocks = d2h_queue_blocks
         # StageCostModel's attributes without its compiled stock terms (this model compiles its own)
@@ -201,7 +204,7 @@ class MistpipeStageCostModel(StageCostModel):
         cpu_adam (mistpipe_step.optimizer_path on this model's rates, or the forced path)."""
         if "swap" not in s:  # kept in the stage_sizes dict with the chosen path's (step, early d2h)
             s["swap"], s["offload_step"], s["offload_early"] = priced_path(
-                self.rates, *offloaded_share(a, s), forced=self.optimizer_path)
+                self.rates, *offloaded_share(a, s), forced=self.optimizer_path, swap_gradients=self.swap_gradients)
         return s["swap"]
 
     def state_parts(self, args: StageArgs, a=None, s=None) -> dict[str, np.ndarray]:
@@ -365,16 +368,18 @@ def cost_model_for(executor: str, model, hw, seq_len: int, dtype: str = "bf16", 
                    gpus_per_node: int = 1, attention: str = "sdpa",
                    kernels: KernelSet | None = None, zero_init: bool = True,
                    optimizer_path: str | None = None, act_offload_copy: str = COPY_DEFAULT,
-                   d2h_queue_blocks: int = QUEUE_BLOCKS) -> StageCostModel:
+                   d2h_queue_blocks: int = QUEUE_BLOCKS, swap_gradients: str = "device") -> StageCostModel:
     """The stage cost model of an executor (config/executors.py): mistpipe's, else stock DeepSpeed's,
     for the kernel set `kernels` (None: the runtime's default). `zero_init` (stock DeepSpeed only:
     mistpipe always builds its stage whole, state_bytes 'build'): StageCostModel's start-up choice.
     `act_offload_copy` (stock DeepSpeed only: mistpipe moves activations itself): the pack's copy
     mode (cost/act_offload.py). `optimizer_path` (mistpipe only): force that optimizer offload path on
     every stage (mistpipe_step.optimizer_path; None: each stage's by the rule). `d2h_queue_blocks`
-    (mistpipe only): the offloader's d2h bound (MistpipeConstants.d2h_queue_blocks; 0: unbounded)."""
+    (mistpipe only): the offloader's d2h bound (MistpipeConstants.d2h_queue_blocks; 0: unbounded).
+    `swap_gradients` (mistpipe only): mistpipe_step.offload_step_s's."""
     if executor == "mistpipe":
-        cls, extra = MistpipeStageCostModel, {"optimizer_path": optimizer_path, "d2h_queue_blocks": d2h_queue_blocks}
+        cls, extra = MistpipeStageCostModel, {"optimizer_path": optimizer_path, "d2h_queue_blocks": d2h_queue_blocks,
+                                              "swap_gradients": swap_gradients}
     else:
         cls, extra = StageCostModel, {"zero_init": zero_init, "act_offload_copy": act_offload_copy}
     return cls(model, hw, seq_len, dtype, num_nodes, gpus_per_node, attention=attention, kernels=kernels, **extra)

@@ -12,7 +12,7 @@ import numpy as np
 from mist_ds.config import HardwareProfile, ModelSpec
 from mist_ds.config.executors import MISTPIPE
 from mist_ds.cost.memory import ELEM, FP32
-from mist_ds.cost.mistpipe_step import SWAP_IN_BYTES, priced_path
+from mist_ds.cost.mistpipe_step import SWAP_SLOT_BYTES, priced_path
 from mist_ds.cost.rates import Rates
 from mist_ds.cost.shapes import layer_shapes, param_tensor_stats, pow2_bytes, vocab_shard
 from mist_ds.cost.stage import PERSISTENCE_THRESHOLD
@@ -89,8 +89,7 @@ def state_bytes(a, s, swap=True) -> dict[str, np.ndarray]:
         "gradient_slots": np.where((og > 0) & (layers > 0), SLOTS * ELEM * og * block, 0.0),
         "optimizer": DEVICE_OPT_BYTES * shard * (1 - oo),
         "staging": 2 * ELEM * largest_shard,
-        "swap_slots": np.where(swap, 2 * SWAP_IN_BYTES * swap_chunk * (oo > 0), 0.0),  # swapadam.py _Slot:
-        # param, grad, m, v per slot
+        "swap_slots": np.where(swap, 2 * SWAP_SLOT_BYTES * swap_chunk * (oo > 0), 0.0),  # two swapadam.py _Slots
         "step_transient": FP32 * largest_shard,
         # start-up (engine.py, stage.py StageRuntime.__init__): the stage is built whole in 16 bits
         # before the units copy and shard it (one unit's flat copy and shard clone beside it); then

@@ -12,7 +12,9 @@ from mist_ds.config.executors import MISTPIPE
 from mist_ds.cost.memory import ELEM, FP32
 from mist_ds.cost.rates import HOST_BF16_PER_ADAM, HOST_CLIP_PER_ADAM, HOST_CONCURRENCY, Rates
 
-SWAP_IN_BYTES, SWAP_OUT_BYTES = 4 * FP32, 3 * FP32  # swapadam.py: master, m, v, grad in; master, m, v out
+SWAP_IN_BYTES, SWAP_OUT_BYTES = 3 * FP32, 3 * FP32  # swapadam.py: master, m, v in and out
+HOST_GRAD_BYTES = FP32  # swapadam.py: a host gradient section's fp32 gradient, in with the states
+SWAP_SLOT_BYTES = 4 * FP32  # swapadam.py _Slot: fp32 param, grad, m and v per element of a device slot
 PATHS = ("gpu_swap", "cpu_adam")
 DEFAULT_PATH = "gpu_swap"  # what the engine runs when nothing says otherwise (runtime/mistpipe/engine.py)
 
@@ -26,19 +28,23 @@ def host_adam_rate(rt: Rates) -> float:
     return rate * (HOST_CONCURRENCY if rt.ranks_per_node > 1 else 1.0)
 
 
-def offload_step_s(rt: Rates, n, in_sections, units, path: str | None = None):
+def offload_step_s(rt: Rates, n, in_sections, units, path: str | None = None, swap_gradients: str = "device"):
     """(step, early d2h) seconds of the offloaded share's update, n elements of which `in_sections`
     come from host gradient sections, over `units` units (optimizer.py, swapadam.py).
-    gpu_swap: every tail's fp32 gradient goes d2h while the gradients are reduced (early); the
-    step is swap_s (the chunk pipeline of swapadam.py). cpu_adam: only the host-section tails go
+    gpu_swap: the tails of host gradient sections go d2h while the gradients are reduced (early),
+    the others stay on the device (optimizer.py take_chunk); the step is swap_s (the chunk pipeline
+    of swapadam.py). cpu_adam: only the host-section tails go
     early; the rest goes d2h after the norm, clipped on the device, unit by unit under the host's
     work (the first unit's copy exposed); the host runs Adam, the 16-bit copy and the clip of the
     early tails (host_step.json ratios), then each unit's 16-bit weights go h2d (the last one
-    exposed). `path` None: DEFAULT_PATH."""
+    exposed). `path` None: DEFAULT_PATH. `swap_gradients` 'host': the engine before 2026-12-01 (a run
+    that recorded no RunReport.swap_gradients), whose swap took every tail's gradient through the host.
+    """
     path = path or DEFAULT_PATH
     n, in_sections = np.asarray(n, float), np.asarray(in_sections, float)
     if path == "gpu_swap":
-        return np.where(n > 0, swap_s(rt, n, units), 0.0), rt.d2h_s(FP32 * n)
+        via_host = in_sections if swap_gradients == "device" else n
+        return np.where(n > 0, swap_s(rt, n, units, via_host), 0.0), rt.d2h_s(FP32 * via_host)
     adam = n / host_adam_rate(rt)
     host = adam * (1 + HOST_BF16_PER_ADAM) + in_sections / host_adam_rate(rt) * HOST_CLIP_PER_ADAM
     late = n - in_sections
@@ -47,11 +53,13 @@ def offload_step_s(rt: Rates, n, in_sections, units, path: str | None = None):
     return np.where(n > 0, step, 0.0), rt.d2h_s(FP32 * in_sections)
 
 
-def swap_s(rt: Rates, n, units):
+def swap_s(rt: Rates, n, units, in_sections=0.0):
     """Wall seconds of SwapAdam.update over every unit's tail, n elements per rank over `units`
-    units (swapadam.py): per chunk of up to swap_chunk_elements (a unit's tail is cut into chunks,
-    so a chunk is the smaller of that and n / units), master, m, v and gradient go in on the h2d
-    stream (16 B/element), the compute stream's AdamW runs when they land, and master, m, v go out
+    units, `in_sections` of them in host gradient sections (swapadam.py): per chunk of up to
+    swap_chunk_elements (a unit's tail is cut into chunks, so a chunk is the smaller of that and
+    n / units), master, m and v go in on the h2d stream (12 B/element), with the fp32 gradient of
+    host-section elements (4 B more each; the others are read on the device), the compute stream's
+    AdamW runs when they land, and master, m, v go out
     on the d2h stream (12 B/element) after it; two device slots, so the next chunk loads while the
     last one is stored. In the stream order: the first chunk's load runs alone (nothing is stored
     yet), the last chunk's store and Adam after the last load; in between the two directions run
@@ -62,9 +70,10 @@ def swap_s(rt: Rates, n, units):
     n = np.asarray(n, float)
     chunk = np.minimum(MISTPIPE.constants.swap_chunk_elements, n / np.maximum(units, 1.0))
     rest = n - chunk
-    both = rt.overlapped_s(rt.gpu_adam_s(rest), 0.0, rt.h2d_s(SWAP_IN_BYTES * rest),
+    in_bytes = SWAP_IN_BYTES + HOST_GRAD_BYTES * np.asarray(in_sections, float) / np.maximum(n, 1.0)
+    both = rt.overlapped_s(rt.gpu_adam_s(rest), 0.0, rt.h2d_s(in_bytes * rest),
                            rt.d2h_s(SWAP_OUT_BYTES * rest))
-    return rt.h2d_s(SWAP_IN_BYTES * chunk) + both + rt.gpu_adam_s(chunk) + rt.d2h_s(SWAP_OUT_BYTES * chunk)
+    return rt.h2d_s(in_bytes * chunk) + both + rt.gpu_adam_s(chunk) + rt.d2h_s(SWAP_OUT_BYTES * chunk)
 
 
 def optimizer_path(rt: Rates, n, in_sections, units, forced: str | None = None):
@@ -80,11 +89,12 @@ def optimizer_path(rt: Rates, n, in_sections, units, forced: str | None = None):
     return priced_path(rt, n, in_sections, units, forced)[0]
 
 
-def priced_path(rt: Rates, n, in_sections, units, forced: str | None = None):
-    """(optimizer_path's choice, offload_step_s's (step, early) of the chosen path)."""
+def priced_path(rt: Rates, n, in_sections, units, forced: str | None = None, swap_gradients: str = "device"):
+    """(optimizer_path's choice, offload_step_s's (step, early) of the chosen path); `swap_gradients`:
+    offload_step_s's."""
     if forced is not None and forced not in PATHS:
         raise ValueError(f"optimizer offload path must be one of {PATHS}, not {forced!r}")
-    swap_step, swap_early = offload_step_s(rt, n, in_sections, units, "gpu_swap")
+    swap_step, swap_early = offload_step_s(rt, n, in_sections, units, "gpu_swap", swap_gradients)
     cpu_step, cpu_early = offload_step_s(rt, n, in_sections, units, "cpu_adam")
     if forced is None:
         swap = np.asarray(swap_step + swap_early <= cpu_step + cpu_early)

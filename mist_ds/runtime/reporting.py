@@ -23,6 +23,7 @@ from mist_ds.runtime.host_clock import StepHost
 from mist_ds.runtime.host_saves import activation_offload_copy
 from mist_ds.runtime.measure import NodeMemoryMonitor, merge_nodes, peak_rss_bytes, throughput, timing_stats
 from mist_ds.runtime.mistpipe.actoffload import recorded_queue_blocks
+from mist_ds.runtime.mistpipe.optimizer import recorded_swap_gradients
 
 NODE_MEMORY = NodeMemoryMonitor().start()
 # torch.cuda.host_memory_stats keys of the pinned allocator's peak, newest name first.
@@ -103,7 +104,8 @@ def _base(plan: Plan, steps: int, warmup: int, precision: str) -> dict:
                 driver_version=driver_version() if torch.cuda.is_available() else "",
                 host_cpu_cores=host_cpu_cores(),
                 cuda_alloc_conf=os.environ.get("PYTORCH_CUDA_ALLOC_CONF", ""),
-                activation_offload_copy=activation_offload_copy(plan), d2h_queue_blocks=recorded_queue_blocks(plan))
+                activation_offload_copy=activation_offload_copy(plan), d2h_queue_blocks=recorded_queue_blocks(plan),
+                swap_gradients=recorded_swap_gradients(plan))
 
 
 def failure_report(plan: Plan, status: str, message: str, *, steps_done: int, warmup: int,

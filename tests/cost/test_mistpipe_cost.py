@@ -229,29 +229,34 @@ def test_the_stage_is_built_whole_before_anything_is_sharded_or_offloaded():
 
 @pytest.mark.parametrize("profile", ["h200", "h100-sxm-80gb"])
 def test_where_the_default_swap_path_is_priced_faster_than_cpu_adam(profile):
-    """Where each path wins (cost/mistpipe_step.py optimizer_path picks per stage): on both shipped
-    profiles, from 3e8 offloaded elements per rank (gpt-1.3b PP2 at half offload: 3.6e8) streaming
-    16 B in and 12 out per element beats the host's Adam + 16-bit copy at the rank's share of the
-    cores, but only by 1-3% when no gradient comes from a host section (measured 3%: 0.617 vs 0.638
-    s/iter, bench/results/engine/s5_offload): the two directions share the link (the profile's
-    h2d/d2h interference), not full duplex. With host sections CPU Adam pays their clip too (the
-    swap by 15-28%). Below ~1.7e8 the swap's exposed first chunk and its duplex copies make CPU
-    Adam the faster path, by under 10 ms a step at 3e7 and below (tests/cost/test_mistpipe_paths.py:
-    the rule takes it there)."""
+    """Where each path wins (cost/mistpipe_step.py optimizer_path picks per stage), on both shipped
+    profiles with 2 ranks per node, from 3e8 offloaded elements per rank.
+    The engine before 2026-12-01 (swap_gradients 'host': every tail's gradient d2h at the reduction
+    and back in with the states, 16 B in and 12 out per element) beat the host's Adam + 16-bit copy
+    by only 1-3% without host gradient sections (measured 3%: 0.617 vs 0.638 s/iter,
+    bench/results/engine/s5_offload), and below ~1.7e8 CPU Adam was faster, by under 10 ms a step.
+    Reading device-section gradients in the accumulation buffer (12 B in) makes the swap 30-35%
+    cheaper than CPU Adam there and never slower at small shares. With host sections both engines
+    bring those gradients in, and CPU Adam pays their clip too (the swap by 15-30%)."""
     from mist_ds.cost.mistpipe_step import offload_step_s
     from mist_ds.cost.rates import Rates
 
     rates = Rates(load_hardware(profile), gpus_per_node=2)
     n = np.logspace(8.5, 10, 4)[:, None]
     share = np.array([0.0, 0.5, 1.0])[None, :]
-    ratio = sum(offload_step_s(rates, n, share * n, 9, "gpu_swap")) / sum(
-        offload_step_s(rates, n, share * n, 9, "cpu_adam"))
-    assert np.all((ratio[:, 0] > 0.96) & (ratio[:, 0] < 1.0))
-    assert np.all((ratio[:, 1:] > 0.7) & (ratio[:, 1:] < 0.87))
+    cpu = sum(offload_step_s(rates, n, share * n, 9, "cpu_adam"))
+    before = sum(offload_step_s(rates, n, share * n, 9, "gpu_swap", "host")) / cpu
+    now = sum(offload_step_s(rates, n, share * n, 9, "gpu_swap")) / cpu
+    assert np.all((before[:, 0] > 0.96) & (before[:, 0] < 1.0))
+    assert np.all((before[:, 1:] > 0.7) & (before[:, 1:] < 0.87))
+    assert np.all((now[:, 0] > 0.62) & (now[:, 0] < 0.72))
+    assert np.all(now[:, :2] < before[:, :2] - 0.1) and np.allclose(now[:, 2], before[:, 2])
     small = np.logspace(6, 7.5, 4)
-    gap = sum(offload_step_s(rates, small, 0 * small, 9, "gpu_swap")) - sum(
+    gap = sum(offload_step_s(rates, small, 0 * small, 9, "gpu_swap", "host")) - sum(
         offload_step_s(rates, small, 0 * small, 9, "cpu_adam"))
     assert np.all((gap > 0) & (gap < 0.01))
+    assert np.all(sum(offload_step_s(rates, small, 0 * small, 9, "gpu_swap")) < sum(
+        offload_step_s(rates, small, 0 * small, 9, "cpu_adam")))
 
 
 def test_the_swap_runs_its_two_directions_under_the_profiles_interference():
@@ -259,17 +264,21 @@ def test_the_swap_runs_its_two_directions_under_the_profiles_interference():
     stores at once under the profile's h2d/d2h slowdowns, then the last store: longer than the
     full-duplex max(16 B in, 12 B out) by the interference, and shorter than the two in series.
     gpt-1.3b PP2 stage at half offload (355.8M elements per rank, 13 units) on H200: 137 ms
-    against 153 ms measured for the whole update (bench/engine/STEP_TIMELINE.md)."""
-    from mist_ds.cost.mistpipe_step import SWAP_IN_BYTES, SWAP_OUT_BYTES, swap_s
+    against 153 ms measured for the whole update (bench/engine/STEP_TIMELINE.md), by the engine of
+    then, which brought every element's gradient in from the host (in_sections = n here)."""
+    from mist_ds.cost.mistpipe_step import HOST_GRAD_BYTES, SWAP_IN_BYTES, SWAP_OUT_BYTES, swap_s
     from mist_ds.cost.rates import Rates
 
     rates = Rates(HW, gpus_per_node=2)
     n = 355_758_080
-    duplex = max(rates.h2d_s(SWAP_IN_BYTES * n), rates.d2h_s(SWAP_OUT_BYTES * n))
-    serial = rates.h2d_s(SWAP_IN_BYTES * n) + rates.d2h_s(SWAP_OUT_BYTES * n)
-    swap = float(swap_s(rates, n, 13))
+    in_bytes = SWAP_IN_BYTES + HOST_GRAD_BYTES
+    duplex = max(rates.h2d_s(in_bytes * n), rates.d2h_s(SWAP_OUT_BYTES * n))
+    serial = rates.h2d_s(in_bytes * n) + rates.d2h_s(SWAP_OUT_BYTES * n)
+    swap = float(swap_s(rates, n, 13, in_sections=n))
     assert 1.2 * duplex < swap < 0.8 * serial
     assert 0.125 < swap < 0.145
+    # gradients read on the device (no host gradient section): 12 B in instead of 16
+    assert 0.7 * swap < float(swap_s(rates, n, 13)) < 0.9 * swap
     # no interference (a profile whose h2d and d2h never slow each other): the full-duplex bound
     # plus one chunk's load and store
     rates._interference[:] = 1.0

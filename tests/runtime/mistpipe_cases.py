@@ -70,6 +70,13 @@ CASES_2 = {
     "pp2_optimizer_offload_swap": PP2.with_memory(
         (mem(offload_optimizer_ratio=0.5), mem(offload_optimizer_ratio=0.3)),
         options=(("optimizer_offload_path", "gpu_swap"),)),
+    # the swapped tail partly in device gradient sections (read on the device) and partly in host ones
+    "pp2_swap_mixed_sections": PP2.with_memory(
+        (mem(offload_gradients_ratio=0.25, offload_optimizer_ratio=0.5), mem(offload_optimizer_ratio=0.75)),
+        options=(("optimizer_offload_path", "gpu_swap"),)),
+    "pp2_swap_gradients_via_host": PP2.with_memory(  # the engine's round trip of before, an option now
+        (mem(offload_gradients_ratio=0.25, offload_optimizer_ratio=0.5), mem(offload_optimizer_ratio=0.75)),
+        options=(("optimizer_offload_path", "gpu_swap"), ("swap_gradients", "host"))),
     "pp2_optimizer_offload_cpu_adam": PP2.with_memory(
         (mem(offload_optimizer_ratio=0.5), mem(offload_gradients_ratio=0.25, offload_optimizer_ratio=0.3)),
         options=(("optimizer_offload_path", "cpu_adam"),)),
@@ -124,6 +131,7 @@ CASES_4 = {
 PAIRS_2 = [("stock_dp2", name) for name in CASES_2 if name.startswith("dp2_")] + \
           [("stock_pp2", name) for name in ("pp2_weights_offload", "pp2_grads_offload",
                                             "pp2_optimizer_offload", "pp2_optimizer_offload_swap",
+                                            "pp2_swap_mixed_sections", "pp2_swap_gradients_via_host",
                                             "pp2_optimizer_offload_cpu_adam",
                                             "pp2_act_offload", "pp2_deferred_step")] + \
           [("stock_pp2_recompute", "pp2_recompute_mixed"), ("stock_pp2_plan_roles", "pp2_plan_roles")] + \

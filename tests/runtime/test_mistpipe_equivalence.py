@@ -105,6 +105,19 @@ def test_each_offload_kind_moves_its_fraction_to_the_host(curves_2):
         assert rank["activation_bytes_offloaded"] > 0
 
 
+def test_gpu_swap_sends_only_host_section_gradients_to_the_host(curves_2):
+    # stage 0 keeps a quarter of its gradients on the host, stage 1 none: the swap reads the rest on the device
+    first, second = stats(curves_2, "pp2_swap_mixed_sections")
+    assert first["grad_numel_host"] > 0 and second["grad_numel_host"] == 0
+    assert 0 < first["grad_numel_sent_to_host"] and second["grad_numel_sent_to_host"] == 0
+    steps = len(curves_2["pp2_swap_mixed_sections"]["losses"])
+    assert first["grad_numel_sent_to_host"] <= steps * first["optimizer_numel_host"]
+    for rank in stats(curves_2, "pp2_swap_gradients_via_host"):  # the option: every tail through the host
+        assert rank["grad_numel_sent_to_host"] == steps * rank["optimizer_numel_host"]
+    for rank in stats(curves_2, "pp2_optimizer_offload_cpu_adam"):  # CPU Adam needs every tail on the host
+        assert rank["grad_numel_sent_to_host"] >= rank["optimizer_numel_host"]
+
+
 def test_pinned_buffers_are_reused_after_the_first_step(curves_2, curves_4):
     for curves, name in ((curves_2, "pp2_act_offload"), (curves_2, "pp2_recompute_mixed"),
                          (curves_4, "pp2dp2_mixed")):

@@ -49,11 +49,17 @@ def with_stage_memory(plan: Plan) -> Plan:
     return edited.model_copy(update={"prediction": predict_plan(edited, HW)})
 
 
-def run(tmp_path, plan: Plan, port: int) -> RunReport:
+def run(tmp_path, plan: Plan, port: int, script: str = "launch/train.py", path: str | None = None) -> RunReport:
+    """`path`: the optimizer offload path every stage's ds_config entry names (None: the cost model's)."""
     out = tmp_path / "out"
     write_outputs(out, render_outputs(out, [plan], HW, with_png=False))
-    assert "mistpipe" in json.loads((out / "ds_config.json").read_text())
-    proc, report = launch(tmp_path, port, out / "plan.json", "--lr", "0.01")
+    config = json.loads((out / "ds_config.json").read_text())
+    assert "mistpipe" in config
+    if path is not None:
+        for stage in config["mistpipe"]["stages"]:
+            stage["optimizer_offload_path"] = path
+        (out / "ds_config.json").write_text(json.dumps(config))
+    proc, report = launch(tmp_path, port, out / "plan.json", "--lr", "0.01", script=script)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return RunReport.load(report)
 
@@ -71,3 +77,16 @@ def test_a_tuned_mistpipe_plan_trains_through_launch_train(tmp_path):
     assert edited.plan_hash == edited_plan.without_prediction().content_hash() != tuned.plan_hash
     assert edited.losses == pytest.approx(tuned.losses, rel=1e-5)
     assert max(tuned.losses) - min(tuned.losses) > 1e-3  # it trains: the comparison is not vacuous
+    assert tuned.swap_gradients is None and edited.swap_gradients == "device"
+
+
+def test_gpu_swap_gives_the_same_losses_with_or_without_the_gradient_round_trip(tmp_path):
+    """bench/engine/swap_via_host_train.py's A/B on the edited plan, both stages on the gpu_swap path:
+    gradients read on the device (launch/train.py) or sent through the host (the engine of before)."""
+    plan = with_stage_memory(tuned_mistpipe_plan())
+    device = run(tmp_path / "device", plan, free_port(), path="gpu_swap")
+    via_host = run(tmp_path / "via_host", plan, free_port(), script="bench/engine/swap_via_host_train.py",
+                   path="gpu_swap")
+    assert device.adam_impl == via_host.adam_impl == "torch_adamw+gpu_swap"
+    assert (device.swap_gradients, via_host.swap_gradients) == ("device", "host")
+    assert via_host.losses == pytest.approx(device.losses, rel=1e-6)

@@ -276,3 +276,35 @@ def test_accumulate_adds_a_non_contiguous_gradient_elementwise():
     unit.accumulate(0, grad)
     assert torch.equal(unit.acc_dev[:24], (grad + grad).reshape(-1))
     assert not unit.acc_dev[24:].any()
+
+
+def test_swap_gradient_pieces_and_the_gaps_they_leave():
+    from mist_ds.runtime.mistpipe.swapadam import gaps, overlaps
+
+    a, b = torch.arange(10.0), torch.arange(100.0, 104.0)
+    pieces = overlaps([(20, b), (3, a)], start=5, n=16)  # a covers tail 3..13, b 20..24; chunk 5..21
+    assert [(lo, hi) for lo, hi, _ in pieces] == [(0, 8), (15, 16)]
+    assert pieces[0][2].tolist() == a[2:10].tolist() and pieces[1][2].tolist() == [100.0]
+    assert gaps(pieces, 16) == [(8, 15)]
+    assert gaps([], 4) == [(0, 4)] and overlaps([], 0, 4) == []
+    assert gaps(overlaps([(0, a)], 0, 10), 10) == []
+
+
+@pytest.mark.parametrize("path", ["gpu_swap", "cpu_adam"])
+def test_taking_an_fp32_chunk_leaves_the_reduced_gradient_as_it_was(path):
+    # grad_accum_dtype fp32: the chunk is the accumulation buffer itself, which the late d2h (cpu_adam) and
+    # the swap (gpu_swap) read again, averaging it then: averaging it here too would scale it twice
+    from mist_ds.runtime.mistpipe.optimizer import ShardedAdam
+    from mist_ds.runtime.mistpipe.unit import FlatUnit
+
+    env = UnitEnv(streams=Streams(torch.device("cpu")), dtype=torch.float32, dp_group=None,
+                  dp_world=2, dp_rank=0, opt_world=1, pinned=False)
+    unit = FlatUnit("u", [torch.nn.Parameter(torch.randn(40))], env)
+    numel = unit.initial_shard.numel()
+    adam = ShardedAdam([unit], env, HYPER, offload_ratio=0.5, clip=0.0, counted=[[(0, numel)]], host_path=path)
+    chunk = torch.randn(numel)
+    reduced = chunk.clone()
+    adam.take_chunk(0, 0, chunk, kept=True)
+    assert torch.equal(chunk, reduced)
+    assert adam.shards[0].grad_dev.tolist() == pytest.approx((reduced[: numel // 2] / 2).tolist())
+    assert adam.grad_numel_to_host == 0  # sent after the norm (cpu_adam) or never (gpu_swap)

@@ -19,11 +19,11 @@ from .test_loss_equivalence import ROOT, cpu_env, deepspeed_cmd
 EXAMPLE = ROOT / "launch" / "examples" / "tiny-gpt-pp2.json"
 
 
-def launch(tmp_path: Path, port: int, plan: Path, *extra: str, env=None):
+def launch(tmp_path: Path, port: int, plan: Path, *extra: str, env=None, script: str = "launch/train.py"):
     hostfile = tmp_path / "hostfile"
     hostfile.write_text("localhost slots=2\n")
     report = tmp_path / "run.json"
-    cmd = deepspeed_cmd(hostfile, port, "launch/train.py", "--plan", str(plan), "--steps", "3",
+    cmd = deepspeed_cmd(hostfile, port, script, "--plan", str(plan), "--steps", "3",
                         "--warmup", "1", "--report", str(report), *extra)
     proc = subprocess.run(cmd, cwd=ROOT, env={**cpu_env(), **(env or {})}, capture_output=True,
                           text=True, timeout=600)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import torch
 import torch.distributed as dist
 
+from mist_ds.config.executors import MISTPIPE
 from mist_ds.runtime.mistpipe.layout import split_point
 from mist_ds.runtime.mistpipe.streams import host_buffer
 from mist_ds.runtime.mistpipe.swapadam import SWAP_CHUNK_NUMEL, SwapAdam
@@ -31,6 +32,19 @@ from mist_ds.runtime.mistpipe.unit import FlatUnit, UnitEnv
 
 
 HOST_PATHS = ("cpu_adam", "gpu_swap")
+SWAP_GRADIENTS = ("device", "host")
+"""Where the gpu_swap path reads the gradients of device gradient sections: 'device', the accumulation
+buffer (the default), or 'host', sent there by the reduction and swapped back in with the states (the
+engine before 2026-12-01; kept as an option so a benchmark can measure what the round trip costs)."""
+
+
+def recorded_swap_gradients(plan) -> str | None:
+    """RunReport.swap_gradients of a run of `plan`: 'device' (take_chunk keeps device-section gradients
+    for SwapAdam) for a mistpipe plan with an offloaded optimizer share on some stage; else None."""
+    if plan.executor != MISTPIPE.name:
+        return None
+    offloads = any(plan.stage_memory(i).offload_optimizer_ratio > 0 for i in range(plan.num_stages))
+    return "device" if offloads else None
 
 
 class UnitShard:
@@ -82,9 +96,12 @@ class ShardedAdam:
 
     def __init__(self, units: list[FlatUnit], env: UnitEnv, hyper: dict, offload_ratio: float,
                  clip: float, counted: list[list[tuple[int, int]]], mp_group=None, store_fn=None,
-                 host_path: str = "gpu_swap"):
+                 host_path: str = "gpu_swap", swap_gradients: str = "device"):
         if host_path not in HOST_PATHS:
             raise ValueError(f"optimizer offload path must be one of {HOST_PATHS}, not {host_path!r}")
+        if swap_gradients not in SWAP_GRADIENTS:
+            raise ValueError(f"swap_gradients must be one of {SWAP_GRADIENTS}, not {swap_gradients!r}")
+        self.swap_gradients = swap_gradients
         self.units, self.env, self.clip, self.mp_group = units, env, clip, mp_group
         self.store = store_fn or (lambda unit, shard16: unit.store_update(shard16, None))
         self.shards = [UnitShard(u, env, offload_ratio, c, host16=host_path == "cpu_adam")
@@ -110,6 +127,8 @@ class ShardedAdam:
         self._tail_square = None  # device sum of squares of the host tails' counted elements
         self._late: list = []  # (unit, tail start, kept chunk) sent after the norm (_send_late)
         self._late_events: dict = {}  # unit -> event: its late host gradients landed
+        self._swap_kept: dict = {}  # unit -> [(tail offset, device chunk)]: gradients GPU swap reads on the device
+        self.grad_numel_to_host = 0  # fp32 gradient elements sent to the host so far (all steps)
         self._late_buffers = None  # two fp32 device buffers of SWAP_CHUNK_NUMEL, made on first use
         max_shard = max(s.numel for s in self.shards)
         # two 16-bit staging buffers for the new shards: unit k+1 is written while unit k's
@@ -124,7 +143,8 @@ class ShardedAdam:
         device, from the fp32 upcast), and its values either now (d2h, unclipped) or, when `kept`
         (the chunk stays valid on the device until the unit's next accumulation) and the host path
         is CPU Adam, after the norm is known (prepare: upcast, averaged and clipped on the device,
-        then d2h), so the host never reads the gradients for a norm or clips them."""
+        then d2h), so the host never reads the gradients for a norm or clips them; when `kept` and
+        the path is GPU swap, never: SwapAdam.update reads the chunk on the device."""
         shard, scale, end = self.shards[index], 1.0 / self.env.dp_world, offset + chunk.numel()
         if offset < shard.head:
             stop = min(end, shard.head)
@@ -132,15 +152,21 @@ class ShardedAdam:
         if end <= shard.head:
             return
         lo = max(offset, shard.head)
-        tail = chunk[lo - offset:].float().mul_(scale)
+        # a copy even when the chunk is fp32 already (grad_accum_dtype fp32): scaling it in place would
+        # scale the gradient the late d2h and the swap read from the accumulation buffer twice
+        tail = chunk[lo - offset:].to(torch.float32, copy=True).mul_(scale)
         self._add_tail_square(shard, lo - shard.head, tail)
         if kept and self.swap is None:
             self._late.append((index, lo - shard.head, chunk[lo - offset:]))
+            return
+        if kept and self.swap_gradients == "device":  # SwapAdam reads it there: no round trip
+            self._swap_kept.setdefault(index, []).append((lo - shard.head, chunk[lo - offset:]))
             return
         shard.eager.append((lo - shard.head, end - shard.head))
         streams = self.env.streams
         streams.fork("d2h")
         streams.keep_alive(tail, "d2h")
+        self.grad_numel_to_host += end - lo
         with streams.on("d2h"):
             shard.grad_host[lo - shard.head: end - shard.head].copy_(tail, non_blocking=True)
             self._host_events.append(streams.record("d2h"))
@@ -211,6 +237,7 @@ class ShardedAdam:
         with streams.on("d2h"):
             for index, start, chunk in self._late:
                 host = self.shards[index].grad_host
+                self.grad_numel_to_host += chunk.numel()
                 for piece in range(0, chunk.numel(), size):
                     n = min(size, chunk.numel() - piece)
                     buffer = self._late_buffers[turn % 2][:n]
@@ -253,7 +280,11 @@ class ShardedAdam:
         shard16 = self._shard16[which][: shard.numel]
         shard16[: shard.head].copy_(shard.master_dev)
         if shard.numel > shard.head and self.swap is not None:
-            self.swap.update(self._swap_index[id(shard.master_host)], shard16[shard.head:])
+            kept = self._swap_kept.pop(index, ())
+            self.swap.update(self._swap_index[id(shard.master_host)], shard16[shard.head:], kept,
+                             1.0 / self.env.dp_world)
+            if kept:  # the accumulation buffer is zeroed only after the swap read it
+                unit.zero_after(streams.record("compute"))
         elif shard.numel > shard.head:
             streams.host_wait(shard.host16_free)  # last step's copy out of host16 is done
             shard.host16.copy_(shard.master_host)

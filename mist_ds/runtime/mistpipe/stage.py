@@ -87,7 +87,8 @@ class StageRuntime:
                  clip: float, mp_group, tp_rank: int, is_block, num_slots: int = 3,
                  min_offload_numel: int = 1024, optimizer_offload_path: str = "gpu_swap",
                  defer_step: bool = False, num_reload_slabs: int = RELOAD_SLABS,
-                 d2h_queue_bytes: int | None = None, d2h_queue_blocks: int = QUEUE_BLOCKS):
+                 d2h_queue_bytes: int | None = None, d2h_queue_blocks: int = QUEUE_BLOCKS,
+                 swap_gradients: str = "device"):
         self.memory, self.env, self.streams = memory, env, env.streams
         layers = getattr(module, "forward_funcs", list(module.children()))
         self.blocks = [m for m in layers if isinstance(m, nn.Module) and is_block(m)]
@@ -109,7 +110,7 @@ class StageRuntime:
                    (u.layout.shard_ranges(env.opt_rank, counted_spans(u, tp_rank)) for u in self.units)]
         self.optimizer = ShardedAdam(self.units, env, hyper, memory.offload_optimizer_ratio, clip,
                                      counted, mp_group=mp_group, store_fn=self._store,
-                                     host_path=optimizer_offload_path)
+                                     host_path=optimizer_offload_path, swap_gradients=swap_gradients)
         for unit in self.units:
             unit.initial_shard = None  # the optimizer holds its fp32 copy now
         self.pass_id = 0
@@ -394,6 +395,7 @@ class StageRuntime:
                 "stored_weight_numel_host": sum(u.store_host.numel() for u in self.units if u.managed),
                 "grad_numel_host": sum(u.host_numel for u in self.units),
                 "optimizer_numel_device": opt["device"], "optimizer_numel_host": opt["host"],
+                "grad_numel_sent_to_host": self.optimizer.grad_numel_to_host,
                 "weight_fills": self.num_fills, "weight_views_saved": self.num_weight_views,
                 **self.offloader.stats(),
                 "pinned_allocations": self.pool.num_allocations,

@@ -2,12 +2,17 @@
 updating offloaded optimizer states: "swap in offloaded states, GPU Adam, swap out").
 
 The alternative to DeepSpeedCPUAdam for the offloaded tail of a shard: per chunk, master weights,
-Adam m and v and the fp32 gradient go host -> device on the h2d stream, torch's AdamW (fused on
-CUDA) updates them in one of two device slots, the new 16-bit weights are written straight into the
-caller's device buffer, and master, m and v go back device -> host on the d2h stream while the next
-chunk is loaded into the other slot. PCIe traffic: 16 B/element in, 12 B/element out per step
-(CPU Adam: 2 B in, plus the 4 B gradient out that both paths pay). bench/engine/adam_paths.py
-measures which path is faster on a machine.
+Adam m and v go host -> device on the h2d stream, torch's AdamW (fused on CUDA) updates them in one
+of two device slots, the new 16-bit weights are written straight into the caller's device buffer,
+and master, m and v go back device -> host on the d2h stream while the next chunk is loaded into the
+other slot. The gradient comes from where the reduction left it: elements of device gradient
+sections are read from the unit's accumulation buffer, which stays valid until the unit's next
+accumulation (optimizer.py take_chunk `kept`), and upcast on the device; only elements of host
+gradient sections were sent to the host by the reduction and come back with the states. PCIe
+traffic: 12 B/element in and 12 out per step, plus 4 B out and 4 B in per element of a host
+gradient section (CPU Adam: 2 B in, plus the 4 B gradient out). Before session 12 every tail
+gradient made that round trip (bench/results/engine/README.md measures both).
+bench/engine/adam_paths.py measures which path is faster on a machine.
 """
 
 from __future__ import annotations
@@ -57,8 +62,11 @@ class SwapAdam:
         self.steps += 1
         self.inverse_clip = inverse_clip
 
-    def update(self, index: int, out16: torch.Tensor) -> None:
-        """Update tail `index` (all its chunks) and write its new weights into `out16` (device)."""
+    def update(self, index: int, out16: torch.Tensor, device_grads=(), scale: float = 1.0) -> None:
+        """Update tail `index` (all its chunks) and write its new weights into `out16` (device).
+        `device_grads`: (tail offset, device tensor) pieces of the tail's gradient still on the device,
+        reduced but not yet averaged (times `scale` here); the rest of the gradient is the host tail's
+        `.grad` (averaged already). Queued on the streams only: the host never waits."""
         streams, tail = self.streams, self.tails[index]
         hosts = (tail, self.m[index], self.v[index], tail.grad)
         for start in range(0, tail.numel(), self.chunk):
@@ -66,11 +74,18 @@ class SwapAdam:
             slot = self.slots[self._turn % 2]
             self._turn += 1
             views = slot.views(n)
+            pieces = overlaps(device_grads, start, n)
             streams.wait(slot.free, "h2d")
             with streams.on("h2d"):
-                for dest, host in zip(views, hosts):
+                for dest, host in zip(views[:3], hosts[:3]):
                     dest.copy_(host[start:start + n], non_blocking=True)
+                for lo, hi in gaps(pieces, n):
+                    views[3][lo:hi].copy_(hosts[3][start + lo:start + hi], non_blocking=True)
                 loaded = streams.record("h2d")
+            for lo, hi, source in pieces:  # compute stream: in order after the slot's last Adam
+                views[3][lo:hi].copy_(source)
+                if scale != 1.0:
+                    views[3][lo:hi].mul_(scale)
             streams.wait(loaded, "compute")
             if self.inverse_clip is not None:
                 views[3].mul_(self.inverse_clip)
@@ -85,3 +100,24 @@ class SwapAdam:
 
     def numel(self) -> int:
         return sum(t.numel() for t in self.tails)
+
+
+def overlaps(pieces, start: int, n: int) -> list[tuple[int, int, torch.Tensor]]:
+    """(lo, hi, source) of the (offset, tensor) `pieces` inside [start, start + n), in chunk
+    coordinates, sorted; source is the part of the tensor that covers [lo, hi)."""
+    found = []
+    for offset, tensor in pieces:
+        lo, hi = max(offset, start), min(offset + tensor.numel(), start + n)
+        if lo < hi:
+            found.append((lo - start, hi - start, tensor[lo - offset: hi - offset]))
+    return sorted(found, key=lambda piece: piece[0])
+
+
+def gaps(pieces: list[tuple[int, int, torch.Tensor]], n: int) -> list[tuple[int, int]]:
+    """The ranges of [0, n) that sorted, disjoint `pieces` leave uncovered."""
+    found, at = [], 0
+    for lo, hi, _ in pieces:
+        if lo > at:
+            found.append((at, lo))
+        at = max(at, hi)
+    return found + ([(at, n)] if at < n else [])
