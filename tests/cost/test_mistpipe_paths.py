@@ -17,7 +17,7 @@ from mist_ds.config.profiles import load_hardware
 from mist_ds.cost import predict_plan
 from mist_ds.cost.mistpipe import MistpipeStageCostModel
 from mist_ds.cost.mistpipe_state import stage_sizes
-from mist_ds.cost.mistpipe_step import offload_step_s, optimizer_path, stage_optimizer_paths
+from mist_ds.cost.mistpipe_step import offload_step_s, optimizer_path, priced_path, stage_optimizer_paths
 from mist_ds.cost.plan_predict import optimizer_path_of
 from mist_ds.cost.rates import Rates
 from mist_ds.cost.stage_args import plan_stage_args
@@ -28,8 +28,6 @@ from tests.helpers import make_plan
 
 HW = load_hardware("h200")
 ROOT = Path(__file__).resolve().parents[2]
-
-
 def two_stage(small: float = 0.01, large: float = 0.5) -> Plan:
     """llama-7b PP2 on 2 GPUs: stage 0 offloads `small` of its optimizer states (3.4e7 elements per
     rank at 0.01), stage 1 `large` (1.7e9 at 0.5)."""
@@ -40,14 +38,19 @@ def two_stage(small: float = 0.01, large: float = 0.5) -> Plan:
 
 
 @pytest.mark.parametrize("profile", ["h200", "h100-sxm-80gb"])
-def test_the_rule_takes_cpu_adam_for_small_shares_and_the_swap_for_large_ones(profile):
+def test_the_rule_takes_the_faster_path_for_each_share(profile):
     rates = Rates(load_hardware(profile), gpus_per_node=2)
     n = np.array([1e6, 1e7, 3e7, 2e8, 1e9, 1e10])
-    swap = optimizer_path(rates, n, 0 * n, 9)
-    assert swap.tolist() == [False, False, False, True, True, True]
-    # it is the faster path by offload_step_s (step + early d2h), on both sides of the crossover
-    both = [sum(offload_step_s(rates, n, 0 * n, 9, p)) for p in ("gpu_swap", "cpu_adam")]
-    assert np.array_equal(swap, both[0] <= both[1])
+    # the engine before 2026-12-01 (swapped gradients through the host): CPU Adam below ~1.7e8 elements
+    before = priced_path(rates, n, 0 * n, 9, swap_gradients="host")[0]
+    assert before.tolist() == [False, False, False, True, True, True]
+    # the swap reading its gradients on the device (the engine's now) wins every share on the shipped
+    # profiles: it moves 24 B/element over the link, CPU Adam's host work costs more at any share
+    assert optimizer_path(rates, n, 0 * n, 9).tolist() == [True] * 6
+    # the choice is the faster path by offload_step_s (step + early d2h), for both engines
+    for gradients in ("host", "device"):
+        both = [sum(offload_step_s(rates, n, 0 * n, 9, p, gradients)) for p in ("gpu_swap", "cpu_adam")]
+        assert np.array_equal(priced_path(rates, n, 0 * n, 9, swap_gradients=gradients)[0], both[0] <= both[1])
     assert optimizer_path(rates, n, 0 * n, 9, forced="cpu_adam").tolist() == [False] * 6
     assert bool(optimizer_path(rates, 0.0, 0.0, 9)) is True  # nothing offloaded: the default, no cost
     with pytest.raises(ValueError, match="must be one of"):
@@ -56,19 +59,22 @@ def test_the_rule_takes_cpu_adam_for_small_shares_and_the_swap_for_large_ones(pr
 
 def test_the_cost_model_charges_each_stage_its_own_path():
     plan = two_stage()
-    assert [p for p, _ in stage_optimizer_paths(plan, HW)] == ["cpu_adam", "gpu_swap"]
-    model = MistpipeStageCostModel(plan.model, HW, plan.seq_len, gpus_per_node=2)
-    small, large = (model.state_parts(plan_stage_args(plan, i)) for i in range(2))
-    assert float(small["swap_slots"]) == 0 and float(large["swap_slots"]) == 2 * 16 * 16 * 2**20
-    a = plan_stage_args(plan, 0).arrays()
+    assert [p for p, _ in stage_optimizer_paths(plan, HW)] == ["gpu_swap", "gpu_swap"]
+    rule = MistpipeStageCostModel(plan.model, HW, plan.seq_len, gpus_per_node=2)
+    cpu = MistpipeStageCostModel(plan.model, HW, plan.seq_len, gpus_per_node=2, optimizer_path="cpu_adam")
+    args = [plan_stage_args(plan, i) for i in range(2)]
+    assert float(rule.state_parts(args[1])["swap_slots"]) == 2 * 16 * 16 * 2**20  # two slots of 16 B x 16 Mi
+    assert float(cpu.state_parts(args[1])["swap_slots"]) == 0
+    a = args[0].arrays()
     shard = float(stage_sizes(plan.model, a)["params"]) * 0.01
-    assert float(small["host_optimizer"]) == pytest.approx(18 * shard)  # CPU Adam: + the 16-bit copy
-    # forcing the swap on every stage costs stage 0 its slots and time
-    forced = predict_plan(plan, HW, optimizer_path="gpu_swap")
-    rule = predict_plan(plan, HW)
-    assert forced.stages[0].peak_memory_bytes > rule.stages[0].peak_memory_bytes
-    assert forced.stages[0].step_s > rule.stages[0].step_s
-    assert forced.stages[1] == rule.stages[1]
+    assert float(cpu.state_parts(args[0])["host_optimizer"]) == pytest.approx(18 * shard)  # + the 16-bit copy
+    # forcing CPU Adam on every stage: no device slots, and stage 1's large share steps slower (stage 0's
+    # 1% share costs the same step time either way)
+    forced, chosen = predict_plan(plan, HW, optimizer_path="cpu_adam"), predict_plan(plan, HW)
+    for stage in range(2):
+        assert forced.stages[stage].peak_memory_bytes < chosen.stages[stage].peak_memory_bytes
+    assert forced.stages[0].step_s == chosen.stages[0].step_s
+    assert forced.stages[1].step_s > 1.4 * chosen.stages[1].step_s
 
 
 def test_the_engine_runs_the_path_the_cost_model_charged():
@@ -83,19 +89,19 @@ def test_the_engine_runs_the_path_the_cost_model_charged():
         assert offload_path(config, index) == charged
         assert config["mistpipe"]["stages"][index]["optimizer_offload_why"].startswith("the faster:")
         assert offload_path(config, index, "gpu_swap") == "gpu_swap"  # an engine option overrides
-    assert [offload_path(config, i) for i in range(2)] == ["cpu_adam", "gpu_swap"]
+    assert [offload_path(config, i) for i in range(2)] == ["gpu_swap", "gpu_swap"]
     # a ds_config written by hand (no mistpipe section) runs the default; a stage without offload has no entry
     assert offload_path({}, 0) == "gpu_swap"
     assert "optimizer_offload_path" not in build_ds_config(two_stage(0.0, 0.5))["mistpipe"]["stages"][0]
     # the path is an engine option: editing it in ds_config.json does not make the config refuse the plan
     edited = json.loads(json.dumps(config))
-    edited["mistpipe"]["stages"][0]["optimizer_offload_path"] = "gpu_swap"
-    assert config_mismatches(plan, edited) == [] and offload_path(edited, 0) == "gpu_swap"
+    edited["mistpipe"]["stages"][0]["optimizer_offload_path"] = "cpu_adam"
+    assert config_mismatches(plan, edited) == [] and offload_path(edited, 0) == "cpu_adam"
     # what the run records reads back as the path it ran
-    assert adam_impl_of(config, [0, 1]) == "torch_adamw+cpu_adam+gpu_swap"
-    assert optimizer_path_of(adam_impl_of(config, [1])) == "gpu_swap"
-    assert optimizer_path_of(adam_impl_of(config, [0])) == "cpu_adam"
-    assert optimizer_path_of(adam_impl_of(config, [0, 1])) is None  # mixed: each stage by the rule
+    assert adam_impl_of(edited, [0, 1]) == "torch_adamw+cpu_adam+gpu_swap"
+    assert optimizer_path_of(adam_impl_of(edited, [1])) == "gpu_swap"
+    assert optimizer_path_of(adam_impl_of(edited, [0])) == "cpu_adam"
+    assert optimizer_path_of(adam_impl_of(edited, [0, 1])) is None  # mixed: each stage by the rule
     assert optimizer_path_of("fused_adam") is None and optimizer_path_of("") is None
 
 
@@ -112,8 +118,11 @@ def test_a_committed_run_is_scored_on_the_path_it_recorded(tmp_path):
     plan = Plan.load_checked(plan_path, "plan").without_prediction()
     kernels = run_kernels(RunReport.model_validate(run, strict=False))   # what the run ran
     # the run predates the engine's d2h bound (no d2h_queue_blocks recorded): scored unbounded, 0
-    predicted = {p: predict_plan(plan, HW, kernels, optimizer_path=p, d2h_queue_blocks=0) for p in ("cpu_adam", "gpu_swap")}
-    assert predict_plan(plan, HW, kernels, d2h_queue_blocks=0).iteration_time_s == predicted["gpu_swap"].iteration_time_s
+    # and the swap's gradient source (no swap_gradients recorded): through the host
+    predicted = {p: predict_plan(plan, HW, kernels, optimizer_path=p, d2h_queue_blocks=0, swap_gradients="host")
+                 for p in ("cpu_adam", "gpu_swap")}
+    assert predict_plan(plan, HW, kernels, d2h_queue_blocks=0, swap_gradients="host").iteration_time_s == \
+        predicted["gpu_swap"].iteration_time_s
     for record, path in (("torch_adamw+cpu_adam", "cpu_adam"), ("torch_adamw+gpu_swap", "gpu_swap")):
         run_path.write_text(json.dumps({**run, "adam_impl": record}))
         row = score("m", "engine", plan_path, run_path, (), {})
