@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from mist_ds.api import MIN_FALLBACK_SAVING_RATIO, TuneResult, fallback_plans, honest_order, moving_parts, tune
+from mist_ds.api import (MAX_HEADROOM_STEPS, MIN_FALLBACK_SAVING_RATIO, TuneResult, fallback_plans, honest_order,
+                         moving_parts, tune)
 from mist_ds.config import ClusterSpec, TuneRequest, resolve_model
 from mist_ds.config.prediction import MemoryBreakdown, PlanPrediction, StagePrediction, TimeBreakdown
 from mist_ds.config.profiles import load_hardware
@@ -61,16 +62,17 @@ def test_a_tie_prefers_fewer_moving_parts_and_ties_are_anchored_on_the_fastest()
     assert honest_order([slow, fast_pipeline, plain], HW, tie_rtol=0.0)[0] == (fast_pipeline, plain, slow)
 
 
-def test_headroom_counts_in_whole_margin_steps_up_to_three():
+def test_headroom_counts_in_whole_margin_steps_up_to_the_most_that_buy_safety():
     step = DEFAULT_MEMORY_MARGIN_RATIO * 10  # GiB per step of a 10 GiB cap
     tight = _predicted(dp(), 1.00, 10 - 0.5 * step)         # 0 steps of headroom
     within = 1.0 + 0.75 * MODEL_TIME_ERROR_RATIO                  # inside the default tie
     roomy = _predicted(dp(micro_batch=1), within, 10 - 2.5 * step)  # 2 steps: wins the tie
     assert honest_order([tight, roomy], HW)[0] == (roomy, tight)
-    plenty = _predicted(dp(), 1.00, 10 - 3.5 * step)        # 3 steps
-    more = _predicted(dp(micro_batch=1), within, 10 - 5.0 * step)  # 5 steps count as 3: time decides
+    most = MAX_HEADROOM_STEPS
+    plenty = _predicted(dp(), 1.00, 10 - (most + 0.5) * step)  # the most steps that count
+    more = _predicted(dp(micro_batch=1), within, 10 - (most + 2) * step)  # more count as many: time decides
     assert honest_order([more, plenty], HW)[0] == (plenty, more)
-    same = _predicted(dp(micro_batch=1), 1.00, 10 - 3.2 * step)  # equal steps and time: more headroom
+    same = _predicted(dp(micro_batch=1), 1.00, 10 - (most + 0.2) * step)  # equal steps and time: more headroom
     assert honest_order([same, plenty], HW)[0] == (plenty, same)
 
 

@@ -80,12 +80,14 @@ def optimizer_path(rt: Rates, n, in_sections, units, forced: str | None = None):
     """Which path updates a stage's offloaded share of `n` elements per rank (`in_sections` of them
     from host gradient sections, over `units` units): True where 'gpu_swap', False where 'cpu_adam'.
     The path whose offload_step_s (step + early d2h) is smaller; a tie (n = 0 included) is the swap.
-    The swap streams 28 B/element, both directions at once under the profile's interference
-    (swap_s), and exposes its first chunk's load, so CPU Adam wins small shares (on the H200 profile
-    below 1.7e8 elements per rank with 2 ranks per node; never with 4 or 8: the ranks share the
-    host's cores) and the swap large ones, by 3% without host gradient sections (measured: 0.617
-    vs 0.638 s/iter at 3.6e8, bench/results/engine/s5_offload; 0.682 vs 0.765 in S4-1,
-    bench/results/engine/README.md). `forced`: that path everywhere (predict_plan's optimizer_path)."""
+    The swap streams 24 B/element (+8 per element of a host gradient section), both directions at
+    once under the profile's interference (swap_s), and exposes its first chunk's load; on the shipped
+    profiles that is cheaper than the host's Adam at every share (by 30-35% without host gradient
+    sections, 2 ranks per node). While the swap took every gradient through the host (32 B/element,
+    the engine before 2026-12-01) CPU Adam won below 1.7e8 elements per rank and the swap above by
+    3% (measured: 0.617 vs 0.638 s/iter at 3.6e8, bench/results/engine/s5_offload; reading the
+    gradients on the device measured 1.10-1.14x per iteration on 1-GPU plans, bench/results/engine/
+    swap_grads_S12). `forced`: that path everywhere (predict_plan's optimizer_path)."""
     return priced_path(rt, n, in_sections, units, forced)[0]
 
 

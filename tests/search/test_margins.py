@@ -49,12 +49,12 @@ def _cap_bytes(run: dict) -> float:
 
 def _under_predictions(ran: list[dict]) -> list[float]:
     """How far each plan's allocated peak exceeded its prediction, as a fraction (0: not exceeded),
-    each distinct plan once at its worst run (re-runs of one plan, bench/accuracy/repeats.py, would
-    otherwise weigh it several times). A plan predicted at p with error e = (p - a) / a < 0 holds
-    a = p / (1 + e) allocated."""
+    each distinct plan once at its worst run (re-runs of one plan, bench/accuracy/repeats.py, and
+    copies of one plan file in several folders, same plan_id, would otherwise weigh it several times).
+    A plan predicted at p with error e = (p - a) / a < 0 holds a = p / (1 + e) allocated."""
     worst: dict[str, float] = {}
     for run in ran:
-        worst[run["plan_path"]] = max(worst.get(run["plan_path"], 0.0), -run["mem_error_allocated"])
+        worst[run["plan_id"]] = max(worst.get(run["plan_id"], 0.0), -run["mem_error_allocated"])
     return sorted(worst.values())
 
 
