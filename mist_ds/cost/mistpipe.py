@@ -340,7 +340,7 @@ class MistpipeStageCostModel(StageCostModel):
         channels = overlapped(self.rates, busy, mb["nccl"], mb["h2d"], mb["d2h"]) + mb["exposed"]
         windows = mb["forward_wall"] + mb["backward_wall"]
         gpu = np.maximum(channels, windows) + mb["tp"]
-        extra = gpu - mb["tp"] - busy
+        extra = np.maximum(gpu - mb["tp"] - busy, 0.0)  # >= 0 (channels >= busy); no float noise below
         share_dp = np.where(moved > 0, mb["nccl"] / np.maximum(moved, 1e-30), 0.0)
         share = np.where(windows > 0, mb["forward_wall"] / np.maximum(windows, 1e-30), 1.0 / 3.0)
         # host: (2L + r) block passes, L of them in the forward (cost/stage_time.py host_parts; the

@@ -225,7 +225,7 @@ def time_fields(p, g, host_step_s) -> dict[str, np.ndarray]:
     busy_compute, recompute = p["busy_compute_mb"], p["recompute_mb"]
     nccl = p["dp_comm_mb"] - p["rs_serial_mb"]      # the overlapped collectives
     h2d, d2h, sync_xfer = p["h2d_mb"], p["d2h_mb"], p["sync_transfer_mb"]
-    extra = p["overlapped_mb"] - (busy_compute + recompute)
+    extra = np.maximum(p["overlapped_mb"] - (busy_compute + recompute), 0.0)  # >= 0; no float noise below
     share_dp = np.where(nccl + h2d + d2h > 0, nccl / np.maximum(nccl + h2d + d2h, 1e-30), 0.0)
     step_comm = p["step_comm"]
     gpu_opt = p["gpu_adam"] + p["step_copies"]
@@ -237,7 +237,7 @@ def time_fields(p, g, host_step_s) -> dict[str, np.ndarray]:
     tp_mb, stable = p["tp_comm_mb"], p["stable_mb"]
     # the host time the GPU waits for, by its parts' shares: ZeRO-3 fetch hooks count as DP
     # communication, offload_param's blocking copies as offload, the rest as compute
-    exposed, host = p["host_exposed_mb"] - p["act_serial_mb"], np.maximum(p["host_side_mb"], 1e-30)
+    exposed, host = np.maximum(p["host_exposed_mb"] - p["act_serial_mb"], 0.0), np.maximum(p["host_side_mb"], 1e-30)
     fetch_x = exposed * (p["zero3_fetch_mb"] + p["gather_host_mb"]) / host
     copy_x = exposed * p["weight_h2d_host_mb"] / host
     return {
