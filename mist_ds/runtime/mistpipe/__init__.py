@@ -88,14 +88,16 @@ and host gradient section when block i's backward starts, and the offloaded acti
 next offloaded block below i (at most one such block ahead of the running one).
 
 Optimizer path for the offloaded fraction, per stage: `optimizer_offload_path='gpu_swap'` (Mist:
-fp32 master, m, v and gradient streamed through two device slots and updated by fused AdamW, the
-clip applied on the device; 16 B/element in, 12 out, plus the 4 B gradient d2h) or `'cpu_adam'`
-(DeepSpeedCPUAdam on the host; 6 B/element over PCIe, the gradient clipped on the device before
-its d2h). Measured on gpt-1.3b PP2 with half the optimizer offloaded (2x H200, 32-core host,
-bench/results/engine/s4_offload): 0.682 vs 0.765 s/iter, both still with the host norm and clip
-removed since; cost/mistpipe_step.py offload_step_s prices both paths: the swap is faster from
-~1e8 offloaded elements per rank, CPU Adam below ~6e7 (the swap's first chunk load is exposed, and
-its two device slots cost up to 512 MiB). Unless the engine is given a path, each stage runs the one
+fp32 master, m and v streamed through two device slots and updated by fused AdamW with the gradient
+read where the reduction left it, the clip applied on the device; 12 B/element in, 12 out, plus 4 B
+each way for elements of host gradient sections) or `'cpu_adam'` (DeepSpeedCPUAdam on the host;
+6 B/element over PCIe, the gradient clipped on the device before its d2h). Measured on gpt-1.3b PP2
+with half the optimizer offloaded (2x H200, 32-core host, bench/results/engine/s4_offload): 0.682 vs
+0.765 s/iter, both still with the host norm and clip removed since; reading the gradients on the
+device instead of through the host: 1.10-1.14x per iteration on the 1-GPU node's plans
+(bench/results/engine/swap_grads_S12). cost/mistpipe_step.py offload_step_s prices both paths (on
+the shipped profiles the swap is now the faster at every share; its two device slots cost up to
+512 MiB). Unless the engine is given a path, each stage runs the one
 the cost model picked for it (mistpipe_step.optimizer_path: the faster for the stage's share),
 which the plan's ds_config carries (mistpipe section, `optimizer_offload_path` with a one-line
 `optimizer_offload_why`; memory.py offload_path). The global gradient norm is summed on the device,
