@@ -140,8 +140,8 @@ class RunReport(StrictModel):
 
     swap_gradients: SwapGradients | None = None
     """mistpipe runs that offload optimizer states: where the gpu_swap path read the gradients of the
-    offloaded share's device gradient sections: 'device' (the accumulation buffer, since 2026-12-01
-    11:00 UTC: runtime/mistpipe/optimizer.py take_chunk) or 'host' (sent there by the reduction and
+    offloaded share's device gradient sections: 'device' (the accumulation buffer, since session 12's call S12-4,
+    2026-12-01 10:55 UTC: runtime/mistpipe/optimizer.py take_chunk) or 'host' (sent there by the reduction and
     swapped back in). None: no such offload, or not recorded (every report written before, which ran
     'host': cost/plan_predict.py swap_gradients_of). Runs on the cpu_adam path record it too; it does
     not apply to them."""

@@ -130,7 +130,7 @@ def d2h_queue_blocks_of(recorded: int | None) -> int:
 
 def swap_gradients_of(recorded: str | None) -> str:
     """predict_plan's swap_gradients for a run that recorded RunReport.swap_gradients = `recorded`: None
-    (every mistpipe run before 2026-12-01 11:00 UTC) took every swapped tail's gradient through the host."""
+    (every mistpipe run before 2026-12-01 10:55 UTC) took every swapped tail's gradient through the host."""
     return "host" if recorded is None else recorded
 
 
