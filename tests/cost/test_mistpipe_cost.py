@@ -86,6 +86,8 @@ MEMORIES = {
     "weights_all_host": MemoryStrategy(zero_stage=1, offload_weights_ratio=1.0),
     "grads_and_optimizer_host": MemoryStrategy(zero_stage=1, offload_gradients_ratio=1.0,
                                                offload_optimizer_ratio=1.0),
+    # the 1-GPU node's c24 winner's setting: the swap reads every gradient on the device
+    "optimizer_only_host": MemoryStrategy(zero_stage=0, offload_optimizer_ratio=1.0),
 }
 
 
