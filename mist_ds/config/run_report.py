@@ -10,6 +10,7 @@ from mist_ds.config.base import StrictModel
 
 RunStatus = Literal["ok", "oom", "error", "killed", "timeout"]
 SwapGradients = Literal["device", "host"]
+HostBuffers = Literal["registered", "torch_pinned"]
 ActOffloadCopy = Literal["blocking", "non_blocking"]
 """How the stock executor's activation offload copies a saved tensor out in forward (RunReport.
 activation_offload_copy, cost/act_offload.py): 'blocking' holds the host until the copy is done
@@ -145,6 +146,18 @@ class RunReport(StrictModel):
     swapped back in). None: no such offload, or not recorded (every report written before, which ran
     'host': cost/plan_predict.py swap_gradients_of). Runs on the cpu_adam path record it too; it does
     not apply to them."""
+
+    host_buffers: HostBuffers | None = None
+    """mistpipe runs: how the engine allocated its page-locked host buffers (cost/mistpipe_state.py
+    HOST_BUFFERS): 'registered' (runtime/mistpipe/hostmem.py: exact sizes, page-locked with
+    cudaHostRegister, outside torch.cuda.host_memory_stats; and the gpu_swap path's host gradient only
+    over host gradient sections; since session 13, 2026-12-01). None: not a mistpipe run, or not
+    recorded (every report written before, whose engine pinned through torch's allocator, every buffer
+    rounded up to a power of two: cost/plan_predict.py host_buffers_of)."""
+
+    host_registered_bytes: tuple[int, ...] = ()
+    """Per rank (rank order): the most host memory the engine had page-locked through
+    runtime/mistpipe/hostmem.py at once. Empty: none registered, or not recorded."""
 
     gc_mode: str = ""
     """Python garbage-collection policy of the timed steps (mist_ds/runtime/host_clock.py GC_MODES):

@@ -179,29 +179,30 @@ def stored_bytes(saves: list[SavedTensor], tokens):
 
 
 def pinned_call_bytes(saves: list[SavedTensor], tokens: int, dedupe: bool = False,
-                      min_numel: int = 0) -> float:
+                      min_numel: int = 0, rounded: bool = True) -> float:
     """Pinned host bytes of one block's saves copied out one tensor per save call, each rounded up
-    to a power of two by torch's CachingHostAllocator (shapes.pow2_bytes).
+    to a power of two by torch's CachingHostAllocator (shapes.pow2_bytes), or not (`rounded` False:
+    mistpipe's exact-size registered buffers, runtime/mistpipe/hostmem.py).
 
     dedupe=False: torch.autograd.graph.save_on_cpu(pin_memory=True) (torch/autograd/graph.py
     pack_to_cpu) allocates torch.empty(tensor.size(), pin_memory=True) for every call, sized as the
     saved tensor or view, even for a tensor it has packed before. dedupe=True: mistpipe's
     ActivationOffloader (runtime/mistpipe/actoffload.py pack) copies a tensor saved again (same
     storage, offset, geometry, version: SAME) once, a new view (VIEW) again, and leaves tensors of
-    fewer than min_numel elements on the device; its PinnedPool allocates with
-    torch.empty(pin_memory=True) too (runtime/mistpipe/streams.py host_buffer)."""
+    fewer than min_numel elements on the device; its PinnedPool allocated with
+    torch.empty(pin_memory=True) too before session 13 (runtime/mistpipe/streams.py host_buffer)."""
     total = 0.0
     for s in saves:
         nbytes = float(s.nbytes(tokens))
         if (dedupe and s.repeat == SAME) or nbytes / s.itemsize < min_numel:
             continue
-        total += float(pow2_bytes(nbytes))
+        total += float(pow2_bytes(nbytes)) if rounded else nbytes
     return total
 
 
 def pinned_activation_rounding(model: ModelSpec, seq_len: int, attention: Attention, micro_batch, tp,
                                activation_kernel=None, dedupe: bool = False,
-                               min_numel: int = 0, elem: int = 2):
+                               min_numel: int = 0, elem: int = 2, rounded: bool = True):
     """Pinned bytes of one offloaded block's saved activations (pinned_call_bytes) over its
     layer_saved_bytes, on CUDA; vectorised over arrays of micro-batch size and tp. `activation_kernel`:
     the SwiGLU implementation, a name or a function of tp (None: 'torch')."""
@@ -213,7 +214,7 @@ def pinned_activation_rounding(model: ModelSpec, seq_len: int, attention: Attent
         saves = block_saves(model, seq_len, attention, elem, "cuda", kernel_of(t), tp=t)
         saved = float(stored_bytes(saves, batch * seq_len))
         if saved > 0:
-            ratio[i] = pinned_call_bytes(saves, batch * seq_len, dedupe, min_numel) / saved
+            ratio[i] = pinned_call_bytes(saves, batch * seq_len, dedupe, min_numel, rounded) / saved
     return ratio[inverse.ravel()].reshape(mb.shape)
 
 

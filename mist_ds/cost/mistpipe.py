@@ -18,8 +18,9 @@ block and N_r the stage's resident ones (embedding, final norm, LM head) on one 
   its last og (blocks only) in pinned host memory, staged through num_slots device slots of one
   block's host section (StageRuntime.gslots);
 * optimizer (optimizer.py UnitShard, ShardedAdam): per shard element fp32 master + fp32 gradient +
-  Adam m and v = 16 bytes; the last oo on the host, pinned (the gpu_swap path, swapadam.py:
-  plus two device slots of master, gradient, m and v of up to swap_chunk_elements each; the
+  Adam m and v = 16 bytes; the last oo on the host, pinned (the gpu_swap path, swapadam.py: its
+  host fp32 gradient only over host gradient sections, mistpipe_state.swap_grad_tails, so 12 bytes
+  per element of a device gradient section; plus two device slots of master, gradient, m and v of up to swap_chunk_elements each; the
   cpu_adam path: DeepSpeedCPUAdam's pageable m and v and a 16-bit staging copy, 18 bytes); two
   16-bit staging buffers of the largest shard on the device. Each stage's path is the one
   mistpipe_step.optimizer_path picks for its offloaded share (the faster by offload_step_s), which the
@@ -68,9 +69,10 @@ stores share the link, mistpipe_step.swap_s, or cpu_adam); the 16-bit publicatio
 per unit for z = 1/2, the ZeRO-3 store written in place) and the store's host copy.
 Measured step timelines against these terms: bench/engine/STEP_TIMELINE.md.
 Host side, as the stock model (cost/stage.py, cost/host_memory.py): its per-step overhead on the
-delta (fitted on stock runs), and host memory = the process base + the pinned buffers rounded to
-powers of two + CPU Adam's pageable moments + the activation pool (one pinned buffer per offloaded
-tensor, rounded).
+delta (fitted on stock runs), and host memory = the process base + the pinned buffers at their sizes
+(runtime/mistpipe/hostmem.py; runs before session 13: rounded to powers of two, mistpipe_state.py
+HOST_BUFFERS) + CPU Adam's pageable moments + the activation pool (one pinned buffer per offloaded
+tensor).
 The d2h queue: each offloaded tensor stays on the device until its copy to the host is done; the
 offloader holds up to MistpipeConstants.d2h_queue_blocks blocks of them (allocated) and the compute
 stream waits beyond that (actoffload.py), charged as min(na, that) x layer_saved at the forward/backward
@@ -105,7 +107,7 @@ from mist_ds.cost.rates import Rates
 from mist_ds.cost.work import comm_exprs
 from mist_ds.cost.mistpipe_step import priced_path
 from mist_ds.cost.mistpipe_windows import QUEUE_BLOCKS, copy_window_walls, overlapped
-from mist_ds.cost.mistpipe_state import (fills_per_iteration, host_allocated_bytes, offloaded_share,
+from mist_ds.cost.mistpipe_state import (HOST_BUFFERS, fills_per_iteration, host_allocated_bytes, offloaded_share,
                                          phase_bytes, stage_sizes, state_bytes)
 
 TAKE_CHUNK_BYTES = ELEM + 3 * FP32  # read the reduced 16-bit chunk, write fp32, scale in place (r+w)
@@ -138,11 +140,17 @@ class MistpipeStageCostModel(StageCostModel):
     def __init__(self, model: ModelSpec, hw, seq_len: int, dtype: str = "bf16", num_nodes: int = 1,
                  gpus_per_node: int = 1, attention: str = "sdpa", kernels: KernelSet | None = None,
                  optimizer_path: str | None = None, d2h_queue_blocks: int = QUEUE_BLOCKS,
-                 swap_gradients: str = "device"):
+                 swap_gradients: str = "device", host_buffers: str = "registered"):
         # `optimizer_path`: force that path on every stage (a run that recorded it); None: the rule
         self.optimizer_path = optimizer_path
         # where the gpu_swap path reads device-section gradients (mistpipe_step.offload_step_s)
         self.swap_gradients = swap_gradients
+        # how the host buffers are allocated (mistpipe_state.HOST_BUFFERS): exact sizes, and lean swap
+        # gradient tails where the swap reads device-section gradients on the device
+        if host_buffers not in HOST_BUFFERS:
+            raise ValueError(f"host_buffers must be one of {HOST_BUFFERS}, not {host_buffers!r}")
+        self.exact_host = host_buffers == "registered"
+        self.lean_swap_grads = self.exact_host and swap_gradients == "device"
         # the offloader's d2h bound in blocks (MistpipeConstants; 0: a run before it, allocator-held)
         self.queue_blocks = d2h_queue_blocks
         # StageCostModel's attributes without its compiled stock terms (this model compiles its own)
@@ -177,7 +185,7 @@ class MistpipeStageCostModel(StageCostModel):
         activations and logits) and the offloaded states on the host."""
         a = args.arrays()
         s = stage_sizes(self.model, a)
-        p = state_bytes(a, s, self.swaps(a, s))
+        p = state_bytes(a, s, self.swaps(a, s), self.lean_swap_grads)
         phases = phase_bytes(p)
         device = np.maximum.reduce([phases["step"], phases["init"], phases["build"]]) * (1 + self.allocator_fraction)
         return device, p["host_weights"] + p["host_gradients"] + p["host_optimizer"]
@@ -212,7 +220,7 @@ class MistpipeStageCostModel(StageCostModel):
         host): the module docstring's list, before activations and transients."""
         a = args.arrays() if a is None else a
         s = stage_sizes(self.model, a) if s is None else s
-        return state_bytes(a, s, self.swaps(a, s))
+        return state_bytes(a, s, self.swaps(a, s), self.lean_swap_grads)
 
     def _states(self, s, t, a) -> dict[str, np.ndarray]:
         """Device bytes at the peak of the forward/backward, step, optimizer-build and build phases
@@ -235,7 +243,8 @@ class MistpipeStageCostModel(StageCostModel):
         phase = peaks.argmax(axis=0)  # 0 train, 1 step, 2 init, 3 build
         allowance = raw * self.allocator_fraction
         pick = lambda *values: np.choose(phase, [np.broadcast_to(v, raw.shape) for v in values])  # noqa: E731
-        cpu = (self.hw.host_process_base_bytes + host_allocated_bytes(a, s, self.swaps(a, s))
+        cpu = (self.hw.host_process_base_bytes
+               + host_allocated_bytes(a, s, self.swaps(a, s), self.exact_host, self.lean_swap_grads)
                + self._activation_pool(t, a))
         return {"peak_memory_bytes": raw + allowance,
                 "weights_bytes": pick(p["weights"], p["weights"], p["weights"], p["build"]),
@@ -248,12 +257,13 @@ class MistpipeStageCostModel(StageCostModel):
     def _activation_pool(self, t, a) -> np.ndarray:
         """Pinned bytes of the offloaded blocks' activations: actoffload.py copies each saved tensor
         of at least min_offload_numel elements once (not the weights) into its own PinnedPool buffer,
-        rounded up to a power of two (activations.pinned_call_bytes, dedupe=True)."""
+        exact or rounded up to a power of two (activations.pinned_call_bytes, dedupe=True)."""
         if not np.any(t["cpu_activations"] > 0):
             return t["cpu_activations"]
         return t["cpu_activations"] * pinned_activation_rounding(
             self.model, self.seq_len, ATTENTION_SAVES[self.attention], a["micro_batch"], a["tp"],
-            lambda t: self.kernels.at(t).activation, dedupe=True, min_numel=MISTPIPE.constants.min_offload_numel)
+            lambda t: self.kernels.at(t).activation, dedupe=True, min_numel=MISTPIPE.constants.min_offload_numel,
+            rounded=not self.exact_host)
 
     def _collective(self, kind, nbytes, a):
         """One DP collective of `nbytes` over the stage's dp ranks (inter-node when dp x tp spans nodes)."""
@@ -368,7 +378,8 @@ def cost_model_for(executor: str, model, hw, seq_len: int, dtype: str = "bf16", 
                    gpus_per_node: int = 1, attention: str = "sdpa",
                    kernels: KernelSet | None = None, zero_init: bool = True,
                    optimizer_path: str | None = None, act_offload_copy: str = COPY_DEFAULT,
-                   d2h_queue_blocks: int = QUEUE_BLOCKS, swap_gradients: str = "device") -> StageCostModel:
+                   d2h_queue_blocks: int = QUEUE_BLOCKS, swap_gradients: str = "device",
+                   host_buffers: str = "registered") -> StageCostModel:
     """The stage cost model of an executor (config/executors.py): mistpipe's, else stock DeepSpeed's,
     for the kernel set `kernels` (None: the runtime's default). `zero_init` (stock DeepSpeed only:
     mistpipe always builds its stage whole, state_bytes 'build'): StageCostModel's start-up choice.
@@ -376,10 +387,11 @@ def cost_model_for(executor: str, model, hw, seq_len: int, dtype: str = "bf16", 
     mode (cost/act_offload.py). `optimizer_path` (mistpipe only): force that optimizer offload path on
     every stage (mistpipe_step.optimizer_path; None: each stage's by the rule). `d2h_queue_blocks`
     (mistpipe only): the offloader's d2h bound (MistpipeConstants.d2h_queue_blocks; 0: unbounded).
-    `swap_gradients` (mistpipe only): mistpipe_step.offload_step_s's."""
+    `swap_gradients` (mistpipe only): mistpipe_step.offload_step_s's. `host_buffers` (mistpipe only):
+    mistpipe_state.HOST_BUFFERS."""
     if executor == "mistpipe":
         cls, extra = MistpipeStageCostModel, {"optimizer_path": optimizer_path, "d2h_queue_blocks": d2h_queue_blocks,
-                                              "swap_gradients": swap_gradients}
+                                              "swap_gradients": swap_gradients, "host_buffers": host_buffers}
     else:
         cls, extra = StageCostModel, {"zero_init": zero_init, "act_offload_copy": act_offload_copy}
     return cls(model, hw, seq_len, dtype, num_nodes, gpus_per_node, attention=attention, kernels=kernels, **extra)

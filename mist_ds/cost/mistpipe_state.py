@@ -6,10 +6,12 @@ from cost/mistpipe.py, which prices time and assembles the stage's peak from the
 from __future__ import annotations
 
 import functools
+from typing import get_args
 
 import numpy as np
 
 from mist_ds.config import HardwareProfile, ModelSpec
+from mist_ds.config.run_report import HostBuffers
 from mist_ds.config.executors import MISTPIPE
 from mist_ds.cost.memory import ELEM, FP32
 from mist_ds.cost.mistpipe_step import SWAP_SLOT_BYTES, priced_path
@@ -71,15 +73,27 @@ def offloaded_share(a, s) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return shard * oo, in_sections, layers + 1.0
 
 
-def state_bytes(a, s, swap=True) -> dict[str, np.ndarray]:
+def swap_grad_tails(a, s, lean=True) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(units, elements) of the gpu_swap path's host gradient per unit kind (blocks, resident unit):
+    with `lean` (optimizer.py UnitShard lean_grads: the engine's host buffers since session 13,
+    HostBuffers 'registered') only the offloaded elements of host gradient sections (blocks only:
+    the resident unit has none), else every offloaded element."""
+    oo, og = a["offload_optimizer"], a["offload_gradients"]
+    blocks = s["block"] / s["opt_world"] * (np.minimum(og, oo) if lean else oo)
+    resident = 0.0 * oo if lean else s["resident"] / s["opt_world"] * oo
+    return [(s["layers"], blocks), (1.0, resident)]
+
+
+def state_bytes(a, s, swap=True, lean=True) -> dict[str, np.ndarray]:
     """Bytes of what the engine allocates for a stage's model states, per kind (device and host):
     the module docstring's list, before activations and transients. `a`: StageArgs.arrays(), `s`:
     stage_sizes, `swap`: True where the stage's offloaded share takes the gpu_swap path, False where
-    cpu_adam (mistpipe_step.optimizer_path)."""
+    cpu_adam (mistpipe_step.optimizer_path); `lean`: swap_grad_tails'."""
     ow, og, oo = a["offload_weights"], a["offload_gradients"], a["offload_optimizer"]
     block, resident, layers, managed = s["block"], s["resident"], s["layers"], s["managed"]
     stored = block / s["weight_world"]
     shard = (layers * block + resident) / s["opt_world"]
+    swap_grads = sum(count * tail for count, tail in swap_grad_tails(a, s, lean))
     largest_shard = np.maximum(np.where(layers > 0, block, 0.0), resident) / s["opt_world"]
     swap_chunk = np.minimum(MISTPIPE.constants.swap_chunk_elements, largest_shard * oo)
     return {
@@ -98,24 +112,36 @@ def state_bytes(a, s, swap=True) -> dict[str, np.ndarray]:
         "init_optimizer": ELEM * shard + 2 * FP32 * shard * (1 - oo),
         "host_weights": np.where(managed, ELEM * layers * stored * ow, 0.0),
         "host_gradients": ELEM * layers * block * og,
-        "host_optimizer": np.where(swap, 4 * FP32, HOST_OPT_BYTES) * shard * oo,
+        "host_optimizer": np.where(swap, 3 * FP32 * shard * oo + FP32 * swap_grads, HOST_OPT_BYTES * shard * oo),
     }
 
 
-def host_allocated_bytes(a, s, swap=True) -> np.ndarray:
+HOST_BUFFERS = get_args(HostBuffers)
+"""How the engine allocates its page-locked host buffers (RunReport.host_buffers): 'registered', exact
+sizes (runtime/mistpipe/hostmem.py) and, with swap_gradients 'device', lean swap gradient tails
+(swap_grad_tails), since session 13; 'torch_pinned', torch's CachingHostAllocator, every request
+rounded up to a power of two, and a host gradient for every swapped element (every run before)."""
+
+
+def host_allocated_bytes(a, s, swap=True, exact=True, lean=True) -> np.ndarray:
     """Host memory of the offloaded states as allocated: per unit, the pinned buffers (weight store
-    tail, gradient section, fp32 master and gradient tails, CPU Adam's 16-bit staging copy; streams.py
-    host_buffer) rounded up to a power of two by torch's CachingHostAllocator (cost/host_memory.py),
-    and DeepSpeedCPUAdam's exp_avg / exp_avg_sq, pageable, as they are (`swap`: state_bytes')."""
+    tail, gradient section, fp32 master, Adam m and v (swap) and gradient tails, CPU Adam's 16-bit
+    staging copy; streams.py host_buffer), at their sizes when `exact` (HOST_BUFFERS 'registered'),
+    else rounded up to a power of two by torch's CachingHostAllocator (cost/host_memory.py), and
+    DeepSpeedCPUAdam's exp_avg / exp_avg_sq, pageable, as they are (`swap`: state_bytes'; `lean`:
+    swap_grad_tails')."""
+    size = (lambda nbytes: nbytes) if exact else pow2_bytes
     ow, og, oo = a["offload_weights"], a["offload_gradients"], a["offload_optimizer"]
     layers, block, resident = s["layers"], s["block"], s["resident"]
     stored = block / s["weight_world"]
     per_unit = [(layers, block / s["opt_world"] * oo), (1.0, resident / s["opt_world"] * oo)]
-    pinned = sum(count * 4 * pow2_bytes(FP32 * tail) for count, tail in per_unit)  # swapadam.py: all
-    host_adam = sum(count * (2 * pow2_bytes(FP32 * tail) + pow2_bytes(ELEM * tail) + 2 * FP32 * tail)
+    grads = swap_grad_tails(a, s, lean)
+    pinned = sum(count * (3 * size(FP32 * tail) + size(FP32 * grad))  # swapadam.py: master, m, v
+                 for (count, tail), (_, grad) in zip(per_unit, grads))
+    host_adam = sum(count * (2 * size(FP32 * tail) + size(ELEM * tail) + 2 * FP32 * tail)
                     for count, tail in per_unit)
     optimizer = np.where(swap, pinned, host_adam)
-    return (layers * (np.where(s["managed"], pow2_bytes(ELEM * stored * ow), 0.0) + pow2_bytes(ELEM * og * block))
+    return (layers * (np.where(s["managed"], size(ELEM * stored * ow), 0.0) + size(ELEM * og * block))
             + optimizer)
 
 

@@ -23,7 +23,8 @@ from mist_ds.runtime.host_clock import StepHost
 from mist_ds.runtime.host_saves import activation_offload_copy
 from mist_ds.runtime.measure import NodeMemoryMonitor, merge_nodes, peak_rss_bytes, throughput, timing_stats
 from mist_ds.runtime.mistpipe.actoffload import recorded_queue_blocks
-from mist_ds.runtime.mistpipe.optimizer import recorded_swap_gradients
+from mist_ds.runtime.mistpipe.hostmem import REGISTERED
+from mist_ds.runtime.mistpipe.optimizer import recorded_host_buffers, recorded_swap_gradients
 
 NODE_MEMORY = NodeMemoryMonitor().start()
 # torch.cuda.host_memory_stats keys of the pinned allocator's peak, newest name first.
@@ -63,18 +64,19 @@ def pinned_peak_bytes() -> int | None:
 
 def host_sample() -> tuple:
     """This rank's host-memory readings: (host, MemAvailable at start, lowest MemAvailable,
-    MemTotal, peak RSS, pinned peak)."""
+    MemTotal, peak RSS, pinned peak, peak registered through mistpipe's hostmem.py)."""
     NODE_MEMORY.sample()
     return (socket.gethostname(), NODE_MEMORY.start_bytes, NODE_MEMORY.min_bytes,
-            NODE_MEMORY.total_bytes, peak_rss_bytes(), pinned_peak_bytes())
+            NODE_MEMORY.total_bytes, peak_rss_bytes(), pinned_peak_bytes(), REGISTERED.peak)
 
 
 def host_fields(samples: list[tuple]) -> dict:
     """RunReport host-memory fields from the host_sample() of one or more ranks (rank order)."""
     starts, lows, totals = merge_nodes([sample[:4] for sample in samples])
-    pinned = [sample[5] for sample in samples]
+    pinned, registered = [sample[5] for sample in samples], [sample[6] for sample in samples]
     return dict(host_peak_rss_bytes=tuple(sample[4] for sample in samples),
                 host_pinned_peak_bytes=() if None in pinned else tuple(pinned),
+                host_registered_bytes=tuple(registered) if any(registered) else (),
                 node_mem_available_start_bytes=starts, node_mem_available_min_bytes=lows,
                 node_mem_total_bytes=totals)
 
@@ -105,7 +107,7 @@ def _base(plan: Plan, steps: int, warmup: int, precision: str) -> dict:
                 host_cpu_cores=host_cpu_cores(),
                 cuda_alloc_conf=os.environ.get("PYTORCH_CUDA_ALLOC_CONF", ""),
                 activation_offload_copy=activation_offload_copy(plan), d2h_queue_blocks=recorded_queue_blocks(plan),
-                swap_gradients=recorded_swap_gradients(plan))
+                swap_gradients=recorded_swap_gradients(plan), host_buffers=recorded_host_buffers(plan))
 
 
 def failure_report(plan: Plan, status: str, message: str, *, steps_done: int, warmup: int,

@@ -210,6 +210,31 @@ def test_predict_costs_a_per_stage_mistpipe_plan():
     assert predict_plan(stock, HW).iteration_time_s != pred.iteration_time_s
 
 
+def test_host_memory_follows_how_the_run_allocated_its_host_buffers():
+    """'registered' (the engine since session 13): exact sizes, and the swap's host gradient only over
+    host gradient sections; 'torch_pinned' (runs before): every buffer rounded up to a power of two,
+    and a host gradient for every swapped element. Sizes per block of gpt-1.3b at one rank."""
+    from mist_ds.cost.mistpipe_state import host_allocated_bytes, stage_sizes
+    from mist_ds.cost.shapes import pow2_bytes
+
+    args = middle_stage(layers=4, oo=1.0).arrays()
+    sizes = stage_sizes(GPT, args)
+    block = float(sizes["block"])
+    registered = host_allocated_bytes(args, sizes, swap=True, exact=True, lean=True)
+    before = host_allocated_bytes(args, sizes, swap=True, exact=False, lean=False)
+    assert float(registered) == pytest.approx(4 * 3 * 4 * block)  # master, m, v; no gradient sections
+    assert float(before) == pytest.approx(4 * 4 * float(pow2_bytes(4 * block)))
+    with_sections = middle_stage(layers=4, oo=1.0, og=0.5).arrays()
+    lean = host_allocated_bytes(with_sections, sizes, swap=True, exact=True, lean=True)
+    assert float(lean) == pytest.approx(4 * (3 * 4 * block + 4 * 0.5 * block + 2 * 0.5 * block))
+    for recorded, exact in (("registered", True), ("torch_pinned", False)):
+        model = MistpipeStageCostModel(GPT, HW, seq_len=32, optimizer_path="gpu_swap", host_buffers=recorded)
+        expected = HW.host_process_base_bytes + host_allocated_bytes(args, sizes, True, exact, exact)
+        assert float(model.memory(middle_stage(layers=4, oo=1.0))[1]) == pytest.approx(float(expected))
+    with pytest.raises(ValueError, match="host_buffers"):
+        MistpipeStageCostModel(GPT, HW, seq_len=32, host_buffers="pinned")
+
+
 def test_the_stage_is_built_whole_before_anything_is_sharded_or_offloaded():
     """runtime/build.py builds MistPipelineModule on the device in 16 bits, and StageRuntime only then
     copies and shards it: however much a setting offloads, the peak is at least the stage's 16-bit

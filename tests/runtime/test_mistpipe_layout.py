@@ -35,6 +35,17 @@ def test_the_ranks_own_every_element_exactly_once(numel, world, host):
     assert sorted(owned) == list(range(layout.padded_numel))
 
 
+@pytest.mark.parametrize("numel,world,host", SHAPES)
+def test_host_shard_start_is_where_every_ranks_host_section_chunk_begins(numel, world, host):
+    layout = unit_layout(numel, world, host, align=16)
+    for rank in range(world):
+        on_host = [shard for flat_start, flat_end, shard in layout.owned_ranges(rank)
+                   if any(s.on_host and s.start <= flat_start < s.end for s in layout.sections)]
+        assert on_host == ([layout.host_shard_start()] if host else [])
+    assert layout.host_shard_start() == (layout.shard_numel if not host else
+                                         layout.sections[0].numel // world if len(layout.sections) == 2 else 0)
+
+
 def test_norm_spans_map_to_each_owner_once():
     layout = unit_layout(1000, 4, 0.5, align=16)
     spans = [(0, 100), (100, 300), (450, 999)]  # (300, 450) is not counted; 100 touches

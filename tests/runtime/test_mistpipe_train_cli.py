@@ -81,12 +81,18 @@ def test_a_tuned_mistpipe_plan_trains_through_launch_train(tmp_path):
 
 
 def test_gpu_swap_gives_the_same_losses_with_or_without_the_gradient_round_trip(tmp_path):
-    """bench/engine/swap_via_host_train.py's A/B on the edited plan, both stages on the gpu_swap path:
-    gradients read on the device (launch/train.py) or sent through the host (the engine of before)."""
+    """bench/engine/swap_via_host_train.py's and torch_pinned_train.py's A/Bs on the edited plan, both
+    stages on the gpu_swap path: gradients read on the device with lean host gradient tails
+    (launch/train.py), sent through the host (the engine of before session 12), or read on the device
+    beside a full host gradient tail (the engine of session 12)."""
     plan = with_stage_memory(tuned_mistpipe_plan())
     device = run(tmp_path / "device", plan, free_port(), path="gpu_swap")
     via_host = run(tmp_path / "via_host", plan, free_port(), script="bench/engine/swap_via_host_train.py",
                    path="gpu_swap")
-    assert device.adam_impl == via_host.adam_impl == "torch_adamw+gpu_swap"
+    full_tails = run(tmp_path / "full_tails", plan, free_port(), script="bench/engine/torch_pinned_train.py",
+                     path="gpu_swap")
+    assert device.adam_impl == via_host.adam_impl == full_tails.adam_impl == "torch_adamw+gpu_swap"
     assert (device.swap_gradients, via_host.swap_gradients) == ("device", "host")
+    assert (device.host_buffers, full_tails.host_buffers) == ("registered", "torch_pinned")
     assert via_host.losses == pytest.approx(device.losses, rel=1e-6)
+    assert full_tails.losses == device.losses

@@ -65,6 +65,11 @@ class UnitLayout:
             offset += chunk
         return out
 
+    def host_shard_start(self) -> int:
+        """Where the host gradient section's chunk begins in every rank's shard (shard_numel: none):
+        the host section is the last, so shard positions from here on take their gradients from it."""
+        return sum(chunk for section, _, chunk in self.section_chunks() if not section.on_host)
+
     def owned_ranges(self, rank: int) -> list[tuple[int, int, int]]:
         """(flat_start, flat_end, shard_start) of every flat range rank `rank` owns."""
         return [(s.start + rank * chunk, s.start + (rank + 1) * chunk, offset)

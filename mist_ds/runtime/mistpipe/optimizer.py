@@ -47,25 +47,47 @@ def recorded_swap_gradients(plan) -> str | None:
     return "device" if offloads else None
 
 
-class UnitShard:
-    """fp32 master weights and gradients of one unit's shard, device head and host tail."""
+def recorded_host_buffers(plan) -> str | None:
+    """RunReport.host_buffers of a run of `plan`: 'registered' (streams.py host_buffer, hostmem.py; lean
+    swap gradient tails, UnitShard) for a mistpipe plan; else None."""
+    return "registered" if plan.executor == MISTPIPE.name else None
 
-    def __init__(self, unit: FlatUnit, env: UnitEnv, offload_ratio: float, counted, host16: bool):
+
+class UnitShard:
+    """fp32 master weights and gradients of one unit's shard, device head and host tail. The host
+    tail's fp32 gradient covers tail positions from `grad_from` on: all of them (CPU Adam reads them
+    all, and the swap's 'host' option sends them all), or, when `lean_grads` (the gpu_swap path reading
+    device-section gradients on the device), only those of the host gradient section, the only ones
+    ever sent to the host (before 2026-12-01's session 13 every tail had one: 4 of the swap's 16 host
+    bytes per element, unused)."""
+
+    def __init__(self, unit: FlatUnit, env: UnitEnv, offload_ratio: float, counted, host16: bool,
+                 lean_grads: bool = False):
         shard = unit.initial_shard
         self.numel = shard.numel()
         self.head = split_point(self.numel, offload_ratio)
+        tail = self.numel - self.head
         self.master_dev = shard[: self.head].float().clone()
-        self.master_host = host_buffer(self.numel - self.head, torch.float32, env.pinned)
+        self.master_host = host_buffer(tail, torch.float32, env.pinned)
         self.master_host.copy_(shard[self.head:])
         self.grad_dev = torch.zeros_like(self.master_dev)
-        self.grad_host = host_buffer(self.numel - self.head, torch.float32, env.pinned)
-        self.host16 = host_buffer(self.numel - self.head if host16 else 0, env.dtype, env.pinned)
+        self.grad_from = min(max(unit.layout.host_shard_start() - self.head, 0), tail) if lean_grads else 0
+        self.grad_host = host_buffer(tail - self.grad_from, torch.float32, env.pinned)
+        self.host16 = host_buffer(tail if host16 else 0, env.dtype, env.pinned)
         self.host16_free = None  # event: the last copy out of host16 finished
-        self.master_dev.grad, self.master_host.grad = self.grad_dev, self.grad_host
+        self.master_dev.grad = self.grad_dev
+        if not self.grad_from:  # DeepSpeedCPUAdam reads the tail's .grad
+            self.master_host.grad = self.grad_host
         self.dev_ranges = [(a, min(b, self.head)) for a, b in counted if a < self.head]
         self.host_ranges = [(max(a, self.head) - self.head, b - self.head) for a, b in counted
                             if b > self.head]
         self.eager: list[tuple[int, int]] = []  # tail ranges sent unclipped this step
+
+    def host_grad(self, start: int, end: int) -> torch.Tensor:
+        """The host gradient of tail positions [start, end) (all at or after grad_from)."""
+        if start < self.grad_from:
+            raise IndexError(f"tail position {start} has no host gradient (they begin at {self.grad_from})")
+        return self.grad_host[start - self.grad_from: end - self.grad_from]
 
 
 def square_norm(tensor: torch.Tensor) -> torch.Tensor:
@@ -104,17 +126,20 @@ class ShardedAdam:
         self.swap_gradients = swap_gradients
         self.units, self.env, self.clip, self.mp_group = units, env, clip, mp_group
         self.store = store_fn or (lambda unit, shard16: unit.store_update(shard16, None))
-        self.shards = [UnitShard(u, env, offload_ratio, c, host16=host_path == "cpu_adam")
+        lean = host_path == "gpu_swap" and swap_gradients == "device"
+        self.shards = [UnitShard(u, env, offload_ratio, c, host16=host_path == "cpu_adam", lean_grads=lean)
                        for u, c in zip(units, counted)]
         # one optimizer per unit and side, so a unit can be stepped on its own (deferred step)
         fused = env.device.type == "cuda"
         self.device_adams = [torch.optim.AdamW([s.master_dev], fused=fused, **hyper) if s.head
                              else None for s in self.shards]
-        tails = [s.master_host for s in self.shards if s.numel > s.head]
+        offloaded = [s for s in self.shards if s.numel > s.head]
+        tails = [s.master_host for s in offloaded]
         self.host_adams: list = [None] * len(self.shards)
         self.swap = None
         if tails and host_path == "gpu_swap":
-            self.swap = SwapAdam(tails, env.streams, hyper, env.pinned)
+            self.swap = SwapAdam(tails, [(s.grad_host, s.grad_from) for s in offloaded], env.streams, hyper,
+                                 env.pinned)
             self._swap_index = {id(t): i for i, t in enumerate(tails)}
         elif tails:
             from deepspeed.ops.adam import DeepSpeedCPUAdam
@@ -168,7 +193,7 @@ class ShardedAdam:
         streams.keep_alive(tail, "d2h")
         self.grad_numel_to_host += end - lo
         with streams.on("d2h"):
-            shard.grad_host[lo - shard.head: end - shard.head].copy_(tail, non_blocking=True)
+            shard.host_grad(lo - shard.head, end - shard.head).copy_(tail, non_blocking=True)
             self._host_events.append(streams.record("d2h"))
 
     def _add_tail_square(self, shard: UnitShard, start: int, tail: torch.Tensor) -> None:
@@ -215,7 +240,7 @@ class ShardedAdam:
                 shard.grad_dev.mul_(inverse)
             if inverse is not None and self.swap is None:
                 for a, b in shard.eager:
-                    shard.grad_host[a:b].mul_(inverse)
+                    shard.host_grad(a, b).mul_(inverse)
             shard.eager = []
         self._send_late(inverse)
         if self.swap is not None:
@@ -236,7 +261,7 @@ class ShardedAdam:
         streams.fork("d2h")
         with streams.on("d2h"):
             for index, start, chunk in self._late:
-                host = self.shards[index].grad_host
+                shard = self.shards[index]
                 self.grad_numel_to_host += chunk.numel()
                 for piece in range(0, chunk.numel(), size):
                     n = min(size, chunk.numel() - piece)
@@ -245,7 +270,7 @@ class ShardedAdam:
                     buffer.copy_(chunk[piece: piece + n]).mul_(scale)
                     if inverse is not None:
                         buffer.mul_(inverse)
-                    host[start + piece: start + piece + n].copy_(buffer, non_blocking=True)
+                    shard.host_grad(start + piece, start + piece + n).copy_(buffer, non_blocking=True)
                 self._late_events[index] = streams.record("d2h")
                 self.units[index].zero_after(self._late_events[index])
         self._late = []

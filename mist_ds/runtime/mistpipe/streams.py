@@ -11,6 +11,8 @@ from contextlib import contextmanager, nullcontext
 
 import torch
 
+from mist_ds.runtime.mistpipe.hostmem import registered_buffer
+
 SIDE_STREAMS = ("h2d", "d2h", "comm", "opt", "act_h2d", "act_d2h")
 
 
@@ -89,8 +91,11 @@ class Streams:
 
 
 def host_buffer(numel: int, dtype: torch.dtype, pinned: bool) -> torch.Tensor:
-    """A host tensor, page-locked when `pinned` (and CUDA is present: pinning needs a driver)."""
-    return torch.empty(numel, dtype=dtype, pin_memory=pinned and torch.cuda.is_available())
+    """A host tensor of exactly `numel` elements, page-locked when `pinned` and CUDA is present
+    (pinning needs a driver) through hostmem.py, not torch's power-of-two pinned allocator."""
+    if pinned and torch.cuda.is_available():
+        return registered_buffer(numel, dtype)
+    return torch.empty(numel, dtype=dtype)
 
 
 class PinnedPool:

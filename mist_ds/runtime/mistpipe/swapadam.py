@@ -46,9 +46,10 @@ class _Slot:
 class SwapAdam:
     """Host-resident AdamW states for several tails, updated chunk by chunk on the device."""
 
-    def __init__(self, tails: list[torch.Tensor], streams: Streams, hyper: dict, pinned: bool,
-                 chunk_numel: int | None = None):
-        self.tails, self.streams = tails, streams  # fp32 host masters, .grad = fp32 host grads
+    def __init__(self, tails: list[torch.Tensor], grads: list[tuple[torch.Tensor, int]], streams: Streams,
+                 hyper: dict, pinned: bool, chunk_numel: int | None = None):
+        self.tails, self.streams = tails, streams  # fp32 host masters
+        self.grads = grads  # per tail: (fp32 host gradient, the tail position its element 0 stands for)
         self.m = [host_buffer(t.numel(), torch.float32, pinned).zero_() for t in tails]
         self.v = [host_buffer(t.numel(), torch.float32, pinned).zero_() for t in tails]
         chunk = min(chunk_numel or SWAP_CHUNK_NUMEL, max(t.numel() for t in tails))
@@ -65,10 +66,11 @@ class SwapAdam:
     def update(self, index: int, out16: torch.Tensor, device_grads=(), scale: float = 1.0) -> None:
         """Update tail `index` (all its chunks) and write its new weights into `out16` (device).
         `device_grads`: (tail offset, device tensor) pieces of the tail's gradient still on the device,
-        reduced but not yet averaged (times `scale` here); the rest of the gradient is the host tail's
-        `.grad` (averaged already). Queued on the streams only: the host never waits."""
+        reduced but not yet averaged (times `scale` here); the rest of the gradient is in the tail's host
+        gradient (averaged already). Queued on the streams only: the host never waits."""
         streams, tail = self.streams, self.tails[index]
-        hosts = (tail, self.m[index], self.v[index], tail.grad)
+        hosts = (tail, self.m[index], self.v[index])
+        grad, grad_from = self.grads[index]
         for start in range(0, tail.numel(), self.chunk):
             n = min(self.chunk, tail.numel() - start)
             slot = self.slots[self._turn % 2]
@@ -77,10 +79,12 @@ class SwapAdam:
             pieces = overlaps(device_grads, start, n)
             streams.wait(slot.free, "h2d")
             with streams.on("h2d"):
-                for dest, host in zip(views[:3], hosts[:3]):
+                for dest, host in zip(views[:3], hosts):
                     dest.copy_(host[start:start + n], non_blocking=True)
                 for lo, hi in gaps(pieces, n):
-                    views[3][lo:hi].copy_(hosts[3][start + lo:start + hi], non_blocking=True)
+                    if start + lo < grad_from:
+                        raise IndexError(f"tail position {start + lo} has neither a device nor a host gradient")
+                    views[3][lo:hi].copy_(grad[start + lo - grad_from:start + hi - grad_from], non_blocking=True)
                 loaded = streams.record("h2d")
             for lo, hi, source in pieces:  # compute stream: in order after the slot's last Adam
                 views[3][lo:hi].copy_(source)
@@ -94,7 +98,7 @@ class SwapAdam:
             out16[start:start + n].copy_(views[0])
             streams.fork("d2h")
             with streams.on("d2h"):
-                for dest, host in zip(views[:3], hosts[:3]):
+                for dest, host in zip(views[:3], hosts):
                     host[start:start + n].copy_(dest, non_blocking=True)
                 slot.free = streams.record("d2h")
 
