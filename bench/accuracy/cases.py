@@ -195,6 +195,24 @@ B11 = [
                  note="issue 18's request; run by launch.sh --steps 3 --warmup 1 (2 timed steps)"),
 ]
 
+# Batch 12 (1 GPU, mistpipe): the engine's memory settings beyond the llama-2.7b optimizer-offload winners
+# (bench/results/engine/): optimizer states with and without gradients on the host, weights on the host
+# in part and in full, activation offload beside an offloaded optimizer; gpt and llama blocks. Each
+# stage's optimizer path is the engine's rule (the GPU swap at these sizes).
+MP = dict(executor="mistpipe")
+B12 = [
+    _case("g13-1g-c16-s2048-mp-mb2-off1", 1, 16, 2048, 8, 2, 0, **MP, **OFF, offload_gradients=0.0),
+    _case("g13-1g-c16-s2048-mp-mb2-og1-off1", 1, 16, 2048, 8, 2, 0, **MP, **OFF),
+    _case("g13-1g-c16-s2048-mp-mb2-w05-off1", 1, 16, 2048, 8, 2, 0, **MP, **OFF, offload_gradients=0.0,
+          offload_weights=0.5),
+    _case("g27-1g-c24-s2048-mp-mb2-w1-og1-off1-rc32", 1, 24, 2048, 8, 2, 0, **MP, **OFF, offload_weights=1.0,
+          recompute=32, note="every model state on the host"),
+    _case("l13b-1g-c24-s2048-mp-mb4-act12-off1", 1, 24, 2048, 8, 4, 0, **MP, **OFF, offload_gradients=0.0,
+          act_offload=12),
+    _case("l27-1g-c40-s4096-b8-mp-mb1-og05-off05-rc16", 1, 40, 4096, 8, 1, 0, **MP, offload_optimizer=0.5,
+          recompute=16),
+]
+
 # In-sample runs: the shipped h200 profile's run-derived terms were fitted on these runs alone
 # (python -m mist_ds.calibrate; profiling/profiles/h200.json provenance names them): every 1-GPU run
 # of batches b3 and b4, and of each 2-GPU family with two or more runs the first by name. Every
@@ -216,7 +234,7 @@ def _marked(batch: list[Case | AutotuneCase]) -> list[Case | AutotuneCase]:
 BATCHES: dict[str, list[Case | AutotuneCase]] = {name: _marked(batch) for name, batch in {
     "b1-zero3-tp-offload": B1, "b2-zero3-offload": B2, "b3-1gpu-pairs": B3, "b4-1gpu-offload": B4,
     "b5-pipeline-tp": B5, "b6-llama27-40g": B6, "b7-autotune": B7, "b8-1gpu-offload": B8,
-    "b9-13b-offload": B9, "b10-host-memory": B10, "b11-issue18": B11,
+    "b9-13b-offload": B9, "b10-host-memory": B10, "b11-issue18": B11, "b12-1gpu-mistpipe": B12,
 }.items()}
 CASES: dict[str, Case | AutotuneCase] = {c.name: c for batch in BATCHES.values() for c in batch}
 

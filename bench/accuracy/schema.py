@@ -37,7 +37,11 @@ class Knobs:
     act_offload: tuple[int, ...] = (0,)
     """Blocks per stage whose saved activations go to CPU memory (after the recomputed ones)."""
     offload_optimizer: float = 0.0
-    """Fraction of optimizer states and gradients offloaded (DeepSpeed moves both together)."""
+    """Fraction of optimizer states offloaded, and of gradients unless offload_gradients says otherwise
+    (DeepSpeed moves both together)."""
+    offload_gradients: float | None = None
+    """Fraction of gradients offloaded where it differs from offload_optimizer (mistpipe plans only;
+    None: offload_optimizer's)."""
     offload_weights: float = 0.0
     """Fraction of 16-bit weights offloaded (ZeRO-3 only, all or nothing in DeepSpeed)."""
     executor: str = "deepspeed"
@@ -77,7 +81,8 @@ def to_plan(knobs: Knobs) -> Plan:
                                 num_offloaded_layers=off))
         start += count
     memory = MemoryStrategy(zero_stage=knobs.zero, offload_weights_ratio=knobs.offload_weights,
-                            offload_gradients_ratio=knobs.offload_optimizer,
+                            offload_gradients_ratio=(knobs.offload_optimizer if knobs.offload_gradients is None
+                                                     else knobs.offload_gradients),
                             offload_optimizer_ratio=knobs.offload_optimizer)
     cap = None if knobs.cap_gib is None else int(knobs.cap_gib * GIB)
     return Plan(model=model, cluster=ClusterSpec(num_nodes=1, gpus_per_node=knobs.num_gpus),
@@ -98,4 +103,6 @@ def knobs_of(plan: Plan) -> Knobs:
                  recompute=tuple(s.num_recompute_layers for s in plan.stages),
                  act_offload=tuple(s.num_offloaded_layers for s in plan.stages),
                  offload_optimizer=memory.offload_optimizer_ratio,
+                 offload_gradients=(None if memory.offload_gradients_ratio == memory.offload_optimizer_ratio
+                                    else memory.offload_gradients_ratio),
                  offload_weights=memory.offload_weights_ratio, executor=plan.executor)
