@@ -20,9 +20,11 @@ block and N_r the stage's resident ones (embedding, final norm, LM head) on one 
 * optimizer (optimizer.py UnitShard, ShardedAdam): per shard element fp32 master + fp32 gradient +
   Adam m and v = 16 bytes; the last oo on the host, pinned (the gpu_swap path, swapadam.py: its
   host fp32 gradient only over host gradient sections, mistpipe_state.swap_grad_tails, so 12 bytes
-  per element of a device gradient section; plus two device slots of master, gradient, m and v of up to swap_chunk_elements each; the
-  cpu_adam path: DeepSpeedCPUAdam's pageable m and v and a 16-bit staging copy, 18 bytes); two
-  16-bit staging buffers of the largest shard on the device. Each stage's path is the one
+  per element of a device gradient section; plus two device slots of master, gradient, m and v of
+  up to swap_chunk_elements each; the cpu_adam path: DeepSpeedCPUAdam's pageable m and v and a 16-bit staging copy, 18 bytes); two
+  16-bit staging buffers of the largest shard on the device, and, where tail gradients go to the
+  host (host gradient sections, cpu_adam), optimizer.py's ring of two fp32 device buffers of the largest tail,
+  at most swap_chunk_elements (mistpipe_state.EngineBuffers.ring). Each stage's path is the one
   mistpipe_step.optimizer_path picks for its offloaded share (the faster by offload_step_s), which the
   emitted ds_config carries to the engine (emit/ds_config.py mistpipe_section);
 * activations: the stock terms (cost/memory.py activation_exprs: the na blocks' saved tensors are
@@ -107,7 +109,7 @@ from mist_ds.cost.rates import Rates
 from mist_ds.cost.work import comm_exprs
 from mist_ds.cost.mistpipe_step import priced_path
 from mist_ds.cost.mistpipe_windows import QUEUE_BLOCKS, copy_window_walls, overlapped
-from mist_ds.cost.mistpipe_state import (HOST_BUFFERS, fills_per_iteration, host_allocated_bytes, offloaded_share,
+from mist_ds.cost.mistpipe_state import (EngineBuffers, fills_per_iteration, host_allocated_bytes, offloaded_share,
                                          phase_bytes, stage_sizes, state_bytes)
 
 TAKE_CHUNK_BYTES = ELEM + 3 * FP32  # read the reduced 16-bit chunk, write fp32, scale in place (r+w)
@@ -145,12 +147,8 @@ class MistpipeStageCostModel(StageCostModel):
         self.optimizer_path = optimizer_path
         # where the gpu_swap path reads device-section gradients (mistpipe_step.offload_step_s)
         self.swap_gradients = swap_gradients
-        # how the host buffers are allocated (mistpipe_state.HOST_BUFFERS): exact sizes, and lean swap
-        # gradient tails where the swap reads device-section gradients on the device
-        if host_buffers not in HOST_BUFFERS:
-            raise ValueError(f"host_buffers must be one of {HOST_BUFFERS}, not {host_buffers!r}")
-        self.exact_host = host_buffers == "registered"
-        self.lean_swap_grads = self.exact_host and swap_gradients == "device"
+        # the engine's buffer layout (mistpipe_state.EngineBuffers: a run's records, or the engine's own)
+        self.engine = EngineBuffers(host_buffers, swap_gradients)
         # the offloader's d2h bound in blocks (MistpipeConstants; 0: a run before it, allocator-held)
         self.queue_blocks = d2h_queue_blocks
         # StageCostModel's attributes without its compiled stock terms (this model compiles its own)
@@ -185,7 +183,7 @@ class MistpipeStageCostModel(StageCostModel):
         activations and logits) and the offloaded states on the host."""
         a = args.arrays()
         s = stage_sizes(self.model, a)
-        p = state_bytes(a, s, self.swaps(a, s), self.lean_swap_grads)
+        p = state_bytes(a, s, self.swaps(a, s), self.engine)
         phases = phase_bytes(p)
         device = np.maximum.reduce([phases["step"], phases["init"], phases["build"]]) * (1 + self.allocator_fraction)
         return device, p["host_weights"] + p["host_gradients"] + p["host_optimizer"]
@@ -220,14 +218,14 @@ class MistpipeStageCostModel(StageCostModel):
         host): the module docstring's list, before activations and transients."""
         a = args.arrays() if a is None else a
         s = stage_sizes(self.model, a) if s is None else s
-        return state_bytes(a, s, self.swaps(a, s), self.lean_swap_grads)
+        return state_bytes(a, s, self.swaps(a, s), self.engine)
 
     def _states(self, s, t, a) -> dict[str, np.ndarray]:
         """Device bytes at the peak of the forward/backward, step, optimizer-build and build phases
         (with the allocator allowance), and the host bytes (module doc)."""
         p = self.state_parts(None, a, s)
         phases = phase_bytes(p)
-        slots = p["weight_slots"] + p["gradient_slots"] + p["staging"] + p["swap_slots"]
+        slots = p["weight_slots"] + p["gradient_slots"] + p["staging"] + p["swap_slots"] + p["d2h_ring"]
         # the previous micro-batch's logits (PipelineEngine outputs buffer), already counted with PP
         logits = (t["logits"] + (1 - s["pp"]) * a["has_head"] * ELEM * s["rows"] * a["micro_batch"]
                   * self.seq_len)
@@ -244,7 +242,7 @@ class MistpipeStageCostModel(StageCostModel):
         allowance = raw * self.allocator_fraction
         pick = lambda *values: np.choose(phase, [np.broadcast_to(v, raw.shape) for v in values])  # noqa: E731
         cpu = (self.hw.host_process_base_bytes
-               + host_allocated_bytes(a, s, self.swaps(a, s), self.exact_host, self.lean_swap_grads)
+               + host_allocated_bytes(a, s, self.swaps(a, s), self.engine)
                + self._activation_pool(t, a))
         return {"peak_memory_bytes": raw + allowance,
                 "weights_bytes": pick(p["weights"], p["weights"], p["weights"], p["build"]),
@@ -263,7 +261,7 @@ class MistpipeStageCostModel(StageCostModel):
         return t["cpu_activations"] * pinned_activation_rounding(
             self.model, self.seq_len, ATTENTION_SAVES[self.attention], a["micro_batch"], a["tp"],
             lambda t: self.kernels.at(t).activation, dedupe=True, min_numel=MISTPIPE.constants.min_offload_numel,
-            rounded=not self.exact_host)
+            rounded=not self.engine.exact)
 
     def _collective(self, kind, nbytes, a):
         """One DP collective of `nbytes` over the stage's dp ranks (inter-node when dp x tp spans nodes)."""

@@ -6,6 +6,7 @@ from cost/mistpipe.py, which prices time and assembles the stage's peak from the
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 from typing import get_args
 
 import numpy as np
@@ -73,27 +74,66 @@ def offloaded_share(a, s) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return shard * oo, in_sections, layers + 1.0
 
 
+HOST_BUFFERS = get_args(HostBuffers)
+"""How the engine allocates its page-locked host buffers (RunReport.host_buffers): 'registered', exact
+sizes (runtime/mistpipe/hostmem.py), with swap_gradients 'device' lean swap gradient tails
+(swap_grad_tails), and tail gradients sent to the host through a two-buffer device ring (optimizer.py
+_send_eager / _send_late), since session 13; 'torch_pinned', torch's CachingHostAllocator, every
+request rounded up to a power of two, a host gradient for every swapped element, and a fresh fp32
+copy per chunk sent (freed while its copy ran: pending in the allocator, not allocated), every run
+before."""
+
+
+@dataclass(frozen=True)
+class EngineBuffers:
+    """Which of the engine's buffer layouts a prediction follows: a run's records (RunReport.host_buffers,
+    swap_gradients) or the engine's defaults."""
+
+    host_buffers: str = "registered"
+    swap_gradients: str = "device"
+
+    def __post_init__(self):
+        if self.host_buffers not in HOST_BUFFERS:
+            raise ValueError(f"host_buffers must be one of {HOST_BUFFERS}, not {self.host_buffers!r}")
+
+    @property
+    def exact(self) -> bool:
+        """Host buffers at their sizes (not rounded to powers of two)."""
+        return self.host_buffers == "registered"
+
+    @property
+    def lean(self) -> bool:
+        """swap_grad_tails' `lean`: the swap's host gradient only over host gradient sections."""
+        return self.exact and self.swap_gradients == "device"
+
+    def ring(self, a, swap) -> np.ndarray:
+        """Where the stage holds optimizer.py's two-buffer d2h ring: an offloaded optimizer share some
+        of whose gradients go to the host (host gradient sections, the CPU Adam path, or the swap
+        through the host), in the engine since session 13."""
+        sends = (a["offload_gradients"] > 0) | ~np.asarray(swap, bool) | (self.swap_gradients != "device")
+        return self.exact & (a["offload_optimizer"] > 0) & sends
+
+
 def swap_grad_tails(a, s, lean=True) -> list[tuple[np.ndarray, np.ndarray]]:
     """(units, elements) of the gpu_swap path's host gradient per unit kind (blocks, resident unit):
-    with `lean` (optimizer.py UnitShard lean_grads: the engine's host buffers since session 13,
-    HostBuffers 'registered') only the offloaded elements of host gradient sections (blocks only:
-    the resident unit has none), else every offloaded element."""
+    with `lean` (optimizer.py UnitShard lean_grads: EngineBuffers.lean) only the offloaded elements of
+    host gradient sections (blocks only: the resident unit has none), else every offloaded element."""
     oo, og = a["offload_optimizer"], a["offload_gradients"]
     blocks = s["block"] / s["opt_world"] * (np.minimum(og, oo) if lean else oo)
     resident = 0.0 * oo if lean else s["resident"] / s["opt_world"] * oo
     return [(s["layers"], blocks), (1.0, resident)]
 
 
-def state_bytes(a, s, swap=True, lean=True) -> dict[str, np.ndarray]:
+def state_bytes(a, s, swap=True, engine: EngineBuffers = EngineBuffers()) -> dict[str, np.ndarray]:
     """Bytes of what the engine allocates for a stage's model states, per kind (device and host):
     the module docstring's list, before activations and transients. `a`: StageArgs.arrays(), `s`:
     stage_sizes, `swap`: True where the stage's offloaded share takes the gpu_swap path, False where
-    cpu_adam (mistpipe_step.optimizer_path); `lean`: swap_grad_tails'."""
+    cpu_adam (mistpipe_step.optimizer_path); `engine`: the buffer layout (EngineBuffers)."""
     ow, og, oo = a["offload_weights"], a["offload_gradients"], a["offload_optimizer"]
     block, resident, layers, managed = s["block"], s["resident"], s["layers"], s["managed"]
     stored = block / s["weight_world"]
     shard = (layers * block + resident) / s["opt_world"]
-    swap_grads = sum(count * tail for count, tail in swap_grad_tails(a, s, lean))
+    swap_grads = sum(count * tail for count, tail in swap_grad_tails(a, s, engine.lean))
     largest_shard = np.maximum(np.where(layers > 0, block, 0.0), resident) / s["opt_world"]
     swap_chunk = np.minimum(MISTPIPE.constants.swap_chunk_elements, largest_shard * oo)
     return {
@@ -104,6 +144,7 @@ def state_bytes(a, s, swap=True, lean=True) -> dict[str, np.ndarray]:
         "optimizer": DEVICE_OPT_BYTES * shard * (1 - oo),
         "staging": 2 * ELEM * largest_shard,
         "swap_slots": np.where(swap, 2 * SWAP_SLOT_BYTES * swap_chunk * (oo > 0), 0.0),  # two swapadam.py _Slots
+        "d2h_ring": np.where(engine.ring(a, swap), 2 * FP32 * swap_chunk, 0.0),  # optimizer.py _ring_buffers
         "step_transient": FP32 * largest_shard,
         # start-up (engine.py, stage.py StageRuntime.__init__): the stage is built whole in 16 bits
         # before the units copy and shard it (one unit's flat copy and shard clone beside it); then
@@ -116,26 +157,18 @@ def state_bytes(a, s, swap=True, lean=True) -> dict[str, np.ndarray]:
     }
 
 
-HOST_BUFFERS = get_args(HostBuffers)
-"""How the engine allocates its page-locked host buffers (RunReport.host_buffers): 'registered', exact
-sizes (runtime/mistpipe/hostmem.py) and, with swap_gradients 'device', lean swap gradient tails
-(swap_grad_tails), since session 13; 'torch_pinned', torch's CachingHostAllocator, every request
-rounded up to a power of two, and a host gradient for every swapped element (every run before)."""
-
-
-def host_allocated_bytes(a, s, swap=True, exact=True, lean=True) -> np.ndarray:
+def host_allocated_bytes(a, s, swap=True, engine: EngineBuffers = EngineBuffers()) -> np.ndarray:
     """Host memory of the offloaded states as allocated: per unit, the pinned buffers (weight store
     tail, gradient section, fp32 master, Adam m and v (swap) and gradient tails, CPU Adam's 16-bit
-    staging copy; streams.py host_buffer), at their sizes when `exact` (HOST_BUFFERS 'registered'),
-    else rounded up to a power of two by torch's CachingHostAllocator (cost/host_memory.py), and
-    DeepSpeedCPUAdam's exp_avg / exp_avg_sq, pageable, as they are (`swap`: state_bytes'; `lean`:
-    swap_grad_tails')."""
-    size = (lambda nbytes: nbytes) if exact else pow2_bytes
+    staging copy; streams.py host_buffer), at their sizes when engine.exact, else rounded up to a
+    power of two by torch's CachingHostAllocator (cost/host_memory.py), and DeepSpeedCPUAdam's
+    exp_avg / exp_avg_sq, pageable, as they are (`swap`: state_bytes')."""
+    size = (lambda nbytes: nbytes) if engine.exact else pow2_bytes
     ow, og, oo = a["offload_weights"], a["offload_gradients"], a["offload_optimizer"]
     layers, block, resident = s["layers"], s["block"], s["resident"]
     stored = block / s["weight_world"]
     per_unit = [(layers, block / s["opt_world"] * oo), (1.0, resident / s["opt_world"] * oo)]
-    grads = swap_grad_tails(a, s, lean)
+    grads = swap_grad_tails(a, s, engine.lean)
     pinned = sum(count * (3 * size(FP32 * tail) + size(FP32 * grad))  # swapadam.py: master, m, v
                  for (count, tail), (_, grad) in zip(per_unit, grads))
     host_adam = sum(count * (2 * size(FP32 * tail) + size(ELEM * tail) + 2 * FP32 * tail)
@@ -149,7 +182,7 @@ def phase_bytes(p: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Device state bytes of each phase (state_bytes `p`): 'train' (forward/backward, before
     activations and logits), 'step', 'init' (the optimizer being built) and 'build'."""
     kept = (p["weights"] + p["weight_slots"] + p["gradients"] + p["gradient_slots"] + p["staging"]
-            + p["swap_slots"])
+            + p["swap_slots"] + p["d2h_ring"])
     return {"train": kept + p["optimizer"], "step": kept + p["optimizer"] + p["step_transient"],
             "init": kept + p["init_optimizer"], "build": p["build"]}
 

@@ -55,12 +55,11 @@ def offload_step_s(rt: Rates, n, in_sections, units, path: str | None = None, sw
 
 def swap_s(rt: Rates, n, units, in_sections=0.0):
     """Wall seconds of SwapAdam.update over every unit's tail, n elements per rank over `units`
-    units, `in_sections` of them in host gradient sections (swapadam.py): per chunk of up to
-    swap_chunk_elements (a unit's tail is cut into chunks, so a chunk is the smaller of that and
-    n / units), master, m and v go in on the h2d stream (12 B/element), with the fp32 gradient of
-    host-section elements (4 B more each; the others are read on the device), the compute stream's
-    AdamW runs when they land, and master, m, v go out
-    on the d2h stream (12 B/element) after it; two device slots, so the next chunk loads while the
+    units, `in_sections` of them in host gradient sections (swapadam.py): per chunk (a unit's tail of
+    n / units elements cut into the fewest equal chunks of at most swap_chunk_elements, even_chunk),
+    master, m and v go in on the h2d stream (12 B/element), with the fp32 gradient of host-section
+    elements (4 B more each; the others are read on the device), the compute stream's AdamW runs when
+    they land, and master, m, v go out on the d2h stream (12 B/element) after it; two device slots, so the next chunk loads while the
     last one is stored. In the stream order: the first chunk's load runs alone (nothing is stored
     yet), the last chunk's store and Adam after the last load; in between the two directions run
     at once, under the profile's interference (Rates.overlapped_s, MIST.md section 2: h2d beside
@@ -68,7 +67,8 @@ def swap_s(rt: Rates, n, units, in_sections=0.0):
     Measured, gpt-1.3b PP2 with 0.5 of the optimizer offloaded (355.8M elements per rank, 2x H200,
     bench/engine/STEP_TIMELINE.md): h2d busy 146 ms of a 153 ms update, 88 ms of it beside d2h."""
     n = np.asarray(n, float)
-    chunk = np.minimum(MISTPIPE.constants.swap_chunk_elements, n / np.maximum(units, 1.0))
+    tail = n / np.maximum(units, 1.0)
+    chunk = tail / np.maximum(np.ceil(tail / MISTPIPE.constants.swap_chunk_elements), 1.0)
     rest = n - chunk
     in_bytes = SWAP_IN_BYTES + HOST_GRAD_BYTES * np.asarray(in_sections, float) / np.maximum(n, 1.0)
     both = rt.overlapped_s(rt.gpu_adam_s(rest), 0.0, rt.h2d_s(in_bytes * rest),

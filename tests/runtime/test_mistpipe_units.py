@@ -290,6 +290,17 @@ def test_swap_gradient_pieces_and_the_gaps_they_leave():
     assert gaps(overlaps([(0, a)], 0, 10), 10) == []
 
 
+@pytest.mark.parametrize("numel, limit", [(10, 4), (50_356_224, 1 << 24), (7, 7), (1, 5), (3 * (1 << 24), 1 << 24)])
+def test_the_swap_cuts_a_tail_into_the_fewest_nearly_equal_chunks(numel, limit):
+    from mist_ds.runtime.mistpipe.swapadam import even_chunk
+
+    size = even_chunk(numel, limit)
+    sizes = [min(size, numel - start) for start in range(0, numel, size)]
+    assert sum(sizes) == numel and max(sizes) <= limit
+    assert len(sizes) == -(-numel // limit)  # as few as the limit allows
+    assert max(sizes) - min(sizes) < len(sizes)  # no tiny last chunk
+
+
 @pytest.mark.parametrize("path", ["gpu_swap", "cpu_adam"])
 def test_taking_an_fp32_chunk_leaves_the_reduced_gradient_as_it_was(path):
     # grad_accum_dtype fp32: the chunk is the accumulation buffer itself, which the late d2h (cpu_adam) and

@@ -154,7 +154,9 @@ class ShardedAdam:
         self._late_events: dict = {}  # unit -> event: its late host gradients landed
         self._swap_kept: dict = {}  # unit -> [(tail offset, device chunk)]: gradients GPU swap reads on the device
         self.grad_numel_to_host = 0  # fp32 gradient elements sent to the host so far (all steps)
-        self._late_buffers = None  # two fp32 device buffers of SWAP_CHUNK_NUMEL, made on first use
+        self._ring = None  # two fp32 device buffers tail gradients go to the host through (_ring_buffers)
+        self._ring_free: list = [None, None]  # per ring buffer: its last copy to the host finished
+        self._ring_turn = 0
         max_shard = max(s.numel for s in self.shards)
         # two 16-bit staging buffers for the new shards: unit k+1 is written while unit k's
         # all-gather / store copies still read the other one
@@ -165,11 +167,12 @@ class ShardedAdam:
     def take_chunk(self, index: int, offset: int, chunk: torch.Tensor, kept: bool = False) -> None:
         """Average a reduced gradient chunk over DP and store it in fp32 at shard position `offset`
         of unit `index`: the device head now; the host tail's share of the global norm now (on the
-        device, from the fp32 upcast), and its values either now (d2h, unclipped) or, when `kept`
-        (the chunk stays valid on the device until the unit's next accumulation) and the host path
-        is CPU Adam, after the norm is known (prepare: upcast, averaged and clipped on the device,
-        then d2h), so the host never reads the gradients for a norm or clips them; when `kept` and
-        the path is GPU swap, never: SwapAdam.update reads the chunk on the device."""
+        device, from the fp32 upcast), and its values either now (d2h through the ring, unclipped:
+        _send_eager) or, when `kept` (the chunk stays valid on the device until the unit's next
+        accumulation) and the host path is CPU Adam, after the norm is known (prepare: upcast,
+        averaged and clipped on the device, then d2h), so the host never reads the gradients for a
+        norm or clips them; when `kept` and the path is GPU swap, never: SwapAdam.update reads the
+        chunk on the device."""
         shard, scale, end = self.shards[index], 1.0 / self.env.dp_world, offset + chunk.numel()
         if offset < shard.head:
             stop = min(end, shard.head)
@@ -177,24 +180,51 @@ class ShardedAdam:
         if end <= shard.head:
             return
         lo = max(offset, shard.head)
-        # a copy even when the chunk is fp32 already (grad_accum_dtype fp32): scaling it in place would
-        # scale the gradient the late d2h and the swap read from the accumulation buffer twice
-        tail = chunk[lo - offset:].to(torch.float32, copy=True).mul_(scale)
-        self._add_tail_square(shard, lo - shard.head, tail)
-        if kept and self.swap is None:
-            self._late.append((index, lo - shard.head, chunk[lo - offset:]))
-            return
-        if kept and self.swap_gradients == "device":  # SwapAdam reads it there: no round trip
-            self._swap_kept.setdefault(index, []).append((lo - shard.head, chunk[lo - offset:]))
+        source = chunk[lo - offset:]
+        if kept and (self.swap is None or self.swap_gradients == "device"):
+            # a copy even when the chunk is fp32 already (grad_accum_dtype fp32): scaling it in place would
+            # scale the gradient the late d2h and the swap read from the accumulation buffer twice
+            self._add_tail_square(shard, lo - shard.head, source.to(torch.float32, copy=True).mul_(scale))
+            if self.swap is None:
+                self._late.append((index, lo - shard.head, source))
+            else:  # SwapAdam reads it there: no round trip
+                self._swap_kept.setdefault(index, []).append((lo - shard.head, source))
             return
         shard.eager.append((lo - shard.head, end - shard.head))
-        streams = self.env.streams
-        streams.fork("d2h")
-        streams.keep_alive(tail, "d2h")
-        self.grad_numel_to_host += end - lo
-        with streams.on("d2h"):
-            shard.host_grad(lo - shard.head, end - shard.head).copy_(tail, non_blocking=True)
-            self._host_events.append(streams.record("d2h"))
+        self._send_eager(shard, lo - shard.head, source, scale)
+
+    def _ring_buffers(self) -> list[torch.Tensor]:
+        """The two fp32 device buffers every tail gradient goes to the host through (made on first
+        use, kept): of SWAP_CHUNK_NUMEL elements, or of the largest tail if smaller."""
+        if self._ring is None:
+            size = min(SWAP_CHUNK_NUMEL, max(s.numel - s.head for s in self.shards))
+            self._ring = [torch.empty(size, device=self.env.device) for _ in range(2)]
+        return self._ring
+
+    def _send_eager(self, shard: UnitShard, start: int, source: torch.Tensor, scale: float) -> None:
+        """Upcast and average a reduced tail chunk (`source`, tail positions from `start`) piece by
+        piece into the ring on the compute stream, add each piece to the norm's sum of squares and copy
+        it to the host gradient on the d2h stream. A ring buffer is rewritten only after its last copy
+        out (the compute stream waits for it), so at most two buffers of gradients wait for the link.
+        Before session 13 every chunk had its own fp32 copy, freed while its d2h still read it: the
+        caching allocator held all of them until the copies ended (10.6 GB pending, 14.9 GB reserved
+        for 7.9 GB allocated on the all-on-host gpt-2.7b plan: bench/results/engine/alloc_frag_S13/)."""
+        streams, ring = self.env.streams, self._ring_buffers()
+        size = ring[0].numel()
+        for piece in range(0, source.numel(), size):
+            n = min(size, source.numel() - piece)
+            which = self._ring_turn % 2
+            self._ring_turn += 1
+            streams.wait(self._ring_free[which], "compute")
+            buffer = ring[which][:n]
+            buffer.copy_(source[piece: piece + n]).mul_(scale)
+            self._add_tail_square(shard, start + piece, buffer)
+            streams.fork("d2h")
+            with streams.on("d2h"):
+                shard.host_grad(start + piece, start + piece + n).copy_(buffer, non_blocking=True)
+                self._ring_free[which] = streams.record("d2h")
+            self.grad_numel_to_host += n
+        self._host_events.append(self._ring_free[which])  # d2h runs in order: the last copy covers the rest
 
     def _add_tail_square(self, shard: UnitShard, start: int, tail: torch.Tensor) -> None:
         """Add the counted part of host-tail positions [start, start + len(tail)) to the device sum
@@ -247,17 +277,15 @@ class ShardedAdam:
             self.swap.begin_step(inverse)
 
     def _send_late(self, inverse: float | None) -> None:
-        """The kept host-tail chunks: upcast, averaged and clipped through two device buffers and
-        copied to the host, all on the d2h stream (in stream order no buffer is overwritten early,
-        and the compute stream stays free for the device Adam). Each unit's last copy is recorded:
-        its CPU Adam waits for it (finish_unit), its accumulation buffer is zeroed after it."""
+        """The kept host-tail chunks: upcast, averaged and clipped through the ring and copied to the
+        host, all on the d2h stream (in stream order no buffer is overwritten early, and the compute
+        stream stays free for the device Adam; the next eager upcast into a buffer waits for its copy).
+        Each unit's last copy is recorded: its CPU Adam waits for it (finish_unit), its accumulation
+        buffer is zeroed after it."""
         if not self._late:
             return
-        streams, scale = self.env.streams, 1.0 / self.env.dp_world
-        if self._late_buffers is None:
-            size = min(SWAP_CHUNK_NUMEL, max(c.numel() for _, _, c in self._late))
-            self._late_buffers = [torch.empty(size, device=self.env.device) for _ in range(2)]
-        size, turn = self._late_buffers[0].numel(), 0
+        streams, scale, ring = self.env.streams, 1.0 / self.env.dp_world, self._ring_buffers()
+        size = ring[0].numel()
         streams.fork("d2h")
         with streams.on("d2h"):
             for index, start, chunk in self._late:
@@ -265,12 +293,14 @@ class ShardedAdam:
                 self.grad_numel_to_host += chunk.numel()
                 for piece in range(0, chunk.numel(), size):
                     n = min(size, chunk.numel() - piece)
-                    buffer = self._late_buffers[turn % 2][:n]
-                    turn += 1
+                    which = self._ring_turn % 2
+                    self._ring_turn += 1
+                    buffer = ring[which][:n]
                     buffer.copy_(chunk[piece: piece + n]).mul_(scale)
                     if inverse is not None:
                         buffer.mul_(inverse)
                     shard.host_grad(start + piece, start + piece + n).copy_(buffer, non_blocking=True)
+                    self._ring_free[which] = streams.record("d2h")
                 self._late_events[index] = streams.record("d2h")
                 self.units[index].zero_after(self._late_events[index])
         self._late = []

@@ -71,8 +71,9 @@ class SwapAdam:
         streams, tail = self.streams, self.tails[index]
         hosts = (tail, self.m[index], self.v[index])
         grad, grad_from = self.grads[index]
-        for start in range(0, tail.numel(), self.chunk):
-            n = min(self.chunk, tail.numel() - start)
+        size = even_chunk(tail.numel(), self.chunk)
+        for start in range(0, tail.numel(), size):
+            n = min(size, tail.numel() - start)
             slot = self.slots[self._turn % 2]
             self._turn += 1
             views = slot.views(n)
@@ -104,6 +105,17 @@ class SwapAdam:
 
     def numel(self) -> int:
         return sum(t.numel() for t in self.tails)
+
+
+def even_chunk(numel: int, limit: int) -> int:
+    """The chunk size that cuts `numel` elements into the fewest chunks of at most `limit`, all but the
+    last equal and the last shorter by fewer elements than there are chunks. Cut at `limit` instead, a tail's last chunk
+    could be tiny: its slot came free at once, so the next tail's first chunk waited for the other
+    slot's whole store, and the link idled a chunk's store time per tail (gpt-1.3b, 1 GPU, 24 blocks of
+    50.3 M elements = 3 chunks of 16.8 M + 26 K: 94 of 410 ms of the swap, S13-3 trace,
+    bench/results/engine/swap_chunks_S13/)."""
+    pieces = -(-numel // limit)
+    return -(-numel // pieces)
 
 
 def overlaps(pieces, start: int, n: int) -> list[tuple[int, int, torch.Tensor]]:
