@@ -74,6 +74,8 @@ class Workload:
     max_seq_len: int | None = None
     """Override of the preset's max_seq_len (a GPT shape at seq 4096)."""
     hardware: str = "h200"
+    """Profile of the node kind the workload runs on: the search tunes on it, MFU divides by its peak
+    (the 1-GPU workload runs on the 1-GPU node, whose host side has its own profile)."""
 
     def spec(self) -> ModelSpec:
         spec = ModelSpec.load(self.model) if self.model.endswith(".json") else get_preset(self.model)
@@ -88,7 +90,7 @@ WORKLOADS = {
     "llama7b-2g-c40-s4096-b32": Workload("llama-7b", 2, 40, 4096, 32),
     "llama2.7b-2g-c24-s4096-b32": Workload("llama-2.7b", 2, 24, 4096, 32),
     "llama3-8b-2g-c78-s8192-b16": Workload("llama3-8b", 2, 78, 8192, 16),
-    "llama2.7b-1g-c78-s4096-b16": Workload("llama-2.7b", 1, 78, 4096, 16),
+    "llama2.7b-1g-c78-s4096-b16": Workload("llama-2.7b", 1, 78, 4096, 16, hardware="h200-1gpu-node"),
 }
 
 

@@ -25,7 +25,7 @@ def test_catalogue_covers_what_the_issue_asks_for():
     assert len(models) >= 4 and {get_preset(m).family for m in models} == {"gpt", "llama"}
     assert any(get_preset(m).num_kv_heads < get_preset(m).num_heads for m in models)  # GQA
     assert {c.knobs.num_gpus for c in KNOB_CASES} == {1, 2}
-    assert {c.knobs.cap_gib for c in KNOB_CASES} == {78, 40, 24}
+    assert {78, 40, 24} <= {c.knobs.cap_gib for c in KNOB_CASES}
     families = {family(c.knobs) for c in KNOB_CASES}
     assert {"zero0", "zero1", "zero2", "zero3", "pipeline", "tensor-parallel", "zero12-offload",
             "zero3-offload", "weight-offload", "activation-offload"} <= families
@@ -83,5 +83,6 @@ def test_a_mistpipe_plan_is_its_own_family_and_round_trips():
     plan = Plan.load(Path(__file__).resolve().parents[2] / "bench/results/engine/executor_compare_llama13b_2gpu_b/mistpipe.plan.json")
     knobs = knobs_of(plan)
     assert knobs.executor == "mistpipe" and family(knobs) == "mistpipe"
-    assert family(knobs_of(to_plan(replace(knobs, executor="deepspeed")))) == "zero3-offload"
+    # as a stock plan (DeepSpeed offloads gradients with the optimizer states)
+    assert family(knobs_of(to_plan(replace(knobs, executor="deepspeed", offload_gradients=None)))) == "zero3-offload"
     assert to_plan(knobs).executor == "mistpipe"
