@@ -150,8 +150,9 @@ class RunReport(StrictModel):
     host_buffers: HostBuffers | None = None
     """mistpipe runs: how the engine allocated its page-locked host buffers (cost/mistpipe_state.py
     HOST_BUFFERS): 'registered' (runtime/mistpipe/hostmem.py: exact sizes, page-locked with
-    cudaHostRegister, outside torch.cuda.host_memory_stats; and the gpu_swap path's host gradient only
-    over host gradient sections; since session 13, 2026-12-01). None: not a mistpipe run, or not
+    cudaHostRegister, outside torch.cuda.host_memory_stats; the gpu_swap path's host gradient only over
+    host gradient sections; tail gradients sent through a two-buffer device ring; since session 13,
+    2026-12-01). None: not a mistpipe run, or not
     recorded (every report written before, whose engine pinned through torch's allocator, every buffer
     rounded up to a power of two: cost/plan_predict.py host_buffers_of)."""
 

@@ -21,10 +21,11 @@ block and N_r the stage's resident ones (embedding, final norm, LM head) on one 
   Adam m and v = 16 bytes; the last oo on the host, pinned (the gpu_swap path, swapadam.py: its
   host fp32 gradient only over host gradient sections, mistpipe_state.swap_grad_tails, so 12 bytes
   per element of a device gradient section; plus two device slots of master, gradient, m and v of
-  up to swap_chunk_elements each; the cpu_adam path: DeepSpeedCPUAdam's pageable m and v and a 16-bit staging copy, 18 bytes); two
-  16-bit staging buffers of the largest shard on the device, and, where tail gradients go to the
-  host (host gradient sections, cpu_adam), optimizer.py's ring of two fp32 device buffers of the largest tail,
-  at most swap_chunk_elements (mistpipe_state.EngineBuffers.ring). Each stage's path is the one
+  up to swap_chunk_elements each; the cpu_adam path: DeepSpeedCPUAdam's pageable m and v and a
+  16-bit staging copy, 18 bytes); two 16-bit staging buffers of the largest shard on the device,
+  and, where tail gradients go to the host (host gradient sections, cpu_adam), optimizer.py's ring
+  of two fp32 device buffers of the largest tail, at most swap_chunk_elements
+  (mistpipe_state.EngineBuffers.ring). Each stage's path is the one
   mistpipe_step.optimizer_path picks for its offloaded share (the faster by offload_step_s), which the
   emitted ds_config carries to the engine (emit/ds_config.py mistpipe_section);
 * activations: the stock terms (cost/memory.py activation_exprs: the na blocks' saved tensors are

@@ -59,8 +59,8 @@ def swap_s(rt: Rates, n, units, in_sections=0.0):
     n / units elements cut into the fewest equal chunks of at most swap_chunk_elements, even_chunk),
     master, m and v go in on the h2d stream (12 B/element), with the fp32 gradient of host-section
     elements (4 B more each; the others are read on the device), the compute stream's AdamW runs when
-    they land, and master, m, v go out on the d2h stream (12 B/element) after it; two device slots, so the next chunk loads while the
-    last one is stored. In the stream order: the first chunk's load runs alone (nothing is stored
+    they land, and master, m, v go out on the d2h stream (12 B/element) after it; two device slots,
+    so the next chunk loads while the last one is stored. In the stream order: the first chunk's load runs alone (nothing is stored
     yet), the last chunk's store and Adam after the last load; in between the two directions run
     at once, under the profile's interference (Rates.overlapped_s, MIST.md section 2: h2d beside
     d2h, 1.66 / 1.08 on the H200 profile: not full duplex), with the device Adam beside them.

@@ -208,7 +208,7 @@ class ShardedAdam:
         out (the compute stream waits for it), so at most two buffers of gradients wait for the link.
         Before session 13 every chunk had its own fp32 copy, freed while its d2h still read it: the
         caching allocator held all of them until the copies ended (10.6 GB pending, 14.9 GB reserved
-        for 7.9 GB allocated on the all-on-host gpt-2.7b plan: bench/results/engine/alloc_frag_S13/)."""
+        for 7.9 GB allocated on the all-on-host gpt-2.7b plan: bench/results/engine/README.md session 13)."""
         streams, ring = self.env.streams, self._ring_buffers()
         size = ring[0].numel()
         for piece in range(0, source.numel(), size):

@@ -112,8 +112,8 @@ def even_chunk(numel: int, limit: int) -> int:
     last equal and the last shorter by fewer elements than there are chunks. Cut at `limit` instead, a tail's last chunk
     could be tiny: its slot came free at once, so the next tail's first chunk waited for the other
     slot's whole store, and the link idled a chunk's store time per tail (gpt-1.3b, 1 GPU, 24 blocks of
-    50.3 M elements = 3 chunks of 16.8 M + 26 K: 94 of 410 ms of the swap, S13-3 trace,
-    bench/results/engine/swap_chunks_S13/)."""
+    50.3 M elements = 3 chunks of 16.8 M + 26 K: 94 of 410 ms of the swap in S13-3's profiled step;
+    0.687 -> 0.624 s/iter, bench/results/engine/README.md session 13)."""
     pieces = -(-numel // limit)
     return -(-numel // pieces)
 
