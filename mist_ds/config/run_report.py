@@ -79,7 +79,8 @@ class RunReport(StrictModel):
     """Peak resident host memory per rank (getrusage ru_maxrss), rank order; empty if unmeasured."""
     host_pinned_peak_bytes: tuple[int, ...] = ()
     """Peak bytes held by torch's pinned host allocator per rank (torch.cuda.host_memory_stats,
-    blocks rounded up to powers of two); empty on CPU runs or where torch has no such statistic."""
+    blocks rounded up to powers of two); empty on CPU runs or where torch has no such statistic. Since
+    session 13 mistpipe's buffers are not in it (host_registered_bytes)."""
     node_mem_available_start_bytes: tuple[int, ...] = ()
     """MemAvailable (/proc/meminfo) per node when the measurement started, node order of first rank."""
     node_mem_available_min_bytes: tuple[int, ...] = ()
