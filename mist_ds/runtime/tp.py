@@ -14,6 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from mist_ds.runtime.wgrad import linear
+
 INIT_STD = 0.02  # GPT-2 / Megatron default initialiser scale
 
 
@@ -133,8 +135,8 @@ class ParallelLinear(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.mode == "column":
-            return F.linear(copy_to_tp(x, self.group), self.weight, self.bias)
-        out = reduce_from_tp(F.linear(x, self.weight), self.group)
+            return linear(copy_to_tp(x, self.group), self.weight, self.bias)
+        out = reduce_from_tp(linear(x, self.weight), self.group)
         return out if self.bias is None else out + self.bias
 
 
@@ -169,7 +171,7 @@ class FusedColumnLinear(nn.Module):
                 mark_tensor_parallel(self.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.linear(copy_to_tp(x, self.group), self.weight, self.bias)
+        return linear(copy_to_tp(x, self.group), self.weight, self.bias)
 
 
 class VocabParallelEmbedding(nn.Module):

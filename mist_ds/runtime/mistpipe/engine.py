@@ -81,7 +81,8 @@ class MistPipeEngine(PipelineEngine, _ModuleCall):
             num_reload_slabs=runtime_options.get("num_reload_slabs", RELOAD_SLABS),
             d2h_queue_bytes=runtime_options.get("d2h_queue_bytes"),
             d2h_queue_blocks=runtime_options.get("d2h_queue_blocks", QUEUE_BLOCKS),
-            swap_gradients=runtime_options.get("swap_gradients", "device"))
+            swap_gradients=runtime_options.get("swap_gradients", "device"),
+            fused_wgrad=runtime_options.get("fused_wgrad", False))
         self.optimizer = self.stage_runtime.optimizer  # PipelineEngine asserts one exists
         self.optimizer_offload_path = runtime_options["optimizer_offload_path"]
         """The path this stage's offloaded optimizer share takes (memory.py offload_path)."""
@@ -187,7 +188,8 @@ def build_mistpipe_engine(module, stage_memory, ds_config: dict, *, is_block=def
                           defer_optimizer_step: str = "none",
                           host_threads: int | None = None, num_reload_slabs: int = RELOAD_SLABS,
                           d2h_queue_bytes: int | None = None,
-                          d2h_queue_blocks: int = QUEUE_BLOCKS, swap_gradients: str = "device") -> MistPipeEngine:
+                          d2h_queue_blocks: int = QUEUE_BLOCKS, swap_gradients: str = "device",
+                          fused_wgrad: bool = False) -> MistPipeEngine:
     """This rank's MistPipeEngine for `module` (a PipelineModule holding this rank's stage, built
     in the ds_config's precision on this rank's device) with `stage_memory` (a StageMemory, e.g.
     StageMemory.from_plan(plan, stage_id), or any object with its five attributes).
@@ -209,7 +211,9 @@ def build_mistpipe_engine(module, stage_memory, ds_config: dict, *, is_block=def
     and the compute stream waits for the oldest copies beyond this many offloaded blocks' bytes
     (MistpipeConstants.d2h_queue_blocks; 0: the caching allocator holds them, record_stream);
     `d2h_queue_bytes`: a bound in bytes instead (actoffload.py module doc); `swap_gradients`: where the
-    gpu_swap path reads device-section gradients (optimizer.py SWAP_GRADIENTS)."""
+    gpu_swap path reads device-section gradients (optimizer.py SWAP_GRADIENTS); `fused_wgrad`: the
+    blocks' linears add their weight gradients into the accumulation buffer in their GEMM
+    (runtime/wgrad.py; off by default until a GPU A/B measures it: bench/engine/fused_wgrad_train.py)."""
     memory = StageMemory.of(stage_memory)
     optimizer_offload_path = offload_path(ds_config, module.stage_id, optimizer_offload_path)
     if memory.offload_optimizer_ratio > 0 and optimizer_offload_path == "cpu_adam":
@@ -222,7 +226,7 @@ def build_mistpipe_engine(module, stage_memory, ds_config: dict, *, is_block=def
                "optimizer_offload_path": optimizer_offload_path,
                "defer_optimizer_step": defer_optimizer_step, "num_reload_slabs": num_reload_slabs,
                "d2h_queue_bytes": d2h_queue_bytes, "d2h_queue_blocks": d2h_queue_blocks,
-               "swap_gradients": swap_gradients}
+               "swap_gradients": swap_gradients, "fused_wgrad": fused_wgrad}
     engine = MistPipeEngine(memory, own, options, args=None, model=module,
                             model_parameters=[p for p in module.parameters() if p.requires_grad],
                             mpu=grid, config=config, config_class=config_class)

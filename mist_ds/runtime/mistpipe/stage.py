@@ -56,6 +56,13 @@ def _grad_hook(runtime_ref, u: int, i: int, param: nn.Parameter) -> None:
         runtime._on_grad(u, i, param)
 
 
+def _wgrad_sink(runtime_ref, u: int, i: int, write) -> None:
+    """A block weight's wgrad_sink (runtime/wgrad.py), by weak reference as _grad_hook."""
+    runtime = runtime_ref()
+    if runtime is not None:
+        runtime._on_wgrad(u, i, write)
+
+
 def counted_spans(unit: FlatUnit, tp_rank: int) -> list[tuple[int, int]]:
     """Flat spans of the unit's parameters that the global gradient norm counts on this rank
     (DeepSpeed stage_1_and_2.get_grad_norm_direct: skip ds_pipe_replicated copies; TP-replicated
@@ -88,8 +95,10 @@ class StageRuntime:
                  min_offload_numel: int = 1024, optimizer_offload_path: str = "gpu_swap",
                  defer_step: bool = False, num_reload_slabs: int = RELOAD_SLABS,
                  d2h_queue_bytes: int | None = None, d2h_queue_blocks: int = QUEUE_BLOCKS,
-                 swap_gradients: str = "device"):
+                 swap_gradients: str = "device", fused_wgrad: bool = False):
         self.memory, self.env, self.streams = memory, env, env.streams
+        self.fused_wgrad = fused_wgrad  # block linears add their weight gradients in their GEMM (wgrad.py)
+        self.num_fused_wgrads = 0  # weight gradients added into the accumulation buffer by their GEMM
         layers = getattr(module, "forward_funcs", list(module.children()))
         self.blocks = [m for m in layers if isinstance(m, nn.Module) and is_block(m)]
         self.units = self._build_units(module, memory, env)
@@ -151,6 +160,11 @@ class StageRuntime:
         me = weakref.ref(self)
         self._hooks = [param.register_post_accumulate_grad_hook(partial(_grad_hook, me, u, i))
                        for u, unit in enumerate(self.units) for i, param in enumerate(unit.params)]
+        if self.fused_wgrad:  # the blocks' 2-D parameters are their linears' weights (a managed
+            for u in range(len(self.blocks)):  # unit's are unbound now: their shapes say so)
+                for i, (param, shape) in enumerate(zip(self.units[u].params, self.units[u].shapes)):
+                    if len(shape) == 2:
+                        param.wgrad_sink = partial(_wgrad_sink, me, u, i)
         for u, block in enumerate(self.blocks):
             block.forward = self._wrapped_forward(u, plain_forward(block))
 
@@ -159,6 +173,9 @@ class StageRuntime:
         for handle in self._hooks:
             handle.remove()
         self._hooks = []
+        for unit in self.units:
+            for param in unit.params:
+                param.__dict__.pop("wgrad_sink", None)
         for block in self.blocks:
             block.__dict__.pop("forward", None)
 
@@ -308,8 +325,21 @@ class StageRuntime:
             self.offloader.prefetch((pass_id, below))
 
     def _on_grad(self, u: int, i: int, param: nn.Parameter) -> None:
+        if param.grad is None:  # a weight whose linear handed its gradient to the sink (_on_wgrad)
+            return  # autograd still runs the hook, with no gradient
         self.units[u].accumulate(i, param.grad)
         param.grad = None
+        self._arrive(u)
+
+    def _on_wgrad(self, u: int, i: int, write) -> None:
+        """Block u's parameter i's weight gradient, as its linear's backward hands it over (wgrad.py):
+        added into the accumulation buffer, then counted like a gradient that arrived by its hook."""
+        self.num_fused_wgrads += self.units[u].accumulate_with(i, write)
+        self._arrive(u)
+
+    def _arrive(self, u: int) -> None:
+        """One more of unit u's parameter gradients has been accumulated; the block's backward ends
+        with the last of them."""
         if u < len(self.blocks):
             self._arrived[u] += 1
             if self._arrived[u] == len(self.units[u].params):
@@ -397,6 +427,7 @@ class StageRuntime:
                 "optimizer_numel_device": opt["device"], "optimizer_numel_host": opt["host"],
                 "grad_numel_sent_to_host": self.optimizer.grad_numel_to_host,
                 "weight_fills": self.num_fills, "weight_views_saved": self.num_weight_views,
+                "fused_wgrads": self.num_fused_wgrads,
                 **self.offloader.stats(),
                 "pinned_allocations": self.pool.num_allocations,
                 "deferred_block_steps_pending": len(self._pending)}

@@ -237,6 +237,19 @@ class FlatUnit:
             lo = max(start, split)
             self.staging[lo - split: end - split].add_(flat[lo - start:])
 
+    def accumulate_with(self, index: int, write) -> bool:
+        """Accumulate parameter `index`'s weight gradient through `write` (runtime/wgrad.py): into its
+        device view directly (one accumulating GEMM; returns True) where it has one in the gradient
+        dtype, else a fresh gradient through accumulate (False)."""
+        if self.needs_zero:
+            self.clear_reduced()
+        dest = self._acc_views[index]
+        if dest is not None and dest.dtype == self.params[index].dtype:
+            write(dest)
+            return True
+        self.accumulate(index, write(None))
+        return False
+
     def begin_backward(self, staging: torch.Tensor | None):
         """Before a backward of the unit: lend the host section a device staging buffer, zeroed on
         the first micro-batch of an iteration, else copied in (h2d stream). Returns the event."""

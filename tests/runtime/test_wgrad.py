@@ -1,0 +1,58 @@
+"""runtime/wgrad.py: a weight with a wgrad_sink gets its gradient added into the sink's buffer in one GEMM,
+and nothing else changes (input and bias gradients, outputs, weights without a sink)."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from mist_ds.runtime.wgrad import linear, weight_gradient
+
+
+def _inputs(bias: bool):
+    torch.manual_seed(0)
+    x = torch.randn(2, 5, 8, dtype=torch.float64, requires_grad=True)
+    weight = torch.nn.Parameter(torch.randn(6, 8, dtype=torch.float64))
+    b = torch.nn.Parameter(torch.randn(6, dtype=torch.float64)) if bias else None
+    return x, weight, b
+
+
+def test_the_sink_accumulates_what_autograd_would_and_the_weight_gets_no_grad():
+    for bias in (True, False):
+        x, weight, b = _inputs(bias)
+        dy = torch.randn(2, 5, 6, dtype=torch.float64)
+        F.linear(x, weight, b).backward(dy)
+        expected = (x.grad.clone(), weight.grad.clone(), None if b is None else b.grad.clone())
+        x.grad = None
+        weight.grad = None
+        if b is not None:
+            b.grad = None
+        buffer = torch.full_like(weight, 0.5)  # what earlier micro-batches accumulated
+        weight.wgrad_sink = lambda write: write(buffer)
+        out = linear(x, weight, b)
+        assert torch.equal(out, F.linear(x, weight, b))
+        out.backward(dy)
+        assert weight.grad is None
+        torch.testing.assert_close(buffer, 0.5 + expected[1])
+        torch.testing.assert_close(x.grad, expected[0])
+        if b is not None:
+            torch.testing.assert_close(b.grad, expected[2])
+
+
+def test_a_sink_given_none_gets_a_fresh_gradient():
+    x, weight, _ = _inputs(False)
+    dy = torch.randn(2, 5, 6, dtype=torch.float64)
+    got = []
+    weight.wgrad_sink = lambda write: got.append(write(None))
+    linear(x, weight).backward(dy)
+    torch.testing.assert_close(got[0], weight_gradient(dy, x, None))
+    torch.testing.assert_close(got[0], dy.reshape(-1, 6).t() @ x.detach().reshape(-1, 8))
+
+
+def test_without_a_sink_or_without_grad_it_is_f_linear():
+    x, weight, b = _inputs(True)
+    out = linear(x, weight, b)
+    assert out.grad_fn.name() == F.linear(x, weight, b).grad_fn.name()
+    weight.wgrad_sink = lambda write: (_ for _ in ()).throw(AssertionError("no backward expected"))
+    with torch.no_grad():
+        assert torch.equal(linear(x, weight, b), F.linear(x, weight, b))
