@@ -35,6 +35,7 @@ def restore(monkeypatch):
         monkeypatch.setattr(module, "host_buffer", module.host_buffer)
     monkeypatch.setattr(optimizer.UnitShard, "__init__", optimizer.UnitShard.__init__)
     monkeypatch.setattr(reporting, "recorded_host_buffers", reporting.recorded_host_buffers)
+    monkeypatch.setattr(reporting, "recorded_swap_gradients", reporting.recorded_swap_gradients)
     return engine, swapadam, optimizer, reporting
 
 
@@ -45,6 +46,13 @@ def test_fused_wgrad_train_builds_every_engine_with_the_option(restore):
 
     assert build_mistpipe_engine.keywords == {"fused_wgrad": True}
     assert build_mistpipe_engine is engine.build_mistpipe_engine
+
+
+def test_swap_via_host_train_takes_every_swapped_gradient_through_the_host(restore):
+    load("swap_via_host_train").route_swap_gradients_via_host()
+    from mist_ds.runtime.mistpipe import build_mistpipe_engine
+
+    assert build_mistpipe_engine.keywords == {"swap_gradients": "host"}
 
 
 def test_fixed_chunks_train_cuts_at_the_limit(restore):
