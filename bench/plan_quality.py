@@ -112,7 +112,7 @@ def write_plans(folder: Path, names: list[str], refresh: bool = False) -> None:
             continue
         best.save(plan_path)
         print(f"{name}: wrote {plan_path.name}, predicted {best.prediction.iteration_time_s:.2f} s/iter")
-        jobs.append({"name": name, "plan": str(plan_path.relative_to(ROOT))})
+        jobs.append({"name": name, "plan": str(plan_path.relative_to(ROOT) if plan_path.is_relative_to(ROOT) else plan_path)})
     jobs.sort(key=lambda job: JOB_PRIORITY.index(job["name"]) if job["name"] in JOB_PRIORITY else len(JOB_PRIORITY))
     write_text_atomic(folder / "jobs.json", json.dumps(jobs, indent=1) + "\n")
 
@@ -224,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         print(f"error: unknown workload(s): {', '.join(unknown)}", file=sys.stderr)
         return 2
-    folder = Path(args.folder)
+    folder = Path(args.folder).resolve()
     if args.command == "plans":
         write_plans(folder, names, args.refresh)
         return 0

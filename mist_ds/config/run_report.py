@@ -161,6 +161,12 @@ class RunReport(StrictModel):
     """Per rank (rank order): the most host memory the engine had page-locked through
     runtime/mistpipe/hostmem.py at once. Empty: none registered, or not recorded."""
 
+    fused_wgrad: bool | None = None
+    """mistpipe runs: whether block linears added their weight gradients into the accumulation buffer
+    in their GEMM (True: runtime/wgrad.py, the engine's default since session 14, 2026-12-01) or the
+    engine added each fresh gradient separately (False). None: not a mistpipe run, or not recorded
+    (every report written before, which added separately: cost/plan_predict.py fused_wgrad_of)."""
+
     gc_mode: str = ""
     """Python garbage-collection policy of the timed steps (mist_ds/runtime/host_clock.py GC_MODES):
     'auto' (CPython's thresholds) or 'manual:<N>' (model objects frozen, automatic collection off, a full

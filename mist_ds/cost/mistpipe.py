@@ -143,9 +143,11 @@ class MistpipeStageCostModel(StageCostModel):
     def __init__(self, model: ModelSpec, hw, seq_len: int, dtype: str = "bf16", num_nodes: int = 1,
                  gpus_per_node: int = 1, attention: str = "sdpa", kernels: KernelSet | None = None,
                  optimizer_path: str | None = None, d2h_queue_blocks: int = QUEUE_BLOCKS,
-                 swap_gradients: str = "device", host_buffers: str = "registered"):
+                 swap_gradients: str = "device", host_buffers: str = "registered", fused_wgrad: bool = True):
         # `optimizer_path`: force that path on every stage (a run that recorded it); None: the rule
         self.optimizer_path = optimizer_path
+        # block linears add their weight gradients in their GEMM (accumulate_s; a run's record)
+        self.fused_wgrad = fused_wgrad
         # where the gpu_swap path reads device-section gradients (mistpipe_step.offload_step_s)
         self.swap_gradients = swap_gradients
         # the engine's buffer layout (mistpipe_state.EngineBuffers: a run's records, or the engine's own)
@@ -277,7 +279,7 @@ class MistpipeStageCostModel(StageCostModel):
         block_f, block_b, head, embedding = (times[..., i] for i in range(4))
         layers, block, g = s["layers"], s["block"], a["grad_accum"]
         ow, og = a["offload_weights"], a["offload_gradients"]
-        accumulate = rt.copy_s(3 * ELEM * block)  # per block's backward (unit.py accumulate)
+        accumulate = accumulate_s(rt, s, og, self.fused_wgrad)  # per block's backward
         resident_acc = rt.copy_s(3 * ELEM * s["resident"])
         compute = (layers * (block_f + block_b + accumulate) + a["has_head"] * head
                    + a["has_embedding"] * embedding + resident_acc)
@@ -373,12 +375,28 @@ class MistpipeStageCostModel(StageCostModel):
         }
 
 
+def accumulate_s(rt: Rates, s, og, fused: bool):
+    """Time one block's backward spends adding its weight gradients into the unit's accumulation
+    buffer. Unfused (unit.py accumulate): a separate add per parameter, reading the fresh gradient
+    and the buffer and writing the buffer, 3 e bytes per element. Fused (runtime/wgrad.py,
+    stage.py FUSED_WGRAD, the engine's default since session 14): a linear weight wholly in the
+    device gradient section is written by its weight-gradient GEMM with beta = 1 (torch.addmm_,
+    cuBLAS C = alpha op(A) op(B) + beta C), whose epilogue reads C once more, e bytes per element,
+    and its write replaces the GEMM's own; the rest (norms, biases, the host-section tail og of the
+    block, approximated as og of its linear weights) is still added separately. Measured (S14-1, 1x
+    H200, bench/results/engine/fused_wgrad_S14/), fused against unfused: llama-2.7b c24 3.074 vs
+    3.123 s/iter, 49 ms saved, 42 ms predicted; gpt-1.3b b12 0.601 vs 0.602, 1 ms saved (about
+    the runs' spread), 5 ms predicted."""
+    fused_elems = s["linear"] * (1 - og) if fused else 0.0
+    return rt.copy_s(3 * ELEM * (s["block"] - fused_elems) + ELEM * fused_elems)
+
+
 def cost_model_for(executor: str, model, hw, seq_len: int, dtype: str = "bf16", num_nodes: int = 1,
                    gpus_per_node: int = 1, attention: str = "sdpa",
                    kernels: KernelSet | None = None, zero_init: bool = True,
                    optimizer_path: str | None = None, act_offload_copy: str = COPY_DEFAULT,
                    d2h_queue_blocks: int = QUEUE_BLOCKS, swap_gradients: str = "device",
-                   host_buffers: str = "registered") -> StageCostModel:
+                   host_buffers: str = "registered", fused_wgrad: bool = True) -> StageCostModel:
     """The stage cost model of an executor (config/executors.py): mistpipe's, else stock DeepSpeed's,
     for the kernel set `kernels` (None: the runtime's default). `zero_init` (stock DeepSpeed only:
     mistpipe always builds its stage whole, state_bytes 'build'): StageCostModel's start-up choice.
@@ -387,10 +405,11 @@ def cost_model_for(executor: str, model, hw, seq_len: int, dtype: str = "bf16", 
     every stage (mistpipe_step.optimizer_path; None: each stage's by the rule). `d2h_queue_blocks`
     (mistpipe only): the offloader's d2h bound (MistpipeConstants.d2h_queue_blocks; 0: unbounded).
     `swap_gradients` (mistpipe only): mistpipe_step.offload_step_s's. `host_buffers` (mistpipe only):
-    mistpipe_state.HOST_BUFFERS."""
+    mistpipe_state.HOST_BUFFERS. `fused_wgrad` (mistpipe only): accumulate_s's."""
     if executor == "mistpipe":
         cls, extra = MistpipeStageCostModel, {"optimizer_path": optimizer_path, "d2h_queue_blocks": d2h_queue_blocks,
-                                              "swap_gradients": swap_gradients, "host_buffers": host_buffers}
+                                              "swap_gradients": swap_gradients, "host_buffers": host_buffers,
+                                              "fused_wgrad": fused_wgrad}
     else:
         cls, extra = StageCostModel, {"zero_init": zero_init, "act_offload_copy": act_offload_copy}
     return cls(model, hw, seq_len, dtype, num_nodes, gpus_per_node, attention=attention, kernels=kernels, **extra)

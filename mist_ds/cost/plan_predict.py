@@ -73,7 +73,8 @@ def timeline_of(plan: Plan, stages: tuple[StagePrediction, ...] | None = None) -
 def predict_plan(plan: Plan, hw: HardwareProfile, kernels: KernelSet | None = None,
                  zero_init: bool = True, optimizer_path: str | None = None,
                  act_offload_copy: str = COPY_DEFAULT, d2h_queue_blocks: int = QUEUE_BLOCKS,
-                 swap_gradients: str = "device", host_buffers: str = "registered") -> PlanPrediction:
+                 swap_gradients: str = "device", host_buffers: str = "registered",
+                 fused_wgrad: bool = True) -> PlanPrediction:
     """The cost model's prediction of `plan` on `hw` (PlanPrediction, mist_ds/config/prediction.py)
     when it runs the element-wise and loss kernels `kernels` (cost/kernel_set.py; e.g.
     KernelSet.from_record(run.kernels)); None: the set the runtime runs by default on CUDA at the
@@ -88,12 +89,14 @@ def predict_plan(plan: Plan, hw: HardwareProfile, kernels: KernelSet | None = No
     d2h_queue_blocks_of; 0: unbounded, the allocator holding the copies' sources). `swap_gradients`
     (mistpipe): where the gpu_swap path reads device-section gradients, 'device' (the engine's) or
     'host' (a run's record: swap_gradients_of). `host_buffers` (mistpipe): how its host buffers are
-    allocated (cost/mistpipe_state.py HOST_BUFFERS; a run's record: host_buffers_of)."""
+    allocated (cost/mistpipe_state.py HOST_BUFFERS; a run's record: host_buffers_of). `fused_wgrad`
+    (mistpipe): block linears add their weight gradients in their GEMM (cost/mistpipe.py accumulate_s;
+    a run's record: fused_wgrad_of)."""
     model = cost_model_for(plan.executor, plan.model, hw, plan.seq_len, plan.dtype, plan.cluster.num_nodes,
                            plan.cluster.gpus_per_node, attention=plan.attention, kernels=kernels,
                            zero_init=zero_init, optimizer_path=optimizer_path, act_offload_copy=act_offload_copy,
                            d2h_queue_blocks=d2h_queue_blocks, swap_gradients=swap_gradients,
-                           host_buffers=host_buffers)
+                           host_buffers=host_buffers, fused_wgrad=fused_wgrad)
     costs = [model.evaluate(plan_stage_args(plan, i)) for i in range(plan.num_stages)]
     p2p, tied = p2p_time_s(plan, model), tied_sync_s(plan, model)
     forward = [float(c.forward_time_s) for c in costs]
@@ -142,6 +145,12 @@ def host_buffers_of(recorded: str | None) -> str:
     return "torch_pinned" if recorded is None else recorded
 
 
+def fused_wgrad_of(recorded: bool | None) -> bool:
+    """predict_plan's fused_wgrad for a run that recorded RunReport.fused_wgrad = `recorded`: None
+    (every run before session 14, 2026-12-01) added its weight gradients separately."""
+    return bool(recorded)
+
+
 NON_BLOCKING_SAVE_ON_CPU = (2, 13)
 """First torch (major, minor) whose save_on_cpu packs non_blocking (pytorch/pytorch PR 175421)."""
 
@@ -167,8 +176,8 @@ def stock_act_offload(plan: Plan) -> bool:
 
 def predict_as_run(plan: Plan, hw: HardwareProfile, run) -> PlanPrediction:
     """predict_plan of `plan` as the run (a RunReport) ran it: its kernels (none recorded: the eager set), its
-    ZeRO-3 build, its mistpipe optimizer path, d2h bound, swap's gradient source and host buffers and, where stock DeepSpeed
-    offloads blocks, its pack's copy mode.
+    ZeRO-3 build, its mistpipe optimizer path, d2h bound, swap's gradient source, host buffers and
+    weight-gradient accumulation and, where stock DeepSpeed offloads blocks, its pack's copy mode.
     The one place that turns a run's records into predict_plan's arguments (accuracy scoring, calibration,
     compare)."""
     copy = act_offload_copy_of(run.activation_offload_copy, run.torch_version) if stock_act_offload(plan) else None
@@ -176,4 +185,4 @@ def predict_as_run(plan: Plan, hw: HardwareProfile, run) -> PlanPrediction:
                         optimizer_path_of(run.adam_impl), act_offload_copy=copy or COPY_DEFAULT,
                         d2h_queue_blocks=d2h_queue_blocks_of(run.d2h_queue_blocks),
                         swap_gradients=swap_gradients_of(run.swap_gradients),
-                        host_buffers=host_buffers_of(run.host_buffers))
+                        host_buffers=host_buffers_of(run.host_buffers), fused_wgrad=fused_wgrad_of(run.fused_wgrad))

@@ -36,16 +36,19 @@ def restore(monkeypatch):
     monkeypatch.setattr(optimizer.UnitShard, "__init__", optimizer.UnitShard.__init__)
     monkeypatch.setattr(reporting, "recorded_host_buffers", reporting.recorded_host_buffers)
     monkeypatch.setattr(reporting, "recorded_swap_gradients", reporting.recorded_swap_gradients)
+    monkeypatch.setattr(reporting, "recorded_fused_wgrad", reporting.recorded_fused_wgrad)
     return engine, swapadam, optimizer, reporting
 
 
-def test_fused_wgrad_train_builds_every_engine_with_the_option(restore):
-    engine = restore[0]
-    load("fused_wgrad_train").fuse_weight_gradients()
+def test_unfused_wgrad_train_builds_every_engine_without_the_fusion_and_says_so(restore):
+    engine, reporting = restore[0], restore[3]
+    load("unfused_wgrad_train").unfuse_weight_gradients()
     from mist_ds.runtime.mistpipe import build_mistpipe_engine  # what runtime/build.py calls
 
-    assert build_mistpipe_engine.keywords == {"fused_wgrad": True}
+    assert build_mistpipe_engine.keywords == {"fused_wgrad": False}
     assert build_mistpipe_engine is engine.build_mistpipe_engine
+    assert reporting.recorded_fused_wgrad(type("P", (), {"executor": "mistpipe"})()) is False
+    assert reporting.recorded_fused_wgrad(type("P", (), {"executor": "deepspeed"})()) is None
 
 
 def test_swap_via_host_train_takes_every_swapped_gradient_through_the_host(restore):

@@ -143,6 +143,30 @@ def test_time_breakdown_adds_up_and_offload_is_hidden_until_it_outgrows_compute(
     assert np.all(np.diff(cost.peak_memory_bytes) < 0)
 
 
+def test_fused_weight_gradients_save_two_of_the_three_passes_over_device_section_linears():
+    """accumulate_s: unfused, 3 e bytes per block element; fused, e bytes per linear weight element of the
+    device gradient section (the GEMM's read of C) and 3 e for the rest; a run's record picks it."""
+    from mist_ds.cost.mistpipe import accumulate_s
+    from mist_ds.cost.mistpipe_state import stage_sizes
+    from mist_ds.cost.plan_predict import fused_wgrad_of
+    from mist_ds.cost.rates import Rates
+
+    rates, sizes = Rates(HW, 1), stage_sizes(GPT, middle_stage().arrays())
+    block, linear = float(sizes["block"]), float(sizes["linear"])
+    assert linear == layer_shapes(GPT).matmul_params and 0.9 * block < linear < block
+    copy = lambda nbytes: float(rates.copy_s(nbytes))  # noqa: E731
+    assert float(accumulate_s(rates, sizes, 0.0, False)) == pytest.approx(copy(3 * 2 * block))
+    assert float(accumulate_s(rates, sizes, 0.0, True)) == pytest.approx(copy(3 * 2 * (block - linear) + 2 * linear))
+    assert float(accumulate_s(rates, sizes, 1.0, True)) == pytest.approx(copy(3 * 2 * block))  # all on the host
+    llama = get_preset("llama-7b")  # GPU-bound at seq 4096, so the GPU's saving is the iteration's
+    llama_linear = float(stage_sizes(llama, middle_stage().arrays())["linear"])
+    fused, unfused = (MistpipeStageCostModel(llama, HW, seq_len=4096, fused_wgrad=f).evaluate(
+        middle_stage(layers=8, accum=16, micro=1)) for f in (True, False))
+    total = lambda cost: float(16 * cost.stable_time_s + cost.delta_time_s)  # noqa: E731
+    assert total(unfused) - total(fused) == pytest.approx(8 * 16 * copy(2 * 2 * llama_linear), rel=1e-6)
+    assert fused_wgrad_of(None) is False and fused_wgrad_of(True) is True
+
+
 def test_fills_per_iteration_match_the_engines_counts():
     """A pass finds the previous pass's last SLOTS blocks in the LRU slots; the engine's own counter
     (StageRuntime.num_fills) on 2x H200, gpt-1.3b PP2, 12 blocks a stage, 4 micro-batches, 5 steps

@@ -100,14 +100,12 @@ CASES_2 = {
     "pp2_recompute_mixed": PP2_RECOMPUTE.with_memory((
         mem(zero_stage=3, offload_weights_ratio=0.5, num_offloaded_layers=1),
         mem(offload_gradients_ratio=0.5, offload_optimizer_ratio=0.5, num_offloaded_layers=2))),
-    # weight gradients added in their GEMM (runtime/wgrad.py): recomputed and offloaded blocks, weights
-    # in slots, a host gradient section (whose weights take the fresh-gradient path)
-    "pp2_fused_wgrad": PP2_RECOMPUTE.with_memory((
+    # every weight gradient added by a separate kernel (fused_wgrad off; the default adds block linears'
+    # in their GEMM, runtime/wgrad.py): pp2_recompute_mixed's settings
+    "pp2_unfused_wgrad": PP2_RECOMPUTE.with_memory((
         mem(zero_stage=3, offload_weights_ratio=0.5, num_offloaded_layers=1),
         mem(offload_gradients_ratio=0.5, offload_optimizer_ratio=0.5, num_offloaded_layers=2)),
-        options=(("fused_wgrad", True),)),
-    "pp2_llama_fused_wgrad": PP2_LLAMA.with_memory(
-        (mem(num_offloaded_layers=2), mem(offload_optimizer_ratio=0.5)), options=(("fused_wgrad", True),)),
+        options=(("fused_wgrad", False),)),
 }
 
 CASES_4 = {
@@ -133,8 +131,8 @@ CASES_4 = {
     "dp2tp2_zero3": DP2TP2.with_memory((mem(zero_stage=3, offload_weights_ratio=0.5,
                                             offload_gradients_ratio=0.5, offload_optimizer_ratio=0.5,
                                             num_offloaded_layers=1),)),
-    "pp2tp2_fused_wgrad": PP2TP2.with_memory((mem(zero_stage=0), mem(zero_stage=0)),
-                                             options=(("fused_wgrad", True),)),
+    "pp2tp2_unfused_wgrad": PP2TP2.with_memory((mem(zero_stage=0), mem(zero_stage=0)),
+                                               options=(("fused_wgrad", False),)),
 }
 
 # (reference, other) pairs that must give the same losses and gradient norms
@@ -144,9 +142,8 @@ PAIRS_2 = [("stock_dp2", name) for name in CASES_2 if name.startswith("dp2_")] +
                                             "pp2_swap_mixed_sections", "pp2_swap_gradients_via_host",
                                             "pp2_optimizer_offload_cpu_adam",
                                             "pp2_act_offload", "pp2_deferred_step")] + \
-          [("stock_pp2_recompute", "pp2_recompute_mixed"), ("stock_pp2_recompute", "pp2_fused_wgrad"),
+          [("stock_pp2_recompute", "pp2_recompute_mixed"), ("stock_pp2_recompute", "pp2_unfused_wgrad"),
            ("stock_pp2_plan_roles", "pp2_plan_roles")] + \
-          [("stock_pp2_llama", name) for name in ("pp2_llama_act_offload", "pp2_llama_act_offload_d2h_queue",
-                                                  "pp2_llama_fused_wgrad")]
+          [("stock_pp2_llama", name) for name in ("pp2_llama_act_offload", "pp2_llama_act_offload_d2h_queue")]
 PAIRS_4 = [("stock_pp2dp2", name) for name in CASES_4 if name.startswith("pp2dp2_")] + \
-          [("stock_pp2tp2", "pp2tp2_mixed"), ("stock_pp2tp2", "pp2tp2_fused_wgrad"), ("stock_dp2tp2", "dp2tp2_zero3")]
+          [("stock_pp2tp2", "pp2tp2_mixed"), ("stock_pp2tp2", "pp2tp2_unfused_wgrad"), ("stock_dp2tp2", "dp2tp2_zero3")]

@@ -158,15 +158,16 @@ def test_memory_read_off_a_mistpipe_plan(curves_2):
     assert second["managed_units"] == 0 and second["optimizer_numel_host"] > 0
 
 
-def test_fused_weight_gradients_take_the_gemm_path_only_where_asked(curves_2, curves_4):
-    """runtime/wgrad.py: with fused_wgrad the block linears' weight gradients are added in their GEMM
-    (the curves equal the reference's: PAIRS); a stage whose blocks keep half their gradients on the
-    host adds only the weights wholly in the device section that way (the others take the fresh path)."""
-    for curves, name in ((curves_2, "pp2_fused_wgrad"), (curves_2, "pp2_llama_fused_wgrad"),
-                         (curves_4, "pp2tp2_fused_wgrad")):
-        assert all(rank["fused_wgrads"] > 0 for rank in stats(curves, name)), name
-    sections, device = stats(curves_2, "pp2_fused_wgrad")  # stage 1: og 0.5, the last weight on the host
-    assert 0 < sections["fused_wgrads"] and 0 < device["fused_wgrads"]
-    for curves, name in ((curves_2, "stock_pp2_recompute"), (curves_2, "pp2_recompute_mixed"),
+def test_fused_weight_gradients_take_the_gemm_path_unless_turned_off(curves_2, curves_4):
+    """runtime/wgrad.py: by default (stage.py FUSED_WGRAD) the block linears' weight gradients are
+    added in their GEMM (the curves equal the reference's: PAIRS); a stage whose blocks keep half their
+    gradients on the host adds only the weights wholly in the device section that way (the others take
+    the fresh path); with the option off no gradient takes it."""
+    for curves, name in ((curves_2, "pp2_recompute_mixed"), (curves_2, "pp2_llama_act_offload"),
                          (curves_4, "pp2tp2_mixed")):
+        assert all(rank["fused_wgrads"] > 0 for rank in stats(curves, name)), name
+    sections, device = stats(curves_2, "pp2_recompute_mixed")  # stage 1: og 0.5, the last weight on the host
+    assert 0 < sections["fused_wgrads"] and 0 < device["fused_wgrads"]
+    for curves, name in ((curves_2, "stock_pp2_recompute"), (curves_2, "pp2_unfused_wgrad"),
+                         (curves_4, "pp2tp2_unfused_wgrad")):
         assert all(rank is None or rank["fused_wgrads"] == 0 for rank in stats(curves, name)), name

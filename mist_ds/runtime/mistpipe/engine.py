@@ -23,7 +23,7 @@ from mist_ds.runtime.mistpipe.memory import StageMemory, offload_path
 from mist_ds.runtime.mistpipe.optimizer import adam_hyperparameters
 from mist_ds.runtime.mistpipe.schedule import (MistTrainSchedule, ReduceScatterGrads,
                                                ShardedOptimizerStep)
-from mist_ds.runtime.mistpipe.stage import StageRuntime
+from mist_ds.runtime.mistpipe.stage import FUSED_WGRAD, StageRuntime
 from mist_ds.runtime.mistpipe.streams import Streams
 from mist_ds.runtime.mistpipe.unit import UnitEnv
 
@@ -82,7 +82,7 @@ class MistPipeEngine(PipelineEngine, _ModuleCall):
             d2h_queue_bytes=runtime_options.get("d2h_queue_bytes"),
             d2h_queue_blocks=runtime_options.get("d2h_queue_blocks", QUEUE_BLOCKS),
             swap_gradients=runtime_options.get("swap_gradients", "device"),
-            fused_wgrad=runtime_options.get("fused_wgrad", False))
+            fused_wgrad=runtime_options.get("fused_wgrad", FUSED_WGRAD))
         self.optimizer = self.stage_runtime.optimizer  # PipelineEngine asserts one exists
         self.optimizer_offload_path = runtime_options["optimizer_offload_path"]
         """The path this stage's offloaded optimizer share takes (memory.py offload_path)."""
@@ -189,7 +189,7 @@ def build_mistpipe_engine(module, stage_memory, ds_config: dict, *, is_block=def
                           host_threads: int | None = None, num_reload_slabs: int = RELOAD_SLABS,
                           d2h_queue_bytes: int | None = None,
                           d2h_queue_blocks: int = QUEUE_BLOCKS, swap_gradients: str = "device",
-                          fused_wgrad: bool = False) -> MistPipeEngine:
+                          fused_wgrad: bool = FUSED_WGRAD) -> MistPipeEngine:
     """This rank's MistPipeEngine for `module` (a PipelineModule holding this rank's stage, built
     in the ds_config's precision on this rank's device) with `stage_memory` (a StageMemory, e.g.
     StageMemory.from_plan(plan, stage_id), or any object with its five attributes).
@@ -213,7 +213,8 @@ def build_mistpipe_engine(module, stage_memory, ds_config: dict, *, is_block=def
     `d2h_queue_bytes`: a bound in bytes instead (actoffload.py module doc); `swap_gradients`: where the
     gpu_swap path reads device-section gradients (optimizer.py SWAP_GRADIENTS); `fused_wgrad`: the
     blocks' linears add their weight gradients into the accumulation buffer in their GEMM
-    (runtime/wgrad.py; off by default until a GPU A/B measures it: bench/engine/fused_wgrad_train.py)."""
+    (runtime/wgrad.py; stage.py FUSED_WGRAD, the default, with its measurement; False: a separate add per
+    gradient, bench/engine/unfused_wgrad_train.py)."""
     memory = StageMemory.of(stage_memory)
     optimizer_offload_path = offload_path(ds_config, module.stage_id, optimizer_offload_path)
     if memory.offload_optimizer_ratio > 0 and optimizer_offload_path == "cpu_adam":

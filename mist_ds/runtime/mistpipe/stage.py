@@ -23,12 +23,25 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
+from mist_ds.config.executors import MISTPIPE
 from mist_ds.runtime.mistpipe.actoffload import QUEUE_BLOCKS, RELOAD_SLABS, ActivationOffloader, Saved
 from mist_ds.runtime.mistpipe.memory import StageMemory
 from mist_ds.runtime.mistpipe.optimizer import ShardedAdam
 from mist_ds.runtime.mistpipe.streams import DeviceSlots, PinnedPool
 from mist_ds.runtime.mistpipe.unit import FlatUnit, UnitEnv
 from mist_ds.runtime.mistpipe.weightview import WeightView, rebuild, storage_span, weight_view
+
+
+FUSED_WGRAD = True
+"""The engine's default: block linears add their weight gradients into the unit's accumulation buffer
+in their GEMM (runtime/wgrad.py). Measured (S14-1, 1x H200, 2026-12-01, bench/results/engine/fused_wgrad_S14/):
+3.074 vs 3.123 s/iter on the llama-2.7b c24 plan (grad accumulation 16), 0.601 vs 0.602 on gpt-1.3b b12
+(grad accumulation 4), equal losses and peak memory."""
+
+
+def recorded_fused_wgrad(plan) -> bool | None:
+    """RunReport.fused_wgrad of a run of `plan`: FUSED_WGRAD for a mistpipe plan, else None."""
+    return FUSED_WGRAD if plan.executor == MISTPIPE.name else None
 
 
 class _BlockBoundary(torch.autograd.Function):
@@ -95,7 +108,7 @@ class StageRuntime:
                  min_offload_numel: int = 1024, optimizer_offload_path: str = "gpu_swap",
                  defer_step: bool = False, num_reload_slabs: int = RELOAD_SLABS,
                  d2h_queue_bytes: int | None = None, d2h_queue_blocks: int = QUEUE_BLOCKS,
-                 swap_gradients: str = "device", fused_wgrad: bool = False):
+                 swap_gradients: str = "device", fused_wgrad: bool = FUSED_WGRAD):
         self.memory, self.env, self.streams = memory, env, env.streams
         self.fused_wgrad = fused_wgrad  # block linears add their weight gradients in their GEMM (wgrad.py)
         self.num_fused_wgrads = 0  # weight gradients added into the accumulation buffer by their GEMM

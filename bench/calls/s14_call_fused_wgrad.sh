@@ -1,8 +1,10 @@
-# Next session, nvidia-h200 (1 GPU, ~7 min): issue 14. mistpipe's fused weight-gradient accumulation (runtime/wgrad.py,
+# Session 14, call 1 (S14-1; written in session 13 as s13_next_fused_wgrad.sh; nvidia-h200, 1 GPU, ~5 min): issue 14. mistpipe's fused weight-gradient accumulation (runtime/wgrad.py,
 # build_mistpipe_engine fused_wgrad=True; off by default) against the engine's default, A/B back to back in one call,
 # on the 1-GPU node's c24 winner (llama-2.7b, micro-batch 1, grad accumulation 16: 15 accumulations per weight and
 # step) and the gpt-1.3b b12 plan (micro-batch 2, grad accumulation 4). Estimated gain ~2% on c24
 # (bench/results/runtime/MFU_GAP.md); if it pays, make it the default and price it (cost/mistpipe.py accumulate).
+# It ran at commit 5c4e41f, before the default flipped: its B side bench/engine/fused_wgrad_train.py is now
+# bench/engine/unfused_wgrad_train.py (the A side of the other direction). Results: bench/results/engine/fused_wgrad_S14/.
 source bench/calls/prefix.sh
 prebuild
 clocklog
