@@ -4,8 +4,12 @@
 # device section's linears take the fused path) with the new default, for the record beside its S10 run.
 source bench/calls/prefix.sh
 prebuild
-timeout 240 python3 -m pytest -q -m gpu tests/ --basetemp=/tmp/ptgpu -p no:cacheprovider > $R/gpu_tests.log 2>&1
+T="tests/runtime/test_wgrad.py tests/runtime/test_mistpipe_gpu.py tests/runtime/test_hostmem.py"
+timeout 120 python3 -m pytest -q -m gpu $T --basetemp=/tmp/ptgpu -p no:cacheprovider > $R/gpu_tests.log 2>&1
 echo "rc $?" >> $R/gpu_tests.log
+timeout 150 python3 -m pytest -q -m gpu tests/ $(for t in $T; do echo --deselect $t; done) --basetemp=/tmp/ptgpu2 \
+  -p no:cacheprovider > $R/gpu_tests_rest.log 2>&1
+echo "rc $?" >> $R/gpu_tests_rest.log
 clocklog
 E=bench/results/engine/executor_compare_llama2.7b_1gpu_c16_node
 cat > $R/jobs.json <<JOBS
