@@ -118,11 +118,11 @@ def test_a_committed_run_is_scored_on_the_path_it_recorded(tmp_path):
     plan = Plan.load_checked(plan_path, "plan").without_prediction()
     kernels = run_kernels(RunReport.model_validate(run, strict=False))   # what the run ran
     # the run predates the engine's d2h bound (no d2h_queue_blocks recorded): scored unbounded, 0
-    # and the swap's gradient source (no swap_gradients recorded): through the host
-    predicted = {p: predict_plan(plan, HW, kernels, optimizer_path=p, d2h_queue_blocks=0, swap_gradients="host")
-                 for p in ("cpu_adam", "gpu_swap")}
-    assert predict_plan(plan, HW, kernels, d2h_queue_blocks=0, swap_gradients="host").iteration_time_s == \
-        predicted["gpu_swap"].iteration_time_s
+    # and the swap's gradient source (no swap_gradients recorded): through the host; and the unfused
+    # weight-gradient adds (no fused_wgrad recorded)
+    before = {"d2h_queue_blocks": 0, "swap_gradients": "host", "fused_wgrad": False}
+    predicted = {p: predict_plan(plan, HW, kernels, optimizer_path=p, **before) for p in ("cpu_adam", "gpu_swap")}
+    assert predict_plan(plan, HW, kernels, **before).iteration_time_s == predicted["gpu_swap"].iteration_time_s
     for record, path in (("torch_adamw+cpu_adam", "cpu_adam"), ("torch_adamw+gpu_swap", "gpu_swap")):
         run_path.write_text(json.dumps({**run, "adam_impl": record}))
         row = score("m", "engine", plan_path, run_path, (), {})
