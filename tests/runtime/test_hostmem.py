@@ -69,6 +69,21 @@ def test_buffers_never_share_a_page(fake):
     assert len(buffers) == len(fake.live) == 5
 
 
+def test_a_refused_registration_names_host_memory_and_leaves_nothing_registered(fake, monkeypatch):
+    kept = hostmem.registered_buffer(4096, torch.float32)
+
+    def refuse(address, num_bytes):
+        raise RuntimeError("CUDA error: out of memory")
+
+    monkeypatch.setattr(fake, "register_host_memory", refuse)
+    with pytest.raises(hostmem.HostRegisterError, match=r"could not page-lock 8192 bytes of host memory .*"
+                                                        r"\(16384 bytes already page-locked by the engine\): "
+                                                        r"CUDA error: out of memory"):
+        hostmem.registered_buffer(2048, torch.float32)
+    assert hostmem.REGISTERED.now == 16384 and len(fake.live) == 1
+    del kept
+
+
 def test_empty_buffers_register_nothing(fake):
     assert hostmem.registered_buffer(0, torch.float32).numel() == 0
     assert fake.calls == []

@@ -48,6 +48,12 @@ class RegisteredBytes:
 REGISTERED = RegisteredBytes()
 
 
+class HostRegisterError(RuntimeError):
+    """cudaHostRegister refused a buffer's pages: the run stops (status 'error'), naming host memory
+    and how much the engine had page-locked already. No fallback to torch's pinned allocator: the
+    run's record (RunReport.host_buffers) and the cost model's host-memory terms assume one way."""
+
+
 def _accelerator():
     from deepspeed.accelerator import get_accelerator
 
@@ -68,7 +74,11 @@ def registered_buffer(numel: int, dtype: torch.dtype) -> torch.Tensor:
     raw = np.empty(span + PAGE, dtype=np.uint8)
     start = -raw.ctypes.data % PAGE
     address = raw.ctypes.data + start
-    _accelerator().register_host_memory(address, span)
+    try:
+        _accelerator().register_host_memory(address, span)
+    except Exception as err:  # torch.cuda.CudaError, whose 'out of memory' reads like the GPU's
+        raise HostRegisterError(f"could not page-lock {span} bytes of host memory for a mistpipe buffer "
+                                f"({REGISTERED.now} bytes already page-locked by the engine): {err}") from err
     REGISTERED.add(span)
     weakref.finalize(raw, _unregister, address, span)
     return torch.from_numpy(raw[start:start + nbytes]).view(dtype)
