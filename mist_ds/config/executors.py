@@ -92,6 +92,12 @@ class MistpipeConstants:
     makes it synchronise and retry). 4: the bound measured in bench/results/engine/README.md session 8
     (2 GiB, about 3.4 blocks of llama-7b at micro-batch 1 and seq 4096; 3 allocator retries instead of 18 and
     12.7% faster at a 24 GiB cap), rounded up; the cost model charges min(na, this) x layer_saved."""
+    fused_wgrad: bool = True
+    """Block linears add their weight gradients into the unit's accumulation buffer in their GEMM
+    (runtime/wgrad.py; stage.py FUSED_WGRAD) instead of a fresh gradient and a separate add. Measured
+    (S14-1, 1x H200, 2026-12-01, bench/results/engine/fused_wgrad_S14/): 3.074 vs 3.123 s/iter on the
+    llama-2.7b c24 plan (grad accumulation 16), 0.601 vs 0.602 on gpt-1.3b b12 (grad accumulation 4),
+    equal losses and peak memory; the cost model charges cost/mistpipe.py accumulate_s."""
 
 
 class MemorySetting(Protocol):

@@ -113,6 +113,8 @@ from mist_ds.cost.mistpipe_windows import QUEUE_BLOCKS, copy_window_walls, overl
 from mist_ds.cost.mistpipe_state import (EngineBuffers, fills_per_iteration, host_allocated_bytes, offloaded_share,
                                          phase_bytes, stage_sizes, state_bytes)
 
+FUSED_WGRAD = MISTPIPE.constants.fused_wgrad  # the engine's default (accumulate_s)
+
 TAKE_CHUNK_BYTES = ELEM + 3 * FP32  # read the reduced 16-bit chunk, write fp32, scale in place (r+w)
 NORM_CLIP_BYTES = 3 * FP32          # norm reads the fp32 gradient; clipping reads and writes it
 PUBLISH_BYTES = FP32 + ELEM         # read the fp32 master, write the 16-bit shard
@@ -143,7 +145,7 @@ class MistpipeStageCostModel(StageCostModel):
     def __init__(self, model: ModelSpec, hw, seq_len: int, dtype: str = "bf16", num_nodes: int = 1,
                  gpus_per_node: int = 1, attention: str = "sdpa", kernels: KernelSet | None = None,
                  optimizer_path: str | None = None, d2h_queue_blocks: int = QUEUE_BLOCKS,
-                 swap_gradients: str = "device", host_buffers: str = "registered", fused_wgrad: bool = True):
+                 swap_gradients: str = "device", host_buffers: str = "registered", fused_wgrad: bool = FUSED_WGRAD):
         # `optimizer_path`: force that path on every stage (a run that recorded it); None: the rule
         self.optimizer_path = optimizer_path
         # block linears add their weight gradients in their GEMM (accumulate_s; a run's record)
@@ -379,7 +381,7 @@ def accumulate_s(rt: Rates, s, og, fused: bool):
     """Time one block's backward spends adding its weight gradients into the unit's accumulation
     buffer. Unfused (unit.py accumulate): a separate add per parameter, reading the fresh gradient
     and the buffer and writing the buffer, 3 e bytes per element. Fused (runtime/wgrad.py,
-    stage.py FUSED_WGRAD, the engine's default since session 14): a linear weight wholly in the
+    MistpipeConstants.fused_wgrad, the engine's default since session 14): a linear weight wholly in the
     device gradient section is written by its weight-gradient GEMM with beta = 1 (torch.addmm_,
     cuBLAS C = alpha op(A) op(B) + beta C), whose epilogue reads C once more, e bytes per element,
     and its write replaces the GEMM's own; the rest (norms, biases, the host-section tail og of the
@@ -396,7 +398,7 @@ def cost_model_for(executor: str, model, hw, seq_len: int, dtype: str = "bf16", 
                    kernels: KernelSet | None = None, zero_init: bool = True,
                    optimizer_path: str | None = None, act_offload_copy: str = COPY_DEFAULT,
                    d2h_queue_blocks: int = QUEUE_BLOCKS, swap_gradients: str = "device",
-                   host_buffers: str = "registered", fused_wgrad: bool = True) -> StageCostModel:
+                   host_buffers: str = "registered", fused_wgrad: bool = FUSED_WGRAD) -> StageCostModel:
     """The stage cost model of an executor (config/executors.py): mistpipe's, else stock DeepSpeed's,
     for the kernel set `kernels` (None: the runtime's default). `zero_init` (stock DeepSpeed only:
     mistpipe always builds its stage whole, state_bytes 'build'): StageCostModel's start-up choice.

@@ -9,7 +9,7 @@ from mist_ds.config import (HardwareProfile, MemoryBreakdown, Plan, PlanPredicti
 from mist_ds.cost.act_offload import COPY_DEFAULT, check_copy_mode
 from mist_ds.cost.kernel_set import KernelSet
 from mist_ds.cost.memory import ELEM
-from mist_ds.cost.mistpipe import cost_model_for
+from mist_ds.cost.mistpipe import FUSED_WGRAD, cost_model_for
 from mist_ds.cost.mistpipe_windows import QUEUE_BLOCKS
 from mist_ds.cost.clock import PipelineTimeline, simulate_pipeline, slowest_boundary_p2p_s
 from mist_ds.cost.stage import StageCost, StageCostModel
@@ -74,7 +74,7 @@ def predict_plan(plan: Plan, hw: HardwareProfile, kernels: KernelSet | None = No
                  zero_init: bool = True, optimizer_path: str | None = None,
                  act_offload_copy: str = COPY_DEFAULT, d2h_queue_blocks: int = QUEUE_BLOCKS,
                  swap_gradients: str = "device", host_buffers: str = "registered",
-                 fused_wgrad: bool = True) -> PlanPrediction:
+                 fused_wgrad: bool = FUSED_WGRAD) -> PlanPrediction:
     """The cost model's prediction of `plan` on `hw` (PlanPrediction, mist_ds/config/prediction.py)
     when it runs the element-wise and loss kernels `kernels` (cost/kernel_set.py; e.g.
     KernelSet.from_record(run.kernels)); None: the set the runtime runs by default on CUDA at the

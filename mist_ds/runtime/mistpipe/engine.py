@@ -213,8 +213,8 @@ def build_mistpipe_engine(module, stage_memory, ds_config: dict, *, is_block=def
     `d2h_queue_bytes`: a bound in bytes instead (actoffload.py module doc); `swap_gradients`: where the
     gpu_swap path reads device-section gradients (optimizer.py SWAP_GRADIENTS); `fused_wgrad`: the
     blocks' linears add their weight gradients into the accumulation buffer in their GEMM
-    (runtime/wgrad.py; stage.py FUSED_WGRAD, the default, with its measurement; False: a separate add per
-    gradient, bench/engine/unfused_wgrad_train.py)."""
+    (runtime/wgrad.py; the default is MistpipeConstants.fused_wgrad, with its measurement; False: a
+    separate add per gradient, bench/engine/unfused_wgrad_train.py)."""
     memory = StageMemory.of(stage_memory)
     optimizer_offload_path = offload_path(ds_config, module.stage_id, optimizer_offload_path)
     if memory.offload_optimizer_ratio > 0 and optimizer_offload_path == "cpu_adam":

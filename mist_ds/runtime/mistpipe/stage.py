@@ -32,11 +32,9 @@ from mist_ds.runtime.mistpipe.unit import FlatUnit, UnitEnv
 from mist_ds.runtime.mistpipe.weightview import WeightView, rebuild, storage_span, weight_view
 
 
-FUSED_WGRAD = True
+FUSED_WGRAD = MISTPIPE.constants.fused_wgrad
 """The engine's default: block linears add their weight gradients into the unit's accumulation buffer
-in their GEMM (runtime/wgrad.py). Measured (S14-1, 1x H200, 2026-12-01, bench/results/engine/fused_wgrad_S14/):
-3.074 vs 3.123 s/iter on the llama-2.7b c24 plan (grad accumulation 16), 0.601 vs 0.602 on gpt-1.3b b12
-(grad accumulation 4), equal losses and peak memory."""
+in their GEMM (runtime/wgrad.py; the measurement is at MistpipeConstants.fused_wgrad)."""
 
 
 def recorded_fused_wgrad(plan) -> bool | None:
