@@ -138,9 +138,29 @@ def comm_exprs(model: ModelSpec, seq_len: int) -> dict[str, sp.Expr]:
         # or accumulate the rank's slice into the gradient partition (about 5 per partition element:
         # stage3.py partition_grads copy_ / add_). Measured: 76.9 ms of such kernels in the zero3-rc
         # trace (llama-7b, mb 2, ga 2; bench/accuracy/trace_compare.py), which the model left out.
+        # Pipelined ZeRO-1 reduces only at the step (pipe/engine.py is_gradient_accumulation_boundary is
+        # False in every backward, so stage_1_and_2.py reduce_ready_partitions_and_remove_grads leaves the
+        # gradients in .grad): autograd's AccumulateGrad adds each fresh gradient into .grad in place
+        # (read 2 + 2, write 2) on every micro-batch but the step's first (whose fresh gradient becomes
+        # .grad: the step's reduction set it to None), and the step's reduction copies into the buckets and
+        # accumulates into the partition as above, once. The same adds show in the traced llama-7b
+        # ZeRO-1 step without a pipeline (DP 2, 4 micro-batches: 576 bf16 adds, micro-batches 2-4 x 32
+        # blocks x 6 weights; bench/results/runtime/MFU_GAP.md). Without these terms every pipelined
+        # ZeRO-1 run in bench/results/accuracy.md was predicted 2-7% fast (session 14).
+        # BF16_Optimizer (pipelined ZeRO-0, BF) accumulates twice: every backward of the pipeline
+        # starts with clear_lp_grads (torch._foreach_zero_ of the 16-bit .grad, write 2; pipe/engine.py
+        # _exec_backward_pass, engine.py _backward_prologue), so AccumulateGrad adds into zeros (6), and
+        # ends with update_hp_grads, hp_grad.add_(lp.grad) into a full-size buffer of grad_accum_dtype,
+        # the model's 16 bits (6; bf16_optimizer.py _update_hp_grad); the step's first micro-batch
+        # finds .grad None (zero_grad set it so) and only adds into hp; the step zeroes hp
+        # (clear_hp_grads, write 2). Read from DeepSpeed 0.19.8's code, not traced; the issue-10
+        # same-plan runs (gpt-6.7b PP 2, ga 32, 2x H200) measured ZeRO-0 3% slower than ZeRO-1.
         "mb_copy_bytes": ((Z1 * (1 - PP) + Z2) * (1 - OF) * (8 * n + 6 * n / dp)
+                          + Z1 * PP * (1 - OF) * GA * 6 * n + BF * (6 * n + GA * 8 * n)
                           + Z3 * (12 * n + 5 * n / dp)),
-        "step_copy_bytes": ((Z1 + Z2 + fp) * 28 * n * shard + BF * 28 * n / dp) * (1 - OF),
+        "step_copy_bytes": (((Z1 + Z2 + fp) * 28 * n * shard + BF * 28 * n / dp)
+                            + Z1 * PP * (8 * n + 6 * n / dp - GA * 6 * n)) * (1 - OF)
+                           + BF * (2 * n - GA * 8 * n),
         "z3_step_copy_bytes": Z3 * 42 * n / dp * (1 - OF),
         # optimizer work (parameters updated on GPU / CPU)
         "gpu_adam_params": n * shard * (1 - oo),
