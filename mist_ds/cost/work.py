@@ -65,17 +65,20 @@ def comm_exprs(model: ModelSpec, seq_len: int) -> dict[str, sp.Expr]:
         "tp_ar_count": (L * (shapes.num_row_linears + shapes.num_column_linears)
                         + r * shapes.num_row_linears + E + HD),
         "tp_ar_bytes": act_bytes,
-        # per micro-batch: ZeRO-1/2 without pipeline all-reduce the gradient buckets (module
-        # docstring; stage_1_and_2.py 0.19 reduces every micro-batch into the partition, measured
-        # in tests/cost/test_deepspeed_states.py); ZeRO-3 reduce-scatters them and gathers (fwd + bwd)
-        "dp_ar_mb_bytes": (Z1 * (1 - PP) + Z2) * grad_bytes,
+        # per micro-batch: ZeRO-2 all-reduces the gradient buckets (stage_1_and_2.py
+        # reduce_ready_partitions_and_remove_grads reduces every micro-batch when it partitions
+        # gradients); ZeRO-3 reduce-scatters them and gathers (fwd + bwd)
+        "dp_ar_mb_bytes": Z2 * grad_bytes,
         "dp_rs_mb_bytes": Z3 * grad_bytes,
         "dp_ag_mb_bytes": Z3 * ELEM * gathered,
         # once per step: ZeRO-0 all-reduce (engine.allreduce_gradients; BF16_Optimizer too),
-        # pipelined ZeRO-1 all-reduce of its buckets (pipe/engine.py _exec_reduce_grads ->
-        # reduce_gradients -> reduce_ipg_grads -> average_tensor), ZeRO-1/2 and BF16_Optimizer
-        # all-gather of the updated 16-bit partitions
-        "dp_ar_step_bytes": (Z0 + Z1 * PP) * grad_bytes,
+        # ZeRO-1 all-reduce of its buckets: at the boundary micro-batch only (the same
+        # reduce_ready_partitions_and_remove_grads: ZeRO-1 does not partition gradients, and it holds
+        # whole 16-bit gradients between boundaries, measured in tests/cost/test_deepspeed_states.py
+        # test_zero1_accumulates_whole_16bit_gradients_before_the_boundary), or after the last backward in
+        # a pipeline (pipe/engine.py _exec_reduce_grads -> reduce_gradients -> reduce_ipg_grads ->
+        # average_tensor); ZeRO-1/2 and BF16_Optimizer all-gather the updated 16-bit partitions
+        "dp_ar_step_bytes": (Z0 + Z1) * grad_bytes,
         "dp_ag_step_bytes": (Z1 + Z2 + BF) * grad_bytes,
         # ZeRO-3 submodule fetches per micro-batch (forward, backward, and the recomputed
         # forward of checkpointed blocks): every module of a block (Z3_MODULES_PER_BLOCK), the
@@ -114,12 +117,13 @@ def comm_exprs(model: ModelSpec, seq_len: int) -> dict[str, sp.Expr]:
         # kCPU when blocking; bench/accuracy/WEIGHT_OFFLOAD.md), 4 bytes per element
         "pageable_d2h_bytes": FP32 * Z3 * ow * OF * n * shard * (1 - oo),
         # memory-bound DeepSpeed passes outside the model (bytes read + written), GPU side:
-        # per micro-batch, ZeRO-1/2 copy every fresh gradient into the ipg bucket (read 2 + write
-        # 2 per element), divide the bucket by the DP size in place before reducing it (read 2 +
-        # write 2: average_tensor's tensor.div_ while gradient_average; the BUnaryFunctor kernels
-        # on the reduction stream of the ZeRO-2 trace) and accumulate the reduced slice into the
-        # partition (read 4 + write 2 per partition element) (stage_1_and_2.py
-        # reduce_independent_p_g_buckets_and_remove_grads, copy_grads_in_partition); per step, ZeRO-1/2 flatten + upcast the partition (2+2, 2+4),
+        # per micro-batch, ZeRO-2 (ZeRO-1 once per step, below) copies every fresh gradient into the
+        # ipg bucket (read 2 + write 2 per element), divides the bucket by the DP size in place
+        # before reducing it (read 2 + write 2: average_tensor's tensor.div_ while gradient_average;
+        # the BUnaryFunctor kernels on the reduction stream of the ZeRO-2 trace) and accumulates the
+        # reduced slice into the partition (read 4 + write 2 per partition element)
+        # (stage_1_and_2.py reduce_independent_p_g_buckets_and_remove_grads,
+        # copy_grads_in_partition); per step, ZeRO-1/2 flatten + upcast the partition (2+2, 2+4),
         # clip (norm read 4, scale read 4 + write 4) and copy the updated fp32 partition back to
         # 16 bits (4+2) (stage_1_and_2.py step, unscale_and_clip_grads); FP16_Optimizer /
         # BF16_Optimizer flatten + upcast, clip and copy back the same way (fp16/fused_optimizer.py
@@ -138,15 +142,16 @@ def comm_exprs(model: ModelSpec, seq_len: int) -> dict[str, sp.Expr]:
         # or accumulate the rank's slice into the gradient partition (about 5 per partition element:
         # stage3.py partition_grads copy_ / add_). Measured: 76.9 ms of such kernels in the zero3-rc
         # trace (llama-7b, mb 2, ga 2; bench/accuracy/trace_compare.py), which the model left out.
-        # Pipelined ZeRO-1 reduces only at the step (pipe/engine.py is_gradient_accumulation_boundary is
-        # False in every backward, so stage_1_and_2.py reduce_ready_partitions_and_remove_grads leaves the
-        # gradients in .grad): autograd's AccumulateGrad adds each fresh gradient into .grad in place
-        # (read 2 + 2, write 2) on every micro-batch but the step's first (whose fresh gradient becomes
-        # .grad: the step's reduction set it to None), and the step's reduction copies into the buckets and
-        # accumulates into the partition as above, once. The same adds show in the traced llama-7b
-        # ZeRO-1 step without a pipeline (DP 2, 4 micro-batches: 576 bf16 adds, micro-batches 2-4 x 32
-        # blocks x 6 weights; bench/results/runtime/MFU_GAP.md). Without these terms every pipelined
-        # ZeRO-1 run in bench/results/accuracy.md was predicted 2-7% fast (session 14).
+        # ZeRO-1 reduces only at the step (above; a pipeline's is_gradient_accumulation_boundary is False
+        # in every backward): autograd's AccumulateGrad adds each fresh gradient into .grad in place (read
+        # 2 + 2, write 2) on every micro-batch but the step's first (whose fresh gradient becomes .grad:
+        # the step's reduction set it to None), and the step's reduction copies into the buckets and
+        # accumulates into the partition as above, once. ZeRO-0 without BF16_Optimizer (fp) accumulates
+        # the same way until engine.allreduce_gradients. The adds show in the traced llama-7b ZeRO-1
+        # step (DP 2, 4 micro-batches: 576 bf16 adds, micro-batches 2-4 x 32 blocks x 6 weights;
+        # bench/results/runtime/MFU_GAP.md). Before session 14 the model charged ZeRO-1 without a
+        # pipeline the bucket copies and all-reduce every micro-batch, and pipelined ZeRO-0/1 nothing:
+        # every pipelined ZeRO-1 run in bench/results/accuracy.md was predicted 2-7% fast.
         # BF16_Optimizer (pipelined ZeRO-0, BF) accumulates twice: every backward of the pipeline
         # starts with clear_lp_grads (torch._foreach_zero_ of the 16-bit .grad, write 2; pipe/engine.py
         # _exec_backward_pass, engine.py _backward_prologue), so AccumulateGrad adds into zeros (6), and
@@ -155,12 +160,12 @@ def comm_exprs(model: ModelSpec, seq_len: int) -> dict[str, sp.Expr]:
         # finds .grad None (zero_grad set it so) and only adds into hp; the step zeroes hp
         # (clear_hp_grads, write 2). Read from DeepSpeed 0.19.8's code, not traced; the issue-10
         # same-plan runs (gpt-6.7b PP 2, ga 32, 2x H200) measured ZeRO-0 3% slower than ZeRO-1.
-        "mb_copy_bytes": ((Z1 * (1 - PP) + Z2) * (1 - OF) * (8 * n + 6 * n / dp)
-                          + Z1 * PP * (1 - OF) * GA * 6 * n + BF * (6 * n + GA * 8 * n)
+        "mb_copy_bytes": (Z2 * (1 - OF) * (8 * n + 6 * n / dp)
+                          + Z1 * (1 - OF) * GA * 6 * n + BF * (6 * n + GA * 8 * n) + fp * GA * 6 * n
                           + Z3 * (12 * n + 5 * n / dp)),
         "step_copy_bytes": (((Z1 + Z2 + fp) * 28 * n * shard + BF * 28 * n / dp)
-                            + Z1 * PP * (8 * n + 6 * n / dp - GA * 6 * n)) * (1 - OF)
-                           + BF * (2 * n - GA * 8 * n),
+                            + Z1 * (8 * n + 6 * n / dp - GA * 6 * n)) * (1 - OF)
+                           + BF * (2 * n - GA * 8 * n) - fp * GA * 6 * n,
         "z3_step_copy_bytes": Z3 * 42 * n / dp * (1 - OF),
         # optimizer work (parameters updated on GPU / CPU)
         "gpu_adam_params": n * shard * (1 - oo),
