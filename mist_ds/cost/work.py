@@ -8,8 +8,9 @@ Sources:
   backward (one per fused linear: q|k|v and up or gate|up, FusedColumnLinear); recompute repeats
   the forward ones;
 * DP: ZeRO-0 all-reduces 16-bit gradients once per step (engine.py allreduce_gradients);
-  ZeRO-1/2 reduce gradients every micro-batch (0.19; a pipeline's ZeRO-1 once per step,
-  pipe/engine.py _exec_reduce_grads -> reduce_gradients) by ALL-REDUCING each ipg bucket:
+  ZeRO-2 reduces gradients every micro-batch, ZeRO-1 once per step, at the accumulation boundary
+  (stage_1_and_2.py reduce_ready_partitions_and_remove_grads; a pipeline's after its last backward,
+  pipe/engine.py _exec_reduce_grads -> reduce_gradients), by ALL-REDUCING each ipg bucket:
   stage_1_and_2.py average_tensor puts every slice under the ("allreduce", group) key while
   `use_multi_rank_bucket_allreduce` (zero/config.py, default True; emit/ds_config.py leaves it) holds,
   and allreduce_and_scatter -> allreduce_bucket calls dist.all_reduce, each rank then keeping its
