@@ -147,8 +147,10 @@ def comm_exprs(model: ModelSpec, seq_len: int) -> dict[str, sp.Expr]:
         # in every backward): autograd's AccumulateGrad adds each fresh gradient into .grad in place (read
         # 2 + 2, write 2) on every micro-batch but the step's first (whose fresh gradient becomes .grad:
         # the step's reduction set it to None), and the step's reduction copies into the buckets and
-        # accumulates into the partition as above, once. ZeRO-0 without BF16_Optimizer (fp) accumulates
-        # the same way until engine.allreduce_gradients. The adds show in the traced llama-7b ZeRO-1
+        # accumulates into the partition as above, once (the adds also with optimizer offload: the
+        # memory test above holds whole 16-bit gradients before the boundary with it; offload's own
+        # boundary copies are priced apart). ZeRO-0 without BF16_Optimizer (fp) accumulates the same
+        # way until engine.allreduce_gradients. The adds show in the traced llama-7b ZeRO-1
         # step (DP 2, 4 micro-batches: 576 bf16 adds, micro-batches 2-4 x 32 blocks x 6 weights;
         # bench/results/runtime/MFU_GAP.md). Before session 14 the model charged ZeRO-1 without a
         # pipeline the bucket copies and all-reduce every micro-batch, and pipelined ZeRO-0/1 nothing:
@@ -162,11 +164,11 @@ def comm_exprs(model: ModelSpec, seq_len: int) -> dict[str, sp.Expr]:
         # (clear_hp_grads, write 2). Read from DeepSpeed 0.19.8's code, not traced; the issue-10
         # same-plan runs (gpt-6.7b PP 2, ga 32, 2x H200) measured ZeRO-0 3% slower than ZeRO-1.
         "mb_copy_bytes": (Z2 * (1 - OF) * (8 * n + 6 * n / dp)
-                          + Z1 * (1 - OF) * GA * 6 * n + BF * (6 * n + GA * 8 * n) + fp * GA * 6 * n
+                          + (Z1 + fp) * GA * 6 * n + BF * (6 * n + GA * 8 * n)
                           + Z3 * (12 * n + 5 * n / dp)),
         "step_copy_bytes": (((Z1 + Z2 + fp) * 28 * n * shard + BF * 28 * n / dp)
-                            + Z1 * (8 * n + 6 * n / dp - GA * 6 * n)) * (1 - OF)
-                           + BF * (2 * n - GA * 8 * n) - fp * GA * 6 * n,
+                            + Z1 * (8 * n + 6 * n / dp)) * (1 - OF)
+                           + BF * (2 * n - GA * 8 * n) - (Z1 + fp) * GA * 6 * n,
         "z3_step_copy_bytes": Z3 * 42 * n / dp * (1 - OF),
         # optimizer work (parameters updated on GPU / CPU)
         "gpu_adam_params": n * shard * (1 - oo),

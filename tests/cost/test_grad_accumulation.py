@@ -16,15 +16,15 @@ from mist_ds.cost.stage_args import stage_args
 MODEL = StageCostModel(get_preset("gpt-1.3b"), load_hardware("h200"), 2048)
 
 
-def terms(zero: int, grad_accum: int, stages: int = 1, dp: int = 1) -> dict[str, float]:
+def terms(zero: int, grad_accum: int, stages: int = 1, dp: int = 1, offload: float = 0.0) -> dict[str, float]:
     args = stage_args(stage_index=0, num_stages=stages, num_layers=12, micro_batch=1, dp=dp, tp=1,
                       grad_accum=grad_accum, zero_stage=zero, offload_weights=0.0, offload_gradients=0.0,
-                      offload_optimizer=0.0, num_recompute=0, num_offloaded=0)
+                      offload_optimizer=offload, num_recompute=0, num_offloaded=0)
     return {name: float(value) for name, value in MODEL.terms(args).items()}
 
 
-def copy_bytes_per_step(zero: int, grad_accum: int, stages: int = 1, dp: int = 1) -> float:
-    t = terms(zero, grad_accum, stages, dp)
+def copy_bytes_per_step(zero: int, grad_accum: int, stages: int = 1, dp: int = 1, offload: float = 0.0) -> float:
+    t = terms(zero, grad_accum, stages, dp, offload)
     return grad_accum * t["mb_copy_bytes"] + t["step_copy_bytes"]
 
 
@@ -39,6 +39,12 @@ def test_zero1_adds_into_grad_on_every_micro_batch_but_the_first_and_reduces_onc
     # one pass of bucket copies, divides and partition accumulation a step, as ZeRO-2 does every micro-batch:
     # without accumulation the two do the same passes
     assert copy_bytes_per_step(1, 1, stages, 2) == pytest.approx(copy_bytes_per_step(2, 1, stages, 2))
+
+
+def test_zero1_with_its_optimizer_offloaded_still_adds_into_grad():
+    n = terms(1, 1)["gpu_adam_params"]
+    one, four = (copy_bytes_per_step(1, g, dp=2, offload=1.0) for g in (1, 4))
+    assert four - one == pytest.approx(3 * 6 * n)
 
 
 def test_zero2_reduces_every_micro_batch():
