@@ -114,12 +114,14 @@ def diagnose(plan: Plan) -> None:
 
 def saved_block_bytes(preset: str, batch: int, seq: int) -> tuple[int, float]:
     from mist_ds.runtime.blocks import TransformerBlock
-    from mist_ds.runtime.kernels import Kernels
+    from dataclasses import replace
+
+    from mist_ds.runtime.kernels import EAGER_KERNELS
 
     model = get_preset(preset)
     # the eager element-wise kernels layer_saved_bytes prices by default ('auto' runs Liger's SwiGLU and
     # compiled RoPE on CUDA: config/kernel_picks.py AUTO_USES_FASTEST)
-    eager = Kernels(norm="torch", activation="torch", rope="torch", attention="sdpa")
+    eager = replace(EAGER_KERNELS, attention="sdpa")
     block = TransformerBlock(model, None, torch.bfloat16, device="cuda", kernels=eager)
     params = {p.untyped_storage().data_ptr() for p in block.parameters()}
     storages: dict[int, int] = {}

@@ -12,6 +12,7 @@ run l7-2g-c78-z3-mb1-rc16-act16 (host_pinned_peak_bytes).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -32,14 +33,14 @@ from mist_ds.cost.shapes import pinned_weight_rounding, saved_weight_numels
 from mist_ds.cost.symbols import b as B_SYM
 from mist_ds.cost.symbols import tp as TP_SYM
 from mist_ds.runtime import blocks as runtime_blocks
-from mist_ds.runtime.kernels import Kernels
+from mist_ds.runtime.kernels import EAGER_KERNELS
 from tests.cost.test_activations import VARIANTS, fake_tp, spec  # noqa: F401 (fake_tp: fixture)
 
 MIB = 2**20
 SUITE = Path(__file__).resolve().parents[2] / "bench" / "results" / "accuracy"
 
 
-EAGER_SDPA = Kernels(norm="torch", activation="torch", rope="torch", attention="sdpa")
+EAGER_SDPA = replace(EAGER_KERNELS, attention="sdpa")
 """The element-wise kernels block_saves lists by default (activation_kernel 'torch'): pinned, since 'auto'
 picks Liger's SwiGLU and compiled RoPE on CUDA (config/kernel_picks.py AUTO_USES_FASTEST; the S14-3/4
 GPU runs of the CUDA test failed for every SwiGLU or RoPE variant under 'auto')."""
