@@ -2,7 +2,7 @@
 # swap reads its gradients on the device (session 12) the search proposes a PP 2 mistpipe plan (stage 0: optimizer
 # states on the host, 7 blocks recomputed; stage 1: half its gradients and all optimizer states on the host),
 # predicted 6.89 s/iter against 7.91 for the stock winner (PP 2, ZeRO-1, optimizer offload; measured 9.244 in S5-3):
-# 1.15x. Session 5's mistpipe plan lost here (0.73x, allocator retries at the cap). Both winners in one call,
+# 1.15x (session 14's model: every optimizer state on the host, 6.77 against 8.09, 1.19x). Session 5's mistpipe plan lost here (0.73x, allocator retries at the cap). Both winners in one call,
 # stock then mistpipe (bench/engine/executor_compare.py computes them with the search of the commit it runs).
 source bench/calls/prefix.sh
 clocklog
