@@ -22,7 +22,8 @@ at tp = 1 where liger-kernel is installed, else 'chunked_compile' on CUDA, 'chun
 'chunked' (this module, eager torch), 'chunked_compile' (the same with its two chunk kernels
 through torch.compile on CUDA), 'liger' (Liger-Kernel's Triton cross-entropy: tp = 1 and CUDA
 only; it writes the gradient into the logits already in forward, so it too holds 2 bytes per
-logit), 'fp32' (the former upcast-everything path, runtime/tp.py vocab_parallel_cross_entropy;
+logit; it keeps per-token losses and their mean in the logits' dtype, so the loss it reports is
+rounded to bf16, up to 0.4% of its value, while its gradient is computed in fp32), 'fp32' (the former upcast-everything path, runtime/tp.py vocab_parallel_cross_entropy;
 kept as the reference). Labels equal to IGNORE_INDEX add no loss and
 no gradient, as in torch.nn.functional.cross_entropy.
 """

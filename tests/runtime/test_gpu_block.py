@@ -37,7 +37,7 @@ def _liger_or_skip():
 @pytest.mark.parametrize("impl", ["chunked", "chunked_compile", "liger", "auto"])
 def test_loss_matches_fp32_reference_and_holds_no_fp32_logits(impl):
     """bf16 logits (4096 tokens x 32000): loss and gradient equal torch's fp32 cross-entropy, and
-    the loss's fwd+bwd peak above the logits is one fp32 chunk plus per-token vectors."""
+    the loss's fwd+bwd peak above the logits is at most one fp32 chunk plus per-token vectors."""
     from mist_ds.runtime.loss import CHUNK_LOGITS, cross_entropy
 
     if impl == "liger":
@@ -59,11 +59,14 @@ def test_loss_matches_fp32_reference_and_holds_no_fp32_logits(impl):
     loss.backward()
     torch.cuda.synchronize()
     extra = torch.cuda.max_memory_allocated() - base
-    assert abs(loss.item() - ref.item()) / ref.item() < 1e-3
+    # Liger keeps its per-token losses and their sum in the logits' dtype, so its loss is the fp32
+    # value rounded to bf16 (S15-1: 14.9375 against 14.9067; bf16's spacing there is 0.0625).
+    rounding = torch.finfo(loss.dtype).eps / 2 if loss.dtype != torch.float32 else 0.0
+    assert abs(loss.item() - ref.item()) / ref.item() < 1e-3 + rounding
     assert ((x.grad.float() - want.float()).norm() / want.float().norm()).item() < 2e-2
     n = tokens[0] * tokens[1]
-    assert extra <= 8 * CHUNK_LOGITS + 64 * n + (1 << 20)   # one chunk, far below 2 bytes per logit
-    assert extra < 0.5 * n * vocab
+    assert extra <= 4 * CHUNK_LOGITS + 64 * n + (1 << 20)   # at most one fp32 chunk + per-token vectors
+    assert extra < 1.0 * n * vocab   # an fp32 copy alone would be 4 bytes per logit, + its grad 8
 
 
 @pytest.mark.parametrize("impl", ["liger", "compile", "auto"])
