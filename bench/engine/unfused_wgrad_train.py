@@ -6,6 +6,8 @@ launch/train.py (fused, the engine's default: stage.py FUSED_WGRAD), in one mach
 
     deepspeed ... bench/engine/unfused_wgrad_train.py --plan plan.json --steps N --report run.json
 
+With MIST_DS_TRACE_DIR (and _STEP, _NAME) set, one step is profiled as bench/runtime/traced_train.py does.
+
 Runs mist_ds.runtime.rank.main with every mistpipe engine built with fused_wgrad=False and the report's
 RunReport.fused_wgrad saying so; nothing else differs. (S14-1, bench/results/engine/fused_wgrad_S14/,
 ran the other way round, before the default flipped: its fused side was this file's predecessor,
@@ -32,6 +34,11 @@ def unfuse_weight_gradients() -> None:
 
 if __name__ == "__main__":
     unfuse_weight_gradients()
+    if os.environ.get("MIST_DS_TRACE_DIR"):  # a profiled step, as bench/runtime/traced_train.py
+        from bench.runtime.traced_train import install_tracer
+
+        install_tracer(os.environ["MIST_DS_TRACE_DIR"], int(os.environ.get("MIST_DS_TRACE_STEP", "0")),
+                       os.environ.get("MIST_DS_TRACE_NAME", "unfused"))
     from mist_ds.runtime.rank import main
 
     main()

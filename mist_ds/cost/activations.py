@@ -47,8 +47,17 @@ ATTENTION_SAVES: dict[str, Attention] = {"auto": "sdpa", "sdpa": "sdpa", "sdpa_f
                                          "sdpa_cudnn": "sdpa", "sdpa_efficient": "sdpa",
                                          "flash_attn": "flash_attn", "math": "math"}
 # Logits per chunk of the runtime's loss (mist_ds/runtime/loss.py CHUNK_LOGITS; a test keeps the
-# two equal): its fp32 working buffer is FP32 * LOSS_CHUNK_LOGITS bytes.
+# two equal): its working buffer is loss_chunk_bytes.
 LOSS_CHUNK_LOGITS = 1 << 24
+
+
+def loss_chunk_bytes(loss: str, elem: int = 2) -> int:
+    """Working buffer of the loss's chunk being processed (mist_ds/runtime/loss.py): eager
+    'chunked' upcasts the chunk to an fp32 copy; 'chunked_compile' fuses each chunk into one kernel
+    whose only buffer is its 16-bit output before the copy into the logits (the fp32 upcast stays in
+    registers); 'liger' and 'fp32' have no chunk. GPU test: tests/runtime/test_gpu_block.py
+    test_loss_matches_fp32_reference_and_holds_no_fp32_logits."""
+    return {"chunked": FP32, "chunked_compile": elem}.get(loss, 0) * LOSS_CHUNK_LOGITS
 
 
 NEW, VIEW, SAME = "new", "view", "same"
@@ -248,9 +257,9 @@ def logits_bytes(seq_len: int, elem: int = 2, loss: str = "chunked"):
     """Peak of the loss on the last stage, per TP rank, for the loss implementation that runs
     (config/kernel_picks.py LOSS_IMPLS). 'chunked' and 'chunked_compile' (mist_ds/runtime/loss.py
     ChunkedCrossEntropy): the 16-bit logits, which the loss keeps for backward and overwrites in
-    place with their gradient (elem bytes per logit, never an fp32 copy), one fp32 chunk of
-    CHUNK_LOGITS logits being worked on, and per token the fp32 log-sum-exp and target logit, the
-    int64 target index and two bool masks (18 bytes). 'liger' (liger_kernel/ops/cross_entropy.py
+    place with their gradient (elem bytes per logit, never an fp32 copy), the working buffer of the
+    chunk of CHUNK_LOGITS logits being worked on (loss_chunk_bytes), and per token the fp32
+    log-sum-exp and target logit, the int64 target index and two bool masks (18 bytes). 'liger' (liger_kernel/ops/cross_entropy.py
     cross_entropy_forward, bench/runtime/README.md): the logits too, holding the gradient written in
     forward, no fp32 chunk, and per token one fp32 loss, the int64 target and its bool mask (13
     bytes). 'fp32' (runtime/tp.py vocab_parallel_cross_entropy, kept as the reference): 12 bytes per
@@ -266,4 +275,4 @@ def logits_bytes(seq_len: int, elem: int = 2, loss: str = "chunked"):
     per_token = 2 * FP32 + INT64 + 2
     if loss == "fp32":
         return ((elem * (1 + PP) + 3 * FP32) * VS + per_token) * b * seq_len
-    return (elem * (1 + PP) * VS + per_token) * b * seq_len + FP32 * LOSS_CHUNK_LOGITS
+    return (elem * (1 + PP) * VS + per_token) * b * seq_len + loss_chunk_bytes(loss, elem)

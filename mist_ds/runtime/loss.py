@@ -8,8 +8,9 @@ exp(lse_r - max) and of the target logits), as Megatron's vocab-parallel cross-e
 (megatron/core/tensor_parallel/cross_entropy.py) but without its full fp32 softmax buffer.
 Backward walks the chunks again and writes softmax - onehot, scaled by grad / num_tokens, in the
 logits' dtype straight into the saved logits buffer (its storage becomes the gradient). So the
-loss holds the 16-bit logits (2 bytes per logit in bf16) plus one fp32 chunk (4 * CHUNK_LOGITS
-bytes) and a few per-token vectors; mist_ds/cost/activations.py logits_bytes models exactly that.
+loss holds the 16-bit logits (2 bytes per logit in bf16) plus one chunk's working buffer (fp32,
+4 * CHUNK_LOGITS bytes, in eager torch; the compiled kernels' 16-bit output, 2 * CHUNK_LOGITS) and a
+few per-token vectors; mist_ds/cost/activations.py logits_bytes models exactly that.
 
 The in-place write is safe because nothing reads logits after the loss backward: the head's
 backward needs only its input and weight. Writing bumps the tensor's version counter, so a second
@@ -61,14 +62,20 @@ def _chunk_grad(x: torch.Tensor, lse: torch.Tensor, target: torch.Tensor, hit: t
     return p.mul_(scale.unsqueeze(1))
 
 
-def _chunk_grad_low(x, lse, target, hit, scale) -> torch.Tensor:
-    """_chunk_grad in x's dtype: compiled, the conversion fuses into the one kernel."""
-    return _chunk_grad(x, lse, target, hit, scale).to(x.dtype)
+def _chunk_grad_pointwise(x, lse, target, hit, scale) -> torch.Tensor:
+    """_chunk_grad in x's dtype as one pointwise expression, for torch.compile: the one-hot is a
+    comparison with the column index, not a scatter (which inductor does not fuse, so the former
+    compiled kernel wrote an fp32 chunk before converting it: 96 MiB measured in S15-2 where one
+    fp32 chunk is 64). Compiled, it reads the 16-bit chunk and writes its 16-bit gradient."""
+    cols = torch.arange(x.shape[1], device=x.device)
+    onehot = (cols.unsqueeze(0) == target.unsqueeze(1)) & hit.unsqueeze(1)
+    p = (x.to(torch.float32) - lse.unsqueeze(1)).exp() - onehot.to(torch.float32)
+    return (p * scale.unsqueeze(1)).to(x.dtype)
 
 
 def _kernels(compiled: bool, x: torch.Tensor):
     if compiled and x.is_cuda:
-        return compile_fixed_shapes(_chunk_stats), compile_fixed_shapes(_chunk_grad_low)
+        return compile_fixed_shapes(_chunk_stats), compile_fixed_shapes(_chunk_grad_pointwise)
     return _chunk_stats, _chunk_grad
 
 

@@ -107,6 +107,22 @@ def test_saved_tensors_are_the_16bit_logits_and_per_token_vectors():
     assert float(model) - chunk == pytest.approx(2 * n * vocab + 18 * n, rel=1e-9)
 
 
+@pytest.mark.parametrize("with_ignored", [False, True])
+def test_pointwise_chunk_gradient_equals_the_scatter_one(with_ignored):
+    """The compiled path's one-hot-by-comparison gradient (run here eagerly) is the eager path's."""
+    gen = torch.Generator().manual_seed(3)
+    x = torch.randn(6, 50, generator=gen).bfloat16()
+    target = torch.randint(0, 50, (6,), generator=gen)
+    hit = torch.ones(6, dtype=torch.bool)
+    hit[2] = not with_ignored
+    lse = torch.logsumexp(x.float(), dim=1)
+    scale = torch.full((6,), 0.25) * hit
+    want = runtime_loss._chunk_grad(x, lse, target, hit, scale).to(torch.bfloat16)
+    got = runtime_loss._chunk_grad_pointwise(x, lse, target, hit, scale)
+    assert got.dtype == torch.bfloat16
+    assert torch.equal(got, want)
+
+
 def test_cost_model_chunk_is_the_runtime_chunk():
     assert activations.LOSS_CHUNK_LOGITS == runtime_loss.CHUNK_LOGITS
 
