@@ -54,6 +54,15 @@ def _chunk_stats(x: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, t
     return lse, picked
 
 
+def _chunk_stats_functional(x: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """_chunk_stats without in-place ops, for torch.compile: inductor can then keep the upcast in
+    registers (the in-place version's mutated fp32 copy must be realised as a buffer)."""
+    xf = x.to(torch.float32)
+    picked = xf.gather(1, target.unsqueeze(1)).squeeze(1)
+    peak = xf.amax(dim=1)
+    return peak + (xf - peak.unsqueeze(1)).exp().sum(dim=1).log(), picked
+
+
 def _chunk_grad(x: torch.Tensor, lse: torch.Tensor, target: torch.Tensor, hit: torch.Tensor,
                 scale: torch.Tensor) -> torch.Tensor:
     """(softmax - onehot) * scale of a chunk, in fp32 (the caller's copy_ converts it)."""
@@ -75,7 +84,7 @@ def _chunk_grad_pointwise(x, lse, target, hit, scale) -> torch.Tensor:
 
 def _kernels(compiled: bool, x: torch.Tensor):
     if compiled and x.is_cuda:
-        return compile_fixed_shapes(_chunk_stats), compile_fixed_shapes(_chunk_grad_pointwise)
+        return compile_fixed_shapes(_chunk_stats_functional), compile_fixed_shapes(_chunk_grad_pointwise)
     return _chunk_stats, _chunk_grad
 
 

@@ -123,6 +123,13 @@ def test_pointwise_chunk_gradient_equals_the_scatter_one(with_ignored):
     assert torch.equal(got, want)
 
 
+def test_functional_chunk_stats_equal_the_in_place_ones():
+    x = torch.randn(5, 40, generator=torch.Generator().manual_seed(4)).bfloat16()
+    target = torch.tensor([0, 39, 7, 7, 12])
+    for got, want in zip(runtime_loss._chunk_stats_functional(x, target), runtime_loss._chunk_stats(x, target)):
+        torch.testing.assert_close(got, want, rtol=1e-6, atol=1e-6)
+
+
 def test_cost_model_chunk_is_the_runtime_chunk():
     assert activations.LOSS_CHUNK_LOGITS == runtime_loss.CHUNK_LOGITS
 
