@@ -282,8 +282,10 @@ class MistpipeStageCostModel(StageCostModel):
         layers, block, g = s["layers"], s["block"], a["grad_accum"]
         ow, og = a["offload_weights"], a["offload_gradients"]
         accumulate = accumulate_s(rt, s, og, self.fused_wgrad)  # per block's backward
+        refused = accumulate_s(rt, s, og, self.fused_wgrad, recomputed=True) - accumulate
         resident_acc = rt.copy_s(3 * ELEM * s["resident"])
-        compute = (layers * (block_f + block_b + accumulate) + a["has_head"] * head
+        compute = (layers * (block_f + block_b + accumulate) + a["num_recompute"] * refused
+                   + a["has_head"] * head
                    + a["has_embedding"] * embedding + resident_acc)
         steady, extra = fills_per_iteration(layers, g, a["num_inflight"])
         fills = np.where(s["managed"], steady + extra / g, 0.0)
@@ -377,7 +379,7 @@ class MistpipeStageCostModel(StageCostModel):
         }
 
 
-def accumulate_s(rt: Rates, s, og, fused: bool):
+def accumulate_s(rt: Rates, s, og, fused: bool, recomputed: bool = False):
     """Time one block's backward spends adding its weight gradients into the unit's accumulation
     buffer. Unfused (unit.py accumulate): a separate add per parameter, reading the fresh gradient
     and the buffer and writing the buffer, 3 e bytes per element. Fused (runtime/wgrad.py,
@@ -388,8 +390,11 @@ def accumulate_s(rt: Rates, s, og, fused: bool):
     block, approximated as og of its linear weights) is still added separately. Measured (S14-1, 1x
     H200, bench/results/engine/fused_wgrad_S14/), fused against unfused: llama-2.7b c24 3.074 vs
     3.123 s/iter, 49 ms saved, 42 ms predicted; gpt-1.3b b12 0.601 vs 0.602, 1 ms saved (about
-    the runs' spread), 5 ms predicted."""
-    fused_elems = s["linear"] * (1 - og) if fused else 0.0
+    the runs' spread), 5 ms predicted. A `recomputed` block's final linear (the MLP's down
+    projection) is not fused (wgrad.py fuse_weight_gradients: a sink there would re-run its GEMM in
+    the recomputation)."""
+    linear = s["linear"] - s["final_linear"] if recomputed else s["linear"]
+    fused_elems = linear * (1 - og) if fused else 0.0
     return rt.copy_s(3 * ELEM * (s["block"] - fused_elems) + ELEM * fused_elems)
 
 

@@ -41,6 +41,7 @@ def stage_sizes(model: ModelSpec, a) -> dict[str, np.ndarray]:
     zero, layers = a["zero_stage"], a["num_layers"]
     return {"block": block, "resident": resident, "layers": layers, "largest": largest,
             "linear": shapes.matmul_params / a["tp"],
+            "final_linear": m.hidden_size * m.ffn_hidden_size / a["tp"],  # blocks.py final_linear
             "params": layers * block + resident,
             "opt_world": np.where(zero >= 1, a["dp"], 1.0),
             "weight_world": np.where(zero == 3, a["dp"], 1.0),

@@ -153,6 +153,10 @@ class TransformerBlock(nn.Module):
         x = x + self.attn(self.norm1(x))
         return x + self.mlp(self.norm2(x))
 
+    def final_linear(self) -> nn.Module:
+        """The last linear _forward runs: the MLP's down projection in both residual layouts."""
+        return self.mlp.down
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.recompute and torch.is_grad_enabled():
             return checkpoint(self._forward, x, use_reentrant=False)

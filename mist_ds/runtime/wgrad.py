@@ -7,8 +7,8 @@ fresh gradient and adding it in a second kernel. Plain autograd does the latter:
 per weight and micro-batch, then an add into the accumulation buffer (mistpipe's unit.py accumulate;
 in the traced llama-7b step 576 such adds took ~35 ms of 1493, bench/results/runtime/MFU_GAP.md).
 
-A weight that carries a `wgrad_sink` (set by the mistpipe engine unless its `fused_wgrad` option is off:
-runtime/mistpipe/stage.py) takes this path: its backward hands the sink a `write(dest)` function that
+A weight that carries a `wgrad_sink` (set by fuse_weight_gradients, which the mistpipe engine calls
+unless its `fused_wgrad` option is off: runtime/mistpipe/stage.py) takes this path: its backward hands the sink a `write(dest)` function that
 either accumulates dy^T x into `dest` (torch.addmm_, one GEMM with beta = 1) or, given None, returns a
 fresh gradient; the weight itself gets no gradient (no .grad, no post-accumulate hook). Every other
 weight runs torch.nn.functional.linear unchanged.
@@ -58,3 +58,20 @@ def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = No
     if sink is None or not (torch.is_grad_enabled() and weight.requires_grad):
         return F.linear(x, weight, bias)
     return _LinearIntoSink.apply(x, weight, bias, sink)
+
+
+def fuse_weight_gradients(block: torch.nn.Module, make_sink: Callable[[torch.nn.Parameter], Callable]) -> None:
+    """Give the weight of each of `block`'s linears (modules whose forward calls `linear`: tp.py
+    ParallelLinear, FusedColumnLinear) the wgrad_sink make_sink(weight) returns, except the final
+    linear's (block.final_linear()) when the block recomputes. torch.utils.checkpoint's non-reentrant
+    recomputation stops once the last tensor backward needs has been saved (early stop), and autograd's
+    own linear saves its inputs before its GEMM runs, so the block's final GEMM is never recomputed;
+    a custom Function saves only after its forward returns, so a sink on that linear re-ran its GEMM in
+    every recomputation (S15-4, 1x H200: 144 extra GEMMs a step on a plan with 9 recomputed blocks and
+    16 micro-batches, 26 ms). That weight's gradient takes the separate add instead."""
+    from mist_ds.runtime.tp import FusedColumnLinear, ParallelLinear
+
+    skip = block.final_linear() if getattr(block, "recompute", False) else None
+    for module in block.modules():
+        if isinstance(module, (ParallelLinear, FusedColumnLinear)) and module is not skip:
+            module.weight.wgrad_sink = make_sink(module.weight)

@@ -30,6 +30,7 @@ from mist_ds.runtime.mistpipe.optimizer import ShardedAdam
 from mist_ds.runtime.mistpipe.streams import DeviceSlots, PinnedPool
 from mist_ds.runtime.mistpipe.unit import FlatUnit, UnitEnv
 from mist_ds.runtime.mistpipe.weightview import WeightView, rebuild, storage_span, weight_view
+from mist_ds.runtime.wgrad import fuse_weight_gradients
 
 
 FUSED_WGRAD = MISTPIPE.constants.fused_wgrad
@@ -171,11 +172,11 @@ class StageRuntime:
         me = weakref.ref(self)
         self._hooks = [param.register_post_accumulate_grad_hook(partial(_grad_hook, me, u, i))
                        for u, unit in enumerate(self.units) for i, param in enumerate(unit.params)]
-        if self.fused_wgrad:  # the blocks' 2-D parameters are their linears' weights (a managed
-            for u in range(len(self.blocks)):  # unit's are unbound now: their shapes say so)
-                for i, (param, shape) in enumerate(zip(self.units[u].params, self.units[u].shapes)):
-                    if len(shape) == 2:
-                        param.wgrad_sink = partial(_wgrad_sink, me, u, i)
+        if self.fused_wgrad:
+            for u, block in enumerate(self.blocks):
+                index = {id(param): i for i, param in enumerate(self.units[u].params)}
+                fuse_weight_gradients(block, lambda param, u=u, index=index:
+                                      partial(_wgrad_sink, me, u, index[id(param)]))
         for u, block in enumerate(self.blocks):
             block.forward = self._wrapped_forward(u, plain_forward(block))
 
