@@ -125,10 +125,16 @@ def comm_exprs(model: ModelSpec, seq_len: int) -> dict[str, sp.Expr]:
         # reduced slice into the partition (read 4 + write 2 per partition element)
         # (stage_1_and_2.py reduce_independent_p_g_buckets_and_remove_grads,
         # copy_grads_in_partition); per step, ZeRO-1/2 flatten + upcast the partition (2+2, 2+4),
-        # clip (norm read 4, scale read 4 + write 4) and copy the updated fp32 partition back to
-        # 16 bits (4+2) (stage_1_and_2.py step, unscale_and_clip_grads); FP16_Optimizer /
-        # BF16_Optimizer flatten + upcast, clip and copy back the same way (fp16/fused_optimizer.py
-        # step, bf16_optimizer.py step); ZeRO-3, per partition element and step (stage3.py step,
+        # take the gradient norm in fp64 (cast 2+8, reduce 8: get_grad_norm_direct over the 16-bit
+        # averaged_gradients, zero/utils.py get_norm_dtype), clip (scale read 4 + write 4) and copy
+        # the updated fp32 partition back to 16 bits (4+2) (stage_1_and_2.py step,
+        # unscale_and_clip_grads): 42 bytes; FP16_Optimizer / BF16_Optimizer flatten + upcast, clip
+        # (norm read 4 in fp32: runtime/utils.py) and copy back the same way, 28 bytes
+        # (fp16/fused_optimizer.py step, bf16_optimizer.py step), and the DDP path (fp) first flattens
+        # each gradient bucket and copies the all-reduced bucket back (2+2, 2+2: engine.py
+        # allreduce_bucket, allreduce_and_copy; it runs at dp 1 too). Traced (1x H200, S15-2,
+        # bench/results/runtime/zero1_trace_S15/README.md): llama-2.7b ZeRO-1 step, fp64 casts 11.3 ms
+        # + norms 6.5 ms; gpt-1.3b ZeRO-0 flatten + copy back 3.2 ms; ZeRO-3, per partition element and step (stage3.py step,
         # DeepSpeed 0.19): the norm casts every gradient to fp64 (2+8) and reduces it (8)
         # (get_grad_norm_direct, zero/utils.py get_norm_dtype), each sub-group flattens (2+2) and
         # upcasts (2+4) its gradients (_prepare_fp32_grad_for_sub_group), clips (4+4:
@@ -166,7 +172,7 @@ def comm_exprs(model: ModelSpec, seq_len: int) -> dict[str, sp.Expr]:
         "mb_copy_bytes": (Z2 * (1 - OF) * (8 * n + 6 * n / dp)
                           + (Z1 + fp) * GA * 6 * n + BF * (6 * n + GA * 8 * n)
                           + Z3 * (12 * n + 5 * n / dp)),
-        "step_copy_bytes": (((Z1 + Z2 + fp) * 28 * n * shard + BF * 28 * n / dp)
+        "step_copy_bytes": ((((Z1 + Z2) * 42 + fp * 36) * n * shard + BF * 28 * n / dp)
                             + Z1 * (8 * n + 6 * n / dp)) * (1 - OF)
                            + BF * (2 * n - GA * 8 * n) - (Z1 + fp) * GA * 6 * n,
         "z3_step_copy_bytes": Z3 * 42 * n / dp * (1 - OF),

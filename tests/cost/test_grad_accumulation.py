@@ -66,3 +66,15 @@ def test_zero0_without_a_pipeline_accumulates_in_grad():
     n = terms(1, 1)["gpu_adam_params"]
     one, four = (copy_bytes_per_step(0, g) for g in (1, 4))
     assert four - one == pytest.approx(3 * 6 * n)
+
+
+def test_step_passes_per_optimizer_path():
+    """Per step without accumulation: ZeRO-1/2's 42 bytes a partition element (its gradient norm in fp64:
+    stage_1_and_2.py get_grad_norm_direct, zero/utils.py get_norm_dtype) + ZeRO-1's one pass of bucket
+    copies; the DDP path's 28 + the bucket flatten and copy back (8); BF16_Optimizer's 28 (fp32 norm)."""
+    n = terms(1, 1)["gpu_adam_params"]
+    assert terms(2, 1, dp=2)["step_copy_bytes"] == pytest.approx(42 * n / 2)
+    assert terms(1, 1, dp=2)["step_copy_bytes"] == pytest.approx(42 * n / 2 + 8 * n + 6 * n / 2)
+    assert terms(0, 1)["step_copy_bytes"] == pytest.approx(36 * n)
+    n = terms(1, 1, stages=2)["gpu_adam_params"]  # the first of two stages
+    assert terms(0, 1, stages=2)["step_copy_bytes"] == pytest.approx(28 * n + 2 * n)  # + zero hp (clear_hp_grads)
