@@ -1,5 +1,5 @@
 # Next 2-GPU session (nvidia-h200-x2, ~9 min): issue 10's plan quality under the model as of session 15. A dry run of
-# `bench/plan_quality.py plans` at commit ea8fc3e+ (CPU) changes 5 of 7 winners, 4 of them to mistpipe at dp 2:
+# `bench/plan_quality.py plans` at commit ae1abcd (CPU) changes 5 of 7 winners, 4 of them to mistpipe at dp 2:
 #   llama7b-2g-c78  stock DP2 ZeRO-1 mb1 ga16 rc11, predicted 5.552 (ran: PP2 ZeRO-1, 5.665 measured)
 #   llama13b-2g-c78 mistpipe DP2 ZeRO-1 mb1 ga16 rc2, 11.157 (ran: stock ZeRO-3 + offload, 17.271)
 #   llama7b-2g-c40  mistpipe DP2 ZeRO-3 mb1 ga16 rc0, 6.058 (ran: stock ZeRO-1 + offload, 8.274)
