@@ -27,7 +27,7 @@ from bench.accuracy.scoring import hardware_of, run_kernels  # noqa: E402
 from mist_ds.config import Plan, RunReport  # noqa: E402
 from mist_ds.config.units import GIB  # noqa: E402
 from mist_ds.cost.mistpipe import MistpipeStageCostModel, cost_model_for  # noqa: E402
-from mist_ds.cost.plan_predict import zero_init_of  # noqa: E402
+from mist_ds.cost.conditions import RunConditions, zero_init_of  # noqa: E402
 from mist_ds.cost.stage_args import plan_stage_args  # noqa: E402
 
 HEADER = ("| run | family | stage | rank | cap | allocated | reserved | gap | reserved/alloc | raw | phase | "
@@ -46,8 +46,8 @@ def phases(t: dict[str, float], zero_init: bool) -> tuple[float, float, float]:
 def rows_of(name: str, plan: Plan, run: RunReport, cache: dict) -> list[str]:
     hw = hardware_of(run, cache)
     model = cost_model_for(plan.executor, plan.model, hw, plan.seq_len, plan.dtype, plan.cluster.num_nodes,
-                           plan.cluster.gpus_per_node, attention=plan.attention, kernels=run_kernels(run),
-                           zero_init=zero_init_of(run.zero_init))
+                           plan.cluster.gpus_per_node, attention=plan.attention,
+                           conditions=RunConditions(kernels=run_kernels(run), zero_init=zero_init_of(run.zero_init)))
     if isinstance(model, MistpipeStageCostModel):
         return []
     out, fam = [], family(knobs_of(plan))

@@ -1,8 +1,8 @@
 """Score committed (plan, run) pairs against the CURRENT cost model: per-run errors and the
 statistics the accuracy report prints. Pure apart from reading files; no torch.
 
-Each run is predicted as it ran (mist_ds/cost/plan_predict.py predict_as_run: its kernels, ZeRO-3
-start-up, mistpipe optimizer path and stock activation-offload copy mode, from its RunReport).
+Each run is predicted as it ran (mist_ds/cost/conditions.py RunConditions.of_run: its kernels, ZeRO-3
+start-up, mistpipe engine options and stock activation-offload copy mode, from its RunReport).
 Errors are relative: (predicted - measured) / measured. Memory is per stage: the measured peak of
 a stage is the largest over its ranks (mist_ds.compare.stage_peaks); a plan's memory error is the
 error of its worst stage. Host memory (offload plans): the prediction's per-GPU cpu_memory_bytes
@@ -35,7 +35,8 @@ from mist_ds.config.profiles import load_hardware
 from mist_ds.config.request import HostLimits
 from mist_ds.config.units import GIB
 from mist_ds.cost.kernel_set import EAGER, KernelSet
-from mist_ds.cost.plan_predict import act_offload_copy_of, predict_as_run, stock_act_offload
+from mist_ds.cost.conditions import RunConditions, stock_act_offload
+from mist_ds.cost.plan_predict import predict_plan
 from mist_ds.cost.reserved import predicted_reserved_bytes
 from mist_ds.emit.host import node_need_bytes
 
@@ -83,7 +84,7 @@ class Scored:
     """RunReport.zero_init of the run (None: not recorded, the whole-model build): the ZeRO-3
     start-up term its prediction used (cost/memory.py, Build)."""
     act_offload_copy: str | None = None
-    """The activation-offload copy mode its prediction used (plan_predict.act_offload_copy_of of the
+    """The activation-offload copy mode its prediction used (conditions.act_offload_copy_of of the
     run's record and torch version) for a stock plan with offloaded blocks; None for other plans."""
     unreleased_bytes: int | None = None
     """An OOM run's memory reserved but unallocated when it failed (torch's message; None otherwise):
@@ -169,7 +170,8 @@ def score(name: str, source: str, plan_path: Path, run_path: Path, in_sample: tu
     plan, run = Plan.load_checked(plan_path, "plan"), RunReport.load_checked(run_path, "run report")
     hw = hardware_of(run, cache, run_path)
     bare = plan.without_prediction()
-    pred = predict_as_run(bare, hw, run)
+    conditions = RunConditions.of_run(bare, run)
+    pred = predict_plan(bare, hw, conditions)
     knobs = knobs_of(plan)
     cap = plan.gpu_memory_cap_bytes or hw.gpu_memory_bytes
     ok = run.status == "ok"
@@ -200,8 +202,8 @@ def score(name: str, source: str, plan_path: Path, run_path: Path, in_sample: tu
         kernels=kernel_summary(run.kernels), kernel_set=run_kernels(run).summary(), date_utc=run.date_utc,
         plan_id=bare.content_hash(),
         zero_init=run.zero_init,
-        act_offload_copy=act_offload_copy_of(run.activation_offload_copy, run.torch_version)
-        if stock_act_offload(plan) else None, rejected=host_rejection(plan, pred, hw, offload),
+        act_offload_copy=conditions.act_offload_copy if stock_act_offload(plan) else None,
+        rejected=host_rejection(plan, pred, hw, offload),
         unreleased_bytes=unreleased_at_oom(run.status, run.error_message),
         alloc_retries=list(run.alloc_retries or ()) or None,
         no_expandable_segments=NO_EXPANDABLE_SEGMENTS_REASON if without_expandable_segments(run, run_path) else "")

@@ -40,6 +40,7 @@ from bench.accuracy.trace_kernels import (Kernel, MicroBatch, TraceError, block_
                                           load_kernels, micro_batches)
 from mist_ds.config import HardwareProfile, Plan, RunReport  # noqa: E402
 from mist_ds.config.profiles import load_hardware  # noqa: E402
+from mist_ds.cost.conditions import RunConditions  # noqa: E402
 from mist_ds.cost.layer_time import block_parts, head_parts  # noqa: E402
 from mist_ds.cost.kernel_set import KernelSet  # noqa: E402
 from mist_ds.cost.mistpipe import cost_model_for  # noqa: E402
@@ -128,8 +129,9 @@ def model_components(plan: Plan, hw: HardwareProfile, stage: int = 0,
                      kernels: KernelSet | None = None) -> dict[str, float]:
     """The cost model's components of one iteration of `stage`, in milliseconds (module docstring),
     for the element-wise and loss `kernels` (None: the runtime's default set)."""
+    conditions = RunConditions(kernels=kernels)
     model = cost_model_for(plan.executor, plan.model, hw, plan.seq_len, plan.dtype, plan.cluster.num_nodes,
-                           plan.cluster.gpus_per_node, attention=plan.attention, kernels=kernels)
+                           plan.cluster.gpus_per_node, attention=plan.attention, conditions=conditions)
     parts = {k: float(v) for k, v in model.time_parts(plan_stage_args(plan, stage)).items()}
     layers, g = plan.stages[stage].num_layers, plan.grad_accum_steps
     blocks = block_parts(hw, plan.model, plan.micro_batch_size, plan.seq_len, plan.tp, kernels=kernels)
@@ -154,7 +156,7 @@ def model_components(plan: Plan, hw: HardwareProfile, stage: int = 0,
         "host_step": 1e3 * parts["host_step"],
     })
     out["micro_batches"] = 1e3 * g * float(model.evaluate(plan_stage_args(plan, stage)).stable_time_s)
-    out["iteration"] = 1e3 * predict_plan(plan, hw, kernels=kernels).iteration_time_s
+    out["iteration"] = 1e3 * predict_plan(plan, hw, conditions).iteration_time_s
     return out
 
 

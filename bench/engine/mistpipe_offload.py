@@ -44,7 +44,7 @@ from mist_ds.config import ClusterSpec, Plan, StagePlan, get_preset  # noqa: E40
 from mist_ds.config.plan import MemoryStrategy  # noqa: E402
 from tests.helpers import tiny_model  # noqa: E402
 from mist_ds.config.profiles import load_hardware  # noqa: E402
-from mist_ds.cost import predict_plan  # noqa: E402
+from mist_ds.cost import RunConditions, predict_plan  # noqa: E402
 from mist_ds.emit.ds_config import build_ds_config  # noqa: E402
 from mist_ds.runtime.data import TokenSource, micro_batches  # noqa: E402
 from mist_ds.runtime.build import init_distributed, on_cpu, optimizer_config  # noqa: E402
@@ -117,7 +117,7 @@ def predicted_s(plan: Plan, memory: StageMemory | None, options: dict, hardware)
         return None
     # build() hands the engine a stock plan's ds_config (no per-stage path): it runs gpu_swap unless forced
     path = options.get("optimizer_offload_path", "gpu_swap")
-    return predict_plan(variant_plan(plan, memory), hardware, optimizer_path=path).iteration_time_s
+    return predict_plan(variant_plan(plan, memory), hardware, RunConditions(optimizer_path=path)).iteration_time_s
 
 
 def build(plan: Plan, memory: StageMemory | None, options: dict, precision: str, device):

@@ -29,7 +29,7 @@ import torch.distributed as dist  # noqa: E402
 
 from mist_ds.config import Plan  # noqa: E402
 from mist_ds.config.profiles import load_hardware, profile_for_gpu  # noqa: E402
-from mist_ds.cost import predict_plan  # noqa: E402
+from mist_ds.cost import RunConditions, predict_plan  # noqa: E402
 from mist_ds.cost.mistpipe import cost_model_for  # noqa: E402
 from mist_ds.cost.stage_args import plan_stage_args  # noqa: E402
 from mist_ds.runtime import build as eng  # noqa: E402
@@ -53,7 +53,7 @@ def predicted(plan: Plan) -> dict:
     terms = model.terms(plan_stage_args(plan, 0))
     out = {"hardware": hw.name, **{k: float(terms[k]) for k in ("build_weights", "build_weights_zero_init")}}
     for zero_init in (True, False):
-        stage = predict_plan(plan.without_prediction(), hw, zero_init=zero_init).stages[0]
+        stage = predict_plan(plan.without_prediction(), hw, RunConditions(zero_init=zero_init)).stages[0]
         out[f"peak_zero_init_{zero_init}"] = stage.peak_memory_bytes
     return out
 

@@ -126,7 +126,7 @@ class RunReport(StrictModel):
     compute stream, the host not held) or 'blocking' (the pack waits for the copy, as torch < 2.13's
     save_on_cpu did). None: no block was offloaded that way (no activation offload, or mistpipe) or
     not recorded (every report written before the field existed); those runs used torch's
-    save_on_cpu, whose mode follows torch_version (cost/plan_predict.py act_offload_copy_of)."""
+    save_on_cpu, whose mode follows torch_version (cost/conditions.py act_offload_copy_of)."""
 
     host_cpu_cores: int | None = Field(default=None, ge=1)
     """Physical CPU cores of the node rank 0 ran on (mist_ds/gpuinfo.py host_cpu_cores, as a profile records
@@ -137,7 +137,7 @@ class RunReport(StrictModel):
     """mistpipe runs that offload activations: how many offloaded blocks' copies to the host the engine let
     be in flight (runtime/mistpipe/actoffload.py; MistpipeConstants.d2h_queue_blocks; 0: unbounded, the
     caching allocator holding their sources). None: no such offload, or not recorded (every report
-    written before the bound became the default, which ran unbounded: cost/plan_predict.py
+    written before the bound became the default, which ran unbounded: cost/conditions.py
     d2h_queue_blocks_of)."""
 
     swap_gradients: SwapGradients | None = None
@@ -145,7 +145,7 @@ class RunReport(StrictModel):
     offloaded share's device gradient sections: 'device' (the accumulation buffer, since session 12's call S12-4,
     2026-12-01 10:55 UTC: runtime/mistpipe/optimizer.py take_chunk) or 'host' (sent there by the reduction and
     swapped back in). None: no such offload, or not recorded (every report written before, which ran
-    'host': cost/plan_predict.py swap_gradients_of). Runs on the cpu_adam path record it too; it does
+    'host': cost/conditions.py swap_gradients_of). Runs on the cpu_adam path record it too; it does
     not apply to them."""
 
     host_buffers: HostBuffers | None = None
@@ -155,7 +155,7 @@ class RunReport(StrictModel):
     host gradient sections; tail gradients sent through a two-buffer device ring; since session 13,
     2026-12-01). None: not a mistpipe run, or not
     recorded (every report written before, whose engine pinned through torch's allocator, every buffer
-    rounded up to a power of two: cost/plan_predict.py host_buffers_of)."""
+    rounded up to a power of two: cost/conditions.py host_buffers_of)."""
 
     host_registered_bytes: tuple[int, ...] = ()
     """Per rank (rank order): the most host memory the engine had page-locked through
@@ -165,7 +165,7 @@ class RunReport(StrictModel):
     """mistpipe runs: whether block linears added their weight gradients into the accumulation buffer
     in their GEMM (True: runtime/wgrad.py, the engine's default since session 14, 2026-12-01) or the
     engine added each fresh gradient separately (False). None: not a mistpipe run, or not recorded
-    (every report written before, which added separately: cost/plan_predict.py fused_wgrad_of)."""
+    (every report written before, which added separately: cost/conditions.py fused_wgrad_of)."""
 
     gc_mode: str = ""
     """Python garbage-collection policy of the timed steps (mist_ds/runtime/host_clock.py GC_MODES):

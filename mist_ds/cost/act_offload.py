@@ -9,7 +9,7 @@ parameter, `copy` (config/run_report.py ActOffloadCopy, RunReport.activation_off
   stream, serial with the block's kernels on the GPU, and the host runs on. The forward is then
   host_overlap's max(GPU + copies out, host + packs): no serialisation.
 * 'blocking' (torch < 2.13's save_on_cpu, which the runs before the record used: every committed
-  RunReport.torch_version is 2.11.0, bench/results/accuracy/*.run.json; plan_predict.py
+  RunReport.torch_version is 2.11.0, bench/results/accuracy/*.run.json; conditions.py
   act_offload_copy_of): pack_to_cpu copies with `packed.copy_(tensor)`, WITHOUT non_blocking. A
   blocking device-to-host copy runs at::cuda::memcpy_and_sync on the current stream
   (aten/src/ATen/native/cuda/Copy.cu copy_kernel_cuda): the host thread waits until the compute

@@ -97,9 +97,9 @@ import sympy as sp
 
 from mist_ds.config import ModelSpec
 from mist_ds.config.executors import MISTPIPE
-from mist_ds.cost.act_offload import COPY_DEFAULT
 from mist_ds.cost.activations import ATTENTION_SAVES, pinned_activation_rounding
-from mist_ds.cost.kernel_set import KernelChoice, KernelSet
+from mist_ds.cost.conditions import RunConditions
+from mist_ds.cost.kernel_set import KernelChoice
 from mist_ds.cost.memory import ELEM, FP32, activation_exprs
 from mist_ds.cost.shapes import vocab_shard
 from mist_ds.config.hw_lookup import interference_slowdowns
@@ -109,11 +109,10 @@ from mist_ds.cost.stage_args import StageArgs
 from mist_ds.cost.rates import Rates
 from mist_ds.cost.work import comm_exprs
 from mist_ds.cost.mistpipe_step import priced_path
-from mist_ds.cost.mistpipe_windows import QUEUE_BLOCKS, copy_window_walls, overlapped
+from mist_ds.cost.mistpipe_windows import copy_window_walls, overlapped
 from mist_ds.cost.mistpipe_state import (EngineBuffers, fills_per_iteration, host_allocated_bytes, offloaded_share,
                                          phase_bytes, stage_sizes, state_bytes)
 
-FUSED_WGRAD = MISTPIPE.constants.fused_wgrad  # the engine's default (accumulate_s)
 
 TAKE_CHUNK_BYTES = ELEM + 3 * FP32  # read the reduced 16-bit chunk, write fp32, scale in place (r+w)
 NORM_CLIP_BYTES = 3 * FP32          # norm reads the fp32 gradient; clipping reads and writes it
@@ -143,21 +142,21 @@ class MistpipeStageCostModel(StageCostModel):
     activations, logits and TP collectives from the stock model's expressions, the rest above."""
 
     def __init__(self, model: ModelSpec, hw, seq_len: int, dtype: str = "bf16", num_nodes: int = 1,
-                 gpus_per_node: int = 1, attention: str = "sdpa", kernels: KernelSet | None = None,
-                 optimizer_path: str | None = None, d2h_queue_blocks: int = QUEUE_BLOCKS,
-                 swap_gradients: str = "device", host_buffers: str = "registered", fused_wgrad: bool = FUSED_WGRAD):
-        # `optimizer_path`: force that path on every stage (a run that recorded it); None: the rule
-        self.optimizer_path = optimizer_path
-        # block linears add their weight gradients in their GEMM (accumulate_s; a run's record)
-        self.fused_wgrad = fused_wgrad
+                 gpus_per_node: int = 1, attention: str = "sdpa", conditions: RunConditions | None = None):
+        # the run's mistpipe conditions (cost/conditions.py; None: the engine's defaults)
+        conditions = conditions or RunConditions()
+        # a path forced on every stage (a run that recorded it); None: the rule
+        self.optimizer_path = conditions.optimizer_path
+        # block linears add their weight gradients in their GEMM (accumulate_s)
+        self.fused_wgrad = conditions.fused_wgrad
         # where the gpu_swap path reads device-section gradients (mistpipe_step.offload_step_s)
-        self.swap_gradients = swap_gradients
+        self.swap_gradients = conditions.swap_gradients
         # the engine's buffer layout (mistpipe_state.EngineBuffers: a run's records, or the engine's own)
-        self.engine = EngineBuffers(host_buffers, swap_gradients)
+        self.engine = EngineBuffers(conditions.host_buffers, conditions.swap_gradients)
         # the offloader's d2h bound in blocks (MistpipeConstants; 0: a run before it, allocator-held)
-        self.queue_blocks = d2h_queue_blocks
+        self.queue_blocks = conditions.d2h_queue_blocks
         # StageCostModel's attributes without its compiled stock terms (this model compiles its own)
-        self.kernels = KernelChoice.of(kernels)
+        self.kernels = KernelChoice.of(conditions.kernels)
         self.model, self.hw, self.seq_len, self.dtype = model, hw, seq_len, dtype
         self.num_nodes, self.gpus_per_node, self.attention = num_nodes, gpus_per_node, attention
         self.causal = True
@@ -400,26 +399,12 @@ def accumulate_s(rt: Rates, s, og, fused: bool, recomputed: bool = False):
 
 def cost_model_for(executor: str, model, hw, seq_len: int, dtype: str = "bf16", num_nodes: int = 1,
                    gpus_per_node: int = 1, attention: str = "sdpa",
-                   kernels: KernelSet | None = None, zero_init: bool = True,
-                   optimizer_path: str | None = None, act_offload_copy: str = COPY_DEFAULT,
-                   d2h_queue_blocks: int = QUEUE_BLOCKS, swap_gradients: str = "device",
-                   host_buffers: str = "registered", fused_wgrad: bool = FUSED_WGRAD) -> StageCostModel:
+                   conditions: RunConditions | None = None) -> StageCostModel:
     """The stage cost model of an executor (config/executors.py): mistpipe's, else stock DeepSpeed's,
-    for the kernel set `kernels` (None: the runtime's default). `zero_init` (stock DeepSpeed only:
-    mistpipe always builds its stage whole, state_bytes 'build'): StageCostModel's start-up choice.
-    `act_offload_copy` (stock DeepSpeed only: mistpipe moves activations itself): the pack's copy
-    mode (cost/act_offload.py). `optimizer_path` (mistpipe only): force that optimizer offload path on
-    every stage (mistpipe_step.optimizer_path; None: each stage's by the rule). `d2h_queue_blocks`
-    (mistpipe only): the offloader's d2h bound (MistpipeConstants.d2h_queue_blocks; 0: unbounded).
-    `swap_gradients` (mistpipe only): mistpipe_step.offload_step_s's. `host_buffers` (mistpipe only):
-    mistpipe_state.HOST_BUFFERS. `fused_wgrad` (mistpipe only): accumulate_s's."""
-    if executor == "mistpipe":
-        cls, extra = MistpipeStageCostModel, {"optimizer_path": optimizer_path, "d2h_queue_blocks": d2h_queue_blocks,
-                                              "swap_gradients": swap_gradients, "host_buffers": host_buffers,
-                                              "fused_wgrad": fused_wgrad}
-    else:
-        cls, extra = StageCostModel, {"zero_init": zero_init, "act_offload_copy": act_offload_copy}
-    return cls(model, hw, seq_len, dtype, num_nodes, gpus_per_node, attention=attention, kernels=kernels, **extra)
+    under `conditions` (cost/conditions.py; None: the runtime's); each model reads the fields of its
+    executor."""
+    cls = MistpipeStageCostModel if executor == "mistpipe" else StageCostModel
+    return cls(model, hw, seq_len, dtype, num_nodes, gpus_per_node, attention=attention, conditions=conditions)
 
 
 def memory_by_executor(stock: StageCostModel, mistpipe: MistpipeStageCostModel, args: StageArgs,

@@ -9,11 +9,11 @@ import numpy as np
 
 from mist_ds.config import HardwareProfile, ModelSpec
 from mist_ds.config.executors import STOCK_DEEPSPEED
-from mist_ds.cost.act_offload import COPY_DEFAULT, check_copy_mode
 from mist_ds.cost.activations import ATTENTION_SAVES, pinned_activation_rounding
 from mist_ds.cost.compiled import compile_stage
+from mist_ds.cost.conditions import RunConditions
 from mist_ds.cost.host_memory import host_peak_bytes
-from mist_ds.cost.kernel_set import KernelChoice, KernelSet
+from mist_ds.cost.kernel_set import KernelChoice
 from mist_ds.cost.layer_time import block_times
 from mist_ds.cost.memory import ELEM, SUB_GROUP_ELEMENTS
 from mist_ds.cost.rates import Rates
@@ -66,28 +66,23 @@ class StageCostModel:
     The symbolic terms are compiled once (cost/compiled.py); evaluate() is pure numpy. `attention` is
     the plan's attention kernel (config/plan.py AttentionKernel); its saved-tensor family
     (activations.ATTENTION_SAVES) is what the memory model counts; compute time reads the profile's
-    attention grid (measured with SDPA's default dispatch). `kernels` is the element-wise and loss
-    kernel set (cost/kernel_set.py): None, the search's case, costs what the runtime runs by default
-    at each strategy's tp (config/kernel_picks.py); a KernelSet one fixed set (a run's record).
-    `zero_init`: ZeRO-3 stages are built under deepspeed.zero.Init (True: what the runtime does,
-    runtime/build.py uses_zero_init, and what the search costs) or whole on the GPU before
-    deepspeed.initialize partitions them (False: runs whose RunReport.zero_init is not True); it
-    picks the start-up term (cost/memory.py, Build). `act_offload_copy`: how offloaded blocks' packs
-    copy ('non_blocking', the runtime's and the search's, or 'blocking': runs on torch < 2.13's
-    save_on_cpu; cost/act_offload.py pass_walls).
+    attention grid (measured with SDPA's default dispatch). `conditions` (cost/conditions.py; None:
+    RunConditions(), what the runtime does and the search costs): this model reads its kernels (the
+    element-wise and loss kernel set, cost/kernel_set.py), zero_init (the ZeRO-3 start-up term,
+    cost/memory.py Build) and act_offload_copy (cost/act_offload.py pass_walls).
     """
 
     def __init__(self, model: ModelSpec, hw: HardwareProfile, seq_len: int, dtype: str = "bf16",
                  num_nodes: int = 1, gpus_per_node: int = 1, attention: str = "sdpa",
-                 kernels: KernelSet | None = None, zero_init: bool = True,
-                 act_offload_copy: str = COPY_DEFAULT):
-        self.zero_init = zero_init
-        self.act_offload_copy = check_copy_mode(act_offload_copy)
+                 conditions: RunConditions | None = None):
+        conditions = conditions or RunConditions()
+        self.zero_init = conditions.zero_init
+        self.act_offload_copy = conditions.act_offload_copy
         self.model, self.hw, self.seq_len, self.dtype = model, hw, seq_len, dtype
         self.num_nodes, self.gpus_per_node = num_nodes, gpus_per_node
         self.causal = True
         self.saves = ATTENTION_SAVES[attention]
-        self.kernels = KernelChoice.of(kernels)
+        self.kernels = KernelChoice.of(conditions.kernels)
         self.names, self._fn, self.host_names, self._host_fn = compile_stage(model, seq_len, self.saves,
                                                                              self.kernels)
         self.rates = Rates(hw, gpus_per_node)

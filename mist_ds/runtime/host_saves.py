@@ -43,7 +43,7 @@ from __future__ import annotations
 import torch
 from torch.autograd.graph import saved_tensors_hooks
 
-from mist_ds.cost.plan_predict import stock_act_offload
+from mist_ds.cost.conditions import stock_act_offload
 
 COPY_MODE = "non_blocking"
 """How the pack copies (RunReport.activation_offload_copy; cost/act_offload.py prices each mode)."""

@@ -15,7 +15,7 @@ from bench.accuracy.schema import to_plan
 from bench.accuracy.scoring import rank_correlations, score, spearman, summary
 from mist_ds.config import RunReport
 from mist_ds.config.profiles import load_hardware
-from mist_ds.cost import predict_plan
+from mist_ds.cost import RunConditions, predict_plan
 from mist_ds.cost.kernel_set import EAGER, KernelSet
 from mist_ds.cost.reserved import HOLE_PARTITIONS, stage_num_params
 
@@ -33,7 +33,7 @@ def test_spearman_against_hand_values():
 def write_pair(folder: Path, name: str, gpu: str = "NVIDIA H200", status: str = "ok",
                time_scale: float = 1.1, mem_scale: float = 0.95, rss: int | None = None) -> dict:
     plan = to_plan(CASES[name].knobs)
-    pred = predict_plan(plan, load_hardware("h200"), EAGER)   # the run records no kernels: eager
+    pred = predict_plan(plan, load_hardware("h200"), RunConditions(kernels=EAGER))  # no kernels recorded: eager
     plan.save(folder / f"{name}.plan.json")
     peaks = tuple(int(stage.peak_memory_bytes * mem_scale)  # every rank of a stage, stage order
                   for stage in pred.stages for _ in range(plan.gpus_per_stage))
@@ -78,7 +78,7 @@ def test_a_run_is_scored_on_the_profile_of_its_node(tmp_path):
     row = score(name, "suite", plan_path, run_path, (), {})
     assert row.hardware == "h200-1gpu-node"
     run = RunReport.load(run_path)
-    pred = predict_plan(to_plan(CASES[name].knobs), load_hardware("h200-1gpu-node"), EAGER)
+    pred = predict_plan(to_plan(CASES[name].knobs), load_hardware("h200-1gpu-node"), RunConditions(kernels=EAGER))
     assert row.predicted_s == pytest.approx(pred.iteration_time_s)
     (tmp_path / "machine_S2.txt").write_text("0, NVIDIA H200\n32\n")
     assert score(name, "suite", plan_path, run_path, (), {}).hardware == "h200"
@@ -200,7 +200,8 @@ def test_each_run_is_scored_for_the_kernels_it_ran(tmp_path):
     data = json.loads(run.read_text())
     run.write_text(json.dumps({**data, "kernels": fastest}))
     row = score(name, "suite", plan, run, (), {})
-    expected = predict_plan(pair["plan"], hw, KernelSet(activation="compile", rope="compile", loss="liger"))
+    fastest = KernelSet(activation="compile", rope="compile", loss="liger")
+    expected = predict_plan(pair["plan"], hw, RunConditions(kernels=fastest))
     assert row.predicted_s == pytest.approx(expected.iteration_time_s)
     # the fused SwiGLU and RoPE and Liger's loss are cheaper than the eager set, and the fused
     # SwiGLU saves one f-wide tensor fewer per block
@@ -281,7 +282,8 @@ def test_each_activation_offload_run_is_priced_with_the_pack_copy_it_ran(tmp_pat
     plan, run = tmp_path / f"{name}.plan.json", tmp_path / f"{name}.run.json"
     data = json.loads(run.read_text())
     hw = load_hardware("h200")
-    expected = {mode: predict_plan(pair["plan"], hw, EAGER, act_offload_copy=mode).iteration_time_s
+    expected = {mode: predict_plan(pair["plan"], hw,
+                                   RunConditions(kernels=EAGER, act_offload_copy=mode)).iteration_time_s
                 for mode in ("blocking", "non_blocking")}
     assert expected["blocking"] > expected["non_blocking"]
     for record, torch_version, mode in ((None, "2.11.0+cu130", "blocking"), (None, "2.13.0+cu130", "non_blocking"),

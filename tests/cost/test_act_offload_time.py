@@ -15,10 +15,10 @@ from mist_ds.config import get_preset
 from mist_ds.config.profiles import load_hardware
 from mist_ds.cost.act_offload import pack_host_s, pass_walls, save_calls, serialized_forward
 from mist_ds.cost.activations import block_saves, stored_bytes
+from mist_ds.cost.conditions import RunConditions, act_offload_copy_of
 from mist_ds.cost.shapes import saved_weight_numels
 from mist_ds.cost.host_overlap import host_overlap
 from mist_ds.cost.stage import StageCostModel
-from mist_ds.cost.plan_predict import act_offload_copy_of
 from mist_ds.cost.stage_args import stage_args
 
 HW = load_hardware("h200")
@@ -35,7 +35,7 @@ def _args(**over):
 
 @pytest.fixture(scope="module")
 def model():
-    return StageCostModel(LLAMA, HW, 4096, gpus_per_node=2, act_offload_copy="blocking")
+    return StageCostModel(LLAMA, HW, 4096, gpus_per_node=2, conditions=RunConditions(act_offload_copy="blocking"))
 
 
 @pytest.fixture(scope="module")
@@ -140,7 +140,7 @@ def test_a_blocking_pack_costs_more_than_a_non_blocking_one_and_nothing_without_
 
 def test_an_unknown_copy_mode_is_refused():
     with pytest.raises(ValueError, match="blocking, non_blocking"):
-        StageCostModel(LLAMA, HW, 4096, act_offload_copy="async")
+        RunConditions(act_offload_copy="async")
 
 
 def test_the_copy_mode_of_a_run_follows_its_record_then_its_torch():

@@ -11,6 +11,7 @@ import pytest
 
 from mist_ds.config import get_preset
 from mist_ds.config.profiles import load_hardware
+from mist_ds.cost.conditions import RunConditions
 from mist_ds.cost.kernel_set import EAGER, KernelSet
 from mist_ds.cost.layer_time import block_launches
 from mist_ds.cost.stage import StageCostModel
@@ -54,7 +55,7 @@ def test_launches_follow_the_model_and_kernel_set():
 def test_launch_cost_scales_the_host_side_by_the_count():
     hw = load_hardware("h200").model_copy(update={"zero3_fetch_overhead_s": 0.0, "host_layer_overhead_s": 0.0,
                                                    "host_launch_overhead_s": 1e-5})
-    model = StageCostModel(get_preset("llama-7b"), hw, 4096, gpus_per_node=2, kernels=EAGER)
+    model = StageCostModel(get_preset("llama-7b"), hw, 4096, gpus_per_node=2, conditions=RunConditions(kernels=EAGER))
     # dp 1: no all-gather on the host path (tests/cost/test_host_overlap.py covers dp > 1)
     args = stage_args(stage_index=0, num_stages=1, num_layers=32, micro_batch=1, dp=1, tp=1, grad_accum=2,
                       zero_stage=3, offload_weights=0.0, offload_gradients=0.0, offload_optimizer=0.0,

@@ -11,7 +11,7 @@ import pytest
 
 from mist_ds.config import get_preset, kernel_picks
 from mist_ds.config.profiles import load_hardware
-from mist_ds.cost import StageCostModel, stage_args
+from mist_ds.cost import RunConditions, StageCostModel, stage_args
 from mist_ds.cost.activations import layer_saved_bytes, logits_bytes
 from mist_ds.cost.kernel_set import EAGER, KernelChoice, KernelSet, runtime_default
 from mist_ds.cost.layer_time import COMPILED_FRACTION, LOSS_BYTES_PER_LOGIT, block_parts, head_parts
@@ -145,10 +145,11 @@ def test_the_vectorised_default_costs_each_tp_with_its_own_set(monkeypatch):
     search = StageCostModel(LLAMA, HW, 4096, gpus_per_node=2)
     both = search.evaluate(args)
     for i, t in enumerate(tps):
-        fixed = StageCostModel(LLAMA, HW, 4096, gpus_per_node=2, kernels=runtime_default(int(t))).evaluate(args)
+        fixed = StageCostModel(LLAMA, HW, 4096, gpus_per_node=2,
+                               conditions=RunConditions(kernels=runtime_default(int(t)))).evaluate(args)
         assert both.stable_time_s[i] == pytest.approx(fixed.stable_time_s[i])
         assert both.peak_memory_bytes[i] == pytest.approx(fixed.peak_memory_bytes[i])
-    eager = StageCostModel(LLAMA, HW, 4096, gpus_per_node=2, kernels=EAGER)
+    eager = StageCostModel(LLAMA, HW, 4096, gpus_per_node=2, conditions=RunConditions(kernels=EAGER))
     assert np.all(both.stable_time_s < eager.evaluate(args).stable_time_s)
     assert np.all(search.terms(args)["activations"] < eager.terms(args)["activations"])
 

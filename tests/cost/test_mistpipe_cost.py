@@ -13,7 +13,7 @@ import pytest
 from mist_ds.config import ClusterSpec, get_preset
 from mist_ds.config.plan import MemoryStrategy, Plan, StagePlan
 from mist_ds.config.profiles import load_hardware
-from mist_ds.cost import predict_plan
+from mist_ds.cost import RunConditions, predict_plan
 from mist_ds.cost.mistpipe import MistpipeStageCostModel
 from mist_ds.cost.mistpipe_state import SLOTS, fills_per_iteration
 from mist_ds.cost.shapes import layer_shapes
@@ -101,7 +101,7 @@ def test_state_bytes_are_what_the_engine_allocates(name, path):
     memory = StageMemory(m.zero_stage, m.offload_weights_ratio, m.offload_gradients_ratio,
                          m.offload_optimizer_ratio)
     got = engine_bytes(memory, path)
-    model = MistpipeStageCostModel(GPT, HW, seq_len=32, optimizer_path=path)
+    model = MistpipeStageCostModel(GPT, HW, seq_len=32, conditions=RunConditions(optimizer_path=path))
     parts = model.state_parts(middle_stage(zero=m.zero_stage, ow=m.offload_weights_ratio,
                                            og=m.offload_gradients_ratio, oo=m.offload_optimizer_ratio))
     for kind, nbytes in got.items():
@@ -148,7 +148,7 @@ def test_fused_weight_gradients_save_two_of_the_three_passes_over_device_section
     device gradient section (the GEMM's read of C) and 3 e for the rest; a run's record picks it."""
     from mist_ds.cost.mistpipe import accumulate_s
     from mist_ds.cost.mistpipe_state import stage_sizes
-    from mist_ds.cost.plan_predict import fused_wgrad_of
+    from mist_ds.cost.conditions import fused_wgrad_of
     from mist_ds.cost.rates import Rates
 
     rates, sizes = Rates(HW, 1), stage_sizes(GPT, middle_stage().arrays())
@@ -160,7 +160,7 @@ def test_fused_weight_gradients_save_two_of_the_three_passes_over_device_section
     assert float(accumulate_s(rates, sizes, 1.0, True)) == pytest.approx(copy(3 * 2 * block))  # all on the host
     llama = get_preset("llama-7b")  # GPU-bound at seq 4096, so the GPU's saving is the iteration's
     llama_linear = float(stage_sizes(llama, middle_stage().arrays())["linear"])
-    fused, unfused = (MistpipeStageCostModel(llama, HW, seq_len=4096, fused_wgrad=f).evaluate(
+    fused, unfused = (MistpipeStageCostModel(llama, HW, seq_len=4096, conditions=RunConditions(fused_wgrad=f)).evaluate(
         middle_stage(layers=8, accum=16, micro=1)) for f in (True, False))
     total = lambda cost: float(16 * cost.stable_time_s + cost.delta_time_s)  # noqa: E731
     assert total(unfused) - total(fused) == pytest.approx(8 * 16 * copy(2 * 2 * llama_linear), rel=1e-6)
@@ -255,11 +255,12 @@ def test_host_memory_follows_how_the_run_allocated_its_host_buffers():
     via_host = host_allocated_bytes(args, sizes, swap=True, engine=EngineBuffers("registered", "host"))
     assert float(via_host) == pytest.approx(4 * 4 * 4 * block)  # the swap's gradients all come through the host
     for recorded in HOST_BUFFERS:
-        model = MistpipeStageCostModel(GPT, HW, seq_len=32, optimizer_path="gpu_swap", host_buffers=recorded)
+        conditions = RunConditions(optimizer_path="gpu_swap", host_buffers=recorded)
+        model = MistpipeStageCostModel(GPT, HW, seq_len=32, conditions=conditions)
         expected = HW.host_process_base_bytes + host_allocated_bytes(args, sizes, True, EngineBuffers(recorded))
         assert float(model.memory(middle_stage(layers=4, oo=1.0))[1]) == pytest.approx(float(expected))
     with pytest.raises(ValueError, match="host_buffers"):
-        MistpipeStageCostModel(GPT, HW, seq_len=32, host_buffers="pinned")
+        MistpipeStageCostModel(GPT, HW, seq_len=32, conditions=RunConditions(host_buffers="pinned"))
 
 
 def test_the_stage_is_built_whole_before_anything_is_sharded_or_offloaded():

@@ -1,6 +1,6 @@
 """The optimizer offload path of a mistpipe stage (cost/mistpipe_step.py optimizer_path): one rule,
 charged by the cost model, carried by the emitted ds_config, run by the engine, and followed when a
-committed run is scored (cost/plan_predict.py optimizer_path_of)."""
+committed run is scored (cost/conditions.py optimizer_path_of)."""
 
 from __future__ import annotations
 
@@ -14,11 +14,11 @@ import pytest
 from mist_ds.config import Plan, RunReport, get_preset
 from mist_ds.config.plan import MemoryStrategy
 from mist_ds.config.profiles import load_hardware
-from mist_ds.cost import predict_plan
+from mist_ds.cost import RunConditions, predict_plan
+from mist_ds.cost.conditions import optimizer_path_of
 from mist_ds.cost.mistpipe import MistpipeStageCostModel
 from mist_ds.cost.mistpipe_state import stage_sizes
 from mist_ds.cost.mistpipe_step import offload_step_s, optimizer_path, priced_path, stage_optimizer_paths
-from mist_ds.cost.plan_predict import optimizer_path_of
 from mist_ds.cost.rates import Rates
 from mist_ds.cost.stage_args import plan_stage_args
 from mist_ds.emit.ds_config import build_ds_config, config_mismatches
@@ -61,7 +61,8 @@ def test_the_cost_model_charges_each_stage_its_own_path():
     plan = two_stage()
     assert [p for p, _ in stage_optimizer_paths(plan, HW)] == ["gpu_swap", "gpu_swap"]
     rule = MistpipeStageCostModel(plan.model, HW, plan.seq_len, gpus_per_node=2)
-    cpu = MistpipeStageCostModel(plan.model, HW, plan.seq_len, gpus_per_node=2, optimizer_path="cpu_adam")
+    cpu = MistpipeStageCostModel(plan.model, HW, plan.seq_len, gpus_per_node=2,
+                                 conditions=RunConditions(optimizer_path="cpu_adam"))
     args = [plan_stage_args(plan, i) for i in range(2)]
     assert float(rule.state_parts(args[1])["swap_slots"]) == 2 * 16 * 16 * 2**20  # two slots of 16 B x 16 Mi
     assert float(cpu.state_parts(args[1])["swap_slots"]) == 0
@@ -70,7 +71,7 @@ def test_the_cost_model_charges_each_stage_its_own_path():
     assert float(cpu.state_parts(args[0])["host_optimizer"]) == pytest.approx(18 * shard)  # + the 16-bit copy
     # forcing CPU Adam on every stage: no device slots, and stage 1's large share steps slower (stage 0's
     # 1% share costs the same step time either way)
-    forced, chosen = predict_plan(plan, HW, optimizer_path="cpu_adam"), predict_plan(plan, HW)
+    forced, chosen = predict_plan(plan, HW, RunConditions(optimizer_path="cpu_adam")), predict_plan(plan, HW)
     for stage in range(2):
         assert forced.stages[stage].peak_memory_bytes < chosen.stages[stage].peak_memory_bytes
     assert forced.stages[0].step_s == chosen.stages[0].step_s
@@ -121,8 +122,10 @@ def test_a_committed_run_is_scored_on_the_path_it_recorded(tmp_path):
     # and the swap's gradient source (no swap_gradients recorded): through the host; and the unfused
     # weight-gradient adds (no fused_wgrad recorded)
     before = {"d2h_queue_blocks": 0, "swap_gradients": "host", "fused_wgrad": False}
-    predicted = {p: predict_plan(plan, HW, kernels, optimizer_path=p, **before) for p in ("cpu_adam", "gpu_swap")}
-    assert predict_plan(plan, HW, kernels, **before).iteration_time_s == predicted["gpu_swap"].iteration_time_s
+    predicted = {p: predict_plan(plan, HW, RunConditions(kernels=kernels, optimizer_path=p, **before))
+                 for p in ("cpu_adam", "gpu_swap")}
+    rule = predict_plan(plan, HW, RunConditions(kernels=kernels, **before))
+    assert rule.iteration_time_s == predicted["gpu_swap"].iteration_time_s
     for record, path in (("torch_adamw+cpu_adam", "cpu_adam"), ("torch_adamw+gpu_swap", "gpu_swap")):
         run_path.write_text(json.dumps({**run, "adam_impl": record}))
         row = score("m", "engine", plan_path, run_path, (), {})

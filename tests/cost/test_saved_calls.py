@@ -26,7 +26,7 @@ from mist_ds.cost.kernel_set import EAGER
 from mist_ds.config.executors import MISTPIPE
 from mist_ds.config.plan import MemoryStrategy, Plan, StagePlan
 from mist_ds.config.profiles import load_hardware
-from mist_ds.cost import predict_plan
+from mist_ds.cost import RunConditions, predict_plan
 from mist_ds.cost.activations import (NEW, SAME, VIEW, block_saves, layer_saved_bytes,
                                       pinned_activation_rounding, pinned_call_bytes)
 from mist_ds.cost.shapes import pinned_weight_rounding, saved_weight_numels
@@ -171,7 +171,8 @@ def test_mistpipe_host_memory_sizes_its_activation_pool_as_the_engine_allocated_
         plan = Plan(executor="mistpipe", model=model, cluster=ClusterSpec(num_nodes=1, gpus_per_node=1),
                     global_batch_size=4, seq_len=4096, dp=1, tp=1, micro_batch_size=1, grad_accum_steps=4,
                     memory=MemoryStrategy(zero_stage=0, offload_optimizer_ratio=0.5), stages=(stage,))
-        return predict_plan(plan, hw, EAGER, host_buffers=host_buffers).stages[0].cpu_memory_bytes  # eager saves
+        eager = RunConditions(kernels=EAGER, host_buffers=host_buffers)  # eager saves
+        return predict_plan(plan, hw, eager).stages[0].cpu_memory_bytes
 
     assert cpu(3) - cpu(0) == pytest.approx(3 * 634.53125 * MIB, rel=1e-9)
     assert cpu(3, "torch_pinned") - cpu(0, "torch_pinned") == pytest.approx(3 * 802.53125 * MIB, rel=1e-9)

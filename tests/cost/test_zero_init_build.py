@@ -10,14 +10,15 @@ from mist_ds.compare import prediction_for
 from mist_ds.config import RunReport, get_preset
 from mist_ds.cost.kernel_set import EAGER
 from mist_ds.config.profiles import load_hardware
-from mist_ds.cost import StageCostModel, predict_plan, stage_args
+from mist_ds.cost import RunConditions, StageCostModel, predict_plan, stage_args
 from mist_ds.cost.memory import ELEM, FP32
-from mist_ds.cost.plan_predict import zero_init_of
+from mist_ds.cost.conditions import zero_init_of
 from tests.helpers import make_plan
 
 HW = load_hardware("h200")
 GIB = 2**30
 LLAMA70 = get_preset("llama-70b")
+WHOLE = RunConditions(zero_init=False)  # the whole-model build (runs whose RunReport.zero_init is not True)
 
 
 def offload_args(model, dp: int = 1, tp: int = 1, weights: float = 1.0, zero: int = 3):
@@ -28,7 +29,7 @@ def offload_args(model, dp: int = 1, tp: int = 1, weights: float = 1.0, zero: in
 
 def largest_tensor(model, tp: int) -> float:
     """MP from the terms: the whole-model term minus the 16-bit model, halved (2 copies)."""
-    t = StageCostModel(model, HW, 4096, zero_init=False).terms(offload_args(model, tp=tp))
+    t = StageCostModel(model, HW, 4096, conditions=WHOLE).terms(offload_args(model, tp=tp))
     return (float(t["build_weights"]) / ELEM - float(t["params"])) / 2
 
 
@@ -49,7 +50,7 @@ def test_both_start_up_terms(dp, tp, weights):
 
 def test_llama70b_weight_offload_starts_on_one_gpu_only_under_zero_init():
     args = offload_args(LLAMA70)
-    whole = StageCostModel(LLAMA70, HW, 4096, zero_init=False).evaluate(args)
+    whole = StageCostModel(LLAMA70, HW, 4096, conditions=WHOLE).evaluate(args)
     init = StageCostModel(LLAMA70, HW, 4096).evaluate(args)
     assert whole.peak_memory_bytes > ELEM * LLAMA70.num_params > 80 * 10**9  # not on an 80 GB card
     assert whole.weights_bytes > 128 * GIB  # the start-up peak is the whole 16-bit model
@@ -61,7 +62,7 @@ def test_llama70b_weight_offload_starts_on_one_gpu_only_under_zero_init():
 def test_zero_0_to_2_do_not_depend_on_it(zero):
     args = offload_args(get_preset("llama-7b"), dp=2, weights=0.0, zero=zero)
     model = get_preset("llama-7b")
-    a = StageCostModel(model, HW, 4096, gpus_per_node=2, zero_init=False).evaluate(args)
+    a = StageCostModel(model, HW, 4096, gpus_per_node=2, conditions=WHOLE).evaluate(args)
     b = StageCostModel(model, HW, 4096, gpus_per_node=2).evaluate(args)
     assert a.peak_memory_bytes == b.peak_memory_bytes
 
@@ -78,8 +79,9 @@ def test_runs_are_predicted_with_the_start_up_they_recorded():
                      offload_optimizer=1.0, dtype="bf16")
     assert (zero_init_of(None), zero_init_of(False), zero_init_of(True)) == (False, False, True)
     # the reports below record no kernels: they are predicted with the eager set
-    whole = predict_plan(plan, HW, EAGER, zero_init=False).stages[0].peak_memory_bytes
-    init = predict_plan(plan, HW, EAGER).stages[0].peak_memory_bytes  # the default build: what the runtime does now
+    whole = predict_plan(plan, HW, RunConditions(kernels=EAGER, zero_init=False)).stages[0].peak_memory_bytes
+    # the default build: what the runtime does now
+    init = predict_plan(plan, HW, RunConditions(kernels=EAGER)).stages[0].peak_memory_bytes
     assert whole > ELEM * model.num_params > 3 * init
     for recorded, expected in ((None, whole), (False, whole), (True, init)):
         pred, _ = prediction_for(plan, report(recorded))

@@ -86,7 +86,7 @@ def offload_path(ds_config: dict, stage_id: int, forced: str | None = None) -> s
 def adam_impl_of(ds_config: dict, offloading_stages, forced: str | None = None) -> str:
     """RunReport.adam_impl of a mistpipe run: torch's AdamW on the device plus the offload path of
     each stage in `offloading_stages` (those with an offloaded optimizer share), e.g.
-    'torch_adamw+gpu_swap', 'torch_adamw+cpu_adam+gpu_swap' (cost/plan_predict.py optimizer_path_of
+    'torch_adamw+gpu_swap', 'torch_adamw+cpu_adam+gpu_swap' (cost/conditions.py optimizer_path_of
     reads it back)."""
     paths = sorted({offload_path(ds_config, s, forced) for s in offloading_stages})
     return "+".join(["torch_adamw", *paths])

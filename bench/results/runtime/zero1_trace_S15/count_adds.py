@@ -137,6 +137,7 @@ def model_terms(name: str) -> dict:
     sys.path.insert(0, str(root))
     from mist_ds.config import Plan, RunReport
     from mist_ds.config.profiles import load_hardware
+    from mist_ds.cost.conditions import RunConditions
     from mist_ds.cost.kernel_set import KernelSet
     from mist_ds.cost.mistpipe import cost_model_for
     from mist_ds.cost.stage_args import plan_stage_args
@@ -144,7 +145,7 @@ def model_terms(name: str) -> dict:
     run = RunReport.load(HERE / f"{name}.profiled-run.json")
     model = cost_model_for(plan.executor, plan.model, load_hardware("h200"), plan.seq_len, plan.dtype,
                            plan.cluster.num_nodes, plan.cluster.gpus_per_node, attention=plan.attention,
-                           kernels=KernelSet.from_record(run.kernels, run.date_utc))
+                           conditions=RunConditions(kernels=KernelSet.from_record(run.kernels, run.date_utc)))
     args = plan_stage_args(plan, 0)
     t = {k: float(v) for k, v in model.terms(args).items()}
     p = {k: float(v) for k, v in model.time_parts(args).items()}

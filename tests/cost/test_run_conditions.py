@@ -1,0 +1,68 @@
+"""RunConditions (cost/conditions.py): its defaults are what the runtime does now, and of_run reads a
+committed run's records (or, where a record is missing, what the runtime did before it existed)."""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import fields
+from pathlib import Path
+
+from mist_ds.config import Plan, RunReport
+from mist_ds.cost import RunConditions
+from mist_ds.cost.act_offload import COPY_DEFAULT
+from mist_ds.cost.kernel_set import KernelSet
+from mist_ds.cost.mistpipe_state import EngineBuffers
+from mist_ds.cost.mistpipe_windows import QUEUE_BLOCKS
+
+ROOT = Path(__file__).resolve().parents[2]
+RESULTS = ROOT / "bench" / "results"
+
+
+def conditions_of(folder: str, name: str) -> RunConditions:
+    plan = Plan.load_checked(RESULTS / folder / f"{name}.plan.json", "plan").without_prediction()
+    return RunConditions.of_run(plan, RunReport.load_checked(RESULTS / folder / f"{name}.run.json", "run report"))
+
+
+def test_every_field_has_a_docstring():
+    source = inspect.getsource(RunConditions)
+    for field in fields(RunConditions):
+        line = next(line for line in source.splitlines() if line.strip().startswith(f"{field.name}:"))
+        following = source.splitlines()[source.splitlines().index(line) + 1].strip()
+        assert following.startswith('"""'), field.name
+
+
+def test_the_defaults_are_what_the_runtime_does():
+    from mist_ds.runtime import host_saves
+    from mist_ds.runtime.mistpipe import actoffload, stage
+
+    default = RunConditions()
+    assert default.kernels is None and default.zero_init is True and default.optimizer_path is None
+    assert default.act_offload_copy == COPY_DEFAULT == host_saves.COPY_MODE
+    assert default.d2h_queue_blocks == QUEUE_BLOCKS == actoffload.QUEUE_BLOCKS
+    assert default.fused_wgrad is stage.FUSED_WGRAD is True
+    engine = EngineBuffers()
+    assert (default.host_buffers, default.swap_gradients) == (engine.host_buffers, engine.swap_gradients)
+
+
+def test_a_recent_mistpipe_run_is_read_from_its_records():
+    """S14-S15's runs record every engine option: the swap path, the d2h bound, fused weight gradients."""
+    got = conditions_of("accuracy", "l13b-1g-c24-s2048-mp-mb4-act12-off1")
+    assert got == RunConditions(kernels=KernelSet(norm="torch", activation="liger", rope="compile", loss="liger"),
+                                zero_init=False, act_offload_copy=COPY_DEFAULT, optimizer_path="gpu_swap",
+                                d2h_queue_blocks=4, swap_gradients="device", host_buffers="registered",
+                                fused_wgrad=True)
+
+
+def test_an_old_mistpipe_run_gets_what_the_engine_did_before_the_records():
+    """engine:llama13b_2gpu_c/mistpipe (2026-11-30) recorded only its kernels and DeepSpeedCPUAdam."""
+    got = conditions_of("engine/executor_compare_llama13b_2gpu_c", "mistpipe")
+    assert got == RunConditions(kernels=KernelSet(loss="chunked"), zero_init=False, optimizer_path="cpu_adam",
+                                d2h_queue_blocks=0, swap_gradients="host", host_buffers="torch_pinned",
+                                fused_wgrad=False)
+
+
+def test_an_old_stock_activation_offload_run_blocked_in_its_pack():
+    """torch 2.11's save_on_cpu, no copy record; no kernels recorded: the eager set."""
+    got = conditions_of("accuracy", "l7-2g-c78-z3-mb1-rc16-act16")
+    assert got.act_offload_copy == "blocking" and got.kernels == KernelSet() and got.zero_init is False
+
