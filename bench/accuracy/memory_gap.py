@@ -7,8 +7,9 @@
 Per rank: measured peak allocated and reserved (RunReport), the plan's memory cap, the cost model's
 raw peak (no allowance) and the phase that sets it (fb: forward/backward, step, build), the
 transient part of each phase (fb: activations + buffers + logits; step: fp32 gradient + flattening
-copies + step buffers), ZeRO-1/2's reduction-stream partition (cost/memory.py side_stream_cache) and
-one 16-bit partition (2N/dp bytes) to scale the gap by.
+copies + step buffers), the allocator holes cost/reserved.py predicts for the stage's class
+(HOLE_PARTITIONS x the partition; the 'side stream' column before cost/reserved.py existed) and one
+16-bit partition (2N/dp bytes) to scale the gap by.
 """
 
 from __future__ import annotations
@@ -28,10 +29,11 @@ from mist_ds.config import Plan, RunReport  # noqa: E402
 from mist_ds.config.units import GIB  # noqa: E402
 from mist_ds.cost.mistpipe import MistpipeStageCostModel, cost_model_for  # noqa: E402
 from mist_ds.cost.conditions import RunConditions, zero_init_of  # noqa: E402
+from mist_ds.cost.reserved import HOLE_PARTITIONS, allocator_class  # noqa: E402
 from mist_ds.cost.stage_args import plan_stage_args  # noqa: E402
 
 HEADER = ("| run | family | stage | rank | cap | allocated | reserved | gap | reserved/alloc | raw | phase | "
-          "fb transient | step transient | side stream | gap / partition |")
+          "fb transient | step transient | predicted holes | gap / partition |")
 
 
 def phases(t: dict[str, float], zero_init: bool) -> tuple[float, float, float]:
@@ -58,6 +60,7 @@ def rows_of(name: str, plan: Plan, run: RunReport, cache: dict) -> list[str]:
         phase = "build" if build >= raw else ("step" if step > fb else "fb")
         persistent = t["weights"] + t["optimizer"] + max(t["gradients"], t["accumulated_gradients"])
         part = 2 * t["params"] / plan.dp
+        holes = HOLE_PARTITIONS[allocator_class(plan.stage_memory(i), plan.dp, plan.num_stages)] * part
         for rank in range(i * plan.gpus_per_stage, (i + 1) * plan.gpus_per_stage):
             a, r = run.peak_allocated_bytes[rank], run.peak_reserved_bytes[rank]
             cap = plan.gpu_memory_cap_bytes
@@ -65,7 +68,7 @@ def rows_of(name: str, plan: Plan, run: RunReport, cache: dict) -> list[str]:
                        f"{r / GIB:.2f} | {(r - a) / GIB:.2f} | {r / a:.3f} | {raw / GIB:.2f} | {phase} | "
                        f"{(fb - persistent) / GIB:.2f} | "
                        f"{(t['step_gradients'] + t['step_convert'] + t['step_buffers']) / GIB:.2f} | "
-                       f"{t['side_stream_cache'] / GIB:.2f} | {(r - a) / part:.2f} |")
+                       f"{holes / GIB:.2f} | {(r - a) / part:.2f} |")
     return out
 
 
