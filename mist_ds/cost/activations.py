@@ -217,9 +217,10 @@ def pinned_activation_rounding(model: ModelSpec, seq_len: int, attention: Attent
     the SwiGLU implementation, a name or a function of tp (None: 'torch')."""
     kernel_of = activation_kernel if callable(activation_kernel) else (lambda t: activation_kernel or "torch")
     mb, tp = np.broadcast_arrays(np.asarray(micro_batch, np.int64), np.asarray(tp, np.int64))
-    pairs, inverse = np.unique(np.stack([mb.ravel(), tp.ravel()], axis=1), axis=0, return_inverse=True)
-    ratio = np.ones(len(pairs))
-    for i, (batch, t) in enumerate(pairs.tolist()):
+    width = int(tp.max(initial=0)) + 1  # a (micro-batch, tp) pair as one integer: a 1-D unique is cheap
+    keys, inverse = np.unique(mb.ravel() * width + tp.ravel(), return_inverse=True)
+    ratio = np.ones(len(keys))
+    for i, (batch, t) in enumerate(zip((keys // width).tolist(), (keys % width).tolist())):
         saves = block_saves(model, seq_len, attention, elem, "cuda", kernel_of(t), tp=t)
         saved = float(stored_bytes(saves, batch * seq_len))
         if saved > 0:

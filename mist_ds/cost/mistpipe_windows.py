@@ -136,6 +136,8 @@ def load_queue_stall(layers, top_lo, b, fill, section, load, last_fill) -> np.nd
     layers = np.asarray(layers, float)
     out = np.zeros(np.broadcast_shapes(np.shape(layers), np.shape(top_lo), np.shape(b), np.shape(fill),
                                        np.shape(section), np.shape(load)))
+    if not np.any(np.asarray(load) > 0):  # no activation load: nothing to stall behind
+        return out
     for n in range(2, int(np.max(layers, initial=0)) + 1):
         u = layers - n  # the window whose copies (for block u-1) are late
         issues = ((u >= 1) & (u <= last_fill) & (fill > 0)) | ((u >= 1) & (section > 0))

@@ -84,7 +84,11 @@ class Rates:
                                                    np.asarray(group, float),
                                                    np.asarray(inter_node, bool))
         key = group.astype(np.int64) * 2 + inter
-        uniq, inverse = np.unique(key.ravel(), return_inverse=True)
+        flat = key.ravel()
+        if flat.size and (flat == flat[0]).all():  # one group kind (the common case): no sort
+            uniq, inverse = flat[:1], np.zeros(flat.size, np.int64)
+        else:
+            uniq, inverse = np.unique(flat, return_inverse=True)
         latency, inv_bw = np.zeros(len(uniq)), np.zeros(len(uniq))
         for i, value in enumerate(uniq):
             size, scope = int(value // 2), ("inter_node" if value % 2 else "intra_node")
