@@ -134,8 +134,8 @@ def comm_exprs(model: ModelSpec, seq_len: int) -> dict[str, sp.Expr]:
         # each gradient bucket and copies the all-reduced bucket back (2+2, 2+2: engine.py
         # allreduce_bucket, allreduce_and_copy; it runs at dp 1 too). Traced (1x H200, S15-2,
         # bench/results/runtime/zero1_trace_S15/README.md): llama-2.7b ZeRO-1 step, fp64 casts 11.3 ms
-        # + norms 6.5 ms; gpt-1.3b ZeRO-0 flatten + copy back 3.2 ms; ZeRO-3, per partition element and step (stage3.py step,
-        # DeepSpeed 0.19): the norm casts every gradient to fp64 (2+8) and reduces it (8)
+        # + norms 6.5 ms; gpt-1.3b ZeRO-0 flatten + copy back 3.2 ms; ZeRO-3, per partition element
+        # and step (stage3.py step, DeepSpeed 0.19): the norm casts every gradient to fp64 (2+8) and reduces it (8)
         # (get_grad_norm_direct, zero/utils.py get_norm_dtype), each sub-group flattens (2+2) and
         # upcasts (2+4) its gradients (_prepare_fp32_grad_for_sub_group), clips (4+4:
         # unscale_and_clip_grads mul_) and copies the updated fp32 partition back to 16 bits (4+2:

@@ -24,9 +24,9 @@ at tp = 1 where liger-kernel is installed, else 'chunked_compile' on CUDA, 'chun
 through torch.compile on CUDA), 'liger' (Liger-Kernel's Triton cross-entropy: tp = 1 and CUDA
 only; it writes the gradient into the logits already in forward, so it too holds 2 bytes per
 logit; it keeps per-token losses and their mean in the logits' dtype, so the loss it reports is
-rounded to bf16, up to 0.4% of its value, while its gradient is computed in fp32), 'fp32' (the former upcast-everything path, runtime/tp.py vocab_parallel_cross_entropy;
-kept as the reference). Labels equal to IGNORE_INDEX add no loss and
-no gradient, as in torch.nn.functional.cross_entropy.
+rounded to bf16, up to 0.4% of its value, while its gradient is computed in fp32), 'fp32' (the
+former upcast-everything path, runtime/tp.py vocab_parallel_cross_entropy; kept as the reference).
+Labels equal to IGNORE_INDEX add no loss and no gradient, as in torch.nn.functional.cross_entropy.
 """
 
 from __future__ import annotations
@@ -73,9 +73,10 @@ def _chunk_grad(x: torch.Tensor, lse: torch.Tensor, target: torch.Tensor, hit: t
 
 def _chunk_grad_pointwise(x, lse, target, hit, scale) -> torch.Tensor:
     """_chunk_grad in x's dtype as one pointwise expression, for torch.compile: the one-hot is a
-    comparison with the column index, not a scatter (which inductor does not fuse, so the former
-    compiled kernel wrote an fp32 chunk before converting it: 96 MiB measured in S15-2 where one
-    fp32 chunk is 64). Compiled, it reads the 16-bit chunk and writes its 16-bit gradient."""
+    comparison with the column index, not a scatter, which inductor does not fuse. The former
+    compiled kernels held 96 MiB above the logits (S15-2, where one fp32 chunk is 64); this one and
+    _chunk_stats_functional hold 0.14 MB in forward and 33.6 MB in backward, the 16-bit output
+    chunk (S15-5, bench/results/runtime/gpu_tests_S15/loss_peaks_S15-5.jsonl)."""
     cols = torch.arange(x.shape[1], device=x.device)
     onehot = (cols.unsqueeze(0) == target.unsqueeze(1)) & hit.unsqueeze(1)
     p = (x.to(torch.float32) - lse.unsqueeze(1)).exp() - onehot.to(torch.float32)
