@@ -1,4 +1,4 @@
-# Next session, nvidia-h200 (1 GPU, ~9 min): issue 14. Session 15 stopped fusing a recomputed block's final linear
+# Next session, nvidia-h200 (1 GPU, ~10 min; run with timeout_s 590): issue 14. Session 15 stopped fusing a recomputed block's final linear
 # (wgrad.py fuse_weight_gradients: the sink there re-ran its GEMM in every recomputation). What fused weight
 # gradients gain on recomputing plans whose gradients are partly on the device (og 0.5), unfused / fused / unfused
 # / fused, alternating: the accuracy case l27-1g-c40 (rc 16, ga 8; model: ~12 ms saved) and the c16 (non-node)
@@ -18,7 +18,7 @@ cat > $R/jobs.json <<JOBS
  {"name": "c16-unfused-1", "plan": "$E/mistpipe.plan.json", "steps": 5, "warmup": 2, $C16, $UNFUSED},
  {"name": "c16-fused-1", "plan": "$E/mistpipe.plan.json", "steps": 5, "warmup": 2, $C16}]
 JOBS
-python3 bench/accuracy/run_batch.py --jobs $R/jobs.json --out $R/ab --gpus 1 --budget-s 420 --no-build > $R/ab.log 2>&1
+python3 bench/accuracy/run_batch.py --jobs $R/jobs.json --out $R/ab --gpus 1 --budget-s 470 --no-build > $R/ab.log 2>&1
 echo "rc $?" >> $R/ab.log
 kill %1 2>/dev/null
 pack
