@@ -61,10 +61,11 @@ def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = No
     return _LinearIntoSink.apply(x, weight, bias, sink)
 
 
-def fuse_weight_gradients(block: torch.nn.Module, make_sink: Callable[[torch.nn.Parameter], Callable]) -> None:
+def fuse_weight_gradients(block: torch.nn.Module,
+                          make_sink: Callable[[torch.nn.Parameter], Callable | None]) -> None:
     """Give the weight of each of `block`'s linears (modules whose forward calls `linear`: tp.py
-    ParallelLinear, FusedColumnLinear) the wgrad_sink make_sink(weight) returns, except the final
-    linear's (block.final_linear()) when the block recomputes. torch.utils.checkpoint's non-reentrant
+    ParallelLinear, FusedColumnLinear) the wgrad_sink make_sink(weight) returns (None: none), except
+    the final linear's (block.final_linear()) when the block recomputes. torch.utils.checkpoint's non-reentrant
     recomputation stops once the last tensor backward needs has been saved (early stop), and autograd's
     own linear saves its inputs before its GEMM runs, so the block's final GEMM is never recomputed;
     a custom Function saves only after its forward returns, so a sink on that linear re-ran its GEMM in
@@ -75,4 +76,6 @@ def fuse_weight_gradients(block: torch.nn.Module, make_sink: Callable[[torch.nn.
     skip = block.final_linear() if getattr(block, "recompute", False) else None
     for module in block.modules():
         if isinstance(module, (ParallelLinear, FusedColumnLinear)) and module is not skip:
-            module.weight.wgrad_sink = make_sink(module.weight)
+            sink = make_sink(module.weight)
+            if sink is not None:
+                module.weight.wgrad_sink = sink

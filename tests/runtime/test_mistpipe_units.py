@@ -319,3 +319,30 @@ def test_taking_an_fp32_chunk_leaves_the_reduced_gradient_as_it_was(path):
     assert torch.equal(chunk, reduced)
     assert adam.shards[0].grad_dev.tolist() == pytest.approx((reduced[: numel // 2] / 2).tolist())
     assert adam.grad_numel_to_host == 0  # sent after the norm (cpu_adam) or never (gpu_swap)
+
+
+@pytest.mark.parametrize("grad_offload", [0.0, 0.5, 1.0])
+def test_only_weights_wholly_in_the_device_section_get_a_gradient_sink(grad_offload):
+    """stage.py _sink_for: a weight whose gradient ends in the host section keeps autograd's linear (the
+    sink would only add a custom Function's cost to the same separate add); the recomputed block's final
+    linear never gets one (wgrad.py fuse_weight_gradients)."""
+    from tests.helpers import tiny_model
+
+    spec = tiny_model(hidden_size=32, num_heads=4, ffn_hidden_size=64, num_layers=2)
+    model = torch.nn.Sequential(TransformerBlock(spec, layer_index=0),
+                                TransformerBlock(spec, layer_index=1, recompute=True))
+    env = UnitEnv(streams=Streams(torch.device("cpu")), dtype=torch.float32, dp_group=None,
+                  dp_world=1, dp_rank=0, opt_world=1, pinned=False)
+    memory = StageMemory(offload_gradients_ratio=grad_offload)
+    rt = StageRuntime(model, memory, env, hyper=HYPER, clip=CLIP, mp_group=None, tp_rank=0,
+                      is_block=lambda m: isinstance(m, TransformerBlock), min_offload_numel=64)
+    for u, block in enumerate(rt.blocks):
+        unit = rt.units[u]
+        for i, param in enumerate(unit.params):
+            linear = param.dim() == 2 and not (block.recompute and param is block.final_linear().weight)
+            assert hasattr(param, "wgrad_sink") == (linear and unit.fusable(i)), (u, i)
+    if grad_offload == 1.0:
+        assert not any(hasattr(p, "wgrad_sink") for p in model.parameters())
+    if grad_offload == 0.0:
+        assert sum(hasattr(p, "wgrad_sink") for p in model.parameters()) == 4 + 3
+    rt.release()

@@ -237,18 +237,19 @@ class FlatUnit:
             lo = max(start, split)
             self.staging[lo - split: end - split].add_(flat[lo - start:])
 
-    def accumulate_with(self, index: int, write) -> bool:
-        """Accumulate parameter `index`'s weight gradient through `write` (runtime/wgrad.py): into its
-        device view directly (one accumulating GEMM; returns True) where it has one in the gradient
-        dtype, else a fresh gradient through accumulate (False)."""
+    def fusable(self, index: int) -> bool:
+        """Whether parameter `index`'s weight gradient can be added by its GEMM (runtime/wgrad.py): it
+        lies wholly in the device section, in the gradient dtype. The others (host-section tails, an
+        accumulation dtype of its own) take accumulate's separate add, through autograd."""
+        dest = self._acc_views[index]
+        return dest is not None and dest.dtype == self.params[index].dtype
+
+    def accumulate_with(self, index: int, write) -> None:
+        """Accumulate fusable parameter `index`'s weight gradient through `write` (runtime/wgrad.py)
+        into its device view: one accumulating GEMM."""
         if self.needs_zero:
             self.clear_reduced()
-        dest = self._acc_views[index]
-        if dest is not None and dest.dtype == self.params[index].dtype:
-            write(dest)
-            return True
-        self.accumulate(index, write(None))
-        return False
+        write(self._acc_views[index])
 
     def begin_backward(self, staging: torch.Tensor | None):
         """Before a backward of the unit: lend the host section a device staging buffer, zeroed on
