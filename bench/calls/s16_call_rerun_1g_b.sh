@@ -1,0 +1,19 @@
+# Session 16, nvidia-h200 (1 GPU, ~9 min; timeout_s 590): issue 10. 22 of the suite's 28 1-GPU runs date from
+# 2026-11-30 04:xx, before the fused kernels and Liger's loss (their RunReports record no kernels, so the model
+# re-prices them with the eager set). These re-runs measure the same plans under the current runtime, as repeats
+# (bench/accuracy/repeats.py add BUNDLE S16-rerun). Part B: the ZeRO-0/1/2 plans without offload.
+source bench/calls/prefix.sh
+prebuild
+clocklog
+P=bench/results/accuracy
+job() { echo "{\"name\": \"$1\", \"plan\": \"$P/$1.plan.json\", \"steps\": $2, \"warmup\": 2}"; }
+{ echo "["; first=1
+  for c in "g13-1g-c40-s2048-z0-mb2 8" "g13-1g-c40-s2048-z1-mb2 8" "g13-1g-c40-s2048-z2-mb4-rc24 8" \
+           "g27-1g-c78-s2048-z0-mb2 6" "g27-1g-c78-s2048-z1-mb4-rc24 6" "g27-1g-c78-s2048-z2-mb4-rc0 6" \
+           "l13b-1g-c40-s2048-z0-mb4-rc24 6" "l13b-1g-c40-s2048-z1-mb2 8" "l13b-1g-c40-s2048-z2-mb2 8" \
+           "l27-1g-c78-b4-z0-mb4-rc32 5" "l27-1g-c78-b4-z1-mb1 6"; do
+    set -- $c; [ $first = 1 ] || echo ","; first=0; job $1 $2; done; echo "]"; } > $R/jobs.json
+python3 bench/accuracy/run_batch.py --jobs $R/jobs.json --out $R/rerun --gpus 1 --budget-s 480 --no-build > $R/rerun.log 2>&1
+echo "rc $?" >> $R/rerun.log
+kill %1 2>/dev/null
+pack
