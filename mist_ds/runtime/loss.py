@@ -21,10 +21,10 @@ Implementations selectable by name (LOSS_IMPLS): 'auto' (the default: what
 mist_ds/config/kernel_picks.py measured fastest within 4 bytes per logit - 'liger' for CUDA logits
 at tp = 1 where liger-kernel is installed, else 'chunked_compile' on CUDA, 'chunked' on the CPU),
 'chunked' (this module, eager torch), 'chunked_compile' (the same with its two chunk kernels
-through torch.compile on CUDA), 'liger' (Liger-Kernel's Triton cross-entropy: tp = 1 and CUDA
-only; it writes the gradient into the logits already in forward, so it too holds 2 bytes per
-logit; it keeps per-token losses and their mean in the logits' dtype, so the loss it reports is
-rounded to bf16, up to 0.4% of its value, while its gradient is computed in fp32), 'fp32' (the
+through torch.compile on CUDA), 'liger' (Liger-Kernel's Triton cross-entropy kernels: tp = 1 and
+CUDA only; they write the gradient into the logits already in forward, so they too hold 2 bytes
+per logit; launched by runtime/liger_loss.py, without the host synchronisations of Liger's own
+autograd Function and with fp32 per-token losses), 'fp32' (the
 former upcast-everything path, runtime/tp.py vocab_parallel_cross_entropy; kept as the reference).
 Labels equal to IGNORE_INDEX add no loss and no gradient, as in torch.nn.functional.cross_entropy.
 """
@@ -38,6 +38,7 @@ import torch
 from mist_ds.config import kernel_picks
 from mist_ds.config.kernel_picks import loss_impl
 from mist_ds.runtime.kernels import compiled as compile_fixed_shapes
+from mist_ds.runtime.liger_loss import liger_cross_entropy
 from mist_ds.runtime.tp import tp_size, vocab_parallel_cross_entropy
 
 CHUNK_LOGITS = 1 << 24   # logits per chunk: a 64 MiB fp32 working buffer
@@ -157,25 +158,13 @@ def chunked_cross_entropy(logits: torch.Tensor, labels: torch.Tensor, group=None
 
 @functools.cache
 def liger_available() -> bool:
-    """Liger-Kernel's cross-entropy importable (it needs Triton, so CUDA machines only)."""
+    """Liger-Kernel's cross-entropy kernels importable (they need Triton, so CUDA machines only)."""
     try:
-        from liger_kernel.ops import LigerCrossEntropyFunction  # noqa: F401
+        from liger_kernel.ops.cross_entropy import (  # noqa: F401
+            element_mul_kernel, liger_cross_entropy_kernel)
     except ImportError:
         return False
     return True
-
-
-def _liger_cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """Mean cross-entropy through LigerCrossEntropyFunction (liger_kernel.ops.cross_entropy; the
-    arguments of liger_kernel.transformers.functional.liger_cross_entropy, without importing
-    transformers): weight None, lse_square_scale 0, label_smoothing 0, 'mean', no softcap, no
-    z-loss / accuracy / predicted tokens."""
-    from liger_kernel.ops import LigerCrossEntropyFunction
-
-    loss, *_ = LigerCrossEntropyFunction.apply(
-        logits.reshape(-1, logits.shape[-1]), labels.reshape(-1), None, IGNORE_INDEX, 0.0, 0.0,
-        "mean", None, False, False, False)
-    return loss
 
 
 def resolve_loss(impl: str, on_cuda: bool, tp: int) -> str:
@@ -201,7 +190,7 @@ def cross_entropy(logits: torch.Tensor, labels: torch.Tensor, group=None, vocab_
     if impl == "liger":
         if group is not None:
             raise ValueError("loss 'liger' has no vocab-parallel variant here: use 'chunked' with tp > 1")
-        return _liger_cross_entropy(logits, labels)
+        return liger_cross_entropy(logits, labels, IGNORE_INDEX)
     return chunked_cross_entropy(logits, labels, group, vocab_start,
                                  chunk_logits=chunk_logits or CHUNK_LOGITS,
                                  compiled=impl == "chunked_compile")
