@@ -18,23 +18,25 @@ Liger's SwiGLU made the iteration 2.0% faster than the compiled one (2.457 / 2.4
 s/iter). The compiled RoPE stays: it runs on the fused q|k|v projection (runtime/kernels.py
 torch_qkv_rope) without the copies Liger's needs. tests/runtime/test_kernel_picks.py re-derives every
 pick from the files. Where liger-kernel is not importable, 'auto' SwiGLU runs CUDA_WITHOUT_LIGER's.
-LM head + loss (MEASUREMENT_FILE, `python3 bench/runtime/gpu_bench.py --out ... --budget-s 125`),
-forward + backward (llama-7b head: micro-batch 2 x 4096 tokens, vocab 32000;
-gpt-1.3b head: 8 x 2048, vocab 50304), ms and loss bytes per logit:
-  fp32 11.29 / 22.57 (12 B)  chunked 14.47 / 33.13 (2 B)  chunked_compile 10.14 / 26.11 (2 B)
-  liger 9.28 / 14.82 (2 B: Liger writes the gradient into the logits in forward)
+LM head + loss (MEASUREMENT_FILE, 1x NVIDIA H200, driver 580.159.04, 2026-12-01, `python3
+bench/runtime/gpu_bench.py --sections loss --budget-s 150`), forward + backward (llama-7b head:
+micro-batch 2 x 4096 tokens, vocab 32000; gpt-1.3b head: 8 x 2048, vocab 50304), ms and loss bytes per
+logit:
+  fp32 10.91 / 22.27 (12 B)  chunked 14.23 / 32.50 (2 B)  chunked_compile 9.34 / 22.61 (2 B)
+  liger 8.74 / 14.38 (2 B: Liger writes the gradient into the logits in forward)
   -> 'liger' at tp 1 (it takes logits, so a tied or untied head and a pipeline's separate loss_fn
   work alike); it has no vocab-parallel variant within 4 bytes per logit (liger's
   LigerVocabParallelCEFunction keeps an fp32 exp buffer, 4 B more per logit), so tp > 1, and tp 1
   where liger-kernel is not installed, run 'chunked_compile'.
-Attention: SDPA's own dispatch was fastest, or within 1% of cuDNN, on every shape measured (flash
-backend ~1.8x, efficient ~4x slower): the plan's default 'sdpa' (config/plan.py) stays.
+Attention (bench/results/runtime/gpu_bench_h200_2026-11-30.json): SDPA's own dispatch was fastest, or
+within 1% of cuDNN, on every shape measured (flash backend ~1.8x, efficient ~4x slower): the plan's
+default 'sdpa' (config/plan.py) stays.
 """
 
 from __future__ import annotations
 
-MEASUREMENT_FILE = "bench/results/runtime/gpu_bench_h200_2026-11-30.json"
-"""The benchmark the loss picks (and the attention note) come from."""
+MEASUREMENT_FILE = "bench/results/runtime/gpu_bench_loss_h200_2026-12-01.json"
+"""The benchmark the loss picks and the cost model's loss rates (cost/layer_time.py) come from."""
 OPS_MEASUREMENT_FILE = "bench/results/runtime/gpu_bench_ops_h200_2026-11-30T1800.json"
 """The benchmark the element-wise picks come from (every implementation measured, Liger's included)."""
 AUTO_USES_FASTEST = True

@@ -261,9 +261,9 @@ def logits_bytes(seq_len: int, elem: int = 2, loss: str = "chunked"):
     place with their gradient (elem bytes per logit, never an fp32 copy), the working buffer of the
     chunk of CHUNK_LOGITS logits being worked on (loss_chunk_bytes), and per token the fp32
     log-sum-exp and target logit, the int64 target index and two bool masks (18 bytes). 'liger'
-    (liger_kernel/ops/cross_entropy.py cross_entropy_forward, bench/runtime/README.md): the logits
-    too, holding the gradient written in forward, no fp32 chunk, and per token one fp32 loss, the
-    int64 target and its bool mask (13 bytes). 'fp32' (runtime/tp.py vocab_parallel_cross_entropy,
+    (runtime/liger_loss.py, Liger's kernels; bench/runtime/README.md): the logits too, holding the
+    gradient written in forward, no fp32 chunk, and per token one fp32 loss, the int64 target and
+    the bool mask of counted tokens (13 bytes). 'fp32' (runtime/tp.py vocab_parallel_cross_entropy,
     kept as the reference): 12 bytes per logit beside the 16-bit logits (fp32 copies of the logits
     and their gradient; measured, gpu_bench_h200_2026-11-30.json
     loss.*.methods.fp32.loss.extra_bytes_per_logit), per token as 'chunked'.

@@ -23,22 +23,22 @@ from mist_ds.cost.shapes import vocab_shard
 ELEM = 2
 FP32 = 4
 # Traffic of the loss per logit, forward + backward, as bytes at the profile's copy bandwidth: each
-# implementation's measured time on H200 (bench/results/runtime/gpu_bench_h200_2026-11-30.json,
+# implementation's measured time on H200 (config/kernel_picks.py MEASUREMENT_FILE,
 # loss.<shape>.methods.<impl>.loss.time_ms, the loss alone at gradient 1) times that profile's copy
 # bandwidth (3835 GB/s) over the logits, the mean of the two shapes measured (llama-7b head: 2 x 4096
 # tokens x vocab 32000 = 262.1M logits; gpt-1.3b: 8 x 2048 x 50304 = 824.2M), so other GPUs scale
 # with their own copy bandwidth; tests/cost/test_kernel_set.py re-derives each from the file:
-#   chunked          7.03 / 21.33 ms -> 102.8 / 99.3 B  (eager: upcast copies, amax, sub_, exp_, sum,
+#   chunked          7.06 / 21.32 ms -> 103.2 / 99.2 B  (eager: upcast copies, amax, sub_, exp_, sum,
 #                    and in backward copy, sub_, exp_, scale, copy_ back; 66 B by pass count, ~2.5 TB/s)
-#   chunked_compile  4.63 / 20.29 ms ->  67.7 / 94.4 B  (the same two chunk kernels through Inductor)
-#   liger            1.22 /  2.23 ms ->  17.9 / 10.4 B  (one Triton kernel per row: reads the 16-bit
+#   chunked_compile  4.15 / 12.10 ms ->  60.7 / 56.3 B  (the same two chunk kernels through Inductor,
+#                    functional since session 15; the former in-place ones took 4.63 / 20.29 ms)
+#   liger            0.99 /  2.32 ms ->  14.5 / 10.8 B  (one Triton kernel per row: reads the 16-bit
 #                    logits twice, writes the gradient into them in forward; not bandwidth-bound)
-#   fp32             3.34 / 10.70 ms ->  48.8 / 49.8 B
-# Liger's backward scales the stored gradient in place unless the incoming gradient is 1
-# (liger_kernel/ops/cross_entropy.py cross_entropy_backward, element_mul_kernel: read 2 + write 2
-# bytes per logit); DeepSpeed divides the loss by the gradient-accumulation steps, so charged always
-# (at grad_accum 1 it is skipped: 4 B per logit over-charged).
-LOSS_BYTES_PER_LOGIT = {"chunked": 101.0, "chunked_compile": 81.0, "liger": 14.1 + 4, "fp32": 49.3}
+#   fp32             3.35 / 10.70 ms ->  49.0 / 49.8 B
+# Liger's backward kernel scales the stored gradient in place (runtime/liger_loss.py, Liger's
+# element_mul_kernel: read 2 + write 2 bytes per logit), always: charged on top of the measured time,
+# which was taken at gradient 1, where Liger's own Function skips the scale.
+LOSS_BYTES_PER_LOGIT = {"chunked": 101.2, "chunked_compile": 58.5, "liger": 12.7 + 4, "fp32": 49.4}
 # element passes (reads + writes of one activation-sized tensor) of the runtime's apply_rope
 # (runtime/kernels.py): neg of half (1) + cat (2), x*cos (2), rotated*sin (2), add (3); its autograd
 # backward: g*cos (2), g*sin (2), neg (1), two slice_backward zero-fill + copy (2 + 2), summing the

@@ -101,7 +101,7 @@ def test_the_isolated_benchmarks_lie_between_the_in_situ_directions():
     """The single fractions the isolated benchmarks gave (layer_time's comment): SwiGLU's slope over
     micro-batches 1-4 and RoPE's forward + backward kernels beside SDPA, both between the in-situ
     backward and forward fractions of llama-7b."""
-    ops = bench()["ops"]["llama-7b"]
+    ops = json.loads((ROOT / f"{RUNTIME}/gpu_bench_h200_2026-11-30.json").read_text())["ops"]["llama-7b"]
     batches = np.array([1, 2, 4])
     times = [ops[f"mb{m}"]["swiglu"]["compile"]["time_ms"] for m in batches]
     swiglu = 8 * 4096 * 2 * 11008 / (np.polyfit(batches, times, 1)[0] * 1e-3) / (MUL_GBPS * 1e9)
