@@ -12,8 +12,9 @@ GPU, which a host-bound pass (ZeRO-3's hooks) cannot rebuild.
 This Function launches the same two kernels (liger_cross_entropy_kernel, element_mul_kernel) with
 reduction 'sum' and divides by the count on the device: the kernel then needs no count, and the
 backward scales the gradient it wrote into the logits by grad_output / count, a device scalar. The
-labels are checked against the vocabulary on the host when the batch is made (runtime/data.py), so
-the bounds asserts have nothing left to catch. Per-token losses are kept in fp32 (Liger keeps them in
+labels are in range before they reach the GPU (runtime/data.py: a token file's ids are checked
+against the vocabulary on the host, synthetic ones are drawn below it), so the bounds asserts have
+nothing left to catch. Per-token losses are kept in fp32 (Liger keeps them in
 the logits' dtype, rounding the loss to bf16). Otherwise the arithmetic is Liger's: softmax - onehot
 written in the logits' dtype into the logits' own storage in forward (2 bytes per bf16 logit in all,
 cost/activations.py loss_chunk_bytes 'liger'), scaled in place in backward.
