@@ -1,5 +1,5 @@
 # Next session, nvidia-h200 (1 GPU, ~4 min; timeout_s 300): issue 10. The two pre-kernel 1-GPU suite plans that
-# did not fit S16-3's budget (bench/calls/s16_call_rerun_1g_a.sh), re-run under the current runtime as repeats:
+# did not fit S16-3's budget (bench/calls/s16_call_rerun_1g.sh a), re-run under the current runtime as repeats:
 # python bench/accuracy/repeats.py add $FILES_AT/r/rerun/accuracy_jobs.json S17-<call>, then make accuracy and
 # add their rows to bench/accuracy/HOST_JITTER.md's session 16 table.
 source bench/calls/prefix.sh
