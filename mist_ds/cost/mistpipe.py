@@ -385,15 +385,19 @@ def accumulate_s(rt: Rates, s, og, fused: bool, recomputed: bool = False):
     MistpipeConstants.fused_wgrad, the engine's default since session 14): a linear weight wholly in the
     device gradient section is written by its weight-gradient GEMM with beta = 1 (torch.addmm_,
     cuBLAS C = alpha op(A) op(B) + beta C), whose epilogue reads C once more, e bytes per element,
-    and its write replaces the GEMM's own; the rest (norms, biases, the host-section tail og of the
-    block, approximated as og of its linear weights) is still added separately. Measured (S14-1, 1x
+    and its write replaces the GEMM's own; the rest (norms, biases, weights reaching into the host
+    section) is still added separately. The device section is the unit's first (1 - og) of its
+    elements (runtime/mistpipe/layout.py unit_layout: the host section is the tail; its rounding to
+    whole granules of world x align_elements is left out), and a linear weight is fused where its end
+    (mistpipe_state.linear_spans) lies inside it (unit.py FlatUnit.fusable). Measured (S14-1, 1x
     H200, bench/results/engine/fused_wgrad_S14/), fused against unfused: llama-2.7b c24 3.074 vs
     3.123 s/iter, 49 ms saved, 42 ms predicted; gpt-1.3b b12 0.601 vs 0.602, 1 ms saved (about
     the runs' spread), 5 ms predicted. A `recomputed` block's final linear (the MLP's down
     projection) is not fused (wgrad.py fuse_weight_gradients: a sink there would re-run its GEMM in
     the recomputation)."""
-    linear = s["linear"] - s["final_linear"] if recomputed else s["linear"]
-    fused_elems = linear * (1 - og) if fused else 0.0
+    spans = s["linear_spans"][:-1] if recomputed else s["linear_spans"]
+    device = (1 - np.asarray(og, float)) * s["block"]
+    fused_elems = sum(numel * (end <= device) for end, numel in spans) if fused else 0.0
     return rt.copy_s(3 * ELEM * (s["block"] - fused_elems) + ELEM * fused_elems)
 
 

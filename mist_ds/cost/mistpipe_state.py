@@ -17,7 +17,7 @@ from mist_ds.config.executors import MISTPIPE
 from mist_ds.cost.memory import ELEM, FP32
 from mist_ds.cost.mistpipe_step import SWAP_SLOT_BYTES, priced_path
 from mist_ds.cost.rates import Rates
-from mist_ds.cost.shapes import layer_shapes, param_tensor_stats, pow2_bytes, vocab_shard
+from mist_ds.cost.shapes import block_tensors, layer_shapes, param_tensor_stats, pow2_bytes, vocab_shard
 from mist_ds.cost.stage import PERSISTENCE_THRESHOLD
 
 SLOTS = MISTPIPE.constants.num_slots
@@ -41,12 +41,25 @@ def stage_sizes(model: ModelSpec, a) -> dict[str, np.ndarray]:
     zero, layers = a["zero_stage"], a["num_layers"]
     return {"block": block, "resident": resident, "layers": layers, "largest": largest,
             "linear": shapes.matmul_params / a["tp"],
-            "final_linear": m.hidden_size * m.ffn_hidden_size / a["tp"],  # blocks.py final_linear
+            "linear_spans": linear_spans(m, a["tp"]),
             "params": layers * block + resident,
             "opt_world": np.where(zero >= 1, a["dp"], 1.0),
             "weight_world": np.where(zero == 3, a["dp"], 1.0),
             "managed": ((zero == 3) | (a["offload_weights"] > 0)) & (layers > 0),
             "rows": rows, "pp": pp}
+
+
+def linear_spans(model: ModelSpec, tp) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+    """(end offset, numel) of each linear weight of one block in its mistpipe unit's flat order
+    (shapes.block_tensors) on a TP rank; the last is the block's final linear (runtime/blocks.py
+    final_linear: the MLP's down projection)."""
+    end, spans = 0.0, []
+    for tensor in block_tensors(model):
+        numel = tensor.sharded / tp + tensor.replicated
+        end = end + numel
+        if tensor.linear_weight:
+            spans.append((end, numel))
+    return tuple(spans)
 
 
 def fills_per_iteration(layers, grad_accum, inflight) -> tuple[np.ndarray, np.ndarray]:

@@ -50,6 +50,32 @@ def layer_shapes(model: ModelSpec) -> LayerShapes:
     return LayerShapes(sharded, replicated, matmul, 2, 2, mlp_mats)
 
 
+@dataclass(frozen=True)
+class BlockTensor:
+    """One parameter tensor of a block: numel = sharded / tp + replicated on a TP rank."""
+
+    sharded: int
+    replicated: int
+    linear_weight: bool
+    """The weight of one of the block's linears (runtime/tp.py ParallelLinear, FusedColumnLinear)."""
+
+
+def block_tensors(model: ModelSpec) -> list[BlockTensor]:
+    """A block's parameter tensors in the runtime's order (runtime/blocks.py TransformerBlock registers
+    norm1, attention (fused q|k|v, then output), norm2, MLP (up or gate|up, then down), each weight
+    before its bias), which is how a mistpipe unit lays them out flat (runtime/mistpipe/stage.py:
+    block.parameters()). Checked against the runtime's blocks in tests/cost/test_shapes.py."""
+    h, kv, f = model.hidden_size, model.kv_dim, model.ffn_hidden_size
+    up = (2 if model.activation == "swiglu" else 1) * f
+    norm = [BlockTensor(0, h, False)] * (2 if model.norm == "layernorm" else 1)
+    qkv_bias = [BlockTensor(h + 2 * kv, 0, False)] if (model.linear_bias or model.qkv_bias) else []
+    row_bias = [BlockTensor(0, h, False)] if model.linear_bias else []
+    up_bias = [BlockTensor(up, 0, False)] if model.linear_bias else []
+    return (norm + [BlockTensor((h + 2 * kv) * h, 0, True)] + qkv_bias + [BlockTensor(h * h, 0, True)]
+            + row_bias + norm + [BlockTensor(up * h, 0, True)] + up_bias + [BlockTensor(h * f, 0, True)]
+            + row_bias)
+
+
 def vocab_shard(model: ModelSpec, tp):
     """Rows of the (padded) vocabulary one TP rank holds; works on numpy arrays of tp."""
     import numpy as np

@@ -158,6 +158,14 @@ def test_fused_weight_gradients_save_two_of_the_three_passes_over_device_section
     assert float(accumulate_s(rates, sizes, 0.0, False)) == pytest.approx(copy(3 * 2 * block))
     assert float(accumulate_s(rates, sizes, 0.0, True)) == pytest.approx(copy(3 * 2 * (block - linear) + 2 * linear))
     assert float(accumulate_s(rates, sizes, 1.0, True)) == pytest.approx(copy(3 * 2 * block))  # all on the host
+    # half the unit on the host: llama-7b's q|k|v and output projections end in the device half (their
+    # 4 h^2 of the block's ~12 h^2), gate|up and down do not; recomputed, the down projection is never fused
+    llama_sizes = stage_sizes(get_preset("llama-7b"), middle_stage().arrays())
+    h, f, llama_block = 4096, 11008, float(llama_sizes["block"])
+    assert float(accumulate_s(rates, llama_sizes, 0.5, True)) == pytest.approx(
+        copy(3 * 2 * (llama_block - 4 * h * h) + 2 * 4 * h * h))
+    assert float(accumulate_s(rates, llama_sizes, 0.0, True, recomputed=True)) == pytest.approx(
+        copy(3 * 2 * (llama_block - 4 * h * h - 2 * h * f) + 2 * (4 * h * h + 2 * h * f)))
     llama = get_preset("llama-7b")  # GPU-bound at seq 4096, so the GPU's saving is the iteration's
     llama_linear = float(stage_sizes(llama, middle_stage().arrays())["linear"])
     fused, unfused = (MistpipeStageCostModel(llama, HW, seq_len=4096, conditions=RunConditions(fused_wgrad=f)).evaluate(
