@@ -21,7 +21,12 @@ out-of-memory error, say), and prints one line; it holds:
 - a segment snapshot (torch.cuda.memory_snapshot) taken in the last step when the stage's hooks
   (a block's forward end or backward start) saw reserved memory at its highest: reserved, allocated,
   pending and free bytes per stream and the largest free hole of each segment;
-- the stage runtime's counters (reload slabs, d2h queue peak, ...: StageRuntime.stats).
+- the stage runtime's counters (reload slabs, d2h queue peak, ...: StageRuntime.stats);
+- what was allocated at the history's allocated peak, by allocation site (live_at_peak: the innermost
+  mist_ds / DeepSpeed frames of each live block's Python stack), beside the bytes allocated before the
+  history began. With --history-from-build the history starts before the model is built, so the
+  model's states, DeepSpeed's buffers and everything else the run allocates are attributed too
+  (stock DeepSpeed plans as well as mistpipe ones).
 """
 
 from __future__ import annotations
@@ -83,6 +88,56 @@ def replay(trace: list[dict], allocated: int, reserved: int, names: dict[int, st
             "released_segments": released, "num_events": len(trace), "series": series}
 
 
+OWNED = (os.sep + "mist_ds" + os.sep, os.sep + "deepspeed" + os.sep)
+SITE_FRAMES = 2  # owned frames that name a site: where the block was allocated and its caller
+
+
+def allocation_site(frames: list[dict]) -> str:
+    """The innermost SITE_FRAMES frames of mist_ds or DeepSpeed in an allocation's Python stack (torch
+    records it innermost first), 'file:line function' joined by ' < '; else its innermost frame."""
+    owned = [f for f in frames if any(owner in f.get("filename", "") for owner in OWNED)][:SITE_FRAMES]
+    picked = owned or frames[:1]
+    if not picked:
+        return "<no python stack>"
+    return " < ".join(f"{_short_path(f.get('filename', ''))}:{f.get('line')} {f.get('name')}" for f in picked)
+
+
+def _short_path(filename: str) -> str:
+    for owner in OWNED:
+        if owner in filename:
+            return owner.strip(os.sep) + os.sep + filename.split(owner, 1)[1]
+    return filename
+
+
+def live_at_peak(trace: list[dict], allocated: int, top: int = 25) -> dict:
+    """The blocks allocated (alloc, not yet free_requested) when the trace's allocated level peaked,
+    summed by allocation_site, the `top` largest sites first; `allocated` is the level when the history
+    began, which no site accounts for."""
+    level, peak, peak_index = allocated, allocated, -1
+    for index, entry in enumerate(trace):
+        action = entry.get("action")
+        if action in ("alloc", "free_requested"):
+            level += int(entry.get("size", 0)) * (1 if action == "alloc" else -1)
+            if level > peak:
+                peak, peak_index = level, index
+    live: dict[int, tuple[int, str]] = {}
+    for entry in trace[: peak_index + 1]:
+        if entry.get("action") == "alloc":
+            live[entry["addr"]] = (int(entry.get("size", 0)), allocation_site(entry.get("frames") or []))
+        elif entry.get("action") == "free_requested":
+            live.pop(entry["addr"], None)
+    sites: dict[str, list[int]] = {}
+    for size, site in live.values():
+        row = sites.setdefault(site, [0, 0])
+        row[0] += size
+        row[1] += 1
+    ranked = sorted(sites.items(), key=lambda item: -item[1][0])
+    return {"peak_allocated": peak, "before_history": allocated,
+            "time_us": trace[peak_index].get("time_us") if peak_index >= 0 else None,
+            "sites": [{"site": site, "bytes": size, "blocks": count} for site, (size, count) in ranked[:top]],
+            "other_sites_bytes": sum(size for _, (size, _) in ranked[top:])}
+
+
 def segment_summary(segments: list[dict], names: dict[int, str], top: int = 24) -> dict:
     """Per stream: reserved, allocated, pending-free and free bytes; per segment (the `top` largest):
     its stream, size, allocated bytes and largest free hole."""
@@ -129,13 +184,24 @@ def stream_names(engine) -> dict[int, str]:
 class Recorder:
     """Records one rank's run: the history over the timed loop, the peak snapshot of its last step."""
 
-    def __init__(self, out: Path, options: dict):
+    def __init__(self, out: Path, options: dict, from_build: bool = False):
         self.out, self.options = out, options
         self.result: dict = {}
         self.snapshot = None
         self.best = -1
         self.last_step = None
         self.start = (0, 0)  # allocated and reserved bytes when the history starts
+        self.from_build, self.recording = from_build, False
+
+    def start_history(self) -> None:
+        """Record the allocator's history from now on, with Python stacks."""
+        import torch
+
+        torch.cuda.synchronize()
+        self.start = (torch.cuda.memory_allocated(), torch.cuda.memory_reserved())
+        torch.cuda.memory._record_memory_history(enabled="all", context=None, stacks="python",
+                                                 max_entries=5_000_000)
+        self.recording = True
 
     def watch(self, runtime, last: int) -> None:
         """Snapshot the segments at block boundaries of step `last` when reserved is at a new high."""
@@ -172,6 +238,7 @@ class Recorder:
             "peaks": {k: stats.get(f"{k}.all.peak", 0) for k in ("active_bytes", "inactive_split_bytes",
                                                                "requested_bytes", "segment")},
             "timeline": replay(trace, *self.start, names),
+            "live_at_peak": live_at_peak(trace, self.start[0]),
             "peak_snapshot": None if self.snapshot is None else {
                 **{k: v for k, v in self.snapshot.items() if k != "segments"},
                 **segment_summary(self.snapshot["segments"], names)},
@@ -210,10 +277,8 @@ class Recorder:
             if torch.cuda.is_available():
                 if runtime is not None:
                     self.watch(runtime, steps - 1)
-                torch.cuda.synchronize()
-                self.start = (torch.cuda.memory_allocated(), torch.cuda.memory_reserved())
-                torch.cuda.memory._record_memory_history(enabled="all", context=None, stacks="python",
-                                                         max_entries=5_000_000)
+                if not self.recording:
+                    self.start_history()
             try:
                 return inner_steps(plan, rt, source, steps, *args, **kwargs)
             finally:
@@ -224,6 +289,9 @@ class Recorder:
                           file=sys.stderr, flush=True)
 
         trainer.train_step, trainer.run_steps = train_step, run_steps
+        if self.from_build and torch.cuda.is_available():  # before the model exists: on this rank's GPU
+            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))
+            self.start_history()
 
 
 def engine_options(args) -> dict:
@@ -245,6 +313,9 @@ def main() -> None:
                         help="engine d2h_queue_bytes in GiB (default: the engine's bound in blocks)")
     parser.add_argument("--d2h-queue-blocks", type=int, default=None,
                         help="engine d2h_queue_blocks (0: the allocator holds the copies' sources; default: the engine's)")
+    parser.add_argument("--history-from-build", action="store_true",
+                        help="record the allocator's history from before the model is built, "
+                             "not from the first step")
     parser.add_argument("--reload-slabs", type=int, default=None,
                         help="engine num_reload_slabs (0: a buffer per reload; default: the engine's)")
     args, rest = parser.parse_known_args()
@@ -257,7 +328,7 @@ def main() -> None:
         from mist_ds.runtime import reporting
 
         reporting.recorded_queue_blocks = lambda plan, blocks=options["d2h_queue_blocks"]: blocks
-    Recorder(Path(args.out), options).install()
+    Recorder(Path(args.out), options, args.history_from_build).install()
     from mist_ds.runtime.rank import main as rank_main
 
     rank_main(rest)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from argparse import Namespace
 from pathlib import Path
 
-from bench.engine.alloc_frag import engine_options, replay, segment_summary
+from bench.engine.alloc_frag import allocation_site, engine_options, live_at_peak, replay, segment_summary
 from mist_ds.config import Plan
 from mist_ds.runtime.mistpipe.actoffload import QUEUE_BLOCKS, recorded_queue_blocks
 
@@ -51,3 +51,29 @@ def test_the_run_records_the_d2h_bound_it_ran_with():
     assert recorded_queue_blocks(mistpipe) == QUEUE_BLOCKS == 4 and recorded_queue_blocks(stock) is None
     assert engine_options(Namespace(d2h_queue_gib=None, d2h_queue_blocks=0, reload_slabs=None)) == {
         "d2h_queue_blocks": 0}
+
+
+def _frames(*names):
+    return [{"filename": f"/x/site-packages/{path}", "line": line, "name": name} for path, line, name in names]
+
+
+def test_live_at_peak_sums_the_blocks_live_at_the_allocated_peak_by_site():
+    """Blocks freed before the peak do not count, blocks allocated after it do not either; a site is the
+    innermost two mist_ds / DeepSpeed frames (torch's own frames skipped), else the innermost frame."""
+    grad = _frames(("torch/autograd/graph.py", 5, "backward"), ("deepspeed/runtime/zero/stage3.py", 10, "reduce"),
+                   ("deepspeed/runtime/engine.py", 20, "backward"), ("mist_ds/runtime/trainer.py", 30, "step"))
+    act = _frames(("torch/nn/functional.py", 1, "linear"), ("mist_ds/runtime/blocks.py", 40, "forward"))
+    trace = [{"action": "alloc", "addr": 1, "size": 300, "frames": act},
+             {"action": "alloc", "addr": 2, "size": 200, "frames": grad},
+             {"action": "alloc", "addr": 3, "size": 100, "frames": act},
+             {"action": "free_requested", "addr": 1, "size": 300},
+             {"action": "alloc", "addr": 4, "size": 400, "frames": grad, "time_us": 9},   # the peak: 700 + 50
+             {"action": "free_requested", "addr": 4, "size": 400},
+             {"action": "alloc", "addr": 5, "size": 240, "frames": []}]                   # after it
+    out = live_at_peak(trace, allocated=50)
+    assert (out["peak_allocated"], out["before_history"], out["time_us"]) == (750, 50, 9)
+    assert [(r["site"], r["bytes"], r["blocks"]) for r in out["sites"]] == [
+        ("deepspeed/runtime/zero/stage3.py:10 reduce < deepspeed/runtime/engine.py:20 backward", 600, 2),
+        ("mist_ds/runtime/blocks.py:40 forward", 100, 1)]
+    assert allocation_site(_frames(("torch/x.py", 3, "f"))) == "/x/site-packages/torch/x.py:3 f"
+    assert allocation_site([]) == "<no python stack>"
