@@ -64,7 +64,7 @@ def block_tensors(model: ModelSpec) -> list[BlockTensor]:
     """A block's parameter tensors in the runtime's order (runtime/blocks.py TransformerBlock registers
     norm1, attention (fused q|k|v, then output), norm2, MLP (up or gate|up, then down), each weight
     before its bias), which is how a mistpipe unit lays them out flat (runtime/mistpipe/stage.py:
-    block.parameters()). Checked against the runtime's blocks in tests/cost/test_shapes.py."""
+    block.parameters()). Checked against the runtime's blocks in tests/cost/test_block_tensors.py."""
     h, kv, f = model.hidden_size, model.kv_dim, model.ffn_hidden_size
     up = (2 if model.activation == "swiglu" else 1) * f
     norm = [BlockTensor(0, h, False)] * (2 if model.norm == "layernorm" else 1)
@@ -86,23 +86,14 @@ def vocab_shard(model: ModelSpec, tp):
 
 
 def layer_matrices(model: ModelSpec, tp: int) -> list[int]:
-    """numel of the weight matrices of one block on one TP rank as the runtime holds them:
-    q|k|v and SwiGLU's gate|up are one fused parameter each (runtime/tp.py FusedColumnLinear)."""
-    h, kv, f = model.hidden_size, model.kv_dim, model.ffn_hidden_size
-    up = (2 if model.activation == "swiglu" else 1) * f
-    return [(h + 2 * kv) * h // tp, h * h // tp, up * h // tp, h * f // tp]
+    """numel of the weight matrices of one block on one TP rank as the runtime holds them, in its
+    order: q|k|v and SwiGLU's gate|up are one fused parameter each (runtime/tp.py FusedColumnLinear)."""
+    return [t.sharded // tp for t in block_tensors(model) if t.linear_weight]
 
 
 def _layer_tensors(model: ModelSpec, tp: int) -> list[int]:
-    """numel of every parameter tensor of one block on one TP rank (runtime/blocks.py, tp.py)."""
-    h, kv, f = model.hidden_size, model.kv_dim, model.ffn_hidden_size
-    biases = []
-    if model.linear_bias or model.qkv_bias:
-        biases += [(h + 2 * kv) // tp]
-    if model.linear_bias:
-        biases += [h, (2 if model.activation == "swiglu" else 1) * f // tp, h]
-    norms = [h, h] * (2 if model.norm == "layernorm" else 1)
-    return layer_matrices(model, tp) + biases + norms
+    """numel of every parameter tensor of one block on one TP rank (block_tensors)."""
+    return [t.sharded // tp + t.replicated for t in block_tensors(model)]
 
 
 def _end_tensors(model: ModelSpec, tp: int) -> tuple[list[int], list[int], int]:

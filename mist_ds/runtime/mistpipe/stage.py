@@ -343,9 +343,9 @@ class StageRuntime:
 
     def _sink_for(self, me, u: int, param: nn.Parameter):
         """The wgrad_sink of block u's weight `param` where the unit can fuse its gradient, else None:
-        a host-section weight keeps autograd's linear, since a custom Function there would add only its
-        Python cost to the same separate add (S15-6: on c16, where every weight is such, fused ran 0.8%
-        slower than unfused)."""
+        a weight reaching into the host section keeps autograd's linear, since a custom Function there
+        would add only its Python cost to the same separate add (before this rule, S15-6's c16 plan ran
+        0.8% slower fused than unfused; S16-1, after it: 0.3%, inside the runs' spread)."""
         index = next(i for i, p in enumerate(self.units[u].params) if p is param)
         return partial(_wgrad_sink, me, u, index) if self.units[u].fusable(index) else None
 
