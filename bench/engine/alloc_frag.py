@@ -199,7 +199,9 @@ class Recorder:
 
         torch.cuda.synchronize()
         self.start = (torch.cuda.memory_allocated(), torch.cuda.memory_reserved())
-        torch.cuda.memory._record_memory_history(enabled="all", context=None, stacks="python",
+        # context "alloc": a traceback per allocation (context None records none: S17-2's live_at_peak
+        # came back as one "<no python stack>" site)
+        torch.cuda.memory._record_memory_history(enabled="all", context="alloc", stacks="python",
                                                  max_entries=5_000_000)
         self.recording = True
 
