@@ -35,10 +35,10 @@ CANDIDATE_FACTOR = 2
 # many plans a caller lists (generate.py asks for 1, autotune for 5).
 MIN_POOL = 10
 # Headroom counts in whole steps of the search's memory margin (DEFAULT_MEMORY_MARGIN_RATIO), up to
-# this many steps: within one step two plans are equally safe; beyond 4 steps (12% of the cap, more
-# than every measured under-prediction of allocated memory, 9.7% at most, where 3 steps are not:
+# this many steps: within one step two plans are equally safe; beyond 2 steps (6% of the cap, more
+# than every measured under-prediction of allocated memory, 6.0% at most, where 1 step is not:
 # bench/results/accuracy.json, tests/search/test_margins.py) more free memory buys no more safety.
-MAX_HEADROOM_STEPS = 4
+MAX_HEADROOM_STEPS = 2
 
 
 @dataclass(frozen=True)

@@ -72,7 +72,9 @@ the torch optimizer's step):
     first), e*N/dp again; no whole 16-bit copy of the stage exists.
 * ZeRO-3 working set (not visible in the CPU probe: gathered during forward/backward): at the turn
   from forward to backward, the blocks kept gathered for reuse within stage3_max_reuse_distance, the
-  head or embedding and the prefetch bucket; nothing with dp 1 and no parameter offload ('gathered').
+  head or embedding and the prefetch bucket, or, as the prefetcher runs ahead into the backward,
+  up to stage3_max_live_parameters (gathered_elements); nothing with dp 1 and no parameter offload
+  ('gathered').
 """
 
 from __future__ import annotations
@@ -91,6 +93,7 @@ _DS = STOCK_DEEPSPEED.constants  # the values emit/ds_config.py writes into ds_c
 REDUCE_BUCKET_ELEMENTS = _DS.reduce_bucket_elements
 STAGE3_PREFETCH_ELEMENTS = _DS.stage3_prefetch_elements
 STAGE3_MAX_REUSE_DISTANCE = _DS.stage3_max_reuse_distance
+STAGE3_MAX_LIVE_PARAMETERS = _DS.stage3_max_live_parameters
 SUB_GROUP_ELEMENTS = _DS.sub_group_size_elements
 
 ELEM = 2          # bytes of a bf16 / fp16 element
@@ -134,20 +137,12 @@ def model_state_exprs(model: ModelSpec) -> dict[str, sp.Expr]:
     kept_buckets = bucket * (2 * Z1 * GA * (1 - PP) + Z3)
     passing_buckets = (bucket * (2 * (Z2 + Z1 * (1 - GA)) * (1 - PP) + Z1 * PP)
                        + Z2 * GA * part * (1 - OF))   # ZeRO-2's fresh partition beside the accumulator
-    # ZeRO-3's gathered parameters at the turn from forward to backward (the activation peak): a
-    # released module keeps its parameters when their next use lies within stage3_max_reuse_distance
-    # elements of fetches (partitioned_param_coordinator.py __params_to_release), so the last blocks
-    # of the forward, reused by the first backwards, stay gathered: block i of L with 2 (L - 1 - i)
-    # blocks and the head's forward and backward before its reuse (counted in whole blocks: the
-    # trace is per submodule, so the oldest kept block may be partly released, at most one block
-    # over: llama-7b keeps 1.83 blocks, counted 2); plus the head (or embedding) in
-    # use and the prefetch bucket in flight, at most the stage's parameters (a model within the
-    # distance stays gathered whole). None with dp 1 and no offload_param: the one partition
-    # is the parameter (NoGatherHandle: ds_tensor.to(device) on the device returns it)
+    # ZeRO-3's gathered parameters at the turn from forward to backward (the activation peak):
+    # gathered_elements; none with dp 1 and no offload_param: the one partition is the parameter
+    # (NoGatherHandle: ds_tensor.to(device) on the device returns it)
     ends = maximum(E * embedding, HD * head)
-    kept_layers = minimum(L, maximum(sp.ceiling((STAGE3_MAX_REUSE_DISTANCE - 2 * ends) / (2 * per_layer)), 1))
     gathers = minimum(dp - 1 + ow, 1)
-    gathered = Z3 * gathers * ELEM * minimum(kept_layers * per_layer + ends + STAGE3_PREFETCH_ELEMENTS, n)
+    gathered = Z3 * gathers * ELEM * gathered_elements(per_layer, L, ends, n)
     staging = z12 * OF * ELEM * MP                  # temp_grad_buffer_for_gpu_offload
     # ZeRO-1/2 copy each parameter's fresh 16-bit gradient into the ipg bucket and free it: at
     # most one parameter's gradient (the largest) is live beside the buckets during backward
@@ -179,6 +174,36 @@ def model_state_exprs(model: ModelSpec) -> dict[str, sp.Expr]:
         "step_buffers": ELEM * REDUCE_BUCKET_ELEMENTS * Z3 + staging,
         "cpu_states": cpu, "params": n, **host,
     }
+
+
+def gathered_elements(per_layer, layers, ends, params, reuse_distance=STAGE3_MAX_REUSE_DISTANCE,
+                      prefetch=STAGE3_PREFETCH_ELEMENTS, max_live=STAGE3_MAX_LIVE_PARAMETERS):
+    """Parameter elements ZeRO-3 holds gathered at the turn from forward to backward, of a stage of
+    `params` elements whose `layers` blocks hold `per_layer` each and whose larger end (head or
+    embedding) holds `ends`. DeepSpeed's partitioned_param_coordinator.py (0.19.8) keeps two sets:
+
+    - reuse: a released module keeps its parameters when their next use lies within
+      `reuse_distance` elements of fetches (__params_to_release), so the last blocks of the forward,
+      reused by the first backwards, stay gathered: block i of L with 2 (L - 1 - i) blocks and the
+      head's forward and backward before its reuse (whole blocks: the oldest kept block may be partly
+      released), plus the end in use and the prefetch bucket in flight (none once max_live binds:
+      an over-count of `prefetch` then).
+    - prefetch: each fetch (containers' too) pops parameters off the trace until `prefetch`
+      not-yet-available elements are in flight, passing the available and in-flight ones for free, so the
+      prefetcher runs ahead of the forward into the backward's entries; a parameter it passed there
+      is marked as used at that backward step and not released before it (the
+      __most_recent_step_id_param_fetched_for check of __params_to_release). It stops once
+      `max_live` elements are available (max_params_to_prefetch), so with prefetching on, up to
+      max_live elements stay gathered, at most one parameter more.
+
+    At most the stage's parameters (a model within either bound stays gathered whole). Measured on 2
+    CPU ranks with DeepSpeed's own coordinator: tests/runtime/test_zero3_gathered_cpu.py; on a GPU,
+    gpt-1.3b ZeRO-3 with its weights offloaded held 1.0e9 gathered elements at its peak (S17-5,
+    bench/results/runtime/zero3_gathered_S17/)."""
+    kept_layers = minimum(layers, maximum(sp.ceiling((reuse_distance - 2 * ends) / (2 * per_layer)), 1))
+    reused = kept_layers * per_layer + ends + prefetch
+    held = maximum(reused, max_live) if prefetch > 0 else reused
+    return minimum(held, params)
 
 
 def host_allocation_exprs(offloaded, part) -> dict[str, sp.Expr]:

@@ -1,6 +1,8 @@
-"""ZeRO-3's gathered parameters at the turn from forward to backward (cost/memory.py 'gathered'): what
-DeepSpeed's reuse rule (partitioned_param_coordinator.py __params_to_release) keeps, and none at
-dp 1 without parameter offload (partition_parameters.py NoGatherHandle: the partition is the parameter)."""
+"""ZeRO-3's gathered parameters at the turn from forward to backward (cost/memory.py 'gathered',
+gathered_elements): what DeepSpeed's reuse rule (partitioned_param_coordinator.py __params_to_release)
+keeps, what its prefetcher keeps up to stage3_max_live_parameters, and none at dp 1 without parameter
+offload (partition_parameters.py NoGatherHandle: the partition is the parameter). DeepSpeed's own
+coordinator against gathered_elements: tests/runtime/test_zero3_gathered_cpu.py."""
 
 from __future__ import annotations
 
@@ -8,18 +10,25 @@ import dataclasses
 
 import numpy as np
 import pytest
+import sympy as sp
 
 from bench.accuracy.schema import Knobs, to_plan
 from mist_ds.config.executors import STOCK_DEEPSPEED
 from mist_ds.config.profiles import load_hardware
+from mist_ds.cost.memory import gathered_elements
 from mist_ds.cost.reserved import stage_num_params
 from mist_ds.cost.shapes import layer_shapes
 from mist_ds.cost.stage import StageCostModel
 from mist_ds.cost.stage_args import plan_stage_args
+from mist_ds.cost.symbols import maximum, minimum
 
 DS = STOCK_DEEPSPEED.constants
 LLAMA7B_Z3 = Knobs(model="llama-7b", num_gpus=2, dp=2, cap_gib=78, seq_len=4096, global_batch=32,
                    micro_batch=2, zero=3, recompute=(32,))
+
+
+def evaluate(expr) -> float:
+    return float(sp.sympify(expr).replace(minimum, sp.Min).replace(maximum, sp.Max))
 
 
 def gathered(knobs: Knobs) -> float:
@@ -28,16 +37,22 @@ def gathered(knobs: Knobs) -> float:
     return float(np.asarray(model.terms(plan_stage_args(plan, 0))["gathered"]).ravel()[0])
 
 
-def test_llama_7b_keeps_its_last_two_blocks_the_head_and_the_prefetch_bucket():
+def test_llama_7b_reuse_rule_keeps_its_last_two_blocks_the_head_and_the_prefetch_bucket():
     # a block's reuse (its backward) lies 2 x (blocks after it) + 2 x head elements of fetches ahead:
     # block 31 at 2 x 131M, block 30 at 2 x 202M + 2 x 131M = 667M, block 29 at 1.07G, past the
     # default 1e9 stage3_max_reuse_distance, so blocks 30 and 31 stay gathered beside the head in use
-    model = to_plan(LLAMA7B_Z3).model
-    shapes = layer_shapes(model)
+    plan = to_plan(LLAMA7B_Z3)
+    model, shapes = plan.model, layer_shapes(plan.model)
     block, head = shapes.sharded_params + shapes.replicated_params, model.vocab_size * model.hidden_size
     assert 2 * block + 2 * head < DS.stage3_max_reuse_distance < 2 * 2 * block + 2 * head
-    expected = 2 * (2 * block + head + model.norm_params + DS.stage3_prefetch_elements)
-    assert gathered(LLAMA7B_Z3) == pytest.approx(expected, rel=1e-9)
+    reused = gathered_elements(block, model.num_layers, head + model.norm_params, stage_num_params(model, plan, 0),
+                               max_live=0)
+    assert evaluate(reused) == pytest.approx(2 * block + head + model.norm_params + DS.stage3_prefetch_elements)
+
+
+def test_llama_7b_prefetcher_keeps_max_live_parameters_gathered():
+    # the reuse set (585M elements) is below stage3_max_live_parameters (1e9), which the prefetcher fills
+    assert gathered(LLAMA7B_Z3) == pytest.approx(2 * DS.stage3_max_live_parameters, rel=1e-9)
 
 
 def test_a_model_within_the_reuse_distance_stays_gathered_whole():

@@ -1,0 +1,63 @@
+"""ZeRO-3's gathered parameters at the forward/backward turn, as DeepSpeed's own coordinator
+(partitioned_param_coordinator.py) holds them on 2 CPU ranks, against the cost model's
+gathered_elements (cost/memory.py): the reuse rule alone without prefetching; with prefetching, up to
+stage3_max_live_parameters (the whole model when it fits)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import sympy as sp
+
+from mist_ds.cost.memory import gathered_elements
+from mist_ds.cost.symbols import maximum, minimum
+from tests.helpers import free_port, spawn_ranks
+from tests.runtime.test_loss_equivalence import ROOT, cpu_env
+
+# (stage3_max_reuse_distance, stage3_prefetch_bucket_size, stage3_max_live_parameters) of tiny-gpt8
+# (78656 elements: blocks of 8544, a 10240-element embedding): the reuse distance keeps 2 blocks
+REUSE_ONLY, PREFETCH_WHOLE, PREFETCH_LIVE, LIVE_BELOW_REUSE = (
+    (50_000, 0, 10**9), (50_000, 5_000, 10**9), (0, 5_000, 60_000), (50_000, 5_000, 20_000))
+SETTINGS = (REUSE_ONLY, PREFETCH_WHOLE, PREFETCH_LIVE, LIVE_BELOW_REUSE)
+
+
+@pytest.fixture(scope="module")
+def measured(tmp_path_factory) -> dict:
+    out = tmp_path_factory.mktemp("zero3_gathered") / "held.json"
+    proc = spawn_ranks("tests/runtime/zero3_gathered_worker.py", 2, free_port(),
+                       ["--out", str(out), "--settings", json.dumps(SETTINGS)], cwd=ROOT, env=cpu_env(),
+                       timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return dict(zip(SETTINGS, json.loads(out.read_text())))
+
+
+def predicted(got: dict, setting) -> float:
+    reuse, prefetch, live = setting
+    expr = gathered_elements(got["per_layer"], got["layers"], got["ends"], got["params"], reuse, prefetch, live)
+    return float(sp.sympify(expr).replace(minimum, sp.Min).replace(maximum, sp.Max))
+
+
+def test_without_prefetching_the_reuse_distance_keeps_the_last_blocks_and_the_ends(measured):
+    got = measured[REUSE_ONLY]
+    assert got["held"] == 2 * got["per_layer"] + got["ends"]   # DeepSpeed's own count
+    assert predicted(got, REUSE_ONLY) == got["held"]
+
+
+def test_prefetching_keeps_a_model_below_max_live_whole(measured):
+    got = measured[PREFETCH_WHOLE]
+    assert got["held"] == got["params"]
+    assert predicted(got, PREFETCH_WHOLE) == got["params"]
+
+
+def test_prefetching_keeps_up_to_max_live_parameters_and_at_most_one_parameter_more(measured):
+    got = measured[PREFETCH_LIVE]
+    assert 2 * got["per_layer"] + got["ends"] < 60_000 < got["params"]   # neither rule nor model binds
+    assert predicted(got, PREFETCH_LIVE) <= got["held"] <= predicted(got, PREFETCH_LIVE) + got["largest_param"]
+
+
+def test_below_the_reuse_set_max_live_leaves_the_reuse_set_and_the_model_its_prefetch_bucket(measured):
+    # once max_live binds nothing is prefetched at the turn: the model's bucket is then an over-count
+    got = measured[LIVE_BELOW_REUSE]
+    assert got["held"] == measured[REUSE_ONLY]["held"]
+    assert predicted(got, LIVE_BELOW_REUSE) == got["held"] + LIVE_BELOW_REUSE[1]
