@@ -6,10 +6,4 @@
 # (bench/results/runtime/zero3_gathered_S17/README.md did the same for ZeRO-3 weight offload).
 source bench/calls/prefix.sh
 prebuild
-RUN="python3 -m deepspeed.launcher.runner --num_gpus 1 --no_ssh_check --master_addr 127.0.0.1"
-for c in "l13b-1g-c40-s2048-z1-mb2 29884" "g13-1g-c40-s2048-z1-mb2 29885"; do set -- $c
-  timeout 130 $RUN --master_port $2 bench/engine/alloc_frag.py --out $R/$1 --history-from-build \
-    --plan bench/results/accuracy/$1.plan.json --steps 2 --warmup 1 --report $R/$1/run.json --hardware h200 \
-    > $R/$1.log 2>&1; echo "rc $?" >> $R/$1.log
-  pack
-done
+for c in "l13b-1g-c40-s2048-z1-mb2 29884" "g13-1g-c40-s2048-z1-mb2 29885"; do peaksites $c; pack; done
