@@ -30,6 +30,7 @@ from mist_ds.config.units import GIB  # noqa: E402
 from mist_ds.cost.mistpipe import MistpipeStageCostModel, cost_model_for  # noqa: E402
 from mist_ds.cost.conditions import RunConditions, zero_init_of  # noqa: E402
 from mist_ds.cost.reserved import HOLE_PARTITIONS, allocator_class  # noqa: E402
+from mist_ds.cost.stage import phase_parts  # noqa: E402
 from mist_ds.cost.stage_args import plan_stage_args  # noqa: E402
 
 HEADER = ("| run | family | stage | rank | cap | allocated | reserved | gap | reserved/alloc | raw | phase | "
@@ -37,12 +38,9 @@ HEADER = ("| run | family | stage | rank | cap | allocated | reserved | gap | re
 
 
 def phases(t: dict[str, float], zero_init: bool) -> tuple[float, float, float]:
-    """(forward/backward, step, build) raw peaks, as cost/stage.py _memory sums them."""
-    grads = max(t["gradients"], t["accumulated_gradients"])
-    fb = (t["weights"] + grads + t["optimizer"] + t["activations"] + t["buckets"] + t["gathered"]
-          + max(t["logits"], t["passing_buckets"]))
-    step = t["step_weights"] + t["step_gradients"] + t["step_convert"] + t["optimizer"] + t["step_buffers"]
-    return fb, step, t["build_weights_zero_init" if zero_init else "build_weights"]
+    """(forward/backward, step, build) raw peaks, as cost/stage.py phase_parts sums them."""
+    fb, step, build = phase_parts(t, zero_init)
+    return float(sum(fb.values())), float(sum(step.values())), float(build)
 
 
 def rows_of(name: str, plan: Plan, run: RunReport, cache: dict) -> list[str]:
@@ -58,7 +56,8 @@ def rows_of(name: str, plan: Plan, run: RunReport, cache: dict) -> list[str]:
         fb, step, build = phases(t, model.zero_init)
         raw = max(fb, step, build)
         phase = "build" if build >= raw else ("step" if step > fb else "fb")
-        persistent = t["weights"] + t["optimizer"] + max(t["gradients"], t["accumulated_gradients"])
+        parts = phase_parts(t, model.zero_init)[0]
+        persistent = float(parts["weights"] + parts["optimizer"] + parts["gradients"])
         part = 2 * t["params"] / plan.dp
         holes = HOLE_PARTITIONS[allocator_class(plan.stage_memory(i), plan.dp, plan.num_stages)] * part
         for rank in range(i * plan.gpus_per_stage, (i + 1) * plan.gpus_per_stage):

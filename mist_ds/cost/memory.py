@@ -143,6 +143,12 @@ def model_state_exprs(model: ModelSpec) -> dict[str, sp.Expr]:
     ends = maximum(E * embedding, HD * head)
     gathers = minimum(dp - 1 + ow, 1)
     gathered = Z3 * gathers * ELEM * gathered_elements(per_layer, L, ends, n)
+    # ZeRO-1 accumulating (ga > 1, not pipelined): the boundary micro-batch's backward copies each
+    # accumulated 16-bit gradient into the ipg bucket (freeing it) and, at the first reduction of a full
+    # bucket, allocates the 16-bit gradient partition (stage_1_and_2.py reduce_ipg_grads ->
+    # copy_grads_in_partition: grads_in_partition, freed after the step by _release_ipg_buffers) while
+    # the gradients not yet reduced are still whole: the partition beside them, less the bucket moved
+    boundary_partition = Z1 * GA * (1 - PP) * (1 - OF) * (part - ELEM * REDUCE_BUCKET_ELEMENTS)
     staging = z12 * OF * ELEM * MP                  # temp_grad_buffer_for_gpu_offload
     # ZeRO-1/2 copy each parameter's fresh 16-bit gradient into the ipg bucket and free it: at
     # most one parameter's gradient (the largest) is live beside the buckets during backward
@@ -152,7 +158,7 @@ def model_state_exprs(model: ModelSpec) -> dict[str, sp.Expr]:
     tp_rank_masked = minimum(tp - 1, 1)              # 1 when TP > 1: a rank > 0 exists
     return {
         "weights": weights, "gradients": grads + Z3 * OF * z3_fp32_grads, "optimizer": optimizer,
-        "accumulated_gradients": accumulated,
+        "accumulated_gradients": accumulated, "boundary_partition": boundary_partition,
         "buckets": kept_buckets + staging, "passing_buckets": passing_buckets + fresh_grad,
         "gathered": gathered,
         "build_weights": Z3 * ELEM * (n + 2 * MP),
@@ -255,7 +261,18 @@ def activation_exprs(model: ModelSpec, seq_len: int, attention: act.Attention,
     p2p = PP * k * ELEM * b * seq_len * model.hidden_size
     # a block being recomputed regenerates its activations; its input is the checkpoint itself
     working = RP * (full - ckpt) + act.layer_transient_bytes(model, seq_len, ELEM)
+    # the boundary backward's first bucket reduction (boundary_partition) comes after the gradients of
+    # the separate head (head copies HC: its weight's grad arrives first) and of the last blocks have
+    # filled the bucket (whole blocks, rounded down): what those blocks saved is freed by then (from the
+    # last: the L - r - na on the GPU, the na offloaded ones, nothing here, then the recomputed ones'
+    # checkpoints), as are the head's saved inputs and the loss's working set
+    _, per_layer, _, _ = stage_params(model)
+    filled = maximum(sp.floor((REDUCE_BUCKET_ELEMENTS - HD * HC * VS * model.hidden_size) / per_layer), 0)
+    on_gpu = maximum(L - r - na, 0)
+    freed = (minimum(filled, on_gpu) * full + minimum(maximum(filled - on_gpu - na, 0), r) * ckpt
+             + HD * act.head_saved_bytes(model, seq_len, ELEM))
     return {"activations": k * saved + working + p2p, "cpu_activations": k * offloaded,
+            "first_reduction_freed": freed,
             "cpu_packed_weights": k * packed_weights,
             "saved_per_microbatch": saved, "offloaded_per_microbatch": offloaded + packed_weights,
             "logits": HD * kernels.blend(lambda ks: act.logits_bytes(seq_len, ELEM, ks.loss)),

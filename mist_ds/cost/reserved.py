@@ -37,7 +37,7 @@ ELEM = 2  # bytes of a bf16 / fp16 element
 
 HOLE_PARTITIONS: dict[str, float] = {
     "zero0": 0.58,           # FP16_Optimizer / BF16_Optimizer: fp32 flat gradient beside the 16-bit grads
-    "zero1": 1.30,           # stage_1_and_2.py step: flat 16-bit copy left below the fp32 gradient
+    "zero1": 1.10,           # stage_1_and_2.py step: flat 16-bit copy left below the fp32 gradient
     "zero2": 1.90,           # the same plus ZeRO-2's per-micro-batch grads_in_partition
     "zero12_offload": 0.16,  # optimizer offload: the step runs on the CPU, only staging buffers move
     "pipeline": 0.98,        # pipelined ZeRO-1 (pipe/engine.py reduces once per step)

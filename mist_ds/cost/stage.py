@@ -60,6 +60,31 @@ class StageCost:
         return StageCost(**{f.name: getattr(self, f.name)[index] for f in fields(self)})
 
 
+def phase_parts(t: dict[str, np.ndarray], zero_init: bool) -> tuple[dict, dict, np.ndarray]:
+    """The stage's peak phases from its terms (cost/memory.py), before the allocator allowance:
+    (forward/backward parts, optimizer-step parts, build peak); each phase's parts are weights,
+    gradients, optimizer, activations and buffers.
+
+    Forward/backward peaks at the start of the last micro-batch's backward (the larger of the
+    gradient partition and ZeRO-1's accumulated whole gradients; the larger of the loss's logits
+    working set and the buffers that only exist once parameter gradients flow) or, for ZeRO-1
+    accumulating, at the boundary backward's first bucket reduction (boundary_partition beside the
+    accumulated gradients; the blocks whose backward ran and the loss's working set freed), whichever
+    is larger. Build: ZeRO-3's start-up (cost/memory.py)."""
+    common = {"weights": t["weights"], "optimizer": t["optimizer"]}
+    start = {**common, "gradients": np.maximum(t["gradients"], t["accumulated_gradients"]),
+             "activations": t["activations"],
+             "buffers": t["buckets"] + t["gathered"] + np.maximum(t["logits"], t["passing_buckets"])}
+    boundary = {**common, "gradients": t["accumulated_gradients"] + t["boundary_partition"],
+                "activations": t["activations"] - t["first_reduction_freed"],
+                "buffers": t["buckets"] + t["gathered"] + t["passing_buckets"]}
+    later = (t["boundary_partition"] > 0) & (sum(boundary.values()) > sum(start.values()))
+    fb = {k: np.where(later, boundary[k], start[k]) for k in start}
+    step = {"weights": t["step_weights"], "gradients": t["step_gradients"] + t["step_convert"],
+            "optimizer": t["optimizer"], "activations": 0.0, "buffers": t["step_buffers"]}
+    return fb, step, t["build_weights_zero_init" if zero_init else "build_weights"]
+
+
 class StageCostModel:
     """Memory and time of pipeline stages of one model on one hardware profile.
 
@@ -177,32 +202,24 @@ class StageCostModel:
         allocator_overhead_fraction of it, fitted so the peak targets max_memory_allocated, which
         decides OOM under expandable segments (config/hardware.py).
 
-        Forward/backward peaks at the start of the last micro-batch's backward: model states (the
-        larger of the gradient partition and ZeRO-1's accumulated whole gradients), saved
-        activations, kept buffers, and the larger of the loss's logits working set and the buffers
-        that only exist once parameter gradients flow. Build: ZeRO-3's start-up, under
-        deepspeed.zero.Init or (zero_init False) the whole 16-bit stage on the GPU before
-        deepspeed.initialize partitions it (cost/memory.py).
+        The phases: phase_parts. Build is ZeRO-3's start-up, under deepspeed.zero.Init or
+        (zero_init False) the whole 16-bit stage on the GPU before deepspeed.initialize partitions it
+        (cost/memory.py).
         """
-        grads = np.maximum(t["gradients"], t["accumulated_gradients"])
-        fwd_bwd = (t["weights"] + grads + t["optimizer"] + t["activations"]
-                   + t["buckets"] + t["gathered"] + np.maximum(t["logits"], t["passing_buckets"]))
-        step_grads = t["step_gradients"] + t["step_convert"]
-        step = t["step_weights"] + step_grads + t["optimizer"] + t["step_buffers"]
-        build = t["build_weights_zero_init" if self.zero_init else "build_weights"]
-        raw = np.maximum(np.maximum(fwd_bwd, step), build)
-        at_build, at_step = build >= raw, (build < raw) & (step > fwd_bwd)
+        fb, step, build = phase_parts(t, self.zero_init)
+        fwd_bwd, step_total = sum(fb.values()), sum(step.values())
+        raw = np.maximum(np.maximum(fwd_bwd, step_total), build)
+        at_build, at_step = build >= raw, (build < raw) & (step_total > fwd_bwd)
         allowance = raw * self.allocator_fraction
         pick = lambda fb_value, step_value, build_value=0.0: np.where(  # noqa: E731
             at_build, build_value, np.where(at_step, step_value, fb_value))
-        buffers = t["buckets"] + t["gathered"] + np.maximum(t["logits"], t["passing_buckets"])
         return {
             "peak_memory_bytes": raw + allowance,
-            "weights_bytes": pick(t["weights"], t["step_weights"], build),
-            "gradients_bytes": pick(grads, step_grads),
-            "optimizer_states_bytes": pick(t["optimizer"], t["optimizer"]),
-            "activations_bytes": pick(t["activations"], 0.0),
-            "buffers_bytes": pick(buffers, t["step_buffers"]) + allowance,
+            "weights_bytes": pick(fb["weights"], step["weights"], build),
+            "gradients_bytes": pick(fb["gradients"], step["gradients"]),
+            "optimizer_states_bytes": pick(fb["optimizer"], step["optimizer"]),
+            "activations_bytes": pick(fb["activations"], 0.0),
+            "buffers_bytes": pick(fb["buffers"], step["buffers"]) + allowance,
             "cpu_memory_bytes": host_peak_bytes(t, self.hw.host_process_base_bytes, SUB_GROUP_ELEMENTS),
         }
 
