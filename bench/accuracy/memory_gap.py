@@ -37,12 +37,6 @@ HEADER = ("| run | family | stage | rank | cap | allocated | reserved | gap | re
           "fb transient | step transient | predicted holes | gap / partition |")
 
 
-def phases(t: dict[str, float], zero_init: bool) -> tuple[float, float, float]:
-    """(forward/backward, step, build) raw peaks, as cost/stage.py phase_parts sums them."""
-    fb, step, build = phase_parts(t, zero_init)
-    return float(sum(fb.values())), float(sum(step.values())), float(build)
-
-
 def rows_of(name: str, plan: Plan, run: RunReport, cache: dict) -> list[str]:
     hw = hardware_of(run, cache)
     model = cost_model_for(plan.executor, plan.model, hw, plan.seq_len, plan.dtype, plan.cluster.num_nodes,
@@ -53,11 +47,11 @@ def rows_of(name: str, plan: Plan, run: RunReport, cache: dict) -> list[str]:
     out, fam = [], family(knobs_of(plan))
     for i in range(plan.num_stages):
         t = {k: float(np.asarray(v).ravel()[0]) for k, v in model.terms(plan_stage_args(plan, i)).items()}
-        fb, step, build = phases(t, model.zero_init)
+        fb_parts, step_parts, build = phase_parts(t, model.zero_init)   # as cost/stage.py sums them
+        fb, step = float(sum(fb_parts.values())), float(sum(step_parts.values()))
         raw = max(fb, step, build)
         phase = "build" if build >= raw else ("step" if step > fb else "fb")
-        parts = phase_parts(t, model.zero_init)[0]
-        persistent = float(parts["weights"] + parts["optimizer"] + parts["gradients"])
+        persistent = float(fb_parts["weights"] + fb_parts["optimizer"] + fb_parts["gradients"])
         part = 2 * t["params"] / plan.dp
         holes = HOLE_PARTITIONS[allocator_class(plan.stage_memory(i), plan.dp, plan.num_stages)] * part
         for rank in range(i * plan.gpus_per_stage, (i + 1) * plan.gpus_per_stage):

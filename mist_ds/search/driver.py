@@ -38,8 +38,9 @@ copy), plus the largest share of its cap an OOM run still held reserved but unal
 (0.34%: 275 MiB of 78 GiB), rounded up to a whole percent. It was 4% until 2026-12-01, when plans were
 still counted per file, so copies of the worst-predicted plans weighed twice, and 3% until session 17
 priced ZeRO-1's boundary gradient partition and ZeRO-3's prefetched parameters (cost/memory.py), the
-model's largest under-predictions then. A plan predicted at p fits when p <= cap x (1 - margin). No run with expandable segments that ran out of memory was
-predicted within it; the runs without them (an allocator the runtime no longer uses) are scored apart."""
+model's largest under-predictions then. A plan predicted at p fits when p <= cap x (1 - margin). No run
+with expandable segments that ran out of memory was predicted within it; the runs without them (an
+allocator the runtime no longer uses) are scored apart."""
 MODEL_TIME_ERROR_RATIO = 0.04
 """The cost model's measured time error: the median |predicted - measured| / measured iteration time
 of the runs that ran (summary time.median, 3.8% over 103 runs, the repeats of bench/accuracy/repeats.py

@@ -10,7 +10,6 @@ import dataclasses
 
 import numpy as np
 import pytest
-import sympy as sp
 
 from bench.accuracy.schema import Knobs, to_plan
 from mist_ds.config.executors import STOCK_DEEPSPEED
@@ -20,15 +19,11 @@ from mist_ds.cost.reserved import stage_num_params
 from mist_ds.cost.shapes import layer_shapes
 from mist_ds.cost.stage import StageCostModel
 from mist_ds.cost.stage_args import plan_stage_args
-from mist_ds.cost.symbols import maximum, minimum
+from mist_ds.cost.symbols import numeric
 
 DS = STOCK_DEEPSPEED.constants
 LLAMA7B_Z3 = Knobs(model="llama-7b", num_gpus=2, dp=2, cap_gib=78, seq_len=4096, global_batch=32,
                    micro_batch=2, zero=3, recompute=(32,))
-
-
-def evaluate(expr) -> float:
-    return float(sp.sympify(expr).replace(minimum, sp.Min).replace(maximum, sp.Max))
 
 
 def gathered(knobs: Knobs) -> float:
@@ -47,7 +42,7 @@ def test_llama_7b_reuse_rule_keeps_its_last_two_blocks_the_head_and_the_prefetch
     assert 2 * block + 2 * head < DS.stage3_max_reuse_distance < 2 * 2 * block + 2 * head
     reused = gathered_elements(block, model.num_layers, head + model.norm_params, stage_num_params(model, plan, 0),
                                max_live=0)
-    assert evaluate(reused) == pytest.approx(2 * block + head + model.norm_params + DS.stage3_prefetch_elements)
+    assert numeric(reused) == pytest.approx(2 * block + head + model.norm_params + DS.stage3_prefetch_elements)
 
 
 def test_llama_7b_prefetcher_keeps_max_live_parameters_gathered():

@@ -8,10 +8,9 @@ from __future__ import annotations
 import json
 
 import pytest
-import sympy as sp
 
 from mist_ds.cost.memory import gathered_elements
-from mist_ds.cost.symbols import maximum, minimum
+from mist_ds.cost.symbols import numeric
 from tests.helpers import free_port, spawn_ranks
 from tests.runtime.test_loss_equivalence import ROOT, cpu_env
 
@@ -34,8 +33,8 @@ def measured(tmp_path_factory) -> dict:
 
 def predicted(got: dict, setting) -> float:
     reuse, prefetch, live = setting
-    expr = gathered_elements(got["per_layer"], got["layers"], got["ends"], got["params"], reuse, prefetch, live)
-    return float(sp.sympify(expr).replace(minimum, sp.Min).replace(maximum, sp.Max))
+    return numeric(gathered_elements(got["per_layer"], got["layers"], got["ends"], got["params"], reuse, prefetch,
+                                     live))
 
 
 def test_without_prefetching_the_reuse_distance_keeps_the_last_blocks_and_the_ends(measured):
