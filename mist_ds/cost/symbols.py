@@ -40,9 +40,3 @@ ARGS = (b, L, dp, tp, r, k, ow, og, oo, na, Z0, Z1, Z2, Z3, BF, E, HD, HC, PP, R
 
 minimum = sp.Function("minimum")   # printed as minimum(...) and bound to numpy.minimum
 maximum = sp.Function("maximum")   # printed as maximum(...) and bound to numpy.maximum
-
-
-def numeric(expr) -> float:
-    """The value of an expression of numbers only (no symbol of ARGS left), minimum and maximum
-    evaluated as sympy's Min and Max: a cost formula called with numbers, as the tests do."""
-    return float(sp.sympify(expr).replace(minimum, sp.Min).replace(maximum, sp.Max))

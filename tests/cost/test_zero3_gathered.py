@@ -19,7 +19,7 @@ from mist_ds.cost.reserved import stage_num_params
 from mist_ds.cost.shapes import layer_shapes
 from mist_ds.cost.stage import StageCostModel
 from mist_ds.cost.stage_args import plan_stage_args
-from mist_ds.cost.symbols import numeric
+from tests.helpers import numeric
 
 DS = STOCK_DEEPSPEED.constants
 LLAMA7B_Z3 = Knobs(model="llama-7b", num_gpus=2, dp=2, cap_gib=78, seq_len=4096, global_batch=32,

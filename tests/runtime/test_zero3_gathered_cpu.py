@@ -10,8 +10,7 @@ import json
 import pytest
 
 from mist_ds.cost.memory import gathered_elements
-from mist_ds.cost.symbols import numeric
-from tests.helpers import free_port, spawn_ranks
+from tests.helpers import free_port, numeric, spawn_ranks
 from tests.runtime.test_loss_equivalence import ROOT, cpu_env
 
 # (stage3_max_reuse_distance, stage3_prefetch_bucket_size, stage3_max_live_parameters) of tiny-gpt8
