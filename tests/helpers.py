@@ -143,11 +143,3 @@ def run_in_process(main, args: list[str], cwd) -> subprocess.CompletedProcess:
     return subprocess.CompletedProcess(list(args), code, out.getvalue(), err.getvalue())
 
 
-def numeric(expr) -> float:
-    """The value of a cost formula called with numbers only (no symbol of mist_ds.cost.symbols.ARGS
-    left), its minimum and maximum evaluated as sympy's Min and Max."""
-    import sympy as sp
-
-    from mist_ds.cost.symbols import maximum, minimum
-
-    return float(sp.sympify(expr).replace(minimum, sp.Min).replace(maximum, sp.Max))

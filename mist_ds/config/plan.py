@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, model_serializer, model_validator
 
 from mist_ds.config.base import StrictModel
 from mist_ds.config.cluster import ClusterSpec
@@ -26,6 +26,8 @@ AttentionKernel = Literal["sdpa", "sdpa_flash", "sdpa_cudnn", "sdpa_efficient", 
 """Attention kernels a plan can name (runtime/kernels.py causal_attention): SDPA's own dispatch, one
 SDPA backend forced, flash-attn's flash_attn_func, or the math reference."""
 Ratio = Field(default=0.0, ge=0.0, le=1.0)
+Zero3MaxLive = Literal["deepspeed_default", "reuse_set"]
+"""How a stock-DeepSpeed ZeRO-3 plan sets stage3_max_live_parameters (Plan.zero3_max_live)."""
 
 
 class MemoryStrategy(StrictModel):
@@ -134,6 +136,13 @@ class Plan(StrictModel):
     """Micro-batches per optimizer step (per pipeline, per data-parallel rank)."""
     memory: MemoryStrategy = MemoryStrategy()
     """ZeRO/offload setting of every stage that does not carry its own."""
+    zero3_max_live: Zero3MaxLive = "deepspeed_default"
+    """ZeRO-3's `stage3_max_live_parameters` (stock DeepSpeed executor): 'deepspeed_default' writes
+    config/executors.py's constant (DeepSpeed's 1e9), under which the prefetcher keeps up to that many
+    elements gathered into the backward; 'reuse_set' writes the elements the reuse rule keeps gathered
+    anyway (cost/memory.py zero3_reuse_set), so nothing more stays gathered (measured on gpt-1.3b: 0.91
+    GiB less, no slower; bench/results/runtime/max_live_S18/). Left out of the plan file at its default,
+    so plans written before it keep their content hash."""
     attention: AttentionKernel = "sdpa"
     """Attention kernel the runtime uses and the cost model costed (saved tensors differ per kernel:
     cost/activations.py ATTENTION_SAVES)."""
@@ -177,6 +186,20 @@ class Plan(StrictModel):
         if used != self.cluster.num_gpus:
             raise ValueError(f"{self.num_stages} stages x dp {self.dp} x tp {self.tp} = {used} GPUs "
                              f"but the cluster has {self.cluster.num_gpus}")
+        return self
+
+    @model_serializer(mode="wrap")
+    def _omit_default_max_live(self, handler):
+        data = handler(self)
+        if self.zero3_max_live == "deepspeed_default":
+            data.pop("zero3_max_live", None)
+        return data
+
+    @model_validator(mode="after")
+    def _max_live_applies(self) -> Plan:
+        if self.zero3_max_live != "deepspeed_default" and (self.executor != "deepspeed" or self.memory.zero_stage != 3):
+            raise ValueError(f"zero3_max_live '{self.zero3_max_live}' needs the deepspeed executor with ZeRO-3 "
+                             f"(this plan: {self.executor}, ZeRO-{self.memory.zero_stage})")
         return self
 
     @model_validator(mode="after")

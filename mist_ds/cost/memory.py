@@ -79,15 +79,17 @@ the torch optimizer's step):
 
 from __future__ import annotations
 
+import math
+
 import sympy as sp
 
 from mist_ds.config import ModelSpec
 from mist_ds.config.executors import STOCK_DEEPSPEED
 from mist_ds.cost import activations as act
 from mist_ds.cost.kernel_set import KernelChoice
-from mist_ds.cost.shapes import layer_shapes
-from mist_ds.cost.symbols import (BF, GA, HC, HD, MP, OF, PP, PS, RP, Z0, Z1, Z2, Z3, E, L, VS, b,
-                                  dp, k, maximum, minimum, na, oo, ow, r, tp)
+from mist_ds.cost.shapes import layer_shapes, vocab_shard
+from mist_ds.cost.symbols import (BF, GA, HC, HD, LB, MP, OF, PP, PS, RP, Z0, Z1, Z2, Z3, E, L, VS, b,
+                                  dp, k, maximum, minimum, na, numeric, oo, ow, r, tp)
 
 _DS = STOCK_DEEPSPEED.constants  # the values emit/ds_config.py writes into ds_config.json
 REDUCE_BUCKET_ELEMENTS = _DS.reduce_bucket_elements
@@ -142,7 +144,9 @@ def model_state_exprs(model: ModelSpec) -> dict[str, sp.Expr]:
     # (NoGatherHandle: ds_tensor.to(device) on the device returns it)
     ends = maximum(E * embedding, HD * head)
     gathers = minimum(dp - 1 + ow, 1)
-    gathered = Z3 * gathers * ELEM * gathered_elements(per_layer, L, ends, n)
+    # with the plan's zero3_max_live = 'reuse_set' (LB), max_live is the reuse set itself (zero3_reuse_set)
+    max_live = LB * reuse_set_elements(per_layer, L, ends) + (1 - LB) * STAGE3_MAX_LIVE_PARAMETERS
+    gathered = Z3 * gathers * ELEM * gathered_elements(per_layer, L, ends, n, max_live=max_live)
     # ZeRO-1 accumulating (ga > 1, not pipelined): the boundary micro-batch's backward copies each
     # accumulated 16-bit gradient into the ipg bucket (freeing it) and, at the first reduction of a full
     # bucket, allocates the 16-bit gradient partition (stage_1_and_2.py reduce_ipg_grads ->
@@ -182,18 +186,28 @@ def model_state_exprs(model: ModelSpec) -> dict[str, sp.Expr]:
     }
 
 
+def reuse_set_elements(per_layer, layers, ends, reuse_distance=STAGE3_MAX_REUSE_DISTANCE,
+                       prefetch=STAGE3_PREFETCH_ELEMENTS):
+    """Parameter elements DeepSpeed's ZeRO-3 reuse rule keeps gathered at the turn from forward to
+    backward, plus the prefetch bucket in flight, for a stage whose `layers` blocks hold `per_layer`
+    each and whose larger end (head or embedding) holds `ends`: a released module keeps its parameters
+    when their next use lies within `reuse_distance` elements of fetches
+    (partitioned_param_coordinator.py __params_to_release), so the last blocks of the forward, reused
+    by the first backwards, stay gathered: block i of L with 2 (L - 1 - i) blocks and the head's
+    forward and backward before its reuse (whole blocks: the oldest kept block may be partly
+    released), plus the end in use."""
+    kept_layers = minimum(layers, maximum(sp.ceiling((reuse_distance - 2 * ends) / (2 * per_layer)), 1))
+    return kept_layers * per_layer + ends + prefetch
+
+
 def gathered_elements(per_layer, layers, ends, params, reuse_distance=STAGE3_MAX_REUSE_DISTANCE,
                       prefetch=STAGE3_PREFETCH_ELEMENTS, max_live=STAGE3_MAX_LIVE_PARAMETERS):
     """Parameter elements ZeRO-3 holds gathered at the turn from forward to backward, of a stage of
-    `params` elements whose `layers` blocks hold `per_layer` each and whose larger end (head or
-    embedding) holds `ends`. DeepSpeed's partitioned_param_coordinator.py (0.19.8) keeps two sets:
+    `params` elements (reuse_set_elements says what the others are). DeepSpeed's
+    partitioned_param_coordinator.py (0.19.8) keeps two sets:
 
-    - reuse: a released module keeps its parameters when their next use lies within
-      `reuse_distance` elements of fetches (__params_to_release), so the last blocks of the forward,
-      reused by the first backwards, stay gathered: block i of L with 2 (L - 1 - i) blocks and the
-      head's forward and backward before its reuse (whole blocks: the oldest kept block may be partly
-      released), plus the end in use and the prefetch bucket in flight (none once max_live binds:
-      an over-count of `prefetch` then).
+    - reuse: reuse_set_elements, less the prefetch bucket once `max_live` binds (nothing is then
+      prefetched at the turn).
     - prefetch: each fetch (containers' too) pops parameters off the trace until `prefetch`
       not-yet-available elements are in flight, passing the available and in-flight ones for free, so the
       prefetcher runs ahead of the forward into the backward's entries; a parameter it passed there
@@ -205,11 +219,22 @@ def gathered_elements(per_layer, layers, ends, params, reuse_distance=STAGE3_MAX
     At most the stage's parameters (a model within either bound stays gathered whole). Measured on 2
     CPU ranks with DeepSpeed's own coordinator: tests/runtime/test_zero3_gathered_cpu.py; on a GPU,
     gpt-1.3b ZeRO-3 with its weights offloaded held 1.0e9 gathered elements at its peak (S17-5,
-    bench/results/runtime/zero3_gathered_S17/)."""
-    kept_layers = minimum(layers, maximum(sp.ceiling((reuse_distance - 2 * ends) / (2 * per_layer)), 1))
-    reused = kept_layers * per_layer + ends + prefetch
-    held = maximum(reused, max_live) if prefetch > 0 else reused
+    bench/results/runtime/zero3_gathered_S17/), and 0.98e9 bytes less with max_live 4e8 or 2e8, both
+    below its reuse set (S18-3, bench/results/runtime/max_live_S18/)."""
+    reused = reuse_set_elements(per_layer, layers, ends, reuse_distance, prefetch)
+    held = maximum(reused - prefetch, max_live) if prefetch > 0 else reused
     return minimum(held, params)
+
+
+def zero3_reuse_set(model: ModelSpec, tp_degree: int, layers: int) -> int:
+    """stage3_max_live_parameters of a plan whose zero3_max_live is 'reuse_set': reuse_set_elements of
+    a one-stage (head and embedding) ZeRO-3 stage of `layers` blocks, rounded up. At this bound the
+    prefetcher no longer runs ahead into the backward (gathered_elements), and it never binds the
+    forward's prefetch: a forward holds one block, the prefetch bucket and at most the embedding."""
+    _, per_layer, embedding, head = stage_params(model)
+    values = {tp: tp_degree, VS: int(vocab_shard(model, tp_degree)), HC: float(not model.tie_embeddings)}
+    ends = maximum(embedding, head).subs(values)
+    return math.ceil(numeric(reuse_set_elements(per_layer.subs(values), layers, ends)))
 
 
 def host_allocation_exprs(offloaded, part) -> dict[str, sp.Expr]:

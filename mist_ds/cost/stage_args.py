@@ -45,6 +45,9 @@ class StageArgs:
     """The stage holds the final norm, LM head and loss (last stage)."""
     num_stages: object
     """Pipeline depth."""
+    zero3_live_bound: object = 0
+    """1 where ZeRO-3 bounds its gathered parameters to the reuse set (the plan's zero3_max_live =
+    'reuse_set', cost/memory.py zero3_reuse_set), 0 where DeepSpeed's default bound holds."""
 
     def arrays(self) -> dict[str, np.ndarray]:
         """Every field as float arrays broadcast to one shape."""
@@ -60,7 +63,8 @@ def inflight_microbatches(stage_index, num_stages, grad_accum):
 
 
 def stage_args(*, stage_index, num_stages, num_layers, micro_batch, dp, tp, grad_accum, zero_stage,
-               offload_weights, offload_gradients, offload_optimizer, num_recompute, num_offloaded) -> StageArgs:
+               offload_weights, offload_gradients, offload_optimizer, num_recompute, num_offloaded,
+               zero3_live_bound=0) -> StageArgs:
     """The cost-model arguments of stage `stage_index` of a `num_stages`-stage pipeline (any argument
     may be a numpy array: the search evaluates many strategies at once)."""
     stage_index, num_stages = np.asarray(stage_index), np.asarray(num_stages)
@@ -69,7 +73,8 @@ def stage_args(*, stage_index, num_stages, num_layers, micro_batch, dp, tp, grad
         offload_weights=offload_weights, offload_gradients=offload_gradients,
         offload_optimizer=offload_optimizer, num_offloaded=num_offloaded, num_recompute=num_recompute,
         num_inflight=inflight_microbatches(stage_index, num_stages, grad_accum), grad_accum=grad_accum,
-        has_embedding=stage_index == 0, has_head=stage_index == num_stages - 1, num_stages=num_stages)
+        has_embedding=stage_index == 0, has_head=stage_index == num_stages - 1, num_stages=num_stages,
+        zero3_live_bound=zero3_live_bound)
 
 
 def plan_stage_args(plan: Plan, index: int) -> StageArgs:
@@ -80,4 +85,5 @@ def plan_stage_args(plan: Plan, index: int) -> StageArgs:
         micro_batch=plan.micro_batch_size, dp=plan.dp, tp=plan.tp, grad_accum=plan.grad_accum_steps,
         zero_stage=memory.zero_stage, offload_weights=memory.offload_weights_ratio,
         offload_gradients=memory.offload_gradients_ratio, offload_optimizer=memory.offload_optimizer_ratio,
-        num_recompute=stage.num_recompute_layers, num_offloaded=stage.num_offloaded_layers)
+        num_recompute=stage.num_recompute_layers, num_offloaded=stage.num_offloaded_layers,
+        zero3_live_bound=int(plan.zero3_max_live == "reuse_set"))

@@ -33,10 +33,18 @@ OF = sp.Symbol("OF", nonnegative=True)       # optimizer offload configured (oo 
 GA = sp.Symbol("GA", nonnegative=True)       # gradient accumulation (grad_accum > 1)
 PS = sp.Symbol("PS", nonnegative=True)       # ZeRO-3 persistent parameters of the stage (per TP rank)
 MP = sp.Symbol("MP", nonnegative=True)       # numel of the stage's largest parameter tensor
+LB = sp.Symbol("LB", nonnegative=True)       # ZeRO-3 bounds its gathered parameters to the reuse set
+#                                              (the plan's zero3_max_live = 'reuse_set', cost/memory.py)
 
 ARGS = (b, L, dp, tp, r, k, ow, og, oo, na, Z0, Z1, Z2, Z3, BF, E, HD, HC, PP, RP, VS, OF, GA,
-        PS, MP)
+        PS, MP, LB)
 """Argument order of every compiled function."""
 
 minimum = sp.Function("minimum")   # printed as minimum(...) and bound to numpy.minimum
 maximum = sp.Function("maximum")   # printed as maximum(...) and bound to numpy.maximum
+
+
+def numeric(expr) -> float:
+    """The value of a cost formula called with numbers only (no symbol of ARGS left), its minimum and
+    maximum evaluated as sympy's Min and Max."""
+    return float(sp.sympify(expr).replace(minimum, sp.Min).replace(maximum, sp.Max))

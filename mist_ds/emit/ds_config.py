@@ -54,6 +54,16 @@ def _offload(ratio: float, with_ratio: bool) -> dict[str, Any] | None:
     return section
 
 
+def max_live_parameters(plan: Plan) -> int:
+    """`stage3_max_live_parameters` of a ZeRO-3 plan: the executor's constant, or with
+    plan.zero3_max_live = 'reuse_set' the elements ZeRO-3's reuse rule keeps gathered anyway."""
+    if plan.zero3_max_live == "reuse_set":
+        from mist_ds.cost.memory import zero3_reuse_set
+
+        return zero3_reuse_set(plan.model, plan.tp, plan.stages[0].num_layers)
+    return get_executor(plan.executor).constants.stage3_max_live_parameters
+
+
 def zero_section(plan: Plan, memory: MemoryStrategy) -> dict[str, Any]:
     """The `zero_optimization` block (overlap_comm off for pipelines: the PipelineEngine turns it off
     anyway, engine.py _configure_zero_optimizer). Bucket sizes and thresholds are the executor's
@@ -69,7 +79,7 @@ def zero_section(plan: Plan, memory: MemoryStrategy) -> dict[str, Any]:
     if memory.zero_stage == 3:
         section.update({
             "stage3_prefetch_bucket_size": ds.stage3_prefetch_elements,
-            "stage3_max_live_parameters": ds.stage3_max_live_parameters,
+            "stage3_max_live_parameters": max_live_parameters(plan),
             "stage3_max_reuse_distance": ds.stage3_max_reuse_distance,
             "stage3_param_persistence_threshold": ds.stage3_param_persistence_threshold,
             "sub_group_size": ds.sub_group_size_elements,

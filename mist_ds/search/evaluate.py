@@ -139,7 +139,9 @@ def row_args(adapter, rows: Rows, recompute, act_fraction: float):
         tp=col["tp"].astype(np.int64), grad_accum=col["grad_accum"].astype(np.int64),
         zero_stage=col["zero_stage"].astype(np.int64), offload_weights=col["offload_weights"],
         offload_gradients=col["offload_gradients"], offload_optimizer=col["offload_optimizer"],
-        num_recompute=recompute, num_offloaded=offloaded_layer_count(act_fraction, rows.layers - recompute))
+        num_recompute=recompute, num_offloaded=offloaded_layer_count(act_fraction, rows.layers - recompute),
+        # stock DeepSpeed's ZeRO-3 plans bound their gathered parameters to the reuse set (plans.py)
+        zero3_live_bound=np.array([lay.executor == "deepspeed" for lay in rows.layouts], dtype=float)[rows.index])
     return args, per_stage
 
 

@@ -28,7 +28,10 @@ def plan_from_candidate(request: TuneRequest, candidate: Candidate) -> Plan:
         stages.append(StagePlan(layer_start=start, layer_end=start + layers, num_recompute_layers=recompute,
                                 num_offloaded_layers=count, memory=stage_memory))
         start += layers
-    return Plan(executor=layout.executor, model=request.model, cluster=request.cluster,
+    # stock DeepSpeed's ZeRO-3 keeps no more parameters gathered than its reuse rule holds anyway
+    # (cost/memory.py zero3_reuse_set; evaluate.py row_args costs every row so)
+    live = "reuse_set" if layout.executor == "deepspeed" and memory.zero_stage == 3 else "deepspeed_default"
+    return Plan(executor=layout.executor, model=request.model, cluster=request.cluster, zero3_max_live=live,
                 global_batch_size=request.global_batch_size,
                 seq_len=request.seq_len, dtype=request.dtype, dp=layout.dp, tp=layout.tp,
                 micro_batch_size=layout.micro_batch, grad_accum_steps=layout.grad_accum, memory=memory,

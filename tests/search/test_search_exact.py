@@ -53,7 +53,8 @@ def _stage_options(model, request, layout, cap):
     cost = model.evaluate(stage_args(
         stage_index=i, num_stages=num, num_layers=l, micro_batch=layout.micro_batch, dp=layout.dp,
         tp=layout.tp, grad_accum=layout.grad_accum, zero_stage=z, offload_weights=w, offload_gradients=g,
-        offload_optimizer=o, num_recompute=c, num_offloaded=offloaded_layer_count(a, l - c)))
+        offload_optimizer=o, num_recompute=c, num_offloaded=offloaded_layer_count(a, l - c),
+        zero3_live_bound=float(layout.executor == "deepspeed")))
     fits = (cost.peak_memory_bytes <= cap) & (cost.cpu_memory_bytes * request.cluster.gpus_per_node
                                              <= HW.host_memory_bytes)
     table = {}
