@@ -213,6 +213,22 @@ B12 = [
           recompute=16),
 ]
 
+# Batch 13 (1 GPU): ZeRO-3 with stage3_max_live_parameters bounded to the reuse set (Plan.zero3_max_live,
+# what the search now writes), on the 1-GPU plans that gather (weights offloaded): their twins above ran
+# DeepSpeed's default bound (bench/results/runtime/max_live_S18/).
+LIVE = dict(zero3_max_live="reuse_set")
+B13 = [
+    _case("g13-1g-c24-s2048-z3-w1-off1-mb2-live", 1, 24, 2048, 8, 2, 3, offload_weights=1.0, **OFF, **LIVE),
+    _case("l27-1g-c24-s2048-z3-w1-off1-mb2-live", 1, 24, 2048, 8, 2, 3, offload_weights=1.0, **OFF, **LIVE),
+]
+
+# Batch 14 (2 GPUs): the same bound where ZeRO-3 all-gathers (dp 2), against twins in batches 1 and 9.
+B14 = [
+    _case("l7-2g-c78-z3-mb2-rc32-live", 2, 78, 4096, 8, 2, 3, recompute=32, **LIVE),
+    _case("l7-2g-c24-s2048-b4-z3-w1-off1-rc32-live", 2, 24, 2048, 4, 1, 3, recompute=32,
+          offload_weights=1.0, **OFF, **LIVE),
+]
+
 # In-sample runs: the shipped h200 profile's run-derived terms were fitted on these runs alone
 # (python -m mist_ds.calibrate; profiling/profiles/h200.json provenance names them): every 1-GPU run
 # of batches b3 and b4, and of each 2-GPU family with two or more runs the first by name. Every
@@ -235,6 +251,7 @@ BATCHES: dict[str, list[Case | AutotuneCase]] = {name: _marked(batch) for name, 
     "b1-zero3-tp-offload": B1, "b2-zero3-offload": B2, "b3-1gpu-pairs": B3, "b4-1gpu-offload": B4,
     "b5-pipeline-tp": B5, "b6-llama27-40g": B6, "b7-autotune": B7, "b8-1gpu-offload": B8,
     "b9-13b-offload": B9, "b10-host-memory": B10, "b11-issue18": B11, "b12-1gpu-mistpipe": B12,
+    "b13-1gpu-live": B13, "b14-2gpu-live": B14,
 }.items()}
 CASES: dict[str, Case | AutotuneCase] = {c.name: c for batch in BATCHES.values() for c in batch}
 

@@ -46,6 +46,8 @@ class Knobs:
     """Fraction of 16-bit weights offloaded (ZeRO-3 only, all or nothing in DeepSpeed)."""
     executor: str = "deepspeed"
     """Plan.executor: 'deepspeed' (stock engines) or 'mistpipe' (mist_ds/runtime/mistpipe)."""
+    zero3_max_live: str = "deepspeed_default"
+    """Plan.zero3_max_live: ZeRO-3's stage3_max_live_parameters, DeepSpeed's default or the reuse set."""
 
 
 def _per_stage(values: tuple[int, ...], pp: int, what: str) -> tuple[int, ...]:
@@ -88,7 +90,8 @@ def to_plan(knobs: Knobs) -> Plan:
     return Plan(model=model, cluster=ClusterSpec(num_nodes=1, gpus_per_node=knobs.num_gpus),
                 global_batch_size=knobs.global_batch, seq_len=knobs.seq_len, dp=knobs.dp, tp=knobs.tp,
                 micro_batch_size=knobs.micro_batch, grad_accum_steps=knobs.global_batch // per_rank,
-                memory=memory, stages=tuple(stages), gpu_memory_cap_bytes=cap, executor=knobs.executor)
+                memory=memory, stages=tuple(stages), gpu_memory_cap_bytes=cap, executor=knobs.executor,
+                zero3_max_live=knobs.zero3_max_live)
 
 
 def knobs_of(plan: Plan) -> Knobs:
@@ -105,4 +108,5 @@ def knobs_of(plan: Plan) -> Knobs:
                  offload_optimizer=memory.offload_optimizer_ratio,
                  offload_gradients=(None if memory.offload_gradients_ratio == memory.offload_optimizer_ratio
                                     else memory.offload_gradients_ratio),
-                 offload_weights=memory.offload_weights_ratio, executor=plan.executor)
+                 offload_weights=memory.offload_weights_ratio, executor=plan.executor,
+                 zero3_max_live=plan.zero3_max_live)
