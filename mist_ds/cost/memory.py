@@ -87,7 +87,7 @@ from mist_ds.config import ModelSpec
 from mist_ds.config.executors import STOCK_DEEPSPEED
 from mist_ds.cost import activations as act
 from mist_ds.cost.kernel_set import KernelChoice
-from mist_ds.cost.shapes import layer_shapes, vocab_shard
+from mist_ds.cost.shapes import block_largest_matrix, layer_shapes, vocab_shard
 from mist_ds.cost.symbols import (BF, GA, HC, HD, LB, MP, OF, PP, PS, RP, Z0, Z1, Z2, Z3, E, L, VS, b,
                                   dp, k, maximum, minimum, na, numeric, oo, ow, r, tp)
 
@@ -98,9 +98,12 @@ STAGE3_MAX_REUSE_DISTANCE = _DS.stage3_max_reuse_distance
 STAGE3_MAX_LIVE_PARAMETERS = _DS.stage3_max_live_parameters
 SUB_GROUP_ELEMENTS = _DS.sub_group_size_elements
 
+NORM_CHUNK_ELEMENTS = 250_000_000  # stage3.py _constant_buffered_norm2's buffer_size (DeepSpeed 0.19.8)
+
 ELEM = 2          # bytes of a bf16 / fp16 element
 MASTER_ADAM = 12  # fp32 master weight + Adam exp_avg + exp_avg_sq, bytes per parameter
 FP32 = 4
+FP64 = 8          # DeepSpeed's gradient norms: zero/utils.py get_norm_dtype (fp64 where the device has it)
 
 
 def stage_params(model: ModelSpec):
@@ -153,6 +156,15 @@ def model_state_exprs(model: ModelSpec) -> dict[str, sp.Expr]:
     # copy_grads_in_partition: grads_in_partition, freed after the step by _release_ipg_buffers) while
     # the gradients not yet reduced are still whole: the partition beside them, less the bucket moved
     boundary_partition = Z1 * GA * (1 - PP) * (1 - OF) * (part - ELEM * REDUCE_BUCKET_ELEMENTS)
+    # ZeRO-3 reduces a full ipg bucket through reduce_scatter_coalesced (comm/coalesced_collectives.py:
+    # torch.cat of every gradient's rank chunks, at any dp, live until the partitions are written) and,
+    # with the optimizer offloaded, copies each partition to the GPU (stage3.py partition_grads:
+    # grad_buffer.to(device)) and at the boundary takes its norm through an fp64 copy
+    # (_offload_grad_partition_at_boundary -> _constant_buffered_norm2, chunks of NORM_CHUNK_ELEMENTS):
+    # the first bucket's largest tensor (the untied head, else a block's largest matrix) sets those two
+    # (bench/results/runtime/zero3_offload_peak_S18/: 341 + 156 + 625 MiB on llama-2.7b, dp 1)
+    first_largest = maximum(HD * HC * VS * model.hidden_size, block_largest_matrix(model) / tp)
+    z3_reduction = Z3 * (bucket + OF * (ELEM + FP64) * minimum(first_largest / dp, NORM_CHUNK_ELEMENTS))
     staging = z12 * OF * ELEM * MP                  # temp_grad_buffer_for_gpu_offload
     # ZeRO-1/2 copy each parameter's fresh 16-bit gradient into the ipg bucket and free it: at
     # most one parameter's gradient (the largest) is live beside the buckets during backward
@@ -164,7 +176,7 @@ def model_state_exprs(model: ModelSpec) -> dict[str, sp.Expr]:
         "weights": weights, "gradients": grads + Z3 * OF * z3_fp32_grads, "optimizer": optimizer,
         "accumulated_gradients": accumulated, "boundary_partition": boundary_partition,
         "buckets": kept_buckets + staging, "passing_buckets": passing_buckets + fresh_grad,
-        "gathered": gathered,
+        "gathered": gathered, "z3_reduction": z3_reduction,
         "build_weights": Z3 * ELEM * (n + 2 * MP),
         "build_weights_zero_init": Z3 * (ELEM * n * (1 - ow) / dp + (FP32 * tp + ELEM) * MP),
         "step_weights": ELEM * (1 - Z3) * n + w_part,

@@ -60,6 +60,11 @@ class BlockTensor:
     """The weight of one of the block's linears (runtime/tp.py ParallelLinear, FusedColumnLinear)."""
 
 
+def block_largest_matrix(model: ModelSpec) -> int:
+    """Elements of a block's largest TP-sharded tensor before the TP split (block_tensors)."""
+    return max(t.sharded for t in block_tensors(model))
+
+
 def block_tensors(model: ModelSpec) -> list[BlockTensor]:
     """A block's parameter tensors in the runtime's order (runtime/blocks.py TransformerBlock registers
     norm1, attention (fused q|k|v, then output), norm2, MLP (up or gate|up, then down), each weight

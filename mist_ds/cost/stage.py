@@ -69,8 +69,10 @@ def phase_parts(t: dict[str, np.ndarray], zero_init: bool) -> tuple[dict, dict, 
     gradient partition and ZeRO-1's accumulated whole gradients; the larger of the loss's logits
     working set and the buffers that only exist once parameter gradients flow) or, for ZeRO-1
     accumulating, at the boundary backward's first bucket reduction (boundary_partition beside the
-    accumulated gradients; the blocks whose backward ran and the loss's working set freed), whichever
-    is larger. Build: ZeRO-3's start-up (cost/memory.py)."""
+    accumulated gradients; the blocks whose backward ran and the loss's working set freed), or, for
+    ZeRO-3, at its first bucket reduction (the same blocks freed; z3_reduction: the reduce-scatter's
+    flat copy and, under optimizer offload, a partition and its fp64 norm copy), whichever is larger.
+    Build: ZeRO-3's start-up (cost/memory.py)."""
     common = {"weights": t["weights"], "optimizer": t["optimizer"]}
     start = {**common, "gradients": np.maximum(t["gradients"], t["accumulated_gradients"]),
              "activations": t["activations"],
@@ -80,6 +82,10 @@ def phase_parts(t: dict[str, np.ndarray], zero_init: bool) -> tuple[dict, dict, 
                 "buffers": t["buckets"] + t["gathered"] + t["passing_buckets"]}
     later = (t["boundary_partition"] > 0) & (sum(boundary.values()) > sum(start.values()))
     fb = {k: np.where(later, boundary[k], start[k]) for k in start}
+    reduction = {**common, "gradients": t["gradients"], "activations": t["activations"] - t["first_reduction_freed"],
+                 "buffers": t["buckets"] + t["gathered"] + t["z3_reduction"]}
+    later = (t["z3_reduction"] > 0) & (sum(reduction.values()) > sum(fb.values()))
+    fb = {k: np.where(later, reduction[k], fb[k]) for k in fb}
     step = {"weights": t["step_weights"], "gradients": t["step_gradients"] + t["step_convert"],
             "optimizer": t["optimizer"], "activations": 0.0, "buffers": t["step_buffers"]}
     return fb, step, t["build_weights_zero_init" if zero_init else "build_weights"]

@@ -28,21 +28,20 @@ TIE_RTOL = 1e-6
 # segments, 116 of them ran (69 distinct plans), re-predicted by the current model for the kernels each ran).
 # tests/search/test_margins.py re-derives both numbers from that file and fails when a new accuracy
 # report moves them.
-DEFAULT_MEMORY_MARGIN_RATIO = 0.03
+DEFAULT_MEMORY_MARGIN_RATIO = 0.02
 """Fraction of the per-GPU memory cap the search keeps free by default (autotune --memory-margin).
 It is measured against what decides OOM: max_memory_allocated (under expandable segments the allocator
 releases its cache before failing; config/hardware.py allocator_overhead_fraction). The margin is the
 90th percentile of the model's under-prediction of allocated memory over the plans that ran, each at
-its worst run (1.7%: 9 in 10 plans need no more; a plan is its content, however many folders hold a
+its worst run (1.3%: 9 in 10 plans need no more; a plan is its content, however many folders hold a
 copy), plus the largest share of its cap an OOM run still held reserved but unallocated when it failed
 (0.34%: 275 MiB of 78 GiB), rounded up to a whole percent. It was 4% until 2026-12-01, when plans were
-still counted per file, so copies of the worst-predicted plans weighed twice; 3% until session 17
+still counted per file, so copies of the worst-predicted plans weighed twice, and 3% until session 17
 priced ZeRO-1's boundary gradient partition and ZeRO-3's prefetched parameters (cost/memory.py), the
-model's largest under-predictions then; 2% in session 17; 3% again since session 18 added the 1-GPU
-ZeRO-3 weight-offload runs of batch b13 (llama-2.7b: -2.5%, its boundary offload transients unpriced,
-bench/results/runtime/zero3_offload_peak_S18/). A plan predicted at p fits when p <= cap x (1 - margin). No run
-with expandable segments that ran out of memory was predicted within it; the runs without them (an
-allocator the runtime no longer uses) are scored apart."""
+model's largest under-predictions then (and briefly in session 18, until ZeRO-3's first bucket
+reduction was priced: cost/stage.py phase_parts). A plan predicted at p fits when
+p <= cap x (1 - margin). No run with expandable segments that ran out of memory was predicted within
+it; the runs without them (an allocator the runtime no longer uses) are scored apart."""
 MODEL_TIME_ERROR_RATIO = 0.04
 """The cost model's measured time error: the median |predicted - measured| / measured iteration time
 of the runs that ran (summary time.median, 3.8% over 103 runs, the repeats of bench/accuracy/repeats.py
