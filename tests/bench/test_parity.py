@@ -141,6 +141,9 @@ def test_zero3_and_pipeline_pairs_on_two_cpu_ranks(parity_cpu_run):
     for pair in bundle["pairs"]:
         for side in ("mist_ds", "plain_deepspeed"):
             result = pair[side]["result"]
+            # no result: the side failed before writing its report, or its time limit cut it (a loaded host)
+            assert result is not None, {k: pair[side].get(k) for k in ("returncode", "timed_out", "wall_s",
+                                                                         "limit_s", "error_line")}
             assert result["status"] == "ok", pair[side]["log_tail"][-2000:]
             assert result["num_steps"] == pair["steps"] and len(result["iteration_times_s"]) == pair["steps"] - 2
             assert sorted(pair[side]["traces"]) == [f"{pair['config']['name']}.{'mist' if side == 'mist_ds' else 'hf'}"
