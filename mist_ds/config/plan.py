@@ -30,6 +30,13 @@ Zero3MaxLive = Literal["deepspeed_default", "reuse_set"]
 """How a stock-DeepSpeed ZeRO-3 plan sets stage3_max_live_parameters (Plan.zero3_max_live)."""
 
 
+def reads_zero3_max_live(executor: str, zero_stage) -> bool:
+    """Whether a plan of this executor and ZeRO stage writes stage3_max_live_parameters (stock DeepSpeed's
+    ZeRO-3; mistpipe gathers with its own engine): where the search bounds it (search/plans.py,
+    search/evaluate.py) and where a plan may set it. Works on numpy arrays of stages too."""
+    return (executor == "deepspeed") & (zero_stage == 3)
+
+
 class MemoryStrategy(StrictModel):
     """ZeRO stage and CPU offload of the model states (what `zero_optimization` expresses)."""
 
@@ -197,7 +204,8 @@ class Plan(StrictModel):
 
     @model_validator(mode="after")
     def _max_live_applies(self) -> Plan:
-        if self.zero3_max_live != "deepspeed_default" and (self.executor != "deepspeed" or self.memory.zero_stage != 3):
+        if self.zero3_max_live != "deepspeed_default" and not reads_zero3_max_live(self.executor,
+                                                                                    self.memory.zero_stage):
             raise ValueError(f"zero3_max_live '{self.zero3_max_live}' needs the deepspeed executor with ZeRO-3 "
                              f"(this plan: {self.executor}, ZeRO-{self.memory.zero_stage})")
         return self

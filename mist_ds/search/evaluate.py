@@ -28,6 +28,7 @@ import numpy as np
 
 from mist_ds.config import HardwareProfile, TuneRequest
 from mist_ds.config.executors import offloaded_layer_count
+from mist_ds.config.plan import reads_zero3_max_live
 from mist_ds.cost.stage_args import stage_args
 from mist_ds.search import feasibility as ok
 from mist_ds.search.partition import StageOptions, dense_min, dominated_by
@@ -140,8 +141,9 @@ def row_args(adapter, rows: Rows, recompute, act_fraction: float):
         zero_stage=col["zero_stage"].astype(np.int64), offload_weights=col["offload_weights"],
         offload_gradients=col["offload_gradients"], offload_optimizer=col["offload_optimizer"],
         num_recompute=recompute, num_offloaded=offloaded_layer_count(act_fraction, rows.layers - recompute),
-        # stock DeepSpeed's ZeRO-3 plans bound their gathered parameters to the reuse set (plans.py)
-        zero3_live_bound=np.array([lay.executor == "deepspeed" for lay in rows.layouts], dtype=float)[rows.index])
+        # the search's plans bound ZeRO-3's gathered parameters to the reuse set where they can (plans.py)
+        zero3_live_bound=reads_zero3_max_live(np.array([lay.executor for lay in rows.layouts])[rows.index],
+                                              col["zero_stage"]).astype(float))
     return args, per_stage
 
 
