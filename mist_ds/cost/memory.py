@@ -302,12 +302,15 @@ def activation_exprs(model: ModelSpec, seq_len: int, attention: act.Attention,
     # the separate head (head copies HC: its weight's grad arrives first) and of the last blocks have
     # filled the bucket (whole blocks, rounded down): what those blocks saved is freed by then (from the
     # last: the L - r - na on the GPU, the na offloaded ones, nothing here, then the recomputed ones'
-    # checkpoints), as are the head's saved inputs and the loss's working set
+    # checkpoints), as are the head's saved inputs and the loss's working set. The reduction runs in the
+    # backward of the next block (the filled + 1-th from the last, if any): unless that one is recomputed,
+    # no block's recomputed activations (working's RP term) are live then
     _, per_layer, _, _ = stage_params(model)
     filled = maximum(sp.floor((REDUCE_BUCKET_ELEMENTS - HD * HC * VS * model.hidden_size) / per_layer), 0)
     on_gpu = maximum(L - r - na, 0)
+    next_recomputed = minimum(maximum(filled + 1 - (L - r), 0), 1) * minimum(maximum(L - filled, 0), 1)
     freed = (minimum(filled, on_gpu) * full + minimum(maximum(filled - on_gpu - na, 0), r) * ckpt
-             + HD * act.head_saved_bytes(model, seq_len, ELEM))
+             + HD * act.head_saved_bytes(model, seq_len, ELEM) + RP * (1 - next_recomputed) * (full - ckpt))
     return {"activations": k * saved + working + p2p, "cpu_activations": k * offloaded,
             "first_reduction_freed": freed,
             "cpu_packed_weights": k * packed_weights,

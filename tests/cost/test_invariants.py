@@ -73,13 +73,24 @@ def test_higher_zero_stage_never_holds_more_model_states(s):
 
 
 @SETTINGS
-@given(strategies, st.sampled_from([0.25, 0.5, 1.0]))
-def test_optimizer_offload_never_needs_more_gpu_memory(s, ratio):
+@given(strategies)
+def test_optimizer_offload_never_needs_more_gpu_memory(s):
     s = {**s, "zero_stage": max(s["zero_stage"], 1)}
-    ratio = ratio if s["zero_stage"] == 3 else 1.0
-    # the GPU-side staging buffer of ZeRO-1/2 offload (one largest tensor) is far smaller than
-    # the optimizer states it replaces
-    assert peak(**s, offload_optimizer=ratio, offload_gradients=ratio) <= peak(**s)
+    # the GPU-side staging buffer of ZeRO-1/2 offload (one largest tensor) and ZeRO-3's copies of
+    # the first reduced partition (cost/memory.py z3_reduction) are far smaller than the optimizer
+    # states a whole offload moves
+    assert peak(**s, offload_optimizer=1.0, offload_gradients=1.0) <= peak(**s)
+
+
+@SETTINGS
+@given(strategies)
+def test_a_larger_zero3_offload_ratio_never_needs_more_gpu_memory(s):
+    # Not from 0: a small ratio can need more than none, as in DeepSpeed 0.19.8, where any optimizer
+    # offload copies each reduced partition to the GPU with an fp64 copy for its norm
+    # (stage3.py _offload_grad_partition_at_boundary) and keeps the GPU sub-groups' fp32 gradients
+    s = {**s, "zero_stage": 3}
+    values = [peak(**s, offload_optimizer=ratio, offload_gradients=ratio) for ratio in (0.25, 0.5, 1.0)]
+    assert all(b <= a * (1 + 1e-12) for a, b in zip(values, values[1:]))
 
 
 @SETTINGS
