@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 
 import numpy as np
 from hypothesis import given, settings
@@ -12,7 +13,10 @@ from mist_ds.config import get_preset
 from mist_ds.config.profiles import load_hardware
 from mist_ds.cost import StageArgs, StageCostModel
 
-SETTINGS = settings(max_examples=60, deadline=None)
+# CI runs a fixed set of 60 examples (a property found false by chance would block an unrelated
+# commit); MIST_DS_PROPERTY_EXAMPLES=N runs N random ones, as before a cost-model change lands
+_RANDOM_EXAMPLES = int(os.environ.get("MIST_DS_PROPERTY_EXAMPLES", "0"))
+SETTINGS = settings(max_examples=_RANDOM_EXAMPLES or 60, derandomize=not _RANDOM_EXAMPLES, deadline=None)
 DEFAULTS = dict(offload_weights=0.0, offload_gradients=0.0, offload_optimizer=0.0, num_offloaded=0,
                 num_recompute=0, num_inflight=1, grad_accum=1, has_embedding=False, has_head=False,
                 num_stages=1)
