@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, model_serializer
 
 from mist_ds.config.base import StrictModel
 
@@ -45,6 +45,19 @@ class TimeBreakdown(StrictModel):
     """Optimizer step (GPU Adam and/or CPU Adam) left exposed."""
     pipeline_s: float = Field(ge=0.0)
     """Pipeline p2p and bubble time attributed to this stage."""
+    host_wait_s: float | None = Field(default=None, ge=0.0)
+    """Of the fields above (inside them, not added to them): seconds per iteration the GPU waits for the
+    training thread's own work past what queued kernels hide: DeepSpeed's hooks, kernel launches,
+    per-micro-batch and per-step bookkeeping (cost/host_overlap.py). Such a step follows the speed of the
+    core that thread runs on. None: predicted before the field existed (left out of the JSON, so such a
+    plan file is rewritten as it was)."""
+
+    @model_serializer(mode="wrap")
+    def _omit_unknown_host_wait(self, handler):
+        data = handler(self)
+        if self.host_wait_s is None:
+            data.pop("host_wait_s", None)
+        return data
 
 
 class StagePrediction(StrictModel):

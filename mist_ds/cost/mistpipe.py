@@ -375,6 +375,7 @@ class MistpipeStageCostModel(StageCostModel):
             "dp_comm_s": g * extra * share_dp + it["reduce"] + it["publish"] + fill_comm,
             "offload_s": g * extra * (1 - share_dp) + it["host_copies"] + mb["first_fill"] - fill_comm,
             "optimizer_s": it["optimizer"] + hw.host_step_overhead_s,
+            "host_wait_s": g * host + hw.host_step_overhead_s,
         }
 
 

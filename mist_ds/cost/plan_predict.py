@@ -48,7 +48,7 @@ def _stage_prediction(cost: StageCost, timeline: PipelineTimeline, grad_accum: i
         compute_s=float(cost.compute_s), recompute_s=float(cost.recompute_s),
         tp_comm_s=float(cost.tp_comm_s), dp_comm_s=float(cost.dp_comm_s),
         offload_s=float(cost.offload_s), optimizer_s=float(cost.optimizer_s),
-        pipeline_s=max(0.0, timeline.iteration_s - busy))
+        pipeline_s=max(0.0, timeline.iteration_s - busy), host_wait_s=max(0.0, float(cost.host_wait_s)))
     forward = float(cost.forward_time_s)
     return StagePrediction(peak_memory_bytes=memory.total_bytes, memory_breakdown=memory,
                            time_breakdown=time, cpu_memory_bytes=int(round(float(cost.cpu_memory_bytes))),

@@ -52,6 +52,10 @@ class StageCost:
     offload_s: np.ndarray
     optimizer_s: np.ndarray
     """Breakdown per iteration: they sum to grad_accum * stable + delta."""
+    host_wait_s: np.ndarray
+    """Of the breakdown (inside it, not beside it): seconds per iteration the GPU waits for the
+    training thread's own work, past what queued kernels hide (cost/host_overlap.py: hooks, launches,
+    per-micro-batch and per-step bookkeeping)."""
     num_params: np.ndarray
     """Parameters of the stage on one TP rank (before ZeRO partitioning)."""
 

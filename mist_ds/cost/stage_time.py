@@ -249,4 +249,5 @@ def time_fields(p, g, host_step_s) -> dict[str, np.ndarray]:
         "offload_s": (g * (extra * (1 - share_dp) + sync_xfer + copy_x + p["act_serial_mb"])
                       + np.where(cpu_wins, transfers, 0.0) + p["boundary_mb"]),
         "optimizer_s": np.where(cpu_wins, cpu_adam, gpu_opt) + host_step_s,
+        "host_wait_s": g * exposed + host_step_s,
     }

@@ -16,6 +16,12 @@ from mist_ds.emit.host import host_lines
 from mist_ds.emit.readable import MEMORY_UNITS, TIME_UNITS, Unit, bytes_text, in_unit, pick_unit, seconds_text
 
 TIME_KINDS = ("compute_s", "recompute_s", "tp_comm_s", "dp_comm_s", "offload_s", "optimizer_s", "pipeline_s")
+HOST_PACED_SHARE = 0.10
+"""Share of the iteration a stage's GPU waits for the training thread (TimeBreakdown.host_wait_s)
+from which host_paced_line warns. Of the suite's plans run three times or more, those predicted at
+17-68% spread 8-56% (slowest - fastest over median; the three widest are the three most host-bound),
+those at 3-5% spread 4-21% with up to five kernel sets or engine versions among their runs, 5% for
+the one that ran a single set (bench/accuracy/HOST_JITTER.md, session 19; bench/accuracy/host_paced.py)."""
 LEGEND = ("setting: pp pipeline stages, dp data-parallel and tp tensor-parallel degree; mb micro-batch per GPU; "
           "ga gradient-accumulation steps; Z ZeRO stage; opt fraction of optimizer states (and their gradients) "
           "and w fraction of weights offloaded to CPU memory. layers, recompute, act offload: layers per "
@@ -96,6 +102,23 @@ def _stage_tables(plan: Plan) -> list[str]:
     return lines + [""]
 
 
+def host_paced_line(plan: Plan) -> str | None:
+    """One sentence when the stage whose GPU waits longest for its training thread waits at least
+    HOST_PACED_SHARE of the iteration (None otherwise): such a plan's time follows that CPU core's speed."""
+    pred = plan.prediction
+    waits = [s.time_breakdown.host_wait_s for s in pred.stages]
+    if None in waits:     # predicted before the field existed
+        return None
+    index = max(range(len(waits)), key=waits.__getitem__)
+    wait, share = waits[index], waits[index] / pred.iteration_time_s
+    if share < HOST_PACED_SHARE:
+        return None
+    return (f"Host-paced: stage {index}'s GPU waits {seconds_text(wait)} of the {seconds_text(pred.iteration_time_s)} "
+            f"iteration ({share:.0%}) for the training thread (DeepSpeed's hooks, kernel launches, bookkeeping), so "
+            "its time follows that CPU core's speed: such plans moved -20% to +33% between runs on one 16-vCPU "
+            "H200 node. A larger micro-batch, fewer ZeRO-3 parameter fetches or a faster host core shorten it.")
+
+
 def optimizer_path_lines(plan: Plan, hardware: HardwareProfile) -> list[str]:
     """For a mistpipe plan that offloads optimizer state: which path updates each stage's offloaded
     share and why (cost/mistpipe_step.py stage_optimizer_paths; ds_config.json's mistpipe section
@@ -119,7 +142,11 @@ def _winner(plan: Plan) -> list[str]:
             f"{recompute_text(plan)}, activation-offloaded layers per stage {offload_text(plan)}.", "",
             f"Predicted: {seconds_text(pred.iteration_time_s)} per iteration, "
             f"{pred.throughput_tokens_per_s:,.0f} tokens/s, MFU {pred.mfu:.1%}, peak {bytes_text(peak_bytes(plan))} "
-            "per GPU.", "", *_stage_tables(plan)]
+            "per GPU.", "", *_stage_tables(plan), *_optional(host_paced_line(plan))]
+
+
+def _optional(line: str | None) -> list[str]:
+    return [] if line is None else [line, ""]
 
 
 def table_units(plans: Sequence[Plan]) -> tuple[Unit, Unit]:

@@ -105,3 +105,28 @@ def test_a_host_bound_pass_waits_for_its_gathers_only_when_gathering():
         assert float(p["stable_mb"]) == pytest.approx(float(p["host_side_mb"]))    # host-bound both passes
         stable[dp] = float(p["stable_mb"]) - gathers
     assert stable[1] == pytest.approx(stable[2])     # the rest of the host path does not depend on dp
+
+
+@pytest.mark.parametrize("fetch_s", [1e-4, 0.05])
+def test_host_wait_is_the_exposed_host_time_inside_the_breakdown(fetch_s):
+    hw = load_hardware("h200").model_copy(update={"zero3_fetch_overhead_s": fetch_s})
+    model, args = _zero3(hw, 2)
+    p, cost = model.time_parts(args), model.evaluate(args)
+    # per micro-batch: what the stable time holds beyond the GPU's work; per step: the host overhead
+    expected = 2 * (float(cost.stable_time_s) - float(p["gpu_side_mb"])) + hw.host_step_overhead_s
+    assert float(cost.host_wait_s) == pytest.approx(expected, rel=1e-9)
+    assert float(cost.host_wait_s) < 2 * float(cost.stable_time_s) + float(cost.delta_time_s)
+    if fetch_s > 1e-3:       # the hooks bind: most of the iteration waits on the thread
+        assert float(cost.host_wait_s) > 0.5 * (2 * float(cost.stable_time_s) + float(cost.delta_time_s))
+
+
+def test_the_mistpipe_model_reports_its_host_wait():
+    from mist_ds.cost.plan_predict import cost_model_for
+    hw = load_hardware("h200").model_copy(update={"host_layer_overhead_s": 0.05})
+    model = cost_model_for("mistpipe", get_preset("llama-7b"), hw, 4096, gpus_per_node=2)
+    args = stage_args(stage_index=0, num_stages=1, num_layers=32, micro_batch=1, dp=2, tp=1, grad_accum=2,
+                      zero_stage=0, offload_weights=0.0, offload_gradients=0.0, offload_optimizer=0.0,
+                      num_recompute=0, num_offloaded=0)
+    cost = model.evaluate(args)
+    # 64 passes x 50 ms of host work per micro-batch exceed any GPU pass of llama-7b at micro-batch 1
+    assert float(cost.host_wait_s) > 0.5 * (2 * float(cost.stable_time_s) + float(cost.delta_time_s))
