@@ -49,3 +49,16 @@ def test_report_md_carries_it_under_the_winner():
     markdown = report_markdown([_predicted(HOST_BOUND)], load_hardware("h200-1gpu-node"))
     assert "Host-paced: stage 0's GPU waits" in markdown
     assert "Host-paced" not in report_markdown([_predicted(GPU_BOUND)], load_hardware("h200-1gpu-node"))
+
+
+def test_autotune_says_it_under_its_table(capsys):
+    from mist_ds.autotune import main as autotune_main
+
+    flags = ["--model", "llama-1.3b", "--gpus-per-node", "1", "--memory-gb", "40", "--hardware", "h200-1gpu-node",
+             "--zero-stages", "3", "--no-offload", "--executors", "deepspeed"]
+    # 2 sequences of 512 tokens: the ZeRO-3 hooks outlast the GPU's work
+    assert autotune_main(flags + ["--seq-len", "512", "--global-batch", "2"]) == 0
+    assert "#1: Host-paced: stage 0" in capsys.readouterr().out
+    # 64 sequences of 2048 tokens: the GPU's work hides them
+    assert autotune_main(flags + ["--seq-len", "2048", "--global-batch", "64"]) == 0
+    assert "Host-paced" not in capsys.readouterr().out
