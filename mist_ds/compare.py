@@ -30,6 +30,7 @@ from mist_ds.config.plan import plan_file_hashes
 from mist_ds.config.profiles import load_hardware, profile_for_gpu
 from mist_ds.config.run_report import KERNEL_KEYS
 from mist_ds.config.units import GIB
+from mist_ds.emit.report import HOST_PACED_SHARE, HOST_SPREAD
 
 
 def kernel_summary(kernels: dict[str, str]) -> str:
@@ -120,11 +121,19 @@ def comparison(plan: Plan, run: RunReport, hardware: str | None = None, stored: 
         "iteration_time": {"predicted_s": predicted_t, "measured_s": measured_t,
                            "measured_iqr_s": run.iteration_time_iqr_s,
                            "rel_error": rel_error(predicted_t, measured_t)},
+        "host_wait_s": _host_wait(pred),
         "mfu": {"predicted": pred.mfu if pred else None, "measured": run.mfu},
         "tokens_per_s": {"predicted": pred.throughput_tokens_per_s if pred else None,
                          "measured": run.tokens_per_s},
         "stages": stages,
     }
+
+
+def _host_wait(pred: PlanPrediction | None) -> float | None:
+    """The longest predicted wait of a stage's GPU on its training thread, s/iter (TimeBreakdown
+    .host_wait_s; None: no prediction, or one made before the field existed)."""
+    waits = [s.time_breakdown.host_wait_s for s in pred.stages] if pred else [None]
+    return None if None in waits else max(waits)
 
 
 def _fmt(value, scale: float = 1.0, spec: str = ".3f") -> str:
@@ -163,6 +172,10 @@ def render(result: dict) -> str:
         lines.append(f"{'  reserved (GiB)':24}{_fmt(stage['predicted_reserved_bytes'], GIB, '.2f'):>12}"
                      f"{_fmt(stage['measured_reserved_bytes'], GIB, '.2f'):>12}"
                      f"{_pct(stage['rel_error_reserved']):>10}")
+    wait = result.get("host_wait_s")
+    if wait is not None and t["predicted_s"] and wait >= HOST_PACED_SHARE * t["predicted_s"]:
+        lines.append(f"note: host-paced plan (the GPU waits {wait:.3g} s of {t['predicted_s']:.4g} on the training "
+                     f"thread): its time follows the host core's speed ({HOST_SPREAD})")
     return "\n".join(lines)
 
 

@@ -22,6 +22,9 @@ from which host_paced_line warns. Of the suite's plans run three times or more, 
 17-68% spread 8-56% (slowest - fastest over median; the three widest are the three most host-bound),
 those at 3-5% spread 4-21% with up to five kernel sets or engine versions among their runs, 5% for
 the one that ran a single set (bench/accuracy/HOST_JITTER.md, session 19; bench/accuracy/host_paced.py)."""
+HOST_SPREAD = "such plans moved -20% to +33% between runs on one 16-vCPU H200 node"
+"""What host speed did to host-paced plans, measured (bench/accuracy/HOST_JITTER.md: 1-GPU ZeRO-3 plans
+between machine calls of one node kind)."""
 LEGEND = ("setting: pp pipeline stages, dp data-parallel and tp tensor-parallel degree; mb micro-batch per GPU; "
           "ga gradient-accumulation steps; Z ZeRO stage; opt fraction of optimizer states (and their gradients) "
           "and w fraction of weights offloaded to CPU memory. layers, recompute, act offload: layers per "
@@ -115,8 +118,8 @@ def host_paced_line(plan: Plan) -> str | None:
         return None
     return (f"Host-paced: stage {index}'s GPU waits {seconds_text(wait)} of the {seconds_text(pred.iteration_time_s)} "
             f"iteration ({share:.0%}) for the training thread (DeepSpeed's hooks, kernel launches, bookkeeping), so "
-            "its time follows that CPU core's speed: such plans moved -20% to +33% between runs on one 16-vCPU "
-            "H200 node. A larger micro-batch, fewer ZeRO-3 parameter fetches or a faster host core shorten it.")
+            f"its time follows that CPU core's speed: {HOST_SPREAD}. A larger micro-batch, fewer ZeRO-3 parameter "
+            "fetches or a faster host core shorten it.")
 
 
 def optimizer_path_lines(plan: Plan, hardware: HardwareProfile) -> list[str]:

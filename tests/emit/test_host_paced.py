@@ -62,3 +62,16 @@ def test_autotune_says_it_under_its_table(capsys):
     # 64 sequences of 2048 tokens: the GPU's work hides them
     assert autotune_main(flags + ["--seq-len", "2048", "--global-batch", "64"]) == 0
     assert "Host-paced" not in capsys.readouterr().out
+
+
+def test_compare_notes_it_under_the_table():
+    from mist_ds.compare import comparison, render
+    from mist_ds.config import RunReport
+
+    def note(plan_path: Path) -> list[str]:
+        result = comparison(Plan.load(plan_path), RunReport.load(plan_path.with_name(
+            plan_path.name.replace(".plan.json", ".run.json"))), hardware="h200-1gpu-node")
+        assert result["host_wait_s"] > 0
+        return [line for line in render(result).splitlines() if line.startswith("note: host-paced plan")]
+
+    assert len(note(HOST_BOUND)) == 1 and note(GPU_BOUND) == []
