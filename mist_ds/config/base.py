@@ -5,9 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import TypeVar
+from typing import ClassVar, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, model_serializer
 
 M = TypeVar("M", bound="StrictModel")
 
@@ -22,6 +22,17 @@ class StrictModel(BaseModel):
         use_attribute_docstrings=True,
         validate_default=True,
     )
+    OMITTED_AT_DEFAULT: ClassVar[tuple[str, ...]] = ()
+    """Fields left out of the JSON while they hold their default, so a file written before such a field
+    existed is rewritten byte for byte and keeps its content hash."""
+
+    @model_serializer(mode="wrap")
+    def _omit_defaults(self, handler):
+        data = handler(self)
+        for name in self.OMITTED_AT_DEFAULT:
+            if getattr(self, name) == type(self).model_fields[name].default:
+                data.pop(name, None)
+        return data
 
     def to_json(self) -> str:
         """Canonical JSON text: stable key order, two-space indent, trailing newline."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_serializer, model_validator
+from pydantic import Field, model_validator
 
 from mist_ds.config.base import StrictModel
 from mist_ds.config.cluster import ClusterSpec
@@ -119,6 +119,8 @@ class StagePlan(StrictModel):
 class Plan(StrictModel):
     """A complete training configuration with (optionally) its predicted cost."""
 
+    OMITTED_AT_DEFAULT = ("zero3_max_live",)
+
     schema_version: Literal[2] = PLAN_SCHEMA_VERSION
     """Plan file format version (1: per-stage copies of engine-wide settings; read by migration)."""
     executor: ExecutorName = "deepspeed"
@@ -194,13 +196,6 @@ class Plan(StrictModel):
             raise ValueError(f"{self.num_stages} stages x dp {self.dp} x tp {self.tp} = {used} GPUs "
                              f"but the cluster has {self.cluster.num_gpus}")
         return self
-
-    @model_serializer(mode="wrap")
-    def _omit_default_max_live(self, handler):
-        data = handler(self)
-        if self.zero3_max_live == "deepspeed_default":
-            data.pop("zero3_max_live", None)
-        return data
 
     @model_validator(mode="after")
     def _max_live_applies(self) -> Plan:

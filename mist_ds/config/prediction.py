@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field, model_serializer
+from pydantic import Field
 
 from mist_ds.config.base import StrictModel
 
@@ -31,6 +31,8 @@ class MemoryBreakdown(StrictModel):
 class TimeBreakdown(StrictModel):
     """Seconds one stage spends per iteration, by activity (overlapped parts counted as exposed)."""
 
+    OMITTED_AT_DEFAULT = ("host_wait_s",)
+
     compute_s: float = Field(ge=0.0)
     """Forward + backward compute of all micro-batches."""
     recompute_s: float = Field(ge=0.0)
@@ -51,13 +53,6 @@ class TimeBreakdown(StrictModel):
     per-micro-batch and per-step bookkeeping (cost/host_overlap.py). Such a step follows the speed of the
     core that thread runs on. None: predicted before the field existed (left out of the JSON, so such a
     plan file is rewritten as it was)."""
-
-    @model_serializer(mode="wrap")
-    def _omit_unknown_host_wait(self, handler):
-        data = handler(self)
-        if self.host_wait_s is None:
-            data.pop("host_wait_s", None)
-        return data
 
 
 class StagePrediction(StrictModel):
