@@ -114,8 +114,8 @@ def pack_host_s(z3, launches, hw):
     """Host seconds of one pack (or unpack): one more eager op of the block's pass, priced as the
     stock model prices the pass's own launches (cost/stage_time.py host_parts, config/hardware.py):
     under ZeRO-3 each launch on the host path costs host_launch_overhead_s; without ZeRO-3 a whole
-    pass costs host_layer_overhead_s, i.e. host_layer_overhead_s / `launches` (the pass's launches,
-    layer_time.block_launches) per launch. A pack runs no module hooks, so it is a launch of the
+    pass costs host_layer_overhead_s, i.e. host_layer_overhead_s / `launches` (the pass's host launches,
+    layer_time.host_launches) per launch. A pack runs no module hooks, so it is a launch of the
     pass and nothing more."""
     return z3 * hw.host_launch_overhead_s + (1.0 - z3) * hw.host_layer_overhead_s / np.maximum(launches, 1.0)
 
@@ -131,7 +131,7 @@ def pass_walls(t, p, launches, gpu_f, gpu_b, host_f, host_b, hw, copy: str = COP
     per-pass work; under ZeRO-3 also the fetch hooks, launches and gathers) and the packs.
     Packs: act_calls per block, pack_host_s each, in both modes. Backward (both modes): the copies
     back are GPU time (gpu_b holds act_h2d_mb); each unpack's `.to` is one more op on the backward
-    host path. `launches`: (forward, backward) launches of one block pass. The third value
+    host path. `launches`: (forward, backward) host launches of one block pass. The third value
     (act_host_mb) is the packs' and unpacks' host time; everything is zero without offload."""
     na, z3, calls = t["num_offloaded"], t["z3"], p["act_calls"]
     packs = na * calls * pack_host_s(z3, launches[0], hw)

@@ -14,6 +14,7 @@ evaluates few distinct pairs.
 from __future__ import annotations
 
 import functools
+from dataclasses import replace
 
 from mist_ds.config import HardwareProfile, ModelSpec
 from mist_ds.config.hw_lookup import attention_time_s, matmul_time_s, memory_kernel_gbps
@@ -314,3 +315,21 @@ def block_launches(model: ModelSpec, tp: int = 1, kernels: KernelSet = EAGER) ->
     if int(tp) > 1:
         parts.append((2, 2))
     return sum(p[0] for p in parts), sum(p[1] for p in parts)
+
+
+def host_launches(model: ModelSpec, tp: int = 1, kernels: KernelSet = EAGER) -> tuple[int, int]:
+    """(forward, backward) launches one block pass's host work is priced as (cost/stage_time.py
+    host_parts, act_offload.py pack_host_s): the eager set's block_launches, whatever norm, SwiGLU and
+    RoPE implementations run. A fused call saves GPU passes, not host work.
+
+    Measured, 1x H200, 2026-12-02 (bench/accuracy/HOST_JITTER.md section "Session 20"): two host-bound
+    1-GPU ZeRO-3 suite plans, eager and fused kernels alternating in one machine call, twice in each of
+    two calls. llama-2.7b (l27-1g-c78-b4-z3-mb2-rc16) ran 0.99-1.10 s/iter eager and 0.79-0.97 fused,
+    llama-1.3b (l13b-1g-c40-s2048-z3-mb4-rc24) 0.67-0.71 eager and 0.55-0.85 fused; pricing the fused
+    set's own launches had predicted 34-35% less. Sources agree: a Liger or compiled call's host work
+    is larger than one launch's (the ops benchmark's host-bound fused fwd+bwd takes 0.54-0.70 ms,
+    bench/accuracy/FUSED_CREDIT.md mechanism 5), and the profiled fused ZeRO-3 step's host time is
+    DeepSpeed's per-linear and per-module work, the fused calls' own a few percent of it
+    (bench/results/runtime/z3_1g_S18/: LinearFunctionForZeroStage3Backward 391 ms, the module hooks
+    270 ms, Liger's SwiGLU 33 ms and the compiled RoPE 41 ms of a 2.5 s step)."""
+    return block_launches(model, tp, replace(kernels, norm="torch", activation="torch", rope="torch"))

@@ -18,7 +18,7 @@ import numpy as np
 
 from mist_ds.cost.act_offload import offload_copies, pass_walls
 from mist_ds.cost.host_overlap import host_overlap
-from mist_ds.cost.layer_time import block_launches
+from mist_ds.cost.layer_time import host_launches
 from mist_ds.cost.rates import HOST_BF16_PER_ADAM, HOST_CLIP_PER_ADAM
 from mist_ds.cost.zero3_linear import bias_add_forward_s
 
@@ -103,11 +103,11 @@ def overlap_parts(m: StageCostModel, t, p, b, dp, tp, inter) -> dict[str, np.nda
 
 
 def pass_launches(m: StageCostModel, tp) -> tuple[np.ndarray, np.ndarray]:
-    """(forward, backward) kernel launches of one block pass per tp (layer_time.block_launches)."""
+    """(forward, backward) launches of one block pass's host work per tp (layer_time.host_launches)."""
     tp = np.asarray(tp)
     fwd, bwd = np.zeros(tp.shape), np.zeros(tp.shape)
     for v in np.unique(tp):
-        f, b = block_launches(m.model, int(v), m.kernels.at(int(v)))
+        f, b = host_launches(m.model, int(v), m.kernels.at(int(v)))
         fwd, bwd = np.where(tp == v, float(f), fwd), np.where(tp == v, float(b), bwd)
     return fwd, bwd
 
@@ -134,8 +134,8 @@ def host_parts(m: StageCostModel, p, t, tp, dp, inter) -> None:
     # launch gaps per block pass overlap the GPU's queued kernels (host_overlap); the training
     # loop's per-micro-batch work does not (host_overlap's docstring: a sync ends every backward)
     p["zero3_fetch_mb"] = t["z3_fetches"] * hw.zero3_fetch_overhead_s
-    # per block pass of a ZeRO-3 stage: its kernel launches (layer_time.block_launches, by model
-    # and kernel set; config/hardware.py host_launch_overhead_s says why ZeRO-3 only)
+    # per block pass of a ZeRO-3 stage: its host launches (layer_time.host_launches: the eager
+    # set's count, by model; config/hardware.py host_launch_overhead_s says why ZeRO-3 only)
     raw_f, raw_b = pass_launches(m, tp)
     launch_f, launch_b = raw_f * t["z3"], raw_b * t["z3"]
     p["launches_mb"] = (layers + recomputed) * launch_f + layers * launch_b

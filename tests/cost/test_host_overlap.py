@@ -35,7 +35,8 @@ def _zero3(hw, dp):
 
 @pytest.mark.parametrize("fetch_s", [1e-4, 0.05])
 def test_stable_time_is_gpu_time_plus_exposed_host_and_breakdown_sums(fetch_s):
-    hw = load_hardware("h200").model_copy(update={"zero3_fetch_overhead_s": fetch_s})
+    # launches priced low enough that only the fetch hooks decide which side binds
+    hw = load_hardware("h200").model_copy(update={"zero3_fetch_overhead_s": fetch_s, "host_launch_overhead_s": 1e-5})
     model, args = _zero3(hw, 2)
     p = model.time_parts(args)
     cost = model.evaluate(args)
