@@ -35,10 +35,10 @@ CANDIDATE_FACTOR = 2
 # many plans a caller lists (generate.py asks for 1, autotune for 5).
 MIN_POOL = 10
 # Headroom counts in whole steps of the search's memory margin (DEFAULT_MEMORY_MARGIN_RATIO), up to
-# this many steps: within one step two plans are equally safe; beyond 3 steps (6% of the cap, more
-# than every measured under-prediction of allocated memory, 4.4% at most, where 2 steps are not:
+# this many steps: within one step two plans are equally safe; beyond 2 steps (4% of the cap, more
+# than every measured under-prediction of allocated memory, 2.5% at most, where 1 step is not:
 # bench/results/accuracy.json, tests/search/test_margins.py) more free memory buys no more safety.
-MAX_HEADROOM_STEPS = 3
+MAX_HEADROOM_STEPS = 2
 
 
 @dataclass(frozen=True)

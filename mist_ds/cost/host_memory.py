@@ -12,7 +12,7 @@ optimizer ratio; DeepSpeed files under deepspeed/runtime/zero/):
   async_accumulate_grad_in_cpu_via_gpu); DeepSpeedCPUAdam's exp_avg / exp_avg_sq (8P, pageable).
 * ZeRO-3 optimizer offload (stage3.py): the 16-bit gradient partition of every sub-group on the CPU
   (grad_partitions_flat_buffer, 2P, pinned); a pinned fp32 gradient per CPU sub-group
-  (initialize_optimizer_states: subgroup_gradient_buffer, about sub_group_size elements each);
+  (initialize_optimizer_states: subgroup_gradient_buffer, its own sub-group's elements each);
   fp32 master partitions of the CPU sub-groups (_create_fp32_partitions: .to('cpu').clone(),
   pageable, 4rP) and their Adam states (8rP, pageable). offload_param: the 16-bit partitions in one
   pinned flat buffer (_create_param_groups_fp16_flat_cpu_memory, 2P) after each parameter's own
@@ -45,17 +45,14 @@ import numpy as np
 
 from mist_ds.cost.shapes import pow2_bytes
 
-FP32 = 4
-
-
-def _steady_bytes(t: dict[str, np.ndarray], sub_group_elements: int) -> np.ndarray:
+def _steady_bytes(t: dict[str, np.ndarray]) -> np.ndarray:
     """Offloaded state in host memory: pinned allocations rounded, pageable ones as they are."""
     z12, z3 = t["z1"] + t["z2"], t["z3"]
     pinned = (z12 * (pow2_bytes(t["host_master"]) + pow2_bytes(t["host_fp32_grads"]))
               + pow2_bytes(t["host_bf16_buffer"]) + pow2_bytes(t["host_staging"])
               + np.where(t["host_accumulated"] > 0, t["pinned_accumulated"], 0.0)
               + pow2_bytes(t["host_z3_grads16"])
-              + z3 * t["cpu_sub_groups"] * pow2_bytes(FP32 * sub_group_elements)
+              + z3 * t["cpu_group_grad_buffers"]
               + np.where(t["host_z3_params16"] > 0,
                          pow2_bytes(t["host_z3_params16"]) + t["pinned_param_partitions"], 0.0))
     pageable = t["host_adam"] + z3 * t["host_master"]
@@ -63,14 +60,14 @@ def _steady_bytes(t: dict[str, np.ndarray], sub_group_elements: int) -> np.ndarr
             + t["cpu_packed_weights"] * t["packed_weight_rounding"])
 
 
-def host_peak_bytes(t: dict[str, np.ndarray], base_bytes: float, sub_group_elements: int) -> np.ndarray:
+def host_peak_bytes(t: dict[str, np.ndarray], base_bytes: float) -> np.ndarray:
     """Peak RSS of one rank of the stage: base + max(start-up transient, steady offloaded state).
 
     `t` holds the compiled host terms (cost/memory.py; zero where t['host_rows'] is False: nothing
-    offloaded), the ZeRO-stage indicators z1..z3, the number of CPU optimizer sub-groups
-    (cpu_sub_groups), the start-up transient (host_defragment) and the per-tensor pinned sums of the
+    offloaded), the ZeRO-stage indicators z1..z3, the CPU optimizer sub-groups' pinned fp32 gradients
+    (cpu_group_grad_buffers, cost/shapes.py zero3_sub_groups), the start-up transient (host_defragment) and the per-tensor pinned sums of the
     stage (pinned_accumulated, pinned_param_partitions, packed_weight_rounding, activation_rounding)
     from cost/stage.py."""
     if not np.any(t["host_rows"]):
         return base_bytes + t["host_defragment"]
-    return base_bytes + np.maximum(_steady_bytes(t, sub_group_elements), t["host_defragment"])
+    return base_bytes + np.maximum(_steady_bytes(t), t["host_defragment"])

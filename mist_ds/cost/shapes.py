@@ -8,6 +8,7 @@ norms are replicated; the embedding / tied LM head is vocabulary-parallel).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from mist_ds.config import ModelSpec
@@ -193,3 +194,48 @@ def pinned_weight_rounding(model: ModelSpec, tp):
     ratio = np.array([float(pow2_bytes(2.0 * np.asarray(saved_weight_numels(model, int(t)))).sum())
                       / (2.0 * sum(saved_weight_numels(model, int(t)))) for t in uniq])
     return ratio[inverse.reshape(np.shape(tp))]
+
+
+def zero3_sub_groups(model: ModelSpec, tp, dp, layers, has_embedding, has_head, head_matrix, ratio,
+                     group_elements: int):
+    """(sub-groups, CPU sub-groups, CPU share of the elements, bytes of the CPU sub-groups' pinned fp32
+    gradients) of one rank's ZeRO-3 partition under optimizer offload at `ratio`, vectorised over arrays, as DeepSpeed 0.19.8 forms them (zero/stage3.py
+    _create_fp16_sub_groups: the partitions, ceil(numel / dp) each, in parameter order (embedding,
+    blocks as block_tensors, final norm, head matrix) fill a group until it holds `group_elements`;
+    the subgroup_to_device loop puts group i on the CPU when i >= int((1 - ratio) * groups)). The
+    GPU keeps the first groups, the CPU the rest, the short last one among them, so the CPU share of
+    the elements is below `ratio` where the groups are few (gpt-1.3b at 0.5: 0.46;
+    bench/results/runtime/zero3_off05_peak_S20/). Each CPU group keeps a pinned fp32 gradient of its
+    own size (initialize_optimizer_states: subgroup_gradient_buffer), rounded up to a power of two
+    by torch's pinned allocator (pow2_bytes)."""
+    import numpy as np
+
+    cols = np.broadcast_arrays(*(np.asarray(v, float) for v in (tp, dp, layers, has_embedding, has_head,
+                                                                head_matrix, ratio)))
+    rows, inverse = np.unique(np.stack([c.ravel() for c in cols], axis=1), axis=0, return_inverse=True)
+    table = np.array([_sub_groups_of(model, *(float(v) for v in row), int(group_elements)) for row in rows],
+                     dtype=float).reshape(-1, 4)
+    return tuple(table[inverse.ravel(), i].reshape(cols[0].shape) for i in range(4))
+
+
+@functools.lru_cache(maxsize=8192)
+def _sub_groups_of(model: ModelSpec, tp: float, dp: float, layers: float, has_embedding: float,
+                   has_head: float, head_matrix: float, ratio: float,
+                   group_elements: int) -> tuple[float, float, float, float]:
+    """zero3_sub_groups for one stage."""
+    embedding, final_norm, matrix = _end_tensors(model, int(tp))
+    tensors = (embedding * bool(has_embedding) + _layer_tensors(model, int(tp)) * int(layers)
+               + (final_norm + [matrix] * bool(head_matrix)) * bool(has_head))
+    sizes = [-(-n // int(dp)) for n in tensors]
+    groups, filling = [], 0
+    for size in sizes:
+        filling += size
+        if filling >= group_elements:
+            groups.append(filling)
+            filling = 0
+    if filling or not groups:
+        groups.append(filling)
+    on_gpu = int((1.0 - ratio) * len(groups))
+    buffers = sum(1 << (4 * n - 1).bit_length() for n in groups[on_gpu:] if n > 0)
+    return (float(len(groups)), float(len(groups) - on_gpu), 1.0 - sum(groups[:on_gpu]) / max(sum(groups), 1),
+            float(buffers))

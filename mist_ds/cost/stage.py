@@ -17,7 +17,7 @@ from mist_ds.cost.kernel_set import KernelChoice
 from mist_ds.cost.layer_time import block_times
 from mist_ds.cost.memory import ELEM, SUB_GROUP_ELEMENTS
 from mist_ds.cost.rates import Rates
-from mist_ds.cost.shapes import (layer_shapes, param_tensor_stats, pinned_tensor_bytes,
+from mist_ds.cost.shapes import (layer_shapes, param_tensor_stats, pinned_tensor_bytes, zero3_sub_groups,
                                  pinned_weight_rounding, vocab_shard)
 from mist_ds.cost.stage_args import StageArgs
 from mist_ds.cost.stage_time import time_components, time_fields
@@ -154,15 +154,15 @@ class StageCostModel:
         vs = vocab_shard(self.model, tp.astype(int)).astype(float)
         persistent, largest = param_tensor_stats(self.model, tp.astype(int), layers, emb, head, hc,
                                                  PERSISTENCE_THRESHOLD)
-        groups, cpu_groups = self._sub_groups(layers, dp, tp, emb, head, hc, oo)
-        oo_eff = np.where(z[3] > 0, cpu_groups / groups, oo)
+        _, _, cpu_share, cpu_buffers = self._sub_groups(layers, dp, tp, emb, head, hc, oo)
+        oo_eff = np.where(z[3] > 0, cpu_share, oo)
         args = (b, layers, dp, tp, r, k, ow, og, oo_eff, na, *z, bf, emb, head, hc, pp,
                 (r > 0).astype(float), vs, (oo > 0).astype(float), (g > 1).astype(float), persistent, largest,
                 live_bound)
         shape = layers.shape
         terms = {n: np.broadcast_to(np.asarray(v, float), shape) for n, v in zip(self.names, self._fn(*args))}
         terms.update(num_layers=layers, num_recompute=r, num_offloaded=na, has_head=head, has_embedding=emb,
-                     z1=z[1], z2=z[2], z3=z[3], cpu_sub_groups=np.where(z[3] > 0, cpu_groups, 0.0),
+                     z1=z[1], z2=z[2], z3=z[3], cpu_group_grad_buffers=np.where(z[3] > 0, cpu_buffers, 0.0),
                      # zero/utils.py defragment (stage3.py _create_fp16_partitions_with_defragmentation):
                      # the 16-bit partitions pass through a CPU buffer at start-up, without offload_param
                      host_defragment=z[3] * (1 - ow) * ELEM * terms["params"] / dp)
@@ -194,19 +194,12 @@ class StageCostModel:
         return out
 
     def _sub_groups(self, layers, dp, tp, emb, head, hc, ratio):
-        """(sub-groups, CPU sub-groups) of a ZeRO-3 partition: DeepSpeed offloads whole optimizer
-        sub-groups: of S = ceil(partition / sub_group_size) sub-groups the last
-        S - floor((1 - ratio) * S) go to the CPU (stage3.py _create_fp16_sub_groups and the
-        subgroup_to_device loop); sub_group_size is the executor's constant that emit/ds_config.py
-        writes (config/executors.py)."""
-        m = self.model
-        rows = vocab_shard(m, tp.astype(int))
-        shapes = layer_shapes(m)
-        pos = m.max_seq_len * m.hidden_size if m.position_embedding == "learned" else 0
-        n = (layers * (shapes.sharded_params / tp + shapes.replicated_params)
-             + emb * (rows * m.hidden_size + pos) + head * (m.norm_params + hc * rows * m.hidden_size))
-        groups = np.maximum(np.ceil(n / dp / SUB_GROUP_ELEMENTS), 1.0)
-        return groups, groups - np.floor((1.0 - ratio) * groups)
+        """(sub-groups, CPU sub-groups, CPU share of the elements, CPU groups' pinned fp32 gradient
+        bytes) of a ZeRO-3 partition: DeepSpeed
+        offloads whole optimizer sub-groups, formed in parameter order (cost/shapes.py
+        zero3_sub_groups); sub_group_size is the executor's constant that emit/ds_config.py writes
+        (config/executors.py)."""
+        return zero3_sub_groups(self.model, tp, dp, layers, emb, head, hc, ratio, SUB_GROUP_ELEMENTS)
 
     def _memory(self, t) -> dict[str, np.ndarray]:
         """Peak = max(forward/backward, optimizer step, build) + allocator allowance: the profile's
@@ -231,7 +224,7 @@ class StageCostModel:
             "optimizer_states_bytes": pick(fb["optimizer"], step["optimizer"]),
             "activations_bytes": pick(fb["activations"], 0.0),
             "buffers_bytes": pick(fb["buffers"], step["buffers"]) + allowance,
-            "cpu_memory_bytes": host_peak_bytes(t, self.hw.host_process_base_bytes, SUB_GROUP_ELEMENTS),
+            "cpu_memory_bytes": host_peak_bytes(t, self.hw.host_process_base_bytes),
         }
 
     def _compute(self, b, tp) -> np.ndarray:

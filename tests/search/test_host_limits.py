@@ -126,7 +126,8 @@ def test_free_share_flag_reaches_the_request_and_bad_values_are_one_line_errors(
     assert _request().host_memory_free_fraction == DEFAULT_HOST_MEMORY_FREE_FRACTION
     request = _request("--host-memory-gb", "100", "--host-memory-free", "0.5")
     host = request.host_limits(H200)
-    assert host.usable_bytes == 50 * GIB and host.headroom_bytes(10 * GIB) == 50 * GIB - 2 * 16 * GIB
+    assert host.usable_bytes == 50 * GIB
+    assert host.headroom_bytes(10 * GIB) == 50 * GIB - 2 * (10 * GIB + DEFAULT_HOST_MEMORY_MARGIN_BYTES)
     for bad in ("1", "-0.1", "nan"):
         argv = ["--model", "gpt-125m", "--gpus-per-node", "2", "--global-batch", "8", "--seq-len", "256",
                 "--host-memory-free", bad]
