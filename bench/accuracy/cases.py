@@ -235,7 +235,7 @@ B14 = [
 # other run is held out of the fit.
 CALIBRATED_TERMS = ("host_microbatch_overhead_s", "host_layer_overhead_s", "host_launch_overhead_s",
                     "host_step_overhead_s",
-                    "zero3_fetch_overhead_s", "pageable_h2d_bandwidth_gbps",
+                    "zero3_fetch_overhead_s", "zero3_param_overhead_s", "pageable_h2d_bandwidth_gbps",
                     "allocator_overhead_fraction", "allocator_cache_fraction", "host_process_base_bytes")
 IN_SAMPLE = frozenset({
     *(c.name for c in B3), *(c.name for c in B4 if c.name != "l13b-1g-c40-s2048-z1-mb4-act24"),  # not run

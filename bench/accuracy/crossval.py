@@ -194,7 +194,8 @@ def crossval(runs: list[Run], split: str, start: HardwareProfile, shipped: Hardw
 
 UNITS = {"host_microbatch_overhead_s": ("host_microbatch ms", 1e3), "host_layer_overhead_s": ("host_layer ms", 1e3),
          "host_launch_overhead_s": ("host_launch us", 1e6), "host_step_overhead_s": ("host_step ms", 1e3),
-         "zero3_fetch_overhead_s": ("zero3_fetch ms", 1e3), "pageable_h2d_bandwidth_gbps": ("pageable GB/s", 1.0)}
+         "zero3_fetch_overhead_s": ("zero3_fetch ms", 1e3),
+         "zero3_param_overhead_s": ("zero3_param ms", 1e3), "pageable_h2d_bandwidth_gbps": ("pageable GB/s", 1.0)}
 
 
 def _term(fold: dict, term: str) -> str:

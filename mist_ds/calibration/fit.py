@@ -34,15 +34,18 @@ from mist_ds.compare import stage_peaks
 from mist_ds.config import HardwareProfile
 
 TIME_TERMS = ("host_microbatch_overhead_s", "host_layer_overhead_s", "host_launch_overhead_s",
-              "host_step_overhead_s", "zero3_fetch_overhead_s", "pageable_h2d_bandwidth_gbps")
+              "host_step_overhead_s", "zero3_fetch_overhead_s", "zero3_param_overhead_s",
+              "pageable_h2d_bandwidth_gbps")
 """Run-derived time terms of HardwareProfile, in fitting order."""
 INVERSE_TERMS = ("pageable_h2d_bandwidth_gbps",)
 """Terms fitted as 1 / value (a bandwidth: time is linear in its inverse)."""
 STEP = {"host_microbatch_overhead_s": 1e-4, "host_layer_overhead_s": 1e-5, "host_launch_overhead_s": 1e-6,
-        "host_step_overhead_s": 1e-3, "zero3_fetch_overhead_s": 1e-5, "pageable_h2d_bandwidth_gbps": 1e-2}
+        "host_step_overhead_s": 1e-3, "zero3_fetch_overhead_s": 1e-5, "zero3_param_overhead_s": 1e-5,
+        "pageable_h2d_bandwidth_gbps": 1e-2}
 """Forward-difference step of each term, in fitted units (s; s per GB for inverse terms)."""
 LARGE = {"host_microbatch_overhead_s": 10.0, "host_layer_overhead_s": 1.0, "host_launch_overhead_s": 0.1,
-         "host_step_overhead_s": 10.0, "zero3_fetch_overhead_s": 1.0, "pageable_h2d_bandwidth_gbps": 1e-3}
+         "host_step_overhead_s": 10.0, "zero3_fetch_overhead_s": 1.0, "zero3_param_overhead_s": 1.0,
+         "pageable_h2d_bandwidth_gbps": 1e-3}
 """A value of each term (profile units) at which it shows in every run that exercises it: the
 activity probe (host work this large exceeds any GPU time)."""
 MAX_ITERATIONS = 50

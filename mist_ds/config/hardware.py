@@ -132,6 +132,7 @@ class Provenance(StrictModel):
 
 
 RUN_DERIVED_FIELDS = ("allocator_overhead_fraction", "allocator_cache_fraction", "zero3_fetch_overhead_s",
+                      "zero3_param_overhead_s",
                       "host_microbatch_overhead_s", "host_layer_overhead_s", "host_launch_overhead_s",
                       "host_step_overhead_s", "pageable_h2d_bandwidth_gbps", "host_process_base_bytes")
 """HardwareProfile fields fitted from training runs (python -m mist_ds.calibrate), not measured by the
@@ -203,6 +204,17 @@ class HardwareProfile(StrictModel):
     """Measured memory-bound kernels; memory_bandwidth_gbps is their median."""
     gpu_adam_params_per_s: float | None = Field(default=None, gt=0.0)
     """fp32 parameters one GPU updates per second with torch's fused Adam; None if not measured."""
+    zero3_param_overhead_s: float = Field(default=0.0, ge=0.0)
+    """Host-thread seconds DeepSpeed ZeRO-3 spends per parameter tensor and block pass (forward,
+    backward, recomputed forward) beyond its per-module hooks: the fetch's per-parameter status
+    checks and partition bookkeeping, and in the backward AccumulateGrad and the reduce hook
+    (cost/work.py z3_param_passes counts the tensors). It tells a GPT block (12 tensors: biases,
+    LayerNorm) from a Llama block (6) where the launches alone could not: one per-launch cost fitted
+    on today's runtime priced the Llama 1-GPU ZeRO-3 runs and missed the GPT ones by -19% to -43%
+    (bench/accuracy/HOST_JITTER.md, session 20); the profiled ZeRO-3 steps show AccumulateGrad and the
+    module hooks among the largest host items (bench/results/runtime/z3_1g_S18/,
+    bench/results/runtime/l27w1_trace_S20/). Run-derived: 0.0 = not calibrated;
+    `python -m mist_ds.calibrate` fits it from ZeRO-3 runs."""
     zero3_fetch_overhead_s: float = Field(default=0.0, ge=0.0)
     """Seconds DeepSpeed ZeRO-3 spends on the compute thread per submodule fetch (its pre-forward /
     pre-backward hooks: bookkeeping, all-gather launch, stream waits), beyond the all-gather's

@@ -102,13 +102,21 @@ def _layer_tensors(model: ModelSpec, tp: int) -> list[int]:
     return [t.sharded // tp + t.replicated for t in block_tensors(model)]
 
 
+def embedding_tensors(model: ModelSpec, tp: int = 1) -> list[int]:
+    """numel of the embedding stage's parameter tensors on one TP rank: the token table and, with
+    learned positions, the position table."""
+    h = model.hidden_size
+    return [int(vocab_shard(model, tp)) * h] + ([model.max_seq_len * h] if model.position_embedding == "learned" else [])
+
+
+def final_norm_tensors(model: ModelSpec) -> list[int]:
+    """numel of the final norm's parameter tensors (LayerNorm: weight and bias; RMSNorm: weight)."""
+    return [model.hidden_size] * (2 if model.norm == "layernorm" else 1)
+
+
 def _end_tensors(model: ModelSpec, tp: int) -> tuple[list[int], list[int], int]:
     """(embedding tensors, head tensors without the LM matrix, LM matrix numel) on one TP rank."""
-    h = model.hidden_size
-    rows = int(vocab_shard(model, tp))
-    embedding = [rows * h] + ([model.max_seq_len * h] if model.position_embedding == "learned" else [])
-    final_norm = [h] * (2 if model.norm == "layernorm" else 1)
-    return embedding, final_norm, rows * h
+    return embedding_tensors(model, tp), final_norm_tensors(model), int(vocab_shard(model, tp)) * model.hidden_size
 
 
 def param_tensor_stats(model: ModelSpec, tp, layers, has_embedding, has_head, head_matrix,

@@ -133,7 +133,8 @@ def host_parts(m: StageCostModel, p, t, tp, dp, inter) -> None:
     # host-thread time per micro-batch (profile-calibrated): ZeRO-3 hooks per submodule fetch and
     # launch gaps per block pass overlap the GPU's queued kernels (host_overlap); the training
     # loop's per-micro-batch work does not (host_overlap's docstring: a sync ends every backward)
-    p["zero3_fetch_mb"] = t["z3_fetches"] * hw.zero3_fetch_overhead_s
+    p["zero3_fetch_mb"] = (t["z3_fetches"] * hw.zero3_fetch_overhead_s
+                           + t["z3_param_passes"] * hw.zero3_param_overhead_s)
     # per block pass of a ZeRO-3 stage: its host launches (layer_time.host_launches: the eager
     # set's count, by model; config/hardware.py host_launch_overhead_s says why ZeRO-3 only)
     raw_f, raw_b = pass_launches(m, tp)

@@ -41,7 +41,7 @@ import sympy as sp
 
 from mist_ds.config import ModelSpec
 from mist_ds.cost.memory import ELEM, FP32, stage_params
-from mist_ds.cost.shapes import layer_shapes
+from mist_ds.cost.shapes import block_tensors, embedding_tensors, final_norm_tensors, layer_shapes
 from mist_ds.cost.symbols import BF, GA, HD, OF, PP, Z0, Z1, Z2, Z3, E, L, b, dp, oo, ow, r
 
 # Modules of the runtime's block whose ZeRO-3 hooks run per pass (runtime/blocks.py: the block,
@@ -85,6 +85,13 @@ def comm_exprs(model: ModelSpec, seq_len: int) -> dict[str, sp.Expr]:
         # forward of checkpointed blocks): every module of a block (Z3_MODULES_PER_BLOCK), the
         # embedding (Embedding + its vocab-parallel table) and the final norm + head
         "z3_fetches": Z3 * ((2 * L + r) * Z3_MODULES_PER_BLOCK + 4 * E + 6 * HD),
+        # ZeRO-3 parameter-tensor passes per micro-batch: every tensor of a block (shapes.block_tensors)
+        # in each block pass, the embedding's and the final norm's + head matrix's in forward and
+        # backward; each gets DeepSpeed's per-parameter host work (the fetch's status checks and
+        # partition bookkeeping, the backward's AccumulateGrad and reduce hook: config/hardware.py
+        # zero3_param_overhead_s)
+        "z3_param_passes": Z3 * ((2 * L + r) * len(block_tensors(model)) + 2 * E * len(embedding_tensors(model))
+                                 + 2 * HD * (len(final_norm_tensors(model)) + 1)),
         # block passes per micro-batch (forward, backward, recomputed forward)
         "block_passes": 2 * L + r,
         # host<->device: weight offload's copies of the 16-bit partition in for every gather
