@@ -45,6 +45,7 @@ import numpy as np
 
 from mist_ds.cost.shapes import pow2_bytes
 
+
 def _steady_bytes(t: dict[str, np.ndarray]) -> np.ndarray:
     """Offloaded state in host memory: pinned allocations rounded, pageable ones as they are."""
     z12, z3 = t["z1"] + t["z2"], t["z3"]
@@ -65,9 +66,9 @@ def host_peak_bytes(t: dict[str, np.ndarray], base_bytes: float) -> np.ndarray:
 
     `t` holds the compiled host terms (cost/memory.py; zero where t['host_rows'] is False: nothing
     offloaded), the ZeRO-stage indicators z1..z3, the CPU optimizer sub-groups' pinned fp32 gradients
-    (cpu_group_grad_buffers, cost/shapes.py zero3_sub_groups), the start-up transient (host_defragment) and the per-tensor pinned sums of the
-    stage (pinned_accumulated, pinned_param_partitions, packed_weight_rounding, activation_rounding)
-    from cost/stage.py."""
+    (cpu_group_grad_buffers, cost/shapes.py zero3_sub_groups), the start-up transient
+    (host_defragment) and the per-tensor pinned sums of the stage (pinned_accumulated,
+    pinned_param_partitions, packed_weight_rounding, activation_rounding) from cost/stage.py."""
     if not np.any(t["host_rows"]):
         return base_bytes + t["host_defragment"]
     return base_bytes + np.maximum(_steady_bytes(t), t["host_defragment"])

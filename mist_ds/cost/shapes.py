@@ -106,7 +106,8 @@ def embedding_tensors(model: ModelSpec, tp: int = 1) -> list[int]:
     """numel of the embedding stage's parameter tensors on one TP rank: the token table and, with
     learned positions, the position table."""
     h = model.hidden_size
-    return [int(vocab_shard(model, tp)) * h] + ([model.max_seq_len * h] if model.position_embedding == "learned" else [])
+    positions = [model.max_seq_len * h] if model.position_embedding == "learned" else []
+    return [int(vocab_shard(model, tp)) * h] + positions
 
 
 def final_norm_tensors(model: ModelSpec) -> list[int]:
@@ -116,7 +117,8 @@ def final_norm_tensors(model: ModelSpec) -> list[int]:
 
 def _end_tensors(model: ModelSpec, tp: int) -> tuple[list[int], list[int], int]:
     """(embedding tensors, head tensors without the LM matrix, LM matrix numel) on one TP rank."""
-    return embedding_tensors(model, tp), final_norm_tensors(model), int(vocab_shard(model, tp)) * model.hidden_size
+    matrix = int(vocab_shard(model, tp)) * model.hidden_size
+    return embedding_tensors(model, tp), final_norm_tensors(model), matrix
 
 
 def param_tensor_stats(model: ModelSpec, tp, layers, has_embedding, has_head, head_matrix,
@@ -207,8 +209,9 @@ def pinned_weight_rounding(model: ModelSpec, tp):
 def zero3_sub_groups(model: ModelSpec, tp, dp, layers, has_embedding, has_head, head_matrix, ratio,
                      group_elements: int):
     """(sub-groups, CPU sub-groups, CPU share of the elements, bytes of the CPU sub-groups' pinned fp32
-    gradients) of one rank's ZeRO-3 partition under optimizer offload at `ratio`, vectorised over arrays, as DeepSpeed 0.19.8 forms them (zero/stage3.py
-    _create_fp16_sub_groups: the partitions, ceil(numel / dp) each, in parameter order (embedding,
+    gradients) of one rank's ZeRO-3 partition under optimizer offload at `ratio`, vectorised over
+    arrays, as DeepSpeed 0.19.8 forms them (zero/stage3.py _create_fp16_sub_groups: the
+    partitions, ceil(numel / dp) each, in parameter order (embedding,
     blocks as block_tensors, final norm, head matrix) fill a group until it holds `group_elements`;
     the subgroup_to_device loop puts group i on the CPU when i >= int((1 - ratio) * groups)). The
     GPU keeps the first groups, the CPU the rest, the short last one among them, so the CPU share of
@@ -245,5 +248,5 @@ def _sub_groups_of(model: ModelSpec, tp: float, dp: float, layers: float, has_em
         groups.append(filling)
     on_gpu = int((1.0 - ratio) * len(groups))
     buffers = sum(1 << (4 * n - 1).bit_length() for n in groups[on_gpu:] if n > 0)
-    return (float(len(groups)), float(len(groups) - on_gpu), 1.0 - sum(groups[:on_gpu]) / max(sum(groups), 1),
-            float(buffers))
+    cpu_share = 1.0 - sum(groups[:on_gpu]) / max(sum(groups), 1)
+    return float(len(groups)), float(len(groups) - on_gpu), cpu_share, float(buffers)

@@ -17,8 +17,8 @@ from mist_ds.cost.kernel_set import KernelChoice
 from mist_ds.cost.layer_time import block_times
 from mist_ds.cost.memory import ELEM, SUB_GROUP_ELEMENTS
 from mist_ds.cost.rates import Rates
-from mist_ds.cost.shapes import (layer_shapes, param_tensor_stats, pinned_tensor_bytes, zero3_sub_groups,
-                                 pinned_weight_rounding, vocab_shard)
+from mist_ds.cost.shapes import (param_tensor_stats, pinned_tensor_bytes, pinned_weight_rounding, vocab_shard,
+                                 zero3_sub_groups)
 from mist_ds.cost.stage_args import StageArgs
 from mist_ds.cost.stage_time import time_components, time_fields
 
@@ -195,10 +195,9 @@ class StageCostModel:
 
     def _sub_groups(self, layers, dp, tp, emb, head, hc, ratio):
         """(sub-groups, CPU sub-groups, CPU share of the elements, CPU groups' pinned fp32 gradient
-        bytes) of a ZeRO-3 partition: DeepSpeed
-        offloads whole optimizer sub-groups, formed in parameter order (cost/shapes.py
-        zero3_sub_groups); sub_group_size is the executor's constant that emit/ds_config.py writes
-        (config/executors.py)."""
+        bytes) of a ZeRO-3 partition: DeepSpeed offloads whole optimizer sub-groups, formed in
+        parameter order (cost/shapes.py zero3_sub_groups); sub_group_size is the executor's constant
+        that emit/ds_config.py writes (config/executors.py)."""
         return zero3_sub_groups(self.model, tp, dp, layers, emb, head, hc, ratio, SUB_GROUP_ELEMENTS)
 
     def _memory(self, t) -> dict[str, np.ndarray]:
