@@ -208,11 +208,11 @@ def pinned_weight_rounding(model: ModelSpec, tp):
 
 def zero3_sub_groups(model: ModelSpec, tp, dp, layers, has_embedding, has_head, head_matrix, ratio,
                      group_elements: int):
-    """(sub-groups, CPU sub-groups, CPU share of the elements, bytes of the CPU sub-groups' pinned fp32
-    gradients) of one rank's ZeRO-3 partition under optimizer offload at `ratio`, vectorised over
-    arrays, as DeepSpeed 0.19.8 forms them (zero/stage3.py _create_fp16_sub_groups: the
-    partitions, ceil(numel / dp) each, in parameter order (embedding,
-    blocks as block_tensors, final norm, head matrix) fill a group until it holds `group_elements`;
+    """(CPU share of the elements, bytes of the CPU sub-groups' pinned fp32 gradients) of one rank's
+    ZeRO-3 partition under optimizer offload at `ratio`, vectorised over arrays, as DeepSpeed 0.19.8
+    forms the sub-groups (zero/stage3.py _create_fp16_sub_groups: the partitions, ceil(numel / dp)
+    each, in parameter order (embedding, blocks as block_tensors, final norm, head matrix) fill a
+    group until it holds `group_elements`;
     the subgroup_to_device loop puts group i on the CPU when i >= int((1 - ratio) * groups)). The
     GPU keeps the first groups, the CPU the rest, the short last one among them, so the CPU share of
     the elements is below `ratio` where the groups are few (gpt-1.3b at 0.5: 0.46;
@@ -225,14 +225,14 @@ def zero3_sub_groups(model: ModelSpec, tp, dp, layers, has_embedding, has_head, 
                                                                 head_matrix, ratio)))
     rows, inverse = np.unique(np.stack([c.ravel() for c in cols], axis=1), axis=0, return_inverse=True)
     table = np.array([_sub_groups_of(model, *(float(v) for v in row), int(group_elements)) for row in rows],
-                     dtype=float).reshape(-1, 4)
-    return tuple(table[inverse.ravel(), i].reshape(cols[0].shape) for i in range(4))
+                     dtype=float).reshape(-1, 2)
+    return tuple(table[inverse.ravel(), i].reshape(cols[0].shape) for i in range(2))
 
 
 @functools.lru_cache(maxsize=8192)
 def _sub_groups_of(model: ModelSpec, tp: float, dp: float, layers: float, has_embedding: float,
                    has_head: float, head_matrix: float, ratio: float,
-                   group_elements: int) -> tuple[float, float, float, float]:
+                   group_elements: int) -> tuple[float, float]:
     """zero3_sub_groups for one stage."""
     embedding, final_norm, matrix = _end_tensors(model, int(tp))
     tensors = (embedding * bool(has_embedding) + _layer_tensors(model, int(tp)) * int(layers)
@@ -248,5 +248,4 @@ def _sub_groups_of(model: ModelSpec, tp: float, dp: float, layers: float, has_em
         groups.append(filling)
     on_gpu = int((1.0 - ratio) * len(groups))
     buffers = sum(1 << (4 * n - 1).bit_length() for n in groups[on_gpu:] if n > 0)
-    cpu_share = 1.0 - sum(groups[:on_gpu]) / max(sum(groups), 1)
-    return float(len(groups)), float(len(groups) - on_gpu), cpu_share, float(buffers)
+    return 1.0 - sum(groups[:on_gpu]) / max(sum(groups), 1), float(buffers)

@@ -154,7 +154,10 @@ class StageCostModel:
         vs = vocab_shard(self.model, tp.astype(int)).astype(float)
         persistent, largest = param_tensor_stats(self.model, tp.astype(int), layers, emb, head, hc,
                                                  PERSISTENCE_THRESHOLD)
-        _, _, cpu_share, cpu_buffers = self._sub_groups(layers, dp, tp, emb, head, hc, oo)
+        # DeepSpeed offloads whole optimizer sub-groups, formed in parameter order (cost/shapes.py
+        # zero3_sub_groups); sub_group_size is the executor's constant emit/ds_config.py writes
+        cpu_share, cpu_buffers = zero3_sub_groups(self.model, tp, dp, layers, emb, head, hc, oo,
+                                                  SUB_GROUP_ELEMENTS)
         oo_eff = np.where(z[3] > 0, cpu_share, oo)
         args = (b, layers, dp, tp, r, k, ow, og, oo_eff, na, *z, bf, emb, head, hc, pp,
                 (r > 0).astype(float), vs, (oo > 0).astype(float), (g > 1).astype(float), persistent, largest,
@@ -192,13 +195,6 @@ class StageCostModel:
             out["pinned_param_partitions"] = pinned_tensor_bytes(self.model, tp, dp, layers, emb, head,
                                                                  hc, ELEM, split=True)
         return out
-
-    def _sub_groups(self, layers, dp, tp, emb, head, hc, ratio):
-        """(sub-groups, CPU sub-groups, CPU share of the elements, CPU groups' pinned fp32 gradient
-        bytes) of a ZeRO-3 partition: DeepSpeed offloads whole optimizer sub-groups, formed in
-        parameter order (cost/shapes.py zero3_sub_groups); sub_group_size is the executor's constant
-        that emit/ds_config.py writes (config/executors.py)."""
-        return zero3_sub_groups(self.model, tp, dp, layers, emb, head, hc, ratio, SUB_GROUP_ELEMENTS)
 
     def _memory(self, t) -> dict[str, np.ndarray]:
         """Peak = max(forward/backward, optimizer step, build) + allocator allowance: the profile's
