@@ -91,6 +91,9 @@ WORKLOADS = {
     "llama2.7b-2g-c24-s4096-b32": Workload("llama-2.7b", 2, 24, 4096, 32),
     "llama3-8b-2g-c78-s8192-b16": Workload("llama3-8b", 2, 78, 8192, 16),
     "llama2.7b-1g-c78-s4096-b16": Workload("llama-2.7b", 1, 78, 4096, 16, hardware="h200-1gpu-node"),
+    # beyond the list: a 1-GPU workload where memory binds (only ZeRO-Offload fits the plain
+    # DeepSpeed user), measurable in full on the 1-GPU machine
+    "llama2.7b-1g-c24-s4096-b16": Workload("llama-2.7b", 1, 24, 4096, 16, hardware="h200-1gpu-node"),
 }
 
 
