@@ -21,7 +21,8 @@ runs some of which a fold tests: they choose the fitter's start, never enter its
 --start uncalibrated starts from the uncalibrated values (0 s, pageable bandwidth unset): at 0 a
 host-thread term changes a prediction only where the host path already outlasts the GPU
 (cost/host_overlap.py host_overlap: max(GPU, host)), so the fitter may not move it and puts the time
-elsewhere. The 'shipped' columns score the same test runs with the shipped profile.
+elsewhere. The 'shipped' columns score the same test runs with the shipped profile of the node kind each ran on
+(its own run-derived terms: what `make accuracy` scores), not with --hardware's terms on that node.
 """
 
 from __future__ import annotations
@@ -154,6 +155,12 @@ def error(pair: RunPair, hw: HardwareProfile) -> tuple[float, float]:
     return predicted, predicted / pair.run.median_iteration_time_s - 1.0
 
 
+def shipped_error(pair: RunPair, shipped: HardwareProfile) -> float:
+    """The run's time error on the shipped profile of its node kind: its node's own profile where it ran on
+    another node kind of the card (RunPair.predict keeps a profile's own terms on its own node), else `shipped`."""
+    return error(pair, pair.node if pair.node is not None else shipped)[1]
+
+
 def run_fold(fold: Fold, runs: list[Run], start: HardwareProfile, shipped: HardwareProfile,
              terms: tuple[str, ...]) -> dict:
     """Fit on the fold's training runs, score every run of the fold (train in-sample, test held out)."""
@@ -166,7 +173,7 @@ def run_fold(fold: Fold, runs: list[Run], start: HardwareProfile, shipped: Hardw
             run = by_name[name]
             predicted, err = error(run.pair, profile)
             rows.append({"name": name, "role": role, "predicted_s": round(predicted, 5), "error": round(err, 5),
-                         "shipped_error": round(error(run.pair, shipped)[1], 5)})
+                         "shipped_error": round(shipped_error(run.pair, shipped), 5)})
     test = [r for r in rows if r["role"] == "test"]
     family = {r.name: r.family for r in runs}
     families = sorted({family[r["name"]] for r in test})

@@ -115,6 +115,19 @@ def test_fit_comes_from_the_training_runs_only(loaded, hw):
     assert base["test"]["n"] == len(TWO_GPU) and base["train"]["n"] == len(train)
 
 
+def test_shipped_column_scores_a_run_on_its_own_nodes_profile(loaded, hw):
+    """A 1-GPU node run's 'shipped' error is the node profile's own prediction, as `make accuracy` scores it."""
+    run = next(r for r in loaded[0] if r.pair.node is not None and r.family == "zero3")
+    node = run.pair.node
+    assert crossval.shipped_error(run.pair, hw) == pytest.approx(
+        run.pair.predict(node).iteration_time_s / run.pair.run.median_iteration_time_s - 1.0)
+    assert crossval.shipped_error(run.pair, hw) != pytest.approx(crossval.error(run.pair, hw)[1])  # not h200's terms
+    fold = crossval.run_fold(crossval.Fold("f", tuple(ONE_GPU), (run.name,)), [run, *subset(loaded[0], ONE_GPU)],
+                             hw, hw, TERMS[:1])
+    row = next(r for r in fold["runs"] if r["name"] == run.name)
+    assert row["shipped_error"] == pytest.approx(crossval.shipped_error(run.pair, hw), abs=1e-5)
+
+
 def test_report_lists_every_run_once_per_fold(loaded, hw):
     runs = subset(loaded[0], ONE_GPU + TWO_GPU)
     result = crossval.crossval(runs, "gpus", hw, hw, TERMS[:1])
