@@ -28,7 +28,7 @@ import json
 import statistics
 import sys
 import zlib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
@@ -54,11 +54,11 @@ def half_of(run: dict) -> int:
     return zlib.crc32(run["name"].encode()) % 2
 
 
-def samples(runs: list[dict], plans: Mapping[str, Plan]) -> dict[str, list[float]]:
-    """Per class, (measured reserved - predicted allocated peak) / 16-bit partition of every stock
-    DeepSpeed stage of `runs`, each distinct plan once (its first run in `runs`' order): repeats of
-    one plan (other kernel sets, other calls) are not independent evidence of a class's holes."""
-    out: dict[str, list[float]] = {}
+def stock_stages(runs: list[dict], plans: Mapping[str, Plan]) -> Iterator[tuple[dict, Plan, dict, float]]:
+    """(run, plan, the run's stage row, hole) for every stock DeepSpeed stage of `runs`, each distinct plan
+    once (its first run in `runs`' order): repeats of one plan (other kernel sets, other calls) are not
+    independent evidence of a class's holes. hole = (measured reserved - predicted allocated peak) /
+    16-bit partition."""
     seen: set[str] = set()
     for run in runs:
         plan = plans[run["plan_path"]]
@@ -67,9 +67,16 @@ def samples(runs: list[dict], plans: Mapping[str, Plan]) -> dict[str, list[float
             continue
         seen.add(key)
         for stage in run["memory"]:
-            index = stage["stage"]
-            gap = (stage["reserved_bytes"] - stage["predicted_bytes"]) / partition_bytes(plan, index)
-            out.setdefault(allocator_class(plan.stage_memory(index), plan.dp, plan.num_stages), []).append(gap)
+            yield run, plan, stage, ((stage["reserved_bytes"] - stage["predicted_bytes"])
+                                     / partition_bytes(plan, stage["stage"]))
+
+
+def samples(runs: list[dict], plans: Mapping[str, Plan]) -> dict[str, list[float]]:
+    """Per class, the holes of stock_stages."""
+    out: dict[str, list[float]] = {}
+    for _, plan, stage, hole in stock_stages(runs, plans):
+        cls = allocator_class(plan.stage_memory(stage["stage"]), plan.dp, plan.num_stages)
+        out.setdefault(cls, []).append(hole)
     return out
 
 

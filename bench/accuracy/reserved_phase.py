@@ -21,12 +21,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from bench.accuracy.report import RESULTS  # noqa: E402
-from bench.accuracy.reserved_fit import targeted  # noqa: E402
+from bench.accuracy.reserved_fit import load_plans, stock_stages, targeted  # noqa: E402
 from bench.accuracy.scoring import hardware_of  # noqa: E402
-from mist_ds.config import Plan, RunReport  # noqa: E402
+from mist_ds.config import RunReport  # noqa: E402
 from mist_ds.cost import predict_plan  # noqa: E402
 from mist_ds.cost.conditions import RunConditions  # noqa: E402
-from mist_ds.cost.reserved import allocator_class, partition_bytes  # noqa: E402
+from mist_ds.cost.reserved import allocator_class  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 PHASES = ("forward/backward", "step or build")
@@ -35,23 +35,15 @@ PHASES = ("forward/backward", "step or build")
 def samples(report: dict) -> dict[tuple[str, str], list[tuple[float, str]]]:
     """(class, phase) -> [(hole in partitions, 'run/stage')]."""
     out: dict[tuple[str, str], list[tuple[float, str]]] = defaultdict(list)
-    seen: set[str] = set()
+    runs = targeted(report)
     cache: dict = {}
-    for run in targeted(report):
-        plan = Plan.load(ROOT / run["plan_path"]).without_prediction()
-        key = plan.content_hash()
-        if plan.executor != "deepspeed" or key in seen:
-            continue
-        seen.add(key)
-        report_path = ROOT / run["run_path"]
+    for run, plan, stage, hole in stock_stages(runs, load_plans(runs)):
+        plan, index, report_path = plan.without_prediction(), stage["stage"], ROOT / run["run_path"]
         measured = RunReport.load(report_path)
         pred = predict_plan(plan, hardware_of(measured, cache, report_path), RunConditions.of_run(plan, measured))
-        for stage in run["memory"]:
-            index = stage["stage"]
-            phase = PHASES[0] if pred.stages[index].memory_breakdown.activations_bytes > 0 else PHASES[1]
-            hole = (stage["reserved_bytes"] - stage["predicted_bytes"]) / partition_bytes(plan, index)
-            out[(allocator_class(plan.stage_memory(index), plan.dp, plan.num_stages), phase)].append(
-                (hole, f"{run['name']}/{index}"))
+        phase = PHASES[0] if pred.stages[index].memory_breakdown.activations_bytes > 0 else PHASES[1]
+        out[(allocator_class(plan.stage_memory(index), plan.dp, plan.num_stages), phase)].append(
+            (hole, f"{run['name']}/{index}"))
     return out
 
 
