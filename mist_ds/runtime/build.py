@@ -19,7 +19,7 @@ from deepspeed.accelerator import get_accelerator
 
 from mist_ds.config import Plan
 from mist_ds.emit.ds_config import Precision, UnsupportedPlanError, build_ds_config, with_precision
-from mist_ds.runtime.blocks import rotary_dims
+from mist_ds.runtime.blocks import TransformerBlock, rotary_dims
 from mist_ds.runtime.kernels import Kernels, attention_for, resolved, runtime_kernels
 from mist_ds.runtime.loss import resolve_loss
 from mist_ds.runtime.model import BuildOptions, MistModel
@@ -186,6 +186,9 @@ def build_deepspeed(plan: Plan, opts: BuildOptions, topology, mpu: MistMpu, conf
         with zero_init_context(plan, opts, mpu, config):
             model = MistModel(plan.model, opts, plan_roles(plan))
         engine_mpu = mpu  # also when tp = 1: deepspeed.utils.groups keeps the last engine's mpu
+        if uses_zero_init(plan) and os.environ.get("MIST_DS_EXPERIMENT_Z3_LEAF") == "block":
+            from deepspeed.utils import set_z3_leaf_modules
+            set_z3_leaf_modules(model, [TransformerBlock])
     params = [p for p in model.parameters() if p.requires_grad]
     engine, _, _, _ = deepspeed.initialize(model=model, model_parameters=params, config=config,
                                            mpu=engine_mpu)
