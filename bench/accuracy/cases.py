@@ -229,6 +229,24 @@ B14 = [
           offload_weights=1.0, **OFF, **LIVE),
 ]
 
+# Batch 15 (1 GPU): ZeRO-3 fetching whole blocks (Plan.zero3_fetch_unit = 'block', what the search now writes),
+# twins of the 1-GPU ZeRO-3 plans above, which fetch every submodule (S22-1: 21-45% faster on two of them,
+# bench/results/runtime/z3leaf_S22/).
+BLK = dict(zero3_fetch_unit="block")
+B15 = [
+    _case("g13-1g-c40-s2048-z3-mb2-blk", 1, 40, 2048, 8, 2, 3, **BLK),
+    _case("g13-1g-c40-s2048-z3-mb4-rc24-blk", 1, 40, 2048, 8, 4, 3, recompute=24, **BLK),
+    _case("l13b-1g-c40-s2048-z3-mb4-rc24-blk", 1, 40, 2048, 8, 4, 3, recompute=24, **BLK),
+    _case("g27-1g-c78-s2048-z3-mb4-rc24-blk", 1, 78, 2048, 8, 4, 3, recompute=24, **BLK),
+    _case("l27-1g-c78-b4-z3-mb2-rc16-blk", 1, 78, 4096, 4, 2, 3, recompute=16, **BLK),
+    _case("g13-1g-c24-s2048-z3-off05-mb2-blk", 1, 24, 2048, 8, 2, 3, offload_optimizer=0.5, **BLK),
+    _case("g13-1g-c24-s2048-z3-off1-mb2-blk", 1, 24, 2048, 8, 2, 3, **OFF, **BLK),
+    _case("g13-1g-c24-s2048-z3-w1-off1-mb2-live-blk", 1, 24, 2048, 8, 2, 3, offload_weights=1.0, **OFF, **LIVE,
+          **BLK),
+    _case("l27-1g-c24-s2048-z3-w1-off1-mb2-live-blk", 1, 24, 2048, 8, 2, 3, offload_weights=1.0, **OFF, **LIVE,
+          **BLK),
+]
+
 # In-sample runs: the shipped h200 profile's run-derived terms were fitted on these runs alone
 # (python -m mist_ds.calibrate; profiling/profiles/h200.json provenance names them): every 1-GPU run
 # of batches b3 and b4, and of each 2-GPU family with two or more runs the first by name. Every
@@ -251,7 +269,7 @@ BATCHES: dict[str, list[Case | AutotuneCase]] = {name: _marked(batch) for name, 
     "b1-zero3-tp-offload": B1, "b2-zero3-offload": B2, "b3-1gpu-pairs": B3, "b4-1gpu-offload": B4,
     "b5-pipeline-tp": B5, "b6-llama27-40g": B6, "b7-autotune": B7, "b8-1gpu-offload": B8,
     "b9-13b-offload": B9, "b10-host-memory": B10, "b11-issue18": B11, "b12-1gpu-mistpipe": B12,
-    "b13-1gpu-live": B13, "b14-2gpu-live": B14,
+    "b13-1gpu-live": B13, "b14-2gpu-live": B14, "b15-1gpu-block": B15,
 }.items()}
 CASES: dict[str, Case | AutotuneCase] = {c.name: c for batch in BATCHES.values() for c in batch}
 

@@ -48,6 +48,8 @@ class Knobs:
     """Plan.executor: 'deepspeed' (stock engines) or 'mistpipe' (mist_ds/runtime/mistpipe)."""
     zero3_max_live: str = "deepspeed_default"
     """Plan.zero3_max_live: ZeRO-3's stage3_max_live_parameters, DeepSpeed's default or the reuse set."""
+    zero3_fetch_unit: str = "module"
+    """Plan.zero3_fetch_unit: what ZeRO-3 fetches as one unit, each submodule or each transformer block."""
 
 
 def _per_stage(values: tuple[int, ...], pp: int, what: str) -> tuple[int, ...]:
@@ -91,7 +93,8 @@ def to_plan(knobs: Knobs) -> Plan:
                 global_batch_size=knobs.global_batch, seq_len=knobs.seq_len, dp=knobs.dp, tp=knobs.tp,
                 micro_batch_size=knobs.micro_batch, grad_accum_steps=knobs.global_batch // per_rank,
                 memory=memory, stages=tuple(stages), gpu_memory_cap_bytes=cap, executor=knobs.executor,
-                zero3_max_live=knobs.zero3_max_live)
+                zero3_max_live=knobs.zero3_max_live,
+                zero3_fetch_unit=knobs.zero3_fetch_unit)
 
 
 def knobs_of(plan: Plan) -> Knobs:
@@ -109,4 +112,5 @@ def knobs_of(plan: Plan) -> Knobs:
                  offload_gradients=(None if memory.offload_gradients_ratio == memory.offload_optimizer_ratio
                                     else memory.offload_gradients_ratio),
                  offload_weights=memory.offload_weights_ratio, executor=plan.executor,
-                 zero3_max_live=plan.zero3_max_live)
+                 zero3_max_live=plan.zero3_max_live,
+                 zero3_fetch_unit=plan.zero3_fetch_unit)

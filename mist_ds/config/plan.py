@@ -28,12 +28,15 @@ SDPA backend forced, flash-attn's flash_attn_func, or the math reference."""
 Ratio = Field(default=0.0, ge=0.0, le=1.0)
 Zero3MaxLive = Literal["deepspeed_default", "reuse_set"]
 """How a stock-DeepSpeed ZeRO-3 plan sets stage3_max_live_parameters (Plan.zero3_max_live)."""
+Zero3FetchUnit = Literal["module", "block"]
+"""What a stock-DeepSpeed ZeRO-3 plan fetches and releases as one unit (Plan.zero3_fetch_unit)."""
 
 
-def reads_zero3_max_live(executor: str, zero_stage) -> bool:
-    """Whether a plan of this executor and ZeRO stage writes stage3_max_live_parameters (stock DeepSpeed's
-    ZeRO-3; mistpipe gathers with its own engine): where the search bounds it (search/plans.py,
-    search/evaluate.py) and where a plan may set it. Works on numpy arrays of stages too."""
+def is_stock_zero3(executor: str, zero_stage) -> bool:
+    """Whether a plan of this executor and ZeRO stage runs stock DeepSpeed's ZeRO-3 (mistpipe gathers with
+    its own engine): the plans that write stage3_max_live_parameters and may fetch whole blocks, where
+    the search sets both (search/plans.py, search/evaluate.py) and where a plan may. Works on numpy
+    arrays of stages too."""
     return (executor == "deepspeed") & (zero_stage == 3)
 
 
@@ -119,7 +122,7 @@ class StagePlan(StrictModel):
 class Plan(StrictModel):
     """A complete training configuration with (optionally) its predicted cost."""
 
-    OMITTED_AT_DEFAULT = ("zero3_max_live",)
+    OMITTED_AT_DEFAULT = ("zero3_max_live", "zero3_fetch_unit")
 
     schema_version: Literal[2] = PLAN_SCHEMA_VERSION
     """Plan file format version (1: per-stage copies of engine-wide settings; read by migration)."""
@@ -152,6 +155,13 @@ class Plan(StrictModel):
     anyway (cost/memory.py zero3_reuse_set), so nothing more stays gathered (measured on gpt-1.3b: 0.91
     GiB less, no slower; bench/results/runtime/max_live_S18/). Left out of the plan file at its default,
     so plans written before it keep their content hash."""
+    zero3_fetch_unit: Zero3FetchUnit = "module"
+    """What stock DeepSpeed's ZeRO-3 fetches and releases as one unit: 'module' hooks every submodule
+    (DeepSpeed's default: parameter_offload.py _register_deepspeed_module), 'block' flags each
+    transformer block a z3 leaf module (deepspeed.utils.set_z3_leaf_modules), so one hook pair fetches
+    and releases the whole block and its submodules carry none (runtime/build.py). Measured on 1x H200:
+    the host-bound 1-GPU ZeRO-3 plans ran 21-45% faster with 'block' (bench/results/runtime/z3leaf_S22/).
+    Left out of the plan file at its default, so plans written before it keep their content hash."""
     attention: AttentionKernel = "sdpa"
     """Attention kernel the runtime uses and the cost model costed (saved tensors differ per kernel:
     cost/activations.py ATTENTION_SAVES)."""
@@ -199,9 +209,16 @@ class Plan(StrictModel):
 
     @model_validator(mode="after")
     def _max_live_applies(self) -> Plan:
-        if self.zero3_max_live != "deepspeed_default" and not reads_zero3_max_live(self.executor,
+        if self.zero3_max_live != "deepspeed_default" and not is_stock_zero3(self.executor,
                                                                                     self.memory.zero_stage):
             raise ValueError(f"zero3_max_live '{self.zero3_max_live}' needs the deepspeed executor with ZeRO-3 "
+                             f"(this plan: {self.executor}, ZeRO-{self.memory.zero_stage})")
+        return self
+
+    @model_validator(mode="after")
+    def _fetch_unit_applies(self) -> Plan:
+        if self.zero3_fetch_unit != "module" and not is_stock_zero3(self.executor, self.memory.zero_stage):
+            raise ValueError(f"zero3_fetch_unit '{self.zero3_fetch_unit}' needs the deepspeed executor with ZeRO-3 "
                              f"(this plan: {self.executor}, ZeRO-{self.memory.zero_stage})")
         return self
 

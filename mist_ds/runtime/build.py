@@ -186,9 +186,10 @@ def build_deepspeed(plan: Plan, opts: BuildOptions, topology, mpu: MistMpu, conf
         with zero_init_context(plan, opts, mpu, config):
             model = MistModel(plan.model, opts, plan_roles(plan))
         engine_mpu = mpu  # also when tp = 1: deepspeed.utils.groups keeps the last engine's mpu
-        if uses_zero_init(plan) and os.environ.get("MIST_DS_EXPERIMENT_Z3_LEAF") == "block":
-            from deepspeed.utils import set_z3_leaf_modules
-            set_z3_leaf_modules(model, [TransformerBlock])
+        if uses_zero_init(plan) and plan.zero3_fetch_unit == "block":
+            # before deepspeed.initialize registers ZeRO-3's hooks (parameter_offload.py
+            # _register_deepspeed_module stops descending at a leaf and hooks the leaf itself)
+            deepspeed.utils.set_z3_leaf_modules(model, [TransformerBlock])
     params = [p for p in model.parameters() if p.requires_grad]
     engine, _, _, _ = deepspeed.initialize(model=model, model_parameters=params, config=config,
                                            mpu=engine_mpu)

@@ -28,7 +28,7 @@ import numpy as np
 
 from mist_ds.config import HardwareProfile, TuneRequest
 from mist_ds.config.executors import offloaded_layer_count
-from mist_ds.config.plan import reads_zero3_max_live
+from mist_ds.config.plan import is_stock_zero3
 from mist_ds.cost.stage_args import stage_args
 from mist_ds.search import feasibility as ok
 from mist_ds.search.partition import StageOptions, dense_min, dominated_by
@@ -142,7 +142,7 @@ def row_args(adapter, rows: Rows, recompute, act_fraction: float):
         offload_gradients=col["offload_gradients"], offload_optimizer=col["offload_optimizer"],
         num_recompute=recompute, num_offloaded=offloaded_layer_count(act_fraction, rows.layers - recompute),
         # the search's plans bound ZeRO-3's gathered parameters to the reuse set where they can (plans.py)
-        zero3_live_bound=reads_zero3_max_live(np.array([lay.executor for lay in rows.layouts])[rows.index],
+        zero3_live_bound=is_stock_zero3(np.array([lay.executor for lay in rows.layouts])[rows.index],
                                               col["zero_stage"]).astype(float))
     return args, per_stage
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mist_ds.config import Plan, StagePlan, TuneRequest
-from mist_ds.config.plan import MemoryStrategy, reads_zero3_max_live
+from mist_ds.config.plan import MemoryStrategy, is_stock_zero3
 from mist_ds.search.driver import Candidate
 
 
@@ -30,7 +30,7 @@ def plan_from_candidate(request: TuneRequest, candidate: Candidate) -> Plan:
         start += layers
     # stock DeepSpeed's ZeRO-3 keeps no more parameters gathered than its reuse rule holds anyway
     # (cost/memory.py zero3_reuse_set; evaluate.py row_args costs every row so)
-    live = "reuse_set" if reads_zero3_max_live(layout.executor, memory.zero_stage) else "deepspeed_default"
+    live = "reuse_set" if is_stock_zero3(layout.executor, memory.zero_stage) else "deepspeed_default"
     return Plan(executor=layout.executor, model=request.model, cluster=request.cluster, zero3_max_live=live,
                 global_batch_size=request.global_batch_size,
                 seq_len=request.seq_len, dtype=request.dtype, dp=layout.dp, tp=layout.tp,

@@ -13,6 +13,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import torch.distributed as dist  # noqa: E402
+from deepspeed.utils import get_z3_leaf_modules  # noqa: E402
 
 from mist_ds.runtime.data import TokenSource  # noqa: E402
 from mist_ds.runtime.rank import finish  # noqa: E402
@@ -32,10 +33,11 @@ def run_case(name: str, steps: int, lr: float) -> dict:
         losses.append(train_step(plan, rt, source, step))
         norm = rt.engine.get_global_grad_norm()
         norms.append(None if norm is None else float(norm))
+    leaves = len(get_z3_leaf_modules(rt.engine.module))
     rt.engine.destroy() if hasattr(rt.engine, "destroy") else None
     del rt
     gc.collect()
-    return {"losses": losses, "grad_norms": norms, "params_per_rank": counts}
+    return {"losses": losses, "grad_norms": norms, "params_per_rank": counts, "z3_leaf_modules": leaves}
 
 
 def main() -> None:

@@ -50,6 +50,12 @@ CASES: dict[str, Plan] = {
     # mistpipe through build_runtime: one stage (a one-stage PipelineModule with the tied embedding
     # shared), ZeRO-3 with half of the optimizer states and gradients on the host
     "mistpipe_one_stage": one_stage(zero_stage=3, offload_optimizer=0.5, executor="mistpipe"),
+    # ZeRO-3 fetching whole blocks (Plan.zero3_fetch_unit): with recompute (the recomputed forward runs
+    # inside the block's backward fetch), and with weights and optimizer on the host
+    "zero3_block_recompute": one_stage(zero_stage=3, num_recompute_layers=2, zero3_fetch_unit="block"),
+    "llama_zero3_block_offload": one_stage(LLAMA, zero_stage=3, offload_weights=1.0, offload_optimizer=1.0,
+                                           num_recompute_layers=1, zero3_fetch_unit="block",
+                                           zero3_max_live="reuse_set"),
 }
 
 # 4 ranks: pipeline x tensor parallel (tied embedding across stages, vocab-parallel on both ends).
@@ -63,5 +69,6 @@ PAIRS = [
     ("zero1", "recompute"), ("zero1", "act_offload"), ("pipe_uneven", "pipe_recompute"),
     ("zero2", "zero2_opt_offload"), ("zero3", "zero3_param_offload"),
     ("zero3", "zero3_half_opt_offload"), ("llama_tp1", "llama_tp2"), ("zero1", "mistpipe_one_stage"),
-    ("llama_tp1", "llama_zero3"), ("llama_tp1", "llama_tp2_zero3"),
+    ("llama_tp1", "llama_zero3"), ("llama_tp1", "llama_tp2_zero3"), ("zero3", "zero3_block_recompute"),
+    ("llama_zero3", "llama_zero3_block_offload"),
 ]

@@ -67,6 +67,14 @@ def test_training_moves_the_loss_far_beyond_the_tolerance(curves):
     assert max(abs(l - losses[0]) for l in losses[1:]) > 100 * LOSS_RTOL * losses[0]
 
 
+def test_block_fetch_plans_make_every_block_one_zero3_unit(curves):
+    """Plan.zero3_fetch_unit = 'block' flags each transformer block a z3 leaf (runtime/build.py); the
+    default leaves DeepSpeed hooking every submodule."""
+    for name, plan in CASES.items():
+        expected = plan.model.num_layers if plan.zero3_fetch_unit == "block" else 0
+        assert curves[name]["z3_leaf_modules"] == expected, name
+
+
 @pytest.mark.parametrize("reference,other", PAIRS, ids=[f"{a}-vs-{b}" for a, b in PAIRS])
 def test_same_loss_curve(curves, reference, other):
     ref, got = curves[reference], curves[other]
