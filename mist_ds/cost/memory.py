@@ -88,7 +88,7 @@ from mist_ds.config.executors import STOCK_DEEPSPEED
 from mist_ds.cost import activations as act
 from mist_ds.cost.kernel_set import KernelChoice
 from mist_ds.cost.shapes import block_largest_matrix, layer_shapes, vocab_shard
-from mist_ds.cost.symbols import (BF, GA, HC, HD, LB, MP, OF, PP, PS, RP, Z0, Z1, Z2, Z3, E, L, VS, b,
+from mist_ds.cost.symbols import (BF, FB, GA, HC, HD, LB, MP, OF, PP, PS, RP, Z0, Z1, Z2, Z3, E, L, VS, b,
                                   dp, k, maximum, minimum, na, numeric, oo, ow, r, tp)
 
 _DS = STOCK_DEEPSPEED.constants  # the values emit/ds_config.py writes into ds_config.json
@@ -149,7 +149,8 @@ def model_state_exprs(model: ModelSpec) -> dict[str, sp.Expr]:
     gathers = minimum(dp - 1 + ow, 1)
     # with the plan's zero3_max_live = 'reuse_set' (LB), max_live is the reuse set itself (zero3_reuse_set)
     max_live = LB * reuse_set_elements(per_layer, L, ends) + (1 - LB) * STAGE3_MAX_LIVE_PARAMETERS
-    gathered = Z3 * gathers * ELEM * gathered_elements(per_layer, L, ends, n, max_live=max_live)
+    # (FB: blocks fetched whole keep more, reuse_set_elements; the bound written stays the per-module set)
+    gathered = Z3 * gathers * ELEM * gathered_elements(per_layer, L, ends, n, max_live=max_live, block_fetch=FB)
     # ZeRO-1 accumulating (ga > 1, not pipelined): the boundary micro-batch's backward copies each
     # accumulated 16-bit gradient into the ipg bucket (freeing it) and, at the first reduction of a full
     # bucket, allocates the 16-bit gradient partition (stage_1_and_2.py reduce_ipg_grads ->
@@ -199,7 +200,7 @@ def model_state_exprs(model: ModelSpec) -> dict[str, sp.Expr]:
 
 
 def reuse_set_elements(per_layer, layers, ends, reuse_distance=STAGE3_MAX_REUSE_DISTANCE,
-                       prefetch=STAGE3_PREFETCH_ELEMENTS):
+                       prefetch=STAGE3_PREFETCH_ELEMENTS, block_fetch=0):
     """Parameter elements DeepSpeed's ZeRO-3 reuse rule keeps gathered at the turn from forward to
     backward, plus the prefetch bucket in flight, for a stage whose `layers` blocks hold `per_layer`
     each and whose larger end (head or embedding) holds `ends`: a released module keeps its parameters
@@ -207,13 +208,25 @@ def reuse_set_elements(per_layer, layers, ends, reuse_distance=STAGE3_MAX_REUSE_
     (partitioned_param_coordinator.py __params_to_release), so the last blocks of the forward, reused
     by the first backwards, stay gathered: block i of L with 2 (L - 1 - i) blocks and the head's
     forward and backward before its reuse (whole blocks: the oldest kept block may be partly
-    released), plus the end in use."""
-    kept_layers = minimum(layers, maximum(sp.ceiling((reuse_distance - 2 * ends) / (2 * per_layer)), 1))
+    released), plus the end in use.
+
+    With `block_fetch` (blocks are z3 leaf modules, Plan.zero3_fetch_unit = 'block') the rule walks the
+    trace counting every module's parameters recursively (`iter_params(module, recurse=True)`, since
+    the released block is a leaf), and the trace holds the root module between the forward and the
+    backward (its backward hook's fetch): walking through the root drops every parameter from the
+    release set, so a block stays gathered when the forward's blocks after it and the head come within
+    the distance, one pass instead of two. Measured with DeepSpeed's coordinator on 2 CPU ranks
+    (tests/runtime/test_zero3_gathered_cpu.py): floor((distance - ends) / per_layer) blocks at three
+    distances, one block fewer than this reading of the walk allows."""
+    per_module = sp.ceiling((reuse_distance - 2 * ends) / (2 * per_layer))
+    per_block = sp.floor((reuse_distance - ends) / per_layer)
+    kept = block_fetch * per_block + (1 - block_fetch) * per_module
+    kept_layers = minimum(layers, maximum(kept, 1))
     return kept_layers * per_layer + ends + prefetch
 
 
 def gathered_elements(per_layer, layers, ends, params, reuse_distance=STAGE3_MAX_REUSE_DISTANCE,
-                      prefetch=STAGE3_PREFETCH_ELEMENTS, max_live=STAGE3_MAX_LIVE_PARAMETERS):
+                      prefetch=STAGE3_PREFETCH_ELEMENTS, max_live=STAGE3_MAX_LIVE_PARAMETERS, block_fetch=0):
     """Parameter elements ZeRO-3 holds gathered at the turn from forward to backward, of a stage of
     `params` elements (reuse_set_elements says what the others are). DeepSpeed's
     partitioned_param_coordinator.py (0.19.8) keeps two sets:
@@ -233,7 +246,7 @@ def gathered_elements(per_layer, layers, ends, params, reuse_distance=STAGE3_MAX
     gpt-1.3b ZeRO-3 with its weights offloaded held 1.0e9 gathered elements at its peak (S17-5,
     bench/results/runtime/zero3_gathered_S17/), and 0.98e9 bytes less with max_live 4e8 or 2e8, both
     below its reuse set (S18-3, bench/results/runtime/max_live_S18/)."""
-    reused = reuse_set_elements(per_layer, layers, ends, reuse_distance, prefetch)
+    reused = reuse_set_elements(per_layer, layers, ends, reuse_distance, prefetch, block_fetch)
     held = maximum(reused - prefetch, max_live) if prefetch > 0 else reused
     return minimum(held, params)
 

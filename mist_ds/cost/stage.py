@@ -144,9 +144,11 @@ class StageCostModel:
         return self._terms(a["num_layers"], a["micro_batch"], a["dp"], a["tp"], a["zero_stage"],
                            a["offload_weights"], a["offload_gradients"], a["offload_optimizer"],
                            a["num_offloaded"], a["num_recompute"], a["num_inflight"], a["has_embedding"],
-                           a["has_head"], a["num_stages"], a["grad_accum"], a["zero3_live_bound"])
+                           a["has_head"], a["num_stages"], a["grad_accum"], a["zero3_live_bound"],
+                           a["zero3_block_fetch"])
 
-    def _terms(self, layers, b, dp, tp, zero, ow, og, oo, na, r, k, emb, head, stages, g, live_bound):
+    def _terms(self, layers, b, dp, tp, zero, ow, og, oo, na, r, k, emb, head, stages, g, live_bound,
+               block_fetch):
         pp = (stages > 1).astype(float)
         z = [(zero == i).astype(float) for i in range(4)]
         bf = z[0] * pp * float(self.dtype == "bf16")
@@ -161,7 +163,7 @@ class StageCostModel:
         oo_eff = np.where(z[3] > 0, cpu_share, oo)
         args = (b, layers, dp, tp, r, k, ow, og, oo_eff, na, *z, bf, emb, head, hc, pp,
                 (r > 0).astype(float), vs, (oo > 0).astype(float), (g > 1).astype(float), persistent, largest,
-                live_bound)
+                live_bound, block_fetch)
         shape = layers.shape
         terms = {n: np.broadcast_to(np.asarray(v, float), shape) for n, v in zip(self.names, self._fn(*args))}
         terms.update(num_layers=layers, num_recompute=r, num_offloaded=na, has_head=head, has_embedding=emb,

@@ -48,6 +48,9 @@ class StageArgs:
     zero3_live_bound: object = 0
     """1 where ZeRO-3 bounds its gathered parameters to the reuse set (the plan's zero3_max_live =
     'reuse_set', cost/memory.py zero3_reuse_set), 0 where DeepSpeed's default bound holds."""
+    zero3_block_fetch: object = 0
+    """1 where ZeRO-3 fetches each block as one unit (the plan's zero3_fetch_unit = 'block',
+    cost/work.py z3_fetches), 0 where it fetches every submodule."""
 
     def arrays(self) -> dict[str, np.ndarray]:
         """Every field as float arrays broadcast to one shape."""
@@ -64,7 +67,7 @@ def inflight_microbatches(stage_index, num_stages, grad_accum):
 
 def stage_args(*, stage_index, num_stages, num_layers, micro_batch, dp, tp, grad_accum, zero_stage,
                offload_weights, offload_gradients, offload_optimizer, num_recompute, num_offloaded,
-               zero3_live_bound=0) -> StageArgs:
+               zero3_live_bound=0, zero3_block_fetch=0) -> StageArgs:
     """The cost-model arguments of stage `stage_index` of a `num_stages`-stage pipeline (any argument
     may be a numpy array: the search evaluates many strategies at once)."""
     stage_index, num_stages = np.asarray(stage_index), np.asarray(num_stages)
@@ -74,7 +77,7 @@ def stage_args(*, stage_index, num_stages, num_layers, micro_batch, dp, tp, grad
         offload_optimizer=offload_optimizer, num_offloaded=num_offloaded, num_recompute=num_recompute,
         num_inflight=inflight_microbatches(stage_index, num_stages, grad_accum), grad_accum=grad_accum,
         has_embedding=stage_index == 0, has_head=stage_index == num_stages - 1, num_stages=num_stages,
-        zero3_live_bound=zero3_live_bound)
+        zero3_live_bound=zero3_live_bound, zero3_block_fetch=zero3_block_fetch)
 
 
 def plan_stage_args(plan: Plan, index: int) -> StageArgs:
@@ -86,4 +89,5 @@ def plan_stage_args(plan: Plan, index: int) -> StageArgs:
         zero_stage=memory.zero_stage, offload_weights=memory.offload_weights_ratio,
         offload_gradients=memory.offload_gradients_ratio, offload_optimizer=memory.offload_optimizer_ratio,
         num_recompute=stage.num_recompute_layers, num_offloaded=stage.num_offloaded_layers,
-        zero3_live_bound=int(plan.zero3_max_live == "reuse_set"))
+        zero3_live_bound=int(plan.zero3_max_live == "reuse_set"),
+        zero3_block_fetch=int(plan.zero3_fetch_unit == "block"))

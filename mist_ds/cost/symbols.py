@@ -35,9 +35,11 @@ PS = sp.Symbol("PS", nonnegative=True)       # ZeRO-3 persistent parameters of t
 MP = sp.Symbol("MP", nonnegative=True)       # numel of the stage's largest parameter tensor
 LB = sp.Symbol("LB", nonnegative=True)       # ZeRO-3 bounds its gathered parameters to the reuse set
 #                                              (the plan's zero3_max_live = 'reuse_set', cost/memory.py)
+FB = sp.Symbol("FB", nonnegative=True)       # ZeRO-3 fetches each block as one unit (the plan's
+#                                              zero3_fetch_unit = 'block', cost/work.py z3_fetches)
 
 ARGS = (b, L, dp, tp, r, k, ow, og, oo, na, Z0, Z1, Z2, Z3, BF, E, HD, HC, PP, RP, VS, OF, GA,
-        PS, MP, LB)
+        PS, MP, LB, FB)
 """Argument order of every compiled function."""
 
 minimum = sp.Function("minimum")   # printed as minimum(...) and bound to numpy.minimum

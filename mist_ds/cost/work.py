@@ -42,11 +42,13 @@ import sympy as sp
 from mist_ds.config import ModelSpec
 from mist_ds.cost.memory import ELEM, FP32, stage_params
 from mist_ds.cost.shapes import block_tensors, embedding_tensors, final_norm_tensors, layer_shapes
-from mist_ds.cost.symbols import BF, GA, HD, OF, PP, Z0, Z1, Z2, Z3, E, L, b, dp, oo, ow, r
+from mist_ds.cost.symbols import BF, FB, GA, HD, OF, PP, Z0, Z1, Z2, Z3, E, L, b, dp, oo, ow, r
 
 # Modules of the runtime's block whose ZeRO-3 hooks run per pass (runtime/blocks.py: the block,
 # norm1, attn, attn.qkv, attn.o, norm2, mlp, mlp.gate_up | mlp.up, mlp.down); DeepSpeed registers
-# the fetch/release hooks on every submodule (parameter_offload.py _register_deepspeed_module).
+# the fetch/release hooks on every submodule (parameter_offload.py _register_deepspeed_module), or on
+# the block alone when it is a z3 leaf module (Plan.zero3_fetch_unit = 'block': the registration stops
+# descending at a leaf, and fetch_sub_module gathers the leaf's parameters recursively).
 Z3_MODULES_PER_BLOCK = 9
 
 
@@ -82,9 +84,10 @@ def comm_exprs(model: ModelSpec, seq_len: int) -> dict[str, sp.Expr]:
         "dp_ar_step_bytes": (Z0 + Z1) * grad_bytes,
         "dp_ag_step_bytes": (Z1 + Z2 + BF) * grad_bytes,
         # ZeRO-3 submodule fetches per micro-batch (forward, backward, and the recomputed
-        # forward of checkpointed blocks): every module of a block (Z3_MODULES_PER_BLOCK), the
-        # embedding (Embedding + its vocab-parallel table) and the final norm + head
-        "z3_fetches": Z3 * ((2 * L + r) * Z3_MODULES_PER_BLOCK + 4 * E + 6 * HD),
+        # forward of checkpointed blocks): every module of a block (Z3_MODULES_PER_BLOCK) or the
+        # block alone (FB), the embedding (Embedding + its vocab-parallel table) and the final
+        # norm + head
+        "z3_fetches": Z3 * ((2 * L + r) * (FB + (1 - FB) * Z3_MODULES_PER_BLOCK) + 4 * E + 6 * HD),
         # ZeRO-3 parameter-tensor passes per micro-batch: every tensor of a block (shapes.block_tensors)
         # in each block pass, the embedding's and the final norm's + head matrix's in forward and
         # backward; each gets DeepSpeed's per-parameter host work (the fetch's status checks and

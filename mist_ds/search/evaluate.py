@@ -134,6 +134,8 @@ def row_args(adapter, rows: Rows, recompute, act_fraction: float):
     col = {f: table[rows.index, i] for i, f in enumerate(LAYOUT_FIELDS)}
     memory, per_stage = row_memory(adapter, rows)
     col.update(memory)
+    stock_z3 = is_stock_zero3(np.array([lay.executor for lay in rows.layouts])[rows.index],
+                              col["zero_stage"]).astype(float)
     args = stage_args(
         stage_index=rows.stage, num_stages=col["num_stages"].astype(np.int64), num_layers=rows.layers,
         micro_batch=col["micro_batch"].astype(np.int64), dp=col["dp"].astype(np.int64),
@@ -141,9 +143,9 @@ def row_args(adapter, rows: Rows, recompute, act_fraction: float):
         zero_stage=col["zero_stage"].astype(np.int64), offload_weights=col["offload_weights"],
         offload_gradients=col["offload_gradients"], offload_optimizer=col["offload_optimizer"],
         num_recompute=recompute, num_offloaded=offloaded_layer_count(act_fraction, rows.layers - recompute),
-        # the search's plans bound ZeRO-3's gathered parameters to the reuse set where they can (plans.py)
-        zero3_live_bound=is_stock_zero3(np.array([lay.executor for lay in rows.layouts])[rows.index],
-                                              col["zero_stage"]).astype(float))
+        # the search's plans bound ZeRO-3's gathered parameters to the reuse set and fetch whole blocks
+        # where they can (plans.py)
+        zero3_live_bound=stock_z3, zero3_block_fetch=stock_z3)
     return args, per_stage
 
 

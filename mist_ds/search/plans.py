@@ -29,9 +29,12 @@ def plan_from_candidate(request: TuneRequest, candidate: Candidate) -> Plan:
                                 num_offloaded_layers=count, memory=stage_memory))
         start += layers
     # stock DeepSpeed's ZeRO-3 keeps no more parameters gathered than its reuse rule holds anyway
-    # (cost/memory.py zero3_reuse_set; evaluate.py row_args costs every row so)
-    live = "reuse_set" if is_stock_zero3(layout.executor, memory.zero_stage) else "deepspeed_default"
-    return Plan(executor=layout.executor, model=request.model, cluster=request.cluster, zero3_max_live=live,
+    # (cost/memory.py zero3_reuse_set) and fetches whole blocks (Plan.zero3_fetch_unit); evaluate.py
+    # row_args costs every row so
+    stock_z3 = is_stock_zero3(layout.executor, memory.zero_stage)
+    return Plan(executor=layout.executor, model=request.model, cluster=request.cluster,
+                zero3_max_live="reuse_set" if stock_z3 else "deepspeed_default",
+                zero3_fetch_unit="block" if stock_z3 else "module",
                 global_batch_size=request.global_batch_size,
                 seq_len=request.seq_len, dtype=request.dtype, dp=layout.dp, tp=layout.tp,
                 micro_batch_size=layout.micro_batch, grad_accum_steps=layout.grad_accum, memory=memory,

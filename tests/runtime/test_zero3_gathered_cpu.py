@@ -14,11 +14,16 @@ from mist_ds.cost.symbols import numeric
 from tests.helpers import free_port, spawn_ranks
 from tests.runtime.test_loss_equivalence import ROOT, cpu_env
 
-# (stage3_max_reuse_distance, stage3_prefetch_bucket_size, stage3_max_live_parameters) of tiny-gpt8
-# (78656 elements: blocks of 8544, a 10240-element embedding): the reuse distance keeps 2 blocks
+# (stage3_max_reuse_distance, stage3_prefetch_bucket_size, stage3_max_live_parameters, fetch unit) of
+# tiny-gpt8 (78656 elements: blocks of 8544, a 10240-element embedding): the reuse distance keeps 2 blocks
 REUSE_ONLY, PREFETCH_WHOLE, PREFETCH_LIVE, LIVE_BELOW_REUSE = (
-    (50_000, 0, 10**9), (50_000, 5_000, 10**9), (0, 5_000, 60_000), (50_000, 5_000, 20_000))
-SETTINGS = (REUSE_ONLY, PREFETCH_WHOLE, PREFETCH_LIVE, LIVE_BELOW_REUSE)
+    (50_000, 0, 10**9, "module"), (50_000, 5_000, 10**9, "module"), (0, 5_000, 60_000, "module"),
+    (50_000, 5_000, 20_000, "module"))
+# blocks fetched whole (Plan.zero3_fetch_unit = 'block'): the same distances keep more blocks, and the bound
+# on live parameters does not shrink the reuse set
+BLOCK_SETTINGS = tuple((reuse, prefetch, live, "block") for reuse, prefetch, live in
+                       ((30_000, 0, 10**9), (50_000, 0, 10**9), (80_000, 0, 10**9), (50_000, 5_000, 20_000)))
+SETTINGS = (REUSE_ONLY, PREFETCH_WHOLE, PREFETCH_LIVE, LIVE_BELOW_REUSE, *BLOCK_SETTINGS)
 
 
 @pytest.fixture(scope="module")
@@ -32,9 +37,9 @@ def measured(tmp_path_factory) -> dict:
 
 
 def predicted(got: dict, setting) -> float:
-    reuse, prefetch, live = setting
+    reuse, prefetch, live, unit = setting
     return numeric(gathered_elements(got["per_layer"], got["layers"], got["ends"], got["params"], reuse, prefetch,
-                                     live))
+                                     live, block_fetch=int(unit == "block")))
 
 
 def test_without_prefetching_the_reuse_distance_keeps_the_last_blocks_and_the_ends(measured):
@@ -60,3 +65,11 @@ def test_below_the_reuse_set_max_live_leaves_the_reuse_set_without_a_prefetch_bu
     got = measured[LIVE_BELOW_REUSE]
     assert got["held"] == measured[REUSE_ONLY]["held"]
     assert predicted(got, LIVE_BELOW_REUSE) == got["held"]
+
+
+@pytest.mark.parametrize("setting", BLOCK_SETTINGS, ids=lambda s: f"reuse{s[0]}-prefetch{s[1]}-live{s[2]}")
+def test_blocks_fetched_whole_keep_the_blocks_the_forward_reaches_within_the_distance(measured, setting):
+    got = measured[setting]
+    assert got["held"] > measured[REUSE_ONLY]["held"] or setting[0] < REUSE_ONLY[0]
+    # the kept blocks and the ends, and the final norm (64 elements) the model leaves out
+    assert predicted(got, setting) <= got["held"] <= predicted(got, setting) + 64

@@ -1,5 +1,5 @@
 """Launched on 2 CPU ranks by test_zero3_gathered_cpu.py: for each DeepSpeed setting of a case, train
-an 8-block GPT under ZeRO-3 (weights offloaded) for a few micro-batches and record, after the last
+an 8-block GPT under ZeRO-3 (weights offloaded; each submodule or each block a fetch unit) for a few micro-batches and record, after the last
 forward and before its backward, how many parameter elements DeepSpeed holds gathered (ds_status not
 NOT_AVAILABLE), beside the block, end and model sizes the cost model's gathered_elements takes."""
 
@@ -27,9 +27,9 @@ GPT8 = ModelSpec(name="tiny-gpt8", family="gpt", num_layers=8, hidden_size=32, n
 MICRO_BATCHES = 4  # the trace is recorded in the first, complete from the second
 
 
-def gathered_at_turn(reuse: int, prefetch: int, live: int) -> dict:
+def gathered_at_turn(reuse: int, prefetch: int, live: int, unit: str = "module") -> dict:
     plan = make_plan(GPT8, [{"end": GPT8.num_layers}], dp=2, zero_stage=3, offload_weights=1.0,
-                     offload_optimizer=1.0)
+                     offload_optimizer=1.0, zero3_fetch_unit=unit)
     config = build_ds_config(plan, "fp32")
     config["zero_optimization"].update(stage3_max_reuse_distance=reuse, stage3_prefetch_bucket_size=prefetch,
                                        stage3_max_live_parameters=live, stage3_param_persistence_threshold=0)
@@ -53,7 +53,7 @@ def gathered_at_turn(reuse: int, prefetch: int, live: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", required=True)
-    parser.add_argument("--settings", required=True, help="JSON list of [reuse, prefetch, live]")
+    parser.add_argument("--settings", required=True, help="JSON list of [reuse, prefetch, live, fetch unit]")
     parser.add_argument("--local_rank", type=int, default=0)
     args = parser.parse_args()
     eng.init_distributed()
