@@ -40,6 +40,15 @@ def is_stock_zero3(executor: str, zero_stage) -> bool:
     return (executor == "deepspeed") & (zero_stage == 3)
 
 
+def gathers_nothing(dp, offload_weights_ratio) -> bool:
+    """Whether a ZeRO-3 rank holds every parameter it computes with: one data-parallel rank and the weights on
+    the GPU (DeepSpeed's no-gather path). Where the search fetches whole blocks (Plan.zero3_fetch_unit): there
+    block fetching changes no memory and was measured faster (bench/results/runtime/z3leaf_S22/); with gathers
+    the reuse rule then keeps more blocks gathered (cost/memory.py reuse_set_elements) and no GPU run has
+    measured its time. Works on numpy arrays too."""
+    return (dp == 1) & (offload_weights_ratio == 0)
+
+
 class MemoryStrategy(StrictModel):
     """ZeRO stage and CPU offload of the model states (what `zero_optimization` expresses)."""
 

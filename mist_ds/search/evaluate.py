@@ -28,7 +28,7 @@ import numpy as np
 
 from mist_ds.config import HardwareProfile, TuneRequest
 from mist_ds.config.executors import offloaded_layer_count
-from mist_ds.config.plan import is_stock_zero3
+from mist_ds.config.plan import gathers_nothing, is_stock_zero3
 from mist_ds.cost.stage_args import stage_args
 from mist_ds.search import feasibility as ok
 from mist_ds.search.partition import StageOptions, dense_min, dominated_by
@@ -136,6 +136,7 @@ def row_args(adapter, rows: Rows, recompute, act_fraction: float):
     col.update(memory)
     stock_z3 = is_stock_zero3(np.array([lay.executor for lay in rows.layouts])[rows.index],
                               col["zero_stage"]).astype(float)
+    block_fetch = stock_z3 * gathers_nothing(col["dp"], col["offload_weights"])
     args = stage_args(
         stage_index=rows.stage, num_stages=col["num_stages"].astype(np.int64), num_layers=rows.layers,
         micro_batch=col["micro_batch"].astype(np.int64), dp=col["dp"].astype(np.int64),
@@ -145,7 +146,7 @@ def row_args(adapter, rows: Rows, recompute, act_fraction: float):
         num_recompute=recompute, num_offloaded=offloaded_layer_count(act_fraction, rows.layers - recompute),
         # the search's plans bound ZeRO-3's gathered parameters to the reuse set and fetch whole blocks
         # where they can (plans.py)
-        zero3_live_bound=stock_z3, zero3_block_fetch=stock_z3)
+        zero3_live_bound=stock_z3, zero3_block_fetch=block_fetch)
     return args, per_stage
 
 

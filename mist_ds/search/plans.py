@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mist_ds.config import Plan, StagePlan, TuneRequest
-from mist_ds.config.plan import MemoryStrategy, is_stock_zero3
+from mist_ds.config.plan import MemoryStrategy, gathers_nothing, is_stock_zero3
 from mist_ds.search.driver import Candidate
 
 
@@ -29,12 +29,13 @@ def plan_from_candidate(request: TuneRequest, candidate: Candidate) -> Plan:
                                 num_offloaded_layers=count, memory=stage_memory))
         start += layers
     # stock DeepSpeed's ZeRO-3 keeps no more parameters gathered than its reuse rule holds anyway
-    # (cost/memory.py zero3_reuse_set) and fetches whole blocks (Plan.zero3_fetch_unit); evaluate.py
-    # row_args costs every row so
+    # (cost/memory.py zero3_reuse_set) and, where it gathers nothing, fetches whole blocks
+    # (Plan.zero3_fetch_unit); evaluate.py row_args costs every row so
     stock_z3 = is_stock_zero3(layout.executor, memory.zero_stage)
+    whole_blocks = stock_z3 and gathers_nothing(layout.dp, memory.offload_weights_ratio)
     return Plan(executor=layout.executor, model=request.model, cluster=request.cluster,
                 zero3_max_live="reuse_set" if stock_z3 else "deepspeed_default",
-                zero3_fetch_unit="block" if stock_z3 else "module",
+                zero3_fetch_unit="block" if whole_blocks else "module",
                 global_batch_size=request.global_batch_size,
                 seq_len=request.seq_len, dtype=request.dtype, dp=layout.dp, tp=layout.tp,
                 micro_batch_size=layout.micro_batch, grad_accum_steps=layout.grad_accum, memory=memory,

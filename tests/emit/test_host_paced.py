@@ -59,8 +59,8 @@ def test_autotune_says_it_under_its_table(capsys):
     # 2 sequences of 512 tokens: the ZeRO-3 hooks outlast the GPU's work
     assert autotune_main(flags + ["--seq-len", "512", "--global-batch", "2"]) == 0
     assert "#1: Host-paced: stage 0" in capsys.readouterr().out
-    # 64 sequences of 2048 tokens: the GPU's work hides them
-    assert autotune_main(flags + ["--seq-len", "2048", "--global-batch", "64"]) == 0
+    # 64 sequences of 4096 tokens: the GPU's work hides them (at 2048 tokens the session-22 host terms leave 12%)
+    assert autotune_main(flags + ["--seq-len", "4096", "--global-batch", "64"]) == 0
     assert "Host-paced" not in capsys.readouterr().out
 
 

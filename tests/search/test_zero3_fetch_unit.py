@@ -66,12 +66,18 @@ def test_with_gathers_blocks_fetched_whole_keep_more_gathered():
     assert extra / GIB == pytest.approx(0.75, abs=0.01)
 
 
-def test_the_search_fetches_whole_blocks_in_its_stock_zero3_plans_only():
-    request = TuneRequest(model=resolve_model("llama-1.3b"), cluster=ClusterSpec(num_nodes=1, gpus_per_node=1),
-                          global_batch_size=8, seq_len=2048, gpu_memory_cap_bytes=40 * GIB,
-                          space=SearchSpace(pipeline=False, zero_stages=(2, 3), executors=("deepspeed",)))
-    plans = tune(request, HW, top_k=20).plans
-    assert {p.memory.zero_stage for p in plans} == {2, 3}
+@pytest.mark.parametrize("gpus", [1, 2])
+def test_the_search_fetches_whole_blocks_where_zero3_gathers_nothing(gpus):
+    request = TuneRequest(model=resolve_model("llama-1.3b"), cluster=ClusterSpec(num_nodes=1, gpus_per_node=gpus),
+                          global_batch_size=8, seq_len=2048, gpu_memory_cap_bytes=12 * GIB,
+                          space=SearchSpace(pipeline=False, tensor_parallel=False, zero_stages=(2, 3),
+                                            executors=("deepspeed",)))
+    plans = tune(request, HW, top_k=40).plans
+    zero3 = [p for p in plans if p.memory.zero_stage == 3]
+    assert zero3 and len(zero3) < len(plans)
+    # one GPU: ZeRO-3 with the weights on the GPU gathers nothing (blocks), with them on the host it does
+    assert {p.zero3_fetch_unit for p in zero3} == ({"block", "module"} if gpus == 1 else {"module"})
     for plan in plans:
-        assert plan.zero3_fetch_unit == ("block" if plan.memory.zero_stage == 3 else "module")
+        gathers = plan.dp > 1 or plan.memory.offload_weights_ratio > 0
+        assert plan.zero3_fetch_unit == ("block" if plan.memory.zero_stage == 3 and not gathers else "module")
         assert plan.prediction == predict_plan(plan.without_prediction(), HW)
