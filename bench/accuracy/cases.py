@@ -229,9 +229,10 @@ B14 = [
           offload_weights=1.0, **OFF, **LIVE),
 ]
 
-# Batch 15 (1 GPU): ZeRO-3 fetching whole blocks (Plan.zero3_fetch_unit = 'block', what the search now writes),
-# twins of the 1-GPU ZeRO-3 plans above, which fetch every submodule (S22-1: 21-45% faster on two of them,
-# bench/results/runtime/z3leaf_S22/).
+# Batch 15 (1 GPU): ZeRO-3 fetching whole blocks (Plan.zero3_fetch_unit = 'block', what the search now writes where
+# nothing is gathered), twins of the 1-GPU ZeRO-3 plans above, which fetch every submodule (S22-1: 12-50% faster
+# on two of them, bench/results/runtime/z3leaf_S22/); the weight-offload twins gather from the host, where the
+# search keeps per-submodule fetching: they measure what block fetching does there.
 BLK = dict(zero3_fetch_unit="block")
 B15 = [
     _case("g13-1g-c40-s2048-z3-mb2-blk", 1, 40, 2048, 8, 2, 3, **BLK),

@@ -169,8 +169,9 @@ class Plan(StrictModel):
     (DeepSpeed's default: parameter_offload.py _register_deepspeed_module), 'block' flags each
     transformer block a z3 leaf module (deepspeed.utils.set_z3_leaf_modules), so one hook pair fetches
     and releases the whole block and its submodules carry none (runtime/build.py). Measured on 1x H200:
-    the host-bound 1-GPU ZeRO-3 plans ran 21-45% faster with 'block' (bench/results/runtime/z3leaf_S22/).
-    Left out of the plan file at its default, so plans written before it keep their content hash."""
+    the host-bound 1-GPU ZeRO-3 plans ran 12-51% faster with 'block' (bench/results/runtime/z3leaf_S22/).
+    The search writes 'block' where a rank gathers nothing (gathers_nothing). Left out of the plan file
+    at its default, so plans written before it keep their content hash."""
     attention: AttentionKernel = "sdpa"
     """Attention kernel the runtime uses and the cost model costed (saved tensors differ per kernel:
     cost/activations.py ATTENTION_SAVES)."""
