@@ -248,6 +248,14 @@ B15 = [
           **BLK),
 ]
 
+# Batch 16 (2 GPUs): whole-block fetching where ZeRO-3 all-gathers (dp 2), which the search does not write until
+# it is measured (config/plan.py gathers_nothing): twins of l27-2g-c40-z3-mb2-rc16 (batch 6) and of the reuse-set
+# bounded l7-2g-c78-z3-mb2-rc32-live (batch 14), time and the larger reuse set (cost/memory.py reuse_set_elements).
+B16 = [
+    _case("l27-2g-c40-z3-mb2-rc16-blk", 2, 40, 4096, 8, 2, 3, recompute=16, **BLK),
+    _case("l7-2g-c78-z3-mb2-rc32-live-blk", 2, 78, 4096, 8, 2, 3, recompute=32, **LIVE, **BLK),
+]
+
 # In-sample runs: the shipped h200 profile's run-derived terms were fitted on these runs alone
 # (python -m mist_ds.calibrate; profiling/profiles/h200.json provenance names them): every 1-GPU run
 # of batches b3 and b4, and of each 2-GPU family with two or more runs the first by name. Every
@@ -271,6 +279,7 @@ BATCHES: dict[str, list[Case | AutotuneCase]] = {name: _marked(batch) for name, 
     "b5-pipeline-tp": B5, "b6-llama27-40g": B6, "b7-autotune": B7, "b8-1gpu-offload": B8,
     "b9-13b-offload": B9, "b10-host-memory": B10, "b11-issue18": B11, "b12-1gpu-mistpipe": B12,
     "b13-1gpu-live": B13, "b14-2gpu-live": B14, "b15-1gpu-block": B15,
+    "b16-2gpu-block": B16,
 }.items()}
 CASES: dict[str, Case | AutotuneCase] = {c.name: c for batch in BATCHES.values() for c in batch}
 
