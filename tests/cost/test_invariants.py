@@ -45,6 +45,7 @@ strategies = st.fixed_dictionaries({
     "has_head": st.booleans(),
     "num_stages": st.sampled_from([1, 2, 4]),
     "num_offloaded": st.integers(0, 32),
+    "zero3_block_fetch": st.sampled_from([0, 1]),
 }).map(lambda s: {**s, "num_recompute": min(s["num_recompute"], s["num_layers"])}).map(
     lambda s: {**s, "num_offloaded": min(s["num_offloaded"], s["num_layers"] - s["num_recompute"])})
 
