@@ -98,6 +98,14 @@ def describe_memory(zero_stage: int, offload_weights: float, offload_optimizer: 
     return f", ZeRO-{zero_stage}" + "".join(f", {name}-offload {ratio:g}" for name, ratio in offloads)
 
 
+def describe_fetch_unit(unit: str, short: bool) -> str:
+    """The Plan.zero3_fetch_unit part of a plan's description: nothing at DeepSpeed's default ('module'),
+    else ' blk' / ', whole-block fetch'."""
+    if unit == "module":
+        return ""
+    return " blk" if short else ", whole-block fetch"
+
+
 class StagePlan(StrictModel):
     """One pipeline stage: its layers and what it does to save activation memory."""
 
@@ -167,8 +175,8 @@ class Plan(StrictModel):
     zero3_fetch_unit: Zero3FetchUnit = "module"
     """What stock DeepSpeed's ZeRO-3 fetches and releases as one unit: 'module' hooks every submodule
     (DeepSpeed's default: parameter_offload.py _register_deepspeed_module), 'block' flags each
-    transformer block a z3 leaf module (deepspeed.utils.set_z3_leaf_modules), so one hook pair fetches
-    and releases the whole block and its submodules carry none (runtime/build.py). Measured on 1x H200:
+    transformer block a z3 leaf module (ds_config.json's zero_optimization.leaf_module: emit/ds_config.py
+    BLOCK_CLASS), so one hook pair fetches and releases the whole block and its submodules carry none. Measured on 1x H200:
     the host-bound 1-GPU ZeRO-3 plans ran 12-51% faster with 'block' (bench/results/runtime/z3leaf_S22/).
     The search writes 'block' where a rank gathers nothing (gathers_nothing). Left out of the plan file
     at its default, so plans written before it keep their content hash."""
@@ -263,7 +271,7 @@ class Plan(StrictModel):
                                 m.zero_stage, m.offload_weights_ratio, m.offload_optimizer_ratio, short,
                                 m.offload_gradients_ratio)
         if self.executor == "deepspeed":
-            return text
+            return text + describe_fetch_unit(self.zero3_fetch_unit, short)
         settings = [self.stage_memory(i) for i in range(self.num_stages)]
         if all(s == settings[0] for s in settings):
             return f"{self.executor}: {text}"

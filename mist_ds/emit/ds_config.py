@@ -39,6 +39,12 @@ MISTPIPE_NOTE = ("executor 'mistpipe': read by mist_ds.runtime.mistpipe.build_mi
                  "data_types.grad_accum_dtype; each stage's ZeRO/offload setting below comes from "
                  "plan.json (no zero_optimization section).")
 PATH_KEYS = ("optimizer_offload_path", "optimizer_offload_why")  # mistpipe_section: not plan-bound
+# The module ZeRO-3 fetches and releases whole where plan.zero3_fetch_unit = 'block': mist_ds's transformer
+# block (runtime/blocks.py), named by its qualified class name in `zero_optimization.leaf_module.classes`,
+# which DeepSpeed 0.19 flags a z3 leaf module (runtime/zero/leaf_module_config.py;
+# engine.py _configure_distributed_model calls utils/z3_leaf_module.py apply_zero_leaf_module_config before
+# ZeRO-3 registers its hooks). Giving `classes` replaces DeepSpeed's default list (MoE blocks only).
+BLOCK_CLASS = "mist_ds.runtime.blocks.TransformerBlock"
 
 
 class UnsupportedPlanError(ValueError):
@@ -84,6 +90,8 @@ def zero_section(plan: Plan, memory: MemoryStrategy) -> dict[str, Any]:
             "stage3_param_persistence_threshold": ds.stage3_param_persistence_threshold,
             "sub_group_size": ds.sub_group_size_elements,
         })
+        if plan.zero3_fetch_unit == "block":
+            section["leaf_module"] = {"classes": [BLOCK_CLASS]}
     for key, value in (("offload_optimizer", _offload(memory.offload_optimizer_ratio, True)),
                        ("offload_param", _offload(memory.offload_weights_ratio, False))):
         if value is not None:

@@ -27,6 +27,11 @@ AUTO = "auto"
 # TrainingArguments keys set from the plan (every other one keeps its default or the user's value).
 TRAINING_ARGUMENT_KEYS = ("per_device_train_batch_size", "gradient_accumulation_steps", "gradient_checkpointing",
                           "bf16", "fp16")
+# The decoder-layer class of each model_type config/hf_import.py reads (transformers/models/<type>/modeling_<type>.py):
+# a plan fetching whole blocks (Plan.zero3_fetch_unit) names these in zero_optimization.leaf_module, where
+# DeepSpeed matches a module's class name and skips names no module has (utils/z3_leaf_module.py).
+HF_DECODER_LAYER_CLASSES = ("GPT2Block", "GPTNeoXLayer", "LlamaDecoderLayer", "MistralDecoderLayer",
+                            "Qwen2DecoderLayer")
 # accelerate's default rendezvous port (accelerate/commands/launch.py --main_process_port).
 MAIN_PROCESS_PORT = 29500
 
@@ -84,6 +89,8 @@ def hf_ds_config(plan: Plan) -> dict[str, Any]:
     if zero["stage"] == 3:
         # Trainer.save_model gathers the 16-bit weights into one file (only at save time: no cost).
         zero["stage3_gather_16bit_weights_on_model_save"] = True
+    if "leaf_module" in zero:
+        zero["leaf_module"] = {"classes": list(HF_DECODER_LAYER_CLASSES)}
     config["zero_optimization"] = zero
     return config
 

@@ -19,7 +19,7 @@ from deepspeed.accelerator import get_accelerator
 
 from mist_ds.config import Plan
 from mist_ds.emit.ds_config import Precision, UnsupportedPlanError, build_ds_config, with_precision
-from mist_ds.runtime.blocks import TransformerBlock, rotary_dims
+from mist_ds.runtime.blocks import rotary_dims
 from mist_ds.runtime.kernels import Kernels, attention_for, resolved, runtime_kernels
 from mist_ds.runtime.loss import resolve_loss
 from mist_ds.runtime.model import BuildOptions, MistModel
@@ -178,7 +178,9 @@ def zero_init_context(plan: Plan, opts: BuildOptions, mpu: MistMpu, config: dict
 
 def build_deepspeed(plan: Plan, opts: BuildOptions, topology, mpu: MistMpu, config: dict):
     """Stock DeepSpeed: a PipelineEngine for pipelines, else a DeepSpeedEngine over MistModel (built
-    under deepspeed.zero.Init for ZeRO-3: zero_init_context)."""
+    under deepspeed.zero.Init for ZeRO-3: zero_init_context). A plan fetching whole blocks
+    (Plan.zero3_fetch_unit) needs nothing here: its config's zero_optimization.leaf_module names the
+    block class, which deepspeed.initialize flags before registering ZeRO-3's hooks (emit/ds_config.py)."""
     if plan.num_stages > 1:
         model = MistPipelineModule(plan, opts, topology)
         engine_mpu = None  # the PipelineEngine uses the module's own grid
@@ -186,10 +188,6 @@ def build_deepspeed(plan: Plan, opts: BuildOptions, topology, mpu: MistMpu, conf
         with zero_init_context(plan, opts, mpu, config):
             model = MistModel(plan.model, opts, plan_roles(plan))
         engine_mpu = mpu  # also when tp = 1: deepspeed.utils.groups keeps the last engine's mpu
-        if uses_zero_init(plan) and plan.zero3_fetch_unit == "block":
-            # before deepspeed.initialize registers ZeRO-3's hooks (parameter_offload.py
-            # _register_deepspeed_module stops descending at a leaf and hooks the leaf itself)
-            deepspeed.utils.set_z3_leaf_modules(model, [TransformerBlock])
     params = [p for p in model.parameters() if p.requires_grad]
     engine, _, _, _ = deepspeed.initialize(model=model, model_parameters=params, config=config,
                                            mpu=engine_mpu)

@@ -1,5 +1,6 @@
 """Plan.zero3_fetch_unit: stock-DeepSpeed ZeRO-3 plans from the search fetch each transformer block as one unit
-(runtime/build.py flags the blocks z3 leaf modules), the cost model counts one fetch per block pass and keeps the
+(ds_config.json's zero_optimization.leaf_module names the block class, which DeepSpeed flags a z3 leaf), the
+cost model counts one fetch per block pass and keeps the
 larger reuse set DeepSpeed's rule leaves gathered then, and plans written before the field keep their hash."""
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from mist_ds.config.units import GIB
 from mist_ds.cost import StageCostModel, predict_plan
 from mist_ds.cost.stage_args import plan_stage_args
 from mist_ds.cost.work import Z3_MODULES_PER_BLOCK
+from mist_ds.emit.ds_config import BLOCK_CLASS, build_ds_config, config_mismatches
+from mist_ds.emit.hf import HF_DECODER_LAYER_CLASSES, hf_ds_config
 
 ROOT = Path(__file__).resolve().parents[2]
 HW = load_hardware("h200-1gpu-node")
@@ -81,3 +84,43 @@ def test_the_search_fetches_whole_blocks_where_zero3_gathers_nothing(gpus):
         gathers = plan.dp > 1 or plan.memory.offload_weights_ratio > 0
         assert plan.zero3_fetch_unit == ("block" if plan.memory.zero_stage == 3 and not gathers else "module")
         assert plan.prediction == predict_plan(plan.without_prediction(), HW)
+
+
+def test_the_ds_config_names_the_runtime_block_as_the_leaf_deepspeed_fetches_whole():
+    from deepspeed.runtime.zero.config import DeepSpeedZeroConfig
+
+    from mist_ds.runtime.blocks import TransformerBlock
+
+    plan, whole = Plan.load(RC24), blocks(Plan.load(RC24))
+    assert "leaf_module" not in build_ds_config(plan)["zero_optimization"]
+    zero = build_ds_config(whole)["zero_optimization"]
+    # DeepSpeed's own config class reads it, and its qualified name (how DeepSpeed matches it) is the block's
+    assert DeepSpeedZeroConfig(**zero).leaf_module.classes == [BLOCK_CLASS]
+    assert f"{TransformerBlock.__module__}.{TransformerBlock.__qualname__}" == BLOCK_CLASS
+    # a ds_config.json without it would run submodule fetches: the runtime refuses it as not the costed plan
+    edited = build_ds_config(whole)
+    del edited["zero_optimization"]["leaf_module"]
+    assert [m.split(" is ")[0] for m in config_mismatches(whole, edited)] == ["zero_optimization"]
+
+
+def test_the_hf_ds_config_makes_each_decoder_layer_of_a_transformers_model_a_leaf():
+    transformers = pytest.importorskip("transformers")
+    from deepspeed.runtime.zero.config import DeepSpeedZeroConfig
+    from deepspeed.utils.z3_leaf_module import apply_zero_leaf_module_config
+
+    zero = hf_ds_config(blocks(Plan.load(RC24)))["zero_optimization"]
+    assert zero["leaf_module"] == {"classes": list(HF_DECODER_LAYER_CLASSES)}
+    assert "leaf_module" not in hf_ds_config(Plan.load(RC24))["zero_optimization"]
+    tiny = {"vocab_size": 64, "num_hidden_layers": 3, "num_attention_heads": 2}
+    models = [transformers.LlamaForCausalLM(transformers.LlamaConfig(hidden_size=32, intermediate_size=64, **tiny)),
+              transformers.GPT2LMHeadModel(transformers.GPT2Config(n_embd=32, n_layer=3, n_head=2, vocab_size=64))]
+    for model in models:
+        leaves = apply_zero_leaf_module_config(model, DeepSpeedZeroConfig(**zero).leaf_module)
+        assert len(leaves) == 3 and all(type(m).__name__ in HF_DECODER_LAYER_CLASSES for m in leaves)
+
+
+def test_a_plan_fetching_whole_blocks_says_so():
+    plan = Plan.load(RC24)
+    assert "blk" not in plan.describe(short=True) and "whole-block" not in plan.describe()
+    assert blocks(plan).describe(short=True).endswith(" blk")
+    assert blocks(plan).describe().endswith(", whole-block fetch")
