@@ -176,8 +176,9 @@ class Plan(StrictModel):
     """What stock DeepSpeed's ZeRO-3 fetches and releases as one unit: 'module' hooks every submodule
     (DeepSpeed's default: parameter_offload.py _register_deepspeed_module), 'block' flags each
     transformer block a z3 leaf module (ds_config.json's zero_optimization.leaf_module: emit/ds_config.py
-    BLOCK_CLASS), so one hook pair fetches and releases the whole block and its submodules carry none. Measured on 1x H200:
-    the host-bound 1-GPU ZeRO-3 plans ran 12-51% faster with 'block' (bench/results/runtime/z3leaf_S22/).
+    BLOCK_CLASS), so one hook pair fetches and releases the whole block and its submodules carry none.
+    Measured on 1x H200: the host-bound 1-GPU ZeRO-3 plans ran 12-51% faster with 'block'
+    (bench/results/runtime/z3leaf_S22/).
     The search writes 'block' where a rank gathers nothing (gathers_nothing). Left out of the plan file
     at its default, so plans written before it keep their content hash."""
     attention: AttentionKernel = "sdpa"
