@@ -174,15 +174,33 @@ def _get(config: dict[str, Any], path: tuple[str, ...]) -> Any:
 
 
 def config_mismatches(plan: Plan, config: dict[str, Any], precision: Precision | None = None) -> list[str]:
-    """Where `config` (a ds_config.json as loaded) departs from what `plan` was costed with: one text
-    per PLAN_BOUND_FIELDS entry that differs (empty: the config runs the plan)."""
+    """Where `config` (a ds_config.json as loaded) departs from what `plan` was costed with: one text per
+    differing value under the PLAN_BOUND_FIELDS, named by its full path ('zero_optimization.stage',
+    'mistpipe.stages[0].zero_stage'; empty: the config runs the plan)."""
     expected = build_ds_config(plan, precision)
     out = []
     for path in PLAN_BOUND_FIELDS:
-        want, got = _unbound(_get(expected, path)), _unbound(_get(config, path))
-        if want != got:
-            out.append(f"{'.'.join(path)} is {got!r} in ds_config.json but the plan was costed with {want!r}")
+        out += _differences(".".join(path), _unbound(_get(expected, path)), _unbound(_get(config, path)))
     return out
+
+
+def _differences(path: str, want: Any, got: Any) -> list[str]:
+    """config_mismatches' texts for one value: objects compared key by key and equally long lists item by
+    item, so each text names the deepest key that differs (None: the key is absent)."""
+    if want is None or got is None:
+        if want is None and got is None:
+            return []
+        if got is None:
+            return [f"{path} is not set in ds_config.json but the plan was costed with {want!r}"]
+        return [f"{path} is {got!r} in ds_config.json but the plan was costed without it"]
+    if isinstance(want, dict) and isinstance(got, dict):
+        keys = list(want) + [k for k in got if k not in want]
+        return [text for k in keys for text in _differences(f"{path}.{k}", want.get(k), got.get(k))]
+    if isinstance(want, list) and isinstance(got, list) and len(want) == len(got):
+        return [text for i, (w, g) in enumerate(zip(want, got)) for text in _differences(f"{path}[{i}]", w, g)]
+    if want != got:
+        return [f"{path} is {got!r} in ds_config.json but the plan was costed with {want!r}"]
+    return []
 
 
 def _unbound(section: Any) -> Any:

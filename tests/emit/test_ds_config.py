@@ -70,6 +70,21 @@ def test_an_edited_config_must_still_run_the_plan():
     assert "train_micro_batch_size_per_gpu" in config_mismatches(plan, fewer)[0]
 
 
+def test_a_mismatch_names_the_key_that_differs():
+    plan = one_stage(zero_stage=2)
+    config = build_ds_config(plan)
+    zero = config["zero_optimization"]
+    edited = {**config, "zero_optimization": {**{k: v for k, v in zero.items() if k != "overlap_comm"},
+                                              "stage": 3, "round_robin_gradients": True}}
+    assert config_mismatches(plan, edited) == [
+        "zero_optimization.stage is 3 in ds_config.json but the plan was costed with 2",
+        "zero_optimization.overlap_comm is not set in ds_config.json but the plan was costed with True",
+        "zero_optimization.round_robin_gradients is True in ds_config.json but the plan was costed without it"]
+    bare = {k: v for k, v in config.items() if k != "zero_optimization"}
+    assert config_mismatches(plan, bare) == [
+        f"zero_optimization is not set in ds_config.json but the plan was costed with {zero!r}"]
+
+
 @pytest.mark.parametrize("zero", [0, 1, 2, 3])
 def test_deepspeed_config_model_accepts_it(zero):
     from deepspeed.runtime.config import DeepSpeedConfig
@@ -113,7 +128,8 @@ def test_mismatches_are_found_for_both_executors():
     assert config_mismatches(plan, config) == []
     edited = json.loads(json.dumps(config))
     edited["mistpipe"]["stages"][0]["zero_stage"] = 1
-    assert "mistpipe" in config_mismatches(plan, edited)[0]
+    assert config_mismatches(plan, edited) == [
+        "mistpipe.stages[0].zero_stage is 1 in ds_config.json but the plan was costed with 3"]
     stock = build_ds_config(plan.model_copy(update={"executor": "deepspeed", "stages": (
         plan.stages[0].model_copy(update={"memory": None}), plan.stages[1])}))
     problems = config_mismatches(plan, stock)  # a stock config beside a mistpipe plan
