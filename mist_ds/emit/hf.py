@@ -155,7 +155,9 @@ def hf_readme(plan: Plan) -> str:
         f"= {plan.micro_batch_size} x {plan.grad_accum_steps} x {plan.dp} = {plan.global_batch_size}.", "",
         "- `ds_config.json`: DeepSpeed config in HF's conventions: `\"auto\"` values are filled by the Trainer "
         "from TrainingArguments (batch sizes, learning rate, betas, eps, weight decay, clipping, bf16/fp16); "
-        "the ZeRO / offload section is the one mist_ds costed.",
+        "the ZeRO / offload section is the one mist_ds costed"
+        + (", with `leaf_module` naming the transformers decoder-layer classes so that ZeRO-3 fetches each layer "
+           "whole, as the plan's blocks are" if plan.zero3_fetch_unit == "block" else "") + ".",
         "- `training_args.json`: the TrainingArguments values the plan fixes: "
         "`TrainingArguments(output_dir=..., deepspeed=\"hf/ds_config.json\", **json.load(open(\"hf/training_args.json\")))`; "
         "choose the learning rate and the rest as usual (transformers 5 calls gradient_checkpointing "

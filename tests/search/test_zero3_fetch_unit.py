@@ -18,7 +18,7 @@ from mist_ds.cost import StageCostModel, predict_plan
 from mist_ds.cost.stage_args import plan_stage_args
 from mist_ds.cost.work import Z3_MODULES_PER_BLOCK
 from mist_ds.emit.ds_config import BLOCK_CLASS, build_ds_config, config_mismatches
-from mist_ds.emit.hf import HF_DECODER_LAYER_CLASSES, hf_ds_config
+from mist_ds.emit.hf import HF_DECODER_LAYER_CLASSES, hf_ds_config, hf_readme
 
 ROOT = Path(__file__).resolve().parents[2]
 HW = load_hardware("h200-1gpu-node")
@@ -111,6 +111,8 @@ def test_the_hf_ds_config_makes_each_decoder_layer_of_a_transformers_model_a_lea
     from deepspeed.utils.z3_leaf_module import apply_zero_leaf_module_config
 
     zero = hf_ds_config(blocks(Plan.load(RC24)))["zero_optimization"]
+    assert "fetches each layer whole" in hf_readme(blocks(Plan.load(RC24)))
+    assert "leaf_module" not in hf_readme(Plan.load(RC24))
     assert zero["leaf_module"] == {"classes": list(HF_DECODER_LAYER_CLASSES)}
     assert "leaf_module" not in hf_ds_config(Plan.load(RC24))["zero_optimization"]
     tiny = {"vocab_size": 64, "num_hidden_layers": 3, "num_attention_heads": 2}
