@@ -228,8 +228,7 @@ class Plan(StrictModel):
 
     @model_validator(mode="after")
     def _max_live_applies(self) -> Plan:
-        if self.zero3_max_live != "deepspeed_default" and not is_stock_zero3(self.executor,
-                                                                                    self.memory.zero_stage):
+        if self.zero3_max_live != "deepspeed_default" and not is_stock_zero3(self.executor, self.memory.zero_stage):
             raise ValueError(f"zero3_max_live '{self.zero3_max_live}' needs the deepspeed executor with ZeRO-3 "
                              f"(this plan: {self.executor}, ZeRO-{self.memory.zero_stage})")
         return self
