@@ -79,7 +79,8 @@ class Scored:
     """Content hash of the plan without its prediction: copies of one plan file in several folders
     (a plan re-run under other kernels) are one plan (rank_correlations)."""
     date_utc: str = ""
-    """RunReport.date_utc of the run (when it started; rank_correlations takes a plan's first run)."""
+    """RunReport.date_utc of the run (when it started; rank_correlations takes the prediction of a plan's
+    first run under a kernel set)."""
     zero_init: bool | None = None
     """RunReport.zero_init of the run (None: not recorded, the whole-model build): the ZeRO-3
     start-up term its prediction used (cost/memory.py, Build)."""
@@ -279,30 +280,36 @@ def summary(rows: list[Scored]) -> dict:
 
 
 def rank_correlations(rows: list[Scored], min_plans: int = 4) -> dict[str, dict]:
-    """Spearman of predicted vs measured time per workload with >= min_plans distinct plans that ran.
-    A plan (Scored.plan_id: copies of one plan file are one plan) is one point, under the kernel set of
-    its first run (the run it was committed for): the search ranks plans, not kernel sets. A plan's later
-    runs under other sets compare kernels (bench/results/runtime/fastest_1g/, swiglu_1g_S11/) across
-    machine calls whose machines differ by more than the sets do (swiglu_1g_S11/README.md: one plan and
-    set 3.5% apart in two calls, the sets 1.5-2% apart within one): scored for their errors, not ranked.
-    Its runs under that set (repeats, bench/accuracy/repeats.py) are one point at their median measured
-    time: they measure the machine's spread, not the ranking, and as separate points their equal
-    predictions tie against unequal measurements."""
-    by: dict[str, dict[str, list[Scored]]] = {}
+    """Spearman of predicted vs measured time per workload and kernel set (Scored.kernel_set) with
+    >= min_plans distinct plans that ran under that set, keyed 'workload [kernel set]'.
+
+    A ranking compares plans under one kernel set, as the search ranks them: the prediction is made for
+    the run's kernels, and the kernels move a plan's time by as much as plans differ (llama-1.3b 1-GPU
+    ZeRO-0 mb4: 0.508 s predicted eager, 0.383 fused). A plan (Scored.plan_id: copies of one plan file are
+    one plan) is one point in each set it ran under, at the median measured time of its runs there:
+    repeats (bench/accuracy/repeats.py) measure the machine's spread, not the ranking, and as separate
+    points their equal predictions would tie against unequal measurements. Runs of one set may come
+    from several machine calls, which differ by a few percent (swiglu_1g_S11/README.md: one plan and set
+    3.5% apart in two calls). Until session 23 a plan counted once, under the set of its first run, which
+    ranked plans run under different sets against each other (llama-1.3b 1-GPU: 0.40; by set 0.90 and
+    1.00)."""
+    by: dict[tuple[str, str], dict[str, list[Scored]]] = {}
     for row in rows:
         if row.measured_s is not None:
-            by.setdefault(row.workload, {}).setdefault(row.plan_id or row.plan_path, []).append(row)
+            by.setdefault((row.workload, row.kernel_set), {}).setdefault(row.plan_id or row.plan_path, []).append(row)
     out = {}
-    for name, plans in sorted(by.items()):
-        points = [_plan_point(runs) for runs in plans.values()]
-        if len(points) >= min_plans:
-            out[name] = {"plans": len(points), "runs": sum(n for *_, n in points),
-                         "spearman": spearman([p for p, _, _ in points], [m for _, m, _ in points])}
+    for (workload, kernel_set), plans in sorted(by.items()):
+        if len(plans) >= min_plans:
+            points = [_plan_point(runs) for runs in plans.values()]
+            out[f"{workload} [{kernel_set}]"] = {
+                "workload": workload, "kernel_set": kernel_set, "plans": len(points),
+                "runs": sum(n for *_, n in points),
+                "spearman": spearman([p for p, _, _ in points], [m for _, m, _ in points])}
     return out
 
 
 def _plan_point(runs: list[Scored]) -> tuple[float, float, int]:
-    """(predicted, median measured, run count) of one plan file under the kernel set of its first run."""
-    kernel_set = min(runs, key=lambda r: r.date_utc).kernel_set
-    same = [r for r in runs if r.kernel_set == kernel_set]
-    return same[0].predicted_s, statistics.median(r.measured_s for r in same), len(same)
+    """(predicted, median measured, run count) of one plan's runs under one kernel set (the prediction
+    of its first run there)."""
+    first = min(runs, key=lambda r: r.date_utc)
+    return first.predicted_s, statistics.median(r.measured_s for r in runs), len(runs)

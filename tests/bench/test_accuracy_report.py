@@ -131,7 +131,9 @@ def test_rank_correlation_needs_four_plans_of_one_workload(tmp_path):
     rows.append(score("x", "suite", tmp_path / "l7-2g-c78-tp2-z1-mb1-rc0.plan.json",
                       tmp_path / "l7-2g-c78-tp2-z1-mb1-rc0.run.json", (), {}))
     corr = rank_correlations(rows)
-    assert list(corr.values()) == [{"plans": 4, "runs": 4, "spearman": pytest.approx(1.0)}]  # same 1.1 factor
+    (only,) = corr.values()
+    assert only == {"workload": rows[0].workload, "kernel_set": rows[0].kernel_set, "plans": 4, "runs": 4,
+                    "spearman": pytest.approx(1.0)}  # same 1.1 factor
     # repeats of one plan are one point at their median measured time, not more plans tied in prediction
     slowest = max(range(4), key=lambda i: rows[i].predicted_s)
     plan = rows[slowest]
@@ -142,16 +144,18 @@ def test_rank_correlation_needs_four_plans_of_one_workload(tmp_path):
     assert (only["plans"], only["runs"]) == (4, 6)
     assert only["spearman"] == pytest.approx(spearman([r.predicted_s for r in rows[:4]], medians))
     assert only["spearman"] < 0.9  # the fast repeats moved that plan's rank
-    # a later run of a plan under another kernel set is scored, not ranked: the plan stays one point
-    # under the set of its first run (runs without a record: the eager set, dated by their report)
-    later = replace(rows[0], kernel_set="norm torch, activation liger, rope compile, loss liger",
-                    date_utc="9999", predicted_s=rows[0].predicted_s * 0.5, measured_s=rows[0].measured_s * 2)
+    # runs under another kernel set are ranked only against plans run under that set: one plan's run there
+    # leaves the first ranking as it was and makes no ranking of its own ...
+    fused = "norm torch, activation liger, rope compile, loss liger"
+    later = replace(rows[0], kernel_set=fused, predicted_s=rows[0].predicted_s * 0.5, measured_s=rows[0].measured_s)
     assert rank_correlations(rows + [later]) == corr
-    # and a plan first run under another set is ranked by that run alone
-    earlier = replace(later, date_utc="")
-    runs_of_first = sum(r.plan_path == rows[0].plan_path for r in rows)
-    (moved,) = rank_correlations(rows + [earlier]).values()
-    assert moved["runs"] == 6 - runs_of_first + 1
+    # ... until four plans ran under it, whatever the first set's times (here all reversed)
+    others = [replace(r, kernel_set=fused, predicted_s=r.predicted_s * 0.5, measured_s=1 / r.measured_s)
+              for r in rows[:4]]
+    both = rank_correlations(rows + others)
+    assert both[next(iter(corr))] == only and len(both) == 2
+    (second,) = (c for c in both.values() if c["kernel_set"] == fused)
+    assert (second["plans"], second["runs"], second["spearman"]) == (4, 4, pytest.approx(-1.0))
 
 
 def test_provenance_names_the_calibration_run():
