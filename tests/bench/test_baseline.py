@@ -111,5 +111,9 @@ def test_two_grid_points_on_two_cpu_ranks(tmp_path):
     assert "stopped_early_above_s" not in first
     assert bundle["runs"][1]["result"]["stopped_early_above_s"] == pytest.approx(
         1e-6 * first["median_iteration_time_s"], abs=1e-3)
+    # the second point's budget is its estimate scaled by the first point's wall / estimate in this call
+    one, two = bundle["runs"]
+    assert one["budgeted_s"] == one["expected_s"]
+    assert two["budgeted_s"] == pytest.approx(two["expected_s"] * one["wall_s"] / one["expected_s"], rel=0.01, abs=0.1)
     lines = unpack(bundle, tmp_path / "results")
     assert len(lines) == 2 and (tmp_path / "results" / "tiny" / "z3-mb4-ckpt.json").exists()

@@ -42,3 +42,10 @@ def test_estimates_and_argv_with_an_early_stop():
     argv = grid.launch_argv(w, config, 29999, Path("h"), Path("r.json"), 5, 2, stop_above_s=9.75)
     assert argv[argv.index("--stop-above-s") + 1] == "9.750"
     assert "--stop-above-s" not in grid.launch_argv(w, config, 29999, Path("h"), Path("r.json"), 5, 2)
+
+
+def test_the_budget_learns_from_the_points_this_call_ran():
+    assert grid.calibrated_s(100.0, True, []) == 100.0                     # nothing measured yet
+    observed = [(True, 100.0, 62.0), (True, 90.0, 69.3), (False, 50.0, 80.0)]
+    assert grid.calibrated_s(100.0, True, observed) == pytest.approx(77.0)  # the slowest offload point's 0.77
+    assert grid.calibrated_s(100.0, False, observed) == pytest.approx(160.0)  # a kind learns from its own
