@@ -114,7 +114,7 @@ def comparison(plan: Plan, run: RunReport, hardware: str | None = None, stored: 
     measured_t = run.median_iteration_time_s
     predicted_t = pred.iteration_time_s if pred else None
     return {
-        "plan_hash": plan.without_prediction().content_hash(), "run_plan_hash": run.plan_hash,
+        "plan": plan.describe(), "plan_hash": plan.without_prediction().content_hash(), "run_plan_hash": run.plan_hash,
         "same_plan": run.plan_hash in (hashes or {plan.without_prediction().content_hash()}),
         "status": run.status, "gpu_name": run.gpu_name, "num_gpus": run.num_gpus,
         "prediction_source": source, "kernels": dict(run.kernels), "zero_init": run.zero_init,
@@ -147,8 +147,9 @@ def _pct(value) -> str:
 def render(result: dict) -> str:
     """Plain-text table (no rich: this module is importable anywhere)."""
     t = result["iteration_time"]
-    lines = [f"run: {result['status']} on {result['num_gpus']} x {result['gpu_name']}   "
-             f"prediction: {result['prediction_source']}"]
+    lines = [f"plan: {result['plan']}"] if result.get("plan") else []
+    lines.append(f"run: {result['status']} on {result['num_gpus']} x {result['gpu_name']}   "
+                 f"prediction: {result['prediction_source']}")
     if result.get("kernels"):
         lines.append(f"kernels: {kernel_summary(result['kernels'])}")
     if result.get("zero_init"):

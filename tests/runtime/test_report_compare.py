@@ -78,3 +78,10 @@ def test_a_run_of_another_plan_is_refused_unless_forced(tmp_path, capsys):
     assert err.count("\n") == 1 and "--force" in err
     assert compare.main([str(plan_path), str(run_path), "--force"]) == 0
     assert "warning: run plan hash" in capsys.readouterr().out
+
+
+def test_the_comparison_names_the_plan_it_compares():
+    plan = CASES["zero3_block_recompute"]
+    result = compare.comparison(plan, run_of(plan))
+    assert result["plan"] == plan.describe() and result["plan"].endswith("ZeRO-3, whole-block fetch")
+    assert compare.render(result).splitlines()[0] == f"plan: {plan.describe()}"
