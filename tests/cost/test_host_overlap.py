@@ -131,3 +131,36 @@ def test_the_mistpipe_model_reports_its_host_wait():
     cost = model.evaluate(args)
     # 64 passes x 50 ms of host work per micro-batch exceed any GPU pass of llama-7b at micro-batch 1
     assert float(cost.host_wait_s) > 0.5 * (2 * float(cost.stable_time_s) + float(cost.delta_time_s))
+
+
+def _offload_dp1(hw, weights: float):
+    # gpt-1.3b at seq 2048, mb 2, nothing recomputed: copy-bound with the optimizer offloaded
+    model = StageCostModel(get_preset("gpt-1.3b"), hw, 2048, gpus_per_node=1)
+    args = stage_args(stage_index=0, num_stages=1, num_layers=24, micro_batch=2, dp=1, tp=1, grad_accum=4,
+                      zero_stage=3, offload_weights=weights, offload_gradients=1.0, offload_optimizer=1.0,
+                      num_recompute=0, num_offloaded=0)
+    return model, args
+
+
+@pytest.mark.parametrize("weights", [0.0, 1.0])
+def test_the_gradient_round_trip_runs_its_copies_one_after_the_other(weights):
+    # stage3.py partition_grads: in, add_, out, all on reduce_and_partition_stream; with dp == 1 the
+    # backward's weight copies queue beside them (bench/results/runtime/w1_blk_trace_S24)
+    model, args = _offload_dp1(_host_free(load_hardware("h200")), weights)
+    p, t = model.time_parts(args), model.terms(args)
+    rt = model.rates
+    chain = float(rt.h2d_s(t["h2d_mb_bytes"]) + rt.d2h_s(t["d2h_mb_bytes"]))
+    chain += float(rt.h2d_s(t["weight_h2d_mb_bytes"])) / 2      # the backward's L of 2L block passes
+    assert float(p["copy_chain_mb"]) > 0
+    gpu_f = float(p["gpu_side_mb"] - p["copy_chain_mb"]) * float(p["forward_share"])
+    assert float(p["gpu_side_mb"]) - gpu_f == pytest.approx(chain)      # the backward is the chain
+    cost = model.evaluate(args)
+    total = sum(float(getattr(cost, f)) for f in ("compute_s", "recompute_s", "tp_comm_s", "dp_comm_s",
+                                                  "offload_s", "optimizer_s"))
+    assert total == pytest.approx(4 * float(cost.stable_time_s) + float(cost.delta_time_s), rel=1e-9)
+
+
+def test_no_chain_without_the_optimizer_offloaded():
+    model, args = _offload_dp1(load_hardware("h200"), 1.0)
+    args = dataclasses.replace(args, offload_gradients=0.0, offload_optimizer=0.0)
+    assert float(model.time_parts(args)["copy_chain_mb"]) == 0.0
