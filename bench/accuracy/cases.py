@@ -256,6 +256,19 @@ B16 = [
     _case("l7-2g-c78-z3-mb2-rc32-live-blk", 2, 78, 4096, 8, 2, 3, recompute=32, **LIVE, **BLK),
 ]
 
+# Batch 17 (1 GPU): held-out checks of the backward's copy chain (cost/stage_time.py copy_chain_s, session 24, built
+# from profiled steps of gpt-1.3b and llama-2.7b plans): two other models with weights and optimizer offloaded,
+# a larger micro-batch (more compute beside the same copies) and optimizer offload without weight offload.
+B17 = [
+    _case("l13b-1g-c24-s2048-z3-w1-off1-mb2-live-blk", 1, 24, 2048, 8, 2, 3, offload_weights=1.0, **OFF, **LIVE,
+          **BLK),
+    _case("g27-1g-c24-s2048-z3-w1-off1-mb2-live-blk", 1, 24, 2048, 8, 2, 3, offload_weights=1.0, **OFF, **LIVE,
+          **BLK),
+    _case("g13-1g-c24-s2048-z3-w1-off1-mb4-live-blk", 1, 24, 2048, 8, 4, 3, offload_weights=1.0, **OFF, **LIVE,
+          **BLK),
+    _case("l27-1g-c40-s2048-z3-off05-mb2-blk", 1, 40, 2048, 8, 2, 3, offload_optimizer=0.5, **BLK),
+]
+
 # In-sample runs: the shipped h200 profile's run-derived terms were fitted on these runs alone
 # (python -m mist_ds.calibrate; profiling/profiles/h200.json provenance names them): every 1-GPU run
 # of batches b3 and b4, and of each 2-GPU family with two or more runs the first by name. Every
@@ -279,7 +292,7 @@ BATCHES: dict[str, list[Case | AutotuneCase]] = {name: _marked(batch) for name, 
     "b5-pipeline-tp": B5, "b6-llama27-40g": B6, "b7-autotune": B7, "b8-1gpu-offload": B8,
     "b9-13b-offload": B9, "b10-host-memory": B10, "b11-issue18": B11, "b12-1gpu-mistpipe": B12,
     "b13-1gpu-live": B13, "b14-2gpu-live": B14, "b15-1gpu-block": B15,
-    "b16-2gpu-block": B16,
+    "b16-2gpu-block": B16, "b17-1gpu-chain": B17,
 }.items()}
 CASES: dict[str, Case | AutotuneCase] = {c.name: c for batch in BATCHES.values() for c in batch}
 
