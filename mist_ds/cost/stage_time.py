@@ -115,9 +115,10 @@ def copy_chain_s(rt, t, backward_wall, weight_h2d_side) -> np.ndarray:
     by `grad_buffer.to(device, non_blocking=True)`, add_, out by `grad_buffer.copy_`), so its copies
     in and out run one after the other, not as two concurrent channels; with dp == 1 the
     backward's weight copies (`weight_h2d_side`, offload_param on the all-gather stream) queue
-    beside them: six profiled 1-GPU gpt-1.3b / llama-2.7b steps show the two streams' copies
-    overlapping for 0-25 ms of a 96-285 ms backward, which ran as long as their sum
-    (bench/results/runtime/w1_blk_trace_S24, off1_trace_S24). The backward's share of the weight
+    beside them: in three profiled 1-GPU steps with the weights offloaded the two streams' copies
+    overlapped for 6-25 ms of 128-286 ms, and in all six profiled gpt-1.3b / llama-2.7b steps every
+    backward lasted at least its chain (150-294 ms; bench/results/runtime/w1_blk_trace_S24,
+    off1_trace_S24). The backward's share of the weight
     copies is its L + r of the 2L + r block passes (recomputed forwards run inside it)."""
     layers, recomputed = t["num_layers"], t["num_recompute"]
     backward_share = (layers + recomputed) / np.maximum(2 * layers + recomputed, 1e-30)
