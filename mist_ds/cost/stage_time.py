@@ -102,7 +102,8 @@ def overlap_parts(m: StageCostModel, t, p, b, dp, tp, inter) -> dict[str, np.nda
     # with a share that recompute enlarges would let more recompute shorten the micro-batch
     compute = p["busy_compute_mb"]
     plain_share = 1.0 - np.where(compute > 0, forward_busy / np.maximum(compute, 1e-30), 1.0 / 3.0)
-    q["copy_chain_mb"] = copy_chain_s(rt, t, q["overlapped_mb"] * plain_share, np.where(host_copy, 0.0, weight_h2d))
+    weight_h2d_side = np.where(host_copy, 0.0, weight_h2d)
+    q["copy_chain_mb"] = copy_chain_s(rt, t, q["overlapped_mb"] * plain_share, weight_h2d_side)
     q["gpu_side_mb"] = (q["overlapped_mb"] + q["tp_comm_mb"] + q["sync_transfer_mb"] + q["rs_serial_mb"]
                         + q["copy_chain_mb"])
     return q
@@ -110,16 +111,16 @@ def overlap_parts(m: StageCostModel, t, p, b, dp, tp, inter) -> dict[str, np.nda
 
 def copy_chain_s(rt, t, backward_wall, weight_h2d_side) -> np.ndarray:
     """What ZeRO-3 optimizer offload's copies add to a backward beyond `backward_wall`, its share of
-    the overlapped micro-batch. The 16-bit gradient round trip runs on one
-    stream (stage3.py partition_grads, all on reduce_and_partition_stream: the pinned partition in
-    by `grad_buffer.to(device, non_blocking=True)`, add_, out by `grad_buffer.copy_`), so its copies
-    in and out run one after the other, not as two concurrent channels; with dp == 1 the
-    backward's weight copies (`weight_h2d_side`, offload_param on the all-gather stream) queue
-    beside them: in three profiled 1-GPU steps with the weights offloaded the two streams' copies
-    overlapped for 6-25 ms of 128-286 ms, and in all six profiled gpt-1.3b / llama-2.7b steps every
-    backward lasted at least its chain (150-294 ms; bench/results/runtime/w1_blk_trace_S24,
-    off1_trace_S24). The backward's share of the weight
-    copies is its L + r of the 2L + r block passes (recomputed forwards run inside it)."""
+    the overlapped micro-batch. The 16-bit gradient round trip runs on one stream (stage3.py
+    partition_grads, all on reduce_and_partition_stream: the pinned partition in by
+    `grad_buffer.to(device, non_blocking=True)`, add_, out by `grad_buffer.copy_`), so its copies in
+    and out run one after the other, not as two concurrent channels; with dp == 1 the backward's
+    weight copies (`weight_h2d_side`, offload_param on the all-gather stream) queue beside them: in
+    three profiled 1-GPU steps with the weights offloaded the two streams' copies overlapped for
+    6-25 ms of 128-286 ms, and in all six profiled gpt-1.3b / llama-2.7b steps every backward lasted
+    at least its chain (150-294 ms; bench/results/runtime/w1_blk_trace_S24, off1_trace_S24). The
+    backward's share of the weight copies is its L + r of the 2L + r block passes (recomputed
+    forwards run inside it)."""
     layers, recomputed = t["num_layers"], t["num_recompute"]
     backward_share = (layers + recomputed) / np.maximum(2 * layers + recomputed, 1e-30)
     chain = rt.h2d_s(t["h2d_mb_bytes"]) + rt.d2h_s(t["d2h_mb_bytes"]) + weight_h2d_side * backward_share
@@ -175,7 +176,10 @@ def host_parts(m: StageCostModel, p, t, tp, dp, inter) -> None:
     p["host_side_mb"] = host_blocks + hw.host_microbatch_overhead_s
     # activation offload's copies: out in the forward, back in the backward (cost/act_offload.py)
     d2h = p["act_d2h_mb"]
-    gpu_f = (p["gpu_side_mb"] - d2h - p["act_h2d_mb"] - p["rs_serial_mb"] - p["copy_chain_mb"]) * p["forward_share"]
+    # not split by the forward share: the copies out (forward's, pass_walls), the copies back, the
+    # serial reduce-scatters and the copy chain (backward's)
+    unshared = d2h + p["act_h2d_mb"] + p["rs_serial_mb"] + p["copy_chain_mb"]
+    gpu_f = (p["gpu_side_mb"] - unshared) * p["forward_share"]
     gpu_b = p["gpu_side_mb"] - d2h - gpu_f
     # the forward pass: L of the 2L + r passes' fetches and copies, the forward blocks' launches
     # and gathers (a recomputed forward runs inside the backward)
@@ -271,8 +275,8 @@ def time_fields(p, g, host_step_s) -> dict[str, np.ndarray]:
         "compute_s": g * (busy_compute + exposed - fetch_x - copy_x), "recompute_s": g * recompute,
         "tp_comm_s": g * tp_mb,
         "dp_comm_s": g * (extra * share_dp + fetch_x + p["rs_serial_mb"]) + step_comm,
-        "offload_s": (g * (extra * (1 - share_dp) + sync_xfer + copy_x + p["act_serial_mb"] + p["copy_chain_mb"])
-                      + np.where(cpu_wins, transfers, 0.0) + p["boundary_mb"]),
+        "offload_s": (g * (extra * (1 - share_dp) + sync_xfer + copy_x + p["act_serial_mb"]
+                           + p["copy_chain_mb"]) + np.where(cpu_wins, transfers, 0.0) + p["boundary_mb"]),
         "optimizer_s": np.where(cpu_wins, cpu_adam, gpu_opt) + host_step_s,
         "host_wait_s": g * exposed + host_step_s,
     }
