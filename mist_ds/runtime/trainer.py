@@ -18,18 +18,24 @@ def _sync(device) -> None:
         torch.cuda.synchronize(device)
 
 
-def train_step(plan: Plan, rt: Runtime, source: TokenSource, step: int) -> float:
-    """One optimizer step; returns the global mean loss (over micro-batches and dp ranks)."""
+def train_step(plan: Plan, rt: Runtime, source: TokenSource, step: int, mark=None) -> float:
+    """One optimizer step; returns the global mean loss (over micro-batches and dp ranks). `mark`, when
+    given, is called with 'forward', 'backward' and 'step' after each of a micro-batch's engine calls
+    (bench/runtime/phase_train.py times them); pipelined plans make one call and never mark."""
     batches = micro_batches(source, step, global_batch=plan.global_batch_size,
                             micro_batch=plan.micro_batch_size, dp=rt.dp,
                             dp_rank=rt.dp_rank, grad_accum=plan.grad_accum_steps, device=rt.device)
     if rt.pipelined:  # DeepSpeed averages over micro-batches and dp, and broadcasts to all stages
         return float(rt.engine.train_batch(data_iter=iter(batches)))
     total = torch.zeros((), device=rt.device, dtype=torch.float32)
+    mark = mark or (lambda _phase: None)
     for tokens, labels in batches:
         loss = rt.engine(tokens, labels)
+        mark("forward")
         rt.engine.backward(loss)
+        mark("backward")
         rt.engine.step()
+        mark("step")
         total += loss.detach().float()
     total /= len(batches)
     dist.all_reduce(total)  # tp ranks hold equal values: the world mean is the dp mean
