@@ -5,6 +5,7 @@
 # percent, so this times forward, backward and engine.step of unprofiled steps apart (bench/runtime/
 # phase_train.py), 6 steps each, for the plans whose split is in question: ratio 1 / 0.5 fetching blocks and per
 # submodule, llama-2.7b at 0.5 (held out, +12.9%), and a weight-offload block plan as the chain's control.
+# The first plan ran alone in S24-4 (bench/results/runtime/phases_S24/): repeated here so one call compares all.
 source bench/calls/prefix.sh
 prebuild
 P=bench/results/accuracy
