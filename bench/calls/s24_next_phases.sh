@@ -1,7 +1,7 @@
 # Session 24, written for the next 1-GPU call (nvidia-h200, 1 GPU, ~8 min; timeout_s 600): issue 10. The ZeRO-3
-# optimizer-offload plans without weight offload are priced with errors that cancel: the micro-batches short (the
-# S24-2 traces' backwards ran 150-187 ms profiled against the copy chain's 93) and the step's pageable write-back
-# long (2.447 GB/s fitted; ~3.8 GB/s in the traces). A profiled step stretches host-paced phases by tens of
+# optimizer-offload plans without weight offload are priced with errors that cancel: the step's pageable write-back
+# long (2.447 GB/s fitted; 5.0 GB/s in S24-4's unprofiled ratio-1 block plan) and, on the plans where a faster
+# write-back would leave them -11..-18%, the micro-batches short. A profiled step stretches host-paced phases by tens of
 # percent, so this times forward, backward and engine.step of unprofiled steps apart (bench/runtime/
 # phase_train.py), 6 steps each, for the plans whose split is in question: ratio 1 / 0.5 fetching blocks and per
 # submodule, llama-2.7b at 0.5 (held out, +12.9%), and a weight-offload block plan as the chain's control.
