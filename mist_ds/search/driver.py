@@ -44,7 +44,7 @@ p <= cap x (1 - margin). No run with expandable segments that ran out of memory 
 it; the runs without them (an allocator the runtime no longer uses) are scored apart."""
 MODEL_TIME_ERROR_RATIO = 0.04
 """The cost model's measured time error: the median |predicted - measured| / measured iteration time
-of the runs that ran (summary time.median, 3.8% over 103 runs, the repeats of bench/accuracy/repeats.py
+of the runs that ran (summary time.median, 3.6% over 206 runs in session 24, the repeats of bench/accuracy/repeats.py
 included), rounded up to a whole percent. Plans whose predicted times differ by less than this are a
 tie (mist_ds/api.py honest_order)."""
 # Layouts resolved per vectorised bisection call.
