@@ -1,8 +1,9 @@
 """The GPU kernels of one profiled step: loaded from its chrome trace, classified, cut (CPU only).
 
 The trace is the GPU side of one step's chrome trace (bench/runtime/trace_summary.py writes it:
-kernels, memcpy, memset and the blocking runtime calls); load_kernels reads its GPU events as Kernels, each
-with its trace_summary.kernel_category ('side_stream' for a non-NCCL kernel off the compute stream).
+kernels, memcpy, memset and the blocking runtime calls) or its digest (bench/engine/trace_digest.py,
+what a GPU call brings back); load_kernels reads its GPU events as Kernels, each with its
+trace_summary.kernel_category ('side_stream' for a non-NCCL event off the compute stream).
 The step is cut by its own structure (micro_batches): every block runs one attention kernel per pass
 (forward, and backward, named by the kernel: cuDNN 'fprop' / 'bprop', flash 'fwd' / 'bwd'), so a
 micro-batch is the forward run of the stage's layers' attention kernels followed by the backward run
@@ -40,29 +41,36 @@ class Kernel:
     category: str
 
 
+def gpu_events(raw: dict) -> list[tuple[str, float, float, int, str]]:
+    """(name, start, duration, stream, trace category) of every GPU event of a chrome trace, or of a
+    trace digest (bench/engine/trace_digest.py: 'columns' and 'events' rows, names cut to 60
+    characters, host ops on stream 'cpu'), which is what a GPU call brings back of its traces."""
+    if "events" in raw and "columns" in raw:
+        return [(name, float(start), float(dur), int(stream), cat)
+                for stream, start, dur, cat, _bytes, name in raw["events"] if stream != "cpu" and cat in GPU_CATS]
+    return [(e.get("name", ""), float(e["ts"]), float(e.get("dur", 0.0)),
+             int((e.get("args") or {}).get("stream", e.get("tid", 0))), e["cat"])
+            for e in raw.get("traceEvents", []) if e.get("ph") == "X" and e.get("cat") in GPU_CATS]
+
+
 def load_kernels(path: Path) -> list[Kernel]:
-    """The GPU events of a chrome trace (.json or .json.gz), sorted by start."""
+    """The GPU events of a chrome trace or a trace digest (.json or .json.gz), sorted by start."""
     try:
         raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
-        events = json.loads(raw).get("traceEvents", [])
-    except (OSError, ValueError) as exc:
+        events = gpu_events(json.loads(raw))
+    except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
         raise TraceError(f"cannot read trace {path}: {exc}") from None
-    out = []
-    for e in events:
-        if e.get("ph") != "X" or e.get("cat") not in GPU_CATS:
-            continue
-        cat = (kernel_category(e.get("name", "")) if e["cat"] == "kernel"
-               else "memcpy" if e["cat"] == "gpu_memcpy" else "memset")
-        stream = (e.get("args") or {}).get("stream", e.get("tid", 0))
-        out.append(Kernel(e.get("name", ""), float(e["ts"]), float(e["ts"]) + float(e.get("dur", 0.0)),
-                          int(stream), cat))
+    out = [Kernel(name, start, start + dur, stream, kernel_category(name) if cat == "kernel"
+                  else "memcpy" if cat == "gpu_memcpy" else "memset")
+           for name, start, dur, stream, cat in events]
     if not out:
         raise TraceError(f"trace {path} holds no GPU events")
-    # non-NCCL kernels off the compute stream (the one with the most events): DeepSpeed's passes on
-    # its reduction stream (average_tensor's div_, the copies into the partition)
+    # non-NCCL kernels off the compute stream (the one with the most kernels; copy streams can hold
+    # more events, e.g. ZeRO-3 offload's per-parameter copies): DeepSpeed's passes on its reduction
+    # stream (average_tensor's div_, the copies into the partition)
     counts: dict[int, int] = defaultdict(int)
     for k in out:
-        counts[k.stream] += 1
+        counts[k.stream] += k.category not in ("memcpy", "memset")
     main = max(counts, key=counts.get)
     out = [k if k.stream == main or k.category == "nccl" else
            Kernel(k.name, k.start, k.end, k.stream, "side_stream") for k in out]

@@ -125,3 +125,23 @@ def test_the_run_record_sets_the_kernels_the_model_costs(tmp_path):
     fast = tc.compare(trace, plan, "h200", run_path=fused)["model"]
     assert fast["blocks_fwd_other"] < eager["blocks_fwd_other"] and fast["iteration"] < eager["iteration"]
     assert fast["blocks_fwd_gemm"] == eager["blocks_fwd_gemm"]
+
+
+def test_a_trace_digest_loads_as_its_trace_with_the_compute_stream_by_kernels(tmp_path):
+    # what a GPU call brings back is the digest (bench/engine/trace_digest.py); ZeRO-3 offload's copy
+    # stream holds more events than the compute stream, which must still be the one with the kernels
+    from bench.engine.trace_digest import digest
+
+    copies = [_event("Memcpy HtoD (Pinned -> Device)", 3.0 * i, 1, stream=28, cat="gpu_memcpy") for i in range(200)]
+    copies.append(_event("void at::native::add_kernel", 1.0, 1, stream=28))
+    events = _step() + copies + [_event("aten::mm", 0, 600, stream=0, cat="cpu_op")]
+    trace = tk.load_kernels(_write(tmp_path, events))
+    path = tmp_path / "t.digest.json.gz"
+    path.write_bytes(gzip.compress(json.dumps(digest(events)).encode()))
+    loaded = tk.load_kernels(path)
+    shift = trace[0].start - loaded[0].start          # the digest starts at its first GPU event
+    assert [(k.name, k.start, k.end, k.stream, k.category) for k in loaded] == \
+        [(k.name, k.start - shift, k.end - shift, k.stream, k.category) for k in trace]
+    assert {k.category for k in loaded if k.stream == 28} == {"side_stream"}     # 201 events, 1 kernel
+    assert any(k.category == "gemm" for k in loaded if k.stream == 7)
+    assert len(tk.micro_batches(loaded, 3)) == 2
