@@ -3,13 +3,13 @@
 
     python bench/accuracy/trace_compare.py TRACE.trace.json.gz PLAN.json [--hardware h200] [--run RUN.json] [--json]
 
-TRACE is the GPU side of one step's chrome trace (bench/runtime/trace_summary.py writes it: kernels,
-memcpy, memset and the blocking runtime calls) or its digest (bench/engine/trace_digest.py). The step
-is cut by its own structure: every block runs one attention kernel per pass (forward, and backward,
-named by the kernel: cuDNN 'fprop' / 'bprop', flash 'fwd' / 'bwd'), so a micro-batch is the forward
-run of the stage's layers' attention kernels followed by the backward run (recomputed forwards inside the backward are counted apart),
-and the optimizer step is what follows the last micro-batch's backward (bench/accuracy/trace_kernels.py
-reads the trace and cuts it).
+TRACE is the GPU side of one step's chrome trace (bench/runtime/trace_summary.py writes it: kernels, memcpy,
+memset and the blocking runtime calls) or its digest (bench/engine/trace_digest.py). The step is cut by its
+own structure: every block runs one attention kernel per pass (forward, and backward, named by the kernel:
+cuDNN 'fprop' / 'bprop', flash 'fwd' / 'bwd'), so a micro-batch is the forward run of the stage's layers'
+attention kernels followed by the backward run (recomputed forwards inside the backward are counted apart),
+and the optimizer step is what follows the last micro-batch's backward (bench/accuracy/trace_kernels.py reads
+the trace and cuts it).
 
 Per micro-batch the kernels between the first and the last attention kernel of a pass cover
 L - 1 whole blocks (L = the stage's layers), so L / (L - 1) times their sum is the L blocks of that
