@@ -123,8 +123,14 @@ def copy_chain_s(rt, t, backward_wall, weight_h2d_side) -> np.ndarray:
     forwards run inside it)."""
     layers, recomputed = t["num_layers"], t["num_recompute"]
     backward_share = (layers + recomputed) / np.maximum(2 * layers + recomputed, 1e-30)
-    chain = rt.h2d_s(t["h2d_mb_bytes"]) + rt.d2h_s(t["d2h_mb_bytes"]) + weight_h2d_side * backward_share
+    chain = round_trip_s(rt, t) + weight_h2d_side * backward_share
     return np.maximum(chain - backward_wall, 0.0) * (t["h2d_mb_bytes"] > 0)
+
+
+def round_trip_s(rates, t) -> np.ndarray:
+    """ZeRO-3 optimizer offload's 16-bit gradient round trip of one micro-batch: its copy in and its
+    copy out, one after the other on reduce_and_partition_stream (copy_chain_s says why)."""
+    return rates.h2d_s(t["h2d_mb_bytes"]) + rates.d2h_s(t["d2h_mb_bytes"])
 
 
 def pass_launches(m: StageCostModel, tp) -> tuple[np.ndarray, np.ndarray]:
@@ -243,7 +249,7 @@ def boundary_s(rates, p, t):
     activation offload leave unchanged (tests/search/test_monotone.py), so this bound is the
     larger of the two possible charges."""
     backward = p["blocks_bwd_mb"] + (p["head_mb"] + p["embedding_mb"]) * 2 / 3
-    stream = rates.h2d_s(t["h2d_mb_bytes"]) + rates.d2h_s(t["d2h_mb_bytes"])
+    stream = round_trip_s(rates, t)
     extra = rates.d2h_s(t["boundary_d2h_bytes"])
     return np.maximum(stream + extra - backward, 0.0) - np.maximum(stream - backward, 0.0)
 
