@@ -269,6 +269,18 @@ B17 = [
     _case("l27-1g-c40-s2048-z3-off05-mb2-blk", 1, 40, 2048, 8, 2, 3, offload_optimizer=0.5, **BLK),
 ]
 
+# Batch 18 (1 GPU): held-out checks of the 1-GPU node's pageable write-back rate (pageable_h2d_bandwidth_gbps
+# 3.909 GB/s, measured from unprofiled optimizer steps in session 25: bench/accuracy/writeback_rate.py), on ZeRO-3
+# optimizer-offload plans without weight offload that no run had seen: two other models at ratios 1 and 0.5,
+# llama-2.7b at ratio 1 and a larger micro-batch.
+B18 = [
+    _case("g27-1g-c40-s2048-z3-off05-mb2-blk", 1, 40, 2048, 8, 2, 3, offload_optimizer=0.5, **BLK),
+    _case("l13b-1g-c24-s2048-z3-off1-mb2-blk", 1, 24, 2048, 8, 2, 3, **OFF, **BLK),
+    _case("l13b-1g-c24-s2048-z3-off05-mb2-blk", 1, 24, 2048, 8, 2, 3, offload_optimizer=0.5, **BLK),
+    _case("l27-1g-c40-s2048-z3-off1-mb2-blk", 1, 40, 2048, 8, 2, 3, **OFF, **BLK),
+    _case("g13-1g-c24-s2048-z3-off1-mb4-blk", 1, 24, 2048, 8, 4, 3, **OFF, **BLK),
+]
+
 # In-sample runs: the shipped h200 profile's run-derived terms were fitted on these runs alone
 # (python -m mist_ds.calibrate; profiling/profiles/h200.json provenance names them): every 1-GPU run
 # of batches b3 and b4, and of each 2-GPU family with two or more runs the first by name. Every
@@ -292,7 +304,7 @@ BATCHES: dict[str, list[Case | AutotuneCase]] = {name: _marked(batch) for name, 
     "b5-pipeline-tp": B5, "b6-llama27-40g": B6, "b7-autotune": B7, "b8-1gpu-offload": B8,
     "b9-13b-offload": B9, "b10-host-memory": B10, "b11-issue18": B11, "b12-1gpu-mistpipe": B12,
     "b13-1gpu-live": B13, "b14-2gpu-live": B14, "b15-1gpu-block": B15,
-    "b16-2gpu-block": B16, "b17-1gpu-chain": B17,
+    "b16-2gpu-block": B16, "b17-1gpu-chain": B17, "b18-1gpu-writeback": B18,
 }.items()}
 CASES: dict[str, Case | AutotuneCase] = {c.name: c for batch in BATCHES.values() for c in batch}
 
