@@ -236,7 +236,9 @@ def step_parts(m: StageCostModel, t, dp, inter, shape) -> dict[str, np.ndarray]:
 
 def boundary_s(rates, p, t):
     """What ZeRO-3 optimizer offload adds to the last micro-batch of a step (per step): its
-    backward also copies the CPU sub-groups' fp32 gradients out (cost/work.py boundary_d2h_bytes).
+    backward also copies the CPU sub-groups' fp32 gradients out (cost/work.py boundary_d2h_bytes)
+    after norm and upcast passes over the whole partition (boundary_pass_bytes; DeepSpeed's per-tensor
+    passes, priced at the rate of ZeRO-3's step passes, rates.py ZERO3_STEP_PASS_FRACTION).
     Every copy of partition_grads runs on reduce_and_partition_stream (stage3.py
     __reduce_and_partition_ipg_grads: `with stream(self.reduce_and_partition_stream)`), one
     stream, so the 16-bit round trip (h2d_mb + d2h_mb) and the fp32 copy run one after another,
@@ -250,7 +252,7 @@ def boundary_s(rates, p, t):
     larger of the two possible charges."""
     backward = p["blocks_bwd_mb"] + (p["head_mb"] + p["embedding_mb"]) * 2 / 3
     stream = round_trip_s(rates, t)
-    extra = rates.d2h_s(t["boundary_d2h_bytes"])
+    extra = rates.d2h_s(t["boundary_d2h_bytes"]) + rates.zero3_step_copy_s(t["boundary_pass_bytes"])
     return np.maximum(stream + extra - backward, 0.0) - np.maximum(stream - backward, 0.0)
 
 

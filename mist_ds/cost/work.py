@@ -50,6 +50,11 @@ from mist_ds.cost.symbols import BF, FB, GA, HD, OF, PP, Z0, Z1, Z2, Z3, E, L, b
 # the block alone when it is a z3 leaf module (Plan.zero3_fetch_unit = 'block': the registration stops
 # descending at a leaf, and fetch_sub_module gathers the leaf's parameters recursively).
 Z3_MODULES_PER_BLOCK = 9
+# Per element of the 16-bit gradient partition at a ZeRO-3 optimizer-offload boundary (comm_exprs'
+# boundary_pass_bytes says which pass): the fp64 norm, the fp32 upcast, a GPU sub-group's device copy.
+BOUNDARY_NORM_BYTES = ELEM + 2 * 8
+BOUNDARY_UPCAST_BYTES = ELEM + FP32
+BOUNDARY_GPU_COPY_BYTES = 2 * FP32
 
 
 def comm_exprs(model: ModelSpec, seq_len: int) -> dict[str, sp.Expr]:
@@ -117,6 +122,14 @@ def comm_exprs(model: ModelSpec, seq_len: int) -> dict[str, sp.Expr]:
         # synchronizes that stream (independent_gradient_partition_epilogue). Same stream, so serial
         # with that backward's 16-bit round trip below (cost/stage_time.py boundary_s)
         "boundary_d2h_bytes": FP32 * Z3 * n * shard * oo,
+        # ... and on the same stream, for every element of the partition (CPU and GPU sub-groups:
+        # the call runs whenever offload_optimizer is set), _offload_grad_partition_at_boundary first
+        # takes the gradient's norm, _constant_buffered_norm2 upcasting the 16-bit partition to the
+        # norm dtype, fp64 on CUDA (zero/utils.py get_norm_dtype; 2 B read, 8 written, 8 read by
+        # norm), then upcasts it to fp32 (2 read, 4 written); a GPU sub-group's fp32 copy lands in its
+        # device .grad (4 read, 4 written). Memory-bound passes, bytes read + written
+        "boundary_pass_bytes": Z3 * OF * n * shard * (BOUNDARY_NORM_BYTES + BOUNDARY_UPCAST_BYTES
+                                                      + BOUNDARY_GPU_COPY_BYTES * (1 - oo)),
         "opt_h2d_bytes": ELEM * (Z1 + Z2) * n * shard * oo,
         # (with offload_param the 16-bit partition stays on the CPU: no write-back copy)
         "pageable_h2d_bytes": ELEM * Z3 * (1 - ow) * n * shard * oo,

@@ -164,3 +164,22 @@ def test_no_chain_without_the_optimizer_offloaded():
     model, args = _offload_dp1(load_hardware("h200"), 1.0)
     args = dataclasses.replace(args, offload_gradients=0.0, offload_optimizer=0.0)
     assert float(model.time_parts(args)["copy_chain_mb"]) == 0.0
+
+
+@pytest.mark.parametrize("ratio", [0.5, 1.0])
+def test_the_boundary_adds_norm_and_upcast_passes_over_the_whole_partition(ratio):
+    # stage3.py _offload_grad_partition_at_boundary, for every parameter: an fp64 norm (18 B an element),
+    # an fp32 upcast (6 B), then the CPU sub-groups' fp32 copy out or the GPU sub-groups' device copy (8 B)
+    model, args = _offload_dp1(load_hardware("h200"), 0.0)
+    args = dataclasses.replace(args, offload_optimizer=ratio)
+    p, t = model.time_parts(args), model.terms(args)
+    elements = float(t["d2h_mb_bytes"]) / 2                       # the 16-bit partition, dp 1
+    on_cpu = float(t["boundary_d2h_bytes"]) / (4 * elements)     # the ratio in whole sub-groups
+    assert on_cpu == pytest.approx(ratio, abs=0.05)
+    assert float(t["boundary_pass_bytes"]) == pytest.approx(elements * (24 + 8 * (1 - on_cpu)))
+    rt = model.rates
+    fp32_out = float(rt.d2h_s(t["boundary_d2h_bytes"]))
+    passes = float(rt.zero3_step_copy_s(t["boundary_pass_bytes"]))
+    assert float(p["boundary_mb"]) == pytest.approx(fp32_out + passes)   # copy-bound: all of it shows
+    no_offload = dataclasses.replace(args, offload_gradients=0.0, offload_optimizer=0.0)
+    assert float(model.terms(no_offload)["boundary_pass_bytes"]) == 0.0
