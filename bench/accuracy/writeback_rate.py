@@ -11,8 +11,8 @@ step_transfers' pageable_h2d_bytes, one after the other on the training thread).
 phase less the model's CPU Adam, pinned copies and per-step host overhead is the write-back, and the
 model's pageable bytes over it is the rate. Per plan: the median over the timed steps; the median of
 the plans is the profile's `pageable_h2d_bandwidth_gbps` estimate. The model's CPU Adam is taken as
-right here: the weight-offload plans, whose step is CPU Adam alone, ran it within 2%
-(bench/results/runtime/phases_S25/README.md). Exit 2 on bad input, with one line.
+right here: the weight-offload control of call S25-1, whose step is CPU Adam alone, ran it within 2%
+(bench/accuracy/ZERO3_OFFLOAD.md, session 25). Exit 2 on bad input, with one line.
 """
 
 from __future__ import annotations
