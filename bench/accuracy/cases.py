@@ -7,7 +7,7 @@ the report classifies older committed runs the same way. Every batch fits one ~9
 
 Naming: <model>-<gpus>g-c<cap GiB>[-s<seq>][-b<global batch>]-<strategy>; model shorthand
 l7 llama-7b, l13 llama-13b, l38b llama3-8b (GQA), l13b llama-1.3b, l27 llama-2.7b, g13 gpt-1.3b,
-g27 gpt-2.7b, g67 gpt-6.7b.
+g27 gpt-2.7b, g67 gpt-6.7b, l321b llama3.2-1b and l323b llama3.2-3b (GQA, head tied to a 128k vocabulary).
 """
 
 from __future__ import annotations
@@ -49,7 +49,8 @@ class AutotuneCase:
 
 
 SHORT = {"l7": "llama-7b", "l13": "llama-13b", "l38b": "llama3-8b", "l13b": "llama-1.3b",
-         "l27": "llama-2.7b", "g13": "gpt-1.3b", "g27": "gpt-2.7b", "g67": "gpt-6.7b"}
+         "l27": "llama-2.7b", "g13": "gpt-1.3b", "g27": "gpt-2.7b", "g67": "gpt-6.7b",
+         "l321b": "llama3.2-1b", "l323b": "llama3.2-3b"}
 
 
 def _case(name: str, gpus: int, cap: float, seq: int, gb: int, mb: int, zero: int, *,
@@ -281,6 +282,33 @@ B18 = [
     _case("g13-1g-c24-s2048-z3-off1-mb4-blk", 1, 24, 2048, 8, 4, 3, **OFF, **BLK),
 ]
 
+# Batches 19 and 20 (1 GPU): a model family no run had seen, held out of every fit: Llama 3.2's 3B and 1B shapes
+# (grouped-query attention with 8 kv heads, head dims 128 and 64, the head tied to a 128k vocabulary), seq 4096,
+# global batch 16, on the 1-GPU node's profile. Each workload's search winner (AutotuneCase, hardware
+# h200-1gpu-node), then other plans of the same request from the families the search ranks next, so each capped
+# workload with room for several families has >= 4 plans for the rank correlation.
+NODE = "h200-1gpu-node"
+B19 = [
+    AutotuneCase("auto-l323b-1g-c78-s4096-b16", "llama3.2-3b", 1, 78, 4096, 16, hardware=NODE),
+    _case("l323b-1g-c78-s4096-b16-z1-mb1", 1, 78, 4096, 16, 1, 1),
+    _case("l323b-1g-c78-s4096-b16-z3-mb2-blk", 1, 78, 4096, 16, 2, 3, **BLK),
+    _case("l323b-1g-c78-s4096-b16-z2-mb4-rc28", 1, 78, 4096, 16, 4, 2, recompute=28),
+    AutotuneCase("auto-l323b-1g-c40-s4096-b16", "llama3.2-3b", 1, 40, 4096, 16, hardware=NODE),
+    _case("l323b-1g-c40-s4096-b16-z1-off1-mb2", 1, 40, 4096, 16, 2, 1, **OFF),
+    AutotuneCase("auto-l323b-1g-c24-s4096-b16", "llama3.2-3b", 1, 24, 4096, 16, hardware=NODE),
+]
+B20 = [
+    AutotuneCase("auto-l321b-1g-c24-s4096-b16", "llama3.2-1b", 1, 24, 4096, 16, hardware=NODE),
+    _case("l321b-1g-c24-s4096-b16-z3-mb2-rc14-blk", 1, 24, 4096, 16, 2, 3, recompute=14, **BLK),
+    _case("l321b-1g-c24-s4096-b16-z3-off0125-mb2-rc15-blk", 1, 24, 4096, 16, 2, 3, recompute=15,
+          offload_optimizer=0.125, **BLK),
+    _case("l321b-1g-c24-s4096-b16-z2-off1-mb2", 1, 24, 4096, 16, 2, 2, **OFF),
+    AutotuneCase("auto-l321b-1g-c40-s4096-b16", "llama3.2-1b", 1, 40, 4096, 16, hardware=NODE),
+    _case("l321b-1g-c40-s4096-b16-z1-mb1", 1, 40, 4096, 16, 1, 1),
+    _case("l321b-1g-c40-s4096-b16-z2-mb2", 1, 40, 4096, 16, 2, 2),
+    _case("l321b-1g-c40-s4096-b16-z3-mb4-rc16-blk", 1, 40, 4096, 16, 4, 3, recompute=16, **BLK),
+]
+
 # In-sample runs: the shipped h200 profile's run-derived terms were fitted on these runs alone
 # (python -m mist_ds.calibrate; profiling/profiles/h200.json provenance names them): every 1-GPU run
 # of batches b3 and b4, and of each 2-GPU family with two or more runs the first by name. Every
@@ -305,6 +333,7 @@ BATCHES: dict[str, list[Case | AutotuneCase]] = {name: _marked(batch) for name, 
     "b9-13b-offload": B9, "b10-host-memory": B10, "b11-issue18": B11, "b12-1gpu-mistpipe": B12,
     "b13-1gpu-live": B13, "b14-2gpu-live": B14, "b15-1gpu-block": B15,
     "b16-2gpu-block": B16, "b17-1gpu-chain": B17, "b18-1gpu-writeback": B18,
+    "b19-1gpu-llama32-3b": B19, "b20-1gpu-llama32-1b": B20,
 }.items()}
 CASES: dict[str, Case | AutotuneCase] = {c.name: c for batch in BATCHES.values() for c in batch}
 

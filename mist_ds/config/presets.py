@@ -22,7 +22,9 @@ _GPT_SHAPES = {
 
 # Llama shapes: (layers, hidden, heads, kv heads, ffn, vocab, max seq, rope theta).
 # 7b/13b/70b: Llama 2 (Touvron et al. 2023); 30b: LLaMA-1 33B; 1.3b/2.7b: Mist's scaled-down
-# Llama shapes with FFN = 256-multiple of 8h/3 (Llama's rule); llama3-8b: Meta's config.json.
+# Llama shapes with FFN = 256-multiple of 8h/3 (Llama's rule); llama3-8b, llama3.2-1b and llama3.2-3b: Meta's
+# config.json (Meta-Llama-3-8B, Llama-3.2-1B, Llama-3.2-3B; the 3.2 models tie the head to the embedding, _TIED).
+# Llama 3.2's RoPE frequency scaling (rope_scaling rope_type "llama3") is not applied: it moves no FLOP or byte.
 _LLAMA_SHAPES = {
     "llama-1.3b": (24, 2048, 16, 16, 5632, 32000, 4096, 10000.0),
     "llama-2.7b": (32, 2560, 32, 32, 6912, 32000, 4096, 10000.0),
@@ -31,7 +33,11 @@ _LLAMA_SHAPES = {
     "llama-30b": (60, 6656, 52, 52, 17920, 32000, 4096, 10000.0),
     "llama-70b": (80, 8192, 64, 8, 28672, 32000, 4096, 10000.0),
     "llama3-8b": (32, 4096, 32, 8, 14336, 128256, 8192, 500000.0),
+    "llama3.2-1b": (16, 2048, 32, 8, 8192, 128256, 131072, 500000.0),
+    "llama3.2-3b": (28, 3072, 24, 8, 8192, 128256, 131072, 500000.0),
 }
+_TIED = frozenset({"llama3.2-1b", "llama3.2-3b"})
+"""Llama presets whose config.json sets tie_word_embeddings."""
 
 
 def _gpt(name: str, layers: int, hidden: int, heads: int) -> ModelSpec:
@@ -48,7 +54,7 @@ def _llama(name: str, shape: tuple[Any, ...]) -> ModelSpec:
     return ModelSpec(
         name=name, family="llama", num_layers=layers, hidden_size=hidden, num_heads=heads,
         num_kv_heads=kv_heads, ffn_hidden_size=ffn, vocab_size=vocab, max_seq_len=max_seq,
-        tie_embeddings=False, norm="rmsnorm", activation="swiglu", position_embedding="rope",
+        tie_embeddings=name in _TIED, norm="rmsnorm", activation="swiglu", position_embedding="rope",
         rope_theta=theta, linear_bias=False,
     )
 

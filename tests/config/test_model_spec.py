@@ -23,6 +23,8 @@ HF = Path(__file__).parents[1] / "data" / "hf_configs"
         ("llama-13b", 13_015_864_320, 0.0),  # Llama-2-13b-hf, exact
         ("llama-70b", 68_976_648_192, 0.0),  # Llama-2-70b-hf, exact
         ("llama3-8b", 8_030_261_248, 0.0),   # Meta-Llama-3-8B, exact
+        ("llama3.2-1b", 1_235_814_400, 0.0),  # Llama-3.2-1B, exact (tied head)
+        ("llama3.2-3b", 3_212_749_824, 0.0),  # Llama-3.2-3B, exact (tied head)
     ],
 )
 def test_preset_parameter_counts(name: str, expected: float, rel: float) -> None:
@@ -31,7 +33,8 @@ def test_preset_parameter_counts(name: str, expected: float, rel: float) -> None
 
 def test_every_documented_preset_exists() -> None:
     documented = {f"gpt-{s}" for s in ("125m", "350m", "760m", "1.3b", "2.7b", "6.7b", "13b", "22b")}
-    documented |= {f"llama-{s}" for s in ("1.3b", "2.7b", "7b", "13b", "30b", "70b")} | {"llama3-8b"}
+    documented |= {f"llama-{s}" for s in ("1.3b", "2.7b", "7b", "13b", "30b", "70b")}
+    documented |= {"llama3-8b", "llama3.2-1b", "llama3.2-3b"}
     assert documented <= set(PRESETS)
 
 
@@ -51,6 +54,13 @@ def test_hf_import_matches_published_counts(folder: str, params: int, kv_heads: 
     assert spec == ModelSpec.from_hf_config(HF / folder)
     assert spec.num_params == params
     assert spec.num_kv_heads == kv_heads
+
+
+def test_llama_3_2_preset_is_its_config_json() -> None:
+    """The preset and Meta's Llama-3.2-1B config.json (tied head, GQA, rope_scaling ignored) agree but for the name."""
+    imported = model_spec_from_hf_config(HF / "llama-3.2-1b").model_dump()
+    preset = get_preset("llama3.2-1b").model_dump()
+    assert {k: v for k, v in imported.items() if k != "name"} == {k: v for k, v in preset.items() if k != "name"}
 
 
 def test_hf_import_reads_family_flags() -> None:
