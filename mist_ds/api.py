@@ -35,10 +35,10 @@ CANDIDATE_FACTOR = 2
 # many plans a caller lists (generate.py asks for 1, autotune for 5).
 MIN_POOL = 10
 # Headroom counts in whole steps of the search's memory margin (DEFAULT_MEMORY_MARGIN_RATIO), up to
-# this many steps: within one step two plans are equally safe; beyond 2 steps (4% of the cap, more
-# than every measured under-prediction of allocated memory, 2.5% at most, where 1 step is not:
-# bench/results/accuracy.json, tests/search/test_margins.py) more free memory buys no more safety.
-MAX_HEADROOM_STEPS = 2
+# this many steps: within one step two plans are equally safe; beyond 1 step (4% of the cap since session 26,
+# more than every measured under-prediction of allocated memory, 3.6% at most: bench/results/accuracy.json,
+# tests/search/test_margins.py) more free memory buys no more safety.
+MAX_HEADROOM_STEPS = 1
 
 
 @dataclass(frozen=True)
