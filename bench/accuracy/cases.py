@@ -308,6 +308,14 @@ B20 = [
     _case("l321b-1g-c40-s4096-b16-z2-mb2", 1, 40, 4096, 16, 2, 2),
     _case("l321b-1g-c40-s4096-b16-z3-mb4-rc16-blk", 1, 40, 4096, 16, 4, 3, recompute=16, **BLK),
 ]
+# Batch 21 (1 GPU, held out): after session 27 priced the two earlier micro-batches' logits DeepSpeed's
+# PipelineEngine holds (cost/activations.py logits_bytes), the 3B's 24 GiB search winner again (b19's ran out of
+# memory asking one set) and both Llama 3.2 shapes at a 16 GiB cap, where the logits weigh most.
+B21 = [
+    AutotuneCase("auto-l323b-1g-c24-s4096-b16-s27", "llama3.2-3b", 1, 24, 4096, 16, hardware=NODE),
+    AutotuneCase("auto-l323b-1g-c16-s4096-b16", "llama3.2-3b", 1, 16, 4096, 16, hardware=NODE),
+    AutotuneCase("auto-l321b-1g-c16-s4096-b16", "llama3.2-1b", 1, 16, 4096, 16, hardware=NODE),
+]
 
 # In-sample runs: the shipped h200 profile's run-derived terms were fitted on these runs alone
 # (python -m mist_ds.calibrate; profiling/profiles/h200.json provenance names them): every 1-GPU run
@@ -333,7 +341,7 @@ BATCHES: dict[str, list[Case | AutotuneCase]] = {name: _marked(batch) for name, 
     "b9-13b-offload": B9, "b10-host-memory": B10, "b11-issue18": B11, "b12-1gpu-mistpipe": B12,
     "b13-1gpu-live": B13, "b14-2gpu-live": B14, "b15-1gpu-block": B15,
     "b16-2gpu-block": B16, "b17-1gpu-chain": B17, "b18-1gpu-writeback": B18,
-    "b19-1gpu-llama32-3b": B19, "b20-1gpu-llama32-1b": B20,
+    "b19-1gpu-llama32-3b": B19, "b20-1gpu-llama32-1b": B20, "b21-1gpu-logits": B21,
 }.items()}
 CASES: dict[str, Case | AutotuneCase] = {c.name: c for batch in BATCHES.values() for c in batch}
 

@@ -254,6 +254,11 @@ def head_saved_bytes(model: ModelSpec, seq_len: int, elem: int = 2):
     return (2 * elem * model.hidden_size + stats) * b * seq_len
 
 
+# Sets of earlier micro-batches' 16-bit logits DeepSpeed's PipelineEngine holds on the last stage at the
+# end of a forward (its two output buffers: logits_bytes).
+HELD_PIPE_LOGITS = 2
+
+
 def logits_bytes(seq_len: int, elem: int = 2, loss: str = "chunked"):
     """Peak of the loss on the last stage, per TP rank, for the loss implementation that runs
     (config/kernel_picks.py LOSS_IMPLS). 'chunked' and 'chunked_compile' (mist_ds/runtime/loss.py
@@ -267,13 +272,18 @@ def logits_bytes(seq_len: int, elem: int = 2, loss: str = "chunked"):
     kept as the reference): 12 bytes per logit beside the 16-bit logits (fp32 copies of the logits
     and their gradient; measured, gpu_bench_h200_2026-11-30.json
     loss.*.methods.fp32.loss.extra_bytes_per_logit), per token as 'chunked'.
-    With more than one stage DeepSpeed's PipelineEngine keeps the previous micro-batch's logits in
-    pipe_buffers['outputs'] until the next forward has returned (deepspeed/runtime/pipe/engine.py
-    _exec_forward_pass stores them; _exec_backward_pass returns early on the last stage before
-    clearing them), so a second set of 16-bit logits is live at the end of that forward (PP)."""
+    With more than one stage DeepSpeed's PipelineEngine keeps each micro-batch's logits in
+    pipe_buffers['outputs'][buffer] until a later forward overwrites that buffer
+    (deepspeed/runtime/pipe/engine.py _exec_forward_pass stores them; _exec_backward_pass returns
+    early on the last stage before clearing them), and the last stage has two buffers
+    (pipe/schedule.py TrainSchedule.num_pipe_buffers: max(2, stages - stage_id)), used in turn: at
+    the end of a forward the logits of the two micro-batches before it are live beside its own
+    (HELD_PIPE_LOGITS sets, PP; one set too many with only two micro-batches). S27: the 3B and 1B
+    Llama 3.2 mistpipe plans (b19, b20) allocated 0.8 GiB, near one set, more than two sets priced."""
+    held = HELD_PIPE_LOGITS * PP
     if loss == "liger":
-        return (elem * (1 + PP) * VS + FP32 + INT64 + 1) * b * seq_len
+        return (elem * (1 + held) * VS + FP32 + INT64 + 1) * b * seq_len
     per_token = 2 * FP32 + INT64 + 2
     if loss == "fp32":
-        return ((elem * (1 + PP) + 3 * FP32) * VS + per_token) * b * seq_len
-    return (elem * (1 + PP) * VS + per_token) * b * seq_len + loss_chunk_bytes(loss, elem)
+        return ((elem * (1 + held) + 3 * FP32) * VS + per_token) * b * seq_len
+    return (elem * (1 + held) * VS + per_token) * b * seq_len + loss_chunk_bytes(loss, elem)

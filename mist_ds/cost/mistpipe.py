@@ -32,8 +32,8 @@ block and N_r the stage's resident ones (embedding, final norm, LM head) on one 
   in host memory) plus the offloader's reload slabs — min(na, 2) device buffers of one block's
   offloaded saved bytes, the running offloaded block's reloads and the next one's prefetched
   (reload_pool.py ReloadPool, actoffload.py RELOAD_SLABS), allocated at the first backward and kept, so also at the
-  step — and, as every PipelineEngine stage that computes the loss, the previous micro-batch's
-  logits (pipe/engine.py _exec_forward_pass keeps pipe_buffers['outputs']) even with one stage. In
+  step — and, as every PipelineEngine stage that computes the loss, the logits of up to two earlier
+  micro-batches (its two output buffers, activations.logits_bytes) even with one stage. In
   forward an offloaded block's own saved tensors sit beside the slabs until its forward ends, but
   the offloaded blocks run first in the stage's forward (stage.py _offloaded_blocks: the first na
   blocks after the recomputed ones), while the micro-batch's later saves do not exist yet: the
@@ -97,7 +97,7 @@ import sympy as sp
 
 from mist_ds.config import ModelSpec
 from mist_ds.config.executors import MISTPIPE
-from mist_ds.cost.activations import ATTENTION_SAVES, pinned_activation_rounding
+from mist_ds.cost.activations import ATTENTION_SAVES, HELD_PIPE_LOGITS, pinned_activation_rounding
 from mist_ds.cost.conditions import RunConditions
 from mist_ds.cost.kernel_set import KernelChoice
 from mist_ds.cost.memory import ELEM, FP32, activation_exprs
@@ -230,15 +230,16 @@ class MistpipeStageCostModel(StageCostModel):
         p = self.state_parts(None, a, s)
         phases = phase_bytes(p)
         slots = p["weight_slots"] + p["gradient_slots"] + p["staging"] + p["swap_slots"] + p["d2h_ring"]
-        # the previous micro-batch's logits (PipelineEngine outputs buffer), already counted with PP
-        logits = (t["logits"] + (1 - s["pp"]) * a["has_head"] * ELEM * s["rows"] * a["micro_batch"]
-                  * self.seq_len)
+        logits = self._logits(t, s, a)
         reload_slabs = float(MISTPIPE.constants.num_reload_slabs)  # module doc
         slabs = np.minimum(a["num_offloaded"], reload_slabs) * t["layer_saved"]
         # the d2h queue's sources, held by the offloader until their copies are done (module doc)
         queue = np.minimum(a["num_offloaded"], float(self.queue_blocks)) * t["layer_saved"]
         activations = t["activations"] + slabs + queue
-        passing = np.maximum(logits, ELEM * s["largest"])  # or one fresh parameter gradient
+        # the forward's end (its logits and the held ones) or the head's backward: its logits holding
+        # their gradient, the other held set and one fresh parameter gradient
+        one_set = a["has_head"] * ELEM * s["rows"] * a["micro_batch"] * self.seq_len
+        passing = logits + np.maximum(ELEM * s["largest"] - one_set * (self._held(a) > 1), 0.0)
         peaks = np.stack([phases["train"] + activations + passing, phases["step"] + slabs, phases["init"],
                           phases["build"]])
         raw = peaks.max(axis=0)
@@ -255,6 +256,19 @@ class MistpipeStageCostModel(StageCostModel):
                 "activations_bytes": pick(activations, slabs, 0.0, 0.0),
                 "buffers_bytes": pick(slots + passing, slots + p["step_transient"], slots, 0.0) + allowance,
                 "cpu_memory_bytes": cpu}
+
+    @staticmethod
+    def _held(a) -> np.ndarray:
+        """Sets of earlier micro-batches' logits the PipelineEngine holds at the end of a forward
+        (activations.logits_bytes: two output buffers, whatever the stage count): as many as there
+        are earlier micro-batches, at most HELD_PIPE_LOGITS."""
+        return np.minimum(a["grad_accum"] - 1.0, float(HELD_PIPE_LOGITS))
+
+    def _logits(self, t, s, a) -> np.ndarray:
+        """The loss's working set and the held logits (_held) on a stage with the head: the stock
+        term (activations.logits_bytes) prices HELD_PIPE_LOGITS held sets with more than one stage."""
+        one_set = a["has_head"] * ELEM * s["rows"] * a["micro_batch"] * self.seq_len
+        return t["logits"] + (self._held(a) - HELD_PIPE_LOGITS * s["pp"]) * one_set
 
     def _activation_pool(self, t, a) -> np.ndarray:
         """Pinned bytes of the offloaded blocks' activations: actoffload.py copies each saved tensor

@@ -451,3 +451,28 @@ def test_distinct_rows_code_every_row_and_window_walls_share_them_exactly():
     for i in range(len(picks)):
         one = [tuple(v if np.ndim(v) == 0 else v[i] for v in group) for group in groups]
         assert window_walls(rt, 1.08, one, queue[i]) == (total[i], left[i])
+
+
+def test_the_pipeline_engine_holds_two_earlier_micro_batches_logits():
+    """DeepSpeed's PipelineEngine keeps each micro-batch's logits in one of its two output buffers
+    until a later forward overwrites it (cost/activations.py logits_bytes): a one-stage mistpipe stage
+    with the head holds the logits of min(grad_accum - 1, 2) earlier micro-batches at the end of a
+    forward. S26's 3B plan ran out of memory asking for one such set (4096 x 128256 bf16)."""
+    spec = get_preset("llama3.2-3b")
+    model = MistpipeStageCostModel(spec, HW, seq_len=4096)
+    one_set = 2 * 4096 * spec.vocab_size
+
+    def buffers(accum: int) -> float:
+        args = stage_args(stage_index=0, num_stages=1, num_layers=spec.num_layers, micro_batch=1, dp=1, tp=1,
+                          grad_accum=accum, zero_stage=0, offload_weights=0.0, offload_gradients=0.0,
+                          offload_optimizer=1.0, num_recompute=0, num_offloaded=0)
+        return float(model.evaluate(args).buffers_bytes)
+
+    alone, one, two, eight = (buffers(g) for g in (1, 2, 3, 8))
+    allowance = 1 + model.allocator_fraction  # the buffers carry the allocator allowance of the peak
+    head_gradient = 2 * spec.vocab_size * spec.hidden_size  # fresh in the head's backward, tied
+    # one held set: the head's backward (its logits, the held set, the fresh gradient) is the peak
+    assert one - alone == pytest.approx(one_set * allowance)
+    # two held sets: the forward's end (three sets) is, the head's backward keeps two and the gradient
+    assert two - one == pytest.approx((one_set - head_gradient) * allowance)
+    assert eight == pytest.approx(two)
