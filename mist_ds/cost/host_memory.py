@@ -18,7 +18,10 @@ optimizer ratio; DeepSpeed files under deepspeed/runtime/zero/):
   pinned flat buffer (_create_param_groups_fp16_flat_cpu_memory, 2P) after each parameter's own
   pinned partition (partition_parameters.py _partition_param) was freed into torch's host cache.
   Without offload_param, defragment (zero/utils.py) copies the 16-bit partitions through a CPU
-  buffer once at start-up (2P, pageable, freed before the optimizer states exist).
+  buffer once at start-up (2P, pageable, freed before the optimizer states exist). The gradient
+  buffer is pinned by copying a pageable one (2P, live while it is copied: _z3_pin_transient); the
+  GPU sub-groups' fp32 gradients are pinned first too, and the blocks they free stay in torch's host
+  cache unless a later request takes them (cost/shapes.py _pinned_gradient_blocks).
 * Activation offload: the saved tensors of the offloaded blocks (torch save_on_cpu, pinned), the
   blocks' weights among them (cost/memory.py activation_exprs). save_on_cpu's pack hook
   (torch/autograd/graph.py pack_to_cpu) allocates one pinned tensor per save call, sized as the
@@ -61,14 +64,27 @@ def _steady_bytes(t: dict[str, np.ndarray]) -> np.ndarray:
             + t["cpu_packed_weights"] * t["packed_weight_rounding"])
 
 
+def _z3_pin_transient(t: dict[str, np.ndarray]) -> np.ndarray:
+    """ZeRO-3 optimizer offload's start-up peak (stage3.py _setup_for_real_optimizer): the 16-bit
+    gradient buffer is made as zero-filled pageable memory (grad_partitions_flat_buffer, 2P) and only
+    then copied into its pinned block, after the CPU sub-groups' fp32 masters and every sub-group's
+    pinned fp32 gradient (cpu_group_grad_buffers, cached blocks included) exist and before CPU Adam
+    makes its states (cpu_adam.py: at the first step). S27: at ratio 0.125 (Llama 3.2 1B) this is
+    above the steady state; at 0.5 and 1 it is 2-15 GiB below it."""
+    pinned = (pow2_bytes(t["host_z3_grads16"]) + t["z3"] * t["cpu_group_grad_buffers"]
+              + np.where(t["host_z3_params16"] > 0,
+                         pow2_bytes(t["host_z3_params16"]) + t["pinned_param_partitions"], 0.0))
+    return np.where(t["host_z3_grads16"] > 0, pinned + t["host_master"] + t["host_z3_grads16"], 0.0)
+
+
 def host_peak_bytes(t: dict[str, np.ndarray], base_bytes: float) -> np.ndarray:
-    """Peak RSS of one rank of the stage: base + max(start-up transient, steady offloaded state).
+    """Peak RSS of one rank of the stage: base + max(start-up transients, steady offloaded state).
 
     `t` holds the compiled host terms (cost/memory.py; zero where t['host_rows'] is False: nothing
     offloaded), the ZeRO-stage indicators z1..z3, the CPU optimizer sub-groups' pinned fp32 gradients
-    (cpu_group_grad_buffers, cost/shapes.py zero3_sub_groups), the start-up transient
-    (host_defragment) and the per-tensor pinned sums of the stage (pinned_accumulated,
+    (cpu_group_grad_buffers, cost/shapes.py zero3_sub_groups), the start-up transients
+    (host_defragment; ZeRO-3 offload's pinning of its gradient buffer, _z3_pin_transient) and the per-tensor pinned sums of the stage (pinned_accumulated,
     pinned_param_partitions, packed_weight_rounding, activation_rounding) from cost/stage.py."""
     if not np.any(t["host_rows"]):
         return base_bytes + t["host_defragment"]
-    return base_bytes + np.maximum(_steady_bytes(t), t["host_defragment"])
+    return base_bytes + np.maximum.reduce([_steady_bytes(t), t["host_defragment"], _z3_pin_transient(t)])

@@ -42,7 +42,7 @@ import sympy as sp
 from mist_ds.config import ModelSpec
 from mist_ds.cost.memory import ELEM, FP32, stage_params
 from mist_ds.cost.shapes import block_tensors, embedding_tensors, final_norm_tensors, layer_shapes
-from mist_ds.cost.symbols import BF, FB, GA, HD, OF, PP, Z0, Z1, Z2, Z3, E, L, b, dp, oo, ow, r
+from mist_ds.cost.symbols import BF, FB, GA, HD, OF, PP, VS, Z0, Z1, Z2, Z3, E, L, b, dp, oo, ow, r
 
 # Modules of the runtime's block whose ZeRO-3 hooks run per pass (runtime/blocks.py: the block,
 # norm1, attn, attn.qkv, attn.o, norm2, mlp, mlp.gate_up | mlp.up, mlp.down); DeepSpeed registers
@@ -66,6 +66,7 @@ def comm_exprs(model: ModelSpec, seq_len: int) -> dict[str, sp.Expr]:
     # ZeRO-3 gathers a block's weights in its forward, its backward and again in the recomputed
     # forward of a checkpointed block (the same fetch hooks z3_fetches counts)
     gathered = 2 * n + r * per_layer
+    positions = model.max_seq_len * model.hidden_size if model.position_embedding == "learned" else 0
     fp = Z0 - BF
     shard = fp + (1 - fp) / dp
     return {
@@ -109,6 +110,12 @@ def comm_exprs(model: ModelSpec, seq_len: int) -> dict[str, sp.Expr]:
         # partition out and back every micro-batch: stage3.py partition_grads, non_blocking) ...
         "h2d_mb_bytes": Z3 * OF * ELEM * n / dp,
         "d2h_mb_bytes": Z3 * OF * ELEM * n / dp,
+        # ... of which the embedding's gradient comes last, after the backward's compute (the
+        # embedding is the first stage's first module; tied, its gradient is whole only then):
+        # partition_grads round-trips it on reduce_and_partition_stream and the epilogue waits for
+        # that stream (stage3.py independent_gradient_partition_epilogue: synchronize), so it is
+        # never hidden (cost/stage_time.py copy_chain_s; the rest of the last reduce bucket is left out)
+        "tail_mb_bytes": Z3 * OF * E * ELEM * (VS * model.hidden_size + positions) / dp,
         # ... or synchronous (ZeRO-2 offload accumulating per parameter, both directions)
         "sync_offload_mb_bytes": Z2 * OF * GA * ELEM * n / dp,
         # ZeRO-1/2: the fp32 gradient partition out at the boundary, charged to the step

@@ -1,0 +1,100 @@
+"""ZeRO-3 optimizer offload's pinned host memory and its start-up peak (cost/shapes.py
+zero3_sub_groups, cost/host_memory.py), against the committed 1-GPU runs' pinned peaks
+(RunReport.host_pinned_peak_bytes: torch's host allocator, cached blocks included)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mist_ds.config import RunReport, get_preset
+from mist_ds.cost.host_memory import _z3_pin_transient
+from mist_ds.cost.memory import SUB_GROUP_ELEMENTS
+from mist_ds.cost.shapes import pow2_bytes, zero3_sub_groups
+from mist_ds.predict import load_plan
+
+ACCURACY = Path(__file__).resolve().parents[2] / "bench" / "results" / "accuracy"
+GIB = 2**30
+
+
+def _sub_groups(model, ratio: float, dp: int = 1) -> tuple[float, float]:
+    share, pinned = zero3_sub_groups(model, np.array(1), np.array(dp), np.array(model.num_layers), np.array(1.0),
+                                     np.array(1.0), np.array(float(not model.tie_embeddings)), np.array(ratio),
+                                     SUB_GROUP_ELEMENTS)
+    return float(share), float(pinned)
+
+
+def _optimizer_offload_runs() -> list[tuple[str, object, RunReport]]:
+    """The committed one-stage ZeRO-3 runs with the optimizer (not the weights) offloaded."""
+    found = []
+    for path in sorted(ACCURACY.glob("*.plan.json")):
+        plan = load_plan(str(path))
+        memory, run_path = plan.memory, path.with_name(path.name.replace(".plan.json", ".run.json"))
+        if (plan.executor != "deepspeed" or memory.zero_stage != 3 or memory.offload_optimizer_ratio <= 0
+                or memory.offload_weights_ratio > 0 or plan.tp != 1 or plan.num_stages != 1 or not run_path.exists()):
+            continue
+        run = RunReport.model_validate_json(run_path.read_text())
+        if run.status == "ok" and run.host_pinned_peak_bytes and run.host_pinned_peak_bytes[0]:
+            found.append((path.name, plan, run))
+    return found
+
+
+def test_the_pinned_peak_is_the_gradient_buffer_and_every_block_the_fp32_gradients_left():
+    """Each run's pinned peak is the 16-bit gradient buffer (2P rounded up to a power of two) plus the
+    fp32 gradient blocks torch's allocator owns, GPU sub-groups' cached blocks included (within the
+    few KiB of small pinned tensors)."""
+    runs = _optimizer_offload_runs()
+    assert len(runs) >= 10
+    ratios = set()
+    for name, plan, run in runs:
+        partition = -(-plan.model.num_params // plan.dp)
+        _, blocks = _sub_groups(plan.model, plan.memory.offload_optimizer_ratio, plan.dp)
+        predicted = float(pow2_bytes(2.0 * partition)) + blocks
+        assert abs(predicted - run.host_pinned_peak_bytes[0]) < 2**20, name
+        ratios.add(plan.memory.offload_optimizer_ratio)
+    assert {0.125, 0.5, 1.0} <= ratios
+
+
+def test_a_gpu_sub_groups_pinned_block_stays_cached_when_nothing_reuses_its_size():
+    """Llama 3.2 1B at ratio 0.125: the first sub-group (the tied 128k x 2048 table, 1.05e9 fp32 bytes)
+    stays on the GPU, but its fp32 gradient was pinned first, and no later request takes the 1 GiB block."""
+    model = get_preset("llama3.2-1b")
+    share, pinned = _sub_groups(model, 0.125)
+    assert 0.10 < share < 0.125
+    assert pinned == 1 * GIB + 512 * 2**20 + 128 * 2**20  # the cached 1 GiB and the two CPU groups' blocks
+    assert _sub_groups(model, 0.0)[1] == 0.0  # nothing offloaded: no host gradients at all
+
+
+@pytest.mark.parametrize("pinned_grads, master, expected", [(2.5e9, 0.5e9, True), (2.5e9, 8e9, False)])
+def test_the_gradient_buffers_pinning_is_the_peak_only_while_little_is_offloaded(pinned_grads, master, expected):
+    """While the pageable 2P copy is pinned, the fp32 masters and pinned fp32 gradients exist but not
+    CPU Adam's states: above the steady state at a small ratio, below it at a large one."""
+    t = {"host_z3_grads16": np.array(pinned_grads), "z3": np.array(1.0), "cpu_group_grad_buffers": np.array(1 * GIB),
+         "host_z3_params16": np.array(0.0), "pinned_param_partitions": np.array(0.0), "host_master": np.array(master)}
+    transient = float(_z3_pin_transient(t))
+    steady = float(pow2_bytes(pinned_grads)) + GIB + master + 2 * master  # pinned + masters + Adam (8 vs 4 bytes)
+    assert transient == pytest.approx(float(pow2_bytes(pinned_grads)) + GIB + master + pinned_grads)
+    assert (transient > steady) is expected
+
+
+class _Link:
+    """One GB/s each way."""
+
+    @staticmethod
+    def h2d_s(nbytes):
+        return np.asarray(nbytes, float) / 1e9
+
+    d2h_s = h2d_s
+
+
+@pytest.mark.parametrize("backward_wall, exposed", [(10.0, 2.0), (3.0, 3.0), (5.0, 2.0)])
+def test_the_embeddings_gradient_round_trip_is_exposed_however_short_the_chain(backward_wall, exposed):
+    """The gradient round trip (6 s here) hides behind the backward, but the embedding's (1 s each
+    way) starts only after the backward's compute: the exposed time is at least its round trip."""
+    from mist_ds.cost.stage_time import copy_chain_s
+
+    t = {"num_layers": np.array(4.0), "num_recompute": np.array(0.0), "h2d_mb_bytes": np.array(3e9),
+         "d2h_mb_bytes": np.array(3e9), "tail_mb_bytes": np.array(1e9)}
+    assert float(copy_chain_s(_Link(), t, np.array(backward_wall), np.array(0.0))) == pytest.approx(exposed)
