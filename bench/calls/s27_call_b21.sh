@@ -3,7 +3,7 @@
 #     its 24 GiB sibling that ran out of memory asking one micro-batch's logits): how many logits-sized tensors live;
 # (2) batch b21-1gpu-logits (held out), predicted on h200-1gpu-node after the held-logits fix, before the call:
 #   auto-l323b-1g-c24-s4096-b16-s27   mistpipe, optimizer offloaded, 15 recomputed   3.739 s/iter, peak 22.7 GiB
-#   auto-l323b-1g-c16-s4096-b16       ZeRO-3 mb4, weights/grads/optimizer offloaded  4.580 s/iter, peak 14.6 GiB
+#   auto-l323b-1g-c16-s4096-b16       ZeRO-3 mb4, weights/grads/optimizer offloaded  4.691 s/iter, peak 14.6 GiB
 #   auto-l321b-1g-c16-s4096-b16       mistpipe, optimizer offloaded                  1.494 s/iter, peak 14.2 GiB
 # (3) with what time is left, a profiled step of l321b-1g-c40-s4096-b16-z1-mb1 (Llama 3.2 1B, over-predicted 6.2%).
 # Commit with python bench/accuracy/unpack.py $FILES_AT/r/b21-1gpu-logits/<bundle>.json.
