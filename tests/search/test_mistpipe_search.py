@@ -40,8 +40,8 @@ def test_a_per_stage_setting_is_one_more_option_per_stage_and_layer_count():
     ranked = search(request, HW, top_k=5).ranked
     best = ranked[0]
     assert best.layout.executor == "mistpipe"
-    (setting,) = set(best.partition.memory)
-    assert STOCK_DEEPSPEED.setting_violations(1, Setting(*setting))
+    # its stages may differ (since session 27: 0.75 and all of the optimizer offloaded, ZeRO-0)
+    assert all(STOCK_DEEPSPEED.setting_violations(1, Setting(*setting)) for setting in set(best.partition.memory))
     for cand in ranked:
         assert len(cand.partition.memory) == (cand.layout.num_stages if cand.layout.per_stage_memory else 0)
     times = [c.time_s for c in ranked]
