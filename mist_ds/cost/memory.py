@@ -329,4 +329,5 @@ def activation_exprs(model: ModelSpec, seq_len: int, attention: act.Attention,
             "cpu_packed_weights": k * packed_weights,
             "saved_per_microbatch": saved, "offloaded_per_microbatch": offloaded + packed_weights,
             "logits": HD * kernels.blend(lambda ks: act.logits_bytes(seq_len, ELEM, ks.loss)),
-            "layer_saved": full}
+            # the recomputed block's regenerated activations, part of the working set
+            "recomputed": RP * (full - ckpt), "layer_saved": full}
