@@ -316,6 +316,18 @@ B21 = [
     AutotuneCase("auto-l323b-1g-c16-s4096-b16", "llama3.2-3b", 1, 16, 4096, 16, hardware=NODE),
     AutotuneCase("auto-l321b-1g-c16-s4096-b16", "llama3.2-1b", 1, 16, 4096, 16, hardware=NODE),
 ]
+# Batch 22 (1 GPU, held out): plans made after session 27 counted a recomputed block's regenerated activations and
+# the loss's logits once (cost/stage.py phase_parts), to check that rule on runs no choice of it saw: Llama 3.2
+# ZeRO-1/ZeRO-3 plans with recompute at micro-batches 2 and 4 (the logits 2-4 GiB), and b20's ZeRO-3 plan at
+# optimizer ratio 0.125 at a 40 GiB cap (at 24 GiB its allocator retried 14 times: what that cost).
+B22 = [
+    _case("l323b-1g-c78-s4096-b16-z3-mb2-rc28-blk", 1, 78, 4096, 16, 2, 3, recompute=28, **BLK),
+    _case("l323b-1g-c78-s4096-b16-z3-mb4-rc20-blk", 1, 78, 4096, 16, 4, 3, recompute=20, **BLK),
+    _case("l321b-1g-c40-s4096-b16-z3-mb8-rc16-blk", 1, 40, 4096, 16, 8, 3, recompute=16, **BLK),
+    _case("l321b-1g-c40-s4096-b16-z1-mb4-rc16", 1, 40, 4096, 16, 4, 1, recompute=16),
+    _case("l321b-1g-c40-s4096-b16-z3-off0125-mb2-rc15-blk", 1, 40, 4096, 16, 2, 3, recompute=15,
+          offload_optimizer=0.125, **BLK),
+]
 
 # In-sample runs: the shipped h200 profile's run-derived terms were fitted on these runs alone
 # (python -m mist_ds.calibrate; profiling/profiles/h200.json provenance names them): every 1-GPU run
@@ -341,7 +353,7 @@ BATCHES: dict[str, list[Case | AutotuneCase]] = {name: _marked(batch) for name, 
     "b9-13b-offload": B9, "b10-host-memory": B10, "b11-issue18": B11, "b12-1gpu-mistpipe": B12,
     "b13-1gpu-live": B13, "b14-2gpu-live": B14, "b15-1gpu-block": B15,
     "b16-2gpu-block": B16, "b17-1gpu-chain": B17, "b18-1gpu-writeback": B18,
-    "b19-1gpu-llama32-3b": B19, "b20-1gpu-llama32-1b": B20, "b21-1gpu-logits": B21,
+    "b19-1gpu-llama32-3b": B19, "b20-1gpu-llama32-1b": B20, "b21-1gpu-logits": B21, "b22-1gpu-recompute": B22,
 }.items()}
 CASES: dict[str, Case | AutotuneCase] = {c.name: c for batch in BATCHES.values() for c in batch}
 
