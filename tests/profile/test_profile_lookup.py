@@ -114,3 +114,16 @@ def test_a_head_dim_between_tiles_costs_the_next_tile():
     hw = load_hardware("h200")
     assert attention_time_s(hw, 2, 32, 4096, 80) == attention_time_s(hw, 2, 32, 4096, 128)
     assert attention_time_s(hw, 2, 32, 4096, 64) < attention_time_s(hw, 2, 32, 4096, 80)
+
+
+def test_a_batch_beyond_the_samples_reads_the_largest_sampled_batchs_rate():
+    """More sequences never lower fused attention's FLOP rate (bench/results/runtime/attention_batch_S27: the
+    time per sequence falls with the batch in every series), so a batch beyond the samples at its sequence
+    length takes the largest sampled batch's rate, not a mean that borrows shorter sequences' slower rates."""
+    def sample(batch, seq, fwd):
+        return AttentionSample(batch=batch, num_heads=32, num_kv_heads=8, seq_len=seq, head_dim=64, causal=True,
+                               fwd_time_s=fwd, bwd_time_s=3 * fwd, backend="sdpa-cudnn")
+    long_seq = sample(2, 4096, 4e-4)
+    hw = _with(attention_samples=(long_seq, sample(8, 1024, 1e-4), sample(16, 1024, 2e-4)))
+    fwd, bwd = attention_time_s(hw, 8, 32, 4096, 64)
+    assert fwd == pytest.approx(4 * 4e-4) and bwd == pytest.approx(4 * 3 * 4e-4)

@@ -1,0 +1,57 @@
+#!/usr/bin/env python3
+"""Merge measured attention samples into shipped hardware profiles (CPU only).
+
+    python bench/runtime/merge_attention_samples.py LOG PROFILE.json [PROFILE.json ...] --note TEXT
+
+LOG's last JSON list line holds mist_ds.profile.compute.attention records (the profiler's own measurement,
+e.g. bench/results/runtime/attention_batch_S27/attention_batch.log). A record replaces a profile sample of the
+same (batch, heads, kv heads, seq, head dim, causal) or is added; the profile's provenance notes get TEXT.
+Writes each profile in place (atomically), sorted as before: by seq, batch, heads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from mist_ds.fileio import write_text_atomic  # noqa: E402
+
+KEY = ("batch", "num_heads", "num_kv_heads", "seq_len", "head_dim", "causal")
+
+
+def measured(log: Path) -> list[dict]:
+    lines = [line for line in log.read_text().splitlines() if line.startswith("[{")]
+    if not lines:
+        raise SystemExit(f"{log}: no JSON list of attention records")
+    return json.loads(lines[-1])
+
+
+def merge(profile: dict, records: list[dict], note: str) -> dict:
+    samples = {tuple(s[k] for k in KEY): s for s in profile["attention_samples"]}
+    for record in records:
+        samples[tuple(record[k] for k in KEY)] = record
+    profile["attention_samples"] = sorted(samples.values(), key=lambda s: (s["seq_len"], s["batch"], s["num_heads"]))
+    profile["provenance"]["notes"] = profile["provenance"]["notes"].rstrip() + " " + note
+    return profile
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("log", type=Path)
+    parser.add_argument("profiles", type=Path, nargs="+")
+    parser.add_argument("--note", required=True)
+    args = parser.parse_args()
+    records = measured(args.log)
+    for path in args.profiles:
+        profile = merge(json.loads(path.read_text()), records, args.note)
+        write_text_atomic(path, json.dumps(profile, indent=2) + "\n")
+        print(f"{path}: {len(records)} samples merged, {len(profile['attention_samples'])} in all")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
