@@ -83,8 +83,9 @@ def host_peak_bytes(t: dict[str, np.ndarray], base_bytes: float) -> np.ndarray:
     `t` holds the compiled host terms (cost/memory.py; zero where t['host_rows'] is False: nothing
     offloaded), the ZeRO-stage indicators z1..z3, the CPU optimizer sub-groups' pinned fp32 gradients
     (cpu_group_grad_buffers, cost/shapes.py zero3_sub_groups), the start-up transients
-    (host_defragment; ZeRO-3 offload's pinning of its gradient buffer, _z3_pin_transient) and the per-tensor pinned sums of the stage (pinned_accumulated,
-    pinned_param_partitions, packed_weight_rounding, activation_rounding) from cost/stage.py."""
+    (host_defragment; ZeRO-3 offload's pinning of its gradient buffer, _z3_pin_transient) and the
+    per-tensor pinned sums of the stage (pinned_accumulated, pinned_param_partitions,
+    packed_weight_rounding, activation_rounding) from cost/stage.py."""
     if not np.any(t["host_rows"]):
         return base_bytes + t["host_defragment"]
     return base_bytes + np.maximum.reduce([_steady_bytes(t), t["host_defragment"], _z3_pin_transient(t)])

@@ -73,8 +73,8 @@ def phase_parts(t: dict[str, np.ndarray], zero_init: bool) -> tuple[dict, dict, 
     gradient partition and ZeRO-1's accumulated whole gradients; the larger of the loss's logits
     working set and the buffers that only exist once parameter gradients flow; the logits are freed
     in the head's backward, before a recomputed block's regenerated activations exist, so those two
-    count once, at the larger: cost/memory.py 'recomputed', tests/cost/test_loss_and_recompute.py) or, for ZeRO-1
-    accumulating, at the boundary backward's first bucket reduction (boundary_partition beside the
+    count once, at the larger: cost/memory.py 'recomputed', tests/cost/test_loss_and_recompute.py) or,
+    for ZeRO-1 accumulating, at the boundary backward's first bucket reduction (boundary_partition beside the
     accumulated gradients; the blocks whose backward ran and the loss's working set freed), or, for
     ZeRO-3, at its first bucket reduction (the same blocks freed; z3_reduction: the reduce-scatter's
     flat copy and, under optimizer offload, a partition and its fp64 norm copy), whichever is larger.
@@ -82,7 +82,8 @@ def phase_parts(t: dict[str, np.ndarray], zero_init: bool) -> tuple[dict, dict, 
     common = {"weights": t["weights"], "optimizer": t["optimizer"]}
     start = {**common, "gradients": np.maximum(t["gradients"], t["accumulated_gradients"]),
              "activations": t["activations"],
-             "buffers": t["buckets"] + t["gathered"] + np.maximum(t["logits"] - t["recomputed"], t["passing_buckets"])}
+             "buffers": t["buckets"] + t["gathered"]
+             + np.maximum(t["logits"] - t["recomputed"], t["passing_buckets"])}
     boundary = {**common, "gradients": t["accumulated_gradients"] + t["boundary_partition"],
                 "activations": t["activations"] - t["first_reduction_freed"],
                 "buffers": t["buckets"] + t["gathered"] + t["passing_buckets"]}
