@@ -238,8 +238,7 @@ class MistpipeStageCostModel(StageCostModel):
         activations = t["activations"] + slabs + queue
         # the forward's end (its logits and the held ones) or the head's backward: its logits holding
         # their gradient, the other held set and one fresh parameter gradient
-        one_set = a["has_head"] * ELEM * s["rows"] * a["micro_batch"] * self.seq_len
-        passing = logits + np.maximum(ELEM * s["largest"] - one_set * (self._held(a) > 1), 0.0)
+        passing = logits + np.maximum(ELEM * s["largest"] - self._one_set(s, a) * (self._held(a) > 1), 0.0)
         peaks = np.stack([phases["train"] + activations + passing, phases["step"] + slabs, phases["init"],
                           phases["build"]])
         raw = peaks.max(axis=0)
@@ -267,8 +266,11 @@ class MistpipeStageCostModel(StageCostModel):
     def _logits(self, t, s, a) -> np.ndarray:
         """The loss's working set and the held logits (_held) on a stage with the head: the stock
         term (activations.logits_bytes) prices HELD_PIPE_LOGITS held sets with more than one stage."""
-        one_set = a["has_head"] * ELEM * s["rows"] * a["micro_batch"] * self.seq_len
-        return t["logits"] + (self._held(a) - HELD_PIPE_LOGITS * s["pp"]) * one_set
+        return t["logits"] + (self._held(a) - HELD_PIPE_LOGITS * s["pp"]) * self._one_set(s, a)
+
+    def _one_set(self, s, a) -> np.ndarray:
+        """One micro-batch's 16-bit logits on a stage with the head (this TP rank's vocabulary rows)."""
+        return a["has_head"] * ELEM * s["rows"] * a["micro_batch"] * self.seq_len
 
     def _activation_pool(self, t, a) -> np.ndarray:
         """Pinned bytes of the offloaded blocks' activations: actoffload.py copies each saved tensor
