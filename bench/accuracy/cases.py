@@ -328,6 +328,16 @@ B22 = [
     _case("l321b-1g-c40-s4096-b16-z3-off0125-mb2-rc15-blk", 1, 40, 4096, 16, 2, 3, recompute=15,
           offload_optimizer=0.125, **BLK),
 ]
+# Batch 23 (1 GPU, held out): workloads no run had seen, each the search's winner on the 1-GPU node's profile with
+# the model of session 28's start: llama-7b on one 78 GiB card (the optimizer partly offloaded), Llama 3.2 1B and
+# 3B at seq 8192 (attention's share doubles), llama-2.7b at a 16 GiB cap (weights half offloaded, 18 layers
+# recomputed).
+B23 = [
+    AutotuneCase("auto-l7-1g-c78-s4096-b16", "llama-7b", 1, 78, 4096, 16, hardware=NODE),
+    AutotuneCase("auto-l321b-1g-c40-s8192-b16", "llama3.2-1b", 1, 40, 8192, 16, hardware=NODE),
+    AutotuneCase("auto-l323b-1g-c40-s8192-b8", "llama3.2-3b", 1, 40, 8192, 8, hardware=NODE),
+    AutotuneCase("auto-l27-1g-c16-s4096-b16", "llama-2.7b", 1, 16, 4096, 16, hardware=NODE),
+]
 
 # In-sample runs: the shipped h200 profile's run-derived terms were fitted on these runs alone
 # (python -m mist_ds.calibrate; profiling/profiles/h200.json provenance names them): every 1-GPU run
@@ -354,6 +364,7 @@ BATCHES: dict[str, list[Case | AutotuneCase]] = {name: _marked(batch) for name, 
     "b13-1gpu-live": B13, "b14-2gpu-live": B14, "b15-1gpu-block": B15,
     "b16-2gpu-block": B16, "b17-1gpu-chain": B17, "b18-1gpu-writeback": B18,
     "b19-1gpu-llama32-3b": B19, "b20-1gpu-llama32-1b": B20, "b21-1gpu-logits": B21, "b22-1gpu-recompute": B22,
+    "b23-1gpu-new-workloads": B23,
 }.items()}
 CASES: dict[str, Case | AutotuneCase] = {c.name: c for batch in BATCHES.values() for c in batch}
 
