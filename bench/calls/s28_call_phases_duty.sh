@@ -11,6 +11,7 @@
 #   auto-l27-1g-c16-s4096-b16     3.61 s/iter, peak 15.3 GiB, host 34 GiB (mistpipe, weights 0.5, 18 recomputed)
 #   what does not fit this call's budget runs in S28-2 (--skip-existing after this call's runs are committed).
 source bench/calls/prefix.sh
+clocklog
 prebuild
 P=bench/results/accuracy
 phased() {  # NAME PORT LIMIT
@@ -22,9 +23,7 @@ mkdir -p $R/phases
 phased l321b-1g-c40-s4096-b16-z3-off0125-mb2-rc15-blk 29911 110
 phased l321b-1g-c40-s4096-b16-z3-mb4-rc16-blk 29912 90
 pack
-clocklog
 timeout 100 python3 bench/runtime/gemm_duty.py --out $R/gemm_duty.json > $R/gemm_duty.log 2>&1; echo "rc $?" >> $R/gemm_duty.log
-kill %1 2>/dev/null
 pack
 python3 bench/accuracy/run_batch.py --batch b23-1gpu-new-workloads --out $R/b23 --gpus 1 --budget-s $((580 - SECONDS)) --no-build > $R/b23.log 2>&1
 echo "rc $?" >> $R/b23.log
