@@ -230,6 +230,40 @@ def zero3_sub_groups(model: ModelSpec, tp, dp, layers, has_embedding, has_head, 
     return tuple(table[inverse.ravel(), i].reshape(cols[0].shape) for i in range(2))
 
 
+def zero3_open_bucket(model: ModelSpec, tp, layers, has_head, head_matrix, bucket_elements: int):
+    """Elements in ZeRO-3's gradient-reduction (ipg) bucket still open when a stage's last block
+    gradient is in, vectorised over arrays. DeepSpeed 0.19.8 adds each parameter's gradient to the
+    bucket as its hook fires and reduces the bucket first when the gradient would overflow it
+    (stage3.py reduce_independent_p_g_buckets_and_remove_grads: bucket.elements + param.ds_numel >
+    reduce_bucket_size and bucket.elements > 0). The backward's hooks fire in reverse parameter order:
+    the head's matrix and final norm (last stage), then the blocks from the last, each block's tensors
+    reversed (block_tensors). What is open then is reduced with the embedding's gradient or by the
+    backward's epilogue (independent_gradient_partition_epilogue), after the last compute: under
+    optimizer offload its round trip cannot hide behind the backward (cost/stage_time.py copy_chain_s).
+    Counted in whole-parameter elements, as the bucket holds them."""
+    import numpy as np
+
+    cols = np.broadcast_arrays(*(np.asarray(v, float) for v in (tp, layers, has_head, head_matrix)))
+    rows, inverse = np.unique(np.stack([c.ravel() for c in cols], axis=1), axis=0, return_inverse=True)
+    table = np.array([_open_bucket_of(model, *(float(v) for v in row), int(bucket_elements)) for row in rows],
+                     dtype=float)
+    return table[inverse.ravel()].reshape(cols[0].shape)
+
+
+@functools.lru_cache(maxsize=8192)
+def _open_bucket_of(model: ModelSpec, tp: float, layers: float, has_head: float, head_matrix: float,
+                    bucket_elements: int) -> float:
+    """zero3_open_bucket for one stage."""
+    _, final_norm, matrix = _end_tensors(model, int(tp))
+    head = ([matrix] * bool(head_matrix) + final_norm[::-1]) * bool(has_head)
+    filled = 0
+    for numel in head + _layer_tensors(model, int(tp))[::-1] * int(layers):
+        if filled + numel > bucket_elements and filled > 0:
+            filled = 0
+        filled += numel
+    return float(filled)
+
+
 @functools.lru_cache(maxsize=8192)
 def _sub_groups_of(model: ModelSpec, tp: float, dp: float, layers: float, has_embedding: float,
                    has_head: float, head_matrix: float, ratio: float,

@@ -15,10 +15,10 @@ from mist_ds.cost.conditions import RunConditions
 from mist_ds.cost.host_memory import host_peak_bytes
 from mist_ds.cost.kernel_set import KernelChoice
 from mist_ds.cost.layer_time import block_times
-from mist_ds.cost.memory import ELEM, SUB_GROUP_ELEMENTS
+from mist_ds.cost.memory import ELEM, REDUCE_BUCKET_ELEMENTS, SUB_GROUP_ELEMENTS
 from mist_ds.cost.rates import Rates
 from mist_ds.cost.shapes import (param_tensor_stats, pinned_tensor_bytes, pinned_weight_rounding, vocab_shard,
-                                 zero3_sub_groups)
+                                 zero3_open_bucket, zero3_sub_groups)
 from mist_ds.cost.stage_args import StageArgs
 from mist_ds.cost.stage_time import time_components, time_fields
 
@@ -169,8 +169,12 @@ class StageCostModel:
                 live_bound, block_fetch)
         shape = layers.shape
         terms = {n: np.broadcast_to(np.asarray(v, float), shape) for n, v in zip(self.names, self._fn(*args))}
+        open_bucket = zero3_open_bucket(self.model, tp, layers, head, hc, REDUCE_BUCKET_ELEMENTS)
         terms.update(num_layers=layers, num_recompute=r, num_offloaded=na, has_head=head, has_embedding=emb,
                      z1=z[1], z2=z[2], z3=z[3], cpu_group_grad_buffers=np.where(z[3] > 0, cpu_buffers, 0.0),
+                     # the bucket the backward leaves open, round-tripped after it under optimizer
+                     # offload like the embedding's gradient (work.py tail_mb_bytes)
+                     open_bucket_mb_bytes=z[3] * (oo > 0) * ELEM * open_bucket / dp,
                      # zero/utils.py defragment (stage3.py _create_fp16_partitions_with_defragmentation):
                      # the 16-bit partitions pass through a CPU buffer at start-up, without offload_param
                      host_defragment=z[3] * (1 - ow) * ELEM * terms["params"] / dp)

@@ -123,11 +123,17 @@ def copy_chain_s(rt, t, backward_wall, weight_h2d_side) -> np.ndarray:
     forwards run inside it). The embedding's gradient arrives after the backward's compute, so
     its round trip (work.py tail_mb_bytes) is exposed however short the chain: S27, Llama 3.2 1B at
     ratio 0.125 (a tied 128k x 2048 table, 21% of the partition) ran 17.9% slower than priced
-    without it."""
+    without it. So is the reduce bucket the backward leaves open (open_bucket_mb_bytes,
+    shapes.zero3_open_bucket), reduced with the embedding's gradient or by the epilogue (44M
+    elements for that plan: 3 ms more). S28: its unprofiled backward at ratios 0.125 and 1 ran 38 ms
+    longer than its ratio-0 twin's (bench/results/runtime/phases_S28/), priced 16 ms longer now; the
+    offload runs had a host core 2.3x slower than the twin's (RunReport.host_probe_s), so the 22 ms
+    left are not all offload's."""
     layers, recomputed = t["num_layers"], t["num_recompute"]
     backward_share = (layers + recomputed) / np.maximum(2 * layers + recomputed, 1e-30)
     chain = round_trip_s(rt, t) + weight_h2d_side * backward_share
-    tail = rt.h2d_s(t["tail_mb_bytes"]) + rt.d2h_s(t["tail_mb_bytes"])
+    tail_bytes = t["tail_mb_bytes"] + t["open_bucket_mb_bytes"]
+    tail = rt.h2d_s(tail_bytes) + rt.d2h_s(tail_bytes)
     return np.maximum(chain - backward_wall, tail) * (t["h2d_mb_bytes"] > 0)
 
 

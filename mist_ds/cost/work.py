@@ -114,7 +114,8 @@ def comm_exprs(model: ModelSpec, seq_len: int) -> dict[str, sp.Expr]:
         # embedding is the first stage's first module; tied, its gradient is whole only then):
         # partition_grads round-trips it on reduce_and_partition_stream and the epilogue waits for
         # that stream (stage3.py independent_gradient_partition_epilogue: synchronize), so it is
-        # never hidden (cost/stage_time.py copy_chain_s; the rest of the last reduce bucket is left out)
+        # never hidden (cost/stage_time.py copy_chain_s; so is the rest of the open reduce bucket, stage.py
+        # open_bucket_mb_bytes)
         "tail_mb_bytes": Z3 * OF * E * ELEM * (VS * model.hidden_size + positions) / dp,
         # ... or synchronous (ZeRO-2 offload accumulating per parameter, both directions)
         "sync_offload_mb_bytes": Z2 * OF * GA * ELEM * n / dp,

@@ -96,5 +96,27 @@ def test_the_embeddings_gradient_round_trip_is_exposed_however_short_the_chain(b
     from mist_ds.cost.stage_time import copy_chain_s
 
     t = {"num_layers": np.array(4.0), "num_recompute": np.array(0.0), "h2d_mb_bytes": np.array(3e9),
-         "d2h_mb_bytes": np.array(3e9), "tail_mb_bytes": np.array(1e9)}
+         "d2h_mb_bytes": np.array(3e9), "tail_mb_bytes": np.array(0.6e9), "open_bucket_mb_bytes": np.array(0.4e9)}
     assert float(copy_chain_s(_Link(), t, np.array(backward_wall), np.array(0.0))) == pytest.approx(exposed)
+
+
+def test_the_open_reduce_bucket_is_what_greedy_packing_leaves_after_the_last_block():
+    """DeepSpeed reduces the bucket before a gradient that would overflow it; the hooks fire from the
+    head (matrix, final norm) back through the blocks, each block's tensors reversed. Llama 3.2 1B
+    (tied head, blocks of 60,821,504 elements in tensors of 2048 / 6,291,456 / 4,194,304 / 2048 /
+    33,554,432 / 16,777,216) at 200M elements a bucket, replayed by hand."""
+    from mist_ds.config import get_preset
+    from mist_ds.cost.shapes import _layer_tensors, zero3_open_bucket
+
+    model = get_preset("llama3.2-1b")
+
+    def by_hand(layers, head):
+        filled = 0
+        for numel in head + _layer_tensors(model, 1)[::-1] * layers:
+            filled = numel if filled and filled + numel > 200_000_000 else filled + numel
+        return filled
+
+    got = zero3_open_bucket(model, np.array([1, 1, 1]), np.array([16, 15, 8]), np.array([1, 0, 1]),
+                            np.array([0, 0, 1]), 200_000_000)
+    assert list(got) == [by_hand(16, [2048]), by_hand(15, []), by_hand(8, [128256 * 2048, 2048])]
+    assert got[0] == 44_044_288 and got[1] != got[0]
