@@ -86,7 +86,9 @@ def test_coefficients_are_the_fit_of_the_committed_runs(committed):
     by_class = samples(runs, plans)
     distinct = len({plans[run['plan_path']].without_prediction().content_hash() for run in runs})
     assert len(runs) >= 50 and distinct < len(runs)   # repeats of one plan count once
-    assert sum(map(len, by_class.values())) > 0.9 * distinct   # pipelines give a sample per stage
+    stock = len({plans[run['plan_path']].without_prediction().content_hash() for run in runs
+                 if plans[run['plan_path']].executor != "mistpipe"})
+    assert sum(map(len, by_class.values())) >= stock   # every stock plan, a pipeline's per stage
     assert set(by_class) <= set(HOLE_PARTITIONS)
     assert fit(by_class) == HOLE_PARTITIONS
 
