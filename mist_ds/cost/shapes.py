@@ -220,14 +220,9 @@ def zero3_sub_groups(model: ModelSpec, tp, dp, layers, has_embedding, has_head, 
     own size (initialize_optimizer_states: subgroup_gradient_buffer), rounded up to a power of two
     by torch's pinned allocator (pow2_bytes); the bytes are every pinned block the allocator ends up
     owning, GPU groups' cached ones included (_pinned_gradient_blocks)."""
-    import numpy as np
-
-    cols = np.broadcast_arrays(*(np.asarray(v, float) for v in (tp, dp, layers, has_embedding, has_head,
-                                                                head_matrix, ratio)))
-    rows, inverse = np.unique(np.stack([c.ravel() for c in cols], axis=1), axis=0, return_inverse=True)
-    table = np.array([_sub_groups_of(model, *(float(v) for v in row), int(group_elements)) for row in rows],
-                     dtype=float).reshape(-1, 2)
-    return tuple(table[inverse.ravel(), i].reshape(cols[0].shape) for i in range(2))
+    table = _per_distinct_row(lambda *row: _sub_groups_of(model, *row, int(group_elements)),
+                              tp, dp, layers, has_embedding, has_head, head_matrix, ratio)
+    return table[..., 0], table[..., 1]
 
 
 def zero3_open_bucket(model: ModelSpec, tp, layers, has_head, head_matrix, bucket_elements: int):
@@ -241,13 +236,19 @@ def zero3_open_bucket(model: ModelSpec, tp, layers, has_head, head_matrix, bucke
     backward's epilogue (independent_gradient_partition_epilogue), after the last compute: under
     optimizer offload its round trip cannot hide behind the backward (cost/stage_time.py copy_chain_s).
     Counted in whole-parameter elements, as the bucket holds them."""
+    return _per_distinct_row(lambda *row: _open_bucket_of(model, *row, int(bucket_elements)),
+                             tp, layers, has_head, head_matrix)
+
+
+def _per_distinct_row(fn, *columns):
+    """fn(*row) for every distinct row of the broadcast `columns` (floats), spread back to their shape
+    (with fn's result's shape appended where it returns a tuple)."""
     import numpy as np
 
-    cols = np.broadcast_arrays(*(np.asarray(v, float) for v in (tp, layers, has_head, head_matrix)))
+    cols = np.broadcast_arrays(*(np.asarray(v, float) for v in columns))
     rows, inverse = np.unique(np.stack([c.ravel() for c in cols], axis=1), axis=0, return_inverse=True)
-    table = np.array([_open_bucket_of(model, *(float(v) for v in row), int(bucket_elements)) for row in rows],
-                     dtype=float)
-    return table[inverse.ravel()].reshape(cols[0].shape)
+    table = np.array([fn(*(float(v) for v in row)) for row in rows], dtype=float)
+    return table[inverse.ravel()].reshape(cols[0].shape + table.shape[1:])
 
 
 @functools.lru_cache(maxsize=8192)
