@@ -166,12 +166,14 @@ def trace_summaries(folder: Path, stem: str) -> dict:
 
 
 def run_pair(w: Workload, c: ParityConfig, out: Path, port: int, trace: bool, first_mist: bool,
-             remaining_s: float) -> dict:
-    """Both sides of one configuration, or the reason they were not run."""
+             remaining_s: float, min_limit_s: float = 0.0) -> dict:
+    """Both sides of one configuration, or the reason they were not run; each side's time limit is
+    its estimate's, at least `min_limit_s`."""
     plan = with_prediction(make_plan(w, c), w.hardware)
     steps, warmup = step_counts(plan.prediction.iteration_time_s, trace)
     expected_mist, limit_mist = estimates(plan, steps, first_mist, trace)
     expected_hf, limit_hf = estimates(plan, steps, False, trace)
+    limit_mist, limit_hf = max(limit_mist, min_limit_s), max(limit_hf, min_limit_s)
     entry = {"config": {**asdict(c), **asdict(w)}, "steps": steps, "warmup": warmup,
              "predicted_iteration_s": round(plan.prediction.iteration_time_s, 3),
              "expected_s": round(expected_mist + expected_hf, 1)}
@@ -215,7 +217,8 @@ def run(args: argparse.Namespace) -> dict:
     first_mist = not machine.on_cpu()
     for index, name in enumerate(args.configs):
         remaining = args.budget_s - (time.monotonic() - started)
-        pair = run_pair(w, CONFIGS[name], out, BASE_PORT + 2 * index, args.trace, first_mist, remaining)
+        pair = run_pair(w, CONFIGS[name], out, BASE_PORT + 2 * index, args.trace, first_mist, remaining,
+                        args.min_limit_s)
         first_mist = first_mist and "not_run" in pair
         bundle["pairs"].append(pair)
         bundle["elapsed_s"] = round(time.monotonic() - started, 1)
@@ -251,6 +254,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     run_cmd.add_argument("--budget-s", type=float, default=500.0)
     run_cmd.add_argument("--configs", default=",".join(ORDER), help=f"subset of {','.join(ORDER)}, in run order")
     run_cmd.add_argument("--trace", action="store_true", help="profile the last step of every run")
+    run_cmd.add_argument("--min-limit-s", type=float, default=0.0,
+                         help="a floor under each side's time limit (the estimate is a GPU's: CPU test runs)")
     run_cmd.add_argument("--model", default=Workload.model, help="preset or ModelSpec JSON")
     run_cmd.add_argument("--num-gpus", type=int, default=Workload.num_gpus)
     run_cmd.add_argument("--seq-len", type=int, default=Workload.seq_len)
