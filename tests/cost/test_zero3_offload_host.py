@@ -91,8 +91,9 @@ class _Link:
 
 @pytest.mark.parametrize("backward_wall, exposed", [(10.0, 2.0), (3.0, 3.0), (5.0, 2.0)])
 def test_the_embeddings_gradient_round_trip_is_exposed_however_short_the_chain(backward_wall, exposed):
-    """The gradient round trip (6 s here) hides behind the backward, but the embedding's (1 s each
-    way) starts only after the backward's compute: the exposed time is at least its round trip."""
+    """The gradient round trip (6 s here) hides behind the backward, but the embedding's and the open
+    reduce bucket's (0.6 + 0.4 s each way) start only after the backward's compute: the exposed time
+    is at least their round trip."""
     from mist_ds.cost.stage_time import copy_chain_s
 
     t = {"num_layers": np.array(4.0), "num_recompute": np.array(0.0), "h2d_mb_bytes": np.array(3e9),
