@@ -52,7 +52,7 @@ def winner(w: Workload) -> Plan:
 
 JOB_PRIORITY = ("llama7b-2g-c78-s4096-b32", "gpt6.7b-2g-c78-s4096-b32", "llama3-8b-2g-c78-s8192-b16",
                 "llama7b-2g-c40-s4096-b32", "llama2.7b-2g-c24-s4096-b32", "llama2.7b-1g-c78-s4096-b16",
-                "llama2.7b-1g-c24-s4096-b16",
+                "llama2.7b-1g-c24-s4096-b16", "llama7b-1g-c78-s4096-b16",
                 "llama13b-2g-c78-s4096-b32")
 """Order of jobs.json (a machine call may run out before the last): the workloads whose baseline has
 run first, the slow llama-13b last."""

@@ -13,7 +13,8 @@ exceed the cap by more than memory.SAFETY_FACTOR (bench/baseline/memory.py: Kort
 layer activations, HF's fp32 loss; DeepSpeed's autotuner prunes micro-batches with activation memory too,
 measured at micro-batch 1 in a profiling run and scaled linearly, autotuner.py tune_space), one dominated by
 a recorded OOM (same ZeRO stage, checkpointing and offload, smaller or equal micro-batch), and one already
-committed under --results (so a workload can span several calls). Runs are sequential (each uses every GPU
+committed under --results (so a workload can span several calls); a ZeRO-Offload point at a ZeRO stage whose
+offload point was killed for host memory (host_killed). Runs are sequential (each uses every GPU
 of the workload), each with a time limit from a FLOP estimate; an OOM, a time-out or a signal is a result.
 A point is skipped when its estimate, scaled by what this call's finished points of its kind took against
 theirs (calibrated_s), exceeds the budget left; each run records both (expected_s, budgeted_s).
@@ -96,6 +97,9 @@ WORKLOADS = {
     # beyond the issue's list: a 1-GPU workload where memory binds (only ZeRO-Offload fits the plain
     # DeepSpeed user), measurable in full on the 1-GPU machine
     "llama2.7b-1g-c24-s4096-b16": Workload("llama-2.7b", 1, 24, 4096, 16, hardware="h200-1gpu-node"),
+    # beyond the issue's list: a 7B model on one 78 GiB card (its model states, 16 bytes a parameter, do not
+    # fit: the plain DeepSpeed user has ZeRO-Offload only)
+    "llama7b-1g-c78-s4096-b16": Workload("llama-7b", 1, 78, 4096, 16, hardware="h200-1gpu-node"),
 }
 
 
@@ -150,7 +154,19 @@ def skip_reason(w: Workload, config: Config, done: dict[str, dict], factor: floa
         if (result["status"] == "oom" and c["zero"] == config.zero and c["checkpointing"] == config.checkpointing
                 and c["offload_optimizer"] == config.offload and c["micro_batch"] <= config.micro_batch):
             return f"dominated by the OOM of micro-batch {c['micro_batch']}"
+        if host_killed(result) and config.offload and c["offload_optimizer"] and c["zero"] == config.zero:
+            return (f"dominated by the kill of micro-batch {c['micro_batch']} before its first step (signal 9: "
+                    "host memory, which ZeRO-Offload fills with model states whatever the micro-batch)")
     return None
+
+
+def host_killed(result: dict) -> bool:
+    """Whether a ZeRO-Offload point was killed by signal 9 before its first step: the host's OOM killer as far
+    as a run can tell (S9-3's llama-13b and S29-1's llama-7b ZeRO-2 offload points; no GPU OOM, no time-out).
+    Its host state is the model states (fp32 master weights, Adam moments, fp32 gradients), the same at every
+    micro-batch, so the kill dominates the stage's other micro-batches."""
+    return (result["status"] == "killed" and result.get("signal") == 9 and not result.get("iteration_times_s")
+            and result["baseline_config"]["offload_optimizer"])
 
 
 BASELINE_KEYS = ("baseline_config", "stopped_early_above_s")

@@ -18,6 +18,12 @@ bench/runtime/gemm_insitu.py gemm_shapes) with a CUDA event pair around each GEM
 - sequence_init_scale: as sequence, weights ~ N(0, 0.02) as the runtime initialises them.
 Writes per mode and GEMM the median milliseconds, the mode's wall-clock span (UTC, to align with
 nvidia-smi's clock log) and, where pynvml imports, the SM clock sampled during the mode.
+
+--sweep adds the duty-cycle sweeps (session 29): the block's GEMM sequence with an idle gap of N GPU cycles
+(torch.cuda._sleep) after each GEMM, N in SLEEP_CYCLES, and with K bandwidth-bound fillers after each GEMM,
+K in FILLERS; each records the GEMM sum, the wall time per sequence (so the GEMM share of the GPU's time),
+and the SM clock and power. A step runs its GEMMs at a clock set by the whole step's power; this measures
+how the GEMMs' time depends on the share of lower-power work around them.
 """
 
 from __future__ import annotations
@@ -36,6 +42,10 @@ from bench.runtime.gemm_insitu import gemm_shapes  # noqa: E402
 from mist_ds.config import get_preset  # noqa: E402
 
 MODES = ("back_to_back", "sequence", "sequence_elementwise", "sequence_idle", "sequence_init_scale")
+SLEEP_CYCLES = (0, 100_000, 300_000, 1_000_000, 3_000_000)
+"""Idle gaps of the sweep, GPU cycles (~0.05 .. 2 ms at 1.5-2 GHz)."""
+FILLERS = (1, 4, 16)
+"""Bandwidth-bound fillers (a multiply over tokens x 4 hidden bf16) after each GEMM in the sweep."""
 
 
 class ClockSampler:
@@ -132,6 +142,43 @@ def run_mode(torch, mode: str, shapes, dev, repeats: int, hidden: int, tokens: i
             "gemm_ms": {label: ms for (label, *_), ms in zip(shapes, medians)}, "sum_ms": sum(medians)}
 
 
+def sweep_point(torch, shapes, dev, repeats: int, hidden: int, tokens: int, sleep: int = 0,
+                fillers: int = 0) -> dict:
+    """The sequence with `sleep` idle cycles or `fillers` bandwidth-bound kernels after each GEMM."""
+    sets = operands(torch, shapes, 1.0, dev)
+    filler = torch.randn(tokens, 4 * hidden, device=dev, dtype=torch.bfloat16)
+
+    def between():
+        if sleep:
+            torch.cuda._sleep(sleep)
+        for _ in range(fillers):
+            filler.mul_(1.0)
+
+    timed_sequence(torch, sets, max(3, repeats // 10), between)
+    sampler = ClockSampler()
+    torch.cuda.synchronize()
+    begin = time.time()
+    with sampler:
+        rows = timed_sequence(torch, sets, repeats, between)
+    end = time.time()
+    sums = [sum(row) for row in rows]
+    wall_ms = (end - begin) * 1e3 / repeats
+    return {"sleep_cycles": sleep, "fillers": fillers, "utc_begin": begin, "utc_end": end,
+            "clock": sampler.summary(), "sum_ms": statistics.median(sums), "wall_ms_per_sequence": wall_ms,
+            "gemm_share": statistics.median(sums) / wall_ms}
+
+
+def run_sweep(torch, shapes, dev, repeats: int, hidden: int, tokens: int) -> list[dict]:
+    points = [dict(sleep=n) for n in SLEEP_CYCLES] + [dict(fillers=k) for k in FILLERS]
+    records = []
+    for point in points:
+        record = sweep_point(torch, shapes, dev, repeats, hidden, tokens, **point)
+        records.append(record)
+        print(f"sweep {point} share {record['gemm_share']:.3f} sum {record['sum_ms']:7.3f} ms  "
+              f"clock {record['clock']}", flush=True)
+    return records
+
+
 def main() -> int:
     import torch
 
@@ -141,9 +188,16 @@ def main() -> int:
     parser.add_argument("--tokens", type=int, default=4096)
     parser.add_argument("--repeats", type=int, default=400)
     parser.add_argument("--rounds", type=int, default=2, help="every mode this many times, interleaved")
+    parser.add_argument("--sweep", action="store_true", help="the duty-cycle sweeps instead of the modes")
     args = parser.parse_args()
     model, dev = get_preset(args.model), torch.device("cuda")
     shapes = gemm_shapes(model, args.tokens)
+    if args.sweep:
+        sweep = [run_sweep(torch, shapes, dev, args.repeats, model.hidden_size, args.tokens)
+                 for _ in range(args.rounds)]
+        Path(args.out).write_text(json.dumps({"device": torch.cuda.get_device_name(), "model": args.model,
+                                              "tokens": args.tokens, "sweep": sweep}, indent=1))
+        return 0
     results = []
     for round_ in range(args.rounds):
         for mode in MODES:

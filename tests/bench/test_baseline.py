@@ -76,6 +76,19 @@ def test_grid_prunes_infeasible_and_oom_dominated_configs():
     assert all("Korthikanti" in r for c, r in skipped.items() if not c.startswith("z0"))
 
 
+def test_a_host_kill_dominates_the_offload_stage_at_every_micro_batch():
+    w = Workload("llama-7b", 1, 78, 4096, 16)
+    config = {"zero": 2, "checkpointing": True, "offload_optimizer": True, "micro_batch": 8}
+    killed = {"z2-mb8-ckpt-offload": {"status": "killed", "signal": 9, "iteration_times_s": [],
+                                      "baseline_config": config}}
+    assert "kill of micro-batch 8" in skip_reason(w, Config(2, 2, True, True), killed)
+    assert skip_reason(w, Config(3, 2, True, True), killed) is None  # ZeRO-3 keeps other host state
+    after_steps = {"z2-mb8-ckpt-offload": {**killed["z2-mb8-ckpt-offload"], "iteration_times_s": [9.0]}}
+    assert skip_reason(w, Config(2, 2, True, True), after_steps) is None  # killed mid-run: not the host state
+    other_signal = {"z2-mb8-ckpt-offload": {**killed["z2-mb8-ckpt-offload"], "signal": 15}}
+    assert skip_reason(w, Config(2, 2, True, True), other_signal) is None
+
+
 def test_offload_is_the_fallback_grid():
     w = Workload("llama-7b", 2, 40, 4096, 32)
     assert next_config(w, grid(w), {}, {}) is None  # nothing fits without offload
