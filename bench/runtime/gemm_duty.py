@@ -24,6 +24,10 @@ nvidia-smi's clock log) and, where pynvml imports, the SM clock sampled during t
 K in FILLERS; each records the GEMM sum, the wall time per sequence (so the GEMM share of the GPU's time),
 and the SM clock and power. A step runs its GEMMs at a clock set by the whole step's power; this measures
 how the GEMMs' time depends on the share of lower-power work around them.
+
+--window: the power controller's averaging window. The GEMM sequence runs in bursts of half a period, the GPU
+idle for the other half (the host sleeps after a synchronize), for each period in PERIODS_MS; GEMMs that run
+at the loop's clock within bursts mean a window shorter than the burst, at the half-duty clock a longer one.
 """
 
 from __future__ import annotations
@@ -46,6 +50,8 @@ SLEEP_CYCLES = (0, 100_000, 300_000, 1_000_000, 3_000_000)
 """Idle gaps of the sweep, GPU cycles (~0.05 .. 2 ms at 1.5-2 GHz)."""
 FILLERS = (1, 4, 16)
 """Bandwidth-bound fillers (a multiply over tokens x 4 hidden bf16) after each GEMM in the sweep."""
+PERIODS_MS = (10, 40, 160, 640, 2560)
+"""Burst + idle periods of --window (half each)."""
 
 
 class ClockSampler:
@@ -179,6 +185,24 @@ def run_sweep(torch, shapes, dev, repeats: int, hidden: int, tokens: int) -> lis
     return records
 
 
+def window_point(torch, shapes, dev, period_ms: float, seconds: float = 6.0) -> dict:
+    """Bursts of the sequence for period/2, idle for period/2, over `seconds`."""
+    sets = operands(torch, shapes, 1.0, dev)
+    timed_sequence(torch, sets, 20)
+    sampler = ClockSampler()
+    sums, begin = [], time.time()
+    with sampler:
+        while time.time() - begin < seconds:
+            burst_began = time.time()
+            rows = []
+            while (time.time() - burst_began) * 1e3 < period_ms / 2:
+                rows += timed_sequence(torch, sets, 1)  # synchronizes: the burst's length is real GPU time
+            sums += [sum(row) for row in rows]
+            time.sleep(period_ms / 2e3)
+    return {"period_ms": period_ms, "sequences": len(sums), "sum_ms": statistics.median(sums),
+            "clock": sampler.summary(), "utc_begin": begin}
+
+
 def main() -> int:
     import torch
 
@@ -189,9 +213,20 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=400)
     parser.add_argument("--rounds", type=int, default=2, help="every mode this many times, interleaved")
     parser.add_argument("--sweep", action="store_true", help="the duty-cycle sweeps instead of the modes")
+    parser.add_argument("--window", action="store_true", help="the burst/idle periods instead of the modes")
     args = parser.parse_args()
     model, dev = get_preset(args.model), torch.device("cuda")
     shapes = gemm_shapes(model, args.tokens)
+    if args.window:
+        points = []
+        for period in (*PERIODS_MS, 0):  # 0: back to back, the reference
+            point = window_point(torch, shapes, dev, period) if period else sweep_point(
+                torch, shapes, dev, args.repeats, model.hidden_size, args.tokens)
+            points.append(point)
+            print(f"window {period} ms: sum {point['sum_ms']:7.3f} ms  clock {point['clock']}", flush=True)
+        Path(args.out).write_text(json.dumps({"device": torch.cuda.get_device_name(), "model": args.model,
+                                              "tokens": args.tokens, "window": points}, indent=1))
+        return 0
     if args.sweep:
         sweep = [run_sweep(torch, shapes, dev, args.repeats, model.hidden_size, args.tokens)
                  for _ in range(args.rounds)]
