@@ -20,6 +20,7 @@ uses; the report scores them apart.
 
 from __future__ import annotations
 
+import json
 import re
 import statistics
 from dataclasses import dataclass, field
@@ -141,12 +142,26 @@ def machine_file_cores(run_path: Path) -> int | None:
     return counts.pop() if len(counts) == 1 else None
 
 
+def bundle_cores(run_path: Path) -> int | None:
+    """The CPU count of the call a repeat ran in: `repeats/<case>.<LABEL>.run.json` came from the batch
+    bundle `repeats/bundles/<LABEL>.json` (bench/accuracy/repeats.py add), whose machine record holds it;
+    None for other runs or a bundle without it."""
+    path = Path(run_path)
+    if path.parent.name != "repeats" or "." not in path.name.removesuffix(".run.json"):
+        return None
+    bundle = path.parent / "bundles" / (path.name.removesuffix(".run.json").rsplit(".", 1)[1] + ".json")
+    if not bundle.is_file():
+        return None
+    return json.loads(bundle.read_text()).get("machine", {}).get("cpu_count")
+
+
 def hardware_of(run: RunReport, cache: dict[str, HardwareProfile],
                 run_path: Path | None = None) -> HardwareProfile:
     """The shipped profile of the GPU and node kind the run reports (config/profiles.py profile_for_gpu;
-    the node's cores from RunReport.host_cpu_cores, else from the machine files beside the run); one-line
-    ValueError if the GPU has none."""
-    cores = run.host_cpu_cores or (machine_file_cores(run_path) if run_path is not None else None)
+    the node's cores from RunReport.host_cpu_cores, else from the bundle of the call a repeat ran in, else
+    from the machine files beside the run); one-line ValueError if the GPU has none."""
+    cores = run.host_cpu_cores or (bundle_cores(run_path) or machine_file_cores(run_path)
+                                   if run_path is not None else None)
     name = profile_for_gpu(run.gpu_name, cores)
     if name not in cache:
         cache[name] = load_hardware(name)

@@ -57,3 +57,19 @@ def test_spread_groups_a_plans_runs_and_scores_the_median(tmp_path):
                                            "norm torch, activation compile, rope compile, attention sdpa, loss liger")])
 def test_kernel_class(kernels, cls):
     assert repeats.kernel_class(kernels) == cls
+
+
+def test_a_repeat_without_recorded_cores_takes_its_bundles_node(tmp_path):
+    """A run that predates RunReport.host_cpu_cores is scored on the node kind of the call it came from
+    (its bundle's cpu_count), whatever machine files lie in the repeats folder."""
+    write_pair(tmp_path, NAME)
+    bundle = bundle_of(tmp_path, 2.0) | {"machine": {"cpu_count": 16}}
+    (tmp_path / "b.json").write_text(json.dumps(bundle))
+    repeats.add(tmp_path / "b.json", "S9-1", suite=tmp_path)
+    (tmp_path / "repeats" / "machine_S9-9.txt").write_text("NVIDIA H200\n32\n")  # another call's file
+    run_path = tmp_path / "repeats" / f"{NAME}.S9-1.run.json"
+    row = score("r", "repeat", tmp_path / f"{NAME}.plan.json", run_path, (), {})
+    assert row.hardware == "h200-1gpu-node"
+    bundle["machine"]["cpu_count"] = 32
+    (tmp_path / "repeats" / "bundles" / "S9-1.json").write_text(json.dumps(bundle))
+    assert score("r", "repeat", tmp_path / f"{NAME}.plan.json", run_path, (), {}).hardware == "h200"
