@@ -28,7 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from bench.accuracy.scoring import hardware_of  # noqa: E402
+from bench.accuracy.scoring import hardware_of, spearman  # noqa: E402
 from mist_ds.config import Plan, RunReport  # noqa: E402
 from mist_ds.cost.conditions import RunConditions  # noqa: E402
 from mist_ds.cost.plan_predict import predict_plan  # noqa: E402
@@ -82,19 +82,6 @@ def spread(errors) -> str:
     med = statistics.median(errors)
     return (f"{len(errors):3d} runs: median |error| {statistics.median(abs(e) for e in errors):.1%}, signed median "
             f"{med:+.1%}, median |error - median| {statistics.median(abs(e - med) for e in errors):.1%}")
-
-
-def spearman(xs: list[float], ys: list[float]) -> float:
-    def ranks(v):
-        order = sorted(range(len(v)), key=v.__getitem__)
-        r = [0.0] * len(v)
-        for i, j in enumerate(order):
-            r[j] = float(i)
-        return r
-    rx, ry = ranks(xs), ranks(ys)
-    mx, my = statistics.fmean(rx), statistics.fmean(ry)
-    cov = sum((a - mx) * (b - my) for a, b in zip(rx, ry))
-    return cov / (sum((a - mx) ** 2 for a in rx) * sum((b - my) ** 2 for b in ry)) ** 0.5
 
 
 def main() -> int:
