@@ -38,7 +38,8 @@ P_CAP_W, P_IDLE_W, P_MEMORY_W = 690.0, 120.0, 560.0
 F_LOOP, F_MAX, GEMM_W_PER_MHZ = 1500.0, 1980.0, 0.63
 T_A, T_B = 4.01, 11260.0
 """S29-2's Llama 3.2 1B sweep: power at the cap, idle, of bandwidth-bound kernels; the loop's and the card's
-clocks; the GEMMs' draw 700 W at F_LOOP rising GEMM_W_PER_MHZ; their time a + b / f (ms, MHz)."""
+clocks; the GEMMs' draw, the cap at F_LOOP (a loop of them sets the cap's clock) rising GEMM_W_PER_MHZ; their
+time a + b / f (ms, MHz)."""
 
 
 def clock_factor(gemm_s: float, other_s: float, idle_s: float) -> tuple[float, float]:
