@@ -20,7 +20,6 @@ take t(f) / t(F_LOOP) of their price, t(f) = T_A + T_B / f: the S29-2 sweep's fi
 
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
 import sys
@@ -85,13 +84,10 @@ def spread(errors) -> str:
             f"{med:+.1%}, median |error - median| {statistics.median(abs(e - med) for e in errors):.1%}")
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--accuracy", default="bench/results/accuracy.json")
-    parser.add_argument("--out", default=None)
-    args = parser.parse_args()
+def share_rows(accuracy: Path) -> list[dict]:
+    """gemm_share of every scored run of the accuracy report, with its errors as priced and as emulated."""
     rows, cache = [], {}
-    for r in json.loads(Path(args.accuracy).read_text())["runs"]:
+    for r in json.loads(accuracy.read_text())["runs"]:
         if r["status"] != "ok" or r.get("rejected") or r.get("time_error") is None:
             continue
         plan, run = Plan.load(r["plan_path"]), RunReport.load(r["run_path"])
@@ -99,6 +95,24 @@ def main() -> int:
         rows.append({"name": r["name"], "family": r["family"], "workload": r["workload"], "hardware": r["hardware"],
                      "measured_s": r["measured_s"], "time_error": r["time_error"], **row,
                      "clock_error": row["clock_s"] / r["measured_s"] - 1})
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    from mist_ds.cli import OneLineParser
+
+    parser = OneLineParser(prog="bench/accuracy/gemm_share.py", description=__doc__.splitlines()[0])
+    parser.add_argument("--accuracy", default="bench/results/accuracy.json")
+    parser.add_argument("--out", default=None)
+    args = parser.parse_args(argv)
+    try:
+        rows = share_rows(Path(args.accuracy))
+    except (OSError, ValueError, KeyError) as err:
+        print(f"error: {err}".splitlines()[0], file=sys.stderr)
+        return 2
+    if not rows:
+        print(f"error: {args.accuracy} holds no scored run", file=sys.stderr)
+        return 2
     errors, shares = [r["time_error"] for r in rows], [r["gemm_share"] for r in rows]
     print(f"{len(rows)} runs; Spearman(time error, GEMM share) {spearman(errors, shares):+.2f}")
     edges = (0.0, 0.3, 0.45, 0.6, 0.7, 1.01)
@@ -116,4 +130,6 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from mist_ds.cli import run_cli
+
+    run_cli(main)

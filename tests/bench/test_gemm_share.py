@@ -26,3 +26,12 @@ def test_faster_gemms_scales_every_matmul_price():
     hw = load_hardware("h200")
     assert matmul_time_s(faster_gemms(hw), 4096, 4096, 4096) == pytest.approx(
         matmul_time_s(hw, 4096, 4096, 4096) / 1.1)
+
+
+def test_a_missing_or_empty_report_is_one_line_and_exit_2(tmp_path, capsys):
+    from bench.accuracy.gemm_share import main
+
+    assert main(["--accuracy", str(tmp_path / "none.json")]) == 2
+    (tmp_path / "empty.json").write_text('{"runs": []}')
+    assert main(["--accuracy", str(tmp_path / "empty.json")]) == 2
+    assert all(line.startswith("error: ") for line in capsys.readouterr().err.splitlines())
