@@ -5,6 +5,8 @@ R=$OUT/r; mkdir -p $R
 { nvidia-smi --query-gpu=index,name,driver_version,memory.total --format=csv; date -u; python3 -c "import torch, deepspeed; print('torch', torch.__version__, 'deepspeed', deepspeed.__version__)"; nproc; } > $R/machine.txt 2>&1
 prebuild() { timeout 200 python3 -c "from deepspeed.ops.op_builder import CPUAdamBuilder, FusedAdamBuilder; CPUAdamBuilder().load(); FusedAdamBuilder().load()" > $R/build.log 2>&1; }
 pack() { tar czf $OUT/results.tgz -C $OUT r; }
+# hostmemlog: the node's host memory (used and available MiB, `free -m`) every 5 s into $R/free.log, in the background.
+hostmemlog() { (while true; do echo "$(date -u +%T) $(free -m | awk '/Mem:/{print $3, $7}')"; sleep 5; done) > $R/free.log 2>&1 & }
 clocklog() { nvidia-smi --query-gpu=timestamp,index,clocks.sm,clocks.mem,power.draw,temperature.gpu,clocks_throttle_reasons.active --format=csv -lms 200 > $R/clocks.csv 2>&1 & }
 # traced NAME PLAN PORT LIMIT: one 1-GPU run of PLAN, 5 steps with step 4 profiled (bench/runtime/traced_train.py),
 # its report in $R/NAME.profiled-run.json and its trace digested (bench/engine/trace_digest.py) into $R/traces/.
