@@ -13,7 +13,6 @@ cpu_mhz is /proc/cpuinfo's figure for that core (static on many guests; logged, 
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import time
@@ -21,6 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from mist_ds.cli import OneLineParser  # noqa: E402
 from mist_ds.runtime.host_clock import host_probe_s  # noqa: E402
 
 
@@ -46,7 +46,7 @@ def sample_line(core: int) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = OneLineParser(prog="bench/runtime/host_speed_log.py", description=__doc__.splitlines()[0])
     parser.add_argument("--core", type=int, required=True, help="the core to pin this process to")
     parser.add_argument("--interval", type=float, default=1.0, help="seconds between samples")
     parser.add_argument("--samples", type=int, default=0, help="stop after this many (0: run until killed)")
