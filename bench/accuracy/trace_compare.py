@@ -219,6 +219,9 @@ def compare(trace: Path, plan_path: Path, hardware: str | None, stage: int = 0,
     kernels = KernelSet.from_record(run.kernels, run.date_utc) if run else None
     if not 0 <= stage < plan.num_stages:
         raise TraceError(f"plan has {plan.num_stages} stage(s), not stage {stage}")
+    if plan.executor != "deepspeed":
+        raise TraceError(f"the model side prices stock DeepSpeed stages only, not a {plan.executor} plan "
+                         "(bench/engine/step_timeline.py cuts a mistpipe trace)")
     hw = load_hardware(hardware or (plan.prediction.hardware_name if plan.prediction else "h200"))
     phases = measure(load_kernels(trace), plan.stages[stage].num_layers)
     count = int(phases["micro_batches"].kernel_ms["count"])

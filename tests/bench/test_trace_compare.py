@@ -145,3 +145,11 @@ def test_a_trace_digest_loads_as_its_trace_with_the_compute_stream_by_kernels(tm
     assert {k.category for k in loaded if k.stream == 28} == {"side_stream"}     # 201 events, 1 kernel
     assert any(k.category == "gemm" for k in loaded if k.stream == 7)
     assert len(tk.micro_batches(loaded, 3)) == 2
+
+
+def test_a_mistpipe_plan_is_refused_in_one_line(capsys):
+    trace = ROOT / "bench" / "results" / "runtime" / "l13b_c24_trace_S30" / "l13b-c24.rank0.digest.json.gz"
+    plan = ROOT / "bench" / "results" / "accuracy" / "auto-l13b-1g-c24-s4096-b16.plan.json"
+    assert tc.main([str(trace), str(plan), "--hardware", "h200-1gpu-node"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "stock DeepSpeed stages only, not a mistpipe plan" in err[0]
