@@ -173,6 +173,19 @@ class MistpipeStageCostModel(StageCostModel):
         timing = self._mp_time(sizes, t, a)
         return StageCost(**memory, **timing, num_params=sizes["params"])
 
+    def micro_batch_parts(self, args: StageArgs) -> dict[str, np.ndarray]:
+        """The parts a stage's time is assembled from (_microbatch, _iteration, _mp_time), in seconds:
+        per micro-batch the channel totals, the copy windows and the host's per-pass work, and the
+        step's stable and delta times; what bench/engine/mistpipe_compare.py sets beside a profiled step."""
+        a = args.arrays()
+        s, t = self._sizes(a), self._shared_terms(a)
+        mb, it, timing = self._microbatch(s, t, a), self._iteration(s, a), self._mp_time(s, t, a)
+        layers = s["layers"]
+        return {**{f"mb_{k}": v for k, v in mb.items()}, **{f"step_{k}": v for k, v in it.items()},
+                **timing, "host_forward": layers * self.hw.host_layer_overhead_s,
+                "host_backward": (layers + a["num_recompute"]) * self.hw.host_layer_overhead_s,
+                "host_microbatch": np.asarray(self.hw.host_microbatch_overhead_s)}
+
     def memory(self, args: StageArgs) -> tuple[np.ndarray, np.ndarray]:
         """(peak_memory_bytes, cpu_memory_bytes) of evaluate(args) without its time terms: the copy
         windows (mistpipe_windows.py) are most of evaluate's work, and the search's memory screening
