@@ -27,7 +27,6 @@ Exit 2 on bad input (unreadable files, a trace whose attention kernels do not ma
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from collections import defaultdict
@@ -36,8 +35,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from bench.accuracy.trace_kernels import (Kernel, MicroBatch, TraceError, block_ops,  # noqa: E402
-                                          load_kernels, micro_batches)
+from bench.accuracy.trace_kernels import (Kernel, MicroBatch, TraceError, add_trace_plan_arguments,  # noqa: E402
+                                          block_ops, load_kernels, micro_batches)
+from mist_ds.cli import OneLineParser  # noqa: E402
 from mist_ds.config import HardwareProfile, Plan, RunReport  # noqa: E402
 from mist_ds.config.profiles import load_hardware  # noqa: E402
 from mist_ds.cost.conditions import RunConditions  # noqa: E402
@@ -234,13 +234,9 @@ def compare(trace: Path, plan_path: Path, hardware: str | None, stage: int = 0,
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("trace", type=Path, help="<name>.rank<r>.trace.json.gz of one profiled step")
-    parser.add_argument("plan", type=Path, help="the plan that ran")
-    parser.add_argument("--hardware", help="profile name or path (default: the plan's prediction's)")
-    parser.add_argument("--stage", type=int, default=0, help="the traced rank's pipeline stage")
-    parser.add_argument("--run", type=Path, help="the traced run's RunReport: cost the kernels it recorded")
-    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser = OneLineParser(prog="bench/accuracy/trace_compare.py", description=__doc__.split("\n\n")[0])
+    add_trace_plan_arguments(parser, "<name>.rank<r>.trace.json.gz of one profiled step",
+                             "the traced run's RunReport: cost the kernels it recorded")
     parser.add_argument("--ops", action="store_true",
                         help="print the mean us per block pass of each block op (block_ops) instead")
     args = parser.parse_args(argv)

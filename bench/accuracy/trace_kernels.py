@@ -24,6 +24,17 @@ from pathlib import Path
 from bench.runtime.trace_summary import GPU_CATS, kernel_category
 
 
+def add_trace_plan_arguments(parser, trace_help: str, run_help: str) -> None:
+    """The arguments of a profiled step beside the cost model (trace_compare.py, bench/engine/mistpipe_compare.py):
+    the step's trace, the plan that ran, its profile, the traced rank's stage, the run's RunReport and --json."""
+    parser.add_argument("trace", type=Path, help=trace_help)
+    parser.add_argument("plan", type=Path, help="the plan that ran")
+    parser.add_argument("--hardware", help="profile name or path (default: the plan's prediction's)")
+    parser.add_argument("--stage", type=int, default=0, help="the traced rank's pipeline stage")
+    parser.add_argument("--run", type=Path, help=run_help)
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+
 class TraceError(ValueError):
     """The trace cannot be read or cut as the plan says."""
 

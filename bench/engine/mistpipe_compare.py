@@ -34,7 +34,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from bench.accuracy.trace_kernels import Kernel, TraceError, load_kernels, micro_batches  # noqa: E402
+from bench.accuracy.trace_kernels import (Kernel, TraceError, add_trace_plan_arguments, load_kernels,  # noqa: E402
+                                          micro_batches)
 from mist_ds.cli import OneLineParser  # noqa: E402
 from mist_ds.config import Plan, RunReport  # noqa: E402
 from mist_ds.config.profiles import load_hardware  # noqa: E402
@@ -145,12 +146,8 @@ def render(result: dict, title: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = OneLineParser(prog="bench/engine/mistpipe_compare.py", description=__doc__.split("\n\n")[0])
-    parser.add_argument("trace", type=Path, help="a trace digest (or chrome trace) of one profiled mistpipe step")
-    parser.add_argument("plan", type=Path, help="the plan that ran")
-    parser.add_argument("--hardware", help="profile name or path (default: the plan's prediction's)")
-    parser.add_argument("--stage", type=int, default=0, help="the traced rank's pipeline stage")
-    parser.add_argument("--run", type=Path, help="the traced run's RunReport: its conditions and unprofiled median")
-    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    add_trace_plan_arguments(parser, "a trace digest (or chrome trace) of one profiled mistpipe step",
+                             "the traced run's RunReport: its conditions and unprofiled median")
     args = parser.parse_args(argv)
     try:
         result = compare(args.trace, args.plan, args.hardware, args.stage, args.run)
