@@ -221,7 +221,7 @@ def compare(trace: Path, plan_path: Path, hardware: str | None, stage: int = 0,
         raise TraceError(f"plan has {plan.num_stages} stage(s), not stage {stage}")
     if plan.executor != "deepspeed":
         raise TraceError(f"the model side prices stock DeepSpeed stages only, not a {plan.executor} plan "
-                         "(bench/engine/step_timeline.py cuts a mistpipe trace)")
+                         "(bench/engine/mistpipe_compare.py compares a mistpipe step)")
     hw = load_hardware(hardware or (plan.prediction.hardware_name if plan.prediction else "h200"))
     phases = measure(load_kernels(trace), plan.stages[stage].num_layers)
     count = int(phases["micro_batches"].kernel_ms["count"])

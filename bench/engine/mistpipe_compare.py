@@ -26,7 +26,6 @@ does not cut into the plan's micro-batches).
 
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
 import sys

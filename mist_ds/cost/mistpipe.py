@@ -180,10 +180,9 @@ class MistpipeStageCostModel(StageCostModel):
         a = args.arrays()
         s, t = self._sizes(a), self._shared_terms(a)
         mb, it, timing = self._microbatch(s, t, a), self._iteration(s, a), self._mp_time(s, t, a)
-        layers = s["layers"]
+        host_forward, host_backward = self._host_passes(s, a)
         return {**{f"mb_{k}": v for k, v in mb.items()}, **{f"step_{k}": v for k, v in it.items()},
-                **timing, "host_forward": layers * self.hw.host_layer_overhead_s,
-                "host_backward": (layers + a["num_recompute"]) * self.hw.host_layer_overhead_s,
+                **timing, "host_forward": host_forward, "host_backward": host_backward,
                 "host_microbatch": np.asarray(self.hw.host_microbatch_overhead_s)}
 
     def memory(self, args: StageArgs) -> tuple[np.ndarray, np.ndarray]:
@@ -370,6 +369,13 @@ class MistpipeStageCostModel(StageCostModel):
         return {"reduce": reduce, "publish": publish, "host_copies": host_copies,
                 "optimizer": before + np.maximum(gpu, step)}
 
+    def _host_passes(self, s, a) -> tuple[np.ndarray, np.ndarray]:
+        """The host's work of one micro-batch's forward and backward (recomputed forwards included): the
+        profile's per-block-pass overhead x its (2L + r) block passes, L of them in the forward
+        (cost/stage_time.py host_parts; fitted on stock runs)."""
+        per_pass = self.hw.host_layer_overhead_s
+        return s["layers"] * per_pass, (s["layers"] + a["num_recompute"]) * per_pass
+
     def _mp_time(self, s, t, a) -> dict[str, np.ndarray]:
         """Stable and delta times with their breakdown (they sum to G x stable + delta). The GPU's
         micro-batch is the longer of the per-block copy windows (copy_window_walls: where a copy has less to
@@ -386,13 +392,9 @@ class MistpipeStageCostModel(StageCostModel):
         extra = np.maximum(gpu - mb["tp"] - busy, 0.0)  # >= 0 (channels >= busy); no float noise below
         share_dp = np.where(moved > 0, mb["nccl"] / np.maximum(moved, 1e-30), 0.0)
         share = np.where(windows > 0, mb["forward_wall"] / np.maximum(windows, 1e-30), 1.0 / 3.0)
-        # host: (2L + r) block passes, L of them in the forward (cost/stage_time.py host_parts; the
-        # profile's per-pass and per-micro-batch overheads, fitted on stock runs)
-        layers, r = s["layers"], a["num_recompute"]
-        passes = (2 * layers + r) * hw.host_layer_overhead_s
-        host_f = layers * hw.host_layer_overhead_s
-        stable = (host_overlap(gpu * share, gpu * (1 - share), host_f, passes - host_f)
-                  + hw.host_microbatch_overhead_s)
+        # the host's per-pass work (_host_passes) and the profile's per-micro-batch overhead
+        host_f, host_b = self._host_passes(s, a)
+        stable = host_overlap(gpu * share, gpu * (1 - share), host_f, host_b) + hw.host_microbatch_overhead_s
         host = stable - gpu  # host time the GPU waits for
         delta = (mb["first_fill"] + it["reduce"] + it["publish"] + it["host_copies"] + it["optimizer"]
                  + hw.host_step_overhead_s)
