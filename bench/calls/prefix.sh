@@ -8,6 +8,19 @@ pack() { tar czf $OUT/results.tgz -C $OUT r; }
 # hostmemlog: the node's host memory (used and available MiB, `free -m`) every 5 s into $R/free.log, in the background.
 hostmemlog() { (while true; do echo "$(date -u +%T) $(free -m | awk '/Mem:/{print $3, $7}')"; sleep 5; done) > $R/free.log 2>&1 & }
 clocklog() { nvidia-smi --query-gpu=timestamp,index,clocks.sm,clocks.mem,power.draw,temperature.gpu,clocks_throttle_reasons.active --format=csv -lms 200 > $R/clocks.csv 2>&1 & }
+# trainrun NAME PLAN PORT LIMIT [CORES]: one 1-GPU launch/train.py run of PLAN (10 steps, 2 warm-up, profile
+# h200-1gpu-node), pinned to CORES (taskset -c) when given, its start and end (unix time) in $R/windows.log; packs $OUT
+# after the run, so a call that overruns later keeps it (S30-4 lost its pinned runs that way). A 1.3B ZeRO-3 plan took
+# ~40 s to its first step there: give LIMIT >= 90.
+trainrun() {
+  local pin=(); [ -n "${5:-}" ] && pin=(taskset -c "$5")
+  echo "$1 start $(date +%s.%N)" >> $R/windows.log
+  timeout $4 "${pin[@]}" python3 -m deepspeed.launcher.runner --num_gpus 1 --no_ssh_check --master_addr 127.0.0.1 \
+    --master_port $3 launch/train.py --plan $2 --steps 10 --warmup 2 --report $R/$1.run.json --hardware h200-1gpu-node \
+    > $R/$1.log 2>&1; echo "rc $?" >> $R/$1.log
+  echo "$1 end $(date +%s.%N)" >> $R/windows.log
+  pack
+}
 # traced NAME PLAN PORT LIMIT: one 1-GPU run of PLAN, 5 steps with step 4 profiled (bench/runtime/traced_train.py),
 # its report in $R/NAME.profiled-run.json and its trace digested (bench/engine/trace_digest.py) into $R/traces/.
 traced() {
