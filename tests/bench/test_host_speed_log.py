@@ -27,13 +27,12 @@ def test_samples_are_appended_one_line_each_with_time_core_probe_and_mhz(tmp_pat
     assert len(out.read_text().splitlines()) == 3  # appended, not replaced
 
 
-@pytest.mark.parametrize("argv", [["--core", "100000"], ["--core", "0", "--interval", "0"],
+@pytest.mark.parametrize("argv", [["--core", "100000", "--samples", "1"], ["--core", "0", "--interval", "0"],
                                   ["--core", "0", "--samples", "-1"]])
 def test_bad_input_exits_2(tmp_path, argv, capsys):
     before = os.sched_getaffinity(0)
     with pytest.raises(SystemExit) as exit_:
-        main(argv + ["--samples", "1", "--out", str(tmp_path / "x.log")] if "--samples" not in argv
-             else argv + ["--out", str(tmp_path / "x.log")])
+        main(argv + ["--out", str(tmp_path / "x.log")])
     os.sched_setaffinity(0, before)
     assert exit_.value.code == 2
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
