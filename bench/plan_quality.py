@@ -141,6 +141,15 @@ def _f(value, spec: str) -> str:
     return "-" if value is None else format(value, spec)
 
 
+def failures(base: list[tuple[str, RunReport]]) -> str:
+    """How a baseline grid's runs ended when none trained, e.g. '1 killed: signal 9'."""
+    counts: dict[str, int] = {}
+    for _, report in base:
+        label = f"{report.status}: signal {report.signal}" if report.signal else report.status
+        counts[label] = counts.get(label, 0) + 1
+    return ", ".join(f"{n} {label}" for label, n in counts.items())
+
+
 def row(entry: dict, baseline: Path) -> tuple[str, float | None, list[str]]:
     """One table row, the workload's speedup (None when either side has no successful run) and the baseline
     grid's points still untried (bench/baseline/grid.py untried; `baseline`: the committed grid results)."""
@@ -150,15 +159,16 @@ def row(entry: dict, baseline: Path) -> tuple[str, float | None, list[str]]:
     best_path, best = min(ok, key=lambda pr: pr[1].median_iteration_time_s) if ok else (None, None)
     mist_s = mist.median_iteration_time_s if (mist and mist.status == "ok") else None
     speedup = best.median_iteration_time_s / mist_s if (best and mist_s) else None
-    config = Path(best_path).stem if best_path else "-"
+    base_text = (f"{best.median_iteration_time_s:.3f} ({Path(best_path).stem}, {len(ok)}/{len(base)} ran)"
+                 if best else f"none trained ({failures(base)})" if base else "-")
     left = untried(WORKLOADS[entry["workload"]], committed(baseline, entry["workload"]))
+    speedup_text = f"{'<= ' if left and speedup else ''}{speedup:.2f}x" if speedup else "-"
     gpu = (mist or best).gpu_name if (mist or best) else "-"
     date = ((mist or best).date_utc or "")[:10] if (mist or best) else ""
     status = mist.status if mist else "not run"
     text = (f"| {entry['workload']} | {_f(mist_s, '.3f')} ({status}) | {_f(mist.mfu if mist else None, '.1%')} | "
             f"{kernel_summary(mist.kernels) if mist else '-'} | "
-            f"{_f(best.median_iteration_time_s if best else None, '.3f')} ({config}, {len(ok)}/{len(base)} ran) | "
-            f"{_f(best.mfu if best else None, '.1%')} | {'<= ' if left and speedup else ''}{_f(speedup, '.2f')}x | "
+            f"{base_text} | {_f(best.mfu if best else None, '.1%')} | {speedup_text} | "
             f"{', '.join(left) if left else 'none'} | {gpu} | {date or '-'} |")
     return text, speedup, left
 
@@ -174,6 +184,8 @@ def render(items: list[dict], folder: Path | None = None, baseline: Path = RESUL
              "A baseline grid cut short by its call's budget leaves points untried (the last column: neither "
              "run nor skipped for memory or an OOM's dominance, bench/baseline/grid.py untried); such a "
              "workload's speedup is an upper bound ('<=').", "",
+             "'none trained': every baseline point that ran failed (e.g. killed by the host's OOM killer, signal "
+             "9); such a workload has no speedup and is left out of the geometric mean.", "",
              "| workload | mist_ds s/iter | mist_ds MFU | mist_ds kernels | baseline best s/iter | baseline MFU | "
              "speedup | baseline points untried | GPU | date |",
              "|---|---|---|---|---|---|---|---|---|---|"]

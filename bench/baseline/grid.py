@@ -100,6 +100,9 @@ WORKLOADS = {
     # beyond the list: a 7B model on one 78 GiB card (its model states, 16 bytes a parameter, do not
     # fit: the plain DeepSpeed user has ZeRO-Offload only)
     "llama7b-1g-c78-s4096-b16": Workload("llama-7b", 1, 78, 4096, 16, hardware="h200-1gpu-node"),
+    # beyond the list: Llama-3-8B on one 78 GiB card, mist_ds's held-out b24 workload
+    # (auto-l38b-1g-c78-s4096-b16); ZeRO-Offload's host state, ~16 bytes a parameter, is ~128 GB here
+    "llama3-8b-1g-c78-s4096-b16": Workload("llama3-8b", 1, 78, 4096, 16, hardware="h200-1gpu-node"),
 }
 
 

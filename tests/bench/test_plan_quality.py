@@ -48,6 +48,22 @@ def test_report_pairs_the_winner_with_the_best_baseline(tmp_path):
     assert "Geometric mean over 1 workloads" in text and "1 of the 1 speedups are upper bounds" in text
 
 
+def test_a_baseline_that_trained_nothing_has_no_speedup(tmp_path):
+    name = "llama3-8b-1g-c78-s4096-b16"
+    folder, baseline = tmp_path / "pq", tmp_path / "baseline"
+    result(folder / f"{name}.run.json", 7.4)
+    result(baseline / name / "z3-mb8-ckpt-offload.json", None, status="killed", config=cfg(3, 8, True, True))
+    killed = json.loads((baseline / name / "z3-mb8-ckpt-offload.json").read_text())
+    (baseline / name / "z3-mb8-ckpt-offload.json").write_text(json.dumps({**killed, "signal": 9}))
+    out = tmp_path / "plan_quality"
+    assert plan_quality.main(["report", "--folder", str(folder), "--baseline", str(baseline), "--out", str(out)]) == 0
+    text = out.with_suffix(".md").read_text()
+    row = next(line for line in text.splitlines() if line.startswith(f"| {name} "))
+    assert "none trained (1 killed: signal 9)" in row and "| - |" in row and "x |" not in row
+    assert "z2-mb8-ckpt-offload" in row and "z3-mb4-ckpt-offload" not in row  # the kill dominates ZeRO-3's others
+    assert "No workload has both" in text
+
+
 def test_unknown_workload_is_a_one_line_error(capsys):
     assert plan_quality.main(["report", "--workloads", "nope"]) == 2
     assert capsys.readouterr().err.count("\n") == 1
