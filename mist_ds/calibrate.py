@@ -9,8 +9,9 @@ iteration times, allocated and reserved GPU memory and peak RSS (mist_ds/calibra
   block pass), host_step_overhead_s, zero3_fetch_overhead_s, zero3_param_overhead_s (per ZeRO-3
   parameter tensor of a block pass),
   pageable_h2d_bandwidth_gbps, allocator_overhead_fraction (peak allocated over the modelled bytes:
-  what decides OOM), allocator_cache_fraction (reserved over allocated: reported only),
-  host_process_base_bytes.
+  what decides OOM), allocator_cache_fraction (reserved over allocated, on the stages of mistpipe
+  plans, whose reserved memory it predicts: reported only), host_process_base_bytes.
+--fit names the terms to fit (default: all of them); the others keep the input profile's values.
 A term none of the runs exercises (e.g. the ZeRO-3 fetch cost without a ZeRO-3 run) keeps the input
 profile's value. Runs that did not finish ('oom', 'killed', ...) are skipped. The output profile's
 provenance names the runs that fitted it; autotune / predict take it like any other
@@ -26,7 +27,7 @@ import sys
 from pathlib import Path
 
 from mist_ds.calibration import Calibration, calibrate, load_pairs
-from mist_ds.calibration.fit import TIME_TERMS
+from mist_ds.calibration.fit import MEMORY_TERMS, TIME_TERMS
 from mist_ds.cli import OneLineParser, run_cli
 from mist_ds.config import HardwareProfile
 from mist_ds.config.profiles import load_hardware
@@ -46,8 +47,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--plans", type=Path, default=None,
                         help="folder holding NAME.plan.json for each NAME.run.json (default: beside each run)")
     parser.add_argument("--name", default=None, help="name of the written profile (default: --out's file stem)")
-    parser.add_argument("--fit", default=",".join(TIME_TERMS),
-                        help="comma-separated time terms to fit (default: all); the others keep the profile's values")
+    parser.add_argument("--fit", default=",".join(TIME_TERMS + MEMORY_TERMS),
+                        help="comma-separated run-derived terms to fit, time or memory (default: all); the others "
+                             "keep the profile's values")
     return parser
 
 
@@ -64,7 +66,7 @@ def provenance_note(result: Calibration, runs: list[Path]) -> str:
     used = set(result.used)
     files = ", ".join(str(p) for p in runs if any(p.name.startswith(n + ".") for n in used))
     fitted = ", ".join(f"{term}={value}" for term, value in result.fitted.items())
-    kept = f" Not determined by these runs, kept: {', '.join(result.kept)}." if result.kept else ""
+    kept = f" Not fitted (not in --fit, or not determined by these runs), kept: {', '.join(result.kept)}." if result.kept else ""
     return (f" Run-derived terms fitted by `python -m mist_ds.calibrate` on {len(result.used)} run(s) "
             f"({files}): {fitted}.{kept}")
 
@@ -94,13 +96,13 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.out.suffix != ".json":
         raise ValueError(f"--out {args.out}: a profile is a .json file")
-    only = tuple(t.strip() for t in args.fit.split(",") if t.strip())
-    unknown = [t for t in only if t not in TIME_TERMS]
-    if unknown or not only:
-        raise ValueError(f"--fit {args.fit}: time terms are {', '.join(TIME_TERMS)}")
+    terms = tuple(t.strip() for t in args.fit.split(",") if t.strip())
+    if not terms or any(t not in TIME_TERMS + MEMORY_TERMS for t in terms):
+        raise ValueError(f"--fit {args.fit}: the terms are {', '.join(TIME_TERMS + MEMORY_TERMS)}")
     hw = load_hardware(hardware_arg(args.hardware))
     pairs = load_pairs(list(args.runs), args.plans, hw)
-    result = calibrate(hw, pairs, only)
+    result = calibrate(hw, pairs, tuple(t for t in terms if t in TIME_TERMS),
+                       tuple(t for t in terms if t in MEMORY_TERMS))
     profile = calibrated_profile(hw, result, list(args.runs), args.name or args.out.stem)
     profile.save(args.out)
     print(summary(result))

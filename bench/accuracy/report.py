@@ -104,7 +104,7 @@ def collect(folder: Path, results: Path) -> tuple[list[Scored], list[str]]:
 
     notes = [load_hardware(name).provenance.notes for name in available_profiles()]
     cache: dict = {}
-    rows, unscored = [], []
+    rows, unscored, seen = [], [], {}
     for source, pairs in (("suite", suite_pairs(folder)), ("repeat", repeat_pairs(folder)),
                           ("older", older_pairs(results)),
                           ("parity", parity_pairs(results)), ("engine", engine_pairs(results)),
@@ -113,6 +113,10 @@ def collect(folder: Path, results: Path) -> tuple[list[Scored], list[str]]:
         for name, plan, run in pairs:
             if not plan.exists():
                 unscored.append(f"{name}: no {plan.name} beside {run.name}")
+                continue
+            copy_of = seen.setdefault(run.read_bytes(), name)
+            if copy_of != name:
+                unscored.append(f"{name}: a copy of {copy_of}'s run, scored once")
                 continue
             case = CASES.get(name)
             in_sample = tuple(dict.fromkeys((case.in_sample if case else ()) + provenance_terms(run, notes)))

@@ -14,8 +14,10 @@
 * allocator_overhead_fraction: the median over measured stages of max_memory_allocated / predicted
   peak without allowance - 1 (the median minimises the median |error| against allocated memory, which
   decides OOM under expandable segments: config/hardware.py).
-* allocator_cache_fraction: the median over measured stages of max_memory_reserved /
-  max_memory_allocated - 1 (what the cache holds beyond the live peak; reported, never searched on).
+* allocator_cache_fraction: the median over the measured stages of mistpipe plans (the only ones whose
+  reserved memory it predicts: cost/reserved.py) of max_memory_reserved / max_memory_allocated - 1
+  (what the cache holds beyond the live peak; reported, never searched on).
+Memory terms (MEMORY_TERMS) are fitted when named (calibrate's `memory`, all by default).
 * host_process_base_bytes: the median over measured stages of peak RSS - predicted host memory
   without base (cost/host_memory.py).
 Only runs with status 'ok' are used; the others are listed as skipped.
@@ -32,11 +34,14 @@ import numpy as np
 from mist_ds.calibration.runs import RunPair
 from mist_ds.compare import stage_peaks
 from mist_ds.config import HardwareProfile
+from mist_ds.cost.reserved import uses_cache_fraction
 
 TIME_TERMS = ("host_microbatch_overhead_s", "host_layer_overhead_s", "host_launch_overhead_s",
               "host_step_overhead_s", "zero3_fetch_overhead_s", "zero3_param_overhead_s",
               "pageable_h2d_bandwidth_gbps")
 """Run-derived time terms of HardwareProfile, in fitting order."""
+MEMORY_TERMS = ("allocator_overhead_fraction", "allocator_cache_fraction", "host_process_base_bytes")
+"""Run-derived memory terms of HardwareProfile (each a median over measured stages: module docstring)."""
 INVERSE_TERMS = ("pageable_h2d_bandwidth_gbps",)
 """Terms fitted as 1 / value (a bandwidth: time is linear in its inverse)."""
 STEP = {"host_microbatch_overhead_s": 1e-4, "host_layer_overhead_s": 1e-5, "host_launch_overhead_s": 1e-6,
@@ -199,10 +204,12 @@ def fit_allocator_fraction(hw: HardwareProfile, pairs: list[RunPair]) -> float |
 
 
 def fit_cache_fraction(pairs: list[RunPair]) -> float | None:
-    """Median max_memory_reserved / max_memory_allocated - 1 over measured stages (each stage's
-    largest rank of both, compare.stage_peaks), clamped to [0, 1] (None: no data)."""
+    """Median max_memory_reserved / max_memory_allocated - 1 over the measured stages whose reserved
+    memory the fraction predicts (cost/reserved.py uses_cache_fraction: not stock DeepSpeed's, whose
+    holes HOLE_PARTITIONS counts), each stage's largest rank of both (compare.stage_peaks), clamped to
+    [0, 1] (None: no such stage)."""
     ratios = []
-    for pair in pairs:
+    for pair in (p for p in pairs if uses_cache_fraction(p.plan)):
         allocated = stage_peaks(pair.plan, pair.run.peak_allocated_bytes)
         reserved = stage_peaks(pair.plan, pair.run.peak_reserved_bytes)
         ratios += [r / a - 1.0 for a, r in zip(allocated, reserved) if a and r]
@@ -216,9 +223,10 @@ def fit_host_base(hw: HardwareProfile, pairs: list[RunPair]) -> int | None:
     return max(0, int(statistics.median(gaps))) if gaps else None
 
 
-def calibrate(hw: HardwareProfile, pairs: list[RunPair], only: tuple[str, ...] = TIME_TERMS) -> Calibration:
-    """Fit every run-derived term the ok runs determine (of the time terms, those in `only`); the
-    profile carries the fitted values."""
+def calibrate(hw: HardwareProfile, pairs: list[RunPair], only: tuple[str, ...] = TIME_TERMS,
+              memory: tuple[str, ...] = MEMORY_TERMS) -> Calibration:
+    """Fit every run-derived term the ok runs determine (of the time terms those in `only`, of the
+    memory terms those in `memory`); the profile carries the fitted values, the others keep hw's."""
     ok = [p for p in pairs if p.run.status == "ok" and p.run.median_iteration_time_s]
     result = Calibration(profile=hw, used=[p.name for p in ok],
                          skipped=[f"{p.name}: status {p.run.status}" for p in pairs if p not in ok])
@@ -226,9 +234,11 @@ def calibrate(hw: HardwareProfile, pairs: list[RunPair], only: tuple[str, ...] =
         raise ValueError("no run with status 'ok' and a measured iteration time: nothing to fit")
     time_terms, result.kept = fit_time(hw, ok, only)
     result.fitted.update(time_terms)
-    fraction, cache, base = fit_allocator_fraction(hw, ok), fit_cache_fraction(ok), fit_host_base(hw, ok)
-    for term, value in (("allocator_overhead_fraction", fraction), ("allocator_cache_fraction", cache),
-                        ("host_process_base_bytes", base)):
+    fitters = {"allocator_overhead_fraction": lambda: fit_allocator_fraction(hw, ok),
+               "allocator_cache_fraction": lambda: fit_cache_fraction(ok),
+               "host_process_base_bytes": lambda: fit_host_base(hw, ok)}
+    for term in MEMORY_TERMS:
+        value = fitters[term]() if term in memory else None
         if value is None:
             result.kept.append(term)
         else:

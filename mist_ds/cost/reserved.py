@@ -78,14 +78,21 @@ def partition_bytes(plan: Plan, index: int) -> float:
     return ELEM * stage_num_params(plan.model, plan, index) / plan.dp
 
 
+def uses_cache_fraction(plan: Plan) -> bool:
+    """Whether the plan's reserved memory is predicted with the profile's allocator_cache_fraction
+    (executors other than stock DeepSpeed: mistpipe) rather than HOLE_PARTITIONS."""
+    return plan.executor != "deepspeed"
+
+
 def predicted_reserved_bytes(plan: Plan, index: int, peak_bytes: int, hw: HardwareProfile,
                              cap_bytes: int | None = None, holes: Mapping[str, float] = HOLE_PARTITIONS) -> int:
     """max_memory_reserved of stage `index` given its predicted (allocated) peak: the peak plus
     `holes` (default HOLE_PARTITIONS) of its class x its 16-bit partition, or the peak alone when
     that would pass the cap (default: the plan's cap, else the card's memory). Executors other than
-    stock DeepSpeed (mistpipe) keep the profile's allocator_cache_fraction (HardwareProfile.reserved_bytes)."""
+    stock DeepSpeed keep the profile's allocator_cache_fraction (uses_cache_fraction,
+    HardwareProfile.reserved_bytes)."""
     cap = cap_bytes or plan.gpu_memory_cap_bytes or hw.gpu_memory_bytes
-    if plan.executor != "deepspeed":
+    if uses_cache_fraction(plan):
         return hw.reserved_bytes(peak_bytes, cap)
     hole = holes[allocator_class(plan.stage_memory(index), plan.dp, plan.num_stages)]
     reserved = round(peak_bytes + hole * partition_bytes(plan, index))
