@@ -17,9 +17,9 @@
 * allocator_cache_fraction: the median over the measured stages of mistpipe plans (the only ones whose
   reserved memory it predicts: cost/reserved.py) of max_memory_reserved / max_memory_allocated - 1
   (what the cache holds beyond the live peak; reported, never searched on).
-Memory terms (MEMORY_TERMS) are fitted when named (calibrate's `memory`, all by default).
 * host_process_base_bytes: the median over measured stages of peak RSS - predicted host memory
   without base (cost/host_memory.py).
+Memory terms (MEMORY_TERMS) are fitted when named (calibrate's `memory`, all by default).
 Only runs with status 'ok' are used; the others are listed as skipped.
 """
 
