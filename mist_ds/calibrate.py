@@ -66,7 +66,8 @@ def provenance_note(result: Calibration, runs: list[Path]) -> str:
     used = set(result.used)
     files = ", ".join(str(p) for p in runs if any(p.name.startswith(n + ".") for n in used))
     fitted = ", ".join(f"{term}={value}" for term, value in result.fitted.items())
-    kept = f" Not fitted (not in --fit, or not determined by these runs), kept: {', '.join(result.kept)}." if result.kept else ""
+    kept = (f" Not fitted (not in --fit, or not determined by these runs), kept: {', '.join(result.kept)}."
+            if result.kept else "")
     return (f" Run-derived terms fitted by `python -m mist_ds.calibrate` on {len(result.used)} run(s) "
             f"({files}): {fitted}.{kept}")
 
