@@ -157,9 +157,12 @@ def skip_reason(w: Workload, config: Config, done: dict[str, dict], factor: floa
         if (result["status"] == "oom" and c["zero"] == config.zero and c["checkpointing"] == config.checkpointing
                 and c["offload_optimizer"] == config.offload and c["micro_batch"] <= config.micro_batch):
             return f"dominated by the OOM of micro-batch {c['micro_batch']}"
-        if host_killed(result) and config.offload and c["offload_optimizer"] and c["zero"] == config.zero:
+        if host_killed(result) and config.offload and c["zero"] == config.zero:
             return (f"dominated by the kill of micro-batch {c['micro_batch']} before its first step (signal 9: "
                     "host memory, which ZeRO-Offload fills with model states whatever the micro-batch)")
+        if host_killed(result) and config.offload and (c["zero"], config.zero) == (3, 2):
+            return (f"dominated by the kill of ZeRO-3 + CPU Adam at micro-batch {c['micro_batch']} before its first "
+                    "step (signal 9): ZeRO-2's host state is ZeRO-3's plus a 16-bit accumulation buffer")
     return None
 
 
@@ -167,7 +170,10 @@ def host_killed(result: dict) -> bool:
     """Whether a ZeRO-Offload point was killed by signal 9 before its first step: the host's OOM killer as far
     as a run can tell (S9-3's llama-13b and S29-1's llama-7b ZeRO-2 offload points; no GPU OOM, no time-out).
     Its host state is the model states (fp32 master weights, Adam moments, fp32 gradients), the same at every
-    micro-batch, so the kill dominates the stage's other micro-batches."""
+    micro-batch, so the kill dominates the stage's other micro-batches. A ZeRO-3 kill also dominates ZeRO-2
+    offload: DeepSpeed 0.19's stage_1_and_2.py keeps the same fp32 partition, its pinned fp32 gradient and Adam's
+    moments on the host, and with gradient accumulation a pinned 16-bit accumulation buffer per parameter
+    besides (accumulated_grads_in_cpu); llama-7b on one card ran ZeRO-3 + CPU Adam and had ZeRO-2's killed (S29)."""
     return (result["status"] == "killed" and result.get("signal") == 9 and not result.get("iteration_times_s")
             and result["baseline_config"]["offload_optimizer"])
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bench.baseline.grid import (Config, Workload, grid, model_states_bytes, next_config, run_report, skip_reason,
-                                 unpack)
+                                 unpack, untried)
 from mist_ds.config import get_preset
 from tests.helpers import child_pythonpath
 from tests.runtime.plans import LLAMA
@@ -87,6 +87,16 @@ def test_a_host_kill_dominates_the_offload_stage_at_every_micro_batch():
     assert skip_reason(w, Config(2, 2, True, True), after_steps) is None  # killed mid-run: not the host state
     other_signal = {"z2-mb8-ckpt-offload": {**killed["z2-mb8-ckpt-offload"], "signal": 15}}
     assert skip_reason(w, Config(2, 2, True, True), other_signal) is None
+
+
+def test_a_zero3_host_kill_dominates_zero2_offload_not_the_reverse():
+    w = Workload("llama3-8b", 1, 78, 4096, 16)
+    config = {"zero": 3, "checkpointing": True, "offload_optimizer": True, "micro_batch": 8}
+    killed = {"z3-mb8-ckpt-offload": {"status": "killed", "signal": 9, "iteration_times_s": [],
+                                      "baseline_config": config}}
+    assert "kill of ZeRO-3 + CPU Adam at micro-batch 8" in skip_reason(w, Config(2, 1, True, True), killed)
+    assert "kill" not in skip_reason(w, Config(2, 1, True), killed)  # no offload: skipped for its GPU memory only
+    assert untried(w, killed) == []
 
 
 def test_offload_is_the_fallback_grid():

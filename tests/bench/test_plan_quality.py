@@ -60,7 +60,7 @@ def test_a_baseline_that_trained_nothing_has_no_speedup(tmp_path):
     text = out.with_suffix(".md").read_text()
     row = next(line for line in text.splitlines() if line.startswith(f"| {name} "))
     assert "none trained (1 killed: signal 9)" in row and "| - |" in row and "x |" not in row
-    assert "z2-mb8-ckpt-offload" in row and "z3-mb4-ckpt-offload" not in row  # the kill dominates ZeRO-3's others
+    assert row.endswith("| none | NVIDIA H200 | 2026-12-01 |")  # the ZeRO-3 kill dominates every offload point
     assert "No workload has both" in text
 
 
