@@ -76,13 +76,18 @@ def test_grid_prunes_infeasible_and_oom_dominated_configs():
     assert all("Korthikanti" in r for c, r in skipped.items() if not c.startswith("z0"))
 
 
+def host_kill(zero: int, micro_batch: int) -> dict:
+    """A committed ZeRO-Offload point killed by signal 9 before its first step."""
+    config = {"zero": zero, "checkpointing": True, "offload_optimizer": True, "micro_batch": micro_batch}
+    return {f"z{zero}-mb{micro_batch}-ckpt-offload": {"status": "killed", "signal": 9, "iteration_times_s": [],
+                                                        "baseline_config": config}}
+
+
 def test_a_host_kill_dominates_the_offload_stage_at_every_micro_batch():
     w = Workload("llama-7b", 1, 78, 4096, 16)
-    config = {"zero": 2, "checkpointing": True, "offload_optimizer": True, "micro_batch": 8}
-    killed = {"z2-mb8-ckpt-offload": {"status": "killed", "signal": 9, "iteration_times_s": [],
-                                      "baseline_config": config}}
+    killed = host_kill(2, 8)
     assert "kill of micro-batch 8" in skip_reason(w, Config(2, 2, True, True), killed)
-    assert skip_reason(w, Config(3, 2, True, True), killed) is None  # ZeRO-3 keeps other host state
+    assert skip_reason(w, Config(3, 2, True, True), killed) is None  # ZeRO-3 keeps less host state
     after_steps = {"z2-mb8-ckpt-offload": {**killed["z2-mb8-ckpt-offload"], "iteration_times_s": [9.0]}}
     assert skip_reason(w, Config(2, 2, True, True), after_steps) is None  # killed mid-run: not the host state
     other_signal = {"z2-mb8-ckpt-offload": {**killed["z2-mb8-ckpt-offload"], "signal": 15}}
@@ -91,9 +96,7 @@ def test_a_host_kill_dominates_the_offload_stage_at_every_micro_batch():
 
 def test_a_zero3_host_kill_dominates_zero2_offload_not_the_reverse():
     w = Workload("llama3-8b", 1, 78, 4096, 16)
-    config = {"zero": 3, "checkpointing": True, "offload_optimizer": True, "micro_batch": 8}
-    killed = {"z3-mb8-ckpt-offload": {"status": "killed", "signal": 9, "iteration_times_s": [],
-                                      "baseline_config": config}}
+    killed = host_kill(3, 8)
     assert "kill of ZeRO-3 + CPU Adam at micro-batch 8" in skip_reason(w, Config(2, 1, True, True), killed)
     assert "kill" not in skip_reason(w, Config(2, 1, True), killed)  # no offload: skipped for its GPU memory only
     assert untried(w, killed) == []
