@@ -94,7 +94,7 @@ def test_a_host_kill_dominates_the_offload_stage_at_every_micro_batch():
     assert skip_reason(w, Config(2, 2, True, True), other_signal) is None
 
 
-def test_a_zero3_host_kill_dominates_zero2_offload_not_the_reverse():
+def test_a_zero3_host_kill_dominates_zero2_offload_too():
     w = Workload("llama3-8b", 1, 78, 4096, 16)
     killed = host_kill(3, 8)
     assert "kill of ZeRO-3 + CPU Adam at micro-batch 8" in skip_reason(w, Config(2, 1, True, True), killed)
