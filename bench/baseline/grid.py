@@ -157,12 +157,13 @@ def skip_reason(w: Workload, config: Config, done: dict[str, dict], factor: floa
         if (result["status"] == "oom" and c["zero"] == config.zero and c["checkpointing"] == config.checkpointing
                 and c["offload_optimizer"] == config.offload and c["micro_batch"] <= config.micro_batch):
             return f"dominated by the OOM of micro-batch {c['micro_batch']}"
-        if host_killed(result) and config.offload and c["zero"] == config.zero:
-            return (f"dominated by the kill of micro-batch {c['micro_batch']} before its first step (signal 9: "
-                    "host memory, which ZeRO-Offload fills with model states whatever the micro-batch)")
-        if host_killed(result) and config.offload and (c["zero"], config.zero) == (3, 2):
-            return (f"dominated by the kill of ZeRO-3 + CPU Adam at micro-batch {c['micro_batch']} before its first "
-                    "step (signal 9): ZeRO-2's host state is ZeRO-3's plus a 16-bit accumulation buffer")
+        if host_killed(result) and config.offload:
+            if c["zero"] == config.zero:
+                return (f"dominated by the kill of micro-batch {c['micro_batch']} before its first step (signal 9: "
+                        "host memory, which ZeRO-Offload fills with model states whatever the micro-batch)")
+            if (c["zero"], config.zero) == (3, 2):
+                return (f"dominated by the kill of ZeRO-3 + CPU Adam at micro-batch {c['micro_batch']} before its "
+                        "first step (signal 9): ZeRO-2's host state is ZeRO-3's plus a 16-bit accumulation buffer")
     return None
 
 

@@ -13,8 +13,8 @@ def cfg(zero, micro_batch=1, checkpointing=False, offload=False):
     return {"zero": zero, "micro_batch": micro_batch, "checkpointing": checkpointing, "offload_optimizer": offload}
 
 
-def result(path, median, status="ok", mfu=0.4, config=None):
-    data = {"status": status, "plan_hash": "h", "gpu_name": "NVIDIA H200", "num_gpus": 2, "torch_version": "t",
+def result(path, median, status="ok", mfu=0.4, config=None, **extra):
+    data = {**extra, "status": status, "plan_hash": "h", "gpu_name": "NVIDIA H200", "num_gpus": 2, "torch_version": "t",
             "deepspeed_version": "d", "num_steps": 5, "num_warmup_steps": 2, "median_iteration_time_s": median,
             "mfu": mfu, "date_utc": "2026-12-01T10:00:00+00:00"}
     if status != "ok":
@@ -52,9 +52,7 @@ def test_a_baseline_that_trained_nothing_has_no_speedup(tmp_path):
     name = "llama3-8b-1g-c78-s4096-b16"
     folder, baseline = tmp_path / "pq", tmp_path / "baseline"
     result(folder / f"{name}.run.json", 7.4)
-    result(baseline / name / "z3-mb8-ckpt-offload.json", None, status="killed", config=cfg(3, 8, True, True))
-    killed = json.loads((baseline / name / "z3-mb8-ckpt-offload.json").read_text())
-    (baseline / name / "z3-mb8-ckpt-offload.json").write_text(json.dumps({**killed, "signal": 9}))
+    result(baseline / name / "z3-mb8-ckpt-offload.json", None, status="killed", config=cfg(3, 8, True, True), signal=9)
     out = tmp_path / "plan_quality"
     assert plan_quality.main(["report", "--folder", str(folder), "--baseline", str(baseline), "--out", str(out)]) == 0
     text = out.with_suffix(".md").read_text()
