@@ -31,6 +31,15 @@ def test_bad_margin_or_fallbacks_is_one_line_exit_2(flags, capsys, tmp_path):
     assert not (tmp_path / "o").exists()
 
 
+def test_a_13b_model_on_the_1gpu_node_is_infeasible_not_a_crash(capsys):
+    # its model states (~208 GB) pass the 78 GiB card plus the ~100 GiB of host memory the node lets
+    # offloaded state take; some search batch has no row left, which crashed the ZeRO-3 sub-group table
+    args = ["--model", "gpt-13b", "--gpus-per-node", "1", "--global-batch", "16", "--seq-len", "2048",
+            "--memory-gb", "78", "--hardware", "h200-1gpu-node"]
+    assert main(args) == 3
+    assert "host memory binds" in _one_line(capsys)
+
+
 def test_llama_70b_on_one_gpu_names_both_limits(capsys):
     # ZeRO-3 builds under deepspeed.zero.Init (no whole 16-bit model on the GPU at start-up), so with
     # unlimited host memory a plan with every weight and optimizer state offloaded fits the GPU; it

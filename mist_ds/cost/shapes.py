@@ -221,7 +221,7 @@ def zero3_sub_groups(model: ModelSpec, tp, dp, layers, has_embedding, has_head, 
     by torch's pinned allocator (pow2_bytes); the bytes are every pinned block the allocator ends up
     owning, GPU groups' cached ones included (_pinned_gradient_blocks)."""
     table = _per_distinct_row(lambda *row: _sub_groups_of(model, *row, int(group_elements)),
-                              tp, dp, layers, has_embedding, has_head, head_matrix, ratio)
+                              tp, dp, layers, has_embedding, has_head, head_matrix, ratio, width=2)
     return table[..., 0], table[..., 1]
 
 
@@ -240,15 +240,17 @@ def zero3_open_bucket(model: ModelSpec, tp, layers, has_head, head_matrix, bucke
                              tp, layers, has_head, head_matrix)
 
 
-def _per_distinct_row(fn, *columns):
-    """fn(*row) for every distinct row of the broadcast `columns` (floats), spread back to their shape
-    (with fn's result's shape appended where it returns a tuple)."""
+def _per_distinct_row(fn, *columns, width: int = 0):
+    """fn(*row) for every distinct row of the broadcast `columns` (floats), spread back to their shape,
+    with a last axis of `width` where fn returns a tuple of that many values (0: fn returns a float).
+    Empty columns (a search batch with no row left) give an empty result of that shape."""
     import numpy as np
 
     cols = np.broadcast_arrays(*(np.asarray(v, float) for v in columns))
+    tail = (width,) if width else ()
     rows, inverse = np.unique(np.stack([c.ravel() for c in cols], axis=1), axis=0, return_inverse=True)
-    table = np.array([fn(*(float(v) for v in row)) for row in rows], dtype=float)
-    return table[inverse.ravel()].reshape(cols[0].shape + table.shape[1:])
+    table = np.array([fn(*(float(v) for v in row)) for row in rows], dtype=float).reshape((len(rows),) + tail)
+    return table[inverse.ravel()].reshape(cols[0].shape + tail)
 
 
 @functools.lru_cache(maxsize=8192)

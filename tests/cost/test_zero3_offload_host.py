@@ -121,3 +121,15 @@ def test_the_open_reduce_bucket_is_what_greedy_packing_leaves_after_the_last_blo
                             np.array([0, 0, 1]), 200_000_000)
     assert list(got) == [by_hand(16, [2048]), by_hand(15, []), by_hand(8, [128256 * 2048, 2048])]
     assert got[0] == 44_044_288 and got[1] != got[0]
+
+
+def test_sub_groups_and_open_bucket_of_no_rows_are_empty():
+    """A search batch whose rows were all filtered out reaches the tables with empty columns (gpt-13b on
+    the 1-GPU node crashed there with an IndexError); they give empty results of the right shape."""
+    from mist_ds.config import get_preset
+    from mist_ds.cost.shapes import zero3_open_bucket
+
+    model, none = get_preset("gpt-1.3b"), np.zeros(0)
+    share, pinned = zero3_sub_groups(model, none, none, none, none, none, none, none, 100_000_000)
+    assert share.shape == pinned.shape == (0,)
+    assert zero3_open_bucket(model, none, none, none, none, 200_000_000).shape == (0,)
