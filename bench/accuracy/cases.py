@@ -357,6 +357,19 @@ B25 = [
     AutotuneCase("auto-g13-1g-c16-s2048-b16", "gpt-1.3b", 1, 16, 2048, 16, hardware=NODE),
 ]
 
+# Session 32: six more workloads no run had seen, each the search's winner on one card (held out of every fit):
+# GPT-2.7B at 24 GiB, llama-2.7b at 40 GiB, Llama 3.2 3B at 24 GiB and seq 8192, Llama 3.2 1B at seq 8192 on a
+# full card, llama-7b at seq 2048 and batch 32, llama-1.3b at 16 GiB; predictions written into
+# bench/calls/s32_call_b26.sh before the call.
+B26 = [
+    AutotuneCase("auto-g27-1g-c24-s2048-b16", "gpt-2.7b", 1, 24, 2048, 16, hardware=NODE),
+    AutotuneCase("auto-l13b-1g-c16-s4096-b16", "llama-1.3b", 1, 16, 4096, 16, hardware=NODE),
+    AutotuneCase("auto-l321b-1g-c78-s8192-b16", "llama3.2-1b", 1, 78, 8192, 16, hardware=NODE),
+    AutotuneCase("auto-l27-1g-c40-s4096-b16", "llama-2.7b", 1, 40, 4096, 16, hardware=NODE),
+    AutotuneCase("auto-l323b-1g-c24-s8192-b8", "llama3.2-3b", 1, 24, 8192, 8, hardware=NODE),
+    AutotuneCase("auto-l7-1g-c78-s2048-b32", "llama-7b", 1, 78, 2048, 32, hardware=NODE),
+]
+
 # In-sample runs: the shipped h200 profile's run-derived terms were fitted on these runs alone
 # (python -m mist_ds.calibrate; profiling/profiles/h200.json provenance names them): every 1-GPU run
 # of batches b3 and b4, and of each 2-GPU family with two or more runs the first by name. Every
@@ -383,7 +396,7 @@ BATCHES: dict[str, list[Case | AutotuneCase]] = {name: _marked(batch) for name, 
     "b16-2gpu-block": B16, "b17-1gpu-chain": B17, "b18-1gpu-writeback": B18,
     "b19-1gpu-llama32-3b": B19, "b20-1gpu-llama32-1b": B20, "b21-1gpu-logits": B21, "b22-1gpu-recompute": B22,
     "b23-1gpu-new-workloads": B23, "b24-1gpu-held-out": B24,
-    "b25-1gpu-held-out": B25,
+    "b25-1gpu-held-out": B25, "b26-1gpu-held-out": B26,
 }.items()}
 CASES: dict[str, Case | AutotuneCase] = {c.name: c for batch in BATCHES.values() for c in batch}
 
