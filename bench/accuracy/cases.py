@@ -370,6 +370,17 @@ B26 = [
     AutotuneCase("auto-l7-1g-c78-s2048-b32", "llama-7b", 1, 78, 2048, 32, hardware=NODE),
 ]
 
+# Session 32, second call: four more unseen workloads at a larger global batch or sequence (the search's winners on
+# one card, held out of every fit): GPT-1.3B at 24 GiB and batch 32, Llama 3.2 3B at seq 8192 on a full card,
+# GPT-2.7B and llama-1.3b at batch 32 on roomy cards (stock ZeRO-0 winners); predictions in
+# bench/calls/s32_call_b27.sh before the call.
+B27 = [
+    AutotuneCase("auto-g13-1g-c24-s2048-b32", "gpt-1.3b", 1, 24, 2048, 32, hardware=NODE),
+    AutotuneCase("auto-l323b-1g-c78-s8192-b8", "llama3.2-3b", 1, 78, 8192, 8, hardware=NODE),
+    AutotuneCase("auto-g27-1g-c78-s2048-b32", "gpt-2.7b", 1, 78, 2048, 32, hardware=NODE),
+    AutotuneCase("auto-l13b-1g-c40-s4096-b32", "llama-1.3b", 1, 40, 4096, 32, hardware=NODE),
+]
+
 # In-sample runs: the shipped h200 profile's run-derived terms were fitted on these runs alone
 # (python -m mist_ds.calibrate; profiling/profiles/h200.json provenance names them): every 1-GPU run
 # of batches b3 and b4, and of each 2-GPU family with two or more runs the first by name. Every
@@ -397,6 +408,7 @@ BATCHES: dict[str, list[Case | AutotuneCase]] = {name: _marked(batch) for name, 
     "b19-1gpu-llama32-3b": B19, "b20-1gpu-llama32-1b": B20, "b21-1gpu-logits": B21, "b22-1gpu-recompute": B22,
     "b23-1gpu-new-workloads": B23, "b24-1gpu-held-out": B24,
     "b25-1gpu-held-out": B25, "b26-1gpu-held-out": B26,
+    "b27-1gpu-held-out": B27,
 }.items()}
 CASES: dict[str, Case | AutotuneCase] = {c.name: c for batch in BATCHES.values() for c in batch}
 
