@@ -359,22 +359,23 @@ B25 = [
 
 # Session 32: six more workloads no run had seen, each the search's winner on one card (held out of every fit):
 # GPT-2.7B at 24 GiB, llama-2.7b at 40 GiB, Llama 3.2 3B at 24 GiB and seq 8192, Llama 3.2 1B at seq 8192 on a
-# full card, llama-7b at seq 2048 and batch 32, llama-1.3b at 16 GiB; predictions written into
-# bench/calls/s32_call_b26.sh before the call.
+# full card, llama-1.3b at 16 GiB; predictions written into bench/calls/s32_call_b26.sh before the call. Its
+# sixth case (llama-7b at seq 2048 and batch 32) did not fit the call's budget and is b27's first.
 B26 = [
     AutotuneCase("auto-g27-1g-c24-s2048-b16", "gpt-2.7b", 1, 24, 2048, 16, hardware=NODE),
     AutotuneCase("auto-l13b-1g-c16-s4096-b16", "llama-1.3b", 1, 16, 4096, 16, hardware=NODE),
     AutotuneCase("auto-l321b-1g-c78-s8192-b16", "llama3.2-1b", 1, 78, 8192, 16, hardware=NODE),
     AutotuneCase("auto-l27-1g-c40-s4096-b16", "llama-2.7b", 1, 40, 4096, 16, hardware=NODE),
     AutotuneCase("auto-l323b-1g-c24-s8192-b8", "llama3.2-3b", 1, 24, 8192, 8, hardware=NODE),
-    AutotuneCase("auto-l7-1g-c78-s2048-b32", "llama-7b", 1, 78, 2048, 32, hardware=NODE),
 ]
 
-# Session 32, second call: four more unseen workloads at a larger global batch or sequence (the search's winners on
-# one card, held out of every fit): GPT-1.3B at 24 GiB and batch 32, Llama 3.2 3B at seq 8192 on a full card,
+# Session 32, second call: b26's llama-7b case (it ran there as b26's, `--skip-existing`), then four more unseen
+# workloads at a larger global batch or sequence (the search's winners on one card, held out of every fit):
+# GPT-1.3B at 24 GiB and batch 32, Llama 3.2 3B at seq 8192 on a full card,
 # GPT-2.7B and llama-1.3b at batch 32 on roomy cards (stock ZeRO-0 winners); predictions in
 # bench/calls/s32_call_b27.sh before the call.
 B27 = [
+    AutotuneCase("auto-l7-1g-c78-s2048-b32", "llama-7b", 1, 78, 2048, 32, hardware=NODE),
     AutotuneCase("auto-g13-1g-c24-s2048-b32", "gpt-1.3b", 1, 24, 2048, 32, hardware=NODE),
     AutotuneCase("auto-l323b-1g-c78-s8192-b8", "llama3.2-3b", 1, 78, 8192, 8, hardware=NODE),
     AutotuneCase("auto-g27-1g-c78-s2048-b32", "gpt-2.7b", 1, 78, 2048, 32, hardware=NODE),

@@ -100,7 +100,7 @@ def rows(m: dict[str, float], t: dict, grad_accum: int) -> list[tuple[str, float
     backward_time = m["stable_time_s"] - m["forward_time_s"]
     return [
         ("forward: GPU window (blocks + copies)", m["mb_forward_wall"], f["any"]),
-        ("forward: host's per-pass work", m["host_forward"], None),
+        ("forward: host's per-pass and per-micro-batch work", m["host_forward"], None),
         ("forward: wall", m["forward_time_s"], f["wall"]),
         ("backward: GPU window", m["mb_backward_wall"], b["any"]),
         ("backward: host's per-pass work", m["host_backward"], None),

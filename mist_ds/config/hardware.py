@@ -134,7 +134,8 @@ class Provenance(StrictModel):
 RUN_DERIVED_FIELDS = ("allocator_overhead_fraction", "allocator_cache_fraction", "zero3_fetch_overhead_s",
                       "zero3_param_overhead_s",
                       "host_microbatch_overhead_s", "host_layer_overhead_s", "host_launch_overhead_s",
-                      "host_step_overhead_s", "pageable_h2d_bandwidth_gbps", "host_process_base_bytes")
+                      "host_step_overhead_s", "mistpipe_microbatch_overhead_s", "mistpipe_layer_overhead_s",
+                      "mistpipe_streamed_layer_overhead_s", "pageable_h2d_bandwidth_gbps", "host_process_base_bytes")
 """HardwareProfile fields fitted from training runs (python -m mist_ds.calibrate), not measured by the
 profiler: a profile rebuilt from raw measurements (profile --from-raw) keeps them from the profile it
 rebuilds (profile/assemble.py)."""
@@ -252,6 +253,22 @@ class HardwareProfile(StrictModel):
     (DeepSpeed's step bookkeeping, per-tensor gradient norms with host synchronisations, zero_grad,
     the training loop's loss all-reduce). Run-derived: 0.0 = not calibrated; fitted by
     `python -m mist_ds.calibrate`."""
+    mistpipe_microbatch_overhead_s: float | None = Field(default=None, ge=0.0)
+    """host_microbatch_overhead_s of the mistpipe engine (runtime/mistpipe: its own micro-batch loop, no
+    DeepSpeed engine forward / backward / step calls or gradient hooks): seconds per micro-batch the GPU
+    waits for the training thread (cost/mistpipe.py _mp_time). Run-derived: None = not calibrated (the
+    stock term is charged); `python -m mist_ds.calibrate` fits it from mistpipe runs."""
+    mistpipe_layer_overhead_s: float | None = Field(default=None, ge=0.0)
+    """host_layer_overhead_s of the mistpipe engine: host-thread seconds per block pass (forward,
+    backward, recomputed forward) and micro-batch (launches, autograd, the engine's unit hooks),
+    overlapping the GPU's queued work per pass (cost/host_overlap.py). Run-derived: None = not
+    calibrated (the stock term is charged); `python -m mist_ds.calibrate` fits it from mistpipe runs."""
+    mistpipe_streamed_layer_overhead_s: float = Field(default=0.0, ge=0.0)
+    """Host-thread seconds a mistpipe block pass adds where the block's weights stream from host memory
+    (offload_weights_ratio > 0: the engine issues the section's copy and its events, and waits for a free
+    slot, runtime/mistpipe/unit.py), on top of mistpipe_layer_overhead_s; the profiled llama-1.3b step of
+    bench/results/runtime/l13b_c24_trace_S30/ has its forward paced by the thread that way. Run-derived:
+    0.0 = not calibrated; `python -m mist_ds.calibrate` fits it from mistpipe runs that offload weights."""
     pageable_h2d_bandwidth_gbps: float | None = Field(default=None, gt=0.0)
     """Host-to-device bandwidth from pageable (not pinned) host memory, GB/s per rank: DeepSpeed ZeRO-3
     optimizer offload writes each updated parameter partition back from its unpinned fp32 master copy
@@ -267,6 +284,18 @@ class HardwareProfile(StrictModel):
     0 = not calibrated; fitted by `python -m mist_ds.calibrate` from runs' peak RSS."""
     provenance: Provenance
     """How and when this profile was made."""
+
+    @property
+    def mistpipe_microbatch_s(self) -> float:
+        """Host seconds per mistpipe micro-batch: mistpipe_microbatch_overhead_s, else the stock term."""
+        value = self.mistpipe_microbatch_overhead_s
+        return self.host_microbatch_overhead_s if value is None else value
+
+    @property
+    def mistpipe_layer_s(self) -> float:
+        """Host seconds per mistpipe block pass: mistpipe_layer_overhead_s, else the stock term."""
+        value = self.mistpipe_layer_overhead_s
+        return self.host_layer_overhead_s if value is None else value
 
     def reserved_bytes(self, peak_bytes: int, cap_bytes: int | None = None) -> int:
         """max_memory_reserved a predicted (allocated) peak comes with: the allocator's cache on top,

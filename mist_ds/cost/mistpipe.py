@@ -175,15 +175,16 @@ class MistpipeStageCostModel(StageCostModel):
 
     def micro_batch_parts(self, args: StageArgs) -> dict[str, np.ndarray]:
         """The parts a stage's time is assembled from (_microbatch, _iteration, _mp_time), in seconds:
-        per micro-batch the channel totals, the copy windows and the host's per-pass work, and the
-        step's stable and delta times; what bench/engine/mistpipe_compare.py sets beside a profiled step."""
+        per micro-batch the channel totals, the copy windows, the host's per-pass work and its exposed
+        per-micro-batch work, and the step's stable and delta times; what bench/engine/mistpipe_compare.py
+        sets beside a profiled step."""
         a = args.arrays()
         s, t = self._sizes(a), self._shared_terms(a)
         mb, it, timing = self._microbatch(s, t, a), self._iteration(s, a), self._mp_time(s, t, a)
         host_forward, host_backward = self._host_passes(s, a)
         return {**{f"mb_{k}": v for k, v in mb.items()}, **{f"step_{k}": v for k, v in it.items()},
                 **timing, "host_forward": host_forward, "host_backward": host_backward,
-                "host_microbatch": np.asarray(self.hw.host_microbatch_overhead_s)}
+                "host_microbatch_exposed": self._microbatch_host(a)[1]}
 
     def memory(self, args: StageArgs) -> tuple[np.ndarray, np.ndarray]:
         """(peak_memory_bytes, cpu_memory_bytes) of evaluate(args) without its time terms: the copy
@@ -371,17 +372,35 @@ class MistpipeStageCostModel(StageCostModel):
 
     def _host_passes(self, s, a) -> tuple[np.ndarray, np.ndarray]:
         """The host's work of one micro-batch's forward and backward (recomputed forwards included): the
-        profile's per-block-pass overhead x its (2L + r) block passes, L of them in the forward
-        (cost/stage_time.py host_parts; fitted on stock runs)."""
-        per_pass = self.hw.host_layer_overhead_s
-        return s["layers"] * per_pass, (s["layers"] + a["num_recompute"]) * per_pass
+        engine's per-block-pass overhead x its (2L + r) block passes, L of them in the forward
+        (cost/stage_time.py host_parts): HardwareProfile.mistpipe_layer_s (the stock term where no mistpipe
+        run calibrated the engine's own), plus mistpipe_streamed_layer_overhead_s where the blocks' weights
+        stream from host memory; a single-stage plan's forward also carries the engine's per-micro-batch
+        work (_microbatch_host)."""
+        streamed = np.where(s["managed"] & (a["offload_weights"] > 0), self.hw.mistpipe_streamed_layer_overhead_s, 0.0)
+        per_pass = self.hw.mistpipe_layer_s + streamed
+        hidden, _ = self._microbatch_host(a)
+        return s["layers"] * per_pass + hidden, (s["layers"] + a["num_recompute"]) * per_pass
+
+    def _microbatch_host(self, a) -> tuple[np.ndarray, np.ndarray]:
+        """(hidden, exposed) parts of the engine's per-micro-batch host work (mistpipe_microbatch_s). A
+        single-stage engine's micro-batch loop never waits on the GPU: its only host waits are the optimizer
+        step's (runtime/mistpipe/optimizer.py host_wait), the loss is Liger's kernels without their host
+        syncs (runtime/liger_loss.py) and the micro-batches are on the device before the step
+        (runtime/trainer.py), so the work queues ahead like the passes' and shows only where the host falls
+        behind. With pipeline stages, PipelineEngine exchanges activations and gradients by blocking p2p
+        every micro-batch (deepspeed/runtime/pipe/p2p.py), which drains the queue: the work shows in full,
+        as stock DeepSpeed's does (cost/host_overlap.py)."""
+        per_mb = np.asarray(self.hw.mistpipe_microbatch_s, float)
+        piped = np.asarray(a["num_stages"]) > 1
+        return np.where(piped, 0.0, per_mb), np.where(piped, per_mb, 0.0)
 
     def _mp_time(self, s, t, a) -> dict[str, np.ndarray]:
         """Stable and delta times with their breakdown (they sum to G x stable + delta). The GPU's
         micro-batch is the longer of the per-block copy windows (copy_window_walls: where a copy has less to
         hide behind than the whole micro-batch) and the channel totals run at once (Rates
         .overlapped_s, Mist's interference: the link's bandwidth over the micro-batch), plus the TP
-        collectives; the host's per-pass work overlaps it per pass (cost/host_overlap.py)."""
+        collectives; the host's work overlaps it per pass (cost/host_overlap.py, _host_passes)."""
         g, hw = a["grad_accum"], self.hw
         mb, it = self._microbatch(s, t, a), self._iteration(s, a)
         busy = mb["compute"] + mb["recompute"]
@@ -392,9 +411,10 @@ class MistpipeStageCostModel(StageCostModel):
         extra = np.maximum(gpu - mb["tp"] - busy, 0.0)  # >= 0 (channels >= busy); no float noise below
         share_dp = np.where(moved > 0, mb["nccl"] / np.maximum(moved, 1e-30), 0.0)
         share = np.where(windows > 0, mb["forward_wall"] / np.maximum(windows, 1e-30), 1.0 / 3.0)
-        # the host's per-pass work (_host_passes) and the profile's per-micro-batch overhead
+        # the host's per-pass work (_host_passes) overlaps the GPU's per pass; so does its per-micro-batch
+        # work, unless blocking p2p exposes it (_microbatch_host)
         host_f, host_b = self._host_passes(s, a)
-        stable = host_overlap(gpu * share, gpu * (1 - share), host_f, host_b) + hw.host_microbatch_overhead_s
+        stable = host_overlap(gpu * share, gpu * (1 - share), host_f, host_b) + self._microbatch_host(a)[1]
         host = stable - gpu  # host time the GPU waits for
         delta = (mb["first_fill"] + it["reduce"] + it["publish"] + it["host_copies"] + it["optimizer"]
                  + hw.host_step_overhead_s)

@@ -57,10 +57,10 @@ def test_nnls_recovers_an_exact_nonnegative_solution():
     np.testing.assert_allclose(nnls(a, a @ truth), truth, atol=1e-12)
 
 
-def synthetic_runs(tmp_path: Path, truth: HardwareProfile) -> list[Path]:
+def synthetic_runs(tmp_path: Path, truth: HardwareProfile, names=RUNS) -> list[Path]:
     """Copies of committed plan + run pairs whose measured time is what `truth` predicts."""
     out = []
-    for run in run_paths():
+    for run in run_paths(names):
         plan = run.with_name(run.name.replace(".run.json", ".plan.json"))
         shutil.copy(plan, tmp_path / plan.name)
         pair = load_pairs([run], None, truth)[0]
@@ -88,6 +88,23 @@ def test_fit_recovers_known_time_terms(tmp_path):
         assert result.fitted[term] == pytest.approx(getattr(truth, term), rel=rel), term
     assert result.fitted["zero3_fetch_overhead_s"] == pytest.approx(truth.zero3_fetch_overhead_s, rel=0.2)
     assert max(abs(e) for e in result.time_errors.values()) < 1e-3
+
+
+def test_fit_reproduces_runs_paced_by_the_mistpipe_engines_host(tmp_path):
+    # the engine's per-micro-batch and per-pass host work shows only where the host falls behind the GPU
+    # (cost/mistpipe.py _host_passes): with it large enough to pace the runs, the fit must give times back,
+    # and the stock terms, which no mistpipe plan charges once its own are set, keep their values
+    node = load_hardware("h200-1gpu-node")
+    truth = node.model_copy(update={"mistpipe_microbatch_overhead_s": 0.2, "mistpipe_layer_overhead_s": 2e-3,
+                                    "mistpipe_streamed_layer_overhead_s": 5e-3})
+    pairs = load_pairs(synthetic_runs(tmp_path, truth, MISTPIPE_RUNS), None, truth)
+    terms = ("mistpipe_microbatch_overhead_s", "mistpipe_layer_overhead_s", "mistpipe_streamed_layer_overhead_s")
+    result = calibrate(node, pairs, only=terms + ("host_microbatch_overhead_s", "host_layer_overhead_s"), memory=())
+    assert set(terms) <= set(result.fitted) and "host_microbatch_overhead_s" in result.kept
+    # piecewise linear in the terms (max(GPU, host) per pass), four runs for three terms: within 0.5%
+    assert max(abs(e) for e in result.time_errors.values()) < 5e-3
+    # one run streams weights (w05): its per-pass extra is what sets it apart
+    assert result.fitted["mistpipe_streamed_layer_overhead_s"] > 0
 
 
 def test_cli_on_committed_runs_writes_a_profile_naming_its_runs(tmp_path, capsys):
@@ -118,6 +135,8 @@ def test_terms_no_run_exercises_keep_the_input_values(tmp_path):
     hw = load_hardware("h200")
     result = calibrate(hw, load_pairs(run_paths(names), None, hw))
     assert {"zero3_fetch_overhead_s", "host_launch_overhead_s", "pageable_h2d_bandwidth_gbps"} <= set(result.kept)
+    assert {"mistpipe_microbatch_overhead_s", "mistpipe_layer_overhead_s",   # no mistpipe run either
+            "mistpipe_streamed_layer_overhead_s"} <= set(result.kept)
     assert result.profile.zero3_fetch_overhead_s == hw.zero3_fetch_overhead_s
 
 

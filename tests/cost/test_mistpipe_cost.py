@@ -225,6 +225,56 @@ def test_host_passes_overlap_the_gpu_per_pass():
     assert np.isclose(cost.stable_time_s, gpu + HW.host_microbatch_overhead_s, rtol=1e-9)
 
 
+def only_stage(layers=12, ow=0.0, micro=4, accum=4):
+    """The single stage of a one-stage plan (embedding and head on it)."""
+    return stage_args(stage_index=0, num_stages=1, num_layers=layers, micro_batch=micro, dp=1, tp=1,
+                      grad_accum=accum, zero_stage=0, offload_weights=ow, offload_gradients=0.0,
+                      offload_optimizer=0.0, num_recompute=0, num_offloaded=0)
+
+
+def _gpu_micro_batch(model, args):
+    a = args.arrays()
+    s, t = model._sizes(a), model._shared_terms(a)
+    mb = model._microbatch(s, t, a)
+    return float(np.maximum(mb["forward_wall"] + mb["backward_wall"], mb["compute"] + mb["recompute"]))
+
+
+def test_a_single_stage_hides_its_per_micro_batch_host_work_behind_the_gpu():
+    """The engine's micro-batch loop never waits on the GPU on one stage (cost/mistpipe.py _microbatch_host):
+    its per-micro-batch work queues ahead and shows only where the host falls behind; with pipeline stages
+    PipelineEngine's blocking p2p drains the queue and it shows in full."""
+    hw = HW.model_copy(update={"mistpipe_microbatch_overhead_s": 0.005, "mistpipe_layer_overhead_s": 1e-4})
+    model = MistpipeStageCostModel(get_preset("gpt-1.3b"), hw, seq_len=2048)
+    gpu = _gpu_micro_batch(model, only_stage())
+    assert 0.005 + 12 * 1e-4 < gpu / 3  # the host's forward is shorter than the GPU's
+    assert float(model.evaluate(only_stage()).stable_time_s) == pytest.approx(gpu, rel=1e-9)
+    piped = middle_stage(layers=12, micro=4, accum=4)
+    assert float(model.evaluate(piped).stable_time_s) == pytest.approx(_gpu_micro_batch(model, piped) + 0.005, rel=1e-9)
+    slow = model.__class__(get_preset("gpt-1.3b"), hw.model_copy(update={"mistpipe_microbatch_overhead_s": 10.0}),
+                           seq_len=2048)
+    cost = slow.evaluate(only_stage())  # host-bound forward: the GPU waits for it
+    assert float(cost.stable_time_s) > 10.0 and float(cost.host_wait_s) > 4 * 9.9
+
+
+def test_streamed_blocks_add_their_host_work_per_pass_only_when_weights_are_offloaded():
+    hw = HW.model_copy(update={"mistpipe_layer_overhead_s": 1e-4, "mistpipe_streamed_layer_overhead_s": 2e-3})
+    model = MistpipeStageCostModel(get_preset("gpt-1.3b"), hw, seq_len=2048)
+    parts = lambda args: model.micro_batch_parts(args)  # noqa: E731
+    kept, streamed = parts(only_stage()), parts(only_stage(ow=0.5))
+    per_mb = hw.mistpipe_microbatch_s
+    assert float(kept["host_forward"]) == pytest.approx(12 * 1e-4 + per_mb)
+    assert float(streamed["host_forward"]) == pytest.approx(12 * (1e-4 + 2e-3) + per_mb)
+    assert float(streamed["host_backward"]) == pytest.approx(12 * (1e-4 + 2e-3))
+
+
+def test_unset_mistpipe_host_terms_charge_the_stock_ones():
+    assert HW.mistpipe_microbatch_overhead_s is None and HW.mistpipe_layer_overhead_s is None
+    assert HW.mistpipe_microbatch_s == HW.host_microbatch_overhead_s
+    assert HW.mistpipe_layer_s == HW.host_layer_overhead_s
+    own = HW.model_copy(update={"mistpipe_microbatch_overhead_s": 0.0, "mistpipe_layer_overhead_s": 0.0})
+    assert own.mistpipe_microbatch_s == 0.0 and own.mistpipe_layer_s == 0.0
+
+
 def test_predict_costs_a_per_stage_mistpipe_plan():
     model = get_preset("llama-7b")
     stages = (StagePlan(layer_start=0, layer_end=16, num_recompute_layers=4, num_offloaded_layers=2,

@@ -31,12 +31,12 @@ def _fastest(plans, executor: str) -> float:
 
 
 def test_a_mistpipe_plan_within_the_model_error_of_stock_deepspeed_does_not_win():
-    """llama-1.3b on one H200 at 14 GiB, seq 2048: the fastest plan is mistpipe's, less than 5% faster than
-    the fastest stock plan (1.034 vs 1.064 s predicted), and it would win the tie on moving parts and headroom
+    """llama-1.3b on one H200 at 12 GiB, seq 2048: the fastest plan is mistpipe's, less than 5% faster than
+    the fastest stock plan (1.061 vs 1.082 s predicted), and it would win the tie on moving parts and headroom
     alone: the stock plan ranks first (the mechanism at a 5% tolerance; the default's value is
     tests/search/test_margins.py's)."""
     request, hardware = _tune_args("--model llama-1.3b --gpus-per-node 1 --global-batch 16 --seq-len 2048 "
-                                   "--memory-gb 14 --hardware h200")
+                                   "--memory-gb 12 --hardware h200")
     assert request.space.executors == ("deepspeed", "mistpipe")
     result = tune(request, hardware, tie_rtol=0.05)
     mist, stock = _fastest(result.plans, "mistpipe"), _fastest(result.plans, "deepspeed")
