@@ -271,7 +271,8 @@ def render(data: dict) -> str:
              "term, or it is not in --terms): it is the start profile's (" + (
                  "uncalibrated: 0, bandwidth none = the pinned rate" if data["start"] == "uncalibrated"
                  else "the shipped value") + "). 'shipped profile' scores the same test runs with the shipped "
-             f"{data['profile']} profile, whose terms were fitted on 25 runs (some of them tested here).", ""]
+             f"{data['profile']} profile, whose terms were fitted on the runs its provenance names (some of them "
+             "tested here).", ""]
     if data["left_out"]:
         lines += ["Left out: " + "; ".join(data["left_out"]) + ".", ""]
     lines += ["## Summary: held-out |time error| per split, pooled over its folds", "",
