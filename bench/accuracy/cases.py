@@ -382,6 +382,15 @@ B27 = [
     AutotuneCase("auto-l13b-1g-c40-s4096-b32", "llama-1.3b", 1, 40, 4096, 32, hardware=NODE),
 ]
 
+# Session 32, last call: the search's winners for three more unseen small-model workloads, predicted with the
+# mistpipe host terms fitted that session (ad31859; the class whose errors those terms changed most), held out of
+# every fit; predictions in bench/calls/s32_call_b28.sh before the call.
+B28 = [
+    AutotuneCase("auto-g13-1g-c16-s2048-b32", "gpt-1.3b", 1, 16, 2048, 32, hardware=NODE),
+    AutotuneCase("auto-l321b-1g-c16-s4096-b32", "llama3.2-1b", 1, 16, 4096, 32, hardware=NODE),
+    AutotuneCase("auto-g27-1g-c16-s2048-b16", "gpt-2.7b", 1, 16, 2048, 16, hardware=NODE),
+]
+
 # In-sample runs: the shipped h200 profile's run-derived terms were fitted on these runs alone
 # (python -m mist_ds.calibrate; profiling/profiles/h200.json provenance names them): every 1-GPU run
 # of batches b3 and b4, and of each 2-GPU family with two or more runs the first by name. Every
@@ -409,7 +418,7 @@ BATCHES: dict[str, list[Case | AutotuneCase]] = {name: _marked(batch) for name, 
     "b19-1gpu-llama32-3b": B19, "b20-1gpu-llama32-1b": B20, "b21-1gpu-logits": B21, "b22-1gpu-recompute": B22,
     "b23-1gpu-new-workloads": B23, "b24-1gpu-held-out": B24,
     "b25-1gpu-held-out": B25, "b26-1gpu-held-out": B26,
-    "b27-1gpu-held-out": B27,
+    "b27-1gpu-held-out": B27, "b28-1gpu-held-out": B28,
 }.items()}
 CASES: dict[str, Case | AutotuneCase] = {c.name: c for batch in BATCHES.values() for c in batch}
 
