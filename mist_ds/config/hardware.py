@@ -255,9 +255,11 @@ class HardwareProfile(StrictModel):
     `python -m mist_ds.calibrate`."""
     mistpipe_microbatch_overhead_s: float | None = Field(default=None, ge=0.0)
     """host_microbatch_overhead_s of the mistpipe engine (runtime/mistpipe: its own micro-batch loop, no
-    DeepSpeed engine forward / backward / step calls or gradient hooks): seconds per micro-batch the GPU
-    waits for the training thread (cost/mistpipe.py _mp_time). Run-derived: None = not calibrated (the
-    stock term is charged); `python -m mist_ds.calibrate` fits it from mistpipe runs."""
+    DeepSpeed engine forward / backward / step calls or gradient hooks): host-thread seconds per
+    micro-batch. On a single stage it overlaps the GPU's queued work, since the loop never waits on the GPU;
+    with pipeline stages blocking p2p exposes it in full (cost/mistpipe.py _microbatch_host). Run-derived:
+    None = not calibrated (the stock term is charged); `python -m mist_ds.calibrate` fits it from mistpipe
+    runs."""
     mistpipe_layer_overhead_s: float | None = Field(default=None, ge=0.0)
     """host_layer_overhead_s of the mistpipe engine: host-thread seconds per block pass (forward,
     backward, recomputed forward) and micro-batch (launches, autograd, the engine's unit hooks),
@@ -265,10 +267,11 @@ class HardwareProfile(StrictModel):
     calibrated (the stock term is charged); `python -m mist_ds.calibrate` fits it from mistpipe runs."""
     mistpipe_streamed_layer_overhead_s: float = Field(default=0.0, ge=0.0)
     """Host-thread seconds a mistpipe block pass adds where the block's weights stream from host memory
-    (offload_weights_ratio > 0: the engine issues the section's copy and its events, and waits for a free
-    slot, runtime/mistpipe/unit.py), on top of mistpipe_layer_overhead_s; the profiled llama-1.3b step of
-    bench/results/runtime/l13b_c24_trace_S30/ has its forward paced by the thread that way. Run-derived:
-    0.0 = not calibrated; `python -m mist_ds.calibrate` fits it from mistpipe runs that offload weights."""
+    (offload_weights_ratio > 0: the engine issues the section's copies and re-binds the block's parameters
+    to the slot they land in, runtime/mistpipe/unit.py fill, bind), on top of mistpipe_layer_overhead_s; the
+    profiled llama-1.3b step of bench/results/runtime/l13b_c24_trace_S30/ has its forward paced by the thread
+    that way. Run-derived: 0.0 = not calibrated; `python -m mist_ds.calibrate` fits it from mistpipe runs
+    that offload weights."""
     pageable_h2d_bandwidth_gbps: float | None = Field(default=None, gt=0.0)
     """Host-to-device bandwidth from pageable (not pinned) host memory, GB/s per rank: DeepSpeed ZeRO-3
     optimizer offload writes each updated parameter partition back from its unpinned fp32 master copy
