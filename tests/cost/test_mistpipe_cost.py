@@ -214,15 +214,14 @@ def test_activation_loads_hide_only_behind_the_block_above():
 
 def test_host_passes_overlap_the_gpu_per_pass():
     """cost/host_overlap.py host_overlap: a stage's per-pass host work (profile host_layer_overhead_s) shows
-    only where it exceeds the GPU's pass; the per-micro-batch work is added in full."""
+    only where it exceeds the GPU's pass; a pipeline stage's per-micro-batch work is added in full."""
     model = MistpipeStageCostModel(get_preset("gpt-1.3b"), HW, seq_len=2048)
-    a = middle_stage(layers=12, micro=4, accum=4).arrays()
-    s, t = model._sizes(a), model._shared_terms(a)
-    mb = model._microbatch(s, t, a)
-    gpu = np.maximum(mb["forward_wall"] + mb["backward_wall"], mb["compute"] + mb["recompute"])
-    cost = model.evaluate(middle_stage(layers=12, micro=4, accum=4))
-    assert 12 * HW.host_layer_overhead_s < float(mb["forward_wall"])  # per pass: the GPU's is longer
-    assert np.isclose(cost.stable_time_s, gpu + HW.host_microbatch_overhead_s, rtol=1e-9)
+    args = middle_stage(layers=12, micro=4, accum=4)
+    a = args.arrays()
+    forward_wall = float(model._microbatch(model._sizes(a), model._shared_terms(a), a)["forward_wall"])
+    cost = model.evaluate(args)
+    assert 12 * HW.host_layer_overhead_s < forward_wall  # per pass: the GPU's is longer
+    assert np.isclose(cost.stable_time_s, _gpu_micro_batch(model, args) + HW.host_microbatch_overhead_s, rtol=1e-9)
 
 
 def only_stage(layers=12, ow=0.0, micro=4, accum=4):
