@@ -50,7 +50,7 @@ class AutotuneCase:
 
 SHORT = {"l7": "llama-7b", "l13": "llama-13b", "l38b": "llama3-8b", "l13b": "llama-1.3b",
          "l27": "llama-2.7b", "g13": "gpt-1.3b", "g27": "gpt-2.7b", "g67": "gpt-6.7b",
-         "l321b": "llama3.2-1b", "l323b": "llama3.2-3b"}
+         "l321b": "llama3.2-1b", "l323b": "llama3.2-3b", "g350m": "gpt-350m", "g760m": "gpt-760m"}
 
 
 def _case(name: str, gpus: int, cap: float, seq: int, gb: int, mb: int, zero: int, *,
@@ -391,6 +391,16 @@ B28 = [
     AutotuneCase("auto-g27-1g-c16-s2048-b16", "gpt-2.7b", 1, 16, 2048, 16, hardware=NODE),
 ]
 
+# Session 33: the search's winners for four workloads no run had seen (two GPT sizes no run had used, Llama 3.2
+# 3B at seq 8192 under a 16 GiB cap, llama-7b at seq 2048 under 40 GiB), held out of every fit; predictions in
+# bench/calls/s33_call_b29.sh before the call.
+B29 = [
+    AutotuneCase("auto-g350m-1g-c16-s2048-b32", "gpt-350m", 1, 16, 2048, 32, hardware=NODE),
+    AutotuneCase("auto-g760m-1g-c16-s2048-b32", "gpt-760m", 1, 16, 2048, 32, hardware=NODE),
+    AutotuneCase("auto-l323b-1g-c16-s8192-b8", "llama3.2-3b", 1, 16, 8192, 8, hardware=NODE),
+    AutotuneCase("auto-l7-1g-c40-s2048-b32", "llama-7b", 1, 40, 2048, 32, hardware=NODE),
+]
+
 # In-sample runs: the shipped h200 profile's run-derived terms were fitted on these runs alone
 # (python -m mist_ds.calibrate; profiling/profiles/h200.json provenance names them): every 1-GPU run
 # of batches b3 and b4, and of each 2-GPU family with two or more runs the first by name. Every
@@ -418,7 +428,7 @@ BATCHES: dict[str, list[Case | AutotuneCase]] = {name: _marked(batch) for name, 
     "b19-1gpu-llama32-3b": B19, "b20-1gpu-llama32-1b": B20, "b21-1gpu-logits": B21, "b22-1gpu-recompute": B22,
     "b23-1gpu-new-workloads": B23, "b24-1gpu-held-out": B24,
     "b25-1gpu-held-out": B25, "b26-1gpu-held-out": B26,
-    "b27-1gpu-held-out": B27, "b28-1gpu-held-out": B28,
+    "b27-1gpu-held-out": B27, "b28-1gpu-held-out": B28, "b29-1gpu-held-out": B29,
 }.items()}
 CASES: dict[str, Case | AutotuneCase] = {c.name: c for batch in BATCHES.values() for c in batch}
 
