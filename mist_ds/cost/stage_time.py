@@ -104,6 +104,10 @@ def overlap_parts(m: StageCostModel, t, p, b, dp, tp, inter) -> dict[str, np.nda
     plain_share = 1.0 - np.where(compute > 0, forward_busy / np.maximum(compute, 1e-30), 1.0 / 3.0)
     weight_h2d_side = np.where(host_copy, 0.0, weight_h2d)
     q["copy_chain_mb"] = copy_chain_s(rt, t, q["overlapped_mb"] * plain_share, weight_h2d_side)
+    # the weight copies of a backward that recomputes every block (2L of the 2L + r block passes):
+    # the boundary's chain (boundary_s) at the bound that recompute cannot move
+    layers = t["num_layers"]
+    q["boundary_weight_h2d_mb"] = weight_h2d_side * 2 * layers / np.maximum(t["block_passes"], 1e-30)
     q["gpu_side_mb"] = (q["overlapped_mb"] + q["tp_comm_mb"] + q["sync_transfer_mb"] + q["rs_serial_mb"]
                         + q["copy_chain_mb"])
     return q
@@ -252,16 +256,20 @@ def boundary_s(rates, p, t):
     Every copy of partition_grads runs on reduce_and_partition_stream (stage3.py
     __reduce_and_partition_ipg_grads: `with stream(self.reduce_and_partition_stream)`), one
     stream, so the 16-bit round trip (h2d_mb + d2h_mb) and the fp32 copy run one after another,
-    beside the backward (offload_param's weight copies run on the all-gather stream instead), and
-    the backward's epilogue waits for them
+    beside the backward, and the backward's epilogue waits for them
     (independent_gradient_partition_epilogue: reduce_and_partition_stream.synchronize()): the
-    step pays what the longer stream adds beyond the backward. The backward counted is its block,
-    head and embedding gradient compute only (two thirds of head and embedding, as forward_share),
-    not its recomputed forwards or host time: the search requires a step term that recompute and
-    activation offload leave unchanged (tests/search/test_monotone.py), so this bound is the
-    larger of the two possible charges."""
+    step pays what the longer stream adds beyond the backward. With dp == 1 offload_param's weight
+    copies (all-gather stream) queue beside that stream's copies, as in every backward
+    (copy_chain_s), so they join the chain: S33-3 (bench/results/runtime/retries_S33/, Llama 3.2 3B,
+    weights and optimizer offloaded, 24-25 of 28 blocks recomputed) ran its last backward 190 and
+    197 ms longer than the others, where the round trip alone against the backward left 17 and
+    74 ms. The backward counted is its block, head and embedding gradient compute only (two thirds
+    of head and embedding, as forward_share), not its recomputed forwards or host time, and the
+    weight copies those of a backward that recomputes every block (boundary_weight_h2d_mb): the
+    search requires a step term that recompute and activation offload leave unchanged
+    (tests/search/test_monotone.py), so this bound is the larger of the possible charges."""
     backward = p["blocks_bwd_mb"] + (p["head_mb"] + p["embedding_mb"]) * 2 / 3
-    stream = round_trip_s(rates, t)
+    stream = round_trip_s(rates, t) + p["boundary_weight_h2d_mb"]
     extra = rates.d2h_s(t["boundary_d2h_bytes"]) + rates.zero3_step_copy_s(t["boundary_pass_bytes"])
     return np.maximum(stream + extra - backward, 0.0) - np.maximum(stream - backward, 0.0)
 
