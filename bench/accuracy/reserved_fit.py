@@ -11,7 +11,9 @@ report again (only its reserved columns move).
 
 Samples: every stage of every run the report's targets cover (status 'ok', a plan the current search
 emits, run with expandable segments) that ran on stock DeepSpeed, one run per distinct plan (mistpipe keeps the profile's
-allocator_cache_fraction). A sample is (measured reserved - P) / the stage's 16-bit partition 2N/dp
+allocator_cache_fraction), less the stages that reserved their cap (within AT_CAP): the allocator stopped
+there and retried, so their gap is a lower bound on the holes, not a sample of them (cost/reserved.py
+predicts the cap for them). A sample is (measured reserved - P) / the stage's 16-bit partition 2N/dp
 (cost/reserved.py partition_bytes), in the stage's class (cost/reserved.py allocator_class).
 Coefficient of a class: the median of its samples, rounded to 0.01 and clamped at 0 (a negative median
 is an over-predicted P, not a hole).
@@ -40,6 +42,8 @@ from mist_ds.cost.reserved import HOLE_PARTITIONS, allocator_class, partition_by
 
 ROOT = Path(__file__).resolve().parents[2]
 ACCURACY = ROOT / "bench" / "results" / "accuracy.json"
+AT_CAP = 0.995
+"""A stage whose measured reserved peak is at least this share of its cap reserved the cap."""
 
 
 def targeted(report: dict) -> list[dict]:
@@ -58,15 +62,20 @@ def stock_stages(runs: list[dict], plans: Mapping[str, Plan]) -> Iterator[tuple[
     """(run, plan, the run's stage row, hole) for every stock DeepSpeed stage of `runs`, each distinct plan
     once (its first run in `runs`' order): repeats of one plan (other kernel sets, other calls) are not
     independent evidence of a class's holes. hole = (measured reserved - predicted allocated peak) /
-    16-bit partition."""
+    16-bit partition. Stages that reserved their cap (AT_CAP) are left out."""
     seen: set[str] = set()
+    hardware: dict = {}
     for run in runs:
         plan = plans[run["plan_path"]]
         key = plan.without_prediction().content_hash()
         if plan.executor != "deepspeed" or key in seen:
             continue
         seen.add(key)
+        hw = hardware.setdefault(run["hardware"], load_hardware(run["hardware"]))
+        cap = plan.gpu_memory_cap_bytes or hw.gpu_memory_bytes
         for stage in run["memory"]:
+            if stage["reserved_bytes"] >= AT_CAP * cap:
+                continue
             yield run, plan, stage, ((stage["reserved_bytes"] - stage["predicted_bytes"])
                                      / partition_bytes(plan, stage["stage"]))
 
