@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 
 from mist_ds.config import HardwareProfile, Plan, TuneRequest
 from mist_ds.config.request import MAX_HOST_MEMORY_BYTES
-from mist_ds.emit.report import memory_cap, peak_bytes
+from mist_ds.emit.report import cap_reserving_stages, memory_cap, peak_bytes
 from mist_ds.search import MemoryFloor, search
 from mist_ds.search.driver import (DEFAULT_MEMORY_MARGIN_RATIO, MODEL_TIME_ERROR_RATIO, Progress,
                                    RecomputeMode, SearchStats)
@@ -91,14 +91,15 @@ def _tie_break_key(plan: Plan, hardware: HardwareProfile, stock_s: float, tie_rt
     """Inside a tie group: last, a plan of another executor than stock DeepSpeed that is not predicted
     more than `tie_rtol` faster than `stock_s` (the fastest stock plan ranked), so a stock plan wins
     every tie it is part of (the cost model's measured record is mostly stock DeepSpeed's:
-    bench/results/accuracy.md, "By family"); then fewer moving parts, then more headroom in whole steps
-    of the model's memory error (at most MAX_HEADROOM_STEPS), then the faster prediction, then more
-    headroom."""
+    bench/results/accuracy.md, "By family"); then fewer moving parts, then a plan whose reserved memory
+    is not predicted to reach the cap (emit/report.py cap_reserving_stages: allocator retries, 2-4% slower
+    where measured and not in the predicted time), then more headroom in whole steps of the model's memory
+    error (at most MAX_HEADROOM_STEPS), then the faster prediction, then more headroom."""
     free = headroom_bytes(plan, hardware) / memory_cap(plan, hardware)
     steps = min(MAX_HEADROOM_STEPS, math.floor(max(free, 0.0) / DEFAULT_MEMORY_MARGIN_RATIO))
     time_s = plan.prediction.iteration_time_s
     near_stock = plan.executor != "deepspeed" and stock_s <= time_s * (1.0 + tie_rtol)
-    return (near_stock, moving_parts(plan), -steps, time_s, -free)
+    return (near_stock, moving_parts(plan), bool(cap_reserving_stages(plan, hardware)), -steps, time_s, -free)
 
 
 def honest_order(plans: Sequence[Plan], hardware: HardwareProfile,

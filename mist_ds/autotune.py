@@ -25,7 +25,7 @@ from mist_ds.config import HardwareProfile, TuneRequest
 from mist_ds.config.profiles import DEFAULT_PROFILE, load_hardware
 from mist_ds.config.units import GIB
 from mist_ds.emit.launch import SHELL_SAFE_PATH, has_placeholder_hosts
-from mist_ds.emit.report import host_paced_line, offload_text, peak_bytes, recompute_text, split_text
+from mist_ds.emit.report import allocator_retry_line, host_paced_line, offload_text, peak_bytes, recompute_text, split_text
 from mist_ds.fileio import MAX_INPUT_BYTES, check_output_folder, write_folder_atomic
 from mist_ds.gpuinfo import hardware_arg
 from mist_ds.request_args import add_request_arguments, check_memory_cap, request_from_args
@@ -158,10 +158,11 @@ def _print_table(result: TuneResult, hardware: HardwareProfile, seconds: float, 
     console.print(f"GiB/GPU: predicted peak per GPU; headroom: GiB of the {stats.memory_cap_bytes / GIB:.1f} GiB cap "
                   f"left free (the search kept >= {stats.memory_margin_ratio:.0%}: --memory-margin); tie: ranks "
                   f"predicted within {result.tie_rtol:.0%} (the model's measured time error) of each other, "
-                  "ordered stock DeepSpeed first, then by fewer moving parts (pipeline, TP, offload), then headroom")
-    paced = host_paced_line(plans[0])
-    if paced is not None:
-        console.print(f"#1: {paced}", highlight=False)
+                  "ordered stock DeepSpeed first, then by fewer moving parts (pipeline, TP, offload), then a reserved peak "
+                  "below the cap (no allocator retries), then headroom")
+    for line in (host_paced_line(plans[0]), allocator_retry_line(plans[0], hardware)):
+        if line is not None:
+            console.print(f"#1: {line}", highlight=False)
     if out is not None:
         console.print(f"wrote {out}/{{plan.json, ds_config.json, hostfile, launch.sh, report.md, plan.png}}"
                       + (f" and {fallbacks} fallback plan(s) in fallback/" if fallbacks else "")

@@ -19,7 +19,7 @@ from mist_ds.config import HardwareProfile, Plan, PlanPrediction, TuneRequest
 from mist_ds.config.profiles import DEFAULT_PROFILE, hardware_for_plan
 from mist_ds.config.units import GIB
 from mist_ds.cost import predict_plan
-from mist_ds.emit.report import host_paced_line, layer_range
+from mist_ds.emit.report import allocator_retry_line, host_paced_line, layer_range
 from mist_ds.gpuinfo import hardware_arg
 from mist_ds.request_args import check_memory_cap
 from mist_ds.search.driver import DEFAULT_MEMORY_MARGIN_RATIO
@@ -188,9 +188,10 @@ def _predict(argv: Sequence[str] | None) -> int:
         print(json.dumps(result, indent=2))
     else:
         print_tables(plan, result)
-        paced = host_paced_line(plan.model_copy(update={"prediction": pred}))
-        if paced is not None:
-            print(paced)
+        predicted = plan.model_copy(update={"prediction": pred})
+        for line in (host_paced_line(predicted), allocator_retry_line(predicted, hw)):
+            if line is not None:
+                print(line)
     over = over_cap_message(plan, result)
     if over is not None:
         raise UserError(over, EXIT_INFEASIBLE)

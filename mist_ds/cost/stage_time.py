@@ -104,10 +104,9 @@ def overlap_parts(m: StageCostModel, t, p, b, dp, tp, inter) -> dict[str, np.nda
     plain_share = 1.0 - np.where(compute > 0, forward_busy / np.maximum(compute, 1e-30), 1.0 / 3.0)
     weight_h2d_side = np.where(host_copy, 0.0, weight_h2d)
     q["copy_chain_mb"] = copy_chain_s(rt, t, q["overlapped_mb"] * plain_share, weight_h2d_side)
-    # the weight copies of a backward that recomputes every block (2L of the 2L + r block passes):
-    # the boundary's chain (boundary_s) at the bound that recompute cannot move
-    layers = t["num_layers"]
-    q["boundary_weight_h2d_mb"] = weight_h2d_side * 2 * layers / np.maximum(t["block_passes"], 1e-30)
+    # the weight copies of a backward that recomputes every block, on a side stream as above: the
+    # boundary's chain (boundary_s) at the bound that recompute cannot move
+    q["boundary_weight_h2d_mb"] = np.where(host_copy, 0.0, rt.h2d_s(t["boundary_weight_h2d_bytes"]))
     q["gpu_side_mb"] = (q["overlapped_mb"] + q["tp_comm_mb"] + q["sync_transfer_mb"] + q["rs_serial_mb"]
                         + q["copy_chain_mb"])
     return q

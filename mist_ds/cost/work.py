@@ -106,6 +106,10 @@ def comm_exprs(model: ModelSpec, seq_len: int) -> dict[str, sp.Expr]:
         # host<->device: weight offload's copies of the 16-bit partition in for every gather
         # (the gathers above); cost/stage_time.py puts them on the host thread or on a side stream by dp
         "weight_h2d_mb_bytes": Z3 * ow * ELEM * gathered / dp,
+        # ... of which a backward that recomputes every block copies in (its own pass and L recomputed
+        # forwards): the bound cost/stage_time.py boundary_s puts on the step's last backward, the
+        # same whatever the recompute count
+        "boundary_weight_h2d_bytes": Z3 * ow * ELEM * (n + L * per_layer) / dp,
         # ... overlapped with compute on DeepSpeed's side streams (ZeRO-3 offload's 16-bit gradient
         # partition out and back every micro-batch: stage3.py partition_grads, non_blocking) ...
         "h2d_mb_bytes": Z3 * OF * ELEM * n / dp,

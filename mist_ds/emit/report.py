@@ -25,6 +25,9 @@ the one that ran a single set (bench/accuracy/HOST_JITTER.md, session 19; bench/
 HOST_SPREAD = "such plans moved -20% to +33% between runs on one 16-vCPU H200 node"
 """What host speed did to host-paced plans, measured (bench/accuracy/HOST_JITTER.md: 1-GPU ZeRO-3 plans
 between machine calls of one node kind)."""
+RETRY_COST = "2-4% of the iteration in the runs that measured it"
+"""What allocator retries at the cap cost, measured: two Llama 3.2 3B ZeRO-3 offload plans capped (36-47
+retries) against the same plans uncapped in one call (bench/results/runtime/retries_S33/README.md, S33-2)."""
 LEGEND = ("setting: pp pipeline stages, dp data-parallel and tp tensor-parallel degree; mb micro-batch per GPU; "
           "ga gradient-accumulation steps; Z ZeRO stage; opt fraction of optimizer states (and their gradients) "
           "and w fraction of weights offloaded to CPU memory. layers, recompute, act offload: layers per "
@@ -122,6 +125,29 @@ def host_paced_line(plan: Plan) -> str | None:
             "fetches or a faster host core shorten it.")
 
 
+def cap_reserving_stages(plan: Plan, hardware: HardwareProfile) -> list[int]:
+    """Stages whose predicted reserved memory (cost/reserved.py: the allocated peak plus the caching
+    allocator's holes) reaches the cap: their allocator is expected to fill the cap, then free its cache
+    and retry, synchronising the device each time."""
+    from mist_ds.cost.reserved import predicted_reserved_bytes
+
+    cap = memory_cap(plan, hardware)
+    return [i for i, stage in enumerate(plan.prediction.stages)
+            if predicted_reserved_bytes(plan, i, stage.peak_memory_bytes, hardware, cap) >= cap]
+
+
+def allocator_retry_line(plan: Plan, hardware: HardwareProfile) -> str | None:
+    """One sentence when a stage's predicted reserved memory reaches the cap (None otherwise)."""
+    stages = cap_reserving_stages(plan, hardware)
+    if not stages:
+        return None
+    which = f"stage {stages[0]} is" if len(stages) == 1 else f"stages {', '.join(map(str, stages))} are"
+    return (f"Allocator at the cap: {which} predicted to need the whole "
+            f"{bytes_text(memory_cap(plan, hardware))} once the caching allocator's holes are counted, so it will "
+            f"free its cache and retry, synchronising the GPU each time ({RETRY_COST}; not in the predicted time). "
+            "A smaller micro-batch or more recompute leaves room.")
+
+
 def optimizer_path_lines(plan: Plan, hardware: HardwareProfile) -> list[str]:
     """For a mistpipe plan that offloads optimizer state: which path updates each stage's offloaded
     share and why (cost/mistpipe_step.py stage_optimizer_paths; ds_config.json's mistpipe section
@@ -138,14 +164,15 @@ def optimizer_path_lines(plan: Plan, hardware: HardwareProfile) -> list[str]:
     return lines + [""]
 
 
-def _winner(plan: Plan) -> list[str]:
+def _winner(plan: Plan, hardware: HardwareProfile) -> list[str]:
     pred = plan.prediction
     return ["## Plan", "",
             f"**{plan.describe()}**, layers per stage {split_text(plan)}, recomputed layers per stage "
             f"{recompute_text(plan)}, activation-offloaded layers per stage {offload_text(plan)}.", "",
             f"Predicted: {seconds_text(pred.iteration_time_s)} per iteration, "
             f"{pred.throughput_tokens_per_s:,.0f} tokens/s, MFU {pred.mfu:.1%}, peak {bytes_text(peak_bytes(plan))} "
-            "per GPU.", "", *_stage_tables(plan), *_optional(host_paced_line(plan))]
+            "per GPU.", "", *_stage_tables(plan), *_optional(host_paced_line(plan)),
+            *_optional(allocator_retry_line(plan, hardware))]
 
 
 def _optional(line: str | None) -> list[str]:
@@ -239,7 +266,7 @@ def report_markdown(plans: Sequence[Plan], hardware: HardwareProfile, stats: Sea
     `host`: the request's host limits (TuneRequest.host_limits); None: the hardware profile's."""
     plan = plans[0]
     host = host or HostLimits.of(hardware, plan.cluster.gpus_per_node)
-    lines = (_header(plan, hardware) + _winner(plan) + optimizer_path_lines(plan, hardware) + _top_k(plans)
+    lines = (_header(plan, hardware) + _winner(plan, hardware) + optimizer_path_lines(plan, hardware) + _top_k(plans)
              + _why(plans, hardware) + host_lines(plan, host))
     lines += ["## Run it", "",
               "`./launch.sh --steps 20 --report run.json` (DeepSpeed with this folder's hostfile, plan.json and "
