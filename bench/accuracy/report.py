@@ -30,6 +30,7 @@ from mist_ds.config import RunReport  # noqa: E402
 from mist_ds.config.plan import plan_file_hashes  # noqa: E402
 from mist_ds.config.units import GIB  # noqa: E402
 from mist_ds.fileio import write_text_atomic  # noqa: E402
+from mist_ds.search.driver import DEFAULT_MEMORY_MARGIN_RATIO  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "bench" / "results"
@@ -163,8 +164,9 @@ def targets(overall: dict, corr: dict) -> list[tuple[str, str, bool]]:
          le(a["median"], TARGETS["memory median"]) and le(a["max"], TARGETS["memory max"])),
         ("host memory of offload plans within 10%", f"{h['n']} runs, max {_abs_pct(h['max'])}",
          h["n"] > 0 and le(h["max"], TARGETS["host max"])),
-        ("0 plans predicted to fit that ran out of memory", str(overall["oom_predicted_to_fit"]),
-         overall["oom_predicted_to_fit"] == 0),
+        ("0 plans predicted to fit that ran out of memory",
+         f"{overall['oom_predicted_to_fit']} under the cap, {overall['oom_predicted_within_margin']} within the "
+         f"search's {DEFAULT_MEMORY_MARGIN_RATIO:.0%} margin", overall["oom_predicted_to_fit"] == 0),
     ]
 
 

@@ -40,6 +40,7 @@ from mist_ds.cost.conditions import RunConditions, stock_act_offload
 from mist_ds.cost.plan_predict import predict_plan
 from mist_ds.cost.reserved import predicted_reserved_bytes
 from mist_ds.emit.host import node_need_bytes
+from mist_ds.search.driver import DEFAULT_MEMORY_MARGIN_RATIO
 
 
 @dataclass
@@ -60,6 +61,9 @@ class Scored:
     same_plan: bool
     in_sample: tuple[str, ...]
     predicted_fit: bool
+    predicted_within_margin: bool
+    """The predicted peak is within the cap less the search's memory margin (search/driver.py
+    DEFAULT_MEMORY_MARGIN_RATIO): the search would emit the plan today."""
     predicted_s: float
     measured_s: float | None
     time_error: float | None
@@ -207,6 +211,7 @@ def score(name: str, source: str, plan_path: Path, run_path: Path, in_sample: tu
         family=family(knobs), workload=workload(knobs), status=run.status, gpu_name=run.gpu_name,
         date=run.date_utc[:10], hardware=hw.name, same_plan=run.plan_hash in plan_file_hashes(plan_path),
         in_sample=in_sample, predicted_fit=max(s.peak_memory_bytes for s in pred.stages) <= cap,
+        predicted_within_margin=max(s.peak_memory_bytes for s in pred.stages) <= cap * (1 - DEFAULT_MEMORY_MARGIN_RATIO),
         predicted_s=pred.iteration_time_s, measured_s=run.median_iteration_time_s if ok else None,
         time_error=rel_error(pred.iteration_time_s, run.median_iteration_time_s) if ok else None,
         memory=memory,
@@ -288,6 +293,7 @@ def summary(rows: list[Scored]) -> dict:
         "memory_vs_allocated": stats([r.mem_error_allocated for r in rows]),
         "host_memory": stats([r.host_error for r in rows]),
         "oom_predicted_to_fit": sum(r.status == "oom" and r.predicted_fit for r in rows),
+        "oom_predicted_within_margin": sum(r.status == "oom" and r.predicted_within_margin for r in rows),
         "oom": sum(r.status == "oom" for r in rows),
         "killed": sum(r.status == "killed" for r in rows),
         "timeout_or_error": sum(r.status in ("timeout", "error") for r in rows),

@@ -37,7 +37,9 @@ block and N_r the stage's resident ones (embedding, final norm, LM head) on one 
   forward an offloaded block's own saved tensors sit beside the slabs until its forward ends, but
   the offloaded blocks run first in the stage's forward (stage.py _offloaded_blocks: the first na
   blocks after the recomputed ones), while the micro-batch's later saves do not exist yet: the
-  train peak is the start of a backward, with k micro-batches' saves and the slabs;
+  train peak is the start of a backward, with k micro-batches' saves and the slabs; on the stage with
+  the head a recomputed block's regenerated activations and this micro-batch's logits count once, at
+  the larger (the head's backward frees the logits first; _states);
 * transients at the step: the gradient-norm pass squares one unit's device shard into a temporary
   (optimizer.py _global_norm: pow(2)), fp32, and the host tail of a chunk is upcast (take_chunk);
 * start-up: the stage is built whole in 16 bits on the device (runtime/build.py build_mistpipe,
@@ -120,7 +122,7 @@ PUBLISH_BYTES = FP32 + ELEM         # read the fp32 master, write the 16-bit sha
 TAIL_NORM_BYTES = ELEM + 3 * FP32 + FP32  # a tail's take_chunk: upcast, scale (r+w), square-sum read
 
 
-ACTIVATION_TERMS = ("activations", "cpu_activations", "offloaded_per_microbatch", "layer_saved", "logits")
+ACTIVATION_TERMS = ("activations", "cpu_activations", "offloaded_per_microbatch", "layer_saved", "logits", "recomputed")
 TP_TERMS = ("tp_ar_count", "tp_ar_bytes")
 
 
@@ -251,7 +253,13 @@ class MistpipeStageCostModel(StageCostModel):
         activations = t["activations"] + slabs + queue
         # the forward's end (its logits and the held ones) or the head's backward: its logits holding
         # their gradient, the other held set and one fresh parameter gradient
-        passing = logits + np.maximum(ELEM * s["largest"] - self._one_set(s, a) * (self._held(a) > 1), 0.0)
+        # a recomputed block's regenerated activations (t["recomputed"], inside t["activations"]) exist
+        # only once the head's backward has consumed this micro-batch's logits, so the two count once, at
+        # the larger, as cost/stage.py prices the stock engine (the held sets stay): S33-4, Llama 3.2 3B
+        # at seq 8192, mb 1, 25 of 28 recomputed, allocated 1.02 GiB under the sum
+        # (bench/results/runtime/retries_S33/README.md)
+        passing = (logits + np.maximum(ELEM * s["largest"] - self._one_set(s, a) * (self._held(a) > 1), 0.0)
+                   - np.minimum(self._one_set(s, a), t["recomputed"]))
         peaks = np.stack([phases["train"] + activations + passing, phases["step"] + slabs, phases["init"],
                           phases["build"]])
         raw = peaks.max(axis=0)

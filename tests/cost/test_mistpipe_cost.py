@@ -525,3 +525,34 @@ def test_the_pipeline_engine_holds_two_earlier_micro_batches_logits():
     # two held sets: the forward's end (three sets) is, the head's backward keeps two and the gradient
     assert two - one == pytest.approx((one_set - head_gradient) * allowance)
     assert eight == pytest.approx(two)
+
+
+def test_the_heads_logits_and_a_recomputed_blocks_activations_count_once():
+    """The head's backward consumes this micro-batch's logits before any block is recomputed, so the
+    stage with the head pays the larger of the two, not both (the held sets stay): S33-4's Llama 3.2 3B
+    plan at seq 8192, 25 of 28 recomputed, allocated 1.02 GiB under the sum
+    (bench/results/runtime/retries_S33/README.md)."""
+    spec = get_preset("llama3.2-3b")
+    model = MistpipeStageCostModel(spec, HW, seq_len=8192)
+
+    def args(index: int, stages: int, recompute: int):
+        return stage_args(stage_index=index, num_stages=stages, num_layers=8, micro_batch=1, dp=1, tp=1,
+                          grad_accum=8, zero_stage=0, offload_weights=0.0, offload_gradients=1.0,
+                          offload_optimizer=1.0, num_recompute=recompute, num_offloaded=0)
+
+    def buffer_change(index: int, stages: int) -> tuple[float, float]:
+        """(buffers, peak) with 3 recomputed blocks less without any: the buffers hold the logits
+        and the peak's allocator allowance (allocator_fraction x the raw peak)."""
+        with_r, without = model.evaluate(args(index, stages, 3)), model.evaluate(args(index, stages, 0))
+        return (float(with_r.buffers_bytes - without.buffers_bytes),
+                float(with_r.peak_memory_bytes - without.peak_memory_bytes))
+
+    recomputed = float(model._shared_terms(args(0, 1, 3).arrays())["recomputed"])
+    assert 0 < recomputed < 2 * 8192 * spec.vocab_size   # less than one micro-batch's logits
+    fraction = model.allocator_fraction / (1 + model.allocator_fraction)  # allowance per byte of peak
+    # without the head (the middle of three) recompute leaves the buffers but for the allowance; with
+    # it (one stage) they give back the regenerated activations, which the logits' room now holds
+    buffers, peak = buffer_change(1, 3)
+    assert buffers == pytest.approx(fraction * peak, abs=1e3)
+    buffers, peak = buffer_change(0, 1)
+    assert buffers == pytest.approx(-recomputed + fraction * peak, abs=1e3)
