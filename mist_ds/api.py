@@ -92,8 +92,8 @@ def _tie_break_key(plan: Plan, hardware: HardwareProfile, stock_s: float, tie_rt
     more than `tie_rtol` faster than `stock_s` (the fastest stock plan ranked), so a stock plan wins
     every tie it is part of (the cost model's measured record is mostly stock DeepSpeed's:
     bench/results/accuracy.md, "By family"); then fewer moving parts, then a plan whose reserved memory
-    is not predicted to reach the cap (emit/report.py cap_reserving_stages: allocator retries, 2-4% slower
-    where measured and not in the predicted time), then more headroom in whole steps of the model's memory
+    is not predicted to reach the cap (emit/report.py cap_reserving_stages: allocator retries, which cost
+    what emit/report.py RETRY_COST says and are not in the predicted time), then more headroom in whole steps of the model's memory
     error (at most MAX_HEADROOM_STEPS), then the faster prediction, then more headroom."""
     free = headroom_bytes(plan, hardware) / memory_cap(plan, hardware)
     steps = min(MAX_HEADROOM_STEPS, math.floor(max(free, 0.0) / DEFAULT_MEMORY_MARGIN_RATIO))

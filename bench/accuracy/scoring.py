@@ -12,8 +12,8 @@ the prediction may leave out; the report says so).
 Memory: the predicted peak targets max_memory_allocated, which decides OOM under expandable segments
 (config/hardware.py allocator_overhead_fraction). Reserved memory is predicted by
 mist_ds/cost/reserved.py predicted_reserved_bytes: the predicted peak plus the allocator's holes in
-16-bit partitions per ZeRO/offload class, or the peak alone where that would pass the cap (the
-plan's memory cap or, uncapped, the card's memory), since the allocator then releases its cache.
+16-bit partitions per ZeRO/offload class, or the cap where that would pass it (the plan's memory cap
+or, uncapped, the card's memory), since the allocator reserves up to it before it releases its cache.
 Runs without expandable segments (NO_EXPANDABLE_SEGMENTS) used an allocator the runtime no longer
 uses; the report scores them apart.
 """
@@ -206,12 +206,13 @@ def score(name: str, source: str, plan_path: Path, run_path: Path, in_sample: tu
                   for i, stage in enumerate(plan.stages))
     host = [(s.cpu_memory_bytes, r) for s, r in zip(pred.stages, rss) if r]
     host_pred, host_meas = max(host, key=lambda pair: pair[1]) if (offload and ok and host) else (None, None)
+    peak = max(s.peak_memory_bytes for s in pred.stages)
     return Scored(
         name=name, source=source, plan_path=repo_relative(plan_path), run_path=repo_relative(run_path),
         family=family(knobs), workload=workload(knobs), status=run.status, gpu_name=run.gpu_name,
         date=run.date_utc[:10], hardware=hw.name, same_plan=run.plan_hash in plan_file_hashes(plan_path),
-        in_sample=in_sample, predicted_fit=max(s.peak_memory_bytes for s in pred.stages) <= cap,
-        predicted_within_margin=max(s.peak_memory_bytes for s in pred.stages) <= cap * (1 - DEFAULT_MEMORY_MARGIN_RATIO),
+        in_sample=in_sample, predicted_fit=peak <= cap,
+        predicted_within_margin=peak <= cap * (1 - DEFAULT_MEMORY_MARGIN_RATIO),
         predicted_s=pred.iteration_time_s, measured_s=run.median_iteration_time_s if ok else None,
         time_error=rel_error(pred.iteration_time_s, run.median_iteration_time_s) if ok else None,
         memory=memory,

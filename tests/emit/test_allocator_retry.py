@@ -50,11 +50,12 @@ def _seven_b(zero_stage: int, time_s: float, peak_gib: float) -> Plan:
 
 def test_a_tie_prefers_the_plan_whose_allocator_stays_under_the_cap_over_more_headroom():
     hw = load_hardware("h200")
-    # ZeRO-0 at 66 GiB: 12 GiB free, but its holes (0.96 of the 13.5 GB 16-bit partition) pass the cap
-    roomy_at_cap = _seven_b(0, 1.00, 66.0)
-    # ZeRO-3 at dp 1 at 72 GiB: 6 GiB free, holes of 0.17 partitions stay under it
-    tight_under = _seven_b(3, 1.01, 72.0)
+    # ZeRO-0 at 70 GiB: 8 GiB free, but its holes (HOLE_PARTITIONS zero0 of the 12.6 GiB 16-bit partition)
+    # pass the cap
+    roomy_at_cap = _seven_b(0, 1.00, 70.0)
+    # ZeRO-3 at dp 1 at 74 GiB: 4 GiB free, its holes (zero3_dp1's) stay under it
+    tight_under = _seven_b(3, 1.01, 74.0)
     assert cap_reserving_stages(roomy_at_cap, hw) == [0] and cap_reserving_stages(tight_under, hw) == []
     assert honest_order([roomy_at_cap, tight_under], hw)[0] == (tight_under, roomy_at_cap)
     # outside a tie the faster plan still wins
-    assert honest_order([roomy_at_cap, _seven_b(3, 1.2, 72.0)], hw)[0][0] is roomy_at_cap
+    assert honest_order([roomy_at_cap, _seven_b(3, 1.2, 74.0)], hw)[0][0] is roomy_at_cap
