@@ -37,6 +37,7 @@ class AutotuneCase:
 
     name: str
     model: str
+    """A preset name, or a Hugging Face config.json's path from the repository root (mist_ds.config.resolve_model)."""
     num_gpus: int
     cap_gib: float
     seq_len: int
@@ -401,6 +402,19 @@ B29 = [
     AutotuneCase("auto-l7-1g-c40-s2048-b32", "llama-7b", 1, 40, 2048, 32, hardware=NODE),
 ]
 
+# Session 34: two model families no run had trained, each given as its Hugging Face config.json (the user's path
+# into mist_ds): Qwen2-0.5B (q/k/v biases, a 152k vocabulary tied to the embedding: the head outweighs 24 blocks)
+# and Mistral-7B (GQA, 14336-wide MLP). The search's winners on one card, held out of every fit; predictions in
+# bench/calls/s34_call_b30.sh before the call.
+QWEN2_05B = "tests/data/hf_configs/qwen2-0.5b/config.json"
+MISTRAL_7B = "tests/data/hf_configs/mistral-7b/config.json"
+B30 = [
+    AutotuneCase("auto-qw05b-1g-c16-s4096-b32", QWEN2_05B, 1, 16, 4096, 32, hardware=NODE),
+    AutotuneCase("auto-qw05b-1g-c40-s8192-b16", QWEN2_05B, 1, 40, 8192, 16, hardware=NODE),
+    AutotuneCase("auto-mis7b-1g-c78-s4096-b16", MISTRAL_7B, 1, 78, 4096, 16, hardware=NODE),
+    AutotuneCase("auto-mis7b-1g-c40-s4096-b16", MISTRAL_7B, 1, 40, 4096, 16, hardware=NODE),
+]
+
 # In-sample runs: the shipped h200 profile's run-derived terms were fitted on these runs alone
 # (python -m mist_ds.calibrate; profiling/profiles/h200.json provenance names them): every 1-GPU run
 # of batches b3 and b4, and of each 2-GPU family with two or more runs the first by name. Every
@@ -429,6 +443,7 @@ BATCHES: dict[str, list[Case | AutotuneCase]] = {name: _marked(batch) for name, 
     "b23-1gpu-new-workloads": B23, "b24-1gpu-held-out": B24,
     "b25-1gpu-held-out": B25, "b26-1gpu-held-out": B26,
     "b27-1gpu-held-out": B27, "b28-1gpu-held-out": B28, "b29-1gpu-held-out": B29,
+    "b30-1gpu-new-families": B30,
 }.items()}
 CASES: dict[str, Case | AutotuneCase] = {c.name: c for batch in BATCHES.values() for c in batch}
 

@@ -21,9 +21,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from bench.accuracy.cases import CASES, AutotuneCase, Case  # noqa: E402
 from bench.accuracy.schema import GIB, to_plan  # noqa: E402
-from mist_ds.config import ClusterSpec, Plan, SearchSpace, TuneRequest, get_preset  # noqa: E402
+from mist_ds.config import PRESETS, ClusterSpec, Plan, SearchSpace, TuneRequest, resolve_model  # noqa: E402
 
-RESULTS = Path(__file__).resolve().parents[2] / "bench" / "results" / "accuracy"
+ROOT = Path(__file__).resolve().parents[2]
+RESULTS = ROOT / "bench" / "results" / "accuracy"
 
 
 def plan_path(name: str, results: Path = RESULTS) -> Path:
@@ -38,7 +39,8 @@ def autotune_plan(case: AutotuneCase, hardware) -> Plan:
     """The search's winner for the case's request, with its prediction."""
     from mist_ds.api import tune
 
-    request = TuneRequest(model=get_preset(case.model),
+    model = case.model if case.model in PRESETS else str(ROOT / case.model)
+    request = TuneRequest(model=resolve_model(model),
                           cluster=ClusterSpec(num_nodes=1, gpus_per_node=case.num_gpus),
                           global_batch_size=case.global_batch, seq_len=case.seq_len,
                           space=SearchSpace.model_validate(case.space, strict=False),
