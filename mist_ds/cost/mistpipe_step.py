@@ -15,6 +15,10 @@ from mist_ds.cost.rates import HOST_BF16_PER_ADAM, HOST_CLIP_PER_ADAM, HOST_CONC
 SWAP_IN_BYTES, SWAP_OUT_BYTES = 3 * FP32, 3 * FP32  # swapadam.py: master, m, v in and out
 HOST_GRAD_BYTES = FP32  # swapadam.py: a host gradient section's fp32 gradient, in with the states
 SWAP_SLOT_BYTES = 4 * FP32  # swapadam.py _Slot: fp32 param, grad, m and v per element of a device slot
+# swapadam.py SwapAdam.update, per chunk on the compute stream besides the AdamW: the device gradient into the
+# slot (fp32 read and write), the clip's multiply (read and write) and the new 16-bit weights out (fp32 read,
+# bf16 write); bytes per element at the profile's copy rate (Rates.copy_s).
+SWAP_PASS_BYTES = 2 * FP32 + 2 * FP32 + FP32 + ELEM
 PATHS = ("gpu_swap", "cpu_adam")
 DEFAULT_PATH = "gpu_swap"  # what the engine runs when nothing says otherwise (runtime/mistpipe/engine.py)
 
@@ -61,19 +65,33 @@ def swap_s(rt: Rates, n, units, in_sections=0.0):
     elements (4 B more each; the others are read on the device), the compute stream's AdamW runs when
     they land, and master, m, v go out on the d2h stream (12 B/element) after it; two device slots,
     so the next chunk loads while the last one is stored. In the stream order: the first chunk's load runs alone (nothing is stored
-    yet), the last chunk's store and Adam after the last load; in between the two directions run
+    yet), the last chunk's store and device work after the last load; in between the two directions run
     at once, under the profile's interference (Rates.overlapped_s, MIST.md section 2: h2d beside
-    d2h, 1.66 / 1.08 on the H200 profile: not full duplex), with the device Adam beside them.
+    d2h, 1.66 / 1.08 on the H200 profile: not full duplex), with the device work (AdamW and
+    SWAP_PASS_BYTES of passes) beside them. Two slots bound that middle too: a slot's next load waits
+    for its store, which waits for its device work, which waits for its load, so each slot cycles
+    through load + device work + store and the two slots' cycles share the links: a chunk every
+    (load + device + store) / 2 at least, each copy at its slowdown beside the other (Rates.concurrent_s).
     Measured, gpt-1.3b PP2 with 0.5 of the optimizer offloaded (355.8M elements per rank, 2x H200,
-    bench/engine/STEP_TIMELINE.md): h2d busy 146 ms of a 153 ms update, 88 ms of it beside d2h."""
+    bench/engine/STEP_TIMELINE.md): h2d busy 146 ms of a 153 ms update, 88 ms of it beside d2h. Mistral-7B
+    and llama-7b on one H200 (5.4e9 / 5.1e9 elements, 332 chunks; bench/results/runtime/swap_trace_S34):
+    the h2d stream idles 0.13 ms a chunk and the d2h 0.21, which the cycle gives from the trace's own
+    copy times (3.98 / 3.89 ms) and device work (0.30 ms): 0.105 / 0.195."""
     n = np.asarray(n, float)
     tail = n / np.maximum(units, 1.0)
     chunk = tail / np.maximum(np.ceil(tail / MISTPIPE.constants.swap_chunk_elements), 1.0)
     rest = n - chunk
     in_bytes = SWAP_IN_BYTES + HOST_GRAD_BYTES * np.asarray(in_sections, float) / np.maximum(n, 1.0)
-    both = rt.overlapped_s(rt.gpu_adam_s(rest), 0.0, rt.h2d_s(in_bytes * rest),
-                           rt.d2h_s(SWAP_OUT_BYTES * rest))
-    return rt.h2d_s(in_bytes * chunk) + both + rt.gpu_adam_s(chunk) + rt.d2h_s(SWAP_OUT_BYTES * chunk)
+    load, device, store = rt.h2d_s(in_bytes * rest), swap_device_s(rt, rest), rt.d2h_s(SWAP_OUT_BYTES * rest)
+    streamed = rt.overlapped_s(device, 0.0, load, store)
+    slowed = rt.concurrent_s(device, 0.0, load, store)
+    both = np.maximum(streamed, (slowed[2] + slowed[0] + slowed[3]) / 2)
+    return rt.h2d_s(in_bytes * chunk) + both + swap_device_s(rt, chunk) + rt.d2h_s(SWAP_OUT_BYTES * chunk)
+
+
+def swap_device_s(rt: Rates, n):
+    """The compute stream's work of SwapAdam.update on n elements: AdamW and SWAP_PASS_BYTES of passes."""
+    return rt.gpu_adam_s(n) + rt.copy_s(SWAP_PASS_BYTES * np.asarray(n, float))
 
 
 def optimizer_path(rt: Rates, n, in_sections, units, forced: str | None = None):

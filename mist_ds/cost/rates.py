@@ -144,6 +144,14 @@ class Rates:
         """ZeRO-3's step passes (bytes read + written) at ZERO3_STEP_PASS_FRACTION of the copy rate."""
         return self.copy_s(nbytes) / ZERO3_STEP_PASS_FRACTION
 
+    def concurrent_s(self, *channel_times):
+        """Each channel's time (compute, nccl, h2d, d2h order) while all the non-zero ones run
+        together from start to end: its time alone times its slowdown in that set."""
+        rem = np.array(np.broadcast_arrays(*[np.asarray(t, float) for t in channel_times]))
+        weights = (1 << np.arange(len(CHANNELS))).reshape((-1,) + (1,) * (rem.ndim - 1))
+        mask = ((rem > 0) * weights).sum(axis=0)
+        return rem * np.moveaxis(self._interference[mask], -1, 0)
+
     def overlapped_s(self, *channel_times):
         """Wall time of the four channels (compute, nccl, h2d, d2h) run concurrently."""
         rem = np.array(np.broadcast_arrays(*[np.asarray(t, float) for t in channel_times]))

@@ -346,7 +346,9 @@ def test_where_the_default_swap_path_is_priced_faster_than_cpu_adam(profile):
     The engine before 2026-12-01 (swap_gradients 'host': every tail's gradient d2h at the reduction
     and back in with the states, 16 B in and 12 out per element) beat the host's Adam + 16-bit copy
     by only 1-3% without host gradient sections (measured 3%: 0.617 vs 0.638 s/iter,
-    bench/results/engine/s5_offload), and below ~1.7e8 CPU Adam was faster, by under 10 ms a step.
+    bench/results/engine/s5_offload; on the H100 profile, whose h2d slows more beside d2h, the two tie
+    within 1% since the swap's two-slot cycle is priced), and below ~1.7e8 CPU Adam was faster, by under
+    10 ms a step.
     Reading device-section gradients in the accumulation buffer (12 B in) makes the swap 30-35%
     cheaper than CPU Adam there and never slower at small shares. With host sections both engines
     bring those gradients in, and CPU Adam pays their clip too (the swap by 15-30%)."""
@@ -359,7 +361,7 @@ def test_where_the_default_swap_path_is_priced_faster_than_cpu_adam(profile):
     cpu = sum(offload_step_s(rates, n, share * n, 9, "cpu_adam"))
     before = sum(offload_step_s(rates, n, share * n, 9, "gpu_swap", "host")) / cpu
     now = sum(offload_step_s(rates, n, share * n, 9, "gpu_swap")) / cpu
-    assert np.all((before[:, 0] > 0.96) & (before[:, 0] < 1.0))
+    assert np.all((before[:, 0] > 0.96) & (before[:, 0] < (1.0 if profile == "h200" else 1.01)))
     assert np.all((before[:, 1:] > 0.7) & (before[:, 1:] < 0.87))
     assert np.all((now[:, 0] > 0.62) & (now[:, 0] < 0.72))
     assert np.all(now[:, :2] < before[:, :2] - 0.1) and np.allclose(now[:, 2], before[:, 2])
@@ -378,7 +380,7 @@ def test_the_swap_runs_its_two_directions_under_the_profiles_interference():
     gpt-1.3b PP2 stage at half offload (355.8M elements per rank, 13 units) on H200: 137 ms
     against 153 ms measured for the whole update (bench/engine/STEP_TIMELINE.md), by the engine of
     then, which brought every element's gradient in from the host (in_sections = n here)."""
-    from mist_ds.cost.mistpipe_step import HOST_GRAD_BYTES, SWAP_IN_BYTES, SWAP_OUT_BYTES, swap_s
+    from mist_ds.cost.mistpipe_step import HOST_GRAD_BYTES, SWAP_IN_BYTES, SWAP_OUT_BYTES, swap_device_s, swap_s
     from mist_ds.cost.rates import Rates
 
     rates = Rates(HW, gpus_per_node=2)
@@ -391,15 +393,18 @@ def test_the_swap_runs_its_two_directions_under_the_profiles_interference():
     assert 0.125 < swap < 0.145
     # gradients read on the device (no host gradient section): 12 B in instead of 16
     assert 0.7 * swap < float(swap_s(rates, n, 13)) < 0.9 * swap
-    # no interference (a profile whose h2d and d2h never slow each other): the full-duplex bound
-    # plus one chunk's load and store; a unit's 27.4M-element tail is cut into two chunks of 13.7M
-    # (swapadam.py even_chunk), not 16.8M and 10.6M
+    # no interference (a profile whose h2d and d2h never slow each other): one chunk's load, device work
+    # and store, and between them the two slots' cycle, (load + device work + store) / 2 a chunk, which
+    # binds here since 12 B go each way (a full-duplex max(load, store) would leave the device work
+    # out); a unit's 27.4M-element tail is cut into two chunks of 13.7M (swapadam.py even_chunk), not
+    # 16.8M and 10.6M
     rates._interference[:] = 1.0
-    chunk = n / 13 / 2
-    edges = rates.h2d_s(SWAP_IN_BYTES * chunk) + rates.d2h_s(SWAP_OUT_BYTES * chunk) + rates.gpu_adam_s(chunk)
-    assert float(swap_s(rates, n, 13)) == pytest.approx(
-        max(rates.h2d_s(SWAP_IN_BYTES * (n - chunk)), rates.d2h_s(SWAP_OUT_BYTES * (n - chunk)),
-            rates.gpu_adam_s(n - chunk)) + edges, rel=1e-9)
+    chunk, rest = n / 13 / 2, n - n / 13 / 2
+    load, store = rates.h2d_s(SWAP_IN_BYTES * rest), rates.d2h_s(SWAP_OUT_BYTES * rest)
+    device = swap_device_s(rates, rest)
+    assert (load + device + store) / 2 > max(load, store, device)
+    edges = rates.h2d_s(SWAP_IN_BYTES * chunk) + rates.d2h_s(SWAP_OUT_BYTES * chunk) + swap_device_s(rates, chunk)
+    assert float(swap_s(rates, n, 13)) == pytest.approx((load + device + store) / 2 + edges, rel=1e-9)
 
 
 def test_cpu_adam_host_step_matches_host_step_json():

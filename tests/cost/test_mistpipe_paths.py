@@ -42,8 +42,9 @@ def test_the_rule_takes_the_faster_path_for_each_share(profile):
     rates = Rates(load_hardware(profile), gpus_per_node=2)
     n = np.array([1e6, 1e7, 3e7, 2e8, 1e9, 1e10])
     # the engine before 2026-12-01 (swapped gradients through the host): CPU Adam below ~1.7e8 elements
+    # on H200; on the H100 profile, whose h2d slows more beside d2h, below ~2-3e8
     before = priced_path(rates, n, 0 * n, 9, swap_gradients="host")[0]
-    assert before.tolist() == [False, False, False, True, True, True]
+    assert before.tolist() == [False, False, False, profile == "h200", True, True]
     # the swap reading its gradients on the device (the engine's now) wins every share on the shipped
     # profiles: it moves 24 B/element over the link, CPU Adam's host work costs more at any share
     assert optimizer_path(rates, n, 0 * n, 9).tolist() == [True] * 6
