@@ -415,6 +415,16 @@ B30 = [
     AutotuneCase("auto-mis7b-1g-c40-s4096-b16", MISTRAL_7B, 1, 40, 4096, 16, hardware=NODE),
 ]
 
+# Session 34, last call: four more unseen workloads, the search's winners with the swap's two-slot cycle priced
+# (cbc5e6f): Qwen2-0.5B at 24 GiB and seq 8192 and on a full card at batch 64, Llama 3.2 3B at seq 2048 and
+# batch 32, Mistral-7B at seq 2048 and batch 32; held out of every fit, predictions in bench/calls/s34_call_b31.sh.
+B31 = [
+    AutotuneCase("auto-qw05b-1g-c24-s8192-b32", QWEN2_05B, 1, 24, 8192, 32, hardware=NODE),
+    AutotuneCase("auto-qw05b-1g-c78-s4096-b64", QWEN2_05B, 1, 78, 4096, 64, hardware=NODE),
+    AutotuneCase("auto-l323b-1g-c40-s2048-b32", "llama3.2-3b", 1, 40, 2048, 32, hardware=NODE),
+    AutotuneCase("auto-mis7b-1g-c78-s2048-b32", MISTRAL_7B, 1, 78, 2048, 32, hardware=NODE),
+]
+
 # In-sample runs: the shipped h200 profile's run-derived terms were fitted on these runs alone
 # (python -m mist_ds.calibrate; profiling/profiles/h200.json provenance names them): every 1-GPU run
 # of batches b3 and b4, and of each 2-GPU family with two or more runs the first by name. Every
@@ -443,7 +453,7 @@ BATCHES: dict[str, list[Case | AutotuneCase]] = {name: _marked(batch) for name, 
     "b23-1gpu-new-workloads": B23, "b24-1gpu-held-out": B24,
     "b25-1gpu-held-out": B25, "b26-1gpu-held-out": B26,
     "b27-1gpu-held-out": B27, "b28-1gpu-held-out": B28, "b29-1gpu-held-out": B29,
-    "b30-1gpu-new-families": B30,
+    "b30-1gpu-new-families": B30, "b31-1gpu-held-out": B31,
 }.items()}
 CASES: dict[str, Case | AutotuneCase] = {c.name: c for batch in BATCHES.values() for c in batch}
 
