@@ -122,6 +122,15 @@ def test_bad_flags_exit_2(tmp_path, args, needle):
     assert not (tmp_path / "out").exists()
 
 
+def test_a_sequence_past_the_models_attention_window_exits_2(tmp_path):
+    """Mistral-7B's config.json sets sliding_window 4096; mist_ds trains full causal attention only."""
+    mistral = str(Path(__file__).resolve().parent / "data" / "hf_configs" / "mistral-7b")
+    result = autotune(["--model", mistral, "--gpus-per-node", "1", "--global-batch", "8", "--seq-len", "8192",
+                       "--out", str(tmp_path / "out")], cwd=tmp_path)
+    assert result.returncode == 2 and "sliding attention window of 4096 tokens" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and not (tmp_path / "out").exists()
+
+
 AUTO = ["--model", "gpt-1.3b", "--gpus-per-node", "1", "--global-batch", "8", "--seq-len", "2048",
         "--hardware", "auto"]
 

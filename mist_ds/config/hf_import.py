@@ -92,10 +92,20 @@ def _llama_like(c: _Config) -> tuple[Fields, KeyOf]:
         tie_embeddings=c.bool("tie_word_embeddings", False), norm="rmsnorm", activation="swiglu",
         position_embedding="rope", rope_theta=c.float("rope_theta", 10000.0), linear_bias=False,
         qkv_bias=c.cfg["model_type"] == "qwen2", norm_eps=c.float("rms_norm_eps", 1e-6),
+        attention_window=_sliding_window(c),
     )
     return fields, {"num_layers": "num_hidden_layers", "num_heads": "num_attention_heads",
                     "num_kv_heads": "num_key_value_heads", "ffn_hidden_size": "intermediate_size",
-                    "max_seq_len": "max_position_embeddings", "norm_eps": "rms_norm_eps"}
+                    "max_seq_len": "max_position_embeddings", "norm_eps": "rms_norm_eps",
+                    "attention_window": "sliding_window"}
+
+
+def _sliding_window(c: _Config) -> int | None:
+    """The attention window transformers applies: Mistral's sliding_window (null: none); Qwen2's only
+    under use_sliding_window, which its configs leave false (transformers' Qwen2Attention)."""
+    if c.cfg.get("use_sliding_window", c.cfg["model_type"] != "qwen2") is False:
+        return None
+    return c.optional_int("sliding_window")
 
 
 def _gpt2(c: _Config) -> tuple[Fields, KeyOf]:

@@ -75,6 +75,12 @@ class ModelSpec(StrictModel):
     """True when attention and MLP read the same input and are summed (GPT-NeoX), else sequential."""
     norm_eps: float = Field(default=1e-5, gt=0.0, allow_inf_nan=False)
     """Epsilon of the normalisation layers."""
+    attention_window: int | None = Field(default=None, ge=1, le=MAX_SEQ_LEN)
+    """Sliding-window attention span in tokens (Mistral's config.json sliding_window), None for full causal
+    attention. The runtime computes full causal attention, the same function while a sequence fits in the
+    window: longer sequences are refused (check_seq_len)."""
+
+    OMITTED_AT_DEFAULT = ("attention_window",)
 
     @model_validator(mode="after")
     def _heads_divide_width(self) -> ModelSpec:
@@ -90,6 +96,16 @@ class ModelSpec(StrictModel):
             raise ValueError(f"num_kv_heads {self.num_kv_heads} must divide num_heads {self.num_heads} "
                              "(grouped-query attention shares each key/value head among whole groups)")
         return self
+
+    def check_seq_len(self, seq_len: int) -> None:
+        """One-line ValueError when this model cannot train sequences of `seq_len` tokens."""
+        if seq_len > self.max_seq_len:
+            raise ValueError(f"seq_len {seq_len} exceeds {self.name}'s max_seq_len {self.max_seq_len}")
+        if self.attention_window is not None and seq_len > self.attention_window:
+            raise ValueError(
+                f"seq_len {seq_len} exceeds {self.name}'s sliding attention window of {self.attention_window} "
+                "tokens: mist_ds trains full causal attention, which is that model only for sequences up to "
+                f"the window; use a seq_len of at most {self.attention_window}")
 
     @classmethod
     def from_hf_config(cls, path: str | Path) -> ModelSpec:

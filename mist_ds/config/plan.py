@@ -212,6 +212,11 @@ class Plan(StrictModel):
         return self
 
     @model_validator(mode="after")
+    def _seq_fits_model(self) -> Plan:
+        self.model.check_seq_len(self.seq_len)
+        return self
+
+    @model_validator(mode="after")
     def _mesh_fits(self) -> Plan:
         per_step = self.micro_batch_size * self.dp * self.grad_accum_steps
         if per_step != self.global_batch_size:

@@ -126,10 +126,7 @@ class TuneRequest(StrictModel):
 
     @model_validator(mode="after")
     def _seq_fits_model(self) -> TuneRequest:
-        if self.seq_len > self.model.max_seq_len:
-            raise ValueError(
-                f"seq_len {self.seq_len} exceeds {self.model.name}'s max_seq_len {self.model.max_seq_len}"
-            )
+        self.model.check_seq_len(self.seq_len)
         return self
 
     @property

@@ -106,3 +106,42 @@ def test_model_spec_and_hf_import_do_not_import_each_other_at_module_level() -> 
     config = ROOT / "mist_ds" / "config"
     assert "mist_ds.config.hf_import" not in _module_level_imports(config / "model_spec.py")
     assert "mist_ds.config.model_spec" not in _module_level_imports(config / "hf_import.py")
+
+
+@pytest.mark.parametrize(("base", "changes", "window"), [
+    ("mistral-7b", {}, 4096),                                        # sliding_window applies
+    ("mistral-7b", {"sliding_window": None}, None),                  # Mistral v0.2+: no window
+    ("mistral-7b", {"use_sliding_window": False}, None),
+    ("qwen2-0.5b", {}, None),                                        # use_sliding_window: false
+    ("qwen2-0.5b", {"use_sliding_window": True, "sliding_window": 2048}, 2048),
+    ("qwen2-0.5b", {"use_sliding_window": None}, None),              # Qwen2's default is off
+    ("llama-2-7b", {}, None),
+])
+def test_the_attention_window_is_the_one_transformers_applies(tmp_path: Path, base, changes, window) -> None:
+    assert model_spec_from_hf_config(_write(tmp_path, base, **changes)).attention_window == window
+
+
+def test_sequences_longer_than_the_window_are_refused_not_trained_as_full_attention(tmp_path: Path) -> None:
+    """The runtime has no sliding-window attention: past the window it would train another model."""
+    from mist_ds.config import ClusterSpec, TuneRequest
+
+    mistral = model_spec_from_hf_config(HF / "mistral-7b")
+    cluster = ClusterSpec(num_nodes=1, gpus_per_node=1)
+    TuneRequest(model=mistral, cluster=cluster, global_batch_size=8, seq_len=4096)  # at the window: the same model
+    with pytest.raises(ValueError, match="sliding attention window of 4096 tokens"):
+        TuneRequest(model=mistral, cluster=cluster, global_batch_size=8, seq_len=4097)
+    # a plan file edited to a longer sequence is refused on load, like a request
+    plan = json.loads((ROOT / "bench/results/accuracy/auto-mis7b-1g-c78-s4096-b16.plan.json").read_text())
+    plan["model"]["attention_window"], plan["seq_len"] = 4096, 8192
+    from mist_ds.config import Plan
+    with pytest.raises(ValueError, match="sliding attention window"):
+        Plan.model_validate(plan, strict=False)
+
+
+def test_a_model_without_a_window_keeps_its_json_and_hash() -> None:
+    """attention_window is left out of the JSON at its default: plans written before it keep their hashes."""
+    plan_path = ROOT / "bench/results/accuracy/auto-l7-1g-c78-s4096-b16.plan.json"
+    from mist_ds.config import Plan
+    plan = Plan.load(plan_path)
+    assert plan.model.attention_window is None and "attention_window" not in plan.to_json()
+    assert plan.to_json() == plan_path.read_text()
