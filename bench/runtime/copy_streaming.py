@@ -59,7 +59,7 @@ def measure(region_gib: float, piece_mib: int, passes: int) -> dict:
     }
     _timed(plans["hot_h2d"][:1])  # warm-up: the copy engines, the pinned mapping
     out = {"piece_mib": piece_mib, "copies": n, "region_gib": region_gib}
-    for repeat in range(2):
+    for _ in range(2):
         for name, jobs in plans.items():
             seconds = _timed(jobs)
             out.setdefault(name, []).append([round(n * piece / s / 1e9, 2) for s in seconds])

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from mist_ds.config import ModelSpec, model_spec_from_hf_config
+from mist_ds.config import ClusterSpec, ModelSpec, Plan, TuneRequest, model_spec_from_hf_config
 from mist_ds.config.model_spec import MAX_LAYERS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -123,8 +123,6 @@ def test_the_attention_window_is_the_one_transformers_applies(tmp_path: Path, ba
 
 def test_sequences_longer_than_the_window_are_refused_not_trained_as_full_attention(tmp_path: Path) -> None:
     """The runtime has no sliding-window attention: past the window it would train another model."""
-    from mist_ds.config import ClusterSpec, TuneRequest
-
     mistral = model_spec_from_hf_config(HF / "mistral-7b")
     cluster = ClusterSpec(num_nodes=1, gpus_per_node=1)
     TuneRequest(model=mistral, cluster=cluster, global_batch_size=8, seq_len=4096)  # at the window: the same model
@@ -133,7 +131,6 @@ def test_sequences_longer_than_the_window_are_refused_not_trained_as_full_attent
     # a plan file edited to a longer sequence is refused on load, like a request
     plan = json.loads((ROOT / "bench/results/accuracy/auto-mis7b-1g-c78-s4096-b16.plan.json").read_text())
     plan["model"]["attention_window"], plan["seq_len"] = 4096, 8192
-    from mist_ds.config import Plan
     with pytest.raises(ValueError, match="sliding attention window"):
         Plan.model_validate(plan, strict=False)
 
@@ -141,7 +138,6 @@ def test_sequences_longer_than_the_window_are_refused_not_trained_as_full_attent
 def test_a_model_without_a_window_keeps_its_json_and_hash() -> None:
     """attention_window is left out of the JSON at its default: plans written before it keep their hashes."""
     plan_path = ROOT / "bench/results/accuracy/auto-l7-1g-c78-s4096-b16.plan.json"
-    from mist_ds.config import Plan
     plan = Plan.load(plan_path)
     assert plan.model.attention_window is None and "attention_window" not in plan.to_json()
     assert plan.to_json() == plan_path.read_text()
