@@ -57,6 +57,16 @@ ROPE_BWD_PASSES = 18
 # them; 0.34-0.42, mean 0.39); no accuracy run is in its fit. The trace's kernels agree: RoPE
 # forward 0.33, silu 0.41, silu * up 0.51, the v copy 0.39.
 NONVECTORIZED_FRACTION = 0.39
+# Grouped-query attention's k/v repeat_interleave on SDPA's (b, heads, s, d) views (runtime/blocks.py
+# Attention.forward) runs, per k or v, one generic strided copy `elementwise_kernel<128, 4>` forward (read kv,
+# write h wide) and backward a `reduce_kernel<128, 4>` sum over each group plus a strided kv-wide copy. Their
+# (forward, backward) rates as fractions of the profile's 'copy' rate over the forward's bytes, from the
+# kernels' durations in profiled steps of Llama 3.2 1B at micro-batch 1 (bench/results/runtime/
+# l321b_z1_trace_S27, seq 4096: 23.9 / 13.7 + 6.8 us; l321b_s8192_trace_S28, seq 8192: 48.9 / 24.2 + 13.4 us):
+# forward 0.229 / 0.224, backward 0.268 / 0.291. Held out, Mistral-7B at seq 4096 (swap_trace_S34, the same
+# 41.9 MB per tensor as the seq-8192 1B): 54 / 27 + 15 us, i.e. 0.20 / 0.26. Priced before at the vectorized
+# copy rate (4-5x fast).
+GQA_REPEAT_FRACTION = (0.23, 0.28)
 # The 'compile' SwiGLU and RoPE are Inductor's Triton kernels for these very layouts, not torch's
 # non-vectorized TensorIterator path; their passes (FUSED_SWIGLU_PASSES, FUSED_QKV_ROPE_PASSES) run at
 # these (forward, backward) fractions of the profile's 'mul' rate, fitted on the kernels' durations in
@@ -157,7 +167,7 @@ def _elementwise(model: ModelSpec, tokens: int, tp: int, backward: bool,
     if _copies_v(model, kernels) and not backward:       # v out of the fused qkv
         passes += [("copy", 2 * t * kv, False)]
     if model.num_kv_heads != model.num_heads:
-        passes += [("copy", 2 * t * (kv + h / tp))]                          # k, v repeat_interleave
+        passes += [("copy", 2 * t * (kv + h / tp), GQA_REPEAT_FRACTION[backward])]  # k, v repeat_interleave
     if model.linear_bias:
         passes += [("add", (h / tp + 2 * h + 2 * kv + f) * t)] if backward else [("add", 2 * 2 * t * h)]
     return passes
