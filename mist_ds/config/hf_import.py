@@ -108,6 +108,19 @@ def _sliding_window(c: _Config) -> int | None:
     return c.optional_int("sliding_window")
 
 
+# transformers' ACT2FN names of the GELUs the runtime computes, as torch's `approximate` (ModelSpec.gelu_approximation):
+# gelu_new, gelu_pytorch_tanh and gelu_fast are the tanh approximation, 'gelu' the exact erf form.
+GELU_FORMS = {"gelu_new": "tanh", "gelu_pytorch_tanh": "tanh", "gelu_fast": "tanh", "gelu": "none"}
+
+
+def _gelu_form(c: _Config, key: str, default: str) -> str:
+    act = c.get(key, default)
+    if act not in GELU_FORMS:
+        raise c.fail(key, f"{_show(act)} is not supported for {c.cfg['model_type']} "
+                          f"(only {', '.join(json.dumps(k) for k in GELU_FORMS)})")
+    return GELU_FORMS[act]
+
+
 def _gpt2(c: _Config) -> tuple[Fields, KeyOf]:
     hidden = c.int("n_embd")
     heads = c.int("n_head")
@@ -116,6 +129,7 @@ def _gpt2(c: _Config) -> tuple[Fields, KeyOf]:
         num_kv_heads=heads, ffn_hidden_size=c.optional_int("n_inner") or 4 * hidden,
         vocab_size=c.int("vocab_size"), max_seq_len=c.int("n_positions", 1024),
         tie_embeddings=c.bool("tie_word_embeddings", True), norm="layernorm", activation="gelu",
+        gelu_approximation=_gelu_form(c, "activation_function", "gelu_new"),
         position_embedding="learned", linear_bias=True, norm_eps=c.float("layer_norm_epsilon", 1e-5),
     )
     return fields, {"num_layers": "n_layer", "hidden_size": "n_embd", "num_heads": "n_head",
@@ -130,6 +144,7 @@ def _gpt_neox(c: _Config) -> tuple[Fields, KeyOf]:
         num_heads=heads, num_kv_heads=heads, ffn_hidden_size=c.int("intermediate_size"),
         vocab_size=c.int("vocab_size"), max_seq_len=c.int("max_position_embeddings", 2048),
         tie_embeddings=c.bool("tie_word_embeddings", False), norm="layernorm", activation="gelu",
+        gelu_approximation=_gelu_form(c, "hidden_act", "gelu"),
         position_embedding="rope", rotary_fraction=c.float("rotary_pct", 0.25),
         rope_theta=c.float("rotary_emb_base", 10000.0), linear_bias=True,
         parallel_residual=c.bool("use_parallel_residual", True), norm_eps=c.float("layer_norm_eps", 1e-5),

@@ -12,6 +12,7 @@ from mist_ds.config.base import StrictModel
 Family = Literal["gpt", "llama"]
 NormKind = Literal["layernorm", "rmsnorm"]
 ActivationKind = Literal["gelu", "swiglu"]
+GeluForm = Literal["tanh", "none"]
 PositionKind = Literal["learned", "rope"]
 
 # Size caps: each is far above every published dense transformer, and each keeps the work and the
@@ -61,6 +62,9 @@ class ModelSpec(StrictModel):
     """Normalisation layer kind."""
     activation: ActivationKind
     """MLP activation: 'gelu' (two matrices) or 'swiglu' (three matrices)."""
+    gelu_approximation: GeluForm = "tanh"
+    """GELU's form (activation 'gelu'), torch's `approximate`: 'tanh' (GPT-2's gelu_new) or 'none', the
+    exact erf GELU (GPT-NeoX / Pythia's 'gelu'). The same kernel passes either way (cost/layer_time.py)."""
     position_embedding: PositionKind
     """Learned absolute positions or rotary embeddings."""
     rotary_fraction: float = Field(default=1.0, gt=0.0, le=1.0, allow_inf_nan=False)
@@ -80,7 +84,7 @@ class ModelSpec(StrictModel):
     attention. The runtime computes full causal attention, the same function while a sequence fits in the
     window: longer sequences are refused (check_seq_len)."""
 
-    OMITTED_AT_DEFAULT = ("attention_window",)
+    OMITTED_AT_DEFAULT = ("attention_window", "gelu_approximation")
 
     @model_validator(mode="after")
     def _heads_divide_width(self) -> ModelSpec:

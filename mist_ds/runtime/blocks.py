@@ -112,6 +112,7 @@ class MLP(nn.Module):
         common = dict(seed=seed, group=group, device=device, dtype=dtype)
         self.swiglu = spec.activation == "swiglu"
         self.impl = kernels.activation
+        self.gelu_approximation = spec.gelu_approximation
         if self.swiglu:
             self.gate_up = FusedColumnLinear(h, {key + ".gate": f, key + ".up": f}, bias=bias, **common)
         else:
@@ -122,7 +123,7 @@ class MLP(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.swiglu:
             return self.down(K.swiglu(self.gate_up(x), self.impl))
-        return self.down(torch.nn.functional.gelu(self.up(x), approximate="tanh"))
+        return self.down(torch.nn.functional.gelu(self.up(x), approximate=self.gelu_approximation))
 
 
 class TransformerBlock(nn.Module):

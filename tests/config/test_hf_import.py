@@ -49,6 +49,8 @@ def _write(tmp_path: Path, base: str, **changes) -> Path:
         ("gpt2", {"n_head": 0}, "n_head must be at least 1"),
         ("gpt2", {"n_embd": 770}, "not divisible by num_heads"),
         ("gpt2", {"n_layer": [12]}, "n_layer must be an integer, got list"),
+        ("gpt2", {"activation_function": "relu"}, 'activation_function "relu" is not supported for gpt2 (only "gelu_new"'),
+        ("pythia-160m", {"hidden_act": "silu"}, 'hidden_act "silu" is not supported for gpt_neox'),
         ("pythia-160m", {"rotary_pct": 2.0}, "rotary_pct: Input should be less than or equal to 1"),
         ("pythia-160m", {"model_type": ["gpt_neox"]}, "model_type list is not supported"),
         ("pythia-160m", {"model_type": "bert"}, "supported families: gpt2, gpt_neox, llama, mistral, qwen2"),

@@ -1,0 +1,160 @@
+"""A model given as its Hugging Face config.json trains the model transformers builds from that config:
+with transformers' weights copied in, mist_ds's runtime model (runtime/model.py, the eager kernels the CPU
+runs) gives transformers' logits. A tiny config of each family the import accepts, on the CPU in fp32:
+Llama (RoPE, SwiGLU, RMSNorm, untied head), Mistral (grouped-query attention at a sequence inside its
+sliding window), Qwen2 (q/k/v biases, head tied to the embedding), GPT-2 (learned positions, tanh GELU,
+tied head) and GPT-NeoX (partial RoPE, parallel residual, exact GELU, per-head interleaved q|k|v)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from mist_ds.config import model_spec_from_hf_config
+from mist_ds.runtime.model import BuildOptions, MistModel, block_roles, tied_head_forward
+
+transformers = pytest.importorskip("transformers")
+
+TINY = {"hidden_size": 64, "intermediate_size": 160, "num_hidden_layers": 2, "num_attention_heads": 4,
+        "vocab_size": 256, "max_position_embeddings": 64, "rms_norm_eps": 1e-5, "rope_theta": 10000.0,
+        "hidden_act": "silu"}
+FAMILIES = {
+    "llama": dict(TINY, model_type="llama", num_key_value_heads=4, tie_word_embeddings=False),
+    "mistral": dict(TINY, model_type="mistral", num_key_value_heads=2, tie_word_embeddings=False,
+                    sliding_window=32),
+    "qwen2": dict(TINY, model_type="qwen2", num_key_value_heads=2, tie_word_embeddings=True,
+                  use_sliding_window=False, rope_theta=1e6),
+}
+GPT2 = {"model_type": "gpt2", "n_embd": 64, "n_layer": 2, "n_head": 4, "n_inner": 160, "vocab_size": 256,
+        "n_positions": 64, "layer_norm_epsilon": 1e-5, "activation_function": "gelu_new",
+        "tie_word_embeddings": True, "bos_token_id": 0, "eos_token_id": 0}
+NEOX = {"model_type": "gpt_neox", "hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4,
+        "intermediate_size": 160, "vocab_size": 256, "max_position_embeddings": 64, "rotary_pct": 0.25,
+        "rotary_emb_base": 10000, "use_parallel_residual": True, "layer_norm_eps": 1e-5, "hidden_act": "gelu",
+        "tie_word_embeddings": False, "attention_bias": True}
+SEQ = 32
+# fp32 on the CPU: the same function agrees to ~2e-7 here; the tanh GELU in place of the exact one is off by
+# 4e-6 (GPT-2) to 1.2e-5 (GPT-NeoX)
+ATOL = 1e-6
+
+
+def _hf_model(config: dict):
+    cfg = transformers.AutoConfig.for_model(**config)
+    cfg._attn_implementation = "eager"
+    torch.manual_seed(0)
+    model = transformers.AutoModelForCausalLM.from_config(cfg).float().eval()
+    with torch.no_grad():  # biases are zero at init: make them count
+        for name, p in model.named_parameters():
+            if name.endswith("bias"):
+                p.normal_(0, 0.5)
+    return model
+
+
+def _copy_weights(ours: MistModel, hf) -> None:
+    """transformers' parameters into the runtime's layout: q|k|v and gate|up fused (runtime/tp.py)."""
+    m = hf.model
+    with torch.no_grad():
+        ours.embed.tok.weight.copy_(m.embed_tokens.weight)
+        for block, layer in zip(ours.blocks, m.layers):
+            a = layer.self_attn
+            block.norm1.weight.copy_(layer.input_layernorm.weight)
+            block.norm2.weight.copy_(layer.post_attention_layernorm.weight)
+            block.attn.qkv.weight.copy_(torch.cat([a.q_proj.weight, a.k_proj.weight, a.v_proj.weight]))
+            if block.attn.qkv.bias is not None:
+                block.attn.qkv.bias.copy_(torch.cat([a.q_proj.bias, a.k_proj.bias, a.v_proj.bias]))
+            block.attn.o.weight.copy_(a.o_proj.weight)
+            block.mlp.gate_up.weight.copy_(torch.cat([layer.mlp.gate_proj.weight, layer.mlp.up_proj.weight]))
+            block.mlp.down.weight.copy_(layer.mlp.down_proj.weight)
+        ours.norm.weight.copy_(m.norm.weight)
+        if ours.head is not None:
+            ours.head.proj.weight.copy_(hf.lm_head.weight)
+
+
+def _copy_block_common(block, norm1, norm2, out, up, down) -> None:
+    """LayerNorms (weight + bias) and the biased o / up / down linears of a GPT-style block."""
+    for ours, theirs in ((block.norm1, norm1), (block.norm2, norm2), (block.attn.o, out), (block.mlp.up, up),
+                         (block.mlp.down, down)):
+        ours.weight.copy_(theirs.weight.T if type(theirs).__name__ == "Conv1D" else theirs.weight)
+        ours.bias.copy_(theirs.bias)
+
+
+def _copy_gpt2(ours: MistModel, hf) -> None:
+    """GPT-2's Conv1D weights are (in, out); c_attn is q|k|v already."""
+    m = hf.transformer
+    with torch.no_grad():
+        ours.embed.tok.weight.copy_(m.wte.weight)
+        ours.embed.pos.copy_(m.wpe.weight)
+        for block, layer in zip(ours.blocks, m.h):
+            block.attn.qkv.weight.copy_(layer.attn.c_attn.weight.T)
+            block.attn.qkv.bias.copy_(layer.attn.c_attn.bias)
+            _copy_block_common(block, layer.ln_1, layer.ln_2, layer.attn.c_proj, layer.mlp.c_fc, layer.mlp.c_proj)
+        ours.norm.weight.copy_(m.ln_f.weight)
+        ours.norm.bias.copy_(m.ln_f.bias)
+
+
+def _copy_neox(ours: MistModel, hf, heads: int) -> None:
+    """GPT-NeoX's query_key_value holds q, k, v per head, interleaved; the runtime's qkv all q, then k, then v."""
+    m = hf.gpt_neox
+    per_head = lambda t: t.reshape(heads, 3, -1, *t.shape[1:]).transpose(0, 1).reshape(t.shape)  # noqa: E731
+    with torch.no_grad():
+        ours.embed.tok.weight.copy_(m.embed_in.weight)
+        for block, layer in zip(ours.blocks, m.layers):
+            a = layer.attention
+            block.attn.qkv.weight.copy_(per_head(a.query_key_value.weight))
+            block.attn.qkv.bias.copy_(per_head(a.query_key_value.bias))
+            _copy_block_common(block, layer.input_layernorm, layer.post_attention_layernorm, a.dense,
+                               layer.mlp.dense_h_to_4h, layer.mlp.dense_4h_to_h)
+        ours.norm.weight.copy_(m.final_layer_norm.weight)
+        ours.norm.bias.copy_(m.final_layer_norm.bias)
+        ours.head.proj.weight.copy_(hf.get_output_embeddings().weight)
+
+
+COPY = {"gpt2": lambda ours, hf, cfg: _copy_gpt2(ours, hf),
+        "gpt_neox": lambda ours, hf, cfg: _copy_neox(ours, hf, cfg["num_attention_heads"])}
+
+
+def _logits(ours: MistModel, tokens: torch.Tensor) -> torch.Tensor:
+    hidden = ours.embed(tokens)
+    for block in ours.blocks:
+        hidden = block(hidden)
+    hidden = ours.norm(hidden)
+    return tied_head_forward(ours.embed, hidden) if ours.head is None else ours.head(hidden)
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_the_runtime_model_computes_transformers_logits(family, tmp_path: Path):
+    config = FAMILIES[family]
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    spec = model_spec_from_hf_config(tmp_path / "config.json")
+    assert spec.padded_vocab_size(1) == spec.vocab_size  # no padded logits to compare
+    assert (spec.qkv_bias, spec.tie_embeddings) == (family == "qwen2", family == "qwen2")
+    hf = _hf_model(config)
+    ours = MistModel(spec, BuildOptions(), block_roles(0, spec.num_layers, 0, 0)).eval()
+    _copy_weights(ours, hf)
+    assert sum(p.numel() for p in ours.parameters()) == sum(p.numel() for p in hf.parameters())
+    tokens = torch.randint(0, spec.vocab_size, (2, SEQ), generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        expected = hf(input_ids=tokens).logits
+        got = _logits(ours, tokens)
+    torch.testing.assert_close(got, expected, rtol=0, atol=ATOL)
+
+
+@pytest.mark.parametrize("config", [GPT2, NEOX, dict(GPT2, activation_function="gelu")], ids=["gpt2", "gpt_neox",
+                                                                                             "gpt2-exact-gelu"])
+def test_gpt_families_compute_transformers_logits(config, tmp_path: Path):
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    spec = model_spec_from_hf_config(tmp_path / "config.json")
+    exact = config.get("activation_function", config.get("hidden_act")) == "gelu"
+    assert spec.gelu_approximation == ("none" if exact else "tanh")
+    hf = _hf_model(config)
+    ours = MistModel(spec, BuildOptions(), block_roles(0, spec.num_layers, 0, 0)).eval()
+    COPY[config["model_type"]](ours, hf, config)
+    assert sum(p.numel() for p in ours.parameters()) == sum(p.numel() for p in hf.parameters())
+    tokens = torch.randint(0, spec.vocab_size, (2, SEQ), generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        expected = hf(input_ids=tokens).logits
+        got = _logits(ours, tokens)
+    torch.testing.assert_close(got, expected, rtol=0, atol=ATOL)
