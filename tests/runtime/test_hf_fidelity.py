@@ -124,6 +124,20 @@ def _logits(ours: MistModel, tokens: torch.Tensor) -> torch.Tensor:
     return tied_head_forward(ours.embed, hidden) if ours.head is None else ours.head(hidden)
 
 
+def _assert_same_logits(spec, config: dict, copy) -> None:
+    """transformers' model of `config` and the runtime's of `spec`, the former's weights copied into the latter
+    by `copy(ours, hf)`: as many parameters, and the same logits for the same tokens."""
+    hf = _hf_model(config)
+    ours = MistModel(spec, BuildOptions(), block_roles(0, spec.num_layers, 0, 0)).eval()
+    copy(ours, hf)
+    assert sum(p.numel() for p in ours.parameters()) == sum(p.numel() for p in hf.parameters())
+    tokens = torch.randint(0, spec.vocab_size, (2, SEQ), generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        expected = hf(input_ids=tokens).logits
+        got = _logits(ours, tokens)
+    torch.testing.assert_close(got, expected, rtol=0, atol=ATOL)
+
+
 @pytest.mark.parametrize("family", sorted(FAMILIES))
 def test_the_runtime_model_computes_transformers_logits(family, tmp_path: Path):
     config = FAMILIES[family]
@@ -131,15 +145,7 @@ def test_the_runtime_model_computes_transformers_logits(family, tmp_path: Path):
     spec = model_spec_from_hf_config(tmp_path / "config.json")
     assert spec.padded_vocab_size(1) == spec.vocab_size  # no padded logits to compare
     assert (spec.qkv_bias, spec.tie_embeddings) == (family == "qwen2", family == "qwen2")
-    hf = _hf_model(config)
-    ours = MistModel(spec, BuildOptions(), block_roles(0, spec.num_layers, 0, 0)).eval()
-    _copy_weights(ours, hf)
-    assert sum(p.numel() for p in ours.parameters()) == sum(p.numel() for p in hf.parameters())
-    tokens = torch.randint(0, spec.vocab_size, (2, SEQ), generator=torch.Generator().manual_seed(1))
-    with torch.no_grad():
-        expected = hf(input_ids=tokens).logits
-        got = _logits(ours, tokens)
-    torch.testing.assert_close(got, expected, rtol=0, atol=ATOL)
+    _assert_same_logits(spec, config, lambda ours, hf: _copy_weights(ours, hf))
 
 
 @pytest.mark.parametrize("config", [GPT2, NEOX, dict(GPT2, activation_function="gelu")], ids=["gpt2", "gpt_neox",
@@ -149,12 +155,4 @@ def test_gpt_families_compute_transformers_logits(config, tmp_path: Path):
     spec = model_spec_from_hf_config(tmp_path / "config.json")
     exact = config.get("activation_function", config.get("hidden_act")) == "gelu"
     assert spec.gelu_approximation == ("none" if exact else "tanh")
-    hf = _hf_model(config)
-    ours = MistModel(spec, BuildOptions(), block_roles(0, spec.num_layers, 0, 0)).eval()
-    COPY[config["model_type"]](ours, hf, config)
-    assert sum(p.numel() for p in ours.parameters()) == sum(p.numel() for p in hf.parameters())
-    tokens = torch.randint(0, spec.vocab_size, (2, SEQ), generator=torch.Generator().manual_seed(1))
-    with torch.no_grad():
-        expected = hf(input_ids=tokens).logits
-        got = _logits(ours, tokens)
-    torch.testing.assert_close(got, expected, rtol=0, atol=ATOL)
+    _assert_same_logits(spec, config, lambda ours, hf: COPY[config["model_type"]](ours, hf, config))
