@@ -293,8 +293,8 @@ LAUNCHES_SWIGLU = {"torch": (2, 4), "compile": (1, 1), "liger": (1, 1)}
 LAUNCHES_ROPE = {"torch": (10, 18), "compile": (1, 1), "liger": (3, 3), ROPE_COMPILED_ON_VIEWS: (1, 1)}
 # Not traced (no GPT / GQA / tp > 1 / fused-kernel trace is committed): counted from the ops.
 # GELU: torch's one GELU kernel each way (tanh or exact: ModelSpec.gelu_approximation); a row-parallel
-# linear's `out + bias` add (runtime/tp.py ParallelLinear) in forward and one dY reduction per biased linear in backward
-# (F.linear's bias rides the GEMM epilogue in forward); GQA's k/v repeat_interleave (2; backward the
+# linear's `out + bias` add (runtime/tp.py ParallelLinear) in forward and one dY reduction per biased
+# linear in backward (F.linear's bias rides the GEMM epilogue in forward); GQA's k/v repeat_interleave (2; backward the
 # sums back, 2); with tp > 1 the two row-parallel output all-reduces (forward) and the two
 # column-parallel input-gradient all-reduces (backward). Liger RoPE: the contiguous q/k copies + one
 # kernel each way; compiled SwiGLU / RoPE: one Inductor kernel each way.
