@@ -84,8 +84,8 @@ def swap_s(rt: Rates, n, units, in_sections=0.0):
     in_bytes = SWAP_IN_BYTES + HOST_GRAD_BYTES * np.asarray(in_sections, float) / np.maximum(n, 1.0)
     load, device, store = rt.h2d_s(in_bytes * rest), swap_device_s(rt, rest), rt.d2h_s(SWAP_OUT_BYTES * rest)
     streamed = rt.overlapped_s(device, 0.0, load, store)
-    slowed = rt.concurrent_s(device, 0.0, load, store)
-    both = np.maximum(streamed, (slowed[2] + slowed[0] + slowed[3]) / 2)
+    device_slowed, _, load_slowed, store_slowed = rt.concurrent_s(device, 0.0, load, store)
+    both = np.maximum(streamed, (load_slowed + device_slowed + store_slowed) / 2)
     return rt.h2d_s(in_bytes * chunk) + both + swap_device_s(rt, chunk) + rt.d2h_s(SWAP_OUT_BYTES * chunk)
 
 
