@@ -425,6 +425,22 @@ B31 = [
     AutotuneCase("auto-qw05b-1g-c78-s4096-b64", QWEN2_05B, 1, 78, 4096, 64, hardware=NODE),  # last: FusedAdam builds meanwhile
 ]
 
+# Session 35: two more model families no run had trained, each given as its Hugging Face config.json: GPT-NeoX
+# (Pythia-1.4B and 6.9B: parallel residual, rotary on a quarter of each head, biases, untied 50k head) and GPT-2 XL
+# (25 heads of 64, 48 layers, learned positions, a 50257 vocabulary padded to 50304). The search's winners on one
+# card, held out of every fit; predictions in bench/calls/s35_call_b32.sh before the call.
+PYTHIA_14B = "tests/data/hf_configs/pythia-1.4b/config.json"
+PYTHIA_69B = "tests/data/hf_configs/pythia-6.9b/config.json"
+GPT2_XL = "tests/data/hf_configs/gpt2-xl/config.json"
+B32 = [
+    AutotuneCase("auto-py14b-1g-c24-s2048-b32", PYTHIA_14B, 1, 24, 2048, 32, hardware=NODE),
+    AutotuneCase("auto-py69b-1g-c78-s2048-b16", PYTHIA_69B, 1, 78, 2048, 16, hardware=NODE),
+    AutotuneCase("auto-g2xl-1g-c24-s1024-b64", GPT2_XL, 1, 24, 1024, 64, hardware=NODE),
+    AutotuneCase("auto-py69b-1g-c40-s2048-b16", PYTHIA_69B, 1, 40, 2048, 16, hardware=NODE),
+    AutotuneCase("auto-g2xl-1g-c40-s1024-b128", GPT2_XL, 1, 40, 1024, 128, hardware=NODE),
+    AutotuneCase("auto-py14b-1g-c78-s2048-b64", PYTHIA_14B, 1, 78, 2048, 64, hardware=NODE),  # last: FusedAdam builds meanwhile
+]
+
 # In-sample runs: the shipped h200 profile's run-derived terms were fitted on these runs alone
 # (python -m mist_ds.calibrate; profiling/profiles/h200.json provenance names them): every 1-GPU run
 # of batches b3 and b4, and of each 2-GPU family with two or more runs the first by name. Every
@@ -453,7 +469,7 @@ BATCHES: dict[str, list[Case | AutotuneCase]] = {name: _marked(batch) for name, 
     "b23-1gpu-new-workloads": B23, "b24-1gpu-held-out": B24,
     "b25-1gpu-held-out": B25, "b26-1gpu-held-out": B26,
     "b27-1gpu-held-out": B27, "b28-1gpu-held-out": B28, "b29-1gpu-held-out": B29,
-    "b30-1gpu-new-families": B30, "b31-1gpu-held-out": B31,
+    "b30-1gpu-new-families": B30, "b31-1gpu-held-out": B31, "b32-1gpu-new-families": B32,
 }.items()}
 CASES: dict[str, Case | AutotuneCase] = {c.name: c for batch in BATCHES.values() for c in batch}
 
