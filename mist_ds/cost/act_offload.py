@@ -42,7 +42,7 @@ from collections.abc import Callable
 import numpy as np
 
 from mist_ds.config import ModelSpec
-from mist_ds.cost.activations import Attention, block_saves, stored_bytes
+from mist_ds.cost.activations import Attention, block_saves, per_tp, stored_bytes
 from mist_ds.cost.shapes import saved_weight_numels
 
 COPY_MODES = ("blocking", "non_blocking")
@@ -59,19 +59,22 @@ def check_copy_mode(copy: str) -> str:
 
 
 def save_calls(model: ModelSpec, seq_len: int, attention: Attention, micro_batch, tp,
-               activation_kernel: Callable[[int], str]) -> tuple[np.ndarray, np.ndarray]:
+               activation_kernel: Callable[[int], str],
+               rope_kernel: Callable[[int], str] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(save calls per block, bytes copied per stored byte) of one offloaded block on one TP rank,
     vectorised over arrays of micro-batch size and tp. Calls: the block's activation saves
     (activations.block_saves) plus its saved weights (shapes.saved_weight_numels), one pack each.
     Copied bytes: pack_to_cpu copies every call, a VIEW or SAME save again too (the o-projection's
     input, RoPE's tables for k), over the NEW bytes cost/memory.py offloaded_per_microbatch counts
     (activations.stored_bytes); the weights' bytes are counted once per call there already.
-    `activation_kernel(tp)`: the SwiGLU implementation that runs at that tp (cost/kernel_set.py)."""
+    `activation_kernel(tp)` / `rope_kernel(tp)`: the SwiGLU / RoPE implementation that runs at that tp
+    (cost/kernel_set.py; rope None: 'torch')."""
     mb, tp = np.broadcast_arrays(np.asarray(micro_batch, np.int64), np.asarray(tp, np.int64))
     pairs, inverse = np.unique(np.stack([mb.ravel(), tp.ravel()], axis=1), axis=0, return_inverse=True)
     calls, ratio = np.zeros(len(pairs)), np.ones(len(pairs))
     for i, (batch, t) in enumerate(pairs.tolist()):
-        saves = block_saves(model, seq_len, attention, 2, "cuda", activation_kernel(t), tp=t)
+        saves = block_saves(model, seq_len, attention, 2, "cuda", activation_kernel(t), tp=t,
+                            rope_kernel=per_tp(rope_kernel)(t))
         calls[i] = len(saves) + len(saved_weight_numels(model, t))
         stored = float(stored_bytes(saves, batch * seq_len))
         if stored > 0:
@@ -102,7 +105,8 @@ def offload_copies(model: ModelSpec, seq_len: int, attention: Attention, kernels
     na = t["num_offloaded"]
     calls, ratio = np.zeros(np.shape(na)), np.ones(np.shape(na))
     if np.any(na > 0):
-        calls, ratio = save_calls(model, seq_len, attention, b, tp, lambda v: kernels.at(v).activation)
+        calls, ratio = save_calls(model, seq_len, attention, b, tp, lambda v: kernels.at(v).activation,
+                                  lambda v: kernels.at(v).rope)
     act = na * t["layer_saved"]   # the NEW bytes; the rest of offloaded_per_microbatch is the weights
     copied, n = act * ratio + (t["offloaded_per_microbatch"] - act), na * calls
     per_call = copied / np.maximum(n, 1.0)

@@ -24,7 +24,7 @@ torch.autograd.graph.saved_tensors_hooks on the runtime's block in tests/cost/te
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal, get_args
+from typing import Any, Callable, Literal, get_args
 
 import numpy as np
 
@@ -109,11 +109,22 @@ def _norm_saves(model: ModelSpec, elem: int, platform: Platform) -> list[SavedTe
     return saves + outputs
 
 
+# RoPE implementations whose partial rotation (rotary_fraction < 1) leaves q contiguous in (b, heads, s, d)
+# layout (runtime/kernels.py apply_rope's torch.cat on the transposed views), so that SDPA writes its output
+# in that layout too and the o-projection's input is a re-layout copy. The compiled RoPE rotates the fused
+# projection and returns transposed views of (b, s, heads, d) tensors (kernels.torch_qkv_rope; Liger's
+# rotates a (b, s, heads, d) copy in place), so the output's re-layout is a view (S35: Pythia runs on a
+# 1x H200 held 2 bytes x hidden per token and block less than priced; bench/runtime/saved_bytes_gpu.py).
+ROPE_CAT_LAYOUT = ("torch", "compile_views")
+
+
 def _attention_saves(model: ModelSpec, seq_len: int, attention: Attention, elem: int,
-                     tp) -> list[SavedTensor]:
-    """q, k, v, output (or the softmax matrix for math) and the o-projection's input, one TP rank."""
+                     tp, rope_kernel: str = "torch") -> list[SavedTensor]:
+    """q, k, v, output (or the softmax matrix for math) and the o-projection's input, one TP rank;
+    `rope_kernel` the RoPE implementation that runs (ROPE_CAT_LAYOUT)."""
     h, heads = model.hidden_size, model.num_heads / tp
-    partial_rope = model.position_embedding == "rope" and model.rotary_fraction < 1.0
+    partial_rope = (model.position_embedding == "rope" and model.rotary_fraction < 1.0
+                    and rope_kernel in ROPE_CAT_LAYOUT)
     if attention == "math":
         # _scaled_dot_product_attention_math keeps q, k, v (repeated to all heads) and the softmax
         # output (saved by softmax and, as a view, by the matmul with v), upcast to fp32 from 16-bit
@@ -129,8 +140,8 @@ def _attention_saves(model: ModelSpec, seq_len: int, attention: Attention, elem:
                    SavedTensor("o input", elem * h / tp, elem)])
     kv = model.kv_dim if attention == "flash_attn" else h   # SDPA path repeats k/v (GQA)
     # flash kernels write their output in (b, s, heads, d) layout when q is a transposed view, so
-    # the o-projection's input is a view of the same storage; with partial RoPE q comes out of
-    # torch.cat contiguous and the re-layout copies (runtime/blocks.py apply_rope)
+    # the o-projection's input is a view of the same storage; with eager partial RoPE q comes out of
+    # torch.cat contiguous and the re-layout copies (runtime/kernels.py apply_rope; ROPE_CAT_LAYOUT)
     return [SavedTensor("q", elem * h / tp, elem), SavedTensor("k", elem * kv / tp, elem),
             SavedTensor("v", elem * kv / tp, elem), SavedTensor("log-sum-exp", FP32 * heads, FP32),
             SavedTensor("attention output", elem * h / tp, elem),
@@ -164,22 +175,26 @@ def _mlp_saves(model: ModelSpec, elem: int, activation_kernel: str, tp) -> list[
 
 def block_saves(model: ModelSpec, seq_len: int, attention: Attention = "sdpa", elem: int = 2,
                 platform: Platform = "cuda", activation_kernel: str = "torch",
-                tp=TP_SYM) -> list[SavedTensor]:
+                tp=TP_SYM, rope_kernel: str = "torch") -> list[SavedTensor]:
     """Every tensor one block's forward saves for backward, one entry per save call, on one TP
     rank (Megatron TP without sequence parallelism), parameters excluded (shapes.saved_weight_numels
     lists those). Checked call by call against saved_tensors_hooks on the runtime's block in
-    tests/cost/test_saved_calls.py. Scalars of a few bytes some CUDA kernels also save (flash
+    tests/cost/test_saved_calls.py (eager kernels, CPU) and byte for byte on a GPU per kernel set in
+    tests/runtime/test_gpu_block.py. Scalars of a few bytes some CUDA kernels also save (flash
     attention's RNG seed and offset) are left out."""
-    return (_norm_saves(model, elem, platform) + _attention_saves(model, seq_len, attention, elem, tp)
+    return (_norm_saves(model, elem, platform)
+            + _attention_saves(model, seq_len, attention, elem, tp, rope_kernel)
             + _rope_saves(model, seq_len, elem) + _mlp_saves(model, elem, activation_kernel, tp))
 
 
 def layer_saved_bytes(model: ModelSpec, seq_len: int, attention: Attention = "sdpa",
-                      elem: int = 2, platform: Platform = "cuda", activation_kernel: str = "torch"):
+                      elem: int = 2, platform: Platform = "cuda", activation_kernel: str = "torch",
+                      rope_kernel: str = "torch"):
     """Bytes one block saves for backward per micro-batch on one TP rank (sympy, in b and tp): the
     NEW saves of block_saves (GPU memory holds each storage once, however many ops save it).
-    `activation_kernel` is the runtime's Kernels.activation (runtime/kernels.py)."""
-    return stored_bytes(block_saves(model, seq_len, attention, elem, platform, activation_kernel), b * seq_len)
+    `activation_kernel` / `rope_kernel` are the runtime's Kernels.activation / .rope (runtime/kernels.py)."""
+    return stored_bytes(block_saves(model, seq_len, attention, elem, platform, activation_kernel,
+                                    rope_kernel=rope_kernel), b * seq_len)
 
 
 def stored_bytes(saves: list[SavedTensor], tokens):
@@ -211,21 +226,26 @@ def pinned_call_bytes(saves: list[SavedTensor], tokens: int, dedupe: bool = Fals
 
 def pinned_activation_rounding(model: ModelSpec, seq_len: int, attention: Attention, micro_batch, tp,
                                activation_kernel=None, dedupe: bool = False,
-                               min_numel: int = 0, elem: int = 2, rounded: bool = True):
+                               min_numel: int = 0, elem: int = 2, rounded: bool = True, rope_kernel=None):
     """Pinned bytes of one offloaded block's saved activations (pinned_call_bytes) over its
-    layer_saved_bytes, on CUDA; vectorised over arrays of micro-batch size and tp. `activation_kernel`:
-    the SwiGLU implementation, a name or a function of tp (None: 'torch')."""
-    kernel_of = activation_kernel if callable(activation_kernel) else (lambda t: activation_kernel or "torch")
+    layer_saved_bytes, on CUDA; vectorised over arrays of micro-batch size and tp. `activation_kernel`
+    / `rope_kernel`: the SwiGLU / RoPE implementation, a name or a function of tp (None: 'torch')."""
+    kernel_of, rope_of = per_tp(activation_kernel), per_tp(rope_kernel)
     mb, tp = np.broadcast_arrays(np.asarray(micro_batch, np.int64), np.asarray(tp, np.int64))
     width = int(tp.max(initial=0)) + 1  # a (micro-batch, tp) pair as one integer: a 1-D unique is cheap
     keys, inverse = np.unique(mb.ravel() * width + tp.ravel(), return_inverse=True)
     ratio = np.ones(len(keys))
     for i, (batch, t) in enumerate(zip((keys // width).tolist(), (keys % width).tolist())):
-        saves = block_saves(model, seq_len, attention, elem, "cuda", kernel_of(t), tp=t)
+        saves = block_saves(model, seq_len, attention, elem, "cuda", kernel_of(t), tp=t, rope_kernel=rope_of(t))
         saved = float(stored_bytes(saves, batch * seq_len))
         if saved > 0:
             ratio[i] = pinned_call_bytes(saves, batch * seq_len, dedupe, min_numel, rounded) / saved
     return ratio[inverse.ravel()].reshape(mb.shape)
+
+
+def per_tp(kernel) -> Callable[[int], str]:
+    """A kernel given as a name or a function of tp, as a function of tp (None: 'torch')."""
+    return kernel if callable(kernel) else (lambda t: kernel or "torch")
 
 
 def checkpoint_saved_bytes(model: ModelSpec, seq_len: int, elem: int = 2):

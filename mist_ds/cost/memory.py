@@ -282,8 +282,8 @@ def host_allocation_exprs(offloaded, part) -> dict[str, sp.Expr]:
 def activation_exprs(model: ModelSpec, seq_len: int, attention: act.Attention,
                      kernels: KernelChoice | None = None) -> dict[str, sp.Expr]:
     """Saved activations of k in-flight micro-batches, the working set, and logits, bytes, for the
-    kernel set that runs (cost/kernel_set.py; None: the runtime's default): the SwiGLU kernel
-    decides the block's saved tensors, the loss its working memory.
+    kernel set that runs (cost/kernel_set.py; None: the runtime's default): the SwiGLU and RoPE
+    kernels decide the block's saved tensors, the loss its working memory.
 
     Recompute keeps only the input of the first r blocks (plus one block's activations while it is
     recomputed, RP). Activation offload follows the runtime (runtime/model.py block_roles and
@@ -298,7 +298,7 @@ def activation_exprs(model: ModelSpec, seq_len: int, attention: act.Attention,
     """
     kernels = KernelChoice.of(kernels)
     full = kernels.blend(lambda ks: act.layer_saved_bytes(model, seq_len, attention, ELEM,
-                                                          activation_kernel=ks.activation))
+                                                          activation_kernel=ks.activation, rope_kernel=ks.rope))
     ckpt = act.checkpoint_saved_bytes(model, seq_len, ELEM)
     offloaded = na * full
     # every weight the block's forward saves (shapes.saved_weight_numels): matrices and norms

@@ -302,7 +302,7 @@ class MistpipeStageCostModel(StageCostModel):
         return t["cpu_activations"] * pinned_activation_rounding(
             self.model, self.seq_len, ATTENTION_SAVES[self.attention], a["micro_batch"], a["tp"],
             lambda t: self.kernels.at(t).activation, dedupe=True, min_numel=MISTPIPE.constants.min_offload_numel,
-            rounded=not self.engine.exact)
+            rounded=not self.engine.exact, rope_kernel=lambda t: self.kernels.at(t).rope)
 
     def _collective(self, kind, nbytes, a):
         """One DP collective of `nbytes` over the stage's dp ranks (inter-node when dp x tp spans nodes)."""

@@ -194,7 +194,8 @@ class StageCostModel:
                     for n, v in zip(self.host_names, self._host_fn(*args))})
         if np.any(out["cpu_activations"] > 0):      # save_on_cpu: one pinned tensor per save call
             out["activation_rounding"] = pinned_activation_rounding(
-                self.model, self.seq_len, self.saves, b, tp, lambda t: self.kernels.at(t).activation)
+                self.model, self.seq_len, self.saves, b, tp, lambda t: self.kernels.at(t).activation,
+                rope_kernel=lambda t: self.kernels.at(t).rope)
         if np.any(out["cpu_packed_weights"] > 0):   # activation offload packs the weights too
             out["packed_weight_rounding"] = pinned_weight_rounding(self.model, tp)
         if np.any(out["host_accumulated"] > 0):     # ZeRO-2 offload: whole tensors of the partition

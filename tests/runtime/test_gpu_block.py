@@ -187,3 +187,25 @@ def test_compiled_rope_backward_writes_the_fused_gradient_without_copies():
     the profiler sees these kernels at all)."""
     assert _backward_copy_kernels("compile") == []
     assert any("CatArray" in name for name in _backward_copy_kernels("torch"))
+
+
+@pytest.mark.parametrize("rope", ["torch", "compile"])
+@pytest.mark.parametrize("variant", ["gpt", "llama", "llama-gqa", "neox-partial-rope-parallel"])
+def test_block_saves_what_the_cost_model_says_per_rope_kernel(variant, rope):
+    """Every storage one bf16 block's forward saves on the GPU (parameters excluded) is what
+    cost/activations.py layer_saved_bytes prices for that RoPE implementation: eager partial RoPE leaves q
+    in (b, heads, s, d) layout and the o-projection saves a re-layout copy; the compiled one does not
+    (activations.ROPE_CAT_LAYOUT). Scalars some kernels save (a few bytes) are within the tolerance."""
+    from mist_ds.cost.activations import layer_saved_bytes
+    from mist_ds.cost.symbols import b, tp
+    from mist_ds.runtime.kernels import Kernels
+
+    spec = tiny_model(**{**ARCHITECTURE_VARIANTS[variant], "hidden_size": 512, "num_heads": 4,
+                         "ffn_hidden_size": 1024, "max_seq_len": 256})
+    if spec.position_embedding != "rope" and rope != "torch":
+        pytest.skip("no RoPE to compile")
+    kernels = Kernels(norm="torch", activation="torch", rope=rope, attention="sdpa")
+    block = TransformerBlock(spec, dtype=torch.bfloat16, device="cuda", kernels=kernels)
+    x = torch.randn(2, 256, spec.hidden_size, device="cuda", dtype=torch.bfloat16, requires_grad=True)
+    predicted = float(layer_saved_bytes(spec, 256, rope_kernel=rope).subs({b: 2, tp: 1}))
+    assert _saved_bytes(block, x) == pytest.approx(predicted, rel=0.01)
