@@ -441,6 +441,24 @@ B32 = [
     AutotuneCase("auto-py14b-1g-c78-s2048-b64", PYTHIA_14B, 1, 78, 2048, 64, hardware=NODE),  # last: FusedAdam builds meanwhile
 ]
 
+# Session 35, second call: seven more unseen workloads, the search's winners with the partial-RoPE saves fixed
+# (ROPE_CAT_LAYOUT): Qwen2-1.5B and Qwen2-7B (GQA, 152k vocabularies, tied and untied), GPT-2 Large, Pythia-2.8B,
+# and Llama-3-8B at seq 8192 on one card; held out of every fit, predictions in bench/calls/s35_call_b33.sh.
+QWEN2_15B = "tests/data/hf_configs/qwen2-1.5b/config.json"
+QWEN2_7B = "tests/data/hf_configs/qwen2-7b/config.json"
+GPT2_LARGE = "tests/data/hf_configs/gpt2-large/config.json"
+PYTHIA_28B = "tests/data/hf_configs/pythia-2.8b/config.json"
+LLAMA3_8B = "tests/data/hf_configs/meta-llama-3-8b/config.json"
+B33 = [
+    AutotuneCase("auto-qw7b-1g-c40-s2048-b16", QWEN2_7B, 1, 40, 2048, 16, hardware=NODE),
+    AutotuneCase("auto-l38bhf-1g-c78-s8192-b8", LLAMA3_8B, 1, 78, 8192, 8, hardware=NODE),
+    AutotuneCase("auto-qw15b-1g-c24-s4096-b32", QWEN2_15B, 1, 24, 4096, 32, hardware=NODE),
+    AutotuneCase("auto-g2l-1g-c16-s1024-b64", GPT2_LARGE, 1, 16, 1024, 64, hardware=NODE),
+    AutotuneCase("auto-py28b-1g-c40-s2048-b32", PYTHIA_28B, 1, 40, 2048, 32, hardware=NODE),
+    AutotuneCase("auto-qw7b-1g-c78-s4096-b16", QWEN2_7B, 1, 78, 4096, 16, hardware=NODE),
+    AutotuneCase("auto-qw15b-1g-c78-s4096-b32", QWEN2_15B, 1, 78, 4096, 32, hardware=NODE),  # last: FusedAdam builds meanwhile
+]
+
 # In-sample runs: the shipped h200 profile's run-derived terms were fitted on these runs alone
 # (python -m mist_ds.calibrate; profiling/profiles/h200.json provenance names them): every 1-GPU run
 # of batches b3 and b4, and of each 2-GPU family with two or more runs the first by name. Every
@@ -470,6 +488,7 @@ BATCHES: dict[str, list[Case | AutotuneCase]] = {name: _marked(batch) for name, 
     "b25-1gpu-held-out": B25, "b26-1gpu-held-out": B26,
     "b27-1gpu-held-out": B27, "b28-1gpu-held-out": B28, "b29-1gpu-held-out": B29,
     "b30-1gpu-new-families": B30, "b31-1gpu-held-out": B31, "b32-1gpu-new-families": B32,
+    "b33-1gpu-new-families": B33,
 }.items()}
 CASES: dict[str, Case | AutotuneCase] = {c.name: c for batch in BATCHES.values() for c in batch}
 
