@@ -455,9 +455,10 @@ B33 = [
     AutotuneCase("auto-qw15b-1g-c24-s4096-b32", QWEN2_15B, 1, 24, 4096, 32, hardware=NODE),
     AutotuneCase("auto-g2l-1g-c16-s1024-b64", GPT2_LARGE, 1, 16, 1024, 64, hardware=NODE),
     AutotuneCase("auto-py28b-1g-c40-s2048-b32", PYTHIA_28B, 1, 40, 2048, 32, hardware=NODE),
-    AutotuneCase("auto-qw7b-1g-c78-s4096-b16", QWEN2_7B, 1, 78, 4096, 16, hardware=NODE),
     AutotuneCase("auto-qw15b-1g-c78-s4096-b32", QWEN2_15B, 1, 78, 4096, 32, hardware=NODE),  # last: FusedAdam builds meanwhile
 ]
+# b33's call (S35-3) left its Qwen2-7B full-card plan out by its budget: run alone in S35-4 (bench/calls/s35_call_b34.sh).
+B34 = [AutotuneCase("auto-qw7b-1g-c78-s4096-b16", QWEN2_7B, 1, 78, 4096, 16, hardware=NODE)]
 
 # In-sample runs: the shipped h200 profile's run-derived terms were fitted on these runs alone
 # (python -m mist_ds.calibrate; profiling/profiles/h200.json provenance names them): every 1-GPU run
@@ -488,7 +489,7 @@ BATCHES: dict[str, list[Case | AutotuneCase]] = {name: _marked(batch) for name, 
     "b25-1gpu-held-out": B25, "b26-1gpu-held-out": B26,
     "b27-1gpu-held-out": B27, "b28-1gpu-held-out": B28, "b29-1gpu-held-out": B29,
     "b30-1gpu-new-families": B30, "b31-1gpu-held-out": B31, "b32-1gpu-new-families": B32,
-    "b33-1gpu-new-families": B33,
+    "b33-1gpu-new-families": B33, "b34-1gpu-new-families": B34,
 }.items()}
 CASES: dict[str, Case | AutotuneCase] = {c.name: c for batch in BATCHES.values() for c in batch}
 
