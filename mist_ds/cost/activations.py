@@ -298,7 +298,8 @@ def logits_bytes(seq_len: int, elem: int = 2, loss: str = "chunked"):
     early on the last stage before clearing them), and the last stage has two buffers
     (pipe/schedule.py TrainSchedule.num_pipe_buffers: max(2, stages - stage_id)), used in turn: at
     the end of a forward the logits of the two micro-batches before it are live beside its own
-    (HELD_PIPE_LOGITS sets, PP; one set too many with only two micro-batches). S27: the 3B and 1B
+    (HELD_PIPE_LOGITS sets, PP; the buffers keep the previous step's sets, so two micro-batches fill both;
+    one set too many with a single micro-batch, which uses one buffer). S27: the 3B and 1B
     Llama 3.2 mistpipe plans (b19, b20) allocated 0.8 GiB, near one set, more than two sets priced."""
     held = HELD_PIPE_LOGITS * PP
     if loss == "liger":

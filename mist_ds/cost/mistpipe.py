@@ -280,9 +280,13 @@ class MistpipeStageCostModel(StageCostModel):
     @staticmethod
     def _held(a) -> np.ndarray:
         """Sets of earlier micro-batches' logits the PipelineEngine holds at the end of a forward
-        (activations.logits_bytes: two output buffers, whatever the stage count): as many as there
-        are earlier micro-batches, at most HELD_PIPE_LOGITS."""
-        return np.minimum(a["grad_accum"] - 1.0, float(HELD_PIPE_LOGITS))
+        (activations.logits_bytes: two output buffers, whatever the stage count): one per buffer the
+        step's micro-batches use, at most HELD_PIPE_LOGITS. The buffers outlive the step
+        (deepspeed/runtime/pipe/engine.py _reserve_pipe_buffers only adds slots, and nothing clears
+        'outputs' on the last stage), so in the timed steps a step's first forward meets the previous
+        step's sets: with two micro-batches both buffers hold one. S35-4: Qwen2-7B, mb 8, ga 2, three
+        4.64 GiB logits sets live at the allocated peak (bench/results/runtime/logits_held_S35/)."""
+        return np.minimum(a["grad_accum"], float(HELD_PIPE_LOGITS))
 
     def _logits(self, t, s, a) -> np.ndarray:
         """The loss's working set and the held logits (_held) on a stage with the head: the stock

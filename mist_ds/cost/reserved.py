@@ -39,7 +39,7 @@ from mist_ds.cost.shapes import layer_shapes, vocab_shard
 ELEM = 2  # bytes of a bf16 / fp16 element
 
 HOLE_PARTITIONS: dict[str, float] = {
-    "zero0": 0.96,           # FP16_Optimizer / BF16_Optimizer: fp32 flat gradient beside the 16-bit grads
+    "zero0": 0.82,           # FP16_Optimizer / BF16_Optimizer: fp32 flat gradient beside the 16-bit grads
     "zero1": 1.11,           # stage_1_and_2.py step: flat 16-bit copy left below the fp32 gradient
     "zero2": 1.87,           # the same plus ZeRO-2's per-micro-batch grads_in_partition
     "zero12_offload": 0.18,  # optimizer offload: the step runs on the CPU, only staging buffers move
