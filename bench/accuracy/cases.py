@@ -459,6 +459,9 @@ B33 = [
 ]
 # b33's call (S35-3) left its Qwen2-7B full-card plan out by its budget: run alone in S35-4 (bench/calls/s35_call_b34.sh).
 B34 = [AutotuneCase("auto-qw7b-1g-c78-s4096-b16", QWEN2_7B, 1, 78, 4096, 16, hardware=NODE)]
+# The search's new winner for b33's Qwen2-7B 40 GiB workload once three held logits sets are priced (the b33 winner,
+# 39.35 of 40 GiB allocated, is now predicted over its cap): held out, prediction in bench/calls/s35_call_b35.sh.
+B35 = [AutotuneCase("auto-qw7b-1g-c40-s2048-b16-s35", QWEN2_7B, 1, 40, 2048, 16, hardware=NODE)]
 
 # In-sample runs: the shipped h200 profile's run-derived terms were fitted on these runs alone
 # (python -m mist_ds.calibrate; profiling/profiles/h200.json provenance names them): every 1-GPU run
@@ -490,6 +493,7 @@ BATCHES: dict[str, list[Case | AutotuneCase]] = {name: _marked(batch) for name, 
     "b27-1gpu-held-out": B27, "b28-1gpu-held-out": B28, "b29-1gpu-held-out": B29,
     "b30-1gpu-new-families": B30, "b31-1gpu-held-out": B31, "b32-1gpu-new-families": B32,
     "b33-1gpu-new-families": B33, "b34-1gpu-new-families": B34,
+    "b35-1gpu-rewon": B35,
 }.items()}
 CASES: dict[str, Case | AutotuneCase] = {c.name: c for batch in BATCHES.values() for c in batch}
 
