@@ -47,6 +47,14 @@ def test_every_documented_preset_exists() -> None:
         ("qwen2-0.5b", 494_032_768, 2),
         ("gpt2", 124_439_808, 12),
         ("pythia-160m", 162_322_944, 12),
+        # the families batches b32-b35 trained from their config.json (session 35)
+        ("pythia-1.4b", 1_414_647_808, 16),
+        ("pythia-2.8b", 2_775_208_960, 32),
+        ("pythia-6.9b", 6_857_302_016, 32),
+        ("gpt2-large", 774_030_080, 20),
+        ("gpt2-xl", 1_557_611_200, 25),
+        ("qwen2-1.5b", 1_543_714_304, 2),
+        ("qwen2-7b", 7_615_616_512, 4),
     ],
 )
 def test_hf_import_matches_published_counts(folder: str, params: int, kv_heads: int) -> None:
