@@ -112,9 +112,10 @@ def _norm_saves(model: ModelSpec, elem: int, platform: Platform) -> list[SavedTe
 # RoPE implementations whose partial rotation (rotary_fraction < 1) leaves q contiguous in (b, heads, s, d)
 # layout (runtime/kernels.py apply_rope's torch.cat on the transposed views), so that SDPA writes its output
 # in that layout too and the o-projection's input is a re-layout copy. The compiled RoPE rotates the fused
-# projection and returns transposed views of (b, s, heads, d) tensors (kernels.torch_qkv_rope; Liger's
-# rotates a (b, s, heads, d) copy in place), so the output's re-layout is a view (S35: Pythia runs on a
-# 1x H200 held 2 bytes x hidden per token and block less than priced; bench/runtime/saved_bytes_gpu.py).
+# projection and returns transposed views of (b, s, heads, d) tensors (kernels.torch_qkv_rope), so the
+# output's re-layout is a view (S35: Pythia runs on a 1x H200 held 2 bytes x hidden per token and block less
+# than priced; bench/runtime/saved_bytes_gpu.py measured both kernels). Liger's rotates a (b, s, heads, d)
+# copy in place and is priced like the compiled one; it was not measured with partial RoPE.
 ROPE_CAT_LAYOUT = ("torch", "compile_views")
 
 
