@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from bench.accuracy.cases import CASES  # noqa: E402
+from bench.accuracy.cases import CASES, AutotuneCase  # noqa: E402
 from bench.accuracy.repeats import repeat_pairs, spread_rows  # noqa: E402
 from bench.accuracy.scoring import Scored, rank_correlations, score, summary  # noqa: E402
 from mist_ds.config import RunReport  # noqa: E402
@@ -170,13 +170,24 @@ def targets(overall: dict, corr: dict) -> list[tuple[str, str, bool]]:
     ]
 
 
+def search_winner(row: Scored) -> bool:
+    """The run's plan was the search's winner when it was written: an autotune case of the catalogue (its
+    suite run or a repeat of it, both beside <case>.plan.json) or a plan-quality run (mist_ds's winner for
+    its workload); the hand-written suite cases, engine, parity and older runs are not."""
+    if row.source == "plan-quality":
+        return True
+    case = Path(row.plan_path).name.removesuffix(".plan.json")
+    return row.source in ("suite", "repeat") and isinstance(CASES.get(case), AutotuneCase)
+
+
 def family_rows(rows: list[Scored]) -> list[str]:
     out = ["| family | runs | ok | time median | time max | mem (allocated) median | max | "
            "mem (reserved) median | max | host median | host max | OOM predicted to fit |",
            "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     groups = sorted({r.family for r in rows})
     for label, group in [(f, [r for r in rows if r.family == f]) for f in groups] + [
-            ("**all**", rows), ("**held-out**", [r for r in rows if not r.in_sample])]:
+            ("**all**", rows), ("**held-out**", [r for r in rows if not r.in_sample]),
+            ("**search winners**", [r for r in rows if search_winner(r)])]:
         s = summary(group)
         out.append(f"| {label} | {s['runs']} | {s['ok']} | {_abs_pct(s['time']['median'])} | "
                    f"{_abs_pct(s['time']['max'])} | {_abs_pct(s['memory_vs_allocated']['median'])} | "
@@ -355,6 +366,7 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     kept = scored(rows)   # the targets cover plans the current search emits, run with expandable segments
     data = {"summary": summary(kept), "held_out": summary([r for r in kept if not r.in_sample]),
+            "search_winners": summary([r for r in kept if search_winner(r)]),
             "families": {f: summary([r for r in kept if r.family == f]) for f in sorted({r.family for r in kept})},
             "rank_correlation": rank_correlations(kept), "runs": [asdict(r) for r in rows],
             "rejected": [r.name for r in rows if r.rejected],

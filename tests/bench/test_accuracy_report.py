@@ -303,3 +303,20 @@ def test_the_copy_mode_is_left_out_of_plans_without_stock_activation_offload(tmp
     name = "l7-2g-c78-z3-mb2-rc32"
     write_pair(tmp_path, name)   # torch_version 't': never parsed, since the mode does not matter here
     assert score(name, "suite", tmp_path / f"{name}.plan.json", tmp_path / f"{name}.run.json", (), {}).act_offload_copy is None
+
+
+def test_search_winners_are_the_autotune_cases_their_repeats_and_plan_quality_runs():
+    """report.search_winner: the rows whose plan the search wrote (the report's 'search winners' line)."""
+    from bench.accuracy.cases import AutotuneCase
+
+    auto = next(n for n, c in CASES.items() if isinstance(c, AutotuneCase))
+    knob = next(n for n, c in CASES.items() if not isinstance(c, AutotuneCase))
+    row = scoring.Scored(name=auto, source="suite", plan_path=f"x/{auto}.plan.json", run_path="", family="zero0",
+                         workload="w", status="ok", gpu_name="g", date="", hardware="h", same_plan=True,
+                         in_sample=(), predicted_fit=True, predicted_within_margin=True, predicted_s=1.0,
+                         measured_s=1.0, time_error=0.0)
+    assert report.search_winner(row)
+    assert report.search_winner(replace(row, name=f"repeat:{auto}.S1", source="repeat"))
+    assert not report.search_winner(replace(row, name=knob, plan_path=f"x/{knob}.plan.json"))
+    assert not report.search_winner(replace(row, source="engine"))
+    assert report.search_winner(replace(row, name="plan-quality:w", source="plan-quality", plan_path="y/plan.json"))
