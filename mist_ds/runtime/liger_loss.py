@@ -45,24 +45,27 @@ class LigerCrossEntropyNoSync(torch.autograd.Function):
     counted; the logits' storage becomes their gradient (as in Liger)."""
 
     @staticmethod
-    def forward(ctx, logits: torch.Tensor, labels: torch.Tensor, ignore_index: int) -> torch.Tensor:
+    def forward(ctx, logits: torch.Tensor, labels: torch.Tensor, ignore_index: int,
+                columns: int) -> torch.Tensor:
         ops = _liger_ops()
         if logits.stride(-1) != 1:
             logits = logits.contiguous()
         labels = labels.contiguous()
-        rows, vocab = logits.shape
+        rows, width = logits.shape   # the kernel walks a row's first `columns` logits; X_stride steps rows
         per_token = torch.zeros(rows, dtype=torch.float32, device=logits.device)
         ops.liger_cross_entropy_kernel[(rows,)](
             X_ptr=logits, X_stride=logits.stride(-2), Y_ptr=labels, Y_stride=labels.stride(-1),
             weight_ptr=None, loss_ptr=per_token, z_loss_ptr=None, loss_stride=per_token.stride(-1),
             token_accuracy_ptr=None, token_accuracy_stride=0, predicted_tokens_ptr=None,
-            predicted_tokens_stride=0, n_cols=vocab, n_non_ignore=1, sum_non_ignore_weight=1,
+            predicted_tokens_stride=0, n_cols=columns, n_non_ignore=1, sum_non_ignore_weight=1,
             ignore_index=ignore_index, weight_sum=0.0, lse_square_scale=0.0, label_smoothing=0.0,
             reduction="sum", softcap=None, RETURN_Z_LOSS=False, RETURN_TOKEN_ACCURACY=False,
-            RETURN_PREDICTED_TOKENS=False, BLOCK_SIZE=_block_size(ops, vocab),
+            RETURN_PREDICTED_TOKENS=False, BLOCK_SIZE=_block_size(ops, columns),
             HAS_WEIGHT=False, HAS_SOFTCAPPING=False, HAS_GRADIENTS=logits.requires_grad,
             num_warps=_num_warps(ops, logits))
         counted = (labels != ignore_index).sum().clamp_(min=1).to(torch.float32)
+        if logits.requires_grad and columns < width:
+            logits.detach()[:, columns:].zero_()   # padded vocabulary: the gradient the kernel did not write is 0
         if logits.requires_grad:
             ctx.save_for_backward(logits.detach(), counted)
         return per_token.sum() / counted
@@ -76,7 +79,7 @@ class LigerCrossEntropyNoSync(torch.autograd.Function):
         ops.element_mul_kernel[(rows,)](grad, grad.stride(-2), scale, vocab,
                                         BLOCK_SIZE=_block_size(ops, vocab),
                                         num_warps=16 if ops.is_hip() else 32)
-        return grad, None, None
+        return grad, None, None, None
 
 
 def _block_size(ops, vocab: int) -> int:
@@ -84,8 +87,11 @@ def _block_size(ops, vocab: int) -> int:
     return min(ops.MAX_FUSED_SIZE, 1 << (vocab - 1).bit_length())
 
 
-def liger_cross_entropy(logits: torch.Tensor, labels: torch.Tensor, ignore_index: int) -> torch.Tensor:
+def liger_cross_entropy(logits: torch.Tensor, labels: torch.Tensor, ignore_index: int,
+                        columns: int | None = None) -> torch.Tensor:
     """Mean token cross-entropy of logits (..., V) against labels (...), labels equal to `ignore_index`
-    not counted, through Liger's kernels with no host synchronisation (module docstring)."""
+    not counted, through Liger's kernels with no host synchronisation (module docstring); only the first
+    `columns` logits of a row are vocabulary (runtime/loss.py: the rest is padding, gradient 0)."""
     rows = logits.reshape(-1, logits.shape[-1])
-    return LigerCrossEntropyNoSync.apply(rows, labels.reshape(-1), ignore_index)
+    return LigerCrossEntropyNoSync.apply(rows, labels.reshape(-1), ignore_index,
+                                         rows.shape[1] if columns is None else columns)

@@ -27,6 +27,12 @@ per logit; launched by runtime/liger_loss.py, without the host synchronisations 
 autograd Function and with fp32 per-token losses), 'fp32' (the
 former upcast-everything path, runtime/tp.py vocab_parallel_cross_entropy; kept as the reference).
 Labels equal to IGNORE_INDEX add no loss and no gradient, as in torch.nn.functional.cross_entropy.
+
+Padded vocabulary: the head computes logits for the vocabulary padded to a multiple of 128 x tp
+(ModelSpec.padded_vocab_size, Megatron-LM's rule, so every TP shard is GEMM-friendly). `vocab_end` (the
+real vocabulary size) keeps the padding columns out of the softmax in every implementation and gives them
+a zero gradient, so a config whose vocabulary is not such a multiple (GPT-2's 50257) trains the loss
+transformers computes (Megatron's vocab-parallel loss lets the padded logits join the softmax).
 """
 
 from __future__ import annotations
@@ -109,27 +115,27 @@ class ChunkedCrossEntropy(torch.autograd.Function):
     """Mean cross-entropy of (tokens, local vocab) logits; see the module docstring."""
 
     @staticmethod
-    def forward(ctx, logits, labels, group, vocab_start, chunk_logits, compiled):
+    def forward(ctx, logits, labels, group, vocab_start, chunk_logits, compiled, columns):
         vocab = logits.shape[-1]
         x = logits.reshape(-1, vocab)
         local = labels.reshape(-1) - vocab_start
         valid = labels.reshape(-1) != IGNORE_INDEX
-        hit = valid & (local >= 0) & (local < vocab)
+        hit = valid & (local >= 0) & (local < columns)
         target = local.masked_fill(~hit, 0)
-        lse = torch.empty(x.shape[0], device=x.device, dtype=torch.float32)
-        picked = torch.empty_like(lse)
+        lse = torch.full((x.shape[0],), float("-inf"), device=x.device, dtype=torch.float32)
+        picked = torch.zeros_like(lse)
         stats, _ = _kernels(compiled, x)
-        step = _rows_per_chunk(vocab, chunk_logits)
-        for start in range(0, x.shape[0], step):
+        step = _rows_per_chunk(columns, chunk_logits)
+        for start in range(0, x.shape[0] if columns else 0, step):
             lse[start:start + step], picked[start:start + step] = stats(
-                x[start:start + step], target[start:start + step])
+                x[start:start + step, :columns], target[start:start + step])
         picked = picked.masked_fill(~hit, 0.0)
         if group is not None:
             lse, picked = _global_lse(lse, picked, group)
         count = valid.sum().clamp(min=1).to(torch.float32)
         loss = ((lse - picked) * valid).sum() / count
         ctx.save_for_backward(logits, lse, target, hit, valid, count)
-        ctx.chunk_logits, ctx.compiled = chunk_logits, compiled
+        ctx.chunk_logits, ctx.compiled, ctx.columns = chunk_logits, compiled, columns
         return loss
 
     @staticmethod
@@ -140,20 +146,31 @@ class ChunkedCrossEntropy(torch.autograd.Function):
         out = out.view(x.shape)
         scale = (grad.to(torch.float32) / count) * valid
         _, grad_kernel = _kernels(ctx.compiled, x)
-        step = _rows_per_chunk(x.shape[1], ctx.chunk_logits)
+        columns = ctx.columns
+        step = _rows_per_chunk(columns, ctx.chunk_logits)
         with torch.no_grad():
-            for start in range(0, x.shape[0], step):
+            for start in range(0, x.shape[0] if columns else 0, step):
                 rows = slice(start, start + step)
-                out[rows].copy_(grad_kernel(x[rows], lse[rows], target[rows], hit[rows], scale[rows]))
-        return out.view(logits.shape), None, None, None, None, None
+                out[rows, :columns].copy_(grad_kernel(x[rows, :columns], lse[rows], target[rows], hit[rows],
+                                                      scale[rows]))
+            out[:, columns:].zero_()   # the padded vocabulary's columns: no softmax share, no gradient
+        return out.view(logits.shape), None, None, None, None, None, None
 
 
 def chunked_cross_entropy(logits: torch.Tensor, labels: torch.Tensor, group=None,
                           vocab_start: int = 0, chunk_logits: int = CHUNK_LOGITS,
-                          compiled: bool = False) -> torch.Tensor:
+                          compiled: bool = False, vocab_end: int | None = None) -> torch.Tensor:
     """Mean token cross-entropy of this rank's vocabulary slice [vocab_start, vocab_start + V)
-    of the logits (..., V); labels (...) are global vocabulary ids."""
-    return ChunkedCrossEntropy.apply(logits, labels, group, vocab_start, chunk_logits, compiled)
+    of the logits (..., V); labels (...) are global vocabulary ids; ids from `vocab_end` on are
+    padding (module docstring)."""
+    return ChunkedCrossEntropy.apply(logits, labels, group, vocab_start, chunk_logits, compiled,
+                                     real_columns(logits.shape[-1], vocab_start, vocab_end))
+
+
+def real_columns(width: int, vocab_start: int, vocab_end: int | None) -> int:
+    """How many of a rank's `width` logit columns, from global id `vocab_start`, are real vocabulary
+    (below `vocab_end`; None: all of them)."""
+    return width if vocab_end is None else max(0, min(width, vocab_end - vocab_start))
 
 
 @functools.cache
@@ -180,17 +197,20 @@ def resolve_loss(impl: str, on_cuda: bool, tp: int) -> str:
 
 
 def cross_entropy(logits: torch.Tensor, labels: torch.Tensor, group=None, vocab_start: int = 0,
-                  impl: str = "auto", chunk_logits: int | None = None) -> torch.Tensor:
+                  impl: str = "auto", chunk_logits: int | None = None,
+                  vocab_end: int | None = None) -> torch.Tensor:
     """Mean cross-entropy through the named implementation (LOSS_IMPLS). 'liger' needs tp = 1 and
     CUDA logits; on CPU tensors it falls back to 'chunked' (CPU always runs ours). chunk_logits:
-    the chunked loss's chunk size (CHUNK_LOGITS when None)."""
+    the chunked loss's chunk size (CHUNK_LOGITS when None); vocab_end: the real vocabulary size, the
+    columns from it on being padding (module docstring; None: no padding)."""
     impl = resolve_loss(impl, logits.is_cuda, tp_size(group))
+    columns = real_columns(logits.shape[-1], vocab_start, vocab_end)
     if impl == "fp32":
-        return vocab_parallel_cross_entropy(logits, labels, group, vocab_start)
+        return vocab_parallel_cross_entropy(logits, labels, group, vocab_start, columns)
     if impl == "liger":
         if group is not None:
             raise ValueError("loss 'liger' has no vocab-parallel variant here: use 'chunked' with tp > 1")
-        return liger_cross_entropy(logits, labels, IGNORE_INDEX)
+        return liger_cross_entropy(logits, labels, IGNORE_INDEX, columns)
     return chunked_cross_entropy(logits, labels, group, vocab_start,
                                  chunk_logits=chunk_logits or CHUNK_LOGITS,
-                                 compiled=impl == "chunked_compile")
+                                 compiled=impl == "chunked_compile", vocab_end=vocab_start + columns)

@@ -85,11 +85,12 @@ class VocabParallelLoss:
     fp32 logits)."""
 
     def __init__(self, spec: ModelSpec, tp_group=None, impl: str = "auto"):
-        self.group, self.impl = tp_group, impl
+        self.group, self.impl, self.end = tp_group, impl, spec.vocab_size
         self.start = tp_rank(tp_group) * spec.padded_vocab_size(tp_size(tp_group)) // tp_size(tp_group)
 
     def __call__(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        return cross_entropy(logits, labels, self.group, self.start, self.impl)
+        """The loss over the real vocabulary: the padded columns stay out of the softmax (runtime/loss.py)."""
+        return cross_entropy(logits, labels, self.group, self.start, self.impl, vocab_end=self.end)
 
 
 class OffloadedBlock(TransformerBlock):

@@ -205,11 +205,15 @@ class VocabParallelEmbedding(nn.Module):
 
 
 def vocab_parallel_cross_entropy(logits: torch.Tensor, labels: torch.Tensor, group=None,
-                                 vocab_start: int = 0) -> torch.Tensor:
+                                 vocab_start: int = 0, columns: int | None = None) -> torch.Tensor:
     """Mean token cross-entropy of vocab-sharded logits (Megatron cross_entropy.py) through a full
     fp32 copy of the logits: the reference that runtime/loss.py's chunked loss is tested against
-    ('fp32' in runtime/loss.py LOSS_IMPLS); it holds 12 bytes per logit at its peak."""
+    ('fp32' in runtime/loss.py LOSS_IMPLS); it holds 12 bytes per logit at its peak. Columns from
+    `columns` on are padded vocabulary (runtime/loss.py): -inf, out of the softmax, no gradient."""
     logits = logits.float()
+    if columns is not None and columns < logits.shape[-1]:
+        padded = torch.arange(logits.shape[-1], device=logits.device) >= columns
+        logits = logits.masked_fill(padded, float("-inf"))
     if group is None:
         return F.cross_entropy(logits.flatten(0, -2), labels.flatten())
     import torch.distributed as dist

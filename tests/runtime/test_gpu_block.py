@@ -209,3 +209,25 @@ def test_block_saves_what_the_cost_model_says_per_rope_kernel(variant, rope):
     x = torch.randn(2, 256, spec.hidden_size, device="cuda", dtype=torch.bfloat16, requires_grad=True)
     predicted = float(layer_saved_bytes(spec, 256, rope_kernel=rope).subs({b: 2, tp: 1}))
     assert _saved_bytes(block, x) == pytest.approx(predicted, rel=0.01)
+
+
+@pytest.mark.parametrize("impl", ["chunked", "chunked_compile", "liger"])
+def test_padded_vocabulary_columns_stay_out_of_the_loss_on_gpu(impl):
+    """bf16 logits of a vocabulary padded from 50257 to 50304 (GPT-2's): the loss is torch's fp32
+    cross-entropy of the 50257 real columns, and the padding's gradient is 0 (runtime/loss.py vocab_end;
+    Liger's kernel walks the first `columns` logits of each row)."""
+    from mist_ds.runtime.loss import cross_entropy
+
+    if impl == "liger":
+        _liger_or_skip()
+    gen = torch.Generator(device="cuda").manual_seed(0)
+    real, width = 50257, 50304
+    logits = torch.randn(1024, width, device="cuda", generator=gen).mul_(3).bfloat16()
+    labels = torch.randint(0, real, (1024,), device="cuda", generator=gen)
+    ref = torch.nn.functional.cross_entropy(logits[:, :real].float(), labels)
+    x = logits.clone().requires_grad_(True)
+    loss = cross_entropy(x, labels, impl=impl, vocab_end=real)
+    loss.backward()
+    assert abs(loss.item() - ref.item()) / ref.item() < 1e-3
+    assert torch.all(x.grad[:, real:] == 0)
+    assert x.grad[:, :real].float().sum(dim=1).abs().max().item() < 1e-3   # softmax - onehot sums to 0 a row

@@ -53,11 +53,17 @@ def _hf_model(config: dict):
     return model
 
 
+def _vocab_rows(ours: torch.Tensor, theirs: torch.Tensor) -> None:
+    """An embedding or head matrix into the first rows of the runtime's, padded to a multiple of 128
+    (ModelSpec.padded_vocab_size); the padding rows keep their values (the loss leaves them out)."""
+    ours[: theirs.shape[0]].copy_(theirs)
+
+
 def _copy_weights(ours: MistModel, hf) -> None:
     """transformers' parameters into the runtime's layout: q|k|v and gate|up fused (runtime/tp.py)."""
     m = hf.model
     with torch.no_grad():
-        ours.embed.tok.weight.copy_(m.embed_tokens.weight)
+        _vocab_rows(ours.embed.tok.weight, m.embed_tokens.weight)
         for block, layer in zip(ours.blocks, m.layers):
             a = layer.self_attn
             block.norm1.weight.copy_(layer.input_layernorm.weight)
@@ -70,7 +76,7 @@ def _copy_weights(ours: MistModel, hf) -> None:
             block.mlp.down.weight.copy_(layer.mlp.down_proj.weight)
         ours.norm.weight.copy_(m.norm.weight)
         if ours.head is not None:
-            ours.head.proj.weight.copy_(hf.lm_head.weight)
+            _vocab_rows(ours.head.proj.weight, hf.lm_head.weight)
 
 
 def _copy_block_common(block, norm1, norm2, out, up, down) -> None:
@@ -85,7 +91,7 @@ def _copy_gpt2(ours: MistModel, hf) -> None:
     """GPT-2's Conv1D weights are (in, out); c_attn is q|k|v already."""
     m = hf.transformer
     with torch.no_grad():
-        ours.embed.tok.weight.copy_(m.wte.weight)
+        _vocab_rows(ours.embed.tok.weight, m.wte.weight)
         ours.embed.pos.copy_(m.wpe.weight)
         for block, layer in zip(ours.blocks, m.h):
             block.attn.qkv.weight.copy_(layer.attn.c_attn.weight.T)
@@ -100,7 +106,7 @@ def _copy_neox(ours: MistModel, hf, heads: int) -> None:
     m = hf.gpt_neox
     per_head = lambda t: t.reshape(heads, 3, -1, *t.shape[1:]).transpose(0, 1).reshape(t.shape)  # noqa: E731
     with torch.no_grad():
-        ours.embed.tok.weight.copy_(m.embed_in.weight)
+        _vocab_rows(ours.embed.tok.weight, m.embed_in.weight)
         for block, layer in zip(ours.blocks, m.layers):
             a = layer.attention
             block.attn.qkv.weight.copy_(per_head(a.query_key_value.weight))
@@ -109,7 +115,7 @@ def _copy_neox(ours: MistModel, hf, heads: int) -> None:
                                layer.mlp.dense_h_to_4h, layer.mlp.dense_4h_to_h)
         ours.norm.weight.copy_(m.final_layer_norm.weight)
         ours.norm.bias.copy_(m.final_layer_norm.bias)
-        ours.head.proj.weight.copy_(hf.get_output_embeddings().weight)
+        _vocab_rows(ours.head.proj.weight, hf.get_output_embeddings().weight)
 
 
 COPY = {"gpt2": lambda ours, hf, cfg: _copy_gpt2(ours, hf),
@@ -126,16 +132,25 @@ def _logits(ours: MistModel, tokens: torch.Tensor) -> torch.Tensor:
 
 def _assert_same_logits(spec, config: dict, copy) -> None:
     """transformers' model of `config` and the runtime's of `spec`, the former's weights copied into the latter
-    by `copy(ours, hf)`: as many parameters, and the same logits for the same tokens."""
+    by `copy(ours, hf)`: as many parameters (less the padding rows of the vocabulary), the same logits for the
+    same tokens, and the same loss."""
     hf = _hf_model(config)
     ours = MistModel(spec, BuildOptions(), block_roles(0, spec.num_layers, 0, 0)).eval()
     copy(ours, hf)
-    assert sum(p.numel() for p in ours.parameters()) == sum(p.numel() for p in hf.parameters())
-    tokens = torch.randint(0, spec.vocab_size, (2, SEQ), generator=torch.Generator().manual_seed(1))
+    padding = (spec.padded_vocab_size(1) - spec.vocab_size) * spec.hidden_size * (1 if spec.tie_embeddings else 2)
+    assert sum(p.numel() for p in ours.parameters()) - padding == sum(p.numel() for p in hf.parameters())
+    tokens = torch.randint(0, spec.vocab_size, (2, SEQ + 1), generator=torch.Generator().manual_seed(1))
+    inputs, labels = tokens[:, :-1], tokens[:, 1:]
     with torch.no_grad():
-        expected = hf(input_ids=tokens).logits
-        got = _logits(ours, tokens)
-    torch.testing.assert_close(got, expected, rtol=0, atol=ATOL)
+        out = hf(input_ids=inputs, labels=tokens[:, :-1])   # transformers shifts the labels itself
+        got = _logits(ours, inputs)
+        loss = ours(inputs, labels)
+    torch.testing.assert_close(got[..., :spec.vocab_size], out.logits, rtol=0, atol=ATOL)
+    ce = lambda logits, target: torch.nn.functional.cross_entropy(logits.flatten(0, 1), target.flatten())  # noqa: E731
+    # transformers' loss is torch's cross-entropy of its logits (labels shifted inside), and ours of the same
+    # logits and labels: the padded vocabulary's columns stay out (runtime/loss.py vocab_end)
+    torch.testing.assert_close(out.loss, ce(out.logits[:, :-1], labels[:, :-1]), rtol=1e-6, atol=0)
+    torch.testing.assert_close(loss, ce(out.logits, labels), rtol=1e-6, atol=0)
 
 
 @pytest.mark.parametrize("family", sorted(FAMILIES))
@@ -148,8 +163,9 @@ def test_the_runtime_model_computes_transformers_logits(family, tmp_path: Path):
     _assert_same_logits(spec, config, lambda ours, hf: _copy_weights(ours, hf))
 
 
-@pytest.mark.parametrize("config", [GPT2, NEOX, dict(GPT2, activation_function="gelu")], ids=["gpt2", "gpt_neox",
-                                                                                             "gpt2-exact-gelu"])
+@pytest.mark.parametrize("config", [GPT2, NEOX, dict(GPT2, activation_function="gelu"), dict(GPT2, vocab_size=250),
+                                    dict(NEOX, vocab_size=250)],
+                         ids=["gpt2", "gpt_neox", "gpt2-exact-gelu", "gpt2-padded-vocab", "gpt_neox-padded-vocab"])
 def test_gpt_families_compute_transformers_logits(config, tmp_path: Path):
     (tmp_path / "config.json").write_text(json.dumps(config))
     spec = model_spec_from_hf_config(tmp_path / "config.json")
