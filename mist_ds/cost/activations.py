@@ -30,6 +30,7 @@ import numpy as np
 
 from mist_ds.config import ModelSpec
 from mist_ds.config.plan import AttentionKernel
+from mist_ds.cost.kernel_set import ROPE_COMPILED_ON_VIEWS
 from mist_ds.cost.shapes import pow2_bytes
 from mist_ds.cost.symbols import PP, VS, b
 from mist_ds.cost.symbols import tp as TP_SYM
@@ -116,7 +117,7 @@ def _norm_saves(model: ModelSpec, elem: int, platform: Platform) -> list[SavedTe
 # output's re-layout is a view (S35: Pythia runs on a 1x H200 held 2 bytes x hidden per token and block less
 # than priced; bench/runtime/saved_bytes_gpu.py measured both kernels). Liger's rotates a (b, s, heads, d)
 # copy in place and is priced like the compiled one; it was not measured with partial RoPE.
-ROPE_CAT_LAYOUT = ("torch", "compile_views")
+ROPE_CAT_LAYOUT = ("torch", ROPE_COMPILED_ON_VIEWS)
 
 
 def _attention_saves(model: ModelSpec, seq_len: int, attention: Attention, elem: int,

@@ -144,13 +144,17 @@ class Rates:
         """ZeRO-3's step passes (bytes read + written) at ZERO3_STEP_PASS_FRACTION of the copy rate."""
         return self.copy_s(nbytes) / ZERO3_STEP_PASS_FRACTION
 
+    def _slowdowns(self, active: np.ndarray) -> np.ndarray:
+        """Each channel's slowdown (axis 0: compute, nccl, h2d, d2h) while the `active` ones (same shape,
+        bool) run together: the interference table row of their bitmask."""
+        weights = (1 << np.arange(len(CHANNELS))).reshape((-1,) + (1,) * (active.ndim - 1))
+        return np.moveaxis(self._interference[(active * weights).sum(axis=0)], -1, 0)
+
     def concurrent_s(self, *channel_times):
         """Each channel's time (compute, nccl, h2d, d2h order) while all the non-zero ones run
         together from start to end: its time alone times its slowdown in that set."""
         rem = np.array(np.broadcast_arrays(*[np.asarray(t, float) for t in channel_times]))
-        weights = (1 << np.arange(len(CHANNELS))).reshape((-1,) + (1,) * (rem.ndim - 1))
-        mask = ((rem > 0) * weights).sum(axis=0)
-        return rem * np.moveaxis(self._interference[mask], -1, 0)
+        return rem * self._slowdowns(rem > 0)
 
     def overlapped_s(self, *channel_times):
         """Wall time of the four channels (compute, nccl, h2d, d2h) run concurrently."""
@@ -161,7 +165,6 @@ class Rates:
         rem = rem.reshape(len(CHANNELS), -1)
         total = np.zeros(rem.shape[1])
         rows = np.arange(rem.shape[1])        # the strategies with a channel still running
-        weights = (1 << np.arange(len(CHANNELS)))[:, None]
         for _ in CHANNELS:
             active = rem > 0
             live = active.any(axis=0)
@@ -169,7 +172,7 @@ class Rates:
                 rem, active, rows = rem[:, live], active[:, live], rows[live]
             if rows.size == 0:
                 break
-            slow = self._interference[(active * weights).sum(axis=0)].T     # (4, n)
+            slow = self._slowdowns(active)                                  # (4, n)
             seg = np.min(np.where(active, rem * slow, np.inf), axis=0)
             rem = np.where(active, np.maximum(rem - seg / slow, 0.0), 0.0)
             rem[rem < 1e-15] = 0.0

@@ -213,4 +213,4 @@ def cross_entropy(logits: torch.Tensor, labels: torch.Tensor, group=None, vocab_
         return liger_cross_entropy(logits, labels, IGNORE_INDEX, columns)
     return chunked_cross_entropy(logits, labels, group, vocab_start,
                                  chunk_logits=chunk_logits or CHUNK_LOGITS,
-                                 compiled=impl == "chunked_compile", vocab_end=vocab_start + columns)
+                                 compiled=impl == "chunked_compile", vocab_end=vocab_end)
