@@ -463,6 +463,18 @@ B34 = [AutotuneCase("auto-qw7b-1g-c78-s4096-b16", QWEN2_7B, 1, 78, 4096, 16, har
 # 39.35 of 40 GiB allocated, is now predicted over its cap): held out, prediction in bench/calls/s35_call_b35.sh.
 B35 = [AutotuneCase("auto-qw7b-1g-c40-s2048-b16-s35", QWEN2_7B, 1, 40, 2048, 16, hardware=NODE)]
 
+# Session 36: what a user who keeps to stock DeepSpeed gets (`--executors deepspeed --no-pipeline --no-tp`: plans a
+# Hugging Face Trainer can run, report.md says so): the search's winners for four workloads of unseen-by-these-families
+# models, held out of every fit; predictions in bench/calls/s36_call_b36.sh before the call. They fall in the
+# families with the widest time errors (ZeRO-1/2 and ZeRO-3 with the optimizer offloaded).
+STOCK = dict(executors=("deepspeed",), pipeline=False, tensor_parallel=False)
+B36 = [
+    AutotuneCase("auto-qw15b-1g-c24-s4096-b32-ds", QWEN2_15B, 1, 24, 4096, 32, hardware=NODE, space=STOCK),
+    AutotuneCase("auto-g2xl-1g-c16-s1024-b64-ds", GPT2_XL, 1, 16, 1024, 64, hardware=NODE, space=STOCK),
+    AutotuneCase("auto-l323b-1g-c24-s4096-b16-ds", "llama3.2-3b", 1, 24, 4096, 16, hardware=NODE, space=STOCK),
+    AutotuneCase("auto-mis7b-1g-c78-s4096-b16-ds", MISTRAL_7B, 1, 78, 4096, 16, hardware=NODE, space=STOCK),
+]
+
 # In-sample runs: the shipped h200 profile's run-derived terms were fitted on these runs alone
 # (python -m mist_ds.calibrate; profiling/profiles/h200.json provenance names them): every 1-GPU run
 # of batches b3 and b4, and of each 2-GPU family with two or more runs the first by name. Every
@@ -493,7 +505,7 @@ BATCHES: dict[str, list[Case | AutotuneCase]] = {name: _marked(batch) for name, 
     "b27-1gpu-held-out": B27, "b28-1gpu-held-out": B28, "b29-1gpu-held-out": B29,
     "b30-1gpu-new-families": B30, "b31-1gpu-held-out": B31, "b32-1gpu-new-families": B32,
     "b33-1gpu-new-families": B33, "b34-1gpu-new-families": B34,
-    "b35-1gpu-rewon": B35,
+    "b35-1gpu-rewon": B35, "b36-1gpu-stock": B36,
 }.items()}
 CASES: dict[str, Case | AutotuneCase] = {c.name: c for batch in BATCHES.values() for c in batch}
 
