@@ -295,6 +295,10 @@ def activation_exprs(model: ModelSpec, seq_len: int, attention: act.Attention,
     pinned sizes, one allocation per save call, are cost/stage.py's activation_rounding and
     packed_weight_rounding).
     1F1B in-flight count k: Narayanan et al. 2021 (PipeDream-Flush), stage i of S holds S - i.
+    The head's backward (head_backward; cost/stage.py phase_parts) holds, beside the logits and their
+    gradient, the 16-bit gradient of the head's weight that its matmul backward returns (autograd then
+    accumulates it into param.grad, or DeepSpeed's hooks copy it into a bucket) and the gradient of its
+    input: bench/results/runtime/stock_oom_S36/, Llama 3.2 3B, ZeRO-1, both live at the allocated peak.
     """
     kernels = KernelChoice.of(kernels)
     full = kernels.blend(lambda ks: act.layer_saved_bytes(model, seq_len, attention, ELEM,
@@ -330,4 +334,9 @@ def activation_exprs(model: ModelSpec, seq_len: int, attention: act.Attention,
             "saved_per_microbatch": saved, "offloaded_per_microbatch": offloaded + packed_weights,
             "logits": HD * kernels.blend(lambda ks: act.logits_bytes(seq_len, ELEM, ks.loss)),
             # the recomputed block's regenerated activations, part of the working set
-            "recomputed": RP * (full - ckpt), "layer_saved": full}
+            "recomputed": RP * (full - ckpt), "layer_saved": full,
+            # the block backward's working set (inside "activations"), absent while the head's runs
+            "working": working,
+            # the head's backward (HD): its fresh 16-bit weight gradient (this TP rank's vocabulary rows:
+            # the head's own matrix or, tied on one stage, the embedding's) and its input gradient
+            "head_backward": HD * ELEM * (VS * model.hidden_size + b * seq_len * model.hidden_size)}

@@ -70,10 +70,12 @@ def phase_parts(t: dict[str, np.ndarray], zero_init: bool) -> tuple[dict, dict, 
     gradients, optimizer, activations and buffers.
 
     Forward/backward peaks at the start of the last micro-batch's backward (the larger of the
-    gradient partition and ZeRO-1's accumulated whole gradients; the larger of the loss's logits
-    working set and the buffers that only exist once parameter gradients flow; the logits are freed
-    in the head's backward, before a recomputed block's regenerated activations exist, so those two
-    count once, at the larger: cost/memory.py 'recomputed', tests/cost/test_loss_and_recompute.py) or,
+    gradient partition and ZeRO-1's accumulated whole gradients; the larger of the head's backward and
+    the blocks' backward: the head's backward holds the loss's logits working set, its fresh weight
+    gradient and its input gradient (cost/memory.py 'head_backward'), and frees the logits before any
+    block's backward working set ('working': a recomputed block's regenerated activations and the
+    block's transients, inside 'activations') or the buffers that only exist once block gradients flow,
+    so the two count once, at the larger: tests/cost/test_loss_and_recompute.py) or,
     for ZeRO-1 accumulating, at the boundary backward's first bucket reduction (boundary_partition beside the
     accumulated gradients; the blocks whose backward ran and the loss's working set freed), or, for
     ZeRO-3, at its first bucket reduction (the same blocks freed; z3_reduction: the reduce-scatter's
@@ -83,7 +85,7 @@ def phase_parts(t: dict[str, np.ndarray], zero_init: bool) -> tuple[dict, dict, 
     start = {**common, "gradients": np.maximum(t["gradients"], t["accumulated_gradients"]),
              "activations": t["activations"],
              "buffers": t["buckets"] + t["gathered"]
-             + np.maximum(t["logits"] - t["recomputed"], t["passing_buckets"])}
+             + np.maximum(t["logits"] + t["head_backward"] - t["working"], t["passing_buckets"])}
     boundary = {**common, "gradients": t["accumulated_gradients"] + t["boundary_partition"],
                 "activations": t["activations"] - t["first_reduction_freed"],
                 "buffers": t["buckets"] + t["gathered"] + t["passing_buckets"]}
