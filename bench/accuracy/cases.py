@@ -475,6 +475,11 @@ B36 = [
     AutotuneCase("auto-mis7b-1g-c78-s4096-b16-ds", MISTRAL_7B, 1, 78, 4096, 16, hardware=NODE, space=STOCK),
 ]
 
+# The search's new stock winner for b36's Llama 3.2 3B workload once the head's backward holds its weight gradient
+# beside the logits (the b36 winner ran out of memory; bench/results/runtime/stock_oom_S36/): held out, prediction
+# in bench/calls/s36_call_b37.sh.
+B37 = [AutotuneCase("auto-l323b-1g-c24-s4096-b16-ds-s36", "llama3.2-3b", 1, 24, 4096, 16, hardware=NODE, space=STOCK)]
+
 # In-sample runs: the shipped h200 profile's run-derived terms were fitted on these runs alone
 # (python -m mist_ds.calibrate; profiling/profiles/h200.json provenance names them): every 1-GPU run
 # of batches b3 and b4, and of each 2-GPU family with two or more runs the first by name. Every
@@ -505,7 +510,7 @@ BATCHES: dict[str, list[Case | AutotuneCase]] = {name: _marked(batch) for name, 
     "b27-1gpu-held-out": B27, "b28-1gpu-held-out": B28, "b29-1gpu-held-out": B29,
     "b30-1gpu-new-families": B30, "b31-1gpu-held-out": B31, "b32-1gpu-new-families": B32,
     "b33-1gpu-new-families": B33, "b34-1gpu-new-families": B34,
-    "b35-1gpu-rewon": B35, "b36-1gpu-stock": B36,
+    "b35-1gpu-rewon": B35, "b36-1gpu-stock": B36, "b37-1gpu-rewon": B37,
 }.items()}
 CASES: dict[str, Case | AutotuneCase] = {c.name: c for batch in BATCHES.values() for c in batch}
 
