@@ -21,7 +21,7 @@ def hf_config(spec: ModelSpec, attn_implementation: str = "sdpa"):
         config = LlamaConfig(
             vocab_size=spec.vocab_size, hidden_size=spec.hidden_size,
             intermediate_size=spec.ffn_hidden_size, num_hidden_layers=spec.num_layers,
-            num_attention_heads=spec.num_heads, num_key_value_heads=spec.num_kv_heads,
+            num_attention_heads=spec.num_heads, num_key_value_heads=spec.num_kv_heads, head_dim=spec.head_dim,
             max_position_embeddings=spec.max_seq_len, rope_theta=spec.rope_theta,
             rms_norm_eps=spec.norm_eps, tie_word_embeddings=spec.tie_embeddings,
             attention_bias=spec.linear_bias, mlp_bias=spec.linear_bias, hidden_act="silu",

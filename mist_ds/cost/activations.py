@@ -6,6 +6,8 @@ fp16, dropout, no flash), adapted to this runtime:
   * no dropout (the runtime has none), so Korthikanti's mask bytes vanish;
   * attention through SDPA's flash/efficient kernels saves q, k, v, its output and the fp32
     log-sum-exp (b * heads * s) instead of the s^2 score/softmax matrices;
+  * q, k, v, the attention output and the o-projection's input are heads x head_dim wide (ModelSpec.q_dim,
+    kv_dim), which is h only where the head size is hidden / heads (not Mistral-Nemo's or Qwen3's);
   * grouped-query attention: the SDPA path repeats k/v to all heads before the kernel
     (causal_attention in blocks.py), so the saved k/v are full width; flash-attn saves them at kv width;
   * SwiGLU saves gate, silu(gate), up and their product (4 f-wide tensors) instead of GELU's 2;
@@ -124,7 +126,7 @@ def _attention_saves(model: ModelSpec, seq_len: int, attention: Attention, elem:
                      tp, rope_kernel: str = "torch") -> list[SavedTensor]:
     """q, k, v, output (or the softmax matrix for math) and the o-projection's input, one TP rank;
     `rope_kernel` the RoPE implementation that runs (ROPE_CAT_LAYOUT)."""
-    h, heads = model.hidden_size, model.num_heads / tp
+    q, heads = model.q_dim, model.num_heads / tp   # q and the attention output: num_heads x head_dim wide
     partial_rope = (model.position_embedding == "rope" and model.rotary_fraction < 1.0
                     and rope_kernel in ROPE_CAT_LAYOUT)
     if attention == "math":
@@ -136,18 +138,18 @@ def _attention_saves(model: ModelSpec, seq_len: int, attention: Attention, elem:
         # math kernel, aten/src/ATen/native/transformers/attention.cpp, is shared by CPU and CUDA).
         # tests/cost/test_activations.py shows the flag, not the device, decides. Its output is
         # re-laid out by a copy, which the o-projection saves.
-        return ([SavedTensor(f"{name} fp32", FP32 * h / tp, FP32) for name in "qkv"]
+        return ([SavedTensor(f"{name} fp32", FP32 * q / tp, FP32) for name in "qkv"]
                 + [SavedTensor("softmax", FP32 * heads * seq_len, FP32),
                    SavedTensor("softmax view", FP32 * heads * seq_len, FP32, repeat=VIEW),
-                   SavedTensor("o input", elem * h / tp, elem)])
-    kv = model.kv_dim if attention == "flash_attn" else h   # SDPA path repeats k/v (GQA)
+                   SavedTensor("o input", elem * q / tp, elem)])
+    kv = model.kv_dim if attention == "flash_attn" else q   # SDPA path repeats k/v (GQA)
     # flash kernels write their output in (b, s, heads, d) layout when q is a transposed view, so
     # the o-projection's input is a view of the same storage; with eager partial RoPE q comes out of
     # torch.cat contiguous and the re-layout copies (runtime/kernels.py apply_rope; ROPE_CAT_LAYOUT)
-    return [SavedTensor("q", elem * h / tp, elem), SavedTensor("k", elem * kv / tp, elem),
+    return [SavedTensor("q", elem * q / tp, elem), SavedTensor("k", elem * kv / tp, elem),
             SavedTensor("v", elem * kv / tp, elem), SavedTensor("log-sum-exp", FP32 * heads, FP32),
-            SavedTensor("attention output", elem * h / tp, elem),
-            SavedTensor("o input", elem * h / tp, elem, repeat=NEW if partial_rope else VIEW)]
+            SavedTensor("attention output", elem * q / tp, elem),
+            SavedTensor("o input", elem * q / tp, elem, repeat=NEW if partial_rope else VIEW)]
 
 
 def _rope_saves(model: ModelSpec, seq_len: int, elem: int) -> list[SavedTensor]:

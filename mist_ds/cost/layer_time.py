@@ -117,9 +117,9 @@ def block_linears(model: ModelSpec, tp: int = 1) -> list[tuple[int, int]]:
     the profile's GEMM table is read at: in the ZeRO-2 trace
     (bench/results/runtime/parity/traces/zero2.mist.rank0.trace.json.gz) a llama-7b block's
     forward runs 4 GEMMs, the qkv one (4096 x 12288 x 4096) in 0.51 ms."""
-    h, kv, f = model.hidden_size, model.kv_dim, model.ffn_hidden_size
-    column = [(h // tp + 2 * (kv // tp), h), ((2 if model.activation == "swiglu" else 1) * (f // tp), h)]
-    row = [(h, h // tp), (h, f // tp)]
+    h, q, kv, f = model.hidden_size, model.q_dim, model.kv_dim, model.ffn_hidden_size
+    column = [(q // tp + 2 * (kv // tp), h), ((2 if model.activation == "swiglu" else 1) * (f // tp), h)]
+    row = [(h, q // tp), (h, f // tp)]
     return column + row
 
 
@@ -135,7 +135,8 @@ def _elementwise(model: ModelSpec, tokens: int, tp: int, backward: bool,
     input gradient from the parts' gradients concatenated by split/chunk's backward (read + write
     the fused width). With RoPE, q and k become new tensors and blocks.py _own_storage copies v
     out of the fused output; SDPA gets grouped k/v repeated to all heads (repeat_interleave:
-    read kv, write h each; backward sums them back). `kernels` picks each op's implementation: the
+    read kv, write q_dim each; backward sums them back). q, the attention output and the o-projection's
+    input are num_heads x head_dim wide (ModelSpec.q_dim: hidden_size unless head_dim_override). `kernels` picks each op's implementation: the
     eager torch ops above, or the fused SwiGLU / RoPE kernels (FUSED_SWIGLU_PASSES, FUSED_ROPE_PASSES,
     vectorized); the norms count the same for every implementation (only 'torch' is ever picked).
     The compiled fused-projection RoPE (_rope_on_fused) runs no relayout copy either way: its q, k, v
@@ -143,13 +144,14 @@ def _elementwise(model: ModelSpec, tokens: int, tp: int, backward: bool,
     and the profiled steps with it (parity/traces/zero1-fastest-traced.mist.rank0, fastest_1g/traces/
     l27pq-qkvrope.rank0: trace_compare.py --ops) hold no copy kernel in a block, forward or backward."""
     h, kv, f = model.hidden_size, model.kv_dim / tp, model.ffn_hidden_size / tp
+    qw = model.q_dim                  # q and the attention output (hidden_size unless head_dim_override)
     t = tokens * ELEM
     norm = "layernorm_fwd" if model.norm == "layernorm" else "rmsnorm_fwd"
     passes = [(norm, 2 * (5 if backward else 2) * t * h), ("add", 2 * 3 * t * h)]
     if not _rope_on_fused(model, kernels):
-        passes += [("copy", 2 * t * h / tp)]                                   # the relayout copy
+        passes += [("copy", 2 * t * qw / tp)]                                  # the relayout copy
     if backward and not _rope_on_fused(model, kernels):
-        passes += [("copy", 2 * t * (h / tp + 2 * kv))]                        # qkv split backward
+        passes += [("copy", 2 * t * (qw / tp + 2 * kv))]                       # qkv split backward
     if model.activation == "swiglu" and kernels.activation != "torch":
         passes += [("mul", FUSED_SWIGLU_PASSES[backward] * t * f, _fused_rate(kernels, "activation", backward))]
     elif model.activation == "swiglu":                   # on the gate/up halves: non-vectorized
@@ -158,18 +160,18 @@ def _elementwise(model: ModelSpec, tokens: int, tp: int, backward: bool,
     else:
         passes += [("gelu_bwd" if backward else "gelu_fwd", (3 if backward else 2) * t * f)]
     if _rope_on_fused(model, kernels):                   # q|k|v in and out, split backward included
-        passes += [("mul", FUSED_QKV_ROPE_PASSES * t * (h / tp + 2 * kv), _fused_rate(kernels, "rope", backward))]
+        passes += [("mul", FUSED_QKV_ROPE_PASSES * t * (qw / tp + 2 * kv), _fused_rate(kernels, "rope", backward))]
     elif model.position_embedding == "rope" and kernels.rope != "torch":
-        passes += [("mul", FUSED_ROPE_PASSES[kernels.rope][backward] * t * (h / tp + kv),
+        passes += [("mul", FUSED_ROPE_PASSES[kernels.rope][backward] * t * (qw / tp + kv),
                     _fused_rate(kernels, "rope", backward))]
     elif model.position_embedding == "rope":             # transposed q/k views: non-vectorized
-        passes += [("mul", (ROPE_BWD_PASSES if backward else ROPE_PASSES) * t * (h / tp + kv), False)]
+        passes += [("mul", (ROPE_BWD_PASSES if backward else ROPE_PASSES) * t * (qw / tp + kv), False)]
     if _copies_v(model, kernels) and not backward:       # v out of the fused qkv
         passes += [("copy", 2 * t * kv, False)]
     if model.num_kv_heads != model.num_heads:
-        passes += [("copy", 2 * t * (kv + h / tp), GQA_REPEAT_FRACTION[backward])]  # k, v repeat_interleave
+        passes += [("copy", 2 * t * (kv + qw / tp), GQA_REPEAT_FRACTION[backward])]  # k, v repeat_interleave
     if model.linear_bias:
-        passes += [("add", (h / tp + 2 * h + 2 * kv + f) * t)] if backward else [("add", 2 * 2 * t * h)]
+        passes += [("add", (qw / tp + 2 * h + 2 * kv + f) * t)] if backward else [("add", 2 * 2 * t * h)]
     return passes
 
 

@@ -37,11 +37,11 @@ class LayerShapes:
 
 def layer_shapes(model: ModelSpec) -> LayerShapes:
     """Split ModelSpec.layer_params into TP-sharded and replicated parts (runtime/blocks.py)."""
-    h, kv, f = model.hidden_size, model.kv_dim, model.ffn_hidden_size
+    h, q, kv, f = model.hidden_size, model.q_dim, model.kv_dim, model.ffn_hidden_size
     swiglu = model.activation == "swiglu"
     mlp_mats = 3 if swiglu else 2
-    matmul = 2 * h * h + 2 * h * kv + mlp_mats * h * f
-    qkv_bias = (h + 2 * kv) if (model.linear_bias or model.qkv_bias) else 0
+    matmul = 2 * h * q + 2 * h * kv + mlp_mats * h * f
+    qkv_bias = (q + 2 * kv) if (model.linear_bias or model.qkv_bias) else 0
     col_mlp_bias = ((2 if swiglu else 1) * f) if model.linear_bias else 0
     row_bias = 2 * h if model.linear_bias else 0
     sharded = matmul + qkv_bias + col_mlp_bias
@@ -71,13 +71,13 @@ def block_tensors(model: ModelSpec) -> list[BlockTensor]:
     norm1, attention (fused q|k|v, then output), norm2, MLP (up or gate|up, then down), each weight
     before its bias), which is how a mistpipe unit lays them out flat (runtime/mistpipe/stage.py:
     block.parameters()). Checked against the runtime's blocks in tests/cost/test_block_tensors.py."""
-    h, kv, f = model.hidden_size, model.kv_dim, model.ffn_hidden_size
+    h, q, kv, f = model.hidden_size, model.q_dim, model.kv_dim, model.ffn_hidden_size
     up = (2 if model.activation == "swiglu" else 1) * f
     norm = [BlockTensor(0, h, False)] * (2 if model.norm == "layernorm" else 1)
-    qkv_bias = [BlockTensor(h + 2 * kv, 0, False)] if (model.linear_bias or model.qkv_bias) else []
+    qkv_bias = [BlockTensor(q + 2 * kv, 0, False)] if (model.linear_bias or model.qkv_bias) else []
     row_bias = [BlockTensor(0, h, False)] if model.linear_bias else []
     up_bias = [BlockTensor(up, 0, False)] if model.linear_bias else []
-    return (norm + [BlockTensor((h + 2 * kv) * h, 0, True)] + qkv_bias + [BlockTensor(h * h, 0, True)]
+    return (norm + [BlockTensor((q + 2 * kv) * h, 0, True)] + qkv_bias + [BlockTensor(h * q, 0, True)]
             + row_bias + norm + [BlockTensor(up * h, 0, True)] + up_bias + [BlockTensor(h * f, 0, True)]
             + row_bias)
 

@@ -75,10 +75,10 @@ class Attention(nn.Module):
         qkv_bias = spec.linear_bias or spec.qkv_bias
         out_std = INIT_STD / math.sqrt(2 * spec.num_layers)  # GPT-2 residual-projection scaling
         common = dict(seed=seed, group=group, device=device, dtype=dtype)
-        h, kv = spec.hidden_size, spec.kv_dim
-        self.qkv = FusedColumnLinear(h, {key + ".q": h, key + ".k": kv, key + ".v": kv},
+        h, q, kv = spec.hidden_size, spec.q_dim, spec.kv_dim   # q: heads x head_dim (hidden unless decoupled)
+        self.qkv = FusedColumnLinear(h, {key + ".q": q, key + ".k": kv, key + ".v": kv},
                                      bias=qkv_bias, **common)
-        self.o = ParallelLinear(h, h, mode="row", bias=spec.linear_bias, key=key + ".o",
+        self.o = ParallelLinear(q, h, mode="row", bias=spec.linear_bias, key=key + ".o",
                                 std=out_std, **common)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -85,7 +85,7 @@ def test_saved_bytes_math_attention(name):
     assert measured == pytest.approx(predicted(model, 2, 48, attention="math"), rel=0.02)
 
 
-@pytest.mark.parametrize("name", ["gpt", "llama", "llama-gqa"])
+@pytest.mark.parametrize("name", ["gpt", "llama", "llama-gqa", "decoupled-head"])
 @pytest.mark.parametrize("tp", [2, 4])
 def test_saved_bytes_tensor_parallel(fake_tp, name, tp):
     model = spec(**{**VARIANTS[name], "num_heads": 8,

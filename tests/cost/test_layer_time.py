@@ -139,3 +139,53 @@ def test_the_gqa_repeat_runs_at_its_traced_strided_rates():
     from mist_ds.config.hw_lookup import memory_kernel_gbps
     per_tensor_us = repeat / 2 / (memory_kernel_gbps(node, "copy") * 1e9 * GQA_REPEAT_FRACTION[0]) * 1e6
     assert per_tensor_us == pytest.approx(23.9, rel=0.05)
+
+
+def _nemo():
+    """Mistral-Nemo-12B (tests/data/hf_configs/mistral-nemo-12b): hidden 5120, 32 heads of 128, 8 kv heads."""
+    from pathlib import Path
+
+    from mist_ds.config import model_spec_from_hf_config
+    return model_spec_from_hf_config(Path(__file__).parents[1] / "data" / "hf_configs" / "mistral-nemo-12b")
+
+
+def test_a_decoupled_heads_gemms_are_the_runtime_blocks_linears():
+    """q|k|v is 5120 -> 32 x 128 + 2 x 8 x 128 = 6144 wide and o 4096 -> 5120, not 5120 -> 5120: the (out, in) of
+    every GEMM block_linears prices is a weight of the runtime's block (built on the meta device), and at tp 2
+    the column outputs and the o input halve (hand numbers)."""
+    from mist_ds.runtime.blocks import TransformerBlock
+
+    spec = _nemo()
+    block = TransformerBlock(spec, device="meta")
+    runtime = [tuple(m.weight.shape) for m in (block.attn.qkv, block.mlp.gate_up, block.attn.o, block.mlp.down)]
+    assert block_linears(spec) == runtime == [(6144, 5120), (2 * 14336, 5120), (5120, 4096), (5120, 14336)]
+    assert block_linears(spec, 2) == [(3072, 5120), (14336, 5120), (5120, 2048), (5120, 7168)]
+
+
+def test_a_decoupled_heads_element_wise_passes_are_heads_times_head_dim_wide():
+    """The eager RoPE's 10 / 18 passes run over q + k = 4096 + 1024 per token (not 5120 + 1024), the GQA repeat
+    writes 4096 wide, the attention output's relayout copy is 4096 wide (runtime/blocks.py Attention)."""
+    from mist_ds.cost.kernel_set import KernelSet
+    from mist_ds.cost.layer_time import (COMPILED_FRACTION, FUSED_QKV_ROPE_PASSES, GQA_REPEAT_FRACTION,
+                                         ROPE_BWD_PASSES, ROPE_PASSES, _elementwise)
+    spec, t = _nemo(), 4096 * 2
+    for backward, rope in ((False, ROPE_PASSES), (True, ROPE_BWD_PASSES)):
+        passes = _elementwise(spec, 4096, 1, backward, KernelSet())
+        assert ("mul", rope * t * (4096 + 1024), False) in passes
+        assert ("copy", 2 * t * (1024 + 4096), GQA_REPEAT_FRACTION[backward]) in passes
+        assert ("copy", 2 * t * 4096) in passes
+    assert ("copy", 2 * t * (4096 + 2 * 1024)) in _elementwise(spec, 4096, 1, True, KernelSet())
+    compiled = _elementwise(spec, 4096, 2, False, KernelSet(rope="compile"))    # tp 2
+    assert ("mul", FUSED_QKV_ROPE_PASSES * t * (2048 + 2 * 512), COMPILED_FRACTION["rope"][0]) in compiled
+
+
+def test_a_decoupled_heads_attention_runs_its_heads_at_their_head_dim(monkeypatch):
+    """block_parts reads the attention grid at 32 heads of 128 (16 at tp 2), the shape the runtime's SDPA runs."""
+    from mist_ds.cost import layer_time
+
+    seen = []
+    monkeypatch.setattr(layer_time, "attention_time_s", lambda hw, b, heads, s, d, causal: seen.append((heads, d))
+                        or (0.0, 0.0))
+    for tp in (1, 2):
+        layer_time.block_parts(FLAT, _nemo(), 1, 4096, tp=tp)
+    assert seen == [(32, 128), (16, 128)]

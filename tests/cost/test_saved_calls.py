@@ -109,7 +109,7 @@ def test_save_calls_of_math_attention(name):
     assert measured == predicted_calls(model, 2, 48, attention="math")
 
 
-@pytest.mark.parametrize("name", ["gpt", "llama-gqa"])
+@pytest.mark.parametrize("name", ["gpt", "llama-gqa", "decoupled-head"])
 def test_save_calls_tensor_parallel(fake_tp, name):  # noqa: F811 (pytest fixture)
     model = spec(**{**VARIANTS[name], "num_heads": 8, "num_kv_heads": 4 if name == "llama-gqa" else 8})
     assert measured_calls(model, 2, 32, tp=2) == predicted_calls(model, 2, 32, tp=2)

@@ -2,7 +2,8 @@
 with transformers' weights copied in, mist_ds's runtime model (runtime/model.py, the eager kernels the CPU
 runs) gives transformers' logits. A tiny config of each family the import accepts, on the CPU in fp32:
 Llama (RoPE, SwiGLU, RMSNorm, untied head), Mistral (grouped-query attention at a sequence inside its
-sliding window), Qwen2 (q/k/v biases, head tied to the embedding), GPT-2 (learned positions, tanh GELU,
+sliding window), Qwen2 (q/k/v biases, head tied to the embedding), Mistral and Qwen2 with a head_dim that is
+not hidden_size / num_attention_heads (wider and narrower q than the width), GPT-2 (learned positions, tanh GELU,
 tied head) and GPT-NeoX (partial RoPE, parallel residual, exact GELU, per-head interleaved q|k|v)."""
 
 from __future__ import annotations
@@ -27,6 +28,11 @@ FAMILIES = {
                     sliding_window=32),
     "qwen2": dict(TINY, model_type="qwen2", num_key_value_heads=2, tie_word_embeddings=True,
                   use_sliding_window=False, rope_theta=1e6),
+    # a head size that is not hidden / heads (Mistral-Nemo's, Qwen3's): q 4 x 24 = 96 wide from 64, o 96 -> 64
+    "mistral-head-dim": dict(TINY, model_type="mistral", num_key_value_heads=2, tie_word_embeddings=False,
+                             sliding_window=None, head_dim=24),
+    "qwen2-head-dim": dict(TINY, model_type="qwen2", num_key_value_heads=2, tie_word_embeddings=True,
+                           use_sliding_window=False, head_dim=8),
 }
 GPT2 = {"model_type": "gpt2", "n_embd": 64, "n_layer": 2, "n_head": 4, "n_inner": 160, "vocab_size": 256,
         "n_positions": 64, "layer_norm_epsilon": 1e-5, "activation_function": "gelu_new",
@@ -159,7 +165,9 @@ def test_the_runtime_model_computes_transformers_logits(family, tmp_path: Path):
     (tmp_path / "config.json").write_text(json.dumps(config))
     spec = model_spec_from_hf_config(tmp_path / "config.json")
     assert spec.padded_vocab_size(1) == spec.vocab_size  # no padded logits to compare
-    assert (spec.qkv_bias, spec.tie_embeddings) == (family == "qwen2", family == "qwen2")
+    qwen2 = config["model_type"] == "qwen2"
+    assert (spec.qkv_bias, spec.tie_embeddings) == (qwen2, qwen2)
+    assert spec.head_dim == config.get("head_dim", 16) and spec.q_dim == 4 * spec.head_dim
     _assert_same_logits(spec, config, lambda ours, hf: _copy_weights(ours, hf))
 
 
