@@ -109,11 +109,27 @@ def _head_dim(c: _Config, hidden: int, heads: int) -> int | None:
 
 
 def _sliding_window(c: _Config) -> int | None:
-    """The attention window transformers applies: Mistral's sliding_window (null: none); Qwen2's only
-    under use_sliding_window, which its configs leave false (transformers' Qwen2Attention)."""
-    if c.cfg.get("use_sliding_window", c.cfg["model_type"] != "qwen2") is False:
+    """The attention window transformers applies: Mistral's sliding_window (null: none); Qwen2's and
+    Qwen3's only under use_sliding_window, which their configs leave false (transformers' Qwen2Attention,
+    Qwen3Config.layer_types)."""
+    if c.cfg.get("use_sliding_window", c.cfg["model_type"] not in ("qwen2", "qwen3")) is False:
         return None
     return c.optional_int("sliding_window")
+
+
+# transformers' Qwen3Config default head_dim (configuration_qwen3.py), used where config.json has none
+QWEN3_HEAD_DIM = 128
+
+
+def _qwen3(c: _Config) -> tuple[Fields, KeyOf]:
+    """Qwen3 (transformers' modeling_qwen3.py): Qwen2's block without q/k/v biases (attention_bias, default
+    false, would bias o too: refused), with per-head RMSNorms of q and k before RoPE (qk_norm) and a head_dim
+    of its own (default 128)."""
+    if c.bool("attention_bias", False):
+        raise c.fail("attention_bias", "true is not supported for qwen3 (biases on q, k, v and o)")
+    head_dim = c.int("head_dim", QWEN3_HEAD_DIM)
+    fields, key_of = _llama_like(_Config({**c.cfg, "head_dim": head_dim}, c.origin))
+    return {**fields, "qkv_bias": False, "qk_norm": True}, key_of
 
 
 # transformers' ACT2FN names of the GELUs the runtime computes, as torch's `approximate` (ModelSpec.gelu_approximation):
@@ -164,7 +180,7 @@ def _gpt_neox(c: _Config) -> tuple[Fields, KeyOf]:
 
 
 _READERS: dict[str, Callable[[_Config], tuple[Fields, KeyOf]]] = {
-    "llama": _llama_like, "mistral": _llama_like, "qwen2": _llama_like,
+    "llama": _llama_like, "mistral": _llama_like, "qwen2": _llama_like, "qwen3": _qwen3,
     "gpt2": _gpt2, "gpt_neox": _gpt_neox,
 }
 SUPPORTED_MODEL_TYPES = tuple(sorted(_READERS))

@@ -90,7 +90,12 @@ class ModelSpec(StrictModel):
     the attention output are then num_heads x head_dim wide (ModelSpec.q_dim), k and v num_kv_heads x
     head_dim. None (the default, left out of the JSON): hidden_size // num_heads."""
 
-    OMITTED_AT_DEFAULT = ("attention_window", "gelu_approximation", "head_dim_override")
+    qk_norm: bool = False
+    """True when q and k are RMS-normalised per head over head_dim after their projections and before RoPE,
+    each with its own weight of head_dim elements and epsilon norm_eps (Qwen3's q_norm / k_norm; transformers'
+    Qwen3Attention). The weights are replicated on every TP rank, their gradient summed over the TP group."""
+
+    OMITTED_AT_DEFAULT = ("attention_window", "gelu_approximation", "head_dim_override", "qk_norm")
 
     @model_validator(mode="after")
     def _heads_divide_width(self) -> ModelSpec:
@@ -168,12 +173,18 @@ class ModelSpec(StrictModel):
 
     @property
     def attention_params(self) -> int:
-        """q, k, v projections (h -> q_dim, kv_dim, kv_dim) and o (q_dim -> h), + biases."""
+        """q, k, v projections (h -> q_dim, kv_dim, kv_dim) and o (q_dim -> h), + biases, + the q/k norms'
+        weights (qk_norm: head_dim each)."""
         h, q, kv = self.hidden_size, self.q_dim, self.kv_dim
-        weights = 2 * h * q + 2 * h * kv
+        weights = 2 * h * q + 2 * h * kv + self.qk_norm_params
         if self.linear_bias:
             return weights + q + h + 2 * kv
         return weights + (q + 2 * kv if self.qkv_bias else 0)
+
+    @property
+    def qk_norm_params(self) -> int:
+        """Weights of the per-head q and k RMSNorms (qk_norm): head_dim each, 0 without them."""
+        return 2 * self.head_dim if self.qk_norm else 0
 
     @property
     def mlp_params(self) -> int:

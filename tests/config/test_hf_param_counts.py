@@ -62,3 +62,24 @@ def test_a_head_dim_equal_to_hidden_over_heads_changes_nothing(tmp_path: Path) -
     assert spec.head_dim_override is None and "head_dim_override" not in json.loads(spec.to_json())
     assert spec == _spec(tmp_path, {k: v for k, v in config.items() if k != "head_dim"})
     assert spec.num_params == transformers_count(config)
+
+
+@pytest.mark.parametrize(("folder", "params", "non_embedding_b", "q_dim", "tied"), [
+    # hub Qwen/Qwen3-{0.6B,1.7B,4B,8B} config.json; the model cards' non-embedding counts 0.44B, 1.4B, 3.6B, 6.95B
+    ("qwen3-0.6b", 596_049_920, 0.44, 2048, True),
+    ("qwen3-1.7b", 1_720_574_976, 1.4, 2048, True),
+    ("qwen3-4b", 4_022_468_096, 3.6, 4096, True),
+    ("qwen3-8b", 8_190_735_360, 6.95, 4096, False),
+])
+def test_qwen3_counts_what_transformers_builds(folder: str, params: int, non_embedding_b: float, q_dim: int,
+                                               tied: bool) -> None:
+    """Qwen3's q/k norms (head_dim 128 each per layer) included: transformers' Qwen3ForCausalLM on the meta device."""
+    config = json.loads((HF / folder / "config.json").read_text())
+    spec = model_spec_from_hf_config(HF / folder)
+    assert spec.qk_norm and not spec.qkv_bias and spec.head_dim == 128 and spec.q_dim == q_dim
+    assert spec.tie_embeddings is tied and spec.attention_window is None
+    assert spec.num_params == transformers_count(config) == params
+    embedding = spec.vocab_size * spec.hidden_size * (1 if tied else 2)
+    assert abs((params - embedding) / 1e9 - non_embedding_b) < 0.05           # the cards' rounding
+    without = spec.model_copy(update={"qk_norm": False})
+    assert spec.qk_norm_params == 256 and spec.layer_params == without.layer_params + 256

@@ -189,3 +189,44 @@ def test_a_decoupled_heads_attention_runs_its_heads_at_their_head_dim(monkeypatc
     for tp in (1, 2):
         layer_time.block_parts(FLAT, _nemo(), 1, 4096, tp=tp)
     assert seen == [(32, 128), (16, 128)]
+
+
+def _qwen3_4b():
+    """Qwen3-4B (tests/data/hf_configs/qwen3-4b): hidden 2560, 32 heads of 128 (q 4096), 8 kv heads (k 1024)."""
+    from pathlib import Path
+
+    from mist_ds.config import model_spec_from_hf_config
+    return model_spec_from_hf_config(Path(__file__).parents[1] / "data" / "hf_configs" / "qwen3-4b")
+
+
+@pytest.mark.parametrize("rope", ["torch", "compile"])
+def test_the_q_k_norms_are_priced_over_q_plus_k(rope):
+    """Qwen3's per-head norms add, over q + k = 4096 + 1024 per token: eager, the rmsnorm kernel's 2 passes
+    forward and 5 backward (as the block norms); compiled into the RoPE kernel, nothing forward and 3
+    passes backward at its backward rate (layer_time.QK_NORM_*). Launches: eager 2 norms forward, their 4
+    backward kernels + unbind's stack; compiled one weight-gradient kernel; tp 2 adds the weight gradient's
+    all-reduce."""
+    from mist_ds.cost.kernel_set import KernelSet
+    from mist_ds.cost.layer_time import COMPILED_FRACTION, _elementwise, block_launches
+    spec, t = _qwen3_4b(), 4096 * 2
+    plain, kernels = spec.model_copy(update={"qk_norm": False}), KernelSet(rope=rope)
+    if rope == "torch":
+        added = {False: [("rmsnorm_fwd", 2 * t * 5120)], True: [("rmsnorm_fwd", 5 * t * 5120)]}
+    else:
+        added = {False: [], True: [("mul", 3 * t * 5120, COMPILED_FRACTION["rope"][1])]}
+    for backward in (False, True):
+        assert _elementwise(spec, 4096, 1, backward, kernels) == _elementwise(plain, 4096, 1, backward, kernels) \
+            + added[backward]
+    launches = [tuple(a - b for a, b in zip(block_launches(spec, tp, kernels), block_launches(plain, tp, kernels)))
+                for tp in (1, 2)]
+    assert launches == ([(2, 5), (2, 6)] if rope == "torch" else [(0, 1), (0, 2)])
+
+
+def test_the_q_k_norm_gradient_all_reduce_is_one_small_collective_per_block_backward():
+    from mist_ds.cost.symbols import L
+    from mist_ds.cost.work import comm_exprs
+    spec = _qwen3_4b()
+    exprs, plain = comm_exprs(spec, 4096), comm_exprs(spec.model_copy(update={"qk_norm": False}), 4096)
+    assert (exprs["tp_norm_ar_count"], exprs["tp_norm_ar_bytes"]) == (L, 2 * 2 * 128)   # bf16 (2, 128) weight
+    assert (plain["tp_norm_ar_count"], plain["tp_norm_ar_bytes"]) == (0, 0)
+    assert exprs["tp_ar_count"] == plain["tp_ar_count"]
