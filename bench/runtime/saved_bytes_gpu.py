@@ -4,7 +4,8 @@ cost model (mist_ds/cost/activations.py layer_saved_bytes).
 
     python3 bench/runtime/saved_bytes_gpu.py --out saved_bytes.json
 
-For each variant (tests/helpers.py ARCHITECTURE_VARIANTS at Pythia-like width) and each RoPE / activation
+For each variant (tests/helpers.py ARCHITECTURE_VARIANTS at Pythia-like width: GPT, Llama, GQA, Qwen2's biases,
+NeoX, a decoupled head size and Qwen3's per-head q/k norms) and each RoPE / activation
 implementation, one bf16 block's forward runs under saved_tensors_hooks: `saved` sums the storages the hooks
 see (parameters excluded, each storage once), `retained` is torch.cuda.memory_allocated after the forward
 minus before, less the block's output (what the forward leaves allocated for the backward), and

@@ -75,9 +75,7 @@ def _show(value: Any) -> str:
 
 def _llama_like(c: _Config) -> tuple[Fields, KeyOf]:
     hidden, heads = c.int("hidden_size"), c.int("num_attention_heads")
-    head_dim = c.optional_int("head_dim") or hidden // heads
-    if head_dim * heads != hidden:
-        raise c.fail("head_dim", f"{head_dim} x {heads} heads != hidden_size {hidden}: not supported")
+    head_dim = _head_dim(c, hidden, heads)
     kv = c.optional_int("num_key_value_heads") or heads
     if kv > heads or heads % kv:
         raise c.fail("num_key_value_heads", f"{kv} must be between 1 and num_attention_heads {heads} "
@@ -92,20 +90,46 @@ def _llama_like(c: _Config) -> tuple[Fields, KeyOf]:
         tie_embeddings=c.bool("tie_word_embeddings", False), norm="rmsnorm", activation="swiglu",
         position_embedding="rope", rope_theta=c.float("rope_theta", 10000.0), linear_bias=False,
         qkv_bias=c.cfg["model_type"] == "qwen2", norm_eps=c.float("rms_norm_eps", 1e-6),
-        attention_window=_sliding_window(c),
+        attention_window=_sliding_window(c), head_dim_override=head_dim,
     )
     return fields, {"num_layers": "num_hidden_layers", "num_heads": "num_attention_heads",
                     "num_kv_heads": "num_key_value_heads", "ffn_hidden_size": "intermediate_size",
                     "max_seq_len": "max_position_embeddings", "norm_eps": "rms_norm_eps",
-                    "attention_window": "sliding_window"}
+                    "attention_window": "sliding_window", "head_dim_override": "head_dim"}
+
+
+def _head_dim(c: _Config, hidden: int, heads: int) -> int | None:
+    """config.json's head_dim where it differs from hidden_size / num_attention_heads (transformers'
+    Llama / Mistral / Qwen2 / Qwen3 attention: `getattr(config, "head_dim", hidden_size // num_heads)`),
+    else None (ModelSpec.head_dim_override: the same spec as a config without the key)."""
+    head_dim = c.optional_int("head_dim")
+    if head_dim is None and hidden % heads:
+        raise c.fail("num_attention_heads", f"{heads} does not divide hidden_size {hidden} and no head_dim is given")
+    return None if head_dim in (None, hidden // heads) and not hidden % heads else head_dim
 
 
 def _sliding_window(c: _Config) -> int | None:
-    """The attention window transformers applies: Mistral's sliding_window (null: none); Qwen2's only
-    under use_sliding_window, which its configs leave false (transformers' Qwen2Attention)."""
-    if c.cfg.get("use_sliding_window", c.cfg["model_type"] != "qwen2") is False:
+    """The attention window transformers applies: Mistral's sliding_window (null: none); Qwen2's and
+    Qwen3's only under use_sliding_window, which their configs leave false (transformers' Qwen2Attention,
+    Qwen3Config.layer_types)."""
+    if c.cfg.get("use_sliding_window", c.cfg["model_type"] not in ("qwen2", "qwen3")) is False:
         return None
     return c.optional_int("sliding_window")
+
+
+# transformers' Qwen3Config default head_dim (configuration_qwen3.py), used where config.json has none
+QWEN3_HEAD_DIM = 128
+
+
+def _qwen3(c: _Config) -> tuple[Fields, KeyOf]:
+    """Qwen3 (transformers' modeling_qwen3.py): Qwen2's block without q/k/v biases (attention_bias, default
+    false, would bias o too: refused), with per-head RMSNorms of q and k before RoPE (qk_norm) and a head_dim
+    of its own (default 128)."""
+    if c.bool("attention_bias", False):
+        raise c.fail("attention_bias", "true is not supported for qwen3 (biases on q, k, v and o)")
+    head_dim = c.int("head_dim", QWEN3_HEAD_DIM)
+    fields, key_of = _llama_like(_Config({**c.cfg, "head_dim": head_dim}, c.origin))
+    return {**fields, "qkv_bias": False, "qk_norm": True}, key_of
 
 
 # transformers' ACT2FN names of the GELUs the runtime computes, as torch's `approximate` (ModelSpec.gelu_approximation):
@@ -156,7 +180,7 @@ def _gpt_neox(c: _Config) -> tuple[Fields, KeyOf]:
 
 
 _READERS: dict[str, Callable[[_Config], tuple[Fields, KeyOf]]] = {
-    "llama": _llama_like, "mistral": _llama_like, "qwen2": _llama_like,
+    "llama": _llama_like, "mistral": _llama_like, "qwen2": _llama_like, "qwen3": _qwen3,
     "gpt2": _gpt2, "gpt_neox": _gpt_neox,
 }
 SUPPORTED_MODEL_TYPES = tuple(sorted(_READERS))

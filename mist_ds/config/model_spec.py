@@ -46,7 +46,7 @@ class ModelSpec(StrictModel):
     hidden_size: int = Field(ge=1, le=MAX_HIDDEN)
     """Model width h (at most MAX_HIDDEN)."""
     num_heads: int = Field(ge=1, le=MAX_HIDDEN)
-    """Number of query attention heads (divides hidden_size)."""
+    """Number of query attention heads (divides hidden_size unless head_dim_override is given)."""
     num_kv_heads: int = Field(ge=1, le=MAX_HIDDEN)
     """Number of key/value heads, 1..num_heads and dividing it (== num_heads without grouped-query
     attention)."""
@@ -84,14 +84,32 @@ class ModelSpec(StrictModel):
     attention. The runtime computes full causal attention, the same function while a sequence fits in the
     window: longer sequences are refused (check_seq_len)."""
 
-    OMITTED_AT_DEFAULT = ("attention_window", "gelu_approximation")
+    head_dim_override: int | None = Field(default=None, ge=1, le=MAX_HIDDEN)
+    """Dimension of one attention head where it is not hidden_size / num_heads (Hugging Face config.json
+    `head_dim`: Qwen3-0.6B has hidden 1024, 16 heads of 128; Mistral-Nemo hidden 5120, 32 heads of 128): q and
+    the attention output are then num_heads x head_dim wide (ModelSpec.q_dim), k and v num_kv_heads x
+    head_dim. None (the default, left out of the JSON): hidden_size // num_heads."""
+
+    qk_norm: bool = False
+    """True when q and k are RMS-normalised per head over head_dim after their projections and before RoPE,
+    each with its own weight of head_dim elements and epsilon norm_eps (Qwen3's q_norm / k_norm; transformers'
+    Qwen3Attention). The weights are replicated on every TP rank, their gradient summed over the TP group."""
+
+    OMITTED_AT_DEFAULT = ("attention_window", "gelu_approximation", "head_dim_override", "qk_norm")
 
     @model_validator(mode="after")
     def _heads_divide_width(self) -> ModelSpec:
-        if self.hidden_size % self.num_heads:
+        if self.head_dim_override is None and self.hidden_size % self.num_heads:
             raise ValueError(
                 f"hidden_size {self.hidden_size} is not divisible by num_heads {self.num_heads}"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _attention_width_capped(self) -> ModelSpec:
+        if self.q_dim > MAX_HIDDEN:
+            raise ValueError(f"attention width num_heads {self.num_heads} x head_dim {self.head_dim} = "
+                             f"{self.q_dim} exceeds {MAX_HIDDEN}")
         return self
 
     @model_validator(mode="after")
@@ -132,8 +150,16 @@ class ModelSpec(StrictModel):
     # ----- derived sizes -------------------------------------------------------------------
     @property
     def head_dim(self) -> int:
-        """Dimension of one attention head."""
+        """Dimension of one attention head: head_dim_override, else hidden_size // num_heads."""
+        if self.head_dim_override is not None:
+            return self.head_dim_override
         return self.hidden_size // self.num_heads
+
+    @property
+    def q_dim(self) -> int:
+        """Width of the Q projection output and of the attention output (the o-projection's input):
+        num_heads * head_dim (hidden_size unless head_dim_override decouples them)."""
+        return self.num_heads * self.head_dim
 
     @property
     def kv_dim(self) -> int:
@@ -147,12 +173,18 @@ class ModelSpec(StrictModel):
 
     @property
     def attention_params(self) -> int:
-        """q, k, v, o projections (+ biases)."""
-        h, kv = self.hidden_size, self.kv_dim
-        weights = 2 * h * h + 2 * h * kv
+        """q, k, v projections (h -> q_dim, kv_dim, kv_dim) and o (q_dim -> h), + biases, + the q/k norms'
+        weights (qk_norm: head_dim each)."""
+        h, q, kv = self.hidden_size, self.q_dim, self.kv_dim
+        weights = 2 * h * q + 2 * h * kv + self.qk_norm_params
         if self.linear_bias:
-            return weights + 2 * h + 2 * kv
-        return weights + (h + 2 * kv if self.qkv_bias else 0)
+            return weights + q + h + 2 * kv
+        return weights + (q + 2 * kv if self.qkv_bias else 0)
+
+    @property
+    def qk_norm_params(self) -> int:
+        """Weights of the per-head q and k RMSNorms (qk_norm): head_dim each, 0 without them."""
+        return 2 * self.head_dim if self.qk_norm else 0
 
     @property
     def mlp_params(self) -> int:
@@ -187,12 +219,13 @@ class ModelSpec(StrictModel):
     def flops_per_token(self, seq_len: int) -> float:
         """Training FLOPs per token (forward + backward, no recompute).
 
-        Source: PaLM (Chowdhery et al. 2022), appendix B: 6N + 12*L*h*s, where N counts the
-        parameters that take part in matmuls (blocks + LM head, not the embedding lookup);
-        the same formula as nanoGPT's estimate_mfu.
+        Source: PaLM (Chowdhery et al. 2022), appendix B: 6N + 12*L*H*Q*T, where N counts the
+        parameters that take part in matmuls (blocks + LM head, not the embedding lookup) and H*Q
+        is heads x head dimension, the attention width (q_dim; hidden_size unless head_dim_override
+        decouples them), T the sequence length; nanoGPT's estimate_mfu writes the same with H*Q = h.
         """
         matmul_params = self.num_layers * self.layer_params + self.vocab_size * self.hidden_size
-        return 6.0 * matmul_params + 12.0 * self.num_layers * self.hidden_size * seq_len
+        return 6.0 * matmul_params + 12.0 * self.num_layers * self.q_dim * seq_len
 
     def padded_vocab_size(self, tp: int, multiple: int = 128) -> int:
         """Vocabulary padded so each of `tp` vocab-parallel shards is a multiple of `multiple`

@@ -6,11 +6,15 @@ fp16, dropout, no flash), adapted to this runtime:
   * no dropout (the runtime has none), so Korthikanti's mask bytes vanish;
   * attention through SDPA's flash/efficient kernels saves q, k, v, its output and the fp32
     log-sum-exp (b * heads * s) instead of the s^2 score/softmax matrices;
+  * q, k, v, the attention output and the o-projection's input are heads x head_dim wide (ModelSpec.q_dim,
+    kv_dim), which is h only where the head size is hidden / heads (not Mistral-Nemo's or Qwen3's);
   * grouped-query attention: the SDPA path repeats k/v to all heads before the kernel
     (causal_attention in blocks.py), so the saved k/v are full width; flash-attn saves them at kv width;
   * SwiGLU saves gate, silu(gate), up and their product (4 f-wide tensors) instead of GELU's 2;
   * norms save their input and fp32 per-token statistics (LayerNorm: mean and rstd; RMSNorm: rstd);
   * RoPE saves its cos/sin tables (s x rot_dim each, shared by q and k);
+  * Qwen3's per-head q/k RMSNorms (qk_norm) save fp32 rstd per head and, on CUDA, their inputs: views of the
+    fused q|k|v output that keep all of it (_qk_norm_saves);
   * Megatron TP without sequence parallelism: tensors entering column-parallel linears are full
     width on every rank, everything between column and row linears is 1/tp.
 The block's saves are listed once, one entry per save call (block_saves): GPU memory holds each
@@ -78,10 +82,18 @@ class SavedTensor:
     repeat: str = NEW
     """NEW: bytes no earlier save of the block holds; VIEW: another view of an earlier save's
     bytes (a reshape: a new tensor object); SAME: the very tensor of an earlier save again."""
+    kept_per_token: Any = 0
+    """Bytes per token of the saved view's storage that no save call of the block covers but that the
+    view keeps alive on the device (v's part of the fused q|k|v output behind the q/k norms' saved
+    inputs): device memory, not bytes a host copy of the view moves."""
 
     def nbytes(self, tokens):
         """Bytes of the tensor handed to the hook for `tokens` = micro-batch x seq tokens."""
         return self.per_token * tokens + self.fixed
+
+    def device_bytes(self, tokens):
+        """Bytes the save holds in device memory for `tokens` tokens: its own and the storage it keeps."""
+        return self.nbytes(tokens) + self.kept_per_token * tokens
 
 
 def _norm_saves(model: ModelSpec, elem: int, platform: Platform) -> list[SavedTensor]:
@@ -124,7 +136,7 @@ def _attention_saves(model: ModelSpec, seq_len: int, attention: Attention, elem:
                      tp, rope_kernel: str = "torch") -> list[SavedTensor]:
     """q, k, v, output (or the softmax matrix for math) and the o-projection's input, one TP rank;
     `rope_kernel` the RoPE implementation that runs (ROPE_CAT_LAYOUT)."""
-    h, heads = model.hidden_size, model.num_heads / tp
+    q, heads = model.q_dim, model.num_heads / tp   # q and the attention output: num_heads x head_dim wide
     partial_rope = (model.position_embedding == "rope" and model.rotary_fraction < 1.0
                     and rope_kernel in ROPE_CAT_LAYOUT)
     if attention == "math":
@@ -136,18 +148,18 @@ def _attention_saves(model: ModelSpec, seq_len: int, attention: Attention, elem:
         # math kernel, aten/src/ATen/native/transformers/attention.cpp, is shared by CPU and CUDA).
         # tests/cost/test_activations.py shows the flag, not the device, decides. Its output is
         # re-laid out by a copy, which the o-projection saves.
-        return ([SavedTensor(f"{name} fp32", FP32 * h / tp, FP32) for name in "qkv"]
+        return ([SavedTensor(f"{name} fp32", FP32 * q / tp, FP32) for name in "qkv"]
                 + [SavedTensor("softmax", FP32 * heads * seq_len, FP32),
                    SavedTensor("softmax view", FP32 * heads * seq_len, FP32, repeat=VIEW),
-                   SavedTensor("o input", elem * h / tp, elem)])
-    kv = model.kv_dim if attention == "flash_attn" else h   # SDPA path repeats k/v (GQA)
+                   SavedTensor("o input", elem * q / tp, elem)])
+    kv = model.kv_dim if attention == "flash_attn" else q   # SDPA path repeats k/v (GQA)
     # flash kernels write their output in (b, s, heads, d) layout when q is a transposed view, so
     # the o-projection's input is a view of the same storage; with eager partial RoPE q comes out of
     # torch.cat contiguous and the re-layout copies (runtime/kernels.py apply_rope; ROPE_CAT_LAYOUT)
-    return [SavedTensor("q", elem * h / tp, elem), SavedTensor("k", elem * kv / tp, elem),
+    return [SavedTensor("q", elem * q / tp, elem), SavedTensor("k", elem * kv / tp, elem),
             SavedTensor("v", elem * kv / tp, elem), SavedTensor("log-sum-exp", FP32 * heads, FP32),
-            SavedTensor("attention output", elem * h / tp, elem),
-            SavedTensor("o input", elem * h / tp, elem, repeat=NEW if partial_rope else VIEW)]
+            SavedTensor("attention output", elem * q / tp, elem),
+            SavedTensor("o input", elem * q / tp, elem, repeat=NEW if partial_rope else VIEW)]
 
 
 def _rope_saves(model: ModelSpec, seq_len: int, elem: int) -> list[SavedTensor]:
@@ -159,6 +171,30 @@ def _rope_saves(model: ModelSpec, seq_len: int, elem: int) -> list[SavedTensor]:
     table = elem * seq_len * rot
     return [SavedTensor(f"{name} for {x}", 0, elem, fixed=table, repeat=NEW if x == "q" else SAME)
             for x in ("q", "k") for name in ("cos", "sin")]
+
+
+def _qk_norm_saves(model: ModelSpec, elem: int, platform: Platform, tp) -> list[SavedTensor]:
+    """What Qwen3's per-head q and k RMSNorms save (qk_norm; runtime/kernels.py torch_qk_norm, F.rms_norm
+    on the (b, s, heads, head_dim) views of the fused q|k|v output; their weights: shapes.saved_weight_numels).
+    On the CPU the composite RMSNorm saves fp32 copies as the block norms' do (_norm_saves), the views
+    not at all. CUDA's fused RMSNorm (aten _fused_rms_norm) saves its input, the view, and an fp32 rstd per
+    head: the q and k views keep the whole fused buffer alive, v's part too, though v is copied out of it
+    (runtime/blocks.py _own_storage, RoPE having made q and k new tensors; the compiled RoPE's clone) or
+    repeated for SDPA. The compiled RoPE ('compile': kernels.torch_qkv_rope, the norms inside the compiled
+    function) saves the same: AOTAutograd's partition keeps the q and k views, the weights and the fp32 rstd
+    (Inductor on the CPU: tests/cost/test_saved_calls.py; on a GPU: tests/runtime/test_gpu_block.py)."""
+    if not model.qk_norm:
+        return []
+    q, kv = model.q_dim / tp, model.kv_dim / tp
+    rows = {"q": (q, model.num_heads / tp), "k": (kv, model.num_kv_heads / tp)}
+    if platform == "cpu":
+        one = lambda w, n: [("x.float()", FP32 * w, NEW), ("rstd", FP32 * n, NEW),  # noqa: E731
+                            ("rstd", FP32 * n, SAME), ("x.float()", FP32 * w, SAME), ("x * rstd", FP32 * w, NEW)]
+        return [SavedTensor(f"{x}_norm {name}", size, FP32, repeat=rep)
+                for x, (w, n) in rows.items() for name, size, rep in one(w, n)]
+    return [SavedTensor("q_norm input", elem * q, elem), SavedTensor("q_norm rstd", FP32 * rows["q"][1], FP32),
+            SavedTensor("k_norm input", elem * kv, elem, kept_per_token=elem * kv),
+            SavedTensor("k_norm rstd", FP32 * rows["k"][1], FP32)]
 
 
 def _mlp_saves(model: ModelSpec, elem: int, activation_kernel: str, tp) -> list[SavedTensor]:
@@ -184,7 +220,7 @@ def block_saves(model: ModelSpec, seq_len: int, attention: Attention = "sdpa", e
     tests/cost/test_saved_calls.py (eager kernels, CPU) and byte for byte on a GPU per kernel set in
     tests/runtime/test_gpu_block.py. Scalars of a few bytes some CUDA kernels also save (flash
     attention's RNG seed and offset) are left out."""
-    return (_norm_saves(model, elem, platform)
+    return (_norm_saves(model, elem, platform) + _qk_norm_saves(model, elem, platform, tp)
             + _attention_saves(model, seq_len, attention, elem, tp, rope_kernel)
             + _rope_saves(model, seq_len, elem) + _mlp_saves(model, elem, activation_kernel, tp))
 
@@ -200,8 +236,9 @@ def layer_saved_bytes(model: ModelSpec, seq_len: int, attention: Attention = "sd
 
 
 def stored_bytes(saves: list[SavedTensor], tokens):
-    """Bytes the saves hold in device memory for `tokens` tokens: each storage once (the NEW ones)."""
-    return sum(s.nbytes(tokens) for s in saves if s.repeat == NEW)
+    """Bytes the saves hold in device memory for `tokens` tokens: each storage once (the NEW ones), with
+    the bytes of a wider storage a saved view keeps (SavedTensor.kept_per_token)."""
+    return sum(s.device_bytes(tokens) for s in saves if s.repeat == NEW)
 
 
 def pinned_call_bytes(saves: list[SavedTensor], tokens: int, dedupe: bool = False,
@@ -222,6 +259,8 @@ def pinned_call_bytes(saves: list[SavedTensor], tokens: int, dedupe: bool = Fals
         nbytes = float(s.nbytes(tokens))
         if (dedupe and s.repeat == SAME) or nbytes / s.itemsize < min_numel:
             continue
+        if dedupe:  # mistpipe copies a strided view's whole storage (actoffload.py copy_span), once
+            nbytes += float(s.kept_per_token * tokens)
         total += float(pow2_bytes(nbytes)) if rounded else nbytes
     return total
 

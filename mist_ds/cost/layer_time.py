@@ -108,6 +108,15 @@ FUSED_ROPE_PASSES = {"liger": (4, 4), ROPE_COMPILED_ON_VIEWS: (2, 2)}
 # fused gradient (2 passes of q + k + v), each one Inductor kernel per the profiled step of
 # bench/results/runtime/fastest_1g/ (README.md).
 FUSED_QKV_ROPE_PASSES = 2
+# Qwen3's per-head q/k RMSNorms (ModelSpec.qk_norm; runtime/kernels.py torch_qk_norm), counted from the ops
+# (no Qwen3 run or trace is committed). Eager (RoPE 'torch' / 'liger'): F.rms_norm over q and k, priced as the
+# block norms are (the profile's rmsnorm kernel: forward read x + write y, 2 passes; backward read x and dy,
+# write dx, and the weight gradient's reduction reading x and dy again, 5). Compiled (torch_qkv_rope): the
+# forward's reads and writes are the compiled kernel's own (FUSED_QKV_ROPE_PASSES); its backward also reads
+# the saved q and k and, for the weight gradient, reads them and dy once more: 3 passes over q + k at the
+# compiled RoPE's backward rate.
+QK_NORM_PASSES = (2, 5)
+QK_NORM_COMPILED_BWD_PASSES = 3
 
 
 def block_linears(model: ModelSpec, tp: int = 1) -> list[tuple[int, int]]:
@@ -117,9 +126,9 @@ def block_linears(model: ModelSpec, tp: int = 1) -> list[tuple[int, int]]:
     the profile's GEMM table is read at: in the ZeRO-2 trace
     (bench/results/runtime/parity/traces/zero2.mist.rank0.trace.json.gz) a llama-7b block's
     forward runs 4 GEMMs, the qkv one (4096 x 12288 x 4096) in 0.51 ms."""
-    h, kv, f = model.hidden_size, model.kv_dim, model.ffn_hidden_size
-    column = [(h // tp + 2 * (kv // tp), h), ((2 if model.activation == "swiglu" else 1) * (f // tp), h)]
-    row = [(h, h // tp), (h, f // tp)]
+    h, q, kv, f = model.hidden_size, model.q_dim, model.kv_dim, model.ffn_hidden_size
+    column = [(q // tp + 2 * (kv // tp), h), ((2 if model.activation == "swiglu" else 1) * (f // tp), h)]
+    row = [(h, q // tp), (h, f // tp)]
     return column + row
 
 
@@ -135,7 +144,8 @@ def _elementwise(model: ModelSpec, tokens: int, tp: int, backward: bool,
     input gradient from the parts' gradients concatenated by split/chunk's backward (read + write
     the fused width). With RoPE, q and k become new tensors and blocks.py _own_storage copies v
     out of the fused output; SDPA gets grouped k/v repeated to all heads (repeat_interleave:
-    read kv, write h each; backward sums them back). `kernels` picks each op's implementation: the
+    read kv, write q_dim each; backward sums them back). q, the attention output and the o-projection's
+    input are num_heads x head_dim wide (ModelSpec.q_dim: hidden_size unless head_dim_override). `kernels` picks each op's implementation: the
     eager torch ops above, or the fused SwiGLU / RoPE kernels (FUSED_SWIGLU_PASSES, FUSED_ROPE_PASSES,
     vectorized); the norms count the same for every implementation (only 'torch' is ever picked).
     The compiled fused-projection RoPE (_rope_on_fused) runs no relayout copy either way: its q, k, v
@@ -143,13 +153,14 @@ def _elementwise(model: ModelSpec, tokens: int, tp: int, backward: bool,
     and the profiled steps with it (parity/traces/zero1-fastest-traced.mist.rank0, fastest_1g/traces/
     l27pq-qkvrope.rank0: trace_compare.py --ops) hold no copy kernel in a block, forward or backward."""
     h, kv, f = model.hidden_size, model.kv_dim / tp, model.ffn_hidden_size / tp
+    qw = model.q_dim                  # q and the attention output (hidden_size unless head_dim_override)
     t = tokens * ELEM
     norm = "layernorm_fwd" if model.norm == "layernorm" else "rmsnorm_fwd"
     passes = [(norm, 2 * (5 if backward else 2) * t * h), ("add", 2 * 3 * t * h)]
     if not _rope_on_fused(model, kernels):
-        passes += [("copy", 2 * t * h / tp)]                                   # the relayout copy
+        passes += [("copy", 2 * t * qw / tp)]                                  # the relayout copy
     if backward and not _rope_on_fused(model, kernels):
-        passes += [("copy", 2 * t * (h / tp + 2 * kv))]                        # qkv split backward
+        passes += [("copy", 2 * t * (qw / tp + 2 * kv))]                       # qkv split backward
     if model.activation == "swiglu" and kernels.activation != "torch":
         passes += [("mul", FUSED_SWIGLU_PASSES[backward] * t * f, _fused_rate(kernels, "activation", backward))]
     elif model.activation == "swiglu":                   # on the gate/up halves: non-vectorized
@@ -158,30 +169,42 @@ def _elementwise(model: ModelSpec, tokens: int, tp: int, backward: bool,
     else:
         passes += [("gelu_bwd" if backward else "gelu_fwd", (3 if backward else 2) * t * f)]
     if _rope_on_fused(model, kernels):                   # q|k|v in and out, split backward included
-        passes += [("mul", FUSED_QKV_ROPE_PASSES * t * (h / tp + 2 * kv), _fused_rate(kernels, "rope", backward))]
+        passes += [("mul", FUSED_QKV_ROPE_PASSES * t * (qw / tp + 2 * kv), _fused_rate(kernels, "rope", backward))]
     elif model.position_embedding == "rope" and kernels.rope != "torch":
-        passes += [("mul", FUSED_ROPE_PASSES[kernels.rope][backward] * t * (h / tp + kv),
+        passes += [("mul", FUSED_ROPE_PASSES[kernels.rope][backward] * t * (qw / tp + kv),
                     _fused_rate(kernels, "rope", backward))]
     elif model.position_embedding == "rope":             # transposed q/k views: non-vectorized
-        passes += [("mul", (ROPE_BWD_PASSES if backward else ROPE_PASSES) * t * (h / tp + kv), False)]
+        passes += [("mul", (ROPE_BWD_PASSES if backward else ROPE_PASSES) * t * (qw / tp + kv), False)]
     if _copies_v(model, kernels) and not backward:       # v out of the fused qkv
         passes += [("copy", 2 * t * kv, False)]
     if model.num_kv_heads != model.num_heads:
-        passes += [("copy", 2 * t * (kv + h / tp), GQA_REPEAT_FRACTION[backward])]  # k, v repeat_interleave
+        passes += [("copy", 2 * t * (kv + qw / tp), GQA_REPEAT_FRACTION[backward])]  # k, v repeat_interleave
     if model.linear_bias:
-        passes += [("add", (h / tp + 2 * h + 2 * kv + f) * t)] if backward else [("add", 2 * 2 * t * h)]
-    return passes
+        passes += [("add", (qw / tp + 2 * h + 2 * kv + f) * t)] if backward else [("add", 2 * 2 * t * h)]
+    return passes + _qk_norm_passes(model, t, tp, backward, kernels)
+
+
+def _qk_norm_passes(model: ModelSpec, t: float, tp: int, backward: bool, kernels: KernelSet) -> list:
+    """The q/k norms' passes over q + k per token (QK_NORM_PASSES, QK_NORM_COMPILED_BWD_PASSES)."""
+    if not model.qk_norm:
+        return []
+    width = model.q_dim / tp + model.kv_dim / tp
+    if _rope_on_fused(model, kernels):
+        rate = _fused_rate(kernels, "rope", True)
+        return [("mul", QK_NORM_COMPILED_BWD_PASSES * t * width, rate)] if backward else []
+    return [("rmsnorm_fwd", QK_NORM_PASSES[backward] * t * width)]
 
 
 def _copies_v(model: ModelSpec, kernels: KernelSet) -> bool:
     """Whether the block copies v out of the fused qkv output (runtime/blocks.py _own_storage): when
-    RoPE made q and k new tensors ('torch'; 'liger': its contiguous copies) while v is still a view.
+    RoPE or the q/k norms made q and k new tensors ('torch'; 'liger': its contiguous copies) while v is
+    still a view.
     The compiled RoPE copies v inside its own kernel (_rope_on_fused). SDPA's grouped-query path
     repeats k and v into new tensors first (blocks.py Attention.forward), so nothing is left to copy.
     One non-vectorized direct_copy of kv width in forward (ZeRO-2 trace
     bench/results/runtime/parity/traces/zero2.mist.rank0.trace.json.gz: 0.048 ms per block at
     micro-batch 1, seq 4096)."""
-    return (model.position_embedding == "rope" and model.num_kv_heads == model.num_heads
+    return ((model.position_embedding == "rope" or model.qk_norm) and model.num_kv_heads == model.num_heads
             and not _rope_on_fused(model, kernels))
 
 
@@ -296,7 +319,10 @@ LAUNCHES_ROPE = {"torch": (10, 18), "compile": (1, 1), "liger": (3, 3), ROPE_COM
 # linear's `out + bias` add (runtime/tp.py ParallelLinear) in forward and one dY reduction per biased
 # linear in backward (F.linear's bias rides the GEMM epilogue in forward); GQA's k/v repeat_interleave (2; backward the
 # sums back, 2); with tp > 1 the two row-parallel output all-reduces (forward) and the two
-# column-parallel input-gradient all-reduces (backward). Liger RoPE: the contiguous q/k copies + one
+# column-parallel input-gradient all-reduces (backward), and with Qwen3's q/k norms their weight gradient's
+# (runtime/blocks.py Attention); the q/k norms themselves: two norms (LAUNCHES_NORM 'torch') and unbind's
+# backward stacking the weight rows' gradients (1), or, compiled into the RoPE kernel, one more backward
+# kernel for the weight gradient. Liger RoPE: the contiguous q/k copies + one
 # kernel each way; compiled SwiGLU / RoPE: one Inductor kernel each way.
 LAUNCHES_GELU = (1, 1)
 
@@ -322,8 +348,11 @@ def block_launches(model: ModelSpec, tp: int = 1, kernels: KernelSet = EAGER) ->
         parts.append((2, 2))
     if model.linear_bias:
         parts.append((2, linears))
+    if model.qk_norm:  # eager: two norms and the weight rows' gradients stacked (unbind's backward)
+        eager = (2 * LAUNCHES_NORM["torch"][0], 2 * LAUNCHES_NORM["torch"][1] + 1)
+        parts.append((0, 1) if _rope_on_fused(model, kernels) else eager)  # compiled: the weight-gradient reduction
     if int(tp) > 1:
-        parts.append((2, 2))
+        parts.append((2, 2 + int(model.qk_norm)))          # + the q/k norm weights' gradient all-reduce
     return sum(p[0] for p in parts), sum(p[1] for p in parts)
 
 

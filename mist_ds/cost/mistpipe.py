@@ -109,7 +109,7 @@ from mist_ds.cost.host_overlap import host_overlap
 from mist_ds.cost.stage import StageCost, StageCostModel
 from mist_ds.cost.stage_args import StageArgs
 from mist_ds.cost.rates import Rates
-from mist_ds.cost.work import comm_exprs
+from mist_ds.cost.work import comm_exprs, tp_comm_s
 from mist_ds.cost.mistpipe_step import priced_path
 from mist_ds.cost.mistpipe_windows import copy_window_walls, overlapped
 from mist_ds.cost.mistpipe_state import (EngineBuffers, fills_per_iteration, host_allocated_bytes, offloaded_share,
@@ -123,7 +123,7 @@ TAIL_NORM_BYTES = ELEM + 3 * FP32 + FP32  # a tail's take_chunk: upcast, scale (
 
 
 ACTIVATION_TERMS = ("activations", "cpu_activations", "offloaded_per_microbatch", "layer_saved", "logits", "recomputed")
-TP_TERMS = ("tp_ar_count", "tp_ar_bytes")
+TP_TERMS = ("tp_ar_count", "tp_ar_bytes", "tp_norm_ar_count", "tp_norm_ar_bytes")
 
 
 @functools.lru_cache(maxsize=32)
@@ -346,7 +346,7 @@ class MistpipeStageCostModel(StageCostModel):
         return {"compute": compute, "recompute": a["num_recompute"] * block_f, "nccl": fills * gather,
                 "h2d": h2d, "d2h": copies["act_out"] + copies["section_out"],
                 "exposed": np.where(last_offloaded, copies["act_in"], 0.0),
-                "tp": t["tp_ar_count"] * rt.collective_s("all_reduce", t["tp_ar_bytes"], a["tp"], False),
+                "tp": tp_comm_s(rt, t, a["tp"]),
                 "forward_wall": forward_wall, "backward_wall": backward_wall + resident_acc,
                 "first_fill": np.where(s["managed"], rt.h2d_s(ELEM * stored * ow) + gather, 0.0),
                 "first_fill_comm": gather}

@@ -3,7 +3,7 @@ TP-sharded and replicated parts, matmul weights, elementwise traffic).
 
 Source of the sharding rules: mist_ds/runtime/tp.py and blocks.py (Megatron-style TP: q/k/v, up,
 gate are column-parallel with sharded biases; o and down are row-parallel with replicated biases;
-norms are replicated; the embedding / tied LM head is vocabulary-parallel).
+norms (the q/k norms too) are replicated; the embedding / tied LM head is vocabulary-parallel).
 """
 
 from __future__ import annotations
@@ -37,15 +37,15 @@ class LayerShapes:
 
 def layer_shapes(model: ModelSpec) -> LayerShapes:
     """Split ModelSpec.layer_params into TP-sharded and replicated parts (runtime/blocks.py)."""
-    h, kv, f = model.hidden_size, model.kv_dim, model.ffn_hidden_size
+    h, q, kv, f = model.hidden_size, model.q_dim, model.kv_dim, model.ffn_hidden_size
     swiglu = model.activation == "swiglu"
     mlp_mats = 3 if swiglu else 2
-    matmul = 2 * h * h + 2 * h * kv + mlp_mats * h * f
-    qkv_bias = (h + 2 * kv) if (model.linear_bias or model.qkv_bias) else 0
+    matmul = 2 * h * q + 2 * h * kv + mlp_mats * h * f
+    qkv_bias = (q + 2 * kv) if (model.linear_bias or model.qkv_bias) else 0
     col_mlp_bias = ((2 if swiglu else 1) * f) if model.linear_bias else 0
     row_bias = 2 * h if model.linear_bias else 0
     sharded = matmul + qkv_bias + col_mlp_bias
-    replicated = row_bias + 2 * model.norm_params
+    replicated = row_bias + 2 * model.norm_params + model.qk_norm_params
     if sharded + replicated != model.layer_params:  # keeps the split honest if ModelSpec changes
         raise ValueError(f"layer parameter split {sharded}+{replicated} != {model.layer_params}")
     return LayerShapes(sharded, replicated, matmul, 2, 2, mlp_mats)
@@ -68,16 +68,18 @@ def block_largest_matrix(model: ModelSpec) -> int:
 
 def block_tensors(model: ModelSpec) -> list[BlockTensor]:
     """A block's parameter tensors in the runtime's order (runtime/blocks.py TransformerBlock registers
-    norm1, attention (fused q|k|v, then output), norm2, MLP (up or gate|up, then down), each weight
-    before its bias), which is how a mistpipe unit lays them out flat (runtime/mistpipe/stage.py:
+    norm1, attention (the q/k norms' (2, head_dim) weight, Attention's own parameter, which torch's
+    Module.parameters yields before its submodules' ones, then fused q|k|v, then output), norm2, MLP
+    (up or gate|up, then down), each weight before its bias), which is how a mistpipe unit lays them out flat (runtime/mistpipe/stage.py:
     block.parameters()). Checked against the runtime's blocks in tests/cost/test_block_tensors.py."""
-    h, kv, f = model.hidden_size, model.kv_dim, model.ffn_hidden_size
+    h, q, kv, f = model.hidden_size, model.q_dim, model.kv_dim, model.ffn_hidden_size
     up = (2 if model.activation == "swiglu" else 1) * f
     norm = [BlockTensor(0, h, False)] * (2 if model.norm == "layernorm" else 1)
-    qkv_bias = [BlockTensor(h + 2 * kv, 0, False)] if (model.linear_bias or model.qkv_bias) else []
+    qkv_bias = [BlockTensor(q + 2 * kv, 0, False)] if (model.linear_bias or model.qkv_bias) else []
     row_bias = [BlockTensor(0, h, False)] if model.linear_bias else []
     up_bias = [BlockTensor(up, 0, False)] if model.linear_bias else []
-    return (norm + [BlockTensor((h + 2 * kv) * h, 0, True)] + qkv_bias + [BlockTensor(h * h, 0, True)]
+    qk_norm = [BlockTensor(0, model.qk_norm_params, False)] if model.qk_norm else []  # one (2, head_dim) weight
+    return (norm + qk_norm + [BlockTensor((q + 2 * kv) * h, 0, True)] + qkv_bias + [BlockTensor(h * q, 0, True)]
             + row_bias + norm + [BlockTensor(up * h, 0, True)] + up_bias + [BlockTensor(h * f, 0, True)]
             + row_bias)
 
@@ -189,10 +191,12 @@ def saved_weight_numels(model: ModelSpec, tp: int) -> list[int]:
     """numel of every parameter one block's forward saves for backward, one entry per save call, on
     one TP rank: each linear saves its weight (F.linear: the weight.t() view, as large as the
     fused parameter, layer_matrices), each norm its weight and, LayerNorm, its bias (native layer
-    norm, CUDA's fused RMSNorm and the CPU composite alike); biases of linears are not saved.
+    norm, CUDA's fused RMSNorm and the CPU composite alike), the q/k norms their head_dim row of the
+    (2, head_dim) weight each; biases of linears are not saved.
     Checked against saved_tensors_hooks in tests/cost/test_saved_calls.py."""
     norm = [model.hidden_size] * (2 if model.norm == "layernorm" else 1)
-    return layer_matrices(model, tp) + norm + norm
+    qk_norm = [model.head_dim] * 2 if model.qk_norm else []
+    return layer_matrices(model, tp) + norm + norm + qk_norm
 
 
 def pinned_weight_rounding(model: ModelSpec, tp):

@@ -20,6 +20,7 @@ from mist_ds.cost.act_offload import offload_copies, pass_walls
 from mist_ds.cost.host_overlap import host_overlap
 from mist_ds.cost.layer_time import host_launches
 from mist_ds.cost.rates import HOST_BF16_PER_ADAM, HOST_CLIP_PER_ADAM
+from mist_ds.cost.work import tp_comm_s
 from mist_ds.cost.zero3_linear import bias_add_forward_s
 
 if TYPE_CHECKING:
@@ -60,7 +61,7 @@ def overlap_parts(m: StageCostModel, t, p, b, dp, tp, inter) -> dict[str, np.nda
     offload transfers, what of them overlaps compute (overlapped_mb), the forward share of the
     compute and the GPU's whole micro-batch (gpu_side_mb)."""
     rt = m.rates
-    q = {"tp_comm_mb": t["tp_ar_count"] * rt.collective_s("all_reduce", t["tp_ar_bytes"], tp, False)}
+    q = {"tp_comm_mb": tp_comm_s(rt, t, tp)}
     q["dp_comm_mb"] = (rt.collective_s("all_reduce", t["dp_ar_mb_bytes"], dp, inter)
                        + rt.collective_s("reduce_scatter", t["dp_rs_mb_bytes"], dp, inter)
                        + 2 * rt.collective_s("all_gather", t["dp_ag_mb_bytes"] / 2, dp, inter))

@@ -57,6 +57,13 @@ BOUNDARY_UPCAST_BYTES = ELEM + FP32
 BOUNDARY_GPU_COPY_BYTES = 2 * FP32
 
 
+def tp_comm_s(rates, t, tp):
+    """Seconds of one micro-batch's TP all-reduces on one rank, from comm_exprs' evaluated terms `t`
+    (tp_ar_*: the activations', tp_norm_ar_*: the q/k norm weights' gradient) and cost/rates.py `rates`."""
+    return (t["tp_ar_count"] * rates.collective_s("all_reduce", t["tp_ar_bytes"], tp, False)
+            + t["tp_norm_ar_count"] * rates.collective_s("all_reduce", t["tp_norm_ar_bytes"], tp, False))
+
+
 def comm_exprs(model: ModelSpec, seq_len: int) -> dict[str, sp.Expr]:
     """Collective and host<->device volumes (bytes of the full buffer, nccl-tests convention)."""
     shapes = layer_shapes(model)
@@ -74,6 +81,10 @@ def comm_exprs(model: ModelSpec, seq_len: int) -> dict[str, sp.Expr]:
         "tp_ar_count": (L * (shapes.num_row_linears + shapes.num_column_linears)
                         + r * shapes.num_row_linears + E + HD),
         "tp_ar_bytes": act_bytes,
+        # ... and with Qwen3's q/k norms, one small all-reduce per block backward: their replicated (2, head_dim)
+        # weight's gradient, each TP rank's sum over its own heads (runtime/blocks.py Attention: copy_to_tp)
+        "tp_norm_ar_count": L * int(model.qk_norm),
+        "tp_norm_ar_bytes": ELEM * model.qk_norm_params,
         # per micro-batch: ZeRO-2 all-reduces the gradient buckets (stage_1_and_2.py
         # reduce_ready_partitions_and_remove_grads reduces every micro-batch when it partitions
         # gradients); ZeRO-3 reduce-scatters them and gathers (fwd + bwd)

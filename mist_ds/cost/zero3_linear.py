@@ -43,7 +43,7 @@ from mist_ds.cost.layer_time import ELEM, NONVECTORIZED_FRACTION
 
 def biased_column_widths(model: ModelSpec) -> tuple[int, int]:
     """(biased column-parallel linears of one block, their summed output width before TP)."""
-    qkv = model.hidden_size + 2 * model.kv_dim if (model.linear_bias or model.qkv_bias) else 0
+    qkv = model.q_dim + 2 * model.kv_dim if (model.linear_bias or model.qkv_bias) else 0
     up = ((2 if model.activation == "swiglu" else 1) * model.ffn_hidden_size) if model.linear_bias else 0
     return int(qkv > 0) + int(up > 0), qkv + up
 

@@ -1,8 +1,9 @@
-"""One generic decoder block built from ModelSpec flags (GPT, Llama, NeoX, Qwen2-style).
+"""One generic decoder block built from ModelSpec flags (GPT, Llama, NeoX, Qwen2- and Qwen3-style).
 
 Flags used: norm (layernorm | rmsnorm), activation (gelu | swiglu), position_embedding (learned |
-rope, with rotary_fraction and rope_theta), num_kv_heads (grouped-query attention), linear_bias /
-qkv_bias, parallel_residual. q/k/v are one fused column-parallel linear, and so are SwiGLU's gate
+rope, with rotary_fraction and rope_theta), num_kv_heads (grouped-query attention), head_dim_override
+(q and the attention output heads x head_dim wide), qk_norm (Qwen3's per-head q/k RMSNorm before
+RoPE), linear_bias / qkv_bias, parallel_residual. q/k/v are one fused column-parallel linear, and so are SwiGLU's gate
 and up (runtime/tp.py FusedColumnLinear): with TP each sub-layer all-reduces its input gradient
 once. Which kernels run the norms, SwiGLU, RoPE and attention is `kernels` (runtime/kernels.py;
 the default is 'auto': on CUDA the implementation config/kernel_picks.py measured fastest per op,
@@ -23,7 +24,7 @@ from mist_ds.config import ModelSpec
 from mist_ds.runtime import kernels as K
 from mist_ds.runtime.kernels import (DEFAULT_KERNELS, Kernels, apply_rope,  # noqa: F401 (re-exported)
                                      causal_attention, rope_cos_sin)
-from mist_ds.runtime.tp import INIT_STD, FusedColumnLinear, ParallelLinear, tp_size
+from mist_ds.runtime.tp import INIT_STD, FusedColumnLinear, ParallelLinear, copy_to_tp, tp_size
 
 
 def rotary_dims(spec: ModelSpec) -> int:
@@ -75,11 +76,18 @@ class Attention(nn.Module):
         qkv_bias = spec.linear_bias or spec.qkv_bias
         out_std = INIT_STD / math.sqrt(2 * spec.num_layers)  # GPT-2 residual-projection scaling
         common = dict(seed=seed, group=group, device=device, dtype=dtype)
-        h, kv = spec.hidden_size, spec.kv_dim
-        self.qkv = FusedColumnLinear(h, {key + ".q": h, key + ".k": kv, key + ".v": kv},
+        h, q, kv = spec.hidden_size, spec.q_dim, spec.kv_dim   # q: heads x head_dim (hidden unless decoupled)
+        self.qkv = FusedColumnLinear(h, {key + ".q": q, key + ".k": kv, key + ".v": kv},
                                      bias=qkv_bias, **common)
-        self.o = ParallelLinear(h, h, mode="row", bias=spec.linear_bias, key=key + ".o",
+        self.o = ParallelLinear(q, h, mode="row", bias=spec.linear_bias, key=key + ".o",
                                 std=out_std, **common)
+        self.group, self.norm_eps, self.qk_norm = group, spec.norm_eps, None
+        if spec.qk_norm:
+            # q_norm's and k_norm's weights as rows 0 and 1 (Qwen3): every TP rank normalises its own heads
+            # with the whole weight, so the weight is replicated and its gradient, each rank's sum over its
+            # heads, is summed over the TP group in backward (copy_to_tp in _qkv): transformers' TP plan
+            # "replicated_with_grad_allreduce" for q_norm / k_norm (configuration_qwen3.py)
+            self.qk_norm = nn.Parameter(torch.ones(2, self.head_dim, device=device, dtype=dtype))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b, s, _ = x.shape
@@ -96,10 +104,11 @@ class Attention(nn.Module):
     def _qkv(self, fused: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """q, k, v (b, heads, s, d) of the fused projection, q and k rotated (kernels.split_qkv)."""
         sizes = (self.heads, self.kv_heads, self.kv_heads)
+        qk_norm = None if self.qk_norm is None else (copy_to_tp(self.qk_norm, self.group), self.norm_eps)
         if not (self.rope and self.rot_dim):
-            return K.split_qkv(fused, sizes, self.head_dim)
+            return K.split_qkv(fused, sizes, self.head_dim, qk_norm=qk_norm)
         cos, sin = K.rope_cos_sin(fused.shape[1], self.rot_dim, self.theta, fused.device, fused.dtype)
-        return K.split_qkv(fused, sizes, self.head_dim, cos, sin, self.kernels.rope)
+        return K.split_qkv(fused, sizes, self.head_dim, cos, sin, self.kernels.rope, qk_norm)
 
 
 class MLP(nn.Module):

@@ -2,6 +2,8 @@
 
 `Kernels` names one implementation per op: norm (RMSNorm / LayerNorm), activation (SwiGLU; GELU
 has no Liger kernel and always runs torch's single fused kernel), rope, and the attention kernel.
+Qwen3's per-head q/k RMSNorms (torch_qk_norm) run with RoPE: eager F.rms_norm on the 'torch' and
+'liger' paths, inside the compiled function on the 'compile' one, whatever `norm` says.
 Element-wise choices (ELEMENTWISE_IMPLS):
   'auto'    - the default: the implementation mist_ds/config/kernel_picks.py measured fastest on
               CUDA (norms 'torch', SwiGLU and RoPE 'compile'), 'torch' on CPU tensors;
@@ -189,9 +191,25 @@ def torch_rope_qk(q, k, cos, sin):
     return apply_rope(q, cos, sin), apply_rope(k, cos, sin)
 
 
-def torch_qkv_rope(fused: torch.Tensor, sizes: tuple[int, int, int], head_dim: int, cos, sin):
+def torch_qk_norm(q: torch.Tensor, k: torch.Tensor, weight: torch.Tensor, eps: float):
+    """Per-head RMSNorm of q (..., heads, d) and k (..., kv_heads, d) over d (Qwen3's q_norm / k_norm):
+    `weight` (2, d) holds q's weights in row 0 and k's in row 1 (eager torch)."""
+    q_weight, k_weight = weight.unbind(0)
+    return torch_norm(q, q_weight, None, eps), torch_norm(k, k_weight, None, eps)
+
+
+def _heads(fused: torch.Tensor, sizes: tuple[int, int, int], head_dim: int):
+    """q, k, v views (b, s, heads, d) of the fused q|k|v projection (b, s, sum(sizes) * head_dim)."""
+    b, s, _ = fused.shape
+    return tuple(part.view(b, s, n, head_dim)
+                 for part, n in zip(fused.split([n * head_dim for n in sizes], dim=-1), sizes))
+
+
+def torch_qkv_rope(fused: torch.Tensor, sizes: tuple[int, int, int], head_dim: int, cos, sin,
+                   qk_weight=None, eps: float = 0.0):
     """q, k, v of the fused q|k|v projection (b, s, sum(sizes) * head_dim) as (b, s, heads, d)
-    tensors of their own, q and k rotated: what the 'compile' RoPE compiles (split_qkv).
+    tensors of their own, q and k rotated (and first RMS-normalised per head where `qk_weight`, the
+    (2, d) q/k norm weights, is given): what the 'compile' RoPE compiles (split_qkv).
 
     Laid out (b, s, heads, d) contiguous, each is the layout SDPA reads through a transpose: cuDNN
     SDPA allocates dq, dk, dv like q, k, v (empty_like), so the gradients come back contiguous in
@@ -201,25 +219,29 @@ def torch_qkv_rope(fused: torch.Tensor, sizes: tuple[int, int, int], head_dim: i
     Compiling the rotation of the transposed (b, heads, s, d) views instead cost five strided copies
     per block backward besides the cat, and the v copy forward (bench/results/runtime/fastest_1g/
     README.md, the profiled step of session 7's second call)."""
-    b, s, _ = fused.shape
-    q, k, v = (part.view(b, s, n, head_dim)
-               for part, n in zip(fused.split([n * head_dim for n in sizes], dim=-1), sizes))
+    q, k, v = _heads(fused, sizes, head_dim)
+    if qk_weight is not None:
+        q, k = torch_qk_norm(q, k, qk_weight, eps)
     cos, sin = cos[:, None, :], sin[:, None, :]      # (s, 1, rot): broadcast over the heads
     return apply_rope(q, cos, sin), apply_rope(k, cos, sin), v.clone(memory_format=torch.contiguous_format)
 
 
 def split_qkv(fused: torch.Tensor, sizes: tuple[int, int, int], head_dim: int, cos=None, sin=None,
-              impl: str = "auto") -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+              impl: str = "auto", qk_norm=None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """q, k, v (b, heads, s, d) for attention from the fused q|k|v projection (b, s, sum(sizes) * d),
-    q and k rotated when cos / sin (seq, rot_dim) are given. 'compile' RoPE runs torch_qkv_rope on
-    the fused output itself (compiled; transposed views of its outputs come back); 'torch' and
-    'liger' rotate transposed views of the split (v stays a view: blocks.py _own_storage)."""
-    b, s, _ = fused.shape
+    q and k rotated when cos / sin (seq, rot_dim) are given, and before that RMS-normalised per head
+    when `qk_norm` = ((2, d) weight, eps) is (torch_qk_norm: eager F.rms_norm whatever Kernels.norm
+    says, or inside the compiled function). 'compile' RoPE runs torch_qkv_rope on the fused output
+    itself (compiled; transposed views of its outputs come back); 'torch' and 'liger' rotate
+    transposed views of the split (v stays a view: blocks.py _own_storage)."""
+    weight, eps = qk_norm if qk_norm is not None else (None, 0.0)
     if cos is not None and _pick("rope", impl, fused) == "compile":
-        outputs = compiled(torch_qkv_rope)(fused, tuple(sizes), head_dim, cos, sin)
+        outputs = compiled(torch_qkv_rope)(fused, tuple(sizes), head_dim, cos, sin, weight, eps)
         return tuple(t.transpose(1, 2) for t in outputs)
-    q, k, v = (part.view(b, s, n, head_dim).transpose(1, 2)
-               for part, n in zip(fused.split([n * head_dim for n in sizes], dim=-1), sizes))
+    q, k, v = _heads(fused, sizes, head_dim)
+    if weight is not None:
+        q, k = torch_qk_norm(q, k, weight, eps)
+    q, k, v = (t.transpose(1, 2) for t in (q, k, v))
     if cos is not None:
         q, k = rope(q, k, cos, sin, impl)
     return q, k, v

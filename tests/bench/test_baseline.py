@@ -13,28 +13,32 @@ import pytest
 
 from bench.baseline.grid import (Config, Workload, grid, model_states_bytes, next_config, run_report, skip_reason,
                                  unpack, untried)
-from mist_ds.config import get_preset
+from mist_ds.config import get_preset, model_spec_from_hf_config
 from tests.helpers import child_pythonpath
 from tests.runtime.plans import LLAMA
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.parametrize("name", ["llama-7b", "llama3-8b", "gpt-1.3b"])
+@pytest.mark.parametrize("name", ["llama-7b", "llama3-8b", "gpt-1.3b", "mistral-nemo-12b", "qwen3-4b"])
 def test_hf_models_have_exactly_the_presets_parameters(name):
     pytest.importorskip("transformers")
     import torch
 
     from bench.baseline.hf_model import build_model
 
-    spec = get_preset(name)
+    # mistral-nemo-12b: a config.json whose 32 heads of 128 are not its width 5120 (ModelSpec.head_dim_override);
+    # qwen3-4b: per-head q/k norms too (a Qwen3ForCausalLM)
+    folder = ROOT / "tests" / "data" / "hf_configs" / name
+    spec = model_spec_from_hf_config(folder) if folder.is_dir() else get_preset(name)
     with torch.device("meta"):
         model = build_model(spec, torch.bfloat16)
     assert sum(p.numel() for p in model.parameters()) == spec.num_params
     assert model.config._attn_implementation == "sdpa"
     if spec.family == "llama":
         assert model.config.num_key_value_heads == spec.num_kv_heads
-        assert model.config.tie_word_embeddings is False and model.config.mlp_bias is False
+        assert model.config.tie_word_embeddings is spec.tie_embeddings
+        assert getattr(model.config, "mlp_bias", False) is False and model.config.head_dim == spec.head_dim
 
 
 def test_shapes_hf_cannot_express_are_refused():

@@ -44,7 +44,13 @@ def _write(tmp_path: Path, base: str, **changes) -> Path:
         ("llama-2-7b", {"hidden_act": "gelu"}, "hidden_act \"gelu\" is not supported"),
         ("llama-2-7b", {"num_hidden_layers": 10**9}, f"num_hidden_layers: Input should be less than or equal to {MAX_LAYERS}"),
         ("llama-2-7b", {"vocab_size": 10**15}, "vocab_size: Input should be less than or equal to"),
-        ("llama-2-7b", {"num_attention_heads": 4097}, "head_dim 0 x 4097 heads != hidden_size"),
+        ("llama-2-7b", {"num_attention_heads": 4097}, "num_attention_heads 4097 does not divide hidden_size 4096 "
+                                                      "and no head_dim is given"),
+        ("llama-2-7b", {"head_dim": 128.0}, "head_dim must be an integer, got 128.0"),
+        ("llama-2-7b", {"head_dim": "128"}, 'head_dim must be an integer, got "128"'),
+        ("llama-2-7b", {"head_dim": -64}, "head_dim must be at least 1, got -64"),
+        ("llama-2-7b", {"head_dim": 2**17 + 1}, "head_dim: Input should be less than or equal to 131072"),
+        ("llama-2-7b", {"head_dim": 2**13}, "attention width num_heads 32 x head_dim 8192 = 262144 exceeds 131072"),
         ("llama-2-7b", {"intermediate_size": None}, "missing field 'intermediate_size'"),
         ("gpt2", {"n_head": 0}, "n_head must be at least 1"),
         ("gpt2", {"n_embd": 770}, "not divisible by num_heads"),
@@ -53,7 +59,11 @@ def _write(tmp_path: Path, base: str, **changes) -> Path:
         ("pythia-160m", {"hidden_act": "silu"}, 'hidden_act "silu" is not supported for gpt_neox'),
         ("pythia-160m", {"rotary_pct": 2.0}, "rotary_pct: Input should be less than or equal to 1"),
         ("pythia-160m", {"model_type": ["gpt_neox"]}, "model_type list is not supported"),
-        ("pythia-160m", {"model_type": "bert"}, "supported families: gpt2, gpt_neox, llama, mistral, qwen2"),
+        ("pythia-160m", {"model_type": "bert"}, "supported families: gpt2, gpt_neox, llama, mistral, qwen2, qwen3"),
+        ("qwen3-4b", {"attention_bias": True}, "attention_bias true is not supported for qwen3"),
+        ("qwen3-4b", {"attention_bias": 1}, "attention_bias must be true or false"),
+        ("qwen3-4b", {"head_dim": 0}, "head_dim must be at least 1, got 0"),
+        ("qwen3-4b", {"hidden_act": "gelu"}, 'hidden_act "gelu" is not supported for qwen3'),
     ],
 )
 def test_bad_values_are_one_line_errors(tmp_path: Path, base: str, changes: dict, message: str) -> None:
@@ -117,6 +127,9 @@ def test_model_spec_and_hf_import_do_not_import_each_other_at_module_level() -> 
     ("qwen2-0.5b", {}, None),                                        # use_sliding_window: false
     ("qwen2-0.5b", {"use_sliding_window": True, "sliding_window": 2048}, 2048),
     ("qwen2-0.5b", {"use_sliding_window": None}, None),              # Qwen2's default is off
+    ("qwen3-4b", {}, None),                                          # use_sliding_window: false
+    ("qwen3-4b", {"sliding_window": 4096, "use_sliding_window": None}, None),   # Qwen3's default is off
+    ("qwen3-4b", {"use_sliding_window": True, "sliding_window": 4096}, 4096),
     ("llama-2-7b", {}, None),
 ])
 def test_the_attention_window_is_the_one_transformers_applies(tmp_path: Path, base, changes, window) -> None:
@@ -143,3 +156,11 @@ def test_a_model_without_a_window_keeps_its_json_and_hash() -> None:
     plan = Plan.load(plan_path)
     assert plan.model.attention_window is None and "attention_window" not in plan.to_json()
     assert plan.to_json() == plan_path.read_text()
+
+
+def test_qwen3_head_dim_defaults_to_transformers_128(tmp_path: Path) -> None:
+    """Qwen3Config's head_dim default is 128, not hidden / heads (transformers configuration_qwen3.py)."""
+    spec = model_spec_from_hf_config(_write(tmp_path, "qwen3-0.6b", head_dim=None))
+    assert (spec.head_dim, spec.head_dim_override, spec.q_dim) == (128, 128, 2048)
+    assert spec == model_spec_from_hf_config(HF / "qwen3-0.6b").model_copy(update={"name": spec.name})
+    assert model_spec_from_hf_config(_write(tmp_path, "qwen3-8b", head_dim=None)).head_dim_override is None  # 4096/32

@@ -137,3 +137,37 @@ def test_model_sizes_are_capped_and_finite(change: dict, message: str) -> None:
     base = get_preset("llama-7b").model_dump()
     with pytest.raises(ValidationError, match=message):
         ModelSpec(**{**base, **change})
+
+
+def _qwen3_06b_shape(**changes) -> ModelSpec:
+    """Qwen3-0.6B's block shape (hidden 1024, 16 heads of 128, 8 kv heads) without its q/k norms."""
+    base = get_preset("llama3.2-1b").model_dump()
+    return ModelSpec(**{**base, "num_layers": 28, "hidden_size": 1024, "num_heads": 16, "num_kv_heads": 8,
+                        "head_dim_override": 128, "ffn_hidden_size": 3072, "vocab_size": 151936, **changes})
+
+
+def test_a_decoupled_head_sizes_q_o_and_the_attention_flops() -> None:
+    spec = _qwen3_06b_shape()
+    assert (spec.head_dim, spec.q_dim, spec.kv_dim) == (128, 2048, 1024)
+    # q 1024x2048, k and v 1024x1024, o 2048x1024; SwiGLU 3 x 1024x3072; two RMSNorms of 1024
+    layer = 2 * 1024 * 2048 + 2 * 1024 * 1024 + 3 * 1024 * 3072 + 2 * 1024
+    assert spec.layer_params == layer
+    assert spec.num_params == 28 * layer + 151936 * 1024 + 1024        # tied head, final norm
+    # PaLM appendix B: 12 * L * H * Q * T with H * Q = 16 x 128, not the width 1024
+    assert spec.flops_per_token(4096) == 6 * (28 * layer + 151936 * 1024) + 12 * 28 * 2048 * 4096
+
+
+def test_a_decoupled_head_need_not_divide_the_width() -> None:
+    spec = _qwen3_06b_shape(hidden_size=1000, num_heads=10, num_kv_heads=5, head_dim_override=96)
+    assert (spec.q_dim, spec.kv_dim) == (960, 480)
+    with pytest.raises(ValidationError, match="not divisible by num_heads"):
+        _qwen3_06b_shape(hidden_size=1000, num_heads=16, head_dim_override=None)
+    with pytest.raises(ValidationError, match="attention width num_heads 16 x head_dim 16384 = 262144 exceeds"):
+        _qwen3_06b_shape(head_dim_override=2**14)
+
+
+def test_head_dim_override_is_left_out_of_the_json_at_its_default() -> None:
+    assert "head_dim_override" not in get_preset("llama-7b").model_dump_json()
+    spec = _qwen3_06b_shape()
+    assert '"head_dim_override":128' in spec.model_dump_json()
+    assert ModelSpec.from_json_text(spec.to_json()) == spec

@@ -27,7 +27,9 @@ def spec(**overrides) -> ModelSpec:
 
 
 VARIANTS = {**ARCHITECTURE_VARIANTS,
-            "wide-ffn": {"ffn_hidden_size": 384, "hidden_size": 96, "num_heads": 8, "num_kv_heads": 8}}
+            "wide-ffn": {"ffn_hidden_size": 384, "hidden_size": 96, "num_heads": 8, "num_kv_heads": 8},
+            # q/k norms without RoPE (GPT): the norms alone make q and k new tensors, so v is copied out
+            "gpt-qk-norm": {"qk_norm": True}}
 
 
 @pytest.fixture
@@ -77,7 +79,7 @@ def test_saved_bytes_match_autograd(name, batch, seq):
     assert measured == pytest.approx(predicted(model, batch, seq), rel=0.02)
 
 
-@pytest.mark.parametrize("name", ["gpt", "llama", "llama-gqa"])
+@pytest.mark.parametrize("name", ["gpt", "llama", "llama-gqa", "qwen3"])
 def test_saved_bytes_math_attention(name):
     model = spec(**VARIANTS[name])
     with sdpa_kernel(SDPBackend.MATH):
@@ -85,11 +87,11 @@ def test_saved_bytes_math_attention(name):
     assert measured == pytest.approx(predicted(model, 2, 48, attention="math"), rel=0.02)
 
 
-@pytest.mark.parametrize("name", ["gpt", "llama", "llama-gqa"])
+@pytest.mark.parametrize("name", ["gpt", "llama", "llama-gqa", "decoupled-head", "qwen3"])
 @pytest.mark.parametrize("tp", [2, 4])
 def test_saved_bytes_tensor_parallel(fake_tp, name, tp):
     model = spec(**{**VARIANTS[name], "num_heads": 8,
-                     "num_kv_heads": 4 if name == "llama-gqa" else 8})
+                     "num_kv_heads": 4 if name in ("llama-gqa", "qwen3") else 8})
     measured = measured_saved_bytes(model, 2, 32, tp=tp)
     assert measured == pytest.approx(predicted(model, 2, 32, tp=tp), rel=0.02)
     # the TP-sharded parts really shrink: tp ranks together save more than one unsharded block

@@ -139,3 +139,94 @@ def test_the_gqa_repeat_runs_at_its_traced_strided_rates():
     from mist_ds.config.hw_lookup import memory_kernel_gbps
     per_tensor_us = repeat / 2 / (memory_kernel_gbps(node, "copy") * 1e9 * GQA_REPEAT_FRACTION[0]) * 1e6
     assert per_tensor_us == pytest.approx(23.9, rel=0.05)
+
+
+def _nemo():
+    """Mistral-Nemo-12B (tests/data/hf_configs/mistral-nemo-12b): hidden 5120, 32 heads of 128, 8 kv heads."""
+    from pathlib import Path
+
+    from mist_ds.config import model_spec_from_hf_config
+    return model_spec_from_hf_config(Path(__file__).parents[1] / "data" / "hf_configs" / "mistral-nemo-12b")
+
+
+def test_a_decoupled_heads_gemms_are_the_runtime_blocks_linears():
+    """q|k|v is 5120 -> 32 x 128 + 2 x 8 x 128 = 6144 wide and o 4096 -> 5120, not 5120 -> 5120: the (out, in) of
+    every GEMM block_linears prices is a weight of the runtime's block (built on the meta device), and at tp 2
+    the column outputs and the o input halve (hand numbers)."""
+    from mist_ds.runtime.blocks import TransformerBlock
+
+    spec = _nemo()
+    block = TransformerBlock(spec, device="meta")
+    runtime = [tuple(m.weight.shape) for m in (block.attn.qkv, block.mlp.gate_up, block.attn.o, block.mlp.down)]
+    assert block_linears(spec) == runtime == [(6144, 5120), (2 * 14336, 5120), (5120, 4096), (5120, 14336)]
+    assert block_linears(spec, 2) == [(3072, 5120), (14336, 5120), (5120, 2048), (5120, 7168)]
+
+
+def test_a_decoupled_heads_element_wise_passes_are_heads_times_head_dim_wide():
+    """The eager RoPE's 10 / 18 passes run over q + k = 4096 + 1024 per token (not 5120 + 1024), the GQA repeat
+    writes 4096 wide, the attention output's relayout copy is 4096 wide (runtime/blocks.py Attention)."""
+    from mist_ds.cost.kernel_set import KernelSet
+    from mist_ds.cost.layer_time import (COMPILED_FRACTION, FUSED_QKV_ROPE_PASSES, GQA_REPEAT_FRACTION,
+                                         ROPE_BWD_PASSES, ROPE_PASSES, _elementwise)
+    spec, t = _nemo(), 4096 * 2
+    for backward, rope in ((False, ROPE_PASSES), (True, ROPE_BWD_PASSES)):
+        passes = _elementwise(spec, 4096, 1, backward, KernelSet())
+        assert ("mul", rope * t * (4096 + 1024), False) in passes
+        assert ("copy", 2 * t * (1024 + 4096), GQA_REPEAT_FRACTION[backward]) in passes
+        assert ("copy", 2 * t * 4096) in passes
+    assert ("copy", 2 * t * (4096 + 2 * 1024)) in _elementwise(spec, 4096, 1, True, KernelSet())
+    compiled = _elementwise(spec, 4096, 2, False, KernelSet(rope="compile"))    # tp 2
+    assert ("mul", FUSED_QKV_ROPE_PASSES * t * (2048 + 2 * 512), COMPILED_FRACTION["rope"][0]) in compiled
+
+
+def test_a_decoupled_heads_attention_runs_its_heads_at_their_head_dim(monkeypatch):
+    """block_parts reads the attention grid at 32 heads of 128 (16 at tp 2), the shape the runtime's SDPA runs."""
+    from mist_ds.cost import layer_time
+
+    seen = []
+    monkeypatch.setattr(layer_time, "attention_time_s", lambda hw, b, heads, s, d, causal: seen.append((heads, d))
+                        or (0.0, 0.0))
+    for tp in (1, 2):
+        layer_time.block_parts(FLAT, _nemo(), 1, 4096, tp=tp)
+    assert seen == [(32, 128), (16, 128)]
+
+
+def _qwen3_4b():
+    """Qwen3-4B (tests/data/hf_configs/qwen3-4b): hidden 2560, 32 heads of 128 (q 4096), 8 kv heads (k 1024)."""
+    from pathlib import Path
+
+    from mist_ds.config import model_spec_from_hf_config
+    return model_spec_from_hf_config(Path(__file__).parents[1] / "data" / "hf_configs" / "qwen3-4b")
+
+
+@pytest.mark.parametrize("rope", ["torch", "compile"])
+def test_the_q_k_norms_are_priced_over_q_plus_k(rope):
+    """Qwen3's per-head norms add, over q + k = 4096 + 1024 per token: eager, the rmsnorm kernel's 2 passes
+    forward and 5 backward (as the block norms); compiled into the RoPE kernel, nothing forward and 3
+    passes backward at its backward rate (layer_time.QK_NORM_*). Launches: eager 2 norms forward, their 4
+    backward kernels + unbind's stack; compiled one weight-gradient kernel; tp 2 adds the weight gradient's
+    all-reduce."""
+    from mist_ds.cost.kernel_set import KernelSet
+    from mist_ds.cost.layer_time import COMPILED_FRACTION, _elementwise, block_launches
+    spec, t = _qwen3_4b(), 4096 * 2
+    plain, kernels = spec.model_copy(update={"qk_norm": False}), KernelSet(rope=rope)
+    if rope == "torch":
+        added = {False: [("rmsnorm_fwd", 2 * t * 5120)], True: [("rmsnorm_fwd", 5 * t * 5120)]}
+    else:
+        added = {False: [], True: [("mul", 3 * t * 5120, COMPILED_FRACTION["rope"][1])]}
+    for backward in (False, True):
+        assert _elementwise(spec, 4096, 1, backward, kernels) == _elementwise(plain, 4096, 1, backward, kernels) \
+            + added[backward]
+    launches = [tuple(a - b for a, b in zip(block_launches(spec, tp, kernels), block_launches(plain, tp, kernels)))
+                for tp in (1, 2)]
+    assert launches == ([(2, 5), (2, 6)] if rope == "torch" else [(0, 1), (0, 2)])
+
+
+def test_the_q_k_norm_gradient_all_reduce_is_one_small_collective_per_block_backward():
+    from mist_ds.cost.symbols import L
+    from mist_ds.cost.work import comm_exprs
+    spec = _qwen3_4b()
+    exprs, plain = comm_exprs(spec, 4096), comm_exprs(spec.model_copy(update={"qk_norm": False}), 4096)
+    assert (exprs["tp_norm_ar_count"], exprs["tp_norm_ar_bytes"]) == (L, 2 * 2 * 128)   # bf16 (2, 128) weight
+    assert (plain["tp_norm_ar_count"], plain["tp_norm_ar_bytes"]) == (0, 0)
+    assert exprs["tp_ar_count"] == plain["tp_ar_count"]

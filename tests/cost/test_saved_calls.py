@@ -12,6 +12,7 @@ run l7-2g-c78-z3-mb1-rc16-act16 (host_pinned_peak_bytes).
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -28,7 +29,7 @@ from mist_ds.config.plan import MemoryStrategy, Plan, StagePlan
 from mist_ds.config.profiles import load_hardware
 from mist_ds.cost import RunConditions, predict_plan
 from mist_ds.cost.activations import (NEW, SAME, VIEW, block_saves, layer_saved_bytes,
-                                      pinned_activation_rounding, pinned_call_bytes)
+                                      pinned_activation_rounding, pinned_call_bytes, stored_bytes)
 from mist_ds.cost.shapes import pinned_weight_rounding, saved_weight_numels
 from mist_ds.cost.symbols import b as B_SYM
 from mist_ds.cost.symbols import tp as TP_SYM
@@ -101,7 +102,7 @@ def test_save_calls_match_autograd_on_cuda(name):
     assert measured_calls(model, 2, 128, device="cuda") == predicted_calls(model, 2, 128, platform="cuda")
 
 
-@pytest.mark.parametrize("name", ["gpt", "llama-gqa", "neox-partial-rope-parallel"])
+@pytest.mark.parametrize("name", ["gpt", "llama-gqa", "neox-partial-rope-parallel", "qwen3"])
 def test_save_calls_of_math_attention(name):
     model = spec(**VARIANTS[name])
     with sdpa_kernel(SDPBackend.MATH):
@@ -109,9 +110,9 @@ def test_save_calls_of_math_attention(name):
     assert measured == predicted_calls(model, 2, 48, attention="math")
 
 
-@pytest.mark.parametrize("name", ["gpt", "llama-gqa"])
+@pytest.mark.parametrize("name", ["gpt", "llama-gqa", "decoupled-head", "qwen3"])
 def test_save_calls_tensor_parallel(fake_tp, name):  # noqa: F811 (pytest fixture)
-    model = spec(**{**VARIANTS[name], "num_heads": 8, "num_kv_heads": 4 if name == "llama-gqa" else 8})
+    model = spec(**{**VARIANTS[name], "num_heads": 8, "num_kv_heads": 4 if name in ("llama-gqa", "qwen3") else 8})
     assert measured_calls(model, 2, 32, tp=2) == predicted_calls(model, 2, 32, tp=2)
 
 
@@ -176,3 +177,42 @@ def test_mistpipe_host_memory_sizes_its_activation_pool_as_the_engine_allocated_
 
     assert cpu(3) - cpu(0) == pytest.approx(3 * 634.53125 * MIB, rel=1e-9)
     assert cpu(3, "torch_pinned") - cpu(0, "torch_pinned") == pytest.approx(3 * 802.53125 * MIB, rel=1e-9)
+
+
+@pytest.mark.skipif(shutil.which("g++") is None and shutil.which("cc") is None,
+                    reason="Inductor compiles C++ for the CPU")
+def test_the_compiled_rope_with_q_k_norms_saves_the_cuda_list():
+    """The compiled RoPE with Qwen3's q/k norms (runtime/kernels.py torch_qkv_rope through torch.compile,
+    the 'compile' kernel the runtime runs on CUDA) compiled here by Inductor for the CPU: AOTAutograd's
+    partition saves what block_saves lists for CUDA (q and k as views of the fused projection that keep
+    all of it, v's part included, and an fp32 rstd per head), the two weight rows and RoPE's tables,
+    call by call. The same on a GPU: tests/runtime/test_gpu_block.py."""
+    from mist_ds.runtime import kernels as K
+
+    model = spec(**VARIANTS["qwen3"])
+    heads, kv, d, batch, seq = model.num_heads, model.num_kv_heads, model.head_dim, 2, 40
+    fused = torch.randn(batch, seq, model.q_dim + 2 * model.kv_dim, dtype=torch.bfloat16, requires_grad=True)
+    weight = (torch.rand(2, d, dtype=torch.bfloat16) + 0.5).requires_grad_(True)
+    cos, sin = K.rope_cos_sin(seq, d, model.rope_theta, "cpu", torch.bfloat16)
+    fn = K.compiled(K.torch_qkv_rope)
+    fn(fused, (heads, kv, kv), d, cos, sin, weight, model.norm_eps)          # compiles
+    calls, weights, storages = [], [], {}
+
+    def pack(tensor):
+        ptr = tensor.untyped_storage().data_ptr()
+        if ptr == weight.untyped_storage().data_ptr():
+            weights.append(tensor.numel())
+        elif ptr not in (cos.untyped_storage().data_ptr(), sin.untyped_storage().data_ptr()):
+            calls.append(tensor.numel() * tensor.element_size())
+            storages[ptr] = tensor.untyped_storage().nbytes()
+        return tensor
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
+        outs = fn(fused, (heads, kv, kv), d, cos, sin, weight, model.norm_eps)
+    sum(o.float().sum() for o in outs).backward()
+    saves = [s for s in block_saves(model, seq, platform="cuda", tp=1, rope_kernel="compile") if "_norm" in s.name]
+    assert sorted(calls) == sorted(round(float(s.nbytes(batch * seq))) for s in saves)
+    assert weights == [d, d] == saved_weight_numels(model, 1)[-2:]
+    # device memory: the whole fused projection (the q and k views' bytes and the v part they keep) and the rstds
+    assert fused.untyped_storage().data_ptr() in storages
+    assert sum(storages.values()) == stored_bytes(saves, batch * seq)

@@ -13,6 +13,8 @@ LLAMA = ModelSpec(name="tiny-llama", family="llama", num_layers=3, hidden_size=3
                   num_kv_heads=2, ffn_hidden_size=64, vocab_size=256, max_seq_len=64,
                   tie_embeddings=False, norm="rmsnorm", activation="swiglu",
                   position_embedding="rope", linear_bias=False)
+# Qwen3's block: heads of 16 (q 64 wide from 32), per-head q/k RMSNorms whose weight TP replicates
+QWEN3 = LLAMA.model_copy(update={"name": "tiny-qwen3", "head_dim_override": 16, "qk_norm": True})
 GLOBAL_BATCH, SEQ_LEN = 8, 32
 
 
@@ -47,6 +49,9 @@ CASES: dict[str, Plan] = {
     # partitioned at creation over 2 ranks, and the TP layers (tp 2, one data-parallel rank)
     "llama_zero3": one_stage(LLAMA, zero_stage=3),
     "llama_tp2_zero3": make_plan(LLAMA, [{"end": 3}], tp=2, zero_stage=3),
+    # the q/k norm weight's gradient is each TP rank's sum over its heads until the runtime all-reduces it
+    "qwen3_tp1": one_stage(QWEN3, zero_stage=1),
+    "qwen3_tp2": make_plan(QWEN3, [{"end": 3}], tp=2),
     # mistpipe through build_runtime: one stage (a one-stage PipelineModule with the tied embedding
     # shared), ZeRO-3 with half of the optimizer states and gradients on the host
     "mistpipe_one_stage": one_stage(zero_stage=3, offload_optimizer=0.5, executor="mistpipe"),
@@ -70,5 +75,5 @@ PAIRS = [
     ("zero2", "zero2_opt_offload"), ("zero3", "zero3_param_offload"),
     ("zero3", "zero3_half_opt_offload"), ("llama_tp1", "llama_tp2"), ("zero1", "mistpipe_one_stage"),
     ("llama_tp1", "llama_zero3"), ("llama_tp1", "llama_tp2_zero3"), ("zero3", "zero3_block_recompute"),
-    ("llama_zero3", "llama_zero3_block_offload"),
+    ("llama_zero3", "llama_zero3_block_offload"), ("qwen3_tp1", "qwen3_tp2"),
 ]

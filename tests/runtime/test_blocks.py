@@ -110,5 +110,36 @@ def test_one_backward_all_reduce_per_sub_layer(counted_tp, name):
     assert len(counted_tp) == 2  # forward: the row-parallel outputs of attention and MLP
     counted_tp.clear()
     out.square().sum().backward()
-    # backward: the input gradient of attention's qkv and of the MLP's first linear, once each
-    assert counted_tp == [x.shape, x.shape]
+    # backward: the input gradient of attention's qkv and of the MLP's first linear, once each; with q/k
+    # norms (Qwen3) also their replicated (2, head_dim) weight's gradient
+    qk_norm = [torch.Size([2, spec.head_dim])] if spec.qk_norm else []
+    assert sorted(counted_tp) == sorted([x.shape, x.shape, *qk_norm])
+
+
+def _rank_attention(monkeypatch, spec, tp: int, rank: int):
+    """Rank `rank` of a TP group of `tp` (group=tp), whose all-reduces are the identity: its local sums."""
+    monkeypatch.setattr(runtime_tp, "tp_size", lambda group: 1 if group is None else group)
+    monkeypatch.setattr(runtime_tp, "tp_rank", lambda group: rank)
+    monkeypatch.setattr(runtime_tp, "_all_reduce", lambda tensor, group, op=None: tensor)
+    monkeypatch.setattr(runtime_blocks, "tp_size", runtime_tp.tp_size)
+    return runtime_blocks.Attention(spec, key="layer1.attn", seed=3, group=None if tp == 1 else tp)
+
+
+def test_tp_ranks_q_k_norm_gradients_sum_to_the_unsplit_gradient(monkeypatch):
+    """Each TP rank normalises its own heads with the whole (2, head_dim) weight, so its gradient there is a
+    partial sum over its heads: the ranks' local gradients add up to the unsplit attention's (a loss linear in
+    the output, which is the sum of the ranks' row-parallel partial outputs), which is why the runtime
+    all-reduces (sums) that gradient over the TP group and every rank then holds the same."""
+    spec = tiny_model(**{**VARIANTS["qwen3"], "num_heads": 4, "num_kv_heads": 2})
+    x = torch.randn(2, 8, spec.hidden_size)
+    weight = torch.randn(2, spec.head_dim).abs() + 0.5
+    grads = {}
+    for tp, rank in ((1, 0), (2, 0), (2, 1)):
+        attn = _rank_attention(monkeypatch, spec, tp, rank)
+        with torch.no_grad():
+            attn.qk_norm.copy_(weight)
+        out = attn(x)
+        (out * torch.linspace(-1, 1, out.numel()).view_as(out)).sum().backward()
+        grads[tp, rank] = attn.qk_norm.grad
+    assert not torch.allclose(grads[2, 0], grads[2, 1], atol=1e-3)    # the local sums differ per rank
+    torch.testing.assert_close(grads[2, 0] + grads[2, 1], grads[1, 0], rtol=1e-5, atol=1e-6)

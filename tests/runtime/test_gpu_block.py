@@ -14,7 +14,8 @@ LLAMA = ARCHITECTURE_VARIANTS["llama"]
 pytestmark = pytest.mark.gpu
 
 
-@pytest.mark.parametrize("flags", [{}, LLAMA, {**LLAMA, "num_kv_heads": 2}], ids=["gpt", "llama", "gqa"])
+@pytest.mark.parametrize("flags", [{}, LLAMA, {**LLAMA, "num_kv_heads": 2}, ARCHITECTURE_VARIANTS["qwen3"]],
+                         ids=["gpt", "llama", "gqa", "qwen3"])
 def test_bf16_block_matches_fp32(flags):
     spec = tiny_model(**{**flags, "hidden_size": 256, "num_heads": 4, "ffn_hidden_size": 512})
     x = torch.randn(2, 128, spec.hidden_size, device="cuda")
@@ -79,8 +80,8 @@ def test_loss_matches_fp32_reference_and_holds_no_fp32_logits(impl):
 
 @pytest.mark.parametrize("impl", ["liger", "compile", "auto"])
 @pytest.mark.parametrize("flags", [{}, LLAMA, {**LLAMA, "num_kv_heads": 2},
-                                   ARCHITECTURE_VARIANTS["neox-partial-rope-parallel"]],
-                         ids=["gpt", "llama", "gqa", "partial-rope"])
+                                   ARCHITECTURE_VARIANTS["neox-partial-rope-parallel"], ARCHITECTURE_VARIANTS["qwen3"]],
+                         ids=["gpt", "llama", "gqa", "partial-rope", "qwen3"])
 def test_fused_kernels_match_the_torch_block(impl, flags):
     from mist_ds.runtime.kernels import Kernels
 
@@ -190,12 +191,15 @@ def test_compiled_rope_backward_writes_the_fused_gradient_without_copies():
 
 
 @pytest.mark.parametrize("rope", ["torch", "compile"])
-@pytest.mark.parametrize("variant", ["gpt", "llama", "llama-gqa", "neox-partial-rope-parallel"])
+@pytest.mark.parametrize("variant", ["gpt", "llama", "llama-gqa", "neox-partial-rope-parallel", "decoupled-head",
+                                     "qwen3"])
 def test_block_saves_what_the_cost_model_says_per_rope_kernel(variant, rope):
     """Every storage one bf16 block's forward saves on the GPU (parameters excluded) is what
     cost/activations.py layer_saved_bytes prices for that RoPE implementation: eager partial RoPE leaves q
     in (b, heads, s, d) layout and the o-projection saves a re-layout copy; the compiled one does not
-    (activations.ROPE_CAT_LAYOUT). Scalars some kernels save (a few bytes) are within the tolerance."""
+    (activations.ROPE_CAT_LAYOUT). Qwen3's q/k norms (both RoPE paths) keep the whole fused q|k|v output
+    through their saved input views and save an fp32 rstd per head (activations._qk_norm_saves). Scalars
+    some kernels save (a few bytes) are within the tolerance."""
     from mist_ds.cost.activations import layer_saved_bytes
     from mist_ds.cost.symbols import b, tp
     from mist_ds.runtime.kernels import Kernels

@@ -2,7 +2,9 @@
 with transformers' weights copied in, mist_ds's runtime model (runtime/model.py, the eager kernels the CPU
 runs) gives transformers' logits. A tiny config of each family the import accepts, on the CPU in fp32:
 Llama (RoPE, SwiGLU, RMSNorm, untied head), Mistral (grouped-query attention at a sequence inside its
-sliding window), Qwen2 (q/k/v biases, head tied to the embedding), GPT-2 (learned positions, tanh GELU,
+sliding window), Qwen2 (q/k/v biases, head tied to the embedding), Mistral and Qwen2 with a head_dim that is
+not hidden_size / num_attention_heads (wider and narrower q than the width), Qwen3 (per-head q/k RMSNorms
+before RoPE, no biases, head_dim 24 of width 64), GPT-2 (learned positions, tanh GELU,
 tied head) and GPT-NeoX (partial RoPE, parallel residual, exact GELU, per-head interleaved q|k|v)."""
 
 from __future__ import annotations
@@ -27,6 +29,16 @@ FAMILIES = {
                     sliding_window=32),
     "qwen2": dict(TINY, model_type="qwen2", num_key_value_heads=2, tie_word_embeddings=True,
                   use_sliding_window=False, rope_theta=1e6),
+    # a head size that is not hidden / heads (Mistral-Nemo's, Qwen3's): q 4 x 24 = 96 wide from 64, o 96 -> 64
+    "mistral-head-dim": dict(TINY, model_type="mistral", num_key_value_heads=2, tie_word_embeddings=False,
+                             sliding_window=None, head_dim=24),
+    "qwen2-head-dim": dict(TINY, model_type="qwen2", num_key_value_heads=2, tie_word_embeddings=True,
+                           use_sliding_window=False, head_dim=8),
+    # Qwen3: no q/k/v biases, per-head RMSNorms of q and k before RoPE, head_dim 24 of width 64, tied head
+    "qwen3": dict(TINY, model_type="qwen3", num_key_value_heads=2, tie_word_embeddings=True, head_dim=24,
+                  use_sliding_window=False, rope_theta=1e6, attention_bias=False),
+    "qwen3-untied-mha": dict(TINY, model_type="qwen3", num_key_value_heads=4, tie_word_embeddings=False,
+                             head_dim=16, use_sliding_window=False),
 }
 GPT2 = {"model_type": "gpt2", "n_embd": 64, "n_layer": 2, "n_head": 4, "n_inner": 160, "vocab_size": 256,
         "n_positions": 64, "layer_norm_epsilon": 1e-5, "activation_function": "gelu_new",
@@ -46,10 +58,12 @@ def _hf_model(config: dict):
     cfg._attn_implementation = "eager"
     torch.manual_seed(0)
     model = transformers.AutoModelForCausalLM.from_config(cfg).float().eval()
-    with torch.no_grad():  # biases are zero at init: make them count
+    with torch.no_grad():  # biases are zero and Qwen3's q/k norm weights one at init: make them count
         for name, p in model.named_parameters():
             if name.endswith("bias"):
                 p.normal_(0, 0.5)
+            elif name.endswith(("q_norm.weight", "k_norm.weight")):
+                p.normal_(1, 0.5)
     return model
 
 
@@ -72,6 +86,8 @@ def _copy_weights(ours: MistModel, hf) -> None:
             if block.attn.qkv.bias is not None:
                 block.attn.qkv.bias.copy_(torch.cat([a.q_proj.bias, a.k_proj.bias, a.v_proj.bias]))
             block.attn.o.weight.copy_(a.o_proj.weight)
+            if block.attn.qk_norm is not None:
+                block.attn.qk_norm.copy_(torch.stack([a.q_norm.weight, a.k_norm.weight]))
             block.mlp.gate_up.weight.copy_(torch.cat([layer.mlp.gate_proj.weight, layer.mlp.up_proj.weight]))
             block.mlp.down.weight.copy_(layer.mlp.down_proj.weight)
         ours.norm.weight.copy_(m.norm.weight)
@@ -159,7 +175,10 @@ def test_the_runtime_model_computes_transformers_logits(family, tmp_path: Path):
     (tmp_path / "config.json").write_text(json.dumps(config))
     spec = model_spec_from_hf_config(tmp_path / "config.json")
     assert spec.padded_vocab_size(1) == spec.vocab_size  # no padded logits to compare
-    assert (spec.qkv_bias, spec.tie_embeddings) == (family == "qwen2", family == "qwen2")
+    qwen2 = config["model_type"] == "qwen2"
+    assert (spec.qkv_bias, spec.tie_embeddings, spec.qk_norm) == (qwen2, config["tie_word_embeddings"],
+                                                                  config["model_type"] == "qwen3")
+    assert spec.head_dim == config.get("head_dim", 16) and spec.q_dim == 4 * spec.head_dim
     _assert_same_logits(spec, config, lambda ours, hf: _copy_weights(ours, hf))
 
 

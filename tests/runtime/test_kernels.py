@@ -80,28 +80,38 @@ def test_build_options_reach_every_block():
     assert model.norm.impl == "compile"
 
 
-@pytest.mark.parametrize("name", ["llama", "llama-gqa", "neox-partial-rope-parallel"])
+@pytest.mark.parametrize("name", ["llama", "llama-gqa", "neox-partial-rope-parallel", "qwen3"])
 def test_the_fused_projection_rope_equals_rotating_the_split_views(name):
     """kernels.torch_qkv_rope (what 'compile' compiles) gives the views path's q, k, v and fused
-    gradient, with each output a contiguous (b, s, heads, d) tensor of its own."""
+    gradient, with each output a contiguous (b, s, heads, d) tensor of its own; with Qwen3's q/k norms
+    (normalised before the rotation on both paths) the norm weight's gradient too."""
     from mist_ds.runtime.blocks import rotary_dims
 
     spec = tiny_model(**ARCHITECTURE_VARIANTS[name])
     heads, kv, d = spec.num_heads, spec.num_kv_heads, spec.head_dim
     fused = torch.randn(2, 8, (heads + 2 * kv) * d, dtype=torch.float64, requires_grad=True)
     cos, sin = K.rope_cos_sin(8, rotary_dims(spec), 10000.0, "cpu", torch.float64)
-    raw = K.torch_qkv_rope(fused, (heads, kv, kv), d, cos, sin)
+    weight = (torch.rand(2, d, dtype=torch.float64) + 0.5).requires_grad_(True) if spec.qk_norm else None
+    qk_norm = None if weight is None else (weight, 1e-6)
+    raw = K.torch_qkv_rope(fused, (heads, kv, kv), d, cos, sin, weight, 1e-6)
     assert all(t.is_contiguous() and t.shape[2] == n for t, n in zip(raw, (heads, kv, kv)))
     assert all(t.untyped_storage().data_ptr() != fused.untyped_storage().data_ptr() for t in raw)
     grads = [torch.randn(t.transpose(1, 2).shape, dtype=torch.float64) for t in raw]
     results = []
     for fn in (lambda: tuple(t.transpose(1, 2) for t in raw),
-               lambda: K.split_qkv(fused, (heads, kv, kv), d, cos, sin, "torch")):
+               lambda: K.split_qkv(fused, (heads, kv, kv), d, cos, sin, "torch", qk_norm)):
         fused.grad = None
+        if weight is not None:
+            weight.grad = None
         outs = fn()
         torch.autograd.backward(outs, grads, retain_graph=True)
-        results.append(([t.detach() for t in outs], fused.grad.clone()))
-    (got, got_grad), (want, want_grad) = results
+        results.append(([t.detach() for t in outs], fused.grad.clone(), None if weight is None else weight.grad))
+    (got, got_grad, got_w), (want, want_grad, want_w) = results
     assert all(torch.allclose(a, b) for a, b in zip(got, want))
     assert torch.allclose(got_grad, want_grad)
+    if weight is not None:
+        assert torch.allclose(got_w, want_w)
+        # and the norm is really there: q's heads have unit RMS before the weight and the rotation
+        q = K.split_qkv(fused, (heads, kv, kv), d, qk_norm=(torch.ones(2, d, dtype=torch.float64), 1e-30))[0]
+        torch.testing.assert_close(q.square().mean(-1), torch.ones(q.shape[:-1], dtype=torch.float64))
 

@@ -4,7 +4,7 @@ All cases run in ONE pair of CPU processes (rank processes as DeepSpeed's launch
 ZeRO 0/1/2/3, pipeline (uneven 1|3 split, tied embeddings) vs none, TP 2 vs 1 (Llama: GQA, RoPE,
 SwiGLU, untied head), recompute on vs off (also per-stage counts in a pipeline), optimizer offload
 (CPU Adam) on vs off, ZeRO-3 parameter offload and fractional (0.5) optimizer offload, activation
-offload on vs off; and, on 4 ranks, pipeline x TP 2.
+offload on vs off, Qwen3's per-head q/k norms at TP 2 vs 1; and, on 4 ranks, pipeline x TP 2.
 """
 
 from __future__ import annotations
