@@ -480,6 +480,20 @@ B36 = [
 # in bench/calls/s36_call_b37.sh.
 B37 = [AutotuneCase("auto-l323b-1g-c24-s4096-b16-ds-s36", "llama3.2-3b", 1, 24, 4096, 16, hardware=NODE, space=STOCK)]
 
+# Session 36: Qwen3 (q/k RMSNorm per head before RoPE, head_dim 128 decoupled from hidden / heads in 0.6B and 4B,
+# 152k vocabularies, tied below 8B), a family and a head geometry no run had trained, each from its Hugging Face
+# config.json; the search's winners on one card, held out of every fit; predictions in bench/calls/s36_call_b37.sh.
+QWEN3_06B = "tests/data/hf_configs/qwen3-0.6b/config.json"
+QWEN3_17B = "tests/data/hf_configs/qwen3-1.7b/config.json"
+QWEN3_4B = "tests/data/hf_configs/qwen3-4b/config.json"
+QWEN3_8B = "tests/data/hf_configs/qwen3-8b/config.json"
+B38 = [
+    AutotuneCase("auto-q3-06b-1g-c16-s4096-b32", QWEN3_06B, 1, 16, 4096, 32, hardware=NODE),
+    AutotuneCase("auto-q3-4b-1g-c40-s4096-b16", QWEN3_4B, 1, 40, 4096, 16, hardware=NODE),
+    AutotuneCase("auto-q3-17b-1g-c24-s4096-b32", QWEN3_17B, 1, 24, 4096, 32, hardware=NODE),
+    AutotuneCase("auto-q3-8b-1g-c78-s4096-b16", QWEN3_8B, 1, 78, 4096, 16, hardware=NODE),
+]
+
 # In-sample runs: the shipped h200 profile's run-derived terms were fitted on these runs alone
 # (python -m mist_ds.calibrate; profiling/profiles/h200.json provenance names them): every 1-GPU run
 # of batches b3 and b4, and of each 2-GPU family with two or more runs the first by name. Every
@@ -510,7 +524,7 @@ BATCHES: dict[str, list[Case | AutotuneCase]] = {name: _marked(batch) for name, 
     "b27-1gpu-held-out": B27, "b28-1gpu-held-out": B28, "b29-1gpu-held-out": B29,
     "b30-1gpu-new-families": B30, "b31-1gpu-held-out": B31, "b32-1gpu-new-families": B32,
     "b33-1gpu-new-families": B33, "b34-1gpu-new-families": B34,
-    "b35-1gpu-rewon": B35, "b36-1gpu-stock": B36, "b37-1gpu-rewon": B37,
+    "b35-1gpu-rewon": B35, "b36-1gpu-stock": B36, "b37-1gpu-rewon": B37, "b38-1gpu-qwen3": B38,
 }.items()}
 CASES: dict[str, Case | AutotuneCase] = {c.name: c for batch in BATCHES.values() for c in batch}
 
