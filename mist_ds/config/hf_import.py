@@ -88,14 +88,15 @@ def _llama_like(c: _Config) -> tuple[Fields, KeyOf]:
         num_kv_heads=kv, ffn_hidden_size=c.int("intermediate_size"), vocab_size=c.int("vocab_size"),
         max_seq_len=c.int("max_position_embeddings", 4096),
         tie_embeddings=c.bool("tie_word_embeddings", False), norm="rmsnorm", activation="swiglu",
-        position_embedding="rope", rope_theta=c.float("rope_theta", 10000.0), linear_bias=False,
+        position_embedding="rope", rope_theta=_rope_theta(c), rope_scaling=_rope_scaling(c), linear_bias=False,
         qkv_bias=c.cfg["model_type"] == "qwen2", norm_eps=c.float("rms_norm_eps", 1e-6),
         attention_window=_sliding_window(c), head_dim_override=head_dim,
     )
     return fields, {"num_layers": "num_hidden_layers", "num_heads": "num_attention_heads",
                     "num_kv_heads": "num_key_value_heads", "ffn_hidden_size": "intermediate_size",
                     "max_seq_len": "max_position_embeddings", "norm_eps": "rms_norm_eps",
-                    "attention_window": "sliding_window", "head_dim_override": "head_dim"}
+                    "attention_window": "sliding_window", "head_dim_override": "head_dim",
+                    "rope_scaling": "rope_scaling"}
 
 
 def _head_dim(c: _Config, hidden: int, heads: int) -> int | None:
@@ -106,6 +107,48 @@ def _head_dim(c: _Config, hidden: int, heads: int) -> int | None:
     if head_dim is None and hidden % heads:
         raise c.fail("num_attention_heads", f"{heads} does not divide hidden_size {hidden} and no head_dim is given")
     return None if head_dim in (None, hidden // heads) and not hidden % heads else head_dim
+
+
+def _rope_parameters(c: _Config) -> dict[str, Any]:
+    """The RoPE parameters as transformers 5 writes them (rope_parameters: rope_theta, rope_type and the
+    scaling's keys), else as earlier versions did (rope_theta beside rope_scaling, null for none)."""
+    key = "rope_parameters" if c.cfg.get("rope_parameters") is not None else "rope_scaling"
+    params = c.cfg.get(key) or {}
+    if not isinstance(params, dict):
+        raise c.fail(key, f"must be an object or null, got {_show(params)}")
+    if key == "rope_scaling" and "rope_theta" in c.cfg:
+        params = {**params, "rope_theta": c.cfg["rope_theta"]}
+    return params
+
+
+def _rope_theta(c: _Config) -> float:
+    theta = _rope_parameters(c).get("rope_theta", 10000.0)
+    if type(theta) not in (int, float) or not math.isfinite(theta) or theta <= 0:
+        raise c.fail("rope_theta", f"must be a finite positive number, got {_show(theta)}")
+    return float(theta)
+
+
+# transformers' rope_type names of the RoPE scalings the runtime computes (ModelSpec.rope_scaling); 'default' is none
+ROPE_SCALINGS = ("llama3", "linear")
+
+
+def _rope_scaling(c: _Config) -> dict[str, Any] | None:
+    """ModelSpec.rope_scaling fields from the config's RoPE parameters (_rope_parameters): None for the plain
+    RoPE; a one-line error for a scaling the runtime does not compute (yarn, dynamic, longrope: trained as
+    plain RoPE they would be another model)."""
+    params = _rope_parameters(c)
+    kind = params.get("rope_type", params.get("type", "default"))
+    if kind == "default":
+        return None
+    if kind not in ROPE_SCALINGS:
+        raise c.fail("rope_scaling", f"rope_type {_show(kind)} is not supported (supported: "
+                                     f"{', '.join(ROPE_SCALINGS)}, or none)")
+    keys = ("factor",) + (("low_freq_factor", "high_freq_factor", "original_max_position_embeddings")
+                          if kind == "llama3" else ())
+    missing = [key for key in keys if key not in params]
+    if missing:
+        raise c.fail("rope_scaling", f"rope_type {_show(kind)} needs {', '.join(missing)}")
+    return {"kind": kind, **{key: params[key] for key in keys}}
 
 
 def _sliding_window(c: _Config) -> int | None:

@@ -34,6 +34,34 @@ MAX_SEQ_LEN = 2**24
 """Context length (16,777,216 tokens). Longest published: Llama-4-Scout's 10M."""
 
 
+RopeScalingKind = Literal["llama3", "linear"]
+
+
+class RopeScaling(StrictModel):
+    """RoPE frequency scaling of a Hugging Face config (rope_scaling, or transformers 5's rope_parameters): the
+    inverse frequencies the runtime rotates by (runtime/kernels.py rope_inv_freq, transformers'
+    modeling_rope_utils). It moves no FLOP or byte, so the cost model ignores it."""
+
+    kind: RopeScalingKind
+    """rope_type: 'llama3' (Llama 3.1 / 3.2: long wavelengths divided by factor, a smooth ramp between) or
+    'linear' (every inverse frequency divided by factor, i.e. positions / factor)."""
+    factor: float = Field(gt=0.0, allow_inf_nan=False)
+    """Scale of the inverse frequencies it divides."""
+    low_freq_factor: float = Field(default=1.0, gt=0.0, allow_inf_nan=False)
+    """llama3: wavelengths above original_max_position_embeddings / this are divided by factor."""
+    high_freq_factor: float = Field(default=4.0, gt=0.0, allow_inf_nan=False)
+    """llama3: wavelengths below original_max_position_embeddings / this are kept."""
+    original_max_position_embeddings: int = Field(default=8192, ge=1)
+    """llama3: the context the model was pretrained at, which the wavelengths are compared with."""
+
+    @model_validator(mode="after")
+    def _ramp_has_width(self) -> RopeScaling:
+        if self.kind == "llama3" and self.high_freq_factor <= self.low_freq_factor:
+            raise ValueError(f"high_freq_factor {self.high_freq_factor} must exceed low_freq_factor "
+                             f"{self.low_freq_factor}")
+        return self
+
+
 class ModelSpec(StrictModel):
     """A GPT- or Llama-style decoder; every size the cost model and runtime need derives from it."""
 
@@ -71,6 +99,8 @@ class ModelSpec(StrictModel):
     """Fraction of each head's dimensions that RoPE rotates (GPT-NeoX: 0.25); ignored for learned positions."""
     rope_theta: float = Field(default=10000.0, gt=0.0, allow_inf_nan=False)
     """RoPE base frequency."""
+    rope_scaling: RopeScaling | None = None
+    """RoPE frequency scaling (RopeScaling); None (the default, left out of the JSON): the plain frequencies."""
     linear_bias: bool
     """True when every linear layer has a bias (GPT-2, GPT-NeoX)."""
     qkv_bias: bool = False
@@ -95,7 +125,7 @@ class ModelSpec(StrictModel):
     each with its own weight of head_dim elements and epsilon norm_eps (Qwen3's q_norm / k_norm; transformers'
     Qwen3Attention). The weights are replicated on every TP rank, their gradient summed over the TP group."""
 
-    OMITTED_AT_DEFAULT = ("attention_window", "gelu_approximation", "head_dim_override", "qk_norm")
+    OMITTED_AT_DEFAULT = ("attention_window", "gelu_approximation", "head_dim_override", "qk_norm", "rope_scaling")
 
     @model_validator(mode="after")
     def _heads_divide_width(self) -> ModelSpec:

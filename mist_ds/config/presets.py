@@ -24,7 +24,8 @@ _GPT_SHAPES = {
 # 7b/13b/70b: Llama 2 (Touvron et al. 2023); 30b: LLaMA-1 33B; 1.3b/2.7b: Mist's scaled-down
 # Llama shapes with FFN = 256-multiple of 8h/3 (Llama's rule); llama3-8b, llama3.2-1b and llama3.2-3b: Meta's
 # config.json (Meta-Llama-3-8B, Llama-3.2-1B, Llama-3.2-3B; the 3.2 models tie the head to the embedding, _TIED).
-# Llama 3.2's RoPE frequency scaling (rope_scaling rope_type "llama3") is not applied: it moves no FLOP or byte.
+# The presets leave out Llama 3.2's RoPE frequency scaling (rope_scaling rope_type "llama3"): it moves no FLOP or
+# byte, so plans are the same; its config.json (tests/data/hf_configs/llama-3.2-1b) carries it (ModelSpec.rope_scaling).
 _LLAMA_SHAPES = {
     "llama-1.3b": (24, 2048, 16, 16, 5632, 32000, 4096, 10000.0),
     "llama-2.7b": (32, 2560, 32, 32, 6912, 32000, 4096, 10000.0),

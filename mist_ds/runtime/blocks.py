@@ -71,7 +71,7 @@ class Attention(nn.Module):
         self.head_dim = spec.head_dim
         self.rope = spec.position_embedding == "rope"
         self.rot_dim = rotary_dims(spec)
-        self.theta = spec.rope_theta
+        self.theta, self.rope_scaling = spec.rope_theta, spec.rope_scaling
         self.kernels = kernels
         qkv_bias = spec.linear_bias or spec.qkv_bias
         out_std = INIT_STD / math.sqrt(2 * spec.num_layers)  # GPT-2 residual-projection scaling
@@ -107,7 +107,8 @@ class Attention(nn.Module):
         qk_norm = None if self.qk_norm is None else (copy_to_tp(self.qk_norm, self.group), self.norm_eps)
         if not (self.rope and self.rot_dim):
             return K.split_qkv(fused, sizes, self.head_dim, qk_norm=qk_norm)
-        cos, sin = K.rope_cos_sin(fused.shape[1], self.rot_dim, self.theta, fused.device, fused.dtype)
+        cos, sin = K.rope_cos_sin(fused.shape[1], self.rot_dim, self.theta, fused.device, fused.dtype,
+                                  self.rope_scaling)
         return K.split_qkv(fused, sizes, self.head_dim, cos, sin, self.kernels.rope, qk_norm)
 
 

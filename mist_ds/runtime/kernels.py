@@ -30,12 +30,14 @@ modules with the resolved names and records them in RunReport.kernels.
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 
 from mist_ds.config import kernel_picks
+from mist_ds.config.model_spec import RopeScaling
 from mist_ds.config.kernel_picks import elementwise_impl
 from mist_ds.cost.activations import ATTENTION_KERNELS
 
@@ -158,19 +160,40 @@ def swiglu(gate_up: torch.Tensor, impl: str = "auto") -> torch.Tensor:
     return (compiled(torch_swiglu) if impl == "compile" else torch_swiglu)(gate_up)
 
 
-def rope_cos_sin(seq_len: int, rot_dim: int, theta: float, device, dtype):
-    """cos/sin tables (seq, rot_dim) of rotary embeddings (Su et al. 2021, RoFormer, eq. 34).
+def rope_cos_sin(seq_len: int, rot_dim: int, theta: float, device, dtype, scaling: RopeScaling | None = None):
+    """cos/sin tables (seq, rot_dim) of rotary embeddings (Su et al. 2021, RoFormer, eq. 34), their
+    inverse frequencies scaled as `scaling` says (rope_inv_freq).
 
-    Computed once per (seq_len, rot_dim, theta, device, dtype) and shared by every layer and pass
+    Computed once per (seq_len, rot_dim, theta, scaling, device, dtype) and shared by every layer and pass
     (read-only constants, no gradient): building them per layer cost ~8 small kernel launches per
     layer forward, recompute included (HF computes them once per model forward)."""
     device = torch.get_default_device() if device is None else torch.device(device)
-    return _rope_tables(seq_len, rot_dim, float(theta), device, dtype)
+    return _rope_tables(seq_len, rot_dim, float(theta), scaling, device, dtype)
+
+
+def rope_inv_freq(rot_dim: int, theta: float, scaling: RopeScaling | None, device=None) -> torch.Tensor:
+    """The rot_dim / 2 inverse frequencies theta^(-2i / rot_dim), scaled as transformers' modeling_rope_utils
+    does: 'linear' divides each by factor; 'llama3' (_compute_llama3_parameters) divides those whose
+    wavelength 2 pi / f exceeds original_max_position_embeddings / low_freq_factor by factor, keeps those below
+    original_max_position_embeddings / high_freq_factor, and between the two blends f / factor and f linearly
+    in original_max_position_embeddings / wavelength."""
+    inv = 1.0 / (theta ** (torch.arange(0, rot_dim, 2, device=device, dtype=torch.float32) / rot_dim))
+    if scaling is None:
+        return inv
+    if scaling.kind == "linear":
+        return inv / scaling.factor
+    context = scaling.original_max_position_embeddings
+    wavelen = 2 * math.pi / inv
+    scaled = torch.where(wavelen > context / scaling.low_freq_factor, inv / scaling.factor, inv)
+    smooth = (context / wavelen - scaling.low_freq_factor) / (scaling.high_freq_factor - scaling.low_freq_factor)
+    blended = (1 - smooth) * scaled / scaling.factor + smooth * scaled
+    medium = (wavelen >= context / scaling.high_freq_factor) & (wavelen <= context / scaling.low_freq_factor)
+    return torch.where(medium, blended, scaled)
 
 
 @functools.lru_cache(maxsize=32)
-def _rope_tables(seq_len: int, rot_dim: int, theta: float, device: torch.device, dtype):
-    inv = 1.0 / (theta ** (torch.arange(0, rot_dim, 2, device=device, dtype=torch.float32) / rot_dim))
+def _rope_tables(seq_len: int, rot_dim: int, theta: float, scaling: RopeScaling | None, device: torch.device, dtype):
+    inv = rope_inv_freq(rot_dim, theta, scaling, device)
     angles = torch.outer(torch.arange(seq_len, device=device, dtype=torch.float32), inv)
     angles = torch.cat((angles, angles), dim=-1)
     return angles.cos().to(dtype), angles.sin().to(dtype)

@@ -64,6 +64,15 @@ def _write(tmp_path: Path, base: str, **changes) -> Path:
         ("qwen3-4b", {"attention_bias": 1}, "attention_bias must be true or false"),
         ("qwen3-4b", {"head_dim": 0}, "head_dim must be at least 1, got 0"),
         ("qwen3-4b", {"hidden_act": "gelu"}, 'hidden_act "gelu" is not supported for qwen3'),
+        ("llama-3.2-1b", {"rope_scaling": {"rope_type": "yarn", "factor": 4.0}},
+         'rope_scaling rope_type "yarn" is not supported (supported: llama3, linear, or none)'),
+        ("llama-3.2-1b", {"rope_scaling": {"rope_type": "llama3", "factor": 32.0}},
+         'rope_type "llama3" needs low_freq_factor, high_freq_factor, original_max_position_embeddings'),
+        ("llama-3.2-1b", {"rope_scaling": "llama3"}, 'rope_scaling must be an object or null, got "llama3"'),
+        ("llama-3.2-1b", {"rope_scaling": {"rope_type": "linear", "factor": -2.0}},
+         "rope_scaling.factor: Input should be greater than 0"),
+        ("llama-2-7b", {"rope_parameters": {"rope_type": "default", "rope_theta": 0}},
+         "rope_theta must be a finite positive number, got 0"),
     ],
 )
 def test_bad_values_are_one_line_errors(tmp_path: Path, base: str, changes: dict, message: str) -> None:
@@ -164,3 +173,19 @@ def test_qwen3_head_dim_defaults_to_transformers_128(tmp_path: Path) -> None:
     assert (spec.head_dim, spec.head_dim_override, spec.q_dim) == (128, 128, 2048)
     assert spec == model_spec_from_hf_config(HF / "qwen3-0.6b").model_copy(update={"name": spec.name})
     assert model_spec_from_hf_config(_write(tmp_path, "qwen3-8b", head_dim=None)).head_dim_override is None  # 4096/32
+
+
+def test_rope_scaling_is_read_from_either_format(tmp_path: Path) -> None:
+    """transformers before 5 write rope_theta beside rope_scaling, transformers 5 one rope_parameters object
+    with rope_theta inside: both give the same spec (Llama 3.2 1B's llama3 scaling), and without a scaling
+    the plain RoPE and its JSON (no rope_scaling key, so older plans keep their hash)."""
+    old_style = model_spec_from_hf_config(HF / "llama-3.2-1b")
+    cfg = json.loads((HF / "llama-3.2-1b" / "config.json").read_text())
+    params = {**cfg.pop("rope_scaling"), "rope_theta": cfg.pop("rope_theta")}
+    (tmp_path / "config.json").write_text(json.dumps({**cfg, "rope_parameters": params}))
+    new_style = model_spec_from_hf_config(tmp_path / "config.json")
+    assert old_style.rope_scaling is not None and old_style.rope_scaling.kind == "llama3"
+    assert (old_style.rope_scaling.factor, old_style.rope_theta) == (32.0, 500000.0)
+    assert new_style.model_copy(update={"name": old_style.name}) == old_style
+    plain = model_spec_from_hf_config(HF / "meta-llama-3-8b")
+    assert plain.rope_scaling is None and "rope_scaling" not in plain.to_json()

@@ -4,7 +4,7 @@ runs) gives transformers' logits. A tiny config of each family the import accept
 Llama (RoPE, SwiGLU, RMSNorm, untied head), Mistral (grouped-query attention at a sequence inside its
 sliding window), Qwen2 (q/k/v biases, head tied to the embedding), Mistral and Qwen2 with a head_dim that is
 not hidden_size / num_attention_heads (wider and narrower q than the width), Qwen3 (per-head q/k RMSNorms
-before RoPE, no biases, head_dim 24 of width 64), GPT-2 (learned positions, tanh GELU,
+before RoPE, no biases, head_dim 24 of width 64), Llama with RoPE scaling ('llama3' and 'linear'), GPT-2 (learned positions, tanh GELU,
 tied head) and GPT-NeoX (partial RoPE, parallel residual, exact GELU, per-head interleaved q|k|v)."""
 
 from __future__ import annotations
@@ -39,6 +39,16 @@ FAMILIES = {
                   use_sliding_window=False, rope_theta=1e6, attention_bias=False),
     "qwen3-untied-mha": dict(TINY, model_type="qwen3", num_key_value_heads=4, tie_word_embeddings=False,
                              head_dim=16, use_sliding_window=False),
+    # RoPE scaling (Llama 3.1 / 3.2's 'llama3', and 'linear'): a pretraining context of 16 tokens, so that at seq 32
+    # the scaled, blended and kept wavelengths of a 16-wide head all occur; the llama3 case as transformers 5
+    # writes it (rope_parameters, rope_theta inside), the linear one as earlier versions did (rope_scaling)
+    "llama-rope-llama3": dict({k: v for k, v in TINY.items() if k != "rope_theta"}, model_type="llama",
+                              num_key_value_heads=2, tie_word_embeddings=True,
+                              rope_parameters={"rope_type": "llama3", "rope_theta": 500.0, "factor": 8.0,
+                                               "low_freq_factor": 1.0, "high_freq_factor": 4.0,
+                                               "original_max_position_embeddings": 16}),
+    "llama-rope-linear": dict(TINY, model_type="llama", num_key_value_heads=4, tie_word_embeddings=False,
+                              rope_scaling={"rope_type": "linear", "factor": 4.0}),
 }
 GPT2 = {"model_type": "gpt2", "n_embd": 64, "n_layer": 2, "n_head": 4, "n_inner": 160, "vocab_size": 256,
         "n_positions": 64, "layer_norm_epsilon": 1e-5, "activation_function": "gelu_new",
