@@ -116,7 +116,7 @@ def _rope_parameters(c: _Config) -> dict[str, Any]:
     params = c.cfg.get(key) or {}
     if not isinstance(params, dict):
         raise c.fail(key, f"must be an object or null, got {_show(params)}")
-    if key == "rope_scaling" and "rope_theta" in c.cfg:
+    if "rope_theta" in c.cfg and "rope_theta" not in params:
         params = {**params, "rope_theta": c.cfg["rope_theta"]}
     return params
 

@@ -187,5 +187,9 @@ def test_rope_scaling_is_read_from_either_format(tmp_path: Path) -> None:
     assert old_style.rope_scaling is not None and old_style.rope_scaling.kind == "llama3"
     assert (old_style.rope_scaling.factor, old_style.rope_theta) == (32.0, 500000.0)
     assert new_style.model_copy(update={"name": old_style.name}) == old_style
+    # a rope_parameters without rope_theta keeps a top-level one
+    (tmp_path / "config.json").write_text(json.dumps({**cfg, "rope_theta": 500000.0, "rope_parameters": {
+        k: v for k, v in params.items() if k != "rope_theta"}}))
+    assert model_spec_from_hf_config(tmp_path / "config.json").rope_theta == 500000.0
     plain = model_spec_from_hf_config(HF / "meta-llama-3-8b")
     assert plain.rope_scaling is None and "rope_scaling" not in plain.to_json()
