@@ -494,6 +494,16 @@ B38 = [
     AutotuneCase("auto-q3-8b-1g-c78-s4096-b16", QWEN3_8B, 1, 78, 4096, 16, hardware=NODE),
 ]
 
+# Session 37: more of what a user who keeps to stock DeepSpeed gets (`--executors deepspeed --no-pipeline --no-tp`),
+# for workloads whose families no stock winner had trained: Qwen3-4B at 24 GiB (q/k norms, decoupled heads), Qwen2-7B on
+# a full card (152k untied vocabulary), Pythia-2.8B at 24 GiB (parallel residual, partial RoPE); Llama-3-8B at 40 GiB has none (host memory).
+# The search's winners, held out of every fit; predictions in bench/calls/s37_call_b39.sh before the call.
+B39 = [
+    AutotuneCase("auto-q3-4b-1g-c24-s4096-b16-ds", QWEN3_4B, 1, 24, 4096, 16, hardware=NODE, space=STOCK),
+    AutotuneCase("auto-py28b-1g-c24-s2048-b32-ds", PYTHIA_28B, 1, 24, 2048, 32, hardware=NODE, space=STOCK),
+    AutotuneCase("auto-qw7b-1g-c78-s4096-b16-ds", QWEN2_7B, 1, 78, 4096, 16, hardware=NODE, space=STOCK),
+]
+
 # In-sample runs: the shipped h200 profile's run-derived terms were fitted on these runs alone
 # (python -m mist_ds.calibrate; profiling/profiles/h200.json provenance names them): every 1-GPU run
 # of batches b3 and b4, and of each 2-GPU family with two or more runs the first by name. Every
@@ -525,6 +535,7 @@ BATCHES: dict[str, list[Case | AutotuneCase]] = {name: _marked(batch) for name, 
     "b30-1gpu-new-families": B30, "b31-1gpu-held-out": B31, "b32-1gpu-new-families": B32,
     "b33-1gpu-new-families": B33, "b34-1gpu-new-families": B34,
     "b35-1gpu-rewon": B35, "b36-1gpu-stock": B36, "b37-1gpu-rewon": B37, "b38-1gpu-qwen3": B38,
+    "b39-1gpu-stock": B39,
 }.items()}
 CASES: dict[str, Case | AutotuneCase] = {c.name: c for batch in BATCHES.values() for c in batch}
 
