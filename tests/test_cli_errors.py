@@ -40,6 +40,9 @@ def run_autotune(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]
         (["--model", "gpt-1.3b", "--gpus-per-node", "0", "--global-batch", "32",
           "--seq-len", "2048"], "gpus_per_node"),
         (["--model", "gpt-1.3b", "--nodes", "0", *BASE], "num_nodes"),
+        # Phi-3-mini-4k's sliding_window 2047: 2048 tokens are no longer full causal attention (2047 plans)
+        (["--model", str(ROOT / "tests/data/hf_configs/phi-3-mini-4k"), *BASE],
+         "seq_len 2048 exceeds Phi-3-mini-4k-instruct's sliding attention window of 2047 tokens"),
     ],
 )
 def test_bad_input_gives_one_line_and_exit_2(tmp_path: Path, args: list[str], needle: str) -> None:

@@ -85,7 +85,7 @@ CASES = {
                           2, "larger than 16 MiB"),
     "--hardware /dev/zero": (lambda t: [*GPT, "--hardware", "/dev/zero"], 2, "not a hardware profile file"),
     "model_type bert": (lambda t: ["--model", _hf(t, model_type="bert"), "--gpus-per-node", "2", *SMALL],
-                        2, "supported families: gpt2, gpt_neox, llama, mistral, qwen2"),
+                        2, "supported families: gpt2, gpt_neox, llama, mistral, phi3, qwen2"),
     "no layout splits the batch": (lambda t: ["--model", "gpt-125m", "--gpus-per-node", "1024", *SMALL],
                                    3, "no layout of the search space splits global batch 8 over 1024 GPUs"),
     "search too large": (lambda t: ["--model", _hf(t, num_hidden_layers=256), "--nodes", "720",

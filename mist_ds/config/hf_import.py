@@ -56,7 +56,10 @@ class _Config:
 
     def float(self, key: str, default: float) -> float:
         """A finite JSON number > 0."""
-        value = self.get(key, default)
+        return self.positive(key, self.get(key, default))
+
+    def positive(self, key: str, value: Any) -> float:
+        """`value` (read from `key`, at the top level or inside another object) as a finite JSON number > 0."""
         if type(value) not in (int, float) or not math.isfinite(value) or value <= 0:
             raise self.fail(key, f"must be a finite positive number, got {_show(value)}")
         return float(value)
@@ -101,7 +104,7 @@ def _llama_like(c: _Config) -> tuple[Fields, KeyOf]:
 
 def _head_dim(c: _Config, hidden: int, heads: int) -> int | None:
     """config.json's head_dim where it differs from hidden_size / num_attention_heads (transformers'
-    Llama / Mistral / Qwen2 / Qwen3 attention: `getattr(config, "head_dim", hidden_size // num_heads)`),
+    Llama / Mistral / Qwen2 / Qwen3 / Phi3 attention: `getattr(config, "head_dim", hidden_size // num_heads)`),
     else None (ModelSpec.head_dim_override: the same spec as a config without the key)."""
     head_dim = c.optional_int("head_dim")
     if head_dim is None and hidden % heads:
@@ -122,10 +125,13 @@ def _rope_parameters(c: _Config) -> dict[str, Any]:
 
 
 def _rope_theta(c: _Config) -> float:
-    theta = _rope_parameters(c).get("rope_theta", 10000.0)
-    if type(theta) not in (int, float) or not math.isfinite(theta) or theta <= 0:
-        raise c.fail("rope_theta", f"must be a finite positive number, got {_show(theta)}")
-    return float(theta)
+    return c.positive("rope_theta", _rope_parameters(c).get("rope_theta", 10000.0))
+
+
+def _rope_type(c: _Config) -> Any:
+    """The RoPE's rope_type ('type' in older configs), 'default' where none is named."""
+    params = _rope_parameters(c)
+    return params.get("rope_type", params.get("type", "default"))
 
 
 # transformers' rope_type names of the RoPE scalings the runtime computes (ModelSpec.rope_scaling); 'default' is none
@@ -137,7 +143,7 @@ def _rope_scaling(c: _Config) -> dict[str, Any] | None:
     RoPE; a one-line error for a scaling the runtime does not compute (yarn, dynamic, longrope: trained as
     plain RoPE they would be another model)."""
     params = _rope_parameters(c)
-    kind = params.get("rope_type", params.get("type", "default"))
+    kind = _rope_type(c)
     if kind == "default":
         return None
     if kind not in ROPE_SCALINGS:
@@ -173,6 +179,51 @@ def _qwen3(c: _Config) -> tuple[Fields, KeyOf]:
     head_dim = c.int("head_dim", QWEN3_HEAD_DIM)
     fields, key_of = _llama_like(_Config({**c.cfg, "head_dim": head_dim}, c.origin))
     return {**fields, "qkv_bias": False, "qk_norm": True}, key_of
+
+
+# transformers' Phi3Config defaults where config.json has no such key (configuration_phi3.py)
+PHI3_DEFAULTS = {"rms_norm_eps": 1e-5, "max_position_embeddings": 4096, "tie_word_embeddings": False}
+# older rope_type names that transformers' Phi3Config reads as 'longrope' (convert_rope_params_to_dict)
+PHI3_LONGROPE_NAMES = ("su", "yarn")
+
+
+def _phi3(c: _Config) -> tuple[Fields, KeyOf]:
+    """Phi-3, Phi-3.5 and Phi-4 (transformers' modeling_phi3.py, model_type "phi3"): Llama's block with q|k|v one
+    linear (qkv_proj, rows q | k | v) and gate|up one (gate_up_proj, chunked into gate then up): the runtime's own
+    fused layout. Differences from _llama_like's reading:
+
+    - no biases anywhere (Phi3Attention, Phi3MLP): a config saying attention_bias true is refused;
+    - sliding_window applies whenever it is not null (Phi3Model picks the sliding-window mask on
+      `config.sliding_window is None` alone; no use_sliding_window), as transformers' masks apply it: a query
+      sees keys with kv_idx > q_idx - sliding_window (masking_utils.sliding_window_overlay), itself and
+      sliding_window - 1 earlier tokens, so a sequence of s tokens is full causal attention exactly when
+      s <= sliding_window: Phi-3-mini-4k's 2047 up to 2047 tokens, which ModelSpec.check_seq_len allows, and
+      windowed from 2048 on, which it refuses;
+    - partial RoPE: partial_rotary_factor (in rope_parameters, else at the top level; default 1) rotates the
+      first int(head_dim x factor) dims of each head (Phi3RotaryEmbedding, apply_rotary_pos_emb), as
+      ModelSpec.rotary_fraction does; an odd count n is refused (transformers' inv_freq, arange(0, n, 2) / n,
+      then rotates n + 1 dims, the runtime's rotary_dims n - 1);
+    - RoPE scaling: transformers' Phi3Config takes only longrope (also written su or yarn), which the runtime
+      does not compute: refused in one line, as is any other rope_type (transformers refuses those);
+    - rms_norm_eps defaults to 1e-5.
+    Dropout keys (resid_pdrop, embd_pdrop, attention_dropout) are not read, as no other reader reads its
+    family's: the runtime trains without dropout."""
+    if "attention_bias" in c.cfg and c.bool("attention_bias", False):
+        raise c.fail("attention_bias", "true is not supported for phi3 (transformers' Phi3 has no biases)")
+    kind = _rope_type(c)
+    if kind != "default":
+        shown = f"{_show(kind)} (longrope)" if kind in PHI3_LONGROPE_NAMES else _show(kind)
+        raise c.fail("rope_scaling", f"rope_type {shown} is not supported for phi3 (supported: none)")
+    fields, key_of = _llama_like(_Config({**PHI3_DEFAULTS, **c.cfg}, c.origin))
+    key = "partial_rotary_factor"
+    factor = c.positive(key, _rope_parameters(c).get(key, c.cfg.get(key, 1.0)))
+    head_dim = fields["head_dim_override"] or fields["hidden_size"] // fields["num_heads"]
+    if factor <= 1 and int(head_dim * factor) % 2:
+        raise c.fail(key, f"{factor} rotates int(head_dim {head_dim} x {factor}) = {int(head_dim * factor)} "
+                          "dims of each head: an odd count is not supported")
+    window = c.optional_int("sliding_window")
+    return ({**fields, "rotary_fraction": factor, "attention_window": window},
+            {**key_of, "rotary_fraction": key})
 
 
 # transformers' ACT2FN names of the GELUs the runtime computes, as torch's `approximate` (ModelSpec.gelu_approximation):
@@ -223,7 +274,7 @@ def _gpt_neox(c: _Config) -> tuple[Fields, KeyOf]:
 
 
 _READERS: dict[str, Callable[[_Config], tuple[Fields, KeyOf]]] = {
-    "llama": _llama_like, "mistral": _llama_like, "qwen2": _llama_like, "qwen3": _qwen3,
+    "llama": _llama_like, "mistral": _llama_like, "qwen2": _llama_like, "qwen3": _qwen3, "phi3": _phi3,
     "gpt2": _gpt2, "gpt_neox": _gpt_neox,
 }
 SUPPORTED_MODEL_TYPES = tuple(sorted(_READERS))

@@ -96,7 +96,9 @@ class ModelSpec(StrictModel):
     position_embedding: PositionKind
     """Learned absolute positions or rotary embeddings."""
     rotary_fraction: float = Field(default=1.0, gt=0.0, le=1.0, allow_inf_nan=False)
-    """Fraction of each head's dimensions that RoPE rotates (GPT-NeoX: 0.25); ignored for learned positions."""
+    """Fraction of each head's dimensions that RoPE rotates (GPT-NeoX's rotary_pct 0.25, Phi-3's
+    partial_rotary_factor): the first 2 * int(head_dim * fraction // 2) dims of each head, the rest passed
+    through (runtime/blocks.py rotary_dims); ignored for learned positions."""
     rope_theta: float = Field(default=10000.0, gt=0.0, allow_inf_nan=False)
     """RoPE base frequency."""
     rope_scaling: RopeScaling | None = None
@@ -110,9 +112,12 @@ class ModelSpec(StrictModel):
     norm_eps: float = Field(default=1e-5, gt=0.0, allow_inf_nan=False)
     """Epsilon of the normalisation layers."""
     attention_window: int | None = Field(default=None, ge=1, le=MAX_SEQ_LEN)
-    """Sliding-window attention span in tokens (Mistral's config.json sliding_window), None for full causal
-    attention. The runtime computes full causal attention, the same function while a sequence fits in the
-    window: longer sequences are refused (check_seq_len)."""
+    """Sliding-window attention span in tokens (Mistral's and Phi-3's config.json sliding_window), None for full
+    causal attention. transformers lets a query see the keys with kv_idx > q_idx - window (masking_utils
+    sliding_window_overlay; flash-attn's window_size (window - 1, window - 1)): itself and window - 1 earlier
+    tokens, so a sequence of at most `window` tokens is full causal attention (Phi-3-mini-4k's 2047: up to 2047).
+    The runtime computes full causal attention, the same function while a sequence fits in the window: longer
+    sequences are refused (check_seq_len)."""
 
     head_dim_override: int | None = Field(default=None, ge=1, le=MAX_HIDDEN)
     """Dimension of one attention head where it is not hidden_size / num_heads (Hugging Face config.json

@@ -1,11 +1,12 @@
-"""One generic decoder block built from ModelSpec flags (GPT, Llama, NeoX, Qwen2- and Qwen3-style).
+"""One generic decoder block built from ModelSpec flags (GPT, Llama, NeoX, Qwen2-, Qwen3- and Phi-3-style).
 
 Flags used: norm (layernorm | rmsnorm), activation (gelu | swiglu), position_embedding (learned |
 rope, with rotary_fraction and rope_theta), num_kv_heads (grouped-query attention), head_dim_override
 (q and the attention output heads x head_dim wide), qk_norm (Qwen3's per-head q/k RMSNorm before
 RoPE), linear_bias / qkv_bias, parallel_residual. q/k/v are one fused column-parallel linear, and so are SwiGLU's gate
 and up (runtime/tp.py FusedColumnLinear): with TP each sub-layer all-reduces its input gradient
-once. Which kernels run the norms, SwiGLU, RoPE and attention is `kernels` (runtime/kernels.py;
+once. Their rows are q | k | v and gate | up, transformers' Phi3 qkv_proj and gate_up_proj as they are.
+Which kernels run the norms, SwiGLU, RoPE and attention is `kernels` (runtime/kernels.py;
 the default is 'auto': on CUDA the implementation config/kernel_picks.py measured fastest per op,
 eager torch on the CPU; 'auto' attention is flash-attn when importable for a CUDA 16-bit tensor,
 else torch SDPA's dispatch). `TransformerBlock(spec)` needs no process group (tp = 1), so

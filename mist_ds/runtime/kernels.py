@@ -272,7 +272,9 @@ def split_qkv(fused: torch.Tensor, sizes: tuple[int, int, int], head_dim: int, c
 
 def rope(q: torch.Tensor, k: torch.Tensor, cos, sin, impl: str = "auto"):
     """RoPE of q (b, heads, s, d) and k (b, kv_heads, s, d) with (s, rot_dim) tables, 'torch' or
-    'liger' ('compile' rotates the fused projection: split_qkv)."""
+    'liger' ('compile' rotates the fused projection: split_qkv). Each rotates the first rot_dim dims of a
+    head and passes the rest (partial RoPE: GPT-NeoX, Phi-3's partial_rotary_factor): apply_rope slices them,
+    and Liger's kernel (0.8.5: rotary_dim, the 7th argument, None for cos's width) rotates that many."""
     impl = _pick("rope", impl, q)
     if impl == "compile":
         raise ValueError("the compiled RoPE runs on the fused q|k|v projection: use split_qkv")

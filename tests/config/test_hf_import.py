@@ -59,7 +59,8 @@ def _write(tmp_path: Path, base: str, **changes) -> Path:
         ("pythia-160m", {"hidden_act": "silu"}, 'hidden_act "silu" is not supported for gpt_neox'),
         ("pythia-160m", {"rotary_pct": 2.0}, "rotary_pct: Input should be less than or equal to 1"),
         ("pythia-160m", {"model_type": ["gpt_neox"]}, "model_type list is not supported"),
-        ("pythia-160m", {"model_type": "bert"}, "supported families: gpt2, gpt_neox, llama, mistral, qwen2, qwen3"),
+        ("pythia-160m", {"model_type": "bert"},
+         "supported families: gpt2, gpt_neox, llama, mistral, phi3, qwen2, qwen3"),
         ("qwen3-4b", {"attention_bias": True}, "attention_bias true is not supported for qwen3"),
         ("qwen3-4b", {"attention_bias": 1}, "attention_bias must be true or false"),
         ("qwen3-4b", {"head_dim": 0}, "head_dim must be at least 1, got 0"),
@@ -73,6 +74,29 @@ def _write(tmp_path: Path, base: str, **changes) -> Path:
          "rope_scaling.factor: Input should be greater than 0"),
         ("llama-2-7b", {"rope_parameters": {"rope_type": "default", "rope_theta": 0}},
          "rope_theta must be a finite positive number, got 0"),
+        ("phi-3-mini-4k", {"attention_bias": True}, "attention_bias true is not supported for phi3"),
+        ("phi-3-mini-4k", {"attention_bias": "no"}, 'attention_bias must be true or false, got "no"'),
+        ("phi-3-mini-4k", {"hidden_act": "gelu_new"}, 'hidden_act "gelu_new" is not supported for phi3'),
+        ("phi-3-mini-4k", {"num_key_value_heads": 5}, "num_key_value_heads 5 must be between 1"),
+        ("phi-3-mini-4k", {"sliding_window": 0}, "sliding_window must be at least 1, got 0"),
+        # Phi-3-mini-128k / Phi-3.5-mini / Phi-4-mini: longrope (older configs: "su"; transformers reads "yarn"
+        # as longrope for phi3 too); transformers' Phi3Config refuses every other rope_type
+        ("phi-3-mini-4k", {"rope_scaling": {"type": "longrope", "long_factor": [1.0] * 48,
+                                            "short_factor": [1.0] * 48}},
+         'rope_scaling rope_type "longrope" is not supported for phi3 (supported: none)'),
+        ("phi-3-mini-4k", {"rope_scaling": {"type": "su", "long_factor": [1.0] * 48, "short_factor": [1.0] * 48}},
+         'rope_type "su" (longrope) is not supported for phi3'),
+        ("phi-3-mini-4k", {"rope_parameters": {"rope_type": "longrope", "rope_theta": 10000.0}},
+         'rope_type "longrope" is not supported for phi3'),
+        ("phi-3-mini-4k", {"rope_scaling": {"rope_type": "linear", "factor": 2.0}},
+         'rope_type "linear" is not supported for phi3 (supported: none)'),
+        ("phi-3-mini-4k", {"partial_rotary_factor": 0},
+         "partial_rotary_factor must be a finite positive number, got 0"),
+        ("phi-3-mini-4k", {"partial_rotary_factor": "0.5"}, "partial_rotary_factor must be a finite positive number"),
+        ("phi-3-mini-4k", {"partial_rotary_factor": 1.5},
+         "partial_rotary_factor: Input should be less than or equal to 1"),
+        ("phi-3-mini-4k", {"partial_rotary_factor": 0.1},
+         "partial_rotary_factor 0.1 rotates int(head_dim 96 x 0.1) = 9 dims of each head: an odd count"),
     ],
 )
 def test_bad_values_are_one_line_errors(tmp_path: Path, base: str, changes: dict, message: str) -> None:
@@ -193,3 +217,58 @@ def test_rope_scaling_is_read_from_either_format(tmp_path: Path) -> None:
     assert model_spec_from_hf_config(tmp_path / "config.json").rope_theta == 500000.0
     plain = model_spec_from_hf_config(HF / "meta-llama-3-8b")
     assert plain.rope_scaling is None and "rope_scaling" not in plain.to_json()
+
+
+@pytest.mark.parametrize(("folder", "kv_heads", "window", "max_seq_len", "theta"), [
+    ("phi-3-mini-4k", 32, 2047, 4096, 10000.0),      # hub microsoft/Phi-3-mini-4k-instruct
+    ("phi-3-medium-4k", 10, 2047, 4096, 10000.0),    # hub microsoft/Phi-3-medium-4k-instruct: GQA 40 / 10
+    ("phi-4", 10, None, 16384, 250000.0),            # hub microsoft/phi-4: no window
+])
+def test_phi3_reads_as_a_llama_block(folder, kv_heads, window, max_seq_len, theta) -> None:
+    """Phi-3 / Phi-4 (model_type phi3): Llama's block (RMSNorm eps 1e-5, SwiGLU, RoPE, no biases), untied."""
+    spec = model_spec_from_hf_config(HF / folder)
+    assert (spec.family, spec.norm, spec.activation, spec.position_embedding) == ("llama", "rmsnorm", "swiglu", "rope")
+    assert not (spec.linear_bias or spec.qkv_bias or spec.qk_norm or spec.tie_embeddings)
+    assert (spec.num_kv_heads, spec.attention_window, spec.max_seq_len, spec.rope_theta) == (kv_heads, window,
+                                                                                              max_seq_len, theta)
+    assert (spec.norm_eps, spec.rotary_fraction, spec.rope_scaling, spec.head_dim_override) == (1e-5, 1.0, None, None)
+
+
+def test_phi3_windows_and_defaults_as_transformers_applies_them(tmp_path: Path) -> None:
+    """Phi3Model applies sliding_window whenever it is not null (no use_sliding_window key is read), and
+    Phi3Config's defaults hold where config.json has no key: rms_norm_eps 1e-5, 4096 positions, untied."""
+    unflagged = _write(tmp_path, "phi-3-mini-4k", use_sliding_window=False)
+    assert model_spec_from_hf_config(unflagged).attention_window == 2047
+    assert model_spec_from_hf_config(_write(tmp_path, "phi-3-mini-4k", sliding_window=None)).attention_window is None
+    bare = model_spec_from_hf_config(_write(tmp_path, "phi-3-mini-4k", rms_norm_eps=None, max_position_embeddings=None,
+                                            tie_word_embeddings=None, attention_bias=None))
+    assert (bare.norm_eps, bare.max_seq_len, bare.tie_embeddings) == (1e-5, 4096, False)
+
+
+def test_phi3_partial_rotary_factor_is_the_rotary_fraction(tmp_path: Path) -> None:
+    """Phi-4-mini's partial_rotary_factor 0.75 (top level), or transformers 5's inside rope_parameters, which
+    wins over a top-level one as Phi3Config.convert_rope_params_to_dict lets it."""
+    top = model_spec_from_hf_config(_write(tmp_path, "phi-3-mini-4k", partial_rotary_factor=0.75))
+    assert top.rotary_fraction == 0.75 and top.head_dim == 96
+    inside = model_spec_from_hf_config(_write(tmp_path, "phi-3-mini-4k", partial_rotary_factor=0.5, rope_parameters={
+        "rope_type": "default", "rope_theta": 10000.0, "partial_rotary_factor": 0.75}))
+    assert inside == top
+
+
+def test_phi3_sequences_past_the_window_are_refused(tmp_path: Path) -> None:
+    """Phi-3-mini-4k's sliding_window 2047: transformers' mask keeps kv_idx > q_idx - 2047, so 2047 tokens are
+    full causal attention (the runtime's) and 2048 are not; the model's 4096 positions do not matter."""
+    phi3 = model_spec_from_hf_config(HF / "phi-3-mini-4k")
+    cluster = ClusterSpec(num_nodes=1, gpus_per_node=1)
+    TuneRequest(model=phi3, cluster=cluster, global_batch_size=8, seq_len=2047)
+    phi3.check_seq_len(2047)
+    for seq_len in (2048, 4096):
+        with pytest.raises(ValueError, match="sliding attention window of 2047 tokens"):
+            TuneRequest(model=phi3, cluster=cluster, global_batch_size=8, seq_len=seq_len)
+        with pytest.raises(ValueError, match="use a seq_len of at most 2047$") as err:
+            phi3.check_seq_len(seq_len)
+        assert "\n" not in str(err.value)
+    phi4 = model_spec_from_hf_config(HF / "phi-4")           # no window: its 16384 positions
+    TuneRequest(model=phi4, cluster=cluster, global_batch_size=8, seq_len=16384)
+    with pytest.raises(ValueError, match="exceeds microsoft/phi-4's max_seq_len 16384"):
+        TuneRequest(model=phi4, cluster=cluster, global_batch_size=8, seq_len=16385)

@@ -83,3 +83,19 @@ def test_qwen3_counts_what_transformers_builds(folder: str, params: int, non_emb
     assert abs((params - embedding) / 1e9 - non_embedding_b) < 0.05           # the cards' rounding
     without = spec.model_copy(update={"qk_norm": False})
     assert spec.qk_norm_params == 256 and spec.layer_params == without.layer_params + 256
+
+
+@pytest.mark.parametrize(("folder", "params", "card_b"), [
+    # hub microsoft/Phi-3-mini-4k-instruct config.json; 3,821,079,552 is also the count Keras-Hub publishes for it
+    ("phi-3-mini-4k", 3_821_079_552, 3.8),
+    ("phi-3-medium-4k", 13_960_238_080, 14),    # hub microsoft/Phi-3-medium-4k-instruct: GQA 40 heads / 10 kv heads
+    ("phi-4", 14_659_507_200, 14),              # hub microsoft/phi-4: GQA 40 / 10, vocabulary 100352
+])
+def test_phi3_counts_what_transformers_builds(folder: str, params: int, card_b: float) -> None:
+    """Phi3ForCausalLM's fused qkv_proj (q_dim + 2 kv_dim rows) and gate_up_proj (2 x intermediate rows) hold as many
+    parameters as the separate q/k/v and gate/up ModelSpec counts: transformers on the meta device, and the model
+    cards' sizes (3.8B, 14B, 14B: Phi-4's 14.66B is written 14B) within 5%."""
+    config = json.loads((HF / folder / "config.json").read_text())
+    spec = model_spec_from_hf_config(HF / folder)
+    assert spec.num_params == transformers_count(config) == params
+    assert abs(params / 1e9 - card_b) / card_b < 0.05

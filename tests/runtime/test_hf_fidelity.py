@@ -4,8 +4,10 @@ runs) gives transformers' logits. A tiny config of each family the import accept
 Llama (RoPE, SwiGLU, RMSNorm, untied head), Mistral (grouped-query attention at a sequence inside its
 sliding window), Qwen2 (q/k/v biases, head tied to the embedding), Mistral and Qwen2 with a head_dim that is
 not hidden_size / num_attention_heads (wider and narrower q than the width), Qwen3 (per-head q/k RMSNorms
-before RoPE, no biases, head_dim 24 of width 64), Llama with RoPE scaling ('llama3' and 'linear'), GPT-2 (learned positions, tanh GELU,
-tied head) and GPT-NeoX (partial RoPE, parallel residual, exact GELU, per-head interleaved q|k|v)."""
+before RoPE, no biases, head_dim 24 of width 64), Llama with RoPE scaling ('llama3' and 'linear'), Phi-3 (fused
+qkv_proj and gate_up_proj copied as they are; GQA with a tied head and a sliding window as long as the sequence;
+partial RoPE), GPT-2 (learned positions, tanh GELU, tied head) and GPT-NeoX (partial RoPE, parallel residual,
+exact GELU, per-head interleaved q|k|v)."""
 
 from __future__ import annotations
 
@@ -23,6 +25,8 @@ transformers = pytest.importorskip("transformers")
 TINY = {"hidden_size": 64, "intermediate_size": 160, "num_hidden_layers": 2, "num_attention_heads": 4,
         "vocab_size": 256, "max_position_embeddings": 64, "rms_norm_eps": 1e-5, "rope_theta": 10000.0,
         "hidden_act": "silu"}
+# Phi3Config's token ids default to 32000 (bos 1): inside the tiny vocabulary here
+PHI3 = dict(TINY, bos_token_id=1, eos_token_id=2, pad_token_id=None)
 FAMILIES = {
     "llama": dict(TINY, model_type="llama", num_key_value_heads=4, tie_word_embeddings=False),
     "mistral": dict(TINY, model_type="mistral", num_key_value_heads=2, tie_word_embeddings=False,
@@ -49,6 +53,20 @@ FAMILIES = {
                                                "original_max_position_embeddings": 16}),
     "llama-rope-linear": dict(TINY, model_type="llama", num_key_value_heads=4, tie_word_embeddings=False,
                               rope_scaling={"rope_type": "linear", "factor": 4.0}),
+    # Phi-3 / Phi-4 (model_type phi3): q|k|v and gate|up fused as the runtime fuses them, no biases
+    "phi3": dict(PHI3, model_type="phi3", num_key_value_heads=4, tie_word_embeddings=False, sliding_window=None),
+    # GQA, a tied head and a sliding window of exactly the sequence's 32 tokens (Phi-3-4k's 2047 at 2047): the
+    # longest sequence that is still full causal attention (test_phi3_window_is_full_causal_up_to_its_length)
+    "phi3-gqa-tied-window": dict(PHI3, model_type="phi3", num_key_value_heads=2, tie_word_embeddings=True,
+                                 sliding_window=32),
+    # partial RoPE (Phi-4-mini's factor): the first int(16 x 0.75) = 12 dims of each head rotated, 4 passed;
+    # once at the top level as config.json writes it, once inside transformers 5's rope_parameters
+    "phi3-partial-rope": dict(PHI3, model_type="phi3", num_key_value_heads=2, tie_word_embeddings=False,
+                              sliding_window=None, partial_rotary_factor=0.75),
+    "phi3-partial-rope-head-dim": dict({k: v for k, v in PHI3.items() if k != "rope_theta"}, model_type="phi3",
+                                       num_key_value_heads=2, tie_word_embeddings=True, head_dim=24,
+                                       rope_parameters={"rope_type": "default", "rope_theta": 500.0,
+                                                        "partial_rotary_factor": 0.5}),
 }
 GPT2 = {"model_type": "gpt2", "n_embd": 64, "n_layer": 2, "n_head": 4, "n_inner": 160, "vocab_size": 256,
         "n_positions": 64, "layer_norm_epsilon": 1e-5, "activation_function": "gelu_new",
@@ -92,13 +110,17 @@ def _copy_weights(ours: MistModel, hf) -> None:
             a = layer.self_attn
             block.norm1.weight.copy_(layer.input_layernorm.weight)
             block.norm2.weight.copy_(layer.post_attention_layernorm.weight)
-            block.attn.qkv.weight.copy_(torch.cat([a.q_proj.weight, a.k_proj.weight, a.v_proj.weight]))
+            if hasattr(a, "qkv_proj"):   # Phi3: rows q | k | v and gate | up already, the runtime's layout
+                block.attn.qkv.weight.copy_(a.qkv_proj.weight)
+                block.mlp.gate_up.weight.copy_(layer.mlp.gate_up_proj.weight)
+            else:
+                block.attn.qkv.weight.copy_(torch.cat([a.q_proj.weight, a.k_proj.weight, a.v_proj.weight]))
+                block.mlp.gate_up.weight.copy_(torch.cat([layer.mlp.gate_proj.weight, layer.mlp.up_proj.weight]))
             if block.attn.qkv.bias is not None:
                 block.attn.qkv.bias.copy_(torch.cat([a.q_proj.bias, a.k_proj.bias, a.v_proj.bias]))
             block.attn.o.weight.copy_(a.o_proj.weight)
             if block.attn.qk_norm is not None:
                 block.attn.qk_norm.copy_(torch.stack([a.q_norm.weight, a.k_norm.weight]))
-            block.mlp.gate_up.weight.copy_(torch.cat([layer.mlp.gate_proj.weight, layer.mlp.up_proj.weight]))
             block.mlp.down.weight.copy_(layer.mlp.down_proj.weight)
         ours.norm.weight.copy_(m.norm.weight)
         if ours.head is not None:
@@ -189,7 +211,36 @@ def test_the_runtime_model_computes_transformers_logits(family, tmp_path: Path):
     assert (spec.qkv_bias, spec.tie_embeddings, spec.qk_norm) == (qwen2, config["tie_word_embeddings"],
                                                                   config["model_type"] == "qwen3")
     assert spec.head_dim == config.get("head_dim", 16) and spec.q_dim == 4 * spec.head_dim
+    assert spec.attention_window == config.get("sliding_window") and spec.max_seq_len >= SEQ
+    spec.check_seq_len(SEQ)   # the sequence compared is one the planner accepts
     _assert_same_logits(spec, config, lambda ours, hf: _copy_weights(ours, hf))
+
+
+def test_phi3_partial_rope_rotates_what_transformers_rotates(tmp_path: Path):
+    """The fidelity cases' partial RoPE: ModelSpec.rotary_fraction gives the runtime's rot_dim transformers' own
+    int(head_dim x partial_rotary_factor), 12 of 16 and 12 of 24, and its cos tables that width."""
+    from mist_ds.runtime.blocks import rotary_dims
+
+    for family, rot in (("phi3-partial-rope", 12), ("phi3-partial-rope-head-dim", 12), ("phi3", 16)):
+        (tmp_path / "config.json").write_text(json.dumps(FAMILIES[family]))
+        spec = model_spec_from_hf_config(tmp_path / "config.json")
+        cos, _ = _hf_model(FAMILIES[family]).model.rotary_emb(torch.zeros(1), torch.arange(4)[None])
+        assert rotary_dims(spec) == rot == cos.shape[-1]
+
+
+def test_phi3_window_is_full_causal_up_to_its_length():
+    """transformers' sliding window (masking_utils.sliding_window_overlay: kv_idx > q_idx - sliding_window) lets
+    a query see itself and sliding_window - 1 earlier tokens: at SEQ tokens a window of SEQ is full causal
+    attention to the bit, and one of SEQ - 1 changes the last position only (it no longer sees the first token).
+    That is the rule ModelSpec.check_seq_len enforces: seq_len <= attention_window."""
+    tokens = torch.randint(0, 256, (2, SEQ), generator=torch.Generator().manual_seed(1))
+    logits = {}
+    with torch.no_grad():
+        for window in (None, SEQ, SEQ - 1):
+            logits[window] = _hf_model(dict(FAMILIES["phi3"], sliding_window=window))(input_ids=tokens).logits
+    assert torch.equal(logits[None], logits[SEQ])
+    assert torch.equal(logits[None][:, :-1], logits[SEQ - 1][:, :-1])
+    assert not torch.allclose(logits[None][:, -1], logits[SEQ - 1][:, -1], rtol=0, atol=1e-3)
 
 
 @pytest.mark.parametrize("config", [GPT2, NEOX, dict(GPT2, activation_function="gelu"), dict(GPT2, vocab_size=250),
