@@ -504,6 +504,17 @@ B39 = [
     AutotuneCase("auto-qw7b-1g-c78-s4096-b16-ds", QWEN2_7B, 1, 78, 4096, 16, hardware=NODE, space=STOCK),
 ]
 
+# Session 37: Phi-3 (model_type phi3: q|k|v and gate|up stored fused, 32 heads of 96, a 32064 vocabulary padded to
+# 32128, a 2047-token sliding window, so sequences up to 2047), a family no run had trained, from its Hugging Face
+# config.json; the search's winners on one card (mist_ds's executors and stock DeepSpeed), held out of every fit;
+# predictions in bench/calls/s37_call_b40.sh before the call.
+PHI3_MINI = "tests/data/hf_configs/phi-3-mini-4k/config.json"
+B40 = [
+    AutotuneCase("auto-phi3m-1g-c24-s2047-b32", PHI3_MINI, 1, 24, 2047, 32, hardware=NODE),
+    AutotuneCase("auto-phi3m-1g-c24-s2047-b32-ds", PHI3_MINI, 1, 24, 2047, 32, hardware=NODE, space=STOCK),
+    AutotuneCase("auto-phi3m-1g-c78-s2047-b32", PHI3_MINI, 1, 78, 2047, 32, hardware=NODE),
+]
+
 # In-sample runs: the shipped h200 profile's run-derived terms were fitted on these runs alone
 # (python -m mist_ds.calibrate; profiling/profiles/h200.json provenance names them): every 1-GPU run
 # of batches b3 and b4, and of each 2-GPU family with two or more runs the first by name. Every
@@ -535,7 +546,7 @@ BATCHES: dict[str, list[Case | AutotuneCase]] = {name: _marked(batch) for name, 
     "b30-1gpu-new-families": B30, "b31-1gpu-held-out": B31, "b32-1gpu-new-families": B32,
     "b33-1gpu-new-families": B33, "b34-1gpu-new-families": B34,
     "b35-1gpu-rewon": B35, "b36-1gpu-stock": B36, "b37-1gpu-rewon": B37, "b38-1gpu-qwen3": B38,
-    "b39-1gpu-stock": B39,
+    "b39-1gpu-stock": B39, "b40-1gpu-phi3": B40,
 }.items()}
 CASES: dict[str, Case | AutotuneCase] = {c.name: c for batch in BATCHES.values() for c in batch}
 
