@@ -91,7 +91,8 @@ def _llama_like(c: _Config) -> tuple[Fields, KeyOf]:
         num_kv_heads=kv, ffn_hidden_size=c.int("intermediate_size"), vocab_size=c.int("vocab_size"),
         max_seq_len=c.int("max_position_embeddings", 4096),
         tie_embeddings=c.bool("tie_word_embeddings", False), norm="rmsnorm", activation="swiglu",
-        position_embedding="rope", rope_theta=_rope_theta(c), rope_scaling=_rope_scaling(c), linear_bias=False,
+        position_embedding="rope", rope_theta=_rope_theta(c), linear_bias=False,
+        rope_scaling=None if c.cfg["model_type"] == "phi3" else _rope_scaling(c),   # _phi3 reads its own
         qkv_bias=c.cfg["model_type"] == "qwen2", norm_eps=c.float("rms_norm_eps", 1e-6),
         attention_window=_sliding_window(c), head_dim_override=head_dim,
     )
@@ -135,26 +136,72 @@ def _rope_type(c: _Config) -> Any:
 
 
 # transformers' rope_type names of the RoPE scalings the runtime computes (ModelSpec.rope_scaling); 'default' is none
-ROPE_SCALINGS = ("llama3", "linear")
+ROPE_SCALINGS = ("llama3", "linear", "yarn", "longrope")
+# the keys of each, required then optional (transformers' _validate_<rope_type>_rope_parameters); the yarn and
+# longrope original_max_position_embeddings is required there too, but standardize_rope_params fills it in first
+ROPE_KEYS = {"llama3": (("factor", "low_freq_factor", "high_freq_factor", "original_max_position_embeddings"), ()),
+             "linear": (("factor",), ()),
+             "yarn": (("factor",), ("original_max_position_embeddings", "attention_factor", "beta_fast", "beta_slow",
+                                    "mscale", "mscale_all_dim", "truncate")),
+             "longrope": (("short_factor", "long_factor"), ("original_max_position_embeddings", "attention_factor",
+                                                             "factor"))}
 
 
-def _rope_scaling(c: _Config) -> dict[str, Any] | None:
+def _rope_scaling(c: _Config, original_max: int | None = None) -> dict[str, Any] | None:
     """ModelSpec.rope_scaling fields from the config's RoPE parameters (_rope_parameters): None for the plain
-    RoPE; a one-line error for a scaling the runtime does not compute (yarn, dynamic, longrope: trained as
-    plain RoPE they would be another model)."""
+    RoPE; a one-line error for a scaling the runtime does not compute ('dynamic', whose frequencies follow the
+    length of the sequence seen so far at inference, and any other name), or for a missing or malformed key.
+
+    yarn and longrope read transformers' keys (modeling_rope_utils RopeParameters), each checked here and named
+    in errors; a key transformers requires is required (yarn: factor; longrope: short_factor, long_factor), and
+    where transformers fills one in, so does this: original_max_position_embeddings is `original_max` where given
+    (Phi3Config's top-level key, which standardize_rope_params writes over the rope's own), else the rope's own,
+    else max_position_embeddings (standardize_rope_params' setdefault); a null yarn factor, or a longrope without
+    one, is max_position_embeddings / original_max_position_embeddings (_compute_yarn_parameters,
+    _compute_longrope_parameters); a null beta_fast / beta_slow its default 32 / 1 (their `or`)."""
     params = _rope_parameters(c)
     kind = _rope_type(c)
     if kind == "default":
         return None
     if kind not in ROPE_SCALINGS:
-        raise c.fail("rope_scaling", f"rope_type {_show(kind)} is not supported (supported: "
+        why = " (its frequencies follow the sequence length seen at inference)" if kind == "dynamic" else ""
+        raise c.fail("rope_scaling", f"rope_type {_show(kind)} is not supported{why} (supported: "
                                      f"{', '.join(ROPE_SCALINGS)}, or none)")
-    keys = ("factor",) + (("low_freq_factor", "high_freq_factor", "original_max_position_embeddings")
-                          if kind == "llama3" else ())
-    missing = [key for key in keys if key not in params]
+    required, optional = ROPE_KEYS[kind]
+    missing = [key for key in required if key not in params]
     if missing:
         raise c.fail("rope_scaling", f"rope_type {_show(kind)} needs {', '.join(missing)}")
-    return {"kind": kind, **{key: params[key] for key in keys}}
+    if kind in ("llama3", "linear"):   # ModelSpec's validation names rope_scaling.<field>
+        return {"kind": kind, **{key: params[key] for key in required}}
+    max_positions = c.int("max_position_embeddings", 4096)
+    fields: dict[str, Any] = {"kind": kind}
+    for key in ("original_max_position_embeddings",) + required + optional:
+        value = params.get(key)
+        where = f"rope_scaling.{key}"
+        if key == "original_max_position_embeddings":
+            value = original_max if original_max is not None else params.get(key, max_positions)
+            if type(value) is not int or value < 1:
+                raise c.fail(where, f"must be an integer of at least 1, got {_show(value)}")
+            fields[key] = value
+        elif value is None:
+            if key in ("short_factor", "long_factor"):
+                raise c.fail(where, "must be a list of numbers, got null")
+        elif key in ("short_factor", "long_factor"):
+            if not isinstance(value, list) or not value:
+                raise c.fail(where, f"must be a non-empty list of numbers, got {_show(value)}")
+            fields[key] = tuple(c.positive(f"{where}[{i}]", v) for i, v in enumerate(value))
+        elif key == "truncate":
+            if type(value) is not bool:
+                raise c.fail(where, f"must be true or false, got {_show(value)}")
+            fields[key] = value
+        elif key in ("mscale", "mscale_all_dim"):
+            if type(value) not in (int, float) or not math.isfinite(value) or value < 0:
+                raise c.fail(where, f"must be a finite number of at least 0, got {_show(value)}")
+            fields[key] = float(value)
+        else:
+            fields[key] = c.positive(where, value)
+    fields.setdefault("factor", max_positions / fields["original_max_position_embeddings"])
+    return fields
 
 
 def _sliding_window(c: _Config) -> int | None:
@@ -182,7 +229,8 @@ def _qwen3(c: _Config) -> tuple[Fields, KeyOf]:
 
 
 # transformers' Phi3Config defaults where config.json has no such key (configuration_phi3.py)
-PHI3_DEFAULTS = {"rms_norm_eps": 1e-5, "max_position_embeddings": 4096, "tie_word_embeddings": False}
+PHI3_DEFAULTS = {"rms_norm_eps": 1e-5, "max_position_embeddings": 4096, "tie_word_embeddings": False,
+                 "original_max_position_embeddings": 4096}
 # older rope_type names that transformers' Phi3Config reads as 'longrope' (convert_rope_params_to_dict)
 PHI3_LONGROPE_NAMES = ("su", "yarn")
 
@@ -203,17 +251,19 @@ def _phi3(c: _Config) -> tuple[Fields, KeyOf]:
       first int(head_dim x factor) dims of each head (Phi3RotaryEmbedding, apply_rotary_pos_emb), as
       ModelSpec.rotary_fraction does; an odd count n is refused (transformers' inv_freq, arange(0, n, 2) / n,
       then rotates n + 1 dims, the runtime's rotary_dims n - 1);
-    - RoPE scaling: transformers' Phi3Config takes only longrope (also written su or yarn), which the runtime
-      does not compute: refused in one line, as is any other rope_type (transformers refuses those);
+    - RoPE scaling: transformers' Phi3Config takes only longrope, reading the older names su and yarn as longrope
+      too (convert_rope_params_to_dict), and its original_max_position_embeddings is the top-level key (default
+      4096), which standardize_rope_params writes over the rope's own: read so (_rope_scaling); any other
+      rope_type is refused in one line (transformers' Phi3Config.validate_rope refuses those);
     - rms_norm_eps defaults to 1e-5.
     Dropout keys (resid_pdrop, embd_pdrop, attention_dropout) are not read, as no other reader reads its
     family's: the runtime trains without dropout."""
     if "attention_bias" in c.cfg and c.bool("attention_bias", False):
         raise c.fail("attention_bias", "true is not supported for phi3 (transformers' Phi3 has no biases)")
     kind = _rope_type(c)
-    if kind != "default":
-        shown = f"{_show(kind)} (longrope)" if kind in PHI3_LONGROPE_NAMES else _show(kind)
-        raise c.fail("rope_scaling", f"rope_type {shown} is not supported for phi3 (supported: none)")
+    if kind not in ("default", "longrope") + PHI3_LONGROPE_NAMES:
+        raise c.fail("rope_scaling", f"rope_type {_show(kind)} is not supported for phi3 (supported: longrope, "
+                                     "also written su or yarn, or none)")
     fields, key_of = _llama_like(_Config({**PHI3_DEFAULTS, **c.cfg}, c.origin))
     key = "partial_rotary_factor"
     factor = c.positive(key, _rope_parameters(c).get(key, c.cfg.get(key, 1.0)))
@@ -222,7 +272,13 @@ def _phi3(c: _Config) -> tuple[Fields, KeyOf]:
         raise c.fail(key, f"{factor} rotates int(head_dim {head_dim} x {factor}) = {int(head_dim * factor)} "
                           "dims of each head: an odd count is not supported")
     window = c.optional_int("sliding_window")
-    return ({**fields, "rotary_fraction": factor, "attention_window": window},
+    scaling = None
+    if kind != "default":   # Phi3Config.convert_rope_params_to_dict: su and yarn are longrope
+        params = _rope_parameters(c)
+        longrope = _Config({**PHI3_DEFAULTS, **c.cfg, "rope_scaling": {**params, "rope_type": "longrope"},
+                            "rope_parameters": None}, c.origin)
+        scaling = _rope_scaling(longrope, longrope.int("original_max_position_embeddings"))
+    return ({**fields, "rotary_fraction": factor, "attention_window": window, "rope_scaling": scaling},
             {**key_of, "rotary_fraction": key})
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_serializer, model_validator
 
 from mist_ds.config.base import StrictModel
 
@@ -34,31 +35,104 @@ MAX_SEQ_LEN = 2**24
 """Context length (16,777,216 tokens). Longest published: Llama-4-Scout's 10M."""
 
 
-RopeScalingKind = Literal["llama3", "linear"]
+RopeScalingKind = Literal["llama3", "linear", "yarn", "longrope"]
+MAX_ROPE_FACTORS = MAX_HIDDEN // 2
+"""Entries of longrope's short_factor / long_factor: one per rotated pair of a head's dimensions, so at most
+head_dim / 2 (head_dim is capped at MAX_HIDDEN); ModelSpec checks the exact count, rotary dims / 2."""
+
+# RopeScaling's fields that only some kinds read: each must hold its default under any other kind (so leaving it
+# out of the JSON there loses nothing)
+_ROPE_FIELDS_OF = {"low_freq_factor": ("llama3", "linear"), "high_freq_factor": ("llama3", "linear"),
+                   "attention_factor": ("yarn", "longrope"), "beta_fast": ("yarn",), "beta_slow": ("yarn",),
+                   "mscale": ("yarn",), "mscale_all_dim": ("yarn",), "truncate": ("yarn",),
+                   "short_factor": ("longrope",), "long_factor": ("longrope",)}
 
 
 class RopeScaling(StrictModel):
     """RoPE frequency scaling of a Hugging Face config (rope_scaling, or transformers 5's rope_parameters): the
-    inverse frequencies the runtime rotates by (runtime/kernels.py rope_inv_freq, transformers'
-    modeling_rope_utils). It moves no FLOP or byte, so the cost model ignores it."""
+    inverse frequencies the runtime rotates by and the factor its cos / sin tables are multiplied by
+    (runtime/kernels.py rope_inv_freq, rope_attention_factor; transformers' modeling_rope_utils). It moves no FLOP
+    or byte, so the cost model ignores it. The fields of yarn and longrope are left out of the JSON at their
+    defaults, and llama3's low/high_freq_factor under yarn and longrope: a llama3 or linear scaling writes the
+    JSON it wrote before they existed."""
 
     kind: RopeScalingKind
-    """rope_type: 'llama3' (Llama 3.1 / 3.2: long wavelengths divided by factor, a smooth ramp between) or
-    'linear' (every inverse frequency divided by factor, i.e. positions / factor)."""
+    """rope_type: 'llama3' (Llama 3.1 / 3.2: long wavelengths divided by factor, a smooth ramp between),
+    'linear' (every inverse frequency divided by factor, i.e. positions / factor), 'yarn' (YaRN: NTK-by-parts
+    between divided and kept frequencies, cos / sin times attention_factor) or 'longrope' (LongRoPE, Phi-3 /
+    Phi-3.5 / Phi-4-mini: each inverse frequency divided by its own short_factor or long_factor entry, by the
+    sequence length, cos / sin times attention_factor)."""
     factor: float = Field(gt=0.0, allow_inf_nan=False)
-    """Scale of the inverse frequencies it divides."""
+    """Scale of the inverse frequencies it divides (llama3, linear, yarn); longrope: the context extension
+    max_position_embeddings / original_max_position_embeddings where config.json gives none (transformers'
+    _compute_longrope_parameters), used only for the default attention_factor."""
     low_freq_factor: float = Field(default=1.0, gt=0.0, allow_inf_nan=False)
     """llama3: wavelengths above original_max_position_embeddings / this are divided by factor."""
     high_freq_factor: float = Field(default=4.0, gt=0.0, allow_inf_nan=False)
     """llama3: wavelengths below original_max_position_embeddings / this are kept."""
     original_max_position_embeddings: int = Field(default=8192, ge=1)
-    """llama3: the context the model was pretrained at, which the wavelengths are compared with."""
+    """llama3, yarn, longrope: the context the model was pretrained at, which the wavelengths (llama3), the
+    correction range (yarn) or the sequence length (longrope) are compared with."""
+    attention_factor: float | None = Field(default=None, gt=0.0, allow_inf_nan=False)
+    """yarn, longrope: the factor cos and sin are multiplied by; None (the default): transformers' own, from
+    factor (yarn: 0.1 ln(factor) + 1, or the mscale / mscale_all_dim ratio; longrope:
+    sqrt(1 + ln(factor) / ln(original_max_position_embeddings)), 1 for a factor of at most 1)."""
+    beta_fast: float = Field(default=32.0, gt=0.0, allow_inf_nan=False)
+    """yarn: rotations over the original context below which a dimension is fully interpolated (divided by
+    factor): the low end of the correction range."""
+    beta_slow: float = Field(default=1.0, gt=0.0, allow_inf_nan=False)
+    """yarn: rotations over the original context above which a dimension is kept (extrapolated): the high end of
+    the correction range."""
+    mscale: float | None = Field(default=None, ge=0.0, allow_inf_nan=False)
+    """yarn: with mscale_all_dim (both non-zero) and no attention_factor, the attention factor is
+    (0.1 mscale ln(factor) + 1) / (0.1 mscale_all_dim ln(factor) + 1) (DeepSeek's); else ignored."""
+    mscale_all_dim: float | None = Field(default=None, ge=0.0, allow_inf_nan=False)
+    """yarn: see mscale."""
+    truncate: bool = True
+    """yarn: the correction range's bounds rounded outwards to whole dimensions (floor / ceil), transformers'
+    default; false (gpt-oss) keeps them fractional."""
+    short_factor: tuple[float, ...] | None = Field(default=None, min_length=1, max_length=MAX_ROPE_FACTORS)
+    """longrope: the divisor of each inverse frequency (rotary dims / 2 entries) for sequences of at most
+    original_max_position_embeddings tokens."""
+    long_factor: tuple[float, ...] | None = Field(default=None, min_length=1, max_length=MAX_ROPE_FACTORS)
+    """longrope: the divisor of each inverse frequency for sequences longer than original_max_position_embeddings
+    (transformers' dynamic_rope_update: seq_len > original_max_position_embeddings)."""
+
+    OMITTED_AT_DEFAULT = ("attention_factor", "beta_fast", "beta_slow", "mscale", "mscale_all_dim", "truncate",
+                          "short_factor", "long_factor")
+
+    @model_serializer(mode="wrap")
+    def _omit_defaults(self, handler):
+        """StrictModel's omission, and llama3's low/high_freq_factor under yarn and longrope (held at their
+        defaults there: _fields_of_its_kind)."""
+        data = handler(self)
+        for name in self.OMITTED_AT_DEFAULT + ("low_freq_factor", "high_freq_factor"):
+            if (name in self.OMITTED_AT_DEFAULT or self.kind not in _ROPE_FIELDS_OF[name]) and \
+                    getattr(self, name) == type(self).model_fields[name].default:
+                data.pop(name, None)
+        return data
 
     @model_validator(mode="after")
     def _ramp_has_width(self) -> RopeScaling:
         if self.kind == "llama3" and self.high_freq_factor <= self.low_freq_factor:
             raise ValueError(f"high_freq_factor {self.high_freq_factor} must exceed low_freq_factor "
                              f"{self.low_freq_factor}")
+        return self
+
+    @model_validator(mode="after")
+    def _fields_of_its_kind(self) -> RopeScaling:
+        for name, kinds in _ROPE_FIELDS_OF.items():
+            if self.kind not in kinds and getattr(self, name) != type(self).model_fields[name].default:
+                raise ValueError(f"{name} is not a field of rope scaling '{self.kind}' (only {', '.join(kinds)})")
+        if self.kind == "longrope":
+            for name in ("short_factor", "long_factor"):
+                values = getattr(self, name)
+                if values is None:
+                    raise ValueError(f"rope scaling 'longrope' needs {name}")
+                if not all(math.isfinite(v) and v > 0 for v in values):
+                    raise ValueError(f"{name} entries must be finite positive numbers")
+        if self.kind == "yarn" and self.beta_fast < self.beta_slow:
+            raise ValueError(f"beta_fast {self.beta_fast} must be at least beta_slow {self.beta_slow}")
         return self
 
 
@@ -145,6 +219,19 @@ class ModelSpec(StrictModel):
         if self.q_dim > MAX_HIDDEN:
             raise ValueError(f"attention width num_heads {self.num_heads} x head_dim {self.head_dim} = "
                              f"{self.q_dim} exceeds {MAX_HIDDEN}")
+        return self
+
+    @model_validator(mode="after")
+    def _longrope_factors_fit(self) -> ModelSpec:
+        scaling = self.rope_scaling
+        if scaling is not None and scaling.kind == "longrope":
+            pairs = int(self.head_dim * self.rotary_fraction // 2)   # runtime/blocks.py rotary_dims / 2
+            for name in ("short_factor", "long_factor"):
+                count = len(getattr(scaling, name))
+                if count != pairs:
+                    raise ValueError(f"rope_scaling {name} has {count} entries, longrope needs one per rotated pair "
+                                     f"of a head's dimensions: {pairs} (head_dim {self.head_dim} x rotary_fraction "
+                                     f"{self.rotary_fraction} / 2)")
         return self
 
     @model_validator(mode="after")

@@ -162,7 +162,12 @@ def swiglu(gate_up: torch.Tensor, impl: str = "auto") -> torch.Tensor:
 
 def rope_cos_sin(seq_len: int, rot_dim: int, theta: float, device, dtype, scaling: RopeScaling | None = None):
     """cos/sin tables (seq, rot_dim) of rotary embeddings (Su et al. 2021, RoFormer, eq. 34), their
-    inverse frequencies scaled as `scaling` says (rope_inv_freq).
+    inverse frequencies scaled as `scaling` says (rope_inv_freq) for a sequence of seq_len tokens, positions
+    0 .. seq_len - 1, and both tables multiplied by its attention factor (rope_attention_factor), as
+    transformers' rotary embeddings multiply theirs (`emb.cos() * self.attention_scaling`, in fp32, then cast).
+
+    Every RoPE path reads these tables: the eager and Liger rotations (rope) and the compiled one
+    (torch_qkv_rope) multiply q and k by them as they are, so each path inherits the scaling.
 
     Computed once per (seq_len, rot_dim, theta, scaling, device, dtype) and shared by every layer and pass
     (read-only constants, no gradient): building them per layer cost ~8 small kernel launches per
@@ -171,12 +176,18 @@ def rope_cos_sin(seq_len: int, rot_dim: int, theta: float, device, dtype, scalin
     return _rope_tables(seq_len, rot_dim, float(theta), scaling, device, dtype)
 
 
-def rope_inv_freq(rot_dim: int, theta: float, scaling: RopeScaling | None, device=None) -> torch.Tensor:
+def rope_inv_freq(rot_dim: int, theta: float, scaling: RopeScaling | None, device=None,
+                  seq_len: int | None = None) -> torch.Tensor:
     """The rot_dim / 2 inverse frequencies theta^(-2i / rot_dim), scaled as transformers' modeling_rope_utils
     does: 'linear' divides each by factor; 'llama3' (_compute_llama3_parameters) divides those whose
     wavelength 2 pi / f exceeds original_max_position_embeddings / low_freq_factor by factor, keeps those below
     original_max_position_embeddings / high_freq_factor, and between the two blends f / factor and f linearly
-    in original_max_position_embeddings / wavelength."""
+    in original_max_position_embeddings / wavelength; 'yarn' (_yarn_inv_freq) and 'longrope' (_longrope_inv_freq)
+    as their functions say. Only longrope depends on `seq_len`, the tokens of the sequence rotated."""
+    if scaling is not None and scaling.kind == "yarn":
+        return _yarn_inv_freq(rot_dim, theta, scaling, device)
+    if scaling is not None and scaling.kind == "longrope":
+        return _longrope_inv_freq(rot_dim, theta, scaling, device, seq_len)
     inv = 1.0 / (theta ** (torch.arange(0, rot_dim, 2, device=device, dtype=torch.float32) / rot_dim))
     if scaling is None:
         return inv
@@ -191,12 +202,83 @@ def rope_inv_freq(rot_dim: int, theta: float, scaling: RopeScaling | None, devic
     return torch.where(medium, blended, scaled)
 
 
+def _yarn_inv_freq(dim: int, base: float, scaling: RopeScaling, device) -> torch.Tensor:
+    """YaRN's inverse frequencies, transformers' _compute_yarn_parameters op for op (so fp32 gives its bits):
+    dimension pair i is interpolated (f / factor) below the correction range, extrapolated (f kept) above it,
+    and blended by a linear ramp inside it; the range is where a dimension turns beta_fast .. beta_slow times over
+    original_max_position_embeddings (find_correction_dim), floored / ceiled when truncate, clipped to
+    [0, dim - 1]."""
+    def correction_dim(rotations: float) -> float:
+        return (dim * math.log(scaling.original_max_position_embeddings / (rotations * 2 * math.pi))) / (
+            2 * math.log(base))
+
+    low, high = correction_dim(scaling.beta_fast), correction_dim(scaling.beta_slow)
+    if scaling.truncate:
+        low, high = math.floor(low), math.ceil(high)
+    low, high = max(low, 0), min(high, dim - 1)
+    if low == high:
+        high += 0.001  # transformers' guard against a zero-width ramp
+    ramp = torch.clamp((torch.arange(dim // 2, dtype=torch.float32) - low) / (high - low), 0, 1)
+    extrapolation_factor = 1 - ramp.to(device=device, dtype=torch.float)
+    pos_freqs = base ** (torch.arange(0, dim, 2).to(device=device, dtype=torch.float) / dim)
+    extrapolation = 1.0 / pos_freqs
+    interpolation = 1.0 / (scaling.factor * pos_freqs)
+    return interpolation * (1 - extrapolation_factor) + extrapolation * extrapolation_factor
+
+
+def _longrope_inv_freq(dim: int, base: float, scaling: RopeScaling, device, seq_len: int | None) -> torch.Tensor:
+    """LongRoPE's inverse frequencies, transformers' _compute_longrope_parameters op for op: theta^(-2i / dim)
+    divided by long_factor[i] for a sequence longer than original_max_position_embeddings, else by short_factor[i].
+
+    The choice is transformers' dynamic_rope_update (longrope_frequency_update): `seq_len > original_max_position_
+    embeddings`, its seq_len being max(position_ids) + 1. A training step's positions are 0 .. s - 1 for its
+    sequences of s tokens (the run's seq_len, every step), so seq_len is s: a run at a seq_len of at most
+    original_max_position_embeddings trains with the short factors, a longer one with the long factors, in every
+    step, as transformers would compute that batch. None (no sequence given) is transformers' init: short."""
+    long = seq_len is not None and seq_len > scaling.original_max_position_embeddings
+    ext_factors = torch.tensor(scaling.long_factor if long else scaling.short_factor, dtype=torch.float32,
+                               device=device)
+    inv_freq_shape = torch.arange(0, dim, 2, dtype=torch.int64, device=device).float() / dim
+    return 1.0 / (ext_factors * base ** inv_freq_shape)
+
+
+def rope_attention_factor(scaling: RopeScaling | None) -> float:
+    """The factor transformers multiplies cos and sin by (RotaryEmbedding.attention_scaling), 1 but for yarn and
+    longrope: their attention_factor where config.json gives one, else yarn's yarn_get_mscale(factor)
+    (0.1 ln(factor) + 1; 1 for factor <= 1), or the ratio get_mscale(factor, mscale) /
+    get_mscale(factor, mscale_all_dim) where both are non-zero (_compute_yarn_parameters); longrope's
+    sqrt(1 + ln(factor) / ln(original_max_position_embeddings)), 1 for factor <= 1 (_compute_longrope_parameters)."""
+    if scaling is None or scaling.kind not in ("yarn", "longrope"):
+        return 1.0
+    if scaling.attention_factor is not None:
+        return scaling.attention_factor
+    factor = scaling.factor
+    if scaling.kind == "longrope":
+        if factor <= 1.0:
+            return 1.0
+        return math.sqrt(1 + math.log(factor) / math.log(scaling.original_max_position_embeddings))
+
+    def get_mscale(scale: float, mscale: float = 1) -> float:
+        return 1.0 if scale <= 1 else 0.1 * mscale * math.log(scale) + 1.0
+
+    if scaling.mscale and scaling.mscale_all_dim:
+        return float(get_mscale(factor, scaling.mscale) / get_mscale(factor, scaling.mscale_all_dim))
+    return get_mscale(factor)
+
+
 @functools.lru_cache(maxsize=32)
 def _rope_tables(seq_len: int, rot_dim: int, theta: float, scaling: RopeScaling | None, device: torch.device, dtype):
-    inv = rope_inv_freq(rot_dim, theta, scaling, device)
+    """cos and sin (seq_len, rot_dim) of positions 0 .. seq_len - 1: the inverse frequencies of a sequence of
+    seq_len tokens (longrope's short or long factors by it: _longrope_inv_freq), times the attention factor
+    in fp32 before the cast, as transformers computes them."""
+    inv = rope_inv_freq(rot_dim, theta, scaling, device, seq_len)
     angles = torch.outer(torch.arange(seq_len, device=device, dtype=torch.float32), inv)
     angles = torch.cat((angles, angles), dim=-1)
-    return angles.cos().to(dtype), angles.sin().to(dtype)
+    cos, sin = angles.cos(), angles.sin()
+    attention = rope_attention_factor(scaling)
+    if attention != 1.0:
+        cos, sin = cos * attention, sin * attention
+    return cos.to(dtype), sin.to(dtype)
 
 
 def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:

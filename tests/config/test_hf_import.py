@@ -65,8 +65,34 @@ def _write(tmp_path: Path, base: str, **changes) -> Path:
         ("qwen3-4b", {"attention_bias": 1}, "attention_bias must be true or false"),
         ("qwen3-4b", {"head_dim": 0}, "head_dim must be at least 1, got 0"),
         ("qwen3-4b", {"hidden_act": "gelu"}, 'hidden_act "gelu" is not supported for qwen3'),
-        ("llama-3.2-1b", {"rope_scaling": {"rope_type": "yarn", "factor": 4.0}},
-         'rope_scaling rope_type "yarn" is not supported (supported: llama3, linear, or none)'),
+        ("llama-3.2-1b", {"rope_scaling": {"rope_type": "dynamic", "factor": 4.0}},
+         'rope_scaling rope_type "dynamic" is not supported (its frequencies follow the sequence length seen at '
+         'inference) (supported: llama3, linear, yarn, longrope, or none)'),
+        ("llama-3.2-1b", {"rope_scaling": {"rope_type": "ntk", "factor": 4.0}},
+         'rope_scaling rope_type "ntk" is not supported (supported: llama3, linear, yarn, longrope, or none)'),
+        # yarn (Qwen2.5 / Qwen3's documented long-context block) and longrope on the Llama-like families
+        ("qwen3-4b", {"rope_scaling": {"rope_type": "yarn", "original_max_position_embeddings": 32768}},
+         'rope_scaling rope_type "yarn" needs factor'),
+        ("qwen3-4b", {"rope_scaling": {"rope_type": "yarn", "factor": "4"}},
+         'rope_scaling.factor must be a finite positive number, got "4"'),
+        ("qwen3-4b", {"rope_scaling": {"rope_type": "yarn", "factor": 4.0, "original_max_position_embeddings": 0}},
+         "rope_scaling.original_max_position_embeddings must be an integer of at least 1, got 0"),
+        ("qwen3-4b", {"rope_scaling": {"rope_type": "yarn", "factor": 4.0, "original_max_position_embeddings": 4e3}},
+         "rope_scaling.original_max_position_embeddings must be an integer of at least 1, got 4000.0"),
+        ("qwen3-4b", {"rope_scaling": {"rope_type": "yarn", "factor": 4.0, "beta_fast": -1}},
+         "rope_scaling.beta_fast must be a finite positive number, got -1"),
+        ("qwen3-4b", {"rope_scaling": {"rope_type": "yarn", "factor": 4.0, "beta_fast": 1, "beta_slow": 2}},
+         "rope_scaling: beta_fast 1.0 must be at least beta_slow 2.0"),
+        ("qwen3-4b", {"rope_scaling": {"rope_type": "yarn", "factor": 4.0, "truncate": "false"}},
+         'rope_scaling.truncate must be true or false, got "false"'),
+        ("qwen3-4b", {"rope_scaling": {"rope_type": "yarn", "factor": 4.0, "mscale": -0.5}},
+         "rope_scaling.mscale must be a finite number of at least 0, got -0.5"),
+        ("qwen3-4b", {"rope_scaling": {"rope_type": "yarn", "factor": 4.0, "attention_factor": 0}},
+         "rope_scaling.attention_factor must be a finite positive number, got 0"),
+        ("qwen3-4b", {"rope_parameters": {"rope_type": "longrope", "rope_theta": 1e6, "long_factor": [1.0] * 64}},
+         'rope_scaling rope_type "longrope" needs short_factor'),
+        ("qwen3-4b", {"rope_scaling": {"rope_type": "longrope", "short_factor": [1.0] * 64, "long_factor": [1.0] * 32}},
+         "rope_scaling long_factor has 32 entries, longrope needs one per rotated pair of a head's dimensions: 64"),
         ("llama-3.2-1b", {"rope_scaling": {"rope_type": "llama3", "factor": 32.0}},
          'rope_type "llama3" needs low_freq_factor, high_freq_factor, original_max_position_embeddings'),
         ("llama-3.2-1b", {"rope_scaling": "llama3"}, 'rope_scaling must be an object or null, got "llama3"'),
@@ -80,16 +106,34 @@ def _write(tmp_path: Path, base: str, **changes) -> Path:
         ("phi-3-mini-4k", {"num_key_value_heads": 5}, "num_key_value_heads 5 must be between 1"),
         ("phi-3-mini-4k", {"sliding_window": 0}, "sliding_window must be at least 1, got 0"),
         # Phi-3-mini-128k / Phi-3.5-mini / Phi-4-mini: longrope (older configs: "su"; transformers reads "yarn"
-        # as longrope for phi3 too); transformers' Phi3Config refuses every other rope_type
-        ("phi-3-mini-4k", {"rope_scaling": {"type": "longrope", "long_factor": [1.0] * 48,
-                                            "short_factor": [1.0] * 48}},
-         'rope_scaling rope_type "longrope" is not supported for phi3 (supported: none)'),
-        ("phi-3-mini-4k", {"rope_scaling": {"type": "su", "long_factor": [1.0] * 48, "short_factor": [1.0] * 48}},
-         'rope_type "su" (longrope) is not supported for phi3'),
+        # as longrope for phi3 too), with one factor per rotated pair of a head's 96 dims; transformers' Phi3Config
+        # refuses every other rope_type
+        ("phi-3-mini-4k", {"rope_scaling": {"type": "longrope", "long_factor": [1.0] * 48}},
+         'rope_scaling rope_type "longrope" needs short_factor'),
         ("phi-3-mini-4k", {"rope_parameters": {"rope_type": "longrope", "rope_theta": 10000.0}},
-         'rope_type "longrope" is not supported for phi3'),
+         'rope_type "longrope" needs short_factor, long_factor'),
+        ("phi-3-mini-4k", {"rope_scaling": {"type": "su", "long_factor": [1.0] * 48, "short_factor": [1.0] * 47}},
+         "rope_scaling short_factor has 47 entries, longrope needs one per rotated pair of a head's dimensions: 48 "
+         "(head_dim 96 x rotary_fraction 1.0 / 2)"),
+        ("phi-3-mini-4k", {"rope_scaling": {"type": "yarn", "long_factor": [1.0] * 48, "short_factor": None}},
+         "rope_scaling.short_factor must be a list of numbers, got null"),
+        ("phi-3-mini-4k", {"rope_scaling": {"type": "longrope", "long_factor": "1.0", "short_factor": [1.0] * 48}},
+         'rope_scaling.long_factor must be a non-empty list of numbers, got "1.0"'),
+        ("phi-3-mini-4k", {"rope_scaling": {"type": "longrope", "long_factor": [1.0] * 47 + ["2"],
+                                            "short_factor": [1.0] * 48}},
+         'rope_scaling.long_factor[47] must be a finite positive number, got "2"'),
+        ("phi-3-mini-4k", {"rope_scaling": {"type": "longrope", "long_factor": [1.0] * 48, "short_factor": [0] * 48}},
+         "rope_scaling.short_factor[0] must be a finite positive number, got 0"),
+        ("phi-3-mini-4k", {"rope_scaling": {"type": "longrope", "long_factor": [1.0] * 48, "short_factor": [1.0] * 48},
+                           "original_max_position_embeddings": "4096"},
+         'original_max_position_embeddings must be an integer, got "4096"'),
+        ("phi-3-mini-4k", {"rope_scaling": {"type": "longrope", "long_factor": [1.0] * 48, "short_factor": [1.0] * 48,
+                                            "attention_factor": -1.0}},
+         "rope_scaling.attention_factor must be a finite positive number, got -1.0"),
         ("phi-3-mini-4k", {"rope_scaling": {"rope_type": "linear", "factor": 2.0}},
-         'rope_type "linear" is not supported for phi3 (supported: none)'),
+         'rope_type "linear" is not supported for phi3 (supported: longrope, also written su or yarn, or none)'),
+        ("phi-3-mini-4k", {"rope_scaling": {"rope_type": "dynamic", "factor": 2.0}},
+         'rope_type "dynamic" is not supported for phi3'),
         ("phi-3-mini-4k", {"partial_rotary_factor": 0},
          "partial_rotary_factor must be a finite positive number, got 0"),
         ("phi-3-mini-4k", {"partial_rotary_factor": "0.5"}, "partial_rotary_factor must be a finite positive number"),
@@ -272,3 +316,90 @@ def test_phi3_sequences_past_the_window_are_refused(tmp_path: Path) -> None:
     TuneRequest(model=phi4, cluster=cluster, global_batch_size=8, seq_len=16384)
     with pytest.raises(ValueError, match="exceeds microsoft/phi-4's max_seq_len 16384"):
         TuneRequest(model=phi4, cluster=cluster, global_batch_size=8, seq_len=16385)
+
+
+def test_phi35_mini_reads_its_longrope(tmp_path: Path) -> None:
+    """Phi-3.5-mini-instruct's config.json (rope_scaling type longrope, 48 short and 48 long factors, no factor,
+    original_max_position_embeddings 4096 at the top level, 131072 positions): a longrope scaling with
+    transformers' derived factor 131072 / 4096 = 32, the factors as published, left out of nothing in its JSON,
+    and the older names su and yarn (Phi3Config reads both as longrope) give the same spec."""
+    cfg = json.loads((HF / "phi-3.5-mini" / "config.json").read_text())
+    spec = model_spec_from_hf_config(HF / "phi-3.5-mini")
+    scaling = spec.rope_scaling
+    assert (scaling.kind, scaling.factor, scaling.original_max_position_embeddings) == ("longrope", 32.0, 4096)
+    assert scaling.short_factor == tuple(cfg["rope_scaling"]["short_factor"]) and len(scaling.short_factor) == 48
+    assert scaling.long_factor == tuple(cfg["rope_scaling"]["long_factor"]) and len(scaling.long_factor) == 48
+    assert scaling.attention_factor is None and spec.max_seq_len == 131072 and spec.attention_window == 262144
+    assert ModelSpec.from_json_text(spec.to_json()) == spec
+    assert json.loads(spec.to_json())["rope_scaling"] == {
+        "kind": "longrope", "factor": 32.0, "original_max_position_embeddings": 4096,
+        "short_factor": cfg["rope_scaling"]["short_factor"], "long_factor": cfg["rope_scaling"]["long_factor"]}
+    for name in ("su", "yarn"):
+        old = _write(tmp_path, "phi-3.5-mini", rope_scaling={**cfg["rope_scaling"], "type": name})
+        assert model_spec_from_hf_config(old) == spec
+    # transformers 5's rope_parameters, rope_theta inside
+    params = {**cfg["rope_scaling"], "rope_type": "longrope", "rope_theta": 10000.0}
+    new = _write(tmp_path, "phi-3.5-mini", rope_scaling=None, rope_theta=None, rope_parameters=params)
+    assert model_spec_from_hf_config(new) == spec
+
+
+def test_phi3_longrope_context_is_the_top_level_key(tmp_path: Path) -> None:
+    """Phi3Config's original_max_position_embeddings (top level, default 4096) is the one transformers uses: its
+    standardize_rope_params writes it over one inside the rope parameters; an explicit factor is kept."""
+    cfg = json.loads((HF / "phi-3.5-mini" / "config.json").read_text())
+    inside = {**cfg["rope_scaling"], "original_max_position_embeddings": 8192}
+    spec = model_spec_from_hf_config(_write(tmp_path, "phi-3.5-mini", rope_scaling=inside))
+    assert spec.rope_scaling.original_max_position_embeddings == 4096
+    bare = model_spec_from_hf_config(_write(tmp_path, "phi-3.5-mini", rope_scaling=inside,
+                                            original_max_position_embeddings=None))
+    assert bare.rope_scaling.original_max_position_embeddings == 4096       # Phi3Config's default
+    other = model_spec_from_hf_config(_write(tmp_path, "phi-3.5-mini", original_max_position_embeddings=2048))
+    assert (other.rope_scaling.original_max_position_embeddings, other.rope_scaling.factor) == (2048, 64.0)
+    given = model_spec_from_hf_config(_write(tmp_path, "phi-3.5-mini", rope_scaling={
+        **cfg["rope_scaling"], "factor": 8.0, "attention_factor": 1.25}))
+    assert (given.rope_scaling.factor, given.rope_scaling.attention_factor) == (8.0, 1.25)
+
+
+def test_qwen3_documented_yarn_block(tmp_path: Path) -> None:
+    """Qwen3's model cards add {"rope_type": "yarn", "factor": 4.0, "original_max_position_embeddings": 32768} for
+    131,072 tokens: read as yarn with transformers' defaults (beta_fast 32, beta_slow 1, truncated, attention
+    factor from factor), all left out of the JSON; the same from rope_parameters and from the older "type" key."""
+    block = {"rope_type": "yarn", "factor": 4.0, "original_max_position_embeddings": 32768}
+    spec = model_spec_from_hf_config(_write(tmp_path, "qwen3-4b", rope_scaling=block))
+    scaling = spec.rope_scaling
+    assert (scaling.kind, scaling.factor, scaling.original_max_position_embeddings) == ("yarn", 4.0, 32768)
+    assert (scaling.beta_fast, scaling.beta_slow, scaling.truncate, scaling.attention_factor) == (32, 1, True, None)
+    assert json.loads(spec.to_json())["rope_scaling"] == {"kind": "yarn", "factor": 4.0,
+                                                          "original_max_position_embeddings": 32768}
+    plain = model_spec_from_hf_config(HF / "qwen3-4b")
+    assert spec.model_copy(update={"rope_scaling": None}) == plain.model_copy(update={"name": spec.name})
+    old = {"type": "yarn", "factor": 4.0, "original_max_position_embeddings": 32768}
+    assert model_spec_from_hf_config(_write(tmp_path, "qwen3-4b", rope_scaling=old)) == spec
+    cfg = json.loads((HF / "qwen3-4b" / "config.json").read_text())
+    params = {**block, "rope_theta": cfg["rope_theta"]}
+    new = _write(tmp_path, "qwen3-4b", rope_scaling=None, rope_theta=None, rope_parameters=params)
+    assert model_spec_from_hf_config(new) == spec
+    # without original_max_position_embeddings transformers' standardize_rope_params uses max_position_embeddings;
+    # a null beta is its default (transformers' `or 32`)
+    short = model_spec_from_hf_config(_write(tmp_path, "qwen3-4b", rope_scaling={
+        "rope_type": "yarn", "factor": 2.0, "beta_fast": None, "truncate": False, "mscale": 1, "mscale_all_dim": 1}))
+    assert short.rope_scaling.original_max_position_embeddings == cfg["max_position_embeddings"]
+    assert (short.rope_scaling.beta_fast, short.rope_scaling.truncate, short.rope_scaling.mscale) == (32, False, 1.0)
+    assert json.loads(short.to_json())["rope_scaling"] == {
+        "kind": "yarn", "factor": 2.0, "original_max_position_embeddings": cfg["max_position_embeddings"],
+        "mscale": 1.0, "mscale_all_dim": 1.0, "truncate": False}
+
+
+def test_rope_scaling_fields_of_another_kind_are_refused() -> None:
+    """A spec file (ModelSpec JSON) is validated as strictly: a field its kind does not read is refused, and a
+    longrope needs both factor lists, one entry per rotated pair."""
+    spec = json.loads(model_spec_from_hf_config(HF / "llama-3.2-1b").to_json())
+    for change, message in (({"beta_fast": 16.0}, "beta_fast is not a field of rope scaling 'llama3'"),
+                            ({"kind": "yarn", "low_freq_factor": 2.0},
+                             "low_freq_factor is not a field of rope scaling 'yarn'"),
+                            ({"kind": "longrope", "low_freq_factor": 1.0, "high_freq_factor": 4.0},
+                             "rope scaling 'longrope' needs short_factor"),
+                            ({"short_factor": [1.0] * 32}, "short_factor is not a field of rope scaling 'llama3'")):
+        bad = {**spec, "rope_scaling": {**spec["rope_scaling"], **change}}
+        with pytest.raises(ValueError, match=message):
+            ModelSpec.from_json_text(json.dumps(bad))

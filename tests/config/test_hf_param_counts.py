@@ -88,6 +88,8 @@ def test_qwen3_counts_what_transformers_builds(folder: str, params: int, non_emb
 @pytest.mark.parametrize(("folder", "params", "card_b"), [
     # hub microsoft/Phi-3-mini-4k-instruct config.json; 3,821,079,552 is also the count Keras-Hub publishes for it
     ("phi-3-mini-4k", 3_821_079_552, 3.8),
+    # hub microsoft/Phi-3.5-mini-instruct: Phi-3-mini's shape with 131072 positions and longrope (no parameters)
+    ("phi-3.5-mini", 3_821_079_552, 3.8),
     ("phi-3-medium-4k", 13_960_238_080, 14),    # hub microsoft/Phi-3-medium-4k-instruct: GQA 40 heads / 10 kv heads
     ("phi-4", 14_659_507_200, 14),              # hub microsoft/phi-4: GQA 40 / 10, vocabulary 100352
 ])
@@ -99,3 +101,23 @@ def test_phi3_counts_what_transformers_builds(folder: str, params: int, card_b: 
     spec = model_spec_from_hf_config(HF / folder)
     assert spec.num_params == transformers_count(config) == params
     assert abs(params / 1e9 - card_b) / card_b < 0.05
+
+
+def test_phi35_mini_rope_is_transformers_own() -> None:
+    """Phi-3.5-mini's longrope as transformers' Phi3RotaryEmbedding computes it for that config.json: the short
+    factors for sequences up to original_max_position_embeddings (4096 tokens: max(position_ids) + 1 = 4096 is not
+    > 4096), the long ones from 4097 on, cos / sin times sqrt(1 + ln 32 / ln 4096); the runtime's inverse
+    frequencies and attention factor, to the bit."""
+    from mist_ds.runtime.blocks import rotary_dims
+    from mist_ds.runtime.kernels import rope_attention_factor, rope_inv_freq
+
+    config = json.loads((HF / "phi-3.5-mini" / "config.json").read_text())
+    spec = model_spec_from_hf_config(HF / "phi-3.5-mini")
+    rotary = transformers.models.phi3.modeling_phi3.Phi3RotaryEmbedding(transformers.AutoConfig.for_model(**config))
+    assert rope_attention_factor(spec.rope_scaling) == rotary.attention_scaling == pytest.approx((1 + 5 / 12) ** 0.5)
+    for seq_len in (2047, 4096, 4097, 131072):
+        rotary(torch.zeros(1), torch.arange(seq_len)[None])      # dynamic_rope_update picks short or long
+        ours = rope_inv_freq(rotary_dims(spec), spec.rope_theta, spec.rope_scaling, seq_len=seq_len)
+        assert torch.equal(ours, rotary.inv_freq)
+        factors = spec.rope_scaling.long_factor if seq_len > 4096 else spec.rope_scaling.short_factor
+        assert torch.allclose(rope_inv_freq(96, 10000.0, None) / ours, torch.tensor(factors), rtol=1e-6)

@@ -4,14 +4,16 @@ runs) gives transformers' logits. A tiny config of each family the import accept
 Llama (RoPE, SwiGLU, RMSNorm, untied head), Mistral (grouped-query attention at a sequence inside its
 sliding window), Qwen2 (q/k/v biases, head tied to the embedding), Mistral and Qwen2 with a head_dim that is
 not hidden_size / num_attention_heads (wider and narrower q than the width), Qwen3 (per-head q/k RMSNorms
-before RoPE, no biases, head_dim 24 of width 64), Llama with RoPE scaling ('llama3' and 'linear'), Phi-3 (fused
-qkv_proj and gate_up_proj copied as they are; GQA with a tied head and a sliding window as long as the sequence;
-partial RoPE), GPT-2 (learned positions, tanh GELU, tied head) and GPT-NeoX (partial RoPE, parallel residual,
-exact GELU, per-head interleaved q|k|v)."""
+before RoPE, no biases, head_dim 24 of width 64), RoPE scaling ('llama3' and 'linear' on Llama; 'yarn' on
+Llama, Qwen2 and Qwen3; 'longrope' on Phi-3 with its short and with its long factors; yarn's and longrope's
+attention factor on cos / sin), Phi-3 (fused qkv_proj and gate_up_proj copied as they are; GQA with a tied
+head and a sliding window as long as the sequence; partial RoPE), GPT-2 (learned positions, tanh GELU, tied
+head) and GPT-NeoX (partial RoPE, parallel residual, exact GELU, per-head interleaved q|k|v)."""
 
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -27,6 +29,10 @@ TINY = {"hidden_size": 64, "intermediate_size": 160, "num_hidden_layers": 2, "nu
         "hidden_act": "silu"}
 # Phi3Config's token ids default to 32000 (bos 1): inside the tiny vocabulary here
 PHI3 = dict(TINY, bos_token_id=1, eos_token_id=2, pad_token_id=None)
+SEQ = 32
+# longrope's divisors of the 8 inverse frequencies of a 16-wide head, short and long (Phi-3.5-mini's have 48)
+SHORT = [1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0]
+LONG = [1.0, 2.0, 4.0, 8.0, 16.0, 24.0, 32.0, 48.0]
 FAMILIES = {
     "llama": dict(TINY, model_type="llama", num_key_value_heads=4, tie_word_embeddings=False),
     "mistral": dict(TINY, model_type="mistral", num_key_value_heads=2, tie_word_embeddings=False,
@@ -53,6 +59,24 @@ FAMILIES = {
                                                "original_max_position_embeddings": 16}),
     "llama-rope-linear": dict(TINY, model_type="llama", num_key_value_heads=4, tie_word_embeddings=False,
                               rope_scaling={"rope_type": "linear", "factor": 4.0}),
+    # YaRN: factor 4 over a pretraining context of 16 tokens; beta_fast 0.5 / beta_slow 0.05 put the correction
+    # range of a 16-wide head (theta 1e4) at dims 1.41 .. 3.41, floored / ceiled to 1 .. 4: pair 0 kept, pairs 2 and
+    # 3 blended, 4 .. 7 divided by the factor; cos / sin times 0.1 ln 4 + 1. As transformers 5 writes it
+    # (rope_parameters), then as earlier versions did with the range left fractional (truncate false) and
+    # DeepSeek's mscale / mscale_all_dim ratio as the attention factor, then Qwen3's documented block (defaults)
+    "llama-rope-yarn": dict({k: v for k, v in TINY.items() if k != "rope_theta"}, model_type="llama",
+                            num_key_value_heads=2, tie_word_embeddings=False,
+                            rope_parameters={"rope_type": "yarn", "rope_theta": 10000.0, "factor": 4.0,
+                                             "original_max_position_embeddings": 16, "beta_fast": 0.5,
+                                             "beta_slow": 0.05}),
+    "qwen2-rope-yarn-untruncated": dict(TINY, model_type="qwen2", num_key_value_heads=2, tie_word_embeddings=True,
+                                        use_sliding_window=False,
+                                        rope_scaling={"type": "yarn", "factor": 4.0, "beta_fast": 0.5,
+                                                      "beta_slow": 0.05, "original_max_position_embeddings": 16,
+                                                      "truncate": False, "mscale": 1.0, "mscale_all_dim": 0.5}),
+    "qwen3-rope-yarn": dict(TINY, model_type="qwen3", num_key_value_heads=2, tie_word_embeddings=True, head_dim=16,
+                            use_sliding_window=False, rope_theta=1e6,
+                            rope_scaling={"rope_type": "yarn", "factor": 4.0, "original_max_position_embeddings": 16}),
     # Phi-3 / Phi-4 (model_type phi3): q|k|v and gate|up fused as the runtime fuses them, no biases
     "phi3": dict(PHI3, model_type="phi3", num_key_value_heads=4, tie_word_embeddings=False, sliding_window=None),
     # GQA, a tied head and a sliding window of exactly the sequence's 32 tokens (Phi-3-4k's 2047 at 2047): the
@@ -67,7 +91,25 @@ FAMILIES = {
                                        num_key_value_heads=2, tie_word_embeddings=True, head_dim=24,
                                        rope_parameters={"rope_type": "default", "rope_theta": 500.0,
                                                         "partial_rotary_factor": 0.5}),
+    # LongRoPE (Phi-3-128k, Phi-3.5, Phi-4-mini): per-pair divisors, the long ones for a sequence longer than
+    # the top-level original_max_position_embeddings (transformers' seq_len > original), so at SEQ = 32 an original
+    # of 31 takes long_factor and one of 32 short_factor; cos / sin times sqrt(1 + ln(64 / original) / ln(original)).
+    # Then the old name "su" with partial RoPE (6 pairs of 12 rotated dims) in transformers 5's rope_parameters
+    "phi3-longrope-long": dict(PHI3, model_type="phi3", num_key_value_heads=2, tie_word_embeddings=False,
+                               sliding_window=None, original_max_position_embeddings=SEQ - 1,
+                               rope_scaling={"type": "longrope", "short_factor": SHORT, "long_factor": LONG}),
+    "phi3-longrope-short": dict(PHI3, model_type="phi3", num_key_value_heads=2, tie_word_embeddings=False,
+                                sliding_window=None, original_max_position_embeddings=SEQ,
+                                rope_scaling={"type": "longrope", "short_factor": SHORT, "long_factor": LONG}),
+    "phi3-su-partial-rope": dict({k: v for k, v in PHI3.items() if k != "rope_theta"}, model_type="phi3",
+                                 num_key_value_heads=4, tie_word_embeddings=True, sliding_window=None,
+                                 original_max_position_embeddings=16,
+                                 rope_parameters={"rope_type": "su", "rope_theta": 500.0, "partial_rotary_factor": 0.75,
+                                                  "short_factor": SHORT[:6], "long_factor": LONG[:6]}),
 }
+# the scaled RoPE cases: transformers' inverse frequencies and attention factor against the runtime's (below)
+SCALED = ("llama-rope-llama3", "llama-rope-linear", "llama-rope-yarn", "qwen2-rope-yarn-untruncated",
+          "qwen3-rope-yarn", "phi3-longrope-long", "phi3-longrope-short", "phi3-su-partial-rope")
 GPT2 = {"model_type": "gpt2", "n_embd": 64, "n_layer": 2, "n_head": 4, "n_inner": 160, "vocab_size": 256,
         "n_positions": 64, "layer_norm_epsilon": 1e-5, "activation_function": "gelu_new",
         "tie_word_embeddings": True, "bos_token_id": 0, "eos_token_id": 0}
@@ -75,7 +117,6 @@ NEOX = {"model_type": "gpt_neox", "hidden_size": 64, "num_hidden_layers": 2, "nu
         "intermediate_size": 160, "vocab_size": 256, "max_position_embeddings": 64, "rotary_pct": 0.25,
         "rotary_emb_base": 10000, "use_parallel_residual": True, "layer_norm_eps": 1e-5, "hidden_act": "gelu",
         "tie_word_embeddings": False, "attention_bias": True}
-SEQ = 32
 # fp32 on the CPU: the same function agrees to ~2e-7 here; the tanh GELU in place of the exact one is off by
 # 4e-6 (GPT-2) to 1.2e-5 (GPT-NeoX)
 ATOL = 1e-6
@@ -178,10 +219,9 @@ def _logits(ours: MistModel, tokens: torch.Tensor) -> torch.Tensor:
     return tied_head_forward(ours.embed, hidden) if ours.head is None else ours.head(hidden)
 
 
-def _assert_same_logits(spec, config: dict, copy) -> None:
+def _run_both(spec, config: dict, copy):
     """transformers' model of `config` and the runtime's of `spec`, the former's weights copied into the latter
-    by `copy(ours, hf)`: as many parameters (less the padding rows of the vocabulary), the same logits for the
-    same tokens, and the same loss."""
+    by `copy(ours, hf)`, run on the same tokens: (transformers' output, our logits, our loss, the labels)."""
     hf = _hf_model(config)
     ours = MistModel(spec, BuildOptions(), block_roles(0, spec.num_layers, 0, 0)).eval()
     copy(ours, hf)
@@ -193,7 +233,14 @@ def _assert_same_logits(spec, config: dict, copy) -> None:
         out = hf(input_ids=inputs, labels=tokens[:, :-1])   # transformers shifts the labels itself
         got = _logits(ours, inputs)
         loss = ours(inputs, labels)
-    torch.testing.assert_close(got[..., :spec.vocab_size], out.logits, rtol=0, atol=ATOL)
+    return out, got[..., :spec.vocab_size], loss, labels
+
+
+def _assert_same_logits(spec, config: dict, copy) -> None:
+    """As many parameters (less the padding rows of the vocabulary), the same logits for the same tokens, and the
+    same loss (_run_both)."""
+    out, got, loss, labels = _run_both(spec, config, copy)
+    torch.testing.assert_close(got, out.logits, rtol=0, atol=ATOL)
     ce = lambda logits, target: torch.nn.functional.cross_entropy(logits.flatten(0, 1), target.flatten())  # noqa: E731
     # transformers' loss is torch's cross-entropy of its logits (labels shifted inside), and ours of the same
     # logits and labels: the padded vocabulary's columns stay out (runtime/loss.py vocab_end)
@@ -214,6 +261,66 @@ def test_the_runtime_model_computes_transformers_logits(family, tmp_path: Path):
     assert spec.attention_window == config.get("sliding_window") and spec.max_seq_len >= SEQ
     spec.check_seq_len(SEQ)   # the sequence compared is one the planner accepts
     _assert_same_logits(spec, config, lambda ours, hf: _copy_weights(ours, hf))
+
+
+@pytest.mark.parametrize("family", SCALED)
+def test_scaled_rope_tables_are_transformers_own(family, tmp_path: Path):
+    """The runtime's inverse frequencies for a sequence of SEQ tokens equal, to the bit, those transformers'
+    rotary embedding rotates that sequence by (its forward, dynamic_rope_update included: longrope's short or long
+    set by max(position_ids) + 1 > original_max_position_embeddings), and its attention_scaling is the runtime's
+    attention factor; the cos / sin tables agree to the bit too."""
+    from mist_ds.runtime.blocks import rotary_dims
+    from mist_ds.runtime.kernels import rope_attention_factor, rope_cos_sin, rope_inv_freq
+
+    config = FAMILIES[family]
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    spec = model_spec_from_hf_config(tmp_path / "config.json")
+    rotary = _hf_model(config).model.rotary_emb
+    cos, sin = rotary(torch.zeros(1), torch.arange(SEQ)[None])
+    ours = rope_inv_freq(rotary_dims(spec), spec.rope_theta, spec.rope_scaling, seq_len=SEQ)
+    assert torch.equal(ours, rotary.inv_freq)
+    assert rope_attention_factor(spec.rope_scaling) == rotary.attention_scaling
+    ours_cos, ours_sin = rope_cos_sin(SEQ, rotary_dims(spec), spec.rope_theta, "cpu", torch.float32, spec.rope_scaling)
+    assert torch.equal(ours_cos, cos[0]) and torch.equal(ours_sin, sin[0])
+    expected = {"llama-rope-yarn": 0.1 * math.log(4) + 1, "qwen3-rope-yarn": 0.1 * math.log(4) + 1,
+                "qwen2-rope-yarn-untruncated": (0.1 * math.log(4) + 1) / (0.05 * math.log(4) + 1),
+                "phi3-longrope-long": math.sqrt(1 + math.log(64 / 31) / math.log(31)),
+                "phi3-longrope-short": math.sqrt(1 + math.log(2) / math.log(32)),
+                "phi3-su-partial-rope": math.sqrt(1 + math.log(4) / math.log(16))}.get(family, 1.0)
+    assert rope_attention_factor(spec.rope_scaling) == pytest.approx(expected, rel=1e-12)
+
+
+def test_yarn_case_takes_every_branch_of_the_ramp(tmp_path: Path):
+    """The yarn cases' correction range (dims 1 .. 4, truncated) leaves pair 0 kept (theta^(-2i/d)), blends
+    pairs 2 and 3, and divides pairs 4 .. 7 by the factor: each branch of transformers' ramp is compared."""
+    from mist_ds.runtime.kernels import rope_inv_freq
+
+    (tmp_path / "config.json").write_text(json.dumps(FAMILIES["llama-rope-yarn"]))
+    scaling = model_spec_from_hf_config(tmp_path / "config.json").rope_scaling
+    plain = rope_inv_freq(16, 10000.0, None)
+    ratio = rope_inv_freq(16, 10000.0, scaling) / plain
+    assert torch.allclose(ratio[:2], torch.ones(2)) and torch.allclose(ratio[4:], torch.full((4,), 0.25))
+    assert torch.allclose(ratio[2:4], torch.tensor([1 - 0.75 / 3, 1 - 1.5 / 3]))   # ramp 1/3, 2/3 of the way
+
+
+@pytest.mark.parametrize(("family", "change"), [
+    ("llama-rope-yarn", {"attention_factor": 1.0}),               # the attention factor dropped
+    ("llama-rope-yarn", {"truncate": False}),                     # the ramp's bounds left fractional
+    ("qwen2-rope-yarn-untruncated", {"mscale": None}),            # 0.1 ln 4 + 1 in place of the mscale ratio
+    ("phi3-longrope-long", {"attention_factor": 1.0}),
+    ("phi3-longrope-long", {"short_factor": tuple(LONG), "long_factor": tuple(SHORT)}),    # short / long swapped
+    ("phi3-longrope-short", {"short_factor": tuple(LONG), "long_factor": tuple(SHORT)}),
+    ("phi3-longrope-short", {"original_max_position_embeddings": SEQ - 1}),   # long factors at seq == original
+])
+def test_a_wrong_scaling_fails_the_comparison(family, change, tmp_path: Path):
+    """The comparison sees each part of the scaling: changed as said, the runtime's logits leave transformers' by more
+    than 100 x the ATOL it allows (the tiny models' logits are ~0.1-0.5: a 2e-4 change is that)."""
+    config = FAMILIES[family]
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    spec = model_spec_from_hf_config(tmp_path / "config.json")
+    wrong = spec.model_copy(update={"rope_scaling": spec.rope_scaling.model_copy(update=change)})
+    out, got, _, _ = _run_both(wrong, config, lambda ours, hf: _copy_weights(ours, hf))
+    assert (got - out.logits).abs().max() > 100 * ATOL   # the comparison allows ATOL
 
 
 def test_phi3_partial_rope_rotates_what_transformers_rotates(tmp_path: Path):
