@@ -104,7 +104,8 @@ def remove_shm_buffers(ports) -> None:
 # Block flag combinations the runtime and cost model must both handle (GPT-2, Llama, GQA, Qwen2's
 # q/k/v bias, GPT-NeoX's partial RoPE + parallel residual, a head size that is not hidden / heads as
 # Mistral-Nemo's and Qwen3's: 24 here, whatever the width a test gives, and Qwen3's per-head q/k RMSNorms
-# with it, a Llama block with GQA rotating 3/4 of each head as Phi-4-mini's partial_rotary_factor); overrides for tiny_model().
+# with it, a Llama block with GQA rotating 3/4 of each head as Phi-4-mini's partial_rotary_factor, and one with YaRN's
+# scaled frequencies and cos / sin tables 1.14 times a rotation's); overrides for tiny_model().
 _LLAMA_FLAGS = dict(family="llama", norm="rmsnorm", activation="swiglu", position_embedding="rope",
                     linear_bias=False, tie_embeddings=False)
 ARCHITECTURE_VARIANTS: dict[str, dict[str, Any]] = {
@@ -117,6 +118,8 @@ ARCHITECTURE_VARIANTS: dict[str, dict[str, Any]] = {
     "decoupled-head": {**_LLAMA_FLAGS, "head_dim_override": 24},
     "qwen3": {**_LLAMA_FLAGS, "num_kv_heads": 2, "head_dim_override": 24, "qk_norm": True},
     "phi3-partial-rope": {**_LLAMA_FLAGS, "num_kv_heads": 2, "rotary_fraction": 0.75},
+    "yarn": {**_LLAMA_FLAGS, "num_kv_heads": 2,
+             "rope_scaling": {"kind": "yarn", "factor": 4.0, "original_max_position_embeddings": 16}},
 }
 
 

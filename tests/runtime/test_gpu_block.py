@@ -81,8 +81,8 @@ def test_loss_matches_fp32_reference_and_holds_no_fp32_logits(impl):
 @pytest.mark.parametrize("impl", ["liger", "compile", "auto"])
 @pytest.mark.parametrize("flags", [{}, LLAMA, {**LLAMA, "num_kv_heads": 2},
                                    ARCHITECTURE_VARIANTS["neox-partial-rope-parallel"], ARCHITECTURE_VARIANTS["qwen3"],
-                                   ARCHITECTURE_VARIANTS["phi3-partial-rope"]],
-                         ids=["gpt", "llama", "gqa", "partial-rope", "qwen3", "phi3-partial-rope"])
+                                   ARCHITECTURE_VARIANTS["phi3-partial-rope"], ARCHITECTURE_VARIANTS["yarn"]],
+                         ids=["gpt", "llama", "gqa", "partial-rope", "qwen3", "phi3-partial-rope", "yarn"])
 def test_fused_kernels_match_the_torch_block(impl, flags):
     from mist_ds.runtime.kernels import Kernels
 
@@ -193,7 +193,7 @@ def test_compiled_rope_backward_writes_the_fused_gradient_without_copies():
 
 @pytest.mark.parametrize("rope", ["torch", "compile"])
 @pytest.mark.parametrize("variant", ["gpt", "llama", "llama-gqa", "neox-partial-rope-parallel", "decoupled-head",
-                                     "qwen3", "phi3-partial-rope"])
+                                     "qwen3", "phi3-partial-rope", "yarn"])
 def test_block_saves_what_the_cost_model_says_per_rope_kernel(variant, rope):
     """Every storage one bf16 block's forward saves on the GPU (parameters excluded) is what
     cost/activations.py layer_saved_bytes prices for that RoPE implementation: eager partial RoPE leaves q
