@@ -149,8 +149,12 @@ ROPE_KEYS = {"llama3": (("factor", "low_freq_factor", "high_freq_factor", "origi
 
 def _rope_scaling(c: _Config, original_max: int | None = None) -> dict[str, Any] | None:
     """ModelSpec.rope_scaling fields from the config's RoPE parameters (_rope_parameters): None for the plain
-    RoPE; a one-line error for a scaling the runtime does not compute ('dynamic', whose frequencies follow the
-    length of the sequence seen so far at inference, and any other name), or for a missing or malformed key.
+    RoPE, and for 'dynamic' (dynamic NTK), which is the plain RoPE for every sequence mist_ds trains: transformers
+    computes its base as theta x ((factor x seq_len / max_position_embeddings) - (factor - 1))^(d / (d - 2)) with
+    seq_len raised to max_position_embeddings when shorter (_compute_dynamic_ntk_parameters), i.e. theta itself,
+    and only a sequence past max_position_embeddings changes it (dynamic_rope_update), which ModelSpec.check_seq_len
+    refuses; its factor must still be a positive number, as transformers validates it. A one-line error for any
+    other name, or for a missing or malformed key.
 
     yarn and longrope read transformers' keys (modeling_rope_utils RopeParameters), each checked here and named
     in errors; a key transformers requires is required (yarn: factor; longrope: short_factor, long_factor), and
@@ -163,10 +167,14 @@ def _rope_scaling(c: _Config, original_max: int | None = None) -> dict[str, Any]
     kind = _rope_type(c)
     if kind == "default":
         return None
+    if kind == "dynamic":
+        if "factor" not in params:
+            raise c.fail("rope_scaling", 'rope_type "dynamic" needs factor')
+        c.positive("rope_scaling.factor", params["factor"])
+        return None
     if kind not in ROPE_SCALINGS:
-        why = " (its frequencies follow the sequence length seen at inference)" if kind == "dynamic" else ""
-        raise c.fail("rope_scaling", f"rope_type {_show(kind)} is not supported{why} (supported: "
-                                     f"{', '.join(ROPE_SCALINGS)}, or none)")
+        raise c.fail("rope_scaling", f"rope_type {_show(kind)} is not supported (supported: "
+                                     f"{', '.join(ROPE_SCALINGS)}, dynamic, or none)")
     required, optional = ROPE_KEYS[kind]
     missing = [key for key in required if key not in params]
     if missing:

@@ -65,11 +65,11 @@ def _write(tmp_path: Path, base: str, **changes) -> Path:
         ("qwen3-4b", {"attention_bias": 1}, "attention_bias must be true or false"),
         ("qwen3-4b", {"head_dim": 0}, "head_dim must be at least 1, got 0"),
         ("qwen3-4b", {"hidden_act": "gelu"}, 'hidden_act "gelu" is not supported for qwen3'),
-        ("llama-3.2-1b", {"rope_scaling": {"rope_type": "dynamic", "factor": 4.0}},
-         'rope_scaling rope_type "dynamic" is not supported (its frequencies follow the sequence length seen at '
-         'inference) (supported: llama3, linear, yarn, longrope, or none)'),
+        ("llama-3.2-1b", {"rope_scaling": {"rope_type": "dynamic"}}, 'rope_scaling rope_type "dynamic" needs factor'),
+        ("llama-3.2-1b", {"rope_scaling": {"rope_type": "dynamic", "factor": -2}},
+         "rope_scaling.factor must be a finite positive number, got -2"),
         ("llama-3.2-1b", {"rope_scaling": {"rope_type": "ntk", "factor": 4.0}},
-         'rope_scaling rope_type "ntk" is not supported (supported: llama3, linear, yarn, longrope, or none)'),
+         'rope_scaling rope_type "ntk" is not supported (supported: llama3, linear, yarn, longrope, dynamic, or none)'),
         # yarn (Qwen2.5 / Qwen3's documented long-context block) and longrope on the Llama-like families
         ("qwen3-4b", {"rope_scaling": {"rope_type": "yarn", "original_max_position_embeddings": 32768}},
          'rope_scaling rope_type "yarn" needs factor'),

@@ -4,7 +4,7 @@ runs) gives transformers' logits. A tiny config of each family the import accept
 Llama (RoPE, SwiGLU, RMSNorm, untied head), Mistral (grouped-query attention at a sequence inside its
 sliding window), Qwen2 (q/k/v biases, head tied to the embedding), Mistral and Qwen2 with a head_dim that is
 not hidden_size / num_attention_heads (wider and narrower q than the width), Qwen3 (per-head q/k RMSNorms
-before RoPE, no biases, head_dim 24 of width 64), RoPE scaling ('llama3' and 'linear' on Llama; 'yarn' on
+before RoPE, no biases, head_dim 24 of width 64), RoPE scaling ('llama3', 'linear' and 'dynamic' on Llama; 'yarn' on
 Llama, Qwen2 and Qwen3; 'longrope' on Phi-3 with its short and with its long factors; yarn's and longrope's
 attention factor on cos / sin), Phi-3 (fused qkv_proj and gate_up_proj copied as they are; GQA with a tied
 head and a sliding window as long as the sequence; partial RoPE), GPT-2 (learned positions, tanh GELU, tied
@@ -59,6 +59,10 @@ FAMILIES = {
                                                "original_max_position_embeddings": 16}),
     "llama-rope-linear": dict(TINY, model_type="llama", num_key_value_heads=4, tie_word_embeddings=False,
                               rope_scaling={"rope_type": "linear", "factor": 4.0}),
+    # dynamic NTK: the plain RoPE at any sequence up to max_position_embeddings (64 here), the only ones mist_ds
+    # trains (hf_import._rope_scaling reads it as none)
+    "llama-rope-dynamic": dict(TINY, model_type="llama", num_key_value_heads=2, tie_word_embeddings=False,
+                               rope_scaling={"rope_type": "dynamic", "factor": 4.0}),
     # YaRN: factor 4 over a pretraining context of 16 tokens; beta_fast 0.5 / beta_slow 0.05 put the correction
     # range of a 16-wide head (theta 1e4) at dims 1.41 .. 3.41, floored / ceiled to 1 .. 4: pair 0 kept, pairs 2 and
     # 3 blended, 4 .. 7 divided by the factor; cos / sin times 0.1 ln 4 + 1. As transformers 5 writes it
@@ -108,7 +112,7 @@ FAMILIES = {
                                                   "short_factor": SHORT[:6], "long_factor": LONG[:6]}),
 }
 # the scaled RoPE cases: transformers' inverse frequencies and attention factor against the runtime's (below)
-SCALED = ("llama-rope-llama3", "llama-rope-linear", "llama-rope-yarn", "qwen2-rope-yarn-untruncated",
+SCALED = ("llama-rope-llama3", "llama-rope-linear", "llama-rope-dynamic", "llama-rope-yarn", "qwen2-rope-yarn-untruncated",
           "qwen3-rope-yarn", "phi3-longrope-long", "phi3-longrope-short", "phi3-su-partial-rope")
 GPT2 = {"model_type": "gpt2", "n_embd": 64, "n_layer": 2, "n_head": 4, "n_inner": 160, "vocab_size": 256,
         "n_positions": 64, "layer_norm_epsilon": 1e-5, "activation_function": "gelu_new",
