@@ -319,22 +319,42 @@ def _gpt2(c: _Config) -> tuple[Fields, KeyOf]:
                     "norm_eps": "layer_norm_epsilon"}
 
 
+def _neox_rope(c: _Config) -> tuple[float, float, dict[str, Any] | None, KeyOf]:
+    """(rope_theta, rotary_fraction, rope_scaling fields, field -> HF key) of a GPT-NeoX config as transformers'
+    GPTNeoXConfig.convert_rope_params_to_dict reads it: the RoPE parameters are rope_scaling, else rope_parameters
+    (transformers 5 writes its own configs so, with rope_theta and partial_rotary_factor inside), each defaulting to
+    the top-level rotary_emb_base (10000) and rotary_pct (0.25) of the older configs (its setdefault); a scaling
+    among them reads as _rope_scaling reads any other family's."""
+    key = "rope_scaling" if c.cfg.get("rope_scaling") else "rope_parameters"
+    params = c.cfg.get(key) or {}
+    if not isinstance(params, dict):
+        raise c.fail(key, f"must be an object or null, got {_show(params)}")
+    key_of = {"rope_theta": "rotary_emb_base" if "rope_theta" not in params else f"{key}.rope_theta",
+              "rotary_fraction": "rotary_pct" if "partial_rotary_factor" not in params
+              else f"{key}.partial_rotary_factor"}
+    theta = c.positive(key_of["rope_theta"], params.get("rope_theta", c.cfg.get("rotary_emb_base", 10000.0)))
+    fraction = c.positive(key_of["rotary_fraction"],
+                          params.get("partial_rotary_factor", c.cfg.get("rotary_pct", 0.25)))
+    scaled = _Config({**c.cfg, "rope_parameters": {**params, "rope_theta": theta}, "rope_scaling": None}, c.origin)
+    return theta, fraction, _rope_scaling(scaled), key_of
+
+
 def _gpt_neox(c: _Config) -> tuple[Fields, KeyOf]:
     heads = c.int("num_attention_heads")
+    theta, fraction, scaling, rope_keys = _neox_rope(c)
     fields = dict(
         family="gpt", num_layers=c.int("num_hidden_layers"), hidden_size=c.int("hidden_size"),
         num_heads=heads, num_kv_heads=heads, ffn_hidden_size=c.int("intermediate_size"),
         vocab_size=c.int("vocab_size"), max_seq_len=c.int("max_position_embeddings", 2048),
         tie_embeddings=c.bool("tie_word_embeddings", False), norm="layernorm", activation="gelu",
         gelu_approximation=_gelu_form(c, "hidden_act", "gelu"),
-        position_embedding="rope", rotary_fraction=c.float("rotary_pct", 0.25),
-        rope_theta=c.float("rotary_emb_base", 10000.0), linear_bias=True,
+        position_embedding="rope", rotary_fraction=fraction, rope_theta=theta, rope_scaling=scaling, linear_bias=True,
         parallel_residual=c.bool("use_parallel_residual", True), norm_eps=c.float("layer_norm_eps", 1e-5),
     )
     return fields, {"num_layers": "num_hidden_layers", "num_heads": "num_attention_heads",
                     "num_kv_heads": "num_attention_heads", "ffn_hidden_size": "intermediate_size",
-                    "max_seq_len": "max_position_embeddings", "rotary_fraction": "rotary_pct",
-                    "rope_theta": "rotary_emb_base", "norm_eps": "layer_norm_eps"}
+                    "max_seq_len": "max_position_embeddings", "norm_eps": "layer_norm_eps",
+                    "rope_scaling": "rope_scaling", **rope_keys}
 
 
 _READERS: dict[str, Callable[[_Config], tuple[Fields, KeyOf]]] = {

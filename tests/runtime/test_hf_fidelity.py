@@ -354,12 +354,24 @@ def test_phi3_window_is_full_causal_up_to_its_length():
     assert not torch.allclose(logits[None][:, -1], logits[SEQ - 1][:, -1], rtol=0, atol=1e-3)
 
 
+# GPT-NeoX as transformers 5 writes its configs (rope_parameters holding rope_theta and partial_rotary_factor, no
+# rotary_pct / rotary_emb_base), and an older config with a linear RoPE scaling (rope_scaling beside rotary_pct)
+NEOX_5 = dict({k: v for k, v in NEOX.items() if k not in ("rotary_pct", "rotary_emb_base")},
+              rope_parameters={"rope_type": "default", "rope_theta": 500.0, "partial_rotary_factor": 0.5})
+NEOX_LINEAR = dict(NEOX, rope_scaling={"rope_type": "linear", "factor": 4.0})
+
+
 @pytest.mark.parametrize("config", [GPT2, NEOX, dict(GPT2, activation_function="gelu"), dict(GPT2, vocab_size=250),
-                                    dict(NEOX, vocab_size=250)],
-                         ids=["gpt2", "gpt_neox", "gpt2-exact-gelu", "gpt2-padded-vocab", "gpt_neox-padded-vocab"])
+                                    dict(NEOX, vocab_size=250), NEOX_5, NEOX_LINEAR],
+                         ids=["gpt2", "gpt_neox", "gpt2-exact-gelu", "gpt2-padded-vocab", "gpt_neox-padded-vocab",
+                              "gpt_neox-rope-parameters", "gpt_neox-rope-linear"])
 def test_gpt_families_compute_transformers_logits(config, tmp_path: Path):
     (tmp_path / "config.json").write_text(json.dumps(config))
     spec = model_spec_from_hf_config(tmp_path / "config.json")
     exact = config.get("activation_function", config.get("hidden_act")) == "gelu"
     assert spec.gelu_approximation == ("none" if exact else "tanh")
+    if config["model_type"] == "gpt_neox":   # the RoPE transformers reads from either format
+        rope = transformers.AutoConfig.for_model(**config).rope_parameters
+        assert (spec.rope_theta, spec.rotary_fraction) == (rope["rope_theta"], rope["partial_rotary_factor"])
+        assert (spec.rope_scaling.kind if spec.rope_scaling else "default") == rope["rope_type"]
     _assert_same_logits(spec, config, lambda ours, hf: COPY[config["model_type"]](ours, hf, config))
