@@ -91,8 +91,7 @@ def _llama_like(c: _Config) -> tuple[Fields, KeyOf]:
         num_kv_heads=kv, ffn_hidden_size=c.int("intermediate_size"), vocab_size=c.int("vocab_size"),
         max_seq_len=c.int("max_position_embeddings", 4096),
         tie_embeddings=c.bool("tie_word_embeddings", False), norm="rmsnorm", activation="swiglu",
-        position_embedding="rope", rope_theta=_rope_theta(c), linear_bias=False,
-        rope_scaling=None if c.cfg["model_type"] == "phi3" else _rope_scaling(c),   # _phi3 reads its own
+        position_embedding="rope", rope_theta=_rope_theta(c), rope_scaling=_rope_scaling(c), linear_bias=False,
         qkv_bias=c.cfg["model_type"] == "qwen2", norm_eps=c.float("rms_norm_eps", 1e-6),
         attention_window=_sliding_window(c), head_dim_override=head_dim,
     )
@@ -147,7 +146,7 @@ ROPE_KEYS = {"llama3": (("factor", "low_freq_factor", "high_freq_factor", "origi
                                                              "factor"))}
 
 
-def _rope_scaling(c: _Config, original_max: int | None = None) -> dict[str, Any] | None:
+def _rope_scaling(c: _Config) -> dict[str, Any] | None:
     """ModelSpec.rope_scaling fields from the config's RoPE parameters (_rope_parameters): None for the plain
     RoPE, and for 'dynamic' (dynamic NTK), which is the plain RoPE for every sequence mist_ds trains: transformers
     computes its base as theta x ((factor x seq_len / max_position_embeddings) - (factor - 1))^(d / (d - 2)) with
@@ -158,9 +157,8 @@ def _rope_scaling(c: _Config, original_max: int | None = None) -> dict[str, Any]
 
     yarn and longrope read transformers' keys (modeling_rope_utils RopeParameters), each checked here and named
     in errors; a key transformers requires is required (yarn: factor; longrope: short_factor, long_factor), and
-    where transformers fills one in, so does this: original_max_position_embeddings is `original_max` where given
-    (Phi3Config's top-level key, which standardize_rope_params writes over the rope's own), else the rope's own,
-    else max_position_embeddings (standardize_rope_params' setdefault); a null yarn factor, or a longrope without
+    where transformers fills one in, so does this: original_max_position_embeddings is the rope's own, else
+    max_position_embeddings (standardize_rope_params' setdefault); a null yarn factor, or a longrope without
     one, is max_position_embeddings / original_max_position_embeddings (_compute_yarn_parameters,
     _compute_longrope_parameters); a null beta_fast / beta_slow its default 32 / 1 (their `or`)."""
     params = _rope_parameters(c)
@@ -182,34 +180,38 @@ def _rope_scaling(c: _Config, original_max: int | None = None) -> dict[str, Any]
     if kind in ("llama3", "linear"):   # ModelSpec's validation names rope_scaling.<field>
         return {"kind": kind, **{key: params[key] for key in required}}
     max_positions = c.int("max_position_embeddings", 4096)
-    fields: dict[str, Any] = {"kind": kind}
-    for key in ("original_max_position_embeddings",) + required + optional:
-        value = params.get(key)
-        where = f"rope_scaling.{key}"
-        if key == "original_max_position_embeddings":
-            value = original_max if original_max is not None else params.get(key, max_positions)
-            if type(value) is not int or value < 1:
-                raise c.fail(where, f"must be an integer of at least 1, got {_show(value)}")
+    original = params.get("original_max_position_embeddings", max_positions)
+    if type(original) is not int or original < 1:
+        raise c.fail("rope_scaling.original_max_position_embeddings",
+                     f"must be an integer of at least 1, got {_show(original)}")
+    fields: dict[str, Any] = {"kind": kind, "original_max_position_embeddings": original}
+    for key in (k for k in required + optional if k != "original_max_position_embeddings"):
+        value = _rope_key(c, key, params.get(key))
+        if value is not None:
             fields[key] = value
-        elif value is None:
-            if key in ("short_factor", "long_factor"):
-                raise c.fail(where, "must be a list of numbers, got null")
-        elif key in ("short_factor", "long_factor"):
-            if not isinstance(value, list) or not value:
-                raise c.fail(where, f"must be a non-empty list of numbers, got {_show(value)}")
-            fields[key] = tuple(c.positive(f"{where}[{i}]", v) for i, v in enumerate(value))
-        elif key == "truncate":
-            if type(value) is not bool:
-                raise c.fail(where, f"must be true or false, got {_show(value)}")
-            fields[key] = value
-        elif key in ("mscale", "mscale_all_dim"):
-            if type(value) not in (int, float) or not math.isfinite(value) or value < 0:
-                raise c.fail(where, f"must be a finite number of at least 0, got {_show(value)}")
-            fields[key] = float(value)
-        else:
-            fields[key] = c.positive(where, value)
     fields.setdefault("factor", max_positions / fields["original_max_position_embeddings"])
     return fields
+
+
+def _rope_key(c: _Config, key: str, value: Any) -> Any:
+    """A yarn / longrope key's value, checked (errors name rope_scaling.<key>); None where it is null or absent
+    (ModelSpec's default then; short_factor / long_factor may not be null)."""
+    where = f"rope_scaling.{key}"
+    if key in ("short_factor", "long_factor"):
+        if not isinstance(value, list) or not value:
+            raise c.fail(where, f"must be a non-empty list of numbers, got {_show(value)}")
+        return tuple(c.positive(f"{where}[{i}]", v) for i, v in enumerate(value))
+    if value is None:
+        return None
+    if key == "truncate":
+        if type(value) is not bool:
+            raise c.fail(where, f"must be true or false, got {_show(value)}")
+        return value
+    if key in ("mscale", "mscale_all_dim"):
+        if type(value) not in (int, float) or not math.isfinite(value) or value < 0:
+            raise c.fail(where, f"must be a finite number of at least 0, got {_show(value)}")
+        return float(value)
+    return c.positive(where, value)
 
 
 def _sliding_window(c: _Config) -> int | None:
@@ -261,7 +263,8 @@ def _phi3(c: _Config) -> tuple[Fields, KeyOf]:
       then rotates n + 1 dims, the runtime's rotary_dims n - 1);
     - RoPE scaling: transformers' Phi3Config takes only longrope, reading the older names su and yarn as longrope
       too (convert_rope_params_to_dict), and its original_max_position_embeddings is the top-level key (default
-      4096), which standardize_rope_params writes over the rope's own: read so (_rope_scaling); any other
+      4096), which standardize_rope_params writes over the rope's own: the RoPE parameters are rewritten so
+      before _llama_like reads them (_rope_scaling); any other
       rope_type is refused in one line (transformers' Phi3Config.validate_rope refuses those);
     - rms_norm_eps defaults to 1e-5.
     Dropout keys (resid_pdrop, embd_pdrop, attention_dropout) are not read, as no other reader reads its
@@ -272,21 +275,20 @@ def _phi3(c: _Config) -> tuple[Fields, KeyOf]:
     if kind not in ("default", "longrope") + PHI3_LONGROPE_NAMES:
         raise c.fail("rope_scaling", f"rope_type {_show(kind)} is not supported for phi3 (supported: longrope, "
                                      "also written su or yarn, or none)")
-    fields, key_of = _llama_like(_Config({**PHI3_DEFAULTS, **c.cfg}, c.origin))
+    phi3 = _Config({**PHI3_DEFAULTS, **c.cfg}, c.origin)
+    params = _rope_parameters(phi3)
+    if kind != "default":   # Phi3Config.convert_rope_params_to_dict, standardize_rope_params
+        params = {**params, "rope_type": "longrope",
+                  "original_max_position_embeddings": phi3.int("original_max_position_embeddings")}
+    fields, key_of = _llama_like(_Config({**phi3.cfg, "rope_parameters": params, "rope_scaling": None}, c.origin))
     key = "partial_rotary_factor"
-    factor = c.positive(key, _rope_parameters(c).get(key, c.cfg.get(key, 1.0)))
+    factor = c.positive(key, params.get(key, c.cfg.get(key, 1.0)))
     head_dim = fields["head_dim_override"] or fields["hidden_size"] // fields["num_heads"]
     if factor <= 1 and int(head_dim * factor) % 2:
         raise c.fail(key, f"{factor} rotates int(head_dim {head_dim} x {factor}) = {int(head_dim * factor)} "
                           "dims of each head: an odd count is not supported")
     window = c.optional_int("sliding_window")
-    scaling = None
-    if kind != "default":   # Phi3Config.convert_rope_params_to_dict: su and yarn are longrope
-        params = _rope_parameters(c)
-        longrope = _Config({**PHI3_DEFAULTS, **c.cfg, "rope_scaling": {**params, "rope_type": "longrope"},
-                            "rope_parameters": None}, c.origin)
-        scaling = _rope_scaling(longrope, longrope.int("original_max_position_embeddings"))
-    return ({**fields, "rotary_fraction": factor, "attention_window": window, "rope_scaling": scaling},
+    return ({**fields, "rotary_fraction": factor, "attention_window": window},
             {**key_of, "rotary_fraction": key})
 
 

@@ -121,7 +121,7 @@ def _write(tmp_path: Path, base: str, **changes) -> Path:
          "rope_scaling short_factor has 47 entries, longrope needs one per rotated pair of a head's dimensions: 48 "
          "(head_dim 96 x rotary_fraction 1.0 / 2)"),
         ("phi-3-mini-4k", {"rope_scaling": {"type": "yarn", "long_factor": [1.0] * 48, "short_factor": None}},
-         "rope_scaling.short_factor must be a list of numbers, got null"),
+         "rope_scaling.short_factor must be a non-empty list of numbers, got null"),
         ("phi-3-mini-4k", {"rope_scaling": {"type": "longrope", "long_factor": "1.0", "short_factor": [1.0] * 48}},
          'rope_scaling.long_factor must be a non-empty list of numbers, got "1.0"'),
         ("phi-3-mini-4k", {"rope_scaling": {"type": "longrope", "long_factor": [1.0] * 47 + ["2"],
