@@ -28,7 +28,7 @@ traced() {
   MIST_DS_TRACE_DIR=$R/traces MIST_DS_TRACE_STEP=4 MIST_DS_TRACE_NAME=$1 timeout $4 python3 -m deepspeed.launcher.runner \
     --num_gpus 1 --no_ssh_check --master_addr 127.0.0.1 --master_port $3 bench/runtime/traced_train.py --plan $2 \
     --steps 5 --warmup 2 --report $R/$1.profiled-run.json --hardware h200 > $R/$1.log 2>&1; echo "rc $?" >> $R/$1.log
-  for t in $R/traces/*.trace.json.gz; do [ -f "$t" ] && zcat "$t" > /tmp/tr.json && timeout 60 python3 \
+  for t in $R/traces/*.trace.json.gz; do [ -f "$t" ] && zcat "$t" > /tmp/tr.json && timeout ${DIGEST_LIMIT:-60} python3 \
     bench/engine/trace_digest.py /tmp/tr.json --out ${t%.trace.json.gz}.digest.json.gz >> $R/$1.log 2>&1; rm -f "$t"; done
 }
 # peaksites PLAN PORT: bench/engine/alloc_frag.py on bench/results/accuracy/PLAN.plan.json (1 GPU, 2 steps after 1

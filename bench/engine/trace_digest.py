@@ -5,8 +5,10 @@ machine (the traces themselves run to tens of MiB).
 
 Writes gzipped JSON: the copy overlap summary (mistpipe/trace.py copy_overlap, all sizes and
 >= 64 KiB), the busy time per stream, and every kernel and copy, and every host op of at least
---min-cpu-us (what the host did while the GPU waited), as [stream (host ops: 'cpu'), start_us,
-duration_us, kind, bytes, name[:60]] (start relative to the first GPU event), sorted by start.
+--min-cpu-us (what the host did while the GPU waited) and every blocking runtime call (stream, event
+or device synchronize, synchronous memcpy: trace_summary.SYNC_CALLS) of at least --min-sync-us (where
+the host waited for the GPU), as [stream (host ops and calls: 'cpu'), start_us, duration_us, kind,
+bytes, name[:60]] (start relative to the first GPU event), sorted by start.
 """
 
 from __future__ import annotations
@@ -19,17 +21,20 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from bench.runtime.trace_summary import SYNC_CALLS  # noqa: E402
 from mist_ds.runtime.mistpipe.trace import (_stream, copy_overlap, kernel_overlap,  # noqa: E402
                                             load_events)
 
 
-def digest(events: list[dict], min_cpu_us: float = 500.0) -> dict:
+def digest(events: list[dict], min_cpu_us: float = 500.0, min_sync_us: float = 100.0) -> dict:
     gpu = [e for e in events if e.get("cat") in ("kernel", "gpu_memcpy", "gpu_memset")]
     host = [e for e in events if e.get("cat") == "cpu_op" and e["dur"] >= min_cpu_us]
+    host += [e for e in events if e.get("cat") in ("cuda_runtime", "cuda_driver") and e["dur"] >= min_sync_us
+             and e.get("name", "").startswith(SYNC_CALLS)]
     origin = min((e["ts"] for e in gpu), default=0.0)
     rows = [[str(_stream(e)), round(e["ts"] - origin, 1), round(e["dur"], 1), e["cat"],
              (e.get("args") or {}).get("bytes"), e["name"][:60]] for e in gpu]
-    rows += [["cpu", round(e["ts"] - origin, 1), round(e["dur"], 1), "cpu_op", None, e["name"][:60]]
+    rows += [["cpu", round(e["ts"] - origin, 1), round(e["dur"], 1), e["cat"], None, e["name"][:60]]
              for e in host]
     rows.sort(key=lambda r: r[1])
     busy: dict[str, float] = {}
@@ -40,9 +45,9 @@ def digest(events: list[dict], min_cpu_us: float = 500.0) -> dict:
             "columns": ["stream", "start_us", "dur_us", "cat", "bytes", "name"], "events": rows}
 
 
-def write_digest(trace: str | Path, out: str | Path, min_cpu_us: float = 500.0) -> dict:
+def write_digest(trace: str | Path, out: str | Path, min_cpu_us: float = 500.0, min_sync_us: float = 100.0) -> dict:
     """digest() of a trace file, written gzipped to `out`; returns it."""
-    result = digest(load_events(trace), min_cpu_us)
+    result = digest(load_events(trace), min_cpu_us, min_sync_us)
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     with gzip.open(out, "wt") as handle:
         json.dump(result, handle)
@@ -54,8 +59,9 @@ def main() -> None:
     parser.add_argument("trace")
     parser.add_argument("--out", required=True)
     parser.add_argument("--min-cpu-us", type=float, default=500.0)
+    parser.add_argument("--min-sync-us", type=float, default=100.0)
     args = parser.parse_args()
-    out = write_digest(args.trace, args.out, args.min_cpu_us)
+    out = write_digest(args.trace, args.out, args.min_cpu_us, args.min_sync_us)
     print(f"{args.trace}: {len(out['events'])} events, busy us per stream "
           f"{ {k: round(v) for k, v in out['busy_us_per_stream'].items()} }")
 

@@ -8,7 +8,9 @@ after the timed loop: exporting takes seconds) writes, per rank,
       calls that block the CPU: stream / device / event synchronize, synchronous memcpy, and
       device-to-host copies), and the 20 CPU ops with the most self time;
   <name>.rank<r>.trace.json.gz - the GPU side of the chrome trace (kernels, memcpy, memset) plus
-      the blocking runtime calls, dropped when it would exceed MAX_TRACE_BYTES compressed.
+      the blocking runtime calls, dropped when it would exceed MAX_TRACE_BYTES compressed (the
+      environment's MIST_DS_TRACE_MAX_MB raises it for a step too long for the default: a GPU call
+      digests the trace there and brings back only the digest, bench/calls/prefix.sh traced).
 Used by both sides of bench/runtime/parity.py (bench/runtime/traced_train.py for mist_ds, the
 `--trace-dir` option of bench/baseline/train_hf.py), so their numbers are comparable.
 """
@@ -23,7 +25,7 @@ import time
 from collections import Counter, defaultdict
 from pathlib import Path
 
-MAX_TRACE_BYTES = 3 * 2**20
+MAX_TRACE_BYTES = int(float(os.environ.get("MIST_DS_TRACE_MAX_MB", "3")) * 2**20)
 SYNC_CALLS = ("cudaStreamSynchronize", "cudaDeviceSynchronize", "cudaEventSynchronize", "cudaMemcpy",
               "cuStreamSynchronize", "cuCtxSynchronize")
 LAUNCH_CALLS = ("cudaLaunchKernel", "cuLaunchKernel", "cuLaunchKernelEx", "cudaLaunchKernelExC")
@@ -108,7 +110,10 @@ class Tracer:
     def run(self, fn):
         from torch.profiler import ProfilerActivity, profile
 
-        activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if self.cuda else [])
+        # MIST_DS_TRACE_GPU_ONLY=1: the GPU side and the CUDA runtime calls only (a 7B step with
+        # accumulation records millions of CPU ops, whose export outlasts a GPU call)
+        cpu = not (self.cuda and os.environ.get("MIST_DS_TRACE_GPU_ONLY") == "1")
+        activities = [ProfilerActivity.CPU] * cpu + ([ProfilerActivity.CUDA] if self.cuda else [])
         with profile(activities=activities) as prof:
             start = time.perf_counter()
             result = fn()

@@ -147,6 +147,23 @@ def test_a_trace_digest_loads_as_its_trace_with_the_compute_stream_by_kernels(tm
     assert len(tk.micro_batches(loaded, 3)) == 2
 
 
+def test_a_digest_keeps_the_blocking_runtime_calls_as_host_rows_and_the_gpu_loader_skips_them(tmp_path):
+    # where the host waited for the GPU (an event synchronize of DeepSpeed's reduce back-pressure, a
+    # stream synchronize of the epilogue) is what a ZeRO-3 offload backward's trace is read for
+    from bench.engine.trace_digest import digest
+
+    calls = [_event("cudaEventSynchronize", 5.0, 250, stream=0, cat="cuda_runtime"),
+             _event("cudaStreamSynchronize", 9.0, 40, stream=0, cat="cuda_runtime"),
+             _event("cudaLaunchKernel", 11.0, 900, stream=0, cat="cuda_runtime")]
+    out = digest(_step() + calls)
+    host = [row for row in out["events"] if row[0] == "cpu"]
+    assert [(row[3], row[5]) for row in host] == [("cuda_runtime", "cudaEventSynchronize")]
+    assert digest(_step() + calls, min_sync_us=10.0)["events"] != out["events"]
+    path = tmp_path / "t.digest.json.gz"
+    path.write_bytes(gzip.compress(json.dumps(out).encode()))
+    assert all(k.name != "cudaEventSynchronize" for k in tk.load_kernels(path))
+
+
 def test_a_mistpipe_plan_is_refused_in_one_line(capsys):
     trace = ROOT / "bench" / "results" / "runtime" / "l13b_c24_trace_S30" / "l13b-c24.rank0.digest.json.gz"
     plan = ROOT / "bench" / "results" / "accuracy" / "auto-l13b-1g-c24-s4096-b16.plan.json"
