@@ -515,6 +515,21 @@ B40 = [
     AutotuneCase("auto-phi3m-1g-c78-s2047-b32", PHI3_MINI, 1, 78, 2047, 32, hardware=NODE),
 ]
 
+# Session 38: ZeRO-3 with the optimizer offloaded once its backward's coupling is priced (cost/stage_time.py
+# coupling_s: the gradient compute and the 16-bit round trip overlap less the closer their lengths). Hand-set plans
+# whose compute and round trip are near balance (the term's largest share), of three models no such plan had trained
+# at seq 4096 on one card (llama-2.7b, Llama 3.2 3B, llama-7b): no stock winner of an unseen workload that fits the
+# node's host memory is such a plan (the search picks ZeRO-1 offload or ZeRO-3 without it). Held out of every fit
+# (its fit: phased plans of bench/results/runtime/phases_S24, S25, S28); predictions in bench/calls/s38_call_b41.sh.
+B41 = [
+    _case("l27-1g-c40-s4096-b8-z3-off05-mb2-rc32-blk", 1, 40, 4096, 8, 2, 3, offload_optimizer=0.5,
+          recompute=32, note="compute and round trip near balance", **BLK),
+    _case("l323b-1g-c40-s4096-b16-z3-off1-mb2-rc28-blk", 1, 40, 4096, 16, 2, 3, offload_optimizer=1.0,
+          recompute=28, note="compute and round trip near balance, ratio 1", **BLK),
+    _case("l7-1g-c78-s4096-b16-z3-off05-mb2-rc32-blk", 1, 78, 4096, 16, 2, 3, offload_optimizer=0.5,
+          recompute=32, note="compute and round trip near balance, a 7B model", **BLK),
+]
+
 # In-sample runs: the shipped h200 profile's run-derived terms were fitted on these runs alone
 # (python -m mist_ds.calibrate; profiling/profiles/h200.json provenance names them): every 1-GPU run
 # of batches b3 and b4, and of each 2-GPU family with two or more runs the first by name. Every
@@ -546,7 +561,7 @@ BATCHES: dict[str, list[Case | AutotuneCase]] = {name: _marked(batch) for name, 
     "b30-1gpu-new-families": B30, "b31-1gpu-held-out": B31, "b32-1gpu-new-families": B32,
     "b33-1gpu-new-families": B33, "b34-1gpu-new-families": B34,
     "b35-1gpu-rewon": B35, "b36-1gpu-stock": B36, "b37-1gpu-rewon": B37, "b38-1gpu-qwen3": B38,
-    "b39-1gpu-stock": B39, "b40-1gpu-phi3": B40,
+    "b39-1gpu-stock": B39, "b40-1gpu-phi3": B40, "b41-1gpu-coupling": B41,
 }.items()}
 CASES: dict[str, Case | AutotuneCase] = {c.name: c for batch in BATCHES.values() for c in batch}
 

@@ -108,9 +108,46 @@ def overlap_parts(m: StageCostModel, t, p, b, dp, tp, inter) -> dict[str, np.nda
     # the weight copies of a backward that recomputes every block, on a side stream as above: the
     # boundary's chain (boundary_s) at the bound that recompute cannot move
     q["boundary_weight_h2d_mb"] = np.where(host_copy, 0.0, rt.h2d_s(t["boundary_weight_h2d_bytes"]))
+    backward_compute = p["blocks_bwd_mb"] + p["recompute_mb"] + (p["head_mb"] + p["embedding_mb"]) * 2 / 3
+    q["coupling_mb"] = coupling_s(rt, t, backward_compute)
     q["gpu_side_mb"] = (q["overlapped_mb"] + q["tp_comm_mb"] + q["sync_transfer_mb"] + q["rs_serial_mb"]
-                        + q["copy_chain_mb"])
+                        + q["copy_chain_mb"] + q["coupling_mb"])
     return q
+
+
+# ZeRO-3 optimizer offload's backward: the share of the shorter of (gradient compute, gradient round
+# trip) that does not overlap the longer, per unit of their balance min / max (coupling_s). Fitted by
+# least squares on the 11 unprofiled ZeRO-3 optimizer-offload plans' micro-batches (forward + backward,
+# median of the timed steps) of bench/results/runtime/phases_S24, phases_S25 (S25-1, S25-2) and
+# phases_S28 (S28-1, S28-2), the model's own micro-batch with the term against each: the sum of
+# squares is lowest at 0.28 (0.25-0.30 within 0.1%; block-fetch plans alone: 0.43). Held out:
+# Mistral-7B (phases_S37, bench/results/runtime/coupling_S38) and every suite run.
+# bench/accuracy/ZERO3_OFFLOAD.md "Session 38".
+COUPLING_PER_BALANCE = 0.28
+
+
+def coupling_s(rt, t, backward_compute) -> np.ndarray:
+    """What a ZeRO-3 optimizer-offload backward adds because its gradient compute and its 16-bit
+    round trip (round_trip_s) cannot overlap fully: COUPLING_PER_BALANCE * min^2 / max of the two.
+    Three couplings in DeepSpeed 0.19.8 stage3.py tie the streams to each other: each gradient's copy
+    into the reduce bucket first makes the reduce stream wait for everything the host has launched on
+    the compute stream (`__add_grad_to_ipg_bucket`: reduce_and_partition_stream.wait_stream(
+    current_stream())); the round trip of a bucket starts only when the next bucket's first gradient
+    arrives; and before each bucket's reduction the host blocks on the oldest of more than two
+    outstanding reductions (`__reduce_and_partition_ipg_grads`: param_reduce_events.popleft()
+    .synchronize(), an event recorded on the reduce stream), so it stops launching the backward. In
+    the profiled Mistral-7B backward (S38-1, mb 2, 29 of 32 blocks recomputed: compute 540 ms, reduce
+    stream 584 ms a micro-batch) the two streams overlapped for only 330 ms of their 800 ms wall: the
+    compute stream idled 12 ms every two blocks while the host waited ~17 ms on such an event, and the
+    reduce stream idled 196 ms waiting for compute. When one side is much the longer (gpt-1.3b: 43 ms
+    of gradient compute against a 93 ms round trip) the other hides in its gaps; the closer the two,
+    the more of the shorter one shows, so the term is the shorter one's exposed share taken
+    proportional to their balance (min / max): a first-order form, not derived; the fit says how well
+    it holds (COUPLING_PER_BALANCE). Zero without the round trip (no optimizer offload)."""
+    chain = round_trip_s(rt, t)
+    shorter, longer = np.minimum(backward_compute, chain), np.maximum(backward_compute, chain)
+    balance = shorter / np.maximum(longer, 1e-30)
+    return COUPLING_PER_BALANCE * shorter * balance * (t["h2d_mb_bytes"] > 0)
 
 
 def copy_chain_s(rt, t, backward_wall, weight_h2d_side) -> np.ndarray:
@@ -197,22 +234,25 @@ def host_parts(m: StageCostModel, p, t, tp, dp, inter) -> None:
     # activation offload's copies: out in the forward, back in the backward (cost/act_offload.py)
     d2h = p["act_d2h_mb"]
     # not split by the forward share: the copies out (forward's, pass_walls), the copies back, the
-    # serial reduce-scatters and the copy chain (backward's)
-    unshared = d2h + p["act_h2d_mb"] + p["rs_serial_mb"] + p["copy_chain_mb"]
+    # serial reduce-scatters, the copy chain and its coupling (backward's)
+    unshared = d2h + p["act_h2d_mb"] + p["rs_serial_mb"] + p["copy_chain_mb"] + p["coupling_mb"]
     gpu_f = (p["gpu_side_mb"] - unshared) * p["forward_share"]
     gpu_b = p["gpu_side_mb"] - d2h - gpu_f
     # the forward pass: L of the 2L + r passes' fetches and copies, the forward blocks' launches
     # and gathers (a recomputed forward runs inside the backward)
     host_f = per_pass * pass_f + layers * launch_f * hw.host_launch_overhead_s + gather_f
     p["host_forward_fraction"] = host_f / np.maximum(host_blocks, 1e-30)
-    forward, backward, p["act_host_mb"] = pass_walls(t, p, (raw_f, raw_b), gpu_f, gpu_b, host_f,
-                                                     host_blocks - host_f, hw, m.act_offload_copy)
+    # the coupling's waits are the host's too (coupling_s: it blocks on the reduce stream's events), so
+    # a host-paced backward pays them as well
+    host_b = host_blocks - host_f + p["coupling_mb"]
+    forward, backward, p["act_host_mb"] = pass_walls(t, p, (raw_f, raw_b), gpu_f, gpu_b, host_f, host_b, hw,
+                                                     m.act_offload_copy)
     p["clock_forward_share"] = np.where(t["num_offloaded"] > 0, forward / np.maximum(forward + backward, 1e-30),
                                         p["forward_share"])
     p["stable_mb"] = forward + backward + hw.host_microbatch_overhead_s
     # activation offload's host price: beyond the overlap of the same copies without packs (a
     # blocking pack's serialisation; a non-blocking one's packs and unpacks where they show)
-    p["act_serial_mb"] = p["stable_mb"] - (host_overlap(gpu_f + d2h, gpu_b, host_f, host_blocks - host_f)
+    p["act_serial_mb"] = p["stable_mb"] - (host_overlap(gpu_f + d2h, gpu_b, host_f, host_b)
                                            + hw.host_microbatch_overhead_s)
     p["host_exposed_mb"] = p["stable_mb"] - p["gpu_side_mb"]
 
@@ -302,7 +342,8 @@ def time_fields(p, g, host_step_s) -> dict[str, np.ndarray]:
         "tp_comm_s": g * tp_mb,
         "dp_comm_s": g * (extra * share_dp + fetch_x + p["rs_serial_mb"]) + step_comm,
         "offload_s": (g * (extra * (1 - share_dp) + sync_xfer + copy_x + p["act_serial_mb"]
-                           + p["copy_chain_mb"]) + np.where(cpu_wins, transfers, 0.0) + p["boundary_mb"]),
+                           + p["copy_chain_mb"] + p["coupling_mb"]) + np.where(cpu_wins, transfers, 0.0)
+                      + p["boundary_mb"]),
         "optimizer_s": np.where(cpu_wins, cpu_adam, gpu_opt) + host_step_s,
         "host_wait_s": g * exposed + host_step_s,
     }

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
 import pytest
 
 from mist_ds.config import get_preset
@@ -152,8 +153,10 @@ def test_the_gradient_round_trip_runs_its_copies_one_after_the_other(weights):
     chain = float(rt.h2d_s(t["h2d_mb_bytes"]) + rt.d2h_s(t["d2h_mb_bytes"]))
     chain += float(rt.h2d_s(t["weight_h2d_mb_bytes"])) / 2      # the backward's L of 2L block passes
     assert float(p["copy_chain_mb"]) > 0
-    gpu_f = float(p["gpu_side_mb"] - p["copy_chain_mb"]) * float(p["forward_share"])
-    assert float(p["gpu_side_mb"]) - gpu_f == pytest.approx(chain)      # the backward is the chain
+    unshared = float(p["copy_chain_mb"] + p["coupling_mb"])
+    gpu_f = (float(p["gpu_side_mb"]) - unshared) * float(p["forward_share"])
+    # the backward is the chain and what the coupling leaves of the shorter side (coupling_s)
+    assert float(p["gpu_side_mb"]) - gpu_f == pytest.approx(chain + float(p["coupling_mb"]))
     cost = model.evaluate(args)
     total = sum(float(getattr(cost, f)) for f in ("compute_s", "recompute_s", "tp_comm_s", "dp_comm_s",
                                                   "offload_s", "optimizer_s"))
@@ -164,6 +167,39 @@ def test_no_chain_without_the_optimizer_offloaded():
     model, args = _offload_dp1(load_hardware("h200"), 1.0)
     args = dataclasses.replace(args, offload_gradients=0.0, offload_optimizer=0.0)
     assert float(model.time_parts(args)["copy_chain_mb"]) == 0.0
+    assert float(model.time_parts(args)["coupling_mb"]) == 0.0
+
+
+def test_the_coupling_is_the_shorter_sides_share_by_their_balance():
+    # S38-1 (bench/results/runtime/coupling_S38): the gradient compute and the round trip overlap less
+    # the closer their lengths; min^2 / max of the two, whichever is the longer
+    from mist_ds.cost.stage_time import COUPLING_PER_BALANCE, coupling_s, round_trip_s
+
+    model, args = _offload_dp1(load_hardware("h200"), 0.0)
+    rt, t = model.rates, model.terms(args)
+    chain = float(round_trip_s(rt, t))
+    for compute, shorter, longer in ((chain / 4, chain / 4, chain), (chain, chain, chain), (4 * chain, chain, 4 * chain)):
+        expected = COUPLING_PER_BALANCE * shorter * shorter / longer
+        assert float(coupling_s(rt, t, np.float64(compute))) == pytest.approx(expected)
+    assert float(coupling_s(rt, t, np.float64(chain))) > float(coupling_s(rt, t, np.float64(chain / 2)))
+    assert float(coupling_s(rt, t, np.float64(chain))) > float(coupling_s(rt, t, np.float64(2 * chain)))
+    p = model.time_parts(args)
+    backward = float(p["blocks_bwd_mb"] + p["recompute_mb"] + (p["head_mb"] + p["embedding_mb"]) * 2 / 3)
+    assert float(p["coupling_mb"]) == pytest.approx(float(coupling_s(rt, t, np.float64(backward))))
+
+
+def test_a_host_paced_backward_pays_the_coupling_too():
+    # the host blocks on the reduce stream's events (coupling_s), so with the host the slower side the
+    # micro-batch still grows by the coupling
+    hw = load_hardware("h200")
+    slow = hw.model_copy(update={"host_layer_overhead_s": 0.5})
+    model, args = _offload_dp1(slow, 0.0)
+    p = model.time_parts(args)
+    assert float(p["host_exposed_mb"]) > 0.0
+    without = model.time_parts(dataclasses.replace(args, offload_gradients=0.0, offload_optimizer=0.0))
+    coupling = float(p["coupling_mb"])
+    assert coupling > 0.0
+    assert float(p["stable_mb"] - without["stable_mb"]) >= coupling - 1e-12
 
 
 @pytest.mark.parametrize("ratio", [0.5, 1.0])
