@@ -94,18 +94,20 @@ def test_screening_settings_bound_every_setting():
 
 
 def test_autotune_keeps_stock_deepspeed_when_mistpipe_is_only_within_the_model_error():
-    """llama-7b on 8 GPUs: mistpipe has a plan as fast as stock ZeRO-1/2 (within api.honest_order's
-    tie) with more headroom; the tie goes to stock DeepSpeed (api._tie_break_key), and mistpipe plans
-    still rank inside the group."""
+    """llama-7b on 8 GPUs: mistpipe has a plan about as fast as stock ZeRO-1/2 (3.2% faster, inside a
+    4% tie: the default tolerance until session 38, 3% since, MODEL_TIME_ERROR_RATIO) with more
+    headroom; the tie goes to stock DeepSpeed (api._tie_break_key), and mistpipe plans still rank
+    inside the group."""
     from mist_ds.api import tune, honest_order
     from mist_ds.search.plans import predicted_plan
 
     request = TuneRequest(model=resolve_model("llama-7b"), cluster=ClusterSpec(num_nodes=1, gpus_per_node=8),
                           global_batch_size=64, seq_len=4096)
-    result = tune(request, HW, top_k=10)
+    result = tune(request, HW, top_k=10, tie_rtol=0.04)
     assert result.plans[0].executor == "deepspeed"
     mist = search(request, HW, top_k=1, executors=("mistpipe",)).ranked[0]
     mist_plan = predicted_plan(request, mist, HW)
     stock = result.plans[0]
     assert abs(mist_plan.prediction.iteration_time_s / stock.prediction.iteration_time_s - 1) < result.tie_rtol
-    assert honest_order([mist_plan, stock], HW)[0][0] is stock
+    assert honest_order([mist_plan, stock], HW, tie_rtol=result.tie_rtol)[0][0] is stock
+    assert tune(request, HW, top_k=10).plans[0].executor == "mistpipe"      # 3.2% is beyond the default 3%
