@@ -45,9 +45,9 @@ p <= cap x (1 - margin). No run with expandable segments that ran out of memory 
 it; the runs without them (an allocator the runtime no longer uses) are scored apart."""
 MODEL_TIME_ERROR_RATIO = 0.03
 """The cost model's measured time error: the median |predicted - measured| / measured iteration time
-of the runs that ran (summary time.median, 2.98% over 333 runs in session 38, the repeats of
-bench/accuracy/repeats.py included; 3.6% over 206 runs in session 24, 3.1% in session 37: 4% until
-session 38 priced ZeRO-3 optimizer offload's backward coupling), rounded up to a whole percent.
+of the runs that ran (summary time.median, the repeats of bench/accuracy/repeats.py included: 2.98%
+over 337 runs in session 38, once ZeRO-3 optimizer offload's backward coupling was priced; 3.1% in
+session 37 and 3.6% over 206 runs in session 24, hence 4% until then), rounded up to a whole percent.
 Plans whose predicted times differ by less than this are a tie (mist_ds/api.py honest_order)."""
 # Layouts resolved per vectorised bisection call.
 RESOLVE_BATCH = 16
