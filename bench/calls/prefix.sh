@@ -38,3 +38,12 @@ peaksites() {
     bench/engine/alloc_frag.py --out $R/$1 --history-from-build --plan bench/results/accuracy/$1.plan.json --steps 2 \
     --warmup 1 --report $R/$1/run.json --hardware h200 > $R/$1.log 2>&1; echo "rc $?" >> $R/$1.log
 }
+# phased NAME PORT LIMIT STEPS: bench/runtime/phase_train.py (the device synchronised after each engine call; forward,
+# backward and engine.step of every micro-batch timed apart) on bench/results/accuracy/NAME.plan.json, 1 GPU, STEPS
+# steps after 2 warm-up, profile h200-1gpu-node, into $R/NAME/ (rank0.phases.json, run.json); packs $OUT after it.
+phased() {
+  MIST_DS_PHASE_OUT=$R/$1 timeout $3 python3 -m deepspeed.launcher.runner --num_gpus 1 --no_ssh_check \
+    --master_addr 127.0.0.1 --master_port $2 bench/runtime/phase_train.py --plan bench/results/accuracy/$1.plan.json \
+    --steps $4 --warmup 2 --report $R/$1/run.json --hardware h200-1gpu-node > $R/$1.log 2>&1; echo "rc $?" >> $R/$1.log
+  pack
+}

@@ -7,13 +7,6 @@
 # profile h200-1gpu-node. Medians: python bench/runtime/phase_train.py --summary $X/r/<plan>/rank0.phases.json
 source bench/calls/prefix.sh
 prebuild
-D=bench/results/accuracy
-phased() {  # NAME PORT LIMIT STEPS
-  MIST_DS_PHASE_OUT=$R/$1 timeout $3 python3 -m deepspeed.launcher.runner --num_gpus 1 --no_ssh_check \
-    --master_addr 127.0.0.1 --master_port $2 bench/runtime/phase_train.py --plan $D/$1.plan.json --steps $4 \
-    --warmup 2 --report $R/$1/run.json --hardware h200-1gpu-node > $R/$1.log 2>&1; echo "rc $?" >> $R/$1.log
-  pack
-}
 phased auto-phi3m-1g-c24-s2047-b32-ds 29931 150 6
 phased auto-mis7b-1g-c78-s4096-b16-ds 29932 $((470 - SECONDS)) 4
 pack

@@ -7,13 +7,6 @@
 #   l27-1g-c40-s4096-b8-z3-off05-mb2-rc32-blk   101.6 / 330.2 ms (coupling  36.7), step 1302.7 ms;  3.030 s (ran 2.912)
 source bench/calls/prefix.sh
 prebuild
-D=bench/results/accuracy
-phased() {  # NAME PORT LIMIT STEPS
-  MIST_DS_PHASE_OUT=$R/$1 timeout $3 python3 -m deepspeed.launcher.runner --num_gpus 1 --no_ssh_check \
-    --master_addr 127.0.0.1 --master_port $2 bench/runtime/phase_train.py --plan $D/$1.plan.json --steps $4 \
-    --warmup 2 --report $R/$1/run.json --hardware h200-1gpu-node > $R/$1.log 2>&1; echo "rc $?" >> $R/$1.log
-  pack
-}
 phased l27-1g-c40-s4096-b8-z3-off05-mb2-rc32-blk 29951 150 8
 phased l7-1g-c78-s4096-b16-z3-off05-mb2-rc32-blk 29952 $((400 - SECONDS)) 6
 pack
