@@ -181,16 +181,18 @@ def search_winner(row: Scored) -> bool:
 
 
 def family_rows(rows: list[Scored]) -> list[str]:
-    out = ["| family | runs | ok | time median | time max | mem (allocated) median | max | "
-           "mem (reserved) median | max | host median | host max | OOM predicted to fit |",
-           "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    out = ["| family | runs | ok | time median | time max | time bias (median signed; under) | "
+           "mem (allocated) median | max | mem (reserved) median | max | host median | host max | OOM predicted to fit |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     groups = sorted({r.family for r in rows})
     for label, group in [(f, [r for r in rows if r.family == f]) for f in groups] + [
             ("**all**", rows), ("**held-out**", [r for r in rows if not r.in_sample]),
             ("**search winners**", [r for r in rows if search_winner(r)])]:
         s = summary(group)
+        bias = s["time"]["median_signed"]
         out.append(f"| {label} | {s['runs']} | {s['ok']} | {_abs_pct(s['time']['median'])} | "
-                   f"{_abs_pct(s['time']['max'])} | {_abs_pct(s['memory_vs_allocated']['median'])} | "
+                   f"{_abs_pct(s['time']['max'])} | {'-' if bias is None else _pct(bias)}; "
+                   f"{s['time']['under']} of {s['time']['n']} | {_abs_pct(s['memory_vs_allocated']['median'])} | "
                    f"{_abs_pct(s['memory_vs_allocated']['max'])} | {_abs_pct(s['memory_vs_reserved']['median'])} | "
                    f"{_abs_pct(s['memory_vs_reserved']['max'])} | {_abs_pct(s['host_memory']['median'])} | "
                    f"{_abs_pct(s['host_memory']['max'])} | {s['oom_predicted_to_fit']} |")
@@ -289,7 +291,8 @@ def intro(rows: list[Scored]) -> str:
     """What the report compares, and how memory is scored."""
     return ("Written by `make accuracy` (`bench/accuracy/report.py`): every committed plan + run pair "
             "re-predicted by the current cost model on the shipped profile of the GPU the run reports. "
-            "Errors are (predicted - measured) / measured; a plan's memory error is its worst stage's. "
+            "Errors are (predicted - measured) / measured; a plan's memory error is its worst stage's; a "
+            "family's time bias is its median signed error and how many of its runs were priced short. "
             "Memory is scored twice. The predicted peak targets max_memory_allocated: that decides whether "
             "a plan runs out of memory, since under expandable segments (the runtime's default) the caching "
             "allocator releases its cache and retries before it fails (the OOM runs held "

@@ -281,11 +281,15 @@ def spearman(xs: list[float], ys: list[float]) -> float | None:
 
 
 def summary(rows: list[Scored]) -> dict:
-    """Counts, median and max |error| of time, memory (vs reserved and allocated) and host memory."""
+    """Counts, median and max |error| of time, memory (vs reserved and allocated) and host memory, and
+    each one's bias: the median signed error and how many were under-predicted (error < 0)."""
     def stats(values: list[float | None]) -> dict:
-        known = [abs(v) for v in values if v is not None]
+        signed = [v for v in values if v is not None]
+        known = [abs(v) for v in signed]
         return {"n": len(known), "median": statistics.median(known) if known else None,
-                "max": max(known) if known else None}
+                "max": max(known) if known else None,
+                "median_signed": statistics.median(signed) if signed else None,
+                "under": sum(v < 0 for v in signed)}
 
     return {
         "runs": len(rows), "ok": sum(r.status == "ok" for r in rows),

@@ -320,3 +320,18 @@ def test_search_winners_are_the_autotune_cases_their_repeats_and_plan_quality_ru
     assert not report.search_winner(replace(row, name=knob, plan_path=f"x/{knob}.plan.json"))
     assert not report.search_winner(replace(row, source="engine"))
     assert report.search_winner(replace(row, name="plan-quality:w", source="plan-quality", plan_path="y/plan.json"))
+
+
+def test_a_familys_bias_is_its_median_signed_time_error_and_its_under_predicted_count():
+    """summary's time bias (the by-family table's column): a family priced short on most runs shows
+    a negative median and the count, where the median |error| alone hides the direction."""
+    row = scoring.Scored(name="r", source="suite", plan_path="x/r.plan.json", run_path="", family="zero3-offload",
+                         workload="w", status="ok", gpu_name="g", date="", hardware="h", same_plan=True,
+                         in_sample=(), predicted_fit=True, predicted_within_margin=True, predicted_s=1.0,
+                         measured_s=1.0, time_error=0.0)
+    rows = [replace(row, time_error=e) for e in (-0.10, -0.08, -0.12, 0.02)] + [replace(row, time_error=None)]
+    time = summary(rows)["time"]
+    assert time["n"] == 4 and time["under"] == 3
+    assert time["median_signed"] == pytest.approx(-0.09) and time["median"] == pytest.approx(0.09)
+    line = next(r for r in report.family_rows(rows) if r.startswith("| zero3-offload |"))
+    assert "| -9.0%; 3 of 4 |" in line
