@@ -30,7 +30,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from bench.accuracy.trace_kernels import Kernel, TraceError, load_kernels, micro_batches  # noqa: E402
-from mist_ds.runtime.mistpipe.trace import _intersection, measure, union  # noqa: E402
+from mist_ds.runtime.mistpipe.trace import intersection, measure, union  # noqa: E402
 
 
 def host_waits(path: Path) -> list[tuple[float, float, str]]:
@@ -55,7 +55,7 @@ def window(kernels: list[Kernel], waits, lo: float, hi: float) -> dict[str, floa
     compute = union(_clip([k for k in kernels if k.category != "side_stream"], lo, hi))
     side = union(_clip([k for k in kernels if k.category == "side_stream"], lo, hi))
     out = {"wall": hi - lo, "compute": measure(compute), "side": measure(side),
-           "both": _intersection(compute, side), "union": measure(union(compute + side))}
+           "both": intersection(compute, side), "union": measure(union(compute + side))}
     for name, key in (("cudaEventSynchronize", "event_waits"), ("cudaStreamSynchronize", "stream_waits")):
         out[key] = sum(min(end, hi) - max(start, lo) for start, end, n in waits
                        if n.startswith(name) and end > lo and start < hi)

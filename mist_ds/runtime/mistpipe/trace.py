@@ -27,7 +27,7 @@ def measure(intervals) -> float:
     return sum(end - start for start, end in intervals)
 
 
-def _intersection(a, b) -> float:
+def intersection(a, b) -> float:
     """Measure of the intersection of two sorted, disjoint interval lists."""
     total, i, j = 0.0, 0, 0
     while i < len(a) and j < len(b):
@@ -71,7 +71,7 @@ def copy_overlap(events: list[dict], min_bytes: int = 0) -> dict:
     compute_union = union([(e["ts"], e["ts"] + e["dur"]) for e in kernels if _stream(e) == compute])
     copy_union = union([(e["ts"], e["ts"] + e["dur"]) for e in copies])
     copy_time = measure(copy_union)
-    hidden = _intersection(copy_union, compute_union)
+    hidden = intersection(copy_union, compute_union)
     side = sum(e["dur"] for e in copies if _stream(e) != compute)
     all_copy = sum(e["dur"] for e in copies)
     return {"copy_time_us": copy_time, "hidden_us": hidden,
@@ -94,7 +94,7 @@ def kernel_overlap(events: list[dict], name_part: str) -> dict:
     compute = max(per_stream, key=per_stream.get) if per_stream else None
     mine = union([(e["ts"], e["ts"] + e["dur"]) for e in chosen])
     busy = union([(e["ts"], e["ts"] + e["dur"]) for e in others if _stream(e) == compute])
-    return {"time_us": measure(mine), "overlap_us": _intersection(mine, busy),
+    return {"time_us": measure(mine), "overlap_us": intersection(mine, busy),
             "streams": _sorted({_stream(e) for e in chosen}), "compute_stream": compute,
             "num_kernels": len(chosen), "compute_busy_us": measure(busy), "span_us": gpu_span_us(events)}
 
