@@ -21,6 +21,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -199,6 +200,32 @@ def _record(index: int, folder: Path, root: Path, plan: Plan) -> dict:
             "predicted_peak_bytes": needs(plan, "gpu"), "predicted_host_bytes_per_gpu": needs(plan, "host")}
 
 
+# DeepSpeed's launcher's default --master_port (deepspeed/constants.py TORCH_DISTRIBUTED_DEFAULT_PORT)
+DEFAULT_MASTER_PORT = 29500
+PORT_WAIT_S = 30.0
+"""How long a fallback attempt waits for the failed attempt's rendezvous port to be free (wait_for_port)."""
+
+
+def wait_for_port(port: int, timeout_s: float = PORT_WAIT_S) -> bool:
+    """Wait until nothing on this host listens on `port`; True when it is free. A failed attempt's
+    ranks can outlive its launcher for a moment, and the next attempt's rendezvous server then fails
+    with EADDRINUSE (a clean-clone CI run of tests/runtime/test_run_wrapper.py did, right after an
+    injected kill). The probe sets SO_REUSEADDR as torch's TCPStore server does, so closed
+    connections in TIME_WAIT do not count as a listener."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        with socket.socket() as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                sock.bind(("0.0.0.0", port))
+                return True
+            except OSError:
+                pass
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.2)
+
+
 def run_attempt(argv: list[str], attempt: int) -> tuple[int, bool]:
     """Run one deepspeed command (output passes through); (exit status, interrupted by the user)."""
     proc = subprocess.Popen(argv, env={**os.environ, "MIST_DS_ATTEMPT": str(attempt)})
@@ -275,6 +302,9 @@ def _run(argv: Sequence[str] | None) -> int:
             _say(f"skipping {record['folder']} ({plan.describe()}): {why}")
             log.add({**record, "status": "skipped", "reason": why})
             continue
+        port = args.master_port or DEFAULT_MASTER_PORT
+        if index > 0 and plan.cluster.num_nodes == 1 and not wait_for_port(port):
+            _say(f"port {port} is still in use {PORT_WAIT_S:.0f} s after the last attempt; starting anyway")
         record, report, code = _attempt(index, folder, plan, record, args, train_flags, deepspeed)
         if record["status"] in MEMORY_FAILURES:   # 'oom' covers the runtime's host-memory stop too
             record["memory"] = exhausted(report) if report is not None else "gpu"

@@ -214,3 +214,23 @@ def test_a_node_without_the_host_memory_stops_before_the_model_in_one_line(tmp_p
     assert "[mist_ds] step" not in proc.stdout  # nothing trained: stopped before the model was built
     report = RunReport.load(folder / "run.json")
     assert report.status == "oom" and report.error_message.startswith(MESSAGE_PREFIX)
+
+
+def test_a_fallback_waits_for_the_failed_attempts_port_to_be_free():
+    # a killed attempt's rank can hold the rendezvous port a moment after its launcher exits
+    # (EADDRINUSE in a clean-clone CI run of the injected-kill test above)
+    import socket
+    import threading
+    import time
+
+    port = free_port()
+    held = socket.socket()
+    held.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    held.bind(("127.0.0.1", port))
+    held.listen()
+    assert not wrapper.wait_for_port(port, timeout_s=0.3)
+    threading.Timer(0.5, held.close).start()
+    start = time.monotonic()
+    assert wrapper.wait_for_port(port, timeout_s=10.0)
+    assert 0.4 < time.monotonic() - start < 5.0
+    assert wrapper.wait_for_port(free_port(), timeout_s=0.0)
