@@ -208,10 +208,12 @@ PORT_WAIT_S = 30.0
 
 def wait_for_port(port: int, timeout_s: float = PORT_WAIT_S) -> bool:
     """Wait until nothing on this host listens on `port`; True when it is free. A failed attempt's
-    ranks can outlive its launcher for a moment, and the next attempt's rendezvous server then fails
-    with EADDRINUSE (a clean-clone CI run of tests/runtime/test_run_wrapper.py did, right after an
-    injected kill). The probe sets SO_REUSEADDR as torch's TCPStore server does, so closed
-    connections in TIME_WAIT do not count as a listener."""
+    ranks can outlive its launcher for a moment (deepspeed/launcher/launch.py terminate_process_tree
+    SIGKILLs the ranks still alive after 30 s and exits without waiting for them), and the next
+    attempt's rendezvous server would then fail with EADDRINUSE: a clean-clone CI run of
+    tests/runtime/test_run_wrapper.py's injected-kill case failed so once (its log did not say which
+    attempt, nor what held the port). The probe sets SO_REUSEADDR as torch's TCPStore server does, so
+    closed connections in TIME_WAIT do not count as a listener."""
     deadline = time.monotonic() + timeout_s
     while True:
         with socket.socket() as sock:
