@@ -25,7 +25,8 @@ from mist_ds.config import HardwareProfile, TuneRequest
 from mist_ds.config.profiles import DEFAULT_PROFILE, load_hardware
 from mist_ds.config.units import GIB
 from mist_ds.emit.launch import SHELL_SAFE_PATH, has_placeholder_hosts
-from mist_ds.emit.report import allocator_retry_line, host_paced_line, offload_text, peak_bytes, recompute_text, split_text
+from mist_ds.emit.report import (allocator_retry_line, host_paced_line, offload_text, peak_bytes, recompute_text,
+                                 split_text, track_record_line)
 from mist_ds.fileio import MAX_INPUT_BYTES, check_output_folder, write_folder_atomic
 from mist_ds.gpuinfo import hardware_arg
 from mist_ds.request_args import add_request_arguments, check_memory_cap, request_from_args
@@ -160,7 +161,7 @@ def _print_table(result: TuneResult, hardware: HardwareProfile, seconds: float, 
                   f"predicted within {result.tie_rtol:.0%} (the model's measured time error) of each other, "
                   "ordered stock DeepSpeed first, then by fewer moving parts (pipeline, TP, offload), then a reserved peak "
                   "below the cap (no allocator retries), then headroom")
-    for line in (host_paced_line(plans[0]), allocator_retry_line(plans[0], hardware)):
+    for line in (host_paced_line(plans[0]), allocator_retry_line(plans[0], hardware), track_record_line(plans[0])):
         if line is not None:
             console.print(f"#1: {line}", highlight=False)
     if out is not None:

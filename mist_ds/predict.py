@@ -18,8 +18,9 @@ from mist_ds.cli import EXIT_INFEASIBLE, OneLineParser, UserError, exit_code
 from mist_ds.config import HardwareProfile, Plan, PlanPrediction, TuneRequest
 from mist_ds.config.profiles import DEFAULT_PROFILE, hardware_for_plan
 from mist_ds.config.units import GIB
+from mist_ds.config.track_record import record_for
 from mist_ds.cost import predict_plan
-from mist_ds.emit.report import allocator_retry_line, host_paced_line, layer_range
+from mist_ds.emit.report import allocator_retry_line, host_paced_line, layer_range, track_record_line
 from mist_ds.gpuinfo import hardware_arg
 from mist_ds.request_args import check_memory_cap
 from mist_ds.search.driver import DEFAULT_MEMORY_MARGIN_RATIO
@@ -85,11 +86,14 @@ def prediction_dict(plan: Plan, pred: PlanPrediction, hw: HardwareProfile) -> di
         for entry, (path, why) in zip(stages, stage_optimizer_paths(plan, hw)):
             entry["optimizer_offload_path"], entry["optimizer_offload_why"] = path, why
     peak = max(s["peak_memory_bytes"] for s in stages)
+    kind, record = record_for(plan)
     return {"iteration_time_s": pred.iteration_time_s,
             "throughput_tokens_per_s": pred.throughput_tokens_per_s, "mfu": pred.mfu,
             "hardware_name": pred.hardware_name, "gpu_memory_capacity_bytes": capacity,
             "peak_memory_bytes": peak, "headroom_bytes": capacity - peak,
-            "executor": plan.executor, "stages": stages}
+            "executor": plan.executor, "stages": stages,
+            # config/track_record.py: the scored GPU runs of plans of this kind (None: none yet)
+            "track_record": {"kind": kind, "record": None if record is None else record.model_dump(mode="json")}}
 
 
 def print_tables(plan: Plan, result: dict[str, Any]) -> None:
@@ -189,7 +193,7 @@ def _predict(argv: Sequence[str] | None) -> int:
     else:
         print_tables(plan, result)
         predicted = plan.model_copy(update={"prediction": pred})
-        for line in (host_paced_line(predicted), allocator_retry_line(predicted, hw)):
+        for line in (host_paced_line(predicted), allocator_retry_line(predicted, hw), track_record_line(predicted)):
             if line is not None:
                 print(line)
     over = over_cap_message(plan, result)

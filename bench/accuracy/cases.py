@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from bench.accuracy.schema import Knobs
+from mist_ds.config.plan_kind import strategy_family
 
 
 @dataclass(frozen=True)
@@ -567,20 +568,10 @@ CASES: dict[str, Case | AutotuneCase] = {c.name: c for batch in BATCHES.values()
 
 
 def family(knobs: Knobs) -> str:
-    """The strategy family a plan belongs to (what sets it apart, most specific first)."""
-    if knobs.executor == "mistpipe":
-        return "mistpipe"
-    if knobs.offload_weights > 0:
-        return "weight-offload"
-    if knobs.offload_optimizer > 0:
-        return "zero3-offload" if knobs.zero == 3 else "zero12-offload"
-    if any(knobs.act_offload):
-        return "activation-offload"
-    if knobs.tp > 1:
-        return "tensor-parallel"
-    if knobs.pp > 1:
-        return "pipeline"
-    return f"zero{knobs.zero}"
+    """The strategy family a plan belongs to (mist_ds/config/plan_kind.py strategy_family of its knobs)."""
+    return strategy_family(executor=knobs.executor, offload_weights=knobs.offload_weights,
+                           offload_optimizer=knobs.offload_optimizer, zero_stage=knobs.zero,
+                           offloads_activations=any(knobs.act_offload), tp=knobs.tp, pp=knobs.pp)
 
 
 def workload(knobs: Knobs) -> str:

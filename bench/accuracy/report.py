@@ -26,9 +26,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from bench.accuracy.cases import CASES, AutotuneCase  # noqa: E402
 from bench.accuracy.repeats import repeat_pairs, spread_rows  # noqa: E402
 from bench.accuracy.scoring import Scored, rank_correlations, score, summary  # noqa: E402
+from bench.accuracy.track_record import track_record  # noqa: E402
 from mist_ds.config import RunReport  # noqa: E402
 from mist_ds.config.plan import plan_file_hashes  # noqa: E402
 from mist_ds.config.units import GIB  # noqa: E402
+from mist_ds.config.track_record import TRACK_RECORD_PATH  # noqa: E402
 from mist_ds.fileio import write_text_atomic  # noqa: E402
 from mist_ds.search.driver import DEFAULT_MEMORY_MARGIN_RATIO  # noqa: E402
 
@@ -360,6 +362,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--suite", default=str(RESULTS / "accuracy"), help="folder of <case>.{plan,run}.json")
     parser.add_argument("--older", default=str(RESULTS), help="folder of runs_h200x2_*.json and gpu_plans/")
     parser.add_argument("--out", default=str(RESULTS / "accuracy"), help="writes OUT.md and OUT.json")
+    parser.add_argument("--track-record", default=str(TRACK_RECORD_PATH),
+                        help="writes the per-kind record autotune and predict quote (default: the shipped one)")
     args = parser.parse_args(argv)
     try:
         rows, unscored = collect(Path(args.suite), Path(args.older))
@@ -376,7 +380,8 @@ def main(argv: list[str] | None = None) -> int:
             "no_expandable_segments": [r.name for r in rows if r.no_expandable_segments], "not_scored": unscored}
     write_text_atomic(out.with_suffix(".json"), json.dumps(data, indent=1) + "\n")
     write_text_atomic(out.with_suffix(".md"), render(rows, unscored))
-    print(f"wrote {out.with_suffix('.md')} and .json: {len(rows)} runs")
+    track_record(kept).save(args.track_record)
+    print(f"wrote {out.with_suffix('.md')}, .json and {args.track_record}: {len(rows)} runs")
     return 0
 
 

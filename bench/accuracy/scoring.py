@@ -30,6 +30,7 @@ from bench.accuracy.cases import family, workload
 from bench.accuracy.schema import knobs_of
 from mist_ds.compare import kernel_summary, rel_error, stage_peaks
 from mist_ds.config.plan import plan_file_hashes
+from mist_ds.config.plan_kind import plan_kind
 from mist_ds.config.profiles import profile_for_gpu
 from mist_ds.config import HardwareProfile, Plan, RunReport
 from mist_ds.config.profiles import load_hardware
@@ -104,6 +105,9 @@ class Scored:
     rejected: str = ""
     """Why the current search would not emit this plan (its host-memory rule), or '' when it would;
     the report lists such runs apart and leaves them out of the targets."""
+    kind: str = ""
+    """mist_ds/config/plan_kind.py plan_kind of the plan (family and GPU span): the key of the shipped
+    track record (bench/accuracy/track_record.py)."""
 
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -209,8 +213,8 @@ def score(name: str, source: str, plan_path: Path, run_path: Path, in_sample: tu
     peak = max(s.peak_memory_bytes for s in pred.stages)
     return Scored(
         name=name, source=source, plan_path=repo_relative(plan_path), run_path=repo_relative(run_path),
-        family=family(knobs), workload=workload(knobs), status=run.status, gpu_name=run.gpu_name,
-        date=run.date_utc[:10], hardware=hw.name, same_plan=run.plan_hash in plan_file_hashes(plan_path),
+        family=family(knobs), workload=workload(knobs), kind=plan_kind(plan), status=run.status,
+        gpu_name=run.gpu_name, date=run.date_utc[:10], hardware=hw.name, same_plan=run.plan_hash in plan_file_hashes(plan_path),
         in_sample=in_sample, predicted_fit=peak <= cap,
         predicted_within_margin=peak <= cap * (1 - DEFAULT_MEMORY_MARGIN_RATIO),
         predicted_s=pred.iteration_time_s, measured_s=run.median_iteration_time_s if ok else None,

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from mist_ds.config import HardwareProfile, Plan
 from mist_ds.config.request import HostLimits
 from mist_ds.config.search_stats import SearchStats
+from mist_ds.config.track_record import TrackRecord, record_for
 from mist_ds.emit.hf import hf_trainer_blocker
 from mist_ds.emit.host import host_lines
 from mist_ds.emit.readable import MEMORY_UNITS, TIME_UNITS, Unit, bytes_text, in_unit, pick_unit, seconds_text
@@ -164,6 +165,25 @@ def optimizer_path_lines(plan: Plan, hardware: HardwareProfile) -> list[str]:
     return lines + [""]
 
 
+def track_record_line(plan: Plan, record: TrackRecord | None = None) -> str:
+    """One sentence: how well the cost model predicted the committed GPU runs of plans of this plan's
+    kind (config/track_record.py; `record` default: the shipped one), or that none has been run."""
+    kind, kr = record_for(plan, record)
+    if kr is None:
+        return (f"Track record: no GPU run of a {kind} plan has been scored yet (bench/results/accuracy.md), "
+                "so this prediction is untested on that kind of plan.")
+    dates = kr.first_date if kr.first_date == kr.last_date else f"{kr.first_date} .. {kr.last_date}"
+    text = (f"Track record: {kr.runs} GPU run{'s' * (kr.runs != 1)} of {kind} plans ({', '.join(kr.gpus)}, "
+            f"{dates or 'undated'}) re-predicted by this cost model")
+    if kr.ok:
+        text += (f": time off by {kr.time_median:.1%} (median), {kr.time_max:.1%} at most, "
+                 f"{kr.slower_than_predicted} of {kr.ok} slower than predicted; peak memory (allocated) off by "
+                 f"{kr.allocated_median:.1%} (median), {kr.allocated_max:.1%} at most")
+    if kr.oom_predicted_to_fit:
+        text += f"; {kr.oom_predicted_to_fit} ran out of memory although predicted to fit"
+    return text + " (bench/results/accuracy.md)."
+
+
 def _winner(plan: Plan, hardware: HardwareProfile) -> list[str]:
     pred = plan.prediction
     return ["## Plan", "",
@@ -172,7 +192,7 @@ def _winner(plan: Plan, hardware: HardwareProfile) -> list[str]:
             f"Predicted: {seconds_text(pred.iteration_time_s)} per iteration, "
             f"{pred.throughput_tokens_per_s:,.0f} tokens/s, MFU {pred.mfu:.1%}, peak {bytes_text(peak_bytes(plan))} "
             "per GPU.", "", *_stage_tables(plan), *_optional(host_paced_line(plan)),
-            *_optional(allocator_retry_line(plan, hardware))]
+            *_optional(allocator_retry_line(plan, hardware)), track_record_line(plan), ""]
 
 
 def _optional(line: str | None) -> list[str]:

@@ -1,0 +1,73 @@
+"""How well the cost model has predicted plans of each kind on real GPUs: the shipped track record.
+
+`make accuracy` (bench/accuracy/report.py) re-predicts every committed GPU run with the current cost model
+and writes, beside bench/results/accuracy.{md,json}, this package's track_record.json: per plan kind
+(config/plan_kind.py: strategy family and GPU span), how many runs were scored and how far their
+predictions were off. autotune, predict and report.md quote the record of the plan's kind, so a user sees
+how much to trust a prediction before spending GPU hours on it (tests/bench/test_track_record.py keeps the
+shipped file equal to what the committed runs give).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+
+from mist_ds.config.base import StrictModel
+from mist_ds.config.plan_kind import plan_kind
+
+TRACK_RECORD_PATH = Path(__file__).resolve().parent / "track_record.json"
+"""The shipped record (package data), written by `make accuracy`."""
+
+
+class KindRecord(StrictModel):
+    """The scored runs of one plan kind."""
+
+    runs: int = Field(ge=1)
+    """Scored runs (ran, or ran out of memory) of emitted plans of this kind."""
+    ok: int = Field(ge=0)
+    """Of them, the runs that trained (the time and memory errors are theirs)."""
+    time_median: float | None = Field(default=None, ge=0.0)
+    """Median |predicted - measured| / measured seconds per iteration; None without an ok run."""
+    time_max: float | None = Field(default=None, ge=0.0)
+    """Largest such |error|."""
+    time_median_signed: float | None = None
+    """Median signed time error: negative when plans of this kind mostly ran slower than predicted."""
+    slower_than_predicted: int = Field(ge=0)
+    """Ok runs that took longer than predicted."""
+    allocated_median: float | None = Field(default=None, ge=0.0)
+    """Median |error| of the predicted peak against torch.cuda.max_memory_allocated (worst stage)."""
+    allocated_max: float | None = Field(default=None, ge=0.0)
+    """Largest such |error|."""
+    oom_predicted_to_fit: int = Field(ge=0)
+    """Runs that ran out of GPU memory although their predicted peak was under the cap."""
+    gpus: tuple[str, ...]
+    """The GPUs the runs ran on (RunReport.gpu_name)."""
+    first_date: str
+    """UTC date of the earliest run ('' when no run recorded one)."""
+    last_date: str
+    """UTC date of the latest run."""
+
+
+class TrackRecord(StrictModel):
+    """Per plan kind, how the current cost model predicts the committed GPU runs."""
+
+    source: str
+    """Where the numbers come from (the committed runs and the command that scored them)."""
+    kinds: dict[str, KindRecord]
+    """Keyed by config/plan_kind.py plan_kind ('zero3-offload, 1 GPU')."""
+
+
+@lru_cache(maxsize=1)
+def shipped_track_record() -> TrackRecord:
+    """The track record shipped with the package."""
+    return TrackRecord.load_checked(TRACK_RECORD_PATH, "track record")
+
+
+def record_for(plan, record: TrackRecord | None = None) -> tuple[str, KindRecord | None]:
+    """(the plan's kind, its record in `record` (default: the shipped one), None when no run of that kind
+    has been scored)."""
+    kind = plan_kind(plan)
+    return kind, (record or shipped_track_record()).kinds.get(kind)

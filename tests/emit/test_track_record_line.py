@@ -1,0 +1,53 @@
+"""autotune's, predict's and report.md's sentence on how well plans of the winner's kind were predicted
+(mist_ds/emit/report.py track_record_line, mist_ds/config/track_record.py)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from mist_ds.config import Plan
+from mist_ds.config.plan_kind import plan_kind
+from mist_ds.config.track_record import KindRecord, TrackRecord, shipped_track_record
+from mist_ds.emit.report import track_record_line
+from mist_ds.predict import main as predict_main
+
+ACCURACY = Path(__file__).resolve().parents[2] / "bench" / "results" / "accuracy"
+PLAN = ACCURACY / "l27-1g-c40-s2048-z3-off1-mb2-blk.plan.json"     # zero3-offload, 1 GPU
+
+
+def _record(**changes) -> KindRecord:
+    fields = dict(runs=5, ok=4, time_median=0.031, time_max=0.12, time_median_signed=-0.02,
+                  slower_than_predicted=3, allocated_median=0.004, allocated_max=0.02, oom_predicted_to_fit=0,
+                  gpus=("NVIDIA H200",), first_date="2026-11-30", last_date="2026-12-04")
+    return KindRecord(**{**fields, **changes})
+
+
+def test_a_kind_with_runs_gets_their_errors():
+    plan = Plan.load(PLAN)
+    line = track_record_line(plan, TrackRecord(source="s", kinds={plan_kind(plan): _record()}))
+    assert line == ("Track record: 5 GPU runs of zero3-offload, 1 GPU plans (NVIDIA H200, 2026-11-30 .. 2026-12-04) "
+                    "re-predicted by this cost model: time off by 3.1% (median), 12.0% at most, 3 of 4 slower than "
+                    "predicted; peak memory (allocated) off by 0.4% (median), 2.0% at most "
+                    "(bench/results/accuracy.md).")
+
+
+def test_out_of_memory_runs_predicted_to_fit_are_named():
+    plan = Plan.load(PLAN)
+    line = track_record_line(plan, TrackRecord(source="s", kinds={plan_kind(plan): _record(oom_predicted_to_fit=2)}))
+    assert "; 2 ran out of memory although predicted to fit (bench" in line
+
+
+def test_an_unrun_kind_says_its_prediction_is_untested():
+    line = track_record_line(Plan.load(PLAN), TrackRecord(source="s", kinds={}))
+    assert line.startswith("Track record: no GPU run of a zero3-offload, 1 GPU plan has been scored yet")
+
+
+def test_predict_quotes_the_shipped_record(capsys):
+    assert plan_kind(Plan.load(PLAN)) in shipped_track_record().kinds
+    assert predict_main([str(PLAN), "--hardware", "h200-1gpu-node"]) == 0
+    assert "Track record: " in capsys.readouterr().out
+    assert predict_main([str(PLAN), "--hardware", "h200-1gpu-node", "--json"]) == 0
+    record = json.loads(capsys.readouterr().out)["track_record"]
+    assert record["kind"] == "zero3-offload, 1 GPU"
+    assert record["record"] == shipped_track_record().kinds[record["kind"]].model_dump(mode="json")
