@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import glob
 import hashlib
 import json
 import os
@@ -39,7 +41,40 @@ def _own_extensions_dir() -> None:
         return
     key = hashlib.sha1(f"{sys.prefix}|{sys.version}".encode()).hexdigest()[:10]
     folder = os.path.join(os.path.expanduser("~"), ".cache", "torch_extensions", f"mist_ds_tests_{key}")
+    for path in remove_stale_build_locks(folder):
+        sys.stderr.write(f"conftest: removed {path}, a build lock no live process holds\n")
     os.environ["TORCH_EXTENSIONS_DIR"] = folder
+
+
+def remove_stale_build_locks(folder: str) -> list[str]:
+    """Delete the op build locks in `folder` (<op>/lock: torch.utils.cpp_extension's FileBaton, made by
+    the process that builds the op and removed when it is done) when no live process runs with `folder`
+    as its TORCH_EXTENSIONS_DIR; returns the paths removed. A session killed while it built an op leaves
+    its lock, and every later session's first load of that op then waits for it for ever (FileBaton.wait
+    polls for the file with no time limit): a clean-clone CI run of session 39 sat at ~0.5% CPU in its
+    parity fixture and mistpipe workers on deepspeed_shm_comm/lock, left by a run stopped an hour
+    before (the clone's venv path, hence this folder, is the same every time). A concurrent session's
+    workers carry the folder in their environment, so its locks are left alone."""
+    locks = glob.glob(os.path.join(folder, "*", "lock"))
+    if not locks or _folder_in_use(folder):
+        return []
+    for path in locks:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+    return locks
+
+
+def _folder_in_use(folder: str) -> bool:
+    """Whether a live process (one whose environment this user may read) has TORCH_EXTENSIONS_DIR=folder."""
+    entry = f"\0TORCH_EXTENSIONS_DIR={folder}\0".encode()
+    for environ in glob.glob("/proc/[0-9]*/environ"):
+        try:
+            with open(environ, "rb") as file:
+                if entry in b"\0" + file.read() + b"\0":
+                    return True
+        except OSError:   # gone, or another user's
+            continue
+    return False
 
 
 def pytest_configure(config: pytest.Config) -> None:
