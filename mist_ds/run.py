@@ -228,6 +228,27 @@ def wait_for_port(port: int, timeout_s: float = PORT_WAIT_S) -> bool:
         time.sleep(0.2)
 
 
+def extension_build_locks(environ: dict[str, str] | None = None) -> list[Path]:
+    """torch's op build locks where DeepSpeed's JIT ops (cpu_adam, fused_adam, the CPU shm comm op) build
+    on this host: <root>/<op>/lock (torch.utils.cpp_extension's FileBaton: made by the process that builds
+    the op, removed when it is done), root being TORCH_EXTENSIONS_DIR or every folder of torch's default
+    (XDG_CACHE_HOME or ~/.cache, then torch_extensions/<python>_<accelerator>)."""
+    env = os.environ if environ is None else environ
+    if env.get("TORCH_EXTENSIONS_DIR"):
+        return sorted(Path(env["TORCH_EXTENSIONS_DIR"]).glob("*/lock"))
+    cache = Path(env.get("XDG_CACHE_HOME") or Path(env.get("HOME", "~")).expanduser() / ".cache")
+    return sorted((cache / "torch_extensions").glob("*/*/lock"))
+
+
+def build_lock_note(lock: Path, now: float | None = None) -> str:
+    """One line on a build lock found before a launch: a build running now, or one killed mid-way, whose
+    lock every rank that loads the op waits on for ever (FileBaton.wait polls with no time limit: a
+    known DeepSpeed hang, e.g. deepspeedai/DeepSpeedExamples#302; session 39's CI run hung so)."""
+    age = max(0.0, (time.time() if now is None else now) - lock.stat().st_mtime)
+    return (f"{lock} exists (made {age / 60:.0f} min ago): the ranks will wait until it is gone; unless a "
+            "DeepSpeed op is being built on this host now, a killed build left it: delete it")
+
+
 def run_attempt(argv: list[str], attempt: int) -> tuple[int, bool]:
     """Run one deepspeed command (output passes through); (exit status, interrupted by the user)."""
     proc = subprocess.Popen(argv, env={**os.environ, "MIST_DS_ATTEMPT": str(attempt)})
@@ -296,6 +317,8 @@ def _run(argv: Sequence[str] | None) -> int:
     if plans[0].cluster.num_nodes > 1 and not SHELL_SAFE_PATH.fullmatch(str(root)):
         raise UserError(f"{root}: a multi-node plan's path is passed unquoted to remote shells (DeepSpeed's pdsh "
                         "runner); move the folder to a path of letters, digits and _@%+=:,./- only")
+    for lock in extension_build_locks():
+        _say(build_lock_note(lock))
     log, failed, code = Attempts(root), None, 0
     for index, (folder, plan) in enumerate(zip(chain, plans)):
         record = _record(index, folder, root, plan)

@@ -355,6 +355,12 @@ def render(all_rows: list[Scored], unscored: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def track_record_path(out: Path) -> Path:
+    """Where the track record goes without --track-record: into the package for the committed results
+    (the default --out), beside OUT.md for any other report (a test's, a scratch re-score)."""
+    return TRACK_RECORD_PATH if out.resolve() == (RESULTS / "accuracy").resolve() else out.with_suffix(".track_record.json")
+
+
 def main(argv: list[str] | None = None) -> int:
     from mist_ds.cli import OneLineParser
 
@@ -362,8 +368,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--suite", default=str(RESULTS / "accuracy"), help="folder of <case>.{plan,run}.json")
     parser.add_argument("--older", default=str(RESULTS), help="folder of runs_h200x2_*.json and gpu_plans/")
     parser.add_argument("--out", default=str(RESULTS / "accuracy"), help="writes OUT.md and OUT.json")
-    parser.add_argument("--track-record", default=str(TRACK_RECORD_PATH),
-                        help="writes the per-kind record autotune and predict quote (default: the shipped one)")
+    parser.add_argument("--track-record", default=None,
+                        help="writes the per-kind record autotune and predict quote (default: the package's "
+                             "mist_ds/config/track_record.json with the default --out, else OUT.track_record.json)")
     args = parser.parse_args(argv)
     try:
         rows, unscored = collect(Path(args.suite), Path(args.older))
@@ -380,8 +387,9 @@ def main(argv: list[str] | None = None) -> int:
             "no_expandable_segments": [r.name for r in rows if r.no_expandable_segments], "not_scored": unscored}
     write_text_atomic(out.with_suffix(".json"), json.dumps(data, indent=1) + "\n")
     write_text_atomic(out.with_suffix(".md"), render(rows, unscored))
-    track_record(kept).save(args.track_record)
-    print(f"wrote {out.with_suffix('.md')}, .json and {args.track_record}: {len(rows)} runs")
+    record_path = Path(args.track_record) if args.track_record else track_record_path(out)
+    track_record(kept).save(record_path)
+    print(f"wrote {out.with_suffix('.md')}, .json and {record_path}: {len(rows)} runs")
     return 0
 
 

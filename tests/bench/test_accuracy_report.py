@@ -14,6 +14,7 @@ from bench.accuracy.cases import CASES
 from bench.accuracy.schema import to_plan
 from bench.accuracy.scoring import rank_correlations, score, spearman, summary
 from mist_ds.config import RunReport
+from mist_ds.config.track_record import TRACK_RECORD_PATH
 from mist_ds.config.profiles import load_hardware
 from mist_ds.cost import RunConditions, predict_plan
 from mist_ds.cost.kernel_set import EAGER, KernelSet
@@ -184,6 +185,9 @@ def test_report_cli_end_to_end(tmp_path):
     assert data["summary"]["runs"] == len(data["runs"]) - len(set(data["rejected"]) | set(data["no_expandable_segments"]))
     apart = text[text.index("## Runs without expandable segments"):]
     assert "| older:llama-7b-zero3 | zero3 | ok |" in apart and "expandable_segments:True" in apart
+    # a report of other runs keeps its track record beside it, not in the package
+    assert out.with_suffix(".track_record.json").is_file()
+    assert report.track_record_path(ROOT / "bench" / "results" / "accuracy") == TRACK_RECORD_PATH
 
 
 def test_a_run_on_a_gpu_without_a_profile_is_a_one_line_error(tmp_path, capsys):

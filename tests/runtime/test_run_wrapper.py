@@ -234,3 +234,31 @@ def test_a_fallback_waits_for_the_failed_attempts_port_to_be_free():
     assert wrapper.wait_for_port(port, timeout_s=10.0)
     assert 0.4 < time.monotonic() - start < 5.0
     assert wrapper.wait_for_port(free_port(), timeout_s=0.0)
+
+
+def test_build_locks_are_found_where_deepspeed_builds_its_ops(tmp_path):
+    own, default = tmp_path / "own", tmp_path / "cache" / "torch_extensions" / "py311_cpu"
+    for root in (own, default):
+        (root / "cpu_adam").mkdir(parents=True)
+        (root / "cpu_adam" / "lock").touch()
+        (root / "fused_adam").mkdir()
+    assert wrapper.extension_build_locks({"TORCH_EXTENSIONS_DIR": str(own)}) == [own / "cpu_adam" / "lock"]
+    assert wrapper.extension_build_locks({"XDG_CACHE_HOME": str(tmp_path / "cache")}) == [default / "cpu_adam" / "lock"]
+    assert wrapper.extension_build_locks({"HOME": str(tmp_path / "nobody")}) == []
+
+
+def test_a_launch_names_a_build_lock_its_ranks_would_wait_on(tmp_path, monkeypatch, capsys):
+    # a build killed mid-way leaves torch's lock and every rank that loads the op waits for ever
+    folder = _tuned_folder(tmp_path)
+    lock = tmp_path / "ext" / "deepspeed_shm_comm" / "lock"
+    lock.parent.mkdir(parents=True)
+    lock.touch()
+    os.utime(lock, (lock.stat().st_atime, lock.stat().st_mtime - 3600))
+    fake = tmp_path / "deepspeed"
+    fake.write_text(FAKE_DEEPSPEED.format(python=sys.executable, root=str(ROOT)))
+    fake.chmod(0o755)
+    for name, value in {"TORCH_EXTENSIONS_DIR": str(tmp_path / "ext"), "FAKE_PLAN": json.dumps({"0": 0}),
+                        "FAKE_LOG": str(tmp_path / "log.jsonl"), "PYTHONPATH": child_pythonpath(ROOT)}.items():
+        monkeypatch.setenv(name, value)
+    assert wrapper.main([str(folder), "--deepspeed", str(fake)]) == 0
+    assert f"[mist_ds.run] {lock} exists (made 60 min ago): the ranks will wait until it is gone" in capsys.readouterr().err
