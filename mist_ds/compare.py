@@ -30,6 +30,7 @@ from mist_ds.config.plan import plan_file_hashes
 from mist_ds.config.profiles import load_hardware, profile_for_gpu
 from mist_ds.config.run_report import KERNEL_KEYS
 from mist_ds.config.units import GIB
+from mist_ds.config.track_record import track_record_json
 from mist_ds.emit.report import HOST_PACED_SHARE, HOST_SPREAD
 
 
@@ -126,6 +127,8 @@ def comparison(plan: Plan, run: RunReport, hardware: str | None = None, stored: 
         "tokens_per_s": {"predicted": pred.throughput_tokens_per_s if pred else None,
                          "measured": run.tokens_per_s},
         "stages": stages,
+        # config/track_record.py: how far the scored runs of plans of this kind were off
+        "track_record": track_record_json(plan),
     }
 
 
@@ -177,7 +180,22 @@ def render(result: dict) -> str:
     if wait is not None and t["predicted_s"] and wait >= HOST_PACED_SHARE * t["predicted_s"]:
         lines.append(f"note: host-paced plan (the GPU waits {wait:.3g} s of {t['predicted_s']:.4g} on the training "
                      f"thread): its time follows the host core's speed ({HOST_SPREAD})")
+    lines.append(track_record_note(result["track_record"], t["rel_error"]))
     return "\n".join(lines)
+
+
+def track_record_note(track: dict, time_error: float | None) -> str:
+    """One line: this run's time error beside the scored runs of plans of its kind (compare --json's
+    'track_record')."""
+    record = track["record"]
+    if record is None or record["time_max"] is None:
+        return f"track record: no scored GPU run of a {track['kind']} plan yet (bench/results/accuracy.md)"
+    text = (f"track record: {record['ok']} scored runs of {track['kind']} plans were off by "
+            f"{record['time_median']:.1%} (median), {record['time_max']:.1%} at most")
+    if time_error is None:
+        return text
+    where = "within" if abs(time_error) <= record["time_max"] else "beyond"
+    return f"{text}; this run's {time_error:+.1%} is {where} that"
 
 
 def _load(cls, path: str):

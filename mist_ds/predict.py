@@ -18,7 +18,7 @@ from mist_ds.cli import EXIT_INFEASIBLE, OneLineParser, UserError, exit_code
 from mist_ds.config import HardwareProfile, Plan, PlanPrediction, TuneRequest
 from mist_ds.config.profiles import DEFAULT_PROFILE, hardware_for_plan
 from mist_ds.config.units import GIB
-from mist_ds.config.track_record import record_for
+from mist_ds.config.track_record import track_record_json
 from mist_ds.cost import predict_plan
 from mist_ds.emit.report import allocator_retry_line, host_paced_line, layer_range, track_record_line
 from mist_ds.gpuinfo import hardware_arg
@@ -86,14 +86,13 @@ def prediction_dict(plan: Plan, pred: PlanPrediction, hw: HardwareProfile) -> di
         for entry, (path, why) in zip(stages, stage_optimizer_paths(plan, hw)):
             entry["optimizer_offload_path"], entry["optimizer_offload_why"] = path, why
     peak = max(s["peak_memory_bytes"] for s in stages)
-    kind, record = record_for(plan)
     return {"iteration_time_s": pred.iteration_time_s,
             "throughput_tokens_per_s": pred.throughput_tokens_per_s, "mfu": pred.mfu,
             "hardware_name": pred.hardware_name, "gpu_memory_capacity_bytes": capacity,
             "peak_memory_bytes": peak, "headroom_bytes": capacity - peak,
             "executor": plan.executor, "stages": stages,
-            # config/track_record.py: the scored GPU runs of plans of this kind (None: none yet)
-            "track_record": {"kind": kind, "record": None if record is None else record.model_dump(mode="json")}}
+            # config/track_record.py: the scored GPU runs of plans of this kind (record None: none yet)
+            "track_record": track_record_json(plan)}
 
 
 def print_tables(plan: Plan, result: dict[str, Any]) -> None:

@@ -71,3 +71,10 @@ def record_for(plan, record: TrackRecord | None = None) -> tuple[str, KindRecord
     has been scored)."""
     kind = plan_kind(plan)
     return kind, (record or shipped_track_record()).kinds.get(kind)
+
+
+def track_record_json(plan) -> dict:
+    """{"kind": the plan's kind, "record": its shipped KindRecord as JSON, or None}: what predict --json and
+    compare --json carry."""
+    kind, record = record_for(plan)
+    return {"kind": kind, "record": None if record is None else record.model_dump(mode="json")}

@@ -51,3 +51,20 @@ def test_predict_quotes_the_shipped_record(capsys):
     record = json.loads(capsys.readouterr().out)["track_record"]
     assert record["kind"] == "zero3-offload, 1 GPU"
     assert record["record"] == shipped_track_record().kinds[record["kind"]].model_dump(mode="json")
+
+
+def test_compare_sets_a_runs_error_beside_its_kinds_record(capsys):
+    from mist_ds.compare import main as compare_main, track_record_note
+
+    track = {"kind": "zero3, 1 GPU", "record": _record().model_dump(mode="json")}
+    assert track_record_note(track, -0.05) == ("track record: 4 scored runs of zero3, 1 GPU plans were off by 3.1% "
+                                              "(median), 12.0% at most; this run's -5.0% is within that")
+    assert track_record_note(track, 0.2).endswith("this run's +20.0% is beyond that")
+    assert track_record_note(track, None).endswith("12.0% at most")
+    assert track_record_note({"kind": "zero3, 1 GPU", "record": None}, 0.1) == (
+        "track record: no scored GPU run of a zero3, 1 GPU plan yet (bench/results/accuracy.md)")
+    run = PLAN.with_name(PLAN.name.replace(".plan.json", ".run.json"))
+    assert compare_main([str(PLAN), str(run)]) == 0
+    assert "track record: " in capsys.readouterr().out.splitlines()[-1]
+    assert compare_main([str(PLAN), str(run), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["track_record"]["kind"] == "zero3-offload, 1 GPU"
