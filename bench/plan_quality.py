@@ -150,9 +150,31 @@ def failures(base: list[tuple[str, RunReport]]) -> str:
     return ", ".join(f"{n} {label}" for label, n in counts.items())
 
 
-def row(entry: dict, baseline: Path) -> tuple[str, float | None, list[str]]:
+def today_text(ran: Path, today: Plan | None) -> str:
+    """The 'today's winner' cell: 'same' when the search's winner now is the plan that ran (`ran`: its
+    plan file), else today's winner and its predicted s/iter ('-' when the search was not asked)."""
+    if today is None:
+        return "-"
+    if ran.exists() and same_plan(today, Plan.load(ran)):
+        return "same"
+    return f"{today.describe(short=True)}, {today.prediction.iteration_time_s:.3f} predicted"
+
+
+def todays_winners(names: list[str]) -> dict[str, Plan | None]:
+    """The search's winner of each workload with the current cost model (None: nothing fits)."""
+    out: dict[str, Plan | None] = {}
+    for name in names:
+        try:
+            out[name] = winner(WORKLOADS[name])
+        except ValueError:
+            out[name] = None
+    return out
+
+
+def row(entry: dict, baseline: Path, today: str = "-") -> tuple[str, float | None, list[str]]:
     """One table row, the workload's speedup (None when either side has no successful run) and the baseline
-    grid's points still untried (bench/baseline/grid.py untried; `baseline`: the committed grid results)."""
+    grid's points still untried (bench/baseline/grid.py untried; `baseline`: the committed grid results);
+    `today`: its today's-winner cell (today_text)."""
     mist = load_result(entry["mist_ds_run"]) if entry["mist_ds_run"] else None
     base = [(p, load_result(p)) for p in entry["baseline_runs"]]
     ok = [(p, r) for p, r in base if r.status == "ok" and r.median_iteration_time_s]
@@ -169,11 +191,15 @@ def row(entry: dict, baseline: Path) -> tuple[str, float | None, list[str]]:
     text = (f"| {entry['workload']} | {_f(mist_s, '.3f')} ({status}) | {_f(mist.mfu if mist else None, '.1%')} | "
             f"{kernel_summary(mist.kernels) if mist else '-'} | "
             f"{base_text} | {_f(best.mfu if best else None, '.1%')} | {speedup_text} | "
-            f"{', '.join(left) if left else 'none'} | {gpu} | {date or '-'} |")
+            f"{', '.join(left) if left else 'none'} | {gpu} | {date or '-'} | {today} |")
     return text, speedup, left
 
 
-def render(items: list[dict], folder: Path | None = None, baseline: Path = RESULTS / "baseline") -> str:
+def render(items: list[dict], folder: Path | None = None, baseline: Path = RESULTS / "baseline",
+           today: dict[str, Plan | None] | None = None) -> str:
+    """plan_quality.md; `today`: the search's winner per workload now (todays_winners; None: not asked,
+    the column reads '-')."""
+    folder = folder or RESULTS / "plan_quality"
     lines = ["# Plan quality: mist_ds's winner vs the DeepSpeed baseline's measured best", "",
              "Written by `python bench/plan_quality.py report`. Baseline: a Hugging Face model trained with "
              "plain DeepSpeed (`bench/baseline/`), best of its grid (ZeRO 0-3 x micro-batch x checkpointing, "
@@ -186,24 +212,31 @@ def render(items: list[dict], folder: Path | None = None, baseline: Path = RESUL
              "workload's speedup is an upper bound ('<=').", "",
              "'none trained': every baseline point that ran failed (e.g. killed by the host's OOM killer, signal "
              "9); such a workload has no speedup and is left out of the geometric mean.", "",
+             "Today's winner: the search's winner for the workload with the cost model of this report; 'same' "
+             "when it is the plan that ran. Where it differs, the row's speedup is an earlier winner's and today's "
+             "has not run (`plans --refresh` queues it).", "",
              "| workload | mist_ds s/iter | mist_ds MFU | mist_ds kernels | baseline best s/iter | baseline MFU | "
-             "speedup | baseline points untried | GPU | date |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
-    speedups, bounds = [], 0
+             "speedup | baseline points untried | GPU | date | today's winner |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    speedups, bounds, earlier = [], 0, 0
     for entry in items:
-        text, speedup, left = row(entry, baseline)
+        name = entry["workload"]
+        cell = today_text(folder / f"{name}.plan.json", today.get(name)) if today is not None else "-"
+        text, speedup, left = row(entry, baseline, cell)
         lines.append(text)
         if speedup is not None:
             speedups.append(speedup)
             bounds += bool(left)
+            earlier += cell not in ("same", "-")
     if speedups:
         geo = math.exp(sum(math.log(s) for s in speedups) / len(speedups))
         lines += ["", f"Geometric mean over {len(speedups)} workloads: {geo:.2f}x (target >= 1.3x); lowest "
                   f"{min(speedups):.2f}x (target >= 1.0x in every workload). {bounds} of the {len(speedups)} "
-                  "speedups are upper bounds (baseline grid not finished)."]
+                  "speedups are upper bounds (baseline grid not finished)"
+                  + (f"; {earlier} are of an earlier winner (today's has not run)." if earlier else ".")]
     else:
         lines += ["", "No workload has both a mist_ds run and a successful baseline run yet."]
-    return "\n".join(lines + superseded_lines(folder or RESULTS / "plan_quality")) + "\n"
+    return "\n".join(lines + superseded_lines(folder)) + "\n"
 
 
 def superseded_lines(folder: Path) -> list[str]:
@@ -243,7 +276,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         items = [e for e in entries(folder, Path(args.baseline)) if e["workload"] in names]
-        text = render(items, folder, Path(args.baseline))
+        text = render(items, folder, Path(args.baseline), todays_winners([e["workload"] for e in items]))
     except (ValueError, OSError) as err:
         print(f"error: {err}".splitlines()[0], file=sys.stderr)
         return 2

@@ -58,7 +58,7 @@ def test_a_baseline_that_trained_nothing_has_no_speedup(tmp_path):
     text = out.with_suffix(".md").read_text()
     row = next(line for line in text.splitlines() if line.startswith(f"| {name} "))
     assert "none trained (1 killed: signal 9)" in row and "| - |" in row and "x |" not in row
-    assert row.endswith("| none | NVIDIA H200 | 2026-12-01 |")  # the ZeRO-3 kill dominates every offload point
+    assert "| none | NVIDIA H200 | 2026-12-01 | " in row  # the ZeRO-3 kill dominates every offload point
     assert "No workload has both" in text
 
 
@@ -127,3 +127,16 @@ def test_refresh_restores_a_superseded_plan_that_wins_again(tmp_path, monkeypatc
     assert Plan.load(folder / f"{name}.plan.json").micro_batch_size == first.micro_batch_size
     assert (folder / f"{name}.run.json").exists() and not list((folder / "superseded").iterdir())
     assert json.loads((folder / "jobs.json").read_text()) == []
+
+
+def test_todays_winner_is_same_or_named_with_its_prediction():
+    from mist_ds.config import Plan
+
+    folder = plan_quality.RESULTS / "plan_quality"
+    ran = folder / "llama2.7b-1g-c24-s4096-b16.plan.json"
+    other = Plan.load(folder / "llama7b-1g-c78-s4096-b16.plan.json")
+    assert plan_quality.today_text(ran, Plan.load(ran)) == "same"
+    assert plan_quality.today_text(ran, other) == (f"{other.describe(short=True)}, "
+                                                   f"{other.prediction.iteration_time_s:.3f} predicted")
+    assert plan_quality.today_text(ran, None) == "-"
+    assert plan_quality.today_text(folder / "no-such.plan.json", other).endswith("predicted")
