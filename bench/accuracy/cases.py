@@ -531,18 +531,20 @@ B41 = [
           recompute=32, note="compute and round trip near balance, a 7B model", **BLK),
 ]
 
-# Session 39 (no GPU lent): today's search picks mist_ds's own engine at dp 2 for every 2-GPU plan-quality
-# workload, a kind whose 6 scored runs (the session-6 engine, 2026-11-30) ran 12.4% off (median): the search's
-# winners of the five Llama ones, for the first 2-GPU machine lent (the stock winners that ran in plan quality re-run
-# beside them as repeats: bench/calls/s39_pq_stock_2g.json). Held out of every fit; predictions in
-# bench/calls/s39_call_b42_2g.sh before any call.
-B42 = [
+# Session 39 (no GPU lent): today's search picks mist_ds's own engine at dp 2 for every 2-GPU plan-quality workload,
+# a kind whose 6 scored runs (the session-6 engine, 2026-11-30) ran 12.4% off (median): the search's winners of the
+# five Llama ones, for the first 2-GPU machine lent, one batch a machine call, each winner beside the stock plan that
+# ran for its workload in plan quality (bench/calls/s39_call_b42_2g.sh, its predictions in the header before any
+# call). Held out of every fit.
+B42A = [
     AutotuneCase("auto-l7-2g-c78-s4096-b32", "llama-7b", 2, 78, 4096, 32),
     AutotuneCase("auto-l27-2g-c24-s4096-b32", "llama-2.7b", 2, 24, 4096, 32),
+]
+B42B = [
     AutotuneCase("auto-l7-2g-c40-s4096-b32", "llama-7b", 2, 40, 4096, 32),
     AutotuneCase("auto-l38b-2g-c78-s8192-b16", "llama3-8b", 2, 78, 8192, 16),
-    AutotuneCase("auto-l13-2g-c78-s4096-b32", "llama-13b", 2, 78, 4096, 32),
 ]
+B42C = [AutotuneCase("auto-l13-2g-c78-s4096-b32", "llama-13b", 2, 78, 4096, 32)]
 
 # In-sample runs: the shipped h200 profile's run-derived terms were fitted on these runs alone
 # (python -m mist_ds.calibrate; profiling/profiles/h200.json provenance names them): every 1-GPU run
@@ -575,7 +577,8 @@ BATCHES: dict[str, list[Case | AutotuneCase]] = {name: _marked(batch) for name, 
     "b30-1gpu-new-families": B30, "b31-1gpu-held-out": B31, "b32-1gpu-new-families": B32,
     "b33-1gpu-new-families": B33, "b34-1gpu-new-families": B34,
     "b35-1gpu-rewon": B35, "b36-1gpu-stock": B36, "b37-1gpu-rewon": B37, "b38-1gpu-qwen3": B38,
-    "b39-1gpu-stock": B39, "b40-1gpu-phi3": B40, "b41-1gpu-coupling": B41, "b42-2gpu-mistpipe": B42,
+    "b39-1gpu-stock": B39, "b40-1gpu-phi3": B40, "b41-1gpu-coupling": B41, "b42a-2gpu-mistpipe": B42A,
+    "b42b-2gpu-mistpipe": B42B, "b42c-2gpu-mistpipe": B42C,
 }.items()}
 CASES: dict[str, Case | AutotuneCase] = {c.name: c for batch in BATCHES.values() for c in batch}
 

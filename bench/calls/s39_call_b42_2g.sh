@@ -1,11 +1,11 @@
 # Session 39 prepared this for the first nvidia-h200-x2 session (none was lent in sessions 27-39); issue 10.
 # Today's search picks mist_ds's own engine (mistpipe) at dp 2 for every 2-GPU plan-quality workload, a kind whose
 # 6 scored runs (the session-6 engine, 2026-11-30) ran 12.4% off (median), 24.2% at most
-# (mist_ds/config/track_record.json). Batch b42-2gpu-mistpipe: the search's winners of the five Llama workloads
+# (mist_ds/config/track_record.json). Batches b42a/b/c-2gpu-mistpipe (one per call): the search's winners of the five Llama workloads
 # (held out of every fit), each beside the stock plan that ran for that workload in plan quality, in the same call
 # (timings compare only within one machine call). Three calls: `bash bench/calls/s39_call_b42_2g.sh A` (then B, C;
 # timeout_s ~590, kind nvidia-h200-x2, carry .whl). Re-run `python bench/accuracy/generate.py --check` first: if the
-# model changed since, regenerate b42 (generate.py --cases ..., the winners may differ) and rewrite these numbers.
+# model changed since, regenerate b42a-c (generate.py --cases ..., the winners may differ) and rewrite these numbers.
 # Model at commit time (h200), iteration time per plan:
 #   auto-l7-2g-c78-s4096-b32       5.271 s, peak  73.1 GiB, host 14.2 GiB/GPU (mistpipe: pp1 dp2 tp1 mb1 ga16 Z3 w0.5 opt0.25)
 #     pq-llama7b-2g-c78-s4096-b32       5.458 s (stock; ran 5.665 on 2026-11-30; pp2 dp1 tp1 mb1 ga32 Z1)
