@@ -189,8 +189,8 @@ def track_record_note(track: dict, time_error: float | None) -> str:
     'track_record')."""
     record = track["record"]
     if record is None or record["time_max"] is None:
-        return f"track record: no scored GPU run of a {track['kind']} plan yet (bench/results/accuracy.md)"
-    text = (f"track record: {record['ok']} scored runs of {track['kind']} plans were off by "
+        return f"track record of {track['kind']} plans: none has run on a GPU yet (bench/results/accuracy.md)"
+    text = (f"track record of {track['kind']} plans: {record['ok']} scored runs of {record['plans']} plans were off by "
             f"{record['time_median']:.1%} (median), {record['time_max']:.1%} at most")
     if time_error is None:
         return text

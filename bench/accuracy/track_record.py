@@ -15,7 +15,7 @@ def kind_record(rows: list[Scored]) -> KindRecord:
     """The record of one kind's runs."""
     s = summary(rows)
     dates = sorted(r.date for r in rows if r.date)
-    return KindRecord(runs=s["runs"], ok=s["ok"], time_median=s["time"]["median"], time_max=s["time"]["max"],
+    return KindRecord(runs=s["runs"], plans=len({r.plan_id for r in rows}), ok=s["ok"], time_median=s["time"]["median"], time_max=s["time"]["max"],
                       time_median_signed=s["time"]["median_signed"], slower_than_predicted=s["time"]["under"],
                       allocated_median=s["memory_vs_allocated"]["median"],
                       allocated_max=s["memory_vs_allocated"]["max"], oom_predicted_to_fit=s["oom_predicted_to_fit"],

@@ -1,6 +1,6 @@
-"""The kind of a plan, as the accuracy suite groups its runs (bench/results/accuracy.md, by family) and as
-the shipped track record (config/track_record.py) is looked up: the strategy family, most specific first,
-and whether the plan spans one GPU or several."""
+"""The kind of a plan, as the shipped track record (config/track_record.py) is looked up: the strategy family,
+most specific first (what the accuracy suite groups its runs by: bench/results/accuracy.md, by family), a stock
+ZeRO-3 plan's fetch unit, and whether the plan spans one GPU or several."""
 
 from __future__ import annotations
 
@@ -44,6 +44,17 @@ def gpu_span(num_gpus: int) -> str:
     return "1 GPU" if num_gpus == 1 else "multi-GPU"
 
 
+def fetch_text(plan: Plan) -> str:
+    """' (whole-block fetch)' for a stock ZeRO-3 plan that fetches whole blocks (Plan.zero3_fetch_unit), else '':
+    the fetch unit sets how far such a plan's step is paced by its host (bench/accuracy/HOST_JITTER.md: 1-GPU
+    ZeRO-3 plans that fetch per module ran 12.2% off the model in the median over 54 runs of 6 plans, those that
+    fetch whole blocks 1.9% over 15 runs of 11 plans, bench/results/accuracy.json of session 39), so it splits
+    the track record."""
+    block = plan.executor == "deepspeed" and plan.memory.zero_stage == 3 and plan.zero3_fetch_unit == "block"
+    return " (whole-block fetch)" if block else ""
+
+
 def plan_kind(plan: Plan) -> str:
-    """'<family>, <gpu span>', e.g. 'zero3-offload, 1 GPU': the key of the track record."""
-    return f"{plan_family(plan)}, {gpu_span(plan.cluster.num_gpus)}"
+    """'<family>[ (whole-block fetch)], <gpu span>', e.g. 'zero3-offload (whole-block fetch), 1 GPU': the key
+    of the track record."""
+    return f"{plan_family(plan)}{fetch_text(plan)}, {gpu_span(plan.cluster.num_gpus)}"

@@ -27,6 +27,8 @@ class KindRecord(StrictModel):
 
     runs: int = Field(ge=1)
     """Scored runs (ran, or ran out of memory) of emitted plans of this kind."""
+    plans: int = Field(ge=1)
+    """Distinct plans among them (a plan re-run counts once: repeats of one plan are not independent)."""
     ok: int = Field(ge=0)
     """Of them, the runs that trained (the time and memory errors are theirs)."""
     time_median: float | None = Field(default=None, ge=0.0)
@@ -57,7 +59,7 @@ class TrackRecord(StrictModel):
     source: str
     """Where the numbers come from (the committed runs and the command that scored them)."""
     kinds: dict[str, KindRecord]
-    """Keyed by config/plan_kind.py plan_kind ('zero3-offload, 1 GPU')."""
+    """Keyed by config/plan_kind.py plan_kind ('zero3-offload (whole-block fetch), 1 GPU')."""
 
 
 @lru_cache(maxsize=1)

@@ -170,11 +170,11 @@ def track_record_line(plan: Plan, record: TrackRecord | None = None) -> str:
     kind (config/track_record.py; `record` default: the shipped one), or that none has been run."""
     kind, kr = record_for(plan, record)
     if kr is None:
-        return (f"Track record: no GPU run of a {kind} plan has been scored yet (bench/results/accuracy.md), "
-                "so this prediction is untested on that kind of plan.")
+        return (f"Track record of {kind} plans: none has run on a GPU yet (bench/results/accuracy.md), so this "
+                "prediction is untested on that kind of plan.")
     dates = kr.first_date if kr.first_date == kr.last_date else f"{kr.first_date} .. {kr.last_date}"
-    text = (f"Track record: {kr.runs} GPU run{'s' * (kr.runs != 1)} of {kind} plans ({', '.join(kr.gpus)}, "
-            f"{dates or 'undated'}) re-predicted by this cost model")
+    text = (f"Track record of {kind} plans: {kr.runs} GPU run{'s' * (kr.runs != 1)} of {kr.plans} "
+            f"plan{'s' * (kr.plans != 1)} ({', '.join(kr.gpus)}, {dates or 'undated'}) re-predicted by this cost model")
     if kr.ok:
         text += (f": time off by {kr.time_median:.1%} (median), {kr.time_max:.1%} at most, "
                  f"{kr.slower_than_predicted} of {kr.ok} slower than predicted; peak memory (allocated) off by "

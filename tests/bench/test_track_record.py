@@ -22,12 +22,12 @@ def _committed_rows() -> list[Scored]:
 
 
 def _row(kind: str, status: str = "ok", time_error: float | None = 0.0, date: str = "2026-12-01",
-         gpu: str = "NVIDIA H200", fit: bool = True) -> Scored:
+         gpu: str = "NVIDIA H200", fit: bool = True, plan_id: str = "p1") -> Scored:
     return Scored(name="x", source="suite", plan_path="p", run_path="r", family=kind.split(",")[0], workload="w",
                   status=status, gpu_name=gpu, date=date, hardware="h200", same_plan=True, in_sample=(),
                   predicted_fit=fit, predicted_within_margin=fit, predicted_s=1.0,
                   measured_s=1.0 if status == "ok" else None, time_error=time_error if status == "ok" else None,
-                  mem_error_allocated=0.01 if status == "ok" else None, kind=kind)
+                  mem_error_allocated=0.01 if status == "ok" else None, kind=kind, plan_id=plan_id)
 
 
 def test_the_shipped_record_is_what_the_committed_runs_give():
@@ -38,11 +38,12 @@ def test_the_shipped_record_is_what_the_committed_runs_give():
 
 
 def test_a_kind_counts_its_runs_signs_and_dates():
-    rows = [_row("zero3, 1 GPU", time_error=e, date=d) for e, d in ((-0.10, "2026-12-02"), (0.02, "2026-11-30"),
-                                                                     (-0.04, ""))]
-    rows.append(_row("zero3, 1 GPU", status="oom", fit=True, gpu="NVIDIA H100"))
+    rows = [_row("zero3, 1 GPU", time_error=e, date=d, plan_id=p)
+            for e, d, p in ((-0.10, "2026-12-02", "a"), (0.02, "2026-11-30", "a"), (-0.04, "", "b"))]
+    rows.append(_row("zero3, 1 GPU", status="oom", fit=True, gpu="NVIDIA H100", plan_id="c"))
     record = kind_record(rows)
-    assert (record.runs, record.ok, record.slower_than_predicted, record.oom_predicted_to_fit) == (4, 3, 2, 1)
+    assert (record.runs, record.plans, record.ok, record.slower_than_predicted, record.oom_predicted_to_fit) == (
+        4, 3, 3, 2, 1)   # a plan re-run counts once among the plans
     assert (record.time_median, record.time_max, record.time_median_signed) == (0.04, 0.10, -0.04)
     assert (record.first_date, record.last_date) == ("2026-11-30", "2026-12-02")
     assert record.gpus == ("NVIDIA H100", "NVIDIA H200")

@@ -10,7 +10,7 @@ import pytest
 from bench.accuracy.cases import family
 from bench.accuracy.schema import knobs_of
 from mist_ds.config import Plan
-from mist_ds.config.plan_kind import gpu_span, plan_family, plan_kind, strategy_family
+from mist_ds.config.plan_kind import fetch_text, gpu_span, plan_family, plan_kind, strategy_family
 
 ROOT = Path(__file__).resolve().parents[2]
 ACCURACY = ROOT / "bench" / "results" / "accuracy"
@@ -50,4 +50,13 @@ def test_every_committed_plan_has_the_family_the_suite_scores_it_under():
 def test_the_kind_joins_family_and_span():
     rows = json.loads((ROOT / "bench" / "results" / "accuracy.json").read_text())["runs"]
     row = next(r for r in rows if r["name"] == "l27-1g-c40-s2048-z3-off1-mb2-blk")
-    assert plan_kind(Plan.load(ROOT / row["plan_path"])) == row["kind"] == "zero3-offload, 1 GPU"
+    assert plan_kind(Plan.load(ROOT / row["plan_path"])) == row["kind"] == "zero3-offload (whole-block fetch), 1 GPU"
+    per_module = next(r for r in rows if r["name"] == "l13b-1g-c40-s2048-z3-mb4-rc24")
+    assert plan_kind(Plan.load(ROOT / per_module["plan_path"])) == "zero3, 1 GPU"
+
+
+def test_only_a_stock_zero3_plan_names_its_fetch_unit():
+    plan = Plan.load(ACCURACY / "l27-1g-c40-s2048-z3-off1-mb2-blk.plan.json")
+    assert fetch_text(plan) == " (whole-block fetch)"
+    assert fetch_text(plan.model_copy(update={"zero3_fetch_unit": "module"})) == ""
+    assert fetch_text(plan.model_copy(update={"executor": "mistpipe"})) == ""

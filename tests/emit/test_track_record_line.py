@@ -13,11 +13,12 @@ from mist_ds.emit.report import track_record_line
 from mist_ds.predict import main as predict_main
 
 ACCURACY = Path(__file__).resolve().parents[2] / "bench" / "results" / "accuracy"
-PLAN = ACCURACY / "l27-1g-c40-s2048-z3-off1-mb2-blk.plan.json"     # zero3-offload, 1 GPU
+PLAN = ACCURACY / "l27-1g-c40-s2048-z3-off1-mb2-blk.plan.json"     # zero3-offload (whole-block fetch), 1 GPU
+KIND = "zero3-offload (whole-block fetch), 1 GPU"
 
 
 def _record(**changes) -> KindRecord:
-    fields = dict(runs=5, ok=4, time_median=0.031, time_max=0.12, time_median_signed=-0.02,
+    fields = dict(runs=5, plans=2, ok=4, time_median=0.031, time_max=0.12, time_median_signed=-0.02,
                   slower_than_predicted=3, allocated_median=0.004, allocated_max=0.02, oom_predicted_to_fit=0,
                   gpus=("NVIDIA H200",), first_date="2026-11-30", last_date="2026-12-04")
     return KindRecord(**{**fields, **changes})
@@ -26,7 +27,7 @@ def _record(**changes) -> KindRecord:
 def test_a_kind_with_runs_gets_their_errors():
     plan = Plan.load(PLAN)
     line = track_record_line(plan, TrackRecord(source="s", kinds={plan_kind(plan): _record()}))
-    assert line == ("Track record: 5 GPU runs of zero3-offload, 1 GPU plans (NVIDIA H200, 2026-11-30 .. 2026-12-04) "
+    assert line == (f"Track record of {KIND} plans: 5 GPU runs of 2 plans (NVIDIA H200, 2026-11-30 .. 2026-12-04) "
                     "re-predicted by this cost model: time off by 3.1% (median), 12.0% at most, 3 of 4 slower than "
                     "predicted; peak memory (allocated) off by 0.4% (median), 2.0% at most "
                     "(bench/results/accuracy.md).")
@@ -40,16 +41,16 @@ def test_out_of_memory_runs_predicted_to_fit_are_named():
 
 def test_an_unrun_kind_says_its_prediction_is_untested():
     line = track_record_line(Plan.load(PLAN), TrackRecord(source="s", kinds={}))
-    assert line.startswith("Track record: no GPU run of a zero3-offload, 1 GPU plan has been scored yet")
+    assert line.startswith(f"Track record of {KIND} plans: none has run on a GPU yet")
 
 
 def test_predict_quotes_the_shipped_record(capsys):
     assert plan_kind(Plan.load(PLAN)) in shipped_track_record().kinds
     assert predict_main([str(PLAN), "--hardware", "h200-1gpu-node"]) == 0
-    assert "Track record: " in capsys.readouterr().out
+    assert f"Track record of {KIND} plans: " in capsys.readouterr().out
     assert predict_main([str(PLAN), "--hardware", "h200-1gpu-node", "--json"]) == 0
     record = json.loads(capsys.readouterr().out)["track_record"]
-    assert record["kind"] == "zero3-offload, 1 GPU"
+    assert record["kind"] == KIND
     assert record["record"] == shipped_track_record().kinds[record["kind"]].model_dump(mode="json")
 
 
@@ -57,14 +58,14 @@ def test_compare_sets_a_runs_error_beside_its_kinds_record(capsys):
     from mist_ds.compare import main as compare_main, track_record_note
 
     track = {"kind": "zero3, 1 GPU", "record": _record().model_dump(mode="json")}
-    assert track_record_note(track, -0.05) == ("track record: 4 scored runs of zero3, 1 GPU plans were off by 3.1% "
-                                              "(median), 12.0% at most; this run's -5.0% is within that")
+    assert track_record_note(track, -0.05) == ("track record of zero3, 1 GPU plans: 4 scored runs of 2 plans were off "
+                                              "by 3.1% (median), 12.0% at most; this run's -5.0% is within that")
     assert track_record_note(track, 0.2).endswith("this run's +20.0% is beyond that")
     assert track_record_note(track, None).endswith("12.0% at most")
     assert track_record_note({"kind": "zero3, 1 GPU", "record": None}, 0.1) == (
-        "track record: no scored GPU run of a zero3, 1 GPU plan yet (bench/results/accuracy.md)")
+        "track record of zero3, 1 GPU plans: none has run on a GPU yet (bench/results/accuracy.md)")
     run = PLAN.with_name(PLAN.name.replace(".plan.json", ".run.json"))
     assert compare_main([str(PLAN), str(run)]) == 0
-    assert "track record: " in capsys.readouterr().out.splitlines()[-1]
+    assert f"track record of {KIND} plans: " in capsys.readouterr().out.splitlines()[-1]
     assert compare_main([str(PLAN), str(run), "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["track_record"]["kind"] == "zero3-offload, 1 GPU"
+    assert json.loads(capsys.readouterr().out)["track_record"]["kind"] == KIND
