@@ -26,7 +26,7 @@ from mist_ds.config.profiles import DEFAULT_PROFILE, load_hardware
 from mist_ds.config.units import GIB
 from mist_ds.emit.launch import SHELL_SAFE_PATH, has_placeholder_hosts
 from mist_ds.emit.report import (allocator_retry_line, host_paced_line, offload_text, peak_bytes, recompute_text,
-                                 split_text, track_record_line)
+                                 split_text, track_record_cell, track_record_line)
 from mist_ds.fileio import MAX_INPUT_BYTES, check_output_folder, write_folder_atomic
 from mist_ds.gpuinfo import hardware_arg
 from mist_ds.request_args import add_request_arguments, check_memory_cap, request_from_args
@@ -144,7 +144,7 @@ def _print_table(result: TuneResult, hardware: HardwareProfile, seconds: float, 
     stats, plans = result.stats, result.plans
     table = Table(title=f"top {len(plans)} plans on {hardware.name} ({stats.num_layouts} layouts, "
                         f"{stats.num_strategies} stage strategies, {seconds:.2f} s)")
-    right = ("#", "s/iter", "tokens/s", "MFU", "GiB/GPU", "headroom", "tie")
+    right = ("#", "s/iter", "tokens/s", "MFU", "GiB/GPU", "headroom", "tie", "record")
     for column in ("#", "setting", "layers", "recompute", "act offload", *right[1:]):
         table.add_column(column, justify="left" if column == "setting" else "right",
                          no_wrap=column in right, overflow="fold")
@@ -153,14 +153,16 @@ def _print_table(result: TuneResult, hardware: HardwareProfile, seconds: float, 
         table.add_row(str(rank), plan.describe(short=True), split_text(plan), recompute_text(plan),
                       offload_text(plan), f"{pred.iteration_time_s:.3f}", f"{pred.throughput_tokens_per_s:,.0f}",
                       f"{pred.mfu:.1%}", f"{peak_bytes(plan) / GIB:.1f}",
-                      f"{headroom_bytes(plan, hardware) / GIB:.1f}", tie_text(result, rank - 1))
+                      f"{headroom_bytes(plan, hardware) / GIB:.1f}", tie_text(result, rank - 1),
+                      track_record_cell(plan))
     console = Console(width=None if sys.stdout.isatty() else 160)
     console.print(table)
     console.print(f"GiB/GPU: predicted peak per GPU; headroom: GiB of the {stats.memory_cap_bytes / GIB:.1f} GiB cap "
                   f"left free (the search kept >= {stats.memory_margin_ratio:.0%}: --memory-margin); tie: ranks "
                   f"predicted within {result.tie_rtol:.0%} (the model's measured time error) of each other, "
                   "ordered stock DeepSpeed first, then by fewer moving parts (pipeline, TP, offload), then a reserved peak "
-                  "below the cap (no allocator retries), then headroom")
+                  "below the cap (no allocator retries), then headroom; record: median/largest time error of the "
+                  "scored GPU runs of plans of that kind (how many ran)")
     for line in (host_paced_line(plans[0]), allocator_retry_line(plans[0], hardware), track_record_line(plans[0])):
         if line is not None:
             console.print(f"#1: {line}", highlight=False)

@@ -32,7 +32,9 @@ retries) against the same plans uncapped in one call (bench/results/runtime/retr
 LEGEND = ("setting: pp pipeline stages, dp data-parallel and tp tensor-parallel degree; mb micro-batch per GPU; "
           "ga gradient-accumulation steps; Z ZeRO stage; opt fraction of optimizer states (and their gradients) "
           "and w fraction of weights offloaded to CPU memory. layers, recompute, act offload: layers per "
-          "pipeline stage ('/' between stages). Memory is the predicted peak per GPU (its worst stage).")
+          "pipeline stage ('/' between stages). Memory is the predicted peak per GPU (its worst stage). record: "
+          "the median / largest time error of the scored GPU runs of plans of that kind, and how many ran "
+          "(config/track_record.py).")
 
 
 def legend_line() -> str:
@@ -184,6 +186,18 @@ def track_record_line(plan: Plan, record: TrackRecord | None = None) -> str:
     return text + " (bench/results/accuracy.md)."
 
 
+def track_record_cell(plan: Plan, record: TrackRecord | None = None) -> str:
+    """The top-plans tables' short form of track_record_line: the median / largest time error of the scored
+    runs of the plan's kind and how many ('3%/24% (6)'), 'none trained (N)' when its N runs all failed, or
+    'none run'."""
+    _, kr = record_for(plan, record)
+    if kr is None:
+        return "none run"
+    if kr.time_median is None:
+        return f"none trained ({kr.runs})"
+    return f"{kr.time_median:.0%}/{kr.time_max:.0%} ({kr.ok})"
+
+
 def _winner(plan: Plan, hardware: HardwareProfile) -> list[str]:
     pred = plan.prediction
     return ["## Plan", "",
@@ -211,13 +225,13 @@ def _top_k(plans: Sequence[Plan]) -> list[str]:
     clock, mem = table_units(plans)
     lines = ["## Top plans", "",
              f"| rank | setting | layers/stage | recompute | act offload | {clock.name}/iter | tokens/s | MFU | "
-             f"peak {mem.name} per GPU | vs best |", "|---|---|---|---|---|---|---|---|---|---|"]
+             f"peak {mem.name} per GPU | vs best | record |", "|---|---|---|---|---|---|---|---|---|---|---|"]
     for rank, plan in enumerate(plans, start=1):
         pred = plan.prediction
         lines.append(f"| {rank} | {plan.describe()} | {split_text(plan)} | {recompute_text(plan)} | "
                      f"{offload_text(plan)} | {in_unit(pred.iteration_time_s, clock)} | "
                      f"{pred.throughput_tokens_per_s:,.0f} | {pred.mfu:.1%} | {in_unit(peak_bytes(plan), mem)} | "
-                     f"{pred.iteration_time_s / best - 1:+.1%} |")
+                     f"{pred.iteration_time_s / best - 1:+.1%} | {track_record_cell(plan)} |")
     return lines + ["", legend_line(), ""]
 
 

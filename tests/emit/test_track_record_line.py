@@ -69,3 +69,13 @@ def test_compare_sets_a_runs_error_beside_its_kinds_record(capsys):
     assert f"track record of {KIND} plans: " in capsys.readouterr().out.splitlines()[-1]
     assert compare_main([str(PLAN), str(run), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["track_record"]["kind"] == KIND
+
+
+def test_the_top_plans_tables_carry_the_short_form():
+    from mist_ds.emit.report import track_record_cell
+
+    plan = Plan.load(PLAN)
+    assert track_record_cell(plan, TrackRecord(source="s", kinds={KIND: _record()})) == "3%/12% (4)"
+    assert track_record_cell(plan, TrackRecord(source="s", kinds={})) == "none run"
+    only_oom = _record(ok=0, time_median=None, time_max=None, allocated_median=None, allocated_max=None)
+    assert track_record_cell(plan, TrackRecord(source="s", kinds={KIND: only_oom})) == "none trained (5)"
