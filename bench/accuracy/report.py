@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from bench.accuracy.cases import CASES, AutotuneCase  # noqa: E402
 from bench.accuracy.repeats import repeat_pairs, spread_rows  # noqa: E402
 from bench.accuracy.scoring import Scored, rank_correlations, score, summary  # noqa: E402
-from bench.accuracy.track_record import track_record  # noqa: E402
+from bench.accuracy.track_record import kind_rows, track_record  # noqa: E402
 from mist_ds.config import RunReport  # noqa: E402
 from mist_ds.config.plan import plan_file_hashes  # noqa: E402
 from mist_ds.config.units import GIB  # noqa: E402
@@ -323,6 +323,10 @@ def render(all_rows: list[Scored], unscored: list[str]) -> str:
              "", kernel_note(rows), "", build_note(rows), "", "## Targets (issue 10)", "", "| target | now | met |", "|---|---|---|"]
     lines += [f"| {goal} | {now} | {'yes' if met else '**no**'} |" for goal, now, met in targets(overall, corr)]
     lines += ["", "## By family", ""] + family_rows(rows)
+    lines += ["", "## By kind: the track record autotune, predict and compare quote", "",
+              "The same runs by the kind of plan (mist_ds/config/plan_kind.py: family, a stock ZeRO-3 plan's fetch "
+              "unit, one GPU or several), as mist_ds/config/track_record.json ships them.", ""]
+    lines += kind_rows(track_record(rows))
     lines += ["", "## Rank correlation per workload and kernel set (>= 4 distinct plans that ran under it)", "",
               "Plans are ranked against plans run under the same kernels, with predictions for those kernels (the "
               "kernels move a plan's time as much as plans differ). A plan file is one point per kernel set, at the "

@@ -185,8 +185,10 @@ def test_report_cli_end_to_end(tmp_path):
     assert data["summary"]["runs"] == len(data["runs"]) - len(set(data["rejected"]) | set(data["no_expandable_segments"]))
     apart = text[text.index("## Runs without expandable segments"):]
     assert "| older:llama-7b-zero3 | zero3 | ok |" in apart and "expandable_segments:True" in apart
-    # a report of other runs keeps its track record beside it, not in the package
+    # a report of other runs keeps its track record beside it, not in the package, and shows it by kind
     assert out.with_suffix(".track_record.json").is_file()
+    by_kind = text[text.index("## By kind"):text.index("## Rank correlation")]
+    assert "| zero3, multi-GPU | " in by_kind and "| older:" not in by_kind
     assert report.track_record_path(ROOT / "bench" / "results" / "accuracy") == TRACK_RECORD_PATH
 
 
