@@ -546,6 +546,11 @@ B42B = [
 ]
 B42C = [AutotuneCase("auto-l13-2g-c78-s4096-b32", "llama-13b", 2, 78, 4096, 32)]
 
+# Session 39: the 1-GPU plan-quality workload whose winner changed (llama-2.7b on one 78 GiB card: mistpipe ZeRO-0
+# mb 2 now, the stock ZeRO-0 mb 2 plan that ran 2.374 s/iter before), for the next 1-GPU call, beside that stock plan
+# (bench/calls/s39_call_b43_1g.sh, predictions in its header before the call). Held out of every fit.
+B43 = [AutotuneCase("auto-l27-1g-c78-s4096-b16", "llama-2.7b", 1, 78, 4096, 16, hardware=NODE)]
+
 # In-sample runs: the shipped h200 profile's run-derived terms were fitted on these runs alone
 # (python -m mist_ds.calibrate; profiling/profiles/h200.json provenance names them): every 1-GPU run
 # of batches b3 and b4, and of each 2-GPU family with two or more runs the first by name. Every
@@ -578,7 +583,7 @@ BATCHES: dict[str, list[Case | AutotuneCase]] = {name: _marked(batch) for name, 
     "b33-1gpu-new-families": B33, "b34-1gpu-new-families": B34,
     "b35-1gpu-rewon": B35, "b36-1gpu-stock": B36, "b37-1gpu-rewon": B37, "b38-1gpu-qwen3": B38,
     "b39-1gpu-stock": B39, "b40-1gpu-phi3": B40, "b41-1gpu-coupling": B41, "b42a-2gpu-mistpipe": B42A,
-    "b42b-2gpu-mistpipe": B42B, "b42c-2gpu-mistpipe": B42C,
+    "b42b-2gpu-mistpipe": B42B, "b42c-2gpu-mistpipe": B42C, "b43-1gpu-refresh": B43,
 }.items()}
 CASES: dict[str, Case | AutotuneCase] = {c.name: c for batch in BATCHES.values() for c in batch}
 
