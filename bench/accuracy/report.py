@@ -26,11 +26,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from bench.accuracy.cases import CASES, AutotuneCase  # noqa: E402
 from bench.accuracy.repeats import repeat_pairs, spread_rows  # noqa: E402
 from bench.accuracy.scoring import Scored, rank_correlations, score, summary  # noqa: E402
-from bench.accuracy.track_record import kind_rows, track_record  # noqa: E402
+from bench.accuracy.track_record import track_record  # noqa: E402
 from mist_ds.config import RunReport  # noqa: E402
 from mist_ds.config.plan import plan_file_hashes  # noqa: E402
 from mist_ds.config.units import GIB  # noqa: E402
-from mist_ds.config.track_record import TRACK_RECORD_PATH  # noqa: E402
+from mist_ds.config.track_record import TRACK_RECORD_PATH, TrackRecord  # noqa: E402
 from mist_ds.fileio import write_text_atomic  # noqa: E402
 from mist_ds.search.driver import DEFAULT_MEMORY_MARGIN_RATIO  # noqa: E402
 
@@ -198,6 +198,18 @@ def family_rows(rows: list[Scored]) -> list[str]:
                    f"{_abs_pct(s['memory_vs_allocated']['max'])} | {_abs_pct(s['memory_vs_reserved']['median'])} | "
                    f"{_abs_pct(s['memory_vs_reserved']['max'])} | {_abs_pct(s['host_memory']['median'])} | "
                    f"{_abs_pct(s['host_memory']['max'])} | {s['oom_predicted_to_fit']} |")
+    return out
+
+
+def kind_rows(record: TrackRecord) -> list[str]:
+    """The track record autotune, predict and compare quote (bench/accuracy/track_record.py), a row a kind."""
+    out = ["| kind | runs | plans | trained | time median | time max | slower than predicted | allocated median | "
+           "allocated max | OOM predicted to fit | dates |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for kind, r in record.kinds.items():
+        dates = r.first_date if r.first_date == r.last_date else f"{r.first_date} .. {r.last_date}"
+        out.append(f"| {kind} | {r.runs} | {r.plans} | {r.ok} | {_abs_pct(r.time_median)} | {_abs_pct(r.time_max)} | "
+                   f"{r.slower_than_predicted} | {_abs_pct(r.allocated_median)} | {_abs_pct(r.allocated_max)} | "
+                   f"{r.oom_predicted_to_fit} | {dates or '-'} |")
     return out
 
 
@@ -376,12 +388,17 @@ def main(argv: list[str] | None = None) -> int:
                         help="writes the per-kind record autotune and predict quote (default: the package's "
                              "mist_ds/config/track_record.json with the default --out, else OUT.track_record.json)")
     args = parser.parse_args(argv)
+    out = Path(args.out)
+    record_path = Path(args.track_record) if args.track_record else track_record_path(out)
+    missing = [str(p.parent) for p in (out, record_path) if not p.parent.is_dir()]
+    if missing:   # before anything is written
+        print(f"error: no folder {missing[0]} to write into", file=sys.stderr)
+        return 2
     try:
         rows, unscored = collect(Path(args.suite), Path(args.older))
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    out = Path(args.out)
     kept = scored(rows)   # the targets cover plans the current search emits, run with expandable segments
     data = {"summary": summary(kept), "held_out": summary([r for r in kept if not r.in_sample]),
             "search_winners": summary([r for r in kept if search_winner(r)]),
@@ -391,7 +408,6 @@ def main(argv: list[str] | None = None) -> int:
             "no_expandable_segments": [r.name for r in rows if r.no_expandable_segments], "not_scored": unscored}
     write_text_atomic(out.with_suffix(".json"), json.dumps(data, indent=1) + "\n")
     write_text_atomic(out.with_suffix(".md"), render(rows, unscored))
-    record_path = Path(args.track_record) if args.track_record else track_record_path(out)
     track_record(kept).save(record_path)
     print(f"wrote {out.with_suffix('.md')}, .json and {record_path}: {len(rows)} runs")
     return 0

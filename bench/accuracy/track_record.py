@@ -28,18 +28,3 @@ def track_record(rows: list[Scored]) -> TrackRecord:
     kinds = sorted({r.kind for r in rows})
     return TrackRecord(source=SOURCE, kinds={k: kind_record([r for r in rows if r.kind == k]) for k in kinds})
 
-
-def _pct(value: float | None) -> str:
-    return "-" if value is None else f"{value:.1%}"
-
-
-def kind_rows(record: TrackRecord) -> list[str]:
-    """accuracy.md's table of the record autotune, predict and compare quote, one row a kind."""
-    out = ["| kind | runs | plans | trained | time median | time max | slower than predicted | allocated median | "
-           "allocated max | OOM predicted to fit | dates |", "|---|---|---|---|---|---|---|---|---|---|---|"]
-    for kind, r in record.kinds.items():
-        dates = r.first_date if r.first_date == r.last_date else f"{r.first_date} .. {r.last_date}"
-        out.append(f"| {kind} | {r.runs} | {r.plans} | {r.ok} | {_pct(r.time_median)} | {_pct(r.time_max)} | "
-                   f"{r.slower_than_predicted} | {_pct(r.allocated_median)} | {_pct(r.allocated_max)} | "
-                   f"{r.oom_predicted_to_fit} | {dates or '-'} |")
-    return out

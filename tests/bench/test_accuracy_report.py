@@ -341,3 +341,9 @@ def test_a_familys_bias_is_its_median_signed_time_error_and_its_under_predicted_
     assert time["median_signed"] == pytest.approx(-0.09) and time["median"] == pytest.approx(0.09)
     line = next(r for r in report.family_rows(rows) if r.startswith("| zero3-offload |"))
     assert "| -9.0%; 3 of 4 |" in line
+
+
+def test_an_output_folder_that_does_not_exist_is_one_line_before_anything_is_written(tmp_path, capsys):
+    assert report.main(["--out", str(tmp_path / "acc"), "--track-record", str(tmp_path / "no" / "t.json")]) == 2
+    assert capsys.readouterr().err == f"error: no folder {tmp_path / 'no'} to write into\n"
+    assert list(tmp_path.iterdir()) == []
