@@ -6,7 +6,8 @@ partitions under the partition objective (cost/clock.py closed_form_bound) that 
 cap less a memory margin; `tune` then predicts each candidate's plan with `predict_plan` — the
 pipeline clock, the numbers predict, report.md and plan.png show — and ranks the plans by that,
 honestly: plans closer in predicted time than the cost model's measured error are a tie
-(`honest_order`).
+(`honest_order`), and that error is each plan kind's own where the committed GPU runs measured a larger one
+(the shipped track record: `time_tolerance`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass, replace
 
 from mist_ds.config import HardwareProfile, Plan, TuneRequest
 from mist_ds.config.request import MAX_HOST_MEMORY_BYTES
+from mist_ds.config.track_record import TrackRecord, record_for
 from mist_ds.emit.report import cap_reserving_stages, memory_cap, peak_bytes
 from mist_ds.search import MemoryFloor, search
 from mist_ds.search.driver import (DEFAULT_MEMORY_MARGIN_RATIO, MODEL_TIME_ERROR_RATIO, Progress,
@@ -50,22 +52,23 @@ class TuneResult:
     floor: MemoryFloor | None
     warnings: tuple[str, ...] = ()
     """Candidates left out because predict_plan could not cost them (one line each)."""
-    tie_groups: tuple[int, ...] = ()
-    """Per plan (same order), the number of its tie group (1 = the winner's): plans sharing a number
-    are predicted within the model's time error of the group's fastest plan (honest_order)."""
+    ties: tuple[tuple[int, ...], ...] = ()
+    """Per plan (same order), the 1-based ranks of the listed plans it ties with, itself included: plans
+    predicted closer than the larger of their time tolerances (honest_order). (): each only with itself."""
     tie_rtol: float = MODEL_TIME_ERROR_RATIO
-    """Relative time difference below which two plans were a tie."""
+    """Relative time difference below which two plans were a tie, at least (the floor of every plan's
+    tolerance)."""
+    tolerances: tuple[float, ...] = ()
+    """Per plan (same order), its time_tolerance: tie_rtol, or its kind's median time error when larger."""
 
     def first(self, count: int) -> TuneResult:
         """The same result listing only its first `count` plans."""
-        return replace(self, plans=self.plans[:count], tie_groups=self.tie_groups[:count])
+        ties = tuple(tuple(r for r in ranks if r <= count) for ranks in self.ties[:count])
+        return replace(self, plans=self.plans[:count], ties=ties, tolerances=self.tolerances[:count])
 
     def tied_ranks(self, index: int) -> tuple[int, ...]:
-        """1-based ranks of every plan in plans[index]'s tie group (itself included)."""
-        if not self.tie_groups:
-            return (index + 1,)
-        group = self.tie_groups[index]
-        return tuple(i + 1 for i, g in enumerate(self.tie_groups) if g == group)
+        """1-based ranks of the listed plans plans[index] ties with (itself included)."""
+        return self.ties[index] if self.ties else (index + 1,)
 
 
 def headroom_bytes(plan: Plan, hardware: HardwareProfile) -> int:
@@ -87,53 +90,83 @@ def moving_parts(plan: Plan) -> int:
             + int(any(s.num_offloaded_layers > 0 for s in plan.stages)))
 
 
-def _tie_break_key(plan: Plan, hardware: HardwareProfile, stock_s: float, tie_rtol: float) -> tuple:
-    """Inside a tie group: last, a plan of another executor than stock DeepSpeed that is not predicted
-    more than `tie_rtol` faster than `stock_s` (the fastest stock plan ranked), so a stock plan wins
-    every tie it is part of (the cost model's measured record is mostly stock DeepSpeed's:
-    bench/results/accuracy.md, "By family"); then fewer moving parts, then a plan whose reserved memory
-    is not predicted to reach the cap (emit/report.py cap_reserving_stages: allocator retries, which cost
-    what emit/report.py RETRY_COST says and are not in the predicted time), then more headroom in whole steps of the model's memory
-    error (at most MAX_HEADROOM_STEPS), then the faster prediction, then more headroom."""
+def time_tolerance(plan: Plan, tie_rtol: float, record: TrackRecord | None = None) -> float:
+    """How far apart two predicted times must be before the model can tell which plan is faster, for
+    `plan`: `tie_rtol` (the model's median time error over all scored runs), or the median time error of
+    the runs of the plan's kind (config/track_record.py) when larger. A kind the model has predicted
+    worse needs a larger predicted lead (in session 40, mistpipe on several GPUs: 12.4% off in the median
+    over 6 runs of session 6's engine, against 2.4% for the stock pipelines it was predicted 3.5% faster
+    than on llama-7b; bench/results/accuracy.md, "By kind"). A kind with no scored run gets `tie_rtol`.
+    tie_rtol 0: 0."""
+    if tie_rtol <= 0:
+        return 0.0
+    _, kind = record_for(plan, record)
+    return max(tie_rtol, kind.time_median or 0.0) if kind is not None else tie_rtol
+
+
+def _tie_break_key(plan: Plan, hardware: HardwareProfile, stock_s: float, tolerance: float) -> tuple:
+    """Among tied plans: last, a plan of another executor than stock DeepSpeed that is not predicted
+    more than `tolerance` (its time_tolerance, or the fastest stock plan's when larger) faster than
+    `stock_s` (the fastest stock plan, inf once one is ranked), so the fastest stock plan wins every tie it
+    is part of (the cost model's measured record is mostly stock DeepSpeed's: bench/results/accuracy.md,
+    "By kind"); then fewer moving parts, then a plan whose reserved memory is not predicted to reach the cap
+    (emit/report.py cap_reserving_stages: allocator retries, which cost what emit/report.py RETRY_COST says
+    and are not in the predicted time), then more headroom in whole steps of the model's memory error (at
+    most MAX_HEADROOM_STEPS), then the faster prediction, then more headroom."""
     free = headroom_bytes(plan, hardware) / memory_cap(plan, hardware)
     steps = min(MAX_HEADROOM_STEPS, math.floor(max(free, 0.0) / DEFAULT_MEMORY_MARGIN_RATIO))
     time_s = plan.prediction.iteration_time_s
-    near_stock = plan.executor != "deepspeed" and stock_s <= time_s * (1.0 + tie_rtol)
+    near_stock = plan.executor != "deepspeed" and stock_s <= time_s * (1.0 + tolerance)
     return (near_stock, moving_parts(plan), bool(cap_reserving_stages(plan, hardware)), -steps, time_s, -free)
 
 
-def honest_order(plans: Sequence[Plan], hardware: HardwareProfile,
-                 tie_rtol: float = MODEL_TIME_ERROR_RATIO) -> tuple[tuple[Plan, ...], tuple[int, ...]]:
-    """(plans, tie group per plan): groups in order of predicted time, each holding the fastest plan
-    not yet placed and every plan predicted at most `tie_rtol` slower than it (a tie: the model
-    cannot tell them apart); inside a group, _tie_break_key decides. tie_rtol 0: by time alone.
+def _clearly_faster(a: Plan, b: Plan, tolerance: dict[int, float]) -> bool:
+    """True when `a` is predicted faster than `b` by more than the larger of their tolerances (by id)."""
+    lead = 1.0 + max(tolerance[id(a)], tolerance[id(b)])
+    return a.prediction.iteration_time_s * lead < b.prediction.iteration_time_s
+
+
+def honest_order(plans: Sequence[Plan], hardware: HardwareProfile, tie_rtol: float = MODEL_TIME_ERROR_RATIO,
+                 record: TrackRecord | None = None) -> tuple[tuple[Plan, ...], tuple[tuple[int, ...], ...]]:
+    """(plans best first, per plan the 1-based ranks of the plans it ties with, itself included).
+
+    Two plans tie when neither is predicted faster than the other by more than the larger of their
+    time_tolerance (`tie_rtol`, or the median time error of the plan kind's runs in `record`, default the
+    shipped track record): the model cannot tell which is faster. Each rank goes to one of the plans no
+    remaining plan is clearly faster than (the fastest remaining is always one), the first by
+    _tie_break_key. tie_rtol 0: by predicted time alone, equal times keeping the order of `plans`.
 
     Against stock DeepSpeed a plan of another executor (mistpipe) so comes first only when it is
-    predicted more than `tie_rtol` faster than every stock plan of `plans`: a group holding a stock
-    plan puts it first (the other executor's plans of the group are within `tie_rtol` of it), and a
-    group faster than every stock plan is anchored on a plan more than `tie_rtol` faster than all of
-    them, which the key puts before its group's plans that are not."""
+    predicted faster than every stock plan of `plans` by more than the larger tolerance of the two: else
+    it ties with the fastest stock plan, which the key ranks before it (and before every other plan not
+    clearly faster); once a stock plan is ranked, the key's other terms rank the rest."""
     remaining = sorted(plans, key=lambda p: p.prediction.iteration_time_s)
-    stock_s = min((p.prediction.iteration_time_s for p in plans if p.executor == "deepspeed"), default=math.inf)
+    tolerance = {id(p): time_tolerance(p, tie_rtol, record) for p in plans}
+    stock = [p for p in remaining if p.executor == "deepspeed"]
+    stock_s = stock[0].prediction.iteration_time_s if stock else math.inf
+    stock_tolerance = tolerance[id(stock[0])] if stock else 0.0
     ordered: list[Plan] = []
-    groups: list[int] = []
     while remaining:
-        limit = remaining[0].prediction.iteration_time_s * (1.0 + tie_rtol)
-        group = [p for p in remaining if p.prediction.iteration_time_s <= limit]
-        remaining = remaining[len(group):]
+        open_ = [p for p in remaining if not any(_clearly_faster(q, p, tolerance) for q in remaining)]
+        lead_s = stock_s if not any(p.executor == "deepspeed" for p in ordered) else math.inf
         if tie_rtol > 0:
-            group.sort(key=lambda p: _tie_break_key(p, hardware, stock_s, tie_rtol))
-        ordered += group
-        groups += [groups[-1] + 1 if groups else 1] * len(group)
-    return tuple(ordered), tuple(groups)
+            open_.sort(key=lambda p: _tie_break_key(p, hardware, lead_s, max(tolerance[id(p)], stock_tolerance)))
+        pick = open_[0]
+        ordered.append(pick)
+        remaining = [p for p in remaining if p is not pick]
+    ties = tuple(tuple(j + 1 for j, q in enumerate(ordered)
+                       if not (_clearly_faster(p, q, tolerance) or _clearly_faster(q, p, tolerance)))
+                 for p in ordered)
+    return tuple(ordered), ties
 
 
 def tune(request: TuneRequest, hardware: HardwareProfile, *, top_k: int = 5, progress: Progress | None = None,
          recompute: RecomputeMode | None = None, memory_margin_ratio: float = DEFAULT_MEMORY_MARGIN_RATIO,
-         tie_rtol: float = MODEL_TIME_ERROR_RATIO) -> TuneResult:
+         tie_rtol: float = MODEL_TIME_ERROR_RATIO, record: TrackRecord | None = None) -> TuneResult:
     """The `top_k` best plans for `request` on `hardware` whose predicted peak fits the per-GPU cap
-    less `memory_margin_ratio` of it, in honest_order (memory_margin_ratio 0 and tie_rtol 0: the
-    fastest plans by predicted iteration time, ties keeping the search's order: simpler first)."""
+    less `memory_margin_ratio` of it, in honest_order under `record` (default: the shipped track record)
+    (memory_margin_ratio 0 and tie_rtol 0: the fastest plans by predicted iteration time, ties keeping
+    the search's order: simpler first)."""
     pool = max(top_k, MIN_POOL)
     hardware = request.host_profile(hardware)  # --host-memory-gb / --cpu-cores reach the cost model
     result = search(request, hardware, top_k=CANDIDATE_FACTOR * pool, progress=progress, recompute=recompute,
@@ -145,8 +178,9 @@ def tune(request: TuneRequest, hardware: HardwareProfile, *, top_k: int = 5, pro
         except ValueError as err:  # e.g. a profile lacking a collective the plan needs
             warnings.append(f"candidate #{rank} ({candidate.layout.describe()}) left out: "
                             + " ".join(str(err).split())[:160])
-    ordered, groups = honest_order(plans[:], hardware, tie_rtol)
-    return TuneResult(ordered[:top_k], result.stats, result.floor, tuple(warnings), groups[:top_k], tie_rtol)
+    ordered, ties = honest_order(plans[:], hardware, tie_rtol, record)
+    tolerances = tuple(time_tolerance(p, tie_rtol, record) for p in ordered)
+    return TuneResult(ordered, result.stats, result.floor, tuple(warnings), ties, tie_rtol, tolerances).first(top_k)
 
 
 MIN_FALLBACK_SAVING_RATIO = DEFAULT_MEMORY_MARGIN_RATIO

@@ -25,6 +25,7 @@ from mist_ds.config import HardwareProfile, TuneRequest
 from mist_ds.config.profiles import DEFAULT_PROFILE, load_hardware
 from mist_ds.config.units import GIB
 from mist_ds.emit.launch import SHELL_SAFE_PATH, has_placeholder_hosts
+from mist_ds.emit.ranking import lost_tie_line, tie_text
 from mist_ds.emit.report import (allocator_retry_line, host_paced_line, offload_text, peak_bytes, recompute_text,
                                  split_text, track_record_cell, track_record_line)
 from mist_ds.fileio import MAX_INPUT_BYTES, check_output_folder, write_folder_atomic
@@ -126,16 +127,6 @@ def _tune_with_progress(request: TuneRequest, hardware: HardwareProfile, args: a
     return result
 
 
-def tie_text(result: TuneResult, index: int) -> str:
-    """'' for a plan no other listed plan ties with, else the tied ranks ('1-3' or '1,4')."""
-    ranks = result.tied_ranks(index)
-    if len(ranks) < 2:
-        return ""
-    if ranks == tuple(range(ranks[0], ranks[-1] + 1)):
-        return f"{ranks[0]}-{ranks[-1]}"
-    return ",".join(str(r) for r in ranks)
-
-
 def _print_table(result: TuneResult, hardware: HardwareProfile, seconds: float, out: Path | None,
                  fallbacks: int) -> None:
     from rich.console import Console
@@ -153,19 +144,23 @@ def _print_table(result: TuneResult, hardware: HardwareProfile, seconds: float, 
         table.add_row(str(rank), plan.describe(short=True), split_text(plan), recompute_text(plan),
                       offload_text(plan), f"{pred.iteration_time_s:.3f}", f"{pred.throughput_tokens_per_s:,.0f}",
                       f"{pred.mfu:.1%}", f"{peak_bytes(plan) / GIB:.1f}",
-                      f"{headroom_bytes(plan, hardware) / GIB:.1f}", tie_text(result, rank - 1),
+                      f"{headroom_bytes(plan, hardware) / GIB:.1f}", tie_text(result.tied_ranks(rank - 1)),
                       track_record_cell(plan))
     console = Console(width=None if sys.stdout.isatty() else 160)
     console.print(table)
     console.print(f"GiB/GPU: predicted peak per GPU; headroom: GiB of the {stats.memory_cap_bytes / GIB:.1f} GiB cap "
                   f"left free (the search kept >= {stats.memory_margin_ratio:.0%}: --memory-margin); tie: ranks "
-                  f"predicted within {result.tie_rtol:.0%} (the model's measured time error) of each other, "
-                  "ordered stock DeepSpeed first, then by fewer moving parts (pipeline, TP, offload), then a reserved peak "
-                  "below the cap (no allocator retries), then headroom; record: median/largest time error of the "
-                  "scored GPU runs of plans of that kind (how many ran)")
+                  f"predicted within the model's measured time error of each other ({result.tie_rtol:.0%}, or the "
+                  "median error of a plan's kind when larger: its record), ordered stock DeepSpeed first, then by "
+                  "fewer moving parts (pipeline, TP, offload), then a reserved peak below the cap (no allocator "
+                  "retries), then headroom; record: median/largest time error of the scored GPU runs of plans of that "
+                  "kind (how many ran)")
     for line in (host_paced_line(plans[0]), allocator_retry_line(plans[0], hardware), track_record_line(plans[0])):
         if line is not None:
             console.print(f"#1: {line}", highlight=False)
+    lost_tie = lost_tie_line(plans, result.ties, result.tolerances)
+    if lost_tie is not None:
+        console.print(lost_tie, highlight=False)
     if out is not None:
         console.print(f"wrote {out}/{{plan.json, ds_config.json, hostfile, launch.sh, report.md, plan.png}}"
                       + (f" and {fallbacks} fallback plan(s) in fallback/" if fallbacks else "")
@@ -176,7 +171,8 @@ def _plan_summary(result: TuneResult, hardware: HardwareProfile, index: int) -> 
     plan = result.plans[index]
     return {"rank": index + 1, "layout": plan.describe(), "iteration_time_s": plan.prediction.iteration_time_s,
             "peak_bytes": peak_bytes(plan), "headroom_bytes": headroom_bytes(plan, hardware),
-            "tie_group": result.tie_groups[index], "tied_with": list(result.tied_ranks(index)),
+            "tied_with": list(result.tied_ranks(index)),
+            "tie_tolerance": result.tolerances[index] if result.tolerances else result.tie_rtol,
             "moving_parts": moving_parts(plan), "plan": json.loads(plan.to_json())}
 
 
@@ -264,7 +260,7 @@ def _write(folder: Path, request: TuneRequest, hardware: HardwareProfile, result
     from mist_ds.emit.outputs import render_outputs
     from mist_ds.emit.ranking import Ranking
 
-    ranking = Ranking(result.tie_groups, result.tie_rtol, result.stats.memory_margin_ratio)
+    ranking = Ranking(result.ties, result.tie_rtol, result.stats.memory_margin_ratio, result.tolerances)
     files = render_outputs(folder, result.plans, hardware, result.stats, ranking=ranking, fallbacks=fallbacks,
                            host=request.host_limits(hardware))
     write_folder_atomic(folder, files, executable=("launch.sh",))

@@ -6,11 +6,14 @@ from __future__ import annotations
 import pytest
 
 from mist_ds.api import (MAX_HEADROOM_STEPS, MIN_FALLBACK_SAVING_RATIO, TuneResult, fallback_plans, honest_order,
-                         moving_parts, tune)
+                         moving_parts, time_tolerance, tune)
 from mist_ds.config import ClusterSpec, TuneRequest, resolve_model
 from mist_ds.config.prediction import MemoryBreakdown, PlanPrediction, StagePrediction, TimeBreakdown
+from mist_ds.config.plan_kind import plan_kind
 from mist_ds.config.profiles import load_hardware
+from mist_ds.config.track_record import KindRecord, TrackRecord
 from mist_ds.config.units import GIB
+from mist_ds.emit.ranking import lost_tie_line
 from mist_ds.search.driver import DEFAULT_MEMORY_MARGIN_RATIO, MODEL_TIME_ERROR_RATIO, SearchStats
 
 from tests.helpers import make_plan
@@ -18,6 +21,8 @@ from tests.runtime.plans import GPT
 
 HW = load_hardware("h100-sxm-80gb")
 CAP = 10 * GIB
+NO_RECORD = TrackRecord(source="none", kinds={})
+"""No kind has a scored run: every plan's tolerance is tie_rtol (the mechanism alone)."""
 
 
 def _predicted(plan, time_s: float, peak_gib: float, host_gib: float = 0.0):
@@ -52,14 +57,15 @@ def test_moving_parts_count_pipeline_tp_and_each_offload_kind():
     assert moving_parts(make_plan(GPT, [{"end": 4, "num_offloaded_layers": 1}], dp=2)) == 1
 
 
-def test_a_tie_prefers_fewer_moving_parts_and_ties_are_anchored_on_the_fastest():
-    fast_pipeline = _predicted(pp(), 1.00, 5.0)      # group 1: 1.00 .. 1.21
+def test_a_tie_prefers_fewer_moving_parts_and_a_plan_clearly_slower_waits():
+    fast_pipeline = _predicted(pp(), 1.00, 5.0)      # ties with 1.00 .. 1.21
     plain = _predicted(dp(), 1.10, 5.0)              # within 21% of 1.00: ties, and has no moving part
-    slow = _predicted(dp(micro_batch=1), 1.25, 5.0)  # > 1.21: next group (though within 21% of 1.10)
-    ordered, groups = honest_order([slow, fast_pipeline, plain], HW, tie_rtol=0.21)
-    assert ordered == (plain, fast_pipeline, slow) and groups == (1, 1, 2)
+    slow = _predicted(dp(micro_batch=1), 1.25, 5.0)  # > 1.21: clearly slower than 1.00 (tied with 1.10 only)
+    ordered, ties = honest_order([slow, fast_pipeline, plain], HW, tie_rtol=0.21, record=NO_RECORD)
+    assert ordered == (plain, fast_pipeline, slow) and ties == ((1, 2, 3), (1, 2), (1, 3))
     # tie_rtol 0: by predicted time alone
-    assert honest_order([slow, fast_pipeline, plain], HW, tie_rtol=0.0)[0] == (fast_pipeline, plain, slow)
+    by_time = honest_order([slow, fast_pipeline, plain], HW, tie_rtol=0.0, record=NO_RECORD)[0]
+    assert by_time == (fast_pipeline, plain, slow)
 
 
 def test_headroom_counts_in_whole_margin_steps_up_to_the_most_that_buy_safety():
@@ -67,13 +73,13 @@ def test_headroom_counts_in_whole_margin_steps_up_to_the_most_that_buy_safety():
     tight = _predicted(dp(), 1.00, 10 - 0.5 * step)         # 0 steps of headroom
     within = 1.0 + 0.75 * MODEL_TIME_ERROR_RATIO                  # inside the default tie
     roomy = _predicted(dp(micro_batch=1), within, 10 - 2.5 * step)  # 2 steps: wins the tie
-    assert honest_order([tight, roomy], HW)[0] == (roomy, tight)
+    assert honest_order([tight, roomy], HW, record=NO_RECORD)[0] == (roomy, tight)
     most = MAX_HEADROOM_STEPS
     plenty = _predicted(dp(), 1.00, 10 - (most + 0.5) * step)  # the most steps that count
     more = _predicted(dp(micro_batch=1), within, 10 - (most + 2) * step)  # more count as many: time decides
-    assert honest_order([more, plenty], HW)[0] == (plenty, more)
+    assert honest_order([more, plenty], HW, record=NO_RECORD)[0] == (plenty, more)
     same = _predicted(dp(micro_batch=1), 1.00, 10 - (most + 0.2) * step)  # equal steps and time: more headroom
-    assert honest_order([same, plenty], HW)[0] == (plenty, same)
+    assert honest_order([same, plenty], HW, record=NO_RECORD)[0] == (plenty, same)
 
 
 FIVE = 0.05
@@ -86,20 +92,73 @@ def test_stock_deepspeed_wins_a_tie_and_mistpipe_leads_only_when_clearly_faster_
 
     stock = _predicted(pp(), 1.04, 5.0)            # a pipeline: more moving parts than the mistpipe plan
     fast = mist(1.00)
-    assert honest_order([fast, stock], HW, FIVE) == ((stock, fast), (1, 1))
-    assert honest_order([fast, _predicted(pp(), 1.06, 5.0)], HW, FIVE)[0][0] is fast
-    # group 1 is {1.00, 1.049}, the stock plan (1.051) is group 2; the simpler 1.049 plan is within the
-    # model's error of it, so the 1.00 plan (more than 5% faster than every stock plan) leads
+    assert honest_order([fast, stock], HW, FIVE, NO_RECORD) == ((stock, fast), ((1, 2), (1, 2)))
+    assert honest_order([fast, _predicted(pp(), 1.06, 5.0)], HW, FIVE, NO_RECORD)[0][0] is fast
+    # the 1.00 plan is more than 5% faster than every stock plan (1.051), so it leads although the simpler
+    # 1.049 plan ties with it; the stock plan ties with the 1.049 plan and wins that tie
     simple, offloading = mist(1.049), mist(1.00, zero_stage=3, offload_weights=1.0, offload_optimizer=1.0)
     stock = _predicted(pp(), 1.051, 5.0)
-    assert honest_order([simple, offloading, stock], HW, FIVE) == ((offloading, simple, stock), (1, 1, 2))
+    assert honest_order([simple, offloading, stock], HW, FIVE, NO_RECORD) == (
+        (offloading, stock, simple), ((1, 3), (2, 3), (1, 2, 3)))
     # without a stock plan ranked, the simpler one leads its tie
-    assert honest_order([simple, offloading], HW, FIVE)[0] == (simple, offloading)
+    assert honest_order([simple, offloading], HW, FIVE, NO_RECORD)[0] == (simple, offloading)
+
+
+def _kind_record(time_median: float) -> KindRecord:
+    return KindRecord(runs=6, plans=5, ok=6, time_median=time_median, time_max=2 * time_median,
+                      slower_than_predicted=3, oom_predicted_to_fit=0, gpus=("NVIDIA H200",),
+                      first_date="2026-11-30", last_date="2026-11-30")
+
+
+def test_a_kind_the_model_predicted_worse_needs_a_larger_lead():
+    mist = _predicted(dp(executor="mistpipe"), 1.00, 5.0)
+    stock = _predicted(pp(), 1.08, 5.0)     # 8% slower: outside the 5% tie, inside the mistpipe kind's 12%
+    record = TrackRecord(source="test", kinds={plan_kind(mist): _kind_record(0.12),
+                                               plan_kind(stock): _kind_record(0.02)})
+    assert plan_kind(mist) != plan_kind(stock)
+    assert time_tolerance(mist, FIVE, record) == 0.12
+    assert time_tolerance(stock, FIVE, record) == FIVE      # never below tie_rtol
+    assert time_tolerance(mist, FIVE, NO_RECORD) == FIVE    # no scored run of its kind: tie_rtol
+    assert time_tolerance(mist, 0.0, record) == 0.0         # tie_rtol 0: by time alone
+    assert honest_order([mist, stock], HW, FIVE, NO_RECORD) == ((mist, stock), ((1,), (2,)))
+    assert honest_order([mist, stock], HW, FIVE, record) == ((stock, mist), ((1, 2), (1, 2)))
+    # the larger tolerance of the two plans decides, whichever is predicted faster
+    faster_stock = _predicted(pp(), 0.92, 5.0)
+    assert honest_order([mist, faster_stock], HW, FIVE, record) == ((faster_stock, mist), ((1, 2), (1, 2)))
+    # a lead beyond the kind's error still wins
+    far = _predicted(pp(), 1.13, 5.0)
+    assert honest_order([mist, far], HW, FIVE, record) == ((mist, far), ((1,), (2,)))
+
+
+def test_ties_are_pairwise_and_a_loose_kind_does_not_tie_plans_the_model_tells_apart():
+    anchor = _predicted(pp(), 1.00, 5.0)                          # a 2% kind: the 5% floor
+    close = _predicted(dp(micro_batch=1), 1.07, 5.0)              # 7% slower: clearly, for two 2% kinds
+    loose = _predicted(dp(executor="mistpipe"), 0.97, 5.0)       # 3% faster than both, a 12% kind
+    record = TrackRecord(source="test", kinds={plan_kind(anchor): _kind_record(0.02),
+                                               plan_kind(close): _kind_record(0.02),
+                                               plan_kind(loose): _kind_record(0.12)})
+    ordered, ties = honest_order([loose, close, anchor], HW, FIVE, record)
+    # the fastest stock plan wins its tie with `loose`; then `loose` leads `close` (both without moving
+    # parts, equal headroom: the faster prediction); `anchor` and `close` do not tie, though both tie with `loose`
+    assert ordered == (anchor, loose, close)
+    assert ties == ((1, 2), (1, 2, 3), (2, 3))
+
+
+def test_a_faster_plan_that_lost_its_tie_to_the_winner_is_named():
+    mist = _predicted(dp(executor="mistpipe"), 1.00, 5.0)
+    stock = _predicted(pp(), 1.08, 5.0)
+    record = TrackRecord(source="test", kinds={plan_kind(mist): _kind_record(0.12)})
+    ordered, ties = honest_order([mist, stock], HW, FIVE, record)
+    line = lost_tie_line(ordered, ties, [time_tolerance(p, FIVE, record) for p in ordered])
+    assert line.startswith("#2 (mistpipe: ") and "7.4% faster than #1" in line and "12.0%" in line
+    # no line when the winner is the fastest listed plan
+    ordered, ties = honest_order([mist, stock], HW, FIVE, NO_RECORD)
+    assert lost_tie_line(ordered, ties, [FIVE, FIVE]) is None
 
 
 def _result(plans) -> TuneResult:
-    ordered, groups = honest_order(plans, HW)
-    return TuneResult(ordered, SearchStats(1, 1, CAP), None, (), groups)
+    ordered, ties = honest_order(plans, HW)
+    return TuneResult(ordered, SearchStats(1, 1, CAP), None, (), ties)
 
 
 def test_fallbacks_need_less_gpu_or_host_memory_than_the_winner():
@@ -135,7 +194,7 @@ def test_the_search_keeps_the_margin_free():
 
 def test_the_winner_does_not_depend_on_how_many_plans_are_listed():
     one, five = (tune(_request(40), HW, top_k=k) for k in (1, 5))
-    assert one.plans[0] == five.plans[0] and one.tie_groups[0] == five.tie_groups[0] == 1
+    assert one.plans[0] == five.plans[0] and set(one.ties[0]) == {1} and 1 in five.ties[0]
 
 
 @pytest.mark.parametrize("margin", [-0.1, 1.0])

@@ -78,7 +78,8 @@ class SearchSpace(StrictModel):
     engine ('mistpipe': per-stage ZeRO/offload), whose search winners ran 1.10-1.69x stock DeepSpeed's in
     the same call on four H200 workloads (one earlier loss, 0.73x, came from a plan the model then
     mispredicted by 36%: bench/results/engine/README.md). A mistpipe plan wins only when predicted more
-    than the model's time error faster than every stock plan ranked (mist_ds/api.py honest_order).
+    than the model's time error (or its kind's, when larger: the shipped track record) faster than every
+    stock plan ranked (mist_ds/api.py honest_order, time_tolerance).
     ("deepspeed",) is the stock-only search (autotune --executors deepspeed). mistpipe trains in bf16
     only: an fp16 request searches stock DeepSpeed alone."""
 

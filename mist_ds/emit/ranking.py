@@ -16,17 +16,42 @@ from mist_ds.emit.report import memory_cap, peak_bytes
 class Ranking:
     """How the listed plans were ranked (mist_ds.api.tune): plain data for the report."""
 
-    tie_groups: tuple[int, ...]
-    """Tie group per listed plan (same order); equal numbers: a tie."""
+    ties: tuple[tuple[int, ...], ...]
+    """Per listed plan (same order), the 1-based ranks of the listed plans it ties with, itself included."""
     tie_rtol: float
-    """Relative predicted-time difference below which plans tie."""
+    """Relative predicted-time difference below which plans tie, at least."""
     memory_margin_ratio: float
     """Fraction of the per-GPU cap the search kept free."""
+    tolerances: tuple[float, ...] = ()
+    """Per listed plan, its own tie tolerance (mist_ds.api time_tolerance: tie_rtol, or the median time error
+    of its kind's scored GPU runs when larger); () when every plan's is tie_rtol."""
 
 
-def _tie_marks(groups: Sequence[int]) -> list[str]:
-    """'=' + group number for plans sharing their group with another listed plan, else ''."""
-    return [f"={g}" if list(groups).count(g) > 1 else "" for g in groups]
+def tie_text(ranks: Sequence[int]) -> str:
+    """'' for a plan no other listed plan ties with, else the tied ranks ('1-3' or '1,4')."""
+    if len(ranks) < 2:
+        return ""
+    if tuple(ranks) == tuple(range(ranks[0], ranks[-1] + 1)):
+        return f"{ranks[0]}-{ranks[-1]}"
+    return ",".join(str(r) for r in ranks)
+
+
+def lost_tie_line(plans: Sequence[Plan], ties: Sequence[Sequence[int]], tolerances: Sequence[float]) -> str | None:
+    """One sentence when a listed plan predicted faster than the winner ranks below it (it lost their tie:
+    mist_ds.api honest_order), naming the fastest such plan; None when the winner is the fastest listed."""
+    if not plans or not ties:
+        return None
+    winner_s = plans[0].prediction.iteration_time_s
+    faster = [i for i in range(1, len(plans)) if plans[i].prediction.iteration_time_s < winner_s and 1 in ties[i]]
+    if not faster:
+        return None
+    best = min(faster, key=lambda i: plans[i].prediction.iteration_time_s)
+    lead = 1.0 - plans[best].prediction.iteration_time_s / winner_s
+    tolerance = max(tolerances[0], tolerances[best]) if tolerances else 0.0
+    return (f"#{best + 1} ({plans[best].describe(short=True)}) is predicted {lead:.1%} faster than #1 but ties "
+            f"with it: the model's error for the two is {tolerance:.1%} (the larger of their tolerances, from the "
+            "track record), so the tie rules rank them (stock DeepSpeed first, then fewer moving parts, then "
+            "headroom). Run both to settle it.")
 
 
 def ranking_markdown(plans: Sequence[Plan], hardware: HardwareProfile, ranking: Ranking,
@@ -37,18 +62,26 @@ def ranking_markdown(plans: Sequence[Plan], hardware: HardwareProfile, ranking: 
              f"Every plan keeps at least {ranking.memory_margin_ratio:.0%} of the {cap / GIB:.2f} GiB per-GPU cap "
              "free (`--memory-margin`; the default covers 9 in 10 of the cost model's measured under-predictions of "
              "allocated memory, which decides OOM). Plans "
-             f"predicted within {ranking.tie_rtol:.0%} of each other (the model's median measured time error) "
-             "are a tie (same `=N`): the model cannot tell which is faster, so inside a tie stock DeepSpeed ranks "
-             "before mist_ds's pipeline engine (mistpipe leads only when predicted more than that faster than every "
-             "stock plan), then fewer moving parts (pipeline, tensor parallelism, weight / optimizer / activation "
-             "offload), then more headroom (in whole steps of the memory error), then the faster prediction.", "",
-             "| rank | setting | s/iter | peak GiB/GPU | headroom GiB | tie |", "|---|---|---|---|---|---|"]
-    marks = _tie_marks(ranking.tie_groups)
-    for rank, (plan, mark) in enumerate(zip(plans, marks), start=1):
+             f"predicted within {ranking.tie_rtol:.0%} of each other (the model's median measured time error), or "
+             "within the larger tolerance of the two where the scored GPU runs of a plan's kind were further off in "
+             "the median (the 'tolerance' column; the track record), are a tie (the 'tie' column lists the ranks each "
+             "plan ties with): the model cannot tell which is faster. Each rank goes to one of the plans that no plan "
+             "not yet ranked is clearly faster than: stock DeepSpeed before mist_ds's pipeline engine (mistpipe leads "
+             "only when predicted faster than every stock plan by more than the tolerance), then fewer moving parts "
+             "(pipeline, tensor parallelism, weight / optimizer / activation offload), then a reserved peak below the "
+             "cap, then more headroom (in whole steps of the memory error), then the faster prediction.", "",
+             "| rank | setting | s/iter | peak GiB/GPU | headroom GiB | tolerance | tie |",
+             "|---|---|---|---|---|---|---|"]
+    marks = [tie_text(ranks) for ranks in ranking.ties] if ranking.ties else [""] * len(plans)
+    tolerances = ranking.tolerances or (ranking.tie_rtol,) * len(plans)
+    for rank, (plan, mark, tolerance) in enumerate(zip(plans, marks, tolerances), start=1):
         headroom = memory_cap(plan, hardware) - peak_bytes(plan)
         lines.append(f"| {rank} | {plan.describe()} | {plan.prediction.iteration_time_s:.3f} | "
-                     f"{peak_bytes(plan) / GIB:.2f} | {headroom / GIB:.2f} | {mark} |")
+                     f"{peak_bytes(plan) / GIB:.2f} | {headroom / GIB:.2f} | {tolerance:.1%} | {mark} |")
     lines.append("")
+    lost_tie = lost_tie_line(plans, ranking.ties, ranking.tolerances)
+    if lost_tie is not None:
+        lines += [lost_tie, ""]
     if fallbacks:
         lines += ["If a plan runs out of memory (every rank exits 3) or a rank is killed by a signal, `launch.sh` "
                   "runs the next of these, skipping one not predicted to save at least the model's memory error "

@@ -48,7 +48,8 @@ MODEL_TIME_ERROR_RATIO = 0.03
 of the runs that ran (summary time.median, the repeats of bench/accuracy/repeats.py included: 2.98%
 over 337 runs in session 38, once ZeRO-3 optimizer offload's backward coupling was priced; 3.1% in
 session 37 and 3.6% over 206 runs in session 24, hence 4% until then), rounded up to a whole percent.
-Plans whose predicted times differ by less than this are a tie (mist_ds/api.py honest_order)."""
+Plans whose predicted times differ by less than this, or than the median time error of either plan's kind
+when larger (mist_ds/api.py time_tolerance), are a tie (mist_ds/api.py honest_order)."""
 # Layouts resolved per vectorised bisection call.
 RESOLVE_BATCH = 16
 
