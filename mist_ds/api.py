@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 
 from mist_ds.config import HardwareProfile, Plan, TuneRequest
 from mist_ds.config.request import MAX_HOST_MEMORY_BYTES
-from mist_ds.config.track_record import TrackRecord, record_for
+from mist_ds.config.track_record import TrackRecord, record_for, shipped_track_record
 from mist_ds.emit.report import cap_reserving_stages, memory_cap, peak_bytes
 from mist_ds.search import MemoryFloor, search
 from mist_ds.search.driver import (DEFAULT_MEMORY_MARGIN_RATIO, MODEL_TIME_ERROR_RATIO, Progress,
@@ -60,6 +60,8 @@ class TuneResult:
     tolerance)."""
     tolerances: tuple[float, ...] = ()
     """Per plan (same order), its time_tolerance: tie_rtol, or its kind's median time error when larger."""
+    per_kind: bool = True
+    """True when the ranking's track record held any kind (a kind's error could widen a tie beyond tie_rtol)."""
 
     def first(self, count: int) -> TuneResult:
         """The same result listing only its first `count` plans."""
@@ -104,20 +106,38 @@ def time_tolerance(plan: Plan, tie_rtol: float, record: TrackRecord | None = Non
     return max(tie_rtol, kind.time_median or 0.0) if kind is not None else tie_rtol
 
 
-def _tie_break_key(plan: Plan, hardware: HardwareProfile, stock_s: float, tolerance: float) -> tuple:
-    """Among tied plans: last, a plan of another executor than stock DeepSpeed that is not predicted
-    more than `tolerance` (its time_tolerance, or the fastest stock plan's when larger) faster than
-    `stock_s` (the fastest stock plan, inf once one is ranked), so the fastest stock plan wins every tie it
-    is part of (the cost model's measured record is mostly stock DeepSpeed's: bench/results/accuracy.md,
-    "By kind"); then fewer moving parts, then a plan whose reserved memory is not predicted to reach the cap
-    (emit/report.py cap_reserving_stages: allocator retries, which cost what emit/report.py RETRY_COST says
-    and are not in the predicted time), then more headroom in whole steps of the model's memory error (at
-    most MAX_HEADROOM_STEPS), then the faster prediction, then more headroom."""
+def _tie_break_key(plan: Plan, hardware: HardwareProfile) -> tuple:
+    """Among tied plans (after honest_order's stock-first rule): fewer moving parts, then a plan whose
+    reserved memory is not predicted to reach the cap (emit/report.py cap_reserving_stages: allocator
+    retries, which cost what emit/report.py RETRY_COST says and are not in the predicted time), then more
+    headroom in whole steps of the model's memory error (at most MAX_HEADROOM_STEPS), then the faster
+    prediction, then more headroom."""
     free = headroom_bytes(plan, hardware) / memory_cap(plan, hardware)
     steps = min(MAX_HEADROOM_STEPS, math.floor(max(free, 0.0) / DEFAULT_MEMORY_MARGIN_RATIO))
-    time_s = plan.prediction.iteration_time_s
-    near_stock = plan.executor != "deepspeed" and stock_s <= time_s * (1.0 + tolerance)
-    return (near_stock, moving_parts(plan), bool(cap_reserving_stages(plan, hardware)), -steps, time_s, -free)
+    return (moving_parts(plan), bool(cap_reserving_stages(plan, hardware)), -steps,
+            plan.prediction.iteration_time_s, -free)
+
+
+def _near_stock(plans: Sequence[Plan], tolerance: dict[int, float]) -> dict[int, bool]:
+    """By id: True for a plan of another executor than stock DeepSpeed not predicted faster than the
+    fastest stock plan of `plans` by more than the larger of their tolerances. Until that stock plan is
+    ranked, such a plan ranks after it: the fastest stock plan wins every tie it is part of (the cost
+    model's measured record is mostly stock DeepSpeed's: bench/results/accuracy.md, "By kind")."""
+    stock = [p for p in plans if p.executor == "deepspeed"]
+    if not stock:
+        return {id(p): False for p in plans}
+    fastest = min(stock, key=lambda p: p.prediction.iteration_time_s)
+    return {id(p): p.executor != "deepspeed" and not _clearly_faster(p, fastest, tolerance) for p in plans}
+
+
+def _beaten_counts(plans: Sequence[Plan], tolerance: dict[int, float]) -> tuple[dict[int, list[Plan]], dict[int, int]]:
+    """(by id: the plans each plan is clearly faster than, by id: how many plans are clearly faster than it)."""
+    beats = {id(q): [p for p in plans if _clearly_faster(q, p, tolerance)] for q in plans}
+    beaten = {id(p): 0 for p in plans}
+    for losers in beats.values():
+        for p in losers:
+            beaten[id(p)] += 1
+    return beats, beaten
 
 
 def _clearly_faster(a: Plan, b: Plan, tolerance: dict[int, float]) -> bool:
@@ -133,27 +153,30 @@ def honest_order(plans: Sequence[Plan], hardware: HardwareProfile, tie_rtol: flo
     Two plans tie when neither is predicted faster than the other by more than the larger of their
     time_tolerance (`tie_rtol`, or the median time error of the plan kind's runs in `record`, default the
     shipped track record): the model cannot tell which is faster. Each rank goes to one of the plans no
-    remaining plan is clearly faster than (the fastest remaining is always one), the first by
-    _tie_break_key. tie_rtol 0: by predicted time alone, equal times keeping the order of `plans`.
+    remaining plan is clearly faster than (the fastest remaining is always one): first a plan that is not
+    _near_stock while no stock plan is ranked, then by _tie_break_key. tie_rtol 0: by predicted time
+    alone, equal times keeping the order of `plans`.
 
     Against stock DeepSpeed a plan of another executor (mistpipe) so comes first only when it is
     predicted faster than every stock plan of `plans` by more than the larger tolerance of the two: else
-    it ties with the fastest stock plan, which the key ranks before it (and before every other plan not
-    clearly faster); once a stock plan is ranked, the key's other terms rank the rest."""
+    it ties with the fastest stock plan, which ranks before it (and before every other plan not clearly
+    faster); once a stock plan is ranked, _tie_break_key ranks the rest."""
     remaining = sorted(plans, key=lambda p: p.prediction.iteration_time_s)
     tolerance = {id(p): time_tolerance(p, tie_rtol, record) for p in plans}
-    stock = [p for p in remaining if p.executor == "deepspeed"]
-    stock_s = stock[0].prediction.iteration_time_s if stock else math.inf
-    stock_tolerance = tolerance[id(stock[0])] if stock else 0.0
+    near_stock = _near_stock(plans, tolerance)
+    base = {id(p): _tie_break_key(p, hardware) for p in plans} if tie_rtol > 0 else {}
+    beats, beaten = _beaten_counts(remaining, tolerance)
     ordered: list[Plan] = []
     while remaining:
-        open_ = [p for p in remaining if not any(_clearly_faster(q, p, tolerance) for q in remaining)]
-        lead_s = stock_s if not any(p.executor == "deepspeed" for p in ordered) else math.inf
+        open_ = [p for p in remaining if beaten[id(p)] == 0]
         if tie_rtol > 0:
-            open_.sort(key=lambda p: _tie_break_key(p, hardware, lead_s, max(tolerance[id(p)], stock_tolerance)))
+            stock_ranked = any(p.executor == "deepspeed" for p in ordered)
+            open_.sort(key=lambda p: (near_stock[id(p)] and not stock_ranked, *base[id(p)]))
         pick = open_[0]
         ordered.append(pick)
         remaining = [p for p in remaining if p is not pick]
+        for p in beats[id(pick)]:
+            beaten[id(p)] -= 1
     ties = tuple(tuple(j + 1 for j, q in enumerate(ordered)
                        if not (_clearly_faster(p, q, tolerance) or _clearly_faster(q, p, tolerance)))
                  for p in ordered)
@@ -180,7 +203,9 @@ def tune(request: TuneRequest, hardware: HardwareProfile, *, top_k: int = 5, pro
                             + " ".join(str(err).split())[:160])
     ordered, ties = honest_order(plans[:], hardware, tie_rtol, record)
     tolerances = tuple(time_tolerance(p, tie_rtol, record) for p in ordered)
-    return TuneResult(ordered, result.stats, result.floor, tuple(warnings), ties, tie_rtol, tolerances).first(top_k)
+    per_kind = tie_rtol > 0 and bool((record or shipped_track_record()).kinds)
+    return TuneResult(ordered, result.stats, result.floor, tuple(warnings), ties, tie_rtol, tolerances,
+                      per_kind).first(top_k)
 
 
 MIN_FALLBACK_SAVING_RATIO = DEFAULT_MEMORY_MARGIN_RATIO

@@ -23,22 +23,28 @@ from mist_ds.api import (MIN_POOL, BindingLimit, TuneResult, binding_limit, fall
 from mist_ds.cli import EXIT_INFEASIBLE, OneLineParser, UserError, exit_code
 from mist_ds.config import HardwareProfile, TuneRequest
 from mist_ds.config.profiles import DEFAULT_PROFILE, load_hardware
+from mist_ds.config.track_record import TrackRecord
 from mist_ds.config.units import GIB
 from mist_ds.emit.launch import SHELL_SAFE_PATH, has_placeholder_hosts
-from mist_ds.emit.ranking import lost_tie_line, tie_text
+from mist_ds.emit.ranking import lost_tie_line, tie_rule_text, tie_text
 from mist_ds.emit.report import (allocator_retry_line, host_paced_line, offload_text, peak_bytes, recompute_text,
                                  split_text, track_record_cell, track_record_line)
 from mist_ds.fileio import MAX_INPUT_BYTES, check_output_folder, write_folder_atomic
 from mist_ds.gpuinfo import hardware_arg
 from mist_ds.request_args import add_request_arguments, check_memory_cap, request_from_args
 from mist_ds.search import enumerate_layouts
-from mist_ds.search.driver import DEFAULT_MEMORY_MARGIN_RATIO
+from mist_ds.search.driver import DEFAULT_MEMORY_MARGIN_RATIO, MODEL_TIME_ERROR_RATIO
 
 # Fallback plans written beside the winner (--fallbacks): each is a full attempt of the run, so a few.
 DEFAULT_FALLBACKS = 2
 MAX_FALLBACKS = 8
 # A margin keeps at most this much of the card free (a larger one leaves too little memory to plan in).
 MAX_MEMORY_MARGIN_RATIO = 0.9
+
+NO_RECORD = TrackRecord(source="none: autotune --ties model", kinds={})
+"""A track record without any kind: every plan's tie tolerance is the model-wide one."""
+TIE_RULES = {"kind": (MODEL_TIME_ERROR_RATIO, None), "model": (MODEL_TIME_ERROR_RATIO, NO_RECORD), "off": (0.0, None)}
+"""--ties: (tie_rtol, track record) for mist_ds.api.tune (None: the shipped record)."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -55,8 +61,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--fallbacks", type=int, default=DEFAULT_FALLBACKS, metavar="K",
                         help=f"next-best plans written as fallback/1..K for launch.sh to run when a plan runs "
                              f"out of memory (default {DEFAULT_FALLBACKS}; 0: none)")
+    parser.add_argument("--ties", choices=tuple(TIE_RULES), default="kind",
+                        help="when two plans' predicted times tie: kind (default): closer than the larger of "
+                             "their kinds' median time errors in the shipped track record, at least the model's "
+                             f"{MODEL_TIME_ERROR_RATIO:.0%}; model: closer than {MODEL_TIME_ERROR_RATIO:.0%} for "
+                             "every plan; off: never (rank by predicted time alone)")
     parser.add_argument("--json", action="store_true", help="machine-readable output on stdout")
     return parser
+
 
 
 def _over_cap_text(result: TuneResult) -> str:
@@ -114,16 +126,18 @@ def _tune_with_progress(request: TuneRequest, hardware: HardwareProfile, args: a
     """tune() behind a rich progress bar on stderr (only when stderr is a terminal). Ranks at least
     MIN_POOL plans (the fallbacks come from them); the table lists --top."""
     top = max(args.top, MIN_POOL)
+    tie_rtol, record = TIE_RULES[args.ties]
     if not show:
-        return tune(request, hardware, top_k=top, memory_margin_ratio=args.memory_margin)
+        return tune(request, hardware, top_k=top, memory_margin_ratio=args.memory_margin, tie_rtol=tie_rtol,
+                    record=record)
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     with Progress(TextColumn("searching plans"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                   TimeElapsedColumn(), console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task("search", total=None)
-        result = tune(request, hardware, top_k=top, memory_margin_ratio=args.memory_margin,
-                      progress=lambda done, total: bar.update(task, completed=done, total=total))
+        result = tune(request, hardware, top_k=top, memory_margin_ratio=args.memory_margin, tie_rtol=tie_rtol,
+                      record=record, progress=lambda done, total: bar.update(task, completed=done, total=total))
     return result
 
 
@@ -149,12 +163,11 @@ def _print_table(result: TuneResult, hardware: HardwareProfile, seconds: float, 
     console = Console(width=None if sys.stdout.isatty() else 160)
     console.print(table)
     console.print(f"GiB/GPU: predicted peak per GPU; headroom: GiB of the {stats.memory_cap_bytes / GIB:.1f} GiB cap "
-                  f"left free (the search kept >= {stats.memory_margin_ratio:.0%}: --memory-margin); tie: ranks "
-                  f"predicted within the model's measured time error of each other ({result.tie_rtol:.0%}, or the "
-                  "median error of a plan's kind when larger: its record), ordered stock DeepSpeed first, then by "
-                  "fewer moving parts (pipeline, TP, offload), then a reserved peak below the cap (no allocator "
-                  "retries), then headroom; record: median/largest time error of the scored GPU runs of plans of that "
-                  "kind (how many ran)")
+                  f"left free (the search kept >= {stats.memory_margin_ratio:.0%}: --memory-margin); tie: the ranks "
+                  f"a plan ties with ({tie_rule_text(result.tie_rtol, result.per_kind)}), ordered stock DeepSpeed first, "
+                  "then by fewer moving parts (pipeline, TP, offload), then a reserved peak below the cap (no "
+                  "allocator retries), then headroom; record: median/largest time error of the scored GPU runs of "
+                  "plans of that kind (how many ran)")
     for line in (host_paced_line(plans[0]), allocator_retry_line(plans[0], hardware), track_record_line(plans[0])):
         if line is not None:
             console.print(f"#1: {line}", highlight=False)
@@ -260,7 +273,8 @@ def _write(folder: Path, request: TuneRequest, hardware: HardwareProfile, result
     from mist_ds.emit.outputs import render_outputs
     from mist_ds.emit.ranking import Ranking
 
-    ranking = Ranking(result.ties, result.tie_rtol, result.stats.memory_margin_ratio, result.tolerances)
+    ranking = Ranking(result.ties, result.tie_rtol, result.stats.memory_margin_ratio, result.tolerances,
+                      result.per_kind)
     files = render_outputs(folder, result.plans, hardware, result.stats, ranking=ranking, fallbacks=fallbacks,
                            host=request.host_limits(hardware))
     write_folder_atomic(folder, files, executable=("launch.sh",))

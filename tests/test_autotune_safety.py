@@ -105,6 +105,23 @@ def test_json_shows_headroom_ties_and_fallbacks(capsys):
     assert 1 <= len(summary["fallbacks"]) <= 2
 
 
+def _ranked(capsys, ties: str) -> list[dict]:
+    assert main(["--model", "llama-7b", "--gpus-per-node", "4", "--global-batch", "64", "--seq-len", "4096",
+                 "--top", "6", "--json", "--ties", ties]) == 0
+    return json.loads(capsys.readouterr().out)["plans"]
+
+
+def test_ties_off_ranks_by_predicted_time_and_model_gives_every_plan_the_model_error(capsys):
+    off = _ranked(capsys, "off")
+    times = [p["iteration_time_s"] for p in off]
+    assert times == sorted(times)
+    assert all(p["tied_with"] == [p["rank"]] and p["tie_tolerance"] == 0.0 for p in off)
+    model = _ranked(capsys, "model")
+    assert all(p["tie_tolerance"] == MODEL_TIME_ERROR_RATIO for p in model)
+    kind = _ranked(capsys, "kind")
+    assert all(p["tie_tolerance"] >= MODEL_TIME_ERROR_RATIO for p in kind)
+
+
 def test_out_writes_fallback_folders_and_a_quoted_run_hint(tmp_path, capsys):
     out = tmp_path / "my runs" / "llama"
     args = ["--model", "llama-7b", "--gpus-per-node", "4", "--global-batch", "64", "--seq-len", "4096",

@@ -25,6 +25,8 @@ class Ranking:
     tolerances: tuple[float, ...] = ()
     """Per listed plan, its own tie tolerance (mist_ds.api time_tolerance: tie_rtol, or the median time error
     of its kind's scored GPU runs when larger); () when every plan's is tie_rtol."""
+    per_kind: bool = True
+    """True when a plan kind's track record could raise its tolerance above tie_rtol (autotune --ties kind)."""
 
 
 def tie_text(ranks: Sequence[int]) -> str:
@@ -54,6 +56,17 @@ def lost_tie_line(plans: Sequence[Plan], ties: Sequence[Sequence[int]], toleranc
             "headroom). Run both to settle it.")
 
 
+def tie_rule_text(tie_rtol: float, per_kind: bool) -> str:
+    """What makes two plans a tie, as a sentence's subject and verb ('plans predicted within ... tie')."""
+    if tie_rtol <= 0:
+        return "no two plans tie (`--ties off`: ranked by predicted time alone)"
+    error = f"plans predicted within {tie_rtol:.0%} of each other (the model's median measured time error"
+    if not per_kind:
+        return error + ", for every plan: `--ties model`) tie"
+    return (error + "), or within the larger tolerance of the two where the scored GPU runs of a plan's kind were "
+            "further off in the median (the track record), tie")
+
+
 def ranking_markdown(plans: Sequence[Plan], hardware: HardwareProfile, ranking: Ranking,
                      fallbacks: Sequence[tuple[str, Plan]] = ()) -> str:
     """The section's markdown (ends with a blank line). `fallbacks`: (folder, plan) in run order."""
@@ -61,11 +74,9 @@ def ranking_markdown(plans: Sequence[Plan], hardware: HardwareProfile, ranking: 
     lines = ["## Ranking, headroom and fallbacks", "",
              f"Every plan keeps at least {ranking.memory_margin_ratio:.0%} of the {cap / GIB:.2f} GiB per-GPU cap "
              "free (`--memory-margin`; the default covers 9 in 10 of the cost model's measured under-predictions of "
-             "allocated memory, which decides OOM). Plans "
-             f"predicted within {ranking.tie_rtol:.0%} of each other (the model's median measured time error), or "
-             "within the larger tolerance of the two where the scored GPU runs of a plan's kind were further off in "
-             "the median (the 'tolerance' column; the track record), are a tie (the 'tie' column lists the ranks each "
-             "plan ties with): the model cannot tell which is faster. Each rank goes to one of the plans that no plan "
+             f"allocated memory, which decides OOM). Ties: {tie_rule_text(ranking.tie_rtol, ranking.per_kind)} (the "
+             "'tolerance' column is each plan's, the 'tie' column lists the ranks each plan ties with): the model "
+             "cannot tell which is faster. Each rank goes to one of the plans that no plan "
              "not yet ranked is clearly faster than: stock DeepSpeed before mist_ds's pipeline engine (mistpipe leads "
              "only when predicted faster than every stock plan by more than the tolerance), then fewer moving parts "
              "(pipeline, tensor parallelism, weight / optimizer / activation offload), then a reserved peak below the "
