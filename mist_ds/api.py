@@ -158,8 +158,8 @@ def honest_order(plans: Sequence[Plan], hardware: HardwareProfile, tie_rtol: flo
     alone, equal times keeping the order of `plans`.
 
     Against stock DeepSpeed a plan of another executor (mistpipe) so comes first only when it is
-    predicted faster than every stock plan of `plans` by more than the larger tolerance of the two: else
-    it ties with the fastest stock plan, which ranks before it (and before every other plan not clearly
+    predicted faster than the fastest stock plan of `plans` by more than the larger tolerance of the two:
+    else it ties with that stock plan, which ranks before it (and before every other plan not clearly
     faster); once a stock plan is ranked, _tie_break_key ranks the rest."""
     remaining = sorted(plans, key=lambda p: p.prediction.iteration_time_s)
     tolerance = {id(p): time_tolerance(p, tie_rtol, record) for p in plans}

@@ -3,7 +3,11 @@ parts then headroom; fallback plans; the margin the search keeps. Hand-built pre
 
 from __future__ import annotations
 
+import os
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mist_ds.api import (MAX_HEADROOM_STEPS, MIN_FALLBACK_SAVING_RATIO, TuneResult, fallback_plans, honest_order,
                          moving_parts, time_tolerance, tune)
@@ -201,3 +205,40 @@ def test_the_winner_does_not_depend_on_how_many_plans_are_listed():
 def test_a_margin_outside_0_1_is_refused(margin):
     with pytest.raises(ValueError, match="memory margin"):
         tune(_request(), HW, memory_margin_ratio=margin)
+
+
+# --- the ranking's invariants over random plan sets (hypothesis) ---
+SHAPES = {"dp": lambda: dp(), "dp-mb1": lambda: dp(micro_batch=1), "pp": pp,
+          "mistpipe": lambda: dp(executor="mistpipe"), "mistpipe-pp": lambda: make_plan(
+              GPT, [{"end": 2}, {"end": 4}], executor="mistpipe")}
+"""Plans of four kinds (zero, pipeline, mistpipe on several GPUs; two shapes of some) the random sets draw from."""
+
+
+@settings(max_examples=int(os.environ.get("MIST_DS_PROPERTY_EXAMPLES", "60")), derandomize=True, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(sorted(SHAPES)), st.floats(1.0, 1.5), st.floats(4.0, 9.9)),
+                min_size=1, max_size=8),
+       st.dictionaries(st.sampled_from(sorted(SHAPES)), st.floats(0.0, 0.3), max_size=4),
+       st.sampled_from([0.0, 0.03, 0.1]))
+def test_the_ranking_keeps_its_promises(drawn, errors, tie_rtol):
+    plans = [_predicted(SHAPES[shape](), time_s, peak) for shape, time_s, peak in drawn]
+    record = TrackRecord(source="test", kinds={plan_kind(SHAPES[shape]()): _kind_record(error)
+                                               for shape, error in errors.items()})
+    ordered, ties = honest_order(plans, HW, tie_rtol, record)
+    assert sorted(map(id, ordered)) == sorted(map(id, plans))
+    tol = [time_tolerance(p, tie_rtol, record) for p in ordered]
+    times = [p.prediction.iteration_time_s for p in ordered]
+
+    def clearly_faster(i, j):
+        return times[i] * (1 + max(tol[i], tol[j])) < times[j]
+
+    for i in range(len(ordered)):
+        assert ties[i] == tuple(j + 1 for j in range(len(ordered))
+                                if not (clearly_faster(i, j) or clearly_faster(j, i)))
+        for j in range(i + 1, len(ordered)):
+            assert not clearly_faster(j, i), "a plan ranked below one it is clearly faster than"
+    stock = [i for i, p in enumerate(ordered) if p.executor == "deepspeed"]
+    if ordered[0].executor != "deepspeed" and stock and tie_rtol > 0:
+        fastest_stock = min(stock, key=times.__getitem__)
+        assert clearly_faster(0, fastest_stock), "mistpipe leads without clearly beating the fastest stock plan"
+    if tie_rtol == 0:
+        assert times == sorted(times)
