@@ -31,6 +31,7 @@ from pathlib import Path
 from mist_ds.cli import EXIT_INFEASIBLE, EXIT_INTERRUPTED, OneLineParser, UserError, exit_code
 from mist_ds.config import Plan, RunReport
 from mist_ds.emit.launch import SHELL_SAFE_PATH, launch_argv
+from mist_ds.runtime_version import runtime_digest
 
 ATTEMPTS_FILE = "attempts.json"
 REPORT_FILE = "run.json"
@@ -90,7 +91,8 @@ def killed_report(plan: Plan, sig: int) -> RunReport:
                                    "killer; DeepSpeed's launcher then stopped the others",
                      gpu_name="unknown", num_gpus=plan.cluster.num_gpus, torch_version=_version("torch"),
                      deepspeed_version=_version("deepspeed"), num_steps=0, num_warmup_steps=0,
-                     date_utc=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"))
+                     date_utc=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+                     runtime_digest=runtime_digest())
 
 
 def exhausted(report: RunReport) -> str:

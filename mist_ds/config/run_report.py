@@ -187,6 +187,13 @@ class RunReport(StrictModel):
     (runtime/host_clock.py host_probe_s), the host's single-thread speed; comparable between runs of one
     Python version. Empty: not recorded."""
 
+    runtime_digest: str = Field(default="", pattern=r"^([0-9a-f]{16})?$")
+    """Which version of mist_ds's training code ran: the first 16 hex digits of the SHA-256 over the
+    sources that train (mist_ds/runtime_version.py RUNTIME_SOURCES: mist_ds/runtime/, mist_ds/train.py),
+    as the run imported them. Two runs with the same digest ran the same engine; the committed runs of
+    one plan kind can span engine versions (the track record, config/track_record.py). Empty: not
+    recorded (reports written before session 40, 2026-12-05)."""
+
     @model_validator(mode="after")
     def _error_has_message(self) -> RunReport:
         if self.status != "ok" and not self.error_message:

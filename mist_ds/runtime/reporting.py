@@ -26,6 +26,7 @@ from mist_ds.runtime.mistpipe.actoffload import recorded_queue_blocks
 from mist_ds.runtime.mistpipe.hostmem import REGISTERED
 from mist_ds.runtime.mistpipe.optimizer import recorded_host_buffers, recorded_swap_gradients
 from mist_ds.runtime.mistpipe.stage import recorded_fused_wgrad
+from mist_ds.runtime_version import runtime_digest
 
 NODE_MEMORY = NodeMemoryMonitor().start()
 # torch.cuda.host_memory_stats keys of the pinned allocator's peak, newest name first.
@@ -109,7 +110,7 @@ def _base(plan: Plan, steps: int, warmup: int, precision: str) -> dict:
                 cuda_alloc_conf=os.environ.get("PYTORCH_CUDA_ALLOC_CONF", ""),
                 activation_offload_copy=activation_offload_copy(plan), d2h_queue_blocks=recorded_queue_blocks(plan),
                 swap_gradients=recorded_swap_gradients(plan), host_buffers=recorded_host_buffers(plan),
-                fused_wgrad=recorded_fused_wgrad(plan))
+                fused_wgrad=recorded_fused_wgrad(plan), runtime_digest=runtime_digest())
 
 
 def failure_report(plan: Plan, status: str, message: str, *, steps_done: int, warmup: int,

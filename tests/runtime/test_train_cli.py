@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from mist_ds.config import Plan, RunReport
+from mist_ds.runtime_version import runtime_digest
 
 from tests.helpers import free_port
 from .test_loss_equivalence import ROOT, cpu_env, deepspeed_cmd
@@ -45,6 +46,7 @@ def test_pipelined_plan_reports_ok(tmp_path):
     assert report.gc_mode == "manual:1" and len(report.gc_pause_s) == 2  # a collection in every step
     assert all(pause > 0 for pause in report.gc_pause_s) and len(report.host_steal_s) == 2
     assert len(report.host_probe_s) == 2 and all(probe > 0 for probe in report.host_probe_s)
+    assert report.runtime_digest == runtime_digest()   # the training code this checkout holds
 
 
 @pytest.mark.distributed
