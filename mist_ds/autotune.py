@@ -61,15 +61,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--fallbacks", type=int, default=DEFAULT_FALLBACKS, metavar="K",
                         help=f"next-best plans written as fallback/1..K for launch.sh to run when a plan runs "
                              f"out of memory (default {DEFAULT_FALLBACKS}; 0: none)")
-    error = f"{MODEL_TIME_ERROR_RATIO:.0%}%"  # '%%': argparse %-formats help strings
+    model_error = f"{MODEL_TIME_ERROR_RATIO:.0%}%"  # '%%': argparse %-formats help strings
     parser.add_argument("--ties", choices=tuple(TIE_RULES), default="kind",
                         help="when two plans' predicted times tie: kind (default): closer than the larger of "
                              "their kinds' median time errors in the shipped track record, at least the model's "
-                             f"{error}; model: closer than {error} for every plan; off: never (rank by predicted "
-                             "time alone)")
+                             f"{model_error}; model: closer than {model_error} for every plan; off: never (rank by "
+                             "predicted time alone)")
     parser.add_argument("--json", action="store_true", help="machine-readable output on stdout")
     return parser
-
 
 
 def _over_cap_text(result: TuneResult) -> str:

@@ -336,8 +336,10 @@ def render(all_rows: list[Scored], unscored: list[str]) -> str:
     lines += [f"| {goal} | {now} | {'yes' if met else '**no**'} |" for goal, now, met in targets(overall, corr)]
     lines += ["", "## By family", ""] + family_rows(rows)
     lines += ["", "## By kind: the track record autotune, predict and compare quote", "",
-              "The same runs by the kind of plan (mist_ds/config/plan_kind.py: family, a stock ZeRO-3 plan's fetch "
-              "unit, one GPU or several), as mist_ds/config/track_record.json ships them.", ""]
+              "The held-out runs by the kind of plan (mist_ds/config/plan_kind.py: family, a stock ZeRO-3 plan's "
+              "fetch unit, one GPU or several), as mist_ds/config/track_record.json ships them (a kind's median time "
+              "error, when above the model's, is also its plans' tie tolerance in the search: mist_ds/api.py "
+              "time_tolerance).", ""]
     lines += kind_rows(track_record(rows))
     lines += ["", "## Rank correlation per workload and kernel set (>= 4 distinct plans that ran under it)", "",
               "Plans are ranked against plans run under the same kernels, with predictions for those kernels (the "

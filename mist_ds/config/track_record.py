@@ -26,7 +26,8 @@ class KindRecord(StrictModel):
     """The scored runs of one plan kind."""
 
     runs: int = Field(ge=1)
-    """Scored runs (ran, or ran out of memory) of emitted plans of this kind."""
+    """Scored runs (ran, or ran out of memory) of emitted plans of this kind, held out of every fit (a run
+    that fitted a profile or model term is left out: bench/accuracy/track_record.py)."""
     plans: int = Field(ge=1)
     """Distinct plans among them (a plan re-run counts once: repeats of one plan are not independent)."""
     ok: int = Field(ge=0)

@@ -176,7 +176,8 @@ def track_record_line(plan: Plan, record: TrackRecord | None = None) -> str:
                 "prediction is untested on that kind of plan.")
     dates = kr.first_date if kr.first_date == kr.last_date else f"{kr.first_date} .. {kr.last_date}"
     text = (f"Track record of {kind} plans: {kr.runs} GPU run{'s' * (kr.runs != 1)} of {kr.plans} "
-            f"plan{'s' * (kr.plans != 1)} ({', '.join(kr.gpus)}, {dates or 'undated'}) re-predicted by this cost model")
+            f"plan{'s' * (kr.plans != 1)} ({', '.join(kr.gpus)}, {dates or 'undated'}), held out of every fit, "
+            "re-predicted by this cost model")
     if kr.ok:
         text += (f": time off by {kr.time_median:.1%} (median), {kr.time_max:.1%} at most, "
                  f"{kr.slower_than_predicted} of {kr.ok} slower than predicted; peak memory (allocated) off by "

@@ -4,7 +4,7 @@ per-kind numbers are the suite's summary of those runs (bench/accuracy/track_rec
 from __future__ import annotations
 
 import json
-from dataclasses import fields
+from dataclasses import fields, replace
 from pathlib import Path
 
 from bench.accuracy.report import scored
@@ -34,7 +34,7 @@ def test_the_shipped_record_is_what_the_committed_runs_give():
     # make accuracy rewrites both; a cost-model change committed without it fails here
     rows = scored(_committed_rows())
     assert TrackRecord.load(TRACK_RECORD_PATH) == track_record(rows)
-    assert sum(r.runs for r in track_record(rows).kinds.values()) == len(rows)
+    assert sum(r.runs for r in track_record(rows).kinds.values()) == sum(1 for r in rows if not r.in_sample)
 
 
 def test_a_kind_counts_its_runs_signs_and_dates():
@@ -47,6 +47,14 @@ def test_a_kind_counts_its_runs_signs_and_dates():
     assert (record.time_median, record.time_max, record.time_median_signed) == (0.04, 0.10, -0.04)
     assert (record.first_date, record.last_date) == ("2026-11-30", "2026-12-02")
     assert record.gpus == ("NVIDIA H100", "NVIDIA H200")
+
+
+def test_runs_that_fitted_a_term_are_left_out():
+    held = _row("zero3, 1 GPU", time_error=-0.02)
+    fitted = replace(_row("zero3, 1 GPU", time_error=-0.30), in_sample=("host_step_overhead_s",))
+    only_fitted = replace(_row("zero1, 1 GPU", time_error=0.5), in_sample=("host_step_overhead_s",))
+    kinds = track_record([held, fitted, only_fitted]).kinds
+    assert set(kinds) == {"zero3, 1 GPU"} and (kinds["zero3, 1 GPU"].runs, kinds["zero3, 1 GPU"].time_max) == (1, 0.02)
 
 
 def test_kinds_are_kept_apart():
