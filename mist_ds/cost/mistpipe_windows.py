@@ -74,7 +74,41 @@ def distinct_rows(shape, *columns) -> tuple[list[np.ndarray], np.ndarray]:
     return [flat[first] for flat in flats], inverse[run]
 
 
-def window_walls(rt: Rates, d2h_slowdown: float, groups, d2h_work):
+def window_times(rt: Rates, d2h_slowdown: float, groups,
+                 queue: bool = True) -> list[tuple[np.ndarray, np.ndarray | None] | None]:
+    """Per group of copy windows (count, compute, nccl, h2d: window_walls), the wall time of one of its
+    windows by row (the group's columns broadcast): (alone, beside), without and with a d2h queue running
+    beside it the whole window (_under_d2h; None when not `queue`: no queue ever runs); None for a group
+    with no window on any row. The distinct rows of all groups (distinct_rows) go through
+    Rates.overlapped_s together: the same numbers, row by row, as group by group, in a few calls instead
+    of a few per group."""
+    parts = []
+    for count, compute, nccl, h2d in groups:
+        if not np.any(count):
+            parts.append(None)
+            continue
+        shape = np.broadcast_shapes(*(np.shape(x) for x in (count, compute, nccl, h2d)))
+        parts.append((shape, *distinct_rows(shape, compute, nccl, h2d)))
+    live = [part for part in parts if part is not None]
+    if not live:
+        return parts
+    columns = [np.concatenate([keys[i] for _, keys, _ in live]) for i in range(3)]
+    alone = overlapped(rt, *columns, 0.0)
+    beside = _under_d2h(rt, d2h_slowdown, *columns) if queue else None
+    out, start = [], 0
+    for part in parts:
+        if part is None:
+            out.append(None)
+            continue
+        shape, keys, inverse = part
+        rows = slice(start, start + len(keys[0]))
+        out.append((alone[rows][inverse].reshape(shape),
+                    None if beside is None else beside[rows][inverse].reshape(shape)))
+        start = rows.stop
+    return out
+
+
+def window_walls(rt: Rates, d2h_slowdown: float, groups, d2h_work, times=None):
     """(summed wall time, d2h work left) of consecutive groups of copy windows, in the order the
     stage runs them. A group is (count, compute, nccl, h2d) per window: `compute` the compute-stream
     work of the window, `nccl` / `h2d` the copies that must finish by its end (the engine's
@@ -82,21 +116,20 @@ def window_walls(rt: Rates, d2h_slowdown: float, groups, d2h_work):
     d2h rate) is a background copy queue (offloaded activations, gradient sections out): it runs
     beside the windows from the first one until drained, slowing their h2d copies (Mist's
     interference, Rates.overlapped_s); windows after it drains run without it. Within a group the
-    drained point falls between windows: `covered` windows see the queue, the rest do not. Work
-    skipped or shared (the same sums): a group with no window on any row, the queue's fixed point
-    when no row has a queue, and repeated rows (distinct_rows)."""
+    drained point falls between windows: `covered` windows see the queue, the rest do not. `times`:
+    window_times of `groups` (computed here when None; copy_window_walls computes those of all its
+    groups at once)."""
     total = 0.0
     left = np.asarray(d2h_work, float)
-    for count, compute, nccl, h2d in groups:
-        if not np.any(count):
+    if times is None:
+        times = window_times(rt, d2h_slowdown, groups, queue=bool(np.any(left > 0)))
+    for (count, *_), walls in zip(groups, times):
+        if walls is None:
             continue
-        shape = np.broadcast_shapes(*(np.shape(x) for x in (count, compute, nccl, h2d, left)))
-        keys, inverse = distinct_rows(shape, compute, nccl, h2d)
-        alone = overlapped(rt, *keys, 0.0)[inverse].reshape(shape)
+        alone, beside = walls
         if not np.any(left > 0):
             total = total + count * alone
             continue
-        beside = _under_d2h(rt, d2h_slowdown, *keys)[inverse].reshape(shape)
         moved = beside / d2h_slowdown  # d2h work one window moves
         covered = np.clip(left / np.maximum(moved, 1e-30), 0.0, count)
         total = total + covered * beside + (count - covered) * alone
@@ -186,24 +219,37 @@ def copy_window_walls(rt: Rates, d2h_bg: float, a, layers, block, ends, copies,
         return [(with_fill, c, gather, fill + section + load), (with_section, c, 0.0, section + load),
                 (rest, c, 0.0, load)]
 
-    early, _ = window_walls(rt, d2h_bg, [(1.0, emb / 3, 0.0, 0.0)] + forward(0, r - 1), 0.0)
-    offloaded, left = bounded_queue(*window_walls(rt, d2h_bg, forward(r, r + na - 1), copies["act_out"]),
-                                    copies["act_out"], na, queue_blocks)
-    kept_f, left = window_walls(rt, d2h_bg, forward(r + na, layers - 1) + [(1.0, head / 3, 0.0, 0.0)], left)
-    late = offloaded + kept_f
-    head_b, left = window_walls(rt, d2h_bg, [(1.0, 2 * head / 3, 0.0, 0.0)], left + copies["section_out"])
     # the kept blocks above the offloaded ones: each hides its own fill and section, and together
     # the top offloaded block's load (one window of their summed backward)
     kept = layers - r - na
     top_lo = layers - kept
     top_fills = span(top_lo, layers - 1, 1, last_fill) * (fill > 0)
     top_sections = span(top_lo, layers - 1, 1, layers - 1)
-    joint, left_joint = window_walls(rt, d2h_bg, [(1.0, kept * b, top_fills * gather, top_fills * fill
-                                                   + top_sections * section + copies["act_in"])], left)
-    each, left_each = window_walls(rt, d2h_bg, backward(top_lo, layers - 1, b), left)
+    phases = {"early": [(1.0, emb / 3, 0.0, 0.0)] + forward(0, r - 1), "offloaded": forward(r, r + na - 1),
+              "kept": forward(r + na, layers - 1) + [(1.0, head / 3, 0.0, 0.0)],
+              "head": [(1.0, 2 * head / 3, 0.0, 0.0)],
+              "joint": [(1.0, kept * b, top_fills * gather, top_fills * fill + top_sections * section
+                         + copies["act_in"])],
+              "each": backward(top_lo, layers - 1, b),
+              "below": (backward(r + 1, r + na - 1, b, copies["act_in"])
+                        + backward(np.where(na > 0, r, top_lo), np.where(na > 0, r, top_lo - 1), b)
+                        + backward(0, r - 1, b + f) + [(1.0, 2 * emb / 3, 0.0, 0.0)])}
+    queue = bool(np.any(np.asarray(copies["act_out"]) > 0) or np.any(np.asarray(copies["section_out"]) > 0))
+    flat = window_times(rt, d2h_bg, [group for groups in phases.values() for group in groups], queue)
+    times, start = {}, 0
+    for name, groups in phases.items():
+        times[name], start = flat[start:start + len(groups)], start + len(groups)
+
+    def walls(name, left):  # window_walls of one phase, with the times computed for all at once
+        return window_walls(rt, d2h_bg, phases[name], left, times[name])
+
+    early, _ = walls("early", 0.0)
+    offloaded, left = bounded_queue(*walls("offloaded", copies["act_out"]), copies["act_out"], na, queue_blocks)
+    kept_f, left = walls("kept", left)
+    late = offloaded + kept_f
+    head_b, left = walls("head", left + copies["section_out"])
+    joint, left_joint = walls("joint", left)
+    each, left_each = walls("each", left)
     each = each + load_queue_stall(layers, top_lo, b, fill, section, copies["act_in"], last_fill)
-    groups = (backward(r + 1, r + na - 1, b, copies["act_in"])
-              + backward(np.where(na > 0, r, top_lo), np.where(na > 0, r, top_lo - 1), b)
-              + backward(0, r - 1, b + f) + [(1.0, 2 * emb / 3, 0.0, 0.0)])
-    below, _ = window_walls(rt, d2h_bg, groups, np.minimum(left_joint, left_each))
+    below, _ = walls("below", np.minimum(left_joint, left_each))
     return early + late, head_b + np.maximum(joint, each) + below

@@ -29,6 +29,9 @@ from mist_ds.config.hw_lookup import (bus_factor, collective_fit, interference_s
                                       memory_kernel_gbps)
 
 CHANNELS = ("compute", "nccl", "h2d", "d2h")
+KEY_TABLE = 1 << 16
+"""collective_s codes (ranks, inter-node) pairs through a table of this many entries at most (groups up to
+32,767 ranks); larger keys are sorted (np.unique)."""
 ADAM_BYTES_PER_PARAM = 4 * 4 + 3 * 4 + 2  # read p, g, m, v; write p, m, v (fp32); write 16-bit p
 # The host's work beside DeepSpeedCPUAdam, bench/results/engine/s4_offload/host_step.json (355.8M fp32
 # elements per rank, 2 ranks x 16 threads at once, the 32-core H200 host): DeepSpeedCPUAdam 0.343
@@ -87,6 +90,13 @@ class Rates:
         flat = key.ravel()
         if flat.size and (flat == flat[0]).all():  # one group kind (the common case): no sort
             uniq, inverse = flat[:1], np.zeros(flat.size, np.int64)
+        elif flat.min() >= 0 and flat.max() < KEY_TABLE:  # small keys (2 x ranks + 1): a table, no sort
+            present = np.zeros(int(flat.max()) + 1, bool)
+            present[flat] = True
+            uniq = np.flatnonzero(present)
+            slot = np.zeros(len(present), np.int64)
+            slot[uniq] = np.arange(len(uniq))
+            inverse = slot[flat]
         else:
             uniq, inverse = np.unique(flat, return_inverse=True)
         latency, inv_bw = np.zeros(len(uniq)), np.zeros(len(uniq))

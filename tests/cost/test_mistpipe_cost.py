@@ -507,6 +507,28 @@ def test_distinct_rows_code_every_row_and_window_walls_share_them_exactly():
         assert window_walls(rt, 1.08, one, queue[i]) == (total[i], left[i])
 
 
+def test_window_times_of_many_groups_at_once_equal_those_of_each_group_alone():
+    """mistpipe_windows.window_times: the distinct rows of all groups share their Rates.overlapped_s calls
+    (copy_window_walls passes every phase's groups at once); each group gets what it gets alone."""
+    from mist_ds.cost.mistpipe_windows import window_times
+    from mist_ds.cost.rates import Rates
+
+    rng = np.random.default_rng(1)
+    rows = rng.uniform(1e-4, 1e-2, size=(3, 6))
+    groups = [(2.0, rows[0], 0.0, rows[1]), (0.0, rows[0], 0.0, 0.0), (np.arange(6) % 2, rows[2][:, None],
+                                                                         rows[1][None, :], 0.0),
+              (1.0, 5e-3, 1e-3, 2e-3)]
+    rt = Rates(load_hardware("h200"), 2)
+    together = window_times(rt, 1.08, groups)
+    assert together[1] is None                      # no window on any row
+    for group, walls in zip(groups, together):
+        alone = window_times(rt, 1.08, [group])[0]
+        assert (walls is None) == (alone is None)
+        if walls is not None:
+            assert all(np.array_equal(x, y) for x, y in zip(walls, alone))
+    assert all(w is None or w[1] is None for w in window_times(rt, 1.08, groups, queue=False))
+
+
 def test_the_pipeline_engine_holds_two_earlier_micro_batches_logits():
     """DeepSpeed's PipelineEngine keeps each micro-batch's logits in one of its two output buffers
     until a later forward overwrites it (cost/activations.py logits_bytes), and the buffers outlive the

@@ -27,6 +27,11 @@ def test_collectives_follow_the_profile_lookup():
     want = [collective_time_s(hw, "all_reduce", "intra_node", int(n), 1e8) for n in sizes]
     np.testing.assert_allclose(got, want)
     assert got[0] == 0.0
+    # mixed groups and scopes in one call (coded through a table) are each element's own collective
+    groups, inter = np.array([[8, 2, 8], [4, 4, 2]]), np.array([[True, False, False], [False, True, False]])
+    mixed = rates.collective_s("all_gather", 3e7, groups, inter)
+    for g, i, value in zip(groups.ravel(), inter.ravel(), mixed.ravel()):
+        assert value == rates.collective_s("all_gather", 3e7, g, i)
 
 
 def test_overlap_without_interference_is_the_longest_channel():
