@@ -250,11 +250,14 @@ def _per_distinct_row(fn, *columns, width: int = 0):
     Empty columns (a search batch with no row left) give an empty result of that shape."""
     import numpy as np
 
-    cols = np.broadcast_arrays(*(np.asarray(v, float) for v in columns))
+    from mist_ds.cost.distinct import distinct_rows
+
+    shape = np.broadcast_shapes(*(np.shape(v) for v in columns))
     tail = (width,) if width else ()
-    rows, inverse = np.unique(np.stack([c.ravel() for c in cols], axis=1), axis=0, return_inverse=True)
-    table = np.array([fn(*(float(v) for v in row)) for row in rows], dtype=float).reshape((len(rows),) + tail)
-    return table[inverse.ravel()].reshape(cols[0].shape + tail)
+    rows, inverse = distinct_rows(shape, *columns)
+    table = np.array([fn(*(float(col[i]) for col in rows)) for i in range(len(rows[0]))],
+                     dtype=float).reshape((len(rows[0]),) + tail)
+    return table[inverse].reshape(shape + tail)
 
 
 @functools.lru_cache(maxsize=8192)

@@ -162,8 +162,13 @@ class StageCostModel:
         persistent, largest = param_tensor_stats(self.model, tp.astype(int), layers, emb, head, hc,
                                                  PERSISTENCE_THRESHOLD)
         # DeepSpeed offloads whole optimizer sub-groups, formed in parameter order (cost/shapes.py
-        # zero3_sub_groups); sub_group_size is the executor's constant emit/ds_config.py writes
-        cpu_share, cpu_buffers = zero3_sub_groups(self.model, tp, dp, layers, emb, head, hc, oo,
+        # zero3_sub_groups); sub_group_size is the executor's constant emit/ds_config.py writes. Only
+        # ZeRO-3 rows with optimizer offload use the sub-groups and the open bucket: the others are
+        # priced as one stand-in row (a search's rows are mostly those)
+        offloading = (z[3] > 0) & (oo > 0)
+        tp_o, dp_o, layers_o = (np.where(offloading, v, 1.0) for v in (tp, dp, layers))
+        emb_o, head_o, hc_o, oo_o = (np.where(offloading, v, 0.0) for v in (emb, head, hc, oo))
+        cpu_share, cpu_buffers = zero3_sub_groups(self.model, tp_o, dp_o, layers_o, emb_o, head_o, hc_o, oo_o,
                                                   SUB_GROUP_ELEMENTS)
         oo_eff = np.where(z[3] > 0, cpu_share, oo)
         args = (b, layers, dp, tp, r, k, ow, og, oo_eff, na, *z, bf, emb, head, hc, pp,
@@ -171,7 +176,7 @@ class StageCostModel:
                 live_bound, block_fetch)
         shape = layers.shape
         terms = {n: np.broadcast_to(np.asarray(v, float), shape) for n, v in zip(self.names, self._fn(*args))}
-        open_bucket = zero3_open_bucket(self.model, tp, layers, head, hc, REDUCE_BUCKET_ELEMENTS)
+        open_bucket = zero3_open_bucket(self.model, tp_o, layers_o, head_o, hc_o, REDUCE_BUCKET_ELEMENTS)
         terms.update(num_layers=layers, num_recompute=r, num_offloaded=na, has_head=head, has_embedding=emb,
                      z1=z[1], z2=z[2], z3=z[3], cpu_group_grad_buffers=np.where(z[3] > 0, cpu_buffers, 0.0),
                      # the bucket the backward leaves open, round-tripped after it under optimizer

@@ -485,9 +485,10 @@ def test_the_bounded_d2h_queue_makes_the_forward_wait_and_holds_its_blocks():
 
 
 def test_distinct_rows_code_every_row_and_window_walls_share_them_exactly():
-    """mistpipe_windows.distinct_rows: every row is its distinct row (runs and repeats far apart alike, a
+    """cost/distinct.py distinct_rows: every row is its distinct row (runs and repeats far apart alike, a
     scalar column too), and window_walls computed on the distinct rows equals it computed row by row."""
-    from mist_ds.cost.mistpipe_windows import distinct_rows, window_walls
+    from mist_ds.cost.distinct import distinct_rows
+    from mist_ds.cost.mistpipe_windows import window_walls
     from mist_ds.cost.rates import Rates
 
     rng = np.random.default_rng(0)
