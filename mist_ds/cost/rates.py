@@ -90,7 +90,7 @@ class Rates:
         flat = key.ravel()
         if flat.size and (flat == flat[0]).all():  # one group kind (the common case): no sort
             uniq, inverse = flat[:1], np.zeros(flat.size, np.int64)
-        elif flat.min() >= 0 and flat.max() < KEY_TABLE:  # small keys (2 x ranks + 1): a table, no sort
+        elif flat.size and flat.min() >= 0 and flat.max() < KEY_TABLE:  # small keys (2 x ranks + 1): a table
             present = np.zeros(int(flat.max()) + 1, bool)
             present[flat] = True
             uniq = np.flatnonzero(present)

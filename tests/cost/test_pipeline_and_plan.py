@@ -32,6 +32,7 @@ def test_collectives_follow_the_profile_lookup():
     mixed = rates.collective_s("all_gather", 3e7, groups, inter)
     for g, i, value in zip(groups.ravel(), inter.ravel(), mixed.ravel()):
         assert value == rates.collective_s("all_gather", 3e7, g, i)
+    assert rates.collective_s("all_gather", np.zeros(0), np.zeros(0), False).shape == (0,)  # an empty batch
 
 
 def test_overlap_without_interference_is_the_longest_channel():
