@@ -95,11 +95,11 @@ def moving_parts(plan: Plan) -> int:
 def time_tolerance(plan: Plan, tie_rtol: float, record: TrackRecord | None = None) -> float:
     """How far apart two predicted times must be before the model can tell which plan is faster, for
     `plan`: `tie_rtol` (the model's median time error over all scored runs), or the median time error of
-    the runs of the plan's kind (config/track_record.py) when larger. A kind the model has predicted
-    worse needs a larger predicted lead (in session 40, mistpipe on several GPUs: 12.4% off in the median
-    over 6 runs of session 6's engine, against 2.4% for the stock pipelines it was predicted 3.5% faster
-    than on llama-7b; bench/results/accuracy.md, "By kind"). A kind with no scored run gets `tie_rtol`.
-    tie_rtol 0: 0."""
+    the held-out runs of the plan's kind (config/track_record.py) when larger. A kind the model has
+    predicted worse needs a larger predicted lead (in session 40, mistpipe on several GPUs: 12.4% off in
+    the median over 6 runs of session 6's engine, against 2.2% for the stock pipelines it was predicted
+    3.5% faster than on llama-7b; bench/results/accuracy.md, "By kind"). A kind with no scored run gets
+    `tie_rtol`. tie_rtol 0: 0."""
     if tie_rtol <= 0:
         return 0.0
     _, kind = record_for(plan, record)
@@ -130,7 +130,8 @@ def _near_stock(plans: Sequence[Plan], tolerance: dict[int, float]) -> dict[int,
     return {id(p): p.executor != "deepspeed" and not _clearly_faster(p, fastest, tolerance) for p in plans}
 
 
-def _beaten_counts(plans: Sequence[Plan], tolerance: dict[int, float]) -> tuple[dict[int, list[Plan]], dict[int, int]]:
+def _beaten_counts(plans: Sequence[Plan],
+                   tolerance: dict[int, float]) -> tuple[dict[int, list[Plan]], dict[int, int]]:
     """(by id: the plans each plan is clearly faster than, by id: how many plans are clearly faster than it)."""
     beats = {id(q): [p for p in plans if _clearly_faster(q, p, tolerance)] for q in plans}
     beaten = {id(p): 0 for p in plans}

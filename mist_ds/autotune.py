@@ -164,9 +164,9 @@ def _print_table(result: TuneResult, hardware: HardwareProfile, seconds: float, 
     console.print(table)
     console.print(f"GiB/GPU: predicted peak per GPU; headroom: GiB of the {stats.memory_cap_bytes / GIB:.1f} GiB cap "
                   f"left free (the search kept >= {stats.memory_margin_ratio:.0%}: --memory-margin); tie: the ranks "
-                  f"a plan ties with ({tie_rule_text(result.tie_rtol, result.per_kind)}), ordered stock DeepSpeed first, "
-                  "then by fewer moving parts (pipeline, TP, offload), then a reserved peak below the cap (no "
-                  "allocator retries), then headroom; record: median/largest time error of the scored GPU runs of "
+                  f"a plan ties with ({tie_rule_text(result.tie_rtol, result.per_kind)}), ordered stock DeepSpeed "
+                  "first, then by fewer moving parts (pipeline, TP, offload), then a reserved peak below the cap (no "
+                  "allocator retries), then headroom; record: median/largest time error of the held-out GPU runs of "
                   "plans of that kind (how many ran)")
     for line in (host_paced_line(plans[0]), allocator_retry_line(plans[0], hardware), track_record_line(plans[0])):
         if line is not None:

@@ -190,8 +190,8 @@ def track_record_note(track: dict, time_error: float | None) -> str:
     record = track["record"]
     if record is None or record["time_max"] is None:
         return f"track record of {track['kind']} plans: none has run on a GPU yet (bench/results/accuracy.md)"
-    text = (f"track record of {track['kind']} plans: {record['ok']} scored runs of {record['plans']} plans were off by "
-            f"{record['time_median']:.1%} (median), {record['time_max']:.1%} at most")
+    text = (f"track record of {track['kind']} plans: {record['ok']} held-out runs of {record['plans']} plans were "
+            f"off by {record['time_median']:.1%} (median), {record['time_max']:.1%} at most")
     if time_error is None:
         return text
     where = "within" if abs(time_error) <= record["time_max"] else "beyond"

@@ -63,7 +63,7 @@ def tie_rule_text(tie_rtol: float, per_kind: bool) -> str:
     error = f"plans predicted within {tie_rtol:.0%} of each other (the model's median measured time error"
     if not per_kind:
         return error + ", for every plan: `--ties model`) tie"
-    return (error + "), or within the larger tolerance of the two where the scored GPU runs of a plan's kind were "
+    return (error + "), or within the larger tolerance of the two where the held-out GPU runs of a plan's kind were "
             "further off in the median (the track record), tie")
 
 

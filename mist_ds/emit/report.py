@@ -33,7 +33,7 @@ LEGEND = ("setting: pp pipeline stages, dp data-parallel and tp tensor-parallel 
           "ga gradient-accumulation steps; Z ZeRO stage; opt fraction of optimizer states (and their gradients) "
           "and w fraction of weights offloaded to CPU memory. layers, recompute, act offload: layers per "
           "pipeline stage ('/' between stages). Memory is the predicted peak per GPU (its worst stage). record: "
-          "the median / largest time error of the scored GPU runs of plans of that kind, and how many ran "
+          "the median / largest time error of the held-out GPU runs of plans of that kind, and how many ran "
           "(config/track_record.py).")
 
 

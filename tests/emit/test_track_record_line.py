@@ -59,7 +59,7 @@ def test_compare_sets_a_runs_error_beside_its_kinds_record(capsys):
     from mist_ds.compare import main as compare_main, track_record_note
 
     track = {"kind": "zero3, 1 GPU", "record": _record().model_dump(mode="json")}
-    assert track_record_note(track, -0.05) == ("track record of zero3, 1 GPU plans: 4 scored runs of 2 plans were off "
+    assert track_record_note(track, -0.05) == ("track record of zero3, 1 GPU plans: 4 held-out runs of 2 plans were off "
                                               "by 3.1% (median), 12.0% at most; this run's -5.0% is within that")
     assert track_record_note(track, 0.2).endswith("this run's +20.0% is beyond that")
     assert track_record_note(track, None).endswith("12.0% at most")
