@@ -31,7 +31,7 @@ from pathlib import Path
 from mist_ds.cli import EXIT_INFEASIBLE, EXIT_INTERRUPTED, OneLineParser, UserError, exit_code
 from mist_ds.config import Plan, RunReport
 from mist_ds.emit.launch import SHELL_SAFE_PATH, launch_argv
-from mist_ds.runtime_version import runtime_digest
+from mist_ds.source_version import runtime_digest
 
 ATTEMPTS_FILE = "attempts.json"
 REPORT_FILE = "run.json"

@@ -32,6 +32,7 @@ from mist_ds.config.plan import plan_file_hashes  # noqa: E402
 from mist_ds.config.units import GIB  # noqa: E402
 from mist_ds.config.track_record import TRACK_RECORD_PATH, TrackRecord  # noqa: E402
 from mist_ds.fileio import write_text_atomic  # noqa: E402
+from mist_ds.source_version import cost_model_digest  # noqa: E402
 from mist_ds.search.driver import DEFAULT_MEMORY_MARGIN_RATIO  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -315,7 +316,8 @@ def intro(rows: list[Scored]) -> str:
             "leave, per ZeRO class (mist_ds/cost/reserved.py, bench/accuracy/RESERVED.md), at most the cap "
             "(uncapped runs take the card's memory), and is reported only. Host memory compares the "
             "predicted offloaded state per GPU with the rank's peak RSS (which also holds the process's "
-            "own base).")
+            f"own base). Cost model: `mist_ds/cost` digest {cost_model_digest()} (mist_ds/source_version.py; "
+            "tests/bench/test_track_record.py fails when the committed report was scored by other code).")
 
 
 def render(all_rows: list[Scored], unscored: list[str]) -> str:
@@ -402,7 +404,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     kept = scored(rows)   # the targets cover plans the current search emits, run with expandable segments
-    data = {"summary": summary(kept), "held_out": summary([r for r in kept if not r.in_sample]),
+    data = {"cost_model_digest": cost_model_digest(),
+            "summary": summary(kept), "held_out": summary([r for r in kept if not r.in_sample]),
             "search_winners": summary([r for r in kept if search_winner(r)]),
             "families": {f: summary([r for r in kept if r.family == f]) for f in sorted({r.family for r in kept})},
             "rank_correlation": rank_correlations(kept), "runs": [asdict(r) for r in rows],

@@ -189,7 +189,7 @@ class RunReport(StrictModel):
 
     runtime_digest: str = Field(default="", pattern=r"^([0-9a-f]{16})?$")
     """Which version of mist_ds's training code ran: the first 16 hex digits of the SHA-256 over the
-    sources that train (mist_ds/runtime_version.py RUNTIME_SOURCES: mist_ds/runtime/, mist_ds/train.py),
+    sources that train (mist_ds/source_version.py RUNTIME_SOURCES: mist_ds/runtime/, mist_ds/train.py),
     as the run imported them. Two runs with the same digest ran the same engine; the committed runs of
     one plan kind can span engine versions (the track record, config/track_record.py). Empty: not
     recorded (reports written before session 40, 2026-12-05)."""

@@ -26,7 +26,7 @@ from mist_ds.runtime.mistpipe.actoffload import recorded_queue_blocks
 from mist_ds.runtime.mistpipe.hostmem import REGISTERED
 from mist_ds.runtime.mistpipe.optimizer import recorded_host_buffers, recorded_swap_gradients
 from mist_ds.runtime.mistpipe.stage import recorded_fused_wgrad
-from mist_ds.runtime_version import runtime_digest
+from mist_ds.source_version import runtime_digest
 
 NODE_MEMORY = NodeMemoryMonitor().start()
 # torch.cuda.host_memory_stats keys of the pinned allocator's peak, newest name first.

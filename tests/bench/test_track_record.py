@@ -11,6 +11,7 @@ from bench.accuracy.report import scored
 from bench.accuracy.scoring import Scored
 from bench.accuracy.track_record import kind_record, track_record
 from mist_ds.config.track_record import TRACK_RECORD_PATH, TrackRecord
+from mist_ds.source_version import cost_model_digest
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -35,6 +36,12 @@ def test_the_shipped_record_is_what_the_committed_runs_give():
     rows = scored(_committed_rows())
     assert TrackRecord.load(TRACK_RECORD_PATH) == track_record(rows)
     assert sum(r.runs for r in track_record(rows).kinds.values()) == sum(1 for r in rows if not r.in_sample)
+
+
+def test_the_committed_accuracy_report_was_scored_by_this_cost_model():
+    # a change under mist_ds/cost (even one that moves no prediction) is committed with `make accuracy`'s output
+    data = json.loads((ROOT / "bench" / "results" / "accuracy.json").read_text())
+    assert data["cost_model_digest"] == cost_model_digest(), "mist_ds/cost changed: run `make accuracy`"
 
 
 def test_a_kind_counts_its_runs_signs_and_dates():

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from mist_ds.config import Plan, RunReport
-from mist_ds.runtime_version import runtime_digest
+from mist_ds.source_version import runtime_digest
 
 from tests.helpers import free_port
 from .test_loss_equivalence import ROOT, cpu_env, deepspeed_cmd

@@ -1,7 +1,9 @@
-"""Which version of mist_ds's training code a run used: a digest of its sources (RunReport.runtime_digest).
+"""Which version of mist_ds's code produced a number: digests of its sources. The training code's
+(RunReport.runtime_digest: which engine a run measured) and the cost model's (bench/results/accuracy.json
+cost_model_digest: which model scored the committed runs).
 
-No torch here: mist_ds/run.py (the launcher, which reports a killed run itself) and the runtime's
-reporting both call it. Pure apart from reading the package's own files.
+No torch here: mist_ds/run.py (the launcher, which reports a killed run itself), the runtime's reporting
+and the accuracy report all call it. Pure apart from reading the package's own files.
 """
 
 from __future__ import annotations
@@ -14,6 +16,9 @@ PACKAGE = Path(__file__).resolve().parent
 RUNTIME_SOURCES = ("runtime", "train.py")
 """What trains, relative to the mist_ds package: a folder's *.py files (recursively) or one file. The cost
 model, search and emit are left out: they do not change what a run measures."""
+COST_MODEL_SOURCES = ("cost",)
+"""The cost model's code, relative to the mist_ds package (its rates come from the hardware profiles, which
+carry their own provenance)."""
 DIGEST_HEX = 16
 """Hex digits kept (64 bits: no collision among a project's versions)."""
 
@@ -38,3 +43,9 @@ def source_digest(root: Path, sources: tuple[str, ...] = RUNTIME_SOURCES) -> str
 def runtime_digest() -> str:
     """source_digest of this installed mist_ds's training code (computed once a process)."""
     return source_digest(PACKAGE)
+
+
+@lru_cache(maxsize=1)
+def cost_model_digest() -> str:
+    """source_digest of this installed mist_ds's cost model (mist_ds/cost/)."""
+    return source_digest(PACKAGE, COST_MODEL_SOURCES)

@@ -1,4 +1,5 @@
-"""RunReport.runtime_digest: which version of the training code a run used (mist_ds/runtime_version.py)."""
+"""Source digests (mist_ds/source_version.py): RunReport.runtime_digest, which version of the training code a
+run used, and the cost model's, which the accuracy report records."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import pytest
 from pydantic import ValidationError
 
 from mist_ds.config import RunReport
-from mist_ds.runtime_version import DIGEST_HEX, PACKAGE, runtime_digest, source_digest
+from mist_ds.source_version import (COST_MODEL_SOURCES, DIGEST_HEX, PACKAGE, cost_model_digest, runtime_digest,
+                                    source_digest)
 
 
 def _tree(root, files: dict[str, str]):
@@ -42,3 +44,11 @@ def test_this_package_has_a_digest_and_reports_accept_only_its_form():
     assert RunReport(**fields, runtime_digest=runtime_digest()).runtime_digest == runtime_digest()
     with pytest.raises(ValidationError):
         RunReport(**fields, runtime_digest="not-a-digest")
+
+
+def test_the_cost_model_digest_covers_the_cost_model_only(tmp_path):
+    files = {"cost/a.py": "x = 1\n", "runtime/b.py": "y = 2\n"}
+    digest = source_digest(_tree(tmp_path / "one", files), COST_MODEL_SOURCES)
+    assert source_digest(_tree(tmp_path / "two", {**files, "runtime/b.py": "y = 3\n"}), COST_MODEL_SOURCES) == digest
+    assert source_digest(_tree(tmp_path / "three", {**files, "cost/a.py": "x = 2\n"}), COST_MODEL_SOURCES) != digest
+    assert cost_model_digest() == source_digest(PACKAGE, COST_MODEL_SOURCES) != runtime_digest()
