@@ -26,7 +26,7 @@ from mist_ds.config.profiles import DEFAULT_PROFILE, load_hardware
 from mist_ds.config.track_record import TrackRecord
 from mist_ds.config.units import GIB
 from mist_ds.emit.launch import SHELL_SAFE_PATH, has_placeholder_hosts
-from mist_ds.emit.ranking import lost_tie_line, tie_rule_text, tie_text
+from mist_ds.emit.ranking import TIE_BREAKS, lost_tie_line, tie_rule_text, tie_text
 from mist_ds.emit.report import (allocator_retry_line, host_paced_line, offload_text, peak_bytes, recompute_text,
                                  split_text, track_record_cell, track_record_line)
 from mist_ds.fileio import MAX_INPUT_BYTES, check_output_folder, write_folder_atomic
@@ -164,10 +164,8 @@ def _print_table(result: TuneResult, hardware: HardwareProfile, seconds: float, 
     console.print(table)
     console.print(f"GiB/GPU: predicted peak per GPU; headroom: GiB of the {stats.memory_cap_bytes / GIB:.1f} GiB cap "
                   f"left free (the search kept >= {stats.memory_margin_ratio:.0%}: --memory-margin); tie: the ranks "
-                  f"a plan ties with ({tie_rule_text(result.tie_rtol, result.per_kind)}), ordered stock DeepSpeed "
-                  "first, then by fewer moving parts (pipeline, TP, offload), then a reserved peak below the cap (no "
-                  "allocator retries), then headroom; record: median/largest time error of the held-out GPU runs of "
-                  "plans of that kind (how many ran)")
+                  f"a plan ties with ({tie_rule_text(result.tie_rtol, result.per_kind)}), ordered {TIE_BREAKS}; "
+                  "record: median/largest time error of the held-out GPU runs of plans of that kind (how many ran)")
     for line in (host_paced_line(plans[0]), allocator_retry_line(plans[0], hardware), track_record_line(plans[0])):
         if line is not None:
             console.print(f"#1: {line}", highlight=False)

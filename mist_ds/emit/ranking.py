@@ -24,9 +24,17 @@ class Ranking:
     """Fraction of the per-GPU cap the search kept free."""
     tolerances: tuple[float, ...] = ()
     """Per listed plan, its own tie tolerance (mist_ds.api time_tolerance: tie_rtol, or the median time error
-    of its kind's scored GPU runs when larger); () when every plan's is tie_rtol."""
+    of its kind's held-out GPU runs when larger); () when every plan's is tie_rtol."""
     per_kind: bool = True
     """True when a plan kind's track record could raise its tolerance above tie_rtol (autotune --ties kind)."""
+
+
+TIE_BREAKS = ("the fastest stock DeepSpeed plan first (mist_ds's pipeline engine, mistpipe, leads only when predicted "
+              "faster than it by more than the larger tolerance of the two), then fewer moving parts (pipeline, tensor "
+              "parallelism, weight / optimizer / activation offload), then a reserved peak below the cap (no allocator "
+              "retries), then more headroom (in whole steps of the memory error), then the faster prediction")
+"""How mist_ds.api.honest_order ranks plans that tie, in the words autotune's legend and report.md use (both
+print it before lost_tie_line, which refers to it)."""
 
 
 def tie_text(ranks: Sequence[int]) -> str:
@@ -52,8 +60,7 @@ def lost_tie_line(plans: Sequence[Plan], ties: Sequence[Sequence[int]], toleranc
     tolerance = max(tolerances[0], tolerances[best]) if tolerances else 0.0
     return (f"#{best + 1} ({plans[best].describe(short=True)}) is predicted {lead:.1%} faster than #1 but ties "
             f"with it: the model's error for the two is {tolerance:.1%} (the larger of their tolerances, from the "
-            "track record), so the tie rules rank them (stock DeepSpeed first, then fewer moving parts, then "
-            "headroom). Run both to settle it.")
+            "track record), so the tie rules above rank them. Run both to settle it.")
 
 
 def tie_rule_text(tie_rtol: float, per_kind: bool) -> str:
@@ -76,11 +83,8 @@ def ranking_markdown(plans: Sequence[Plan], hardware: HardwareProfile, ranking: 
              "free (`--memory-margin`; the default covers 9 in 10 of the cost model's measured under-predictions of "
              f"allocated memory, which decides OOM). Ties: {tie_rule_text(ranking.tie_rtol, ranking.per_kind)} (the "
              "'tolerance' column is each plan's, the 'tie' column lists the ranks each plan ties with): the model "
-             "cannot tell which is faster. Each rank goes to one of the plans that no plan "
-             "not yet ranked is clearly faster than: stock DeepSpeed before mist_ds's pipeline engine (mistpipe leads "
-             "only when predicted faster than every stock plan by more than the tolerance), then fewer moving parts "
-             "(pipeline, tensor parallelism, weight / optimizer / activation offload), then a reserved peak below the "
-             "cap, then more headroom (in whole steps of the memory error), then the faster prediction.", "",
+             f"cannot tell which is faster. Each rank goes to one of the plans that no plan not yet ranked is clearly "
+             f"faster than: {TIE_BREAKS}.", "",
              "| rank | setting | s/iter | peak GiB/GPU | headroom GiB | tolerance | tie |",
              "|---|---|---|---|---|---|---|"]
     marks = [tie_text(ranks) for ranks in ranking.ties] if ranking.ties else [""] * len(plans)
