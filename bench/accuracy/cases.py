@@ -553,6 +553,17 @@ B42C = [AutotuneCase("auto-l13-2g-c78-s4096-b32", "llama-13b", 2, 78, 4096, 32)]
 # (bench/calls/s39_call_b43_1g.sh, predictions in its header before the call). Held out of every fit.
 B43 = [AutotuneCase("auto-l27-1g-c78-s4096-b16", "llama-2.7b", 1, 78, 4096, 16, hardware=NODE)]
 
+# Session 41: no case had trained beyond seq 8192. The search's winners of four long-context workloads on one card
+# (seq 16384; Llama 3.2 1B / 3B and Qwen3 1.7B / 4B, GQA), where the profile's attention and activation terms
+# extrapolate past the lengths they were measured at (bench/calls/s41_call_b44_1g.sh, predictions in its header
+# before the call). Held out of every fit.
+B44 = [
+    AutotuneCase("auto-l321b-1g-c40-s16384-b8", "llama3.2-1b", 1, 40, 16384, 8, hardware=NODE),
+    AutotuneCase("auto-l323b-1g-c78-s16384-b8", "llama3.2-3b", 1, 78, 16384, 8, hardware=NODE),
+    AutotuneCase("auto-q3-17b-1g-c40-s16384-b16", QWEN3_17B, 1, 40, 16384, 16, hardware=NODE),
+    AutotuneCase("auto-q3-4b-1g-c78-s16384-b8", QWEN3_4B, 1, 78, 16384, 8, hardware=NODE),
+]
+
 # In-sample runs: the shipped h200 profile's run-derived terms were fitted on these runs alone
 # (python -m mist_ds.calibrate; profiling/profiles/h200.json provenance names them): every 1-GPU run
 # of batches b3 and b4, and of each 2-GPU family with two or more runs the first by name. Every
@@ -586,6 +597,7 @@ BATCHES: dict[str, list[Case | AutotuneCase]] = {name: _marked(batch) for name, 
     "b35-1gpu-rewon": B35, "b36-1gpu-stock": B36, "b37-1gpu-rewon": B37, "b38-1gpu-qwen3": B38,
     "b39-1gpu-stock": B39, "b40-1gpu-phi3": B40, "b41-1gpu-coupling": B41, "b42a-2gpu-mistpipe": B42A,
     "b42b-2gpu-mistpipe": B42B, "b42c-2gpu-mistpipe": B42C, "b43-1gpu-refresh": B43,
+    "b44-1gpu-long-context": B44,
 }.items()}
 CASES: dict[str, Case | AutotuneCase] = {c.name: c for batch in BATCHES.values() for c in batch}
 

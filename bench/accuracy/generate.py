@@ -52,9 +52,12 @@ def autotune_plan(case: AutotuneCase, hardware) -> Plan:
 
 
 def build(case: Case | AutotuneCase, hardware) -> Plan:
-    """The case's plan with the cost model's prediction on `hardware`."""
+    """The case's plan with the cost model's prediction on `hardware`; an autotune case is searched on the
+    profile it names (AutotuneCase.hardware: the machine's host memory and cores decide its winner)."""
     if isinstance(case, AutotuneCase):
-        return autotune_plan(case, hardware)
+        from mist_ds.config.profiles import load_hardware
+
+        return autotune_plan(case, load_hardware(case.hardware))
     from mist_ds.cost import predict_plan
 
     plan = to_plan(case.knobs)
@@ -111,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = OneLineParser(prog="bench/accuracy/generate.py", description=__doc__.splitlines()[0])
     parser.add_argument("--cases", default="", help="comma-separated case names (default: all)")
-    parser.add_argument("--hardware", default="h200", help="profile of the predictions stored in the plans")
+    parser.add_argument("--hardware", default="h200", help="profile of the predictions stored in hand-set plans (an autotune case searches on its own)")
     parser.add_argument("--results", default=str(RESULTS), help="folder of <case>.plan.json")
     parser.add_argument("--check", action="store_true", help="verify, write nothing")
     args = parser.parse_args(argv)
