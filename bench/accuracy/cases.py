@@ -563,6 +563,13 @@ B44 = [
     AutotuneCase("auto-q3-17b-1g-c40-s16384-b16", QWEN3_17B, 1, 40, 16384, 16, hardware=NODE),
     AutotuneCase("auto-q3-4b-1g-c78-s16384-b8", QWEN3_4B, 1, 78, 16384, 8, hardware=NODE),
 ]
+# The stock DeepSpeed winners of the two workloads mistpipe won there (predicted 3.8% / 4.0% slower than it), in the
+# same call as the first repeat (bench/calls/s41_call_b44b_1g.sh), and Llama 3.2 1B at seq 32768. Held out.
+B44B = [
+    AutotuneCase("auto-l323b-1g-c78-s16384-b8-ds", "llama3.2-3b", 1, 78, 16384, 8, hardware=NODE, space=STOCK),
+    AutotuneCase("auto-q3-4b-1g-c78-s16384-b8-ds", QWEN3_4B, 1, 78, 16384, 8, hardware=NODE, space=STOCK),
+    AutotuneCase("auto-l321b-1g-c78-s32768-b4", "llama3.2-1b", 1, 78, 32768, 4, hardware=NODE),
+]
 
 # In-sample runs: the shipped h200 profile's run-derived terms were fitted on these runs alone
 # (python -m mist_ds.calibrate; profiling/profiles/h200.json provenance names them): every 1-GPU run
@@ -597,7 +604,7 @@ BATCHES: dict[str, list[Case | AutotuneCase]] = {name: _marked(batch) for name, 
     "b35-1gpu-rewon": B35, "b36-1gpu-stock": B36, "b37-1gpu-rewon": B37, "b38-1gpu-qwen3": B38,
     "b39-1gpu-stock": B39, "b40-1gpu-phi3": B40, "b41-1gpu-coupling": B41, "b42a-2gpu-mistpipe": B42A,
     "b42b-2gpu-mistpipe": B42B, "b42c-2gpu-mistpipe": B42C, "b43-1gpu-refresh": B43,
-    "b44-1gpu-long-context": B44,
+    "b44-1gpu-long-context": B44, "b44b-1gpu-long-context": B44B,
 }.items()}
 CASES: dict[str, Case | AutotuneCase] = {c.name: c for batch in BATCHES.values() for c in batch}
 
