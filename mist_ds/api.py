@@ -106,6 +106,16 @@ def time_tolerance(plan: Plan, tie_rtol: float, record: TrackRecord | None = Non
     return max(tie_rtol, kind.time_median or 0.0) if kind is not None else tie_rtol
 
 
+def record_steps(tolerance: float, tie_rtol: float) -> int:
+    """A plan's tolerance in whole steps of `tie_rtol` (1 for every kind the model predicts within its median
+    error): among tied plans the one whose kind the model has predicted better (fewer steps) ranks first,
+    before the stock-first rule. The stock-first rule rests on the record being mostly stock DeepSpeed's; a
+    stock kind the record says the model misprices (session 41: stock weight offload with the optimizer on
+    the GPU, 54% off) must not win a tie on it. Whole steps, so that kinds within one median error of each
+    other (3.0% and 3.9%) still tie-break on the rules after it."""
+    return math.floor(tolerance / tie_rtol + 1e-9) if tie_rtol > 0 else 0
+
+
 def _tie_break_key(plan: Plan, hardware: HardwareProfile) -> tuple:
     """Among tied plans (after honest_order's stock-first rule): fewer moving parts, then a plan whose
     reserved memory is not predicted to reach the cap (emit/report.py cap_reserving_stages: allocator
@@ -154,16 +164,18 @@ def honest_order(plans: Sequence[Plan], hardware: HardwareProfile, tie_rtol: flo
     Two plans tie when neither is predicted faster than the other by more than the larger of their
     time_tolerance (`tie_rtol`, or the median time error of the plan kind's runs in `record`, default the
     shipped track record): the model cannot tell which is faster. Each rank goes to one of the plans no
-    remaining plan is clearly faster than (the fastest remaining is always one): first a plan that is not
-    _near_stock while no stock plan is ranked, then by _tie_break_key. tie_rtol 0: by predicted time
-    alone, equal times keeping the order of `plans`.
+    remaining plan is clearly faster than (the fastest remaining is always one): first a plan whose tolerance
+    is fewer record_steps, then one that is not _near_stock while no stock plan is ranked, then by
+    _tie_break_key. tie_rtol 0: by predicted time alone, equal times keeping the order of `plans`.
 
     Against stock DeepSpeed a plan of another executor (mistpipe) so comes first only when it is
-    predicted faster than the fastest stock plan of `plans` by more than the larger tolerance of the two:
-    else it ties with that stock plan, which ranks before it (and before every other plan not clearly
-    faster); once a stock plan is ranked, _tie_break_key ranks the rest."""
+    predicted faster than the fastest stock plan of `plans` by more than the larger tolerance of the two,
+    or that stock plan's kind has a worse record (more steps) or is clearly slower than another plan: else
+    it ties with that stock plan, which ranks before it (and before every other plan not clearly faster
+    with as good a record); once a stock plan is ranked, _tie_break_key ranks the rest."""
     remaining = sorted(plans, key=lambda p: p.prediction.iteration_time_s)
     tolerance = {id(p): time_tolerance(p, tie_rtol, record) for p in plans}
+    steps = {id(p): record_steps(tolerance[id(p)], tie_rtol) for p in plans}
     near_stock = _near_stock(plans, tolerance)
     base = {id(p): _tie_break_key(p, hardware) for p in plans} if tie_rtol > 0 else {}
     beats, beaten = _beaten_counts(remaining, tolerance)
@@ -172,7 +184,7 @@ def honest_order(plans: Sequence[Plan], hardware: HardwareProfile, tie_rtol: flo
         open_ = [p for p in remaining if beaten[id(p)] == 0]
         if tie_rtol > 0:
             stock_ranked = any(p.executor == "deepspeed" for p in ordered)
-            open_.sort(key=lambda p: (near_stock[id(p)] and not stock_ranked, *base[id(p)]))
+            open_.sort(key=lambda p: (steps[id(p)], near_stock[id(p)] and not stock_ranked, *base[id(p)]))
         pick = open_[0]
         ordered.append(pick)
         remaining = [p for p in remaining if p is not pick]

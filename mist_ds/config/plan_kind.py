@@ -1,6 +1,7 @@
 """The kind of a plan, as the shipped track record (config/track_record.py) is looked up: the strategy family,
 most specific first (what the accuracy suite groups its runs by: bench/results/accuracy.md, by family), a stock
-ZeRO-3 plan's fetch unit, and whether the plan spans one GPU or several."""
+ZeRO-3 plan's fetch unit, whether a weight-offload plan keeps optimizer state on the GPU, and whether the plan
+spans one GPU or several."""
 
 from __future__ import annotations
 
@@ -54,7 +55,21 @@ def fetch_text(plan: Plan) -> str:
     return " (whole-block fetch)" if block else ""
 
 
+def optimizer_text(plan: Plan) -> str:
+    """' (optimizer on GPU)' for a stock weight-offload plan that keeps all or part of its optimizer on the GPU,
+    else ''. DeepSpeed then writes each GPU sub-group's updated fp32 partition back into the 16-bit partition on
+    the host with a blocking `copy_` (stage3.py _reassign_or_swap_out_partitioned_parameters), which torch runs as
+    a device-to-host copy into a new pageable fp32 tensor and a dtype conversion on the CPU (aten/src/ATen/native/
+    cuda/Copy.cu copy_kernel_cuda: "type conversions are performed on the CPU for CPU-GPU copies"); with the
+    optimizer offloaded that write-back is a host-side copy. The cost model does not price it, and every such run
+    ran far slower than predicted (session 41: Qwen3-4B at seq 16384, optimizer on the GPU, -54.1%; llama-13b on
+    2 GPUs at ratios 0.375-0.5, -16.7% to -27.2%; the 22 weight-offload runs with the optimizer offloaded: 2.1%
+    in the median), so it splits the track record until a profiled run sizes it."""
+    partial = plan_family(plan) == "weight-offload" and plan.memory.offload_optimizer_ratio < 1
+    return " (optimizer on GPU)" if partial else ""
+
+
 def plan_kind(plan: Plan) -> str:
-    """'<family>[ (whole-block fetch)], <gpu span>', e.g. 'zero3-offload (whole-block fetch), 1 GPU': the key
-    of the track record."""
-    return f"{plan_family(plan)}{fetch_text(plan)}, {gpu_span(plan.cluster.num_gpus)}"
+    """'<family>[ (whole-block fetch)][ (optimizer on GPU)], <gpu span>', e.g. 'zero3-offload (whole-block
+    fetch), 1 GPU': the key of the track record."""
+    return f"{plan_family(plan)}{fetch_text(plan)}{optimizer_text(plan)}, {gpu_span(plan.cluster.num_gpus)}"

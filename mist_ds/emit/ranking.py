@@ -29,8 +29,9 @@ class Ranking:
     """True when a plan kind's track record could raise its tolerance above tie_rtol (autotune --ties kind)."""
 
 
-TIE_BREAKS = ("the fastest stock DeepSpeed plan first (mist_ds's pipeline engine, mistpipe, leads only when predicted "
-              "faster than it by more than the larger tolerance of the two), then fewer moving parts (pipeline, tensor "
+TIE_BREAKS = ("the plan of the kind the model has predicted better first (a smaller tolerance, in whole steps of the "
+              "model's median time error), then the fastest stock DeepSpeed plan (mist_ds's pipeline engine, mistpipe, leads it only when "
+              "predicted faster by more than the larger tolerance of the two), then fewer moving parts (pipeline, tensor "
               "parallelism, weight / optimizer / activation offload), then a reserved peak below the cap (no allocator "
               "retries), then more headroom (in whole steps of the memory error), then the faster prediction")
 """How mist_ds.api.honest_order ranks plans that tie, in the words autotune's legend and report.md use (both
