@@ -571,6 +571,20 @@ B44B = [
     AutotuneCase("auto-l321b-1g-c78-s32768-b4", "llama3.2-1b", 1, 78, 32768, 4, hardware=NODE),
 ]
 
+# Session 41: stock weight offload with the optimizer on the GPU ran 2.2x its prediction (auto-q3-4b-1g-c78-s16384-b8-ds;
+# config/plan_kind.py optimizer_text names the write-back suspected). Twins that differ only in the optimizer's place
+# (on the GPU, half, all offloaded), Llama 3.2 1B at seq 4096, and the new stock winner of that workload (the
+# optimizer offloaded). Run with a phased run of the slow plan (bench/calls/s41_call_b45_1g.sh). Held out.
+W1 = dict(offload_weights=1.0)
+B45 = [
+    _case("l321b-1g-c78-s4096-b16-z3-w1-mb4", 1, 78, 4096, 16, 4, 3, note="optimizer on the GPU", **W1),
+    _case("l321b-1g-c78-s4096-b16-z3-w1-off05-mb4", 1, 78, 4096, 16, 4, 3, offload_optimizer=0.5,
+          note="half the optimizer on the GPU", **W1),
+    _case("l321b-1g-c78-s4096-b16-z3-w1-off1-mb4", 1, 78, 4096, 16, 4, 3, offload_optimizer=1.0,
+          note="the optimizer offloaded", **W1),
+    AutotuneCase("auto-q3-4b-1g-c78-s16384-b8-ds-s41", QWEN3_4B, 1, 78, 16384, 8, hardware=NODE, space=STOCK),
+]
+
 # In-sample runs: the shipped h200 profile's run-derived terms were fitted on these runs alone
 # (python -m mist_ds.calibrate; profiling/profiles/h200.json provenance names them): every 1-GPU run
 # of batches b3 and b4, and of each 2-GPU family with two or more runs the first by name. Every
@@ -605,6 +619,7 @@ BATCHES: dict[str, list[Case | AutotuneCase]] = {name: _marked(batch) for name, 
     "b39-1gpu-stock": B39, "b40-1gpu-phi3": B40, "b41-1gpu-coupling": B41, "b42a-2gpu-mistpipe": B42A,
     "b42b-2gpu-mistpipe": B42B, "b42c-2gpu-mistpipe": B42C, "b43-1gpu-refresh": B43,
     "b44-1gpu-long-context": B44, "b44b-1gpu-long-context": B44B,
+    "b45-1gpu-weight-offload-optimizer": B45,
 }.items()}
 CASES: dict[str, Case | AutotuneCase] = {c.name: c for batch in BATCHES.values() for c in batch}
 
