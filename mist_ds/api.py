@@ -117,8 +117,8 @@ def record_steps(tolerance: float, tie_rtol: float) -> int:
 
 
 def _tie_break_key(plan: Plan, hardware: HardwareProfile) -> tuple:
-    """Among tied plans (after honest_order's stock-first rule): fewer moving parts, then a plan whose
-    reserved memory is not predicted to reach the cap (emit/report.py cap_reserving_stages: allocator
+    """Among tied plans (after honest_order's record_steps and stock-first rules): fewer moving parts, then a
+    plan whose reserved memory is not predicted to reach the cap (emit/report.py cap_reserving_stages: allocator
     retries, which cost what emit/report.py RETRY_COST says and are not in the predicted time), then more
     headroom in whole steps of the model's memory error (at most MAX_HEADROOM_STEPS), then the faster
     prediction, then more headroom."""

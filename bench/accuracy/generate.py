@@ -114,7 +114,8 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = OneLineParser(prog="bench/accuracy/generate.py", description=__doc__.splitlines()[0])
     parser.add_argument("--cases", default="", help="comma-separated case names (default: all)")
-    parser.add_argument("--hardware", default="h200", help="profile of the predictions stored in hand-set plans (an autotune case searches on its own)")
+    parser.add_argument("--hardware", default="h200",
+                        help="profile of the predictions stored in hand-set plans (autotune cases use their own)")
     parser.add_argument("--results", default=str(RESULTS), help="folder of <case>.plan.json")
     parser.add_argument("--check", action="store_true", help="verify, write nothing")
     args = parser.parse_args(argv)

@@ -30,10 +30,11 @@ class Ranking:
 
 
 TIE_BREAKS = ("the plan of the kind the model has predicted better first (a smaller tolerance, in whole steps of the "
-              "model's median time error), then the fastest stock DeepSpeed plan (mist_ds's pipeline engine, mistpipe, leads it only when "
-              "predicted faster by more than the larger tolerance of the two), then fewer moving parts (pipeline, tensor "
-              "parallelism, weight / optimizer / activation offload), then a reserved peak below the cap (no allocator "
-              "retries), then more headroom (in whole steps of the memory error), then the faster prediction")
+              "model's median time error), then the fastest stock DeepSpeed plan (mist_ds's pipeline engine, "
+              "mistpipe, leads it only when predicted faster by more than the larger tolerance of the two), then "
+              "fewer moving parts (pipeline, tensor parallelism, weight / optimizer / activation offload), then a "
+              "reserved peak below the cap (no allocator retries), then more headroom (in whole steps of the memory "
+              "error), then the faster prediction")
 """How mist_ds.api.honest_order ranks plans that tie, in the words autotune's legend and report.md use (both
 print it before lost_tie_line, which refers to it)."""
 
