@@ -105,3 +105,17 @@ def test_a_mistpipe_plan_is_its_own_family_and_round_trips():
     # as a stock plan (DeepSpeed offloads gradients with the optimizer states)
     assert family(knobs_of(to_plan(replace(knobs, executor="deepspeed", offload_gradients=None)))) == "zero3-offload"
     assert to_plan(knobs).executor == "mistpipe"
+
+
+def test_an_autotune_case_is_searched_on_the_profile_it_names(monkeypatch):
+    """generate.py's --hardware sets the stored prediction of hand-set plans only: a 1-GPU-node case's winner
+    depends on that node's host memory and cores (session 41: searched on h200, Llama 3.2 3B at seq 16384 came
+    out as stock weight offload instead of the node's mistpipe winner)."""
+    from mist_ds.config.profiles import load_hardware
+
+    searched = []
+    monkeypatch.setattr(generate, "autotune_plan", lambda case, hw: searched.append(hw.name) or case.name)
+    case = CASES["auto-l323b-1g-c78-s16384-b8"]
+    assert case.hardware == "h200-1gpu-node"
+    assert generate.build(case, load_hardware("h200")) == case.name
+    assert searched == ["h200-1gpu-node"]
