@@ -131,8 +131,9 @@ def _tie_break_key(plan: Plan, hardware: HardwareProfile) -> tuple:
 def _near_stock(plans: Sequence[Plan], tolerance: dict[int, float]) -> dict[int, bool]:
     """By id: True for a plan of another executor than stock DeepSpeed not predicted faster than the
     fastest stock plan of `plans` by more than the larger of their tolerances. Until that stock plan is
-    ranked, such a plan ranks after it: the fastest stock plan wins every tie it is part of (the cost
-    model's measured record is mostly stock DeepSpeed's: bench/results/accuracy.md, "By kind")."""
+    ranked, such a plan ranks after it: the fastest stock plan wins every tie it is part of with a plan whose
+    kind's record is no better in record_steps (the cost model's measured record is mostly stock DeepSpeed's:
+    bench/results/accuracy.md, "By kind")."""
     stock = [p for p in plans if p.executor == "deepspeed"]
     if not stock:
         return {id(p): False for p in plans}
