@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from mist_ds.config import HardwareProfile, Plan, TuneRequest
 from mist_ds.config.request import MAX_HOST_MEMORY_BYTES
 from mist_ds.config.track_record import TrackRecord, record_for, shipped_track_record
+from mist_ds.emit.ranking import LostTie, find_lost_tie
 from mist_ds.emit.report import cap_reserving_stages, memory_cap, peak_bytes
 from mist_ds.search import MemoryFloor, search
 from mist_ds.search.driver import (DEFAULT_MEMORY_MARGIN_RATIO, MODEL_TIME_ERROR_RATIO, Progress,
@@ -62,6 +63,9 @@ class TuneResult:
     """Per plan (same order), its time_tolerance: tie_rtol, or its kind's median time error when larger."""
     per_kind: bool = True
     """True when the ranking's track record held any kind (a kind's error could widen a tie beyond tie_rtol)."""
+    lost_tie: LostTie | None = None
+    """The fastest plan of the whole ranking predicted faster than the winner that lost its tie to it, listed
+    or not (emit/ranking.py find_lost_tie); None when the winner is the fastest that ties with it."""
 
     def first(self, count: int) -> TuneResult:
         """The same result listing only its first `count` plans."""
@@ -219,7 +223,7 @@ def tune(request: TuneRequest, hardware: HardwareProfile, *, top_k: int = 5, pro
     tolerances = tuple(time_tolerance(p, tie_rtol, record) for p in ordered)
     per_kind = tie_rtol > 0 and bool((record or shipped_track_record()).kinds)
     return TuneResult(ordered, result.stats, result.floor, tuple(warnings), ties, tie_rtol, tolerances,
-                      per_kind).first(top_k)
+                      per_kind, find_lost_tie(ordered, ties, tolerances)).first(top_k)
 
 
 MIN_FALLBACK_SAVING_RATIO = DEFAULT_MEMORY_MARGIN_RATIO

@@ -169,7 +169,7 @@ def _print_table(result: TuneResult, hardware: HardwareProfile, seconds: float, 
     for line in (host_paced_line(plans[0]), allocator_retry_line(plans[0], hardware), track_record_line(plans[0])):
         if line is not None:
             console.print(f"#1: {line}", highlight=False)
-    lost_tie = lost_tie_line(plans, result.ties, result.tolerances)
+    lost_tie = lost_tie_line(plans[0], result.lost_tie, len(plans))
     if lost_tie is not None:
         console.print(lost_tie, highlight=False)
     if out is not None:
@@ -272,7 +272,7 @@ def _write(folder: Path, request: TuneRequest, hardware: HardwareProfile, result
     from mist_ds.emit.ranking import Ranking
 
     ranking = Ranking(result.ties, result.tie_rtol, result.stats.memory_margin_ratio, result.tolerances,
-                      result.per_kind)
+                      result.per_kind, result.lost_tie)
     files = render_outputs(folder, result.plans, hardware, result.stats, ranking=ranking, fallbacks=fallbacks,
                            host=request.host_limits(hardware))
     write_folder_atomic(folder, files, executable=("launch.sh",))

@@ -17,7 +17,7 @@ from mist_ds.config.plan_kind import plan_kind
 from mist_ds.config.profiles import load_hardware
 from mist_ds.config.track_record import KindRecord, TrackRecord
 from mist_ds.config.units import GIB
-from mist_ds.emit.ranking import lost_tie_line
+from mist_ds.emit.ranking import find_lost_tie, lost_tie_line
 from mist_ds.search.driver import DEFAULT_MEMORY_MARGIN_RATIO, MODEL_TIME_ERROR_RATIO, SearchStats
 
 from tests.helpers import make_plan
@@ -165,16 +165,23 @@ def test_a_stock_kind_the_model_predicted_worse_does_not_win_a_tie_on_being_stoc
     assert honest_order([mist, fast_stock], HW, FIVE, worse)[0] == (fast_stock, mist)
 
 
-def test_a_faster_plan_that_lost_its_tie_to_the_winner_is_named():
+def test_a_faster_plan_that_lost_its_tie_to_the_winner_is_named_listed_or_not():
     mist = _predicted(dp(executor="mistpipe"), 1.00, 5.0)
     stock = _predicted(pp(), 1.08, 5.0)
     record = TrackRecord(source="test", kinds={plan_kind(mist): _kind_record(0.12)})
     ordered, ties = honest_order([mist, stock], HW, FIVE, record)
-    line = lost_tie_line(ordered, ties, [time_tolerance(p, FIVE, record) for p in ordered])
+    lost = find_lost_tie(ordered, ties, [time_tolerance(p, FIVE, record) for p in ordered])
+    assert (lost.rank, lost.plan, lost.tolerance) == (2, mist, 0.12)
+    line = lost_tie_line(ordered[0], lost, 2)
     assert line.startswith("#2 (mistpipe: ") and "7.4% faster than #1" in line and "12.0%" in line
-    # no line when the winner is the fastest listed plan
+    assert "not listed" not in line
+    # ranked below the listed plans (tune lists fewer than it ranks): named, with how to list it
+    assert "not listed: --top 2 lists it" in lost_tie_line(ordered[0], lost, 1)
+    result = TuneResult(ordered, SearchStats(1, 1, CAP), None, (), ties, lost_tie=lost).first(1)
+    assert result.plans == (stock,) and result.lost_tie == lost
+    # no line when the winner is the fastest plan
     ordered, ties = honest_order([mist, stock], HW, FIVE, NO_RECORD)
-    assert lost_tie_line(ordered, ties, [FIVE, FIVE]) is None
+    assert find_lost_tie(ordered, ties, [FIVE, FIVE]) is None and lost_tie_line(ordered[0], None, 2) is None
 
 
 def _result(plans) -> TuneResult:

@@ -13,6 +13,18 @@ from mist_ds.emit.report import memory_cap, peak_bytes
 
 
 @dataclass(frozen=True)
+class LostTie:
+    """The fastest plan the ranking put below the winner although predicted faster: it lost their tie."""
+
+    rank: int
+    """Its 1-based rank in the whole ranking (mist_ds.api.tune ranks more plans than it lists)."""
+    plan: Plan
+    """That plan, with its prediction."""
+    tolerance: float
+    """The larger of its and the winner's time tolerance (mist_ds.api time_tolerance): why they tie."""
+
+
+@dataclass(frozen=True)
 class Ranking:
     """How the listed plans were ranked (mist_ds.api.tune): plain data for the report."""
 
@@ -27,6 +39,8 @@ class Ranking:
     of its kind's held-out GPU runs when larger); () when every plan's is tie_rtol."""
     per_kind: bool = True
     """True when a plan kind's track record could raise its tolerance above tie_rtol (autotune --ties kind)."""
+    lost_tie: LostTie | None = None
+    """The fastest plan of the whole ranking that lost its tie to the winner (find_lost_tie), listed or not."""
 
 
 TIE_BREAKS = ("the plan of the kind the model has predicted better first (a smaller tolerance, in whole steps of the "
@@ -48,9 +62,10 @@ def tie_text(ranks: Sequence[int]) -> str:
     return ",".join(str(r) for r in ranks)
 
 
-def lost_tie_line(plans: Sequence[Plan], ties: Sequence[Sequence[int]], tolerances: Sequence[float]) -> str | None:
-    """One sentence when a listed plan predicted faster than the winner ranks below it (it lost their tie:
-    mist_ds.api honest_order), naming the fastest such plan; None when the winner is the fastest listed."""
+def find_lost_tie(plans: Sequence[Plan], ties: Sequence[Sequence[int]],
+                  tolerances: Sequence[float]) -> LostTie | None:
+    """Among ranked `plans` (best first; `ties`, `tolerances` per plan as mist_ds.api.honest_order gives them),
+    the fastest one predicted faster than the winner that ties with it; None when the winner is the fastest."""
     if not plans or not ties:
         return None
     winner_s = plans[0].prediction.iteration_time_s
@@ -58,11 +73,19 @@ def lost_tie_line(plans: Sequence[Plan], ties: Sequence[Sequence[int]], toleranc
     if not faster:
         return None
     best = min(faster, key=lambda i: plans[i].prediction.iteration_time_s)
-    lead = 1.0 - plans[best].prediction.iteration_time_s / winner_s
-    tolerance = max(tolerances[0], tolerances[best]) if tolerances else 0.0
-    return (f"#{best + 1} ({plans[best].describe(short=True)}) is predicted {lead:.1%} faster than #1 but ties "
-            f"with it: the model's error for the two is {tolerance:.1%} (the larger of their tolerances, from the "
-            "track record), so the tie rules above rank them. Run both to settle it.")
+    return LostTie(best + 1, plans[best], max(tolerances[0], tolerances[best]) if tolerances else 0.0)
+
+
+def lost_tie_line(winner: Plan, lost: LostTie | None, listed: int) -> str | None:
+    """One sentence naming the plan that lost its tie to `winner` (None: none did); `listed` plans are shown,
+    so a plan ranked below them says how to list it."""
+    if lost is None:
+        return None
+    lead = 1.0 - lost.plan.prediction.iteration_time_s / winner.prediction.iteration_time_s
+    where = "" if lost.rank <= listed else f", not listed: --top {lost.rank} lists it"
+    return (f"#{lost.rank} ({lost.plan.describe(short=True)}{where}) is predicted {lead:.1%} faster than #1 but "
+            f"ties with it: the model's error for the two is {lost.tolerance:.1%} (the larger of their tolerances, "
+            "from the track record), so the tie rules above rank them. Run both to settle it.")
 
 
 def tie_rule_text(tie_rtol: float, per_kind: bool) -> str:
@@ -96,7 +119,7 @@ def ranking_markdown(plans: Sequence[Plan], hardware: HardwareProfile, ranking: 
         lines.append(f"| {rank} | {plan.describe()} | {plan.prediction.iteration_time_s:.3f} | "
                      f"{peak_bytes(plan) / GIB:.2f} | {headroom / GIB:.2f} | {tolerance:.1%} | {mark} |")
     lines.append("")
-    lost_tie = lost_tie_line(plans, ranking.ties, ranking.tolerances)
+    lost_tie = lost_tie_line(plans[0], ranking.lost_tie, len(plans)) if plans else None
     if lost_tie is not None:
         lines += [lost_tie, ""]
     if fallbacks:
