@@ -196,6 +196,10 @@ def _json_summary(result: TuneResult, hardware: HardwareProfile, seconds: float,
                           "memory_margin_ratio": stats.memory_margin_ratio, "usable_bytes": stats.usable_bytes,
                           "tie_rtol": result.tie_rtol, "seconds": round(seconds, 3)},
                "out": out, "plans": [_plan_summary(result, hardware, i) for i in range(len(result.plans))],
+               "lost_tie": None if result.lost_tie is None else {
+                   "rank": result.lost_tie.rank, "layout": result.lost_tie.plan.describe(),
+                   "iteration_time_s": result.lost_tie.plan.prediction.iteration_time_s,
+                   "tie_tolerance": result.lost_tie.tolerance},
                "fallbacks": [{"folder": f"fallback/{i}", "layout": plan.describe(), "peak_bytes": peak_bytes(plan),
                               "iteration_time_s": plan.prediction.iteration_time_s}
                              for i, plan in enumerate(fallbacks, start=1)]}

@@ -102,6 +102,10 @@ def test_json_shows_headroom_ties_and_fallbacks(capsys):
             assert entry["rank"] in other["tied_with"]
             fast, slow = sorted((entry["iteration_time_s"], other["iteration_time_s"]))
             assert slow <= (1 + max(entry["tie_tolerance"], other["tie_tolerance"])) * fast
+    # the fastest plan that lost its tie to #1 (listed or not): predicted faster, within the tie
+    lost, winner_s = summary["lost_tie"], summary["plans"][0]["iteration_time_s"]
+    assert lost is None or (lost["rank"] > 1 and lost["iteration_time_s"] < winner_s
+                            <= (1 + lost["tie_tolerance"]) * lost["iteration_time_s"])
     assert 1 <= len(summary["fallbacks"]) <= 2
 
 
