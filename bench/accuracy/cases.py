@@ -563,7 +563,7 @@ B44 = [
     AutotuneCase("auto-q3-17b-1g-c40-s16384-b16", QWEN3_17B, 1, 40, 16384, 16, hardware=NODE),
     AutotuneCase("auto-q3-4b-1g-c78-s16384-b8", QWEN3_4B, 1, 78, 16384, 8, hardware=NODE),
 ]
-# The stock DeepSpeed winners of the two workloads mistpipe won there (predicted 3.8% / 4.0% slower than it), in the
+# The stock DeepSpeed winners of the two workloads mistpipe won there (predicted 6.7% / 5.4% slower than it), in the
 # same call as the first repeat (bench/calls/s41_call_b44b_1g.sh), and Llama 3.2 1B at seq 32768. Held out.
 B44B = [
     AutotuneCase("auto-l323b-1g-c78-s16384-b8-ds", "llama3.2-3b", 1, 78, 16384, 8, hardware=NODE, space=STOCK),
