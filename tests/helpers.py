@@ -84,13 +84,35 @@ def spawn_ranks(script: str, ranks: int, port: int, args: list[str], *, cwd, env
 USED_PORTS: set[int] = set()
 
 
+# Master ports come from a block of their own per xdist worker, below Linux's ephemeral range
+# (/proc/sys/net/ipv4/ip_local_port_range, 32768-60999 by default): a port merely free when asked (bind to
+# port 0) can be handed out again by the kernel as another process's ephemeral port before DeepSpeed's
+# TCPStore listens on it (CI failure of 2026-12-05: EADDRINUSE on the master port).
+_PORT_BASE, _PORT_BLOCK = 12000, 1000
+_port_counter = [os.getpid() % _PORT_BLOCK]
+
+
+def _worker_index() -> int:
+    """This xdist worker's number (gw3 -> 3; 0 outside xdist)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    return int(worker[2:]) if worker[2:].isdigit() else 0
+
+
 def free_port() -> int:
-    """A TCP port nothing listens on now (for a test's DeepSpeed master; tests may run in parallel)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    USED_PORTS.add(port)
-    return port
+    """A TCP port nothing listens on now, from this worker's own block below the ephemeral range (for a
+    test's DeepSpeed master; tests run in parallel)."""
+    base = _PORT_BASE + (_worker_index() % 16) * _PORT_BLOCK
+    for _ in range(_PORT_BLOCK):
+        _port_counter[0] = (_port_counter[0] + 1) % _PORT_BLOCK
+        port = base + _port_counter[0]
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        USED_PORTS.add(port)
+        return port
+    raise RuntimeError(f"no free port in {base}-{base + _PORT_BLOCK - 1}")
 
 
 def remove_shm_buffers(ports) -> None:
