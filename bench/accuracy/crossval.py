@@ -49,9 +49,10 @@ from mist_ds.config.profiles import load_hardware  # noqa: E402
 from mist_ds.fileio import write_text_atomic  # noqa: E402
 
 SPLITS = ("gpus", "family", "workload", "random:K")
-UNCALIBRATED = {term: (None if term in ("pageable_h2d_bandwidth_gbps", "mistpipe_microbatch_overhead_s",
-                                        "mistpipe_layer_overhead_s") else 0.0) for term in TIME_TERMS}
-"""The time terms' uncalibrated values (config/hardware.py: 0.0 s; bandwidth None = the pinned rate; the
+UNCALIBRATED = {term: (None if term in ("pageable_h2d_bandwidth_gbps", "pageable_d2h_bandwidth_gbps",
+                                        "mistpipe_microbatch_overhead_s", "mistpipe_layer_overhead_s") else 0.0)
+                for term in TIME_TERMS}
+"""The time terms' uncalibrated values (config/hardware.py: 0.0 s; bandwidths None = the pinned rate; the
 mistpipe engine's per-micro-batch and per-pass terms None = the stock terms)."""
 
 
@@ -205,6 +206,7 @@ UNITS = {"host_microbatch_overhead_s": ("host_microbatch ms", 1e3), "host_layer_
          "host_launch_overhead_s": ("host_launch us", 1e6), "host_step_overhead_s": ("host_step ms", 1e3),
          "zero3_fetch_overhead_s": ("zero3_fetch ms", 1e3),
          "zero3_param_overhead_s": ("zero3_param ms", 1e3), "pageable_h2d_bandwidth_gbps": ("pageable GB/s", 1.0),
+         "pageable_d2h_bandwidth_gbps": ("write-back GB/s", 1.0),
          "mistpipe_microbatch_overhead_s": ("mistpipe_microbatch ms", 1e3),
          "mistpipe_layer_overhead_s": ("mistpipe_layer ms", 1e3),
          "mistpipe_streamed_layer_overhead_s": ("mistpipe_streamed ms", 1e3)}

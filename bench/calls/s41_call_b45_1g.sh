@@ -14,6 +14,11 @@
 #   auto-q3-4b-1g-c78-s16384-b8-ds           12.200 s 366.2 / 1146.7 ms, step  97.2 ms (ran 26.58 s in S41-3)
 # If the suspect holds, the step of the optimizer-on-GPU plans runs seconds where 30-100 ms are predicted (Qwen3-4B:
 # ~14 s over 4.0B GPU-resident elements). Afterwards: unpack A; the phases under bench/results/runtime/w1_opt_S42/.
+# Session 42 (no GPU) priced the write-back at every ratio below 1 (cost/work.py pageable_d2h_bytes, step_serial) at
+# pageable_d2h_bandwidth_gbps 1.196 GB/s per rank, fitted on the four llama-13b 2-GPU runs (Qwen3-4B's S41-3 run, held
+# out: -3.5%). Its predictions for this call, iterations (h200-1gpu-node): w1-mb4 5.238 s, w1-off05-mb4 3.913 s,
+# w1-off1-mb4 1.799 s (unchanged), auto-q3-4b-...-ds-s41 12.040 s (unchanged), auto-q3-4b-...-ds 25.653 s. A run of the
+# w1-mb4 twin near 1.1 s would refute the mechanism; near 5.2 s confirms the rate on a second model and node.
 source bench/calls/prefix.sh
 prebuild
 hostmemlog

@@ -9,8 +9,8 @@
   step is kept only if the true objective falls (else it is halved), until it stops falling. It
   starts from the input profile's values and from all zero and keeps the better end. A term that
   changes no run's time even at a large value (no ZeRO-3 run, no offload run) keeps the input
-  profile's value. pageable_h2d_bandwidth_gbps
-  enters as its inverse (s per GB).
+  profile's value. pageable_h2d_bandwidth_gbps and pageable_d2h_bandwidth_gbps
+  enter as their inverse (s per GB).
 * allocator_overhead_fraction: the median over measured stages of max_memory_allocated / predicted
   peak without allowance - 1 (the median minimises the median |error| against allocated memory, which
   decides OOM under expandable segments: config/hardware.py).
@@ -38,21 +38,23 @@ from mist_ds.cost.reserved import uses_cache_fraction
 
 TIME_TERMS = ("host_microbatch_overhead_s", "host_layer_overhead_s", "host_launch_overhead_s",
               "host_step_overhead_s", "zero3_fetch_overhead_s", "zero3_param_overhead_s",
-              "pageable_h2d_bandwidth_gbps", "mistpipe_microbatch_overhead_s", "mistpipe_layer_overhead_s",
-              "mistpipe_streamed_layer_overhead_s")
+              "pageable_h2d_bandwidth_gbps", "pageable_d2h_bandwidth_gbps", "mistpipe_microbatch_overhead_s",
+              "mistpipe_layer_overhead_s", "mistpipe_streamed_layer_overhead_s")
 """Run-derived time terms of HardwareProfile, in fitting order."""
 MEMORY_TERMS = ("allocator_overhead_fraction", "allocator_cache_fraction", "host_process_base_bytes")
 """Run-derived memory terms of HardwareProfile (each a median over measured stages: module docstring)."""
-INVERSE_TERMS = ("pageable_h2d_bandwidth_gbps",)
+INVERSE_TERMS = ("pageable_h2d_bandwidth_gbps", "pageable_d2h_bandwidth_gbps")
 """Terms fitted as 1 / value (a bandwidth: time is linear in its inverse)."""
 STEP = {"host_microbatch_overhead_s": 1e-4, "host_layer_overhead_s": 1e-5, "host_launch_overhead_s": 1e-6,
         "host_step_overhead_s": 1e-3, "zero3_fetch_overhead_s": 1e-5, "zero3_param_overhead_s": 1e-5,
-        "pageable_h2d_bandwidth_gbps": 1e-2, "mistpipe_microbatch_overhead_s": 1e-4,
+        "pageable_h2d_bandwidth_gbps": 1e-2, "pageable_d2h_bandwidth_gbps": 1e-2,
+        "mistpipe_microbatch_overhead_s": 1e-4,
         "mistpipe_layer_overhead_s": 1e-5, "mistpipe_streamed_layer_overhead_s": 1e-5}
 """Forward-difference step of each term, in fitted units (s; s per GB for inverse terms)."""
 LARGE = {"host_microbatch_overhead_s": 10.0, "host_layer_overhead_s": 1.0, "host_launch_overhead_s": 0.1,
          "host_step_overhead_s": 10.0, "zero3_fetch_overhead_s": 1.0, "zero3_param_overhead_s": 1.0,
-         "pageable_h2d_bandwidth_gbps": 1e-3, "mistpipe_microbatch_overhead_s": 10.0,
+         "pageable_h2d_bandwidth_gbps": 1e-3, "pageable_d2h_bandwidth_gbps": 1e-3,
+         "mistpipe_microbatch_overhead_s": 10.0,
          "mistpipe_layer_overhead_s": 1.0, "mistpipe_streamed_layer_overhead_s": 1.0}
 """A value of each term (profile units) at which it shows in every run that exercises it: the
 activity probe (host work this large exceeds any GPU time)."""
@@ -89,13 +91,14 @@ def with_terms(hw: HardwareProfile, terms: tuple[str, ...], x) -> HardwareProfil
     return hw.model_copy(update=update)
 
 
-FALLBACK = {"mistpipe_microbatch_overhead_s": "mistpipe_microbatch_s", "mistpipe_layer_overhead_s": "mistpipe_layer_s"}
+FALLBACK = {"mistpipe_microbatch_overhead_s": "mistpipe_microbatch_s", "mistpipe_layer_overhead_s": "mistpipe_layer_s",
+            "pageable_d2h_bandwidth_gbps": "pageable_h2d_bandwidth_gbps"}
 """Terms whose unset value (None) charges another: the profile attribute charged in their place."""
 
 
 def start_point(hw: HardwareProfile, terms: tuple[str, ...]) -> np.ndarray:
     """The profile's values of `terms` in fitted units (an unset bandwidth: 0, copies free; an unset
-    mistpipe term: the stock term it falls back to)."""
+    term of FALLBACK: the term it falls back to)."""
     values = [getattr(hw, FALLBACK.get(t, t)) for t in terms]
     return np.array([(0.0 if not v else 1.0 / v) if t in INVERSE_TERMS else float(v or 0.0)
                      for t, v in zip(terms, values)])

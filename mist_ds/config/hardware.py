@@ -135,7 +135,8 @@ RUN_DERIVED_FIELDS = ("allocator_overhead_fraction", "allocator_cache_fraction",
                       "zero3_param_overhead_s",
                       "host_microbatch_overhead_s", "host_layer_overhead_s", "host_launch_overhead_s",
                       "host_step_overhead_s", "mistpipe_microbatch_overhead_s", "mistpipe_layer_overhead_s",
-                      "mistpipe_streamed_layer_overhead_s", "pageable_h2d_bandwidth_gbps", "host_process_base_bytes")
+                      "mistpipe_streamed_layer_overhead_s", "pageable_h2d_bandwidth_gbps", "pageable_d2h_bandwidth_gbps",
+                      "host_process_base_bytes")
 """HardwareProfile fields fitted from training runs (python -m mist_ds.calibrate), not measured by the
 profiler: a profile rebuilt from raw measurements (profile --from-raw) keeps them from the profile it
 rebuilds (profile/assemble.py)."""
@@ -281,6 +282,15 @@ class HardwareProfile(StrictModel):
     bandwidth, bounds it; a plain pageable memcpy does halve with two GPUs, bench/engine/pcie_share.py,
     at 13.4 GB/s, 5x this rate). Run-derived: None = not calibrated (charged at
     the pinned h2d_bandwidth_gbps); fitted by `python -m mist_ds.calibrate`."""
+    pageable_d2h_bandwidth_gbps: float | None = Field(default=None, gt=0.0)
+    """Rate of DeepSpeed ZeRO-3's write-back under offload_param, GB/s of fp32 per rank: each sub-group whose
+    fp32 master sits on the GPU copies it into the 16-bit CPU partition with a blocking cross-dtype copy_,
+    which torch runs as a device-to-host copy into a fresh pageable fp32 temporary plus a conversion on the
+    CPU (cost/work.py pageable_d2h_bytes). Per rank, like pageable_h2d_bandwidth_gbps: host-thread work of
+    each process (the pageable copy's staging memcpy, the temporary's page faults, the conversion), which
+    the runs of one and of two ranks per node price alike per element (bench/accuracy/WEIGHT_OFFLOAD.md).
+    Run-derived: None = not calibrated (charged at pageable_h2d_bandwidth_gbps); fitted by
+    `python -m mist_ds.calibrate` from ZeRO-3 runs that offload weights but not the whole optimizer."""
     host_process_base_bytes: int = Field(default=0, ge=0)
     """Peak resident memory of one training process apart from the offloaded states the cost model
     counts (Python, torch, CUDA context and libraries, DeepSpeed, NCCL buffers), bytes. Run-derived:

@@ -61,10 +61,12 @@ def optimizer_text(plan: Plan) -> str:
     the host with a blocking `copy_` (stage3.py _reassign_or_swap_out_partitioned_parameters), which torch runs as
     a device-to-host copy into a new pageable fp32 tensor and a dtype conversion on the CPU (aten/src/ATen/native/
     cuda/Copy.cu copy_kernel_cuda: "type conversions are performed on the CPU for CPU-GPU copies"); with the
-    optimizer offloaded that write-back is a host-side copy. The cost model does not price it, and every such run
-    ran far slower than predicted (session 41: Qwen3-4B at seq 16384, optimizer on the GPU, -54.1%; llama-13b on
-    2 GPUs at ratios 0.375-0.5, -16.7% to -27.2%; the 22 weight-offload runs with the optimizer offloaded: 2.1%
-    in the median), so it splits the track record until a profiled run sizes it."""
+    optimizer offloaded that write-back is a host-side copy. Until session 42 the cost model priced it only with
+    part of the optimizer offloaded and at a borrowed rate, and every such run ran far slower than predicted
+    (Qwen3-4B at seq 16384, optimizer on the GPU, -54.1%; llama-13b on 2 GPUs at ratios 0.375-0.5, -16.7% to
+    -27.2%; the 22 weight-offload runs with the optimizer offloaded: 2.1% in the median). It is now priced at a
+    rate fitted on those llama-13b runs (config/hardware.py pageable_d2h_bandwidth_gbps; the held-out Qwen3-4B run:
+    -3.5%); the kind keeps its own track record until more held-out runs show the fitted rate holds."""
     partial = plan_family(plan) == "weight-offload" and plan.memory.offload_optimizer_ratio < 1
     return " (optimizer on GPU)" if partial else ""
 

@@ -12,7 +12,8 @@ measured profile's provenance:
   same time: each gets an equal share of the node's best one-process rate (Rates.cpu_adam_s; measured
   with 2 processes x 32 threads at once in bench/results/engine/s4_offload/host_step.json).
 * copies from pageable host memory: the profile's calibrated pageable_h2d_bandwidth_gbps per rank
-  (config/hardware.py says why not shared; the pinned rate while it is not calibrated).
+  (config/hardware.py says why not shared; the pinned rate while it is not calibrated), and ZeRO-3's
+  write-back into the CPU partition at pageable_d2h_bandwidth_gbps per rank (that rate while it is not).
 * GPU Adam: the measured fused-Adam rate, else the adam_step kernel bandwidth over the bytes
   Adam moves per parameter.
 * interference: Mist's model (MIST.md section 2, interference_estimate_for_one_group): active
@@ -69,6 +70,8 @@ class Rates:
                                                         if s.num_threads <= self.threads]) / self.ranks_per_node
         self.pageable_h2d_bytes_per_s = (None if hw.pageable_h2d_bandwidth_gbps is None
                                          else hw.pageable_h2d_bandwidth_gbps * 1e9)
+        self.pageable_d2h_bytes_per_s = (None if hw.pageable_d2h_bandwidth_gbps is None
+                                         else hw.pageable_d2h_bandwidth_gbps * 1e9)
         self.gpu_adam_params_per_s = hw.gpu_adam_params_per_s or (
             memory_kernel_gbps(hw, "adam_step") * 1e9 / ADAM_BYTES_PER_PARAM)
         self._interference = _interference_table(hw)
@@ -141,6 +144,15 @@ class Rates:
             return self.h2d_s(nbytes)
         nbytes = np.asarray(nbytes, float)
         return np.where(nbytes > 0, self.hw.pcie_latency_s + nbytes / self.pageable_h2d_bytes_per_s, 0.0)
+
+    def pageable_d2h_s(self, nbytes):
+        """ZeRO-3's write-back of GPU fp32 masters into the 16-bit CPU partition under offload_param
+        (device-to-host through a pageable temporary, converted on the CPU) at this rank's calibrated
+        rate; uncalibrated, at the pageable host-to-device rate of the mirror copy."""
+        if self.pageable_d2h_bytes_per_s is None:
+            return self.pageable_h2d_s(nbytes)
+        nbytes = np.asarray(nbytes, float)
+        return np.where(nbytes > 0, self.hw.pcie_latency_s + nbytes / self.pageable_d2h_bytes_per_s, 0.0)
 
     def gpu_adam_s(self, params):
         """GPU Adam step time of `params` fp32 parameters."""

@@ -281,10 +281,10 @@ def step_parts(m: StageCostModel, t, dp, inter, shape) -> dict[str, np.ndarray]:
     p["step_transfers"] = (rt.d2h_s(t["opt_d2h_bytes"]) + rt.h2d_s(t["opt_h2d_bytes"])
                            + rt.pageable_h2d_s(t["pageable_h2d_bytes"])
                            # the host thread's blocking write-back of the GPU sub-groups under
-                           # offload_param (cost/work.py), priced at the calibrated rate of the
-                           # mirror copy (pageable, converted on the CPU; its D2H rate is unmeasured)
-                           + rt.pageable_h2d_s(t["pageable_d2h_bytes"]))
+                           # offload_param (cost/work.py), pageable and converted on the CPU
+                           + rt.pageable_d2h_s(t["pageable_d2h_bytes"]))
     p["host_step"] = np.broadcast_to(m.hw.host_step_overhead_s, shape)
+    p["step_serial"] = np.broadcast_to(np.asarray(t["step_serial"], float) > 0, shape)
     return p
 
 
@@ -326,9 +326,11 @@ def time_fields(p, g, host_step_s) -> dict[str, np.ndarray]:
     gpu_opt = p["gpu_adam"] + p["step_copies"]
     cpu_adam, transfers = p["cpu_adam"], p["step_transfers"]
     cpu_side = cpu_adam + transfers
-    # Twin-Flow (ZeRO-3 offload ratio): GPU and CPU parts of the step run concurrently
-    optimizer = np.maximum(gpu_opt, cpu_side)
-    cpu_wins = cpu_side >= gpu_opt
+    # Twin-Flow (ZeRO-3 offload ratio): GPU and CPU parts of the step run concurrently, except under
+    # offload_param, whose blocking write-backs serialise them (cost/work.py step_serial)
+    serial = p["step_serial"]
+    optimizer = np.where(serial, gpu_opt + cpu_side, np.maximum(gpu_opt, cpu_side))
+    cpu_wins = serial | (cpu_side >= gpu_opt)
     tp_mb, stable = p["tp_comm_mb"], p["stable_mb"]
     # the host time the GPU waits for, by its parts' shares: ZeRO-3 fetch hooks count as DP
     # communication, offload_param's blocking copies as offload, the rest as compute
@@ -344,6 +346,6 @@ def time_fields(p, g, host_step_s) -> dict[str, np.ndarray]:
         "offload_s": (g * (extra * (1 - share_dp) + sync_xfer + copy_x + p["act_serial_mb"]
                            + p["copy_chain_mb"] + p["coupling_mb"]) + np.where(cpu_wins, transfers, 0.0)
                       + p["boundary_mb"]),
-        "optimizer_s": np.where(cpu_wins, cpu_adam, gpu_opt) + host_step_s,
+        "optimizer_s": np.where(cpu_wins, cpu_adam, gpu_opt) + np.where(serial, gpu_opt, 0.0) + host_step_s,
         "host_wait_s": g * exposed + host_step_s,
     }

@@ -156,13 +156,23 @@ def comm_exprs(model: ModelSpec, seq_len: int) -> dict[str, sp.Expr]:
         "opt_h2d_bytes": ELEM * (Z1 + Z2) * n * shard * oo,
         # (with offload_param the 16-bit partition stays on the CPU: no write-back copy)
         "pageable_h2d_bytes": ELEM * Z3 * (1 - ow) * n * shard * oo,
-        # ... but then the GPU-resident sub-groups of a partial optimizer offload (ratio < 1) write
-        # their updated fp32 master back to that pinned 16-bit CPU partition: the same blocking
-        # cross-device, cross-dtype copy_ in the other direction (stage3.py
-        # _reassign_or_swap_out_partitioned_parameters), which torch converts on the CPU, so the fp32
-        # partition crosses into a fresh pageable fp32 temporary (copy_kernel_cuda: conversion_device
-        # kCPU when blocking; bench/accuracy/WEIGHT_OFFLOAD.md), 4 bytes per element
-        "pageable_d2h_bytes": FP32 * Z3 * ow * OF * n * shard * (1 - oo),
+        # ... but then every sub-group whose fp32 master stays on the GPU (all of them without
+        # offload_optimizer, the GPU share (1 - oo) of a partial offload) writes its update back to
+        # that pinned 16-bit CPU partition: the same blocking cross-device, cross-dtype copy_ in the
+        # other direction (stage3.py _reassign_or_swap_out_partitioned_parameters), which torch
+        # converts on the CPU, so the fp32 partition crosses into a fresh pageable fp32 temporary
+        # (copy_kernel_cuda: conversion_device kCPU when blocking; bench/accuracy/WEIGHT_OFFLOAD.md),
+        # 4 bytes per element. offload_param alone places the 16-bit partition on the CPU (stage3.py
+        # _create_fp16_partitions_with_defragmentation: _create_param_groups_fp16_flat_cpu_memory
+        # whenever offload_param) and, without offload_optimizer, the fp32 master on the device
+        # (_create_fp32_partitions: fp16 partition .to(self.device)): before session 42 the model
+        # charged the copy only with offload_optimizer set (a factor OF), so a weight offload with the
+        # optimizer on the GPU paid none of it (auto-q3-4b-1g-c78-s16384-b8-ds ran 2.2x its prediction)
+        "pageable_d2h_bytes": FP32 * Z3 * ow * n * shard * (1 - oo),
+        # ... and because that copy_ blocks the host thread after each GPU sub-group's Adam, the step
+        # loop (stage3.py step: per sub-group prepare, _optimizer_step, then the write-back) runs its
+        # GPU and CPU sub-groups one after another: no Twin-Flow overlap under offload_param (> 0: serial)
+        "step_serial": Z3 * ow,
         # memory-bound DeepSpeed passes outside the model (bytes read + written), GPU side:
         # per micro-batch, ZeRO-2 (ZeRO-1 once per step, below) copies every fresh gradient into the
         # ipg bucket (read 2 + write 2 per element), divides the bucket by the DP size in place

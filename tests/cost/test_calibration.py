@@ -90,6 +90,29 @@ def test_fit_recovers_known_time_terms(tmp_path):
     assert max(abs(e) for e in result.time_errors.values()) < 1e-3
 
 
+# llama-13b on 2 GPUs, ZeRO-3 with the weights and 0.375-0.5 of the optimizer offloaded (the runs that fit the shipped
+# pageable_d2h_bandwidth_gbps: config/hardware.py)
+WRITEBACK_RUNS = [ROOT / "bench" / "results" / "engine" / f"executor_compare_llama13b_2gpu_{x}" / "deepspeed.run.json"
+                  for x in "abc"] + [SUITE / "auto-l13-2g-c78-s4096-b32-z23.run.json"]
+
+
+def test_fit_recovers_the_write_back_rate_of_weight_offload_with_the_optimizer_on_the_gpu(tmp_path):
+    truth = load_hardware("h200").model_copy(update={"pageable_d2h_bandwidth_gbps": 0.8})
+    runs = []
+    for run in WRITEBACK_RUNS:     # synthetic_runs' copy, under distinct names (three runs share one file name)
+        name = f"{run.parent.name}-{run.name}" if run.parent != SUITE else run.name
+        shutil.copy(run.with_name(run.name.replace(".run.json", ".plan.json")),
+                    tmp_path / name.replace(".run.json", ".plan.json"))
+        report = json.loads(run.read_text())
+        report["median_iteration_time_s"] = load_pairs([run], None, truth)[0].predict(truth).iteration_time_s
+        (tmp_path / name).write_text(json.dumps(report))
+        runs.append(tmp_path / name)
+    start = load_hardware("h200").model_copy(update={"pageable_d2h_bandwidth_gbps": None})
+    result = calibrate(start, load_pairs(runs, None, start), only=("pageable_d2h_bandwidth_gbps",), memory=())
+    assert result.fitted["pageable_d2h_bandwidth_gbps"] == pytest.approx(0.8, rel=1e-2)
+    assert max(abs(e) for e in result.time_errors.values()) < 1e-3
+
+
 def test_fit_reproduces_runs_paced_by_the_mistpipe_engines_host(tmp_path):
     # the engine's per-micro-batch and per-pass host work shows only where the host falls behind the GPU
     # (cost/mistpipe.py _host_passes): with it large enough to pace the runs, the fit must give times back,
