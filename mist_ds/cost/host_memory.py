@@ -21,7 +21,11 @@ optimizer ratio; DeepSpeed files under deepspeed/runtime/zero/):
   buffer once at start-up (2P, pageable, freed before the optimizer states exist). The gradient
   buffer is pinned by copying a pageable one (2P, live while it is copied: _z3_pin_transient); the
   GPU sub-groups' fp32 gradients are pinned first too, and the blocks they free stay in torch's host
-  cache unless a later request takes them (cost/shapes.py _pinned_gradient_blocks).
+  cache unless a later request takes them (cost/shapes.py _pinned_gradient_blocks). Under
+  offload_param every step writes each GPU sub-group's fp32 master back to the 16-bit CPU partition
+  through a fresh pageable fp32 tensor of the sub-group's size (host_writeback_temp: the largest, 4 B
+  per element; cost/work.py pageable_d2h_bytes), on top of the steady state: Qwen3-4B's 389M-element
+  embedding group (1.45 GiB) was the 1.63 GiB its S41-3 run exceeded the prediction by.
 * Activation offload: the saved tensors of the offloaded blocks (torch save_on_cpu, pinned), the
   blocks' weights among them (cost/memory.py activation_exprs). save_on_cpu's pack hook
   (torch/autograd/graph.py pack_to_cpu) allocates one pinned tensor per save call, sized as the
@@ -59,7 +63,7 @@ def _steady_bytes(t: dict[str, np.ndarray]) -> np.ndarray:
               + z3 * t["cpu_group_grad_buffers"]
               + np.where(t["host_z3_params16"] > 0,
                          pow2_bytes(t["host_z3_params16"]) + t["pinned_param_partitions"], 0.0))
-    pageable = t["host_adam"] + z3 * t["host_master"]
+    pageable = t["host_adam"] + z3 * t["host_master"] + t["host_writeback_temp"]
     return (pinned + pageable + t["cpu_activations"] * t["activation_rounding"]
             + t["cpu_packed_weights"] * t["packed_weight_rounding"])
 

@@ -212,8 +212,9 @@ def pinned_weight_rounding(model: ModelSpec, tp):
 
 def zero3_sub_groups(model: ModelSpec, tp, dp, layers, has_embedding, has_head, head_matrix, ratio,
                      group_elements: int):
-    """(CPU share of the elements, bytes of the CPU sub-groups' pinned fp32 gradients) of one rank's
-    ZeRO-3 partition under optimizer offload at `ratio`, vectorised over arrays, as DeepSpeed 0.19.8
+    """(CPU share of the elements, bytes of the CPU sub-groups' pinned fp32 gradients, elements of the
+    largest GPU sub-group) of one rank's ZeRO-3 partition at optimizer offload `ratio` (0: none), vectorised
+    over arrays, as DeepSpeed 0.19.8
     forms the sub-groups (zero/stage3.py _create_fp16_sub_groups: the partitions, ceil(numel / dp)
     each, in parameter order (embedding, blocks as block_tensors, final norm, head matrix) fill a
     group until it holds `group_elements`;
@@ -223,10 +224,13 @@ def zero3_sub_groups(model: ModelSpec, tp, dp, layers, has_embedding, has_head, 
     bench/results/runtime/zero3_off05_peak_S20/). Each CPU group keeps a pinned fp32 gradient of its
     own size (initialize_optimizer_states: subgroup_gradient_buffer), rounded up to a power of two
     by torch's pinned allocator (pow2_bytes); the bytes are every pinned block the allocator ends up
-    owning, GPU groups' cached ones included (_pinned_gradient_blocks)."""
+    owning, GPU groups' cached ones included (_pinned_gradient_blocks). A group holds at least
+    `group_elements` but may hold more: a parameter larger than that (an embedding) fills one alone, and the
+    write-back of the largest GPU group under offload_param passes through a host buffer of its size
+    (cost/stage.py host_writeback_temp)."""
     table = _per_distinct_row(lambda *row: _sub_groups_of(model, *row, int(group_elements)),
-                              tp, dp, layers, has_embedding, has_head, head_matrix, ratio, width=2)
-    return table[..., 0], table[..., 1]
+                              tp, dp, layers, has_embedding, has_head, head_matrix, ratio, width=3)
+    return table[..., 0], table[..., 1], table[..., 2]
 
 
 def zero3_open_bucket(model: ModelSpec, tp, layers, has_head, head_matrix, bucket_elements: int):
@@ -277,7 +281,7 @@ def _open_bucket_of(model: ModelSpec, tp: float, layers: float, has_head: float,
 @functools.lru_cache(maxsize=8192)
 def _sub_groups_of(model: ModelSpec, tp: float, dp: float, layers: float, has_embedding: float,
                    has_head: float, head_matrix: float, ratio: float,
-                   group_elements: int) -> tuple[float, float]:
+                   group_elements: int) -> tuple[float, float, float]:
     """zero3_sub_groups for one stage."""
     embedding, final_norm, matrix = _end_tensors(model, int(tp))
     tensors = (embedding * bool(has_embedding) + _layer_tensors(model, int(tp)) * int(layers)
@@ -293,7 +297,7 @@ def _sub_groups_of(model: ModelSpec, tp: float, dp: float, layers: float, has_em
         groups.append(filling)
     on_gpu = int((1.0 - ratio) * len(groups))
     pinned = _pinned_gradient_blocks(groups, on_gpu) if ratio > 0 else 0  # no offload: no host gradients
-    return 1.0 - sum(groups[:on_gpu]) / max(sum(groups), 1), float(pinned)
+    return 1.0 - sum(groups[:on_gpu]) / max(sum(groups), 1), float(pinned), float(max(groups[:on_gpu], default=0))
 
 
 def _pinned_gradient_blocks(groups: list[int], on_gpu: int) -> int:

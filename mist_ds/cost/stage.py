@@ -15,7 +15,7 @@ from mist_ds.cost.conditions import RunConditions
 from mist_ds.cost.host_memory import host_peak_bytes
 from mist_ds.cost.kernel_set import KernelChoice
 from mist_ds.cost.layer_time import block_times
-from mist_ds.cost.memory import ELEM, REDUCE_BUCKET_ELEMENTS, SUB_GROUP_ELEMENTS
+from mist_ds.cost.memory import ELEM, FP32, REDUCE_BUCKET_ELEMENTS, SUB_GROUP_ELEMENTS
 from mist_ds.cost.rates import Rates
 from mist_ds.cost.shapes import (param_tensor_stats, pinned_tensor_bytes, pinned_weight_rounding, vocab_shard,
                                  zero3_open_bucket, zero3_sub_groups)
@@ -163,22 +163,30 @@ class StageCostModel:
                                                  PERSISTENCE_THRESHOLD)
         # DeepSpeed offloads whole optimizer sub-groups, formed in parameter order (cost/shapes.py
         # zero3_sub_groups); sub_group_size is the executor's constant emit/ds_config.py writes. Only
-        # ZeRO-3 rows with optimizer offload use the sub-groups and the open bucket: the others are
-        # priced as one stand-in row (a search's rows are mostly those)
+        # ZeRO-3 rows with optimizer or weight offload use the sub-groups, and only the former the open
+        # bucket: the others are priced as one stand-in row (a search's rows are mostly those)
         offloading = (z[3] > 0) & (oo > 0)
-        tp_o, dp_o, layers_o = (np.where(offloading, v, 1.0) for v in (tp, dp, layers))
-        emb_o, head_o, hc_o, oo_o = (np.where(offloading, v, 0.0) for v in (emb, head, hc, oo))
-        cpu_share, cpu_buffers = zero3_sub_groups(self.model, tp_o, dp_o, layers_o, emb_o, head_o, hc_o, oo_o,
-                                                  SUB_GROUP_ELEMENTS)
+        grouped = (z[3] > 0) & ((oo > 0) | (ow > 0))
+        tp_o, dp_o, layers_o = (np.where(grouped, v, 1.0) for v in (tp, dp, layers))
+        emb_o, head_o, hc_o, oo_o = (np.where(grouped, v, 0.0) for v in (emb, head, hc, oo))
+        cpu_share, cpu_buffers, gpu_group = zero3_sub_groups(self.model, tp_o, dp_o, layers_o, emb_o, head_o, hc_o,
+                                                             oo_o, SUB_GROUP_ELEMENTS)
         oo_eff = np.where(z[3] > 0, cpu_share, oo)
         args = (b, layers, dp, tp, r, k, ow, og, oo_eff, na, *z, bf, emb, head, hc, pp,
                 (r > 0).astype(float), vs, (oo > 0).astype(float), (g > 1).astype(float), persistent, largest,
                 live_bound, block_fetch)
         shape = layers.shape
         terms = {n: np.broadcast_to(np.asarray(v, float), shape) for n, v in zip(self.names, self._fn(*args))}
-        open_bucket = zero3_open_bucket(self.model, tp_o, layers_o, head_o, hc_o, REDUCE_BUCKET_ELEMENTS)
+        tp_b, layers_b, head_b, hc_b = (np.where(offloading, v, d) for v, d in ((tp, 1.0), (layers, 1.0), (head, 0.0),
+                                                                                  (hc, 0.0)))
+        open_bucket = zero3_open_bucket(self.model, tp_b, layers_b, head_b, hc_b, REDUCE_BUCKET_ELEMENTS)
         terms.update(num_layers=layers, num_recompute=r, num_offloaded=na, has_head=head, has_embedding=emb,
                      z1=z[1], z2=z[2], z3=z[3], cpu_group_grad_buffers=np.where(z[3] > 0, cpu_buffers, 0.0),
+                     # under offload_param each GPU sub-group's write-back (cost/work.py pageable_d2h_bytes)
+                     # crosses through a fresh pageable fp32 host tensor of the sub-group's size (torch
+                     # copy_kernel_cuda: at::empty_like(dst, src dtype)), freed after it: the largest is
+                     # the step's host peak above the steady state
+                     host_writeback_temp=np.where(grouped & (ow > 0), FP32 * gpu_group, 0.0),
                      # the bucket the backward leaves open, round-tripped after it under optimizer
                      # offload like the embedding's gradient (work.py tail_mb_bytes)
                      open_bucket_mb_bytes=z[3] * (oo > 0) * ELEM * open_bucket / dp,

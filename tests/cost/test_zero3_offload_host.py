@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from mist_ds.config import RunReport, get_preset
-from mist_ds.cost.host_memory import _z3_pin_transient
+from mist_ds.cost.host_memory import _z3_pin_transient, host_peak_bytes
 from mist_ds.cost.memory import SUB_GROUP_ELEMENTS
 from mist_ds.cost.shapes import pow2_bytes, zero3_sub_groups
 from mist_ds.predict import load_plan
@@ -19,11 +19,12 @@ ACCURACY = Path(__file__).resolve().parents[2] / "bench" / "results" / "accuracy
 GIB = 2**30
 
 
-def _sub_groups(model, ratio: float, dp: int = 1) -> tuple[float, float]:
-    share, pinned = zero3_sub_groups(model, np.array(1), np.array(dp), np.array(model.num_layers), np.array(1.0),
-                                     np.array(1.0), np.array(float(not model.tie_embeddings)), np.array(ratio),
-                                     SUB_GROUP_ELEMENTS)
-    return float(share), float(pinned)
+def _sub_groups(model, ratio: float, dp: int = 1) -> tuple[float, float, float]:
+    """(CPU share, pinned fp32 gradient bytes, largest GPU sub-group's elements) of a whole-model stage."""
+    groups = zero3_sub_groups(model, np.array(1), np.array(dp), np.array(model.num_layers), np.array(1.0),
+                              np.array(1.0), np.array(float(not model.tie_embeddings)), np.array(ratio),
+                              SUB_GROUP_ELEMENTS)
+    return tuple(float(v) for v in groups)
 
 
 def _optimizer_offload_runs() -> list[tuple[str, object, RunReport]]:
@@ -50,7 +51,7 @@ def test_the_pinned_peak_is_the_gradient_buffer_and_every_block_the_fp32_gradien
     ratios = set()
     for name, plan, run in runs:
         partition = -(-plan.model.num_params // plan.dp)
-        _, blocks = _sub_groups(plan.model, plan.memory.offload_optimizer_ratio, plan.dp)
+        _, blocks, _ = _sub_groups(plan.model, plan.memory.offload_optimizer_ratio, plan.dp)
         predicted = float(pow2_bytes(2.0 * partition)) + blocks
         assert abs(predicted - run.host_pinned_peak_bytes[0]) < 2**20, name
         ratios.add(plan.memory.offload_optimizer_ratio)
@@ -61,7 +62,7 @@ def test_a_gpu_sub_groups_pinned_block_stays_cached_when_nothing_reuses_its_size
     """Llama 3.2 1B at ratio 0.125: the first sub-group (the tied 128k x 2048 table, 1.05e9 fp32 bytes)
     stays on the GPU, but its fp32 gradient was pinned first, and no later request takes the 1 GiB block."""
     model = get_preset("llama3.2-1b")
-    share, pinned = _sub_groups(model, 0.125)
+    share, pinned, _ = _sub_groups(model, 0.125)
     assert 0.10 < share < 0.125
     assert pinned == 1 * GIB + 512 * 2**20 + 128 * 2**20  # the cached 1 GiB and the two CPU groups' blocks
     assert _sub_groups(model, 0.0)[1] == 0.0  # nothing offloaded: no host gradients at all
@@ -130,6 +131,36 @@ def test_sub_groups_and_open_bucket_of_no_rows_are_empty():
     from mist_ds.cost.shapes import zero3_open_bucket
 
     model, none = get_preset("gpt-1.3b"), np.zeros(0)
-    share, pinned = zero3_sub_groups(model, none, none, none, none, none, none, none, 100_000_000)
-    assert share.shape == pinned.shape == (0,)
+    share, pinned, gpu_group = zero3_sub_groups(model, none, none, none, none, none, none, none, 100_000_000)
+    assert share.shape == pinned.shape == gpu_group.shape == (0,)
     assert zero3_open_bucket(model, none, none, none, none, 200_000_000).shape == (0,)
+
+
+def test_weight_offload_writes_back_through_a_host_buffer_of_the_largest_gpu_sub_group():
+    """Under offload_param each GPU sub-group's fp32 master crosses to the 16-bit CPU partition through a fresh
+    pageable fp32 tensor of the group's size (cost/stage.py host_writeback_temp): Llama 3.2 1B's tied 128k x 2048
+    table fills the first group alone, so with the optimizer on the GPU that group sets the buffer; with it all
+    offloaded no group is on the GPU, and without weight offload the copy stays on the device."""
+    from mist_ds.config.profiles import load_hardware
+    from mist_ds.cost.stage import StageCostModel
+    from mist_ds.cost.stage_args import stage_args
+
+    model = get_preset("llama3.2-1b")
+    embedding = model.vocab_size * model.hidden_size
+    assert _sub_groups(model, 0.0)[2] == embedding
+    stage = StageCostModel(model, load_hardware("h200-1gpu-node"), 4096, gpus_per_node=1)
+
+    def terms(weights: float, ratio: float) -> dict:
+        return stage.terms(stage_args(stage_index=0, num_stages=1, num_layers=model.num_layers, micro_batch=1, dp=1,
+                                      tp=1, grad_accum=2, zero_stage=3, offload_weights=weights,
+                                      offload_gradients=ratio, offload_optimizer=ratio, num_recompute=0,
+                                      num_offloaded=0))
+
+    t = terms(1.0, 0.0)
+    assert float(t["host_writeback_temp"]) == 4 * embedding
+    assert float(terms(1.0, 1.0)["host_writeback_temp"]) == float(terms(0.0, 0.5)["host_writeback_temp"]) == 0.0
+    # the buffer lives on top of the steady state (the pinned 16-bit partition) at the step
+    base = stage.hw.host_process_base_bytes
+    assert float(host_peak_bytes(t, base) - host_peak_bytes({**t, "host_writeback_temp": np.zeros(())}, base)) \
+        == 4 * embedding
+
