@@ -163,4 +163,3 @@ def test_weight_offload_writes_back_through_a_host_buffer_of_the_largest_gpu_sub
     base = stage.hw.host_process_base_bytes
     assert float(host_peak_bytes(t, base) - host_peak_bytes({**t, "host_writeback_temp": np.zeros(())}, base)) \
         == 4 * embedding
-
