@@ -18,7 +18,9 @@
 # pageable_d2h_bandwidth_gbps 1.196 GB/s per rank, fitted on the four llama-13b 2-GPU runs (Qwen3-4B's S41-3 run, held
 # out: -3.5%). Its predictions for this call, iterations (h200-1gpu-node): w1-mb4 5.238 s, w1-off05-mb4 3.913 s,
 # w1-off1-mb4 1.799 s (unchanged), auto-q3-4b-...-ds-s41 12.040 s (unchanged), auto-q3-4b-...-ds 25.653 s. A run of the
-# w1-mb4 twin near 1.1 s would refute the mechanism; near 5.2 s confirms the rate on a second model and node.
+# w1-mb4 twin near 1.1 s would refute the mechanism; near 5.2 s confirms the rate on a second model and node. Host
+# peaks now include the write-back's pageable fp32 buffer of the largest GPU sub-group (the 263M-element embedding:
+# 0.98 GiB): w1-mb4 9.2 GiB (8.2 before), w1-off05-mb4 21.9 (20.9), w1-off1-mb4 31.1, Qwen3-4B -ds 21.3 (19.8).
 source bench/calls/prefix.sh
 prebuild
 hostmemlog
