@@ -8,7 +8,8 @@ iteration times, allocated and reserved GPU memory and peak RSS (mist_ds/calibra
   host_microbatch_overhead_s, host_layer_overhead_s, host_launch_overhead_s (per kernel launch of a
   block pass), host_step_overhead_s, zero3_fetch_overhead_s, zero3_param_overhead_s (per ZeRO-3
   parameter tensor of a block pass),
-  pageable_h2d_bandwidth_gbps, allocator_overhead_fraction (peak allocated over the modelled bytes:
+  pageable_h2d_bandwidth_gbps, pageable_d2h_bandwidth_gbps (ZeRO-3's write-back under weight offload
+  with the optimizer on the GPU), allocator_overhead_fraction (peak allocated over the modelled bytes:
   what decides OOM), allocator_cache_fraction (reserved over allocated, on the stages of mistpipe
   plans, whose reserved memory it predicts: reported only), host_process_base_bytes.
 --fit names the terms to fit (default: all of them); the others keep the input profile's values.
