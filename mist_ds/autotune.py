@@ -28,7 +28,7 @@ from mist_ds.config.units import GIB
 from mist_ds.emit.launch import SHELL_SAFE_PATH, has_placeholder_hosts
 from mist_ds.emit.ranking import TIE_BREAKS, lost_tie_line, tie_rule_text, tie_text
 from mist_ds.emit.report import (allocator_retry_line, host_paced_line, offload_text, peak_bytes, recompute_text,
-                                 split_text, track_record_cell, track_record_line)
+                                 split_text, track_record_cell, track_record_line, uncalibrated_line)
 from mist_ds.fileio import MAX_INPUT_BYTES, check_output_folder, write_folder_atomic
 from mist_ds.gpuinfo import hardware_arg
 from mist_ds.request_args import add_request_arguments, check_memory_cap, request_from_args
@@ -166,6 +166,9 @@ def _print_table(result: TuneResult, hardware: HardwareProfile, seconds: float, 
                   f"left free (the search kept >= {stats.memory_margin_ratio:.0%}: --memory-margin); tie: the ranks "
                   f"a plan ties with ({tie_rule_text(result.tie_rtol, result.per_kind)}), ordered {TIE_BREAKS}; "
                   "record: median/largest time error of the held-out GPU runs of plans of that kind (how many ran)")
+    uncalibrated = uncalibrated_line(hardware)
+    if uncalibrated is not None:
+        console.print(uncalibrated, highlight=False)
     for line in (host_paced_line(plans[0]), allocator_retry_line(plans[0], hardware), track_record_line(plans[0])):
         if line is not None:
             console.print(f"#1: {line}", highlight=False)

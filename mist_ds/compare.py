@@ -67,7 +67,8 @@ def prediction_for(plan: Plan, run: RunReport, hardware: str | None = None,
                    stored: bool = False) -> tuple[PlanPrediction | None, str]:
     """The prediction to compare with, and a sentence saying where it came from: the cost model on
     `hardware` or on the profile of the run's GPU, for the kernels the run recorded (none recorded:
-    the eager set); else (or with `stored`) the plan's own."""
+    the eager set; a profile no run calibrated is named so: HardwareProfile.prices_host_thread); else (or
+    with `stored`) the plan's own."""
     reason = "--stored"
     if not stored:
         try:
@@ -75,7 +76,9 @@ def prediction_for(plan: Plan, run: RunReport, hardware: str | None = None,
             from mist_ds.cost.plan_predict import predict_as_run
 
             profile = load_hardware(name)
-            return predict_as_run(plan, profile, run), f"mist_ds.cost.predict_plan on {profile.name}"
+            uncalibrated = ("" if profile.prices_host_thread else " (uncalibrated: it prices no host-thread time; "
+                            "python -m mist_ds.calibrate fits it from runs like this one)")
+            return predict_as_run(plan, profile, run), f"mist_ds.cost.predict_plan on {profile.name}{uncalibrated}"
         except ImportError:
             reason = "mist_ds.cost is not available"
         except ValueError as err:

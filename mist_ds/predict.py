@@ -20,7 +20,8 @@ from mist_ds.config.profiles import DEFAULT_PROFILE, hardware_for_plan
 from mist_ds.config.units import GIB
 from mist_ds.config.track_record import track_record_json
 from mist_ds.cost import predict_plan
-from mist_ds.emit.report import allocator_retry_line, host_paced_line, layer_range, track_record_line
+from mist_ds.emit.report import (allocator_retry_line, host_paced_line, layer_range, track_record_line,
+                                 uncalibrated_line)
 from mist_ds.gpuinfo import hardware_arg
 from mist_ds.request_args import check_memory_cap
 from mist_ds.search.driver import DEFAULT_MEMORY_MARGIN_RATIO
@@ -192,7 +193,8 @@ def _predict(argv: Sequence[str] | None) -> int:
     else:
         print_tables(plan, result)
         predicted = plan.model_copy(update={"prediction": pred})
-        for line in (host_paced_line(predicted), allocator_retry_line(predicted, hw), track_record_line(predicted)):
+        for line in (host_paced_line(predicted), allocator_retry_line(predicted, hw), uncalibrated_line(hw),
+                     track_record_line(predicted)):
             if line is not None:
                 print(line)
     over = over_cap_message(plan, result)

@@ -140,6 +140,10 @@ RUN_DERIVED_FIELDS = ("allocator_overhead_fraction", "allocator_cache_fraction",
 """HardwareProfile fields fitted from training runs (python -m mist_ds.calibrate), not measured by the
 profiler: a profile rebuilt from raw measurements (profile --from-raw) keeps them from the profile it
 rebuilds (profile/assemble.py)."""
+HOST_THREAD_FIELDS = ("host_microbatch_overhead_s", "host_layer_overhead_s", "host_launch_overhead_s",
+                      "host_step_overhead_s")
+"""The stock engine's host-thread seconds per micro-batch, block pass, kernel launch and step (run-derived):
+a profile with all of them at 0 prices no host-thread time at all (HardwareProfile.prices_host_thread)."""
 
 
 class HardwareProfile(StrictModel):
@@ -309,6 +313,12 @@ class HardwareProfile(StrictModel):
         """Host seconds per mistpipe block pass: mistpipe_layer_overhead_s, else the stock term."""
         value = self.mistpipe_layer_overhead_s
         return self.host_layer_overhead_s if value is None else value
+
+    @property
+    def prices_host_thread(self) -> bool:
+        """Whether any HOST_THREAD_FIELDS term is set: False for a profile no training run has calibrated
+        (python -m mist_ds.calibrate), whose predictions leave DeepSpeed's host-thread time out."""
+        return any(getattr(self, name) > 0 for name in HOST_THREAD_FIELDS)
 
     def reserved_bytes(self, peak_bytes: int, cap_bytes: int | None = None) -> int:
         """max_memory_reserved a predicted (allocated) peak comes with: the allocator's cache on top,

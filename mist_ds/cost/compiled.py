@@ -18,6 +18,10 @@ from mist_ds.cost.kernel_set import KernelChoice
 from mist_ds.cost.symbols import ARGS
 
 _NUMPY_FUNCS = {"minimum": np.minimum, "maximum": np.maximum}
+COMPILED_CACHE_SIZE = 256
+"""Compiled (model, seq_len, attention, kernel set) kept per process. A search needs a few; scoring the
+committed runs walks ~45 of them in a loop, and a cache smaller than that recompiles every one on every
+pass (sympy's lambdify with CSE: ~0.1-0.2 s each), which made a calibration's fit several times slower."""
 
 
 def stage_expressions(model: ModelSpec, seq_len: int, attention: Attention,
@@ -40,7 +44,7 @@ def _lambdify(exprs: dict[str, sp.Expr], names: tuple[str, ...]):
     return sp.lambdify(ARGS, [sp.sympify(exprs[n]) for n in names], modules=[_NUMPY_FUNCS, "numpy"], cse=True)
 
 
-@functools.lru_cache(maxsize=32)
+@functools.lru_cache(maxsize=COMPILED_CACHE_SIZE)
 def _compile_cached(model_json: str, seq_len: int, attention: str, kernels: KernelChoice):
     model = ModelSpec.from_json_text(model_json)
     exprs = stage_expressions(model, seq_len, attention, kernels)

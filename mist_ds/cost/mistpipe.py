@@ -99,6 +99,7 @@ import sympy as sp
 
 from mist_ds.config import ModelSpec
 from mist_ds.config.executors import MISTPIPE
+from mist_ds.cost.compiled import COMPILED_CACHE_SIZE
 from mist_ds.cost.activations import ATTENTION_SAVES, HELD_PIPE_LOGITS, pinned_activation_rounding
 from mist_ds.cost.conditions import RunConditions
 from mist_ds.cost.kernel_set import KernelChoice
@@ -126,7 +127,7 @@ ACTIVATION_TERMS = ("activations", "cpu_activations", "offloaded_per_microbatch"
 TP_TERMS = ("tp_ar_count", "tp_ar_bytes", "tp_norm_ar_count", "tp_norm_ar_bytes")
 
 
-@functools.lru_cache(maxsize=32)
+@functools.lru_cache(maxsize=COMPILED_CACHE_SIZE)
 def _compiled(model_json: str, seq_len: int, attention: str, kernels: KernelChoice):
     """The stock model's activation and TP-collective expressions (cost/memory.py activation_exprs,
     cost/work.py comm_exprs) that a mistpipe stage shares, compiled once per kernel set: (symbol

@@ -128,6 +128,18 @@ def host_paced_line(plan: Plan) -> str | None:
             "fetches or a faster host core shorten it.")
 
 
+def uncalibrated_line(hardware: HardwareProfile) -> str | None:
+    """One sentence when the profile prices no host-thread time (HardwareProfile.prices_host_thread: no
+    training run has calibrated it), saying what its predictions leave out and how to fit it (None otherwise)."""
+    if hardware.prices_host_thread:
+        return None
+    return (f"Uncalibrated profile: {hardware.name} has no run-derived host terms, so DeepSpeed's host-thread time "
+            "(per micro-batch, block pass, kernel launch and step) is priced at 0 and predicted times are short by "
+            "it, most where the host paces the GPU (ZeRO-3, small micro-batches); the track record below comes from "
+            "calibrated profiles. Fit the terms from a few runs of your own: python -m mist_ds.calibrate RUN.json "
+            f"[RUN.json ...] --hardware {hardware.name} --out PROFILE.json, then pass --hardware PROFILE.json.")
+
+
 def cap_reserving_stages(plan: Plan, hardware: HardwareProfile) -> list[int]:
     """Stages whose predicted reserved memory (cost/reserved.py: the allocated peak plus the caching
     allocator's holes) reaches the cap: their allocator is expected to fill the cap, then free its cache
@@ -207,7 +219,8 @@ def _winner(plan: Plan, hardware: HardwareProfile) -> list[str]:
             f"Predicted: {seconds_text(pred.iteration_time_s)} per iteration, "
             f"{pred.throughput_tokens_per_s:,.0f} tokens/s, MFU {pred.mfu:.1%}, peak {bytes_text(peak_bytes(plan))} "
             "per GPU.", "", *_stage_tables(plan), *_optional(host_paced_line(plan)),
-            *_optional(allocator_retry_line(plan, hardware)), track_record_line(plan), ""]
+            *_optional(allocator_retry_line(plan, hardware)), *_optional(uncalibrated_line(hardware)),
+            track_record_line(plan), ""]
 
 
 def _optional(line: str | None) -> list[str]:

@@ -1,0 +1,73 @@
+"""The sentence autotune, predict, report.md and compare add when the profile prices no host-thread time
+(config/hardware.py HardwareProfile.prices_host_thread, mist_ds/emit/report.py uncalibrated_line)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mist_ds.config import Plan
+from mist_ds.config.hardware import HOST_THREAD_FIELDS
+from mist_ds.config.profiles import load_hardware
+from mist_ds.cost import predict_plan
+from mist_ds.emit.report import report_markdown, uncalibrated_line
+from mist_ds.predict import main as predict_main
+
+ACCURACY = Path(__file__).resolve().parents[2] / "bench" / "results" / "accuracy"
+PLAN = ACCURACY / "g27-1g-c78-s2048-z0-mb2.plan.json"
+H100 = load_hardware("h100-sxm-80gb")      # shipped without run-derived host terms (no H100 training run)
+
+
+def test_the_shipped_h100_profile_prices_no_host_thread_time_and_the_h200_ones_do():
+    assert not H100.prices_host_thread
+    assert load_hardware("h200").prices_host_thread and load_hardware("h200-1gpu-node").prices_host_thread
+
+
+@pytest.mark.parametrize("term", HOST_THREAD_FIELDS)
+def test_any_one_calibrated_host_term_counts(term):
+    calibrated = H100.model_copy(update={term: 1e-4})
+    assert calibrated.prices_host_thread and uncalibrated_line(calibrated) is None
+
+
+def test_the_sentence_names_the_profile_and_the_calibrate_command():
+    line = uncalibrated_line(H100)
+    assert line.startswith("Uncalibrated profile: h100-sxm-80gb has no run-derived host terms")
+    assert "python -m mist_ds.calibrate RUN.json [RUN.json ...] --hardware h100-sxm-80gb --out PROFILE.json" in line
+    assert uncalibrated_line(load_hardware("h200")) is None
+
+
+def test_predict_and_report_md_carry_it_only_on_the_uncalibrated_profile(capsys, tmp_path):
+    assert predict_main([str(PLAN), "--hardware", "h100-sxm-80gb"]) == 0
+    assert "Uncalibrated profile: h100-sxm-80gb" in capsys.readouterr().out
+    calibrated = tmp_path / "h100-calibrated.json"
+    calibrated.write_text(H100.model_copy(update={"host_microbatch_overhead_s": 0.01}).model_dump_json())
+    assert predict_main([str(PLAN), "--hardware", str(calibrated)]) == 0
+    assert "Uncalibrated" not in capsys.readouterr().out
+    plan = Plan.load(PLAN)
+    predicted = plan.model_copy(update={"prediction": predict_plan(plan, H100)})
+    assert "Uncalibrated profile: h100-sxm-80gb" in report_markdown([predicted], H100)
+    h200 = load_hardware("h200")
+    assert "Uncalibrated" not in report_markdown([plan.model_copy(update={"prediction": predict_plan(plan, h200)})],
+                                                 h200)
+
+
+def test_autotune_says_it_once_above_the_winner_lines(capsys):
+    from mist_ds.autotune import main as autotune_main
+
+    flags = ["--model", "llama-1.3b", "--gpus-per-node", "1", "--seq-len", "2048", "--global-batch", "8"]
+    assert autotune_main(flags + ["--hardware", "h100-sxm-80gb"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("Uncalibrated profile: h100-sxm-80gb") == 1 and "#1: Uncalibrated" not in out
+    assert autotune_main(flags + ["--hardware", "h200"]) == 0
+    assert "Uncalibrated" not in capsys.readouterr().out
+
+
+def test_compare_names_the_uncalibrated_profile_it_predicted_on():
+    from mist_ds.compare import comparison
+    from mist_ds.config import RunReport
+
+    run = RunReport.load(PLAN.with_name(PLAN.name.replace(".plan.json", ".run.json")))
+    assert "on h100-sxm-80gb (uncalibrated" in comparison(Plan.load(PLAN), run, hardware="h100-sxm-80gb")[
+        "prediction_source"]
+    assert comparison(Plan.load(PLAN), run, hardware="h200")["prediction_source"].endswith("on h200")
