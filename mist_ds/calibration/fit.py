@@ -109,24 +109,29 @@ def predict_times(hw: HardwareProfile, pairs: list[RunPair]) -> np.ndarray:
     return np.array([p.predict(hw).iteration_time_s for p in pairs])
 
 
-def time_system(hw: HardwareProfile, pairs: list[RunPair], terms: tuple[str, ...],
-                x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(predicted seconds, J (runs x terms)) of the pairs with `terms` at `x`."""
+def time_system(hw: HardwareProfile, pairs: list[RunPair], terms: tuple[str, ...], x: np.ndarray,
+                active: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(predicted seconds, J (runs x terms)) of the pairs with `terms` at `x`. `active` (terms x runs,
+    exercise_masks): only the runs a term can move are re-predicted for its column, the others' are 0."""
     base = predict_times(with_terms(hw, terms, x), pairs)
-    cols = []
+    jac = np.zeros((len(pairs), len(terms)))
     for i, term in enumerate(terms):
+        rows = np.arange(len(pairs)) if active is None else np.flatnonzero(active[i])
         probe = x.copy()
         probe[i] += STEP[term]
-        cols.append((predict_times(with_terms(hw, terms, probe), pairs) - base) / STEP[term])
-    return base, np.array(cols).T.reshape(len(pairs), len(terms))
+        moved = predict_times(with_terms(hw, terms, probe), [pairs[j] for j in rows])
+        jac[rows, i] = (moved - base[rows]) / STEP[term]
+    return base, jac
 
 
-def exercised(hw: HardwareProfile, pairs: list[RunPair], terms: tuple[str, ...]) -> list[int]:
-    """Indices of the `terms` that change some run's time at a LARGE value (from the others' zero)."""
+def exercise_masks(hw: HardwareProfile, pairs: list[RunPair], terms: tuple[str, ...]) -> np.ndarray:
+    """(terms x runs) whether a term at its LARGE value (the others at zero) changes the run's time. Predicted
+    time never falls as a term grows and a term a run's formulas lack never moves it, so a run it leaves
+    unmoved there it leaves unmoved at every value: the fit's Jacobian skips it (time_system)."""
     zero = with_terms(hw, terms, np.zeros(len(terms)))
     base = predict_times(zero, pairs)
-    return [i for i, t in enumerate(terms)
-            if np.any(np.abs(predict_times(zero.model_copy(update={t: LARGE[t]}), pairs) - base) > 1e-12)]
+    return np.array([np.abs(predict_times(zero.model_copy(update={t: LARGE[t]}), pairs) - base) > 1e-12
+                     for t in terms]).reshape(len(terms), len(pairs))
 
 
 def nnls(a: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -153,12 +158,14 @@ def objective(hw: HardwareProfile, pairs: list[RunPair], terms: tuple[str, ...],
     return float(np.sum((predict_times(with_terms(hw, terms, x), pairs) / measured - 1) ** 2))
 
 
-def solve_time(hw: HardwareProfile, pairs: list[RunPair], terms: tuple[str, ...], x: np.ndarray) -> np.ndarray:
-    """Iterated linearisation of the relative squared time error over x >= 0 (module docstring)."""
+def solve_time(hw: HardwareProfile, pairs: list[RunPair], terms: tuple[str, ...], x: np.ndarray,
+               active: np.ndarray | None = None) -> np.ndarray:
+    """Iterated linearisation of the relative squared time error over x >= 0 (module docstring); `active`:
+    the runs each term can move (exercise_masks)."""
     measured = np.array([p.run.median_iteration_time_s for p in pairs])
     best = objective(hw, pairs, terms, x)
     for _ in range(MAX_ITERATIONS):
-        base, jac = time_system(hw, pairs, terms, x)
+        base, jac = time_system(hw, pairs, terms, x, active)
         target = nnls(jac / measured[:, None], (measured - base + jac @ x) / measured)
         step, improved = target - x, False
         for _ in range(12):                     # halve the step until the true objective falls
@@ -177,14 +184,16 @@ def fit_time(hw: HardwareProfile, pairs: list[RunPair],
              only: tuple[str, ...] = TIME_TERMS) -> tuple[dict[str, float | None], list[str]]:
     """Fitted time terms (those of `only` the runs exercise) and the names of the ones kept. Terms
     left out of `only` keep the profile's value."""
-    active = [only[i] for i in exercised(hw, pairs, only)]
-    if len(pairs) < len(active):
-        raise ValueError(f"{len(pairs)} ok run(s) cannot determine {len(active)} time terms "
-                         f"({', '.join(active)}): give more runs or fewer --fit terms")
-    terms = tuple(active)
+    masks = exercise_masks(hw, pairs, only)
+    moved = [i for i, row in enumerate(masks) if row.any()]
+    terms = tuple(only[i] for i in moved)
+    if len(pairs) < len(terms):
+        raise ValueError(f"{len(pairs)} ok run(s) cannot determine {len(terms)} time terms "
+                         f"({', '.join(terms)}): give more runs or fewer --fit terms")
     x = np.zeros(0)
     if terms:       # piecewise linear: two starts (the profile's values, all zero), the better kept
-        x = min((solve_time(hw, pairs, terms, start) for start in (start_point(hw, terms), np.zeros(len(terms)))),
+        x = min((solve_time(hw, pairs, terms, start, masks[moved])
+                 for start in (start_point(hw, terms), np.zeros(len(terms)))),
                 key=lambda v: objective(hw, pairs, terms, v))
     fitted: dict[str, float | None] = {}
     for term, value in zip(terms, x):

@@ -164,13 +164,14 @@ class StageCostModel:
         # DeepSpeed offloads whole optimizer sub-groups, formed in parameter order (cost/shapes.py
         # zero3_sub_groups); sub_group_size is the executor's constant emit/ds_config.py writes. Only
         # ZeRO-3 rows with optimizer or weight offload use the sub-groups, and only the former the open
-        # bucket: the others are priced as one stand-in row (a search's rows are mostly those)
+        # bucket: the others are priced as one stand-in row (a search's rows are mostly those); _g names
+        # the sub-groups' masked inputs, _b the open bucket's
         offloading = (z[3] > 0) & (oo > 0)
         grouped = (z[3] > 0) & ((oo > 0) | (ow > 0))
-        tp_o, dp_o, layers_o = (np.where(grouped, v, 1.0) for v in (tp, dp, layers))
-        emb_o, head_o, hc_o, oo_o = (np.where(grouped, v, 0.0) for v in (emb, head, hc, oo))
-        cpu_share, cpu_buffers, gpu_group = zero3_sub_groups(self.model, tp_o, dp_o, layers_o, emb_o, head_o, hc_o,
-                                                             oo_o, SUB_GROUP_ELEMENTS)
+        tp_g, dp_g, layers_g = (np.where(grouped, v, 1.0) for v in (tp, dp, layers))
+        emb_g, head_g, hc_g, oo_g = (np.where(grouped, v, 0.0) for v in (emb, head, hc, oo))
+        cpu_share, cpu_buffers, gpu_group = zero3_sub_groups(self.model, tp_g, dp_g, layers_g, emb_g, head_g, hc_g,
+                                                             oo_g, SUB_GROUP_ELEMENTS)
         oo_eff = np.where(z[3] > 0, cpu_share, oo)
         args = (b, layers, dp, tp, r, k, ow, og, oo_eff, na, *z, bf, emb, head, hc, pp,
                 (r > 0).astype(float), vs, (oo > 0).astype(float), (g > 1).astype(float), persistent, largest,

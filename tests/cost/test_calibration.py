@@ -15,7 +15,8 @@ import pytest
 from mist_ds import gpuinfo
 from mist_ds.calibrate import main
 from mist_ds.calibration import calibrate, load_pairs
-from mist_ds.calibration.fit import fit_allocator_fraction, fit_cache_fraction, nnls
+from mist_ds.calibration.fit import (TIME_TERMS, exercise_masks, fit_allocator_fraction, fit_cache_fraction, nnls,
+                                    start_point, time_system)
 from mist_ds.cli import exit_code
 from mist_ds.config import HardwareProfile, RunReport
 from mist_ds.config.profiles import load_hardware
@@ -55,6 +56,19 @@ def test_nnls_recovers_an_exact_nonnegative_solution():
     a = np.array([[1.0, 0.0, 2.0], [0.0, 1.0, 1.0], [1.0, 1.0, 0.0], [2.0, 0.0, 1.0]])
     truth = np.array([0.5, 0.0, 1.5])
     np.testing.assert_allclose(nnls(a, a @ truth), truth, atol=1e-12)
+
+
+def test_the_jacobian_skips_only_runs_a_term_cannot_move():
+    # oracle: the full forward-difference Jacobian; the masked one must equal it entry for entry
+    hw = load_hardware("h200-1gpu-node")
+    pairs = load_pairs(run_paths(RUNS + MISTPIPE_RUNS), None, hw)
+    masks = exercise_masks(hw, pairs, TIME_TERMS)
+    zero3 = [p.plan.stage_memory(0).zero_stage == 3 for p in pairs]
+    assert list(masks[TIME_TERMS.index("zero3_fetch_overhead_s")]) == zero3     # per-fetch cost: ZeRO-3 runs only
+    assert not masks.all()
+    for x in (start_point(hw, TIME_TERMS), np.full(len(TIME_TERMS), 1e-3)):
+        full, masked = time_system(hw, pairs, TIME_TERMS, x), time_system(hw, pairs, TIME_TERMS, x, masks)
+        assert np.array_equal(full[0], masked[0]) and np.array_equal(full[1], masked[1])
 
 
 def synthetic_runs(tmp_path: Path, truth: HardwareProfile, names=RUNS) -> list[Path]:
