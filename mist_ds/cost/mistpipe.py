@@ -99,8 +99,8 @@ import sympy as sp
 
 from mist_ds.config import ModelSpec
 from mist_ds.config.executors import MISTPIPE
-from mist_ds.cost.compiled import COMPILED_CACHE_SIZE
 from mist_ds.cost.activations import ATTENTION_SAVES, HELD_PIPE_LOGITS, pinned_activation_rounding
+from mist_ds.cost.compiled import COMPILED_CACHE_SIZE
 from mist_ds.cost.conditions import RunConditions
 from mist_ds.cost.kernel_set import KernelChoice
 from mist_ds.cost.memory import ELEM, FP32, activation_exprs
