@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Cross-validate the profile's run-derived time terms on the committed runs (issue 10), CPU only.
 
-    python bench/accuracy/crossval.py [--split gpus|family|workload|random:K[,...]] [--terms T,T]
+    python bench/accuracy/crossval.py [--split gpus|family|workload|random:K|workload:K[,...]] [--terms T,T]
                                       [--start shipped|uncalibrated] [--json] [--write [OUT]]
 
 Runs: every pair `make accuracy` scores (bench/accuracy/report.py collect + scored: the suite, older,
@@ -12,8 +12,10 @@ terms (mist_ds/calibration/runs.py RunPair.node). Each fold fits the time terms 
 mist_ds.calibration.calibrate (what `python -m mist_ds.calibrate` runs) on its training runs only,
 then re-predicts its test runs with the fitted profile and the current cost model. Splits: `gpus`
 (fit on the runs of one GPU count, test the others), `family` (leave one strategy family out),
-`workload` (leave one workload out), `random:K` (K folds, seeded by --seed); in each split every run
-is tested exactly once, so the pooled test errors are one held-out score per run.
+`workload` (leave one workload out), `random:K` (K folds of runs, seeded by --seed), `workload:K` (K folds of
+whole workloads, seeded by --seed: repeats and sibling plans of a tested workload never sit in its training runs,
+as they can under random:K, at K fits instead of leave-one-workload-out's one per workload); in each split every
+run is tested exactly once, so the pooled test errors are one held-out score per run.
 The fitter starts from the start profile's values and from all zero and keeps the better end; a term
 no training run exercises keeps the start profile's value. --start shipped (the default, what a user
 of `python -m mist_ds.calibrate --hardware h200` gets) starts from the shipped values, fitted on 25
@@ -48,7 +50,7 @@ from mist_ds.config import HardwareProfile, Plan, RunReport  # noqa: E402
 from mist_ds.config.profiles import load_hardware  # noqa: E402
 from mist_ds.fileio import write_text_atomic  # noqa: E402
 
-SPLITS = ("gpus", "family", "workload", "random:K")
+SPLITS = ("gpus", "family", "workload", "random:K", "workload:K")
 UNCALIBRATED = {term: (None if term in ("pageable_h2d_bandwidth_gbps", "pageable_d2h_bandwidth_gbps",
                                         "mistpipe_microbatch_overhead_s", "mistpipe_layer_overhead_s") else 0.0)
                 for term in TIME_TERMS}
@@ -101,18 +103,34 @@ def load_runs(suite: Path, results: Path, hardware: str) -> tuple[list[Run], lis
     return runs, left
 
 
+def _k_of(split: str, most: int) -> int:
+    """K of 'random:K' / 'workload:K', checked to lie in 2..most."""
+    k = split.split(":", 1)[1]
+    if not k.isdigit() or not 2 <= int(k) <= most:
+        raise ValueError(f"--split {split}: K must be an integer from 2 to {most}")
+    return int(k)
+
+
+def _grouped(runs: list[Run], key, k: int, seed: int, what: str) -> list[Fold]:
+    """K folds over the values of key(run), shuffled by `seed` and dealt in turn: a fold tests every run of its
+    values, so no value (a workload, or one run) is both fitted and tested."""
+    order = sorted({key(r) for r in runs})
+    random.Random(seed).shuffle(order)
+    out = []
+    for i in range(k):
+        held = set(order[i::k])
+        out.append(Fold(f"{what} {i + 1}/{k} (seed {seed})", tuple(r.name for r in runs if key(r) not in held),
+                        tuple(r.name for r in runs if key(r) in held)))
+    return out
+
+
 def folds(runs: list[Run], split: str, seed: int = 0) -> list[Fold]:
     """The folds of `split`; each fold's train and test partition the runs."""
-    names = [r.name for r in runs]
     if split.startswith("random:"):
-        k = split.removeprefix("random:")
-        if not k.isdigit() or not 2 <= int(k) <= len(runs):
-            raise ValueError(f"--split {split}: K must be an integer from 2 to {len(runs)} (the runs)")
-        order = sorted(names)
-        random.Random(seed).shuffle(order)
-        groups = {f"random {i + 1}/{k} (seed {seed})": set(order[i::int(k)]) for i in range(int(k))}
-        return [Fold(label, tuple(n for n in names if n not in test), tuple(n for n in names if n in test))
-                for label, test in groups.items()]
+        return _grouped(runs, lambda r: r.name, _k_of(split, len(runs)), seed, "random")
+    if split.startswith("workload:"):
+        workloads = len({r.workload for r in runs})
+        return _grouped(runs, lambda r: r.workload, _k_of(split, workloads), seed, "workloads")
     key = {"gpus": lambda r: r.gpus, "family": lambda r: r.family, "workload": lambda r: r.workload}.get(split)
     if key is None:
         raise ValueError(f"--split {split}: one of {', '.join(SPLITS)}")
@@ -320,13 +338,13 @@ def main(argv: list[str] | None = None) -> int:
     from mist_ds.cli import OneLineParser
 
     parser = OneLineParser(prog="bench/accuracy/crossval.py", description=__doc__.splitlines()[0])
-    parser.add_argument("--split", default="gpus", help="comma-separated: gpus, family, workload, random:K")
+    parser.add_argument("--split", default="gpus", help="comma-separated: gpus, family, workload, random:K, workload:K")
     parser.add_argument("--terms", default=",".join(TIME_TERMS), help="time terms to fit (default: all six)")
     parser.add_argument("--start", default="shipped", choices=("shipped", "uncalibrated"),
                         help="profile values the fit starts from (module docstring)")
     parser.add_argument("--hardware", default="h200",
                         help="shipped profile; runs scored on another (another GPU or node kind) are left out")
-    parser.add_argument("--seed", type=int, default=0, help="seed of random:K")
+    parser.add_argument("--seed", type=int, default=0, help="seed of random:K and workload:K")
     parser.add_argument("--jobs", type=int, default=1, help="folds fitted in parallel processes")
     parser.add_argument("--json", action="store_true", help="print the JSON instead of the text summary")
     parser.add_argument("--write", nargs="?", const=str(RESULTS / "crossval"), default=None,

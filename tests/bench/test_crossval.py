@@ -66,7 +66,7 @@ def test_runs_on_another_node_of_the_card_join_on_their_nodes_profile(loaded, hw
     assert pair.predict(hw) != predict_as_run(pair.plan, hw, pair.run)              # and its node's host side
 
 
-@pytest.mark.parametrize("split", ["gpus", "family", "workload", "random:3"])
+@pytest.mark.parametrize("split", ["gpus", "family", "workload", "random:3", "workload:3"])
 def test_every_split_partitions_the_runs_and_tests_each_once(loaded, split):
     runs = loaded[0]
     names = {r.name for r in runs}
@@ -84,7 +84,17 @@ def test_random_folds_follow_the_seed(loaded):
     assert crossval.folds(runs, "random:4", seed=1) != crossval.folds(runs, "random:4", seed=2)
 
 
-@pytest.mark.parametrize("split", ["random:1", "random:x", "bogus"])
+def test_workload_folds_never_split_a_workload_and_follow_the_seed(loaded):
+    runs = loaded[0]
+    workload = {r.name: r.workload for r in runs}
+    folds = crossval.folds(runs, "workload:4", seed=1)
+    assert len(folds) == 4
+    for fold in folds:
+        assert not {workload[n] for n in fold.train} & {workload[n] for n in fold.test}
+    assert folds == crossval.folds(runs, "workload:4", seed=1) != crossval.folds(runs, "workload:4", seed=2)
+
+
+@pytest.mark.parametrize("split", ["random:1", "random:x", "bogus", "workload:1", "workload:100000"])
 def test_bad_split_is_a_one_line_error(loaded, split):
     with pytest.raises(ValueError, match="--split"):
         crossval.folds(loaded[0], split)
