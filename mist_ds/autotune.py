@@ -198,6 +198,8 @@ def _json_summary(result: TuneResult, hardware: HardwareProfile, seconds: float,
                           "memory_cap_bytes": stats.memory_cap_bytes,
                           "memory_margin_ratio": stats.memory_margin_ratio, "usable_bytes": stats.usable_bytes,
                           "tie_rtol": result.tie_rtol, "seconds": round(seconds, 3)},
+               # False: the profile prices no host-thread time (emit/report.py uncalibrated_line)
+               "profile_prices_host_thread": hardware.prices_host_thread,
                "out": out, "plans": [_plan_summary(result, hardware, i) for i in range(len(result.plans))],
                "lost_tie": None if result.lost_tie is None else {
                    "rank": result.lost_tie.rank, "layout": result.lost_tie.plan.describe(),

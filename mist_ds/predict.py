@@ -92,6 +92,8 @@ def prediction_dict(plan: Plan, pred: PlanPrediction, hw: HardwareProfile) -> di
             "hardware_name": pred.hardware_name, "gpu_memory_capacity_bytes": capacity,
             "peak_memory_bytes": peak, "headroom_bytes": capacity - peak,
             "executor": plan.executor, "stages": stages,
+            # False: the profile prices no host-thread time (emit/report.py uncalibrated_line)
+            "profile_prices_host_thread": hw.prices_host_thread,
             # config/track_record.py: the scored GPU runs of plans of this kind (record None: none yet)
             "track_record": track_record_json(plan)}
 

@@ -52,6 +52,20 @@ def test_predict_and_report_md_carry_it_only_on_the_uncalibrated_profile(capsys,
                                                  h200)
 
 
+def test_the_json_outputs_carry_it(capsys):
+    import json
+
+    from mist_ds.autotune import main as autotune_main
+
+    assert predict_main([str(PLAN), "--hardware", "h100-sxm-80gb", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["profile_prices_host_thread"] is False
+    assert predict_main([str(PLAN), "--hardware", "h200", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["profile_prices_host_thread"] is True
+    flags = ["--model", "llama-1.3b", "--gpus-per-node", "1", "--seq-len", "2048", "--global-batch", "8", "--json"]
+    assert autotune_main(flags + ["--hardware", "h100-sxm-80gb"]) == 0
+    assert json.loads(capsys.readouterr().out)["profile_prices_host_thread"] is False
+
+
 def test_autotune_says_it_once_above_the_winner_lines(capsys):
     from mist_ds.autotune import main as autotune_main
 
