@@ -15,8 +15,8 @@ import pytest
 from mist_ds import gpuinfo
 from mist_ds.calibrate import main
 from mist_ds.calibration import calibrate, load_pairs
-from mist_ds.calibration.fit import (TIME_TERMS, exercise_masks, fit_allocator_fraction, fit_cache_fraction, nnls,
-                                    start_point, time_system)
+from mist_ds.calibration.fit import (LARGE, TIME_TERMS, exercise_masks, fit_allocator_fraction, fit_cache_fraction,
+                                    nnls, predict_times, start_point, time_system, with_terms)
 from mist_ds.cli import exit_code
 from mist_ds.config import HardwareProfile, RunReport
 from mist_ds.config.profiles import load_hardware
@@ -69,6 +69,21 @@ def test_the_jacobian_skips_only_runs_a_term_cannot_move():
     for x in (start_point(hw, TIME_TERMS), np.full(len(TIME_TERMS), 1e-3)):
         full, masked = time_system(hw, pairs, TIME_TERMS, x), time_system(hw, pairs, TIME_TERMS, x, masks)
         assert np.array_equal(full[0], masked[0]) and np.array_equal(full[1], masked[1])
+
+
+def test_predicted_time_never_falls_as_a_term_grows():
+    # what exercise_masks relies on: a run a term leaves unmoved at LARGE it leaves unmoved at every value
+    hw = load_hardware("h200-1gpu-node")
+    pairs = load_pairs(run_paths(RUNS + MISTPIPE_RUNS), None, hw)
+    shipped = start_point(hw, TIME_TERMS)
+    for i, term in enumerate(TIME_TERMS):
+        large = 1.0 / LARGE[term] if term in ("pageable_h2d_bandwidth_gbps", "pageable_d2h_bandwidth_gbps") else LARGE[term]
+        times = []
+        for value in np.linspace(0.0, large, 5):
+            x = shipped.copy()
+            x[i] = value
+            times.append(predict_times(with_terms(hw, TIME_TERMS, x), pairs))
+        assert np.all(np.diff(np.array(times), axis=0) >= -1e-12), term
 
 
 def synthetic_runs(tmp_path: Path, truth: HardwareProfile, names=RUNS) -> list[Path]:
