@@ -25,7 +25,7 @@ from pathlib import Path
 from collections.abc import Sequence
 
 from mist_ds.cli import OneLineParser, UserError, exit_code
-from mist_ds.config import Plan, PlanPrediction, RunReport
+from mist_ds.config import HardwareProfile, Plan, PlanPrediction, RunReport
 from mist_ds.config.plan import plan_file_hashes
 from mist_ds.config.profiles import load_hardware, profile_for_gpu
 from mist_ds.config.run_report import KERNEL_KEYS
@@ -49,16 +49,18 @@ def rel_error(predicted: float | None, measured: float | None) -> float | None:
     return (predicted - measured) / measured
 
 
-def reserved_of(plan: Plan, index: int, predicted: int | None, pred: PlanPrediction | None) -> int | None:
-    """The reserved memory stage `index`'s predicted (allocated) peak comes with, on the prediction's
-    profile (mist_ds/cost/reserved.py predicted_reserved_bytes: the allocator's holes, cut at the
-    plan's cap); None without a loadable profile or without mist_ds.cost."""
+def reserved_of(plan: Plan, index: int, predicted: int | None, pred: PlanPrediction | None,
+                profile: HardwareProfile | None = None) -> int | None:
+    """The reserved memory stage `index`'s predicted (allocated) peak comes with, on `profile` (the one the
+    prediction was made on; None: the shipped profile its hardware_name names) (mist_ds/cost/reserved.py
+    predicted_reserved_bytes: the allocator's holes, cut at the plan's cap); None without a loadable profile
+    or without mist_ds.cost."""
     if predicted is None or pred is None:
         return None
     try:
         from mist_ds.cost.reserved import predicted_reserved_bytes
 
-        return predicted_reserved_bytes(plan, index, predicted, load_hardware(pred.hardware_name))
+        return predicted_reserved_bytes(plan, index, predicted, profile or load_hardware(pred.hardware_name))
     except (ValueError, ImportError):
         return None
 
@@ -69,6 +71,13 @@ def prediction_for(plan: Plan, run: RunReport, hardware: str | None = None,
     `hardware` or on the profile of the run's GPU, for the kernels the run recorded (none recorded:
     the eager set; a profile no run calibrated is named so: HardwareProfile.prices_host_thread); else (or
     with `stored`) the plan's own."""
+    pred, source, _ = _prediction_and_profile(plan, run, hardware, stored)
+    return pred, source
+
+
+def _prediction_and_profile(plan: Plan, run: RunReport, hardware: str | None,
+                            stored: bool) -> tuple[PlanPrediction | None, str, HardwareProfile | None]:
+    """prediction_for with the profile the cost model predicted on (None: the plan's stored prediction or none)."""
     reason = "--stored"
     if not stored:
         try:
@@ -78,7 +87,8 @@ def prediction_for(plan: Plan, run: RunReport, hardware: str | None = None,
             profile = load_hardware(name)
             uncalibrated = ("" if profile.prices_host_thread else " (uncalibrated: it prices no host-thread time; "
                             "python -m mist_ds.calibrate fits it from runs like this one)")
-            return predict_as_run(plan, profile, run), f"mist_ds.cost.predict_plan on {profile.name}{uncalibrated}"
+            return (predict_as_run(plan, profile, run), f"mist_ds.cost.predict_plan on {profile.name}{uncalibrated}",
+                    profile)
         except ImportError:
             reason = "mist_ds.cost is not available"
         except ValueError as err:
@@ -86,8 +96,8 @@ def prediction_for(plan: Plan, run: RunReport, hardware: str | None = None,
                 raise
             reason = str(err).split(" (known")[0]
     if plan.prediction is not None:
-        return plan.prediction, f"plan.json's stored prediction ({plan.prediction.hardware_name}; {reason})"
-    return None, f"none: {reason}, and the plan stores no prediction"
+        return plan.prediction, f"plan.json's stored prediction ({plan.prediction.hardware_name}; {reason})", None
+    return None, f"none: {reason}, and the plan stores no prediction", None
 
 
 def stage_peaks(plan: Plan, peaks: tuple[int, ...]) -> list[int | None]:
@@ -103,14 +113,14 @@ def comparison(plan: Plan, run: RunReport, hardware: str | None = None, stored: 
                hashes: frozenset[str] | None = None) -> dict:
     """Machine-readable comparison (what --json prints); `hashes`: the plan file's run hashes
     (config/plan.py plan_file_hashes; default: the plan's content hash)."""
-    pred, source = prediction_for(plan, run, hardware, stored)
+    pred, source, profile = _prediction_and_profile(plan, run, hardware, stored)
     measured_mem = stage_peaks(plan, run.peak_allocated_bytes)
     reserved = stage_peaks(plan, run.peak_reserved_bytes)
     stages = []
     for index, peak in enumerate(measured_mem):
         predicted = pred.stages[index].peak_memory_bytes if pred else None
         # the predicted peak is allocated memory (what decides OOM); reserved adds the allocator's holes
-        expected_reserved = reserved_of(plan, index, predicted, pred)
+        expected_reserved = reserved_of(plan, index, predicted, pred, profile)
         stages.append({"stage": index, "predicted_peak_bytes": predicted, "measured_peak_bytes": peak,
                        "predicted_reserved_bytes": expected_reserved, "measured_reserved_bytes": reserved[index],
                        "rel_error": rel_error(predicted, peak),

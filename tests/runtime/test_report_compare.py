@@ -85,3 +85,17 @@ def test_the_comparison_names_the_plan_it_compares():
     result = compare.comparison(plan, run_of(plan))
     assert result["plan"] == plan.describe() and result["plan"].endswith("ZeRO-3, whole-block fetch")
     assert compare.render(result).splitlines()[0] == f"plan: {plan.describe()}"
+
+
+def test_a_profile_file_of_its_own_name_also_predicts_reserved_memory(tmp_path):
+    """What `python -m mist_ds.calibrate --out FILE` writes is named after the file, not a shipped profile: the
+    reserved column comes from the profile the prediction was made on (until session 43: looked up by name, none)."""
+    plan = CASES["zero1"]
+    calibrated = tmp_path / "my-node.json"
+    h200 = load_hardware("h200")
+    calibrated.write_text(h200.model_copy(update={"name": "my-node"}).model_dump_json())
+    run = run_of(plan, peak_allocated_bytes=(10 * 2**30,) * plan.cluster.num_gpus,
+                 peak_reserved_bytes=(11 * 2**30,) * plan.cluster.num_gpus)
+    ours, shipped = (compare.comparison(plan, run, hardware=h)["stages"][0] for h in (str(calibrated), "h200"))
+    assert ours["predicted_reserved_bytes"] is not None
+    assert ours["predicted_reserved_bytes"] == shipped["predicted_reserved_bytes"]
