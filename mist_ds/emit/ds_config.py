@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from mist_ds.config import Plan
+from mist_ds.config import HardwareProfile, Plan
 from mist_ds.config.executors import get_executor
 from mist_ds.config.plan import MemoryStrategy
 
@@ -99,10 +99,12 @@ def zero_section(plan: Plan, memory: MemoryStrategy) -> dict[str, Any]:
     return section
 
 
-def build_ds_config(plan: Plan, precision: Precision | None = None) -> dict[str, Any]:
+def build_ds_config(plan: Plan, precision: Precision | None = None,
+                    hardware: HardwareProfile | None = None) -> dict[str, Any]:
     """The DeepSpeed config dict for `plan` (the Plan's validation already holds the executor's rules).
 
-    `precision` overrides plan.dtype; 'fp32' (no bf16/fp16 section) is what CPU runs use.
+    `precision` overrides plan.dtype; 'fp32' (no bf16/fp16 section) is what CPU runs use. `hardware`: the
+    profile the plan was predicted on (optimizer_paths; None: looked up by the prediction's hardware_name).
     """
     config: dict[str, Any] = {
         "train_batch_size": plan.global_batch_size,
@@ -114,18 +116,18 @@ def build_ds_config(plan: Plan, precision: Precision | None = None) -> dict[str,
         "wall_clock_breakdown": False,
     }
     if plan.executor == "mistpipe":
-        config["mistpipe"] = mistpipe_section(plan)
+        config["mistpipe"] = mistpipe_section(plan, hardware)
     else:
         config["zero_optimization"] = zero_section(plan, plan.memory)
     return with_precision(config, precision or plan.dtype)
 
 
-def mistpipe_section(plan: Plan) -> dict[str, Any]:
+def mistpipe_section(plan: Plan, hardware: HardwareProfile | None = None) -> dict[str, Any]:
     """The label of a mistpipe config: what reads it, and every stage's setting (informational: the
     engine takes them from the plan; config_mismatches keeps the two equal) with, where the stage
     offloads optimizer state, the path the engine runs for it (PATH_KEYS, optimizer_paths)."""
     stages = []
-    paths = optimizer_paths(plan)
+    paths = optimizer_paths(plan, hardware)
     for index, stage in enumerate(plan.stages):
         memory = plan.stage_memory(index)
         entry = {"layers": [stage.layer_start, stage.layer_end], "zero_stage": memory.zero_stage,
@@ -139,19 +141,22 @@ def mistpipe_section(plan: Plan) -> dict[str, Any]:
     return {"note": MISTPIPE_NOTE, "stages": stages}
 
 
-def optimizer_paths(plan: Plan) -> tuple[tuple[str, str], ...]:
+def optimizer_paths(plan: Plan, hardware: HardwareProfile | None = None) -> tuple[tuple[str, str], ...]:
     """(path, why) per stage (cost/mistpipe_step.py stage_optimizer_paths) on the profile the plan
-    was predicted with (config/profiles.py hardware_for_plan; an unknown one: DEFAULT_PROFILE, as the
-    runtime falls back); no profile is read when no stage offloads optimizer state."""
+    was predicted with: `hardware` (what autotune and predict --out pass: a calibrated profile file is named
+    after the file, not a shipped profile), else config/profiles.py hardware_for_plan (an unknown one:
+    DEFAULT_PROFILE, as the runtime falls back); no profile is read when no stage offloads optimizer state."""
     if all(plan.stage_memory(i).offload_optimizer_ratio == 0 for i in range(plan.num_stages)):
         return tuple(("none", "") for _ in plan.stages)
     from mist_ds.config.profiles import DEFAULT_PROFILE, hardware_for_plan, load_hardware
     from mist_ds.cost.mistpipe_step import stage_optimizer_paths
 
-    try:
-        hw = hardware_for_plan(plan)
-    except ValueError:
-        hw = load_hardware(DEFAULT_PROFILE)
+    hw = hardware
+    if hw is None:
+        try:
+            hw = hardware_for_plan(plan)
+        except ValueError:
+            hw = load_hardware(DEFAULT_PROFILE)
     return stage_optimizer_paths(plan, hw)
 
 

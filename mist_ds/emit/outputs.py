@@ -25,9 +25,10 @@ OUTPUT_FOLDERS = ("fallback", "hf")
 FALLBACK_FILES = ("ds_config.json", "hostfile", "report.md", "plan.json")
 
 
-def ds_config_text(plan: Plan) -> str:
-    """ds_config.json text: sorted keys, two-space indent, trailing newline."""
-    return json.dumps(build_ds_config(plan), indent=2, sort_keys=True) + "\n"
+def ds_config_text(plan: Plan, hardware: HardwareProfile | None = None) -> str:
+    """ds_config.json text: sorted keys, two-space indent, trailing newline (`hardware`: the profile the plan
+    was predicted on, build_ds_config)."""
+    return json.dumps(build_ds_config(plan, hardware=hardware), indent=2, sort_keys=True) + "\n"
 
 
 def fallback_folder(index: int) -> str:
@@ -37,7 +38,7 @@ def fallback_folder(index: int) -> str:
 
 def _fallback_files(index: int, plan: Plan, hardware: HardwareProfile) -> dict[str, bytes]:
     prefix = fallback_folder(index) + "/"
-    return {prefix + "ds_config.json": ds_config_text(plan).encode(),
+    return {prefix + "ds_config.json": ds_config_text(plan, hardware).encode(),
             prefix + "hostfile": hostfile_text(plan.cluster).encode(),
             prefix + "report.md": report_markdown([plan], hardware).encode(),
             prefix + "plan.json": plan.to_json().encode()}
@@ -55,7 +56,7 @@ def render_outputs(out_dir: Path, plans: Sequence[Plan], hardware: HardwareProfi
         named = [(fallback_folder(i), fb) for i, fb in enumerate(fallbacks, start=1)]
         report += "\n" + ranking_markdown(plans, hardware, ranking, named)
     files = {
-        "ds_config.json": ds_config_text(plan).encode(),
+        "ds_config.json": ds_config_text(plan, hardware).encode(),
         "hostfile": hostfile_text(plan.cluster).encode(),
         "launch.sh": launch_script(plan.cluster).encode(),
         "report.md": report.rstrip("\n").encode() + b"\n",

@@ -3,6 +3,8 @@ model accepting it."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from pydantic import ValidationError
 
@@ -148,3 +150,22 @@ def test_what_mistpipe_hands_deepspeed_is_a_valid_config():
     assert own["clip"] == 1.0 and own["adam"]["lr"] == config["optimizer"]["params"]["lr"]
     parsed = DeepSpeedConfig(for_deepspeed)
     assert parsed.gradient_accumulation_steps == 2 and parsed.zero_optimization_stage == 0
+
+
+def test_the_emitted_optimizer_path_is_the_one_priced_on_the_profile_the_plan_was_tuned_on(tmp_path):
+    """A calibrated profile file is named after the file, so a lookup by the prediction's hardware_name falls
+    back to the default profile: autotune and predict --out hand the profile over (until session 43 the
+    ds_config could carry the default profile's path while the plan was priced with another)."""
+    from mist_ds.config.profiles import DEFAULT_PROFILE, load_hardware
+    from mist_ds.cost import predict_plan
+    from mist_ds.emit.outputs import render_outputs
+
+    default = load_hardware(DEFAULT_PROFILE)
+    slow_cpu = default.model_copy(update={"name": "my-node", "cpu_adam": tuple(
+        s.model_copy(update={"params_per_s": s.params_per_s / 1e4}) for s in default.cpu_adam)})
+    plan = mistpipe_pipeline()
+    plan = plan.model_copy(update={"prediction": predict_plan(plan, slow_cpu)})
+    assert build_ds_config(plan)["mistpipe"]["stages"][1]["optimizer_offload_path"] == "cpu_adam"  # the fallback's
+    assert build_ds_config(plan, hardware=slow_cpu)["mistpipe"]["stages"][1]["optimizer_offload_path"] == "gpu_swap"
+    written = json.loads(render_outputs(tmp_path, [plan], slow_cpu, with_png=False)["ds_config.json"])
+    assert written["mistpipe"]["stages"][1]["optimizer_offload_path"] == "gpu_swap"
