@@ -78,6 +78,11 @@ def load_hardware(name_or_path: str) -> HardwareProfile:
 def hardware_for_plan(plan, name: str | None = None) -> HardwareProfile:
     """`name` if given, else the profile the plan was predicted with, else DEFAULT_PROFILE (the one
     place that rule lives; predict, compare and the runtime use it)."""
-    if name is None:
-        name = plan.prediction.hardware_name if plan.prediction is not None else DEFAULT_PROFILE
-    return load_hardware(name)
+    if name is not None or plan.prediction is None:
+        return load_hardware(name or DEFAULT_PROFILE)
+    try:
+        return load_hardware(plan.prediction.hardware_name)
+    except ValueError as err:  # e.g. tuned on a calibrated profile file, which is named after the file
+        raise ValueError(f"the plan was predicted on profile '{plan.prediction.hardware_name}', which is not "
+                         "a shipped one or in $MIST_DS_PROFILES: pass its file with --hardware PATH "
+                         f"({str(err).split('; ', 1)[-1]})") from None

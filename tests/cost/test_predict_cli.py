@@ -84,6 +84,21 @@ def test_unknown_hardware_is_a_one_line_error(plan_path, capsys):
     assert "unknown hardware profile" in err and err.count("\n") == 1
 
 
+def test_a_plan_tuned_on_a_profile_file_asks_for_that_file(plan_path, tmp_path, capsys):
+    from mist_ds.config import Plan
+    from mist_ds.config.profiles import load_hardware
+
+    calibrated = tmp_path / "my-node.json"
+    calibrated.write_text(load_hardware("h200").model_copy(update={"name": "my-node"}).model_dump_json())
+    assert main([str(plan_path), "--hardware", str(calibrated), "--out", str(tmp_path / "out")]) == 0
+    capsys.readouterr()
+    assert Plan.load(tmp_path / "out" / "plan.json").prediction.hardware_name == "my-node"
+    assert main([str(tmp_path / "out" / "plan.json")]) == 2
+    err = capsys.readouterr().err
+    assert "predicted on profile 'my-node'" in err and "--hardware PATH" in err and err.count("\n") == 1
+    assert main([str(tmp_path / "out" / "plan.json"), "--hardware", str(calibrated)]) == 0
+
+
 def test_module_entry_point(plan_path):
     proc = subprocess.run([sys.executable, "-m", "mist_ds.predict", str(plan_path), "--json"],
                           capture_output=True, text=True, timeout=120)
