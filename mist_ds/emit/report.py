@@ -137,7 +137,8 @@ def uncalibrated_line(hardware: HardwareProfile) -> str | None:
             "(per micro-batch, block pass, kernel launch and step) is priced at 0 and predicted times are short by "
             "it, most where the host paces the GPU (ZeRO-3, small micro-batches); the track record below comes from "
             "calibrated profiles. Fit the terms from a few runs of your own: python -m mist_ds.calibrate RUN.json "
-            f"[RUN.json ...] --hardware {hardware.name} (or its file) --out PROFILE.json, then pass --hardware PROFILE.json.")
+            f"[RUN.json ...] --hardware {hardware.name} (or its file) --out PROFILE.json, then pass "
+            "--hardware PROFILE.json.")
 
 
 def cap_reserving_stages(plan: Plan, hardware: HardwareProfile) -> list[int]:

@@ -15,8 +15,8 @@ import pytest
 from mist_ds import gpuinfo
 from mist_ds.calibrate import main
 from mist_ds.calibration import calibrate, load_pairs
-from mist_ds.calibration.fit import (LARGE, TIME_TERMS, exercise_masks, fit_allocator_fraction, fit_cache_fraction,
-                                    nnls, predict_times, start_point, time_system, with_terms)
+from mist_ds.calibration.fit import (INVERSE_TERMS, LARGE, TIME_TERMS, exercise_masks, fit_allocator_fraction,
+                                    fit_cache_fraction, nnls, predict_times, start_point, time_system, with_terms)
 from mist_ds.cli import exit_code
 from mist_ds.config import HardwareProfile, RunReport
 from mist_ds.config.profiles import load_hardware
@@ -77,7 +77,7 @@ def test_predicted_time_never_falls_as_a_term_grows():
     pairs = load_pairs(run_paths(RUNS + MISTPIPE_RUNS), None, hw)
     shipped = start_point(hw, TIME_TERMS)
     for i, term in enumerate(TIME_TERMS):
-        large = 1.0 / LARGE[term] if term in ("pageable_h2d_bandwidth_gbps", "pageable_d2h_bandwidth_gbps") else LARGE[term]
+        large = 1.0 / LARGE[term] if term in INVERSE_TERMS else LARGE[term]
         times = []
         for value in np.linspace(0.0, large, 5):
             x = shipped.copy()

@@ -33,7 +33,8 @@ def test_any_one_calibrated_host_term_counts(term):
 def test_the_sentence_names_the_profile_and_the_calibrate_command():
     line = uncalibrated_line(H100)
     assert line.startswith("Uncalibrated profile: h100-sxm-80gb has no run-derived host terms")
-    assert "python -m mist_ds.calibrate RUN.json [RUN.json ...] --hardware h100-sxm-80gb (or its file) --out PROFILE.json" in line
+    assert ("python -m mist_ds.calibrate RUN.json [RUN.json ...] --hardware h100-sxm-80gb (or its file) "
+            "--out PROFILE.json") in line
     assert uncalibrated_line(load_hardware("h200")) is None
 
 
