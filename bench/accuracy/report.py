@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import statistics
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -287,8 +288,23 @@ def unreleased_text(rows: list[Scored]) -> str:
 
 
 def scored(rows: list[Scored]) -> list[Scored]:
-    """The runs the targets cover: plans the current search emits, run with expandable segments."""
-    return [r for r in rows if not r.rejected and not r.no_expandable_segments]
+    """The runs the targets cover: plans the current search emits, run with expandable segments, scored on a
+    profile calibrated from runs."""
+    return [r for r in rows if not r.rejected and not r.no_expandable_segments and not r.uncalibrated]
+
+
+def uncalibrated_rows(rows: list[Scored]) -> list[str]:
+    """The runs scored on a profile no run calibrated: time, allocated and host errors, and their medians."""
+    out = ["| run | family | status | predicted s | measured s | time err | allocated err | host err |",
+           "|---|---|---|---|---|---|---|---|"]
+    out += [f"| {r.name} | {r.family} | {r.status} | {r.predicted_s:.3f} | "
+            f"{'-' if r.measured_s is None else f'{r.measured_s:.3f}'} | {_pct(r.time_error)} | "
+            f"{_pct(r.mem_error_allocated)} | {_pct(r.host_error)} |" for r in rows]
+    times = [abs(r.time_error) for r in rows if r.time_error is not None]
+    if times:
+        out += ["", f"Median / max |time error| {_pct(statistics.median(times)).lstrip('+')} / "
+                    f"{_pct(max(times)).lstrip('+')} over {len(times)} runs."]
+    return out
 
 
 def build_note(rows: list[Scored]) -> str:
@@ -333,7 +349,9 @@ def render(all_rows: list[Scored], unscored: list[str]) -> str:
              + "".join(f"; and {n} {what} (listed apart)" for n, what in (
                  (sum(1 for r in all_rows if r.rejected), "runs of plans the current search rejects"),
                  (sum(1 for r in all_rows if r.no_expandable_segments and not r.rejected),
-                  "runs without expandable segments")) if n) + ".",
+                  "runs without expandable segments"),
+                 (sum(1 for r in all_rows if r.uncalibrated and not r.rejected and not r.no_expandable_segments),
+                  "runs scored on a profile no run calibrated")) if n) + ".",
              "", kernel_note(rows), "", build_note(rows), "", "## Targets (issue 10)", "", "| target | now | met |", "|---|---|---|"]
     lines += [f"| {goal} | {now} | {'yes' if met else '**no**'} |" for goal, now, met in targets(overall, corr)]
     lines += ["", "## By family", ""] + family_rows(rows)
@@ -347,9 +365,10 @@ def render(all_rows: list[Scored], unscored: list[str]) -> str:
               "Plans are ranked against plans run under the same kernels, with predictions for those kernels (the "
               "kernels move a plan's time as much as plans differ). A plan file is one point per kernel set, at the "
               "median measured time of its runs under that set (bench/accuracy/scoring.py rank_correlations).",
-              "", "| workload | kernels | plans | runs | Spearman |", "|---|---|---|---|---|"]
-    lines += [f"| {c['workload']} | {c['kernel_set']} | {c['plans']} | {c['runs']} | {_rho(c['spearman'])} |"
-              for c in corr.values()] or ["| (none yet) | | | | |"]
+              "", "| workload | GPU | kernels | plans | runs | Spearman |", "|---|---|---|---|---|---|"]
+    lines += [f"| {c['workload']} | {c['gpu']} | {c['kernel_set']} | {c['plans']} | {c['runs']} | "
+              f"{_rho(c['spearman'])} |"
+              for c in corr.values()] or ["| (none yet) | | | | | |"]
     lines += ["", "## Runs", ""] + run_rows(rows)
     lines += ["", "## Plans measured more than once (bench/accuracy/repeats.py)", "",
               "The spread is what the measurement itself varies between runs of one plan and kernel set "
@@ -366,6 +385,13 @@ def render(all_rows: list[Scored], unscored: list[str]) -> str:
         lines += ["", "## Runs without expandable segments (not in the targets above)", "",
                   f"These {len(old)} runs {old[0].no_expandable_segments}.", ""]
         lines += no_expseg_rows(old)
+    uncalibrated = [r for r in all_rows if r.uncalibrated and not r.rejected and not r.no_expandable_segments]
+    if uncalibrated:
+        lines += ["", "## Runs scored on a profile no run calibrated (not in the targets above)", "",
+                  f"{uncalibrated[0].uncalibrated}: autotune, predict and compare say so beside such predictions "
+                  "(mist_ds/emit/report.py uncalibrated_line); `python -m mist_ds.calibrate` fits the terms from "
+                  "runs like these.", ""]
+        lines += uncalibrated_rows(uncalibrated)
     rejected = [r for r in all_rows if r.rejected]
     if rejected:
         lines += ["", "## Runs of plans the current search rejects (not in the targets above)", ""]
@@ -410,7 +436,8 @@ def main(argv: list[str] | None = None) -> int:
             "families": {f: summary([r for r in kept if r.family == f]) for f in sorted({r.family for r in kept})},
             "rank_correlation": rank_correlations(kept), "runs": [asdict(r) for r in rows],
             "rejected": [r.name for r in rows if r.rejected],
-            "no_expandable_segments": [r.name for r in rows if r.no_expandable_segments], "not_scored": unscored}
+            "no_expandable_segments": [r.name for r in rows if r.no_expandable_segments],
+            "uncalibrated": [r.name for r in rows if r.uncalibrated], "not_scored": unscored}
     write_text_atomic(out.with_suffix(".json"), json.dumps(data, indent=1) + "\n")
     write_text_atomic(out.with_suffix(".md"), render(rows, unscored))
     track_record(kept).save(record_path)

@@ -105,6 +105,10 @@ class Scored:
     rejected: str = ""
     """Why the current search would not emit this plan (its host-memory rule), or '' when it would;
     the report lists such runs apart and leaves them out of the targets."""
+    uncalibrated: str = ""
+    """Why this run is scored apart when its profile prices no host-thread time (HardwareProfile
+    .prices_host_thread: no run calibrated it, so the prediction leaves out what the fitted terms carry on
+    calibrated profiles), else ''; the report lists such runs apart and leaves them out of the targets."""
     kind: str = ""
     """mist_ds/config/plan_kind.py plan_kind of the plan (family and GPU span): the key of the shipped
     track record (bench/accuracy/track_record.py)."""
@@ -232,7 +236,8 @@ def score(name: str, source: str, plan_path: Path, run_path: Path, in_sample: tu
         rejected=host_rejection(plan, pred, hw, offload),
         unreleased_bytes=unreleased_at_oom(run.status, run.error_message),
         alloc_retries=list(run.alloc_retries or ()) or None,
-        no_expandable_segments=NO_EXPANDABLE_SEGMENTS_REASON if without_expandable_segments(run, run_path) else "")
+        no_expandable_segments=NO_EXPANDABLE_SEGMENTS_REASON if without_expandable_segments(run, run_path) else "",
+        uncalibrated="" if hw.prices_host_thread else f"{hw.name} prices no host-thread time (no run calibrated it)")
 
 
 def without_expandable_segments(run: RunReport, run_path: Path) -> bool:
@@ -322,17 +327,19 @@ def rank_correlations(rows: list[Scored], min_plans: int = 4) -> dict[str, dict]
     from several machine calls, which differ by a few percent (swiglu_1g_S11/README.md: one plan and set
     3.5% apart in two calls). Until session 23 a plan counted once, under the set of its first run, which
     ranked plans run under different sets against each other (llama-1.3b 1-GPU: 0.40; by set 0.90 and
-    1.00)."""
-    by: dict[tuple[str, str], dict[str, list[Scored]]] = {}
+    1.00). Plans are ranked against runs on one GPU model only (an H100 run of a workload is not a point among
+    its H200 plans: session 43's first H100 runs)."""
+    by: dict[tuple[str, str, str], dict[str, list[Scored]]] = {}
     for row in rows:
         if row.measured_s is not None:
-            by.setdefault((row.workload, row.kernel_set), {}).setdefault(row.plan_id or row.plan_path, []).append(row)
+            key = (row.workload, row.gpu_name, row.kernel_set)
+            by.setdefault(key, {}).setdefault(row.plan_id or row.plan_path, []).append(row)
     out = {}
-    for (workload, kernel_set), plans in sorted(by.items()):
+    for (workload, gpu, kernel_set), plans in sorted(by.items()):
         if len(plans) >= min_plans:
             points = [_plan_point(runs) for runs in plans.values()]
-            out[f"{workload} [{kernel_set}]"] = {
-                "workload": workload, "kernel_set": kernel_set, "plans": len(points),
+            out[f"{workload} on {gpu} [{kernel_set}]"] = {
+                "workload": workload, "gpu": gpu, "kernel_set": kernel_set, "plans": len(points),
                 "runs": sum(n for *_, n in points),
                 "spearman": spearman([p for p, _, _ in points], [m for _, m, _ in points])}
     return out

@@ -136,7 +136,9 @@ def uncalibrated_line(hardware: HardwareProfile) -> str | None:
     return (f"Uncalibrated profile: {hardware.name} has no run-derived host terms, so DeepSpeed's host-thread time "
             "(per micro-batch, block pass, kernel launch and step) is priced at 0 and predicted times are short by "
             "it, most where the host paces the GPU (ZeRO-3, small micro-batches); the track record below comes from "
-            "calibrated profiles. Fit the terms from a few runs of your own: python -m mist_ds.calibrate RUN.json "
+            "calibrated profiles" + ("; its host memory leaves out each process's own base (Python, torch, CUDA: "
+                                     "1.8 GiB on the H200 nodes)" if not hardware.host_process_base_bytes else "")
+            + ". Fit the terms from a few runs of your own: python -m mist_ds.calibrate RUN.json "
             f"[RUN.json ...] --hardware {hardware.name} (or its file) --out PROFILE.json, then pass "
             "--hardware PROFILE.json.")
 

@@ -133,8 +133,11 @@ def test_rank_correlation_needs_four_plans_of_one_workload(tmp_path):
                       tmp_path / "l7-2g-c78-tp2-z1-mb1-rc0.run.json", (), {}))
     corr = rank_correlations(rows)
     (only,) = corr.values()
-    assert only == {"workload": rows[0].workload, "kernel_set": rows[0].kernel_set, "plans": 4, "runs": 4,
-                    "spearman": pytest.approx(1.0)}  # same 1.1 factor
+    assert only == {"workload": rows[0].workload, "gpu": rows[0].gpu_name, "kernel_set": rows[0].kernel_set,
+                    "plans": 4, "runs": 4, "spearman": pytest.approx(1.0)}  # same 1.1 factor
+    # a run of one of these plans on another GPU model is not a point among them
+    elsewhere = replace(rows[0], gpu_name="NVIDIA H100 80GB HBM3", plan_id="h100 twin", measured_s=1e-3)
+    assert rank_correlations(rows + [elsewhere]) == corr
     # repeats of one plan are one point at their median measured time, not more plans tied in prediction
     slowest = max(range(4), key=lambda i: rows[i].predicted_s)
     plan = rows[slowest]
@@ -347,3 +350,19 @@ def test_an_output_folder_that_does_not_exist_is_one_line_before_anything_is_wri
     assert report.main(["--out", str(tmp_path / "acc"), "--track-record", str(tmp_path / "no" / "t.json")]) == 2
     assert capsys.readouterr().err == f"error: no folder {tmp_path / 'no'} to write into\n"
     assert list(tmp_path.iterdir()) == []
+
+
+def test_runs_scored_on_an_uncalibrated_profile_are_listed_apart(tmp_path):
+    # an H100 run is scored on h100-sxm-80gb, which no run calibrated (it prices no host-thread time)
+    rows = []
+    for gpu in ("NVIDIA H100 80GB HBM3", "NVIDIA H200"):
+        folder = tmp_path / gpu.split()[1]
+        folder.mkdir()
+        write_pair(folder, "l7-2g-c78-z3-mb1-rc0", gpu=gpu)
+        rows.append(score(gpu, "suite", folder / "l7-2g-c78-z3-mb1-rc0.plan.json",
+                          folder / "l7-2g-c78-z3-mb1-rc0.run.json", (), {}))
+    h100, h200 = rows
+    assert h100.hardware == "h100-sxm-80gb" and h100.uncalibrated.startswith("h100-sxm-80gb prices no host-thread")
+    assert h200.uncalibrated == ""
+    assert report.scored(rows) == [h200]
+    assert "## Runs scored on a profile no run calibrated" in report.render(rows, [])

@@ -68,9 +68,11 @@ def test_bad_host_flags_are_one_line_errors(flags, message, capsys):
 def test_default_margin_is_the_committed_runs_largest_excess_over_prediction():
     """bench/results/accuracy.json: every ok run that offloads, peak RSS per rank minus the predicted
     host bytes; the default must cover the largest and not be more than 1 GiB above it (recompute
-    DEFAULT_HOST_MEMORY_MARGIN_BYTES when the committed runs or the host-memory model change)."""
+    DEFAULT_HOST_MEMORY_MARGIN_BYTES when the committed runs or the host-memory model change). Runs
+    scored on a profile no run calibrated (its process base unset) are the report's apart, and here too."""
     runs = json.loads((ROOT / "bench" / "results" / "accuracy.json").read_text())["runs"]
-    excess = [m["host_rss_bytes"] - m["host_predicted_bytes"] for run in runs if run["status"] == "ok"
+    excess = [m["host_rss_bytes"] - m["host_predicted_bytes"] for run in runs
+              if run["status"] == "ok" and not run.get("uncalibrated")
               for m in run["memory"] if m.get("host_predicted_bytes") and m.get("host_rss_bytes")]
     assert len(excess) >= 5
     assert max(excess) <= DEFAULT_HOST_MEMORY_MARGIN_BYTES < max(excess) + GIB
