@@ -597,6 +597,16 @@ B46 = [
     AutotuneCase("h100-auto-l323b-1g-c40-s4096-b16", "llama3.2-3b", 1, 40, 4096, 16, hardware=H100),
     AutotuneCase("h100-auto-l321b-1g-c24-s4096-b16-ds", "llama3.2-1b", 1, 24, 4096, 16, hardware=H100, space=STOCK),
 ]
+# Batch 47 (1x H100, session 43): six more winners on h100-sxm-80gb, a held-out check of a candidate calibration
+# chosen after b46 (the run-derived terms of the same node kind, h200-1gpu-node; bench/calls/s43_call_b47_h100.sh).
+B47 = [
+    AutotuneCase("h100-auto-l13b-1g-c40-s2048-b16", "llama-1.3b", 1, 40, 2048, 16, hardware=H100),
+    AutotuneCase("h100-auto-g27-1g-c40-s2048-b16", "gpt-2.7b", 1, 40, 2048, 16, hardware=H100),
+    AutotuneCase("h100-auto-l323b-1g-c78-s4096-b16", "llama3.2-3b", 1, 78, 4096, 16, hardware=H100),
+    AutotuneCase("h100-auto-l27-1g-c24-s4096-b16", "llama-2.7b", 1, 24, 4096, 16, hardware=H100),
+    AutotuneCase("h100-auto-g13-1g-c24-s2048-b32", "gpt-1.3b", 1, 24, 2048, 32, hardware=H100),
+    AutotuneCase("h100-auto-l27-1g-c40-s4096-b16-ds", "llama-2.7b", 1, 40, 4096, 16, hardware=H100, space=STOCK),
+]
 
 # In-sample runs: the shipped h200 profile's run-derived terms were fitted on these runs alone
 # (python -m mist_ds.calibrate; profiling/profiles/h200.json provenance names them): every 1-GPU run
@@ -632,7 +642,7 @@ BATCHES: dict[str, list[Case | AutotuneCase]] = {name: _marked(batch) for name, 
     "b39-1gpu-stock": B39, "b40-1gpu-phi3": B40, "b41-1gpu-coupling": B41, "b42a-2gpu-mistpipe": B42A,
     "b42b-2gpu-mistpipe": B42B, "b42c-2gpu-mistpipe": B42C, "b43-1gpu-refresh": B43,
     "b44-1gpu-long-context": B44, "b44b-1gpu-long-context": B44B,
-    "b45-1gpu-weight-offload-optimizer": B45, "b46-1gpu-h100": B46,
+    "b45-1gpu-weight-offload-optimizer": B45, "b46-1gpu-h100": B46, "b47-1gpu-h100": B47,
 }.items()}
 CASES: dict[str, Case | AutotuneCase] = {c.name: c for batch in BATCHES.values() for c in batch}
 
