@@ -36,7 +36,7 @@ def scored_runs(accuracy: Path) -> dict[str, list[dict]]:
     """accuracy.json's scored runs that ran, by plan."""
     by_plan: dict[str, list[dict]] = defaultdict(list)
     for row in json.loads(accuracy.read_text())["runs"]:
-        if row["status"] == "ok" and not row["rejected"] and not row["no_expandable_segments"]:
+        if row["status"] == "ok" and row["targeted"]:
             by_plan[row["plan_id"]].append(row)
     return by_plan
 

@@ -293,6 +293,12 @@ def scored(rows: list[Scored]) -> list[Scored]:
     return [r for r in rows if not r.rejected and not r.no_expandable_segments and not r.uncalibrated]
 
 
+def apart_uncalibrated(rows: list[Scored]) -> list[Scored]:
+    """The runs listed apart only for their profile: scored on one no run calibrated, not already apart for
+    another reason (rejected, no expandable segments)."""
+    return [r for r in rows if r.uncalibrated and not r.rejected and not r.no_expandable_segments]
+
+
 def uncalibrated_rows(rows: list[Scored]) -> list[str]:
     """The runs scored on a profile no run calibrated: time, allocated and host errors, and their medians."""
     out = ["| run | family | status | predicted s | measured s | time err | allocated err | host err |",
@@ -350,8 +356,7 @@ def render(all_rows: list[Scored], unscored: list[str]) -> str:
                  (sum(1 for r in all_rows if r.rejected), "runs of plans the current search rejects"),
                  (sum(1 for r in all_rows if r.no_expandable_segments and not r.rejected),
                   "runs without expandable segments"),
-                 (sum(1 for r in all_rows if r.uncalibrated and not r.rejected and not r.no_expandable_segments),
-                  "runs scored on a profile no run calibrated")) if n) + ".",
+                 (len(apart_uncalibrated(all_rows)), "runs scored on a profile no run calibrated")) if n) + ".",
              "", kernel_note(rows), "", build_note(rows), "", "## Targets (issue 10)", "", "| target | now | met |", "|---|---|---|"]
     lines += [f"| {goal} | {now} | {'yes' if met else '**no**'} |" for goal, now, met in targets(overall, corr)]
     lines += ["", "## By family", ""] + family_rows(rows)
@@ -385,7 +390,7 @@ def render(all_rows: list[Scored], unscored: list[str]) -> str:
         lines += ["", "## Runs without expandable segments (not in the targets above)", "",
                   f"These {len(old)} runs {old[0].no_expandable_segments}.", ""]
         lines += no_expseg_rows(old)
-    uncalibrated = [r for r in all_rows if r.uncalibrated and not r.rejected and not r.no_expandable_segments]
+    uncalibrated = apart_uncalibrated(all_rows)
     if uncalibrated:
         lines += ["", "## Runs scored on a profile no run calibrated (not in the targets above)", "",
                   f"{uncalibrated[0].uncalibrated}: autotune, predict and compare say so beside such predictions "
@@ -430,11 +435,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     kept = scored(rows)   # the targets cover plans the current search emits, run with expandable segments
+    covered = {id(r) for r in kept}
     data = {"cost_model_digest": cost_model_digest(),
             "summary": summary(kept), "held_out": summary([r for r in kept if not r.in_sample]),
             "search_winners": summary([r for r in kept if search_winner(r)]),
             "families": {f: summary([r for r in kept if r.family == f]) for f in sorted({r.family for r in kept})},
-            "rank_correlation": rank_correlations(kept), "runs": [asdict(r) for r in rows],
+            "rank_correlation": rank_correlations(kept), "runs": [{**asdict(r), "targeted": id(r) in covered} for r in rows],
             "rejected": [r.name for r in rows if r.rejected],
             "no_expandable_segments": [r.name for r in rows if r.no_expandable_segments],
             "uncalibrated": [r.name for r in rows if r.uncalibrated], "not_scored": unscored}

@@ -47,10 +47,8 @@ AT_CAP = 0.995
 
 
 def targeted(report: dict) -> list[dict]:
-    """The runs the report's targets cover that finished: ok, emitted by the current search, with
-    expandable segments, scored on a calibrated profile (report.py scored)."""
-    return [run for run in report["runs"] if run["status"] == "ok" and not run["rejected"]
-            and not run["no_expandable_segments"] and not run.get("uncalibrated")]
+    """The runs the report's targets cover that finished (each run's 'targeted': report.py scored)."""
+    return [run for run in report["runs"] if run["status"] == "ok" and run["targeted"]]
 
 
 def half_of(run: dict) -> int:

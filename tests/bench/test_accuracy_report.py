@@ -185,7 +185,9 @@ def test_report_cli_end_to_end(tmp_path):
     # the runs made before the runtime set expandable segments are scored apart, with the reason
     assert older["no_expandable_segments"] and "older:llama-7b-zero3" in data["no_expandable_segments"]
     assert "older:llama-7b-pp2-calibrated" not in data["no_expandable_segments"]   # re-run with them
-    assert data["summary"]["runs"] == len(data["runs"]) - len(set(data["rejected"]) | set(data["no_expandable_segments"]))
+    apart = set(data["rejected"]) | set(data["no_expandable_segments"]) | set(data["uncalibrated"])
+    assert data["summary"]["runs"] == len(data["runs"]) - len(apart) == sum(r["targeted"] for r in data["runs"])
+    assert not any(r["targeted"] for r in data["runs"] if r["name"] in apart)
     apart = text[text.index("## Runs without expandable segments"):]
     assert "| older:llama-7b-zero3 | zero3 | ok |" in apart and "expandable_segments:True" in apart
     # a report of other runs keeps its track record beside it, not in the package, and shows it by kind

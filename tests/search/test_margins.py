@@ -34,8 +34,7 @@ def runs() -> list[dict]:
 def ran(runs) -> list[dict]:
     """The runs that ran, of plans the current search would emit, with expandable segments, on a calibrated
     profile (the report's summary; the others are listed apart there)."""
-    return [run for run in runs if run["status"] == "ok" and not run["rejected"]
-            and not run["no_expandable_segments"] and not run.get("uncalibrated")]
+    return [run for run in runs if run["status"] == "ok" and run["targeted"]]
 
 
 def _round_up_percent(value: float) -> float:
