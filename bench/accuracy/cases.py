@@ -608,6 +608,14 @@ B47 = [
     AutotuneCase("h100-auto-l27-1g-c40-s4096-b16-ds", "llama-2.7b", 1, 40, 4096, 16, hardware=H100, space=STOCK),
 ]
 
+# Batch 48 (1x H100, session 44): batch b45's twins (Llama 3.2 1B, ZeRO-3 weights offloaded, the optimizer on the GPU,
+# half offloaded, all offloaded) on the H100 node, planned on h100-sxm-80gb: does the write-back of each GPU sub-group's
+# fp32 update through a pageable host tensor (cost/work.py pageable_d2h_bytes) slow the step on a second GPU and node
+# as it did on 2x H200? Run with a profile of the node's host copies and CPU Adam (bench/calls/s44_call_b48_h100.sh).
+B48 = [
+    replace(c, name=f"h100-{c.name}") for c in B45 if isinstance(c, Case)
+]
+
 # In-sample runs: the shipped h200 profile's run-derived terms were fitted on these runs alone
 # (python -m mist_ds.calibrate; profiling/profiles/h200.json provenance names them): every 1-GPU run
 # of batches b3 and b4, and of each 2-GPU family with two or more runs the first by name. Every
@@ -643,6 +651,7 @@ BATCHES: dict[str, list[Case | AutotuneCase]] = {name: _marked(batch) for name, 
     "b42b-2gpu-mistpipe": B42B, "b42c-2gpu-mistpipe": B42C, "b43-1gpu-refresh": B43,
     "b44-1gpu-long-context": B44, "b44b-1gpu-long-context": B44B,
     "b45-1gpu-weight-offload-optimizer": B45, "b46-1gpu-h100": B46, "b47-1gpu-h100": B47,
+    "b48-1gpu-h100-writeback": B48,
 }.items()}
 CASES: dict[str, Case | AutotuneCase] = {c.name: c for batch in BATCHES.values() for c in batch}
 
