@@ -106,19 +106,37 @@ def load_inputs(args: argparse.Namespace):
     """Plan, ds_config, hardware profile and token source, or a one-line ValueError (pure: before any
     process group exists, so a user error costs nothing)."""
     from mist_ds.config import Plan
-    from mist_ds.config.profiles import DEFAULT_PROFILE, hardware_for_plan, load_hardware
+    from mist_ds.config.profiles import hardware_for_plan, load_hardware
     from mist_ds.runtime.data import TokenSource
 
     plan = Plan.load_checked(args.plan, "plan")
     ds_config = load_ds_config(plan, args.plan, args.ds_config)
     try:
         hardware = hardware_for_plan(plan, args.hardware)
-    except ValueError:
+    except ValueError as err:
         if args.hardware:
             raise
-        hardware = load_hardware(DEFAULT_PROFILE)
+        hardware = load_hardware(_gpu_profile_name())
+        print(f"mist_ds.train: {err}; the MFU peak (RunReport.hardware_name) is '{hardware.name}''s",
+              file=sys.stderr)
     source = TokenSource(plan.model.vocab_size, plan.seq_len, args.seed, args.data, args.data_dtype)
     return plan, ds_config, hardware, source
+
+
+def _gpu_profile_name() -> str:
+    """The shipped profile of this machine's GPU, else the default one (a plan tuned on a profile file the
+    run was not given: only the MFU peak and RunReport.hardware_name come from it)."""
+    import torch
+
+    from mist_ds.config.profiles import DEFAULT_PROFILE, profile_for_gpu
+    from mist_ds.gpuinfo import host_cpu_cores
+
+    if not torch.cuda.is_available():
+        return DEFAULT_PROFILE
+    try:
+        return profile_for_gpu(torch.cuda.get_device_name(), host_cpu_cores())
+    except ValueError:
+        return DEFAULT_PROFILE
 
 
 FAULT_KINDS = ("oom", "kill")

@@ -113,3 +113,26 @@ def test_compare_cli_json_and_user_errors(tmp_path, capsys):
     assert compare.main([str(plan_path), str(tmp_path / "missing.json")]) == 2
     assert "does not exist" in capsys.readouterr().err
     assert compare.main([str(run_path), str(run_path)]) == 2
+
+
+def test_a_plan_tuned_on_a_profile_file_not_given_trains_on_this_gpus_profile(tmp_path, capsys):
+    """A plan predicted on a calibrated profile file (named after the file) run without --hardware: the runtime
+    says so on stderr and takes the MFU peak from this machine's GPU (the default profile on a CPU machine),
+    where until session 44 it fell back silently; with --hardware naming a missing profile it is a user error."""
+    from mist_ds.config.profiles import DEFAULT_PROFILE, load_hardware
+    from mist_ds.cost.plan_predict import predict_plan
+    from mist_ds.runtime.rank import load_inputs, parse_args
+
+    plan = CASES["zero1"]
+    calibrated = tmp_path / "my-node.json"
+    mine = load_hardware("h200").model_copy(update={"name": "my-node"})
+    calibrated.write_text(mine.model_dump_json())
+    plan_path = tmp_path / "plan.json"
+    plan_path.write_text(plan.model_copy(update={"prediction": predict_plan(plan, mine)}).model_dump_json())
+    _, _, hardware, _ = load_inputs(parse_args(["--plan", str(plan_path)]))
+    assert hardware.name == DEFAULT_PROFILE
+    assert "'my-node'" in capsys.readouterr().err
+    _, _, given, _ = load_inputs(parse_args(["--plan", str(plan_path), "--hardware", str(calibrated)]))
+    assert given.name == "my-node"
+    with pytest.raises(ValueError, match="unknown hardware profile"):
+        load_inputs(parse_args(["--plan", str(plan_path), "--hardware", "no-such-node"]))
