@@ -4,6 +4,7 @@ and the report lists every run once per fold. Fits one or two time terms on a fe
 from __future__ import annotations
 
 import json
+import shutil
 from collections import Counter
 from pathlib import Path
 
@@ -156,12 +157,20 @@ def test_report_lists_every_run_once_per_fold(loaded, hw):
 
 
 def test_cli_writes_md_and_json(tmp_path: Path, capsys):
+    """On a suite of seven committed pairs (the whole suite took 49 s to fit)."""
+    suite = tmp_path / "accuracy"
+    suite.mkdir()
+    for name in ONE_GPU + TWO_GPU:
+        for kind in ("plan", "run"):
+            shutil.copy(RESULTS / "accuracy" / f"{name}.{kind}.json", suite)
     out = tmp_path / "cv"
-    code = exit_code(crossval.main, ["--split", "gpus", "--terms", "host_step_overhead_s", "--write", str(out)])
+    argv = ["--split", "gpus", "--terms", "host_step_overhead_s", "--write", str(out)]
+    code = exit_code(crossval.main, [*argv, "--suite", str(suite), "--older", str(tmp_path)])
     assert code == 0
     data = json.loads(out.with_suffix(".json").read_text())
     assert data["profile"] == "h200" and data["terms"] == ["host_step_overhead_s"]
-    assert data["command"].endswith(f"--split gpus --terms host_step_overhead_s --write {out}")
+    assert sorted(data["runs"]) == sorted(ONE_GPU + TWO_GPU)
+    assert " ".join(argv) in data["command"]
     folds = data["splits"]["gpus"]
     assert sorted(r["name"] for f in folds for r in f["runs"] if r["role"] == "test") == sorted(data["runs"])
     assert "## Split `gpus`" in out.with_suffix(".md").read_text()
