@@ -26,7 +26,7 @@ prebuild
 hostmemlog
 case ${1:-A} in
   A) python3 bench/accuracy/run_batch.py --batch b45-1gpu-weight-offload-optimizer --skip-existing --out $R/b45 --gpus 1 \
-       --budget-s $((585 - SECONDS)) --no-build > $R/b45.log 2>&1; echo "rc $?" >> $R/b45.log; pack;;
+       --budget-s $((${LIMIT:-585} - SECONDS)) --no-build > $R/b45.log 2>&1; echo "rc $?" >> $R/b45.log; pack;;
   B) phased auto-q3-4b-1g-c78-s16384-b8-ds 29631 330 3
      phased l321b-1g-c78-s4096-b16-z3-w1-mb4 29632 150 5;;
   *) echo "part A or B" >&2; exit 2;;

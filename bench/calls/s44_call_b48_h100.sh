@@ -1,4 +1,4 @@
-# Session 44 (nvidia-h100-x1; timeout_s ~595, carry .whl); issue 10. The H200 was not lent at the session's start.
+# Session 44 (nvidia-h100-x1; timeout_s ~595, carry .whl; LIMIT=S for a shorter call); issue 10. The H200 was not lent at the session's start.
 # 1. A full mist_ds.profile of the H100 node (1 GPU, 16 cores), for an H100 profile of the node the H100 runs use
 #    (h100-sxm-80gb describes a 2-GPU 32-core node; b46/b47 ran on this one).
 # 2. Batch b48-1gpu-h100-writeback: batch b45's Llama 3.2 1B twins (ZeRO-3, weights offloaded; the optimizer on the
@@ -16,6 +16,6 @@ hostmemlog
 timeout 200 python3 -m mist_ds.profile --out $R/h100-1gpu-node.json --raw-out $R/h100-1gpu-node.raw.json \
   --fallback h100-sxm-80gb > $R/profile.log 2>&1; echo "rc $?" >> $R/profile.log; pack
 python3 bench/accuracy/run_batch.py --batch b48-1gpu-h100-writeback --skip-existing --out $R/b48 --gpus 1 \
-  --budget-s $((500 - SECONDS)) --no-build > $R/b48.log 2>&1; echo "rc $?" >> $R/b48.log; pack
-[ $SECONDS -lt 480 ] && phased h100-l321b-1g-c78-s4096-b16-z3-w1-mb4 29641 $((585 - SECONDS)) 4
+  --budget-s $((${LIMIT:-585} - 85 - SECONDS)) --no-build > $R/b48.log 2>&1; echo "rc $?" >> $R/b48.log; pack
+[ $SECONDS -lt $((${LIMIT:-585} - 105)) ] && phased h100-l321b-1g-c78-s4096-b16-z3-w1-mb4 29641 $((${LIMIT:-585} - SECONDS)) 4
 pack
