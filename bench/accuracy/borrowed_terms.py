@@ -2,11 +2,11 @@
 """Would another node's run-derived terms price a card's runs better than its own uncalibrated profile?
 
     python bench/accuracy/borrowed_terms.py [--target h100-sxm-80gb] [--donors h200,h200-1gpu-node]
-        [--batches b46-1gpu-h100,b47-1gpu-h100] [--out FILE.md]
+        [--batches b46-1gpu-h100,b47-1gpu-h100] [--terms a,b] [--out FILE.md]
 
 A profile without runs of its own prices no host-thread time (config/hardware.py prices_host_thread). Before
 fitting one, the cheapest candidate is the terms of a profile that has them: every RUN_DERIVED_FIELDS value of a
-donor copied onto the target's measured tables. Each batch's committed runs are predicted as they ran
+donor (or the --terms named) copied onto the target's measured tables. Each batch's committed runs are predicted as they ran
 (cost/plan_predict.py predict_as_run) on the target and on each candidate; no term is fitted, so every run is held
 out of every candidate. Prints one row per (batch, profile): median and max |time error| and the signed errors.
 """
@@ -27,9 +27,10 @@ from mist_ds.config.profiles import load_hardware  # noqa: E402
 from mist_ds.cost.plan_predict import predict_as_run  # noqa: E402
 
 
-def borrowed(target: HardwareProfile, donor: HardwareProfile) -> HardwareProfile:
-    """`target` with every run-derived term of `donor`."""
-    return target.model_copy(update={field: getattr(donor, field) for field in RUN_DERIVED_FIELDS})
+def borrowed(target: HardwareProfile, donor: HardwareProfile,
+             terms: tuple[str, ...] = RUN_DERIVED_FIELDS) -> HardwareProfile:
+    """`target` with `terms` (default: every run-derived term) of `donor`."""
+    return target.model_copy(update={field: getattr(donor, field) for field in terms})
 
 
 def batch_errors(batch: str, hw: HardwareProfile, results: Path = RESULTS) -> list[float]:
@@ -46,11 +47,13 @@ def batch_errors(batch: str, hw: HardwareProfile, results: Path = RESULTS) -> li
     return errors
 
 
-def table(target: str, donors: list[str], batches: list[str]) -> list[str]:
+def table(target: str, donors: list[str], batches: list[str],
+          terms: tuple[str, ...] = RUN_DERIVED_FIELDS) -> list[str]:
     """Markdown rows: per batch, the target as shipped and with each donor's terms."""
     base = load_hardware(target)
+    which = "terms" if terms == RUN_DERIVED_FIELDS else ", ".join(terms)
     candidates = {f"{target} (shipped)": base,
-                  **{f"{target} + {name}'s terms": borrowed(base, load_hardware(name)) for name in donors}}
+                  **{f"{target} + {name}'s {which}": borrowed(base, load_hardware(name), terms) for name in donors}}
     rows = ["| batch | profile | runs | median abs error | max abs error | signed errors |", "|---|---|---|---|---|---|"]
     for batch in batches:
         for label, hw in candidates.items():
@@ -71,15 +74,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--target", default="h100-sxm-80gb")
     parser.add_argument("--donors", default="h200,h200-1gpu-node")
     parser.add_argument("--batches", default="b46-1gpu-h100,b47-1gpu-h100")
+    parser.add_argument("--terms", default=",".join(RUN_DERIVED_FIELDS), help="run-derived terms to borrow")
     parser.add_argument("--out", default=None, help="also write the table here")
     args = parser.parse_args(argv)
+    terms = tuple(t for t in args.terms.split(",") if t)
+    if not terms or set(terms) - set(RUN_DERIVED_FIELDS):
+        print(f"error: --terms takes run-derived terms ({', '.join(RUN_DERIVED_FIELDS)})", file=sys.stderr)
+        return 2
     batches = [b for b in args.batches.split(",") if b]
     unknown = [b for b in batches if b not in BATCHES]
     if unknown or not batches:
         print(f"error: unknown batch '{unknown[0] if unknown else ''}'", file=sys.stderr)
         return 2
     try:
-        rows = table(args.target, [d for d in args.donors.split(",") if d], batches)
+        rows = table(args.target, [d for d in args.donors.split(",") if d], batches, terms)
     except ValueError as err:
         print(f"error: {err}".splitlines()[0], file=sys.stderr)
         return 2
