@@ -1,4 +1,4 @@
-# Session 44 (nvidia-h100-x1; timeout_s ~595, carry .whl; LIMIT=S for a shorter call); issue 10. The H200 was not lent at the session's start.
+# Session 44 (nvidia-h100-x1; timeout_s ~595, carry .whl; LIMIT=S for a shorter call); issue 10. No H200 could be started that session.
 # 1. A full mist_ds.profile of the H100 node (1 GPU, 16 cores), for an H100 profile of the node the H100 runs use
 #    (h100-sxm-80gb describes a 2-GPU 32-core node; b46/b47 ran on this one).
 # 2. Batch b48-1gpu-h100-writeback: batch b45's Llama 3.2 1B twins (ZeRO-3, weights offloaded; the optimizer on the

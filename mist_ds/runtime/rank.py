@@ -117,7 +117,7 @@ def load_inputs(args: argparse.Namespace):
         if args.hardware:
             raise
         hardware = load_hardware(_gpu_profile_name())
-        print(f"mist_ds.train: {err}; the MFU peak (RunReport.hardware_name) is '{hardware.name}''s",
+        print(f"mist_ds.train: {err}; the MFU peak and RunReport.hardware_name come from '{hardware.name}'",
               file=sys.stderr)
     source = TokenSource(plan.model.vocab_size, plan.seq_len, args.seed, args.data, args.data_dtype)
     return plan, ds_config, hardware, source
