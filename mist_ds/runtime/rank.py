@@ -124,17 +124,14 @@ def load_inputs(args: argparse.Namespace):
 
 
 def _gpu_profile_name() -> str:
-    """The shipped profile of this machine's GPU, else the default one (a plan tuned on a profile file the
-    run was not given: only the MFU peak and RunReport.hardware_name come from it)."""
-    import torch
+    """The shipped profile of this node (what `--hardware auto` names), else the default one (no GPU, or a card
+    without one): for a plan tuned on a profile file the run was not given, only the MFU peak and
+    RunReport.hardware_name come from it."""
+    from mist_ds.config.profiles import DEFAULT_PROFILE
+    from mist_ds.gpuinfo import AUTO_HARDWARE, hardware_arg
 
-    from mist_ds.config.profiles import DEFAULT_PROFILE, profile_for_gpu
-    from mist_ds.gpuinfo import host_cpu_cores
-
-    if not torch.cuda.is_available():
-        return DEFAULT_PROFILE
     try:
-        return profile_for_gpu(torch.cuda.get_device_name(), host_cpu_cores())
+        return hardware_arg(AUTO_HARDWARE)
     except ValueError:
         return DEFAULT_PROFILE
 

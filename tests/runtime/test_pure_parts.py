@@ -136,3 +136,16 @@ def test_a_plan_tuned_on_a_profile_file_not_given_trains_on_this_gpus_profile(tm
     assert given.name == "my-node"
     with pytest.raises(ValueError, match="unknown hardware profile"):
         load_inputs(parse_args(["--plan", str(plan_path), "--hardware", "no-such-node"]))
+
+
+def test_the_fallback_profile_is_this_nodes_as_hardware_auto_names_it(monkeypatch):
+    """On a 16-core node with an H200 the runtime's fallback is h200-1gpu-node, as `--hardware auto` says."""
+    from mist_ds import gpuinfo
+    from mist_ds.config.profiles import DEFAULT_PROFILE
+    from mist_ds.runtime.rank import _gpu_profile_name
+
+    monkeypatch.setattr(gpuinfo, "local_gpu_name", lambda: "NVIDIA H200")
+    monkeypatch.setattr(gpuinfo, "host_cpu_cores", lambda: 16)
+    assert _gpu_profile_name() == "h200-1gpu-node"
+    monkeypatch.setattr(gpuinfo, "local_gpu_name", lambda: "NVIDIA B300")
+    assert _gpu_profile_name() == DEFAULT_PROFILE   # a card without a shipped profile
