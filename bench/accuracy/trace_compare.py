@@ -160,6 +160,13 @@ def model_components(plan: Plan, hw: HardwareProfile, stage: int = 0,
     return out
 
 
+BWD_WITH_PASSES = "blocks bwd: element-wise + DeepSpeed gradient passes"
+"""The row to read for backward element-wise pricing: autograd's AccumulateGrad adds into .grad (ZeRO-0/1 with
+accumulation, priced in the model's DeepSpeed passes, cost/work.py mb_copy_bytes) run as compute-stream kernels
+among a block's backward kernels, so the trace counts them as block element-wise and its 'DeepSpeed gradient
+passes' holds only copies and side-stream kernels (bench/results/elementwise_audit.md)."""
+
+
 def _other(phase: Phase) -> float:
     return sum(phase.kernel_ms.get(c, 0.0) for c in ("other", "triton", "memset"))
 
@@ -175,8 +182,9 @@ def rows(m: dict[str, float], t: dict[str, Phase]) -> list[tuple[str, float | No
         out += [(f"blocks {d}: gemm", m[f"blocks_{d}_gemm"], k(phase, "gemm")),
                 (f"blocks {d}: attention", m[f"blocks_{d}_attention"], k(phase, "attention")),
                 (f"blocks {d}: element-wise", m[f"blocks_{d}_other"], _other(phase))]
-    out += [("DeepSpeed gradient passes (bucket copy, div_, partition)", m["deepspeed_copies"],
-             sum(k(p, "memcpy") + k(p, "side_stream") for p in (fwd, bwd, edges))),
+    passes = sum(k(p, "memcpy") + k(p, "side_stream") for p in (fwd, bwd, edges))
+    out += [("DeepSpeed gradient passes (bucket copy, div_, partition)", m["deepspeed_copies"], passes),
+            (BWD_WITH_PASSES, m["blocks_bwd_other"] + m["deepspeed_copies"], _other(bwd) + passes),
             ("recompute (inside blocks bwd)", m["recompute"], None),
             ("head + loss + embedding: gemm", m["edges_gemm"], k(edges, "gemm")),
             ("head + loss + embedding: element-wise", m["edges_other"], _other(edges)),

@@ -170,3 +170,14 @@ def test_a_mistpipe_plan_is_refused_in_one_line(capsys):
     assert tc.main([str(trace), str(plan), "--hardware", "h200-1gpu-node"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "stock DeepSpeed stages only, not a mistpipe plan" in err[0]
+
+
+def test_backward_element_wise_is_also_read_with_the_gradient_passes():
+    # ZeRO-1's AccumulateGrad adds run among a block's backward kernels (the trace's block row) while the model
+    # prices them with DeepSpeed's passes: the combined row adds both sides' two rows
+    trace = ROOT / "bench" / "results" / "runtime" / "z2_trace_S17" / "l13b-z1.rank0.digest.json.gz"
+    plan = ROOT / "bench" / "results" / "accuracy" / "l13b-1g-c40-s2048-z1-mb2.plan.json"
+    rows = {name: (model, measured) for name, model, measured in tc.compare(trace, plan, "h200-1gpu-node")["rows"]}
+    bwd, passes = rows["blocks bwd: element-wise"], rows["DeepSpeed gradient passes (bucket copy, div_, partition)"]
+    assert rows[tc.BWD_WITH_PASSES] == pytest.approx((bwd[0] + passes[0], bwd[1] + passes[1]))
+    assert bwd[1] > bwd[0] and passes[1] < passes[0]        # each row alone misreads the adds
