@@ -12,7 +12,8 @@ bench/accuracy/trace_compare.py compare on the profile of the GPU and node that 
 Backward element-wise is read together with DeepSpeed's gradient passes (trace_compare.BWD_WITH_PASSES):
 AccumulateGrad's adds run among a block's backward kernels, which the trace's block rows count, while the model
 prices them with DeepSpeed's passes. The GEMM and attention columns are in-situ time over the price (the loop's
-clock: bench/results/runtime/gemm_power_S29/).
+clock: bench/results/runtime/gemm_power_S29/); the last column checks the clock emulation (gemm_share.py
+clock_factor) on the step's own micro-batch window against the block GEMMs' traced factor.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from bench.accuracy.gemm_share import clock_factor  # noqa: E402
 from bench.accuracy.scoring import hardware_of  # noqa: E402
 from bench.accuracy.trace_compare import BWD_WITH_PASSES, compare  # noqa: E402
 from mist_ds.config import Plan, RunReport  # noqa: E402
@@ -72,13 +74,30 @@ def steps(runtime: Path = RUNTIME) -> list[tuple[Path, Path, Path]]:
     return out
 
 
+def window_clock(trace: dict) -> dict:
+    """The micro-batches' window in the trace (the step's phase taken out): GEMM, other kernels and idle ms, and the
+    GEMM time factor bench/accuracy/gemm_share.py clock_factor gives such a window (NCCL left out: another stream)."""
+    every, step = trace["all"], trace["step"]
+    kernel = lambda phase, keep: sum(v for c, v in phase["kernel_ms"].items() if keep(c))  # noqa: E731
+    gemm = kernel(every, lambda c: c == "gemm") - kernel(step, lambda c: c == "gemm")
+    rest = lambda c: c not in ("gemm", "nccl", "count", "recompute")  # noqa: E731
+    other = kernel(every, rest) - kernel(step, rest)
+    idle = every["idle_ms"] - step["idle_ms"]
+    return {"window_gemm_share": gemm / (gemm + other + idle), "clock_factor": clock_factor(gemm, other, idle)[1]}
+
+
 def audit(digest: Path, plan: Path, run_path: Path) -> dict:
-    """One step's element-wise rows (model, trace ms per iteration) and its GEMM / attention time ratios."""
+    """One step's element-wise rows (model, trace ms per iteration), its GEMM / attention time ratios and the
+    clock emulation's GEMM factor for its window."""
     hw = hardware_of(RunReport.load(run_path), {}, run_path)
-    rows = {name: (model, trace) for name, model, trace in compare(digest, plan, hw.name, 0, run_path)["rows"]}
+    result = compare(digest, plan, hw.name, 0, run_path)
+    rows = {name: (model, trace) for name, model, trace in result["rows"]}
     out = {key: rows[name] for key, name in ROWS.items()}
     for name in COMPUTE:
         out[name] = rows[name][1] / rows[name][0]
+    gemm = [rows[name] for name in COMPUTE[:2]]
+    out["gemm_factor"] = sum(t for _, t in gemm) / sum(m for m, _ in gemm)
+    out.update(window_clock(result["trace"]))
     out.update(step=f"{digest.parent.relative_to(RUNTIME)}/{digest.name.split('.rank0.')[0]}", plan=Plan.load(plan).describe(),
                model=Plan.load(plan).model.name, hardware=hw.name,
                kernels=", ".join(f"{k} {v}" for k, v in RunReport.load(run_path).kernels.items()
@@ -103,23 +122,33 @@ def render(rows: list[dict], when: str) -> str:
         "kernels, so the trace counts them as block element-wise while the model prices them with DeepSpeed's "
         "gradient passes (`cost/work.py mb_copy_bytes`): read backward element-wise with the passes. 'net' is "
         "trace minus model of forward element-wise plus backward element-wise with the passes, as a share of the "
-        "step's GPU span. GEMM and attention: in-situ time over the price, forward and backward.", "",
+        "step's GPU span. GEMM and attention: in-situ time over the price, forward and backward. Window GEMM share: "
+        "GEMM kernel time over the micro-batches' span less the step (GEMM, other kernels, idle; NCCL on its own "
+        "stream left out); the clock emulation (`bench/accuracy/gemm_share.py clock_factor`, session 29's power "
+        "fits) turns it into the factor a clock-aware price would give the GEMMs, beside the block GEMMs' traced "
+        "time over price.", "",
         "| step | model | plan | kernels (activation, rope, loss) | fwd element-wise | bwd element-wise | "
-        "DeepSpeed passes | bwd + passes | net | head element-wise | GEMM fwd / bwd | attention fwd / bwd |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+        "DeepSpeed passes | bwd + passes | net | head element-wise | GEMM fwd / bwd | attention fwd / bwd | "
+        "window GEMM share | GEMM factor: clock emulation / trace |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(
             f"| {r['step']} | {r['model']} | {r['plan']} | {r['kernels']} | {pair(r['fwd'])} | {pair(r['bwd'])} | "
             f"{pair(r['passes'])} | {pair(r['bwd_passes'])} | {100 * net_share(r):+.1f}% | {pair(r['edges'])} | "
-            f"{r[COMPUTE[0]]:.2f} / {r[COMPUTE[1]]:.2f} | {r[COMPUTE[2]]:.2f} / {r[COMPUTE[3]]:.2f} |")
+            f"{r[COMPUTE[0]]:.2f} / {r[COMPUTE[1]]:.2f} | {r[COMPUTE[2]]:.2f} / {r[COMPUTE[3]]:.2f} | "
+            f"{r['window_gemm_share']:.2f} | {r['clock_factor']:.2f} / {r['gemm_factor']:.2f} |")
     nets = [net_share(r) for r in rows]
     bwd_alone = [r["bwd"][1] / r["bwd"][0] - 1 for r in rows]
     gemm = [r[c] for r in rows for c in COMPUTE[:2]]
+    miss = [r["clock_factor"] - r["gemm_factor"] for r in rows]
     lines += ["", f"{len(rows)} steps. Backward element-wise alone reads {100 * min(bwd_alone):+.0f}% .. "
               f"{100 * max(bwd_alone):+.0f}% (median {100 * statistics.median(bwd_alone):+.0f}%) of the model; with "
               f"the gradient passes the element-wise gap is {100 * min(nets):+.1f}% .. {100 * max(nets):+.1f}% of a "
               f"step (median {100 * statistics.median(nets):+.1f}%). Block GEMMs ran {min(gemm):.2f} .. "
-              f"{max(gemm):.2f} of their price (median {statistics.median(gemm):.2f})."]
+              f"{max(gemm):.2f} of their price (median {statistics.median(gemm):.2f}); the clock emulation of their "
+              f"micro-batch window (GEMM, other kernels and idle time as traced) gives factors that miss the traced "
+              f"block GEMM factor by {statistics.mean(miss):+.3f} on average (standard deviation "
+              f"{statistics.pstdev(miss):.3f})."]
     return "\n".join(lines) + "\n"
 
 
