@@ -334,10 +334,11 @@ def parse_terms(text: str) -> tuple[str, ...]:
     return terms
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, prog: str = "bench/accuracy/crossval.py") -> int:
+    """`prog`: the command the written files name (bench/accuracy/clock_crossval.py runs this with its own)."""
     from mist_ds.cli import OneLineParser
 
-    parser = OneLineParser(prog="bench/accuracy/crossval.py", description=__doc__.splitlines()[0])
+    parser = OneLineParser(prog=prog, description=__doc__.splitlines()[0])
     parser.add_argument("--split", default="gpus", help="comma-separated: gpus, family, workload, random:K, workload:K")
     parser.add_argument("--terms", default=",".join(TIME_TERMS), help="time terms to fit (default: all six)")
     parser.add_argument("--start", default="shipped", choices=("shipped", "uncalibrated"),
@@ -360,7 +361,7 @@ def main(argv: list[str] | None = None) -> int:
     for split in splits:
         folds(runs, split, args.seed)          # every split checked before the first fit
     results = {s: crossval(runs, s, start, shipped, terms, args.seed, args.jobs) for s in splits}
-    command = "python bench/accuracy/crossval.py " + " ".join(sys.argv[1:] if argv is None else argv)
+    command = f"python {prog} " + " ".join(sys.argv[1:] if argv is None else argv)
     data = {"command": command.strip(), "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
             "profile": shipped.name, "start": args.start, "terms": list(terms), "seed": args.seed,
             "runtime_s": round(time.monotonic() - began, 1), "left_out": left,
