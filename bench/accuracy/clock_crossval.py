@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 import bench.accuracy.scoring as scoring  # noqa: E402
 import mist_ds.cost.plan_predict as plan_predict  # noqa: E402
 from bench.accuracy import crossval  # noqa: E402
-from bench.accuracy.gemm_share import clock_factor  # noqa: E402
+from bench.accuracy.gemm_share import clock_factor, clocked  # noqa: E402
 from mist_ds.config import HardwareProfile, Plan, PlanPrediction  # noqa: E402
 from mist_ds.cost.conditions import RunConditions  # noqa: E402
 from mist_ds.cost.layer_time import block_parts, head_parts  # noqa: E402
@@ -51,12 +51,6 @@ def micro_batch_window(plan: Plan, hw: HardwareProfile, conditions: RunCondition
         steps = plan.grad_accum_steps
         gemm, other, idle = gemm + steps * g, other + steps * k, idle + steps * max(0.0, wall - g - k)
     return gemm, other, idle
-
-
-def clocked(hw: HardwareProfile, factor: float) -> HardwareProfile:
-    """`hw` with every GEMM taking `factor` of its table time."""
-    samples = tuple(s.model_copy(update={"tflops": s.tflops / factor}) for s in hw.matmul_samples)
-    return hw.model_copy(update={"matmul_samples": samples, "matmul_tflops": hw.matmul_tflops / factor})
 
 
 def clock_aware(offset: float):

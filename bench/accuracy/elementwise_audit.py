@@ -19,7 +19,6 @@ clock_factor) on the step's own micro-batch window against the block GEMMs' trac
 from __future__ import annotations
 
 import argparse
-import datetime
 import statistics
 import sys
 from pathlib import Path
@@ -29,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from bench.accuracy.gemm_share import clock_factor  # noqa: E402
 from bench.accuracy.scoring import hardware_of  # noqa: E402
 from bench.accuracy.trace_compare import BWD_WITH_PASSES, compare  # noqa: E402
+from bench.accuracy.tables import publish, utc_minute  # noqa: E402
 from mist_ds.config import Plan, RunReport  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -160,11 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     if not rows:
         print("error: no profiled step of a stock ZeRO-0/1/2 plan found", file=sys.stderr)
         return 2
-    text = render(rows, datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
-    if args.write:
-        args.write.write_text(text)
-    print(text, end="")
-    return 0
+    return publish(render(rows, utc_minute()), args.write)
 
 
 if __name__ == "__main__":

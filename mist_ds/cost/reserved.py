@@ -39,18 +39,18 @@ from mist_ds.cost.shapes import layer_shapes, vocab_shard
 ELEM = 2  # bytes of a bf16 / fp16 element
 
 HOLE_PARTITIONS: dict[str, float] = {
-    "zero0": 0.86,           # FP16_Optimizer / BF16_Optimizer: fp32 flat gradient beside the 16-bit grads
+    "zero0": 0.87,           # FP16_Optimizer / BF16_Optimizer: fp32 flat gradient beside the 16-bit grads
     "zero1": 1.11,           # stage_1_and_2.py step: flat 16-bit copy left below the fp32 gradient
     "zero2": 1.87,           # the same plus ZeRO-2's per-micro-batch grads_in_partition
     "zero12_offload": 0.22,  # optimizer offload: the step runs on the CPU, only staging buffers move
     "pipeline": 0.98,        # pipelined ZeRO-1 (pipe/engine.py reduces once per step)
     "zero3": 0.68,           # ZeRO-3, dp > 1: reduce-scatter into the gradient partition
-    "zero3_dp1": 0.17,       # ZeRO-3, dp = 1: no reduce-scatter (a small hole)
+    "zero3_dp1": 0.18,       # ZeRO-3, dp = 1: no reduce-scatter (a small hole)
     "zero3_offload": 0.30,   # ZeRO-3 with optimizer or parameter offload, dp > 1
-    "zero3_offload_dp1": 0.35,
+    "zero3_offload_dp1": 0.46,
 }
 """Free-but-reserved bytes at the reserved peak, in 16-bit partitions (2N/dp bytes), per class
-(allocator_class); fitted on the committed H200 runs (module docstring)."""
+(allocator_class); fitted on the committed H200 and H100 runs (module docstring)."""
 
 
 def allocator_class(memory: MemoryStrategy, dp: int, num_stages: int) -> str:

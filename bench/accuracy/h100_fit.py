@@ -1,0 +1,99 @@
+#!/usr/bin/env python3
+"""Which run-derived time terms the committed H100 runs determine (CPU only; issue 10, session 45).
+
+    python bench/accuracy/h100_fit.py [--write [bench/results/h100_fit.md]]
+
+The H100 runs all ran on one 16-core 1-GPU node (mist_ds/profiles/h100-1gpu-node.json). Batches b46 and b47 (the
+search's winners of 12 workloads) are the fitting runs; batch b48 (ZeRO-3 with every weight offloaded, the optimizer
+on the GPU, half or all offloaded) is held out of every fit. For each set of time terms: leave-one-out over the
+12 fitting runs (each predicted by a fit on the other 11 with mist_ds.calibration.calibrate, the memory terms
+fitted too) and b48 predicted by the fit on all 12; beside them, the profile's measured tables with
+h100-sxm-80gb's run-derived terms (unfitted) and with h200-1gpu-node's (another card's node). Starting profile:
+h100-1gpu-node with the run-derived terms of --start (default h100-sxm-80gb, what the fit started from).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from bench.accuracy.tables import publish, utc_minute  # noqa: E402
+from mist_ds.calibration import RunPair, calibrate, load_pairs  # noqa: E402
+from mist_ds.calibration.fit import TIME_TERMS  # noqa: E402
+from mist_ds.config import HardwareProfile  # noqa: E402
+from mist_ds.config.hardware import RUN_DERIVED_FIELDS  # noqa: E402
+from mist_ds.config.profiles import load_hardware  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+ACCURACY = ROOT / "bench" / "results" / "accuracy"
+OUT = ROOT / "bench" / "results" / "h100_fit.md"
+FITTING, HELD_OUT = "h100-auto-*.run.json", "h100-l321b-*.run.json"
+TERM_SETS = {"all time terms": TIME_TERMS,
+             "host_microbatch_overhead_s, host_step_overhead_s": ("host_microbatch_overhead_s", "host_step_overhead_s"),
+             "host_microbatch_overhead_s": ("host_microbatch_overhead_s",)}
+
+
+def with_terms_of(hw: HardwareProfile, donor: str) -> HardwareProfile:
+    """`hw` carrying `donor`'s run-derived terms."""
+    other = load_hardware(donor)
+    return hw.model_copy(update={f: getattr(other, f) for f in RUN_DERIVED_FIELDS})
+
+
+def errors(hw: HardwareProfile, pairs: list[RunPair]) -> list[float]:
+    """Signed time error of each pair predicted on `hw`."""
+    return [p.predict(hw).iteration_time_s / p.run.median_iteration_time_s - 1 for p in pairs]
+
+
+def leave_one_out(hw: HardwareProfile, pairs: list[RunPair], terms: tuple[str, ...]) -> list[float]:
+    """Each pair's error under a fit of `terms` on the others."""
+    return [errors(calibrate(hw, pairs[:i] + pairs[i + 1:], only=terms).profile, [pair])[0]
+            for i, pair in enumerate(pairs)]
+
+
+def summary(values: list[float]) -> str:
+    size = [abs(v) for v in values]
+    return (f"{100 * statistics.median(size):.1f}% / {100 * max(size):.1f}% "
+            f"(signed median {100 * statistics.median(values):+.1f}%)")
+
+
+def rows(start: str) -> list[tuple[str, str, str, str]]:
+    """(label, fitted values, b46+b47 held out one by one, b48 held out) per term set and reference."""
+    hw = with_terms_of(load_hardware("h100-1gpu-node"), start)
+    fitting = load_pairs(sorted(ACCURACY.glob(FITTING)), None, hw)
+    held = load_pairs(sorted(ACCURACY.glob(HELD_OUT)), None, hw)
+    out = []
+    for label, terms in TERM_SETS.items():
+        fit = calibrate(hw, fitting, only=terms)
+        values = ", ".join(f"{k} {v:.4g}" for k, v in fit.fitted.items() if k in TIME_TERMS)
+        out.append((f"fit {label}", values, summary(leave_one_out(hw, fitting, terms)),
+                    summary(errors(fit.profile, held))))
+    for donor in (start, "h200-1gpu-node"):
+        ref = with_terms_of(hw, donor)
+        out.append((f"unfitted: {donor}'s terms", "-", summary(errors(ref, fitting)), summary(errors(ref, held))))
+    return out
+
+
+def render(table: list[tuple[str, str, str, str]], start: str, when: str) -> str:
+    lines = ["# Fitting the H100 node's run-derived time terms", "",
+             f"Written by `python bench/accuracy/h100_fit.py --write` on {when} (CPU only; start: {start}'s terms on "
+             "h100-1gpu-node's measured tables). Fitting runs: batches b46 + b47 (12), each scored by a fit on the "
+             "other 11; held out of every fit: batch b48 (3). |time error| median / max.", "",
+             "| terms | fitted on all 12 | b46 + b47, leave-one-out | b48, held out |", "|---|---|---|---|"]
+    lines += [f"| {label} | {values} | {loo} | {held} |" for label, values, loo, held in table]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--start", default="h100-sxm-80gb", help="profile whose run-derived terms the fits start from")
+    ap.add_argument("--write", nargs="?", type=Path, const=OUT, default=None, help="write the table here")
+    args = ap.parse_args(argv)
+    return publish(render(rows(args.start), args.start, utc_minute()), args.write)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,31 @@
+"""bench/accuracy/h100_fit.py: the donor terms it starts from, leave-one-out scoring, the table."""
+
+from __future__ import annotations
+
+from bench.accuracy import h100_fit as hf
+from mist_ds.calibration import load_pairs
+from mist_ds.config.hardware import RUN_DERIVED_FIELDS
+from mist_ds.config.profiles import load_hardware
+
+
+def test_the_start_carries_the_donors_run_derived_terms_on_the_nodes_tables():
+    node = load_hardware("h100-1gpu-node")
+    start = hf.with_terms_of(node, "h100-sxm-80gb")
+    donor = load_hardware("h100-sxm-80gb")
+    assert all(getattr(start, f) == getattr(donor, f) for f in RUN_DERIVED_FIELDS)
+    assert start.matmul_samples == node.matmul_samples and start.host_cpu_cores == 16
+
+
+def test_leave_one_out_scores_each_run_by_a_fit_it_was_not_in():
+    hw = hf.with_terms_of(load_hardware("h100-1gpu-node"), "h100-sxm-80gb")
+    pairs = load_pairs(sorted(hf.ACCURACY.glob(hf.FITTING))[:3], None, hw)
+    terms = ("host_microbatch_overhead_s",)
+    loo = hf.leave_one_out(hw, pairs, terms)
+    in_sample = hf.errors(hf.calibrate(hw, pairs, only=terms).profile, pairs)
+    assert len(loo) == 3 and loo != in_sample
+    assert sum(e * e for e in in_sample) <= sum(e * e for e in loo)      # the fit sees its own runs
+
+
+def test_render():
+    text = hf.render([("fit x", "x 1", "3.0% / 9.0% (signed median -1.0%)", "-")], "h100-sxm-80gb", "today")
+    assert "| fit x | x 1 | 3.0% / 9.0% (signed median -1.0%) | - |" in text and "on today" in text
