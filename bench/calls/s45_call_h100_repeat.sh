@@ -1,4 +1,4 @@
-# Session 45 (nvidia-h100-x1; timeout_s ~230, carry .whl; the session's last 279 s of device time); issue 10.
+# Session 45 prepared this for a later H100 session (nvidia-h100-x1; timeout_s ~230, carry .whl): session 45 had too little device time left to start it; issue 10.
 # One repeat of the H100 search winner with the largest time error: h100-auto-l321b-1g-c24-s4096-b16-ds (Llama 3.2 1B,
 # 24 GiB, stock ZeRO-3 fetching whole blocks), 2.240 s/iter in S43-1 (b46). Predicted before this call on
 # h100-1gpu-node as shipped in session 45: 1.620 s/iter (-27.7% against S43-1; the run is in that profile's fit).
