@@ -156,7 +156,11 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--write", nargs="?", type=Path, const=OUT, default=None, help="write the table here")
     args = ap.parse_args(argv)
-    rows = [audit(*step) for step in steps()]
+    try:
+        rows = [audit(*step) for step in steps()]
+    except (ValueError, OSError) as err:      # a trace that does not match its plan, an unreadable file
+        print(f"error: {str(err).splitlines()[0]}", file=sys.stderr)
+        return 2
     if not rows:
         print("error: no profiled step of a stock ZeRO-0/1/2 plan found", file=sys.stderr)
         return 2

@@ -92,7 +92,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--start", default="h100-sxm-80gb", help="profile whose run-derived terms the fits start from")
     ap.add_argument("--write", nargs="?", type=Path, const=OUT, default=None, help="write the table here")
     args = ap.parse_args(argv)
-    return publish(render(rows(args.start), args.start, utc_minute()), args.write)
+    try:
+        table = rows(args.start)
+    except (ValueError, OSError) as err:
+        print(f"error: {str(err).splitlines()[0]}", file=sys.stderr)
+        return 2
+    return publish(render(table, args.start, utc_minute()), args.write)
 
 
 if __name__ == "__main__":
