@@ -21,26 +21,25 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from bench.accuracy.borrowed_terms import borrowed  # noqa: E402
+from bench.accuracy.cases import BATCHES  # noqa: E402
+from bench.accuracy.generate import run_path  # noqa: E402
 from bench.accuracy.tables import publish, utc_minute  # noqa: E402
 from mist_ds.calibration import RunPair, calibrate, load_pairs  # noqa: E402
 from mist_ds.calibration.fit import TIME_TERMS  # noqa: E402
 from mist_ds.config import HardwareProfile  # noqa: E402
-from mist_ds.config.hardware import RUN_DERIVED_FIELDS  # noqa: E402
 from mist_ds.config.profiles import load_hardware  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[2]
-ACCURACY = ROOT / "bench" / "results" / "accuracy"
-OUT = ROOT / "bench" / "results" / "h100_fit.md"
-FITTING, HELD_OUT = "h100-auto-*.run.json", "h100-l321b-*.run.json"
+OUT = Path(__file__).resolve().parents[2] / "bench" / "results" / "h100_fit.md"
+FITTING, HELD_OUT = ("b46-1gpu-h100", "b47-1gpu-h100"), ("b48-1gpu-h100-writeback",)
 TERM_SETS = {"all time terms": TIME_TERMS,
              "host_microbatch_overhead_s, host_step_overhead_s": ("host_microbatch_overhead_s", "host_step_overhead_s"),
              "host_microbatch_overhead_s": ("host_microbatch_overhead_s",)}
 
 
-def with_terms_of(hw: HardwareProfile, donor: str) -> HardwareProfile:
-    """`hw` carrying `donor`'s run-derived terms."""
-    other = load_hardware(donor)
-    return hw.model_copy(update={f: getattr(other, f) for f in RUN_DERIVED_FIELDS})
+def batch_runs(batches: tuple[str, ...]) -> list[Path]:
+    """The committed run files of the batches' cases."""
+    return [run_path(case.name) for batch in batches for case in BATCHES[batch] if run_path(case.name).exists()]
 
 
 def errors(hw: HardwareProfile, pairs: list[RunPair]) -> list[float]:
@@ -62,9 +61,8 @@ def summary(values: list[float]) -> str:
 
 def rows(start: str) -> list[tuple[str, str, str, str]]:
     """(label, fitted values, b46+b47 held out one by one, b48 held out) per term set and reference."""
-    hw = with_terms_of(load_hardware("h100-1gpu-node"), start)
-    fitting = load_pairs(sorted(ACCURACY.glob(FITTING)), None, hw)
-    held = load_pairs(sorted(ACCURACY.glob(HELD_OUT)), None, hw)
+    hw = borrowed(load_hardware("h100-1gpu-node"), load_hardware(start))
+    fitting, held = (load_pairs(batch_runs(batches), None, hw) for batches in (FITTING, HELD_OUT))
     out = []
     for label, terms in TERM_SETS.items():
         fit = calibrate(hw, fitting, only=terms)
@@ -72,7 +70,7 @@ def rows(start: str) -> list[tuple[str, str, str, str]]:
         out.append((f"fit {label}", values, summary(leave_one_out(hw, fitting, terms)),
                     summary(errors(fit.profile, held))))
     for donor in (start, "h200-1gpu-node"):
-        ref = with_terms_of(hw, donor)
+        ref = borrowed(hw, load_hardware(donor))
         out.append((f"unfitted: {donor}'s terms", "-", summary(errors(ref, fitting)), summary(errors(ref, held))))
     return out
 

@@ -4,21 +4,22 @@ from __future__ import annotations
 
 from bench.accuracy import h100_fit as hf
 from mist_ds.calibration import load_pairs
-from mist_ds.config.hardware import RUN_DERIVED_FIELDS
 from mist_ds.config.profiles import load_hardware
 
 
-def test_the_start_carries_the_donors_run_derived_terms_on_the_nodes_tables():
-    node = load_hardware("h100-1gpu-node")
-    start = hf.with_terms_of(node, "h100-sxm-80gb")
-    donor = load_hardware("h100-sxm-80gb")
-    assert all(getattr(start, f) == getattr(donor, f) for f in RUN_DERIVED_FIELDS)
-    assert start.matmul_samples == node.matmul_samples and start.host_cpu_cores == 16
+def _start():
+    return hf.borrowed(load_hardware("h100-1gpu-node"), load_hardware("h100-sxm-80gb"))
+
+
+def test_the_fitting_and_held_out_runs_are_the_batches_committed_runs():
+    fitting, held = hf.batch_runs(hf.FITTING), hf.batch_runs(hf.HELD_OUT)
+    assert len(fitting) == 12 and len(held) == 3 and not set(fitting) & set(held)
+    assert all(p.name.startswith("h100-") and p.exists() for p in fitting + held)
 
 
 def test_leave_one_out_scores_each_run_by_a_fit_it_was_not_in():
-    hw = hf.with_terms_of(load_hardware("h100-1gpu-node"), "h100-sxm-80gb")
-    pairs = load_pairs(sorted(hf.ACCURACY.glob(hf.FITTING))[:3], None, hw)
+    hw = _start()
+    pairs = load_pairs(hf.batch_runs(hf.FITTING)[:3], None, hw)
     terms = ("host_microbatch_overhead_s",)
     loo = hf.leave_one_out(hw, pairs, terms)
     in_sample = hf.errors(hf.calibrate(hw, pairs, only=terms).profile, pairs)
