@@ -616,6 +616,22 @@ B48 = [
     replace(c, name=f"h100-{c.name}") for c in B45 if isinstance(c, Case)
 ]
 
+# Batch 49 (1x H100, session 46): the search's winners planned on h100-1gpu-node (the node's own profile, shipped in
+# session 45 with one host term and the memory terms fitted on b46 + b47), for workloads and families no H100 run had
+# trained (Qwen3, Phi-3, seq 8192, a GPT at 24 GiB), mist_ds's executors and stock DeepSpeed: the held-out check of
+# that fit. Predictions in bench/calls/s46_call_b49_h100.sh before the call.
+H100N = "h100-1gpu-node"
+B49 = [
+    AutotuneCase("h100n-auto-q3-17b-1g-c40-s4096-b16", QWEN3_17B, 1, 40, 4096, 16, hardware=H100N),
+    AutotuneCase("h100n-auto-q3-4b-1g-c40-s4096-b16", QWEN3_4B, 1, 40, 4096, 16, hardware=H100N),
+    AutotuneCase("h100n-auto-phi3m-1g-c78-s2047-b32", PHI3_MINI, 1, 78, 2047, 32, hardware=H100N),
+    AutotuneCase("h100n-auto-l321b-1g-c40-s8192-b8", "llama3.2-1b", 1, 40, 8192, 8, hardware=H100N),
+    AutotuneCase("h100n-auto-g27-1g-c24-s2048-b16", "gpt-2.7b", 1, 24, 2048, 16, hardware=H100N),
+    AutotuneCase("h100n-auto-q3-4b-1g-c24-s4096-b16-ds", QWEN3_4B, 1, 24, 4096, 16, hardware=H100N, space=STOCK),
+    AutotuneCase("h100n-auto-l323b-1g-c24-s4096-b16-ds", "llama3.2-3b", 1, 24, 4096, 16, hardware=H100N,
+                 space=STOCK),
+]
+
 # In-sample runs: the shipped h200 profile's run-derived terms were fitted on these runs alone
 # (python -m mist_ds.calibrate; profiling/profiles/h200.json provenance names them): every 1-GPU run
 # of batches b3 and b4, and of each 2-GPU family with two or more runs the first by name. Every
@@ -651,7 +667,7 @@ BATCHES: dict[str, list[Case | AutotuneCase]] = {name: _marked(batch) for name, 
     "b42b-2gpu-mistpipe": B42B, "b42c-2gpu-mistpipe": B42C, "b43-1gpu-refresh": B43,
     "b44-1gpu-long-context": B44, "b44b-1gpu-long-context": B44B,
     "b45-1gpu-weight-offload-optimizer": B45, "b46-1gpu-h100": B46, "b47-1gpu-h100": B47,
-    "b48-1gpu-h100-writeback": B48,
+    "b48-1gpu-h100-writeback": B48, "b49-1gpu-h100-node": B49,
 }.items()}
 CASES: dict[str, Case | AutotuneCase] = {c.name: c for batch in BATCHES.values() for c in batch}
 
