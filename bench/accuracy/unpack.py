@@ -5,7 +5,8 @@
 
 Each RunReport goes beside the <case>.plan.json it ran; the bundle itself (machine, op builds,
 log tails, cases not run) is kept as bundles/<batch>_<date>.json. A run whose plan_hash is not the
-committed plan's (the plan changed after the run) is refused unless --force. Exit 2 on bad input.
+committed plan's (the plan changed after the run) is refused unless --force; a run the runner stopped at the
+call's budget (cut_by_budget) is not a result of its plan and is left for a later call. Exit 2 on bad input.
 """
 
 from __future__ import annotations
@@ -29,6 +30,10 @@ def unpack(bundle: dict, results: Path, force: bool = False) -> list[str]:
     lines = []
     for run in bundle["runs"]:
         name = run["case"]
+        if run.get("cut_by_budget"):
+            lines.append(f"not run {name}: cut by the call's budget after {run.get('wall_s', 0):.0f} s "
+                         "(no result of its plan)")
+            continue
         report = RunReport.model_validate(run["report"], strict=False)
         plan_file = results / f"{name}.plan.json"
         if not plan_file.exists():

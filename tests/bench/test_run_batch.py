@@ -9,7 +9,7 @@ import time
 import pytest
 
 from bench.accuracy.jobs import make_job, outcome
-from bench.accuracy.run_batch import Batch
+from bench.accuracy.run_batch import Batch, hardware_for
 from bench.accuracy.unpack import unpack
 from mist_ds.config import RunReport
 from tests.runtime.plans import CASES
@@ -92,3 +92,26 @@ def test_outcome_without_a_report_keeps_the_error_line(tmp_path):
     assert report.status == "error" and "ValueError: bad thing" in report.error_message
     killed = outcome(job, 247, False, tmp_path / "none.json", "x exits with return code = -9\n", fallback)
     assert killed.status == "killed" and killed.signal == 9
+
+
+def test_a_run_cut_by_the_calls_budget_is_not_unpacked_as_a_result(tmp_path):
+    path = tmp_path / "cut.plan.json"
+    CASES["zero1"].save(path)
+    bundle = {"runs": [{"case": "cut", "cut_by_budget": True, "wall_s": 64.1, "report": {"status": "timeout"}}]}
+    lines = unpack(bundle, tmp_path)
+    assert not (tmp_path / "cut.run.json").exists() and "cut by the call's budget after 64 s" in lines[0]
+
+
+def test_the_runner_names_the_profile_of_the_node_kind_it_runs_on():
+    assert hardware_for("NVIDIA H100 80GB HBM3", 16) == "h100-1gpu-node"
+    assert hardware_for("NVIDIA H200", 32) == "h200" and hardware_for("cpu", 2) is None
+
+
+def test_a_job_starts_only_with_a_margin_over_its_expected_seconds(tmp_path):
+    path = tmp_path / "p.json"
+    CASES["zero1"].save(path)
+    job = make_job("tight", path)
+    batch = Batch("t", [job], tmp_path, budget_s=job.expected_s * 1.2, num_gpus=2, scratch=tmp_path,
+                  hardware=None, info={"gpu_name": "cpu"})
+    batch.run(2)
+    assert json.loads((tmp_path / "accuracy_t.json").read_text())["not_run"][0]["case"] == "tight"
