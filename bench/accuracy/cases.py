@@ -635,6 +635,19 @@ B49B = [
                  space=STOCK),
 ]
 
+# Batch 50 (1x H100, session 46): the held-out check of h100-1gpu-node's pageable write-back rate (3.909 GB/s a rank,
+# carried over from h200-1gpu-node after b49b's two stock ZeRO-3 optimizer-offload winners ran 22-29% slower than
+# priced at the pinned rate). With the write-back priced, the search's stock winners of b49b's two workloads are other
+# plans (ZeRO-1/2 offload, -s46): do they run faster than b49b's, as predicted? And b41's first two ZeRO-3 plans with
+# the optimizer offloaded and the weights on the GPU (ratio 0.5 and 1; run on the 1-GPU H200 node in session 38),
+# planned on the profile with that rate. Predictions in bench/calls/s46_call_b50_h100.sh before the call.
+B50 = [
+    AutotuneCase("h100n-auto-q3-4b-1g-c24-s4096-b16-ds-s46", QWEN3_4B, 1, 24, 4096, 16, hardware=H100N, space=STOCK),
+    AutotuneCase("h100n-auto-l323b-1g-c24-s4096-b16-ds-s46", "llama3.2-3b", 1, 24, 4096, 16, hardware=H100N,
+                 space=STOCK),
+    *(replace(c, name=f"h100-{c.name}") for c in reversed(B41[:2])),
+]
+
 # In-sample runs: the shipped h200 profile's run-derived terms were fitted on these runs alone
 # (python -m mist_ds.calibrate; profiling/profiles/h200.json provenance names them): every 1-GPU run
 # of batches b3 and b4, and of each 2-GPU family with two or more runs the first by name. Every
@@ -672,6 +685,7 @@ BATCHES: dict[str, list[Case | AutotuneCase]] = {name: _marked(batch) for name, 
     "b45-1gpu-weight-offload-optimizer": B45, "b46-1gpu-h100": B46, "b47-1gpu-h100": B47,
     "b48-1gpu-h100-writeback": B48, "b49-1gpu-h100-node": B49,
     "b49b-1gpu-h100-node-stock": B49B,
+    "b50-1gpu-h100-writeback": B50,
 }.items()}
 CASES: dict[str, Case | AutotuneCase] = {c.name: c for batch in BATCHES.values() for c in batch}
 
