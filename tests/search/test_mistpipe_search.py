@@ -95,7 +95,7 @@ def test_screening_settings_bound_every_setting():
 
 def test_autotune_keeps_stock_deepspeed_when_mistpipe_is_only_within_the_model_error():
     """llama-7b on 8 GPUs: mistpipe has a plan about as fast as stock ZeRO-1/2 (3.2% faster, inside a
-    4% tie: the default tolerance until session 38, 3% since, MODEL_TIME_ERROR_RATIO) with more
+    4% tie: the default tolerance until session 38 and again since session 46, MODEL_TIME_ERROR_RATIO) with more
     headroom; the tie goes to stock DeepSpeed (api._tie_break_key), and mistpipe plans still rank
     inside the group."""
     from mist_ds.api import tune, honest_order
@@ -113,7 +113,7 @@ def test_autotune_keeps_stock_deepspeed_when_mistpipe_is_only_within_the_model_e
     assert abs(mist_plan.prediction.iteration_time_s / stock.prediction.iteration_time_s - 1) < result.tie_rtol
     assert honest_order([mist_plan, stock], HW, tie_rtol=result.tie_rtol)[0][0] is stock
     no_record = TrackRecord(source="none", kinds={})
-    assert tune(request, HW, top_k=10, record=no_record).plans[0].executor == "mistpipe"  # 3.2% is beyond 3%
+    assert tune(request, HW, top_k=10, tie_rtol=0.03, record=no_record).plans[0].executor == "mistpipe"  # 3.2% > 3%
     # ... unless mistpipe's multi-GPU runs were further off than 3.2% in the median (api.time_tolerance)
     kind = KindRecord(runs=6, plans=5, ok=6, time_median=0.05, time_max=0.1, slower_than_predicted=3,
                       oom_predicted_to_fit=0, gpus=("NVIDIA H200",), first_date="2026-11-30", last_date="2026-11-30")
