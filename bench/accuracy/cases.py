@@ -638,7 +638,8 @@ B49B = [
 # Batch 50 (1x H100, session 46): the held-out check of h100-1gpu-node's pageable write-back rate (3.909 GB/s a rank,
 # carried over from h200-1gpu-node after b49b's two stock ZeRO-3 optimizer-offload winners ran 22-29% slower than
 # priced at the pinned rate). With the write-back priced, the search's stock winners of b49b's two workloads are other
-# plans (ZeRO-1/2 offload, -s46): do they run faster than b49b's, as predicted? And b41's first two ZeRO-3 plans with
+# plans (-s46: Qwen3-4B ZeRO-3 with the weights offloaded, Llama 3.2 3B ZeRO-1 offload): do they run faster than b49b's,
+# as predicted? And b41's first two ZeRO-3 plans with
 # the optimizer offloaded and the weights on the GPU (ratio 0.5 and 1; run on the 1-GPU H200 node in session 38),
 # planned on the profile with that rate. Predictions in bench/calls/s46_call_b50_h100.sh before the call.
 B50 = [
