@@ -649,6 +649,12 @@ B50 = [
     *(replace(c, name=f"h100-{c.name}") for c in reversed(B41[:2])),
 ]
 
+# The ratio-1 check b50 had no budget left for, on a smaller model: Llama 3.2 1B, ZeRO-3, every optimizer state offloaded,
+# the weights on the GPU (its whole 16-bit partition written back from pageable fp32 masters every step), held out
+# (bench/calls/s46_call_b50b_h100.sh, prediction in its header before the call).
+B50B = [replace(_case("l321b-1g-c40-s4096-b16-z3-off1-mb4-rc16-blk", 1, 40, 4096, 16, 4, 3, offload_optimizer=1.0,
+                      recompute=16, **BLK), name="h100-l321b-1g-c40-s4096-b16-z3-off1-mb4-rc16-blk")]
+
 # In-sample runs: the shipped h200 profile's run-derived terms were fitted on these runs alone
 # (python -m mist_ds.calibrate; profiling/profiles/h200.json provenance names them): every 1-GPU run
 # of batches b3 and b4, and of each 2-GPU family with two or more runs the first by name. Every
@@ -686,7 +692,7 @@ BATCHES: dict[str, list[Case | AutotuneCase]] = {name: _marked(batch) for name, 
     "b45-1gpu-weight-offload-optimizer": B45, "b46-1gpu-h100": B46, "b47-1gpu-h100": B47,
     "b48-1gpu-h100-writeback": B48, "b49-1gpu-h100-node": B49,
     "b49b-1gpu-h100-node-stock": B49B,
-    "b50-1gpu-h100-writeback": B50,
+    "b50-1gpu-h100-writeback": B50, "b50b-1gpu-h100-writeback": B50B,
 }.items()}
 CASES: dict[str, Case | AutotuneCase] = {c.name: c for batch in BATCHES.values() for c in batch}
 
