@@ -21,13 +21,14 @@ trainrun() {
   echo "$1 end $(date +%s.%N)" >> $R/windows.log
   pack
 }
-# traced NAME PLAN PORT LIMIT: one 1-GPU run of PLAN, 5 steps with step 4 profiled (bench/runtime/traced_train.py),
-# its report in $R/NAME.profiled-run.json and its trace digested (bench/engine/trace_digest.py) into $R/traces/.
+# traced NAME PLAN PORT LIMIT [HARDWARE]: one 1-GPU run of PLAN, 5 steps with step 4 profiled (bench/runtime/traced_train.py;
+# its MFU on HARDWARE's peak, default h200), its report in $R/NAME.profiled-run.json and its trace digested
+# (bench/engine/trace_digest.py) into $R/traces/.
 traced() {
   mkdir -p $R/traces
   MIST_DS_TRACE_DIR=$R/traces MIST_DS_TRACE_STEP=4 MIST_DS_TRACE_NAME=$1 timeout $4 python3 -m deepspeed.launcher.runner \
     --num_gpus 1 --no_ssh_check --master_addr 127.0.0.1 --master_port $3 bench/runtime/traced_train.py --plan $2 \
-    --steps 5 --warmup 2 --report $R/$1.profiled-run.json --hardware h200 > $R/$1.log 2>&1; echo "rc $?" >> $R/$1.log
+    --steps 5 --warmup 2 --report $R/$1.profiled-run.json --hardware ${5:-h200} > $R/$1.log 2>&1; echo "rc $?" >> $R/$1.log
   for t in $R/traces/*.trace.json.gz; do [ -f "$t" ] && zcat "$t" > /tmp/tr.json && timeout ${DIGEST_LIMIT:-60} python3 \
     bench/engine/trace_digest.py /tmp/tr.json --out ${t%.trace.json.gz}.digest.json.gz >> $R/$1.log 2>&1; rm -f "$t"; done
 }
