@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Which run-derived time terms the committed H100 runs determine (CPU only; issue 10, session 45).
+"""Which run-derived time terms the committed H100 runs determine (CPU only; issue 10, sessions 45-46).
 
     python bench/accuracy/h100_fit.py [--write [bench/results/h100_fit.md]]
 
@@ -7,9 +7,11 @@ The H100 runs all ran on one 16-core 1-GPU node (mist_ds/profiles/h100-1gpu-node
 search's winners of 12 workloads) are the fitting runs; batch b48 (ZeRO-3 with every weight offloaded, the optimizer
 on the GPU, half or all offloaded) is held out of every fit. For each set of time terms: leave-one-out over the
 12 fitting runs (each predicted by a fit on the other 11 with mist_ds.calibration.calibrate, the memory terms
-fitted too) and b48 predicted by the fit on all 12; beside them, the profile's measured tables with
+fitted too), b48 and session 46's batches b49-b50b (LATER: winners planned on the shipped profile, and the
+write-back checks) predicted by the fit on all 12; beside them, the profile's measured tables with
 h100-sxm-80gb's run-derived terms (unfitted) and with h200-1gpu-node's (another card's node). Starting profile:
-h100-1gpu-node with the run-derived terms of --start (default h100-sxm-80gb, what the fit started from).
+h100-1gpu-node with the run-derived terms of --start (default h100-sxm-80gb, what the fit started from), then the
+CARRIED terms of the profile they were carried over from, as h100-1gpu-node ships them.
 """
 
 from __future__ import annotations
@@ -32,6 +34,9 @@ from mist_ds.config.profiles import load_hardware  # noqa: E402
 
 OUT = Path(__file__).resolve().parents[2] / "bench" / "results" / "h100_fit.md"
 FITTING, HELD_OUT = ("b46-1gpu-h100", "b47-1gpu-h100"), ("b48-1gpu-h100-writeback",)
+LATER = ("b49-1gpu-h100-node", "b49b-1gpu-h100-node-stock", "b50-1gpu-h100-writeback", "b50b-1gpu-h100-writeback")
+CARRIED = {"pageable_h2d_bandwidth_gbps": "h200-1gpu-node"}
+"""Terms h100-1gpu-node carries from another node kind's fit (session 46: the write-back rate; its provenance)."""
 TERM_SETS = {"all time terms": TIME_TERMS,
              "host_microbatch_overhead_s, host_step_overhead_s": ("host_microbatch_overhead_s", "host_step_overhead_s"),
              "host_microbatch_overhead_s": ("host_microbatch_overhead_s",)}
@@ -59,29 +64,42 @@ def summary(values: list[float]) -> str:
             f"(signed median {100 * statistics.median(values):+.1f}%)")
 
 
-def rows(start: str) -> list[tuple[str, str, str, str]]:
-    """(label, fitted values, b46+b47 held out one by one, b48 held out) per term set and reference."""
+def start_profile(start: str) -> HardwareProfile:
+    """h100-1gpu-node's measured tables with `start`'s run-derived terms, then the CARRIED ones."""
     hw = borrowed(load_hardware("h100-1gpu-node"), load_hardware(start))
-    fitting, held = (load_pairs(batch_runs(batches), None, hw) for batches in (FITTING, HELD_OUT))
+    for term, donor in CARRIED.items():
+        hw = borrowed(hw, load_hardware(donor), (term,))
+    return hw
+
+
+def rows(start: str) -> list[tuple[str, ...]]:
+    """(label, fitted values, b46+b47 held out one by one, b48 held out, LATER held out) per term set and
+    reference."""
+    hw = start_profile(start)
+    fitting, held, later = (load_pairs(batch_runs(batches), None, hw) for batches in (FITTING, HELD_OUT, LATER))
     out = []
     for label, terms in TERM_SETS.items():
         fit = calibrate(hw, fitting, only=terms)
         values = ", ".join(f"{k} {v:.4g}" for k, v in fit.fitted.items() if k in TIME_TERMS)
         out.append((f"fit {label}", values, summary(leave_one_out(hw, fitting, terms)),
-                    summary(errors(fit.profile, held))))
+                    summary(errors(fit.profile, held)), summary(errors(fit.profile, later))))
     for donor in (start, "h200-1gpu-node"):
         ref = borrowed(hw, load_hardware(donor))
-        out.append((f"unfitted: {donor}'s terms", "-", summary(errors(ref, fitting)), summary(errors(ref, held))))
+        out.append((f"unfitted: {donor}'s terms", "-", summary(errors(ref, fitting)), summary(errors(ref, held)),
+                    summary(errors(ref, later))))
     return out
 
 
-def render(table: list[tuple[str, str, str, str]], start: str, when: str) -> str:
+def render(table: list[tuple[str, ...]], start: str, when: str) -> str:
+    carried = ", ".join(f"{term} from {donor}" for term, donor in CARRIED.items())
     lines = ["# Fitting the H100 node's run-derived time terms", "",
              f"Written by `python bench/accuracy/h100_fit.py --write` on {when} (CPU only; start: {start}'s terms on "
-             "h100-1gpu-node's measured tables). Fitting runs: batches b46 + b47 (12), each scored by a fit on the "
-             "other 11; held out of every fit: batch b48 (3). |time error| median / max.", "",
-             "| terms | fitted on all 12 | b46 + b47, leave-one-out | b48, held out |", "|---|---|---|---|"]
-    lines += [f"| {label} | {values} | {loo} | {held} |" for label, values, loo, held in table]
+             f"h100-1gpu-node's measured tables, {carried}). Fitting runs: batches b46 + b47 (12), each scored by a "
+             "fit on the other 11; held out of every fit: batch b48 (3) and session 46's batches "
+             f"{' + '.join(LATER)}. |time error| median / max.", "",
+             "| terms | fitted on all 12 | b46 + b47, leave-one-out | b48, held out | b49-b50b, held out |",
+             "|---|---|---|---|---|"]
+    lines += ["| " + " | ".join(row) + " |" for row in table]
     return "\n".join(lines) + "\n"
 
 
