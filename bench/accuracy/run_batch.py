@@ -34,9 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from bench.accuracy import machine  # noqa: E402
 from bench.accuracy.jobs import ROOT, Job, command, make_job, outcome  # noqa: E402
-from mist_ds.config.profiles import profile_for_gpu  # noqa: E402
 from mist_ds.fileio import write_text_atomic  # noqa: E402
-from mist_ds.gpuinfo import host_cpu_cores  # noqa: E402
+from mist_ds.gpuinfo import AUTO_HARDWARE, hardware_arg  # noqa: E402
 from mist_ds.runtime.measure import read_meminfo  # noqa: E402
 
 PLANS = ROOT / "bench" / "results" / "accuracy"
@@ -249,11 +248,11 @@ def needed_ops(jobs: list[Job]) -> list[str]:
     return ["fused_adam"] + (["cpu_adam"] if offload else [])
 
 
-def hardware_for(gpu_name: str, cores: int | None = None) -> str | None:
-    """The profile whose peak the runs' MFU divides by (None: train.py's default): the shipped profile of the
-    card and of this node kind (its host cores), as the report re-predicts the runs with."""
+def hardware_for() -> str | None:
+    """The profile whose peak the runs' MFU divides by: this node's shipped profile, as `--hardware auto` names
+    it and the report re-predicts the runs with (None where there is none, e.g. CPU ranks: train.py's default)."""
     try:
-        return profile_for_gpu(gpu_name, cores)
+        return hardware_arg(AUTO_HARDWARE)
     except ValueError:
         return None
 
@@ -291,7 +290,7 @@ def main(argv: list[str] | None = None) -> int:
     name = args.batch or Path(args.jobs).stem
     with tempfile.TemporaryDirectory(prefix="mist_acc_") as scratch:
         batch = Batch(name, jobs, out, args.budget_s - (time.monotonic() - started), num_gpus,
-                      Path(scratch), hardware_for(info["gpu_name"], host_cpu_cores()), info)
+                      Path(scratch), hardware_for(), info)
         batch.log(f"batch {name}: {len(jobs)} runs on {num_gpus} x {info['gpu_name']}, "
                   f"budget {args.budget_s:.0f} s")
         ops = [] if args.no_build else needed_ops(jobs)

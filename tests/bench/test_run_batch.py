@@ -102,9 +102,14 @@ def test_a_run_cut_by_the_calls_budget_is_not_unpacked_as_a_result(tmp_path):
     assert not (tmp_path / "cut.run.json").exists() and "cut by the call's budget after 64 s" in lines[0]
 
 
-def test_the_runner_names_the_profile_of_the_node_kind_it_runs_on():
-    assert hardware_for("NVIDIA H100 80GB HBM3", 16) == "h100-1gpu-node"
-    assert hardware_for("NVIDIA H200", 32) == "h200" and hardware_for("cpu", 2) is None
+def test_the_runner_names_the_profile_of_the_node_kind_it_runs_on(monkeypatch):
+    from mist_ds import gpuinfo
+
+    monkeypatch.setattr(gpuinfo, "local_gpu_name", lambda: "NVIDIA H100 80GB HBM3")
+    monkeypatch.setattr(gpuinfo, "host_cpu_cores", lambda: 16)
+    assert hardware_for() == "h100-1gpu-node"
+    monkeypatch.setattr(gpuinfo, "local_gpu_name", lambda: None)
+    assert hardware_for() is None
 
 
 def test_a_job_starts_only_with_a_margin_over_its_expected_seconds(tmp_path):
