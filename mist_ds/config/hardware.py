@@ -295,6 +295,18 @@ class HardwareProfile(StrictModel):
     the runs of one and of two ranks per node price alike per element (bench/accuracy/WEIGHT_OFFLOAD.md).
     Run-derived: None = not calibrated (charged at pageable_h2d_bandwidth_gbps); fitted by
     `python -m mist_ds.calibrate` from ZeRO-3 runs that offload weights but not the whole optimizer."""
+    cpu_step_per_adam: float | None = Field(default=None, ge=1.0)
+    """The host's DeepSpeedCPUAdam step followed by the fp32 -> bf16 cast of the same parameters, back to back
+    in one process at host_cpu_cores threads, as a multiple of that Adam step's time alone: the pair mistpipe's
+    cpu_adam path runs per unit (runtime/mistpipe/optimizer.py finish_unit). Measured by `python -m
+    mist_ds.profile` (section cpu_adam, profile/cpu_adam.py step_beside_d2h's alone_s over the Adam rate at
+    the core count). None: not measured; the cost model takes 1 + HOST_BF16_PER_ADAM (cost/rates.py, the
+    cast measured apart on the 32-core H200 host)."""
+    cpu_step_d2h_slowdown: float | None = Field(default=None, gt=0.0)
+    """How many times longer that pair (cpu_step_per_adam) takes while device-to-host copies stream into
+    pinned host memory: the DMA's writes share the host's memory bandwidth, and the cpu_adam path runs its
+    first units' Adam while the late gradients still land (optimizer.py _send_late). Measured with it
+    (step_beside_d2h: beside_s / alone_s). None: not measured (1.0)."""
     host_process_base_bytes: int = Field(default=0, ge=0)
     """Peak resident memory of one training process apart from the offloaded states the cost model
     counts (Python, torch, CUDA context and libraries, DeepSpeed, NCCL buffers), bytes. Run-derived:

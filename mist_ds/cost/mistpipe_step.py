@@ -32,6 +32,21 @@ def host_adam_rate(rt: Rates) -> float:
     return rate * (HOST_CONCURRENCY if rt.ranks_per_node > 1 else 1.0)
 
 
+def host_step_per_adam(rt: Rates) -> float:
+    """The host's Adam + fp32 -> bf16 cast of a unit per Adam alone: the profile's measured
+    cpu_step_per_adam, else 1 + HOST_BF16_PER_ADAM (the cast measured apart on the H200 host)."""
+    measured = rt.hw.cpu_step_per_adam
+    return measured if measured is not None else 1.0 + HOST_BF16_PER_ADAM
+
+
+def beside_d2h_extra_s(rt: Rates, host, d2h):
+    """Seconds the host's work (`host` alone) gains from running beside `d2h` seconds of device-to-host
+    copies into pinned memory, at the profile's cpu_step_d2h_slowdown s (1 where not measured): it runs
+    s times slower while they stream, min(d2h, s x host) seconds, so it ends that x (1 - 1/s) later."""
+    slowdown = rt.hw.cpu_step_d2h_slowdown or 1.0
+    return np.minimum(d2h, slowdown * np.asarray(host, float)) * (1.0 - 1.0 / slowdown)
+
+
 def offload_step_s(rt: Rates, n, in_sections, units, path: str | None = None, swap_gradients: str = "device"):
     """(step, early d2h) seconds of the offloaded share's update, n elements of which `in_sections`
     come from host gradient sections, over `units` units (optimizer.py, swapadam.py).
@@ -40,9 +55,12 @@ def offload_step_s(rt: Rates, n, in_sections, units, path: str | None = None, sw
     of swapadam.py). cpu_adam: only the host-section tails go
     early; the rest goes d2h after the norm, clipped on the device, unit by unit under the host's
     work (the first unit's copy exposed); the host runs Adam, the 16-bit copy and the clip of the
-    early tails (host_step.json ratios), then each unit's 16-bit weights go h2d (the last one
-    exposed). `path` None: DEFAULT_PATH. `swap_gradients` 'host': the engine before 2026-12-01 (a run
-    that recorded no RunReport.swap_gradients), whose swap took every tail's gradient through the host.
+    early tails (the profile's cpu_step_per_adam, else host_step.json's ratios), slowed while the
+    late gradients stream d2h (beside_d2h_extra_s), then each unit's 16-bit weights go h2d (the last one
+    exposed). Measured on the H100 node (bench/results/runtime/h100_traces_S47/): a layer unit's host
+    work 30.4 ms beside the d2h and 22 ms after it, 78.7M elements. `path` None: DEFAULT_PATH.
+    `swap_gradients` 'host': the engine before 2026-12-01 (a run that recorded no
+    RunReport.swap_gradients), whose swap took every tail's gradient through the host.
     """
     path = path or DEFAULT_PATH
     n, in_sections = np.asarray(n, float), np.asarray(in_sections, float)
@@ -50,9 +68,10 @@ def offload_step_s(rt: Rates, n, in_sections, units, path: str | None = None, sw
         via_host = in_sections if swap_gradients == "device" else n
         return np.where(n > 0, swap_s(rt, n, units, via_host), 0.0), rt.d2h_s(FP32 * via_host)
     adam = n / host_adam_rate(rt)
-    host = adam * (1 + HOST_BF16_PER_ADAM) + in_sections / host_adam_rate(rt) * HOST_CLIP_PER_ADAM
-    late = n - in_sections
-    step = (np.maximum(host, rt.d2h_s(FP32 * late)) + rt.d2h_s(FP32 * late / units)
+    host = adam * host_step_per_adam(rt) + in_sections / host_adam_rate(rt) * HOST_CLIP_PER_ADAM
+    late_d2h = rt.d2h_s(FP32 * (n - in_sections))
+    host = host + beside_d2h_extra_s(rt, host, late_d2h)
+    step = (np.maximum(host, late_d2h) + rt.d2h_s(FP32 * (n - in_sections) / units)
             + rt.h2d_s(ELEM * n / units))
     return np.where(n > 0, step, 0.0), rt.d2h_s(FP32 * in_sections)
 

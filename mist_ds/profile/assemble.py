@@ -119,6 +119,16 @@ def _copies(raw: Raw) -> dict[str, tuple[float, float, float]]:
     return out
 
 
+def _cpu_step(raw: Raw) -> tuple[float | None, float | None]:
+    """(cpu_step_per_adam, cpu_step_d2h_slowdown) from the cpu_adam section's step_beside_d2h record and
+    the Adam rate at the same (largest) thread count; (None, None) where either was not measured."""
+    beside, rates = raw.get("cpu_step_beside_d2h"), raw.get("cpu_adam", [])
+    if not beside or not rates:
+        return None, None
+    adam_s = beside["numel"] / max(rates, key=lambda r: r["num_threads"])["params_per_s"]
+    return max(1.0, beside["alone_s"] / adam_s), beside["beside_s"] / beside["alone_s"]
+
+
 def _interference(raw: Raw) -> tuple[tuple[InterferenceFactor, ...], str]:
     records = raw.get("interference", [])
     measured = {tuple(r["channels"]): dict(zip(r["channels"], r["slowdowns"])) for r in records}
@@ -189,6 +199,7 @@ def assemble_profile(raw: Raw, name: str, fallback: HardwareProfile) -> Hardware
     gpu_adam = raw.get("gpu_adam")
     gpu_adam_rate = (gpu_adam["num_params"] / gpu_adam["time_s"]) if gpu_adam else pick(None, "gpu_adam_params_per_s")
     kept = {field: getattr(fallback, field) for field in RUN_DERIVED_FIELDS}  # from runs, not the raw file
+    per_adam, d2h_slowdown = _cpu_step(raw)
     return HardwareProfile(**kept,
         name=name, gpu_name=pick(meta.get("card") or None, "gpu_name"),
         gpu_memory_bytes=pick(meta.get("gpu_memory_bytes"), "gpu_memory_bytes"),
@@ -205,6 +216,8 @@ def assemble_profile(raw: Raw, name: str, fallback: HardwareProfile) -> Hardware
         d2h_bandwidth_gbps=pick(copies.get("d2h", (None,))[0], "d2h_bandwidth_gbps"),
         pcie_latency_s=pick(copies["h2d"][1] if "h2d" in copies else None, "pcie_latency_s"),
         cpu_adam=cpu or pick(None, "cpu_adam"),
+        cpu_step_per_adam=pick(per_adam, "cpu_step_per_adam"),
+        cpu_step_d2h_slowdown=pick(d2h_slowdown, "cpu_step_d2h_slowdown"),
         interference=interference,
         gpu_adam_params_per_s=gpu_adam_rate,
         provenance=_provenance(raw, fits, used, inter_note + _copy_note(copies) + _cpu_note(raw)),

@@ -5,6 +5,13 @@ process at the profiler's start so it overlaps the GPU measurements. The thread 
 every OpenMP runtime loaded in the process (torch's bundled libgomp and the one the op links may
 differ), so one process measures every count. Where the op cannot be built, torch's own Adam
 (foreach) on CPU is measured instead and the records say so.
+
+Beside each Adam rate: the host's fp32 -> bf16 cast of the same parameters (`Tensor.copy_` into a
+bf16 buffer, pinned where a GPU is present), which mistpipe's cpu_adam path runs after every unit's
+Adam (runtime/mistpipe/optimizer.py finish_unit). And, on a GPU node, how much longer Adam + cast
+take at the core count while device-to-host copies stream into pinned host memory
+(`step_beside_d2h`): that path runs its Adam while the late gradients still land
+(optimizer.py _send_late), and the DMA writes share the host's memory bandwidth.
 """
 
 from __future__ import annotations
@@ -77,22 +84,75 @@ def _optimizer(numel: int, build: subprocess.Popen[bytes] | None) -> tuple[Any, 
     return torch.optim.Adam([p], lr=1e-4, foreach=True), p, "torch-adam-foreach"
 
 
+def _median_s(fn: Callable[[], Any], repeats: int) -> float:
+    """Median wall seconds of `repeats` calls of `fn` (after one untimed call)."""
+    fn()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    times.sort()
+    return times[len(times) // 2]
+
+
+def _cast_buffer(numel: int) -> Any:
+    import torch
+
+    return torch.empty(numel, dtype=torch.bfloat16, pin_memory=torch.cuda.is_available())
+
+
 def cpu_adam(numel: int, cores: int, repeats: int, build: subprocess.Popen[bytes] | None,
-             tick: Callable[[], None]) -> list[dict[str, Any]]:
-    """Median fp32 params/s of one optimizer step at each thread count."""
-    opt, _, impl = _optimizer(numel, build)
+             tick: Callable[[], None]) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """(per thread count: median fp32 params/s of one optimizer step and of the fp32 -> bf16 cast;
+    step_beside_d2h's record at the core count, None without a GPU)."""
+    opt, p, impl = _optimizer(numel, build)
+    host16 = _cast_buffer(numel)
     opt.step()
     out = []
     for n in thread_counts(cores):
         _set_threads(n)
-        opt.step()
-        times = []
-        for _ in range(repeats):
-            t0 = time.perf_counter()
-            opt.step()
-            times.append(time.perf_counter() - t0)
-        times.sort()
-        out.append({"num_threads": n, "params_per_s": numel / times[len(times) // 2], "impl": impl})
+        out.append({"num_threads": n, "params_per_s": numel / _median_s(opt.step, repeats), "impl": impl,
+                    "cast_params_per_s": numel / _median_s(lambda: host16.copy_(p.detach()), repeats)})
         tick()
+    beside = step_beside_d2h(lambda: (opt.step(), host16.copy_(p.detach())), numel, repeats)
     _set_threads(os.cpu_count() or 1)
-    return out
+    return out, beside
+
+
+D2H_CHUNK_BYTES = 256 * 2**20
+"""Bytes of each device-to-host copy queued under the host's step (step_beside_d2h)."""
+
+
+def step_beside_d2h(step: Callable[[], Any], numel: int, repeats: int) -> dict[str, Any] | None:
+    """Median seconds of `step` (Adam + cast of `numel` parameters, at the thread count set) alone, and
+    while a side stream copies device memory into pinned host memory the whole time (copies queued for
+    3x the step's time alone at the first copy's rate; `outlasted` says whether they ran until the step
+    ended in every repeat). None without a GPU."""
+    import torch
+
+    if not torch.cuda.is_available():
+        return None
+    src = torch.empty(D2H_CHUNK_BYTES, dtype=torch.uint8, device="cuda")
+    dst = torch.empty(D2H_CHUNK_BYTES, dtype=torch.uint8, pin_memory=True)
+    stream = torch.cuda.Stream()
+    with torch.cuda.stream(stream):
+        t0 = time.perf_counter()
+        dst.copy_(src, non_blocking=True)
+        stream.synchronize()
+        one_copy_s = time.perf_counter() - t0
+    alone = _median_s(step, repeats)
+    copies = max(4, int(3 * alone / one_copy_s) + 1)
+    times, outlasted = [], True
+    for _ in range(repeats + 1):
+        with torch.cuda.stream(stream):
+            for _ in range(copies):
+                dst.copy_(src, non_blocking=True)
+        t0 = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - t0)
+        outlasted = outlasted and not stream.query()
+        stream.synchronize()
+    beside = sorted(times[1:])[repeats // 2]
+    return {"numel": numel, "alone_s": alone, "beside_s": beside, "outlasted": outlasted,
+            "d2h_gbps_alone": D2H_CHUNK_BYTES / one_copy_s / 1e9}

@@ -123,8 +123,11 @@ def run_sections(sections: list[str], quick: bool, raw_path: Path, host_memory_g
         if "cpu_adam" in sections and env.rank == 0:
             cores = raw["meta"]["host_cpu_cores"]
             tick = _ticker(progress, "CPU Adam (threads)", len(cpu.thread_counts(cores)))
-            raw["cpu_adam"] = _guarded(raw, "cpu_adam", lambda: cpu.cpu_adam(
-                grids.cpu_adam_params, cores, 5, build, tick)) or []
+            rates, beside = _guarded(raw, "cpu_adam", lambda: cpu.cpu_adam(
+                grids.cpu_adam_params, cores, 5, build, tick)) or ([], None)
+            raw["cpu_adam"] = rates
+            if beside is not None:
+                raw["cpu_step_beside_d2h"] = beside
     raw["meta"]["wall_s"] = round(time.perf_counter() - t0, 1)
     if env.world > 1:
         import torch.distributed as dist

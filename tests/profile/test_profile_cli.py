@@ -54,8 +54,10 @@ def test_module_entry_point_help():
 
 def test_cpu_adam_rate_without_deepspeed_build():
     ticks = []
-    records = cpu_adam.cpu_adam(2**16, 2, 3, None, lambda: ticks.append(1))
+    records, beside = cpu_adam.cpu_adam(2**16, 2, 3, None, lambda: ticks.append(1))
     assert [r["num_threads"] for r in records] == [1, 2] == cpu_adam.thread_counts(2)
     assert all(r["params_per_s"] > 0 and r["impl"] == "torch-adam-foreach" for r in records)
+    assert all(r["cast_params_per_s"] > 0 for r in records)
+    assert beside is None  # no GPU here: nothing streams beside the host's step
     assert len(ticks) == 2
     assert cpu_adam.thread_counts(12) == [1, 2, 4, 8, 12]

@@ -1,0 +1,93 @@
+"""A profile's host-step fields from several `python -m mist_ds.profile --sections cpu_adam` runs on one node kind.
+
+    python bench/accuracy/cpu_step_profile.py mist_ds/profiles/h100-1gpu-node.json \\
+        profiling/profiles/raw/h100-1gpu-node.raw.json bench/results/runtime/h100_cpu_step_S47/*.raw.json
+    python bench/accuracy/cpu_step_profile.py --check mist_ds/profiles/h100-1gpu-node.json RAW ...
+
+The node's CPU Adam rate moved 4.67-5.36 G params/s at 16 threads between five runs of the profiler on the H100
+node (same CPU model, 2026-12-05), so one run is one draw: the profile takes, per thread count, the mean rate of every
+raw file that measured it, and the mean of cpu_step_per_adam and cpu_step_d2h_slowdown over the raw files that
+measured those (profile/assemble.py _cpu_step: one file, one value). Writes the profile (its provenance notes say
+which files) or, with --check, exits 1 where the profile differs from what the files give. No GPU needed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))
+
+from mist_ds.config.hardware import CpuAdamSample, HardwareProfile  # noqa: E402
+from mist_ds.profile.assemble import _cpu_step  # noqa: E402
+
+NOTE_MARK = " Host step (bench/accuracy/cpu_step_profile.py):"
+TOLERANCE = 1e-9
+
+
+def averaged(raws: list[dict]) -> dict:
+    """The profile fields the raw files give: cpu_adam (mean rate per thread count), cpu_step_per_adam and
+    cpu_step_d2h_slowdown (means over the files that measured them)."""
+    rates: dict[int, list[float]] = {}
+    for raw in raws:
+        for record in raw.get("cpu_adam", []):
+            rates.setdefault(record["num_threads"], []).append(record["params_per_s"])
+    steps = [s for s in (_cpu_step(raw) for raw in raws) if s[0] is not None]
+    if not rates or not steps:
+        raise SystemExit("cpu_step_profile: the raw files hold no cpu_adam section with a step_beside_d2h record")
+    return {"cpu_adam": tuple(CpuAdamSample(num_threads=t, params_per_s=statistics.fmean(v))
+                              for t, v in sorted(rates.items())),
+            "cpu_step_per_adam": statistics.fmean(s[0] for s in steps),
+            "cpu_step_d2h_slowdown": statistics.fmean(s[1] for s in steps)}
+
+
+def note(paths: list[str], fields: dict, counts: tuple[int, int]) -> str:
+    """The sentence the profile's provenance notes carry about these fields."""
+    top = fields["cpu_adam"][-1]
+    return (f"{NOTE_MARK} cpu_adam is the mean of {counts[0]} profiler runs' rates per thread count ("
+            f"{top.params_per_s / 1e9:.2f} G/s at {top.num_threads}), cpu_step_per_adam "
+            f"{fields['cpu_step_per_adam']:.3f} and cpu_step_d2h_slowdown {fields['cpu_step_d2h_slowdown']:.3f} "
+            f"the means of {counts[1]}; from {', '.join(paths)}.")
+
+
+def differs(profile: HardwareProfile, fields: dict) -> list[str]:
+    """Names of the fields where `profile` is not what the raw files give."""
+    out = [k for k in ("cpu_step_per_adam", "cpu_step_d2h_slowdown")
+           if getattr(profile, k) is None or abs(getattr(profile, k) - fields[k]) > TOLERANCE]
+    mine = [(s.num_threads, s.params_per_s) for s in profile.cpu_adam]
+    theirs = [(s.num_threads, s.params_per_s) for s in fields["cpu_adam"]]
+    if len(mine) != len(theirs) or any(a[0] != b[0] or abs(a[1] - b[1]) > 1.0 for a, b in zip(mine, theirs)):
+        out.append("cpu_adam")
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("profile")
+    parser.add_argument("raws", nargs="+")
+    parser.add_argument("--check", action="store_true", help="compare, do not write")
+    args = parser.parse_args(argv)
+    raws = [json.loads(Path(p).read_text()) for p in args.raws]
+    fields = averaged(raws)
+    profile = HardwareProfile.model_validate_json(Path(args.profile).read_text())
+    if args.check:
+        wrong = differs(profile, fields)
+        print(f"{args.profile}: " + (f"differs in {', '.join(wrong)}" if wrong else "matches the raw files"))
+        return 1 if wrong else 0
+    counts = (sum(bool(r.get("cpu_adam")) for r in raws), sum(_cpu_step(r)[0] is not None for r in raws))
+    data = json.loads(Path(args.profile).read_text())  # edited as JSON: every other field keeps its text
+    data.update(cpu_adam=[s.model_dump() for s in fields["cpu_adam"]],
+                cpu_step_per_adam=fields["cpu_step_per_adam"], cpu_step_d2h_slowdown=fields["cpu_step_d2h_slowdown"])
+    data["provenance"]["notes"] = profile.provenance.notes.split(NOTE_MARK)[0] + note(args.raws, fields, counts)
+    HardwareProfile.model_validate_json(json.dumps(data))
+    Path(args.profile).write_text(json.dumps(data, indent=2) + "\n")
+    print(f"wrote {args.profile}: " + note(args.raws, fields, counts).strip())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
