@@ -8,7 +8,8 @@ The node's CPU Adam rate moved 4.67-5.36 G params/s at 16 threads between five r
 node (same CPU model, 2026-12-05), so one run is one draw: the profile takes, per thread count, the mean rate of every
 raw file that measured it, and the mean of cpu_step_per_adam and cpu_step_d2h_slowdown over the raw files that
 measured those (profile/assemble.py _cpu_step: one file, one value). Writes the profile (its provenance notes say
-which files) or, with --check, exits 1 where the profile differs from what the files give. No GPU needed.
+which files) or, with --check, exits 1 where the profile differs from what the files give; unreadable raw files or
+none with the beside record: one line, exit 2. No GPU needed.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ def averaged(raws: list[dict]) -> dict:
             rates.setdefault(record["num_threads"], []).append(record["params_per_s"])
     steps = [s for s in (_cpu_step(raw) for raw in raws) if s[0] is not None]
     if not rates or not steps:
-        raise SystemExit("cpu_step_profile: the raw files hold no cpu_adam section with a step_beside_d2h record")
+        raise ValueError("the raw files hold no cpu_adam section with a step_beside_d2h record")
     return {"cpu_adam": tuple(CpuAdamSample(num_threads=t, params_per_s=statistics.fmean(v))
                               for t, v in sorted(rates.items())),
             "cpu_step_per_adam": statistics.fmean(s[0] for s in steps),
@@ -71,8 +72,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("raws", nargs="+")
     parser.add_argument("--check", action="store_true", help="compare, do not write")
     args = parser.parse_args(argv)
-    raws = [json.loads(Path(p).read_text()) for p in args.raws]
-    fields = averaged(raws)
+    try:
+        raws = [json.loads(Path(p).read_text()) for p in args.raws]
+        fields = averaged(raws)
+    except (OSError, ValueError) as err:
+        print(f"cpu_step_profile: {err}", file=sys.stderr)
+        return 2
     profile = HardwareProfile.model_validate_json(Path(args.profile).read_text())
     if args.check:
         wrong = differs(profile, fields)

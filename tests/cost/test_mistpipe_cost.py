@@ -585,3 +585,26 @@ def test_the_heads_logits_and_a_recomputed_blocks_activations_count_once():
     assert buffers == pytest.approx(fraction * peak, abs=1e3)
     buffers, peak = buffer_change(0, 1)
     assert buffers == pytest.approx(-recomputed + fraction * peak, abs=1e3)
+
+
+def _with_host_step(per_adam, slowdown):
+    return HW.model_copy(update={"cpu_step_per_adam": per_adam, "cpu_step_d2h_slowdown": slowdown})
+
+
+def test_cpu_adam_path_takes_the_measured_host_step_and_its_slowdown_beside_the_d2h():
+    """Without the profile's fields the host step is Adam x (1 + HOST_BF16_PER_ADAM); with cpu_step_per_adam it
+    is Adam x that; beside d2h seconds at slowdown s it ends min(d2h, s x host) x (1 - 1/s) later, so a d2h that
+    outlasts the slowed host makes the host s times slower, and a short one costs d2h x (1 - 1/s)."""
+    from mist_ds.cost.mistpipe_step import beside_d2h_extra_s, host_step_per_adam, offload_step_s
+    from mist_ds.cost.rates import HOST_BF16_PER_ADAM, Rates
+
+    plain, measured = Rates(HW, 1), Rates(_with_host_step(1.4, 1.5), 1)
+    assert host_step_per_adam(plain) == pytest.approx(1 + HOST_BF16_PER_ADAM)
+    assert host_step_per_adam(measured) == 1.4
+    assert float(beside_d2h_extra_s(plain, 1.0, 0.5)) == 0.0
+    assert float(beside_d2h_extra_s(measured, 1.0, 0.6)) == pytest.approx(0.6 * (1 - 1 / 1.5))
+    assert 1.0 + float(beside_d2h_extra_s(measured, 1.0, 9.0)) == pytest.approx(1.5)
+    n = 2.65e9
+    slower = float(offload_step_s(Rates(_with_host_step(1.4, 1.5), 1), n, 0.0, 33, "cpu_adam")[0])
+    unslowed = float(offload_step_s(Rates(_with_host_step(1.4, 1.0), 1), n, 0.0, 33, "cpu_adam")[0])
+    assert slower - unslowed == pytest.approx(measured.d2h_s(4 * n) * (1 - 1 / 1.5), rel=1e-6)

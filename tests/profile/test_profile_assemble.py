@@ -117,3 +117,19 @@ def test_rebuilding_from_raw_keeps_the_run_derived_terms():
     rebuilt = assemble_profile(synthetic_raw(), "rebuilt", calibrated)
     for field in RUN_DERIVED_FIELDS:
         assert getattr(rebuilt, field) == getattr(calibrated, field), field
+
+
+def test_host_step_fields_from_the_cpu_adam_sections_beside_record():
+    """cpu_step_per_adam is Adam + cast alone over Adam alone at the largest thread count; the slowdown is
+    beside / alone; without the record both come from the fallback."""
+    raw = synthetic_raw()
+    raw["cpu_adam"] = [{"num_threads": 1, "params_per_s": 1e9}, {"num_threads": 16, "params_per_s": 5e9}]
+    raw["cpu_step_beside_d2h"] = {"numel": 10**9, "alone_s": 0.28, "beside_s": 0.392, "outlasted": True}
+    fallback = load_hardware("h100-sxm-80gb")
+    prof = assemble_profile(raw, "x", fallback)
+    assert prof.cpu_step_per_adam == pytest.approx(0.28 / 0.2)
+    assert prof.cpu_step_d2h_slowdown == pytest.approx(1.4)
+    del raw["cpu_step_beside_d2h"]
+    bare = assemble_profile(raw, "x", fallback)
+    assert (bare.cpu_step_per_adam, bare.cpu_step_d2h_slowdown) == (fallback.cpu_step_per_adam,
+                                                                    fallback.cpu_step_d2h_slowdown)
