@@ -4,10 +4,11 @@
         profiling/profiles/raw/h100-1gpu-node.raw.json bench/results/runtime/h100_cpu_step_S47/*.raw.json
     python bench/accuracy/cpu_step_profile.py --check mist_ds/profiles/h100-1gpu-node.json RAW ...
 
-The node's CPU Adam rate moved 4.67-5.36 G params/s at 16 threads between five runs of the profiler on the H100
-node (same CPU model, 2026-12-05), so one run is one draw: the profile takes, per thread count, the mean rate of every
-raw file that measured it, and the mean of cpu_step_per_adam and cpu_step_d2h_slowdown over the raw files that
-measured those (profile/assemble.py _cpu_step: one file, one value). Writes the profile (its provenance notes say
+The node's CPU Adam rate moved 4.67-6.20 G params/s at 16 threads between seven runs of the profiler on the H100
+node (same CPU model, 2026-12-05), and one run's Adam + cast alone took twice its usual time (S47-6 run 2, before the
+profiler alternated alone and beside), so one run is one draw: the profile takes, per thread count, the median rate
+of every raw file that measured it, and the median of cpu_step_per_adam and cpu_step_d2h_slowdown over the raw files
+that measured those (profile/assemble.py _cpu_step: one file, one value). Writes the profile (its provenance notes say
 which files) or, with --check, exits 1 where the profile differs from what the files give; unreadable raw files or
 none with the beside record: one line, exit 2. No GPU needed.
 """
@@ -31,8 +32,8 @@ TOLERANCE = 1e-9
 
 
 def averaged(raws: list[dict]) -> dict:
-    """The profile fields the raw files give: cpu_adam (mean rate per thread count), cpu_step_per_adam and
-    cpu_step_d2h_slowdown (means over the files that measured them)."""
+    """The profile fields the raw files give: cpu_adam (median rate per thread count), cpu_step_per_adam and
+    cpu_step_d2h_slowdown (medians over the files that measured them)."""
     rates: dict[int, list[float]] = {}
     for raw in raws:
         for record in raw.get("cpu_adam", []):
@@ -40,19 +41,19 @@ def averaged(raws: list[dict]) -> dict:
     steps = [s for s in (_cpu_step(raw) for raw in raws) if s[0] is not None]
     if not rates or not steps:
         raise ValueError("the raw files hold no cpu_adam section with a step_beside_d2h record")
-    return {"cpu_adam": tuple(CpuAdamSample(num_threads=t, params_per_s=statistics.fmean(v))
+    return {"cpu_adam": tuple(CpuAdamSample(num_threads=t, params_per_s=statistics.median(v))
                               for t, v in sorted(rates.items())),
-            "cpu_step_per_adam": statistics.fmean(s[0] for s in steps),
-            "cpu_step_d2h_slowdown": statistics.fmean(s[1] for s in steps)}
+            "cpu_step_per_adam": statistics.median(s[0] for s in steps),
+            "cpu_step_d2h_slowdown": statistics.median(s[1] for s in steps)}
 
 
 def note(paths: list[str], fields: dict, counts: tuple[int, int]) -> str:
     """The sentence the profile's provenance notes carry about these fields."""
     top = fields["cpu_adam"][-1]
-    return (f"{NOTE_MARK} cpu_adam is the mean of {counts[0]} profiler runs' rates per thread count ("
+    return (f"{NOTE_MARK} cpu_adam is the median of {counts[0]} profiler runs' rates per thread count ("
             f"{top.params_per_s / 1e9:.2f} G/s at {top.num_threads}), cpu_step_per_adam "
             f"{fields['cpu_step_per_adam']:.3f} and cpu_step_d2h_slowdown {fields['cpu_step_d2h_slowdown']:.3f} "
-            f"the means of {counts[1]}; from {', '.join(paths)}.")
+            f"the medians of {counts[1]}; from {', '.join(paths)}.")
 
 
 def differs(profile: HardwareProfile, fields: dict) -> list[str]:

@@ -84,16 +84,17 @@ def _optimizer(numel: int, build: subprocess.Popen[bytes] | None) -> tuple[Any, 
     return torch.optim.Adam([p], lr=1e-4, foreach=True), p, "torch-adam-foreach"
 
 
+def _once_s(fn: Callable[[], Any]) -> float:
+    """Wall seconds of one call of `fn`."""
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
 def _median_s(fn: Callable[[], Any], repeats: int) -> float:
     """Median wall seconds of `repeats` calls of `fn` (after one untimed call)."""
     fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    times.sort()
-    return times[len(times) // 2]
+    return sorted(_once_s(fn) for _ in range(repeats))[repeats // 2]
 
 
 def _cast_buffer(numel: int) -> Any:
@@ -127,8 +128,10 @@ D2H_CHUNK_BYTES = 256 * 2**20
 def step_beside_d2h(step: Callable[[], Any], numel: int, repeats: int) -> dict[str, Any] | None:
     """Median seconds of `step` (Adam + cast of `numel` parameters, at the thread count set) alone, and
     while a side stream copies device memory into pinned host memory the whole time (copies queued for
-    3x the step's time alone at the first copy's rate; `outlasted` says whether they ran until the step
-    ended in every repeat). None without a GPU."""
+    3x the step's first time alone at the first copy's rate; `outlasted` says whether they ran until the
+    step ended in every repeat). The two alternate, repeat by repeat, so a disturbance of the host (seen
+    once: a run's Adam + cast alone at twice its usual time, slower than beside the copies) falls on both.
+    None without a GPU."""
     import torch
 
     if not torch.cuda.is_available():
@@ -141,18 +144,15 @@ def step_beside_d2h(step: Callable[[], Any], numel: int, repeats: int) -> dict[s
         dst.copy_(src, non_blocking=True)
         stream.synchronize()
         one_copy_s = time.perf_counter() - t0
-    alone = _median_s(step, repeats)
-    copies = max(4, int(3 * alone / one_copy_s) + 1)
-    times, outlasted = [], True
-    for _ in range(repeats + 1):
+    copies = max(4, int(3 * _median_s(step, 1) / one_copy_s) + 1)
+    alone, beside, outlasted = [], [], True
+    for _ in range(repeats):
+        alone.append(_once_s(step))
         with torch.cuda.stream(stream):
             for _ in range(copies):
                 dst.copy_(src, non_blocking=True)
-        t0 = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - t0)
+        beside.append(_once_s(step))
         outlasted = outlasted and not stream.query()
         stream.synchronize()
-    beside = sorted(times[1:])[repeats // 2]
-    return {"numel": numel, "alone_s": alone, "beside_s": beside, "outlasted": outlasted,
-            "d2h_gbps_alone": D2H_CHUNK_BYTES / one_copy_s / 1e9}
+    return {"numel": numel, "alone_s": sorted(alone)[repeats // 2], "beside_s": sorted(beside)[repeats // 2],
+            "outlasted": outlasted, "d2h_gbps_alone": D2H_CHUNK_BYTES / one_copy_s / 1e9}
