@@ -655,11 +655,12 @@ B50 = [
 B50B = [replace(_case("l321b-1g-c40-s4096-b16-z3-off1-mb4-rc16-blk", 1, 40, 4096, 16, 4, 3, offload_optimizer=1.0,
                       recompute=16, **BLK), name="h100-l321b-1g-c40-s4096-b16-z3-off1-mb4-rc16-blk")]
 
-# Batch 51 (1x H100, session 47): with the host step of mistpipe's cpu_adam path measured on the H100 node (Adam + cast
-# 1.40x Adam alone, 1.42x slower beside the late gradients' d2h; profile/cpu_adam.py step_beside_d2h, bench/accuracy/
-# cpu_step_profile.py), the search keeps b49's knobs for three workloads but prices the GPU swap path faster than the
-# host's Adam they ran with (g27 -11.1% -> -3.2%, phi3m -4.4% -> -2.6%, q3-4b -3.9% -> +1.1% re-predicted): the same
-# knobs on the swap path, held out (the first swap-path runs on an H100). Predictions in bench/calls/s47_call_b51_h100.sh.
+# Batch 51 (1x H100, session 47): with the host step of mistpipe's cpu_adam path measured on the H100 node (the first
+# four profiler runs' means: Adam + cast 1.40x Adam alone, 1.42x slower beside the late gradients' d2h;
+# profile/cpu_adam.py step_beside_d2h, bench/accuracy/cpu_step_profile.py), the search keeps b49's knobs for three
+# workloads but prices the GPU swap path faster than the host's Adam they ran with (g27 -11.1% -> -3.2%, phi3m -4.4%
+# -> -2.6%, q3-4b -3.9% -> +1.1% re-predicted): the same knobs on the swap path, held out (the first swap-path runs on
+# an H100). Predictions in bench/calls/s47_call_b51_h100.sh.
 B51 = [replace(c, name=f"{c.name}-s47") for c in B49 if c.name in (
     "h100n-auto-g27-1g-c24-s2048-b16", "h100n-auto-phi3m-1g-c78-s2047-b32", "h100n-auto-q3-4b-1g-c40-s4096-b16")]
 

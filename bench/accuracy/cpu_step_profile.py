@@ -8,9 +8,9 @@ The node's CPU Adam rate moved 4.67-6.20 G params/s at 16 threads between seven 
 node (same CPU model, 2026-12-05), and one run's Adam + cast alone took twice its usual time (S47-6 run 2, before the
 profiler alternated alone and beside), so one run is one draw: the profile takes, per thread count, the median rate
 of every raw file that measured it, and the median of cpu_step_per_adam and cpu_step_d2h_slowdown over the raw files
-that measured those (profile/assemble.py _cpu_step: one file, one value). Writes the profile (its provenance notes say
-which files) or, with --check, exits 1 where the profile differs from what the files give; unreadable raw files or
-none with the beside record: one line, exit 2. No GPU needed.
+that measured those (profile/assemble.py cpu_step_fields: one file, one value). Writes the profile (its provenance
+notes say which files) or, with --check, exits 1 where the profile differs from what the files give; unreadable raw
+files or none with the beside record: one line, exit 2. No GPU needed.
 """
 
 from __future__ import annotations
@@ -25,20 +25,20 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
 from mist_ds.config.hardware import CpuAdamSample, HardwareProfile  # noqa: E402
-from mist_ds.profile.assemble import _cpu_step  # noqa: E402
+from mist_ds.profile.assemble import cpu_step_fields  # noqa: E402
 
 NOTE_MARK = " Host step (bench/accuracy/cpu_step_profile.py):"
 TOLERANCE = 1e-9
 
 
-def averaged(raws: list[dict]) -> dict:
+def combined(raws: list[dict]) -> dict:
     """The profile fields the raw files give: cpu_adam (median rate per thread count), cpu_step_per_adam and
     cpu_step_d2h_slowdown (medians over the files that measured them)."""
     rates: dict[int, list[float]] = {}
     for raw in raws:
         for record in raw.get("cpu_adam", []):
             rates.setdefault(record["num_threads"], []).append(record["params_per_s"])
-    steps = [s for s in (_cpu_step(raw) for raw in raws) if s[0] is not None]
+    steps = [s for s in (cpu_step_fields(raw) for raw in raws) if s[0] is not None]
     if not rates or not steps:
         raise ValueError("the raw files hold no cpu_adam section with a step_beside_d2h record")
     return {"cpu_adam": tuple(CpuAdamSample(num_threads=t, params_per_s=statistics.median(v))
@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         raws = [json.loads(Path(p).read_text()) for p in args.raws]
-        fields = averaged(raws)
+        fields = combined(raws)
     except (OSError, ValueError) as err:
         print(f"cpu_step_profile: {err}", file=sys.stderr)
         return 2
@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         wrong = differs(profile, fields)
         print(f"{args.profile}: " + (f"differs in {', '.join(wrong)}" if wrong else "matches the raw files"))
         return 1 if wrong else 0
-    counts = (sum(bool(r.get("cpu_adam")) for r in raws), sum(_cpu_step(r)[0] is not None for r in raws))
+    counts = (sum(bool(r.get("cpu_adam")) for r in raws), sum(cpu_step_fields(r)[0] is not None for r in raws))
     data = json.loads(Path(args.profile).read_text())  # edited as JSON: every other field keeps its text
     data.update(cpu_adam=[s.model_dump() for s in fields["cpu_adam"]],
                 cpu_step_per_adam=fields["cpu_step_per_adam"], cpu_step_d2h_slowdown=fields["cpu_step_d2h_slowdown"])

@@ -119,7 +119,7 @@ def _copies(raw: Raw) -> dict[str, tuple[float, float, float]]:
     return out
 
 
-def _cpu_step(raw: Raw) -> tuple[float | None, float | None]:
+def cpu_step_fields(raw: Raw) -> tuple[float | None, float | None]:
     """(cpu_step_per_adam, cpu_step_d2h_slowdown) from the cpu_adam section's step_beside_d2h record and
     the Adam rate at the same (largest) thread count; (None, None) where either was not measured."""
     beside, rates = raw.get("cpu_step_beside_d2h"), raw.get("cpu_adam", [])
@@ -199,7 +199,7 @@ def assemble_profile(raw: Raw, name: str, fallback: HardwareProfile) -> Hardware
     gpu_adam = raw.get("gpu_adam")
     gpu_adam_rate = (gpu_adam["num_params"] / gpu_adam["time_s"]) if gpu_adam else pick(None, "gpu_adam_params_per_s")
     kept = {field: getattr(fallback, field) for field in RUN_DERIVED_FIELDS}  # from runs, not the raw file
-    per_adam, d2h_slowdown = _cpu_step(raw)
+    per_adam, d2h_slowdown = cpu_step_fields(raw)
     return HardwareProfile(**kept,
         name=name, gpu_name=pick(meta.get("card") or None, "gpu_name"),
         gpu_memory_bytes=pick(meta.get("gpu_memory_bytes"), "gpu_memory_bytes"),
