@@ -10,8 +10,9 @@
 source bench/calls/prefix.sh
 prebuild
 A=bench/results/accuracy
-traced g27c24 $A/h100n-auto-g27-1g-c24-s2048-b16.plan.json 29871 120 h100-1gpu-node; pack
-traced q317c40 $A/h100n-auto-q3-17b-1g-c40-s4096-b16.plan.json 29872 110 h100-1gpu-node; pack
+# S47-1 ran these at 120 / 110 s on a fresh machine: both were killed while the profiler wrote the trace; S47-2 took 220.
+traced g27c24 $A/h100n-auto-g27-1g-c24-s2048-b16.plan.json 29871 220 h100-1gpu-node; pack
+traced q317c40 $A/h100n-auto-q3-17b-1g-c40-s4096-b16.plan.json 29872 220 h100-1gpu-node; pack
 traced l321bc78 $A/h100-auto-l321b-1g-c78-s4096-b16.plan.json 29873 90 h100-1gpu-node; pack
 python3 bench/accuracy/run_batch.py --batch b50-1gpu-h100-writeback --skip-existing --out $R/b50 --gpus 1 \
   --budget-s $((${LIMIT:-585} - 10 - SECONDS)) --no-build > $R/b50.log 2>&1; echo "rc $?" >> $R/b50.log
