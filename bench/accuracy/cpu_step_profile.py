@@ -38,13 +38,13 @@ def combined(raws: list[dict]) -> dict:
     for raw in raws:
         for record in raw.get("cpu_adam", []):
             rates.setdefault(record["num_threads"], []).append(record["params_per_s"])
-    steps = [s for s in (cpu_step_fields(raw) for raw in raws) if s[0] is not None]
-    if not rates or not steps:
+    steps = [cpu_step_fields(raw) for raw in raws]
+    per_adam, slowdowns = [s[0] for s in steps if s[0] is not None], [s[1] for s in steps if s[1] is not None]
+    if not rates or not per_adam or not slowdowns:
         raise ValueError("the raw files hold no cpu_adam section with a step_beside_d2h record")
     return {"cpu_adam": tuple(CpuAdamSample(num_threads=t, params_per_s=statistics.median(v))
                               for t, v in sorted(rates.items())),
-            "cpu_step_per_adam": statistics.median(s[0] for s in steps),
-            "cpu_step_d2h_slowdown": statistics.median(s[1] for s in steps)}
+            "cpu_step_per_adam": statistics.median(per_adam), "cpu_step_d2h_slowdown": statistics.median(slowdowns)}
 
 
 def note(paths: list[str], fields: dict, counts: tuple[int, int]) -> str:
@@ -76,15 +76,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         raws = [json.loads(Path(p).read_text()) for p in args.raws]
         fields = combined(raws)
+        profile = HardwareProfile.model_validate_json(Path(args.profile).read_text())
     except (OSError, ValueError) as err:
-        print(f"cpu_step_profile: {err}", file=sys.stderr)
+        print(f"cpu_step_profile: {str(err).splitlines()[0]}", file=sys.stderr)
         return 2
-    profile = HardwareProfile.model_validate_json(Path(args.profile).read_text())
     if args.check:
         wrong = differs(profile, fields)
         print(f"{args.profile}: " + (f"differs in {', '.join(wrong)}" if wrong else "matches the raw files"))
         return 1 if wrong else 0
-    counts = (sum(bool(r.get("cpu_adam")) for r in raws), sum(cpu_step_fields(r)[0] is not None for r in raws))
+    counts = (sum(bool(r.get("cpu_adam")) for r in raws), sum(cpu_step_fields(r)[1] is not None for r in raws))
     data = json.loads(Path(args.profile).read_text())  # edited as JSON: every other field keeps its text
     data.update(cpu_adam=[s.model_dump() for s in fields["cpu_adam"]],
                 cpu_step_per_adam=fields["cpu_step_per_adam"], cpu_step_d2h_slowdown=fields["cpu_step_d2h_slowdown"])

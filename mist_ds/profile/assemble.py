@@ -121,12 +121,14 @@ def _copies(raw: Raw) -> dict[str, tuple[float, float, float]]:
 
 def cpu_step_fields(raw: Raw) -> tuple[float | None, float | None]:
     """(cpu_step_per_adam, cpu_step_d2h_slowdown) from the cpu_adam section's step_beside_d2h record and
-    the Adam rate at the same (largest) thread count; (None, None) where either was not measured."""
+    the Adam rate at the same (largest) thread count; (None, None) where either was not measured, and no
+    slowdown where the copies ended before the step in some repeat (`outlasted` false: partly alone)."""
     beside, rates = raw.get("cpu_step_beside_d2h"), raw.get("cpu_adam", [])
     if not beside or not rates:
         return None, None
     adam_s = beside["numel"] / max(rates, key=lambda r: r["num_threads"])["params_per_s"]
-    return max(1.0, beside["alone_s"] / adam_s), beside["beside_s"] / beside["alone_s"]
+    slowdown = beside["beside_s"] / beside["alone_s"] if beside.get("outlasted", True) else None
+    return max(1.0, beside["alone_s"] / adam_s), slowdown
 
 
 def _interference(raw: Raw) -> tuple[tuple[InterferenceFactor, ...], str]:

@@ -44,3 +44,8 @@ def test_raw_files_without_the_beside_record_are_refused(tmp_path):
     raw.write_text(json.dumps({"cpu_adam": [{"num_threads": 1, "params_per_s": 1e9}]}))
     result = _run("--check", PROFILE, raw)
     assert result.returncode == 2 and "step_beside_d2h" in result.stderr and len(result.stderr.splitlines()) == 1
+
+
+def test_a_missing_profile_is_one_line_and_exit_2(tmp_path):
+    result = _run("--check", tmp_path / "absent.json", *RAWS)
+    assert result.returncode == 2 and len(result.stderr.splitlines()) == 1 and "absent.json" in result.stderr

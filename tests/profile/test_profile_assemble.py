@@ -134,3 +134,12 @@ def test_host_step_fields_from_the_cpu_adam_sections_beside_record():
     bare = assemble_profile(raw, "x", fallback)
     assert (bare.cpu_step_per_adam, bare.cpu_step_d2h_slowdown) == (fallback.cpu_step_per_adam,
                                                                     fallback.cpu_step_d2h_slowdown)
+
+
+def test_a_beside_record_whose_copies_ended_early_gives_no_slowdown():
+    """outlasted false: some repeat ran partly alone, so beside / alone understates the slowdown."""
+    from mist_ds.profile.assemble import cpu_step_fields
+
+    raw = {"cpu_adam": [{"num_threads": 16, "params_per_s": 5e9}],
+           "cpu_step_beside_d2h": {"numel": 10**9, "alone_s": 0.28, "beside_s": 0.3, "outlasted": False}}
+    assert cpu_step_fields(raw) == (pytest.approx(1.4), None)
