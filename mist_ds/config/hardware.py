@@ -303,10 +303,11 @@ class HardwareProfile(StrictModel):
     the core count). None: not measured; the cost model takes 1 + HOST_BF16_PER_ADAM (cost/rates.py, the
     cast measured apart on the 32-core H200 host)."""
     cpu_step_d2h_slowdown: float | None = Field(default=None, gt=0.0)
-    """How many times longer that pair (cpu_step_per_adam) takes while device-to-host copies stream into
+    """How many times longer that pair (cpu_step_per_adam) takes while every GPU of the node copies into
     pinned host memory: the DMA's writes share the host's memory bandwidth, and the cpu_adam path runs its
     first units' Adam while the late gradients still land (optimizer.py _send_late). Measured with it
-    (step_beside_d2h: beside_s / alone_s). None: not measured (1.0)."""
+    (step_beside_d2h: beside_s / alone_s; one process at the core count, where ranks sharing the node's
+    cores run the pair at once). None: not measured (1.0)."""
     host_process_base_bytes: int = Field(default=0, ge=0)
     """Peak resident memory of one training process apart from the offloaded states the cost model
     counts (Python, torch, CUDA context and libraries, DeepSpeed, NCCL buffers), bytes. Run-derived:

@@ -9,7 +9,7 @@ differ), so one process measures every count. Where the op cannot be built, torc
 Beside each Adam rate: the host's fp32 -> bf16 cast of the same parameters (`Tensor.copy_` into a
 bf16 buffer, pinned where a GPU is present), which mistpipe's cpu_adam path runs after every unit's
 Adam (runtime/mistpipe/optimizer.py finish_unit). And, on a GPU node, how much longer Adam + cast
-take at the core count while device-to-host copies stream into pinned host memory
+take at the core count while every GPU copies device memory into pinned host memory
 (`step_beside_d2h`): that path runs its Adam while the late gradients still land
 (optimizer.py _send_late), and the DMA writes share the host's memory bandwidth.
 """
@@ -127,18 +127,17 @@ D2H_CHUNK_BYTES = 256 * 2**20
 
 def step_beside_d2h(step: Callable[[], Any], numel: int, repeats: int) -> dict[str, Any] | None:
     """Median seconds of `step` (Adam + cast of `numel` parameters, at the thread count set) alone, and
-    while a side stream copies device memory into pinned host memory the whole time (copies queued for
-    3x the step's first time alone at the first copy's rate; `outlasted` says whether they ran until the
-    step ended in every repeat). The two alternate, repeat by repeat, so a disturbance of the host (seen
-    once: a run's Adam + cast alone at twice its usual time, slower than beside the copies) falls on both.
-    None without a GPU."""
+    while every GPU of the node copies device memory into pinned host memory the whole time (each rank's
+    late gradients land at once; copies queued for 3x the step's first time alone at GPU 0's rate;
+    `outlasted` says whether they ran until the step ended in every repeat). The two alternate, repeat by
+    repeat, so a disturbance of the host (seen once: a run's Adam + cast alone at twice its usual time,
+    slower than beside the copies) falls on both. None without a GPU."""
     import torch
 
     if not torch.cuda.is_available():
         return None
-    src = torch.empty(D2H_CHUNK_BYTES, dtype=torch.uint8, device="cuda")
-    dst = torch.empty(D2H_CHUNK_BYTES, dtype=torch.uint8, pin_memory=True)
-    stream = torch.cuda.Stream()
+    lanes = [_d2h_lane(device) for device in range(torch.cuda.device_count())]
+    src, dst, stream = lanes[0]
     with torch.cuda.stream(stream):
         t0 = time.perf_counter()
         dst.copy_(src, non_blocking=True)
@@ -148,11 +147,22 @@ def step_beside_d2h(step: Callable[[], Any], numel: int, repeats: int) -> dict[s
     alone, beside, outlasted = [], [], True
     for _ in range(repeats):
         alone.append(_once_s(step))
-        with torch.cuda.stream(stream):
-            for _ in range(copies):
-                dst.copy_(src, non_blocking=True)
+        for src, dst, stream in lanes:
+            with torch.cuda.stream(stream):
+                for _ in range(copies):
+                    dst.copy_(src, non_blocking=True)
         beside.append(_once_s(step))
-        outlasted = outlasted and not stream.query()
-        stream.synchronize()
+        outlasted = outlasted and not any(stream.query() for _, _, stream in lanes)
+        for _, _, stream in lanes:
+            stream.synchronize()
     return {"numel": numel, "alone_s": sorted(alone)[repeats // 2], "beside_s": sorted(beside)[repeats // 2],
-            "outlasted": outlasted, "d2h_gbps_alone": D2H_CHUNK_BYTES / one_copy_s / 1e9}
+            "outlasted": outlasted, "gpus": len(lanes), "d2h_gbps_alone": D2H_CHUNK_BYTES / one_copy_s / 1e9}
+
+
+def _d2h_lane(device: int) -> tuple[Any, Any, Any]:
+    """(device buffer, pinned host buffer, side stream) of D2H_CHUNK_BYTES for copies from GPU `device`."""
+    import torch
+
+    with torch.cuda.device(device):
+        return (torch.empty(D2H_CHUNK_BYTES, dtype=torch.uint8, device=f"cuda:{device}"),
+                torch.empty(D2H_CHUNK_BYTES, dtype=torch.uint8, pin_memory=True), torch.cuda.Stream())

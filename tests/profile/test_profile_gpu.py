@@ -71,3 +71,16 @@ def test_cli_end_to_end_single_gpu(tmp_path):
     hw = HardwareProfile.load(out)
     assert hw.provenance.source == "measured" and hw.provenance.card
     assert (tmp_path / "raw" / "node.raw.json").is_file()
+
+
+def test_the_host_step_beside_every_gpus_d2h():
+    """Adam + cast (here a CPU copy standing in) alone and beside copies from every visible GPU: a record
+    with positive times, one lane per GPU, the copies still running when the step ended."""
+    import torch
+
+    from mist_ds.profile.cpu_adam import step_beside_d2h
+
+    a, b = torch.randn(2**24), torch.empty(2**24)
+    record = step_beside_d2h(lambda: b.copy_(a), 2**24, 3)
+    assert record["gpus"] == torch.cuda.device_count() and record["outlasted"]
+    assert record["alone_s"] > 0 and record["beside_s"] > 0 and record["d2h_gbps_alone"] > 1
