@@ -31,9 +31,9 @@ NOTE_MARK = " Host step (bench/accuracy/cpu_step_profile.py):"
 TOLERANCE = 1e-9
 
 
-def combined(raws: list[dict]) -> dict:
-    """The profile fields the raw files give: cpu_adam (median rate per thread count), cpu_step_per_adam and
-    cpu_step_d2h_slowdown (medians over the files that measured them)."""
+def combined(raws: list[dict]) -> tuple[dict, dict]:
+    """(the profile fields the raw files give: cpu_adam (median rate per thread count), cpu_step_per_adam and
+    cpu_step_d2h_slowdown (medians over the files that measured them); per field, how many files did)."""
     rates: dict[int, list[float]] = {}
     for raw in raws:
         for record in raw.get("cpu_adam", []):
@@ -42,18 +42,21 @@ def combined(raws: list[dict]) -> dict:
     per_adam, slowdowns = [s[0] for s in steps if s[0] is not None], [s[1] for s in steps if s[1] is not None]
     if not rates or not per_adam or not slowdowns:
         raise ValueError("the raw files hold no cpu_adam section with a step_beside_d2h record")
-    return {"cpu_adam": tuple(CpuAdamSample(num_threads=t, params_per_s=statistics.median(v))
-                              for t, v in sorted(rates.items())),
-            "cpu_step_per_adam": statistics.median(per_adam), "cpu_step_d2h_slowdown": statistics.median(slowdowns)}
+    fields = {"cpu_adam": tuple(CpuAdamSample(num_threads=t, params_per_s=statistics.median(v))
+                                for t, v in sorted(rates.items())),
+              "cpu_step_per_adam": statistics.median(per_adam), "cpu_step_d2h_slowdown": statistics.median(slowdowns)}
+    counts = {"cpu_adam": sum(bool(raw.get("cpu_adam")) for raw in raws), "cpu_step_per_adam": len(per_adam),
+              "cpu_step_d2h_slowdown": len(slowdowns)}
+    return fields, counts
 
 
-def note(paths: list[str], fields: dict, counts: tuple[int, int]) -> str:
+def note(paths: list[str], fields: dict, counts: dict) -> str:
     """The sentence the profile's provenance notes carry about these fields."""
     top = fields["cpu_adam"][-1]
-    return (f"{NOTE_MARK} cpu_adam is the median of {counts[0]} profiler runs' rates per thread count ("
+    return (f"{NOTE_MARK} cpu_adam is the median of {counts['cpu_adam']} profiler runs' rates per thread count ("
             f"{top.params_per_s / 1e9:.2f} G/s at {top.num_threads}), cpu_step_per_adam "
-            f"{fields['cpu_step_per_adam']:.3f} and cpu_step_d2h_slowdown {fields['cpu_step_d2h_slowdown']:.3f} "
-            f"the medians of {counts[1]}; from {', '.join(paths)}.")
+            f"{fields['cpu_step_per_adam']:.3f} the median of {counts['cpu_step_per_adam']}, cpu_step_d2h_slowdown "
+            f"{fields['cpu_step_d2h_slowdown']:.3f} of {counts['cpu_step_d2h_slowdown']}; from {', '.join(paths)}.")
 
 
 def differs(profile: HardwareProfile, fields: dict) -> list[str]:
@@ -75,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         raws = [json.loads(Path(p).read_text()) for p in args.raws]
-        fields = combined(raws)
+        fields, counts = combined(raws)
         profile = HardwareProfile.model_validate_json(Path(args.profile).read_text())
     except (OSError, ValueError) as err:
         print(f"cpu_step_profile: {str(err).splitlines()[0]}", file=sys.stderr)
@@ -84,7 +87,6 @@ def main(argv: list[str] | None = None) -> int:
         wrong = differs(profile, fields)
         print(f"{args.profile}: " + (f"differs in {', '.join(wrong)}" if wrong else "matches the raw files"))
         return 1 if wrong else 0
-    counts = (sum(bool(r.get("cpu_adam")) for r in raws), sum(cpu_step_fields(r)[1] is not None for r in raws))
     data = json.loads(Path(args.profile).read_text())  # edited as JSON: every other field keeps its text
     data.update(cpu_adam=[s.model_dump() for s in fields["cpu_adam"]],
                 cpu_step_per_adam=fields["cpu_step_per_adam"], cpu_step_d2h_slowdown=fields["cpu_step_d2h_slowdown"])

@@ -139,10 +139,7 @@ def step_beside_d2h(step: Callable[[], Any], numel: int, repeats: int) -> dict[s
     lanes = [_d2h_lane(device) for device in range(torch.cuda.device_count())]
     src, dst, stream = lanes[0]
     with torch.cuda.stream(stream):
-        t0 = time.perf_counter()
-        dst.copy_(src, non_blocking=True)
-        stream.synchronize()
-        one_copy_s = time.perf_counter() - t0
+        one_copy_s = _once_s(lambda: (dst.copy_(src, non_blocking=True), stream.synchronize()))
     copies = max(4, int(3 * _median_s(step, 1) / one_copy_s) + 1)
     alone, beside, outlasted = [], [], True
     for _ in range(repeats):
