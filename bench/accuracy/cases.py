@@ -664,6 +664,21 @@ B50B = [replace(_case("l321b-1g-c40-s4096-b16-z3-off1-mb4-rc16-blk", 1, 40, 4096
 B51 = [replace(c, name=f"{c.name}-s47") for c in B49 if c.name in (
     "h100n-auto-g27-1g-c24-s2048-b16", "h100n-auto-phi3m-1g-c78-s2047-b32", "h100n-auto-q3-4b-1g-c40-s4096-b16")]
 
+# Batch 52 (1x H100, session 48): the search's winners on h100-1gpu-node (its host step medians of session 47) for six
+# workloads no H100 run had trained, five of them mistpipe plans on the GPU swap path (priced within 0.5% of host Adam
+# here, where b51's swap runs beat their host-Adam twins by 1-8%) and one on the host's Adam (Llama 3.2 3B at 24 GiB):
+# held out of every fit. Planned before the call that also re-measures the node's h2d-beside-d2h interference (a swap
+# trace of b51's GPT-2.7B ran both directions at ~51 GB/s, where the profile's one measurement gives h2d 1.48x slower).
+# Predictions in bench/calls/s48_call_b52_h100.sh before the call.
+B52 = [
+    AutotuneCase("h100n-auto-q3-17b-1g-c24-s4096-b16", QWEN3_17B, 1, 24, 4096, 16, hardware=H100N),
+    AutotuneCase("h100n-auto-l27-1g-c24-s2048-b16", "llama-2.7b", 1, 24, 2048, 16, hardware=H100N),
+    AutotuneCase("h100n-auto-l321b-1g-c16-s4096-b16", "llama3.2-1b", 1, 16, 4096, 16, hardware=H100N),
+    AutotuneCase("h100n-auto-l323b-1g-c24-s4096-b16", "llama3.2-3b", 1, 24, 4096, 16, hardware=H100N),
+    AutotuneCase("h100n-auto-phi3m-1g-c40-s2047-b32", PHI3_MINI, 1, 40, 2047, 32, hardware=H100N),
+    AutotuneCase("h100n-auto-g13-1g-c16-s2048-b32", "gpt-1.3b", 1, 16, 2048, 32, hardware=H100N),
+]
+
 # In-sample runs: the shipped h200 profile's run-derived terms were fitted on these runs alone
 # (python -m mist_ds.calibrate; profiling/profiles/h200.json provenance names them): every 1-GPU run
 # of batches b3 and b4, and of each 2-GPU family with two or more runs the first by name. Every
@@ -702,6 +717,7 @@ BATCHES: dict[str, list[Case | AutotuneCase]] = {name: _marked(batch) for name, 
     "b48-1gpu-h100-writeback": B48, "b49-1gpu-h100-node": B49,
     "b49b-1gpu-h100-node-stock": B49B,
     "b50-1gpu-h100-writeback": B50, "b50b-1gpu-h100-writeback": B50B, "b51-1gpu-h100-swap": B51,
+    "b52-1gpu-h100-node": B52,
 }.items()}
 CASES: dict[str, Case | AutotuneCase] = {c.name: c for batch in BATCHES.values() for c in batch}
 
