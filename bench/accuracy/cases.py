@@ -679,6 +679,13 @@ B52 = [
     AutotuneCase("h100n-auto-g13-1g-c16-s2048-b32", "gpt-1.3b", 1, 16, 2048, 32, hardware=H100N),
 ]
 
+# Batch 53 (1x H100, session 48): with h100-1gpu-node's interference the median of four profiler runs (h2d beside d2h
+# 1.236, was one run's 1.478; bench/accuracy/interference_profile.py) the swap step is priced 10% under host Adam (877 vs 973 ms) for Llama
+# 3.2 3B at 24 GiB, and the search's winner there is another plan (every optimizer state swapped, 14 layers recomputed,
+# predicted 3.819 s/iter) than b52's host-Adam one (3.897 predicted then, 4.012 measured): held out, does it run faster?
+# Prediction in bench/calls/s48_call_b53_h100.sh before the call.
+B53 = [replace(c, name=f"{c.name}-s48") for c in B52 if c.name == "h100n-auto-l323b-1g-c24-s4096-b16"]
+
 # In-sample runs: the shipped h200 profile's run-derived terms were fitted on these runs alone
 # (python -m mist_ds.calibrate; profiling/profiles/h200.json provenance names them): every 1-GPU run
 # of batches b3 and b4, and of each 2-GPU family with two or more runs the first by name. Every
@@ -717,7 +724,7 @@ BATCHES: dict[str, list[Case | AutotuneCase]] = {name: _marked(batch) for name, 
     "b48-1gpu-h100-writeback": B48, "b49-1gpu-h100-node": B49,
     "b49b-1gpu-h100-node-stock": B49B,
     "b50-1gpu-h100-writeback": B50, "b50b-1gpu-h100-writeback": B50B, "b51-1gpu-h100-swap": B51,
-    "b52-1gpu-h100-node": B52,
+    "b52-1gpu-h100-node": B52, "b53-1gpu-h100-interference": B53,
 }.items()}
 CASES: dict[str, Case | AutotuneCase] = {c.name: c for batch in BATCHES.values() for c in batch}
 

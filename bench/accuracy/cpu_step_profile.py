@@ -15,8 +15,6 @@ files or none with the beside record: one line, exit 2. No GPU needed.
 
 from __future__ import annotations
 
-import argparse
-import json
 import statistics
 import sys
 from pathlib import Path
@@ -24,10 +22,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
+from bench.accuracy.median_fields import MARKS, run  # noqa: E402
 from mist_ds.config.hardware import CpuAdamSample, HardwareProfile  # noqa: E402
 from mist_ds.profile.assemble import cpu_step_fields  # noqa: E402
 
-NOTE_MARK = " Host step (bench/accuracy/cpu_step_profile.py):"
+NOTE_MARK = MARKS[0]
 TOLERANCE = 1e-9
 
 
@@ -71,30 +70,7 @@ def differs(profile: HardwareProfile, fields: dict) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("profile")
-    parser.add_argument("raws", nargs="+")
-    parser.add_argument("--check", action="store_true", help="compare, do not write")
-    args = parser.parse_args(argv)
-    try:
-        raws = [json.loads(Path(p).read_text()) for p in args.raws]
-        fields, counts = combined(raws)
-        profile = HardwareProfile.model_validate_json(Path(args.profile).read_text())
-    except (OSError, ValueError) as err:
-        print(f"cpu_step_profile: {str(err).splitlines()[0]}", file=sys.stderr)
-        return 2
-    if args.check:
-        wrong = differs(profile, fields)
-        print(f"{args.profile}: " + (f"differs in {', '.join(wrong)}" if wrong else "matches the raw files"))
-        return 1 if wrong else 0
-    data = json.loads(Path(args.profile).read_text())  # edited as JSON: every other field keeps its text
-    data.update(cpu_adam=[s.model_dump() for s in fields["cpu_adam"]],
-                cpu_step_per_adam=fields["cpu_step_per_adam"], cpu_step_d2h_slowdown=fields["cpu_step_d2h_slowdown"])
-    data["provenance"]["notes"] = profile.provenance.notes.split(NOTE_MARK)[0] + note(args.raws, fields, counts)
-    HardwareProfile.model_validate_json(json.dumps(data))
-    Path(args.profile).write_text(json.dumps(data, indent=2) + "\n")
-    print(f"wrote {args.profile}: " + note(args.raws, fields, counts).strip())
-    return 0
+    return run(argv, __doc__, "cpu_step_profile", combined, differs, note, NOTE_MARK)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ def _run(*args):
 
 
 def test_the_shipped_profile_matches_its_raw_files():
-    assert len(RAWS) == 7
+    assert len(RAWS) == 8
     result = _run("--check", PROFILE, *RAWS)
     assert result.returncode == 0, result.stdout + result.stderr
 
