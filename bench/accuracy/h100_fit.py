@@ -7,7 +7,7 @@ The H100 runs all ran on one 16-core 1-GPU node (mist_ds/profiles/h100-1gpu-node
 search's winners of 12 workloads) are the fitting runs; batch b48 (ZeRO-3 with every weight offloaded, the optimizer
 on the GPU, half or all offloaded) is held out of every fit. For each set of time terms: leave-one-out over the
 12 fitting runs (each predicted by a fit on the other 11 with mist_ds.calibration.calibrate, the memory terms
-fitted too), b48 and sessions 46-47's batches b49-b51 (LATER: winners planned on the shipped profile, and the
+fitted too), b48 and sessions 46-48's batches b49-b53 (LATER: winners planned on the shipped profile, and the
 write-back checks) predicted by the fit on all 12; beside them, the profile's measured tables with
 h100-sxm-80gb's run-derived terms (unfitted) and with h200-1gpu-node's (another card's node). Starting profile:
 h100-1gpu-node with the run-derived terms of --start (default h100-sxm-80gb, what the fit started from), then the
@@ -35,7 +35,7 @@ from mist_ds.config.profiles import load_hardware  # noqa: E402
 OUT = Path(__file__).resolve().parents[2] / "bench" / "results" / "h100_fit.md"
 FITTING, HELD_OUT = ("b46-1gpu-h100", "b47-1gpu-h100"), ("b48-1gpu-h100-writeback",)
 LATER = ("b49-1gpu-h100-node", "b49b-1gpu-h100-node-stock", "b50-1gpu-h100-writeback", "b50b-1gpu-h100-writeback",
-         "b51-1gpu-h100-swap")
+         "b51-1gpu-h100-swap", "b52-1gpu-h100-node", "b53-1gpu-h100-interference")
 CARRIED = {"pageable_h2d_bandwidth_gbps": "h200-1gpu-node"}
 """Terms h100-1gpu-node carries from another node kind's fit (session 46: the write-back rate; its provenance)."""
 TERM_SETS = {"all time terms": TIME_TERMS,
@@ -96,9 +96,9 @@ def render(table: list[tuple[str, ...]], start: str, when: str) -> str:
     lines = ["# Fitting the H100 node's run-derived time terms", "",
              f"Written by `python bench/accuracy/h100_fit.py --write` on {when} (CPU only; start: {start}'s terms on "
              f"h100-1gpu-node's measured tables, {carried}). Fitting runs: batches b46 + b47 (12), each scored by a "
-             "fit on the other 11; held out of every fit: batch b48 (3) and sessions 46-47's batches "
+             "fit on the other 11; held out of every fit: batch b48 (3) and sessions 46-48's batches "
              f"{' + '.join(LATER)}. |time error| median / max.", "",
-             "| terms | fitted on all 12 | b46 + b47, leave-one-out | b48, held out | b49-b51, held out |",
+             "| terms | fitted on all 12 | b46 + b47, leave-one-out | b48, held out | b49-b53, held out |",
              "|---|---|---|---|---|"]
     lines += ["| " + " | ".join(row) + " |" for row in table]
     return "\n".join(lines) + "\n"
