@@ -680,9 +680,10 @@ B52 = [
 ]
 
 # Batch 53 (1x H100, session 48): with h100-1gpu-node's interference the median of four profiler runs (h2d beside d2h
-# 1.236, was one run's 1.478; bench/accuracy/interference_profile.py) the swap step is priced 10% under host Adam (877 vs 973 ms) for Llama
-# 3.2 3B at 24 GiB, and the search's winner there is another plan (every optimizer state swapped, 14 layers recomputed,
-# predicted 3.819 s/iter) than b52's host-Adam one (3.897 predicted then, 4.012 measured): held out, does it run faster?
+# 1.236, was one run's 1.478; bench/accuracy/interference_profile.py) the swap step is priced 10% under host Adam
+# (877 vs 973 ms) for Llama 3.2 3B at 24 GiB, and the search's winner there is another plan (every optimizer state
+# swapped, 14 layers recomputed, predicted 3.819 s/iter) than b52's host-Adam one (3.897 predicted then, 4.012
+# measured): held out, does it run faster?
 # Prediction in bench/calls/s48_call_b53_h100.sh before the call.
 B53 = [replace(c, name=f"{c.name}-s48") for c in B52 if c.name == "h100n-auto-l323b-1g-c24-s4096-b16"]
 

@@ -4,7 +4,7 @@
         profiling/profiles/raw/h100-1gpu-node.raw.json bench/results/runtime/h100_cpu_step_S47/*.raw.json
     python bench/accuracy/cpu_step_profile.py --check mist_ds/profiles/h100-1gpu-node.json RAW ...
 
-The node's CPU Adam rate moved 4.67-6.20 G params/s at 16 threads between seven runs of the profiler on the H100
+The node's CPU Adam rate moved 4.67-6.39 G params/s at 16 threads between eight runs of the profiler on the H100
 node (same CPU model, 2026-12-05), and one run's Adam + cast alone took twice its usual time (S47-6 run 2, before the
 profiler alternated alone and beside), so one run is one draw: the profile takes, per thread count, the median rate
 of every raw file that measured it, and the median of cpu_step_per_adam and cpu_step_d2h_slowdown over the raw files
