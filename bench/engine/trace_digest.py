@@ -8,7 +8,10 @@ Writes gzipped JSON: the copy overlap summary (mistpipe/trace.py copy_overlap, a
 --min-cpu-us (what the host did while the GPU waited) and every blocking runtime call (stream, event
 or device synchronize, synchronous memcpy: trace_summary.SYNC_CALLS) of at least --min-sync-us (where
 the host waited for the GPU), as [stream (host ops and calls: 'cpu'), start_us, duration_us, kind,
-bytes, name[:60]] (start relative to the first GPU event), sorted by start.
+bytes, name[:60]] (start relative to the first GPU event), sorted by start. Smaller host ops are kept as counts
+(host_buckets): per host thread and HOST_BUCKET_US of the step, its outermost ops' count and time and its kernel
+launch calls' count and time, so a host-paced stretch (the GPU idle in many short gaps, no op long enough to keep)
+shows whether the host did more work or ran the same work slower, and on which thread.
 """
 
 from __future__ import annotations
@@ -24,6 +27,48 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from bench.runtime.trace_summary import SYNC_CALLS  # noqa: E402
 from mist_ds.runtime.mistpipe.trace import (_stream, copy_overlap, kernel_overlap,  # noqa: E402
                                             load_events)
+
+
+HOST_BUCKET_US = 5000.0
+HOST_BUCKET_COLUMNS = ["bucket", "thread", "ops", "ops_us", "launches", "launch_us"]
+LAUNCH_CALLS = ("cudaLaunchKernel", "cuLaunchKernel", "cudaGraphLaunch")  # prefixes (cudaLaunchKernelExC too)
+
+
+def outermost(ops: list[dict]) -> list[dict]:
+    """The ops of one thread that no earlier op of it encloses (a nested op's time is its parent's)."""
+    out, end = [], float("-inf")
+    for op in sorted(ops, key=lambda e: (e["ts"], -e["dur"])):
+        if op["ts"] >= end:
+            out.append(op)
+            end = op["ts"] + op["dur"]
+    return out
+
+
+def host_buckets(events: list[dict], origin: float, width_us: float = HOST_BUCKET_US) -> dict:
+    """Per host thread and `width_us` bucket (from `origin`; an op counts in the bucket it starts in): its outermost
+    CPU ops' count and microseconds, and its kernel launch calls' (LAUNCH_CALLS) count and microseconds; rows as
+    HOST_BUCKET_COLUMNS, buckets with neither left out."""
+    cells: dict[tuple[int, str], list[float]] = {}
+    by_thread: dict[str, list[dict]] = {}
+    for e in events:
+        if e.get("cat") == "cpu_op":
+            by_thread.setdefault(str(e.get("tid")), []).append(e)
+
+    def cell(e: dict, thread: str) -> list[float]:
+        return cells.setdefault((int((e["ts"] - origin) // width_us), thread), [0, 0.0, 0, 0.0])
+
+    for thread, ops in by_thread.items():
+        for op in outermost(ops):
+            c = cell(op, thread)
+            c[0] += 1
+            c[1] += op["dur"]
+    for e in events:
+        if e.get("cat") == "cuda_runtime" and e.get("name", "").startswith(LAUNCH_CALLS):
+            c = cell(e, str(e.get("tid")))
+            c[2] += 1
+            c[3] += e["dur"]
+    rows = [[b, t, int(c[0]), round(c[1], 1), int(c[2]), round(c[3], 1)] for (b, t), c in sorted(cells.items())]
+    return {"width_us": width_us, "columns": HOST_BUCKET_COLUMNS, "rows": rows}
 
 
 def digest(events: list[dict], min_cpu_us: float = 500.0, min_sync_us: float = 100.0) -> dict:
@@ -42,6 +87,7 @@ def digest(events: list[dict], min_cpu_us: float = 500.0, min_sync_us: float = 1
         busy[row[0]] = busy.get(row[0], 0.0) + row[2]
     return {"copy_overlap": copy_overlap(events), "copy_overlap_64k": copy_overlap(events, 1 << 16),
             "adam_overlap": kernel_overlap(events, "adam"), "busy_us_per_stream": busy,
+            "host_buckets": host_buckets(events, origin),
             "columns": ["stream", "start_us", "dur_us", "cat", "bytes", "name"], "events": rows}
 
 

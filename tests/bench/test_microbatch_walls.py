@@ -1,0 +1,63 @@
+"""bench/engine/trace_digest.py host_buckets and bench/engine/microbatch_walls.py: per-pass walls and host work."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from bench.engine.microbatch_walls import host_in, passes, training_thread
+from bench.engine.trace_digest import HOST_BUCKET_COLUMNS, digest, host_buckets, outermost
+
+ROOT = Path(__file__).resolve().parents[2]
+TRACES = ROOT / "bench" / "results" / "runtime" / "h100_swap_trace_S48"
+PLAN = ROOT / "bench" / "results" / "accuracy" / "h100-auto-l13b-1g-c24-s4096-b16.plan.json"
+
+
+def _op(ts, dur, tid=1, cat="cpu_op", name="aten::add"):
+    return {"ph": "X", "cat": cat, "ts": ts, "dur": dur, "tid": tid, "name": name}
+
+
+def test_outermost_drops_nested_ops_and_keeps_back_to_back_ones():
+    ops = [_op(0, 10), _op(2, 3), _op(10, 4), _op(20, 1)]
+    assert [(o["ts"], o["dur"]) for o in outermost(ops)] == [(0, 10), (10, 4), (20, 1)]
+
+
+def test_host_buckets_count_each_threads_outermost_ops_and_launches_by_start():
+    events = [_op(0, 100), _op(10, 50), _op(4_990, 30), _op(6_000, 200, tid=2),
+              _op(20, 5, cat="cuda_runtime", name="cudaLaunchKernel"),
+              _op(30, 7, cat="cuda_runtime", name="cudaMemcpyAsync"),
+              {"ph": "X", "cat": "kernel", "ts": 0, "dur": 9, "name": "k", "args": {"stream": 7}}]
+    out = host_buckets(events, origin=0.0, width_us=5_000.0)
+    assert out["columns"] == HOST_BUCKET_COLUMNS
+    assert out["rows"] == [[0, "1", 2, 130.0, 1, 5.0], [1, "2", 1, 200.0, 0, 0.0]]
+    assert digest(events)["host_buckets"]["rows"] == host_buckets(events, 0.0)["rows"]
+
+
+def test_host_in_sums_the_training_threads_buckets_in_the_window_apart_from_the_others():
+    buckets = {"width_us": 5_000.0, "columns": HOST_BUCKET_COLUMNS,
+               "rows": [[0, "a", 10, 900.0, 8, 40.0], [0, "b", 1, 300.0, 0, 0.0], [1, "a", 4, 500.0, 3, 10.0],
+                        [3, "a", 9, 999.0, 9, 99.0]]}
+    assert training_thread(buckets["rows"]) == "a"
+    got = host_in(buckets, 0.0, 10_000.0)
+    assert got["ops"] == 14 and got["launches"] == 11 and abs(got["ops_ms"] - 1.4) < 1e-9
+    assert abs(got["other_ops_ms"] - 0.3) < 1e-9 and host_in(None, 0.0, 1.0) is None
+
+
+def test_a_committed_digest_shows_the_host_paced_last_forwards():
+    rows = passes(TRACES / "l13bhalf.rank0.digest.json.gz", 24)
+    assert len(rows) == 32 and all(r["host"] is None for r in rows)      # digested before host_buckets existed
+    forwards = {r["micro_batch"]: r for r in rows if r["pass"] == "forward"}
+    assert forwards[14]["idle_ms"] > 30 > 2 > forwards[5]["idle_ms"]
+    assert forwards[14]["wall_ms"] > 2 * forwards[14]["compute_ms"]
+
+
+def test_cli_table_and_bad_input():
+    script = ROOT / "bench" / "engine" / "microbatch_walls.py"
+    ok = subprocess.run([sys.executable, str(script), str(TRACES / "g27swap.rank0.digest.json.gz"),
+                         str(ROOT / "bench/results/accuracy/h100n-auto-g27-1g-c24-s2048-b16-s47.plan.json")],
+                        capture_output=True, text=True, timeout=120)
+    assert ok.returncode == 0 and ok.stdout.count("| forward |") == 8
+    bad = subprocess.run([sys.executable, str(script), str(TRACES / "g27swap.rank0.digest.json.gz"), str(PLAN)],
+                         capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and len(bad.stderr.splitlines()) == 1
