@@ -91,6 +91,11 @@ def rows(start: str) -> list[tuple[str, ...]]:
     return out
 
 
+def later_label() -> str:
+    """LATER's batch numbers as a range (b49-b53)."""
+    return f"{LATER[0].split('-')[0]}-{LATER[-1].split('-')[0]}"
+
+
 def render(table: list[tuple[str, ...]], start: str, when: str) -> str:
     carried = ", ".join(f"{term} from {donor}" for term, donor in CARRIED.items())
     lines = ["# Fitting the H100 node's run-derived time terms", "",
@@ -98,7 +103,7 @@ def render(table: list[tuple[str, ...]], start: str, when: str) -> str:
              f"h100-1gpu-node's measured tables, {carried}). Fitting runs: batches b46 + b47 (12), each scored by a "
              "fit on the other 11; held out of every fit: batch b48 (3) and sessions 46-48's batches "
              f"{' + '.join(LATER)}. |time error| median / max.", "",
-             "| terms | fitted on all 12 | b46 + b47, leave-one-out | b48, held out | b49-b53, held out |",
+             f"| terms | fitted on all 12 | b46 + b47, leave-one-out | b48, held out | {later_label()}, held out |",
              "|---|---|---|---|---|"]
     lines += ["| " + " | ".join(row) + " |" for row in table]
     return "\n".join(lines) + "\n"

@@ -54,6 +54,9 @@ def run(argv: list[str] | None, doc: str, prog: str, combined: Callable[[list[di
     except (OSError, ValueError) as err:
         print(f"{prog}: {str(err).splitlines()[0]}", file=sys.stderr)
         return 2
+    except (KeyError, TypeError, AttributeError) as err:  # a raw file of another shape
+        print(f"{prog}: a raw file lacks a measurement's fields ({type(err).__name__}: {err})", file=sys.stderr)
+        return 2
     if args.check:
         wrong = differs(profile, fields)
         print(f"{args.profile}: " + (f"differs in {', '.join(wrong)}" if wrong else "matches the raw files"))

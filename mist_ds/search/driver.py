@@ -45,8 +45,8 @@ p <= cap x (1 - margin). No run with expandable segments that ran out of memory 
 it; the runs without them (an allocator the runtime no longer uses) are scored apart."""
 MODEL_TIME_ERROR_RATIO = 0.03
 """The cost model's measured time error: the median |predicted - measured| / measured iteration time
-of the runs that ran (summary time.median, the repeats of bench/accuracy/repeats.py included: 2.98%
-over 385 runs in session 47, once the host step of mistpipe's cpu_adam path was measured, hence 3%
+of the runs that ran (summary time.median, the repeats of bench/accuracy/repeats.py included: 2.97%
+over 393 runs in session 48, 2.98% over 385 runs in session 47, once the host step of mistpipe's cpu_adam path was measured, hence 3%
 again; 3.01% over 380 runs in session 46, with the H100 node's held-out batches b49 and b50, 4%; 2.98% over 337
 runs in session 38, once ZeRO-3 optimizer offload's backward coupling was priced, 3% from then until
 session 46; 3.1% in session 37 and 3.6% over 206 runs in session 24), rounded up to a whole percent.

@@ -36,7 +36,7 @@ def test_leave_one_out_scores_each_run_by_a_fit_it_was_not_in():
 def test_render():
     text = hf.render([("fit x", "x 1", "3.0% / 9.0% (signed median -1.0%)", "-", "-")], "h100-sxm-80gb", "today")
     assert "| fit x | x 1 | 3.0% / 9.0% (signed median -1.0%) | - | - |" in text and "on today" in text
-    assert "pageable_h2d_bandwidth_gbps from h200-1gpu-node" in text
+    assert "pageable_h2d_bandwidth_gbps from h200-1gpu-node" in text and "| b49-b53, held out |" in text
 
 
 def test_an_unknown_start_profile_is_one_line_and_exit_2(capsys):

@@ -61,10 +61,13 @@ def test_replace_sentence_keeps_the_other_marks_sentence_on_either_side():
     assert replace_sentence("x." + b + " keep." + a + " old.", a, a + " new.") == "x." + b + " keep." + a + " new."
 
 
-def test_raw_files_without_interference_and_a_missing_profile_are_one_line_and_exit_2(tmp_path):
+def test_raw_files_without_interference_or_of_another_shape_and_a_missing_profile_are_one_line_and_exit_2(tmp_path):
     raw = tmp_path / "r.json"
     raw.write_text(json.dumps({"cpu_adam": []}))
     result = _run(SCRIPT, "--check", PROFILE, raw)
     assert result.returncode == 2 and "interference" in result.stderr and len(result.stderr.splitlines()) == 1
+    raw.write_text(json.dumps({"interference": [{"channels": ["h2d", "d2h"]}]}))  # no slowdowns
+    result = _run(SCRIPT, "--check", PROFILE, raw)
+    assert result.returncode == 2 and "KeyError" in result.stderr and len(result.stderr.splitlines()) == 1
     result = _run(SCRIPT, "--check", tmp_path / "absent.json", *RAWS)
     assert result.returncode == 2 and len(result.stderr.splitlines()) == 1 and "absent.json" in result.stderr
