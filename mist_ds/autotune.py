@@ -25,6 +25,7 @@ from mist_ds.config import HardwareProfile, TuneRequest
 from mist_ds.config.profiles import DEFAULT_PROFILE, load_hardware
 from mist_ds.config.track_record import TrackRecord
 from mist_ds.config.units import GIB
+from mist_ds.emit.coverage import unmeasured_line, unmeasured_parts
 from mist_ds.emit.launch import SHELL_SAFE_PATH, has_placeholder_hosts
 from mist_ds.emit.ranking import TIE_BREAKS, lost_tie_line, tie_rule_text, tie_text
 from mist_ds.emit.report import (allocator_retry_line, host_paced_line, offload_text, peak_bytes, recompute_text,
@@ -169,7 +170,8 @@ def _print_table(result: TuneResult, hardware: HardwareProfile, seconds: float, 
     uncalibrated = uncalibrated_line(hardware)
     if uncalibrated is not None:
         console.print(uncalibrated, highlight=False)
-    for line in (host_paced_line(plans[0]), allocator_retry_line(plans[0], hardware), track_record_line(plans[0])):
+    for line in (host_paced_line(plans[0]), allocator_retry_line(plans[0], hardware), unmeasured_line(plans[0], hardware),
+                 track_record_line(plans[0])):
         if line is not None:
             console.print(f"#1: {line}", highlight=False)
     lost_tie = lost_tie_line(plans[0], result.lost_tie, len(plans))
@@ -187,7 +189,8 @@ def _plan_summary(result: TuneResult, hardware: HardwareProfile, index: int) -> 
             "peak_bytes": peak_bytes(plan), "headroom_bytes": headroom_bytes(plan, hardware),
             "tied_with": list(result.tied_ranks(index)),
             "tie_tolerance": result.tolerances[index] if result.tolerances else result.tie_rtol,
-            "moving_parts": moving_parts(plan), "plan": json.loads(plan.to_json())}
+            "moving_parts": moving_parts(plan), "unmeasured": unmeasured_parts(plan, hardware),
+            "plan": json.loads(plan.to_json())}
 
 
 def _json_summary(result: TuneResult, hardware: HardwareProfile, seconds: float, out: str | None,

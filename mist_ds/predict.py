@@ -20,6 +20,7 @@ from mist_ds.config.profiles import DEFAULT_PROFILE, hardware_for_plan
 from mist_ds.config.units import GIB
 from mist_ds.config.track_record import track_record_json
 from mist_ds.cost import predict_plan
+from mist_ds.emit.coverage import unmeasured_line, unmeasured_parts
 from mist_ds.emit.report import (allocator_retry_line, host_paced_line, layer_range, track_record_line,
                                  uncalibrated_line)
 from mist_ds.gpuinfo import hardware_arg
@@ -95,7 +96,9 @@ def prediction_dict(plan: Plan, pred: PlanPrediction, hw: HardwareProfile) -> di
             # False: the profile prices no host-thread time (emit/report.py uncalibrated_line)
             "profile_prices_host_thread": hw.prices_host_thread,
             # config/track_record.py: the scored GPU runs of plans of this kind (record None: none yet)
-            "track_record": track_record_json(plan)}
+            "track_record": track_record_json(plan),
+            # emit/coverage.py: parts of the prediction no measurement of the profiled node stands behind
+            "unmeasured": unmeasured_parts(plan, hw)}
 
 
 def print_tables(plan: Plan, result: dict[str, Any]) -> None:
@@ -196,7 +199,7 @@ def _predict(argv: Sequence[str] | None) -> int:
         print_tables(plan, result)
         predicted = plan.model_copy(update={"prediction": pred})
         for line in (host_paced_line(predicted), allocator_retry_line(predicted, hw), uncalibrated_line(hw),
-                     track_record_line(predicted)):
+                     unmeasured_line(plan, hw), track_record_line(predicted)):
             if line is not None:
                 print(line)
     over = over_cap_message(plan, result)

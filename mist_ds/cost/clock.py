@@ -26,6 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mist_ds.cost.groups import boundary_spans_nodes
+
 
 def slowest_boundary_p2p_s(rates, boundaries: Sequence[tuple[int, float]], gpus_per_node: int,
                            num_nodes: int) -> float:
@@ -38,7 +40,7 @@ def slowest_boundary_p2p_s(rates, boundaries: Sequence[tuple[int, float]], gpus_
     """
     worst = 0.0
     for first_rank, nbytes in boundaries:
-        inter = num_nodes > 1 and (first_rank - 1) // gpus_per_node != first_rank // gpus_per_node
+        inter = boundary_spans_nodes(first_rank, gpus_per_node, num_nodes)
         worst = max(worst, float(rates.collective_s("p2p", nbytes, 2, inter)))
     return worst
 

@@ -106,6 +106,7 @@ from mist_ds.cost.kernel_set import KernelChoice
 from mist_ds.cost.memory import ELEM, FP32, activation_exprs
 from mist_ds.cost.shapes import vocab_shard
 from mist_ds.config.hw_lookup import interference_slowdowns
+from mist_ds.cost.groups import dp_spans_nodes
 from mist_ds.cost.host_overlap import host_overlap
 from mist_ds.cost.stage import StageCost, StageCostModel
 from mist_ds.cost.stage_args import StageArgs
@@ -311,7 +312,7 @@ class MistpipeStageCostModel(StageCostModel):
 
     def _collective(self, kind, nbytes, a):
         """One DP collective of `nbytes` over the stage's dp ranks (inter-node when dp x tp spans nodes)."""
-        inter = (a["dp"] * a["tp"] > self.gpus_per_node) & (self.num_nodes > 1)
+        inter = dp_spans_nodes(a["dp"], a["tp"], self.gpus_per_node, self.num_nodes)
         return self.rates.collective_s(kind, nbytes, a["dp"], inter)
 
     def _microbatch(self, s, t, a) -> dict[str, np.ndarray]:

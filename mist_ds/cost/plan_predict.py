@@ -5,17 +5,12 @@ from __future__ import annotations
 from mist_ds.config import (HardwareProfile, MemoryBreakdown, Plan, PlanPrediction, RunReport, StagePrediction,
                             TimeBreakdown)
 from mist_ds.cost.conditions import RunConditions
+from mist_ds.cost.groups import stage_first_gpu
 from mist_ds.cost.memory import ELEM
 from mist_ds.cost.mistpipe import cost_model_for
 from mist_ds.cost.clock import PipelineTimeline, simulate_pipeline, slowest_boundary_p2p_s
 from mist_ds.cost.stage import StageCost, StageCostModel
 from mist_ds.cost.stage_args import plan_stage_args
-
-
-def stage_first_gpu(plan: Plan, index: int) -> int:
-    """Global rank of a stage's first GPU: DeepSpeed's PipeDataParallelTopology puts the pipe
-    axis outermost (runtime/pipe/topology.py), so stages occupy consecutive rank blocks."""
-    return index * plan.gpus_per_stage
 
 
 def p2p_time_s(plan: Plan, model: StageCostModel) -> float:
@@ -32,8 +27,8 @@ def tied_sync_s(plan: Plan, model: StageCostModel) -> float | None:
     if plan.num_stages == 1 or not plan.model.tie_embeddings:
         return None
     rows = plan.model.padded_vocab_size(plan.tp) // plan.tp
-    inter = plan.cluster.num_nodes > 1
-    return float(model.rates.collective_s("all_reduce", ELEM * rows * plan.model.hidden_size, 2, inter))
+    return float(model.rates.collective_s("all_reduce", ELEM * rows * plan.model.hidden_size, 2,
+                                          plan.cluster.num_nodes > 1))
 
 
 def _stage_prediction(cost: StageCost, timeline: PipelineTimeline, grad_accum: int) -> StagePrediction:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from mist_ds.cost.act_offload import offload_copies, pass_walls
+from mist_ds.cost.groups import dp_spans_nodes
 from mist_ds.cost.host_overlap import host_overlap
 from mist_ds.cost.layer_time import host_launches
 from mist_ds.cost.rates import HOST_BF16_PER_ADAM, HOST_CLIP_PER_ADAM
@@ -31,7 +32,7 @@ def time_components(m: StageCostModel, t, times, b, dp, tp) -> dict[str, np.ndar
     """Per micro-batch ('*_mb') and per step components of the stage's time, in seconds. `t`: the
     stage's terms (StageCostModel.terms); `times`: (..., 4) block fwd, block bwd, head fwd+bwd,
     embedding fwd+bwd seconds (StageCostModel._compute)."""
-    inter = (dp * tp > m.gpus_per_node) & (m.num_nodes > 1)
+    inter = dp_spans_nodes(dp, tp, m.gpus_per_node, m.num_nodes)
     p = compute_parts(m, t, times, b, tp)
     p.update(overlap_parts(m, t, p, b, dp, tp, inter))
     host_parts(m, p, t, tp, dp, inter)

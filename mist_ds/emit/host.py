@@ -14,7 +14,7 @@ MAX_NODE_ROWS = 8
 
 def node_offload_bytes(plan: Plan) -> list[list[int]]:
     """Per node, the predicted host bytes of each of its GPU processes: stages hold consecutive rank
-    blocks of dp x tp ranks (cost/plan_predict.py stage_first_gpu), nodes consecutive blocks of
+    blocks of dp x tp ranks (cost/groups.py stage_first_gpu), nodes consecutive blocks of
     gpus_per_node ranks."""
     per_rank = [sp.cpu_memory_bytes for sp in plan.prediction.stages for _ in range(plan.gpus_per_stage)]
     size = plan.cluster.gpus_per_node

@@ -12,6 +12,7 @@ from mist_ds.config import HardwareProfile, Plan
 from mist_ds.config.request import HostLimits
 from mist_ds.config.search_stats import SearchStats
 from mist_ds.config.track_record import TrackRecord, record_for
+from mist_ds.emit.coverage import unmeasured_line
 from mist_ds.emit.hf import hf_trainer_blocker
 from mist_ds.emit.host import host_lines
 from mist_ds.emit.readable import MEMORY_UNITS, TIME_UNITS, Unit, bytes_text, in_unit, pick_unit, seconds_text
@@ -223,7 +224,7 @@ def _winner(plan: Plan, hardware: HardwareProfile) -> list[str]:
             f"{pred.throughput_tokens_per_s:,.0f} tokens/s, MFU {pred.mfu:.1%}, peak {bytes_text(peak_bytes(plan))} "
             "per GPU.", "", *_stage_tables(plan), *_optional(host_paced_line(plan)),
             *_optional(allocator_retry_line(plan, hardware)), *_optional(uncalibrated_line(hardware)),
-            track_record_line(plan), ""]
+            *_optional(unmeasured_line(plan, hardware)), track_record_line(plan), ""]
 
 
 def _optional(line: str | None) -> list[str]:

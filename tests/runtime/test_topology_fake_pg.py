@@ -9,7 +9,7 @@ import torch.distributed as dist
 from torch.testing._internal.distributed.fake_pg import FakeStore
 
 from mist_ds.config import ClusterSpec, get_preset
-from mist_ds.cost.plan_predict import stage_first_gpu
+from mist_ds.cost.groups import stage_first_gpu
 from mist_ds.runtime.topology import MistMpu, make_topology
 from tests.helpers import make_plan
 
