@@ -1,6 +1,7 @@
 """What a prediction takes from outside its hardware profile's measurements: collectives over groups the
 profiler did not time on the profiled node (extrapolated by config/hw_lookup.py, borrowed from another
-profile, or assumed), and a node with more GPUs than the profiled one sharing its host. One sentence in
+profile, or assumed), a node with more GPUs than the profiled one sharing its host, and mistpipe's host Adam
+step beside the gradient copies on a profile that did not measure it. One sentence in
 autotune's table, report.md and predict, a list in their --json, so a user knows which parts of a
 prediction no measurement stands behind."""
 
@@ -46,6 +47,20 @@ def offloads(plan: Plan) -> bool:
                for i, stage in enumerate(plan.stages))
 
 
+def host_step_gap(plan: Plan, hw: HardwareProfile) -> str | None:
+    """The host step's defaults, when a mistpipe stage updates its offloaded optimizer states on the host
+    (cost/mistpipe_step.py stage_optimizer_paths: cpu_adam) and the profile did not measure that step
+    beside the copies (config/hardware.py cpu_step_per_adam, cpu_step_d2h_slowdown)."""
+    if plan.executor != "mistpipe" or (hw.cpu_step_per_adam is not None and hw.cpu_step_d2h_slowdown is not None):
+        return None
+    from mist_ds.cost.mistpipe_step import stage_optimizer_paths
+
+    if all(path != "cpu_adam" for path, _ in stage_optimizer_paths(plan, hw)):
+        return None
+    return ("mistpipe's host Adam step with its cast back, and its slowdown beside the gradient copies, take the cost "
+            "model's defaults")
+
+
 def unmeasured_parts(plan: Plan, hw: HardwareProfile) -> list[str]:
     """The parts of `plan`'s prediction on `hw` that rest on no measurement of the profiled node."""
     measured = measured_groups(hw)
@@ -55,7 +70,8 @@ def unmeasured_parts(plan: Plan, hw: HardwareProfile) -> list[str]:
         parts.append(f"the host side of a {per_node}-GPU node (CPU cores, host memory, pinned-copy rates with "
                      f"{per_node} GPUs copying at once) is the profiled {hw.num_gpus_per_node}-GPU node's "
                      "(autotune's --cpu-cores and --host-memory-gb set the first two)")
-    return parts
+    host_step = host_step_gap(plan, hw)
+    return parts if host_step is None else [*parts, host_step]
 
 
 def unmeasured_line(plan: Plan, hw: HardwareProfile) -> str | None:

@@ -4,6 +4,7 @@ groups it is checked over (mist_ds/cost/groups.py plan_groups)."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -17,6 +18,7 @@ from tests.helpers import make_plan, tiny_model
 
 H100 = load_hardware("h100-sxm-80gb")       # 2-GPU node: collectives measured at 2 ranks inside it
 H100_1GPU = load_hardware("h100-1gpu-node")  # 1-GPU node: its 2-rank fits are h100-sxm-80gb's
+ACCURACY = Path(__file__).resolve().parents[2] / "bench" / "results" / "accuracy"
 
 
 def plan_on(nodes: int, per_node: int, *, pp: int = 1, dp: int = 1, tp: int = 1, tied: bool = True, **fields):
@@ -86,6 +88,21 @@ def test_a_bigger_node_names_its_host_side_only_for_offload_plans():
     assert offload == bare + [offload[-1]]
     assert offload[-1].startswith("the host side of a 4-GPU node (CPU cores, host memory, pinned-copy rates with "
                                   "4 GPUs copying at once) is the profiled 2-GPU node's")
+
+
+def test_the_host_step_is_named_where_a_mistpipe_stage_takes_the_host_path_on_a_profile_without_it():
+    from mist_ds.cost.mistpipe_step import stage_optimizer_paths
+
+    plan = Plan.load(ACCURACY / "g13-1g-c16-s2048-mp-mb2-og1-off1.plan.json")
+    unmeasured = H100_1GPU.model_copy(update={"cpu_step_per_adam": None, "cpu_step_d2h_slowdown": None})
+    assert [path for path, _ in stage_optimizer_paths(plan, unmeasured)] == ["cpu_adam"]
+    assert unmeasured_parts(plan, unmeasured) == [
+        "mistpipe's host Adam step with its cast back, and its slowdown beside the gradient copies, take the cost "
+        "model's defaults"]
+    assert unmeasured_parts(plan, H100_1GPU) == []  # measured there (sessions 47-48)
+    on_gpu = Plan.load(ACCURACY / "h100n-auto-l321b-1g-c40-s8192-b8.plan.json")  # no optimizer state offloaded
+    assert [path for path, _ in stage_optimizer_paths(on_gpu, unmeasured)] == ["none"]
+    assert unmeasured_parts(on_gpu, unmeasured) == []
 
 
 def test_autotune_predict_and_report_md_carry_it(capsys, tmp_path):
