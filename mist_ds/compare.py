@@ -142,7 +142,17 @@ def comparison(plan: Plan, run: RunReport, hardware: str | None = None, stored: 
         "stages": stages,
         # config/track_record.py: how far the scored runs of plans of this kind were off
         "track_record": track_record_json(plan),
+        # emit/coverage.py: what the re-prediction took from outside the profile's measurements (None: no re-prediction)
+        "unmeasured": _unmeasured(plan, profile),
     }
+
+
+def _unmeasured(plan: Plan, profile: HardwareProfile | None) -> list[str] | None:
+    if profile is None:
+        return None
+    from mist_ds.emit.coverage import unmeasured_parts
+
+    return unmeasured_parts(plan, profile)
 
 
 def _host_wait(pred: PlanPrediction | None) -> float | None:
@@ -193,6 +203,8 @@ def render(result: dict) -> str:
     if wait is not None and t["predicted_s"] and wait >= HOST_PACED_SHARE * t["predicted_s"]:
         lines.append(f"note: host-paced plan (the GPU waits {wait:.3g} s of {t['predicted_s']:.4g} on the training "
                      f"thread): its time follows the host core's speed ({HOST_SPREAD})")
+    if result.get("unmeasured"):
+        lines.append(f"note: not measured on the profile's node: {'; '.join(result['unmeasured'])}")
     lines.append(track_record_note(result["track_record"], t["rel_error"]))
     return "\n".join(lines)
 

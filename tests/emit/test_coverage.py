@@ -134,3 +134,19 @@ def test_report_md_has_no_line_inside_the_measurements():
     plan = plan_on(1, 2, dp=2)
     predicted = plan.model_copy(update={"prediction": predict_plan(plan, H100)})
     assert "Not measured" not in report_markdown([predicted], H100)
+
+
+def test_compare_lists_what_its_re_prediction_did_not_measure():
+    from mist_ds.compare import comparison, render
+    from mist_ds.config import RunReport
+
+    plan_path = ACCURACY / "l7-2g-c78-z3-mb1-rc0.plan.json"   # dp 2 on the 2-GPU H200 node
+    plan, run = Plan.load(plan_path), RunReport.load(plan_path.with_name("l7-2g-c78-z3-mb1-rc0.run.json"))
+    assert comparison(plan, run)["unmeasured"] == []
+    assert comparison(plan, run, stored=True)["unmeasured"] is None
+    elsewhere = comparison(plan, run, hardware="h200-1gpu-node")
+    assert elsewhere["unmeasured"] == [
+        "collectives over 2 ranks inside a node use fits the profiler did not measure on this node (its provenance "
+        "notes say whence)"]
+    assert "note: not measured on the profile's node: collectives over 2 ranks" in render(elsewhere)
+    assert "not measured" not in render(comparison(plan, run))
