@@ -210,8 +210,7 @@ def score(name: str, source: str, plan_path: Path, run_path: Path, in_sample: tu
                "reserved_bytes": reserved[i], "host_predicted_bytes": s.cpu_memory_bytes,
                "host_rss_bytes": rss[i]} for i, s in enumerate(pred.stages)]
     # a plan that keeps state or activations in host memory (every prediction holds the process base)
-    offload = any(plan.stage_memory(i).offloads_model_states or stage.num_offloaded_layers > 0
-                  for i, stage in enumerate(plan.stages))
+    offload = plan.uses_host_memory
     host = [(s.cpu_memory_bytes, r) for s, r in zip(pred.stages, rss) if r]
     host_pred, host_meas = max(host, key=lambda pair: pair[1]) if (offload and ok and host) else (None, None)
     peak = max(s.peak_memory_bytes for s in pred.stages)

@@ -289,6 +289,12 @@ class Plan(StrictModel):
         """The ZeRO/offload setting stage `index` runs with."""
         return self.stages[index].memory or self.memory
 
+    @property
+    def uses_host_memory(self) -> bool:
+        """True when any stage keeps weights, gradients, optimizer states or activations in CPU memory."""
+        return any(self.stage_memory(i).offloads_model_states or stage.num_offloaded_layers > 0
+                   for i, stage in enumerate(self.stages))
+
     def without_prediction(self) -> Plan:
         """The same plan with its prediction removed (what the runtime hashes)."""
         return self.model_copy(update={"prediction": None})

@@ -33,6 +33,12 @@ def boundary_spans_nodes(first_rank: int, gpus_per_node: int, num_nodes: int) ->
     return num_nodes > 1 and (first_rank - 1) // gpus_per_node != first_rank // gpus_per_node
 
 
+def tied_sync_spans_nodes(num_nodes: int) -> bool:
+    """Whether the tied-embedding all-reduce between the first and the last stage crosses nodes: priced so
+    whenever the cluster has more than one node."""
+    return num_nodes > 1
+
+
 def stage_first_gpu(plan: Plan, index: int) -> int:
     """Global rank of stage `index`'s first GPU (stages occupy consecutive rank blocks: module doc)."""
     return index * plan.gpus_per_stage
@@ -58,5 +64,5 @@ def plan_groups(plan: Plan) -> frozenset[Group]:
         first = stage_first_gpu(plan, index)
         groups.add((scope(boundary_spans_nodes(first, cluster.gpus_per_node, cluster.num_nodes)), 2))
     if plan.num_stages > 1 and plan.model.tie_embeddings:
-        groups.add((scope(cluster.num_nodes > 1), 2))
+        groups.add((scope(tied_sync_spans_nodes(cluster.num_nodes)), 2))
     return frozenset(groups)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from mist_ds.config import (HardwareProfile, MemoryBreakdown, Plan, PlanPrediction, RunReport, StagePrediction,
                             TimeBreakdown)
 from mist_ds.cost.conditions import RunConditions
-from mist_ds.cost.groups import stage_first_gpu
+from mist_ds.cost.groups import stage_first_gpu, tied_sync_spans_nodes
 from mist_ds.cost.memory import ELEM
 from mist_ds.cost.mistpipe import cost_model_for
 from mist_ds.cost.clock import PipelineTimeline, simulate_pipeline, slowest_boundary_p2p_s
@@ -28,7 +28,7 @@ def tied_sync_s(plan: Plan, model: StageCostModel) -> float | None:
         return None
     rows = plan.model.padded_vocab_size(plan.tp) // plan.tp
     return float(model.rates.collective_s("all_reduce", ELEM * rows * plan.model.hidden_size, 2,
-                                          plan.cluster.num_nodes > 1))
+                                          tied_sync_spans_nodes(plan.cluster.num_nodes)))
 
 
 def _stage_prediction(cost: StageCost, timeline: PipelineTimeline, grad_accum: int) -> StagePrediction:

@@ -41,12 +41,6 @@ def group_gap(hw: HardwareProfile, group: Group) -> str:
     return f"{_scope_text(group)} use fits the profiler did not measure on this node (its provenance notes say whence)"
 
 
-def offloads(plan: Plan) -> bool:
-    """Whether the plan keeps weights, gradients, optimizer states or activations in host memory."""
-    return any(plan.stage_memory(i).offloads_model_states or stage.num_offloaded_layers > 0
-               for i, stage in enumerate(plan.stages))
-
-
 def host_step_gap(plan: Plan, hw: HardwareProfile) -> str | None:
     """The host step's defaults, when a mistpipe stage updates its offloaded optimizer states on the host
     (cost/mistpipe_step.py stage_optimizer_paths: cpu_adam) and the profile did not measure that step
@@ -66,7 +60,7 @@ def unmeasured_parts(plan: Plan, hw: HardwareProfile) -> list[str]:
     measured = measured_groups(hw)
     parts = [group_gap(hw, g) for g in sorted(plan_groups(plan), key=lambda g: (g[0], g[1])) if g not in measured]
     per_node = plan.cluster.gpus_per_node
-    if per_node > hw.num_gpus_per_node and offloads(plan):
+    if per_node > hw.num_gpus_per_node and plan.uses_host_memory:
         parts.append(f"the host side of a {per_node}-GPU node (CPU cores, host memory, pinned-copy rates with "
                      f"{per_node} GPUs copying at once) is the profiled {hw.num_gpus_per_node}-GPU node's "
                      "(autotune's --cpu-cores and --host-memory-gb set the first two)")
