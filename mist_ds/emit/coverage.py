@@ -61,7 +61,7 @@ def unmeasured_parts(plan: Plan, hw: HardwareProfile) -> list[str]:
     parts = [group_gap(hw, g) for g in sorted(plan_groups(plan), key=lambda g: (g[0], g[1])) if g not in measured]
     per_node = plan.cluster.gpus_per_node
     if per_node > hw.num_gpus_per_node and plan.uses_host_memory:
-        parts.append(f"the host side of a {per_node}-GPU node (CPU cores, host memory, pinned-copy rates with "
+        parts.append(f"the host side of a node of {per_node} GPUs (CPU cores, host memory, pinned-copy rates with "
                      f"{per_node} GPUs copying at once) is the profiled {hw.num_gpus_per_node}-GPU node's "
                      "(autotune's --cpu-cores and --host-memory-gb set the first two)")
     host_step = host_step_gap(plan, hw)

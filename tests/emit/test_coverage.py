@@ -86,7 +86,7 @@ def test_a_bigger_node_names_its_host_side_only_for_offload_plans():
     bare = unmeasured_parts(plan_on(1, 4, dp=4), H100)
     offload = unmeasured_parts(plan_on(1, 4, dp=4, offload_optimizer=1.0), H100)
     assert offload == bare + [offload[-1]]
-    assert offload[-1].startswith("the host side of a 4-GPU node (CPU cores, host memory, pinned-copy rates with "
+    assert offload[-1].startswith("the host side of a node of 4 GPUs (CPU cores, host memory, pinned-copy rates with "
                                   "4 GPUs copying at once) is the profiled 2-GPU node's")
 
 
