@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from mist_ds.config import ClusterSpec, Plan
 from mist_ds.config.profiles import load_hardware
@@ -44,10 +46,8 @@ def test_plan_groups(plan, groups):
     assert plan_groups(plan) == groups
 
 
-@pytest.mark.parametrize("plan", [plan_on(1, 4, dp=4), plan_on(2, 4, dp=8), plan_on(2, 4, pp=2, dp=2, tp=2),
-                                  plan_on(2, 2, pp=4, executor="mistpipe"), plan_on(2, 2, dp=4, executor="mistpipe"),
-                                  plan_on(1, 2, dp=2, zero_stage=3)])
-def test_the_groups_are_those_the_cost_model_prices(plan, monkeypatch):
+def priced_groups(plan) -> set:
+    """The (scope, ranks) groups predict_plan looks collective fits up for (a spy on the profile lookup)."""
     import mist_ds.cost.rates as rates
 
     looked_up, real = set(), rates.collective_fit
@@ -56,9 +56,29 @@ def test_the_groups_are_those_the_cost_model_prices(plan, monkeypatch):
         looked_up.add((scope, group_size))
         return real(hw, kind, scope, group_size)
 
-    monkeypatch.setattr(rates, "collective_fit", spy)
-    predict_plan(plan, H100)
-    assert looked_up == plan_groups(plan)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(rates, "collective_fit", spy)
+        predict_plan(plan, H100)
+    return looked_up
+
+
+@pytest.mark.parametrize("plan", [plan_on(1, 4, dp=4), plan_on(2, 4, dp=8), plan_on(2, 4, pp=2, dp=2, tp=2),
+                                  plan_on(2, 2, pp=4, executor="mistpipe"), plan_on(2, 2, dp=4, executor="mistpipe"),
+                                  plan_on(1, 2, dp=2, zero_stage=3)])
+def test_the_groups_are_those_the_cost_model_prices(plan):
+    assert priced_groups(plan) == plan_groups(plan)
+
+
+@settings(max_examples=40, deadline=None)
+@given(nodes=st.sampled_from([1, 2, 3]), per_node=st.sampled_from([1, 2, 4, 8]), pp=st.sampled_from([1, 2, 4]),
+       tp=st.sampled_from([1, 2, 4]), executor=st.sampled_from(["deepspeed", "mistpipe"]), tied=st.booleans())
+def test_any_layout_lists_exactly_the_priced_groups(nodes, per_node, pp, tp, executor, tied):
+    gpus = nodes * per_node
+    assume(tp <= per_node and gpus % (pp * tp) == 0)
+    dp = gpus // (pp * tp)
+    zero = 0 if executor == "deepspeed" and pp > 1 else 1
+    plan = plan_on(nodes, per_node, pp=pp, dp=dp, tp=tp, tied=tied, executor=executor, zero_stage=zero)
+    assert priced_groups(plan) == plan_groups(plan)
 
 
 def test_measured_groups_are_fitted_sizes_the_profile_covers():
