@@ -1,6 +1,7 @@
 """What a prediction takes from outside its hardware profile's measurements: collectives over groups the
 profiler did not time on the profiled node (extrapolated by config/hw_lookup.py, borrowed from another
-profile, or assumed), a node with more GPUs than the profiled one sharing its host, and mistpipe's host Adam
+profile, or assumed), NCCL overlapping compute and copies on a profile that measured no such set, a node with more
+GPUs than the profiled one sharing its host, and mistpipe's host Adam
 step beside the gradient copies on a profile that did not measure it. One sentence in
 autotune's table, report.md and predict, a list in their --json, so a user knows which parts of a
 prediction no measurement stands behind."""
@@ -41,6 +42,14 @@ def group_gap(hw: HardwareProfile, group: Group) -> str:
     return f"{_scope_text(group)} use fits the profiler did not measure on this node (its provenance notes say whence)"
 
 
+def nccl_overlap_gap(plan: Plan, hw: HardwareProfile) -> str | None:
+    """NCCL's interference, when the plan runs collectives and the profile measured no overlapping set with
+    NCCL in it (a 1-GPU node's): config/hw_lookup.py interference_slowdowns counts unknown pairs as 1."""
+    if not plan_groups(plan) or any("nccl" in f.channels for f in hw.interference):
+        return None
+    return "collectives overlapping compute and copies are priced without slowdown (no overlap with NCCL measured)"
+
+
 def host_step_gap(plan: Plan, hw: HardwareProfile) -> str | None:
     """The host step's defaults, when a mistpipe stage updates its offloaded optimizer states on the host
     (cost/mistpipe_step.py stage_optimizer_paths: cpu_adam) and the profile did not measure that step
@@ -64,8 +73,7 @@ def unmeasured_parts(plan: Plan, hw: HardwareProfile) -> list[str]:
         parts.append(f"the host side of a node of {per_node} GPUs (CPU cores, host memory, pinned-copy rates with "
                      f"{per_node} GPUs copying at once) is the profiled {hw.num_gpus_per_node}-GPU node's "
                      "(autotune's --cpu-cores and --host-memory-gb set the first two)")
-    host_step = host_step_gap(plan, hw)
-    return parts if host_step is None else [*parts, host_step]
+    return parts + [gap for gap in (nccl_overlap_gap(plan, hw), host_step_gap(plan, hw)) if gap is not None]
 
 
 def unmeasured_line(plan: Plan, hw: HardwareProfile) -> str | None:

@@ -102,6 +102,14 @@ def test_each_kind_of_gap_is_named():
     assert "python -m mist_ds.profile" in line
 
 
+def test_nccl_overlap_is_named_only_where_the_profile_measured_none_and_the_plan_runs_collectives():
+    two = plan_on(1, 2, dp=2)
+    assert unmeasured_parts(two, H100) == []   # the 2-GPU node measured every set with NCCL
+    gap = "collectives overlapping compute and copies are priced without slowdown (no overlap with NCCL measured)"
+    assert gap in unmeasured_parts(two, H100_1GPU)
+    assert unmeasured_parts(plan_on(1, 1), H100_1GPU) == []
+
+
 def test_a_bigger_node_names_its_host_side_only_for_offload_plans():
     bare = unmeasured_parts(plan_on(1, 4, dp=4), H100)
     offload = unmeasured_parts(plan_on(1, 4, dp=4, offload_optimizer=1.0), H100)
@@ -167,6 +175,7 @@ def test_compare_lists_what_its_re_prediction_did_not_measure():
     elsewhere = comparison(plan, run, hardware="h200-1gpu-node")
     assert elsewhere["unmeasured"] == [
         "collectives over 2 ranks inside a node use fits the profiler did not measure on this node (its provenance "
-        "notes say whence)"]
+        "notes say whence)",
+        "collectives overlapping compute and copies are priced without slowdown (no overlap with NCCL measured)"]
     assert "note: not measured on the profile's node: collectives over 2 ranks" in render(elsewhere)
     assert "not measured" not in render(comparison(plan, run))
