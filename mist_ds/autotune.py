@@ -23,13 +23,13 @@ from mist_ds.api import (MIN_POOL, BindingLimit, TuneResult, binding_limit, fall
 from mist_ds.cli import EXIT_INFEASIBLE, OneLineParser, UserError, exit_code
 from mist_ds.config import HardwareProfile, TuneRequest
 from mist_ds.config.profiles import DEFAULT_PROFILE, load_hardware
-from mist_ds.config.track_record import TrackRecord
+from mist_ds.config.track_record import TrackRecord, expected_time_range_s
 from mist_ds.config.units import GIB
 from mist_ds.emit.coverage import unmeasured_line, unmeasured_parts
 from mist_ds.emit.launch import SHELL_SAFE_PATH, has_placeholder_hosts
 from mist_ds.emit.ranking import TIE_BREAKS, lost_tie_line, tie_rule_text, tie_text
-from mist_ds.emit.report import (allocator_retry_line, host_paced_line, offload_text, peak_bytes, recompute_text,
-                                 split_text, track_record_cell, track_record_line, uncalibrated_line)
+from mist_ds.emit.report import (allocator_retry_line, expected_time_line, host_paced_line, offload_text, peak_bytes,
+                                 recompute_text, split_text, track_record_cell, track_record_line, uncalibrated_line)
 from mist_ds.fileio import MAX_INPUT_BYTES, check_output_folder, write_folder_atomic
 from mist_ds.gpuinfo import hardware_arg
 from mist_ds.request_args import add_request_arguments, check_memory_cap, request_from_args
@@ -171,7 +171,7 @@ def _print_table(result: TuneResult, hardware: HardwareProfile, seconds: float, 
     if uncalibrated is not None:
         console.print(uncalibrated, highlight=False)
     for line in (host_paced_line(plans[0]), allocator_retry_line(plans[0], hardware), unmeasured_line(plans[0], hardware),
-                 track_record_line(plans[0])):
+                 expected_time_line(plans[0]), track_record_line(plans[0])):
         if line is not None:
             console.print(f"#1: {line}", highlight=False)
     lost_tie = lost_tie_line(plans[0], result.lost_tie, len(plans))
@@ -190,6 +190,7 @@ def _plan_summary(result: TuneResult, hardware: HardwareProfile, index: int) -> 
             "tied_with": list(result.tied_ranks(index)),
             "tie_tolerance": result.tolerances[index] if result.tolerances else result.tie_rtol,
             "moving_parts": moving_parts(plan), "unmeasured": unmeasured_parts(plan, hardware),
+            "expected_time_range_s": expected_time_range_s(plan),
             "plan": json.loads(plan.to_json())}
 
 

@@ -18,11 +18,11 @@ from mist_ds.cli import EXIT_INFEASIBLE, OneLineParser, UserError, exit_code
 from mist_ds.config import HardwareProfile, Plan, PlanPrediction, TuneRequest
 from mist_ds.config.profiles import DEFAULT_PROFILE, hardware_for_plan
 from mist_ds.config.units import GIB
-from mist_ds.config.track_record import track_record_json
+from mist_ds.config.track_record import expected_time_range_s, track_record_json
 from mist_ds.cost import predict_plan
 from mist_ds.emit.coverage import unmeasured_line, unmeasured_parts
-from mist_ds.emit.report import (allocator_retry_line, host_paced_line, layer_range, track_record_line,
-                                 uncalibrated_line)
+from mist_ds.emit.report import (allocator_retry_line, expected_time_line, host_paced_line, layer_range,
+                                 track_record_line, uncalibrated_line)
 from mist_ds.gpuinfo import hardware_arg
 from mist_ds.request_args import check_memory_cap
 from mist_ds.search.driver import DEFAULT_MEMORY_MARGIN_RATIO
@@ -98,7 +98,9 @@ def prediction_dict(plan: Plan, pred: PlanPrediction, hw: HardwareProfile) -> di
             # config/track_record.py: the scored GPU runs of plans of this kind (record None: none yet)
             "track_record": track_record_json(plan),
             # emit/coverage.py: parts of the prediction no measurement of the profiled node stands behind
-            "unmeasured": unmeasured_parts(plan, hw)}
+            "unmeasured": unmeasured_parts(plan, hw),
+            # config/track_record.py: the prediction scaled by where held-out runs of its kind landed (None: no range)
+            "expected_time_range_s": expected_time_range_s(plan.model_copy(update={"prediction": pred}))}
 
 
 def print_tables(plan: Plan, result: dict[str, Any]) -> None:
@@ -199,7 +201,7 @@ def _predict(argv: Sequence[str] | None) -> int:
         print_tables(plan, result)
         predicted = plan.model_copy(update={"prediction": pred})
         for line in (host_paced_line(predicted), allocator_retry_line(predicted, hw), uncalibrated_line(hw),
-                     unmeasured_line(plan, hw), track_record_line(predicted)):
+                     unmeasured_line(plan, hw), expected_time_line(predicted), track_record_line(predicted)):
             if line is not None:
                 print(line)
     over = over_cap_message(plan, result)

@@ -13,6 +13,8 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
+from typing import Literal
+
 from pydantic import Field
 
 from mist_ds.config.base import StrictModel
@@ -20,6 +22,12 @@ from mist_ds.config.plan_kind import plan_kind
 
 TRACK_RECORD_PATH = Path(__file__).resolve().parent / "track_record.json"
 """The shipped record (package data), written by `make accuracy`."""
+PERCENTILE_MIN_PLANS = 10
+"""Plans a kind needs before its time range is the 10th-90th percentile rather than the whole range: with
+fewer, a percentile would rest on one or two plans."""
+RANGE_MIN_PLANS = 3
+"""Plans (that trained) a kind needs before it has a time range at all: the runs of one or two plans show those
+plans' run-to-run spread, not how far a new plan of the kind may land."""
 
 
 class KindRecord(StrictModel):
@@ -46,6 +54,15 @@ class KindRecord(StrictModel):
     """Largest such |error|."""
     oom_predicted_to_fit: int = Field(ge=0)
     """Runs that ran out of GPU memory although their predicted peak was under the cap."""
+    time_ratio_low: float | None = Field(default=None, gt=0.0)
+    """Low end of measured / predicted seconds per iteration over the ok runs (time_ratio_span says which end:
+    the 10th percentile, or the smallest ratio); None where fewer than RANGE_MIN_PLANS plans trained."""
+    time_ratio_high: float | None = Field(default=None, gt=0.0)
+    """High end of that ratio (the 90th percentile, or the largest)."""
+    time_ratio_span: Literal["p10-p90", "min-max", ""] = ""
+    """'p10-p90': percentiles with every plan weighted equally (its runs share one weight, so a plan re-run
+    many times does not outweigh the others), for kinds of at least PERCENTILE_MIN_PLANS plans; 'min-max': the
+    whole range of fewer plans' runs; '' where fewer than RANGE_MIN_PLANS plans trained (no range)."""
     gpus: tuple[str, ...]
     """The GPUs the runs ran on (RunReport.gpu_name)."""
     first_date: str
@@ -81,3 +98,14 @@ def track_record_json(plan) -> dict:
     compare --json carry."""
     kind, record = record_for(plan)
     return {"kind": kind, "record": None if record is None else record.model_dump(mode="json")}
+
+
+def expected_time_range_s(plan, record: TrackRecord | None = None) -> tuple[float, float] | None:
+    """The predicted seconds per iteration of `plan` (which carries its prediction) scaled by its kind's
+    time_ratio_low and time_ratio_high: where the held-out runs of such plans landed against their own
+    predictions. None without a prediction or without a range for the kind."""
+    _, kr = record_for(plan, record)
+    if plan.prediction is None or kr is None or kr.time_ratio_low is None or kr.time_ratio_high is None:
+        return None
+    predicted = plan.prediction.iteration_time_s
+    return predicted * kr.time_ratio_low, predicted * kr.time_ratio_high

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from mist_ds.config import HardwareProfile, Plan
 from mist_ds.config.request import HostLimits
 from mist_ds.config.search_stats import SearchStats
-from mist_ds.config.track_record import TrackRecord, record_for
+from mist_ds.config.track_record import TrackRecord, expected_time_range_s, record_for
 from mist_ds.emit.coverage import unmeasured_line
 from mist_ds.emit.hf import hf_trainer_blocker
 from mist_ds.emit.host import host_lines
@@ -203,6 +203,20 @@ def track_record_line(plan: Plan, record: TrackRecord | None = None) -> str:
     return text + " (bench/results/accuracy.md)."
 
 
+def expected_time_line(plan: Plan, record: TrackRecord | None = None) -> str | None:
+    """One sentence: the seconds per iteration to expect, the prediction scaled by where the held-out runs of
+    the plan's kind landed against theirs (config/track_record.py expected_time_range_s); None where the kind
+    has no range (too few runs)."""
+    span = expected_time_range_s(plan, record)
+    if span is None:
+        return None
+    kind, kr = record_for(plan, record)
+    how = (f"10th-90th percentile of {kr.ok} runs of {kr.plans} plans, each plan weighted equally"
+           if kr.time_ratio_span == "p10-p90" else f"the whole range of {kr.ok} runs of {kr.plans} plans")
+    return (f"Expect {span[0]:.3g}-{span[1]:.3g} s/iter: the held-out runs of {kind} plans took "
+            f"{kr.time_ratio_low:.2f}-{kr.time_ratio_high:.2f}x their predictions ({how}).")
+
+
 def track_record_cell(plan: Plan, record: TrackRecord | None = None) -> str:
     """The top-plans tables' short form of track_record_line: the median / largest time error of the scored
     runs of the plan's kind and how many ('3%/24% (6)'), 'none trained (N)' when its N runs all failed, or
@@ -224,7 +238,8 @@ def _winner(plan: Plan, hardware: HardwareProfile) -> list[str]:
             f"{pred.throughput_tokens_per_s:,.0f} tokens/s, MFU {pred.mfu:.1%}, peak {bytes_text(peak_bytes(plan))} "
             "per GPU.", "", *_stage_tables(plan), *_optional(host_paced_line(plan)),
             *_optional(allocator_retry_line(plan, hardware)), *_optional(uncalibrated_line(hardware)),
-            *_optional(unmeasured_line(plan, hardware)), track_record_line(plan), ""]
+            *_optional(unmeasured_line(plan, hardware)), *_optional(expected_time_line(plan)), track_record_line(plan),
+            ""]
 
 
 def _optional(line: str | None) -> list[str]:

@@ -73,3 +73,41 @@ def test_kinds_are_kept_apart():
 def test_a_kind_with_only_out_of_memory_runs_has_no_time_error():
     record = kind_record([_row("zero1, 1 GPU", status="oom", fit=False)])
     assert (record.ok, record.time_median, record.oom_predicted_to_fit) == (0, None, 0)
+
+
+def _timed(plan_id: str, measured: float, predicted: float = 1.0) -> Scored:
+    return replace(_row("zero0, 1 GPU", plan_id=plan_id), measured_s=measured, predicted_s=predicted,
+                   time_error=(predicted - measured) / measured)
+
+
+def test_weighted_quantile_takes_the_first_value_whose_cumulative_weight_reaches_q():
+    from bench.accuracy.track_record import weighted_quantile
+
+    assert weighted_quantile([3.0, 1.0, 2.0], [1, 1, 1], 0.5) == 2.0
+    assert weighted_quantile([1.0, 2.0], [9, 1], 0.9) == 1.0   # 0.9 of the weight sits on 1.0
+    assert weighted_quantile([1.0, 2.0], [8, 2], 0.9) == 2.0
+
+
+def test_the_time_range_needs_three_plans_and_takes_percentiles_from_ten():
+    from bench.accuracy.track_record import time_ratio_range
+
+    two = [_timed("a", 1.1), _timed("a", 1.2), _timed("b", 0.9)]
+    assert time_ratio_range(two) == (None, None, "")
+    three = [*two, _timed("c", 1.0, predicted=2.0)]   # ratios are measured / predicted
+    assert time_ratio_range(three) == (0.5, 1.2, "min-max")
+    # ten plans at 0.91..1.00, plus one plan re-run ten times at 2.0: it weighs as one plan of eleven (its
+    # ten runs would be half the runs), so the 90th percentile stays at 1.00; the 10th is the second plan's
+    many = [_timed(f"p{i}", 0.9 + 0.01 * (i + 1)) for i in range(10)] + [_timed("slow", 2.0) for _ in range(10)]
+    low, high, span = time_ratio_range(many)
+    assert span == "p10-p90" and abs(low - 0.92) < 1e-9 and abs(high - 1.0) < 1e-9
+    assert kind_record(many).time_ratio_high == high
+
+
+def test_each_plan_left_out_is_checked_against_the_others_range():
+    from bench.accuracy.track_record import left_out_check
+
+    # four plans at 1.0, 1.1, 1.2 and 1.5 (the last run twice, at 1.4 and 1.6)
+    rows = [_timed("a", 1.0), _timed("b", 1.1), _timed("c", 1.2), _timed("d", 1.4), _timed("d", 1.6)]
+    # left out: a (others 1.1-1.6) out; b (1.0-1.6) in; c in; d (others 1.0-1.2) out, both runs
+    assert left_out_check(rows) == (4, 2, 5, 2)
+    assert left_out_check(rows[:3]) == (0, 0, 0, 0)   # two plans left give no range

@@ -80,3 +80,60 @@ def test_the_top_plans_tables_carry_the_short_form():
     assert track_record_cell(plan, TrackRecord(source="s", kinds={})) == "none run"
     only_oom = _record(ok=0, time_median=None, time_max=None, allocated_median=None, allocated_max=None)
     assert track_record_cell(plan, TrackRecord(source="s", kinds={KIND: only_oom})) == "none trained (5)"
+
+
+def test_the_expected_time_scales_the_prediction_by_the_kind_s_range():
+    from mist_ds.config.track_record import expected_time_range_s
+    from mist_ds.cost import predict_plan
+    from mist_ds.config.profiles import load_hardware
+    from mist_ds.emit.report import expected_time_line
+
+    bare = Plan.load(PLAN)
+    plan = bare.model_copy(update={"prediction": predict_plan(bare.without_prediction(), load_hardware("h200-1gpu-node"))})
+    t = plan.prediction.iteration_time_s
+    ranged = TrackRecord(source="s", kinds={KIND: _record(plans=12, ok=20, time_ratio_low=0.95, time_ratio_high=1.10,
+                                                         time_ratio_span="p10-p90")})
+    low, high = expected_time_range_s(plan, ranged)
+    assert abs(low - 0.95 * t) < 1e-12 and abs(high - 1.10 * t) < 1e-12
+    assert expected_time_line(plan, ranged) == (
+        f"Expect {0.95 * t:.3g}-{1.10 * t:.3g} s/iter: the held-out runs of {KIND} plans took 0.95-1.10x their "
+        "predictions (10th-90th percentile of 20 runs of 12 plans, each plan weighted equally).")
+    few = TrackRecord(source="s", kinds={KIND: _record(plans=3, ok=4, time_ratio_low=0.9, time_ratio_high=1.2,
+                                                      time_ratio_span="min-max")})
+    assert "(the whole range of 4 runs of 3 plans)" in expected_time_line(plan, few)
+    assert expected_time_range_s(plan, TrackRecord(source="s", kinds={KIND: _record()})) is None  # no range
+    assert expected_time_line(plan, TrackRecord(source="s", kinds={})) is None                   # no record
+    assert expected_time_range_s(bare.without_prediction(), ranged) is None                     # no prediction
+
+
+def test_predict_json_and_text_carry_the_expected_time():
+    import contextlib
+    import io
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert predict_main([str(PLAN), "--json"]) == 0
+    result = json.loads(out.getvalue())
+    record = shipped_track_record().kinds[KIND]
+    low, high = result["expected_time_range_s"]
+    assert abs(low - record.time_ratio_low * result["iteration_time_s"]) < 1e-9
+    assert abs(high - record.time_ratio_high * result["iteration_time_s"]) < 1e-9
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert predict_main([str(PLAN)]) == 0
+    assert f"Expect {low:.3g}-{high:.3g} s/iter: the held-out runs of {KIND} plans" in out.getvalue()
+
+
+def test_autotune_json_gives_each_plan_its_expected_time(capsys):
+    from mist_ds.autotune import main as autotune_main
+    from mist_ds.config.track_record import expected_time_range_s
+
+    flags = ["--model", "llama-1.3b", "--gpus-per-node", "1", "--seq-len", "2048", "--global-batch", "8", "--json",
+             "--hardware", "h200-1gpu-node"]
+    assert autotune_main(flags) == 0
+    plans = json.loads(capsys.readouterr().out)["plans"]
+    for summary in plans:
+        plan = Plan.from_json_text(json.dumps(summary["plan"]))
+        expected = expected_time_range_s(plan)
+        assert summary["expected_time_range_s"] == (None if expected is None else list(expected))
+    assert any(summary["expected_time_range_s"] for summary in plans)
