@@ -220,7 +220,13 @@ def track_record_note(track: dict, time_error: float | None) -> str:
     if time_error is None:
         return text
     where = "within" if abs(time_error) <= record["time_max"] else "beyond"
-    return f"{text}; this run's {time_error:+.1%} is {where} that"
+    text = f"{text}; this run's {time_error:+.1%} is {where} that"
+    if not record.get("time_ratio_span"):
+        return text
+    ratio = 1.0 / (1.0 + time_error)   # measured / predicted, from (predicted - measured) / measured
+    low, high = record["time_ratio_low"], record["time_ratio_high"]
+    inside = "inside" if low <= ratio <= high else "outside"
+    return f"{text}; it took {ratio:.2f}x its prediction, {inside} the expected {low:.2f}-{high:.2f}x"
 
 
 def _load(cls, path: str):

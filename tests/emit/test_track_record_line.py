@@ -63,6 +63,12 @@ def test_compare_sets_a_runs_error_beside_its_kinds_record(capsys):
                                               "by 3.1% (median), 12.0% at most; this run's -5.0% is within that")
     assert track_record_note(track, 0.2).endswith("this run's +20.0% is beyond that")
     assert track_record_note(track, None).endswith("12.0% at most")
+    ranged = {"kind": "zero3, 1 GPU", "record": _record(time_ratio_low=0.9, time_ratio_high=1.1,
+                                                        time_ratio_span="min-max").model_dump(mode="json")}
+    # error -0.05: measured = predicted / 0.95, 1.05x the prediction
+    assert track_record_note(ranged, -0.05).endswith(
+        "this run's -5.0% is within that; it took 1.05x its prediction, inside the expected 0.90-1.10x")
+    assert track_record_note(ranged, -0.2).endswith("it took 1.25x its prediction, outside the expected 0.90-1.10x")
     assert track_record_note({"kind": "zero3, 1 GPU", "record": None}, 0.1) == (
         "track record of zero3, 1 GPU plans: none has run on a GPU yet (bench/results/accuracy.md)")
     run = PLAN.with_name(PLAN.name.replace(".plan.json", ".run.json"))
