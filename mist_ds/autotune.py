@@ -171,7 +171,7 @@ def _print_table(result: TuneResult, hardware: HardwareProfile, seconds: float, 
     if uncalibrated is not None:
         console.print(uncalibrated, highlight=False)
     for line in (host_paced_line(plans[0]), allocator_retry_line(plans[0], hardware), unmeasured_line(plans[0], hardware),
-                 expected_time_line(plans[0]), track_record_line(plans[0])):
+                 expected_time_line(plans[0], hardware), track_record_line(plans[0])):
         if line is not None:
             console.print(f"#1: {line}", highlight=False)
     lost_tie = lost_tie_line(plans[0], result.lost_tie, len(plans))
@@ -190,7 +190,7 @@ def _plan_summary(result: TuneResult, hardware: HardwareProfile, index: int) -> 
             "tied_with": list(result.tied_ranks(index)),
             "tie_tolerance": result.tolerances[index] if result.tolerances else result.tie_rtol,
             "moving_parts": moving_parts(plan), "unmeasured": unmeasured_parts(plan, hardware),
-            "expected_time_range_s": expected_time_range_s(plan),
+            "expected_time_range_s": expected_time_range_s(plan, hardware),
             "plan": json.loads(plan.to_json())}
 
 

@@ -144,6 +144,8 @@ def comparison(plan: Plan, run: RunReport, hardware: str | None = None, stored: 
         "track_record": track_record_json(plan),
         # emit/coverage.py: what the re-prediction took from outside the profile's measurements (None: no re-prediction)
         "unmeasured": _unmeasured(plan, profile),
+        # False: re-predicted on a profile that prices no host-thread time; None: not re-predicted
+        "profile_prices_host_thread": None if profile is None else profile.prices_host_thread,
     }
 
 
@@ -205,13 +207,15 @@ def render(result: dict) -> str:
                      f"thread): its time follows the host core's speed ({HOST_SPREAD})")
     if result.get("unmeasured"):
         lines.append(f"note: not measured on the profile's node: {'; '.join(result['unmeasured'])}")
-    lines.append(track_record_note(result["track_record"], t["rel_error"]))
+    lines.append(track_record_note(result["track_record"], t["rel_error"],
+                                   ranged=result.get("profile_prices_host_thread") is True))
     return "\n".join(lines)
 
 
-def track_record_note(track: dict, time_error: float | None) -> str:
+def track_record_note(track: dict, time_error: float | None, ranged: bool = True) -> str:
     """One line: this run's time error beside the scored runs of plans of its kind (compare --json's
-    'track_record')."""
+    'track_record'), and, with `ranged` (the prediction came from a calibrated profile, as the record's runs'
+    did), whether its measured / predicted time fell inside the kind's range."""
     record = track["record"]
     if record is None or record["time_max"] is None:
         return f"track record of {track['kind']} plans: none has run on a GPU yet (bench/results/accuracy.md)"
@@ -221,7 +225,7 @@ def track_record_note(track: dict, time_error: float | None) -> str:
         return text
     where = "within" if abs(time_error) <= record["time_max"] else "beyond"
     text = f"{text}; this run's {time_error:+.1%} is {where} that"
-    if not record.get("time_ratio_span"):
+    if not ranged or not record.get("time_ratio_span"):
         return text
     ratio = 1.0 / (1.0 + time_error)   # measured / predicted, from (predicted - measured) / measured
     low, high = record["time_ratio_low"], record["time_ratio_high"]

@@ -100,7 +100,7 @@ def prediction_dict(plan: Plan, pred: PlanPrediction, hw: HardwareProfile) -> di
             # emit/coverage.py: parts of the prediction no measurement of the profiled node stands behind
             "unmeasured": unmeasured_parts(plan, hw),
             # config/track_record.py: the prediction scaled by where held-out runs of its kind landed (None: no range)
-            "expected_time_range_s": expected_time_range_s(plan.model_copy(update={"prediction": pred}))}
+            "expected_time_range_s": expected_time_range_s(plan.model_copy(update={"prediction": pred}), hw)}
 
 
 def print_tables(plan: Plan, result: dict[str, Any]) -> None:
@@ -201,7 +201,7 @@ def _predict(argv: Sequence[str] | None) -> int:
         print_tables(plan, result)
         predicted = plan.model_copy(update={"prediction": pred})
         for line in (host_paced_line(predicted), allocator_retry_line(predicted, hw), uncalibrated_line(hw),
-                     unmeasured_line(plan, hw), expected_time_line(predicted), track_record_line(predicted)):
+                     unmeasured_line(plan, hw), expected_time_line(predicted, hw), track_record_line(predicted)):
             if line is not None:
                 print(line)
     over = over_cap_message(plan, result)

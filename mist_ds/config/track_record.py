@@ -100,12 +100,16 @@ def track_record_json(plan) -> dict:
     return {"kind": kind, "record": None if record is None else record.model_dump(mode="json")}
 
 
-def expected_time_range_s(plan, record: TrackRecord | None = None) -> tuple[float, float] | None:
-    """The predicted seconds per iteration of `plan` (which carries its prediction) scaled by its kind's
-    time_ratio_low and time_ratio_high: where the held-out runs of such plans landed against their own
-    predictions. None without a prediction or without a range for the kind."""
+def expected_time_range_s(plan, hardware, record: TrackRecord | None = None) -> tuple[float, float] | None:
+    """The predicted seconds per iteration of `plan` (which carries its prediction on `hardware`) scaled by its
+    kind's time_ratio_low and time_ratio_high: where the held-out runs of such plans landed against their own
+    predictions. None without a prediction, without a range for the kind, or on a profile that prices no
+    host-thread time (HardwareProfile.prices_host_thread): the record's runs were all scored on calibrated
+    profiles, so their spread says nothing of an uncalibrated one's predictions."""
     _, kr = record_for(plan, record)
     if plan.prediction is None or kr is None or kr.time_ratio_low is None or kr.time_ratio_high is None:
+        return None
+    if not hardware.prices_host_thread:
         return None
     predicted = plan.prediction.iteration_time_s
     return predicted * kr.time_ratio_low, predicted * kr.time_ratio_high

@@ -203,11 +203,11 @@ def track_record_line(plan: Plan, record: TrackRecord | None = None) -> str:
     return text + " (bench/results/accuracy.md)."
 
 
-def expected_time_line(plan: Plan, record: TrackRecord | None = None) -> str | None:
+def expected_time_line(plan: Plan, hardware: HardwareProfile, record: TrackRecord | None = None) -> str | None:
     """One sentence: the seconds per iteration to expect, the prediction scaled by where the held-out runs of
     the plan's kind landed against theirs (config/track_record.py expected_time_range_s); None where the kind
-    has no range (too few runs)."""
-    span = expected_time_range_s(plan, record)
+    has no range (too few plans) or the profile is uncalibrated."""
+    span = expected_time_range_s(plan, hardware, record)
     if span is None:
         return None
     kind, kr = record_for(plan, record)
@@ -238,7 +238,8 @@ def _winner(plan: Plan, hardware: HardwareProfile) -> list[str]:
             f"{pred.throughput_tokens_per_s:,.0f} tokens/s, MFU {pred.mfu:.1%}, peak {bytes_text(peak_bytes(plan))} "
             "per GPU.", "", *_stage_tables(plan), *_optional(host_paced_line(plan)),
             *_optional(allocator_retry_line(plan, hardware)), *_optional(uncalibrated_line(hardware)),
-            *_optional(unmeasured_line(plan, hardware)), *_optional(expected_time_line(plan)), track_record_line(plan),
+            *_optional(unmeasured_line(plan, hardware)), *_optional(expected_time_line(plan, hardware)),
+            track_record_line(plan),
             ""]
 
 

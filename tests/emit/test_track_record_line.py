@@ -69,6 +69,7 @@ def test_compare_sets_a_runs_error_beside_its_kinds_record(capsys):
     assert track_record_note(ranged, -0.05).endswith(
         "this run's -5.0% is within that; it took 1.05x its prediction, inside the expected 0.90-1.10x")
     assert track_record_note(ranged, -0.2).endswith("it took 1.25x its prediction, outside the expected 0.90-1.10x")
+    assert track_record_note(ranged, -0.2, ranged=False).endswith("this run's -20.0% is beyond that")
     assert track_record_note({"kind": "zero3, 1 GPU", "record": None}, 0.1) == (
         "track record of zero3, 1 GPU plans: none has run on a GPU yet (bench/results/accuracy.md)")
     run = PLAN.with_name(PLAN.name.replace(".plan.json", ".run.json"))
@@ -94,22 +95,24 @@ def test_the_expected_time_scales_the_prediction_by_the_kind_s_range():
     from mist_ds.config.profiles import load_hardware
     from mist_ds.emit.report import expected_time_line
 
-    bare = Plan.load(PLAN)
-    plan = bare.model_copy(update={"prediction": predict_plan(bare.without_prediction(), load_hardware("h200-1gpu-node"))})
+    bare, hw = Plan.load(PLAN), load_hardware("h200-1gpu-node")
+    plan = bare.model_copy(update={"prediction": predict_plan(bare.without_prediction(), hw)})
     t = plan.prediction.iteration_time_s
     ranged = TrackRecord(source="s", kinds={KIND: _record(plans=12, ok=20, time_ratio_low=0.95, time_ratio_high=1.10,
                                                          time_ratio_span="p10-p90")})
-    low, high = expected_time_range_s(plan, ranged)
+    low, high = expected_time_range_s(plan, hw, ranged)
     assert abs(low - 0.95 * t) < 1e-12 and abs(high - 1.10 * t) < 1e-12
-    assert expected_time_line(plan, ranged) == (
+    assert expected_time_line(plan, hw, ranged) == (
         f"Expect {0.95 * t:.3g}-{1.10 * t:.3g} s/iter: the held-out runs of {KIND} plans took 0.95-1.10x their "
         "predictions (10th-90th percentile of 20 runs of 12 plans, each plan weighted equally).")
     few = TrackRecord(source="s", kinds={KIND: _record(plans=3, ok=4, time_ratio_low=0.9, time_ratio_high=1.2,
                                                       time_ratio_span="min-max")})
-    assert "(the whole range of 4 runs of 3 plans)" in expected_time_line(plan, few)
-    assert expected_time_range_s(plan, TrackRecord(source="s", kinds={KIND: _record()})) is None  # no range
-    assert expected_time_line(plan, TrackRecord(source="s", kinds={})) is None                   # no record
-    assert expected_time_range_s(bare.without_prediction(), ranged) is None                     # no prediction
+    assert "(the whole range of 4 runs of 3 plans)" in expected_time_line(plan, hw, few)
+    assert expected_time_range_s(plan, hw, TrackRecord(source="s", kinds={KIND: _record()})) is None  # no range
+    assert expected_time_line(plan, hw, TrackRecord(source="s", kinds={})) is None                   # no record
+    assert expected_time_range_s(bare.without_prediction(), hw, ranged) is None                 # no prediction
+    # an uncalibrated profile (no host-thread terms): the record's runs say nothing of its predictions
+    assert expected_time_range_s(plan, load_hardware("h100-sxm-80gb"), ranged) is None
 
 
 def test_predict_json_and_text_carry_the_expected_time():
@@ -132,6 +135,7 @@ def test_predict_json_and_text_carry_the_expected_time():
 
 def test_autotune_json_gives_each_plan_its_expected_time(capsys):
     from mist_ds.autotune import main as autotune_main
+    from mist_ds.config.profiles import load_hardware
     from mist_ds.config.track_record import expected_time_range_s
 
     flags = ["--model", "llama-1.3b", "--gpus-per-node", "1", "--seq-len", "2048", "--global-batch", "8", "--json",
@@ -140,6 +144,6 @@ def test_autotune_json_gives_each_plan_its_expected_time(capsys):
     plans = json.loads(capsys.readouterr().out)["plans"]
     for summary in plans:
         plan = Plan.from_json_text(json.dumps(summary["plan"]))
-        expected = expected_time_range_s(plan)
+        expected = expected_time_range_s(plan, load_hardware("h200-1gpu-node"))
         assert summary["expected_time_range_s"] == (None if expected is None else list(expected))
     assert any(summary["expected_time_range_s"] for summary in plans)
