@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from bench.accuracy.cases import CASES, AutotuneCase  # noqa: E402
 from bench.accuracy.repeats import repeat_pairs, spread_rows  # noqa: E402
 from bench.accuracy.scoring import Scored, rank_correlations, score, summary  # noqa: E402
-from bench.accuracy.track_record import left_out_check, track_record  # noqa: E402
+from bench.accuracy.track_record import left_out_checks, track_record  # noqa: E402
 from mist_ds.config import RunReport  # noqa: E402
 from mist_ds.config.plan import plan_file_hashes  # noqa: E402
 from mist_ds.config.units import GIB  # noqa: E402
@@ -203,16 +203,17 @@ def family_rows(rows: list[Scored]) -> list[str]:
     return out
 
 
-def kind_rows(record: TrackRecord, rows: list[Scored]) -> list[str]:
+def kind_rows(record: TrackRecord, checks: dict[str, tuple[int, int, int, int]]) -> list[str]:
     """The track record autotune, predict and compare quote (bench/accuracy/track_record.py), a row a kind, with
-    its time range (measured / predicted) and how the range did on each plan left out of it (left_out_check)."""
+    its time range (measured / predicted) and how the range did on each plan left out of it (`checks`:
+    track_record.left_out_checks)."""
     out = ["| kind | runs | plans | trained | time median | time max | slower than predicted | allocated median | "
            "allocated max | OOM predicted to fit | time range (measured / predicted) | left-out plans inside | "
            "left-out runs inside | dates |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for kind, r in record.kinds.items():
         dates = r.first_date if r.first_date == r.last_date else f"{r.first_date} .. {r.last_date}"
         span = "-" if not r.time_ratio_span else f"{r.time_ratio_low:.2f}-{r.time_ratio_high:.2f} ({r.time_ratio_span})"
-        plans, plans_in, runs, runs_in = left_out_check([x for x in rows if x.kind == kind and not x.in_sample])
+        plans, plans_in, runs, runs_in = checks[kind]
         out.append(f"| {kind} | {r.runs} | {r.plans} | {r.ok} | {_abs_pct(r.time_median)} | {_abs_pct(r.time_max)} | "
                    f"{r.slower_than_predicted} | {_abs_pct(r.allocated_median)} | {_abs_pct(r.allocated_max)} | "
                    f"{r.oom_predicted_to_fit} | {span} | {f'{plans_in} of {plans}' if plans else '-'} | "
@@ -220,15 +221,14 @@ def kind_rows(record: TrackRecord, rows: list[Scored]) -> list[str]:
     return out
 
 
-def range_check_line(record: TrackRecord, rows: list[Scored]) -> str:
-    """The left-out check of kind_rows summed over the kinds of each range type."""
+def range_check_line(record: TrackRecord, checks: dict[str, tuple[int, int, int, int]]) -> str:
+    """The left-out checks of kind_rows summed over the kinds of each range type."""
     parts = []
     for span, what in (("p10-p90", "10th-90th percentile ranges"), ("min-max", "whole ranges")):
         totals = [0, 0, 0, 0]
         for kind, r in record.kinds.items():
             if r.time_ratio_span == span:
-                check = left_out_check([x for x in rows if x.kind == kind and not x.in_sample])
-                totals = [a + b for a, b in zip(totals, check)]
+                totals = [a + b for a, b in zip(totals, checks[kind])]
         if totals[0]:
             parts.append(f"{what}: {totals[1]} of {totals[0]} left-out plans ({totals[1] / totals[0]:.0%}) and "
                          f"{totals[3]} of {totals[2]} of their runs ({totals[3] / totals[2]:.0%}) inside")
@@ -389,7 +389,8 @@ def render(all_rows: list[Scored], unscored: list[str]) -> str:
               "equally from 10 plans, the whole range from 3, none below. The last two columns check it held out: "
               "each plan left out in turn, against the range of the kind's other plans (a plan counts inside when its "
               "median ratio does; a 10th-90th percentile range should hold about 80% of new plans).", ""]
-    lines += kind_rows(track_record(rows), rows) + ["", range_check_line(track_record(rows), rows)]
+    record, checks = track_record(rows), left_out_checks(rows)
+    lines += kind_rows(record, checks) + ["", range_check_line(record, checks)]
     lines += ["", "## Rank correlation per workload and kernel set (>= 4 distinct plans that ran under it)", "",
               "Plans are ranked against plans run under the same kernels, with predictions for those kernels (the "
               "kernels move a plan's time as much as plans differ). A plan file is one point per kernel set, at the "

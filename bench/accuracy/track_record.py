@@ -71,12 +71,21 @@ def kind_record(rows: list[Scored]) -> KindRecord:
                       last_date=dates[-1] if dates else "")
 
 
+def held_out_by_kind(rows: list[Scored]) -> dict[str, list[Scored]]:
+    """The runs of `rows` held out of every fit (Scored.in_sample empty), by plan kind (Scored.kind)."""
+    held_out = [r for r in rows if not r.in_sample]
+    return {k: [r for r in held_out if r.kind == k] for k in sorted({r.kind for r in held_out})}
+
+
+def left_out_checks(rows: list[Scored]) -> dict[str, tuple[int, int, int, int]]:
+    """left_out_check of each kind's held-out runs (the runs its track record is made of)."""
+    return {kind: left_out_check(runs) for kind, runs in held_out_by_kind(rows).items()}
+
+
 def track_record(rows: list[Scored]) -> TrackRecord:
     """Per kind (Scored.kind), the record of the runs of `rows` (the runs report.py's targets cover:
     report.scored) held out of every fit: a run that fitted a term of the profile or the model (Scored.in_sample)
     measures the fit, not how far a prediction can be trusted, and the record sets the search's tie tolerance
     (mist_ds/api.py time_tolerance)."""
-    held_out = [r for r in rows if not r.in_sample]
-    kinds = sorted({r.kind for r in held_out})
-    return TrackRecord(source=SOURCE, kinds={k: kind_record([r for r in held_out if r.kind == k]) for k in kinds})
+    return TrackRecord(source=SOURCE, kinds={k: kind_record(runs) for k, runs in held_out_by_kind(rows).items()})
 
