@@ -24,59 +24,21 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from bench.runtime.trace_summary import SYNC_CALLS  # noqa: E402
+from bench.runtime.trace_summary import (HOST_BUCKET_COLUMNS, HOST_BUCKET_US, SYNC_CALLS,  # noqa: E402,F401
+                                         gpu_origin, host_buckets, outermost)
 from mist_ds.runtime.mistpipe.trace import (_stream, copy_overlap, kernel_overlap,  # noqa: E402
                                             load_events)
 
 
-HOST_BUCKET_US = 5000.0
-HOST_BUCKET_COLUMNS = ["bucket", "thread", "ops", "ops_us", "launches", "launch_us"]
-LAUNCH_CALLS = ("cudaLaunchKernel", "cuLaunchKernel", "cudaGraphLaunch")  # prefixes (cudaLaunchKernelExC too)
-
-
-def outermost(ops: list[dict]) -> list[dict]:
-    """The ops of one thread that no earlier op of it encloses (a nested op's time is its parent's)."""
-    out, end = [], float("-inf")
-    for op in sorted(ops, key=lambda e: (e["ts"], -e["dur"])):
-        if op["ts"] >= end:
-            out.append(op)
-            end = op["ts"] + op["dur"]
-    return out
-
-
-def host_buckets(events: list[dict], origin: float, width_us: float = HOST_BUCKET_US) -> dict:
-    """Per host thread and `width_us` bucket (from `origin`; an op counts in the bucket it starts in): its outermost
-    CPU ops' count and microseconds, and its kernel launch calls' (LAUNCH_CALLS) count and microseconds; rows as
-    HOST_BUCKET_COLUMNS, buckets with neither left out."""
-    cells: dict[tuple[int, str], list[float]] = {}
-    by_thread: dict[str, list[dict]] = {}
-    for e in events:
-        if e.get("cat") == "cpu_op":
-            by_thread.setdefault(str(e.get("tid")), []).append(e)
-
-    def cell(e: dict, thread: str) -> list[float]:
-        return cells.setdefault((int((e["ts"] - origin) // width_us), thread), [0, 0.0, 0, 0.0])
-
-    for thread, ops in by_thread.items():
-        for op in outermost(ops):
-            c = cell(op, thread)
-            c[0] += 1
-            c[1] += op["dur"]
-    for e in events:
-        if e.get("cat") == "cuda_runtime" and e.get("name", "").startswith(LAUNCH_CALLS):
-            c = cell(e, str(e.get("tid")))
-            c[2] += 1
-            c[3] += e["dur"]
-    rows = [[b, t, int(c[0]), round(c[1], 1), int(c[2]), round(c[3], 1)] for (b, t), c in sorted(cells.items())]
-    return {"width_us": width_us, "columns": HOST_BUCKET_COLUMNS, "rows": rows}
-
-
-def digest(events: list[dict], min_cpu_us: float = 500.0, min_sync_us: float = 100.0) -> dict:
+def digest(events: list[dict], min_cpu_us: float = 500.0, min_sync_us: float = 100.0,
+           buckets: dict | None = None) -> dict:
+    """The digest of a trace's events (module docstring); `buckets`: host_buckets computed where the host ops were
+    still there (a Tracer's filtered trace keeps them as its hostBuckets), else counted from `events`."""
     gpu = [e for e in events if e.get("cat") in ("kernel", "gpu_memcpy", "gpu_memset")]
     host = [e for e in events if e.get("cat") == "cpu_op" and e["dur"] >= min_cpu_us]
     host += [e for e in events if e.get("cat") in ("cuda_runtime", "cuda_driver") and e["dur"] >= min_sync_us
              and e.get("name", "").startswith(SYNC_CALLS)]
-    origin = min((e["ts"] for e in gpu), default=0.0)
+    origin = gpu_origin(events)
     rows = [[str(_stream(e)), round(e["ts"] - origin, 1), round(e["dur"], 1), e["cat"],
              (e.get("args") or {}).get("bytes"), e["name"][:60]] for e in gpu]
     rows += [["cpu", round(e["ts"] - origin, 1), round(e["dur"], 1), e["cat"], None, e["name"][:60]]
@@ -87,13 +49,15 @@ def digest(events: list[dict], min_cpu_us: float = 500.0, min_sync_us: float = 1
         busy[row[0]] = busy.get(row[0], 0.0) + row[2]
     return {"copy_overlap": copy_overlap(events), "copy_overlap_64k": copy_overlap(events, 1 << 16),
             "adam_overlap": kernel_overlap(events, "adam"), "busy_us_per_stream": busy,
-            "host_buckets": host_buckets(events, origin),
+            "host_buckets": buckets or host_buckets(events, origin),
             "columns": ["stream", "start_us", "dur_us", "cat", "bytes", "name"], "events": rows}
 
 
 def write_digest(trace: str | Path, out: str | Path, min_cpu_us: float = 500.0, min_sync_us: float = 100.0) -> dict:
     """digest() of a trace file, written gzipped to `out`; returns it."""
-    result = digest(load_events(trace), min_cpu_us, min_sync_us)
+    data = json.loads(Path(trace).read_text())
+    buckets = data.get("hostBuckets") if isinstance(data, dict) else None
+    result = digest(load_events(trace), min_cpu_us, min_sync_us, buckets)
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     with gzip.open(out, "wt") as handle:
         json.dump(result, handle)

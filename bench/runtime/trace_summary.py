@@ -8,7 +8,8 @@ after the timed loop: exporting takes seconds) writes, per rank,
       calls that block the CPU: stream / device / event synchronize, synchronous memcpy, and
       device-to-host copies), and the 20 CPU ops with the most self time;
   <name>.rank<r>.trace.json.gz - the GPU side of the chrome trace (kernels, memcpy, memset) plus
-      the blocking runtime calls, dropped when it would exceed MAX_TRACE_BYTES compressed (the
+      the blocking runtime calls, and as hostBuckets the host ops and launches per thread and 5 ms
+      (host_buckets: counted before the filter drops the host ops), dropped when it would exceed MAX_TRACE_BYTES compressed (the
       environment's MIST_DS_TRACE_MAX_MB raises it for a step too long for the default: a GPU call
       digests the trace there and brings back only the digest, bench/calls/prefix.sh traced).
 Used by both sides of bench/runtime/parity.py (bench/runtime/traced_train.py for mist_ds, the
@@ -28,7 +29,9 @@ from pathlib import Path
 MAX_TRACE_BYTES = int(float(os.environ.get("MIST_DS_TRACE_MAX_MB", "3")) * 2**20)
 SYNC_CALLS = ("cudaStreamSynchronize", "cudaDeviceSynchronize", "cudaEventSynchronize", "cudaMemcpy",
               "cuStreamSynchronize", "cuCtxSynchronize")
-LAUNCH_CALLS = ("cudaLaunchKernel", "cuLaunchKernel", "cuLaunchKernelEx", "cudaLaunchKernelExC")
+LAUNCH_CALLS = ("cudaLaunchKernel", "cuLaunchKernel", "cuLaunchKernelEx", "cudaLaunchKernelExC", "cudaGraphLaunch")
+HOST_BUCKET_US = 5000.0
+HOST_BUCKET_COLUMNS = ["bucket", "thread", "ops", "ops_us", "launches", "launch_us"]
 NCCL_OPS = ("AllGather", "ReduceScatter", "AllReduce", "Broadcast", "SendRecv", "Send", "Recv")
 GPU_CATS = ("kernel", "gpu_memcpy", "gpu_memset")
 
@@ -59,6 +62,48 @@ def _union_us(intervals: list[tuple[float, float]]) -> float:
 
 def _nccl_op(name: str) -> str:
     return next((op for op in NCCL_OPS if op.lower() in name.lower()), "other")
+
+
+def outermost(ops: list[dict]) -> list[dict]:
+    """The ops of one thread that no earlier op of it encloses (a nested op's time is its parent's)."""
+    out, end = [], float("-inf")
+    for op in sorted(ops, key=lambda e: (e["ts"], -e["dur"])):
+        if op["ts"] >= end:
+            out.append(op)
+            end = op["ts"] + op["dur"]
+    return out
+
+
+def host_buckets(events: list[dict], origin: float, width_us: float = HOST_BUCKET_US) -> dict:
+    """Per host thread and `width_us` bucket (from `origin`; an op counts in the bucket it starts in): its outermost
+    CPU ops' count and microseconds, and its kernel launch calls' (LAUNCH_CALLS) count and microseconds; rows as
+    HOST_BUCKET_COLUMNS, buckets with neither left out."""
+    cells: dict[tuple[int, str], list[float]] = {}
+    by_thread: dict[str, list[dict]] = {}
+    for e in events:
+        if e.get("cat") == "cpu_op":
+            by_thread.setdefault(str(e.get("tid")), []).append(e)
+
+    def cell(e: dict, thread: str) -> list[float]:
+        return cells.setdefault((int((e["ts"] - origin) // width_us), thread), [0, 0.0, 0, 0.0])
+
+    for thread, ops in by_thread.items():
+        for op in outermost(ops):
+            c = cell(op, thread)
+            c[0] += 1
+            c[1] += op["dur"]
+    for e in events:
+        if e.get("cat") == "cuda_runtime" and e.get("name", "").startswith(LAUNCH_CALLS):
+            c = cell(e, str(e.get("tid")))
+            c[2] += 1
+            c[3] += e["dur"]
+    rows = [[b, t, int(c[0]), round(c[1], 1), int(c[2]), round(c[3], 1)] for (b, t), c in sorted(cells.items())]
+    return {"width_us": width_us, "columns": HOST_BUCKET_COLUMNS, "rows": rows}
+
+
+def gpu_origin(events: list[dict]) -> float:
+    """The start of the first GPU event (kernel, copy or memset): time zero of a digest; 0 without any."""
+    return min((e["ts"] for e in events if e.get("cat") in GPU_CATS), default=0.0)
 
 
 def summarize(events: list[dict], wall_s: float) -> dict:
@@ -144,7 +189,8 @@ class Tracer:
         stem = f"{self.name}.rank{self.rank}"
         written = [self.out_dir / f"{stem}.summary.json"]
         written[0].write_text(json.dumps(summary, indent=1) + "\n")
-        packed = gzip.compress(json.dumps({"traceEvents": gpu_trace(events)}).encode())
+        kept = {"traceEvents": gpu_trace(events), "hostBuckets": host_buckets(events, gpu_origin(events))}
+        packed = gzip.compress(json.dumps(kept).encode())
         if self.cuda and len(packed) <= MAX_TRACE_BYTES:
             written.append(self.out_dir / f"{stem}.trace.json.gz")
             written[-1].write_bytes(packed)

@@ -61,3 +61,36 @@ def test_cli_table_and_bad_input():
     bad = subprocess.run([sys.executable, str(script), str(TRACES / "g27swap.rank0.digest.json.gz"), str(PLAN)],
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and len(bad.stderr.splitlines()) == 1
+
+
+class _FakeProfile:
+    """What Tracer.write reads of a torch profiler: its chrome trace and key averages."""
+
+    def __init__(self, events):
+        self.events = events
+
+    def export_chrome_trace(self, path):
+        Path(path).write_text(__import__("json").dumps({"traceEvents": self.events}))
+
+    def key_averages(self):
+        return []
+
+
+def test_a_tracers_filtered_trace_keeps_the_host_buckets_its_filter_drops(tmp_path):
+    import gzip
+    import json
+
+    from bench.engine.trace_digest import write_digest
+    from bench.runtime.trace_summary import Tracer
+
+    events = [_op(1_000, 100), _op(7_000, 40, tid=2), _op(1_020, 5, cat="cuda_runtime", name="cudaLaunchKernel"),
+              {"ph": "X", "cat": "kernel", "ts": 1_000, "dur": 9, "name": "k", "args": {"stream": 7}}]
+    tracer = Tracer(tmp_path, "t", 0, cuda=True)
+    tracer.prof, tracer.wall_s = _FakeProfile(events), 0.01
+    trace = next(p for p in tracer.write() if p.name.endswith(".trace.json.gz"))
+    kept = json.loads(gzip.decompress(trace.read_bytes()))
+    assert all(e["cat"] != "cpu_op" for e in kept["traceEvents"])
+    assert kept["hostBuckets"]["rows"] == [[0, "1", 1, 100.0, 1, 5.0], [1, "2", 1, 40.0, 0, 0.0]]
+    plain = tmp_path / "t.json"
+    plain.write_text(json.dumps(kept))
+    assert write_digest(plain, tmp_path / "d.json.gz")["host_buckets"] == kept["hostBuckets"]
