@@ -8,7 +8,7 @@ source bench/calls/prefix.sh
 prebuild
 DIGEST_LIMIT=120 traced l13bhalf3 bench/results/accuracy/h100-auto-l13b-1g-c24-s4096-b16.plan.json 29874 220 h100-1gpu-node
 pack
-DIGEST_LIMIT=120 traced phi3m75b bench/results/accuracy/h100n-auto-phi3m-1g-c40-s2047-b32.plan.json 29875 220 h100-1gpu-node
-pack
 DIGEST_LIMIT=120 traced g27half bench/results/accuracy/h100-auto-g27-1g-c40-s2048-b16.plan.json 29876 200 h100-1gpu-node
+pack
+DIGEST_LIMIT=120 traced phi3m75b bench/results/accuracy/h100n-auto-phi3m-1g-c40-s2047-b32.plan.json 29875 220 h100-1gpu-node
 pack
