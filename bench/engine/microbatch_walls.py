@@ -7,8 +7,8 @@ DIGEST is a trace digest (bench/engine/trace_digest.py) of one profiled step, PL
 layer count cuts the step: bench/accuracy/trace_kernels.py micro_batches). bench/engine/mistpipe_compare.py compares
 the median micro-batch with the model; this lists every one, so passes that run longer than the others show, and
 where the digest carries host_buckets, how much host work fell in each pass (the buckets whose start lies in it, so
-to HOST_BUCKET_US): the training thread's (the thread with the most kernel launches in the step) outermost ops and
-launches, and the other threads' ops. Found this way (session 48, bench/results/runtime/h100_swap_trace_S48/): the
+to HOST_BUCKET_US): the busiest thread's outermost ops (the forward's Python thread, the backward's autograd device
+thread), every thread's kernel launches, and the other threads' ops. Found this way (session 48, bench/results/runtime/h100_swap_trace_S48/): the
 last three forwards of two H100 mistpipe steps idled the GPU 12-59 ms each in sub-millisecond gaps. The last
 micro-batch's backward runs to its last backward attention kernel. Exit 2 on bad input.
 """
@@ -28,31 +28,25 @@ from mist_ds.cli import OneLineParser  # noqa: E402
 from mist_ds.config import Plan  # noqa: E402
 
 
-def training_thread(rows: list[list]) -> str | None:
-    """The host thread with the most kernel launches (host_buckets rows), None without any."""
-    launches: dict[str, int] = {}
-    for _, thread, _, _, count, _ in rows:
-        launches[thread] = launches.get(thread, 0) + count
-    return max(launches, key=launches.get) if launches and max(launches.values()) > 0 else None
-
-
 def host_in(buckets: dict | None, lo_us: float, hi_us: float) -> dict | None:
-    """The training thread's ops (count, ms) and launches (count, ms), the other threads' op ms, over the buckets
-    that start in [lo_us, hi_us); None where the digest has no host_buckets."""
+    """Over the buckets that start in [lo_us, hi_us): the thread with the most op time there (a forward's is the
+    Python thread, a backward's autograd's device thread), its outermost ops (count, ms), every thread's kernel
+    launches (count, ms) and the other threads' op ms; None where the digest has no host_buckets."""
     if not buckets:
         return None
-    main, width = training_thread(buckets["rows"]), buckets["width_us"]
-    out = {"ops": 0, "ops_ms": 0.0, "launches": 0, "launch_ms": 0.0, "other_ops_ms": 0.0}
+    width, per_thread = buckets["width_us"], {}
+    out = {"thread": None, "ops": 0, "ops_ms": 0.0, "launches": 0, "launch_ms": 0.0, "other_ops_ms": 0.0}
     for bucket, thread, ops, ops_us, launches, launch_us in buckets["rows"]:
-        if not lo_us <= bucket * width < hi_us:
-            continue
-        if thread == main:
-            out["ops"] += ops
-            out["ops_ms"] += ops_us / 1e3
+        if lo_us <= bucket * width < hi_us:
+            cell = per_thread.setdefault(thread, [0, 0.0])
+            cell[0] += ops
+            cell[1] += ops_us / 1e3
             out["launches"] += launches
             out["launch_ms"] += launch_us / 1e3
-        else:
-            out["other_ops_ms"] += ops_us / 1e3
+    if per_thread:
+        out["thread"] = max(per_thread, key=lambda t: per_thread[t][1])
+        out["ops"], out["ops_ms"] = per_thread[out["thread"]]
+        out["other_ops_ms"] = sum(ms for t, (_, ms) in per_thread.items() if t != out["thread"])
     return out
 
 
@@ -76,12 +70,12 @@ def passes(digest_path: Path, num_layers: int) -> list[dict]:
 
 def render(rows: list[dict]) -> str:
     """The passes as a markdown table."""
-    lines = ["| micro-batch | pass | wall ms | compute ms | GPU idle ms | host ops (ms) | launches (ms) | other threads' ops ms |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = ["| micro-batch | pass | wall ms | compute ms | GPU idle ms | busiest thread | its ops (ms) | launches (ms) "
+             "| other threads' ops ms |", "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         h = r["host"]
-        host = (f"{h['ops']} ({h['ops_ms']:.1f}) | {h['launches']} ({h['launch_ms']:.1f}) | {h['other_ops_ms']:.1f}"
-                if h else "- | - | -")
+        host = (f"{h['thread']} | {h['ops']} ({h['ops_ms']:.1f}) | {h['launches']} ({h['launch_ms']:.1f}) | "
+                f"{h['other_ops_ms']:.1f}" if h else "- | - | - | -")
         lines.append(f"| {r['micro_batch']} | {r['pass']} | {r['wall_ms']:.1f} | {r['compute_ms']:.1f} | "
                      f"{r['idle_ms']:.1f} | {host} |")
     return "\n".join(lines)

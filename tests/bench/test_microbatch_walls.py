@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bench.engine.microbatch_walls import host_in, passes, training_thread
+from bench.engine.microbatch_walls import host_in, passes
 from bench.engine.trace_digest import HOST_BUCKET_COLUMNS, digest, host_buckets, outermost
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,14 +34,15 @@ def test_host_buckets_count_each_threads_outermost_ops_and_launches_by_start():
     assert digest(events)["host_buckets"]["rows"] == host_buckets(events, 0.0)["rows"]
 
 
-def test_host_in_sums_the_training_threads_buckets_in_the_window_apart_from_the_others():
+def test_host_in_takes_the_passes_busiest_thread_and_every_threads_launches():
     buckets = {"width_us": 5_000.0, "columns": HOST_BUCKET_COLUMNS,
                "rows": [[0, "a", 10, 900.0, 8, 40.0], [0, "b", 1, 300.0, 0, 0.0], [1, "a", 4, 500.0, 3, 10.0],
-                        [3, "a", 9, 999.0, 9, 99.0]]}
-    assert training_thread(buckets["rows"]) == "a"
+                        [1, "b", 2, 200.0, 5, 20.0], [3, "b", 9, 9_999.0, 9, 99.0]]}
     got = host_in(buckets, 0.0, 10_000.0)
-    assert got["ops"] == 14 and got["launches"] == 11 and abs(got["ops_ms"] - 1.4) < 1e-9
-    assert abs(got["other_ops_ms"] - 0.3) < 1e-9 and host_in(None, 0.0, 1.0) is None
+    assert got["thread"] == "a" and got["ops"] == 14 and abs(got["ops_ms"] - 1.4) < 1e-9
+    assert got["launches"] == 16 and abs(got["launch_ms"] - 0.07) < 1e-9 and abs(got["other_ops_ms"] - 0.5) < 1e-9
+    assert host_in(buckets, 15_000.0, 20_000.0)["thread"] == "b"                  # another pass, another thread
+    assert host_in(buckets, 20_000.0, 30_000.0)["thread"] is None and host_in(None, 0.0, 1.0) is None
 
 
 def test_a_committed_digest_shows_the_host_paced_last_forwards():
