@@ -8,9 +8,11 @@ layer count cuts the step: bench/accuracy/trace_kernels.py micro_batches). bench
 the median micro-batch with the model; this lists every one, so passes that run longer than the others show, and
 where the digest carries host_buckets, how much host work fell in each pass (the buckets whose start lies in it, so
 to HOST_BUCKET_US): the busiest thread's outermost ops (the forward's Python thread, the backward's autograd device
-thread), every thread's kernel launches, and the other threads' ops. Found this way (session 48, bench/results/runtime/h100_swap_trace_S48/): the
-last three forwards of two H100 mistpipe steps idled the GPU 12-59 ms each in sub-millisecond gaps. The last
-micro-batch's backward runs to its last backward attention kernel. Exit 2 on bad input.
+thread), every thread's kernel launches, and the other threads' ops. Found this way (session 48,
+bench/results/runtime/h100_swap_trace_S48/): the last three forwards of two H100 mistpipe steps idled the GPU 12-59 ms
+each in sub-millisecond gaps; with host buckets (session 50, bench/results/runtime/h100_partial_S50/), the forwards'
+Python thread spent as long on its ops as the GPU on the pass. The last micro-batch's backward runs to its last
+backward attention kernel. Exit 2 on bad input.
 """
 
 from __future__ import annotations
@@ -70,8 +72,8 @@ def passes(digest_path: Path, num_layers: int) -> list[dict]:
 
 def render(rows: list[dict]) -> str:
     """The passes as a markdown table."""
-    lines = ["| micro-batch | pass | wall ms | compute ms | GPU idle ms | busiest thread | its ops (ms) | launches (ms) "
-             "| other threads' ops ms |", "|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| micro-batch | pass | wall ms | compute ms | GPU idle ms | busiest thread | its ops (ms) "
+             "| launches (ms) | other threads' ops ms |", "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         h = r["host"]
         host = (f"{h['thread']} | {h['ops']} ({h['ops_ms']:.1f}) | {h['launches']} ({h['launch_ms']:.1f}) | "

@@ -9,9 +9,10 @@ Writes gzipped JSON: the copy overlap summary (mistpipe/trace.py copy_overlap, a
 or device synchronize, synchronous memcpy: trace_summary.SYNC_CALLS) of at least --min-sync-us (where
 the host waited for the GPU), as [stream (host ops and calls: 'cpu'), start_us, duration_us, kind,
 bytes, name[:60]] (start relative to the first GPU event), sorted by start. Smaller host ops are kept as counts
-(host_buckets): per host thread and HOST_BUCKET_US of the step, its outermost ops' count and time and its kernel
-launch calls' count and time, so a host-paced stretch (the GPU idle in many short gaps, no op long enough to keep)
-shows whether the host did more work or ran the same work slower, and on which thread.
+(host_buckets, bench/runtime/trace_summary.py): per host thread and HOST_BUCKET_US of the step, its outermost ops'
+count and time and its kernel launch calls' count and time, so a host-paced stretch (the GPU idle in many short gaps,
+no op long enough to keep) shows whether the host did more work or ran the same work slower, and on which thread. A
+Tracer's trace (bench/runtime/trace_summary.py) has no host ops left: it carries them counted, as hostBuckets.
 """
 
 from __future__ import annotations
@@ -24,17 +25,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from bench.runtime.trace_summary import (HOST_BUCKET_COLUMNS, HOST_BUCKET_US, SYNC_CALLS,  # noqa: E402,F401
-                                         gpu_origin, host_buckets, outermost)
-from mist_ds.runtime.mistpipe.trace import (_stream, copy_overlap, kernel_overlap,  # noqa: E402
-                                            load_events)
+from bench.runtime.trace_summary import GPU_CATS, SYNC_CALLS, gpu_origin, host_buckets  # noqa: E402
+from mist_ds.runtime.mistpipe.trace import _stream, complete_events, copy_overlap, kernel_overlap  # noqa: E402
 
 
 def digest(events: list[dict], min_cpu_us: float = 500.0, min_sync_us: float = 100.0,
            buckets: dict | None = None) -> dict:
     """The digest of a trace's events (module docstring); `buckets`: host_buckets computed where the host ops were
     still there (a Tracer's filtered trace keeps them as its hostBuckets), else counted from `events`."""
-    gpu = [e for e in events if e.get("cat") in ("kernel", "gpu_memcpy", "gpu_memset")]
+    gpu = [e for e in events if e.get("cat") in GPU_CATS]
     host = [e for e in events if e.get("cat") == "cpu_op" and e["dur"] >= min_cpu_us]
     host += [e for e in events if e.get("cat") in ("cuda_runtime", "cuda_driver") and e["dur"] >= min_sync_us
              and e.get("name", "").startswith(SYNC_CALLS)]
@@ -57,7 +56,7 @@ def write_digest(trace: str | Path, out: str | Path, min_cpu_us: float = 500.0, 
     """digest() of a trace file, written gzipped to `out`; returns it."""
     data = json.loads(Path(trace).read_text())
     buckets = data.get("hostBuckets") if isinstance(data, dict) else None
-    result = digest(load_events(trace), min_cpu_us, min_sync_us, buckets)
+    result = digest(complete_events(data), min_cpu_us, min_sync_us, buckets)
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     with gzip.open(out, "wt") as handle:
         json.dump(result, handle)

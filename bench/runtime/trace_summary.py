@@ -9,9 +9,10 @@ after the timed loop: exporting takes seconds) writes, per rank,
       device-to-host copies), and the 20 CPU ops with the most self time;
   <name>.rank<r>.trace.json.gz - the GPU side of the chrome trace (kernels, memcpy, memset) plus
       the blocking runtime calls, and as hostBuckets the host ops and launches per thread and 5 ms
-      (host_buckets: counted before the filter drops the host ops), dropped when it would exceed MAX_TRACE_BYTES compressed (the
-      environment's MIST_DS_TRACE_MAX_MB raises it for a step too long for the default: a GPU call
-      digests the trace there and brings back only the digest, bench/calls/prefix.sh traced).
+      (host_buckets: counted before the filter drops the host ops), dropped when it would exceed
+      MAX_TRACE_BYTES compressed (the environment's MIST_DS_TRACE_MAX_MB raises it for a step too
+      long for the default: a GPU call digests the trace there and brings back only the digest,
+      bench/calls/prefix.sh traced).
 Used by both sides of bench/runtime/parity.py (bench/runtime/traced_train.py for mist_ds, the
 `--trace-dir` option of bench/baseline/train_hf.py), so their numbers are comparable.
 """

@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 
 from bench.engine.microbatch_walls import host_in, passes
-from bench.engine.trace_digest import HOST_BUCKET_COLUMNS, digest, host_buckets, outermost
+from bench.engine.trace_digest import digest
+from bench.runtime.trace_summary import HOST_BUCKET_COLUMNS, host_buckets, outermost
 
 ROOT = Path(__file__).resolve().parents[2]
 TRACES = ROOT / "bench" / "results" / "runtime" / "h100_swap_trace_S48"

@@ -99,11 +99,15 @@ def kernel_overlap(events: list[dict], name_part: str) -> dict:
             "num_kernels": len(chosen), "compute_busy_us": measure(busy), "span_us": gpu_span_us(events)}
 
 
-def load_events(path: str | Path) -> list[dict]:
-    """The complete ('X') events of a Chrome trace file."""
-    data = json.loads(Path(path).read_text())
+def complete_events(data: dict | list) -> list[dict]:
+    """The complete ('X') events of a parsed Chrome trace (its traceEvents, or the bare event list)."""
     events = data["traceEvents"] if isinstance(data, dict) else data
     return [e for e in events if e.get("ph") == "X" and "dur" in e]
+
+
+def load_events(path: str | Path) -> list[dict]:
+    """The complete ('X') events of a Chrome trace file."""
+    return complete_events(json.loads(Path(path).read_text()))
 
 
 def trace_overlap(path: str | Path, min_bytes: int = 0) -> dict:
