@@ -28,8 +28,9 @@ from mist_ds.config.units import GIB
 from mist_ds.emit.coverage import unmeasured_line, unmeasured_parts
 from mist_ds.emit.launch import SHELL_SAFE_PATH, has_placeholder_hosts
 from mist_ds.emit.ranking import TIE_BREAKS, lost_tie_line, tie_rule_text, tie_text
-from mist_ds.emit.report import (allocator_retry_line, expected_time_line, host_paced_line, offload_text, peak_bytes,
-                                 recompute_text, split_text, track_record_cell, track_record_line, uncalibrated_line)
+from mist_ds.emit.report import (allocator_retry_line, expected_time_line, host_paced_line, mistpipe_host_line,
+                                 offload_text, peak_bytes, recompute_text, split_text, track_record_cell,
+                                 track_record_line, uncalibrated_line)
 from mist_ds.fileio import MAX_INPUT_BYTES, check_output_folder, write_folder_atomic
 from mist_ds.gpuinfo import hardware_arg
 from mist_ds.request_args import add_request_arguments, check_memory_cap, request_from_args
@@ -170,7 +171,8 @@ def _print_table(result: TuneResult, hardware: HardwareProfile, seconds: float, 
     uncalibrated = uncalibrated_line(hardware)
     if uncalibrated is not None:
         console.print(uncalibrated, highlight=False)
-    for line in (host_paced_line(plans[0]), allocator_retry_line(plans[0], hardware), unmeasured_line(plans[0], hardware),
+    for line in (host_paced_line(plans[0]), allocator_retry_line(plans[0], hardware),
+                 mistpipe_host_line(plans[0], hardware), unmeasured_line(plans[0], hardware),
                  expected_time_line(plans[0], hardware), track_record_line(plans[0])):
         if line is not None:
             console.print(f"#1: {line}", highlight=False)

@@ -22,7 +22,7 @@ from mist_ds.config.track_record import expected_time_range_s, track_record_json
 from mist_ds.cost import predict_plan
 from mist_ds.emit.coverage import unmeasured_line, unmeasured_parts
 from mist_ds.emit.report import (allocator_retry_line, expected_time_line, host_paced_line, layer_range,
-                                 track_record_line, uncalibrated_line)
+                                 mistpipe_host_line, track_record_line, uncalibrated_line)
 from mist_ds.gpuinfo import hardware_arg
 from mist_ds.request_args import check_memory_cap
 from mist_ds.search.driver import DEFAULT_MEMORY_MARGIN_RATIO
@@ -201,7 +201,8 @@ def _predict(argv: Sequence[str] | None) -> int:
         print_tables(plan, result)
         predicted = plan.model_copy(update={"prediction": pred})
         for line in (host_paced_line(predicted), allocator_retry_line(predicted, hw), uncalibrated_line(hw),
-                     unmeasured_line(plan, hw), expected_time_line(predicted, hw), track_record_line(predicted)):
+                     mistpipe_host_line(plan, hw), unmeasured_line(plan, hw), expected_time_line(predicted, hw),
+                     track_record_line(predicted)):
             if line is not None:
                 print(line)
     over = over_cap_message(plan, result)

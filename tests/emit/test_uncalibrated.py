@@ -1,5 +1,6 @@
 """The sentence autotune, predict, report.md and compare add when the profile prices no host-thread time
-(config/hardware.py HardwareProfile.prices_host_thread, mist_ds/emit/report.py uncalibrated_line)."""
+(config/hardware.py HardwareProfile.prices_host_thread, mist_ds/emit/report.py uncalibrated_line), and the one a
+mistpipe plan gets on a calibrated profile without mistpipe's own host terms (report.py mistpipe_host_line)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from mist_ds.config import Plan
 from mist_ds.config.hardware import HOST_THREAD_FIELDS
 from mist_ds.config.profiles import load_hardware
 from mist_ds.cost import predict_plan
-from mist_ds.emit.report import report_markdown, uncalibrated_line
+from mist_ds.emit.report import mistpipe_host_line, report_markdown, uncalibrated_line
 from mist_ds.predict import main as predict_main
 
 ACCURACY = Path(__file__).resolve().parents[2] / "bench" / "results" / "accuracy"
@@ -86,3 +87,39 @@ def test_compare_names_the_uncalibrated_profile_it_predicted_on():
     assert "on h100-sxm-80gb (uncalibrated" in comparison(Plan.load(PLAN), run, hardware="h100-sxm-80gb")[
         "prediction_source"]
     assert comparison(Plan.load(PLAN), run, hardware="h200")["prediction_source"].endswith("on h200")
+
+
+MISTPIPE_PLAN = ACCURACY / "h100-auto-l13b-1g-c24-s4096-b16.plan.json"   # 1 GPU, part of the optimizer swapped
+
+
+def test_a_mistpipe_plan_is_told_when_the_profile_has_no_mistpipe_host_terms():
+    mistpipe, stock = Plan.load(MISTPIPE_PLAN), Plan.load(PLAN)
+    h100_node, h200_node = load_hardware("h100-1gpu-node"), load_hardware("h200-1gpu-node")
+    line = mistpipe_host_line(mistpipe, h100_node)
+    assert line.startswith("mistpipe's host work per micro-batch and block pass takes h100-1gpu-node's stock terms")
+    assert ("python -m mist_ds.calibrate RUN.json [RUN.json ...] --hardware h100-1gpu-node --fit "
+            "mistpipe_microbatch_overhead_s,mistpipe_layer_overhead_s --out PROFILE.json") in line
+    assert mistpipe_host_line(mistpipe, h200_node) is None          # fitted on the H200 node's mistpipe runs
+    assert mistpipe_host_line(stock, h100_node) is None              # a stock plan takes the stock terms as fitted
+    assert mistpipe_host_line(mistpipe, H100) is None                # uncalibrated: uncalibrated_line says it
+    one_term = h100_node.model_copy(update={"mistpipe_layer_overhead_s": 0.0})
+    assert mistpipe_host_line(mistpipe, one_term) is None            # a fitted 0 is a fit
+
+
+def test_predict_autotune_and_report_md_carry_the_mistpipe_line(capsys):
+    from mist_ds.autotune import main as autotune_main
+
+    assert predict_main([str(MISTPIPE_PLAN), "--hardware", "h100-1gpu-node"]) == 0
+    assert "takes h100-1gpu-node's stock terms" in " ".join(capsys.readouterr().out.split())
+    assert predict_main([str(MISTPIPE_PLAN), "--hardware", "h200-1gpu-node"]) == 0
+    assert "stock terms" not in capsys.readouterr().out
+    mistpipe = Plan.load(MISTPIPE_PLAN)
+    hw = load_hardware("h100-1gpu-node")
+    predicted = mistpipe.model_copy(update={"prediction": predict_plan(mistpipe, hw)})
+    assert "takes h100-1gpu-node's stock terms" in report_markdown([predicted], hw)
+    flags = ["--model", "llama-1.3b", "--gpus-per-node", "1", "--seq-len", "4096", "--global-batch", "16",
+             "--memory-gb", "24", "--hardware", "h100-1gpu-node"]
+    assert autotune_main(flags + ["--executors", "mistpipe"]) == 0
+    assert "#1: mistpipe's host work per micro-batch" in " ".join(capsys.readouterr().out.split())
+    assert autotune_main(flags + ["--executors", "deepspeed"]) == 0
+    assert "mistpipe's host work" not in capsys.readouterr().out
