@@ -147,10 +147,9 @@ def uncalibrated_line(hardware: HardwareProfile) -> str | None:
 def mistpipe_host_line(plan: Plan, hardware: HardwareProfile) -> str | None:
     """One sentence when a mistpipe plan is priced on a calibrated profile without mistpipe's own host terms
     (mistpipe_microbatch_overhead_s and mistpipe_layer_overhead_s unset): the engine's host work per micro-batch and
-    block pass then takes the stock terms (HardwareProfile.mistpipe_microbatch_s / mistpipe_layer_s). On the H100
-    node (stock block-pass term 0) such plans' forwards of small blocks ran host-paced, 3.5-5.1% longer than
-    predicted (bench/results/runtime/h100_partial_S50/). None otherwise, and on an uncalibrated profile, whose
-    uncalibrated_line says more."""
+    block pass then takes the stock terms (HardwareProfile.mistpipe_microbatch_s / mistpipe_layer_s), which on the
+    H100 node (stock block-pass term 0) left such plans' host-paced forwards unpriced (session 50's traces, which the
+    sentence cites). None otherwise, and on an uncalibrated profile, whose uncalibrated_line says more."""
     if (plan.executor != "mistpipe" or not hardware.prices_host_thread
             or hardware.mistpipe_microbatch_overhead_s is not None or hardware.mistpipe_layer_overhead_s is not None):
         return None
@@ -256,8 +255,8 @@ def _winner(plan: Plan, hardware: HardwareProfile) -> list[str]:
             f"{pred.throughput_tokens_per_s:,.0f} tokens/s, MFU {pred.mfu:.1%}, peak {bytes_text(peak_bytes(plan))} "
             "per GPU.", "", *_stage_tables(plan), *_optional(host_paced_line(plan)),
             *_optional(allocator_retry_line(plan, hardware)), *_optional(uncalibrated_line(hardware)),
-            *_optional(mistpipe_host_line(plan, hardware)), *_optional(unmeasured_line(plan, hardware)), *_optional(expected_time_line(plan, hardware)),
-            track_record_line(plan),
+            *_optional(mistpipe_host_line(plan, hardware)), *_optional(unmeasured_line(plan, hardware)),
+            *_optional(expected_time_line(plan, hardware)), track_record_line(plan),
             ""]
 
 
