@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gzip
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -72,16 +74,13 @@ class _FakeProfile:
         self.events = events
 
     def export_chrome_trace(self, path):
-        Path(path).write_text(__import__("json").dumps({"traceEvents": self.events}))
+        Path(path).write_text(json.dumps({"traceEvents": self.events}))
 
     def key_averages(self):
         return []
 
 
 def test_a_tracers_filtered_trace_keeps_the_host_buckets_its_filter_drops(tmp_path):
-    import gzip
-    import json
-
     from bench.engine.trace_digest import write_digest
     from bench.runtime.trace_summary import Tracer
 
@@ -96,3 +95,12 @@ def test_a_tracers_filtered_trace_keeps_the_host_buckets_its_filter_drops(tmp_pa
     plain = tmp_path / "t.json"
     plain.write_text(json.dumps(kept))
     assert write_digest(plain, tmp_path / "d.json.gz")["host_buckets"] == kept["hostBuckets"]
+
+
+def test_a_committed_digest_with_host_buckets_puts_forwards_and_backwards_on_their_own_threads():
+    rows = passes(ROOT / "bench" / "results" / "runtime" / "h100_partial_S50" / "l13bhalf3.rank0.digest.json.gz", 24)
+    forward = {r["host"]["thread"] for r in rows if r["pass"] == "forward"}
+    backward = {r["host"]["thread"] for r in rows if r["pass"] == "backward"}
+    assert len(forward) == len(backward) == 1 and forward != backward   # Python thread, autograd's device thread
+    forwards = [r for r in rows if r["pass"] == "forward"]
+    assert all(r["host"]["ops_ms"] > r["compute_ms"] and r["idle_ms"] > 10 for r in forwards)  # host-paced (S50-7)
