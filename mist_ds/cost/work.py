@@ -37,6 +37,8 @@ Sources:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import sympy as sp
 
 from mist_ds.config import ModelSpec
@@ -64,18 +66,52 @@ def tp_comm_s(rates, t, tp):
             + t["tp_norm_ar_count"] * rates.collective_s("all_reduce", t["tp_norm_ar_bytes"], tp, False))
 
 
+@dataclass(frozen=True)
+class _StageSizes:
+    """The sizes comm_exprs' volumes are written in, for one stage of `model` at `seq_len`."""
+
+    model: ModelSpec
+    shapes: object
+    """cost/shapes.py layer_shapes(model): the block's linears."""
+    act_bytes: sp.Expr
+    """One (b, s, h) activation in 16 bits."""
+    n: sp.Expr
+    """The stage's parameters (cost/memory.py stage_params)."""
+    per_layer: int
+    """One block's parameters."""
+    grad_bytes: sp.Expr
+    """The stage's 16-bit gradients."""
+    gathered: sp.Expr
+    """Parameters ZeRO-3 gathers per micro-batch: a block's weights in its forward, its backward and again in the
+    recomputed forward of a checkpointed block (the same fetch hooks z3_fetches counts)."""
+    positions: int
+    """Elements of a learned position table (0 without one)."""
+    fp: sp.Expr
+    """1 for ZeRO-0 without BF16_Optimizer (engine.py's DDP path), else 0."""
+    shard: sp.Expr
+    """The share of the optimizer state a rank holds: whole for ZeRO-0 without BF16_Optimizer, 1/dp otherwise."""
+
+
+def _stage_sizes(model: ModelSpec, seq_len: int) -> _StageSizes:
+    n, per_layer = stage_params(model)[:2]
+    fp = Z0 - BF
+    return _StageSizes(
+        model=model, shapes=layer_shapes(model), act_bytes=ELEM * b * seq_len * model.hidden_size, n=n,
+        per_layer=per_layer, grad_bytes=ELEM * n, gathered=2 * n + r * per_layer,
+        positions=model.max_seq_len * model.hidden_size if model.position_embedding == "learned" else 0,
+        fp=fp, shard=fp + (1 - fp) / dp)
+
+
 def comm_exprs(model: ModelSpec, seq_len: int) -> dict[str, sp.Expr]:
     """Collective and host<->device volumes (bytes of the full buffer, nccl-tests convention)."""
-    shapes = layer_shapes(model)
-    act_bytes = ELEM * b * seq_len * model.hidden_size
-    n, per_layer = stage_params(model)[:2]
-    grad_bytes = ELEM * n
-    # ZeRO-3 gathers a block's weights in its forward, its backward and again in the recomputed
-    # forward of a checkpointed block (the same fetch hooks z3_fetches counts)
-    gathered = 2 * n + r * per_layer
-    positions = model.max_seq_len * model.hidden_size if model.position_embedding == "learned" else 0
-    fp = Z0 - BF
-    shard = fp + (1 - fp) / dp
+    sz = _stage_sizes(model, seq_len)
+    return {**_tp_volumes(sz), **_dp_volumes(sz), **_zero3_passes(sz), **_offload_copies(sz), **_copy_passes(sz),
+            **_optimizer_work(sz)}
+
+
+def _tp_volumes(sz: _StageSizes) -> dict[str, sp.Expr]:
+    """Per micro-batch TP all-reduces: of the activations and of the q/k norm weights' gradients."""
+    model, shapes, act_bytes = sz.model, sz.shapes, sz.act_bytes
     return {
         # per micro-batch, TP all-reduces of (b, s, h): count and size
         "tp_ar_count": (L * (shapes.num_row_linears + shapes.num_column_linears)
@@ -85,6 +121,13 @@ def comm_exprs(model: ModelSpec, seq_len: int) -> dict[str, sp.Expr]:
         # weight's gradient, each TP rank's sum over its own heads (runtime/blocks.py Attention: copy_to_tp)
         "tp_norm_ar_count": L * int(model.qk_norm),
         "tp_norm_ar_bytes": ELEM * model.qk_norm_params,
+    }
+
+
+def _dp_volumes(sz: _StageSizes) -> dict[str, sp.Expr]:
+    """Data-parallel collectives: per micro-batch (ZeRO-2/3) and per step (ZeRO-0/1/2, BF16_Optimizer)."""
+    grad_bytes, gathered = sz.grad_bytes, sz.gathered
+    return {
         # per micro-batch: ZeRO-2 all-reduces the gradient buckets (stage_1_and_2.py
         # reduce_ready_partitions_and_remove_grads reduces every micro-batch when it partitions
         # gradients); ZeRO-3 reduce-scatters them and gathers (fwd + bwd)
@@ -100,6 +143,13 @@ def comm_exprs(model: ModelSpec, seq_len: int) -> dict[str, sp.Expr]:
         # average_tensor); ZeRO-1/2 and BF16_Optimizer all-gather the updated 16-bit partitions
         "dp_ar_step_bytes": (Z0 + Z1) * grad_bytes,
         "dp_ag_step_bytes": (Z1 + Z2 + BF) * grad_bytes,
+    }
+
+
+def _zero3_passes(sz: _StageSizes) -> dict[str, sp.Expr]:
+    """Counts per micro-batch: ZeRO-3 fetches and parameter-tensor passes, and block passes."""
+    model = sz.model
+    return {
         # ZeRO-3 submodule fetches per micro-batch (forward, backward, and the recomputed
         # forward of checkpointed blocks): every module of a block (Z3_MODULES_PER_BLOCK) or the
         # block alone (FB), the embedding (Embedding + its vocab-parallel table) and the final
@@ -114,8 +164,15 @@ def comm_exprs(model: ModelSpec, seq_len: int) -> dict[str, sp.Expr]:
                                  + 2 * HD * (len(final_norm_tensors(model)) + 1)),
         # block passes per micro-batch (forward, backward, recomputed forward)
         "block_passes": 2 * L + r,
+    }
+
+
+def _offload_copies(sz: _StageSizes) -> dict[str, sp.Expr]:
+    """Host<->device copies of weight, gradient and optimizer offload, and what they serialise."""
+    model, n, per_layer, gathered, positions, shard = sz.model, sz.n, sz.per_layer, sz.gathered, sz.positions, sz.shard
+    return {
         # host<->device: weight offload's copies of the 16-bit partition in for every gather
-        # (the gathers above); cost/stage_time.py puts them on the host thread or on a side stream by dp
+        # (sz.gathered); cost/stage_time.py puts them on the host thread or on a side stream by dp
         "weight_h2d_mb_bytes": Z3 * ow * ELEM * gathered / dp,
         # ... of which a backward that recomputes every block copies in (its own pass and L recomputed
         # forwards): the bound cost/stage_time.py boundary_s puts on the step's last backward, the
@@ -173,6 +230,13 @@ def comm_exprs(model: ModelSpec, seq_len: int) -> dict[str, sp.Expr]:
         # loop (stage3.py step: per sub-group prepare, _optimizer_step, then the write-back) runs its
         # GPU and CPU sub-groups one after another: no Twin-Flow overlap under offload_param (> 0: serial)
         "step_serial": Z3 * ow,
+    }
+
+
+def _copy_passes(sz: _StageSizes) -> dict[str, sp.Expr]:
+    """Memory-bound DeepSpeed passes outside the model (bytes read + written, GPU side)."""
+    n, fp, shard = sz.n, sz.fp, sz.shard
+    return {
         # memory-bound DeepSpeed passes outside the model (bytes read + written), GPU side:
         # per micro-batch, ZeRO-2 (ZeRO-1 once per step, below) copies every fresh gradient into the
         # ipg bucket (read 2 + write 2 per element), divides the bucket by the DP size in place
@@ -232,6 +296,13 @@ def comm_exprs(model: ModelSpec, seq_len: int) -> dict[str, sp.Expr]:
                             + Z1 * (8 * n + 6 * n / dp)) * (1 - OF)
                            + BF * (2 * n - GA * 8 * n) - (Z1 + fp) * GA * 6 * n,
         "z3_step_copy_bytes": Z3 * 42 * n / dp * (1 - OF),
+    }
+
+
+def _optimizer_work(sz: _StageSizes) -> dict[str, sp.Expr]:
+    """Optimizer work: parameters updated on the GPU and on the CPU."""
+    n, shard = sz.n, sz.shard
+    return {
         # optimizer work (parameters updated on GPU / CPU)
         "gpu_adam_params": n * shard * (1 - oo),
         "cpu_adam_params": n * shard * oo,
@@ -242,3 +313,5 @@ def comm_exprs(model: ModelSpec, seq_len: int) -> dict[str, sp.Expr]:
         # partition); ZeRO-3 without it converts inside the pageable write-back (pageable_h2d_bytes)
         "cpu_host16_params": n * shard * oo * (1 - Z3 * (1 - ow)),
     }
+
+
