@@ -133,39 +133,15 @@ def model_state_exprs(model: ModelSpec) -> dict[str, sp.Expr]:
     accumulated = ELEM * n * Z1 * (1 - PP) * GA
     # ZeRO-3 + optimizer offload: persistent fp32 grads of the GPU sub-groups (module docstring)
     z3_fp32_grads = Z3 * FP32 * (OF * (1 - oo) * n / dp + (1 - OF) * minimum(n / dp, SUB_GROUP_ELEMENTS))
-    # ipg buckets (stage_1_and_2.py setup_buckets: two with overlap_comm, one in a pipeline's
-    # reduce_gradients; stage3.py: one, kept). ZeRO-1 keeps its pair between micro-batches when it
-    # accumulates; ZeRO-2 (and ZeRO-1 at the boundary) allocates them when the first parameter
-    # gradient arrives, after the loss backward, and frees them after the reduction. Measured on
-    # H100 (tests/cost/gpu_memory_probe.py): a ZeRO-2 peak carries no buckets beyond ZeRO-0's.
-    bucket = ELEM * REDUCE_BUCKET_ELEMENTS
-    kept_buckets = bucket * (2 * Z1 * GA * (1 - PP) + Z3)
-    passing_buckets = (bucket * (2 * (Z2 + Z1 * (1 - GA)) * (1 - PP) + Z1 * PP)
-                       + Z2 * GA * part * (1 - OF))   # ZeRO-2's fresh partition beside the accumulator
-    # ZeRO-3's gathered parameters at the turn from forward to backward (the activation peak):
-    # gathered_elements; none with dp 1 and no offload_param: the one partition is the parameter
-    # (NoGatherHandle: ds_tensor.to(device) on the device returns it)
-    ends = maximum(E * embedding, HD * head)
-    gathers = minimum(dp - 1 + ow, 1)
-    # with the plan's zero3_max_live = 'reuse_set' (LB), max_live is the reuse set itself (zero3_reuse_set)
-    max_live = LB * reuse_set_elements(per_layer, L, ends) + (1 - LB) * STAGE3_MAX_LIVE_PARAMETERS
-    # (FB: blocks fetched whole keep more, reuse_set_elements; the bound written stays the per-module set)
-    gathered = Z3 * gathers * ELEM * gathered_elements(per_layer, L, ends, n, max_live=max_live, block_fetch=FB)
+    kept_buckets, passing_buckets = _ipg_buckets(part)
+    gathered = _zero3_gathered_bytes(n, per_layer, maximum(E * embedding, HD * head))
     # ZeRO-1 accumulating (ga > 1, not pipelined): the boundary micro-batch's backward copies each
     # accumulated 16-bit gradient into the ipg bucket (freeing it) and, at the first reduction of a full
     # bucket, allocates the 16-bit gradient partition (stage_1_and_2.py reduce_ipg_grads ->
     # copy_grads_in_partition: grads_in_partition, freed after the step by _release_ipg_buffers) while
     # the gradients not yet reduced are still whole: the partition beside them, less the bucket moved
     boundary_partition = Z1 * GA * (1 - PP) * (1 - OF) * (part - ELEM * REDUCE_BUCKET_ELEMENTS)
-    # ZeRO-3 reduces a full ipg bucket through reduce_scatter_coalesced (comm/coalesced_collectives.py:
-    # torch.cat of every gradient's rank chunks, at any dp, live until the partitions are written) and,
-    # with the optimizer offloaded, copies each partition to the GPU (stage3.py partition_grads:
-    # grad_buffer.to(device)) and at the boundary takes its norm through an fp64 copy
-    # (_offload_grad_partition_at_boundary -> _constant_buffered_norm2, chunks of NORM_CHUNK_ELEMENTS):
-    # the first bucket's largest tensor (the untied head, else a block's largest matrix) sets those two
-    # (bench/results/runtime/zero3_offload_peak_S18/: 341 + 156 + 625 MiB on llama-2.7b, dp 1)
-    first_largest = maximum(HD * HC * VS * model.hidden_size, block_largest_matrix(model) / tp)
-    z3_reduction = Z3 * (bucket + OF * (ELEM + FP64) * minimum(first_largest / dp, NORM_CHUNK_ELEMENTS))
+    z3_reduction = _zero3_reduction_bytes(model)
     staging = z12 * OF * ELEM * MP                  # temp_grad_buffer_for_gpu_offload
     # ZeRO-1/2 copy each parameter's fresh 16-bit gradient into the ipg bucket and free it: at
     # most one parameter's gradient (the largest) is live beside the buckets during backward
@@ -197,6 +173,43 @@ def model_state_exprs(model: ModelSpec) -> dict[str, sp.Expr]:
         "step_buffers": ELEM * REDUCE_BUCKET_ELEMENTS * Z3 + staging,
         "cpu_states": cpu, "params": n, **host,
     }
+
+
+def _ipg_buckets(part):
+    """DeepSpeed's ipg buckets (bytes per GPU): those kept between micro-batches and those passing in a
+    backward. stage_1_and_2.py setup_buckets: two with overlap_comm, one in a pipeline's reduce_gradients;
+    stage3.py: one, kept. ZeRO-1 keeps its pair between micro-batches when it accumulates; ZeRO-2 (and ZeRO-1
+    at the boundary) allocates them when the first parameter gradient arrives, after the loss backward, and
+    frees them after the reduction. Measured on H100 (tests/cost/gpu_memory_probe.py): a ZeRO-2 peak carries
+    no buckets beyond ZeRO-0's. `part`: one 16-bit partition, ZeRO-2's fresh partition beside the accumulator."""
+    bucket = ELEM * REDUCE_BUCKET_ELEMENTS
+    kept = bucket * (2 * Z1 * GA * (1 - PP) + Z3)
+    passing = bucket * (2 * (Z2 + Z1 * (1 - GA)) * (1 - PP) + Z1 * PP) + Z2 * GA * part * (1 - OF)
+    return kept, passing
+
+
+def _zero3_gathered_bytes(n, per_layer, ends):
+    """ZeRO-3's gathered parameters at the turn from forward to backward (the activation peak), bytes:
+    gathered_elements; none with dp 1 and no offload_param: the one partition is the parameter
+    (NoGatherHandle: ds_tensor.to(device) on the device returns it). With the plan's zero3_max_live =
+    'reuse_set' (LB), max_live is the reuse set itself (zero3_reuse_set); FB: blocks fetched whole keep more
+    (reuse_set_elements; the bound written stays the per-module set). `ends`: the stage's embedding or head."""
+    gathers = minimum(dp - 1 + ow, 1)
+    max_live = LB * reuse_set_elements(per_layer, L, ends) + (1 - LB) * STAGE3_MAX_LIVE_PARAMETERS
+    return Z3 * gathers * ELEM * gathered_elements(per_layer, L, ends, n, max_live=max_live, block_fetch=FB)
+
+
+def _zero3_reduction_bytes(model: ModelSpec):
+    """ZeRO-3's reduction buffers (bytes): it reduces a full ipg bucket through reduce_scatter_coalesced
+    (comm/coalesced_collectives.py: torch.cat of every gradient's rank chunks, at any dp, live until the
+    partitions are written) and, with the optimizer offloaded, copies each partition to the GPU (stage3.py
+    partition_grads: grad_buffer.to(device)) and at the boundary takes its norm through an fp64 copy
+    (_offload_grad_partition_at_boundary -> _constant_buffered_norm2, chunks of NORM_CHUNK_ELEMENTS): the first
+    bucket's largest tensor (the untied head, else a block's largest matrix) sets those two
+    (bench/results/runtime/zero3_offload_peak_S18/: 341 + 156 + 625 MiB on llama-2.7b, dp 1)."""
+    first_largest = maximum(HD * HC * VS * model.hidden_size, block_largest_matrix(model) / tp)
+    return Z3 * (ELEM * REDUCE_BUCKET_ELEMENTS
+                 + OF * (ELEM + FP64) * minimum(first_largest / dp, NORM_CHUNK_ELEMENTS))
 
 
 def reuse_set_elements(per_layer, layers, ends, reuse_distance=STAGE3_MAX_REUSE_DISTANCE,
