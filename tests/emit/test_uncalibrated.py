@@ -15,7 +15,8 @@ from mist_ds.cost import predict_plan
 from mist_ds.emit.report import mistpipe_host_line, report_markdown, uncalibrated_line
 from mist_ds.predict import main as predict_main
 
-ACCURACY = Path(__file__).resolve().parents[2] / "bench" / "results" / "accuracy"
+ROOT = Path(__file__).resolve().parents[2]
+ACCURACY = ROOT / "bench" / "results" / "accuracy"
 PLAN = ACCURACY / "g27-1g-c78-s2048-z0-mb2.plan.json"
 H100 = load_hardware("h100-sxm-80gb")      # shipped without run-derived host terms (no H100 training run)
 
@@ -99,6 +100,10 @@ def test_a_mistpipe_plan_is_told_when_the_profile_has_no_mistpipe_host_terms():
     assert line.startswith("mistpipe's host work per micro-batch and block pass takes h100-1gpu-node's stock terms")
     assert ("python -m mist_ds.calibrate RUN.json [RUN.json ...] --hardware h100-1gpu-node --fit "
             "mistpipe_microbatch_overhead_s,mistpipe_layer_overhead_s --out PROFILE.json") in line
+    # it cites the measured split by optimizer offload share, from files that exist
+    assert "every run of a plan offloading part of its optimizer state ran slower than priced" in line
+    for cited in ("bench/accuracy/offload_share.py", "bench/results/runtime/h100_partial_S50/"):
+        assert cited in line and (ROOT / cited).exists()
     assert mistpipe_host_line(mistpipe, h200_node) is None          # fitted on the H200 node's mistpipe runs
     assert mistpipe_host_line(stock, h100_node) is None              # a stock plan takes the stock terms as fitted
     assert mistpipe_host_line(mistpipe, H100) is None                # uncalibrated: uncalibrated_line says it
