@@ -93,6 +93,7 @@ class _StageSizes:
 
 
 def _stage_sizes(model: ModelSpec, seq_len: int) -> _StageSizes:
+    """_StageSizes of one stage of `model` at `seq_len` (symbols of cost/symbols.py where the plan decides)."""
     n, per_layer = stage_params(model)[:2]
     fp = Z0 - BF
     return _StageSizes(
