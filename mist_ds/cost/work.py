@@ -43,7 +43,7 @@ import sympy as sp
 
 from mist_ds.config import ModelSpec
 from mist_ds.cost.memory import ELEM, FP32, stage_params
-from mist_ds.cost.shapes import block_tensors, embedding_tensors, final_norm_tensors, layer_shapes
+from mist_ds.cost.shapes import LayerShapes, block_tensors, embedding_tensors, final_norm_tensors, layer_shapes
 from mist_ds.cost.symbols import BF, FB, GA, HD, OF, PP, VS, Z0, Z1, Z2, Z3, E, L, b, dp, oo, ow, r
 
 # Modules of the runtime's block whose ZeRO-3 hooks run per pass (runtime/blocks.py: the block,
@@ -71,7 +71,7 @@ class _StageSizes:
     """The sizes comm_exprs' volumes are written in, for one stage of `model` at `seq_len`."""
 
     model: ModelSpec
-    shapes: object
+    shapes: LayerShapes
     """cost/shapes.py layer_shapes(model): the block's linears."""
     act_bytes: sp.Expr
     """One (b, s, h) activation in 16 bits."""
