@@ -71,6 +71,7 @@ class _StageSizes:
     """The sizes comm_exprs' volumes are written in, for one stage of `model` at `seq_len`."""
 
     model: ModelSpec
+    """The model the stage runs a span of blocks of (its block_passes and tensors count per block)."""
     shapes: LayerShapes
     """cost/shapes.py layer_shapes(model): the block's linears."""
     act_bytes: sp.Expr
