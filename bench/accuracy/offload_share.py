@@ -47,6 +47,8 @@ def grouped(runs: list[dict], share_of) -> dict[tuple[str, str], list[dict]]:
 
 
 def table(runs: list[dict], share_of) -> list[str]:
+    """Markdown rows, one per (node profile, offload share) of grouped(runs, share_of): runs, distinct plans, the
+    time error's median signed, median absolute and range, and how many ran slower than priced."""
     lines = ["| node profile | optimizer offloaded | runs | plans | time error, median signed | median abs | range | "
              "slower than priced |", "|---|---|---|---|---|---|---|---|"]
     groups = grouped(runs, share_of)

@@ -6,7 +6,8 @@
 #   python bench/engine/microbatch_walls.py $R/traces/q317all.rank0.digest.json.gz \
 #     bench/results/accuracy/h100n-auto-q3-17b-1g-c24-s4096-b16.plan.json
 # H200 node: the host step once and interference twice (s48_next_h200_node.sh says what to run after).
-# TRACE_LIMIT / DIGEST_LIMIT / STEP_LIMIT (default 170 / 80 / 150 s) shorten the trace, its digest or the host step for a call with less budget left.
+# TRACE_LIMIT / DIGEST_LIMIT / STEP_LIMIT (default 170 / 80 / 150 s) shorten the trace, its digest or the host step
+# for a call with less budget left.
 source bench/calls/prefix.sh
 if nvidia-smi --query-gpu=name --format=csv,noheader | grep -q H200; then
   lscpu > $R/lscpu.txt 2>&1

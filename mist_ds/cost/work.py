@@ -315,5 +315,3 @@ def _optimizer_work(sz: _StageSizes) -> dict[str, sp.Expr]:
         # partition); ZeRO-3 without it converts inside the pageable write-back (pageable_h2d_bytes)
         "cpu_host16_params": n * shard * oo * (1 - Z3 * (1 - ow)),
     }
-
-
