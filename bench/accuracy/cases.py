@@ -687,6 +687,20 @@ B52 = [
 # Prediction in bench/calls/s48_call_b53_h100.sh before the call.
 B53 = [replace(c, name=f"{c.name}-s48") for c in B52 if c.name == "h100n-auto-l323b-1g-c24-s4096-b16"]
 
+# Batch 54 (1x H200 node, session 53): with h200-1gpu-node's host step measured (S53: Adam + cast 1.50x Adam alone,
+# 1.31x slower beside the late gradients' d2h; CPU Adam 4.04 G params/s at 16 threads) and its interference the median
+# of four profiler runs (h2d beside d2h 1.254, was one run's 1.100), the search's winners on that node for six workloads
+# no H200-node run had trained (all on the GPU swap path), held out of every fit; cheapest first. Predictions in
+# bench/calls/s53_call_b54_h200_node.sh before the call.
+B54 = [
+    AutotuneCase("auto-qw15b-1g-c40-s4096-b32", QWEN2_15B, 1, 40, 4096, 32, hardware=NODE),
+    AutotuneCase("auto-l321b-1g-c24-s8192-b16", "llama3.2-1b", 1, 24, 8192, 16, hardware=NODE),
+    AutotuneCase("auto-py28b-1g-c24-s2048-b32", PYTHIA_28B, 1, 24, 2048, 32, hardware=NODE),
+    AutotuneCase("auto-phi3m-1g-c40-s2047-b32", PHI3_MINI, 1, 40, 2047, 32, hardware=NODE),
+    AutotuneCase("auto-q3-4b-1g-c24-s4096-b16", QWEN3_4B, 1, 24, 4096, 16, hardware=NODE),
+    AutotuneCase("auto-q3-8b-1g-c78-s8192-b8", QWEN3_8B, 1, 78, 8192, 8, hardware=NODE),
+]
+
 # In-sample runs: the shipped h200 profile's run-derived terms were fitted on these runs alone
 # (python -m mist_ds.calibrate; profiling/profiles/h200.json provenance names them): every 1-GPU run
 # of batches b3 and b4, and of each 2-GPU family with two or more runs the first by name. Every
@@ -726,6 +740,7 @@ BATCHES: dict[str, list[Case | AutotuneCase]] = {name: _marked(batch) for name, 
     "b49b-1gpu-h100-node-stock": B49B,
     "b50-1gpu-h100-writeback": B50, "b50b-1gpu-h100-writeback": B50B, "b51-1gpu-h100-swap": B51,
     "b52-1gpu-h100-node": B52, "b53-1gpu-h100-interference": B53,
+    "b54-1gpu-h200-node": B54,
 }.items()}
 CASES: dict[str, Case | AutotuneCase] = {c.name: c for batch in BATCHES.values() for c in batch}
 
