@@ -701,6 +701,13 @@ B54 = [
 ]
 # Its sixth workload, which S53-2's budget could not hold (same prediction header; bench/calls/s53_call_b54b.sh).
 B54B = [AutotuneCase("auto-q3-8b-1g-c78-s8192-b8", QWEN3_8B, 1, 78, 8192, 8, hardware=NODE)]
+# S53-3's budget left room for three more held-out workloads on the node: a search winner and two stock DeepSpeed
+# winners (space STOCK), planned on the profile of S53-1. Predictions in bench/calls/s53_call_b54c.sh before the call.
+B54C = [
+    AutotuneCase("auto-q3-17b-1g-c24-s4096-b16", QWEN3_17B, 1, 24, 4096, 16, hardware=NODE),
+    AutotuneCase("auto-phi3m-1g-c40-s2047-b32-ds", PHI3_MINI, 1, 40, 2047, 32, hardware=NODE, space=STOCK),
+    AutotuneCase("auto-q3-17b-1g-c24-s4096-b16-ds", QWEN3_17B, 1, 24, 4096, 16, hardware=NODE, space=STOCK),
+]
 
 # In-sample runs: the shipped h200 profile's run-derived terms were fitted on these runs alone
 # (python -m mist_ds.calibrate; profiling/profiles/h200.json provenance names them): every 1-GPU run
@@ -742,6 +749,7 @@ BATCHES: dict[str, list[Case | AutotuneCase]] = {name: _marked(batch) for name, 
     "b50-1gpu-h100-writeback": B50, "b50b-1gpu-h100-writeback": B50B, "b51-1gpu-h100-swap": B51,
     "b52-1gpu-h100-node": B52, "b53-1gpu-h100-interference": B53,
     "b54-1gpu-h200-node": B54, "b54b-1gpu-h200-node": B54B,
+    "b54c-1gpu-h200-node": B54C,
 }.items()}
 CASES: dict[str, Case | AutotuneCase] = {c.name: c for batch in BATCHES.values() for c in batch}
 
