@@ -8,6 +8,6 @@ lscpu > $R/lscpu.txt 2>&1; (numactl -H || cat /sys/devices/system/node/node*/cpu
 timeout 40 python3 bench/engine/pcie_share.py --out $R/pcie_share_60m.json --gib 0.05859375 --reps 32 > $R/pcie_share.log 2>&1
 timeout 40 python3 bench/engine/pcie_share.py --out $R/pcie_share_256m.json --gib 0.25 --reps 8 >> $R/pcie_share.log 2>&1
 pack
-python3 bench/accuracy/run_batch.py --jobs bench/calls/s53_q317_repeat.json --out $R/rep --gpus 1 --budget-s 130 \
+python3 bench/accuracy/run_batch.py --jobs bench/calls/s53_q317_repeat.json --out $R/rep --gpus 1 --budget-s 185 \
   > $R/rep.log 2>&1; echo "rc $?" >> $R/rep.log
 pack
