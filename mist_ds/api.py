@@ -245,7 +245,8 @@ def fallback_plans(result: TuneResult, hardware: HardwareProfile, count: int) ->
         return ()
     winner = result.plans[0]
     gpu, host = peak_bytes(winner), host_bytes_per_gpu(winner)
-    chosen = [p for p in result.plans[1:] if saves_memory(peak_bytes(p), gpu) or saves_memory(host_bytes_per_gpu(p), host)]
+    chosen = [p for p in result.plans[1:]
+              if saves_memory(peak_bytes(p), gpu) or saves_memory(host_bytes_per_gpu(p), host)]
     return tuple(chosen[:count])
 
 

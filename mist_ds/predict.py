@@ -160,9 +160,10 @@ def margin_warning(result: dict[str, Any]) -> str | None:
     capacity, headroom = result["gpu_memory_capacity_bytes"], result["headroom_bytes"]
     if headroom < 0 or headroom >= DEFAULT_MEMORY_MARGIN_RATIO * capacity:
         return None
-    return (f"warning: the plan leaves {headroom / GIB:.2f} GiB ({headroom / capacity:.1%}) of the {capacity / GIB:.2f} "
-            f"GiB cap free, less than autotune's {DEFAULT_MEMORY_MARGIN_RATIO:.0%} margin (9 in 10 of the cost model's "
-            "measured under-predictions of allocated memory are smaller): it may run out of memory")
+    return (f"warning: the plan leaves {headroom / GIB:.2f} GiB ({headroom / capacity:.1%}) of the "
+            f"{capacity / GIB:.2f} GiB cap free, less than autotune's {DEFAULT_MEMORY_MARGIN_RATIO:.0%} margin "
+            "(9 in 10 of the cost model's measured under-predictions of allocated memory are smaller): it may run "
+            "out of memory")
 
 
 def _output_folder(out: str | None) -> Path | None:

@@ -24,7 +24,8 @@ def add_request_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--hostfile", default=None, help="DeepSpeed hostfile ('host slots=N' lines) (default: none)")
     parser.add_argument("--global-batch", type=int, required=True, help="sequences per optimizer step; required")
     parser.add_argument("--seq-len", type=int, required=True, help="tokens per sequence; required")
-    parser.add_argument("--dtype", choices=("bf16", "fp16"), default="bf16", help="compute dtype (default: %(default)s)")
+    parser.add_argument("--dtype", choices=("bf16", "fp16"), default="bf16",
+                        help="compute dtype (default: %(default)s)")
     parser.add_argument("--memory-gb", type=float, default=None,
                         help="per-GPU memory cap, GiB (default: the hardware profile's card memory)")
     parser.add_argument("--force-memory", action="store_true",

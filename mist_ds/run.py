@@ -7,10 +7,10 @@ mist_ds.train --plan ...`; when the run ends out of memory (every rank exits 3: 
 its host-memory check) or a rank is killed by a signal (the kernel's OOM killer: status 'killed'),
 FOLDER/fallback/1, /2, ... run in turn, up to K, skipping a plan predicted to need at least as much
 of the memory that ran out (GPU, or host for a kill / a host-memory stop). Each attempt writes its
-RunReport to run.json in its plan's folder; FOLDER/attempts.json records every attempt (rewritten
-after each one; a memory failure's record names the memory, "gpu" or "host", beside its status); --report PATH also gets the last attempt's report. TRAIN FLAGS (--steps 20, ...) go
-to every attempt. Exit codes: the last attempt's (0 ok, 1 error, 2 bad input, 3 out of memory,
-128 + N killed by signal N), 130 interrupted.
+RunReport to run.json in its plan's folder; FOLDER/attempts.json records every attempt (rewritten after each one; a
+memory failure's record names the memory, "gpu" or "host", beside its status); --report PATH also gets the last
+attempt's report. TRAIN FLAGS (--steps 20, ...) go to every attempt. Exit codes: the last attempt's (0 ok, 1 error, 2
+bad input, 3 out of memory, 128 + N killed by signal N), 130 interrupted.
 """
 
 from __future__ import annotations

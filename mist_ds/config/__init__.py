@@ -37,7 +37,8 @@ def resolve_model(name_or_path: str) -> ModelSpec:
 
 __all__ = [
     "PRESETS", "AttentionSample", "ClusterSpec", "CollectiveFit", "CpuAdamSample", "HardwareProfile",
-    "InterferenceFactor", "MatmulSample", "MemoryBreakdown", "MemoryKernelSample", "ModelSpec", "Plan", "PlanPrediction",
+    "InterferenceFactor", "MatmulSample", "MemoryBreakdown", "MemoryKernelSample", "ModelSpec", "Plan",
+    "PlanPrediction",
     "Provenance", "RunReport", "SearchSpace", "StagePlan", "StagePrediction", "StrictModel",
     "TimeBreakdown", "TuneRequest", "UnknownPresetError", "get_preset", "model_spec_from_hf_config",
     "resolve_model",

@@ -135,8 +135,8 @@ RUN_DERIVED_FIELDS = ("allocator_overhead_fraction", "allocator_cache_fraction",
                       "zero3_param_overhead_s",
                       "host_microbatch_overhead_s", "host_layer_overhead_s", "host_launch_overhead_s",
                       "host_step_overhead_s", "mistpipe_microbatch_overhead_s", "mistpipe_layer_overhead_s",
-                      "mistpipe_streamed_layer_overhead_s", "pageable_h2d_bandwidth_gbps", "pageable_d2h_bandwidth_gbps",
-                      "host_process_base_bytes")
+                      "mistpipe_streamed_layer_overhead_s", "pageable_h2d_bandwidth_gbps",
+                      "pageable_d2h_bandwidth_gbps", "host_process_base_bytes")
 """HardwareProfile fields fitted from training runs (python -m mist_ds.calibrate), not measured by the
 profiler: a profile rebuilt from raw measurements (profile --from-raw) keeps them from the profile it
 rebuilds (profile/assemble.py)."""

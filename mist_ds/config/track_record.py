@@ -2,10 +2,10 @@
 
 `make accuracy` (bench/accuracy/report.py) re-predicts every committed GPU run with the current cost model
 and writes, beside bench/results/accuracy.{md,json}, this package's track_record.json: per plan kind
-(config/plan_kind.py: strategy family, a stock ZeRO-3 plan's fetch unit, GPU span), how many runs were
-scored and how far their predictions were off. autotune, predict and report.md quote the record of the plan's kind, so a user sees
-how much to trust a prediction before spending GPU hours on it (tests/bench/test_track_record.py keeps the
-shipped file equal to what the committed runs give).
+(config/plan_kind.py: strategy family, a stock ZeRO-3 plan's fetch unit, GPU span), how many runs were scored and how
+far their predictions were off. autotune, predict and report.md quote the record of the plan's kind, so a user sees how
+much to trust a prediction before spending GPU hours on it (tests/bench/test_track_record.py keeps the shipped file
+equal to what the committed runs give).
 """
 
 from __future__ import annotations

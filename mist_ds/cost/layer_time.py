@@ -145,13 +145,13 @@ def _elementwise(model: ModelSpec, tokens: int, tp: int, backward: bool,
     the fused width). With RoPE, q and k become new tensors and blocks.py _own_storage copies v
     out of the fused output; SDPA gets grouped k/v repeated to all heads (repeat_interleave:
     read kv, write q_dim each; backward sums them back). q, the attention output and the o-projection's
-    input are num_heads x head_dim wide (ModelSpec.q_dim: hidden_size unless head_dim_override). `kernels` picks each op's implementation: the
-    eager torch ops above, or the fused SwiGLU / RoPE kernels (FUSED_SWIGLU_PASSES, FUSED_ROPE_PASSES,
-    vectorized); the norms count the same for every implementation (only 'torch' is ever picked).
-    The compiled fused-projection RoPE (_rope_on_fused) runs no relayout copy either way: its q, k, v
-    are (b, s, heads, d) tensors of their own, SDPA's output and gradients come back in that layout,
-    and the profiled steps with it (parity/traces/zero1-fastest-traced.mist.rank0, fastest_1g/traces/
-    l27pq-qkvrope.rank0: trace_compare.py --ops) hold no copy kernel in a block, forward or backward."""
+    input are num_heads x head_dim wide (ModelSpec.q_dim: hidden_size unless head_dim_override). `kernels` picks each
+    op's implementation: the eager torch ops above, or the fused SwiGLU / RoPE kernels (FUSED_SWIGLU_PASSES,
+    FUSED_ROPE_PASSES, vectorized); the norms count the same for every implementation (only 'torch' is ever picked). The
+    compiled fused-projection RoPE (_rope_on_fused) runs no relayout copy either way: its q, k, v are (b, s, heads, d)
+    tensors of their own, SDPA's output and gradients come back in that layout, and the profiled steps with it
+    (parity/traces/zero1-fastest-traced.mist.rank0, fastest_1g/traces/l27pq-qkvrope.rank0: trace_compare.py --ops) hold
+    no copy kernel in a block, forward or backward."""
     h, kv, f = model.hidden_size, model.kv_dim / tp, model.ffn_hidden_size / tp
     qw = model.q_dim                  # q and the attention output (hidden_size unless head_dim_override)
     t = tokens * ELEM

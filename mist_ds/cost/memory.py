@@ -22,12 +22,12 @@ the torch optimizer's step):
   (12N/dp); step() adds a 4N/dp fp32 copy of the grad partition while the 16-bit grads and the
   accumulation buffer are still alive (g67-2g-c78-s2048-b16-pp2-18x14-z0-rc6x0: out of memory asking
   for that copy, 14.3 GiB = 4N, with 64.4 GiB = 18N allocated).
-* ZeRO-1 and ZeRO-2 (stage_1_and_2.py, 0.19: both reduce into a 16-bit gradient partition, ZeRO-2
-  every micro-batch, ZeRO-1 at the boundary as below): e*N weights, e*N/dp grad partition, 12N/dp master/Adam, two reduce_bucket_size ipg
-  buffers (setup_buckets, overlap_comm; one in pipeline reduce_gradients: kept between
-  micro-batches by an accumulating ZeRO-1, allocated only once gradients flow otherwise); at step
-  the buckets are gone, and flattening + upcasting the 16-bit partition briefly holds it, its flat
-  copy and the 4N/dp fp32 gradient (measured on H100, bench/results/cost_memory_h100.md).
+* ZeRO-1 and ZeRO-2 (stage_1_and_2.py, 0.19: both reduce into a 16-bit gradient partition, ZeRO-2 every micro-batch,
+  ZeRO-1 at the boundary as below): e*N weights, e*N/dp grad partition, 12N/dp master/Adam, two reduce_bucket_size ipg
+  buffers (setup_buckets, overlap_comm; one in pipeline reduce_gradients: kept between micro-batches by an accumulating
+  ZeRO-1, allocated only once gradients flow otherwise); at step the buckets are gone, and flattening + upcasting the
+  16-bit partition briefly holds it, its flat copy and the 4N/dp fp32 gradient (measured on H100,
+  bench/results/cost_memory_h100.md).
   ZeRO-1 (partition_gradients off) reduces only at the accumulation boundary
   (reduce_ready_partitions_and_remove_grads): before it, autograd accumulates whole 16-bit grads in
   param.grad (e*N, whatever dp, with or without offload); they are moved into the buckets and the

@@ -83,14 +83,13 @@ def swap_s(rt: Rates, n, units, in_sections=0.0):
     master, m and v go in on the h2d stream (12 B/element), with the fp32 gradient of host-section
     elements (4 B more each; the others are read on the device), the compute stream's AdamW runs when
     they land, and master, m, v go out on the d2h stream (12 B/element) after it; two device slots,
-    so the next chunk loads while the last one is stored. In the stream order: the first chunk's load runs alone (nothing is stored
-    yet), the last chunk's store and device work after the last load; in between the two directions run
-    at once, under the profile's interference (Rates.overlapped_s, MIST.md section 2: h2d beside
-    d2h, 1.66 / 1.08 on the H200 profile: not full duplex), with the device work (AdamW and
-    SWAP_PASS_BYTES of passes) beside them. Two slots bound that middle too: a slot's next load waits
-    for its store, which waits for its device work, which waits for its load, so each slot cycles
-    through load + device work + store and the two slots' cycles share the links: a chunk every
-    (load + device + store) / 2 at least, each copy at its slowdown beside the other (Rates.concurrent_s).
+    so the next chunk loads while the last one is stored. In the stream order: the first chunk's load runs alone
+    (nothing is stored yet), the last chunk's store and device work after the last load; in between the two directions
+    run at once, under the profile's interference (Rates.overlapped_s, MIST.md section 2: h2d beside d2h, 1.66 / 1.08 on
+    the H200 profile: not full duplex), with the device work (AdamW and SWAP_PASS_BYTES of passes) beside them. Two
+    slots bound that middle too: a slot's next load waits for its store, which waits for its device work, which waits
+    for its load, so each slot cycles through load + device work + store and the two slots' cycles share the links: a
+    chunk every (load + device + store) / 2 at least, each copy at its slowdown beside the other (Rates.concurrent_s).
     Measured, gpt-1.3b PP2 with 0.5 of the optimizer offloaded (355.8M elements per rank, 2x H200,
     bench/engine/STEP_TIMELINE.md): h2d busy 146 ms of a 153 ms update, 88 ms of it beside d2h. Mistral-7B
     and llama-7b on one H200 (5.4e9 / 5.1e9 elements, 332 chunks; bench/results/runtime/swap_trace_S34):

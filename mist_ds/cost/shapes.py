@@ -69,9 +69,10 @@ def block_largest_matrix(model: ModelSpec) -> int:
 def block_tensors(model: ModelSpec) -> list[BlockTensor]:
     """A block's parameter tensors in the runtime's order (runtime/blocks.py TransformerBlock registers
     norm1, attention (the q/k norms' (2, head_dim) weight, Attention's own parameter, which torch's
-    Module.parameters yields before its submodules' ones, then fused q|k|v, then output), norm2, MLP
-    (up or gate|up, then down), each weight before its bias), which is how a mistpipe unit lays them out flat (runtime/mistpipe/stage.py:
-    block.parameters()). Checked against the runtime's blocks in tests/cost/test_block_tensors.py."""
+    Module.parameters yields before its submodules' ones, then fused q|k|v, then output), norm2, MLP (up or gate|up,
+    then down), each weight before its bias), which is how a mistpipe unit lays them out flat
+    (runtime/mistpipe/stage.py: block.parameters()). Checked against the runtime's blocks in
+    tests/cost/test_block_tensors.py."""
     h, q, kv, f = model.hidden_size, model.q_dim, model.kv_dim, model.ffn_hidden_size
     up = (2 if model.activation == "swiglu" else 1) * f
     norm = [BlockTensor(0, h, False)] * (2 if model.norm == "layernorm" else 1)

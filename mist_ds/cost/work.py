@@ -17,8 +17,8 @@ Sources:
   own slices (allreduce_and_copy_with_multiple_ranks). Measured: the ZeRO-2 trace
   (bench/results/runtime/parity/traces/zero2.mist.rank0.trace.json.gz) runs 176
   ncclDevKernel_AllReduce_Sum_bf16 and no ReduceScatter. Then all-gather updated 16-bit
-  partitions after step (all_gather_dp_groups); ZeRO-3 all-gathers parameters in forward and backward of every micro-batch and
-  reduce-scatters gradients every micro-batch (stage3.py, partitioned_param_coordinator.py);
+  partitions after step (all_gather_dp_groups); ZeRO-3 all-gathers parameters in forward and backward
+  of every micro-batch and reduce-scatters gradients every micro-batch (stage3.py, partitioned_param_coordinator.py);
 * offload: optimizer offload moves the fp32 gradient partition to the CPU at the boundary
   (stage_1_and_2.py async_inplace_copy_grad_to_fp32_buffer_from_gpu; stage3.py
   _offload_grad_partition_at_boundary) and the updated partition back as 16 bits: ZeRO-1/2 from a

@@ -159,7 +159,8 @@ def hf_readme(plan: Plan) -> str:
         + (", with `leaf_module` naming the transformers decoder-layer classes so that ZeRO-3 fetches each layer "
            "whole, as the plan's blocks are" if plan.zero3_fetch_unit == "block" else "") + ".",
         "- `training_args.json`: the TrainingArguments values the plan fixes: "
-        "`TrainingArguments(output_dir=..., deepspeed=\"hf/ds_config.json\", **json.load(open(\"hf/training_args.json\")))`; "
+        "`TrainingArguments(output_dir=..., deepspeed=\"hf/ds_config.json\", "
+        "**json.load(open(\"hf/training_args.json\")))`; "
         "choose the learning rate and the rest as usual (transformers 5 calls gradient_checkpointing "
         "activation_checkpointing and still accepts the old name).",
         "- `accelerate.yaml`: `accelerate launch --config_file accelerate.yaml train.py` from this folder "

@@ -28,7 +28,8 @@ def _source(from_profile: bool, host: HostLimits, flag: str) -> str:
 def host_lines(plan: Plan, host: HostLimits) -> list[str]:
     """## Host: the node limits used (and where they came from) and the plan's host headroom per node."""
     lines = ["## Host (per node)", "",
-             f"- memory {bytes_text(host.memory_bytes)} ({_source(host.memory_from_profile, host, '--host-memory-gb')}), "
+             f"- memory {bytes_text(host.memory_bytes)} "
+             f"({_source(host.memory_from_profile, host, '--host-memory-gb')}), "
              f"CPU cores {host.cpu_cores} ({_source(host.cores_from_profile, host, '--cpu-cores')}); a process that "
              f"offloads keeps {bytes_text(host.margin_bytes)} free beyond its predicted offloaded state "
              f"(--host-memory-margin), and the node keeps {host.free_fraction:.0%} of its memory free "

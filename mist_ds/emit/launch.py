@@ -82,7 +82,8 @@ elif deepspeed="$(command -v deepspeed)"; then
     [[ -x "$python" && "$python" != */env ]] || python="$(command -v python3 || echo python3)"
   fi
 else
-  echo "launch.sh: error: no deepspeed in $writer_bin (the environment that wrote this folder) or on PATH; activate the environment where mist_ds is installed" >&2
+  echo "launch.sh: error: no deepspeed in $writer_bin (the environment that wrote this folder) or on PATH;" \
+    "activate the environment where mist_ds is installed" >&2
   exit 2
 fi
 exec "$python" -m mist_ds.run "$here" --deepspeed "$deepspeed" "$@"

@@ -93,8 +93,8 @@ def _stage_tables(plan: Plan) -> list[str]:
     pred = plan.prediction
     mem = pick_unit(max(max(s.peak_memory_bytes, s.cpu_memory_bytes) for s in pred.stages), MEMORY_UNITS)
     lines = [f"Memory per GPU, {mem.name}:", "",
-             f"| stage | layers | recompute | act offload | peak {mem.name} per GPU | weights | gradients | optimizer | "
-             f"activations | buffers | CPU {mem.name} |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+             f"| stage | layers | recompute | act offload | peak {mem.name} per GPU | weights | gradients | "
+             f"optimizer | activations | buffers | CPU {mem.name} |", "|---|---|---|---|---|---|---|---|---|---|---|"]
     for index, (stage, sp) in enumerate(zip(plan.stages, pred.stages)):
         m = sp.memory_breakdown
         cells = [in_unit(v, mem) for v in (sp.peak_memory_bytes, m.weights_bytes, m.gradients_bytes,

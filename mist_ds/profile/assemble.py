@@ -60,7 +60,8 @@ def peak_for(card: str, fallback: float) -> float:
 
 
 def _matmul(raw: Raw) -> tuple[tuple[MatmulSample, ...], float | None]:
-    samples = tuple(MatmulSample(m=r["m"], n=r["n"], k=r["k"], tflops=2.0 * r["m"] * r["n"] * r["k"] / r["time_s"] / 1e12)
+    samples = tuple(MatmulSample(m=r["m"], n=r["n"], k=r["k"],
+                                 tflops=2.0 * r["m"] * r["n"] * r["k"] / r["time_s"] / 1e12)
                     for r in raw.get("matmul", []))
     large = [s.tflops for s in samples if min(s.m, s.n, s.k) >= 4096]
     return samples, (statistics.median(large) if large else None)

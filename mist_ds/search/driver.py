@@ -34,24 +34,23 @@ session 26, when the Llama 3.2 3B mistpipe winner at 24 GiB (batch b19) ran out 
 It is measured against what decides OOM: max_memory_allocated (under expandable segments the allocator
 releases its cache before failing; config/hardware.py allocator_overhead_fraction). The margin is the
 90th percentile of the model's under-prediction of allocated memory over the plans that ran, each at
-its worst run (1.3%: 9 in 10 plans need no more; a plan is its content, however many folders hold a
-copy), plus the largest share of its cap an OOM run still held reserved but unallocated when it failed
-(2.5%, the Llama 3.2 3B run at 24 GiB; 0.34% before it), rounded up to a whole percent. It was 4% until 2026-12-01, when plans were
-still counted per file, so copies of the worst-predicted plans weighed twice, and 3% until session 17
-priced ZeRO-1's boundary gradient partition and ZeRO-3's prefetched parameters (cost/memory.py), the
-model's largest under-predictions then (and briefly in session 18, until ZeRO-3's first bucket
-reduction was priced: cost/stage.py phase_parts). A plan predicted at p fits when
-p <= cap x (1 - margin). No run with expandable segments that ran out of memory was predicted within
-it; the runs without them (an allocator the runtime no longer uses) are scored apart."""
+its worst run (1.3%: 9 in 10 plans need no more; a plan is its content, however many folders hold a copy), plus the
+largest share of its cap an OOM run still held reserved but unallocated when it failed (2.5%, the Llama 3.2 3B run at
+24 GiB; 0.34% before it), rounded up to a whole percent. It was 4% until 2026-12-01, when plans were still counted per
+file, so copies of the worst-predicted plans weighed twice, and 3% until session 17 priced ZeRO-1's boundary gradient
+partition and ZeRO-3's prefetched parameters (cost/memory.py), the model's largest under-predictions then (and briefly
+in session 18, until ZeRO-3's first bucket reduction was priced: cost/stage.py phase_parts). A plan predicted at p fits
+when p <= cap x (1 - margin). No run with expandable segments that ran out of memory was predicted within it; the runs
+without them (an allocator the runtime no longer uses) are scored apart."""
 MODEL_TIME_ERROR_RATIO = 0.03
-"""The cost model's measured time error: the median |predicted - measured| / measured iteration time
-of the runs that ran (summary time.median, the repeats of bench/accuracy/repeats.py included: 2.97%
-over 393 runs in session 48, 2.98% over 385 runs in session 47, once the host step of mistpipe's cpu_adam path was measured, hence 3%
-again; 3.01% over 380 runs in session 46, with the H100 node's held-out batches b49 and b50, 4%; 2.98% over 337
-runs in session 38, once ZeRO-3 optimizer offload's backward coupling was priced, 3% from then until
-session 46; 3.1% in session 37 and 3.6% over 206 runs in session 24), rounded up to a whole percent.
-Plans whose predicted times differ by less than this, or than the median time error of either plan's kind
-when larger (mist_ds/api.py time_tolerance), are a tie (mist_ds/api.py honest_order)."""
+"""The cost model's measured time error: the median |predicted - measured| / measured iteration time of the runs that
+ran (summary time.median, the repeats of bench/accuracy/repeats.py included: 2.81% over 411 runs in session 53, once the
+1-GPU H200 node's host step was measured; 2.97% over 393 runs in session 48, 2.98% over 385 runs in session 47, once the
+host step of mistpipe's cpu_adam path was measured, hence 3% again; 3.01% over 380 runs in session 46, with the H100
+node's held-out batches b49 and b50, 4%; 2.98% over 337 runs in session 38, once ZeRO-3 optimizer offload's backward
+coupling was priced, 3% from then until session 46; 3.1% in session 37 and 3.6% over 206 runs in session 24), rounded up
+to a whole percent. Plans whose predicted times differ by less than this, or than the median time error of either plan's
+kind when larger (mist_ds/api.py time_tolerance), are a tie (mist_ds/api.py honest_order)."""
 # Layouts resolved per vectorised bisection call.
 RESOLVE_BATCH = 16
 
