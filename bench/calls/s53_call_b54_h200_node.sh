@@ -1,7 +1,8 @@
 # Session 53 (nvidia-h200, the 1-GPU node; timeout_s ~590, LIMIT=580, carry .whl); issue 10.
 # Batch b54-1gpu-h200-node (bench/accuracy/cases.py B54): the search's winners on h200-1gpu-node after its host step
 # and interference were measured in S53-1 (bench/results/runtime/h200_node_host_S53/), six workloads no H200-node run
-# had trained, held out of every fit; run_batch skips what the budget cannot hold. Predicted before the call (s/iter;
+# had trained, held out of every fit; run_batch skips what the budget cannot hold (it skipped the sixth, which then
+# became batch b54b: bench/calls/s53_call_b54b.sh). Predicted before the call (s/iter;
 # every one mistpipe on the GPU swap path, optimizer step priced gpu_swap vs cpu_adam):
 #   auto-qw15b-1g-c40-s4096-b32   2.810  (o 0.25; 102 vs 151 ms a step)
 #   auto-l321b-1g-c24-s8192-b16   2.703  (o 1;    322 vs 488)

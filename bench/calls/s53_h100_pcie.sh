@@ -1,6 +1,7 @@
 # Session 53 prepared this for a later session (nvidia-h100-x1; timeout_s ~250, carry .whl; S53 had too little device
-# time left to start it); issue 10. S53-5/6's traces on one H100 machine ran the swap
-# step's d2h beside h2d at 33-36 GB/s (S48's machine: 50.5), their unprofiled medians 5.6-7.3% over the committed runs.
+# time left to start it); issue 10. S53-5/6's traces on one H100 machine ran the swap step's d2h beside h2d at 33-36
+# GB/s (every earlier H100 trace: 50-51), and the ratio-1 plan below 7.3% over its committed run on the same path
+# (bench/results/runtime/h100_traces_S53/).
 # Does a machine's own both-ways copy rate tell its step time? bench/engine/pcie_share.py at 60 and 256 MiB, lscpu, and
 # an unprofiled run of the ratio-1 swap plan h100n-auto-q3-17b-1g-c24-s4096-b16 (committed 2.020 s/iter, S53-5 2.168),
 # all on one machine.
