@@ -24,10 +24,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from bench.accuracy.host_paced import ROOT, host_share, scored_runs  # noqa: E402
 from bench.accuracy.report import RESULTS  # noqa: E402
-from bench.accuracy.scoring import hardware_of  # noqa: E402
-from mist_ds.config import Plan, RunReport  # noqa: E402
+from bench.accuracy.scoring import hardware_of, spearman  # noqa: E402
+from mist_ds.config import HardwareProfile, Plan, RunReport  # noqa: E402
 from mist_ds.cost import predict_plan  # noqa: E402
 from mist_ds.cost.conditions import RunConditions  # noqa: E402
+from mist_ds.emit.report import HOST_PACED_SHARE  # noqa: E402
 
 HOST_TERMS = ("host_microbatch_overhead_s", "host_layer_overhead_s", "host_launch_overhead_s", "host_step_overhead_s",
               "zero3_fetch_overhead_s", "zero3_param_overhead_s", "mistpipe_microbatch_overhead_s",
@@ -35,30 +36,25 @@ HOST_TERMS = ("host_microbatch_overhead_s", "host_layer_overhead_s", "host_launc
 """The profile's run-derived host-thread seconds (config/hardware.py) the what-if scales."""
 FLAG = 0.06
 """Sensitivity from which the table counts a plan as host-sensitive."""
-SHARE_FLAG = 0.10
-"""emit/report.py HOST_PACED_SHARE, repeated here to split the plans the shipped warning already names."""
+
+
+def scaled_profile(hw: HardwareProfile, factor: float) -> HardwareProfile:
+    """`hw` with every HOST_TERMS term that is set multiplied by `factor`."""
+    return hw.model_copy(update={t: getattr(hw, t) * factor for t in HOST_TERMS if getattr(hw, t) is not None})
+
+
+def iteration_s(row: dict, factor: float, cache: dict) -> float:
+    """The report row's plan predicted as its run ran, on its profile with the host terms x factor."""
+    plan = Plan.load(ROOT / row["plan_path"]).without_prediction()
+    run_path = ROOT / row["run_path"]
+    run = RunReport.load(run_path)
+    hw = scaled_profile(hardware_of(run, cache, run_path), factor)
+    return predict_plan(plan, hw, RunConditions.of_run(plan, run)).iteration_time_s
 
 
 def sensitivity(row: dict, factor: float, cache: dict) -> float:
     """Predicted iteration with the host terms x factor over the prediction as shipped, minus 1."""
-    plan = Plan.load(ROOT / row["plan_path"]).without_prediction()
-    run_path = ROOT / row["run_path"]
-    run = RunReport.load(run_path)
-    hw = hardware_of(run, cache, run_path)
-    slow = hw.model_copy(update={f: getattr(hw, f) * factor for f in HOST_TERMS if getattr(hw, f) is not None})
-    conditions = RunConditions.of_run(plan, run)
-    return predict_plan(plan, slow, conditions).iteration_time_s / predict_plan(plan, hw, conditions).iteration_time_s - 1
-
-
-def ranks(values: list[float]) -> np.ndarray:
-    order = np.argsort(values, kind="stable")
-    out = np.empty(len(values))
-    out[order] = np.arange(len(values))
-    return out
-
-
-def spearman(a: list[float], b: list[float]) -> float:
-    return float(np.corrcoef(ranks(a), ranks(b))[0, 1])
+    return iteration_s(row, factor, cache) / iteration_s(row, 1.0, cache) - 1
 
 
 def table(accuracy: Path, factor: float) -> list[str]:
@@ -68,9 +64,11 @@ def table(accuracy: Path, factor: float) -> list[str]:
         worst = max(abs(r["time_error"]) for r in runs)
         rows.append((sensitivity(runs[0], factor, cache), host_share(runs[0], cache), worst))
     sens, share, worst = (list(col) for col in zip(*rows))
-    groups = {"host wait >= 10% (warned today)": [r for r in rows if r[1] >= SHARE_FLAG],
-              f"sensitivity >= {FLAG:.0%}, host wait < 10%": [r for r in rows if r[1] < SHARE_FLAG and r[0] >= FLAG],
-              "neither": [r for r in rows if r[1] < SHARE_FLAG and r[0] < FLAG]}
+    warned = HOST_PACED_SHARE
+    quiet = [r for r in rows if r[1] < warned]
+    groups = {f"host wait >= {warned:.0%} (warned today)": [r for r in rows if r[1] >= warned],
+              f"sensitivity >= {FLAG:.0%}, host wait < {warned:.0%}": [r for r in quiet if r[0] >= FLAG],
+              "neither": [r for r in quiet if r[0] < FLAG]}
     lines = [f"{len(rows)} plans; host terms x {factor}. Spearman with the largest |time error|: sensitivity "
              f"{spearman(sens, worst):.2f}, host-wait share {spearman(share, worst):.2f}.", "",
              "| plans | count | largest |time error|: median | 90th percentile | max |", "|---|---|---|---|---|"]

@@ -21,12 +21,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from bench.accuracy.host_paced import ROOT  # noqa: E402
-from bench.accuracy.host_sensitivity import HOST_TERMS  # noqa: E402
+from bench.accuracy.host_sensitivity import iteration_s  # noqa: E402
 from bench.accuracy.report import RESULTS  # noqa: E402
-from bench.accuracy.scoring import hardware_of  # noqa: E402
-from mist_ds.config import Plan, RunReport  # noqa: E402
-from mist_ds.cost import predict_plan  # noqa: E402
-from mist_ds.cost.conditions import RunConditions  # noqa: E402
+from mist_ds.config import RunReport  # noqa: E402
 
 
 def probed_runs(accuracy: Path) -> list[tuple[dict, RunReport, float]]:
@@ -40,12 +37,9 @@ def probed_runs(accuracy: Path) -> list[tuple[dict, RunReport, float]]:
     return out
 
 
-def scaled_error(row: dict, run: RunReport, factor: float, cache: dict) -> float:
-    """The run's time error with its profile's host-thread terms x factor."""
-    plan = Plan.load(ROOT / row["plan_path"]).without_prediction()
-    hw = hardware_of(run, cache, ROOT / row["run_path"])
-    scaled = hw.model_copy(update={t: getattr(hw, t) * factor for t in HOST_TERMS if getattr(hw, t) is not None})
-    return predict_plan(plan, scaled, RunConditions.of_run(plan, run)).iteration_time_s / row["measured_s"] - 1
+def scaled_error(row: dict, factor: float, cache: dict) -> float:
+    """The run's time error with its profile's host-thread terms x factor (host_sensitivity.py iteration_s)."""
+    return iteration_s(row, factor, cache) / row["measured_s"] - 1
 
 
 def table(accuracy: Path) -> list[str]:
@@ -56,7 +50,7 @@ def table(accuracy: Path) -> list[str]:
     reference = {kind: statistics.median(probes) for kind, probes in by_kind.items()}
     cache: dict = {}
     shipped = [abs(row["time_error"]) for row, _, _ in runs]
-    scaled = [abs(scaled_error(row, run, probe / reference[row["hardware"]], cache)) for row, run, probe in runs]
+    scaled = [abs(scaled_error(row, probe / reference[row["hardware"]], cache)) for row, _, probe in runs]
     refs = ", ".join(f"{kind} {ref * 1e3:.1f} ms ({len(by_kind[kind])} runs)"
                      for kind, ref in sorted(reference.items()))
     return [f"{len(runs)} runs with a probe; median probe by node kind: {refs}.", "",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from bench.accuracy.host_paced import host_share
-from bench.accuracy.host_sensitivity import sensitivity, spearman
+from bench.accuracy.host_sensitivity import FLAG, sensitivity
 from bench.accuracy.report import RESULTS
 
 QWEN2_15B = "auto-qw15b-1g-c40-s4096-b32"
@@ -19,10 +19,5 @@ def _row(name: str) -> dict:
 def test_a_plan_at_the_edge_of_host_pace_is_sensitive_without_a_predicted_wait():
     row, cache = _row(QWEN2_15B), {}
     assert host_share(row, cache) < 0.05
-    assert sensitivity(row, 1.33, cache) > 0.06
+    assert sensitivity(row, 1.33, cache) > FLAG
     assert sensitivity(row, 1.0, cache) == 0.0
-
-
-def test_spearman_of_a_ranking_with_itself_and_its_reverse():
-    assert spearman([1.0, 3.0, 2.0], [10.0, 30.0, 20.0]) == 1.0
-    assert spearman([1.0, 2.0, 3.0], [3.0, 2.0, 1.0]) == -1.0
