@@ -1,7 +1,8 @@
 # Run in S53-1 (bench/results/runtime/h200_node_host_S53/: the node's profile now takes its medians); a later run
 # adds draws to them. Session 48 prepared this for a later session that lands on the 1-GPU H200 node (nvidia-h200;
-# timeout_s ~400, carry .whl); issue 10. Before S53, h200-1gpu-node carried no measured host step (the cost model's constant, no slowdown) and its
-# interference comes from one profiler run (h2d beside d2h 1.100 / 1.086), where one H100-node run was an outlier
+# timeout_s ~400, carry .whl); issue 10. Before S53, h200-1gpu-node carried no measured host step (the cost model's
+# constant, no slowdown) and its interference came from one profiler run (h2d beside d2h 1.100 / 1.086), where one
+# H100-node run was an outlier
 # (1.478 against three later runs' 1.21-1.25: bench/results/runtime/h100_interference_S48/). Then:
 #   python bench/accuracy/cpu_step_profile.py mist_ds/profiles/h200-1gpu-node.json \
 #     profiling/profiles/raw/h200-1gpu-node.raw.json RUN/cpu_step_*.raw.json
