@@ -709,6 +709,17 @@ B54C = [
     AutotuneCase("auto-q3-17b-1g-c24-s4096-b16-ds", QWEN3_17B, 1, 24, 4096, 16, hardware=NODE, space=STOCK),
 ]
 
+# Batch 55 (1x H200 node), planned in session 53 for a later call: the search's winners on h200-1gpu-node (the host step
+# and interference of S53-1) for workloads no H200-node run had trained, held out of every fit; cheapest first.
+# Predictions in bench/calls/s53_next_b55_h200_node.sh, committed before any run.
+B55 = [
+    AutotuneCase("auto-qw05b-1g-c24-s4096-b64", QWEN2_05B, 1, 24, 4096, 64, hardware=NODE),
+    AutotuneCase("auto-g2l-1g-c40-s1024-b128", GPT2_LARGE, 1, 40, 1024, 128, hardware=NODE),
+    AutotuneCase("auto-l27-1g-c40-s2048-b32", "llama-2.7b", 1, 40, 2048, 32, hardware=NODE),
+    AutotuneCase("auto-q3-4b-1g-c78-s4096-b16", QWEN3_4B, 1, 78, 4096, 16, hardware=NODE),
+    AutotuneCase("auto-mis7b-1g-c40-s2048-b16", MISTRAL_7B, 1, 40, 2048, 16, hardware=NODE),
+]
+
 # In-sample runs: the shipped h200 profile's run-derived terms were fitted on these runs alone
 # (python -m mist_ds.calibrate; profiling/profiles/h200.json provenance names them): every 1-GPU run
 # of batches b3 and b4, and of each 2-GPU family with two or more runs the first by name. Every
@@ -749,7 +760,7 @@ BATCHES: dict[str, list[Case | AutotuneCase]] = {name: _marked(batch) for name, 
     "b50-1gpu-h100-writeback": B50, "b50b-1gpu-h100-writeback": B50B, "b51-1gpu-h100-swap": B51,
     "b52-1gpu-h100-node": B52, "b53-1gpu-h100-interference": B53,
     "b54-1gpu-h200-node": B54, "b54b-1gpu-h200-node": B54B,
-    "b54c-1gpu-h200-node": B54C,
+    "b54c-1gpu-h200-node": B54C, "b55-1gpu-h200-node": B55,
 }.items()}
 CASES: dict[str, Case | AutotuneCase] = {c.name: c for batch in BATCHES.values() for c in batch}
 
