@@ -41,23 +41,47 @@ def kernel_class(kernels: str) -> str:
     return kernels
 
 
-def spread_rows(rows) -> list[str]:
-    """Markdown rows: per plan and kernel set measured more than once (ok runs), each run's s/iter,
-    the spread (max / min - 1) and the prediction's error against the median of the runs."""
+def _repeated(rows) -> list[tuple[str, str, list]]:
+    """(plan path, kernel class, its ok runs) of every plan and kernel set measured more than once."""
     groups: dict[tuple[str, str], list] = {}
     for row in rows:
         if row.measured_s is not None:
             groups.setdefault((row.plan_path, kernel_class(row.kernels)), []).append(row)
+    return [(plan, kernels, group) for (plan, kernels), group in sorted(groups.items()) if len(group) >= 2]
+
+
+def spread_rows(rows) -> list[str]:
+    """Markdown rows: per plan and kernel set measured more than once (ok runs), each run's s/iter,
+    the spread (max / min - 1) and the prediction's error against the median of the runs."""
     lines = ["| plan | kernels | runs: s/iter | spread | predicted | error vs median |", "|---|---|---|---|---|---|"]
-    for (plan, kernels), group in sorted(groups.items()):
-        if len(group) < 2:
-            continue
+    for plan, kernels, group in _repeated(rows):
         times = sorted(r.measured_s for r in group)
         median = statistics.median(times)
         runs = ", ".join(f"{r.name} {r.measured_s:.3f}" for r in group)
         lines.append(f"| `{Path(plan).name}` | {kernels} | {runs} | {times[-1] / times[0] - 1:.1%} | "
                      f"{group[0].predicted_s:.3f} | {group[0].predicted_s / median - 1:+.1%} |")
     return lines
+
+
+def best_max_error(times: list[float]) -> float:
+    """The smallest largest |predicted / measured - 1| any one prediction can reach over runs that took `times`:
+    with the spread s = max / min - 1, s / (2 + s), at the prediction 2 min max / (min + max)."""
+    lo, hi = min(times), max(times)
+    return (hi - lo) / (hi + lo)
+
+
+def spread_summary(rows, bound: float) -> str:
+    """One sentence: how many repeated plans (spread_rows' groups) no single prediction can bring within `bound`
+    of every run (best_max_error), and the largest such floor: what the measurement leaves of a max-error target."""
+    floors = sorted(((best_max_error([r.measured_s for r in group]), Path(plan).name)
+                     for plan, _, group in _repeated(rows)), reverse=True)
+    over = [f for f in floors if f[0] > bound]
+    if not floors:
+        return "No plan has been measured more than once."
+    worst, name = floors[0]
+    return (f"Of {len(floors)} plan and kernel-set groups measured more than once, {len(over)} spread so far that no "
+            f"single prediction is within {bound:.0%} of each of their runs (the best possible largest error is "
+            f"spread / (2 + spread)); the widest, `{name}`, leaves a floor of {worst:.1%} under any model's maximum.")
 
 
 def add(bundle_path: Path, label: str, suite: Path = SUITE) -> list[str]:

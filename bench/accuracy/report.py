@@ -25,7 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from bench.accuracy.cases import CASES, AutotuneCase  # noqa: E402
-from bench.accuracy.repeats import repeat_pairs, spread_rows  # noqa: E402
+from bench.accuracy.repeats import repeat_pairs, spread_rows, spread_summary  # noqa: E402
 from bench.accuracy.scoring import Scored, rank_correlations, score, summary  # noqa: E402
 from bench.accuracy.track_record import left_out_checks, track_record  # noqa: E402
 from mist_ds.config import RunReport  # noqa: E402
@@ -403,7 +403,7 @@ def render(all_rows: list[Scored], unscored: list[str]) -> str:
     lines += ["", "## Plans measured more than once (bench/accuracy/repeats.py)", "",
               "The spread is what the measurement itself varies between runs of one plan and kernel set "
               "(different machine calls, or alone vs two runs per host): no model can be more accurate on "
-              "that plan than this.", ""] + spread_rows(rows)
+              "that plan than this.", "", spread_summary(rows, TARGETS["time max"]), ""] + spread_rows(rows)
     retried = [r for r in rows if r.alloc_retries and max(r.alloc_retries) > 0]
     if retried:
         lines += ["", "## Runs whose caching allocator retried (RunReport.alloc_retries, recorded since 2026-11-30)",

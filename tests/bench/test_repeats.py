@@ -49,6 +49,11 @@ def test_spread_groups_a_plans_runs_and_scores_the_median(tmp_path):
     cells = [c.strip() for c in table[2].split("|")]
     assert cells[2] == "eager" and cells[4] == "50.0%"          # 1.5 / 1.0 - 1
     assert cells[6] == f"{1 / 1.2 - 1:+.1%}"                    # against the median, 1.2x the prediction
+    # 1.0 / 1.2 / 1.5: the best single prediction, 2 x 1.5 / 2.5 = 1.2, is 20% off both ends
+    assert repeats.best_max_error([1.0, 1.2, 1.5]) == pytest.approx(0.2)
+    summary = repeats.spread_summary(rows, 0.10)
+    assert "Of 1 plan and kernel-set groups" in summary and ", 1 spread so far" in summary and "20.0%" in summary
+    assert ", 0 spread so far" in repeats.spread_summary(rows, 0.25)
 
 
 @pytest.mark.parametrize("kernels, cls", [("not recorded", "eager"),
