@@ -26,14 +26,15 @@ from bench.accuracy.host_paced import ROOT, host_share, scored_runs  # noqa: E40
 from bench.accuracy.report import RESULTS  # noqa: E402
 from bench.accuracy.scoring import hardware_of, spearman  # noqa: E402
 from mist_ds.config import HardwareProfile, Plan, RunReport  # noqa: E402
+from mist_ds.config.hardware import HOST_THREAD_FIELDS  # noqa: E402
 from mist_ds.cost import predict_plan  # noqa: E402
 from mist_ds.cost.conditions import RunConditions  # noqa: E402
 from mist_ds.emit.report import HOST_PACED_SHARE  # noqa: E402
 
-HOST_TERMS = ("host_microbatch_overhead_s", "host_layer_overhead_s", "host_launch_overhead_s", "host_step_overhead_s",
-              "zero3_fetch_overhead_s", "zero3_param_overhead_s", "mistpipe_microbatch_overhead_s",
+HOST_TERMS = (*HOST_THREAD_FIELDS, "zero3_fetch_overhead_s", "zero3_param_overhead_s", "mistpipe_microbatch_overhead_s",
               "mistpipe_layer_overhead_s", "mistpipe_streamed_layer_overhead_s")
-"""The profile's run-derived host-thread seconds (config/hardware.py) the what-if scales."""
+"""The profile's run-derived host-thread seconds the what-if scales: the stock engine's (config/hardware.py
+HOST_THREAD_FIELDS), ZeRO-3's per-fetch and per-parameter ones and mistpipe's own."""
 FLAG = 0.06
 """Sensitivity from which the table counts a plan as host-sensitive."""
 
