@@ -719,6 +719,9 @@ B55 = [
     AutotuneCase("auto-q3-4b-1g-c78-s4096-b16", QWEN3_4B, 1, 78, 4096, 16, hardware=NODE),
     AutotuneCase("auto-mis7b-1g-c40-s2048-b16", MISTRAL_7B, 1, 40, 2048, 16, hardware=NODE),
 ]
+# Its five workloads on the 1-GPU H100 node (planned in session 54 on h100-1gpu-node, for a call that lands on an H100
+# instead of the H200 node; predictions in bench/calls/s54_b55h_h100_node.sh before any run). Held out of every fit.
+B55H = [replace(c, name=f"h100n-{c.name}", hardware=H100N) for c in B55]
 
 # In-sample runs: the shipped h200 profile's run-derived terms were fitted on these runs alone
 # (python -m mist_ds.calibrate; profiling/profiles/h200.json provenance names them): every 1-GPU run
@@ -761,6 +764,7 @@ BATCHES: dict[str, list[Case | AutotuneCase]] = {name: _marked(batch) for name, 
     "b52-1gpu-h100-node": B52, "b53-1gpu-h100-interference": B53,
     "b54-1gpu-h200-node": B54, "b54b-1gpu-h200-node": B54B,
     "b54c-1gpu-h200-node": B54C, "b55-1gpu-h200-node": B55,
+    "b55h-1gpu-h100-node": B55H,
 }.items()}
 CASES: dict[str, Case | AutotuneCase] = {c.name: c for batch in BATCHES.values() for c in batch}
 
