@@ -187,6 +187,13 @@ class RunReport(StrictModel):
     (runtime/host_clock.py host_probe_s), the host's single-thread speed; comparable between runs of one
     Python version. Empty: not recorded."""
 
+    copy_slowdowns: tuple[float, ...] = ()
+    """(h2d, d2h): how much slower each direction of pinned host copies ran beside the other, measured on
+    every GPU before the model was built and the largest over the ranks taken (runtime/copy_probe.py,
+    profile/interference.py copy_pair_slowdowns); the run's mistpipe optimizer paths were priced on it
+    (emit/ds_config.py with_machine_paths) and the accuracy report prices the run with it. Empty: not
+    measured (no optimizer path to choose, --no-copy-probe, a CPU run, or a run before 2026-12-06)."""
+
     runtime_digest: str = Field(default="", pattern=r"^([0-9a-f]{16})?$")
     """Which version of mist_ds's training code ran: the first 16 hex digits of the SHA-256 over the
     sources that train (mist_ds/source_version.py RUNTIME_SOURCES: mist_ds/runtime/, mist_ds/train.py),
@@ -218,4 +225,10 @@ class RunReport(StrictModel):
                                     self.node_mem_available_min_bytes, self.node_mem_total_bytes) if t}
         if len(lengths) > 1:
             raise ValueError("per-node host memory fields must list the same number of nodes")
+        return self
+
+    @model_validator(mode="after")
+    def _copy_pair(self) -> RunReport:
+        if self.copy_slowdowns and (len(self.copy_slowdowns) != 2 or min(self.copy_slowdowns) <= 0):
+            raise ValueError("copy_slowdowns is an (h2d, d2h) pair of positive slowdowns (or empty)")
         return self

@@ -51,6 +51,11 @@ class RunConditions:
     """mistpipe: where the gpu_swap path reads device-section gradients (mistpipe_step.offload_step_s):
     'device', the engine's, or 'host'. A run's record: swap_gradients_of(RunReport.swap_gradients)."""
 
+    copy_slowdowns: tuple[float, float] | None = None
+    """The machine's own (h2d, d2h) slowdowns beside each other, in place of the profile's pair
+    (config/machine.py with_copy_slowdowns; predict_plan applies it). None: the profile's. A run's record:
+    RunReport.copy_slowdowns (runtime/copy_probe.py measures it at start), empty for None."""
+
     host_buffers: str = "registered"
     """mistpipe: how the engine allocates its host buffers (cost/mistpipe_state.py HOST_BUFFERS, checked
     by EngineBuffers): 'registered', the engine's, or 'torch_pinned'. A run's record:
@@ -75,7 +80,8 @@ class RunConditions:
                    act_offload_copy=copy, optimizer_path=optimizer_path_of(run.adam_impl),
                    d2h_queue_blocks=d2h_queue_blocks_of(run.d2h_queue_blocks),
                    swap_gradients=swap_gradients_of(run.swap_gradients),
-                   host_buffers=host_buffers_of(run.host_buffers), fused_wgrad=fused_wgrad_of(run.fused_wgrad))
+                   host_buffers=host_buffers_of(run.host_buffers), fused_wgrad=fused_wgrad_of(run.fused_wgrad),
+                   copy_slowdowns=tuple(run.copy_slowdowns) or None)
 
 
 def zero_init_of(recorded: bool | None) -> bool:

@@ -20,6 +20,7 @@ SWAP_SLOT_BYTES = 4 * FP32  # swapadam.py _Slot: fp32 param, grad, m and v per e
 # bf16 write); bytes per element at the profile's copy rate (Rates.copy_s).
 SWAP_PASS_BYTES = 2 * FP32 + 2 * FP32 + FP32 + ELEM
 PATHS = ("gpu_swap", "cpu_adam")
+CHOSEN = "the faster"  # how path_reason's why begins when the cost model chose the path (not forced)
 DEFAULT_PATH = "gpu_swap"  # what the engine runs when nothing says otherwise (runtime/mistpipe/engine.py)
 
 
@@ -149,7 +150,7 @@ def path_reason(rt: Rates, n: float, in_sections: float, units: float, forced: s
     cpu = float(sum(offload_step_s(rt, n, in_sections, units, "cpu_adam")))
     path = "gpu_swap" if bool(optimizer_path(rt, n, in_sections, units, forced)) else "cpu_adam"
     priced = f"{n:.3g} elements/rank offloaded: gpu_swap {swap * 1e3:.0f} ms vs cpu_adam {cpu * 1e3:.0f} ms a step"
-    return path, (f"forced; {priced}" if forced else f"the faster: {priced}")
+    return path, (f"forced; {priced}" if forced else f"{CHOSEN}: {priced}")
 
 
 def stage_optimizer_paths(plan, hw, forced: str | None = None) -> tuple[tuple[str, str], ...]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from mist_ds.config import (HardwareProfile, MemoryBreakdown, Plan, PlanPrediction, RunReport, StagePrediction,
                             TimeBreakdown)
+from mist_ds.config.machine import with_copy_slowdowns
 from mist_ds.cost.conditions import RunConditions
 from mist_ds.cost.groups import stage_first_gpu, tied_sync_spans_nodes
 from mist_ds.cost.memory import ELEM
@@ -64,7 +65,10 @@ def timeline_of(plan: Plan, stages: tuple[StagePrediction, ...] | None = None) -
 def predict_plan(plan: Plan, hw: HardwareProfile, conditions: RunConditions | None = None) -> PlanPrediction:
     """The cost model's prediction of `plan` on `hw` (PlanPrediction, mist_ds/config/prediction.py)
     when it runs under `conditions` (cost/conditions.py: kernels, ZeRO-3 build, mistpipe engine
-    options, activation-offload copy mode); None: RunConditions(), what the runtime does now."""
+    options, activation-offload copy mode, the machine's measured both-ways copies, which replace the
+    profile's pair: config/machine.py); None: RunConditions(), what the runtime does now."""
+    if conditions is not None and conditions.copy_slowdowns is not None:
+        hw = with_copy_slowdowns(hw, *conditions.copy_slowdowns)
     model = cost_model_for(plan.executor, plan.model, hw, plan.seq_len, plan.dtype, plan.cluster.num_nodes,
                            plan.cluster.gpus_per_node, attention=plan.attention, conditions=conditions)
     costs = [model.evaluate(plan_stage_args(plan, i)) for i in range(plan.num_stages)]

@@ -160,6 +160,23 @@ def optimizer_paths(plan: Plan, hardware: HardwareProfile | None = None) -> tupl
     return stage_optimizer_paths(plan, hw)
 
 
+def with_machine_paths(plan: Plan, config: dict[str, Any], machine: HardwareProfile) -> dict[str, Any]:
+    """A copy of `config` whose mistpipe stages' optimizer paths are re-chosen on `machine` (a profile made
+    to the running machine, config/machine.py with_copy_slowdowns) wherever the config carries the
+    cost model's own choice (its why begins with cost/mistpipe_step.py CHOSEN); a path set by hand or
+    forced stays."""
+    stages = (config.get("mistpipe") or {}).get("stages")
+    if not isinstance(stages, list):
+        return config
+    from mist_ds.cost.mistpipe_step import CHOSEN
+
+    paths = optimizer_paths(plan, machine)
+    out = [s | dict(zip(PATH_KEYS, paths[i]))
+           if isinstance(s, dict) and i < len(paths) and str(s.get(PATH_KEYS[1], "")).startswith(CHOSEN) else s
+           for i, s in enumerate(stages)]
+    return config | {"mistpipe": config["mistpipe"] | {"stages": out}}
+
+
 def with_precision(config: dict[str, Any], precision: Precision) -> dict[str, Any]:
     """A copy of `config` whose bf16/fp16 sections say `precision` ('fp32': neither, as CPU runs use)."""
     out = {k: v for k, v in config.items() if k not in ("bf16", "fp16")}

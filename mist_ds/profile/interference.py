@@ -30,10 +30,13 @@ GATE_S = 0.02  # GPU-side hold while the CPU queues the work
 
 class _Channels:
     def __init__(self, dev: torch.device, nccl: bool, copy_bytes: int = 256 * 2**20, gemm: int = 8192):
+        """gemm 0: the copies alone (no compute channel, no GEMM operands on the device)."""
         self.dev = dev
-        self.a = torch.randn(gemm, gemm, device=dev, dtype=torch.bfloat16)
-        self.b = torch.randn(gemm, gemm, device=dev, dtype=torch.bfloat16)
-        self.c = torch.empty(gemm, gemm, device=dev, dtype=torch.bfloat16)
+        self.compute = gemm > 0
+        if self.compute:
+            self.a = torch.randn(gemm, gemm, device=dev, dtype=torch.bfloat16)
+            self.b = torch.randn(gemm, gemm, device=dev, dtype=torch.bfloat16)
+            self.c = torch.empty(gemm, gemm, device=dev, dtype=torch.bfloat16)
         self.red = torch.randn(copy_bytes // 2, device=dev, dtype=torch.bfloat16) if nccl else None
         self.host_src = torch.empty(copy_bytes, dtype=torch.uint8, pin_memory=True).random_(0, 255)
         self.host_dst = torch.empty(copy_bytes, dtype=torch.uint8, pin_memory=True)
@@ -49,7 +52,7 @@ class _Channels:
         self.gate_cycles = int(GATE_S * 2.0e9)  # ~GATE_S at Hopper's ~2 GHz boost clock
 
     def names(self) -> list[str]:
-        return ["compute"] + (["nccl"] if self.red is not None else []) + ["h2d", "d2h"]
+        return (["compute"] if self.compute else []) + (["nccl"] if self.red is not None else []) + ["h2d", "d2h"]
 
     def run(self, counts: dict[str, int], measured: str) -> float:
         """Queue counts[ch] ops per channel behind one gate, every rank at once; return the measured
@@ -81,10 +84,7 @@ def interference(dev: torch.device, nccl: bool, target_s: float, repeats: int,
     """Slowdown of every channel in every set of >= 2 channels (see module doc)."""
     ch = _Channels(dev, nccl)
     names = ch.names()
-    for name in names:  # warm-up: NCCL communicator, cuBLAS handle, pinned pages
-        ch.run({name: 2}, name)
-    unit = {name: min(ch.run({name: 4}, name) / 4 for _ in range(2)) for name in names}
-    counts = {name: max(1, round(target_s / unit[name])) for name in names}
+    counts = _counts(ch, names, target_s)
     if nccl:  # every rank must issue the same number of all-reduces: use rank 0's counts
         box = [counts]
         dist.broadcast_object_list(box, src=0)
@@ -92,14 +92,48 @@ def interference(dev: torch.device, nccl: bool, target_s: float, repeats: int,
     alone = {name: _median([ch.run({name: counts[name]}, name) for _ in range(repeats)]) for name in names}
     out = []
     for combo in channel_combos(names):
-        slowdowns = []
-        for measured in combo:
-            work = {c: counts[c] if c == measured else 3 * counts[c] for c in combo}
-            slowdowns.append(_median([ch.run(work, measured) for _ in range(repeats)]) / alone[measured])
-        out.append({"channels": list(combo), "slowdowns": slowdowns,
+        out.append({"channels": list(combo), "slowdowns": _set_slowdowns(ch, combo, counts, alone, repeats),
                     "alone_s": [alone[c] for c in combo]})
         tick()
     return out
+
+
+PROBE_COPY_BYTES = 64 * 2**20
+"""The start-up probe's copies: about the GPU swap's 60 MiB chunk (bench/engine/pcie_share.py ran 60 MiB copies
+both ways at 49.7 GB/s per direction on S48's H100 node and 256 MiB ones at 45.0,
+bench/results/runtime/h100_interference_S48/), and a quarter of the profiler's device and pinned memory."""
+
+
+def copy_pair_slowdowns(dev: torch.device, target_s: float = 0.03, repeats: int = 5,
+                        copy_bytes: int = PROBE_COPY_BYTES) -> tuple[float, float]:
+    """(h2d, d2h): each direction's slowdown beside the other, measured as interference() measures the
+    pair (gate, 3x background, medians, the profiler's target time and repeats) with `copy_bytes` pinned
+    copies alone on the device: the runtime's start-up probe of this machine (runtime/copy_probe.py)."""
+    ch = _Channels(dev, nccl=False, copy_bytes=copy_bytes, gemm=0)
+    names = ch.names()
+    counts = _counts(ch, names, target_s)
+    alone = {name: _median([ch.run({name: counts[name]}, name) for _ in range(repeats)]) for name in names}
+    h2d, d2h = _set_slowdowns(ch, ("h2d", "d2h"), counts, alone, repeats)
+    return h2d, d2h
+
+
+def _counts(ch: _Channels, names: list[str], target_s: float) -> dict[str, int]:
+    """Ops per channel worth about target_s alone (after a warm-up: NCCL communicator, cuBLAS handle,
+    pinned pages)."""
+    for name in names:
+        ch.run({name: 2}, name)
+    unit = {name: min(ch.run({name: 4}, name) / 4 for _ in range(2)) for name in names}
+    return {name: max(1, round(target_s / unit[name])) for name in names}
+
+
+def _set_slowdowns(ch: _Channels, combo, counts: dict[str, int], alone: dict[str, float],
+                   repeats: int) -> list[float]:
+    """Each channel of `combo`: its median time beside 3x the others' work over its time alone."""
+    slowdowns = []
+    for measured in combo:
+        work = {c: counts[c] if c == measured else 3 * counts[c] for c in combo}
+        slowdowns.append(_median([ch.run(work, measured) for _ in range(repeats)]) / alone[measured])
+    return slowdowns
 
 
 def _median(values: list[float]) -> float:

@@ -62,6 +62,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                              "mist_ds/runtime/host_clock.py)")
     parser.add_argument("--gc-interval", type=int, default=DEFAULT_GC_INTERVAL,
                         help="steps between manual collections (--gc manual)")
+    parser.add_argument("--no-copy-probe", action="store_true",
+                        help="run the ds_config's optimizer paths as priced on the profile, without measuring this "
+                             "machine's both-ways copies first (mist_ds/runtime/copy_probe.py)")
     parser.add_argument("--no-host-check", action="store_true",
                         help="skip the check of each node's available memory against the plan's host need")
     parser.add_argument("--local_rank", type=int, default=None, help="set by the deepspeed launcher")
@@ -191,6 +194,22 @@ def finish(code: int) -> None:
     os._exit(code)
 
 
+def machine_config(args, plan, ds_config, hardware, local_rank):
+    """(ds_config, measured copy pair or None): runtime/copy_probe.py probed_config unless --no-copy-probe;
+    rank 0 says what the probe measured and which paths it changed."""
+    if args.no_copy_probe:
+        return ds_config, None
+    import torch.distributed as dist
+
+    from mist_ds.runtime.copy_probe import path_changes, probed_config
+
+    config, pair = probed_config(plan, ds_config, hardware, local_rank)
+    if pair is not None and dist.get_rank() == 0:
+        print(f"[mist_ds] this machine's copies both ways: h2d x{pair[0]:.2f}, d2h x{pair[1]:.2f} beside each "
+              f"other; {path_changes(plan, ds_config, config)}", flush=True)
+    return config, pair
+
+
 def train(args, plan, ds_config, hardware, source) -> int:
     """Build, train, report. Returns the exit code."""
     import torch
@@ -222,13 +241,14 @@ def train(args, plan, ds_config, hardware, source) -> int:
                   f"time {times[-1]:.3f}s", flush=True)
 
     try:
+        ds_config, copy_pair = machine_config(args, plan, ds_config, hardware, local_rank)
         rt = eng.build_runtime(plan, local_rank, precision, args.seed, args.lr, args.adam, ds_config)
         kernels = rt.kernels
         host = StepHost(args.gc, args.gc_interval)
         losses, times = run_steps(plan, rt, source, args.steps, progress, losses, host)
         report = success_report(plan, losses, times, warmup=args.warmup, precision=precision,
                                 hardware=hardware, kernels=kernels, zero_init=rt.zero_init, host=host)
-        report = report.model_copy(update={"adam_impl": rt.adam_impl})
+        report = report.model_copy(update={"adam_impl": rt.adam_impl, "copy_slowdowns": copy_pair or ()})
     except torch.OutOfMemoryError as err:
         write_report(failure_report(plan, "oom", str(err), steps_done=len(losses), warmup=args.warmup,
                                     precision=precision, losses=losses, kernels=kernels,

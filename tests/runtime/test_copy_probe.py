@@ -1,0 +1,44 @@
+"""runtime/copy_probe.py: which runs probe, what a CPU run does, the line rank 0 prints, the CLI switch.
+The probe itself runs on a GPU (tests/profile/test_profile_gpu.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from mist_ds.config import Plan
+from mist_ds.config.machine import with_copy_slowdowns
+from mist_ds.config.profiles import load_hardware
+from mist_ds.emit.ds_config import build_ds_config, with_machine_paths
+from mist_ds.runtime.copy_probe import needs_probe, path_changes, probed_config
+from mist_ds.runtime.rank import parse_args
+
+ROOT = Path(__file__).resolve().parents[2]
+SWAP = Plan.load(ROOT / "bench/results/accuracy/h100n-auto-q3-17b-1g-c24-s4096-b16.plan.json")
+NO_OFFLOAD = Plan.load(ROOT / "bench/results/accuracy/h100n-auto-g2l-1g-c40-s1024-b128.plan.json")
+NODE = load_hardware("h100-1gpu-node")
+
+
+def test_only_plans_with_an_offloaded_optimizer_share_probe():
+    assert needs_probe(SWAP) and not needs_probe(NO_OFFLOAD)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="the CPU path")
+def test_a_cpu_run_keeps_its_config_and_measures_nothing():
+    config = build_ds_config(SWAP, hardware=NODE)
+    assert probed_config(SWAP, config, NODE, 0) == (config, None)
+    assert probed_config(SWAP, None, NODE, 0) == (None, None)
+
+
+def test_the_line_says_which_paths_changed():
+    config = build_ds_config(SWAP, hardware=NODE)
+    slow = with_machine_paths(SWAP, config, with_copy_slowdowns(NODE, 1.601, 1.694))
+    assert path_changes(SWAP, config, slow) == "optimizer path stage 0 gpu_swap -> cpu_adam"
+    assert path_changes(SWAP, None, config) == "optimizer path stage 0 gpu_swap kept"
+
+
+def test_the_probe_can_be_switched_off():
+    assert not parse_args(["--plan", "p.json"]).no_copy_probe
+    assert parse_args(["--plan", "p.json", "--no-copy-probe"]).no_copy_probe
