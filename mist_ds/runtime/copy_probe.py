@@ -49,11 +49,12 @@ def measured_pair(device) -> tuple[float, float]:
 
     from mist_ds.profile.interference import copy_pair_slowdowns
 
-    pair = torch.tensor(copy_pair_slowdowns(device), dtype=torch.float64, device=device)
-    if dist.is_initialized():
-        dist.all_reduce(pair, op=dist.ReduceOp.MAX)
-    h2d, d2h = (float(x) for x in pair.cpu())
-    release_probe_memory(device)
+    with torch.cuda.device(device):  # the gate's sleep, streams and cache on this rank's GPU (set_device comes later)
+        pair = torch.tensor(copy_pair_slowdowns(device), dtype=torch.float64, device=device)
+        if dist.is_initialized():
+            dist.all_reduce(pair, op=dist.ReduceOp.MAX)
+        h2d, d2h = (float(x) for x in pair.cpu())
+        release_probe_memory(device)
     return h2d, d2h
 
 
