@@ -7,8 +7,8 @@ Adam mostly one way at a time). Machines of one kind differ in the both-ways rat
 before the engine is built every rank measures h2d's and d2h's slowdown beside each other on its GPU
 (profile/interference.py copy_pair_slowdowns, about 1.5 s), the ranks take the largest, and each stage whose
 ds_config path is the cost model's own choice is re-priced on the profile made to that pair
-(emit/ds_config.py with_machine_paths). The pair goes into RunReport.copy_slowdowns, which the accuracy
-report prices the run with (cost/plan_predict.py predict_as_run).
+(emit/ds_config.py with_machine_paths). The pair goes into RunReport.copy_slowdowns, with which the accuracy
+report, compare and calibrate price the run (cost/conditions.py RunConditions.of_run, applied by predict_plan).
 """
 
 from __future__ import annotations
