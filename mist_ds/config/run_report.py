@@ -187,6 +187,11 @@ class RunReport(StrictModel):
     (runtime/host_clock.py host_probe_s), the host's single-thread speed; comparable between runs of one
     Python version. Empty: not recorded."""
 
+    step_alloc_retries: tuple[int, ...] = ()
+    """Per timed step (as iteration_times_s): how often the caching allocator freed its cache and retried a
+    cudaMalloc during the step (torch.cuda.memory_stats num_alloc_retries), the most over ranks; which steps
+    alloc_retries' total fell in. Empty: not recorded (CPU runs, runs before 2026-12-06)."""
+
     copy_slowdowns: tuple[float, ...] = ()
     """(h2d, d2h): how much slower each direction of pinned host copies ran beside the other, measured on
     every GPU before the model was built and the largest over the ranks taken (runtime/copy_probe.py,

@@ -245,9 +245,11 @@ def train(args, plan, ds_config, hardware, source) -> int:
         rt = eng.build_runtime(plan, local_rank, precision, args.seed, args.lr, args.adam, ds_config)
         kernels = rt.kernels
         host = StepHost(args.gc, args.gc_interval)
-        losses, times = run_steps(plan, rt, source, args.steps, progress, losses, host)
+        step_retries: list[int] = []
+        losses, times = run_steps(plan, rt, source, args.steps, progress, losses, host, step_retries)
         report = success_report(plan, losses, times, warmup=args.warmup, precision=precision,
-                                hardware=hardware, kernels=kernels, zero_init=rt.zero_init, host=host)
+                                hardware=hardware, kernels=kernels, zero_init=rt.zero_init, host=host,
+                                step_retries=step_retries)
         report = report.model_copy(update={"adam_impl": rt.adam_impl, "copy_slowdowns": copy_pair or ()})
     except torch.OutOfMemoryError as err:
         write_report(failure_report(plan, "oom", str(err), steps_done=len(losses), warmup=args.warmup,

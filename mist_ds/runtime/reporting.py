@@ -144,22 +144,32 @@ def host_step_fields(per_rank: list[StepHost | None], warmup: int) -> dict:
                 host_probe_s=() if None in probes else tuple(probes))
 
 
+def timed_step_max(per_rank: list[list[int]], warmup: int, timed: int) -> tuple[int, ...]:
+    """Per timed step, the most over ranks of a per-step count; () unless every rank counted every step."""
+    if not per_rank or any(len(counts) != warmup + timed for counts in per_rank):
+        return ()
+    return tuple(max(step) for step in zip(*(counts[warmup:] for counts in per_rank)))
+
+
 def success_report(plan: Plan, losses: list[float], times: list[float], *, warmup: int,
                    precision: str, hardware: HardwareProfile | None,
                    kernels: dict[str, str] | None = None, zero_init: bool | None = None,
-                   host: StepHost | None = None) -> RunReport:
+                   host: StepHost | None = None, step_retries: list[int] | None = None) -> RunReport:
     """Gather every rank's memory peaks, kernels and step host record (collective: all ranks call it)
     and build the report; `kernels`: this rank's (runtime/build.py resolve_kernels); `zero_init`:
     whether the model was built under deepspeed.zero.Init (runtime/build.py uses_zero_init; the same on
-    every rank); `host`: this rank's StepHost after run_steps."""
+    every rank); `host`: this rank's StepHost after run_steps; `step_retries`: this rank's allocator
+    retries per step (run_steps' `retries`)."""
     peaks = [None] * dist.get_world_size()
-    dist.all_gather_object(peaks, (memory_peaks(), host_sample(), dict(kernels or {}), alloc_retries(), host))
+    dist.all_gather_object(peaks, (memory_peaks(), host_sample(), dict(kernels or {}), alloc_retries(),
+                                   (host, list(step_retries or ()))))
     timed = times[warmup:]
     median, iqr = timing_stats(timed)
     on_gpu = torch.cuda.is_available()
     peak = hardware.peak_bf16_tflops if (hardware is not None and on_gpu) else None
     tokens_s, tflops, mfu = throughput(plan, median, plan.cluster.num_gpus, peak)
-    gpu, hosts, ran, retries, steps = zip(*peaks)
+    gpu, hosts, ran, retries, per_step = zip(*peaks)
+    steps, step_retries_by_rank = zip(*per_step)
     return RunReport(status="ok", peak_allocated_bytes=tuple(a for a, _ in gpu) if on_gpu else (),
                      peak_reserved_bytes=tuple(r for _, r in gpu) if on_gpu else (),
                      alloc_retries=() if None in retries else tuple(retries),
@@ -168,6 +178,7 @@ def success_report(plan: Plan, losses: list[float], times: list[float], *, warmu
                      mfu=mfu, losses=tuple(losses),
                      hardware_name=hardware.name if (hardware is not None and on_gpu) else "",
                      kernels=merge_kernels(list(ran)), zero_init=zero_init,
+                     step_alloc_retries=timed_step_max(list(step_retries_by_rank), warmup, len(timed)),
                      **host_fields(list(hosts)), **host_step_fields(list(steps), warmup),
                      **_base(plan, len(losses), warmup, precision))
 

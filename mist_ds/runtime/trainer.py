@@ -11,6 +11,7 @@ from mist_ds.config import Plan
 from mist_ds.runtime.data import TokenSource, micro_batches
 from mist_ds.runtime.build import Runtime
 from mist_ds.runtime.host_clock import StepHost
+from mist_ds.runtime.reporting import alloc_retries
 
 
 def _sync(device) -> None:
@@ -43,11 +44,13 @@ def train_step(plan: Plan, rt: Runtime, source: TokenSource, step: int, mark=Non
 
 
 def run_steps(plan: Plan, rt: Runtime, source: TokenSource, steps: int, on_step=None,
-              losses: list[float] | None = None, host: StepHost | None = None):
+              losses: list[float] | None = None, host: StepHost | None = None,
+              retries: list[int] | None = None):
     """Run `steps` optimizer steps; returns (losses, wall seconds per step, max over ranks).
     `losses`, when given, is filled in place (so a failure handler sees the losses so far); `host`,
     when given, applies its garbage-collection policy and records each step's collector pauses
-    (inside the step's timing: a manual collection is part of the step it runs in)."""
+    (inside the step's timing: a manual collection is part of the step it runs in); `retries`, when
+    given, gets this rank's caching-allocator retries of each step (nothing on CPU)."""
     losses = [] if losses is None else losses
     times: list[float] = []
     host = host if host is not None else StepHost()
@@ -55,12 +58,15 @@ def run_steps(plan: Plan, rt: Runtime, source: TokenSource, steps: int, on_step=
     try:
         for step in range(steps):
             _sync(rt.device)
+            retried = alloc_retries()  # read outside the step's timing
             start = time.perf_counter()
             host.before_step(step)
             losses.append(train_step(plan, rt, source, step))
             _sync(rt.device)
             times.append(time.perf_counter() - start)
             host.after_step()
+            if retries is not None and retried is not None:
+                retries.append(alloc_retries() - retried)
             if on_step is not None:
                 on_step(step, losses, times)
     finally:

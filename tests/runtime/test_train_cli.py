@@ -42,7 +42,7 @@ def test_pipelined_plan_reports_ok(tmp_path):
     assert len(report.iteration_times_s) == 2 and report.median_iteration_time_s > 0
     assert report.tokens_per_s == pytest.approx(plan.tokens_per_step / report.median_iteration_time_s)
     assert report.precision == "fp32" and report.gpu_name == "cpu" and report.mfu is None
-    assert report.alloc_retries == ()  # no caching allocator on CPU
+    assert report.alloc_retries == () and report.step_alloc_retries == ()  # no caching allocator on CPU
     assert report.gc_mode == "manual:1" and len(report.gc_pause_s) == 2  # a collection in every step
     assert all(pause > 0 for pause in report.gc_pause_s) and len(report.host_steal_s) == 2
     assert len(report.host_probe_s) == 2 and all(probe > 0 for probe in report.host_probe_s)
