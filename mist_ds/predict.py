@@ -140,7 +140,8 @@ def print_tables(plan: Plan, result: dict[str, Any]) -> None:
     for s in result["stages"]:
         if s.get("optimizer_offload_path", "none") != "none":
             console.print(f"stage {s['stage']} offloaded optimizer update: {s['optimizer_offload_path']} "
-                          f"({s['optimizer_offload_why']})", highlight=False)
+                          f"({s['optimizer_offload_why']}; the run re-prices it on its machine's both-ways copies "
+                          "at start: mist_ds/runtime/copy_probe.py)", highlight=False)
 
 
 def over_cap_message(plan: Plan, result: dict[str, Any]) -> str | None:
