@@ -25,20 +25,57 @@ def needs_probe(plan: Plan) -> bool:
 
 
 def probed_config(plan: Plan, ds_config: dict[str, Any] | None, hardware: HardwareProfile,
-                  local_rank: int) -> tuple[dict[str, Any] | None, tuple[float, float] | None]:
-    """(ds_config with its paths priced on this machine, the measured (h2d, d2h) pair); the inputs
-    unchanged and None where nothing has a path to choose or no GPU is present. `ds_config` None: the
-    one the runtime would build from the plan (emit/ds_config.py build_ds_config)."""
+                  local_rank: int) -> tuple[dict[str, Any] | None, tuple[float, float] | None, str]:
+    """(ds_config with its paths priced on this machine, the measured (h2d, d2h) pair, why a re-priced path
+    was not taken or ''); the inputs unchanged, None and '' where nothing has a path to choose or no GPU is
+    present. A re-priced path is taken only where the plan still fits on it: the GPU (gpu_fits) and every
+    node's available host memory (runtime/host_check.py; the host's Adam holds 18 B per offloaded element
+    on the host against the swap's 12-16, cost/mistpipe_state.py host_allocated_bytes). `ds_config` None:
+    the one the runtime would build from the plan (emit/ds_config.py build_ds_config)."""
     import torch
 
     if not needs_probe(plan) or not torch.cuda.is_available():
-        return ds_config, None
+        return ds_config, None, ""
     from mist_ds.config.machine import with_copy_slowdowns
     from mist_ds.emit.ds_config import build_ds_config, with_machine_paths
 
+    from mist_ds.runtime.host_check import check_host_memory
+
     pair = measured_pair(torch.device("cuda", local_rank))
+    machine = with_copy_slowdowns(hardware, *pair)
     config = ds_config if ds_config is not None else build_ds_config(plan)
-    return with_machine_paths(plan, config, with_copy_slowdowns(hardware, *pair)), pair
+    repriced = with_machine_paths(plan, config, machine)
+    if repriced == config:
+        return config, pair, ""
+    prediction = machine_prediction(plan, machine)
+    # collective, the same on every rank (every rank priced the same pair): the node's memory now
+    host_short = check_host_memory(plan.model_copy(update={"prediction": prediction}), local_rank)
+    if host_short is not None:
+        return config, pair, f"the re-priced path is not taken, {host_short.removeprefix('host memory: ')}"
+    if not gpu_fits(plan, prediction, machine):
+        return config, pair, "the re-priced path is not taken: its GPU peak would pass the plan's memory bound"
+    return repriced, pair, ""
+
+
+def machine_prediction(plan: Plan, machine: HardwareProfile):
+    """The plan's prediction on the profile made to this machine, each stage on the path the rule picks there
+    (where a ds_config path was set by hand, the rule's path stands in for it)."""
+    from mist_ds.cost.plan_predict import predict_plan
+
+    return predict_plan(plan.without_prediction(), machine)
+
+
+def gpu_fits(plan: Plan, prediction, machine: HardwareProfile) -> bool:
+    """Whether every stage's predicted GPU peak on the re-priced paths stays within what the plan was
+    chosen under: its own predicted peak, or the cap less the search's memory margin (search/driver.py
+    DEFAULT_MEMORY_MARGIN_RATIO). The host's Adam holds less on the device than the swap (no swap slots),
+    so this guards the other direction and hand-written plans; the host side is check_host_memory's."""
+    from mist_ds.search.driver import DEFAULT_MEMORY_MARGIN_RATIO
+
+    cap = (plan.gpu_memory_cap_bytes or machine.gpu_memory_bytes) * (1 - DEFAULT_MEMORY_MARGIN_RATIO)
+    old = plan.prediction.stages if plan.prediction is not None else [None] * len(prediction.stages)
+    return all(new.peak_memory_bytes <= max(cap, was.peak_memory_bytes if was is not None else 0)
+               for new, was in zip(prediction.stages, old))
 
 
 def measured_pair(device) -> tuple[float, float]:

@@ -203,10 +203,10 @@ def machine_config(args, plan, ds_config, hardware, local_rank):
 
     from mist_ds.runtime.copy_probe import path_changes, probed_config
 
-    config, pair = probed_config(plan, ds_config, hardware, local_rank)
+    config, pair, declined = probed_config(plan, ds_config, hardware, local_rank)
     if pair is not None and dist.get_rank() == 0:
         print(f"[mist_ds] this machine's copies both ways: h2d x{pair[0]:.2f}, d2h x{pair[1]:.2f} beside each "
-              f"other; {path_changes(plan, ds_config, config)}", flush=True)
+              f"other; {path_changes(plan, ds_config, config)}" + (f" ({declined})" if declined else ""), flush=True)
     return config, pair
 
 

@@ -12,7 +12,7 @@ from mist_ds.config import Plan
 from mist_ds.config.machine import with_copy_slowdowns
 from mist_ds.config.profiles import load_hardware
 from mist_ds.emit.ds_config import build_ds_config, with_machine_paths
-from mist_ds.runtime.copy_probe import needs_probe, path_changes, probed_config
+from mist_ds.runtime.copy_probe import gpu_fits, machine_prediction, needs_probe, path_changes, probed_config
 from mist_ds.runtime.rank import parse_args
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,8 +28,8 @@ def test_only_plans_with_an_offloaded_optimizer_share_probe():
 @pytest.mark.skipif(torch.cuda.is_available(), reason="the CPU path")
 def test_a_cpu_run_keeps_its_config_and_measures_nothing():
     config = build_ds_config(SWAP, hardware=NODE)
-    assert probed_config(SWAP, config, NODE, 0) == (config, None)
-    assert probed_config(SWAP, None, NODE, 0) == (None, None)
+    assert probed_config(SWAP, config, NODE, 0) == (config, None, "")
+    assert probed_config(SWAP, None, NODE, 0) == (None, None, "")
 
 
 def test_the_line_says_which_paths_changed():
@@ -42,3 +42,22 @@ def test_the_line_says_which_paths_changed():
 def test_the_probe_can_be_switched_off():
     assert not parse_args(["--plan", "p.json"]).no_copy_probe
     assert parse_args(["--plan", "p.json", "--no-copy-probe"]).no_copy_probe
+
+
+def test_the_host_adam_on_a_slow_machine_fits_the_gpu_and_needs_more_host_memory():
+    slow = with_copy_slowdowns(NODE, 1.601, 1.694)
+    prediction = machine_prediction(SWAP, slow)
+    (was,), (now,) = SWAP.prediction.stages, prediction.stages
+    assert now.peak_memory_bytes < was.peak_memory_bytes  # no swap slots on the device
+    offloaded = 1.72e9  # elements of the offloaded share (its optimizer_offload_why)
+    assert now.cpu_memory_bytes - was.cpu_memory_bytes == pytest.approx(6 * offloaded, rel=0.05)  # 18 vs 12 B
+    assert gpu_fits(SWAP, prediction, slow)
+
+
+def test_a_path_whose_gpu_peak_passes_the_plans_bound_is_not_taken():
+    slow = with_copy_slowdowns(NODE, 1.601, 1.694)
+    prediction = machine_prediction(SWAP, slow)
+    (stage,) = prediction.stages
+    bigger = prediction.model_copy(update={"stages": (stage.model_copy(
+        update={"peak_memory_bytes": SWAP.gpu_memory_cap_bytes}),)})
+    assert not gpu_fits(SWAP, bigger, slow)
