@@ -87,8 +87,10 @@ def _prediction_and_profile(plan: Plan, run: RunReport, hardware: str | None,
             profile = load_hardware(name)
             uncalibrated = ("" if profile.prices_host_thread else " (uncalibrated: it prices no host-thread time; "
                             "python -m mist_ds.calibrate fits it from runs like this one)")
-            return (predict_as_run(plan, profile, run), f"mist_ds.cost.predict_plan on {profile.name}{uncalibrated}",
-                    profile)
+            machine = (f" with the run's measured both-ways copies (h2d x{run.copy_slowdowns[0]:.2f}, d2h "
+                       f"x{run.copy_slowdowns[1]:.2f} beside each other)" if run.copy_slowdowns else "")
+            return (predict_as_run(plan, profile, run),
+                    f"mist_ds.cost.predict_plan on {profile.name}{machine}{uncalibrated}", profile)
         except ImportError:
             reason = "mist_ds.cost is not available"
         except ValueError as err:

@@ -66,3 +66,14 @@ def test_a_run_report_holds_a_pair_of_positive_slowdowns_or_none(pair):
     run = RunReport.load(ROOT / "bench/results/accuracy/h100n-auto-q3-17b-1g-c24-s4096-b16.run.json")
     with pytest.raises(ValueError, match="copy_slowdowns"):
         RunReport.model_validate(run.model_dump() | {"copy_slowdowns": pair})
+
+
+def test_compare_says_it_priced_the_run_on_its_machine():
+    from mist_ds.compare import prediction_for
+
+    plan = Plan.load(SWAP_PLAN)
+    run = RunReport.load(ROOT / "bench/results/accuracy/h100n-auto-q3-17b-1g-c24-s4096-b16.run.json")
+    probed = run.model_copy(update={"copy_slowdowns": SLOW_PAIR})
+    (plain, plain_source), (slow, slow_source) = (prediction_for(plan, r, None, False) for r in (run, probed))
+    assert "both-ways" not in plain_source and "h2d x1.60, d2h x1.69" in slow_source
+    assert slow.iteration_time_s > plain.iteration_time_s
