@@ -61,3 +61,51 @@ def test_a_path_whose_gpu_peak_passes_the_plans_bound_is_not_taken():
     bigger = prediction.model_copy(update={"stages": (stage.model_copy(
         update={"peak_memory_bytes": SWAP.gpu_memory_cap_bytes}),)})
     assert not gpu_fits(SWAP, bigger, slow)
+
+
+@pytest.fixture
+def slow_gpu(monkeypatch):
+    """probed_config's decisions as on a GPU whose copies both ways run like S54-1's machine (measured_pair and
+    the CUDA check stubbed; the host check stubbed per test)."""
+    import mist_ds.runtime.copy_probe as probe
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(probe, "measured_pair", lambda device: (1.601, 1.694))
+    return monkeypatch
+
+
+def _host_check(monkeypatch, message):
+    import mist_ds.runtime.host_check as host_check
+
+    seen = []
+    monkeypatch.setattr(host_check, "check_host_memory", lambda plan, rank: seen.append(plan) or message)
+    return seen
+
+
+def test_on_a_slow_machine_the_host_adam_is_taken_when_the_node_has_the_memory(slow_gpu):
+    seen = _host_check(slow_gpu, None)
+    config, pair, declined = probed_config(SWAP, build_ds_config(SWAP, hardware=NODE), NODE, 0)
+    assert pair == (1.601, 1.694) and declined == ""
+    assert config["mistpipe"]["stages"][0]["optimizer_offload_path"] == "cpu_adam"
+    (checked,) = seen  # the host check saw the prediction on the new path
+    assert checked.prediction.stages[0].cpu_memory_bytes > SWAP.prediction.stages[0].cpu_memory_bytes
+
+
+def test_on_a_slow_machine_the_swap_stays_when_the_node_lacks_the_memory(slow_gpu):
+    _host_check(slow_gpu, "host memory: node 0 needs 40.0 GiB for its 1 rank(s), 30.0 GiB available (...)")
+    config = build_ds_config(SWAP, hardware=NODE)
+    kept, pair, declined = probed_config(SWAP, config, NODE, 0)
+    assert kept == config and pair == (1.601, 1.694)
+    assert declined.startswith("the re-priced path is not taken, node 0 needs 40.0 GiB")
+
+
+def test_a_machine_like_the_profile_changes_nothing_and_checks_nothing(slow_gpu):
+    import mist_ds.runtime.copy_probe as probe
+
+    from mist_ds.config.hw_lookup import interference_slowdowns
+
+    profile_pair = tuple(interference_slowdowns(NODE, ["h2d", "d2h"]).values())
+    slow_gpu.setattr(probe, "measured_pair", lambda device: profile_pair)
+    seen = _host_check(slow_gpu, "never asked")
+    config = build_ds_config(SWAP, hardware=NODE)
+    assert probed_config(SWAP, config, NODE, 0) == (config, profile_pair, "") and seen == []
