@@ -289,6 +289,18 @@ def no_expseg_rows(rows: list[Scored]) -> list[str]:
     return out
 
 
+def probed_rows(rows: list[Scored]) -> list[str]:
+    """The runs that measured their copy pair: the pair, the time error on it and on the profile's pair."""
+    out = ["| run | family | h2d / d2h beside each other | predicted s | measured s | time err | on the profile's pair |",
+           "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        h2d, d2h = r.copy_slowdowns
+        out.append(f"| {r.name} | {r.family} | {h2d:.3f} / {d2h:.3f} | {r.predicted_s:.3f} | "
+                   f"{'-' if r.measured_s is None else f'{r.measured_s:.3f}'} | {_pct(r.time_error)} | "
+                   f"{_pct(r.profile_pair_time_error)} |")
+    return out
+
+
 def retry_rows(rows: list[Scored]) -> list[str]:
     """The runs whose caching allocator retried (released its cache and synchronised), with their errors."""
     out = ["| run | family | allocator retries per rank | predicted s | measured s | time err | "
@@ -410,6 +422,13 @@ def render(all_rows: list[Scored], unscored: list[str]) -> str:
                   "", "A retry frees the cache and synchronises the device; the cost model does not price it. "
                   "bench/results/engine/README.md (S6-2) measured what it costs a plan at its cap.", ""]
         lines += retry_rows(retried)
+    probed = [r for r in rows if r.copy_slowdowns]
+    if probed:
+        lines += ["", "## Runs that measured their machine's both-ways copies (RunReport.copy_slowdowns, since 2026-12-06)",
+                  "", "Each such run is priced on its own (h2d, d2h) pair in place of the profile's (mist_ds/config/"
+                  "machine.py; the runtime chose its optimizer path on it, runtime/copy_probe.py); the last column is "
+                  "the error the profile's pair would give.", ""]
+        lines += probed_rows(probed)
     old = [r for r in all_rows if r.no_expandable_segments and not r.rejected]
     if old:
         lines += ["", "## Runs without expandable segments (not in the targets above)", "",

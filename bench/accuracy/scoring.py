@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import re
 import statistics
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from bench.accuracy.cases import family, workload
@@ -99,6 +99,12 @@ class Scored:
     no_expandable_segments: str = ""
     """Why this run is scored apart (NO_EXPANDABLE_SEGMENTS_REASON) when it ran without expandable
     segments, else ''; the report lists such runs apart and leaves them out of the targets."""
+    copy_slowdowns: list[float] | None = None
+    """RunReport.copy_slowdowns: the (h2d, d2h) pair the run measured at start, on which it is priced
+    (RunConditions.of_run); None when it measured none."""
+    profile_pair_time_error: float | None = None
+    """A run that measured its pair: its time error priced on the profile's own pair instead (what the
+    report said before the probe); None otherwise."""
     alloc_retries: list[int] | None = None
     """RunReport.alloc_retries per rank (the caching allocator's num_alloc_retries: each one released
     cached blocks and synchronised the device), None when the run did not record it."""
@@ -235,8 +241,19 @@ def score(name: str, source: str, plan_path: Path, run_path: Path, in_sample: tu
         rejected=host_rejection(plan, pred, hw, offload),
         unreleased_bytes=unreleased_at_oom(run.status, run.error_message),
         alloc_retries=list(run.alloc_retries or ()) or None,
+        copy_slowdowns=list(run.copy_slowdowns) or None,
+        profile_pair_time_error=profile_pair_error(bare, hw, conditions, run) if ok else None,
         no_expandable_segments=NO_EXPANDABLE_SEGMENTS_REASON if without_expandable_segments(run, run_path) else "",
         uncalibrated="" if hw.prices_host_thread else f"{hw.name} prices no host-thread time (no run calibrated it)")
+
+
+def profile_pair_error(bare: Plan, hw: HardwareProfile, conditions: RunConditions, run: RunReport) -> float | None:
+    """The time error of a run that measured its copy pair, priced on the profile's pair instead; None for
+    a run that measured none."""
+    if conditions.copy_slowdowns is None:
+        return None
+    profile_pair = predict_plan(bare, hw, replace(conditions, copy_slowdowns=None))
+    return rel_error(profile_pair.iteration_time_s, run.median_iteration_time_s)
 
 
 def without_expandable_segments(run: RunReport, run_path: Path) -> bool:

@@ -368,3 +368,21 @@ def test_runs_scored_on_an_uncalibrated_profile_are_listed_apart(tmp_path):
     assert h200.uncalibrated == ""
     assert report.scored(rows) == [h200]
     assert "## Runs scored on a profile no run calibrated" in report.render(rows, [])
+
+
+def test_a_run_that_measured_its_copy_pair_is_priced_on_it_and_the_profile_pair_error_shown(tmp_path):
+    acc = Path(__file__).resolve().parents[2] / "bench" / "results" / "accuracy"
+    name = "h100n-auto-q3-17b-1g-c24-s4096-b16"
+    plan_path = tmp_path / f"{name}.plan.json"
+    plan_path.write_text((acc / f"{name}.plan.json").read_text())
+    run = RunReport.load(acc / "repeats" / f"{name}.S54-1.run.json")  # the slow machine: 2.254 s/iter
+    run_path = tmp_path / f"{name}.run.json"
+    run.save(run_path)
+    plain = score(name, "suite", plan_path, run_path, (), {})
+    assert plain.copy_slowdowns is None and plain.profile_pair_time_error is None
+    run.model_copy(update={"copy_slowdowns": (1.601, 1.694)}).save(run_path)  # S54-1's pcie_share ratios
+    probed = score(name, "suite", plan_path, run_path, (), {})
+    assert probed.profile_pair_time_error == pytest.approx(plain.time_error)
+    assert abs(probed.time_error) < 0.01 < abs(plain.time_error)  # -0.3% on its pair, -8.2% on the profile's
+    (row,) = report.probed_rows([probed])[2:]
+    assert "| 1.601 / 1.694 |" in row and row.endswith(f"| {100 * plain.time_error:+.1f}% |")
