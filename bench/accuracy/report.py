@@ -303,11 +303,12 @@ def probed_rows(rows: list[Scored]) -> list[str]:
 
 def retry_rows(rows: list[Scored]) -> list[str]:
     """The runs whose caching allocator retried (released its cache and synchronised), with their errors."""
-    out = ["| run | family | allocator retries per rank | predicted s | measured s | time err | "
-           "reserved GiB measured / predicted (worst stage) |", "|---|---|---|---|---|---|---|"]
+    out = ["| run | family | allocator retries per rank (per timed step, the most over ranks) | predicted s | "
+           "measured s | time err | reserved GiB measured / predicted (worst stage) |", "|---|---|---|---|---|---|---|"]
     for r in rows:
         worst = max(r.memory, key=lambda m: m["reserved_bytes"] or 0)
-        out.append(f"| {r.name} | {r.family} | {r.alloc_retries} | {r.predicted_s:.3f} | "
+        per_step = "" if r.step_alloc_retries is None else f" (timed steps {r.step_alloc_retries})"
+        out.append(f"| {r.name} | {r.family} | {r.alloc_retries}{per_step} | {r.predicted_s:.3f} | "
                    f"{'-' if r.measured_s is None else f'{r.measured_s:.3f}'} | {_pct(r.time_error)} | "
                    f"{_gib(worst['reserved_bytes'])} / {_gib(worst['predicted_reserved_bytes'])} |")
     return out

@@ -99,6 +99,8 @@ class Scored:
     no_expandable_segments: str = ""
     """Why this run is scored apart (NO_EXPANDABLE_SEGMENTS_REASON) when it ran without expandable
     segments, else ''; the report lists such runs apart and leaves them out of the targets."""
+    step_alloc_retries: list[int] | None = None
+    """RunReport.step_alloc_retries: the retries per timed step (the most over ranks), None when not recorded."""
     copy_slowdowns: list[float] | None = None
     """RunReport.copy_slowdowns: the (h2d, d2h) pair the run measured at start, on which it is priced
     (RunConditions.of_run); None when it measured none."""
@@ -241,6 +243,7 @@ def score(name: str, source: str, plan_path: Path, run_path: Path, in_sample: tu
         rejected=host_rejection(plan, pred, hw, offload),
         unreleased_bytes=unreleased_at_oom(run.status, run.error_message),
         alloc_retries=list(run.alloc_retries or ()) or None,
+        step_alloc_retries=list(run.step_alloc_retries) or None,
         copy_slowdowns=list(run.copy_slowdowns) or None,
         profile_pair_time_error=profile_pair_error(bare, hw, conditions, run) if ok else None,
         no_expandable_segments=NO_EXPANDABLE_SEGMENTS_REASON if without_expandable_segments(run, run_path) else "",

@@ -386,3 +386,17 @@ def test_a_run_that_measured_its_copy_pair_is_priced_on_it_and_the_profile_pair_
     assert abs(probed.time_error) < 0.01 < abs(plain.time_error)  # -0.3% on its pair, -8.2% on the profile's
     (row,) = report.probed_rows([probed])[2:]
     assert "| 1.601 / 1.694 |" in row and row.endswith(f"| {100 * plain.time_error:+.1f}% |")
+
+
+def test_the_retry_table_shows_per_step_retries_where_a_run_recorded_them(tmp_path):
+    acc = Path(__file__).resolve().parents[2] / "bench" / "results" / "accuracy"
+    name = "h100n-auto-qw05b-1g-c24-s4096-b64"
+    plan_path, run_path = tmp_path / f"{name}.plan.json", tmp_path / f"{name}.run.json"
+    plan_path.write_text((acc / f"{name}.plan.json").read_text())
+    run = RunReport.load(acc / f"{name}.run.json")
+    run.save(run_path)
+    assert report.retry_rows([score(name, "suite", plan_path, run_path, (), {})])[2].startswith(
+        f"| {name} | mistpipe | [5] | ")
+    run.model_copy(update={"step_alloc_retries": (0, 2, 0)}).save(run_path)
+    row = report.retry_rows([score(name, "suite", plan_path, run_path, (), {})])[2]
+    assert row.startswith(f"| {name} | mistpipe | [5] (timed steps [0, 2, 0]) | ")
