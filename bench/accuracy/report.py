@@ -291,7 +291,8 @@ def no_expseg_rows(rows: list[Scored]) -> list[str]:
 
 def probed_rows(rows: list[Scored]) -> list[str]:
     """The runs that measured their copy pair: the pair, the time error on it and on the profile's pair."""
-    out = ["| run | family | h2d / d2h beside each other | predicted s | measured s | time err | on the profile's pair |",
+    out = ["| run | family | h2d / d2h beside each other | predicted s | measured s | time err | "
+           "on the profile's pair |",
            "|---|---|---|---|---|---|---|"]
     for r in rows:
         h2d, d2h = r.copy_slowdowns
@@ -425,7 +426,8 @@ def render(all_rows: list[Scored], unscored: list[str]) -> str:
         lines += retry_rows(retried)
     probed = [r for r in rows if r.copy_slowdowns]
     if probed:
-        lines += ["", "## Runs that measured their machine's both-ways copies (RunReport.copy_slowdowns, since 2026-12-06)",
+        lines += ["", "## Runs that measured their machine's both-ways copies (RunReport.copy_slowdowns, "
+                  "since 2026-12-06)",
                   "", "Each such run is priced on its own (h2d, d2h) pair in place of the profile's (mist_ds/config/"
                   "machine.py; the runtime chose its optimizer path on it, runtime/copy_probe.py); the last column is "
                   "the error the profile's pair would give.", ""]
