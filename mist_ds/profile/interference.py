@@ -89,7 +89,7 @@ def interference(dev: torch.device, nccl: bool, target_s: float, repeats: int,
         box = [counts]
         dist.broadcast_object_list(box, src=0)
         counts = box[0]
-    alone = {name: _median([ch.run({name: counts[name]}, name) for _ in range(repeats)]) for name in names}
+    alone = _alone(ch, names, counts, repeats)
     out = []
     for combo in channel_combos(names):
         out.append({"channels": list(combo), "slowdowns": _set_slowdowns(ch, combo, counts, alone, repeats),
@@ -112,7 +112,7 @@ def copy_pair_slowdowns(dev: torch.device, target_s: float = 0.03, repeats: int 
     ch = _Channels(dev, nccl=False, copy_bytes=copy_bytes, gemm=0)
     names = ch.names()
     counts = _counts(ch, names, target_s)
-    alone = {name: _median([ch.run({name: counts[name]}, name) for _ in range(repeats)]) for name in names}
+    alone = _alone(ch, names, counts, repeats)
     h2d, d2h = _set_slowdowns(ch, ("h2d", "d2h"), counts, alone, repeats)
     return h2d, d2h
 
@@ -124,6 +124,11 @@ def _counts(ch: _Channels, names: list[str], target_s: float) -> dict[str, int]:
         ch.run({name: 2}, name)
     unit = {name: min(ch.run({name: 4}, name) / 4 for _ in range(2)) for name in names}
     return {name: max(1, round(target_s / unit[name])) for name in names}
+
+
+def _alone(ch: _Channels, names: list[str], counts: dict[str, int], repeats: int) -> dict[str, float]:
+    """Each channel's median time running its counts alone."""
+    return {name: _median([ch.run({name: counts[name]}, name) for _ in range(repeats)]) for name in names}
 
 
 def _set_slowdowns(ch: _Channels, combo, counts: dict[str, int], alone: dict[str, float],

@@ -38,7 +38,6 @@ def probed_config(plan: Plan, ds_config: dict[str, Any] | None, hardware: Hardwa
         return ds_config, None, ""
     from mist_ds.config.machine import with_copy_slowdowns
     from mist_ds.emit.ds_config import build_ds_config, with_machine_paths
-
     from mist_ds.runtime.host_check import check_host_memory
 
     pair = measured_pair(torch.device("cuda", local_rank))
@@ -73,9 +72,9 @@ def gpu_fits(plan: Plan, prediction, machine: HardwareProfile) -> bool:
     from mist_ds.search.driver import DEFAULT_MEMORY_MARGIN_RATIO
 
     cap = (plan.gpu_memory_cap_bytes or machine.gpu_memory_bytes) * (1 - DEFAULT_MEMORY_MARGIN_RATIO)
-    old = plan.prediction.stages if plan.prediction is not None else [None] * len(prediction.stages)
-    return all(new.peak_memory_bytes <= max(cap, was.peak_memory_bytes if was is not None else 0)
-               for new, was in zip(prediction.stages, old))
+    was = ([s.peak_memory_bytes for s in plan.prediction.stages] if plan.prediction is not None
+           else [0] * len(prediction.stages))
+    return all(new.peak_memory_bytes <= max(cap, old) for new, old in zip(prediction.stages, was))
 
 
 def measured_pair(device) -> tuple[float, float]:
