@@ -187,6 +187,12 @@ class RunReport(StrictModel):
     (runtime/host_clock.py host_probe_s), the host's single-thread speed; comparable between runs of one
     Python version. Empty: not recorded."""
 
+    startup_s: float | None = Field(default=None, ge=0.0)
+    """Seconds from a rank's process start to just before its first step (interpreter and imports,
+    process-group set-up, host-memory check, copy probe, model and engine build; runtime/host_clock.py
+    process_age_s), the most over ranks; the launcher's own start before it spawns the ranks is not in it.
+    None: not recorded (runs before 2026-12-06, or no psutil)."""
+
     step_alloc_retries: tuple[int, ...] = ()
     """Per timed step (as iteration_times_s): how often the caching allocator freed its cache and retried a
     cudaMalloc during the step (torch.cuda.memory_stats num_alloc_retries), the most over ranks; which steps

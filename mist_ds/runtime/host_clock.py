@@ -53,6 +53,9 @@ class StepHost:
     where /proc/stat cannot be read."""
     probe_s: float | None = None
     """host_probe_s() at start(), before the first step."""
+    startup_s: float | None = None
+    """process_age_s() at start(): seconds from this process's start to just before its first step (None:
+    not measured)."""
     _paused: float = 0.0
     _gc_began: float | None = None
     _step_began: float = 0.0
@@ -76,6 +79,7 @@ class StepHost:
             self._gc_began = None
 
     def start(self) -> "StepHost":
+        self.startup_s = process_age_s()
         self.probe_s = host_probe_s()
         gc.callbacks.append(self._on_gc)
         if self.mode == "manual":
@@ -131,6 +135,18 @@ def _probe_work(items: int) -> int:
     for i in range(items):
         table[i & 1023] = (i, str(i & 7))
     return len(table)
+
+
+def process_age_s() -> float | None:
+    """Seconds since this process started (psutil's create_time, which DeepSpeed itself requires): for a
+    rank the launcher spawned, its interpreter start, imports, process-group set-up, host checks, the copy
+    probe and the model and engine build so far. None where psutil cannot tell."""
+    try:
+        import psutil
+
+        return max(0.0, time.time() - psutil.Process().create_time())
+    except (ImportError, OSError):
+        return None
 
 
 def host_probe_s(items: int = PROBE_ITEMS, repeats: int = PROBE_REPEATS) -> float:

@@ -271,8 +271,9 @@ def train(args, plan, ds_config, hardware, source) -> int:
         return EXIT_ERROR
     if dist.get_rank() == 0:
         write_report(report, args.report)
+        started = f", first step after {report.startup_s:.1f} s" if report.startup_s is not None else ""
         print(f"[mist_ds] ok: median {report.median_iteration_time_s} s/iter, "
-              f"tokens/s {report.tokens_per_s}, MFU {report.mfu}", flush=True)
+              f"tokens/s {report.tokens_per_s}, MFU {report.mfu}{started}", flush=True)
     return 0
 
 

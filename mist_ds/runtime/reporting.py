@@ -133,15 +133,17 @@ def failure_report(plan: Plan, status: str, message: str, *, steps_done: int, wa
 
 
 def host_step_fields(per_rank: list[StepHost | None], warmup: int) -> dict:
-    """RunReport gc_mode, gc_pause_s and host_steal_s (per timed step, the most over ranks) and
-    host_probe_s (per rank) from every rank's StepHost (None: not measured)."""
+    """RunReport gc_mode, gc_pause_s and host_steal_s (per timed step, the most over ranks), host_probe_s
+    (per rank) and startup_s (the most over ranks) from every rank's StepHost (None: not measured)."""
     if not per_rank or None in per_rank:
         return {}
     pauses = [max(step) for step in zip(*(host.gc_pause_s[warmup:] for host in per_rank))]
     steals = [max(step) for step in zip(*(host.steal_s[warmup:] for host in per_rank))]
     probes = [host.probe_s for host in per_rank]
+    startups = [host.startup_s for host in per_rank]
     return dict(gc_mode=per_rank[0].label(), gc_pause_s=tuple(pauses), host_steal_s=tuple(steals),
-                host_probe_s=() if None in probes else tuple(probes))
+                host_probe_s=() if None in probes else tuple(probes),
+                startup_s=None if None in startups else max(startups))
 
 
 def timed_step_max(per_rank: list[list[int]], warmup: int, timed: int) -> tuple[int, ...]:

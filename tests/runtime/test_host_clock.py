@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import os
+import sys
 
 import pytest
 
@@ -101,3 +102,17 @@ def test_steal_is_the_aggregate_lines_eighth_value_per_cpu(tmp_path):
 def test_each_step_records_the_nodes_steal_time():
     host = run(StepHost(), 3, work=lambda: None)
     assert len(host.steal_s) == 3 and all(steal >= 0 for steal in host.steal_s)
+
+
+def test_start_records_how_long_the_process_has_run(monkeypatch):
+    """StepHost.start() takes process_age_s (RunReport.startup_s): this process's age, which grows, and
+    None where psutil cannot tell."""
+    from mist_ds.runtime import host_clock
+
+    age = host_clock.process_age_s()
+    host = run(StepHost("auto"), 1, work=lambda: None)
+    assert age is not None and 0 < age <= host.startup_s
+    monkeypatch.setattr(host_clock.time, "time", lambda: 0.0)   # a clock before the process began
+    assert host_clock.process_age_s() == 0.0
+    monkeypatch.setitem(sys.modules, "psutil", None)  # psutil not importable
+    assert host_clock.process_age_s() is None

@@ -127,9 +127,11 @@ def test_host_step_fields_take_each_steps_longest_pause_over_ranks():
     from mist_ds.runtime.host_clock import StepHost
     from mist_ds.runtime.reporting import host_step_fields
 
-    ranks = [StepHost("manual", 5, gc_pause_s=[0.5, 0.0, 0.02, 0.0], steal_s=[0.0, 0.1, 0.0, 0.0], probe_s=0.021),
-             StepHost("manual", 5, gc_pause_s=[0.1, 0.01, 0.0, 0.03], steal_s=[0.2, 0.0, 0.0, 0.3], probe_s=0.025)]
+    ranks = [StepHost("manual", 5, gc_pause_s=[0.5, 0.0, 0.02, 0.0], steal_s=[0.0, 0.1, 0.0, 0.0], probe_s=0.021,
+                      startup_s=41.5),
+             StepHost("manual", 5, gc_pause_s=[0.1, 0.01, 0.0, 0.03], steal_s=[0.2, 0.0, 0.0, 0.3], probe_s=0.025,
+                      startup_s=43.0)]
     fields = host_step_fields(ranks, warmup=1)
     assert fields == {"gc_mode": "manual:5", "gc_pause_s": (0.01, 0.02, 0.03), "host_steal_s": (0.1, 0.0, 0.3),
-                      "host_probe_s": (0.021, 0.025)}
+                      "host_probe_s": (0.021, 0.025), "startup_s": 43.0}   # the slowest rank's start-up
     assert host_step_fields([ranks[0], None], warmup=1) == {}  # a rank that did not measure: nothing

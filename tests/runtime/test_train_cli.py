@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -33,7 +34,9 @@ def launch(tmp_path: Path, port: int, plan: Path, *extra: str, env=None, script:
 
 @pytest.mark.distributed
 def test_pipelined_plan_reports_ok(tmp_path):
+    began = time.monotonic()
     proc, report_path = launch(tmp_path, free_port(), EXAMPLE, "--gc", "manual", "--gc-interval", "1")
+    proc_wall_s = time.monotonic() - began
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     report = RunReport.load(report_path)
     plan = Plan.load(EXAMPLE)
@@ -46,6 +49,8 @@ def test_pipelined_plan_reports_ok(tmp_path):
     assert report.gc_mode == "manual:1" and len(report.gc_pause_s) == 2  # a collection in every step
     assert all(pause > 0 for pause in report.gc_pause_s) and len(report.host_steal_s) == 2
     assert len(report.host_probe_s) == 2 and all(probe > 0 for probe in report.host_probe_s)
+    # each rank's process start to its first step: at least the imports, within the launch's own wall time
+    assert 0.5 < report.startup_s < proc_wall_s
     assert report.runtime_digest == runtime_digest()   # the training code this checkout holds
 
 
