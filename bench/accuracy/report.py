@@ -290,15 +290,17 @@ def no_expseg_rows(rows: list[Scored]) -> list[str]:
 
 
 def probed_rows(rows: list[Scored]) -> list[str]:
-    """The runs that measured their copy pair: the pair, the time error on it and on the profile's pair."""
-    out = ["| run | family | h2d / d2h beside each other | predicted s | measured s | time err | "
-           "on the profile's pair |",
-           "|---|---|---|---|---|---|---|"]
+    """The runs that measured their copy pair: the optimizer path they ran and the one the profile's pair picks,
+    the pair, the time error on it and on the profile's pair."""
+    out = ["| run | family | optimizer path ran | the profile's pair picks | h2d / d2h beside each other | "
+           "predicted s | measured s | time err | on the profile's pair |",
+           "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         h2d, d2h = r.copy_slowdowns
-        out.append(f"| {r.name} | {r.family} | {h2d:.3f} / {d2h:.3f} | {r.predicted_s:.3f} | "
-                   f"{'-' if r.measured_s is None else f'{r.measured_s:.3f}'} | {_pct(r.time_error)} | "
-                   f"{_pct(r.profile_pair_time_error)} |")
+        out.append(f"| {r.name} | {r.family} | {r.optimizer_path or '-'} | {r.profile_optimizer_path or '-'} | "
+                   f"{h2d:.3f} / {d2h:.3f} | "
+                   f"{r.predicted_s:.3f} | {'-' if r.measured_s is None else f'{r.measured_s:.3f}'} | "
+                   f"{_pct(r.time_error)} | {_pct(r.profile_pair_time_error)} |")
     return out
 
 
@@ -429,8 +431,9 @@ def render(all_rows: list[Scored], unscored: list[str]) -> str:
         lines += ["", "## Runs that measured their machine's both-ways copies (RunReport.copy_slowdowns, "
                   "since 2026-12-06)",
                   "", "Each such run is priced on its own (h2d, d2h) pair in place of the profile's (mist_ds/config/"
-                  "machine.py; the runtime chose its optimizer path on it, runtime/copy_probe.py); the last column is "
-                  "the error the profile's pair would give.", ""]
+                  "machine.py; the runtime chose its optimizer path on it, runtime/copy_probe.py, unless its ds_config set "
+                  "the path by hand); the last column is the error the profile's pair would give with the path the "
+                  "run ran.", ""]
         lines += probed_rows(probed)
     old = [r for r in all_rows if r.no_expandable_segments and not r.rejected]
     if old:

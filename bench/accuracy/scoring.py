@@ -38,6 +38,7 @@ from mist_ds.config.request import HostLimits
 from mist_ds.config.units import GIB
 from mist_ds.cost.kernel_set import EAGER, KernelSet
 from mist_ds.cost.conditions import RunConditions, stock_act_offload
+from mist_ds.cost.mistpipe_step import stage_optimizer_paths
 from mist_ds.cost.plan_predict import predict_plan
 from mist_ds.cost.reserved import predicted_reserved_bytes
 from mist_ds.emit.host import node_need_bytes
@@ -107,6 +108,14 @@ class Scored:
     profile_pair_time_error: float | None = None
     """A run that measured its pair: its time error priced on the profile's own pair instead (what the
     report said before the probe); None otherwise."""
+    optimizer_path: str | None = None
+    """The mistpipe optimizer offload path the run recorded running on every stage (RunConditions.optimizer_path
+    of RunReport.adam_impl: 'gpu_swap' or 'cpu_adam', whether the start-up probe or a hand-set ds_config chose
+    it), which its prediction takes; None for other runs and where stages ran different paths."""
+    profile_optimizer_path: str | None = None
+    """A mistpipe run that measured its copy pair: the path the cost model picks on the profile's own pair
+    (cost/mistpipe_step.py stage_optimizer_paths; 'mixed' where its stages differ), what the run would have
+    taken without the probe; None otherwise."""
     alloc_retries: list[int] | None = None
     """RunReport.alloc_retries per rank (the caching allocator's num_alloc_retries: each one released
     cached blocks and synchronised the device), None when the run did not record it."""
@@ -246,6 +255,8 @@ def score(name: str, source: str, plan_path: Path, run_path: Path, in_sample: tu
         step_alloc_retries=list(run.step_alloc_retries) or None,
         copy_slowdowns=list(run.copy_slowdowns) or None,
         profile_pair_time_error=profile_pair_error(bare, hw, conditions, run) if ok else None,
+        optimizer_path=conditions.optimizer_path,
+        profile_optimizer_path=profile_path(bare, hw) if conditions.copy_slowdowns else None,
         no_expandable_segments=NO_EXPANDABLE_SEGMENTS_REASON if without_expandable_segments(run, run_path) else "",
         uncalibrated="" if hw.prices_host_thread else f"{hw.name} prices no host-thread time (no run calibrated it)")
 
@@ -257,6 +268,15 @@ def profile_pair_error(bare: Plan, hw: HardwareProfile, conditions: RunCondition
         return None
     profile_pair = predict_plan(bare, hw, replace(conditions, copy_slowdowns=None))
     return rel_error(profile_pair.iteration_time_s, run.median_iteration_time_s)
+
+
+def profile_path(bare: Plan, hw: HardwareProfile) -> str | None:
+    """The optimizer offload path the cost model picks for a mistpipe plan's stages on profile `hw` ('mixed'
+    where stages differ; None for another executor or a plan that offloads no optimizer state)."""
+    if bare.executor != "mistpipe":
+        return None
+    paths = {path for path, _ in stage_optimizer_paths(bare, hw) if path != "none"}
+    return None if not paths else paths.pop() if len(paths) == 1 else "mixed"
 
 
 def without_expandable_segments(run: RunReport, run_path: Path) -> bool:

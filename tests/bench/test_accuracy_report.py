@@ -386,6 +386,7 @@ def test_a_run_that_measured_its_copy_pair_is_priced_on_it_and_the_profile_pair_
     assert abs(probed.time_error) < 0.01 < abs(plain.time_error)  # -0.3% on its pair, -8.2% on the profile's
     (row,) = report.probed_rows([probed])[2:]
     assert "| 1.601 / 1.694 |" in row and row.endswith(f"| {100 * plain.time_error:+.1f}% |")
+    assert "| gpu_swap | gpu_swap |" in row   # the path the run recorded (adam_impl '...+gpu_swap'), the profile's
 
 
 def test_the_retry_table_shows_per_step_retries_where_a_run_recorded_them(tmp_path):
