@@ -103,6 +103,9 @@ WORKLOADS = {
     # beyond the list: Llama-3-8B on one 78 GiB card, mist_ds's held-out b24 workload
     # (auto-l38b-1g-c78-s4096-b16); ZeRO-Offload's host state, ~16 bytes a parameter, is ~128 GB here
     "llama3-8b-1g-c78-s4096-b16": Workload("llama3-8b", 1, 78, 4096, 16, hardware="h200-1gpu-node"),
+    # beyond the list: the 24 GiB Llama-2.7B workload on the other card the device tool lends, one H100
+    # of the 16-core 1-GPU node (its own profile): plan quality on a second GPU model
+    "h100n-llama2.7b-1g-c24-s4096-b16": Workload("llama-2.7b", 1, 24, 4096, 16, hardware="h100-1gpu-node"),
 }
 
 
