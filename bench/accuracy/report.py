@@ -431,9 +431,9 @@ def render(all_rows: list[Scored], unscored: list[str]) -> str:
         lines += ["", "## Runs that measured their machine's both-ways copies (RunReport.copy_slowdowns, "
                   "since 2026-12-06)",
                   "", "Each such run is priced on its own (h2d, d2h) pair in place of the profile's (mist_ds/config/"
-                  "machine.py; the runtime chose its optimizer path on it, runtime/copy_probe.py, unless its ds_config set "
-                  "the path by hand); the last column is the error the profile's pair would give with the path the "
-                  "run ran.", ""]
+                  "machine.py; the runtime chose its optimizer path on it, runtime/copy_probe.py, unless its "
+                  "ds_config set the path by hand); the last column is the error the profile's pair would give with "
+                  "the path the run ran.", ""]
         lines += probed_rows(probed)
     old = [r for r in all_rows if r.no_expandable_segments and not r.rejected]
     if old:

@@ -276,7 +276,9 @@ def profile_path(bare: Plan, hw: HardwareProfile) -> str | None:
     if bare.executor != "mistpipe":
         return None
     paths = {path for path, _ in stage_optimizer_paths(bare, hw) if path != "none"}
-    return None if not paths else paths.pop() if len(paths) == 1 else "mixed"
+    if len(paths) > 1:
+        return "mixed"
+    return paths.pop() if paths else None
 
 
 def without_expandable_segments(run: RunReport, run_path: Path) -> bool:
