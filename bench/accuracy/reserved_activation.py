@@ -1,0 +1,147 @@
+#!/usr/bin/env python3
+"""Would a hole term in a stage's activations predict stock DeepSpeed's reserved memory better? Held out, no
+(bench/accuracy/RESERVED.md, session 55). CPU only; prints markdown.
+
+    PYTHONPATH=$PWD python bench/accuracy/reserved_activation.py [--accuracy bench/results/accuracy.json]
+
+Why asked: Qwen2-0.5B's stock ZeRO-0 winners leave 24-26% of their activations as holes (8.65 GiB at 78 GiB over a
+0.92 GiB 16-bit partition: 9.4 partitions where the class coefficient is 0.87), and the hole of other ZeRO-0 stages
+is about a fifth of their activations too. Candidate: the hole of a stage is `combine`(class x partition, b x
+activations at the peak), `combine` the larger of the two ('max') or their sum ('sum'), capped as reserved.py caps it.
+Samples: reserved_fit.py's (one per distinct stock plan and stage, stages at their cap left out). For each b the
+class coefficients are re-fitted on one half (crc32 of the run's name, reserved_fit.half_of) as the median of the
+partition term's share of the gap ('max': only stages where the partition term is the larger), and score the other
+half: median and max |error| of each stage's predicted reserved, and how many miss by more than 5%. The last rows
+choose b on the fitting half too (the b of B_GRID with the smallest median |error| there): the held-out test of the
+term. On the report of 2026-12-06 (143 stages): 2.3% / 22.5-22.8% / 37 against b = 0's 2.4% / 22.5% / 38.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from bench.accuracy.reserved_fit import ACCURACY, ROOT, half_of, load_plans, stock_stages, targeted  # noqa: E402
+from mist_ds.config import RunReport  # noqa: E402
+from mist_ds.config.profiles import load_hardware  # noqa: E402
+from mist_ds.cost.conditions import RunConditions  # noqa: E402
+from mist_ds.cost.plan_predict import predict_plan  # noqa: E402
+from mist_ds.cost.reserved import HOLE_PARTITIONS, allocator_class, partition_bytes  # noqa: E402
+
+ACTIVATION_SHARES = (0.0, 0.1, 0.15, 0.2, 0.25, 0.3)
+"""The b values tried (0: today's model, the partition term alone)."""
+B_GRID = tuple(i / 100 for i in range(31))
+"""The b values a half chooses from (nested)."""
+
+
+def samples(report: dict) -> list[dict]:
+    """Per stock stage sample of reserved_fit.stock_stages: its run's half, class, 16-bit partition, predicted
+    activations at the peak (the run's conditions, as the report predicts it), predicted allocated peak P,
+    measured reserved R and the cap."""
+    runs = targeted(report)
+    plans = load_plans(runs)
+    hardware: dict = {}
+    out = []
+    for run, plan, stage, _ in stock_stages(runs, plans):
+        hw = hardware.setdefault(run["hardware"], load_hardware(run["hardware"]))
+        bare = plan.without_prediction()
+        conditions = RunConditions.of_run(bare, RunReport.load_checked(ROOT / run["run_path"], "run report"))
+        predicted = predict_plan(bare, hw, conditions).stages[stage["stage"]]
+        out.append({"half": half_of(run), "part": partition_bytes(plan, stage["stage"]),
+                    "class": allocator_class(plan.stage_memory(stage["stage"]), plan.dp, plan.num_stages),
+                    "act": predicted.memory_breakdown.activations_bytes, "P": stage["predicted_bytes"],
+                    "R": stage["reserved_bytes"], "cap": plan.gpu_memory_cap_bytes or hw.gpu_memory_bytes})
+    return out
+
+
+def hole(s: dict, coefficients: dict[str, float], share: float, combine: str) -> float:
+    partition, activations = coefficients[s["class"]] * s["part"], share * s["act"]
+    return max(partition, activations) if combine == "max" else partition + activations
+
+
+def error(s: dict, coefficients: dict[str, float], share: float, combine: str) -> float:
+    return min(s["cap"], s["P"] + hole(s, coefficients, share, combine)) / s["R"] - 1
+
+
+def fit(stages: list[dict], share: float, combine: str) -> dict[str, float]:
+    """Class coefficients on `stages` given b = `share`: the median partition-term share of each gap, rounded to
+    0.01, clamped at 0 (reserved_fit.fit's rule); a class without samples keeps the shipped value."""
+    by_class: dict[str, list[float]] = {}
+    for s in stages:
+        if combine == "max" and share * s["act"] > HOLE_PARTITIONS[s["class"]] * s["part"]:
+            continue   # the activation term sets this stage's hole: no sample of the partition term
+        rest = s["R"] - s["P"] - (share * s["act"] if combine == "sum" else 0.0)
+        by_class.setdefault(s["class"], []).append(rest / s["part"])
+    return {name: max(0.0, round(statistics.median(by_class[name]), 2)) if name in by_class else value
+            for name, value in HOLE_PARTITIONS.items()}
+
+
+def held_out(stages: list[dict], share: float, combine: str) -> list[float]:
+    """|error| of every stage, predicted with coefficients fitted on the other half."""
+    return [abs(error(s, fit([t for t in stages if t["half"] != h], share, combine), share, combine))
+            for h in (0, 1) for s in stages if s["half"] == h]
+
+
+def chosen_share(stages: list[dict], combine: str) -> float:
+    """The b of B_GRID whose coefficients, fitted on `stages`, give the smallest median |error| on them."""
+    def in_sample(share: float) -> float:
+        coefficients = fit(stages, share, combine)
+        return statistics.median(abs(error(s, coefficients, share, combine)) for s in stages)
+    return min(B_GRID, key=in_sample)
+
+
+def nested(stages: list[dict], combine: str) -> tuple[list[float], list[float]]:
+    """(|error| of every stage, the b each half chose): b and the coefficients both fitted on the other half."""
+    errors, chosen = [], []
+    for h in (0, 1):
+        train = [s for s in stages if s["half"] != h]
+        share = chosen_share(train, combine)
+        coefficients = fit(train, share, combine)
+        errors += [abs(error(s, coefficients, share, combine)) for s in stages if s["half"] == h]
+        chosen.append(share)
+    return errors, chosen
+
+
+def _row(label: str, share: str, errors: list[float]) -> str:
+    return (f"| {label} | {share} | {100 * statistics.median(errors):.1f}% | {100 * max(errors):.1f}% | "
+            f"{sum(e > 0.05 for e in errors)} |")
+
+
+def render(stages: list[dict]) -> list[str]:
+    lines = [f"{len(stages)} stock stages; coefficients fitted on one half, scored on the other (b = 0 is today's "
+             "model; a fixed b other than 0 was picked with both halves in view, so only the last rows, whose b each "
+             "half chose on its own, are a held-out test of the term):", "",
+             "| hole | b (share of activations) | median | max | stages off by > 5% |", "|---|---|---|---|---|"]
+    for combine in ("max", "sum"):
+        for share in ACTIVATION_SHARES:
+            lines.append(_row(f"{combine}(partition term, b x activations)", f"{share:.2f}",
+                              held_out(stages, share, combine)))
+    for combine in ("max", "sum"):
+        errors, chosen = nested(stages, combine)
+        lines.append(_row(f"{combine}(...), b fitted on the other half", " / ".join(f"{b:.2f}" for b in chosen),
+                          errors))
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    from mist_ds.cli import OneLineParser
+
+    parser = OneLineParser(prog="bench/accuracy/reserved_activation.py", description=__doc__.splitlines()[0])
+    parser.add_argument("--accuracy", default=str(ACCURACY), help="the accuracy report's JSON (report.py)")
+    args = parser.parse_args(argv)
+    try:
+        stages = samples(json.loads(Path(args.accuracy).read_text()))
+    except (OSError, ValueError, KeyError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print("\n".join(render(stages)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
