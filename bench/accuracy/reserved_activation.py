@@ -18,7 +18,6 @@ term. On the report of 2026-12-06 (143 stages): 2.3% / 22.5-22.8% / 37 against b
 
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
 import sys
@@ -27,6 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from bench.accuracy.reserved_fit import ACCURACY, ROOT, half_of, load_plans, stock_stages, targeted  # noqa: E402
+from bench.accuracy.reserved_fit import fit as fit_classes  # noqa: E402
 from mist_ds.config import RunReport  # noqa: E402
 from mist_ds.config.profiles import load_hardware  # noqa: E402
 from mist_ds.cost.conditions import RunConditions  # noqa: E402
@@ -60,25 +60,26 @@ def samples(report: dict) -> list[dict]:
 
 
 def hole(s: dict, coefficients: dict[str, float], share: float, combine: str) -> float:
+    """Predicted free-but-reserved bytes of stage sample `s`: `combine` of its class term and b x its activations."""
     partition, activations = coefficients[s["class"]] * s["part"], share * s["act"]
     return max(partition, activations) if combine == "max" else partition + activations
 
 
 def error(s: dict, coefficients: dict[str, float], share: float, combine: str) -> float:
+    """(predicted - measured) / measured reserved of `s`, the prediction cut at the cap as reserved.py cuts it."""
     return min(s["cap"], s["P"] + hole(s, coefficients, share, combine)) / s["R"] - 1
 
 
 def fit(stages: list[dict], share: float, combine: str) -> dict[str, float]:
-    """Class coefficients on `stages` given b = `share`: the median partition-term share of each gap, rounded to
-    0.01, clamped at 0 (reserved_fit.fit's rule); a class without samples keeps the shipped value."""
+    """Class coefficients on `stages` given b = `share`: reserved_fit.fit (the median, rounded to 0.01, clamped at 0;
+    a class without samples keeps the shipped value) of each gap's partition-term share."""
     by_class: dict[str, list[float]] = {}
     for s in stages:
         if combine == "max" and share * s["act"] > HOLE_PARTITIONS[s["class"]] * s["part"]:
             continue   # the activation term sets this stage's hole: no sample of the partition term
         rest = s["R"] - s["P"] - (share * s["act"] if combine == "sum" else 0.0)
         by_class.setdefault(s["class"], []).append(rest / s["part"])
-    return {name: max(0.0, round(statistics.median(by_class[name]), 2)) if name in by_class else value
-            for name, value in HOLE_PARTITIONS.items()}
+    return fit_classes(by_class)
 
 
 def held_out(stages: list[dict], share: float, combine: str) -> list[float]:
