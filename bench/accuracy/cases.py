@@ -723,6 +723,17 @@ B55 = [
 # instead of the H200 node; predictions in bench/calls/s54_b55h_h100_node.sh before any run). Held out of every fit.
 B55H = [replace(c, name=f"h100n-{c.name}", hardware=H100N) for c in B55]
 
+# Batch 56h (1x H100 node, session 56): the search's winners on h100-1gpu-node for four 7-8B workloads at the 78 GiB cap
+# that only H200 runs had trained (three with untied 128-152k-token heads, whose mistpipe runs on the H200 node left
+# 5-6 GiB above the predicted allocated peak reserved); held out of every fit. Predictions in
+# bench/calls/s56_b56h_h100_node.sh, committed before any run.
+B56H = [
+    AutotuneCase("h100n-auto-l7-1g-c78-s4096-b16", "llama-7b", 1, 78, 4096, 16, hardware=H100N),
+    AutotuneCase("h100n-auto-l38b-1g-c78-s4096-b16", "llama3-8b", 1, 78, 4096, 16, hardware=H100N),
+    AutotuneCase("h100n-auto-qw7b-1g-c78-s4096-b16", QWEN2_7B, 1, 78, 4096, 16, hardware=H100N),
+    AutotuneCase("h100n-auto-q3-8b-1g-c78-s4096-b16", QWEN3_8B, 1, 78, 4096, 16, hardware=H100N),
+]
+
 # In-sample runs: the shipped h200 profile's run-derived terms were fitted on these runs alone
 # (python -m mist_ds.calibrate; profiling/profiles/h200.json provenance names them): every 1-GPU run
 # of batches b3 and b4, and of each 2-GPU family with two or more runs the first by name. Every
@@ -764,7 +775,7 @@ BATCHES: dict[str, list[Case | AutotuneCase]] = {name: _marked(batch) for name, 
     "b52-1gpu-h100-node": B52, "b53-1gpu-h100-interference": B53,
     "b54-1gpu-h200-node": B54, "b54b-1gpu-h200-node": B54B,
     "b54c-1gpu-h200-node": B54C, "b55-1gpu-h200-node": B55,
-    "b55h-1gpu-h100-node": B55H,
+    "b55h-1gpu-h100-node": B55H, "b56h-1gpu-h100-node": B56H,
 }.items()}
 CASES: dict[str, Case | AutotuneCase] = {c.name: c for batch in BATCHES.values() for c in batch}
 
