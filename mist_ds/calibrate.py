@@ -10,8 +10,8 @@ iteration times, allocated and reserved GPU memory and peak RSS (mist_ds/calibra
   parameter tensor of a block pass),
   pageable_h2d_bandwidth_gbps, pageable_d2h_bandwidth_gbps (ZeRO-3's write-back under weight offload
   with the optimizer on the GPU), allocator_overhead_fraction (peak allocated over the modelled bytes:
-  what decides OOM), allocator_cache_fraction (reserved over allocated, on the stages of mistpipe
-  plans, whose reserved memory it predicts: reported only), host_process_base_bytes.
+  what decides OOM), host_process_base_bytes. (Reserved memory's holes are the allocator's, the same on
+  every card: mist_ds/cost/reserved.py holds them, fitted by bench/accuracy/reserved_fit.py.)
 --fit names the terms to fit (default: all of them); the others keep the input profile's values.
 A term none of the runs exercises (e.g. the ZeRO-3 fetch cost without a ZeRO-3 run) keeps the input
 profile's value. Runs that did not finish ('oom', 'killed', ...) are skipped. The output profile's

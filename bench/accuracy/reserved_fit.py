@@ -10,13 +10,14 @@ allocated peak P (cost model only: independent of HOLE_PARTITIONS) and measured 
 report again (only its reserved columns move).
 
 Samples: every stage of every run the report's targets cover (status 'ok', a plan the current search
-emits, run with expandable segments) that ran on stock DeepSpeed, one run per distinct plan (mistpipe keeps the profile's
-allocator_cache_fraction), less the stages that reserved their cap (within AT_CAP): the allocator stopped
-there and retried, so their gap is a lower bound on the holes, not a sample of them (cost/reserved.py
-predicts the cap for them). A sample is (measured reserved - P) / the stage's 16-bit partition 2N/dp
-(cost/reserved.py partition_bytes), in the stage's class (cost/reserved.py allocator_class).
-Coefficient of a class: the median of its samples, rounded to 0.01 and clamped at 0 (a negative median
-is an over-predicted P, not a hole).
+emits, run with expandable segments) that ran on stock DeepSpeed, one run per distinct plan, less the
+stages that reserved their cap (within AT_CAP): the allocator stopped there and retried, so their gap is
+a lower bound on the holes, not a sample of them (cost/reserved.py predicts the cap for them). A sample
+is (measured reserved - P) / the stage's 16-bit partition 2N/dp (cost/reserved.py partition_bytes), in
+the stage's class (cost/reserved.py allocator_class). Coefficient of a class: the median of its samples,
+rounded to 0.01 and clamped at 0 (a negative median is an over-predicted P, not a hole).
+VOCAB_HOLE, mistpipe's one coefficient, the same way from the mistpipe stages: (measured reserved - P) / the
+fp32 bytes of the stage's vocabulary matrices (cost/reserved.py vocab_matrix_bytes).
 
 Hold-out: runs split by crc32(name) parity (the stages of one run together); the coefficients fitted on
 one half score the other (a class absent from the fitting half keeps the shipped coefficient). A plan's
@@ -38,7 +39,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from mist_ds.compare import rel_error  # noqa: E402
 from mist_ds.config import Plan  # noqa: E402
 from mist_ds.config.profiles import load_hardware  # noqa: E402
-from mist_ds.cost.reserved import HOLE_PARTITIONS, allocator_class, partition_bytes, predicted_reserved_bytes  # noqa: E402
+from mist_ds.cost.reserved import (HOLE_PARTITIONS, VOCAB_HOLE, allocator_class, counts_vocab_holes,  # noqa: E402
+                                   partition_bytes, predicted_reserved_bytes, vocab_matrix_bytes)
 
 ROOT = Path(__file__).resolve().parents[2]
 ACCURACY = ROOT / "bench" / "results" / "accuracy.json"
@@ -56,26 +58,43 @@ def half_of(run: dict) -> int:
     return zlib.crc32(run["name"].encode()) % 2
 
 
-def stock_stages(runs: list[dict], plans: Mapping[str, Plan]) -> Iterator[tuple[dict, Plan, dict, float]]:
-    """(run, plan, the run's stage row, hole) for every stock DeepSpeed stage of `runs`, each distinct plan
-    once (its first run in `runs`' order): repeats of one plan (other kernel sets, other calls) are not
-    independent evidence of a class's holes. hole = (measured reserved - predicted allocated peak) /
-    16-bit partition. Stages that reserved their cap (AT_CAP) are left out."""
+def distinct_stages(runs: list[dict], plans: Mapping[str, Plan], vocab: bool) -> Iterator[tuple[dict, Plan, dict, float]]:
+    """(run, plan, the run's stage row, hole) for every stage of `runs` whose holes are counted in vocabulary
+    matrices (`vocab`: mistpipe, cost/reserved.py counts_vocab_holes) or else in 16-bit partitions (stock
+    DeepSpeed), each distinct plan once (its first run in `runs`' order): repeats of one plan (other kernel
+    sets, other calls) are not independent evidence of its holes. hole = (measured reserved - predicted
+    allocated peak) / the unit (vocab_matrix_bytes or partition_bytes). Stages that reserved their cap
+    (AT_CAP), and mistpipe stages without a vocabulary matrix, are left out."""
     seen: set[str] = set()
     hardware: dict = {}
     for run in runs:
         plan = plans[run["plan_path"]]
         key = plan.without_prediction().content_hash()
-        if plan.executor != "deepspeed" or key in seen:
+        if counts_vocab_holes(plan) != vocab or key in seen:
             continue
         seen.add(key)
         hw = hardware.setdefault(run["hardware"], load_hardware(run["hardware"]))
         cap = plan.gpu_memory_cap_bytes or hw.gpu_memory_bytes
         for stage in run["memory"]:
-            if stage["reserved_bytes"] >= AT_CAP * cap:
+            unit = (vocab_matrix_bytes if vocab else partition_bytes)(plan, stage["stage"])
+            if stage["reserved_bytes"] >= AT_CAP * cap or not unit:
                 continue
-            yield run, plan, stage, ((stage["reserved_bytes"] - stage["predicted_bytes"])
-                                     / partition_bytes(plan, stage["stage"]))
+            yield run, plan, stage, (stage["reserved_bytes"] - stage["predicted_bytes"]) / unit
+
+
+def stock_stages(runs: list[dict], plans: Mapping[str, Plan]) -> Iterator[tuple[dict, Plan, dict, float]]:
+    """distinct_stages of stock DeepSpeed (holes in 16-bit partitions)."""
+    return distinct_stages(runs, plans, vocab=False)
+
+
+def vocab_samples(runs: list[dict], plans: Mapping[str, Plan]) -> list[float]:
+    """The holes of the mistpipe stages (distinct_stages, in vocabulary matrices)."""
+    return [hole for *_, hole in distinct_stages(runs, plans, vocab=True)]
+
+
+def fit_vocab(holes: list[float], fallback: float = VOCAB_HOLE) -> float:
+    """VOCAB_HOLE from mistpipe samples: their median rounded to 0.01, clamped at 0 (`fallback` without any)."""
+    return max(0.0, round(statistics.median(holes), 2)) if holes else fallback
 
 
 def samples(runs: list[dict], plans: Mapping[str, Plan]) -> dict[str, list[float]]:
@@ -94,9 +113,10 @@ def fit(by_class: Mapping[str, list[float]], fallback: Mapping[str, float] = HOL
             for name, value in fallback.items()}
 
 
-def plan_errors(runs: list[dict], plans: Mapping[str, Plan], holes: Mapping[str, float]) -> list[float]:
-    """|reserved error| of each run's worst stage with the coefficients `holes` (cut at the cap, as
-    the report scores it)."""
+def plan_errors(runs: list[dict], plans: Mapping[str, Plan], holes: Mapping[str, float],
+                vocab_hole: float = VOCAB_HOLE) -> list[float]:
+    """|reserved error| of each run's worst stage with the coefficients `holes` and `vocab_hole` (cut at the
+    cap, as the report scores it)."""
     hardware: dict = {}
     errors = []
     for run in runs:
@@ -104,7 +124,7 @@ def plan_errors(runs: list[dict], plans: Mapping[str, Plan], holes: Mapping[str,
         hw = hardware.setdefault(run["hardware"], load_hardware(run["hardware"]))
         cap = plan.gpu_memory_cap_bytes or hw.gpu_memory_bytes
         errors.append(max(abs(rel_error(predicted_reserved_bytes(plan, s["stage"], s["predicted_bytes"], hw, cap,
-                                                                 holes), s["reserved_bytes"]))
+                                                                 holes, vocab_hole), s["reserved_bytes"]))
                           for s in run["memory"]))
     return errors
 
@@ -119,25 +139,28 @@ def _stats(errors: list[float]) -> str:
 
 def render(runs: list[dict], plans: Mapping[str, Plan]) -> list[str]:
     halves = [[run for run in runs if half_of(run) == h] for h in (0, 1)]
-    every = samples(runs, plans)
-    fitted = fit(every)
-    half_fits = [fit(samples(half, plans)) for half in halves]
-    lines = ["| class | stages | median gap / partition | fitted | half 0 | half 1 | shipped |",
+    every, vocab = samples(runs, plans), vocab_samples(runs, plans)
+    fitted, fitted_vocab = fit(every), fit_vocab(vocab)
+    half_fits = [(fit(samples(half, plans)), fit_vocab(vocab_samples(half, plans))) for half in halves]
+    lines = ["| class | stages | median gap / unit | fitted | half 0 | half 1 | shipped |",
              "|---|---|---|---|---|---|---|"]
     for name in HOLE_PARTITIONS:
         gaps = every.get(name, [])
         median = f"{statistics.median(gaps):+.2f}" if gaps else "-"
-        lines.append(f"| {name} | {len(gaps)} | {median} | {fitted[name]:.2f} | {half_fits[0][name]:.2f} | "
-                     f"{half_fits[1][name]:.2f} | {HOLE_PARTITIONS[name]:.2f} |")
+        lines.append(f"| {name} | {len(gaps)} | {median} | {fitted[name]:.2f} | {half_fits[0][0][name]:.2f} | "
+                     f"{half_fits[1][0][name]:.2f} | {HOLE_PARTITIONS[name]:.2f} |")
+    median = f"{statistics.median(vocab):+.2f}" if vocab else "-"
+    lines.append(f"| mistpipe (VOCAB_HOLE, per fp32 vocabulary byte) | {len(vocab)} | {median} | {fitted_vocab:.2f} | "
+                 f"{half_fits[0][1]:.2f} | {half_fits[1][1]:.2f} | {VOCAB_HOLE:.2f} |")
     lines += ["", "| coefficients | scored on | runs | median | max |", "|---|---|---|---|---|",
               f"| shipped | all | {_stats(plan_errors(runs, plans, HOLE_PARTITIONS))} |",
-              f"| fitted on all (in-sample) | all | {_stats(plan_errors(runs, plans, fitted))} |"]
+              f"| fitted on all (in-sample) | all | {_stats(plan_errors(runs, plans, fitted, fitted_vocab))} |"]
     for h in (0, 1):
         other = halves[1 - h]
         lines += [f"| shipped | half {1 - h} | {_stats(plan_errors(other, plans, HOLE_PARTITIONS))} |",
-                  f"| fitted on half {h} | half {1 - h} | {_stats(plan_errors(other, plans, half_fits[h]))} |"]
+                  f"| fitted on half {h} | half {1 - h} | {_stats(plan_errors(other, plans, *half_fits[h]))} |"]
     body = ", ".join(f'"{name}": {value:.2f}' for name, value in fitted.items())
-    return lines + ["", f"HOLE_PARTITIONS fitted on all {len(runs)} runs: {{{body}}}"]
+    return lines + ["", f"HOLE_PARTITIONS fitted on all {len(runs)} runs: {{{body}}}; VOCAB_HOLE = {fitted_vocab:.2f}"]
 
 
 def main(argv: list[str] | None = None) -> int:

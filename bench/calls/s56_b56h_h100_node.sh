@@ -7,6 +7,8 @@
 #   h100n-auto-qw7b-1g-c78-s4096-b16   7.039  55.2   optimizer 1.0 offloaded
 #   h100n-auto-q3-8b-1g-c78-s4096-b16  7.859  60.4   optimizer 1.0 offloaded
 # Then: python bench/accuracy/unpack.py $R/b56h/accuracy_b56h-1gpu-h100-node.json, `make accuracy`, the constraint tests.
+# Ran: S56-3 (LIMIT=575) the first three; S56-5 (LIMIT=400) the fourth, when the batch still held all four (it was
+# split afterwards into b56h and b56hb, since four do not fit one call's budget).
 source bench/calls/prefix.sh
 hostmemlog
 prebuild

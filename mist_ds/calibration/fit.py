@@ -14,9 +14,6 @@
 * allocator_overhead_fraction: the median over measured stages of max_memory_allocated / predicted
   peak without allowance - 1 (the median minimises the median |error| against allocated memory, which
   decides OOM under expandable segments: config/hardware.py).
-* allocator_cache_fraction: the median over the measured stages of mistpipe plans (the only ones whose
-  reserved memory it predicts: cost/reserved.py) of max_memory_reserved / max_memory_allocated - 1
-  (what the cache holds beyond the live peak; reported, never searched on).
 * host_process_base_bytes: the median over measured stages of peak RSS - predicted host memory
   without base (cost/host_memory.py).
 Memory terms (MEMORY_TERMS) are fitted when named (calibrate's `memory`, all by default).
@@ -34,14 +31,13 @@ import numpy as np
 from mist_ds.calibration.runs import RunPair
 from mist_ds.compare import stage_peaks
 from mist_ds.config import HardwareProfile
-from mist_ds.cost.reserved import uses_cache_fraction
 
 TIME_TERMS = ("host_microbatch_overhead_s", "host_layer_overhead_s", "host_launch_overhead_s",
               "host_step_overhead_s", "zero3_fetch_overhead_s", "zero3_param_overhead_s",
               "pageable_h2d_bandwidth_gbps", "pageable_d2h_bandwidth_gbps", "mistpipe_microbatch_overhead_s",
               "mistpipe_layer_overhead_s", "mistpipe_streamed_layer_overhead_s")
 """Run-derived time terms of HardwareProfile, in fitting order."""
-MEMORY_TERMS = ("allocator_overhead_fraction", "allocator_cache_fraction", "host_process_base_bytes")
+MEMORY_TERMS = ("allocator_overhead_fraction", "host_process_base_bytes")
 """Run-derived memory terms of HardwareProfile (each a median over measured stages: module docstring)."""
 INVERSE_TERMS = ("pageable_h2d_bandwidth_gbps", "pageable_d2h_bandwidth_gbps")
 """Terms fitted as 1 / value (a bandwidth: time is linear in its inverse)."""
@@ -223,19 +219,6 @@ def fit_allocator_fraction(hw: HardwareProfile, pairs: list[RunPair]) -> float |
     return round(min(1.0, max(0.0, statistics.median(ratios))), 4) if ratios else None
 
 
-def fit_cache_fraction(pairs: list[RunPair]) -> float | None:
-    """Median max_memory_reserved / max_memory_allocated - 1 over the measured stages whose reserved
-    memory the fraction predicts (cost/reserved.py uses_cache_fraction: not stock DeepSpeed's, whose
-    holes HOLE_PARTITIONS counts), each stage's largest rank of both (compare.stage_peaks), clamped to
-    [0, 1] (None: no such stage)."""
-    ratios = []
-    for pair in (p for p in pairs if uses_cache_fraction(p.plan)):
-        allocated = stage_peaks(pair.plan, pair.run.peak_allocated_bytes)
-        reserved = stage_peaks(pair.plan, pair.run.peak_reserved_bytes)
-        ratios += [r / a - 1.0 for a, r in zip(allocated, reserved) if a and r]
-    return round(min(1.0, max(0.0, statistics.median(ratios))), 4) if ratios else None
-
-
 def fit_host_base(hw: HardwareProfile, pairs: list[RunPair]) -> int | None:
     """Median peak RSS - predicted host memory without base over measured stages (None: no data)."""
     bare = hw.model_copy(update={"host_process_base_bytes": 0})
@@ -255,7 +238,6 @@ def calibrate(hw: HardwareProfile, pairs: list[RunPair], only: tuple[str, ...] =
     time_terms, result.kept = fit_time(hw, ok, only)
     result.fitted.update(time_terms)
     fitters = {"allocator_overhead_fraction": lambda: fit_allocator_fraction(hw, ok),
-               "allocator_cache_fraction": lambda: fit_cache_fraction(ok),
                "host_process_base_bytes": lambda: fit_host_base(hw, ok)}
     for term in MEMORY_TERMS:
         value = fitters[term]() if term in memory else None

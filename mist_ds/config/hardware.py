@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Literal
 
 from pydantic import Field, model_validator
@@ -131,8 +132,7 @@ class Provenance(StrictModel):
     """Free text: assumptions, caveats."""
 
 
-RUN_DERIVED_FIELDS = ("allocator_overhead_fraction", "allocator_cache_fraction", "zero3_fetch_overhead_s",
-                      "zero3_param_overhead_s",
+RUN_DERIVED_FIELDS = ("allocator_overhead_fraction", "zero3_fetch_overhead_s", "zero3_param_overhead_s",
                       "host_microbatch_overhead_s", "host_layer_overhead_s", "host_launch_overhead_s",
                       "host_step_overhead_s", "mistpipe_microbatch_overhead_s", "mistpipe_layer_overhead_s",
                       "mistpipe_streamed_layer_overhead_s", "pageable_h2d_bandwidth_gbps",
@@ -146,8 +146,26 @@ HOST_THREAD_FIELDS = ("host_microbatch_overhead_s", "host_layer_overhead_s", "ho
 a profile with all of them at 0 prices no host-thread time at all (HardwareProfile.prices_host_thread)."""
 
 
+RETIRED_FIELDS = {
+    "allocator_cache_fraction": "session 56: mistpipe's reserved holes are counted in the stage's vocabulary "
+                                "matrices, the same on every card (cost/reserved.py VOCAB_HOLE)",
+}
+"""Fields profiles once carried and no longer do, with why: dropped when a profile loads, so one calibrated
+before they were retired still loads."""
+
+
 class HardwareProfile(StrictModel):
     """Capabilities of one node type; the cost model reads nothing else about hardware."""
+
+    @classmethod
+    def from_json_text(cls, text: str) -> HardwareProfile:
+        """StrictModel.from_json_text, less the RETIRED_FIELDS a profile written before they retired carries.
+        (Here, not in a model validator: a 'before' validator would make strict JSON validation take
+        JSON arrays as lists, not tuples.)"""
+        data = json.loads(text)
+        if isinstance(data, dict):
+            data = {key: value for key, value in data.items() if key not in RETIRED_FIELDS}
+        return cls.model_validate(data, strict=False)
 
     name: str
     """Profile name (file stem), e.g. 'h100-sxm-80gb'."""
@@ -194,13 +212,6 @@ class HardwareProfile(StrictModel):
     MiB reserved but unallocated when they failed (bench/accuracy/MEMORY_GAP.md), which the search's
     memory margin covers (search/driver.py DEFAULT_MEMORY_MARGIN_RATIO). Calibrated from GPU runs as
     the median max_memory_allocated / modelled peak - 1 (calibration/fit.py); 0.0 = not measured."""
-    allocator_cache_fraction: float = Field(default=0.0, ge=0.0, le=1.0)
-    """What the caching allocator keeps reserved beyond the allocated peak, as a fraction of it:
-    the median max_memory_reserved / max_memory_allocated - 1 of calibration runs (calibration/fit.py).
-    Read only to report reserved memory of executors other than stock DeepSpeed (HardwareProfile.
-    reserved_bytes: min(cap, predicted peak x (1 + this)); DeepSpeed stages use the allocator holes
-    of mist_ds/cost/reserved.py); the search never reads it, since the cache is released before an
-    OOM (above). 0.0 = not measured."""
     attention_bwd_tflops: float | None = Field(default=None, gt=0.0)
     """Sustained causal attention backward throughput, TFLOP/s (counting 2.5x the forward FLOPs,
     FlashAttention-2's convention); None when not measured (use attention_tflops)."""
@@ -332,10 +343,3 @@ class HardwareProfile(StrictModel):
         """Whether any HOST_THREAD_FIELDS term is set: False for a profile no training run has calibrated
         (python -m mist_ds.calibrate), whose predictions leave DeepSpeed's host-thread time out."""
         return any(getattr(self, name) > 0 for name in HOST_THREAD_FIELDS)
-
-    def reserved_bytes(self, peak_bytes: int, cap_bytes: int | None = None) -> int:
-        """max_memory_reserved a predicted (allocated) peak comes with: the allocator's cache on top,
-        allocator_cache_fraction of it, cut off at the cap the allocator may reserve (default: the
-        card's memory). For reports and comparisons only; fitting uses the allocated peak."""
-        cap = cap_bytes or self.gpu_memory_bytes
-        return min(cap, round(peak_bytes * (1.0 + self.allocator_cache_fraction)))

@@ -63,8 +63,8 @@ class StagePrediction(StrictModel):
     allowance (HardwareProfile.allocator_overhead_fraction, counted in buffers_bytes), so it targets
     torch.cuda.max_memory_allocated, which decides OOM under expandable segments (the allocator
     releases its cache before failing). Compared against the memory cap less the search's margin.
-    Not max_memory_reserved: the cache above it (HardwareProfile.allocator_cache_fraction) is only
-    reported (bench/accuracy/scoring.py)."""
+    Not max_memory_reserved: the allocator's holes above it (cost/reserved.py) are only reported
+    (bench/accuracy/scoring.py)."""
     memory_breakdown: MemoryBreakdown
     """The peak split by kind."""
     time_breakdown: TimeBreakdown

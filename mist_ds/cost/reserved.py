@@ -1,5 +1,6 @@
 """Predicted torch.cuda.max_memory_reserved of a stage: the allocated peak plus the holes the caching
-allocator cannot reuse, counted in 16-bit parameter partitions (bench/accuracy/RESERVED.md).
+allocator cannot reuse, counted in 16-bit parameter partitions for stock DeepSpeed and in vocabulary
+matrices for mistpipe (bench/accuracy/RESERVED.md).
 
 Reserved memory is reported only: the search keeps deciding on the allocated peak, which is what
 decides OOM under expandable segments (config/hardware.py allocator_overhead_fraction).
@@ -26,6 +27,15 @@ partition over the committed runs with expandable segments, as bench/accuracy/re
 derives it from bench/results/accuracy.json (bench/accuracy/RESERVED.md: the runs, and the two
 half-splits each class was also fitted on and checked against; tests/cost/test_reserved.py fails
 when the committed runs move a coefficient).
+
+The mistpipe engine's stages leave holes that scale with the stage's vocabulary matrices instead
+(VOCAB_HOLE; bench/accuracy/RESERVED.md, session 56): its largest blocks are the vocabulary unit's
+(bench/engine/alloc_frag.py on Llama-3-8B, bench/results/runtime/frag_l38b_S56: a 3.93 GiB largest hole
+at the reserved peak, twice that unit's 16-bit size; which request leaves it is not established). An
+empirical term: over the committed mistpipe stages the gap follows the vocabulary matrices' bytes
+(correlation 0.91), not the allocated peak (0.37). The holes are a property of the allocator and the
+engine's allocation order, not of the card: the same plans reserved the same bytes, to the byte, on an
+H100 and an H200 node (batch b56h), so the coefficient lives here, not in a hardware profile.
 """
 
 from __future__ import annotations
@@ -51,6 +61,11 @@ HOLE_PARTITIONS: dict[str, float] = {
 }
 """Free-but-reserved bytes at the reserved peak, in 16-bit partitions (2N/dp bytes), per class
 (allocator_class); fitted on the committed H200 and H100 runs (module docstring)."""
+VOCAB_HOLE = 0.60
+"""Free-but-reserved bytes at a mistpipe stage's reserved peak per fp32 byte of the vocabulary matrices it holds
+(vocab_matrix_bytes): the median (measured reserved - predicted allocated peak) / those bytes over the committed
+mistpipe stages below their cap (bench/accuracy/reserved_fit.py; about one 16-bit copy of each matrix)."""
+FP32 = 4  # bytes of an fp32 element
 
 
 def allocator_class(memory: MemoryStrategy, dp: int, num_stages: int) -> str:
@@ -71,9 +86,14 @@ def stage_num_params(model: ModelSpec, plan: Plan, index: int) -> int:
     rows = int(vocab_shard(model, plan.tp))
     positions = model.max_seq_len * model.hidden_size if model.position_embedding == "learned" else 0
     last = index == plan.num_stages - 1
-    head_matrix = last and (plan.num_stages > 1 or not model.tie_embeddings)
     return round(stage.num_layers * per_layer + (index == 0) * (rows * model.hidden_size + positions)
-                 + last * (model.norm_params + head_matrix * rows * model.hidden_size))
+                 + last * model.norm_params + holds_head_matrix(plan, index) * rows * model.hidden_size)
+
+
+def holds_head_matrix(plan: Plan, index: int) -> bool:
+    """Whether stage `index` holds the head as a matrix of its own: the last stage, when the head is untied or
+    on another stage than the embedding."""
+    return index == plan.num_stages - 1 and (plan.num_stages > 1 or not plan.model.tie_embeddings)
 
 
 def partition_bytes(plan: Plan, index: int) -> float:
@@ -81,22 +101,34 @@ def partition_bytes(plan: Plan, index: int) -> float:
     return ELEM * stage_num_params(plan.model, plan, index) / plan.dp
 
 
-def uses_cache_fraction(plan: Plan) -> bool:
-    """Whether the plan's reserved memory is predicted with the profile's allocator_cache_fraction
-    (executors other than stock DeepSpeed: mistpipe) rather than HOLE_PARTITIONS."""
+def vocab_matrix_bytes(plan: Plan, index: int) -> int:
+    """fp32 bytes of the vocabulary matrices stage `index` holds on one TP rank: the embedding on the first
+    stage, the head on the last when it is a matrix of its own (holds_head_matrix)."""
+    model = plan.model
+    return FP32 * int(vocab_shard(model, plan.tp)) * model.hidden_size * ((index == 0) + holds_head_matrix(plan, index))
+
+
+def counts_vocab_holes(plan: Plan) -> bool:
+    """Whether the plan's holes are counted in vocabulary matrices (VOCAB_HOLE: executors other than stock
+    DeepSpeed, i.e. mistpipe) rather than in 16-bit partitions (HOLE_PARTITIONS)."""
     return plan.executor != "deepspeed"
 
 
+def hole_bytes(plan: Plan, index: int, holes: Mapping[str, float] = HOLE_PARTITIONS,
+               vocab_hole: float = VOCAB_HOLE) -> float:
+    """Free-but-reserved bytes at stage `index`'s reserved peak: `vocab_hole` x its vocabulary matrices for
+    mistpipe, else `holes` of its class x its 16-bit partition."""
+    if counts_vocab_holes(plan):
+        return vocab_hole * vocab_matrix_bytes(plan, index)
+    return holes[allocator_class(plan.stage_memory(index), plan.dp, plan.num_stages)] * partition_bytes(plan, index)
+
+
 def predicted_reserved_bytes(plan: Plan, index: int, peak_bytes: int, hw: HardwareProfile,
-                             cap_bytes: int | None = None, holes: Mapping[str, float] = HOLE_PARTITIONS) -> int:
-    """max_memory_reserved of stage `index` given its predicted (allocated) peak: the peak plus
-    `holes` (default HOLE_PARTITIONS) of its class x its 16-bit partition, or the cap when that
-    would pass it (default: the plan's cap, else the card's memory). Executors other than
-    stock DeepSpeed keep the profile's allocator_cache_fraction (uses_cache_fraction,
-    HardwareProfile.reserved_bytes)."""
+                             cap_bytes: int | None = None, holes: Mapping[str, float] = HOLE_PARTITIONS,
+                             vocab_hole: float = VOCAB_HOLE) -> int:
+    """max_memory_reserved of stage `index` given its predicted (allocated) peak: the peak plus its
+    holes (hole_bytes), or the cap when that would pass it (default: the plan's cap, else the card's
+    memory)."""
     cap = cap_bytes or plan.gpu_memory_cap_bytes or hw.gpu_memory_bytes
-    if uses_cache_fraction(plan):
-        return hw.reserved_bytes(peak_bytes, cap)
-    hole = holes[allocator_class(plan.stage_memory(index), plan.dp, plan.num_stages)]
-    reserved = round(peak_bytes + hole * partition_bytes(plan, index))
+    reserved = round(peak_bytes + hole_bytes(plan, index, holes, vocab_hole))
     return reserved if reserved <= cap else cap

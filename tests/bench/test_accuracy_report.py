@@ -87,12 +87,6 @@ def test_a_run_is_scored_on_the_profile_of_its_node(tmp_path):
     assert score(name, "suite", plan_path, run_path, (), {}).hardware == "h200-1gpu-node"
 
 
-def test_predicted_reserved_memory_is_cut_at_the_cap():
-    hw = load_hardware("h200").model_copy(update={"allocator_cache_fraction": 0.1})
-    assert hw.reserved_bytes(50 * 2**30, 78 * 2**30) == 55 * 2**30
-    assert hw.reserved_bytes(75 * 2**30, 78 * 2**30) == 78 * 2**30
-    assert hw.reserved_bytes(135 * 2**30) == hw.gpu_memory_bytes  # uncapped: the card's memory
-
 
 def test_unreleased_bytes_come_from_the_oom_message():
     message = ("CUDA out of memory. Tried to allocate 12.55 GiB. ... Of the allocated memory 69.10 GiB is "

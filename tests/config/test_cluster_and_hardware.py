@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from pydantic import ValidationError
 
-from mist_ds.config import ClusterSpec, InterferenceFactor, TuneRequest, get_preset
+from mist_ds.config import ClusterSpec, HardwareProfile, InterferenceFactor, TuneRequest, get_preset
+from mist_ds.config.hardware import RETIRED_FIELDS
 from mist_ds.config.profiles import available_profiles, load_hardware
 
 
@@ -81,6 +84,16 @@ def test_shipped_profiles_load() -> None:
     profile = load_hardware("h100-sxm-80gb")
     assert profile.gpu_memory_bytes > 70 * 2**30
     assert profile.provenance.source in ("datasheet", "measured")
+
+
+def test_retired_fields_are_dropped_unknown_ones_rejected() -> None:
+    # a profile calibrated before session 56 carries allocator_cache_fraction: it still loads, the same
+    hw = load_hardware("h200-1gpu-node")
+    data = hw.model_dump(mode="json")
+    assert HardwareProfile.from_json_text(json.dumps({**data, "allocator_cache_fraction": 0.0191})) == hw
+    assert set(RETIRED_FIELDS).isdisjoint(HardwareProfile.model_fields)
+    with pytest.raises(ValidationError, match="allocator_cache_fractoin"):
+        HardwareProfile.from_json_text(json.dumps({**data, "allocator_cache_fractoin": 0.0191}))
 
 
 def test_unknown_profile_suggests() -> None:

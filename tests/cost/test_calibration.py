@@ -16,7 +16,7 @@ from mist_ds import gpuinfo
 from mist_ds.calibrate import main
 from mist_ds.calibration import calibrate, load_pairs
 from mist_ds.calibration.fit import (INVERSE_TERMS, LARGE, TIME_TERMS, exercise_masks, fit_allocator_fraction,
-                                    fit_cache_fraction, nnls, predict_times, start_point, time_system, with_terms)
+                                    nnls, predict_times, start_point, time_system, with_terms)
 from mist_ds.cli import exit_code
 from mist_ds.config import HardwareProfile, RunReport
 from mist_ds.config.profiles import load_hardware
@@ -30,7 +30,7 @@ RUNS = ["g13-1g-c40-s2048-z0-mb2", "g13-1g-c40-s2048-z1-mb2", "g13-1g-c40-s2048-
         "l27-1g-c78-b4-z1-mb1", "l27-1g-c78-b4-z3-mb2-rc16", "g13-1g-c24-s2048-z1-off1-mb2",
         "g13-1g-c24-s2048-z3-off05-mb2", "g13-1g-c24-s2048-z3-off1-mb2"]
 
-# mistpipe runs (bench/accuracy/cases.py B12): the stages whose reserved memory allocator_cache_fraction predicts
+# mistpipe runs (bench/accuracy/cases.py B12)
 MISTPIPE_RUNS = ["g13-1g-c16-s2048-mp-mb2-off1", "g13-1g-c16-s2048-mp-mb2-og1-off1", "g13-1g-c16-s2048-mp-mb2-w05-off1",
                  "l27-1g-c40-s4096-b8-mp-mb1-og05-off05-rc16"]
 
@@ -170,8 +170,6 @@ def test_cli_on_committed_runs_writes_a_profile_naming_its_runs(tmp_path, capsys
     assert 1.5 * 2**30 < profile.host_process_base_bytes < 2.1 * 2**30
     # the allowance targets allocated memory (what decides OOM): the terms track it within a few %
     assert 0.0 <= profile.allocator_overhead_fraction < 0.05
-    # no mistpipe run: the cache fraction (which predicts only mistpipe stages' reserved memory) is kept
-    assert profile.allocator_cache_fraction == load_hardware("h200").allocator_cache_fraction
     # the per-layer host term fits to 0 since the element-wise passes are counted at their measured
     # rates (bench/results/cost_trace_zero2.md: it had absorbed that GPU time); a bound, never negative
     assert profile.host_layer_overhead_s >= 0
@@ -253,10 +251,10 @@ def test_skips_runs_that_did_not_finish():
     assert RunReport.load(run_paths(names)[-1]).status == "oom"
 
 
-def test_allocator_terms_are_medians_against_allocated_and_reserved_memory():
+def test_allocator_allowance_is_the_median_against_allocated_not_reserved_memory():
     # synthetic: each run allocates 3% more than the bare model predicts and reserves 10% more than it
     # allocates; the allowance must come out at 3% (not 13%: reserved memory is cached, released
-    # before an OOM) and the cache fraction at 10%
+    # before an OOM)
     hw = load_hardware("h200")
     bare = hw.model_copy(update={"allocator_overhead_fraction": 0.0})
     pairs = []
@@ -267,24 +265,15 @@ def test_allocator_terms_are_medians_against_allocated_and_reserved_memory():
                                           "peak_reserved_bytes": tuple(round(a * 1.10) for a in allocated)})
         pairs.append(dataclasses.replace(pair, run=run))
     assert fit_allocator_fraction(hw, pairs) == pytest.approx(0.03, abs=1e-4)
-    # stock DeepSpeed stages' reserved memory is HOLE_PARTITIONS' (cost/reserved.py): they fit no fraction
-    assert fit_cache_fraction(pairs) is None
-    mistpipe = [dataclasses.replace(p, run=p.run.model_copy(update={"peak_reserved_bytes": tuple(
-                    round(a * 1.10) for a in p.run.peak_allocated_bytes)}))
-                for p in load_pairs(run_paths(MISTPIPE_RUNS), None, hw)]
-    assert fit_cache_fraction(pairs + mistpipe) == pytest.approx(0.10, abs=1e-4)
 
 
 def test_fit_names_the_terms_the_others_keep_the_input_values(tmp_path, capsys):
     out = tmp_path / "p.json"
     args = [*map(str, run_paths(MISTPIPE_RUNS)), "--hardware", "h200-1gpu-node", "--out", str(out),
-            "--fit", "allocator_cache_fraction"]
+            "--fit", "host_process_base_bytes"]
     assert exit_code(main, args) == 0
     before, after = load_hardware("h200-1gpu-node"), HardwareProfile.load(out)
     changed = {f for f in HardwareProfile.model_fields if f not in ("name", "provenance")
                and getattr(before, f) != getattr(after, f)}
-    assert changed == {"allocator_cache_fraction"}
-    runs = [RunReport.load(p) for p in run_paths(MISTPIPE_RUNS)]
-    ratios = sorted(r.peak_reserved_bytes[0] / r.peak_allocated_bytes[0] - 1 for r in runs)
-    assert after.allocator_cache_fraction == pytest.approx((ratios[1] + ratios[2]) / 2, abs=1e-4)
+    assert changed == {"host_process_base_bytes"}
     assert "allocator_overhead_fraction: not fitted" in capsys.readouterr().out

@@ -1,4 +1,5 @@
-"""mist_ds/cost/reserved.py: the reserved-memory prediction (allocator holes in 16-bit partitions)."""
+"""mist_ds/cost/reserved.py: the reserved-memory prediction (allocator holes in 16-bit partitions, mistpipe's in
+vocabulary matrices)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,14 @@ import numpy as np
 import pytest
 
 from bench.accuracy.cases import CASES
-from bench.accuracy.reserved_fit import AT_CAP, ACCURACY, fit, load_plans, plan_errors, samples, targeted
+from bench.accuracy.reserved_fit import (AT_CAP, ACCURACY, fit, fit_vocab, load_plans, plan_errors, samples, targeted,
+                                         vocab_samples)
 from bench.accuracy.schema import to_plan
 from mist_ds.config.plan import MemoryStrategy
 from mist_ds.config.profiles import load_hardware
-from mist_ds.cost.reserved import (HOLE_PARTITIONS, allocator_class, partition_bytes, predicted_reserved_bytes,
-                                   stage_num_params)
+from mist_ds.cost.reserved import (FP32, HOLE_PARTITIONS, VOCAB_HOLE, allocator_class, partition_bytes,
+                                   predicted_reserved_bytes, stage_num_params, vocab_matrix_bytes)
+from mist_ds.cost.shapes import vocab_shard
 from mist_ds.cost.stage import StageCostModel
 from mist_ds.cost.stage_args import plan_stage_args
 
@@ -53,10 +56,26 @@ def test_holes_are_added_below_the_cap_and_fill_it_above():
     assert predicted_reserved_bytes(plan, 0, near, hw, cap_bytes=100 * GIB) == round(near + holes)
 
 
-def test_other_executors_keep_the_profiles_cache_fraction():
-    plan = to_plan(CASES["l7-2g-c78-z3-mb2-rc32"].knobs).model_copy(update={"executor": "mistpipe"})
+def test_mistpipe_holes_are_its_vocabulary_matrices_below_the_cap():
     hw = load_hardware("h200")
-    assert predicted_reserved_bytes(plan, 0, 50 * GIB, hw) == hw.reserved_bytes(50 * GIB, 78 * GIB)
+    untied = to_plan(CASES["l7-2g-c78-z3-mb2-rc32"].knobs).model_copy(update={"executor": "mistpipe"})
+    matrix = FP32 * int(vocab_shard(untied.model, untied.tp)) * untied.model.hidden_size
+    assert not untied.model.tie_embeddings and vocab_matrix_bytes(untied, 0) == 2 * matrix   # embedding and head
+    assert predicted_reserved_bytes(untied, 0, 50 * GIB, hw) == round(50 * GIB + VOCAB_HOLE * 2 * matrix)
+    assert predicted_reserved_bytes(untied, 0, 78 * GIB - matrix, hw) == 78 * GIB           # the cap, as for stock
+    assert predicted_reserved_bytes(untied, 0, 50 * GIB, hw, vocab_hole=0.0) == 50 * GIB
+    uncapped = untied.model_copy(update={"gpu_memory_cap_bytes": None})                     # the card's memory
+    assert predicted_reserved_bytes(uncapped, 0, hw.gpu_memory_bytes - matrix, hw) == hw.gpu_memory_bytes
+    tied = untied.model_copy(update={"model": untied.model.model_copy(update={"tie_embeddings": True})})
+    assert vocab_matrix_bytes(tied, 0) == matrix                                              # one shared matrix
+
+
+def test_a_pipelines_vocabulary_matrices_sit_on_its_end_stages():
+    plan = to_plan(CASES["l7-2g-c78-pp2-16x16-z1-rc0x6"].knobs)
+    matrix = FP32 * int(vocab_shard(plan.model, plan.tp)) * plan.model.hidden_size
+    tied = plan.model_copy(update={"model": plan.model.model_copy(update={"tie_embeddings": True})})
+    for p in (plan, tied):   # a tied head on another stage is a matrix of its own there
+        assert [vocab_matrix_bytes(p, i) for i in range(2)] == [matrix, matrix]
 
 
 def test_explicit_holes_replace_the_shipped_coefficients():
@@ -97,6 +116,8 @@ def test_coefficients_are_the_fit_of_the_committed_runs(committed):
     assert sum(map(len, by_class.values())) >= stock   # every stock plan below its cap, a pipeline's per stage
     assert set(by_class) <= set(HOLE_PARTITIONS)
     assert fit(by_class) == HOLE_PARTITIONS
+    vocab = vocab_samples(runs, plans)
+    assert len(vocab) >= 50 and fit_vocab(vocab) == VOCAB_HOLE   # mistpipe's coefficient, the same way
 
 
 def test_plan_errors_score_like_the_report(committed):
