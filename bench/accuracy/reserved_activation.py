@@ -18,14 +18,14 @@ term. On the report of 2026-12-06 (143 stages): 2.3% / 22.5-22.8% / 37 against b
 
 from __future__ import annotations
 
-import json
 import statistics
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from bench.accuracy.reserved_fit import ACCURACY, ROOT, half_of, load_plans, stock_stages, targeted  # noqa: E402
+from bench.accuracy.reserved_fit import (ACCURACY, ROOT, half_of, load_plans, report_script,  # noqa: E402
+                                         stock_stages, targeted)
 from bench.accuracy.reserved_fit import fit as fit_classes  # noqa: E402
 from mist_ds.config import RunReport  # noqa: E402
 from mist_ds.config.profiles import load_hardware  # noqa: E402
@@ -130,18 +130,7 @@ def render(stages: list[dict]) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from mist_ds.cli import OneLineParser
-
-    parser = OneLineParser(prog="bench/accuracy/reserved_activation.py", description=__doc__.splitlines()[0])
-    parser.add_argument("--accuracy", default=str(ACCURACY), help="the accuracy report's JSON (report.py)")
-    args = parser.parse_args(argv)
-    try:
-        stages = samples(json.loads(Path(args.accuracy).read_text()))
-    except (OSError, ValueError, KeyError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    print("\n".join(render(stages)))
-    return 0
+    return report_script(argv, "bench/accuracy/reserved_activation.py", __doc__, lambda report: render(samples(report)))
 
 
 if __name__ == "__main__":

@@ -26,12 +26,11 @@ error is its worst stage's, as in the report; runs of other executors are scored
 
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
 import sys
 import zlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
@@ -163,20 +162,30 @@ def render(runs: list[dict], plans: Mapping[str, Plan]) -> list[str]:
     return lines + ["", f"HOLE_PARTITIONS fitted on all {len(runs)} runs: {{{body}}}; VOCAB_HOLE = {fitted_vocab:.2f}"]
 
 
-def main(argv: list[str] | None = None) -> int:
+def report_script(argv: list[str] | None, prog: str, doc: str, lines: Callable[[dict], list[str]]) -> int:
+    """The command line of this script and its siblings (reserved_activation.py, reserved_vocab.py): read the
+    accuracy report (--accuracy), print `lines` of it; a report it cannot read or score: one line, exit 2."""
     from mist_ds.cli import OneLineParser
 
-    parser = OneLineParser(prog="bench/accuracy/reserved_fit.py", description=__doc__.splitlines()[0])
+    parser = OneLineParser(prog=prog, description=doc.splitlines()[0])
     parser.add_argument("--accuracy", default=str(ACCURACY), help="the accuracy report's JSON (report.py)")
     args = parser.parse_args(argv)
     try:
-        runs = targeted(json.loads(Path(args.accuracy).read_text()))
-        plans = load_plans(runs)
+        text = lines(json.loads(Path(args.accuracy).read_text()))
     except (OSError, ValueError, KeyError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    print("\n".join(render(runs, plans)))
+    print("\n".join(text))
     return 0
+
+
+def _lines(report: dict) -> list[str]:
+    runs = targeted(report)
+    return render(runs, load_plans(runs))
+
+
+def main(argv: list[str] | None = None) -> int:
+    return report_script(argv, "bench/accuracy/reserved_fit.py", __doc__, _lines)
 
 
 if __name__ == "__main__":

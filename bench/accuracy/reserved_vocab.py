@@ -25,7 +25,6 @@ out, the 79 stages of today's engine: fraction 1.2% / 8.0% median / max, 4 off b
 
 from __future__ import annotations
 
-import json
 import statistics
 import sys
 from collections.abc import Callable
@@ -33,7 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from bench.accuracy.reserved_fit import ACCURACY, AT_CAP, half_of, load_plans, targeted  # noqa: E402
+from bench.accuracy.reserved_fit import ACCURACY, AT_CAP, half_of, load_plans, report_script, targeted  # noqa: E402
 from mist_ds.config.profiles import load_hardware  # noqa: E402
 from mist_ds.cost.reserved import counts_vocab_holes, vocab_matrix_bytes  # noqa: E402
 
@@ -137,18 +136,10 @@ def coefficients(stages: list[dict]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from mist_ds.cli import OneLineParser
-
-    parser = OneLineParser(prog="bench/accuracy/reserved_vocab.py", description=__doc__.splitlines()[0])
-    parser.add_argument("--accuracy", default=str(ACCURACY), help="the accuracy report's JSON (report.py)")
-    args = parser.parse_args(argv)
-    try:
-        stages = samples(json.loads(Path(args.accuracy).read_text()))
-    except (OSError, ValueError, KeyError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    print("\n".join(render(stages) + ["", coefficients(stages)]))
-    return 0
+    def lines(report: dict) -> list[str]:
+        stages = samples(report)
+        return render(stages) + ["", coefficients(stages)]
+    return report_script(argv, "bench/accuracy/reserved_vocab.py", __doc__, lines)
 
 
 if __name__ == "__main__":

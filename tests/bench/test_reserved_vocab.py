@@ -39,3 +39,11 @@ def test_models_fit_on_one_half_score_the_other_and_a_stage_at_its_cap_gives_no_
     with pytest.raises(ValueError, match="unknown hole model"):
         rv.fit_model("median", stages)
     assert rv.main([]) == 0 and "| vocab |" in capsys.readouterr().out
+
+
+def test_an_unreadable_report_is_one_line_and_exit_2(tmp_path, capsys):
+    (tmp_path / "bad.json").write_text('{"runs": [{"status": "ok"}]}')
+    for path in (tmp_path / "missing.json", tmp_path / "bad.json"):
+        assert rv.main(["--accuracy", str(path)]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and err.count("\n") == 1
