@@ -26,7 +26,11 @@ out-of-memory error, say), and prints one line; it holds:
   mist_ds / DeepSpeed frames of each live block's Python stack), beside the bytes allocated before the
   history began. With --history-from-build the history starts before the model is built, so the
   model's states, DeepSpeed's buffers and everything else the run allocates are attributed too
-  (stock DeepSpeed plans as well as mistpipe ones).
+  (stock DeepSpeed plans as well as mistpipe ones);
+- the requests that grew reserved memory past its earlier maximum (reserved_growth: each segment the
+  allocator mapped or allocated to a new high, the request that needed it with its size and allocation
+  site, allocated memory and the free bytes already reserved then), the largest growths first: which
+  request a hole forced the allocator to grow for.
 """
 
 from __future__ import annotations
@@ -86,6 +90,37 @@ def replay(trace: list[dict], allocated: int, reserved: int, names: dict[int, st
             series.append((entry.get("time_us"), level["allocated"], level["reserved"], level["pending"]))
     return {"peak_bytes": peak, "peak_pending_by_stream": peak_by_stream, "largest_gap": gap,
             "released_segments": released, "num_events": len(trace), "series": series}
+
+
+GROWS = ("segment_alloc", "segment_map")
+
+
+def reserved_growth(trace: list[dict], allocated: int, reserved: int, top: int = 20) -> dict:
+    """Every event of one device's trace that took reserved memory past its earlier maximum, from the levels
+    at the trace's start: the bytes above that maximum, the request that needed the segment (the next
+    'alloc': its size and allocation_site), allocated memory before it and the reserved-but-free bytes then
+    (a request larger than every hole among them grows the segment). The `top` largest by bytes above the
+    maximum, in trace order, and the sum of all."""
+    level_alloc, level_res, high = allocated, reserved, reserved
+    events = []
+    for index, entry in enumerate(trace):
+        action, size = entry.get("action"), int(entry.get("size", 0))
+        if action in ADD:
+            kind, sign = ADD[action]
+            before_alloc, before_res = level_alloc, level_res
+            level_alloc += sign * size if kind == "allocated" else 0
+            level_res += sign * size if kind == "reserved" else 0
+            if action in GROWS and level_res > high:
+                request = next((e for e in trace[index + 1:] if e.get("action") == "alloc"), {})
+                events.append({"time_us": entry.get("time_us"), "above_max_bytes": level_res - high,
+                               "reserved_after": level_res, "allocated_before": before_alloc,
+                               "free_before": before_res - before_alloc,
+                               "request_bytes": int(request.get("size", 0)),
+                               "request_site": allocation_site(request.get("frames") or entry.get("frames") or [])})
+                high = level_res
+    largest = sorted(range(len(events)), key=lambda i: -events[i]["above_max_bytes"])[:top]
+    return {"events": len(events), "bytes_above_start": high - reserved,
+            "largest": [events[i] for i in sorted(largest)]}
 
 
 OWNED = (os.sep + "mist_ds" + os.sep, os.sep + "deepspeed" + os.sep)
@@ -241,6 +276,7 @@ class Recorder:
                                                                "requested_bytes", "segment")},
             "timeline": replay(trace, *self.start, names),
             "live_at_peak": live_at_peak(trace, self.start[0]),
+            "reserved_growth": reserved_growth(trace, *self.start),
             "peak_snapshot": None if self.snapshot is None else {
                 **{k: v for k, v in self.snapshot.items() if k != "segments"},
                 **segment_summary(self.snapshot["segments"], names)},

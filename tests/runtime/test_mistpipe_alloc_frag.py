@@ -6,7 +6,8 @@ from __future__ import annotations
 from argparse import Namespace
 from pathlib import Path
 
-from bench.engine.alloc_frag import allocation_site, engine_options, live_at_peak, replay, segment_summary
+from bench.engine.alloc_frag import (allocation_site, engine_options, live_at_peak, replay, reserved_growth,
+                                     segment_summary)
 from mist_ds.config import Plan
 from mist_ds.runtime.mistpipe.actoffload import QUEUE_BLOCKS, recorded_queue_blocks
 
@@ -77,3 +78,25 @@ def test_live_at_peak_sums_the_blocks_live_at_the_allocated_peak_by_site():
         ("mist_ds/runtime/blocks.py:40 forward", 100, 1)]
     assert allocation_site(_frames(("torch/x.py", 3, "f"))) == "/x/site-packages/torch/x.py:3 f"
     assert allocation_site([]) == "<no python stack>"
+
+
+def test_reserved_growth_names_the_requests_that_grew_reserved_memory_past_its_maximum():
+    head = _frames(("mist_ds/runtime/wgrad.py", 60, "linear"), ("mist_ds/runtime/tp.py", 138, "forward"))
+    act = _frames(("mist_ds/runtime/blocks.py", 100, "forward"), ("mist_ds/runtime/blocks.py", 165, "_forward"))
+    trace = [{"action": "segment_map", "size": 600, "time_us": 1},            # 100 -> 700: a new high
+             {"action": "alloc", "size": 500, "frames": head},
+             {"action": "free_requested", "size": 500},                        # a 500-byte hole ...
+             {"action": "alloc", "size": 300, "frames": act},                   # ... split by 300
+             {"action": "segment_map", "size": 300, "time_us": 2},             # 700 -> 1000: a new high
+             {"action": "alloc", "size": 500, "frames": head},                  # 500 no longer fits the 200 left
+             {"action": "segment_unmap", "size": 400},                          # a retry releases 400 ...
+             {"action": "segment_map", "size": 350, "time_us": 3},             # ... 950: no new high
+             {"action": "alloc", "size": 350}]
+    out = reserved_growth(trace, allocated=0, reserved=100)
+    assert out["events"] == 2 and out["bytes_above_start"] == 900
+    first, second = out["largest"]
+    assert (first["time_us"], first["above_max_bytes"], first["request_bytes"]) == (1, 600, 500)
+    assert second == {"time_us": 2, "above_max_bytes": 300, "reserved_after": 1000, "allocated_before": 300,
+                      "free_before": 400, "request_bytes": 500,
+                      "request_site": "mist_ds/runtime/wgrad.py:60 linear < mist_ds/runtime/tp.py:138 forward"}
+    assert [e["time_us"] for e in reserved_growth(trace, 0, 100, top=1)["largest"]] == [1]   # the largest only
