@@ -57,13 +57,11 @@ def half_of(run: dict) -> int:
     return zlib.crc32(run["name"].encode()) % 2
 
 
-def distinct_stages(runs: list[dict], plans: Mapping[str, Plan], vocab: bool) -> Iterator[tuple[dict, Plan, dict, float]]:
-    """(run, plan, the run's stage row, hole) for every stage of `runs` whose holes are counted in vocabulary
-    matrices (`vocab`: mistpipe, cost/reserved.py counts_vocab_holes) or else in 16-bit partitions (stock
-    DeepSpeed), each distinct plan once (its first run in `runs`' order): repeats of one plan (other kernel
-    sets, other calls) are not independent evidence of its holes. hole = (measured reserved - predicted
-    allocated peak) / the unit (vocab_matrix_bytes or partition_bytes). Stages that reserved their cap
-    (AT_CAP), and mistpipe stages without a vocabulary matrix, are left out."""
+def distinct_plans(runs: list[dict], plans: Mapping[str, Plan], vocab: bool) -> Iterator[tuple[dict, Plan, int]]:
+    """(run, plan, cap) for each distinct plan of `runs` (its first run in `runs`' order) whose holes are counted in
+    vocabulary matrices (`vocab`: mistpipe, cost/reserved.py counts_vocab_holes) or else in 16-bit partitions (stock
+    DeepSpeed): repeats of one plan (other kernel sets, other calls) are not independent evidence of its holes. cap:
+    the plan's, else its card's memory."""
     seen: set[str] = set()
     hardware: dict = {}
     for run in runs:
@@ -73,7 +71,14 @@ def distinct_stages(runs: list[dict], plans: Mapping[str, Plan], vocab: bool) ->
             continue
         seen.add(key)
         hw = hardware.setdefault(run["hardware"], load_hardware(run["hardware"]))
-        cap = plan.gpu_memory_cap_bytes or hw.gpu_memory_bytes
+        yield run, plan, plan.gpu_memory_cap_bytes or hw.gpu_memory_bytes
+
+
+def distinct_stages(runs: list[dict], plans: Mapping[str, Plan], vocab: bool) -> Iterator[tuple[dict, Plan, dict, float]]:
+    """(run, plan, the run's stage row, hole) for every stage of distinct_plans: hole = (measured reserved -
+    predicted allocated peak) / the unit (vocab_matrix_bytes or partition_bytes). Stages that reserved their
+    cap (AT_CAP), and mistpipe stages without a vocabulary matrix, are left out."""
+    for run, plan, cap in distinct_plans(runs, plans, vocab):
         for stage in run["memory"]:
             unit = (vocab_matrix_bytes if vocab else partition_bytes)(plan, stage["stage"])
             if stage["reserved_bytes"] >= AT_CAP * cap or not unit:

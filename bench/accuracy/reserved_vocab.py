@@ -32,32 +32,21 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from bench.accuracy.reserved_fit import ACCURACY, AT_CAP, half_of, load_plans, report_script, targeted  # noqa: E402
-from mist_ds.config.profiles import load_hardware  # noqa: E402
-from mist_ds.cost.reserved import counts_vocab_holes, vocab_matrix_bytes  # noqa: E402
+from bench.accuracy.reserved_fit import (ACCURACY, AT_CAP, distinct_plans, half_of, load_plans,  # noqa: E402
+                                         report_script, targeted)
+from mist_ds.cost.reserved import vocab_matrix_bytes  # noqa: E402
 
 
 def samples(report: dict) -> list[dict]:
-    """Per distinct mistpipe plan and stage: its half, predicted allocated peak P, vocabulary bytes V, measured
-    reserved R, the cap, whether the stage reserved its cap, and whether it is an engine-comparison run of
-    sessions 6-8 ('engine:', an older engine; two of them uncapped, reserving without limit)."""
+    """Per distinct mistpipe plan and stage (reserved_fit.distinct_plans): its half, predicted allocated peak P,
+    vocabulary bytes V, measured reserved R, the cap, whether the stage reserved its cap, and whether it is an
+    engine-comparison run of sessions 6-8 ('engine:', an older engine; two of them uncapped, reserving without
+    limit)."""
     runs = targeted(report)
-    plans = load_plans(runs)
-    seen: set[str] = set()
-    out = []
-    for run in runs:
-        plan = plans[run["plan_path"]]
-        key = plan.without_prediction().content_hash()
-        if not counts_vocab_holes(plan) or key in seen:
-            continue
-        seen.add(key)
-        hw = load_hardware(run["hardware"])
-        cap = plan.gpu_memory_cap_bytes or hw.gpu_memory_bytes
-        for stage in run["memory"]:
-            out.append({"name": run["name"], "half": half_of(run), "P": stage["predicted_bytes"],
-                        "V": vocab_matrix_bytes(plan, stage["stage"]), "R": stage["reserved_bytes"], "cap": cap,
-                        "at_cap": stage["reserved_bytes"] >= AT_CAP * cap, "old_engine": run["name"].startswith("engine:")})
-    return out
+    return [{"name": run["name"], "half": half_of(run), "P": stage["predicted_bytes"],
+             "V": vocab_matrix_bytes(plan, stage["stage"]), "R": stage["reserved_bytes"], "cap": cap,
+             "at_cap": stage["reserved_bytes"] >= AT_CAP * cap, "old_engine": run["name"].startswith("engine:")}
+            for run, plan, cap in distinct_plans(runs, load_plans(runs), vocab=True) for stage in run["memory"]]
 
 
 Model = Callable[[dict], float]
@@ -68,26 +57,27 @@ def _median(values: list[float]) -> float:
     return max(0.0, statistics.median(values)) if values else 0.0
 
 
+def _gap(s: dict) -> float:
+    return s["R"] - s["P"]
+
+
 def fit_model(kind: str, train: list[dict]) -> Model:
     """The hole model `kind` with its coefficients fitted on `train` (stages at their cap left out)."""
     free = [s for s in train if not s["at_cap"]]
-    gap = {id(s): s["R"] - s["P"] for s in free}
-    if kind == "fraction":
-        f = _median([gap[id(s)] / s["P"] for s in free])
-        return lambda s: f * s["P"]
     with_vocab = [s for s in free if s["V"]]
+    f = _median([_gap(s) / s["P"] for s in free])
+    k = _median([_gap(s) / s["V"] for s in with_vocab])
+    if kind == "fraction":
+        return lambda s: f * s["P"]
     if kind == "vocab":
-        k = _median([gap[id(s)] / s["V"] for s in with_vocab])
         return lambda s: k * s["V"]
     if kind == "sum":
-        k = _median([gap[id(s)] / s["V"] for s in with_vocab])
-        f = _median([(gap[id(s)] - k * s["V"]) / s["P"] for s in free])
-        return lambda s: f * s["P"] + k * s["V"]
+        rest = _median([(_gap(s) - k * s["V"]) / s["P"] for s in free])
+        return lambda s: rest * s["P"] + k * s["V"]
     if kind == "max":
-        f0, k0 = _median([gap[id(s)] / s["P"] for s in free]), _median([gap[id(s)] / s["V"] for s in with_vocab])
-        k = _median([gap[id(s)] / s["V"] for s in with_vocab if k0 * s["V"] >= f0 * s["P"]]) or k0
-        f = _median([gap[id(s)] / s["P"] for s in free if k0 * s["V"] < f0 * s["P"]]) or f0
-        return lambda s: max(f * s["P"], k * s["V"])
+        k_max = _median([_gap(s) / s["V"] for s in with_vocab if k * s["V"] >= f * s["P"]]) or k
+        f_max = _median([_gap(s) / s["P"] for s in free if k * s["V"] < f * s["P"]]) or f
+        return lambda s: max(f_max * s["P"], k_max * s["V"])
     raise ValueError(f"unknown hole model {kind!r}")
 
 
@@ -127,19 +117,8 @@ def render(stages: list[dict]) -> list[str]:
     return lines
 
 
-def coefficients(stages: list[dict]) -> str:
-    """The 'vocab' and 'fraction' coefficients fitted on every stage (for the record)."""
-    free = [s for s in stages if not s["at_cap"]]
-    k = _median([(s["R"] - s["P"]) / s["V"] for s in free if s["V"]])
-    f = _median([(s["R"] - s["P"]) / s["P"] for s in free])
-    return f"fitted on all {len(free)} stages below their cap: k (vocab) {k:.3f}, f (fraction) {f:.4f}"
-
-
 def main(argv: list[str] | None = None) -> int:
-    def lines(report: dict) -> list[str]:
-        stages = samples(report)
-        return render(stages) + ["", coefficients(stages)]
-    return report_script(argv, "bench/accuracy/reserved_vocab.py", __doc__, lines)
+    return report_script(argv, "bench/accuracy/reserved_vocab.py", __doc__, lambda report: render(samples(report)))
 
 
 if __name__ == "__main__":

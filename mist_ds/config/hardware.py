@@ -157,16 +157,6 @@ before they were retired still loads."""
 class HardwareProfile(StrictModel):
     """Capabilities of one node type; the cost model reads nothing else about hardware."""
 
-    @classmethod
-    def from_json_text(cls, text: str) -> HardwareProfile:
-        """StrictModel.from_json_text, less the RETIRED_FIELDS a profile written before they retired carries.
-        (Here, not in a model validator: a 'before' validator would make strict JSON validation take
-        JSON arrays as lists, not tuples.)"""
-        data = json.loads(text)
-        if isinstance(data, dict):
-            data = {key: value for key, value in data.items() if key not in RETIRED_FIELDS}
-        return cls.model_validate(data, strict=False)
-
     name: str
     """Profile name (file stem), e.g. 'h100-sxm-80gb'."""
     gpu_name: str
@@ -325,6 +315,16 @@ class HardwareProfile(StrictModel):
     0 = not calibrated; fitted by `python -m mist_ds.calibrate` from runs' peak RSS."""
     provenance: Provenance
     """How and when this profile was made."""
+
+    @classmethod
+    def from_json_text(cls, text: str) -> HardwareProfile:
+        """StrictModel.from_json_text, less the RETIRED_FIELDS a profile written before they retired carries.
+        (Here, not in a model validator: a 'before' validator would make strict JSON validation take
+        JSON arrays as lists, not tuples.)"""
+        data = json.loads(text)
+        if isinstance(data, dict):
+            data = {key: value for key, value in data.items() if key not in RETIRED_FIELDS}
+        return cls.model_validate(data, strict=False)
 
     @property
     def mistpipe_microbatch_s(self) -> float:
