@@ -40,6 +40,7 @@ import json
 import os
 import sys
 from functools import partial
+from itertools import islice
 from pathlib import Path
 
 os.environ.setdefault("PYTORCH_CUDA_ALLOC_CONF", "expandable_segments:True")  # as launch/train.py
@@ -111,7 +112,7 @@ def reserved_growth(trace: list[dict], allocated: int, reserved: int, top: int =
             level_alloc += sign * size if kind == "allocated" else 0
             level_res += sign * size if kind == "reserved" else 0
             if action in GROWS and level_res > high:
-                request = next((e for e in trace[index + 1:] if e.get("action") == "alloc"), {})
+                request = next((e for e in islice(trace, index + 1, None) if e.get("action") == "alloc"), {})
                 events.append({"time_us": entry.get("time_us"), "above_max_bytes": level_res - high,
                                "reserved_after": level_res, "allocated_before": before_alloc,
                                "free_before": before_res - before_alloc,
