@@ -167,6 +167,13 @@ class RunReport(StrictModel):
     engine added each fresh gradient separately (False). None: not a mistpipe run, or not recorded
     (every report written before, which added separately: cost/conditions.py fused_wgrad_of)."""
 
+    norm_in_pieces: bool | None = None
+    """mistpipe runs: whether the gradient norm made no whole-unit temporaries (True: the device head's squares
+    summed in place, a kept host tail upcast to fp32 one swap chunk at a time; runtime/mistpipe/optimizer.py
+    _add_kept_square, since session 57, 2026-12-06). None: not a mistpipe run, or not recorded (every report
+    written before, whose engine squared the head into a temporary and upcast each kept tail chunk whole:
+    cost/conditions.py norm_in_pieces_of)."""
+
     gc_mode: str = ""
     """Python garbage-collection policy of the timed steps (mist_ds/runtime/host_clock.py GC_MODES):
     'auto' (CPython's thresholds) or 'manual:<N>' (model objects frozen, automatic collection off, a full

@@ -65,6 +65,11 @@ class RunConditions:
     """mistpipe: block linears add their weight gradients in their GEMM (cost/mistpipe.py accumulate_s;
     MistpipeConstants.fused_wgrad, the engine's default). A run's record: fused_wgrad_of(RunReport.fused_wgrad)."""
 
+    norm_in_pieces: bool = True
+    """mistpipe: the gradient norm's step transient is one swap chunk of fp32, not a whole unit shard
+    (cost/mistpipe_state.py state_bytes; the engine's since session 57). A run's record:
+    norm_in_pieces_of(RunReport.norm_in_pieces)."""
+
     def __post_init__(self):
         check_copy_mode(self.act_offload_copy)
 
@@ -81,6 +86,7 @@ class RunConditions:
                    d2h_queue_blocks=d2h_queue_blocks_of(run.d2h_queue_blocks),
                    swap_gradients=swap_gradients_of(run.swap_gradients),
                    host_buffers=host_buffers_of(run.host_buffers), fused_wgrad=fused_wgrad_of(run.fused_wgrad),
+                   norm_in_pieces=norm_in_pieces_of(run.norm_in_pieces),
                    copy_slowdowns=tuple(run.copy_slowdowns) or None)
 
 
@@ -121,6 +127,12 @@ def host_buffers_of(recorded: str | None) -> str:
 def fused_wgrad_of(recorded: bool | None) -> bool:
     """RunConditions.fused_wgrad for a run that recorded RunReport.fused_wgrad = `recorded`: None
     (every run before session 14, 2026-12-01) added its weight gradients separately."""
+    return bool(recorded)
+
+
+def norm_in_pieces_of(recorded: bool | None) -> bool:
+    """RunConditions.norm_in_pieces for a run that recorded RunReport.norm_in_pieces = `recorded`: None
+    (every mistpipe run before session 57, 2026-12-06) squared whole unit shards into temporaries."""
     return bool(recorded)
 
 

@@ -40,8 +40,10 @@ block and N_r the stage's resident ones (embedding, final norm, LM head) on one 
   train peak is the start of a backward, with k micro-batches' saves and the slabs; on the stage with
   the head a recomputed block's regenerated activations and this micro-batch's logits count once, at
   the larger (the head's backward frees the logits first; _states);
-* transients at the step: the gradient-norm pass squares one unit's device shard into a temporary
-  (optimizer.py _global_norm: pow(2)), fp32, and the host tail of a chunk is upcast (take_chunk);
+* transients at the step: a kept host tail is upcast to fp32 one swap chunk at a time for the norm
+  (optimizer.py _add_kept_square; the device heads are squared in place); before session 57 the norm
+  squared one unit's device shard into a temporary (pow(2)) and upcast a kept tail chunk whole
+  (RunConditions.norm_in_pieces);
 * start-up: the stage is built whole in 16 bits on the device (runtime/build.py build_mistpipe,
   pipeline.py) before the units copy, shard and offload it, and every unit keeps its 16-bit shard
   (unit.py initial_shard) until ShardedAdam has made the fp32 master and gradient heads; the peak is
@@ -156,7 +158,7 @@ class MistpipeStageCostModel(StageCostModel):
         # where the gpu_swap path reads device-section gradients (mistpipe_step.offload_step_s)
         self.swap_gradients = conditions.swap_gradients
         # the engine's buffer layout (mistpipe_state.EngineBuffers: a run's records, or the engine's own)
-        self.engine = EngineBuffers(conditions.host_buffers, conditions.swap_gradients)
+        self.engine = EngineBuffers(conditions.host_buffers, conditions.swap_gradients, conditions.norm_in_pieces)
         # the offloader's d2h bound in blocks (MistpipeConstants; 0: a run before it, allocator-held)
         self.queue_blocks = conditions.d2h_queue_blocks
         # StageCostModel's attributes without its compiled stock terms (this model compiles its own)

@@ -106,6 +106,9 @@ class EngineBuffers:
 
     host_buffers: str = "registered"
     swap_gradients: str = "device"
+    norm_in_pieces: bool = True
+    """The gradient norm's step transient (state_bytes 'step_transient'): one swap chunk of fp32 (True, the
+    engine since session 57) or a whole unit shard (False: RunConditions.norm_in_pieces)."""
 
     def __post_init__(self):
         if self.host_buffers not in HOST_BUFFERS:
@@ -160,7 +163,9 @@ def state_bytes(a, s, swap=True, engine: EngineBuffers = EngineBuffers()) -> dic
         "staging": 2 * ELEM * largest_shard,
         "swap_slots": np.where(swap, 2 * SWAP_SLOT_BYTES * swap_chunk * (oo > 0), 0.0),  # two swapadam.py _Slots
         "d2h_ring": np.where(engine.ring(a, swap), 2 * FP32 * swap_chunk, 0.0),  # optimizer.py _ring_buffers
-        "step_transient": FP32 * largest_shard,
+        # optimizer.py: _global_norm squares device heads in place and _add_kept_square upcasts a kept tail
+        # one swap chunk at a time; before session 57 pow(2) and the tail's upcast were whole-shard temporaries
+        "step_transient": FP32 * (swap_chunk if engine.norm_in_pieces else largest_shard),
         # start-up (engine.py, stage.py StageRuntime.__init__): the stage is built whole in 16 bits
         # before the units copy and shard it (one unit's flat copy and shard clone beside it); then
         # each unit keeps its 16-bit shard until ShardedAdam has made the fp32 master and gradient

@@ -143,14 +143,18 @@ def test_tensors_that_do_not_fit_the_slab_are_loaded_on_their_own():
 def test_the_cost_model_keeps_the_slabs_through_the_optimizer_step():
     """The slabs are allocated at the first backward and never freed (ReloadPool.reserve), so a
     stage whose peak is its optimizer step (a short sequence, states on the device) holds them
-    there too: min(na, 2) blocks of saved bytes (cost/mistpipe.py _states)."""
+    there too: min(na, 2) blocks of saved bytes (cost/mistpipe.py _states). The engine before session 57
+    (norm_in_pieces False) squared a whole unit shard at the step, which made the step the peak here; today's
+    holds at most one swap chunk of fp32 (none with the states on the device)."""
     from mist_ds.config import get_preset
     from mist_ds.config.profiles import load_hardware
+    from mist_ds.cost.conditions import RunConditions
     from mist_ds.cost.mistpipe import MistpipeStageCostModel
     from mist_ds.cost.stage_args import stage_args
 
     hw = load_hardware("h200")
-    model = MistpipeStageCostModel(get_preset("llama-7b"), hw, seq_len=128)
+    old_engine = RunConditions(norm_in_pieces=False)
+    model = MistpipeStageCostModel(get_preset("llama-7b"), hw, seq_len=128, conditions=old_engine)
     costs = [model.evaluate(stage_args(stage_index=1, num_stages=2, num_layers=16, micro_batch=1, dp=1, tp=1,
                                        grad_accum=8, zero_stage=0, offload_weights=0.0, offload_gradients=0.0,
                                        offload_optimizer=0.0, num_recompute=0, num_offloaded=na))

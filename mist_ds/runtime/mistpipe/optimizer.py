@@ -36,6 +36,9 @@ SWAP_GRADIENTS = ("device", "host")
 """Where the gpu_swap path reads the gradients of device gradient sections: 'device', the accumulation
 buffer (the default), or 'host', sent there by the reduction and swapped back in with the states (the
 engine before 2026-12-01; kept as an option so a benchmark can measure what the round trip costs)."""
+NORM_PIECE_NUMEL = SWAP_CHUNK_NUMEL
+"""Elements of a kept tail chunk upcast to fp32 at a time for the norm (_add_kept_square): the swap's chunk
+(64 MiB of fp32), the size cost/mistpipe_state.py state_bytes prices the step's transient at."""
 
 
 def recorded_swap_gradients(plan) -> str | None:
@@ -45,6 +48,11 @@ def recorded_swap_gradients(plan) -> str | None:
         return None
     offloads = any(plan.stage_memory(i).offload_optimizer_ratio > 0 for i in range(plan.num_stages))
     return "device" if offloads else None
+
+
+def recorded_norm_in_pieces(plan) -> bool | None:
+    """RunReport.norm_in_pieces of a run of `plan`: True for a mistpipe plan (_add_kept_square), else None."""
+    return True if plan.executor == MISTPIPE.name else None
 
 
 def recorded_host_buffers(plan) -> str | None:
@@ -182,9 +190,7 @@ class ShardedAdam:
         lo = max(offset, shard.head)
         source = chunk[lo - offset:]
         if kept and (self.swap is None or self.swap_gradients == "device"):
-            # a copy even when the chunk is fp32 already (grad_accum_dtype fp32): scaling it in place would
-            # scale the gradient the late d2h and the swap read from the accumulation buffer twice
-            self._add_tail_square(shard, lo - shard.head, source.to(torch.float32, copy=True).mul_(scale))
+            self._add_kept_square(shard, lo - shard.head, source, scale)
             if self.swap is None:
                 self._late.append((index, lo - shard.head, source))
             else:  # SwapAdam reads it there: no round trip
@@ -226,6 +232,18 @@ class ShardedAdam:
             self.grad_numel_to_host += n
         self._host_events.append(self._ring_free[which])  # d2h runs in order: the last copy covers the rest
 
+    def _add_kept_square(self, shard: UnitShard, start: int, source: torch.Tensor, scale: float) -> None:
+        """Add a kept tail chunk's squares (averaged: x `scale`) to the device sum, upcast to fp32 one piece of
+        NORM_PIECE_NUMEL elements at a time. A copy even when the chunk is fp32 already (grad_accum_dtype fp32):
+        scaling it in place would scale the gradient the late d2h and the swap read from the accumulation
+        buffer twice. Before session 57 the whole chunk was upcast at once: on Llama-3-8B's one-stage plan
+        the unit holding both vocabulary matrices made a 4.2 GB fp32 copy after the backward, and no free
+        range of the segment held it: reserved memory grew 3.2 GB past its previous high
+        (bench/results/runtime/frag_growth_S57/)."""
+        for piece in range(0, source.numel(), NORM_PIECE_NUMEL):
+            part = source[piece: piece + NORM_PIECE_NUMEL].to(torch.float32, copy=True).mul_(scale)
+            self._add_tail_square(shard, start + piece, part)
+
     def _add_tail_square(self, shard: UnitShard, start: int, tail: torch.Tensor) -> None:
         """Add the counted part of host-tail positions [start, start + len(tail)) to the device sum
         of squares (compute stream: no host pass over the offloaded gradients)."""
@@ -242,7 +260,7 @@ class ShardedAdam:
         total = torch.zeros((), dtype=torch.float32, device=self.env.device)
         for shard in self.shards:
             for a, b in shard.dev_ranges:
-                total += shard.grad_dev[a:b].pow(2).sum()
+                total += square_norm(shard.grad_dev[a:b])  # no temporary: pow(2) made one of the head's size
         if self._tail_square is not None:
             total += self._tail_square
         self._tail_square = None
