@@ -109,6 +109,26 @@ def test_state_bytes_are_what_the_engine_allocates(name, path):
         assert float(parts[kind]) == pytest.approx(nbytes, rel=0.02, abs=0), kind
 
 
+def test_the_step_transient_is_one_swap_chunk_today_and_a_whole_shard_before_session_57():
+    """optimizer.py since session 57 squares device heads in place and upcasts a kept tail one swap chunk at a
+    time; before, pow(2) and the whole-chunk upcast made one unit shard's fp32 (RunConditions.norm_in_pieces,
+    a run's record through norm_in_pieces_of)."""
+    from mist_ds.config.executors import MISTPIPE
+    from mist_ds.cost.conditions import norm_in_pieces_of
+    from mist_ds.cost.mistpipe_state import stage_sizes
+
+    llama = get_preset("llama-7b")
+    oo = np.array([0.0, 0.01, 1.0])
+    args = middle_stage(layers=8, oo=oo)
+    block = stage_sizes(llama, args.arrays())["block"]  # per entry of oo, all alike
+    today, before = (MistpipeStageCostModel(llama, HW, seq_len=4096, conditions=RunConditions(norm_in_pieces=pieces))
+                     .state_parts(args)["step_transient"] for pieces in (True, False))
+    chunk = MISTPIPE.constants.swap_chunk_elements
+    assert np.allclose(before, 4 * block)
+    assert np.allclose(today, 4 * np.minimum(chunk, block * oo)) and today[0] == 0 and 0 < today[1] < today[2]
+    assert norm_in_pieces_of(None) is False and norm_in_pieces_of(True) is True
+
+
 def test_sharding_divides_what_each_rank_keeps():
     model = MistpipeStageCostModel(get_preset("llama-7b"), HW, seq_len=4096)
     one, four = (model.state_parts(middle_stage(layers=8, dp=dp, zero=3)) for dp in (1, 4))

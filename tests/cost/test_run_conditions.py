@@ -42,6 +42,10 @@ def test_the_defaults_are_what_the_runtime_does():
     assert default.fused_wgrad is stage.FUSED_WGRAD is True
     engine = EngineBuffers()
     assert (default.host_buffers, default.swap_gradients) == (engine.host_buffers, engine.swap_gradients)
+    from mist_ds.runtime.mistpipe.optimizer import recorded_norm_in_pieces
+
+    mistpipe = type("P", (), {"executor": "mistpipe"})()
+    assert default.norm_in_pieces is engine.norm_in_pieces is recorded_norm_in_pieces(mistpipe) is True
 
 
 def test_a_recent_mistpipe_run_is_read_from_its_records():
@@ -50,7 +54,15 @@ def test_a_recent_mistpipe_run_is_read_from_its_records():
     assert got == RunConditions(kernels=KernelSet(norm="torch", activation="liger", rope="compile", loss="liger"),
                                 zero_init=False, act_offload_copy=COPY_DEFAULT, optimizer_path="gpu_swap",
                                 d2h_queue_blocks=4, swap_gradients="device", host_buffers="registered",
-                                fused_wgrad=True)
+                                fused_wgrad=True, norm_in_pieces=False)
+
+
+def test_todays_mistpipe_run_records_the_norm_in_pieces():
+    """S57-3's repeat of the Llama-3-8B winner ran the engine's gradient norm without whole-unit temporaries."""
+    plan = Plan.load_checked(RESULTS / "accuracy" / "h100n-auto-l38b-1g-c78-s4096-b16.plan.json", "plan")
+    run = RunReport.load_checked(RESULTS / "accuracy" / "repeats" / "h100n-auto-l38b-1g-c78-s4096-b16.S57-3.run.json",
+                                 "run report")
+    assert run.norm_in_pieces is True and RunConditions.of_run(plan.without_prediction(), run).norm_in_pieces is True
 
 
 def test_an_old_mistpipe_run_gets_what_the_engine_did_before_the_records():
@@ -58,7 +70,7 @@ def test_an_old_mistpipe_run_gets_what_the_engine_did_before_the_records():
     got = conditions_of("engine/executor_compare_llama13b_2gpu_c", "mistpipe")
     assert got == RunConditions(kernels=KernelSet(loss="chunked"), zero_init=False, optimizer_path="cpu_adam",
                                 d2h_queue_blocks=0, swap_gradients="host", host_buffers="torch_pinned",
-                                fused_wgrad=False)
+                                fused_wgrad=False, norm_in_pieces=False)
 
 
 def test_an_old_stock_activation_offload_run_blocked_in_its_pack():

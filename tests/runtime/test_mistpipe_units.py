@@ -321,6 +321,35 @@ def test_taking_an_fp32_chunk_leaves_the_reduced_gradient_as_it_was(path):
     assert adam.grad_numel_to_host == 0  # sent after the norm (cpu_adam) or never (gpu_swap)
 
 
+@pytest.mark.parametrize("path", ["gpu_swap", "cpu_adam"])
+def test_a_kept_tail_is_squared_in_pieces_to_the_norm_a_whole_copy_gave(path, monkeypatch):
+    """_add_kept_square upcasts a kept 16-bit tail NORM_PIECE_NUMEL elements at a time (a whole-chunk fp32 copy
+    was a 3.9 GiB transient on Llama-3-8B's vocabulary unit: bench/results/runtime/frag_growth_S57/): the pieces
+    never exceed it, and the counted squares (ranges that cross piece borders, one left out) sum as before."""
+    from mist_ds.runtime.mistpipe import optimizer
+    from mist_ds.runtime.mistpipe.optimizer import ShardedAdam
+    from mist_ds.runtime.mistpipe.unit import FlatUnit
+
+    monkeypatch.setattr(optimizer, "NORM_PIECE_NUMEL", 7)
+    env = UnitEnv(streams=Streams(torch.device("cpu")), dtype=torch.bfloat16, dp_group=None,
+                  dp_world=2, dp_rank=0, opt_world=1, pinned=False)
+    unit = FlatUnit("u", [torch.nn.Parameter(torch.randn(64))], env)
+    numel = unit.initial_shard.numel()
+    counted = [(0, 20), (23, 45), (50, numel)]  # tail from 32: two host ranges, a gap of 5 between them
+    adam = ShardedAdam([unit], env, HYPER, offload_ratio=0.5, clip=0.0, counted=[counted], host_path=path)
+    head = adam.shards[0].head
+    pieces = []
+    square = adam._add_tail_square
+    monkeypatch.setattr(adam, "_add_tail_square", lambda shard, start, tail: (pieces.append(tail.numel()),
+                                                                              square(shard, start, tail)))
+    chunk = torch.randn(numel).to(torch.bfloat16)
+    adam.take_chunk(0, 0, chunk, kept=True)
+    assert pieces and max(pieces) <= 7 and sum(pieces) == numel - head
+    upcast = chunk.float() / 2
+    expected = sum(float(upcast[max(a, head):b].square().sum()) for a, b in counted if b > head)
+    assert float(adam._tail_square) == pytest.approx(expected, rel=1e-5)
+
+
 @pytest.mark.parametrize("grad_offload", [0.0, 0.5, 1.0])
 def test_only_weights_wholly_in_the_device_section_get_a_gradient_sink(grad_offload):
     """stage.py _sink_for: a weight whose gradient ends in the host section keeps autograd's linear (the
