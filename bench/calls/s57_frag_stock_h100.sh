@@ -1,4 +1,5 @@
-# Session 57 prepared this for a later session (nvidia-h100-x1 or nvidia-h200: allocation order, not timing; timeout_s ~240, LIMIT=230, carry .whl); issue 10. After S57-1 named a mistpipe buffer
+# Session 57 prepared this for a later session (nvidia-h100-x1 or nvidia-h200: allocation order, not timing;
+# timeout_s ~240, LIMIT=230, carry .whl); issue 10. After S57-1 named a mistpipe buffer
 # behind reserved memory (bench/results/runtime/frag_growth_S57/): the same reserved_growth on two stock DeepSpeed plans
 # whose reserved memory the hole classes miss most (cost/reserved.py HOLE_PARTITIONS): the search winner
 # auto-qw05b-1g-c78-s4096-b64 (Qwen2-0.5B, ZeRO-0 mb 8 ga 8; reserved 57.71 GiB, allocated 49.04, predicted 49.86:
