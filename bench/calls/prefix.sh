@@ -32,12 +32,14 @@ traced() {
   for t in $R/traces/*.trace.json.gz; do [ -f "$t" ] && zcat "$t" > /tmp/tr.json && timeout ${DIGEST_LIMIT:-60} python3 \
     bench/engine/trace_digest.py /tmp/tr.json --out ${t%.trace.json.gz}.digest.json.gz >> $R/$1.log 2>&1; rm -f "$t"; done
 }
-# peaksites PLAN PORT: bench/engine/alloc_frag.py on bench/results/accuracy/PLAN.plan.json (1 GPU, 2 steps after 1
-# warm-up): what is live at the allocated peak by allocation site, into $R/PLAN/ (its RunReport: $R/PLAN/run.json).
+# peaksites PLAN PORT [LIMIT] [HARDWARE]: bench/engine/alloc_frag.py on bench/results/accuracy/PLAN.plan.json (1 GPU, 2
+# steps after 1 warm-up; LIMIT seconds, default 130; profile HARDWARE, default h200): what is live at the allocated
+# peak by allocation site and which requests grew reserved memory, into $R/PLAN/ (its RunReport: $R/PLAN/run.json).
 peaksites() {
-  timeout 130 python3 -m deepspeed.launcher.runner --num_gpus 1 --no_ssh_check --master_addr 127.0.0.1 --master_port $2 \
-    bench/engine/alloc_frag.py --out $R/$1 --history-from-build --plan bench/results/accuracy/$1.plan.json --steps 2 \
-    --warmup 1 --report $R/$1/run.json --hardware h200 > $R/$1.log 2>&1; echo "rc $?" >> $R/$1.log
+  timeout ${3:-130} python3 -m deepspeed.launcher.runner --num_gpus 1 --no_ssh_check --master_addr 127.0.0.1 \
+    --master_port $2 bench/engine/alloc_frag.py --out $R/$1 --history-from-build \
+    --plan bench/results/accuracy/$1.plan.json --steps 2 --warmup 1 --report $R/$1/run.json --hardware ${4:-h200} \
+    > $R/$1.log 2>&1; echo "rc $?" >> $R/$1.log
 }
 # phased NAME PORT LIMIT STEPS: bench/runtime/phase_train.py (the device synchronised after each engine call; forward,
 # backward and engine.step of every micro-batch timed apart) on bench/results/accuracy/NAME.plan.json, 1 GPU, STEPS

@@ -10,9 +10,5 @@ source bench/calls/prefix.sh
 port=29895
 for P in auto-qw05b-1g-c78-s4096-b64 h100-l321b-1g-c40-s4096-b16-z3-off1-mb4-rc16-blk; do
   left=$(( ${LIMIT:-230} - 5 - SECONDS )); [ $left -lt 60 ] && break
-  timeout $left python3 -m deepspeed.launcher.runner --num_gpus 1 --no_ssh_check --master_addr 127.0.0.1 \
-    --master_port $port bench/engine/alloc_frag.py --out $R/$P --history-from-build \
-    --plan bench/results/accuracy/$P.plan.json --steps 2 --warmup 1 --report $R/$P/run.json \
-    --hardware h100-1gpu-node > $R/$P.log 2>&1; echo "rc $?" >> $R/$P.log
-  port=$((port + 1)); pack
+  peaksites $P $port $left h100-1gpu-node; port=$((port + 1)); pack
 done
