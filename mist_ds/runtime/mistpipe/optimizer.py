@@ -99,8 +99,9 @@ class UnitShard:
 
 
 def square_norm(tensor: torch.Tensor) -> torch.Tensor:
-    """Sum of squares of a host gradient range, in one read of it. `pow(2).sum()` allocated a
-    temporary of the range's size, on the host a fresh allocation (page faults) every step: 4.3
+    """Sum of squares of a gradient range (host tail piece or device head), in one read of it. `pow(2).sum()`
+    allocated a temporary of the range's size: on the device a head-sized fp32 block at the step (until
+    session 57), on the host a fresh allocation (page faults) every step: 4.3
     ns/element against 0.12 for this, one core of the CPU machine, 128 MiB of fp32 (gpt-1.3b PP2
     with optimizer offload 0.5 has 355M host elements per rank; bench/engine/host_step.py times
     both). The same formulation as DeepSpeed's ZeRO norm (stage_1_and_2.get_grad_norm_direct:
