@@ -19,7 +19,7 @@ allocated peak (0.37). Candidates for a stage's free-but-reserved bytes, each fi
   the fraction fit of what k x V leaves ('sum').
 Samples: one per distinct mistpipe plan and stage among the runs the report's targets cover; stages that reserved
 their cap (reserved_fit.AT_CAP) are scored but give no fitting sample. On the report of 2026-12-06 (91 stages), held
-out, the 79 stages of today's engine: fraction 1.2% / 8.0% median / max, 4 off by more than 5%; vocab 0.8% / 5.7%, 3
+out, the 79 stages of the engines after sessions 6-8's: fraction 1.2% / 8.0% median / max, 4 off by more than 5%; vocab 0.8% / 5.7%, 3
 (all 91: 1.5% / 47.4%, 12 and 1.0% / 47.4%, 11: session 6's uncapped engine run sets the maximum).
 """
 
@@ -106,7 +106,7 @@ def _row(label: str, stages: list[dict], errors: list[float]) -> str:
 
 def render(stages: list[dict]) -> list[str]:
     ordered = [s for h in (0, 1) for s in stages if s["half"] == h]   # held_out's order
-    head = ["| hole model | stages | median | max | off by > 5% | stages of today's engine | median | max | off by > 5% |",
+    head = ["| hole model | stages | median | max | off by > 5% | stages after sessions 6-8's engine | median | max | off by > 5% |",
             "|---|---|---|---|---|---|---|---|---|"]
     lines = [f"{len(stages)} mistpipe stages ({sum(s['at_cap'] for s in stages)} at their cap, "
              f"{sum(s['old_engine'] for s in stages)} of sessions 6-8's engine runs); each model fitted on one half, scored on "
