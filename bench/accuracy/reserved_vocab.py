@@ -19,7 +19,8 @@ allocated peak (0.37). Candidates for a stage's free-but-reserved bytes, each fi
   the fraction fit of what k x V leaves ('sum').
 Samples: one per distinct mistpipe plan and stage among the runs the report's targets cover; stages that reserved
 their cap (reserved_fit.AT_CAP) are scored but give no fitting sample. On the report of 2026-12-06 (91 stages), held
-out, the 79 stages of the engines after sessions 6-8's: fraction 1.2% / 8.0% median / max, 4 off by more than 5%; vocab 0.8% / 5.7%, 3
+out, the 79 stages of the engines after sessions 6-8's: fraction 1.2% / 8.0% median / max, 4 off by more than 5%;
+vocab 0.8% / 5.7%, 3
 (all 91: 1.5% / 47.4%, 12 and 1.0% / 47.4%, 11: session 6's uncapped engine run sets the maximum).
 """
 
