@@ -3,7 +3,7 @@
 # (bench/results/runtime/frag_growth_S57/) named the request behind the last 3.2 GB of Llama-3-8B's reserved memory, the
 # 4.2 GB fp32 upcast of the kept tail of the unit holding both vocabulary matrices. First alloc_frag again on that plan
 # (reserved_growth with the norm in pieces), then b56h's three untied-head winners as repeats (repeats.py add BUNDLE
-# s57pieces). Predicted reserved GiB (cost model at this commit; unchanged by the step-transient change, whose phase
+# S57-2). Predicted reserved GiB (cost model at this commit; unchanged by the step-transient change, whose phase
 # is not their peak), measured in b56h with the whole-unit upcast in brackets:
 #   h100n-auto-qw7b-1g-c78-s4096-b16   57.64  (60.43)
 #   h100n-auto-q3-8b-1g-c78-s4096-b16  63.21  (66.67)

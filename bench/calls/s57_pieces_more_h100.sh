@@ -1,6 +1,6 @@
 # Session 57 (nvidia-h100-x1; timeout_s ~570, LIMIT=560, carry .whl); issue 10. After S57-2 (the norm in pieces took
 # 2.9-4.6 GiB off the reserved peaks of the three untied 128-152k-token winners): more of the H100 node's mistpipe
-# winners with an offloaded optimizer share, as repeats under today's engine (repeats.py add BUNDLE s57pieces), in the
+# winners with an offloaded optimizer share, as repeats under today's engine (repeats.py add BUNDLE S57-3), in the
 # order of bench/calls/s57_pieces_more.json; run_batch skips what the budget cannot hold. Predicted reserved GiB
 # (cost model at this commit), measured under the engine before session 57 in brackets:
 #   h100n-auto-l38b-1g-c78-s4096-b16     58.60  (61.89)

@@ -49,7 +49,8 @@ def test_the_defaults_are_what_the_runtime_does():
 
 
 def test_a_recent_mistpipe_run_is_read_from_its_records():
-    """S14-S15's runs record every engine option: the swap path, the d2h bound, fused weight gradients."""
+    """S14-S15's runs record every engine option of their time: the swap path, the d2h bound, fused weight
+    gradients (not the norm in pieces, session 57's)."""
     got = conditions_of("accuracy", "l13b-1g-c24-s2048-mp-mb4-act12-off1")
     assert got == RunConditions(kernels=KernelSet(norm="torch", activation="liger", rope="compile", loss="liger"),
                                 zero_init=False, act_offload_copy=COPY_DEFAULT, optimizer_path="gpu_swap",
