@@ -44,6 +44,13 @@ POLL_S = 0.5
 START_MARGIN = 1.6
 """A job starts only while the budget left holds this times its expected seconds: on the 1-GPU H100 node (S46-1,
 b49) first runs took up to 1.56x their estimate, and one started with its estimate left was cut by the budget."""
+OBSERVED_MARGIN = 1.6
+"""Once runs of this call have finished, a job starts while the budget left holds this times the call's largest
+ratio of wall to expected seconds so far times its own expected seconds (start_margin), if that is less than
+START_MARGIN: the machine's pace holds within a call. Over the 265 runs of the committed bundles that followed an
+earlier finished run of their call, a run's ratio was at most 1.58x the earlier runs' largest (b23, 1.04 after 0.65;
+next 1.41x, 1.36x). On the H100 node the estimate runs long (session 57's repeats at 0.70-0.94 of it; start-up
+0.42-0.75 of jobs.py startup_s over 13 runs): START_MARGIN left out a run of 126 s with 204 s left (S57-2)."""
 KILL_GRACE_S = 5.0
 LOG_TAIL_CHARS = 6000
 NOISE = ("UserWarning", "warnings.warn", "FutureWarning", "return Variable._execution_engine")
@@ -199,12 +206,20 @@ class Batch:
                     continue
                 if self.can_start(job):
                     self.pending.pop(0)
-                    if job.expected_s * START_MARGIN > self.deadline - time.monotonic():
+                    if job.expected_s * start_margin(self.bundle["runs"]) > self.deadline - time.monotonic():
                         self.skip(job, "would overrun the budget")
                     else:
                         self.start(job)
                     continue
             time.sleep(POLL_S)
+
+
+def start_margin(runs: list[dict]) -> float:
+    """How many times its expected seconds a job needs left to start, given the bundle's finished `runs`:
+    START_MARGIN, or less once OK runs show this machine's pace (OBSERVED_MARGIN x their largest wall / expected)."""
+    ratios = [run["wall_s"] / run["expected_s"] for run in runs
+              if run["report"]["status"] == "ok" and run["expected_s"] > 0]
+    return min(START_MARGIN, OBSERVED_MARGIN * max(ratios)) if ratios else START_MARGIN
 
 
 def catalogue_jobs(batch: str, plans: Path) -> list[Job]:

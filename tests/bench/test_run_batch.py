@@ -120,3 +120,19 @@ def test_a_job_starts_only_with_a_margin_over_its_expected_seconds(tmp_path):
                   hardware=None, info={"gpu_name": "cpu"})
     batch.run(2)
     assert json.loads((tmp_path / "accuracy_t.json").read_text())["not_run"][0]["case"] == "tight"
+
+
+def test_the_start_margin_follows_the_pace_of_the_calls_finished_runs():
+    """START_MARGIN until a run finished OK; then OBSERVED_MARGIN x the largest wall / expected, never above it
+    (session 57, S57-2: runs at 0.70 and 0.76 of their estimate, then one of 126 s left out with 204 s left)."""
+    from bench.accuracy.run_batch import OBSERVED_MARGIN, START_MARGIN, start_margin
+
+    def run(wall, expected, status="ok"):
+        return {"wall_s": wall, "expected_s": expected, "report": {"status": status}}
+
+    assert start_margin([]) == START_MARGIN
+    assert start_margin([run(10.0, 100.0, "oom"), run(90.0, 100.0, "timeout")]) == START_MARGIN
+    fast = [run(93.1, 132.9), run(107.6, 142.5)]  # S57-2's two repeats
+    assert start_margin(fast) == pytest.approx(OBSERVED_MARGIN * 107.6 / 142.5)
+    assert 139.5 * start_margin(fast) < 204  # the Llama-3-8B repeat (expected 139.5 s, took 126) would start
+    assert start_margin(fast + [run(150.0, 100.0)]) == START_MARGIN  # a slow machine keeps the full margin
