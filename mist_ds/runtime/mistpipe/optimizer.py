@@ -75,7 +75,7 @@ class UnitShard:
         self.numel = shard.numel()
         self.head = split_point(self.numel, offload_ratio)
         tail = self.numel - self.head
-        self.master_dev = shard[: self.head].float().clone()
+        self.master_dev = shard[: self.head].to(torch.float32, copy=True)  # one copy (.float().clone() made two)
         self.master_host = host_buffer(tail, torch.float32, env.pinned)
         self.master_host.copy_(shard[self.head:])
         self.grad_dev = torch.zeros_like(self.master_dev)
