@@ -174,6 +174,12 @@ class RunReport(StrictModel):
     written before, whose engine squared the head into a temporary and upcast each kept tail chunk whole:
     cost/conditions.py norm_in_pieces_of)."""
 
+    releases_logits: bool | None = None
+    """mistpipe runs: whether the last stage dropped each micro-batch's logits after its backward (True:
+    runtime/mistpipe/engine.py MistPipeEngine._exec_backward_pass, since session 57, 2026-12-06). None: not a
+    mistpipe run, or not recorded (every report written before, whose engine left them in DeepSpeed's output
+    buffers until a later forward: cost/conditions.py releases_logits_of)."""
+
     gc_mode: str = ""
     """Python garbage-collection policy of the timed steps (mist_ds/runtime/host_clock.py GC_MODES):
     'auto' (CPython's thresholds) or 'manual:<N>' (model objects frozen, automatic collection off, a full

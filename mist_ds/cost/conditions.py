@@ -70,6 +70,10 @@ class RunConditions:
     (cost/mistpipe_state.py state_bytes; the engine's since session 57). A run's record:
     norm_in_pieces_of(RunReport.norm_in_pieces)."""
 
+    releases_logits: bool = True
+    """mistpipe: the last stage holds no earlier micro-batch's logits (cost/mistpipe.py _held; the engine's since
+    session 57). A run's record: releases_logits_of(RunReport.releases_logits)."""
+
     def __post_init__(self):
         check_copy_mode(self.act_offload_copy)
 
@@ -87,6 +91,7 @@ class RunConditions:
                    swap_gradients=swap_gradients_of(run.swap_gradients),
                    host_buffers=host_buffers_of(run.host_buffers), fused_wgrad=fused_wgrad_of(run.fused_wgrad),
                    norm_in_pieces=norm_in_pieces_of(run.norm_in_pieces),
+                   releases_logits=releases_logits_of(run.releases_logits),
                    copy_slowdowns=tuple(run.copy_slowdowns) or None)
 
 
@@ -133,6 +138,12 @@ def fused_wgrad_of(recorded: bool | None) -> bool:
 def norm_in_pieces_of(recorded: bool | None) -> bool:
     """RunConditions.norm_in_pieces for a run that recorded RunReport.norm_in_pieces = `recorded`: None
     (every mistpipe run before session 57, 2026-12-06) squared whole unit shards into temporaries."""
+    return bool(recorded)
+
+
+def releases_logits_of(recorded: bool | None) -> bool:
+    """RunConditions.releases_logits for a run that recorded RunReport.releases_logits = `recorded`: None
+    (every mistpipe run before session 57, 2026-12-06) left earlier micro-batches' logits in DeepSpeed's buffers."""
     return bool(recorded)
 
 

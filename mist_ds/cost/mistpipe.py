@@ -159,6 +159,8 @@ class MistpipeStageCostModel(StageCostModel):
         self.swap_gradients = conditions.swap_gradients
         # the engine's buffer layout (mistpipe_state.EngineBuffers: a run's records, or the engine's own)
         self.engine = EngineBuffers(conditions.host_buffers, conditions.swap_gradients, conditions.norm_in_pieces)
+        # the last stage drops each micro-batch's logits after its backward (_held)
+        self.releases_logits = conditions.releases_logits
         # the offloader's d2h bound in blocks (MistpipeConstants; 0: a run before it, allocator-held)
         self.queue_blocks = conditions.d2h_queue_blocks
         # StageCostModel's attributes without its compiled stock terms (this model compiles its own)
@@ -281,16 +283,18 @@ class MistpipeStageCostModel(StageCostModel):
                 "buffers_bytes": pick(slots + passing, slots + p["step_transient"], slots, 0.0) + allowance,
                 "cpu_memory_bytes": cpu}
 
-    @staticmethod
-    def _held(a) -> np.ndarray:
-        """Sets of earlier micro-batches' logits the PipelineEngine holds at the end of a forward
-        (activations.logits_bytes: two output buffers, whatever the stage count): one per buffer the
-        step's micro-batches use, at most HELD_PIPE_LOGITS. The buffers outlive the step
-        (deepspeed/runtime/pipe/engine.py _reserve_pipe_buffers only adds slots, and nothing clears
-        'outputs' on the last stage), so in the timed steps a step's first forward meets the previous
-        step's sets: with two micro-batches both buffers hold one. S35-4: Qwen2-7B, mb 8, ga 2, three
-        4.64 GiB logits sets live at the allocated peak (bench/results/runtime/logits_held_S35/)."""
-        return np.minimum(a["grad_accum"], float(HELD_PIPE_LOGITS))
+    def _held(self, a) -> np.ndarray:
+        """Sets of earlier micro-batches' logits the PipelineEngine holds at the end of a forward: none
+        since session 57 (runtime/mistpipe/engine.py _exec_backward_pass drops each after its backward, and
+        the last stage's 1F1B runs each micro-batch's backward right after its forward). Before
+        (RunConditions.releases_logits False; activations.logits_bytes: two output buffers, whatever the
+        stage count): one per buffer the step's micro-batches use, at most HELD_PIPE_LOGITS. The buffers
+        outlive the step (deepspeed/runtime/pipe/engine.py _reserve_pipe_buffers only adds slots, and
+        nothing cleared 'outputs' on the last stage), so in the timed steps a step's first forward meets
+        the previous step's sets: with two micro-batches both buffers hold one. S35-4: Qwen2-7B, mb 8,
+        ga 2, three 4.64 GiB logits sets live at the allocated peak (bench/results/runtime/logits_held_S35/)."""
+        held = np.minimum(a["grad_accum"], float(HELD_PIPE_LOGITS))
+        return 0.0 * held if self.releases_logits else held
 
     def _logits(self, t, s, a) -> np.ndarray:
         """The loss's working set and the held logits (_held) on a stage with the head: the stock

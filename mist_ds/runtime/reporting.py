@@ -23,6 +23,7 @@ from mist_ds.runtime.host_clock import StepHost
 from mist_ds.runtime.host_saves import activation_offload_copy
 from mist_ds.runtime.measure import NodeMemoryMonitor, merge_nodes, peak_rss_bytes, throughput, timing_stats
 from mist_ds.runtime.mistpipe.actoffload import recorded_queue_blocks
+from mist_ds.runtime.mistpipe.engine import recorded_releases_logits
 from mist_ds.runtime.mistpipe.hostmem import REGISTERED
 from mist_ds.runtime.mistpipe.optimizer import recorded_host_buffers, recorded_norm_in_pieces, recorded_swap_gradients
 from mist_ds.runtime.mistpipe.stage import recorded_fused_wgrad
@@ -111,7 +112,7 @@ def _base(plan: Plan, steps: int, warmup: int, precision: str) -> dict:
                 activation_offload_copy=activation_offload_copy(plan), d2h_queue_blocks=recorded_queue_blocks(plan),
                 swap_gradients=recorded_swap_gradients(plan), host_buffers=recorded_host_buffers(plan),
                 fused_wgrad=recorded_fused_wgrad(plan), norm_in_pieces=recorded_norm_in_pieces(plan),
-                runtime_digest=runtime_digest())
+                releases_logits=recorded_releases_logits(plan), runtime_digest=runtime_digest())
 
 
 def failure_report(plan: Plan, status: str, message: str, *, steps_done: int, warmup: int,

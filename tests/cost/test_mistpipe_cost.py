@@ -556,24 +556,33 @@ def test_the_pipeline_engine_holds_two_earlier_micro_batches_logits():
     step: in the timed steps a one-stage mistpipe stage with the head meets min(grad_accum, 2) held sets
     at the end of a forward (the previous step's included). S26's 3B plan ran out of memory asking for
     one such set (4096 x 128256 bf16); S35-4's Qwen2-7B plan at ga 2 held three 4.64 GiB sets at its
-    peak (bench/results/runtime/logits_held_S35/)."""
+    peak (bench/results/runtime/logits_held_S35/). Since session 57 the engine drops each micro-batch's
+    logits after its backward (runtime/mistpipe/engine.py _exec_backward_pass): no held set at any
+    accumulation, the head's backward (its logits and the fresh gradient) the peak."""
     spec = get_preset("llama3.2-3b")
-    model = MistpipeStageCostModel(spec, HW, seq_len=4096)
+    old, today = (MistpipeStageCostModel(spec, HW, seq_len=4096, conditions=RunConditions(releases_logits=r))
+                  for r in (False, True))
     one_set = 2 * 4096 * spec.vocab_size
 
-    def buffers(accum: int) -> float:
+    def buffers(model, accum: int) -> float:
         args = stage_args(stage_index=0, num_stages=1, num_layers=spec.num_layers, micro_batch=1, dp=1, tp=1,
                           grad_accum=accum, zero_stage=0, offload_weights=0.0, offload_gradients=0.0,
                           offload_optimizer=1.0, num_recompute=0, num_offloaded=0)
         return float(model.evaluate(args).buffers_bytes)
 
-    one, two, three, eight = (buffers(g) for g in (1, 2, 3, 8))
-    allowance = 1 + model.allocator_fraction  # the buffers carry the allocator allowance of the peak
+    one, two, three, eight = (buffers(old, g) for g in (1, 2, 3, 8))
+    allowance = 1 + old.allocator_fraction  # the buffers carry the allocator allowance of the peak
     head_gradient = 2 * spec.vocab_size * spec.hidden_size  # fresh in the head's backward, tied
     # one micro-batch uses one buffer: one held set, the head's backward (its logits, the held set, the
     # fresh gradient) is the peak; two fill both buffers: the forward's end (three sets) is
     assert two - one == pytest.approx((one_set - head_gradient) * allowance)
     assert three == pytest.approx(two) and eight == pytest.approx(two)
+    released = [buffers(today, g) for g in (1, 2, 8)]
+    assert released == pytest.approx([released[0]] * 3)
+    assert one - released[0] == pytest.approx(one_set * allowance)
+    from mist_ds.cost.conditions import releases_logits_of
+
+    assert releases_logits_of(None) is False and releases_logits_of(True) is True
 
 
 def test_the_heads_logits_and_a_recomputed_blocks_activations_count_once():

@@ -46,16 +46,19 @@ def test_the_defaults_are_what_the_runtime_does():
 
     mistpipe = type("P", (), {"executor": "mistpipe"})()
     assert default.norm_in_pieces is engine.norm_in_pieces is recorded_norm_in_pieces(mistpipe) is True
+    from mist_ds.runtime.mistpipe.engine import recorded_releases_logits
+
+    assert default.releases_logits is recorded_releases_logits(mistpipe) is True
 
 
 def test_a_recent_mistpipe_run_is_read_from_its_records():
     """S14-S15's runs record every engine option of their time: the swap path, the d2h bound, fused weight
-    gradients (not the norm in pieces, session 57's)."""
+    gradients (not session 57's norm in pieces and logits release)."""
     got = conditions_of("accuracy", "l13b-1g-c24-s2048-mp-mb4-act12-off1")
     assert got == RunConditions(kernels=KernelSet(norm="torch", activation="liger", rope="compile", loss="liger"),
                                 zero_init=False, act_offload_copy=COPY_DEFAULT, optimizer_path="gpu_swap",
                                 d2h_queue_blocks=4, swap_gradients="device", host_buffers="registered",
-                                fused_wgrad=True, norm_in_pieces=False)
+                                fused_wgrad=True, norm_in_pieces=False, releases_logits=False)
 
 
 def test_todays_mistpipe_run_records_the_norm_in_pieces():
@@ -71,7 +74,7 @@ def test_an_old_mistpipe_run_gets_what_the_engine_did_before_the_records():
     got = conditions_of("engine/executor_compare_llama13b_2gpu_c", "mistpipe")
     assert got == RunConditions(kernels=KernelSet(loss="chunked"), zero_init=False, optimizer_path="cpu_adam",
                                 d2h_queue_blocks=0, swap_gradients="host", host_buffers="torch_pinned",
-                                fused_wgrad=False, norm_in_pieces=False)
+                                fused_wgrad=False, norm_in_pieces=False, releases_logits=False)
 
 
 def test_an_old_stock_activation_offload_run_blocked_in_its_pack():

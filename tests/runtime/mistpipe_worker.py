@@ -8,6 +8,7 @@ import gc
 import json
 import os
 import sys
+import weakref
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
@@ -69,8 +70,29 @@ def gather_stats(engine) -> list:
     return stats
 
 
+def record_logits(engine) -> list:
+    """Weak references to every micro-batch's logits the last stage's loss is handed (empty elsewhere)."""
+    refs: list = []
+    if engine.is_last_stage() and getattr(engine.module, "loss_fn", None) is not None:
+        loss_fn = engine.module.loss_fn
+        engine.module.loss_fn = lambda outputs, labels: (refs.append(weakref.ref(outputs)), loss_fn(outputs, labels))[1]
+    return refs
+
+
+def held_outputs(engine, logits: list) -> list:
+    """Per rank: (last stage, how many of PipelineEngine's output buffers still hold a micro-batch's outputs,
+    how many of the recorded logits (record_logits) anything still keeps alive)."""
+    outputs = getattr(engine, "pipe_buffers", {}).get("outputs", [])
+    gc.collect()
+    held = [None] * dist.get_world_size()
+    dist.all_gather_object(held, (engine.is_last_stage(), sum(o is not None for o in outputs),
+                                  sum(ref() is not None for ref in logits)))
+    return held
+
+
 def run_case(case, steps: int, lr: float) -> dict:
     engine, plan, dp, dp_rank = build(case, lr if case.lr is None else case.lr)
+    logits = record_logits(engine)
     source = TokenSource(plan.model.vocab_size, plan.seq_len, seed=99)
     losses, norms = [], []
     for step in range(steps):
@@ -83,10 +105,12 @@ def run_case(case, steps: int, lr: float) -> dict:
         if step == 0:
             first_stats = gather_stats(engine)
     stats = gather_stats(engine)
+    held = held_outputs(engine, logits)
     engine.destroy()
     del engine
     gc.collect()
-    return {"losses": losses, "grad_norms": norms, "stats": stats, "stats_after_step_1": first_stats}
+    return {"losses": losses, "grad_norms": norms, "stats": stats, "stats_after_step_1": first_stats,
+            "held_outputs": held}
 
 
 def main() -> None:

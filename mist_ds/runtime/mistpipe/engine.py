@@ -91,6 +91,17 @@ class MistPipeEngine(PipelineEngine, _ModuleCall):
         return MistTrainSchedule(micro_batches=self.micro_batches, stages=self.num_stages,
                                  stage_id=self.stage_id)
 
+    def _exec_backward_pass(self, buffer_id):
+        """PipelineEngine's backward pass; on the last stage, then drop the micro-batch's logits from
+        pipe_buffers['outputs']. DeepSpeed's returns there before clearing them (it clears them on every
+        other stage), so each of the last stage's two buffers kept its logits until a later forward
+        overwrote it: two sets beside the current one at the end of a forward, one beside it and the
+        head's weight gradient in its backward (S35-4, Qwen2-7B mb 8: three 4.64 GiB sets at the
+        allocated peak, bench/results/runtime/logits_held_S35/; cost/mistpipe.py _held)."""
+        PipelineEngine._exec_backward_pass(self, buffer_id)
+        if self.is_last_stage():
+            self.pipe_buffers["outputs"][buffer_id] = None
+
     def _exec_reduce_tied_grads(self):
         self.stage_runtime.reduce_tied(self.module.get_tied_weights_and_groups())
 
@@ -114,6 +125,7 @@ class MistPipeEngine(PipelineEngine, _ModuleCall):
         super().destroy()
 
     _INSTRUCTION_MAP.update({
+        ds_schedule.BackwardPass: _exec_backward_pass,
         ds_schedule.ReduceTiedGrads: _exec_reduce_tied_grads,
         ReduceScatterGrads: _exec_reduce_scatter_grads,
         ShardedOptimizerStep: _exec_sharded_step,
@@ -121,6 +133,12 @@ class MistPipeEngine(PipelineEngine, _ModuleCall):
 
 
 DEFER_MODES = ("none", "first", "all")
+
+
+def recorded_releases_logits(plan) -> bool | None:
+    """RunReport.releases_logits of a run of `plan`: True for a mistpipe plan (MistPipeEngine._exec_backward_pass),
+    else None."""
+    return True if plan.executor == MISTPIPE.name else None
 
 
 def defers_step(mode: str, stage_id: int) -> bool:
