@@ -580,6 +580,12 @@ def test_the_pipeline_engine_holds_two_earlier_micro_batches_logits():
     released = [buffers(today, g) for g in (1, 2, 8)]
     assert released == pytest.approx([released[0]] * 3)
     assert one - released[0] == pytest.approx(one_set * allowance)
+    # the last of two stages runs each micro-batch's backward right after its forward too: nothing held there either
+    last = [float(model.evaluate(stage_args(stage_index=1, num_stages=2, num_layers=14, micro_batch=1, dp=1, tp=1,
+                                            grad_accum=g, zero_stage=0, offload_weights=0.0, offload_gradients=0.0,
+                                            offload_optimizer=1.0, num_recompute=0, num_offloaded=0)).buffers_bytes)
+            for model in (old, today) for g in (2, 8)]
+    assert last[2] == pytest.approx(last[3]) and last[2] < last[0] - one_set
     from mist_ds.cost.conditions import releases_logits_of
 
     assert releases_logits_of(None) is False and releases_logits_of(True) is True
