@@ -294,7 +294,7 @@ class MistpipeStageCostModel(StageCostModel):
         the previous step's sets: with two micro-batches both buffers hold one. S35-4: Qwen2-7B, mb 8,
         ga 2, three 4.64 GiB logits sets live at the allocated peak (bench/results/runtime/logits_held_S35/)."""
         held = np.minimum(a["grad_accum"], float(HELD_PIPE_LOGITS))
-        return 0.0 * held if self.releases_logits else held
+        return np.zeros_like(held) if self.releases_logits else held
 
     def _logits(self, t, s, a) -> np.ndarray:
         """The loss's working set and the held logits (_held) on a stage with the head: the stock

@@ -73,9 +73,12 @@ def gather_stats(engine) -> list:
 def record_logits(engine) -> list:
     """Weak references to every micro-batch's logits the last stage's loss is handed (empty elsewhere)."""
     refs: list = []
-    if engine.is_last_stage() and getattr(engine.module, "loss_fn", None) is not None:
-        loss_fn = engine.module.loss_fn
-        engine.module.loss_fn = lambda outputs, labels: (refs.append(weakref.ref(outputs)), loss_fn(outputs, labels))[1]
+    loss_fn = getattr(engine.module, "loss_fn", None)
+    if engine.is_last_stage() and loss_fn is not None:
+        def recording(outputs, labels):
+            refs.append(weakref.ref(outputs))
+            return loss_fn(outputs, labels)
+        engine.module.loss_fn = recording
     return refs
 
 

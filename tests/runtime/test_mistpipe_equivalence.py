@@ -172,10 +172,12 @@ def test_fused_weight_gradients_take_the_gemm_path_unless_turned_off(curves_2, c
                          (curves_4, "pp2tp2_unfused_wgrad")):
         assert all(rank is None or rank["fused_wgrads"] == 0 for rank in stats(curves, name)), name
 
+
 def test_the_last_stage_keeps_no_logits_after_the_step(curves_2, curves_4):
     """runtime/mistpipe/engine.py _exec_backward_pass drops each micro-batch's logits from DeepSpeed's output
     buffers after its backward, which stock DeepSpeed's PipelineEngine does on every stage but the last (there
-    they waited for a later forward: cost/mistpipe.py _held), and nothing else keeps a logits-shaped tensor alive."""
+    they waited for a later forward: cost/mistpipe.py _held), and nothing else keeps any micro-batch's logits alive
+    (weak references to what the loss was handed: mistpipe_worker.py record_logits)."""
     for curves, name in ((curves_2, "pp2_recompute_mixed"), (curves_4, "pp2tp2_mixed")):
         held = curves[name]["held_outputs"]
         assert any(last for last, *_ in held) and all(buffers == live == 0 for _, buffers, live in held), (name, held)
