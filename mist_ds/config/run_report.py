@@ -180,6 +180,13 @@ class RunReport(StrictModel):
     mistpipe run, or not recorded (every report written before, whose engine left them in DeepSpeed's output
     buffers until a later forward: cost/conditions.py releases_logits_of)."""
 
+    fused_head_wgrad: bool | None = None
+    """mistpipe runs: whether an untied LM head's backward added its weight gradient into the resident unit's
+    buffer in its GEMM (True: runtime/mistpipe/stage.py StageRuntime._fuse_head, since session 58, 2026-12-06;
+    the engine's fused_wgrad option covers it). None: not a mistpipe run, or not recorded (every report
+    written before, whose head made a fresh vocabulary x hidden gradient: cost/conditions.py
+    fused_head_wgrad_of)."""
+
     gc_mode: str = ""
     """Python garbage-collection policy of the timed steps (mist_ds/runtime/host_clock.py GC_MODES):
     'auto' (CPython's thresholds) or 'manual:<N>' (model objects frozen, automatic collection off, a full

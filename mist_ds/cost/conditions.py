@@ -74,6 +74,11 @@ class RunConditions:
     """mistpipe: the last stage holds no earlier micro-batch's logits (cost/mistpipe.py _held; the engine's since
     session 57). A run's record: releases_logits_of(RunReport.releases_logits)."""
 
+    fused_head_wgrad: bool = MISTPIPE.constants.fused_wgrad
+    """mistpipe: an untied LM head adds its weight gradient in its GEMM, so its backward makes no fresh
+    vocabulary x hidden gradient (cost/mistpipe.py _fresh_gradient; the engine's since session 58). A run's
+    record: fused_head_wgrad_of(RunReport.fused_head_wgrad)."""
+
     def __post_init__(self):
         check_copy_mode(self.act_offload_copy)
 
@@ -92,6 +97,7 @@ class RunConditions:
                    host_buffers=host_buffers_of(run.host_buffers), fused_wgrad=fused_wgrad_of(run.fused_wgrad),
                    norm_in_pieces=norm_in_pieces_of(run.norm_in_pieces),
                    releases_logits=releases_logits_of(run.releases_logits),
+                   fused_head_wgrad=fused_head_wgrad_of(run.fused_head_wgrad),
                    copy_slowdowns=tuple(run.copy_slowdowns) or None)
 
 
@@ -144,6 +150,12 @@ def norm_in_pieces_of(recorded: bool | None) -> bool:
 def releases_logits_of(recorded: bool | None) -> bool:
     """RunConditions.releases_logits for a run that recorded RunReport.releases_logits = `recorded`: None
     (every mistpipe run before session 57, 2026-12-06) left earlier micro-batches' logits in DeepSpeed's buffers."""
+    return bool(recorded)
+
+
+def fused_head_wgrad_of(recorded: bool | None) -> bool:
+    """RunConditions.fused_head_wgrad for a run that recorded RunReport.fused_head_wgrad = `recorded`: None
+    (every mistpipe run before session 58, 2026-12-06) made the head's weight gradient fresh."""
     return bool(recorded)
 
 

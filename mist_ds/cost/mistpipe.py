@@ -16,7 +16,9 @@ block and N_r the stage's resident ones (embedding, final norm, LM head) on one 
   StageRuntime.wslots);
 * gradients (unit.py accumulate): a full-size accumulation buffer in the weight dtype per unit,
   its last og (blocks only) in pinned host memory, staged through num_slots device slots of one
-  block's host section (StageRuntime.gslots);
+  block's host section (StageRuntime.gslots); a fused linear (runtime/wgrad.py: block linears, and since
+  session 58 an untied LM head, stage.py _fuse_head) adds its weight gradient into that buffer in its
+  GEMM, the others make a fresh gradient first (_passing);
 * optimizer (optimizer.py UnitShard, ShardedAdam): per shard element fp32 master + fp32 gradient +
   Adam m and v = 16 bytes; the last oo on the host, pinned (the gpu_swap path, swapadam.py: its
   host fp32 gradient only over host gradient sections, mistpipe_state.swap_grad_tails, so 12 bytes
@@ -32,8 +34,8 @@ block and N_r the stage's resident ones (embedding, final norm, LM head) on one 
   in host memory) plus the offloader's reload slabs — min(na, 2) device buffers of one block's
   offloaded saved bytes, the running offloaded block's reloads and the next one's prefetched
   (reload_pool.py ReloadPool, actoffload.py RELOAD_SLABS), allocated at the first backward and kept, so also at the
-  step — and, as every PipelineEngine stage that computes the loss, the logits of up to two earlier
-  micro-batches (its two output buffers, activations.logits_bytes) even with one stage. In
+  step — and, before session 57 (_held), as every PipelineEngine stage that computes the loss, the logits
+  of up to two earlier micro-batches (its two output buffers, activations.logits_bytes) even with one stage. In
   forward an offloaded block's own saved tensors sit beside the slabs until its forward ends, but
   the offloaded blocks run first in the stage's forward (stage.py _offloaded_blocks: the first na
   blocks after the recomputed ones), while the micro-batch's later saves do not exist yet: the
@@ -161,6 +163,8 @@ class MistpipeStageCostModel(StageCostModel):
         self.engine = EngineBuffers(conditions.host_buffers, conditions.swap_gradients, conditions.norm_in_pieces)
         # the last stage drops each micro-batch's logits after its backward (_held)
         self.releases_logits = conditions.releases_logits
+        # an untied head adds its weight gradient in its GEMM (_passing)
+        self.fused_head_wgrad = conditions.fused_head_wgrad
         # the offloader's d2h bound in blocks (MistpipeConstants; 0: a run before it, allocator-held)
         self.queue_blocks = conditions.d2h_queue_blocks
         # StageCostModel's attributes without its compiled stock terms (this model compiles its own)
@@ -257,15 +261,7 @@ class MistpipeStageCostModel(StageCostModel):
         # the d2h queue's sources, held by the offloader until their copies are done (module doc)
         queue = np.minimum(a["num_offloaded"], float(self.queue_blocks)) * t["layer_saved"]
         activations = t["activations"] + slabs + queue
-        # the forward's end (its logits and the held ones) or the head's backward: its logits holding
-        # their gradient, the other held set and one fresh parameter gradient
-        # a recomputed block's regenerated activations (t["recomputed"], inside t["activations"]) exist
-        # only once the head's backward has consumed this micro-batch's logits, so the two count once, at
-        # the larger, as cost/stage.py prices the stock engine (the held sets stay): S33-4, Llama 3.2 3B
-        # at seq 8192, mb 1, 25 of 28 recomputed, allocated 1.02 GiB under the sum
-        # (bench/results/runtime/retries_S33/README.md)
-        passing = (logits + np.maximum(ELEM * s["largest"] - self._one_set(s, a) * (self._held(a) > 1), 0.0)
-                   - np.minimum(self._one_set(s, a), t["recomputed"]))
+        passing = self._passing(s, t, a, logits)
         peaks = np.stack([phases["train"] + activations + passing, phases["step"] + slabs, phases["init"],
                           phases["build"]])
         raw = peaks.max(axis=0)
@@ -282,6 +278,25 @@ class MistpipeStageCostModel(StageCostModel):
                 "activations_bytes": pick(activations, slabs, 0.0, 0.0),
                 "buffers_bytes": pick(slots + passing, slots + p["step_transient"], slots, 0.0) + allowance,
                 "cpu_memory_bytes": cpu}
+
+    def _passing(self, s, t, a, logits) -> np.ndarray:
+        """What the train peak adds to the saved activations: the forward's end (its logits and the held
+        ones) or the head's backward, its logits holding their gradient, the other held set and one fresh
+        parameter gradient. A recomputed block's regenerated activations (t["recomputed"], inside
+        t["activations"]) exist only once the head's backward has consumed this micro-batch's logits, so
+        the two count once, at the larger, as cost/stage.py prices the stock engine (the held sets stay):
+        S33-4, Llama 3.2 3B at seq 8192, mb 1, 25 of 28 recomputed, allocated 1.02 GiB under the sum
+        (bench/results/runtime/retries_S33/README.md). An untied head whose weight gradient goes into the
+        resident unit's buffer in its GEMM (RunConditions.fused_head_wgrad; runtime/mistpipe/stage.py
+        _fuse_head) makes no fresh gradient: its stage's peak is the head's backward or, the logits freed,
+        a block's backward with its largest fresh gradient (a recomputed block's final linear, wgrad.py)."""
+        one_set = self._one_set(s, a)
+        regenerated = np.minimum(one_set, t["recomputed"])
+        passing = logits + np.maximum(ELEM * s["largest"] - one_set * (self._held(a) > 1), 0.0) - regenerated
+        if not self.fused_head_wgrad or self.model.tie_embeddings:
+            return passing
+        sunk = np.maximum(logits - regenerated, ELEM * s["largest_block"])
+        return np.where(a["has_head"] > 0, sunk, passing)
 
     def _held(self, a) -> np.ndarray:
         """Sets of earlier micro-batches' logits the PipelineEngine holds at the end of a forward: none

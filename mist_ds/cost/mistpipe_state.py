@@ -38,8 +38,11 @@ def stage_sizes(model: ModelSpec, a) -> dict[str, np.ndarray]:
                 + a["has_head"] * (m.norm_params + head_matrix * rows * m.hidden_size))
     _, largest = param_tensor_stats(m, tp, a["num_layers"], a["has_embedding"], a["has_head"],
                                     head_matrix, PERSISTENCE_THRESHOLD)
+    none = np.zeros_like(head_matrix)
+    _, largest_block = param_tensor_stats(m, tp, a["num_layers"], none, none, none, PERSISTENCE_THRESHOLD)
     zero, layers = a["zero_stage"], a["num_layers"]
     return {"block": block, "resident": resident, "layers": layers, "largest": largest,
+            "largest_block": largest_block,
             "linear": shapes.matmul_params / a["tp"],
             "linear_spans": linear_spans(m, a["tp"]),
             "params": layers * block + resident,

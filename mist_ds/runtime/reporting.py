@@ -26,7 +26,7 @@ from mist_ds.runtime.mistpipe.actoffload import recorded_queue_blocks
 from mist_ds.runtime.mistpipe.engine import recorded_releases_logits
 from mist_ds.runtime.mistpipe.hostmem import REGISTERED
 from mist_ds.runtime.mistpipe.optimizer import recorded_host_buffers, recorded_norm_in_pieces, recorded_swap_gradients
-from mist_ds.runtime.mistpipe.stage import recorded_fused_wgrad
+from mist_ds.runtime.mistpipe.stage import recorded_fused_head_wgrad, recorded_fused_wgrad
 from mist_ds.source_version import runtime_digest
 
 NODE_MEMORY = NodeMemoryMonitor().start()
@@ -112,7 +112,8 @@ def _base(plan: Plan, steps: int, warmup: int, precision: str) -> dict:
                 activation_offload_copy=activation_offload_copy(plan), d2h_queue_blocks=recorded_queue_blocks(plan),
                 swap_gradients=recorded_swap_gradients(plan), host_buffers=recorded_host_buffers(plan),
                 fused_wgrad=recorded_fused_wgrad(plan), norm_in_pieces=recorded_norm_in_pieces(plan),
-                releases_logits=recorded_releases_logits(plan), runtime_digest=runtime_digest())
+                releases_logits=recorded_releases_logits(plan),
+                fused_head_wgrad=recorded_fused_head_wgrad(plan), runtime_digest=runtime_digest())
 
 
 def failure_report(plan: Plan, status: str, message: str, *, steps_done: int, warmup: int,

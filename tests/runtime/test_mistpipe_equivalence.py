@@ -173,6 +173,17 @@ def test_fused_weight_gradients_take_the_gemm_path_unless_turned_off(curves_2, c
         assert all(rank is None or rank["fused_wgrads"] == 0 for rank in stats(curves, name)), name
 
 
+def test_an_untied_head_adds_its_weight_gradient_in_its_gemm(curves_2, curves_4):
+    """stage.py _fuse_head: the untied LM head (LLAMA's, on the last stage) takes the GEMM path once per
+    micro-batch backward, with the curves equal to stock DeepSpeed's (PAIRS); a tied head (GPT's logits
+    through the embedding matrix) and the blocks' stages do not."""
+    first, last = stats(curves_2, "pp2_llama_act_offload")
+    assert first["fused_head_wgrads"] == 0 and last["fused_head_wgrads"] > 0
+    assert last["fused_head_wgrads"] % len(curves_2["pp2_llama_act_offload"]["losses"]) == 0
+    for curves, name in ((curves_2, "pp2_recompute_mixed"), (curves_4, "pp2tp2_mixed")):
+        assert all(rank["fused_head_wgrads"] == 0 for rank in stats(curves, name)), name
+
+
 def test_the_last_stage_keeps_no_logits_after_the_step(curves_2, curves_4):
     """runtime/mistpipe/engine.py _exec_backward_pass drops each micro-batch's logits from DeepSpeed's output
     buffers after its backward, which stock DeepSpeed's PipelineEngine does on every stage but the last (there

@@ -30,6 +30,7 @@ from mist_ds.runtime.mistpipe.optimizer import ShardedAdam
 from mist_ds.runtime.mistpipe.streams import DeviceSlots, PinnedPool
 from mist_ds.runtime.mistpipe.unit import FlatUnit, UnitEnv
 from mist_ds.runtime.mistpipe.weightview import WeightView, rebuild, storage_span, weight_view
+from mist_ds.runtime.tp import ParallelLinear
 from mist_ds.runtime.wgrad import fuse_weight_gradients
 
 
@@ -40,6 +41,11 @@ in their GEMM (runtime/wgrad.py; the measurement is at MistpipeConstants.fused_w
 
 def recorded_fused_wgrad(plan) -> bool | None:
     """RunReport.fused_wgrad of a run of `plan`: FUSED_WGRAD for a mistpipe plan, else None."""
+    return FUSED_WGRAD if plan.executor == MISTPIPE.name else None
+
+
+def recorded_fused_head_wgrad(plan) -> bool | None:
+    """RunReport.fused_head_wgrad of a run of `plan`: FUSED_WGRAD for a mistpipe plan (_fuse_head), else None."""
     return FUSED_WGRAD if plan.executor == MISTPIPE.name else None
 
 
@@ -111,8 +117,9 @@ class StageRuntime:
         self.memory, self.env, self.streams = memory, env, env.streams
         self.fused_wgrad = fused_wgrad  # block linears add their weight gradients in their GEMM (wgrad.py)
         self.num_fused_wgrads = 0  # weight gradients added into the accumulation buffer by their GEMM
-        layers = getattr(module, "forward_funcs", list(module.children()))
-        self.blocks = [m for m in layers if isinstance(m, nn.Module) and is_block(m)]
+        self.num_fused_head_wgrads = 0  # of them, the untied LM head's (_fuse_head)
+        self._layers = getattr(module, "forward_funcs", list(module.children()))
+        self.blocks = [m for m in self._layers if isinstance(m, nn.Module) and is_block(m)]
         self.units = self._build_units(module, memory, env)
         managed = [u for u in self.units if u.managed]
         self.wslots = (DeviceSlots(self.streams, num_slots, max(u.layout.padded_numel for u in managed),
@@ -175,8 +182,27 @@ class StageRuntime:
         if self.fused_wgrad:
             for u, block in enumerate(self.blocks):
                 fuse_weight_gradients(block, partial(self._sink_for, me, u))
+            self._fuse_head(me)
         for u, block in enumerate(self.blocks):
             block.forward = self._wrapped_forward(u, plain_forward(block))
+
+    def _fuse_head(self, me) -> None:
+        """Give the untied LM head's weight (runtime/model.py LMHead: a ParallelLinear outside the blocks,
+        in the resident unit) a wgrad_sink, so its backward adds dW into the resident unit's buffer in its
+        GEMM instead of making a fresh vocabulary x hidden gradient beside the logits (1.05 GB on
+        Llama-3-8B, live at S57-2's allocated peak). A tied head's logits run F.linear on the embedding
+        matrix (tp.py VocabParallelEmbedding.logits) and keep autograd's gradient."""
+        if len(self.units) == len(self.blocks):
+            return  # no resident unit
+        resident = {id(p) for p in self.units[-1].params}
+        for layer in self._layers:
+            if not isinstance(layer, nn.Module) or layer in self.blocks:
+                continue
+            for module in layer.modules():
+                if isinstance(module, ParallelLinear) and id(module.weight) in resident:
+                    sink = self._sink_for(me, len(self.blocks), module.weight)
+                    if sink is not None:
+                        module.weight.wgrad_sink = sink
 
     def release(self) -> None:
         """Take the runtime's hooks off the stage's parameters and blocks (engine.destroy)."""
@@ -354,6 +380,7 @@ class StageRuntime:
         added into the accumulation buffer, then counted like a gradient that arrived by its hook."""
         self.units[u].accumulate_with(i, write)
         self.num_fused_wgrads += 1
+        self.num_fused_head_wgrads += u == len(self.blocks)
         self._arrive(u)
 
     def _arrive(self, u: int) -> None:
@@ -446,7 +473,7 @@ class StageRuntime:
                 "optimizer_numel_device": opt["device"], "optimizer_numel_host": opt["host"],
                 "grad_numel_sent_to_host": self.optimizer.grad_numel_to_host,
                 "weight_fills": self.num_fills, "weight_views_saved": self.num_weight_views,
-                "fused_wgrads": self.num_fused_wgrads,
+                "fused_wgrads": self.num_fused_wgrads, "fused_head_wgrads": self.num_fused_head_wgrads,
                 **self.offloader.stats(),
                 "pinned_allocations": self.pool.num_allocations,
                 "deferred_block_steps_pending": len(self._pending)}
