@@ -591,6 +591,30 @@ def test_the_pipeline_engine_holds_two_earlier_micro_batches_logits():
     assert releases_logits_of(None) is False and releases_logits_of(True) is True
 
 
+def test_an_untied_head_that_adds_its_gradient_in_its_gemm_makes_none_fresh():
+    """runtime/mistpipe/stage.py _fuse_head (RunConditions.fused_head_wgrad, the engine's since session 58): an
+    untied head's backward writes dW into the resident unit's buffer, so its stage's train peak loses the fresh
+    vocabulary x hidden gradient (cost/mistpipe.py _passing); a tied head (F.linear on the embedding matrix) and a
+    stage without the head keep it."""
+    def buffers(spec, fused: bool, stage_index: int = 0, num_stages: int = 1) -> float:
+        model = MistpipeStageCostModel(spec, HW, seq_len=4096, conditions=RunConditions(fused_head_wgrad=fused))
+        args = stage_args(stage_index=stage_index, num_stages=num_stages, num_layers=4, micro_batch=1, dp=1, tp=1,
+                          grad_accum=4, zero_stage=0, offload_weights=0.0, offload_gradients=0.0,
+                          offload_optimizer=1.0, num_recompute=0, num_offloaded=0)
+        return float(model.evaluate(args).buffers_bytes)
+
+    untied, tied = get_preset("llama3-8b"), get_preset("llama3.2-3b")
+    assert not untied.tie_embeddings and tied.tie_embeddings
+    allowance = 1 + MistpipeStageCostModel(untied, HW, seq_len=4096).allocator_fraction
+    head_gradient = 2 * untied.vocab_size * untied.hidden_size
+    assert buffers(untied, False) - buffers(untied, True) == pytest.approx(head_gradient * allowance, rel=1e-3)
+    assert buffers(tied, False) == pytest.approx(buffers(tied, True))
+    assert buffers(untied, False, 0, 2) == pytest.approx(buffers(untied, True, 0, 2))  # the embedding's stage
+    from mist_ds.cost.conditions import fused_head_wgrad_of
+
+    assert fused_head_wgrad_of(None) is False and fused_head_wgrad_of(True) is True
+
+
 def test_the_heads_logits_and_a_recomputed_blocks_activations_count_once():
     """The head's backward consumes this micro-batch's logits before any block is recomputed, so the
     stage with the head pays the larger of the two, not both (the held sets stay): S33-4's Llama 3.2 3B

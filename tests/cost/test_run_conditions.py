@@ -49,16 +49,18 @@ def test_the_defaults_are_what_the_runtime_does():
     from mist_ds.runtime.mistpipe.engine import recorded_releases_logits
 
     assert default.releases_logits is recorded_releases_logits(mistpipe) is True
+    assert default.fused_head_wgrad is stage.recorded_fused_head_wgrad(mistpipe) is True
 
 
 def test_a_recent_mistpipe_run_is_read_from_its_records():
     """S14-S15's runs record every engine option of their time: the swap path, the d2h bound, fused weight
-    gradients (not session 57's norm in pieces and logits release)."""
+    gradients (not session 57's norm in pieces and logits release, nor session 58's fused head gradient)."""
     got = conditions_of("accuracy", "l13b-1g-c24-s2048-mp-mb4-act12-off1")
     assert got == RunConditions(kernels=KernelSet(norm="torch", activation="liger", rope="compile", loss="liger"),
                                 zero_init=False, act_offload_copy=COPY_DEFAULT, optimizer_path="gpu_swap",
                                 d2h_queue_blocks=4, swap_gradients="device", host_buffers="registered",
-                                fused_wgrad=True, norm_in_pieces=False, releases_logits=False)
+                                fused_wgrad=True, norm_in_pieces=False, releases_logits=False,
+                                fused_head_wgrad=False)
 
 
 def test_todays_mistpipe_run_records_the_norm_in_pieces():
@@ -69,12 +71,22 @@ def test_todays_mistpipe_run_records_the_norm_in_pieces():
     assert run.norm_in_pieces is True and RunConditions.of_run(plan.without_prediction(), run).norm_in_pieces is True
 
 
+def test_todays_mistpipe_run_records_the_release_and_the_fused_head():
+    """S58-1's repeat of the Llama-3-8B winner released its logits and added its untied head's gradient in its GEMM."""
+    plan = Plan.load_checked(RESULTS / "accuracy" / "h100n-auto-l38b-1g-c78-s4096-b16.plan.json", "plan")
+    run = RunReport.load_checked(RESULTS / "accuracy" / "repeats" / "h100n-auto-l38b-1g-c78-s4096-b16.S58-1.run.json",
+                                 "run report")
+    got = RunConditions.of_run(plan.without_prediction(), run)
+    assert run.releases_logits is run.fused_head_wgrad is True and got.releases_logits is got.fused_head_wgrad is True
+
+
 def test_an_old_mistpipe_run_gets_what_the_engine_did_before_the_records():
     """engine:llama13b_2gpu_c/mistpipe (2026-11-30) recorded only its kernels and DeepSpeedCPUAdam."""
     got = conditions_of("engine/executor_compare_llama13b_2gpu_c", "mistpipe")
     assert got == RunConditions(kernels=KernelSet(loss="chunked"), zero_init=False, optimizer_path="cpu_adam",
                                 d2h_queue_blocks=0, swap_gradients="host", host_buffers="torch_pinned",
-                                fused_wgrad=False, norm_in_pieces=False, releases_logits=False)
+                                fused_wgrad=False, norm_in_pieces=False, releases_logits=False,
+                                fused_head_wgrad=False)
 
 
 def test_an_old_stock_activation_offload_run_blocked_in_its_pack():
