@@ -187,6 +187,12 @@ class RunReport(StrictModel):
     written before, whose head made a fresh vocabulary x hidden gradient: cost/conditions.py
     fused_head_wgrad_of)."""
 
+    fused_tied_head_wgrad: bool | None = None
+    """mistpipe runs: whether a tied LM head's backward (the embedding matrix as head) added its weight gradient
+    into the resident unit's buffer in its GEMM (True: runtime/mistpipe/stage.py StageRuntime._fuse_head, since
+    session 58's S58-2, 2026-12-06). None: not a mistpipe run, or not recorded (every report written before,
+    S58-1's included, whose tied head made a fresh gradient: cost/conditions.py fused_head_wgrad_of)."""
+
     gc_mode: str = ""
     """Python garbage-collection policy of the timed steps (mist_ds/runtime/host_clock.py GC_MODES):
     'auto' (CPython's thresholds) or 'manual:<N>' (model objects frozen, automatic collection off, a full

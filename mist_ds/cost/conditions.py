@@ -76,8 +76,12 @@ class RunConditions:
 
     fused_head_wgrad: bool = MISTPIPE.constants.fused_wgrad
     """mistpipe: an untied LM head adds its weight gradient in its GEMM, so its backward makes no fresh
-    vocabulary x hidden gradient (cost/mistpipe.py _fresh_gradient; the engine's since session 58). A run's
+    vocabulary x hidden gradient (cost/mistpipe.py _passing; the engine's since session 58). A run's
     record: fused_head_wgrad_of(RunReport.fused_head_wgrad)."""
+
+    fused_tied_head_wgrad: bool = MISTPIPE.constants.fused_wgrad
+    """mistpipe: the same for a tied LM head (the embedding matrix as head; the engine's since S58-2). A run's
+    record: fused_head_wgrad_of(RunReport.fused_tied_head_wgrad)."""
 
     def __post_init__(self):
         check_copy_mode(self.act_offload_copy)
@@ -98,6 +102,7 @@ class RunConditions:
                    norm_in_pieces=norm_in_pieces_of(run.norm_in_pieces),
                    releases_logits=releases_logits_of(run.releases_logits),
                    fused_head_wgrad=fused_head_wgrad_of(run.fused_head_wgrad),
+                   fused_tied_head_wgrad=fused_head_wgrad_of(run.fused_tied_head_wgrad),
                    copy_slowdowns=tuple(run.copy_slowdowns) or None)
 
 
@@ -154,8 +159,9 @@ def releases_logits_of(recorded: bool | None) -> bool:
 
 
 def fused_head_wgrad_of(recorded: bool | None) -> bool:
-    """RunConditions.fused_head_wgrad for a run that recorded RunReport.fused_head_wgrad = `recorded`: None
-    (every mistpipe run before session 58, 2026-12-06) made the head's weight gradient fresh."""
+    """RunConditions.fused_head_wgrad (fused_tied_head_wgrad) for a run that recorded RunReport.fused_head_wgrad
+    (fused_tied_head_wgrad) = `recorded`: None (every mistpipe run before session 58, 2026-12-06; for a tied head
+    before S58-2) made the head's weight gradient fresh."""
     return bool(recorded)
 
 

@@ -17,7 +17,7 @@ block and N_r the stage's resident ones (embedding, final norm, LM head) on one 
 * gradients (unit.py accumulate): a full-size accumulation buffer in the weight dtype per unit,
   its last og (blocks only) in pinned host memory, staged through num_slots device slots of one
   block's host section (StageRuntime.gslots); a fused linear (runtime/wgrad.py: block linears, and since
-  session 58 an untied LM head, stage.py _fuse_head) adds its weight gradient into that buffer in its
+  session 58 the LM head, stage.py _fuse_head) adds its weight gradient into that buffer in its
   GEMM, the others make a fresh gradient first (_passing);
 * optimizer (optimizer.py UnitShard, ShardedAdam): per shard element fp32 master + fp32 gradient +
   Adam m and v = 16 bytes; the last oo on the host, pinned (the gpu_swap path, swapadam.py: its
@@ -163,8 +163,9 @@ class MistpipeStageCostModel(StageCostModel):
         self.engine = EngineBuffers(conditions.host_buffers, conditions.swap_gradients, conditions.norm_in_pieces)
         # the last stage drops each micro-batch's logits after its backward (_held)
         self.releases_logits = conditions.releases_logits
-        # an untied head adds its weight gradient in its GEMM (_passing)
-        self.fused_head_wgrad = conditions.fused_head_wgrad
+        # the model's head (untied, or tied: the embedding matrix) adds its weight gradient in its GEMM (_passing)
+        self.fused_head_wgrad = (conditions.fused_tied_head_wgrad if model.tie_embeddings
+                                 else conditions.fused_head_wgrad)
         # the offloader's d2h bound in blocks (MistpipeConstants; 0: a run before it, allocator-held)
         self.queue_blocks = conditions.d2h_queue_blocks
         # StageCostModel's attributes without its compiled stock terms (this model compiles its own)
@@ -286,14 +287,15 @@ class MistpipeStageCostModel(StageCostModel):
         t["activations"]) exist only once the head's backward has consumed this micro-batch's logits, so
         the two count once, at the larger, as cost/stage.py prices the stock engine (the held sets stay):
         S33-4, Llama 3.2 3B at seq 8192, mb 1, 25 of 28 recomputed, allocated 1.02 GiB under the sum
-        (bench/results/runtime/retries_S33/README.md). An untied head whose weight gradient goes into the
-        resident unit's buffer in its GEMM (RunConditions.fused_head_wgrad; runtime/mistpipe/stage.py
-        _fuse_head) makes no fresh gradient: its stage's peak is the head's backward or, the logits freed,
-        a block's backward with its largest fresh gradient (a recomputed block's final linear, wgrad.py)."""
+        (bench/results/runtime/retries_S33/README.md). A head whose weight gradient goes into the resident
+        unit's buffer in its GEMM (RunConditions.fused_head_wgrad, fused_tied_head_wgrad; runtime/mistpipe/
+        stage.py _fuse_head) makes no fresh gradient: its stage's peak is the head's backward or, the logits
+        freed, a block's backward with its largest fresh gradient (a recomputed block's final linear,
+        wgrad.py). A tied matrix's F.embedding gradient comes at the end of the backward, activations freed."""
         one_set = self._one_set(s, a)
         regenerated = np.minimum(one_set, t["recomputed"])
         passing = logits + np.maximum(ELEM * s["largest"] - one_set * (self._held(a) > 1), 0.0) - regenerated
-        if not self.fused_head_wgrad or self.model.tie_embeddings:
+        if not self.fused_head_wgrad:
             return passing
         sunk = np.maximum(logits - regenerated, ELEM * s["largest_block"])
         return np.where(a["has_head"] > 0, sunk, passing)

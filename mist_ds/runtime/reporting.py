@@ -113,7 +113,8 @@ def _base(plan: Plan, steps: int, warmup: int, precision: str) -> dict:
                 swap_gradients=recorded_swap_gradients(plan), host_buffers=recorded_host_buffers(plan),
                 fused_wgrad=recorded_fused_wgrad(plan), norm_in_pieces=recorded_norm_in_pieces(plan),
                 releases_logits=recorded_releases_logits(plan),
-                fused_head_wgrad=recorded_fused_head_wgrad(plan), runtime_digest=runtime_digest())
+                fused_head_wgrad=recorded_fused_head_wgrad(plan), fused_tied_head_wgrad=recorded_fused_head_wgrad(plan),
+                runtime_digest=runtime_digest())
 
 
 def failure_report(plan: Plan, status: str, message: str, *, steps_done: int, warmup: int,

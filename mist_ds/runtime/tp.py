@@ -200,8 +200,9 @@ class VocabParallelEmbedding(nn.Module):
         return reduce_from_tp(out, self.group)
 
     def logits(self, hidden: torch.Tensor) -> torch.Tensor:
-        """Vocab-parallel logits (this rank's vocabulary slice) with this matrix as LM head."""
-        return F.linear(copy_to_tp(hidden, self.group), self.weight)
+        """Vocab-parallel logits (this rank's vocabulary slice) with this matrix as LM head (the weight
+        gradient to its wgrad_sink when it has one: runtime/wgrad.py)."""
+        return linear(copy_to_tp(hidden, self.group), self.weight)
 
 
 def vocab_parallel_cross_entropy(logits: torch.Tensor, labels: torch.Tensor, group=None,

@@ -560,7 +560,8 @@ def test_the_pipeline_engine_holds_two_earlier_micro_batches_logits():
     logits after its backward (runtime/mistpipe/engine.py _exec_backward_pass): no held set at any
     accumulation, the head's backward (its logits and the fresh gradient) the peak."""
     spec = get_preset("llama3.2-3b")
-    old, today = (MistpipeStageCostModel(spec, HW, seq_len=4096, conditions=RunConditions(releases_logits=r))
+    old, today = (MistpipeStageCostModel(spec, HW, seq_len=4096,  # the head's gradient fresh (before S58-2)
+                                         conditions=RunConditions(releases_logits=r, fused_tied_head_wgrad=False))
                   for r in (False, True))
     one_set = 2 * 4096 * spec.vocab_size
 
@@ -591,13 +592,14 @@ def test_the_pipeline_engine_holds_two_earlier_micro_batches_logits():
     assert releases_logits_of(None) is False and releases_logits_of(True) is True
 
 
-def test_an_untied_head_that_adds_its_gradient_in_its_gemm_makes_none_fresh():
-    """runtime/mistpipe/stage.py _fuse_head (RunConditions.fused_head_wgrad, the engine's since session 58): an
-    untied head's backward writes dW into the resident unit's buffer, so its stage's train peak loses the fresh
-    vocabulary x hidden gradient (cost/mistpipe.py _passing); a tied head (F.linear on the embedding matrix) and a
-    stage without the head keep it."""
-    def buffers(spec, fused: bool, stage_index: int = 0, num_stages: int = 1) -> float:
-        model = MistpipeStageCostModel(spec, HW, seq_len=4096, conditions=RunConditions(fused_head_wgrad=fused))
+def test_a_head_that_adds_its_gradient_in_its_gemm_makes_none_fresh():
+    """runtime/mistpipe/stage.py _fuse_head (RunConditions.fused_head_wgrad for an untied head, session 58;
+    fused_tied_head_wgrad for a tied one, S58-2): the head's backward writes dW into the resident unit's buffer,
+    so its stage's train peak loses the fresh vocabulary x hidden gradient (cost/mistpipe.py _passing); a stage
+    without the head keeps its peak, and each flag moves only its own kind of head."""
+    def buffers(spec, untied: bool, tied: bool, stage_index: int = 0, num_stages: int = 1) -> float:
+        conditions = RunConditions(fused_head_wgrad=untied, fused_tied_head_wgrad=tied)
+        model = MistpipeStageCostModel(spec, HW, seq_len=4096, conditions=conditions)
         args = stage_args(stage_index=stage_index, num_stages=num_stages, num_layers=4, micro_batch=1, dp=1, tp=1,
                           grad_accum=4, zero_stage=0, offload_weights=0.0, offload_gradients=0.0,
                           offload_optimizer=1.0, num_recompute=0, num_offloaded=0)
@@ -606,10 +608,12 @@ def test_an_untied_head_that_adds_its_gradient_in_its_gemm_makes_none_fresh():
     untied, tied = get_preset("llama3-8b"), get_preset("llama3.2-3b")
     assert not untied.tie_embeddings and tied.tie_embeddings
     allowance = 1 + MistpipeStageCostModel(untied, HW, seq_len=4096).allocator_fraction
-    head_gradient = 2 * untied.vocab_size * untied.hidden_size
-    assert buffers(untied, False) - buffers(untied, True) == pytest.approx(head_gradient * allowance, rel=1e-3)
-    assert buffers(tied, False) == pytest.approx(buffers(tied, True))
-    assert buffers(untied, False, 0, 2) == pytest.approx(buffers(untied, True, 0, 2))  # the embedding's stage
+    for spec, flags in ((untied, (True, False)), (tied, (False, True))):
+        head_gradient = 2 * spec.vocab_size * spec.hidden_size
+        assert buffers(spec, False, False) - buffers(spec, *flags) == pytest.approx(head_gradient * allowance,
+                                                                                 rel=1e-3), spec.name
+        assert buffers(spec, *flags[::-1]) == pytest.approx(buffers(spec, False, False)), spec.name
+        assert buffers(spec, False, False, 0, 2) == pytest.approx(buffers(spec, True, True, 0, 2))  # no head
     from mist_ds.cost.conditions import fused_head_wgrad_of
 
     assert fused_head_wgrad_of(None) is False and fused_head_wgrad_of(True) is True

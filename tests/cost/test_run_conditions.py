@@ -49,7 +49,7 @@ def test_the_defaults_are_what_the_runtime_does():
     from mist_ds.runtime.mistpipe.engine import recorded_releases_logits
 
     assert default.releases_logits is recorded_releases_logits(mistpipe) is True
-    assert default.fused_head_wgrad is stage.recorded_fused_head_wgrad(mistpipe) is True
+    assert default.fused_head_wgrad is default.fused_tied_head_wgrad is stage.recorded_fused_head_wgrad(mistpipe) is True
 
 
 def test_a_recent_mistpipe_run_is_read_from_its_records():
@@ -60,7 +60,7 @@ def test_a_recent_mistpipe_run_is_read_from_its_records():
                                 zero_init=False, act_offload_copy=COPY_DEFAULT, optimizer_path="gpu_swap",
                                 d2h_queue_blocks=4, swap_gradients="device", host_buffers="registered",
                                 fused_wgrad=True, norm_in_pieces=False, releases_logits=False,
-                                fused_head_wgrad=False)
+                                fused_head_wgrad=False, fused_tied_head_wgrad=False)
 
 
 def test_todays_mistpipe_run_records_the_norm_in_pieces():
@@ -72,12 +72,14 @@ def test_todays_mistpipe_run_records_the_norm_in_pieces():
 
 
 def test_todays_mistpipe_run_records_the_release_and_the_fused_head():
-    """S58-1's repeat of the Llama-3-8B winner released its logits and added its untied head's gradient in its GEMM."""
+    """S58-1's repeat of the Llama-3-8B winner released its logits and added its untied head's gradient in its GEMM
+    (a tied head's was still fresh then)."""
     plan = Plan.load_checked(RESULTS / "accuracy" / "h100n-auto-l38b-1g-c78-s4096-b16.plan.json", "plan")
     run = RunReport.load_checked(RESULTS / "accuracy" / "repeats" / "h100n-auto-l38b-1g-c78-s4096-b16.S58-1.run.json",
                                  "run report")
     got = RunConditions.of_run(plan.without_prediction(), run)
     assert run.releases_logits is run.fused_head_wgrad is True and got.releases_logits is got.fused_head_wgrad is True
+    assert run.fused_tied_head_wgrad is None and got.fused_tied_head_wgrad is False
 
 
 def test_an_old_mistpipe_run_gets_what_the_engine_did_before_the_records():
@@ -86,7 +88,7 @@ def test_an_old_mistpipe_run_gets_what_the_engine_did_before_the_records():
     assert got == RunConditions(kernels=KernelSet(loss="chunked"), zero_init=False, optimizer_path="cpu_adam",
                                 d2h_queue_blocks=0, swap_gradients="host", host_buffers="torch_pinned",
                                 fused_wgrad=False, norm_in_pieces=False, releases_logits=False,
-                                fused_head_wgrad=False)
+                                fused_head_wgrad=False, fused_tied_head_wgrad=False)
 
 
 def test_an_old_stock_activation_offload_run_blocked_in_its_pack():

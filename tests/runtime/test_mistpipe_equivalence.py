@@ -173,14 +173,19 @@ def test_fused_weight_gradients_take_the_gemm_path_unless_turned_off(curves_2, c
         assert all(rank is None or rank["fused_wgrads"] == 0 for rank in stats(curves, name)), name
 
 
-def test_an_untied_head_adds_its_weight_gradient_in_its_gemm(curves_2, curves_4):
-    """stage.py _fuse_head: the untied LM head (LLAMA's, on the last stage) takes the GEMM path once per
-    micro-batch backward, with the curves equal to stock DeepSpeed's (PAIRS); a tied head (GPT's logits
-    through the embedding matrix) and the blocks' stages do not."""
-    first, last = stats(curves_2, "pp2_llama_act_offload")
-    assert first["fused_head_wgrads"] == 0 and last["fused_head_wgrads"] > 0
-    assert last["fused_head_wgrads"] % len(curves_2["pp2_llama_act_offload"]["losses"]) == 0
-    for curves, name in ((curves_2, "pp2_recompute_mixed"), (curves_4, "pp2tp2_mixed")):
+def test_the_head_adds_its_weight_gradient_in_its_gemm(curves_2, curves_4):
+    """stage.py _fuse_head: the LM head, untied (LLAMA's LMHead) or tied (GPT's logits through its copy of the
+    embedding matrix), takes the GEMM path once per micro-batch backward on the stage that runs it, with the
+    curves equal to stock DeepSpeed's (PAIRS; a tied matrix's embedding gradient joins in the same buffer, the
+    last stage's copy then all-reduced with the first's); a stage without the head, or with the option off, does not."""
+    for curves, name in ((curves_2, "pp2_llama_act_offload"), (curves_2, "pp2_recompute_mixed"),
+                         (curves_4, "pp2tp2_mixed")):
+        ranks = stats(curves, name)
+        heads = [rank["fused_head_wgrads"] for rank in ranks[len(ranks) // 2:]]  # the last stage's ranks
+        assert all(rank["fused_head_wgrads"] == 0 for rank in ranks[: len(ranks) // 2]), name
+        assert all(n > 0 and n % len(curves[name]["losses"]) == 0 for n in heads), name
+    assert all(rank["fused_head_wgrads"] > 0 for rank in stats(curves_2, "dp2_zero3"))  # one stage, tied
+    for curves, name in ((curves_2, "pp2_unfused_wgrad"), (curves_4, "pp2tp2_unfused_wgrad")):
         assert all(rank["fused_head_wgrads"] == 0 for rank in stats(curves, name)), name
 
 

@@ -30,7 +30,7 @@ from mist_ds.runtime.mistpipe.optimizer import ShardedAdam
 from mist_ds.runtime.mistpipe.streams import DeviceSlots, PinnedPool
 from mist_ds.runtime.mistpipe.unit import FlatUnit, UnitEnv
 from mist_ds.runtime.mistpipe.weightview import WeightView, rebuild, storage_span, weight_view
-from mist_ds.runtime.tp import ParallelLinear
+from mist_ds.runtime.tp import ParallelLinear, VocabParallelEmbedding
 from mist_ds.runtime.wgrad import fuse_weight_gradients
 
 
@@ -45,7 +45,8 @@ def recorded_fused_wgrad(plan) -> bool | None:
 
 
 def recorded_fused_head_wgrad(plan) -> bool | None:
-    """RunReport.fused_head_wgrad of a run of `plan`: FUSED_WGRAD for a mistpipe plan (_fuse_head), else None."""
+    """RunReport.fused_head_wgrad and .fused_tied_head_wgrad of a run of `plan`: FUSED_WGRAD for a mistpipe
+    plan (StageRuntime._fuse_head fuses either head), else None."""
     return FUSED_WGRAD if plan.executor == MISTPIPE.name else None
 
 
@@ -118,8 +119,8 @@ class StageRuntime:
         self.fused_wgrad = fused_wgrad  # block linears add their weight gradients in their GEMM (wgrad.py)
         self.num_fused_wgrads = 0  # weight gradients added into the accumulation buffer by their GEMM
         self.num_fused_head_wgrads = 0  # of them, the untied LM head's (_fuse_head)
-        self._layers = getattr(module, "forward_funcs", list(module.children()))
-        self.blocks = [m for m in self._layers if isinstance(m, nn.Module) and is_block(m)]
+        layers = getattr(module, "forward_funcs", list(module.children()))
+        self.blocks = [m for m in layers if isinstance(m, nn.Module) and is_block(m)]
         self.units = self._build_units(module, memory, env)
         managed = [u for u in self.units if u.managed]
         self.wslots = (DeviceSlots(self.streams, num_slots, max(u.layout.padded_numel for u in managed),
@@ -152,7 +153,7 @@ class StageRuntime:
         self._arrived = [0] * len(self.blocks)
         self._backward_pass = [0] * len(self.blocks)
         self.num_fills = self.num_weight_views = 0
-        self._install()
+        self._install(module)
 
     # ---- construction
     def _build_units(self, module, memory: StageMemory, env: UnitEnv) -> list[FlatUnit]:
@@ -175,34 +176,33 @@ class StageRuntime:
         kept = [i for i, block in enumerate(self.blocks) if not getattr(block, "recompute", False)]
         return set(kept[:count])
 
-    def _install(self) -> None:
+    def _install(self, module: nn.Module) -> None:
         me = weakref.ref(self)
         self._hooks = [param.register_post_accumulate_grad_hook(partial(_grad_hook, me, u, i))
                        for u, unit in enumerate(self.units) for i, param in enumerate(unit.params)]
         if self.fused_wgrad:
             for u, block in enumerate(self.blocks):
                 fuse_weight_gradients(block, partial(self._sink_for, me, u))
-            self._fuse_head(me)
+            self._fuse_head(me, module)
         for u, block in enumerate(self.blocks):
             block.forward = self._wrapped_forward(u, plain_forward(block))
 
-    def _fuse_head(self, me) -> None:
-        """Give the untied LM head's weight (runtime/model.py LMHead: a ParallelLinear outside the blocks,
-        in the resident unit) a wgrad_sink, so its backward adds dW into the resident unit's buffer in its
-        GEMM instead of making a fresh vocabulary x hidden gradient beside the logits (1.05 GB on
-        Llama-3-8B, live at S57-2's allocated peak). A tied head's logits run F.linear on the embedding
-        matrix (tp.py VocabParallelEmbedding.logits) and keep autograd's gradient."""
+    def _fuse_head(self, me, module: nn.Module) -> None:
+        """Give the LM head's weight a wgrad_sink, so its backward adds dW into the resident unit's buffer in
+        its GEMM instead of making a fresh vocabulary x hidden gradient beside the logits (1.05 GB on
+        Llama-3-8B, live at S57-2's allocated peak): an untied head (runtime/model.py LMHead, a ParallelLinear)
+        since session 58, a tied one (tp.py VocabParallelEmbedding.logits, the embedding matrix: its
+        F.embedding gradient still arrives through autograd, added to the same buffer) since S58-2. Both are
+        the resident unit's; a sink on an embedding no head uses (a pipeline's first stage) is never called."""
         if len(self.units) == len(self.blocks):
             return  # no resident unit
         resident = {id(p) for p in self.units[-1].params}
-        for layer in self._layers:
-            if not isinstance(layer, nn.Module) or layer in self.blocks:
-                continue
-            for module in layer.modules():
-                if isinstance(module, ParallelLinear) and id(module.weight) in resident:
-                    sink = self._sink_for(me, len(self.blocks), module.weight)
-                    if sink is not None:
-                        module.weight.wgrad_sink = sink
+        for sub in module.modules():
+            weight = getattr(sub, "weight", None)
+            if isinstance(sub, (ParallelLinear, VocabParallelEmbedding)) and id(weight) in resident:
+                sink = self._sink_for(me, len(self.blocks), weight)
+                if sink is not None:
+                    weight.wgrad_sink = sink
 
     def release(self) -> None:
         """Take the runtime's hooks off the stage's parameters and blocks (engine.destroy)."""
