@@ -7,8 +7,9 @@ fresh gradient and adding it in a second kernel. Plain autograd does the latter:
 per weight and micro-batch, then an add into the accumulation buffer (mistpipe's unit.py accumulate;
 in the traced llama-7b step 576 such adds took ~35 ms of 1493, bench/results/runtime/MFU_GAP.md).
 
-A weight that carries a `wgrad_sink` (set by fuse_weight_gradients, which the mistpipe engine calls
-unless its `fused_wgrad` option is off: runtime/mistpipe/stage.py) takes this path: its backward
+A weight that carries a `wgrad_sink` (set by fuse_weight_gradients on the blocks and by
+StageRuntime._fuse_head on the LM head, which the mistpipe engine does unless its `fused_wgrad` option
+is off: runtime/mistpipe/stage.py) takes this path: its backward
 hands the sink a `write(dest)` function that either accumulates dy^T x into `dest` (torch.addmm_,
 one GEMM with beta = 1) or, given None, returns a fresh gradient; the weight itself gets no
 gradient (no .grad, no post-accumulate hook). Every other weight runs torch.nn.functional.linear

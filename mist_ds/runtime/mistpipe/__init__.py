@@ -59,7 +59,10 @@ unit's flat space is padded to a multiple of dp x 64 elements.
   persistent; its last `offload_gradients_ratio` (blocks only) lives in pinned host memory and is
   staged through one of 3 device slots (largest block section) around each backward of the block.
   Reduced once per iteration, after the last micro-batch (reduce-scatter if ZeRO >= 1, all-reduce
-  if ZeRO-0), into an fp32 gradient shard (1/dp of the unit, or all of it with ZeRO-0).
+  if ZeRO-0), into an fp32 gradient shard (1/dp of the unit, or all of it with ZeRO-0). The linears of
+  the blocks and the LM head (tied or not) add their weight gradients into it in their GEMM
+  (runtime/wgrad.py; stage.py _fuse_head); the fresh weight gradients left are each recomputed
+  block's final linear's, those of weights reaching into a host section, and the embedding's own.
 - Optimizer: fp32 master + Adam m + v + fp32 gradient for the shard (16 B/element); its last
   `offload_optimizer_ratio` lives on the host and is updated by CPU Adam. ZeRO-1 and ZeRO-2 are the
   same code here (the only difference in DeepSpeed, when gradients are reduced, is fixed to "once").

@@ -118,7 +118,7 @@ class StageRuntime:
         self.memory, self.env, self.streams = memory, env, env.streams
         self.fused_wgrad = fused_wgrad  # block linears add their weight gradients in their GEMM (wgrad.py)
         self.num_fused_wgrads = 0  # weight gradients added into the accumulation buffer by their GEMM
-        self.num_fused_head_wgrads = 0  # of them, the untied LM head's (_fuse_head)
+        self.num_fused_head_wgrads = 0  # of them, the LM head's (_fuse_head)
         layers = getattr(module, "forward_funcs", list(module.children()))
         self.blocks = [m for m in layers if isinstance(m, nn.Module) and is_block(m)]
         self.units = self._build_units(module, memory, env)
