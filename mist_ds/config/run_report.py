@@ -193,6 +193,12 @@ class RunReport(StrictModel):
     session 58's S58-2, 2026-12-06). None: not a mistpipe run, or not recorded (every report written before,
     S58-1's included, whose tied head made a fresh gradient: cost/conditions.py fused_head_wgrad_of)."""
 
+    fused_head_loss: bool | None = None
+    """mistpipe runs: whether the last stage computed the LM head and its cross-entropy in one chunked pass that
+    never held the logits (True: the engine's fused_head_loss option, runtime/fused_head_loss.py, off by default,
+    bench/engine/fused_head_loss_train.py turns it on; not priced by the cost model yet). None: not a mistpipe
+    run, or not recorded (every report written before session 58, all with the logits)."""
+
     gc_mode: str = ""
     """Python garbage-collection policy of the timed steps (mist_ds/runtime/host_clock.py GC_MODES):
     'auto' (CPython's thresholds) or 'manual:<N>' (model objects frozen, automatic collection off, a full

@@ -10,10 +10,11 @@ from torch import nn
 
 from mist_ds.config import ModelSpec
 from mist_ds.runtime.blocks import Norm, TransformerBlock
+from mist_ds.runtime.fused_head_loss import fused_head_loss
 from mist_ds.runtime.host_saves import save_on_host
 from mist_ds.runtime.kernels import DEFAULT_KERNELS, Kernels
 from mist_ds.runtime.loss import LOSS_IMPLS, cross_entropy
-from mist_ds.runtime.tp import (INIT_STD, ParallelLinear, VocabParallelEmbedding, seeded_normal,
+from mist_ds.runtime.tp import (INIT_STD, ParallelLinear, VocabParallelEmbedding, copy_to_tp, seeded_normal,
                                 tp_rank, tp_size)
 
 
@@ -50,10 +51,11 @@ class Embedding(nn.Module):
             self.pos = nn.Parameter(seeded_normal((spec.max_seq_len, spec.hidden_size), "embed.pos",
                                                   opts.seed, INIT_STD, shard_dim=None, group=None,
                                                   device=opts.device, dtype=opts.dtype))
+        self.passes_hidden = False  # as the head: hand the hidden states to a fused loss (fuse_head_and_loss)
 
     def forward(self, tokens: torch.Tensor, as_head: bool = False) -> torch.Tensor:
         if as_head:  # a module call (not a method), so ZeRO-3 gathers the weight for the head too
-            return self.tok.logits(tokens)
+            return tokens if self.passes_hidden else self.tok.logits(tokens)
         hidden = self.tok(tokens)
         if self.pos is not None:
             hidden = hidden + self.pos[: tokens.shape[1]]
@@ -74,9 +76,10 @@ class LMHead(nn.Module):
         self.proj = ParallelLinear(spec.hidden_size, padded, mode="column", bias=False, key="lm_head",
                                    seed=opts.seed, group=opts.tp_group, device=opts.device,
                                    dtype=opts.dtype)
+        self.passes_hidden = False  # hand the hidden states to a fused loss (fuse_head_and_loss)
 
     def forward(self, hidden: torch.Tensor) -> torch.Tensor:
-        return self.proj(hidden)
+        return hidden if self.passes_hidden else self.proj(hidden)
 
 
 class VocabParallelLoss:
@@ -87,10 +90,29 @@ class VocabParallelLoss:
     def __init__(self, spec: ModelSpec, tp_group=None, impl: str = "auto"):
         self.group, self.impl, self.end = tp_group, impl, spec.vocab_size
         self.start = tp_rank(tp_group) * spec.padded_vocab_size(tp_size(tp_group)) // tp_size(tp_group)
+        self.head_weight = None  # set by fuse_head_and_loss: the loss then gets hidden states, not logits
+        self.grad_scale = 1.0    # ... and the gradient it will receive (runtime/fused_head_loss.py)
 
-    def __call__(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        """The loss over the real vocabulary: the padded columns stay out of the softmax (runtime/loss.py)."""
-        return cross_entropy(logits, labels, self.group, self.start, self.impl, vocab_end=self.end)
+    def __call__(self, outputs: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """The loss over the real vocabulary: the padded columns stay out of the softmax (runtime/loss.py);
+        with a fused head, of the head's input `outputs` (runtime/fused_head_loss.py)."""
+        if self.head_weight is not None:
+            return fused_head_loss(copy_to_tp(outputs, self.group), self.head_weight, labels,
+                                   grad_scale=self.grad_scale, group=self.group, vocab_start=self.start,
+                                   vocab_end=self.end)
+        return cross_entropy(outputs, labels, self.group, self.start, self.impl, vocab_end=self.end)
+
+
+def fuse_head_and_loss(module: nn.Module, grad_scale: float) -> None:
+    """On a pipeline's last stage, make the LM head (an untied LMHead, else the tied Embedding) pass its
+    hidden states to the pipeline's loss_fn (a VocabParallelLoss), which then computes head and cross-entropy
+    in one chunked pass without the logit matrix, expecting the gradient `grad_scale` (runtime/fused_head_loss.py;
+    the mistpipe engine's `fused_head_loss` option)."""
+    heads = [m for m in module.modules() if isinstance(m, LMHead)]
+    head = heads[0] if heads else [m for m in module.modules() if isinstance(m, Embedding)][-1]
+    head.passes_hidden = True
+    module.loss_fn.head_weight = head.proj.weight if heads else head.tok.weight
+    module.loss_fn.grad_scale = grad_scale
 
 
 class OffloadedBlock(TransformerBlock):

@@ -23,7 +23,7 @@ from mist_ds.runtime.host_clock import StepHost
 from mist_ds.runtime.host_saves import activation_offload_copy
 from mist_ds.runtime.measure import NodeMemoryMonitor, merge_nodes, peak_rss_bytes, throughput, timing_stats
 from mist_ds.runtime.mistpipe.actoffload import recorded_queue_blocks
-from mist_ds.runtime.mistpipe.engine import recorded_releases_logits
+from mist_ds.runtime.mistpipe.engine import recorded_fused_head_loss, recorded_releases_logits
 from mist_ds.runtime.mistpipe.hostmem import REGISTERED
 from mist_ds.runtime.mistpipe.optimizer import recorded_host_buffers, recorded_norm_in_pieces, recorded_swap_gradients
 from mist_ds.runtime.mistpipe.stage import recorded_fused_head_wgrad, recorded_fused_wgrad
@@ -114,7 +114,7 @@ def _base(plan: Plan, steps: int, warmup: int, precision: str) -> dict:
                 fused_wgrad=recorded_fused_wgrad(plan), norm_in_pieces=recorded_norm_in_pieces(plan),
                 releases_logits=recorded_releases_logits(plan),
                 fused_head_wgrad=recorded_fused_head_wgrad(plan), fused_tied_head_wgrad=recorded_fused_head_wgrad(plan),
-                runtime_digest=runtime_digest())
+                fused_head_loss=recorded_fused_head_loss(plan), runtime_digest=runtime_digest())
 
 
 def failure_report(plan: Plan, status: str, message: str, *, steps_done: int, warmup: int,

@@ -106,6 +106,13 @@ CASES_2 = {
         mem(zero_stage=3, offload_weights_ratio=0.5, num_offloaded_layers=1),
         mem(offload_gradients_ratio=0.5, offload_optimizer_ratio=0.5, num_offloaded_layers=2)),
         options=(("fused_wgrad", False),)),
+    # the LM head and its loss in one chunked pass (runtime/fused_head_loss.py): a tied head on one stage,
+    # an untied one on the last of two, into the engine's buffer (a wgrad sink) or, fused_wgrad off, fresh
+    "dp2_zero1_fused_head_loss": DP2.with_memory((mem(zero_stage=1),), options=(("fused_head_loss", True),)),
+    "pp2_llama_fused_head_loss": PP2_LLAMA.with_memory((mem(), mem(offload_optimizer_ratio=0.5)),
+                                                       options=(("fused_head_loss", True),)),
+    "pp2_llama_fused_head_loss_fresh": PP2_LLAMA.with_memory((mem(), mem()), options=(
+        ("fused_head_loss", True), ("fused_wgrad", False))),
 }
 
 CASES_4 = {
@@ -133,6 +140,9 @@ CASES_4 = {
                                             num_offloaded_layers=1),)),
     "pp2tp2_unfused_wgrad": PP2TP2.with_memory((mem(zero_stage=0), mem(zero_stage=0)),
                                                options=(("fused_wgrad", False),)),
+    # the fused head loss over vocabulary slices (a tied head's copy on the last stage, TP 2)
+    "pp2tp2_fused_head_loss": PP2TP2.with_memory((mem(zero_stage=0), mem(zero_stage=0)),
+                                                 options=(("fused_head_loss", True),)),
 }
 
 # (reference, other) pairs that must give the same losses and gradient norms
@@ -144,6 +154,8 @@ PAIRS_2 = [("stock_dp2", name) for name in CASES_2 if name.startswith("dp2_")] +
                                             "pp2_act_offload", "pp2_deferred_step")] + \
           [("stock_pp2_recompute", "pp2_recompute_mixed"), ("stock_pp2_recompute", "pp2_unfused_wgrad"),
            ("stock_pp2_plan_roles", "pp2_plan_roles")] + \
-          [("stock_pp2_llama", name) for name in ("pp2_llama_act_offload", "pp2_llama_act_offload_d2h_queue")]
+          [("stock_pp2_llama", name) for name in ("pp2_llama_act_offload", "pp2_llama_act_offload_d2h_queue",
+                                                  "pp2_llama_fused_head_loss", "pp2_llama_fused_head_loss_fresh")]
 PAIRS_4 = [("stock_pp2dp2", name) for name in CASES_4 if name.startswith("pp2dp2_")] + \
-          [("stock_pp2tp2", "pp2tp2_mixed"), ("stock_pp2tp2", "pp2tp2_unfused_wgrad"), ("stock_dp2tp2", "dp2tp2_zero3")]
+          [("stock_pp2tp2", "pp2tp2_mixed"), ("stock_pp2tp2", "pp2tp2_unfused_wgrad"),
+           ("stock_pp2tp2", "pp2tp2_fused_head_loss"), ("stock_dp2tp2", "dp2tp2_zero3")]

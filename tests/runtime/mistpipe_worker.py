@@ -70,16 +70,19 @@ def gather_stats(engine) -> list:
     return stats
 
 
-def record_logits(engine) -> list:
-    """Weak references to every micro-batch's logits the last stage's loss is handed (empty elsewhere)."""
+def record_logits(engine) -> tuple[list, list]:
+    """Weak references to every micro-batch's logits the last stage's loss is handed, and their widths (the
+    vocabulary slice, or the hidden size with a fused head loss); empty elsewhere."""
     refs: list = []
+    widths: list = []
     loss_fn = getattr(engine.module, "loss_fn", None)
     if engine.is_last_stage() and loss_fn is not None:
         def recording(outputs, labels):
             refs.append(weakref.ref(outputs))
+            widths.append(outputs.shape[-1])
             return loss_fn(outputs, labels)
         engine.module.loss_fn = recording
-    return refs
+    return refs, widths
 
 
 def held_outputs(engine, logits: list) -> list:
@@ -95,7 +98,7 @@ def held_outputs(engine, logits: list) -> list:
 
 def run_case(case, steps: int, lr: float) -> dict:
     engine, plan, dp, dp_rank = build(case, lr if case.lr is None else case.lr)
-    logits = record_logits(engine)
+    logits, widths = record_logits(engine)
     source = TokenSource(plan.model.vocab_size, plan.seq_len, seed=99)
     losses, norms = [], []
     for step in range(steps):
@@ -109,11 +112,13 @@ def run_case(case, steps: int, lr: float) -> dict:
             first_stats = gather_stats(engine)
     stats = gather_stats(engine)
     held = held_outputs(engine, logits)
+    loss_widths = [None] * dist.get_world_size()
+    dist.all_gather_object(loss_widths, sorted(set(widths)))
     engine.destroy()
     del engine
     gc.collect()
     return {"losses": losses, "grad_norms": norms, "stats": stats, "stats_after_step_1": first_stats,
-            "held_outputs": held}
+            "held_outputs": held, "loss_input_widths": loss_widths}
 
 
 def main() -> None:

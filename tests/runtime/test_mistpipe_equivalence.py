@@ -189,6 +189,20 @@ def test_the_head_adds_its_weight_gradient_in_its_gemm(curves_2, curves_4):
         assert all(rank["fused_head_wgrads"] == 0 for rank in stats(curves, name)), name
 
 
+def test_a_fused_head_loss_is_handed_hidden_states(curves_2, curves_4):
+    """engine option fused_head_loss (runtime/fused_head_loss.py): the last stage's loss gets the head's input
+    (hidden size 32), not logits (the 256-token vocabulary, 128 a TP rank), with the curves equal to stock
+    DeepSpeed's (PAIRS); into the engine's buffer by the head's sink, or fresh with fused_wgrad off."""
+    for curves, name in ((curves_2, "dp2_zero1_fused_head_loss"), (curves_2, "pp2_llama_fused_head_loss"),
+                         (curves_2, "pp2_llama_fused_head_loss_fresh"), (curves_4, "pp2tp2_fused_head_loss")):
+        widths = [w for w in curves[name]["loss_input_widths"] if w]
+        assert widths and all(w == [32] for w in widths), (name, widths)
+    for name, fused in (("pp2_llama_fused_head_loss", True), ("pp2_llama_fused_head_loss_fresh", False)):
+        last = stats(curves_2, name)[-1]
+        assert (last["fused_head_wgrads"] > 0) is fused, name
+    assert curves_2["pp2_llama_act_offload"]["loss_input_widths"][-1] == [256]
+
+
 def test_the_last_stage_keeps_no_logits_after_the_step(curves_2, curves_4):
     """runtime/mistpipe/engine.py _exec_backward_pass drops each micro-batch's logits from DeepSpeed's output
     buffers after its backward, which stock DeepSpeed's PipelineEngine does on every stage but the last (there

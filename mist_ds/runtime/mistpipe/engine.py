@@ -26,6 +26,7 @@ from mist_ds.runtime.mistpipe.schedule import (MistTrainSchedule, ReduceScatterG
 from mist_ds.runtime.mistpipe.stage import FUSED_WGRAD, StageRuntime
 from mist_ds.runtime.mistpipe.streams import Streams
 from mist_ds.runtime.mistpipe.unit import UnitEnv
+from mist_ds.runtime.model import fuse_head_and_loss
 
 # ds_config sections this engine implements itself: DeepSpeed must not build an optimizer, a ZeRO
 # wrapper or a mixed-precision wrapper around the stage (mistpipe reads them, then drops them).
@@ -83,6 +84,8 @@ class MistPipeEngine(PipelineEngine, _ModuleCall):
             d2h_queue_blocks=runtime_options.get("d2h_queue_blocks", QUEUE_BLOCKS),
             swap_gradients=runtime_options.get("swap_gradients", "device"),
             fused_wgrad=runtime_options.get("fused_wgrad", FUSED_WGRAD))
+        if runtime_options.get("fused_head_loss") and self.is_last_stage():
+            fuse_head_and_loss(self.module, 1.0 / self.gradient_accumulation_steps())  # _ModuleCall.backward's
         self.optimizer = self.stage_runtime.optimizer  # PipelineEngine asserts one exists
         self.optimizer_offload_path = runtime_options["optimizer_offload_path"]
         """The path this stage's offloaded optimizer share takes (memory.py offload_path)."""
@@ -133,6 +136,12 @@ class MistPipeEngine(PipelineEngine, _ModuleCall):
 
 
 DEFER_MODES = ("none", "first", "all")
+
+
+def recorded_fused_head_loss(plan) -> bool | None:
+    """RunReport.fused_head_loss of a run of `plan` with the engine's defaults: False for a mistpipe plan (the
+    option is off unless build_mistpipe_engine is asked for it), else None."""
+    return False if plan.executor == MISTPIPE.name else None
 
 
 def recorded_releases_logits(plan) -> bool | None:
@@ -207,7 +216,7 @@ def build_mistpipe_engine(module, stage_memory, ds_config: dict, *, is_block=def
                           host_threads: int | None = None, num_reload_slabs: int = RELOAD_SLABS,
                           d2h_queue_bytes: int | None = None,
                           d2h_queue_blocks: int = QUEUE_BLOCKS, swap_gradients: str = "device",
-                          fused_wgrad: bool = FUSED_WGRAD) -> MistPipeEngine:
+                          fused_wgrad: bool = FUSED_WGRAD, fused_head_loss: bool = False) -> MistPipeEngine:
     """This rank's MistPipeEngine for `module` (a PipelineModule holding this rank's stage, built
     in the ds_config's precision on this rank's device) with `stage_memory` (a StageMemory, e.g.
     StageMemory.from_plan(plan, stage_id), or any object with its five attributes).
@@ -232,7 +241,9 @@ def build_mistpipe_engine(module, stage_memory, ds_config: dict, *, is_block=def
     gpu_swap path reads device-section gradients (optimizer.py SWAP_GRADIENTS); `fused_wgrad`: the
     blocks' linears add their weight gradients into the accumulation buffer in their GEMM
     (runtime/wgrad.py; the default is MistpipeConstants.fused_wgrad, with its measurement; False: a
-    separate add per gradient, bench/engine/unfused_wgrad_train.py)."""
+    separate add per gradient, bench/engine/unfused_wgrad_train.py); `fused_head_loss`: the last stage computes
+    the LM head and its cross-entropy in one chunked pass that never holds the logits (runtime/fused_head_loss.py;
+    off by default: CPU-tested, not yet measured on a GPU nor priced by the cost model)."""
     memory = StageMemory.of(stage_memory)
     optimizer_offload_path = offload_path(ds_config, module.stage_id, optimizer_offload_path)
     if memory.offload_optimizer_ratio > 0 and optimizer_offload_path == "cpu_adam":
@@ -245,7 +256,7 @@ def build_mistpipe_engine(module, stage_memory, ds_config: dict, *, is_block=def
                "optimizer_offload_path": optimizer_offload_path,
                "defer_optimizer_step": defer_optimizer_step, "num_reload_slabs": num_reload_slabs,
                "d2h_queue_bytes": d2h_queue_bytes, "d2h_queue_blocks": d2h_queue_blocks,
-               "swap_gradients": swap_gradients, "fused_wgrad": fused_wgrad}
+               "swap_gradients": swap_gradients, "fused_wgrad": fused_wgrad, "fused_head_loss": fused_head_loss}
     engine = MistPipeEngine(memory, own, options, args=None, model=module,
                             model_parameters=[p for p in module.parameters() if p.requires_grad],
                             mpu=grid, config=config, config_class=config_class)

@@ -1,0 +1,145 @@
+"""The LM head and its cross-entropy as one pass over token chunks that never holds the logits.
+
+The unfused path (runtime/model.py LMHead or the tied head, then runtime/loss.py) makes the whole
+(tokens, vocabulary) logit matrix in 16 bits and keeps it until the loss's backward has written its
+gradient into it and the head's backward has read it: 2 bytes per logit (1.05 GB for Llama 3.2 3B at
+seq 4096, 4.98 GB for Qwen2-7B at micro-batch 8 and seq 2048), plus the holes such buffers leave in
+the caching allocator. Here forward walks the tokens in chunks of about CHUNK_LOGITS logits; per chunk
+it makes the chunk's logits, their log-sum-exp and target logit (runtime/loss.py _chunk_stats; with a
+TP group combined over the ranks' vocabulary slices, _global_lse), turns them into the chunk's logit
+gradient softmax - onehot (loss.py _chunk_grad), and from it the chunk's input gradient dx = g W and
+weight gradient dW += g^T x, so only one chunk's logits exist at a time. This is Liger-Kernel's
+fused_linear_cross_entropy formulation (liger_kernel/ops/fused_linear_cross_entropy.py: gradients
+computed in forward, no recomputed logits), with the weight gradient handed to the weight's
+wgrad_sink (runtime/wgrad.py) when it has one: the mistpipe engine's resident accumulation buffer,
+written by the GEMM (stage.py _fuse_head).
+
+Gradients in forward need the gradient the loss will receive: `grad_scale`, which the mistpipe engine
+knows (its backward is loss / gradient_accumulation_steps, engine.py _ModuleCall, and it runs bf16 or
+fp32 without loss scaling). Backward scales the saved input gradient (and a fresh weight gradient) by
+the gradient it gets over grad_scale, so those stay exact for any gradient; a weight gradient already
+in the sink cannot be rescaled, so backward asserts the gradient is grad_scale (torch._assert_async:
+no host synchronisation on CUDA). dW accumulates chunk by chunk in the weight's dtype, one rounding per
+chunk where the unfused head's single GEMM rounds once (as Liger's default; its accum_dtype option
+accumulates in fp32 instead): the GPU A/B's losses show whether that matters.
+
+Status: an engine option (`fused_head_loss`, off by default), tested on CPU against the unfused path
+(tests/runtime/test_fused_head_loss.py, and mistpipe runs against stock DeepSpeed); not yet run on a GPU
+and not priced by the cost model (cost/activations.py logits_bytes still charges the logits), so the
+search never picks it.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from mist_ds.runtime.loss import CHUNK_LOGITS, IGNORE_INDEX, _chunk_grad, _chunk_stats, _global_lse, _rows_per_chunk
+
+
+class FusedHeadLoss(torch.autograd.Function):
+    """Mean cross-entropy of hidden @ weight^T over this rank's vocabulary slice (module doc)."""
+
+    @staticmethod
+    def forward(ctx, hidden, weight, labels, sink, grad_scale, group, vocab_start, columns, chunk_logits,
+                with_grads=True):
+        x = hidden.reshape(-1, hidden.shape[-1])
+        y = labels.reshape(-1)
+        valid = y != IGNORE_INDEX
+        local = y - vocab_start
+        hit = valid & (local >= 0) & (local < columns)
+        target = local.masked_fill(~hit, 0)
+        count = valid.sum().clamp(min=1).to(torch.float32)
+        scale = (grad_scale / count) * valid
+        dx = torch.zeros_like(x) if with_grads else None
+        dw = torch.zeros_like(weight) if with_grads and sink is None else None
+        total = torch.zeros((), device=x.device, dtype=torch.float32)
+        real = weight[:columns]
+        step = _token_rows(columns, chunk_logits)
+        for start in range(0, x.shape[0], step):
+            rows = slice(start, start + step)
+            loss_sum, g = _chunk(x[rows], real, target[rows], hit[rows], valid[rows], scale[rows], group,
+                                 with_grads)
+            total += loss_sum
+            if g is None:
+                continue
+            torch.mm(g, real, out=dx[rows])
+            _add_weight_gradient(sink, dw, g, x[rows], columns)
+        if not with_grads:
+            return total / count
+        if dw is None:
+            ctx.save_for_backward(dx)
+        else:
+            ctx.save_for_backward(dx, dw)
+        ctx.grad_scale, ctx.fresh, ctx.shape = grad_scale, dw is not None, hidden.shape
+        return total / count
+
+    @staticmethod
+    def backward(ctx, grad):
+        ratio = grad.to(torch.float32) / ctx.grad_scale
+        if not ctx.fresh:  # dW is already in the sink at grad_scale (module doc)
+            torch._assert_async(torch.isclose(ratio, torch.ones_like(ratio)))
+        saved = ctx.saved_tensors
+        dx = (saved[0] * ratio.to(saved[0].dtype)).view(ctx.shape)
+        dw = saved[1] * ratio.to(saved[1].dtype) if ctx.fresh else None
+        return dx, dw, None, None, None, None, None, None, None, None
+
+
+GEMM_ROWS = 128
+"""A chunk's token rows are a multiple of this where a chunk holds half as many or more: the GEMMs' M
+dimension, which tiles in 128s on Hopper (130 rows, CHUNK_LOGITS over a 128k vocabulary, would run two tiles,
+one nearly empty); Liger's fused_linear_cross_entropy picks a power of two near the same size."""
+
+
+def _token_rows(columns: int, chunk_logits: int) -> int:
+    """Token rows per chunk: about chunk_logits logits, rounded to the nearest multiple of GEMM_ROWS (at least
+    one) from half a multiple on."""
+    rows = _rows_per_chunk(max(columns, 1), chunk_logits)
+    return max(GEMM_ROWS, round(rows / GEMM_ROWS) * GEMM_ROWS) if 2 * rows >= GEMM_ROWS else rows
+
+
+def _chunk(x, weight, target, hit, valid, scale, group, with_grads: bool):
+    """(sum of the chunk's token losses, its logit gradient in x's dtype; None without real columns or
+    `with_grads`)."""
+    if weight.shape[0] == 0:  # a TP rank whose slice is all padding: its share is the other ranks'
+        lse = torch.full((x.shape[0],), float("-inf"), device=x.device, dtype=torch.float32)
+        picked = torch.zeros_like(lse)
+        logits = None
+    else:
+        logits = x @ weight.t()
+        lse, picked = _chunk_stats(logits, target)
+        picked = picked.masked_fill(~hit, 0.0)
+    if group is not None:
+        lse, picked = _global_lse(lse, picked, group)
+    loss_sum = ((lse - picked) * valid).sum()
+    if logits is None or not with_grads:
+        return loss_sum, None
+    return loss_sum, _chunk_grad(logits, lse, target, hit, scale).to(x.dtype)
+
+
+def _add_weight_gradient(sink, dw, g, x, columns: int) -> None:
+    """g^T x into the real vocabulary rows of the weight's gradient: through its sink (one accumulating
+    GEMM into the engine's buffer; the engine sets sinks only on weights it can fuse, stage.py _sink_for,
+    so it always hands a destination) or into the fresh `dw`."""
+    def write(dest):
+        dest[:columns].addmm_(g.t(), x)
+
+    if sink is not None:
+        sink(write)
+    else:
+        write(dw)
+
+
+def fused_head_loss(hidden: torch.Tensor, weight: torch.Tensor, labels: torch.Tensor, *, grad_scale: float,
+                    group=None, vocab_start: int = 0, vocab_end: int | None = None,
+                    chunk_logits: int = CHUNK_LOGITS) -> torch.Tensor:
+    """Mean token cross-entropy of hidden @ weight^T (this rank's vocabulary rows of the head, from global
+    id `vocab_start`; ids from `vocab_end` on are padding) without the logit matrix (module doc). The weight
+    gradient goes to weight.wgrad_sink when it has one. Without gradients: the loss only."""
+    columns = weight.shape[0] if vocab_end is None else max(0, min(weight.shape[0], vocab_end - vocab_start))
+    sink = getattr(weight, "wgrad_sink", None)
+    if not (torch.is_grad_enabled() and (hidden.requires_grad or weight.requires_grad)):
+        with torch.no_grad():
+            return FusedHeadLoss.forward(None, hidden, weight, labels, None, 1.0, group, vocab_start, columns,
+                                         chunk_logits, with_grads=False)
+    return FusedHeadLoss.apply(hidden, weight, labels, sink, grad_scale, group, vocab_start, columns,
+                               chunk_logits)
