@@ -11,7 +11,6 @@ RunReport.fused_head_loss saying so; nothing else differs. The cost model does n
 (cost/activations.py logits_bytes still charges the logits): keep such runs out of bench/results/accuracy/.
 """
 
-import functools
 import os
 import sys
 from pathlib import Path
@@ -21,12 +20,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 
 def fuse_head_and_loss() -> None:
-    import mist_ds.runtime.mistpipe.engine as engine
-    import mist_ds.runtime.reporting as reporting
+    from bench.engine.engine_option import build_engines_with
 
-    engine.build_mistpipe_engine = functools.partial(engine.build_mistpipe_engine, fused_head_loss=True)
-    recorded = reporting.recorded_fused_head_loss
-    reporting.recorded_fused_head_loss = lambda plan: True if recorded(plan) is not None else None
+    build_engines_with("fused_head_loss", True, "fused_head_loss", True)
 
 
 if __name__ == "__main__":

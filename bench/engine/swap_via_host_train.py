@@ -9,7 +9,6 @@ Runs mist_ds.runtime.rank.main with build_mistpipe_engine's swap_gradients set t
 report's RunReport.swap_gradients saying so; nothing else differs.
 """
 
-import functools
 import os
 import sys
 from pathlib import Path
@@ -19,12 +18,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 
 def route_swap_gradients_via_host() -> None:
-    import mist_ds.runtime.mistpipe.engine as engine
-    import mist_ds.runtime.reporting as reporting
+    from bench.engine.engine_option import build_engines_with
 
-    engine.build_mistpipe_engine = functools.partial(engine.build_mistpipe_engine, swap_gradients="host")
-    recorded = reporting.recorded_swap_gradients
-    reporting.recorded_swap_gradients = lambda plan: "host" if recorded(plan) else None
+    build_engines_with("swap_gradients", "host", "swap_gradients", "host")
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ ran the other way round, before the default flipped: its fused side was this fil
 bench/engine/fused_wgrad_train.py at commit 5c4e41f, which set fused_wgrad=True.)
 """
 
-import functools
 import os
 import sys
 from pathlib import Path
@@ -24,12 +23,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 
 def unfuse_weight_gradients() -> None:
-    import mist_ds.runtime.mistpipe.engine as engine
-    import mist_ds.runtime.reporting as reporting
+    from bench.engine.engine_option import build_engines_with
 
-    engine.build_mistpipe_engine = functools.partial(engine.build_mistpipe_engine, fused_wgrad=False)
-    recorded = reporting.recorded_fused_wgrad
-    reporting.recorded_fused_wgrad = lambda plan: False if recorded(plan) is not None else None
+    build_engines_with("fused_wgrad", False, "fused_wgrad", False)
 
 
 if __name__ == "__main__":

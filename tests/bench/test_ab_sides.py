@@ -37,6 +37,7 @@ def restore(monkeypatch):
     monkeypatch.setattr(reporting, "recorded_host_buffers", reporting.recorded_host_buffers)
     monkeypatch.setattr(reporting, "recorded_swap_gradients", reporting.recorded_swap_gradients)
     monkeypatch.setattr(reporting, "recorded_fused_wgrad", reporting.recorded_fused_wgrad)
+    monkeypatch.setattr(reporting, "recorded_fused_head_loss", reporting.recorded_fused_head_loss)
     return engine, swapadam, optimizer, reporting
 
 
@@ -56,6 +57,16 @@ def test_swap_via_host_train_takes_every_swapped_gradient_through_the_host(resto
     from mist_ds.runtime.mistpipe import build_mistpipe_engine
 
     assert build_mistpipe_engine.keywords == {"swap_gradients": "host"}
+
+
+def test_fused_head_loss_train_builds_every_engine_with_it_and_says_so(restore):
+    reporting = restore[3]
+    load("fused_head_loss_train").fuse_head_and_loss()
+    from mist_ds.runtime.mistpipe import build_mistpipe_engine
+
+    assert build_mistpipe_engine.keywords == {"fused_head_loss": True}
+    assert reporting.recorded_fused_head_loss(type("P", (), {"executor": "mistpipe"})()) is True
+    assert reporting.recorded_fused_head_loss(type("P", (), {"executor": "deepspeed"})()) is None
 
 
 def test_fixed_chunks_train_cuts_at_the_limit(restore):
