@@ -119,11 +119,12 @@ def collect(folder: Path, results: Path) -> tuple[list[Scored], list[str]]:
             if not plan.exists():
                 unscored.append(f"{name}: no {plan.name} beside {run.name}")
                 continue
-            copy_of = seen.setdefault(run.read_bytes(), name)
+            raw = run.read_bytes()
+            copy_of = seen.setdefault(raw, name)
             if copy_of != name:
                 unscored.append(f"{name}: a copy of {copy_of}'s run, scored once")
                 continue
-            if json.loads(run.read_bytes()).get("fused_head_loss"):
+            if json.loads(raw).get("fused_head_loss"):
                 unscored.append(f"{name}: ran the fused head loss (RunReport.fused_head_loss), which the cost model "
                                 "does not price yet")
                 continue
