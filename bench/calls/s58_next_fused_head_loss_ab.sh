@@ -1,16 +1,19 @@
-# Session 58 prepared this for a later session (nvidia-h100-x1 or nvidia-h200; timeout_s ~480, LIMIT=470, carry .whl);
+# Session 58 prepared this for a later session, session 59 added the GPU test (nvidia-h100-x1 or nvidia-h200; timeout_s ~480, LIMIT=470, carry .whl);
 # issue 10. The GPU A/B of mistpipe's fused LM head + cross-entropy (runtime/fused_head_loss.py, engine option
 # fused_head_loss, off by default; CPU-tested against stock DeepSpeed, never run on a GPU, not priced): each plan with
 # launch/train.py (A, the engine's default) and bench/engine/fused_head_loss_train.py (B), back to back.
 # Expected: B's allocated peak lower by up to one micro-batch's 16-bit logits where the forward/backward phase is the
-# peak (Qwen2-7B mb 8 at seq 2048: 4.64 GiB; Llama 3.2 3B at seq 4096: 0.98 GiB), less one chunk's working set
-# (128 tokens x vocabulary x 8 bytes, ~0.15 GB) and the head input's gradient (tokens x hidden x 2 bytes); losses
-# equal to A's to bf16 rounding; time: the same three head GEMMs per micro-batch, cut into 128-token chunks (128 and
-# 32 chunks per micro-batch here), plus their Python loop. If B is no slower, price it (cost/activations.py
-# logits_bytes: one chunk's working set; the loss's kernel time) and let the search choose it.
+# peak (Qwen2-7B mb 8 at seq 2048: 4.64 GiB; Llama 3.2 3B at seq 4096: 0.98 GiB), less one chunk's 16-bit logits
+# (FUSED_CHUNK_BYTES, 256 MiB: session 59 moved the CUDA path onto Liger's cross-entropy kernel, 768- and 1024-token
+# chunks, 22 and 4 per micro-batch here) and the head input's gradient (tokens x hidden x 2 bytes); losses equal to
+# A's to bf16 rounding; time: the same three head GEMMs per micro-batch, cut into chunks, plus their Python loop.
+# If B is no slower, price it (cost/activations.py logits_bytes: one chunk's logits; the loss's kernel time) and let
+# the search choose it. First the GPU tests of the fused loss (Liger path, no host synchronisation).
 # Results: bench/results/engine/fused_head_loss_S<n>/ (not bench/results/accuracy/: the report lists such runs apart).
 source bench/calls/prefix.sh
 prebuild
+timeout 90 python3 -m pytest -q -m gpu tests/runtime/test_fused_head_loss.py --basetemp=/tmp/ptfused -p no:cacheprovider \
+  > $R/fused_gpu_tests.log 2>&1; echo "rc $?" >> $R/fused_gpu_tests.log
 A=bench/results/accuracy
 B='"train_script": "bench/engine/fused_head_loss_train.py"'
 cat > $R/jobs.json <<JOBS

@@ -8,7 +8,11 @@ the caching allocator. Here forward walks the tokens in chunks of about CHUNK_LO
 it makes the chunk's logits, their log-sum-exp and target logit (runtime/loss.py _chunk_stats; with a
 TP group combined over the ranks' vocabulary slices, _global_lse), turns them into the chunk's logit
 gradient softmax - onehot (loss.py _chunk_grad), and from it the chunk's input gradient dx = g W and
-weight gradient dW += g^T x, so only one chunk's logits exist at a time. This is Liger-Kernel's
+weight gradient dW += g^T x, so only one chunk's logits exist at a time. On CUDA without a TP group,
+where liger-kernel is installed (as the unfused loss then runs 'liger'), the chunks take Liger's
+cross-entropy kernel instead (_LigerChunks: per-token loss and softmax - onehot written over the chunk's
+16-bit logits in one kernel, no fp32 copy), in chunks of FUSED_CHUNK_BYTES, large enough that the weight
+gradient's GEMM is not bound by reading and writing dW. This is Liger-Kernel's
 fused_linear_cross_entropy formulation (liger_kernel/ops/fused_linear_cross_entropy.py: gradients
 computed in forward, no recomputed logits), with the weight gradient handed to the weight's
 wgrad_sink (runtime/wgrad.py) when it has one: the mistpipe engine's resident accumulation buffer,
@@ -24,16 +28,19 @@ chunk where the unfused head's single GEMM rounds once (as Liger's default; its 
 accumulates in fp32 instead): the GPU A/B's losses show whether that matters.
 
 Status: an engine option (`fused_head_loss`, off by default), tested on CPU against the unfused path
-(tests/runtime/test_fused_head_loss.py, and mistpipe runs against stock DeepSpeed); not yet run on a GPU
-and not priced by the cost model (cost/activations.py logits_bytes still charges the logits), so the
-search never picks it.
+(tests/runtime/test_fused_head_loss.py: the eager chunks, the Liger chunks under Triton's interpreter, and
+mistpipe runs against stock DeepSpeed); its GPU test and A/B are bench/calls/s58_next_fused_head_loss_ab.sh;
+not priced by the cost model (cost/activations.py logits_bytes still charges the logits), so the search never
+picks it.
 """
 
 from __future__ import annotations
 
 import torch
 
-from mist_ds.runtime.loss import CHUNK_LOGITS, IGNORE_INDEX, _chunk_grad, _chunk_stats, _global_lse, _rows_per_chunk
+from mist_ds.runtime.liger_loss import cross_entropy_rows, scale_rows
+from mist_ds.runtime.loss import (CHUNK_LOGITS, IGNORE_INDEX, _chunk_grad, _chunk_stats, _global_lse, _rows_per_chunk,
+                                  liger_available)
 
 
 class FusedHeadLoss(torch.autograd.Function):
@@ -49,16 +56,18 @@ class FusedHeadLoss(torch.autograd.Function):
         hit = valid & (local >= 0) & (local < columns)
         target = local.masked_fill(~hit, 0)
         count = valid.sum().clamp(min=1).to(torch.float32)
-        scale = (grad_scale / count) * valid
         dx = torch.zeros_like(x) if with_grads else None
         dw = torch.zeros_like(weight) if with_grads and sink is None else None
         total = torch.zeros((), device=x.device, dtype=torch.float32)
         real = weight[:columns]
-        step = _token_rows(columns, chunk_logits)
-        for start in range(0, x.shape[0], step):
-            rows = slice(start, start + step)
-            loss_sum, g = _chunk(x[rows], real, target[rows], hit[rows], valid[rows], scale[rows], group,
-                                 with_grads)
+        if _on_liger(x, group, columns):
+            chunks = _LigerChunks(real, y, grad_scale / count, with_grads, x.shape[0])
+        else:
+            chunks = _EagerChunks(real, target, hit, valid, (grad_scale / count) * valid, group, with_grads,
+                                  _token_rows(columns, chunk_logits))
+        for start in range(0, x.shape[0], chunks.rows):
+            rows = slice(start, start + chunks.rows)
+            loss_sum, g = chunks(x[rows], rows)
             total += loss_sum
             if g is None:
                 continue
@@ -95,6 +104,65 @@ def _token_rows(columns: int, chunk_logits: int) -> int:
     one) from half a multiple on."""
     rows = _rows_per_chunk(max(columns, 1), chunk_logits)
     return max(GEMM_ROWS, round(rows / GEMM_ROWS) * GEMM_ROWS) if 2 * rows >= GEMM_ROWS else rows
+
+
+FUSED_CHUNK_BYTES = 256 << 20
+"""16-bit logits of one chunk on the Liger path (_LigerChunks): no fp32 copy exists there, so a chunk can be
+large, and it should be: the weight gradient's GEMM dW += g^T x has the chunk's token rows as its inner
+dimension and reads and writes the whole (vocabulary, hidden) gradient once per chunk, 0.5 x rows flop per
+byte, under the H100's ~295 flop per byte (989 dense bf16 TFLOP/s over 3.35 TB/s, NVIDIA's H100 SXM sheet)
+below ~600 rows. 256 MiB gives 768 rows at Qwen2's 152k vocabulary, 1024 at Llama 3's 128k, as Liger's
+own chunk (liger_kernel/ops/fused_linear_cross_entropy.py: about tokens x hidden logits) does on the
+micro-batches that make the logits large."""
+
+
+def _liger_rows(tokens: int, columns: int, elem: int) -> int:
+    """Token rows per chunk on the Liger path: FUSED_CHUNK_BYTES of logits, a whole number of GEMM_ROWS (at
+    least one), at most every token."""
+    rows = FUSED_CHUNK_BYTES // max(1, elem * columns) // GEMM_ROWS * GEMM_ROWS
+    return max(1, min(tokens, max(GEMM_ROWS, rows)))
+
+
+def _on_liger(x: torch.Tensor, group, columns: int) -> bool:
+    """Whether the chunks take Liger's cross-entropy kernels: CUDA, no TP group (the kernel sees a whole
+    vocabulary) and liger-kernel importable, as the unfused loss picks 'liger' (runtime/loss.py resolve_loss)."""
+    return x.is_cuda and group is None and columns > 0 and liger_available()
+
+
+class _EagerChunks:
+    """Chunks through torch ops (loss.py _chunk_stats / _chunk_grad, fp32 working copies; over a TP group's
+    vocabulary slices): `rows` tokens a chunk; a call gives (the chunk's loss sum, its logit gradient or None)."""
+
+    def __init__(self, real, target, hit, valid, scale, group, with_grads: bool, rows: int):
+        self.real, self.target, self.hit, self.valid, self.scale = real, target, hit, valid, scale
+        self.group, self.with_grads, self.rows = group, with_grads, rows
+
+    def __call__(self, x, rows: slice):
+        return _chunk(x, self.real, self.target[rows], self.hit[rows], self.valid[rows], self.scale[rows],
+                      self.group, self.with_grads)
+
+
+class _LigerChunks:
+    """Chunks through Liger's kernels (liger_loss.py cross_entropy_rows, scale_rows): each chunk's logits GEMM'd
+    into one reused buffer, its per-token losses and softmax - onehot written there in one kernel, scaled in
+    place by the gradient the loss will receive over the counted tokens (a device scalar); no fp32 copy."""
+
+    def __init__(self, real, labels, scale, with_grads: bool, tokens: int):
+        self.real, self.labels, self.with_grads = real, labels.contiguous(), with_grads
+        self.scale = scale.reshape(1).to(torch.float32)
+        self.rows = _liger_rows(tokens, real.shape[0], real.element_size())
+        self.buffer = torch.empty(self.rows, real.shape[0], dtype=real.dtype, device=real.device)
+        self.per_token = torch.zeros(tokens, dtype=torch.float32, device=real.device)
+
+    def __call__(self, x, rows: slice):
+        logits = self.buffer[: x.shape[0]]
+        torch.mm(x, self.real.t(), out=logits)
+        per_token = self.per_token[rows]
+        cross_entropy_rows(logits, self.labels[rows], per_token, IGNORE_INDEX, logits.shape[1], self.with_grads)
+        if not self.with_grads:
+            return per_token.sum(), None
+        scale_rows(logits, self.scale)
+        return per_token.sum(), logits
 
 
 def _chunk(x, weight, target, hit, valid, scale, group, with_grads: bool):

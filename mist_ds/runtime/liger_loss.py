@@ -47,22 +47,12 @@ class LigerCrossEntropyNoSync(torch.autograd.Function):
     @staticmethod
     def forward(ctx, logits: torch.Tensor, labels: torch.Tensor, ignore_index: int,
                 columns: int) -> torch.Tensor:
-        ops = _liger_ops()
         if logits.stride(-1) != 1:
             logits = logits.contiguous()
         labels = labels.contiguous()
-        rows, width = logits.shape   # the kernel walks a row's first `columns` logits; X_stride steps rows
+        rows, width = logits.shape
         per_token = torch.zeros(rows, dtype=torch.float32, device=logits.device)
-        ops.liger_cross_entropy_kernel[(rows,)](
-            X_ptr=logits, X_stride=logits.stride(-2), Y_ptr=labels, Y_stride=labels.stride(-1),
-            weight_ptr=None, loss_ptr=per_token, z_loss_ptr=None, loss_stride=per_token.stride(-1),
-            token_accuracy_ptr=None, token_accuracy_stride=0, predicted_tokens_ptr=None,
-            predicted_tokens_stride=0, n_cols=columns, n_non_ignore=1, sum_non_ignore_weight=1,
-            ignore_index=ignore_index, weight_sum=0.0, lse_square_scale=0.0, label_smoothing=0.0,
-            reduction="sum", softcap=None, RETURN_Z_LOSS=False, RETURN_TOKEN_ACCURACY=False,
-            RETURN_PREDICTED_TOKENS=False, BLOCK_SIZE=_block_size(ops, columns),
-            HAS_WEIGHT=False, HAS_SOFTCAPPING=False, HAS_GRADIENTS=logits.requires_grad,
-            num_warps=_num_warps(ops, logits))
+        cross_entropy_rows(logits, labels, per_token, ignore_index, columns, logits.requires_grad)
         counted = (labels != ignore_index).sum().clamp_(min=1).to(torch.float32)
         if logits.requires_grad and columns < width:
             logits.detach()[:, columns:].zero_()   # padded vocabulary: the gradient the kernel did not write is 0
@@ -72,14 +62,37 @@ class LigerCrossEntropyNoSync(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad_output: torch.Tensor):
-        ops = _liger_ops()
         grad, counted = ctx.saved_tensors
-        scale = (grad_output.to(torch.float32) / counted).reshape(1)
-        rows, vocab = grad.shape
-        ops.element_mul_kernel[(rows,)](grad, grad.stride(-2), scale, vocab,
-                                        BLOCK_SIZE=_block_size(ops, vocab),
-                                        num_warps=16 if ops.is_hip() else 32)
+        scale_rows(grad, (grad_output.to(torch.float32) / counted).reshape(1))
         return grad, None, None, None
+
+
+def cross_entropy_rows(logits: torch.Tensor, labels: torch.Tensor, per_token: torch.Tensor, ignore_index: int,
+                       columns: int, with_grads: bool) -> None:
+    """Liger's cross-entropy kernel over the rows of contiguous-row (N, V) logits: each row's loss (fp32,
+    reduction 'sum', so unscaled) into `per_token`, and with `with_grads` softmax - onehot written over the
+    row's first `columns` logits in their own storage (a row labelled `ignore_index` gets loss 0 and a zero
+    gradient). The kernel walks a row's first `columns` logits; X_stride steps rows."""
+    ops = _liger_ops()
+    ops.liger_cross_entropy_kernel[(logits.shape[0],)](
+        X_ptr=logits, X_stride=logits.stride(-2), Y_ptr=labels, Y_stride=labels.stride(-1),
+        weight_ptr=None, loss_ptr=per_token, z_loss_ptr=None, loss_stride=per_token.stride(-1),
+        token_accuracy_ptr=None, token_accuracy_stride=0, predicted_tokens_ptr=None,
+        predicted_tokens_stride=0, n_cols=columns, n_non_ignore=1, sum_non_ignore_weight=1,
+        ignore_index=ignore_index, weight_sum=0.0, lse_square_scale=0.0, label_smoothing=0.0,
+        reduction="sum", softcap=None, RETURN_Z_LOSS=False, RETURN_TOKEN_ACCURACY=False,
+        RETURN_PREDICTED_TOKENS=False, BLOCK_SIZE=_block_size(ops, columns),
+        HAS_WEIGHT=False, HAS_SOFTCAPPING=False, HAS_GRADIENTS=with_grads,
+        num_warps=_num_warps(ops, logits))
+
+
+def scale_rows(grad: torch.Tensor, scale: torch.Tensor) -> None:
+    """Every element of the (N, V) rows of `grad` times the one-element fp32 device tensor `scale`, in place
+    (Liger's element_mul_kernel: no host synchronisation)."""
+    ops = _liger_ops()
+    rows, vocab = grad.shape
+    ops.element_mul_kernel[(rows,)](grad, grad.stride(-2), scale, vocab, BLOCK_SIZE=_block_size(ops, vocab),
+                                    num_warps=16 if ops.is_hip() else 32)
 
 
 def _block_size(ops, vocab: int) -> int:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 import torch
 
@@ -86,3 +90,89 @@ def test_a_chunk_holds_whole_gemm_tiles_of_tokens():
 
     assert _token_rows(128256, 1 << 24) == _token_rows(152064, 1 << 24) == 128
     assert _token_rows(32000, 1 << 24) == 512 and _token_rows(ROWS, ROWS * 3) == 3
+
+
+def test_liger_chunks_are_whole_gemm_tiles_of_fused_chunk_bytes():
+    """runtime/fused_head_loss.py _liger_rows: 256 MiB of bf16 logits are 768 token rows over Qwen2's 152064-token
+    vocabulary and 1024 over Llama-3's 128256, never fewer than one GEMM tile, never more than the tokens."""
+    from mist_ds.runtime.fused_head_loss import _liger_rows
+
+    assert _liger_rows(16384, 152064, 2) == 768 and _liger_rows(16384, 128256, 2) == 1024
+    assert _liger_rows(16384, 1 << 30, 2) == 128 and _liger_rows(300, 32000, 2) == 300
+
+
+INTERPRETED = r"""
+import torch
+import mist_ds.runtime.fused_head_loss as fused
+from mist_ds.runtime.loss import IGNORE_INDEX, cross_entropy
+
+fused._on_liger = lambda x, group, columns: group is None    # CPU tensors through Triton's interpreter
+gen = torch.Generator().manual_seed(0)
+tokens, hidden_size, rows, real, scale = (2, 200), 16, 40, 37, 0.25   # 400 tokens: chunks of 128 (GEMM_ROWS)
+hidden = torch.randn(*tokens, hidden_size, generator=gen)
+weight = torch.randn(rows, hidden_size, generator=gen) * 0.3
+labels = torch.randint(0, real, tokens, generator=gen)
+labels[0, :5] = IGNORE_INDEX
+h, w = hidden.clone().requires_grad_(), weight.clone().requires_grad_()
+want = cross_entropy(h @ w.t(), labels, impl="chunked", vocab_end=real)
+want.backward(torch.tensor(scale))
+for sunk in (False, True):
+    x, wt = hidden.clone().requires_grad_(), weight.clone().requires_grad_()
+    buffer = torch.full_like(weight, 0.5)
+    if sunk:
+        wt.wgrad_sink = lambda write: write(buffer)
+    loss = fused.fused_head_loss(x, wt, labels, grad_scale=scale, vocab_end=real)
+    loss.backward(torch.tensor(scale))
+    dw = buffer - 0.5 if sunk else wt.grad
+    torch.testing.assert_close(loss.detach(), want.detach())
+    torch.testing.assert_close(x.grad, h.grad)
+    torch.testing.assert_close(dw, w.grad)
+    assert not dw[real:].any()
+with torch.no_grad():
+    torch.testing.assert_close(fused.fused_head_loss(hidden, weight, labels, grad_scale=scale, vocab_end=real),
+                               want.detach())
+print("ok")
+"""
+
+
+def test_liger_chunks_match_the_unfused_path_under_the_triton_interpreter():
+    """The Liger path (_LigerChunks: Liger's cross-entropy kernel over each 128-token chunk's logits, scaled in
+    place) gives the unfused path's loss, dhidden and dW, fresh or into a sink, with ignored labels and padded
+    vocabulary; skipped where liger-kernel / Triton are not installed (CI), as tests/runtime/test_liger_loss.py."""
+    from tests.runtime.test_liger_loss import ROOT, _liger_and_triton
+
+    _liger_and_triton()
+    env = {**os.environ, "TRITON_INTERPRET": "1", "CUDA_VISIBLE_DEVICES": "",
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    proc = subprocess.run([sys.executable, "-c", INTERPRETED], env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0 and proc.stdout.strip().endswith("ok"), proc.stderr[-3000:]
+
+
+@pytest.mark.gpu
+def test_liger_chunks_on_the_gpu_match_the_unfused_liger_loss_without_host_synchronisation():
+    """On CUDA in bf16 at Qwen2's vocabulary (three chunks of 768 tokens): loss, dhidden and dW within bf16
+    rounding of the unfused head + Liger loss, forward and backward under torch's sync debug mode 'error'."""
+    from tests.runtime.test_liger_loss import _liger_and_triton
+
+    _liger_and_triton()
+    gen = torch.Generator(device="cuda").manual_seed(0)
+    vocab, hidden_size, tokens = 152064, 512, (2, 1100)
+    hidden = torch.randn(*tokens, hidden_size, device="cuda", generator=gen).bfloat16()
+    weight = (torch.randn(vocab, hidden_size, device="cuda", generator=gen) * 0.05).bfloat16()
+    labels = torch.randint(0, vocab, tokens, device="cuda", generator=gen)
+    h, w = hidden.clone().requires_grad_(), weight.clone().requires_grad_()
+    want = cross_entropy(h @ w.t(), labels, impl="liger")
+    want.backward(torch.tensor(SCALE, device="cuda"))
+    x, wt = hidden.clone().requires_grad_(), weight.clone().requires_grad_()
+    fused_head_loss(x, wt, labels, grad_scale=SCALE)   # compile the kernels first: Triton's first launch may sync
+    x, wt = hidden.clone().requires_grad_(), weight.clone().requires_grad_()
+    torch.cuda.synchronize()
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        loss = fused_head_loss(x, wt, labels, grad_scale=SCALE)
+        loss.backward(torch.tensor(SCALE, device="cuda"))
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+    assert abs(loss.item() - want.item()) < 1e-4 * want.item()
+    for got, ref in ((x.grad, h.grad), (wt.grad, w.grad)):
+        assert ((got.float() - ref.float()).norm() / ref.float().norm()).item() < 2e-2
