@@ -65,6 +65,52 @@ def loss_chunk_bytes(loss: str, elem: int = 2) -> int:
     return {"chunked": FP32, "chunked_compile": elem}.get(loss, 0) * LOSS_CHUNK_LOGITS
 
 
+# The fused LM head + loss (runtime/fused_head_loss.py, the mistpipe engine's fused_head_loss option): token
+# rows per chunk and its working set, here so that the runtime and the cost model read one rule.
+FUSED_CHUNK_BYTES = 256 << 20
+"""16-bit logits of one chunk on the fused loss's Liger path (runtime/fused_head_loss.py _LigerChunks): no fp32
+copy exists there, so a chunk can be large, and it should be: the weight gradient's GEMM dW += g^T x has the
+chunk's token rows as its inner dimension and reads and writes the whole (vocabulary, hidden) gradient once per
+chunk, 0.5 x rows flop per byte, under the H100's ~295 flop per byte (989 dense bf16 TFLOP/s over 3.35 TB/s,
+NVIDIA's H100 SXM sheet) below ~600 rows. 256 MiB gives 768 rows at Qwen2's 152k vocabulary, 1024 at Llama 3's
+128k, as Liger's own chunk (liger_kernel/ops/fused_linear_cross_entropy.py: about tokens x hidden logits) does on
+the micro-batches that make the logits large."""
+GEMM_ROWS = 128
+"""A fused chunk's token rows are a multiple of this (where a chunk holds half as many or more): the GEMMs' M
+dimension, which tiles in 128s on Hopper (130 rows, LOSS_CHUNK_LOGITS over a 128k vocabulary, would run two
+tiles, one nearly empty)."""
+FUSED_TOKEN_BYTES = 2 * INT64 + 2 + FP32
+"""Per token beside the chunks (runtime/fused_head_loss.py FusedHeadLoss.forward): the label's local id and the
+clamped target (int64), two bool masks, and one fp32 loss (_LigerChunks) or the fp32 gradient scale (_EagerChunks)."""
+
+
+def fused_liger_rows(tokens, columns, elem: int = 2):
+    """Token rows per chunk on the fused loss's Liger path: FUSED_CHUNK_BYTES of logits, a whole number of
+    GEMM_ROWS (at least one), at most every token. Scalars or numpy arrays."""
+    rows = np.floor_divide(np.floor_divide(FUSED_CHUNK_BYTES, np.maximum(1, elem * columns)), GEMM_ROWS) * GEMM_ROWS
+    return np.maximum(1, np.minimum(tokens, np.maximum(GEMM_ROWS, rows)))
+
+
+def fused_eager_rows(columns, chunk_logits: int = LOSS_CHUNK_LOGITS):
+    """Token rows per chunk on the fused loss's eager path (TP, or no Liger): about `chunk_logits` logits,
+    rounded to the nearest multiple of GEMM_ROWS (at least one) from half a multiple on, else the plain count."""
+    rows = np.maximum(1, np.floor_divide(chunk_logits, np.maximum(columns, 1)))
+    tiled = np.maximum(GEMM_ROWS, np.round(rows / GEMM_ROWS) * GEMM_ROWS)
+    return np.where(2 * rows >= GEMM_ROWS, tiled, rows)
+
+
+def fused_head_loss_bytes(tokens, columns, hidden: int, loss: str, elem: int = 2):
+    """Peak of the fused LM head + loss on one TP rank beyond the saved activations (runtime/fused_head_loss.py):
+    the input's gradient dx (tokens x hidden, made in forward and saved for backward), the per-token vectors
+    (FUSED_TOKEN_BYTES) and one chunk's working set: on the Liger path ('liger' loss) its 16-bit logits, which the
+    kernel overwrites with their gradient; on the eager path its 16-bit logits, one fp32 copy (the statistics',
+    then the gradient's: _chunk_stats, _chunk_grad) and the 16-bit gradient. No logit matrix, no held set."""
+    if loss == "liger":
+        chunk = fused_liger_rows(tokens, columns, elem) * columns * elem
+    else:
+        chunk = np.minimum(tokens, fused_eager_rows(columns)) * columns * (2 * elem + FP32)
+    return tokens * (hidden * elem + FUSED_TOKEN_BYTES) + chunk
+
 NEW, VIEW, SAME = "new", "view", "same"
 
 

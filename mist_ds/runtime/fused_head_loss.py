@@ -11,8 +11,8 @@ gradient softmax - onehot (loss.py _chunk_grad), and from it the chunk's input g
 weight gradient dW += g^T x, so only one chunk's logits exist at a time. On CUDA without a TP group,
 where liger-kernel is installed (as the unfused loss then runs 'liger'), the chunks take Liger's
 cross-entropy kernel instead (_LigerChunks: per-token loss and softmax - onehot written over the chunk's
-16-bit logits in one kernel, no fp32 copy), in chunks of FUSED_CHUNK_BYTES, large enough that the weight
-gradient's GEMM is not bound by reading and writing dW. This is Liger-Kernel's
+16-bit logits in one kernel, no fp32 copy), in chunks of FUSED_CHUNK_BYTES (cost/activations.py, with
+both paths' row rules), large enough that the weight gradient's GEMM is not bound by reading and writing dW. This is Liger-Kernel's
 fused_linear_cross_entropy formulation (liger_kernel/ops/fused_linear_cross_entropy.py: gradients
 computed in forward, no recomputed logits), with the weight gradient handed to the weight's
 wgrad_sink (runtime/wgrad.py) when it has one: the mistpipe engine's resident accumulation buffer,
@@ -38,9 +38,9 @@ from __future__ import annotations
 
 import torch
 
+from mist_ds.cost.activations import fused_eager_rows, fused_liger_rows
 from mist_ds.runtime.liger_loss import cross_entropy_rows, scale_rows
-from mist_ds.runtime.loss import (CHUNK_LOGITS, IGNORE_INDEX, _chunk_grad, _chunk_stats, _global_lse, _rows_per_chunk,
-                                  liger_available)
+from mist_ds.runtime.loss import CHUNK_LOGITS, IGNORE_INDEX, _chunk_grad, _chunk_stats, _global_lse, liger_available
 
 
 class FusedHeadLoss(torch.autograd.Function):
@@ -64,7 +64,7 @@ class FusedHeadLoss(torch.autograd.Function):
             chunks = _LigerChunks(real, y, grad_scale / count, with_grads, x.shape[0])
         else:
             chunks = _EagerChunks(real, target, hit, valid, (grad_scale / count) * valid, group, with_grads,
-                                  _token_rows(columns, chunk_logits))
+                                  int(fused_eager_rows(columns, chunk_logits)))
         for start in range(0, x.shape[0], chunks.rows):
             rows = slice(start, start + chunks.rows)
             loss_sum, g = chunks(x[rows], rows)
@@ -91,36 +91,6 @@ class FusedHeadLoss(torch.autograd.Function):
         dx = (saved[0] * ratio.to(saved[0].dtype)).view(ctx.shape)
         dw = saved[1] * ratio.to(saved[1].dtype) if ctx.fresh else None
         return dx, dw, None, None, None, None, None, None, None, None
-
-
-GEMM_ROWS = 128
-"""A chunk's token rows are a multiple of this where a chunk holds half as many or more: the GEMMs' M
-dimension, which tiles in 128s on Hopper (130 rows, CHUNK_LOGITS over a 128k vocabulary, would run two tiles,
-one nearly empty); Liger's fused_linear_cross_entropy picks a power of two near the same size."""
-
-
-def _token_rows(columns: int, chunk_logits: int) -> int:
-    """Token rows per chunk: about chunk_logits logits, rounded to the nearest multiple of GEMM_ROWS (at least
-    one) from half a multiple on."""
-    rows = _rows_per_chunk(max(columns, 1), chunk_logits)
-    return max(GEMM_ROWS, round(rows / GEMM_ROWS) * GEMM_ROWS) if 2 * rows >= GEMM_ROWS else rows
-
-
-FUSED_CHUNK_BYTES = 256 << 20
-"""16-bit logits of one chunk on the Liger path (_LigerChunks): no fp32 copy exists there, so a chunk can be
-large, and it should be: the weight gradient's GEMM dW += g^T x has the chunk's token rows as its inner
-dimension and reads and writes the whole (vocabulary, hidden) gradient once per chunk, 0.5 x rows flop per
-byte, under the H100's ~295 flop per byte (989 dense bf16 TFLOP/s over 3.35 TB/s, NVIDIA's H100 SXM sheet)
-below ~600 rows. 256 MiB gives 768 rows at Qwen2's 152k vocabulary, 1024 at Llama 3's 128k, as Liger's
-own chunk (liger_kernel/ops/fused_linear_cross_entropy.py: about tokens x hidden logits) does on the
-micro-batches that make the logits large."""
-
-
-def _liger_rows(tokens: int, columns: int, elem: int) -> int:
-    """Token rows per chunk on the Liger path: FUSED_CHUNK_BYTES of logits, a whole number of GEMM_ROWS (at
-    least one), at most every token."""
-    rows = FUSED_CHUNK_BYTES // max(1, elem * columns) // GEMM_ROWS * GEMM_ROWS
-    return max(1, min(tokens, max(GEMM_ROWS, rows)))
 
 
 def _on_liger(x: torch.Tensor, group, columns: int) -> bool:
@@ -150,7 +120,7 @@ class _LigerChunks:
     def __init__(self, real, labels, scale, with_grads: bool, tokens: int):
         self.real, self.labels, self.with_grads = real, labels.contiguous(), with_grads
         self.scale = scale.reshape(1).to(torch.float32)
-        self.rows = _liger_rows(tokens, real.shape[0], real.element_size())
+        self.rows = int(fused_liger_rows(tokens, real.shape[0], real.element_size()))
         self.buffer = torch.empty(self.rows, real.shape[0], dtype=real.dtype, device=real.device)
         self.per_token = torch.zeros(tokens, dtype=torch.float32, device=real.device)
 

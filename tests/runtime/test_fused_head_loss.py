@@ -83,22 +83,23 @@ def test_without_gradients_only_the_loss():
 
 
 def test_a_chunk_holds_whole_gemm_tiles_of_tokens():
-    """runtime/fused_head_loss.py _token_rows: 16 M logits over Llama-3's 128256-token vocabulary are 130 rows,
-    cut to 128 (one GEMM tile of M), over Qwen2's 152064 110 rows, raised to 128; from under half a tile the
-    plain count stays."""
-    from mist_ds.runtime.fused_head_loss import _token_rows
+    """cost/activations.py fused_eager_rows (the fused loss's eager chunks): 16 M logits over Llama-3's
+    128256-token vocabulary are 130 rows, cut to 128 (one GEMM tile of M), over Qwen2's 152064 110 rows, raised
+    to 128; from under half a tile the plain count stays."""
+    from mist_ds.cost.activations import fused_eager_rows
 
-    assert _token_rows(128256, 1 << 24) == _token_rows(152064, 1 << 24) == 128
-    assert _token_rows(32000, 1 << 24) == 512 and _token_rows(ROWS, ROWS * 3) == 3
+    assert fused_eager_rows(128256, 1 << 24) == fused_eager_rows(152064, 1 << 24) == 128
+    assert fused_eager_rows(32000, 1 << 24) == 512 and fused_eager_rows(ROWS, ROWS * 3) == 3
 
 
 def test_liger_chunks_are_whole_gemm_tiles_of_fused_chunk_bytes():
-    """runtime/fused_head_loss.py _liger_rows: 256 MiB of bf16 logits are 768 token rows over Qwen2's 152064-token
-    vocabulary and 1024 over Llama-3's 128256, never fewer than one GEMM tile, never more than the tokens."""
-    from mist_ds.runtime.fused_head_loss import _liger_rows
+    """cost/activations.py fused_liger_rows (the fused loss's Liger chunks): 256 MiB of bf16 logits are 768 token
+    rows over Qwen2's 152064-token vocabulary and 1024 over Llama-3's 128256, never fewer than one GEMM tile,
+    never more than the tokens."""
+    from mist_ds.cost.activations import fused_liger_rows
 
-    assert _liger_rows(16384, 152064, 2) == 768 and _liger_rows(16384, 128256, 2) == 1024
-    assert _liger_rows(16384, 1 << 30, 2) == 128 and _liger_rows(300, 32000, 2) == 300
+    assert fused_liger_rows(16384, 152064, 2) == 768 and fused_liger_rows(16384, 128256, 2) == 1024
+    assert fused_liger_rows(16384, 1 << 30, 2) == 128 and fused_liger_rows(300, 32000, 2) == 300
 
 
 INTERPRETED = r"""
