@@ -124,10 +124,6 @@ def collect(folder: Path, results: Path) -> tuple[list[Scored], list[str]]:
             if copy_of != name:
                 unscored.append(f"{name}: a copy of {copy_of}'s run, scored once")
                 continue
-            if json.loads(raw).get("fused_head_loss"):
-                unscored.append(f"{name}: ran the fused head loss (RunReport.fused_head_loss), which the cost model "
-                                "does not price yet")
-                continue
             case = CASES.get(name)
             in_sample = tuple(dict.fromkeys((case.in_sample if case else ()) + provenance_terms(run, notes)))
             rows.append(score(name, source, plan, run, in_sample, cache))

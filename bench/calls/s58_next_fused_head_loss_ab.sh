@@ -9,6 +9,11 @@
 # A's to bf16 rounding; time: the same three head GEMMs per micro-batch, cut into chunks, plus their Python loop.
 # If B is no slower, price it (cost/activations.py logits_bytes: one chunk's logits; the loss's kernel time) and let
 # the search choose it. First the GPU tests of the fused loss (Liger path, no host synchronisation).
+# Predictions (session 59's pricing, RunConditions.fused_head_loss; profiles h100-1gpu-node / h200-1gpu-node, no
+# copy slowdowns; A then B): qw7b c40 5.507 / 5.342 s/iter both ways on the H100 node, 5.508 / 5.356 on the H200 one
+# (B's chunked head GEMMs +1-14 ms), allocated 36.30 GiB both (its peak is the optimizer step, which the fused loss
+# does not touch); l323b c24 3.658 -> 3.663 s/iter (H100 node), 3.613 -> 3.628 (H200 node), allocated
+# 22.89 -> 22.36 GiB (the head's backward was its peak).
 # Results: bench/results/engine/fused_head_loss_S<n>/ (not bench/results/accuracy/: the report lists such runs apart).
 source bench/calls/prefix.sh
 prebuild

@@ -83,6 +83,13 @@ class RunConditions:
     """mistpipe: the same for a tied LM head (the embedding matrix as head; the engine's since S58-2). A run's
     record: fused_head_wgrad_of(RunReport.fused_tied_head_wgrad)."""
 
+    fused_head_loss: bool = False
+    """mistpipe: the last stage computes the LM head and its cross-entropy in one chunked pass that never holds
+    the logits (runtime/fused_head_loss.py; the engine's fused_head_loss option, off by default): its stage
+    holds the fused loss's working set instead of the logits (cost/mistpipe.py _logits) and the head's GEMMs
+    run chunk by chunk (cost/layer_time.py fused_head_s). A run's record:
+    fused_head_loss_of(RunReport.fused_head_loss)."""
+
     def __post_init__(self):
         check_copy_mode(self.act_offload_copy)
 
@@ -103,6 +110,7 @@ class RunConditions:
                    releases_logits=releases_logits_of(run.releases_logits),
                    fused_head_wgrad=fused_head_wgrad_of(run.fused_head_wgrad),
                    fused_tied_head_wgrad=fused_head_wgrad_of(run.fused_tied_head_wgrad),
+                   fused_head_loss=fused_head_loss_of(run.fused_head_loss),
                    copy_slowdowns=tuple(run.copy_slowdowns) or None)
 
 
@@ -162,6 +170,12 @@ def fused_head_wgrad_of(recorded: bool | None) -> bool:
     """RunConditions.fused_head_wgrad (fused_tied_head_wgrad) for a run that recorded RunReport.fused_head_wgrad
     (fused_tied_head_wgrad) = `recorded`: None (every mistpipe run before session 58, 2026-12-06; for a tied head
     before S58-2) made the head's weight gradient fresh."""
+    return bool(recorded)
+
+
+def fused_head_loss_of(recorded: bool | None) -> bool:
+    """RunConditions.fused_head_loss for a run that recorded RunReport.fused_head_loss = `recorded`: None (a stock
+    DeepSpeed run, or a mistpipe run before session 58) made the logits."""
     return bool(recorded)
 
 

@@ -18,6 +18,7 @@ from dataclasses import replace
 
 from mist_ds.config import HardwareProfile, ModelSpec
 from mist_ds.config.hw_lookup import attention_time_s, matmul_time_s, memory_kernel_gbps
+from mist_ds.cost.activations import fused_eager_rows, fused_liger_rows
 from mist_ds.cost.kernel_set import EAGER, ROPE_COMPILED_ON_VIEWS, KernelChoice, KernelSet
 from mist_ds.cost.shapes import vocab_shard
 
@@ -268,6 +269,25 @@ def head_parts(hw: HardwareProfile, model: ModelSpec, m: int, tp: int,
         "embedding": _memory_s(hw, [("copy", 3 * m * h * ELEM), ("copy", rows * h * ELEM)]),
     }
 
+
+def fused_head_s(hw: HardwareProfile, model: ModelSpec, m: int, tp: int, kernels: KernelSet | None = None) -> float:
+    """LM head + loss fwd+bwd seconds for m tokens on one TP rank when fused (runtime/fused_head_loss.py, the
+    mistpipe engine's fused_head_loss option): head_parts' three GEMMs run chunk by chunk, each chunk's rows as M
+    (logits, dx) or K (dW) (cost/activations.py fused_liger_rows on the Liger path, the 'liger' loss; else
+    fused_eager_rows), the last chunk the rest; the loss's traffic as head_parts' for its path ('liger', else
+    the eager 'chunked'); the final norm as unfused; backward one more read and write of dx to scale it."""
+    h, rows = model.hidden_size, int(vocab_shard(model, tp))
+    liger = KernelChoice.of(kernels).at(tp).loss == "liger"
+    chunk = int(fused_liger_rows(m, rows, ELEM) if liger else min(m, fused_eager_rows(rows)))
+    whole, rest = divmod(m, chunk)
+    parts = head_parts(hw, model, m, tp, replace(KernelChoice.of(kernels).at(tp), loss="liger" if liger else "chunked"))
+    return (whole * _chunk_gemms_s(hw, chunk, rows, h) + (_chunk_gemms_s(hw, rest, rows, h) if rest else 0.0)
+            + parts["loss"] + parts["final_norm"] + _memory_s(hw, [("copy", 2 * m * h * ELEM)]))
+
+
+def _chunk_gemms_s(hw: HardwareProfile, chunk: int, rows: int, h: int) -> float:
+    """One fused chunk's logits GEMM, its input gradient g W and its weight gradient g^T x (head_parts' three)."""
+    return matmul_time_s(hw, chunk, rows, h) + matmul_time_s(hw, chunk, h, rows) + matmul_time_s(hw, rows, h, chunk)
 
 def _head_and_embedding(hw: HardwareProfile, model: ModelSpec, m: int, tp: int,
                         kernels: KernelSet) -> tuple[float, float]:

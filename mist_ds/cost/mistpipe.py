@@ -103,16 +103,18 @@ import sympy as sp
 
 from mist_ds.config import ModelSpec
 from mist_ds.config.executors import MISTPIPE
-from mist_ds.cost.activations import ATTENTION_SAVES, HELD_PIPE_LOGITS, pinned_activation_rounding
+from mist_ds.cost.activations import (ATTENTION_SAVES, HELD_PIPE_LOGITS, fused_head_loss_bytes,
+                                     pinned_activation_rounding)
 from mist_ds.cost.compiled import COMPILED_CACHE_SIZE
 from mist_ds.cost.conditions import RunConditions
 from mist_ds.cost.kernel_set import KernelChoice
+from mist_ds.cost.layer_time import fused_head_s
 from mist_ds.cost.memory import ELEM, FP32, activation_exprs
 from mist_ds.cost.shapes import vocab_shard
 from mist_ds.config.hw_lookup import interference_slowdowns
 from mist_ds.cost.groups import dp_spans_nodes
 from mist_ds.cost.host_overlap import host_overlap
-from mist_ds.cost.stage import StageCost, StageCostModel
+from mist_ds.cost.stage import StageCost, StageCostModel, per_pair
 from mist_ds.cost.stage_args import StageArgs
 from mist_ds.cost.rates import Rates
 from mist_ds.cost.work import comm_exprs, tp_comm_s
@@ -166,6 +168,8 @@ class MistpipeStageCostModel(StageCostModel):
         # the model's head (untied, or tied: the embedding matrix) adds its weight gradient in its GEMM (_passing)
         self.fused_head_wgrad = (conditions.fused_tied_head_wgrad if model.tie_embeddings
                                  else conditions.fused_head_wgrad)
+        # the last stage computes the head and its loss in one chunked pass without the logits (_logits, _compute)
+        self.fused_head_loss = conditions.fused_head_loss
         # the offloader's d2h bound in blocks (MistpipeConstants; 0: a run before it, allocator-held)
         self.queue_blocks = conditions.d2h_queue_blocks
         # StageCostModel's attributes without its compiled stock terms (this model compiles its own)
@@ -311,16 +315,43 @@ class MistpipeStageCostModel(StageCostModel):
         the previous step's sets: with two micro-batches both buffers hold one. S35-4: Qwen2-7B, mb 8,
         ga 2, three 4.64 GiB logits sets live at the allocated peak (bench/results/runtime/logits_held_S35/)."""
         held = np.minimum(a["grad_accum"], float(HELD_PIPE_LOGITS))
-        return np.zeros_like(held) if self.releases_logits else held
+        return np.zeros_like(held) if self.releases_logits or self.fused_head_loss else held
 
     def _logits(self, t, s, a) -> np.ndarray:
         """The loss's working set and the held logits (_held) on a stage with the head: the stock
-        term (activations.logits_bytes) prices HELD_PIPE_LOGITS held sets with more than one stage."""
+        term (activations.logits_bytes) prices HELD_PIPE_LOGITS held sets with more than one stage.
+        A fused head loss holds its working set instead (_fused_working)."""
+        if self.fused_head_loss:
+            return self._fused_working(s, a)
         return t["logits"] + (self._held(a) - HELD_PIPE_LOGITS * s["pp"]) * self._one_set(s, a)
 
     def _one_set(self, s, a) -> np.ndarray:
-        """One micro-batch's 16-bit logits on a stage with the head (this TP rank's vocabulary rows)."""
+        """One micro-batch's 16-bit logits on a stage with the head (this TP rank's vocabulary rows); with a
+        fused head loss what stands for them, its working set (_passing counts it against regenerated blocks)."""
+        if self.fused_head_loss:
+            return self._fused_working(s, a)
         return a["has_head"] * ELEM * s["rows"] * a["micro_batch"] * self.seq_len
+
+    def _fused_working(self, s, a) -> np.ndarray:
+        """The fused head loss's working set on a stage with the head (activations.fused_head_loss_bytes, on the
+        path the stage's TP degree takes: Liger's kernel where the loss is 'liger'), and without the head's
+        gradient sink (fused_head_wgrad off) the fresh vocabulary x hidden weight gradient its forward makes."""
+        tokens = a["micro_batch"] * self.seq_len
+        liger = np.vectorize(lambda tp: self.kernels.at(int(tp)).loss == "liger")(a["tp"])
+        working = np.where(liger, fused_head_loss_bytes(tokens, s["rows"], self.model.hidden_size, "liger", ELEM),
+                           fused_head_loss_bytes(tokens, s["rows"], self.model.hidden_size, "chunked", ELEM))
+        fresh = 0.0 if self.fused_head_wgrad else ELEM * s["rows"] * self.model.hidden_size
+        return a["has_head"] * (working + fresh)
+
+    def _compute(self, b, tp) -> np.ndarray:
+        """StageCostModel._compute, its head column priced fused (layer_time.fused_head_s) with a fused head loss."""
+        table = super()._compute(b, tp)
+        if not self.fused_head_loss:
+            return table
+        table = table.copy()
+        table[..., 2] = per_pair(b, tp, lambda mb, t: fused_head_s(self.hw, self.model, mb * self.seq_len, t,
+                                                                    self.kernels.at(t)))
+        return table
 
     def _activation_pool(self, t, a) -> np.ndarray:
         """Pinned bytes of the offloaded blocks' activations: actoffload.py copies each saved tensor

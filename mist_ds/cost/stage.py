@@ -251,12 +251,8 @@ class StageCostModel:
     def _compute(self, b, tp) -> np.ndarray:
         """(..., 4): block fwd, block bwd, head fwd+bwd, embedding fwd+bwd seconds per (b, tp),
         evaluated once per distinct pair (cost/layer_time.py)."""
-        key = b.astype(np.int64) * 4096 + tp.astype(np.int64)
-        uniq, inverse = np.unique(key.ravel(), return_inverse=True)
-        table = np.array([block_times(self._hw_json, self._model_json, self.seq_len, int(k // 4096),
-                                      int(k % 4096), self.causal, self.kernels.at(int(k % 4096)))
-                          for k in uniq])
-        return table[inverse].reshape(b.shape + (4,))
+        return per_pair(b, tp, lambda mb, t: block_times(self._hw_json, self._model_json, self.seq_len, mb, t,
+                                                        self.causal, self.kernels.at(t)))
 
     def time_parts(self, args: StageArgs) -> dict[str, np.ndarray]:
         """The named components the stage's time is assembled from (cost/stage_time.py
@@ -267,3 +263,12 @@ class StageCostModel:
     def _time_parts(self, t, b, dp, tp) -> dict[str, np.ndarray]:
         """Per micro-batch ('*_mb') and per step components of the stage's time, in seconds."""
         return time_components(self, t, self._compute(b, tp), b, dp, tp)
+
+
+def per_pair(b: np.ndarray, tp: np.ndarray, value) -> np.ndarray:
+    """value(micro_batch, tp) for every element of the arrays `b` and `tp`, evaluated once per distinct pair;
+    the result has b's shape plus the shape of one value."""
+    key = b.astype(np.int64) * 4096 + tp.astype(np.int64)
+    uniq, inverse = np.unique(key.ravel(), return_inverse=True)
+    table = np.array([value(int(k // 4096), int(k % 4096)) for k in uniq])
+    return table[inverse].reshape(b.shape + table.shape[1:])

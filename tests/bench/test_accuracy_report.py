@@ -221,11 +221,6 @@ def test_each_run_is_scored_for_the_kernels_it_ran(tmp_path):
     rows, unscored = report.collect(tmp_path, tmp_path / "no-older")
     assert [r.name for r in rows] == [name] and unscored == []
     assert rows[0].predicted_s == pytest.approx(expected.iteration_time_s)
-    # a run of the fused head loss, which the cost model does not price, is listed apart
-    run.write_text(json.dumps({**json.loads(run.read_text()), "fused_head_loss": True}))
-    rows, unscored = report.collect(tmp_path, tmp_path / "no-older")
-    assert rows == [] and unscored == [f"{name}: ran the fused head loss (RunReport.fused_head_loss), which the "
-                                       "cost model does not price yet"]
 
 
 def test_executor_compare_runs_are_scored_as_committed(tmp_path):

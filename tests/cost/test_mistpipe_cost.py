@@ -671,3 +671,61 @@ def test_cpu_adam_path_takes_the_measured_host_step_and_its_slowdown_beside_the_
     slower = float(offload_step_s(Rates(_with_host_step(1.4, 1.5), 1), n, 0.0, 33, "cpu_adam")[0])
     unslowed = float(offload_step_s(Rates(_with_host_step(1.4, 1.0), 1), n, 0.0, 33, "cpu_adam")[0])
     assert slower - unslowed == pytest.approx(measured.d2h_s(4 * n) * (1 - 1 / 1.5), rel=1e-6)
+
+
+def test_a_fused_head_loss_holds_its_working_set_instead_of_the_logits():
+    """RunConditions.fused_head_loss (runtime/fused_head_loss.py): the stage with the head holds one chunk's
+    working set, dx and the per-token vectors (activations.fused_head_loss_bytes) where it held one micro-batch's
+    logits, so where the head's backward was the peak (no recompute, a head-sized gradient sunk) the peak drops by
+    exactly the difference; the Liger path (a 'liger' loss) holds one 16-bit chunk, the eager path an fp32 copy
+    beside two 16-bit ones; a stage without the head does not move."""
+    from mist_ds.cost.activations import fused_head_loss_bytes, fused_liger_rows
+    from mist_ds.cost.kernel_set import KernelSet
+
+    spec, seq = get_preset("llama3.2-3b"), 4096
+
+    def buffers(fused: bool, loss: str, stage_index: int = 0, num_stages: int = 1) -> float:
+        conditions = RunConditions(kernels=KernelSet(loss=loss), fused_head_loss=fused)
+        model = MistpipeStageCostModel(spec, HW, seq_len=seq, conditions=conditions)
+        args = stage_args(stage_index=stage_index, num_stages=num_stages, num_layers=4, micro_batch=2, dp=1, tp=1,
+                          grad_accum=4, zero_stage=0, offload_weights=0.0, offload_gradients=0.0,
+                          offload_optimizer=1.0, num_recompute=0, num_offloaded=0)
+        return float(model.evaluate(args).buffers_bytes)
+
+    allowance = 1 + MistpipeStageCostModel(spec, HW, seq_len=seq).allocator_fraction
+    tokens = 2 * seq
+    # activations.logits_bytes: the 16-bit logits, per token 13 (liger) or 18 bytes, the eager chunk's fp32 copy
+    unfused = {"liger": tokens * (2 * spec.vocab_size + 13), "chunked": tokens * (2 * spec.vocab_size + 18) + (4 << 24)}
+    for loss, logits in unfused.items():
+        working = fused_head_loss_bytes(tokens, spec.vocab_size, spec.hidden_size, loss)
+        assert buffers(False, loss) - buffers(True, loss) == pytest.approx((logits - working) * allowance, rel=1e-3)
+        assert buffers(False, loss, 0, 2) == pytest.approx(buffers(True, loss, 0, 2))   # no head
+    chunk = fused_liger_rows(tokens, spec.vocab_size) * spec.vocab_size
+    assert fused_head_loss_bytes(tokens, spec.vocab_size, spec.hidden_size, "liger") == (
+        chunk * 2 + tokens * (2 * spec.hidden_size + 22))
+    from mist_ds.cost.conditions import fused_head_loss_of
+
+    assert fused_head_loss_of(None) is False and fused_head_loss_of(True) is True
+
+
+def test_a_fused_head_runs_its_three_gemms_chunk_by_chunk():
+    """cost/layer_time.py fused_head_s: one chunk covering every token prices head_parts' GEMMs, loss and final
+    norm plus one read and write of dx; many chunks price each chunk's three GEMMs (the last one the rest)."""
+    from mist_ds.config.hw_lookup import matmul_time_s
+    from mist_ds.cost.activations import fused_liger_rows
+    from mist_ds.cost.kernel_set import KernelSet
+    from mist_ds.cost.layer_time import _memory_s, fused_head_s, head_parts
+
+    liger = KernelSet(loss="liger")
+    small = get_preset("llama-1.3b")        # a 32000-token vocabulary: 4096 rows a chunk
+    parts = head_parts(HW, small, 2048, 1, liger)
+    dx = _memory_s(HW, [("copy", 2 * 2048 * small.hidden_size * 2)])
+    assert fused_head_s(HW, small, 2048, 1, liger) == pytest.approx(
+        parts["head_gemm"] + parts["loss"] + parts["final_norm"] + dx)
+    big, m = get_preset("llama3.2-3b"), 3000
+    rows, h, v = int(fused_liger_rows(m, big.vocab_size)), big.hidden_size, big.vocab_size
+    gemms = lambda c: matmul_time_s(HW, c, v, h) + matmul_time_s(HW, c, h, v) + matmul_time_s(HW, v, h, c)  # noqa: E731
+    parts = head_parts(HW, big, m, 1, liger)
+    dx = _memory_s(HW, [("copy", 2 * m * h * 2)])
+    assert rows == 1024 and fused_head_s(HW, big, m, 1, liger) == pytest.approx(
+        2 * gemms(1024) + gemms(m - 2048) + parts["loss"] + parts["final_norm"] + dx)

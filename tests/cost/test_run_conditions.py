@@ -50,6 +50,19 @@ def test_the_defaults_are_what_the_runtime_does():
 
     assert default.releases_logits is recorded_releases_logits(mistpipe) is True
     assert default.fused_head_wgrad is default.fused_tied_head_wgrad is stage.recorded_fused_head_wgrad(mistpipe) is True
+    from mist_ds.runtime.mistpipe.engine import recorded_fused_head_loss
+
+    assert default.fused_head_loss is recorded_fused_head_loss(mistpipe) is False
+
+
+def test_a_run_of_the_fused_head_loss_is_priced_under_it():
+    """RunReport.fused_head_loss (bench/engine/fused_head_loss_train.py's runs) reaches RunConditions."""
+    plan = Plan.load_checked(RESULTS / "accuracy" / "h100n-auto-l38b-1g-c78-s4096-b16.plan.json", "plan")
+    run = RunReport.load_checked(RESULTS / "accuracy" / "repeats" / "h100n-auto-l38b-1g-c78-s4096-b16.S58-1.run.json",
+                                 "run report")
+    assert RunConditions.of_run(plan.without_prediction(), run).fused_head_loss is False
+    fused = run.model_copy(update={"fused_head_loss": True})
+    assert RunConditions.of_run(plan.without_prediction(), fused).fused_head_loss is True
 
 
 def test_a_recent_mistpipe_run_is_read_from_its_records():
