@@ -167,11 +167,12 @@ def test_liger_chunks_on_the_gpu_match_the_unfused_liger_loss_without_host_synch
     x, wt = hidden.clone().requires_grad_(), weight.clone().requires_grad_()
     fused_head_loss(x, wt, labels, grad_scale=SCALE)   # compile the kernels first: Triton's first launch may sync
     x, wt = hidden.clone().requires_grad_(), weight.clone().requires_grad_()
+    incoming = torch.tensor(SCALE, device="cuda")   # made before the check: a host scalar's copy synchronises
     torch.cuda.synchronize()
     torch.cuda.set_sync_debug_mode("error")
     try:
         loss = fused_head_loss(x, wt, labels, grad_scale=SCALE)
-        loss.backward(torch.tensor(SCALE, device="cuda"))
+        loss.backward(incoming)
     finally:
         torch.cuda.set_sync_debug_mode("default")
     assert abs(loss.item() - want.item()) < 1e-4 * want.item()
