@@ -252,7 +252,7 @@ class StageCostModel:
         """(..., 4): block fwd, block bwd, head fwd+bwd, embedding fwd+bwd seconds per (b, tp),
         evaluated once per distinct pair (cost/layer_time.py)."""
         return per_pair(b, tp, lambda mb, t: block_times(self._hw_json, self._model_json, self.seq_len, mb, t,
-                                                        self.causal, self.kernels.at(t)))
+                                                        self.causal, self.kernels.at(t)), (4,))
 
     def time_parts(self, args: StageArgs) -> dict[str, np.ndarray]:
         """The named components the stage's time is assembled from (cost/stage_time.py
@@ -265,10 +265,10 @@ class StageCostModel:
         return time_components(self, t, self._compute(b, tp), b, dp, tp)
 
 
-def per_pair(b: np.ndarray, tp: np.ndarray, value) -> np.ndarray:
-    """value(micro_batch, tp) for every element of the arrays `b` and `tp`, evaluated once per distinct pair;
-    the result has b's shape plus the shape of one value."""
+def per_pair(b: np.ndarray, tp: np.ndarray, value, value_shape: tuple[int, ...] = ()) -> np.ndarray:
+    """value(micro_batch, tp), of shape `value_shape`, for every element of the arrays `b` and `tp`, evaluated
+    once per distinct pair; the result has b's shape plus value_shape (empty arrays give an empty result)."""
     key = b.astype(np.int64) * 4096 + tp.astype(np.int64)
     uniq, inverse = np.unique(key.ravel(), return_inverse=True)
-    table = np.array([value(int(k // 4096), int(k % 4096)) for k in uniq])
-    return table[inverse].reshape(b.shape + table.shape[1:])
+    table = np.array([value(int(k // 4096), int(k % 4096)) for k in uniq], dtype=float).reshape(-1, *value_shape)
+    return table[inverse].reshape(b.shape + value_shape)
