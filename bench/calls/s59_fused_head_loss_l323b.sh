@@ -2,8 +2,8 @@
 # s58_next_fused_head_loss_ab.sh that S59-1's budget left out: Llama 3.2 3B at 24 GiB (b58's re-won plan), A (the
 # engine's default) then B (bench/engine/fused_head_loss_train.py), and the fused loss's GPU test again (S59-1's
 # failed in the test itself: it made its incoming-gradient tensor, a synchronising copy, inside the sync check).
-# Predictions (session 59's pricing, h100-1gpu-node / h200-1gpu-node profiles, no copy slowdowns): A 3.658 / 3.613
-# s/iter, B 3.663 / 3.628; allocated A 22.89 GiB, B 22.36 (the head's backward was the peak; B holds one 1024-token
+# Predictions (session 59's pricing with the dW accumulation passes, h100-1gpu-node / h200-1gpu-node profiles, no copy
+# slowdowns): A 3.658 / 3.613 s/iter, B 3.690 / 3.647; allocated A 22.89 GiB, B 22.36 (the head's backward was the peak; B holds one 1024-token
 # chunk of 16-bit logits, dx and per-token vectors instead of the 1.05 GB logits). Losses equal to bf16 rounding.
 # Results: bench/results/engine/fused_head_loss_S59/.
 source bench/calls/prefix.sh

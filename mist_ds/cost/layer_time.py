@@ -275,14 +275,20 @@ def fused_head_s(hw: HardwareProfile, model: ModelSpec, m: int, tp: int, kernels
     mistpipe engine's fused_head_loss option): head_parts' three GEMMs run chunk by chunk, each chunk's rows as M
     (logits, dx) or K (dW) (cost/activations.py fused_liger_rows on the Liger path, the 'liger' loss; else
     fused_eager_rows), the last chunk the rest; the loss's traffic as head_parts' for its path ('liger', else
-    the eager 'chunked'); the final norm as unfused; backward one more read and write of dx to scale it."""
+    the eager 'chunked'); the final norm as unfused; backward one more read and write of dx to scale it. Each
+    chunk's dW GEMM accumulates (beta 1) into the whole (vocabulary, hidden) gradient, reading and writing it once
+    per chunk: one such pass is the unfused head's too (its GEMM into the gradient sink), every further chunk's is
+    priced as memory traffic beside the GEMM's compute (S59-1, bench/results/engine/fused_head_loss_S59/: Qwen2-7B,
+    21 further passes of 2.18 GB, ran ~15 ms a micro-batch over the unfused head, where the GEMMs alone price 0.7)."""
     h, rows = model.hidden_size, int(vocab_shard(model, tp))
     liger = KernelChoice.of(kernels).at(tp).loss == "liger"
     chunk = int(fused_liger_rows(m, rows, ELEM) if liger else min(m, fused_eager_rows(rows)))
     whole, rest = divmod(m, chunk)
+    chunks = whole + (rest > 0)
     parts = head_parts(hw, model, m, tp, replace(KernelChoice.of(kernels).at(tp), loss="liger" if liger else "chunked"))
     return (whole * _chunk_gemms_s(hw, chunk, rows, h) + (_chunk_gemms_s(hw, rest, rows, h) if rest else 0.0)
-            + parts["loss"] + parts["final_norm"] + _memory_s(hw, [("copy", 2 * m * h * ELEM)]))
+            + parts["loss"] + parts["final_norm"] + _memory_s(hw, [("copy", 2 * m * h * ELEM)])
+            + _memory_s(hw, [("copy", 2 * (chunks - 1) * rows * h * ELEM)]))
 
 
 def _chunk_gemms_s(hw: HardwareProfile, chunk: int, rows: int, h: int) -> float:

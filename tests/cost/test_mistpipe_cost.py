@@ -710,7 +710,8 @@ def test_a_fused_head_loss_holds_its_working_set_instead_of_the_logits():
 
 def test_a_fused_head_runs_its_three_gemms_chunk_by_chunk():
     """cost/layer_time.py fused_head_s: one chunk covering every token prices head_parts' GEMMs, loss and final
-    norm plus one read and write of dx; many chunks price each chunk's three GEMMs (the last one the rest)."""
+    norm plus one read and write of dx; many chunks price each chunk's three GEMMs (the last one the rest) and, for
+    every chunk after the first, one more read and write of the whole weight gradient its dW GEMM accumulates into."""
     from mist_ds.config.hw_lookup import matmul_time_s
     from mist_ds.cost.activations import fused_liger_rows
     from mist_ds.cost.kernel_set import KernelSet
@@ -727,5 +728,6 @@ def test_a_fused_head_runs_its_three_gemms_chunk_by_chunk():
     gemms = lambda c: matmul_time_s(HW, c, v, h) + matmul_time_s(HW, c, h, v) + matmul_time_s(HW, v, h, c)  # noqa: E731
     parts = head_parts(HW, big, m, 1, liger)
     dx = _memory_s(HW, [("copy", 2 * m * h * 2)])
+    accumulate = _memory_s(HW, [("copy", 2 * 2 * v * h * 2)])   # chunks 2 and 3 read and write dW
     assert rows == 1024 and fused_head_s(HW, big, m, 1, liger) == pytest.approx(
-        2 * gemms(1024) + gemms(m - 2048) + parts["loss"] + parts["final_norm"] + dx)
+        2 * gemms(1024) + gemms(m - 2048) + parts["loss"] + parts["final_norm"] + dx + accumulate)
