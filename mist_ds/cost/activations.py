@@ -111,6 +111,7 @@ def fused_head_loss_bytes(tokens, columns, hidden: int, loss: str, elem: int = 2
         chunk = np.minimum(tokens, fused_eager_rows(columns)) * columns * (2 * elem + FP32)
     return tokens * (hidden * elem + FUSED_TOKEN_BYTES) + chunk
 
+
 NEW, VIEW, SAME = "new", "view", "same"
 
 

@@ -295,6 +295,7 @@ def _chunk_gemms_s(hw: HardwareProfile, chunk: int, rows: int, h: int) -> float:
     """One fused chunk's logits GEMM, its input gradient g W and its weight gradient g^T x (head_parts' three)."""
     return matmul_time_s(hw, chunk, rows, h) + matmul_time_s(hw, chunk, h, rows) + matmul_time_s(hw, rows, h, chunk)
 
+
 def _head_and_embedding(hw: HardwareProfile, model: ModelSpec, m: int, tp: int,
                         kernels: KernelSet) -> tuple[float, float]:
     """(LM head + loss fwd+bwd, embedding fwd+bwd) seconds for m tokens on one TP rank."""

@@ -8,11 +8,12 @@ the caching allocator. Here forward walks the tokens in chunks of about CHUNK_LO
 it makes the chunk's logits, their log-sum-exp and target logit (runtime/loss.py _chunk_stats; with a
 TP group combined over the ranks' vocabulary slices, _global_lse), turns them into the chunk's logit
 gradient softmax - onehot (loss.py _chunk_grad), and from it the chunk's input gradient dx = g W and
-weight gradient dW += g^T x, so only one chunk's logits exist at a time. On CUDA without a TP group,
-where liger-kernel is installed (as the unfused loss then runs 'liger'), the chunks take Liger's
-cross-entropy kernel instead (_LigerChunks: per-token loss and softmax - onehot written over the chunk's
-16-bit logits in one kernel, no fp32 copy), in chunks of FUSED_CHUNK_BYTES (cost/activations.py, with
-both paths' row rules), large enough that the weight gradient's GEMM is not bound by reading and writing dW. This is Liger-Kernel's
+weight gradient dW += g^T x, so only one chunk's logits exist at a time. Where the unfused loss would
+run 'liger' (runtime/loss.py resolve_loss: CUDA, no TP group, liger-kernel installed, unless another
+implementation is named), the chunks take Liger's cross-entropy kernel instead (_LigerChunks: per-token
+loss and softmax - onehot written over the chunk's 16-bit logits in one kernel, no fp32 copy), in chunks
+of FUSED_CHUNK_BYTES (cost/activations.py, with both paths' row rules), large enough that the weight
+gradient's GEMM is not bound by reading and writing dW. This is Liger-Kernel's
 fused_linear_cross_entropy formulation (liger_kernel/ops/fused_linear_cross_entropy.py: gradients
 computed in forward, no recomputed logits), with the weight gradient handed to the weight's
 wgrad_sink (runtime/wgrad.py) when it has one: the mistpipe engine's resident accumulation buffer,
@@ -29,9 +30,9 @@ accumulates in fp32 instead): the GPU A/B's losses show whether that matters.
 
 Status: an engine option (`fused_head_loss`, off by default), tested on CPU against the unfused path
 (tests/runtime/test_fused_head_loss.py: the eager chunks, the Liger chunks under Triton's interpreter, and
-mistpipe runs against stock DeepSpeed); its GPU test and A/B are bench/calls/s58_next_fused_head_loss_ab.sh;
-not priced by the cost model (cost/activations.py logits_bytes still charges the logits), so the search never
-picks it.
+mistpipe runs against stock DeepSpeed) and on one H100 A/B (bench/results/engine/fused_head_loss_S59/: the
+default engine's losses, 0.55% slower); priced for runs that record it (cost/conditions.py
+RunConditions.fused_head_loss) but not emitted by autotune, so the search never picks it.
 """
 
 from __future__ import annotations
@@ -40,14 +41,14 @@ import torch
 
 from mist_ds.cost.activations import fused_eager_rows, fused_liger_rows
 from mist_ds.runtime.liger_loss import cross_entropy_rows, scale_rows
-from mist_ds.runtime.loss import CHUNK_LOGITS, IGNORE_INDEX, _chunk_grad, _chunk_stats, _global_lse, liger_available
+from mist_ds.runtime.loss import CHUNK_LOGITS, IGNORE_INDEX, _chunk_grad, _chunk_stats, _global_lse, resolve_loss
 
 
 class FusedHeadLoss(torch.autograd.Function):
     """Mean cross-entropy of hidden @ weight^T over this rank's vocabulary slice (module doc)."""
 
     @staticmethod
-    def forward(ctx, hidden, weight, labels, sink, grad_scale, group, vocab_start, columns, chunk_logits,
+    def forward(ctx, hidden, weight, labels, sink, grad_scale, group, vocab_start, columns, chunk_logits, impl,
                 with_grads=True):
         x = hidden.reshape(-1, hidden.shape[-1])
         y = labels.reshape(-1)
@@ -60,7 +61,7 @@ class FusedHeadLoss(torch.autograd.Function):
         dw = torch.zeros_like(weight) if with_grads and sink is None else None
         total = torch.zeros((), device=x.device, dtype=torch.float32)
         real = weight[:columns]
-        if _on_liger(x, group, columns):
+        if _on_liger(x, group, columns, impl):
             chunks = _LigerChunks(real, y, grad_scale / count, with_grads, x.shape[0])
         else:
             chunks = _EagerChunks(real, target, hit, valid, (grad_scale / count) * valid, group, with_grads,
@@ -90,13 +91,14 @@ class FusedHeadLoss(torch.autograd.Function):
         saved = ctx.saved_tensors
         dx = (saved[0] * ratio.to(saved[0].dtype)).view(ctx.shape)
         dw = saved[1] * ratio.to(saved[1].dtype) if ctx.fresh else None
-        return dx, dw, None, None, None, None, None, None, None, None
+        return dx, dw, None, None, None, None, None, None, None, None, None
 
 
-def _on_liger(x: torch.Tensor, group, columns: int) -> bool:
-    """Whether the chunks take Liger's cross-entropy kernels: CUDA, no TP group (the kernel sees a whole
-    vocabulary) and liger-kernel importable, as the unfused loss picks 'liger' (runtime/loss.py resolve_loss)."""
-    return x.is_cuda and group is None and columns > 0 and liger_available()
+def _on_liger(x: torch.Tensor, group, columns: int, impl: str) -> bool:
+    """Whether the chunks take Liger's cross-entropy kernels: where the unfused loss `impl` would run 'liger'
+    (runtime/loss.py resolve_loss), with no TP group (the kernel sees a whole vocabulary); what the cost model
+    reads from the run's recorded loss (cost/mistpipe.py _fused_working)."""
+    return group is None and columns > 0 and resolve_loss(impl, x.is_cuda, 1) == "liger"
 
 
 class _EagerChunks:
@@ -169,15 +171,17 @@ def _add_weight_gradient(sink, dw, g, x, columns: int) -> None:
 
 def fused_head_loss(hidden: torch.Tensor, weight: torch.Tensor, labels: torch.Tensor, *, grad_scale: float,
                     group=None, vocab_start: int = 0, vocab_end: int | None = None,
-                    chunk_logits: int = CHUNK_LOGITS) -> torch.Tensor:
+                    chunk_logits: int = CHUNK_LOGITS, impl: str = "auto") -> torch.Tensor:
     """Mean token cross-entropy of hidden @ weight^T (this rank's vocabulary rows of the head, from global
     id `vocab_start`; ids from `vocab_end` on are padding) without the logit matrix (module doc). The weight
-    gradient goes to weight.wgrad_sink when it has one. Without gradients: the loss only."""
+    gradient goes to weight.wgrad_sink when it has one. `impl`: the unfused loss's implementation (LOSS_IMPLS),
+    which picks the chunks' kernels (_on_liger); `chunk_logits`: the eager chunks' size. Without gradients: the
+    loss only."""
     columns = weight.shape[0] if vocab_end is None else max(0, min(weight.shape[0], vocab_end - vocab_start))
     sink = getattr(weight, "wgrad_sink", None)
     if not (torch.is_grad_enabled() and (hidden.requires_grad or weight.requires_grad)):
         with torch.no_grad():
             return FusedHeadLoss.forward(None, hidden, weight, labels, None, 1.0, group, vocab_start, columns,
-                                         chunk_logits, with_grads=False)
+                                         chunk_logits, impl, with_grads=False)
     return FusedHeadLoss.apply(hidden, weight, labels, sink, grad_scale, group, vocab_start, columns,
-                               chunk_logits)
+                               chunk_logits, impl)

@@ -99,7 +99,7 @@ class VocabParallelLoss:
         if self.head_weight is not None:
             return fused_head_loss(copy_to_tp(outputs, self.group), self.head_weight, labels,
                                    grad_scale=self.grad_scale, group=self.group, vocab_start=self.start,
-                                   vocab_end=self.end)
+                                   vocab_end=self.end, impl=self.impl)
         return cross_entropy(outputs, labels, self.group, self.start, self.impl, vocab_end=self.end)
 
 

@@ -107,7 +107,7 @@ import torch
 import mist_ds.runtime.fused_head_loss as fused
 from mist_ds.runtime.loss import IGNORE_INDEX, cross_entropy
 
-fused._on_liger = lambda x, group, columns: group is None    # CPU tensors through Triton's interpreter
+fused._on_liger = lambda x, group, columns, impl: group is None   # CPU tensors through Triton's interpreter
 gen = torch.Generator().manual_seed(0)
 tokens, hidden_size, rows, real, scale = (2, 200), 16, 40, 37, 0.25   # 400 tokens: chunks of 128 (GEMM_ROWS)
 hidden = torch.randn(*tokens, hidden_size, generator=gen)
