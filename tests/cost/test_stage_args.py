@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from mist_ds.config import get_preset
 from mist_ds.cost.clock import slowest_boundary_p2p_s
+from mist_ds.cost.stage import per_pair
 from mist_ds.cost.stage_args import plan_stage_args
 from tests.helpers import make_plan
 
@@ -46,3 +48,21 @@ def test_only_boundaries_between_nodes_pay_inter_node_p2p():
     one_node = _Rates()
     assert slowest_boundary_p2p_s(one_node, [(1, 8.0), (2, 8.0), (3, 8.0)], 4, 1) == 1.0
     assert slowest_boundary_p2p_s(_Rates(), [], 4, 1) == 0.0
+
+
+def test_per_pair_evaluates_each_distinct_pair_once_and_handles_no_rows():
+    """cost/stage.py per_pair: one call per distinct (micro-batch, tp), spread back over the arrays' shape with
+    the value's own shape; an empty candidate set (a search with nothing left to cost) gives an empty table of
+    the right shape, not an error."""
+    calls = []
+
+    def value(mb, tp):
+        calls.append((mb, tp))
+        return (mb, tp, mb * tp, 0)
+
+    b, tp = np.array([[1, 2], [1, 4]]), np.array([[2, 2], [2, 1]])
+    table = per_pair(b, tp, value, (4,))
+    assert table.shape == (2, 2, 4) and sorted(calls) == [(1, 2), (2, 2), (4, 1)]
+    assert table[1, 0].tolist() == [1, 2, 2, 0] and table[1, 1].tolist() == [4, 1, 4, 0]
+    assert per_pair(np.zeros(0), np.zeros(0), value, (4,)).shape == (0, 4)
+    assert per_pair(np.zeros(0), np.zeros(0), lambda mb, tp: 1.0).shape == (0,)
