@@ -30,3 +30,15 @@ def test_bad_batch_or_profile_is_one_line_exit_2(capsys):
     assert exit_code(borrowed_terms.main, ["--batches", "b0-none"]) == 2
     assert exit_code(borrowed_terms.main, ["--donors", "no-such", "--batches", "b46-1gpu-h100"]) == 2
     assert all(line.startswith("error:") for line in capsys.readouterr().err.strip().splitlines())
+
+
+def test_a_family_takes_every_scored_run_of_it_on_the_target():
+    """--family: every finished mistpipe run the report scores on h100-1gpu-node, repeats included; the H200 node's
+    mistpipe host terms only add time (S59: they mend the streamed small-block plans and overshoot GPT-1.3B)."""
+    shipped = borrowed_terms.family_errors("h100-1gpu-node", "mistpipe", load_hardware("h100-1gpu-node"))
+    donor = borrowed_terms.borrowed(load_hardware("h100-1gpu-node"), load_hardware("h200-1gpu-node"),
+                                    ("mistpipe_microbatch_overhead_s", "mistpipe_layer_overhead_s",
+                                     "mistpipe_streamed_layer_overhead_s"))
+    node = borrowed_terms.family_errors("h100-1gpu-node", "mistpipe", donor)
+    assert len(shipped) == len(node) >= 80
+    assert all(n >= s - 1e-9 for s, n in zip(shipped, node)) and max(n - s for s, n in zip(shipped, node)) > 0.2
