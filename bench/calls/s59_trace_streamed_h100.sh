@@ -5,7 +5,7 @@
 # The model prices the streamed plan's micro-batch forward at 32.9 ms and backward at 68.7 (31.5 / 67.8 without
 # streaming): the ~23 ms per micro-batch measured between the two is unpriced; the H100 node's mistpipe per-pass host
 # terms are unfitted (0) while the H200 node's (0.41 ms a pass, 0.50 more when streamed) would overshoot GPT-1.3B
-# there by 23%. Then, per trace:
+# there by 26% (bench/results/borrowed_mistpipe_h100_node.md). Then, per trace:
 #   python bench/engine/mistpipe_compare.py $R/traces/NAME.rank0.digest.json.gz \
 #     bench/results/accuracy/PLAN.plan.json --hardware h100-1gpu-node --run $R/NAME.profiled-run.json
 # Results: bench/results/runtime/streamed_trace_S59/.
