@@ -30,6 +30,8 @@ Zero3MaxLive = Literal["deepspeed_default", "reuse_set"]
 """How a stock-DeepSpeed ZeRO-3 plan sets stage3_max_live_parameters (Plan.zero3_max_live)."""
 Zero3FetchUnit = Literal["module", "block"]
 """What a stock-DeepSpeed ZeRO-3 plan fetches and releases as one unit (Plan.zero3_fetch_unit)."""
+HeadLoss = Literal["logits", "fused"]
+"""How a mistpipe plan's last stage computes the LM head and its loss (Plan.head_loss)."""
 
 
 def is_stock_zero3(executor: str, zero_stage) -> bool:
@@ -139,7 +141,7 @@ class StagePlan(StrictModel):
 class Plan(StrictModel):
     """A complete training configuration with (optionally) its predicted cost."""
 
-    OMITTED_AT_DEFAULT = ("zero3_max_live", "zero3_fetch_unit")
+    OMITTED_AT_DEFAULT = ("zero3_max_live", "zero3_fetch_unit", "head_loss")
 
     schema_version: Literal[2] = PLAN_SCHEMA_VERSION
     """Plan file format version (1: per-stage copies of engine-wide settings; read by migration)."""
@@ -181,6 +183,13 @@ class Plan(StrictModel):
     (bench/results/runtime/z3leaf_S22/).
     The search writes 'block' where a rank gathers nothing (gathers_nothing). Left out of the plan file
     at its default, so plans written before it keep their content hash."""
+    head_loss: HeadLoss = "logits"
+    """How the mistpipe executor's last stage computes the LM head and its loss: 'logits' makes the logit
+    matrix and runs the cross-entropy on it; 'fused' computes head and cross-entropy in one chunked pass that
+    never holds it (runtime/fused_head_loss.py; priced by cost/mistpipe.py _fused_working and
+    cost/layer_time.py fused_head_s). 'fused' only with the mistpipe executor; the search writes it where
+    asked (autotune --fused-head-loss). Left out of the plan file at its default, so plans written before it
+    keep their content hash."""
     attention: AttentionKernel = "sdpa"
     """Attention kernel the runtime uses and the cost model costed (saved tensors differ per kernel:
     cost/activations.py ATTENTION_SAVES)."""
@@ -246,6 +255,12 @@ class Plan(StrictModel):
         return self
 
     @model_validator(mode="after")
+    def _head_loss_applies(self) -> Plan:
+        if self.head_loss != "logits" and self.executor != "mistpipe":
+            raise ValueError(f"head_loss '{self.head_loss}' needs the mistpipe executor (this plan: {self.executor})")
+        return self
+
+    @model_validator(mode="after")
     def _executor_runs_it(self) -> Plan:
         problems = get_executor(self.executor).plan_violations(
             self.num_stages, [self.stage_memory(i) for i in range(self.num_stages)], self.dtype)
@@ -278,12 +293,13 @@ class Plan(StrictModel):
         if self.executor == "deepspeed":
             return text + describe_fetch_unit(self.zero3_fetch_unit, short)
         settings = [self.stage_memory(i) for i in range(self.num_stages)]
+        fused = ", fused head loss" if self.head_loss == "fused" else ""
         if all(s == settings[0] for s in settings):
-            return f"{self.executor}: {text}"
+            return f"{self.executor}: {text}{fused}"
         per_stage = " / ".join(describe_memory(s.zero_stage, s.offload_weights_ratio, s.offload_optimizer_ratio,
                                                True, s.offload_gradients_ratio).strip() for s in settings)
         mesh = describe_mesh(self.num_stages, self.dp, self.tp, self.micro_batch_size, self.grad_accum_steps, short)
-        return f"{self.executor}: {mesh}{' ' if short else ', '}stages {per_stage}"
+        return f"{self.executor}: {mesh}{' ' if short else ', '}stages {per_stage}{fused}"
 
     def stage_memory(self, index: int) -> MemoryStrategy:
         """The ZeRO/offload setting stage `index` runs with."""

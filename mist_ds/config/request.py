@@ -51,7 +51,9 @@ DEFAULT_HOST_MEMORY_FREE_FRACTION = 0.2
 
 
 class SearchSpace(StrictModel):
-    """Switches that shrink the search space (all on by default)."""
+    """Switches that shrink the search space (all on by default), and one that changes it (fused_head_loss)."""
+
+    OMITTED_AT_DEFAULT = ("fused_head_loss",)
 
     pipeline: bool = True
     """Allow pipeline parallelism (more than one stage)."""
@@ -84,6 +86,12 @@ class SearchSpace(StrictModel):
     stock plan ranked (mist_ds/api.py honest_order, time_tolerance).
     ("deepspeed",) is the stock-only search (autotune --executors deepspeed). mistpipe trains in bf16
     only: an fp16 request searches stock DeepSpeed alone."""
+    fused_head_loss: bool = False
+    """mistpipe plans compute the LM head and its cross-entropy in one chunked pass without the logit matrix
+    (Plan.head_loss 'fused'; the search prices their stages so: cost/mistpipe.py _fused_working). Off by
+    default: one GPU A/B so far (bench/results/engine/fused_head_loss_S59/: the default engine's losses, 0.55%
+    slower; its memory saving not yet measured on a plan whose peak it moves). Left out of the JSON at its
+    default."""
 
     @model_validator(mode="after")
     def _some_zero_stage(self) -> SearchSpace:

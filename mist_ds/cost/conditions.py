@@ -6,7 +6,7 @@ reads a RunReport's records, through the `*_of` functions below, one per record.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from mist_ds.config import Plan, RunReport
 from mist_ds.config.executors import MISTPIPE
@@ -171,6 +171,16 @@ def fused_head_wgrad_of(recorded: bool | None) -> bool:
     (fused_tied_head_wgrad) = `recorded`: None (every mistpipe run before session 58, 2026-12-06; for a tied head
     before S58-2) made the head's weight gradient fresh."""
     return bool(recorded)
+
+
+def with_plan_choices(plan: Plan, conditions: RunConditions | None) -> RunConditions:
+    """`conditions` (None: RunConditions(), what the runtime does now) with what the plan itself asks the engine
+    for: a fused head loss where Plan.head_loss is 'fused' (the runtime builds mistpipe with it:
+    runtime/build.py)."""
+    conditions = conditions or RunConditions()
+    if plan.head_loss == "fused" and not conditions.fused_head_loss:
+        return replace(conditions, fused_head_loss=True)
+    return conditions
 
 
 def fused_head_loss_of(recorded: bool | None) -> bool:

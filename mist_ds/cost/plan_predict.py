@@ -5,7 +5,7 @@ from __future__ import annotations
 from mist_ds.config import (HardwareProfile, MemoryBreakdown, Plan, PlanPrediction, RunReport, StagePrediction,
                             TimeBreakdown)
 from mist_ds.config.machine import with_copy_slowdowns
-from mist_ds.cost.conditions import RunConditions
+from mist_ds.cost.conditions import RunConditions, with_plan_choices
 from mist_ds.cost.groups import stage_first_gpu, tied_sync_spans_nodes
 from mist_ds.cost.memory import ELEM
 from mist_ds.cost.mistpipe import cost_model_for
@@ -66,8 +66,10 @@ def predict_plan(plan: Plan, hw: HardwareProfile, conditions: RunConditions | No
     """The cost model's prediction of `plan` on `hw` (PlanPrediction, mist_ds/config/prediction.py)
     when it runs under `conditions` (cost/conditions.py: kernels, ZeRO-3 build, mistpipe engine
     options, activation-offload copy mode, the machine's measured both-ways copies, which replace the
-    profile's pair: config/machine.py); None: RunConditions(), what the runtime does now."""
-    if conditions is not None and conditions.copy_slowdowns is not None:
+    profile's pair: config/machine.py); None: RunConditions(), what the runtime does now. What the plan itself
+    asks the engine for (Plan.head_loss) applies either way (conditions.py with_plan_choices)."""
+    conditions = with_plan_choices(plan, conditions)
+    if conditions.copy_slowdowns is not None:
         hw = with_copy_slowdowns(hw, *conditions.copy_slowdowns)
     model = cost_model_for(plan.executor, plan.model, hw, plan.seq_len, plan.dtype, plan.cluster.num_nodes,
                            plan.cluster.gpus_per_node, attention=plan.attention, conditions=conditions)

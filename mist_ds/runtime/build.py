@@ -196,8 +196,11 @@ def build_deepspeed(plan: Plan, opts: BuildOptions, topology, mpu: MistMpu, conf
 
 def build_mistpipe(plan: Plan, opts: BuildOptions, topology, mpu: MistMpu, config: dict):
     """mistpipe: this rank's stage as a MistPipelineModule (one stage too) on build_mistpipe_engine
-    with the stage's own memory setting (StageMemory.from_plan)."""
+    with the stage's own memory setting (StageMemory.from_plan) and the plan's head loss (Plan.head_loss)."""
     from mist_ds.runtime.mistpipe import StageMemory, build_mistpipe_engine
 
     model = MistPipelineModule(plan, opts, topology)
-    return build_mistpipe_engine(model, StageMemory.from_plan(plan, mpu.coord.pipe), config)
+    # only a keyword the plan asks for: bench/engine's A/B sides bind build_mistpipe_engine's keywords with
+    # functools.partial (engine_option.py), which an explicit default here would override
+    options = {"fused_head_loss": True} if plan.head_loss == "fused" else {}
+    return build_mistpipe_engine(model, StageMemory.from_plan(plan, mpu.coord.pipe), config, **options)

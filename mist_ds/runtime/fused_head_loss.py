@@ -32,7 +32,8 @@ Status: an engine option (`fused_head_loss`, off by default), tested on CPU agai
 (tests/runtime/test_fused_head_loss.py: the eager chunks, the Liger chunks under Triton's interpreter, and
 mistpipe runs against stock DeepSpeed) and on one H100 A/B (bench/results/engine/fused_head_loss_S59/: the
 default engine's losses, 0.55% slower); priced for runs that record it (cost/conditions.py
-RunConditions.fused_head_loss) but not emitted by autotune, so the search never picks it.
+RunConditions.fused_head_loss); a plan asks for it with Plan.head_loss 'fused', which autotune writes only when
+asked (--fused-head-loss).
 """
 
 from __future__ import annotations

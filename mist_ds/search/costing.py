@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from mist_ds.config import HardwareProfile, TuneRequest
+from mist_ds.cost.conditions import RunConditions
 from mist_ds.cost.memory import ELEM
 from mist_ds.cost.mistpipe import MistpipeStageCostModel, evaluate_by_executor, memory_by_executor
 from mist_ds.cost.clock import slowest_boundary_p2p_s
@@ -43,8 +44,10 @@ class StageCostAdapter:
         """mistpipe's stage cost model for the request (built on first use)."""
         if self._mistpipe is None:
             request, cluster = self.request, self.request.cluster
+            conditions = RunConditions(fused_head_loss=request.space.fused_head_loss)
             self._mistpipe = MistpipeStageCostModel(request.model, self.model.hw, request.seq_len, request.dtype,
-                                                    num_nodes=cluster.num_nodes, gpus_per_node=cluster.gpus_per_node)
+                                                    num_nodes=cluster.num_nodes, gpus_per_node=cluster.gpus_per_node,
+                                                    conditions=conditions)
         return self._mistpipe
 
     def p2p_s(self, layout: Layout) -> float:

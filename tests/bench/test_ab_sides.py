@@ -48,8 +48,8 @@ def test_unfused_wgrad_train_builds_every_engine_without_the_fusion_and_says_so(
 
     assert build_mistpipe_engine.keywords == {"fused_wgrad": False}
     assert build_mistpipe_engine is engine.build_mistpipe_engine
-    assert reporting.recorded_fused_wgrad(type("P", (), {"executor": "mistpipe"})()) is False
-    assert reporting.recorded_fused_wgrad(type("P", (), {"executor": "deepspeed"})()) is None
+    assert reporting.recorded_fused_wgrad(type("P", (), {"executor": "mistpipe", "head_loss": "logits"})()) is False
+    assert reporting.recorded_fused_wgrad(type("P", (), {"executor": "deepspeed", "head_loss": "logits"})()) is None
 
 
 def test_swap_via_host_train_takes_every_swapped_gradient_through_the_host(restore):
@@ -65,8 +65,8 @@ def test_fused_head_loss_train_builds_every_engine_with_it_and_says_so(restore):
     from mist_ds.runtime.mistpipe import build_mistpipe_engine
 
     assert build_mistpipe_engine.keywords == {"fused_head_loss": True}
-    assert reporting.recorded_fused_head_loss(type("P", (), {"executor": "mistpipe"})()) is True
-    assert reporting.recorded_fused_head_loss(type("P", (), {"executor": "deepspeed"})()) is None
+    assert reporting.recorded_fused_head_loss(type("P", (), {"executor": "mistpipe", "head_loss": "logits"})()) is True
+    assert reporting.recorded_fused_head_loss(type("P", (), {"executor": "deepspeed", "head_loss": "logits"})()) is None
 
 
 def test_fixed_chunks_train_cuts_at_the_limit(restore):

@@ -108,3 +108,16 @@ def test_version_1_activation_ratio_becomes_the_count_that_ran() -> None:
     assert Plan.model_validate(data, strict=False).stages[0].num_offloaded_layers == 2
     stage.update(offload_activations_ratio=0.25, num_recompute_layers=22)   # round(0.5) = 0
     assert Plan.model_validate(data, strict=False).stages[0].num_offloaded_layers == 0
+
+
+def test_the_fused_head_loss_is_a_mistpipe_choice_written_only_when_made() -> None:
+    """Plan.head_loss: left out of the file at 'logits' (plans written before it keep their bytes and hash),
+    written when 'fused', and refused for the stock executor."""
+    plan = _plan([{"end": 24}])
+    assert "head_loss" not in plan.to_json()
+    mist = Plan.model_validate({**json.loads(plan.to_json()), "executor": "mistpipe", "head_loss": "fused"},
+                               strict=False)
+    assert json.loads(mist.to_json())["head_loss"] == "fused" and Plan.from_json_text(mist.to_json()) == mist
+    assert mist.describe().endswith(", fused head loss")
+    with pytest.raises(ValidationError, match="needs the mistpipe executor"):
+        Plan.model_validate({**json.loads(plan.to_json()), "head_loss": "fused"}, strict=False)

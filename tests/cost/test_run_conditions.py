@@ -44,7 +44,7 @@ def test_the_defaults_are_what_the_runtime_does():
     assert (default.host_buffers, default.swap_gradients) == (engine.host_buffers, engine.swap_gradients)
     from mist_ds.runtime.mistpipe.optimizer import recorded_norm_in_pieces
 
-    mistpipe = type("P", (), {"executor": "mistpipe"})()
+    mistpipe = type("P", (), {"executor": "mistpipe", "head_loss": "logits"})()
     assert default.norm_in_pieces is engine.norm_in_pieces is recorded_norm_in_pieces(mistpipe) is True
     from mist_ds.runtime.mistpipe.engine import recorded_releases_logits
 

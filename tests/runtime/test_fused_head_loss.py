@@ -178,3 +178,24 @@ def test_liger_chunks_on_the_gpu_match_the_unfused_liger_loss_without_host_synch
     assert abs(loss.item() - want.item()) < 1e-4 * want.item()
     for got, ref in ((x.grad, h.grad), (wt.grad, w.grad)):
         assert ((got.float() - ref.float()).norm() / ref.float().norm()).item() < 2e-2
+
+
+def test_a_plan_asking_for_it_builds_the_engine_with_it(monkeypatch):
+    """runtime/build.py build_mistpipe hands build_mistpipe_engine fused_head_loss=True for a plan whose
+    Plan.head_loss is 'fused' and no such keyword otherwise (bench/engine's A/B sides bind it themselves)."""
+    from types import SimpleNamespace
+
+    import mist_ds.runtime.mistpipe as mistpipe
+    from mist_ds.config import Plan
+    from mist_ds.runtime import build
+    from tests.runtime.test_mistpipe_train_cli import tuned_mistpipe_plan
+
+    seen = []
+    monkeypatch.setattr(build, "MistPipelineModule", lambda plan, opts, topology: "module")
+    monkeypatch.setattr(mistpipe, "build_mistpipe_engine", lambda module, memory, config, **kw: seen.append(kw))
+    plan = tuned_mistpipe_plan().without_prediction()
+    fused = Plan.model_validate({**plan.model_dump(), "head_loss": "fused"})
+    mpu = SimpleNamespace(coord=SimpleNamespace(pipe=1))
+    for each in (plan, fused):
+        build.build_mistpipe(each, None, None, mpu, {})
+    assert seen == [{}, {"fused_head_loss": True}]

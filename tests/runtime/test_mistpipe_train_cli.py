@@ -96,3 +96,16 @@ def test_gpu_swap_gives_the_same_losses_with_or_without_the_gradient_round_trip(
     assert (device.host_buffers, full_tails.host_buffers) == ("registered", "torch_pinned")
     assert via_host.losses == pytest.approx(device.losses, rel=1e-6)
     assert full_tails.losses == device.losses
+
+
+def test_a_plan_asking_for_the_fused_head_loss_trains_with_it(tmp_path):
+    """Plan.head_loss 'fused' (autotune --fused-head-loss): launch/train.py builds mistpipe with the fused head
+    loss (runtime/build.py), the report says so, and the losses are the logits path's."""
+    plan = tuned_mistpipe_plan()
+    fused_plan = Plan.model_validate({**plan.without_prediction().model_dump(), "head_loss": "fused"})
+    fused_plan = fused_plan.model_copy(update={"prediction": predict_plan(fused_plan, HW)})
+    logits = run(tmp_path / "logits", plan, free_port())
+    fused = run(tmp_path / "fused", fused_plan, free_port())
+    assert (logits.fused_head_loss, fused.fused_head_loss) == (False, True)
+    assert fused.status == "ok" and fused.losses == pytest.approx(logits.losses, rel=1e-5)
+    assert fused.plan_hash == fused_plan.without_prediction().content_hash() != logits.plan_hash

@@ -119,3 +119,28 @@ def test_autotune_keeps_stock_deepspeed_when_mistpipe_is_only_within_the_model_e
                       oom_predicted_to_fit=0, gpus=("NVIDIA H200",), first_date="2026-11-30", last_date="2026-11-30")
     off = TrackRecord(source="test", kinds={plan_kind(mist_plan): kind})
     assert tune(request, HW, top_k=10, record=off).plans[0].executor == "deepspeed"
+
+
+def test_asked_for_the_fused_head_loss_every_mistpipe_plan_has_it_and_is_priced_so():
+    """SearchSpace.fused_head_loss (autotune --fused-head-loss): the search prices mistpipe stages with the fused
+    working set (RunConditions.fused_head_loss) and writes Plan.head_loss 'fused' on every mistpipe plan, whose
+    prediction (predict_plan reads the plan's choice) is what the search priced; stock plans keep the logits."""
+    from mist_ds.cost import RunConditions, predict_plan
+    from mist_ds.search.plans import plan_from_candidate
+
+    def request(fused: bool) -> TuneRequest:
+        return TuneRequest(model=resolve_model("gpt-125m"), cluster=ClusterSpec(num_nodes=1, gpus_per_node=2),
+                           global_batch_size=16, seq_len=2048, gpu_memory_cap_bytes=int(1.6 * GIB),
+                           space=SearchSpace(offload_activations=False, fused_head_loss=fused))
+
+    fused = request(True)
+    ranked = search(fused, HW, top_k=5).ranked
+    mist = [c for c in ranked if c.layout.executor == "mistpipe"]
+    assert mist and all(plan_from_candidate(fused, c).head_loss == "fused" for c in mist)
+    assert all(plan_from_candidate(fused, c).head_loss == "logits" for c in ranked if c not in mist)
+    plan = plan_from_candidate(fused, mist[0])
+    assert predict_plan(plan, HW).iteration_time_s == predict_plan(plan, HW, RunConditions(
+        fused_head_loss=True)).iteration_time_s
+    plain = plan.model_copy(update={"head_loss": "logits"})
+    assert predict_plan(plain, HW).stages[-1].peak_memory_bytes != predict_plan(plan, HW).stages[-1].peak_memory_bytes
+    assert "fused_head_loss" not in request(False).space.to_json()

@@ -139,9 +139,9 @@ DEFER_MODES = ("none", "first", "all")
 
 
 def recorded_fused_head_loss(plan) -> bool | None:
-    """RunReport.fused_head_loss of a run of `plan` with the engine's defaults: False for a mistpipe plan (the
-    option is off unless build_mistpipe_engine is asked for it), else None."""
-    return False if plan.executor == MISTPIPE.name else None
+    """RunReport.fused_head_loss of a run of `plan`: for a mistpipe plan whether it asks for the fused head loss
+    (Plan.head_loss; runtime/build.py build_mistpipe passes it to build_mistpipe_engine), else None."""
+    return plan.head_loss == "fused" if plan.executor == MISTPIPE.name else None
 
 
 def recorded_releases_logits(plan) -> bool | None:
