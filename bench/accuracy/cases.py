@@ -750,6 +750,15 @@ B58 = [replace(c, name=f"{c.name}-s58") for c in (*B52, *B49) if c.name in (
 B58B = [replace(c, name=f"{c.name}-s58") for c in (*B49, *B52, *B55H) if c.name in (
     "h100n-auto-q3-17b-1g-c40-s4096-b16", "h100n-auto-q3-17b-1g-c24-s4096-b16", "h100n-auto-qw05b-1g-c24-s4096-b64")]
 
+# Batch 59 (1x H100 node), planned in session 59 for a later call: the search's winners with the fused head loss
+# (autotune --fused-head-loss, SearchSpace.fused_head_loss: every mistpipe plan holds one chunk instead of the logits)
+# for the two 24 GiB workloads where it changes the plan: Qwen3-1.7B keeps every weight on the GPU (2 recomputed;
+# predicted 2.039 s/iter, where b58b's streamed winner was predicted 2.018 and ran 2.387) and Llama 3.2 3B recomputes
+# 7 blocks instead of 8 (3.663 vs 3.658). Held out of every fit; predictions in bench/calls/s59_next_b59_h100_node.sh
+# before any run.
+B59 = [replace(c, name=f"{c.name}-fhl", space={**c.space, "fused_head_loss": True}) for c in B52 if c.name in (
+    "h100n-auto-q3-17b-1g-c24-s4096-b16", "h100n-auto-l323b-1g-c24-s4096-b16")]
+
 # In-sample runs: the shipped h200 profile's run-derived terms were fitted on these runs alone
 # (python -m mist_ds.calibrate; profiling/profiles/h200.json provenance names them): every 1-GPU run
 # of batches b3 and b4, and of each 2-GPU family with two or more runs the first by name. Every
@@ -793,7 +802,7 @@ BATCHES: dict[str, list[Case | AutotuneCase]] = {name: _marked(batch) for name, 
     "b54c-1gpu-h200-node": B54C, "b55-1gpu-h200-node": B55,
     "b55h-1gpu-h100-node": B55H, "b56h-1gpu-h100-node": B56H,
     "b56hb-1gpu-h100-node": B56HB, "b58-1gpu-h100-node": B58,
-    "b58b-1gpu-h100-node": B58B,
+    "b58b-1gpu-h100-node": B58B, "b59-1gpu-h100-node-fused-head": B59,
 }.items()}
 CASES: dict[str, Case | AutotuneCase] = {c.name: c for batch in BATCHES.values() for c in batch}
 
