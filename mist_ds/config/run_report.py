@@ -197,8 +197,8 @@ class RunReport(StrictModel):
     """mistpipe runs: whether the last stage computed the LM head and its cross-entropy in one chunked pass that
     never held the logits (True: the engine's fused_head_loss option, runtime/fused_head_loss.py, off by default:
     a plan's Plan.head_loss 'fused' or bench/engine/fused_head_loss_train.py turns it on; cost/conditions.py
-    fused_head_loss_of). None: not a mistpipe
-    run, or not recorded (every report written before session 58, all with the logits)."""
+    fused_head_loss_of). None: not a mistpipe run, or not recorded (every report written before session 58, all
+    with the logits)."""
 
     gc_mode: str = ""
     """Python garbage-collection policy of the timed steps (mist_ds/runtime/host_clock.py GC_MODES):
