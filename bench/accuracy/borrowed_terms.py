@@ -61,6 +61,8 @@ def family_errors(target: str, family: str, hw: HardwareProfile, report: Path = 
         run = RunReport.load(row["run_path"])
         predicted = predict_as_run(Plan.load(row["plan_path"]).without_prediction(), hw, run).iteration_time_s
         errors.append(predicted / run.median_iteration_time_s - 1)
+    if not errors:
+        raise ValueError(f"no finished run of family '{family}' is scored on '{target}'")
     return errors
 
 

@@ -29,6 +29,7 @@ def test_the_terms_move_the_predictions_of_the_h100_runs():
 def test_bad_batch_or_profile_is_one_line_exit_2(capsys):
     assert exit_code(borrowed_terms.main, ["--batches", "b0-none"]) == 2
     assert exit_code(borrowed_terms.main, ["--donors", "no-such", "--batches", "b46-1gpu-h100"]) == 2
+    assert exit_code(borrowed_terms.main, ["--target", "h100-1gpu-node", "--family", "no-such"]) == 2
     assert all(line.startswith("error:") for line in capsys.readouterr().err.strip().splitlines())
 
 
