@@ -35,6 +35,7 @@ from mist_ds.fileio import MAX_INPUT_BYTES, check_output_folder, write_folder_at
 from mist_ds.gpuinfo import hardware_arg
 from mist_ds.request_args import add_request_arguments, check_memory_cap, request_from_args
 from mist_ds.search import enumerate_layouts
+from mist_ds.search.driver import head_loss_passes
 from mist_ds.search.driver import DEFAULT_MEMORY_MARGIN_RATIO, MODEL_TIME_ERROR_RATIO
 
 # Fallback plans written beside the winner (--fallbacks): each is a full attempt of the run, so a few.
@@ -93,7 +94,7 @@ def infeasible_message(result: TuneResult, binding: BindingLimit | None = None) 
                 "against --max-tp and the search switches)")
     if kind == "margin":
         return (f"no plan fits in {_over_cap_text(result)}: the margin binds; the smallest plan needs "
-                f"{floor.peak_bytes / GIB:.2f} GiB per GPU ({floor.layout.describe()}), "
+                f"{floor.peak_bytes / GIB:.2f} GiB per GPU ({floor.describe()}), "
                 f"{(stats.memory_cap_bytes - floor.peak_bytes) / GIB:.2f} GiB under the cap; a smaller "
                 "--memory-margin accepts less headroom (the margin covers 9 in 10 of the model's measured "
                 f"memory under-predictions: {DEFAULT_MEMORY_MARGIN_RATIO:.0%})")
@@ -119,7 +120,7 @@ def infeasible_message(result: TuneResult, binding: BindingLimit | None = None) 
     return (f"no plan fits in {_over_cap_text(result)}: GPU memory binds; the smallest per-GPU memory any "
             f"plan needs is {floor.peak_bytes / GIB:.2f} GiB{host_note} ({over / GIB:.2f} GiB over the cap"
             f"{' less the margin' if stats.memory_margin_ratio else ''}), with "
-            f"{floor.layout.describe()}, layers per stage {split}, with the most recompute and "
+            f"{floor.describe()}, layers per stage {split}, with the most recompute and "
             "activation offload the search space allows")
 
 
@@ -225,7 +226,7 @@ def _json_infeasible(result: TuneResult, binding: BindingLimit) -> str:
                "num_layouts": stats.num_layouts, "plans": [],
                "floor": None if floor is None else {
                    "peak_bytes": floor.peak_bytes, "over_cap_bytes": floor.peak_bytes - stats.usable_bytes,
-                   "layout": floor.layout.describe(), "layers_per_stage": list(floor.layers)}}
+                   "layout": floor.describe(), "layers_per_stage": list(floor.layers)}}
     return json.dumps(summary, indent=2) + "\n"
 
 
@@ -262,7 +263,8 @@ def _output_folder(args: argparse.Namespace, request: TuneRequest) -> Path | Non
 
 def _check_search_size(request: TuneRequest) -> None:
     """Refuse, in a fraction of a second, a request whose search would run for minutes (exit 2)."""
-    layouts = enumerate_layouts(request)
+    passes = head_loss_passes(request, enumerate_layouts(request))
+    layouts = [lay for _, pass_layouts in passes for lay in pass_layouts]
     num_layers = request.model.num_layers
     rows = sum(lay.num_stages * (num_layers - lay.num_stages + 1) for lay in layouts)
     if rows > MAX_SEARCH_ROWS:

@@ -48,8 +48,8 @@ def add_request_arguments(parser: argparse.ArgumentParser) -> None:
     space.add_argument("--no-recompute", action="store_true", help="no activation recompute (default: allowed)")
     space.add_argument("--max-micro-batch", type=int, default=64, help="largest micro-batch (default: %(default)s)")
     space.add_argument("--fused-head-loss", action="store_true",
-                       help="mistpipe plans compute the LM head and its loss in one chunked pass without the logit "
-                            "matrix (experimental: one GPU A/B so far; default: off)")
+                       help="weigh, for every mistpipe plan, computing the LM head and its loss in one chunked pass "
+                            "without the logit matrix (experimental; default: off)")
 
 
 def _add_host_arguments(group) -> None:

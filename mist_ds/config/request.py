@@ -87,11 +87,13 @@ class SearchSpace(StrictModel):
     ("deepspeed",) is the stock-only search (autotune --executors deepspeed). mistpipe trains in bf16
     only: an fp16 request searches stock DeepSpeed alone."""
     fused_head_loss: bool = False
-    """mistpipe plans compute the LM head and its cross-entropy in one chunked pass without the logit matrix
-    (Plan.head_loss 'fused'; the search prices their stages so: cost/mistpipe.py _fused_working). Off by
-    default: one GPU A/B so far (bench/results/engine/fused_head_loss_S59/: the default engine's losses, 0.55%
-    slower; its memory saving not yet measured on a plan whose peak it moves). Left out of the JSON at its
-    default."""
+    """The search weighs, for every mistpipe layout, computing the LM head and its cross-entropy in one chunked
+    pass without the logit matrix (Plan.head_loss 'fused'; priced by cost/mistpipe.py _fused_working and
+    layer_time.fused_head_s) against the logits path, and keeps whichever is faster where both fit
+    (search/driver.py head_loss_passes; before session 60 every mistpipe plan of such a search was fused). Off
+    by default: one GPU A/B so far (bench/results/engine/fused_head_loss_S59/: the default engine's losses,
+    0.55% slower; its memory saving not yet measured on a plan whose peak it moves). Left out of the JSON at
+    its default."""
 
     @model_validator(mode="after")
     def _some_zero_stage(self) -> SearchSpace:

@@ -17,9 +17,11 @@ from mist_ds.search.space import Layout
 class StageCostAdapter:
     """Builds the compiled cost model once and answers the layout-level questions of the search."""
 
-    def __init__(self, request: TuneRequest, hardware: HardwareProfile):
+    def __init__(self, request: TuneRequest, hardware: HardwareProfile, fused_head_loss: bool = False):
         cluster = request.cluster
         self.request = request
+        self.fused_head_loss = fused_head_loss
+        """mistpipe stages are priced with the fused head loss (Plan.head_loss 'fused'); stock ones never."""
         self.model = StageCostModel(request.model, hardware, request.seq_len, request.dtype,
                                     num_nodes=cluster.num_nodes, gpus_per_node=cluster.gpus_per_node)
         self.rates = self.model.rates
@@ -41,10 +43,10 @@ class StageCostAdapter:
 
     @property
     def mistpipe(self) -> MistpipeStageCostModel:
-        """mistpipe's stage cost model for the request (built on first use)."""
+        """mistpipe's stage cost model for the request and the adapter's head loss (built on first use)."""
         if self._mistpipe is None:
             request, cluster = self.request, self.request.cluster
-            conditions = RunConditions(fused_head_loss=request.space.fused_head_loss)
+            conditions = RunConditions(fused_head_loss=self.fused_head_loss)
             self._mistpipe = MistpipeStageCostModel(request.model, self.model.hw, request.seq_len, request.dtype,
                                                     num_nodes=cluster.num_nodes, gpus_per_node=cluster.gpus_per_node,
                                                     conditions=conditions)

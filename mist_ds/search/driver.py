@@ -4,12 +4,13 @@ exact partition of the most promising layouts first (branch and bound on a parti
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
 
 from mist_ds.config import HardwareProfile, TuneRequest
+from mist_ds.config.executors import MISTPIPE
 from mist_ds.config.search_stats import SearchStats
 from mist_ds.search.costing import StageCostAdapter
 from mist_ds.search.evaluate import Limits, Screen, resolve, screen_layouts
@@ -64,17 +65,20 @@ class Candidate:
     time_s: float
     """The partition objective, seconds: closed_form_bound of the stages (stable times include p2p);
     mist_ds.api ranks candidates by the pipeline clock (predict_plan) instead."""
+    fused_head_loss: bool = False
+    """The candidate's last stage computes the LM head and its loss chunk by chunk (Plan.head_loss 'fused';
+    mistpipe only), as its stages were priced."""
 
     def sort_key(self) -> tuple:
         """Rank by time quantised to TIE_RTOL, then stock DeepSpeed before other executors, then the
-        simpler plan, then the layout (deterministic)."""
+        logits head before the fused one, then the simpler plan, then the layout (deterministic)."""
         lay, memory = self.layout, self.partition.memory
         offload = lay.offload_weights + lay.offload_gradients + lay.offload_optimizer \
             + sum(self.partition.offloaded) + sum(w + g + o for _, w, g, o in memory)
         zero = max([lay.zero_stage] + [z for z, *_ in memory])
         quantum = float(f"{self.time_s:.6e}")
-        return (quantum, lay.executor != "deepspeed", offload, zero, sum(self.partition.recompute), lay,
-                self.partition.layers, self.partition.recompute, memory)
+        return (quantum, lay.executor != "deepspeed", self.fused_head_loss, offload, zero,
+                sum(self.partition.recompute), lay, self.partition.layers, self.partition.recompute, memory)
 
 
 @dataclass(frozen=True)
@@ -84,6 +88,12 @@ class MemoryFloor:
     peak_bytes: float
     layout: Layout
     layers: tuple[int, ...]
+    fused_head_loss: bool = False
+    """The plan computes the LM head and its loss chunk by chunk (Candidate.fused_head_loss)."""
+
+    def describe(self) -> str:
+        """The layout's one-line description, and the fused head loss where the floor needs it."""
+        return self.layout.describe() + (", fused head loss" if self.fused_head_loss else "")
 
 
 @dataclass(frozen=True)
@@ -153,8 +163,15 @@ class _Leaders:
         return max(own, _limit(self.stock, self.keep_stock))
 
     def add(self, candidate: Candidate) -> None:
+        """Keep `candidate` if it ranks among the best; one candidate per layout (a layout weighed with
+        both head losses keeps the better: head_loss_passes)."""
         for kept, size in ((self.ranked, self.top_k),
                            (self.stock, self.keep_stock if candidate.layout.executor == "deepspeed" else 0)):
+            twin = next((c for c in kept if c.layout == candidate.layout), None)
+            if twin is not None and twin.sort_key() <= candidate.sort_key():
+                continue
+            if twin is not None:
+                kept.remove(twin)
             if size > 0:
                 kept.append(candidate)
                 kept.sort(key=Candidate.sort_key)
@@ -166,13 +183,13 @@ class _Leaders:
         return sorted(self.ranked + extra, key=Candidate.sort_key)
 
 
-def _rank(adapter, screens: list[Screen], num_layers: int, top_k: int, limits: Limits, mode: str,
-          act_fractions: tuple[float, ...], tick: Callable[[int], None], keep_stock: int = 0) -> list[Candidate]:
-    """Branch and bound over layouts by ascending lower bound; exact partition of each survivor.
-    A stock DeepSpeed layout is also solved while it may enter the keep_stock best stock candidates."""
+def _rank(adapter, screens: list[Screen], num_layers: int, leaders: _Leaders, limits: Limits, mode: str,
+          act_fractions: tuple[float, ...], tick: Callable[[int], None]) -> None:
+    """Branch and bound over layouts by ascending lower bound; exact partition of each survivor, added
+    to `leaders` (which may already hold another pass's candidates: they tighten its limits).
+    A stock DeepSpeed layout is also solved while it may enter the kept best stock candidates."""
     queue = _bounded(screens, num_layers)
     tick(len(screens) - len(queue))
-    leaders = _Leaders(top_k, keep_stock)
     for start in range(0, len(queue), RESOLVE_BATCH):
         window = queue[start:start + RESOLVE_BATCH]
         # bounds ascend, so nothing after a window whose first bound beats every limit is worth solving
@@ -190,8 +207,15 @@ def _rank(adapter, screens: list[Screen], num_layers: int, top_k: int, limits: L
                 continue
             found = best_partition(opts, lay.num_stages, num_layers, lay.grad_accum, limit)
             if found is not None:
-                leaders.add(Candidate(lay, found, found.objective_s))
-    return leaders.result()
+                leaders.add(Candidate(lay, found, found.objective_s, adapter.fused_head_loss))
+
+
+def head_loss_passes(request: TuneRequest, layouts: list[Layout]) -> tuple[tuple[bool, list[Layout]], ...]:
+    """(fused head loss, layouts) of each search pass: every layout with the logits head, then, when the
+    request lets the search weigh the fused head loss (SearchSpace.fused_head_loss), the mistpipe layouts
+    again with it; the partition of each is exact, so the ranked union is the exact top-k of both."""
+    fused = [lay for lay in layouts if lay.executor == MISTPIPE.name] if request.space.fused_head_loss else []
+    return ((False, layouts),) + (((True, fused),) if fused else ())
 
 
 def search(request: TuneRequest, hardware: HardwareProfile, *, top_k: int = 5,
@@ -201,19 +225,19 @@ def search(request: TuneRequest, hardware: HardwareProfile, *, top_k: int = 5,
     """The `top_k` fastest plans for `request` on `hardware` (exact within the search space) whose
     predicted peak fits the per-GPU cap less `memory_margin_ratio` of it, and with them the
     `keep_stock` fastest stock DeepSpeed plans that are not among them (those a stock-only search
-    with top_k = keep_stock returns).
+    with top_k = keep_stock returns). With SearchSpace.fused_head_loss each mistpipe layout is weighed
+    with both head losses (head_loss_passes).
 
     recompute: 'tune' (default when allowed), 'all-or-nothing' or 'none'; executors: the engines
     to search (config/executors.py; default the request's that train in its dtype)."""
     if not 0.0 <= memory_margin_ratio < 1.0:
         raise ValueError(f"memory margin must be in [0, 1), got {memory_margin_ratio}")
-    layouts = enumerate_layouts(request, executors)
+    passes = head_loss_passes(request, enumerate_layouts(request, executors))
     cap = request.gpu_memory_cap_bytes or hardware.gpu_memory_bytes
-    stats = SearchStats(len(layouts), 0, cap, memory_margin_ratio)
     host = Limits.of(request, hardware)  # the request's host memory / margin, else the profile's
-    limits = Limits(float(stats.usable_bytes), host.gpus_per_node, host.host_bytes, host.host_margin_bytes)
-    adapter = StageCostAdapter(request, hardware)
-    total, done = 2 * len(layouts), 0
+    usable = SearchStats(0, 0, cap, memory_margin_ratio).usable_bytes
+    limits = Limits(float(usable), host.gpus_per_node, host.host_bytes, host.host_margin_bytes)
+    total, done = 2 * sum(len(layouts) for _, layouts in passes), 0
 
     def advance(count: int) -> None:
         nonlocal done
@@ -224,11 +248,19 @@ def search(request: TuneRequest, hardware: HardwareProfile, *, top_k: int = 5,
     mode = recompute or recompute_mode(request)
     num_layers = request.model.num_layers
     acts = activation_fractions(request)
-    screens = screen_layouts(adapter, layouts, num_layers, limits, recompute=mode != "none",
-                             act_fractions=acts, progress=advance)
-    ranked = _rank(adapter, screens, num_layers, top_k, limits, mode, acts, advance, keep_stock)
-    advance(total)
-    floor = None if ranked else memory_floor(screens, num_layers)
     corners = 1 + (mode != "none") + (max(acts) > 0)
-    rows = sum(len(sc.stage) for sc in screens) * corners
-    return SearchResult(tuple(ranked), floor, SearchStats(len(layouts), rows, cap, memory_margin_ratio))
+    leaders, floors, rows = _Leaders(top_k, keep_stock), [], 0
+    for fused, layouts in passes:
+        adapter = StageCostAdapter(request, hardware, fused_head_loss=fused)
+        screens = screen_layouts(adapter, layouts, num_layers, limits, recompute=mode != "none",
+                                 act_fractions=acts, progress=advance)
+        _rank(adapter, screens, num_layers, leaders, limits, mode, acts, advance)
+        floor = memory_floor(screens, num_layers)
+        floors.append(None if floor is None else replace(floor, fused_head_loss=fused))
+        rows += sum(len(sc.stage) for sc in screens) * corners
+    advance(total)
+    ranked = leaders.result()
+    floor = None if ranked else min((f for f in floors if f is not None), default=None,
+                                    key=lambda f: (f.peak_bytes, f.layout))
+    layouts_seen = sum(len(layouts) for _, layouts in passes)
+    return SearchResult(tuple(ranked), floor, SearchStats(layouts_seen, rows, cap, memory_margin_ratio))

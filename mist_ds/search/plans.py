@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from mist_ds.config import Plan, StagePlan, TuneRequest
-from mist_ds.config.executors import MISTPIPE
 from mist_ds.config.plan import MemoryStrategy, gathers_nothing, is_stock_zero3
 from mist_ds.search.driver import Candidate
 
@@ -37,7 +36,7 @@ def plan_from_candidate(request: TuneRequest, candidate: Candidate) -> Plan:
     return Plan(executor=layout.executor, model=request.model, cluster=request.cluster,
                 zero3_max_live="reuse_set" if stock_z3 else "deepspeed_default",
                 zero3_fetch_unit="block" if whole_blocks else "module",
-                head_loss="fused" if layout.executor == MISTPIPE.name and request.space.fused_head_loss else "logits",
+                head_loss="fused" if candidate.fused_head_loss else "logits",
                 global_batch_size=request.global_batch_size,
                 seq_len=request.seq_len, dtype=request.dtype, dp=layout.dp, tp=layout.tp,
                 micro_batch_size=layout.micro_batch, grad_accum_steps=layout.grad_accum, memory=memory,
