@@ -47,9 +47,9 @@ def add_request_arguments(parser: argparse.ArgumentParser) -> None:
         space.add_argument(f"--no-offload-{kind}", action="store_true", help=f"no {kind} offload (default: allowed)")
     space.add_argument("--no-recompute", action="store_true", help="no activation recompute (default: allowed)")
     space.add_argument("--max-micro-batch", type=int, default=64, help="largest micro-batch (default: %(default)s)")
-    space.add_argument("--fused-head-loss", action="store_true",
-                       help="weigh, for every mistpipe plan, computing the LM head and its loss in one chunked pass "
-                            "without the logit matrix (experimental; default: off)")
+    space.add_argument("--no-fused-head-loss", action="store_true",
+                       help="mistpipe plans keep the logit matrix (default: the search weighs, per plan, computing the "
+                            "LM head and its loss in one chunked pass without it)")
 
 
 def _add_host_arguments(group) -> None:
@@ -107,7 +107,7 @@ def space_from_args(args: argparse.Namespace) -> SearchSpace:
         offload_optimizer=not (no_offload or args.no_offload_optimizer),
         offload_activations=not (no_offload or args.no_offload_activations),
         recompute=not args.no_recompute, max_micro_batch=args.max_micro_batch,
-        executors=_executors(args.executors), fused_head_loss=args.fused_head_loss,
+        executors=_executors(args.executors), fused_head_loss=not args.no_fused_head_loss,
     )
 
 

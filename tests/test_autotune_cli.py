@@ -155,3 +155,18 @@ def test_hardware_auto_without_a_shipped_profile_exits_2(tmp_path, monkeypatch, 
     assert len(result.stderr.strip().splitlines()) == 1
     assert fragment in result.stderr and "python -m mist_ds.profile" in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_the_fused_head_loss_is_weighed_unless_switched_off(tmp_path):
+    """Where the logits bind memory (GPT-125M, 2 GPUs, 1.4 GiB) the search's winner computes the head and its loss
+    chunk by chunk (Plan.head_loss 'fused', the default SearchSpace.fused_head_loss); --no-fused-head-loss keeps
+    every plan on the logits path."""
+    small = ["--model", "gpt-125m", "--gpus-per-node", "2", "--global-batch", "16", "--seq-len", "2048",
+             "--memory-gb", "1.4", "--memory-margin", "0", "--no-offload-activations", "--hardware", "h100-sxm-80gb"]
+    heads = {}
+    for name, extra in (("weighed", []), ("off", ["--no-fused-head-loss"])):
+        assert autotune([*small, *extra, "--out", str(tmp_path / name)], cwd=tmp_path).returncode == 0
+        plans = [tmp_path / name / "plan.json", *sorted((tmp_path / name / "fallback").glob("*/plan.json"))]
+        heads[name] = [json.loads(p.read_text()).get("head_loss", "logits") for p in plans]
+    assert heads["weighed"][0] == "fused"
+    assert set(heads["off"]) == {"logits"}

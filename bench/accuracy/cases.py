@@ -751,7 +751,8 @@ B58B = [replace(c, name=f"{c.name}-s58") for c in (*B49, *B52, *B55H) if c.name 
     "h100n-auto-q3-17b-1g-c40-s4096-b16", "h100n-auto-q3-17b-1g-c24-s4096-b16", "h100n-auto-qw05b-1g-c24-s4096-b64")]
 
 # Batch 59 (1x H100 node), planned in session 59 for a later call: the search's winners with the fused head loss
-# (autotune --fused-head-loss, SearchSpace.fused_head_loss: every mistpipe plan holds one chunk instead of the logits)
+# (SearchSpace.fused_head_loss as session 59 defined it: every mistpipe plan held one chunk instead of the logits;
+# since session 60 the search weighs both heads per layout, and picks the logits path for both workloads)
 # for the two 24 GiB workloads where it changes the plan: Qwen3-1.7B keeps every weight on the GPU (2 recomputed;
 # predicted 2.039 s/iter, where b58b's streamed winner was predicted 2.018 and ran 2.387) and Llama 3.2 3B recomputes
 # 7 blocks instead of 8 (3.663 vs 3.658). Held out of every fit; predictions in bench/calls/s59_next_b59_h100_node.sh

@@ -187,9 +187,9 @@ class Plan(StrictModel):
     """How the mistpipe executor's last stage computes the LM head and its loss: 'logits' makes the logit
     matrix and runs the cross-entropy on it; 'fused' computes head and cross-entropy in one chunked pass that
     never holds it (runtime/fused_head_loss.py; priced by cost/mistpipe.py _fused_working and
-    cost/layer_time.py fused_head_s). 'fused' only with the mistpipe executor; the search writes it where
-    asked (autotune --fused-head-loss). Left out of the plan file at its default, so plans written before it
-    keep their content hash."""
+    cost/layer_time.py fused_head_s). 'fused' only with the mistpipe executor; the search writes it where it
+    predicts it faster than the logits path (SearchSpace.fused_head_loss). Left out of the plan file at its
+    default, so plans written before it keep their content hash."""
     attention: AttentionKernel = "sdpa"
     """Attention kernel the runtime uses and the cost model costed (saved tensors differ per kernel:
     cost/activations.py ATTENTION_SAVES)."""

@@ -51,7 +51,7 @@ DEFAULT_HOST_MEMORY_FREE_FRACTION = 0.2
 
 
 class SearchSpace(StrictModel):
-    """Switches that shrink the search space (all on by default), and one that changes it (fused_head_loss)."""
+    """Switches that shrink the search space (all on by default)."""
 
     OMITTED_AT_DEFAULT = ("fused_head_loss",)
 
@@ -86,14 +86,16 @@ class SearchSpace(StrictModel):
     stock plan ranked (mist_ds/api.py honest_order, time_tolerance).
     ("deepspeed",) is the stock-only search (autotune --executors deepspeed). mistpipe trains in bf16
     only: an fp16 request searches stock DeepSpeed alone."""
-    fused_head_loss: bool = False
+    fused_head_loss: bool = True
     """The search weighs, for every mistpipe layout, computing the LM head and its cross-entropy in one chunked
     pass without the logit matrix (Plan.head_loss 'fused'; priced by cost/mistpipe.py _fused_working and
-    layer_time.fused_head_s) against the logits path, and keeps whichever is faster where both fit
-    (search/driver.py head_loss_passes; before session 60 every mistpipe plan of such a search was fused). Off
-    by default: one GPU A/B so far (bench/results/engine/fused_head_loss_S59/: the default engine's losses,
-    0.55% slower; its memory saving not yet measured on a plan whose peak it moves). Left out of the JSON at
-    its default."""
+    layer_time.fused_head_s) against the logits path, and keeps whichever is predicted faster where it fits
+    (search/driver.py head_loss_passes; autotune --no-fused-head-loss: the logits path only). On by default since
+    session 60: two GPU A/Bs on one H100 (bench/results/engine/fused_head_loss_S59/) trained the same losses
+    (within 0.0015 over 5 steps), 0.4-0.55% slower per step where memory did not bind, and the Llama 3.2 3B plan
+    whose peak was the head's backward allocated 0.81 GiB less (22.82 -> 22.01 GiB; predicted 0.53 less). Left out
+    of the JSON at its default (requests written before session 60, where it was off by default and omitted,
+    now read as on)."""
 
     @model_validator(mode="after")
     def _some_zero_stage(self) -> SearchSpace:

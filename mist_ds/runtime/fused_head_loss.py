@@ -28,12 +28,13 @@ no host synchronisation on CUDA). dW accumulates chunk by chunk in the weight's 
 chunk where the unfused head's single GEMM rounds once (as Liger's default; its accum_dtype option
 accumulates in fp32 instead): the GPU A/B's losses show whether that matters.
 
-Status: an engine option (`fused_head_loss`, off by default), tested on CPU against the unfused path
-(tests/runtime/test_fused_head_loss.py: the eager chunks, the Liger chunks under Triton's interpreter, and
-mistpipe runs against stock DeepSpeed) and on one H100 A/B (bench/results/engine/fused_head_loss_S59/: the
-default engine's losses, 0.55% slower); priced for runs that record it (cost/conditions.py
-RunConditions.fused_head_loss); a plan asks for it with Plan.head_loss 'fused', which autotune writes only when
-asked (--fused-head-loss).
+Status: an engine option (`fused_head_loss`, off in the engine's defaults), tested on CPU against the unfused
+path (tests/runtime/test_fused_head_loss.py: the eager chunks, the Liger chunks under Triton's interpreter, and
+mistpipe runs against stock DeepSpeed) and in two H100 A/Bs (bench/results/engine/fused_head_loss_S59/: the
+default engine's losses, 0.4-0.55% slower, 0.81 GiB less allocated where the head's backward was the peak); priced
+(cost/conditions.py RunConditions.fused_head_loss); a plan asks for it with Plan.head_loss 'fused', which autotune
+writes where it predicts it faster than the logits path (SearchSpace.fused_head_loss, on unless
+--no-fused-head-loss).
 """
 
 from __future__ import annotations

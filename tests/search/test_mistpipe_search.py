@@ -122,7 +122,7 @@ def test_autotune_keeps_stock_deepspeed_when_mistpipe_is_only_within_the_model_e
 
 
 def test_asked_to_weigh_the_fused_head_loss_the_search_keeps_the_faster_head_per_layout():
-    """SearchSpace.fused_head_loss (autotune --fused-head-loss): every mistpipe layout is searched with both head
+    """SearchSpace.fused_head_loss (on unless autotune --no-fused-head-loss): every mistpipe layout is searched with both head
     losses (head_loss_passes) and keeps the faster; its plan says which (Plan.head_loss) and predicts what the
     search priced; stock plans keep the logits. The best plan is never slower than without the flag, and the
     fused head wins where the logits bind memory (1.4 GiB) but not everywhere (1.6 GiB: the logits path)."""
@@ -153,5 +153,5 @@ def test_asked_to_weigh_the_fused_head_loss_the_search_keeps_the_faster_head_per
         logits = plan.model_copy(update={"head_loss": "logits"})
         assert predict_plan(logits, HW).stages[-1].peak_memory_bytes != predict_plan(plan, HW).stages[-1].peak_memory_bytes
     assert winners == {1.4: True, 1.6: False}
-    assert "fused_head_loss" not in request(False, 1.4).space.to_json()
+    assert "fused_head_loss" not in request(True, 1.4).space.to_json()  # the default since session 60
 

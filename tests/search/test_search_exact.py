@@ -16,7 +16,7 @@ from mist_ds.config.executors import offloaded_layer_count
 from mist_ds.config.plan import MemoryStrategy
 from mist_ds.config.profiles import load_hardware
 from mist_ds.config.units import GIB
-from mist_ds.cost import closed_form_bound, predict_plan, stage_args
+from mist_ds.cost import RunConditions, closed_form_bound, predict_plan, stage_args
 from mist_ds.cost.mistpipe import cost_model_for
 from mist_ds.cost.plan_predict import p2p_time_s
 from mist_ds.search import enumerate_layouts, search
@@ -25,10 +25,10 @@ from mist_ds.search.space import activation_fractions, layout_settings
 HW = load_hardware("h100-sxm-80gb")
 
 
-def _request(cap_gib, *, pipeline=True, act=False, gpus=2):
+def _request(cap_gib, *, pipeline=True, act=False, gpus=2, fused=True):
     return TuneRequest(model=resolve_model("gpt-125m"), cluster=ClusterSpec(num_nodes=1, gpus_per_node=gpus),
                        global_batch_size=16, seq_len=2048,
-                       space=SearchSpace(pipeline=pipeline, offload_activations=act),
+                       space=SearchSpace(pipeline=pipeline, offload_activations=act, fused_head_loss=fused),
                        gpu_memory_cap_bytes=int(cap_gib * GIB))
 
 
@@ -70,13 +70,22 @@ def _pareto(values):
 
 
 def _brute_force(request, executors=None):
-    """The smallest closed-form objective over every layout, split and per-stage choice."""
+    """The smallest closed-form objective over every layout, split and per-stage choice, and, for mistpipe
+    layouts of a request that lets the search weigh it (SearchSpace.fused_head_loss), both head losses."""
     cluster = request.cluster
-    models = {name: cost_model_for(name, request.model, HW, request.seq_len, request.dtype, cluster.num_nodes,
-                                   cluster.gpus_per_node) for name in ("deepspeed", "mistpipe")}
+
+    def model_for(name, fused=False):
+        return cost_model_for(name, request.model, HW, request.seq_len, request.dtype, cluster.num_nodes,
+                              cluster.gpus_per_node, conditions=RunConditions(fused_head_loss=fused))
+
+    models = {("deepspeed", False): model_for("deepspeed"), ("mistpipe", False): model_for("mistpipe"),
+              ("mistpipe", True): model_for("mistpipe", True)}
+    heads = (False, True) if request.space.fused_head_loss else (False,)
     best = np.inf
-    for layout in enumerate_layouts(request, executors):
-        model = models[layout.executor]
+    for layout, fused in itertools.product(enumerate_layouts(request, executors), heads):
+        if fused and layout.executor != "mistpipe":
+            continue
+        model = models[layout.executor, fused]
         table = {key: _pareto(v) for key, v in
                  _stage_options(model, request, layout, request.gpu_memory_cap_bytes).items()}
         p2p = p2p_time_s(_uniform_plan(request, layout), model)
@@ -90,9 +99,10 @@ def _brute_force(request, executors=None):
     return best
 
 
+@pytest.mark.parametrize("fused", [True, False])
 @pytest.mark.parametrize("cap_gib", [3.0, 2.5])
-def test_search_matches_brute_force_with_pipelines(cap_gib):
-    request = _request(cap_gib)
+def test_search_matches_brute_force_with_pipelines(cap_gib, fused):
+    request = _request(cap_gib, fused=fused)
     result = search(request, HW, top_k=1)
     expected = _brute_force(request)
     assert result.ranked[0].time_s == pytest.approx(expected, rel=1e-9)
