@@ -146,6 +146,21 @@ def gpu_trace(events: list[dict]) -> list[dict]:
             or (e.get("cat") in ("cuda_runtime", "cuda_driver") and e.get("name", "").startswith(SYNC_CALLS))]
 
 
+LAUNCH_CATS = GPU_CATS + ("cuda_runtime", "cuda_driver")
+
+
+def launch_rows(events: list[dict]) -> list[list]:
+    """Every GPU event and CUDA runtime / driver call as [cat, name[:48], ts_us, dur_us, correlation, stream]
+    (ts relative to the first GPU event): a GPU event and the host call that issued it share the correlation id,
+    so how far the host ran ahead of the GPU, and when each copy was issued against when it ran, can be read
+    (MIST_DS_TRACE_LAUNCHES=1: Tracer.write keeps them beside the filtered trace)."""
+    origin = gpu_origin(events)
+    rows = [[e["cat"], e.get("name", "")[:48], round(e["ts"] - origin, 1), round(e.get("dur", 0.0), 1),
+             (e.get("args") or {}).get("correlation"), (e.get("args") or {}).get("stream")]
+            for e in events if e.get("cat") in LAUNCH_CATS and "ts" in e]
+    return sorted(rows, key=lambda r: r[2])
+
+
 class Tracer:
     """Profile one call of a training step and write its summary later (module docstring)."""
 
@@ -195,5 +210,8 @@ class Tracer:
         if self.cuda and len(packed) <= MAX_TRACE_BYTES:
             written.append(self.out_dir / f"{stem}.trace.json.gz")
             written[-1].write_bytes(packed)
+        if os.environ.get("MIST_DS_TRACE_LAUNCHES") == "1":
+            written.append(self.out_dir / f"{stem}.launches.json.gz")
+            written[-1].write_bytes(gzip.compress(json.dumps(launch_rows(events)).encode()))
         self.prof = None
         return written
