@@ -49,7 +49,7 @@ from mist_ds.cost.shapes import layer_shapes, vocab_shard
 ELEM = 2  # bytes of a bf16 / fp16 element
 
 HOLE_PARTITIONS: dict[str, float] = {
-    "zero0": 0.87,           # FP16_Optimizer / BF16_Optimizer: fp32 flat gradient beside the 16-bit grads
+    "zero0": 0.74,           # FP16_Optimizer / BF16_Optimizer: fp32 flat gradient beside the 16-bit grads
     "zero1": 1.11,           # stage_1_and_2.py step: flat 16-bit copy left below the fp32 gradient
     "zero2": 1.87,           # the same plus ZeRO-2's per-micro-batch grads_in_partition
     "zero12_offload": 0.23,  # optimizer offload: the step runs on the CPU, only staging buffers move
@@ -61,7 +61,7 @@ HOLE_PARTITIONS: dict[str, float] = {
 }
 """Free-but-reserved bytes at the reserved peak, in 16-bit partitions (2N/dp bytes), per class
 (allocator_class); fitted on the committed H200 and H100 runs (module docstring)."""
-VOCAB_HOLE = 0.58
+VOCAB_HOLE = 0.54
 """Free-but-reserved bytes at a mistpipe stage's reserved peak per fp32 byte of the vocabulary matrices it holds
 (vocab_matrix_bytes): the median (measured reserved - predicted allocated peak) / those bytes over the committed
 mistpipe stages below their cap (bench/accuracy/reserved_fit.py; about one 16-bit copy of each matrix)."""
