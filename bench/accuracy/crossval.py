@@ -23,7 +23,8 @@ runs some of which a fold tests: they choose the fitter's start, never enter its
 --start uncalibrated starts from the uncalibrated values (0 s, pageable bandwidth unset): at 0 a
 host-thread term changes a prediction only where the host path already outlasts the GPU
 (cost/host_overlap.py host_overlap: max(GPU, host)), so the fitter may not move it and puts the time
-elsewhere. The 'shipped' columns score the same test runs with the shipped profile of the node kind each ran on
+elsewhere. --start from:PROFILE starts the fitted terms at another profile's values (e.g. another node's
+fitted mistpipe host terms), outside that flat region. The 'shipped' columns score the same test runs with the shipped profile of the node kind each ran on
 (its own run-derived terms: what `make accuracy` scores), not with --hardware's terms on that node.
 """
 
@@ -146,13 +147,17 @@ def folds(runs: list[Run], split: str, seed: int = 0) -> list[Fold]:
     return out
 
 
-def start_profile(hw: HardwareProfile, start: str) -> HardwareProfile:
-    """The profile a fold's fit starts from (module docstring, --start)."""
+def start_profile(hw: HardwareProfile, start: str, terms: tuple[str, ...] = TIME_TERMS) -> HardwareProfile:
+    """The profile a fold's fit starts from (module docstring, --start): 'from:NAME' takes profile NAME's values of
+    the fitted `terms` (a start outside the flat region where a host term at 0 moves no prediction)."""
     if start == "shipped":
         return hw
     if start == "uncalibrated":
         return hw.model_copy(update=UNCALIBRATED)
-    raise ValueError(f"--start {start}: 'uncalibrated' or 'shipped'")
+    if start.startswith("from:"):
+        donor = load_hardware(start.removeprefix("from:"))
+        return hw.model_copy(update={term: getattr(donor, term) for term in terms})
+    raise ValueError(f"--start {start}: 'uncalibrated', 'shipped' or 'from:PROFILE'")
 
 
 def fit(hw: HardwareProfile, train: list[RunPair], terms: tuple[str, ...]) -> tuple[dict, HardwareProfile]:
@@ -341,8 +346,9 @@ def main(argv: list[str] | None = None, prog: str = "bench/accuracy/crossval.py"
     parser = OneLineParser(prog=prog, description=__doc__.splitlines()[0])
     parser.add_argument("--split", default="gpus", help="comma-separated: gpus, family, workload, random:K, workload:K")
     parser.add_argument("--terms", default=",".join(TIME_TERMS), help="time terms to fit (default: all six)")
-    parser.add_argument("--start", default="shipped", choices=("shipped", "uncalibrated"),
-                        help="profile values the fit starts from (module docstring)")
+    parser.add_argument("--start", default="shipped",
+                        help="profile values the fit starts from: shipped, uncalibrated or from:PROFILE (the fitted "
+                             "terms' values of another profile; module docstring)")
     parser.add_argument("--hardware", default="h200",
                         help="shipped profile; runs scored on another (another GPU or node kind) are left out")
     parser.add_argument("--seed", type=int, default=0, help="seed of random:K and workload:K")
@@ -356,7 +362,7 @@ def main(argv: list[str] | None = None, prog: str = "bench/accuracy/crossval.py"
     terms, splits = parse_terms(args.terms), [s.strip() for s in args.split.split(",") if s.strip()]
     began = time.monotonic()
     shipped = load_hardware(args.hardware)
-    start = start_profile(shipped, args.start)
+    start = start_profile(shipped, args.start, terms)
     runs, left = load_runs(Path(args.suite), Path(args.older), shipped.name)
     for split in splits:
         folds(runs, split, args.seed)          # every split checked before the first fit

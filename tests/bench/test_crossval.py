@@ -182,3 +182,17 @@ def test_cli_writes_md_and_json(tmp_path: Path, capsys):
 def test_cli_bad_input_exits_2(argv, capsys):
     assert exit_code(crossval.main, argv) == 2
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+def test_a_fit_can_start_from_another_profiles_values_of_the_fitted_terms():
+    """--start from:PROFILE: the fitted terms take the donor's values, every other term keeps the target's; an unknown
+    start is a ValueError (one line, exit 2 through run_cli)."""
+    target, donor = load_hardware("h100-1gpu-node"), load_hardware("h200-1gpu-node")
+    terms = ("mistpipe_layer_overhead_s", "mistpipe_streamed_layer_overhead_s")
+    start = crossval.start_profile(target, "from:h200-1gpu-node", terms)
+    assert all(getattr(start, t) == getattr(donor, t) for t in terms)
+    assert getattr(donor, terms[0]) != getattr(target, terms[0])
+    others = [t for t in crossval.TIME_TERMS if t not in terms]
+    assert all(getattr(start, t) == getattr(target, t) for t in others)
+    with pytest.raises(ValueError, match="from:PROFILE"):
+        crossval.start_profile(target, "donor", terms)
