@@ -760,6 +760,16 @@ B58B = [replace(c, name=f"{c.name}-s58") for c in (*B49, *B52, *B55H) if c.name 
 B59 = [replace(c, name=f"{c.name}-fhl", space={**c.space, "fused_head_loss": True}) for c in B52 if c.name in (
     "h100n-auto-q3-17b-1g-c24-s4096-b16", "h100n-auto-l323b-1g-c24-s4096-b16")]
 
+# Batch 60 (1x H100 node), planned in session 60 for a later call: does the search's weighing of the fused head loss
+# (SearchSpace.fused_head_loss, on by default since session 60) pick the faster plan? Llama 3.2 3B at 16 GiB is the
+# H100-node workload where it changes the winner: at seq 4096 the fused head lets a micro-batch of 2 fit with every
+# weight streamed (predicted 4.329 s/iter) where the logits path keeps the weights and runs micro-batch 1 (4.471); at
+# seq 8192 the layout stays and only the head changes (4.580 vs 4.606). Each workload's two winners, with and without
+# the weighing, run back to back; held out of every fit; predictions in bench/calls/s60_next_b60_h100_node.sh.
+B60 = [AutotuneCase(f"h100n-auto-l323b-1g-c16-s{seq}-b{gb}{suffix}", "llama3.2-3b", 1, 16, seq, gb, hardware=H100N,
+                    space=space)
+       for seq, gb in ((4096, 16), (8192, 8)) for suffix, space in (("", {}), ("-nofhl", {"fused_head_loss": False}))]
+
 # In-sample runs: the shipped h200 profile's run-derived terms were fitted on these runs alone
 # (python -m mist_ds.calibrate; profiling/profiles/h200.json provenance names them): every 1-GPU run
 # of batches b3 and b4, and of each 2-GPU family with two or more runs the first by name. Every
@@ -804,6 +814,7 @@ BATCHES: dict[str, list[Case | AutotuneCase]] = {name: _marked(batch) for name, 
     "b55h-1gpu-h100-node": B55H, "b56h-1gpu-h100-node": B56H,
     "b56hb-1gpu-h100-node": B56HB, "b58-1gpu-h100-node": B58,
     "b58b-1gpu-h100-node": B58B, "b59-1gpu-h100-node-fused-head": B59,
+    "b60-1gpu-h100-node-head-weighed": B60,
 }.items()}
 CASES: dict[str, Case | AutotuneCase] = {c.name: c for batch in BATCHES.values() for c in batch}
 
