@@ -35,8 +35,7 @@ from mist_ds.fileio import MAX_INPUT_BYTES, check_output_folder, write_folder_at
 from mist_ds.gpuinfo import hardware_arg
 from mist_ds.request_args import add_request_arguments, check_memory_cap, request_from_args
 from mist_ds.search import enumerate_layouts
-from mist_ds.search.driver import head_loss_passes
-from mist_ds.search.driver import DEFAULT_MEMORY_MARGIN_RATIO, MODEL_TIME_ERROR_RATIO
+from mist_ds.search.driver import DEFAULT_MEMORY_MARGIN_RATIO, MODEL_TIME_ERROR_RATIO, head_loss_passes
 
 # Fallback plans written beside the winner (--fallbacks): each is a full attempt of the run, so a few.
 DEFAULT_FALLBACKS = 2

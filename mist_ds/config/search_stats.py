@@ -11,7 +11,8 @@ class SearchStats:
     """How much the search looked at (report.md's "Search" section)."""
 
     num_layouts: int
-    """Engine-wide settings enumerated (pipeline depth x mesh x micro-batch x ZeRO/offload)."""
+    """Engine-wide settings enumerated (pipeline depth x mesh x micro-batch x ZeRO/offload); a mistpipe layout the
+    search weighs with both head losses (search/driver.py head_loss_passes) counts once per head."""
     num_strategies: int
     """Stage strategies screened by the cost model (rows of the screening pass)."""
     memory_cap_bytes: int
