@@ -1,10 +1,11 @@
-# Session 60 (nvidia-h100-x1; timeout_s ~200, LIMIT=190, carry .whl); issue 10. Why a weight-streamed block's fill
-# does not overlap the previous block's forward (S60 trace of b58b's Qwen3-1.7B re-win at 24 GiB, bench/results/runtime/
-# streamed_trace_S60/: each block's 50 MB host-to-device copy starts as the previous block's kernels end, so a
-# forward block takes compute + copy, 1.75 ms, where the backward hides its copies). One profiled step (step 4 of 5)
-# with the GPU side and the CUDA runtime calls only (MIST_DS_TRACE_GPU_ONLY=1: no host-op profiling to slow the
-# host) and every launch with its correlation id (MIST_DS_TRACE_LAUNCHES=1, trace_summary.launch_rows): when the host
-# issued each fill against when it ran, and how far the host ran ahead of the GPU.
+# Session 60 (nvidia-h100-x1; timeout_s ~200, LIMIT=190, carry .whl; a fresh machine spends ~130 s building the ops);
+# issue 10. Where the host time of a weight-streamed block goes (S60-2, bench/results/runtime/streamed_trace_S60/: in
+# b58b's Qwen3-1.7B re-win at 24 GiB the forward is host-paced, a block spanning 1.7-2.5 ms of the profiled step for
+# 0.88 ms of GPU work, its fill hidden behind it; the resident sibling's blocks span 0.93-1.5 ms). One profiled step
+# (step 4 of 5) with the GPU side and the CUDA runtime calls only (MIST_DS_TRACE_GPU_ONLY=1: no host-op profiling to
+# slow the host) and every launch with its correlation id (MIST_DS_TRACE_LAUNCHES=1, trace_summary.launch_rows): per
+# block, how long the host takes between its first and last launch, which runtime calls take the time (event
+# create/record/wait, the fill's cudaMemcpyAsync), and how far the host runs ahead of the GPU.
 source bench/calls/prefix.sh
 prebuild
 mkdir -p $R/traces
