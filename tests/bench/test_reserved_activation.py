@@ -31,3 +31,14 @@ def test_an_activation_term_adds_holes_and_the_nested_rows_choose_b_per_half(sta
     errors, chosen = ra.nested(stages, "max")
     assert len(errors) == len(stages) and len(chosen) == 2 and all(b in ra.B_GRID for b in chosen)
     assert ra.main([]) == 0 and "b fitted on the other half" in capsys.readouterr().out
+
+
+def test_a_logits_term_counts_the_last_stages_logits_and_its_nested_rows_choose_from_its_grid(stages):
+    """The logits candidate (session 60): only a last stage has logits, b x them adds to its hole, and each half
+    chooses b from LOGITS_GRID."""
+    assert any(s["logits"] > 0 for s in stages) and all(s["logits"] >= 0 for s in stages)
+    big = max(stages, key=lambda s: s["logits"])
+    assert ra.hole(big, HOLE_PARTITIONS, 1.0, "sum", "logits") - ra.hole(big, HOLE_PARTITIONS, 0.0, "sum", "logits") \
+        == pytest.approx(big["logits"])
+    errors, chosen = ra.nested(stages, "max", "logits")
+    assert len(errors) == len(stages) and all(b in ra.LOGITS_GRID for b in chosen)
