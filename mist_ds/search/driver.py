@@ -249,15 +249,19 @@ def search(request: TuneRequest, hardware: HardwareProfile, *, top_k: int = 5,
     num_layers = request.model.num_layers
     acts = activation_fractions(request)
     corners = 1 + (mode != "none") + (max(acts) > 0)
-    leaders, floors, rows = _Leaders(top_k, keep_stock), [], 0
+    leaders, floors, rows, screened = _Leaders(top_k, keep_stock), [], 0, {}
     for fused, layouts in passes:
         adapter = StageCostAdapter(request, hardware, fused_head_loss=fused)
+        # the fused head changes the last stage's rows only: the other stages' screens are the first pass's
+        base = [screened[lay] for lay in layouts] if fused else None
         screens = screen_layouts(adapter, layouts, num_layers, limits, recompute=mode != "none",
-                                 act_fractions=acts, progress=advance)
+                                 act_fractions=acts, progress=advance, base=base)
+        screened = {sc.layout: sc for sc in screens} if not fused else screened
         _rank(adapter, screens, num_layers, leaders, limits, mode, acts, advance)
         floor = memory_floor(screens, num_layers)
         floors.append(None if floor is None else replace(floor, fused_head_loss=fused))
-        rows += sum(len(sc.stage) for sc in screens) * corners
+        rows += sum(int(np.sum(sc.stage == sc.layout.num_stages - 1)) if fused else len(sc.stage)
+                    for sc in screens) * corners
     advance(total)
     ranked = leaders.result()
     floor = None if ranked else min((f for f in floors if f is not None), default=None,

@@ -241,11 +241,41 @@ def _screen_chunk(adapter, layouts: list[Layout], num_layers: int, limits: Limit
     return screens
 
 
-def screen_layouts(adapter, layouts: list[Layout], num_layers: int, limits: Limits, *,
-                   recompute: bool = True, act_fractions: tuple[float, ...] = (0.0,),
-                   progress=None) -> list[Screen]:
-    """Pass 1 over all layouts, in chunks of about CHUNK_ROWS cost-model rows."""
-    screens: list[Screen] = []
+def _rescreen_last_stage(adapter, base: list[Screen], num_layers: int, limits: Limits, recompute: bool,
+                         max_act: float) -> list[Screen]:
+    """`base` (screens of the same layouts by another adapter) with their last stage's rows screened again by
+    `adapter`: for an adapter that prices only the stage holding the head differently (the fused head loss:
+    StageArgs.has_head), the same screens _screen_chunk would give, at the cost of one stage's rows."""
+    request, layouts = adapter.request, [sc.layout for sc in base]
+    rows, _ = all_rows(layouts, num_layers, request, "fast")
+    last = rows.stage == np.array([lay.num_stages - 1 for lay in layouts])[rows.index]
+    bounds = np.searchsorted(rows.index, np.arange(len(layouts) + 1))
+    keep = np.flatnonzero(last)
+    stable, delta = (np.concatenate([getattr(sc, name) for sc in base]) for name in ("stable_fast", "delta"))
+    fits = np.concatenate([sc.fits_any for sc in base])
+    peak = np.full(len(rows.index), np.inf)
+    stable[keep], delta[keep], peak[keep], fits[keep] = cost_rows(adapter, rows.take(keep), np.zeros(len(keep), np.int64),
+                                                                  0.0, limits)
+    corners = (([(np.zeros_like, max_act)] if max_act > 0 else [])
+               + ([(lambda r: r.layers, max_act)] if recompute else []))
+    small, slot = all_rows(layouts, num_layers, request, "bounding")
+    on_last = np.flatnonzero(small.stage == np.array([lay.num_stages - 1 for lay in layouts])[small.index])
+    corner_peak, corner_fits = _smallest(adapter, small.take(on_last), (bounds[small.index] + slot)[on_last],
+                                         len(rows.index), corners, limits)
+    peak, fits[keep] = np.minimum(peak, corner_peak), fits[keep] | corner_fits[keep]
+    screens = []
+    for i, (layout, old) in enumerate(zip(layouts, base)):
+        s = slice(bounds[i], bounds[i + 1])
+        min_peak = old.min_peak.copy()
+        mine = last[s]
+        min_peak[-1] = dense_min(rows.stage[s][mine] * 0, rows.layers[s][mine], peak[s][mine], 1, num_layers)[0]
+        screens.append(Screen(layout, rows.stage[s], rows.layers[s], stable[s], delta[s], fits[s], min_peak,
+                              rows.setting[s]))
+    return screens
+
+
+def _chunks(adapter, layouts: list[Layout], num_layers: int):
+    """(start, stop) of consecutive layouts holding about CHUNK_ROWS cost-model rows each."""
     start = 0
     while start < len(layouts):
         stop, count = start, 0
@@ -253,11 +283,26 @@ def screen_layouts(adapter, layouts: list[Layout], num_layers: int, limits: Limi
             count += (layouts[stop].num_stages * (num_layers - layouts[stop].num_stages + 1)
                       * (1 + 2 * len(screen_settings(adapter.request, layouts[stop])[1])))
             stop += 1
-        screens.extend(_screen_chunk(adapter, layouts[start:stop], num_layers, limits, recompute,
-                                     max(act_fractions)))
+        yield start, stop
+        start = stop
+
+
+def screen_layouts(adapter, layouts: list[Layout], num_layers: int, limits: Limits, *,
+                   recompute: bool = True, act_fractions: tuple[float, ...] = (0.0,),
+                   progress=None, base: list[Screen] | None = None) -> list[Screen]:
+    """Pass 1 over all layouts, in chunks of about CHUNK_ROWS cost-model rows. With `base` (the same
+    layouts' screens by an adapter that differs from this one on the last stage only), only the last
+    stage's rows are screened again (_rescreen_last_stage)."""
+    screens: list[Screen] = []
+    for start, stop in _chunks(adapter, layouts, num_layers):
+        if base is None:
+            screens.extend(_screen_chunk(adapter, layouts[start:stop], num_layers, limits, recompute,
+                                         max(act_fractions)))
+        else:
+            screens.extend(_rescreen_last_stage(adapter, base[start:stop], num_layers, limits, recompute,
+                                                max(act_fractions)))
         if progress is not None:
             progress(stop - start)
-        start = stop
     return screens
 
 

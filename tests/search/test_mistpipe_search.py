@@ -155,3 +155,29 @@ def test_asked_to_weigh_the_fused_head_loss_the_search_keeps_the_faster_head_per
     assert winners == {1.4: True, 1.6: False}
     assert "fused_head_loss" not in request(True, 1.4).space.to_json()  # the default since session 60
 
+
+
+def test_the_fused_pass_screens_only_the_last_stage_and_gets_the_full_screens():
+    """search's fused pass re-screens the last stage's rows over the logits pass's screens (evaluate.py
+    _rescreen_last_stage): the screens equal screening every row with the fused adapter, pipelines included."""
+    from mist_ds.search.costing import StageCostAdapter
+    from mist_ds.search.evaluate import Limits, screen_layouts
+    from mist_ds.search.space import enumerate_layouts
+
+    request = TuneRequest(model=resolve_model("gpt-125m"), cluster=ClusterSpec(num_nodes=1, gpus_per_node=2),
+                          global_batch_size=16, seq_len=2048, gpu_memory_cap_bytes=int(1.6 * GIB))
+    layouts = [lay for lay in enumerate_layouts(request) if lay.executor == "mistpipe"]
+    assert {lay.num_stages for lay in layouts} >= {1, 2}
+    limits = Limits.of(request, HW)
+    n = request.model.num_layers
+    base = screen_layouts(StageCostAdapter(request, HW), layouts, n, limits, act_fractions=(0.0, 0.5))
+    fused = StageCostAdapter(request, HW, fused_head_loss=True)
+    full = screen_layouts(fused, layouts, n, limits, act_fractions=(0.0, 0.5))
+    spliced = screen_layouts(fused, layouts, n, limits, act_fractions=(0.0, 0.5), base=base)
+    moved = False
+    for a, b, old in zip(full, spliced, base):
+        assert a.layout == b.layout
+        for name in ("stage", "layers", "stable_fast", "delta", "fits_any", "min_peak", "setting"):
+            assert np.array_equal(getattr(a, name), getattr(b, name)), name
+        moved |= not np.array_equal(a.min_peak, old.min_peak)
+    assert moved  # the fused head changes some last stage's screens
