@@ -184,10 +184,12 @@ class _Leaders:
 
 
 def _rank(adapter, screens: list[Screen], num_layers: int, leaders: _Leaders, limits: Limits, mode: str,
-          act_fractions: tuple[float, ...], tick: Callable[[int], None]) -> None:
+          act_fractions: tuple[float, ...], tick: Callable[[int], None], solved: dict, reuse: bool = False) -> None:
     """Branch and bound over layouts by ascending lower bound; exact partition of each survivor, added
     to `leaders` (which may already hold another pass's candidates: they tighten its limits).
-    A stock DeepSpeed layout is also solved while it may enter the kept best stock candidates."""
+    A stock DeepSpeed layout is also solved while it may enter the kept best stock candidates.
+    `solved` collects each resolved layout's options; with `reuse` (the fused pass) the options it already
+    holds serve every stage but the last (evaluate.py resolve, `known`)."""
     queue = _bounded(screens, num_layers)
     tick(len(screens) - len(queue))
     for start in range(0, len(queue), RESOLVE_BATCH):
@@ -198,7 +200,10 @@ def _rank(adapter, screens: list[Screen], num_layers: int, leaders: _Leaders, li
             break
         if not batch:
             continue
-        options = resolve(adapter, [item for _, item in batch], limits, mode, act_fractions, leaders.limit())
+        options = resolve(adapter, [item for _, item in batch], limits, mode, act_fractions, leaders.limit(),
+                          solved if reuse else None)
+        if not reuse:
+            solved.update((item.layout, opts) for (_, item), opts in zip(batch, options))
         for (bound, item), opts in zip(batch, options):
             tick(1)
             lay = item.layout
@@ -249,7 +254,7 @@ def search(request: TuneRequest, hardware: HardwareProfile, *, top_k: int = 5,
     num_layers = request.model.num_layers
     acts = activation_fractions(request)
     corners = 1 + (mode != "none") + (max(acts) > 0)
-    leaders, floors, rows, screened = _Leaders(top_k, keep_stock), [], 0, {}
+    leaders, floors, rows, screened, solved = _Leaders(top_k, keep_stock), [], 0, {}, {}
     for fused, layouts in passes:
         adapter = StageCostAdapter(request, hardware, fused_head_loss=fused)
         # the fused head changes the last stage's rows only: the other stages' screens are the first pass's
@@ -257,7 +262,7 @@ def search(request: TuneRequest, hardware: HardwareProfile, *, top_k: int = 5,
         screens = screen_layouts(adapter, layouts, num_layers, limits, recompute=mode != "none",
                                  act_fractions=acts, progress=advance, base=base)
         screened = {sc.layout: sc for sc in screens} if not fused else screened
-        _rank(adapter, screens, num_layers, leaders, limits, mode, acts, advance)
+        _rank(adapter, screens, num_layers, leaders, limits, mode, acts, advance, solved, reuse=fused)
         floor = memory_floor(screens, num_layers)
         floors.append(None if floor is None else replace(floor, fused_head_loss=fused))
         rows += sum(int(np.sum(sc.stage == sc.layout.num_stages - 1)) if fused else len(sc.stage)

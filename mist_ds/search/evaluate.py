@@ -409,18 +409,44 @@ def _beaten(rows: Rows, candidates: np.ndarray, fast: np.ndarray, delta: np.ndar
 
 
 def resolve(adapter, screens: list[Screen], limits: Limits, mode: str,
-            act_fractions: tuple[float, ...] = (0.0,), upper_bound: float = np.inf) -> list[StageOptions]:
+            act_fractions: tuple[float, ...] = (0.0,), upper_bound: float = np.inf,
+            known: dict | None = None) -> list[StageOptions]:
     """Pass 2: exact options per (stage, layers, activation-offload ratio) of each screened layout.
 
     mode 'tune': fewest fitting recomputed layers (bisection on [1, l]); 'all-or-nothing': none if
     it fits, else all; 'none': no recompute. Activation offload is tried only where it can win: on
     rows where no offload needs c* recomputed layers, an offloading option is faster only with fewer
     than c* (the stable time grows with offload at a fixed count), so only those counts are tried.
-    Rows that cannot be part of a partition faster than `upper_bound` are skipped (_matching)."""
+    Rows that cannot be part of a partition faster than `upper_bound` are skipped (_matching).
+    `known`: layout -> its options resolved by an adapter that differs from this one on the last stage only
+    (search/driver.py's fused pass), under a looser or equal bound: a layout found there keeps those options for
+    its other stages (a superset of what this bound keeps, so the partition is the same) and resolves its last
+    stage's rows alone."""
     layouts = [sc.layout for sc in screens]
     rows, _ = all_rows(layouts, max(int(sc.layers.max()) + sc.layout.num_stages - 1 for sc in screens),
                        adapter.request, "all")
     rows = _matching(rows, screens, upper_bound)
+    if known:
+        reused = np.array([lay in known for lay in layouts], bool)[rows.index]
+        last = rows.stage == np.array([lay.num_stages - 1 for lay in layouts])[rows.index]
+        rows = rows.take(np.flatnonzero(~reused | last))
+    options = _resolve_rows(adapter, rows, layouts, limits, mode, act_fractions, upper_bound)
+    return [options[i] if not known or lay not in known else _merged(known[lay], options[i], lay.num_stages - 1)
+            for i, lay in enumerate(layouts)]
+
+
+def _merged(known: StageOptions, last: StageOptions, last_stage: int) -> StageOptions:
+    """`known`'s options of every stage but `last_stage`, with `last`'s (options of that stage alone)."""
+    before = known.take(known.stage != last_stage)
+    setting = None if known.setting is None else np.concatenate([before.setting, last.setting])
+    return StageOptions(*(np.concatenate([getattr(before, f), getattr(last, f)])
+                          for f in ("stage", "layers", "recompute", "stable", "delta", "offloaded")),
+                        setting, known.setting_table)
+
+
+def _resolve_rows(adapter, rows: Rows, layouts: list[Layout], limits: Limits, mode: str,
+                  act_fractions: tuple[float, ...], upper_bound: float) -> list[StageOptions]:
+    """resolve's options of `rows` (every layout of `layouts`, in order)."""
     rows, fast = _undominated_settings(adapter, rows, limits, upper_bound)
     chosen, stable, delta, fits = _fewest_recompute(adapter, rows, 0.0, limits, mode)
     found = [(rows.index[fits], rows.stage[fits], rows.layers[fits], chosen[fits], stable[fits],

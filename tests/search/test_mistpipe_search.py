@@ -181,3 +181,18 @@ def test_the_fused_pass_screens_only_the_last_stage_and_gets_the_full_screens():
             assert np.array_equal(getattr(a, name), getattr(b, name)), name
         moved |= not np.array_equal(a.min_peak, old.min_peak)
     assert moved  # the fused head changes some last stage's screens
+
+
+def test_the_fused_pass_reusing_the_first_passes_options_finds_the_same_plans(monkeypatch):
+    """The fused pass resolves only the last stage of a layout the first pass resolved (evaluate.py resolve,
+    `known`); the ranked candidates equal those of resolving every stage again (pipelines, per-stage settings,
+    activation offload)."""
+    from mist_ds.search import driver
+
+    request = TuneRequest(model=resolve_model("gpt-350m"), cluster=ClusterSpec(num_nodes=1, gpus_per_node=2),
+                          global_batch_size=16, seq_len=2048, gpu_memory_cap_bytes=int(2 * GIB))
+    reused = search(request, HW, top_k=8, executors=("mistpipe",)).ranked
+    full_resolve = driver.resolve
+    monkeypatch.setattr(driver, "resolve", lambda *args: full_resolve(*args[:6]))
+    again = search(request, HW, top_k=8, executors=("mistpipe",)).ranked
+    assert reused == again and any(c.fused_head_loss and c.layout.num_stages > 1 for c in reused)
