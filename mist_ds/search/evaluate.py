@@ -241,6 +241,11 @@ def _screen_chunk(adapter, layouts: list[Layout], num_layers: int, limits: Limit
     return screens
 
 
+def _on_last_stage(rows: Rows) -> np.ndarray:
+    """Per row, whether its stage is its layout's last (the one holding the LM head: StageArgs.has_head)."""
+    return rows.stage == np.array([lay.num_stages - 1 for lay in rows.layouts])[rows.index]
+
+
 def _rescreen_last_stage(adapter, base: list[Screen], num_layers: int, limits: Limits, recompute: bool,
                          max_act: float) -> list[Screen]:
     """`base` (screens of the same layouts by another adapter) with their last stage's rows screened again by
@@ -248,7 +253,7 @@ def _rescreen_last_stage(adapter, base: list[Screen], num_layers: int, limits: L
     StageArgs.has_head), the same screens _screen_chunk would give, at the cost of one stage's rows."""
     request, layouts = adapter.request, [sc.layout for sc in base]
     rows, _ = all_rows(layouts, num_layers, request, "fast")
-    last = rows.stage == np.array([lay.num_stages - 1 for lay in layouts])[rows.index]
+    last = _on_last_stage(rows)
     bounds = np.searchsorted(rows.index, np.arange(len(layouts) + 1))
     keep = np.flatnonzero(last)
     stable, delta = (np.concatenate([getattr(sc, name) for sc in base]) for name in ("stable_fast", "delta"))
@@ -259,7 +264,7 @@ def _rescreen_last_stage(adapter, base: list[Screen], num_layers: int, limits: L
     corners = (([(np.zeros_like, max_act)] if max_act > 0 else [])
                + ([(lambda r: r.layers, max_act)] if recompute else []))
     small, slot = all_rows(layouts, num_layers, request, "bounding")
-    on_last = np.flatnonzero(small.stage == np.array([lay.num_stages - 1 for lay in layouts])[small.index])
+    on_last = np.flatnonzero(_on_last_stage(small))
     corner_peak, corner_fits = _smallest(adapter, small.take(on_last), (bounds[small.index] + slot)[on_last],
                                          len(rows.index), corners, limits)
     peak, fits[keep] = np.minimum(peak, corner_peak), fits[keep] | corner_fits[keep]
@@ -268,7 +273,8 @@ def _rescreen_last_stage(adapter, base: list[Screen], num_layers: int, limits: L
         s = slice(bounds[i], bounds[i + 1])
         min_peak = old.min_peak.copy()
         mine = last[s]
-        min_peak[-1] = dense_min(rows.stage[s][mine] * 0, rows.layers[s][mine], peak[s][mine], 1, num_layers)[0]
+        min_peak[-1] = dense_min(np.zeros(int(mine.sum()), np.int64), rows.layers[s][mine], peak[s][mine], 1,
+                                 num_layers)[0]
         screens.append(Screen(layout, rows.stage[s], rows.layers[s], stable[s], delta[s], fits[s], min_peak,
                               rows.setting[s]))
     return screens
@@ -428,8 +434,7 @@ def resolve(adapter, screens: list[Screen], limits: Limits, mode: str,
     rows = _matching(rows, screens, upper_bound)
     if known:
         reused = np.array([lay in known for lay in layouts], bool)[rows.index]
-        last = rows.stage == np.array([lay.num_stages - 1 for lay in layouts])[rows.index]
-        rows = rows.take(np.flatnonzero(~reused | last))
+        rows = rows.take(np.flatnonzero(~reused | _on_last_stage(rows)))
     options = _resolve_rows(adapter, rows, layouts, limits, mode, act_fractions, upper_bound)
     return [options[i] if not known or lay not in known else _merged(known[lay], options[i], lay.num_stages - 1)
             for i, lay in enumerate(layouts)]
