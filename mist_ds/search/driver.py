@@ -261,7 +261,8 @@ def search(request: TuneRequest, hardware: HardwareProfile, *, top_k: int = 5,
         base = [screened[lay] for lay in layouts] if fused else None
         screens = screen_layouts(adapter, layouts, num_layers, limits, recompute=mode != "none",
                                  act_fractions=acts, progress=advance, base=base)
-        screened = {sc.layout: sc for sc in screens} if not fused else screened
+        if not fused:
+            screened = {sc.layout: sc for sc in screens}
         _rank(adapter, screens, num_layers, leaders, limits, mode, acts, advance, solved, reuse=fused)
         floor = memory_floor(screens, num_layers)
         floors.append(None if floor is None else replace(floor, fused_head_loss=fused))
