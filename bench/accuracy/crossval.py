@@ -24,8 +24,9 @@ runs some of which a fold tests: they choose the fitter's start, never enter its
 host-thread term changes a prediction only where the host path already outlasts the GPU
 (cost/host_overlap.py host_overlap: max(GPU, host)), so the fitter may not move it and puts the time
 elsewhere. --start from:PROFILE starts the fitted terms at another profile's values (e.g. another node's
-fitted mistpipe host terms), outside that flat region. The 'shipped' columns score the same test runs with the shipped profile of the node kind each ran on
-(its own run-derived terms: what `make accuracy` scores), not with --hardware's terms on that node.
+fitted mistpipe host terms), outside that flat region. The 'shipped' columns score the same test runs with the
+shipped profile of the node kind each ran on (its own run-derived terms: what `make accuracy` scores), not with
+--hardware's terms on that node.
 """
 
 from __future__ import annotations

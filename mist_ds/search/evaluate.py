@@ -259,8 +259,8 @@ def _rescreen_last_stage(adapter, base: list[Screen], num_layers: int, limits: L
     stable, delta = (np.concatenate([getattr(sc, name) for sc in base]) for name in ("stable_fast", "delta"))
     fits = np.concatenate([sc.fits_any for sc in base])
     peak = np.full(len(rows.index), np.inf)
-    stable[keep], delta[keep], peak[keep], fits[keep] = cost_rows(adapter, rows.take(keep), np.zeros(len(keep), np.int64),
-                                                                  0.0, limits)
+    fresh = cost_rows(adapter, rows.take(keep), np.zeros(len(keep), np.int64), 0.0, limits)
+    stable[keep], delta[keep], peak[keep], fits[keep] = fresh
     corners = (([(np.zeros_like, max_act)] if max_act > 0 else [])
                + ([(lambda r: r.layers, max_act)] if recompute else []))
     small, slot = all_rows(layouts, num_layers, request, "bounding")

@@ -99,8 +99,9 @@ def test_gpu_swap_gives_the_same_losses_with_or_without_the_gradient_round_trip(
 
 
 def test_a_plan_asking_for_the_fused_head_loss_trains_with_it(tmp_path):
-    """Plan.head_loss 'fused' (what the search writes where it predicts it faster): launch/train.py builds mistpipe with the fused head
-    loss (runtime/build.py), the report says so, and the losses are the logits path's."""
+    """Plan.head_loss 'fused' (what the search writes where it predicts it faster): launch/train.py builds
+    mistpipe with the fused head loss (runtime/build.py), the report says so, and the losses are the logits
+    path's."""
     plan = tuned_mistpipe_plan()
     fused_plan = Plan.model_validate({**plan.without_prediction().model_dump(), "head_loss": "fused"})
     fused_plan = fused_plan.model_copy(update={"prediction": predict_plan(fused_plan, HW)})

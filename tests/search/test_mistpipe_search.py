@@ -122,8 +122,8 @@ def test_autotune_keeps_stock_deepspeed_when_mistpipe_is_only_within_the_model_e
 
 
 def test_asked_to_weigh_the_fused_head_loss_the_search_keeps_the_faster_head_per_layout():
-    """SearchSpace.fused_head_loss (on unless autotune --no-fused-head-loss): every mistpipe layout is searched with both head
-    losses (head_loss_passes) and keeps the faster; its plan says which (Plan.head_loss) and predicts what the
+    """SearchSpace.fused_head_loss (on unless autotune --no-fused-head-loss): every mistpipe layout is searched
+    with both head losses (head_loss_passes) and keeps the faster; its plan says which (Plan.head_loss) and predicts what the
     search priced; stock plans keep the logits. The best plan is never slower than without the flag, and the
     fused head wins where the logits bind memory (1.4 GiB) but not everywhere (1.6 GiB: the logits path)."""
     from mist_ds.cost import RunConditions, predict_plan
@@ -151,10 +151,10 @@ def test_asked_to_weigh_the_fused_head_loss_the_search_keeps_the_faster_head_per
         assert predict_plan(plan, HW).iteration_time_s == predict_plan(plan, HW, RunConditions(
             fused_head_loss=True)).iteration_time_s
         logits = plan.model_copy(update={"head_loss": "logits"})
-        assert predict_plan(logits, HW).stages[-1].peak_memory_bytes != predict_plan(plan, HW).stages[-1].peak_memory_bytes
+        peaks = [predict_plan(p, HW).stages[-1].peak_memory_bytes for p in (logits, plan)]
+        assert peaks[0] != peaks[1]
     assert winners == {1.4: True, 1.6: False}
     assert "fused_head_loss" not in request(True, 1.4).space.to_json()  # the default since session 60
-
 
 
 def test_the_fused_pass_screens_only_the_last_stage_and_gets_the_full_screens():
