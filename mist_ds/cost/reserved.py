@@ -61,7 +61,7 @@ HOLE_PARTITIONS: dict[str, float] = {
 }
 """Free-but-reserved bytes at the reserved peak, in 16-bit partitions (2N/dp bytes), per class
 (allocator_class); fitted on the committed H200 and H100 runs (module docstring)."""
-VOCAB_HOLE = 0.54
+VOCAB_HOLE = 0.51
 """Free-but-reserved bytes at a mistpipe stage's reserved peak per fp32 byte of the vocabulary matrices it holds
 (vocab_matrix_bytes): the median (measured reserved - predicted allocated peak) / those bytes over the committed
 mistpipe stages below their cap (bench/accuracy/reserved_fit.py; about one 16-bit copy of each matrix)."""

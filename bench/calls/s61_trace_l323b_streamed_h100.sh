@@ -1,0 +1,21 @@
+# Session 61 (nvidia-h100-x1; timeout_s ~330, LIMIT=320, carry .whl; a fresh machine spends ~130 s building the ops);
+# issue 10. Batch b60 (2026-12-06 19:31, H100 node) ran Llama 3.2 3B at 16 GiB: the three plans that stream the weights
+# with CPU Adam (w1.0 o1.0) ran 7.2-10.7% faster than the model re-priced them with their copies (4.425 / 4.702 / 4.676
+# s predicted, 3.998 / 4.374 / 4.360 measured), the one that keeps its weights resident (o1.0) ran as priced (4.474 /
+# 4.472). Predicted, per micro-batch forward / backward and the step: fused weighed plan (mb 2 ga 8) 118.9 / 296.7 ms,
+# step 1100 ms; nofhl plan (mb 1 ga 16) 51.7 / 144.5 ms, step 1336 ms. One profiled step (step 4 of 5) of each, GPU
+# side and CUDA runtime calls only (MIST_DS_TRACE_GPU_ONLY=1) with every launch (MIST_DS_TRACE_LAUNCHES=1): the
+# compute stream's busy time per micro-batch and the step's tail, to find the term that over-prices the first.
+source bench/calls/prefix.sh
+prebuild
+mkdir -p $R/traces
+tr() {
+  MIST_DS_TRACE_GPU_ONLY=1 MIST_DS_TRACE_LAUNCHES=1 MIST_DS_TRACE_DIR=$R/traces MIST_DS_TRACE_STEP=4 \
+    MIST_DS_TRACE_NAME=$1 timeout $3 python3 -m deepspeed.launcher.runner --num_gpus 1 --no_ssh_check \
+    --master_addr 127.0.0.1 --master_port $4 bench/runtime/traced_train.py \
+    --plan bench/results/accuracy/$2.plan.json --steps 5 --warmup 2 \
+    --report $R/$1.profiled-run.json --hardware h100-1gpu-node > $R/$1.log 2>&1; echo "rc $?" >> $R/$1.log
+  mv $R/traces/* $R/ 2>/dev/null; pack
+}
+tr l3streamed h100n-auto-l323b-1g-c16-s4096-b16 $(( (${LIMIT:-320} - SECONDS) / 2 )) 29884
+tr l3resident h100n-auto-l323b-1g-c16-s4096-b16-nofhl $(( ${LIMIT:-320} - 5 - SECONDS )) 29885

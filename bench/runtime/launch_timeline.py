@@ -1,0 +1,102 @@
+#!/usr/bin/env python3
+"""What paces a profiled step, from the launch rows trace_summary.launch_rows writes (MIST_DS_TRACE_LAUNCHES=1).
+
+    python bench/runtime/launch_timeline.py RUN.rank0.launches.json.gz [--window-ms 50]
+
+Rows are [cat, name[:48], ts_us, dur_us, correlation, stream]; a GPU event and the runtime call that issued it share
+the correlation id. The compute stream is the one with the most GPU events. Two tables:
+  windows - per window of the step: the compute stream's busy and idle ms, the part of the idle that is host-bound
+      (the kernel after a gap was launched after the previous kernel had ended: min(gap, launch end - previous end)),
+      and the ms of host-to-device copies on other streams;
+  blocks - per sixteenth of the step, medians over the forward blocks there (from one flash forward attention kernel
+      to the next, spans under 5 ms): the span, the compute stream's busy ms and the other streams' host-to-device
+      copy ms inside it (a weight-streamed block's fill runs beside it: stage.py _forward_begin).
+CPU only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import gzip
+import json
+import statistics
+
+GPU_CATS = ("kernel", "gpu_memcpy", "gpu_memset")
+ATTENTION_FORWARD = "flash_fpro"  # cuDNN's and flash-attn's forward kernels, as launch_rows truncates them
+MAX_BLOCK_US = 5000.0
+
+
+def load(path: str) -> list[list]:
+    with gzip.open(path, "rt") as f:
+        return json.load(f)
+
+
+def compute_stream(rows: list[list]):
+    return collections.Counter(r[5] for r in rows if r[0] in GPU_CATS).most_common(1)[0][0]
+
+
+def _overlap_us(events: list[list], lo: float, hi: float) -> float:
+    return sum(max(0.0, min(e[2] + e[3], hi) - max(e[2], lo)) for e in events)
+
+
+def windows(rows: list[list], window_us: float) -> list[dict]:
+    """Per window: compute busy / idle / host-bound idle and other streams' h2d, in ms."""
+    launches = {r[4]: r for r in rows if r[0] == "cuda_runtime"}
+    stream = compute_stream(rows)
+    kernels = sorted((r for r in rows if r[0] in GPU_CATS and r[5] == stream), key=lambda r: r[2])
+    copies = [r for r in rows if r[0] == "gpu_memcpy" and r[5] != stream and "HtoD" in r[1]]
+    out: dict[int, dict] = collections.defaultdict(lambda: dict(busy=0.0, idle=0.0, host_bound=0.0))
+    prev_end = kernels[0][2]
+    for k in kernels:
+        w = out[int((k[2] - kernels[0][2]) // window_us)]
+        w["busy"] += k[3]
+        gap = k[2] - prev_end
+        if gap > 0:
+            w["idle"] += gap
+            launch = launches.get(k[4])
+            if launch is not None:
+                w["host_bound"] += max(0.0, min(gap, launch[2] + launch[3] - prev_end))
+        prev_end = max(prev_end, k[2] + k[3])
+    t0 = kernels[0][2]
+    return [dict(start_ms=i * window_us / 1e3, **{key: v / 1e3 for key, v in out[i].items()},
+                 h2d=_overlap_us(copies, t0 + i * window_us, t0 + (i + 1) * window_us) / 1e3)
+            for i in sorted(out)]
+
+
+def block_spans(rows: list[list]) -> list[dict]:
+    """Every forward block (one attention forward kernel to the next, under MAX_BLOCK_US): start, span, compute
+    busy and other streams' h2d inside it, in ms."""
+    stream = compute_stream(rows)
+    kernels = sorted((r for r in rows if r[0] in GPU_CATS and r[5] == stream), key=lambda r: r[2])
+    copies = [r for r in rows if r[0] == "gpu_memcpy" and r[5] != stream and "HtoD" in r[1]]
+    starts = [k[2] for k in kernels if ATTENTION_FORWARD in k[1]]
+    return [dict(start_ms=a / 1e3, span=(b - a) / 1e3, busy=_overlap_us(kernels, a, b) / 1e3,
+                 h2d=_overlap_us(copies, a, b) / 1e3)
+            for a, b in zip(starts, starts[1:]) if b - a < MAX_BLOCK_US]
+
+
+def block_medians(blocks: list[dict], parts: int = 16) -> list[dict]:
+    size = max(1, len(blocks) // parts)
+    return [dict(start_ms=group[0]["start_ms"], blocks=len(group),
+                 **{key: statistics.median(b[key] for b in group) for key in ("span", "busy", "h2d")})
+            for group in (blocks[i:i + size] for i in range(0, len(blocks), size))]
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("launches")
+    ap.add_argument("--window-ms", type=float, default=50.0)
+    args = ap.parse_args(argv)
+    rows = load(args.launches)
+    print("| window from, ms | compute busy | idle | host-bound idle | h2d beside |\n|---|---|---|---|---|")
+    for w in windows(rows, args.window_ms * 1e3):
+        print(f"| {w['start_ms']:.0f} | {w['busy']:.1f} | {w['idle']:.1f} | {w['host_bound']:.1f} | {w['h2d']:.1f} |")
+    print("\n| forward blocks from, ms | blocks | span | compute busy | h2d beside |\n|---|---|---|---|---|")
+    for g in block_medians(block_spans(rows)):
+        print(f"| {g['start_ms']:.1f} | {g['blocks']} | {g['span']:.3f} | {g['busy']:.3f} | {g['h2d']:.3f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

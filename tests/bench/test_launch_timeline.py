@@ -1,0 +1,51 @@
+"""bench/runtime/launch_timeline.py: host-bound idle from launch times, forward block spans with the copies beside
+them, and the committed launch-lag trace of session 61 read back."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bench.runtime import launch_timeline as lt
+
+ROOT = Path(__file__).resolve().parents[2]
+COMMITTED = ROOT / "bench" / "results" / "runtime" / "launch_lag_S61" / "q17launch.rank0.launches.json.gz"
+
+
+def _kernel(name, ts, dur, corr, stream=7):
+    return ["kernel", name, ts, dur, corr, stream]
+
+
+def _launch(ts, dur, corr):
+    return ["cuda_runtime", "cudaLaunchKernel", ts, dur, corr, None]
+
+
+def test_idle_is_host_bound_only_where_the_launch_came_after_the_previous_kernel():
+    rows = [_kernel("a", 0.0, 100.0, 1), _launch(-10.0, 5.0, 1),
+            _kernel("b", 150.0, 100.0, 2), _launch(20.0, 5.0, 2),      # launched early: a 50 us gap, GPU-side
+            _kernel("c", 300.0, 100.0, 3), _launch(270.0, 20.0, 3)]    # launch ended at 290: 40 of 50 us host-bound
+    (w,) = lt.windows(rows, window_us=1000.0)
+    assert w["busy"] == pytest.approx(0.3)
+    assert w["idle"] == pytest.approx(0.1)
+    assert w["host_bound"] == pytest.approx(0.04)
+
+
+def test_block_spans_count_the_copies_beside_each_block_and_skip_long_gaps():
+    rows = [_kernel("flash_fprop_x", 0.0, 600.0, 1), _kernel("mlp", 600.0, 300.0, 2),
+            _kernel("flash_fprop_x", 1000.0, 600.0, 3), _kernel("flash_fprop_x", 9000.0, 600.0, 4),
+            ["gpu_memcpy", "Memcpy HtoD (Pinned -> Device)", 100.0, 950.0, 5, 36]]
+    blocks = lt.block_spans(rows)
+    assert len(blocks) == 1  # the 8 ms gap to the third is no block
+    assert blocks[0]["span"] == pytest.approx(1.0)
+    assert blocks[0]["busy"] == pytest.approx(0.9)
+    assert blocks[0]["h2d"] == pytest.approx(0.9)
+
+
+def test_committed_streamed_forward_is_paced_by_its_fills_not_the_host():
+    rows = lt.load(str(COMMITTED))
+    blocks = lt.block_medians(lt.block_spans(rows))
+    middle = blocks[1:-1]
+    assert all(b["span"] < 1.2 and b["h2d"] > b["busy"] for b in middle)
+    first = lt.windows(rows, 50e3)[1:30]  # forward and backward, before the optimizer step's tail
+    assert sum(w["host_bound"] for w in first) < 0.01 * sum(w["busy"] for w in first)
