@@ -1,4 +1,4 @@
-# Session 61 (nvidia-h100-x1; timeout_s ~330, LIMIT=320, carry .whl; a fresh machine spends ~130 s building the ops);
+# Session 61 (nvidia-h100-x1; timeout_s ~410, LIMIT=400, carry .whl; a fresh machine spends ~130 s building the ops);
 # issue 10. Batch b60 (2026-12-06 19:31, H100 node) ran Llama 3.2 3B at 16 GiB: the three plans that stream the weights
 # with CPU Adam (w1.0 o1.0) ran 7.2-10.7% faster than the model re-priced them with their copies (4.425 / 4.702 / 4.676
 # s predicted, 3.998 / 4.374 / 4.360 measured), the one that keeps its weights resident (o1.0) ran as priced (4.474 /
@@ -17,5 +17,5 @@ tr() {
     --report $R/$1.profiled-run.json --hardware h100-1gpu-node > $R/$1.log 2>&1; echo "rc $?" >> $R/$1.log
   mv $R/traces/* $R/ 2>/dev/null; pack
 }
-tr l3streamed h100n-auto-l323b-1g-c16-s4096-b16 $(( (${LIMIT:-320} - SECONDS) / 2 )) 29884
-tr l3resident h100n-auto-l323b-1g-c16-s4096-b16-nofhl $(( ${LIMIT:-320} - 5 - SECONDS )) 29885
+tr l3streamed h100n-auto-l323b-1g-c16-s4096-b16 $(( (${LIMIT:-400} - SECONDS) / 2 )) 29884
+tr l3resident h100n-auto-l323b-1g-c16-s4096-b16-nofhl $(( ${LIMIT:-400} - 5 - SECONDS )) 29885
