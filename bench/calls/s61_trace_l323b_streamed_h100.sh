@@ -6,6 +6,7 @@
 # step 1100 ms; nofhl plan (mb 1 ga 16) 51.7 / 144.5 ms, step 1336 ms. One profiled step (step 4 of 5) of each, GPU
 # side and CUDA runtime calls only (MIST_DS_TRACE_GPU_ONLY=1) with every launch (MIST_DS_TRACE_LAUNCHES=1): the
 # compute stream's busy time per micro-batch and the step's tail, to find the term that over-prices the first.
+# HW=h200-1gpu-node runs it on an H200 node instead (the profile the runtime chooses its optimizer path with).
 source bench/calls/prefix.sh
 prebuild
 mkdir -p $R/traces
@@ -14,7 +15,7 @@ tr() {
     MIST_DS_TRACE_NAME=$1 timeout $3 python3 -m deepspeed.launcher.runner --num_gpus 1 --no_ssh_check \
     --master_addr 127.0.0.1 --master_port $4 bench/runtime/traced_train.py \
     --plan bench/results/accuracy/$2.plan.json --steps 5 --warmup 2 \
-    --report $R/$1.profiled-run.json --hardware h100-1gpu-node > $R/$1.log 2>&1; echo "rc $?" >> $R/$1.log
+    --report $R/$1.profiled-run.json --hardware ${HW:-h100-1gpu-node} > $R/$1.log 2>&1; echo "rc $?" >> $R/$1.log
   mv $R/traces/* $R/ 2>/dev/null; pack
 }
 tr l3streamed h100n-auto-l323b-1g-c16-s4096-b16 $(( (${LIMIT:-400} - SECONDS) / 2 )) 29884
