@@ -75,7 +75,8 @@ before any unit is updated), the fp32 upcast of every chunk (tails too: their sq
 the device), the norm and the clip; then per unit (finish_unit) the device head's Adam and 16-bit
 copy beside the oo share's update (offload_step_s of the stage's path: gpu_swap, whose loads and
 stores share the link, mistpipe_step.swap_s, or cpu_adam); the 16-bit publication (an all-gather
-per unit for z = 1/2, the ZeRO-3 store written in place) and the store's host copy.
+per unit for z = 1/2, the ZeRO-3 store written in place) and the store's host copy (on the d2h stream
+beside the update: mistpipe_step.offload_step_s write_back).
 Measured step timelines against these terms: bench/engine/STEP_TIMELINE.md.
 Host side, as the stock model (cost/stage.py, cost/host_memory.py): its per-step overhead on the
 delta (fitted on stock runs), and host memory = the process base + the pinned buffers at their sizes
@@ -121,7 +122,7 @@ from mist_ds.cost.work import comm_exprs, tp_comm_s
 from mist_ds.cost.mistpipe_step import priced_path
 from mist_ds.cost.mistpipe_windows import copy_window_walls, overlapped
 from mist_ds.cost.mistpipe_state import (EngineBuffers, fills_per_iteration, host_allocated_bytes, offloaded_share,
-                                         phase_bytes, stage_sizes, state_bytes)
+                                         phase_bytes, stage_sizes, state_bytes, written_back)
 
 
 TAKE_CHUNK_BYTES = ELEM + 3 * FP32  # read the reduced 16-bit chunk, write fp32, scale in place (r+w)
@@ -244,7 +245,8 @@ class MistpipeStageCostModel(StageCostModel):
         cpu_adam (mistpipe_step.optimizer_path on this model's rates, or the forced path)."""
         if "swap" not in s:  # kept in the stage_sizes dict with the chosen path's (step, early d2h)
             s["swap"], s["offload_step"], s["offload_early"] = priced_path(
-                self.rates, *offloaded_share(a, s), forced=self.optimizer_path, swap_gradients=self.swap_gradients)
+                self.rates, *offloaded_share(a, s), forced=self.optimizer_path, swap_gradients=self.swap_gradients,
+                write_back=written_back(a, s))
         return s["swap"]
 
     def state_parts(self, args: StageArgs, a=None, s=None) -> dict[str, np.ndarray]:
@@ -411,7 +413,7 @@ class MistpipeStageCostModel(StageCostModel):
         """Per-iteration work after the last backward (schedule.py), split by kind."""
         rt = self.rates
         layers, block, resident = s["layers"], s["block"], s["resident"]
-        ow, og, oo = a["offload_weights"], a["offload_gradients"], a["offload_optimizer"]
+        og, oo = a["offload_gradients"], a["offload_optimizer"]
         sharded = s["opt_world"] > 1
         kind_bytes = [ELEM * block, ELEM * resident]
         reduce = sum(count * np.where(sharded, self._collective("reduce_scatter", nbytes, a),
@@ -427,8 +429,8 @@ class MistpipeStageCostModel(StageCostModel):
         # unit.py reduce copies each host gradient section in (h2d stream) while take_chunk sends
         # the tails out (d2h stream): both before the norm, at once (Mist's interference)
         sections_in = layers * rt.h2d_s(ELEM * og * block)
-        host_copies = (overlapped(rt, 0.0, 0.0, sections_in, early)
-                       + layers * np.where(s["managed"], rt.d2h_s(ELEM * block / s["weight_world"] * ow), 0.0))
+        # (the streamed blocks' stores to host memory are in `step`: mistpipe_step.offload_step_s write_back)
+        host_copies = overlapped(rt, 0.0, 0.0, sections_in, early)
         # optimizer.py: take_chunk upcasts every chunk (tails too: their squares are summed on the
         # device) and prepare() runs the norm, waits for it on the host (float) and clips before
         # any unit is updated: serial; then per unit the device head's AdamW and the publication

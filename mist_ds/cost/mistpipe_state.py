@@ -92,6 +92,13 @@ def offloaded_share(a, s) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return shard * oo, in_sections, layers + 1.0
 
 
+def written_back(a, s) -> np.ndarray:
+    """Elements per rank of the streamed blocks' new 16-bit weights the step copies back to host memory
+    (runtime/mistpipe/unit.py store_update: each managed unit's host store share, on the d2h stream after
+    the optimizer hands the unit its new shard): what mistpipe_step.offload_step_s's `write_back` takes."""
+    return s["layers"] * np.where(s["managed"], s["block"] / s["weight_world"] * a["offload_weights"], 0.0)
+
+
 HOST_BUFFERS = get_args(HostBuffers)
 """How the engine allocates its page-locked host buffers (RunReport.host_buffers): 'registered', exact
 sizes (runtime/mistpipe/hostmem.py), with swap_gradients 'device' lean swap gradient tails

@@ -48,7 +48,8 @@ def beside_d2h_extra_s(rt: Rates, host, d2h):
     return np.minimum(d2h, slowdown * np.asarray(host, float)) * (1.0 - 1.0 / slowdown)
 
 
-def offload_step_s(rt: Rates, n, in_sections, units, path: str | None = None, swap_gradients: str = "device"):
+def offload_step_s(rt: Rates, n, in_sections, units, path: str | None = None, swap_gradients: str = "device",
+                   write_back=0.0):
     """(step, early d2h) seconds of the offloaded share's update, n elements of which `in_sections`
     come from host gradient sections, over `units` units (optimizer.py, swapadam.py).
     gpu_swap: the tails of host gradient sections go d2h while the gradients are reduced (early),
@@ -62,19 +63,27 @@ def offload_step_s(rt: Rates, n, in_sections, units, path: str | None = None, sw
     work 30.4 ms beside the d2h and 22 ms after it, 78.7M elements. `path` None: DEFAULT_PATH.
     `swap_gradients` 'host': the engine before 2026-12-01 (a run that recorded no
     RunReport.swap_gradients), whose swap took every tail's gradient through the host.
+    `write_back`: elements of streamed blocks' new 16-bit weights each unit's store copies to the host on the d2h
+    stream after its update (mistpipe_state.written_back; unit.py store_update), which nothing on the host waits for
+    (optimizer.py finish_unit waits only for its unit's late gradients, queued before every store by _send_late):
+    with cpu_adam they run behind the late gradients under the host's work (the d2h stream's total against the
+    host's); behind the swap's own stores on its link they add (gpu_swap); with nothing offloaded they run beside
+    the device's Adam (cost/mistpipe.py _iteration). Before session 61 the copies were added after the step on
+    every path: the four H100-node runs that stream every weight with CPU Adam ran 5.5-10.7% under the model.
     """
     path = path or DEFAULT_PATH
     n, in_sections = np.asarray(n, float), np.asarray(in_sections, float)
+    stores = rt.d2h_s(ELEM * np.asarray(write_back, float))
     if path == "gpu_swap":
         via_host = in_sections if swap_gradients == "device" else n
-        return np.where(n > 0, swap_s(rt, n, units, via_host), 0.0), rt.d2h_s(FP32 * via_host)
+        return np.where(n > 0, swap_s(rt, n, units, via_host) + stores, stores), rt.d2h_s(FP32 * via_host)
     adam = n / host_adam_rate(rt)
     host = adam * host_step_per_adam(rt) + in_sections / host_adam_rate(rt) * HOST_CLIP_PER_ADAM
     late_d2h = rt.d2h_s(FP32 * (n - in_sections))
     host = host + beside_d2h_extra_s(rt, host, late_d2h)
-    step = (np.maximum(host, late_d2h) + rt.d2h_s(FP32 * (n - in_sections) / units)
+    step = (np.maximum(host, late_d2h + stores) + rt.d2h_s(FP32 * (n - in_sections) / units)
             + rt.h2d_s(ELEM * n / units))
-    return np.where(n > 0, step, 0.0), rt.d2h_s(FP32 * in_sections)
+    return np.where(n > 0, step, stores), rt.d2h_s(FP32 * in_sections)
 
 
 def swap_s(rt: Rates, n, units, in_sections=0.0):
@@ -113,7 +122,7 @@ def swap_device_s(rt: Rates, n):
     return rt.gpu_adam_s(n) + rt.copy_s(SWAP_PASS_BYTES * np.asarray(n, float))
 
 
-def optimizer_path(rt: Rates, n, in_sections, units, forced: str | None = None):
+def optimizer_path(rt: Rates, n, in_sections, units, forced: str | None = None, write_back=0.0):
     """Which path updates a stage's offloaded share of `n` elements per rank (`in_sections` of them
     from host gradient sections, over `units` units): True where 'gpu_swap', False where 'cpu_adam'.
     The path whose offload_step_s (step + early d2h) is smaller; a tie (n = 0 included) is the swap.
@@ -125,16 +134,17 @@ def optimizer_path(rt: Rates, n, in_sections, units, forced: str | None = None):
     3% (measured: 0.617 vs 0.638 s/iter at 3.6e8, bench/results/engine/s5_offload; reading the
     gradients on the device measured 1.10-1.14x per iteration on 1-GPU plans, bench/results/engine/
     swap_grads_S12). `forced`: that path everywhere (predict_plan's optimizer_path)."""
-    return priced_path(rt, n, in_sections, units, forced)[0]
+    return priced_path(rt, n, in_sections, units, forced, write_back=write_back)[0]
 
 
-def priced_path(rt: Rates, n, in_sections, units, forced: str | None = None, swap_gradients: str = "device"):
-    """(optimizer_path's choice, offload_step_s's (step, early) of the chosen path); `swap_gradients`:
-    offload_step_s's."""
+def priced_path(rt: Rates, n, in_sections, units, forced: str | None = None, swap_gradients: str = "device",
+                write_back=0.0):
+    """(optimizer_path's choice, offload_step_s's (step, early) of the chosen path); `swap_gradients`,
+    `write_back`: offload_step_s's."""
     if forced is not None and forced not in PATHS:
         raise ValueError(f"optimizer offload path must be one of {PATHS}, not {forced!r}")
-    swap_step, swap_early = offload_step_s(rt, n, in_sections, units, "gpu_swap", swap_gradients)
-    cpu_step, cpu_early = offload_step_s(rt, n, in_sections, units, "cpu_adam")
+    swap_step, swap_early = offload_step_s(rt, n, in_sections, units, "gpu_swap", swap_gradients, write_back)
+    cpu_step, cpu_early = offload_step_s(rt, n, in_sections, units, "cpu_adam", write_back=write_back)
     if forced is None:
         swap = np.asarray(swap_step + swap_early <= cpu_step + cpu_early)
     else:
@@ -142,13 +152,14 @@ def priced_path(rt: Rates, n, in_sections, units, forced: str | None = None, swa
     return swap, np.where(swap, swap_step, cpu_step), np.where(swap, swap_early, cpu_early)
 
 
-def path_reason(rt: Rates, n: float, in_sections: float, units: float, forced: str | None = None) -> tuple[str, str]:
+def path_reason(rt: Rates, n: float, in_sections: float, units: float, forced: str | None = None,
+                write_back: float = 0.0) -> tuple[str, str]:
     """(path, one-line why) of one stage with a scalar offloaded share (optimizer_path's rule)."""
     if n <= 0:
         return "none", "no optimizer state offloaded"
-    swap = float(sum(offload_step_s(rt, n, in_sections, units, "gpu_swap")))
-    cpu = float(sum(offload_step_s(rt, n, in_sections, units, "cpu_adam")))
-    path = "gpu_swap" if bool(optimizer_path(rt, n, in_sections, units, forced)) else "cpu_adam"
+    swap = float(sum(offload_step_s(rt, n, in_sections, units, "gpu_swap", write_back=write_back)))
+    cpu = float(sum(offload_step_s(rt, n, in_sections, units, "cpu_adam", write_back=write_back)))
+    path = "gpu_swap" if bool(optimizer_path(rt, n, in_sections, units, forced, write_back)) else "cpu_adam"
     priced = f"{n:.3g} elements/rank offloaded: gpu_swap {swap * 1e3:.0f} ms vs cpu_adam {cpu * 1e3:.0f} ms a step"
     return path, (f"forced; {priced}" if forced else f"{CHOSEN}: {priced}")
 
@@ -157,14 +168,15 @@ def stage_optimizer_paths(plan, hw, forced: str | None = None) -> tuple[tuple[st
     """(path, one-line why) of every stage of a mistpipe `plan` on profile `hw`: what the cost model
     charges (cost/mistpipe.py MistpipeStageCostModel.swaps) and the engine runs (the emitted ds_config
     carries it: emit/ds_config.py mistpipe_section). 'none' for a stage that offloads no optimizer state."""
-    from mist_ds.cost.mistpipe_state import offloaded_share, stage_sizes  # noqa: PLC0415 (it imports this module)
+    from mist_ds.cost.mistpipe_state import offloaded_share, stage_sizes, written_back  # noqa: PLC0415 (it imports this module)
     from mist_ds.cost.stage_args import plan_stage_args  # noqa: PLC0415
 
     rt = Rates(hw, plan.cluster.gpus_per_node)
     out = []
     for index in range(plan.num_stages):
         a = plan_stage_args(plan, index).arrays()
-        n, in_sections, units = (float(np.asarray(v).ravel()[0])
-                                 for v in offloaded_share(a, stage_sizes(plan.model, a)))
-        out.append(path_reason(rt, n, in_sections, units, forced))
+        s = stage_sizes(plan.model, a)
+        n, in_sections, units, write_back = (float(np.asarray(v).ravel()[0])
+                                             for v in (*offloaded_share(a, s), written_back(a, s)))
+        out.append(path_reason(rt, n, in_sections, units, forced, write_back))
     return tuple(out)

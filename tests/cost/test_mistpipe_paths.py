@@ -17,7 +17,7 @@ from mist_ds.config.profiles import load_hardware
 from mist_ds.cost import RunConditions, predict_plan
 from mist_ds.cost.conditions import optimizer_path_of
 from mist_ds.cost.mistpipe import MistpipeStageCostModel
-from mist_ds.cost.mistpipe_state import stage_sizes
+from mist_ds.cost.mistpipe_state import offloaded_share, stage_sizes
 from mist_ds.cost.mistpipe_step import offload_step_s, optimizer_path, priced_path, stage_optimizer_paths
 from mist_ds.cost.rates import Rates
 from mist_ds.cost.stage_args import plan_stage_args
@@ -132,3 +132,36 @@ def test_a_committed_run_is_scored_on_the_path_it_recorded(tmp_path):
         row = score("m", "engine", plan_path, run_path, (), {})
         assert row.predicted_s == pytest.approx(predicted[path].iteration_time_s)
     assert predicted["cpu_adam"].stages[0].cpu_memory_bytes > predicted["gpu_swap"].stages[0].cpu_memory_bytes
+
+
+def test_streamed_weights_write_back_hides_under_the_hosts_adam_but_not_behind_the_swap():
+    """offload_step_s's `write_back` (unit.py store_update: the streamed blocks' new weights go to the host on the
+    d2h stream, which the host never waits for): with CPU Adam they cost only what the d2h stream's total (late
+    gradients + stores) exceeds the host's work by; behind the swap's own stores they add; with nothing offloaded
+    they are the step's whole copy."""
+    rates = Rates(load_hardware("h100-1gpu-node"), gpus_per_node=1)
+    n, units = 3.2e9, 29.0
+    stores = float(rates.d2h_s(2 * 2.9e9))
+    bare = [float(offload_step_s(rates, n, 0.0, units, p)[0]) for p in ("cpu_adam", "gpu_swap")]
+    small = [float(offload_step_s(rates, n, 0.0, units, p, write_back=2.9e9)[0]) for p in ("cpu_adam", "gpu_swap")]
+    assert small[0] == pytest.approx(bare[0])  # ~0.1 s of stores under ~0.96 s of host work
+    assert small[1] == pytest.approx(bare[1] + stores)
+    huge = 1e11  # the d2h stream's stores now outlast the host: the excess shows
+    late = float(rates.d2h_s(4 * n))
+    assert float(offload_step_s(rates, n, 0.0, units, "cpu_adam", write_back=huge)[0]) > late + float(
+        rates.d2h_s(2 * huge))
+    assert float(offload_step_s(rates, 0.0, 0.0, units, "cpu_adam", write_back=2.9e9)[0]) == pytest.approx(stores)
+
+
+
+def test_a_streamed_stage_with_host_adam_prices_its_stores_under_the_host():
+    """Llama 3.2 3B streamed whole with CPU Adam on the H100 node (batch b60's plan, 2.9e9 elements of stores,
+    ~0.1 s of d2h): the step after the last backward is the host's update and the norm's passes, the stores not
+    added after it (before session 61: +0.10 s)."""
+    plan = Plan.load(ROOT / "bench" / "results" / "accuracy" / "h100n-auto-l323b-1g-c16-s8192-b8.plan.json")
+    hw = load_hardware("h100-1gpu-node")
+    step = predict_plan(plan, hw, RunConditions(optimizer_path="cpu_adam")).stages[0].step_s
+    a = plan_stage_args(plan, 0).arrays()
+    n, in_sections, units = (float(np.asarray(v).ravel()[0]) for v in offloaded_share(a, stage_sizes(plan.model, a)))
+    update = float(offload_step_s(Rates(hw, 1), n, in_sections, units, "cpu_adam")[0])
+    assert update < step < update + 0.04
