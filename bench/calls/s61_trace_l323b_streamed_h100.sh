@@ -6,6 +6,7 @@
 # step 1100 ms; nofhl plan (mb 1 ga 16) 51.7 / 144.5 ms, step 1336 ms. One profiled step (step 4 of 5) of each, GPU
 # side and CUDA runtime calls only (MIST_DS_TRACE_GPU_ONLY=1) with every launch (MIST_DS_TRACE_LAUNCHES=1): the
 # compute stream's busy time per micro-batch and the step's tail, to find the term that over-prices the first.
+# After session 61's write-back change (cost/mistpipe_step.py write_back): the fused plan 4.323 s, step 998 ms; nofhl unchanged.
 # HW=h200-1gpu-node runs it on an H200 node instead (the profile the runtime chooses its optimizer path with).
 source bench/calls/prefix.sh
 prebuild
