@@ -19,5 +19,7 @@ tr() {
     --report $R/$1.profiled-run.json --hardware ${HW:-h100-1gpu-node} > $R/$1.log 2>&1; echo "rc $?" >> $R/$1.log
   mv $R/traces/* $R/ 2>/dev/null; pack
 }
-tr l3streamed h100n-auto-l323b-1g-c16-s4096-b16 $(( (${LIMIT:-400} - SECONDS) / 2 )) 29884
-tr l3resident h100n-auto-l323b-1g-c16-s4096-b16-nofhl $(( ${LIMIT:-400} - 5 - SECONDS )) 29885
+# the resident twin only where LIMIT leaves it 120 s after the streamed run (LIMIT=280: the streamed run alone)
+first=$(( ${LIMIT:-400} - SECONDS )); [ $first -gt 260 ] && first=$(( first / 2 ))
+tr l3streamed h100n-auto-l323b-1g-c16-s4096-b16 $first 29884
+[ $(( ${LIMIT:-400} - 5 - SECONDS )) -ge 120 ] && tr l3resident h100n-auto-l323b-1g-c16-s4096-b16-nofhl $(( ${LIMIT:-400} - 5 - SECONDS )) 29885
