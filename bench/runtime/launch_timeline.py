@@ -10,7 +10,11 @@ the correlation id. The compute stream is the one with the most GPU events. Two 
       and the ms of host-to-device copies on other streams;
   blocks - per sixteenth of the step, medians over the forward blocks there (from one flash forward attention kernel
       to the next, spans under 5 ms): the span, the compute stream's busy ms and the other streams' host-to-device
-      copy ms inside it (a weight-streamed block's fill runs beside it: stage.py _forward_begin).
+      copy ms inside it (a weight-streamed block's fill runs beside it: stage.py _forward_begin);
+  pace - the host's and the GPU's median spacing between consecutive attention kernels, forward to forward and
+      backward to backward (a block pass each), and how far the GPU's start trailed the host's launch: where the
+      host spacing is below the GPU's the host runs ahead, and its spacing is its own cost of a block pass (with the
+      profiler's per-call cost in it).
 CPU only.
 """
 
@@ -24,6 +28,8 @@ import statistics
 
 GPU_CATS = ("kernel", "gpu_memcpy", "gpu_memset")
 ATTENTION_FORWARD = "flash_fpro"  # cuDNN's and flash-attn's forward kernels, as launch_rows truncates them
+ATTENTION_BACKWARD = "flash_bpro"
+LAUNCH_CATS = ("cuda_runtime", "cuda_driver")  # cuDNN launches through the driver (cuLaunchKernelEx)
 MAX_BLOCK_US = 5000.0
 
 
@@ -83,6 +89,23 @@ def block_medians(blocks: list[dict], parts: int = 16) -> list[dict]:
             for group in (blocks[i:i + size] for i in range(0, len(blocks), size))]
 
 
+def pace(rows: list[list]) -> dict[str, dict]:
+    """Per pair of consecutive attention kernels ('FF' forward to forward, 'BB' backward to backward, 'FB', 'BF'):
+    count, median host spacing and GPU spacing, and the median lag from a kernel's launch to its start, in ms."""
+    launches = {r[4]: r for r in rows if r[0] in LAUNCH_CATS}
+    kernels = sorted((r for r in rows if r[0] == "kernel" and (ATTENTION_FORWARD in r[1] or ATTENTION_BACKWARD in r[1])),
+                     key=lambda r: r[2])
+    seq = [("F" if ATTENTION_FORWARD in k[1] else "B", k[2], launches[k[4]][2]) for k in kernels if k[4] in launches]
+    pairs: dict[str, dict[str, list]] = collections.defaultdict(lambda: dict(host=[], gpu=[], lag=[]))
+    for (a, gpu_a, host_a), (b, gpu_b, host_b) in zip(seq, seq[1:]):
+        pair = pairs[a + b]
+        pair["host"].append(host_b - host_a)
+        pair["gpu"].append(gpu_b - gpu_a)
+        pair["lag"].append(gpu_b - host_b)
+    return {k: dict(count=len(v["host"]), **{key: statistics.median(v[key]) / 1e3 for key in ("host", "gpu", "lag")})
+            for k, v in sorted(pairs.items())}
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("launches")
@@ -95,6 +118,9 @@ def main(argv=None) -> int:
     print("\n| forward blocks from, ms | blocks | span | compute busy | h2d beside |\n|---|---|---|---|---|")
     for g in block_medians(block_spans(rows)):
         print(f"| {g['start_ms']:.1f} | {g['blocks']} | {g['span']:.3f} | {g['busy']:.3f} | {g['h2d']:.3f} |")
+    print("\n| attention to attention | pairs | host spacing, ms | GPU spacing | launch-to-start lag |\n|---|---|---|---|---|")
+    for pair, p in pace(rows).items():
+        print(f"| {pair} | {p['count']} | {p['host']:.3f} | {p['gpu']:.3f} | {p['lag']:.1f} |")
     return 0
 
 

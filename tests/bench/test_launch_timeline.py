@@ -42,6 +42,17 @@ def test_block_spans_count_the_copies_beside_each_block_and_skip_long_gaps():
     assert blocks[0]["h2d"] == pytest.approx(0.9)
 
 
+def test_pace_reads_the_hosts_spacing_from_the_launches_and_the_gpus_from_the_kernels():
+    rows = [_kernel("flash_fprop", 1000.0, 500.0, 1), ["cuda_driver", "cuLaunchKernelEx", 100.0, 5.0, 1, None],
+            _kernel("flash_fprop", 2000.0, 500.0, 2), ["cuda_driver", "cuLaunchKernelEx", 1300.0, 5.0, 2, None],
+            _kernel("flash_bprop", 3000.0, 500.0, 3), ["cuda_driver", "cuLaunchKernelEx", 1400.0, 5.0, 3, None]]
+    p = lt.pace(rows)
+    assert set(p) == {"FF", "FB"}
+    assert p["FF"]["host"] == pytest.approx(1.2) and p["FF"]["gpu"] == pytest.approx(1.0)
+    assert p["FF"]["lag"] == pytest.approx(0.7)  # the second kernel started 0.7 ms after its launch
+    assert p["FB"]["host"] == pytest.approx(0.1) and p["FB"]["lag"] == pytest.approx(1.6)
+
+
 def test_committed_streamed_forward_is_paced_by_its_fills_not_the_host():
     rows = lt.load(str(COMMITTED))
     blocks = lt.block_medians(lt.block_spans(rows))
@@ -49,3 +60,5 @@ def test_committed_streamed_forward_is_paced_by_its_fills_not_the_host():
     assert all(b["span"] < 1.2 and b["h2d"] > b["busy"] for b in middle)
     first = lt.windows(rows, 50e3)[1:30]  # forward and backward, before the optimizer step's tail
     assert sum(w["host_bound"] for w in first) < 0.01 * sum(w["busy"] for w in first)
+    p = lt.pace(rows)  # the host's forward pass is slower than the GPU's, its lead from the backward hides it
+    assert p["FF"]["host"] > p["FF"]["gpu"] and p["BB"]["host"] < p["BB"]["gpu"] and p["FF"]["lag"] > 10
