@@ -1,4 +1,5 @@
-# Session 61 (nvidia-h100-x1; timeout_s ~410, LIMIT=400, carry .whl; a fresh machine spends ~130 s building the ops);
+# Session 61 (nvidia-h100-x1; timeout_s ~410, LIMIT=400, carry .whl; a fresh machine spends ~130 s building the ops); ran
+# as S61-3 with LIMIT=280 (the streamed plan alone), S61-4 the resident one by hand (bench/results/runtime/l323b_streamed_S61/);
 # issue 10. Batch b60 (2026-12-06 19:31, H100 node) ran Llama 3.2 3B at 16 GiB: the three plans that stream the weights
 # with CPU Adam (w1.0 o1.0) ran 7.2-10.7% faster than the model re-priced them with their copies (4.425 / 4.702 / 4.676
 # s predicted, 3.998 / 4.374 / 4.360 measured), the one that keeps its weights resident (o1.0) ran as priced (4.474 /
