@@ -4,7 +4,7 @@
     python bench/runtime/launch_timeline.py RUN.rank0.launches.json.gz [--window-ms 50]
 
 Rows are [cat, name[:48], ts_us, dur_us, correlation, stream]; a GPU event and the runtime call that issued it share
-the correlation id. The compute stream is the one with the most GPU events. Two tables:
+the correlation id. The compute stream is the one with the most GPU events. Three tables:
   windows - per window of the step: the compute stream's busy and idle ms, the part of the idle that is host-bound
       (the kernel after a gap was launched after the previous kernel had ended: min(gap, launch end - previous end)),
       and the ms of host-to-device copies on other streams;
@@ -93,8 +93,8 @@ def pace(rows: list[list]) -> dict[str, dict]:
     """Per pair of consecutive attention kernels ('FF' forward to forward, 'BB' backward to backward, 'FB', 'BF'):
     count, median host spacing and GPU spacing, and the median lag from a kernel's launch to its start, in ms."""
     launches = {r[4]: r for r in rows if r[0] in LAUNCH_CATS}
-    kernels = sorted((r for r in rows if r[0] == "kernel" and (ATTENTION_FORWARD in r[1] or ATTENTION_BACKWARD in r[1])),
-                     key=lambda r: r[2])
+    attention = (ATTENTION_FORWARD, ATTENTION_BACKWARD)
+    kernels = sorted((r for r in rows if r[0] == "kernel" and any(a in r[1] for a in attention)), key=lambda r: r[2])
     seq = [("F" if ATTENTION_FORWARD in k[1] else "B", k[2], launches[k[4]][2]) for k in kernels if k[4] in launches]
     pairs: dict[str, dict[str, list]] = collections.defaultdict(lambda: dict(host=[], gpu=[], lag=[]))
     for (a, gpu_a, host_a), (b, gpu_b, host_b) in zip(seq, seq[1:]):
@@ -118,7 +118,8 @@ def main(argv=None) -> int:
     print("\n| forward blocks from, ms | blocks | span | compute busy | h2d beside |\n|---|---|---|---|---|")
     for g in block_medians(block_spans(rows)):
         print(f"| {g['start_ms']:.1f} | {g['blocks']} | {g['span']:.3f} | {g['busy']:.3f} | {g['h2d']:.3f} |")
-    print("\n| attention to attention | pairs | host spacing, ms | GPU spacing | launch-to-start lag |\n|---|---|---|---|---|")
+    print("\n| attention to attention | pairs | host spacing, ms | GPU spacing | launch-to-start lag |")
+    print("|---|---|---|---|---|")
     for pair, p in pace(rows).items():
         print(f"| {pair} | {p['count']} | {p['host']:.3f} | {p['gpu']:.3f} | {p['lag']:.1f} |")
     return 0

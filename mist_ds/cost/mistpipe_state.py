@@ -244,7 +244,7 @@ def bounding_settings(model_json: str, settings: tuple, dp: int, tp: int, num_st
         paths = (True, False)
     else:
         rates = Rates(HardwareProfile.from_json_text(hw_json), gpus_per_node)
-        paths = (priced_path(rates, *offloaded_share(a, sizes))[0],) * 2
+        paths = (priced_path(rates, *offloaded_share(a, sizes), write_back=written_back(a, sizes))[0],) * 2
     # (settings, phases x cases): a setting's bytes in every phase, stage position and layer count
     most, fewest = (np.stack([phase_bytes(state_bytes(a, sizes, swap))[k].reshape(len(settings), -1)
                               for k in ("train", "step", "init")], axis=1) for swap in paths)

@@ -168,7 +168,8 @@ def stage_optimizer_paths(plan, hw, forced: str | None = None) -> tuple[tuple[st
     """(path, one-line why) of every stage of a mistpipe `plan` on profile `hw`: what the cost model
     charges (cost/mistpipe.py MistpipeStageCostModel.swaps) and the engine runs (the emitted ds_config
     carries it: emit/ds_config.py mistpipe_section). 'none' for a stage that offloads no optimizer state."""
-    from mist_ds.cost.mistpipe_state import offloaded_share, stage_sizes, written_back  # noqa: PLC0415 (it imports this module)
+    from mist_ds.cost.mistpipe_state import (  # noqa: PLC0415 (it imports this module)
+        offloaded_share, stage_sizes, written_back)
     from mist_ds.cost.stage_args import plan_stage_args  # noqa: PLC0415
 
     rt = Rates(hw, plan.cluster.gpus_per_node)

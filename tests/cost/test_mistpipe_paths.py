@@ -165,3 +165,18 @@ def test_a_streamed_stage_with_host_adam_prices_its_stores_under_the_host():
     n, in_sections, units = (float(np.asarray(v).ravel()[0]) for v in offloaded_share(a, stage_sizes(plan.model, a)))
     update = float(offload_step_s(Rates(hw, 1), n, in_sections, units, "cpu_adam")[0])
     assert update < step < update + 0.04
+
+
+def test_the_write_back_enters_the_path_choice_the_plan_carries_and_the_cost_model_charges():
+    """On the H100 node's profile the stores decide batch b60's streamed plan: without them the swap is cheaper
+    (0.88 vs 0.97 s), with them CPU Adam (0.97 vs 0.98): the emitted path and the charged one both see them."""
+    plan = Plan.load(ROOT / "bench" / "results" / "accuracy" / "h100n-auto-l323b-1g-c16-s4096-b16.plan.json")
+    hw = load_hardware("h100-1gpu-node")
+    a = plan_stage_args(plan, 0).arrays()
+    s = stage_sizes(plan.model, a)
+    share = [float(np.asarray(v).ravel()[0]) for v in offloaded_share(a, s)]
+    assert bool(optimizer_path(Rates(hw, 1), *share)) is True  # the swap, were the stores left out
+    model = MistpipeStageCostModel(plan.model, hw, plan.seq_len, gpus_per_node=1)
+    assert bool(model.swaps(a, stage_sizes(plan.model, a))) is False
+    assert stage_optimizer_paths(plan, hw)[0][0] == "cpu_adam"
+    assert offload_path(build_ds_config(plan, hardware=hw), 0) == "cpu_adam"
