@@ -25,6 +25,7 @@ import collections
 import gzip
 import json
 import statistics
+import sys
 
 GPU_CATS = ("kernel", "gpu_memcpy", "gpu_memset")
 ATTENTION_FORWARD = "flash_fpro"  # cuDNN's and flash-attn's forward kernels, as launch_rows truncates them
@@ -111,7 +112,12 @@ def main(argv=None) -> int:
     ap.add_argument("launches")
     ap.add_argument("--window-ms", type=float, default=50.0)
     args = ap.parse_args(argv)
-    rows = load(args.launches)
+    try:
+        rows = load(args.launches)
+        compute_stream(rows)
+    except (OSError, ValueError, EOFError, IndexError, TypeError) as err:
+        print(f"launch_timeline: {args.launches}: not a launches.json.gz of launch rows ({err})", file=sys.stderr)
+        return 2
     print("| window from, ms | compute busy | idle | host-bound idle | h2d beside |\n|---|---|---|---|---|")
     for w in windows(rows, args.window_ms * 1e3):
         print(f"| {w['start_ms']:.0f} | {w['busy']:.1f} | {w['idle']:.1f} | {w['host_bound']:.1f} | {w['h2d']:.1f} |")

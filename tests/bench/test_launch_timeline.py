@@ -62,3 +62,11 @@ def test_committed_streamed_forward_is_paced_by_its_fills_not_the_host():
     assert sum(w["host_bound"] for w in first) < 0.01 * sum(w["busy"] for w in first)
     p = lt.pace(rows)  # the host's forward pass is slower than the GPU's, its lead from the backward hides it
     assert p["FF"]["host"] > p["FF"]["gpu"] and p["BB"]["host"] < p["BB"]["gpu"] and p["FF"]["lag"] > 10
+
+
+def test_a_file_that_is_no_launch_rows_gets_one_line_and_exit_2(tmp_path, capsys):
+    bad = tmp_path / "x.json.gz"
+    bad.write_text("not gzip")
+    assert lt.main([str(bad)]) == 2
+    assert lt.main([str(tmp_path / "missing.json.gz")]) == 2
+    assert capsys.readouterr().err.count("\n") == 2
