@@ -43,16 +43,21 @@ def compute_stream(rows: list[list]):
     return collections.Counter(r[5] for r in rows if r[0] in GPU_CATS).most_common(1)[0][0]
 
 
+def _compute_side(rows: list[list]) -> tuple[list[list], list[list]]:
+    """(the compute stream's GPU events by start, the host-to-device copies on the other streams)."""
+    stream = compute_stream(rows)
+    kernels = sorted((r for r in rows if r[0] in GPU_CATS and r[5] == stream), key=lambda r: r[2])
+    return kernels, [r for r in rows if r[0] == "gpu_memcpy" and r[5] != stream and "HtoD" in r[1]]
+
+
 def _overlap_us(events: list[list], lo: float, hi: float) -> float:
     return sum(max(0.0, min(e[2] + e[3], hi) - max(e[2], lo)) for e in events)
 
 
 def windows(rows: list[list], window_us: float) -> list[dict]:
     """Per window: compute busy / idle / host-bound idle and other streams' h2d, in ms."""
-    launches = {r[4]: r for r in rows if r[0] == "cuda_runtime"}
-    stream = compute_stream(rows)
-    kernels = sorted((r for r in rows if r[0] in GPU_CATS and r[5] == stream), key=lambda r: r[2])
-    copies = [r for r in rows if r[0] == "gpu_memcpy" and r[5] != stream and "HtoD" in r[1]]
+    launches = {r[4]: r for r in rows if r[0] in LAUNCH_CATS}
+    kernels, copies = _compute_side(rows)
     out: dict[int, dict] = collections.defaultdict(lambda: dict(busy=0.0, idle=0.0, host_bound=0.0))
     prev_end = kernels[0][2]
     for k in kernels:
@@ -74,9 +79,7 @@ def windows(rows: list[list], window_us: float) -> list[dict]:
 def block_spans(rows: list[list]) -> list[dict]:
     """Every forward block (one attention forward kernel to the next, under MAX_BLOCK_US): start, span, compute
     busy and other streams' h2d inside it, in ms."""
-    stream = compute_stream(rows)
-    kernels = sorted((r for r in rows if r[0] in GPU_CATS and r[5] == stream), key=lambda r: r[2])
-    copies = [r for r in rows if r[0] == "gpu_memcpy" and r[5] != stream and "HtoD" in r[1]]
+    kernels, copies = _compute_side(rows)
     starts = [k[2] for k in kernels if ATTENTION_FORWARD in k[1]]
     return [dict(start_ms=a / 1e3, span=(b - a) / 1e3, busy=_overlap_us(kernels, a, b) / 1e3,
                  h2d=_overlap_us(copies, a, b) / 1e3)

@@ -24,11 +24,12 @@ def _launch(ts, dur, corr):
 def test_idle_is_host_bound_only_where_the_launch_came_after_the_previous_kernel():
     rows = [_kernel("a", 0.0, 100.0, 1), _launch(-10.0, 5.0, 1),
             _kernel("b", 150.0, 100.0, 2), _launch(20.0, 5.0, 2),      # launched early: a 50 us gap, GPU-side
-            _kernel("c", 300.0, 100.0, 3), _launch(270.0, 20.0, 3)]    # launch ended at 290: 40 of 50 us host-bound
+            _kernel("c", 300.0, 100.0, 3), _launch(270.0, 20.0, 3),    # launch ended at 290: 40 of 50 us host-bound
+            _kernel("d", 430.0, 100.0, 4), ["cuda_driver", "cuLaunchKernelEx", 400.0, 25.0, 4, None]]  # cuDNN's: 25
     (w,) = lt.windows(rows, window_us=1000.0)
-    assert w["busy"] == pytest.approx(0.3)
-    assert w["idle"] == pytest.approx(0.1)
-    assert w["host_bound"] == pytest.approx(0.04)
+    assert w["busy"] == pytest.approx(0.4)
+    assert w["idle"] == pytest.approx(0.13)
+    assert w["host_bound"] == pytest.approx(0.065)
 
 
 def test_block_spans_count_the_copies_beside_each_block_and_skip_long_gaps():
