@@ -1,0 +1,49 @@
+#!/usr/bin/env python3
+"""Re-measure a shipped profile's attention samples on this GPU, in the profiler's current layout (GPU).
+
+    python bench/runtime/remeasure_attention.py PROFILE [--extra B,H,KV,S,D ...] > attention.log
+
+Times every (batch, heads, kv heads, seq, head dim, causal) shape PROFILE's attention_samples hold, plus --extra
+causal shapes, with mist_ds.profile.compute.attention (the profiler's own timing and grid settings) and prints the
+records as one JSON list line, the input bench/runtime/merge_attention_samples.py merges into the profile.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from mist_ds.config.profiles import load_hardware  # noqa: E402
+from mist_ds.profile import compute  # noqa: E402
+from mist_ds.profile.grids import make_grids  # noqa: E402
+
+
+def shapes_of(profile: str, extra: list[str]) -> list[tuple[int, int, int, int, int, bool]]:
+    """The profile's sample shapes, then the --extra ones (causal), each once, in order."""
+    hw = load_hardware(profile)
+    shapes = [(s.batch, s.num_heads, s.num_kv_heads, s.seq_len, s.head_dim, s.causal) for s in hw.attention_samples]
+    shapes += [tuple(int(x) for x in e.split(",")) + (True,) for e in extra]
+    return list(dict.fromkeys(shapes))
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("profile")
+    ap.add_argument("--extra", nargs="*", default=[], help="B,H,KV,S,D shapes to add (causal)")
+    args = ap.parse_args()
+    grids = dataclasses.replace(make_grids(False), attention=tuple(shapes_of(args.profile, args.extra)))
+    records = compute.attention(grids, torch.device("cuda"), lambda: None)
+    print(f"# {len(records)} shapes on {torch.cuda.get_device_name()}, torch {torch.__version__}", file=sys.stderr)
+    print(json.dumps(records))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
