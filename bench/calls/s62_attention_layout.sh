@@ -4,9 +4,10 @@
 # contiguous (b, heads, s, d) tensors) gives 0.227 / 0.756 at 14 heads. Part 1 times SDPA in the profiler's layout and
 # in the runtime's (transposed views of (b, s, heads, d) projections; bench/runtime/attention_layout.py). Part 2
 # re-measures every attention sample of this node's shipped profile (HWP: h200-1gpu-node on an H200, h100-1gpu-node on
-# an H100) with the profiler's timing in the runtime's layout (mist_ds/profile/compute.py runtime_layout_qkv, this
-# commit), plus the suite's d64 shapes (Qwen2-0.5B, Llama 3.2 1B) and Llama 3.2 3B's, for
-# bench/runtime/merge_attention_samples.py.
+# an H100) with the profiler's timing, plus the suite's d64 shapes (Qwen2-0.5B, Llama 3.2 1B) and Llama 3.2 3B's, for
+# bench/runtime/merge_attention_samples.py. Ran as S62-2 (HWP=h200-1gpu-node, on an H100, with commit 7c748cc's
+# runtime-layout profiler, reverted after part 1) and S62-3 (part 2 by hand with HWP=h100-1gpu-node, the profiler's
+# contiguous layout, twice): bench/results/runtime/attention_h100_S62/.
 source bench/calls/prefix.sh
 timeout 150 python3 bench/runtime/attention_layout.py --out $R/attention_layout.json > $R/attention_layout.log 2>&1
 echo "rc $?" >> $R/attention_layout.log; pack

@@ -59,9 +59,8 @@ def _attention_fn(backend: str) -> Callable[..., torch.Tensor]:
     if backend == "flash-attn":
         from flash_attn import flash_attn_func
 
-        def run(q, k, v, causal):  # (b, heads, s, d) in and out, as runtime/kernels.py causal_attention
-            out = flash_attn_func(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), causal=causal)
-            return out.transpose(1, 2)
+        def run(q, k, v, causal):
+            return flash_attn_func(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), causal=causal)
         return run
 
     def sdpa(q, k, v, causal):
@@ -102,15 +101,15 @@ def sdpa_kernel_name(fn, q, k, v, causal: bool) -> str:
 
 def attention(grids: Grids, dev: torch.device, tick: Tick) -> list[dict[str, Any]]:
     """Forward and backward time of fused attention per (b, heads, kv heads, seq, dim, causal);
-    the first backend that runs the shape is used and recorded. The tensors are laid out as the
-    runtime's block hands them over (runtime_layout_qkv); SDPA gets k/v expanded to all heads, as the
-    runtime passes them (repeat_interleave outside the timed region)."""
+    the first backend that runs the shape is used and recorded. SDPA gets k/v expanded to all
+    heads, as the runtime passes them (repeat_interleave outside the timed region)."""
     out = []
     for b, h, kv, s, d, causal in grids.attention:
         for backend in _attention_backends():
-            q, k, v = runtime_layout_qkv(b, h, kv, s, d, dev)
-            if backend != "flash-attn" and kv != h:
-                k, v = (t.detach().repeat_interleave(h // kv, dim=1).requires_grad_() for t in (k, v))
+            heads_kv = kv if backend == "flash-attn" else h
+            q = torch.randn(b, h, s, d, device=dev, dtype=torch.bfloat16, requires_grad=True)
+            k = torch.randn(b, heads_kv, s, d, device=dev, dtype=torch.bfloat16, requires_grad=True)
+            v = torch.randn(b, heads_kv, s, d, device=dev, dtype=torch.bfloat16, requires_grad=True)
             fn = _attention_fn(backend)
             try:
                 fwd, bwd = _time_attention(fn, q, k, v, causal, grids)
@@ -124,22 +123,10 @@ def attention(grids: Grids, dev: torch.device, tick: Tick) -> list[dict[str, Any
     return out
 
 
-def runtime_layout_qkv(b: int, h: int, kv: int, s: int, d: int, dev: torch.device) -> list[torch.Tensor]:
-    """q (b, h, s, d), k and v (b, kv, s, d) as the runtime's block hands them to attention: transposed
-    views of (b, s, heads, d) projections (runtime/blocks.py Attention.forward, kernels.split_qkv), not
-    contiguous (b, heads, s, d) tensors, which cuDNN's SDPA kernels ran slower on (session 62,
-    bench/runtime/attention_layout.py)."""
-    return [torch.randn(b, s, n, d, device=dev, dtype=torch.bfloat16).transpose(1, 2).requires_grad_()
-            for n in (h, kv, kv)]
-
-
 def _time_attention(fn, q, k, v, causal: bool, grids: Grids) -> tuple[float, float]:
-    """Median forward and backward seconds; the output's gradient laid out as the runtime's arrives (the
-    gradient of out.transpose(1, 2).reshape(b, s, h * d): a transposed (b, s, h, d) tensor)."""
     fwd = summarize(time_region(lambda: fn(q, k, v, causal), warmup=grids.warmup, repeats=grids.repeats))
     o = fn(q, k, v, causal)
-    b, h, s, d = o.shape
-    g = torch.randn(b, s, h, d, device=o.device, dtype=o.dtype).transpose(1, 2)
+    g = torch.randn_like(o)
     bwd = summarize(time_region(lambda: torch.autograd.grad(o, (q, k, v), g, retain_graph=True),
                                 warmup=grids.warmup, repeats=grids.repeats))
     return fwd.median, bwd.median
