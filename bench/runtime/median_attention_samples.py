@@ -1,0 +1,56 @@
+#!/usr/bin/env python3
+"""Per shape, the median of several measurements of attention samples (CPU only).
+
+    python bench/runtime/median_attention_samples.py PROFILE LOG [LOG ...] > merged.log
+
+Each LOG's last JSON list line holds mist_ds.profile.compute.attention records (bench/runtime/remeasure_attention.py
+prints one). Per (batch, heads, kv heads, seq, head dim, causal) shape, the forward and the backward time are each the
+median over PROFILE's own sample of that shape (when it has one) and every LOG's record of it: one profiler pass can
+read a shape 1.5-9x slow (session 62, bench/results/runtime/attention_h100_S62/), which a median of three drops.
+Prints the records as one JSON list line, bench/runtime/merge_attention_samples.py's input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from bench.runtime.merge_attention_samples import KEY, measured  # noqa: E402
+from mist_ds.config.profiles import load_hardware  # noqa: E402
+
+
+def median_records(groups: dict[tuple, list[dict]]) -> list[dict]:
+    """One record per shape: its first record with the median forward and backward times of all of them."""
+    out = []
+    for records in groups.values():
+        merged = dict(records[0])
+        for field in ("fwd_time_s", "bwd_time_s"):
+            merged[field] = statistics.median(r[field] for r in records)
+        out.append(merged)
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("profile")
+    ap.add_argument("logs", type=Path, nargs="+")
+    args = ap.parse_args()
+    groups: dict[tuple, list[dict]] = {}
+    for log in args.logs:
+        for record in measured(log):
+            groups.setdefault(tuple(record[k] for k in KEY), []).append(record)
+    for sample in load_hardware(args.profile).attention_samples:
+        key = tuple(getattr(sample, k) for k in KEY)
+        if key in groups:
+            groups[key].append(sample.model_dump())
+    print(json.dumps(median_records(groups)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
