@@ -1,0 +1,34 @@
+"""bench/runtime/median_attention_samples.py: per shape, the median of a profile's sample and re-measured passes."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from bench.runtime.median_attention_samples import median_records
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def record(fwd, bwd, heads=16):
+    return {"batch": 2, "num_heads": heads, "num_kv_heads": heads, "seq_len": 4096, "head_dim": 64, "causal": True,
+            "fwd_time_s": fwd, "bwd_time_s": bwd, "backend": "sdpa-cudnn"}
+
+
+def test_a_glitched_pass_is_outvoted_per_field():
+    merged = median_records({"k": [record(0.2, 1.8), record(0.3, 0.2), record(0.25, 0.21)]})
+    assert merged == [record(0.25, 0.21)]
+
+
+def test_cli_merges_the_profiles_own_sample_with_the_logs(tmp_path):
+    # the shipped H100 node profile holds (2, 16, 16, 4096, 64, causal); two passes read it faster
+    logs = []
+    for i, bwd in enumerate((1e-6, 2e-6)):
+        log = tmp_path / f"pass{i}.log"
+        log.write_text("# header\n" + json.dumps([record(1e-6, bwd), record(3e-6, 3e-6, heads=15)]) + "\n")
+        logs.append(str(log))
+    out = subprocess.run([sys.executable, "bench/runtime/median_attention_samples.py", "h100-1gpu-node", *logs],
+                         cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    rows = {r["num_heads"]: r for r in json.loads(out)}
+    assert rows[16]["fwd_time_s"] == 1e-6 and rows[16]["bwd_time_s"] == 2e-6  # median of 1e-6, 2e-6 and the profile's
+    assert rows[15]["bwd_time_s"] == 3e-6  # a shape the profile lacks: its one pass
