@@ -3,9 +3,9 @@
 
     python bench/runtime/median_attention_samples.py PROFILE LOG [LOG ...] > merged.log
 
-Each LOG's last JSON list line holds mist_ds.profile.compute.attention records (bench/runtime/remeasure_attention.py
-prints one). Per (batch, heads, kv heads, seq, head dim, causal) shape, the forward and the backward time are each the
-median over PROFILE's own sample of that shape (when it has one) and every LOG's record of it: one profiler pass can
+Each JSON list line of each LOG holds one pass's mist_ds.profile.compute.attention records
+(bench/runtime/remeasure_attention.py prints one a pass). Per (batch, heads, kv heads, seq, head dim, causal) shape, the forward and the backward time are each the
+median over PROFILE's own sample of that shape (when it has one) and every pass's record of it: one profiler pass can
 read a shape 1.5-9x slow (session 62, bench/results/runtime/attention_h100_S62/), which a median of three drops.
 Prints the records as one JSON list line, bench/runtime/merge_attention_samples.py's input.
 """
@@ -20,8 +20,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from bench.runtime.merge_attention_samples import KEY, measured  # noqa: E402
+from bench.runtime.merge_attention_samples import KEY  # noqa: E402
 from mist_ds.config.profiles import load_hardware  # noqa: E402
+
+
+def passes(log: Path) -> list[list[dict]]:
+    """Every JSON list line of `log`: one pass's records each."""
+    return [json.loads(line) for line in log.read_text().splitlines() if line.startswith("[{")]
 
 
 def median_records(groups: dict[tuple, list[dict]]) -> list[dict]:
@@ -42,7 +47,7 @@ def main() -> int:
     args = ap.parse_args()
     groups: dict[tuple, list[dict]] = {}
     for log in args.logs:
-        for record in measured(log):
+        for record in (r for records in passes(log) for r in records):
             groups.setdefault(tuple(record[k] for k in KEY), []).append(record)
     for sample in load_hardware(args.profile).attention_samples:
         key = tuple(getattr(sample, k) for k in KEY)

@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """Re-measure a shipped profile's attention samples on this GPU, in the profiler's current layout (GPU).
 
-    python bench/runtime/remeasure_attention.py PROFILE [--extra B,H,KV,S,D ...] > attention.log
+    python bench/runtime/remeasure_attention.py PROFILE [--extra B,H,KV,S,D ...] [--passes N] > attention.log
 
 Times every (batch, heads, kv heads, seq, head dim, causal) shape PROFILE's attention_samples hold, plus --extra
-causal shapes, with mist_ds.profile.compute.attention (the profiler's own timing and grid settings) and prints the
-records as one JSON list line, the input bench/runtime/merge_attention_samples.py merges into the profile.
+causal shapes, with mist_ds.profile.compute.attention (the profiler's own timing and grid settings), N passes over the
+whole list in this one process, and prints each pass's records as one JSON list line (the last line is what
+bench/runtime/merge_attention_samples.py merges; median_attention_samples.py takes every line).
 """
 
 from __future__ import annotations
@@ -37,11 +38,12 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("profile")
     ap.add_argument("--extra", nargs="*", default=[], help="B,H,KV,S,D shapes to add (causal)")
+    ap.add_argument("--passes", type=int, default=1, help="passes over the shapes in this process")
     args = ap.parse_args()
     grids = dataclasses.replace(make_grids(False), attention=tuple(shapes_of(args.profile, args.extra)))
-    records = compute.attention(grids, torch.device("cuda"), lambda: None)
-    print(f"# {len(records)} shapes on {torch.cuda.get_device_name()}, torch {torch.__version__}", file=sys.stderr)
-    print(json.dumps(records))
+    print(f"# {len(grids.attention)} shapes on {torch.cuda.get_device_name()}, torch {torch.__version__}", file=sys.stderr)
+    for _ in range(args.passes):
+        print(json.dumps(compute.attention(grids, torch.device("cuda"), lambda: None)), flush=True)
     return 0
 
 
