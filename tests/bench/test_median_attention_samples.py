@@ -32,3 +32,14 @@ def test_cli_merges_the_profiles_own_sample_with_the_logs(tmp_path):
     rows = {r["num_heads"]: r for r in json.loads(out)}
     assert rows[16]["fwd_time_s"] == 1e-6 and rows[16]["bwd_time_s"] == 2e-6  # median of 1e-6, 2e-6 and the profile's
     assert rows[15]["bwd_time_s"] == 3e-6  # a shape the profile lacks: its one pass
+
+
+def test_remeasure_times_the_profiles_shapes_then_new_extras_once():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("remeasure", ROOT / "bench/runtime/remeasure_attention.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    shapes = module.shapes_of("h100-1gpu-node", ["2,16,16,4096,64", "3,5,5,100,64"])
+    assert (2, 16, 16, 4096, 64, True) in shapes and shapes[-1] == (3, 5, 5, 100, 64, True)
+    assert len(shapes) == len(set(shapes)) == 34  # the profile's 33 shapes, the repeated extra once
