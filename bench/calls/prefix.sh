@@ -50,3 +50,16 @@ phased() {
     --steps $4 --warmup 2 --report $R/$1/run.json --hardware h200-1gpu-node > $R/$1.log 2>&1; echo "rc $?" >> $R/$1.log
   pack
 }
+# launchtrace NAME PLAN LIMIT PORT: one 1-GPU run of bench/results/accuracy/PLAN.plan.json, 5 steps with step 4 profiled,
+# GPU side and runtime calls only with every launch (bench/runtime/traced_train.py, MIST_DS_TRACE_GPU_ONLY=1,
+# MIST_DS_TRACE_LAUNCHES=1; read with bench/runtime/launch_timeline.py), profile ${HW:-h100-1gpu-node}; its report
+# in $R/NAME.profiled-run.json, the trace files in $R; packs $OUT after it.
+launchtrace() {
+  mkdir -p $R/traces
+  MIST_DS_TRACE_GPU_ONLY=1 MIST_DS_TRACE_LAUNCHES=1 MIST_DS_TRACE_DIR=$R/traces MIST_DS_TRACE_STEP=4 \
+    MIST_DS_TRACE_NAME=$1 timeout $3 python3 -m deepspeed.launcher.runner --num_gpus 1 --no_ssh_check \
+    --master_addr 127.0.0.1 --master_port $4 bench/runtime/traced_train.py \
+    --plan bench/results/accuracy/$2.plan.json --steps 5 --warmup 2 \
+    --report $R/$1.profiled-run.json --hardware ${HW:-h100-1gpu-node} > $R/$1.log 2>&1; echo "rc $?" >> $R/$1.log
+  mv $R/traces/* $R/ 2>/dev/null; pack
+}

@@ -11,16 +11,7 @@
 # HW=h200-1gpu-node runs it on an H200 node instead (the profile the runtime chooses its optimizer path with).
 source bench/calls/prefix.sh
 prebuild
-mkdir -p $R/traces
-tr() {
-  MIST_DS_TRACE_GPU_ONLY=1 MIST_DS_TRACE_LAUNCHES=1 MIST_DS_TRACE_DIR=$R/traces MIST_DS_TRACE_STEP=4 \
-    MIST_DS_TRACE_NAME=$1 timeout $3 python3 -m deepspeed.launcher.runner --num_gpus 1 --no_ssh_check \
-    --master_addr 127.0.0.1 --master_port $4 bench/runtime/traced_train.py \
-    --plan bench/results/accuracy/$2.plan.json --steps 5 --warmup 2 \
-    --report $R/$1.profiled-run.json --hardware ${HW:-h100-1gpu-node} > $R/$1.log 2>&1; echo "rc $?" >> $R/$1.log
-  mv $R/traces/* $R/ 2>/dev/null; pack
-}
 # the resident twin only where LIMIT leaves it 120 s after the streamed run (LIMIT=280: the streamed run alone)
 first=$(( ${LIMIT:-400} - SECONDS )); [ $first -gt 260 ] && first=$(( first / 2 ))
-tr l3streamed h100n-auto-l323b-1g-c16-s4096-b16 $first 29884
-[ $(( ${LIMIT:-400} - 5 - SECONDS )) -ge 120 ] && tr l3resident h100n-auto-l323b-1g-c16-s4096-b16-nofhl $(( ${LIMIT:-400} - 5 - SECONDS )) 29885
+launchtrace l3streamed h100n-auto-l323b-1g-c16-s4096-b16 $first 29884
+[ $(( ${LIMIT:-400} - 5 - SECONDS )) -ge 120 ] && launchtrace l3resident h100n-auto-l323b-1g-c16-s4096-b16-nofhl $(( ${LIMIT:-400} - 5 - SECONDS )) 29885

@@ -10,15 +10,6 @@
 # HW=h200-1gpu-node runs it on an H200 node instead.
 source bench/calls/prefix.sh
 prebuild
-mkdir -p $R/traces
-tr() {
-  MIST_DS_TRACE_GPU_ONLY=1 MIST_DS_TRACE_LAUNCHES=1 MIST_DS_TRACE_DIR=$R/traces MIST_DS_TRACE_STEP=4 \
-    MIST_DS_TRACE_NAME=$1 timeout $3 python3 -m deepspeed.launcher.runner --num_gpus 1 --no_ssh_check \
-    --master_addr 127.0.0.1 --master_port $4 bench/runtime/traced_train.py \
-    --plan bench/results/accuracy/$2.plan.json --steps 5 --warmup 2 \
-    --report $R/$1.profiled-run.json --hardware ${HW:-h100-1gpu-node} > $R/$1.log 2>&1; echo "rc $?" >> $R/$1.log
-  mv $R/traces/* $R/ 2>/dev/null; pack
-}
 first=$(( (${LIMIT:-440} - SECONDS) / 2 ))
-tr qwstreamed h100n-auto-qw05b-1g-c24-s4096-b64 $first 29884
-tr qwresident h100n-auto-qw05b-1g-c24-s4096-b64-s58 $(( ${LIMIT:-440} - 5 - SECONDS )) 29885
+launchtrace qwstreamed h100n-auto-qw05b-1g-c24-s4096-b64 $first 29884
+launchtrace qwresident h100n-auto-qw05b-1g-c24-s4096-b64-s58 $(( ${LIMIT:-440} - 5 - SECONDS )) 29885
