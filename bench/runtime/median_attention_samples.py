@@ -4,7 +4,8 @@
     python bench/runtime/median_attention_samples.py PROFILE LOG [LOG ...] > merged.log
 
 Each JSON list line of each LOG holds one pass's mist_ds.profile.compute.attention records
-(bench/runtime/remeasure_attention.py prints one a pass). Per (batch, heads, kv heads, seq, head dim, causal) shape, the forward and the backward time are each the
+(bench/runtime/remeasure_attention.py prints one a pass). Per (batch, heads, kv heads, seq, head dim, causal) shape,
+the forward and the backward time are each the
 median over PROFILE's own sample of that shape (when it has one) and every pass's record of it: one profiler pass can
 read a shape 1.5-9x slow (session 62, bench/results/runtime/attention_h100_S62/), which a median of three drops.
 Prints the records as one JSON list line, bench/runtime/merge_attention_samples.py's input.
@@ -12,7 +13,6 @@ Prints the records as one JSON list line, bench/runtime/merge_attention_samples.
 
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
 import sys
@@ -21,6 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from bench.runtime.merge_attention_samples import KEY  # noqa: E402
+from mist_ds.cli import OneLineParser  # noqa: E402
 from mist_ds.config.profiles import load_hardware  # noqa: E402
 
 
@@ -41,15 +42,21 @@ def median_records(groups: dict[tuple, list[dict]]) -> list[dict]:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = OneLineParser(description=__doc__.splitlines()[0])
     ap.add_argument("profile")
     ap.add_argument("logs", type=Path, nargs="+")
     args = ap.parse_args()
     groups: dict[tuple, list[dict]] = {}
-    for log in args.logs:
-        for record in (r for records in passes(log) for r in records):
-            groups.setdefault(tuple(record[k] for k in KEY), []).append(record)
-    for sample in load_hardware(args.profile).attention_samples:
+    try:
+        samples = load_hardware(args.profile).attention_samples
+        for log in args.logs:
+            for record in (r for records in passes(log) for r in records):
+                groups.setdefault(tuple(record[k] for k in KEY), []).append(record)
+    except (OSError, ValueError, KeyError) as e:  # json.JSONDecodeError is a ValueError
+        ap.error(f"{type(e).__name__}: {e}")
+    if not groups:
+        ap.error("no JSON list of attention records in " + ", ".join(map(str, args.logs)))
+    for sample in samples:
         key = tuple(getattr(sample, k) for k in KEY)
         if key in groups:
             groups[key].append(sample.model_dump())

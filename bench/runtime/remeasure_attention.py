@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Re-measure a shipped profile's attention samples on this GPU, in the profiler's current layout (GPU).
+"""Re-measure a shipped profile's attention samples on this GPU with the profiler's own timing (GPU).
 
     python bench/runtime/remeasure_attention.py PROFILE [--extra B,H,KV,S,D ...] [--passes N] > attention.log
 
@@ -11,7 +11,6 @@ bench/runtime/merge_attention_samples.py merges; median_attention_samples.py tak
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import sys
@@ -21,6 +20,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from mist_ds.cli import OneLineParser  # noqa: E402
 from mist_ds.config.profiles import load_hardware  # noqa: E402
 from mist_ds.profile import compute  # noqa: E402
 from mist_ds.profile.grids import make_grids  # noqa: E402
@@ -30,18 +30,27 @@ def shapes_of(profile: str, extra: list[str]) -> list[tuple[int, int, int, int, 
     """The profile's sample shapes, then the --extra ones (causal), each once, in order."""
     hw = load_hardware(profile)
     shapes = [(s.batch, s.num_heads, s.num_kv_heads, s.seq_len, s.head_dim, s.causal) for s in hw.attention_samples]
-    shapes += [tuple(int(x) for x in e.split(",")) + (True,) for e in extra]
+    for e in extra:
+        parts = e.split(",")
+        if len(parts) != 5 or not all(x.isdigit() and int(x) > 0 for x in parts):
+            raise ValueError(f"--extra {e}: want B,H,KV,S,D (five positive integers)")
+        shapes.append(tuple(int(x) for x in parts) + (True,))
     return list(dict.fromkeys(shapes))
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = OneLineParser(description=__doc__.splitlines()[0])
     ap.add_argument("profile")
     ap.add_argument("--extra", nargs="*", default=[], help="B,H,KV,S,D shapes to add (causal)")
     ap.add_argument("--passes", type=int, default=1, help="passes over the shapes in this process")
     args = ap.parse_args()
-    grids = dataclasses.replace(make_grids(False), attention=tuple(shapes_of(args.profile, args.extra)))
-    print(f"# {len(grids.attention)} shapes on {torch.cuda.get_device_name()}, torch {torch.__version__}", file=sys.stderr)
+    try:
+        shapes = shapes_of(args.profile, args.extra)
+    except ValueError as e:
+        ap.error(str(e))
+    grids = dataclasses.replace(make_grids(False), attention=tuple(shapes))
+    print(f"# {len(grids.attention)} shapes on {torch.cuda.get_device_name()}, torch {torch.__version__}",
+          file=sys.stderr)
     for _ in range(args.passes):
         print(json.dumps(compute.attention(grids, torch.device("cuda"), lambda: None)), flush=True)
     return 0

@@ -43,3 +43,15 @@ def test_remeasure_times_the_profiles_shapes_then_new_extras_once():
     shapes = module.shapes_of("h100-1gpu-node", ["2,16,16,4096,64", "3,5,5,100,64"])
     assert (2, 16, 16, 4096, 64, True) in shapes and shapes[-1] == (3, 5, 5, 100, 64, True)
     assert len(shapes) == len(set(shapes)) == 34  # the profile's 33 shapes, the repeated extra once
+
+
+def test_bad_input_gets_one_line_and_exit_2(tmp_path):
+    empty = tmp_path / "empty.log"
+    empty.write_text("no records here\n")
+    for script, args in (("median_attention_samples.py", ["no-such-profile", str(empty)]),
+                         ("median_attention_samples.py", ["h100-1gpu-node", str(empty)]),
+                         ("median_attention_samples.py", ["h100-1gpu-node", str(tmp_path / "missing.log")]),
+                         ("remeasure_attention.py", ["h100-1gpu-node", "--extra", "2,16,4096"])):
+        done = subprocess.run([sys.executable, f"bench/runtime/{script}", *args], cwd=ROOT, capture_output=True,
+                              text=True)
+        assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1, (script, args, done.stderr)
