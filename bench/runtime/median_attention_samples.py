@@ -5,9 +5,9 @@
 
 Each JSON list line of each LOG holds one pass's mist_ds.profile.compute.attention records
 (bench/runtime/remeasure_attention.py prints one a pass). Per (batch, heads, kv heads, seq, head dim, causal) shape,
-the forward and the backward time are each the
-median over PROFILE's own sample of that shape (when it has one) and every pass's record of it: one profiler pass can
-read a shape 1.5-9x slow (session 62, bench/results/runtime/attention_h100_S62/), which a median of three drops.
+the forward and the backward time are each the median over PROFILE's own sample of that shape (when it has one) and
+every pass's record of it: one profiler pass can read a shape 1.5-9x slow (session 62,
+bench/results/runtime/attention_h100_S62/), which a median of three drops.
 Prints the records as one JSON list line, bench/runtime/merge_attention_samples.py's input.
 """
 
