@@ -20,14 +20,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from bench.runtime.merge_attention_samples import KEY  # noqa: E402
+from bench.runtime.merge_attention_samples import KEY, passes  # noqa: E402
 from mist_ds.cli import OneLineParser  # noqa: E402
 from mist_ds.config.profiles import load_hardware  # noqa: E402
-
-
-def passes(log: Path) -> list[list[dict]]:
-    """Every JSON list line of `log`: one pass's records each."""
-    return [json.loads(line) for line in log.read_text().splitlines() if line.startswith("[{")]
 
 
 def median_records(groups: dict[tuple, list[dict]]) -> list[dict]:

@@ -23,11 +23,17 @@ from mist_ds.fileio import write_text_atomic  # noqa: E402
 KEY = ("batch", "num_heads", "num_kv_heads", "seq_len", "head_dim", "causal")
 
 
+def passes(log: Path) -> list[list[dict]]:
+    """Every JSON list line of `log` (bench/runtime/remeasure_attention.py prints one a pass)."""
+    return [json.loads(line) for line in log.read_text().splitlines() if line.startswith("[{")]
+
+
 def measured(log: Path) -> list[dict]:
-    lines = [line for line in log.read_text().splitlines() if line.startswith("[{")]
-    if not lines:
+    """The records of `log`'s last pass."""
+    found = passes(log)
+    if not found:
         raise SystemExit(f"{log}: no JSON list of attention records")
-    return json.loads(lines[-1])
+    return found[-1]
 
 
 def merge(profile: dict, records: list[dict], note: str) -> dict:

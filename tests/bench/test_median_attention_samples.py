@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from bench.runtime.median_attention_samples import median_records
+from bench.runtime.remeasure_attention import shapes_of
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -35,12 +36,7 @@ def test_cli_merges_the_profiles_own_sample_with_the_logs(tmp_path):
 
 
 def test_remeasure_times_the_profiles_shapes_then_new_extras_once():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("remeasure", ROOT / "bench/runtime/remeasure_attention.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    shapes = module.shapes_of("h100-1gpu-node", ["2,16,16,4096,64", "3,5,5,100,64"])
+    shapes = shapes_of("h100-1gpu-node", ["2,16,16,4096,64", "3,5,5,100,64"])
     assert (2, 16, 16, 4096, 64, True) in shapes and shapes[-1] == (3, 5, 5, 100, 64, True)
     assert len(shapes) == len(set(shapes)) == 34  # the profile's 33 shapes, the repeated extra once
 
