@@ -24,6 +24,7 @@ import torch
 import torch.distributed as dist
 
 from mist_ds.profile.fit import channel_combos
+from mist_ds.profile.timing import hold_gpu
 
 GATE_S = 0.02  # GPU-side hold while the CPU queues the work
 
@@ -49,7 +50,6 @@ class _Channels:
             "h2d": lambda: self.dev_dst.copy_(self.host_src, non_blocking=True),
             "d2h": lambda: self.host_dst.copy_(self.dev_src, non_blocking=True),
         }
-        self.gate_cycles = int(GATE_S * 2.0e9)  # ~GATE_S at Hopper's ~2 GHz boost clock
 
     def names(self) -> list[str]:
         return (["compute"] if self.compute else []) + (["nccl"] if self.red is not None else []) + ["h2d", "d2h"]
@@ -60,7 +60,7 @@ class _Channels:
         if dist.is_initialized():
             dist.barrier()
         main = torch.cuda.current_stream(self.dev)
-        torch.cuda._sleep(self.gate_cycles)
+        hold_gpu(GATE_S, main)
         gate = torch.cuda.Event()
         gate.record(main)
         start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)

@@ -47,7 +47,8 @@ def test_bad_input_gets_one_line_and_exit_2(tmp_path):
     for script, args in (("median_attention_samples.py", ["no-such-profile", str(empty)]),
                          ("median_attention_samples.py", ["h100-1gpu-node", str(empty)]),
                          ("median_attention_samples.py", ["h100-1gpu-node", str(tmp_path / "missing.log")]),
-                         ("remeasure_attention.py", ["h100-1gpu-node", "--extra", "2,16,4096"])):
+                         ("remeasure_attention.py", ["h100-1gpu-node", "--extra", "2,16,4096"]),
+                         ("remeasure_attention.py", ["h100-1gpu-node", "--gate-s", "-1"])):
         done = subprocess.run([sys.executable, f"bench/runtime/{script}", *args], cwd=ROOT, capture_output=True,
                               text=True)
         assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1, (script, args, done.stderr)

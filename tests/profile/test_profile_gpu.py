@@ -50,6 +50,24 @@ def test_sections_give_plausible_records(dev, tiny):
     assert 1 < hw.h2d_bandwidth_gbps < 200
 
 
+def test_a_gated_sample_times_the_kernels_not_the_hosts_way_to_them(dev):
+    import time
+
+    import torch
+
+    from mist_ds.profile.timing import time_region
+
+    x = torch.zeros(1024, device=dev)
+
+    def late_kernel():
+        time.sleep(0.002)  # the host's way to the launch, as SDPA's and autograd's are (compute.ATTENTION_GATE_S)
+        x.add_(1)
+
+    open_ = min(time_region(late_kernel, warmup=1, repeats=3))
+    gated = max(time_region(late_kernel, warmup=1, repeats=3, gate_s=0.005))
+    assert open_ >= 0.0019 and gated < 0.0005, (open_, gated)
+
+
 def test_the_start_up_copy_probe_gives_a_pair_and_frees_its_memory(dev):
     import torch
 
