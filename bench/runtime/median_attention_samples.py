@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
 """Per shape, the median of several measurements of attention samples (CPU only).
 
-    python bench/runtime/median_attention_samples.py PROFILE LOG [LOG ...] > merged.log
+    python bench/runtime/median_attention_samples.py PROFILE LOG [LOG ...] [--passes-only] > merged.log
 
 Each JSON list line of each LOG holds one pass's mist_ds.profile.compute.attention records
 (bench/runtime/remeasure_attention.py prints one a pass). Per (batch, heads, kv heads, seq, head dim, causal) shape,
 the forward and the backward time are each the median over PROFILE's own sample of that shape (when it has one) and
 every pass's record of it: one profiler pass can read a shape 1.5-9x slow (session 62,
-bench/results/runtime/attention_h100_S62/), which a median of three drops.
+bench/results/runtime/attention_h100_S62/), which a median of three drops. --passes-only leaves PROFILE's samples out:
+for passes timed otherwise than the profile was (remeasure_attention.py --gate-s; shipped profiles were timed ungated).
 Prints the records as one JSON list line, bench/runtime/merge_attention_samples.py's input.
 """
 
@@ -40,6 +41,7 @@ def main() -> int:
     ap = OneLineParser(description=__doc__.splitlines()[0])
     ap.add_argument("profile")
     ap.add_argument("logs", type=Path, nargs="+")
+    ap.add_argument("--passes-only", action="store_true", help="the LOGs' passes alone, not PROFILE's samples")
     args = ap.parse_args()
     groups: dict[tuple, list[dict]] = {}
     try:
@@ -51,7 +53,7 @@ def main() -> int:
         ap.error(f"{type(e).__name__}: {e}")
     if not groups:
         ap.error("no JSON list of attention records in " + ", ".join(map(str, args.logs)))
-    for sample in samples:
+    for sample in () if args.passes_only else samples:
         key = tuple(getattr(sample, k) for k in KEY)
         if key in groups:
             groups[key].append(sample.model_dump())

@@ -35,6 +35,19 @@ def test_cli_merges_the_profiles_own_sample_with_the_logs(tmp_path):
     assert rows[15]["bwd_time_s"] == 3e-6  # a shape the profile lacks: its one pass
 
 
+def test_passes_only_leaves_the_profiles_sample_out(tmp_path):
+    # two gated passes of (2, 16, 16, 4096, 64): their median alone, not with the profile's ungated sample (~6e-4 s)
+    log = tmp_path / "gated.log"
+    log.write_text("\n".join(json.dumps([record(1e-6, bwd)]) for bwd in (1e-6, 2e-6)) + "\n")
+
+    def backward(*flags):
+        out = subprocess.run([sys.executable, "bench/runtime/median_attention_samples.py", "h100-1gpu-node", str(log),
+                              *flags], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+        return json.loads(out)[0]["bwd_time_s"]
+
+    assert backward() == 2e-6 and backward("--passes-only") == 1.5e-6
+
+
 def test_remeasure_times_the_profiles_shapes_then_new_extras_once():
     shapes = shapes_of("h100-1gpu-node", ["2,16,16,4096,64", "3,5,5,100,64"])
     assert (2, 16, 16, 4096, 64, True) in shapes and shapes[-1] == (3, 5, 5, 100, 64, True)
