@@ -5,7 +5,7 @@
 #    h200-1gpu-node, H100 -> h100-1gpu-node): every sample of its profile plus the suite's extra shapes, ungated once
 #    (U, as every shipped profile was timed), gated 3 passes in one process (A) and 2 in another (B: do passes within
 #    one process disagree as much as between processes?), for bench/runtime/median_attention_samples.py.
-# (PA, PB: the passes of A and B, default 3 and 2.)
+# (PA, PB: the passes of A and B, default 3 and 2; TRACES=0: no op build, no traces.)
 # 2. The GPU test of the gate (tests/profile/test_profile_gpu.py -k gated).
 # 3. GPU-only launch traces (prefix.sh launchtrace, profile of the card's node) of the Llama 3.2 1B weight-offload twins
 #    l321b-1g-c78-s4096-b16-z3-w1-mb4 and (H200) ...-w1-off05-mb4 / (H100) Qwen3-4B's winner: the family is priced
@@ -18,13 +18,13 @@ export HW=$HWP; echo "profile $HWP" >> $R/machine.txt
 ex="2,14,2,4096,64 1,14,2,8192,64 2,24,8,4096,128 1,24,8,4096,128 4,32,8,4096,64"
 timeout 60 python3 bench/runtime/remeasure_attention.py $HWP --extra $ex --gate-s 0 > $R/attention_u.log 2>&1
 echo "rc $? $SECONDS s" >> $R/attention_u.log; pack
-prebuild & build=$!
+build=; [ "${TRACES:-1}" = 1 ] && { prebuild & build=$!; }
 timeout 140 python3 bench/runtime/remeasure_attention.py $HWP --extra $ex --passes ${PA:-3} > $R/attention_a.log 2>&1
 echo "rc $? $SECONDS s" >> $R/attention_a.log; pack
 timeout 90 python3 bench/runtime/remeasure_attention.py $HWP --extra $ex --passes ${PB:-2} > $R/attention_b.log 2>&1
 echo "rc $? $SECONDS s" >> $R/attention_b.log; pack
 timeout 60 python3 -m pytest -q -m gpu tests/profile/test_profile_gpu.py -k gated -p no:cacheprovider > $R/gate_test.log 2>&1
-echo "rc $? $SECONDS s" >> $R/gate_test.log; wait $build; echo "build done $SECONDS s" >> $R/machine.txt; pack
+echo "rc $? $SECONDS s" >> $R/gate_test.log; [ -n "$build" ] || exit 0; wait $build; echo "build done $SECONDS s" >> $R/machine.txt; pack
 left=$(( ${LIMIT:-590} - 5 - SECONDS ))
 [ $left -gt 90 ] && launchtrace w1mb4 l321b-1g-c78-s4096-b16-z3-w1-mb4 $(( left > 150 ? 150 : left )) 29711
 third=l321b-1g-c78-s4096-b16-z3-w1-off05-mb4; [ $HWP = h100-1gpu-node ] && third=h100n-auto-q3-4b-1g-c78-s4096-b16
