@@ -1,6 +1,6 @@
 # Session 63 (nvidia-h200 with needs_h200, or nvidia-h100-x1; timeout_s 600, carry .whl); issue 10.
 # 1. Attention timing behind a GPU hold (mist_ds/profile/timing.py gate_s, compute.ATTENTION_GATE_S): the ungated
-#    samples of both node profiles hold a 75-86 us (forward) / 200-350 us (backward) intercept of time against FLOPs,
+#    samples of the shipped profiles hold a 72-125 us (forward) / 201-344 us (backward) intercept of time against FLOPs,
 #    the host's SDPA / autograd launch path timed with the kernels. On whichever node card this is (H200 ->
 #    h200-1gpu-node, H100 -> h100-1gpu-node): every sample of its profile plus the suite's extra shapes, ungated once
 #    (U, as every shipped profile was timed), gated 3 passes in one process (A) and 2 in another (B: do passes within

@@ -20,8 +20,8 @@ Tick = Callable[[], None]
 ROTATION_BYTES_CAP = 4 * 2**30
 # attention's samples are timed behind a GPU hold (timing.time_region gate_s), so that they hold the
 # kernels' time and not the host's SDPA / autograd launch path, which the cost model prices apart
-# (its host terms): time against FLOPs over the ungated samples of the H100 and H200 node profiles
-# has an intercept of 75-86 us forward and 200-350 us backward
+# (its host terms): time against FLOPs over the shipped profiles' ungated samples has an intercept of
+# 72-125 us forward and 201-344 us backward (bench/runtime/attention_intercept.py)
 ATTENTION_GATE_S = 0.005
 
 
