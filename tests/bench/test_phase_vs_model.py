@@ -1,0 +1,43 @@
+"""bench/accuracy/phase_vs_model.py: steady micro-batch phases beside the cost model's."""
+
+import json
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+from bench.accuracy.phase_vs_model import model_phases, steady_phases
+
+ROOT = Path(__file__).resolve().parents[2]
+W1 = ROOT / "bench/results/runtime/w1_opt_S45/l321b-1g-c78-s4096-b16-z3-w1-mb4/rank0.phases.json"
+
+
+def mb(forward, backward):
+    return {"forward": forward, "backward": backward, "step": 0.0}
+
+
+def test_warm_up_steps_first_forwards_and_last_backwards_are_left_out(tmp_path):
+    steps = [[mb(9, 9), mb(9, 9)]] * 2 + [[mb(5, 1), mb(2, 8)], [mb(6, 3), mb(4, 7)]]
+    path = tmp_path / "rank0.phases.json"
+    path.write_text(json.dumps({"rank": 0, "steps": steps}))
+    assert steady_phases(path) == ([2.0, 4.0], [1.0, 3.0])
+
+
+def test_the_cli_row_holds_the_files_medians_and_the_models_phases():
+    out = subprocess.run([sys.executable, "bench/accuracy/phase_vs_model.py", str(W1)], cwd=ROOT,
+                         capture_output=True, text=True, check=True).stdout
+    cells = out.strip().splitlines()[-1].strip("| ").split(" | ")
+    forwards, backwards = steady_phases(W1)
+    model_f, model_b = model_phases(W1, "h200-1gpu-node")
+    assert cells[0] == "l321b-1g-c78-s4096-b16-z3-w1-mb4"
+    assert [float(c) for c in (cells[1], cells[2], cells[4], cells[5])] == [
+        round(1e3 * x, 1) for x in (statistics.median(forwards), model_f, statistics.median(backwards), model_b)]
+
+
+def test_a_phases_file_without_a_plan_gets_one_line_and_exit_2(tmp_path):
+    path = tmp_path / "no-such-case" / "rank0.phases.json"
+    path.parent.mkdir()
+    path.write_text(json.dumps({"rank": 0, "steps": [[mb(1, 1), mb(1, 1)]] * 3}))
+    done = subprocess.run([sys.executable, "bench/accuracy/phase_vs_model.py", str(path)], cwd=ROOT,
+                          capture_output=True, text=True)
+    assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1, done.stderr
