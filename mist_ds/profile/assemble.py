@@ -223,8 +223,20 @@ def assemble_profile(raw: Raw, name: str, fallback: HardwareProfile) -> Hardware
         cpu_step_d2h_slowdown=pick(d2h_slowdown, "cpu_step_d2h_slowdown"),
         interference=interference,
         gpu_adam_params_per_s=gpu_adam_rate,
-        provenance=_provenance(raw, fits, used, inter_note + _copy_note(copies) + _cpu_note(raw)),
+        provenance=_provenance(raw, fits, used, inter_note + _copy_note(copies) + _cpu_note(raw)
+                               + _attention_note(raw)),
     )
+
+
+def _attention_note(raw: Raw) -> str:
+    """How the raw file's attention samples were timed (profile/compute.py ATTENTION_GATE_S): behind a GPU hold,
+    the kernels' time; raw files from before session 63 carry no hold and timed the host's launch path too."""
+    if not raw.get("attention"):
+        return ""
+    gate_s = raw.get("meta", {}).get("attention_gate_s")
+    if gate_s:
+        return f" Attention samples timed behind a {gate_s * 1e3:g} ms GPU hold (the kernels' time)."
+    return " Attention samples timed from an idle GPU (with the host's launch path: before session 63)."
 
 
 def _copy_note(copies: dict[str, tuple[float, float, float]]) -> str:

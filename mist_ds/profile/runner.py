@@ -42,9 +42,11 @@ def _version(pkg: str) -> str:
 
 
 def collect_meta(env: Env, cuda: bool, host_memory_gib: float | None, command: str, quick: bool) -> dict[str, Any]:
-    """Provenance and node facts (card, driver, versions, memory, cores)."""
+    """Provenance and node facts (card, driver, versions, memory, cores, how attention is timed)."""
     import psutil
     import torch
+
+    from mist_ds.profile.compute import ATTENTION_GATE_S
 
     meta: dict[str, Any] = {
         "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%MZ"), "command": command,
@@ -52,6 +54,7 @@ def collect_meta(env: Env, cuda: bool, host_memory_gib: float | None, command: s
         "host_cpu_cores": host_cpu_cores(),
         "host_memory_bytes": int(host_memory_gib * 2**30) if host_memory_gib else psutil.virtual_memory().total,
         "card": "", "driver": "", "gpu_memory_bytes": None, "section_wall_s": {},
+        "attention_gate_s": ATTENTION_GATE_S,
     }
     software = f"torch {torch.__version__}, deepspeed {_version('deepspeed')}"
     if cuda:

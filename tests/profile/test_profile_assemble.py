@@ -143,3 +143,14 @@ def test_a_beside_record_whose_copies_ended_early_gives_no_slowdown():
     raw = {"cpu_adam": [{"num_threads": 16, "params_per_s": 5e9}],
            "cpu_step_beside_d2h": {"numel": 10**9, "alone_s": 0.28, "beside_s": 0.3, "outlasted": False}}
     assert cpu_step_fields(raw) == (pytest.approx(1.4), None)
+
+
+def test_the_notes_say_how_attention_was_timed():
+    raw = synthetic_raw()
+    old = assemble_profile(raw, "old-raw", FALLBACK).provenance.notes
+    raw["meta"]["attention_gate_s"] = 0.005
+    gated = assemble_profile(raw, "gated", FALLBACK).provenance.notes
+    raw.pop("attention")
+    none = assemble_profile(raw, "host-only", FALLBACK).provenance.notes
+    assert "from an idle GPU" in old and "behind a 5 ms GPU hold" in gated
+    assert "Attention samples timed" not in none
