@@ -3,13 +3,14 @@
 
     python bench/accuracy/phase_vs_model.py CASE_DIR/rank0.phases.json [...] [--hardware h200-1gpu-node]
 
-Each argument is a bench/runtime/phase_train.py output folder's rank file, the folder named after the suite case it ran
-(bench/results/accuracy/<case>.plan.json, else a plans/ folder beside or above it; the accuracy folder's
-<case>.run.json, when committed, gives the run's conditions: cost/plan_predict.py predict_as_run). Steady micro-batches only: each step's first forward (its fetches start cold
-after the optimizer step) and last backward (it carries the step's boundary work) are left out, as are the warm-up
-steps. Prints a markdown row per case: the medians in ms against StagePrediction.microbatch_forward_s / _backward_s,
-and their sums (phase_train.py synchronises the device after each phase, so the host cannot run ahead from one
-into the next: the split is the runtime's under that barrier, the sum the closer check).
+Each argument is a bench/runtime/phase_train.py output folder's rank file, the folder named after the suite case
+it ran (bench/results/accuracy/<case>.plan.json, else a plans/ folder beside or above it; the accuracy folder's
+<case>.run.json, when committed, gives the run's conditions: cost/plan_predict.py predict_as_run). Steady
+micro-batches only: each step's first forward (its fetches start cold after the optimizer step) and last backward
+(it carries the step's boundary work) are left out, as are the warm-up steps. Prints a markdown row per case: the
+medians in ms against StagePrediction.microbatch_forward_s / _backward_s, and their sums (phase_train.py
+synchronises the device after each phase, so the host cannot run ahead from one into the next: the split is the
+runtime's under that barrier, the sum the closer check).
 Exit 2 on bad input, with one line.
 """
 

@@ -1,14 +1,14 @@
 #!/usr/bin/env python3
 """Re-measure a shipped profile's attention samples on this GPU with the profiler's own timing (GPU).
 
-    python bench/runtime/remeasure_attention.py PROFILE [--extra B,H,KV,S,D ...] [--passes N] [--gate-s S] > attention.log
+    python bench/runtime/remeasure_attention.py PROFILE [--extra B,H,KV,S,D ...] [--passes N] [--gate-s S] > a.log
 
 Times every (batch, heads, kv heads, seq, head dim, causal) shape PROFILE's attention_samples hold, plus --extra
 causal shapes, with mist_ds.profile.compute.attention (the profiler's own timing and grid settings), N passes over the
 whole list in this one process (each sample behind a GPU hold of --gate-s, default the profiler's
 compute.ATTENTION_GATE_S; 0 times the host's launch path too, as profiles made before session 63 did), and prints
-each pass's records as one JSON list line (the last line is what
-bench/runtime/merge_attention_samples.py merges; median_attention_samples.py takes every line).
+each pass's records as one JSON list line (the last line is what bench/runtime/merge_attention_samples.py merges;
+median_attention_samples.py takes every line).
 """
 
 from __future__ import annotations
