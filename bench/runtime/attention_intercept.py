@@ -4,7 +4,8 @@
     python bench/runtime/attention_intercept.py PROFILE [PROFILE ...]
 
 Per profile and head dim, a least-squares line time = intercept + FLOPs / rate through the attention samples
-(forward FLOPs 4 b h s^2 d, halved when causal; backward taken as 2.5x forward, which only scales the rate). A kernel
+(config/hw_lookup.py's counting: attention_flops, ATTENTION_BWD_FLOPS_PER_FWD; the backward factor only scales the
+rate). A kernel
 has a few microseconds fixed per call; a larger intercept is work outside the kernels inside the timed region: until
 session 63 the profiler timed each call from an idle GPU, so its samples also held the host's launch path
 (mist_ds/profile/compute.py ATTENTION_GATE_S). Exit 2 on an unknown profile or one with fewer than two samples of a
@@ -21,15 +22,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from mist_ds.cli import OneLineParser  # noqa: E402
+from mist_ds.config.hw_lookup import ATTENTION_BWD_FLOPS_PER_FWD, sample_flops  # noqa: E402
 from mist_ds.config.profiles import load_hardware  # noqa: E402
-
-BACKWARD_FLOPS_PER_FORWARD = 2.5
-
-
-def forward_flops(sample) -> float:
-    """Forward FLOPs of one attention call: QK^T and PV, 2 b h s^2 d each, half of it when causal."""
-    flops = 4.0 * sample.batch * sample.num_heads * sample.seq_len ** 2 * sample.head_dim
-    return flops / 2 if sample.causal else flops
 
 
 def fit_line(flops: list[float], times: list[float]) -> tuple[float, float]:
@@ -46,9 +40,9 @@ def rows(profile: str) -> list[str]:
         group = [s for s in samples if s.head_dim == dim]
         if len(group) < 2:
             raise ValueError(f"{profile}: one sample of head dim {dim}")
-        flops = [forward_flops(s) for s in group]
+        flops = [sample_flops(s) for s in group]
         f0, f_rate = fit_line(flops, [s.fwd_time_s for s in group])
-        b0, b_rate = fit_line([BACKWARD_FLOPS_PER_FORWARD * f for f in flops], [s.bwd_time_s for s in group])
+        b0, b_rate = fit_line([ATTENTION_BWD_FLOPS_PER_FWD * f for f in flops], [s.bwd_time_s for s in group])
         out.append(f"| {profile} | {dim} | {len(group)} | {f0 * 1e6:.1f} | {f_rate / 1e12:.0f} | {b0 * 1e6:.1f} "
                    f"| {b_rate / 1e12:.0f} |")
     return out

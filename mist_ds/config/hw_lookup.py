@@ -152,9 +152,18 @@ def interference_slowdowns(hw: HardwareProfile, channels: Sequence[Channel]) -> 
     return result
 
 
-def _attention_flops(batch: int, heads: int, seq: int, head_dim: int, causal: bool) -> float:
+ATTENTION_BWD_FLOPS_PER_FWD = 2.5
+"""Attention's backward FLOPs over its forward's (FlashAttention-2, Dao 2023, sec. 4.1: 2.5x)."""
+
+
+def attention_flops(batch: int, heads: int, seq: int, head_dim: int, causal: bool) -> float:
     """Forward FLOPs: 4*b*h*s^2*d, halved when causal (FlashAttention-2, Dao 2023, sec. 4.1)."""
     return 4.0 * batch * heads * seq * seq * head_dim / (2.0 if causal else 1.0)
+
+
+def sample_flops(s) -> float:
+    """attention_flops of an AttentionSample's shape."""
+    return attention_flops(s.batch, s.num_heads, s.seq_len, s.head_dim, s.causal)
 
 
 ATTENTION_HEAD_DIM_TILE = 64
@@ -187,14 +196,15 @@ def attention_time_s(hw: HardwareProfile, batch: int, heads: int, seq: int, head
     """(forward, backward) seconds of fused attention: the throughput of the nearest measured
     shapes (log distance in batch, heads, sequence and head dim -- heads and batch apart: on H100
     (4 x 8 heads) runs at half the FLOP rate of (1 x 32); same causal flag; inverse-distance mean of
-    the 3 nearest) times this shape's FLOPs (backward = 2.5x forward FLOPs). Without
+    the 3 nearest) times this shape's FLOPs (backward: ATTENTION_BWD_FLOPS_PER_FWD x forward FLOPs). Without
     samples: attention_tflops and attention_bwd_tflops (or attention_tflops) from the profile."""
     head_dim = tiled_head_dim(head_dim)
-    flops = _attention_flops(batch, heads, seq, head_dim, causal)
+    flops = attention_flops(batch, heads, seq, head_dim, causal)
+    bwd_flops = ATTENTION_BWD_FLOPS_PER_FWD * flops
     pool = [s for s in hw.attention_samples if s.causal == causal] or list(hw.attention_samples)
     if not pool:
         bwd_rate = hw.attention_bwd_tflops or hw.attention_tflops
-        return flops / (hw.attention_tflops * 1e12), 2.5 * flops / (bwd_rate * 1e12)
+        return flops / (hw.attention_tflops * 1e12), bwd_flops / (bwd_rate * 1e12)
     target = (math.log2(_rate_batch(pool, batch, seq)), math.log2(heads), math.log2(seq), 2 * math.log2(head_dim))
 
     def dist(s) -> float:
@@ -204,11 +214,10 @@ def attention_time_s(hw: HardwareProfile, batch: int, heads: int, seq: int, head
     near = sorted(pool, key=dist)[:3]
     weights = [1.0 / max(dist(s), 1e-6) ** 2 for s in near]
     total = sum(weights)
-    fwd_rate = sum(w * _attention_flops(s.batch, s.num_heads, s.seq_len, s.head_dim, s.causal) / s.fwd_time_s
+    fwd_rate = sum(w * sample_flops(s) / s.fwd_time_s for w, s in zip(weights, near)) / total
+    bwd_rate = sum(w * ATTENTION_BWD_FLOPS_PER_FWD * sample_flops(s) / s.bwd_time_s
                    for w, s in zip(weights, near)) / total
-    bwd_rate = sum(w * 2.5 * _attention_flops(s.batch, s.num_heads, s.seq_len, s.head_dim, s.causal) / s.bwd_time_s
-                   for w, s in zip(weights, near)) / total
-    return flops / fwd_rate, 2.5 * flops / bwd_rate
+    return flops / fwd_rate, bwd_flops / bwd_rate
 
 
 def memory_kernel_gbps(hw: HardwareProfile, kernel: str) -> float:

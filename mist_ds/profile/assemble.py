@@ -23,7 +23,7 @@ from mist_ds.config.hardware import (
     RUN_DERIVED_FIELDS,
     Provenance,
 )
-from mist_ds.config.hw_lookup import bus_factor
+from mist_ds.config.hw_lookup import ATTENTION_BWD_FLOPS_PER_FWD, attention_flops, bus_factor
 from mist_ds.profile.fit import (
     fit_alpha_beta,
     max_slowdown_model,
@@ -44,11 +44,9 @@ EXTRAPOLATION_NOTE = (
 
 
 def attention_fwd_flops(s: AttentionSample | dict[str, Any]) -> float:
-    """Forward FLOPs of attention: 4*b*h*s^2*d (QK^T and PV), halved when causal
-    (FlashAttention-2 paper's counting, Dao 2023, section 4.1)."""
+    """Forward FLOPs of an attention sample or raw record (config/hw_lookup.py attention_flops)."""
     get = s.get if isinstance(s, dict) else lambda key: getattr(s, key)
-    flops = 4.0 * get("batch") * get("num_heads") * get("seq_len") ** 2 * get("head_dim")
-    return flops / 2 if get("causal") else flops
+    return attention_flops(get("batch"), get("num_heads"), get("seq_len"), get("head_dim"), get("causal"))
 
 
 def peak_for(card: str, fallback: float) -> float:
@@ -73,7 +71,7 @@ def _attention(raw: Raw) -> tuple[tuple[AttentionSample, ...], float | None, flo
     if not big:
         return samples, None, None
     fwd = statistics.median(attention_fwd_flops(s) / s.fwd_time_s / 1e12 for s in big)
-    bwd = statistics.median(2.5 * attention_fwd_flops(s) / s.bwd_time_s / 1e12 for s in big)
+    bwd = statistics.median(ATTENTION_BWD_FLOPS_PER_FWD * attention_fwd_flops(s) / s.bwd_time_s / 1e12 for s in big)
     return samples, fwd, bwd
 
 
