@@ -6,6 +6,8 @@
 #    (U, as every shipped profile was timed), gated 3 passes in one process (A) and 2 in another (B: do passes within
 #    one process disagree as much as between processes?), for bench/runtime/median_attention_samples.py.
 # (PA, PB: the passes of A and B, default 3 and 2; TRACES=0: no op build, no traces.)
+# 1b. (added session 64) The memory-bound kernels (compute.memory_kernels, full grid) ungated and gated, 3 pass pairs
+#    (bench/runtime/memory_gate.py; --read on CPU): does the launch path the ungated samples hold matter there too?
 # 2. The GPU test of the gate (tests/profile/test_profile_gpu.py -k gated).
 # 3. GPU-only launch traces (prefix.sh launchtrace, profile of the card's node) of the Llama 3.2 1B weight-offload twins
 #    l321b-1g-c78-s4096-b16-z3-w1-mb4 and (H200) ...-w1-off05-mb4 / (H100) Qwen3-4B's winner: the family is priced
@@ -23,6 +25,8 @@ timeout 140 python3 bench/runtime/remeasure_attention.py $HWP --extra $ex --pass
 echo "rc $? $SECONDS s" >> $R/attention_a.log; pack
 timeout 90 python3 bench/runtime/remeasure_attention.py $HWP --extra $ex --passes ${PB:-2} > $R/attention_b.log 2>&1
 echo "rc $? $SECONDS s" >> $R/attention_b.log; pack
+timeout 60 python3 bench/runtime/memory_gate.py --passes 3 > $R/memory_gate.log 2>&1
+echo "rc $? $SECONDS s" >> $R/memory_gate.log; pack
 timeout 60 python3 -m pytest -q -m gpu tests/profile/test_profile_gpu.py -k gated -p no:cacheprovider > $R/gate_test.log 2>&1
 echo "rc $? $SECONDS s" >> $R/gate_test.log; [ -n "$build" ] || exit 0; wait $build; echo "build done $SECONDS s" >> $R/machine.txt; pack
 left=$(( ${LIMIT:-590} - 5 - SECONDS ))
