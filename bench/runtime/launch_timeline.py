@@ -10,7 +10,9 @@ the correlation id. The compute stream is the one with the most GPU events. Thre
       and the ms of host-to-device copies on other streams;
   blocks - per sixteenth of the step, medians over the forward blocks there (from one flash forward attention kernel
       to the next, spans under 5 ms): the span, the compute stream's busy ms and the other streams' host-to-device
-      copy ms inside it (a weight-streamed block's fill runs beside it: stage.py _forward_begin);
+      copy ms inside it (a weight-streamed block's fill runs beside it: stage.py _forward_begin), and the ms the host
+      spent in stream / event / device synchronisation between the two kernels' launches (a ZeRO-3 fetch at dp 1
+      synchronises the all-gather stream: partition_parameters.py NoGatherHandle.wait);
   pace - the host's and the GPU's median spacing between consecutive attention kernels, forward to forward and
       backward to backward (a block pass each), and how far the GPU's start trailed the host's launch: where the
       host spacing is below the GPU's the host runs ahead, and its spacing is its own cost of a block pass (with the
@@ -32,6 +34,7 @@ ATTENTION_FORWARD = "flash_fpro"  # cuDNN's and flash-attn's forward kernels, as
 ATTENTION_BACKWARD = "flash_bpro"
 LAUNCH_CATS = ("cuda_runtime", "cuda_driver")  # cuDNN launches through the driver (cuLaunchKernelEx)
 MAX_BLOCK_US = 5000.0
+SYNC_CALLS = ("cudaStreamSynchronize", "cudaEventSynchronize", "cudaDeviceSynchronize")  # where the host waits
 
 
 def load(path: str) -> list[list]:
@@ -78,18 +81,22 @@ def windows(rows: list[list], window_us: float) -> list[dict]:
 
 def block_spans(rows: list[list]) -> list[dict]:
     """Every forward block (one attention forward kernel to the next, under MAX_BLOCK_US): start, span, compute
-    busy and other streams' h2d inside it, in ms."""
+    busy and other streams' h2d inside it, and the host's waits (SYNC_CALLS) between the two kernels' launches,
+    in ms."""
     kernels, copies = _compute_side(rows)
-    starts = [k[2] for k in kernels if ATTENTION_FORWARD in k[1]]
+    launches = {r[4]: r for r in rows if r[0] in LAUNCH_CATS}
+    waits = [r for r in rows if r[0] == "cuda_runtime" and r[1].startswith(SYNC_CALLS)]
+    starts = [(k[2], launches[k[4]][2] if k[4] in launches else None) for k in kernels if ATTENTION_FORWARD in k[1]]
     return [dict(start_ms=a / 1e3, span=(b - a) / 1e3, busy=_overlap_us(kernels, a, b) / 1e3,
-                 h2d=_overlap_us(copies, a, b) / 1e3)
-            for a, b in zip(starts, starts[1:]) if b - a < MAX_BLOCK_US]
+                 h2d=_overlap_us(copies, a, b) / 1e3,
+                 host_wait=_overlap_us(waits, ha, hb) / 1e3 if ha is not None and hb is not None else 0.0)
+            for (a, ha), (b, hb) in zip(starts, starts[1:]) if b - a < MAX_BLOCK_US]
 
 
 def block_medians(blocks: list[dict], parts: int = 16) -> list[dict]:
     size = max(1, len(blocks) // parts)
     return [dict(start_ms=group[0]["start_ms"], blocks=len(group),
-                 **{key: statistics.median(b[key] for b in group) for key in ("span", "busy", "h2d")})
+                 **{key: statistics.median(b[key] for b in group) for key in ("span", "busy", "h2d", "host_wait")})
             for group in (blocks[i:i + size] for i in range(0, len(blocks), size))]
 
 
@@ -124,9 +131,10 @@ def main(argv=None) -> int:
     print("| window from, ms | compute busy | idle | host-bound idle | h2d beside |\n|---|---|---|---|---|")
     for w in windows(rows, args.window_ms * 1e3):
         print(f"| {w['start_ms']:.0f} | {w['busy']:.1f} | {w['idle']:.1f} | {w['host_bound']:.1f} | {w['h2d']:.1f} |")
-    print("\n| forward blocks from, ms | blocks | span | compute busy | h2d beside |\n|---|---|---|---|---|")
+    print("\n| forward blocks from, ms | blocks | span | compute busy | h2d beside | host waits |\n|---|---|---|---|---|---|")
     for g in block_medians(block_spans(rows)):
-        print(f"| {g['start_ms']:.1f} | {g['blocks']} | {g['span']:.3f} | {g['busy']:.3f} | {g['h2d']:.3f} |")
+        print(f"| {g['start_ms']:.1f} | {g['blocks']} | {g['span']:.3f} | {g['busy']:.3f} | {g['h2d']:.3f} "
+              f"| {g['host_wait']:.3f} |")
     print("\n| attention to attention | pairs | host spacing, ms | GPU spacing | launch-to-start lag |")
     print("|---|---|---|---|---|")
     for pair, p in pace(rows).items():

@@ -43,6 +43,16 @@ def test_block_spans_count_the_copies_beside_each_block_and_skip_long_gaps():
     assert blocks[0]["h2d"] == pytest.approx(0.9)
 
 
+def test_block_spans_count_the_hosts_waits_between_the_two_attention_launches():
+    rows = [_kernel("flash_fprop_x", 1000.0, 600.0, 1), _launch(100.0, 5.0, 1),
+            _kernel("flash_fprop_x", 2000.0, 600.0, 2), _launch(1500.0, 5.0, 2),
+            ["cuda_runtime", "cudaStreamSynchronize", 300.0, 400.0, 9, None],   # inside: 0.4 ms
+            ["cuda_runtime", "cudaEventSynchronize", 1400.0, 200.0, 10, None],  # 100 of it before the launch
+            ["cuda_runtime", "cudaMemcpyAsync", 800.0, 300.0, 11, None]]        # no wait
+    (block,) = lt.block_spans(rows)
+    assert block["host_wait"] == pytest.approx(0.5)
+
+
 def test_pace_reads_the_hosts_spacing_from_the_launches_and_the_gpus_from_the_kernels():
     rows = [_kernel("flash_fprop", 1000.0, 500.0, 1), ["cuda_driver", "cuLaunchKernelEx", 100.0, 5.0, 1, None],
             _kernel("flash_fprop", 2000.0, 500.0, 2), ["cuda_driver", "cuLaunchKernelEx", 1300.0, 5.0, 2, None],
