@@ -17,7 +17,6 @@ nothing else: a wait that ends before the next launch's own host work is not see
 
 from __future__ import annotations
 
-import argparse
 import bisect
 import statistics
 import sys
@@ -26,6 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from bench.accuracy.trace_kernels import Kernel, TraceError, attention_pass, load_kernels  # noqa: E402
+from mist_ds.cli import OneLineParser  # noqa: E402
 
 WAKE_US = 20.0
 """A kernel starting this soon after a copy's end was launched by a host that waited for the copy
@@ -41,9 +41,8 @@ def _covered(lo: float, hi: float, events: list[Kernel]) -> float:
 def block_waits(kernels: list[Kernel]) -> list[dict[str, float]]:
     """Per forward block: span, busy, h2d and blocked microseconds (module docstring)."""
     compute = [k for k in kernels if k.category != "side_stream" and k.category != "nccl"]
-    copies = [k for k in kernels if k.category == "side_stream" and "HtoD" in k.name]
-    copy_ends = sorted(c.end for c in copies)
-    by_end = {c.end: c for c in copies}
+    copies = sorted((k for k in kernels if k.category == "side_stream" and "HtoD" in k.name), key=lambda c: c.end)
+    copy_ends = [c.end for c in copies]
     starts = [k.start for k in compute if attention_pass(k.name) == "fwd"]
     out = []
     for a, b in zip(starts, starts[1:]):
@@ -54,8 +53,7 @@ def block_waits(kernels: list[Kernel]) -> list[dict[str, float]]:
         for k in inside[1:]:
             i = bisect.bisect_right(copy_ends, k.start) - 1
             if i >= 0 and k.start - copy_ends[i] < WAKE_US and k.start > prev_end:
-                copy = by_end[copy_ends[i]]
-                blocked += max(0.0, copy.end - max(prev_end, copy.start))
+                blocked += max(0.0, copies[i].end - max(prev_end, copies[i].start))
             prev_end = max(prev_end, k.end)
         out.append({"span": b - a, "busy": _covered(a, b, inside), "h2d": _covered(a, b, copies),
                     "blocked": blocked})
@@ -69,7 +67,7 @@ def summary(blocks: list[dict[str, float]]) -> dict[str, float]:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = OneLineParser(description=__doc__.splitlines()[0])
     ap.add_argument("traces", nargs="+", type=Path)
     args = ap.parse_args(argv)
     print("| trace | forward blocks | span ms | compute busy | h2d beside | blocked on a copy |\n|---|---|---|---|---|---|")
@@ -77,11 +75,9 @@ def main(argv=None) -> int:
         try:
             blocks = block_waits(load_kernels(path))
         except TraceError as err:
-            print(f"copy_waits: {err}", file=sys.stderr)
-            return 2
+            ap.error(str(err))
         if not blocks:
-            print(f"copy_waits: {path}: no forward blocks (no attention forward kernels)", file=sys.stderr)
-            return 2
+            ap.error(f"{path}: no forward blocks (no attention forward kernels)")
         s = summary(blocks)
         print(f"| {path.name} | {s['blocks']} | {s['span']:.2f} | {s['busy']:.2f} | {s['h2d']:.2f} | {s['blocked']:.2f} |")
     return 0

@@ -92,7 +92,7 @@ def main() -> int:
     try:
         prof = profile_times(args.profile) if args.profile else {}
         print("\n".join(table(read_passes(args.read), prof)))
-    except (ValueError, KeyError, json.JSONDecodeError) as e:
+    except (ValueError, KeyError, TypeError) as e:  # json.JSONDecodeError is a ValueError
         ap.error(f"{args.read}: {e}")
     return 0
 
