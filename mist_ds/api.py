@@ -263,7 +263,12 @@ class BindingLimit:
 
     kind: str
     host_example: Plan | None = None
-    """For 'host': the fastest plan that fits the GPUs when host memory is unlimited."""
+    """For 'host': the fastest plan that fits the GPUs on a node with `host_enough_bytes` of host memory."""
+    host_enough_bytes: int = 0
+    """For 'host': node host memory (what --host-memory-gb sets; the request's margins and free share
+    kept) with which host_example fits: within HOST_BISECTION_STEPS of the least that any plan needs."""
+    host_short_bytes: int = 0
+    """For 'host': the largest node host memory tried with which no plan fits (at first the request's)."""
     host_memory_bytes: float = 0
     """For 'host' and 'gpu': the node's host memory the search let offloaded state take
     (HostLimits.usable_bytes: the request's or the hardware profile's, less the share kept free)."""
@@ -272,10 +277,40 @@ class BindingLimit:
     offload would help, yet still over the cap)."""
 
 
+HOST_BISECTION_STEPS = 5
+"""Searches binding_limit spends, when host memory binds, narrowing the node host memory with which a
+plan first fits: bisection in log space between the request's and what the fastest plan of unlimited
+host memory needs, so the answer is within (need / memory) ** (1 / 32) of the least any plan needs
+(10x short: within 7.5%). Each is one search of the request's size (2-6 s for llama-70b on 16 GPUs)."""
+
+
+def least_host_memory(request: TuneRequest, hardware: HardwareProfile, margin_ratio: float,
+                      fastest: Plan) -> tuple[int, int, Plan]:
+    """(short, enough, plan): a node with `short` bytes of host memory holds no plan that fits the GPUs
+    (the request's margins and free share kept), one with `enough` holds `plan`, the fastest there.
+    Starts from the request's node memory and the memory `fastest` (which fits the GPUs) needs."""
+    limits = request.host_limits(hardware)
+    short = limits.memory_bytes
+    need = limits.node_need_bytes(host_bytes_per_gpu(fastest)) / (1.0 - limits.free_fraction)
+    enough, plan = min(MAX_HOST_MEMORY_BYTES, math.ceil(need) + 1), fastest
+    for _ in range(HOST_BISECTION_STEPS):
+        mid = math.isqrt(short * enough)
+        if not short < mid < enough:
+            break
+        trial = request.model_copy(update={"host_memory_bytes": mid})
+        found = search(trial, trial.host_profile(hardware), top_k=1, memory_margin_ratio=margin_ratio)
+        if found.ranked:
+            enough, plan = mid, predicted_plan(request, found.ranked[0], request.host_profile(hardware))
+        else:
+            short = mid
+    return short, enough, plan
+
+
 def binding_limit(request: TuneRequest, hardware: HardwareProfile, result: TuneResult) -> BindingLimit:
     """Which limit makes `result` empty. The search runs once more without a host limit (the request's
     --host-memory-gb and margin lifted; same size as the first: bounded by autotune's search-size check)
-    to tell host memory from GPU memory."""
+    to tell host memory from GPU memory; when host memory binds, least_host_memory's searches say how much
+    a node needs."""
     stats, floor = result.stats, result.floor
     if stats.num_layouts == 0:
         return BindingLimit("batch")
@@ -286,8 +321,9 @@ def binding_limit(request: TuneRequest, hardware: HardwareProfile, result: TuneR
                                          "host_memory_free_fraction": 0.0})
     again = search(relaxed, relaxed.host_profile(hardware), top_k=1, memory_margin_ratio=stats.memory_margin_ratio)
     if again.ranked:
-        example = predicted_plan(request, again.ranked[0], request.host_profile(hardware))
-        return BindingLimit("host", example, node_bytes)
+        fastest = predicted_plan(request, again.ranked[0], request.host_profile(hardware))
+        short, enough, example = least_host_memory(request, hardware, stats.memory_margin_ratio, fastest)
+        return BindingLimit("host", example, host_enough_bytes=enough, host_short_bytes=short, host_memory_bytes=node_bytes)
     if floor is None:
         return BindingLimit("none")
     return BindingLimit("gpu", host_memory_bytes=node_bytes, unlimited_floor=again.floor)

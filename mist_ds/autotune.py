@@ -101,10 +101,13 @@ def infeasible_message(result: TuneResult, binding: BindingLimit | None = None) 
         plan = binding.host_example
         node = host_bytes_per_gpu(plan) * plan.cluster.gpus_per_node
         return (f"no plan fits: host memory binds. Plans fit {_over_cap_text(result)} only by offloading "
-                f"to CPU memory, e.g. {plan.describe()} needs {node / GIB:.1f} GiB of host memory per node "
-                f"({host_bytes_per_gpu(plan) / GIB:.1f} GiB per GPU x {plan.cluster.gpus_per_node}); the "
-                f"node lets offloaded state take {binding.host_memory_bytes / GIB:.1f} GiB (--host-memory-gb, else "
-                "the hardware profile, less the share --host-memory-free keeps free)"
+                f"to CPU memory: a node needs about {_gib(binding.host_enough_bytes)} GiB of host memory "
+                f"(--host-memory-gb {_gib(binding.host_enough_bytes)}; {_gib(binding.host_short_bytes, up=False)} is too "
+                f"little for every plan), e.g. for {plan.describe()}, whose offloaded state takes "
+                f"{node / GIB:.1f} GiB ({host_bytes_per_gpu(plan) / GIB:.1f} GiB per GPU x "
+                f"{plan.cluster.gpus_per_node}); this node lets offloaded state take "
+                f"{binding.host_memory_bytes / GIB:.1f} GiB (--host-memory-gb, else the hardware profile, less "
+                "the share --host-memory-free keeps free)"
                 + ("" if floor is None else f"; within that, the smallest per-GPU memory any plan needs is "
                    f"{floor.peak_bytes / GIB:.2f} GiB"))
     unlimited = binding.unlimited_floor if binding is not None else None
@@ -141,6 +144,18 @@ def _tune_with_progress(request: TuneRequest, hardware: HardwareProfile, args: a
         result = tune(request, hardware, top_k=top, memory_margin_ratio=args.memory_margin, tie_rtol=tie_rtol,
                       record=record, progress=lambda done, total: bar.update(task, completed=done, total=total))
     return result
+
+
+def _binding_with_status(request: TuneRequest, hardware: HardwareProfile, result: TuneResult,
+                         show: bool) -> BindingLimit:
+    """binding_limit behind a transient status line on stderr (only when stderr is a terminal): its
+    searches take as long as the first one, a few times over when host memory binds."""
+    if not show:
+        return binding_limit(request, hardware, result)
+    from rich.console import Console
+
+    with Console(stderr=True).status("no plan fits: searching which limit binds and by how much"):
+        return binding_limit(request, hardware, result)
 
 
 def _print_table(result: TuneResult, hardware: HardwareProfile, seconds: float, out: Path | None,
@@ -217,6 +232,11 @@ def _json_summary(result: TuneResult, hardware: HardwareProfile, seconds: float,
     return json.dumps(summary, indent=2) + "\n"
 
 
+def _gib(num_bytes: float, up: bool = True) -> int:
+    """Whole GiB, rounded up (memory that is enough) or down (memory that is too little)."""
+    return (math.ceil if up else math.floor)(num_bytes / GIB)
+
+
 def _json_infeasible(result: TuneResult, binding: BindingLimit) -> str:
     """--json answer when nothing fits: the binding limit, the memory floor and the plan that reaches it."""
     floor, stats = result.floor, result.stats
@@ -225,7 +245,11 @@ def _json_infeasible(result: TuneResult, binding: BindingLimit) -> str:
                "num_layouts": stats.num_layouts, "plans": [],
                "floor": None if floor is None else {
                    "peak_bytes": floor.peak_bytes, "over_cap_bytes": floor.peak_bytes - stats.usable_bytes,
-                   "layout": floor.describe(), "layers_per_stage": list(floor.layers)}}
+                   "layout": floor.describe(), "layers_per_stage": list(floor.layers)},
+               "host": None if binding.kind != "host" else {
+                   "usable_bytes": binding.host_memory_bytes, "enough_memory_bytes": binding.host_enough_bytes,
+                   "short_memory_bytes": binding.host_short_bytes, "layout": binding.host_example.describe(),
+                   "offloaded_bytes_per_gpu": host_bytes_per_gpu(binding.host_example)}}
     return json.dumps(summary, indent=2) + "\n"
 
 
@@ -318,11 +342,12 @@ def _tune(argv: Sequence[str] | None) -> int:
     folder = _output_folder(args, request)
     _check_search_size(request)
     start = time.perf_counter()
-    result = _tune_with_progress(request, hardware, args, not args.json and sys.stderr.isatty())
+    show = not args.json and sys.stderr.isatty()
+    result = _tune_with_progress(request, hardware, args, show)
     for warning in result.warnings:
         sys.stderr.write(f"warning: {warning}\n")
     if not result.plans:
-        binding = binding_limit(request, hardware, result)
+        binding = _binding_with_status(request, hardware, result, show)
         if args.json:
             sys.stdout.write(_json_infeasible(result, binding))
         why = _no_layout_message(request) if binding.kind == "batch" else infeasible_message(result, binding)

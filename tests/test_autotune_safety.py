@@ -48,8 +48,14 @@ def test_llama_70b_on_one_gpu_names_both_limits(capsys):
     args = ["--model", "llama-70b", "--gpus-per-node", "1", "--global-batch", "8", "--seq-len", "4096"]
     assert main(args) == 3
     line = _one_line(capsys)
-    assert "host memory binds" in line and "w-offload 1, opt-offload 1 needs 1755.9 GiB of host memory" in line
+    assert "host memory binds" in line and "w-offload 1, opt-offload 1, whose offloaded state takes 1755.9 GiB" in line
     assert "lets offloaded state take 204.8 GiB" in line and "smallest per-GPU memory any plan needs is" in line
+    # how much host memory a node needs: that plan's state, the 1.5 GiB margin and the 20% kept free;
+    # and the bisection's bracket from the node's 256 GiB, narrowed 32-fold in log space
+    enough = int(re.search(r"a node needs about (\d+) GiB of host memory \(--host-memory-gb \1;", line).group(1))
+    short = int(re.search(r"; (\d+) is too little for every plan", line).group(1))
+    assert abs(enough - (1755.9 + 1.5) / 0.8) <= 1
+    assert 256 < short < enough <= short * (enough / 256) ** (1 / 32) + 1
 
 
 def _floor_gib(capsys) -> float:

@@ -178,6 +178,14 @@ def test_binding_limit_names_host_memory_only_when_it_binds():
     binding = binding_limit(small, H200, tune(small, H200, top_k=1))
     # the request's node memory (not the profile's), less the share kept free
     assert binding.kind == "host" and binding.host_memory_bytes == 64 * GIB * (1 - DEFAULT_HOST_MEMORY_FREE_FRACTION)
+    # how much host memory a node needs: the example fits a node of host_enough_bytes (the request's
+    # margins and free share kept) as the fastest plan there, nothing fits one of host_short_bytes
+    enough, short = binding.host_enough_bytes, binding.host_short_bytes
+    at_enough = tune(small.model_copy(update={"host_memory_bytes": enough}), H200, top_k=1)
+    at_short = tune(small.model_copy(update={"host_memory_bytes": short}), H200, top_k=1)
+    assert at_enough.plans and not at_short.plans
+    assert at_enough.plans[0].describe() == binding.host_example.describe()
+    assert 64 * GIB <= short < enough
     # a GPU cap nothing fits even with unlimited host memory: host memory is not what binds
     tiny_gpu = small.model_copy(update={"gpu_memory_cap_bytes": 64 * 2**20})
     assert binding_limit(tiny_gpu, H200, tune(tiny_gpu, H200, top_k=1)).kind == "gpu"
