@@ -281,7 +281,7 @@ HOST_BISECTION_STEPS = 5
 """Searches binding_limit spends, when host memory binds, narrowing the node host memory with which a
 plan first fits: bisection in log space between the request's and what the fastest plan of unlimited
 host memory needs, so the answer is within (need / memory) ** (1 / 32) of the least any plan needs
-(10x short: within 7.5%). Each is one search of the request's size (2-6 s for llama-70b on 16 GPUs)."""
+(10x short: within 7.5%). Each is one search of the request's size (about 5 s for llama-70b on 16 GPUs)."""
 
 
 def least_host_memory(request: TuneRequest, hardware: HardwareProfile, margin_ratio: float,
@@ -323,7 +323,8 @@ def binding_limit(request: TuneRequest, hardware: HardwareProfile, result: TuneR
     if again.ranked:
         fastest = predicted_plan(request, again.ranked[0], request.host_profile(hardware))
         short, enough, example = least_host_memory(request, hardware, stats.memory_margin_ratio, fastest)
-        return BindingLimit("host", example, host_enough_bytes=enough, host_short_bytes=short, host_memory_bytes=node_bytes)
+        return BindingLimit("host", example, host_enough_bytes=enough, host_short_bytes=short,
+                            host_memory_bytes=node_bytes)
     if floor is None:
         return BindingLimit("none")
     return BindingLimit("gpu", host_memory_bytes=node_bytes, unlimited_floor=again.floor)
