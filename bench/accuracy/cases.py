@@ -770,6 +770,16 @@ B60 = [AutotuneCase(f"h100n-auto-l323b-1g-c16-s{seq}-b{gb}{suffix}", "llama3.2-3
                     space=space)
        for seq, gb in ((4096, 16), (8192, 8)) for suffix, space in (("", {}), ("-nofhl", {"fused_head_loss": False}))]
 
+# Batch 66 (1x H100 node), session 66: with ZeRO-3's write-back cast on the device (config/writeback.py, the runtime's
+# default since this session's A/B, bench/results/runtime/writeback_ab_S66/), stock ZeRO-3 with every weight offloaded
+# loses its 4-bytes-an-element pageable write-back, and the search restricted to stock DeepSpeed re-wins llama-7b at
+# 78 GiB with weights offloaded and 0.375 of the optimizer (mb 4, 30 recomputed; predicted 8.011 s/iter) where it had
+# priced the DeepSpeed write-back's winner (optimizer 0.5, whole-block fetch; 9.322, now the second) first. Both run
+# back to back; held out of every fit; predictions in bench/calls/s66_b66_h100_node.sh before the call.
+B66 = [AutotuneCase("h100n-auto-l7-1g-c78-s4096-b16-ds", "llama-7b", 1, 78, 4096, 16, hardware=H100N, space=STOCK),
+       replace(_case("l7-1g-c78-s4096-b16-z3-off05-mb4-rc30-live-blk", 1, 78, 4096, 16, 4, 3, offload_optimizer=0.5,
+                     recompute=30, **LIVE, **BLK), name="h100n-l7-1g-c78-s4096-b16-z3-off05-mb4-rc30-live-blk")]
+
 # In-sample runs: the shipped h200 profile's run-derived terms were fitted on these runs alone
 # (python -m mist_ds.calibrate; profiling/profiles/h200.json provenance names them): every 1-GPU run
 # of batches b3 and b4, and of each 2-GPU family with two or more runs the first by name. Every
@@ -814,7 +824,7 @@ BATCHES: dict[str, list[Case | AutotuneCase]] = {name: _marked(batch) for name, 
     "b55h-1gpu-h100-node": B55H, "b56h-1gpu-h100-node": B56H,
     "b56hb-1gpu-h100-node": B56HB, "b58-1gpu-h100-node": B58,
     "b58b-1gpu-h100-node": B58B, "b59-1gpu-h100-node-fused-head": B59,
-    "b60-1gpu-h100-node-head-weighed": B60,
+    "b60-1gpu-h100-node-head-weighed": B60, "b66-1gpu-h100-node-writeback-cast": B66,
 }.items()}
 CASES: dict[str, Case | AutotuneCase] = {c.name: c for batch in BATCHES.values() for c in batch}
 

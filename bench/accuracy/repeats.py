@@ -42,11 +42,14 @@ def kernel_class(kernels: str) -> str:
 
 
 def _repeated(rows) -> list[tuple[str, str, list]]:
-    """(plan path, kernel class, its ok runs) of every plan and kernel set measured more than once."""
+    """(plan path, kernel class, its ok runs) of every plan and kernel set measured more than once; runs that
+    wrote ZeRO-3's sub-groups back on the device (Scored.writeback_cast) are a group of their own, their kernel
+    class marked '+ writeback device'."""
     groups: dict[tuple[str, str], list] = {}
     for row in rows:
         if row.measured_s is not None:
-            groups.setdefault((row.plan_path, kernel_class(row.kernels)), []).append(row)
+            way = " + writeback device" if getattr(row, "writeback_cast", None) == "device" else ""
+            groups.setdefault((row.plan_path, kernel_class(row.kernels) + way), []).append(row)
     return [(plan, kernels, group) for (plan, kernels), group in sorted(groups.items()) if len(group) >= 2]
 
 

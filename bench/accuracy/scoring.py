@@ -84,7 +84,11 @@ class Scored:
     recorded 'none' keeps the default), as KernelSet.summary() names it (rank_correlations)."""
     plan_id: str = ""
     """Content hash of the plan without its prediction: copies of one plan file in several folders
-    (a plan re-run under other kernels) are one plan (rank_correlations)."""
+    (a plan re-run under other kernels) are one plan (rank_correlations), and plan_point_id: a run that
+    wrote back on the device is another point of it."""
+    writeback_cast: str | None = None
+    """RunReport.writeback_cast of the run (None: no ZeRO-3 write-back across devices, or not recorded): the
+    write-back its prediction used (cost/conditions.py writeback_cast_of)."""
     date_utc: str = ""
     """RunReport.date_utc of the run (when it started; rank_correlations takes the prediction of a plan's
     first run under a kernel set)."""
@@ -246,7 +250,7 @@ def score(name: str, source: str, plan_path: Path, run_path: Path, in_sample: tu
         host_predicted_bytes=host_pred, host_measured_bytes=host_meas,
         host_error=rel_error(host_pred, host_meas), error_message=run.error_message,
         kernels=kernel_summary(run.kernels), kernel_set=run_kernels(run).summary(), date_utc=run.date_utc,
-        plan_id=bare.content_hash(),
+        plan_id=plan_point_id(bare.content_hash(), run.writeback_cast), writeback_cast=run.writeback_cast,
         zero_init=run.zero_init,
         act_offload_copy=conditions.act_offload_copy if stock_act_offload(plan) else None,
         rejected=host_rejection(plan, pred, hw, offload),
@@ -353,6 +357,14 @@ def summary(rows: list[Scored]) -> dict:
         "killed": sum(r.status == "killed" for r in rows),
         "timeout_or_error": sum(r.status in ("timeout", "error") for r in rows),
     }
+
+
+def plan_point_id(content_hash: str, writeback_cast: str | None) -> str:
+    """Scored.plan_id: the plan's content hash, with '+writeback-device' for a run that wrote ZeRO-3's GPU
+    sub-groups back on the device (runtime/writeback_cast.py): that runs the same plan 2-4x faster than
+    DeepSpeed's own write-back (bench/results/runtime/writeback_ab_S66/), so its runs are another plan for
+    rankings, per-plan weights and spreads, as a plan under another kernel set is."""
+    return content_hash + ("+writeback-device" if writeback_cast == "device" else "")
 
 
 def rank_correlations(rows: list[Scored], min_plans: int = 4) -> dict[str, dict]:

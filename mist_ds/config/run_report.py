@@ -113,6 +113,13 @@ class RunReport(StrictModel):
     built whole on the device and partitioned, if at all, by deepspeed.initialize. None: not recorded
     (every report written before the field existed), which is the whole-model build; the cost model
     predicts such runs with the whole-model start-up term (cost/memory.py 'build_weights')."""
+    writeback_cast: str | None = None
+    """Stock ZeRO-3 under offload_param: how each optimizer sub-group whose fp32 master stays on the GPU wrote its
+    update back into the pinned 16-bit CPU partition (mist_ds/config/writeback.py WRITEBACK_CASTS): 'host',
+    DeepSpeed's blocking copy converted on the CPU through a pageable fp32 temporary, or 'device', cast on the
+    GPU in chunks and copied pinned (runtime/writeback_cast.py; `mist_ds.train --writeback-cast`). None: no
+    sub-group writes back that way (other plans), or not recorded (every report written before session 66, which
+    all ran 'host': cost/conditions.py writeback_cast_of)."""
     cuda_alloc_conf: str | None = None
     """PYTORCH_CUDA_ALLOC_CONF as the run's processes saw it ('' when unset), e.g.
     'expandable_segments:True', which mist_ds/train.py sets unless the user set it: whether the caching

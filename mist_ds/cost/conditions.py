@@ -1,5 +1,5 @@
 """RunConditions: how a run executed a plan, beyond the plan itself (kernels, ZeRO-3 build, mistpipe
-engine options, activation-offload copy mode): what predict_plan and the stage cost models take.
+engine options, activation-offload copy mode, ZeRO-3's write-back cast): what predict_plan and the stage cost models take.
 The defaults are what the runtime does now (what the search and `predict` cost); RunConditions.of_run
 reads a RunReport's records, through the `*_of` functions below, one per record."""
 
@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 
 from mist_ds.config import Plan, RunReport
 from mist_ds.config.executors import MISTPIPE
+from mist_ds.config.writeback import DEFAULT_WRITEBACK_CAST, check_writeback_cast
 from mist_ds.cost.act_offload import COPY_DEFAULT, check_copy_mode
 from mist_ds.cost.kernel_set import KernelSet
 
@@ -90,8 +91,14 @@ class RunConditions:
     run chunk by chunk (cost/layer_time.py fused_head_s). A run's record:
     fused_head_loss_of(RunReport.fused_head_loss)."""
 
+    writeback_cast: str = DEFAULT_WRITEBACK_CAST
+    """Stock DeepSpeed ZeRO-3 under offload_param: where the write-back of GPU-resident sub-groups converts to
+    16 bits (config/writeback.py): 'host' (DeepSpeed's copy, cost/work.py pageable_d2h_bytes) or 'device'
+    (runtime/writeback_cast.py; cost/writeback.py). A run's record: writeback_cast_of(RunReport.writeback_cast)."""
+
     def __post_init__(self):
         check_copy_mode(self.act_offload_copy)
+        check_writeback_cast(self.writeback_cast)
 
     @classmethod
     def of_run(cls, plan: Plan, run: RunReport) -> RunConditions:
@@ -111,7 +118,8 @@ class RunConditions:
                    fused_head_wgrad=fused_head_wgrad_of(run.fused_head_wgrad),
                    fused_tied_head_wgrad=fused_head_wgrad_of(run.fused_tied_head_wgrad),
                    fused_head_loss=fused_head_loss_of(run.fused_head_loss),
-                   copy_slowdowns=tuple(run.copy_slowdowns) or None)
+                   copy_slowdowns=tuple(run.copy_slowdowns) or None,
+                   writeback_cast=writeback_cast_of(run.writeback_cast))
 
 
 def zero_init_of(recorded: bool | None) -> bool:
@@ -171,6 +179,12 @@ def fused_head_wgrad_of(recorded: bool | None) -> bool:
     (fused_tied_head_wgrad) = `recorded`: None (every mistpipe run before session 58, 2026-12-06; for a tied head
     before S58-2) made the head's weight gradient fresh."""
     return bool(recorded)
+
+
+def writeback_cast_of(recorded: str | None) -> str:
+    """RunConditions.writeback_cast for a run that recorded RunReport.writeback_cast = `recorded`: None (another
+    plan kind, or every run before session 66) wrote back DeepSpeed's way, 'host'."""
+    return "host" if recorded is None else recorded
 
 
 def with_plan_choices(plan: Plan, conditions: RunConditions | None) -> RunConditions:

@@ -21,6 +21,7 @@ from mist_ds.cost.shapes import (param_tensor_stats, pinned_tensor_bytes, pinned
                                  zero3_open_bucket, zero3_sub_groups)
 from mist_ds.cost.stage_args import StageArgs
 from mist_ds.cost.stage_time import time_components, time_fields
+from mist_ds.cost.writeback import with_writeback_cast
 
 PERSISTENCE_THRESHOLD = STOCK_DEEPSPEED.constants.stage3_param_persistence_threshold
 HOST_DEFAULTS = ("pinned_accumulated", "pinned_param_partitions")
@@ -109,7 +110,8 @@ class StageCostModel:
     attention grid (measured with SDPA's default dispatch). `conditions` (cost/conditions.py; None:
     RunConditions(), what the runtime does and the search costs): this model reads its kernels (the
     element-wise and loss kernel set, cost/kernel_set.py), zero_init (the ZeRO-3 start-up term,
-    cost/memory.py Build) and act_offload_copy (cost/act_offload.py pass_walls).
+    cost/memory.py Build), act_offload_copy (cost/act_offload.py pass_walls) and writeback_cast (ZeRO-3's
+    write-back under offload_param, cost/writeback.py).
     """
 
     def __init__(self, model: ModelSpec, hw: HardwareProfile, seq_len: int, dtype: str = "bf16",
@@ -118,6 +120,7 @@ class StageCostModel:
         conditions = conditions or RunConditions()
         self.zero_init = conditions.zero_init
         self.act_offload_copy = conditions.act_offload_copy
+        self.writeback_cast = conditions.writeback_cast
         self.model, self.hw, self.seq_len, self.dtype = model, hw, seq_len, dtype
         self.num_nodes, self.gpus_per_node = num_nodes, gpus_per_node
         self.causal = True
@@ -195,7 +198,7 @@ class StageCostModel:
                      # the 16-bit partitions pass through a CPU buffer at start-up, without offload_param
                      host_defragment=z[3] * (1 - ow) * ELEM * terms["params"] / dp)
         terms.update(self._host_terms(args, (oo > 0) | (ow > 0) | (na > 0), b, tp, dp, layers, emb, head, hc))
-        return terms
+        return with_writeback_cast(terms, self.writeback_cast)
 
     def _host_terms(self, args, rows, b, tp, dp, layers, emb, head, hc) -> dict[str, np.ndarray]:
         """The host-memory terms (cost/host_memory.py), zero unless some of `rows` offload;

@@ -18,6 +18,7 @@ import torch.distributed as dist
 from deepspeed.accelerator import get_accelerator
 
 from mist_ds.config import Plan
+from mist_ds.config.writeback import DEFAULT_WRITEBACK_CAST, check_writeback_cast
 from mist_ds.emit.ds_config import Precision, UnsupportedPlanError, build_ds_config, with_precision
 from mist_ds.runtime.blocks import rotary_dims
 from mist_ds.runtime.kernels import Kernels, attention_for, resolved, runtime_kernels
@@ -25,6 +26,7 @@ from mist_ds.runtime.loss import resolve_loss
 from mist_ds.runtime.model import BuildOptions, MistModel
 from mist_ds.runtime.pipeline_module import MistPipelineModule, plan_roles
 from mist_ds.runtime.topology import MistMpu, make_topology
+from mist_ds.runtime.writeback_cast import apply_writeback_cast
 
 DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}
 
@@ -44,6 +46,9 @@ class Runtime:
     """What the model runs (resolve_kernels; RunReport.kernels)."""
     zero_init: bool = False
     """The model was built under deepspeed.zero.Init (uses_zero_init; RunReport.zero_init)."""
+    writeback_cast: str | None = None
+    """How ZeRO-3 writes GPU sub-groups back into the CPU partition under offload_param (config/writeback.py;
+    RunReport.writeback_cast); None: no sub-group does."""
 
 
 def on_cpu() -> bool:
@@ -123,9 +128,12 @@ def resolve_kernels(plan: Plan, on_cuda: bool, dtype: torch.dtype,
 
 def build_runtime(plan: Plan, local_rank: int, precision: Precision | None = None,
                   seed: int = 1234, lr: float | None = None, adam: str = "auto",
-                  ds_config: dict | None = None) -> Runtime:
+                  ds_config: dict | None = None, writeback_cast: str = DEFAULT_WRITEBACK_CAST) -> Runtime:
     """Build the model for this rank and wrap it in its executor's engine. `ds_config` is the
-    ds_config.json the plan runs with (run.py checks it against the plan); None: built from the plan."""
+    ds_config.json the plan runs with (run.py checks it against the plan); None: built from the plan.
+    `writeback_cast`: how a stock ZeRO-3 engine writes GPU sub-groups back under offload_param
+    (config/writeback.py; runtime/writeback_cast.py)."""
+    check_writeback_cast(writeback_cast)
     precision = precision or ("fp32" if on_cpu() else plan.dtype)
     config = with_precision(ds_config if ds_config is not None else build_ds_config(plan), precision)
     config, adam_impl = optimizer_config(config, plan, lr, adam)
@@ -143,9 +151,11 @@ def build_runtime(plan: Plan, local_rank: int, precision: Precision | None = Non
         engine = build_mistpipe(plan, opts, topology, mpu, config)
     else:
         engine = build_deepspeed(plan, opts, topology, mpu, config)
+    # ZeRO-3 runs only on the unpipelined DeepSpeedEngine (uses_zero_init's plans)
+    writeback = apply_writeback_cast(engine.optimizer, writeback_cast) if uses_zero_init(plan) else None
     return Runtime(engine=engine, pipelined=plan.num_stages > 1 or plan.executor == "mistpipe", dp=plan.dp,
                    dp_rank=mpu.get_data_parallel_rank(), device=device, precision=precision,
-                   adam_impl=adam_impl, kernels=record, zero_init=uses_zero_init(plan))
+                   adam_impl=adam_impl, kernels=record, zero_init=uses_zero_init(plan), writeback_cast=writeback)
 
 
 def uses_zero_init(plan: Plan) -> bool:

@@ -35,6 +35,7 @@ def _has_oom_report(path: str | None) -> bool:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     from mist_ds.cli import OneLineParser
+    from mist_ds.config.writeback import DEFAULT_WRITEBACK_CAST, WRITEBACK_CASTS
     from mist_ds.runtime.host_clock import DEFAULT_GC_INTERVAL, GC_MODES
 
     parser = OneLineParser(prog="mist_ds.train", description=__doc__.splitlines()[0])
@@ -65,6 +66,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--no-copy-probe", action="store_true",
                         help="run the ds_config's optimizer paths as priced on the profile, without measuring this "
                              "machine's both-ways copies first (mist_ds/runtime/copy_probe.py)")
+    parser.add_argument("--writeback-cast", default=DEFAULT_WRITEBACK_CAST, choices=WRITEBACK_CASTS,
+                        help="ZeRO-3 with offload_param: convert each GPU optimizer sub-group's update to 16 bits "
+                             "on the host (DeepSpeed's copy) or on the device, chunked, before a pinned copy "
+                             "(mist_ds/config/writeback.py)")
     parser.add_argument("--no-host-check", action="store_true",
                         help="skip the check of each node's available memory against the plan's host need")
     parser.add_argument("--local_rank", type=int, default=None, help="set by the deepspeed launcher")
@@ -242,7 +247,8 @@ def train(args, plan, ds_config, hardware, source) -> int:
 
     try:
         ds_config, copy_pair = machine_config(args, plan, ds_config, hardware, local_rank)
-        rt = eng.build_runtime(plan, local_rank, precision, args.seed, args.lr, args.adam, ds_config)
+        rt = eng.build_runtime(plan, local_rank, precision, args.seed, args.lr, args.adam, ds_config,
+                               args.writeback_cast)
         kernels = rt.kernels
         host = StepHost(args.gc, args.gc_interval)
         step_retries: list[int] = []
@@ -250,7 +256,8 @@ def train(args, plan, ds_config, hardware, source) -> int:
         report = success_report(plan, losses, times, warmup=args.warmup, precision=precision,
                                 hardware=hardware, kernels=kernels, zero_init=rt.zero_init, host=host,
                                 step_retries=step_retries)
-        report = report.model_copy(update={"adam_impl": rt.adam_impl, "copy_slowdowns": copy_pair or ()})
+        report = report.model_copy(update={"adam_impl": rt.adam_impl, "copy_slowdowns": copy_pair or (),
+                                           "writeback_cast": rt.writeback_cast})
     except torch.OutOfMemoryError as err:
         write_report(failure_report(plan, "oom", str(err), steps_done=len(losses), warmup=args.warmup,
                                     precision=precision, losses=losses, kernels=kernels,

@@ -1,5 +1,6 @@
 """ZeRO-3 offload_param with all or part of the optimizer on the GPU: the GPU sub-groups' blocking fp32 -> 16-bit
-CPU write-back (cost/work.py pageable_d2h_bytes, step_serial; bench/accuracy/WEIGHT_OFFLOAD.md)."""
+CPU write-back (cost/work.py pageable_d2h_bytes, step_serial; bench/accuracy/WEIGHT_OFFLOAD.md), as DeepSpeed writes
+it back ('host', config/writeback.py); the runtime's 'device' way: tests/cost/test_writeback.py."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import pytest
 
 from mist_ds.config import get_preset
 from mist_ds.config.profiles import load_hardware
+from mist_ds.cost import RunConditions
 from mist_ds.cost.rates import Rates
 from mist_ds.cost.stage import StageCostModel
 from mist_ds.cost.stage_args import stage_args
@@ -17,7 +19,8 @@ HW = load_hardware("h200")
 
 
 def _parts(weights: float, ratio: float):
-    model = StageCostModel(get_preset("llama-7b"), HW, 4096, gpus_per_node=2)
+    model = StageCostModel(get_preset("llama-7b"), HW, 4096, gpus_per_node=2,
+                           conditions=RunConditions(writeback_cast="host"))
     args = stage_args(stage_index=0, num_stages=1, num_layers=32, micro_batch=1, dp=2, tp=1, grad_accum=2,
                       zero_stage=3, offload_weights=weights, offload_gradients=ratio, offload_optimizer=ratio,
                       num_recompute=32, num_offloaded=0)

@@ -53,6 +53,25 @@ def test_the_defaults_are_what_the_runtime_does():
     from mist_ds.runtime.mistpipe.engine import recorded_fused_head_loss
 
     assert default.fused_head_loss is recorded_fused_head_loss(mistpipe) is False
+    from mist_ds.runtime.build import build_runtime
+
+    runtime_default = inspect.signature(build_runtime).parameters["writeback_cast"].default
+    assert default.writeback_cast == runtime_default == rank_default("--writeback-cast") == "device"
+
+
+def rank_default(option: str) -> str:
+    """The default `mist_ds.train` gives `option` (runtime/rank.py parse_args)."""
+    from mist_ds.runtime.rank import parse_args
+
+    return getattr(parse_args(["--plan", "p.json"]), option.lstrip("-").replace("-", "_"))
+
+
+def test_a_write_back_record_is_read_and_a_missing_one_is_deepspeeds_way():
+    plan = Plan.load_checked(RESULTS / "accuracy" / "h100-l321b-1g-c78-s4096-b16-z3-w1-mb4.plan.json", "plan")
+    run = RunReport.load_checked(RESULTS / "accuracy" / "h100-l321b-1g-c78-s4096-b16-z3-w1-mb4.run.json", "run")
+    assert run.writeback_cast is None and RunConditions.of_run(plan, run).writeback_cast == "host"
+    cast = run.model_copy(update={"writeback_cast": "device"})
+    assert RunConditions.of_run(plan, cast).writeback_cast == "device"
 
 
 def test_a_run_of_the_fused_head_loss_is_priced_under_it():
@@ -73,7 +92,7 @@ def test_a_recent_mistpipe_run_is_read_from_its_records():
                                 zero_init=False, act_offload_copy=COPY_DEFAULT, optimizer_path="gpu_swap",
                                 d2h_queue_blocks=4, swap_gradients="device", host_buffers="registered",
                                 fused_wgrad=True, norm_in_pieces=False, releases_logits=False,
-                                fused_head_wgrad=False, fused_tied_head_wgrad=False)
+                                fused_head_wgrad=False, fused_tied_head_wgrad=False, writeback_cast="host")
 
 
 def test_todays_mistpipe_run_records_the_norm_in_pieces():
@@ -101,7 +120,7 @@ def test_an_old_mistpipe_run_gets_what_the_engine_did_before_the_records():
     assert got == RunConditions(kernels=KernelSet(loss="chunked"), zero_init=False, optimizer_path="cpu_adam",
                                 d2h_queue_blocks=0, swap_gradients="host", host_buffers="torch_pinned",
                                 fused_wgrad=False, norm_in_pieces=False, releases_logits=False,
-                                fused_head_wgrad=False, fused_tied_head_wgrad=False)
+                                fused_head_wgrad=False, fused_tied_head_wgrad=False, writeback_cast="host")
 
 
 def test_an_old_stock_activation_offload_run_blocked_in_its_pack():

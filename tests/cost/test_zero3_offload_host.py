@@ -138,7 +138,7 @@ def test_sub_groups_and_open_bucket_of_no_rows_are_empty():
 
 def test_weight_offload_writes_back_through_a_host_buffer_of_the_largest_gpu_sub_group():
     """Under offload_param each GPU sub-group's fp32 master crosses to the 16-bit CPU partition through a fresh
-    pageable fp32 tensor of the group's size (cost/stage.py host_writeback_temp): Llama 3.2 1B's tied 128k x 2048
+    pageable fp32 tensor of the group's size when DeepSpeed writes it back (cost/stage.py host_writeback_temp): Llama 3.2 1B's tied 128k x 2048
     table fills the first group alone, so with the optimizer on the GPU that group sets the buffer; with it all
     offloaded no group is on the GPU, and without weight offload the copy stays on the device."""
     from mist_ds.config.profiles import load_hardware
@@ -148,7 +148,11 @@ def test_weight_offload_writes_back_through_a_host_buffer_of_the_largest_gpu_sub
     model = get_preset("llama3.2-1b")
     embedding = model.vocab_size * model.hidden_size
     assert _sub_groups(model, 0.0)[2] == embedding
-    stage = StageCostModel(model, load_hardware("h200-1gpu-node"), 4096, gpus_per_node=1)
+    from mist_ds.cost import RunConditions
+
+    # DeepSpeed's write-back ('host'); the runtime's 'device' way keeps no such buffer (tests/cost/test_writeback.py)
+    stage = StageCostModel(model, load_hardware("h200-1gpu-node"), 4096, gpus_per_node=1,
+                           conditions=RunConditions(writeback_cast="host"))
 
     def terms(weights: float, ratio: float) -> dict:
         return stage.terms(stage_args(stage_index=0, num_stages=1, num_layers=model.num_layers, micro_batch=1, dp=1,

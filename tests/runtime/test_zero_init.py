@@ -31,7 +31,7 @@ def built(tmp_path_factory) -> dict:
     return {**json.loads(out.read_text()), "report": RunReport.load(report)}
 
 
-@pytest.mark.parametrize("case", ["zero3", "zero3_param_offload"])
+@pytest.mark.parametrize("case", ["zero3", "zero3_param_offload", "zero3_param_offload_gpu_optimizer"])
 def test_a_zero3_rank_never_holds_the_whole_model(built, case):
     got = built[case]
     assert got["zero_init"] is True
@@ -51,3 +51,15 @@ def test_the_run_report_records_zero_init(built):
     report = built["report"]
     assert built["train_exit"] == 0 and report.status == "ok"
     assert report.zero_init is True and len(report.losses) == 2
+
+
+@pytest.mark.parametrize("case", ["zero3", "zero3_param_offload", "zero3_param_offload_gpu_optimizer"])
+def test_the_device_writeback_reads_deepspeeds_zero3_optimizer_and_installs_nothing_on_cpu(built, case):
+    """runtime/writeback_cast.py on the installed DeepSpeed's ZeRO-3 optimizer, asked for the 'device' way: the
+    partitions it reads exist (a DeepSpeed that renamed them would raise TypeError at build), and on CPU ranks,
+    where every fp32 master is on the CPU, no sub-group writes back across devices, so nothing is wrapped and
+    nothing is recorded (the GPU side: test_writeback_cast.py's gpu tests, bench/calls/s66_writeback_ab.sh)."""
+    got = built[case]
+    assert got["sub_groups"] >= 1
+    assert got["cross_device_sub_groups"] == 0
+    assert got["writeback_cast"] is None and got["reassign_wrapped"] is False

@@ -20,6 +20,7 @@ from torch.nn.modules.module import register_module_parameter_registration_hook 
 from mist_ds.runtime import build as eng  # noqa: E402
 from mist_ds.runtime import model as model_mod  # noqa: E402
 from mist_ds.runtime import rank  # noqa: E402
+from mist_ds.runtime.writeback_cast import writes_back_across  # noqa: E402
 from tests.runtime.plans import CASES  # noqa: E402
 
 
@@ -38,9 +39,9 @@ class BuildWatch:
             self.peak = max(self.peak, sum(p.data.numel() for p in self.params.values()))
 
 
-def built_model(name: str) -> tuple[dict, object]:
-    """Build CASES[name] through build_runtime while watching the model's construction (only the
-    MistModel constructor: the engine's own partitioning afterwards is not the build)."""
+def built_model(name: str, writeback_cast: str = "host") -> tuple[dict, object]:
+    """Build CASES[name] through build_runtime (with `writeback_cast`) while watching the model's construction
+    (only the MistModel constructor: the engine's own partitioning afterwards is not the build)."""
     watch, original = BuildWatch(), model_mod.MistModel.__init__
     handle = None
 
@@ -54,15 +55,21 @@ def built_model(name: str) -> tuple[dict, object]:
 
     eng.MistModel.__init__ = watched_init
     try:
-        rt = eng.build_runtime(CASES[name], int(os.environ.get("LOCAL_RANK", 0)), "fp32", seed=1234)
+        rt = eng.build_runtime(CASES[name], int(os.environ.get("LOCAL_RANK", 0)), "fp32", seed=1234,
+                               writeback_cast=writeback_cast)
     finally:
         eng.MistModel.__init__ = original
     params = list(rt.engine.module.parameters())
     total = sum(getattr(p, "ds_numel", p.numel()) for p in params)
     local = [[int(getattr(p, "ds_numel", p.numel())), int(p.ds_tensor.numel()) if hasattr(p, "ds_tensor") else None]
              for p in params]
+    optimizer = rt.engine.optimizer
     return {"peak_whole_elements": watch.peak, "total_elements": total, "partitions": local,
-            "zero_init": rt.zero_init}, rt
+            "zero_init": rt.zero_init, "writeback_cast": rt.writeback_cast,
+            # what runtime/writeback_cast.py reads on DeepSpeed's ZeRO-3 optimizer, as this DeepSpeed has it
+            "sub_groups": len(getattr(optimizer, "fp32_partitioned_groups_flat", [])),
+            "cross_device_sub_groups": len(writes_back_across(optimizer)),
+            "reassign_wrapped": "_reassign_or_swap_out_partitioned_parameters" in vars(optimizer)}, rt
 
 
 def main() -> None:
@@ -74,8 +81,9 @@ def main() -> None:
     args = parser.parse_args()
     eng.init_distributed()
     results = {}
-    for name in ("zero3", "zero3_param_offload", "zero2"):
-        results[name], rt = built_model(name)
+    # the 'device' write-back asked for everywhere: on CPU ranks no fp32 master is on an accelerator
+    for name in ("zero3", "zero3_param_offload", "zero3_param_offload_gpu_optimizer", "zero2"):
+        results[name], rt = built_model(name, "device" if name.startswith("zero3") else "host")
         rt.engine.destroy()
         del rt
         gc.collect()
