@@ -1,23 +1,24 @@
-"""How stock DeepSpeed's ZeRO-3 writes an updated GPU-resident fp32 master back into its 16-bit CPU partition
-under offload_param: the one place the runtime (runtime/writeback_cast.py) and the cost model
+"""How stock DeepSpeed's ZeRO-3 writes each updated fp32 master into its 16-bit partition when the two sit on
+different sides of the PCIe bus: the one place the runtime (runtime/writeback_cast.py) and the cost model
 (cost/writeback.py) read the choices and the runtime's default from. Pure: no torch.
 
 Where the write-back happens (DeepSpeed 0.19.8, stage3.py `_reassign_or_swap_out_partitioned_parameters`):
 after each optimizer sub-group's Adam, `fp16_partitioned_groups_flat[i].data.copy_(fp32_partitioned_groups_flat[i])`.
-With offload_param the 16-bit partition is a slice of a pinned CPU buffer; a sub-group whose fp32 master stays on
-the GPU (every one without offload_optimizer, the first int((1 - ratio) * groups) with it) makes that copy
-cross-device and cross-dtype. The two ways (bench/accuracy/WEIGHT_OFFLOAD.md sections 2 and 9):
+It crosses devices (and dtypes) for a sub-group whose fp32 master is on the GPU under offload_param (the 16-bit
+partition is a slice of a pinned CPU buffer; every sub-group without offload_optimizer, the first
+int((1 - ratio) * groups) with it), and for an offloaded sub-group's CPU master without offload_param (the 16-bit
+partition on the GPU). The two ways (bench/accuracy/WEIGHT_OFFLOAD.md sections 2, 9 and 10):
 
-* 'host' - DeepSpeed's line as it is: torch's blocking copy_kernel_cuda converts on the CPU, through a fresh
-  pageable fp32 temporary of the sub-group's size, 4 bytes an element (cost/work.py pageable_d2h_bytes);
-* 'device' - runtime/writeback_cast.py: cast fp32 -> 16-bit on the GPU in chunks of WRITEBACK_CHUNK_ELEMENTS
-  and copy each chunk into the pinned partition by DMA, 2 bytes an element.
+* 'host' - DeepSpeed's line as it is: torch's blocking copy converts on the CPU through a pageable temporary and
+  copies pageable (cost/work.py pageable_d2h_bytes, 4 bytes an element; pageable_h2d_bytes, 2);
+* 'device' - runtime/writeback_cast.py: 16 bits an element by DMA from pinned memory, a GPU master cast on the GPU
+  in chunks of WRITEBACK_CHUNK_ELEMENTS, a CPU master converted on the host into pinned chunks of that size.
 """
 
 from __future__ import annotations
 
 WRITEBACK_CASTS = ("host", "device")
-"""Where the write-back's fp32 -> 16-bit conversion runs (module docstring)."""
+"""How the write-back crosses the bus (module docstring): DeepSpeed's way, or mist_ds's by DMA."""
 
 DEFAULT_WRITEBACK_CAST = "device"
 """What the runtime does unless told (`mist_ds.train --writeback-cast`) and what the search prices
@@ -28,8 +29,8 @@ DEFAULT_WRITEBACK_CAST = "device"
 two 'host' runs differ as much), the same GPU peak, 0.6-1.1 GB less host memory."""
 
 WRITEBACK_CHUNK_ELEMENTS = 32 * 2**20
-"""Elements cast on the GPU at a time by the 'device' way: a 64 MiB bf16 temporary, the step's only extra
-device memory (cost/writeback.py)."""
+"""Elements the 'device' way converts at a time: a GPU master's 64 MiB bf16 cast, the step's only extra device
+memory; a CPU master's pinned staging chunks, two of this size (cost/writeback.py)."""
 
 
 def check_writeback_cast(value: str) -> str:

@@ -154,6 +154,16 @@ class Rates:
         nbytes = np.asarray(nbytes, float)
         return np.where(nbytes > 0, self.hw.pcie_latency_s + nbytes / self.pageable_d2h_bytes_per_s, 0.0)
 
+    def staged_h2d_s(self, nbytes):
+        """The runtime's 'device' write-back of CPU fp32 masters into 16-bit GPU partitions (host conversion into
+        pinned chunks overlapped with their DMA: runtime/writeback_cast.py upload_into) at the profile's
+        staged_h2d_bandwidth_gbps per rank; unmeasured, at the pinned host-to-device rate."""
+        rate = self.hw.staged_h2d_bandwidth_gbps
+        if rate is None:
+            return self.h2d_s(nbytes)
+        nbytes = np.asarray(nbytes, float)
+        return np.where(nbytes > 0, self.hw.pcie_latency_s + nbytes / (rate * 1e9), 0.0)
+
     def gpu_adam_s(self, params):
         """GPU Adam step time of `params` fp32 parameters."""
         return np.asarray(params, float) / self.gpu_adam_params_per_s

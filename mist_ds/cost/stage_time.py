@@ -285,7 +285,9 @@ def step_parts(m: StageCostModel, t, dp, inter, shape) -> dict[str, np.ndarray]:
                            # offload_param (cost/work.py), pageable and converted on the CPU
                            + rt.pageable_d2h_s(t["pageable_d2h_bytes"])
                            # ... or, cast on the GPU, its 16 bits by DMA (cost/writeback.py)
-                           + rt.d2h_s(t["writeback_pinned_bytes"]))
+                           + rt.d2h_s(t["writeback_pinned_bytes"])
+                           # ... and the mirror copy of CPU masters, staged through pinned chunks
+                           + rt.staged_h2d_s(t["staged_h2d_bytes"]))
     p["host_step"] = np.broadcast_to(m.hw.host_step_overhead_s, shape)
     p["step_serial"] = np.broadcast_to(np.asarray(t["step_serial"], float) > 0, shape)
     return p

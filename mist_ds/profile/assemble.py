@@ -20,6 +20,7 @@ from mist_ds.config.hardware import (
     InterferenceFactor,
     MatmulSample,
     MemoryKernelSample,
+    PROBED_FIELDS,
     RUN_DERIVED_FIELDS,
     Provenance,
 )
@@ -199,7 +200,8 @@ def assemble_profile(raw: Raw, name: str, fallback: HardwareProfile) -> Hardware
         interference = pick(None, "interference")
     gpu_adam = raw.get("gpu_adam")
     gpu_adam_rate = (gpu_adam["num_params"] / gpu_adam["time_s"]) if gpu_adam else pick(None, "gpu_adam_params_per_s")
-    kept = {field: getattr(fallback, field) for field in RUN_DERIVED_FIELDS}  # from runs, not the raw file
+    # from runs or bench probes, not the raw file
+    kept = {field: getattr(fallback, field) for field in RUN_DERIVED_FIELDS + PROBED_FIELDS}
     per_adam, d2h_slowdown = cpu_step_fields(raw)
     return HardwareProfile(**kept,
         name=name, gpu_name=pick(meta.get("card") or None, "gpu_name"),

@@ -115,3 +115,52 @@ def test_on_a_gpu_the_wrapper_writes_what_the_original_would():
     optimizer._reassign_or_swap_out_partitioned_parameters(1)
     assert optimizer.calls == [("unflatten", 0), ("original", 1)]
     assert torch.equal(lows[0], masters[0].cpu().to(torch.bfloat16))
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 64, 1000])
+def test_the_staged_upload_equals_one_copy_bit_for_bit(chunk):
+    """upload_into through two (here unpinned, CPU) stages: every chunk lands once, rounded as copy_ rounds."""
+    master = fp32_master(1000, seed=5)
+    reference = torch.empty(1000, dtype=torch.bfloat16).copy_(master)
+    low = torch.zeros(1000, dtype=torch.bfloat16)
+    wb.upload_into(low, master, [torch.empty(chunk, dtype=torch.bfloat16) for _ in range(wb.STAGING_BUFFERS)])
+    assert torch.equal(low.view(torch.int16), reference.view(torch.int16))
+
+
+def test_only_a_device_partition_of_another_dtype_under_a_host_master_crosses_up():
+    bf16_meta, fp32_cpu = torch.zeros(2, dtype=torch.bfloat16, device="meta"), torch.zeros(2)
+    assert wb.crosses_to_device(bf16_meta, fp32_cpu)
+    assert not wb.crosses_to_device(torch.zeros(2, dtype=torch.bfloat16), fp32_cpu)   # offload_param: both on the CPU
+    assert not wb.crosses_to_device(torch.zeros(2, device="meta"), fp32_cpu)
+    assert not wb.crosses_to_device(None, fp32_cpu)
+    assert not wb.crosses_to_host(bf16_meta, fp32_cpu)
+
+
+def test_the_wrapper_stages_host_masters_and_pins_its_staging_once(monkeypatch):
+    masters = [fp32_master(70, seed=6), fp32_master(9, seed=7)]
+    lows = [torch.zeros(70, dtype=torch.bfloat16), torch.zeros(9, dtype=torch.bfloat16)]
+    optimizer = FakeStage3(lows, masters)
+    monkeypatch.setattr(wb, "crosses_to_host", lambda low, master: False)
+    monkeypatch.setattr(wb, "crosses_to_device", lambda low, master: True)
+    pinned: list[torch.Tensor] = []
+    monkeypatch.setattr(torch.Tensor, "pin_memory", lambda self: pinned.append(self) or self)
+    monkeypatch.setattr(wb, "WRITEBACK_CHUNK_ELEMENTS", 16)
+    assert wb.apply_writeback_cast(optimizer, "device") == "device"
+    optimizer._reassign_or_swap_out_partitioned_parameters(0)
+    optimizer._reassign_or_swap_out_partitioned_parameters(1)
+    assert optimizer.calls == [("unflatten", 0), ("unflatten", 1)]
+    assert len(pinned) == wb.STAGING_BUFFERS and all(stage.numel() == 16 for stage in pinned)
+    for low, master in zip(lows, masters):
+        assert torch.equal(low, master.to(torch.bfloat16))
+
+
+@pytest.mark.gpu
+def test_on_a_gpu_the_staged_upload_equals_deepspeeds_copy():
+    """The real crossing up: a pageable fp32 CPU master into a bf16 CUDA partition through pinned stages."""
+    master = fp32_master(5_000_001, seed=8)
+    stock = torch.empty(master.numel(), dtype=torch.bfloat16, device="cuda").copy_(master)
+    low = torch.zeros(master.numel(), dtype=torch.bfloat16, device="cuda")
+    assert wb.crosses_to_device(low, master)
+    stages = [torch.empty(1 << 20, dtype=torch.bfloat16).pin_memory() for _ in range(wb.STAGING_BUFFERS)]
+    wb.upload_into(low, master, stages)
+    assert torch.equal(low.view(torch.int16), stock.view(torch.int16))
