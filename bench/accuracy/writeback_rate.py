@@ -46,10 +46,13 @@ def optimizer_steps(phases_path: Path, warmup: int = WARMUP) -> list[float]:
 
 
 def _model_terms(plan: Plan, hw_name: str):
-    """(cost model, terms, time parts) of the plan's first stage on profile `hw_name`."""
+    """(cost model, terms, time parts) of the plan's first stage on profile `hw_name`, with DeepSpeed's own
+    write-back (the rate measured is that copy's: RunConditions.writeback_cast 'host', what every phased run
+    before session 66 ran; a run with --writeback-cast device has no pageable write-back to measure)."""
     hw = load_hardware(hw_name)
     model = cost_model_for(plan.executor, plan.model, hw, plan.seq_len, plan.dtype, plan.cluster.num_nodes,
-                           plan.cluster.gpus_per_node, attention=plan.attention, conditions=RunConditions())
+                           plan.cluster.gpus_per_node, attention=plan.attention,
+                           conditions=RunConditions(writeback_cast="host"))
     args = plan_stage_args(plan, 0)
     return model, model.terms(args), model.time_parts(args)
 

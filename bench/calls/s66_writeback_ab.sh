@@ -14,18 +14,6 @@ prebuild & build=$!
 timeout 60 python3 -m pytest -q -m gpu tests/runtime/test_writeback_cast.py -p no:cacheprovider > $R/cast_test.log 2>&1
 echo "rc $? $SECONDS s" >> $R/cast_test.log
 wait $build; echo "build done $SECONDS s" >> $R/machine.txt; pack
-# abrun NAME CASE WAY LIMIT PORT: one 1-GPU launch/train.py run of bench/results/accuracy/CASE.plan.json with
-# --writeback-cast WAY, into $R/NAME.run.json and $R/NAME.log; skipped (logged) when less than LIMIT is left.
-abrun() {
-  local left=$(( ${LIMIT:-590} - 5 - SECONDS ))
-  if [ $left -lt $4 ]; then echo "$1 skipped: $left s left" >> $R/windows.log; return; fi
-  echo "$1 start $(date +%s.%N)" >> $R/windows.log
-  timeout $4 python3 -m deepspeed.launcher.runner --num_gpus 1 --no_ssh_check --master_addr 127.0.0.1 \
-    --master_port $5 launch/train.py --plan bench/results/accuracy/$2.plan.json --steps 6 --warmup 2 \
-    --writeback-cast $3 --report $R/$1.run.json --hardware $HWP > $R/$1.log 2>&1; echo "rc $?" >> $R/$1.log
-  echo "$1 end $(date +%s.%N)" >> $R/windows.log
-  pack
-}
 W=${P}l321b-1g-c78-s4096-b16-z3-w1-mb4
 H=${P}l321b-1g-c78-s4096-b16-z3-w1-off05-mb4
 abrun w1-host-a $W host 110 29721

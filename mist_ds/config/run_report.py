@@ -114,12 +114,13 @@ class RunReport(StrictModel):
     (every report written before the field existed), which is the whole-model build; the cost model
     predicts such runs with the whole-model start-up term (cost/memory.py 'build_weights')."""
     writeback_cast: str | None = None
-    """Stock ZeRO-3 under offload_param: how each optimizer sub-group whose fp32 master stays on the GPU wrote its
-    update back into the pinned 16-bit CPU partition (mist_ds/config/writeback.py WRITEBACK_CASTS): 'host',
-    DeepSpeed's blocking copy converted on the CPU through a pageable fp32 temporary, or 'device', cast on the
-    GPU in chunks and copied pinned (runtime/writeback_cast.py; `mist_ds.train --writeback-cast`). None: no
-    sub-group writes back that way (other plans), or not recorded (every report written before session 66, which
-    all ran 'host': cost/conditions.py writeback_cast_of)."""
+    """Stock ZeRO-3: how each optimizer sub-group whose fp32 master and 16-bit partition sit on different devices
+    (a GPU master under offload_param, a CPU master under optimizer offload without it) wrote its update across
+    the bus (mist_ds/config/writeback.py WRITEBACK_CASTS): 'host', DeepSpeed's blocking copy converted on the CPU
+    through a pageable temporary, or 'device', chunked copies by DMA from pinned memory (runtime/writeback_cast.py;
+    `mist_ds.train --writeback-cast`; session 66's first runs, the S66-1 repeats, had only the offload_param side).
+    None: no sub-group crosses (other plans), or not recorded (every report written before session 66, which all
+    ran 'host': cost/conditions.py writeback_cast_of)."""
     cuda_alloc_conf: str | None = None
     """PYTORCH_CUDA_ALLOC_CONF as the run's processes saw it ('' when unset), e.g.
     'expandable_segments:True', which mist_ds/train.py sets unless the user set it: whether the caching

@@ -26,7 +26,9 @@ DEFAULT_WRITEBACK_CAST = "device"
 (bench/calls/s66_writeback_ab.sh, bench/results/runtime/writeback_ab_S66/; 1x H100 80GB HBM3, driver 580.159.04,
 2026-12-07): Llama 3.2 1B with every weight offloaded and the optimizer on the GPU 4.63 / 4.86 s/iter 'host',
 1.30 / 1.38 'device'; with half the optimizer offloaded 4.21 against 1.81; losses equal to run-to-run noise (the
-two 'host' runs differ as much), the same GPU peak, 0.6-1.1 GB less host memory."""
+two 'host' runs differ as much), the same GPU peak, 0.6-1.1 GB less host memory. CPU masters without offload_param
+(bench/calls/s66_upload_ab.sh, bench/results/runtime/upload_ab_S66/, same node kind and day): llama-2.7b with half
+the optimizer offloaded 2.71 / 2.79 -> 2.44 s/iter, llama-7b 8.91 -> 8.05, losses equal to run noise."""
 
 WRITEBACK_CHUNK_ELEMENTS = 32 * 2**20
 """Elements the 'device' way converts at a time: a GPU master's 64 MiB bf16 cast, the step's only extra device

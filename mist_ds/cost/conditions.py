@@ -1,5 +1,6 @@
 """RunConditions: how a run executed a plan, beyond the plan itself (kernels, ZeRO-3 build, mistpipe
-engine options, activation-offload copy mode, ZeRO-3's write-back cast): what predict_plan and the stage cost models take.
+engine options, activation-offload copy mode, ZeRO-3's cross-device write-back): what predict_plan and the stage
+cost models take.
 The defaults are what the runtime does now (what the search and `predict` cost); RunConditions.of_run
 reads a RunReport's records, through the `*_of` functions below, one per record."""
 
@@ -92,8 +93,8 @@ class RunConditions:
     fused_head_loss_of(RunReport.fused_head_loss)."""
 
     writeback_cast: str = DEFAULT_WRITEBACK_CAST
-    """Stock DeepSpeed ZeRO-3 under offload_param: where the write-back of GPU-resident sub-groups converts to
-    16 bits (config/writeback.py): 'host' (DeepSpeed's copy, cost/work.py pageable_d2h_bytes) or 'device'
+    """Stock DeepSpeed ZeRO-3: how each fp32 master reaches a 16-bit partition across the bus (config/writeback.py):
+    'host' (DeepSpeed's pageable copy, cost/work.py pageable_d2h_bytes and pageable_h2d_bytes) or 'device'
     (runtime/writeback_cast.py; cost/writeback.py). A run's record: writeback_cast_of(RunReport.writeback_cast)."""
 
     def __post_init__(self):

@@ -57,7 +57,7 @@ HOLE_PARTITIONS: dict[str, float] = {
     "zero3": 0.68,           # ZeRO-3, dp > 1: reduce-scatter into the gradient partition
     "zero3_dp1": 0.18,       # ZeRO-3, dp = 1: no reduce-scatter (a small hole)
     "zero3_offload": 0.30,   # ZeRO-3 with optimizer or parameter offload, dp > 1
-    "zero3_offload_dp1": 0.46,
+    "zero3_offload_dp1": 0.40,
 }
 """Free-but-reserved bytes at the reserved peak, in 16-bit partitions (2N/dp bytes), per class
 (allocator_class); fitted on the committed H200 and H100 runs (module docstring)."""

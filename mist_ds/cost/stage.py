@@ -111,7 +111,7 @@ class StageCostModel:
     RunConditions(), what the runtime does and the search costs): this model reads its kernels (the
     element-wise and loss kernel set, cost/kernel_set.py), zero_init (the ZeRO-3 start-up term,
     cost/memory.py Build), act_offload_copy (cost/act_offload.py pass_walls) and writeback_cast (ZeRO-3's
-    write-back under offload_param, cost/writeback.py).
+    cross-device write-back, cost/writeback.py).
     """
 
     def __init__(self, model: ModelSpec, hw: HardwareProfile, seq_len: int, dtype: str = "bf16",

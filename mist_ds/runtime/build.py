@@ -47,8 +47,8 @@ class Runtime:
     zero_init: bool = False
     """The model was built under deepspeed.zero.Init (uses_zero_init; RunReport.zero_init)."""
     writeback_cast: str | None = None
-    """How ZeRO-3 writes GPU sub-groups back into the CPU partition under offload_param (config/writeback.py;
-    RunReport.writeback_cast); None: no sub-group does."""
+    """How ZeRO-3 writes fp32 masters into 16-bit partitions across the bus (config/writeback.py;
+    RunReport.writeback_cast); None: no sub-group's master and partition sit on different devices."""
 
 
 def on_cpu() -> bool:
@@ -131,7 +131,7 @@ def build_runtime(plan: Plan, local_rank: int, precision: Precision | None = Non
                   ds_config: dict | None = None, writeback_cast: str = DEFAULT_WRITEBACK_CAST) -> Runtime:
     """Build the model for this rank and wrap it in its executor's engine. `ds_config` is the
     ds_config.json the plan runs with (run.py checks it against the plan); None: built from the plan.
-    `writeback_cast`: how a stock ZeRO-3 engine writes GPU sub-groups back under offload_param
+    `writeback_cast`: how a stock ZeRO-3 engine writes fp32 masters into 16-bit partitions across the bus
     (config/writeback.py; runtime/writeback_cast.py)."""
     check_writeback_cast(writeback_cast)
     precision = precision or ("fp32" if on_cpu() else plan.dtype)

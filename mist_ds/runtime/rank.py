@@ -67,9 +67,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="run the ds_config's optimizer paths as priced on the profile, without measuring this "
                              "machine's both-ways copies first (mist_ds/runtime/copy_probe.py)")
     parser.add_argument("--writeback-cast", default=DEFAULT_WRITEBACK_CAST, choices=WRITEBACK_CASTS,
-                        help="ZeRO-3 with offload_param: convert each GPU optimizer sub-group's update to 16 bits "
-                             "on the host (DeepSpeed's copy) or on the device, chunked, before a pinned copy "
-                             "(mist_ds/config/writeback.py)")
+                        help="ZeRO-3 with an optimizer sub-group's fp32 master and 16-bit weights on different "
+                             "devices (weight or optimizer offload): DeepSpeed's pageable copy (host) or chunked "
+                             "copies by DMA from pinned memory (device; mist_ds/config/writeback.py)")
     parser.add_argument("--no-host-check", action="store_true",
                         help="skip the check of each node's available memory against the plan's host need")
     parser.add_argument("--local_rank", type=int, default=None, help="set by the deepspeed launcher")

@@ -1,6 +1,7 @@
-"""cost/writeback.py: ZeRO-3's write-back under offload_param priced the way it runs (config/writeback.py). The
-'device' way moves 2 bytes an element at the pinned rate instead of 4 at the pageable rate, keeps no pageable
-temporary on the host and one 16-bit chunk on the GPU; plans that write nothing back do not move."""
+"""cost/writeback.py: ZeRO-3's cross-device write-back priced the way it runs (config/writeback.py). Under
+offload_param the 'device' way moves 2 bytes an element at the pinned rate instead of 4 at the pageable rate, keeps
+no pageable temporary on the host and one 16-bit chunk on the GPU; CPU masters over GPU partitions go at the probed
+staged rate through two pinned chunks; plans that write nothing back across devices do not move."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from mist_ds.cost.plan_predict import predict_plan
 from mist_ds.cost.rates import Rates
 from mist_ds.cost.stage import StageCostModel
 from mist_ds.cost.stage_args import plan_stage_args
-from mist_ds.cost.writeback import with_writeback_cast
+from mist_ds.cost.writeback import STAGING_BYTES, with_writeback_cast
 
 ACCURACY = Path(__file__).resolve().parents[2] / "bench" / "results" / "accuracy"
 GPU_OPTIMIZER = "h100-l321b-1g-c78-s4096-b16-z3-w1-mb4"      # every weight offloaded, optimizer on the GPU
@@ -38,11 +39,12 @@ def stage_terms(name: str, way: str) -> tuple[dict, StageCostModel]:
 
 
 def test_the_host_way_leaves_the_terms_and_prices_no_pinned_write_back():
-    terms = {"pageable_d2h_bytes": np.array([8.0, 0.0]), "host_writeback_temp": np.array([4.0, 0.0]),
-             "step_buffers": np.array([1.0, 1.0])}
+    terms = {"pageable_d2h_bytes": np.array([8.0, 0.0]), "pageable_h2d_bytes": np.array([0.0, 6.0]),
+             "host_writeback_temp": np.array([4.0, 0.0]), "step_buffers": np.array([1.0, 1.0])}
     out = with_writeback_cast(terms, "host")
     assert out["pageable_d2h_bytes"] is terms["pageable_d2h_bytes"]
-    assert not out["writeback_pinned_bytes"].any()
+    assert out["pageable_h2d_bytes"] is terms["pageable_h2d_bytes"]
+    assert not out["writeback_pinned_bytes"].any() and not out["staged_h2d_bytes"].any()
 
 
 @pytest.mark.parametrize("name", [GPU_OPTIMIZER, HALF_OPTIMIZER])
@@ -80,3 +82,32 @@ def test_a_plan_that_writes_nothing_back_is_priced_the_same_either_way():
 def test_an_unknown_way_is_refused():
     with pytest.raises(ValueError, match="writeback cast must be one of host, device"):
         RunConditions(writeback_cast="gpu")
+
+
+UPLOAD = "h100-l27-1g-c40-s4096-b8-z3-off05-mb2-rc32-blk"   # half the optimizer offloaded, weights on the GPU
+
+
+def test_the_device_way_stages_cpu_masters_at_the_probed_rate():
+    """Optimizer offload without offload_param: the CPU masters' 2 bytes an element move from the pageable rate
+    to the profile's staged_h2d_bandwidth_gbps, the step shortens by exactly that, and the two pinned staging
+    chunks are the host's only write-back memory."""
+    host, model = stage_terms(UPLOAD, "host")
+    device, _ = stage_terms(UPLOAD, "device")
+    assert host["pageable_h2d_bytes"] > 0 and host["pageable_d2h_bytes"] == 0 and host["host_writeback_temp"] == 0
+    assert device["pageable_h2d_bytes"] == 0 and device["staged_h2d_bytes"] == host["pageable_h2d_bytes"]
+    assert device["host_writeback_temp"] == STAGING_BYTES and device["step_buffers"] == host["step_buffers"]
+    rates = Rates(model.hw, 1)
+    saved = rates.pageable_h2d_s(host["pageable_h2d_bytes"]) - rates.staged_h2d_s(device["staged_h2d_bytes"])
+    assert float(saved) > 0
+    plan, hw = plan_of(UPLOAD), model.hw
+    steps = {way: predict_plan(plan, hw, RunConditions(writeback_cast=way)).stages[0].step_s for way in ("host", "device")}
+    assert steps["host"] - steps["device"] == pytest.approx(float(saved), rel=1e-6)
+
+
+def test_an_unprobed_staged_rate_is_the_pinned_rate():
+    hw = load_hardware("h100-1gpu-node")
+    nbytes = 6.7e9
+    assert float(Rates(hw, 1).staged_h2d_s(nbytes)) == pytest.approx(
+        hw.pcie_latency_s + nbytes / (hw.staged_h2d_bandwidth_gbps * 1e9))
+    unprobed = Rates(hw.model_copy(update={"staged_h2d_bandwidth_gbps": None}), 1)
+    assert float(unprobed.staged_h2d_s(nbytes)) == float(unprobed.h2d_s(nbytes))
