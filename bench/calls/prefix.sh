@@ -63,14 +63,14 @@ launchtrace() {
     --report $R/$1.profiled-run.json --hardware ${HW:-h100-1gpu-node} > $R/$1.log 2>&1; echo "rc $?" >> $R/$1.log
   mv $R/traces/* $R/ 2>/dev/null; pack
 }
-# abrun NAME CASE WAY LIMIT PORT: one 1-GPU launch/train.py run of bench/results/accuracy/CASE.plan.json, 6 steps
-# after 2 warm-up, with `--writeback-cast WAY` (profile ${HWP:-h100-1gpu-node}), into $R/NAME.run.json and
+# abrun NAME CASE WAY LIMIT PORT: one launch/train.py run of bench/results/accuracy/CASE.plan.json on ${NGPU:-1} GPUs, 6
+# steps after 2 warm-up, with `--writeback-cast WAY` (profile ${HWP:-h100-1gpu-node}), into $R/NAME.run.json and
 # $R/NAME.log; skipped (logged in $R/windows.log) when less than LIMIT of the call's ${LIMIT:-590} s is left; packs $OUT.
 abrun() {
   local left=$(( ${LIMIT:-590} - 5 - SECONDS ))
   if [ $left -lt $4 ]; then echo "$1 skipped: $left s left" >> $R/windows.log; return; fi
   echo "$1 start $(date +%s.%N)" >> $R/windows.log
-  timeout $4 python3 -m deepspeed.launcher.runner --num_gpus 1 --no_ssh_check --master_addr 127.0.0.1 \
+  timeout $4 python3 -m deepspeed.launcher.runner --num_gpus ${NGPU:-1} --no_ssh_check --master_addr 127.0.0.1 \
     --master_port $5 launch/train.py --plan bench/results/accuracy/$2.plan.json --steps 6 --warmup 2 \
     --writeback-cast $3 --report $R/$1.run.json --hardware ${HWP:-h100-1gpu-node} > $R/$1.log 2>&1; echo "rc $?" >> $R/$1.log
   echo "$1 end $(date +%s.%N)" >> $R/windows.log
