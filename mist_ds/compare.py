@@ -12,7 +12,8 @@ line adds the allocator's holes (mist_ds/cost/reserved.py, cut at the plan's cap
 Relative error = (predicted - measured) / measured.
 The kernels the run recorded (RunReport.kernels) are shown in one line; runs older than that
 record show none. The prediction follows the run's ZeRO-3 start-up too (RunReport.zero_init: under
-deepspeed.zero.Init, or the whole-model build of runs that recorded none).
+deepspeed.zero.Init, or the whole-model build of runs that recorded none) and its cross-device write-back
+(RunReport.writeback_cast, shown in one line where the run had one).
 A run of another plan (plan_hash mismatch) is refused with exit 2 unless --force.
 Exit codes: 0 ok, 2 user error.
 """
@@ -30,6 +31,7 @@ from mist_ds.config.plan import plan_file_hashes
 from mist_ds.config.profiles import load_hardware, profile_for_gpu
 from mist_ds.config.run_report import KERNEL_KEYS
 from mist_ds.config.units import GIB
+from mist_ds.config.writeback import WRITEBACK_DESCRIPTIONS
 from mist_ds.config.track_record import track_record_json
 from mist_ds.emit.report import HOST_PACED_SHARE, HOST_SPREAD
 
@@ -134,6 +136,7 @@ def comparison(plan: Plan, run: RunReport, hardware: str | None = None, stored: 
         "same_plan": run.plan_hash in (hashes or {plan.without_prediction().content_hash()}),
         "status": run.status, "gpu_name": run.gpu_name, "num_gpus": run.num_gpus,
         "prediction_source": source, "kernels": dict(run.kernels), "zero_init": run.zero_init,
+        "writeback_cast": run.writeback_cast,
         "iteration_time": {"predicted_s": predicted_t, "measured_s": measured_t,
                            "measured_iqr_s": run.iteration_time_iqr_s,
                            "rel_error": rel_error(predicted_t, measured_t)},
@@ -184,6 +187,8 @@ def render(result: dict) -> str:
         lines.append(f"kernels: {kernel_summary(result['kernels'])}")
     if result.get("zero_init"):
         lines.append("build: under deepspeed.zero.Init (ZeRO-3 parameters partitioned as they were created)")
+    if result.get("writeback_cast"):
+        lines.append(f"ZeRO-3 write-back across the bus: {WRITEBACK_DESCRIPTIONS[result['writeback_cast']]}")
     if result["gpu_name"] == "cpu":
         lines.append("note: a CPU run (fp32, gloo): the prediction is for the plan's GPUs, not this machine")
     if result["status"] != "ok":

@@ -35,6 +35,13 @@ WRITEBACK_CHUNK_ELEMENTS = 32 * 2**20
 memory; a CPU master's pinned staging chunks, two of this size (cost/writeback.py)."""
 
 
+WRITEBACK_DESCRIPTIONS = {
+    "host": "DeepSpeed's copy, converted on the CPU through pageable memory",
+    "device": "by DMA from pinned memory (mist_ds/runtime/writeback_cast.py)",
+}
+"""One line per way, as `mist_ds.compare` shows the way a run wrote back (RunReport.writeback_cast)."""
+
+
 def check_writeback_cast(value: str) -> str:
     """`value` if it names a way in WRITEBACK_CASTS, else a one-line ValueError."""
     if value not in WRITEBACK_CASTS:

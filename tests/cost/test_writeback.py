@@ -111,3 +111,23 @@ def test_an_unprobed_staged_rate_is_the_pinned_rate():
         hw.pcie_latency_s + nbytes / (hw.staged_h2d_bandwidth_gbps * 1e9))
     unprobed = Rates(hw.model_copy(update={"staged_h2d_bandwidth_gbps": None}), 1)
     assert float(unprobed.staged_h2d_s(nbytes)) == float(unprobed.h2d_s(nbytes))
+
+
+def test_compare_shows_and_prices_the_way_the_run_wrote_back(capsys):
+    """mist_ds.compare on the A/B's runs of one plan: each line names its way and each prediction follows it."""
+    import json
+
+    from mist_ds.compare import main as compare_main
+
+    plan = ACCURACY / f"{GPU_OPTIMIZER}.plan.json"
+    repeats = ACCURACY / "repeats"
+    predicted = {}
+    for way in ("host", "device"):
+        assert compare_main([str(plan), str(repeats / f"{GPU_OPTIMIZER}.S66-1-{way}-a.run.json")]) == 0
+        text = capsys.readouterr().out
+        assert "ZeRO-3 write-back across the bus: " + ("DeepSpeed's copy" if way == "host" else "by DMA") in text
+        assert compare_main([str(plan), str(repeats / f"{GPU_OPTIMIZER}.S66-1-{way}-a.run.json"), "--json"]) == 0
+        result = json.loads(capsys.readouterr().out)
+        assert result["writeback_cast"] == way
+        predicted[way] = result["iteration_time"]["predicted_s"]
+    assert predicted["device"] < predicted["host"] / 3
