@@ -361,6 +361,17 @@ def build_note(rows: list[Scored]) -> str:
             + "; ".join(f"{n} {label}" for label, n in counts.items() if n) + "." if zero3 else "")
 
 
+def writeback_note(rows: list[Scored]) -> str:
+    """One line: how many runs recorded ZeRO-3's cross-device write-back each way (RunReport.writeback_cast),
+    which each is priced with (cost/writeback.py); the others are priced DeepSpeed's way."""
+    counts = {way: sum(1 for r in rows if r.writeback_cast == way) for way in ("device", "host")}
+    if not any(counts.values()):
+        return ""
+    return ("ZeRO-3 write-backs across the bus (RunReport.writeback_cast), each run priced as it recorded: "
+            f"{counts['device']} by DMA from pinned memory ('device', the runtime's default since session 66), "
+            f"{counts['host']} recorded DeepSpeed's way ('host'); every unrecorded run is priced DeepSpeed's way.")
+
+
 def intro(rows: list[Scored]) -> str:
     """What the report compares, and how memory is scored."""
     return ("Written by `make accuracy` (`bench/accuracy/report.py`): every committed plan + run pair "
@@ -395,7 +406,7 @@ def render(all_rows: list[Scored], unscored: list[str]) -> str:
                  (sum(1 for r in all_rows if r.no_expandable_segments and not r.rejected),
                   "runs without expandable segments"),
                  (len(apart_uncalibrated(all_rows)), "runs scored on a profile no run calibrated")) if n) + ".",
-             "", kernel_note(rows), "", build_note(rows), "", "## Targets (issue 10)", "", "| target | now | met |", "|---|---|---|"]
+             "", kernel_note(rows), "", build_note(rows), "", writeback_note(rows), "", "## Targets (issue 10)", "", "| target | now | met |", "|---|---|---|"]
     lines += [f"| {goal} | {now} | {'yes' if met else '**no**'} |" for goal, now, met in targets(overall, corr)]
     lines += ["", "## By family", ""] + family_rows(rows)
     lines += ["", "## By kind: the track record autotune, predict and compare quote", "",

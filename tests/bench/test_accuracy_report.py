@@ -395,3 +395,16 @@ def test_the_retry_table_shows_per_step_retries_where_a_run_recorded_them(tmp_pa
     run.model_copy(update={"step_alloc_retries": (0, 2, 0)}).save(run_path)
     row = report.retry_rows([score(name, "suite", plan_path, run_path, (), {})])[2]
     assert row.startswith(f"| {name} | mistpipe | [5] (timed steps [0, 2, 0]) | ")
+
+
+def test_a_device_write_back_run_is_its_own_plan_point_and_counted_in_the_note():
+    """scoring.plan_point_id: a run that wrote back on the device ranks apart from its plan's DeepSpeed-way runs;
+    report.writeback_note counts the recorded ways and says nothing where no run recorded one."""
+    from types import SimpleNamespace
+
+    assert scoring.plan_point_id("abc", "device") == "abc+writeback-device"
+    assert scoring.plan_point_id("abc", "host") == scoring.plan_point_id("abc", None) == "abc"
+    rows = [SimpleNamespace(writeback_cast=way) for way in ("device", "device", "host", None)]
+    note = report.writeback_note(rows)
+    assert "2 by DMA from pinned memory" in note and "1 recorded DeepSpeed's way" in note
+    assert report.writeback_note([SimpleNamespace(writeback_cast=None)]) == ""
