@@ -102,12 +102,12 @@ def infeasible_message(result: TuneResult, binding: BindingLimit | None = None) 
         node = host_bytes_per_gpu(plan) * plan.cluster.gpus_per_node
         return (f"no plan fits: host memory binds. Plans fit {_over_cap_text(result)} only by offloading "
                 f"to CPU memory: a node needs about {_gib(binding.host_enough_bytes)} GiB of host memory "
-                f"(--host-memory-gb {_gib(binding.host_enough_bytes)}; {_gib(binding.host_short_bytes, up=False)} is too "
-                f"little for every plan), e.g. for {plan.describe()}, whose offloaded state takes "
-                f"{node / GIB:.1f} GiB ({host_bytes_per_gpu(plan) / GIB:.1f} GiB per GPU x "
-                f"{plan.cluster.gpus_per_node}); this node lets offloaded state take "
-                f"{binding.host_memory_bytes / GIB:.1f} GiB (--host-memory-gb, else the hardware profile, less "
-                "the share --host-memory-free keeps free)"
+                f"(--host-memory-gb {_gib(binding.host_enough_bytes)}; "
+                f"{_gib(binding.host_short_bytes, up=False)} is too little for every plan), e.g. for "
+                f"{plan.describe()}, whose offloaded state takes {node / GIB:.1f} GiB "
+                f"({host_bytes_per_gpu(plan) / GIB:.1f} GiB per GPU x {plan.cluster.gpus_per_node}); this node "
+                f"lets offloaded state take {binding.host_memory_bytes / GIB:.1f} GiB (--host-memory-gb, else the "
+                "hardware profile, less the share --host-memory-free keeps free)"
                 + ("" if floor is None else f"; within that, the smallest per-GPU memory any plan needs is "
                    f"{floor.peak_bytes / GIB:.2f} GiB"))
     unlimited = binding.unlimited_floor if binding is not None else None

@@ -48,7 +48,7 @@ def _repeated(rows) -> list[tuple[str, str, list]]:
     groups: dict[tuple[str, str], list] = {}
     for row in rows:
         if row.measured_s is not None:
-            way = " + writeback device" if getattr(row, "writeback_cast", None) == "device" else ""
+            way = " + writeback device" if row.writeback_cast == "device" else ""
             groups.setdefault((row.plan_path, kernel_class(row.kernels) + way), []).append(row)
     return [(plan, kernels, group) for (plan, kernels), group in sorted(groups.items()) if len(group) >= 2]
 

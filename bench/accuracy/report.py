@@ -406,7 +406,8 @@ def render(all_rows: list[Scored], unscored: list[str]) -> str:
                  (sum(1 for r in all_rows if r.no_expandable_segments and not r.rejected),
                   "runs without expandable segments"),
                  (len(apart_uncalibrated(all_rows)), "runs scored on a profile no run calibrated")) if n) + ".",
-             "", kernel_note(rows), "", build_note(rows), "", writeback_note(rows), "", "## Targets (issue 10)", "", "| target | now | met |", "|---|---|---|"]
+             "", kernel_note(rows), "", build_note(rows), "", writeback_note(rows), "",
+             "## Targets (issue 10)", "", "| target | now | met |", "|---|---|---|"]
     lines += [f"| {goal} | {now} | {'yes' if met else '**no**'} |" for goal, now, met in targets(overall, corr)]
     lines += ["", "## By family", ""] + family_rows(rows)
     lines += ["", "## By kind: the track record autotune, predict and compare quote", "",

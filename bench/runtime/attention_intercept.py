@@ -7,8 +7,8 @@ Per profile and head dim, a least-squares line time = intercept + FLOPs / rate t
 (config/hw_lookup.py's counting: attention_flops, ATTENTION_BWD_FLOPS_PER_FWD; the backward factor only scales the
 rate). A kernel has a few microseconds fixed per call; a larger intercept is work outside the kernels inside the
 timed region: until session 63 the profiler timed each call from an idle GPU, so its samples also held the host's
-launch path (mist_ds/profile/compute.py ATTENTION_GATE_S). Exit 2 on an unknown profile or one with fewer than two samples of a
-head dim.
+launch path (mist_ds/profile/compute.py ATTENTION_GATE_S). Exit 2 on an unknown profile or one with fewer than
+two samples of a head dim.
 """
 
 from __future__ import annotations

@@ -2,22 +2,29 @@
 """How fast an fp32 CPU tensor becomes a bf16 GPU tensor: ZeRO-3's write-back of CPU sub-groups without
 offload_param (DeepSpeed 0.19.8 stage3.py _reassign_or_swap_out_partitioned_parameters: `gpu_bf16.copy_(cpu_fp32)`,
 blocking, which torch converts on the CPU into a pageable temporary and copies pageable; cost/work.py
-pageable_h2d_bytes) against a chunked cast on the host into pinned staging buffers copied by DMA, double-buffered.
+pageable_h2d_bytes) against the runtime's chunked cast on the host into pinned staging buffers copied by DMA
+(runtime/writeback_cast.py upload_into).
 Also the other direction (offload_param, a GPU master: runtime/writeback_cast.py cast_into against the stock copy).
 
     python bench/runtime/upload_cast_probe.py [--elements 1e9] [--chunk 33554432] [--repeats 3] [--out F.json]
 
-Prints and writes seconds per pass and, from their median, GB/s of 16-bit bytes for each way (GPU only).
+Prints and writes seconds per pass and, from their median, GB/s of 16-bit bytes for each way. Exit 2 with one line
+on bad input or without a CUDA GPU.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
+import sys
 import time
+from pathlib import Path
 
 import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from mist_ds.runtime.writeback_cast import STAGING_BUFFERS, cast_into, upload_into  # noqa: E402
 
 
 def timed(fn, repeats: int) -> list[float]:
@@ -31,46 +38,33 @@ def timed(fn, repeats: int) -> list[float]:
     return out
 
 
-def staged_upload(low: torch.Tensor, master: torch.Tensor, stages: list[torch.Tensor]) -> None:
-    """low (GPU, bf16) <- master (CPU fp32, pageable): each chunk converted on the host into a pinned staging
-    buffer, then copied non-blocking; a buffer is reused only after its previous copy finished (its event)."""
-    chunk = stages[0].numel()
-    events = [None] * len(stages)
-    low_flat, master_flat = low.view(-1), master.view(-1)
-    for index, start in enumerate(range(0, master_flat.numel(), chunk)):
-        slot = index % len(stages)
-        if events[slot] is not None:
-            events[slot].synchronize()
-        n = min(chunk, master_flat.numel() - start)
-        stages[slot][:n].copy_(master_flat[start:start + n])
-        low_flat[start:start + n].copy_(stages[slot][:n], non_blocking=True)
-        events[slot] = torch.cuda.Event()
-        events[slot].record()
-    torch.cuda.current_stream().synchronize()
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    from mist_ds.cli import OneLineParser
+
+    parser = OneLineParser(prog="bench/runtime/upload_cast_probe.py", description=__doc__.splitlines()[0])
     parser.add_argument("--elements", type=float, default=1e9)
     parser.add_argument("--chunk", type=int, default=32 * 2**20)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--out", default=None)
     args = parser.parse_args()
+    if not torch.cuda.is_available():
+        parser.error("needs a CUDA GPU")
+    if args.elements < 1 or args.chunk < 1 or args.repeats < 1:
+        parser.error("--elements, --chunk and --repeats must be >= 1")
     n = int(args.elements)
     master_cpu = torch.randn(n)                      # pageable, as DeepSpeed's CPU fp32 masters
     low_gpu = torch.empty(n, dtype=torch.bfloat16, device="cuda")
-    stages = [torch.empty(args.chunk, dtype=torch.bfloat16, pin_memory=True) for _ in range(2)]
+    stages = [torch.empty(args.chunk, dtype=torch.bfloat16, pin_memory=True) for _ in range(STAGING_BUFFERS)]
     results = {"elements": n, "chunk": args.chunk, "threads": torch.get_num_threads(),
                "gpu": torch.cuda.get_device_name(), "date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     results["h2d_stock_s"] = timed(lambda: low_gpu.copy_(master_cpu), args.repeats)
-    results["h2d_staged_s"] = timed(lambda: staged_upload(low_gpu, master_cpu, stages), args.repeats)
+    results["h2d_staged_s"] = timed(lambda: upload_into(low_gpu, master_cpu, stages), args.repeats)
     reference = torch.empty_like(low_gpu).copy_(master_cpu)
-    staged_upload(low_gpu, master_cpu, stages)
+    upload_into(low_gpu, master_cpu, stages)
     results["h2d_equal"] = bool(torch.equal(reference, low_gpu))
     # the stock way's first half alone: the host conversion into a fresh pageable bf16 tensor
     results["host_convert_s"] = timed(lambda: torch.empty(n, dtype=torch.bfloat16).copy_(master_cpu), args.repeats)
     del reference
-    from mist_ds.runtime.writeback_cast import cast_into
 
     master_gpu = master_cpu.cuda()
     low_cpu = torch.empty(n, dtype=torch.bfloat16, pin_memory=True)

@@ -48,5 +48,5 @@ def with_writeback_cast(terms: dict[str, np.ndarray], way: str) -> dict[str, np.
     chunk = np.where(down > 0, ELEM * np.minimum(largest_group, WRITEBACK_CHUNK_ELEMENTS), 0.0)
     return {**terms, "pageable_d2h_bytes": np.zeros_like(down), "writeback_pinned_bytes": down * ELEM / FP32,
             "pageable_h2d_bytes": np.zeros_like(up), "staged_h2d_bytes": up,
-            "host_writeback_temp": np.where(up > 0, float(STAGING_BYTES), 0.0) + np.zeros_like(largest_group),
+            "host_writeback_temp": np.where(up > 0, float(STAGING_BYTES), 0.0),
             "step_buffers": terms["step_buffers"] + chunk}

@@ -4,6 +4,7 @@ the suite's plans, refusing runs of another plan, and the spread table the repor
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -54,6 +55,11 @@ def test_spread_groups_a_plans_runs_and_scores_the_median(tmp_path):
     summary = repeats.spread_summary(rows, 0.10)
     assert "Of 1 plan and kernel-set groups" in summary and ", 1 spread so far" in summary and "20.0%" in summary
     assert ", 0 spread so far" in repeats.spread_summary(rows, 0.25)
+    # a run that wrote back on the device (runtime/writeback_cast.py) is its own group: the rest still make one
+    apart = rows[:2] + [replace(rows[2], writeback_cast="device")]
+    assert len(repeats.spread_rows(apart)) == 3 and "+ writeback device" not in repeats.spread_rows(apart)[2]
+    apart.append(replace(rows[0], writeback_cast="device"))
+    assert sum("+ writeback device" in line for line in repeats.spread_rows(apart)) == 1
 
 
 @pytest.mark.parametrize("kernels, cls", [("not recorded", "eager"),

@@ -100,7 +100,8 @@ def test_the_device_way_stages_cpu_masters_at_the_probed_rate():
     saved = rates.pageable_h2d_s(host["pageable_h2d_bytes"]) - rates.staged_h2d_s(device["staged_h2d_bytes"])
     assert float(saved) > 0
     plan, hw = plan_of(UPLOAD), model.hw
-    steps = {way: predict_plan(plan, hw, RunConditions(writeback_cast=way)).stages[0].step_s for way in ("host", "device")}
+    steps = {way: predict_plan(plan, hw, RunConditions(writeback_cast=way)).stages[0].step_s
+             for way in ("host", "device")}
     assert steps["host"] - steps["device"] == pytest.approx(float(saved), rel=1e-6)
 
 

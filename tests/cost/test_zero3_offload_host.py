@@ -138,9 +138,10 @@ def test_sub_groups_and_open_bucket_of_no_rows_are_empty():
 
 def test_weight_offload_writes_back_through_a_host_buffer_of_the_largest_gpu_sub_group():
     """Under offload_param each GPU sub-group's fp32 master crosses to the 16-bit CPU partition through a fresh
-    pageable fp32 tensor of the group's size when DeepSpeed writes it back (cost/stage.py host_writeback_temp): Llama 3.2 1B's tied 128k x 2048
-    table fills the first group alone, so with the optimizer on the GPU that group sets the buffer; with it all
-    offloaded no group is on the GPU, and without weight offload the copy stays on the device."""
+    pageable fp32 tensor of the group's size when DeepSpeed writes it back (cost/stage.py host_writeback_temp):
+    Llama 3.2 1B's tied 128k x 2048 table fills the first group alone, so with the optimizer on the GPU that group
+    sets the buffer; with it all offloaded no group is on the GPU, and without weight offload the copy stays on
+    the device."""
     from mist_ds.config.profiles import load_hardware
     from mist_ds.cost.stage import StageCostModel
     from mist_ds.cost.stage_args import stage_args

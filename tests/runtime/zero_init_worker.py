@@ -20,7 +20,7 @@ from torch.nn.modules.module import register_module_parameter_registration_hook 
 from mist_ds.runtime import build as eng  # noqa: E402
 from mist_ds.runtime import model as model_mod  # noqa: E402
 from mist_ds.runtime import rank  # noqa: E402
-from mist_ds.runtime.writeback_cast import cross_device_sub_groups  # noqa: E402
+from mist_ds.runtime.writeback_cast import WRAPPED_METHOD, cross_device_sub_groups  # noqa: E402
 from tests.runtime.plans import CASES  # noqa: E402
 
 
@@ -69,7 +69,7 @@ def built_model(name: str, writeback_cast: str = "host") -> tuple[dict, object]:
             # what runtime/writeback_cast.py reads on DeepSpeed's ZeRO-3 optimizer, as this DeepSpeed has it
             "sub_groups": len(getattr(optimizer, "fp32_partitioned_groups_flat", [])),
             "cross_device_sub_groups": len(cross_device_sub_groups(optimizer)),
-            "reassign_wrapped": "_reassign_or_swap_out_partitioned_parameters" in vars(optimizer)}, rt
+            "reassign_wrapped": WRAPPED_METHOD in vars(optimizer)}, rt
 
 
 def main() -> None:
