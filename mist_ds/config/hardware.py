@@ -140,9 +140,6 @@ RUN_DERIVED_FIELDS = ("allocator_overhead_fraction", "zero3_fetch_overhead_s", "
 """HardwareProfile fields fitted from training runs (python -m mist_ds.calibrate), not measured by the
 profiler: a profile rebuilt from raw measurements (profile --from-raw) keeps them from the profile it
 rebuilds (profile/assemble.py)."""
-PROBED_FIELDS = ("staged_h2d_bandwidth_gbps",)
-"""HardwareProfile fields measured by a bench probe on the node, not by the profiler: a profile rebuilt from raw
-measurements keeps them, as it keeps RUN_DERIVED_FIELDS (profile/assemble.py)."""
 HOST_THREAD_FIELDS = ("host_microbatch_overhead_s", "host_layer_overhead_s", "host_launch_overhead_s",
                       "host_step_overhead_s")
 """The stock engine's host-thread seconds per micro-batch, block pass, kernel launch and step (run-derived):
@@ -303,9 +300,11 @@ class HardwareProfile(StrictModel):
     """Rate of the runtime's 'device' write-back of CPU fp32 masters into 16-bit GPU partitions (ZeRO-3 optimizer
     offload without offload_param; runtime/writeback_cast.py upload_into: converted on the host into pinned
     staging chunks, each copied by DMA while the next converts), GB/s of 16-bit bytes per rank. Measured by
-    bench/runtime/upload_cast_probe.py (one process on the node, torch's intra-op threads), not by the profiler:
-    a profile rebuilt from raw keeps it (PROBED_FIELDS). None: not measured (charged at the pinned
-    h2d_bandwidth_gbps)."""
+    `python -m mist_ds.profile` (section writeback, profile/writeback.py: that function on sub-groups of the
+    emitted sub_group_size, every local rank at once, the slowest rank; torch's intra-op threads). The shipped
+    profiles' value is bench/runtime/upload_cast_probe.py's (one process, 1e9 elements in one call, 2026-12-07
+    on the 1x H100 node; carried to the others): a raw file without the section keeps the fallback's. None: not
+    measured (charged at the pinned h2d_bandwidth_gbps)."""
     cpu_step_per_adam: float | None = Field(default=None, ge=1.0)
     """The host's DeepSpeedCPUAdam step followed by the fp32 -> bf16 cast of the same parameters, back to back
     in one process at host_cpu_cores threads, as a multiple of that Adam step's time alone: the pair mistpipe's

@@ -20,7 +20,6 @@ from mist_ds.config.hardware import (
     InterferenceFactor,
     MatmulSample,
     MemoryKernelSample,
-    PROBED_FIELDS,
     RUN_DERIVED_FIELDS,
     Provenance,
 )
@@ -119,6 +118,17 @@ def _copies(raw: Raw) -> dict[str, tuple[float, float, float]]:
     return out
 
 
+def staged_rate_gbps(raw: Raw) -> float | None:
+    """staged_h2d_bandwidth_gbps from the writeback section's records (profile/writeback.py): the slowest rank's
+    GB/s with the most local ranks at once (every rank writes back in the same step, and the step waits for its
+    slowest rank at the next collective); None where the section did not run."""
+    records = raw.get("writeback", [])
+    if not records:
+        return None
+    most = max(r["concurrent_gpus"] for r in records)
+    return min(r["gbps"] for r in records if r["concurrent_gpus"] == most)
+
+
 def cpu_step_fields(raw: Raw) -> tuple[float | None, float | None]:
     """(cpu_step_per_adam, cpu_step_d2h_slowdown) from the cpu_adam section's step_beside_d2h record and
     the Adam rate at the same (largest) thread count; (None, None) where either was not measured, and no
@@ -200,8 +210,8 @@ def assemble_profile(raw: Raw, name: str, fallback: HardwareProfile) -> Hardware
         interference = pick(None, "interference")
     gpu_adam = raw.get("gpu_adam")
     gpu_adam_rate = (gpu_adam["num_params"] / gpu_adam["time_s"]) if gpu_adam else pick(None, "gpu_adam_params_per_s")
-    # from runs or bench probes, not the raw file
-    kept = {field: getattr(fallback, field) for field in RUN_DERIVED_FIELDS + PROBED_FIELDS}
+    # from runs, not the raw file
+    kept = {field: getattr(fallback, field) for field in RUN_DERIVED_FIELDS}
     per_adam, d2h_slowdown = cpu_step_fields(raw)
     return HardwareProfile(**kept,
         name=name, gpu_name=pick(meta.get("card") or None, "gpu_name"),
@@ -221,10 +231,11 @@ def assemble_profile(raw: Raw, name: str, fallback: HardwareProfile) -> Hardware
         cpu_adam=cpu or pick(None, "cpu_adam"),
         cpu_step_per_adam=pick(per_adam, "cpu_step_per_adam"),
         cpu_step_d2h_slowdown=pick(d2h_slowdown, "cpu_step_d2h_slowdown"),
+        staged_h2d_bandwidth_gbps=pick(staged_rate_gbps(raw), "staged_h2d_bandwidth_gbps"),
         interference=interference,
         gpu_adam_params_per_s=gpu_adam_rate,
         provenance=_provenance(raw, fits, used, inter_note + _copy_note(copies) + _cpu_note(raw)
-                               + _attention_note(raw)),
+                               + _writeback_note(raw) + _attention_note(raw)),
     )
 
 
@@ -242,6 +253,21 @@ def _attention_note(raw: Raw) -> str:
 def _copy_note(copies: dict[str, tuple[float, float, float]]) -> str:
     parts = [f"{d} fit error {v[2]:.1%}" for d, v in sorted(copies.items())]
     return f" Pinned copies with all GPUs copying at once: {', '.join(parts)}." if parts else ""
+
+
+def _writeback_note(raw: Raw) -> str:
+    """The writeback section's rates: rank 0 alone and the slowest rank with every local rank at once."""
+    records = raw.get("writeback", [])
+    if not records:
+        return ""
+    alone = [r["gbps"] for r in records if r["concurrent_gpus"] == 1]
+    most = max(r["concurrent_gpus"] for r in records)
+    text = f" Staged write-back (runtime/writeback_cast.py upload_into, sub-groups of {records[0]['elements']:.3g} elements):"
+    if alone:
+        text += f" {alone[0]:.1f} GB/s with one rank"
+    if most > 1:
+        text += f"{',' if alone else ''} {staged_rate_gbps(raw):.1f} GB/s per rank with {most} at once (slowest)"
+    return text + "."
 
 
 def _cpu_note(raw: Raw) -> str:

@@ -23,6 +23,8 @@ class Grids:
     """Pinned host<->device copy sizes."""
     cpu_adam_params: int
     """Parameters of the CPU Adam benchmark."""
+    writeback_sub_groups: int
+    """Distinct ZeRO-3 sub-groups (fp32 host masters) the write-back benchmark cycles through (profile/writeback.py)."""
     repeats: int
     """Timed repeats per measurement (median and spread over them)."""
     warmup: int
@@ -49,13 +51,14 @@ def make_grids(quick: bool) -> Grids:
     if quick:
         return Grids(matmul_m=(2048, 8192), matmul_nk=(1024, 4096, 16384), attention=_attention_shapes(True),
                      memory_numel=64 * 2**20, collective_bytes=tuple(2**p for p in range(16, 31, 2)),
-                     copy_bytes=(2**20, 2**24, 2**28), cpu_adam_params=8 * 2**20, repeats=5, warmup=2)
+                     copy_bytes=(2**20, 2**24, 2**28), cpu_adam_params=8 * 2**20, writeback_sub_groups=2,
+                     repeats=5, warmup=2)
     return Grids(matmul_m=(512, 2048, 8192, 32768),
                  matmul_nk=(256, 512, 1024, 2048, 4096, 8192, 16384, 32768),
                  attention=_attention_shapes(False), memory_numel=256 * 2**20,
                  collective_bytes=tuple(2**p for p in range(12, 31)),
                  copy_bytes=tuple(2**p for p in range(16, 31, 2)), cpu_adam_params=32 * 2**20,
-                 repeats=11, warmup=3)
+                 writeback_sub_groups=4, repeats=11, warmup=3)
 
 
 def intra_node_groups(local_world: int) -> list[tuple[int, ...]]:

@@ -18,7 +18,7 @@ from typing import Any
 from mist_ds.gpuinfo import driver_version, host_cpu_cores
 
 LOCAL_SECTIONS = ("matmul", "layers", "attention", "memory")
-NODE_SECTIONS = ("collectives", "copies", "interference")
+NODE_SECTIONS = ("collectives", "copies", "writeback", "interference")
 ALL_SECTIONS = LOCAL_SECTIONS + NODE_SECTIONS + ("cpu_adam",)
 
 
@@ -201,6 +201,12 @@ def _phase_node(raw, sections, grids, quick, dev, env, progress) -> None:
     if "copies" in sections:
         tick = _ticker(progress, "pinned H2D/D2H", 2 * (2 if env.local_world > 1 else 1))
         raw["copies"] = _guarded(raw, "copies", lambda: comm.copies(grids, dev, env.local_world, tick)) or []
+    if "writeback" in sections:
+        from mist_ds.profile.writeback import staged_upload
+
+        tick = _ticker(progress, "staged write-back", 2 if env.local_world > 1 else 1)
+        raw["writeback"] = _guarded(raw, "writeback", lambda: staged_upload(
+            dev, env.local_world, grids.writeback_sub_groups, grids.repeats, tick)) or []
     if "interference" in sections:
         n = 11 if env.world > 1 else 4
         tick = _ticker(progress, "interference (channel sets)", n)

@@ -114,3 +114,11 @@ def test_the_host_step_beside_every_gpus_d2h():
     record = step_beside_d2h(lambda: b.copy_(a), 2**24, 3)
     assert record["gpus"] == torch.cuda.device_count() and record["outlasted"]
     assert record["alone_s"] > 0 and record["beside_s"] > 0 and record["d2h_gbps_alone"] > 1
+
+
+def test_the_writeback_section_times_the_runtimes_staged_upload(dev):
+    from mist_ds.profile.writeback import staged_upload
+
+    records = staged_upload(dev, 1, 2, 2, lambda: None, elements=64 * 2**20)
+    assert [(r["concurrent_gpus"], r["rank"]) for r in records] == [(1, 0)]
+    assert 1 < records[0]["gbps"] < 200  # host conversion + pinned DMA: below the bus, not stalled
