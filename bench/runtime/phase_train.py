@@ -13,7 +13,7 @@ to the step. DeepSpeed steps the optimizer only at the accumulation boundary: th
 'step' is the optimizer step; the others' are its bookkeeping. The added syncs stop a forward from
 queueing behind the previous backward's copies; ZeRO-3's backward already ends in one
 (stage3.py independent_gradient_partition_epilogue). Pipelined plans run one engine call a step and
-record nothing. Writes DIR/rank<r>.phases.json after the timed loop: {"rank", "steps": [[{"forward",
+record nothing. Writes DIR/rank<r>.phases.json after every step: {"rank", "steps": [[{"forward",
 "backward", "step"} per micro-batch] per step]}, the warm-up steps included (launch/train.py times
 the steps after --warmup).
 """
@@ -78,27 +78,26 @@ def summary(steps: list[list[dict[str, float]]], warmup: int) -> dict[str, float
 
 
 def install(out_dir: str) -> None:
-    """Give trainer.train_step a PhaseClock and write it when trainer.run_steps returns."""
+    """Give trainer.train_step a PhaseClock and rewrite its file after every step (atomically), so a run killed
+    at its time limit keeps the steps it finished (session 67 lost two runs' phases that way)."""
     import torch
     import torch.distributed as dist
 
+    from mist_ds.fileio import write_text_atomic
     from mist_ds.runtime import trainer
 
-    inner_step, inner_steps = trainer.train_step, trainer.run_steps
+    inner_step = trainer.train_step
     phases = PhaseClock(lambda: torch.cuda.synchronize() if torch.cuda.is_available() else None)
 
     def train_step(plan, rt, source, index):
         phases.begin()
-        return inner_step(plan, rt, source, index, mark=phases)
-
-    def run_steps(*args, **kwargs):
-        result = inner_steps(*args, **kwargs)
+        result = inner_step(plan, rt, source, index, mark=phases)
         rank = dist.get_rank()
         Path(out_dir).mkdir(parents=True, exist_ok=True)
-        (Path(out_dir) / f"rank{rank}.phases.json").write_text(json.dumps({"rank": rank, "steps": phases.steps}))
+        write_text_atomic(Path(out_dir) / f"rank{rank}.phases.json", json.dumps({"rank": rank, "steps": phases.steps}))
         return result
 
-    trainer.train_step, trainer.run_steps = train_step, run_steps
+    trainer.train_step = train_step
 
 
 def main_summary(argv: list[str]) -> None:

@@ -90,3 +90,24 @@ def test_summary_command_prints_medians_and_refuses_bad_input(tmp_path):
     bad.write_text("{}")
     out = subprocess.run([sys.executable, script, "--summary", str(bad)], capture_output=True, text=True)
     assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1
+
+
+def test_the_phases_file_holds_every_finished_step_before_the_run_ends(tmp_path, monkeypatch):
+    # a run killed at its time limit keeps the steps it finished (session 67 lost two runs' phases)
+    import torch.distributed as dist
+
+    from bench.runtime.phase_train import install
+
+    def fake_step(plan, rt, source, index, mark):
+        for phase in ("forward", "backward", "step"):
+            mark(phase)
+        return index
+
+    monkeypatch.setattr(trainer, "train_step", fake_step)
+    monkeypatch.setattr(dist, "get_rank", lambda: 0)
+    install(str(tmp_path))
+    written = tmp_path / "rank0.phases.json"
+    for index in range(2):
+        assert trainer.train_step(None, None, None, index) == index
+        steps = json.loads(written.read_text())["steps"]
+        assert len(steps) == index + 1 and set(steps[-1][0]) == {"forward", "backward", "step"}
