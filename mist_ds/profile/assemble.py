@@ -262,7 +262,8 @@ def _writeback_note(raw: Raw) -> str:
         return ""
     alone = [r["gbps"] for r in records if r["concurrent_gpus"] == 1]
     most = max(r["concurrent_gpus"] for r in records)
-    text = f" Staged write-back (runtime/writeback_cast.py upload_into, sub-groups of {records[0]['elements']:.3g} elements):"
+    size = records[0]["elements"]
+    text = f" Staged write-back (runtime/writeback_cast.py upload_into, sub-groups of {size:.3g} elements):"
     if alone:
         text += f" {alone[0]:.1f} GB/s with one rank"
     if most > 1:

@@ -66,4 +66,3 @@ def staged_upload(dev: torch.device, world_local: int, sub_groups: int, repeats:
         records = [None] * dist.get_world_size()
         dist.all_gather_object(records, mine)
     return [r for rank_records in records for r in rank_records] if me == 0 else []
-
