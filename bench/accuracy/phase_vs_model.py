@@ -4,13 +4,15 @@
     python bench/accuracy/phase_vs_model.py CASE_DIR/rank0.phases.json [...] [--hardware h200-1gpu-node]
 
 Each argument is a bench/runtime/phase_train.py output folder's rank file, the folder named after the suite case
-it ran (bench/results/accuracy/<case>.plan.json, else a plans/ folder beside or above it; the accuracy folder's
-<case>.run.json, when committed, gives the run's conditions: cost/plan_predict.py predict_as_run). Steady
-micro-batches only: each step's first forward (its fetches start cold after the optimizer step) and last backward
-(it carries the step's boundary work) are left out, as are the warm-up steps. Prints a markdown row per case: the
-medians in ms against StagePrediction.microbatch_forward_s / _backward_s, and their sums (phase_train.py
-synchronises the device after each phase, so the host cannot run ahead from one into the next: the split is the
-runtime's under that barrier, the sum the closer check).
+it ran (bench/results/accuracy/<case>.plan.json, else a plans/ folder beside or above it; the run's own report
+beside the phases, DIR/run.json, else the accuracy folder's <case>.run.json, gives the run's conditions:
+RunConditions.of_run). Steady micro-batches only: each step's first forward (its fetches start cold after the
+optimizer step) and last backward (it carries the step's boundary work) are left out, as are the warm-up steps.
+Prints a markdown row per case: the medians in ms against StagePrediction.microbatch_forward_s / _backward_s, and
+their sums (phase_train.py synchronises the device after each phase, so the host cannot run ahead from one into the
+next: the split is the runtime's under that barrier, the sum the closer check); then the optimizer step (the last
+engine.step) against StagePrediction.step_s less the boundary term, and what the last backward takes beyond the
+others against that term (cost/stage_time.py boundary_s).
 Exit 2 on bad input, with one line.
 """
 
@@ -24,11 +26,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from bench.accuracy.writeback_rate import PLANS, WARMUP  # noqa: E402
+from bench.accuracy.writeback_rate import PLANS, WARMUP, optimizer_steps  # noqa: E402
 from mist_ds.cli import OneLineParser  # noqa: E402
 from mist_ds.config import Plan, RunReport  # noqa: E402
 from mist_ds.config.profiles import load_hardware  # noqa: E402
-from mist_ds.cost.plan_predict import RunConditions, predict_plan  # noqa: E402
+from mist_ds.cost.plan_predict import RunConditions, plan_cost_model, predict_plan  # noqa: E402
+from mist_ds.cost.stage_args import plan_stage_args  # noqa: E402
 
 
 def steady_phases(phases_path: Path, warmup: int = WARMUP) -> tuple[list[float], list[float]]:
@@ -50,24 +53,44 @@ def plan_path(phases_path: Path) -> Path:
     raise ValueError(f"no {name} in {PLANS} or a plans/ folder above {phases_path.parent}")
 
 
-def model_phases(phases_path: Path, hw_name: str) -> tuple[float, float]:
-    """The model's (forward, backward) of one micro-batch of the case's first stage, seconds."""
-    case = phases_path.parent.name
+def boundary_extras(phases_path: Path, warmup: int = WARMUP) -> list[float]:
+    """Per timed step: its last backward (the accumulation boundary's) less the median of its other backwards."""
+    steps = json.loads(phases_path.read_text())["steps"][warmup:]
+    return [s[-1]["backward"] - statistics.median(mb["backward"] for mb in s[:-1]) for s in steps if len(s) > 1]
+
+
+def run_conditions(phases_path: Path, plan: Plan) -> RunConditions:
+    """The conditions the phased run ran under: its own RunReport (phase_train.py's --report, DIR/run.json), else
+    the case's committed run, else the runtime's defaults."""
+    for run_path in (phases_path.parent / "run.json", PLANS / f"{phases_path.parent.name}.run.json"):
+        if run_path.exists():
+            return RunConditions.of_run(plan, RunReport.load(run_path))
+    return RunConditions()
+
+
+def model_phases(phases_path: Path, hw_name: str) -> tuple[float, float, float, float]:
+    """The model's (forward, backward) of one micro-batch of the case's first stage, its optimizer step without
+    the boundary term and that term (cost/stage_time.py boundary_s: what the last backward adds), seconds."""
     plan = Plan.load(plan_path(phases_path))
-    run_path = PLANS / f"{case}.run.json"
-    conditions = RunConditions.of_run(plan, RunReport.load(run_path)) if run_path.exists() else RunConditions()
-    stage = predict_plan(plan, load_hardware(hw_name), conditions).stages[0]
-    return stage.microbatch_forward_s, stage.microbatch_backward_s
+    hw, conditions = load_hardware(hw_name), run_conditions(phases_path, plan)
+    stage = predict_plan(plan, hw, conditions).stages[0]
+    parts = plan_cost_model(plan, hw, conditions).time_parts(plan_stage_args(plan, 0))
+    boundary = float(parts.get("boundary_mb", 0.0))
+    return stage.microbatch_forward_s, stage.microbatch_backward_s, stage.step_s - boundary, boundary
+
+
+def _cells(measured: float, model: float) -> list[str]:
+    return [f"{1e3 * measured:.1f}", f"{1e3 * model:.1f}", f"{model / measured - 1:+.1%}"]
 
 
 def row(phases_path: Path, hw_name: str) -> str:
     forwards, backwards = steady_phases(phases_path)
-    model_f, model_b = model_phases(phases_path, hw_name)
-    cells = [phases_path.parent.name]
-    for measured, model in ((statistics.median(forwards), model_f), (statistics.median(backwards), model_b)):
-        cells += [f"{1e3 * measured:.1f}", f"{1e3 * model:.1f}", f"{model / measured - 1:+.1%}"]
-    both = statistics.median(forwards) + statistics.median(backwards)
-    cells += [f"{1e3 * both:.1f}", f"{1e3 * (model_f + model_b):.1f}", f"{(model_f + model_b) / both - 1:+.1%}"]
+    model_f, model_b, model_step, model_boundary = model_phases(phases_path, hw_name)
+    forward, backward = statistics.median(forwards), statistics.median(backwards)
+    cells = [phases_path.parent.name, *_cells(forward, model_f), *_cells(backward, model_b),
+             *_cells(forward + backward, model_f + model_b),
+             *_cells(statistics.median(optimizer_steps(phases_path)), model_step),
+             f"{1e3 * statistics.median(boundary_extras(phases_path)):.1f}", f"{1e3 * model_boundary:.1f}"]
     return "| " + " | ".join(cells) + " |"
 
 
@@ -76,8 +99,9 @@ def main() -> int:
     ap.add_argument("phases", nargs="+", type=Path, help="<case>/rank0.phases.json from phase_train.py")
     ap.add_argument("--hardware", default="h200-1gpu-node")
     args = ap.parse_args()
-    table = ["| case | forward ms | model | error | backward ms | model | error | both ms | model | error |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+    table = ["| case | forward ms | model | error | backward ms | model | error | both ms | model | error "
+             "| optimizer step ms | model | error | last backward's extra ms | model's boundary ms |",
+             "|---" * 15 + "|"]
     try:
         table += [row(p, args.hardware) for p in args.phases]
     except (OSError, ValueError, KeyError) as e:

@@ -62,17 +62,23 @@ def timeline_of(plan: Plan, stages: tuple[StagePrediction, ...] | None = None) -
                              [s.step_s for s in stages], pred.p2p_s, plan.grad_accum_steps, pred.tied_sync_s)
 
 
+def plan_cost_model(plan: Plan, hw: HardwareProfile, conditions: RunConditions | None = None) -> StageCostModel:
+    """The stage cost model predict_plan prices `plan`'s stages with on `hw` under `conditions` (the plan's own
+    engine choices applied; a machine's measured copy pair replacing the profile's)."""
+    conditions = with_plan_choices(plan, conditions)
+    if conditions.copy_slowdowns is not None:
+        hw = with_copy_slowdowns(hw, *conditions.copy_slowdowns)
+    return cost_model_for(plan.executor, plan.model, hw, plan.seq_len, plan.dtype, plan.cluster.num_nodes,
+                          plan.cluster.gpus_per_node, attention=plan.attention, conditions=conditions)
+
+
 def predict_plan(plan: Plan, hw: HardwareProfile, conditions: RunConditions | None = None) -> PlanPrediction:
     """The cost model's prediction of `plan` on `hw` (PlanPrediction, mist_ds/config/prediction.py)
     when it runs under `conditions` (cost/conditions.py: kernels, ZeRO-3 build, mistpipe engine
     options, activation-offload copy mode, the machine's measured both-ways copies, which replace the
     profile's pair: config/machine.py); None: RunConditions(), what the runtime does now. What the plan itself
     asks the engine for (Plan.head_loss) applies either way (conditions.py with_plan_choices)."""
-    conditions = with_plan_choices(plan, conditions)
-    if conditions.copy_slowdowns is not None:
-        hw = with_copy_slowdowns(hw, *conditions.copy_slowdowns)
-    model = cost_model_for(plan.executor, plan.model, hw, plan.seq_len, plan.dtype, plan.cluster.num_nodes,
-                           plan.cluster.gpus_per_node, attention=plan.attention, conditions=conditions)
+    model = plan_cost_model(plan, hw, conditions)
     costs = [model.evaluate(plan_stage_args(plan, i)) for i in range(plan.num_stages)]
     p2p, tied = p2p_time_s(plan, model), tied_sync_s(plan, model)
     forward = [float(c.forward_time_s) for c in costs]

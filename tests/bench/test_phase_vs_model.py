@@ -6,7 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bench.accuracy.phase_vs_model import model_phases, steady_phases
+from bench.accuracy.phase_vs_model import boundary_extras, model_phases, steady_phases
+from bench.accuracy.writeback_rate import optimizer_steps
 
 ROOT = Path(__file__).resolve().parents[2]
 W1 = ROOT / "bench/results/runtime/w1_opt_S45/l321b-1g-c78-s4096-b16-z3-w1-mb4/rank0.phases.json"
@@ -21,6 +22,8 @@ def test_warm_up_steps_first_forwards_and_last_backwards_are_left_out(tmp_path):
     path = tmp_path / "rank0.phases.json"
     path.write_text(json.dumps({"rank": 0, "steps": steps}))
     assert steady_phases(path) == ([2.0, 4.0], [1.0, 3.0])
+    # the last backward's extra over the step's other backwards (one each here)
+    assert boundary_extras(path) == [7.0, 4.0]
 
 
 def test_the_cli_row_holds_the_files_medians_and_the_models_phases():
@@ -28,10 +31,15 @@ def test_the_cli_row_holds_the_files_medians_and_the_models_phases():
                          capture_output=True, text=True, check=True).stdout
     cells = out.strip().splitlines()[-1].strip("| ").split(" | ")
     forwards, backwards = steady_phases(W1)
-    model_f, model_b = model_phases(W1, "h200-1gpu-node")
+    model_f, model_b, model_step, model_boundary = model_phases(W1, "h200-1gpu-node")
     assert cells[0] == "l321b-1g-c78-s4096-b16-z3-w1-mb4"
     assert [float(c) for c in (cells[1], cells[2], cells[4], cells[5])] == [
         round(1e3 * x, 1) for x in (statistics.median(forwards), model_f, statistics.median(backwards), model_b)]
+    # the optimizer step against the model's step less its boundary term, and that term against the last backward
+    assert [float(c) for c in (cells[10], cells[11], cells[13], cells[14])] == [
+        round(1e3 * x, 1) for x in (statistics.median(optimizer_steps(W1)), model_step,
+                                    statistics.median(boundary_extras(W1)), model_boundary)]
+    assert 0 < model_step and 0 <= model_boundary
 
 
 def test_a_phases_file_without_a_plan_gets_one_line_and_exit_2(tmp_path):
