@@ -34,7 +34,6 @@ WRITEBACK_CHUNK_ELEMENTS = 32 * 2**20
 """Elements the 'device' way converts at a time: a GPU master's 64 MiB bf16 cast, the step's only extra device
 memory; a CPU master's pinned staging chunks, two of this size (cost/writeback.py)."""
 
-
 WRITEBACK_DESCRIPTIONS = {
     "host": "DeepSpeed's copy, converted on the CPU through pageable memory",
     "device": "by DMA from pinned memory (mist_ds/runtime/writeback_cast.py)",

@@ -17,8 +17,8 @@ DeepSpeed's blocking copy did (the step's order is unchanged: cost/work.py step_
   partial optimizer offload it is not counted (6 bytes an element at the copy rate: about 0.3 ms per 1e8 elements
   on an H100);
 * CPU master: converted on the host into two pinned staging chunks alternately, each copied while the next
-  converts, 2 bytes an element at the profile's staged_h2d_bandwidth_gbps ('staged_h2d_bytes'; measured by
-  bench/runtime/upload_cast_probe.py: 29.7 GB/s on the H100 node against 5.0 for DeepSpeed's way there, alone);
+  converts, 2 bytes an element at the profile's staged_h2d_bandwidth_gbps ('staged_h2d_bytes'; where it comes from:
+  config/hardware.py; 29.7 GB/s on the H100 node against 5.0 for DeepSpeed's way there, one process);
   the two chunks stay pinned in host memory (counted in host_writeback_temp).
 """
 
