@@ -18,10 +18,7 @@ timeout 90 python3 -m pytest -q -p no:cacheprovider tests/profile/test_profile_g
 echo "profile done $SECONDS s" >> $R/machine.txt; pack
 abrun l323b l323b-1g-c40-s4096-b16-z3-off1-mb2-rc28-blk device 110 29781
 abrun l27 l27-1g-c40-s4096-b8-z3-off05-mb2-rc32-blk device 75 29782
+timeout 100 python3 bench/runtime/cpu_adam_scale_probe.py --total 3.2e9 --out $R/cpu_adam_scale.json \
+  > $R/cpu_adam_scale.log 2>&1; echo "rc $?" >> $R/cpu_adam_scale.log; pack
 abrun l7 l7-1g-c78-s4096-b16-z3-off05-mb2-rc32-blk device 150 29783
-left=$(( LIMIT - 5 - SECONDS ))
-if [ $left -gt 60 ]; then
-  timeout $left python3 bench/runtime/cpu_adam_scale_probe.py --total 3.2e9 --out $R/cpu_adam_scale.json \
-    > $R/cpu_adam_scale.log 2>&1; echo "rc $?" >> $R/cpu_adam_scale.log
-else echo "scale probe skipped: $left s left" >> $R/windows.log; fi
 echo "done $SECONDS s" >> $R/machine.txt; pack
