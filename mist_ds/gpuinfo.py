@@ -52,6 +52,40 @@ def host_cpu_cores() -> int:
     return psutil.cpu_count(logical=False) or os.cpu_count() or 1
 
 
+def host_cpu_model() -> str:
+    """The node's CPU model name (/proc/cpuinfo's first `model name`, else platform.processor()); "" where
+    neither tells: RunReport.host_cpu_model, so host-bound runs on machines of one kind can be told apart."""
+    try:
+        with open("/proc/cpuinfo") as info:
+            for line in info:
+                if line.startswith("model name") and ":" in line:
+                    return " ".join(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    import platform
+
+    return platform.processor()
+
+
+L3_SIZE_FILE = "/sys/devices/system/cpu/cpu0/cache/index3/size"
+
+
+def host_l3_bytes(size_file: str = L3_SIZE_FILE) -> int | None:
+    """Bytes of the last-level (L3) cache CPU 0 shares (sysfs cache/index3/size, e.g. '48M' or '49152K');
+    None where sysfs does not tell: RunReport.host_l3_bytes."""
+    try:
+        with open(size_file) as f:
+            text = f.read().strip()
+    except OSError:
+        return None
+    units = {"K": 2**10, "M": 2**20, "G": 2**30}
+    try:
+        size = int(text[:-1]) * units[text[-1]] if text[-1:] in units else int(text)
+    except ValueError:
+        return None
+    return size if size > 0 else None
+
+
 def hardware_arg(name_or_path: str) -> str:
     """A --hardware value as given, or for 'auto' the shipped profile of this node: its GPU's card,
     measured on a node with this node's physical cores where one was (profile_for_gpu). No visible GPU,

@@ -65,3 +65,21 @@ def test_auto_without_a_shipped_profile_says_what_to_do(monkeypatch, gpu, fragme
     with pytest.raises(ValueError, match="--hardware auto") as err:
         hardware_arg("auto")
     assert fragment in str(err.value) and "python -m mist_ds.profile" in str(err.value)
+
+
+@pytest.mark.parametrize(("text", "expected"), [("48M\n", 48 * 2**20), ("49152K", 48 * 2**20), ("1G", 2**30),
+                                               ("12345", 12345), ("0K", None), ("big", None), ("", None)])
+def test_l3_size_as_sysfs_writes_it(tmp_path, text, expected):
+    size_file = tmp_path / "size"
+    size_file.write_text(text)
+    assert gpuinfo.host_l3_bytes(str(size_file)) == expected
+    assert gpuinfo.host_l3_bytes(str(tmp_path / "absent")) is None
+
+
+def test_cpu_model_is_the_first_model_name_line():
+    model = gpuinfo.host_cpu_model()
+    assert isinstance(model, str) and model == model.strip()
+    if sys.platform == "linux":
+        with open("/proc/cpuinfo") as info:
+            names = [line.split(":", 1)[1].strip() for line in info if line.startswith("model name")]
+        assert not names or model == " ".join(names[0].split())

@@ -141,6 +141,16 @@ class RunReport(StrictModel):
     them): which node kind's profile re-predicts the run (config/profiles.py profile_for_gpu). None in reports
     written before 2026-12-01 04:31 UTC; bench/accuracy/scoring.py then reads the machine files beside the run."""
 
+    host_cpu_model: str = ""
+    """The CPU model name of the node rank 0 ran on (mist_ds/gpuinfo.py host_cpu_model): host-bound steps
+    (CPU Adam, pageable copies) of one node kind ran up to 1.4x apart on different machines. "": not recorded
+    (reports before 2026-12-07 13:00 UTC)."""
+
+    host_l3_bytes: int | None = Field(default=None, ge=1)
+    """Bytes of the L3 cache CPU 0 of rank 0's node shares (gpuinfo.py host_l3_bytes): whether the profiler's
+    CPU Adam probe (32M parameters, ~0.5 GB of states) fits in cache while a step's billions of parameters
+    stream from DRAM. None: not recorded, or sysfs does not tell."""
+
     d2h_queue_blocks: int | None = Field(default=None, ge=0)
     """mistpipe runs that offload activations: how many offloaded blocks' copies to the host the engine let
     be in flight (runtime/mistpipe/actoffload.py; MistpipeConstants.d2h_queue_blocks; 0: unbounded, the

@@ -18,7 +18,7 @@ import torch
 import torch.distributed as dist
 
 from mist_ds.config import HardwareProfile, Plan, RunReport
-from mist_ds.gpuinfo import driver_version, host_cpu_cores
+from mist_ds.gpuinfo import driver_version, host_cpu_cores, host_cpu_model, host_l3_bytes
 from mist_ds.runtime.host_clock import StepHost
 from mist_ds.runtime.host_saves import activation_offload_copy
 from mist_ds.runtime.measure import NodeMemoryMonitor, merge_nodes, peak_rss_bytes, throughput, timing_stats
@@ -107,7 +107,7 @@ def _base(plan: Plan, steps: int, warmup: int, precision: str) -> dict:
                 num_warmup_steps=min(warmup, steps), precision=precision,
                 date_utc=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
                 driver_version=driver_version() if torch.cuda.is_available() else "",
-                host_cpu_cores=host_cpu_cores(),
+                host_cpu_cores=host_cpu_cores(), host_cpu_model=host_cpu_model(), host_l3_bytes=host_l3_bytes(),
                 cuda_alloc_conf=os.environ.get("PYTORCH_CUDA_ALLOC_CONF", ""),
                 activation_offload_copy=activation_offload_copy(plan), d2h_queue_blocks=recorded_queue_blocks(plan),
                 swap_gradients=recorded_swap_gradients(plan), host_buffers=recorded_host_buffers(plan),

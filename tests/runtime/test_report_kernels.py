@@ -13,7 +13,7 @@ import torch
 from mist_ds import compare
 from mist_ds.config import Plan, RunReport, kernel_picks
 from mist_ds.config.run_report import KERNEL_KEYS
-from mist_ds.gpuinfo import host_cpu_cores
+from mist_ds.gpuinfo import host_cpu_cores, host_cpu_model, host_l3_bytes
 from mist_ds.runtime import build, kernels as K, loss as L
 from mist_ds.runtime.reporting import merge_kernels
 
@@ -59,6 +59,7 @@ def test_a_cpu_run_records_what_the_runtime_resolved(cpu_runs, name):
     assert report.cuda_alloc_conf == "expandable_segments:True"
     # the node it ran on, counted as a hardware profile counts it (which node kind's profile re-predicts it)
     assert report.host_cpu_cores == host_cpu_cores()
+    assert (report.host_cpu_model, report.host_l3_bytes) == (host_cpu_model(), host_l3_bytes())
 
 
 @pytest.mark.distributed
