@@ -1,6 +1,6 @@
 # Session 68 (nvidia-h100-x1; timeout_s 210, carry .whl; the q3-4b trace runs only where LIMIT leaves it time); issue 10. The phased device-way runs of this session
 # (bench/results/runtime/step_phases_S68/) found the last backward of ZeRO-3 optimizer-offload plans at micro-batch 4
-# 81-242 ms longer than the others where cost/stage_time.py boundary_s prices 21-26 ms (it hides the fp32 gradient
+# 81-242 ms longer than the others where cost/stage_time.py boundary_window prices 21-26 ms (it hides the fp32 gradient
 # copies in the backward's slack beyond the 16-bit round trip); at micro-batch 2, where the model leaves no slack, it
 # is right within ~10%. Traces of two of those plans (step 4 of 5, GPU and CUDA runtime calls: which host syncs and
 # copies the last backward carries; read with bench/accuracy/boundary_timeline.py).

@@ -177,7 +177,7 @@ def _offload_copies(sz: _StageSizes) -> dict[str, sp.Expr]:
         # (sz.gathered); cost/stage_time.py puts them on the host thread or on a side stream by dp
         "weight_h2d_mb_bytes": Z3 * ow * ELEM * gathered / dp,
         # ... of which a backward that recomputes every block copies in (its own pass and L recomputed
-        # forwards): the bound cost/stage_time.py boundary_s puts on the step's last backward, the
+        # forwards): the bound cost/stage_time.py boundary_window puts on the step's last backward, the
         # same whatever the recompute count
         "boundary_weight_h2d_bytes": Z3 * ow * ELEM * (n + L * per_layer) / dp,
         # ... overlapped with compute on DeepSpeed's side streams (ZeRO-3 offload's 16-bit gradient
@@ -202,7 +202,7 @@ def _offload_copies(sz: _StageSizes) -> dict[str, sp.Expr]:
         # partition on the GPU and copies it non_blocking into the pinned fp32 .grad of its sub-group
         # (initialize_optimizer_states: pinned when offload_optimizer.pin_memory); the epilogue
         # synchronizes that stream (independent_gradient_partition_epilogue). Same stream, so serial
-        # with that backward's 16-bit round trip below (cost/stage_time.py boundary_s)
+        # with that backward's 16-bit round trip below (cost/stage_time.py boundary_window)
         "boundary_d2h_bytes": FP32 * Z3 * n * shard * oo,
         # ... and on the same stream, for every element of the partition (CPU and GPU sub-groups:
         # the call runs whenever offload_optimizer is set), _offload_grad_partition_at_boundary first
