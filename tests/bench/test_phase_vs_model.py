@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bench.accuracy.phase_vs_model import boundary_extras, model_phases, steady_phases
+from bench.accuracy.phase_vs_model import boundary_extras, hidden_share, model_phases, steady_phases
 from bench.accuracy.writeback_rate import optimizer_steps
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,7 +31,7 @@ def test_the_cli_row_holds_the_files_medians_and_the_models_phases():
                          capture_output=True, text=True, check=True).stdout
     cells = out.strip().splitlines()[-1].strip("| ").split(" | ")
     forwards, backwards = steady_phases(W1)
-    model_f, model_b, model_step, model_boundary = model_phases(W1, "h200-1gpu-node")
+    model_f, model_b, model_step, model_boundary, copies, slack = model_phases(W1, "h200-1gpu-node")
     assert cells[0] == "l321b-1g-c78-s4096-b16-z3-w1-mb4"
     assert [float(c) for c in (cells[1], cells[2], cells[4], cells[5])] == [
         round(1e3 * x, 1) for x in (statistics.median(forwards), model_f, statistics.median(backwards), model_b)]
@@ -40,6 +40,16 @@ def test_the_cli_row_holds_the_files_medians_and_the_models_phases():
         round(1e3 * x, 1) for x in (statistics.median(optimizer_steps(W1)), model_step,
                                     statistics.median(boundary_extras(W1)), model_boundary)]
     assert 0 < model_step and 0 <= model_boundary
+    # the term's two parts: the boundary's copies alone and the slack they are taken to hide in
+    assert [float(c) for c in (cells[15], cells[16])] == [round(1e3 * x, 1) for x in (copies, slack)]
+    assert model_boundary == max(copies - slack, 0.0) and cells[17] == hidden_share(
+        statistics.median(boundary_extras(W1)), copies, slack)
+
+
+def test_the_slack_hidden_is_what_the_copies_lost_over_the_slack():
+    assert hidden_share(0.081, 0.105, 0.084) == "0.29"   # 24 ms of 84 hidden
+    assert hidden_share(0.0, 0.1, 0.05) == "2.00"        # more hidden than the model's slack
+    assert hidden_share(0.27, 0.27, 0.0) == "-" and hidden_share(0.0, 0.0, 0.3) == "-"
 
 
 def test_a_phases_file_without_a_plan_gets_one_line_and_exit_2(tmp_path):
