@@ -143,8 +143,8 @@ class RunReport(StrictModel):
 
     host_cpu_model: str = ""
     """The CPU model name of the node rank 0 ran on (mist_ds/gpuinfo.py host_cpu_model): host-bound steps
-    (CPU Adam, pageable copies) of one node kind ran up to 1.4x apart on different machines. "": not recorded
-    (reports before 2026-12-07 13:00 UTC)."""
+    (CPU Adam, pageable copies) of one plan ran ~8% apart on two machines of the H100 node kind (session 67).
+    "": not recorded (reports before 2026-12-07 12:33 UTC)."""
 
     host_l3_bytes: int | None = Field(default=None, ge=1)
     """Bytes of the L3 cache CPU 0 of rank 0's node shares (gpuinfo.py host_l3_bytes): whether the profiler's
