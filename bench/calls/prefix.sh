@@ -76,3 +76,11 @@ abrun() {
   echo "$1 end $(date +%s.%N)" >> $R/windows.log
   pack
 }
+# wbsection: the profiler's writeback section (quick, fallback profile $HWP) into $R/wb/ and its gpu-marked test into
+# $R/gpu_test.log (session 68: 25.2 GB/s per 100M sub-group on the H100 node); packs $OUT.
+wbsection() {
+  timeout 90 python3 -m mist_ds.profile --sections writeback --quick --fallback $HWP --out $R/wb/wb.json \
+    > $R/profile_wb.log 2>&1; echo "rc $?" >> $R/profile_wb.log
+  timeout 90 python3 -m pytest -q -p no:cacheprovider tests/profile/test_profile_gpu.py -k writeback > $R/gpu_test.log 2>&1
+  echo "profile done $SECONDS s" >> $R/machine.txt; pack
+}

@@ -5,10 +5,7 @@
 source bench/calls/prefix.sh
 export HWP=h100-1gpu-node LIMIT=${LIMIT:-590}; echo "profile $HWP" >> $R/machine.txt
 prebuild; echo "build done $SECONDS s" >> $R/machine.txt; pack
-timeout 90 python3 -m mist_ds.profile --sections writeback --quick --fallback $HWP --out $R/wb/wb.json \
-  > $R/profile_wb.log 2>&1; echo "rc $?" >> $R/profile_wb.log
-timeout 90 python3 -m pytest -q -p no:cacheprovider tests/profile/test_profile_gpu.py -k writeback > $R/gpu_test.log 2>&1
-echo "profile done $SECONDS s" >> $R/machine.txt; pack
+wbsection
 timeout 100 python3 bench/runtime/cpu_adam_scale_probe.py --total 3.2e9 --out $R/cpu_adam_scale.json \
   > $R/cpu_adam_scale.log 2>&1; echo "rc $?" >> $R/cpu_adam_scale.log; pack
 phase() {  # phase CASE PORT LIMIT: phase_train.py, device way, 7 steps (2 warm-up), into $R/CASE/, if LIMIT is left

@@ -12,10 +12,7 @@
 source bench/calls/prefix.sh
 export HWP=h200-1gpu-node LIMIT=${LIMIT:-585}; echo "profile $HWP" >> $R/machine.txt
 prebuild; echo "build done $SECONDS s" >> $R/machine.txt; pack
-timeout 90 python3 -m mist_ds.profile --sections writeback --quick --fallback $HWP --out $R/wb/wb.json \
-  > $R/profile_wb.log 2>&1; echo "rc $?" >> $R/profile_wb.log
-timeout 90 python3 -m pytest -q -p no:cacheprovider tests/profile/test_profile_gpu.py -k writeback > $R/gpu_test.log 2>&1
-echo "profile done $SECONDS s" >> $R/machine.txt; pack
+wbsection
 abrun l323b l323b-1g-c40-s4096-b16-z3-off1-mb2-rc28-blk device 110 29781
 abrun l27 l27-1g-c40-s4096-b8-z3-off05-mb2-rc32-blk device 75 29782
 timeout 100 python3 bench/runtime/cpu_adam_scale_probe.py --total 3.2e9 --out $R/cpu_adam_scale.json \
