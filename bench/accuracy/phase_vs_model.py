@@ -14,7 +14,8 @@ next: the split is the runtime's under that barrier, the sum the closer check); 
 engine.step) against StagePrediction.step_s less the boundary term, and what the last backward takes beyond the
 others against that term (cost/stage_time.py boundary_window), with the two the term is made of: the boundary's
 copies alone and the backward's slack beyond the 16-bit round trip that the model hides them in, and how much of
-that slack the run hid them in ((copies - extra) / slack; the model says 1).
+that slack the run hid them in ((copies - extra) / slack; the model says 1); last, the model's GPU compute of a
+micro-batch alone against the measured forward + backward.
 Exit 2 on bad input, with one line.
 """
 
@@ -70,17 +71,20 @@ def run_conditions(phases_path: Path, plan: Plan) -> RunConditions:
     return RunConditions()
 
 
-def model_phases(phases_path: Path, hw_name: str) -> tuple[float, float, float, float, float, float]:
+def model_phases(phases_path: Path, hw_name: str) -> tuple[float, ...]:
     """The model's (forward, backward) of one micro-batch of the case's first stage, its optimizer step without
-    the boundary term, that term (what the last backward adds) and the two it is made of: the boundary's copies
-    alone and the backward's slack they are taken to hide in (cost/stage_time.py boundary_window), seconds."""
+    the boundary term, that term (what the last backward adds), the two it is made of (the boundary's copies
+    alone and the backward's slack they are taken to hide in: cost/stage_time.py boundary_window) and the
+    micro-batch's GPU compute alone (busy_compute_mb + recompute_mb: no copies, couplings or host time), seconds."""
     plan = Plan.load(plan_path(phases_path))
     hw, conditions = load_hardware(hw_name), run_conditions(phases_path, plan)
     stage = predict_plan(plan, hw, conditions).stages[0]
     parts = plan_cost_model(plan, hw, conditions).time_parts(plan_stage_args(plan, 0))
     boundary, copies, slack = (float(parts.get(key, 0.0)) for key in
                                ("boundary_mb", "boundary_copies_mb", "boundary_slack_mb"))
-    return stage.microbatch_forward_s, stage.microbatch_backward_s, stage.step_s - boundary, boundary, copies, slack
+    compute = float(parts["busy_compute_mb"] + parts["recompute_mb"])
+    return (stage.microbatch_forward_s, stage.microbatch_backward_s, stage.step_s - boundary, boundary, copies,
+            slack, compute)
 
 
 def hidden_share(extra: float, copies: float, slack: float) -> str:
@@ -95,14 +99,14 @@ def _cells(measured: float, model: float) -> list[str]:
 
 def row(phases_path: Path, hw_name: str) -> str:
     forwards, backwards = steady_phases(phases_path)
-    model_f, model_b, model_step, model_boundary, copies, slack = model_phases(phases_path, hw_name)
+    model_f, model_b, model_step, model_boundary, copies, slack, compute = model_phases(phases_path, hw_name)
     forward, backward = statistics.median(forwards), statistics.median(backwards)
     extra = statistics.median(boundary_extras(phases_path))
     cells = [phases_path.parent.name, *_cells(forward, model_f), *_cells(backward, model_b),
              *_cells(forward + backward, model_f + model_b),
              *_cells(statistics.median(optimizer_steps(phases_path)), model_step),
              f"{1e3 * extra:.1f}", f"{1e3 * model_boundary:.1f}", f"{1e3 * copies:.1f}", f"{1e3 * slack:.1f}",
-             hidden_share(extra, copies, slack)]
+             hidden_share(extra, copies, slack), *_cells(forward + backward, compute)[1:]]
     return "| " + " | ".join(cells) + " |"
 
 
@@ -113,8 +117,8 @@ def main() -> int:
     args = ap.parse_args()
     table = ["| case | forward ms | model | error | backward ms | model | error | both ms | model | error "
              "| optimizer step ms | model | error | last backward's extra ms | model's boundary ms "
-             "| boundary copies ms | slack ms | slack hidden |",
-             "|---" * 18 + "|"]
+             "| boundary copies ms | slack ms | slack hidden | model's compute alone ms | error |",
+             "|---" * 20 + "|"]
     try:
         table += [row(p, args.hardware) for p in args.phases]
     except (OSError, ValueError, KeyError) as e:

@@ -31,7 +31,7 @@ def test_the_cli_row_holds_the_files_medians_and_the_models_phases():
                          capture_output=True, text=True, check=True).stdout
     cells = out.strip().splitlines()[-1].strip("| ").split(" | ")
     forwards, backwards = steady_phases(W1)
-    model_f, model_b, model_step, model_boundary, copies, slack = model_phases(W1, "h200-1gpu-node")
+    model_f, model_b, model_step, model_boundary, copies, slack, compute = model_phases(W1, "h200-1gpu-node")
     assert cells[0] == "l321b-1g-c78-s4096-b16-z3-w1-mb4"
     assert [float(c) for c in (cells[1], cells[2], cells[4], cells[5])] == [
         round(1e3 * x, 1) for x in (statistics.median(forwards), model_f, statistics.median(backwards), model_b)]
@@ -44,6 +44,10 @@ def test_the_cli_row_holds_the_files_medians_and_the_models_phases():
     assert [float(c) for c in (cells[15], cells[16])] == [round(1e3 * x, 1) for x in (copies, slack)]
     assert model_boundary == max(copies - slack, 0.0) and cells[17] == hidden_share(
         statistics.median(boundary_extras(W1)), copies, slack)
+    # the model's GPU compute alone against the measured micro-batch, below the model's whole micro-batch
+    both = statistics.median(forwards) + statistics.median(backwards)
+    assert float(cells[18]) == round(1e3 * compute, 1) and cells[19] == f"{compute / both - 1:+.1%}"
+    assert 0 < compute <= model_f + model_b
 
 
 def test_the_slack_hidden_is_what_the_copies_lost_over_the_slack():
