@@ -4,7 +4,7 @@
 # shows those terms (bench/accuracy/ZERO3_OFFLOAD.md, session 68). Before the boundary and the micro-batch are re-priced
 # together: (1) the same node's ZeRO-0 winners phased, no offload, whose micro-batch is compute and host only, to see
 # whether the H100 profile prices compute long; (2) traces of two micro-batch-4 offload plans' last backward
-# (s68_h100_boundary_traces.sh's pair), whose boundary copies hid in a third of the model's slack.
+# (the Llama 3.2 1B and Qwen3-4B plans phased in session 68), whose boundary copies hid in a third of the model's slack.
 # The model before the call (h100-1gpu-node, session 68's last commit; fwd/bwd/compute alone per micro-batch):
 #   h100-auto-l323b-1g-c78-s4096-b16   ZeRO-0 mb 1 ga 16: fwd 58 ms, bwd 124, compute alone 167 (ran 2.837 s/iter, 2.983)
 #   h100-auto-l27-1g-c78-s4096-b16     ZeRO-0 mb 2 ga 8:  fwd 95 ms, bwd 211, compute alone 292 (ran 2.469 s/iter, 2.512)
