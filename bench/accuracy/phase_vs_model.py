@@ -25,6 +25,7 @@ import json
 import statistics
 import sys
 from pathlib import Path
+from typing import NamedTuple
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
@@ -71,20 +72,35 @@ def run_conditions(phases_path: Path, plan: Plan) -> RunConditions:
     return RunConditions()
 
 
-def model_phases(phases_path: Path, hw_name: str) -> tuple[float, ...]:
-    """The model's (forward, backward) of one micro-batch of the case's first stage, its optimizer step without
-    the boundary term, that term (what the last backward adds), the two it is made of (the boundary's copies
-    alone and the backward's slack they are taken to hide in: cost/stage_time.py boundary_window) and the
-    micro-batch's GPU compute alone (busy_compute_mb + recompute_mb: no copies, couplings or host time), seconds."""
+class ModelPhases(NamedTuple):
+    """The model's numbers for a phased case's first stage, seconds."""
+
+    forward: float
+    """One micro-batch's forward (StagePrediction.microbatch_forward_s)."""
+    backward: float
+    """One micro-batch's backward (StagePrediction.microbatch_backward_s)."""
+    step: float
+    """The optimizer step without the boundary term (StagePrediction.step_s less `boundary`)."""
+    boundary: float
+    """What the step's last backward adds (cost/stage_time.py: max(copies - slack, 0))."""
+    copies: float
+    """The boundary's copies and passes alone (cost/stage_time.py boundary_window)."""
+    slack: float
+    """The backward beyond the 16-bit round trip, where the model hides `copies`."""
+    compute: float
+    """The micro-batch's GPU compute alone (busy_compute_mb + recompute_mb: no copies, couplings or host time)."""
+
+
+def model_phases(phases_path: Path, hw_name: str) -> ModelPhases:
+    """The model's phases of the case the phases file ran, under the run's conditions (run_conditions)."""
     plan = Plan.load(plan_path(phases_path))
     hw, conditions = load_hardware(hw_name), run_conditions(phases_path, plan)
     stage = predict_plan(plan, hw, conditions).stages[0]
     parts = plan_cost_model(plan, hw, conditions).time_parts(plan_stage_args(plan, 0))
     boundary, copies, slack = (float(parts.get(key, 0.0)) for key in
                                ("boundary_mb", "boundary_copies_mb", "boundary_slack_mb"))
-    compute = float(parts["busy_compute_mb"] + parts["recompute_mb"])
-    return (stage.microbatch_forward_s, stage.microbatch_backward_s, stage.step_s - boundary, boundary, copies,
-            slack, compute)
+    return ModelPhases(stage.microbatch_forward_s, stage.microbatch_backward_s, stage.step_s - boundary, boundary,
+                       copies, slack, float(parts["busy_compute_mb"] + parts["recompute_mb"]))
 
 
 def hidden_share(extra: float, copies: float, slack: float) -> str:
@@ -99,14 +115,15 @@ def _cells(measured: float, model: float) -> list[str]:
 
 def row(phases_path: Path, hw_name: str) -> str:
     forwards, backwards = steady_phases(phases_path)
-    model_f, model_b, model_step, model_boundary, copies, slack, compute = model_phases(phases_path, hw_name)
+    model = model_phases(phases_path, hw_name)
     forward, backward = statistics.median(forwards), statistics.median(backwards)
     extra = statistics.median(boundary_extras(phases_path))
-    cells = [phases_path.parent.name, *_cells(forward, model_f), *_cells(backward, model_b),
-             *_cells(forward + backward, model_f + model_b),
-             *_cells(statistics.median(optimizer_steps(phases_path)), model_step),
-             f"{1e3 * extra:.1f}", f"{1e3 * model_boundary:.1f}", f"{1e3 * copies:.1f}", f"{1e3 * slack:.1f}",
-             hidden_share(extra, copies, slack), *_cells(forward + backward, compute)[1:]]
+    cells = [phases_path.parent.name, *_cells(forward, model.forward), *_cells(backward, model.backward),
+             *_cells(forward + backward, model.forward + model.backward),
+             *_cells(statistics.median(optimizer_steps(phases_path)), model.step),
+             f"{1e3 * extra:.1f}", f"{1e3 * model.boundary:.1f}", f"{1e3 * model.copies:.1f}",
+             f"{1e3 * model.slack:.1f}", hidden_share(extra, model.copies, model.slack),
+             *_cells(forward + backward, model.compute)[1:]]
     return "| " + " | ".join(cells) + " |"
 
 

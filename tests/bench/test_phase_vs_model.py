@@ -31,23 +31,24 @@ def test_the_cli_row_holds_the_files_medians_and_the_models_phases():
                          capture_output=True, text=True, check=True).stdout
     cells = out.strip().splitlines()[-1].strip("| ").split(" | ")
     forwards, backwards = steady_phases(W1)
-    model_f, model_b, model_step, model_boundary, copies, slack, compute = model_phases(W1, "h200-1gpu-node")
+    model = model_phases(W1, "h200-1gpu-node")
+    extra = statistics.median(boundary_extras(W1))
     assert cells[0] == "l321b-1g-c78-s4096-b16-z3-w1-mb4"
     assert [float(c) for c in (cells[1], cells[2], cells[4], cells[5])] == [
-        round(1e3 * x, 1) for x in (statistics.median(forwards), model_f, statistics.median(backwards), model_b)]
+        round(1e3 * x, 1) for x in (statistics.median(forwards), model.forward, statistics.median(backwards),
+                                    model.backward)]
     # the optimizer step against the model's step less its boundary term, and that term against the last backward
     assert [float(c) for c in (cells[10], cells[11], cells[13], cells[14])] == [
-        round(1e3 * x, 1) for x in (statistics.median(optimizer_steps(W1)), model_step,
-                                    statistics.median(boundary_extras(W1)), model_boundary)]
-    assert 0 < model_step and 0 <= model_boundary
+        round(1e3 * x, 1) for x in (statistics.median(optimizer_steps(W1)), model.step, extra, model.boundary)]
+    assert 0 < model.step and 0 <= model.boundary
     # the term's two parts: the boundary's copies alone and the slack they are taken to hide in
-    assert [float(c) for c in (cells[15], cells[16])] == [round(1e3 * x, 1) for x in (copies, slack)]
-    assert model_boundary == max(copies - slack, 0.0) and cells[17] == hidden_share(
-        statistics.median(boundary_extras(W1)), copies, slack)
+    assert [float(c) for c in (cells[15], cells[16])] == [round(1e3 * x, 1) for x in (model.copies, model.slack)]
+    assert model.boundary == max(model.copies - model.slack, 0.0)
+    assert cells[17] == hidden_share(extra, model.copies, model.slack)
     # the model's GPU compute alone against the measured micro-batch, below the model's whole micro-batch
     both = statistics.median(forwards) + statistics.median(backwards)
-    assert float(cells[18]) == round(1e3 * compute, 1) and cells[19] == f"{compute / both - 1:+.1%}"
-    assert 0 < compute <= model_f + model_b
+    assert float(cells[18]) == round(1e3 * model.compute, 1) and cells[19] == f"{model.compute / both - 1:+.1%}"
+    assert 0 < model.compute <= model.forward + model.backward
 
 
 def test_the_slack_hidden_is_what_the_copies_lost_over_the_slack():
