@@ -59,7 +59,7 @@ def staged_upload(dev: torch.device, world_local: int, sub_groups: int, repeats:
         if me < concurrent:
             seconds = _time_sub_groups(masters, low, stages, repeats)
             mine.append({"concurrent_gpus": concurrent, "rank": me, "elements": elements,
-                         "time_s": seconds, "gbps": 2 * elements / seconds / 1e9})
+                         "time_s": seconds, "gbps": low.element_size() * elements / seconds / 1e9})
         tick()
     records = [mine]
     if dist.is_initialized():
