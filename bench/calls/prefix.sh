@@ -43,12 +43,15 @@ peaksites() {
 }
 # phased NAME PORT LIMIT STEPS: bench/runtime/phase_train.py (the device synchronised after each engine call; forward,
 # backward and engine.step of every micro-batch timed apart) on bench/results/accuracy/NAME.plan.json, 1 GPU, STEPS
-# steps after 2 warm-up, profile h200-1gpu-node, into $R/NAME/ (rank0.phases.json, run.json); packs $OUT after it.
+# steps after 2 warm-up, profile ${HWP:-h200-1gpu-node}, into $R/NAME/ (rank0.phases.json, run.json); packs $OUT after
+# it. Skipped (logged in $R/windows.log) when CALL_LIMIT is set and less than LIMIT of its seconds is left.
 phased() {
+  local left=$(( ${CALL_LIMIT:-100000} - 5 - SECONDS ))
+  if [ $left -lt $3 ]; then echo "$1 skipped: $left s left" >> $R/windows.log; return; fi
   MIST_DS_PHASE_OUT=$R/$1 timeout $3 python3 -m deepspeed.launcher.runner --num_gpus 1 --no_ssh_check \
     --master_addr 127.0.0.1 --master_port $2 bench/runtime/phase_train.py --plan bench/results/accuracy/$1.plan.json \
-    --steps $4 --warmup 2 --report $R/$1/run.json --hardware h200-1gpu-node > $R/$1.log 2>&1; echo "rc $?" >> $R/$1.log
-  pack
+    --steps $4 --warmup 2 --report $R/$1/run.json --hardware ${HWP:-h200-1gpu-node} > $R/$1.log 2>&1
+  echo "rc $?" >> $R/$1.log; pack
 }
 # launchtrace NAME PLAN LIMIT PORT: one 1-GPU run of bench/results/accuracy/PLAN.plan.json, 5 steps with step 4 profiled,
 # GPU side and runtime calls only with every launch (bench/runtime/traced_train.py, MIST_DS_TRACE_GPU_ONLY=1,

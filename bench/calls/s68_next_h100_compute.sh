@@ -11,16 +11,10 @@
 # Read with python bench/accuracy/phase_vs_model.py DIR/rank0.phases.json --hardware h100-1gpu-node (last columns:
 # compute alone) and bench/runtime/phase_train.py --summary.
 source bench/calls/prefix.sh
-export HWP=h100-1gpu-node LIMIT=${LIMIT:-590}; echo "profile $HWP" >> $R/machine.txt
+export HWP=h100-1gpu-node LIMIT=${LIMIT:-590} CALL_LIMIT=${LIMIT:-590}; echo "profile $HWP" >> $R/machine.txt
 prebuild; echo "build done $SECONDS s" >> $R/machine.txt; pack
-phase0() {  # phase0 CASE PORT LIMIT: phase_train.py, 7 steps (2 warm-up), into $R/CASE/, skipped when LIMIT is not left
-  local left=$(( LIMIT - 5 - SECONDS )); [ $left -lt $3 ] && { echo "$1 skipped: $left s left" >> $R/windows.log; return; }
-  MIST_DS_PHASE_OUT=$R/$1 timeout $3 python3 -m deepspeed.launcher.runner --num_gpus 1 --no_ssh_check \
-    --master_addr 127.0.0.1 --master_port $2 bench/runtime/phase_train.py --plan bench/results/accuracy/$1.plan.json \
-    --steps 7 --warmup 2 --report $R/$1/run.json --hardware $HWP > $R/$1.log 2>&1; echo "rc $?" >> $R/$1.log; pack
-}
-phase0 h100-auto-l27-1g-c78-s4096-b16 29801 90
-phase0 h100-auto-l323b-1g-c78-s4096-b16 29802 100
+phased h100-auto-l27-1g-c78-s4096-b16 29801 90 7
+phased h100-auto-l323b-1g-c78-s4096-b16 29802 100 7
 DIGEST_LIMIT=60 traced l321b-mb4 bench/results/accuracy/h100-l321b-1g-c40-s4096-b16-z3-off1-mb4-rc16-blk.plan.json 29803 110 h100-1gpu-node; pack
 left=$(( LIMIT - 5 - SECONDS ))
 [ $left -gt 110 ] && DIGEST_LIMIT=40 traced q3-4b-mb4 bench/results/accuracy/h100n-auto-q3-4b-1g-c24-s4096-b16-ds.plan.json 29804 $left h100-1gpu-node
