@@ -780,6 +780,23 @@ B66 = [AutotuneCase("h100n-auto-l7-1g-c78-s4096-b16-ds", "llama-7b", 1, 78, 4096
        replace(_case("l7-1g-c78-s4096-b16-z3-off05-mb4-rc30-live-blk", 1, 78, 4096, 16, 4, 3, offload_optimizer=0.5,
                      recompute=30, **LIVE, **BLK), name="h100n-l7-1g-c78-s4096-b16-z3-off05-mb4-rc30-live-blk")]
 
+# Batch 69 (session 69): the held-out check of counting the holes of stock stages that offload the optimizer in fp32
+# vocabulary matrices, not 16-bit partitions (cost/reserved.py VOCAB_UNIT_CLASSES, chosen and fitted on the committed
+# runs): the stock search's winners for workloads no run had trained where the two units predict reserved memory
+# 4-12% apart below the cap, on the 1-GPU H200 node (B69) and, for a call that lands there, the H100 node (B69H).
+# Predictions in bench/calls/s69_b69_reserved.sh before any run.
+PHI35_MINI = "tests/data/hf_configs/phi-3.5-mini/config.json"
+B69 = [
+    AutotuneCase("auto-l321b-1g-c16-s2048-b32-ds", "llama3.2-1b", 1, 16, 2048, 32, hardware=NODE, space=STOCK),
+    AutotuneCase("auto-l27-1g-c24-s4096-b16-ds", "llama-2.7b", 1, 24, 4096, 16, hardware=NODE, space=STOCK),
+    AutotuneCase("auto-phi35m-1g-c24-s4096-b16-ds", PHI35_MINI, 1, 24, 4096, 16, hardware=NODE, space=STOCK),
+]
+B69H = [
+    AutotuneCase("h100n-auto-l321b-1g-c16-s2048-b32-ds", "llama3.2-1b", 1, 16, 2048, 32, hardware=H100N, space=STOCK),
+    AutotuneCase("h100n-auto-qw15b-1g-c24-s4096-b16-ds", QWEN2_15B, 1, 24, 4096, 16, hardware=H100N, space=STOCK),
+    AutotuneCase("h100n-auto-q3-17b-1g-c24-s2048-b32-ds", QWEN3_17B, 1, 24, 2048, 32, hardware=H100N, space=STOCK),
+]
+
 # In-sample runs: the shipped h200 profile's run-derived terms were fitted on these runs alone
 # (python -m mist_ds.calibrate; profiling/profiles/h200.json provenance names them): every 1-GPU run
 # of batches b3 and b4, and of each 2-GPU family with two or more runs the first by name. Every
@@ -825,6 +842,7 @@ BATCHES: dict[str, list[Case | AutotuneCase]] = {name: _marked(batch) for name, 
     "b56hb-1gpu-h100-node": B56HB, "b58-1gpu-h100-node": B58,
     "b58b-1gpu-h100-node": B58B, "b59-1gpu-h100-node-fused-head": B59,
     "b60-1gpu-h100-node-head-weighed": B60, "b66-1gpu-h100-node-writeback-cast": B66,
+    "b69-1gpu-h200-node-reserved": B69, "b69h-1gpu-h100-node-reserved": B69H,
 }.items()}
 CASES: dict[str, Case | AutotuneCase] = {c.name: c for batch in BATCHES.values() for c in batch}
 

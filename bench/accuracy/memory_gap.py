@@ -8,7 +8,7 @@ Per rank: measured peak allocated and reserved (RunReport), the plan's memory ca
 raw peak (no allowance) and the phase that sets it (fb: forward/backward, step, build), the
 transient part of each phase (fb: activations + buffers + logits; step: fp32 gradient + flattening
 copies + step buffers), the allocator holes cost/reserved.py predicts for the stage's class
-(HOLE_PARTITIONS x the partition; the 'side stream' column before cost/reserved.py existed) and one
+(cost/reserved.py hole_bytes; the 'side stream' column before cost/reserved.py existed) and one
 16-bit partition (2N/dp bytes) to scale the gap by.
 """
 
@@ -29,7 +29,7 @@ from mist_ds.config import Plan, RunReport  # noqa: E402
 from mist_ds.config.units import GIB  # noqa: E402
 from mist_ds.cost.mistpipe import MistpipeStageCostModel, cost_model_for  # noqa: E402
 from mist_ds.cost.conditions import RunConditions, zero_init_of  # noqa: E402
-from mist_ds.cost.reserved import HOLE_PARTITIONS, allocator_class  # noqa: E402
+from mist_ds.cost.reserved import hole_bytes  # noqa: E402
 from mist_ds.cost.stage import phase_parts  # noqa: E402
 from mist_ds.cost.stage_args import plan_stage_args  # noqa: E402
 
@@ -53,7 +53,7 @@ def rows_of(name: str, plan: Plan, run: RunReport, cache: dict) -> list[str]:
         phase = "build" if build >= raw else ("step" if step > fb else "fb")
         persistent = float(fb_parts["weights"] + fb_parts["optimizer"] + fb_parts["gradients"])
         part = 2 * t["params"] / plan.dp
-        holes = HOLE_PARTITIONS[allocator_class(plan.stage_memory(i), plan.dp, plan.num_stages)] * part
+        holes = hole_bytes(plan, i)
         for rank in range(i * plan.gpus_per_stage, (i + 1) * plan.gpus_per_stage):
             a, r = run.peak_allocated_bytes[rank], run.peak_reserved_bytes[rank]
             cap = plan.gpu_memory_cap_bytes

@@ -6,11 +6,11 @@ Held out, no (bench/accuracy/RESERVED.md, sessions 55 and 60). CPU only; prints 
 
 Why asked: Qwen2-0.5B's stock ZeRO-0 winners leave 24-26% of their activations as holes (8.65 GiB at 78 GiB over a
 0.92 GiB 16-bit partition: 9.4 partitions where the class coefficient is 0.87), and the hole of other ZeRO-0 stages
-is about a fifth of their activations too. Candidate: the hole of a stage is `combine`(class x partition, b x
+is about a fifth of their activations too. Candidate: the hole of a stage is `combine`(class x its unit, b x
 activations at the peak), `combine` the larger of the two ('max') or their sum ('sum'), capped as reserved.py caps it.
 Samples: reserved_fit.py's (one per distinct stock plan and stage, stages at their cap left out). For each b the
 class coefficients are re-fitted on one half (crc32 of the run's name, reserved_fit.half_of) as the median of the
-partition term's share of the gap ('max': only stages where the partition term is the larger), and score the other
+class term's share of the gap ('max': only stages where the class term is the larger), and score the other
 half: median and max |error| of each stage's predicted reserved, and how many miss by more than 5%. The last rows
 choose b on the fitting half too (the b of B_GRID with the smallest median |error| there): the held-out test of the
 term. On the report of 2026-12-06 (143 stages): 2.3% / 22.5-22.8% / 37 against b = 0's 2.4% / 22.5% / 38.
@@ -35,11 +35,11 @@ from mist_ds.config import RunReport  # noqa: E402
 from mist_ds.config.profiles import load_hardware  # noqa: E402
 from mist_ds.cost.conditions import RunConditions  # noqa: E402
 from mist_ds.cost.plan_predict import predict_plan  # noqa: E402
-from mist_ds.cost.reserved import ELEM, HOLE_PARTITIONS, allocator_class, partition_bytes  # noqa: E402
+from mist_ds.cost.reserved import ELEM, HOLES, hole_unit_bytes, stage_class  # noqa: E402
 from mist_ds.cost.shapes import vocab_shard  # noqa: E402
 
 ACTIVATION_SHARES = (0.0, 0.1, 0.15, 0.2, 0.25, 0.3)
-"""The b values tried for the activation term (0: today's model, the partition term alone)."""
+"""The b values tried for the activation term (0: today's model, the class term alone)."""
 LOGITS_SHARES = (0.0, 0.25, 0.5, 0.75, 1.0)
 """The b values tried for the logits term."""
 B_GRID = tuple(i / 100 for i in range(31))
@@ -51,9 +51,9 @@ TERMS = {"act": ("activations", ACTIVATION_SHARES, B_GRID), "logits": ("logits",
 
 
 def samples(report: dict) -> list[dict]:
-    """Per stock stage sample of reserved_fit.stock_stages: its run's half, class, 16-bit partition, predicted
-    activations at the peak (the run's conditions, as the report predicts it), 16-bit logits (the last stage's),
-    predicted allocated peak P, measured reserved R and the cap."""
+    """Per stock stage sample of reserved_fit.stock_stages: its run's half, class, the class's unit (hole_unit_bytes),
+    predicted activations at the peak (the run's conditions, as the report predicts it), 16-bit logits (the last
+    stage's), predicted allocated peak P, measured reserved R and the cap."""
     runs = targeted(report)
     plans = load_plans(runs)
     hardware: dict = {}
@@ -63,8 +63,8 @@ def samples(report: dict) -> list[dict]:
         bare = plan.without_prediction()
         conditions = RunConditions.of_run(bare, RunReport.load_checked(ROOT / run["run_path"], "run report"))
         predicted = predict_plan(bare, hw, conditions).stages[stage["stage"]]
-        out.append({"half": half_of(run), "part": partition_bytes(plan, stage["stage"]),
-                    "class": allocator_class(plan.stage_memory(stage["stage"]), plan.dp, plan.num_stages),
+        out.append({"half": half_of(run), "unit": hole_unit_bytes(plan, stage["stage"]),
+                    "class": stage_class(plan, stage["stage"]),
                     "act": predicted.memory_breakdown.activations_bytes, "logits": logits_bytes(plan, stage["stage"]),
                     "P": stage["predicted_bytes"],
                     "R": stage["reserved_bytes"], "cap": plan.gpu_memory_cap_bytes or hw.gpu_memory_bytes})
@@ -80,8 +80,8 @@ def logits_bytes(plan, index: int) -> int:
 def hole(s: dict, coefficients: dict[str, float], share: float, combine: str, term: str = "act") -> float:
     """Predicted free-but-reserved bytes of stage sample `s`: `combine` of its class term and b x its `term`
     (activations, or logits)."""
-    partition, extra = coefficients[s["class"]] * s["part"], share * s[term]
-    return max(partition, extra) if combine == "max" else partition + extra
+    own, extra = coefficients[s["class"]] * s["unit"], share * s[term]
+    return max(own, extra) if combine == "max" else own + extra
 
 
 def error(s: dict, coefficients: dict[str, float], share: float, combine: str, term: str = "act") -> float:
@@ -91,13 +91,13 @@ def error(s: dict, coefficients: dict[str, float], share: float, combine: str, t
 
 def fit(stages: list[dict], share: float, combine: str, term: str = "act") -> dict[str, float]:
     """Class coefficients on `stages` given b = `share`: reserved_fit.fit (the median, rounded to 0.01, clamped at 0;
-    a class without samples keeps the shipped value) of each gap's partition-term share."""
+    a class without samples keeps the shipped value) of each gap's class-term share."""
     by_class: dict[str, list[float]] = {}
     for s in stages:
-        if combine == "max" and share * s[term] > HOLE_PARTITIONS[s["class"]] * s["part"]:
-            continue   # the other term sets this stage's hole: no sample of the partition term
+        if combine == "max" and share * s[term] > HOLES[s["class"]] * s["unit"]:
+            continue   # the other term sets this stage's hole: no sample of the class term
         rest = s["R"] - s["P"] - (share * s[term] if combine == "sum" else 0.0)
-        by_class.setdefault(s["class"], []).append(rest / s["part"])
+        by_class.setdefault(s["class"], []).append(rest / s["unit"])
     return fit_classes(by_class)
 
 
@@ -140,7 +140,7 @@ def render(stages: list[dict]) -> list[str]:
         lines += ["", f"| hole | b (share of {name}) | median | max | stages off by > 5% |", "|---|---|---|---|---|"]
         for combine in ("max", "sum"):
             for share in shares:
-                lines.append(_row(f"{combine}(partition term, b x {name})", f"{share:.2f}",
+                lines.append(_row(f"{combine}(class term, b x {name})", f"{share:.2f}",
                                   held_out(stages, share, combine, term)))
         for combine in ("max", "sum"):
             errors, chosen = nested(stages, combine, term)

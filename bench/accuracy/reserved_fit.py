@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
-"""Re-derive the allocator-hole coefficients of mist_ds/cost/reserved.py (HOLE_PARTITIONS) from the
+"""Re-derive the allocator-hole coefficients of mist_ds/cost/reserved.py (HOLES) from the
 committed runs as bench/accuracy/RESERVED.md documents them. CPU only; prints markdown.
 
     PYTHONPATH=$PWD python bench/accuracy/reserved_fit.py [--accuracy bench/results/accuracy.json]
 
 Input: the accuracy report's JSON (bench/accuracy/report.py, `make accuracy`): its per-stage predicted
-allocated peak P (cost model only: independent of HOLE_PARTITIONS) and measured max_memory_reserved
+allocated peak P (cost model only: independent of HOLES) and measured max_memory_reserved
 (max over the stage's ranks). Run the report first after a cost-model change, then this, then the
 report again (only its reserved columns move).
 
@@ -13,8 +13,8 @@ Samples: every stage of every run the report's targets cover (status 'ok', a pla
 emits, run with expandable segments) that ran on stock DeepSpeed, one run per distinct plan, less the
 stages that reserved their cap (within AT_CAP): the allocator stopped there and retried, so their gap is
 a lower bound on the holes, not a sample of them (cost/reserved.py predicts the cap for them). A sample
-is (measured reserved - P) / the stage's 16-bit partition 2N/dp (cost/reserved.py partition_bytes), in
-the stage's class (cost/reserved.py allocator_class). Coefficient of a class: the median of its samples,
+is (measured reserved - P) / the unit of the stage's class (cost/reserved.py stage_class, hole_unit_bytes: the
+16-bit partition 2N/dp, or with the optimizer offloaded one fp32 vocabulary x hidden matrix). Coefficient of a class: the median of its samples,
 rounded to 0.01 and clamped at 0 (a negative median is an over-predicted P, not a hole).
 VOCAB_HOLE, mistpipe's one coefficient, the same way from the mistpipe stages: (measured reserved - P) / the
 fp32 bytes of the stage's vocabulary matrices (cost/reserved.py vocab_matrix_bytes).
@@ -38,8 +38,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from mist_ds.compare import rel_error  # noqa: E402
 from mist_ds.config import Plan  # noqa: E402
 from mist_ds.config.profiles import load_hardware  # noqa: E402
-from mist_ds.cost.reserved import (HOLE_PARTITIONS, VOCAB_HOLE, allocator_class, counts_vocab_holes,  # noqa: E402
-                                   partition_bytes, predicted_reserved_bytes, vocab_matrix_bytes)
+from mist_ds.cost.reserved import (HOLES, VOCAB_HOLE, VOCAB_UNIT_CLASSES, counts_vocab_holes,  # noqa: E402
+                                   hole_unit_bytes, predicted_reserved_bytes, stage_class, vocab_matrix_bytes)
 
 ROOT = Path(__file__).resolve().parents[2]
 ACCURACY = ROOT / "bench" / "results" / "accuracy.json"
@@ -59,8 +59,8 @@ def half_of(run: dict) -> int:
 
 def distinct_plans(runs: list[dict], plans: Mapping[str, Plan], vocab: bool) -> Iterator[tuple[dict, Plan, int]]:
     """(run, plan, cap) for each distinct plan of `runs` (its first run in `runs`' order) whose holes are counted in
-    vocabulary matrices (`vocab`: mistpipe, cost/reserved.py counts_vocab_holes) or else in 16-bit partitions (stock
-    DeepSpeed): repeats of one plan (other kernel sets, other calls) are not independent evidence of its holes. cap:
+    mistpipe's vocabulary matrices (`vocab`: cost/reserved.py counts_vocab_holes) or else in stock DeepSpeed's units
+    (hole_unit_bytes): repeats of one plan (other kernel sets, other calls) are not independent evidence of its holes. cap:
     the plan's, else its card's memory."""
     seen: set[str] = set()
     hardware: dict = {}
@@ -76,18 +76,18 @@ def distinct_plans(runs: list[dict], plans: Mapping[str, Plan], vocab: bool) -> 
 
 def distinct_stages(runs: list[dict], plans: Mapping[str, Plan], vocab: bool) -> Iterator[tuple[dict, Plan, dict, float]]:
     """(run, plan, the run's stage row, hole) for every stage of distinct_plans: hole = (measured reserved -
-    predicted allocated peak) / the unit (vocab_matrix_bytes or partition_bytes). Stages that reserved their
-    cap (AT_CAP), and mistpipe stages without a vocabulary matrix, are left out."""
+    predicted allocated peak) / the unit (vocab_matrix_bytes or hole_unit_bytes). Stages that reserved their
+    cap (AT_CAP), and stages whose unit is empty (no vocabulary matrix), are left out."""
     for run, plan, cap in distinct_plans(runs, plans, vocab):
         for stage in run["memory"]:
-            unit = (vocab_matrix_bytes if vocab else partition_bytes)(plan, stage["stage"])
+            unit = (vocab_matrix_bytes if vocab else hole_unit_bytes)(plan, stage["stage"])
             if stage["reserved_bytes"] >= AT_CAP * cap or not unit:
                 continue
             yield run, plan, stage, (stage["reserved_bytes"] - stage["predicted_bytes"]) / unit
 
 
 def stock_stages(runs: list[dict], plans: Mapping[str, Plan]) -> Iterator[tuple[dict, Plan, dict, float]]:
-    """distinct_stages of stock DeepSpeed (holes in 16-bit partitions)."""
+    """distinct_stages of stock DeepSpeed (holes in its classes' units)."""
     return distinct_stages(runs, plans, vocab=False)
 
 
@@ -105,12 +105,11 @@ def samples(runs: list[dict], plans: Mapping[str, Plan]) -> dict[str, list[float
     """Per class, the holes of stock_stages."""
     out: dict[str, list[float]] = {}
     for _, plan, stage, hole in stock_stages(runs, plans):
-        cls = allocator_class(plan.stage_memory(stage["stage"]), plan.dp, plan.num_stages)
-        out.setdefault(cls, []).append(hole)
+        out.setdefault(stage_class(plan, stage["stage"]), []).append(hole)
     return out
 
 
-def fit(by_class: Mapping[str, list[float]], fallback: Mapping[str, float] = HOLE_PARTITIONS) -> dict[str, float]:
+def fit(by_class: Mapping[str, list[float]], fallback: Mapping[str, float] = HOLES) -> dict[str, float]:
     """Coefficient per class: the median sample rounded to 0.01, clamped at 0; a class without
     samples keeps `fallback`'s value."""
     return {name: (max(0.0, round(statistics.median(by_class[name]), 2)) if by_class.get(name) else value)
@@ -146,25 +145,26 @@ def render(runs: list[dict], plans: Mapping[str, Plan]) -> list[str]:
     every, vocab = samples(runs, plans), vocab_samples(runs, plans)
     fitted, fitted_vocab = fit(every), fit_vocab(vocab)
     half_fits = [(fit(samples(half, plans)), fit_vocab(vocab_samples(half, plans))) for half in halves]
-    lines = ["| class | stages | median gap / unit | fitted | half 0 | half 1 | shipped |",
-             "|---|---|---|---|---|---|---|"]
-    for name in HOLE_PARTITIONS:
+    lines = ["| class | unit | stages | median gap / unit | fitted | half 0 | half 1 | shipped |",
+             "|---|---|---|---|---|---|---|---|"]
+    for name in HOLES:
         gaps = every.get(name, [])
         median = f"{statistics.median(gaps):+.2f}" if gaps else "-"
-        lines.append(f"| {name} | {len(gaps)} | {median} | {fitted[name]:.2f} | {half_fits[0][0][name]:.2f} | "
-                     f"{half_fits[1][0][name]:.2f} | {HOLE_PARTITIONS[name]:.2f} |")
+        unit = "fp32 vocabulary matrix" if name in VOCAB_UNIT_CLASSES else "16-bit partition"
+        lines.append(f"| {name} | {unit} | {len(gaps)} | {median} | {fitted[name]:.2f} | {half_fits[0][0][name]:.2f} | "
+                     f"{half_fits[1][0][name]:.2f} | {HOLES[name]:.2f} |")
     median = f"{statistics.median(vocab):+.2f}" if vocab else "-"
-    lines.append(f"| mistpipe (VOCAB_HOLE, per fp32 vocabulary byte) | {len(vocab)} | {median} | {fitted_vocab:.2f} | "
+    lines.append(f"| mistpipe (VOCAB_HOLE) | its fp32 vocabulary matrices | {len(vocab)} | {median} | {fitted_vocab:.2f} | "
                  f"{half_fits[0][1]:.2f} | {half_fits[1][1]:.2f} | {VOCAB_HOLE:.2f} |")
     lines += ["", "| coefficients | scored on | runs | median | max |", "|---|---|---|---|---|",
-              f"| shipped | all | {_stats(plan_errors(runs, plans, HOLE_PARTITIONS))} |",
+              f"| shipped | all | {_stats(plan_errors(runs, plans, HOLES))} |",
               f"| fitted on all (in-sample) | all | {_stats(plan_errors(runs, plans, fitted, fitted_vocab))} |"]
     for h in (0, 1):
         other = halves[1 - h]
-        lines += [f"| shipped | half {1 - h} | {_stats(plan_errors(other, plans, HOLE_PARTITIONS))} |",
+        lines += [f"| shipped | half {1 - h} | {_stats(plan_errors(other, plans, HOLES))} |",
                   f"| fitted on half {h} | half {1 - h} | {_stats(plan_errors(other, plans, *half_fits[h]))} |"]
     body = ", ".join(f'"{name}": {value:.2f}' for name, value in fitted.items())
-    return lines + ["", f"HOLE_PARTITIONS fitted on all {len(runs)} runs: {{{body}}}; VOCAB_HOLE = {fitted_vocab:.2f}"]
+    return lines + ["", f"HOLES fitted on all {len(runs)} runs: {{{body}}}; VOCAB_HOLE = {fitted_vocab:.2f}"]
 
 
 def report_script(argv: list[str] | None, prog: str, doc: str, lines: Callable[[dict], list[str]]) -> int:

@@ -1,6 +1,6 @@
 """Predicted torch.cuda.max_memory_reserved of a stage: the allocated peak plus the holes the caching
-allocator cannot reuse, counted in 16-bit parameter partitions for stock DeepSpeed and in vocabulary
-matrices for mistpipe (bench/accuracy/RESERVED.md).
+allocator cannot reuse, counted in 16-bit parameter partitions for stock DeepSpeed without offload and in
+vocabulary matrices with it and for mistpipe (bench/accuracy/RESERVED.md).
 
 Reserved memory is reported only: the search keeps deciding on the allocated peak, which is what
 decides OOM under expandable segments (config/hardware.py allocator_overhead_fraction).
@@ -22,8 +22,16 @@ within 0.2% of their cap (five recorded 15-47 allocator retries per rank, RunRep
 pipeline winners stopped 4-5% short of it (until session 33 the model predicted the allocated
 peak here, 5-8% short on the six).
 
-HOLE_PARTITIONS holds, per class, the median (measured reserved - predicted allocated peak) /
-partition over the committed runs with expandable segments, as bench/accuracy/reserved_fit.py
+With the optimizer states offloaded (VOCAB_UNIT_CLASSES) those partition-sized GPU buffers are gone:
+the step runs on the CPU. The holes left scale with the vocabulary instead, one fp32 vocabulary x hidden
+matrix per stage that holds the embedding or the head (vocab_unit_bytes): a choice of unit made on the
+committed runs, held out (bench/accuracy/RESERVED.md, session 69: over the 85 scored ZeRO-3 offload runs at dp 1,
+coefficients fitted on one half scored the other at 1.3% median / 11.3% max |error| in vocabulary units
+against 4.0% / 21.4% in partitions; ZeRO-1/2 offload 0.6% / 5.6% against 0.9% / 9.2%). Which request
+leaves them is not established (a candidate: the loss's vocabulary-sized gradient and logits chunks).
+
+HOLES holds, per class, the median (measured reserved - predicted allocated peak) / the class's unit
+(hole_unit_bytes) over the committed runs with expandable segments, as bench/accuracy/reserved_fit.py
 derives it from bench/results/accuracy.json (bench/accuracy/RESERVED.md: the runs, and the two
 half-splits each class was also fitted on and checked against; tests/cost/test_reserved.py fails
 when the committed runs move a coefficient).
@@ -48,19 +56,23 @@ from mist_ds.cost.shapes import layer_shapes, vocab_shard
 
 ELEM = 2  # bytes of a bf16 / fp16 element
 
-HOLE_PARTITIONS: dict[str, float] = {
+HOLES: dict[str, float] = {
     "zero0": 0.74,           # FP16_Optimizer / BF16_Optimizer: fp32 flat gradient beside the 16-bit grads
     "zero1": 1.11,           # stage_1_and_2.py step: flat 16-bit copy left below the fp32 gradient
     "zero2": 1.87,           # the same plus ZeRO-2's per-micro-batch grads_in_partition
-    "zero12_offload": 0.23,  # optimizer offload: the step runs on the CPU, only staging buffers move
     "pipeline": 0.98,        # pipelined ZeRO-1 (pipe/engine.py reduces once per step)
     "zero3": 0.68,           # ZeRO-3, dp > 1: reduce-scatter into the gradient partition
     "zero3_dp1": 0.18,       # ZeRO-3, dp = 1: no reduce-scatter (a small hole)
-    "zero3_offload": 0.30,   # ZeRO-3 with optimizer or parameter offload, dp > 1
-    "zero3_offload_dp1": 0.40,
+    "zero12_offload": 2.11,  # optimizer offload (vocabulary units from here on): the step runs on the CPU
+    "zero3_offload": 4.17,   # ZeRO-3 with optimizer or parameter offload, dp > 1
+    "zero3_offload_dp1": 3.34,
 }
-"""Free-but-reserved bytes at the reserved peak, in 16-bit partitions (2N/dp bytes), per class
-(allocator_class); fitted on the committed H200 and H100 runs (module docstring)."""
+"""Free-but-reserved bytes at the reserved peak per class (allocator_class), in the class's unit (hole_unit_bytes):
+16-bit partitions (2N/dp bytes), or for VOCAB_UNIT_CLASSES fp32 vocabulary x hidden matrices; fitted on the committed
+H200 and H100 runs (module docstring)."""
+VOCAB_UNIT_CLASSES = frozenset({"zero12_offload", "zero3_offload", "zero3_offload_dp1"})
+"""The classes whose holes are counted in vocabulary matrices (vocab_unit_bytes), not in 16-bit partitions: those
+that keep the optimizer states (or the weights) off the GPU (module docstring)."""
 VOCAB_HOLE = 0.51
 """Free-but-reserved bytes at a mistpipe stage's reserved peak per fp32 byte of the vocabulary matrices it holds
 (vocab_matrix_bytes): the median (measured reserved - predicted allocated peak) / those bytes over the committed
@@ -69,7 +81,7 @@ FP32 = 4  # bytes of an fp32 element
 
 
 def allocator_class(memory: MemoryStrategy, dp: int, num_stages: int) -> str:
-    """The HOLE_PARTITIONS class of a stage running with `memory` (ZeRO stage and offload)."""
+    """The HOLES class of a stage running with `memory` (ZeRO stage and offload)."""
     offload = memory.offload_optimizer_ratio > 0 or memory.offload_weights_ratio > 0
     if memory.zero_stage == 3:
         return ("zero3_offload" if offload else "zero3") + ("" if dp > 1 else "_dp1")
@@ -110,21 +122,41 @@ def vocab_matrix_bytes(plan: Plan, index: int) -> int:
 
 def counts_vocab_holes(plan: Plan) -> bool:
     """Whether the plan's holes are counted in vocabulary matrices (VOCAB_HOLE: executors other than stock
-    DeepSpeed, i.e. mistpipe) rather than in 16-bit partitions (HOLE_PARTITIONS)."""
+    DeepSpeed, i.e. mistpipe) rather than in stock DeepSpeed's units (HOLES)."""
     return plan.executor != "deepspeed"
 
 
-def hole_bytes(plan: Plan, index: int, holes: Mapping[str, float] = HOLE_PARTITIONS,
+def stage_class(plan: Plan, index: int) -> str:
+    """The HOLES class of stock DeepSpeed's stage `index` (allocator_class)."""
+    return allocator_class(plan.stage_memory(index), plan.dp, plan.num_stages)
+
+
+def vocab_unit_bytes(plan: Plan, index: int) -> int:
+    """fp32 bytes of one vocabulary x hidden matrix on one TP rank when stage `index` holds the embedding or the head
+    (tied or not: one matrix), else 0: the unit of VOCAB_UNIT_CLASSES' holes."""
+    holds_vocab = index == 0 or index == plan.num_stages - 1
+    return holds_vocab * FP32 * int(vocab_shard(plan.model, plan.tp)) * plan.model.hidden_size
+
+
+def hole_unit_bytes(plan: Plan, index: int) -> float:
+    """The unit stock DeepSpeed's stage `index` counts its holes in: vocab_unit_bytes for VOCAB_UNIT_CLASSES, else its
+    16-bit partition."""
+    if stage_class(plan, index) in VOCAB_UNIT_CLASSES:
+        return vocab_unit_bytes(plan, index)
+    return partition_bytes(plan, index)
+
+
+def hole_bytes(plan: Plan, index: int, holes: Mapping[str, float] = HOLES,
                vocab_hole: float = VOCAB_HOLE) -> float:
     """Free-but-reserved bytes at stage `index`'s reserved peak: `vocab_hole` x its vocabulary matrices for
-    mistpipe, else `holes` of its class x its 16-bit partition."""
+    mistpipe, else `holes` of its class x the class's unit (hole_unit_bytes)."""
     if counts_vocab_holes(plan):
         return vocab_hole * vocab_matrix_bytes(plan, index)
-    return holes[allocator_class(plan.stage_memory(index), plan.dp, plan.num_stages)] * partition_bytes(plan, index)
+    return holes[stage_class(plan, index)] * hole_unit_bytes(plan, index)
 
 
 def predicted_reserved_bytes(plan: Plan, index: int, peak_bytes: int, hw: HardwareProfile,
-                             cap_bytes: int | None = None, holes: Mapping[str, float] = HOLE_PARTITIONS,
+                             cap_bytes: int | None = None, holes: Mapping[str, float] = HOLES,
                              vocab_hole: float = VOCAB_HOLE) -> int:
     """max_memory_reserved of stage `index` given its predicted (allocated) peak: the peak plus its
     holes (hole_bytes), or the cap when that would pass it (default: the plan's cap, else the card's

@@ -18,7 +18,7 @@ from mist_ds.config.track_record import TRACK_RECORD_PATH
 from mist_ds.config.profiles import load_hardware
 from mist_ds.cost import RunConditions, predict_plan
 from mist_ds.cost.kernel_set import EAGER, KernelSet
-from mist_ds.cost.reserved import HOLE_PARTITIONS, stage_num_params
+from mist_ds.cost.reserved import HOLES, stage_num_params
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -61,7 +61,7 @@ def test_score_uses_the_runs_gpu_and_the_current_model(tmp_path):
     # reserved is predicted as the peak plus ZeRO-3's holes (cost/reserved.py; 55 GiB: under the 78 GiB cap)
     plan, hw = pair["plan"], load_hardware("h200")
     peak = pair["pred"].stages[0].peak_memory_bytes
-    holes = HOLE_PARTITIONS["zero3"] * 2 * stage_num_params(plan.model, plan, 0) / plan.dp
+    holes = HOLES["zero3"] * 2 * stage_num_params(plan.model, plan, 0) / plan.dp
     assert holes > 0 and row.mem_error_reserved == pytest.approx((1 + holes / peak) / 0.95 - 1, abs=1e-6)
     assert row.mem_error_allocated == pytest.approx(1 / (0.95 * 0.9) - 1, abs=1e-6)
     assert not row.no_expandable_segments and row.unreleased_bytes is None

@@ -1,5 +1,5 @@
-"""mist_ds/cost/reserved.py: the reserved-memory prediction (allocator holes in 16-bit partitions, mistpipe's in
-vocabulary matrices)."""
+"""mist_ds/cost/reserved.py: the reserved-memory prediction (allocator holes in 16-bit partitions, with the optimizer
+offloaded in one vocabulary matrix, mistpipe's in its vocabulary matrices)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,9 @@ from bench.accuracy.reserved_fit import (AT_CAP, ACCURACY, fit, fit_vocab, load_
 from bench.accuracy.schema import to_plan
 from mist_ds.config.plan import MemoryStrategy
 from mist_ds.config.profiles import load_hardware
-from mist_ds.cost.reserved import (FP32, HOLE_PARTITIONS, VOCAB_HOLE, allocator_class, partition_bytes,
-                                   predicted_reserved_bytes, stage_num_params, vocab_matrix_bytes)
+from mist_ds.cost.reserved import (FP32, HOLES, VOCAB_HOLE, VOCAB_UNIT_CLASSES, allocator_class, hole_unit_bytes,
+                                   partition_bytes, predicted_reserved_bytes, stage_num_params, vocab_matrix_bytes,
+                                   vocab_unit_bytes)
 from mist_ds.cost.shapes import vocab_shard
 from mist_ds.cost.stage import StageCostModel
 from mist_ds.cost.stage_args import plan_stage_args
@@ -32,8 +33,8 @@ def test_classes_follow_zero_stage_offload_dp_and_pipeline():
     assert allocator_class(z(1, oo=1.0), dp=1, num_stages=2) == "zero12_offload"   # offload before pipeline
     assert allocator_class(z(1), dp=1, num_stages=2) == "pipeline"
     assert allocator_class(z(2), dp=2, num_stages=1) == "zero2"
-    assert set(HOLE_PARTITIONS) >= {allocator_class(z(s), 2, 1) for s in range(4)}
-    assert HOLE_PARTITIONS["zero3_dp1"] <= 0.2  # dp = 1 reduce-scatters nothing: a small hole
+    assert set(HOLES) >= {allocator_class(z(s), 2, 1) for s in range(4)}
+    assert HOLES["zero3_dp1"] <= 0.2  # dp = 1 reduce-scatters nothing: a small hole
 
 
 @pytest.mark.parametrize("name", ["l7-2g-c78-z3-mb2-rc32", "l7-2g-c78-pp2-16x16-z1-rc0x6", "l27-2g-c40-tp2-z1-mb2-rc16"])
@@ -47,7 +48,7 @@ def test_stage_parameters_match_the_cost_models(name):
 
 def test_holes_are_added_below_the_cap_and_fill_it_above():
     plan, hw = to_plan(CASES["l7-2g-c78-z3-mb2-rc32"].knobs), load_hardware("h200")
-    holes = HOLE_PARTITIONS["zero3"] * 2 * stage_num_params(plan.model, plan, 0) / plan.dp
+    holes = HOLES["zero3"] * 2 * stage_num_params(plan.model, plan, 0) / plan.dp
     assert predicted_reserved_bytes(plan, 0, 50 * GIB, hw) == round(50 * GIB + holes)
     # past the 78 GiB cap the allocator reserves up to it, then releases its cache and retries
     near = 78 * GIB - holes / 2
@@ -78,9 +79,29 @@ def test_a_pipelines_vocabulary_matrices_sit_on_its_end_stages():
         assert [vocab_matrix_bytes(p, i) for i in range(2)] == [matrix, matrix]
 
 
+def test_offloading_stages_count_holes_in_one_vocabulary_matrix_tied_or_not():
+    """With the optimizer offloaded the unit is one fp32 vocabulary x hidden matrix on a stage holding the embedding
+    or the head (untied: still one), not the 16-bit partition; without offload it stays the partition."""
+    hw = load_hardware("h200")
+    plan = to_plan(CASES["l7-2g-c78-z3-mb2-rc32"].knobs)
+    offload = plan.model_copy(update={"memory": plan.memory.model_copy(update={"offload_optimizer_ratio": 1.0})})
+    matrix = FP32 * int(vocab_shard(plan.model, plan.tp)) * plan.model.hidden_size
+    assert allocator_class(offload.memory, offload.dp, 1) in VOCAB_UNIT_CLASSES and not plan.model.tie_embeddings
+    assert vocab_unit_bytes(offload, 0) == hole_unit_bytes(offload, 0) == matrix
+    assert hole_unit_bytes(plan, 0) == partition_bytes(plan, 0) != matrix
+    coefficient = HOLES[allocator_class(offload.memory, offload.dp, 1)]
+    assert predicted_reserved_bytes(offload, 0, 50 * GIB, hw) == round(50 * GIB + coefficient * matrix)
+    pipeline = to_plan(CASES["l7-2g-c78-pp2-16x16-z1-rc0x6"].knobs)
+    three = pipeline.model_copy(update={"stages": [pipeline.stages[0].model_copy(update={"layer_end": 10}),
+                                                   pipeline.stages[1].model_copy(update={"layer_start": 10,
+                                                                                         "layer_end": 20}),
+                                                   pipeline.stages[1].model_copy(update={"layer_start": 20})]})
+    assert [vocab_unit_bytes(three, i) for i in range(3)] == [matrix, 0, matrix]   # a middle stage holds none
+
+
 def test_explicit_holes_replace_the_shipped_coefficients():
     plan, hw = to_plan(CASES["l7-2g-c78-z3-mb2-rc32"].knobs), load_hardware("h200")
-    holes = dict(HOLE_PARTITIONS, zero3=2.0)
+    holes = dict(HOLES, zero3=2.0)
     assert predicted_reserved_bytes(plan, 0, 50 * GIB, hw, holes=holes) == round(50 * GIB + 2.0 * partition_bytes(plan, 0))
 
 
@@ -88,7 +109,7 @@ def test_fit_takes_the_median_clamps_at_zero_and_keeps_classes_without_samples()
     fitted = fit({"zero1": [1.0, 1.234, 3.0], "zero3_dp1": [-0.2, -0.1, 0.05]})
     assert fitted["zero1"] == 1.23 and fitted["zero3_dp1"] == 0.0
     assert {k: v for k, v in fitted.items() if k not in ("zero1", "zero3_dp1")} == {
-        k: v for k, v in HOLE_PARTITIONS.items() if k not in ("zero1", "zero3_dp1")}
+        k: v for k, v in HOLES.items() if k not in ("zero1", "zero3_dp1")}
 
 
 @pytest.fixture(scope="module")
@@ -104,7 +125,7 @@ def _reached_cap(run: dict, plan) -> bool:
 
 
 def test_coefficients_are_the_fit_of_the_committed_runs(committed):
-    """HOLE_PARTITIONS is what bench/accuracy/reserved_fit.py derives from bench/results/accuracy.json:
+    """HOLES is what bench/accuracy/reserved_fit.py derives from bench/results/accuracy.json:
     a new report (a cost-model change moves the predicted peaks) that moves a median fails here until
     the coefficients are re-derived."""
     runs, plans = committed
@@ -114,13 +135,13 @@ def test_coefficients_are_the_fit_of_the_committed_runs(committed):
     stock = len({plans[run['plan_path']].without_prediction().content_hash() for run in runs
                  if plans[run['plan_path']].executor != "mistpipe" and not _reached_cap(run, plans[run['plan_path']])})
     assert sum(map(len, by_class.values())) >= stock   # every stock plan below its cap, a pipeline's per stage
-    assert set(by_class) <= set(HOLE_PARTITIONS)
-    assert fit(by_class) == HOLE_PARTITIONS
+    assert set(by_class) <= set(HOLES)
+    assert fit(by_class) == HOLES
     vocab = vocab_samples(runs, plans)
     assert len(vocab) >= 50 and fit_vocab(vocab) == VOCAB_HOLE   # mistpipe's coefficient, the same way
 
 
 def test_plan_errors_score_like_the_report(committed):
     runs, plans = committed
-    errors = plan_errors(runs, plans, HOLE_PARTITIONS)
+    errors = plan_errors(runs, plans, HOLES)
     assert errors == pytest.approx([abs(run["mem_error_reserved"]) for run in runs], abs=1e-9)

@@ -51,7 +51,7 @@ def _seven_b(zero_stage: int, time_s: float, peak_gib: float) -> Plan:
 
 def test_a_tie_prefers_the_plan_whose_allocator_stays_under_the_cap_over_more_headroom():
     hw = load_hardware("h200")
-    # ZeRO-0 at 70 GiB: 8 GiB free, but its holes (HOLE_PARTITIONS zero0 of the 12.6 GiB 16-bit partition)
+    # ZeRO-0 at 70 GiB: 8 GiB free, but its holes (HOLES zero0 of the 12.6 GiB 16-bit partition)
     # pass the cap
     roomy_at_cap = _seven_b(0, 1.00, 70.0)
     # ZeRO-3 at dp 1 at 74 GiB: 4 GiB free, its holes (zero3_dp1's) stay under it
