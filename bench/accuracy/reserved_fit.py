@@ -14,8 +14,9 @@ emits, run with expandable segments) that ran on stock DeepSpeed, one run per di
 stages that reserved their cap (within AT_CAP): the allocator stopped there and retried, so their gap is
 a lower bound on the holes, not a sample of them (cost/reserved.py predicts the cap for them). A sample
 is (measured reserved - P) / the unit of the stage's class (cost/reserved.py stage_class, hole_unit_bytes: the
-16-bit partition 2N/dp, or with the optimizer offloaded one fp32 vocabulary x hidden matrix). Coefficient of a class: the median of its samples,
-rounded to 0.01 and clamped at 0 (a negative median is an over-predicted P, not a hole).
+16-bit partition 2N/dp, or with the optimizer offloaded one fp32 vocabulary x hidden matrix). Coefficient of a
+class: the median of its samples, rounded to 0.01 and clamped at 0 (a negative median is an over-predicted P, not
+a hole).
 VOCAB_HOLE, mistpipe's one coefficient, the same way from the mistpipe stages: (measured reserved - P) / the
 fp32 bytes of the stage's vocabulary matrices (cost/reserved.py vocab_matrix_bytes).
 

@@ -22,8 +22,8 @@ within 0.2% of their cap (five recorded 15-47 allocator retries per rank, RunRep
 pipeline winners stopped 4-5% short of it (until session 33 the model predicted the allocated
 peak here, 5-8% short on the six).
 
-With the optimizer states offloaded (VOCAB_UNIT_CLASSES) those partition-sized GPU buffers are gone:
-the step runs on the CPU. The holes left scale with the vocabulary instead, one fp32 vocabulary x hidden
+With the optimizer states offloaded (VOCAB_UNIT_CLASSES; ZeRO-3 with the weights offloaded shares their class)
+those partition-sized GPU buffers are gone: the step runs on the CPU. The holes left scale with the vocabulary instead, one fp32 vocabulary x hidden
 matrix per stage that holds the embedding or the head (vocab_unit_bytes): a choice of unit made on the
 committed runs, held out (bench/accuracy/RESERVED.md, session 69: over the 85 scored ZeRO-3 offload runs at dp 1,
 coefficients fitted on one half scored the other at 1.3% median / 11.3% max |error| in vocabulary units
