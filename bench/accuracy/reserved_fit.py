@@ -61,8 +61,8 @@ def half_of(run: dict) -> int:
 def distinct_plans(runs: list[dict], plans: Mapping[str, Plan], vocab: bool) -> Iterator[tuple[dict, Plan, int]]:
     """(run, plan, cap) for each distinct plan of `runs` (its first run in `runs`' order) whose holes are counted in
     mistpipe's vocabulary matrices (`vocab`: cost/reserved.py counts_vocab_holes) or else in stock DeepSpeed's units
-    (hole_unit_bytes): repeats of one plan (other kernel sets, other calls) are not independent evidence of its holes. cap:
-    the plan's, else its card's memory."""
+    (hole_unit_bytes): repeats of one plan (other kernel sets, other calls) are not independent evidence of its
+    holes. cap: the plan's, else its card's memory."""
     seen: set[str] = set()
     hardware: dict = {}
     for run in runs:
@@ -155,8 +155,8 @@ def render(runs: list[dict], plans: Mapping[str, Plan]) -> list[str]:
         lines.append(f"| {name} | {unit} | {len(gaps)} | {median} | {fitted[name]:.2f} | {half_fits[0][0][name]:.2f} | "
                      f"{half_fits[1][0][name]:.2f} | {HOLES[name]:.2f} |")
     median = f"{statistics.median(vocab):+.2f}" if vocab else "-"
-    lines.append(f"| mistpipe (VOCAB_HOLE) | its fp32 vocabulary matrices | {len(vocab)} | {median} | {fitted_vocab:.2f} | "
-                 f"{half_fits[0][1]:.2f} | {half_fits[1][1]:.2f} | {VOCAB_HOLE:.2f} |")
+    lines.append(f"| mistpipe (VOCAB_HOLE) | its fp32 vocabulary matrices | {len(vocab)} | {median} | "
+                 f"{fitted_vocab:.2f} | {half_fits[0][1]:.2f} | {half_fits[1][1]:.2f} | {VOCAB_HOLE:.2f} |")
     lines += ["", "| coefficients | scored on | runs | median | max |", "|---|---|---|---|---|",
               f"| shipped | all | {_stats(plan_errors(runs, plans, HOLES))} |",
               f"| fitted on all (in-sample) | all | {_stats(plan_errors(runs, plans, fitted, fitted_vocab))} |"]

@@ -23,9 +23,9 @@ pipeline winners stopped 4-5% short of it (until session 33 the model predicted 
 peak here, 5-8% short on the six).
 
 With the optimizer states offloaded (VOCAB_UNIT_CLASSES; ZeRO-3 with the weights offloaded shares their class)
-those partition-sized GPU buffers are gone: the step runs on the CPU. The holes left scale with the vocabulary instead, one fp32 vocabulary x hidden
-matrix per stage that holds the embedding or the head (vocab_unit_bytes): a choice of unit made on the
-committed runs, held out (bench/accuracy/RESERVED.md, session 69: over the 85 scored ZeRO-3 offload runs at dp 1,
+those partition-sized GPU buffers are gone: the step runs on the CPU. The holes left scale with the vocabulary
+instead, one fp32 vocabulary x hidden matrix per stage that holds the embedding or the head (vocab_unit_bytes): a
+choice of unit made on the committed runs, held out (bench/accuracy/RESERVED.md, session 69: over the 85 scored ZeRO-3 offload runs at dp 1,
 coefficients fitted on one half scored the other at 1.3% median / 11.3% max |error| in vocabulary units
 against 4.0% / 21.4% in partitions; ZeRO-1/2 offload 0.6% / 5.6% against 0.9% / 9.2%). Which request
 leaves them is not established (a candidate: the loss's vocabulary-sized gradient and logits chunks).
