@@ -7,7 +7,8 @@ only; prints markdown). bench/accuracy/RESERVED.md, section "Session 21", is its
 Per stage of one run per distinct stock-DeepSpeed plan (reserved_fit.samples' selection): its class
 (cost/reserved.py allocator_class), the phase cost/stage.py picks as its peak ('forward/backward' when activations
 are live at it, else 'step or build'; predicted on the run's node profile and conditions, as `make accuracy`
-predicts), and (measured max_memory_reserved - predicted allocated peak) / 16-bit partition.
+predicts), and (measured max_memory_reserved - predicted allocated peak) / the class's unit (cost/reserved.py
+hole_unit_bytes: the 16-bit partition; since session 69 one fp32 vocabulary matrix for the offload classes).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ PHASES = ("forward/backward", "step or build")
 
 
 def samples(report: dict) -> dict[tuple[str, str], list[tuple[float, str]]]:
-    """(class, phase) -> [(hole in partitions, 'run/stage')]."""
+    """(class, phase) -> [(hole in the class's unit, 'run/stage')]."""
     out: dict[tuple[str, str], list[tuple[float, str]]] = defaultdict(list)
     runs = targeted(report)
     cache: dict = {}
