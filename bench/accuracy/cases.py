@@ -784,7 +784,9 @@ B66 = [AutotuneCase("h100n-auto-l7-1g-c78-s4096-b16-ds", "llama-7b", 1, 78, 4096
 # vocabulary matrices, not 16-bit partitions (cost/reserved.py VOCAB_UNIT_CLASSES, chosen and fitted on the committed
 # runs): the stock search's winners for workloads no run had trained where the two units predict reserved memory
 # 4-12% apart below the cap, on the 1-GPU H200 node (B69) and, for a call that lands there, the H100 node (B69H).
-# Predictions in bench/calls/s69_b69_reserved.sh before any run.
+# Predictions in bench/calls/s69_b69_reserved.sh and s69_b69h_compute.sh before any run. No H200 came in session 69:
+# B69H ran on the H100 node (call S69-1), and B69's two ZeRO-3 plans there too (S69-3, scored on that node's profile);
+# B69's Llama 3.2 1B plan has not run (B69H's twin is the same knobs).
 PHI35_MINI = "tests/data/hf_configs/phi-3.5-mini/config.json"
 B69 = [
     AutotuneCase("auto-l321b-1g-c16-s2048-b32-ds", "llama3.2-1b", 1, 16, 2048, 32, hardware=NODE, space=STOCK),
