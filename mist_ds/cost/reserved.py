@@ -63,9 +63,9 @@ HOLES: dict[str, float] = {
     "pipeline": 0.98,        # pipelined ZeRO-1 (pipe/engine.py reduces once per step)
     "zero3": 0.68,           # ZeRO-3, dp > 1: reduce-scatter into the gradient partition
     "zero3_dp1": 0.18,       # ZeRO-3, dp = 1: no reduce-scatter (a small hole)
-    "zero12_offload": 2.11,  # optimizer offload (vocabulary units from here on): the step runs on the CPU
+    "zero12_offload": 2.15,  # optimizer offload (vocabulary units from here on): the step runs on the CPU
     "zero3_offload": 4.17,   # ZeRO-3 with optimizer or parameter offload, dp > 1
-    "zero3_offload_dp1": 3.34,
+    "zero3_offload_dp1": 3.12,
 }
 """Free-but-reserved bytes at the reserved peak per class (allocator_class), in the class's unit (hole_unit_bytes):
 16-bit partitions (2N/dp bytes), or for VOCAB_UNIT_CLASSES fp32 vocabulary x hidden matrices; fitted on the committed
