@@ -8,6 +8,9 @@
 #   auto-l321b-1g-c16-s2048-b32-ds           ZeRO-1 opt 1.0 mb 2 rc 0: 1.755 s/iter, allocated 12.39 GiB, reserved 14.45 (partition unit: 12.91)
 #   auto-l27-1g-c24-s4096-b16-ds             ZeRO-3 opt 0.75 mb 4 rc 29: 3.845 s/iter, allocated 22.00 GiB, reserved 23.02 (partition unit: 24.00)
 #   auto-phi35m-1g-c24-s4096-b16-ds          ZeRO-3 opt 1.0 mb 8 rc 31: 5.338 s/iter, allocated 20.90 GiB, reserved 22.13 (partition unit: 23.75)
+# Not run in session 69 (no H200 came): b69's two ZeRO-3 plans ran on the H100 node instead (call S69-3), and the
+# reserved predictions above are those of the coefficients before session 69's refit (zero12_offload 2.11 -> 2.15,
+# zero3_offload_dp1 3.34 -> 3.12). On an H200 node the ZeRO-3 runs are repeats (commit them as <case>.S<n>-...).
 source bench/calls/prefix.sh
 export HWP=h200-1gpu-node LIMIT=${LIMIT:-585}; echo "profile $HWP" >> $R/machine.txt
 prebuild; echo "build done $SECONDS s" >> $R/machine.txt; pack
