@@ -24,7 +24,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from mist_ds.runtime.writeback_cast import STAGING_BUFFERS, cast_into, upload_into  # noqa: E402
+from mist_ds.config.writeback import STAGING_BUFFERS  # noqa: E402
+from mist_ds.runtime.writeback_cast import cast_into, upload_into  # noqa: E402
 
 
 def timed(fn, repeats: int) -> list[float]:

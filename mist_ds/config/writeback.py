@@ -32,7 +32,11 @@ the optimizer offloaded 2.71 / 2.79 -> 2.44 s/iter, llama-7b 8.91 -> 8.05, losse
 
 WRITEBACK_CHUNK_ELEMENTS = 32 * 2**20
 """Elements the 'device' way converts at a time: a GPU master's 64 MiB bf16 cast, the step's only extra device
-memory; a CPU master's pinned staging chunks, two of this size (cost/writeback.py)."""
+memory; a CPU master's pinned staging chunks, STAGING_BUFFERS of this size (cost/writeback.py)."""
+
+STAGING_BUFFERS = 2
+"""Pinned host buffers of WRITEBACK_CHUNK_ELEMENTS 16-bit elements each that the 'device' way alternates between for
+CPU masters (runtime/writeback_cast.py upload_into): one converts while the other's copy is in flight."""
 
 WRITEBACK_DESCRIPTIONS = {
     "host": "DeepSpeed's copy, converted on the CPU through pageable memory",

@@ -26,12 +26,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from mist_ds.config.writeback import WRITEBACK_CHUNK_ELEMENTS
+from mist_ds.config.writeback import STAGING_BUFFERS, WRITEBACK_CHUNK_ELEMENTS
 from mist_ds.cost.memory import ELEM, FP32
 
-STAGING_BYTES = 2 * ELEM * WRITEBACK_CHUNK_ELEMENTS
-"""Host memory of the CPU-master write-back's two pinned staging chunks (runtime/writeback_cast.py
-STAGING_BUFFERS; a power of two, so torch's pinned allocator rounds nothing)."""
+STAGING_BYTES = STAGING_BUFFERS * ELEM * WRITEBACK_CHUNK_ELEMENTS
+"""Host memory of the CPU-master write-back's pinned staging chunks (config/writeback.py STAGING_BUFFERS; each a
+power of two, so torch's pinned allocator rounds nothing)."""
 
 
 def with_writeback_cast(terms: dict[str, np.ndarray], way: str) -> dict[str, np.ndarray]:

@@ -21,8 +21,8 @@ import torch
 import torch.distributed as dist
 
 from mist_ds.config.executors import STOCK_DEEPSPEED
-from mist_ds.config.writeback import WRITEBACK_CHUNK_ELEMENTS
-from mist_ds.runtime.writeback_cast import STAGING_BUFFERS, upload_into
+from mist_ds.config.writeback import STAGING_BUFFERS, WRITEBACK_CHUNK_ELEMENTS
+from mist_ds.runtime.writeback_cast import upload_into
 
 SUB_GROUP_ELEMENTS = STOCK_DEEPSPEED.constants.sub_group_size_elements
 """Elements of one timed write-back: the ZeRO-3 optimizer sub-group the emitted ds_config.json sets."""

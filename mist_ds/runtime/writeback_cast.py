@@ -22,14 +22,11 @@ from __future__ import annotations
 
 import torch
 
-from mist_ds.config.writeback import WRITEBACK_CHUNK_ELEMENTS
+from mist_ds.config.writeback import STAGING_BUFFERS, WRITEBACK_CHUNK_ELEMENTS
 
 WRAPPED_METHOD = "_reassign_or_swap_out_partitioned_parameters"
 """The DeepSpeed ZeRO-3 optimizer method the 'device' way replaces per instance."""
 
-STAGING_BUFFERS = 2
-"""Pinned host buffers of WRITEBACK_CHUNK_ELEMENTS 16-bit elements each that upload_into alternates between: one
-converts while the other's copy is in flight."""
 
 
 def crosses_to_host(low: torch.Tensor | None, master: torch.Tensor) -> bool:
