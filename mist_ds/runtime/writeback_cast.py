@@ -28,7 +28,6 @@ WRAPPED_METHOD = "_reassign_or_swap_out_partitioned_parameters"
 """The DeepSpeed ZeRO-3 optimizer method the 'device' way replaces per instance."""
 
 
-
 def crosses_to_host(low: torch.Tensor | None, master: torch.Tensor) -> bool:
     """Whether writing the fp32 `master` into the 16-bit partition `low` is DeepSpeed's cross-device,
     cross-dtype write-back to the host: `low` on the CPU, `master` on an accelerator, different dtypes (under
