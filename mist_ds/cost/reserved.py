@@ -113,11 +113,15 @@ def partition_bytes(plan: Plan, index: int) -> float:
     return ELEM * stage_num_params(plan.model, plan, index) / plan.dp
 
 
+def one_vocab_matrix_bytes(plan: Plan) -> int:
+    """fp32 bytes of one vocabulary x hidden matrix on one TP rank."""
+    return FP32 * int(vocab_shard(plan.model, plan.tp)) * plan.model.hidden_size
+
+
 def vocab_matrix_bytes(plan: Plan, index: int) -> int:
     """fp32 bytes of the vocabulary matrices stage `index` holds on one TP rank: the embedding on the first
     stage, the head on the last when it is a matrix of its own (holds_head_matrix)."""
-    model = plan.model
-    return FP32 * int(vocab_shard(model, plan.tp)) * model.hidden_size * ((index == 0) + holds_head_matrix(plan, index))
+    return one_vocab_matrix_bytes(plan) * ((index == 0) + holds_head_matrix(plan, index))
 
 
 def counts_vocab_holes(plan: Plan) -> bool:
@@ -134,8 +138,7 @@ def stage_class(plan: Plan, index: int) -> str:
 def vocab_unit_bytes(plan: Plan, index: int) -> int:
     """fp32 bytes of one vocabulary x hidden matrix on one TP rank when stage `index` holds the embedding or the head
     (tied or not: one matrix), else 0: the unit of VOCAB_UNIT_CLASSES' holes."""
-    holds_vocab = index == 0 or index == plan.num_stages - 1
-    return holds_vocab * FP32 * int(vocab_shard(plan.model, plan.tp)) * plan.model.hidden_size
+    return one_vocab_matrix_bytes(plan) * (index == 0 or index == plan.num_stages - 1)
 
 
 def hole_unit_bytes(plan: Plan, index: int) -> float:
