@@ -799,6 +799,21 @@ B69H = [
     AutotuneCase("h100n-auto-q3-17b-1g-c24-s2048-b32-ds", QWEN3_17B, 1, 24, 2048, 32, hardware=H100N, space=STOCK),
 ]
 
+# Session 70: the held-out check of the H100 node's engine host terms (the ZeRO-0 step's per-tensor walk,
+# host_step_tensor_overhead_s, and the ZeRO-0/1/2 per-micro-batch term refitted beside it; config/hardware.py) on
+# workloads no run had trained, with many parameter tensors (GPT-2 XL: 48 blocks of 12; Pythia: biases): the stock
+# winners (ZeRO-1, optimizer on the GPU: its step's own per-tensor norms are not priced) and, for two of them, the
+# best ZeRO-0 plan (the term's held-out check, and the pair's order). Predictions in
+# bench/calls/s70_b70h_engine_terms.sh before any run.
+ZERO0 = dict(STOCK, zero_stages=(0,))
+B70H = [
+    AutotuneCase("h100n-auto-g2xl-1g-c78-s1024-b64-ds", GPT2_XL, 1, 78, 1024, 64, hardware=H100N, space=STOCK),
+    AutotuneCase("h100n-z0-g2xl-1g-c78-s1024-b64-ds", GPT2_XL, 1, 78, 1024, 64, hardware=H100N, space=ZERO0),
+    AutotuneCase("h100n-auto-py14b-1g-c78-s2048-b32-ds", PYTHIA_14B, 1, 78, 2048, 32, hardware=H100N, space=STOCK),
+    AutotuneCase("h100n-z0-py14b-1g-c78-s2048-b32-ds", PYTHIA_14B, 1, 78, 2048, 32, hardware=H100N, space=ZERO0),
+    AutotuneCase("h100n-auto-qw05b-1g-c40-s4096-b32-ds", QWEN2_05B, 1, 40, 4096, 32, hardware=H100N, space=STOCK),
+]
+
 # In-sample runs: the shipped h200 profile's run-derived terms were fitted on these runs alone
 # (python -m mist_ds.calibrate; profiling/profiles/h200.json provenance names them): every 1-GPU run
 # of batches b3 and b4, and of each 2-GPU family with two or more runs the first by name. Every
@@ -845,6 +860,7 @@ BATCHES: dict[str, list[Case | AutotuneCase]] = {name: _marked(batch) for name, 
     "b58b-1gpu-h100-node": B58B, "b59-1gpu-h100-node-fused-head": B59,
     "b60-1gpu-h100-node-head-weighed": B60, "b66-1gpu-h100-node-writeback-cast": B66,
     "b69-1gpu-h200-node-reserved": B69, "b69h-1gpu-h100-node-reserved": B69H,
+    "b70h-1gpu-h100-node-engine-terms": B70H,
 }.items()}
 CASES: dict[str, Case | AutotuneCase] = {c.name: c for batch in BATCHES.values() for c in batch}
 

@@ -134,15 +134,16 @@ class Provenance(StrictModel):
 
 RUN_DERIVED_FIELDS = ("allocator_overhead_fraction", "zero3_fetch_overhead_s", "zero3_param_overhead_s",
                       "host_microbatch_overhead_s", "host_layer_overhead_s", "host_launch_overhead_s",
-                      "host_step_overhead_s", "mistpipe_microbatch_overhead_s", "mistpipe_layer_overhead_s",
+                      "host_step_overhead_s", "host_step_tensor_overhead_s", "zero3_microbatch_overhead_s",
+                      "mistpipe_microbatch_overhead_s", "mistpipe_layer_overhead_s",
                       "mistpipe_streamed_layer_overhead_s", "pageable_h2d_bandwidth_gbps",
                       "pageable_d2h_bandwidth_gbps", "host_process_base_bytes")
 """HardwareProfile fields fitted from training runs (python -m mist_ds.calibrate), not measured by the
 profiler: a profile rebuilt from raw measurements (profile --from-raw) keeps them from the profile it
 rebuilds (profile/assemble.py)."""
 HOST_THREAD_FIELDS = ("host_microbatch_overhead_s", "host_layer_overhead_s", "host_launch_overhead_s",
-                      "host_step_overhead_s")
-"""The stock engine's host-thread seconds per micro-batch, block pass, kernel launch and step (run-derived):
+                      "host_step_overhead_s", "host_step_tensor_overhead_s")
+"""The stock engine's host-thread seconds per micro-batch, block pass, kernel launch, step and step tensor (run-derived):
 a profile with all of them at 0 prices no host-thread time at all (HardwareProfile.prices_host_thread)."""
 
 
@@ -259,6 +260,26 @@ class HardwareProfile(StrictModel):
     (DeepSpeed's step bookkeeping, per-tensor gradient norms with host synchronisations, zero_grad,
     the training loop's loss all-reduce). Run-derived: 0.0 = not calibrated; fitted by
     `python -m mist_ds.calibrate`."""
+    host_step_tensor_overhead_s: float = Field(default=0.0, ge=0.0)
+    """Host-thread seconds per parameter tensor in stock DeepSpeed's ZeRO-0 optimizer step, added to the step
+    beside its modelled kernels: the wrapper (FP16_Optimizer for bf16 without a pipeline,
+    runtime/fp16/fused_optimizer.py step; BF16_Optimizer with one, bf16_optimizer.py step) walks the
+    parameters one by one - each gradient cast to fp32 and flattened, the 16-bit weight copied back from
+    its fp32 master, the gradient dropped (per-tensor norms and clipping in BF16_Optimizer) - and the
+    launches pace the step. cost/stage.py counts the stage's tensors. Session 70's phased ZeRO-0 runs on
+    the H100 node (bench/results/runtime/step_phases_S70/): the step ran 118-172 us per tensor longer
+    than its kernels and copies priced, for 98 to 292 tensors (GPT's biases and LayerNorms double a
+    Llama block's), where the parameter count did not follow (gpt-1.3b: 50 ms, llama-1.3b: 21).
+    Run-derived: 0.0 = not calibrated; `python -m mist_ds.calibrate` fits it from ZeRO-0 runs."""
+    zero3_microbatch_overhead_s: float | None = Field(default=None, ge=0.0)
+    """host_microbatch_overhead_s of a stock ZeRO-3 stage; None: the same as the others'. ZeRO-3's engine does
+    per-micro-batch work ZeRO-0/1/2 does not (the backward epilogue's gradient partitioning with its stream
+    synchronisation, the fetch coordinator's trace and release; zero/stage3.py,
+    partitioned_param_coordinator.py), and one term for both missed them in opposite directions: on the H100
+    node a term fitted on ZeRO-0 runs alone (2.97 ms, with host_step_tensor_overhead_s) priced the held-out
+    ZeRO-1 offload winners to 0.7% median where the shared one (14.5 ms) had 8.6%, and the ZeRO-3 weight-offload
+    runs 6.1% short where it had 3.3% (session 70, bench/accuracy/ZERO3_OFFLOAD.md). Run-derived;
+    `python -m mist_ds.calibrate` fits it from ZeRO-3 runs."""
     mistpipe_microbatch_overhead_s: float | None = Field(default=None, ge=0.0)
     """host_microbatch_overhead_s of the mistpipe engine (runtime/mistpipe: its own micro-batch loop, no
     DeepSpeed engine forward / backward / step calls or gradient hooks): host-thread seconds per
@@ -334,6 +355,12 @@ class HardwareProfile(StrictModel):
         if isinstance(data, dict):
             data = {key: value for key, value in data.items() if key not in RETIRED_FIELDS}
         return cls.model_validate(data, strict=False)
+
+    @property
+    def zero3_microbatch_s(self) -> float:
+        """Host seconds per stock ZeRO-3 micro-batch: zero3_microbatch_overhead_s, else the stock term."""
+        value = self.zero3_microbatch_overhead_s
+        return self.host_microbatch_overhead_s if value is None else value
 
     @property
     def mistpipe_microbatch_s(self) -> float:

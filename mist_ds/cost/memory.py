@@ -326,8 +326,16 @@ def activation_exprs(model: ModelSpec, seq_len: int, attention: act.Attention,
     # (deepspeed/runtime/pipe/engine.py _reserve_pipe_buffers); the input is the first block's
     # saved input, so only the outputs add.
     p2p = PP * k * ELEM * b * seq_len * model.hidden_size
-    # a block being recomputed regenerates its activations; its input is the checkpoint itself
-    working = RP * (full - ckpt) + act.layer_transient_bytes(model, seq_len, ELEM)
+    # a block being recomputed regenerates its activations; its input is the checkpoint itself. The backward
+    # meets the blocks kept on the GPU (the last L - r - na: runtime/model.py block_roles) first and frees
+    # what each saved before any recomputed block runs again, and a kept block's saved set is larger than
+    # what recomputing one regenerates (full - ckpt): with a kept block, the regenerated set is never the
+    # larger and only the transients count (S70, Phi-3.5-mini ZeRO-3, 31 of 32 recomputed: the allocated
+    # peak is the head's backward beside the kept block's saved set, 1.8 GiB under the sum;
+    # bench/results/runtime/alloc_sites_S70/)
+    kept = minimum(maximum(L - r - na, 0), 1)
+    regenerated = RP * (1 - kept) * (full - ckpt)
+    working = regenerated + act.layer_transient_bytes(model, seq_len, ELEM)
     # the boundary backward's first bucket reduction (boundary_partition) comes after the gradients of
     # the separate head (head copies HC: its weight's grad arrives first) and of the last blocks have
     # filled the bucket (whole blocks, rounded down): what those blocks saved is freed by then (from the
@@ -340,14 +348,14 @@ def activation_exprs(model: ModelSpec, seq_len: int, attention: act.Attention,
     on_gpu = maximum(L - r - na, 0)
     next_recomputed = minimum(maximum(filled + 1 - (L - r), 0), 1) * minimum(maximum(L - filled, 0), 1)
     freed = (minimum(filled, on_gpu) * full + minimum(maximum(filled - on_gpu - na, 0), r) * ckpt
-             + HD * act.head_saved_bytes(model, seq_len, ELEM) + RP * (1 - next_recomputed) * (full - ckpt))
+             + HD * act.head_saved_bytes(model, seq_len, ELEM) + RP * (1 - kept - next_recomputed) * (full - ckpt))
     return {"activations": k * saved + working + p2p, "cpu_activations": k * offloaded,
             "first_reduction_freed": freed,
             "cpu_packed_weights": k * packed_weights,
             "saved_per_microbatch": saved, "offloaded_per_microbatch": offloaded + packed_weights,
             "logits": HD * kernels.blend(lambda ks: act.logits_bytes(seq_len, ELEM, ks.loss)),
             # the recomputed block's regenerated activations, part of the working set
-            "recomputed": RP * (full - ckpt), "layer_saved": full,
+            "recomputed": regenerated, "layer_saved": full,
             # the block backward's working set (inside "activations"), absent while the head's runs
             "working": working,
             # the head's backward (HD): its fresh 16-bit weight gradient (this TP rank's vocabulary rows:

@@ -61,11 +61,11 @@ HOLES: dict[str, float] = {
     "zero1": 1.11,           # stage_1_and_2.py step: flat 16-bit copy left below the fp32 gradient
     "zero2": 1.87,           # the same plus ZeRO-2's per-micro-batch grads_in_partition
     "pipeline": 0.98,        # pipelined ZeRO-1 (pipe/engine.py reduces once per step)
-    "zero3": 0.68,           # ZeRO-3, dp > 1: reduce-scatter into the gradient partition
+    "zero3": 0.78,           # ZeRO-3, dp > 1: reduce-scatter into the gradient partition
     "zero3_dp1": 0.18,       # ZeRO-3, dp = 1: no reduce-scatter (a small hole)
-    "zero12_offload": 2.15,  # optimizer offload (vocabulary units from here on): the step runs on the CPU
+    "zero12_offload": 2.21,  # optimizer offload (vocabulary units from here on): the step runs on the CPU
     "zero3_offload": 4.17,   # ZeRO-3 with optimizer or parameter offload, dp > 1
-    "zero3_offload_dp1": 3.12,
+    "zero3_offload_dp1": 3.38,
 }
 """Free-but-reserved bytes at the reserved peak per class (allocator_class), in the class's unit (hole_unit_bytes):
 16-bit partitions (2N/dp bytes), or for VOCAB_UNIT_CLASSES fp32 vocabulary x hidden matrices; fitted on the committed
@@ -73,7 +73,7 @@ H200 and H100 runs (module docstring)."""
 VOCAB_UNIT_CLASSES = frozenset({"zero12_offload", "zero3_offload", "zero3_offload_dp1"})
 """The classes whose holes are counted in vocabulary matrices (vocab_unit_bytes), not in 16-bit partitions: those
 that keep the optimizer states (or the weights) off the GPU (module docstring)."""
-VOCAB_HOLE = 0.51
+VOCAB_HOLE = 0.55
 """Free-but-reserved bytes at a mistpipe stage's reserved peak per fp32 byte of the vocabulary matrices it holds
 (vocab_matrix_bytes): the median (measured reserved - predicted allocated peak) / those bytes over the committed
 mistpipe stages below their cap (bench/accuracy/reserved_fit.py; about one 16-bit copy of each matrix)."""

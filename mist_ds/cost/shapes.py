@@ -118,6 +118,14 @@ def final_norm_tensors(model: ModelSpec) -> list[int]:
     return [model.hidden_size] * (2 if model.norm == "layernorm" else 1)
 
 
+def stage_tensor_count(model: ModelSpec, layers, has_embedding, head_copies, has_head):
+    """Parameter tensors of a stage (the same on every TP rank): its blocks' (block_tensors), the embedding's,
+    and on the last stage the final norm's and, where the stage holds its own, the LM head matrix
+    (`head_copies`: cost/stage.py's hc). Broadcasts over arrays."""
+    return (layers * len(block_tensors(model)) + has_embedding * len(embedding_tensors(model))
+            + has_head * len(final_norm_tensors(model)) + head_copies)
+
+
 def _end_tensors(model: ModelSpec, tp: int) -> tuple[list[int], list[int], int]:
     """(embedding tensors, head tensors without the LM matrix, LM matrix numel) on one TP rank."""
     matrix = int(vocab_shard(model, tp)) * model.hidden_size

@@ -17,8 +17,8 @@ from mist_ds.cost.kernel_set import KernelChoice
 from mist_ds.cost.layer_time import block_times
 from mist_ds.cost.memory import ELEM, FP32, REDUCE_BUCKET_ELEMENTS, SUB_GROUP_ELEMENTS
 from mist_ds.cost.rates import Rates
-from mist_ds.cost.shapes import (param_tensor_stats, pinned_tensor_bytes, pinned_weight_rounding, vocab_shard,
-                                 zero3_open_bucket, zero3_sub_groups)
+from mist_ds.cost.shapes import (param_tensor_stats, pinned_tensor_bytes, pinned_weight_rounding, stage_tensor_count,
+                                 vocab_shard, zero3_open_bucket, zero3_sub_groups)
 from mist_ds.cost.stage_args import StageArgs
 from mist_ds.cost.stage_time import time_components, time_fields
 from mist_ds.cost.writeback import with_writeback_cast
@@ -137,7 +137,7 @@ class StageCostModel:
         terms = self.terms(args)
         a = args.arrays()
         parts = self._time_parts(terms, a["micro_batch"], a["dp"], a["tp"])
-        timing = time_fields(parts, a["grad_accum"], self.hw.host_step_overhead_s)
+        timing = time_fields(parts, a["grad_accum"])
         return StageCost(**self._memory(terms), **timing, num_params=terms["params"])
 
     def memory(self, args: StageArgs) -> tuple[np.ndarray, np.ndarray]:
@@ -185,6 +185,7 @@ class StageCostModel:
                                                                                   (hc, 0.0)))
         open_bucket = zero3_open_bucket(self.model, tp_b, layers_b, head_b, hc_b, REDUCE_BUCKET_ELEMENTS)
         terms.update(num_layers=layers, num_recompute=r, num_offloaded=na, has_head=head, has_embedding=emb,
+                     param_tensors=stage_tensor_count(self.model, layers, emb, hc, head),
                      z1=z[1], z2=z[2], z3=z[3], cpu_group_grad_buffers=np.where(z[3] > 0, cpu_buffers, 0.0),
                      # under offload_param each GPU sub-group's write-back (cost/work.py pageable_d2h_bytes)
                      # crosses through a fresh pageable fp32 host tensor of the sub-group's size (torch

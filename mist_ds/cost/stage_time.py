@@ -232,7 +232,9 @@ def host_parts(m: StageCostModel, p, t, tp, dp, inter) -> None:
     p["gather_host_mb"] = gather_f + gather_b
     per_pass = p["zero3_fetch_mb"] + t["block_passes"] * hw.host_layer_overhead_s + p["weight_h2d_host_mb"]
     host_blocks = per_pass + p["launches_mb"] * hw.host_launch_overhead_s + p["gather_host_mb"]
-    p["host_side_mb"] = host_blocks + hw.host_microbatch_overhead_s
+    # the engine's own per-micro-batch work: ZeRO-3's may differ (config/hardware.py zero3_microbatch_overhead_s)
+    engine_mb = np.where(t["z3"] > 0, hw.zero3_microbatch_s, hw.host_microbatch_overhead_s)
+    p["host_side_mb"] = host_blocks + engine_mb
     # activation offload's copies: out in the forward, back in the backward (cost/act_offload.py)
     d2h = p["act_d2h_mb"]
     # not split by the forward share: the copies out (forward's, pass_walls), the copies back, the
@@ -251,11 +253,11 @@ def host_parts(m: StageCostModel, p, t, tp, dp, inter) -> None:
                                                      m.act_offload_copy)
     p["clock_forward_share"] = np.where(t["num_offloaded"] > 0, forward / np.maximum(forward + backward, 1e-30),
                                         p["forward_share"])
-    p["stable_mb"] = forward + backward + hw.host_microbatch_overhead_s
+    p["stable_mb"] = forward + backward + engine_mb
     # activation offload's host price: beyond the overlap of the same copies without packs (a
     # blocking pack's serialisation; a non-blocking one's packs and unpacks where they show)
     p["act_serial_mb"] = p["stable_mb"] - (host_overlap(gpu_f + d2h, gpu_b, host_f, host_b)
-                                           + hw.host_microbatch_overhead_s)
+                                           + engine_mb)
     p["host_exposed_mb"] = p["stable_mb"] - p["gpu_side_mb"]
 
 
@@ -289,7 +291,10 @@ def step_parts(m: StageCostModel, t, dp, inter, shape) -> dict[str, np.ndarray]:
                            + rt.d2h_s(t["writeback_pinned_bytes"])
                            # ... and the mirror copy of CPU masters, staged through pinned chunks
                            + rt.staged_h2d_s(t["staged_h2d_bytes"]))
-    p["host_step"] = np.broadcast_to(m.hw.host_step_overhead_s, shape)
+    # the ZeRO-0 wrapper's per-tensor walk over the parameters (config/hardware.py host_step_tensor_overhead_s)
+    zero0 = 1.0 - t["z1"] - t["z2"] - t["z3"]
+    p["host_step"] = np.broadcast_to(m.hw.host_step_overhead_s
+                                     + zero0 * t["param_tensors"] * m.hw.host_step_tensor_overhead_s, shape)
     p["step_serial"] = np.broadcast_to(np.asarray(t["step_serial"], float) > 0, shape)
     return p
 
@@ -324,9 +329,10 @@ def boundary_window(rates, p, t) -> tuple[np.ndarray, np.ndarray]:
     return copies, np.maximum(backward - stream, 0.0)
 
 
-def time_fields(p, g, host_step_s) -> dict[str, np.ndarray]:
-    """StageCost's time fields from the components `p`, at `g` micro-batches per step and
-    the profile's per-step host overhead `host_step_s`."""
+def time_fields(p, g) -> dict[str, np.ndarray]:
+    """StageCost's time fields from the components `p`, at `g` micro-batches per step (the step's host
+    overhead: p["host_step"], step_parts)."""
+    host_step_s = p["host_step"]
     busy_compute, recompute = p["busy_compute_mb"], p["recompute_mb"]
     nccl = p["dp_comm_mb"] - p["rs_serial_mb"]      # the overlapped collectives
     h2d, d2h, sync_xfer = p["h2d_mb"], p["d2h_mb"], p["sync_transfer_mb"]

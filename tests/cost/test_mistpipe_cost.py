@@ -623,7 +623,8 @@ def test_the_heads_logits_and_a_recomputed_blocks_activations_count_once():
     """The head's backward consumes this micro-batch's logits before any block is recomputed, so the
     stage with the head pays the larger of the two, not both (the held sets stay): S33-4's Llama 3.2 3B
     plan at seq 8192, 25 of 28 recomputed, allocated 1.02 GiB under the sum
-    (bench/results/runtime/retries_S33/README.md)."""
+    (bench/results/runtime/retries_S33/README.md). Every block recomputed here: with a block kept, its saved
+    set is freed before any recompute (cost/memory.py activation_exprs) and no regenerated set counts."""
     spec = get_preset("llama3.2-3b")
     model = MistpipeStageCostModel(spec, HW, seq_len=8192)
 
@@ -633,13 +634,13 @@ def test_the_heads_logits_and_a_recomputed_blocks_activations_count_once():
                           offload_optimizer=1.0, num_recompute=recompute, num_offloaded=0)
 
     def buffer_change(index: int, stages: int) -> tuple[float, float]:
-        """(buffers, peak) with 3 recomputed blocks less without any: the buffers hold the logits
+        """(buffers, peak) with all 8 blocks recomputed less without any: the buffers hold the logits
         and the peak's allocator allowance (allocator_fraction x the raw peak)."""
-        with_r, without = model.evaluate(args(index, stages, 3)), model.evaluate(args(index, stages, 0))
+        with_r, without = model.evaluate(args(index, stages, 8)), model.evaluate(args(index, stages, 0))
         return (float(with_r.buffers_bytes - without.buffers_bytes),
                 float(with_r.peak_memory_bytes - without.peak_memory_bytes))
 
-    recomputed = float(model._shared_terms(args(0, 1, 3).arrays())["recomputed"])
+    recomputed = float(model._shared_terms(args(0, 1, 8).arrays())["recomputed"])
     assert 0 < recomputed < 2 * 8192 * spec.vocab_size   # less than one micro-batch's logits
     fraction = model.allocator_fraction / (1 + model.allocator_fraction)  # allowance per byte of peak
     # without the head (the middle of three) recompute leaves the buffers but for the allowance; with

@@ -63,8 +63,8 @@ def test_under_weight_offload_the_gpu_and_cpu_parts_of_the_step_add_up():
     assert bool(p["step_serial"]) and not bool(_parts(0.0, 0.5)[1]["step_serial"])
     gpu, cpu = float(p["gpu_adam"] + p["step_copies"]), float(p["cpu_adam"] + p["step_transfers"])
     assert gpu > 0 and cpu > 0
-    serial = time_fields(p, 2, 0.0)
-    overlapped = time_fields({**p, "step_serial": np.zeros_like(p["step_serial"])}, 2, 0.0)
+    serial = time_fields(p, 2)
+    overlapped = time_fields({**p, "step_serial": np.zeros_like(p["step_serial"])}, 2)
     assert float(serial["delta_time_s"] - overlapped["delta_time_s"]) == pytest.approx(min(gpu, cpu))
     # the breakdown keeps the sum: the GPU part joins the optimizer time, the transfers the offload time
     assert float(serial["optimizer_s"]) == pytest.approx(gpu + float(p["cpu_adam"]))
