@@ -54,10 +54,11 @@ from mist_ds.fileio import write_text_atomic  # noqa: E402
 
 SPLITS = ("gpus", "family", "workload", "random:K", "workload:K")
 UNCALIBRATED = {term: (None if term in ("pageable_h2d_bandwidth_gbps", "pageable_d2h_bandwidth_gbps",
-                                        "mistpipe_microbatch_overhead_s", "mistpipe_layer_overhead_s") else 0.0)
+                                        "mistpipe_microbatch_overhead_s", "mistpipe_layer_overhead_s",
+                                        "zero3_microbatch_overhead_s") else 0.0)
                 for term in TIME_TERMS}
 """The time terms' uncalibrated values (config/hardware.py: 0.0 s; bandwidths None = the pinned rate; the
-mistpipe engine's per-micro-batch and per-pass terms None = the stock terms)."""
+mistpipe engine's per-micro-batch and per-pass terms and ZeRO-3's per-micro-batch one None = the stock terms)."""
 
 
 @dataclass(frozen=True)
@@ -228,7 +229,8 @@ def crossval(runs: list[Run], split: str, start: HardwareProfile, shipped: Hardw
 
 UNITS = {"host_microbatch_overhead_s": ("host_microbatch ms", 1e3), "host_layer_overhead_s": ("host_layer ms", 1e3),
          "host_launch_overhead_s": ("host_launch us", 1e6), "host_step_overhead_s": ("host_step ms", 1e3),
-         "zero3_fetch_overhead_s": ("zero3_fetch ms", 1e3),
+         "host_step_tensor_overhead_s": ("host_step_tensor us", 1e6),
+         "zero3_microbatch_overhead_s": ("zero3_microbatch ms", 1e3), "zero3_fetch_overhead_s": ("zero3_fetch ms", 1e3),
          "zero3_param_overhead_s": ("zero3_param ms", 1e3), "pageable_h2d_bandwidth_gbps": ("pageable GB/s", 1.0),
          "pageable_d2h_bandwidth_gbps": ("write-back GB/s", 1.0),
          "mistpipe_microbatch_overhead_s": ("mistpipe_microbatch ms", 1e3),

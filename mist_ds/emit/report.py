@@ -145,24 +145,27 @@ def uncalibrated_line(hardware: HardwareProfile) -> str | None:
 
 
 def mistpipe_host_line(plan: Plan, hardware: HardwareProfile) -> str | None:
-    """One sentence when a mistpipe plan is priced on a calibrated profile without mistpipe's own host terms
-    (mistpipe_microbatch_overhead_s and mistpipe_layer_overhead_s unset): the engine's host work per micro-batch and
-    block pass then takes the stock terms (HardwareProfile.mistpipe_microbatch_s / mistpipe_layer_s), which on the
-    H100 node (stock block-pass term 0) left such plans' host-paced forwards unpriced (session 50's traces and session
-    51's split by optimizer offload share, which the sentence cites). None otherwise, and on an uncalibrated profile,
-    whose uncalibrated_line says more."""
+    """One sentence when a mistpipe plan is priced on a calibrated profile without mistpipe's own block-pass host
+    term (mistpipe_layer_overhead_s unset; with mistpipe_microbatch_overhead_s unset too, the per-micro-batch one
+    as well): the engine's host work then takes the stock terms (HardwareProfile.mistpipe_layer_s /
+    mistpipe_microbatch_s), which on the H100 node (stock block-pass term 0) left such plans' host-paced forwards
+    unpriced (session 50's traces and session 51's split by optimizer offload share, which the sentence cites). None
+    otherwise, and on an uncalibrated profile, whose uncalibrated_line says more."""
     if (plan.executor != "mistpipe" or not hardware.prices_host_thread
-            or hardware.mistpipe_microbatch_overhead_s is not None or hardware.mistpipe_layer_overhead_s is not None):
+            or hardware.mistpipe_layer_overhead_s is not None):
         return None
-    return (f"mistpipe's host work per micro-batch and block pass takes {hardware.name}'s stock terms "
-            "(host_microbatch_overhead_s, host_layer_overhead_s): the profile has no mistpipe-specific ones. Where "
+    own_microbatch = hardware.mistpipe_microbatch_overhead_s is not None
+    work, terms, fit = (("block pass", "term (host_layer_overhead_s)", "mistpipe_layer_overhead_s") if own_microbatch
+                        else ("micro-batch and block pass", "terms (host_microbatch_overhead_s, host_layer_overhead_s)",
+                              "mistpipe_microbatch_overhead_s,mistpipe_layer_overhead_s"))
+    return (f"mistpipe's host work per {work} takes {hardware.name}'s stock {terms}: the profile has no "
+            "mistpipe-specific one. Where "
             "the GPU's passes are short (small blocks, micro-batch 1) the host may pace them beyond the prediction: "
             "on the H100 node every run of a plan offloading part of its optimizer state ran slower than priced, "
             "while plans offloading all of it ran on the price (bench/accuracy/offload_share.py, "
             "bench/results/runtime/h100_partial_S50/). Fit the terms from runs of mistpipe plans (on the H100 node's "
             "own runs the fit keeps the stock values and that gap): python -m mist_ds.calibrate RUN.json "
-            f"[RUN.json ...] --hardware {hardware.name} --fit mistpipe_microbatch_overhead_s,mistpipe_layer_overhead_s "
-            "--out PROFILE.json.")
+            f"[RUN.json ...] --hardware {hardware.name} --fit {fit} --out PROFILE.json.")
 
 
 def cap_reserving_stages(plan: Plan, hardware: HardwareProfile) -> list[int]:

@@ -96,10 +96,13 @@ MISTPIPE_PLAN = ACCURACY / "h100-auto-l13b-1g-c24-s4096-b16.plan.json"   # 1 GPU
 def test_a_mistpipe_plan_is_told_when_the_profile_has_no_mistpipe_host_terms():
     mistpipe, stock = Plan.load(MISTPIPE_PLAN), Plan.load(PLAN)
     h100_node, h200_node = load_hardware("h100-1gpu-node"), load_hardware("h200-1gpu-node")
-    line = mistpipe_host_line(mistpipe, h100_node)
-    assert line.startswith("mistpipe's host work per micro-batch and block pass takes h100-1gpu-node's stock terms")
+    line = mistpipe_host_line(mistpipe, h100_node)   # its own micro-batch term since session 70, no block-pass one
+    assert line.startswith("mistpipe's host work per block pass takes h100-1gpu-node's stock term (host_layer_overhead_s)")
     assert ("python -m mist_ds.calibrate RUN.json [RUN.json ...] --hardware h100-1gpu-node --fit "
-            "mistpipe_microbatch_overhead_s,mistpipe_layer_overhead_s --out PROFILE.json") in line
+            "mistpipe_layer_overhead_s --out PROFILE.json") in line
+    neither = mistpipe_host_line(mistpipe, h100_node.model_copy(update={"mistpipe_microbatch_overhead_s": None}))
+    assert neither.startswith("mistpipe's host work per micro-batch and block pass takes h100-1gpu-node's stock terms")
+    assert "--fit mistpipe_microbatch_overhead_s,mistpipe_layer_overhead_s --out PROFILE.json" in neither
     # it cites the measured split by optimizer offload share, from files that exist
     assert "every run of a plan offloading part of its optimizer state ran slower than priced" in line
     for cited in ("bench/accuracy/offload_share.py", "bench/results/runtime/h100_partial_S50/"):
@@ -115,16 +118,16 @@ def test_predict_autotune_and_report_md_carry_the_mistpipe_line(capsys):
     from mist_ds.autotune import main as autotune_main
 
     assert predict_main([str(MISTPIPE_PLAN), "--hardware", "h100-1gpu-node"]) == 0
-    assert "takes h100-1gpu-node's stock terms" in " ".join(capsys.readouterr().out.split())
+    assert "takes h100-1gpu-node's stock term" in " ".join(capsys.readouterr().out.split())
     assert predict_main([str(MISTPIPE_PLAN), "--hardware", "h200-1gpu-node"]) == 0
     assert "stock terms" not in capsys.readouterr().out
     mistpipe = Plan.load(MISTPIPE_PLAN)
     hw = load_hardware("h100-1gpu-node")
     predicted = mistpipe.model_copy(update={"prediction": predict_plan(mistpipe, hw)})
-    assert "takes h100-1gpu-node's stock terms" in report_markdown([predicted], hw)
+    assert "takes h100-1gpu-node's stock term" in report_markdown([predicted], hw)
     flags = ["--model", "llama-1.3b", "--gpus-per-node", "1", "--seq-len", "4096", "--global-batch", "16",
              "--memory-gb", "24", "--hardware", "h100-1gpu-node"]
     assert autotune_main(flags + ["--executors", "mistpipe"]) == 0
-    assert "#1: mistpipe's host work per micro-batch" in " ".join(capsys.readouterr().out.split())
+    assert "#1: mistpipe's host work per block pass" in " ".join(capsys.readouterr().out.split())
     assert autotune_main(flags + ["--executors", "deepspeed"]) == 0
     assert "mistpipe's host work" not in capsys.readouterr().out
