@@ -34,9 +34,9 @@ from mist_ds.config import HardwareProfile
 
 TIME_TERMS = ("host_microbatch_overhead_s", "host_layer_overhead_s", "host_launch_overhead_s",
               "host_step_overhead_s", "host_step_tensor_overhead_s", "zero3_microbatch_overhead_s",
-              "zero3_fetch_overhead_s",
-              "zero3_param_overhead_s", "pageable_h2d_bandwidth_gbps", "pageable_d2h_bandwidth_gbps", "mistpipe_microbatch_overhead_s",
-              "mistpipe_layer_overhead_s", "mistpipe_streamed_layer_overhead_s")
+              "zero3_fetch_overhead_s", "zero3_param_overhead_s", "pageable_h2d_bandwidth_gbps",
+              "pageable_d2h_bandwidth_gbps", "mistpipe_microbatch_overhead_s", "mistpipe_layer_overhead_s",
+              "mistpipe_streamed_layer_overhead_s")
 """Run-derived time terms of HardwareProfile, in fitting order."""
 MEMORY_TERMS = ("allocator_overhead_fraction", "host_process_base_bytes")
 """Run-derived memory terms of HardwareProfile (each a median over measured stages: module docstring)."""
@@ -44,15 +44,13 @@ INVERSE_TERMS = ("pageable_h2d_bandwidth_gbps", "pageable_d2h_bandwidth_gbps")
 """Terms fitted as 1 / value (a bandwidth: time is linear in its inverse)."""
 STEP = {"host_microbatch_overhead_s": 1e-4, "host_layer_overhead_s": 1e-5, "host_launch_overhead_s": 1e-6,
         "host_step_overhead_s": 1e-3, "host_step_tensor_overhead_s": 1e-5, "zero3_microbatch_overhead_s": 1e-4,
-        "zero3_fetch_overhead_s": 1e-5,
-        "zero3_param_overhead_s": 1e-5, "pageable_h2d_bandwidth_gbps": 1e-2, "pageable_d2h_bandwidth_gbps": 1e-2,
-        "mistpipe_microbatch_overhead_s": 1e-4,
+        "zero3_fetch_overhead_s": 1e-5, "zero3_param_overhead_s": 1e-5, "pageable_h2d_bandwidth_gbps": 1e-2,
+        "pageable_d2h_bandwidth_gbps": 1e-2, "mistpipe_microbatch_overhead_s": 1e-4,
         "mistpipe_layer_overhead_s": 1e-5, "mistpipe_streamed_layer_overhead_s": 1e-5}
 """Forward-difference step of each term, in fitted units (s; s per GB for inverse terms)."""
 LARGE = {"host_microbatch_overhead_s": 10.0, "host_layer_overhead_s": 1.0, "host_launch_overhead_s": 0.1,
          "host_step_overhead_s": 10.0, "host_step_tensor_overhead_s": 0.1, "zero3_microbatch_overhead_s": 10.0,
-         "zero3_fetch_overhead_s": 1.0,
-         "zero3_param_overhead_s": 1.0,
+         "zero3_fetch_overhead_s": 1.0, "zero3_param_overhead_s": 1.0,
          "pageable_h2d_bandwidth_gbps": 1e-3, "pageable_d2h_bandwidth_gbps": 1e-3,
          "mistpipe_microbatch_overhead_s": 10.0,
          "mistpipe_layer_overhead_s": 1.0, "mistpipe_streamed_layer_overhead_s": 1.0}
@@ -92,7 +90,8 @@ def with_terms(hw: HardwareProfile, terms: tuple[str, ...], x) -> HardwareProfil
 
 
 FALLBACK = {"mistpipe_microbatch_overhead_s": "mistpipe_microbatch_s", "mistpipe_layer_overhead_s": "mistpipe_layer_s",
-            "zero3_microbatch_overhead_s": "zero3_microbatch_s", "pageable_d2h_bandwidth_gbps": "pageable_h2d_bandwidth_gbps"}
+            "zero3_microbatch_overhead_s": "zero3_microbatch_s",
+            "pageable_d2h_bandwidth_gbps": "pageable_h2d_bandwidth_gbps"}
 """Terms whose unset value (None) charges another: the profile attribute charged in their place."""
 
 

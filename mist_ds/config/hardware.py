@@ -143,8 +143,9 @@ profiler: a profile rebuilt from raw measurements (profile --from-raw) keeps the
 rebuilds (profile/assemble.py)."""
 HOST_THREAD_FIELDS = ("host_microbatch_overhead_s", "host_layer_overhead_s", "host_launch_overhead_s",
                       "host_step_overhead_s", "host_step_tensor_overhead_s")
-"""The stock engine's host-thread seconds per micro-batch, block pass, kernel launch, step and step tensor (run-derived):
-a profile with all of them at 0 prices no host-thread time at all (HardwareProfile.prices_host_thread)."""
+"""The stock engine's host-thread seconds per micro-batch, block pass, kernel launch, step and step tensor
+(run-derived): a profile with all of them at 0 prices no host-thread time at all
+(HardwareProfile.prices_host_thread)."""
 
 
 RETIRED_FIELDS = {

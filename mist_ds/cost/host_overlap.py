@@ -21,9 +21,9 @@ def host_overlap(gpu_forward, gpu_backward, host_forward, host_backward):
     its all-gathers queue behind the backward's reduce-scatters on the process group's NCCL
     stream), so a light forward cannot hide a heavy backward's host work.
 
-    The per-micro-batch host work (hw.host_microbatch_overhead_s, a ZeRO-3 stage's zero3_microbatch_s: engine forward/backward/step
-    bookkeeping, the next batch's start) is added outside the max, as are the per-step terms: every
-    backward ends in a host wait that drains the GPU queue, so nothing queued is left to hide it.
+    The per-micro-batch host work (hw.host_microbatch_overhead_s, a ZeRO-3 stage's hw.zero3_microbatch_s:
+    engine forward/backward/step bookkeeping, the next batch's start) is added outside the max, as are the per-step
+    terms: every backward ends in a host wait that drains the GPU queue, so nothing queued is left to hide it.
     DeepSpeed 0.19.8: engine.backward -> _backward_epilogue -> the optimizer's
     independent_gradient_partition_epilogue, which under ZeRO-3 runs
     reduce_and_partition_stream.synchronize() (zero/stage3.py, that stream waits on the compute

@@ -97,7 +97,8 @@ def test_a_mistpipe_plan_is_told_when_the_profile_has_no_mistpipe_host_terms():
     mistpipe, stock = Plan.load(MISTPIPE_PLAN), Plan.load(PLAN)
     h100_node, h200_node = load_hardware("h100-1gpu-node"), load_hardware("h200-1gpu-node")
     line = mistpipe_host_line(mistpipe, h100_node)   # its own micro-batch term since session 70, no block-pass one
-    assert line.startswith("mistpipe's host work per block pass takes h100-1gpu-node's stock term (host_layer_overhead_s)")
+    assert line.startswith("mistpipe's host work per block pass takes h100-1gpu-node's stock term "
+                           "(host_layer_overhead_s)")
     assert ("python -m mist_ds.calibrate RUN.json [RUN.json ...] --hardware h100-1gpu-node --fit "
             "mistpipe_layer_overhead_s --out PROFILE.json") in line
     neither = mistpipe_host_line(mistpipe, h100_node.model_copy(update={"mistpipe_microbatch_overhead_s": None}))
