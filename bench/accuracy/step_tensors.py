@@ -6,8 +6,8 @@
 Each argument is a phased run (bench/runtime/phase_train.py) of a stock ZeRO-0 plan, read as
 bench/accuracy/phase_vs_model.py reads it. Per run: the measured optimizer step (median over the timed steps'
 engine.step), the model's step priced without the profile's per-tensor term (host_step_tensor_overhead_s set to
-0), the stage's parameter tensors (cost/shapes.py stage_tensor_count) and the excess per tensor; last, the median
-excess per tensor, the value config/hardware.py host_step_tensor_overhead_s takes from these runs.
+0), the stage's parameter tensors the model charges it for (its 'param_tensors' term) and the excess per tensor;
+last, the median excess per tensor, the value config/hardware.py host_step_tensor_overhead_s takes from these runs.
 Exit 2 on bad input, with one line.
 """
 
@@ -26,8 +26,8 @@ from bench.accuracy.writeback_rate import WARMUP  # noqa: E402
 from mist_ds.cli import OneLineParser  # noqa: E402
 from mist_ds.config import Plan  # noqa: E402
 from mist_ds.config.profiles import load_hardware  # noqa: E402
-from mist_ds.cost.plan_predict import predict_plan  # noqa: E402
-from mist_ds.cost.shapes import stage_tensor_count  # noqa: E402
+from mist_ds.cost.plan_predict import plan_cost_model, predict_plan  # noqa: E402
+from mist_ds.cost.stage_args import plan_stage_args  # noqa: E402
 
 
 def measured_step(phases_path: Path) -> float:
@@ -44,9 +44,9 @@ def excess_per_tensor(phases_path: Path, hw_name: str) -> tuple[str, float, floa
     if plan.memory.zero_stage != 0 or plan.executor != "deepspeed" or len(plan.stages) != 1:
         raise ValueError(f"{phases_path.parent.name}: not a one-stage stock ZeRO-0 plan")
     hw = load_hardware(hw_name).model_copy(update={"host_step_tensor_overhead_s": 0.0})
-    model = predict_plan(plan, hw, run_conditions(phases_path, plan)).stages[0].step_s
-    spec = plan.model
-    tensors = int(stage_tensor_count(spec, spec.num_layers, 1, float(not spec.tie_embeddings), 1))
+    conditions = run_conditions(phases_path, plan)
+    model = predict_plan(plan, hw, conditions).stages[0].step_s
+    tensors = int(plan_cost_model(plan, hw, conditions).terms(plan_stage_args(plan, 0))["param_tensors"])
     step = measured_step(phases_path)
     return phases_path.parent.name, step, model, tensors, (step - model) / tensors
 
