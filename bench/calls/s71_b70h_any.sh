@@ -7,6 +7,8 @@
 #   PYTHONPATH=$PWD python bench/accuracy/phase_vs_model.py DIR/*/rank0.phases.json --hardware $HWP
 # Predictions on the H200 node before any run (session 71, `python -m mist_ds.predict PLAN --hardware h200-1gpu-node`):
 #   z0-g2xl 1.410, auto-g2xl (ZeRO-1) 1.418, auto-qw05b 1.224, auto-py14b (ZeRO-1) 1.072, z0-py14b 1.065 s/iter.
+# On an H100 the runs are the cases' runs (bench/results/accuracy/<case>.run.json); on an H200 commit them as repeats
+# (bench/results/accuracy/repeats/<case>.S<session>-h200.run.json): the h100n- cases belong to the H100 node's batch.
 source bench/calls/prefix.sh
 if nvidia-smi --query-gpu=name --format=csv,noheader | grep -q H200; then HWP=h200-1gpu-node; else HWP=h100-1gpu-node; fi
 export HWP LIMIT=${LIMIT:-560}; export CALL_LIMIT=$LIMIT; echo "profile $HWP" >> $R/machine.txt
