@@ -88,6 +88,7 @@ def cells(errors: list[float]) -> str:
 
 
 def table(base: dict, variant: dict) -> list[str]:
+    """The markdown table: a row per (node, family) of `base`, as it is and patched."""
     lines = ["| node | family | runs | as it is: median / max / bias | patched: median / max / bias |",
              "|---|---|---|---|---|"]
     for key in sorted(base):
