@@ -9,12 +9,6 @@
 #   h100n-auto-py14b-1g-c78-s2048-b32-ds     ZeRO-1 mb 16 ga 2: 1.167 s/iter (1.190), allocated 70.61 GiB
 #   h100n-z0-py14b-1g-c78-s2048-b32-ds       ZeRO-0 mb 16 ga 2: 1.199 s/iter (1.180), allocated 69.86 GiB
 #   h100n-auto-qw05b-1g-c40-s4096-b32-ds     ZeRO-1 mb 4 ga 8: 1.264 s/iter (1.356), allocated 29.10 GiB
-source bench/calls/prefix.sh
-export HWP=h100-1gpu-node LIMIT=${LIMIT:-470}; echo "profile $HWP" >> $R/machine.txt
-prebuild; echo "build done $SECONDS s" >> $R/machine.txt; pack
-for c in h100n-z0-g2xl-1g-c78-s1024-b64-ds:29721 h100n-auto-g2xl-1g-c78-s1024-b64-ds:29722 \
-         h100n-auto-qw05b-1g-c40-s4096-b32-ds:29723 h100n-auto-py14b-1g-c78-s2048-b32-ds:29724 \
-         h100n-z0-py14b-1g-c78-s2048-b32-ds:29725; do
-  abrun ${c%:*} ${c%:*} device 75 ${c#*:}
-done
-echo "done $SECONDS s" >> $R/machine.txt; pack
+# Superseded in session 71 by bench/calls/s71_b70h_any.sh (the same five runs on whichever node comes, then the
+# GPT-2 XL pair phased); kept for the predictions above, committed before any run.
+exec bash bench/calls/s71_b70h_any.sh
