@@ -1,4 +1,4 @@
-# For session 72+ (nvidia-h100-x1; timeout_s 600, LIMIT=560, carry .whl); issue 10.
+# Session 71, call 2 (nvidia-h100-x1; timeout_s 570, LIMIT=540, carry .whl; bench/results/runtime/step_phases_S71/call2); issue 10.
 # Does phase_train.py's device synchronisation after each engine call move ZeRO-3 offload work from the micro-batches
 # into the boundary (bench/accuracy/ZERO3_OFFLOAD.md session 71)? One unphased (launch/train.py) and one phased
 # (bench/runtime/phase_train.py) run of each plan, same machine, same call. Compare each pair's median iteration

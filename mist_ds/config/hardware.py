@@ -271,7 +271,10 @@ class HardwareProfile(StrictModel):
     the H100 node (bench/results/runtime/step_phases_S70/): the step ran 118-172 us per tensor longer
     than its kernels and copies priced, for 98 to 292 tensors (GPT's biases and LayerNorms double a
     Llama block's), where the parameter count did not follow (gpt-1.3b: 50 ms, llama-1.3b: 21).
-    Run-derived: 0.0 = not calibrated; `python -m mist_ds.calibrate` fits it from ZeRO-0 runs."""
+    Run-derived: 0.0 = not calibrated; `python -m mist_ds.calibrate` fits it from ZeRO-0 runs. Not charged
+    to ZeRO-1/2, whose step walks its tensors too (stage_1_and_2.py's per-gradient norm, get_grad_norm_direct):
+    session 71's phased GPT-2 XL ZeRO-1 step ran 109 us per tensor over its price (step_phases_S71/call1),
+    left unpriced until phased runs of other models separate it from the host's compute (ZERO3_OFFLOAD.md)."""
     zero3_microbatch_overhead_s: float | None = Field(default=None, ge=0.0)
     """host_microbatch_overhead_s of a stock ZeRO-3 stage; None: the same as the others'. ZeRO-3's engine does
     per-micro-batch work ZeRO-0/1/2 does not (the backward epilogue's gradient partitioning with its stream
