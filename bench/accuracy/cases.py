@@ -814,6 +814,18 @@ B70H = [
     AutotuneCase("h100n-auto-qw05b-1g-c40-s4096-b32-ds", QWEN2_05B, 1, 40, 4096, 32, hardware=H100N, space=STOCK),
 ]
 
+# Session 72: does ZeRO-1/2's step walk its parameter tensors as the ZeRO-0 step does (stage_1_and_2.py
+# get_grad_norm_direct: one norm per tensor; session 71 measured 109 us per tensor on GPT-2 XL's ZeRO-1 step, not
+# priced)? The b70h workloads' missing twins, each run unphased and phased beside the b70h plans
+# (bench/calls/s72_zero12_step_walk.sh; predictions there before any run): Qwen2-0.5B's best ZeRO-0 plan, and the
+# best ZeRO-2 plans of Pythia-1.4B and GPT-2 XL.
+ZERO2 = dict(STOCK, zero_stages=(2,))
+B72H = [
+    AutotuneCase("h100n-z0-qw05b-1g-c40-s4096-b32-ds", QWEN2_05B, 1, 40, 4096, 32, hardware=H100N, space=ZERO0),
+    AutotuneCase("h100n-z2-py14b-1g-c78-s2048-b32-ds", PYTHIA_14B, 1, 78, 2048, 32, hardware=H100N, space=ZERO2),
+    AutotuneCase("h100n-z2-g2xl-1g-c78-s1024-b64-ds", GPT2_XL, 1, 78, 1024, 64, hardware=H100N, space=ZERO2),
+]
+
 # In-sample runs: the shipped h200 profile's run-derived terms were fitted on these runs alone
 # (python -m mist_ds.calibrate; profiling/profiles/h200.json provenance names them): every 1-GPU run
 # of batches b3 and b4, and of each 2-GPU family with two or more runs the first by name. Every
@@ -861,6 +873,7 @@ BATCHES: dict[str, list[Case | AutotuneCase]] = {name: _marked(batch) for name, 
     "b60-1gpu-h100-node-head-weighed": B60, "b66-1gpu-h100-node-writeback-cast": B66,
     "b69-1gpu-h200-node-reserved": B69, "b69h-1gpu-h100-node-reserved": B69H,
     "b70h-1gpu-h100-node-engine-terms": B70H,
+    "b72h-1gpu-h100-node-zero12-step-walk": B72H,
 }.items()}
 CASES: dict[str, Case | AutotuneCase] = {c.name: c for batch in BATCHES.values() for c in batch}
 
