@@ -7,7 +7,7 @@ measured rate; calibration fits only the terms a microbenchmark cannot see, from
 iteration times, allocated and reserved GPU memory and peak RSS (mist_ds/calibration/fit.py):
   host_microbatch_overhead_s, host_layer_overhead_s, host_launch_overhead_s (per kernel launch of a
   block pass), host_step_overhead_s, host_step_tensor_overhead_s (per parameter tensor of a ZeRO-0
-  step), zero3_fetch_overhead_s, zero3_param_overhead_s (per ZeRO-3
+  step, or a ZeRO-1/2 step with the optimizer on the GPU), zero3_fetch_overhead_s, zero3_param_overhead_s (per ZeRO-3
   parameter tensor of a block pass),
   pageable_h2d_bandwidth_gbps, pageable_d2h_bandwidth_gbps (ZeRO-3's write-back under weight offload
   with the optimizer on the GPU), allocator_overhead_fraction (peak allocated over the modelled bytes:

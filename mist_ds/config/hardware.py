@@ -262,8 +262,9 @@ class HardwareProfile(StrictModel):
     the training loop's loss all-reduce). Run-derived: 0.0 = not calibrated; fitted by
     `python -m mist_ds.calibrate`."""
     host_step_tensor_overhead_s: float = Field(default=0.0, ge=0.0)
-    """Host-thread seconds per parameter tensor in stock DeepSpeed's ZeRO-0 optimizer step, added to the step
-    beside its modelled kernels: the wrapper (FP16_Optimizer for bf16 without a pipeline,
+    """Host-thread seconds per parameter tensor in stock DeepSpeed's ZeRO-0 optimizer step, and in its ZeRO-1/2
+    step with the optimizer on the GPU (cost/stage_time.py step_walks_tensors), added to the step beside its
+    modelled kernels: the ZeRO-0 wrapper (FP16_Optimizer for bf16 without a pipeline,
     runtime/fp16/fused_optimizer.py step; BF16_Optimizer with one, bf16_optimizer.py step) walks the
     parameters one by one - each gradient cast to fp32 and flattened, the 16-bit weight copied back from
     its fp32 master, the gradient dropped (per-tensor norms and clipping in BF16_Optimizer) - and the
@@ -271,10 +272,11 @@ class HardwareProfile(StrictModel):
     the H100 node (bench/results/runtime/step_phases_S70/): the step ran 118-172 us per tensor longer
     than its kernels and copies priced, for 98 to 292 tensors (GPT's biases and LayerNorms double a
     Llama block's), where the parameter count did not follow (gpt-1.3b: 50 ms, llama-1.3b: 21).
-    Run-derived: 0.0 = not calibrated; `python -m mist_ds.calibrate` fits it from ZeRO-0 runs. Not charged
-    to ZeRO-1/2, whose step walks its tensors too (stage_1_and_2.py's per-gradient norm, get_grad_norm_direct):
-    session 71's phased GPT-2 XL ZeRO-1 step ran 109 us per tensor over its price (step_phases_S71/call1),
-    left unpriced until phased runs of other models separate it from the host's compute (ZERO3_OFFLOAD.md)."""
+    ZeRO-1/2's step walks them too (stage_1_and_2.py step: get_grad_norm_direct's norm per gradient, the
+    flatten, free_grad_in_param_list): session 72's phased ZeRO-1/2 steps of GPT-2 XL, Pythia-1.4B and
+    Qwen2-0.5B on the same node ran 111-196 us per tensor (mean 142) over their kernels, held out of the
+    ZeRO-0 measurement (step_phases_S72/call1; bench/accuracy/ZERO3_OFFLOAD.md). Run-derived: 0.0 = not
+    calibrated; `python -m mist_ds.calibrate` fits it from ZeRO-0/1/2 runs."""
     zero3_microbatch_overhead_s: float | None = Field(default=None, ge=0.0)
     """host_microbatch_overhead_s of a stock ZeRO-3 stage; None: the same as the others'. ZeRO-3's engine does
     per-micro-batch work ZeRO-0/1/2 does not (the backward epilogue's gradient partitioning with its stream

@@ -261,6 +261,18 @@ def host_parts(m: StageCostModel, p, t, tp, dp, inter) -> None:
     p["host_exposed_mb"] = p["stable_mb"] - p["gpu_side_mb"]
 
 
+def step_walks_tensors(t) -> np.ndarray:
+    """1.0 where the optimizer step walks the stage's parameter tensors one by one on the host thread, 0.0 elsewhere:
+    the ZeRO-0 wrapper (config/hardware.py host_step_tensor_overhead_s) and ZeRO-1/2 with the optimizer on the GPU
+    (stage_1_and_2.py step: get_grad_norm_direct's norm per gradient, the flatten of the per-parameter gradients,
+    free_grad_in_param_list). Session 72's phased ZeRO-1/2 steps on the H100 node (GPT-2 XL, Pythia-1.4B,
+    Qwen2-0.5B; bench/results/runtime/step_phases_S72/) ran 111-196 us per tensor over their kernels. Not ZeRO-1/2
+    with the optimizer offloaded (its norm reads per-tensor norms taken in the backward: one `.item()` each,
+    complete_grad_norm_calculation_for_cpu_offload; not measured apart) nor ZeRO-3 (its step works per sub-group)."""
+    zero0 = 1.0 - t["z1"] - t["z2"] - t["z3"]
+    return zero0 + (t["z1"] + t["z2"]) * (np.asarray(t["cpu_adam_params"]) == 0)
+
+
 def step_parts(m: StageCostModel, t, dp, inter, shape) -> dict[str, np.ndarray]:
     """The once-per-step components: step collectives, GPU Adam and copies, the host's Adam and
     its passes, the optimizer's transfers and the profile's per-step host overhead (`shape`: the
@@ -291,10 +303,11 @@ def step_parts(m: StageCostModel, t, dp, inter, shape) -> dict[str, np.ndarray]:
                            + rt.d2h_s(t["writeback_pinned_bytes"])
                            # ... and the mirror copy of CPU masters, staged through pinned chunks
                            + rt.staged_h2d_s(t["staged_h2d_bytes"]))
-    # the ZeRO-0 wrapper's per-tensor walk over the parameters (config/hardware.py host_step_tensor_overhead_s)
-    zero0 = 1.0 - t["z1"] - t["z2"] - t["z3"]
+    # the per-tensor walk over the parameters of the ZeRO-0 wrapper and of ZeRO-1/2 with the optimizer on the GPU
+    # (config/hardware.py host_step_tensor_overhead_s)
     p["host_step"] = np.broadcast_to(m.hw.host_step_overhead_s
-                                     + zero0 * t["param_tensors"] * m.hw.host_step_tensor_overhead_s, shape)
+                                     + step_walks_tensors(t) * t["param_tensors"] * m.hw.host_step_tensor_overhead_s,
+                                     shape)
     p["step_serial"] = np.broadcast_to(np.asarray(t["step_serial"], float) > 0, shape)
     return p
 

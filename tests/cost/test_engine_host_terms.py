@@ -1,6 +1,7 @@
-"""The stock engine's host terms by ZeRO stage (session 70): the ZeRO-0 step's per-tensor walk
-(host_step_tensor_overhead_s, cost/stage_time.py step_parts) and ZeRO-3's own per-micro-batch term
-(zero3_microbatch_overhead_s, falling back to host_microbatch_overhead_s when unset)."""
+"""The stock engine's host terms by ZeRO stage (sessions 70, 72): the per-tensor walk of the ZeRO-0 step and of
+ZeRO-1/2's with the optimizer on the GPU (host_step_tensor_overhead_s, cost/stage_time.py step_walks_tensors) and
+ZeRO-3's own per-micro-batch term (zero3_microbatch_overhead_s, falling back to host_microbatch_overhead_s when
+unset)."""
 
 from __future__ import annotations
 
@@ -16,28 +17,29 @@ BASE = load_hardware("h200-1gpu-node").model_copy(update={"host_step_tensor_over
                                                           "zero3_microbatch_overhead_s": None})
 
 
-def _plan(model: str, zero: int):
+def _plan(model: str, zero: int, offload_optimizer: float = 0.0):
     return to_plan(Knobs(model=model, num_gpus=1, cap_gib=None, seq_len=2048, global_batch=8, micro_batch=2,
-                         zero=zero))
+                         zero=zero, offload_optimizer=offload_optimizer))
 
 
 def _step(plan, **update) -> float:
     return predict_plan(plan, BASE.model_copy(update=update)).stages[0].step_s
 
 
-def test_the_zero0_step_pays_the_per_tensor_term_for_every_parameter_tensor():
+@pytest.mark.parametrize("zero", [0, 1, 2])
+def test_a_step_with_the_optimizer_on_the_gpu_pays_the_per_tensor_term_for_every_parameter_tensor(zero):
     for name, per_block in (("llama-1.3b", 6), ("gpt-1.3b", 12)):   # GPT blocks: biases and LayerNorms
         spec = get_preset(name)
         tensors = stage_tensor_count(spec, spec.num_layers, 1, float(not spec.tie_embeddings), 1)
         assert tensors > spec.num_layers * per_block
-        plan = _plan(name, 0)
+        plan = _plan(name, zero)
         added = _step(plan, host_step_tensor_overhead_s=1e-4) - _step(plan)
         assert added == pytest.approx(tensors * 1e-4, rel=1e-9)
 
 
-@pytest.mark.parametrize("zero", [1, 3])
-def test_other_zero_stages_do_not_walk_the_tensors_in_their_step(zero):
-    plan = _plan("llama-1.3b", zero)
+@pytest.mark.parametrize("zero, offload_optimizer", [(1, 1.0), (2, 1.0), (3, 0.0), (3, 1.0)])
+def test_zero3_and_offloaded_zero12_steps_do_not_walk_the_tensors(zero, offload_optimizer):
+    plan = _plan("llama-1.3b", zero, offload_optimizer)
     assert _step(plan, host_step_tensor_overhead_s=1e-4) == pytest.approx(_step(plan), rel=1e-12)
 
 
