@@ -35,7 +35,10 @@ the torch optimizer's step):
   (l7-2g-c40-b4-z1-off1-rc32 and g13-1g-c24-s2048-z1-off1-mb2 hold 2.0 bytes/param more than a
   model without them). ZeRO-2 with accumulation keeps the first micro-batch's partition as the
   accumulator (all_grad_tensors) and fills a fresh grads_in_partition in every later backward
-  (copy_grads_in_partition; freed by _release_ipg_buffers): one more partition while gradients flow.
+  (copy_grads_in_partition, at its first bucket reduction; freed by _release_ipg_buffers): one more
+  partition from then on, when the blocks that filled the bucket have freed their activations (session 72:
+  charged from the start of the backward, it over-priced the allocated peak of ZeRO-2 plans without
+  recompute by 0.9-2.6 GiB).
   A pipelined ZeRO-1 keeps whole 16-bit grads until pipe/engine.py reduces once per step
   (source reading, not measured here).
   Optimizer offload (only all-or-nothing with ZeRO-1/2): master, Adam, fp32 grad, a pinned 16-bit
@@ -133,14 +136,18 @@ def model_state_exprs(model: ModelSpec) -> dict[str, sp.Expr]:
     accumulated = ELEM * n * Z1 * (1 - PP) * GA
     # ZeRO-3 + optimizer offload: persistent fp32 grads of the GPU sub-groups (module docstring)
     z3_fp32_grads = Z3 * FP32 * (OF * (1 - oo) * n / dp + (1 - OF) * minimum(n / dp, SUB_GROUP_ELEMENTS))
-    kept_buckets, passing_buckets = _ipg_buckets(part)
+    kept_buckets, passing_buckets = _ipg_buckets()
     gathered = _zero3_gathered_bytes(n, per_layer, maximum(E * embedding, HD * head))
     # ZeRO-1 accumulating (ga > 1, not pipelined): the boundary micro-batch's backward copies each
     # accumulated 16-bit gradient into the ipg bucket (freeing it) and, at the first reduction of a full
     # bucket, allocates the 16-bit gradient partition (stage_1_and_2.py reduce_ipg_grads ->
     # copy_grads_in_partition: grads_in_partition, freed after the step by _release_ipg_buffers) while
     # the gradients not yet reduced are still whole: the partition beside them, less the bucket moved
-    boundary_partition = Z1 * GA * (1 - PP) * (1 - OF) * (part - ELEM * REDUCE_BUCKET_ELEMENTS)
+    # ZeRO-2 accumulating: every backward after the first allocates a fresh grads_in_partition at its first
+    # bucket reduction (copy_grads_in_partition), beside the first micro-batch's partition kept as the
+    # accumulator (all_grad_tensors); the epilogue adds it in and frees it (_release_ipg_buffers)
+    boundary_partition = (Z1 * GA * (1 - PP) * (1 - OF) * (part - ELEM * REDUCE_BUCKET_ELEMENTS)
+                          + Z2 * GA * (1 - OF) * part)
     z3_reduction = _zero3_reduction_bytes(model)
     staging = z12 * OF * ELEM * MP                  # temp_grad_buffer_for_gpu_offload
     # ZeRO-1/2 copy each parameter's fresh 16-bit gradient into the ipg bucket and free it: at
@@ -175,16 +182,17 @@ def model_state_exprs(model: ModelSpec) -> dict[str, sp.Expr]:
     }
 
 
-def _ipg_buckets(part):
+def _ipg_buckets():
     """DeepSpeed's ipg buckets (bytes per GPU): those kept between micro-batches and those passing in a
     backward. stage_1_and_2.py setup_buckets: two with overlap_comm, one in a pipeline's reduce_gradients;
     stage3.py: one, kept. ZeRO-1 keeps its pair between micro-batches when it accumulates; ZeRO-2 (and ZeRO-1
     at the boundary) allocates them when the first parameter gradient arrives, after the loss backward, and
     frees them after the reduction. Measured on H100 (tests/cost/gpu_memory_probe.py): a ZeRO-2 peak carries
-    no buckets beyond ZeRO-0's. `part`: one 16-bit partition, ZeRO-2's fresh partition beside the accumulator."""
+    no buckets beyond ZeRO-0's. ZeRO-2's fresh gradient partition comes later, at the first bucket reduction
+    (model_state_exprs boundary_partition)."""
     bucket = ELEM * REDUCE_BUCKET_ELEMENTS
     kept = bucket * (2 * Z1 * GA * (1 - PP) + Z3)
-    passing = bucket * (2 * (Z2 + Z1 * (1 - GA)) * (1 - PP) + Z1 * PP) + Z2 * GA * part * (1 - OF)
+    passing = bucket * (2 * (Z2 + Z1 * (1 - GA)) * (1 - PP) + Z1 * PP)
     return kept, passing
 
 

@@ -59,7 +59,7 @@ ELEM = 2  # bytes of a bf16 / fp16 element
 HOLES: dict[str, float] = {
     "zero0": 0.87,           # FP16_Optimizer / BF16_Optimizer: fp32 flat gradient beside the 16-bit grads
     "zero1": 1.12,           # stage_1_and_2.py step: flat 16-bit copy left below the fp32 gradient
-    "zero2": 1.80,           # the same plus ZeRO-2's per-micro-batch grads_in_partition
+    "zero2": 1.93,           # the same plus ZeRO-2's per-micro-batch grads_in_partition
     "pipeline": 0.98,        # pipelined ZeRO-1 (pipe/engine.py reduces once per step)
     "zero3": 0.78,           # ZeRO-3, dp > 1: reduce-scatter into the gradient partition
     "zero3_dp1": 0.18,       # ZeRO-3, dp = 1: no reduce-scatter (a small hole)

@@ -78,7 +78,9 @@ def phase_parts(t: dict[str, np.ndarray], zero_init: bool) -> tuple[dict, dict, 
     block's transients, inside 'activations') or the buffers that only exist once block gradients flow,
     so the two count once, at the larger: tests/cost/test_loss_and_recompute.py) or,
     for ZeRO-1 accumulating, at the boundary backward's first bucket reduction (boundary_partition beside the
-    accumulated gradients; the blocks whose backward ran and the loss's working set freed), or, for
+    accumulated gradients; the blocks whose backward ran and the loss's working set freed), for ZeRO-2
+    accumulating at the first bucket reduction of a later micro-batch (its fresh partition beside the
+    accumulator partition, the same blocks freed), or, for
     ZeRO-3, at its first bucket reduction (the same blocks freed; z3_reduction: the reduce-scatter's
     flat copy and, under optimizer offload, a partition and its fp64 norm copy), whichever is larger.
     Build: ZeRO-3's start-up (cost/memory.py)."""
@@ -87,7 +89,7 @@ def phase_parts(t: dict[str, np.ndarray], zero_init: bool) -> tuple[dict, dict, 
              "activations": t["activations"],
              "buffers": t["buckets"] + t["gathered"]
              + np.maximum(t["logits"] + t["head_backward"] - t["working"], t["passing_buckets"])}
-    boundary = {**common, "gradients": t["accumulated_gradients"] + t["boundary_partition"],
+    boundary = {**common, "gradients": np.maximum(t["gradients"], t["accumulated_gradients"]) + t["boundary_partition"],
                 "activations": t["activations"] - t["first_reduction_freed"],
                 "buffers": t["buckets"] + t["gathered"] + t["passing_buckets"]}
     later = (t["boundary_partition"] > 0) & (sum(boundary.values()) > sum(start.values()))
