@@ -34,13 +34,17 @@ FP32 = 4
 #                    and in backward copy, sub_, exp_, scale, copy_ back; 66 B by pass count, ~2.5 TB/s)
 #   chunked_compile  4.15 / 12.10 ms ->  60.7 / 56.3 B  (the same two chunk kernels through Inductor,
 #                    functional since session 15; the former in-place ones took 4.63 / 20.29 ms)
-#   liger            0.99 /  2.32 ms ->  14.5 / 10.8 B  (one Triton kernel per row: reads the 16-bit
-#                    logits twice, writes the gradient into them in forward; not bandwidth-bound)
 #   fp32             3.35 / 10.70 ms ->  49.0 / 49.8 B
-# Liger's backward kernel scales the stored gradient in place (runtime/liger_loss.py, Liger's
-# element_mul_kernel: read 2 + write 2 bytes per logit), always: charged on top of the measured time,
-# which was taken at gradient 1, where Liger's own Function skips the scale.
-LOSS_BYTES_PER_LOGIT = {"chunked": 101.2, "chunked_compile": 58.5, "liger": 12.7 + 4, "fp32": 49.4}
+# Liger (one Triton kernel per row, liger_cross_entropy_kernel: reads the 16-bit logits twice and writes
+# the gradient into them in forward; not bandwidth-bound) is priced from the kernel as training runs it,
+# not from that benchmark (0.99 / 2.32 ms -> 14.5 / 10.8 B, 2x the in-situ kernel): the median over the
+# committed profiled H200 steps, 6.1 B (20 steps, vocabularies 32000-151936; the H100 steps read 5.0 B at
+# their own copy rate, so the H100 is priced ~20% long here), bench/accuracy/loss_kernels.py ->
+# bench/results/loss_kernels.json (session 72). A vocabulary that is not a multiple of 8 runs ~3x
+# slower per logit (GPT-2's 50257, one H100 step): not priced. Liger's backward kernel scales the stored
+# gradient in place (runtime/liger_loss.py, Liger's element_mul_kernel: read 2 + write 2 bytes per
+# logit; 3.8 B in the same steps), always, on top.
+LOSS_BYTES_PER_LOGIT = {"chunked": 101.2, "chunked_compile": 58.5, "liger": 6.1 + 4, "fp32": 49.4}
 # element passes (reads + writes of one activation-sized tensor) of the runtime's apply_rope
 # (runtime/kernels.py): neg of half (1) + cat (2), x*cos (2), rotated*sin (2), add (3); its autograd
 # backward: g*cos (2), g*sin (2), neg (1), two slice_backward zero-fill + copy (2 + 2), summing the

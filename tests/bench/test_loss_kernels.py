@@ -1,0 +1,19 @@
+"""bench/accuracy/loss_kernels.py: per GPU, the median bytes per logit of Liger's kernels over aligned steps."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench.accuracy.loss_kernels import summary
+
+
+def _row(gpu: str, liger: float, aligned: bool = True, scale: float | None = 4.0) -> dict:
+    return {"gpu": gpu, "aligned": aligned, "liger_bytes_per_logit": liger, "scale_bytes_per_logit": scale}
+
+
+def test_the_summary_takes_each_gpus_median_and_leaves_unaligned_vocabularies_out():
+    rows = [_row("A", 5.0), _row("A", 7.0), _row("A", 6.0, scale=None), _row("A", 30.0, aligned=False),
+            _row("B", 4.0, scale=3.0)]
+    out = summary(rows)
+    assert out["A"] == {"steps": 3, "liger_bytes_per_logit": 6.0, "scale_bytes_per_logit": pytest.approx(4.0)}
+    assert out["B"] == {"steps": 1, "liger_bytes_per_logit": 4.0, "scale_bytes_per_logit": 3.0}
