@@ -377,7 +377,8 @@ def test_a_run_that_measured_its_copy_pair_is_priced_on_it_and_the_profile_pair_
     run.model_copy(update={"copy_slowdowns": (1.601, 1.694)}).save(run_path)  # S54-1's pcie_share ratios
     probed = score(name, "suite", plan_path, run_path, (), {})
     assert probed.profile_pair_time_error == pytest.approx(plain.time_error)
-    assert abs(probed.time_error) < 0.01 < abs(plain.time_error)  # -0.3% on its pair, -8.2% on the profile's
+    # -1.1% on its pair, -8.8% on the profile's (session 72's model; -0.3% / -8.2% before the Liger loss price)
+    assert abs(probed.time_error) < abs(plain.time_error) / 4 and abs(plain.time_error) > 0.05
     (row,) = report.probed_rows([probed])[2:]
     assert "| 1.601 / 1.694 |" in row and row.endswith(f"| {100 * plain.time_error:+.1f}% |")
     assert "| gpu_swap | gpu_swap |" in row   # the path the run recorded (adam_impl '...+gpu_swap'), the profile's
