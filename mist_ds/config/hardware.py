@@ -274,7 +274,7 @@ class HardwareProfile(StrictModel):
     Llama block's), where the parameter count did not follow (gpt-1.3b: 50 ms, llama-1.3b: 21).
     ZeRO-1/2's step walks them too (stage_1_and_2.py step: get_grad_norm_direct's norm per gradient, the
     flatten, free_grad_in_param_list): session 72's phased ZeRO-1/2 steps of GPT-2 XL, Pythia-1.4B and
-    Qwen2-0.5B on the same node ran 111-196 us per tensor (mean 142) over their kernels, held out of the
+    Qwen2-0.5B on the same node ran 112-196 us per tensor (mean 142) over their kernels, held out of the
     ZeRO-0 measurement (step_phases_S72/call1; bench/accuracy/ZERO3_OFFLOAD.md). Run-derived: 0.0 = not
     calibrated; `python -m mist_ds.calibrate` fits it from ZeRO-0/1/2 runs."""
     zero3_microbatch_overhead_s: float | None = Field(default=None, ge=0.0)

@@ -266,7 +266,7 @@ def step_walks_tensors(t) -> np.ndarray:
     the ZeRO-0 wrapper (config/hardware.py host_step_tensor_overhead_s) and ZeRO-1/2 with the optimizer on the GPU
     (stage_1_and_2.py step: get_grad_norm_direct's norm per gradient, the flatten of the per-parameter gradients,
     free_grad_in_param_list). Session 72's phased ZeRO-1/2 steps on the H100 node (GPT-2 XL, Pythia-1.4B,
-    Qwen2-0.5B; bench/results/runtime/step_phases_S72/) ran 111-196 us per tensor over their kernels. Not ZeRO-1/2
+    Qwen2-0.5B; bench/results/runtime/step_phases_S72/) ran 112-196 us per tensor over their kernels. Not ZeRO-1/2
     with the optimizer offloaded (its norm reads per-tensor norms taken in the backward: one `.item()` each,
     complete_grad_norm_calculation_for_cpu_offload; not measured apart) nor ZeRO-3 (its step works per sub-group)."""
     zero0 = 1.0 - t["z1"] - t["z2"] - t["z3"]
