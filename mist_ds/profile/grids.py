@@ -31,17 +31,24 @@ class Grids:
     """Untimed runs before the repeats."""
 
 
+ATTENTION_TOKENS = (8192, 16384, 32768)
+"""Tokens (batch x seq) of the attention samples per head shape and sequence. A shape runs 1.2-1.5x faster per
+sequence at 32k tokens than at 8k on an H100 (session 72, bench/results/runtime/attention_batch_S72/), and
+config/hw_lookup.py reads a batch above the largest sampled at its FLOP rate, so the grid reaches the micro-batches
+runs use."""
+
+
 def _attention_shapes(quick: bool) -> tuple[tuple[int, int, int, int, int, bool], ...]:
     # (batch, heads, kv heads, seq, head dim, causal): heads per TP rank from 4 to 32, GQA 4:1 and
-    # 8:1 (Llama-2-70B, Llama-3), head dims 64 and 128, sequences 1k-8k, one non-causal check.
+    # 8:1 (Llama-2-70B, Llama-3), head dims 64 and 128, sequences 1k-8k at ATTENTION_TOKENS, one non-causal check.
     if quick:
         return ((1, 16, 16, 2048, 128, True), (1, 32, 8, 4096, 128, True), (2, 16, 16, 2048, 64, True))
     shapes = []
     for seq in (1024, 2048, 4096, 8192):
         for heads, kv, dim in ((32, 32, 128), (16, 16, 128), (8, 8, 128), (32, 8, 128), (16, 16, 64),
                                (4, 4, 128)):
-            batch = max(1, 8192 // seq)
-            shapes.append((batch, heads, kv, seq, dim, True))
+            for tokens in ATTENTION_TOKENS:
+                shapes.append((max(1, tokens // seq), heads, kv, seq, dim, True))
     shapes.append((2, 32, 32, 4096, 128, False))
     return tuple(shapes)
 
