@@ -10,7 +10,8 @@ backward). Per step: the median duration of each kernel over the step's micro-ba
 (micro-batch x sequence x vocabulary / TP), and both as bytes per logit at the copy bandwidth of the profile of the
 node kind that ran it (h200 or h100-1gpu-node), the unit cost/layer_time.py LOSS_BYTES_PER_LOGIT prices the loss in.
 A vocabulary that is not a multiple of 8 leaves the rows' starts off 16-byte boundaries; those steps are listed but
-kept out of the medians (GPT-2's 50257: 3x slower per logit on one H100 step, session 72).
+kept out of the medians (GPT-2's 50257: 3x slower per logit on one H100 step, session 72). Steps on other GPUs than
+PROFILE_OF_GPU names are skipped. Exit 2 (one line) when --write names a file in a missing directory.
 """
 
 from __future__ import annotations
@@ -83,6 +84,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--write", nargs="?", const=OUT, type=Path, default=None, help=f"write JSON (default {OUT})")
     args = parser.parse_args(argv)
+    if args.write and not args.write.parent.is_dir():
+        print(f"error: --write {args.write}: no such directory", file=sys.stderr)
+        return 2
     rows = collect()
     text = json.dumps({"summary": summary(rows), "steps": rows}, indent=1) + "\n"
     if args.write:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench.accuracy.loss_kernels import summary
+from bench.accuracy.loss_kernels import main, summary
 
 
 def _row(gpu: str, liger: float, aligned: bool = True, scale: float | None = 4.0) -> dict:
@@ -17,3 +17,9 @@ def test_the_summary_takes_each_gpus_median_and_leaves_unaligned_vocabularies_ou
     out = summary(rows)
     assert out["A"] == {"steps": 3, "liger_bytes_per_logit": 6.0, "scale_bytes_per_logit": pytest.approx(4.0)}
     assert out["B"] == {"steps": 1, "liger_bytes_per_logit": 4.0, "scale_bytes_per_logit": 3.0}
+
+
+def test_a_write_into_a_missing_directory_is_one_line_and_exit_2(tmp_path, capsys):
+    assert main(["--write", str(tmp_path / "no" / "such.json")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no such directory" in err
