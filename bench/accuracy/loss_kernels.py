@@ -7,8 +7,10 @@ Steps: each rank-0 trace digest under `bench/results/runtime/` whose RunReport a
 (run_of, plan_by_hash) and whose step ran Liger's loss (`liger_cross_entropy_kernel`: softmax, loss and the logits'
 gradient written in place, one program per row; `element_mul_kernel`: the in-place scale of that gradient in the
 backward). Per step: the median duration of each kernel over the step's micro-batches, the logits it covered
-(micro-batch x sequence x vocabulary / TP), and both as bytes per logit at the copy bandwidth of the profile of the
-node kind that ran it (h200 or h100-1gpu-node), the unit cost/layer_time.py LOSS_BYTES_PER_LOGIT prices the loss in.
+(micro-batch x sequence x vocabulary / TP), and both as bytes per logit at each of RATES, the memory kernels of the
+profile of the node kind that ran it (h200 or h100-1gpu-node): the units cost/layer_time.py LOSS_TRAFFIC prices the
+loss in (the copy rate for the scale, gelu_fwd's for the transcendental-bound loss kernel; session 73: at gelu_fwd's
+rate the H200 and the H100 agree, at the copy rate they differ by 20%).
 A vocabulary that is not a multiple of 8 leaves the rows' starts off 16-byte boundaries; those steps are listed but
 kept out of the medians (GPT-2's 50257: 3x slower per logit on one H100 step, session 72). Steps on other GPUs than
 PROFILE_OF_GPU names are skipped. Exit 2 (one line) when --write names a file in a missing directory.
@@ -36,6 +38,9 @@ OUT = ROOT / "bench" / "results" / "loss_kernels.json"
 KERNELS = {"liger": "liger_cross_entropy_kernel", "scale": "element_mul_kernel"}
 PROFILE_OF_GPU = {"NVIDIA H200": "h200", "NVIDIA H100 80GB HBM3": "h100-1gpu-node"}
 ALIGN_ELEMENTS = 8   # 16-byte row starts for 16-bit logits
+RATES = {"copy": "", "gelu_fwd": "_gelu_fwd"}
+"""The profile memory kernels each kernel's bytes per logit are given at, and the suffix of their field
+({kernel}{suffix}_bytes_per_logit)."""
 
 
 def step_row(trace: Path, plan: Plan, gpu: str) -> dict | None:
@@ -45,13 +50,15 @@ def step_row(trace: Path, plan: Plan, gpu: str) -> dict | None:
     if not times["liger"] or gpu not in PROFILE_OF_GPU:
         return None
     logits = plan.micro_batch_size * plan.seq_len * plan.model.vocab_size / plan.tp
-    copy_gbps = memory_kernel_gbps(load_hardware(PROFILE_OF_GPU[gpu]), "copy")
+    hw = load_hardware(PROFILE_OF_GPU[gpu])
     row = {"step": str(trace.relative_to(ROOT)), "gpu": gpu, "vocab": plan.model.vocab_size, "logits": logits,
            "aligned": plan.model.vocab_size % ALIGN_ELEMENTS == 0}
     for key, durations in times.items():
         us = statistics.median(durations) if durations else None
         row[f"{key}_us"] = us
-        row[f"{key}_bytes_per_logit"] = None if us is None else us * 1e-6 * copy_gbps * 1e9 / logits
+        for rate, suffix in RATES.items():
+            gbps = memory_kernel_gbps(hw, rate)
+            row[f"{key}{suffix}_bytes_per_logit"] = None if us is None else us * 1e-6 * gbps * 1e9 / logits
     return row
 
 
@@ -71,12 +78,14 @@ def collect(runtime: Path = RUNTIME) -> list[dict]:
 
 
 def summary(rows: list[dict]) -> dict[str, dict]:
-    """Per GPU, over its aligned steps: the median bytes per logit of each kernel and the step count."""
+    """Per GPU, over its aligned steps: the median bytes per logit of each kernel at each rate and the step
+    count."""
     out = {}
     for gpu in sorted({r["gpu"] for r in rows}):
         mine = [r for r in rows if r["gpu"] == gpu and r["aligned"]]
-        out[gpu] = {"steps": len(mine), **{f"{k}_bytes_per_logit": statistics.median(
-            r[f"{k}_bytes_per_logit"] for r in mine if r[f"{k}_bytes_per_logit"] is not None) for k in KERNELS}}
+        fields = [f"{k}{suffix}_bytes_per_logit" for k in KERNELS for suffix in RATES.values()]
+        out[gpu] = {"steps": len(mine), **{f: statistics.median(r[f] for r in mine if r.get(f) is not None)
+                                           for f in fields if any(r.get(f) is not None for r in mine)}}
     return out
 
 

@@ -2,7 +2,7 @@
 the loss (RunReport.kernels' keys norm, activation, rope, loss; attention stays the plan's).
 
 Each implementation has its own element-wise passes (cost/layer_time.py _elementwise), saved tensors
-(cost/activations.py _mlp_saves), loss traffic (layer_time.LOSS_BYTES_PER_LOGIT) and loss working
+(cost/activations.py _mlp_saves), loss traffic (layer_time.LOSS_TRAFFIC) and loss working
 memory (activations.logits_bytes). `KernelSet` names one set; `KernelChoice` the set per tensor-parallel
 degree, since the runtime's default loss depends on tp (config/kernel_picks.py loss_impl: 'liger' at
 tp 1, 'chunked_compile' above, when AUTO_USES_FASTEST). `KernelChoice.of(None)` is the set the runtime

@@ -24,27 +24,35 @@ from mist_ds.cost.shapes import vocab_shard
 
 ELEM = 2
 FP32 = 4
-# Traffic of the loss per logit, forward + backward, as bytes at the profile's copy bandwidth: each
-# implementation's measured time on H200 (config/kernel_picks.py MEASUREMENT_FILE,
-# loss.<shape>.methods.<impl>.loss.time_ms, the loss alone at gradient 1) times that profile's copy
-# bandwidth (3835 GB/s) over the logits, the mean of the two shapes measured (llama-7b head: 2 x 4096
-# tokens x vocab 32000 = 262.1M logits; gpt-1.3b: 8 x 2048 x 50304 = 824.2M), so other GPUs scale
-# with their own copy bandwidth; tests/cost/test_kernel_set.py re-derives each from the file:
+# Traffic of the loss per logit, forward + backward, as bytes at the rate of one of the profile's memory
+# kernels. The eager and compiled losses: each implementation's measured time on H200
+# (config/kernel_picks.py MEASUREMENT_FILE, loss.<shape>.methods.<impl>.loss.time_ms, the loss alone at
+# gradient 1) times that profile's copy bandwidth (3835 GB/s) over the logits, the mean of the two shapes
+# measured (llama-7b head: 2 x 4096 tokens x vocab 32000 = 262.1M logits; gpt-1.3b: 8 x 2048 x 50304 =
+# 824.2M), so other GPUs scale with their own copy bandwidth; tests/cost/test_kernel_set.py re-derives each
+# from the file:
 #   chunked          7.06 / 21.32 ms -> 103.2 / 99.2 B  (eager: upcast copies, amax, sub_, exp_, sum,
 #                    and in backward copy, sub_, exp_, scale, copy_ back; 66 B by pass count, ~2.5 TB/s)
 #   chunked_compile  4.15 / 12.10 ms ->  60.7 / 56.3 B  (the same two chunk kernels through Inductor,
 #                    functional since session 15; the former in-place ones took 4.63 / 20.29 ms)
 #   fp32             3.35 / 10.70 ms ->  49.0 / 49.8 B
-# Liger (one Triton kernel per row, liger_cross_entropy_kernel: reads the 16-bit logits twice and writes
-# the gradient into them in forward; not bandwidth-bound) is priced from the kernel as training runs it,
-# not from that benchmark (0.99 / 2.32 ms -> 14.5 / 10.8 B, 2x the in-situ kernel): the median over the
-# committed profiled H200 steps, 6.1 B (20 steps, vocabularies 32000-151936; the H100 steps read 5.0 B at
-# their own copy rate, so the H100 is priced ~20% long here), bench/accuracy/loss_kernels.py ->
-# bench/results/loss_kernels.json (session 72). A vocabulary that is not a multiple of 8 runs ~3x
-# slower per logit (GPT-2's 50257, one H100 step): not priced. Liger's backward kernel scales the stored
-# gradient in place (runtime/liger_loss.py, Liger's element_mul_kernel: read 2 + write 2 bytes per
-# logit; 3.8 B in the same steps), always, on top.
-LOSS_BYTES_PER_LOGIT = {"chunked": 101.2, "chunked_compile": 58.5, "liger": 6.1 + 4, "fp32": 49.4}
+# Liger (one Triton kernel per row, liger_cross_entropy_kernel: reads the 16-bit logits twice, an exp per
+# logit, and writes the gradient into them in forward) is priced from the kernel as training runs it, not
+# from that benchmark (0.99 / 2.32 ms, 2x the in-situ kernel), and at the profile's 'gelu_fwd' rate, not its
+# copy rate: the kernel is bound by its transcendentals, not by DRAM. Over the committed profiled steps
+# (bench/accuracy/loss_kernels.py -> bench/results/loss_kernels.json, sessions 72-73) it moves 6.07 B per logit
+# at the H200's copy rate and 5.04 at the H100's (the cards' bandwidths differ 1.40x, the kernel's times 1.16x),
+# and 5.28 / 5.26 at their gelu_fwd rates (erf per element; the cards differ 1.16x there too): 5.3 B (20 H200
+# steps, 23 H100, vocabularies 32000-151936). A vocabulary that is not a multiple of 8 runs ~3x slower per logit
+# (GPT-2's 50257, one H100 step): not priced. Liger's backward kernel scales the stored gradient in place
+# (runtime/liger_loss.py, Liger's element_mul_kernel: read 2 + write 2 bytes per logit at the copy rate; 3.77 /
+# 3.74 B in the same steps), always, on top.
+LOSS_TRAFFIC: dict[str, tuple[tuple[str, float], ...]] = {
+    "chunked": (("copy", 101.2),), "chunked_compile": (("copy", 58.5),), "fp32": (("copy", 49.4),),
+    "liger": (("gelu_fwd", 5.3), ("copy", 4.0)),
+}
+"""Per loss implementation (kernels.loss), its (profile memory kernel, bytes per logit at that kernel's rate)
+passes, forward + backward (the comment above)."""
 # element passes (reads + writes of one activation-sized tensor) of the runtime's apply_rope
 # (runtime/kernels.py): neg of half (1) + cat (2), x*cos (2), rotated*sin (2), add (3); its autograd
 # backward: g*cos (2), g*sin (2), neg (1), two slice_backward zero-fill + copy (2 + 2), summing the
@@ -260,7 +268,7 @@ def head_parts(hw: HardwareProfile, model: ModelSpec, m: int, tp: int,
                kernels: KernelSet | None = None) -> dict[str, float]:
     """Seconds of the stage-edge work for m tokens on one TP rank, forward + backward, per part:
     'head_gemm' (the logits GEMM and its two backward GEMMs), 'loss' (the cross-entropy that runs,
-    runtime/loss.py: LOSS_BYTES_PER_LOGIT[kernels.loss] of traffic; None: the runtime's default at
+    runtime/loss.py: LOSS_TRAFFIC[kernels.loss] per logit; None: the runtime's default at
     this tp), 'final_norm' and 'embedding' (gather forward, scatter-add into the (rows, h) gradient
     backward)."""
     loss = KernelChoice.of(kernels).at(tp).loss
@@ -268,7 +276,7 @@ def head_parts(hw: HardwareProfile, model: ModelSpec, m: int, tp: int,
     norm = "layernorm_fwd" if model.norm == "layernorm" else "rmsnorm_fwd"
     return {
         "head_gemm": matmul_time_s(hw, m, rows, h) + matmul_time_s(hw, m, h, rows) + matmul_time_s(hw, rows, h, m),
-        "loss": _memory_s(hw, [("copy", m * rows * LOSS_BYTES_PER_LOGIT[loss])]),
+        "loss": _memory_s(hw, [(kernel, m * rows * per_logit) for kernel, per_logit in LOSS_TRAFFIC[loss]]),
         "final_norm": _memory_s(hw, [(norm, 2.5 * 2 * m * h * ELEM)]),
         "embedding": _memory_s(hw, [("copy", 3 * m * h * ELEM), ("copy", rows * h * ELEM)]),
     }
