@@ -4,7 +4,9 @@
 #    (session 72 on the H100 node: 1.2-1.5x)? Every shipped sample plus 10 head shapes x 4 sequence lengths at 8k, 16k
 #    and 32k tokens, ungated, two passes in one process and one in another (as bench/calls/s72_attention_batch.sh);
 #    merge with median_attention_samples.py ... --passes-only, then merge_attention_samples.py --new-shapes-only.
-# 2. Does the node's ZeRO-0/1/2 step walk the parameter tensors on the host as the H100 node's does (118-196 us a
+# 2. Liger's loss on GPT-2's padded vocabulary (bench/runtime/liger_padding_probe.py): is the kernel faster walking the
+#    padded row after a -inf fill (runtime/liger_loss.py walked_columns) than walking the 50257 real columns?
+# 3. Does the node's ZeRO-0/1/2 step walk the parameter tensors on the host as the H100 node's does (118-196 us a
 #    tensor; config/hardware.py host_step_tensor_overhead_s, which the H200 node prices 0)? Phased runs
 #    (bench/runtime/phase_train.py) of the node's committed plans, most telling first (GPT-2 1.3B / 2.7B 292 / 388
 #    tensors, the ZeRO-1/2 ones with the largest errors); read with
@@ -23,6 +25,8 @@ timeout 150 python3 bench/runtime/remeasure_attention.py $HWP --extra $X --passe
 echo "a done $SECONDS s rc $?" >> $R/machine.txt; pack
 timeout 90 python3 bench/runtime/remeasure_attention.py $HWP --extra $X --passes 1 --gate-s 0 > $R/b.log 2> $R/b.err
 echo "b done $SECONDS s rc $?" >> $R/machine.txt; pack
+timeout 90 python3 bench/runtime/liger_padding_probe.py > $R/liger_padding.json 2> $R/liger_padding.err
+echo "probe done $SECONDS s rc $?" >> $R/machine.txt; pack
 prebuild; echo "build done $SECONDS s" >> $R/machine.txt; pack
 phased g13-1g-c40-s2048-z0-mb2 29731 60 6
 phased g13-1g-c40-s2048-z1-mb2 29732 60 6
