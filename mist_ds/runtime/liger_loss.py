@@ -40,6 +40,11 @@ def _num_warps(ops, logits: torch.Tensor) -> int:
     return 8 if logits.element_size() == 2 and blackwell else 32
 
 
+ALIGNED_COLUMNS = 16
+"""Triton specializes an integer argument divisible by 16 (its 'tt.divisibility' hint): the row width at which the
+kernel's loads masked by n_cols can vectorize."""
+
+
 class LigerCrossEntropyNoSync(torch.autograd.Function):
     """Mean cross-entropy of (N, V) logits against (N,) labels, rows labelled `ignore_index` not
     counted; the logits' storage becomes their gradient (as in Liger)."""
@@ -52,10 +57,11 @@ class LigerCrossEntropyNoSync(torch.autograd.Function):
         labels = labels.contiguous()
         rows, width = logits.shape
         per_token = torch.zeros(rows, dtype=torch.float32, device=logits.device)
-        cross_entropy_rows(logits, labels, per_token, ignore_index, columns, logits.requires_grad)
+        walked = walked_columns(logits, columns)
+        cross_entropy_rows(logits, labels, per_token, ignore_index, walked, logits.requires_grad)
         counted = (labels != ignore_index).sum().clamp_(min=1).to(torch.float32)
-        if logits.requires_grad and columns < width:
-            logits.detach()[:, columns:].zero_()   # padded vocabulary: the gradient the kernel did not write is 0
+        if logits.requires_grad and walked < width:
+            logits.detach()[:, walked:].zero_()   # padded vocabulary: the gradient the kernel did not write is 0
         if logits.requires_grad:
             ctx.save_for_backward(logits.detach(), counted)
         return per_token.sum() / counted
@@ -65,6 +71,21 @@ class LigerCrossEntropyNoSync(torch.autograd.Function):
         grad, counted = ctx.saved_tensors
         scale_rows(grad, (grad_output.to(torch.float32) / counted).reshape(1))
         return grad, None, None, None
+
+
+def walked_columns(logits: torch.Tensor, columns: int) -> int:
+    """How many columns of each row the kernel walks: all of a padded row whose width Triton can vectorize over
+    (a multiple of ALIGNED_COLUMNS) after its padding is set to -inf in place (softmax 0 there, so the loss is the
+    real columns' and the gradient written there is 0), else `columns`. Why: GPT-2's 50257 columns (in rows padded
+    to 50304, runtime/loss.py) ran ~3x slower per logit than aligned vocabularies in a profiled H100 step
+    (bench/results/loss_kernels.json), and an n_cols that is not a multiple of 16 keeps Triton from vectorizing the
+    kernel's masked loads; that this removes the slowdown is not measured yet (bench/runtime/liger_padding_probe.py,
+    bench/calls/s73_liger_padding.sh: no GPU was lent in session 73). The fill costs one pass over the padding."""
+    width = logits.shape[-1]
+    if columns >= width or width % ALIGNED_COLUMNS or columns % ALIGNED_COLUMNS == 0:
+        return columns
+    logits.detach()[:, columns:].fill_(float("-inf"))
+    return width
 
 
 def cross_entropy_rows(logits: torch.Tensor, labels: torch.Tensor, per_token: torch.Tensor, ignore_index: int,

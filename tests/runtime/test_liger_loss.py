@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 INTERPRETED = r"""
 import torch
 import torch.nn.functional as F
-from mist_ds.runtime.liger_loss import liger_cross_entropy
+from mist_ds.runtime.liger_loss import liger_cross_entropy, walked_columns
 from mist_ds.runtime.loss import IGNORE_INDEX
 
 gen = torch.Generator().manual_seed(0)
@@ -43,6 +43,25 @@ for dtype, vocab, loss_tol, grad_tol in ((torch.float32, 1000, 1e-5, 1e-5), (tor
     assert err <= grad_tol, (dtype, err)
     assert x.grad[0, :3].abs().max().item() == 0.0  # ignored tokens: no gradient
 
+# a padded vocabulary (runtime/loss.py): a row's first `columns` logits count. A width Triton vectorizes over (48)
+# is walked whole behind a -inf fill, another (50) to `columns`; both give torch's loss and a zero padding gradient
+for width, columns, walked in ((48, 45, 48), (50, 45, 45)):
+    logits = (torch.randn(5, width, generator=gen) * 3).to(torch.bfloat16)
+    labels = torch.randint(0, columns, (5,), generator=gen)
+    labels[1] = IGNORE_INDEX
+    assert walked_columns(logits.clone(), columns) == walked, (width, columns)
+    ref_in = logits[:, :columns].float().clone().requires_grad_(True)
+    ref = F.cross_entropy(ref_in, labels, ignore_index=IGNORE_INDEX)
+    ref.backward()
+    x = logits.clone().requires_grad_(True)
+    loss = liger_cross_entropy(x, labels, IGNORE_INDEX, columns=columns)
+    loss.backward()
+    assert abs(loss.item() - ref.item()) <= 1e-5 * ref.item(), (width, loss.item(), ref.item())
+    err = ((x.grad[:, :columns].float() - ref_in.grad).norm() / ref_in.grad.norm()).item()
+    assert err <= 1e-2, (width, err)
+    assert x.grad[:, columns:].abs().max().item() == 0.0, width
+assert walked_columns(torch.zeros(2, 48), 32) == 32 and walked_columns(torch.zeros(2, 48), 48) == 48
+
 # every label ignored: loss 0 and zero gradient, not 0 / 0
 x = torch.randn(4, 50).requires_grad_(True)
 loss = liger_cross_entropy(x, torch.full((4,), IGNORE_INDEX), IGNORE_INDEX)
@@ -59,7 +78,8 @@ def _liger_and_triton():
 
 def test_matches_torch_cross_entropy_under_the_triton_interpreter():
     """Loss (fp32) and gradient of fp32 and bf16 logits equal torch's fp32 cross-entropy, with ignored
-    labels, a scaled upstream gradient, a row wider than one kernel block and an all-ignored batch."""
+    labels, a scaled upstream gradient, a row wider than one kernel block, a padded vocabulary walked to its real
+    columns or whole (liger_loss.walked_columns) and an all-ignored batch."""
     _liger_and_triton()
     env = {**os.environ, "TRITON_INTERPRET": "1", "CUDA_VISIBLE_DEVICES": "",
            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
