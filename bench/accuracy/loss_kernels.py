@@ -11,8 +11,10 @@ backward). Per step: the median duration of each kernel over the step's micro-ba
 profile of the node kind that ran it (h200 or h100-1gpu-node): the units cost/layer_time.py LOSS_TRAFFIC prices the
 loss in (the copy rate for the scale, gelu_fwd's for the transcendental-bound loss kernel; session 73: at gelu_fwd's
 rate the H200 and the H100 agree, at the copy rate they differ by 20%).
-A vocabulary that is not a multiple of 8 leaves the rows' starts off 16-byte boundaries; those steps are listed but
-kept out of the medians (GPT-2's 50257: 3x slower per logit on one H100 step, session 72). Steps on other GPUs than
+A vocabulary that is not a multiple of 16 has the kernel walk an n_cols Triton cannot vectorize over (the
+rows themselves are padded to a multiple of 128, runtime/loss.py); those steps are listed but kept out of the medians
+(GPT-2's 50257: 3x slower per logit on one H100 step, session 72; runtime/liger_loss.py walked_columns walks such rows
+whole since session 73). Steps on other GPUs than
 PROFILE_OF_GPU names are skipped. Exit 2 (one line) when --write names a file in a missing directory.
 """
 
@@ -31,13 +33,13 @@ from bench.accuracy.trace_kernels import load_kernels  # noqa: E402
 from mist_ds.config import Plan, RunReport  # noqa: E402
 from mist_ds.config.hw_lookup import memory_kernel_gbps  # noqa: E402
 from mist_ds.config.profiles import load_hardware  # noqa: E402
+from mist_ds.runtime.liger_loss import ALIGNED_COLUMNS  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 RUNTIME = ROOT / "bench" / "results" / "runtime"
 OUT = ROOT / "bench" / "results" / "loss_kernels.json"
 KERNELS = {"liger": "liger_cross_entropy_kernel", "scale": "element_mul_kernel"}
 PROFILE_OF_GPU = {"NVIDIA H200": "h200", "NVIDIA H100 80GB HBM3": "h100-1gpu-node"}
-ALIGN_ELEMENTS = 8   # 16-byte row starts for 16-bit logits
 RATES = {"copy": "", "gelu_fwd": "_gelu_fwd"}
 """The profile memory kernels each kernel's bytes per logit are given at, and the suffix of their field
 ({kernel}{suffix}_bytes_per_logit)."""
@@ -52,7 +54,7 @@ def step_row(trace: Path, plan: Plan, gpu: str) -> dict | None:
     logits = plan.micro_batch_size * plan.seq_len * plan.model.vocab_size / plan.tp
     hw = load_hardware(PROFILE_OF_GPU[gpu])
     row = {"step": str(trace.relative_to(ROOT)), "gpu": gpu, "vocab": plan.model.vocab_size, "logits": logits,
-           "aligned": plan.model.vocab_size % ALIGN_ELEMENTS == 0}
+           "aligned": plan.model.vocab_size % ALIGNED_COLUMNS == 0}
     for key, durations in times.items():
         us = statistics.median(durations) if durations else None
         row[f"{key}_us"] = us

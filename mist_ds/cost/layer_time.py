@@ -42,11 +42,12 @@ FP32 = 4
 # copy rate: the kernel is bound by its transcendentals, not by DRAM. Over the committed profiled steps
 # (bench/accuracy/loss_kernels.py -> bench/results/loss_kernels.json, sessions 72-73) it moves 6.07 B per logit
 # at the H200's copy rate and 5.04 at the H100's (the cards' bandwidths differ 1.40x, the kernel's times 1.16x),
-# and 5.28 / 5.26 at their gelu_fwd rates (erf per element; the cards differ 1.16x there too): 5.3 B (20 H200
-# steps, 23 H100, vocabularies 32000-151936). A vocabulary that is not a multiple of 8 runs ~3x slower per logit
-# (GPT-2's 50257, one H100 step): not priced. Liger's backward kernel scales the stored gradient in place
-# (runtime/liger_loss.py, Liger's element_mul_kernel: read 2 + write 2 bytes per logit at the copy rate; 3.77 /
-# 3.74 B in the same steps), always, on top.
+# and 5.28 / 5.26 at their gelu_fwd rates (profile/compute.py: tanh-approximate GELU, a tanh per element; the
+# cards differ 1.16x there too): 5.3 B (20 H200 steps, 23 H100, vocabularies 32000-151936). A vocabulary that is
+# not a multiple of 16 ran ~3x slower per logit (GPT-2's 50257, one H100 step, session 72): not priced, since the
+# runtime now walks such a padded row whole (runtime/liger_loss.py walked_columns; its effect not measured yet).
+# Liger's backward kernel scales the stored gradient in place (runtime/liger_loss.py, Liger's element_mul_kernel:
+# read 2 + write 2 bytes per logit at the copy rate; 3.77 / 3.74 B in the same steps), always, on top.
 LOSS_TRAFFIC: dict[str, tuple[tuple[str, float], ...]] = {
     "chunked": (("copy", 101.2),), "chunked_compile": (("copy", 58.5),), "fp32": (("copy", 49.4),),
     "liger": (("gelu_fwd", 5.3), ("copy", 4.0)),
