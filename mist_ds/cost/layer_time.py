@@ -47,10 +47,10 @@ FP32 = 4
 # not a multiple of 16 ran ~3x slower per logit (GPT-2's 50257, one H100 step, session 72): not priced, since the
 # runtime now walks such a padded row whole (runtime/liger_loss.py walked_columns; its effect not measured yet).
 # Liger's backward kernel scales the stored gradient in place (runtime/liger_loss.py, Liger's element_mul_kernel:
-# read 2 + write 2 bytes per logit at the copy rate; 3.77 / 3.74 B in the same steps), always, on top.
+# read 2 + write 2 bytes per logit), always, on top: 3.77 / 3.74 B at the copy rate in the same steps, 3.76.
 LOSS_TRAFFIC: dict[str, tuple[tuple[str, float], ...]] = {
     "chunked": (("copy", 101.2),), "chunked_compile": (("copy", 58.5),), "fp32": (("copy", 49.4),),
-    "liger": (("gelu_fwd", 5.3), ("copy", 4.0)),
+    "liger": (("gelu_fwd", 5.3), ("copy", 3.76)),
 }
 """Per loss implementation (kernels.loss), its (profile memory kernel, bytes per logit at that kernel's rate)
 passes, forward + backward (the comment above)."""
