@@ -140,11 +140,12 @@ def test_search_matches_brute_force_on_two_nodes_with_deep_pipelines(cap_gib):
     assert result.ranked[0].time_s == pytest.approx(_brute_force(request), rel=1e-9)
 
 
-@pytest.mark.parametrize("cap_gib", [1.6, 1.57])
+@pytest.mark.parametrize("cap_gib", [1.57, 1.45])
 def test_search_matches_brute_force_over_per_stage_memory_settings(cap_gib):
     """mistpipe alone, a batch of 5 (no dp split, TP off): two stages whose best ZeRO/offload settings
     differ (at these caps, under the runtime's default kernels, the optimum gives the stages different
-    optimizer offload ratios; at 1.57 GiB one stage also offloads its weights)."""
+    optimizer offload ratios; at 1.45 GiB one stage also offloads its weights). The caps move with the prices
+    (session 73's loss price moved 1.6 GiB to equal settings)."""
     request = TuneRequest(model=resolve_model("gpt-125m"), cluster=ClusterSpec(num_nodes=1, gpus_per_node=2),
                           global_batch_size=5, seq_len=2048,
                           space=SearchSpace(offload_activations=False, tensor_parallel=False, max_micro_batch=2),
