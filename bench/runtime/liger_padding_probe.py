@@ -13,7 +13,6 @@ liger_cross_entropy's loss and gradient match torch's fp32 cross-entropy over th
 
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
 import sys
@@ -24,6 +23,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from mist_ds.cli import OneLineParser  # noqa: E402
 from mist_ds.runtime.liger_loss import cross_entropy_rows, liger_cross_entropy, walked_columns  # noqa: E402
 
 CASES = ((50257, 50304), (50304, 50304), (32000, 32000))
@@ -61,10 +61,14 @@ def _matches(logits: torch.Tensor, labels: torch.Tensor, columns: int) -> dict:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--rows", type=int, default=16384)
-    ap.add_argument("--repeats", type=int, default=10)
+    ap = OneLineParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rows", type=int, default=16384, help="logit rows (tokens) per case")
+    ap.add_argument("--repeats", type=int, default=10, help="timed launches per case and walk")
     args = ap.parse_args()
+    if args.rows < 1 or args.repeats < 1:
+        ap.error(f"--rows {args.rows} --repeats {args.repeats}: want positive integers")
+    if not torch.cuda.is_available():
+        ap.error("needs a CUDA GPU")
     gen = torch.Generator(device="cuda").manual_seed(0)
     out = {"gpu": torch.cuda.get_device_name(), "torch": torch.__version__, "rows": args.rows, "cases": []}
     for columns, width in CASES:
