@@ -90,11 +90,11 @@ profile: install  ## measure this GPU node into profiling/profiles/$(PROFILE_NAM
 
 # Offline GPU hosts: wheels for what such a host lacks (deepspeed is an sdist: built here into a
 # pure wheel; its compiled ops JIT-build on the GPU host). Target: CPython 3.12, x86-64 manylinux.
-# liger-kernel (pure Python + Triton; the GPU image has torch and triton, not it): without it the runtime's
-# 'auto' loss falls back from 'liger' to 'chunked_compile' (config/kernel_picks.py) and RunReport.kernels says so.
+# liger-kernel (pure Python + Triton; the GPU image has torch and triton, not it), at the version the dev extra
+# pins (pyproject.toml): without it the runtime's 'auto' loss falls back from 'liger' to 'chunked_compile'
+# (config/kernel_picks.py) and RunReport.kernels says so.
 WHEELHOUSE ?= .whl
 WHEEL_PY ?= 3.12
-LIGER_VERSION ?= 0.8.5
 PLATFORMS := $(foreach p,manylinux_2_28_x86_64 manylinux_2_17_x86_64 manylinux2014_x86_64,--platform $(p))
 wheelhouse: install  ## wheels to carry to an offline GPU host (pip install --no-index .whl/*.whl)
 	mkdir -p $(WHEELHOUSE)
@@ -103,5 +103,5 @@ wheelhouse: install  ## wheels to carry to an offline GPU host (pip install --no
 	    --implementation cp $(PLATFORMS) -d $(WHEELHOUSE) \
 	    hjson "pydantic==$$($(PY) -c 'from importlib.metadata import version; print(version("pydantic"))')" \
 	    "pydantic-core==$$($(PY) -c 'from importlib.metadata import version; print(version("pydantic-core"))')" \
-	    annotated-types typing-inspection "typing-extensions>=4.14" "liger-kernel==$(LIGER_VERSION)"
+	    annotated-types typing-inspection "typing-extensions>=4.14" "liger-kernel==$$($(PY) -c 'from importlib.metadata import version; print(version("liger-kernel"))')"
 	ls $(WHEELHOUSE)
