@@ -83,9 +83,9 @@ def summary(rows: list[dict]) -> dict[str, dict]:
     """Per GPU, over its aligned steps: the median bytes per logit of each kernel at each rate and the step
     count."""
     out = {}
+    fields = [f"{k}{suffix}_bytes_per_logit" for k in KERNELS for suffix in RATES.values()]
     for gpu in sorted({r["gpu"] for r in rows}):
         mine = [r for r in rows if r["gpu"] == gpu and r["aligned"]]
-        fields = [f"{k}{suffix}_bytes_per_logit" for k in KERNELS for suffix in RATES.values()]
         out[gpu] = {"steps": len(mine), **{f: statistics.median(r[f] for r in mine if r.get(f) is not None)
                                            for f in fields if any(r.get(f) is not None for r in mine)}}
     return out
